@@ -1,0 +1,47 @@
+/*
+ * virt-aleph: shared command-line plumbing for every command group.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-error.h"
+
+G_BEGIN_DECLS
+
+/* Options every command accepts, before or after the command name. */
+typedef struct {
+	gchar *connect_uri; /* --connect / -c; NULL = $VIRT_ALEPH_DEFAULT_URI or qemu:///system */
+	gboolean json;      /* --json: machine-readable output, NDJSON progress */
+	gboolean quiet;     /* --quiet: no progress, no chatter */
+	gboolean debug;     /* --debug: every input and intermediate value */
+} AcCliGlobal;
+
+/*
+ * A command: @argv[0] is the command name ("tag"); return an AcExitCode. Print errors with
+ * ac_cli_fail(), which maps the error to its documented exit code.
+ */
+typedef int (*AcCliCommandFunc) (AcCliGlobal *global, int argc, char **argv);
+
+typedef struct {
+	const gchar *name;
+	const gchar *summary;
+	AcCliCommandFunc func;
+} AcCliCommand;
+
+GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
+					   const gchar *parameter_string,
+					   const gchar *summary);
+gboolean ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error);
+int ac_cli_fail (AcCliGlobal *global, GError *error);
+const gchar *ac_cli_get_uri (AcCliGlobal *global);
+
+/* Command groups, one file each. */
+int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv);
+
+G_END_DECLS

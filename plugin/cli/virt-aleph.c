@@ -1,0 +1,90 @@
+/*
+ * virt-aleph: the command-line front end of aleph-confidential.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ac-cli.h"
+
+/* Every command group registers here; keep sorted by name within a group. */
+static const AcCliCommand commands[] = {
+	{ "tag", "add or replace the <aleph:confidential> element of a domain", ac_cli_cmd_tag },
+	{ "untag", "remove the <aleph:confidential> element of a domain", ac_cli_cmd_untag },
+	{ "status", "show the status the service recorded for a domain", ac_cli_cmd_status },
+	{ "validate", "check an <aleph:confidential> element or a domain XML file", ac_cli_cmd_validate },
+};
+
+static void
+print_usage (FILE *out)
+{
+	fprintf (out,
+		 "Usage: virt-aleph [--connect URI] [--json] [--quiet] [--debug] COMMAND [ARGS…]\n"
+		 "\n"
+		 "Turn a libvirt domain into an Aleph Cloud confidential VM (AMD SEV).\n"
+		 "\n"
+		 "Commands:\n");
+	for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+		fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf (out,
+		 "\n"
+		 "Run 'virt-aleph COMMAND --help' for the options of a command.\n"
+		 "See virt-aleph(1) for exit codes.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+	AcCliGlobal global = { 0 };
+	int cmd_index = -1;
+	int rc;
+
+	setlocale (LC_ALL, "");
+
+	/* The command is the first argument that is not an option (or an option's value). */
+	for (int i = 1; i < argc; i++) {
+		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] != '-') {
+			cmd_index = i;
+			break;
+		}
+		if (g_strcmp0 (argv[i], "--version") == 0 || g_strcmp0 (argv[i], "-V") == 0) {
+			printf ("virt-aleph %s\n", PACKAGE_VERSION);
+			return AC_EXIT_OK;
+		}
+		if (g_strcmp0 (argv[i], "--help") == 0 || g_strcmp0 (argv[i], "-h") == 0) {
+			print_usage (stdout);
+			return AC_EXIT_OK;
+		}
+	}
+	if (cmd_index < 0) {
+		print_usage (stderr);
+		return AC_EXIT_USAGE;
+	}
+	for (guint j = 0; j < G_N_ELEMENTS (commands); j++) {
+		if (g_strcmp0 (argv[cmd_index], commands[j].name) != 0)
+			continue;
+		/* Hand the command its name as argv[0], with the global options kept after it
+		 * so its option context parses them too. */
+		g_autoptr(GPtrArray) args = g_ptr_array_new ();
+		g_ptr_array_add (args, argv[cmd_index]);
+		for (int i = 1; i < argc; i++) {
+			if (i != cmd_index)
+				g_ptr_array_add (args, argv[i]);
+		}
+		g_ptr_array_add (args, NULL);
+		rc = commands[j].func (&global, (int)args->len - 1, (char **)args->pdata);
+		g_free (global.connect_uri);
+		return rc;
+	}
+	fprintf (stderr, "virt-aleph: unknown command '%s'\n\n", argv[cmd_index]);
+	print_usage (stderr);
+	return AC_EXIT_USAGE;
+}

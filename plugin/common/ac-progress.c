@@ -1,0 +1,309 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A tree of weighted steps. Each node has a list of steps with weights; the current step
+ * may have a child node that reports its own fraction. The root emits ::changed with the
+ * overall fraction whenever a leaf moves, and renders itself to the attached output.
+ */
+
+
+#include "ac-progress.h"
+
+#include <math.h>
+#include <unistd.h>
+
+typedef struct {
+	gchar *id;
+	guint weight;
+} AcProgressStep;
+
+struct _AcProgress {
+	GObject parent_instance;
+	gchar *id;
+	GArray *steps; /* of AcProgressStep */
+	guint current; /* index of the step in progress */
+	guint total_weight;
+	gdouble leaf_fraction; /* used when there are no steps */
+	AcProgress *child;     /* owned; for the current step */
+	AcProgress *parent;    /* weak */
+	AcProgressOutput output;
+	FILE *stream;
+	gint last_permille;
+	gchar *last_path;
+	gint64 start_us;
+};
+
+enum { SIGNAL_CHANGED, SIGNAL_LAST };
+static guint signals[SIGNAL_LAST] = { 0 };
+
+G_DEFINE_TYPE (AcProgress, ac_progress, G_TYPE_OBJECT)
+
+static void
+ac_progress_step_clear (gpointer data)
+{
+	AcProgressStep *step = data;
+	g_free (step->id);
+}
+
+static AcProgress *
+ac_progress_get_root (AcProgress *self)
+{
+	while (self->parent != NULL)
+		self = self->parent;
+	return self;
+}
+
+gdouble
+ac_progress_get_fraction (AcProgress *self)
+{
+	guint done_weight = 0;
+	gdouble frac;
+
+	g_return_val_if_fail (AC_IS_PROGRESS (self), 0.0);
+	if (self->steps->len == 0 || self->total_weight == 0)
+		return self->leaf_fraction;
+	for (guint i = 0; i < self->current && i < self->steps->len; i++)
+		done_weight += g_array_index (self->steps, AcProgressStep, i).weight;
+	frac = (gdouble)done_weight;
+	if (self->current < self->steps->len && self->child != NULL)
+		frac += g_array_index (self->steps, AcProgressStep, self->current).weight *
+			ac_progress_get_fraction (self->child);
+	return CLAMP (frac / self->total_weight, 0.0, 1.0);
+}
+
+/**
+ * ac_progress_get_step_path:
+ *
+ * The ids of the current steps from this node down, joined with '/': "build/encrypt".
+ */
+gchar *
+ac_progress_get_step_path (AcProgress *self)
+{
+	g_autoptr(GString) str = g_string_new (NULL);
+	for (AcProgress *node = self; node != NULL; node = node->child) {
+		if (node->current >= node->steps->len)
+			break;
+		if (str->len > 0)
+			g_string_append_c (str, '/');
+		g_string_append (str, g_array_index (node->steps, AcProgressStep, node->current).id);
+	}
+	return g_string_free (g_steal_pointer (&str), FALSE);
+}
+
+static void
+ac_progress_json_string (FILE *stream, const gchar *s)
+{
+	fputc ('"', stream);
+	for (const guchar *p = (const guchar *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf (stream, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf (stream, "\\u%04x", *p);
+		else
+			fputc (*p, stream);
+	}
+	fputc ('"', stream);
+}
+
+static void
+ac_progress_render (AcProgress *root, gdouble fraction, const gchar *path)
+{
+	gint permille = (gint)floor (fraction * 1000.0);
+	gboolean path_changed = g_strcmp0 (path, root->last_path) != 0;
+	gdouble elapsed = (g_get_monotonic_time () - root->start_us) / 1e6;
+	FILE *s = root->stream;
+
+	if (root->output == AC_PROGRESS_OUTPUT_QUIET || s == NULL)
+		return;
+	if (!path_changed && permille == root->last_permille)
+		return;
+
+	switch (root->output) {
+	case AC_PROGRESS_OUTPUT_JSON:
+		fprintf (s, "{\"event\":\"progress\",\"id\":");
+		ac_progress_json_string (s, root->id);
+		fprintf (s, ",\"step\":");
+		ac_progress_json_string (s, path);
+		fprintf (s, ",\"percent\":%.1f,\"elapsed\":%.3f}\n", permille / 10.0, elapsed);
+		break;
+	case AC_PROGRESS_OUTPUT_TTY: {
+		const guint width = 30;
+		guint filled = (guint)(fraction * width);
+		fprintf (s, "\r\033[K[");
+		for (guint i = 0; i < width; i++)
+			fputc (i < filled ? '#' : ' ', s);
+		fprintf (s, "] %3d%% %s", permille / 10, path);
+		if (permille >= 1000)
+			fputc ('\n', s);
+		break;
+	}
+	case AC_PROGRESS_OUTPUT_LINES:
+		if (path_changed && path[0] != '\0')
+			fprintf (s, "%s: %s\n", root->id, path);
+		break;
+	case AC_PROGRESS_OUTPUT_QUIET:
+	default:
+		break;
+	}
+	fflush (s);
+	root->last_permille = permille;
+	g_free (root->last_path);
+	root->last_path = g_strdup (path);
+}
+
+static void
+ac_progress_notify (AcProgress *self)
+{
+	AcProgress *root = ac_progress_get_root (self);
+	gdouble fraction = ac_progress_get_fraction (root);
+	g_autofree gchar *path = ac_progress_get_step_path (root);
+
+	ac_progress_render (root, fraction, path);
+	g_signal_emit (root, signals[SIGNAL_CHANGED], 0, fraction, path);
+}
+
+/**
+ * ac_progress_add_step:
+ * @id: a short machine-readable name ("encrypt")
+ * @weight: relative cost of the step (any unit; only ratios matter)
+ */
+void
+ac_progress_add_step (AcProgress *self, const gchar *id, guint weight)
+{
+	AcProgressStep step = { g_strdup (id), weight };
+	g_return_if_fail (AC_IS_PROGRESS (self));
+	g_return_if_fail (id != NULL);
+	g_array_append_val (self->steps, step);
+	self->total_weight += weight;
+}
+
+/**
+ * ac_progress_get_child:
+ *
+ * The progress of the current step, for a callee to subdivide. Owned by @self.
+ */
+AcProgress *
+ac_progress_get_child (AcProgress *self)
+{
+	g_return_val_if_fail (AC_IS_PROGRESS (self), NULL);
+	if (self->child == NULL) {
+		self->child = ac_progress_new (self->id);
+		self->child->parent = self;
+	}
+	return self->child;
+}
+
+void
+ac_progress_step_done (AcProgress *self)
+{
+	g_return_if_fail (AC_IS_PROGRESS (self));
+	if (self->current >= self->steps->len) {
+		g_warning ("progress %s: step_done() with no step left", self->id);
+		return;
+	}
+	g_clear_object (&self->child);
+	self->current++;
+	ac_progress_notify (self);
+}
+
+/**
+ * ac_progress_set_fraction:
+ *
+ * For a leaf (a node without steps): @done of @total units are finished.
+ */
+void
+ac_progress_set_fraction (AcProgress *self, guint64 done, guint64 total)
+{
+	g_return_if_fail (AC_IS_PROGRESS (self));
+	self->leaf_fraction = total == 0 ? 1.0 : CLAMP ((gdouble)done / (gdouble)total, 0.0, 1.0);
+	ac_progress_notify (self);
+}
+
+void
+ac_progress_finished (AcProgress *self)
+{
+	g_return_if_fail (AC_IS_PROGRESS (self));
+	g_clear_object (&self->child);
+	self->current = self->steps->len;
+	self->leaf_fraction = 1.0;
+	ac_progress_notify (self);
+}
+
+/**
+ * ac_progress_output_pick:
+ *
+ * The output a command should use: JSON if asked, nothing if quiet, a bar when
+ * @tty_stream is a terminal, step lines otherwise.
+ */
+AcProgressOutput
+ac_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream)
+{
+	if (json)
+		return AC_PROGRESS_OUTPUT_JSON;
+	if (quiet)
+		return AC_PROGRESS_OUTPUT_QUIET;
+	if (tty_stream != NULL && isatty (fileno (tty_stream)))
+		return AC_PROGRESS_OUTPUT_TTY;
+	return AC_PROGRESS_OUTPUT_LINES;
+}
+
+void
+ac_progress_set_output (AcProgress *self, AcProgressOutput output, FILE *stream)
+{
+	g_return_if_fail (AC_IS_PROGRESS (self));
+	self->output = output;
+	self->stream = stream;
+}
+
+static void
+ac_progress_finalize (GObject *object)
+{
+	AcProgress *self = AC_PROGRESS (object);
+	g_clear_object (&self->child);
+	g_array_unref (self->steps);
+	g_free (self->id);
+	g_free (self->last_path);
+	G_OBJECT_CLASS (ac_progress_parent_class)->finalize (object);
+}
+
+static void
+ac_progress_class_init (AcProgressClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS (klass);
+	object_class->finalize = ac_progress_finalize;
+
+	/**
+	 * AcProgress::changed:
+	 * @fraction: 0.0 … 1.0 overall
+	 * @step: the current step path
+	 */
+	signals[SIGNAL_CHANGED] = g_signal_new ("changed",
+						G_TYPE_FROM_CLASS (object_class),
+						G_SIGNAL_RUN_LAST,
+						0,
+						NULL,
+						NULL,
+						NULL,
+						G_TYPE_NONE,
+						2,
+						G_TYPE_DOUBLE,
+						G_TYPE_STRING);
+}
+
+static void
+ac_progress_init (AcProgress *self)
+{
+	self->steps = g_array_new (FALSE, TRUE, sizeof (AcProgressStep));
+	g_array_set_clear_func (self->steps, ac_progress_step_clear);
+	self->last_permille = -1;
+	self->output = AC_PROGRESS_OUTPUT_QUIET;
+	self->start_us = g_get_monotonic_time ();
+}
+
+AcProgress *
+ac_progress_new (const gchar *id)
+{
+	AcProgress *self = g_object_new (AC_TYPE_PROGRESS, NULL);
+	self->id = g_strdup (id != NULL ? id : "progress");
+	return self;
+}

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  build-essential meson ninja-build pkg-config clang-format
+  build-essential meson ninja-build pkg-config clang-format clang libclang-rt-14-dev
   libglib2.0-dev libglib2.0-bin libjson-glib-dev libxml2-dev libxml2-utils libssl-dev openssl
   libcurl4-openssl-dev libcryptsetup-dev libsecp256k1-dev libsoup-3.0-dev libsqlite3-dev
   libfdisk-dev libglib-testing-0-dev libvirt-dev

@@ -1,0 +1,248 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "ac-status.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+#include "ac-error.h"
+
+/* One table drives formatting and parsing: element, attribute, field offset. An element with
+ * attr NULL takes the field as its text. The root element is "" . */
+typedef struct {
+	const gchar *elem;
+	const gchar *attr;
+	gsize offset;
+} AcStatusField;
+
+#define F(e, a, m) { e, a, G_STRUCT_OFFSET (AcStatus, m) }
+static const AcStatusField status_fields[] = {
+	F ("", "state", state),
+	F ("", "step", step),
+	F ("", "updated", updated),
+	F ("image", "path", image_path),
+	F ("image", "sha256", image_sha256),
+	F ("image", "cid", image_cid),
+	F ("image", "luksUuid", image_luks_uuid),
+	F ("aleph", "store", store_hash),
+	F ("aleph", "instance", instance_hash),
+	F ("aleph", "crn", crn),
+	F ("attestation", "time", attest_time),
+	F ("attestation", "verdict", attest_verdict),
+	F ("attestation", "measurement", attest_measurement),
+	F ("attestation", "generation", attest_generation),
+	F ("error", "code", error_code),
+	F ("error", "step", error_step),
+	F ("error", NULL, error_message),
+};
+#undef F
+
+static const gchar *child_elems[] = { "image", "aleph", "attestation", "error" };
+
+static gchar **
+field_ptr (const AcStatus *status, const AcStatusField *f)
+{
+	return (gchar **)G_STRUCT_MEMBER_P ((gpointer)status, f->offset);
+}
+
+AcStatus *
+ac_status_new (void)
+{
+	return g_new0 (AcStatus, 1);
+}
+
+void
+ac_status_free (AcStatus *status)
+{
+	if (status == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++)
+		g_free (*field_ptr (status, &status_fields[i]));
+	g_free (status);
+}
+
+/**
+ * ac_status_touch:
+ *
+ * Sets the `updated` time to now.
+ */
+void
+ac_status_touch (AcStatus *status)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+	g_free (status->updated);
+	status->updated = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+void
+ac_status_set_error (AcStatus *status, const gchar *step, const GError *error)
+{
+	g_free (status->error_code);
+	g_free (status->error_step);
+	g_free (status->error_message);
+	status->error_code = NULL;
+	status->error_step = NULL;
+	status->error_message = NULL;
+	if (error == NULL)
+		return;
+	status->error_code = g_strdup (error->domain == AC_ERROR
+					       ? ac_error_code_to_string (error->code)
+					       : "internal");
+	status->error_step = g_strdup (step);
+	status->error_message = g_strdup (error->message);
+}
+
+gchar *
+ac_status_format (const AcStatus *status)
+{
+	GString *str = g_string_new ("<" AC_STATUS_PREFIX ":status xmlns:" AC_STATUS_PREFIX "=\"" AC_STATUS_NS "\"");
+	gboolean any_child = FALSE;
+
+	for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++) {
+		const AcStatusField *f = &status_fields[i];
+		const gchar *v = *field_ptr (status, f);
+		if (f->elem[0] != '\0' || v == NULL)
+			continue;
+		g_autofree gchar *e = g_markup_escape_text (v, -1);
+		g_string_append_printf (str, " %s=\"%s\"", f->attr, e);
+	}
+	g_string_append_printf (str, " progress=\"%u\">", MIN (status->progress, 100));
+	for (guint c = 0; c < G_N_ELEMENTS (child_elems); c++) {
+		gboolean present = FALSE;
+		const gchar *text = NULL;
+		for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++) {
+			const AcStatusField *f = &status_fields[i];
+			if (g_strcmp0 (f->elem, child_elems[c]) == 0 && *field_ptr (status, f) != NULL)
+				present = TRUE;
+		}
+		if (!present)
+			continue;
+		any_child = TRUE;
+		g_string_append_printf (str, "\n  <" AC_STATUS_PREFIX ":%s", child_elems[c]);
+		for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++) {
+			const AcStatusField *f = &status_fields[i];
+			const gchar *v = *field_ptr (status, f);
+			if (g_strcmp0 (f->elem, child_elems[c]) != 0 || v == NULL)
+				continue;
+			if (f->attr == NULL) {
+				text = v;
+				continue;
+			}
+			g_autofree gchar *e = g_markup_escape_text (v, -1);
+			g_string_append_printf (str, " %s=\"%s\"", f->attr, e);
+		}
+		if (text != NULL) {
+			g_autofree gchar *e = g_markup_escape_text (text, -1);
+			g_string_append_printf (str, ">%s</" AC_STATUS_PREFIX ":%s>", e, child_elems[c]);
+		} else {
+			g_string_append (str, "/>");
+		}
+	}
+	g_string_append (str, any_child ? "\n</" AC_STATUS_PREFIX ":status>\n" : "</" AC_STATUS_PREFIX ":status>\n");
+	return g_string_free (str, FALSE);
+}
+
+static void
+read_fields (AcStatus *status, xmlNode *node, const gchar *elem)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++) {
+		const AcStatusField *f = &status_fields[i];
+		xmlChar *v;
+		if (g_strcmp0 (f->elem, elem) != 0)
+			continue;
+		v = f->attr != NULL ? xmlGetNoNsProp (node, (const xmlChar *)f->attr)
+				    : xmlNodeGetContent (node);
+		if (v != NULL) {
+			gchar **p = field_ptr (status, f);
+			g_free (*p);
+			*p = g_strdup ((const gchar *)v);
+			xmlFree (v);
+		}
+	}
+}
+
+/**
+ * ac_status_parse:
+ * @xml: the status element alone, or a whole domain XML containing it
+ *
+ * Returns: the status, %NULL with %AC_ERROR_NOT_FOUND when a domain has none.
+ */
+AcStatus *
+ac_status_parse (const gchar *xml, gssize len, GError **error)
+{
+	g_autoptr(AcStatus) status = ac_status_new ();
+	xmlDocPtr doc;
+	xmlNode *root;
+	xmlNode *elem = NULL;
+
+	if (len < 0)
+		len = (gssize)strlen (xml);
+	doc = xmlReadMemory (xml, (int)len, "status.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "malformed status XML");
+		return NULL;
+	}
+	root = xmlDocGetRootElement (doc);
+	if (root != NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
+		for (xmlNode *c = root->children; c != NULL; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)c->name, "metadata") != 0)
+				continue;
+			for (xmlNode *m = c->children; m != NULL; m = m->next) {
+				if (m->type == XML_ELEMENT_NODE && m->ns != NULL &&
+				    g_strcmp0 ((const gchar *)m->ns->href, AC_STATUS_NS) == 0)
+					elem = m;
+			}
+		}
+	} else if (root != NULL && root->ns != NULL &&
+		   g_strcmp0 ((const gchar *)root->ns->href, AC_STATUS_NS) == 0) {
+		elem = root;
+	}
+	if (elem == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "no status element (namespace " AC_STATUS_NS ")");
+		xmlFreeDoc (doc);
+		return NULL;
+	}
+	read_fields (status, elem, "");
+	{
+		xmlChar *p = xmlGetNoNsProp (elem, (const xmlChar *)"progress");
+		guint64 v = 0;
+		if (p != NULL && g_ascii_string_to_unsigned ((const gchar *)p, 10, 0, 100, &v, NULL))
+			status->progress = (guint)v;
+		xmlFree (p);
+	}
+	for (xmlNode *c = elem->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE)
+			read_fields (status, c, (const gchar *)c->name);
+	}
+	xmlFreeDoc (doc);
+	return g_steal_pointer (&status);
+}
+
+/**
+ * ac_status_equal_ignoring_time:
+ *
+ * Whether writing @b over @a would change anything but the `updated` time: the service
+ * writes only real changes, so it does not wake itself up with its own metadata events.
+ */
+gboolean
+ac_status_equal_ignoring_time (const AcStatus *a, const AcStatus *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->progress != b->progress)
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++) {
+		const AcStatusField *f = &status_fields[i];
+		if (g_strcmp0 (f->attr, "updated") == 0)
+			continue;
+		if (g_strcmp0 (*field_ptr (a, f), *field_ptr (b, f)) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}

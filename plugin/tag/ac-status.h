@@ -1,0 +1,41 @@
+/*
+ * The status element (namespace AC_STATUS_NS) that virt-alephd writes into a domain's
+ * metadata: state, step, progress, results of each step and the last error.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-tag.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	gchar *state;     /* invalid | ready | refused | building | publishing | attesting |
+			     running | failed | … */
+	gchar *step;      /* the step the state refers to: validate, build, publish, … */
+	guint progress;   /* 0..100 */
+	gchar *updated;   /* RFC 3339 UTC */
+	/* image */
+	gchar *image_path, *image_sha256, *image_cid, *image_luks_uuid;
+	/* Aleph */
+	gchar *store_hash, *instance_hash, *crn;
+	/* last attestation */
+	gchar *attest_time, *attest_verdict, *attest_measurement, *attest_generation;
+	/* last error */
+	gchar *error_code, *error_step, *error_message;
+} AcStatus;
+
+AcStatus *ac_status_new (void);
+void ac_status_free (AcStatus *status);
+gchar *ac_status_format (const AcStatus *status);
+AcStatus *ac_status_parse (const gchar *xml, gssize len, GError **error);
+gboolean ac_status_equal_ignoring_time (const AcStatus *a, const AcStatus *b);
+void ac_status_set_error (AcStatus *status, const gchar *step, const GError *error);
+void ac_status_touch (AcStatus *status);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcStatus, ac_status_free)
+
+G_END_DECLS

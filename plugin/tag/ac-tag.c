@@ -1,0 +1,1085 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Parser and formatter of <aleph:confidential>. The element comes from domain XML that any
+ * user with write access to a domain controls, and reaches the hook before every start: it is
+ * parsed strictly (unknown elements or attributes are errors, never ignored) and without
+ * network access or entity expansion.
+ */
+#include "config.h"
+
+#include "ac-tag.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+#include "ac-error.h"
+#include "ac-sev-policy.h"
+
+#define TAG_MAX_XML (16 * 1024 * 1024)
+
+AcTag *
+ac_tag_new (void)
+{
+	AcTag *tag = g_new0 (AcTag, 1);
+	tag->policy = AC_SEV_POLICY_DEFAULT;
+	tag->firmware_sha256 = g_strdup (AC_TAG_DEFAULT_FIRMWARE_SHA256);
+	tag->firmware_ref = g_strdup (AC_TAG_DEFAULT_FIRMWARE_REF);
+	tag->local_mode = AC_LOCAL_MODE_UNSET;
+	return tag;
+}
+
+static void
+ac_tag_publish_free (AcTagPublish *pub)
+{
+	if (pub == NULL)
+		return;
+	g_free (pub->api);
+	g_free (pub->crn);
+	g_free (pub->name);
+	g_free (pub->ssh_key);
+	if (pub->ports != NULL)
+		g_array_unref (pub->ports);
+	g_free (pub);
+}
+
+void
+ac_tag_free (AcTag *tag)
+{
+	if (tag == NULL)
+		return;
+	g_free (tag->disk_dev);
+	g_free (tag->firmware_sha256);
+	g_free (tag->firmware_ref);
+	g_free (tag->firmware_file);
+	ac_tag_publish_free (tag->publish);
+	g_free (tag);
+}
+
+void
+ac_tag_domain_free (AcTagDomain *dom)
+{
+	if (dom == NULL)
+		return;
+	g_free (dom->name);
+	g_free (dom->uuid);
+	g_free (dom->type);
+	g_free (dom->launch_security_type);
+	g_free (dom->launch_security_policy);
+	if (dom->disks != NULL)
+		g_ptr_array_unref (dom->disks);
+	g_free (dom);
+}
+
+const gchar *
+ac_local_mode_to_string (AcLocalMode mode)
+{
+	switch (mode) {
+	case AC_LOCAL_MODE_SEV:
+		return "sev";
+	case AC_LOCAL_MODE_TEST:
+		return "test";
+	case AC_LOCAL_MODE_DENY:
+		return "deny";
+	case AC_LOCAL_MODE_UNSET:
+	default:
+		return "default";
+	}
+}
+
+const gchar *
+ac_payment_to_string (AcPayment payment)
+{
+	switch (payment) {
+	case AC_PAYMENT_SUPERFLUID:
+		return "superfluid";
+	case AC_PAYMENT_CREDIT:
+		return "credit";
+	case AC_PAYMENT_HOLD:
+	default:
+		return "hold";
+	}
+}
+
+/**
+ * ac_tag_get_effective_local_mode:
+ *
+ * The local mode after defaults: an unset mode is `sev` on a host with SEV and `deny`
+ * elsewhere, so a tagged domain never starts unprotected unless the user asked for `test`.
+ */
+AcLocalMode
+ac_tag_get_effective_local_mode (const AcTag *tag, gboolean host_has_sev)
+{
+	if (tag->local_mode != AC_LOCAL_MODE_UNSET)
+		return tag->local_mode;
+	return host_has_sev ? AC_LOCAL_MODE_SEV : AC_LOCAL_MODE_DENY;
+}
+
+/**
+ * ac_tag_xml_has_tag:
+ *
+ * Cheap test for the tag's namespace in a domain XML (what the hook's fast path does).
+ */
+gboolean
+ac_tag_xml_has_tag (const gchar *xml, gsize len)
+{
+	return memmem (xml, len, AC_TAG_NS, strlen (AC_TAG_NS)) != NULL;
+}
+
+/* ---- sizes ------------------------------------------------------------------------------ */
+
+static const struct {
+	const gchar *suffix;
+	guint64 factor;
+} size_units[] = {
+	{ "B", 1 },         { "bytes", 1 },
+	{ "KiB", 1ull << 10 }, { "K", 1ull << 10 }, { "k", 1ull << 10 }, { "KB", 1000ull },
+	{ "MiB", 1ull << 20 }, { "M", 1ull << 20 }, { "MB", 1000000ull },
+	{ "GiB", 1ull << 30 }, { "G", 1ull << 30 }, { "GB", 1000000000ull },
+	{ "TiB", 1ull << 40 }, { "T", 1ull << 40 }, { "TB", 1000000000000ull },
+};
+
+static gboolean
+size_overflow (const gchar *text, GError **error)
+{
+	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "invalid size '%s': too large", text);
+	return FALSE;
+}
+
+/**
+ * ac_tag_parse_size:
+ * @text: a whole number with a unit, as libvirt reads them: "20GiB", "512M", "4GB"
+ *
+ * K/M/G/T and KiB… are powers of 1024, KB/MB/GB/TB powers of 1000. A unit is required:
+ * a bare number is ambiguous between bytes and MiB, which Aleph uses.
+ */
+gboolean
+ac_tag_parse_size (const gchar *text, guint64 *bytes, GError **error)
+{
+	const gchar *p = text;
+	guint64 value = 0;
+	gsize ndigits = 0;
+
+	while (g_ascii_isdigit (*p)) {
+		guint d = (guint)(*p - '0');
+		if (value > (G_MAXUINT64 - d) / 10)
+			return size_overflow (text, error);
+		value = value * 10 + d;
+		p++;
+		ndigits++;
+	}
+	while (*p == ' ')
+		p++;
+	if (ndigits == 0 || ndigits > 19) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "invalid size '%s': expected a whole number with a unit, such as 20GiB",
+			     text);
+		return FALSE;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (size_units); i++) {
+		if (g_strcmp0 (p, size_units[i].suffix) != 0)
+			continue;
+		if (value != 0 && size_units[i].factor > G_MAXUINT64 / value)
+			return size_overflow (text, error);
+		*bytes = value * size_units[i].factor;
+		return TRUE;
+	}
+	g_set_error (error,
+		     AC_ERROR,
+		     AC_ERROR_INVALID_INPUT,
+		     "invalid size '%s': %s; expected one of B, KiB, MiB, GiB, TiB (or K, M, G, T), "
+		     "KB, MB, GB, TB, as in 20GiB",
+		     text,
+		     *p == '\0' ? "a unit is required" : "unknown unit");
+	return FALSE;
+}
+
+/**
+ * ac_tag_format_size:
+ *
+ * The largest binary unit that represents @bytes exactly: "20GiB", "1536MiB", "17B".
+ */
+gchar *
+ac_tag_format_size (guint64 bytes)
+{
+	static const gchar *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	guint u = 0;
+	while (u + 1 < G_N_ELEMENTS (units) && bytes != 0 && (bytes & 1023) == 0) {
+		bytes >>= 10;
+		u++;
+	}
+	return g_strdup_printf ("%" G_GUINT64_FORMAT "%s", bytes, units[u]);
+}
+
+/* ---- parsing ---------------------------------------------------------------------------- */
+
+static gchar *
+xml_prop (xmlNode *node, const gchar *name)
+{
+	xmlChar *v = xmlGetNoNsProp (node, (const xmlChar *)name);
+	gchar *r = v != NULL ? g_strdup ((const gchar *)v) : NULL;
+	xmlFree (v);
+	return r;
+}
+
+static gboolean
+xml_node_in_ns (xmlNode *node, const gchar *uri)
+{
+	return node->ns != NULL && node->ns->href != NULL &&
+	       g_strcmp0 ((const gchar *)node->ns->href, uri) == 0;
+}
+
+static void
+set_attr_error (GError **error,
+		const gchar *elem,
+		const gchar *attr,
+		const gchar *value,
+		const gchar *expected)
+{
+	g_set_error (error,
+		     AC_ERROR,
+		     AC_ERROR_INVALID_INPUT,
+		     "<aleph:%s %s='%s'>: invalid value; expected %s",
+		     elem,
+		     attr,
+		     value,
+		     expected);
+}
+
+static void
+prefix_attr_error (GError **error, const gchar *elem, const gchar *attr)
+{
+	g_prefix_error (error, "<aleph:%s %s=…>: ", elem, attr);
+}
+
+/* Checks that @node has only attributes in @allowed (NULL-terminated) and no child element
+ * or text, so a misspelt attribute is an error and not a silently ignored setting. */
+static gboolean
+check_leaf_element (xmlNode *node, const gchar *const *allowed, GError **error)
+{
+	const gchar *elem = (const gchar *)node->name;
+	for (xmlAttr *a = node->properties; a != NULL; a = a->next) {
+		gboolean ok = FALSE;
+		if (a->ns != NULL) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:%s>: unexpected namespaced attribute '%s:%s'",
+				     elem,
+				     (const gchar *)a->ns->prefix,
+				     (const gchar *)a->name);
+			return FALSE;
+		}
+		for (guint i = 0; allowed[i] != NULL; i++) {
+			if (g_strcmp0 ((const gchar *)a->name, allowed[i]) == 0)
+				ok = TRUE;
+		}
+		if (!ok) {
+			g_autofree gchar *list = g_strjoinv (", ", (gchar **)allowed);
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:%s>: unknown attribute '%s'; expected %s%s",
+				     elem,
+				     (const gchar *)a->name,
+				     allowed[0] != NULL ? "one of " : "no attributes",
+				     list);
+			return FALSE;
+		}
+	}
+	for (xmlNode *c = node->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:%s>: unexpected child element <%s>; this element takes "
+				     "attributes only",
+				     elem,
+				     (const gchar *)c->name);
+			return FALSE;
+		}
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			xmlChar *t = xmlNodeGetContent (c);
+			g_autofree gchar *s = g_strstrip (g_strdup ((const gchar *)t));
+			xmlFree (t);
+			if (s[0] != '\0') {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "<aleph:%s>: unexpected text '%s'; this element takes "
+					     "attributes only",
+					     elem,
+					     s);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+is_hex_string (const gchar *s, gsize len)
+{
+	if (strlen (s) != len)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isxdigit (s[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_bool_attr (const gchar *elem, const gchar *attr, const gchar *v, gboolean *out, GError **error)
+{
+	if (g_strcmp0 (v, "yes") == 0) {
+		*out = TRUE;
+		return TRUE;
+	}
+	if (g_strcmp0 (v, "no") == 0) {
+		*out = FALSE;
+		return TRUE;
+	}
+	set_attr_error (error, elem, attr, v, "yes or no");
+	return FALSE;
+}
+
+static gboolean
+parse_disk (AcTag *tag, xmlNode *node, GError **error)
+{
+	static const gchar *const allowed[] = { "dev", NULL };
+	g_autofree gchar *dev = NULL;
+
+	if (!check_leaf_element (node, allowed, error))
+		return FALSE;
+	dev = xml_prop (node, "dev");
+	if (dev == NULL) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:disk>: missing attribute 'dev' (the target dev of the "
+				     "disk to encrypt, such as vda); omit the element to use the "
+				     "first disk");
+		return FALSE;
+	}
+	if (!g_regex_match_simple ("^[a-z][a-z0-9]{0,31}$", dev, 0, 0)) {
+		set_attr_error (error, "disk", "dev", dev, "a disk target name such as vda or sdb");
+		return FALSE;
+	}
+	tag->disk_dev = g_steal_pointer (&dev);
+	return TRUE;
+}
+
+static gboolean
+parse_sev (AcTag *tag, xmlNode *node, GError **error)
+{
+	static const gchar *const allowed[] = { "policy", "es", NULL };
+	g_autofree gchar *policy = NULL;
+	g_autofree gchar *es = NULL;
+	gboolean es_value = FALSE;
+
+	if (!check_leaf_element (node, allowed, error))
+		return FALSE;
+	policy = xml_prop (node, "policy");
+	es = xml_prop (node, "es");
+	if (policy != NULL) {
+		if (!ac_sev_policy_parse (policy, &tag->policy, error)) {
+			prefix_attr_error (error, "sev", "policy");
+			return FALSE;
+		}
+	}
+	if (es != NULL) {
+		if (!parse_bool_attr ("sev", "es", es, &es_value, error))
+			return FALSE;
+		if (es_value) {
+			tag->policy |= AC_SEV_POLICY_ES;
+		} else if (tag->policy & AC_SEV_POLICY_ES) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:sev policy='%s' es='no'>: the policy sets the ES bit "
+				     "(0x4) but es='no'; remove one of them",
+				     policy);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_firmware (AcTag *tag, xmlNode *node, GError **error)
+{
+	static const gchar *const allowed[] = { "sha256", "ref", "file", NULL };
+	g_autofree gchar *sha = NULL;
+	g_autofree gchar *ref = NULL;
+	g_autofree gchar *file = NULL;
+
+	if (!check_leaf_element (node, allowed, error))
+		return FALSE;
+	sha = xml_prop (node, "sha256");
+	ref = xml_prop (node, "ref");
+	file = xml_prop (node, "file");
+	if (sha != NULL) {
+		if (!is_hex_string (sha, 64)) {
+			set_attr_error (error, "firmware", "sha256", sha,
+					"64 hexadecimal digits (the SHA-256 of the OVMF file)");
+			return FALSE;
+		}
+		g_free (tag->firmware_sha256);
+		tag->firmware_sha256 = g_ascii_strdown (sha, -1);
+	}
+	if (ref != NULL) {
+		if (!is_hex_string (ref, 64)) {
+			set_attr_error (error, "firmware", "ref", ref,
+					"64 hexadecimal digits (the STORE item hash of the firmware)");
+			return FALSE;
+		}
+		g_free (tag->firmware_ref);
+		tag->firmware_ref = g_ascii_strdown (ref, -1);
+	}
+	if (file != NULL) {
+		if (!g_path_is_absolute (file)) {
+			set_attr_error (error, "firmware", "file", file, "an absolute path");
+			return FALSE;
+		}
+		tag->firmware_file = g_steal_pointer (&file);
+	}
+	/* A custom firmware must come with its own hash: the default hash would never match. */
+	if ((ref != NULL || file != NULL) && sha == NULL &&
+	    g_strcmp0 (tag->firmware_ref, AC_TAG_DEFAULT_FIRMWARE_REF) != 0) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:firmware>: a firmware other than Aleph's default needs "
+				     "its sha256 attribute (the SHA-256 of the OVMF file), which the "
+				     "launch measurement is checked against");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_local (AcTag *tag, xmlNode *node, GError **error)
+{
+	static const gchar *const allowed[] = { "mode", NULL };
+	g_autofree gchar *mode = NULL;
+
+	if (!check_leaf_element (node, allowed, error))
+		return FALSE;
+	mode = xml_prop (node, "mode");
+	if (mode == NULL) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:local>: missing attribute 'mode'; expected sev, test or "
+				     "deny");
+		return FALSE;
+	}
+	if (g_strcmp0 (mode, "sev") == 0)
+		tag->local_mode = AC_LOCAL_MODE_SEV;
+	else if (g_strcmp0 (mode, "test") == 0)
+		tag->local_mode = AC_LOCAL_MODE_TEST;
+	else if (g_strcmp0 (mode, "deny") == 0)
+		tag->local_mode = AC_LOCAL_MODE_DENY;
+	else {
+		set_attr_error (error, "local", "mode", mode, "sev, test or deny");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+url_host_is_loopback (const gchar *host)
+{
+	return g_strcmp0 (host, "localhost") == 0 || g_str_has_prefix (host, "127.") ||
+	       g_strcmp0 (host, "[::1]") == 0 || g_strcmp0 (host, "::1") == 0;
+}
+
+static gboolean
+parse_api_url (const gchar *api, GError **error)
+{
+	g_autoptr(GUri) uri = g_uri_parse (api, G_URI_FLAGS_NONE, NULL);
+	const gchar *scheme;
+	const gchar *host;
+
+	if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0') {
+		set_attr_error (error, "publish", "api", api, "an https:// URL such as " AC_TAG_DEFAULT_API);
+		return FALSE;
+	}
+	scheme = g_uri_get_scheme (uri);
+	host = g_uri_get_host (uri);
+	if (g_strcmp0 (scheme, "https") == 0)
+		return TRUE;
+	if (g_strcmp0 (scheme, "http") == 0 && url_host_is_loopback (host))
+		return TRUE;
+	set_attr_error (error, "publish", "api", api,
+			"an https:// URL (plain http:// only for a loopback devnet)");
+	return FALSE;
+}
+
+static gboolean
+parse_ports (AcTagPublish *pub, const gchar *text, GError **error)
+{
+	g_auto(GStrv) items = g_strsplit (text, ",", -1);
+	pub->ports = g_array_new (FALSE, TRUE, sizeof (AcTagPort));
+	for (guint i = 0; items[i] != NULL; i++) {
+		AcTagPort port = { 0 };
+		guint64 num = 0;
+		gchar *item = g_strstrip (items[i]);
+		gchar *slash = strchr (item, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if (g_strcmp0 (slash + 1, "udp") == 0)
+				port.udp = TRUE;
+			else if (g_strcmp0 (slash + 1, "tcp") != 0) {
+				set_attr_error (error, "publish", "ports", text,
+						"a list of PORT[/tcp|/udp] such as 22,80/tcp,53/udp");
+				return FALSE;
+			}
+		}
+		if (!g_ascii_string_to_unsigned (item, 10, 1, 65535, &num, NULL)) {
+			set_attr_error (error, "publish", "ports", text,
+					"a list of PORT[/tcp|/udp] with ports 1-65535, such as 22,80/tcp");
+			return FALSE;
+		}
+		port.port = (guint16)num;
+		for (guint j = 0; j < pub->ports->len; j++) {
+			AcTagPort *p = &g_array_index (pub->ports, AcTagPort, j);
+			if (p->port == port.port && p->udp == port.udp) {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "<aleph:publish ports='%s'>: port %u/%s is listed twice",
+					     text,
+					     port.port,
+					     port.udp ? "udp" : "tcp");
+				return FALSE;
+			}
+		}
+		g_array_append_val (pub->ports, port);
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_publish (AcTag *tag, xmlNode *node, GError **error)
+{
+	static const gchar *const allowed[] = { "api",    "crn",  "payment", "rootfsSize", "vcpus",
+						"memory", "name", "sshKey",  "ports",      NULL };
+	g_autofree gchar *api = xml_prop (node, "api");
+	g_autofree gchar *crn = xml_prop (node, "crn");
+	g_autofree gchar *payment = xml_prop (node, "payment");
+	g_autofree gchar *rootfs = xml_prop (node, "rootfsSize");
+	g_autofree gchar *vcpus = xml_prop (node, "vcpus");
+	g_autofree gchar *memory = xml_prop (node, "memory");
+	g_autofree gchar *name = xml_prop (node, "name");
+	g_autofree gchar *ssh = xml_prop (node, "sshKey");
+	g_autofree gchar *ports = xml_prop (node, "ports");
+	AcTagPublish *pub;
+
+	if (!check_leaf_element (node, allowed, error))
+		return FALSE;
+	pub = tag->publish = g_new0 (AcTagPublish, 1);
+	pub->payment = AC_PAYMENT_HOLD;
+
+	if (api != NULL && !parse_api_url (api, error))
+		return FALSE;
+	pub->api = api != NULL ? g_steal_pointer (&api) : g_strdup (AC_TAG_DEFAULT_API);
+
+	if (crn == NULL || g_strcmp0 (crn, "auto") == 0) {
+		pub->crn = g_strdup ("auto");
+	} else if (is_hex_string (crn, 64)) {
+		pub->crn = g_ascii_strdown (crn, -1);
+	} else {
+		set_attr_error (error, "publish", "crn", crn,
+				"auto or a CRN node hash (64 hexadecimal digits)");
+		return FALSE;
+	}
+
+	if (payment == NULL || g_strcmp0 (payment, "hold") == 0)
+		pub->payment = AC_PAYMENT_HOLD;
+	else if (g_strcmp0 (payment, "superfluid") == 0)
+		pub->payment = AC_PAYMENT_SUPERFLUID;
+	else if (g_strcmp0 (payment, "credit") == 0)
+		pub->payment = AC_PAYMENT_CREDIT;
+	else {
+		set_attr_error (error, "publish", "payment", payment, "hold, superfluid or credit");
+		return FALSE;
+	}
+
+	if (rootfs != NULL) {
+		if (!ac_tag_parse_size (rootfs, &pub->rootfs_size, error)) {
+			prefix_attr_error (error, "publish", "rootfsSize");
+			return FALSE;
+		}
+		/* aleph-message: 0 < size_mib <= 1953125 */
+		if (pub->rootfs_size < (1ull << 20) || pub->rootfs_size > 1953125ull * (1ull << 20)) {
+			set_attr_error (error, "publish", "rootfsSize", rootfs,
+					"a size from 1MiB to 1953125MiB (Aleph's limit)");
+			return FALSE;
+		}
+	}
+	if (vcpus != NULL) {
+		guint64 n = 0;
+		if (!g_ascii_string_to_unsigned (vcpus, 10, 1, 256, &n, NULL)) {
+			set_attr_error (error, "publish", "vcpus", vcpus, "a whole number from 1 to 256");
+			return FALSE;
+		}
+		pub->vcpus = (guint)n;
+	}
+	if (memory != NULL) {
+		if (!ac_tag_parse_size (memory, &pub->memory, error)) {
+			prefix_attr_error (error, "publish", "memory");
+			return FALSE;
+		}
+		if (pub->memory % (1ull << 20) != 0 || pub->memory < (1ull << 20) ||
+		    pub->memory > 1048576ull * (1ull << 20)) {
+			set_attr_error (error, "publish", "memory", memory,
+					"a whole number of MiB from 1MiB to 1TiB (Aleph's limit), such "
+					"as 4GiB");
+			return FALSE;
+		}
+	}
+	if (name != NULL) {
+		if (name[0] == '\0' || g_utf8_strlen (name, -1) > 64 || !g_utf8_validate (name, -1, NULL)) {
+			set_attr_error (error, "publish", "name", name, "1 to 64 characters");
+			return FALSE;
+		}
+		pub->name = g_steal_pointer (&name);
+	}
+	if (ssh != NULL) {
+		if (strlen (ssh) > 8192 ||
+		    !g_regex_match_simple ("^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) "
+					   "[A-Za-z0-9+/]+={0,3}( .*)?$",
+					   ssh, 0, 0)) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:publish sshKey=…>: invalid value '%.40s…'; expected one "
+				     "OpenSSH public key line such as 'ssh-ed25519 AAAA… user@host'",
+				     ssh);
+			return FALSE;
+		}
+		pub->ssh_key = g_steal_pointer (&ssh);
+	}
+	if (ports != NULL && !parse_ports (pub, ports, error))
+		return FALSE;
+	return TRUE;
+}
+
+static gboolean
+parse_confidential (AcTag *tag, xmlNode *root, GError **error)
+{
+	struct {
+		const gchar *name;
+		gboolean (*func) (AcTag *, xmlNode *, GError **);
+		gboolean seen;
+	} children[] = {
+		{ "disk", parse_disk, FALSE },	     { "sev", parse_sev, FALSE },
+		{ "firmware", parse_firmware, FALSE }, { "local", parse_local, FALSE },
+		{ "publish", parse_publish, FALSE },
+	};
+
+	for (xmlAttr *a = root->properties; a != NULL; a = a->next) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<aleph:confidential>: unexpected attribute '%s'; settings go in child "
+			     "elements (disk, sev, firmware, local, publish)",
+			     (const gchar *)a->name);
+		return FALSE;
+	}
+	for (xmlNode *c = root->children; c != NULL; c = c->next) {
+		gboolean known = FALSE;
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			xmlChar *t = xmlNodeGetContent (c);
+			g_autofree gchar *s = g_strstrip (g_strdup ((const gchar *)t));
+			xmlFree (t);
+			if (s[0] != '\0') {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "<aleph:confidential>: unexpected text '%s'",
+					     s);
+				return FALSE;
+			}
+			continue;
+		}
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!xml_node_in_ns (c, AC_TAG_NS)) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:confidential>: unexpected element <%s>%s%s%s; expected "
+				     "elements of namespace %s (disk, sev, firmware, local, publish)",
+				     (const gchar *)c->name,
+				     c->ns != NULL ? " of namespace '" : "",
+				     c->ns != NULL ? (const gchar *)c->ns->href : "",
+				     c->ns != NULL ? "'" : "",
+				     AC_TAG_NS);
+			return FALSE;
+		}
+		for (guint i = 0; i < G_N_ELEMENTS (children); i++) {
+			if (g_strcmp0 ((const gchar *)c->name, children[i].name) != 0)
+				continue;
+			known = TRUE;
+			if (children[i].seen) {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "<aleph:confidential>: element <aleph:%s> appears more "
+					     "than once",
+					     children[i].name);
+				return FALSE;
+			}
+			children[i].seen = TRUE;
+			if (!children[i].func (tag, c, error))
+				return FALSE;
+		}
+		if (!known) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:confidential>: unknown element <aleph:%s>; expected disk, "
+				     "sev, firmware, local or publish",
+				     (const gchar *)c->name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static xmlNode *
+find_child (xmlNode *parent, const gchar *name)
+{
+	for (xmlNode *c = parent->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE && c->ns == NULL &&
+		    g_strcmp0 ((const gchar *)c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static gchar *
+child_text (xmlNode *parent, const gchar *name)
+{
+	xmlNode *n = find_child (parent, name);
+	xmlChar *t;
+	gchar *r;
+	if (n == NULL)
+		return NULL;
+	t = xmlNodeGetContent (n);
+	r = g_strstrip (g_strdup ((const gchar *)t));
+	xmlFree (t);
+	return r;
+}
+
+static AcTagDomain *
+parse_domain_info (xmlNode *root)
+{
+	AcTagDomain *dom = g_new0 (AcTagDomain, 1);
+	xmlNode *devices = find_child (root, "devices");
+	xmlNode *ls = find_child (root, "launchSecurity");
+
+	dom->name = child_text (root, "name");
+	dom->uuid = child_text (root, "uuid");
+	dom->type = xml_prop (root, "type");
+	dom->disks = g_ptr_array_new_with_free_func (g_free);
+	if (devices != NULL) {
+		for (xmlNode *d = devices->children; d != NULL; d = d->next) {
+			g_autofree gchar *device = NULL;
+			xmlNode *target;
+			if (d->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)d->name, "disk") != 0)
+				continue;
+			device = xml_prop (d, "device");
+			if (device != NULL && g_strcmp0 (device, "disk") != 0)
+				continue;
+			target = find_child (d, "target");
+			if (target != NULL) {
+				gchar *dev = xml_prop (target, "dev");
+				if (dev != NULL)
+					g_ptr_array_add (dom->disks, dev);
+			}
+		}
+	}
+	if (ls != NULL) {
+		dom->has_launch_security = TRUE;
+		dom->launch_security_type = xml_prop (ls, "type");
+		dom->launch_security_policy = child_text (ls, "policy");
+	}
+	return dom;
+}
+
+/**
+ * ac_tag_parse:
+ * @xml: a whole domain XML (<domain>) or the <aleph:confidential> element alone
+ * @len: length of @xml, or -1 if NUL-terminated
+ * @domain_out: (out) (optional): facts about the enclosing domain, when @xml is a domain
+ *
+ * Parses, applies defaults and validates (ac_tag_validate()) the tag.
+ *
+ * Returns: the tag, or %NULL with @error set: %AC_ERROR_NOT_FOUND when a domain has no tag,
+ * %AC_ERROR_INVALID_INPUT for anything malformed, naming the element, attribute and value.
+ */
+AcTag *
+ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **error)
+{
+	g_autoptr(AcTag) tag = ac_tag_new ();
+	g_autoptr(AcTagDomain) dom = NULL;
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc;
+	xmlNode *root;
+	xmlNode *elem = NULL;
+	gboolean ok;
+
+	g_return_val_if_fail (xml != NULL, NULL);
+	if (len < 0)
+		len = (gssize)strlen (xml);
+	if (len > TAG_MAX_XML) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain XML is %" G_GSSIZE_FORMAT " bytes; at most %d are accepted",
+			     len,
+			     TAG_MAX_XML);
+		return NULL;
+	}
+
+	ctxt = xmlNewParserCtxt ();
+	if (ctxt == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	/* No network, no entity substitution, no DTD loading: the input is untrusted. */
+	doc = xmlCtxtReadMemory (ctxt, xml, (int)len, "domain.xml", NULL,
+				 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL) {
+		const xmlError *e = xmlCtxtGetLastError (ctxt);
+		g_autofree gchar *msg = g_strstrip (g_strdup (e != NULL && e->message != NULL ? e->message
+										: "unknown error"));
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "malformed XML at line %d: %s",
+			     e != NULL ? e->line : 0,
+			     msg);
+		xmlFreeParserCtxt (ctxt);
+		return NULL;
+	}
+	xmlFreeParserCtxt (ctxt);
+	root = xmlDocGetRootElement (doc);
+
+	if (root != NULL && root->ns == NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
+		xmlNode *metadata = find_child (root, "metadata");
+		guint count = 0;
+		dom = parse_domain_info (root);
+		if (metadata != NULL) {
+			for (xmlNode *c = metadata->children; c != NULL; c = c->next) {
+				if (c->type == XML_ELEMENT_NODE && xml_node_in_ns (c, AC_TAG_NS)) {
+					count++;
+					elem = c;
+				}
+			}
+		}
+		if (count == 0) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_NOT_FOUND,
+				     "domain '%s' has no <aleph:confidential> element (namespace %s) "
+				     "in its <metadata>",
+				     dom->name != NULL ? dom->name : "?",
+				     AC_TAG_NS);
+			xmlFreeDoc (doc);
+			return NULL;
+		}
+		if (count > 1 || g_strcmp0 ((const gchar *)elem->name, "confidential") != 0) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<metadata> of domain '%s': expected exactly one element of "
+				     "namespace %s, <aleph:confidential>; found %u, the first <%s>",
+				     dom->name != NULL ? dom->name : "?",
+				     AC_TAG_NS,
+				     count,
+				     (const gchar *)elem->name);
+			xmlFreeDoc (doc);
+			return NULL;
+		}
+	} else if (root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0 &&
+		   xml_node_in_ns (root, AC_TAG_NS)) {
+		elem = root;
+	} else {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "expected a <domain> or an <aleph:confidential xmlns:aleph=\"%s\"> "
+			     "element, found <%s>%s",
+			     AC_TAG_NS,
+			     root != NULL ? (const gchar *)root->name : "",
+			     root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0
+				     ? " in another namespace"
+				     : "");
+		xmlFreeDoc (doc);
+		return NULL;
+	}
+
+	ok = parse_confidential (tag, elem, error);
+	xmlFreeDoc (doc);
+	if (!ok)
+		return NULL;
+	if (!ac_tag_validate (tag, dom, error))
+		return NULL;
+	if (domain_out != NULL)
+		*domain_out = g_steal_pointer (&dom);
+	return g_steal_pointer (&tag);
+}
+
+/**
+ * ac_tag_validate:
+ * @domain: (nullable): the enclosing domain, for checks against its devices
+ *
+ * Cross-field rules: the disk must exist, and a domain published to Aleph must use what
+ * Aleph's CRNs can attest (policy 0x1: they launch every VM with it, aleph-protocol §7.2).
+ */
+gboolean
+ac_tag_validate (const AcTag *tag, const AcTagDomain *domain, GError **error)
+{
+	if (!ac_sev_policy_validate (tag->policy, error)) {
+		g_prefix_error (error, "<aleph:sev policy=…>: ");
+		return FALSE;
+	}
+	if (tag->publish != NULL && tag->policy != AC_SEV_POLICY_DEFAULT) {
+		g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<aleph:sev policy='0x%x'> (%s) cannot be used with <aleph:publish>: "
+			     "Aleph's CRNs launch every VM with policy 0x1 (nodbg), so any other "
+			     "policy fails attestation; use policy='0x1' or drop <aleph:publish>",
+			     tag->policy,
+			     names);
+		return FALSE;
+	}
+	if (domain != NULL) {
+		if (domain->disks->len == 0) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "domain '%s' has no <disk device='disk'> to encrypt",
+				     domain->name != NULL ? domain->name : "?");
+			return FALSE;
+		}
+		if (tag->disk_dev != NULL) {
+			gboolean found = FALSE;
+			for (guint i = 0; i < domain->disks->len; i++) {
+				if (g_strcmp0 (g_ptr_array_index (domain->disks, i), tag->disk_dev) == 0)
+					found = TRUE;
+			}
+			if (!found) {
+				g_autoptr(GString) list = g_string_new (NULL);
+				for (guint i = 0; i < domain->disks->len; i++)
+					g_string_append_printf (list, "%s%s", i ? ", " : "",
+								(const gchar *)g_ptr_array_index (domain->disks, i));
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "<aleph:disk dev='%s'>: domain '%s' has no such disk; its "
+					     "disks are %s",
+					     tag->disk_dev,
+					     domain->name != NULL ? domain->name : "?",
+					     list->str);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
+/* ---- formatting ------------------------------------------------------------------------- */
+
+static void
+append_attr (GString *str, const gchar *name, const gchar *value)
+{
+	g_autofree gchar *escaped = g_markup_escape_text (value, -1);
+	g_string_append_printf (str, " %s=\"%s\"", name, escaped);
+}
+
+/**
+ * ac_tag_format:
+ *
+ * The canonical element, with defaults filled in (except those that depend on the host or
+ * the domain: disk, local mode, sizes). Parsing the result gives an equal tag.
+ */
+gchar *
+ac_tag_format (const AcTag *tag)
+{
+	GString *str = g_string_new ("<" AC_TAG_PREFIX ":confidential xmlns:" AC_TAG_PREFIX "=\"" AC_TAG_NS "\">\n");
+	g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
+
+	if (tag->disk_dev != NULL) {
+		g_string_append (str, "  <aleph:disk");
+		append_attr (str, "dev", tag->disk_dev);
+		g_string_append (str, "/>\n");
+	}
+	g_string_append (str, "  <aleph:sev");
+	append_attr (str, "policy", policy);
+	g_string_append (str, "/>\n");
+	g_string_append (str, "  <aleph:firmware");
+	append_attr (str, "sha256", tag->firmware_sha256);
+	append_attr (str, "ref", tag->firmware_ref);
+	if (tag->firmware_file != NULL)
+		append_attr (str, "file", tag->firmware_file);
+	g_string_append (str, "/>\n");
+	if (tag->local_mode != AC_LOCAL_MODE_UNSET) {
+		g_string_append (str, "  <aleph:local");
+		append_attr (str, "mode", ac_local_mode_to_string (tag->local_mode));
+		g_string_append (str, "/>\n");
+	}
+	if (tag->publish != NULL) {
+		const AcTagPublish *pub = tag->publish;
+		g_string_append (str, "  <aleph:publish");
+		append_attr (str, "api", pub->api);
+		append_attr (str, "crn", pub->crn);
+		append_attr (str, "payment", ac_payment_to_string (pub->payment));
+		if (pub->rootfs_size != 0) {
+			g_autofree gchar *s = ac_tag_format_size (pub->rootfs_size);
+			append_attr (str, "rootfsSize", s);
+		}
+		if (pub->vcpus != 0) {
+			g_autofree gchar *s = g_strdup_printf ("%u", pub->vcpus);
+			append_attr (str, "vcpus", s);
+		}
+		if (pub->memory != 0) {
+			g_autofree gchar *s = ac_tag_format_size (pub->memory);
+			append_attr (str, "memory", s);
+		}
+		if (pub->name != NULL)
+			append_attr (str, "name", pub->name);
+		if (pub->ssh_key != NULL)
+			append_attr (str, "sshKey", pub->ssh_key);
+		if (pub->ports != NULL && pub->ports->len > 0) {
+			g_autoptr(GString) ports = g_string_new (NULL);
+			for (guint i = 0; i < pub->ports->len; i++) {
+				AcTagPort *p = &g_array_index (pub->ports, AcTagPort, i);
+				g_string_append_printf (ports, "%s%u/%s", i ? "," : "", p->port,
+							p->udp ? "udp" : "tcp");
+			}
+			append_attr (str, "ports", ports->str);
+		}
+		g_string_append (str, "/>\n");
+	}
+	g_string_append (str, "</" AC_TAG_PREFIX ":confidential>\n");
+	return g_string_free (str, FALSE);
+}
+
+gboolean
+ac_tag_equal (const AcTag *a, const AcTag *b)
+{
+	g_autofree gchar *fa = ac_tag_format (a);
+	g_autofree gchar *fb = ac_tag_format (b);
+	return g_strcmp0 (fa, fb) == 0;
+}

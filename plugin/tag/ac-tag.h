@@ -1,0 +1,95 @@
+/*
+ * The <aleph:confidential> element: the user's intent, as a C model.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define AC_TAG_NS "https://aleph.cloud/ns/libvirt/confidential/1"
+#define AC_TAG_PREFIX "aleph"
+#define AC_STATUS_NS "https://aleph.cloud/ns/libvirt/confidential-status/1"
+#define AC_STATUS_PREFIX "alephst"
+
+/* Aleph's published confidential firmware (aleph-protocol §2, §7.8). */
+#define AC_TAG_DEFAULT_FIRMWARE_SHA256 \
+	"89b76b0e64fe9015084fbffdf8ac98185bafc688bfe7a0b398585c392d03c7ee"
+#define AC_TAG_DEFAULT_FIRMWARE_REF \
+	"ba5bb13f3abca960b101a759be162b229e2b7e93ecad9d1307e54de887f177ff"
+#define AC_TAG_DEFAULT_API "https://api2.aleph.im"
+
+typedef enum {
+	AC_LOCAL_MODE_UNSET, /* default: sev when the host has SEV, deny otherwise */
+	AC_LOCAL_MODE_SEV,
+	AC_LOCAL_MODE_TEST,
+	AC_LOCAL_MODE_DENY,
+} AcLocalMode;
+
+typedef enum {
+	AC_PAYMENT_HOLD,
+	AC_PAYMENT_SUPERFLUID,
+	AC_PAYMENT_CREDIT,
+} AcPayment;
+
+typedef struct {
+	guint16 port;
+	gboolean udp;
+} AcTagPort;
+
+typedef struct {
+	gchar *api;           /* CCN base URL; default AC_TAG_DEFAULT_API */
+	gchar *crn;           /* "auto" or a 64-hex node hash */
+	AcPayment payment;    /* default hold */
+	guint64 rootfs_size;  /* bytes; 0 = the size of the encrypted image */
+	guint vcpus;          /* 0 = the domain's <vcpu> */
+	guint64 memory;       /* bytes; 0 = the domain's <memory> */
+	gchar *name;          /* instance name; NULL = the domain name */
+	gchar *ssh_key;       /* an OpenSSH public key; NULL = ~/.ssh/ *.pub of the user */
+	GArray *ports;        /* of AcTagPort; NULL or empty = none */
+} AcTagPublish;
+
+typedef struct {
+	gchar *disk_dev;          /* target dev of the disk to encrypt; NULL = first disk */
+	guint32 policy;           /* SEV guest policy; default 0x1 */
+	gchar *firmware_sha256;   /* lowercase hex */
+	gchar *firmware_ref;      /* STORE item hash of the firmware */
+	gchar *firmware_file;     /* optional local copy of the firmware */
+	AcLocalMode local_mode;
+	AcTagPublish *publish;    /* NULL: not deployed to Aleph */
+} AcTag;
+
+/* What the tag was found in, when parsed from a whole domain. */
+typedef struct {
+	gchar *name;
+	gchar *uuid;
+	gchar *type;        /* <domain type='…'> */
+	GPtrArray *disks;   /* target dev of every <disk device='disk'>, in order */
+	gboolean has_launch_security;
+	gchar *launch_security_type;
+	gchar *launch_security_policy; /* text of <launchSecurity><policy> */
+} AcTagDomain;
+
+AcTag *ac_tag_new (void);
+void ac_tag_free (AcTag *tag);
+void ac_tag_domain_free (AcTagDomain *dom);
+
+AcTag *ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **error);
+gboolean ac_tag_xml_has_tag (const gchar *xml, gsize len);
+gchar *ac_tag_format (const AcTag *tag);
+gboolean ac_tag_validate (const AcTag *tag, const AcTagDomain *domain, GError **error);
+gboolean ac_tag_equal (const AcTag *a, const AcTag *b);
+
+AcLocalMode ac_tag_get_effective_local_mode (const AcTag *tag, gboolean host_has_sev);
+const gchar *ac_local_mode_to_string (AcLocalMode mode);
+const gchar *ac_payment_to_string (AcPayment payment);
+
+gboolean ac_tag_parse_size (const gchar *text, guint64 *bytes, GError **error);
+gchar *ac_tag_format_size (guint64 bytes);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcTag, ac_tag_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcTagDomain, ac_tag_domain_free)
+
+G_END_DECLS

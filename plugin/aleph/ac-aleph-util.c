@@ -1,0 +1,487 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ac-aleph-util.h"
+#include "ac-error.h"
+
+#define AC_JSON_MAX_DEPTH 64
+#define AC_JSON_MAX_LEN (64 * 1024 * 1024)
+
+gchar *
+ac_hex_encode (const guint8 *data, gsize len)
+{
+	static const gchar digits[] = "0123456789abcdef";
+	gchar *out = g_malloc (len * 2 + 1);
+
+	for (gsize i = 0; i < len; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 0xf];
+	}
+	out[len * 2] = '\0';
+	return out;
+}
+
+static gint
+hex_value (gchar c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+gboolean
+ac_hex_decode (const gchar *what,
+	       const gchar *hex,
+	       gboolean allow_0x,
+	       GByteArray **out,
+	       GError **error)
+{
+	g_autoptr(GByteArray) buf = NULL;
+	gsize len;
+
+	if (hex == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: missing hex string", what);
+		return FALSE;
+	}
+	if (allow_0x && (g_str_has_prefix (hex, "0x") || g_str_has_prefix (hex, "0X")))
+		hex += 2;
+	len = strlen (hex);
+	if (len % 2 != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s: hex string has an odd length (%" G_GSIZE_FORMAT " digits)", what, len);
+		return FALSE;
+	}
+	buf = g_byte_array_sized_new (len / 2);
+	for (gsize i = 0; i < len; i += 2) {
+		gint hi = hex_value (hex[i]);
+		gint lo = hex_value (hex[i + 1]);
+		guint8 b;
+		if (hi < 0 || lo < 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "%s: invalid hex digit at offset %" G_GSIZE_FORMAT
+				     ", expected 0-9a-f",
+				     what, i + (hi < 0 ? 0 : 1));
+			return FALSE;
+		}
+		b = (guint8)((hi << 4) | lo);
+		g_byte_array_append (buf, &b, 1);
+	}
+	*out = g_steal_pointer (&buf);
+	return TRUE;
+}
+
+gboolean
+ac_hex_decode_fixed (const gchar *what,
+		     const gchar *hex,
+		     gboolean allow_0x,
+		     guint8 *out,
+		     gsize len,
+		     GError **error)
+{
+	g_autoptr(GByteArray) buf = NULL;
+
+	if (!ac_hex_decode (what, hex, allow_0x, &buf, error))
+		return FALSE;
+	if (buf->len != len) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s: %u bytes of hex, expected %" G_GSIZE_FORMAT, what, buf->len, len);
+		return FALSE;
+	}
+	memcpy (out, buf->data, len);
+	return TRUE;
+}
+
+gchar *
+ac_base64url_encode (const guint8 *data, gsize len)
+{
+	gchar *b64 = g_base64_encode (data, len);
+	gsize n = strlen (b64);
+
+	while (n > 0 && b64[n - 1] == '=')
+		b64[--n] = '\0';
+	for (gsize i = 0; i < n; i++) {
+		if (b64[i] == '+')
+			b64[i] = '-';
+		else if (b64[i] == '/')
+			b64[i] = '_';
+	}
+	return b64;
+}
+
+static const gchar b58_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+gchar *
+ac_base58btc_encode (const guint8 *data, gsize len)
+{
+	gsize zeros = 0;
+	gsize size;
+	g_autofree guint8 *b58 = NULL;
+	gsize high;
+	GString *out;
+
+	while (zeros < len && data[zeros] == 0)
+		zeros++;
+	size = (len - zeros) * 138 / 100 + 1;
+	b58 = g_malloc0 (size);
+	high = size - 1;
+	for (gsize i = zeros; i < len; i++) {
+		guint carry = data[i];
+		gsize j;
+		for (j = size - 1; j > high || carry != 0; j--) {
+			carry += 256u * b58[j];
+			b58[j] = (guint8)(carry % 58);
+			carry /= 58;
+			if (j == 0)
+				break;
+		}
+		high = j;
+	}
+	out = g_string_new (NULL);
+	for (gsize i = 0; i < zeros; i++)
+		g_string_append_c (out, '1');
+	{
+		gsize i = 0;
+		while (i < size && b58[i] == 0)
+			i++;
+		for (; i < size; i++)
+			g_string_append_c (out, b58_alphabet[b58[i]]);
+	}
+	return g_string_free (out, FALSE);
+}
+
+GByteArray *
+ac_base58btc_decode (const gchar *text, GError **error)
+{
+	gsize len = strlen (text);
+	gsize zeros = 0;
+	gsize size;
+	g_autofree guint8 *bin = NULL;
+	GByteArray *out;
+
+	if (len > 1024) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "base58 string of %" G_GSIZE_FORMAT " characters is too long", len);
+		return NULL;
+	}
+	while (zeros < len && text[zeros] == '1')
+		zeros++;
+	size = len * 733 / 1000 + 1;
+	bin = g_malloc0 (size);
+	for (gsize i = zeros; i < len; i++) {
+		const gchar *p = strchr (b58_alphabet, text[i]);
+		guint carry;
+		if (p == NULL || text[i] == '\0') {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "invalid base58 character '%c' at offset %" G_GSIZE_FORMAT,
+				     g_ascii_isprint (text[i]) ? text[i] : '?', i);
+			return NULL;
+		}
+		carry = (guint)(p - b58_alphabet);
+		for (gsize j = size; j-- > 0;) {
+			carry += 58u * bin[j];
+			bin[j] = (guint8)(carry & 0xff);
+			carry >>= 8;
+		}
+	}
+	out = g_byte_array_new ();
+	for (gsize i = 0; i < zeros; i++) {
+		guint8 z = 0;
+		g_byte_array_append (out, &z, 1);
+	}
+	{
+		gsize i = 0;
+		while (i < size && bin[i] == 0)
+			i++;
+		g_byte_array_append (out, bin + i, (guint)(size - i));
+	}
+	return out;
+}
+
+void
+ac_json_append_python_double (GString *out, gdouble value)
+{
+	gchar digits[64];
+	gchar *e;
+	gint exp10;
+	gint prec;
+	gchar mant[32];
+	gsize nd = 0;
+	gboolean neg;
+
+	if (!isfinite (value)) {
+		/* Python writes NaN/Infinity; JSON has none: the schema never allows them */
+		g_string_append (out, isnan (value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity"));
+		return;
+	}
+	if (value == 0) {
+		g_string_append (out, signbit (value) ? "-0.0" : "0.0");
+		return;
+	}
+	/* shortest round-tripping digits, like repr() */
+	for (prec = 0; prec < 17; prec++) {
+		g_snprintf (digits, sizeof (digits), "%.*e", prec, value);
+		if (g_ascii_strtod (digits, NULL) == value)
+			break;
+	}
+	neg = digits[0] == '-';
+	e = strchr (digits, 'e');
+	exp10 = atoi (e + 1);
+	for (const gchar *p = digits + (neg ? 1 : 0); p < e; p++) {
+		if (*p != '.')
+			mant[nd++] = *p;
+	}
+	mant[nd] = '\0';
+	while (nd > 1 && mant[nd - 1] == '0')
+		mant[--nd] = '\0';
+	if (neg)
+		g_string_append_c (out, '-');
+	if (exp10 < -4 || exp10 >= 16) {
+		g_string_append_c (out, mant[0]);
+		if (nd > 1) {
+			g_string_append_c (out, '.');
+			g_string_append (out, mant + 1);
+		}
+		g_string_append_printf (out, "e%c%02d", exp10 < 0 ? '-' : '+', ABS (exp10));
+		return;
+	}
+	if (exp10 < 0) {
+		g_string_append (out, "0.");
+		for (gint i = -1; i > exp10; i--)
+			g_string_append_c (out, '0');
+		g_string_append (out, mant);
+		return;
+	}
+	for (gint i = 0; i <= exp10; i++)
+		g_string_append_c (out, (gsize)i < nd ? mant[i] : '0');
+	g_string_append_c (out, '.');
+	if ((gsize)exp10 + 1 < nd)
+		g_string_append (out, mant + exp10 + 1);
+	else
+		g_string_append_c (out, '0');
+}
+
+void
+ac_json_append_python_string (GString *out, const gchar *str)
+{
+	const gchar *p = str;
+
+	g_string_append_c (out, '"');
+	while (*p != '\0') {
+		gunichar c = g_utf8_get_char (p);
+		p = g_utf8_next_char (p);
+		switch (c) {
+		case '"':
+			g_string_append (out, "\\\"");
+			break;
+		case '\\':
+			g_string_append (out, "\\\\");
+			break;
+		case '\n':
+			g_string_append (out, "\\n");
+			break;
+		case '\r':
+			g_string_append (out, "\\r");
+			break;
+		case '\t':
+			g_string_append (out, "\\t");
+			break;
+		case '\b':
+			g_string_append (out, "\\b");
+			break;
+		case '\f':
+			g_string_append (out, "\\f");
+			break;
+		default:
+			if (c >= 0x20 && c <= 0x7e) {
+				g_string_append_c (out, (gchar)c);
+			} else if (c < 0x10000) {
+				g_string_append_printf (out, "\\u%04x", c);
+			} else {
+				gunichar v = c - 0x10000;
+				g_string_append_printf (out, "\\u%04x\\u%04x", 0xd800 + (v >> 10),
+							0xdc00 + (v & 0x3ff));
+			}
+		}
+	}
+	g_string_append_c (out, '"');
+}
+
+static void
+json_append_node (GString *out, JsonNode *node)
+{
+	switch (json_node_get_node_type (node)) {
+	case JSON_NODE_NULL:
+		g_string_append (out, "null");
+		break;
+	case JSON_NODE_VALUE: {
+		GType t = json_node_get_value_type (node);
+		if (t == G_TYPE_BOOLEAN)
+			g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+		else if (t == G_TYPE_INT64)
+			g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+		else if (t == G_TYPE_DOUBLE)
+			ac_json_append_python_double (out, json_node_get_double (node));
+		else
+			ac_json_append_python_string (out, json_node_get_string (node));
+		break;
+	}
+	case JSON_NODE_ARRAY: {
+		JsonArray *arr = json_node_get_array (node);
+		g_string_append_c (out, '[');
+		for (guint i = 0; i < json_array_get_length (arr); i++) {
+			if (i > 0)
+				g_string_append_c (out, ',');
+			json_append_node (out, json_array_get_element (arr, i));
+		}
+		g_string_append_c (out, ']');
+		break;
+	}
+	case JSON_NODE_OBJECT: {
+		JsonObject *obj = json_node_get_object (node);
+		JsonObjectIter iter;
+		const gchar *name;
+		JsonNode *member;
+		gboolean first = TRUE;
+		g_string_append_c (out, '{');
+		/* json-glib ≥ 1.6 iterates in insertion order */
+		json_object_iter_init_ordered (&iter, obj);
+		while (json_object_iter_next_ordered (&iter, &name, &member)) {
+			if (!first)
+				g_string_append_c (out, ',');
+			first = FALSE;
+			ac_json_append_python_string (out, name);
+			g_string_append_c (out, ':');
+			json_append_node (out, member);
+		}
+		g_string_append_c (out, '}');
+		break;
+	}
+	}
+}
+
+gchar *
+ac_json_to_python_compact (JsonNode *node)
+{
+	GString *out = g_string_new (NULL);
+	json_append_node (out, node);
+	return g_string_free (out, FALSE);
+}
+
+JsonNode *
+ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError **error)
+{
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GError) error_local = NULL;
+	guint depth = 0;
+	gboolean in_string = FALSE;
+	JsonNode *root;
+
+	if (data == NULL || len == 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: empty body, expected JSON", what);
+		return NULL;
+	}
+	if (len > AC_JSON_MAX_LEN) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			     "%s: JSON of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u", what,
+			     len, (guint)AC_JSON_MAX_LEN);
+		return NULL;
+	}
+	if (memchr (data, '\0', len) != NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: JSON contains a NUL byte", what);
+		return NULL;
+	}
+	/* json-glib recurses per nesting level: bound the depth before parsing */
+	for (gsize i = 0; i < len; i++) {
+		gchar c = data[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = FALSE;
+			continue;
+		}
+		if (c == '"') {
+			in_string = TRUE;
+		} else if (c == '{' || c == '[') {
+			if (++depth > AC_JSON_MAX_DEPTH) {
+				g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+					     "%s: JSON nested deeper than %d levels", what,
+					     AC_JSON_MAX_DEPTH);
+				return NULL;
+			}
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		}
+	}
+	if (!g_utf8_validate (data, (gssize)len, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: JSON is not valid UTF-8", what);
+		return NULL;
+	}
+	parser = json_parser_new_immutable ();
+	if (!json_parser_load_from_data (parser, data, (gssize)len, &error_local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: invalid JSON: %s", what,
+			     error_local->message);
+		return NULL;
+	}
+	root = json_parser_get_root (parser);
+	if (root == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: empty JSON document", what);
+		return NULL;
+	}
+	return json_node_copy (root);
+}
+
+gboolean
+ac_item_hash_is_valid (const gchar *hash)
+{
+	gsize len;
+
+	if (hash == NULL)
+		return FALSE;
+	len = strlen (hash);
+	if (len == 64) {
+		for (gsize i = 0; i < len; i++) {
+			if (!g_ascii_isxdigit (hash[i]) || g_ascii_isupper (hash[i]))
+				return FALSE;
+		}
+		return TRUE;
+	}
+	if (ac_cid_v0_is_valid (hash))
+		return TRUE;
+	/* CIDv1 in base32 ("b…"), as aleph-message accepts it */
+	if (len >= 59 && len <= 128 && hash[0] == 'b') {
+		for (gsize i = 1; i < len; i++) {
+			gchar c = hash[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')))
+				return FALSE;
+		}
+		return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+ac_cid_v0_is_valid (const gchar *cid)
+{
+	g_autoptr(GByteArray) bin = NULL;
+	gsize len;
+
+	if (cid == NULL)
+		return FALSE;
+	len = strlen (cid);
+	if (len != 46 || cid[0] != 'Q' || cid[1] != 'm')
+		return FALSE;
+	bin = ac_base58btc_decode (cid, NULL);
+	return bin != NULL && bin->len == 34 && bin->data[0] == 0x12 && bin->data[1] == 0x20;
+}

@@ -1,0 +1,392 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+
+#include "ac-aleph-util.h"
+#include "ac-error.h"
+#include "ac-eth-account.h"
+#include "ac-keccak.h"
+
+struct _AcEthAccount {
+	guint8 seckey[AC_ETH_PRIVATE_KEY_LEN];
+	guint8 pubkey[64];
+	gchar address[43];
+};
+
+static secp256k1_context *
+ac_secp256k1_context (void)
+{
+	static gsize once = 0;
+	static secp256k1_context *ctx = NULL;
+
+	if (g_once_init_enter (&once)) {
+		guint8 seed[32];
+		ctx = secp256k1_context_create (SECP256K1_CONTEXT_NONE);
+		/* blinding against side channels; deterministic signatures are unaffected */
+		if (RAND_bytes (seed, sizeof (seed)) == 1 &&
+		    !secp256k1_context_randomize (ctx, seed))
+			g_warning ("secp256k1 context blinding failed");
+		OPENSSL_cleanse (seed, sizeof (seed));
+		g_once_init_leave (&once, 1);
+	}
+	return ctx;
+}
+
+gchar *
+ac_eth_address_checksum (const guint8 addr[AC_ETH_ADDRESS_LEN])
+{
+	g_autofree gchar *lower = ac_hex_encode (addr, AC_ETH_ADDRESS_LEN);
+	guint8 hash[AC_KECCAK256_LEN];
+	GString *out = g_string_new ("0x");
+
+	ac_keccak256 ((const guint8 *)lower, 40, hash);
+	for (guint i = 0; i < 40; i++) {
+		guint nibble = (i % 2 == 0) ? hash[i / 2] >> 4 : hash[i / 2] & 0xf;
+		gchar c = lower[i];
+		g_string_append_c (out, (nibble >= 8) ? g_ascii_toupper (c) : c);
+	}
+	return g_string_free (out, FALSE);
+}
+
+gchar *
+ac_eth_address_from_public_key (const guint8 pub[64])
+{
+	guint8 hash[AC_KECCAK256_LEN];
+	ac_keccak256 (pub, 64, hash);
+	return ac_eth_address_checksum (hash + 12);
+}
+
+gboolean
+ac_eth_address_parse (const gchar *text, guint8 addr[AC_ETH_ADDRESS_LEN], GError **error)
+{
+	gboolean has_upper = FALSE;
+	gboolean has_lower = FALSE;
+	g_autofree gchar *checksummed = NULL;
+
+	if (text == NULL || strlen (text) != 42 || text[0] != '0' || text[1] != 'x') {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "address '%s' is not an Ethereum address, expected 0x and 40 hex digits",
+			     text != NULL ? text : "(null)");
+		return FALSE;
+	}
+	if (!ac_hex_decode_fixed ("address", text, TRUE, addr, AC_ETH_ADDRESS_LEN, error))
+		return FALSE;
+	for (guint i = 2; i < 42; i++) {
+		if (g_ascii_isupper (text[i]))
+			has_upper = TRUE;
+		else if (g_ascii_islower (text[i]))
+			has_lower = TRUE;
+	}
+	if (has_upper && has_lower) {
+		checksummed = ac_eth_address_checksum (addr);
+		if (g_strcmp0 (checksummed, text) != 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "address '%s' has a wrong EIP-55 checksum, expected %s", text,
+				     checksummed);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+gboolean
+ac_eth_address_equal (const gchar *a, const gchar *b)
+{
+	return a != NULL && b != NULL && g_ascii_strcasecmp (a, b) == 0;
+}
+
+void
+ac_eth_personal_digest (const guint8 *msg, gsize msg_len, guint8 digest[32])
+{
+	AcKeccak256 ctx;
+	g_autofree gchar *prefix =
+	    g_strdup_printf ("\x19" "Ethereum Signed Message:\n%" G_GSIZE_FORMAT, msg_len);
+
+	ac_keccak256_init (&ctx);
+	ac_keccak256_update (&ctx, (const guint8 *)prefix, strlen (prefix));
+	ac_keccak256_update (&ctx, msg, msg_len);
+	ac_keccak256_final (&ctx, digest);
+}
+
+AcEthAccount *
+ac_eth_account_new_from_private_key (const guint8 *key, gsize key_len, GError **error)
+{
+	secp256k1_context *ctx = ac_secp256k1_context ();
+	secp256k1_pubkey pub;
+	guint8 ser[65];
+	size_t ser_len = sizeof (ser);
+	g_autofree gchar *address = NULL;
+	AcEthAccount *self;
+
+	if (key_len != AC_ETH_PRIVATE_KEY_LEN) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "private key of %" G_GSIZE_FORMAT " bytes, expected 32", key_len);
+		return NULL;
+	}
+	if (!secp256k1_ec_seckey_verify (ctx, key)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "private key is not a valid secp256k1 scalar (zero or ≥ n)");
+		return NULL;
+	}
+	if (!secp256k1_ec_pubkey_create (ctx, &pub, key)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+				     "secp256k1 could not derive the public key");
+		return NULL;
+	}
+	secp256k1_ec_pubkey_serialize (ctx, ser, &ser_len, &pub, SECP256K1_EC_UNCOMPRESSED);
+	self = g_new0 (AcEthAccount, 1);
+	memcpy (self->seckey, key, AC_ETH_PRIVATE_KEY_LEN);
+	memcpy (self->pubkey, ser + 1, 64);
+	address = ac_eth_address_from_public_key (self->pubkey);
+	g_strlcpy (self->address, address, sizeof (self->address));
+	return self;
+}
+
+AcEthAccount *
+ac_eth_account_generate (GError **error)
+{
+	guint8 key[AC_ETH_PRIVATE_KEY_LEN];
+	AcEthAccount *self = NULL;
+
+	for (guint i = 0; i < 16 && self == NULL; i++) {
+		if (RAND_bytes (key, sizeof (key)) != 1) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+					     "OpenSSL RAND_bytes failed to produce a key");
+			break;
+		}
+		if (secp256k1_ec_seckey_verify (ac_secp256k1_context (), key))
+			self = ac_eth_account_new_from_private_key (key, sizeof (key), error);
+	}
+	OPENSSL_cleanse (key, sizeof (key));
+	return self;
+}
+
+void
+ac_eth_account_free (AcEthAccount *self)
+{
+	if (self == NULL)
+		return;
+	OPENSSL_cleanse (self->seckey, sizeof (self->seckey));
+	g_free (self);
+}
+
+const gchar *
+ac_eth_account_get_address (AcEthAccount *self)
+{
+	return self->address;
+}
+
+const guint8 *
+ac_eth_account_get_public_key (AcEthAccount *self)
+{
+	return self->pubkey;
+}
+
+gchar *
+ac_eth_default_key_path (void)
+{
+	const gchar *xdg = g_getenv ("XDG_DATA_HOME");
+	const gchar *base = (xdg != NULL && xdg[0] != '\0') ? xdg : g_get_home_dir ();
+	return g_build_filename (base, ".aleph-im", "private-keys", "ethereum.key", NULL);
+}
+
+AcEthAccount *
+ac_eth_account_load_key_file (const gchar *path, GError **error)
+{
+	guint8 key[AC_ETH_PRIVATE_KEY_LEN + 1];
+	struct stat st;
+	ssize_t n;
+	gsize got = 0;
+	AcEthAccount *self;
+	int fd;
+
+	fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int errsv = errno;
+		g_set_error (error, AC_ERROR,
+			     errsv == ENOENT ? AC_ERROR_NOT_FOUND
+			     : (errsv == EACCES || errsv == EPERM) ? AC_ERROR_PERMISSION
+								   : AC_ERROR_IO,
+			     "cannot open key file %s: %s%s", path, g_strerror (errsv),
+			     errsv == ENOENT ? " (create one with 'virt-aleph account create' or "
+					       "import one with 'virt-aleph account import')"
+					     : "");
+		return NULL;
+	}
+	if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+		close (fd);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "key file %s is not a regular file", path);
+		return NULL;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		close (fd);
+		g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
+			     "key file %s has mode %04o: readable or writable by others; "
+			     "fix it with 'chmod 600 %s'",
+			     path, (guint)(st.st_mode & 07777), path);
+		return NULL;
+	}
+	while (got < sizeof (key)) {
+		n = read (fd, key + got, sizeof (key) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (gsize)n;
+	}
+	close (fd);
+	if (got != AC_ETH_PRIVATE_KEY_LEN) {
+		OPENSSL_cleanse (key, sizeof (key));
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "key file %s holds %s%" G_GSIZE_FORMAT
+			     " bytes, expected the 32 raw bytes of aleph-client's ethereum.key",
+			     path, got > AC_ETH_PRIVATE_KEY_LEN ? "more than " : "",
+			     MIN (got, (gsize)AC_ETH_PRIVATE_KEY_LEN));
+		return NULL;
+	}
+	self = ac_eth_account_new_from_private_key (key, AC_ETH_PRIVATE_KEY_LEN, error);
+	OPENSSL_cleanse (key, sizeof (key));
+	if (self == NULL)
+		g_prefix_error (error, "key file %s: ", path);
+	return self;
+}
+
+gboolean
+ac_eth_account_save_key_file (AcEthAccount *self, const gchar *path, GError **error)
+{
+	g_autofree gchar *dir = g_path_get_dirname (path);
+	gsize done = 0;
+	int fd;
+
+	if (g_mkdir_with_parents (dir, 0700) != 0) {
+		int errsv = errno;
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create directory %s: %s", dir,
+			     g_strerror (errsv));
+		return FALSE;
+	}
+	fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int errsv = errno;
+		g_set_error (error, AC_ERROR, errsv == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "cannot create key file %s: %s%s", path, g_strerror (errsv),
+			     errsv == EEXIST ? " (refusing to overwrite an existing key)" : "");
+		return FALSE;
+	}
+	while (done < AC_ETH_PRIVATE_KEY_LEN) {
+		ssize_t n = write (fd, self->seckey + done, AC_ETH_PRIVATE_KEY_LEN - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int errsv = errno;
+			close (fd);
+			(void)g_unlink (path);
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write key file %s: %s",
+				     path, g_strerror (errsv));
+			return FALSE;
+		}
+		done += (gsize)n;
+	}
+	if (fsync (fd) != 0 || close (fd) != 0) {
+		int errsv = errno;
+		(void)g_unlink (path);
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write key file %s: %s", path,
+			     g_strerror (errsv));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+ac_eth_account_sign_personal (AcEthAccount *self,
+			      const guint8 *msg,
+			      gsize msg_len,
+			      guint8 sig[AC_ETH_SIGNATURE_LEN],
+			      GError **error)
+{
+	secp256k1_context *ctx = ac_secp256k1_context ();
+	secp256k1_ecdsa_recoverable_signature rsig;
+	guint8 digest[32];
+	int recid = 0;
+
+	ac_eth_personal_digest (msg, msg_len, digest);
+	/* NULL nonce function = RFC 6979; libsecp256k1 always returns low-s */
+	if (!secp256k1_ecdsa_sign_recoverable (ctx, &rsig, digest, self->seckey, NULL, NULL)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "secp256k1 signing failed");
+		return FALSE;
+	}
+	secp256k1_ecdsa_recoverable_signature_serialize_compact (ctx, sig, &recid, &rsig);
+	sig[64] = (guint8)(27 + recid);
+	return TRUE;
+}
+
+gchar *
+ac_eth_account_sign_personal_hex (AcEthAccount *self,
+				  const guint8 *msg,
+				  gsize msg_len,
+				  GError **error)
+{
+	guint8 sig[AC_ETH_SIGNATURE_LEN];
+	g_autofree gchar *hex = NULL;
+
+	if (!ac_eth_account_sign_personal (self, msg, msg_len, sig, error))
+		return NULL;
+	hex = ac_hex_encode (sig, sizeof (sig));
+	return g_strconcat ("0x", hex, NULL);
+}
+
+gboolean
+ac_eth_recover_personal (const guint8 *msg,
+			 gsize msg_len,
+			 const gchar *signature_hex,
+			 gchar **address_out,
+			 GError **error)
+{
+	secp256k1_context *ctx = ac_secp256k1_context ();
+	secp256k1_ecdsa_recoverable_signature rsig;
+	secp256k1_pubkey pub;
+	guint8 sig[AC_ETH_SIGNATURE_LEN];
+	guint8 digest[32];
+	guint8 ser[65];
+	size_t ser_len = sizeof (ser);
+	int recid;
+
+	if (!ac_hex_decode_fixed ("signature", signature_hex, TRUE, sig, sizeof (sig), error))
+		return FALSE;
+	if (sig[64] >= 27)
+		recid = sig[64] - 27;
+	else
+		recid = sig[64];
+	if (recid < 0 || recid > 3) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "signature: recovery byte v=%u, expected 27 or 28", sig[64]);
+		return FALSE;
+	}
+	if (!secp256k1_ecdsa_recoverable_signature_parse_compact (ctx, &rsig, sig, recid)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "signature: r or s is out of range");
+		return FALSE;
+	}
+	ac_eth_personal_digest (msg, msg_len, digest);
+	if (!secp256k1_ecdsa_recover (ctx, &pub, &rsig, digest)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "signature: no public key recovers from it");
+		return FALSE;
+	}
+	secp256k1_ec_pubkey_serialize (ctx, ser, &ser_len, &pub, SECP256K1_EC_UNCOMPRESSED);
+	*address_out = ac_eth_address_from_public_key (ser + 1);
+	return TRUE;
+}

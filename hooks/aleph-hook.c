@@ -1,0 +1,180 @@
+/*
+ * qemu.d/50-aleph-confidential: libvirt's hook for every QEMU domain on the host.
+ *
+ * Called as `50-aleph-confidential DOMAIN OP SUBOP EXTRA` with the domain XML on stdin, under
+ * the domain lock and with no timeout. For a domain without our namespace it drains stdin and
+ * exits 0, having loaded nothing but libc: that is the common case and it must cost next to
+ * nothing. For a tagged domain it loads the module and lets it decide (prepare is a
+ * fail-closed gatekeeper); if the module cannot be loaded, a tagged domain is refused.
+ *
+ * Links libc only: no GLib here.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ac-module.h"
+
+#define TAG_NS "https://aleph.cloud/ns/libvirt/confidential/1"
+#define MAX_XML (64u * 1024u * 1024u)
+
+static char *
+read_all (int fd, size_t *len_out)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = malloc (cap + 1);
+
+	if (buf == NULL)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+		if (len == cap) {
+			char *nbuf;
+			if (cap >= MAX_XML) {
+				/* Too big to be a domain XML: keep draining, but drop the excess.
+				 * The namespace test then sees only the first MAX_XML bytes. */
+				char sink[65536];
+				while ((n = read (fd, sink, sizeof sink)) > 0 || (n < 0 && errno == EINTR))
+					;
+				break;
+			}
+			nbuf = realloc (buf, cap * 2 + 1);
+			if (nbuf == NULL) {
+				free (buf);
+				return NULL;
+			}
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read (fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*len_out = len;
+	return buf;
+}
+
+/* "module = PATH" from the [hook] section of the config file, if present. */
+static char *
+config_module_path (const char *config_path)
+{
+	FILE *f = fopen (config_path, "re");
+	char line[4096];
+	int in_hook = 0;
+	char *result = NULL;
+
+	if (f == NULL)
+		return NULL;
+	while (fgets (line, sizeof line, f) != NULL) {
+		char *p = line, *end, *value;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strlen (p);
+		while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*p == '#' || *p == ';' || *p == '\0')
+			continue;
+		if (*p == '[') {
+			in_hook = strcmp (p, "[hook]") == 0;
+			continue;
+		}
+		if (!in_hook || strncmp (p, "module", 6) != 0)
+			continue;
+		value = p + 6;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		if (*value != '=')
+			continue;
+		value++;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		free (result);
+		result = strdup (value);
+	}
+	fclose (f);
+	return result;
+}
+
+static int
+is_start_op (const char *op)
+{
+	return strcmp (op, "prepare") == 0 || strcmp (op, "start") == 0 || strcmp (op, "started") == 0;
+}
+
+int
+main (int argc, char **argv)
+{
+	size_t len = 0;
+	char *xml;
+	const char *domain, *op, *subop, *config_path;
+	char *module_path;
+	void *handle;
+	AcModuleHookFunc func;
+	char message[4096];
+	int rc;
+
+	xml = read_all (STDIN_FILENO, &len);
+	if (xml == NULL) {
+		/* Out of memory: we cannot tell whether the domain is tagged. Fail closed. */
+		fprintf (stderr, "aleph-confidential: out of memory reading the domain XML\n");
+		return 1;
+	}
+	if (memmem (xml, len, TAG_NS, sizeof TAG_NS - 1) == NULL)
+		return 0; /* not ours: the fast path */
+
+	if (argc < 4) {
+		fprintf (stderr, "aleph-confidential: usage: %s DOMAIN OP SUBOP [EXTRA] < domain.xml\n",
+			 argv[0]);
+		return 2;
+	}
+	domain = argv[1];
+	op = argv[2];
+	subop = argv[3];
+
+	/* libvirt passes a minimal environment; this variable exists for tests only. */
+	config_path = getenv ("ALEPH_CONFIDENTIAL_HOOK_CONF");
+	if (config_path == NULL || config_path[0] == '\0')
+		config_path = AC_HOOK_CONF;
+	module_path = config_module_path (config_path);
+
+	handle = dlopen (module_path != NULL ? module_path : AC_MODULEDIR "/" AC_MODULE_NAME,
+			 RTLD_NOW | RTLD_LOCAL);
+	if (handle == NULL) {
+		if (!is_start_op (op))
+			return 0; /* stopped/release: nothing to protect, and libvirt ignores it */
+		fprintf (stderr,
+			 "aleph-confidential: refusing to start domain '%s': cannot load the "
+			 "aleph-confidential module (%s); reinstall aleph-confidential or fix "
+			 "'module' in %s\n",
+			 domain, dlerror (), config_path);
+		free (module_path);
+		return 3;
+	}
+	free (module_path);
+	func = (AcModuleHookFunc)(void (*) (void))dlsym (handle, AC_MODULE_HOOK_SYMBOL);
+	if (func == NULL) {
+		if (!is_start_op (op))
+			return 0;
+		fprintf (stderr,
+			 "aleph-confidential: refusing to start domain '%s': the module has no "
+			 "entry point %s (version mismatch?)\n",
+			 domain, AC_MODULE_HOOK_SYMBOL);
+		return 3;
+	}
+	rc = func (config_path, domain, op, subop, xml, len, message, sizeof message);
+	if (rc != 0 && message[0] != '\0')
+		fprintf (stderr, "%s\n", message);
+	free (xml);
+	return rc;
+}

@@ -1,0 +1,261 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Runs inside libvirtd's hook call, under the domain lock and with no timeout: it must be
+ * fast, must never call back into libvirt (deadlock) and must never touch the network.
+ * It decides from the domain XML and local files only.
+ */
+#include "config.h"
+
+#include "ac-hook-gate.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "ac-error.h"
+#include "ac-sev-policy.h"
+#include "ac-tag.h"
+
+void
+ac_hook_config_free (AcHookConfig *config)
+{
+	if (config == NULL)
+		return;
+	g_free (config->state_dir);
+	g_free (config);
+}
+
+/**
+ * ac_hook_config_load:
+ * @path: a key file with a [hook] group; a missing file means the defaults
+ *
+ * Keys: host-sev = auto|yes|no (default auto), state-dir = PATH (default the package
+ * state directory).
+ */
+AcHookConfig *
+ac_hook_config_load (const gchar *path, GError **error)
+{
+	g_autoptr(AcHookConfig) config = g_new0 (AcHookConfig, 1);
+	g_autoptr(GKeyFile) kf = g_key_file_new ();
+	g_autoptr(GError) local_error = NULL;
+	g_autofree gchar *sev = NULL;
+
+	config->host_sev = AC_HOST_SEV_AUTO;
+	config->state_dir = g_strdup (AC_STATEDIR);
+	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
+		if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return g_steal_pointer (&config);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path,
+			     local_error->message);
+		return NULL;
+	}
+	sev = g_key_file_get_string (kf, "hook", "host-sev", NULL);
+	if (sev == NULL || g_strcmp0 (sev, "auto") == 0)
+		config->host_sev = AC_HOST_SEV_AUTO;
+	else if (g_strcmp0 (sev, "yes") == 0)
+		config->host_sev = AC_HOST_SEV_YES;
+	else if (g_strcmp0 (sev, "no") == 0)
+		config->host_sev = AC_HOST_SEV_NO;
+	else {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s: [hook] host-sev='%s': expected auto, yes or no", path, sev);
+		return NULL;
+	}
+	if (g_key_file_has_key (kf, "hook", "state-dir", NULL)) {
+		g_free (config->state_dir);
+		config->state_dir = g_key_file_get_string (kf, "hook", "state-dir", NULL);
+	}
+	return g_steal_pointer (&config);
+}
+
+/**
+ * ac_host_has_sev:
+ *
+ * Whether this host can launch SEV guests: /dev/sev exists and kvm_amd has sev enabled
+ * (the same check as Aleph's CRN and `sevctl ok`'s first steps).
+ */
+gboolean
+ac_host_has_sev (AcHostSev setting)
+{
+	g_autofree gchar *param = NULL;
+
+	if (setting == AC_HOST_SEV_YES)
+		return TRUE;
+	if (setting == AC_HOST_SEV_NO)
+		return FALSE;
+	if (!g_file_test ("/dev/sev", G_FILE_TEST_EXISTS))
+		return FALSE;
+	if (!g_file_get_contents ("/sys/module/kvm_amd/parameters/sev", &param, NULL, NULL))
+		return FALSE;
+	g_strstrip (param);
+	return g_strcmp0 (param, "Y") == 0 || g_strcmp0 (param, "1") == 0;
+}
+
+static void
+refuse (GError **error, AcError code, const gchar *domain, const gchar *format, ...) G_GNUC_PRINTF (4, 5);
+
+static void
+refuse (GError **error, AcError code, const gchar *domain, const gchar *format, ...)
+{
+	va_list args;
+	g_autofree gchar *reason = NULL;
+	va_start (args, format);
+	reason = g_strdup_vprintf (format, args);
+	va_end (args);
+	g_set_error (error, AC_ERROR, code, "aleph-confidential: refusing to start domain '%s': %s",
+		     domain, reason);
+}
+
+/* Records the decision for `virt-aleph status` and the service; never fails the hook. */
+static void
+record_decision (const AcHookConfig *config,
+		 const gchar *domain,
+		 const gchar *op,
+		 const gchar *subop,
+		 const GError *error)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new ();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+	g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *text = NULL;
+
+	if (config->state_dir == NULL || config->state_dir[0] == '\0')
+		return;
+	/* The domain name is libvirt's (no '/'), but never trust it as a path component. */
+	if (strchr (domain, '/') != NULL || domain[0] == '.' || domain[0] == '\0')
+		return;
+	dir = g_build_filename (config->state_dir, "hook", NULL);
+	if (g_mkdir_with_parents (dir, 0700) != 0)
+		return;
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "domain");
+	json_builder_add_string_value (b, domain);
+	json_builder_set_member_name (b, "op");
+	json_builder_add_string_value (b, op);
+	json_builder_set_member_name (b, "subop");
+	json_builder_add_string_value (b, subop);
+	json_builder_set_member_name (b, "time");
+	json_builder_add_string_value (b, when);
+	json_builder_set_member_name (b, "verdict");
+	json_builder_add_string_value (b, error == NULL ? "allowed" : "refused");
+	if (error != NULL) {
+		json_builder_set_member_name (b, "code");
+		json_builder_add_string_value (b, ac_error_code_to_string (error->code));
+		json_builder_set_member_name (b, "message");
+		json_builder_add_string_value (b, error->message);
+	}
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	text = json_to_string (root, TRUE);
+	file = g_strconcat (domain, ".json", NULL);
+	path = g_build_filename (dir, file, NULL);
+	(void)g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
+}
+
+static gboolean
+gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len, GError **error)
+{
+	g_autoptr(GError) local_error = NULL;
+	g_autoptr(AcTagDomain) dom = NULL;
+	g_autoptr(AcTag) tag = ac_tag_parse (xml, (gssize)len, &dom, &local_error);
+	gboolean host_sev;
+	AcLocalMode mode;
+
+	if (tag == NULL) {
+		refuse (error, AC_ERROR_INVALID_INPUT, domain,
+			"invalid <aleph:confidential>: %s. Fix it with 'virsh edit %s' or remove it "
+			"with 'virt-aleph untag %s'",
+			local_error->message, domain, domain);
+		return FALSE;
+	}
+	host_sev = ac_host_has_sev (config->host_sev);
+	mode = ac_tag_get_effective_local_mode (tag, host_sev);
+	switch (mode) {
+	case AC_LOCAL_MODE_DENY:
+		if (tag->local_mode == AC_LOCAL_MODE_DENY)
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"<aleph:local mode='deny'/> forbids starting it on a local host. To "
+				"deploy it to Aleph add <aleph:publish/> and let virt-alephd run it; "
+				"for an unprotected test run set <aleph:local mode='test'/>");
+		else
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"this host has no AMD SEV, and without SEV a confidential domain does "
+				"not start locally (the default <aleph:local> mode). To deploy it to "
+				"Aleph add <aleph:publish/> and let virt-alephd run it; for an "
+				"unprotected test run set <aleph:local mode='test'/>");
+		return FALSE;
+	case AC_LOCAL_MODE_SEV:
+		if (!host_sev) {
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"<aleph:local mode='sev'/> needs AMD SEV, which this host lacks (no "
+				"/dev/sev or kvm_amd sev=N). Start it on an SEV host, deploy it to Aleph "
+				"with <aleph:publish/>, or set <aleph:local mode='test'/> for an "
+				"unprotected test run");
+			return FALSE;
+		}
+		if (!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) {
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"the domain has no <launchSecurity type='sev'>, so it would run without "
+				"memory encryption. virt-alephd prepares it for a tagged domain: check "
+				"'virt-aleph status %s'",
+				domain);
+			return FALSE;
+		}
+		{
+			guint32 policy = 0;
+			if (dom->launch_security_policy == NULL ||
+			    !ac_sev_policy_parse (dom->launch_security_policy, &policy, NULL) ||
+			    policy != tag->policy) {
+				refuse (error, AC_ERROR_REFUSED, domain,
+					"<launchSecurity> policy '%s' differs from the tag's policy "
+					"0x%x; the launch would not match what the owner asked for",
+					dom->launch_security_policy != NULL ? dom->launch_security_policy
+									    : "(none)",
+					tag->policy);
+				return FALSE;
+			}
+		}
+		return TRUE;
+	case AC_LOCAL_MODE_TEST:
+		return TRUE;
+	case AC_LOCAL_MODE_UNSET:
+	default:
+		refuse (error, AC_ERROR_INTERNAL, domain, "internal error: unresolved local mode");
+		return FALSE;
+	}
+}
+
+/**
+ * ac_hook_gate:
+ *
+ * The decision for one hook call of a tagged domain. Only `prepare begin` can refuse (it
+ * runs before anything of the domain is set up); every call is recorded.
+ *
+ * Returns: %FALSE with @error set when the start must be refused.
+ */
+gboolean
+ac_hook_gate (const AcHookConfig *config,
+	      const gchar *domain,
+	      const gchar *op,
+	      const gchar *subop,
+	      const gchar *xml,
+	      gsize len,
+	      GError **error)
+{
+	g_autoptr(GError) local_error = NULL;
+	gboolean ok = TRUE;
+
+	if (g_strcmp0 (op, "prepare") == 0 && g_strcmp0 (subop, "begin") == 0)
+		ok = gate_prepare (config, domain, xml, len, &local_error);
+	if (g_strcmp0 (op, "prepare") == 0 || !ok)
+		record_decision (config, domain, op, subop, local_error);
+	if (!ok) {
+		g_propagate_error (error, g_steal_pointer (&local_error));
+		return FALSE;
+	}
+	return TRUE;
+}

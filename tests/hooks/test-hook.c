@@ -1,0 +1,133 @@
+/*
+ * The hook executable as libvirt runs it: argv DOMAIN OP SUBOP -, the domain XML on stdin,
+ * stderr becoming libvirt's error message. Checks the fast path (untagged domains never load
+ * the module), the gatekeeper's verdicts and messages, fail-closed behaviour when the module is
+ * missing, and the recorded decision.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+typedef struct {
+	const gchar *name;
+	const gchar *fixture;  /* tests/data/hook/<fixture>.xml */
+	const gchar *host_sev; /* yes | no */
+	const gchar *op;
+	const gchar *subop;
+	gboolean module_ok;    /* FALSE: the config points to a missing module */
+	gint exit_status;
+	const gchar *stderr_has; /* NULL: stderr must be empty */
+} HookCase;
+
+static const HookCase cases[] = {
+	{ "untagged", "untagged", "no", "prepare", "begin", TRUE, 0, NULL },
+	/* the fast path never loads the module: a broken install does not affect other domains */
+	{ "untagged-no-module", "untagged", "no", "prepare", "begin", FALSE, 0, NULL },
+	{ "status-only-no-module", "status-only", "no", "prepare", "begin", FALSE, 0, NULL },
+	{ "default-no-sev", "default", "no", "prepare", "begin", TRUE, 3,
+	  "refusing to start domain 'web': this host has no AMD SEV" },
+	{ "default-sev-no-launchsec", "default", "yes", "prepare", "begin", TRUE, 3,
+	  "has no <launchSecurity type='sev'>" },
+	{ "deny", "deny", "yes", "prepare", "begin", TRUE, 3, "<aleph:local mode='deny'/> forbids" },
+	{ "test", "test", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "sev-no-sev", "sev", "no", "prepare", "begin", TRUE, 3, "needs AMD SEV, which this host lacks" },
+	{ "sev-launchsec", "sev-launchsec", "yes", "prepare", "begin", TRUE, 0, NULL },
+	{ "sev-launchsec-policy", "sev-launchsec-policy", "yes", "prepare", "begin", TRUE, 3,
+	  "<launchSecurity> policy '0x0003' differs from the tag's policy 0x1" },
+	{ "invalid", "invalid", "yes", "prepare", "begin", TRUE, 2,
+	  "invalid <aleph:confidential>: <aleph:sev policy=…>: invalid SEV policy '0xZZ'" },
+	/* only prepare gates; the other calls of a start or stop go through */
+	{ "deny-started", "deny", "no", "started", "begin", TRUE, 0, NULL },
+	{ "deny-release", "deny", "no", "release", "end", TRUE, 0, NULL },
+	/* fail closed: a tagged domain never starts without the module deciding */
+	{ "tagged-no-module", "test", "no", "prepare", "begin", FALSE, 3, "cannot load the aleph-confidential module" },
+	{ "tagged-no-module-start", "test", "no", "start", "begin", FALSE, 3, "cannot load" },
+	{ "tagged-no-module-release", "test", "no", "release", "end", FALSE, 0, NULL },
+};
+
+static gchar *tmpdir;
+
+static void
+test_case (gconstpointer data)
+{
+	const HookCase *c = data;
+	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
+	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
+							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *fixture_name = g_strconcat (c->fixture, ".xml", NULL);
+	g_autofree gchar *fixture = g_test_build_filename (G_TEST_DIST, "data", "hook", fixture_name, NULL);
+	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook.conf", NULL);
+	g_autofree gchar *state_dir = g_build_filename (tmpdir, c->name, NULL);
+	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=%s\nstate-dir=%s\n",
+						  c->module_ok ? module : "/nonexistent/module.so",
+						  c->host_sev, state_dir);
+	g_autofree gchar *xml = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr(GBytes) stdin_bytes = NULL;
+
+	g_assert_true (g_file_get_contents (fixture, &xml, NULL, NULL));
+	g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
+	/* libvirt gives hooks a minimal environment; ours carries only the test config path */
+	g_subprocess_launcher_set_environ (launcher, NULL);
+	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+	g_subprocess_launcher_setenv (launcher, "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", TRUE);
+	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
+	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", c->op, c->subop, "-", NULL);
+	g_assert_no_error (error);
+	g_assert_true (g_subprocess_communicate_utf8 (proc, xml, NULL, &out, &err, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, c->exit_status);
+	/* a hook's stdout may be read by libvirt as XML: never print there */
+	g_assert_cmpstr (out, ==, "");
+	if (c->stderr_has == NULL) {
+		g_assert_cmpstr (err, ==, "");
+	} else {
+		g_assert_nonnull (strstr (err, c->stderr_has));
+		/* one clear line, starting with our name */
+		g_assert_true (g_str_has_prefix (err, "aleph-confidential: refusing to start domain 'web': "));
+		g_assert_cmpint (strchr (err, '\n') - err, ==, (gint)strlen (err) - 1);
+	}
+
+	/* prepare decisions are recorded for virt-aleph status and the service */
+	if (c->module_ok && g_strcmp0 (c->op, "prepare") == 0 && g_strcmp0 (c->fixture, "untagged") != 0) {
+		g_autofree gchar *rec_path = g_build_filename (state_dir, "hook", "web.json", NULL);
+		g_autoptr(JsonParser) parser = json_parser_new ();
+		JsonObject *obj;
+		g_assert_true (json_parser_load_from_file (parser, rec_path, &error));
+		g_assert_no_error (error);
+		obj = json_node_get_object (json_parser_get_root (parser));
+		g_assert_cmpstr (json_object_get_string_member (obj, "verdict"), ==,
+				 c->exit_status == 0 ? "allowed" : "refused");
+		g_assert_cmpstr (json_object_get_string_member (obj, "op"), ==, "prepare");
+	}
+}
+
+int
+main (int argc, char **argv)
+{
+	int rc;
+	g_test_init (&argc, &argv, NULL);
+	tmpdir = g_dir_make_tmp ("ac-test-hook-XXXXXX", NULL);
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree gchar *path = g_strdup_printf ("/hook/%s", cases[i].name);
+		g_test_add_data_func (path, &cases[i], test_case);
+	}
+	rc = g_test_run ();
+	{
+		g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
+		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
+		(void)!system (cmd);
+	}
+	g_free (tmpdir);
+	return rc;
+}

@@ -1,0 +1,447 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Layout (aleph-protocol.md §8): GPT; p1 = ESP from 1 MiB; p2 = LUKS1 from the next MiB
+ * boundary to the last MiB boundary before the backup GPT; the LUKS1 payload is an ext4 image
+ * made with mkfs.ext4 -d (without orphan_file and metadata_csum_seed, which GRUB cannot read).
+ * No loop device, no device-mapper, no mount: every piece is made as a file and copied or
+ * encrypted into place.
+ */
+
+#include "config.h"
+
+#include "ac-builder-assemble.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ac-builder-gpt.h"
+#include "ac-error.h"
+
+void
+ac_assemble_result_clear (AcAssembleResult *result)
+{
+	g_free (result->fs_image);
+	g_free (result->esp_volume_id);
+	memset (result, 0, sizeof (*result));
+}
+
+/**
+ * ac_assemble_layout:
+ * @luks_data_offset: bytes of LUKS header before the payload
+ *
+ * Computes the partition layout of a disk image; fails when the pieces do not fit.
+ */
+gboolean
+ac_assemble_layout (guint64 disk_size,
+		    guint64 esp_size,
+		    guint64 luks_data_offset,
+		    AcAssembleResult *layout,
+		    GError **error)
+{
+	guint64 end;
+	if (disk_size % 512 != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "disk size %" G_GUINT64_FORMAT " is not a multiple of 512 bytes", disk_size);
+		return FALSE;
+	}
+	if (esp_size == 0 || esp_size % AC_MIB != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "ESP size %" G_GUINT64_FORMAT " is not a positive multiple of 1 MiB",
+			     esp_size);
+		return FALSE;
+	}
+	layout->disk_size = disk_size;
+	layout->esp_offset = AC_MIB;
+	layout->esp_size = esp_size;
+	layout->root_offset = layout->esp_offset + esp_size;
+	end = disk_size > AC_GPT_BACKUP_BYTES ? (disk_size - AC_GPT_BACKUP_BYTES) / AC_MIB * AC_MIB : 0;
+	if (end <= layout->root_offset + luks_data_offset + 8 * AC_MIB) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "disk size %" G_GUINT64_FORMAT " bytes is too small for a %" G_GUINT64_FORMAT
+			     " MiB ESP, a LUKS header and a root filesystem of at least 8 MiB",
+			     disk_size, esp_size / AC_MIB);
+		return FALSE;
+	}
+	layout->root_size = end - layout->root_offset;
+	layout->payload_offset = layout->root_offset + luks_data_offset;
+	layout->payload_size = layout->root_size - luks_data_offset;
+	return TRUE;
+}
+
+/**
+ * ac_copy_file_range_sparse:
+ *
+ * Copies @length bytes; holes of the input are skipped (the output must read as zeros there:
+ * a freshly truncated file).
+ */
+gboolean
+ac_copy_file_range_sparse (int in_fd,
+			   guint64 in_off,
+			   guint64 length,
+			   int out_fd,
+			   guint64 out_off,
+			   GCancellable *cancellable,
+			   GError **error)
+{
+	g_autofree guint8 *buf = g_malloc (AC_MIB);
+	guint64 pos = 0;
+	while (pos < length) {
+		off_t data = lseek (in_fd, (off_t)(in_off + pos), SEEK_DATA);
+		off_t hole;
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0)
+			data = (off_t)(in_off + pos); /* no SEEK_DATA: copy everything */
+		if ((guint64)data >= in_off + length)
+			break;
+		hole = lseek (in_fd, data, SEEK_HOLE);
+		if (hole < 0 || (guint64)hole > in_off + length)
+			hole = (off_t)(in_off + length);
+		for (guint64 p = (guint64)data; p < (guint64)hole;) {
+			gsize n = (gsize)MIN ((guint64)AC_MIB, (guint64)hole - p);
+			if (g_cancellable_is_cancelled (cancellable)) {
+				g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED,
+						     "interrupted while copying");
+				return FALSE;
+			}
+			if (!ac_pread_full (in_fd, buf, n, p, error))
+				return FALSE;
+			if (!ac_pwrite_full (out_fd, buf, n, out_off + (p - in_off), error))
+				return FALSE;
+			p += n;
+		}
+		pos = (guint64)hole - in_off;
+	}
+	return TRUE;
+}
+
+/* orphan_file exists from e2fsprogs 1.47 on; older mke2fs refuses to turn off what it lacks */
+static gboolean
+ac_assemble_mke2fs_has_orphan_file (void)
+{
+	const gchar *argv[] = { "mke2fs", "-V", NULL };
+	g_autofree gchar *err = NULL;
+	guint major = 0, minor = 0;
+	if (!g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+			   NULL, NULL, NULL, &err, NULL, NULL) ||
+	    err == NULL || sscanf (err, "mke2fs %u.%u", &major, &minor) != 2)
+		return TRUE;
+	return major > 1 || (major == 1 && minor >= 47);
+}
+
+static gboolean
+ac_assemble_make_ext4 (const AcAssembleSpec *spec,
+		       const gchar *path,
+		       guint64 size,
+		       GCancellable *cancellable,
+		       GError **error)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GString) features = g_string_new ("^metadata_csum_seed");
+	g_autoptr(GString) ext = g_string_new ("root_owner=0:0");
+	int fd;
+
+	fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate (fd, (off_t)size) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", path,
+			     g_strerror (errno));
+		if (fd >= 0)
+			close (fd);
+		return FALSE;
+	}
+	close (fd);
+	if (ac_assemble_mke2fs_has_orphan_file ())
+		g_string_append (features, ",^orphan_file");
+	g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
+	g_ptr_array_add (argv, g_strdup ("-q"));
+	g_ptr_array_add (argv, g_strdup ("-F"));
+	g_ptr_array_add (argv, g_strdup ("-b"));
+	g_ptr_array_add (argv, g_strdup ("4096"));
+	g_ptr_array_add (argv, g_strdup ("-O"));
+	g_ptr_array_add (argv, g_strdup (features->str));
+	if (spec->fs_label != NULL) {
+		g_ptr_array_add (argv, g_strdup ("-L"));
+		g_ptr_array_add (argv, g_strdup (spec->fs_label));
+	}
+	if (spec->fs_uuid != NULL) {
+		g_ptr_array_add (argv, g_strdup ("-U"));
+		g_ptr_array_add (argv, g_strdup (spec->fs_uuid));
+		g_string_append_printf (ext, ",hash_seed=%s", spec->fs_uuid);
+	}
+	g_ptr_array_add (argv, g_strdup ("-E"));
+	g_ptr_array_add (argv, g_strdup (ext->str));
+	g_ptr_array_add (argv, g_strdup ("-d"));
+	g_ptr_array_add (argv, g_strdup (spec->root_dir));
+	g_ptr_array_add (argv, g_strdup (path));
+	g_ptr_array_add (argv, NULL);
+	if (spec->source_date_epoch >= 0) {
+		g_ptr_array_add (env, g_strdup_printf ("E2FSPROGS_FAKE_TIME=%" G_GINT64_FORMAT,
+						       spec->source_date_epoch));
+		g_ptr_array_add (env, g_strdup_printf ("SOURCE_DATE_EPOCH=%" G_GINT64_FORMAT,
+						       spec->source_date_epoch));
+	}
+	g_ptr_array_add (env, g_strdup ("MKE2FS_CONFIG=/etc/mke2fs.conf"));
+	g_ptr_array_add (env, NULL);
+	return ac_run_tool ((const gchar *const *)argv->pdata, (const gchar *const *)env->pdata,
+			    cancellable, NULL, error);
+}
+
+static gint
+ac_assemble_cmp_names (gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+static gboolean
+ac_assemble_make_esp (const AcAssembleSpec *spec,
+		      const gchar *path,
+		      const gchar *volume_id,
+		      GCancellable *cancellable,
+		      GError **error)
+{
+	g_autofree gchar *blocks = g_strdup_printf ("%" G_GUINT64_FORMAT, spec->esp_size / 1024);
+	g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+
+	g_ptr_array_add (env, g_strdup ("MTOOLS_SKIP_CHECK=1"));
+	if (spec->source_date_epoch >= 0)
+		g_ptr_array_add (env, g_strdup_printf ("SOURCE_DATE_EPOCH=%" G_GINT64_FORMAT,
+						       spec->source_date_epoch));
+	g_ptr_array_add (env, NULL);
+
+	g_ptr_array_add (argv, g_strdup ("mkfs.vfat"));
+	g_ptr_array_add (argv, g_strdup ("-C"));
+	if (spec->esp_size >= 64 * AC_MIB) {
+		g_ptr_array_add (argv, g_strdup ("-F"));
+		g_ptr_array_add (argv, g_strdup ("32"));
+	}
+	g_ptr_array_add (argv, g_strdup ("-n"));
+	g_ptr_array_add (argv, g_strdup ("ESP"));
+	g_ptr_array_add (argv, g_strdup ("-i"));
+	g_ptr_array_add (argv, g_strdup (volume_id));
+	if (spec->source_date_epoch >= 0)
+		g_ptr_array_add (argv, g_strdup ("--invariant"));
+	g_ptr_array_add (argv, g_strdup (path));
+	g_ptr_array_add (argv, g_strdup (blocks));
+	g_ptr_array_add (argv, NULL);
+	if (!ac_run_tool ((const gchar *const *)argv->pdata, (const gchar *const *)env->pdata,
+			  cancellable, NULL, error))
+		return FALSE;
+
+	if (spec->esp_dir != NULL) {
+		g_autoptr(GError) local = NULL;
+		g_autoptr(GDir) dir = g_dir_open (spec->esp_dir, 0, &local);
+		g_autoptr(GPtrArray) mcopy = g_ptr_array_new_with_free_func (g_free);
+		g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+		const gchar *name;
+		if (dir == NULL) {
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "ESP tree %s: %s",
+				     spec->esp_dir, local->message);
+			return FALSE;
+		}
+		while ((name = g_dir_read_name (dir)) != NULL)
+			g_ptr_array_add (names, g_strdup (name));
+		if (names->len == 0)
+			return TRUE;
+		/* a fixed order: readdir order is not reproducible */
+		g_ptr_array_sort (names, ac_assemble_cmp_names);
+		g_ptr_array_add (mcopy, g_strdup ("mcopy"));
+		g_ptr_array_add (mcopy, g_strdup ("-s"));
+		g_ptr_array_add (mcopy, g_strdup ("-p"));
+		g_ptr_array_add (mcopy, g_strdup ("-m"));
+		g_ptr_array_add (mcopy, g_strdup ("-Q"));
+		g_ptr_array_add (mcopy, g_strdup ("-i"));
+		g_ptr_array_add (mcopy, g_strdup (path));
+		for (guint i = 0; i < names->len; i++)
+			g_ptr_array_add (mcopy, g_build_filename (spec->esp_dir,
+								  g_ptr_array_index (names, i), NULL));
+		g_ptr_array_add (mcopy, g_strdup ("::/"));
+		g_ptr_array_add (mcopy, NULL);
+		if (!ac_run_tool ((const gchar *const *)mcopy->pdata,
+				  (const gchar *const *)env->pdata, cancellable, NULL, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gchar *
+ac_assemble_random_volume_id (void)
+{
+	return g_strdup_printf ("%08X", g_random_int ());
+}
+
+/**
+ * ac_assemble:
+ * @keyfile: (nullable): the initramfs keyfile for key slot 1
+ * @output_path: created (must not exist); registered in @cleanup
+ *
+ * Builds the whole image: ext4 from @spec->root_dir, the ESP, the GPT, the LUKS1 header and the
+ * encrypted payload. The plaintext filesystem image stays in the work directory (for
+ * verification) and is registered in @cleanup.
+ */
+gboolean
+ac_assemble (const AcAssembleSpec *spec,
+	     const AcSecret *passphrase,
+	     const AcSecret *keyfile,
+	     const gchar *output_path,
+	     AcCleanup *cleanup,
+	     AcProgress *progress,
+	     GCancellable *cancellable,
+	     AcAssembleResult *result,
+	     GError **error)
+{
+	g_autofree gchar *esp_img = g_build_filename (spec->workdir, "esp.img", NULL);
+	g_autofree gchar *fs_img = g_build_filename (spec->workdir, "rootfs.img", NULL);
+	g_autofree gchar *hdr_img = g_build_filename (spec->workdir, "luks-header.img", NULL);
+	g_autofree gchar *volume_id = NULL;
+	g_autoptr(AcSecret) vk = NULL;
+	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_gpt_part_free);
+	g_autofree guint8 *hdr = NULL;
+	guint64 data_offset = 0;
+	AcGptPart *part;
+	int out_fd = -1, in_fd = -1;
+	gboolean ok = FALSE;
+
+	if (spec->esp_volume_id != NULL) {
+		if (strlen (spec->esp_volume_id) != 8 ||
+		    strspn (spec->esp_volume_id, "0123456789abcdefABCDEF") != 8) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "ESP volume id '%s': expected 8 hexadecimal digits",
+				     spec->esp_volume_id);
+			return FALSE;
+		}
+		volume_id = g_ascii_strup (spec->esp_volume_id, -1);
+	} else {
+		volume_id = ac_assemble_random_volume_id ();
+	}
+
+	ac_progress_add_step (progress, "luks-header", 5);
+	ac_progress_add_step (progress, "filesystem", 10);
+	ac_progress_add_step (progress, "esp", 2);
+	ac_progress_add_step (progress, "partition", 1);
+	ac_progress_add_step (progress, "encrypt", 82);
+
+	/* the LUKS header first: its size decides the filesystem size */
+	ac_cleanup_add_path (cleanup, hdr_img);
+	if (!ac_luks_format (hdr_img, &spec->luks, passphrase, keyfile, &data_offset, &vk, error))
+		return FALSE;
+	if (!ac_assemble_layout (spec->disk_size, spec->esp_size, data_offset, result, error))
+		return FALSE;
+	ac_progress_step_done (progress);
+
+	ac_cleanup_add_path (cleanup, fs_img);
+	if (!ac_assemble_make_ext4 (spec, fs_img, result->payload_size, cancellable, error)) {
+		g_prefix_error (error, "making the root filesystem: ");
+		return FALSE;
+	}
+	result->fs_image = g_strdup (fs_img);
+	ac_progress_step_done (progress);
+
+	ac_cleanup_add_path (cleanup, esp_img);
+	if (!ac_assemble_make_esp (spec, esp_img, volume_id, cancellable, error)) {
+		g_prefix_error (error, "making the ESP: ");
+		return FALSE;
+	}
+	result->esp_volume_id = g_strdup_printf ("%.4s-%.4s", volume_id, volume_id + 4);
+	ac_progress_step_done (progress);
+
+	out_fd = open (output_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out_fd < 0) {
+		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "cannot create %s: %s", output_path, g_strerror (errno));
+		return FALSE;
+	}
+	ac_cleanup_add_path (cleanup, output_path);
+	if (ftruncate (out_fd, (off_t)spec->disk_size) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s to %" G_GUINT64_FORMAT
+			     " bytes: %s", output_path, spec->disk_size, g_strerror (errno));
+		close (out_fd);
+		return FALSE;
+	}
+
+	part = g_new0 (AcGptPart, 1);
+	part->partno = 1;
+	part->start = result->esp_offset;
+	part->size = result->esp_size;
+	part->type = g_strdup (AC_GPT_TYPE_ESP);
+	part->uuid = g_strdup (spec->esp_uuid);
+	part->name = g_strdup ("ESP");
+	g_ptr_array_add (parts, part);
+	part = g_new0 (AcGptPart, 1);
+	part->partno = 2;
+	part->start = result->root_offset;
+	part->size = result->root_size;
+	part->type = g_strdup (AC_GPT_TYPE_LINUX);
+	part->uuid = g_strdup (spec->root_uuid);
+	part->name = g_strdup ("cr_root");
+	g_ptr_array_add (parts, part);
+	if (!ac_gpt_write (output_path, spec->disk_guid, parts, error)) {
+		close (out_fd);
+		return FALSE;
+	}
+
+	/* ESP into p1 */
+	in_fd = open (esp_img, O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", esp_img,
+			     g_strerror (errno));
+		close (out_fd);
+		return FALSE;
+	}
+	ok = ac_copy_file_range_sparse (in_fd, 0, result->esp_size, out_fd, result->esp_offset,
+					cancellable, error);
+	close (in_fd);
+	if (!ok) {
+		close (out_fd);
+		return FALSE;
+	}
+
+	/* LUKS header into p2 */
+	in_fd = open (hdr_img, O_RDONLY | O_CLOEXEC);
+	hdr = g_malloc (data_offset);
+	ok = in_fd >= 0 && ac_pread_full (in_fd, hdr, data_offset, 0, error) &&
+	     ac_pwrite_full (out_fd, hdr, data_offset, result->root_offset, error);
+	if (in_fd < 0)
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", hdr_img,
+			     g_strerror (errno));
+	else
+		close (in_fd);
+	if (!ok) {
+		close (out_fd);
+		return FALSE;
+	}
+	ac_progress_step_done (progress);
+
+	/* the payload */
+	in_fd = open (fs_img, O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_img,
+			     g_strerror (errno));
+		close (out_fd);
+		return FALSE;
+	}
+	ok = ac_xts_encrypt_file_range ((const guint8 *)vk->data, vk->len, in_fd, 0,
+					result->payload_size, out_fd, result->payload_offset,
+					&spec->xts, ac_progress_get_child (progress), cancellable,
+					&result->encrypt_stats, error);
+	close (in_fd);
+	if (ok && fsync (out_fd) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot flush %s: %s", output_path,
+			     g_strerror (errno));
+		ok = FALSE;
+	}
+	if (close (out_fd) != 0 && ok) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot close %s: %s", output_path,
+			     g_strerror (errno));
+		ok = FALSE;
+	}
+	if (!ok)
+		return FALSE;
+	ac_progress_step_done (progress);
+	return TRUE;
+}

@@ -1,0 +1,260 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * No device-mapper is needed: libcryptsetup formats the header on a plain file, adds the key
+ * slots and hands out the volume key; the payload is encrypted in user space (ac-builder-xts.c).
+ */
+
+#include "config.h"
+
+#include "ac-builder-luks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libcryptsetup.h>
+#include <unistd.h>
+
+#include "ac-error.h"
+
+/* a LUKS1 header with 8 slots of 4000 stripes of a 64-byte key is 2 MiB once aligned */
+#define AC_LUKS_HEADER_FILE_SIZE (4 * 1024 * 1024)
+#define AC_LUKS_KEYFILE_ITERATIONS 1000 /* LUKS1 minimum; the keyfile itself has 264 bits */
+
+void
+ac_luks_info_free (AcLuksInfo *info)
+{
+	if (info == NULL)
+		return;
+	g_free (info->uuid);
+	g_free (info->cipher);
+	g_free (info->cipher_mode);
+	g_free (info->hash);
+	g_free (info);
+}
+
+static void
+ac_luks_log_cb (int level, const char *msg, void *usrptr)
+{
+	g_autofree gchar *line = g_strchomp (g_strdup (msg));
+	g_debug ("libcryptsetup: %s", line);
+}
+
+static void
+ac_crypt_free (struct crypt_device *cd)
+{
+	if (cd != NULL)
+		crypt_free (cd);
+}
+
+static struct crypt_device *
+ac_luks_init (const gchar *path, GError **error)
+{
+	struct crypt_device *cd = NULL;
+	int rc = crypt_init (&cd, path);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "libcryptsetup cannot open %s: %s", path,
+			     g_strerror (-rc));
+		return NULL;
+	}
+	crypt_set_log_callback (cd, ac_luks_log_cb, NULL);
+	return cd;
+}
+
+static gboolean
+ac_luks_set_pbkdf (struct crypt_device *cd, const gchar *hash, guint32 iterations, GError **error)
+{
+	struct crypt_pbkdf_type pbkdf = {
+		.type = CRYPT_KDF_PBKDF2,
+		.hash = hash,
+		.time_ms = 2000,
+	};
+	int rc;
+	if (iterations > 0) {
+		pbkdf.iterations = iterations;
+		pbkdf.flags = CRYPT_PBKDF_NO_BENCHMARK;
+	}
+	rc = crypt_set_pbkdf_type (cd, &pbkdf);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "PBKDF2-%s with %u iterations refused by libcryptsetup: %s", hash,
+			     iterations, g_strerror (-rc));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * ac_luks_format:
+ * @header_path: created (must not exist), mode 0600; holds the header afterwards
+ * @keyfile: (nullable): a second secret for key slot 1 (the initramfs keyfile)
+ * @data_offset: (out): where the payload starts, in bytes from the header start
+ * @volume_key: (out): the generated volume key
+ *
+ * Formats a LUKS1 header on a plain file: key slot 0 opens with @passphrase, slot 1 with
+ * @keyfile. Nothing secret is written to disk in clear.
+ */
+gboolean
+ac_luks_format (const gchar *header_path,
+		const AcLuksParams *params,
+		const AcSecret *passphrase,
+		const AcSecret *keyfile,
+		guint64 *data_offset,
+		AcSecret **volume_key,
+		GError **error)
+{
+	struct crypt_device *cd = NULL;
+	struct crypt_params_luks1 luks1 = { .hash = params->hash };
+	g_autoptr(AcSecret) vk = NULL;
+	size_t vk_size;
+	int fd, rc;
+
+	if (params->key_bytes != 32 && params->key_bytes != 64) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "LUKS key size %u bits: expected 256 or 512 (AES-128/256-XTS)",
+			     params->key_bytes * 8);
+		return FALSE;
+	}
+	if (params->iterations != 0 && params->iterations < 1000) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "PBKDF2 iterations %u: LUKS1 needs at least 1000", params->iterations);
+		return FALSE;
+	}
+	fd = open (header_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "cannot create %s: %s", header_path, g_strerror (errno));
+		return FALSE;
+	}
+	if (ftruncate (fd, AC_LUKS_HEADER_FILE_SIZE) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s: %s", header_path,
+			     g_strerror (errno));
+		close (fd);
+		return FALSE;
+	}
+	close (fd);
+
+	cd = ac_luks_init (header_path, error);
+	if (cd == NULL)
+		return FALSE;
+	if (!ac_luks_set_pbkdf (cd, params->hash, params->iterations, error)) {
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_format (cd, CRYPT_LUKS1, params->cipher, params->cipher_mode, params->uuid, NULL,
+			   params->key_bytes, &luks1);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "libcryptsetup cannot format LUKS1 with %s-%s, %u-bit key, %s: %s",
+			     params->cipher, params->cipher_mode, params->key_bytes * 8, params->hash,
+			     g_strerror (-rc));
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_keyslot_add_by_volume_key (cd, 0, NULL, 0, passphrase->data, passphrase->len);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "libcryptsetup cannot add the passphrase to key slot 0: %s",
+			     g_strerror (-rc));
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	if (keyfile != NULL) {
+		if (!ac_luks_set_pbkdf (cd, params->hash, AC_LUKS_KEYFILE_ITERATIONS, error)) {
+			ac_crypt_free (cd);
+			return FALSE;
+		}
+		rc = crypt_keyslot_add_by_volume_key (cd, 1, NULL, 0, keyfile->data, keyfile->len);
+		if (rc < 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+				     "libcryptsetup cannot add the keyfile to key slot 1: %s",
+				     g_strerror (-rc));
+			ac_crypt_free (cd);
+			return FALSE;
+		}
+	}
+	vk_size = (size_t)crypt_get_volume_key_size (cd);
+	vk = ac_secret_new_random_bytes (vk_size, error); /* overwritten below */
+	if (vk == NULL) {
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_volume_key_get (cd, 0, vk->data, &vk_size, passphrase->data, passphrase->len);
+	if (rc < 0 || vk_size != params->key_bytes) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "libcryptsetup cannot hand out the volume key: %s",
+			     rc < 0 ? g_strerror (-rc) : "unexpected key size");
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	*data_offset = crypt_get_data_offset (cd) * 512;
+	ac_crypt_free (cd);
+	if (volume_key != NULL)
+		*volume_key = g_steal_pointer (&vk);
+	return TRUE;
+}
+
+/**
+ * ac_luks_open:
+ * @secret: a passphrase or keyfile of one of the slots
+ * @volume_key: (out) (optional): the volume key it unlocks
+ *
+ * Loads a LUKS1 header from a file and checks that @secret opens a key slot (the volume key
+ * digest matches).
+ */
+AcLuksInfo *
+ac_luks_open (const gchar *header_path,
+	      const AcSecret *secret,
+	      AcSecret **volume_key,
+	      GError **error)
+{
+	struct crypt_device *cd = ac_luks_init (header_path, error);
+	g_autoptr(AcLuksInfo) info = NULL;
+	g_autoptr(AcSecret) vk = NULL;
+	size_t vk_size;
+	int rc;
+
+	if (cd == NULL)
+		return NULL;
+	rc = crypt_load (cd, CRYPT_LUKS1, NULL);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "%s has no valid LUKS1 header: %s",
+			     header_path, g_strerror (-rc));
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	vk_size = (size_t)crypt_get_volume_key_size (cd);
+	if (vk_size == 0 || vk_size > 512) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "%s: volume key size %zu", header_path,
+			     vk_size);
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	vk = ac_secret_new_random_bytes (vk_size, error);
+	if (vk == NULL) {
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	rc = crypt_volume_key_get (cd, CRYPT_ANY_SLOT, vk->data, &vk_size, secret->data, secret->len);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the secret opens no key slot of the LUKS1 header in %s", header_path);
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	info = g_new0 (AcLuksInfo, 1);
+	info->keyslot = rc;
+	info->uuid = g_strdup (crypt_get_uuid (cd));
+	info->cipher = g_strdup (crypt_get_cipher (cd));
+	info->cipher_mode = g_strdup (crypt_get_cipher_mode (cd));
+	info->key_bytes = (guint)vk_size;
+	info->data_offset = crypt_get_data_offset (cd) * 512;
+	{
+		struct crypt_pbkdf_type pbkdf = { 0 };
+		if (crypt_keyslot_get_pbkdf (cd, rc, &pbkdf) == 0 && pbkdf.hash != NULL)
+			info->hash = g_strdup (pbkdf.hash);
+	}
+	ac_crypt_free (cd);
+	if (volume_key != NULL)
+		*volume_key = g_steal_pointer (&vk);
+	return g_steal_pointer (&info);
+}

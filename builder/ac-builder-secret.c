@@ -1,0 +1,159 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Secrets are allocated with one spare byte for a NUL, mlock()ed (best effort: an unprivileged
+ * caller may be over RLIMIT_MEMLOCK) and wiped with OPENSSL_cleanse() before they are freed.
+ */
+
+#include "config.h"
+
+#include "ac-builder-secret.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/mman.h>
+
+#include "ac-error.h"
+
+static AcSecret *
+ac_secret_alloc (gsize len)
+{
+	AcSecret *secret = g_new0 (AcSecret, 1);
+	secret->data = g_malloc0 (len + 1);
+	secret->len = len;
+	(void)mlock (secret->data, len + 1);
+	return secret;
+}
+
+void
+ac_secret_free (AcSecret *secret)
+{
+	if (secret == NULL)
+		return;
+	OPENSSL_cleanse (secret->data, secret->len + 1);
+	(void)munlock (secret->data, secret->len + 1);
+	g_free (secret->data);
+	g_free (secret);
+}
+
+AcSecret *
+ac_secret_new (const gchar *data, gsize len)
+{
+	AcSecret *secret = ac_secret_alloc (len);
+	if (len > 0)
+		memcpy (secret->data, data, len);
+	return secret;
+}
+
+AcSecret *
+ac_secret_dup (const AcSecret *secret)
+{
+	return ac_secret_new (secret->data, secret->len);
+}
+
+AcSecret *
+ac_secret_new_random_bytes (gsize len, GError **error)
+{
+	g_autoptr(AcSecret) secret = ac_secret_alloc (len);
+	if (len > G_MAXINT || RAND_bytes ((guint8 *)secret->data, (int)len) != 1) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "random generator failed for a %" G_GSIZE_FORMAT "-byte secret", len);
+		return NULL;
+	}
+	return g_steal_pointer (&secret);
+}
+
+/**
+ * ac_secret_generate_passphrase:
+ * @nchars: length; 32 characters of this alphabet carry about 190 bits
+ *
+ * A passphrase of letters and digits only: ASCII is required by Aleph's secret table (§7.7) and
+ * the characters survive being typed at GRUB's prompt on any keyboard layout. Uniform by
+ * rejection sampling.
+ */
+AcSecret *
+ac_secret_generate_passphrase (guint nchars, GError **error)
+{
+	static const gchar alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	const guint n = sizeof (alphabet) - 1; /* 62 */
+	const guint limit = 256 - (256 % n);   /* 248: bytes >= limit are rejected */
+	g_autoptr(AcSecret) secret = ac_secret_alloc (nchars);
+	guint8 pool[64];
+	gsize pool_len = 0, pool_pos = 0;
+
+	if (nchars < 16 || nchars > 512) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "passphrase length %u: expected 16 to 512 characters", nchars);
+		return NULL;
+	}
+	for (guint i = 0; i < nchars;) {
+		guint8 b;
+		if (pool_pos == pool_len) {
+			if (RAND_bytes (pool, sizeof (pool)) != 1) {
+				OPENSSL_cleanse (pool, sizeof (pool));
+				g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+						     "random generator failed for the passphrase");
+				return NULL;
+			}
+			pool_len = sizeof (pool);
+			pool_pos = 0;
+		}
+		b = pool[pool_pos++];
+		if (b >= limit)
+			continue;
+		secret->data[i++] = alphabet[b % n];
+	}
+	OPENSSL_cleanse (pool, sizeof (pool));
+	return g_steal_pointer (&secret);
+}
+
+/**
+ * ac_secret_generate_keyfile:
+ *
+ * The initramfs keyfile of Aleph's reference image (§8 step 3): base64 of 33 random bytes, 44
+ * characters, no newline.
+ */
+AcSecret *
+ac_secret_generate_keyfile (GError **error)
+{
+	g_autoptr(AcSecret) raw = ac_secret_new_random_bytes (33, error);
+	g_autoptr(AcSecret) b64 = NULL;
+	if (raw == NULL)
+		return NULL;
+	b64 = ac_secret_alloc (44);
+	if (EVP_EncodeBlock ((guint8 *)b64->data, (const guint8 *)raw->data, 33) != 44) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "base64 encoding failed");
+		return NULL;
+	}
+	return g_steal_pointer (&b64);
+}
+
+/**
+ * ac_secret_check_ascii:
+ *
+ * A passphrase given by the user must be printable ASCII (Aleph's secret table counts
+ * characters, not bytes) and not empty. The message never quotes the secret.
+ */
+gboolean
+ac_secret_check_ascii (const AcSecret *secret, GError **error)
+{
+	if (secret->len == 0 || secret->len > 512) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "passphrase has %" G_GSIZE_FORMAT " characters: expected 1 to 512",
+			     secret->len);
+		return FALSE;
+	}
+	for (gsize i = 0; i < secret->len; i++) {
+		guchar c = (guchar)secret->data[i];
+		if (c < 0x20 || c > 0x7e) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "passphrase character %" G_GSIZE_FORMAT
+				     " is not printable ASCII: expected 0x20 to 0x7e",
+				     i + 1);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}

@@ -106,6 +106,31 @@ config_module_path (const char *config_path)
 	return result;
 }
 
+/*
+ * The config lives beside libvirt's hook directory: <hooks>/qemu.d/50-aleph-confidential reads
+ * <hooks>/aleph-confidential.conf, so a private libvirtd with its own /etc/libvirt (the tests)
+ * gets its own config. Falls back to the configured path.
+ */
+static const char *
+config_beside_hook_dir (char *buf, size_t size)
+{
+	ssize_t n = readlink ("/proc/self/exe", buf, size - 1);
+	char *slash;
+	if (n <= 0 || (size_t)n >= size - 1)
+		return AC_HOOK_CONF;
+	buf[n] = '\0';
+	for (int i = 0; i < 2; i++) {
+		slash = strrchr (buf, '/');
+		if (slash == NULL || slash == buf)
+			return AC_HOOK_CONF;
+		*slash = '\0';
+	}
+	if ((size_t)(slash - buf) + sizeof "/aleph-confidential.conf" > size)
+		return AC_HOOK_CONF;
+	strcat (buf, "/aleph-confidential.conf");
+	return buf;
+}
+
 static int
 is_start_op (const char *op)
 {
@@ -122,6 +147,7 @@ main (int argc, char **argv)
 	void *handle;
 	AcModuleHookFunc func;
 	char message[4096];
+	char config_buf[4096];
 	int rc;
 
 	xml = read_all (STDIN_FILENO, &len);
@@ -145,7 +171,7 @@ main (int argc, char **argv)
 	/* libvirt passes a minimal environment; this variable exists for tests only. */
 	config_path = getenv ("ALEPH_CONFIDENTIAL_HOOK_CONF");
 	if (config_path == NULL || config_path[0] == '\0')
-		config_path = AC_HOOK_CONF;
+		config_path = config_beside_hook_dir (config_buf, sizeof config_buf);
 	module_path = config_module_path (config_path);
 
 	handle = dlopen (module_path != NULL ? module_path : AC_MODULEDIR "/" AC_MODULE_NAME,

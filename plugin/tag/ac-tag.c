@@ -939,6 +939,35 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
 }
 
 /**
+ * ac_tag_domain_parse:
+ *
+ * The facts about a domain that the tag is checked against (name, disks, launchSecurity),
+ * whether or not it is tagged.
+ */
+AcTagDomain *
+ac_tag_domain_parse (const gchar *xml, gssize len, GError **error)
+{
+	xmlDocPtr doc;
+	xmlNode *root;
+	AcTagDomain *dom;
+
+	if (len < 0)
+		len = (gssize)strlen (xml);
+	doc = xmlReadMemory (xml, (int)MIN (len, TAG_MAX_XML), "domain.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
+	if (root == NULL || root->ns != NULL || g_strcmp0 ((const gchar *)root->name, "domain") != 0) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "not a <domain> XML");
+		if (doc != NULL)
+			xmlFreeDoc (doc);
+		return NULL;
+	}
+	dom = parse_domain_info (root);
+	xmlFreeDoc (doc);
+	return dom;
+}
+
+/**
  * ac_tag_validate:
  * @domain: (nullable): the enclosing domain, for checks against its devices
  *

@@ -78,6 +78,7 @@ void ac_tag_domain_free (AcTagDomain *dom);
 
 AcTag *ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **error);
 gboolean ac_tag_xml_has_tag (const gchar *xml, gsize len);
+AcTagDomain *ac_tag_domain_parse (const gchar *xml, gssize len, GError **error);
 gchar *ac_tag_format (const AcTag *tag);
 gboolean ac_tag_validate (const AcTag *tag, const AcTagDomain *domain, GError **error);
 gboolean ac_tag_equal (const AcTag *a, const AcTag *b);

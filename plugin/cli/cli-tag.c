@@ -1,0 +1,380 @@
+/*
+ * virt-aleph tag | untag | status | validate
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ac-cli.h"
+#include "ac-sev-policy.h"
+#include "ac-status.h"
+#include "ac-tag.h"
+#include "ac-virt.h"
+
+static virDomainPtr
+open_domain (AcCliGlobal *global, const gchar *name, virConnectPtr *conn_out, GError **error)
+{
+	virConnectPtr conn;
+	virDomainPtr dom;
+
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), error);
+	if (conn == NULL)
+		return NULL;
+	dom = ac_virt_lookup_domain (conn, name, error);
+	if (dom == NULL) {
+		virConnectClose (conn);
+		return NULL;
+	}
+	*conn_out = conn;
+	return dom;
+}
+
+static void
+print_json (JsonBuilder *b)
+{
+	g_autoptr(JsonNode) root = json_builder_get_root (b);
+	g_autofree gchar *text = json_to_string (root, TRUE);
+	printf ("%s\n", text);
+}
+
+/* Appends an attribute to an element being built as text. */
+static void
+attr (GString *s, const gchar *name, const gchar *value)
+{
+	g_autofree gchar *e = NULL;
+	if (value == NULL)
+		return;
+	e = g_markup_escape_text (value, -1);
+	g_string_append_printf (s, " %s=\"%s\"", name, e);
+}
+
+int
+ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *disk = NULL, *policy = NULL, *local = NULL, *fw_sha = NULL, *fw_ref = NULL,
+			 *fw_file = NULL, *api = NULL, *crn = NULL, *payment = NULL, *rootfs = NULL,
+			 *memory = NULL, *name = NULL, *ssh_key = NULL, *ports = NULL, *from_file = NULL;
+	gint vcpus = 0;
+	gboolean es = FALSE, publish = FALSE, dry_run = FALSE;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Add (or replace) the <aleph:confidential> element of DOMAIN. The element is "
+		"validated against the domain before it is set; nothing is changed on error.");
+	const GOptionEntry entries[] = {
+		{ "disk", 0, 0, G_OPTION_ARG_STRING, &disk, "target dev of the disk to encrypt (default: first disk)", "DEV" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "SEV guest policy (default 0x1)", "POLICY" },
+		{ "es", 0, 0, G_OPTION_ARG_NONE, &es, "require SEV-ES", NULL },
+		{ "local", 0, 0, G_OPTION_ARG_STRING, &local, "local start mode: sev, test or deny", "MODE" },
+		{ "firmware-sha256", 0, 0, G_OPTION_ARG_STRING, &fw_sha, "SHA-256 of the OVMF firmware", "HEX" },
+		{ "firmware-ref", 0, 0, G_OPTION_ARG_STRING, &fw_ref, "STORE item hash of the firmware", "HASH" },
+		{ "firmware-file", 0, 0, G_OPTION_ARG_FILENAME, &fw_file, "local copy of the firmware", "PATH" },
+		{ "publish", 0, 0, G_OPTION_ARG_NONE, &publish, "deploy the domain to Aleph", NULL },
+		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API URL (implies --publish)", "URL" },
+		{ "crn", 0, 0, G_OPTION_ARG_STRING, &crn, "CRN node hash or auto (implies --publish)", "HASH" },
+		{ "payment", 0, 0, G_OPTION_ARG_STRING, &payment, "hold, superfluid or credit (implies --publish)", "TYPE" },
+		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &rootfs, "root filesystem size on Aleph, e.g. 20GiB", "SIZE" },
+		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &vcpus, "vCPUs on Aleph (default: the domain's)", "N" },
+		{ "memory", 0, 0, G_OPTION_ARG_STRING, &memory, "memory on Aleph, e.g. 4GiB (default: the domain's)", "SIZE" },
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "instance name on Aleph (default: the domain's)", "NAME" },
+		{ "ssh-key", 0, 0, G_OPTION_ARG_STRING, &ssh_key, "OpenSSH public key line for the instance", "KEY" },
+		{ "ports", 0, 0, G_OPTION_ARG_STRING, &ports, "published ports, e.g. 22,80/tcp", "LIST" },
+		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &from_file, "take the element from FILE instead of options", "FILE" },
+		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "print the element, change nothing", NULL },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(GString) el = g_string_new (NULL);
+	g_autofree gchar *element = NULL;
+	g_autofree gchar *domain_xml = NULL;
+	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcTagDomain) info = NULL;
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "tag: expected one DOMAIN, got %d arguments", argc - 1));
+
+	if (from_file != NULL) {
+		if (!g_file_get_contents (from_file, &element, NULL, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	} else {
+		g_autofree gchar *vcpus_str = vcpus != 0 ? g_strdup_printf ("%d", vcpus) : NULL;
+		publish = publish || api != NULL || crn != NULL || payment != NULL || rootfs != NULL ||
+			  memory != NULL || vcpus != 0 || name != NULL || ssh_key != NULL || ports != NULL;
+		g_string_append (el, "<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">");
+		if (disk != NULL) {
+			g_string_append (el, "<aleph:disk");
+			attr (el, "dev", disk);
+			g_string_append (el, "/>");
+		}
+		if (policy != NULL || es) {
+			g_string_append (el, "<aleph:sev");
+			attr (el, "policy", policy);
+			attr (el, "es", es ? "yes" : NULL);
+			g_string_append (el, "/>");
+		}
+		if (fw_sha != NULL || fw_ref != NULL || fw_file != NULL) {
+			g_string_append (el, "<aleph:firmware");
+			attr (el, "sha256", fw_sha);
+			attr (el, "ref", fw_ref);
+			attr (el, "file", fw_file);
+			g_string_append (el, "/>");
+		}
+		if (local != NULL) {
+			g_string_append (el, "<aleph:local");
+			attr (el, "mode", local);
+			g_string_append (el, "/>");
+		}
+		if (publish) {
+			g_string_append (el, "<aleph:publish");
+			attr (el, "api", api);
+			attr (el, "crn", crn);
+			attr (el, "payment", payment);
+			attr (el, "rootfsSize", rootfs);
+			attr (el, "vcpus", vcpus_str);
+			attr (el, "memory", memory);
+			attr (el, "name", name);
+			attr (el, "sshKey", ssh_key);
+			attr (el, "ports", ports);
+			g_string_append (el, "/>");
+		}
+		g_string_append (el, "</aleph:confidential>");
+		element = g_strdup (el->str);
+	}
+
+	/* Validate alone first (clear errors without a libvirt round trip), then against the
+	 * domain (the disk must exist), and set the canonical form. */
+	tag = ac_tag_parse (element, -1, NULL, &error);
+	if (tag == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	g_free (element);
+	element = ac_tag_format (tag);
+	if (dry_run) {
+		printf ("%s", element);
+		return AC_EXIT_OK;
+	}
+	dom = open_domain (global, argv[1], &conn, &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	domain_xml = ac_virt_get_xml (dom, &error);
+	if (domain_xml == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	info = ac_tag_domain_parse (domain_xml, -1, &error);
+	if (info == NULL || !ac_tag_validate (tag, info, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (global->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "domain");
+		json_builder_add_string_value (b, virDomainGetName (dom));
+		json_builder_set_member_name (b, "tag");
+		json_builder_add_string_value (b, element);
+		json_builder_end_object (b);
+		print_json (b);
+	} else if (!global->quiet) {
+		printf ("Tagged domain '%s':\n%s", virDomainGetName (dom), element);
+	}
+	return AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Remove the <aleph:confidential> element of DOMAIN (and the status the service "
+		"wrote). Images, secrets and Aleph instances are left alone.");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autofree gchar *current = NULL;
+
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "untag: expected one DOMAIN, got %d arguments", argc - 1));
+	dom = open_domain (global, argv[1], &conn, &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	current = ac_virt_get_metadata (dom, AC_TAG_NS, &error);
+	if (current == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, NULL, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	g_clear_pointer (&current, g_free);
+	current = ac_virt_get_metadata (dom, AC_STATUS_NS, NULL);
+	if (current != NULL && !ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, NULL, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!global->quiet && !global->json)
+		printf ("Untagged domain '%s'\n", virDomainGetName (dom));
+	return AC_EXIT_OK;
+}
+
+static void
+json_member (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	if (value == NULL)
+		return;
+	json_builder_set_member_name (b, name);
+	json_builder_add_string_value (b, value);
+}
+
+int
+ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Show the tag of DOMAIN and the status virt-alephd recorded for it.");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) tag_error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcStatus) st = NULL;
+	gboolean tagged;
+
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "status: expected one DOMAIN, got %d arguments", argc - 1));
+	dom = open_domain (global, argv[1], &conn, &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	xml = ac_virt_get_xml (dom, &error);
+	if (xml == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	tagged = ac_tag_xml_has_tag (xml, strlen (xml));
+	if (tagged)
+		tag = ac_tag_parse (xml, -1, NULL, &tag_error);
+	st = ac_status_parse (xml, -1, NULL);
+
+	if (global->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_member (b, "domain", virDomainGetName (dom));
+		json_builder_set_member_name (b, "tagged");
+		json_builder_add_boolean_value (b, tagged);
+		if (tag_error != NULL)
+			json_member (b, "tagError", tag_error->message);
+		if (tag != NULL) {
+			g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
+			json_member (b, "policy", policy);
+			json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
+			json_builder_set_member_name (b, "publish");
+			json_builder_add_boolean_value (b, tag->publish != NULL);
+		}
+		if (st != NULL) {
+			json_builder_set_member_name (b, "status");
+			json_builder_begin_object (b);
+			json_member (b, "state", st->state);
+			json_member (b, "step", st->step);
+			json_builder_set_member_name (b, "progress");
+			json_builder_add_int_value (b, st->progress);
+			json_member (b, "updated", st->updated);
+			json_member (b, "imagePath", st->image_path);
+			json_member (b, "imageSha256", st->image_sha256);
+			json_member (b, "imageCid", st->image_cid);
+			json_member (b, "luksUuid", st->image_luks_uuid);
+			json_member (b, "store", st->store_hash);
+			json_member (b, "instance", st->instance_hash);
+			json_member (b, "crn", st->crn);
+			json_member (b, "attestationTime", st->attest_time);
+			json_member (b, "attestationVerdict", st->attest_verdict);
+			json_member (b, "measurement", st->attest_measurement);
+			json_member (b, "generation", st->attest_generation);
+			json_member (b, "errorCode", st->error_code);
+			json_member (b, "errorStep", st->error_step);
+			json_member (b, "error", st->error_message);
+			json_builder_end_object (b);
+		}
+		json_builder_end_object (b);
+		print_json (b);
+	} else {
+		printf ("Domain:      %s\n", virDomainGetName (dom));
+		if (!tagged) {
+			printf ("Tag:         none (not a confidential domain; see 'virt-aleph tag')\n");
+		} else if (tag == NULL) {
+			printf ("Tag:         INVALID: %s\n", tag_error->message);
+		} else {
+			g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
+			printf ("Tag:         SEV policy 0x%x (%s), local mode %s, %s\n", tag->policy, names,
+				ac_local_mode_to_string (tag->local_mode),
+				tag->publish != NULL ? "published to Aleph" : "not published");
+		}
+		if (st == NULL) {
+			printf ("Status:      none yet (is virt-alephd running for %s?)\n", ac_cli_get_uri (global));
+		} else {
+			printf ("State:       %s (step %s, %u%%)\n", st->state, st->step != NULL ? st->step : "-",
+				st->progress);
+			if (st->updated != NULL)
+				printf ("Updated:     %s\n", st->updated);
+			if (st->image_path != NULL)
+				printf ("Image:       %s\n", st->image_path);
+			if (st->image_sha256 != NULL)
+				printf ("Image hash:  sha256 %s%s%s\n", st->image_sha256,
+					st->image_cid != NULL ? ", CID " : "",
+					st->image_cid != NULL ? st->image_cid : "");
+			if (st->store_hash != NULL)
+				printf ("STORE:       %s\n", st->store_hash);
+			if (st->instance_hash != NULL)
+				printf ("INSTANCE:    %s\n", st->instance_hash);
+			if (st->crn != NULL)
+				printf ("CRN:         %s\n", st->crn);
+			if (st->attest_time != NULL)
+				printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
+					st->attest_verdict != NULL ? st->attest_verdict : "?",
+					st->attest_measurement != NULL ? st->attest_measurement : "?",
+					st->attest_generation != NULL ? st->attest_generation : "?");
+			if (st->error_message != NULL)
+				printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
+					st->error_message);
+		}
+	}
+	return AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "FILE",
+		"Check the <aleph:confidential> element in FILE (a domain XML, or the element "
+		"alone; - for standard input) and print its canonical form.");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *xml = NULL;
+	gsize len = 0;
+	g_autoptr(AcTag) tag = NULL;
+	g_autofree gchar *formatted = NULL;
+
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "validate: expected one FILE, got %d arguments", argc - 1));
+	if (g_strcmp0 (argv[1], "-") == 0) {
+		g_autoptr(GIOChannel) ch = g_io_channel_unix_new (0);
+		if (g_io_channel_read_to_end (ch, &xml, &len, &error) != G_IO_STATUS_NORMAL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	} else if (!g_file_get_contents (argv[1], &xml, &len, &error)) {
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	tag = ac_tag_parse (xml, (gssize)len, NULL, &error);
+	if (tag == NULL) {
+		g_prefix_error (&error, "%s: ", argv[1]);
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	formatted = ac_tag_format (tag);
+	if (!global->quiet)
+		printf ("%s", formatted);
+	return AC_EXIT_OK;
+}

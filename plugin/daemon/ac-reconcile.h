@@ -1,0 +1,16 @@
+/*
+ * What the service wants a tagged domain's status to be, from its XML alone.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-status.h"
+
+G_BEGIN_DECLS
+
+AcStatus *ac_reconcile_desired_status (const gchar *domain_xml, const AcStatus *current);
+
+G_END_DECLS

@@ -299,6 +299,7 @@ ac_assemble (const AcAssembleSpec *spec,
 	g_autofree gchar *fs_img = g_build_filename (spec->workdir, "rootfs.img", NULL);
 	g_autofree gchar *hdr_img = g_build_filename (spec->workdir, "luks-header.img", NULL);
 	g_autofree gchar *volume_id = NULL;
+	g_autoptr(AcProgress) own_progress = NULL;
 	g_autoptr(AcSecret) vk = NULL;
 	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_gpt_part_free);
 	g_autofree guint8 *hdr = NULL;
@@ -320,6 +321,8 @@ ac_assemble (const AcAssembleSpec *spec,
 		volume_id = ac_assemble_random_volume_id ();
 	}
 
+	if (progress == NULL)
+		progress = own_progress = ac_progress_new ("local");
 	ac_progress_add_step (progress, "luks-header", 5);
 	ac_progress_add_step (progress, "filesystem", 10);
 	ac_progress_add_step (progress, "esp", 2);

@@ -1,0 +1,469 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The image is read back as an untrusted file: every offset comes from the GPT or the LUKS
+ * header and is bounds-checked before use.
+ */
+
+#include "config.h"
+
+#include "ac-builder-verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libcryptsetup.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ac-builder-assemble.h"
+#include "ac-error.h"
+
+#define AC_VERIFY_HEADER_MAX (4 * AC_MIB)
+
+void
+ac_verify_report_free (AcVerifyReport *report)
+{
+	if (report == NULL)
+		return;
+	g_free (report->disk_guid);
+	ac_gpt_part_free (report->esp);
+	ac_gpt_part_free (report->root);
+	ac_luks_info_free (report->luks);
+	g_free (report);
+}
+
+static AcGptPart *
+ac_gpt_part_copy (const AcGptPart *p)
+{
+	AcGptPart *c = g_new0 (AcGptPart, 1);
+	*c = *p;
+	c->type = g_strdup (p->type);
+	c->uuid = g_strdup (p->uuid);
+	c->name = g_strdup (p->name);
+	return c;
+}
+
+static gboolean
+ac_verify_partitions (const gchar *image, AcVerifyReport *report, GError **error)
+{
+	g_autoptr(GPtrArray) parts = ac_gpt_read (image, &report->disk_guid, error);
+	const guint64 last = report->disk_size - AC_GPT_BACKUP_BYTES;
+	if (parts == NULL)
+		return FALSE;
+	if (parts->len != 2) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "%s has %u partitions: expected 2 (ESP, LUKS root)", image, parts->len);
+		return FALSE;
+	}
+	for (guint i = 0; i < 2; i++) {
+		AcGptPart *p = g_ptr_array_index (parts, i);
+		const gchar *want = i == 0 ? AC_GPT_TYPE_ESP : AC_GPT_TYPE_LINUX;
+		if (p->partno != i + 1 || g_strcmp0 (p->type, want) != 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "%s: partition %u has type %s: expected partition %u of type %s",
+				     image, p->partno, p->type != NULL ? p->type : "(none)", i + 1, want);
+			return FALSE;
+		}
+		if (p->start % AC_MIB != 0 || p->size == 0 || p->start < AC_MIB ||
+		    p->start > last || p->size > last - p->start) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "%s: partition %u (start %" G_GUINT64_FORMAT ", size %" G_GUINT64_FORMAT
+				     ") is not 1 MiB-aligned inside the usable area (1 MiB to %" G_GUINT64_FORMAT ")",
+				     image, p->partno, p->start, p->size, last);
+			return FALSE;
+		}
+	}
+	report->esp = ac_gpt_part_copy (g_ptr_array_index (parts, 0));
+	report->root = ac_gpt_part_copy (g_ptr_array_index (parts, 1));
+	if (report->esp->start + report->esp->size > report->root->start) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "%s: partitions 1 and 2 overlap", image);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+ac_verify_esp (int fd, const AcVerifyReport *report, GError **error)
+{
+	guint8 bs[512];
+	if (!ac_pread_full (fd, bs, sizeof (bs), report->esp->start, error))
+		return FALSE;
+	if (bs[510] != 0x55 || bs[511] != 0xAA ||
+	    (memcmp (bs + 54, "FAT", 3) != 0 && memcmp (bs + 82, "FAT32", 5) != 0)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "partition 1 does not start with a FAT boot sector");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+ac_verify_header (int fd,
+		  const gchar *workdir,
+		  const AcSecret *passphrase,
+		  AcVerifyReport *report,
+		  AcSecret **vk,
+		  GError **error)
+{
+	g_autofree gchar *hdr_path = g_build_filename (workdir, "verify-header.img", NULL);
+	gsize len = (gsize)MIN (report->root->size, (guint64)AC_VERIFY_HEADER_MAX);
+	g_autofree guint8 *buf = g_malloc (len);
+	g_autoptr(GError) local = NULL;
+	gboolean ok;
+	int hfd;
+
+	if (!ac_pread_full (fd, buf, len, report->root->start, error))
+		return FALSE;
+	hfd = open (hdr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (hfd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", hdr_path,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	ok = ac_pwrite_full (hfd, buf, len, 0, error);
+	close (hfd);
+	if (!ok) {
+		g_unlink (hdr_path);
+		return FALSE;
+	}
+	report->luks = ac_luks_open (hdr_path, passphrase, vk, &local);
+	g_unlink (hdr_path);
+	if (report->luks == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "partition 2: %s", local->message);
+		return FALSE;
+	}
+	if (report->luks->keyslot != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the passphrase opens key slot %d: expected slot 0", report->luks->keyslot);
+		return FALSE;
+	}
+	if (g_strcmp0 (report->luks->cipher, "aes") != 0 ||
+	    g_strcmp0 (report->luks->cipher_mode, "xts-plain64") != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "LUKS cipher %s-%s: expected aes-xts-plain64 (what GRUB and the builder use)",
+			     report->luks->cipher, report->luks->cipher_mode);
+		return FALSE;
+	}
+	if (report->luks->data_offset == 0 || report->luks->data_offset % 512 != 0 ||
+	    report->luks->data_offset >= report->root->size) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "LUKS payload offset %" G_GUINT64_FORMAT " is outside partition 2 (%" G_GUINT64_FORMAT
+			     " bytes)", report->luks->data_offset, report->root->size);
+		return FALSE;
+	}
+	report->payload_offset = report->root->start + report->luks->data_offset;
+	report->payload_size = report->root->size - report->luks->data_offset;
+	return TRUE;
+}
+
+static gboolean
+ac_verify_superblock (int fd, const AcVerifyReport *report, const AcSecret *vk, GError **error)
+{
+	guint8 sb[2048];
+	if (!ac_pread_full (fd, sb, sizeof (sb), report->payload_offset, error))
+		return FALSE;
+	if (!ac_xts_crypt_sectors ((const guint8 *)vk->data, vk->len, FALSE, 0, sb, sizeof (sb),
+				   error))
+		return FALSE;
+	if (sb[1024 + 56] != 0x53 || sb[1024 + 57] != 0xEF) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "the decrypted payload does not start with an ext4 superblock");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * ac_verify_image:
+ * @fs_image: (nullable): the plaintext filesystem image the payload must decrypt to
+ *
+ * Checks the partition table (two 1 MiB-aligned partitions, ESP then Linux, within the disk),
+ * the ESP boot sector, that @passphrase opens key slot 0 of the LUKS1 header on partition 2,
+ * and that the decrypted payload equals @fs_image byte for byte (or at least starts with an ext4
+ * superblock when no image is given).
+ */
+AcVerifyReport *
+ac_verify_image (const gchar *image,
+		 const AcSecret *passphrase,
+		 const gchar *fs_image,
+		 const gchar *workdir,
+		 const AcXtsOptions *xts,
+		 AcProgress *progress,
+		 GCancellable *cancellable,
+		 GError **error)
+{
+	g_autoptr(AcVerifyReport) report = g_new0 (AcVerifyReport, 1);
+	g_autoptr(AcProgress) own_progress = NULL;
+	g_autoptr(AcSecret) vk = NULL;
+	struct stat st;
+	gboolean ok;
+	int fd;
+
+	if (progress == NULL)
+		progress = own_progress = ac_progress_new ("local");
+	ac_progress_add_step (progress, "layout", 2);
+	ac_progress_add_step (progress, "payload", 98);
+	fd = open (image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat (fd, &st) != 0) {
+		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
+			     "cannot open %s: %s", image, g_strerror (errno));
+		if (fd >= 0)
+			close (fd);
+		return NULL;
+	}
+	report->disk_size = (guint64)st.st_size;
+	if (report->disk_size % 512 != 0 || report->disk_size < 4 * AC_MIB) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "%s has %" G_GUINT64_FORMAT " bytes: expected a multiple of 512, at least 4 MiB",
+			     image, report->disk_size);
+		close (fd);
+		return NULL;
+	}
+	ok = ac_verify_partitions (image, report, error) && ac_verify_esp (fd, report, error) &&
+	     ac_verify_header (fd, workdir, passphrase, report, &vk, error) &&
+	     ac_verify_superblock (fd, report, vk, error);
+	if (!ok) {
+		close (fd);
+		return NULL;
+	}
+	ac_progress_step_done (progress);
+	if (fs_image != NULL) {
+		int pfd = open (fs_image, O_RDONLY | O_CLOEXEC);
+		if (pfd < 0 || fstat (pfd, &st) != 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_image,
+				     g_strerror (errno));
+			if (pfd >= 0)
+				close (pfd);
+			close (fd);
+			return NULL;
+		}
+		if ((guint64)st.st_size != report->payload_size) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "the filesystem image has %" G_GUINT64_FORMAT " bytes: the payload has %"
+				     G_GUINT64_FORMAT, (guint64)st.st_size, report->payload_size);
+			close (pfd);
+			close (fd);
+			return NULL;
+		}
+		ok = ac_xts_verify_file_range ((const guint8 *)vk->data, vk->len, fd,
+					       report->payload_offset, report->payload_size, pfd, 0,
+					       xts, ac_progress_get_child (progress), cancellable,
+					       NULL, error);
+		close (pfd);
+		if (!ok) {
+			close (fd);
+			return NULL;
+		}
+		report->payload_compared = TRUE;
+	}
+	close (fd);
+	ac_progress_step_done (progress);
+	return g_steal_pointer (&report);
+}
+
+gchar *
+ac_sha256_file (const gchar *path, GCancellable *cancellable, GError **error)
+{
+	g_autofree guint8 *buf = g_malloc (AC_MIB);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+	guint8 md[32];
+	guint64 off = 0;
+	int fd = open (path, O_RDONLY | O_CLOEXEC);
+	GString *hex;
+
+	if (fd < 0) {
+		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
+			     "cannot open %s: %s", path, g_strerror (errno));
+		EVP_MD_CTX_free (ctx);
+		return NULL;
+	}
+	(void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
+	while (TRUE) {
+		ssize_t n = pread (fd, buf, AC_MIB, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read %s: %s", path,
+				     g_strerror (errno));
+			close (fd);
+			EVP_MD_CTX_free (ctx);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		if (g_cancellable_is_cancelled (cancellable)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_CANCELLED, "interrupted while hashing %s",
+				     path);
+			close (fd);
+			EVP_MD_CTX_free (ctx);
+			return NULL;
+		}
+		EVP_DigestUpdate (ctx, buf, (size_t)n);
+		off += (guint64)n;
+	}
+	close (fd);
+	EVP_DigestFinal_ex (ctx, md, NULL);
+	EVP_MD_CTX_free (ctx);
+	hex = g_string_sized_new (64);
+	for (guint i = 0; i < 32; i++)
+		g_string_append_printf (hex, "%02x", md[i]);
+	return g_string_free (hex, FALSE);
+}
+
+static void
+ac_manifest_add_part (JsonBuilder *b, const gchar *name, const AcGptPart *p)
+{
+	json_builder_set_member_name (b, name);
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "number");
+	json_builder_add_int_value (b, p->partno);
+	json_builder_set_member_name (b, "offset");
+	json_builder_add_int_value (b, (gint64)p->start);
+	json_builder_set_member_name (b, "size");
+	json_builder_add_int_value (b, (gint64)p->size);
+	json_builder_set_member_name (b, "type");
+	json_builder_add_string_value (b, p->type);
+	json_builder_set_member_name (b, "uuid");
+	json_builder_add_string_value (b, p->uuid);
+}
+
+/**
+ * ac_manifest_to_json:
+ *
+ * The artifact manifest: sizes, digests, identifiers, the template digest and the tool version.
+ * Member order is fixed, so identical builds give identical manifests. Never holds a secret.
+ */
+gchar *
+ac_manifest_to_json (const AcManifest *m)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new ();
+	g_autoptr(JsonGenerator) gen = json_generator_new ();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GDateTime) when = NULL;
+	g_autofree gchar *created = NULL;
+	g_autofree gchar *basename = g_path_get_basename (m->image_path);
+	const AcVerifyReport *r = m->report;
+
+	when = m->source_date_epoch >= 0 ? g_date_time_new_from_unix_utc (m->source_date_epoch)
+					 : g_date_time_new_now_utc ();
+	created = g_date_time_format (when, "%Y-%m-%dT%H:%M:%SZ");
+
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "format");
+	json_builder_add_string_value (b, "aleph-confidential/image-manifest/1");
+	json_builder_set_member_name (b, "image");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "file");
+	json_builder_add_string_value (b, basename);
+	json_builder_set_member_name (b, "format");
+	json_builder_add_string_value (b, "raw");
+	json_builder_set_member_name (b, "size");
+	json_builder_add_int_value (b, (gint64)m->image_size);
+	json_builder_set_member_name (b, "sha256");
+	json_builder_add_string_value (b, m->image_sha256);
+	json_builder_set_member_name (b, "cid");
+	if (m->cid != NULL)
+		json_builder_add_string_value (b, m->cid);
+	else
+		json_builder_add_null_value (b);
+	json_builder_end_object (b);
+
+	json_builder_set_member_name (b, "layout");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "partition_table");
+	json_builder_add_string_value (b, "gpt");
+	json_builder_set_member_name (b, "disk_guid");
+	json_builder_add_string_value (b, r->disk_guid);
+	ac_manifest_add_part (b, "esp", r->esp);
+	json_builder_set_member_name (b, "filesystem");
+	json_builder_add_string_value (b, "vfat");
+	json_builder_set_member_name (b, "volume_id");
+	json_builder_add_string_value (b, m->esp_volume_id);
+	json_builder_end_object (b);
+	ac_manifest_add_part (b, "root", r->root);
+	json_builder_set_member_name (b, "luks");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "version");
+	json_builder_add_int_value (b, 1);
+	json_builder_set_member_name (b, "uuid");
+	json_builder_add_string_value (b, r->luks->uuid);
+	json_builder_set_member_name (b, "cipher");
+	json_builder_add_string_value (b, "aes-xts-plain64");
+	json_builder_set_member_name (b, "key_size");
+	json_builder_add_int_value (b, r->luks->key_bytes * 8);
+	json_builder_set_member_name (b, "hash");
+	json_builder_add_string_value (b, r->luks->hash);
+	json_builder_set_member_name (b, "payload_offset");
+	json_builder_add_int_value (b, (gint64)r->payload_offset);
+	json_builder_set_member_name (b, "payload_size");
+	json_builder_add_int_value (b, (gint64)r->payload_size);
+	json_builder_set_member_name (b, "mapper_name");
+	json_builder_add_string_value (b, "cr_root");
+	json_builder_end_object (b);
+	json_builder_set_member_name (b, "filesystem");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "type");
+	json_builder_add_string_value (b, "ext4");
+	json_builder_set_member_name (b, "uuid");
+	if (m->fs_uuid != NULL)
+		json_builder_add_string_value (b, m->fs_uuid);
+	else
+		json_builder_add_null_value (b);
+	json_builder_set_member_name (b, "sha256");
+	if (m->fs_sha256 != NULL)
+		json_builder_add_string_value (b, m->fs_sha256);
+	else
+		json_builder_add_null_value (b);
+	json_builder_end_object (b);
+	json_builder_end_object (b); /* root */
+	json_builder_end_object (b); /* layout */
+
+	json_builder_set_member_name (b, "verified");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "partition_table");
+	json_builder_add_boolean_value (b, TRUE);
+	json_builder_set_member_name (b, "luks_passphrase_slot");
+	json_builder_add_int_value (b, r->luks->keyslot);
+	json_builder_set_member_name (b, "payload_equals_filesystem");
+	json_builder_add_boolean_value (b, r->payload_compared);
+	json_builder_end_object (b);
+
+	json_builder_set_member_name (b, "template");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "name");
+	if (m->template_name != NULL)
+		json_builder_add_string_value (b, m->template_name);
+	else
+		json_builder_add_null_value (b);
+	json_builder_set_member_name (b, "sha256");
+	if (m->template_sha256 != NULL)
+		json_builder_add_string_value (b, m->template_sha256);
+	else
+		json_builder_add_null_value (b);
+	json_builder_end_object (b);
+
+	json_builder_set_member_name (b, "tool");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "name");
+	json_builder_add_string_value (b, PACKAGE_NAME);
+	json_builder_set_member_name (b, "version");
+	json_builder_add_string_value (b, PACKAGE_VERSION);
+	json_builder_set_member_name (b, "libcryptsetup");
+	json_builder_add_string_value (b, AC_CRYPTSETUP_VERSION);
+	json_builder_end_object (b);
+
+	json_builder_set_member_name (b, "reproducible");
+	json_builder_add_boolean_value (b, m->reproducible);
+	json_builder_set_member_name (b, "created");
+	json_builder_add_string_value (b, created);
+	json_builder_end_object (b);
+
+	root = json_builder_get_root (b);
+	json_generator_set_root (gen, root);
+	json_generator_set_pretty (gen, TRUE);
+	return json_generator_to_data (gen, NULL);
+}

@@ -26,6 +26,7 @@ ac_assemble_result_clear (AcAssembleResult *result)
 {
 	g_free (result->fs_image);
 	g_free (result->esp_volume_id);
+	g_free (result->fs_uuid);
 	memset (result, 0, sizeof (*result));
 }
 
@@ -285,7 +286,7 @@ ac_assemble_random_volume_id (void)
  * verification) and is registered in @cleanup.
  */
 gboolean
-ac_assemble (const AcAssembleSpec *spec,
+ac_assemble (const AcAssembleSpec *spec_in,
 	     const AcSecret *passphrase,
 	     const AcSecret *keyfile,
 	     const gchar *output_path,
@@ -295,6 +296,10 @@ ac_assemble (const AcAssembleSpec *spec,
 	     AcAssembleResult *result,
 	     GError **error)
 {
+	AcAssembleSpec spec_copy = *spec_in;
+	const AcAssembleSpec *spec = &spec_copy;
+	g_autofree gchar *d_luks = NULL, *d_disk = NULL, *d_esp = NULL, *d_root = NULL, *d_fs = NULL;
+	g_autofree gchar *d_volid = NULL;
 	g_autofree gchar *esp_img = g_build_filename (spec->workdir, "esp.img", NULL);
 	g_autofree gchar *fs_img = g_build_filename (spec->workdir, "rootfs.img", NULL);
 	g_autofree gchar *hdr_img = g_build_filename (spec->workdir, "luks-header.img", NULL);
@@ -308,6 +313,30 @@ ac_assemble (const AcAssembleSpec *spec,
 	int out_fd = -1, in_fd = -1;
 	gboolean ok = FALSE;
 
+	/* reproducible mode: every identifier not given comes from the stream */
+	if (spec->drbg != NULL) {
+		if (spec->luks.uuid == NULL)
+			spec_copy.luks.uuid = d_luks = ac_drbg_uuid (spec->drbg, "uuid/luks");
+		if (spec->disk_guid == NULL)
+			spec_copy.disk_guid = d_disk = ac_drbg_uuid (spec->drbg, "uuid/disk");
+		if (spec->esp_uuid == NULL)
+			spec_copy.esp_uuid = d_esp = ac_drbg_uuid (spec->drbg, "uuid/esp-partition");
+		if (spec->root_uuid == NULL)
+			spec_copy.root_uuid = d_root = ac_drbg_uuid (spec->drbg, "uuid/root-partition");
+		if (spec->fs_uuid == NULL)
+			spec_copy.fs_uuid = d_fs = ac_drbg_uuid (spec->drbg, "uuid/filesystem");
+		if (spec->esp_volume_id == NULL) {
+			guint8 v[4];
+			ac_drbg_generate (spec->drbg, "id/esp-volume", v, sizeof (v));
+			spec_copy.esp_volume_id = d_volid =
+				g_strdup_printf ("%02X%02X%02X%02X", v[0], v[1], v[2], v[3]);
+		}
+		if (spec->source_date_epoch < 0) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "reproducible mode needs SOURCE_DATE_EPOCH");
+			return FALSE;
+		}
+	}
 	if (spec->esp_volume_id != NULL) {
 		if (strlen (spec->esp_volume_id) != 8 ||
 		    strspn (spec->esp_volume_id, "0123456789abcdefABCDEF") != 8) {
@@ -331,8 +360,14 @@ ac_assemble (const AcAssembleSpec *spec,
 
 	/* the LUKS header first: its size decides the filesystem size */
 	ac_cleanup_add_path (cleanup, hdr_img);
-	if (!ac_luks_format (hdr_img, &spec->luks, passphrase, keyfile, &data_offset, &vk, error))
+	if (spec->drbg != NULL) {
+		if (!ac_luks1_write (hdr_img, &spec->luks, passphrase, keyfile, spec->drbg,
+				     &data_offset, &vk, error))
+			return FALSE;
+	} else if (!ac_luks_format (hdr_img, &spec->luks, passphrase, keyfile, &data_offset, &vk,
+				    error)) {
 		return FALSE;
+	}
 	if (!ac_assemble_layout (spec->disk_size, spec->esp_size, data_offset, result, error))
 		return FALSE;
 	ac_progress_step_done (progress);
@@ -343,6 +378,7 @@ ac_assemble (const AcAssembleSpec *spec,
 		return FALSE;
 	}
 	result->fs_image = g_strdup (fs_img);
+	result->fs_uuid = g_strdup (spec->fs_uuid);
 	ac_progress_step_done (progress);
 
 	ac_cleanup_add_path (cleanup, esp_img);

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "ac-builder-luks.h"
+#include "ac-builder-luks1.h"
 #include "ac-builder-run.h"
 #include "ac-builder-secret.h"
 #include "ac-builder-xts.h"
@@ -31,6 +32,7 @@ typedef struct {
 	const gchar *root_uuid;  /* (nullable) fixed partition GUID of p2 */
 	const gchar *fs_uuid;    /* (nullable) ext4 UUID (also its hash seed) */
 	const gchar *esp_volume_id; /* (nullable) FAT volume id, 8 hex digits */
+	AcDrbg *drbg;            /* (nullable) reproducible mode: salts, keys and unset ids from it */
 	const gchar *workdir;    /* private (0700) directory for the temporaries */
 	AcXtsOptions xts;
 } AcAssembleSpec;
@@ -45,6 +47,7 @@ typedef struct {
 	guint64 payload_size;
 	gchar *fs_image;        /* plaintext filesystem image in the workdir, for verification */
 	gchar *esp_volume_id;   /* as fstab names it: XXXX-XXXX */
+	gchar *fs_uuid;         /* (nullable): when fixed */
 	AcXtsStats encrypt_stats;
 } AcAssembleResult;
 

@@ -375,3 +375,65 @@ ac_sev_random (guint8 *buf, gsize len, GError **error)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "random bytes");
 	return TRUE;
 }
+
+typedef struct {
+	guint8 *data;
+	gsize len;
+} AcSevSecureBuf;
+
+static void
+ac_sev_secure_buf_free (gpointer user_data)
+{
+	AcSevSecureBuf *b = user_data;
+	OPENSSL_cleanse (b->data, b->len);
+	g_free (b->data);
+	g_free (b);
+}
+
+/* a GBytes that owns @data and cleanses it when the last reference goes */
+GBytes *
+ac_sev_secure_bytes_new_take (guint8 *data, gsize len)
+{
+	AcSevSecureBuf *b = g_new0 (AcSevSecureBuf, 1);
+	b->data = data;
+	b->len = len;
+	return g_bytes_new_with_free_func (data, len, ac_sev_secure_buf_free, b);
+}
+
+/* a P-384 key pair from its private scalar (big-endian), the public point computed */
+EVP_PKEY *
+ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error)
+{
+	g_autoptr(BIGNUM) d = BN_bin2bn (d_be, (int)len, NULL);
+	EC_GROUP *group = EC_GROUP_new_by_curve_name (NID_secp384r1);
+	EC_POINT *q = NULL;
+	guint8 pub[97];
+	g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new ();
+	g_autoptr(OSSL_PARAM) params = NULL;
+	g_autoptr(EVP_PKEY_CTX) kctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	gboolean ok;
+
+	ok = d != NULL && group != NULL && bld != NULL && !BN_is_zero (d) &&
+	     BN_cmp (d, EC_GROUP_get0_order (group)) < 0 && (q = EC_POINT_new (group)) != NULL &&
+	     EC_POINT_mul (group, q, d, NULL, NULL, NULL) == 1 &&
+	     EC_POINT_point2oct (group, q, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof (pub), NULL) ==
+		 sizeof (pub) &&
+	     OSSL_PARAM_BLD_push_utf8_string (bld, OSSL_PKEY_PARAM_GROUP_NAME, "secp384r1", 0) &&
+	     OSSL_PARAM_BLD_push_octet_string (bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof (pub)) &&
+	     OSSL_PARAM_BLD_push_BN (bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+	EC_POINT_free (q);
+	EC_GROUP_free (group);
+	if (!ok) {
+		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, "loading the P-384 private key");
+		return NULL;
+	}
+	params = OSSL_PARAM_BLD_to_param (bld);
+	kctx = EVP_PKEY_CTX_new_from_name (NULL, "EC", NULL);
+	if (params == NULL || kctx == NULL || EVP_PKEY_fromdata_init (kctx) <= 0 ||
+	    EVP_PKEY_fromdata (kctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
+		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, "loading the P-384 private key");
+		return NULL;
+	}
+	return pkey;
+}

@@ -43,5 +43,8 @@ int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS

@@ -1,0 +1,415 @@
+/*
+ * virt-aleph account | message | ipfs — the Aleph client from the command line.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ac-aleph-message.h"
+#include "ac-aleph-util.h"
+#include "ac-car.h"
+#include "ac-cli.h"
+#include "ac-eth-account.h"
+#include "ac-unixfs.h"
+
+static void
+print_json_node (JsonNode *node)
+{
+	g_autofree gchar *text = json_to_string (node, TRUE);
+	printf ("%s\n", text);
+}
+
+static int
+usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg)
+{
+	g_autofree gchar *help = g_option_context_get_help (ctx, TRUE, NULL);
+	if (!global->json)
+		fprintf (stderr, "%s\n", help);
+	return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, msg));
+}
+
+static gchar *
+key_path (const gchar *opt)
+{
+	return opt != NULL ? g_strdup (opt) : ac_eth_default_key_path ();
+}
+
+static AcProgress *
+cli_progress (AcCliGlobal *global, const gchar *id)
+{
+	AcProgress *p = ac_progress_new (id);
+	ac_progress_set_output (p, ac_progress_output_pick (global->json, global->quiet, stderr),
+				stderr);
+	return p;
+}
+
+/* ---- account ---- */
+
+static int
+account_print (AcCliGlobal *global, AcEthAccount *account, const gchar *path, gboolean created)
+{
+	if (global->json) {
+		g_autoptr(JsonObject) o = json_object_new ();
+		g_autoptr(JsonNode) n = NULL;
+		json_object_set_string_member (o, "address", ac_eth_account_get_address (account));
+		json_object_set_string_member (o, "chain", "ETH");
+		json_object_set_string_member (o, "key_file", path);
+		json_object_set_boolean_member (o, "created", created);
+		n = json_node_init_object (json_node_alloc (), o);
+		print_json_node (n);
+	} else {
+		printf ("%s\n", ac_eth_account_get_address (account));
+		if (created && !global->quiet)
+			fprintf (stderr, "virt-aleph: new key written to %s (mode 0600)\n", path);
+	}
+	return AC_EXIT_OK;
+}
+
+/* the key to import: 32 raw bytes (aleph-client's file) or 64 hex digits, from a file or stdin */
+static AcEthAccount *
+read_import_key (const gchar *source, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	AcEthAccount *account = NULL;
+
+	if (g_strcmp0 (source, "-") == 0) {
+		GString *s = g_string_new (NULL);
+		gchar buf[256];
+		size_t n;
+		while ((n = fread (buf, 1, sizeof (buf), stdin)) > 0 && s->len < 4096)
+			g_string_append_len (s, buf, (gssize)n);
+		OPENSSL_cleanse (buf, sizeof (buf));
+		len = s->len;
+		data = g_string_free (s, FALSE);
+	} else if (!g_file_get_contents (source, &data, &len, error)) {
+		return NULL;
+	}
+	if (len == AC_ETH_PRIVATE_KEY_LEN) {
+		account = ac_eth_account_new_from_private_key ((const guint8 *)data, len, error);
+	} else {
+		guint8 key[AC_ETH_PRIVATE_KEY_LEN];
+		g_autofree gchar *text = g_strndup (data, len);
+		g_strstrip (text);
+		if (ac_hex_decode_fixed ("imported key", text, TRUE, key, sizeof (key), NULL)) {
+			account = ac_eth_account_new_from_private_key (key, sizeof (key), error);
+		} else {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "%s holds %" G_GSIZE_FORMAT " bytes: expected 32 raw bytes "
+				     "(aleph-client's ethereum.key) or 64 hex digits",
+				     source, len);
+		}
+		OPENSSL_cleanse (key, sizeof (key));
+		OPENSSL_cleanse (text, strlen (text));
+	}
+	OPENSSL_cleanse (data, len);
+	return account;
+}
+
+int
+ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *key_file = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcEthAccount) account = NULL;
+	g_autofree gchar *path = NULL;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "show|create|import [SOURCE]",
+		"Manage the Ethereum account that signs Aleph messages. The key file is aleph-client's\n"
+		"(~/.aleph-im/private-keys/ethereum.key, 32 raw bytes).\n"
+		"  show            print the address of the key\n"
+		"  create          write a new random key (mode 0600; never overwrites)\n"
+		"  import SOURCE   copy a key from SOURCE (a file or - for stdin; 32 raw bytes or hex)");
+	const GOptionEntry entries[] = {
+		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
+		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
+		{ NULL },
+	};
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc < 2)
+		return usage_error (global, ctx, "account: expected show, create or import");
+	path = key_path (key_file);
+	if (g_strcmp0 (argv[1], "show") == 0 && argc == 2) {
+		account = ac_eth_account_load_key_file (path, &error);
+		if (account == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		return account_print (global, account, path, FALSE);
+	}
+	if (g_strcmp0 (argv[1], "create") == 0 && argc == 2) {
+		if (g_file_test (path, G_FILE_TEST_EXISTS))
+			return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_EXISTS,
+				"key file %s exists: refusing to overwrite it", path));
+		account = ac_eth_account_generate (&error);
+		if (account == NULL || !ac_eth_account_save_key_file (account, path, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		return account_print (global, account, path, TRUE);
+	}
+	if (g_strcmp0 (argv[1], "import") == 0 && argc == 3) {
+		account = read_import_key (argv[2], &error);
+		if (account == NULL || !ac_eth_account_save_key_file (account, path, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		return account_print (global, account, path, TRUE);
+	}
+	return usage_error (global, ctx, "account: expected show, create or import SOURCE");
+}
+
+/* ---- message ---- */
+
+static JsonNode *
+load_json_file (const gchar *path, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	JsonNode *node;
+
+	if (g_strcmp0 (path, "-") == 0) {
+		GString *s = g_string_new (NULL);
+		gchar buf[65536];
+		size_t n;
+		while ((n = fread (buf, 1, sizeof (buf), stdin)) > 0)
+			g_string_append_len (s, buf, (gssize)n);
+		len = s->len;
+		data = g_string_free (s, FALSE);
+	} else if (!g_file_get_contents (path, &data, &len, error)) {
+		return NULL;
+	}
+	node = ac_json_parse_untrusted (path, data, len, error);
+	if (node == NULL && error != NULL && *error != NULL)
+		(*error)->code = AC_ERROR_INVALID_INPUT;
+	return node;
+}
+
+static int
+print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_path)
+{
+	g_autofree gchar *text = ac_aleph_message_to_string (msg);
+	g_autoptr(GError) error = NULL;
+
+	if (out_path != NULL) {
+		if (!g_file_set_contents (out_path, text, -1, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (!global->quiet && !global->json)
+			fprintf (stderr, "virt-aleph: %s message %s written to %s\n", msg->type,
+				 msg->item_hash, out_path);
+		if (global->json)
+			printf ("{\"item_hash\":\"%s\",\"file\":\"%s\"}\n", msg->item_hash, out_path);
+		return AC_EXIT_OK;
+	}
+	printf ("%s\n", text);
+	return AC_EXIT_OK;
+}
+
+static int
+message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file,
+	       const gchar *channel, gdouble time, const gchar *sender, gboolean unsigned_,
+	       const gchar *out_path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) content = NULL;
+	g_autoptr(AcEthAccount) account = NULL;
+	g_autoptr(AcAlephMessage) msg = NULL;
+	g_autofree gchar *type = NULL;
+	g_autofree gchar *path = key_path (key_file);
+
+	type = g_ascii_strup (argv[2], -1);
+	content = load_json_file (argv[3], &error);
+	if (content == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!unsigned_ || sender == NULL) {
+		account = ac_eth_account_load_key_file (path, &error);
+		if (account == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		sender = ac_eth_account_get_address (account);
+	}
+	if (time <= 0)
+		time = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+	msg = ac_aleph_message_build (type, content, sender, channel, time, &error);
+	if (msg == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!unsigned_ && !ac_aleph_message_sign (msg, account, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	return print_message (global, msg, out_path);
+}
+
+static int
+message_sign (AcCliGlobal *global, const gchar *file, const gchar *key_file, const gchar *out_path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) node = load_json_file (file, &error);
+	g_autoptr(AcAlephMessage) msg = NULL;
+	g_autoptr(AcEthAccount) account = NULL;
+	g_autofree gchar *path = key_path (key_file);
+
+	if (node == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	msg = ac_aleph_message_from_json (node, &error);
+	if (msg == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (g_strcmp0 (msg->item_type, "inline") == 0) {
+		g_autofree gchar *h = ac_aleph_sha256_hex ((const guint8 *)msg->item_content,
+							   strlen (msg->item_content));
+		if (g_strcmp0 (h, msg->item_hash) != 0)
+			return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_MISMATCH,
+				"%s: item_hash %s differs from sha256(item_content) %s", file,
+				msg->item_hash, h));
+	}
+	account = ac_eth_account_load_key_file (path, &error);
+	if (account == NULL || !ac_aleph_message_sign (msg, account, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	return print_message (global, msg, out_path);
+}
+
+static int
+message_verify (AcCliGlobal *global, const gchar *file)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) node = load_json_file (file, &error);
+	g_autoptr(AcAlephMessage) msg = NULL;
+	g_autofree gchar *signer = NULL;
+	g_autoptr(JsonNode) content = NULL;
+	const gchar *content_address = NULL;
+
+	if (node == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	msg = ac_aleph_message_from_json (node, &error);
+	if (msg == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (g_strcmp0 (msg->chain, "ETH") != 0)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_UNSUPPORTED,
+			"%s: chain %s is not supported, only EVM signatures (ETH)", file, msg->chain));
+	if (!ac_aleph_message_verify (msg, &signer, &error)) {
+		g_prefix_error (&error, "%s: ", file);
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	if (msg->item_content != NULL) {
+		content = ac_aleph_message_get_content (msg, NULL);
+		if (content != NULL && JSON_NODE_HOLDS_OBJECT (content) &&
+		    json_object_has_member (json_node_get_object (content), "address"))
+			content_address = json_object_get_string_member_with_default (
+			    json_node_get_object (content), "address", NULL);
+	}
+	if (global->json) {
+		g_autoptr(JsonObject) o = json_object_new ();
+		g_autoptr(JsonNode) n = NULL;
+		json_object_set_boolean_member (o, "valid", TRUE);
+		json_object_set_string_member (o, "signer", signer);
+		json_object_set_string_member (o, "type", msg->type);
+		json_object_set_string_member (o, "item_hash", msg->item_hash);
+		json_object_set_string_member (o, "item_type", msg->item_type);
+		if (content_address != NULL)
+			json_object_set_boolean_member (o, "sender_is_owner",
+							ac_eth_address_equal (content_address, signer));
+		n = json_node_init_object (json_node_alloc (), o);
+		print_json_node (n);
+	} else {
+		printf ("valid: %s %s signed by %s\n", msg->type, msg->item_hash, signer);
+		if (content_address != NULL && !ac_eth_address_equal (content_address, signer))
+			printf ("note: content.address %s is not the signer (a delegation the CCN "
+				"checks against the owner's security aggregate)\n",
+				content_address);
+	}
+	return AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *key_file = NULL, *channel = NULL, *sender = NULL, *out = NULL;
+	gdouble time = 0;
+	gboolean unsigned_ = FALSE;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
+		"build TYPE CONTENT.json | sign MESSAGE.json | verify MESSAGE.json",
+		"Build, sign and verify Aleph messages offline (files or - for stdin).\n"
+		"  build TYPE CONTENT   INSTANCE, STORE or FORGET content → signed message; the content\n"
+		"                       is checked against the schema limits and put in the SDK's\n"
+		"                       field order (address and time are filled in when absent)\n"
+		"  sign MESSAGE         (re)sign a message with the key file\n"
+		"  verify MESSAGE       check item_hash and recover the signer (exit 5 on mismatch)");
+	const GOptionEntry entries[] = {
+		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
+		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
+		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel (default ALEPH-CLOUDSOLUTIONS)", "NAME" },
+		{ "time", 0, 0, G_OPTION_ARG_DOUBLE, &time, "message time, UNIX seconds (default now)", "T" },
+		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },
+		{ "sender", 0, 0, G_OPTION_ARG_STRING, &sender, "sender address of an unsigned message", "ADDR" },
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file", "PATH" },
+		{ NULL },
+	};
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc == 4 && g_strcmp0 (argv[1], "build") == 0)
+		return message_build (global, argc, argv, key_file, channel, time, sender, unsigned_, out);
+	if (argc == 3 && g_strcmp0 (argv[1], "sign") == 0)
+		return message_sign (global, argv[2], key_file, out);
+	if (argc == 3 && g_strcmp0 (argv[1], "verify") == 0)
+		return message_verify (global, argv[2]);
+	return usage_error (global, ctx, "message: expected build TYPE CONTENT, sign MESSAGE or verify MESSAGE");
+}
+
+/* ---- ipfs ---- */
+
+static int
+print_cid (AcCliGlobal *global, const gchar *cid, const gchar *file, const gchar *car)
+{
+	if (global->json) {
+		g_autoptr(JsonObject) o = json_object_new ();
+		g_autoptr(JsonNode) n = NULL;
+		json_object_set_string_member (o, "cid", cid);
+		json_object_set_string_member (o, "file", file);
+		if (car != NULL)
+			json_object_set_string_member (o, "car", car);
+		n = json_node_init_object (json_node_alloc (), o);
+		print_json_node (n);
+	} else if (global->quiet) {
+		printf ("%s\n", cid);
+	} else {
+		/* like `ipfs add --only-hash` */
+		g_autofree gchar *base = g_path_get_basename (file);
+		printf ("added %s %s\n", cid, base);
+	}
+	return AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcProgress) progress = NULL;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "cid FILE | car FILE OUT",
+		"UnixFS CIDv0 of a file exactly as `ipfs add` computes it with kubo's defaults\n"
+		"(256 KiB chunks, balanced DAG of 174 links, dag-pb leaves), and its CARv1.\n"
+		"  cid FILE       print the CID (like `ipfs add --only-hash`)\n"
+		"  car FILE OUT   write the CAR of FILE to OUT and print the CID");
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc == 3 && g_strcmp0 (argv[1], "cid") == 0) {
+		g_autofree gchar *cid = NULL;
+		progress = cli_progress (global, "ipfs-cid");
+		cid = ac_ipfs_file_cid_string (argv[2], progress, &error);
+		if (cid == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		ac_progress_finished (progress);
+		return print_cid (global, cid, argv[2], NULL);
+	}
+	if (argc == 4 && g_strcmp0 (argv[1], "car") == 0) {
+		guint8 root[AC_CID_V0_LEN];
+		g_autofree gchar *cid = NULL;
+		progress = cli_progress (global, "ipfs-car");
+		if (!ac_ipfs_file_write_car (argv[2], argv[3], root, progress, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		ac_progress_finished (progress);
+		cid = ac_cid_v0_to_string (root);
+		return print_cid (global, cid, argv[2], argv[3]);
+	}
+	return usage_error (global, ctx, "ipfs: expected cid FILE or car FILE OUT");
+}

@@ -1,0 +1,1137 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Templates are user input: every member is checked for its type and range, unknown members are
+ * refused (a typo must not silently fall back to a default), and every error names the field
+ * ("template field 'disk.luks.key_size': ...") and what was expected. Variables: "${var.NAME}"
+ * in any string value outside "variables" is replaced by the variable's value ("$$" is a
+ * literal "$"); --var NAME=VALUE overrides a declared default.
+ */
+
+#include "config.h"
+
+#include "ac-builder-template.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "ac-error.h"
+
+#define AC_TEMPLATE_MAX_SIZE (1024 * 1024)
+#define AC_TEMPLATE_MAX_DEPTH 32
+
+static void
+ac_template_provisioner_free (AcTemplateProvisioner *p)
+{
+	g_free (p->field);
+	g_free (p->source);
+	g_free (p->destination);
+	g_strfreev (p->inline_cmds);
+	g_free (p->script);
+	g_strfreev (p->environment);
+	g_free (p->mapper_name);
+	g_free (p->kernel_cmdline);
+	g_free (p);
+}
+
+void
+ac_template_free (AcTemplate *self)
+{
+	if (self == NULL)
+		return;
+	g_free (self->name);
+	g_free (self->base_dir);
+	g_free (self->sha256);
+	g_free (self->source.path);
+	g_free (self->source.format);
+	g_free (self->source.partition);
+	g_free (self->source.domain);
+	g_free (self->source.disk);
+	g_free (self->source.distribution);
+	g_free (self->source.suite);
+	g_free (self->source.mirror);
+	g_free (self->source.variant);
+	g_strfreev (self->source.include);
+	g_free (self->source.components);
+	if (self->provisioners != NULL)
+		g_ptr_array_unref (self->provisioners);
+	g_free (self->filesystem);
+	g_free (self->fs_label);
+	g_free (self->cipher);
+	g_free (self->cipher_mode);
+	g_free (self->hash);
+	g_free (self->passphrase_file);
+	g_free (self->passphrase_env);
+	g_free (self->output_path);
+	g_free (self->manifest_path);
+	g_free (self->seed);
+	g_free (self->luks_uuid);
+	g_free (self->disk_guid);
+	g_free (self->fs_uuid);
+	if (self->publish != NULL)
+		json_node_unref (self->publish);
+	g_free (self);
+}
+
+const gchar *
+ac_source_type_to_string (AcSourceType type)
+{
+	switch (type) {
+	case AC_SOURCE_DIRECTORY:
+		return "directory";
+	case AC_SOURCE_TARBALL:
+		return "tarball";
+	case AC_SOURCE_IMAGE:
+		return "image";
+	case AC_SOURCE_LIBVIRT_DOMAIN:
+		return "libvirt-domain";
+	case AC_SOURCE_DEBOOTSTRAP:
+		return "debootstrap";
+	default:
+		return "unknown";
+	}
+}
+
+G_GNUC_PRINTF (3, 4)
+static gboolean
+tpl_fail (GError **error, const gchar *field, const gchar *fmt, ...)
+{
+	va_list args;
+	g_autofree gchar *msg = NULL;
+	va_start (args, fmt);
+	msg = g_strdup_vprintf (fmt, args);
+	va_end (args);
+	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "template field '%s': %s", field, msg);
+	return FALSE;
+}
+
+static gchar *
+tpl_path (const gchar *parent, const gchar *name)
+{
+	if (parent == NULL || parent[0] == '\0')
+		return g_strdup (name);
+	return g_strdup_printf ("%s.%s", parent, name);
+}
+
+static const gchar *
+tpl_type_name (JsonNode *node)
+{
+	if (JSON_NODE_HOLDS_NULL (node))
+		return "null";
+	if (JSON_NODE_HOLDS_OBJECT (node))
+		return "an object";
+	if (JSON_NODE_HOLDS_ARRAY (node))
+		return "an array";
+	switch (json_node_get_value_type (node)) {
+	case G_TYPE_STRING:
+		return "a string";
+	case G_TYPE_BOOLEAN:
+		return "a boolean";
+	case G_TYPE_INT64:
+		return "an integer";
+	case G_TYPE_DOUBLE:
+		return "a number";
+	default:
+		return "a value";
+	}
+}
+
+/* Refuses members not in @allowed, naming the closest allowed list. */
+static gboolean
+tpl_check_members (JsonObject *o, const gchar *path, const gchar *const *allowed, GError **error)
+{
+	g_autoptr(GList) members = json_object_get_members (o);
+	for (GList *l = members; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		if (!g_strv_contains (allowed, name)) {
+			g_autofree gchar *field = tpl_path (path, name);
+			g_autofree gchar *list = g_strjoinv (", ", (gchar **)allowed);
+			return tpl_fail (error, field, "unknown member: expected one of %s", list);
+		}
+	}
+	return TRUE;
+}
+
+static JsonNode *
+tpl_member (JsonObject *o, const gchar *name)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	return n;
+}
+
+static gboolean
+tpl_string (JsonObject *o,
+	    const gchar *path,
+	    const gchar *name,
+	    gboolean required,
+	    gchar **out,
+	    GError **error)
+{
+	JsonNode *n = tpl_member (o, name);
+	g_autofree gchar *field = tpl_path (path, name);
+	const gchar *s;
+	if (n == NULL) {
+		if (required)
+			return tpl_fail (error, field, "missing: a string is required");
+		return TRUE;
+	}
+	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+		return tpl_fail (error, field, "%s: expected a string", tpl_type_name (n));
+	s = json_node_get_string (n);
+	if (s[0] == '\0')
+		return tpl_fail (error, field, "empty: expected a non-empty string");
+	if (strlen (s) > 4096)
+		return tpl_fail (error, field, "%zu characters: expected at most 4096", strlen (s));
+	g_free (*out);
+	*out = g_strdup (s);
+	return TRUE;
+}
+
+static gboolean
+tpl_bool (JsonObject *o, const gchar *path, const gchar *name, gboolean *out, GError **error)
+{
+	JsonNode *n = tpl_member (o, name);
+	g_autofree gchar *field = tpl_path (path, name);
+	if (n == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+		return tpl_fail (error, field, "%s: expected true or false", tpl_type_name (n));
+	*out = json_node_get_boolean (n);
+	return TRUE;
+}
+
+static gboolean
+tpl_int (JsonObject *o,
+	 const gchar *path,
+	 const gchar *name,
+	 gint64 min,
+	 gint64 max,
+	 gint64 *out,
+	 gboolean *present,
+	 GError **error)
+{
+	JsonNode *n = tpl_member (o, name);
+	g_autofree gchar *field = tpl_path (path, name);
+	gint64 v;
+	if (present != NULL)
+		*present = FALSE;
+	if (n == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+		return tpl_fail (error, field, "%s: expected an integer from %" G_GINT64_FORMAT
+				 " to %" G_GINT64_FORMAT, tpl_type_name (n), min, max);
+	v = json_node_get_int (n);
+	if (v < min || v > max)
+		return tpl_fail (error, field, "%" G_GINT64_FORMAT ": expected an integer from %"
+				 G_GINT64_FORMAT " to %" G_GINT64_FORMAT, v, min, max);
+	*out = v;
+	if (present != NULL)
+		*present = TRUE;
+	return TRUE;
+}
+
+static gboolean
+tpl_strv (JsonObject *o,
+	  const gchar *path,
+	  const gchar *name,
+	  guint max,
+	  gchar ***out,
+	  GError **error)
+{
+	JsonNode *n = tpl_member (o, name);
+	g_autofree gchar *field = tpl_path (path, name);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+	JsonArray *a;
+	if (n == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY (n))
+		return tpl_fail (error, field, "%s: expected an array of strings", tpl_type_name (n));
+	a = json_node_get_array (n);
+	if (json_array_get_length (a) > max)
+		return tpl_fail (error, field, "%u entries: expected at most %u",
+				 json_array_get_length (a), max);
+	for (guint i = 0; i < json_array_get_length (a); i++) {
+		JsonNode *e = json_array_get_element (a, i);
+		if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING) {
+			g_autofree gchar *ef = g_strdup_printf ("%s[%u]", field, i);
+			return tpl_fail (error, ef, "%s: expected a string", tpl_type_name (e));
+		}
+		g_strv_builder_add (b, json_node_get_string (e));
+	}
+	g_strfreev (*out);
+	*out = g_strv_builder_end (b);
+	return TRUE;
+}
+
+static gboolean
+tpl_object (JsonObject *o,
+	    const gchar *path,
+	    const gchar *name,
+	    gboolean required,
+	    JsonObject **out,
+	    GError **error)
+{
+	JsonNode *n = tpl_member (o, name);
+	g_autofree gchar *field = tpl_path (path, name);
+	*out = NULL;
+	if (n == NULL) {
+		if (required)
+			return tpl_fail (error, field, "missing: an object is required");
+		return TRUE;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT (n))
+		return tpl_fail (error, field, "%s: expected an object", tpl_type_name (n));
+	*out = json_node_get_object (n);
+	return TRUE;
+}
+
+/**
+ * ac_parse_size:
+ *
+ * "4GiB", "100MiB", "4GB" (decimal, as `truncate -s 4GB`), "512" (bytes). No sign, no
+ * fraction, no overflow.
+ */
+gboolean
+ac_parse_size (const gchar *text, guint64 *out)
+{
+	static const struct {
+		const gchar *unit;
+		guint64 mult;
+	} units[] = {
+		{ "", 1 },
+		{ "B", 1 },
+		{ "KiB", G_GUINT64_CONSTANT (1) << 10 },
+		{ "MiB", G_GUINT64_CONSTANT (1) << 20 },
+		{ "GiB", G_GUINT64_CONSTANT (1) << 30 },
+		{ "TiB", G_GUINT64_CONSTANT (1) << 40 },
+		{ "KB", 1000 },
+		{ "MB", 1000000 },
+		{ "GB", 1000000000 },
+		{ "TB", G_GUINT64_CONSTANT (1000000000000) },
+	};
+	guint64 v = 0;
+	const gchar *p = text;
+	if (text == NULL || !g_ascii_isdigit (*p))
+		return FALSE;
+	while (g_ascii_isdigit (*p)) {
+		guint d = (guint)(*p - '0');
+		if (v > (G_MAXUINT64 - d) / 10)
+			return FALSE;
+		v = v * 10 + d;
+		p++;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
+		if (g_strcmp0 (p, units[i].unit) == 0) {
+			if (units[i].mult != 0 && v > G_MAXUINT64 / units[i].mult)
+				return FALSE;
+			*out = v * units[i].mult;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean
+tpl_size (JsonObject *o,
+	  const gchar *path,
+	  const gchar *name,
+	  gboolean required,
+	  guint64 min,
+	  guint64 max,
+	  guint64 align,
+	  guint64 *out,
+	  GError **error)
+{
+	JsonNode *n = tpl_member (o, name);
+	g_autofree gchar *field = tpl_path (path, name);
+	guint64 v = 0;
+	if (n == NULL) {
+		if (required)
+			return tpl_fail (error, field, "missing: a size such as \"4GiB\" is required");
+		return TRUE;
+	}
+	if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64) {
+		gint64 i = json_node_get_int (n);
+		if (i < 0)
+			return tpl_fail (error, field, "%" G_GINT64_FORMAT ": expected a positive size", i);
+		v = (guint64)i;
+	} else if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
+		if (!ac_parse_size (json_node_get_string (n), &v))
+			return tpl_fail (error, field,
+					 "'%s': expected a size: digits with an optional unit B, KiB, "
+					 "MiB, GiB, TiB, KB, MB, GB or TB",
+					 json_node_get_string (n));
+	} else {
+		return tpl_fail (error, field, "%s: expected a size such as \"4GiB\" or a number of bytes",
+				 tpl_type_name (n));
+	}
+	if (v < min || v > max)
+		return tpl_fail (error, field, "%" G_GUINT64_FORMAT " bytes: expected %" G_GUINT64_FORMAT
+				 " to %" G_GUINT64_FORMAT, v, min, max);
+	if (v % align != 0)
+		return tpl_fail (error, field, "%" G_GUINT64_FORMAT " bytes: expected a multiple of %"
+				 G_GUINT64_FORMAT, v, align);
+	*out = v;
+	return TRUE;
+}
+
+/* a path from the template: relative ones are relative to the template's folder */
+static gchar *
+tpl_resolve (const gchar *base_dir, const gchar *path)
+{
+	if (g_path_is_absolute (path) || base_dir == NULL)
+		return g_strdup (path);
+	return g_build_filename (base_dir, path, NULL);
+}
+
+static gboolean
+tpl_is_uuid (const gchar *s)
+{
+	if (s == NULL || strlen (s) != 36)
+		return FALSE;
+	for (guint i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return FALSE;
+		} else if (!g_ascii_isxdigit (s[i])) {
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* an absolute guest path without "." or ".." components */
+static gboolean
+tpl_guest_path_ok (const gchar *p)
+{
+	g_auto(GStrv) parts = NULL;
+	if (p[0] != '/')
+		return FALSE;
+	parts = g_strsplit (p, "/", -1);
+	for (guint i = 0; parts[i] != NULL; i++) {
+		if (g_strcmp0 (parts[i], "..") == 0 || g_strcmp0 (parts[i], ".") == 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* ---- variables ---- */
+
+static gchar *
+tpl_substitute (const gchar *s, GHashTable *vars, const gchar *field, GError **error)
+{
+	g_autoptr(GString) out = g_string_new (NULL);
+	const gchar *p = s;
+	while (*p != '\0') {
+		if (p[0] == '$' && p[1] == '$') {
+			g_string_append_c (out, '$');
+			p += 2;
+		} else if (p[0] == '$' && p[1] == '{') {
+			const gchar *end = strchr (p + 2, '}');
+			g_autofree gchar *ref = NULL;
+			const gchar *value;
+			if (end == NULL) {
+				tpl_fail (error, field, "unterminated '${' in '%s'", s);
+				return NULL;
+			}
+			ref = g_strndup (p + 2, (gsize)(end - p - 2));
+			if (!g_str_has_prefix (ref, "var.")) {
+				tpl_fail (error, field, "'${%s}': expected a reference like ${var.NAME}", ref);
+				return NULL;
+			}
+			value = vars != NULL ? g_hash_table_lookup (vars, ref + 4) : NULL;
+			if (value == NULL) {
+				tpl_fail (error, field,
+					  "'${%s}': no variable '%s' is declared in 'variables'", ref,
+					  ref + 4);
+				return NULL;
+			}
+			g_string_append (out, value);
+			if (out->len > 65536) {
+				tpl_fail (error, field, "value longer than 65536 characters after substitution");
+				return NULL;
+			}
+			p = end + 1;
+		} else {
+			g_string_append_c (out, *p);
+			p++;
+		}
+	}
+	return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static gboolean
+tpl_substitute_node (JsonNode *node, GHashTable *vars, const gchar *field, guint depth,
+		     GError **error)
+{
+	if (depth > AC_TEMPLATE_MAX_DEPTH)
+		return tpl_fail (error, field, "nested deeper than %u levels", AC_TEMPLATE_MAX_DEPTH);
+	if (JSON_NODE_HOLDS_OBJECT (node)) {
+		JsonObject *o = json_node_get_object (node);
+		g_autoptr(GList) members = json_object_get_members (o);
+		for (GList *l = members; l != NULL; l = l->next) {
+			g_autofree gchar *f = tpl_path (field, l->data);
+			if (!tpl_substitute_node (json_object_get_member (o, l->data), vars, f,
+						  depth + 1, error))
+				return FALSE;
+		}
+	} else if (JSON_NODE_HOLDS_ARRAY (node)) {
+		JsonArray *a = json_node_get_array (node);
+		for (guint i = 0; i < json_array_get_length (a); i++) {
+			g_autofree gchar *f = g_strdup_printf ("%s[%u]", field, i);
+			if (!tpl_substitute_node (json_array_get_element (a, i), vars, f, depth + 1,
+						  error))
+				return FALSE;
+		}
+	} else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
+		const gchar *s = json_node_get_string (node);
+		if (strchr (s, '$') != NULL) {
+			g_autofree gchar *r = tpl_substitute (s, vars, field, error);
+			if (r == NULL)
+				return FALSE;
+			json_node_set_string (node, r);
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+tpl_is_var_name (const gchar *name)
+{
+	if (name == NULL || !(g_ascii_isalpha (name[0]) || name[0] == '_'))
+		return FALSE;
+	for (const gchar *p = name; *p != '\0'; p++) {
+		if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-')
+			return FALSE;
+	}
+	return strlen (name) <= 64;
+}
+
+/**
+ * ac_template_parse_var:
+ * @kv: "NAME=VALUE" from --var
+ */
+gboolean
+ac_template_parse_var (GHashTable *vars, const gchar *kv, GError **error)
+{
+	const gchar *eq = strchr (kv, '=');
+	g_autofree gchar *name = NULL;
+	if (eq == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "--var '%s': expected NAME=VALUE", kv);
+		return FALSE;
+	}
+	name = g_strndup (kv, (gsize)(eq - kv));
+	if (!tpl_is_var_name (name)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "--var '%s': the name must be letters, digits, '_' or '-', starting with "
+			     "a letter or '_'", name);
+		return FALSE;
+	}
+	g_hash_table_insert (vars, g_steal_pointer (&name), g_strdup (eq + 1));
+	return TRUE;
+}
+
+/* ---- sections ---- */
+
+static gboolean
+tpl_parse_source (AcTemplate *self, JsonObject *o, GError **error)
+{
+	const gchar *path = "source";
+	g_autofree gchar *type = NULL;
+	AcTemplateSource *s = &self->source;
+
+	if (!tpl_string (o, path, "type", TRUE, &type, error))
+		return FALSE;
+	if (g_strcmp0 (type, "directory") == 0 || g_strcmp0 (type, "tarball") == 0) {
+		const gchar *allowed[] = { "type", "path", NULL };
+		g_autofree gchar *p = NULL;
+		s->type = type[0] == 'd' ? AC_SOURCE_DIRECTORY : AC_SOURCE_TARBALL;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_string (o, path, "path", TRUE, &p, error))
+			return FALSE;
+		s->path = tpl_resolve (self->base_dir, p);
+	} else if (g_strcmp0 (type, "image") == 0) {
+		const gchar *allowed[] = { "type", "path", "format", "partition", NULL };
+		g_autofree gchar *p = NULL;
+		s->type = AC_SOURCE_IMAGE;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_string (o, path, "path", TRUE, &p, error) ||
+		    !tpl_string (o, path, "format", FALSE, &s->format, error) ||
+		    !tpl_string (o, path, "partition", FALSE, &s->partition, error))
+			return FALSE;
+		s->path = tpl_resolve (self->base_dir, p);
+		if (s->format == NULL)
+			s->format = g_strdup ("auto");
+		if (g_strcmp0 (s->format, "auto") != 0 && g_strcmp0 (s->format, "raw") != 0 &&
+		    g_strcmp0 (s->format, "qcow2") != 0)
+			return tpl_fail (error, "source.format", "'%s': expected raw, qcow2 or auto",
+					 s->format);
+		if (s->partition == NULL)
+			s->partition = g_strdup ("auto");
+		if (g_strcmp0 (s->partition, "auto") != 0) {
+			guint64 n = 0;
+			if (!g_ascii_string_to_unsigned (s->partition, 10, 1, 128, &n, NULL))
+				return tpl_fail (error, "source.partition",
+						 "'%s': expected \"auto\" or a partition number 1 to 128",
+						 s->partition);
+		}
+	} else if (g_strcmp0 (type, "libvirt-domain") == 0) {
+		const gchar *allowed[] = { "type", "domain", "disk", NULL };
+		s->type = AC_SOURCE_LIBVIRT_DOMAIN;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_string (o, path, "domain", TRUE, &s->domain, error) ||
+		    !tpl_string (o, path, "disk", FALSE, &s->disk, error))
+			return FALSE;
+	} else if (g_strcmp0 (type, "debootstrap") == 0) {
+		const gchar *allowed[] = { "type",    "distribution", "suite",      "mirror",
+					   "variant", "include",      "components", NULL };
+		s->type = AC_SOURCE_DEBOOTSTRAP;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_string (o, path, "distribution", FALSE, &s->distribution, error) ||
+		    !tpl_string (o, path, "suite", TRUE, &s->suite, error) ||
+		    !tpl_string (o, path, "mirror", FALSE, &s->mirror, error) ||
+		    !tpl_string (o, path, "variant", FALSE, &s->variant, error) ||
+		    !tpl_strv (o, path, "include", 512, &s->include, error) ||
+		    !tpl_string (o, path, "components", FALSE, &s->components, error))
+			return FALSE;
+		if (s->distribution == NULL)
+			s->distribution = g_strdup ("debian");
+		if (g_strcmp0 (s->distribution, "debian") != 0 &&
+		    g_strcmp0 (s->distribution, "ubuntu") != 0)
+			return tpl_fail (error, "source.distribution", "'%s': expected debian or ubuntu",
+					 s->distribution);
+		for (const gchar *c = s->suite; *c != '\0'; c++) {
+			if (!g_ascii_isalnum (*c) && *c != '-')
+				return tpl_fail (error, "source.suite",
+						 "'%s': expected a suite name (letters, digits, '-')",
+						 s->suite);
+		}
+		if (s->mirror == NULL)
+			s->mirror = g_strdup (s->distribution[0] == 'd' ? "http://deb.debian.org/debian"
+									: "http://archive.ubuntu.com/ubuntu");
+		if (!g_str_has_prefix (s->mirror, "http://") &&
+		    !g_str_has_prefix (s->mirror, "https://") && !g_str_has_prefix (s->mirror, "file:///"))
+			return tpl_fail (error, "source.mirror",
+					 "'%s': expected an http://, https:// or file:/// URL", s->mirror);
+		if (s->variant != NULL && g_strcmp0 (s->variant, "minbase") != 0 &&
+		    g_strcmp0 (s->variant, "buildd") != 0)
+			return tpl_fail (error, "source.variant", "'%s': expected minbase or buildd",
+					 s->variant);
+		for (guint i = 0; s->include != NULL && s->include[i] != NULL; i++) {
+			const gchar *pkg = s->include[i];
+			gboolean ok = g_ascii_isalnum (pkg[0]);
+			for (const gchar *c = pkg; ok && *c != '\0'; c++)
+				ok = g_ascii_isalnum (*c) || strchr ("+-.", *c) != NULL;
+			if (!ok) {
+				g_autofree gchar *f = g_strdup_printf ("source.include[%u]", i);
+				return tpl_fail (error, f, "'%s': expected a Debian package name", pkg);
+			}
+		}
+		if (s->components != NULL) {
+			for (const gchar *c = s->components; *c != '\0'; c++) {
+				if (!g_ascii_isalnum (*c) && *c != ',' && *c != '-')
+					return tpl_fail (error, "source.components",
+							 "'%s': expected comma-separated component names",
+							 s->components);
+			}
+		}
+	} else {
+		return tpl_fail (error, "source.type",
+				 "'%s': expected directory, tarball, image, libvirt-domain or debootstrap",
+				 type);
+	}
+	return TRUE;
+}
+
+static gboolean
+tpl_parse_provisioner (AcTemplate *self, JsonNode *node, guint idx, GError **error)
+{
+	g_autofree gchar *path = g_strdup_printf ("provisioners[%u]", idx);
+	g_autofree gchar *type = NULL;
+	AcTemplateProvisioner *p;
+	JsonObject *o;
+
+	if (!JSON_NODE_HOLDS_OBJECT (node))
+		return tpl_fail (error, path, "%s: expected an object", tpl_type_name (node));
+	o = json_node_get_object (node);
+	if (!tpl_string (o, path, "type", TRUE, &type, error))
+		return FALSE;
+	p = g_new0 (AcTemplateProvisioner, 1);
+	p->field = g_strdup (path);
+	g_ptr_array_add (self->provisioners, p);
+	if (g_strcmp0 (type, "file") == 0) {
+		const gchar *allowed[] = { "type", "source", "destination", "mode", NULL };
+		g_autofree gchar *src = NULL;
+		g_autofree gchar *mode = NULL;
+		g_autofree gchar *f = tpl_path (path, "destination");
+		p->type = AC_PROVISIONER_FILE;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_string (o, path, "source", TRUE, &src, error) ||
+		    !tpl_string (o, path, "destination", TRUE, &p->destination, error) ||
+		    !tpl_string (o, path, "mode", FALSE, &mode, error))
+			return FALSE;
+		p->source = tpl_resolve (self->base_dir, src);
+		if (!tpl_guest_path_ok (p->destination))
+			return tpl_fail (error, f, "'%s': expected an absolute path without '.' or '..'",
+					 p->destination);
+		if (mode != NULL) {
+			guint64 m = 0;
+			g_autofree gchar *mf = tpl_path (path, "mode");
+			if (strlen (mode) > 4 ||
+			    !g_ascii_string_to_unsigned (mode, 8, 0, 07777, &m, NULL))
+				return tpl_fail (error, mf, "'%s': expected an octal mode such as \"0644\"",
+						 mode);
+			p->mode = (guint)m | 0x80000000u; /* high bit: set */
+		}
+	} else if (g_strcmp0 (type, "shell") == 0) {
+		const gchar *allowed[] = { "type", "inline", "script", "environment", NULL };
+		g_autofree gchar *script = NULL;
+		JsonObject *env = NULL;
+		p->type = AC_PROVISIONER_SHELL;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_strv (o, path, "inline", 4096, &p->inline_cmds, error) ||
+		    !tpl_string (o, path, "script", FALSE, &script, error) ||
+		    !tpl_object (o, path, "environment", FALSE, &env, error))
+			return FALSE;
+		if ((p->inline_cmds == NULL) == (script == NULL))
+			return tpl_fail (error, path, "expected exactly one of 'inline' and 'script'");
+		if (script != NULL)
+			p->script = tpl_resolve (self->base_dir, script);
+		if (env != NULL) {
+			g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+			g_autoptr(GList) members = json_object_get_members (env);
+			g_autofree gchar *epath = tpl_path (path, "environment");
+			for (GList *l = members; l != NULL; l = l->next) {
+				g_autofree gchar *value = NULL;
+				g_autofree gchar *ef = tpl_path (epath, l->data);
+				if (!tpl_is_var_name (l->data) || strchr (l->data, '-') != NULL)
+					return tpl_fail (error, ef, "expected a variable name: letters, "
+								    "digits and '_'");
+				if (!tpl_string (env, epath, l->data, TRUE, &value, error))
+					return FALSE;
+				g_autofree gchar *kv = g_strdup_printf ("%s=%s", (gchar *)l->data, value);
+				g_strv_builder_add (b, kv);
+			}
+			p->environment = g_strv_builder_end (b);
+		}
+	} else if (g_strcmp0 (type, "aleph") == 0) {
+		const gchar *allowed[] = { "type", "mapper_name", "install_packages", "update_initramfs",
+					   "install_grub", "kernel_cmdline", NULL };
+		p->type = AC_PROVISIONER_ALEPH;
+		p->install_packages = TRUE;
+		p->update_initramfs = TRUE;
+		p->install_grub = TRUE;
+		if (!tpl_check_members (o, path, allowed, error) ||
+		    !tpl_string (o, path, "mapper_name", FALSE, &p->mapper_name, error) ||
+		    !tpl_bool (o, path, "install_packages", &p->install_packages, error) ||
+		    !tpl_bool (o, path, "update_initramfs", &p->update_initramfs, error) ||
+		    !tpl_bool (o, path, "install_grub", &p->install_grub, error) ||
+		    !tpl_string (o, path, "kernel_cmdline", FALSE, &p->kernel_cmdline, error))
+			return FALSE;
+		if (p->mapper_name == NULL)
+			p->mapper_name = g_strdup ("cr_root");
+		for (const gchar *c = p->mapper_name; *c != '\0'; c++) {
+			if (!g_ascii_isalnum (*c) && *c != '_' && *c != '-') {
+				g_autofree gchar *f = tpl_path (path, "mapper_name");
+				return tpl_fail (error, f, "'%s': expected letters, digits, '_' or '-'",
+						 p->mapper_name);
+			}
+		}
+		if (p->kernel_cmdline != NULL && strpbrk (p->kernel_cmdline, "\n\"'\\$`;") != NULL) {
+			g_autofree gchar *f = tpl_path (path, "kernel_cmdline");
+			return tpl_fail (error, f, "expected kernel arguments without quotes, '$', '`', "
+						   "';', '\\' or newlines");
+		}
+	} else {
+		g_autofree gchar *f = tpl_path (path, "type");
+		return tpl_fail (error, f, "'%s': expected file, shell or aleph", type);
+	}
+	return TRUE;
+}
+
+static gboolean
+tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
+{
+	const gchar *allowed[] = { "size", "esp_size", "filesystem", "label", "luks", NULL };
+	const gchar *luks_allowed[] = { "cipher", "key_size", "hash", "pbkdf_iterations", "uuid",
+					NULL };
+	JsonObject *luks = NULL;
+	g_autofree gchar *cipher = NULL;
+	gint64 v = 0;
+	gboolean present = FALSE;
+
+	self->esp_size = 100 * 1024 * 1024 - 1024 * 1024; /* Aleph: 1 MiB to 100 MiB */
+	if (!tpl_check_members (o, "disk", allowed, error) ||
+	    !tpl_size (o, "disk", "size", TRUE, 64 * 1024 * 1024,
+		       G_GUINT64_CONSTANT (1953125) * 1024 * 1024, 512, &self->disk_size, error) ||
+	    !tpl_size (o, "disk", "esp_size", FALSE, 1024 * 1024, 4096ULL * 1024 * 1024,
+		       1024 * 1024, &self->esp_size, error) ||
+	    !tpl_string (o, "disk", "filesystem", FALSE, &self->filesystem, error) ||
+	    !tpl_string (o, "disk", "label", FALSE, &self->fs_label, error) ||
+	    !tpl_object (o, "disk", "luks", FALSE, &luks, error))
+		return FALSE;
+	if (self->filesystem == NULL)
+		self->filesystem = g_strdup ("ext4");
+	if (g_strcmp0 (self->filesystem, "ext4") != 0)
+		return tpl_fail (error, "disk.filesystem",
+				 "'%s': expected ext4 (the filesystem Aleph's GRUB reads)",
+				 self->filesystem);
+	if (self->fs_label != NULL && strlen (self->fs_label) > 16)
+		return tpl_fail (error, "disk.label", "'%s': expected at most 16 characters",
+				 self->fs_label);
+	if (self->esp_size + 64 * 1024 * 1024 > self->disk_size)
+		return tpl_fail (error, "disk.esp_size",
+				 "%" G_GUINT64_FORMAT " bytes leaves no room for the root partition in "
+				 "a disk of %" G_GUINT64_FORMAT " bytes",
+				 self->esp_size, self->disk_size);
+	self->cipher = g_strdup ("aes");
+	self->cipher_mode = g_strdup ("xts-plain64");
+	self->key_bits = 512;
+	self->hash = g_strdup ("sha256");
+	if (luks == NULL)
+		return TRUE;
+	if (!tpl_check_members (luks, "disk.luks", luks_allowed, error) ||
+	    !tpl_string (luks, "disk.luks", "cipher", FALSE, &cipher, error) ||
+	    !tpl_int (luks, "disk.luks", "key_size", 0, G_MAXINT32, &v, &present, error))
+		return FALSE;
+	if (cipher != NULL && g_strcmp0 (cipher, "aes-xts-plain64") != 0)
+		return tpl_fail (error, "disk.luks.cipher",
+				 "'%s': expected aes-xts-plain64 (LUKS1 as GRUB's luks module reads it)",
+				 cipher);
+	if (present) {
+		if (v != 256 && v != 512)
+			return tpl_fail (error, "disk.luks.key_size",
+					 "%" G_GINT64_FORMAT ": expected 256 or 512 (bits of the XTS key)", v);
+		self->key_bits = (guint)v;
+	}
+	if (!tpl_string (luks, "disk.luks", "hash", FALSE, &self->hash, error))
+		return FALSE;
+	if (g_strcmp0 (self->hash, "sha256") != 0 && g_strcmp0 (self->hash, "sha512") != 0 &&
+	    g_strcmp0 (self->hash, "sha1") != 0)
+		return tpl_fail (error, "disk.luks.hash",
+				 "'%s': expected sha256, sha512 or sha1 (GRUB's gcry modules)",
+				 self->hash);
+	if (!tpl_int (luks, "disk.luks", "pbkdf_iterations", 1000, 100000000, &v, &present, error))
+		return FALSE;
+	if (present)
+		self->iterations = (guint32)v;
+	if (!tpl_string (luks, "disk.luks", "uuid", FALSE, &self->luks_uuid, error))
+		return FALSE;
+	if (self->luks_uuid != NULL && !tpl_is_uuid (self->luks_uuid))
+		return tpl_fail (error, "disk.luks.uuid",
+				 "'%s': expected a UUID like 01234567-89ab-cdef-0123-456789abcdef",
+				 self->luks_uuid);
+	return TRUE;
+}
+
+static gboolean
+tpl_parse_passphrase (AcTemplate *self, JsonObject *o, GError **error)
+{
+	const gchar *allowed[] = { "generate", "file", "env", "from_caller", NULL };
+	gint64 v = 0;
+	gboolean present = FALSE, caller = FALSE;
+	guint n = 0;
+	if (!tpl_check_members (o, "passphrase", allowed, error) ||
+	    !tpl_int (o, "passphrase", "generate", 16, 512, &v, &present, error) ||
+	    !tpl_string (o, "passphrase", "file", FALSE, &self->passphrase_file, error) ||
+	    !tpl_string (o, "passphrase", "env", FALSE, &self->passphrase_env, error) ||
+	    !tpl_bool (o, "passphrase", "from_caller", &caller, error))
+		return FALSE;
+	n = (present ? 1 : 0) + (self->passphrase_file != NULL ? 1 : 0) +
+	    (self->passphrase_env != NULL ? 1 : 0) + (caller ? 1 : 0);
+	if (n != 1)
+		return tpl_fail (error, "passphrase",
+				 "expected exactly one of 'generate' (a length), 'file', 'env' and "
+				 "'from_caller'");
+	if (present) {
+		self->passphrase_source = AC_PASSPHRASE_GENERATE;
+		self->passphrase_length = (guint)v;
+	} else if (self->passphrase_file != NULL) {
+		g_autofree gchar *f = g_steal_pointer (&self->passphrase_file);
+		self->passphrase_source = AC_PASSPHRASE_FILE;
+		self->passphrase_file = tpl_resolve (self->base_dir, f);
+	} else if (self->passphrase_env != NULL) {
+		self->passphrase_source = AC_PASSPHRASE_ENV;
+	} else {
+		self->passphrase_source = AC_PASSPHRASE_CALLER;
+	}
+	return TRUE;
+}
+
+static gboolean
+tpl_parse_output (AcTemplate *self, JsonObject *o, GError **error)
+{
+	const gchar *allowed[] = { "path", "manifest", NULL };
+	g_autofree gchar *p = NULL;
+	g_autofree gchar *m = NULL;
+	if (!tpl_check_members (o, "output", allowed, error) ||
+	    !tpl_string (o, "output", "path", TRUE, &p, error) ||
+	    !tpl_string (o, "output", "manifest", FALSE, &m, error))
+		return FALSE;
+	self->output_path = tpl_resolve (self->base_dir, p);
+	self->manifest_path = m != NULL ? tpl_resolve (self->base_dir, m)
+					: g_strconcat (self->output_path, ".manifest.json", NULL);
+	if (g_strcmp0 (self->output_path, self->manifest_path) == 0)
+		return tpl_fail (error, "output.manifest", "'%s': the same file as output.path", m);
+	return TRUE;
+}
+
+static gboolean
+tpl_parse_reproducible (AcTemplate *self, JsonObject *o, GError **error)
+{
+	const gchar *allowed[] = { "source_date_epoch", "seed", "disk_guid", "filesystem_uuid",
+				   NULL };
+	gint64 v = 0;
+	gboolean present = FALSE;
+	if (!tpl_check_members (o, "reproducible", allowed, error) ||
+	    !tpl_int (o, "reproducible", "source_date_epoch", 0, G_GINT64_CONSTANT (253402300799),
+		      &v, &present, error) ||
+	    !tpl_string (o, "reproducible", "seed", TRUE, &self->seed, error) ||
+	    !tpl_string (o, "reproducible", "disk_guid", FALSE, &self->disk_guid, error) ||
+	    !tpl_string (o, "reproducible", "filesystem_uuid", FALSE, &self->fs_uuid, error))
+		return FALSE;
+	if (!present) {
+		/* the environment's SOURCE_DATE_EPOCH, as reproducible-builds.org defines it */
+		const gchar *env = g_getenv ("SOURCE_DATE_EPOCH");
+		guint64 e = 0;
+		if (env == NULL || !g_ascii_string_to_unsigned (env, 10, 0, G_GINT64_CONSTANT (253402300799),
+								&e, NULL))
+			return tpl_fail (error, "reproducible.source_date_epoch",
+					 "missing, and SOURCE_DATE_EPOCH is not set to a number of "
+					 "seconds: one of them is required");
+		v = (gint64)e;
+	}
+	if (self->disk_guid != NULL && !tpl_is_uuid (self->disk_guid))
+		return tpl_fail (error, "reproducible.disk_guid", "'%s': expected a UUID",
+				 self->disk_guid);
+	if (self->fs_uuid != NULL && !tpl_is_uuid (self->fs_uuid))
+		return tpl_fail (error, "reproducible.filesystem_uuid", "'%s': expected a UUID",
+				 self->fs_uuid);
+	self->reproducible = TRUE;
+	self->source_date_epoch = v;
+	return TRUE;
+}
+
+static gboolean
+tpl_parse_publish (AcTemplate *self, JsonNode *node, GError **error)
+{
+	const gchar *allowed[] = { "api", "storage", "channel", "account", "ipfs", "pin",
+				   "rootfs_size", NULL };
+	JsonObject *o;
+	g_autofree gchar *api = NULL;
+	g_autofree gchar *storage = NULL;
+	if (!JSON_NODE_HOLDS_OBJECT (node))
+		return tpl_fail (error, "publish", "%s: expected an object", tpl_type_name (node));
+	o = json_node_get_object (node);
+	if (!tpl_check_members (o, "publish", allowed, error) ||
+	    !tpl_string (o, "publish", "api", FALSE, &api, error) ||
+	    !tpl_string (o, "publish", "storage", FALSE, &storage, error))
+		return FALSE;
+	if (api != NULL && !g_str_has_prefix (api, "https://") && !g_str_has_prefix (api, "http://"))
+		return tpl_fail (error, "publish.api", "'%s': expected an http(s) URL", api);
+	if (storage != NULL && g_strcmp0 (storage, "ipfs") != 0 && g_strcmp0 (storage, "storage") != 0)
+		return tpl_fail (error, "publish.storage", "'%s': expected ipfs or storage", storage);
+	self->publish = json_node_copy (node);
+	return TRUE;
+}
+
+/**
+ * ac_template_new_from_data:
+ * @base_dir: (nullable): the folder relative paths are resolved against
+ * @vars: (nullable): --var overrides (name → value)
+ */
+AcTemplate *
+ac_template_new_from_data (const gchar *data,
+			   gsize len,
+			   const gchar *base_dir,
+			   GHashTable *vars,
+			   GError **error)
+{
+	const gchar *allowed[] = { "$schema", "name", "description", "variables", "source",
+				   "provisioners", "disk", "passphrase", "output", "reproducible",
+				   "publish", NULL };
+	g_autoptr(JsonParser) parser = json_parser_new ();
+	g_autoptr(AcTemplate) self = g_new0 (AcTemplate, 1);
+	g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *o, *sec = NULL;
+	JsonNode *node;
+
+	self->source_date_epoch = -1;
+	self->base_dir = g_strdup (base_dir);
+	self->provisioners = g_ptr_array_new_with_free_func (
+		(GDestroyNotify)ac_template_provisioner_free);
+	if (len > AC_TEMPLATE_MAX_SIZE) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "template of %" G_GSIZE_FORMAT " bytes: expected at most %u", len,
+			     AC_TEMPLATE_MAX_SIZE);
+		return NULL;
+	}
+	if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, (gssize)len, NULL)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "template is not UTF-8 text");
+		return NULL;
+	}
+	if (!json_parser_load_from_data (parser, data, (gssize)len, &local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "template is not valid JSON: %s",
+			     local->message);
+		return NULL;
+	}
+	root = json_node_copy (json_parser_get_root (parser));
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "template: expected a JSON object at the top level");
+		return NULL;
+	}
+	o = json_node_get_object (root);
+	if (!tpl_check_members (o, "", allowed, error))
+		return NULL;
+
+	/* variables: declared defaults, then the caller's overrides (only of declared names) */
+	if (!tpl_object (o, "", "variables", FALSE, &sec, error))
+		return NULL;
+	if (sec != NULL) {
+		g_autoptr(GList) members = json_object_get_members (sec);
+		if (g_list_length (members) > 256) {
+			tpl_fail (error, "variables", "%u variables: expected at most 256",
+				  g_list_length (members));
+			return NULL;
+		}
+		for (GList *l = members; l != NULL; l = l->next) {
+			JsonNode *v = json_object_get_member (sec, l->data);
+			g_autofree gchar *f = tpl_path ("variables", l->data);
+			if (!tpl_is_var_name (l->data)) {
+				tpl_fail (error, f, "expected a name of letters, digits, '_' or '-'");
+				return NULL;
+			}
+			if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING) {
+				tpl_fail (error, f, "%s: expected a string", tpl_type_name (v));
+				return NULL;
+			}
+			g_hash_table_insert (merged, g_strdup (l->data),
+					     g_strdup (json_node_get_string (v)));
+		}
+	}
+	if (vars != NULL) {
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init (&it, vars);
+		while (g_hash_table_iter_next (&it, &k, &v)) {
+			if (!g_hash_table_contains (merged, k)) {
+				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "--var %s: the template declares no such variable in "
+					     "'variables'", (const gchar *)k);
+				return NULL;
+			}
+			g_hash_table_insert (merged, g_strdup (k), g_strdup (v));
+		}
+	}
+	{
+		g_autoptr(GList) members = json_object_get_members (o);
+		for (GList *l = members; l != NULL; l = l->next) {
+			if (g_strcmp0 (l->data, "variables") == 0)
+				continue;
+			if (!tpl_substitute_node (json_object_get_member (o, l->data), merged, l->data,
+						  0, error))
+				return NULL;
+		}
+	}
+	/* the digest of what will be built: the template with the variables substituted */
+	{
+		g_autoptr(JsonGenerator) gen = json_generator_new ();
+		g_autofree gchar *canon = NULL;
+		gsize clen = 0;
+		guint8 md[32];
+		g_autoptr(GString) hex = g_string_new (NULL);
+		json_generator_set_root (gen, root);
+		canon = json_generator_to_data (gen, &clen);
+		EVP_Digest (canon, clen, md, NULL, EVP_sha256 (), NULL);
+		for (guint i = 0; i < 32; i++)
+			g_string_append_printf (hex, "%02x", md[i]);
+		self->sha256 = g_string_free (g_steal_pointer (&hex), FALSE);
+	}
+
+	if (!tpl_string (o, "", "name", FALSE, &self->name, error))
+		return NULL;
+	node = json_object_get_member (o, "description");
+	if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
+			     json_node_get_value_type (node) != G_TYPE_STRING)) {
+		tpl_fail (error, "description", "%s: expected a string", tpl_type_name (node));
+		return NULL;
+	}
+	if (!tpl_object (o, "", "source", TRUE, &sec, error) || !tpl_parse_source (self, sec, error))
+		return NULL;
+	node = json_object_get_member (o, "provisioners");
+	if (node != NULL) {
+		JsonArray *a;
+		if (!JSON_NODE_HOLDS_ARRAY (node)) {
+			tpl_fail (error, "provisioners", "%s: expected an array", tpl_type_name (node));
+			return NULL;
+		}
+		a = json_node_get_array (node);
+		if (json_array_get_length (a) > 256) {
+			tpl_fail (error, "provisioners", "%u entries: expected at most 256",
+				  json_array_get_length (a));
+			return NULL;
+		}
+		for (guint i = 0; i < json_array_get_length (a); i++) {
+			if (!tpl_parse_provisioner (self, json_array_get_element (a, i), i, error))
+				return NULL;
+		}
+	}
+	if (!tpl_object (o, "", "disk", TRUE, &sec, error) || !tpl_parse_disk (self, sec, error))
+		return NULL;
+	if (!tpl_object (o, "", "passphrase", FALSE, &sec, error))
+		return NULL;
+	if (sec == NULL) {
+		self->passphrase_source = AC_PASSPHRASE_GENERATE;
+		self->passphrase_length = 32;
+	} else if (!tpl_parse_passphrase (self, sec, error)) {
+		return NULL;
+	}
+	if (!tpl_object (o, "", "output", TRUE, &sec, error) || !tpl_parse_output (self, sec, error))
+		return NULL;
+	if (!tpl_object (o, "", "reproducible", FALSE, &sec, error))
+		return NULL;
+	if (sec != NULL) {
+		if (!tpl_parse_reproducible (self, sec, error))
+			return NULL;
+		if (self->iterations == 0) {
+			tpl_fail (error, "disk.luks.pbkdf_iterations",
+				  "missing: reproducible builds need a fixed iteration count");
+			return NULL;
+		}
+		if (self->passphrase_source == AC_PASSPHRASE_GENERATE) {
+			tpl_fail (error, "passphrase",
+				  "a generated passphrase cannot give reproducible bytes: use 'file', "
+				  "'env' or 'from_caller'");
+			return NULL;
+		}
+	}
+	node = json_object_get_member (o, "publish");
+	if (node != NULL && !tpl_parse_publish (self, node, error))
+		return NULL;
+	return g_steal_pointer (&self);
+}
+
+AcTemplate *
+ac_template_new_from_file (const gchar *path, GHashTable *vars, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *abs = NULL;
+	g_autoptr(GError) local = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents (path, &data, &len, &local)) {
+		g_set_error (error, AC_ERROR,
+			     g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AC_ERROR_NOT_FOUND
+										: AC_ERROR_IO,
+			     "cannot read the template: %s", local->message);
+		return NULL;
+	}
+	abs = g_canonicalize_filename (path, NULL);
+	dir = g_path_get_dirname (abs);
+	return ac_template_new_from_data (data, len, dir, vars, error);
+}

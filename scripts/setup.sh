@@ -11,7 +11,7 @@ PKGS=(
   libfdisk-dev libglib-testing-0-dev libvirt-dev
   # run and test
   libvirt-daemon-system libvirt-clients libvirt-clients-qemu qemu-system-x86 qemu-utils ovmf
-  python3 python3-lxml python3-cryptography
+  python3 python3-lxml python3-cryptography python3-jsonschema
   cryptsetup-bin e2fsprogs dosfstools mtools fdisk gdisk
   busybox-static cpio
 

@@ -1,0 +1,65 @@
+/*
+ * A test-only helper that exposes pure functions of the Aleph client to the npm peer tests:
+ *   keccak FILE                  → hex Keccak-256 of the file
+ *   personal-sign KEYFILE FILE   → EIP-191 signature of the file's bytes
+ *   crn-auth KEYFILE DOMAIN METHOD PATH → the two CRN headers, one per line
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ac-aleph-util.h"
+#include "ac-crn-auth.h"
+#include "ac-eth-account.h"
+#include "ac-keccak.h"
+
+int
+main (int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+
+	if (argc == 3 && g_strcmp0 (argv[1], "keccak") == 0) {
+		guint8 out[32];
+		g_autofree gchar *hex = NULL;
+		if (!g_file_get_contents (argv[2], &data, &len, &error))
+			g_error ("%s", error->message);
+		ac_keccak256 ((const guint8 *)data, len, out);
+		hex = ac_hex_encode (out, 32);
+		printf ("%s\n", hex);
+		return 0;
+	}
+	if (argc == 4 && g_strcmp0 (argv[1], "personal-sign") == 0) {
+		g_autoptr(AcEthAccount) a = ac_eth_account_load_key_file (argv[2], &error);
+		g_autofree gchar *sig = NULL;
+		if (a == NULL || !g_file_get_contents (argv[3], &data, &len, &error))
+			g_error ("%s", error->message);
+		sig = ac_eth_account_sign_personal_hex (a, (const guint8 *)data, len, &error);
+		printf ("%s %s\n", ac_eth_account_get_address (a), sig);
+		return 0;
+	}
+	if (argc == 6 && g_strcmp0 (argv[1], "crn-auth") == 0) {
+		g_autoptr(AcEthAccount) a = ac_eth_account_load_key_file (argv[2], &error);
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+		g_autoptr(GDateTime) exp = g_date_time_add_days (now, 1);
+		g_autoptr(AcCrnAuth) auth = NULL;
+		g_autofree gchar *op = NULL;
+		if (a == NULL)
+			g_error ("%s", error->message);
+		auth = ac_crn_auth_new (a, argv[3], exp, NULL, &error);
+		if (auth == NULL)
+			g_error ("%s", error->message);
+		op = ac_crn_auth_sign_operation (auth, argv[4], argv[5], now, &error);
+		if (op == NULL)
+			g_error ("%s", error->message);
+		printf ("%s\n%s\n", ac_crn_auth_get_pubkey_header (auth), op);
+		return 0;
+	}
+	fprintf (stderr, "usage: aleph-helper keccak FILE | personal-sign KEYFILE FILE | "
+			 "crn-auth KEYFILE DOMAIN METHOD PATH\n");
+	return 2;
+}

@@ -1,0 +1,93 @@
+// Independent peers for the Aleph tests: ethers (v5 and v6) and Aleph's TypeScript SDK.
+//   node aleph-peer.mjs keccak FILE...                 → keccak256 of each file (ethers)
+//   node aleph-peer.mjs personal-verify FILE SIG ADDR  → exit 0 iff ethers recovers ADDR
+//   node aleph-peer.mjs crn-auth PUBKEY_HDR OP_HDR METHOD PATH DOMAIN → checks both headers
+//   node aleph-peer.mjs verify MESSAGE.json...         → our messages checked by ethers + SDK
+//   node aleph-peer.mjs sdk-sign OUTDIR KEYHEX         → messages built and signed by the SDK
+import fs from 'node:fs'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import { ethers as ethers5 } from 'ethers'
+import * as ethers6 from 'ethers6'
+import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum'
+import { verifyEthereum } from '@aleph-sdk/evm'
+import {
+  HashedMessage, SignedMessage, InstanceMessageClient, StoreMessageClient, ForgetMessageClient,
+  buildMessage, prepareAlephMessage, ItemType, MessageType
+} from '@aleph-sdk/message'
+
+const [cmd, ...args] = process.argv.slice(2)
+let failed = 0
+const fail = (msg) => { console.error('FAIL: ' + msg); failed++ }
+
+if (cmd === 'keccak') {
+  for (const f of args) console.log(ethers6.keccak256(fs.readFileSync(f)).slice(2))
+} else if (cmd === 'personal-verify') {
+  const [file, sig, addr] = args
+  const data = fs.readFileSync(file)
+  const r5 = ethers5.utils.verifyMessage(data, sig)
+  const r6 = ethers6.verifyMessage(data, sig)
+  if (r5 !== addr || r6 !== addr) fail(`recovered ${r5} / ${r6}, expected ${addr}`)
+} else if (cmd === 'crn-auth') {
+  const [pkHeader, opHeader, method, reqPath, domain] = args
+  const pk = JSON.parse(pkHeader)
+  const payload = Buffer.from(pk.payload, 'hex')
+  const p = JSON.parse(payload.toString('utf8'))
+  if (ethers6.verifyMessage(payload, pk.signature) !== p.address) fail('X-SignedPubKey signature does not recover the address')
+  if (p.domain !== domain || pk.content.domain !== domain) fail('pubkey domain')
+  if (!(new Date(p.expires) > new Date())) fail('pubkey already expired')
+  const op = JSON.parse(opHeader)
+  const opPayload = Buffer.from(op.payload, 'hex')
+  const o = JSON.parse(opPayload.toString('utf8'))
+  if (o.method !== method || o.path !== reqPath || o.domain !== domain) fail('operation fields')
+  if (Math.abs(new Date(o.time) - new Date()) > 120000) fail('operation time is off by more than 2 min')
+  // ES256 raw r||s verified by WebCrypto with the JWK of the payload
+  const key = await crypto.webcrypto.subtle.importKey('jwk', { ...p.pubkey, ext: true }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
+  const ok = await crypto.webcrypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(op.signature, 'hex'), opPayload)
+  if (!ok) fail('ES256 operation signature rejected by WebCrypto')
+} else if (cmd === 'verify') {
+  for (const f of args) {
+    const m = JSON.parse(fs.readFileSync(f, 'utf8'))
+    const sha = crypto.createHash('sha256').update(m.item_content, 'utf8').digest('hex')
+    if (sha !== m.item_hash) fail(`${f}: item_hash ${m.item_hash} != sha256(item_content) ${sha}`)
+    const hashed = new HashedMessage({ ...m, content: JSON.parse(m.item_content) })
+    const buf = hashed.getVerificationBuffer()
+    if (!verifyEthereum(hashed, m.signature, m.sender)) fail(`${f}: Aleph SDK verifyEthereum refused it`)
+    if (ethers6.verifyMessage(buf, m.signature) !== m.sender) fail(`${f}: ethers v6 recovers another signer`)
+    if (ethers5.utils.verifyMessage(buf, m.signature) !== m.sender) fail(`${f}: ethers v5 recovers another signer`)
+    // the SDK's own serialization of the parsed content hashes to the same item_hash only when
+    // the key order is the SDK's: not required, but report it
+    const sdkBytes = JSON.stringify(JSON.parse(m.item_content))
+    if (sdkBytes !== m.item_content && !/[^\x00-\x7f]|\\u/.test(m.item_content) && !/\.0[,}]/.test(m.item_content)) fail(`${f}: content is not compact JSON`)
+  }
+} else if (cmd === 'sdk-sign') {
+  const [outdir, keyhex] = args
+  const account = importAccountFromPrivateKey(keyhex)
+  const channel = 'TEST'
+  const write = async (name, content, type) => {
+    const built = buildMessage({ account, channel, content, timestamp: content.time, storageEngine: ItemType.inline }, type)
+    const hashed = await prepareAlephMessage({ message: built, apiServer: 'http://127.0.0.1:9' })
+    const signed = new SignedMessage({ ...hashed, signature: await account.sign(hashed) })
+    fs.writeFileSync(path.join(outdir, name + '.json'), JSON.stringify(signed.getBroadcastable()))
+  }
+  const instance = await new InstanceMessageClient('http://127.0.0.1:9').prepareMessageContent({
+    account,
+    metadata: { name: 'peer-test ünïcödé' },
+    authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGULT6A41Msmw2KEu0R9MvUjhuWNAsbdeZ0DOwYbt4Qt user@example'],
+    resources: { vcpus: 2, memory: 4096 },
+    environment: { hypervisor: 'qemu', trusted_execution: { firmware: 'ba5bb13f3abca960b101a759be162b229e2b7e93ecad9d1307e54de887f177ff', policy: 1 } },
+    rootfs: { parent: { ref: '549ec451d9b099cad112d4aaa2c00ac40fb6729a92ff252ff22eef0b5c3cb613' }, persistence: 'host', size_mib: 20480 },
+    requirements: { node: { node_hash: '4d4db19afca380fdf06ba7f916153d0f740db9de9eee23ad26ba96a90d8a2920' } }
+  })
+  await write('sdk-instance', instance, MessageType.instance)
+  const store = await new StoreMessageClient('http://127.0.0.1:9').prepareMessageContent({
+    account, storageEngine: ItemType.ipfs, fileHash: 'QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH'
+  })
+  await write('sdk-store', store, MessageType.store)
+  await write('sdk-forget', { address: account.address, time: Date.now() / 1000, hashes: ['95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692'], reason: 'peer test' }, MessageType.forget)
+  console.log(account.address)
+} else {
+  console.error('unknown command ' + cmd)
+  process.exit(2)
+}
+process.exit(failed ? 1 : 0)

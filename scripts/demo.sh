@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: a private libvirtd with our hook, virt-alephd, a tiny
+# real guest, and a tagged domain defined with virsh. Shows each step and where the status
+# lives. Everything runs under DIR (default /tmp/aleph-demo) and is torn down at the end
+# unless --keep is given.
+#   scripts/demo.sh [--keep] [DIR]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+keep=0
+if [ "${1:-}" = "--keep" ]; then keep=1; shift; fi
+dir=${1:-/tmp/aleph-demo}
+builddir=${BUILDDIR:-$top/build}
+harness="$top/tests/integration/libvirtd.sh"
+status_ns="https://aleph.cloud/ns/libvirt/confidential-status/1"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+step "Installing dependencies and building (scripts/setup.sh, scripts/build.sh)"
+bash "$top/scripts/setup.sh"
+BUILDDIR="$builddir" bash "$top/scripts/build.sh"
+virt_aleph="$builddir/plugin/cli/virt-aleph"
+virt_alephd="$builddir/plugin/daemon/virt-alephd"
+
+cleanup() {
+  if [ "$keep" = 0 ]; then
+    [ -f "$dir/virt-alephd.pid" ] && kill "$(cat "$dir/virt-alephd.pid")" 2>/dev/null || true
+    "$harness" stop "$dir" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
+step "Starting a private libvirtd with the aleph-confidential hook in $dir"
+"$harness" stop "$dir" >/dev/null 2>&1 || true
+"$harness" start "$dir" "$builddir"
+uri=$("$harness" uri "$dir")
+export LIBVIRT_DEFAULT_URI="$uri"
+echo "libvirt URI: $uri"
+echo "hook:        $dir/etc/libvirt/hooks/qemu.d/50-aleph-confidential"
+
+step "Making a tiny real guest (host kernel + busybox initramfs)"
+"$top/tests/integration/make-guest.sh" "$dir/guest"
+
+step "Starting virt-alephd (log: $dir/virt-alephd.log)"
+"$virt_alephd" --connect "$uri" --pidfile "$dir/virt-alephd.pid" --foreground >"$dir/virt-alephd.log" 2>&1 &
+sleep 0.5
+
+step "Defining a tagged domain with virsh (examples/confidential-domain.xml)"
+sed "s#@DIR@#$dir#g" "$top/examples/confidential-domain.xml" > "$dir/aleph-demo.xml"
+sed -n '/<metadata>/,/<\/metadata>/p' "$dir/aleph-demo.xml"
+virsh -q undefine aleph-demo >/dev/null 2>&1 || true
+show virsh define "$dir/aleph-demo.xml"
+
+step "The service validated the tag and wrote its status into the domain's metadata"
+for _ in $(seq 1 50); do
+  virsh -q metadata aleph-demo "$status_ns" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+show virsh metadata aleph-demo "$status_ns"
+show "$virt_aleph" status aleph-demo
+
+step "Starting it on this host: the hook refuses (no AMD SEV here, so no local start)"
+show virsh start aleph-demo || true
+
+step "An invalid tag is refused too, and the status says why"
+show virsh metadata aleph-demo https://aleph.cloud/ns/libvirt/confidential/1 --key aleph --config \
+  --set '<confidential><disk dev="vdz"/></confidential>'
+sleep 1
+show "$virt_aleph" status aleph-demo
+
+step "Test mode: an unprotected local run for testing (virt-aleph tag --local test)"
+show "$virt_aleph" tag aleph-demo --disk vda --local test
+show virsh start aleph-demo
+for _ in $(seq 1 150); do
+  grep -q ALEPH-TEST-GUEST-UP "$dir/aleph-demo.console" 2>/dev/null && break
+  sleep 0.2
+done
+grep ALEPH-TEST-GUEST-UP "$dir/aleph-demo.console"
+show virsh destroy aleph-demo
+show "$virt_aleph" status aleph-demo
+
+step "Service log"
+cat "$dir/virt-alephd.log"
+if [ "$keep" = 1 ]; then
+  echo
+  echo "Left running. Try: LIBVIRT_DEFAULT_URI='$uri' virsh list --all"
+  echo "Stop with: $harness stop $dir; kill \$(cat $dir/virt-alephd.pid)"
+fi

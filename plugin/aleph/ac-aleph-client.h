@@ -1,0 +1,118 @@
+/*
+ * aleph-confidential: the CCN (pyaleph API), CRN (aleph-vm) and Kubo clients over AcHttpClient.
+ * All answers go through the parsers of ac-aleph-responses.h.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-aleph-message.h"
+#include "ac-aleph-responses.h"
+#include "ac-crn-auth.h"
+#include "ac-eth-account.h"
+#include "ac-http.h"
+#include "ac-progress.h"
+
+G_BEGIN_DECLS
+
+#define AC_ALEPH_DEFAULT_API "https://api2.aleph.im"
+#define AC_ALEPH_DEFAULT_CRN_LIST "https://crns-list.aleph.sh/crns.json"
+
+/* ---- CCN ---- */
+typedef struct _AcCcnClient AcCcnClient;
+AcCcnClient *ac_ccn_client_new (const gchar *api_url, AcHttpClient *http, GError **error);
+void ac_ccn_client_free (AcCcnClient *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCcnClient, ac_ccn_client_free)
+/* polling: first delay, cap (both jittered) */
+void ac_ccn_client_set_poll (AcCcnClient *self, guint first_ms, guint max_ms);
+
+gboolean ac_ccn_post_message (AcCcnClient *self,
+			      const AcAlephMessage *msg,
+			      gboolean sync,
+			      AcPostResult *result,
+			      GError **error);
+AcMessageInfo *ac_ccn_get_message (AcCcnClient *self, const gchar *item_hash, GError **error);
+AcMessageInfo *ac_ccn_get_message_status (AcCcnClient *self, const gchar *item_hash, GError **error);
+/* polls until processed; a rejection fails with its error code in words */
+AcMessageInfo *ac_ccn_wait_processed (AcCcnClient *self,
+				      const gchar *item_hash,
+				      guint timeout_ms,
+				      AcProgress *progress,
+				      GError **error);
+/* POST /api/v0/price/estimate with a dummy signature; returns the answer as JSON text */
+gchar *ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **error);
+/* GET /api/v0/messages.json */
+GPtrArray *ac_ccn_query_messages (AcCcnClient *self,
+				  const gchar *const *hashes,
+				  const gchar *msg_type,
+				  const gchar *const *addresses,
+				  const gchar *const *refs,
+				  guint page,
+				  guint per_page,
+				  guint *total,
+				  GError **error);
+
+typedef enum {
+	AC_CCN_UPLOAD_STORAGE, /* /api/v0/storage/add_file: sha256 */
+	AC_CCN_UPLOAD_IPFS,    /* /api/v0/ipfs/add_file: CIDv0 */
+	AC_CCN_UPLOAD_CAR,     /* /api/v0/ipfs/add_car: the CAR of the file, root CIDv0 */
+} AcCcnUploadKind;
+
+/* Streams the file (never whole in memory). With @account, a signed STORE message goes in the
+ * "metadata" part (authenticated upload); the returned hash is checked against ours. */
+gchar *ac_ccn_upload_file (AcCcnClient *self,
+			   AcCcnUploadKind kind,
+			   const gchar *path,
+			   AcEthAccount *account,
+			   const gchar *channel,
+			   AcAlephMessage **store_out,
+			   AcProgress *progress,
+			   GError **error);
+
+GPtrArray *ac_crn_list_fetch (AcHttpClient *http,
+			      const gchar *list_url,
+			      AcCrnFilter filter,
+			      GError **error);
+
+/* ---- CRN ---- */
+typedef struct _AcCrnClient AcCrnClient;
+AcCrnClient *ac_crn_client_new (const gchar *crn_url,
+				AcEthAccount *account,
+				AcHttpClient *http,
+				GError **error);
+void ac_crn_client_free (AcCrnClient *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCrnClient, ac_crn_client_free)
+void ac_crn_client_set_poll (AcCrnClient *self, guint first_ms, guint max_ms);
+
+GBytes *ac_crn_get_certificates (AcCrnClient *self, GError **error);
+gboolean ac_crn_notify_allocation (AcCrnClient *self, const gchar *vm_hash, GError **error);
+gboolean ac_crn_confidential_initialize (AcCrnClient *self,
+					 const gchar *vm_hash,
+					 GBytes *session_b64,
+					 GBytes *godh_b64,
+					 GError **error);
+/* polls while QEMU/QMP is not ready yet (5xx, "not running") up to @timeout_ms */
+AcCrnMeasurement *ac_crn_confidential_measurement (AcCrnClient *self,
+						   const gchar *vm_hash,
+						   guint timeout_ms,
+						   GError **error);
+gboolean ac_crn_confidential_inject_secret (AcCrnClient *self,
+					    const gchar *vm_hash,
+					    const gchar *packet_header_b64,
+					    const gchar *secret_b64,
+					    GError **error);
+/* @operation: "stop", "reboot" or "erase" */
+gboolean ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation, GError **error);
+GPtrArray *ac_crn_list_executions (AcCrnClient *self, GError **error);
+
+/* ---- Kubo ---- */
+/* POST {api}/api/v0/add (kubo defaults): the CID it returns must equal ours */
+gchar *ac_ipfs_node_add (AcHttpClient *http,
+			 const gchar *api_url,
+			 const gchar *path,
+			 AcProgress *progress,
+			 GError **error);
+
+G_END_DECLS

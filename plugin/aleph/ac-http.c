@@ -1,0 +1,502 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "ac-aleph-responses.h"
+#include "ac-error.h"
+#include "ac-http.h"
+
+struct _AcHttpClient {
+	guint connect_ms;
+	guint total_ms;
+	guint stall_ms;
+	guint max_retries;
+	guint base_delay_ms;
+	gsize max_body;
+	gchar *user_agent;
+};
+
+typedef struct {
+	GByteArray *buf;
+	gsize max;
+	gboolean overflow;
+} AcHttpSink;
+
+typedef struct {
+	const AcHttpPart *part;
+	GError *error;
+	AcProgress *progress;
+	guint64 *sent;
+	guint64 total;
+} AcHttpPartCtx;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)
+
+void
+ac_http_response_free (AcHttpResponse *r)
+{
+	if (r == NULL)
+		return;
+	if (r->body != NULL)
+		g_bytes_unref (r->body);
+	g_free (r->content_type);
+	g_free (r->url);
+	g_free (r);
+}
+
+const gchar *
+ac_http_response_get_data (AcHttpResponse *r, gsize *len)
+{
+	return g_bytes_get_data (r->body, len);
+}
+
+AcHttpClient *
+ac_http_client_new (void)
+{
+	static gsize once = 0;
+	AcHttpClient *self;
+
+	if (g_once_init_enter (&once)) {
+		curl_global_init (CURL_GLOBAL_DEFAULT);
+		g_once_init_leave (&once, 1);
+	}
+	self = g_new0 (AcHttpClient, 1);
+	self->connect_ms = 10000;
+	self->total_ms = 120000;
+	self->stall_ms = 60000;
+	self->max_retries = 4;
+	self->base_delay_ms = 500;
+	self->max_body = 16 * 1024 * 1024;
+	self->user_agent = g_strdup_printf ("virt-aleph/%s", PACKAGE_VERSION);
+	return self;
+}
+
+void
+ac_http_client_free (AcHttpClient *self)
+{
+	if (self == NULL)
+		return;
+	g_free (self->user_agent);
+	g_free (self);
+}
+
+void
+ac_http_client_set_timeouts (AcHttpClient *self, guint connect_ms, guint total_ms)
+{
+	self->connect_ms = connect_ms;
+	self->total_ms = total_ms;
+}
+
+void
+ac_http_client_set_stall_timeout (AcHttpClient *self, guint stall_ms)
+{
+	self->stall_ms = stall_ms;
+}
+
+void
+ac_http_client_set_retries (AcHttpClient *self, guint max_retries, guint base_delay_ms)
+{
+	self->max_retries = max_retries;
+	self->base_delay_ms = base_delay_ms;
+}
+
+void
+ac_http_client_set_max_body (AcHttpClient *self, gsize max_body)
+{
+	self->max_body = max_body;
+}
+
+/* full jitter around an exponential step, capped at 30 s */
+guint
+ac_http_client_backoff_ms (AcHttpClient *self, guint attempt)
+{
+	guint64 step = (guint64)self->base_delay_ms << MIN (attempt, 16u);
+	step = MIN (step, (guint64)30000);
+	return (guint)(step / 2 + g_random_int_range (0, (gint32)MAX (step / 2, 1u) + 1));
+}
+
+gchar *
+ac_http_sanitize_base_url (const gchar *url, GError **error)
+{
+	g_autofree gchar *full = NULL;
+	g_autoptr(GUri) uri = NULL;
+	gsize n;
+
+	if (url == NULL || url[0] == '\0') {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "empty URL");
+		return NULL;
+	}
+	full = strstr (url, "://") != NULL ? g_strdup (url) : g_strconcat ("https://", url, NULL);
+	n = strlen (full);
+	while (n > 0 && full[n - 1] == '/')
+		full[--n] = '\0';
+	uri = g_uri_parse (full, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL || g_uri_get_host (uri) == NULL ||
+	    (g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 &&
+	     g_strcmp0 (g_uri_get_scheme (uri), "http") != 0)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "URL '%s' is not an http(s) URL with a host", url);
+		return NULL;
+	}
+	return g_steal_pointer (&full);
+}
+
+static size_t
+sink_write (char *ptr, size_t size, size_t nmemb, void *user_data)
+{
+	AcHttpSink *sink = user_data;
+	gsize n = size * nmemb;
+	if (sink->buf->len + n > sink->max) {
+		sink->overflow = TRUE;
+		return 0; /* aborts the transfer */
+	}
+	g_byte_array_append (sink->buf, (const guint8 *)ptr, (guint)n);
+	return n;
+}
+
+static gboolean
+curl_error_is_transient (CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+static void
+apply_common (AcHttpClient *self, CURL *curl, const gchar *method, const gchar *url,
+	      struct curl_slist *headers, AcHttpSink *sink, gboolean upload)
+{
+	curl_easy_setopt (curl, CURLOPT_URL, url);
+	curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* TLS verification is never turned off */
+	curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt (curl, CURLOPT_USERAGENT, self->user_agent);
+	curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, (long)self->connect_ms);
+	if (upload) {
+		/* a big upload has no total limit, only a stall limit */
+		curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, (long)MAX (self->stall_ms / 1000, 1u));
+	} else {
+		curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long)self->total_ms);
+	}
+	curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt (curl, CURLOPT_WRITEDATA, sink);
+	curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt (curl, CURLOPT_ACCEPT_ENCODING, "");
+	if (g_strcmp0 (method, "GET") == 0) {
+		curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt (curl, CURLOPT_MAXREDIRS, 3L);
+	} else if (g_strcmp0 (method, "POST") != 0) {
+		curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+	}
+}
+
+static gchar *
+describe_url (const gchar *url)
+{
+	/* URLs carry no secrets here, but never echo credentials if a user put some in */
+	g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+	if (uri != NULL && g_uri_get_userinfo (uri) != NULL) {
+		g_autoptr(GUri) clean = g_uri_build (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL,
+						     g_uri_get_host (uri), g_uri_get_port (uri),
+						     g_uri_get_path (uri), g_uri_get_query (uri), NULL);
+		return g_uri_to_string (clean);
+	}
+	return g_strdup (url);
+}
+
+typedef gboolean (*AcHttpPrepareFunc) (CURL *curl, gpointer user_data, GError **error);
+
+static AcHttpResponse *
+perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar *const *headers,
+	 AcHttpFlags flags, gboolean upload, AcHttpPrepareFunc prepare, gpointer prepare_data,
+	 GError **(*part_error) (gpointer), GError **error)
+{
+	g_autofree gchar *shown = describe_url (url);
+	guint attempt = 0;
+
+	for (;;) {
+		g_autoptr(CURL) curl = curl_easy_init ();
+		g_autoptr(GByteArray) buf = g_byte_array_new ();
+		struct curl_slist *hdrs = NULL;
+		AcHttpSink sink = { buf, self->max_body, FALSE };
+		char errbuf[CURL_ERROR_SIZE] = { 0 };
+		gboolean idempotent = (flags & AC_HTTP_IDEMPOTENT) != 0;
+		gboolean retry = FALSE;
+		CURLcode rc;
+		long status = 0;
+		const char *ct = NULL;
+
+		if (curl == NULL) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "curl_easy_init failed");
+			return NULL;
+		}
+		for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
+			hdrs = curl_slist_append (hdrs, headers[i]);
+		hdrs = curl_slist_append (hdrs, "Expect:");
+		apply_common (self, curl, method, url, hdrs, &sink, upload);
+		curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
+		if (prepare != NULL && !prepare (curl, prepare_data, error)) {
+			curl_slist_free_all (hdrs);
+			return NULL;
+		}
+		attempt++;
+		rc = curl_easy_perform (curl);
+		curl_slist_free_all (hdrs);
+		if (rc == CURLE_ABORTED_BY_CALLBACK && part_error != NULL &&
+		    *part_error (prepare_data) != NULL) {
+			g_propagate_error (error, g_steal_pointer (part_error (prepare_data)));
+			return NULL;
+		}
+		if (rc == CURLE_WRITE_ERROR && sink.overflow) {
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+				     "%s %s: the answer exceeds %" G_GSIZE_FORMAT " bytes", method,
+				     shown, self->max_body);
+			return NULL;
+		}
+		if (rc == CURLE_READ_ERROR && part_error != NULL && *part_error (prepare_data) != NULL) {
+			g_propagate_error (error, g_steal_pointer (part_error (prepare_data)));
+			return NULL;
+		}
+		if (rc != CURLE_OK) {
+			retry = idempotent && curl_error_is_transient (rc) && attempt <= self->max_retries;
+			if (!retry) {
+				g_set_error (error, AC_ERROR, AC_ERROR_NETWORK, "%s %s: %s%s%s (after %u attempt%s)",
+					     method, shown, curl_easy_strerror (rc),
+					     errbuf[0] ? ": " : "", errbuf, attempt,
+					     attempt == 1 ? "" : "s");
+				return NULL;
+			}
+		} else {
+			curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+			if (status >= 500 && idempotent && attempt <= self->max_retries) {
+				retry = TRUE;
+			} else {
+				AcHttpResponse *r;
+				if (status >= 400 && (flags & AC_HTTP_ACCEPT_ANY_STATUS) == 0) {
+					g_autofree gchar *text = ac_http_error_text ((const gchar *)buf->data, buf->len);
+					g_set_error (error, AC_ERROR,
+						     status == 404 ? AC_ERROR_NOT_FOUND : AC_ERROR_REMOTE,
+						     "%s %s: HTTP %ld: %s", method, shown, status, text);
+					return NULL;
+				}
+				r = g_new0 (AcHttpResponse, 1);
+				r->status = (guint)status;
+				r->url = g_strdup (url);
+				r->attempts = attempt;
+				curl_easy_getinfo (curl, CURLINFO_CONTENT_TYPE, &ct);
+				r->content_type = g_strdup (ct);
+				r->body = g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+				return r;
+			}
+		}
+		if (retry) {
+			guint delay = ac_http_client_backoff_ms (self, attempt - 1);
+			g_debug ("%s %s: %s, retry %u in %u ms", method, shown,
+				 rc != CURLE_OK ? curl_easy_strerror (rc) : "server error", attempt,
+				 delay);
+			g_usleep ((gulong)delay * 1000);
+		}
+	}
+}
+
+typedef struct {
+	const gchar *content_type;
+	GBytes *body;
+} AcSimpleBody;
+
+static gboolean
+prepare_simple (CURL *curl, gpointer user_data, GError **error)
+{
+	AcSimpleBody *b = user_data;
+	if (b->body != NULL) {
+		gsize len;
+		const gchar *data = g_bytes_get_data (b->body, &len);
+		curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt (curl, CURLOPT_POSTFIELDS, data != NULL ? data : "");
+	}
+	return TRUE;
+}
+
+AcHttpResponse *
+ac_http_request (AcHttpClient *self,
+		 const gchar *method,
+		 const gchar *url,
+		 const gchar *const *headers,
+		 const gchar *content_type,
+		 GBytes *body,
+		 AcHttpFlags flags,
+		 GError **error)
+{
+	g_autoptr(GPtrArray) h = g_ptr_array_new_with_free_func (g_free);
+	AcSimpleBody b = { content_type, body };
+
+	for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
+		g_ptr_array_add (h, g_strdup (headers[i]));
+	if (content_type != NULL)
+		g_ptr_array_add (h, g_strdup_printf ("Content-Type: %s", content_type));
+	g_ptr_array_add (h, g_strdup ("Accept: application/json"));
+	g_ptr_array_add (h, NULL);
+	if (g_strcmp0 (method, "POST") == 0 && body == NULL) {
+		static const gchar empty[] = "";
+		g_autoptr(GBytes) e = g_bytes_new_static (empty, 0);
+		b.body = e;
+		return perform (self, method, url, (const gchar *const *)h->pdata, flags, FALSE,
+				prepare_simple, &b, NULL, error);
+	}
+	return perform (self, method, url, (const gchar *const *)h->pdata, flags, FALSE,
+			prepare_simple, &b, NULL, error);
+}
+
+/* ---- multipart ---- */
+
+typedef struct {
+	const AcHttpPart *parts;
+	guint n_parts;
+	AcHttpPartCtx *ctxs;
+	curl_mime *mime;
+	GError *error;
+	AcProgress *progress;
+	guint64 sent;
+	guint64 total;
+} AcMultipart;
+
+static size_t
+part_read (char *buffer, size_t size, size_t nitems, void *arg)
+{
+	AcHttpPartCtx *ctx = arg;
+	gssize n;
+
+	if (ctx->error != NULL)
+		return CURL_READFUNC_ABORT;
+	n = ctx->part->read (ctx->part->user_data, (guint8 *)buffer, size * nitems, &ctx->error);
+	if (n < 0) {
+		if (ctx->error == NULL)
+			ctx->error = g_error_new_literal (AC_ERROR, AC_ERROR_IO, "upload source failed");
+		return CURL_READFUNC_ABORT;
+	}
+	*ctx->sent += (guint64)n;
+	if (ctx->progress != NULL)
+		ac_progress_set_fraction (ctx->progress, *ctx->sent, MAX (ctx->total, 1));
+	return (size_t)n;
+}
+
+static int
+part_seek (void *arg, curl_off_t offset, int origin)
+{
+	AcHttpPartCtx *ctx = arg;
+	/* curl rewinds to 0 when it resends the body (redirect, auth): nothing else is asked */
+	if (offset != 0 || origin != SEEK_SET || ctx->part->rewind == NULL)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (!ctx->part->rewind (ctx->part->user_data, &ctx->error))
+		return CURL_SEEKFUNC_FAIL;
+	return CURL_SEEKFUNC_OK;
+}
+
+static GError **
+multipart_error (gpointer user_data)
+{
+	AcMultipart *m = user_data;
+	for (guint i = 0; i < m->n_parts; i++) {
+		if (m->ctxs[i].error != NULL) {
+			if (m->error == NULL)
+				m->error = g_steal_pointer (&m->ctxs[i].error);
+			else
+				g_clear_error (&m->ctxs[i].error);
+		}
+	}
+	return &m->error;
+}
+
+static gboolean
+prepare_multipart (CURL *curl, gpointer user_data, GError **error)
+{
+	AcMultipart *m = user_data;
+
+	if (m->mime != NULL)
+		curl_mime_free (m->mime);
+	m->mime = curl_mime_init (curl);
+	m->sent = 0;
+	for (guint i = 0; i < m->n_parts; i++) {
+		const AcHttpPart *p = &m->parts[i];
+		curl_mimepart *part = curl_mime_addpart (m->mime);
+		curl_mime_name (part, p->name);
+		if (p->filename != NULL)
+			curl_mime_filename (part, p->filename);
+		if (p->content_type != NULL)
+			curl_mime_type (part, p->content_type);
+		if (p->read != NULL) {
+			/* a retry starts the stream again */
+			if (p->rewind != NULL && !p->rewind (p->user_data, error))
+				return FALSE;
+			m->ctxs[i].part = p;
+			m->ctxs[i].progress = m->progress;
+			m->ctxs[i].sent = &m->sent;
+			m->ctxs[i].total = m->total;
+			curl_mime_data_cb (part, (curl_off_t)p->size, part_read, part_seek, NULL,
+					   &m->ctxs[i]);
+		} else {
+			gsize len = 0;
+			const gchar *data = p->data != NULL ? g_bytes_get_data (p->data, &len) : "";
+			curl_mime_data (part, data != NULL ? data : "", len);
+		}
+	}
+	curl_easy_setopt (curl, CURLOPT_MIMEPOST, m->mime);
+	return TRUE;
+}
+
+AcHttpResponse *
+ac_http_post_multipart (AcHttpClient *self,
+			const gchar *url,
+			const gchar *const *headers,
+			const AcHttpPart *parts,
+			guint n_parts,
+			AcHttpFlags flags,
+			AcProgress *progress,
+			GError **error)
+{
+	g_autoptr(GPtrArray) h = g_ptr_array_new_with_free_func (g_free);
+	g_autofree AcHttpPartCtx *ctxs = g_new0 (AcHttpPartCtx, n_parts);
+	AcMultipart m = { parts, n_parts, ctxs, NULL, NULL, progress, 0, 0 };
+	AcHttpResponse *r;
+
+	for (guint i = 0; i < n_parts; i++) {
+		gsize len = 0;
+		if (parts[i].read != NULL)
+			m.total += parts[i].size;
+		else if (parts[i].data != NULL)
+			(void)g_bytes_get_data (parts[i].data, &len);
+		m.total += len;
+	}
+	for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
+		g_ptr_array_add (h, g_strdup (headers[i]));
+	g_ptr_array_add (h, g_strdup ("Accept: application/json"));
+	g_ptr_array_add (h, NULL);
+	r = perform (self, "POST", url, (const gchar *const *)h->pdata, flags, TRUE,
+		     prepare_multipart, &m, multipart_error, error);
+	if (m.mime != NULL)
+		curl_mime_free (m.mime);
+	g_clear_error (&m.error);
+	for (guint i = 0; i < n_parts; i++)
+		g_clear_error (&ctxs[i].error);
+	return r;
+}

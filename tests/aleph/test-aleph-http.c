@@ -1,0 +1,789 @@
+/*
+ * The HTTP clients against a local test server (libsoup) and a raw socket server that resets
+ * connections mid-upload: retries only for idempotent calls, timeouts, 5xx, error texts, the
+ * CCN message flow (200/202/422, polling, rejection in words), streamed uploads checked by the
+ * server, the CRN signed endpoints verified server-side, measurement polling.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+
+#include "ac-aleph-client.h"
+#include "ac-aleph-util.h"
+#include "ac-car.h"
+#include "ac-error.h"
+
+#define VM_HASH "95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692"
+#define REJECTED_HASH "aaaa39dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a6669"
+
+typedef struct {
+	GMainContext *ctx;
+	GMainLoop *loop;
+	SoupServer *server;
+	GThread *thread;
+	gchar *base;
+	GMutex lock;
+	GCond ready;
+	gboolean started;
+	/* counters */
+	guint flaky_get;
+	guint flaky_post;
+	guint slow;
+	guint status_calls;
+	guint measurement_calls;
+	guint uploads;
+	gboolean liar;
+	gchar *last_auth_error;
+	gchar *post_mode; /* processed | pending | rejected | envelope */
+} TestServer;
+
+static TestServer srv;
+
+static void
+reply (SoupServerMessage *msg, guint status, const gchar *ct, const gchar *body)
+{
+	soup_server_message_set_status (msg, status, NULL);
+	soup_server_message_set_response (msg, ct, SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+static gboolean
+unpause_cb (gpointer data)
+{
+	SoupServerMessage *msg = data;
+	reply (msg, 200, "application/json", "{\"late\":true}");
+	soup_server_message_unpause (msg);
+	g_object_unref (msg);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+handle_misc (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	     gpointer data)
+{
+	g_mutex_lock (&srv.lock);
+	if (g_strcmp0 (path, "/flaky") == 0) {
+		if (++srv.flaky_get <= 2)
+			reply (msg, 503, "application/json", "{\"error\": \"warming up\"}");
+		else
+			reply (msg, 200, "application/json", "{\"ok\": true}");
+	} else if (g_strcmp0 (path, "/flaky-post") == 0) {
+		srv.flaky_post++;
+		reply (msg, 503, "text/plain", "backend down\nretry later");
+	} else if (g_strcmp0 (path, "/slow") == 0) {
+		GSource *s = g_timeout_source_new (3000);
+		srv.slow++;
+		soup_server_message_pause (msg);
+		g_source_set_callback (s, unpause_cb, g_object_ref (msg), NULL);
+		g_source_attach (s, srv.ctx);
+		g_source_unref (s);
+	} else if (g_strcmp0 (path, "/big") == 0) {
+		gchar *big = g_strnfill (200000, 'x');
+		reply (msg, 200, "text/plain", big);
+		g_free (big);
+	} else if (g_strcmp0 (path, "/missing") == 0) {
+		reply (msg, 404, "application/json", "{\"error\": \"Hash not found\"}");
+	} else if (g_strcmp0 (path, "/crns.json") == 0) {
+		g_autofree gchar *body = NULL;
+		g_file_get_contents (TEST_DATA_DIR "/responses/crns.json", &body, NULL, NULL);
+		reply (msg, 200, "application/json", body);
+	} else {
+		reply (msg, 404, "text/plain", "no route");
+	}
+	g_mutex_unlock (&srv.lock);
+}
+
+static void
+handle_messages (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+		 gpointer data)
+{
+	SoupMessageBody *body = soup_server_message_get_request_body (msg);
+	g_mutex_lock (&srv.lock);
+	if (g_strcmp0 (soup_server_message_get_method (msg), "POST") == 0 &&
+	    g_strcmp0 (path, "/api/v0/messages") == 0) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(AcAlephMessage) m = ac_aleph_message_from_data (body->data, body->length, &error);
+		if (m == NULL || !ac_aleph_message_verify (m, NULL, &error)) {
+			reply (msg, 422, "text/plain", "InvalidMessageFormat");
+		} else if (g_strcmp0 (srv.post_mode, "processed") == 0) {
+			reply (msg, 200, "application/json",
+			       "{\"publication_status\":{\"status\":\"success\",\"failed\":[]},\"message_status\":\"processed\"}");
+		} else if (g_strcmp0 (srv.post_mode, "rejected") == 0) {
+			reply (msg, 422, "application/json",
+			       "{\"publication_status\":{\"status\":\"success\",\"failed\":[]},\"message_status\":\"rejected\"}");
+		} else if (g_strcmp0 (srv.post_mode, "envelope") == 0) {
+			reply (msg, 422, "text/plain", "InvalidMessageFormat");
+		} else {
+			reply (msg, 202, "application/json",
+			       "{\"publication_status\":{\"status\":\"warning\",\"failed\":[\"p2p\"]},\"message_status\":\"pending\"}");
+		}
+	} else if (g_str_has_prefix (path, "/api/v0/messages/" VM_HASH)) {
+		srv.status_calls++;
+		if (srv.status_calls == 1)
+			reply (msg, 404, "application/json", "{\"error\": \"Message not found\"}");
+		else if (srv.status_calls <= 3)
+			reply (msg, 200, "application/json",
+			       "{\"status\":\"pending\",\"item_hash\":\"" VM_HASH "\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
+		else
+			reply (msg, 200, "application/json",
+			       "{\"status\":\"processed\",\"item_hash\":\"" VM_HASH "\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
+	} else if (g_str_has_prefix (path, "/api/v0/messages/" REJECTED_HASH)) {
+		reply (msg, 200, "application/json",
+		       "{\"status\":\"rejected\",\"item_hash\":\"" REJECTED_HASH "\",\"reception_time\":\"x\","
+		       "\"error_code\":5,\"details\":{\"errors\":[{\"required_balance\":\"1000\"}]}}");
+	} else if (g_strcmp0 (path, "/api/v0/price/estimate") == 0) {
+		reply (msg, 200, "application/json",
+		       "{\"required_tokens\":0.5,\"payment_type\":\"credit\",\"cost\":\"0.5\"}");
+	} else if (g_strcmp0 (path, "/api/v0/messages.json") == 0) {
+		g_autofree gchar *b = NULL;
+		g_file_get_contents (TEST_DATA_DIR "/responses/messages-page.json", &b, NULL, NULL);
+		reply (msg, 200, "application/json", b);
+	} else {
+		reply (msg, 404, "text/plain", "no route");
+	}
+	g_mutex_unlock (&srv.lock);
+}
+
+/* server side of the uploads: hash what arrived, check the STORE message in "metadata" */
+static void
+handle_upload (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	       gpointer data)
+{
+	SoupMessageBody *body = soup_server_message_get_request_body (msg);
+	g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+	g_autoptr(SoupMultipart) mp = soup_multipart_new_from_message (
+	    soup_server_message_get_request_headers (msg), bytes);
+	GBytes *file = NULL;
+	GBytes *meta = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *answer = NULL;
+
+	g_mutex_lock (&srv.lock);
+	srv.uploads++;
+	for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
+		SoupMessageHeaders *h;
+		GBytes *b;
+		g_autoptr(GHashTable) params = NULL;
+		soup_multipart_get_part (mp, i, &h, &b);
+		if (soup_message_headers_get_content_disposition (h, NULL, &params)) {
+			const gchar *name = g_hash_table_lookup (params, "name");
+			if (g_strcmp0 (name, "file") == 0)
+				file = b;
+			else if (g_strcmp0 (name, "metadata") == 0)
+				meta = b;
+		}
+	}
+	if (file == NULL) {
+		reply (msg, 422, "text/plain", "file field is missing");
+		g_mutex_unlock (&srv.lock);
+		return;
+	}
+	if (g_str_has_suffix (path, "storage/add_file")) {
+		gsize len;
+		const guint8 *d = g_bytes_get_data (file, &len);
+		hash = ac_aleph_sha256_hex (d, len);
+	} else if (g_str_has_suffix (path, "ipfs/add_file") || g_str_has_suffix (path, "/api/v0/add")) {
+		g_autoptr(AcUnixfsBuilder) b = ac_unixfs_builder_new (NULL, NULL);
+		guint8 root[AC_CID_V0_LEN];
+		gsize len;
+		const guint8 *d = g_bytes_get_data (file, &len);
+		ac_unixfs_builder_update (b, d, len, NULL);
+		ac_unixfs_builder_finish (b, root, NULL, NULL);
+		hash = ac_cid_v0_to_string (root);
+	} else {
+		g_autoptr(GPtrArray) roots = NULL;
+		g_autoptr(GError) error = NULL;
+		gsize len;
+		const guint8 *d = g_bytes_get_data (file, &len);
+		if (!ac_car_parse (d, len, &roots, NULL, NULL, &error) || roots->len != 1) {
+			reply (msg, 422, "text/plain", "bad CAR");
+			g_mutex_unlock (&srv.lock);
+			return;
+		}
+		hash = ac_base58btc_encode (((GByteArray *)roots->pdata[0])->data,
+					    ((GByteArray *)roots->pdata[0])->len);
+	}
+	if (meta != NULL) {
+		gsize len;
+		const gchar *d = g_bytes_get_data (meta, &len);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(AcAlephMessage) m = ac_aleph_message_from_data (d, len, &error);
+		g_autoptr(JsonNode) content = m != NULL ? ac_aleph_message_get_content (m, NULL) : NULL;
+		if (m == NULL || !ac_aleph_message_verify (m, NULL, NULL) || content == NULL ||
+		    g_strcmp0 (json_object_get_string_member (json_node_get_object (content), "item_hash"),
+			       hash) != 0) {
+			reply (msg, 403, "text/plain", "bad metadata");
+			g_mutex_unlock (&srv.lock);
+			return;
+		}
+	}
+	if (srv.liar)
+		hash[3] = hash[3] == 'a' ? 'b' : 'a';
+	if (g_str_has_suffix (path, "/api/v0/add"))
+		answer = g_strdup_printf ("{\"Name\":\"f\",\"Hash\":\"%s\",\"Size\":\"12\"}\n", hash);
+	else
+		answer = g_strdup_printf ("{\"status\":\"success\",\"hash\":\"%s\",\"name\":\"f\",\"size\":1}", hash);
+	reply (msg, 200, "application/json", answer);
+	g_mutex_unlock (&srv.lock);
+}
+
+static void
+handle_crn (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	    gpointer data)
+{
+	SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+	const gchar *method = soup_server_message_get_method (msg);
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+	g_autoptr(GError) error = NULL;
+	guint status = 0;
+
+	g_mutex_lock (&srv.lock);
+	if (g_strcmp0 (path, "/about/certificates") == 0) {
+		gchar *chain = g_malloc0 (8336);
+		soup_server_message_set_status (msg, 200, NULL);
+		soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_TAKE,
+						  chain, 8336);
+	} else if (g_strcmp0 (path, "/control/allocation/notify") == 0) {
+		reply (msg, 200, "application/json",
+		       "{\"success\":true,\"successful\":true,\"failing\":[],\"errors\":{}}");
+	} else if (g_strcmp0 (path, "/about/executions/list") == 0) {
+		reply (msg, 200, "application/json",
+		       "{\"" VM_HASH "\":{\"networking\":{\"ipv4\":\"10.0.0.2\",\"ipv6\":\"fd00::2\"},"
+		       "\"vm_type\":\"instance\",\"awaiting_confidential_init\":true}}");
+	} else if (!ac_crn_auth_verify_request (soup_message_headers_get_one (hdrs, "X-SignedPubKey"),
+						soup_message_headers_get_one (hdrs, "X-SignedOperation"),
+						"127.0.0.1", method, path, now, NULL, &status, &error)) {
+		g_autofree gchar *b = g_strdup_printf ("{\"error\": \"%s\"}", error->message);
+		g_free (srv.last_auth_error);
+		srv.last_auth_error = g_strdup (error->message);
+		reply (msg, status, "application/json", b);
+	} else if (g_str_has_suffix (path, "/confidential/measurement")) {
+		if (++srv.measurement_calls <= 2)
+			reply (msg, 500, "text/plain", "500 Internal Server Error");
+		else
+			reply (msg, 200, "application/json",
+			       "{\"sev_info\":{\"enabled\":true,\"api_major\":1,\"api_minor\":55,"
+			       "\"build_id\":24,\"policy\":1,\"state\":\"launch-secret\",\"handle\":1},"
+			       "\"launch_measure\":\"R2wQthf3yzZK/e9IMaOtOEVtxcnWe79TdfYOrsYZ9skAAQIDBAUGBwgJCgsMDQ4P\"}");
+	} else if (g_str_has_suffix (path, "/confidential/initialize")) {
+		SoupMessageBody *body = soup_server_message_get_request_body (msg);
+		g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+		g_autoptr(SoupMultipart) mp = soup_multipart_new_from_message (hdrs, bytes);
+		guint file_parts = 0;
+		for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
+			SoupMessageHeaders *h;
+			GBytes *b;
+			g_autoptr(GHashTable) params = NULL;
+			soup_multipart_get_part (mp, i, &h, &b);
+			/* aiohttp parses a part as a file field only with a filename */
+			if (soup_message_headers_get_content_disposition (h, NULL, &params) &&
+			    g_hash_table_lookup (params, "filename") != NULL &&
+			    (g_strcmp0 (g_hash_table_lookup (params, "name"), "session") == 0 ||
+			     g_strcmp0 (g_hash_table_lookup (params, "name"), "godh") == 0))
+				file_parts++;
+		}
+		if (file_parts == 2)
+			reply (msg, 200, "text/plain", "Started VM with ref " VM_HASH);
+		else
+			reply (msg, 400, "application/json",
+			       "{\"code\":\"field_missing\",\"description\":\"Session field is missing\"}");
+	} else if (g_str_has_suffix (path, "/confidential/inject_secret")) {
+		reply (msg, 200, "application/json",
+		       "{\"status\": {\"status\":\"running\",\"singlestep\":false,\"running\":true}}");
+	} else if (g_str_has_suffix (path, "/stop")) {
+		reply (msg, 200, "text/plain", "Stopped VM");
+	} else {
+		reply (msg, 404, "text/plain", "No virtual machine with ref x");
+	}
+	g_mutex_unlock (&srv.lock);
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	GSList *uris;
+
+	g_main_context_push_thread_default (srv.ctx);
+	srv.server = soup_server_new (NULL, NULL);
+	soup_server_add_handler (srv.server, "/api/v0/messages", handle_messages, NULL, NULL);
+	soup_server_add_handler (srv.server, "/api/v0/price", handle_messages, NULL, NULL);
+	soup_server_add_handler (srv.server, "/api/v0/messages.json", handle_messages, NULL, NULL);
+	soup_server_add_handler (srv.server, "/api/v0/storage", handle_upload, NULL, NULL);
+	soup_server_add_handler (srv.server, "/api/v0/ipfs", handle_upload, NULL, NULL);
+	soup_server_add_handler (srv.server, "/api/v0/add", handle_upload, NULL, NULL);
+	soup_server_add_handler (srv.server, "/control", handle_crn, NULL, NULL);
+	soup_server_add_handler (srv.server, "/about", handle_crn, NULL, NULL);
+	soup_server_add_handler (srv.server, NULL, handle_misc, NULL, NULL);
+	if (!soup_server_listen_local (srv.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
+		g_error ("listen: %s", error->message);
+	uris = soup_server_get_uris (srv.server);
+	srv.base = g_uri_to_string (uris->data);
+	g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+	if (g_str_has_suffix (srv.base, "/"))
+		srv.base[strlen (srv.base) - 1] = '\0';
+	g_mutex_lock (&srv.lock);
+	srv.started = TRUE;
+	g_cond_signal (&srv.ready);
+	g_mutex_unlock (&srv.lock);
+	g_main_loop_run (srv.loop);
+	g_object_unref (srv.server);
+	g_main_context_pop_thread_default (srv.ctx);
+	return NULL;
+}
+
+static gchar *
+url (const gchar *path)
+{
+	return g_strconcat (srv.base, path, NULL);
+}
+
+static AcHttpClient *
+fast_client (void)
+{
+	AcHttpClient *h = ac_http_client_new ();
+	ac_http_client_set_timeouts (h, 2000, 10000);
+	ac_http_client_set_retries (h, 3, 20);
+	return h;
+}
+
+static void
+test_retry_idempotent (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/flaky");
+	g_autoptr(AcHttpResponse) r = ac_http_request (h, "GET", u, NULL, NULL, NULL,
+						       AC_HTTP_IDEMPOTENT, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (r->status, ==, 200);
+	g_assert_cmpuint (r->attempts, ==, 3);
+}
+
+static void
+test_no_retry_post (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/flaky-post");
+	g_autoptr(GBytes) b = g_bytes_new_static ("{}", 2);
+	g_autoptr(AcHttpResponse) r = ac_http_request (h, "POST", u, NULL, "application/json", b, 0,
+						       &error);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	/* the URL, the status and the server's own message (on one line) */
+	g_assert_nonnull (strstr (error->message, u));
+	g_assert_nonnull (strstr (error->message, "HTTP 503"));
+	g_assert_nonnull (strstr (error->message, "backend down retry later"));
+	g_assert_cmpuint (srv.flaky_post, ==, 1);
+	/* the same call marked idempotent is retried max_retries times */
+	g_clear_error (&error);
+	r = ac_http_request (h, "POST", u, NULL, "application/json", b, AC_HTTP_IDEMPOTENT, &error);
+	g_assert_null (r);
+	g_assert_cmpuint (srv.flaky_post, ==, 1 + 4);
+}
+
+static void
+test_timeout (void)
+{
+	g_autoptr(AcHttpClient) h = ac_http_client_new ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/slow");
+	gint64 t0 = g_get_monotonic_time ();
+	g_autoptr(AcHttpResponse) r = NULL;
+
+	ac_http_client_set_timeouts (h, 1000, 400);
+	ac_http_client_set_retries (h, 1, 10);
+	r = ac_http_request (h, "GET", u, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_assert_nonnull (strstr (error->message, "2 attempts"));
+	g_assert_cmpuint (srv.slow, ==, 2);
+	g_assert_cmpint (g_get_monotonic_time () - t0, <, 2500000);
+}
+
+static void
+test_connection_refused_and_limits (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *big = url ("/big");
+	g_autofree gchar *missing = url ("/missing");
+	g_autoptr(AcHttpResponse) r = NULL;
+	int fd = socket (AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof (a);
+	g_autofree gchar *closed = NULL;
+
+	/* a port nobody listens on */
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+	g_assert_cmpint (bind (fd, (struct sockaddr *)&a, sizeof (a)), ==, 0);
+	g_assert_cmpint (getsockname (fd, (struct sockaddr *)&a, &alen), ==, 0);
+	close (fd);
+	closed = g_strdup_printf ("http://127.0.0.1:%u/x", ntohs (a.sin_port));
+	r = ac_http_request (h, "GET", closed, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_assert_nonnull (strstr (error->message, closed));
+	g_assert_nonnull (strstr (error->message, "4 attempts"));
+	g_clear_error (&error);
+
+	ac_http_client_set_max_body (h, 100000);
+	r = ac_http_request (h, "GET", big, NULL, NULL, NULL, 0, &error);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_clear_error (&error);
+
+	r = ac_http_request (h, "GET", missing, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, "Hash not found"));
+}
+
+static AcEthAccount *
+account_0101 (void)
+{
+	guint8 key[32];
+	memset (key, 1, 32);
+	return ac_eth_account_new_from_private_key (key, 32, NULL);
+}
+
+static void
+test_ccn_messages (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(AcEthAccount) account = account_0101 ();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
+	g_autoptr(AcAlephMessage) msg = NULL;
+	g_autoptr(JsonNode) content = NULL;
+	g_autoptr(AcMessageInfo) info = NULL;
+	g_autofree gchar *price = NULL;
+	g_autofree gchar *forget = g_strdup ("{\"hashes\":[\"" VM_HASH "\"]}");
+	AcPostResult res;
+	const gchar *modes[] = { "processed", "pending", "rejected" };
+	const AcMessageStatus want[] = { AC_MESSAGE_STATUS_PROCESSED, AC_MESSAGE_STATUS_PENDING,
+					 AC_MESSAGE_STATUS_REJECTED };
+
+	g_assert_no_error (error);
+	ac_ccn_client_set_poll (ccn, 10, 50);
+	content = json_from_string (forget, NULL);
+	msg = ac_aleph_message_build ("FORGET", content, ac_eth_account_get_address (account), NULL,
+				      1700000000.0, &error);
+	g_assert_true (ac_aleph_message_sign (msg, account, &error));
+	for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+		g_free (srv.post_mode);
+		srv.post_mode = g_strdup (modes[i]);
+		g_assert_true (ac_ccn_post_message (ccn, msg, TRUE, &res, &error));
+		g_assert_no_error (error);
+		g_assert_cmpint (res.message_status, ==, want[i]);
+		ac_post_result_clear (&res);
+	}
+	/* 422 with a text body: the envelope was refused before broadcast */
+	g_free (srv.post_mode);
+	srv.post_mode = g_strdup ("envelope");
+	g_assert_false (ac_ccn_post_message (ccn, msg, TRUE, &res, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_assert_nonnull (strstr (error->message, "InvalidMessageFormat"));
+	g_assert_nonnull (strstr (error->message, "HTTP 422"));
+	g_clear_error (&error);
+
+	/* polling: 404, pending, pending, processed */
+	info = ac_ccn_wait_processed (ccn, VM_HASH, 10000, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	g_assert_cmpuint (srv.status_calls, >=, 4);
+	/* a rejection in words */
+	g_clear_pointer (&info, ac_message_info_free);
+	info = ac_ccn_wait_processed (ccn, REJECTED_HASH, 10000, NULL, &error);
+	g_assert_null (info);
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_assert_nonnull (strstr (error->message, "BALANCE_INSUFFICIENT"));
+	g_assert_nonnull (strstr (error->message, "required_balance"));
+	g_clear_error (&error);
+
+	price = ac_ccn_price_estimate (ccn, msg, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (strstr (price, "required_tokens"));
+
+	{
+		guint total = 0;
+		g_autoptr(GPtrArray) page = ac_ccn_query_messages (ccn, (const gchar *[]){ VM_HASH, NULL },
+								   "INSTANCE", NULL, NULL, 1, 20, &total,
+								   &error);
+		g_assert_no_error (error);
+		g_assert_cmpuint (page->len, ==, 1);
+		g_assert_cmpuint (total, ==, 1);
+	}
+}
+
+static gchar *
+random_file (const gchar *name, gsize size)
+{
+	g_autofree guint8 *d = g_malloc (MAX (size, 1));
+	gchar *path = g_build_filename (g_get_tmp_dir (), name, NULL);
+	for (gsize i = 0; i < size; i++)
+		d[i] = (guint8)g_random_int ();
+	g_assert_true (g_file_set_contents (path, (const gchar *)d, (gssize)size, NULL));
+	return path;
+}
+
+static void
+test_uploads (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(AcEthAccount) account = account_0101 ();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
+	g_autofree gchar *path = random_file ("ac-upload-test.bin", 3 * 262144 + 17);
+	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL);
+	g_autoptr(AcProgress) progress = ac_progress_new ("upload");
+	AcCcnUploadKind kinds[] = { AC_CCN_UPLOAD_STORAGE, AC_CCN_UPLOAD_IPFS, AC_CCN_UPLOAD_CAR };
+
+	for (guint i = 0; i < G_N_ELEMENTS (kinds); i++) {
+		g_autoptr(AcAlephMessage) store = NULL;
+		g_autofree gchar *hash = ac_ccn_upload_file (ccn, kinds[i], path, account, NULL, &store,
+							     progress, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (store);
+		if (kinds[i] == AC_CCN_UPLOAD_STORAGE)
+			g_assert_cmpuint (strlen (hash), ==, 64);
+		else
+			g_assert_cmpstr (hash, ==, cid);
+		/* unauthenticated */
+		g_free (hash);
+		hash = ac_ccn_upload_file (ccn, kinds[i], path, NULL, NULL, NULL, NULL, &error);
+		g_assert_no_error (error);
+	}
+	g_assert_cmpfloat (ac_progress_get_fraction (progress), >, 0.99);
+	/* a node that answers another hash is caught */
+	srv.liar = TRUE;
+	{
+		g_autofree gchar *hash = ac_ccn_upload_file (ccn, AC_CCN_UPLOAD_IPFS, path, NULL, NULL,
+							     NULL, NULL, &error);
+		g_assert_null (hash);
+		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+		g_clear_error (&error);
+		hash = ac_ipfs_node_add (h, srv.base, path, NULL, &error);
+		g_assert_null (hash);
+		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+		g_clear_error (&error);
+	}
+	srv.liar = FALSE;
+	{
+		g_autofree gchar *hash = ac_ipfs_node_add (h, srv.base, path, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_cmpstr (hash, ==, cid);
+	}
+	g_unlink (path);
+}
+
+/* ---- a raw server that resets the first connection mid-upload ---- */
+typedef struct {
+	int fd;
+	guint port;
+	guint connections;
+	gchar *answer;
+	guint resets;
+} RawServer;
+
+static gpointer
+raw_thread (gpointer data)
+{
+	RawServer *rs = data;
+	for (;;) {
+		int c = accept (rs->fd, NULL, NULL);
+		g_autoptr(GString) req = g_string_new (NULL);
+		gchar buf[65536];
+		gsize content_length = 0;
+		gssize header_end = -1;
+		if (c < 0)
+			return NULL;
+		rs->connections++;
+		while (TRUE) {
+			ssize_t n = read (c, buf, sizeof (buf));
+			const gchar *e;
+			if (n <= 0)
+				break;
+			g_string_append_len (req, buf, n);
+			if (header_end < 0 && (e = strstr (req->str, "\r\n\r\n")) != NULL) {
+				const gchar *cl = strcasestr (req->str, "content-length:");
+				header_end = e - req->str + 4;
+				if (cl != NULL && cl < e)
+					content_length = g_ascii_strtoull (cl + 15, NULL, 10);
+			}
+			if (rs->connections <= rs->resets && req->len > 100000) {
+				/* RST in the middle of the body */
+				struct linger l = { 1, 0 };
+				setsockopt (c, SOL_SOCKET, SO_LINGER, &l, sizeof (l));
+				break;
+			}
+			if (header_end >= 0 && req->len >= (gsize)header_end + content_length) {
+				g_autofree gchar *resp = g_strdup_printf (
+				    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+				    strlen (rs->answer), rs->answer);
+				if (write (c, resp, strlen (resp)) < 0)
+					break;
+				break;
+			}
+		}
+		close (c);
+	}
+}
+
+static void
+test_reset_mid_upload (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = random_file ("ac-reset-test.bin", 2 * 1024 * 1024);
+	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL);
+	RawServer rs = { 0 };
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof (a);
+	g_autofree gchar *base = NULL;
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autofree gchar *hash = NULL;
+
+	rs.fd = socket (AF_INET, SOCK_STREAM, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+	g_assert_cmpint (bind (rs.fd, (struct sockaddr *)&a, sizeof (a)), ==, 0);
+	g_assert_cmpint (listen (rs.fd, 4), ==, 0);
+	getsockname (rs.fd, (struct sockaddr *)&a, &alen);
+	rs.answer = g_strdup_printf ("{\"status\":\"success\",\"hash\":\"%s\"}", cid);
+	rs.resets = 2;
+	g_thread_unref (g_thread_new ("raw", raw_thread, &rs));
+	base = g_strdup_printf ("http://127.0.0.1:%u", ntohs (a.sin_port));
+	ccn = ac_ccn_client_new (base, h, &error);
+
+	/* two resets, then the upload goes through from the start of the file */
+	hash = ac_ccn_upload_file (ccn, AC_CCN_UPLOAD_IPFS, path, NULL, NULL, NULL, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (hash, ==, cid);
+	g_assert_cmpuint (rs.connections, ==, 3);
+
+	/* no retries left: the reset is a network error naming the URL */
+	g_clear_pointer (&hash, g_free);
+	rs.connections = 0;
+	ac_http_client_set_retries (h, 0, 10);
+	hash = ac_ccn_upload_file (ccn, AC_CCN_UPLOAD_CAR, path, NULL, NULL, NULL, NULL, &error);
+	g_assert_null (hash);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_assert_nonnull (strstr (error->message, "/api/v0/ipfs/add_car"));
+	shutdown (rs.fd, SHUT_RDWR);
+	close (rs.fd);
+	g_unlink (path);
+}
+
+static void
+test_crn (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(AcEthAccount) account = account_0101 ();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcCrnClient) crn = ac_crn_client_new (srv.base, account, h, &error);
+	g_autoptr(GBytes) certs = NULL;
+	g_autoptr(GBytes) session = g_bytes_new_static ("c2Vzc2lvbg==", 12);
+	g_autoptr(GBytes) godh = g_bytes_new_static ("Z29kaA==", 8);
+	g_autoptr(AcCrnMeasurement) m = NULL;
+	g_autoptr(GPtrArray) execs = NULL;
+	g_autofree gchar *lm_hex = NULL;
+
+	g_assert_no_error (error);
+	ac_crn_client_set_poll (crn, 10, 50);
+	certs = ac_crn_get_certificates (crn, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (g_bytes_get_size (certs), ==, 8336);
+	g_assert_true (ac_crn_notify_allocation (crn, VM_HASH, &error));
+	g_assert_true (ac_crn_confidential_initialize (crn, VM_HASH, session, godh, &error));
+	g_assert_no_error (error);
+	/* 500, 500, then the measurement: polled, not slept */
+	m = ac_crn_confidential_measurement (crn, VM_HASH, 10000, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (srv.measurement_calls, ==, 3);
+	g_assert_cmpuint (m->api_minor, ==, 55);
+	lm_hex = ac_hex_encode (m->launch_measure, 32);
+	g_assert_cmpstr (lm_hex, ==, "476c10b617f7cb364afdef4831a3ad38456dc5c9d67bbf5375f60eaec619f6c9");
+	g_assert_true (ac_crn_confidential_inject_secret (crn, VM_HASH, "AAAA", "BBBB", &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_crn_operate (crn, VM_HASH, "stop", &error));
+	g_assert_no_error (error);
+	g_assert_null (srv.last_auth_error);
+	execs = ac_crn_list_executions (crn, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (execs->len, ==, 1);
+	g_assert_true (((AcCrnExecution *)execs->pdata[0])->awaiting_confidential_init);
+
+	/* an unsigned request to a signed endpoint: the server's words come back */
+	{
+		g_autofree gchar *u = url ("/control/machine/" VM_HASH "/reboot");
+		g_autoptr(AcHttpResponse) r = ac_http_request (h, "POST", u, NULL, NULL, NULL, 0, &error);
+		g_assert_null (r);
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_assert_nonnull (strstr (error->message, "Missing X-SignedPubKey header"));
+		g_assert_nonnull (strstr (error->message, "HTTP 400"));
+	}
+}
+
+static void
+test_crn_list (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/crns.json");
+	g_autoptr(GPtrArray) all = ac_crn_list_fetch (h, u, AC_CRN_FILTER_NONE, &error);
+	g_autoptr(GPtrArray) conf = ac_crn_list_fetch (h, u, AC_CRN_FILTER_CONFIDENTIAL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (all->len, ==, 3);
+	g_assert_cmpuint (conf->len, ==, 1);
+	g_assert_true (((AcCrnInfo *)conf->pdata[0])->sev);
+	g_assert_cmpstr (((AcCrnInfo *)conf->pdata[0])->address, ==, "https://crn1.example.org");
+}
+
+int
+main (int argc, char **argv)
+{
+	int rc;
+	g_test_init (&argc, &argv, NULL);
+	/* proxies of the environment must not catch loopback traffic */
+	g_setenv ("no_proxy", "127.0.0.1,localhost", TRUE);
+	g_mutex_init (&srv.lock);
+	g_cond_init (&srv.ready);
+	srv.ctx = g_main_context_new ();
+	srv.loop = g_main_loop_new (srv.ctx, FALSE);
+	srv.thread = g_thread_new ("server", server_thread, NULL);
+	g_mutex_lock (&srv.lock);
+	while (!srv.started)
+		g_cond_wait (&srv.ready, &srv.lock);
+	g_mutex_unlock (&srv.lock);
+
+	g_test_add_func ("/aleph/http/retry-idempotent", test_retry_idempotent);
+	g_test_add_func ("/aleph/http/no-retry-post", test_no_retry_post);
+	g_test_add_func ("/aleph/http/timeout", test_timeout);
+	g_test_add_func ("/aleph/http/refused-and-limits", test_connection_refused_and_limits);
+	g_test_add_func ("/aleph/http/reset-mid-upload", test_reset_mid_upload);
+	g_test_add_func ("/aleph/ccn/messages", test_ccn_messages);
+	g_test_add_func ("/aleph/ccn/uploads", test_uploads);
+	g_test_add_func ("/aleph/crn/endpoints", test_crn);
+	g_test_add_func ("/aleph/crn/list", test_crn_list);
+	rc = g_test_run ();
+	g_main_loop_quit (srv.loop);
+	g_thread_join (srv.thread);
+	g_main_loop_unref (srv.loop);
+	g_main_context_unref (srv.ctx);
+	g_free (srv.base);
+	g_free (srv.post_mode);
+	g_free (srv.last_auth_error);
+	return rc;
+}

@@ -6,6 +6,8 @@
 #include "ac-virt.h"
 
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "ac-error.h"
 
@@ -77,13 +79,16 @@ ac_virt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error)
 	return dom;
 }
 
+/* Every public libvirt call resets the last error: take the name before the call that may fail. */
+
 gchar *
 ac_virt_get_xml (virDomainPtr dom, GError **error)
 {
+	const gchar *name = virDomainGetName (dom);
 	char *xml = virDomainGetXMLDesc (dom, 0);
 	gchar *result;
 	if (xml == NULL) {
-		ac_virt_set_error (error, "cannot read the XML of domain '%s'", virDomainGetName (dom));
+		ac_virt_set_error (error, "cannot read the XML of domain '%s'", name);
 		return NULL;
 	}
 	result = g_strdup (xml);
@@ -103,10 +108,52 @@ metadata_flags (virDomainPtr dom)
 	return flags != 0 ? flags : VIR_DOMAIN_AFFECT_CURRENT;
 }
 
+static void
+strip_ns (xmlNode *node)
+{
+	for (; node != NULL; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE)
+			continue;
+		node->ns = NULL;
+		if (node->nsDef != NULL) {
+			xmlFreeNsList (node->nsDef);
+			node->nsDef = NULL;
+		}
+		strip_ns (node->children);
+	}
+}
+
+/*
+ * libvirt takes a metadata element without namespace and puts every element of it into the
+ * namespace it is given (and fails if the element declares the prefix itself).
+ */
+static gchar *
+ac_virt_bare_element (const gchar *element, GError **error)
+{
+	xmlDocPtr doc = xmlReadMemory (element, (int)strlen (element), "metadata.xml", NULL,
+				       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlBufferPtr buf;
+	gchar *result;
+
+	if (doc == NULL || xmlDocGetRootElement (doc) == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "malformed metadata element");
+		if (doc != NULL)
+			xmlFreeDoc (doc);
+		return NULL;
+	}
+	strip_ns (xmlDocGetRootElement (doc));
+	buf = xmlBufferCreate ();
+	xmlNodeDump (buf, doc, xmlDocGetRootElement (doc), 0, 0);
+	result = g_strdup ((const gchar *)xmlBufferContent (buf));
+	xmlBufferFree (buf);
+	xmlFreeDoc (doc);
+	return result;
+}
+
 /**
  * ac_virt_set_metadata:
- * @element: (nullable): the element (with its namespace declared for @prefix), or %NULL
- *   to remove the element of @ns
+ * @element: (nullable): the element (in namespace @ns, as our formatters write it), or
+ *   %NULL to remove the element of @ns
  */
 gboolean
 ac_virt_set_metadata (virDomainPtr dom,
@@ -115,10 +162,19 @@ ac_virt_set_metadata (virDomainPtr dom,
 		      const gchar *element,
 		      GError **error)
 {
-	if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, element,
-				  element != NULL ? prefix : NULL, ns, metadata_flags (dom)) < 0) {
+	const gchar *name = virDomainGetName (dom);
+	unsigned int flags = metadata_flags (dom);
+	g_autofree gchar *bare = NULL;
+
+	if (element != NULL) {
+		bare = ac_virt_bare_element (element, error);
+		if (bare == NULL)
+			return FALSE;
+	}
+	if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, bare,
+				  element != NULL ? prefix : NULL, ns, flags) < 0) {
 		ac_virt_set_error (error, "cannot %s the metadata %s of domain '%s'",
-				   element != NULL ? "set" : "remove", ns, virDomainGetName (dom));
+				   element != NULL ? "set" : "remove", ns, name);
 		return FALSE;
 	}
 	return TRUE;
@@ -127,23 +183,23 @@ ac_virt_set_metadata (virDomainPtr dom,
 /**
  * ac_virt_get_metadata:
  *
- * The element of namespace @ns from the domain's current definition, or %NULL with
- * %AC_ERROR_NOT_FOUND when there is none.
+ * The element of namespace @ns from the domain's current definition, as libvirt gives it
+ * (without namespace), or %NULL with %AC_ERROR_NOT_FOUND when there is none.
  */
 gchar *
 ac_virt_get_metadata (virDomainPtr dom, const gchar *ns, GError **error)
 {
+	const gchar *name = virDomainGetName (dom);
 	char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, ns, VIR_DOMAIN_AFFECT_CURRENT);
 	gchar *result;
 	if (xml == NULL) {
 		virErrorPtr err = virGetLastError ();
 		if (err != NULL && err->code == VIR_ERR_NO_DOMAIN_METADATA) {
 			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
-				     "domain '%s' has no metadata of namespace %s",
-				     virDomainGetName (dom), ns);
+				     "domain '%s' has no metadata of namespace %s", name, ns);
 			return NULL;
 		}
-		ac_virt_set_error (error, "cannot read the metadata of domain '%s'", virDomainGetName (dom));
+		ac_virt_set_error (error, "cannot read the metadata of domain '%s'", name);
 		return NULL;
 	}
 	result = g_strdup (xml);

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ac-aleph-client.h"
 #include "ac-aleph-message.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
@@ -67,7 +68,7 @@ account_print (AcCliGlobal *global, AcEthAccount *account, const gchar *path, gb
 	} else {
 		printf ("%s\n", ac_eth_account_get_address (account));
 		if (created && !global->quiet)
-			fprintf (stderr, "virt-aleph: new key written to %s (mode 0600)\n", path);
+			fprintf (stderr, "virt-aleph: key written to %s (mode 0600)\n", path);
 	}
 	return AC_EXIT_OK;
 }
@@ -319,21 +320,114 @@ message_verify (AcCliGlobal *global, const gchar *file)
 	return AC_EXIT_OK;
 }
 
+
+static AcHttpClient *
+cli_http (void)
+{
+	AcHttpClient *h = ac_http_client_new ();
+	return h;
+}
+
+static int
+message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean no_wait,
+	      gint timeout_s)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) node = load_json_file (file, &error);
+	g_autoptr(AcAlephMessage) msg = NULL;
+	g_autoptr(AcHttpClient) http = cli_http ();
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr(AcMessageInfo) info = NULL;
+	g_autoptr(AcProgress) progress = NULL;
+	AcPostResult res = { 0 };
+	AcMessageStatus status;
+
+	if (node == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	msg = ac_aleph_message_from_json (node, &error);
+	/* never send what we would not accept ourselves */
+	if (msg == NULL || !ac_aleph_message_verify (msg, NULL, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	ccn = ac_ccn_client_new (api, http, &error);
+	if (ccn == NULL || !ac_ccn_post_message (ccn, msg, TRUE, &res, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	status = res.message_status;
+	ac_post_result_clear (&res);
+	if (status == AC_MESSAGE_STATUS_PENDING && !no_wait) {
+		progress = cli_progress (global, "message-wait");
+		info = ac_ccn_wait_processed (ccn, msg->item_hash, (guint)MAX (timeout_s, 1) * 1000,
+					      progress, &error);
+		if (info == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		status = info->status;
+	} else if (status == AC_MESSAGE_STATUS_REJECTED) {
+		g_autoptr(AcMessageInfo) why = ac_ccn_get_message (ccn, msg->item_hash, NULL);
+		g_autofree gchar *text = why != NULL ? ac_message_info_describe_rejection (why)
+						     : g_strdup ("rejected");
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_REMOTE,
+			"message %s was %s", msg->item_hash, text));
+	}
+	if (global->json)
+		printf ("{\"item_hash\":\"%s\",\"status\":\"%s\"}\n", msg->item_hash,
+			ac_message_status_to_string (status));
+	else
+		printf ("%s %s\n", msg->item_hash, ac_message_status_to_string (status));
+	return AC_EXIT_OK;
+}
+
+static int
+message_status (AcCliGlobal *global, const gchar *hash, const gchar *api)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcHttpClient) http = cli_http ();
+	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (api, http, &error);
+	g_autoptr(AcMessageInfo) info = NULL;
+	g_autofree gchar *why = NULL;
+
+	if (ccn == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	info = ac_ccn_get_message (ccn, hash, &error);
+	if (info == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (info->status == AC_MESSAGE_STATUS_REJECTED)
+		why = ac_message_info_describe_rejection (info);
+	if (global->json) {
+		g_autoptr(JsonObject) o = json_object_new ();
+		g_autoptr(JsonNode) n = NULL;
+		json_object_set_string_member (o, "item_hash", hash);
+		json_object_set_string_member (o, "status", ac_message_status_to_string (info->status));
+		if (info->has_error_code)
+			json_object_set_int_member (o, "error_code", info->error_code);
+		if (why != NULL)
+			json_object_set_string_member (o, "error", why);
+		n = json_node_init_object (json_node_alloc (), o);
+		print_json_node (n);
+	} else {
+		printf ("%s %s%s%s\n", hash, ac_message_status_to_string (info->status),
+			why != NULL ? ": " : "", why != NULL ? why : "");
+	}
+	return info->status == AC_MESSAGE_STATUS_REJECTED ? AC_EXIT_REMOTE : AC_EXIT_OK;
+}
+
 int
 ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *key_file = NULL, *channel = NULL, *sender = NULL, *out = NULL;
+	g_autofree gchar *api = NULL;
 	gdouble time = 0;
-	gboolean unsigned_ = FALSE;
+	gint timeout_s = 600;
+	gboolean unsigned_ = FALSE, no_wait = FALSE;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
-		"build TYPE CONTENT.json | sign MESSAGE.json | verify MESSAGE.json",
+		"build TYPE CONTENT.json | sign MESSAGE.json | verify MESSAGE.json | send MESSAGE.json | status HASH",
 		"Build, sign and verify Aleph messages offline (files or - for stdin).\n"
 		"  build TYPE CONTENT   INSTANCE, STORE or FORGET content → signed message; the content\n"
 		"                       is checked against the schema limits and put in the SDK's\n"
 		"                       field order (address and time are filled in when absent)\n"
 		"  sign MESSAGE         (re)sign a message with the key file\n"
-		"  verify MESSAGE       check item_hash and recover the signer (exit 5 on mismatch)");
+		"  verify MESSAGE       check item_hash and recover the signer (exit 5 on mismatch)\n"
+		"  send MESSAGE         verify, POST to the CCN and wait until it is processed\n"
+		"  status HASH          the CCN's status of a message (a rejection in words)");
 	const GOptionEntry entries[] = {
 		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
 		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
@@ -342,18 +436,25 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },
 		{ "sender", 0, 0, G_OPTION_ARG_STRING, &sender, "sender address of an unsigned message", "ADDR" },
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file", "PATH" },
+		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API (default " AC_ALEPH_DEFAULT_API ")", "URL" },
+		{ "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "send: do not wait for processing", NULL },
+		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "send: seconds to wait (default 600)", "S" },
 		{ NULL },
 	};
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc == 3 && g_strcmp0 (argv[1], "send") == 0)
+		return message_send (global, argv[2], api, no_wait, timeout_s);
+	if (argc == 3 && g_strcmp0 (argv[1], "status") == 0)
+		return message_status (global, argv[2], api);
 	if (argc == 4 && g_strcmp0 (argv[1], "build") == 0)
 		return message_build (global, argc, argv, key_file, channel, time, sender, unsigned_, out);
 	if (argc == 3 && g_strcmp0 (argv[1], "sign") == 0)
 		return message_sign (global, argv[2], key_file, out);
 	if (argc == 3 && g_strcmp0 (argv[1], "verify") == 0)
 		return message_verify (global, argv[2]);
-	return usage_error (global, ctx, "message: expected build TYPE CONTENT, sign MESSAGE or verify MESSAGE");
+	return usage_error (global, ctx, "message: expected build TYPE CONTENT, sign, verify or send MESSAGE, or status HASH");
 }
 
 /* ---- ipfs ---- */
@@ -385,13 +486,74 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcProgress) progress = NULL;
-	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "cid FILE | car FILE OUT",
+	g_autofree gchar *ipfs_api = NULL, *api = NULL, *key_file = NULL, *engine = NULL, *channel = NULL;
+	gboolean unauthenticated = FALSE;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
+		"cid FILE | car FILE OUT | add FILE | upload FILE",
 		"UnixFS CIDv0 of a file exactly as `ipfs add` computes it with kubo's defaults\n"
 		"(256 KiB chunks, balanced DAG of 174 links, dag-pb leaves), and its CARv1.\n"
 		"  cid FILE       print the CID (like `ipfs add --only-hash`)\n"
-		"  car FILE OUT   write the CAR of FILE to OUT and print the CID");
+		"  car FILE OUT   write the CAR of FILE to OUT and print the CID\n"
+		"  add FILE       add FILE to your IPFS node (--ipfs-api); its CID must equal ours\n"
+		"  upload FILE    upload FILE to the CCN (storage, ipfs or car engine, streamed) with\n"
+		"                 a signed STORE message; prints the hash and the STORE item hash");
+	const GOptionEntry entries[] = {
+		{ "ipfs-api", 0, 0, G_OPTION_ARG_STRING, &ipfs_api, "Kubo RPC API (default http://127.0.0.1:5001)", "URL" },
+		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API (default " AC_ALEPH_DEFAULT_API ")", "URL" },
+		{ "engine", 0, 0, G_OPTION_ARG_STRING, &engine, "upload: storage, ipfs or car (default car)", "E" },
+		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file, "key file for the STORE message", "PATH" },
+		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel of the STORE message", "NAME" },
+		{ "unauthenticated", 0, 0, G_OPTION_ARG_NONE, &unauthenticated, "upload without a STORE message (garbage-collected after 24 h)", NULL },
+		{ NULL },
+	};
+	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc == 3 && g_strcmp0 (argv[1], "add") == 0) {
+		g_autoptr(AcHttpClient) http = cli_http ();
+		g_autofree gchar *cid = NULL;
+		progress = cli_progress (global, "ipfs-add");
+		cid = ac_ipfs_node_add (http, ipfs_api != NULL ? ipfs_api : "http://127.0.0.1:5001",
+					argv[2], progress, &error);
+		if (cid == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		ac_progress_finished (progress);
+		return print_cid (global, cid, argv[2], NULL);
+	}
+	if (argc == 3 && g_strcmp0 (argv[1], "upload") == 0) {
+		g_autoptr(AcHttpClient) http = cli_http ();
+		g_autoptr(AcCcnClient) ccn = NULL;
+		g_autoptr(AcEthAccount) account = NULL;
+		g_autoptr(AcAlephMessage) store = NULL;
+		g_autofree gchar *hash = NULL;
+		g_autofree gchar *path = key_path (key_file);
+		AcCcnUploadKind kind = AC_CCN_UPLOAD_CAR;
+		if (g_strcmp0 (engine, "storage") == 0)
+			kind = AC_CCN_UPLOAD_STORAGE;
+		else if (g_strcmp0 (engine, "ipfs") == 0)
+			kind = AC_CCN_UPLOAD_IPFS;
+		else if (engine != NULL && g_strcmp0 (engine, "car") != 0)
+			return usage_error (global, ctx, "ipfs upload: --engine is storage, ipfs or car");
+		if (!unauthenticated) {
+			account = ac_eth_account_load_key_file (path, &error);
+			if (account == NULL)
+				return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+		ccn = ac_ccn_client_new (api, http, &error);
+		if (ccn == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		progress = cli_progress (global, "ipfs-upload");
+		hash = ac_ccn_upload_file (ccn, kind, argv[2], account, channel, &store, progress, &error);
+		if (hash == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		ac_progress_finished (progress);
+		if (global->json)
+			printf ("{\"hash\":\"%s\",\"store\":%s%s%s}\n", hash, store ? "\"" : "",
+				store ? store->item_hash : "null", store ? "\"" : "");
+		else
+			printf ("%s%s%s\n", hash, store ? " store " : "", store ? store->item_hash : "");
+		return AC_EXIT_OK;
+	}
 	if (argc == 3 && g_strcmp0 (argv[1], "cid") == 0) {
 		g_autofree gchar *cid = NULL;
 		progress = cli_progress (global, "ipfs-cid");
@@ -411,5 +573,5 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		cid = ac_cid_v0_to_string (root);
 		return print_cid (global, cid, argv[2], argv[3]);
 	}
-	return usage_error (global, ctx, "ipfs: expected cid FILE or car FILE OUT");
+	return usage_error (global, ctx, "ipfs: expected cid FILE, car FILE OUT, add FILE or upload FILE");
 }

@@ -944,3 +944,34 @@ ac_ipfs_node_add (AcHttpClient *http,
 	}
 	return g_steal_pointer (&theirs);
 }
+
+/* ---- AMD KDS ---- */
+
+GBytes *
+ac_aleph_kds_fetch (const gchar *url, gpointer user_data, GCancellable *cancellable, GError **error)
+{
+	g_autoptr(AcHttpClient) own = NULL;
+	AcHttpClient *http = user_data;
+	g_autoptr(AcHttpResponse) r = NULL;
+
+	if (g_cancellable_set_error_if_cancelled (cancellable, error))
+		return NULL;
+	if (!g_str_has_prefix (url, "https://") && !g_str_has_prefix (url, "http://")) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "KDS URL '%s' is not http(s)", url);
+		return NULL;
+	}
+	if (http == NULL) {
+		own = ac_http_client_new ();
+		ac_http_client_set_max_body (own, 64 * 1024);
+		http = own;
+	}
+	r = ac_http_request (http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
+	if (r == NULL)
+		return NULL;
+	if (g_bytes_get_size (r->body) > 64 * 1024) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "GET %s: %" G_GSIZE_FORMAT
+			     " bytes, more than a KDS certificate", url, g_bytes_get_size (r->body));
+		return NULL;
+	}
+	return g_bytes_ref (r->body);
+}

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include "ac-aleph-message.h"
@@ -114,5 +115,13 @@ gchar *ac_ipfs_node_add (AcHttpClient *http,
 			 const gchar *path,
 			 AcProgress *progress,
 			 GError **error);
+
+/* ---- AMD KDS ---- */
+/* An AcSevKdsFetchFunc (sev/ac-sev-chain.h) over libcurl: one GET, idempotent retries, body
+ * ≤ 64 KiB. @user_data: an AcHttpClient, or NULL for a default one. */
+GBytes *ac_aleph_kds_fetch (const gchar *url,
+			    gpointer user_data,
+			    GCancellable *cancellable,
+			    GError **error);
 
 G_END_DECLS

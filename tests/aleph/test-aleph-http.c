@@ -89,6 +89,11 @@ handle_misc (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 		gchar *big = g_strnfill (200000, 'x');
 		reply (msg, 200, "text/plain", big);
 		g_free (big);
+	} else if (g_str_has_prefix (path, "/cek/id/")) {
+		gchar *cek = g_malloc (2084);
+		memset (cek, 0x42, 2084);
+		soup_server_message_set_status (msg, 200, NULL);
+		soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_TAKE, cek, 2084);
 	} else if (g_strcmp0 (path, "/missing") == 0) {
 		reply (msg, 404, "application/json", "{\"error\": \"Hash not found\"}");
 	} else if (g_strcmp0 (path, "/crns.json") == 0) {
@@ -751,6 +756,25 @@ test_crn_list (void)
 	g_assert_cmpstr (((AcCrnInfo *)conf->pdata[0])->address, ==, "https://crn1.example.org");
 }
 
+static void
+test_kds_fetch (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/cek/id/00112233");
+	g_autofree gchar *missing = url ("/missing");
+	g_autoptr(GCancellable) c = g_cancellable_new ();
+	g_autoptr(GBytes) b = ac_aleph_kds_fetch (u, h, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (g_bytes_get_size (b), ==, 2084);
+	g_assert_null (ac_aleph_kds_fetch (missing, h, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_clear_error (&error);
+	g_cancellable_cancel (c);
+	g_assert_null (ac_aleph_kds_fetch (u, h, c, &error));
+	g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -777,6 +801,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/ccn/uploads", test_uploads);
 	g_test_add_func ("/aleph/crn/endpoints", test_crn);
 	g_test_add_func ("/aleph/crn/list", test_crn_list);
+	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
 	rc = g_test_run ();
 	g_main_loop_quit (srv.loop);
 	g_thread_join (srv.thread);

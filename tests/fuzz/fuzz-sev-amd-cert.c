@@ -21,6 +21,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		g_autoptr(AcAmdCert) second = NULL;
 		g_autofree gchar *fp = ac_amd_cert_fingerprint (first);
 		g_autofree gchar *id = ac_amd_cert_get_key_id_hex (first);
+		g_assert_true (fp != NULL && id != NULL);
 		g_assert_cmpuint (used, <=, size);
 		(void)ac_amd_cert_verify (first, first, NULL);
 		/* AMD's download layout: ASK ‖ ARK */

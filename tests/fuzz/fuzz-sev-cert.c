@@ -24,6 +24,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	cert = ac_sev_cert_parse (data, size, NULL);
 	if (cert != NULL) {
 		g_autofree gchar *fp = ac_sev_cert_fingerprint (cert);
+		g_assert_nonnull (fp);
 		for (guint i = 0; i < 2; i++) {
 			(void)ac_sev_cert_slot_is_empty (cert, i);
 			(void)ac_sev_cert_get_sig_usage (cert, i);

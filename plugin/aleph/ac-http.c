@@ -185,7 +185,9 @@ apply_common (AcHttpClient *self, CURL *curl, const gchar *method, const gchar *
 	curl_easy_setopt (curl, CURLOPT_URL, url);
 	curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* a redirect never downgrades https to http */
+	curl_easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR,
+			  g_str_has_prefix (url, "https:") ? "https" : "http,https");
 	/* TLS verification is never turned off */
 	curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -14,6 +14,7 @@
 
 #include "ac-aleph-client.h"
 #include "ac-aleph-message.h"
+#include "ac-aleph-schema.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-cli.h"
@@ -348,6 +349,19 @@ message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean
 	/* never send what we would not accept ourselves */
 	if (msg == NULL || !ac_aleph_message_verify (msg, NULL, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	/* our schema limits before the network sees it (the bytes sent stay as signed) */
+	if (ac_aleph_content_type_is_supported (msg->type) && msg->item_content != NULL) {
+		g_autoptr(JsonNode) content = ac_aleph_message_get_content (msg, &error);
+		g_autoptr(JsonNode) norm = NULL;
+		if (content != NULL)
+			norm = ac_aleph_content_normalize (msg->type, content, &error);
+		if (norm == NULL) {
+			if (error->code == AC_ERROR_REMOTE)
+				error->code = AC_ERROR_INVALID_INPUT;
+			g_prefix_error (&error, "%s: ", file);
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+	}
 	ccn = ac_ccn_client_new (api, http, &error);
 	if (ccn == NULL || !ac_ccn_post_message (ccn, msg, TRUE, &res, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

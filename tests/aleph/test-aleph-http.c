@@ -659,6 +659,7 @@ test_reset_mid_upload (void)
 	g_autofree gchar *base = NULL;
 	g_autoptr(AcCcnClient) ccn = NULL;
 	g_autofree gchar *hash = NULL;
+	GThread *raw;
 
 	rs.fd = socket (AF_INET, SOCK_STREAM, 0);
 	a.sin_family = AF_INET;
@@ -668,7 +669,7 @@ test_reset_mid_upload (void)
 	getsockname (rs.fd, (struct sockaddr *)&a, &alen);
 	rs.answer = g_strdup_printf ("{\"status\":\"success\",\"hash\":\"%s\"}", cid);
 	rs.resets = 2;
-	g_thread_unref (g_thread_new ("raw", raw_thread, &rs));
+	raw = g_thread_new ("raw", raw_thread, &rs);
 	base = g_strdup_printf ("http://127.0.0.1:%u", ntohs (a.sin_port));
 	ccn = ac_ccn_client_new (base, h, &error);
 
@@ -687,7 +688,9 @@ test_reset_mid_upload (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
 	g_assert_nonnull (strstr (error->message, "/api/v0/ipfs/add_car"));
 	shutdown (rs.fd, SHUT_RDWR);
+	g_thread_join (raw);
 	close (rs.fd);
+	g_free (rs.answer);
 	g_unlink (path);
 }
 

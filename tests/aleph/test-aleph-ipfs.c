@@ -60,10 +60,11 @@ store_block (const guint8 *cid, gsize cid_len, const guint8 *data, gsize data_le
 	     gpointer user_data, GError **error)
 {
 	Store *s = user_data;
+	g_autofree gchar *key = ac_cid_v0_to_string (cid);
 	g_assert_cmpuint (cid_len, ==, AC_CID_V0_LEN);
 	/* our writer never repeats a block */
-	g_assert_false (g_hash_table_contains (s->blocks, ac_cid_v0_to_string (cid)));
-	g_hash_table_insert (s->blocks, ac_cid_v0_to_string (cid), g_bytes_new (data, data_len));
+	g_assert_false (g_hash_table_contains (s->blocks, key));
+	g_hash_table_insert (s->blocks, g_steal_pointer (&key), g_bytes_new (data, data_len));
 	s->n_blocks++;
 	return TRUE;
 }

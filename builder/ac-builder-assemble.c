@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ac-builder-ext4.h"
 #include "ac-builder-gpt.h"
 #include "ac-error.h"
 
@@ -188,8 +189,12 @@ ac_assemble_make_ext4 (const AcAssembleSpec *spec,
 	}
 	g_ptr_array_add (env, g_strdup ("MKE2FS_CONFIG=/etc/mke2fs.conf"));
 	g_ptr_array_add (env, NULL);
-	return ac_run_tool ((const gchar *const *)argv->pdata, (const gchar *const *)env->pdata,
-			    cancellable, NULL, error);
+	if (!ac_run_tool ((const gchar *const *)argv->pdata, (const gchar *const *)env->pdata,
+			  cancellable, NULL, error))
+		return FALSE;
+	if (spec->source_date_epoch >= 0)
+		return ac_ext4_clamp_times (path, spec->source_date_epoch, error);
+	return TRUE;
 }
 
 static gint

@@ -52,6 +52,7 @@ typedef struct {
 } AcAssembleResult;
 
 void ac_assemble_result_clear (AcAssembleResult *result);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcAssembleResult, ac_assemble_result_clear)
 
 gboolean ac_assemble_layout (guint64 disk_size,
 			     guint64 esp_size,

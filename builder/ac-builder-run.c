@@ -317,6 +317,26 @@ ac_cleanup_run (AcCleanup *self, GError **error)
 	return TRUE;
 }
 
+/**
+ * ac_cleanup_run_mounts:
+ *
+ * For --on-error=abort: undoes mounts and loop devices (never worth keeping: they pin the
+ * tree and hold host resources) and forgets the paths, which stay for inspection.
+ */
+gboolean
+ac_cleanup_run_mounts (AcCleanup *self, GError **error)
+{
+	g_autoptr(GPtrArray) keep = g_ptr_array_new ();
+	for (guint i = 0; i < self->items->len; i++) {
+		AcCleanupItem *item = g_ptr_array_index (self->items, i);
+		if (item->kind == AC_CLEANUP_PATH)
+			g_ptr_array_add (keep, item);
+	}
+	for (guint i = 0; i < keep->len; i++)
+		g_ptr_array_remove (self->items, g_ptr_array_index (keep, i)); /* keeps the order */
+	return ac_cleanup_run (self, error);
+}
+
 void
 ac_cleanup_free (AcCleanup *self)
 {

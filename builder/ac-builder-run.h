@@ -26,6 +26,7 @@ void ac_cleanup_add_loop (AcCleanup *self, const gchar *device);
 gboolean ac_cleanup_forget (AcCleanup *self, const gchar *what);
 guint ac_cleanup_get_size (AcCleanup *self);
 gboolean ac_cleanup_run (AcCleanup *self, GError **error);
+gboolean ac_cleanup_run_mounts (AcCleanup *self, GError **error);
 void ac_cleanup_free (AcCleanup *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCleanup, ac_cleanup_free)
 

@@ -979,7 +979,8 @@ ac_template_new_from_data (const gchar *data,
 			     local->message);
 		return NULL;
 	}
-	root = json_node_copy (json_parser_get_root (parser));
+	if (json_parser_get_root (parser) != NULL)
+		root = json_node_copy (json_parser_get_root (parser));
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 				     "template: expected a JSON object at the top level");

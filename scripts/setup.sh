@@ -8,7 +8,7 @@ PKGS=(
   build-essential meson ninja-build pkg-config clang-format clang libclang-rt-14-dev
   libglib2.0-dev libglib2.0-bin libjson-glib-dev libxml2-dev libxml2-utils libssl-dev openssl
   libcurl4-openssl-dev libcryptsetup-dev libsecp256k1-dev libsoup-3.0-dev libsqlite3-dev
-  libfdisk-dev libglib-testing-0-dev libvirt-dev
+  libfdisk-dev libglib-testing-0-dev libvirt-dev libext2fs-dev
   # run and test
   libvirt-daemon-system libvirt-clients libvirt-clients-qemu qemu-system-x86 qemu-utils ovmf
   python3 python3-lxml python3-cryptography python3-jsonschema

@@ -1,0 +1,460 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Nothing is published before it is verified: the image is assembled under a temporary name
+ * beside the output, verified (GPT, LUKS slot 0 opens with the passphrase, payload equals the
+ * filesystem image), described in the manifest, and only then renamed into place.
+ */
+
+#include "config.h"
+
+#include "ac-builder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glib/gstdio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ac-builder-luks1.h"
+#include "ac-builder-provision.h"
+#include "ac-builder-source.h"
+#include "ac-error.h"
+
+void
+ac_build_result_clear (AcBuildResult *r)
+{
+	g_free (r->image_path);
+	g_free (r->manifest_path);
+	g_free (r->manifest_json);
+	g_free (r->image_sha256);
+	g_free (r->luks_uuid);
+	ac_secret_free (r->passphrase);
+	g_free (r->kept_workdir);
+	memset (r, 0, sizeof (*r));
+}
+
+static AcSecret *
+ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GError **error)
+{
+	g_autoptr(AcSecret) pass = NULL;
+	if (opts->passphrase != NULL) {
+		pass = ac_secret_dup (opts->passphrase);
+	} else {
+		switch (tpl->passphrase_source) {
+		case AC_PASSPHRASE_GENERATE:
+			return ac_secret_generate_passphrase (tpl->passphrase_length, error);
+		case AC_PASSPHRASE_FILE: {
+			g_autofree gchar *data = NULL;
+			g_autoptr(GError) local = NULL;
+			gsize len = 0;
+			struct stat st;
+			if (stat (tpl->passphrase_file, &st) == 0 && (st.st_mode & 0077) != 0) {
+				g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
+					     "passphrase.file '%s' has mode %04o: expected no access for "
+					     "group and others (chmod 600)",
+					     tpl->passphrase_file, st.st_mode & 07777);
+				return NULL;
+			}
+			if (!g_file_get_contents (tpl->passphrase_file, &data, &len, &local)) {
+				g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "passphrase.file: %s",
+					     local->message);
+				return NULL;
+			}
+			/* one trailing newline is the file's, not the passphrase's */
+			if (len > 0 && data[len - 1] == '\n')
+				len--;
+			pass = ac_secret_new (data, len);
+			OPENSSL_cleanse (data, len);
+			break;
+		}
+		case AC_PASSPHRASE_ENV: {
+			const gchar *v = g_getenv (tpl->passphrase_env);
+			if (v == NULL) {
+				g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+					     "passphrase.env: the environment variable %s is not set",
+					     tpl->passphrase_env);
+				return NULL;
+			}
+			pass = ac_secret_new (v, strlen (v));
+			break;
+		}
+		case AC_PASSPHRASE_CALLER:
+		default:
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "passphrase.from_caller: no passphrase was given (virt-aleph "
+					     "build reads it from standard input with --passphrase-stdin)");
+			return NULL;
+		}
+	}
+	if (!ac_secret_check_ascii (pass, error))
+		return NULL;
+	return g_steal_pointer (&pass);
+}
+
+static gint64 clamp_epoch;
+
+static int
+ac_build_clamp_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (st->st_mtime > clamp_epoch || st->st_atime > clamp_epoch) {
+		struct timespec ts[2] = { { clamp_epoch, 0 }, { clamp_epoch, 0 } };
+		(void)utimensat (AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	return 0;
+}
+
+/* reproducible: no timestamp later than SOURCE_DATE_EPOCH (reproducible-builds.org "clamp") */
+static void
+ac_build_clamp_tree (const gchar *dir, gint64 epoch)
+{
+	clamp_epoch = epoch;
+	(void)nftw (dir, ac_build_clamp_one, 32, FTW_PHYS | FTW_MOUNT);
+}
+
+static gboolean
+ac_build_write_atomic (const gchar *path, const gchar *data, gsize len, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (!g_file_set_contents_full (path, data, (gssize)len,
+				       G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+				       0644, &local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", path, local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gdouble
+ac_seconds_since (gint64 *t)
+{
+	gint64 now = g_get_monotonic_time ();
+	gdouble s = (gdouble)(now - *t) / G_USEC_PER_SEC;
+	*t = now;
+	return s;
+}
+
+static gboolean
+ac_build_steps (const AcTemplate *tpl,
+		const AcBuildOptions *opts,
+		AcProgress *progress,
+		GCancellable *cancellable,
+		AcCleanup *cleanup,
+		const gchar *workdir,
+		AcBuildResult *result,
+		GError **error)
+{
+	g_autofree gchar *root = g_build_filename (workdir, "root", NULL);
+	g_autofree gchar *esp = g_build_filename (workdir, "esp", NULL);
+	g_autofree gchar *outdir = g_path_get_dirname (tpl->output_path);
+	g_autofree gchar *outbase = g_path_get_basename (tpl->output_path);
+	g_autofree gchar *partial = NULL;
+	g_autofree gchar *luks_uuid = NULL;
+	g_autofree gchar *fs_uuid = NULL;
+	g_autofree gchar *volume_id = NULL;
+	g_autoptr(AcSecret) pass = NULL;
+	g_autoptr(AcSecret) keyfile = NULL;
+	g_autoptr(AcDrbg) drbg = NULL;
+	g_autoptr(AcChroot) chroot = NULL;
+	g_autoptr(AcVerifyReport) report = NULL;
+	g_auto(AcAssembleResult) assembled = { 0 };
+	AcAssembleSpec spec = { 0 };
+	AcManifest m = { 0 };
+	gboolean need_keyfile = FALSE;
+	gint64 t = g_get_monotonic_time ();
+
+	pass = ac_build_get_passphrase (tpl, opts, error);
+	if (pass == NULL)
+		return FALSE;
+	for (guint i = 0; i < tpl->provisioners->len; i++) {
+		AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
+		if (p->type == AC_PROVISIONER_ALEPH)
+			need_keyfile = TRUE;
+	}
+	/* identifiers first: the provisioners write them into the guest */
+	if (tpl->reproducible) {
+		guint8 v[4];
+		drbg = ac_drbg_new (pass, tpl->seed, tpl->iterations, error);
+		if (drbg == NULL)
+			return FALSE;
+		luks_uuid = tpl->luks_uuid != NULL ? g_strdup (tpl->luks_uuid)
+						   : ac_drbg_uuid (drbg, "uuid/luks");
+		fs_uuid = tpl->fs_uuid != NULL ? g_strdup (tpl->fs_uuid)
+					       : ac_drbg_uuid (drbg, "uuid/filesystem");
+		ac_drbg_generate (drbg, "id/esp-volume", v, sizeof (v));
+		volume_id = g_strdup_printf ("%02X%02X%02X%02X", v[0], v[1], v[2], v[3]);
+		if (need_keyfile) {
+			g_autoptr(AcSecret) raw = ac_secret_new_random_bytes (33, error);
+			if (raw == NULL)
+				return FALSE;
+			ac_drbg_generate (drbg, "keyfile", (guint8 *)raw->data, raw->len);
+			keyfile = ac_secret_new_random_bytes (44, error);
+			if (keyfile == NULL)
+				return FALSE;
+			EVP_EncodeBlock ((guint8 *)keyfile->data, (const guint8 *)raw->data, 33);
+		}
+	} else {
+		luks_uuid = tpl->luks_uuid != NULL ? g_strdup (tpl->luks_uuid) : g_uuid_string_random ();
+		fs_uuid = g_uuid_string_random ();
+		volume_id = g_strdup_printf ("%08X", g_random_int ());
+		if (need_keyfile) {
+			keyfile = ac_secret_generate_keyfile (error);
+			if (keyfile == NULL)
+				return FALSE;
+		}
+	}
+
+	ac_progress_add_step (progress, "source", 15);
+	ac_progress_add_step (progress, "provision", 25);
+	ac_progress_add_step (progress, "assemble", 45);
+	ac_progress_add_step (progress, "verify", 13);
+	ac_progress_add_step (progress, "manifest", 2);
+
+	/* source */
+	if (g_mkdir (root, 0755) != 0 || g_mkdir (esp, 0755) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create the trees in %s: %s", workdir,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	if (!ac_source_prepare (&tpl->source, root, workdir, cleanup, cancellable, error))
+		return FALSE;
+	result->step_seconds[0] = ac_seconds_since (&t);
+	ac_progress_step_done (progress);
+
+	/* provisioners */
+	{
+		AcProvisionContext ctx = {
+			.root = root,
+			.esp_dir = esp,
+			.luks_uuid = luks_uuid,
+			.fs_uuid = fs_uuid,
+			.keyfile = keyfile,
+		};
+		g_autofree gchar *volid = g_strdup_printf ("%.4s-%.4s", volume_id, volume_id + 4);
+		AcProgress *child = ac_progress_get_child (progress);
+		ctx.esp_volume_id = volid;
+		for (guint i = 0; i < tpl->provisioners->len; i++) {
+			g_autofree gchar *id = g_strdup_printf ("provisioners[%u]", i);
+			ac_progress_add_step (child, id, 1);
+		}
+		for (guint i = 0; i < tpl->provisioners->len; i++) {
+			AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
+			if (!ac_provision_run (p, &ctx, &chroot, cleanup, cancellable, error))
+				return FALSE;
+			ac_progress_step_done (child);
+		}
+		if (chroot != NULL && !ac_chroot_leave (chroot, error))
+			return FALSE;
+	}
+	if (tpl->reproducible) {
+		ac_build_clamp_tree (root, tpl->source_date_epoch);
+		ac_build_clamp_tree (esp, tpl->source_date_epoch);
+	}
+	result->step_seconds[1] = ac_seconds_since (&t);
+	ac_progress_step_done (progress);
+
+	/* assemble under a temporary name beside the output */
+	partial = g_strdup_printf ("%s/.%s.partial-%08x", outdir, outbase, g_random_int ());
+	spec.disk_size = tpl->disk_size;
+	spec.esp_size = tpl->esp_size;
+	spec.esp_dir = esp;
+	spec.root_dir = root;
+	spec.fs_label = tpl->fs_label != NULL ? tpl->fs_label : "rootfs";
+	spec.luks.cipher = tpl->cipher;
+	spec.luks.cipher_mode = tpl->cipher_mode;
+	spec.luks.key_bytes = tpl->key_bits / 8;
+	spec.luks.hash = tpl->hash;
+	spec.luks.iterations = tpl->iterations;
+	spec.luks.uuid = luks_uuid;
+	spec.source_date_epoch = tpl->reproducible ? tpl->source_date_epoch : -1;
+	spec.disk_guid = tpl->disk_guid;
+	spec.fs_uuid = fs_uuid;
+	spec.esp_volume_id = volume_id;
+	spec.drbg = drbg;
+	spec.workdir = workdir;
+	spec.xts = opts->xts;
+	if (!ac_assemble (&spec, pass, keyfile, partial, cleanup, ac_progress_get_child (progress),
+			  cancellable, &assembled, error))
+		return FALSE;
+	result->encrypt_stats = assembled.encrypt_stats;
+	result->step_seconds[2] = ac_seconds_since (&t);
+	ac_progress_step_done (progress);
+
+	/* verify */
+	report = ac_verify_image (partial, pass, assembled.fs_image, workdir, &opts->xts,
+				  ac_progress_get_child (progress), cancellable, error);
+	if (report == NULL) {
+		g_prefix_error (error, "verification of the built image failed: ");
+		return FALSE;
+	}
+	if (g_strcmp0 (report->luks->uuid, luks_uuid) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the image's LUKS UUID %s differs from the %s written into the guest",
+			     report->luks->uuid, luks_uuid);
+		return FALSE;
+	}
+	if (keyfile != NULL) {
+		/* slot 1 opens with the keyfile the guest carries */
+		g_autofree gchar *hdr = g_build_filename (workdir, "luks-header.img", NULL);
+		g_autoptr(AcLuksInfo) info = ac_luks_open (hdr, keyfile, NULL, error);
+		if (info == NULL || info->keyslot != 1) {
+			if (info != NULL)
+				g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+					     "the initramfs keyfile opens slot %d: expected 1", info->keyslot);
+			g_prefix_error (error, "verification of the keyfile slot: ");
+			return FALSE;
+		}
+	}
+	result->step_seconds[3] = ac_seconds_since (&t);
+	ac_progress_step_done (progress);
+
+	/* manifest, then publish by renaming */
+	result->image_sha256 = ac_sha256_file (partial, cancellable, error);
+	if (result->image_sha256 == NULL)
+		return FALSE;
+	m.image_path = tpl->output_path;
+	m.image_size = tpl->disk_size;
+	m.image_sha256 = result->image_sha256;
+	m.esp_volume_id = assembled.esp_volume_id;
+	m.fs_uuid = fs_uuid;
+	m.template_sha256 = tpl->sha256;
+	m.template_name = tpl->name;
+	m.reproducible = tpl->reproducible;
+	m.source_date_epoch = tpl->reproducible ? tpl->source_date_epoch : -1;
+	m.report = report;
+	result->manifest_json = ac_manifest_to_json (&m);
+	if (!ac_build_write_atomic (tpl->manifest_path, result->manifest_json,
+				    strlen (result->manifest_json), error))
+		return FALSE;
+	if (chmod (partial, 0644) != 0 || rename (partial, tpl->output_path) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot move the image to %s: %s",
+			     tpl->output_path, g_strerror (errno));
+		g_unlink (tpl->manifest_path);
+		return FALSE;
+	}
+	ac_cleanup_forget (cleanup, partial);
+	result->image_path = g_strdup (tpl->output_path);
+	result->manifest_path = g_strdup (tpl->manifest_path);
+	result->luks_uuid = g_strdup (luks_uuid);
+	result->image_size = tpl->disk_size;
+	result->passphrase = g_steal_pointer (&pass);
+	result->step_seconds[4] = ac_seconds_since (&t);
+	ac_progress_step_done (progress);
+	return TRUE;
+}
+
+/**
+ * ac_build_run:
+ *
+ * Builds the image a template describes. On success the image and its manifest are in place
+ * and @result holds the passphrase for the caller to store. On failure or cancellation every
+ * temporary is undone in reverse order (with %AC_ON_ERROR_ABORT the work directory is kept,
+ * mounts are still undone); the source is only ever read.
+ */
+gboolean
+ac_build_run (const AcTemplate *tpl,
+	      const AcBuildOptions *opts,
+	      AcProgress *progress,
+	      GCancellable *cancellable,
+	      AcBuildResult *result,
+	      GError **error)
+{
+	g_autoptr(AcCleanup) cleanup = ac_cleanup_new ();
+	g_autoptr(AcProgress) own_progress = NULL;
+	g_autofree gchar *outdir = g_path_get_dirname (tpl->output_path);
+	g_autofree gchar *workdir = NULL;
+	g_autoptr(GError) local = NULL;
+	AcBuildOptions defaults = { 0 };
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (progress == NULL)
+		progress = own_progress = ac_progress_new ("build");
+	if (!opts->force) {
+		if (g_file_test (tpl->output_path, G_FILE_TEST_EXISTS)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
+				     "output.path '%s' exists: use --force to replace it", tpl->output_path);
+			return FALSE;
+		}
+		if (g_file_test (tpl->manifest_path, G_FILE_TEST_EXISTS)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
+				     "output.manifest '%s' exists: use --force to replace it",
+				     tpl->manifest_path);
+			return FALSE;
+		}
+	}
+	if (g_file_test (tpl->output_path, G_FILE_TEST_IS_DIR)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS, "output.path '%s' is a directory",
+			     tpl->output_path);
+		return FALSE;
+	}
+	if (g_mkdir_with_parents (outdir, 0755) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create the output folder %s: %s",
+			     outdir, g_strerror (errno));
+		return FALSE;
+	}
+	workdir = ac_make_workdir (opts->workdir_parent != NULL ? opts->workdir_parent : outdir, error);
+	if (workdir == NULL)
+		return FALSE;
+	ac_cleanup_add_path (cleanup, workdir);
+	if (ac_build_steps (tpl, opts, progress, cancellable, cleanup, workdir, result, &local)) {
+		if (!ac_cleanup_run (cleanup, error)) {
+			g_prefix_error (error, "the image is built but cleaning up failed: ");
+			return FALSE;
+		}
+		return TRUE;
+	}
+	if (g_cancellable_is_cancelled (cancellable) && local->code != AC_ERROR_CANCELLED) {
+		g_autofree gchar *msg = g_strdup (local->message);
+		g_clear_error (&local);
+		local = g_error_new (AC_ERROR, AC_ERROR_CANCELLED, "interrupted: %s", msg);
+	}
+	if (opts->on_error == AC_ON_ERROR_ABORT) {
+		g_autoptr(GError) cerr = NULL;
+		if (!ac_cleanup_run_mounts (cleanup, &cerr))
+			g_warning ("cleanup: %s", cerr->message);
+		result->kept_workdir = g_strdup (workdir);
+	} else {
+		g_autoptr(GError) cerr = NULL;
+		if (!ac_cleanup_run (cleanup, &cerr))
+			g_warning ("cleanup after the failure: %s", cerr->message);
+	}
+	g_propagate_error (error, g_steal_pointer (&local));
+	return FALSE;
+}
+
+/**
+ * ac_build_manifest_set_cid:
+ *
+ * Fills image.cid of a manifest once the caller (which has the IPFS code) computed it.
+ */
+gboolean
+ac_build_manifest_set_cid (const gchar *manifest_path, const gchar *cid, GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new ();
+	g_autoptr(JsonGenerator) gen = json_generator_new ();
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *data = NULL;
+	JsonObject *img;
+	if (!json_parser_load_from_file (parser, manifest_path, &local) ||
+	    !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read the manifest %s: %s",
+			     manifest_path, local != NULL ? local->message : "not an object");
+		return FALSE;
+	}
+	img = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+					     "image");
+	if (img == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s has no 'image' member",
+			     manifest_path);
+		return FALSE;
+	}
+	json_object_set_string_member (img, "cid", cid);
+	json_generator_set_root (gen, json_parser_get_root (parser));
+	json_generator_set_pretty (gen, TRUE);
+	data = json_generator_to_data (gen, NULL);
+	return ac_build_write_atomic (manifest_path, data, strlen (data), error);
+}

@@ -547,35 +547,34 @@ ac_sev_chain_link_error (GError **error, const gchar *link, GError *cause)
 	return FALSE;
 }
 
-/* the trusted root whose keys equal the chain's ARK/ASK, restricted to @generation if set */
+/* the trusted root whose ARK is the chain's ARK (restricted to @generation if set); the ASK to
+ * use is the trusted one, or the chain's own when it differs but is signed by that ARK */
 static const gchar *
-ac_sev_chain_match_root (AcSevChain *self, AcSevRoots *roots, const gchar *generation, GError **error)
+ac_sev_chain_match_root (AcSevChain *self,
+			 AcSevRoots *roots,
+			 const gchar *generation,
+			 AcAmdCert **ask_out,
+			 GError **error)
 {
 	g_autofree gchar *ark_id = ac_amd_cert_get_key_id_hex (self->ark);
 	g_autofree gchar *names = ac_sev_roots_to_string (roots);
 
 	for (guint i = 0; i < ac_sev_roots_get_size (roots); i++) {
 		const gchar *name = ac_sev_roots_get_name (roots, i);
+		g_autoptr(GError) error_local = NULL;
 		if (generation != NULL && g_ascii_strcasecmp (name, generation) != 0)
 			continue;
 		if (!ac_amd_cert_same_key (self->ark, ac_sev_roots_get_ark (roots, name)))
 			continue;
-		if (!ac_amd_cert_same_key (self->ask, ac_sev_roots_get_ask (roots, name))) {
-			g_autoptr(GError) error_local = NULL;
-			/* a different ASK under a trusted ARK must still be signed by it */
-			if (!ac_amd_cert_verify (self->ask, ac_sev_roots_get_ark (roots, name),
-						 &error_local)) {
-				ac_sev_chain_link_error (error, "ASK ← ARK", error_local);
-				return NULL;
-			}
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_UNTRUSTED,
-				     "certificate chain link ASK: the chain's ASK differs from the "
-				     "trusted %s ASK",
-				     name);
+		if (ac_amd_cert_same_key (self->ask, ac_sev_roots_get_ask (roots, name))) {
+			*ask_out = ac_sev_roots_get_ask (roots, name);
+			return name;
+		}
+		if (!ac_amd_cert_verify (self->ask, ac_sev_roots_get_ark (roots, name), &error_local)) {
+			ac_sev_chain_link_error (error, "ASK ← ARK", error_local);
 			return NULL;
 		}
+		*ask_out = self->ask;
 		return name;
 	}
 	g_set_error (error,
@@ -610,7 +609,7 @@ ac_sev_chain_verify (AcSevChain *self,
 	g_autoptr(AcSevChainVerdict) v = g_new0 (AcSevChainVerdict, 1);
 	g_autoptr(GError) error_local = NULL;
 	const gchar *root = NULL;
-	AcAmdCert *ask;
+	AcAmdCert *ask = NULL;
 
 	if (generation != NULL && ac_sev_roots_get_ark (roots, generation) == NULL) {
 		g_autofree gchar *names = ac_sev_roots_to_string (roots);
@@ -632,10 +631,9 @@ ac_sev_chain_verify (AcSevChain *self,
 
 	/* ARK → ASK → CEK */
 	if (self->ark != NULL) {
-		root = ac_sev_chain_match_root (self, roots, generation, error);
+		root = ac_sev_chain_match_root (self, roots, generation, &ask, error);
 		if (root == NULL)
 			return FALSE;
-		ask = ac_sev_roots_get_ask (roots, root);
 		if (!ac_sev_cert_verify_by_amd (self->cek, ask, &v->cek_slot, &error_local))
 			return ac_sev_chain_link_error (error, "CEK ← ASK", error_local);
 	} else {
@@ -670,7 +668,7 @@ ac_sev_chain_verify (AcSevChain *self,
 	}
 	v->generation = g_strdup (root);
 	v->ark_key_id = ac_amd_cert_get_key_id_hex (ac_sev_roots_get_ark (roots, root));
-	v->ask_key_id = ac_amd_cert_get_key_id_hex (ac_sev_roots_get_ask (roots, root));
+	v->ask_key_id = ac_amd_cert_get_key_id_hex (ask != NULL ? ask : ac_sev_roots_get_ask (roots, root));
 
 	/* OCA (self-signed), PEK by OCA and by CEK, PDH by PEK */
 	if (!ac_sev_cert_verify (self->oca, self->oca, &v->oca_slot, &error_local))

@@ -371,14 +371,13 @@ ac_sev_ovmf_get_secret_area (AcSevOvmf *self, guint32 *base, guint32 *size, GErr
 #define GUID_INITRD	"44baf731-3a2f-4bd7-9af1-41e29169781d"
 #define GUID_KERNEL	"4de79437-abd2-427f-b835-d5b172d2045b"
 
-static void
-ac_sev_sha256 (const guint8 *data, gsize len, guint8 out[32])
+static gboolean
+ac_sev_sha256 (const guint8 *data, gsize len, guint8 out[32], GError **error)
 {
-	gsize olen = 32;
-	g_autoptr(GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
-	if (len > 0)
-		g_checksum_update (c, data, (gssize)len);
-	g_checksum_get_digest (c, out, &olen);
+	static const guint8 empty = 0;
+	if (EVP_Digest (len > 0 ? data : &empty, len, out, NULL, EVP_sha256 (), NULL) != 1)
+		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
+	return TRUE;
 }
 
 /**
@@ -414,11 +413,13 @@ ac_sev_kernel_hashes_table (const guint8 *kernel,
 		p += 18;
 		if (i == 0) {
 			const gchar *c = cmdline != NULL ? cmdline : "";
-			ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, p);
+			if (!ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, p, error))
+				return FALSE;
 		} else if (i == 1) {
-			ac_sev_sha256 (initrd, initrd != NULL ? initrd_len : 0, p);
-		} else {
-			ac_sev_sha256 (kernel, kernel_len, p);
+			if (!ac_sev_sha256 (initrd, initrd != NULL ? initrd_len : 0, p, error))
+				return FALSE;
+		} else if (!ac_sev_sha256 (kernel, kernel_len, p, error)) {
+			return FALSE;
 		}
 		p += 32;
 	}
@@ -527,11 +528,11 @@ ac_sev_check_vmsa (GBytes *vmsa, const gchar *what, GError **error)
 gboolean
 ac_sev_launch_digest (const AcSevLaunchInputs *in, guint8 ld[32], GError **error)
 {
-	g_autoptr(GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+	g_autoptr(EVP_MD_CTX) c = EVP_MD_CTX_new ();
 	g_autoptr(AcSevOvmf) ovmf = NULL;
 	const guint8 *fw;
 	gsize fwlen = 0;
-	gsize olen = 32;
+	unsigned int olen = 32;
 
 	if (in->firmware == NULL || g_bytes_get_size (in->firmware) == 0) {
 		g_set_error_literal (error,
@@ -553,7 +554,9 @@ ac_sev_launch_digest (const AcSevLaunchInputs *in, guint8 ld[32], GError **error
 	ovmf = ac_sev_ovmf_parse (fw, fwlen, error);
 	if (ovmf == NULL)
 		return FALSE;
-	g_checksum_update (c, fw, (gssize)fwlen);
+	if (c == NULL || EVP_DigestInit_ex (c, EVP_sha256 (), NULL) != 1 ||
+	    EVP_DigestUpdate (c, fw, fwlen) != 1)
+		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
 
 	if (in->kernel != NULL) {
 		guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
@@ -579,7 +582,8 @@ ac_sev_launch_digest (const AcSevLaunchInputs *in, guint8 ld[32], GError **error
 						 table,
 						 error))
 			return FALSE;
-		g_checksum_update (c, table, sizeof (table));
+		if (EVP_DigestUpdate (c, table, sizeof (table)) != 1)
+			return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
 	} else if (in->initrd != NULL || in->cmdline != NULL) {
 		g_set_error_literal (error,
 				     AC_ERROR,
@@ -639,9 +643,12 @@ ac_sev_launch_digest (const AcSevLaunchInputs *in, guint8 ld[32], GError **error
 			v0 = g_bytes_new_take (b0, AC_SEV_VMSA_SIZE);
 			v1 = g_bytes_new_take (b1, AC_SEV_VMSA_SIZE);
 		}
-		g_checksum_update (c, g_bytes_get_data (v0, NULL), AC_SEV_VMSA_SIZE);
-		for (guint i = 1; i < in->num_cpus; i++)
-			g_checksum_update (c, g_bytes_get_data (v1, NULL), AC_SEV_VMSA_SIZE);
+		if (EVP_DigestUpdate (c, g_bytes_get_data (v0, NULL), AC_SEV_VMSA_SIZE) != 1)
+			return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
+		for (guint i = 1; i < in->num_cpus; i++) {
+			if (EVP_DigestUpdate (c, g_bytes_get_data (v1, NULL), AC_SEV_VMSA_SIZE) != 1)
+				return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
+		}
 	} else if (in->vmsa_cpu0 != NULL || in->vmsa_cpu1 != NULL) {
 		g_set_error (error,
 			     AC_ERROR,
@@ -650,6 +657,7 @@ ac_sev_launch_digest (const AcSevLaunchInputs *in, guint8 ld[32], GError **error
 			     in->policy);
 		return FALSE;
 	}
-	g_checksum_get_digest (c, ld, &olen);
+	if (EVP_DigestFinal_ex (c, ld, &olen) != 1 || olen != 32)
+		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
 	return TRUE;
 }

@@ -29,7 +29,7 @@ typedef struct {
 	guint32 policy;
 	guint8 tek[16];
 	guint8 tik[16];
-	GChecksum *ld;
+	EVP_MD_CTX *ld;
 	guint8 measure[32];
 	GArray *regions; /* AcSevPspRegion, later writes shadow earlier ones */
 } AcSevPspGuest;
@@ -83,8 +83,7 @@ ac_sev_psp_region_clear (gpointer p)
 static void
 ac_sev_psp_guest_free (AcSevPspGuest *g)
 {
-	if (g->ld != NULL)
-		g_checksum_free (g->ld);
+	EVP_MD_CTX_free (g->ld);
 	g_array_unref (g->regions);
 	OPENSSL_cleanse (g, sizeof (*g));
 	g_free (g);
@@ -691,7 +690,11 @@ ac_sev_psp_launch_start_locked (AcSevPsp *self,
 	}
 	g->handle = self->next_handle++;
 	g->state = AC_SEV_GUEST_STATE_LUPDATE;
-	g->ld = g_checksum_new (G_CHECKSUM_SHA256);
+	g->ld = EVP_MD_CTX_new ();
+	if (g->ld == NULL || EVP_DigestInit_ex (g->ld, EVP_sha256 (), NULL) != 1) {
+		ac_sev_psp_guest_free (g);
+		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "SHA-256 failed");
+	}
 	g_hash_table_insert (self->guests, GUINT_TO_POINTER (g->handle), g);
 	self->state = 2;
 	*handle = g->handle;
@@ -747,7 +750,8 @@ ac_sev_psp_update_data_locked (AcSevPsp *self, guint32 handle, guint64 gpa, cons
 					"LAUNCH_UPDATE_DATA address 0x%" G_GINT64_MODIFIER "x is unaligned "
 					"or outside guest memory",
 					gpa);
-	g_checksum_update (g->ld, data, len);
+	if (EVP_DigestUpdate (g->ld, data, len) != 1)
+		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "SHA-256 failed");
 	ac_sev_psp_store (g, gpa, data, len);
 	return AC_SEV_STATUS_SUCCESS;
 }
@@ -786,7 +790,8 @@ ac_sev_psp_update_vmsa_locked (AcSevPsp *self, guint32 handle, const guint8 *vms
 					AC_SEV_STATUS_INVALID_LENGTH,
 					"LAUNCH_UPDATE_VMSA length %u, expected 4096",
 					len);
-	g_checksum_update (g->ld, vmsa, len);
+	if (EVP_DigestUpdate (g->ld, vmsa, len) != 1)
+		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "SHA-256 failed");
 	return AC_SEV_STATUS_SUCCESS;
 }
 
@@ -806,7 +811,7 @@ ac_sev_psp_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, guint32 
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
 	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_MEASURE");
 	guint8 ld[32], mnonce[16];
-	gsize ldlen = sizeof (ld);
+	unsigned int ldlen = sizeof (ld);
 
 	if (g == NULL ||
 	    !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st, "LAUNCH_MEASURE"))
@@ -821,7 +826,8 @@ ac_sev_psp_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, guint32 
 	} else if (!ac_sev_random (mnonce, 16, NULL)) {
 		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "no randomness");
 	}
-	g_checksum_get_digest (g->ld, ld, &ldlen);
+	if (EVP_DigestFinal_ex (g->ld, ld, &ldlen) != 1)
+		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "SHA-256 failed");
 	if (!ac_sev_measurement_compute (g->tik,
 					 self->api_major,
 					 self->api_minor,

@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <openssl/pem.h>
 
 #include "ac-error.h"
 #include "ac-sev-chain.h"
+#include "ac-sev-ossl-private.h"
 #include "test-sev-common.h"
 
 static JsonObject *
@@ -381,6 +383,75 @@ test_malformed (void)
 	}
 }
 
+static EVP_PKEY *
+load_key (const gchar *rel)
+{
+	g_autofree gchar *path = sev_test_path (rel);
+	FILE *f = fopen (path, "r");
+	EVP_PKEY *k;
+	g_assert_nonnull (f);
+	k = PEM_read_PrivateKey (f, NULL, NULL, NULL);
+	fclose (f);
+	g_assert_nonnull (k);
+	return k;
+}
+
+/* a full chain whose ASK is not the trusted one: accepted only if the trusted ARK signed it */
+static void
+test_rotated_ask (void)
+{
+	g_autofree gchar *dir = sev_test_path ("synthetic-platform");
+	g_autofree gchar *ark_p = g_build_filename (dir, "ark.cert", NULL);
+	g_autofree gchar *ask_p = g_build_filename (dir, "ask.cert", NULL);
+	g_autofree gchar *cek_p = g_build_filename (dir, "cek.cert", NULL);
+	g_autofree gchar *chain_p = g_build_filename (dir, "chain_sev.bin", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcAmdCert) ark = ac_amd_cert_parse_file (ark_p, &error);
+	g_autoptr(AcAmdCert) ask = ac_amd_cert_parse_file (ask_p, &error);
+	g_autoptr(AcSevChain) base = ac_sev_chain_parse_file (chain_p, &error);
+	g_autoptr(EVP_PKEY) ark_key = load_key ("synthetic-platform/ark_key.pem");
+	g_autoptr(EVP_PKEY) new_key = EVP_RSA_gen (4096);
+	g_autoptr(AcSevRoots) roots = ac_sev_roots_new ();
+	guint8 id[16] = { 0xaa, 0xbb };
+	g_autoptr(AcAmdCert) ask2 = NULL;
+	g_autoptr(AcAmdCert) ask3 = NULL;
+	g_autoptr(AcSevCert) cek2 = ac_sev_cert_parse_file (cek_p, &error);
+	g_autoptr(AcSevCert) cek3 = ac_sev_cert_parse_file (cek_p, &error);
+	g_autoptr(AcSevChain) chain2 = NULL;
+	g_autoptr(AcSevChain) chain3 = NULL;
+	g_autoptr(AcSevChainVerdict) v = NULL;
+
+	g_assert_no_error (error);
+	g_assert_true (ac_sev_roots_add (roots, "synthetic", ark, ask, &error));
+	/* ASK' signed by the trusted ARK, CEK re-signed by ASK' */
+	ask2 = ac_amd_cert_new (AC_SEV_USAGE_ASK, id, ac_amd_cert_get_key_id (ark), new_key, &error);
+	g_assert_no_error (error);
+	g_assert_true (ac_amd_cert_sign (ask2, ark, ark_key, &error));
+	g_assert_true (ac_sev_cert_sign_by_amd (cek2, 0, ask2, new_key, &error));
+	chain2 = ac_sev_chain_new (ac_sev_chain_get_pdh (base), ac_sev_chain_get_pek (base),
+				   ac_sev_chain_get_oca (base), cek2, ask2, ark);
+	g_assert_true (ac_sev_chain_verify (chain2, roots, NULL, &v, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (v->ask_key_id, ==, "aabb0000000000000000000000000000");
+	/* ASK'' claims the ARK as its signer but signs itself: refused at ASK ← ARK */
+	ask3 = ac_amd_cert_new (AC_SEV_USAGE_ASK, id, ac_amd_cert_get_key_id (ark), new_key, &error);
+	g_assert_true (ac_amd_cert_sign (ask3, ark, new_key, &error));
+	g_assert_true (ac_sev_cert_sign_by_amd (cek3, 0, ask3, new_key, &error));
+	chain3 = ac_sev_chain_new (ac_sev_chain_get_pdh (base), ac_sev_chain_get_pek (base),
+				   ac_sev_chain_get_oca (base), cek3, ask3, ark);
+	g_assert_false (ac_sev_chain_verify (chain3, roots, NULL, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+	g_assert_nonnull (strstr (error->message, "ASK ← ARK"));
+	g_clear_error (&error);
+	/* and the re-signed CEK no longer verifies with the trusted ASK in the export layout */
+	{
+		g_autoptr(AcSevChain) bare = ac_sev_chain_new (ac_sev_chain_get_pdh (base), ac_sev_chain_get_pek (base),
+							       ac_sev_chain_get_oca (base), cek2, NULL, NULL);
+		g_assert_false (ac_sev_chain_verify (bare, roots, NULL, NULL, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+	}
+}
+
 static GBytes *
 fake_fetch (const gchar *url, gpointer user_data, GCancellable *cancellable, GError **error)
 {
@@ -435,6 +506,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/sev/chain/naples-cek-rome-ask", test_naples_cek_with_rome_ask);
 	g_test_add_func ("/sev/chain/untrusted-roots", test_untrusted_roots);
 	g_test_add_func ("/sev/cert/malformed", test_malformed);
+	g_test_add_func ("/sev/chain/rotated-ask", test_rotated_ask);
 	g_test_add_func ("/sev/kds/cache", test_kds_cache);
 	return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <openssl/hmac.h>
 
 #include "ac-error.h"
 #include "ac-sev-measure.h"
@@ -379,6 +380,55 @@ test_refusals (void)
 	assert_status (ac_sev_psp_launch_measure (psp, 9999, out, &len), AC_SEV_STATUS_INVALID_GUEST);
 }
 
+/* API < 0.17: measurement and secret MAC without the 0x04/major/minor/build prefix and MEASURE */
+static void
+test_legacy_firmware (void)
+{
+	AcSevPsp *psp = psp2048;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcSevSession) s = ac_sev_session_new (ac_sev_chain_get_pdh (ac_sev_psp_get_chain (psp)), 1, &error);
+	g_autoptr(GBytes) fw = sev_test_load ("measurement/sevctl_OVMF.amdsev.fd_trimmed.bin");
+	g_autoptr(GBytes) table = ac_sev_secret_table_build_aleph_passphrase ("legacy", NULL);
+	g_autoptr(GBytes) p_new = NULL;
+	g_autoptr(GBytes) p_old = NULL;
+	guint8 blob[48], ld[32], msg[52], mac[32], h_new[52], h_old[52];
+	guint32 handle = 0, len = 48;
+	unsigned int mlen = 32;
+	gsize ldlen = 32;
+	g_autoptr(GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+
+	ac_sev_psp_set_firmware (psp, 0, 16, 3);
+	assert_status (ac_sev_psp_launch_start (psp, &handle, 1, ac_sev_cert_get_data (ac_sev_session_get_godh_cert (s)), 2084,
+						ac_sev_session_get_blob (s), 128), AC_SEV_STATUS_SUCCESS);
+	assert_status (ac_sev_psp_launch_update_data (psp, handle, 0xfffff000, g_bytes_get_data (fw, NULL), 4096),
+		       AC_SEV_STATUS_SUCCESS);
+	assert_status (ac_sev_psp_launch_measure (psp, handle, blob, &len), AC_SEV_STATUS_SUCCESS);
+	/* HMAC(TIK, LE32(policy) ‖ LD ‖ MNONCE), computed here with plain HMAC */
+	g_checksum_update (c, g_bytes_get_data (fw, NULL), 4096);
+	g_checksum_get_digest (c, ld, &ldlen);
+	msg[0] = 1;
+	msg[1] = msg[2] = msg[3] = 0;
+	memcpy (msg + 4, ld, 32);
+	memcpy (msg + 36, blob + 32, 16);
+	g_assert_nonnull (HMAC (EVP_sha256 (), ac_sev_session_get_tik (s), 16, msg, sizeof (msg), mac, &mlen));
+	g_assert_cmpmem (mac, 32, blob, 32);
+	g_assert_true (ac_sev_measurement_verify (blob, 48, ac_sev_session_get_tik (s), 0, 16, 3, 1, ld, &error));
+	g_assert_no_error (error);
+	/* the modern secret MAC form is refused by legacy firmware, the legacy one accepted */
+	g_assert_true (ac_sev_secret_packet_build (ac_sev_session_get_tek (s), ac_sev_session_get_tik (s), blob, 0, 17,
+						   NULL, table, h_new, &p_new, NULL));
+	g_assert_true (ac_sev_secret_packet_build (ac_sev_session_get_tek (s), ac_sev_session_get_tik (s), blob, 0, 16,
+						   NULL, table, h_old, &p_old, NULL));
+	assert_status (ac_sev_psp_launch_secret (psp, handle, h_new, 52, 0x80c000, g_bytes_get_size (p_new),
+						 g_bytes_get_data (p_new, NULL), g_bytes_get_size (p_new)),
+		       AC_SEV_STATUS_BAD_MEASUREMENT);
+	assert_status (ac_sev_psp_launch_secret (psp, handle, h_old, 52, 0x80c000, g_bytes_get_size (p_old),
+						 g_bytes_get_data (p_old, NULL), g_bytes_get_size (p_old)),
+		       AC_SEV_STATUS_SUCCESS);
+	assert_status (ac_sev_psp_decommission (psp, handle), AC_SEV_STATUS_SUCCESS);
+	ac_sev_psp_set_firmware (psp, 0, 24, 15);
+}
+
 static void
 test_save_load (void)
 {
@@ -432,6 +482,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/sev/psp/trust", test_trust);
 	g_test_add_func ("/sev/psp/round-trips", test_round_trips);
 	g_test_add_func ("/sev/psp/refusals", test_refusals);
+	g_test_add_func ("/sev/psp/legacy-firmware", test_legacy_firmware);
 	g_test_add_func ("/sev/psp/save-load", test_save_load);
 	rc = g_test_run ();
 	ac_sev_psp_free (psp4096);

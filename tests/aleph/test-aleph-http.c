@@ -760,6 +760,24 @@ test_crn_list (void)
 }
 
 static void
+test_proxy_env (void)
+{
+	/* libcurl honours http_proxy: a host that does not exist is reached through our server */
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcHttpResponse) r = NULL;
+	guint before = srv.flaky_get;
+
+	g_setenv ("http_proxy", srv.base, TRUE);
+	r = ac_http_request (h, "GET", "http://aleph.invalid/flaky", NULL, NULL, NULL,
+			     AC_HTTP_IDEMPOTENT, &error);
+	g_unsetenv ("http_proxy");
+	g_assert_no_error (error);
+	g_assert_cmpuint (r->status, ==, 200);
+	g_assert_cmpuint (srv.flaky_get, >, before);
+}
+
+static void
 test_kds_fetch (void)
 {
 	g_autoptr(AcHttpClient) h = fast_client ();
@@ -805,6 +823,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/crn/endpoints", test_crn);
 	g_test_add_func ("/aleph/crn/list", test_crn_list);
 	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
+	g_test_add_func ("/aleph/http/proxy-env", test_proxy_env);
 	rc = g_test_run ();
 	g_main_loop_quit (srv.loop);
 	g_thread_join (srv.thread);

@@ -16,6 +16,7 @@ static const AcCliCommand commands[] = {
 	{ "account", "show, create or import the Ethereum key that signs Aleph messages", ac_cli_cmd_account },
 	{ "message", "build, sign and verify Aleph messages (INSTANCE, STORE, FORGET)", ac_cli_cmd_message },
 	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
+	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", ac_cli_cmd_build },
 	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", ac_cli_cmd_sev },
 	{ "tag", "add or replace the <aleph:confidential> element of a domain", ac_cli_cmd_tag },
 	{ "untag", "remove the <aleph:confidential> element of a domain", ac_cli_cmd_untag },

@@ -1,0 +1,359 @@
+/*
+ * virt-aleph build TEMPLATE: the encrypted image builder (builder/) from the command line.
+ * The builder knows nothing of libvirt or IPFS: a libvirt-domain source is resolved here to
+ * the domain's disk image, and the image's CID is computed here for the manifest.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ac-builder-run.h"
+#include "ac-builder.h"
+#include "ac-car.h"
+#include "ac-cli.h"
+#include "ac-virt.h"
+
+static gchar *
+xpath_string (xmlXPathContextPtr ctx, xmlNodePtr node, const gchar *expr)
+{
+	xmlXPathObjectPtr r;
+	gchar *value = NULL;
+	ctx->node = node;
+	r = xmlXPathEvalExpression ((const xmlChar *)expr, ctx);
+	if (r != NULL && r->type == XPATH_STRING && r->stringval != NULL && r->stringval[0] != '\0')
+		value = g_strdup ((const gchar *)r->stringval);
+	xmlXPathFreeObject (r);
+	return value;
+}
+
+/*
+ * The domain's disk as an image source: the domain must be shut off (its disk must not change
+ * while it is read), the disk must be a local file or block device in raw or qcow2 format.
+ */
+static gboolean
+resolve_from_domain (virDomainPtr dom, AcTemplate *tpl, GError **error)
+{
+	g_autofree gchar *xml = NULL;
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr disks;
+	int state = 0, reason = 0;
+	gboolean ok = FALSE;
+
+	if (virDomainGetState (dom, &state, &reason, 0) < 0) {
+		ac_virt_set_error (error, "cannot get the state of domain %s", tpl->source.domain);
+		return FALSE;
+	}
+	if (state != VIR_DOMAIN_SHUTOFF) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+			     "source.domain '%s' is not shut off: its disk could change while it is "
+			     "read (virsh shutdown %s)",
+			     tpl->source.domain, tpl->source.domain);
+		return FALSE;
+	}
+	xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+	if (xml == NULL) {
+		ac_virt_set_error (error, "cannot get the XML of domain %s", tpl->source.domain);
+		return FALSE;
+	}
+	doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
+	if (doc == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT, "domain %s: unreadable XML",
+			     tpl->source.domain);
+		return FALSE;
+	}
+	ctx = xmlXPathNewContext (doc);
+	disks = xmlXPathEvalExpression (
+		(const xmlChar *)"/domain/devices/disk[@device='disk' or not(@device)]", ctx);
+	if (disks != NULL && disks->nodesetval != NULL) {
+		for (int i = 0; i < disks->nodesetval->nodeNr; i++) {
+			xmlNodePtr n = disks->nodesetval->nodeTab[i];
+			g_autofree gchar *dev = xpath_string (ctx, n, "string(target/@dev)");
+			g_autofree gchar *type = xpath_string (ctx, n, "string(@type)");
+			g_autofree gchar *file = xpath_string (ctx, n, "string(source/@file)");
+			g_autofree gchar *blk = xpath_string (ctx, n, "string(source/@dev)");
+			g_autofree gchar *fmt = xpath_string (ctx, n, "string(driver/@type)");
+			if (tpl->source.disk != NULL && g_strcmp0 (dev, tpl->source.disk) != 0)
+				continue;
+			if (g_strcmp0 (type, "file") != 0 && g_strcmp0 (type, "block") != 0) {
+				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+					     "source.disk '%s' of domain %s is a %s disk: expected a local "
+					     "file or block device", dev, tpl->source.domain,
+					     type != NULL ? type : "(untyped)");
+				break;
+			}
+			if (fmt != NULL && g_strcmp0 (fmt, "raw") != 0 && g_strcmp0 (fmt, "qcow2") != 0) {
+				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+					     "source.disk '%s' of domain %s is %s: expected raw or qcow2",
+					     dev, tpl->source.domain, fmt);
+				break;
+			}
+			if (file == NULL && blk == NULL)
+				continue;
+			g_free (tpl->source.path);
+			tpl->source.path = g_strdup (file != NULL ? file : blk);
+			g_free (tpl->source.format);
+			tpl->source.format = g_strdup (fmt != NULL ? fmt : "auto");
+			g_free (tpl->source.partition);
+			tpl->source.partition = g_strdup ("auto");
+			tpl->source.type = AC_SOURCE_IMAGE;
+			g_debug ("source: domain %s disk %s is %s (%s)", tpl->source.domain, dev,
+				 tpl->source.path, tpl->source.format);
+			ok = TRUE;
+			break;
+		}
+	}
+	if (!ok && error != NULL && *error == NULL)
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			     "domain %s has no %s%s disk with a source", tpl->source.domain,
+			     tpl->source.disk != NULL ? "disk " : "",
+			     tpl->source.disk != NULL ? tpl->source.disk : "local");
+	xmlXPathFreeObject (disks);
+	xmlXPathFreeContext (ctx);
+	xmlFreeDoc (doc);
+	return ok;
+}
+
+/*
+ * The domain's disk as an image source: the domain must be shut off (its disk must not change
+ * while it is read), the disk must be a local file or block device in raw or qcow2 format.
+ */
+static gboolean
+resolve_domain_source (AcCliGlobal *global, AcTemplate *tpl, GError **error)
+{
+	virConnectPtr conn;
+	virDomainPtr dom;
+	gboolean ok;
+
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), error);
+	if (conn == NULL)
+		return FALSE;
+	dom = ac_virt_lookup_domain (conn, tpl->source.domain, error);
+	if (dom == NULL) {
+		virConnectClose (conn);
+		return FALSE;
+	}
+	ok = resolve_from_domain (dom, tpl, error);
+	virDomainFree (dom);
+	virConnectClose (conn);
+	return ok;
+}
+
+static AcSecret *
+read_passphrase_stdin (GError **error)
+{
+	gchar buf[1024];
+	gsize len = 0;
+	AcSecret *s;
+	while (len < sizeof (buf)) {
+		ssize_t n = read (STDIN_FILENO, buf + len, sizeof (buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read the passphrase: %s",
+				     g_strerror (errno));
+			OPENSSL_cleanse (buf, sizeof (buf));
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (gsize)n;
+	}
+	if (len == sizeof (buf)) {
+		OPENSSL_cleanse (buf, sizeof (buf));
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "the passphrase on standard input is longer than 1023 bytes");
+		return NULL;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	s = ac_secret_new (buf, len);
+	OPENSSL_cleanse (buf, sizeof (buf));
+	return s;
+}
+
+static gboolean
+write_passphrase (const gchar *path, const AcSecret *pass, gboolean force, GError **error)
+{
+	int fd;
+	gboolean ok;
+	if (g_strcmp0 (path, "-") == 0)
+		return TRUE; /* printed with the result */
+	if (force)
+		(void)unlink (path);
+	fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "--passphrase-out %s: %s", path, g_strerror (errno));
+		return FALSE;
+	}
+	ok = write (fd, pass->data, pass->len) == (ssize_t)pass->len;
+	if (close (fd) != 0 || !ok) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "--passphrase-out %s: write failed", path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+int
+ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
+{
+	g_auto(GStrv) vars_kv = NULL;
+	g_autofree gchar *on_error = NULL;
+	g_autofree gchar *pass_out = NULL;
+	g_autofree gchar *workdir = NULL;
+	gboolean force = FALSE, pass_stdin = FALSE, no_cid = FALSE;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "TEMPLATE",
+		"Build the encrypted disk image a template describes: GPT with an ESP and a LUKS1 root "
+		"(the layout Aleph's SEV firmware boots), verified before it is put in place, with a "
+		"JSON manifest beside it. SIGINT/SIGTERM undo every temporary.");
+	const GOptionEntry entries[] = {
+		{ "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vars_kv, "set a template variable (repeatable)", "NAME=VALUE" },
+		{ "force", 0, 0, G_OPTION_ARG_NONE, &force, "replace an existing image and manifest", NULL },
+		{ "on-error", 0, 0, G_OPTION_ARG_STRING, &on_error, "cleanup (default) or abort (keep the work directory)", "MODE" },
+		{ "passphrase-stdin", 0, 0, G_OPTION_ARG_NONE, &pass_stdin, "read the passphrase from standard input", NULL },
+		{ "passphrase-out", 0, 0, G_OPTION_ARG_FILENAME, &pass_out, "hand the passphrase back: a new file (mode 0600) or - for standard output", "FILE" },
+		{ "workdir", 0, 0, G_OPTION_ARG_FILENAME, &workdir, "where the temporaries go (default: the output's folder)", "DIR" },
+		{ "no-cid", 0, 0, G_OPTION_ARG_NONE, &no_cid, "do not compute the image's IPFS CID for the manifest", NULL },
+		{ NULL }
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GHashTable) vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(AcTemplate) tpl = NULL;
+	g_autoptr(AcSecret) given = NULL;
+	g_autoptr(AcProgress) progress = NULL;
+	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+	g_autoptr(AcSignalGuard) guard = NULL;
+	g_auto(AcBuildResult) result = { 0 };
+	g_autofree gchar *cid = NULL;
+	AcBuildOptions opts = { 0 };
+	gboolean ok;
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "expected one TEMPLATE, got %d arguments",
+							 argc - 1));
+	for (guint i = 0; vars_kv != NULL && vars_kv[i] != NULL; i++) {
+		if (!ac_template_parse_var (vars, vars_kv[i], &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	if (on_error == NULL || g_strcmp0 (on_error, "cleanup") == 0) {
+		opts.on_error = AC_ON_ERROR_CLEANUP;
+	} else if (g_strcmp0 (on_error, "abort") == 0) {
+		opts.on_error = AC_ON_ERROR_ABORT;
+	} else {
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "--on-error '%s': expected cleanup or abort",
+							 on_error));
+	}
+	tpl = ac_template_new_from_file (argv[1], vars, &error);
+	if (tpl == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (pass_stdin) {
+		given = read_passphrase_stdin (&error);
+		if (given == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		opts.passphrase = given;
+	}
+	/* a passphrase nobody receives is a disk nobody can open */
+	if (pass_out == NULL && given == NULL && tpl->passphrase_source == AC_PASSPHRASE_GENERATE)
+		return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+			"the template generates the passphrase: say where it goes with "
+			"--passphrase-out FILE (or - for standard output)"));
+	if (pass_out != NULL && g_strcmp0 (pass_out, "-") != 0 && !force &&
+	    g_file_test (pass_out, G_FILE_TEST_EXISTS))
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_EXISTS,
+							 "--passphrase-out %s exists: use --force", pass_out));
+	if (tpl->source.type == AC_SOURCE_LIBVIRT_DOMAIN && !resolve_domain_source (global, tpl, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+
+	opts.force = force;
+	opts.workdir_parent = workdir;
+	progress = ac_progress_new ("build");
+	ac_progress_set_output (progress, ac_progress_output_pick (global->json, global->quiet, stderr),
+				stderr);
+	guard = ac_signal_guard_new (cancellable);
+	ok = ac_build_run (tpl, &opts, progress, cancellable, &result, &error);
+	if (!ok) {
+		if (result.kept_workdir != NULL)
+			fprintf (stderr, "virt-aleph: the work directory is kept in %s\n",
+				 result.kept_workdir);
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	if (!write_passphrase (pass_out != NULL ? pass_out : "-", result.passphrase, force, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!no_cid) {
+		cid = ac_ipfs_file_cid_string (result.image_path, NULL, &error);
+		if (cid == NULL || !ac_build_manifest_set_cid (result.manifest_path, cid, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	if (global->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new ();
+		g_autoptr(JsonNode) root = NULL;
+		g_autofree gchar *text = NULL;
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "image");
+		json_builder_add_string_value (b, result.image_path);
+		json_builder_set_member_name (b, "manifest");
+		json_builder_add_string_value (b, result.manifest_path);
+		json_builder_set_member_name (b, "size");
+		json_builder_add_int_value (b, (gint64)result.image_size);
+		json_builder_set_member_name (b, "sha256");
+		json_builder_add_string_value (b, result.image_sha256);
+		json_builder_set_member_name (b, "cid");
+		if (cid != NULL)
+			json_builder_add_string_value (b, cid);
+		else
+			json_builder_add_null_value (b);
+		json_builder_set_member_name (b, "luks_uuid");
+		json_builder_add_string_value (b, result.luks_uuid);
+		json_builder_set_member_name (b, "encrypt_mib_per_s");
+		json_builder_add_double_value (b, result.encrypt_stats.elapsed_us > 0
+			? (gdouble)result.encrypt_stats.bytes / result.encrypt_stats.elapsed_us * 1e6 / 1048576.0
+			: 0.0);
+		json_builder_set_member_name (b, "seconds");
+		json_builder_begin_object (b);
+		{
+			static const gchar *steps[] = { "source", "provision", "assemble", "verify", "manifest" };
+			for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+				json_builder_set_member_name (b, steps[i]);
+				json_builder_add_double_value (b, result.step_seconds[i]);
+			}
+		}
+		json_builder_end_object (b);
+		if (g_strcmp0 (pass_out, "-") == 0) {
+			json_builder_set_member_name (b, "passphrase");
+			json_builder_add_string_value (b, result.passphrase->data);
+		}
+		json_builder_end_object (b);
+		root = json_builder_get_root (b);
+		text = json_to_string (root, FALSE);
+		printf ("%s\n", text);
+		OPENSSL_cleanse (text, strlen (text));
+	} else {
+		if (g_strcmp0 (pass_out, "-") == 0)
+			printf ("%s\n", result.passphrase->data);
+		if (!global->quiet)
+			fprintf (stderr,
+				 "built %s (%" G_GUINT64_FORMAT " bytes, sha256 %s, LUKS %s%s%s)\n"
+				 "manifest %s\n",
+				 result.image_path, result.image_size, result.image_sha256,
+				 result.luks_uuid, cid != NULL ? ", CID " : "", cid != NULL ? cid : "",
+				 result.manifest_path);
+	}
+	return AC_EXIT_OK;
+}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-pipeline.h"
 #include "ac-reconcile.h"
 #include "ac-status.h"
 #include "ac-tag.h"
@@ -39,6 +40,12 @@ typedef struct {
 	guint reconnect_id;
 	guint backoff_ms;
 	guint64 generation; /* bumped on every (re)connection; stale messages are dropped */
+	AcPipelineConfig *pconfig;
+	GHashTable *workers;   /* UUID → GCancellable of the pipeline running for it */
+	GHashTable *failed;    /* UUID → canonical tag whose pipeline failed for good */
+	GHashTable *retries;   /* UUID → number of retries of a transient failure */
+	guint monitor_s;
+	guint monitor_id;
 } AcDaemon;
 
 typedef enum {
@@ -66,6 +73,161 @@ ac_daemon_msg_free (gpointer data)
 
 /* ---- reconcile (main thread) ------------------------------------------------------------- */
 
+/* Writes @desired unless the domain already says the same (our writes come back as events). */
+static void
+ac_daemon_write_status (virDomainPtr dom, AcStatus *desired)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
+	g_autoptr(AcStatus) current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+	g_autofree gchar *status_xml = NULL;
+	const gchar *name = virDomainGetName (dom);
+
+	if (current != NULL && ac_status_equal_ignoring_time (current, desired)) {
+		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
+		return;
+	}
+	ac_status_touch (desired);
+	status_xml = ac_status_format (desired);
+	if (desired->error_message != NULL)
+		g_message ("domain '%s': %s at step %s: %s", name, desired->state, desired->step,
+			   desired->error_message);
+	else
+		g_message ("domain '%s': %s at step %s", name, desired->state, desired->step);
+	if (!ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, status_xml, &error))
+		g_warning ("%s", error->message);
+}
+
+/* ---- pipeline workers (one thread per domain at a time) --------------------------------- */
+
+typedef struct {
+	AcDaemon *daemon;
+	gchar *uuid;
+	gchar *tag;       /* canonical tag the run started from */
+	gboolean monitor; /* check a running instance instead of running the flow */
+	virConnectPtr conn;
+	virDomainPtr dom;
+	guint64 generation;
+	GError *error;
+	gboolean reattested;
+} AcWorker;
+
+static void
+ac_worker_free (AcWorker *w)
+{
+	g_free (w->uuid);
+	g_free (w->tag);
+	if (w->dom != NULL)
+		virDomainFree (w->dom);
+	if (w->conn != NULL)
+		virConnectClose (w->conn);
+	g_clear_error (&w->error);
+	g_free (w);
+}
+
+static void
+ac_worker_status (const AcStatus *status, gpointer user_data)
+{
+	AcWorker *w = user_data;
+	g_autofree gchar *text = ac_status_format (status);
+	/* a copy: touching the time must not change the pipeline's own */
+	g_autoptr(AcStatus) copy = ac_status_parse (text, -1, NULL);
+	if (copy != NULL)
+		ac_daemon_write_status (w->dom, copy);
+}
+
+static void
+ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+	AcWorker *w = data;
+	gboolean ok;
+	if (w->monitor) {
+		ok = ac_pipeline_check_running (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w,
+						&w->reattested, &w->error);
+	} else {
+		g_autoptr(AcProgress) progress = ac_progress_new (w->uuid);
+		ok = ac_pipeline_run (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w, progress,
+				      cancellable, &w->error);
+	}
+	g_task_return_boolean (task, ok);
+}
+
+static gboolean ac_daemon_requeue (gpointer data);
+
+static gboolean
+ac_error_is_transient (const GError *error)
+{
+	return error != NULL && error->domain == AC_ERROR &&
+	       (error->code == AC_ERROR_NETWORK || error->code == AC_ERROR_REMOTE ||
+		error->code == AC_ERROR_LIBVIRT || error->code == AC_ERROR_CANCELLED);
+}
+
+static void
+ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+	AcWorker *w = g_task_get_task_data (G_TASK (res));
+	AcDaemon *self = w->daemon;
+
+	g_hash_table_remove (self->workers, w->uuid);
+	if (w->error == NULL) {
+		g_hash_table_remove (self->retries, w->uuid);
+		g_hash_table_remove (self->failed, w->uuid);
+		return;
+	}
+	if (g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED) && g_main_loop_is_running (self->loop) == FALSE)
+		return;
+	if (ac_error_is_transient (w->error)) {
+		guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->retries, w->uuid)) + 1;
+		guint delay = MIN (1u << MIN (n, 5u), 30u);
+		g_hash_table_insert (self->retries, g_strdup (w->uuid), GUINT_TO_POINTER (n));
+		g_message ("domain %s: transient failure (%s); retrying in %u s", w->uuid, w->error->message, delay);
+		g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, delay, ac_daemon_requeue,
+					    g_strdup (w->uuid), g_free);
+		return;
+	}
+	/* a refusal (untrusted chain, mismatch, invalid input …) waits for the owner to act */
+	g_hash_table_insert (self->failed, g_strdup (w->uuid), g_strdup (w->tag));
+}
+
+static AcDaemon *the_daemon; /* for timeout callbacks */
+
+static void ac_daemon_queue (AcDaemon *self, const gchar *uuid);
+
+static gboolean
+ac_daemon_requeue (gpointer data)
+{
+	if (the_daemon != NULL)
+		ac_daemon_queue (the_daemon, data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, const gchar *tag, gboolean monitor)
+{
+	g_autoptr(GTask) task = NULL;
+	GCancellable *cancellable;
+	AcWorker *w;
+
+	if (g_hash_table_contains (self->workers, uuid))
+		return;
+	w = g_new0 (AcWorker, 1);
+	w->daemon = self;
+	w->uuid = g_strdup (uuid);
+	w->tag = g_strdup (tag);
+	w->monitor = monitor;
+	virConnectRef (self->conn);
+	w->conn = self->conn;
+	virDomainRef (dom);
+	w->dom = dom;
+	cancellable = g_cancellable_new ();
+	g_hash_table_insert (self->workers, g_strdup (uuid), cancellable);
+	task = g_task_new (NULL, cancellable, ac_worker_done, NULL);
+	g_task_set_task_data (task, w, (GDestroyNotify)ac_worker_free);
+	g_task_run_in_thread (task, ac_worker_thread);
+}
+
+/* ---- reconcile (main thread) ------------------------------------------------------------- */
+
 static void
 ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 {
@@ -73,8 +235,9 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcStatus) current = NULL;
 	g_autoptr(AcStatus) desired = NULL;
+	g_autoptr(AcTag) tag = NULL;
 	g_autofree gchar *xml = NULL;
-	g_autofree gchar *status_xml = NULL;
+	g_autofree gchar *canonical = NULL;
 	const gchar *name;
 
 	dom = virDomainLookupByUUIDString (self->conn, uuid);
@@ -97,19 +260,50 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 		}
 		return;
 	}
-	if (current != NULL && ac_status_equal_ignoring_time (current, desired)) {
-		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
+	tag = ac_tag_parse (xml, -1, NULL, NULL);
+	if (tag == NULL || tag->publish == NULL) {
+		ac_daemon_write_status (dom, desired);
 		return;
 	}
-	ac_status_touch (desired);
-	status_xml = ac_status_format (desired);
-	if (desired->error_message != NULL)
-		g_message ("domain '%s': %s at step %s: %s", name, desired->state, desired->step,
-			   desired->error_message);
-	else
-		g_message ("domain '%s': %s at step %s", name, desired->state, desired->step);
-	if (!ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, status_xml, &error))
-		g_warning ("%s", error->message);
+
+	/* published to Aleph: the pipeline owns the status from here */
+	canonical = ac_tag_format (tag);
+	if (g_hash_table_contains (self->workers, uuid))
+		return;
+	if (g_strcmp0 (g_hash_table_lookup (self->failed, uuid), canonical) == 0) {
+		g_debug ("domain '%s': failed for this tag; waiting for a change", name);
+		return;
+	}
+	if (current != NULL && g_strcmp0 (current->state, "running") == 0) {
+		g_debug ("domain '%s': running on Aleph", name);
+		return;
+	}
+	g_message ("domain '%s': running the Aleph flow", name);
+	ac_daemon_start_worker (self, dom, uuid, canonical, FALSE);
+}
+
+/* Every monitor interval: instances that run on Aleph are checked for a CRN restart. */
+static gboolean
+ac_daemon_monitor (gpointer data)
+{
+	AcDaemon *self = data;
+	virDomainPtr *domains = NULL;
+	int n;
+
+	if (self->conn == NULL)
+		return G_SOURCE_CONTINUE;
+	n = virConnectListAllDomains (self->conn, &domains, 0);
+	for (int i = 0; i < n; i++) {
+		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
+		g_autoptr(AcStatus) st = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		if (st != NULL && g_strcmp0 (st->state, "running") == 0 &&
+		    virDomainGetUUIDString (domains[i], uuid) == 0)
+			ac_daemon_start_worker (self, domains[i], uuid, NULL, TRUE);
+		virDomainFree (domains[i]);
+	}
+	free (domains);
+	return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -340,7 +534,7 @@ ac_daemon_on_signal (gpointer user_data)
 }
 
 static gboolean
-ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, GError **error)
+ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint *monitor_s, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new ();
 	g_autoptr(GError) local_error = NULL;
@@ -352,6 +546,15 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, GError
 	}
 	if (*uri == NULL)
 		*uri = g_key_file_get_string (kf, "daemon", "connect", NULL);
+	if (g_key_file_has_key (kf, "daemon", "monitor-interval", NULL)) {
+		gint v = g_key_file_get_integer (kf, "daemon", "monitor-interval", NULL);
+		if (v <= 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "config %s: [daemon] monitor-interval: expected seconds > 0", path);
+			return FALSE;
+		}
+		*monitor_s = (guint)v;
+	}
 	return TRUE;
 }
 
@@ -367,6 +570,7 @@ main (int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) context = NULL;
 	AcDaemon self = { 0 };
+	g_autoptr(AcPipelineConfig) pconfig_owner = NULL;
 	const GOptionEntry entries[] = {
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default: qemu:///system)", "URI" },
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "configuration file (default: " AC_DAEMON_CONF ")", "FILE" },
@@ -393,7 +597,14 @@ main (int argc, char **argv)
 	}
 	if (verbose)
 		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
-	if (!ac_daemon_load_config (config != NULL ? config : AC_DAEMON_CONF, config != NULL, &uri, &error)) {
+	self.monitor_s = 30;
+	if (!ac_daemon_load_config (config != NULL ? config : AC_DAEMON_CONF, config != NULL, &uri,
+				    &self.monitor_s, &error)) {
+		fprintf (stderr, "virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
+	self.pconfig = pconfig_owner = ac_pipeline_config_load (config != NULL ? config : AC_DAEMON_CONF, &error);
+	if (self.pconfig == NULL) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
@@ -424,6 +635,11 @@ main (int argc, char **argv)
 	self.pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	self.cb_lifecycle = self.cb_metadata = -1;
 	self.backoff_ms = BACKOFF_MIN_MS;
+	self.workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+	self.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	self.retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	the_daemon = &self;
+	self.monitor_id = g_timeout_add_seconds (self.monitor_s, ac_daemon_monitor, &self);
 	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, &self);
 	g_unix_signal_add (SIGINT, ac_daemon_on_signal, &self);
 
@@ -434,6 +650,15 @@ main (int argc, char **argv)
 	}
 	g_main_loop_run (self.loop);
 
+	/* stop the pipelines at their next step boundary; their state is saved, they resume */
+	{
+		GHashTableIter iter;
+		gpointer value;
+		g_hash_table_iter_init (&iter, self.workers);
+		while (g_hash_table_iter_next (&iter, NULL, &value))
+			g_cancellable_cancel (value);
+	}
+	the_daemon = NULL;
 	ac_daemon_drop_connection (&self);
 	g_hash_table_unref (self.pending);
 	g_main_loop_unref (self.loop);

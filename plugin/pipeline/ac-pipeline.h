@@ -1,0 +1,59 @@
+/*
+ * The Aleph flow for one tagged domain: build → publish → CRN → attest → running, each step
+ * recorded (ac-state.h) so it resumes where it stopped, never repeating an upload or a message.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <libvirt/libvirt.h>
+
+#include "ac-progress.h"
+#include "ac-status.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	gchar *state_dir;      /* per-domain state, images, session keys (0700) */
+	gchar *key_file;       /* Ethereum key (aleph-client's); NULL = ~/.aleph-im/private-keys/ethereum.key */
+	gchar *channel;        /* NULL = ALEPH-CLOUDSOLUTIONS */
+	gchar *crn_list_url;   /* NULL = Aleph's list, or <api>/crns.json for a loopback API */
+	gchar **trusted_roots; /* ARK (and ASK) files of roots trusted besides AMD's, e.g. the devnet's */
+	gchar *secrets_uri;    /* local libvirt for the passphrase; NULL = the domain's if local */
+	guint8 min_api_major;  /* minimum SEV firmware API the platform must report */
+	guint8 min_api_minor;
+	guint poll_first_ms;   /* CCN/CRN polling */
+	guint poll_max_ms;
+	guint timeout_s;       /* per waiting step */
+	guint instance_seconds;/* resources.seconds of the INSTANCE */
+} AcPipelineConfig;
+
+AcPipelineConfig *ac_pipeline_config_new (void);
+AcPipelineConfig *ac_pipeline_config_load (const gchar *path, GError **error);
+void ac_pipeline_config_free (AcPipelineConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcPipelineConfig, ac_pipeline_config_free)
+
+/* Called after every step with the status to record in the domain's metadata. */
+typedef void (*AcPipelineStatusFunc) (const AcStatus *status, gpointer user_data);
+
+gboolean ac_pipeline_run (const AcPipelineConfig *config,
+			  virConnectPtr conn,
+			  virDomainPtr dom,
+			  AcPipelineStatusFunc status_func,
+			  gpointer user_data,
+			  AcProgress *progress,
+			  GCancellable *cancellable,
+			  GError **error);
+
+/* Re-attests when the CRN restarted the VM (a new measurement waits for a secret). Returns
+ * TRUE with *reattested = FALSE when nothing was to be done. */
+gboolean ac_pipeline_check_running (const AcPipelineConfig *config,
+				    virConnectPtr conn,
+				    virDomainPtr dom,
+				    AcPipelineStatusFunc status_func,
+				    gpointer user_data,
+				    gboolean *reattested,
+				    GError **error);
+
+G_END_DECLS

@@ -1,0 +1,23 @@
+/*
+ * The disk passphrase of a domain's encrypted image, kept in libvirt's secret store.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+G_BEGIN_DECLS
+
+gboolean ac_secret_store_uri_is_local (const gchar *uri);
+gchar *ac_secret_store_put (virConnectPtr conn,
+			    const gchar *domain,
+			    const gchar *image_path,
+			    const guint8 *value,
+			    gsize len,
+			    GError **error);
+guint8 *ac_secret_store_get (virConnectPtr conn, const gchar *uuid, gsize *len, GError **error);
+gboolean ac_secret_store_remove (virConnectPtr conn, const gchar *uuid, GError **error);
+
+G_END_DECLS

@@ -157,6 +157,13 @@ ac_sev_cert_parse (const guint8 *data, gsize len, GError **error)
 			     version);
 		return NULL;
 	}
+	if (!ac_sev_all_zero (data + SEV_OFF_RESERVED, 2)) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "SEV certificate reserved bytes 0x06-0x07 are not zero");
+		return NULL;
+	}
 	usage = ac_sev_le32 (data + SEV_OFF_USAGE);
 	algo = ac_sev_le32 (data + SEV_OFF_ALGO);
 	if (usage != AC_SEV_USAGE_OCA && usage != AC_SEV_USAGE_PEK && usage != AC_SEV_USAGE_PDH &&

@@ -331,6 +331,7 @@ test_malformed (void)
 		const gchar *needle;
 	} cases[] = {
 		{ 0x000, 2, "version" },
+		{ 0x004, 0x01000000, "reserved" },
 		{ 0x008, 0x1005, "usage" },
 		{ 0x00c, 0x2, "algorithm" }, /* PDH must be ECDH */
 		{ 0x010, 1, "curve" },

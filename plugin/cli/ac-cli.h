@@ -43,6 +43,7 @@ int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv);

@@ -18,6 +18,7 @@ static const AcCliCommand commands[] = {
 	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
 	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", ac_cli_cmd_build },
 	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", ac_cli_cmd_sev },
+	{ "apply", "run the Aleph flow of a domain in the foreground", ac_cli_cmd_apply },
 	{ "tag", "add or replace the <aleph:confidential> element of a domain", ac_cli_cmd_tag },
 	{ "untag", "remove the <aleph:confidential> element of a domain", ac_cli_cmd_untag },
 	{ "status", "show the status the service recorded for a domain", ac_cli_cmd_status },

@@ -30,4 +30,14 @@ INIT
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
 fi
 cp -u "$kernel" "$out/vmlinuz"
-[ -f "$out/disk.img" ] || truncate -s 16M "$out/disk.img"
+# the guest's disk: a real (tiny) root filesystem, which the image builder encrypts
+if [ ! -f "$out/disk.img" ]; then
+  tree=$(mktemp -d)
+  mkdir -p "$tree"/{etc,usr/bin,boot,root}
+  echo "aleph-test-guest" > "$tree/etc/hostname"
+  echo "ALEPH-TEST-ROOTFS" > "$tree/etc/motd"
+  cp /bin/busybox "$tree/usr/bin/busybox"
+  mkfs.ext4 -q -F -L rootfs -O ^orphan_file,^metadata_csum_seed -d "$tree" "$out/disk.img" 32M 2>/dev/null ||
+    mkfs.ext4 -q -F -L rootfs -d "$tree" "$out/disk.img" 32M
+  rm -rf "$tree"
+fi

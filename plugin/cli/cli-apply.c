@@ -1,0 +1,145 @@
+/*
+ * virt-aleph apply: the Aleph flow of a domain in the foreground, with progress.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+
+#include "ac-cli.h"
+#include "ac-pipeline.h"
+#include "ac-progress.h"
+#include "ac-status.h"
+#include "ac-tag.h"
+#include "ac-virt.h"
+
+typedef struct {
+	virDomainPtr dom;
+	AcCliGlobal *global;
+} ApplyCtx;
+
+static void
+apply_status (const AcStatus *status, gpointer user_data)
+{
+	ApplyCtx *ctx = user_data;
+	g_autofree gchar *text = ac_status_format (status);
+	g_autoptr(AcStatus) copy = ac_status_parse (text, -1, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *xml = NULL;
+
+	if (copy == NULL)
+		return;
+	ac_status_touch (copy);
+	g_free (text);
+	text = ac_status_format (copy);
+	if (!ac_virt_set_metadata (ctx->dom, AC_STATUS_PREFIX, AC_STATUS_NS, text, &error))
+		g_printerr ("virt-aleph: warning: %s\n", error->message);
+	if (ctx->global->json) {
+		/* the same step events the status element records, as NDJSON */
+		printf ("{\"event\":\"status\",\"state\":\"%s\",\"step\":\"%s\",\"progress\":%u}\n",
+			copy->state, copy->step != NULL ? copy->step : "", copy->progress);
+		fflush (stdout);
+	}
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+	g_cancellable_cancel (data);
+	return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+	const AcPipelineConfig *config;
+	virConnectPtr conn;
+	ApplyCtx *ctx;
+	AcProgress *progress;
+	GError *error;
+	gboolean ok;
+	GMainLoop *loop;
+} ApplyRun;
+
+static void
+apply_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+	ApplyRun *run = data;
+	run->ok = ac_pipeline_run (run->config, run->conn, run->ctx->dom, apply_status, run->ctx,
+				   run->progress, cancellable, &run->error);
+	g_task_return_boolean (task, run->ok);
+}
+
+static void
+apply_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+	ApplyRun *run = data;
+	g_main_loop_quit (run->loop);
+}
+
+int
+ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Run the Aleph flow of DOMAIN in the foreground: build the encrypted image, publish "
+		"it and the instance, attest the CRN and inject the passphrase. Resumes where an "
+		"earlier run (or virt-alephd) stopped; the status element follows every step.");
+	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(AcPipelineConfig) config = NULL;
+	g_autoptr(AcProgress) progress = NULL;
+	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+	g_autoptr(GTask) task = NULL;
+	g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+	ApplyCtx actx = { 0 };
+	ApplyRun run = { 0 };
+	guint sigint, sigterm;
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "apply: expected one DOMAIN, got %d arguments", argc - 1));
+	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
+	if (config == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
+	if (conn == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	dom = ac_virt_lookup_domain (conn, argv[1], &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+
+	progress = ac_progress_new ("apply");
+	ac_progress_set_output (progress, ac_progress_output_pick (global->json, global->quiet, stderr),
+				global->json ? stdout : stderr);
+	actx.dom = dom;
+	actx.global = global;
+	run.config = config;
+	run.conn = conn;
+	run.ctx = &actx;
+	run.progress = progress;
+	run.loop = loop;
+	sigint = g_unix_signal_add (SIGINT, on_signal, cancellable);
+	sigterm = g_unix_signal_add (SIGTERM, on_signal, cancellable);
+	task = g_task_new (NULL, cancellable, apply_done, &run);
+	g_task_set_task_data (task, &run, NULL);
+	g_task_run_in_thread (task, apply_thread);
+	g_main_loop_run (loop);
+	g_source_remove (sigint);
+	g_source_remove (sigterm);
+	if (!run.ok)
+		return ac_cli_fail (global, run.error);
+	if (!global->quiet && !global->json)
+		printf ("Domain '%s' runs on Aleph; see 'virt-aleph status %s'\n", argv[1], argv[1]);
+	return AC_EXIT_OK;
+}

@@ -207,9 +207,10 @@ sev_read_keys (const gchar *tik_path,
 	return TRUE;
 }
 
-/* the trusted roots: --ark/--ask when given (named after a matching built-in), else AMD's */
+/* the trusted roots: --ark/--ask (or --ca, ASK ‖ ARK as AMD distributes them) when given,
+ * named after a matching built-in; else AMD's */
 static AcSevRoots *
-sev_roots_from_args (const gchar *ark_path, const gchar *ask_path, GError **error)
+sev_roots_from_args (const gchar *ark_path, const gchar *ask_path, const gchar *ca_path, GError **error)
 {
 	g_autoptr(AcSevRoots) roots = NULL;
 	g_autoptr(AcAmdCert) ark = NULL;
@@ -217,17 +218,33 @@ sev_roots_from_args (const gchar *ark_path, const gchar *ask_path, GError **erro
 	const gchar *const *gens = ac_sev_builtin_generations ();
 	const gchar *name = "given";
 
-	if (ark_path == NULL && ask_path == NULL)
+	if (ca_path != NULL) {
+		g_autoptr(GBytes) ca = NULL;
+		gsize used = 0, len = 0;
+		const guint8 *p;
+		if (ark_path != NULL || ask_path != NULL) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "--ca cannot be combined with --ark/--ask");
+			return NULL;
+		}
+		if ((ca = sev_read_file (ca_path, "--ca", error)) == NULL)
+			return NULL;
+		p = g_bytes_get_data (ca, &len);
+		if ((ask = ac_amd_cert_parse (p, len, &used, error)) == NULL ||
+		    (ark = ac_amd_cert_parse (p + used, len - used, NULL, error)) == NULL)
+			return NULL;
+	} else if (ark_path == NULL && ask_path == NULL) {
 		return ac_sev_roots_new_builtin ();
-	if (ark_path == NULL || ask_path == NULL) {
+	}
+	if (ca_path == NULL && (ark_path == NULL || ask_path == NULL)) {
 		g_set_error_literal (error,
 				     AC_ERROR,
 				     AC_ERROR_INVALID_INPUT,
 				     "--ark and --ask go together (the trusted root and its signing key)");
 		return NULL;
 	}
-	if ((ark = ac_amd_cert_parse_file (ark_path, error)) == NULL ||
-	    (ask = ac_amd_cert_parse_file (ask_path, error)) == NULL)
+	if (ca_path == NULL && ((ark = ac_amd_cert_parse_file (ark_path, error)) == NULL ||
+				(ask = ac_amd_cert_parse_file (ask_path, error)) == NULL))
 		return NULL;
 	for (guint i = 0; gens[i] != NULL; i++) {
 		g_autoptr(AcAmdCert) b = ac_sev_builtin_get_ark (gens[i], NULL);
@@ -245,7 +262,7 @@ sev_roots_from_args (const gchar *ark_path, const gchar *ask_path, GError **erro
 static int
 sev_cmd_verify_chain (AcCliGlobal *global, int argc, char **argv)
 {
-	g_autofree gchar *generation = NULL, *ark = NULL, *ask = NULL;
+	g_autofree gchar *generation = NULL, *ark = NULL, *ask = NULL, *ca = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "FILE",
 		"Verify an SEV platform certificate chain (the `sevctl export` layout PDH‖PEK‖OCA‖CEK, "
 		"or `export --full` with ASK‖ARK appended) up to a trusted root: the built-in AMD "
@@ -254,6 +271,7 @@ sev_cmd_verify_chain (AcCliGlobal *global, int argc, char **argv)
 		{ "generation", 0, 0, G_OPTION_ARG_STRING, &generation, "naples, rome, milan, genoa or turin (default: found by trying each)", "G" },
 		{ "ark", 0, 0, G_OPTION_ARG_FILENAME, &ark, "trust this ARK (AMD format) instead of the built-in roots", "FILE" },
 		{ "ask", 0, 0, G_OPTION_ARG_FILENAME, &ask, "the ASK that goes with --ark", "FILE" },
+		{ "ca", 0, 0, G_OPTION_ARG_FILENAME, &ca, "trust this ASK ‖ ARK file (AMD's ask_ark_<gen>.cert) instead", "FILE" },
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -268,7 +286,7 @@ sev_cmd_verify_chain (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc != 2)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "verify-chain takes one FILE, got %d arguments", argc - 1));
-	if ((roots = sev_roots_from_args (ark, ask, &error)) == NULL ||
+	if ((roots = sev_roots_from_args (ark, ask, ca, &error)) == NULL ||
 	    (chain = ac_sev_chain_parse_file (argv[1], &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (generation != NULL) {
@@ -360,7 +378,7 @@ sev_cmd_session (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	data = g_bytes_get_data (file, &len);
 	if (len >= AC_SEV_CHAIN_EXPORT_SIZE) {
-		g_autoptr(AcSevRoots) roots = sev_roots_from_args (ark, ask, &error);
+		g_autoptr(AcSevRoots) roots = sev_roots_from_args (ark, ask, NULL, &error);
 		g_autoptr(AcSevChain) chain = NULL;
 		if (roots == NULL || (chain = ac_sev_chain_parse (data, len, &error)) == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
@@ -556,8 +574,28 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		}
 		if (policy & AC_SEV_POLICY_ES) {
 			fprintf (stderr, "debug: vCPUs %u\n", (guint)ncpu);
-			sev_debug_sha256 (global, "VMSA cpu0", v0);
-			sev_debug_sha256 (global, "VMSA cpu1", v1);
+			if (v0 != NULL) {
+				sev_debug_sha256 (global, "VMSA cpu0 (given)", v0);
+				sev_debug_sha256 (global, "VMSA cpu1 (given)", v1);
+			} else {
+				g_autoptr(AcSevOvmf) ovmf = ac_sev_ovmf_parse (g_bytes_get_data (fw, NULL), g_bytes_get_size (fw), NULL);
+				guint32 reset = 0;
+				if (ovmf != NULL && ac_sev_ovmf_get_es_reset_addr (ovmf, &reset, NULL)) {
+					guint32 sig = ac_sev_cpu_signature ((guint)fam, (guint)mod, (guint)step);
+					guint8 *b0 = g_malloc (AC_SEV_VMSA_SIZE);
+					guint8 *b1 = g_malloc (AC_SEV_VMSA_SIZE);
+					g_autoptr(GBytes) g0 = NULL;
+					g_autoptr(GBytes) g1 = NULL;
+					ac_sev_vmsa_build (TRUE, reset, sig, in.vmsa_variant, b0);
+					ac_sev_vmsa_build (FALSE, reset, sig, in.vmsa_variant, b1);
+					g0 = g_bytes_new_take (b0, AC_SEV_VMSA_SIZE);
+					g1 = g_bytes_new_take (b1, AC_SEV_VMSA_SIZE);
+					fprintf (stderr, "debug: AP reset address 0x%08x, CPUID signature 0x%08x, %s layout\n",
+						 reset, sig, in.vmsa_variant == AC_SEV_VMSA_INIT2 ? "KVM_SEV_INIT2" : "legacy");
+					sev_debug_sha256 (global, "VMSA cpu0 (built)", g0);
+					sev_debug_sha256 (global, "VMSA cpu1 (built)", g1);
+				}
+			}
 		}
 		sev_debug_hex (global, "MNONCE", (const guint8 *)g_bytes_get_data (blob, NULL) + 32, 16);
 		sev_debug_hex (global, "reported MEASURE", g_bytes_get_data (blob, NULL), 32);

@@ -67,6 +67,12 @@ test_verify_chain (void)
 	g_assert_cmpint (cli (NULL, "sev", "verify-chain", synth, NULL), ==, AC_EXIT_UNTRUSTED);
 	g_assert_cmpint (cli (NULL, "sev", "verify-chain", synth, "--ark", ark, "--ask", ask, NULL), ==, AC_EXIT_OK);
 	g_assert_cmpint (cli (NULL, "sev", "verify-chain", synth, "--ark", ark, NULL), ==, AC_EXIT_USAGE);
+	{
+		g_autofree gchar *ca = data ("synthetic-platform/ask_ark.cert");
+		g_assert_cmpint (cli (NULL, "sev", "verify-chain", synth, "--ca", ca, NULL), ==, AC_EXIT_OK);
+		g_assert_cmpint (cli (NULL, "sev", "verify-chain", rome, "--ca", ca, NULL), ==, AC_EXIT_UNTRUSTED);
+		g_assert_cmpint (cli (NULL, "sev", "verify-chain", synth, "--ca", ark, NULL), ==, AC_EXIT_USAGE);
+	}
 	/* the real Rome chain is not trusted under the synthetic root */
 	g_assert_cmpint (cli (NULL, "sev", "verify-chain", rome, "--ark", ark, "--ask", ask, NULL), ==, AC_EXIT_UNTRUSTED);
 	g_assert_cmpint (cli (NULL, "sev", "verify-chain", pdh, NULL), ==, AC_EXIT_USAGE);

@@ -1,0 +1,71 @@
+/*
+ * aleph-devnet: runs a local Aleph network (CCN + CRNs with software SEV PSPs) on loopback.
+ * When every listener is bound it prints one JSON line on stdout (URLs, trust root, firmware)
+ * and serves until SIGTERM or SIGINT.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "ac-devnet.h"
+#include "ac-error.h"
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+	g_main_loop_quit (user_data);
+	return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new ("- a local Aleph network for tests and demos");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcDevnet) devnet = NULL;
+	g_autoptr(GMainLoop) loop = NULL;
+	g_autofree gchar *config = NULL;
+	g_autofree gchar *line = NULL;
+	gboolean debug = FALSE;
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "JSON configuration file", "FILE" },
+		{ "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "log every request decision", NULL },
+		{ NULL },
+	};
+
+	setlocale (LC_ALL, "");
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	g_option_context_set_description (ctx,
+					  "The configuration names the state directory, the ports (0 = ephemeral), "
+					  "the number of CRNs and their attacks, the trust-root output path and the "
+					  "knobs; see devnet/README.md.\n"
+					  "stdout: one JSON line when ready. Exit codes as virt-aleph(1).");
+	if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+		g_printerr ("aleph-devnet: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
+	if (debug)
+		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+	if (config == NULL) {
+		g_printerr ("aleph-devnet: --config FILE is required\n");
+		return AC_EXIT_USAGE;
+	}
+	devnet = ac_devnet_new_from_file (config, &error);
+	if (devnet == NULL || !ac_devnet_start (devnet, &error)) {
+		g_printerr ("aleph-devnet: %s\n", error->message);
+		return ac_error_to_exit_code (error);
+	}
+	loop = g_main_loop_new (NULL, FALSE);
+	g_unix_signal_add (SIGTERM, quit_cb, loop);
+	g_unix_signal_add (SIGINT, quit_cb, loop);
+	line = ac_devnet_get_ready_line (devnet);
+	fprintf (stdout, "%s\n", line);
+	fflush (stdout);
+	g_main_loop_run (loop);
+	ac_devnet_stop (devnet);
+	return AC_EXIT_OK;
+}

@@ -1,0 +1,308 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "ac-localsev-domain.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+#include "ac-error.h"
+
+#define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+
+typedef xmlDoc AcXmlDoc;
+static void
+ac_xml_doc_free (AcXmlDoc *doc)
+{
+	xmlFreeDoc (doc);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcXmlDoc, ac_xml_doc_free)
+
+static void
+ac_localsev_disk_free (AcLocalsevDisk *disk)
+{
+	g_free (disk->dev);
+	g_free (disk->source);
+	g_free (disk);
+}
+
+void
+ac_localsev_domain_free (AcLocalsevDomain *self)
+{
+	if (self == NULL)
+		return;
+	g_free (self->name);
+	g_free (self->uuid);
+	g_free (self->loader);
+	if (self->disks != NULL)
+		g_ptr_array_unref (self->disks);
+	g_free (self->ls_type);
+	g_free (self->ls_kernel_hashes);
+	g_free (self->ls_policy);
+	g_free (self->ls_cbitpos);
+	g_free (self->ls_reduced_phys_bits);
+	g_free (self->ls_dh_cert);
+	g_free (self->ls_session);
+	g_free (self);
+}
+
+static gboolean
+is_elem (xmlNode *n, const gchar *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns == NULL &&
+	       g_strcmp0 ((const gchar *)n->name, name) == 0;
+}
+
+static xmlNode *
+first_child (xmlNode *parent, const gchar *name)
+{
+	for (xmlNode *n = parent->children; n != NULL; n = n->next) {
+		if (is_elem (n, name))
+			return n;
+	}
+	return NULL;
+}
+
+static gchar *
+node_text (xmlNode *n)
+{
+	xmlChar *c = xmlNodeGetContent (n);
+	gchar *s = g_strdup (c != NULL ? (const gchar *)c : "");
+	xmlFree (c);
+	return g_strstrip (s);
+}
+
+static gchar *
+child_text (xmlNode *parent, const gchar *name)
+{
+	xmlNode *n = first_child (parent, name);
+	return n != NULL ? node_text (n) : NULL;
+}
+
+static gchar *
+prop (xmlNode *n, const gchar *name)
+{
+	xmlChar *c = xmlGetNoNsProp (n, (const xmlChar *)name);
+	gchar *s = c != NULL ? g_strdup ((const gchar *)c) : NULL;
+	xmlFree (c);
+	return s;
+}
+
+/* base64 text as libvirt stores it: whitespace between lines is not part of the value */
+static gchar *
+strip_space (gchar *s)
+{
+	gchar *w = s;
+	if (s == NULL)
+		return NULL;
+	for (gchar *r = s; *r != '\0'; r++) {
+		if (!g_ascii_isspace (*r))
+			*w++ = *r;
+	}
+	*w = '\0';
+	return s;
+}
+
+static xmlDoc *
+ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
+{
+	xmlDoc *doc;
+	xmlNode *root;
+	gsize n = len < 0 ? strlen (xml) : (gsize)len;
+
+	if (n > AC_LOCALSEV_DOMAIN_MAX_XML) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain XML has %" G_GSIZE_FORMAT " bytes, more than the %d accepted",
+			     n,
+			     AC_LOCALSEV_DOMAIN_MAX_XML);
+		return NULL;
+	}
+	doc = xmlReadMemory (xml, (int)n, "domain.xml", NULL, XML_OPTS);
+	if (doc == NULL) {
+		const xmlError *e = xmlGetLastError ();
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain XML is not well-formed: %s",
+			     e != NULL && e->message != NULL ? g_strstrip (e->message) : "parse error");
+		return NULL;
+	}
+	root = xmlDocGetRootElement (doc);
+	if (root == NULL || !is_elem (root, "domain")) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "domain XML: the root element is not <domain>");
+		xmlFreeDoc (doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/**
+ * ac_localsev_domain_parse:
+ *
+ * Returns: the fields of @xml the flow needs, or %NULL with %AC_ERROR_INVALID_INPUT.
+ */
+AcLocalsevDomain *
+ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
+{
+	g_autoptr(AcXmlDoc) doc = NULL;
+	g_autoptr(AcLocalsevDomain) self = NULL;
+	g_autofree gchar *vcpu = NULL;
+	xmlNode *root, *os, *devices, *ls;
+
+	g_return_val_if_fail (xml != NULL, NULL);
+	doc = ac_localsev_domain_read (xml, len, error);
+	if (doc == NULL)
+		return NULL;
+	root = xmlDocGetRootElement (doc);
+	self = g_new0 (AcLocalsevDomain, 1);
+	self->disks = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_localsev_disk_free);
+	self->name = child_text (root, "name");
+	self->uuid = child_text (root, "uuid");
+	if (self->uuid != NULL) {
+		gchar *lower = g_ascii_strdown (self->uuid, -1);
+		g_free (self->uuid);
+		self->uuid = lower;
+	}
+	vcpu = child_text (root, "vcpu");
+	if (vcpu != NULL) {
+		guint64 v = 0;
+		if (!g_ascii_string_to_unsigned (vcpu, 10, 1, 4096, &v, NULL)) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "domain XML: <vcpu> is '%s', expected a number from 1 to 4096",
+				     vcpu);
+			return NULL;
+		}
+		self->vcpus = (guint)v;
+	}
+	os = first_child (root, "os");
+	if (os != NULL) {
+		self->loader = child_text (os, "loader");
+		self->has_kernel = first_child (os, "kernel") != NULL;
+	}
+	devices = first_child (root, "devices");
+	for (xmlNode *n = devices != NULL ? devices->children : NULL; n != NULL; n = n->next) {
+		g_autofree gchar *device = NULL;
+		xmlNode *target, *source;
+		AcLocalsevDisk *disk;
+
+		if (!is_elem (n, "disk"))
+			continue;
+		device = prop (n, "device");
+		if (device != NULL && g_strcmp0 (device, "disk") != 0)
+			continue;
+		target = first_child (n, "target");
+		if (target == NULL)
+			continue;
+		disk = g_new0 (AcLocalsevDisk, 1);
+		disk->dev = prop (target, "dev");
+		source = first_child (n, "source");
+		if (source != NULL) {
+			const gchar *attrs[] = { "file", "dev", "volume", "name" };
+			for (guint i = 0; i < G_N_ELEMENTS (attrs) && disk->source == NULL; i++)
+				disk->source = prop (source, attrs[i]);
+		}
+		g_ptr_array_add (self->disks, disk);
+	}
+	ls = first_child (root, "launchSecurity");
+	if (ls != NULL) {
+		self->has_launch_security = TRUE;
+		self->ls_type = prop (ls, "type");
+		self->ls_kernel_hashes = prop (ls, "kernelHashes");
+		self->ls_policy = child_text (ls, "policy");
+		self->ls_cbitpos = child_text (ls, "cbitpos");
+		self->ls_reduced_phys_bits = child_text (ls, "reducedPhysBits");
+		self->ls_dh_cert = strip_space (child_text (ls, "dhCert"));
+		self->ls_session = strip_space (child_text (ls, "session"));
+	}
+	return g_steal_pointer (&self);
+}
+
+AcLocalsevDisk *
+ac_localsev_domain_find_disk (AcLocalsevDomain *self, const gchar *dev)
+{
+	for (guint i = 0; i < self->disks->len; i++) {
+		AcLocalsevDisk *disk = g_ptr_array_index (self->disks, i);
+		if (dev == NULL || g_strcmp0 (disk->dev, dev) == 0)
+			return disk;
+	}
+	return NULL;
+}
+
+/**
+ * ac_localsev_domain_set_launch_security:
+ *
+ * Returns: the domain XML with its <launchSecurity> elements replaced by @launch_security
+ * (appended at the end of <domain>, where libvirt writes it).
+ */
+gchar *
+ac_localsev_domain_set_launch_security (const gchar *xml,
+					const gchar *launch_security,
+					GError **error)
+{
+	g_autoptr(AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
+	g_autoptr(AcXmlDoc) frag = NULL;
+	xmlNode *root, *ls, *next;
+	xmlBuffer *buf;
+	gchar *result;
+
+	if (doc == NULL)
+		return NULL;
+	root = xmlDocGetRootElement (doc);
+	frag = xmlReadMemory (launch_security,
+			      (int)strlen (launch_security),
+			      "launchSecurity.xml",
+			      NULL,
+			      XML_OPTS);
+	if (frag == NULL || xmlDocGetRootElement (frag) == NULL ||
+	    !is_elem (xmlDocGetRootElement (frag), "launchSecurity")) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INTERNAL,
+				     "malformed <launchSecurity> element");
+		return NULL;
+	}
+	for (xmlNode *n = root->children; n != NULL; n = next) {
+		next = n->next;
+		if (is_elem (n, "launchSecurity")) {
+			/* drop the indentation before it too */
+			if (n->prev != NULL && n->prev->type == XML_TEXT_NODE &&
+			    xmlIsBlankNode (n->prev)) {
+				xmlNode *ws = n->prev;
+				xmlUnlinkNode (ws);
+				xmlFreeNode (ws);
+			}
+			xmlUnlinkNode (n);
+			xmlFreeNode (n);
+		}
+	}
+	ls = xmlDocCopyNode (xmlDocGetRootElement (frag), doc, 1);
+	if (ls == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	{
+		xmlNode *last = root->last;
+		if (last != NULL && last->type == XML_TEXT_NODE && xmlIsBlankNode (last)) {
+			/* keep libvirt's layout: indented on its own line before </domain> */
+			xmlAddPrevSibling (last, ls);
+			xmlAddPrevSibling (ls, xmlNewDocText (doc, (const xmlChar *)"\n  "));
+		} else {
+			xmlAddChild (root, ls);
+		}
+	}
+	buf = xmlBufferCreate ();
+	xmlNodeDump (buf, doc, root, 0, 0);
+	result = g_strdup ((const gchar *)xmlBufferContent (buf));
+	xmlBufferFree (buf);
+	return result;
+}

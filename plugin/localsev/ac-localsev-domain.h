@@ -1,0 +1,52 @@
+/*
+ * The parts of a libvirt domain XML the local SEV flow looks at: identity, firmware loader,
+ * disks, vCPUs and <launchSecurity>; and writing a <launchSecurity> into a domain XML.
+ * The XML may come from a hostile host: lengths are bounded and every field is optional
+ * until a caller requires it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define AC_LOCALSEV_DOMAIN_MAX_XML (4 * 1024 * 1024)
+
+typedef struct {
+	gchar *dev;    /* <target dev> */
+	gchar *source; /* <source file|dev|volume|name>, or NULL */
+} AcLocalsevDisk;
+
+typedef struct {
+	gchar *name;
+	gchar *uuid; /* lowercase */
+	gchar *loader; /* <os><loader> text: the firmware path */
+	guint vcpus;   /* <vcpu>; 0 when absent */
+	GPtrArray *disks; /* of AcLocalsevDisk, <disk device='disk'> in order */
+	gboolean has_kernel; /* <os><kernel> (direct kernel boot) */
+
+	/* <launchSecurity> */
+	gboolean has_launch_security;
+	gchar *ls_type;
+	gchar *ls_kernel_hashes;
+	gchar *ls_policy;
+	gchar *ls_cbitpos;
+	gchar *ls_reduced_phys_bits;
+	gchar *ls_dh_cert; /* whitespace removed */
+	gchar *ls_session; /* whitespace removed */
+} AcLocalsevDomain;
+
+AcLocalsevDomain *ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error);
+void ac_localsev_domain_free (AcLocalsevDomain *self);
+AcLocalsevDisk *ac_localsev_domain_find_disk (AcLocalsevDomain *self, const gchar *dev);
+
+/* @xml with every <launchSecurity> replaced by @launch_security (one element) */
+gchar *ac_localsev_domain_set_launch_security (const gchar *xml,
+					       const gchar *launch_security,
+					       GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevDomain, ac_localsev_domain_free)
+
+G_END_DECLS

@@ -1,0 +1,153 @@
+/*
+ * The local SEV flow, for hosts with SEV and remote hosts over qemu+ssh://:
+ *
+ *   prepare:  verify the host's chain (virNodeGetSEVInfo) up to AMD's roots or an explicitly
+ *             trusted root, make a fresh launch session (TEK/TIK kept in a 0700 directory per
+ *             domain), produce <launchSecurity type='sev'> and a record of what was prepared;
+ *   check:    ac_localsev_check_prepared() — the hook's gatekeeper compares a domain about to
+ *             start with the record and names the input that differs;
+ *   attest:   for a domain started paused: launch measurement → policy, API version, firmware
+ *             hash and measurement checked → the disk passphrase in Aleph's secret table,
+ *             injected with virDomainSetLaunchSecurityState → resume. A session is used once.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ac-progress.h"
+#include "ac-sev-chain.h"
+#include "ac-sev-host.h"
+#include "ac-sev-measure.h"
+#include "ac-tag.h"
+
+G_BEGIN_DECLS
+
+#define AC_LOCALSEV_DEFAULT_MIN_API_MAJOR 0
+#define AC_LOCALSEV_DEFAULT_MIN_API_MINOR 17
+#define AC_LOCALSEV_MAX_FIRMWARE	  (64 * 1024 * 1024)
+
+typedef struct {
+	gchar *state_dir;	/* base directory; the flow uses <state_dir>/localsev/<uuid>/ */
+	AcSevRoots *roots;	/* trusted roots; NULL = the built-in AMD roots */
+	gchar *generation;	/* nullable: require this root (e.g. "milan") */
+	guint8 min_api_major;	/* the firmware API version attest requires at least */
+	guint8 min_api_minor;
+	/* optional: fetch the ASK-signed CEK from AMD KDS by the host's cpu0-id (real hosts
+	 * export an unsigned CEK); kds_cache_dir alone = cached CEKs only */
+	AcSevKdsFetchFunc kds_fetch;
+	gpointer kds_user_data;
+	gchar *kds_cache_dir;
+	/* SEV-ES: the guest vCPU model QEMU puts in the VMSAs, and the KVM init variant */
+	guint cpu_family;
+	guint cpu_model;
+	guint cpu_stepping;
+	AcSevVmsaVariant vmsa_variant;
+} AcLocalsevOptions;
+
+AcLocalsevOptions *ac_localsev_options_new (const gchar *state_dir);
+void ac_localsev_options_free (AcLocalsevOptions *opts);
+
+/* ---- the record of a prepared launch (<state_dir>/localsev/<uuid>/prepared.json) ---- */
+
+typedef enum {
+	AC_LOCALSEV_STATE_PREPARED, /* session made, not used yet */
+	AC_LOCALSEV_STATE_LAUNCHED, /* the hook let a start with it through */
+	AC_LOCALSEV_STATE_CONSUMED, /* attest read its measurement: never again */
+	AC_LOCALSEV_STATE_ATTESTED, /* verified, secret injected, resumed */
+} AcLocalsevState;
+
+const gchar *ac_localsev_state_to_string (AcLocalsevState state);
+
+typedef struct {
+	gchar *domain;
+	gchar *uuid;
+	gchar *session_id; /* 32 hex: names the session files */
+	gchar *prepared;   /* ISO 8601 UTC */
+	AcLocalsevState state;
+	gchar *state_time;
+	guint32 policy;
+	guint cbitpos;
+	guint reduced_phys_bits;
+	gchar *dh_cert; /* base64, as in <dhCert> */
+	gchar *session; /* base64, as in <session> */
+	gchar *pdh_sha256; /* of the host's 2084-byte PDH the session was made for */
+	gchar *chain_generation; /* the trusted root the chain led to */
+	gchar *firmware_path;
+	gchar *firmware_sha256;
+	gchar *loader; /* the domain's <os><loader> at prepare, or NULL */
+	guint vcpus;   /* SEV-ES: the VMSAs measured */
+	gchar *disk_dev;
+	gchar *disk_source;
+	gchar *measurement; /* set when attested */
+} AcLocalsevRecord;
+
+void ac_localsev_record_free (AcLocalsevRecord *record);
+gchar *ac_localsev_record_to_json (const AcLocalsevRecord *record);
+AcLocalsevRecord *ac_localsev_record_from_json (const gchar *json, gssize len, GError **error);
+gchar *ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError **error);
+AcLocalsevRecord *ac_localsev_record_load (const gchar *state_dir,
+					   const gchar *uuid,
+					   GError **error);
+/* for the hook, once ac_localsev_check_prepared() let a start through */
+gboolean ac_localsev_record_mark_launched (const gchar *state_dir,
+					   const gchar *uuid,
+					   GError **error);
+
+/* ---- prepare ---- */
+
+typedef struct {
+	AcLocalsevRecord *record;
+	gchar *launch_security; /* the <launchSecurity type='sev'> element */
+	gchar *domain_xml;	/* the input domain XML with it in place, for virDomainDefineXML */
+} AcLocalsevPrepared;
+
+void ac_localsev_prepared_free (AcLocalsevPrepared *prepared);
+
+AcLocalsevPrepared *ac_localsev_prepare (AcSevHost *host,
+					 const AcLocalsevOptions *opts,
+					 const AcTag *tag,
+					 const gchar *domain_xml,
+					 GCancellable *cancellable,
+					 GError **error);
+
+/* ---- the gatekeeper's check: pure, no I/O ---- */
+
+gboolean ac_localsev_check_prepared (const AcLocalsevRecord *record,
+				     const gchar *domain_xml,
+				     gsize len,
+				     GError **error);
+
+/* ---- attest ---- */
+
+typedef struct {
+	gchar *measurement; /* base64, as the host reported it */
+	guint api_major;
+	guint api_minor;
+	guint build_id;
+	guint32 policy;
+	gchar *generation;
+	gchar *session_id;
+	gchar *time; /* ISO 8601 UTC */
+} AcLocalsevAttestation;
+
+void ac_localsev_attestation_free (AcLocalsevAttestation *attestation);
+
+AcLocalsevAttestation *ac_localsev_attest (AcSevHost *host,
+					   const AcLocalsevOptions *opts,
+					   const AcTag *tag,
+					   const gchar *domain_xml,
+					   const gchar *passphrase,
+					   AcProgress *progress,
+					   GError **error);
+
+/* when the instance ends: cleanse and remove the session keys and the record */
+gboolean ac_localsev_forget (const gchar *state_dir, const gchar *uuid, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevOptions, ac_localsev_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevRecord, ac_localsev_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevPrepared, ac_localsev_prepared_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevAttestation, ac_localsev_attestation_free)
+
+G_END_DECLS

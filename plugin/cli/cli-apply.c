@@ -143,3 +143,139 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 		printf ("Domain '%s' runs on Aleph; see 'virt-aleph status %s'\n", argv[1], argv[1]);
 	return AC_EXIT_OK;
 }
+
+/* ---- operations on the published instance ----------------------------------------------- */
+
+static int
+instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summary, const gchar *op)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autofree gchar *reason = NULL;
+	gboolean image = FALSE;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN", summary);
+	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ NULL },
+	};
+	const GOptionEntry forget_entries[] = {
+		{ "image", 0, 0, G_OPTION_ARG_NONE, &image, "forget the image's STORE too", NULL },
+		{ "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "reason recorded in the FORGET", "TEXT" },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(AcPipelineConfig) config = NULL;
+	ApplyCtx actx = { 0 };
+	gboolean ok;
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (g_strcmp0 (op, "forget") == 0)
+		g_option_context_add_main_entries (ctx, forget_entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "%s: expected one DOMAIN, got %d arguments", op, argc - 1));
+	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
+	if (config == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
+	if (conn == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	dom = ac_virt_lookup_domain (conn, argv[1], &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	actx.dom = dom;
+	actx.global = global;
+	if (g_strcmp0 (op, "forget") == 0)
+		ok = ac_pipeline_forget (config, conn, dom, image, reason, apply_status, &actx, &error);
+	else
+		ok = ac_pipeline_operate (config, conn, dom, op, apply_status, &actx, &error);
+	if (!ok)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!global->quiet && !global->json)
+		printf ("%s: done for domain '%s'\n", op, argv[1]);
+	return AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_stop (AcCliGlobal *global, int argc, char **argv)
+{
+	return instance_command (global, argc, argv, "Stop the domain's instance on its CRN.", "stop");
+}
+
+int
+ac_cli_cmd_reboot (AcCliGlobal *global, int argc, char **argv)
+{
+	return instance_command (global, argc, argv,
+				 "Reboot the domain's instance on its CRN; the service attests the new "
+				 "launch before the passphrase goes again.",
+				 "reboot");
+}
+
+int
+ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv)
+{
+	return instance_command (global, argc, argv,
+				 "Erase the domain's instance from its CRN (its disk there is deleted; "
+				 "the local image and the domain stay).",
+				 "erase");
+}
+
+int
+ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv)
+{
+	return instance_command (global, argc, argv,
+				 "Post a FORGET message for the domain's INSTANCE (with --image, its "
+				 "image's STORE too).",
+				 "forget");
+}
+
+int
+ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Show the event log of the domain's pipeline (steps, errors; never secrets).");
+	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(AcPipelineConfig) config = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *text = NULL;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "logs: expected one DOMAIN, got %d arguments", argc - 1));
+	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
+	if (config == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
+	if (conn == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	dom = ac_virt_lookup_domain (conn, argv[1], &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	virDomainGetUUIDString (dom, uuid);
+	path = ac_pipeline_log_path (config, uuid);
+	if (!g_file_get_contents (path, &text, NULL, &error)) {
+		g_clear_error (&error);
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+							 "no pipeline log for domain '%s' (%s)", argv[1], path));
+	}
+	fputs (text, stdout);
+	return AC_EXIT_OK;
+}

@@ -229,9 +229,65 @@ json_member (JsonBuilder *b, const gchar *name, const gchar *value)
 	json_builder_add_string_value (b, value);
 }
 
+static gboolean
+status_is_final (const AcStatus *st, gboolean published)
+{
+	const gchar *finals[] = { "running", "failed", "invalid", "erased", "stopped", "forgotten", NULL };
+	if (st == NULL)
+		return FALSE;
+	if (!published && g_strcmp0 (st->state, "ready") == 0)
+		return TRUE;
+	return g_strv_contains (finals, st->state);
+}
+
+/* Prints every change of the status until it reaches a final state. */
+static int
+status_follow (AcCliGlobal *global, virDomainPtr dom)
+{
+	g_autofree gchar *last = NULL;
+	for (;;) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *xml = ac_virt_get_xml (dom, &error);
+		g_autoptr(AcStatus) st = NULL;
+		g_autoptr(AcTag) tag = NULL;
+		g_autofree gchar *line = NULL;
+		if (xml == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		st = ac_status_parse (xml, -1, NULL);
+		tag = ac_tag_parse (xml, -1, NULL, NULL);
+		if (st != NULL) {
+			if (global->json)
+				line = g_strdup_printf ("{\"event\":\"status\",\"state\":\"%s\",\"step\":\"%s\",\"progress\":%u}",
+							st->state, st->step != NULL ? st->step : "", st->progress);
+			else
+				line = g_strdup_printf ("%s %-12s %-20s %3u%%%s%s", st->updated != NULL ? st->updated : "",
+							st->state, st->step != NULL ? st->step : "-", st->progress,
+							st->error_message != NULL ? "  " : "",
+							st->error_message != NULL ? st->error_message : "");
+			if (g_strcmp0 (line, last) != 0) {
+				printf ("%s\n", line);
+				fflush (stdout);
+				g_free (last);
+				last = g_steal_pointer (&line);
+			}
+			if (status_is_final (st, tag != NULL && tag->publish != NULL))
+				return g_strcmp0 (st->state, "failed") == 0 || g_strcmp0 (st->state, "invalid") == 0
+					       ? AC_EXIT_FAILURE
+					       : AC_EXIT_OK;
+		}
+		g_usleep (500 * 1000);
+	}
+}
+
 int
 ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 {
+	gboolean follow = FALSE;
+	const GOptionEntry entries[] = {
+		{ "follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
+		  "print every change until a final state (running, failed, invalid …)", NULL },
+		{ NULL },
+	};
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
 		"Show the tag of DOMAIN and the status virt-alephd recorded for it.");
 	g_autoptr(GError) error = NULL;
@@ -243,6 +299,7 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcStatus) st = NULL;
 	gboolean tagged;
 
+	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc != 2)
@@ -251,6 +308,8 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	dom = open_domain (global, argv[1], &conn, &error);
 	if (dom == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (follow)
+		return status_follow (global, dom);
 	xml = ac_virt_get_xml (dom, &error);
 	if (xml == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));

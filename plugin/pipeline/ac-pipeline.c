@@ -183,6 +183,19 @@ report (AcPipeline *p, const gchar *state, const gchar *step, guint progress)
 	p->status->step = g_strdup (step);
 	p->status->progress = progress;
 	ac_status_set_error (p->status, NULL, NULL);
+	ac_state_log (p->state, "%s: %s (%u%%)", step, state, progress);
+	if (p->status_func != NULL)
+		p->status_func (p->status, p->user_data);
+}
+
+static void
+report_failure (AcPipeline *p, const gchar *state, const gchar *step, const GError *error)
+{
+	g_free (p->status->state);
+	p->status->state = g_strdup (state);
+	ac_status_set_error (p->status, step, error);
+	if (p->state != NULL)
+		ac_state_log (p->state, "%s: %s: %s", step, state, error != NULL ? error->message : "?");
 	if (p->status_func != NULL)
 		p->status_func (p->status, p->user_data);
 }
@@ -1220,11 +1233,8 @@ ac_pipeline_run (const AcPipelineConfig *config,
 		ac_progress_step_done (progress);
 		report (&p, "running", "running", 100);
 	} else if (p.status != NULL) {
-		g_free (p.status->state);
-		p.status->state = g_strdup (g_error_matches (local_error, AC_ERROR, AC_ERROR_CANCELLED) ? "interrupted" : "failed");
-		ac_status_set_error (p.status, step, local_error);
-		if (status_func != NULL)
-			status_func (p.status, user_data);
+		report_failure (&p, g_error_matches (local_error, AC_ERROR, AC_ERROR_CANCELLED) ? "interrupted" : "failed",
+				step, local_error);
 	}
 	ac_pipeline_clear (&p);
 	if (!ok) {
@@ -1259,11 +1269,7 @@ check_running (AcPipeline *p, gboolean *reattested, GError **error)
 		return TRUE;
 	g_message ("domain '%s': the CRN restarted the VM (new measurement): attesting again", p->name);
 	if (!attest (p, crn, FALSE, error)) {
-		g_free (p->status->state);
-		p->status->state = g_strdup ("failed");
-		ac_status_set_error (p->status, "attest", error != NULL ? *error : NULL);
-		if (p->status_func != NULL)
-			p->status_func (p->status, p->user_data);
+		report_failure (p, "failed", "attest", error != NULL ? *error : NULL);
 		return FALSE;
 	}
 	*reattested = TRUE;
@@ -1294,4 +1300,135 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 	     check_running (&p, reattested, error);
 	ac_pipeline_clear (&p);
 	return ok;
+}
+
+/**
+ * ac_pipeline_operate:
+ * @operation: stop, reboot or erase
+ *
+ * A signed operation on the instance's CRN. After erase the VM is gone from the CRN: the
+ * next run notifies it again and attests a new launch.
+ */
+gboolean
+ac_pipeline_operate (const AcPipelineConfig *config,
+		     virConnectPtr conn,
+		     virDomainPtr dom,
+		     const gchar *operation,
+		     AcPipelineStatusFunc status_func,
+		     gpointer user_data,
+		     GError **error)
+{
+	AcPipeline p = { 0 };
+	g_autoptr(AcCrnClient) crn = NULL;
+	gboolean ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
+
+	if (ok && !ac_state_step_done (p.state, "notify")) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			     "domain '%s' has no instance on a CRN yet", p.name);
+		ok = FALSE;
+	}
+	ok = ok && ensure_clients (&p, error) && (crn = crn_client (&p, error)) != NULL &&
+	     ac_crn_operate (crn, ac_state_get_string (p.state, "instance", "hash"), operation, error);
+	if (ok) {
+		ac_state_log (p.state, "%s: done on CRN %s", operation, ac_state_get_string (p.state, "crn", "hash"));
+		if (g_strcmp0 (operation, "erase") == 0) {
+			ac_state_reset_step (p.state, "notify");
+			ac_state_reset_step (p.state, "attest");
+			ok = save (&p, error);
+			report (&p, "erased", "erase", 0);
+		} else if (g_strcmp0 (operation, "stop") == 0) {
+			report (&p, "stopped", "stop", 0);
+		} else {
+			/* rebooted: the VM waits for a new attestation; the monitor does it */
+			report (&p, "running", "reboot", 100);
+		}
+	}
+	ac_pipeline_clear (&p);
+	return ok;
+}
+
+/**
+ * ac_pipeline_forget:
+ *
+ * Posts a FORGET of the INSTANCE (and, with @image, of the image's STORE), then clears them
+ * from the state: the next run publishes anew.
+ */
+gboolean
+ac_pipeline_forget (const AcPipelineConfig *config,
+		    virConnectPtr conn,
+		    virDomainPtr dom,
+		    gboolean image,
+		    const gchar *reason,
+		    AcPipelineStatusFunc status_func,
+		    gpointer user_data,
+		    GError **error)
+{
+	AcPipeline p = { 0 };
+	g_autoptr(JsonBuilder) b = json_builder_new ();
+	g_autoptr(JsonNode) content = NULL;
+	g_autoptr(AcAlephMessage) msg = NULL;
+	AcPostResult result = { 0 };
+	const gchar *instance;
+	const gchar *store;
+	gboolean ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
+
+	instance = ok ? ac_state_get_string (p.state, "instance", "hash") : NULL;
+	store = ok ? ac_state_get_string (p.state, "store", "hash") : NULL;
+	if (ok && instance == NULL && (!image || store == NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "domain '%s' has nothing published to forget", p.name);
+		ok = FALSE;
+	}
+	if (ok)
+		ok = ensure_clients (&p, error);
+	if (ok) {
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "address");
+		json_builder_add_string_value (b, ac_eth_account_get_address (p.account));
+		json_builder_set_member_name (b, "time");
+		json_builder_add_double_value (b, (gdouble)g_get_real_time () / G_USEC_PER_SEC);
+		json_builder_set_member_name (b, "hashes");
+		json_builder_begin_array (b);
+		if (instance != NULL)
+			json_builder_add_string_value (b, instance);
+		if (image && store != NULL)
+			json_builder_add_string_value (b, store);
+		json_builder_end_array (b);
+		json_builder_set_member_name (b, "reason");
+		json_builder_add_string_value (b, reason != NULL ? reason : "forgotten with virt-aleph");
+		json_builder_end_object (b);
+		content = json_builder_get_root (b);
+		msg = ac_aleph_message_build ("FORGET", content, ac_eth_account_get_address (p.account), channel (&p),
+					      (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+		ok = msg != NULL && ac_aleph_message_sign (msg, p.account, error) &&
+		     ac_ccn_post_message (p.ccn, msg, TRUE, &result, error);
+		ac_post_result_clear (&result);
+	}
+	if (ok) {
+		ac_state_log (p.state, "forget: FORGET %s posted", msg->item_hash);
+		ac_state_reset_step (p.state, "instance");
+		ac_state_reset_step (p.state, "notify");
+		ac_state_reset_step (p.state, "attest");
+		ac_state_reset_step (p.state, "crn");
+		if (image)
+			ac_state_reset_step (p.state, "store");
+		ok = save (&p, error);
+		g_clear_pointer (&p.status->instance_hash, g_free);
+		g_clear_pointer (&p.status->crn, g_free);
+		if (image)
+			g_clear_pointer (&p.status->store_hash, g_free);
+		report (&p, "forgotten", "forget", 0);
+	}
+	ac_pipeline_clear (&p);
+	return ok;
+}
+
+/**
+ * ac_pipeline_log_path:
+ *
+ * The event log of a domain (`virt-aleph logs`).
+ */
+gchar *
+ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid)
+{
+	return g_build_filename (config->state_dir, "domains", uuid, "log", NULL);
 }

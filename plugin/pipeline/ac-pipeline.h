@@ -56,4 +56,21 @@ gboolean ac_pipeline_check_running (const AcPipelineConfig *config,
 				    gboolean *reattested,
 				    GError **error);
 
+gboolean ac_pipeline_operate (const AcPipelineConfig *config,
+			      virConnectPtr conn,
+			      virDomainPtr dom,
+			      const gchar *operation,
+			      AcPipelineStatusFunc status_func,
+			      gpointer user_data,
+			      GError **error);
+gboolean ac_pipeline_forget (const AcPipelineConfig *config,
+			     virConnectPtr conn,
+			     virDomainPtr dom,
+			     gboolean image,
+			     const gchar *reason,
+			     AcPipelineStatusFunc status_func,
+			     gpointer user_data,
+			     GError **error);
+gchar *ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid);
+
 G_END_DECLS

@@ -5,7 +5,10 @@
 
 #include "ac-state.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "ac-error.h"
@@ -193,4 +196,36 @@ void
 ac_state_set_int (AcState *self, const gchar *step, const gchar *key, gint64 value)
 {
 	json_object_set_int_member (ac_state_ensure_step (self, step), key, value);
+}
+
+/**
+ * ac_state_log:
+ *
+ * Appends a timestamped line to the domain's event log (`virt-aleph logs`). Callers never
+ * pass secrets; the file is 0600 in the 0700 state directory.
+ */
+void
+ac_state_log (AcState *self, const gchar *format, ...)
+{
+	va_list args;
+	g_autofree gchar *line = NULL;
+	g_autofree gchar *path = g_build_filename (self->dir, "log", NULL);
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+	g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	FILE *f;
+	int fd;
+
+	va_start (args, format);
+	line = g_strdup_vprintf (format, args);
+	va_end (args);
+	fd = g_open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	f = fdopen (fd, "a");
+	if (f == NULL) {
+		close (fd);
+		return;
+	}
+	fprintf (f, "%s %s\n", when, line);
+	fclose (f);
 }

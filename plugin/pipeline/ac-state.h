@@ -33,6 +33,8 @@ void ac_state_set_bool (AcState *self, const gchar *step, const gchar *key, gboo
 gint64 ac_state_get_int (AcState *self, const gchar *step, const gchar *key);
 void ac_state_set_int (AcState *self, const gchar *step, const gchar *key, gint64 value);
 
+void ac_state_log (AcState *self, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcState, ac_state_free)
 
 G_END_DECLS

@@ -117,7 +117,8 @@ ac_sev_host_libvirt_get_sev_info (AcSevHost *host, GError **error)
 		/* libvirt says "... SEV is not supported" on hosts without it */
 		g_autoptr(GError) error_local = NULL;
 		virErrorPtr err = virGetLastError ();
-		gboolean unsupported = err != NULL && err->code == VIR_ERR_OPERATION_UNSUPPORTED;
+		gboolean unsupported = err != NULL && (err->code == VIR_ERR_OPERATION_UNSUPPORTED ||
+						       err->code == VIR_ERR_NO_SUPPORT);
 		ac_virt_set_error (&error_local, "%s", what);
 		g_set_error_literal (error,
 				     AC_ERROR,

@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -19,6 +21,9 @@
 #include "ac-sev-host-fake.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-secret.h"
+#if HAVE_LIBVIRT
+#include "ac-virt.h"
+#endif
 
 #define PASSPHRASE "correct horse battery staple"
 #define UUID	   "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21"
@@ -191,7 +196,65 @@ session_file (Fixture *f, const AcLocalsevRecord *r, const gchar *suffix)
 	return g_build_filename (f->tmp, "localsev", UUID, base, NULL);
 }
 
+#define LIBVIRT_DOMAIN_RNG "/usr/share/libvirt/schemas/domain.rng"
+
+/* libvirt's own schema accepts the domain prepare wrote (an independent check of the
+ * <launchSecurity> element: its names, order and value formats) */
+static void
+assert_libvirt_valid (const gchar *xml)
+{
+	xmlRelaxNGParserCtxtPtr pctx;
+	xmlRelaxNGPtr schema;
+	xmlRelaxNGValidCtxtPtr vctx;
+	xmlDocPtr doc;
+	int rc;
+
+	if (!g_file_test (LIBVIRT_DOMAIN_RNG, G_FILE_TEST_EXISTS)) {
+		g_test_incomplete ("libvirt's domain.rng is not installed");
+		return;
+	}
+	pctx = xmlRelaxNGNewParserCtxt (LIBVIRT_DOMAIN_RNG);
+	schema = xmlRelaxNGParse (pctx);
+	g_assert_nonnull (schema);
+	vctx = xmlRelaxNGNewValidCtxt (schema);
+	doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
+	g_assert_nonnull (doc);
+	rc = xmlRelaxNGValidateDoc (vctx, doc);
+	if (rc != 0)
+		g_error ("libvirt's domain schema rejects the prepared domain:\n%s", xml);
+	xmlFreeDoc (doc);
+	xmlRelaxNGFreeValidCtxt (vctx);
+	xmlRelaxNGFree (schema);
+	xmlRelaxNGFreeParserCtxt (pctx);
+}
+
 /* ---- the happy path ---- */
+
+/* libvirt's parser and formatter (test driver, in-process) keep what prepare wrote: the XML the
+ * hook will see passes the gatekeeper */
+static void
+assert_libvirt_round_trip (const AcLocalsevRecord *record, const gchar *xml)
+{
+#if HAVE_LIBVIRT
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autofree gchar *back = NULL;
+
+	ac_virt_init ();
+	conn = ac_virt_connect ("test:///default", &error);
+	g_assert_no_error (error);
+	dom = virDomainDefineXML (conn, xml);
+	g_assert_nonnull (dom);
+	back = ac_virt_get_xml (dom, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (strstr (back, "<launchSecurity type='sev'>"));
+	g_assert_true (ac_localsev_check_prepared (record, back, strlen (back), &error));
+	g_assert_no_error (error);
+#else
+	g_test_message ("built without libvirt: no round trip through libvirt's parser");
+#endif
+}
 
 static void
 check_secret (Fixture *f)
@@ -243,6 +306,9 @@ happy_path (Fixture *f, const gchar *policy, guint vcpus)
 	g_assert_cmpstr (p->record->disk_source, ==, f->disk);
 	g_assert_true (ac_localsev_check_prepared (p->record, p->domain_xml, strlen (p->domain_xml), &error));
 	g_assert_no_error (error);
+	assert_libvirt_valid (xml);
+	assert_libvirt_valid (p->domain_xml);
+	assert_libvirt_round_trip (p->record, p->domain_xml);
 	/* the domain without it would be refused */
 	g_assert_false (ac_localsev_check_prepared (p->record, xml, strlen (xml), &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);

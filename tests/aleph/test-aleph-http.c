@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
@@ -130,20 +131,21 @@ handle_messages (SoupServer *server, SoupServerMessage *msg, const char *path, G
 			reply (msg, 202, "application/json",
 			       "{\"publication_status\":{\"status\":\"warning\",\"failed\":[\"p2p\"]},\"message_status\":\"pending\"}");
 		}
-	} else if (g_str_has_prefix (path, "/api/v0/messages/" VM_HASH)) {
+	} else if (g_str_has_prefix (path, "/api/v0/messages/" REJECTED_HASH)) {
+		reply (msg, 200, "application/json",
+		       "{\"status\":\"rejected\",\"item_hash\":\"" REJECTED_HASH "\",\"reception_time\":\"x\","
+		       "\"error_code\":5,\"details\":{\"errors\":[{\"required_balance\":\"1000\"}]}}");
+	} else if (g_str_has_prefix (path, "/api/v0/messages/") && strlen (path) >= 17 + 64) {
+		/* any other message: unknown, pending, pending, processed */
 		srv.status_calls++;
 		if (srv.status_calls == 1)
 			reply (msg, 404, "application/json", "{\"error\": \"Message not found\"}");
 		else if (srv.status_calls <= 3)
 			reply (msg, 200, "application/json",
-			       "{\"status\":\"pending\",\"item_hash\":\"" VM_HASH "\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
+			       "{\"status\":\"pending\",\"item_hash\":\"x\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
 		else
 			reply (msg, 200, "application/json",
-			       "{\"status\":\"processed\",\"item_hash\":\"" VM_HASH "\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
-	} else if (g_str_has_prefix (path, "/api/v0/messages/" REJECTED_HASH)) {
-		reply (msg, 200, "application/json",
-		       "{\"status\":\"rejected\",\"item_hash\":\"" REJECTED_HASH "\",\"reception_time\":\"x\","
-		       "\"error_code\":5,\"details\":{\"errors\":[{\"required_balance\":\"1000\"}]}}");
+			       "{\"status\":\"processed\",\"item_hash\":\"x\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
 	} else if (g_strcmp0 (path, "/api/v0/price/estimate") == 0) {
 		reply (msg, 200, "application/json",
 		       "{\"required_tokens\":0.5,\"payment_type\":\"credit\",\"cost\":\"0.5\"}");
@@ -760,6 +762,73 @@ test_crn_list (void)
 }
 
 static void
+test_cli_send (void)
+{
+	/* virt-aleph message send/status against the local CCN */
+	const gchar *cli = g_getenv ("VIRT_ALEPH");
+	g_autofree gchar *dir = g_dir_make_tmp ("ac-cli-send-XXXXXX", NULL);
+	g_autofree gchar *key = g_build_filename (dir, "k", NULL);
+	g_autofree gchar *content = g_build_filename (dir, "c.json", NULL);
+	g_autofree gchar *msg = g_build_filename (dir, "m.json", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	guint8 k[32];
+	gint status = 0;
+
+	if (cli == NULL) {
+		g_test_skip ("VIRT_ALEPH is not set (virt-aleph not built)");
+		return;
+	}
+	memset (k, 1, 32);
+	g_assert_true (g_file_set_contents (key, (const gchar *)k, 32, NULL));
+	g_chmod (key, 0600);
+	g_assert_true (g_file_set_contents (content, "{\"hashes\":[\"" VM_HASH "\"]}", -1, NULL));
+	{
+		const gchar *argv[] = { cli, "message", "build", "FORGET", content, "--key-file", key,
+					"-o", msg, "--quiet", NULL };
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+					     NULL, NULL, &status, NULL));
+		g_assert_cmpint (status, ==, 0);
+	}
+	/* 202 pending, then polled until processed */
+	g_free (srv.post_mode);
+	srv.post_mode = g_strdup ("pending");
+	srv.status_calls = 0;
+	{
+		const gchar *argv[] = { cli, "message", "send", msg, "--api", srv.base, "--timeout", "20", "--quiet", NULL };
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+					     &out, &err, &status, NULL));
+		g_assert_true (g_spawn_check_wait_status (status, NULL));
+		g_assert_nonnull (strstr (out, "processed"));
+		g_assert_cmpuint (srv.status_calls, >=, 4);
+	}
+	/* a rejected message: exit 7 with the error code in words */
+	{
+		const gchar *argv[] = { cli, "message", "status", REJECTED_HASH, "--api", srv.base, NULL };
+		g_clear_pointer (&out, g_free);
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+					     &out, NULL, &status, NULL));
+		g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 7);
+		g_assert_nonnull (strstr (out, "BALANCE_INSUFFICIENT"));
+	}
+	/* the envelope refused before broadcast: exit 7, the server's text shown */
+	g_free (srv.post_mode);
+	srv.post_mode = g_strdup ("envelope");
+	{
+		const gchar *argv[] = { cli, "message", "send", msg, "--api", srv.base, NULL };
+		g_clear_pointer (&err, g_free);
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+					     NULL, &err, &status, NULL));
+		g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 7);
+		g_assert_nonnull (strstr (err, "InvalidMessageFormat"));
+	}
+	g_unlink (key);
+	g_unlink (content);
+	g_unlink (msg);
+	g_rmdir (dir);
+}
+
+static void
 test_proxy_env (void)
 {
 	/* libcurl honours http_proxy: a host that does not exist is reached through our server */
@@ -824,6 +893,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/crn/list", test_crn_list);
 	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
 	g_test_add_func ("/aleph/http/proxy-env", test_proxy_env);
+	g_test_add_func ("/aleph/ccn/cli-send", test_cli_send);
 	rc = g_test_run ();
 	g_main_loop_quit (srv.loop);
 	g_thread_join (srv.thread);

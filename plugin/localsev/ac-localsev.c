@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "ac-localsev.h"
+#include "ac-localsev-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +98,7 @@ ac_localsev_is_hex (const gchar *s, gsize len)
  * skips invalid characters, which would let a host smuggle anything through. The decoded
  * length must be within [@min_len, @max_len]; the text length is checked before decoding.
  */
-static guint8 *
+guint8 *
 ac_localsev_b64_decode (const gchar *text,
 			const gchar *what,
 			gsize min_len,
@@ -771,15 +772,14 @@ ac_localsev_firmware_load (const gchar *path,
 /* ------------------------------------------------------------------------------------------ */
 /* the host's chain                                                                           */
 
-static AcSevChain *
-ac_localsev_host_chain (AcSevHost *host,
+AcSevChain *
+ac_localsev_host_chain (const gchar *name,
 			const AcSevHostInfo *info,
 			const AcLocalsevOptions *opts,
 			gchar **pdh_sha256,
 			GCancellable *cancellable,
 			GError **error)
 {
-	const gchar *name = ac_sev_host_get_name (host);
 	g_autofree guint8 *pdh = NULL;
 	g_autofree guint8 *certs = NULL;
 	g_autofree gchar *what_pdh = g_strdup_printf ("chain: host %s's pdh", name);
@@ -999,7 +999,7 @@ ac_localsev_prepare (AcSevHost *host,
 			     info->reduced_phys_bits);
 		return NULL;
 	}
-	chain = ac_localsev_host_chain (host, info, opts, &pdh_sha256, cancellable, error);
+	chain = ac_localsev_host_chain (ac_sev_host_get_name (host), info, opts, &pdh_sha256, cancellable, error);
 	if (chain == NULL)
 		return NULL;
 	roots = opts->roots != NULL ? ac_sev_roots_ref (opts->roots) : ac_sev_roots_new_builtin ();

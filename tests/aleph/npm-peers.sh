@@ -54,6 +54,14 @@ if [ $# -eq 0 ]; then
     out=$("$virt_aleph" --json message verify "$f") && echo "$out" | grep -q "\"signer\" : \"$sdk_addr\"" \
       && ok "virt-aleph message verify accepts SDK message $(basename "$f")" || ko "SDK message $(basename "$f"): $out"
   done
+  # the SDK's INSTANCE/STORE/FORGET contents pass our schema checks (same limits, same fields)
+  for t in instance store forget; do
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["item_content"])' \
+      "$work/sdk/sdk-$t.json" > "$work/sdk-content-$t.json"
+    "$virt_aleph" message build "$(echo $t | tr a-z A-Z)" "$work/sdk-content-$t.json" --unsigned \
+      --sender "$sdk_addr" > "$work/rebuilt-$t.json" 2> "$work/rebuilt-$t.err" \
+      && ok "the SDK's $t content passes our schema" || ko "the SDK's $t content refused: $(cat "$work/rebuilt-$t.err")"
+  done
   # a tampered SDK message is refused with the mismatch exit code
   sed 's/peer-test/peer-tesT/' "$work/sdk/sdk-instance.json" > "$work/tampered.json"
   set +e; "$virt_aleph" message verify "$work/tampered.json" 2>/dev/null; rc=$?; set -e

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-localsev.h"
 #include "ac-sev-policy.h"
 #include "ac-tag.h"
 
@@ -216,6 +217,28 @@ gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml,
 					dom->launch_security_policy != NULL ? dom->launch_security_policy
 									    : "(none)",
 					tag->policy);
+				return FALSE;
+			}
+		}
+		/* exactly what the service prepared: its session, used once, its firmware and disk */
+		{
+			g_autoptr(AcLocalsevRecord) record = NULL;
+			g_autoptr(GError) local = NULL;
+			if (dom->uuid == NULL ||
+			    (record = ac_localsev_record_load (config->state_dir, dom->uuid, &local)) == NULL) {
+				refuse (error, AC_ERROR_REFUSED, domain,
+					"virt-alephd has not prepared this launch (%s); it writes a fresh "
+					"SEV session for every start: check 'virt-aleph status %s'",
+					local != NULL ? local->message : "no record", domain);
+				return FALSE;
+			}
+			if (!ac_localsev_check_prepared (record, xml, len, &local)) {
+				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
+				return FALSE;
+			}
+			if (!ac_localsev_record_mark_launched (config->state_dir, dom->uuid, &local)) {
+				refuse (error, AC_ERROR_REFUSED, domain,
+					"cannot record that the prepared session is used: %s", local->message);
 				return FALSE;
 			}
 		}

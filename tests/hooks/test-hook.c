@@ -35,7 +35,10 @@ static const HookCase cases[] = {
 	{ "deny", "deny", "yes", "prepare", "begin", TRUE, 3, "<aleph:local mode='deny'/> forbids" },
 	{ "test", "test", "no", "prepare", "begin", TRUE, 0, NULL },
 	{ "sev-no-sev", "sev", "no", "prepare", "begin", TRUE, 3, "needs AMD SEV, which this host lacks" },
-	{ "sev-launchsec", "sev-launchsec", "yes", "prepare", "begin", TRUE, 0, NULL },
+	/* launchSecurity written by hand, not prepared by the service (tests/hooks/test-hook-localsev.c
+	 * covers prepared launches) */
+	{ "sev-launchsec-unprepared", "sev-launchsec", "yes", "prepare", "begin", TRUE, 3,
+	  "virt-alephd has not prepared this launch" },
 	{ "sev-launchsec-policy", "sev-launchsec-policy", "yes", "prepare", "begin", TRUE, 3,
 	  "<launchSecurity> policy '0x0003' differs from the tag's policy 0x1" },
 	{ "invalid", "invalid", "yes", "prepare", "begin", TRUE, 2,

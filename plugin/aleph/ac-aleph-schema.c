@@ -562,6 +562,14 @@ check_instance_rules (JsonObject *c, GError **error)
 				     "with environment.hypervisor \"qemu\"");
 		return FALSE;
 	}
+	/* optional in aleph-message, but the CRN downloads it unconditionally: a null fails there */
+	if (confidential && member_string (member_object (env, "trusted_execution"), "firmware") == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "INSTANCE content.environment.trusted_execution.firmware: required "
+				     "(the CRN always downloads it), expected the STORE item hash of the "
+				     "OVMF firmware");
+		return FALSE;
+	}
 	if ((payg || credit) && req != NULL && !has_node_hash) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "INSTANCE content.requirements.node.node_hash: required with payment "

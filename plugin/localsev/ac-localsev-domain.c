@@ -213,6 +213,37 @@ ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
 		}
 		g_ptr_array_add (self->disks, disk);
 	}
+	/* libvirt takes one of each; a second one is an attempt to confuse a reader */
+	{
+		const gchar *once[] = { "name", "uuid", "os", "devices", "launchSecurity", "vcpu" };
+		for (guint i = 0; i < G_N_ELEMENTS (once); i++) {
+			guint count = 0;
+			for (xmlNode *n = root->children; n != NULL; n = n->next)
+				count += is_elem (n, once[i]) ? 1 : 0;
+			if (count > 1) {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "domain XML has %u <%s> elements, expected at most one",
+					     count,
+					     once[i]);
+				return NULL;
+			}
+		}
+		if (os != NULL) {
+			guint count = 0;
+			for (xmlNode *n = os->children; n != NULL; n = n->next)
+				count += is_elem (n, "loader") ? 1 : 0;
+			if (count > 1) {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "domain XML has %u <os><loader> elements, expected at most one",
+					     count);
+				return NULL;
+			}
+		}
+	}
 	ls = first_child (root, "launchSecurity");
 	if (ls != NULL) {
 		self->has_launch_security = TRUE;

@@ -184,11 +184,19 @@ ac_localsev_sha256 (const guint8 *data, gsize len)
 /* the private state directory                                                                */
 
 static gboolean
-ac_localsev_private_dir (const gchar *path, GError **error)
+ac_localsev_private_dir (const gchar *path, gboolean create, GError **error)
 {
 	struct stat st;
 
-	if (mkdir (path, 0700) != 0 && errno != EEXIST) {
+	if (!create && lstat (path, &st) != 0 && errno == ENOENT) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "state directory %s does not exist: nothing was prepared",
+			     path);
+		return FALSE;
+	}
+	if (create && mkdir (path, 0700) != 0 && errno != EEXIST) {
 		g_set_error (error,
 			     AC_ERROR,
 			     AC_ERROR_IO,
@@ -244,14 +252,11 @@ ac_localsev_check_uuid (const gchar *uuid, GError **error)
 	return TRUE;
 }
 
-/**
- * ac_localsev_domain_dir:
- *
- * Returns: `<state_dir>/localsev/<uuid>`, created with mode 0700 if missing and checked to be
- * a private directory of ours.
- */
-gchar *
-ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError **error)
+static gchar *
+ac_localsev_domain_dir_full (const gchar *state_dir,
+			     const gchar *uuid,
+			     gboolean create,
+			     GError **error)
 {
 	g_autofree gchar *lower = NULL;
 	g_autofree gchar *base = NULL;
@@ -266,7 +271,7 @@ ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError **erro
 				     "no state directory configured");
 		return NULL;
 	}
-	if (g_mkdir_with_parents (state_dir, 0700) != 0) {
+	if (create && g_mkdir_with_parents (state_dir, 0700) != 0) {
 		g_set_error (error,
 			     AC_ERROR,
 			     AC_ERROR_IO,
@@ -277,12 +282,24 @@ ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError **erro
 	}
 	lower = g_ascii_strdown (uuid, -1);
 	base = g_build_filename (state_dir, "localsev", NULL);
-	if (!ac_localsev_private_dir (base, error))
+	if (!ac_localsev_private_dir (base, create, error))
 		return NULL;
 	dir = g_build_filename (base, lower, NULL);
-	if (!ac_localsev_private_dir (dir, error))
+	if (!ac_localsev_private_dir (dir, create, error))
 		return NULL;
 	return g_steal_pointer (&dir);
+}
+
+/**
+ * ac_localsev_domain_dir:
+ *
+ * Returns: `<state_dir>/localsev/<uuid>`, created with mode 0700 if missing and checked to be
+ * a private directory of ours.
+ */
+gchar *
+ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError **error)
+{
+	return ac_localsev_domain_dir_full (state_dir, uuid, TRUE, error);
 }
 
 /* overwrite with zeros, then unlink; a missing file is fine */
@@ -656,7 +673,7 @@ ac_localsev_record_load_from (const gchar *dir, const gchar *domain, GError **er
 AcLocalsevRecord *
 ac_localsev_record_load (const gchar *state_dir, const gchar *uuid, GError **error)
 {
-	g_autofree gchar *dir = ac_localsev_domain_dir (state_dir, uuid, error);
+	g_autofree gchar *dir = ac_localsev_domain_dir_full (state_dir, uuid, FALSE, error);
 	if (dir == NULL)
 		return NULL;
 	return ac_localsev_record_load_from (dir, uuid, error);
@@ -665,7 +682,7 @@ ac_localsev_record_load (const gchar *state_dir, const gchar *uuid, GError **err
 gboolean
 ac_localsev_record_mark_launched (const gchar *state_dir, const gchar *uuid, GError **error)
 {
-	g_autofree gchar *dir = ac_localsev_domain_dir (state_dir, uuid, error);
+	g_autofree gchar *dir = ac_localsev_domain_dir_full (state_dir, uuid, FALSE, error);
 	g_autoptr(AcLocalsevRecord) record = NULL;
 
 	if (dir == NULL)
@@ -1425,9 +1442,23 @@ ac_localsev_attest (AcSevHost *host,
 	if (!ac_localsev_check_uuid (dom->uuid, error))
 		return NULL;
 	name = dom->name != NULL ? dom->name : dom->uuid;
-	dir = ac_localsev_domain_dir (opts->state_dir, dom->uuid, error);
-	if (dir == NULL)
+	/* the passphrase is checked before anything can burn the session */
+	table = ac_sev_secret_table_build_aleph_passphrase (passphrase, error);
+	if (table == NULL)
 		return NULL;
+	dir = ac_localsev_domain_dir_full (opts->state_dir, dom->uuid, FALSE, &error_local);
+	if (dir == NULL) {
+		if (g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND))
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_NOT_FOUND,
+				     "no SEV launch was prepared for domain '%s' (%s)",
+				     name,
+				     error_local->message);
+		else
+			g_propagate_error (error, g_steal_pointer (&error_local));
+		return NULL;
+	}
 	r = ac_localsev_record_load_from (dir, name, error);
 	if (r == NULL)
 		return NULL;
@@ -1658,9 +1689,6 @@ ac_localsev_attest (AcSevHost *host,
 	ac_localsev_progress_done (progress);
 
 	/* the secret: the passphrase in Aleph's table, sealed for this launch */
-	table = ac_sev_secret_table_build_aleph_passphrase (passphrase, error);
-	if (table == NULL)
-		return NULL;
 	if (ac_sev_ovmf_get_secret_area (ovmf, &secret_base, &secret_size, NULL) && secret_size > 0) {
 		has_secret_area = TRUE;
 		if (g_bytes_get_size (table) > secret_size) {
@@ -1742,7 +1770,7 @@ ac_localsev_attest (AcSevHost *host,
 gboolean
 ac_localsev_forget (const gchar *state_dir, const gchar *uuid, GError **error)
 {
-	g_autofree gchar *dir = ac_localsev_domain_dir (state_dir, uuid, error);
+	g_autofree gchar *dir = ac_localsev_domain_dir_full (state_dir, uuid, FALSE, error);
 	g_autoptr(GDir) d = NULL;
 	g_autoptr(GError) error_local = NULL;
 	const gchar *entry;

@@ -915,6 +915,28 @@ test_definition_changed (Fixture *f, gconstpointer data)
 	assert_refused (f, error, AC_ERROR_REFUSED, "source of disk vda");
 }
 
+/* a bad passphrase is refused before the session is touched */
+static void
+test_bad_passphrase (Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *xml = domain_xml (f, "0x1", 1);
+	g_autoptr(AcTag) tag = tag_of (xml);
+	g_autoptr(AcLocalsevPrepared) p = prepare (f, tag, xml);
+	g_autoptr(AcLocalsevAttestation) att = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *bad[] = { NULL, "", "caf\xc3\xa9 au lait", "line\nbreak" };
+
+	start (f, p->domain_xml, TRUE);
+	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+		g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, bad[i], NULL, &error));
+		assert_refused (f, error, AC_ERROR_INVALID_INPUT, "passphrase");
+		g_clear_error (&error);
+	}
+	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE, NULL, &error);
+	g_assert_no_error (error);
+	check_secret (f);
+}
+
 /* ---- state directory ---- */
 
 static void
@@ -1011,6 +1033,7 @@ main (int argc, char **argv)
 	T ("state/nothing-prepared", test_nothing_prepared);
 	T ("state/definition-changed", test_definition_changed);
 	T ("state/permissions", test_state_dir_permissions);
+	T ("state/bad-passphrase", test_bad_passphrase);
 #undef T
 	g_test_add_func ("/localsev/domain/set-launch-security", test_set_launch_security);
 	{

@@ -658,6 +658,86 @@ test_host_info (Fixture *f, gconstpointer data)
 	}
 }
 
+typedef struct {
+	AcSevPsp *cek_of; /* whose CEK the "KDS" answers with */
+	guint calls;
+	gchar *url;
+} KdsFake;
+
+static GBytes *
+kds_fetch (const gchar *url, gpointer user_data, GCancellable *cancellable, GError **error)
+{
+	KdsFake *kds = user_data;
+	kds->calls++;
+	g_free (kds->url);
+	kds->url = g_strdup (url);
+	return ac_sev_cert_to_bytes (ac_sev_chain_get_cek (ac_sev_psp_get_chain (kds->cek_of)));
+}
+
+/* real firmware exports its CEK unsigned; the ASK-signed one comes from AMD KDS by chip id */
+static void
+test_kds (Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *xml = domain_xml (f, "0x1", 1);
+	g_autoptr(AcTag) tag = tag_of (xml);
+	g_autoptr(AcSevHostInfo) info = ac_sev_host_get_sev_info (AC_SEV_HOST (f->fake), NULL);
+	g_autofree guint8 *certs = NULL;
+	g_autofree guint8 *id = NULL;
+	g_autofree gchar *id_hex = NULL;
+	g_autofree gchar *want_url = NULL;
+	gsize certs_len = 0, id_len = 0;
+	KdsFake kds = { psp, 0, NULL };
+	guint8 *slot;
+
+	/* the host's chain with the CEK's ASK signature removed (an empty slot) */
+	certs = g_base64_decode (info->cert_chain, &certs_len);
+	g_assert_cmpuint (certs_len, ==, 3 * 2084);
+	slot = certs + 2 * 2084 + 0x414;
+	memset (slot, 0, 4 + 4 + 512);
+	slot[1] = 0x10; /* usage 0x1000: empty */
+	id = g_base64_decode (info->cpu0_id, &id_len);
+	g_assert_cmpuint (id_len, ==, 64);
+	{
+		GString *h = g_string_new (NULL);
+		for (gsize i = 0; i < id_len; i++)
+			g_string_append_printf (h, "%02x", id[i]);
+		id_hex = g_string_free (h, FALSE);
+	}
+	want_url = g_strconcat (AC_SEV_KDS_URL "/cek/id/", id_hex, NULL);
+
+	for (guint round = 0; round < 3; round++) {
+		g_autoptr(TestHost) host = g_object_new (TEST_TYPE_HOST, NULL);
+		g_autoptr(AcLocalsevPrepared) p = NULL;
+		g_autoptr(GError) error = NULL;
+		host->inner = g_object_ref (AC_SEV_HOST (f->fake));
+		host->cert_chain = g_base64_encode (certs, certs_len);
+		if (round == 0) {
+			/* without KDS the unsigned CEK does not verify */
+			p = ac_localsev_prepare (AC_SEV_HOST (host), f->opts, tag, xml, NULL, &error);
+			g_assert_null (p);
+			assert_refused (f, error, AC_ERROR_UNTRUSTED, "CEK");
+			continue;
+		}
+		f->opts->kds_fetch = kds_fetch;
+		f->opts->kds_user_data = &kds;
+		kds.cek_of = round == 1 ? psp : psp_other;
+		p = ac_localsev_prepare (AC_SEV_HOST (host), f->opts, tag, xml, NULL, &error);
+		g_assert_cmpuint (kds.calls, ==, round);
+		g_assert_cmpstr (kds.url, ==, want_url);
+		if (round == 1) {
+			/* AMD's signed CEK completes the chain */
+			g_assert_no_error (error);
+			g_assert_nonnull (p);
+			g_assert_cmpstr (p->record->chain_generation, ==, "test-platform");
+		} else {
+			/* a CEK of another chip does not sign this PEK */
+			g_assert_null (p);
+			assert_refused (f, error, AC_ERROR_UNTRUSTED, "PEK ← CEK");
+		}
+	}
+	g_free (kds.url);
+}
+
 static void
 test_pdh_swapped (Fixture *f, gconstpointer data)
 {
@@ -1019,6 +1099,7 @@ main (int argc, char **argv)
 	T ("chain/untrusted", test_untrusted_chain);
 	T ("chain/host-info", test_host_info);
 	T ("chain/pdh-swapped", test_pdh_swapped);
+	T ("chain/kds", test_kds);
 	T ("measurement/session-ignored", test_session_ignored);
 	T ("measurement/replayed", test_replayed_measurement);
 	T ("measurement/malformed", test_malformed_measurement);

@@ -925,8 +925,15 @@ firmware_bytes (AcPipeline *p, GError **error)
 			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "firmware STORE %s has no item_hash", p->tag->firmware_ref);
 			return NULL;
 		}
-		url = g_strdup_printf ("%s/api/v0/%s/raw/%s", p->tag->publish->api,
-				       g_strcmp0 (item_type, "ipfs") == 0 ? "ipfs" : "storage", item_hash);
+		if (g_strcmp0 (item_type, "ipfs") == 0) {
+			/* the CRN fetches IPFS items from a gateway; a loopback devnet is its own */
+			g_autoptr(GUri) u = g_uri_parse (p->tag->publish->api, G_URI_FLAGS_NONE, NULL);
+			gboolean loopback = u != NULL && g_strcmp0 (g_uri_get_scheme (u), "http") == 0;
+			url = g_strdup_printf ("%s/ipfs/%s", loopback ? p->tag->publish->api : "https://ipfs.aleph.im",
+					       item_hash);
+		} else {
+			url = g_strdup_printf ("%s/api/v0/storage/raw/%s", p->tag->publish->api, item_hash);
+		}
 		r = ac_http_request (p->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
 		if (r == NULL)
 			return NULL;

@@ -100,6 +100,71 @@ ac_verify_esp (int fd, const AcVerifyReport *report, GError **error)
 	return TRUE;
 }
 
+/* copies the LUKS header region of partition 2 to a private file libcryptsetup can load */
+static gchar *
+ac_verify_extract_header (int fd, guint64 start, guint64 part_size, const gchar *workdir,
+			  GError **error)
+{
+	g_autofree gchar *hdr_path = g_build_filename (workdir, "verify-header.img", NULL);
+	gsize len = (gsize)MIN (part_size, (guint64)AC_VERIFY_HEADER_MAX);
+	g_autofree guint8 *buf = g_malloc (len);
+	gboolean ok;
+	int hfd;
+	if (!ac_pread_full (fd, buf, len, start, error))
+		return NULL;
+	hfd = open (hdr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (hfd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", hdr_path,
+			     g_strerror (errno));
+		return NULL;
+	}
+	ok = ac_pwrite_full (hfd, buf, len, 0, error);
+	close (hfd);
+	if (!ok) {
+		g_unlink (hdr_path);
+		return NULL;
+	}
+	return g_steal_pointer (&hdr_path);
+}
+
+/**
+ * ac_verify_keyslot:
+ *
+ * Checks that @secret opens key slot @slot of the header in the image itself (e.g. the
+ * initramfs keyfile, slot 1).
+ */
+gboolean
+ac_verify_keyslot (const gchar *image,
+		   const AcVerifyReport *report,
+		   const AcSecret *secret,
+		   gint slot,
+		   const gchar *workdir,
+		   GError **error)
+{
+	g_autofree gchar *hdr = NULL;
+	g_autoptr(AcLuksInfo) info = NULL;
+	int fd = open (image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", image,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	hdr = ac_verify_extract_header (fd, report->root->start, report->root->size, workdir, error);
+	close (fd);
+	if (hdr == NULL)
+		return FALSE;
+	info = ac_luks_open (hdr, secret, NULL, error);
+	g_unlink (hdr);
+	if (info == NULL)
+		return FALSE;
+	if (info->keyslot != slot) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the secret opens key slot %d: expected slot %d", info->keyslot, slot);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 ac_verify_header (int fd,
 		  const gchar *workdir,
@@ -108,27 +173,13 @@ ac_verify_header (int fd,
 		  AcSecret **vk,
 		  GError **error)
 {
-	g_autofree gchar *hdr_path = g_build_filename (workdir, "verify-header.img", NULL);
-	gsize len = (gsize)MIN (report->root->size, (guint64)AC_VERIFY_HEADER_MAX);
-	g_autofree guint8 *buf = g_malloc (len);
+	g_autofree gchar *hdr_path = NULL;
 	g_autoptr(GError) local = NULL;
-	gboolean ok;
-	int hfd;
 
-	if (!ac_pread_full (fd, buf, len, report->root->start, error))
+	hdr_path = ac_verify_extract_header (fd, report->root->start, report->root->size, workdir,
+					     error);
+	if (hdr_path == NULL)
 		return FALSE;
-	hfd = open (hdr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (hfd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", hdr_path,
-			     g_strerror (errno));
-		return FALSE;
-	}
-	ok = ac_pwrite_full (hfd, buf, len, 0, error);
-	close (hfd);
-	if (!ok) {
-		g_unlink (hdr_path);
-		return FALSE;
-	}
 	report->luks = ac_luks_open (hdr_path, passphrase, vk, &local);
 	g_unlink (hdr_path);
 	if (report->luks == NULL) {

@@ -39,6 +39,13 @@ AcVerifyReport *ac_verify_image (const gchar *image,
 				 GCancellable *cancellable,
 				 GError **error);
 
+gboolean ac_verify_keyslot (const gchar *image,
+			    const AcVerifyReport *report,
+			    const AcSecret *secret,
+			    gint slot,
+			    const gchar *workdir,
+			    GError **error);
+
 gchar *ac_sha256_file (const gchar *path, GCancellable *cancellable, GError **error);
 
 typedef struct {

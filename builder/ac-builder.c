@@ -296,17 +296,10 @@ ac_build_steps (const AcTemplate *tpl,
 			     report->luks->uuid, luks_uuid);
 		return FALSE;
 	}
-	if (keyfile != NULL) {
-		/* slot 1 opens with the keyfile the guest carries */
-		g_autofree gchar *hdr = g_build_filename (workdir, "luks-header.img", NULL);
-		g_autoptr(AcLuksInfo) info = ac_luks_open (hdr, keyfile, NULL, error);
-		if (info == NULL || info->keyslot != 1) {
-			if (info != NULL)
-				g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-					     "the initramfs keyfile opens slot %d: expected 1", info->keyslot);
-			g_prefix_error (error, "verification of the keyfile slot: ");
-			return FALSE;
-		}
+	/* slot 1 opens with the keyfile the guest carries */
+	if (keyfile != NULL && !ac_verify_keyslot (partial, report, keyfile, 1, workdir, error)) {
+		g_prefix_error (error, "verification of the initramfs keyfile slot: ");
+		return FALSE;
 	}
 	result->step_seconds[3] = ac_seconds_since (&t);
 	ac_progress_step_done (progress);

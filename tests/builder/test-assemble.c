@@ -266,6 +266,12 @@ test_assemble_independent (Fixture *f, gconstpointer data)
 	g_assert_cmpint (report->luks->keyslot, ==, 0);
 	g_assert_cmpuint (report->luks->key_bytes, ==, 64);
 	g_assert_cmpstr (report->luks->hash, ==, "sha256");
+	/* the keyfile opens slot 1 of the image's own header; the passphrase is not slot 1 */
+	g_assert_true (ac_verify_keyslot (f->out, report, f->keyfile, 1, f->work, &error));
+	g_assert_no_error (error);
+	g_assert_false (ac_verify_keyslot (f->out, report, f->pass, 1, f->work, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_clear_error (&error);
 
 	check_independent (f, report);
 

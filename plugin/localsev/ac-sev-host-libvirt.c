@@ -153,10 +153,19 @@ ac_sev_host_libvirt_get_sev_info (AcSevHost *host, GError **error)
 	return g_steal_pointer (&info);
 }
 
+/* a UUID is looked up as a UUID only: a domain *named* like another one's UUID must not
+ * stand in for it */
 static virDomainPtr
 ac_sev_host_libvirt_lookup (AcSevHostLibvirt *self, const gchar *domain, GError **error)
 {
-	return ac_virt_lookup_domain (self->conn, domain, error);
+	virDomainPtr dom;
+
+	if (!g_uuid_string_is_valid (domain))
+		return ac_virt_lookup_domain (self->conn, domain, error);
+	dom = virDomainLookupByUUIDString (self->conn, domain);
+	if (dom == NULL)
+		ac_virt_set_error (error, "domain '%s'", domain);
+	return dom;
 }
 
 static gboolean

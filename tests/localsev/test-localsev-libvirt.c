@@ -69,6 +69,21 @@ test_libvirt_host (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_LIBVIRT);
 	g_clear_error (&error);
 
+	/* a domain named like another one's UUID does not stand in for it */
+	{
+		g_autofree gchar *xml = g_strdup_printf ("<domain type='test'><name>%s</name>"
+							 "<memory>1024</memory><os><type>hvm</type></os>"
+							 "</domain>",
+							 "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21");
+		g_autoptr(virDomain) impostor = virDomainDefineXML (conn, xml);
+		g_assert_nonnull (impostor);
+		g_assert_cmpint (virDomainCreate (impostor), ==, 0);
+		g_assert_false (ac_sev_host_get_domain_state (host, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", &state, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+		g_clear_error (&error);
+		g_assert_cmpint (virDomainDestroy (impostor), ==, 0);
+	}
+
 	/* shut off */
 	g_assert_cmpint (virDomainDestroy (dom), ==, 0);
 	g_assert_true (ac_sev_host_get_domain_state (host, "test", &state, &error));
@@ -78,7 +93,7 @@ test_libvirt_host (void)
 	g_assert_false (ac_sev_host_get_domain_state (host, "no-such-domain", &state, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 	g_clear_error (&error);
-	g_assert_false (ac_sev_host_resume (host, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", &error));
+	g_assert_false (ac_sev_host_resume (host, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c22", &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 }
 

@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""The main job end to end: a tagged domain defined with virsh reaches "running" on the devnet.
+
+A private libvirtd (our hook installed), the devnet (aleph-devnet: a CCN and CRNs with software
+SEV platforms, some of them attackers), virt-alephd following libvirt's events, and the tiny
+real guest disk. Run by meson (suite 'integration') as root:  test_aleph_flow.py BUILDDIR
+"""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_integration import BUILD, Env, TAG_NS, VIRT_ALEPH, VIRT_ALEPHD, run, wait_for  # noqa: E402
+
+DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
+ATTACKS = ["none", "self-signed-chain", "swap-pdh", "other-firmware", "replay-measurement"]
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.load(r)
+
+
+class Devnet:
+    def __init__(self, directory):
+        self.dir = os.path.join(directory, "devnet")
+        os.makedirs(self.dir, exist_ok=True)
+        cfg = {
+            "state_dir": os.path.join(self.dir, "state"),
+            "rsa_bits": 2048,
+            "crns": [{"attack": a} for a in ATTACKS],
+        }
+        path = os.path.join(self.dir, "devnet.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        self.log = open(os.path.join(self.dir, "devnet.log"), "w")
+        self.proc = subprocess.Popen([DEVNET, "--config", path], stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError("aleph-devnet did not start; see " + self.log.name)
+        self.info = json.loads(line)
+        self.ccn = self.info["ccn"]
+        self.admin = self.info["admin"]
+
+    def crn(self, attack):
+        return next(c for c in self.info["crns"] if c["attack"] == attack)
+
+    def vm(self, item_hash):
+        try:
+            return get_json(f"{self.admin}/admin/vms/{item_hash}")
+        except urllib.error.HTTPError:
+            return None
+
+    def messages(self, address, msg_type):
+        page = get_json(f"{self.ccn}/api/v0/messages.json?addresses={address}&msgType={msg_type}&pagination=200")
+        return page.get("messages", [])
+
+    def close(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+class AlephFlow(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = Env()
+        cls.devnet = Devnet(cls.env.dir)
+        d = cls.env.dir
+        cls.key = os.path.join(d, "ethereum.key")
+        r = run(VIRT_ALEPH, "account", "create", "--key-file", cls.key)
+        cls.address = r.stdout.strip().splitlines()[-1]
+        cls.state = os.path.join(d, "aleph-state")
+        cls.config = os.path.join(d, "virt-alephd.conf")
+        with open(cls.config, "w") as f:
+            f.write(f"""[daemon]
+monitor-interval=1
+[pipeline]
+state-dir={cls.state}
+key-file={cls.key}
+trusted-roots={cls.devnet.info['trust_root']['ark']}
+poll-first-ms=100
+poll-max-ms=500
+timeout=60
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.stop_daemon()
+        cls.devnet.close()
+        cls.env.close()
+
+    def tag(self, crn="auto"):
+        fw = self.devnet.info["firmware"]
+        return (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
+                f'<aleph:firmware sha256="{fw["sha256"]}" ref="{fw["item_hash"]}"/>'
+                f'<aleph:publish api="{self.devnet.ccn}" crn="{crn}" sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
+                '</aleph:confidential>')
+
+    def start_daemon(self):
+        env = self.env
+        with open(env.daemon_log, "a") as log:
+            env.daemon = subprocess.Popen([VIRT_ALEPHD, "--foreground", "--verbose", "--connect", env.uri,
+                                           "--config", self.config], stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_state(self, name, states, timeout=180):
+        def done():
+            st = self.env.status(name)
+            return st if st is not None and st["state"] in states else None
+        try:
+            return wait_for(done, timeout, f"{name} to reach {states}")
+        except AssertionError as e:
+            raise AssertionError("%s; status %s\n--- virt-alephd log ---\n%s"
+                                 % (e, self.env.status(name), self.env.daemon_output()[-6000:]))
+
+    def passphrase(self, name):
+        uuid = self.env.virsh("domuuid", name).stdout.strip()
+        with open(os.path.join(self.state, "domains", uuid, "state.json")) as f:
+            secret = json.load(f)["build"]["secret"]
+        return run("virsh", "-c", self.env.uri, "secret-get-value", "--plain", secret).stdout.strip()
+
+    def test_1_runs_and_the_right_key_arrives(self):
+        env = self.env
+        env.define("conf1", self.tag())
+        self.start_daemon()
+        st = self.wait_state("conf1", ["running", "failed"])
+        self.assertEqual(st["state"], "running", st)
+        self.assertEqual(st["attestationVerdict"], "ok")
+        self.assertEqual(st["crn"], self.devnet.crn("none")["hash"])
+        self.assertTrue(st["measurement"])
+        # the devnet decrypted the secret and the passphrase opened the image's LUKS header
+        vm = self.devnet.vm(st["instance"])
+        self.assertIsNotNone(vm)
+        self.assertTrue(vm["any_secret_released"], vm)
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        # the status names everything the user needs, and the CLI shows it
+        r = env.aleph("status", "conf1")
+        self.assertIn("running", r.stdout)
+        self.assertIn(st["instance"], r.stdout)
+
+    def test_2_attacks_never_get_the_secret(self):
+        env = self.env
+        for attack in ATTACKS[1:]:
+            name = "atk-" + attack.split("-")[0]
+            with self.subTest(attack=attack):
+                env.define(name, self.tag(crn=self.devnet.crn(attack)["hash"]))
+                if env.daemon is None:
+                    self.start_daemon()
+                st = self.wait_state(name, ["running", "failed"])
+                self.assertEqual(st["state"], "failed", st)
+                self.assertEqual(st["errorStep"], "attest", st)
+                expected = {"self-signed-chain": "untrusted", "swap-pdh": "mismatch",
+                            "other-firmware": "mismatch", "replay-measurement": "mismatch"}[attack]
+                self.assertEqual(st["errorCode"], expected, st)
+                vm = self.devnet.vm(st["instance"])
+                self.assertTrue(vm is None or not vm["any_secret_released"], vm)
+                # doctor explains the failed attestation
+                r = env.aleph("doctor", "--no-probe", "--config", self.config, name)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("attestation", r.stdout)
+
+    def test_3_invalid_tag_is_refused_before_anything_is_built_or_uploaded(self):
+        env = self.env
+        before = len(self.devnet.messages(self.address, "STORE"))
+        bad = self.tag().replace('crn="auto"', 'crn="auto" memory="7"')
+        env.define("badpub", bad)
+        if env.daemon is None:
+            self.start_daemon()
+        st = self.wait_state("badpub", ["invalid"], 30)
+        self.assertIn("memory", st["error"])
+        time.sleep(2)
+        self.assertEqual(len(self.devnet.messages(self.address, "STORE")), before)
+        uuid = env.virsh("domuuid", "badpub").stdout.strip()
+        self.assertFalse(os.path.exists(os.path.join(self.state, "images", uuid + ".img")))
+
+    def test_4_killed_at_every_step_resumes_with_one_store_and_one_instance(self):
+        env = self.env
+        env.stop_daemon()
+        env.define("resume", self.tag())
+        killed = set()
+        for _ in range(40):
+            self.start_daemon()
+            # let it get past what was already killed, then kill it in the next new step
+            def new_step():
+                st = env.status("resume")
+                if st is None:
+                    return None
+                if st["state"] in ("running", "failed"):
+                    return st
+                return st if st["step"] not in killed else None
+            st = wait_for(new_step, 180, "a new step")
+            if st["state"] in ("running", "failed"):
+                break
+            killed.add(st["step"])
+            env.daemon.send_signal(signal.SIGKILL)
+            env.daemon.wait()
+            env.daemon = None
+        st = self.wait_state("resume", ["running", "failed"])
+        self.assertEqual(st["state"], "running", st)
+        self.assertGreaterEqual(len(killed), 4, killed)
+        # exactly one STORE of this image and one INSTANCE of this domain on the devnet
+        stores = [m for m in self.devnet.messages(self.address, "STORE")
+                  if m["content"].get("item_hash") == st["imageCid"]]
+        self.assertEqual(len(stores), 1, stores)
+        instances = [m for m in self.devnet.messages(self.address, "INSTANCE")
+                     if m["content"]["rootfs"]["parent"]["ref"] == st["store"]]
+        self.assertEqual(len(instances), 1, instances)
+
+    def test_5_passphrase_never_leaks(self):
+        env = self.env
+        secret = self.passphrase("conf1")
+        self.assertGreaterEqual(len(secret), 16)
+        places = [env.daemon_log, os.path.join(env.dir, "log", "libvirt", "libvirtd.log")]
+        places += glob.glob(os.path.join(self.state, "**"), recursive=True)
+        places += glob.glob(os.path.join(self.devnet.dir, "**"), recursive=True)
+        for path in places:
+            if not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                self.assertNotIn(secret.encode(), f.read(), path)
+        for name in ("conf1", "resume"):
+            self.assertNotIn(secret, env.virsh("dumpxml", name).stdout)
+        # nor any process's argv
+        for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                with open(cmdline, "rb") as f:
+                    self.assertNotIn(secret.encode(), f.read())
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("integration tests need root (a private libvirtd)", file=sys.stderr)
+        sys.exit(1)
+    unittest.main(argv=[sys.argv[0], "-v"])

@@ -65,9 +65,7 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 				return NULL;
 			}
 			/* one trailing newline is the file's, not the passphrase's */
-			if (len > 0 && data[len - 1] == '\n')
-				len--;
-			pass = ac_secret_new (data, len);
+			pass = ac_secret_new (data, len > 0 && data[len - 1] == '\n' ? len - 1 : len);
 			OPENSSL_cleanse (data, len);
 			break;
 		}

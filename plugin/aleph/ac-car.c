@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -237,6 +238,46 @@ car_file_block_cb (const AcBlock *block, gpointer user_data, GError **error)
 	if (seen_before (ctx->seen, block->cid))
 		return TRUE;
 	n = block_frame_prefix (block, frame);
+	if (block->size >= 65536) {
+		/* leaves go out with writev, without a copy through our buffer */
+		struct iovec iov[4];
+		guint niov = 0;
+		gsize total = n;
+		gsize done = 0;
+		if (!car_file_flush (ctx, error))
+			return FALSE;
+		iov[niov].iov_base = frame;
+		iov[niov++].iov_len = n;
+		for (guint i = 0; i < 3; i++) {
+			if (block->lens[i] == 0)
+				continue;
+			iov[niov].iov_base = (void *)block->parts[i];
+			iov[niov++].iov_len = block->lens[i];
+			total += block->lens[i];
+		}
+		while (done < total) {
+			ssize_t w = writev (ctx->fd, iov, (int)niov);
+			gsize adv;
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				int errsv = errno;
+				g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s",
+					     ctx->path, g_strerror (errsv));
+				return FALSE;
+			}
+			done += (gsize)w;
+			/* partial write: drop what went out */
+			adv = (gsize)w;
+			for (guint i = 0; i < niov && adv > 0; i++) {
+				gsize take = MIN (adv, iov[i].iov_len);
+				iov[i].iov_base = (guint8 *)iov[i].iov_base + take;
+				iov[i].iov_len -= take;
+				adv -= take;
+			}
+		}
+		return TRUE;
+	}
 	if (!car_file_append (ctx, frame, n, error))
 		return FALSE;
 	for (guint i = 0; i < 3; i++) {

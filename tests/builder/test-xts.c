@@ -171,6 +171,45 @@ test_xts_independent (void)
 	g_rmdir (dir);
 }
 
+/* skip_holes: the plaintext's holes stay holes in the output (and are skipped by verify) */
+static void
+test_xts_skip_holes (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	const guint64 size = 4 * 1024 * 1024;
+	g_autofree gchar *plain = make_plain (dir, size + 3 * 65536, 1024 * 1024, 3 * 1024 * 1024);
+	g_autofree gchar *out = g_build_filename (dir, "out.img", NULL);
+	g_autoptr(GError) error = NULL;
+	AcXtsOptions opts = { 65536, 2, 4, TRUE };
+	AcXtsStats stats = { 0 };
+	guint8 buf[4096];
+	int in_fd = open (plain, O_RDONLY);
+	int out_fd = open (out, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	g_assert_cmpint (ftruncate (out_fd, (off_t)size), ==, 0);
+	g_assert_true (ac_xts_encrypt_file_range (test_key, 64, in_fd, 0, size, out_fd, 0, &opts,
+						  NULL, NULL, &stats, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (stats.hole_bytes, >=, 2 * 1024 * 1024);
+	/* inside the plaintext's hole the output was not written: zeros, not ciphertext */
+	g_assert_cmpint (pread (out_fd, buf, sizeof (buf), 2 * 1024 * 1024), ==, sizeof (buf));
+	for (guint i = 0; i < sizeof (buf); i++)
+		g_assert_cmpuint (buf[i], ==, 0);
+	/* outside it: ciphertext */
+	g_assert_cmpint (pread (out_fd, buf, sizeof (buf), 0), ==, sizeof (buf));
+	g_assert_false (buf[0] == 0 && memcmp (buf, buf + 1, sizeof (buf) - 1) == 0);
+	g_assert_true (ac_xts_verify_file_range (test_key, 64, out_fd, 0, size, in_fd, 0, &opts,
+						 NULL, NULL, NULL, &error));
+	g_assert_no_error (error);
+	/* without skip_holes the zeros of the output's hole do not decrypt to the plaintext */
+	opts.skip_holes = FALSE;
+	g_assert_false (ac_xts_verify_file_range (test_key, 64, out_fd, 0, size, in_fd, 0, &opts,
+						  NULL, NULL, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	close (in_fd);
+	close (out_fd);
+	ac_test_rm_rf (dir);
+}
+
 static void
 test_xts_bad_input (void)
 {
@@ -222,6 +261,7 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/builder/xts/pipeline-matches-loop", test_xts_pipeline_matches_loop);
 	g_test_add_func ("/builder/xts/independent", test_xts_independent);
+	g_test_add_func ("/builder/xts/skip-holes", test_xts_skip_holes);
 	g_test_add_func ("/builder/xts/bad-input", test_xts_bad_input);
 	g_test_add_func ("/builder/xts/cancel", test_xts_cancel);
 	return g_test_run ();

@@ -14,6 +14,7 @@
 #include <libxml/relaxng.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "ac-error.h"
 #include "ac-localsev.h"
@@ -1045,6 +1046,83 @@ test_state_dir_permissions (Fixture *f, gconstpointer data)
 	g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
 }
 
+/* ---- agreement with libvirt's virt-qemu-sev-validate ---- */
+
+#define PEER "/usr/bin/virt-qemu-sev-validate"
+
+static gint
+peer_run (Fixture *f, const AcLocalsevRecord *r, const gchar *measurement, const gchar *firmware, guint ncpus)
+{
+	g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func (g_free);
+	g_autofree gchar *tek = session_file (f, r, "_tek.bin");
+	g_autofree gchar *tik = session_file (f, r, "_tik.bin");
+	g_autoptr(GError) error = NULL;
+	gint status = 0;
+
+	g_ptr_array_add (a, g_strdup ("/usr/bin/python3"));
+	g_ptr_array_add (a, g_strdup (PEER));
+	g_ptr_array_add (a, g_strdup ("--quiet"));
+	g_ptr_array_add (a, g_strdup_printf ("--measurement=%s", measurement));
+	g_ptr_array_add (a, g_strdup ("--api-major=0"));
+	g_ptr_array_add (a, g_strdup ("--api-minor=24"));
+	g_ptr_array_add (a, g_strdup ("--build-id=15"));
+	g_ptr_array_add (a, g_strdup_printf ("--policy=%u", r->policy));
+	g_ptr_array_add (a, g_strdup_printf ("--firmware=%s", firmware));
+	if (r->policy & AC_SEV_POLICY_ES) {
+		g_ptr_array_add (a, g_strdup_printf ("--num-cpus=%u", ncpus));
+		g_ptr_array_add (a, g_strdup ("--cpu-family=23"));
+		g_ptr_array_add (a, g_strdup ("--cpu-model=1"));
+		g_ptr_array_add (a, g_strdup ("--cpu-stepping=2"));
+	}
+	g_ptr_array_add (a, g_strdup_printf ("--tik=%s", tik));
+	g_ptr_array_add (a, g_strdup_printf ("--tek=%s", tek));
+	g_ptr_array_add (a, NULL);
+	g_assert_true (g_spawn_sync (NULL, (gchar **)a->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+				     NULL, NULL, NULL, NULL, &status, &error));
+	g_assert_no_error (error);
+	g_assert_true (WIFEXITED (status));
+	g_assert_true (WEXITSTATUS (status) == 0 || WEXITSTATUS (status) == 1);
+	return WEXITSTATUS (status);
+}
+
+/* the session files prepare keeps and the launch the host made with <launchSecurity> verify
+ * with libvirt's tool exactly when they verify with ours */
+static void
+peer_check (Fixture *f, const gchar *policy, guint vcpus)
+{
+	g_autofree gchar *xml = domain_xml (f, policy, vcpus);
+	g_autoptr(AcTag) tag = tag_of (xml);
+	g_autoptr(AcLocalsevPrepared) p = prepare (f, tag, xml);
+	g_autoptr(AcLocalsevAttestation) att = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *other = data_path ("ovmf-other.fd");
+	const gchar *m;
+
+	if (!g_file_test (PEER, G_FILE_TEST_EXISTS)) {
+		g_test_skip ("virt-qemu-sev-validate is not installed (package libvirt-clients-qemu)");
+		return;
+	}
+	start (f, p->domain_xml, TRUE);
+	m = ac_sev_host_fake_get_measurement (f->fake, UUID);
+	g_assert_cmpint (peer_run (f, p->record, m, f->firmware, vcpus), ==, 0);
+	g_assert_cmpint (peer_run (f, p->record, m, other, vcpus), ==, 1);
+	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE, NULL, &error);
+	g_assert_no_error (error);
+	check_secret (f);
+}
+
+static void
+test_peer_sev (Fixture *f, gconstpointer data)
+{
+	peer_check (f, "0x1", 1);
+}
+
+static void
+test_peer_es (Fixture *f, gconstpointer data)
+{
+	peer_check (f, "0x5", 2);
+}
+
 /* ---- domain XML helpers ---- */
 
 static void
@@ -1115,6 +1193,8 @@ main (int argc, char **argv)
 	T ("state/definition-changed", test_definition_changed);
 	T ("state/permissions", test_state_dir_permissions);
 	T ("state/bad-passphrase", test_bad_passphrase);
+	T ("peer/sev", test_peer_sev);
+	T ("peer/sev-es", test_peer_es);
 #undef T
 	g_test_add_func ("/localsev/domain/set-launch-security", test_set_launch_security);
 	{

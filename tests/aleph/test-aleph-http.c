@@ -62,7 +62,6 @@ unpause_cb (gpointer data)
 	SoupServerMessage *msg = data;
 	reply (msg, 200, "application/json", "{\"late\":true}");
 	soup_server_message_unpause (msg);
-	g_object_unref (msg);
 	return G_SOURCE_REMOVE;
 }
 
@@ -83,7 +82,7 @@ handle_misc (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 		GSource *s = g_timeout_source_new (10000);
 		srv.slow++;
 		soup_server_message_pause (msg);
-		g_source_set_callback (s, unpause_cb, g_object_ref (msg), NULL);
+		g_source_set_callback (s, unpause_cb, g_object_ref (msg), g_object_unref);
 		g_source_attach (s, srv.ctx);
 		g_source_unref (s);
 	} else if (g_strcmp0 (path, "/big") == 0) {
@@ -897,6 +896,9 @@ main (int argc, char **argv)
 	rc = g_test_run ();
 	g_main_loop_quit (srv.loop);
 	g_thread_join (srv.thread);
+	/* drop sources still pending (the paused /slow requests) */
+	while (g_main_context_iteration (srv.ctx, FALSE))
+		;
 	g_main_loop_unref (srv.loop);
 	g_main_context_unref (srv.ctx);
 	g_free (srv.base);

@@ -45,6 +45,9 @@ typedef struct {
 	gboolean liar;
 	gchar *last_auth_error;
 	gchar *post_mode; /* processed | pending | rejected | envelope */
+	SoupServer *tls_server;
+	gchar *tls_base;
+	gchar *tls_dir;
 } TestServer;
 
 static TestServer srv;
@@ -336,11 +339,31 @@ server_thread (gpointer data)
 	g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
 	if (g_str_has_suffix (srv.base, "/"))
 		srv.base[strlen (srv.base) - 1] = '\0';
+	/* an https server with a self-signed certificate */
+	if (srv.tls_dir != NULL) {
+		g_autofree gchar *crt = g_build_filename (srv.tls_dir, "c.pem", NULL);
+		g_autofree gchar *key = g_build_filename (srv.tls_dir, "k.pem", NULL);
+		g_autoptr(GTlsCertificate) cert = g_tls_certificate_new_from_files (crt, key, &error);
+		if (cert != NULL) {
+			srv.tls_server = soup_server_new ("tls-certificate", cert, NULL);
+			soup_server_add_handler (srv.tls_server, NULL, handle_misc, NULL, NULL);
+			if (soup_server_listen_local (srv.tls_server, 0,
+						      SOUP_SERVER_LISTEN_IPV4_ONLY | SOUP_SERVER_LISTEN_HTTPS,
+						      &error)) {
+				uris = soup_server_get_uris (srv.tls_server);
+				srv.tls_base = g_uri_to_string (uris->data);
+				g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+			}
+		}
+		if (srv.tls_base == NULL)
+			g_error ("https test server: %s", error != NULL ? error->message : "no certificate");
+	}
 	g_mutex_lock (&srv.lock);
 	srv.started = TRUE;
 	g_cond_signal (&srv.ready);
 	g_mutex_unlock (&srv.lock);
 	g_main_loop_run (srv.loop);
+	g_clear_object (&srv.tls_server);
 	g_object_unref (srv.server);
 	g_main_context_pop_thread_default (srv.ctx);
 	return NULL;
@@ -846,6 +869,25 @@ test_proxy_env (void)
 }
 
 static void
+test_tls_always_verified (void)
+{
+	/* a self-signed certificate is refused: verification cannot be turned off */
+	g_autoptr(AcHttpClient) h = ac_http_client_new ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = g_strconcat (srv.tls_base, "flaky", NULL);
+	g_autoptr(AcHttpResponse) r = NULL;
+
+	/* generous: the handshake counts in the connect timeout, and CI machines are busy */
+	ac_http_client_set_timeouts (h, 30000, 60000);
+	r = ac_http_request (h, "GET", u, NULL, NULL, NULL, 0, &error);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_test_message ("%s", error->message);
+	g_assert_nonnull (strstr (error->message, "certificate"));
+	g_assert_nonnull (strstr (error->message, u));
+}
+
+static void
 test_kds_fetch (void)
 {
 	g_autoptr(AcHttpClient) h = fast_client ();
@@ -875,6 +917,21 @@ main (int argc, char **argv)
 	g_cond_init (&srv.ready);
 	srv.ctx = g_main_context_new ();
 	srv.loop = g_main_loop_new (srv.ctx, FALSE);
+	/* self-signed certificate for the https server */
+	srv.tls_dir = g_dir_make_tmp ("ac-tls-XXXXXX", NULL);
+	{
+		g_autofree gchar *crt = g_build_filename (srv.tls_dir, "c.pem", NULL);
+		g_autofree gchar *key = g_build_filename (srv.tls_dir, "k.pem", NULL);
+		const gchar *req_argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+					"ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+					"-days", "1", "-keyout", key, "-out", crt, NULL };
+		gint st = 0;
+		if (!g_spawn_sync (NULL, (gchar **)req_argv, NULL,
+				   G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+				   NULL, NULL, NULL, NULL, &st, NULL) ||
+		    !g_spawn_check_wait_status (st, NULL))
+			g_error ("openssl req failed: cannot make the test certificate");
+	}
 	srv.thread = g_thread_new ("server", server_thread, NULL);
 	g_mutex_lock (&srv.lock);
 	while (!srv.started)
@@ -892,6 +949,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/crn/list", test_crn_list);
 	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
 	g_test_add_func ("/aleph/http/proxy-env", test_proxy_env);
+	g_test_add_func ("/aleph/http/tls-always-verified", test_tls_always_verified);
 	g_test_add_func ("/aleph/ccn/cli-send", test_cli_send);
 	rc = g_test_run ();
 	g_main_loop_quit (srv.loop);
@@ -902,6 +960,15 @@ main (int argc, char **argv)
 	g_main_loop_unref (srv.loop);
 	g_main_context_unref (srv.ctx);
 	g_free (srv.base);
+	g_free (srv.tls_base);
+	{
+		g_autofree gchar *c = g_build_filename (srv.tls_dir, "c.pem", NULL);
+		g_autofree gchar *k = g_build_filename (srv.tls_dir, "k.pem", NULL);
+		g_unlink (c);
+		g_unlink (k);
+		g_rmdir (srv.tls_dir);
+		g_free (srv.tls_dir);
+	}
 	g_free (srv.post_mode);
 	g_free (srv.last_auth_error);
 	return rc;

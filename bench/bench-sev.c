@@ -23,50 +23,50 @@
 #include "ac-sev-session.h"
 
 static GBytes *
-load(const gchar *dir, const gchar *rel)
+load (const gchar *dir, const gchar *rel)
 {
-	g_autofree gchar *path = g_build_filename(dir, rel, NULL);
+	g_autofree gchar *path = g_build_filename (dir, rel, NULL);
 	g_autoptr(GError) error = NULL;
 	gchar *buf = NULL;
 	gsize len = 0;
-	if (!g_file_get_contents(path, &buf, &len, &error)) {
-		fprintf(stderr, "%s\n", error->message);
-		exit(1);
+	if (!g_file_get_contents (path, &buf, &len, &error)) {
+		fprintf (stderr, "%s\n", error->message);
+		exit (1);
 	}
-	return g_bytes_new_take(buf, len);
+	return g_bytes_new_take (buf, len);
 }
 
 static GBytes *
-pseudo_random(gsize len, guint32 seed)
+pseudo_random (gsize len, guint32 seed)
 {
-	guint8 *b = g_malloc(len);
-	GRand *r = g_rand_new_with_seed(seed);
+	guint8 *b = g_malloc (len);
+	GRand *r = g_rand_new_with_seed (seed);
 	for (gsize i = 0; i < len; i++)
-		b[i] = (guint8)g_rand_int(r);
-	g_rand_free(r);
-	return g_bytes_new_take(b, len);
+		b[i] = (guint8)g_rand_int (r);
+	g_rand_free (r);
+	return g_bytes_new_take (b, len);
 }
 
 static gdouble
-run_cmd(gchar **argv)
+run_cmd (gchar **argv)
 {
-	gint64 t0 = g_get_monotonic_time();
+	gint64 t0 = g_get_monotonic_time ();
 	gint status = 0;
 	g_autoptr(GError) error = NULL;
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-	                  NULL, NULL, NULL, NULL, &status, &error)
-	    || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "%s failed (status %d)\n", argv[0], status);
-		exit(1);
+	if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+			   NULL, NULL, NULL, NULL, &status, &error) ||
+	    !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+		fprintf (stderr, "%s failed (status %d)\n", argv[0], status);
+		exit (1);
 	}
-	return (g_get_monotonic_time() - t0) / 1e6;
+	return (g_get_monotonic_time () - t0) / 1e6;
 }
 
 int
-main(int argc, char **argv)
+main (int argc, char **argv)
 {
 	const gchar *cli, *data;
-	guint iters = argc > 3 ? (guint)atoi(argv[3]) : 20;
+	guint iters = argc > 3 ? (guint)atoi (argv[3]) : 20;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcSevRoots) roots = NULL;
 	g_autoptr(GBytes) chain_bytes = NULL;
@@ -75,7 +75,7 @@ main(int argc, char **argv)
 	g_autoptr(GBytes) fw = NULL;
 	g_autoptr(GBytes) kernel = NULL;
 	g_autoptr(GBytes) initrd = NULL;
-	g_autoptr(GByteArray) fwa = g_byte_array_new();
+	g_autoptr(GByteArray) fwa = g_byte_array_new ();
 	g_autoptr(GBytes) table = NULL;
 	g_autofree gchar *tmp = NULL;
 	gdouble t_chain = 0, t_session = 0, t_digest = 0, t_verify = 0, t_secret = 0;
@@ -84,24 +84,23 @@ main(int argc, char **argv)
 	guint32 policy = 0x5;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s VIRT_ALEPH TESTS_DATA_SEV_DIR [ITERATIONS]\n", argv[0]);
+		fprintf (stderr, "usage: %s VIRT_ALEPH TESTS_DATA_SEV_DIR [ITERATIONS]\n", argv[0]);
 		return 2;
 	}
 	cli = argv[1];
 	data = argv[2];
-	roots = ac_sev_roots_new_builtin();
-	chain_bytes = load(data, "real-chains/rome/chain_full.bin");
-	suffix = load(data, "measurement/ovmf_AmdSev_suffix.bin");
-	/* an OVMF-sized image (4 MiB) ending in a real AmdSev footer, a 12 MiB kernel, 48 MiB
-	 * initrd */
-	prefix = pseudo_random(4 * 1024 * 1024 - g_bytes_get_size(suffix), 1);
-	g_byte_array_append(fwa, g_bytes_get_data(prefix, NULL), g_bytes_get_size(prefix));
-	g_byte_array_append(fwa, g_bytes_get_data(suffix, NULL), g_bytes_get_size(suffix));
-	fw = g_byte_array_free_to_bytes(g_steal_pointer(&fwa));
-	kernel = pseudo_random(12 * 1024 * 1024, 2);
-	initrd = pseudo_random(48 * 1024 * 1024, 3);
-	table = ac_sev_secret_table_build_aleph_passphrase("correct horse battery staple", &error);
-	g_assert_no_error(error);
+	roots = ac_sev_roots_new_builtin ();
+	chain_bytes = load (data, "real-chains/rome/chain_full.bin");
+	suffix = load (data, "measurement/ovmf_AmdSev_suffix.bin");
+	/* an OVMF-sized image (4 MiB) ending in a real AmdSev footer, a 12 MiB kernel, 48 MiB initrd */
+	prefix = pseudo_random (4 * 1024 * 1024 - g_bytes_get_size (suffix), 1);
+	g_byte_array_append (fwa, g_bytes_get_data (prefix, NULL), g_bytes_get_size (prefix));
+	g_byte_array_append (fwa, g_bytes_get_data (suffix, NULL), g_bytes_get_size (suffix));
+	fw = g_byte_array_free_to_bytes (g_steal_pointer (&fwa));
+	kernel = pseudo_random (12 * 1024 * 1024, 2);
+	initrd = pseudo_random (48 * 1024 * 1024, 3);
+	table = ac_sev_secret_table_build_aleph_passphrase ("correct horse battery staple", &error);
+	g_assert_no_error (error);
 
 	/* ---- 1. the flow ---- */
 	for (guint i = 0; i < iters; i++) {
@@ -111,19 +110,18 @@ main(int argc, char **argv)
 		AcSevLaunchInputs in = { 0 };
 		guint8 ld[32], blob[48] = { 0 }, hdr[52];
 
-		t0 = g_get_monotonic_time();
-		chain = ac_sev_chain_parse(g_bytes_get_data(chain_bytes, NULL),
-		                           g_bytes_get_size(chain_bytes), &error);
-		g_assert_no_error(error);
-		g_assert_true(ac_sev_chain_verify(chain, roots, NULL, NULL, &error));
-		t_chain += (g_get_monotonic_time() - t0) / 1e6;
+		t0 = g_get_monotonic_time ();
+		chain = ac_sev_chain_parse (g_bytes_get_data (chain_bytes, NULL), g_bytes_get_size (chain_bytes), &error);
+		g_assert_no_error (error);
+		g_assert_true (ac_sev_chain_verify (chain, roots, NULL, NULL, &error));
+		t_chain += (g_get_monotonic_time () - t0) / 1e6;
 
-		t0 = g_get_monotonic_time();
-		s = ac_sev_session_new(ac_sev_chain_get_pdh(chain), policy, &error);
-		g_assert_no_error(error);
-		t_session += (g_get_monotonic_time() - t0) / 1e6;
+		t0 = g_get_monotonic_time ();
+		s = ac_sev_session_new (ac_sev_chain_get_pdh (chain), policy, &error);
+		g_assert_no_error (error);
+		t_session += (g_get_monotonic_time () - t0) / 1e6;
 
-		t0 = g_get_monotonic_time();
+		t0 = g_get_monotonic_time ();
 		in.policy = policy;
 		in.firmware = fw;
 		in.kernel = kernel;
@@ -133,71 +131,61 @@ main(int argc, char **argv)
 		in.cpu_family = 25;
 		in.cpu_model = 1;
 		in.cpu_stepping = 1;
-		g_assert_true(ac_sev_launch_digest(&in, ld, &error));
-		t_digest += (g_get_monotonic_time() - t0) / 1e6;
+		g_assert_true (ac_sev_launch_digest (&in, ld, &error));
+		t_digest += (g_get_monotonic_time () - t0) / 1e6;
 
 		/* the platform's answer (not timed): MEASURE ‖ MNONCE */
-		g_assert_true(ac_sev_measurement_compute(ac_sev_session_get_tik(s), 1, 55, 24,
-		                                         policy, ld, blob + 32, blob, NULL));
-		t0 = g_get_monotonic_time();
-		g_assert_true(ac_sev_measurement_verify(blob, 48, ac_sev_session_get_tik(s), 1, 55,
-		                                        24, policy, ld, &error));
-		t_verify += (g_get_monotonic_time() - t0) / 1e6;
+		g_assert_true (ac_sev_measurement_compute (ac_sev_session_get_tik (s), 1, 55, 24, policy, ld, blob + 32, blob, NULL));
+		t0 = g_get_monotonic_time ();
+		g_assert_true (ac_sev_measurement_verify (blob, 48, ac_sev_session_get_tik (s), 1, 55, 24, policy, ld, &error));
+		t_verify += (g_get_monotonic_time () - t0) / 1e6;
 
-		t0 = g_get_monotonic_time();
-		g_assert_true(ac_sev_secret_packet_build(ac_sev_session_get_tek(s),
-		                                         ac_sev_session_get_tik(s), blob, 1, 55,
-		                                         NULL, table, hdr, &payload, &error));
-		t_secret += (g_get_monotonic_time() - t0) / 1e6;
+		t0 = g_get_monotonic_time ();
+		g_assert_true (ac_sev_secret_packet_build (ac_sev_session_get_tek (s), ac_sev_session_get_tik (s), blob, 1, 55,
+							   NULL, table, hdr, &payload, &error));
+		t_secret += (g_get_monotonic_time () - t0) / 1e6;
 	}
 	{
 		gdouble total = t_chain + t_session + t_digest + t_verify + t_secret;
-		printf("guest-owner flow (4 MiB firmware, 12 MiB kernel, 48 MiB initrd, SEV-ES 4 "
-		       "vCPUs), %u runs:\n",
-		       iters);
-		printf("  %.2f flows/s (%.1f ms each): chain %.2f ms, session %.2f ms, digest %.2f "
-		       "ms, "
-		       "verify %.3f ms, secret %.3f ms\n",
-		       iters / total, 1e3 * total / iters, 1e3 * t_chain / iters,
-		       1e3 * t_session / iters, 1e3 * t_digest / iters, 1e3 * t_verify / iters,
-		       1e3 * t_secret / iters);
-		printf("  without the digest (what depends on image size): %.1f flows/s\n",
-		       iters / (total - t_digest));
+		printf ("guest-owner flow (4 MiB firmware, 12 MiB kernel, 48 MiB initrd, SEV-ES 4 vCPUs), %u runs:\n", iters);
+		printf ("  %.2f flows/s (%.1f ms each): chain %.2f ms, session %.2f ms, digest %.2f ms, "
+			"verify %.3f ms, secret %.3f ms\n",
+			iters / total, 1e3 * total / iters, 1e3 * t_chain / iters, 1e3 * t_session / iters,
+			1e3 * t_digest / iters, 1e3 * t_verify / iters, 1e3 * t_secret / iters);
+		printf ("  without the digest (what depends on image size): %.1f flows/s\n",
+			iters / (total - t_digest));
 	}
 
 	/* ---- 2. `measure` against virt-qemu-sev-validate, same inputs ---- */
-	tmp = g_dir_make_tmp("bench-sev-XXXXXX", &error);
-	g_assert_no_error(error);
+	tmp = g_dir_make_tmp ("bench-sev-XXXXXX", &error);
+	g_assert_no_error (error);
 	{
-		g_autofree gchar *fw_p = g_build_filename(tmp, "OVMF.fd", NULL);
-		g_autofree gchar *k_p = g_build_filename(tmp, "vmlinuz", NULL);
-		g_autofree gchar *i_p = g_build_filename(tmp, "initrd", NULL);
-		g_autofree gchar *tik_p = g_build_filename(tmp, "tik.bin", NULL);
-		g_autofree gchar *tek_p = g_build_filename(tmp, "tek.bin", NULL);
+		g_autofree gchar *fw_p = g_build_filename (tmp, "OVMF.fd", NULL);
+		g_autofree gchar *k_p = g_build_filename (tmp, "vmlinuz", NULL);
+		g_autofree gchar *i_p = g_build_filename (tmp, "initrd", NULL);
+		g_autofree gchar *tik_p = g_build_filename (tmp, "tik.bin", NULL);
+		g_autofree gchar *tek_p = g_build_filename (tmp, "tek.bin", NULL);
 		g_autofree gchar *m_arg = NULL;
 		guint8 tik[16], tek[16], ld[32], blob[48];
 		AcSevLaunchInputs in = { 0 };
 		gdouble t_ours = 0, t_peer = 0;
-		guint runs = MAX(iters / 4, 3);
-		g_autofree gchar *o_fw = g_strdup_printf("--firmware=%s", fw_p);
-		g_autofree gchar *o_k = g_strdup_printf("--kernel=%s", k_p);
-		g_autofree gchar *o_i = g_strdup_printf("--initrd=%s", i_p);
-		g_autofree gchar *o_c = g_strdup_printf("--cmdline=%s", cmdline);
-		g_autofree gchar *o_tik = g_strdup_printf("--tik=%s", tik_p);
-		g_autofree gchar *o_tek = g_strdup_printf("--tek=%s", tek_p);
+		guint runs = MAX (iters / 4, 3);
+		g_autofree gchar *o_fw = g_strdup_printf ("--firmware=%s", fw_p);
+		g_autofree gchar *o_k = g_strdup_printf ("--kernel=%s", k_p);
+		g_autofree gchar *o_i = g_strdup_printf ("--initrd=%s", i_p);
+		g_autofree gchar *o_c = g_strdup_printf ("--cmdline=%s", cmdline);
+		g_autofree gchar *o_tik = g_strdup_printf ("--tik=%s", tik_p);
+		g_autofree gchar *o_tek = g_strdup_printf ("--tek=%s", tek_p);
 
-		memset(tik, 0x11, 16);
-		memset(tek, 0x22, 16);
+		memset (tik, 0x11, 16);
+		memset (tek, 0x22, 16);
 		for (guint i = 0; i < 16; i++)
 			blob[32 + i] = (guint8)i;
-		g_assert_true(g_file_set_contents(fw_p, g_bytes_get_data(fw, NULL),
-		                                  g_bytes_get_size(fw), NULL));
-		g_assert_true(g_file_set_contents(k_p, g_bytes_get_data(kernel, NULL),
-		                                  g_bytes_get_size(kernel), NULL));
-		g_assert_true(g_file_set_contents(i_p, g_bytes_get_data(initrd, NULL),
-		                                  g_bytes_get_size(initrd), NULL));
-		g_assert_true(g_file_set_contents(tik_p, (const gchar *)tik, 16, NULL));
-		g_assert_true(g_file_set_contents(tek_p, (const gchar *)tek, 16, NULL));
+		g_assert_true (g_file_set_contents (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw), NULL));
+		g_assert_true (g_file_set_contents (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel), NULL));
+		g_assert_true (g_file_set_contents (i_p, g_bytes_get_data (initrd, NULL), g_bytes_get_size (initrd), NULL));
+		g_assert_true (g_file_set_contents (tik_p, (const gchar *)tik, 16, NULL));
+		g_assert_true (g_file_set_contents (tek_p, (const gchar *)tek, 16, NULL));
 		in.policy = policy;
 		in.firmware = fw;
 		in.kernel = kernel;
@@ -207,67 +195,34 @@ main(int argc, char **argv)
 		in.cpu_family = 25;
 		in.cpu_model = 1;
 		in.cpu_stepping = 1;
-		g_assert_true(ac_sev_launch_digest(&in, ld, NULL));
-		g_assert_true(
-		    ac_sev_measurement_compute(tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
+		g_assert_true (ac_sev_launch_digest (&in, ld, NULL));
+		g_assert_true (ac_sev_measurement_compute (tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
 		{
-			g_autofree gchar *b64 = g_base64_encode(blob, 48);
-			m_arg = g_strdup_printf("--measurement=%s", b64);
+			g_autofree gchar *b64 = g_base64_encode (blob, 48);
+			m_arg = g_strdup_printf ("--measurement=%s", b64);
 		}
 		for (guint r = 0; r < runs; r++) {
-			const gchar *ours_c[] = { cli,
-				                  "sev",
-				                  "measure",
-				                  m_arg,
-				                  "--api-major=1",
-				                  "--api-minor=55",
-				                  "--build-id=24",
-				                  "--policy=5",
-				                  o_fw,
-				                  o_k,
-				                  o_i,
-				                  o_c,
-				                  "--num-cpus=4",
-				                  "--cpu-family=25",
-				                  "--cpu-model=1",
-				                  "--cpu-stepping=1",
-				                  o_tik,
-				                  o_tek,
-				                  NULL };
-			const gchar *peer_c[] = { "/usr/bin/python3",
-				                  "/usr/bin/virt-qemu-sev-validate",
-				                  m_arg,
-				                  "--api-major=1",
-				                  "--api-minor=55",
-				                  "--build-id=24",
-				                  "--policy=5",
-				                  o_fw,
-				                  o_k,
-				                  o_i,
-				                  o_c,
-				                  "--num-cpus=4",
-				                  "--cpu-family=25",
-				                  "--cpu-model=1",
-				                  "--cpu-stepping=1",
-				                  o_tik,
-				                  o_tek,
-				                  NULL };
-			g_auto(GStrv) ours = g_strdupv((gchar **)ours_c);
-			g_auto(GStrv) peer = g_strdupv((gchar **)peer_c);
-			t_ours += run_cmd(ours);
-			t_peer += run_cmd(peer);
+			const gchar *ours_c[] = { cli, "sev", "measure", m_arg, "--api-major=1", "--api-minor=55",
+					  "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c, "--num-cpus=4",
+					  "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1", o_tik, o_tek, NULL };
+			const gchar *peer_c[] = { "/usr/bin/python3", "/usr/bin/virt-qemu-sev-validate", m_arg, "--api-major=1",
+					  "--api-minor=55", "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c,
+					  "--num-cpus=4", "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1",
+					  o_tik, o_tek, NULL };
+			g_auto(GStrv) ours = g_strdupv ((gchar **)ours_c);
+			g_auto(GStrv) peer = g_strdupv ((gchar **)peer_c);
+			t_ours += run_cmd (ours);
+			t_peer += run_cmd (peer);
 		}
-		printf("measure command, same inputs, %u runs each (process start included):\n",
-		       runs);
-		printf("  virt-aleph sev measure   %.1f ms\n", 1e3 * t_ours / runs);
-		printf("  virt-qemu-sev-validate   %.1f ms\n", 1e3 * t_peer / runs);
-		printf("  ratio: virt-aleph is %.2fx the speed of virt-qemu-sev-validate\n",
-		       t_peer / t_ours);
+		printf ("measure command, same inputs, %u runs each (process start included):\n", runs);
+		printf ("  virt-aleph sev measure   %.1f ms\n", 1e3 * t_ours / runs);
+		printf ("  virt-qemu-sev-validate   %.1f ms\n", 1e3 * t_peer / runs);
+		printf ("  ratio: virt-aleph is %.2fx the speed of virt-qemu-sev-validate\n", t_peer / t_ours);
 	}
 	{
-		g_autofree gchar *cmd = g_strdup_printf("rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmp);
+		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+		if (system (cmd) != 0)
+			fprintf (stderr, "cannot remove %s\n", tmp);
 	}
 	return 0;
 }

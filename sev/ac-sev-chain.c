@@ -14,41 +14,43 @@
 /* built-in roots                                                                             */
 
 static const AcSevBuiltinRoot *
-ac_sev_builtin_find(const gchar *generation, GError **error)
+ac_sev_builtin_find (const gchar *generation, GError **error)
 {
 	for (guint i = 0; ac_sev_builtin_roots[i].generation != NULL; i++) {
-		if (g_ascii_strcasecmp(ac_sev_builtin_roots[i].generation, generation) == 0)
+		if (g_ascii_strcasecmp (ac_sev_builtin_roots[i].generation, generation) == 0)
 			return &ac_sev_builtin_roots[i];
 	}
-	g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-	            "unknown SEV generation '%s', expected naples, rome, milan, genoa or turin",
-	            generation);
+	g_set_error (error,
+		     AC_ERROR,
+		     AC_ERROR_INVALID_INPUT,
+		     "unknown SEV generation '%s', expected naples, rome, milan, genoa or turin",
+		     generation);
 	return NULL;
 }
 
 const gchar *const *
-ac_sev_builtin_generations(void)
+ac_sev_builtin_generations (void)
 {
 	static const gchar *const gens[] = { "naples", "rome", "milan", "genoa", "turin", NULL };
 	return gens;
 }
 
 AcAmdCert *
-ac_sev_builtin_get_ark(const gchar *generation, GError **error)
+ac_sev_builtin_get_ark (const gchar *generation, GError **error)
 {
-	const AcSevBuiltinRoot *r = ac_sev_builtin_find(generation, error);
+	const AcSevBuiltinRoot *r = ac_sev_builtin_find (generation, error);
 	if (r == NULL)
 		return NULL;
-	return ac_amd_cert_parse(r->ark, r->ark_len, NULL, error);
+	return ac_amd_cert_parse (r->ark, r->ark_len, NULL, error);
 }
 
 AcAmdCert *
-ac_sev_builtin_get_ask(const gchar *generation, GError **error)
+ac_sev_builtin_get_ask (const gchar *generation, GError **error)
 {
-	const AcSevBuiltinRoot *r = ac_sev_builtin_find(generation, error);
+	const AcSevBuiltinRoot *r = ac_sev_builtin_find (generation, error);
 	if (r == NULL)
 		return NULL;
-	return ac_amd_cert_parse(r->ask, r->ask_len, NULL, error);
+	return ac_amd_cert_parse (r->ask, r->ask_len, NULL, error);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -66,45 +68,45 @@ struct _AcSevRoots {
 };
 
 static void
-ac_sev_root_free(AcSevRoot *root)
+ac_sev_root_free (AcSevRoot *root)
 {
-	g_free(root->name);
-	ac_amd_cert_unref(root->ark);
-	ac_amd_cert_unref(root->ask);
-	g_free(root);
+	g_free (root->name);
+	ac_amd_cert_unref (root->ark);
+	ac_amd_cert_unref (root->ask);
+	g_free (root);
 }
 
 AcSevRoots *
-ac_sev_roots_new(void)
+ac_sev_roots_new (void)
 {
-	AcSevRoots *self = g_new0(AcSevRoots, 1);
+	AcSevRoots *self = g_new0 (AcSevRoots, 1);
 	self->refcount = 1;
-	self->roots = g_ptr_array_new_with_free_func((GDestroyNotify)ac_sev_root_free);
+	self->roots = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_sev_root_free);
 	return self;
 }
 
 AcSevRoots *
-ac_sev_roots_ref(AcSevRoots *self)
+ac_sev_roots_ref (AcSevRoots *self)
 {
-	g_atomic_int_inc(&self->refcount);
+	g_atomic_int_inc (&self->refcount);
 	return self;
 }
 
 void
-ac_sev_roots_unref(AcSevRoots *self)
+ac_sev_roots_unref (AcSevRoots *self)
 {
-	if (self == NULL || !g_atomic_int_dec_and_test(&self->refcount))
+	if (self == NULL || !g_atomic_int_dec_and_test (&self->refcount))
 		return;
-	g_ptr_array_unref(self->roots);
-	g_free(self);
+	g_ptr_array_unref (self->roots);
+	g_free (self);
 }
 
 static AcSevRoot *
-ac_sev_roots_find(AcSevRoots *self, const gchar *name)
+ac_sev_roots_find (AcSevRoots *self, const gchar *name)
 {
 	for (guint i = 0; i < self->roots->len; i++) {
-		AcSevRoot *r = g_ptr_array_index(self->roots, i);
-		if (g_ascii_strcasecmp(r->name, name) == 0)
+		AcSevRoot *r = g_ptr_array_index (self->roots, i);
+		if (g_ascii_strcasecmp (r->name, name) == 0)
 			return r;
 	}
 	return NULL;
@@ -116,55 +118,67 @@ ac_sev_roots_find(AcSevRoots *self, const gchar *name)
  * Trusts @ark/@ask under @name. The ARK must be self-signed and the ASK signed by it.
  */
 gboolean
-ac_sev_roots_add(
-    AcSevRoots *self, const gchar *name, AcAmdCert *ark, AcAmdCert *ask, GError **error)
+ac_sev_roots_add (AcSevRoots *self,
+		  const gchar *name,
+		  AcAmdCert *ark,
+		  AcAmdCert *ask,
+		  GError **error)
 {
 	AcSevRoot *root;
 	g_autoptr(GError) error_local = NULL;
 
-	if (ac_sev_roots_find(self, name) != NULL) {
-		g_set_error(error, AC_ERROR, AC_ERROR_EXISTS, "trusted root '%s' already added",
-		            name);
+	if (ac_sev_roots_find (self, name) != NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS, "trusted root '%s' already added", name);
 		return FALSE;
 	}
-	if (ac_amd_cert_get_usage(ark) != AC_SEV_USAGE_ARK
-	    || ac_amd_cert_get_usage(ask) != AC_SEV_USAGE_ASK) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "trusted root '%s': expected an ARK and an ASK, got an %s and an %s",
-		            name, ac_sev_usage_to_string(ac_amd_cert_get_usage(ark)),
-		            ac_sev_usage_to_string(ac_amd_cert_get_usage(ask)));
+	if (ac_amd_cert_get_usage (ark) != AC_SEV_USAGE_ARK ||
+	    ac_amd_cert_get_usage (ask) != AC_SEV_USAGE_ASK) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "trusted root '%s': expected an ARK and an ASK, got an %s and an %s",
+			     name,
+			     ac_sev_usage_to_string (ac_amd_cert_get_usage (ark)),
+			     ac_sev_usage_to_string (ac_amd_cert_get_usage (ask)));
 		return FALSE;
 	}
-	if (!ac_amd_cert_verify(ark, ark, &error_local)) {
-		g_set_error(error, AC_ERROR, AC_ERROR_UNTRUSTED,
-		            "trusted root '%s': ARK self-signature: %s", name,
-		            error_local->message);
+	if (!ac_amd_cert_verify (ark, ark, &error_local)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_UNTRUSTED,
+			     "trusted root '%s': ARK self-signature: %s",
+			     name,
+			     error_local->message);
 		return FALSE;
 	}
-	if (!ac_amd_cert_verify(ask, ark, &error_local)) {
-		g_set_error(error, AC_ERROR, AC_ERROR_UNTRUSTED, "trusted root '%s': ASK ← ARK: %s",
-		            name, error_local->message);
+	if (!ac_amd_cert_verify (ask, ark, &error_local)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_UNTRUSTED,
+			     "trusted root '%s': ASK ← ARK: %s",
+			     name,
+			     error_local->message);
 		return FALSE;
 	}
-	root = g_new0(AcSevRoot, 1);
-	root->name = g_ascii_strdown(name, -1);
-	root->ark = ac_amd_cert_ref(ark);
-	root->ask = ac_amd_cert_ref(ask);
-	g_ptr_array_add(self->roots, root);
+	root = g_new0 (AcSevRoot, 1);
+	root->name = g_ascii_strdown (name, -1);
+	root->ark = ac_amd_cert_ref (ark);
+	root->ask = ac_amd_cert_ref (ask);
+	g_ptr_array_add (self->roots, root);
 	return TRUE;
 }
 
 gboolean
-ac_sev_roots_add_builtin(AcSevRoots *self, const gchar *generation, GError **error)
+ac_sev_roots_add_builtin (AcSevRoots *self, const gchar *generation, GError **error)
 {
-	g_autoptr(AcAmdCert) ark = ac_sev_builtin_get_ark(generation, error);
+	g_autoptr(AcAmdCert) ark = ac_sev_builtin_get_ark (generation, error);
 	g_autoptr(AcAmdCert) ask = NULL;
 	if (ark == NULL)
 		return FALSE;
-	ask = ac_sev_builtin_get_ask(generation, error);
+	ask = ac_sev_builtin_get_ask (generation, error);
 	if (ask == NULL)
 		return FALSE;
-	return ac_sev_roots_add(self, generation, ark, ask, error);
+	return ac_sev_roots_add (self, generation, ark, ask, error);
 }
 
 /**
@@ -173,60 +187,60 @@ ac_sev_roots_add_builtin(AcSevRoots *self, const gchar *generation, GError **err
  * The AMD roots of every generation (Naples … Turin), each verified on load.
  */
 AcSevRoots *
-ac_sev_roots_new_builtin(void)
+ac_sev_roots_new_builtin (void)
 {
-	g_autoptr(AcSevRoots) self = ac_sev_roots_new();
-	const gchar *const *gens = ac_sev_builtin_generations();
+	g_autoptr(AcSevRoots) self = ac_sev_roots_new ();
+	const gchar *const *gens = ac_sev_builtin_generations ();
 	for (guint i = 0; gens[i] != NULL; i++) {
 		g_autoptr(GError) error = NULL;
-		if (!ac_sev_roots_add_builtin(self, gens[i], &error))
-			g_error("built-in AMD root %s is broken: %s", gens[i], error->message);
+		if (!ac_sev_roots_add_builtin (self, gens[i], &error))
+			g_error ("built-in AMD root %s is broken: %s", gens[i], error->message);
 	}
-	return g_steal_pointer(&self);
+	return g_steal_pointer (&self);
 }
 
 guint
-ac_sev_roots_get_size(AcSevRoots *self)
+ac_sev_roots_get_size (AcSevRoots *self)
 {
 	return self->roots->len;
 }
 
 const gchar *
-ac_sev_roots_get_name(AcSevRoots *self, guint idx)
+ac_sev_roots_get_name (AcSevRoots *self, guint idx)
 {
 	AcSevRoot *r;
-	g_return_val_if_fail(idx < self->roots->len, NULL);
-	r = g_ptr_array_index(self->roots, idx);
+	g_return_val_if_fail (idx < self->roots->len, NULL);
+	r = g_ptr_array_index (self->roots, idx);
 	return r->name;
 }
 
 AcAmdCert *
-ac_sev_roots_get_ark(AcSevRoots *self, const gchar *name)
+ac_sev_roots_get_ark (AcSevRoots *self, const gchar *name)
 {
-	AcSevRoot *r = ac_sev_roots_find(self, name);
+	AcSevRoot *r = ac_sev_roots_find (self, name);
 	return r != NULL ? r->ark : NULL;
 }
 
 AcAmdCert *
-ac_sev_roots_get_ask(AcSevRoots *self, const gchar *name)
+ac_sev_roots_get_ask (AcSevRoots *self, const gchar *name)
 {
-	AcSevRoot *r = ac_sev_roots_find(self, name);
+	AcSevRoot *r = ac_sev_roots_find (self, name);
 	return r != NULL ? r->ask : NULL;
 }
 
 gchar *
-ac_sev_roots_to_string(AcSevRoots *self)
+ac_sev_roots_to_string (AcSevRoots *self)
 {
-	g_autoptr(GString) s = g_string_new(NULL);
+	g_autoptr(GString) s = g_string_new (NULL);
 	for (guint i = 0; i < self->roots->len; i++) {
-		AcSevRoot *r = g_ptr_array_index(self->roots, i);
+		AcSevRoot *r = g_ptr_array_index (self->roots, i);
 		if (s->len > 0)
-			g_string_append(s, ", ");
-		g_string_append(s, r->name);
+			g_string_append (s, ", ");
+		g_string_append (s, r->name);
 	}
 	if (s->len == 0)
-		g_string_append(s, "none");
-	return g_string_free(g_steal_pointer(&s), FALSE);
+		g_string_append (s, "none");
+	return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -243,56 +257,59 @@ struct _AcSevChain {
 };
 
 AcSevChain *
-ac_sev_chain_new(
-    AcSevCert *pdh, AcSevCert *pek, AcSevCert *oca, AcSevCert *cek, AcAmdCert *ask, AcAmdCert *ark)
+ac_sev_chain_new (AcSevCert *pdh,
+		  AcSevCert *pek,
+		  AcSevCert *oca,
+		  AcSevCert *cek,
+		  AcAmdCert *ask,
+		  AcAmdCert *ark)
 {
-	AcSevChain *self = g_new0(AcSevChain, 1);
+	AcSevChain *self = g_new0 (AcSevChain, 1);
 	self->refcount = 1;
-	self->pdh = ac_sev_cert_ref(pdh);
-	self->pek = ac_sev_cert_ref(pek);
-	self->oca = ac_sev_cert_ref(oca);
-	self->cek = ac_sev_cert_ref(cek);
-	self->ask = ask != NULL ? ac_amd_cert_ref(ask) : NULL;
-	self->ark = ark != NULL ? ac_amd_cert_ref(ark) : NULL;
+	self->pdh = ac_sev_cert_ref (pdh);
+	self->pek = ac_sev_cert_ref (pek);
+	self->oca = ac_sev_cert_ref (oca);
+	self->cek = ac_sev_cert_ref (cek);
+	self->ask = ask != NULL ? ac_amd_cert_ref (ask) : NULL;
+	self->ark = ark != NULL ? ac_amd_cert_ref (ark) : NULL;
 	return self;
 }
 
 AcSevChain *
-ac_sev_chain_ref(AcSevChain *self)
+ac_sev_chain_ref (AcSevChain *self)
 {
-	g_atomic_int_inc(&self->refcount);
+	g_atomic_int_inc (&self->refcount);
 	return self;
 }
 
 void
-ac_sev_chain_unref(AcSevChain *self)
+ac_sev_chain_unref (AcSevChain *self)
 {
-	if (self == NULL || !g_atomic_int_dec_and_test(&self->refcount))
+	if (self == NULL || !g_atomic_int_dec_and_test (&self->refcount))
 		return;
-	ac_sev_cert_unref(self->pdh);
-	ac_sev_cert_unref(self->pek);
-	ac_sev_cert_unref(self->oca);
-	ac_sev_cert_unref(self->cek);
+	ac_sev_cert_unref (self->pdh);
+	ac_sev_cert_unref (self->pek);
+	ac_sev_cert_unref (self->oca);
+	ac_sev_cert_unref (self->cek);
 	if (self->ask != NULL)
-		ac_amd_cert_unref(self->ask);
+		ac_amd_cert_unref (self->ask);
 	if (self->ark != NULL)
-		ac_amd_cert_unref(self->ark);
-	g_free(self);
+		ac_amd_cert_unref (self->ark);
+	g_free (self);
 }
 
 static AcSevCert *
-ac_sev_chain_parse_one(const guint8 *data, guint32 usage, const gchar *what, GError **error)
+ac_sev_chain_parse_one (const guint8 *data, guint32 usage, const gchar *what, GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(AcSevCert) cert = ac_sev_cert_parse(data, AC_SEV_CERT_SIZE, &error_local);
+	g_autoptr(AcSevCert) cert = ac_sev_cert_parse (data, AC_SEV_CERT_SIZE, &error_local);
 	if (cert == NULL) {
-		g_set_error(error, AC_ERROR, error_local->code, "%s: %s", what,
-		            error_local->message);
+		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", what, error_local->message);
 		return NULL;
 	}
-	if (!ac_sev_cert_require_usage(cert, usage, what, error))
+	if (!ac_sev_cert_require_usage (cert, usage, what, error))
 		return NULL;
-	return g_steal_pointer(&cert);
+	return g_steal_pointer (&cert);
 }
 
 /**
@@ -302,7 +319,7 @@ ac_sev_chain_parse_one(const guint8 *data, guint32 usage, const gchar *what, GEr
  * layout, which appends ASK‖ARK (832 bytes each for Naples, 1600 for later generations).
  */
 AcSevChain *
-ac_sev_chain_parse(const guint8 *data, gsize len, GError **error)
+ac_sev_chain_parse (const guint8 *data, gsize len, GError **error)
 {
 	g_autoptr(AcSevCert) pdh = NULL;
 	g_autoptr(AcSevCert) pek = NULL;
@@ -312,25 +329,34 @@ ac_sev_chain_parse(const guint8 *data, gsize len, GError **error)
 	g_autoptr(AcAmdCert) ark = NULL;
 
 	if (data == NULL || len < AC_SEV_CHAIN_EXPORT_SIZE) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "certificate chain has %" G_GSIZE_FORMAT
-		            " bytes, expected %d (PDH‖PEK‖OCA‖CEK) or more (… ‖ASK‖ARK)",
-		            data == NULL ? 0 : len, AC_SEV_CHAIN_EXPORT_SIZE);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "certificate chain has %" G_GSIZE_FORMAT
+			     " bytes, expected %d (PDH‖PEK‖OCA‖CEK) or more (… ‖ASK‖ARK)",
+			     data == NULL ? 0 : len,
+			     AC_SEV_CHAIN_EXPORT_SIZE);
 		return NULL;
 	}
-	pdh = ac_sev_chain_parse_one(data, AC_SEV_USAGE_PDH, "chain certificate 1 (PDH)", error);
+	pdh = ac_sev_chain_parse_one (data, AC_SEV_USAGE_PDH, "chain certificate 1 (PDH)", error);
 	if (pdh == NULL)
 		return NULL;
-	pek = ac_sev_chain_parse_one(data + AC_SEV_CERT_SIZE, AC_SEV_USAGE_PEK,
-	                             "chain certificate 2 (PEK)", error);
+	pek = ac_sev_chain_parse_one (data + AC_SEV_CERT_SIZE,
+				      AC_SEV_USAGE_PEK,
+				      "chain certificate 2 (PEK)",
+				      error);
 	if (pek == NULL)
 		return NULL;
-	oca = ac_sev_chain_parse_one(data + 2 * AC_SEV_CERT_SIZE, AC_SEV_USAGE_OCA,
-	                             "chain certificate 3 (OCA)", error);
+	oca = ac_sev_chain_parse_one (data + 2 * AC_SEV_CERT_SIZE,
+				      AC_SEV_USAGE_OCA,
+				      "chain certificate 3 (OCA)",
+				      error);
 	if (oca == NULL)
 		return NULL;
-	cek = ac_sev_chain_parse_one(data + 3 * AC_SEV_CERT_SIZE, AC_SEV_USAGE_CEK,
-	                             "chain certificate 4 (CEK)", error);
+	cek = ac_sev_chain_parse_one (data + 3 * AC_SEV_CERT_SIZE,
+				      AC_SEV_USAGE_CEK,
+				      "chain certificate 4 (CEK)",
+				      error);
 	if (cek == NULL)
 		return NULL;
 	if (len > AC_SEV_CHAIN_EXPORT_SIZE) {
@@ -339,54 +365,65 @@ ac_sev_chain_parse(const guint8 *data, gsize len, GError **error)
 		gsize used = 0;
 		g_autoptr(GError) error_local = NULL;
 
-		ask = ac_amd_cert_parse(p, rest, &used, &error_local);
+		ask = ac_amd_cert_parse (p, rest, &used, &error_local);
 		if (ask == NULL) {
-			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			            "chain certificate 5 (ASK): %s", error_local->message);
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "chain certificate 5 (ASK): %s",
+				     error_local->message);
 			return NULL;
 		}
-		if (ac_amd_cert_get_usage(ask) != AC_SEV_USAGE_ASK) {
-			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			            "chain certificate 5 has usage %s, expected ASK",
-			            ac_sev_usage_to_string(ac_amd_cert_get_usage(ask)));
+		if (ac_amd_cert_get_usage (ask) != AC_SEV_USAGE_ASK) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "chain certificate 5 has usage %s, expected ASK",
+				     ac_sev_usage_to_string (ac_amd_cert_get_usage (ask)));
 			return NULL;
 		}
-		ark = ac_amd_cert_parse(p + used, rest - used, NULL, &error_local);
+		ark = ac_amd_cert_parse (p + used, rest - used, NULL, &error_local);
 		if (ark == NULL) {
-			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			            "chain certificate 6 (ARK): %s", error_local->message);
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "chain certificate 6 (ARK): %s",
+				     error_local->message);
 			return NULL;
 		}
-		if (ac_amd_cert_get_usage(ark) != AC_SEV_USAGE_ARK) {
-			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			            "chain certificate 6 has usage %s, expected ARK",
-			            ac_sev_usage_to_string(ac_amd_cert_get_usage(ark)));
+		if (ac_amd_cert_get_usage (ark) != AC_SEV_USAGE_ARK) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "chain certificate 6 has usage %s, expected ARK",
+				     ac_sev_usage_to_string (ac_amd_cert_get_usage (ark)));
 			return NULL;
 		}
 	}
-	return ac_sev_chain_new(pdh, pek, oca, cek, ask, ark);
+	return ac_sev_chain_new (pdh, pek, oca, cek, ask, ark);
 }
 
 AcSevChain *
-ac_sev_chain_parse_file(const gchar *path, GError **error)
+ac_sev_chain_parse_file (const gchar *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	g_autoptr(GError) error_local = NULL;
 	AcSevChain *chain;
 
-	if (!g_file_get_contents(path, &buf, &len, &error_local)) {
-		g_set_error(error, AC_ERROR,
-		            g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-		                ? AC_ERROR_NOT_FOUND
-		                : AC_ERROR_IO,
-		            "%s", error_local->message);
+	if (!g_file_get_contents (path, &buf, &len, &error_local)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+				 ? AC_ERROR_NOT_FOUND
+				 : AC_ERROR_IO,
+			     "%s",
+			     error_local->message);
 		return NULL;
 	}
-	chain = ac_sev_chain_parse((const guint8 *)buf, len, &error_local);
+	chain = ac_sev_chain_parse ((const guint8 *)buf, len, &error_local);
 	if (chain == NULL) {
-		g_set_error(error, AC_ERROR, error_local->code, "%s: %s", path,
-		            error_local->message);
+		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path, error_local->message);
 		return NULL;
 	}
 	return chain;
@@ -399,142 +436,156 @@ ac_sev_chain_parse_file(const gchar *path, GError **error)
  * PEK‖OCA‖CEK (6252 bytes) as two buffers.
  */
 AcSevChain *
-ac_sev_chain_parse_pdh_export(
-    const guint8 *pdh, gsize pdh_len, const guint8 *certs, gsize certs_len, GError **error)
+ac_sev_chain_parse_pdh_export (const guint8 *pdh,
+			       gsize pdh_len,
+			       const guint8 *certs,
+			       gsize certs_len,
+			       GError **error)
 {
 	g_autofree guint8 *buf = NULL;
-	if (pdh == NULL || certs == NULL || pdh_len != AC_SEV_CERT_SIZE
-	    || certs_len != 3 * AC_SEV_CERT_SIZE) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "PDH export has a %" G_GSIZE_FORMAT "-byte PDH and a %" G_GSIZE_FORMAT
-		            "-byte chain, expected %d and %d",
-		            pdh_len, certs_len, AC_SEV_CERT_SIZE, 3 * AC_SEV_CERT_SIZE);
+	if (pdh == NULL || certs == NULL || pdh_len != AC_SEV_CERT_SIZE ||
+	    certs_len != 3 * AC_SEV_CERT_SIZE) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "PDH export has a %" G_GSIZE_FORMAT "-byte PDH and a %" G_GSIZE_FORMAT
+			     "-byte chain, expected %d and %d",
+			     pdh_len,
+			     certs_len,
+			     AC_SEV_CERT_SIZE,
+			     3 * AC_SEV_CERT_SIZE);
 		return NULL;
 	}
-	buf = g_malloc(AC_SEV_CHAIN_EXPORT_SIZE);
-	memcpy(buf, pdh, AC_SEV_CERT_SIZE);
-	memcpy(buf + AC_SEV_CERT_SIZE, certs, 3 * AC_SEV_CERT_SIZE);
-	return ac_sev_chain_parse(buf, AC_SEV_CHAIN_EXPORT_SIZE, error);
+	buf = g_malloc (AC_SEV_CHAIN_EXPORT_SIZE);
+	memcpy (buf, pdh, AC_SEV_CERT_SIZE);
+	memcpy (buf + AC_SEV_CERT_SIZE, certs, 3 * AC_SEV_CERT_SIZE);
+	return ac_sev_chain_parse (buf, AC_SEV_CHAIN_EXPORT_SIZE, error);
 }
 
 AcSevCert *
-ac_sev_chain_get_pdh(AcSevChain *self)
+ac_sev_chain_get_pdh (AcSevChain *self)
 {
 	return self->pdh;
 }
 
 AcSevCert *
-ac_sev_chain_get_pek(AcSevChain *self)
+ac_sev_chain_get_pek (AcSevChain *self)
 {
 	return self->pek;
 }
 
 AcSevCert *
-ac_sev_chain_get_oca(AcSevChain *self)
+ac_sev_chain_get_oca (AcSevChain *self)
 {
 	return self->oca;
 }
 
 AcSevCert *
-ac_sev_chain_get_cek(AcSevChain *self)
+ac_sev_chain_get_cek (AcSevChain *self)
 {
 	return self->cek;
 }
 
 AcAmdCert *
-ac_sev_chain_get_ask(AcSevChain *self)
+ac_sev_chain_get_ask (AcSevChain *self)
 {
 	return self->ask;
 }
 
 AcAmdCert *
-ac_sev_chain_get_ark(AcSevChain *self)
+ac_sev_chain_get_ark (AcSevChain *self)
 {
 	return self->ark;
 }
 
 void
-ac_sev_chain_set_cek(AcSevChain *self, AcSevCert *cek)
+ac_sev_chain_set_cek (AcSevChain *self, AcSevCert *cek)
 {
-	ac_sev_cert_ref(cek);
-	ac_sev_cert_unref(self->cek);
+	ac_sev_cert_ref (cek);
+	ac_sev_cert_unref (self->cek);
 	self->cek = cek;
 }
 
 GBytes *
-ac_sev_chain_to_bytes(AcSevChain *self, gboolean full)
+ac_sev_chain_to_bytes (AcSevChain *self, gboolean full)
 {
-	GByteArray *buf = g_byte_array_new();
-	g_byte_array_append(buf, ac_sev_cert_get_data(self->pdh), AC_SEV_CERT_SIZE);
-	g_byte_array_append(buf, ac_sev_cert_get_data(self->pek), AC_SEV_CERT_SIZE);
-	g_byte_array_append(buf, ac_sev_cert_get_data(self->oca), AC_SEV_CERT_SIZE);
-	g_byte_array_append(buf, ac_sev_cert_get_data(self->cek), AC_SEV_CERT_SIZE);
+	GByteArray *buf = g_byte_array_new ();
+	g_byte_array_append (buf, ac_sev_cert_get_data (self->pdh), AC_SEV_CERT_SIZE);
+	g_byte_array_append (buf, ac_sev_cert_get_data (self->pek), AC_SEV_CERT_SIZE);
+	g_byte_array_append (buf, ac_sev_cert_get_data (self->oca), AC_SEV_CERT_SIZE);
+	g_byte_array_append (buf, ac_sev_cert_get_data (self->cek), AC_SEV_CERT_SIZE);
 	if (full && self->ask != NULL && self->ark != NULL) {
 		gsize len = 0;
-		const guint8 *p = ac_amd_cert_get_data(self->ask, &len);
-		g_byte_array_append(buf, p, len);
-		p = ac_amd_cert_get_data(self->ark, &len);
-		g_byte_array_append(buf, p, len);
+		const guint8 *p = ac_amd_cert_get_data (self->ask, &len);
+		g_byte_array_append (buf, p, len);
+		p = ac_amd_cert_get_data (self->ark, &len);
+		g_byte_array_append (buf, p, len);
 	}
-	return g_byte_array_free_to_bytes(buf);
+	return g_byte_array_free_to_bytes (buf);
 }
 
 void
-ac_sev_chain_verdict_free(AcSevChainVerdict *verdict)
+ac_sev_chain_verdict_free (AcSevChainVerdict *verdict)
 {
 	if (verdict == NULL)
 		return;
-	g_free(verdict->generation);
-	g_free(verdict->ark_key_id);
-	g_free(verdict->ask_key_id);
-	g_free(verdict);
+	g_free (verdict->generation);
+	g_free (verdict->ark_key_id);
+	g_free (verdict->ask_key_id);
+	g_free (verdict);
 }
 
 static gboolean
-ac_sev_chain_link_error(GError **error, const gchar *link, GError *cause)
+ac_sev_chain_link_error (GError **error, const gchar *link, GError *cause)
 {
-	g_set_error(error, AC_ERROR,
-	            cause->code == AC_ERROR_INTERNAL ? AC_ERROR_INTERNAL : AC_ERROR_UNTRUSTED,
-	            "certificate chain link %s: %s", link, cause->message);
+	g_set_error (error,
+		     AC_ERROR,
+		     cause->code == AC_ERROR_INTERNAL ? AC_ERROR_INTERNAL : AC_ERROR_UNTRUSTED,
+		     "certificate chain link %s: %s",
+		     link,
+		     cause->message);
 	return FALSE;
 }
 
 /* the trusted root whose ARK is the chain's ARK (restricted to @generation if set); the ASK to
  * use is the trusted one, or the chain's own when it differs but is signed by that ARK */
 static const gchar *
-ac_sev_chain_match_root(AcSevChain *self,
-                        AcSevRoots *roots,
-                        const gchar *generation,
-                        AcAmdCert **ask_out,
-                        GError **error)
+ac_sev_chain_match_root (AcSevChain *self,
+			 AcSevRoots *roots,
+			 const gchar *generation,
+			 AcAmdCert **ask_out,
+			 GError **error)
 {
-	g_autofree gchar *ark_id = ac_amd_cert_get_key_id_hex(self->ark);
-	g_autofree gchar *names = ac_sev_roots_to_string(roots);
+	g_autofree gchar *ark_id = ac_amd_cert_get_key_id_hex (self->ark);
+	g_autofree gchar *names = ac_sev_roots_to_string (roots);
 
-	for (guint i = 0; i < ac_sev_roots_get_size(roots); i++) {
-		const gchar *name = ac_sev_roots_get_name(roots, i);
+	for (guint i = 0; i < ac_sev_roots_get_size (roots); i++) {
+		const gchar *name = ac_sev_roots_get_name (roots, i);
 		g_autoptr(GError) error_local = NULL;
-		if (generation != NULL && g_ascii_strcasecmp(name, generation) != 0)
+		if (generation != NULL && g_ascii_strcasecmp (name, generation) != 0)
 			continue;
-		if (!ac_amd_cert_same_key(self->ark, ac_sev_roots_get_ark(roots, name)))
+		if (!ac_amd_cert_same_key (self->ark, ac_sev_roots_get_ark (roots, name)))
 			continue;
-		if (ac_amd_cert_same_key(self->ask, ac_sev_roots_get_ask(roots, name))) {
-			*ask_out = ac_sev_roots_get_ask(roots, name);
+		if (ac_amd_cert_same_key (self->ask, ac_sev_roots_get_ask (roots, name))) {
+			*ask_out = ac_sev_roots_get_ask (roots, name);
 			return name;
 		}
-		if (!ac_amd_cert_verify(self->ask, ac_sev_roots_get_ark(roots, name),
-		                        &error_local)) {
-			ac_sev_chain_link_error(error, "ASK ← ARK", error_local);
+		if (!ac_amd_cert_verify (self->ask, ac_sev_roots_get_ark (roots, name), &error_local)) {
+			ac_sev_chain_link_error (error, "ASK ← ARK", error_local);
 			return NULL;
 		}
 		*ask_out = self->ask;
 		return name;
 	}
-	g_set_error(error, AC_ERROR, AC_ERROR_UNTRUSTED,
-	            "certificate chain link ARK: the chain's ARK (key id %s) is not a trusted root "
-	            "(trusted: %s%s%s)",
-	            ark_id, names, generation != NULL ? "; generation required: " : "",
-	            generation != NULL ? generation : "");
+	g_set_error (error,
+		     AC_ERROR,
+		     AC_ERROR_UNTRUSTED,
+		     "certificate chain link ARK: the chain's ARK (key id %s) is not a trusted root "
+		     "(trusted: %s%s%s)",
+		     ark_id,
+		     names,
+		     generation != NULL ? "; generation required: " : "",
+		     generation != NULL ? generation : "");
 	return NULL;
 }
 
@@ -549,83 +600,96 @@ ac_sev_chain_match_root(AcSevChain *self,
  * are AC_ERROR_UNTRUSTED and name the failing link.
  */
 gboolean
-ac_sev_chain_verify(AcSevChain *self,
-                    AcSevRoots *roots,
-                    const gchar *generation,
-                    AcSevChainVerdict **verdict,
-                    GError **error)
+ac_sev_chain_verify (AcSevChain *self,
+		     AcSevRoots *roots,
+		     const gchar *generation,
+		     AcSevChainVerdict **verdict,
+		     GError **error)
 {
-	g_autoptr(AcSevChainVerdict) v = g_new0(AcSevChainVerdict, 1);
+	g_autoptr(AcSevChainVerdict) v = g_new0 (AcSevChainVerdict, 1);
 	g_autoptr(GError) error_local = NULL;
 	const gchar *root = NULL;
 	AcAmdCert *ask = NULL;
 
-	if (generation != NULL && ac_sev_roots_get_ark(roots, generation) == NULL) {
-		g_autofree gchar *names = ac_sev_roots_to_string(roots);
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "generation '%s' is not among the trusted roots (%s)", generation,
-		            names);
+	if (generation != NULL && ac_sev_roots_get_ark (roots, generation) == NULL) {
+		g_autofree gchar *names = ac_sev_roots_to_string (roots);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "generation '%s' is not among the trusted roots (%s)",
+			     generation,
+			     names);
 		return FALSE;
 	}
 	if ((self->ark == NULL) != (self->ask == NULL)) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "certificate chain has an ASK without an ARK or vice versa");
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "certificate chain has an ASK without an ARK or vice versa");
 		return FALSE;
 	}
 
 	/* ARK → ASK → CEK */
 	if (self->ark != NULL) {
-		root = ac_sev_chain_match_root(self, roots, generation, &ask, error);
+		root = ac_sev_chain_match_root (self, roots, generation, &ask, error);
 		if (root == NULL)
 			return FALSE;
-		if (!ac_sev_cert_verify_by_amd(self->cek, ask, &v->cek_slot, &error_local))
-			return ac_sev_chain_link_error(error, "CEK ← ASK", error_local);
+		if (!ac_sev_cert_verify_by_amd (self->cek, ask, &v->cek_slot, &error_local))
+			return ac_sev_chain_link_error (error, "CEK ← ASK", error_local);
 	} else {
-		g_autoptr(GString) tried = g_string_new(NULL);
-		for (guint i = 0; i < ac_sev_roots_get_size(roots); i++) {
-			const gchar *name = ac_sev_roots_get_name(roots, i);
-			if (generation != NULL && g_ascii_strcasecmp(name, generation) != 0)
+		g_autoptr(GString) tried = g_string_new (NULL);
+		for (guint i = 0; i < ac_sev_roots_get_size (roots); i++) {
+			const gchar *name = ac_sev_roots_get_name (roots, i);
+			if (generation != NULL && g_ascii_strcasecmp (name, generation) != 0)
 				continue;
-			g_clear_error(&error_local);
-			if (ac_sev_cert_verify_by_amd(self->cek, ac_sev_roots_get_ask(roots, name),
-			                              &v->cek_slot, &error_local)) {
+			g_clear_error (&error_local);
+			if (ac_sev_cert_verify_by_amd (self->cek,
+						       ac_sev_roots_get_ask (roots, name),
+						       &v->cek_slot,
+						       &error_local)) {
 				root = name;
 				break;
 			}
-			g_string_append_printf(tried, "%s%s: %s", tried->len > 0 ? "; " : "", name,
-			                       error_local->message);
+			g_string_append_printf (tried,
+						"%s%s: %s",
+						tried->len > 0 ? "; " : "",
+						name,
+						error_local->message);
 		}
 		if (root == NULL) {
-			g_set_error(error, AC_ERROR, AC_ERROR_UNTRUSTED,
-			            "certificate chain link CEK ← ASK: the CEK is not signed by "
-			            "the ASK of any trusted root (%s)",
-			            tried->len > 0 ? tried->str : "no trusted roots");
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_UNTRUSTED,
+				     "certificate chain link CEK ← ASK: the CEK is not signed by "
+				     "the ASK of any trusted root (%s)",
+				     tried->len > 0 ? tried->str : "no trusted roots");
 			return FALSE;
 		}
 	}
-	v->generation = g_strdup(root);
-	v->ark_key_id = ac_amd_cert_get_key_id_hex(ac_sev_roots_get_ark(roots, root));
-	v->ask_key_id
-	    = ac_amd_cert_get_key_id_hex(ask != NULL ? ask : ac_sev_roots_get_ask(roots, root));
+	v->generation = g_strdup (root);
+	v->ark_key_id = ac_amd_cert_get_key_id_hex (ac_sev_roots_get_ark (roots, root));
+	v->ask_key_id = ac_amd_cert_get_key_id_hex (ask != NULL ? ask : ac_sev_roots_get_ask (roots, root));
 
 	/* OCA (self-signed), PEK by OCA and by CEK, PDH by PEK */
-	if (!ac_sev_cert_verify(self->oca, self->oca, &v->oca_slot, &error_local))
-		return ac_sev_chain_link_error(error, "OCA ← OCA (self-signature)", error_local);
-	if (!ac_sev_cert_verify(self->pek, self->oca, &v->pek_oca_slot, &error_local))
-		return ac_sev_chain_link_error(error, "PEK ← OCA", error_local);
-	if (!ac_sev_cert_verify(self->pek, self->cek, &v->pek_cek_slot, &error_local))
-		return ac_sev_chain_link_error(error, "PEK ← CEK", error_local);
+	if (!ac_sev_cert_verify (self->oca, self->oca, &v->oca_slot, &error_local))
+		return ac_sev_chain_link_error (error, "OCA ← OCA (self-signature)", error_local);
+	if (!ac_sev_cert_verify (self->pek, self->oca, &v->pek_oca_slot, &error_local))
+		return ac_sev_chain_link_error (error, "PEK ← OCA", error_local);
+	if (!ac_sev_cert_verify (self->pek, self->cek, &v->pek_cek_slot, &error_local))
+		return ac_sev_chain_link_error (error, "PEK ← CEK", error_local);
 	if (v->pek_oca_slot == v->pek_cek_slot) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_UNTRUSTED,
-		                    "certificate chain link PEK: the OCA and CEK signatures must "
-		                    "be in different slots");
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_UNTRUSTED,
+				     "certificate chain link PEK: the OCA and CEK signatures must "
+				     "be in different slots");
 		return FALSE;
 	}
-	if (!ac_sev_cert_verify(self->pdh, self->pek, &v->pdh_slot, &error_local))
-		return ac_sev_chain_link_error(error, "PDH ← PEK", error_local);
+	if (!ac_sev_cert_verify (self->pdh, self->pek, &v->pdh_slot, &error_local))
+		return ac_sev_chain_link_error (error, "PDH ← PEK", error_local);
 
 	if (verdict != NULL)
-		*verdict = g_steal_pointer(&v);
+		*verdict = g_steal_pointer (&v);
 	return TRUE;
 }
 
@@ -633,12 +697,12 @@ ac_sev_chain_verify(AcSevChain *self,
 /* KDS                                                                                        */
 
 gchar *
-ac_sev_kds_cek_url(const guint8 *chip_id, gsize chip_id_len)
+ac_sev_kds_cek_url (const guint8 *chip_id, gsize chip_id_len)
 {
-	g_autoptr(GString) s = g_string_new(AC_SEV_KDS_URL "/cek/id/");
+	g_autoptr(GString) s = g_string_new (AC_SEV_KDS_URL "/cek/id/");
 	for (gsize i = 0; i < chip_id_len; i++)
-		g_string_append_printf(s, "%02x", chip_id[i]);
-	return g_string_free(g_steal_pointer(&s), FALSE);
+		g_string_append_printf (s, "%02x", chip_id[i]);
+	return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
 /**
@@ -651,13 +715,13 @@ ac_sev_kds_cek_url(const guint8 *chip_id, gsize chip_id_len)
  * certificate that chain verification checks against the ASK anyway.
  */
 AcSevCert *
-ac_sev_kds_get_cek(const guint8 *chip_id,
-                   gsize chip_id_len,
-                   const gchar *cache_dir,
-                   AcSevKdsFetchFunc fetch,
-                   gpointer user_data,
-                   GCancellable *cancellable,
-                   GError **error)
+ac_sev_kds_get_cek (const guint8 *chip_id,
+		    gsize chip_id_len,
+		    const gchar *cache_dir,
+		    AcSevKdsFetchFunc fetch,
+		    gpointer user_data,
+		    GCancellable *cancellable,
+		    GError **error)
 {
 	g_autofree gchar *url = NULL;
 	g_autofree gchar *path = NULL;
@@ -668,54 +732,71 @@ ac_sev_kds_get_cek(const guint8 *chip_id,
 	gsize len = 0;
 
 	if (chip_id == NULL || chip_id_len == 0 || chip_id_len > 64) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "chip id has %" G_GSIZE_FORMAT " bytes, expected 1 to 64", chip_id_len);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "chip id has %" G_GSIZE_FORMAT " bytes, expected 1 to 64",
+			     chip_id_len);
 		return NULL;
 	}
-	url = ac_sev_kds_cek_url(chip_id, chip_id_len);
+	url = ac_sev_kds_cek_url (chip_id, chip_id_len);
 	if (cache_dir != NULL) {
-		g_autofree gchar *hex = g_path_get_basename(url);
-		g_autofree gchar *name = g_strdup_printf("cek-%s.cert", hex);
+		g_autofree gchar *hex = g_path_get_basename (url);
+		g_autofree gchar *name = g_strdup_printf ("cek-%s.cert", hex);
 		g_autofree gchar *buf = NULL;
-		path = g_build_filename(cache_dir, name, NULL);
-		if (g_file_get_contents(path, &buf, &len, NULL)) {
-			cek = ac_sev_cert_parse((const guint8 *)buf, len, &error_local);
-			if (cek != NULL && ac_sev_cert_get_usage(cek) == AC_SEV_USAGE_CEK)
-				return g_steal_pointer(&cek);
-			g_debug("ignoring unusable cached CEK %s", path);
-			g_clear_pointer(&cek, ac_sev_cert_unref);
-			g_clear_error(&error_local);
+		path = g_build_filename (cache_dir, name, NULL);
+		if (g_file_get_contents (path, &buf, &len, NULL)) {
+			cek = ac_sev_cert_parse ((const guint8 *)buf, len, &error_local);
+			if (cek != NULL && ac_sev_cert_get_usage (cek) == AC_SEV_USAGE_CEK)
+				return g_steal_pointer (&cek);
+			g_debug ("ignoring unusable cached CEK %s", path);
+			g_clear_pointer (&cek, ac_sev_cert_unref);
+			g_clear_error (&error_local);
 		}
 	}
 	if (fetch == NULL) {
-		g_set_error(error, AC_ERROR, AC_ERROR_NOT_FOUND,
-		            "no cached CEK for this chip and no KDS fetcher (%s)", url);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "no cached CEK for this chip and no KDS fetcher (%s)",
+			     url);
 		return NULL;
 	}
-	body = fetch(url, user_data, cancellable, error);
+	body = fetch (url, user_data, cancellable, error);
 	if (body == NULL)
 		return NULL;
-	data = g_bytes_get_data(body, &len);
-	cek = ac_sev_cert_parse(data, len, &error_local);
+	data = g_bytes_get_data (body, &len);
+	cek = ac_sev_cert_parse (data, len, &error_local);
 	if (cek == NULL) {
-		g_set_error(error, AC_ERROR, AC_ERROR_REMOTE,
-		            "AMD KDS answer for %s is not a CEK: %s", url, error_local->message);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REMOTE,
+			     "AMD KDS answer for %s is not a CEK: %s",
+			     url,
+			     error_local->message);
 		return NULL;
 	}
-	if (ac_sev_cert_get_usage(cek) != AC_SEV_USAGE_CEK) {
-		g_set_error(error, AC_ERROR, AC_ERROR_REMOTE,
-		            "AMD KDS answer for %s has key usage %s, expected CEK", url,
-		            ac_sev_usage_to_string(ac_sev_cert_get_usage(cek)));
+	if (ac_sev_cert_get_usage (cek) != AC_SEV_USAGE_CEK) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REMOTE,
+			     "AMD KDS answer for %s has key usage %s, expected CEK",
+			     url,
+			     ac_sev_usage_to_string (ac_sev_cert_get_usage (cek)));
 		return NULL;
 	}
 	if (path != NULL) {
-		if (g_mkdir_with_parents(cache_dir, 0755) != 0
-		    || !g_file_set_contents_full(path, (const gchar *)ac_sev_cert_get_data(cek),
-		                                 AC_SEV_CERT_SIZE, G_FILE_SET_CONTENTS_CONSISTENT,
-		                                 0644, &error_local)) {
-			g_warning("cannot cache the CEK in %s: %s", cache_dir,
-			          error_local != NULL ? error_local->message : g_strerror(errno));
+		if (g_mkdir_with_parents (cache_dir, 0755) != 0 ||
+		    !g_file_set_contents_full (path,
+					       (const gchar *)ac_sev_cert_get_data (cek),
+					       AC_SEV_CERT_SIZE,
+					       G_FILE_SET_CONTENTS_CONSISTENT,
+					       0644,
+					       &error_local)) {
+			g_warning ("cannot cache the CEK in %s: %s",
+				   cache_dir,
+				   error_local != NULL ? error_local->message : g_strerror (errno));
 		}
 	}
-	return g_steal_pointer(&cek);
+	return g_steal_pointer (&cek);
 }

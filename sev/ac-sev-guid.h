@@ -10,9 +10,7 @@
 
 G_BEGIN_DECLS
 
-gboolean
-ac_sev_guid_from_string(const gchar *str, guint8 out[16], GError **error);
-gchar *
-ac_sev_guid_to_string(const guint8 guid[16]);
+gboolean ac_sev_guid_from_string (const gchar *str, guint8 out[16], GError **error);
+gchar *ac_sev_guid_to_string (const guint8 guid[16]);
 
 G_END_DECLS

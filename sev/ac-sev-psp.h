@@ -55,84 +55,74 @@ typedef enum {
 } AcSevGuestState;
 
 #define AC_SEV_PLATFORM_STATUS_SIZE 12
-#define AC_SEV_ID_SIZE 64
+#define AC_SEV_ID_SIZE		    64
 
-const gchar *
-ac_sev_status_to_string(AcSevStatus status);
+const gchar *ac_sev_status_to_string (AcSevStatus status);
 
 typedef struct _AcSevPsp AcSevPsp;
 
-AcSevPsp *
-ac_sev_psp_new(guint rsa_bits, GError **error);
-AcSevPsp *
-ac_sev_psp_load(const gchar *dir, GError **error);
-gboolean
-ac_sev_psp_save(AcSevPsp *self, const gchar *dir, GError **error);
-void
-ac_sev_psp_free(AcSevPsp *self);
+AcSevPsp *ac_sev_psp_new (guint rsa_bits, GError **error);
+AcSevPsp *ac_sev_psp_load (const gchar *dir, GError **error);
+gboolean ac_sev_psp_save (AcSevPsp *self, const gchar *dir, GError **error);
+void ac_sev_psp_free (AcSevPsp *self);
 
-void
-ac_sev_psp_set_firmware(AcSevPsp *self, guint8 api_major, guint8 api_minor, guint8 build_id);
-void
-ac_sev_psp_set_es(AcSevPsp *self, gboolean es);
-void
-ac_sev_psp_set_next_mnonce(AcSevPsp *self, const guint8 mnonce[16]);
-void
-ac_sev_psp_get_firmware(AcSevPsp *self, guint8 *api_major, guint8 *api_minor, guint8 *build_id);
-AcSevChain *
-ac_sev_psp_get_chain(AcSevPsp *self); /* full: with ASK and ARK; borrowed */
-AcAmdCert *
-ac_sev_psp_get_ark(AcSevPsp *self);
-AcAmdCert *
-ac_sev_psp_get_ask(AcSevPsp *self);
-const gchar *
-ac_sev_psp_get_last_message(AcSevPsp *self);
+void ac_sev_psp_set_firmware (AcSevPsp *self, guint8 api_major, guint8 api_minor, guint8 build_id);
+void ac_sev_psp_set_es (AcSevPsp *self, gboolean es);
+void ac_sev_psp_set_next_mnonce (AcSevPsp *self, const guint8 mnonce[16]);
+void ac_sev_psp_get_firmware (AcSevPsp *self, guint8 *api_major, guint8 *api_minor, guint8 *build_id);
+AcSevChain *ac_sev_psp_get_chain (AcSevPsp *self); /* full: with ASK and ARK; borrowed */
+/* like real firmware, export the CEK unsigned; the signed one is then what a (fake) AMD KDS
+ * serves for ac_sev_psp_get_id() (ac_sev_kds_get_cek()) */
+void ac_sev_psp_set_export_unsigned_cek (AcSevPsp *self, gboolean unsigned_cek);
+AcAmdCert *ac_sev_psp_get_ark (AcSevPsp *self);
+AcAmdCert *ac_sev_psp_get_ask (AcSevPsp *self);
+const gchar *ac_sev_psp_get_last_message (AcSevPsp *self);
 
 /* platform commands */
-AcSevStatus
-ac_sev_psp_platform_status(AcSevPsp *self, guint8 out[AC_SEV_PLATFORM_STATUS_SIZE]);
-AcSevStatus
-ac_sev_psp_pdh_cert_export(
-    AcSevPsp *self, guint8 *pdh, guint32 *pdh_len, guint8 *certs, guint32 *certs_len);
-AcSevStatus
-ac_sev_psp_get_id(AcSevPsp *self, guint8 *buf, guint32 *len);
+AcSevStatus ac_sev_psp_platform_status (AcSevPsp *self, guint8 out[AC_SEV_PLATFORM_STATUS_SIZE]);
+AcSevStatus ac_sev_psp_pdh_cert_export (AcSevPsp *self,
+					guint8 *pdh,
+					guint32 *pdh_len,
+					guint8 *certs,
+					guint32 *certs_len);
+AcSevStatus ac_sev_psp_get_id (AcSevPsp *self, guint8 *buf, guint32 *len);
 
 /* guest commands */
-AcSevStatus
-ac_sev_psp_launch_start(AcSevPsp *self,
-                        guint32 *handle,
-                        guint32 policy,
-                        const guint8 *dh_cert,
-                        guint32 dh_len,
-                        const guint8 *session,
-                        guint32 session_len);
-AcSevStatus
-ac_sev_psp_launch_update_data(
-    AcSevPsp *self, guint32 handle, guint64 gpa, const guint8 *data, guint32 len);
-AcSevStatus
-ac_sev_psp_launch_update_vmsa(AcSevPsp *self, guint32 handle, const guint8 *vmsa, guint32 len);
-AcSevStatus
-ac_sev_psp_launch_measure(AcSevPsp *self, guint32 handle, guint8 *out, guint32 *len);
-AcSevStatus
-ac_sev_psp_launch_secret(AcSevPsp *self,
-                         guint32 handle,
-                         const guint8 *hdr,
-                         guint32 hdr_len,
-                         guint64 guest_gpa,
-                         guint32 guest_len,
-                         const guint8 *trans,
-                         guint32 trans_len);
-AcSevStatus
-ac_sev_psp_launch_finish(AcSevPsp *self, guint32 handle);
-AcSevStatus
-ac_sev_psp_decommission(AcSevPsp *self, guint32 handle);
-AcSevStatus
-ac_sev_psp_guest_status(AcSevPsp *self, guint32 handle, guint32 *policy, AcSevGuestState *state);
+AcSevStatus ac_sev_psp_launch_start (AcSevPsp *self,
+				     guint32 *handle,
+				     guint32 policy,
+				     const guint8 *dh_cert,
+				     guint32 dh_len,
+				     const guint8 *session,
+				     guint32 session_len);
+AcSevStatus ac_sev_psp_launch_update_data (AcSevPsp *self,
+					   guint32 handle,
+					   guint64 gpa,
+					   const guint8 *data,
+					   guint32 len);
+AcSevStatus ac_sev_psp_launch_update_vmsa (AcSevPsp *self,
+					   guint32 handle,
+					   const guint8 *vmsa,
+					   guint32 len);
+AcSevStatus ac_sev_psp_launch_measure (AcSevPsp *self, guint32 handle, guint8 *out, guint32 *len);
+AcSevStatus ac_sev_psp_launch_secret (AcSevPsp *self,
+				      guint32 handle,
+				      const guint8 *hdr,
+				      guint32 hdr_len,
+				      guint64 guest_gpa,
+				      guint32 guest_len,
+				      const guint8 *trans,
+				      guint32 trans_len);
+AcSevStatus ac_sev_psp_launch_finish (AcSevPsp *self, guint32 handle);
+AcSevStatus ac_sev_psp_decommission (AcSevPsp *self, guint32 handle);
+AcSevStatus ac_sev_psp_guest_status (AcSevPsp *self,
+				     guint32 handle,
+				     guint32 *policy,
+				     AcSevGuestState *state);
 
 /* test/devnet helper: the plaintext guest memory at @gpa, or NULL when never written */
-GBytes *
-ac_sev_psp_guest_read(AcSevPsp *self, guint32 handle, guint64 gpa, gsize len);
+GBytes *ac_sev_psp_guest_read (AcSevPsp *self, guint32 handle, guint64 gpa, gsize len);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcSevPsp, ac_sev_psp_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevPsp, ac_sev_psp_free)
 
 G_END_DECLS

@@ -13,41 +13,39 @@
 #include "ac-sev-measure.h"
 #include "ac-sev-psp.h"
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
 	static AcSevPsp *psp = NULL;
 	g_autoptr(AcSevOvmf) ovmf = NULL;
 
 	if (psp == NULL) {
-		psp = ac_sev_psp_new(2048, NULL);
-		g_assert_nonnull(psp);
+		psp = ac_sev_psp_new (2048, NULL);
+		g_assert_nonnull (psp);
 	}
 	if (size >= 4) {
-		guint32 policy
-		    = data[0] | data[1] << 8 | (guint32)data[2] << 16 | (guint32)data[3] << 24;
+		guint32 policy = data[0] | data[1] << 8 | (guint32)data[2] << 16 | (guint32)data[3] << 24;
 		gsize rest = size - 4;
 		guint32 dh_len = rest >= 2084 ? 2084 : (guint32)rest;
-		guint32 s_len = rest > 2084 ? (guint32)MIN(rest - 2084, 256) : 0;
+		guint32 s_len = rest > 2084 ? (guint32)MIN (rest - 2084, 256) : 0;
 		guint32 handle = 0;
-		AcSevStatus st = ac_sev_psp_launch_start(psp, &handle, policy, data + 4, dh_len,
-		                                         data + 4 + dh_len, s_len);
+		AcSevStatus st = ac_sev_psp_launch_start (psp, &handle, policy, data + 4, dh_len,
+							  data + 4 + dh_len, s_len);
 		if (st == AC_SEV_STATUS_SUCCESS) {
 			guint8 out[48];
-			guint32 len = sizeof(out);
-			g_assert_cmpint(ac_sev_psp_launch_measure(psp, handle, out, &len), ==, 0);
-			g_assert_cmpint(ac_sev_psp_decommission(psp, handle), ==, 0);
+			guint32 len = sizeof (out);
+			g_assert_cmpint (ac_sev_psp_launch_measure (psp, handle, out, &len), ==, 0);
+			g_assert_cmpint (ac_sev_psp_decommission (psp, handle), ==, 0);
 		}
 	}
-	ovmf = ac_sev_ovmf_parse(data, size, NULL);
+	ovmf = ac_sev_ovmf_parse (data, size, NULL);
 	if (ovmf != NULL) {
 		guint32 a = 0, b = 0;
-		(void)ac_sev_ovmf_get_es_reset_addr(ovmf, &a, NULL);
-		(void)ac_sev_ovmf_get_hash_table(ovmf, &a, &b, NULL);
-		(void)ac_sev_ovmf_get_secret_area(ovmf, &a, &b, NULL);
+		(void)ac_sev_ovmf_get_es_reset_addr (ovmf, &a, NULL);
+		(void)ac_sev_ovmf_get_hash_table (ovmf, &a, &b, NULL);
+		(void)ac_sev_ovmf_get_secret_area (ovmf, &a, &b, NULL);
 	}
 	return 0;
 }

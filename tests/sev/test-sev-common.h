@@ -9,56 +9,56 @@
 #include <string.h>
 
 static inline gchar *
-sev_test_path(const gchar *rel)
+sev_test_path (const gchar *rel)
 {
-	return g_test_build_filename(G_TEST_DIST, "data", "sev", rel, NULL);
+	return g_test_build_filename (G_TEST_DIST, "data", "sev", rel, NULL);
 }
 
 static inline GBytes *
-sev_test_load(const gchar *rel)
+sev_test_load (const gchar *rel)
 {
-	g_autofree gchar *path = sev_test_path(rel);
+	g_autofree gchar *path = sev_test_path (rel);
 	g_autoptr(GError) error = NULL;
 	gchar *buf = NULL;
 	gsize len = 0;
-	if (!g_file_get_contents(path, &buf, &len, &error))
-		g_error("%s", error->message);
-	return g_bytes_new_take(buf, len);
+	if (!g_file_get_contents (path, &buf, &len, &error))
+		g_error ("%s", error->message);
+	return g_bytes_new_take (buf, len);
 }
 
 static inline gchar *
-sev_test_load_text(const gchar *rel)
+sev_test_load_text (const gchar *rel)
 {
-	g_autoptr(GBytes) b = sev_test_load(rel);
-	return g_strstrip(g_strndup(g_bytes_get_data(b, NULL), g_bytes_get_size(b)));
+	g_autoptr(GBytes) b = sev_test_load (rel);
+	return g_strstrip (g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b)));
 }
 
 static inline guint8 *
-sev_test_unhex(const gchar *hex, gsize *len)
+sev_test_unhex (const gchar *hex, gsize *len)
 {
-	gsize n = strlen(hex) / 2;
-	guint8 *out = g_malloc(n + 1);
+	gsize n = strlen (hex) / 2;
+	guint8 *out = g_malloc (n + 1);
 	for (gsize i = 0; i < n; i++)
-		out[i] = (guint8)((g_ascii_xdigit_value(hex[2 * i]) << 4)
-		                  | g_ascii_xdigit_value(hex[2 * i + 1]));
+		out[i] = (guint8)((g_ascii_xdigit_value (hex[2 * i]) << 4) |
+				  g_ascii_xdigit_value (hex[2 * i + 1]));
 	if (len != NULL)
 		*len = n;
 	return out;
 }
 
 static inline gchar *
-sev_test_hex(const guint8 *p, gsize len)
+sev_test_hex (const guint8 *p, gsize len)
 {
-	GString *s = g_string_new(NULL);
+	GString *s = g_string_new (NULL);
 	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(s, "%02x", p[i]);
-	return g_string_free(s, FALSE);
+		g_string_append_printf (s, "%02x", p[i]);
+	return g_string_free (s, FALSE);
 }
 
-#define sev_assert_hex(p, len, expected)                                                           \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		g_autofree gchar *_h = sev_test_hex((p), (len));                                   \
-		g_assert_cmpstr(_h, ==, (expected));                                               \
-	}                                                                                          \
+#define sev_assert_hex(p, len, expected)                                                  \
+	G_STMT_START                                                                      \
+	{                                                                                 \
+		g_autofree gchar *_h = sev_test_hex ((p), (len));                         \
+		g_assert_cmpstr (_h, ==, (expected));                                     \
+	}                                                                                 \
 	G_STMT_END

@@ -768,7 +768,9 @@ ac_crn_confidential_measurement (AcCrnClient *self,
 			}
 			/* right after initialize: QEMU not started (403 "Operation not
 			 * running") or QMP socket missing (500) */
-			not_ready = r->status >= 500 || r->status == 403;
+			not_ready = r->status >= 500 ||
+				    (r->status == 403 &&
+				     g_strstr_len (data, (gssize)len, "not running") != NULL);
 			if (!not_ready) {
 				expect_ok (r, "GET", url, error);
 				return NULL;

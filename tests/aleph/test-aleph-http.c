@@ -275,7 +275,9 @@ handle_crn (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 		srv.last_auth_error = g_strdup (error->message);
 		reply (msg, status, "application/json", b);
 	} else if (g_str_has_suffix (path, "/confidential/measurement")) {
-		if (++srv.measurement_calls <= 2)
+		if (++srv.measurement_calls == 1)
+			reply (msg, 403, "text/plain", "Operation not running");
+		else if (srv.measurement_calls == 2)
 			reply (msg, 500, "text/plain", "500 Internal Server Error");
 		else
 			reply (msg, 200, "application/json",
@@ -740,7 +742,7 @@ test_crn (void)
 	g_assert_true (ac_crn_notify_allocation (crn, VM_HASH, &error));
 	g_assert_true (ac_crn_confidential_initialize (crn, VM_HASH, session, godh, &error));
 	g_assert_no_error (error);
-	/* 500, 500, then the measurement: polled, not slept */
+	/* "not running", 500 (no QMP yet), then the measurement: polled, not slept */
 	m = ac_crn_confidential_measurement (crn, VM_HASH, 10000, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (srv.measurement_calls, ==, 3);

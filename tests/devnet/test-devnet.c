@@ -1,0 +1,693 @@
+/*
+ * aleph-confidential: the devnet end to end, driven by plugin/aleph's clients (libcurl) and the
+ * guest-owner side of sev/ — publish an image as a CAR with a signed STORE, the INSTANCE,
+ * notify, certificates verified against the explicitly trusted devnet root, session,
+ * initialize, measurement verified, secret injected, passphrase check on the CRN; reboot,
+ * stop, erase; every attack refused by the client with no secret released; the fault knobs.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "ac-aleph-client.h"
+#include "ac-aleph-util.h"
+#include "ac-error.h"
+#include "ac-sev-chain.h"
+#include "ac-sev-measure.h"
+#include "ac-sev-secret.h"
+#include "ac-sev-session.h"
+#include "test-devnet-common.h"
+
+#define PASSPHRASE "correct horse battery staple"
+#define POLICY 1
+
+/* ---- the guest owner ---- */
+
+typedef struct {
+	TestDevnet *d;
+	AcEthAccount *account;
+	AcCcnClient *ccn;
+	gchar *image;
+	gchar *store_hash;
+	gchar *vm_hash;
+	guint crn;
+	AcCrnClient *crnc;
+	AcSevSession *session;
+	AcCrnMeasurement *m;
+} Owner;
+
+static void
+owner_free (Owner *o)
+{
+	if (o->m != NULL)
+		ac_crn_measurement_free (o->m);
+	if (o->session != NULL)
+		ac_sev_session_free (o->session);
+	if (o->crnc != NULL)
+		ac_crn_client_free (o->crnc);
+	if (o->ccn != NULL)
+		ac_ccn_client_free (o->ccn);
+	if (o->account != NULL)
+		ac_eth_account_free (o->account);
+	g_free (o->image);
+	g_free (o->store_hash);
+	g_free (o->vm_hash);
+	g_free (o);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Owner, owner_free)
+
+static Owner *
+owner_new (TestDevnet *d, guint crn)
+{
+	Owner *o = g_new0 (Owner, 1);
+	g_autoptr(GError) error = NULL;
+	o->d = d;
+	o->crn = crn;
+	o->account = ac_eth_account_generate (&error);
+	g_assert_no_error (error);
+	o->ccn = ac_ccn_client_new (d->ccn, d->http, &error);
+	g_assert_no_error (error);
+	ac_ccn_client_set_poll (o->ccn, 20, 100);
+	o->crnc = ac_crn_client_new (d->crn_url[crn], o->account, d->http, &error);
+	g_assert_no_error (error);
+	ac_crn_client_set_poll (o->crnc, 20, 100);
+	return o;
+}
+
+/* the image as a CAR with a signed STORE, then the INSTANCE; returns the INSTANCE hash */
+static gboolean
+owner_publish (Owner *o, guint size_mib, GError **error)
+{
+	g_autoptr(AcAlephMessage) store = NULL;
+	g_autoptr(AcMessageInfo) info = NULL;
+	g_autofree gchar *cid = NULL;
+	g_autofree gchar *content = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(AcAlephMessage) inst = NULL;
+	AcPostResult res = { 0 };
+	gboolean ok;
+
+	if (o->image == NULL)
+		o->image = test_make_image (o->d->dir, "disk.img", PASSPHRASE, 8);
+	cid = ac_ccn_upload_file (o->ccn, AC_CCN_UPLOAD_CAR, o->image, o->account, AC_ALEPH_DEFAULT_CHANNEL, &store, NULL, error);
+	if (cid == NULL)
+		return FALSE;
+	info = ac_ccn_wait_processed (o->ccn, store->item_hash, 10000, NULL, error);
+	if (info == NULL)
+		return FALSE;
+	g_clear_pointer (&o->store_hash, g_free);
+	o->store_hash = g_strdup (store->item_hash);
+	content = g_strdup_printf ("{\"address\": \"%s\", \"time\": %.1f, \"allow_amend\": false,"
+				   " \"metadata\": {\"name\": \"devnet-test\"},"
+				   " \"environment\": {\"internet\": true, \"aleph_api\": true, \"hypervisor\": \"qemu\","
+				   "  \"trusted_execution\": {\"firmware\": \"%s\", \"policy\": %d}},"
+				   " \"resources\": {\"vcpus\": 1, \"memory\": 2048, \"seconds\": 30},"
+				   " \"payment\": {\"chain\": \"ETH\", \"type\": \"hold\"},"
+				   " \"requirements\": {\"node\": {\"node_hash\": \"%s\"}},"
+				   " \"rootfs\": {\"parent\": {\"ref\": \"%s\", \"use_latest\": true},"
+				   "  \"persistence\": \"host\", \"size_mib\": %u}}",
+				   ac_eth_account_get_address (o->account),
+				   (gdouble)(g_get_real_time () / G_USEC_PER_SEC),
+				   o->d->fw_item_hash,
+				   POLICY,
+				   o->d->crn_hash[o->crn],
+				   store->item_hash,
+				   size_mib);
+	node = json_from_string (content, error);
+	if (node == NULL)
+		return FALSE;
+	inst = ac_aleph_message_build ("INSTANCE", node, ac_eth_account_get_address (o->account), AC_ALEPH_DEFAULT_CHANNEL,
+				       (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+	if (inst == NULL || !ac_aleph_message_sign (inst, o->account, error))
+		return FALSE;
+	ok = ac_ccn_post_message (o->ccn, inst, TRUE, &res, error);
+	ac_post_result_clear (&res);
+	if (!ok)
+		return FALSE;
+	g_clear_pointer (&info, ac_message_info_free);
+	info = ac_ccn_wait_processed (o->ccn, inst->item_hash, 10000, NULL, error);
+	if (info == NULL)
+		return FALSE;
+	g_clear_pointer (&o->vm_hash, g_free);
+	o->vm_hash = g_strdup (inst->item_hash);
+	return TRUE;
+}
+
+/* what the pipeline's attest step does: chain, session, initialize, measurement, check */
+static gboolean
+owner_attest (Owner *o, gboolean trust_devnet_root, GError **error)
+{
+	g_autoptr(GBytes) certs = NULL;
+	g_autoptr(AcSevChain) chain = NULL;
+	g_autoptr(AcSevRoots) roots = NULL;
+	g_autofree gchar *godh = NULL;
+	g_autofree gchar *blob = NULL;
+	g_autoptr(GBytes) godh_b = NULL;
+	g_autoptr(GBytes) blob_b = NULL;
+
+	certs = ac_crn_get_certificates (o->crnc, error);
+	if (certs == NULL)
+		return FALSE;
+	chain = ac_sev_chain_parse (g_bytes_get_data (certs, NULL), g_bytes_get_size (certs), error);
+	if (chain == NULL)
+		return FALSE;
+	if (trust_devnet_root) {
+		g_autoptr(AcAmdCert) ark = ac_amd_cert_parse_file (o->d->ark, error);
+		g_autoptr(AcAmdCert) ask = ark != NULL ? ac_amd_cert_parse_file (o->d->ask, error) : NULL;
+		if (ask == NULL)
+			return FALSE;
+		roots = ac_sev_roots_new ();
+		if (!ac_sev_roots_add (roots, "devnet", ark, ask, error))
+			return FALSE;
+	} else {
+		roots = ac_sev_roots_new_builtin ();
+	}
+	if (!ac_sev_chain_verify (chain, roots, NULL, NULL, error))
+		return FALSE;
+	g_clear_pointer (&o->session, ac_sev_session_free);
+	o->session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), POLICY, error);
+	if (o->session == NULL)
+		return FALSE;
+	godh = ac_sev_session_get_godh_b64 (o->session);
+	blob = ac_sev_session_get_blob_b64 (o->session);
+	godh_b = g_bytes_new (godh, strlen (godh));
+	blob_b = g_bytes_new (blob, strlen (blob));
+	return ac_crn_confidential_initialize (o->crnc, o->vm_hash, blob_b, godh_b, error);
+}
+
+/* measurement fetched and verified against the firmware we pinned */
+static gboolean
+owner_measure (Owner *o, GError **error)
+{
+	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/storage/raw/%s", o->d->ccn, o->d->fw_sha256);
+	g_autoptr(AcHttpResponse) r = NULL;
+	g_autofree gchar *got = NULL;
+	guint8 ld[32];
+	unsigned int ldl = sizeof (ld);
+	const gchar *fw;
+	gsize fwlen;
+
+	g_clear_pointer (&o->m, ac_crn_measurement_free);
+	o->m = ac_crn_confidential_measurement (o->crnc, o->vm_hash, 10000, error);
+	if (o->m == NULL)
+		return FALSE;
+	if (!ac_sev_launch_check_platform (POLICY, o->m->policy, o->m->api_major, o->m->api_minor, 0, 17, error))
+		return FALSE;
+	r = ac_http_request (o->d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
+	if (r == NULL)
+		return FALSE;
+	fw = ac_http_response_get_data (r, &fwlen);
+	got = ac_aleph_sha256_hex ((const guint8 *)fw, fwlen);
+	if (g_strcmp0 (got, o->d->fw_sha256) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "firmware sha256 %s, pinned %s", got, o->d->fw_sha256);
+		return FALSE;
+	}
+	EVP_Digest (fw, fwlen, ld, &ldl, EVP_sha256 (), NULL);
+	return ac_sev_measurement_verify (o->m->launch_measure,
+					  sizeof (o->m->launch_measure),
+					  ac_sev_session_get_tik (o->session),
+					  o->m->api_major,
+					  o->m->api_minor,
+					  o->m->build_id,
+					  o->m->policy,
+					  ld,
+					  error);
+}
+
+static gboolean
+owner_inject (Owner *o, const gchar *passphrase, GError **error)
+{
+	g_autoptr(GBytes) table = ac_sev_secret_table_build_aleph_passphrase (passphrase, error);
+	g_autoptr(GBytes) payload = NULL;
+	guint8 header[AC_SEV_SECRET_HEADER_SIZE];
+	g_autofree gchar *h64 = NULL;
+	g_autofree gchar *p64 = NULL;
+	if (table == NULL)
+		return FALSE;
+	if (!ac_sev_secret_packet_build (ac_sev_session_get_tek (o->session),
+					 ac_sev_session_get_tik (o->session),
+					 o->m->launch_measure,
+					 o->m->api_major,
+					 o->m->api_minor,
+					 NULL,
+					 table,
+					 header,
+					 &payload,
+					 error))
+		return FALSE;
+	h64 = g_base64_encode (header, sizeof (header));
+	p64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	return ac_crn_confidential_inject_secret (o->crnc, o->vm_hash, h64, p64, error);
+}
+
+static gboolean
+owner_full_flow (Owner *o, GError **error)
+{
+	return owner_publish (o, 20, error) && ac_crn_notify_allocation (o->crnc, o->vm_hash, error) &&
+	       owner_attest (o, TRUE, error) && owner_measure (o, error) && owner_inject (o, PASSPHRASE, error);
+}
+
+/* ---- tests ---- */
+
+static gboolean
+port_open (const gchar *url)
+{
+	const gchar *colon = strrchr (url, ':');
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket (AF_INET, SOCK_STREAM, 0);
+	gboolean ok;
+	sa.sin_port = htons ((guint16)atoi (colon + 1));
+	inet_pton (AF_INET, "127.0.0.1", &sa.sin_addr);
+	ok = connect (fd, (struct sockaddr *)&sa, sizeof (sa)) == 0;
+	close (fd);
+	return ok;
+}
+
+static void
+test_devnet_start_stop (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) a = NULL;
+	g_autoptr(TestDevnet) b = NULL;
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr(GPtrArray) crns = NULL;
+	g_autoptr(AcMessageInfo) fw = NULL;
+
+	/* the first start of the test process creates the shared root; time the next ones */
+	a = test_devnet_start ("", 2, &error);
+	g_assert_no_error (error);
+	b = test_devnet_start ("", 3, &error);
+	g_assert_no_error (error);
+	g_test_message ("startup: %" G_GINT64_FORMAT " ms and %" G_GINT64_FORMAT " ms", a->startup_us / 1000, b->startup_us / 1000);
+	g_assert_cmpint (b->startup_us, <, 1000 * 1000);
+	g_assert_cmpuint (a->n_crns, ==, 2);
+	g_assert_cmpuint (b->n_crns, ==, 3);
+	g_assert_cmpstr (a->ccn, !=, b->ccn);
+	g_assert_cmpstr (a->crn_hash[0], !=, a->crn_hash[1]);
+
+	/* both serve: the CRN list, the firmware STORE */
+	crns = ac_crn_list_fetch (b->http, b->crn_list, AC_CRN_FILTER_CONFIDENTIAL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (crns->len, ==, 3);
+	g_assert_cmpstr (((AcCrnInfo *)g_ptr_array_index (crns, 2))->address, ==, b->crn_url[2]);
+	g_assert_true (((AcCrnInfo *)g_ptr_array_index (crns, 0))->sev);
+	ccn = ac_ccn_client_new (a->ccn, a->http, &error);
+	g_assert_no_error (error);
+	fw = ac_ccn_get_message (ccn, a->fw_item_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (fw->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	g_assert_cmpstr (fw->message->type, ==, "STORE");
+
+	/* clean stop: exit 0, ports closed */
+	g_assert_cmpint (test_devnet_stop (a), ==, 0);
+	g_assert_false (port_open (a->ccn));
+	g_assert_false (port_open (a->crn_url[0]));
+	g_assert_true (port_open (b->ccn));
+	g_assert_cmpint (test_devnet_stop (b), ==, 0);
+}
+
+static void
+test_devnet_flow (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr(Owner) o = NULL;
+	guint8 first_nonce[16];
+	g_autoptr(GPtrArray) ex = NULL;
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_publish (o, 20, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+	g_assert_no_error (error);
+	ex = ac_crn_list_executions (o->crnc, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (ex->len, ==, 1);
+	g_assert_true (((AcCrnExecution *)g_ptr_array_index (ex, 0))->awaiting_confidential_init);
+
+	/* trusted only when told: AMD's built-in roots refuse the devnet chain */
+	g_assert_false (owner_attest (o, FALSE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+	g_clear_error (&error);
+
+	g_assert_true (owner_attest (o, TRUE, &error));
+	g_assert_no_error (error);
+	/* initialize again while paused: aleph-vm's 400 vm_running */
+	{
+		g_autofree gchar *godh = ac_sev_session_get_godh_b64 (o->session);
+		g_autofree gchar *blob = ac_sev_session_get_blob_b64 (o->session);
+		g_autoptr(GBytes) gb = g_bytes_new (godh, strlen (godh));
+		g_autoptr(GBytes) bb = g_bytes_new (blob, strlen (blob));
+		g_assert_false (ac_crn_confidential_initialize (o->crnc, o->vm_hash, bb, gb, &error));
+		g_assert_nonnull (error);
+		g_assert_nonnull (strstr (error->message, "already running"));
+		g_clear_error (&error);
+	}
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	memcpy (first_nonce, o->m->launch_measure + 32, 16);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 0);
+	g_assert_true (owner_inject (o, PASSPHRASE, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 1);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 1);
+
+	/* reboot: paused again, a new measurement (new mnonce) and a new injection */
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "reboot", &error));
+	g_assert_no_error (error);
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	g_assert_true (memcmp (first_nonce, o->m->launch_measure + 32, 16) != 0);
+	/* a wrong passphrase is released (the PSP accepts it) but opens no LUKS slot */
+	g_assert_true (owner_inject (o, "not the passphrase", &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 2);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_checks"), ==, 2);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 1);
+	/* a second injection into a running VM: aleph-vm's 500 (#668) */
+	g_assert_false (owner_inject (o, PASSPHRASE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_clear_error (&error);
+
+	/* stop, notify again, a fresh launch with the right passphrase */
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "stop", &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error) && owner_attest (o, TRUE, &error) &&
+		       owner_measure (o, &error) && owner_inject (o, PASSPHRASE, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 2);
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "erase", &error));
+	g_assert_no_error (error);
+	g_assert_false (owner_measure (o, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_clear_error (&error);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
+static void
+test_devnet_auth (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr(Owner) o = NULL;
+	g_autoptr(Owner) mallory = NULL;
+	guint status = 0;
+	g_autoptr(JsonNode) k = NULL;
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_publish (o, 20, &error) && ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+	g_assert_no_error (error);
+	/* another wallet: authenticated, but not the owner → 403 */
+	mallory = owner_new (d, 0);
+	g_free (mallory->vm_hash);
+	mallory->vm_hash = g_strdup (o->vm_hash);
+	g_assert_false (owner_attest (mallory, TRUE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
+	g_assert_nonnull (strstr (error->message, "Unauthorized sender"));
+	g_clear_error (&error);
+	/* the CRN's clock 10 min ahead: outside the ±2 min window */
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"clock_skew_s\": 600}", &status);
+	g_assert_cmpuint (status, ==, 200);
+	g_assert_false (owner_attest (o, TRUE, &error));
+	g_assert_nonnull (error);
+	g_assert_nonnull (strstr (error->message, "X-SignedOperation"));
+	g_clear_error (&error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"clock_skew_s\": 60}", &status);
+	g_assert_true (owner_attest (o, TRUE, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
+/* ---- attacks: refused by the client with a precise error, no secret ever sent ---- */
+
+static void
+attack_check (const gchar *attack, gboolean via_admin, GQuark domain, gint code, const gchar *needle)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *cfg = via_admin ? g_strdup ("") : g_strdup_printf ("\"knobs\": {\"attacks\": {\"1\": \"%s\"}}", attack);
+	g_autoptr(TestDevnet) d = test_devnet_start (cfg, 2, &error);
+	g_autoptr(Owner) o = NULL;
+	g_autoptr(JsonNode) all = NULL;
+	gboolean ok;
+
+	g_assert_no_error (error);
+	if (via_admin) {
+		g_autofree gchar *body = g_strdup_printf ("{\"attacks\": {\"1\": \"%s\"}}", attack);
+		guint status = 0;
+		g_autoptr(JsonNode) k = test_devnet_admin (d, "POST", "/admin/knobs", body, &status);
+		g_assert_cmpuint (status, ==, 200);
+	}
+	if (g_strcmp0 (attack, "replay-measurement") == 0) {
+		/* the node keeps the measurement of a first, genuine launch ... */
+		g_autoptr(Owner) first = owner_new (d, 1);
+		g_assert_true (owner_full_flow (first, &error));
+		g_assert_no_error (error);
+	}
+	o = owner_new (d, 1);
+	ok = owner_full_flow (o, &error);
+	g_assert_false (ok);
+	g_assert_error (error, domain, code);
+	g_test_message ("%s refused: %s", attack, error->message);
+	if (needle != NULL && strstr (error->message, needle) == NULL)
+		g_error ("'%s' is not in: %s", needle, error->message);
+	/* nothing reached the node */
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "inject_attempts"), ==, 0);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 0);
+	/* and the honest CRN next to it still works */
+	if (g_strcmp0 (attack, "replay-measurement") != 0) {
+		g_autoptr(Owner) honest = owner_new (d, 0);
+		g_assert_true (owner_full_flow (honest, &error));
+		g_assert_no_error (error);
+		g_assert_cmpint (test_devnet_vm_counter (d, honest->vm_hash, "passphrase_ok"), ==, 1);
+	}
+	all = test_devnet_admin (d, "GET", "/admin/vms", NULL, NULL);
+	g_assert_nonnull (all);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
+static void
+test_devnet_attack_self_signed (void)
+{
+	attack_check ("self-signed-chain", FALSE, AC_ERROR, AC_ERROR_UNTRUSTED, NULL);
+}
+
+static void
+test_devnet_attack_swap_pdh (void)
+{
+	attack_check ("swap-pdh", TRUE, AC_ERROR, AC_ERROR_UNTRUSTED, "PDH");
+}
+
+static void
+test_devnet_attack_other_firmware (void)
+{
+	attack_check ("other-firmware", TRUE, AC_ERROR, AC_ERROR_MISMATCH, NULL);
+}
+
+static void
+test_devnet_attack_replay (void)
+{
+	attack_check ("replay-measurement", FALSE, AC_ERROR, AC_ERROR_MISMATCH, NULL);
+}
+
+/* ---- CCN rules ---- */
+
+static void
+test_devnet_ccn_rules (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr(Owner) o = NULL;
+	g_autoptr(AcAlephMessage) forged = NULL;
+	g_autoptr(AcEthAccount) other = NULL;
+	AcPostResult res = { 0 };
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	/* 8 MiB image, 4 MiB rootfs: VM_VOLUME_TOO_SMALL (304) */
+	g_assert_false (owner_publish (o, 4, &error));
+	g_assert_nonnull (error);
+	g_test_message ("too small: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "304"));
+	g_clear_error (&error);
+	/* signed by someone else than the sender: rejected with INVALID_SIGNATURE */
+	other = ac_eth_account_generate (&error);
+	{
+		g_autoptr(JsonNode) c = json_from_string ("{\"type\": \"test\", \"content\": {}}", NULL);
+		JsonObject *co = json_node_get_object (c);
+		json_object_set_string_member (co, "address", ac_eth_account_get_address (o->account));
+		json_object_set_double_member (co, "time", 1700000000.0);
+		forged = ac_aleph_message_new_inline ("POST", "{\"address\":\"x\"}", ac_eth_account_get_address (o->account), "ETH", "TEST", 1700000000.0);
+		g_assert_true (ac_aleph_message_sign (forged, other, &error));
+		g_assert_no_error (error);
+	}
+	g_assert_true (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error) || error != NULL);
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
+	{
+		g_autoptr(AcMessageInfo) info = ac_ccn_get_message (o->ccn, forged->item_hash, &error);
+		g_assert_no_error (error);
+		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
+		g_assert_cmpint (info->error_code, ==, 1);
+	}
+	/* item_hash not sha256(item_content): refused before broadcast (422 InvalidMessageFormat) */
+	g_free (forged->item_hash);
+	forged->item_hash = g_strdup ("00000000000000000000000000000000000000000000000000000000000000ff");
+	g_assert_false (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error));
+	g_assert_nonnull (error);
+	g_assert_nonnull (strstr (error->message, "InvalidMessageFormat"));
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
+/* ---- fault knobs ---- */
+
+static void
+test_devnet_faults (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) d = test_devnet_start ("\"knobs\": {\"processing_delay_ms\": 300}", 1, &error);
+	g_autoptr(Owner) o = NULL;
+	g_autoptr(JsonNode) k = NULL;
+	g_autoptr(GBytes) certs = NULL;
+	guint status = 0;
+	gint64 t0;
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	/* pending → processed after the processing delay; the client polls */
+	t0 = g_get_monotonic_time ();
+	g_assert_true (owner_publish (o, 20, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_get_monotonic_time () - t0, >=, 2 * 300 * 1000);
+
+	/* two 503 then success: idempotent GETs are retried */
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"crn.certificates\": {\"fail_next\": 2}}}", &status);
+	g_assert_cmpuint (status, ==, 200);
+	certs = ac_crn_get_certificates (o->crnc, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (g_bytes_get_size (certs), ==, AC_SEV_CHAIN_EXPORT_SIZE);
+	g_assert_cmpint (test_devnet_stat (d, "crn.certificates", "injected"), ==, 2);
+	g_assert_cmpint (test_devnet_stat (d, "crn.certificates", "requests"), ==, 3);
+
+	/* always failing: a clear error naming the status, after the retries */
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"crn.certificates\": {\"rate\": 1.0, \"status\": 502}}}", &status);
+	g_clear_pointer (&certs, g_bytes_unref);
+	certs = ac_crn_get_certificates (o->crnc, &error);
+	g_assert_null (certs);
+	g_assert_nonnull (error);
+	g_test_message ("always failing: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "502"));
+	g_clear_error (&error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"crn.certificates\": {\"rate\": 0}}, \"processing_delay_ms\": 0}", &status);
+
+	/* the connection dropped once mid-upload: the upload is retried and succeeds */
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 65536, \"drop_next\": 1}}}", &status);
+	g_assert_cmpuint (status, ==, 200);
+	g_assert_true (owner_publish (o, 20, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_stat (d, "ipfs.add_car", "dropped"), ==, 1);
+	/* dropped every time: fails clearly */
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 65536, \"drop_next\": -1}}}", &status);
+	g_assert_false (owner_publish (o, 20, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_test_message ("dropped every time: %s", error->message);
+	g_clear_error (&error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 0}}}", &status);
+
+	/* latency on the measurement */
+	g_assert_true (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error) && owner_attest (o, TRUE, &error));
+	g_assert_no_error (error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"crn.measurement\": {\"latency_ms\": 250}}}", &status);
+	t0 = g_get_monotonic_time ();
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_get_monotonic_time () - t0, >=, 250 * 1000);
+
+	/* admin input errors name the knob */
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"crn.nope\": {}}}", &status);
+	g_assert_cmpuint (status, ==, 400);
+	g_assert_nonnull (strstr (json_object_get_string_member (json_node_get_object (k), "error"), "crn.nope"));
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
+/* ---- Aleph's TypeScript SDK agrees on the wire format ---- */
+
+static void
+test_devnet_sdk (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) d = NULL;
+	const gchar *npm = g_getenv ("AC_NPM_DIR");
+	const gchar *script = g_getenv ("AC_DEVNET_SDK_SCRIPT");
+	const gchar *setup = g_getenv ("AC_SETUP_NPM");
+	g_autofree gchar *node = g_find_program_in_path ("node");
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *key = NULL;
+	guint8 raw[32];
+	gint status = 0;
+
+	if (node == NULL) {
+		g_test_skip ("node is not installed");
+		return;
+	}
+	{
+		const gchar *argv[] = { "bash", setup, NULL };
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &err, &status, &error));
+		g_assert_no_error (error);
+		if (!g_spawn_check_wait_status (status, NULL))
+			g_error ("setup-npm.sh failed: %s", err);
+		g_clear_pointer (&err, g_free);
+	}
+	d = test_devnet_start ("", 1, &error);
+	g_assert_no_error (error);
+	for (guint i = 0; i < 32; i++)
+		raw[i] = (guint8)g_random_int_range (1, 255);
+	key = ac_hex_encode (raw, sizeof (raw));
+	{
+		const gchar *argv[] = { node, script, npm, d->ccn, key, NULL };
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, 0, NULL, NULL, &out, &err, &status, &error));
+	}
+	g_assert_no_error (error);
+	if (!g_spawn_check_wait_status (status, NULL))
+		g_error ("the SDK round trip failed:\n%s%s", out, err);
+	g_test_message ("%s", out);
+	g_assert_nonnull (strstr (out, "\"ok\":true"));
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	signal (SIGPIPE, SIG_IGN);
+	g_test_add_func ("/devnet/start-stop", test_devnet_start_stop);
+	g_test_add_func ("/devnet/flow", test_devnet_flow);
+	g_test_add_func ("/devnet/auth", test_devnet_auth);
+	g_test_add_func ("/devnet/ccn-rules", test_devnet_ccn_rules);
+	g_test_add_func ("/devnet/faults", test_devnet_faults);
+	g_test_add_func ("/devnet/attack/self-signed-chain", test_devnet_attack_self_signed);
+	g_test_add_func ("/devnet/attack/swap-pdh", test_devnet_attack_swap_pdh);
+	g_test_add_func ("/devnet/attack/other-firmware", test_devnet_attack_other_firmware);
+	g_test_add_func ("/devnet/attack/replay-measurement", test_devnet_attack_replay);
+	g_test_add_func ("/devnet/sdk", test_devnet_sdk);
+	return g_test_run ();
+}

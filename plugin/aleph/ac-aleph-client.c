@@ -512,8 +512,9 @@ ac_ccn_upload_file (AcCcnClient *self,
 GPtrArray *
 ac_crn_list_fetch (AcHttpClient *http, const gchar *list_url, AcCrnFilter filter, GError **error)
 {
-	g_autofree gchar *url = g_strdup_printf ("%s?filter_inactive=true",
-						 list_url != NULL ? list_url : AC_ALEPH_DEFAULT_CRN_LIST);
+	const gchar *base = list_url != NULL ? list_url : AC_ALEPH_DEFAULT_CRN_LIST;
+	g_autofree gchar *url = g_strdup_printf ("%s%cfilter_inactive=true", base,
+						 strchr (base, '?') != NULL ? '&' : '?');
 	g_autoptr(AcHttpResponse) r = NULL;
 	const gchar *data;
 	gsize len;

@@ -11,6 +11,9 @@
 #include "ac-builder-source.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <glib/gstdio.h>
 #include <libfdisk/libfdisk.h>
 #include <sys/mount.h>
@@ -105,6 +108,21 @@ ac_source_probe_image (const gchar *raw_path, GCancellable *cancellable, GError 
 			     g_strerror (errno));
 		fdisk_unref_context (cxt);
 		return NULL;
+	}
+	if (S_ISBLK (st.st_mode)) {
+		/* a block device (a libvirt disk of type 'block'): its size from the kernel */
+		guint64 bytes = 0;
+		int fd = open (raw_path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl (fd, BLKGETSIZE64, &bytes) != 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "source image '%s': cannot get its size",
+				     raw_path);
+			if (fd >= 0)
+				close (fd);
+			fdisk_unref_context (cxt);
+			return NULL;
+		}
+		close (fd);
+		st.st_size = (off_t)bytes;
 	}
 	fdisk_disable_dialogs (cxt, 1);
 	rc = fdisk_assign_device (cxt, raw_path, 1);

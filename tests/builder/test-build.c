@@ -348,6 +348,34 @@ test_build_tarball_and_image (Fixture *f, gconstpointer data)
 		g_assert_cmpstr (out, ==, "guest\n");
 		assert_no_mounts_under (f->dir);
 	}
+	/* a block device (a libvirt disk of type 'block'): the raw image on a read-only loop */
+	{
+		const gchar *losetup[] = { "losetup", "--find", "--show", "--read-only", raw, NULL };
+		g_autofree gchar *loop = NULL;
+		g_autofree gchar *json = NULL;
+		g_autoptr(AcTemplate) t = NULL;
+		g_auto(AcBuildResult) r = { 0 };
+		g_autofree gchar *out = NULL;
+		AcBuildOptions opts = { .force = TRUE };
+		if (ac_test_run (losetup, NULL, &loop) == 0 && loop != NULL) {
+			const gchar *detach[] = { "losetup", "--detach", g_strstrip (loop), NULL };
+			json = g_strdup_printf (
+				"{ \"source\": { \"type\": \"image\", \"path\": \"%s\", \"format\": \"raw\" },"
+				" \"disk\": { \"size\": \"80MiB\", \"esp_size\": \"4MiB\","
+				" \"luks\": { \"pbkdf_iterations\": 1000 } },"
+				" \"output\": { \"path\": \"out/disk.img\" } }", loop);
+			t = load (f, json, NULL);
+			ac_build_run (t, &opts, NULL, NULL, &r, &error);
+			ac_test_run (detach, NULL, NULL);
+			g_assert_no_error (error);
+			g_unlink (fsimg);
+			decrypt (f->out, r.passphrase, f->dir, fsimg);
+			out = guest_cat (fsimg, "/srv/data.txt");
+			g_assert_cmpstr (out, ==, "from the source\n");
+		} else {
+			g_test_message ("no loop device: block-device source not checked");
+		}
+	}
 	{
 		const gchar *sum[] = { "sha256sum", raw, qcow, NULL };
 		g_assert_cmpint (ac_test_run (sum, NULL, &sum_after), ==, 0);

@@ -59,7 +59,26 @@ main (int argc, char **argv)
 		printf ("%s\n%s\n", ac_crn_auth_get_pubkey_header (auth), op);
 		return 0;
 	}
-	fprintf (stderr, "usage: aleph-helper keccak FILE | personal-sign KEYFILE FILE | "
+	if (argc == 3 && g_strcmp0 (argv[1], "compact") == 0) {
+		/* one JSON document per line in, its Python-style compact form per line out */
+		g_auto(GStrv) lines = NULL;
+		if (!g_file_get_contents (argv[2], &data, &len, &error))
+			g_error ("%s", error->message);
+		lines = g_strsplit (data, "\n", -1);
+		for (guint i = 0; lines[i] != NULL; i++) {
+			g_autoptr(JsonNode) node = NULL;
+			g_autofree gchar *out = NULL;
+			if (lines[i][0] == '\0')
+				continue;
+			node = ac_json_parse_untrusted ("line", lines[i], strlen (lines[i]), &error);
+			if (node == NULL)
+				g_error ("line %u: %s", i + 1, error->message);
+			out = ac_json_to_python_compact (node);
+			printf ("%s\n", out);
+		}
+		return 0;
+	}
+	fprintf (stderr, "usage: aleph-helper compact FILE | keccak FILE | personal-sign KEYFILE FILE | "
 			 "crn-auth KEYFILE DOMAIN METHOD PATH\n");
 	return 2;
 }

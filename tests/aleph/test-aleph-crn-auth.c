@@ -244,6 +244,34 @@ test_random_key_roundtrip (void)
 }
 
 static void
+test_rfc6979_p256 (void)
+{
+	/* RFC 6979 A.2.5, P-256 with SHA-256 */
+	guint8 x[32], sig[64];
+	g_autofree gchar *hex = NULL;
+	g_autoptr(GError) error = NULL;
+	struct {
+		const gchar *msg;
+		const gchar *rs;
+	} v[] = {
+		{ "sample", "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+			    "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8" },
+		{ "test", "f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367"
+			  "019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083" },
+	};
+	g_assert_true (ac_hex_decode_fixed ("x", "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
+					    FALSE, x, 32, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
+		g_assert_true (ac_es256_sign_deterministic (x, (const guint8 *)v[i].msg,
+							    strlen (v[i].msg), sig, &error));
+		g_assert_no_error (error);
+		g_free (hex);
+		hex = ac_hex_encode (sig, 64);
+		g_assert_cmpstr (hex, ==, v[i].rs);
+	}
+}
+
+static void
 test_domain_from_url (void)
 {
 	struct {
@@ -271,5 +299,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/crn-auth/vector-c", test_vector_c);
 	g_test_add_func ("/aleph/crn-auth/random-key-roundtrip", test_random_key_roundtrip);
 	g_test_add_func ("/aleph/crn-auth/domain-from-url", test_domain_from_url);
+	g_test_add_func ("/aleph/crn-auth/rfc6979-p256", test_rfc6979_p256);
 	return g_test_run ();
 }

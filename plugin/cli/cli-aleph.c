@@ -52,6 +52,31 @@ cli_progress (AcCliGlobal *global, const gchar *id)
 	return p;
 }
 
+/* --debug: every input of a signature, on stderr */
+static void
+debug_message (AcCliGlobal *global, const AcAlephMessage *msg)
+{
+	g_autofree gchar *buf = NULL;
+	g_autofree gchar *digest_hex = NULL;
+	guint8 digest[32];
+
+	if (!global->debug)
+		return;
+	buf = ac_aleph_message_get_verification_buffer (msg);
+	ac_eth_personal_digest ((const guint8 *)buf, strlen (buf), digest);
+	digest_hex = ac_hex_encode (digest, sizeof (digest));
+	fprintf (stderr, "debug: item_type %s, item_content %" G_GSIZE_FORMAT " bytes\n",
+		 msg->item_type, msg->item_content != NULL ? strlen (msg->item_content) : 0);
+	fprintf (stderr, "debug: item_hash %s\n", msg->item_hash);
+	{
+		g_autofree gchar *esc = g_strescape (buf, NULL);
+		fprintf (stderr, "debug: verification buffer \"%s\"\n", esc);
+	}
+	fprintf (stderr, "debug: EIP-191 digest %s\n", digest_hex);
+	if (msg->signature != NULL)
+		fprintf (stderr, "debug: signature %s\n", msg->signature);
+}
+
 /* ---- account ---- */
 
 static int
@@ -238,6 +263,7 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!unsigned_ && !ac_aleph_message_sign (msg, account, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	debug_message (global, msg);
 	return print_message (global, msg, out_path);
 }
 
@@ -284,6 +310,7 @@ message_verify (AcCliGlobal *global, const gchar *file)
 	msg = ac_aleph_message_from_json (node, &error);
 	if (msg == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	debug_message (global, msg);
 	if (g_strcmp0 (msg->chain, "ETH") != 0)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_UNSUPPORTED,
 			"%s: chain %s is not supported, only EVM signatures (ETH)", file, msg->chain));

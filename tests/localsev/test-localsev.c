@@ -89,6 +89,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 					 &error));
 	g_assert_no_error (error);
 	ac_sev_psp_set_firmware (psp, 0, 24, 15);
+	ac_sev_psp_set_export_unsigned_cek (psp, FALSE);
 }
 
 static void
@@ -739,6 +740,41 @@ test_kds (Fixture *f, gconstpointer data)
 	g_free (kds.url);
 }
 
+/* the same with the platform itself exporting the unsigned CEK, as firmware does, through
+ * to an attested launch */
+static void
+test_kds_firmware_cek (Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *xml = domain_xml (f, "0x1", 1);
+	g_autoptr(AcTag) tag = tag_of (xml);
+	g_autoptr(AcLocalsevPrepared) p = NULL;
+	g_autoptr(AcLocalsevAttestation) att = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *cache = g_build_filename (f->tmp, "kds-cache", NULL);
+	KdsFake kds = { psp, 0, NULL };
+
+	ac_sev_psp_set_export_unsigned_cek (psp, TRUE);
+	p = ac_localsev_prepare (AC_SEV_HOST (f->fake), f->opts, tag, xml, NULL, &error);
+	g_assert_null (p);
+	assert_refused (f, error, AC_ERROR_UNTRUSTED, "CEK");
+	g_clear_error (&error);
+
+	f->opts->kds_fetch = kds_fetch;
+	f->opts->kds_user_data = &kds;
+	f->opts->kds_cache_dir = g_strdup (cache);
+	p = prepare (f, tag, xml);
+	g_assert_cmpuint (kds.calls, ==, 1);
+	/* the second prepare is served from the cache */
+	g_clear_pointer (&p, ac_localsev_prepared_free);
+	p = prepare (f, tag, xml);
+	g_assert_cmpuint (kds.calls, ==, 1);
+	start (f, p->domain_xml, TRUE);
+	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE, NULL, &error);
+	g_assert_no_error (error);
+	check_secret (f);
+	g_free (kds.url);
+}
+
 static void
 test_pdh_swapped (Fixture *f, gconstpointer data)
 {
@@ -1178,6 +1214,7 @@ main (int argc, char **argv)
 	T ("chain/host-info", test_host_info);
 	T ("chain/pdh-swapped", test_pdh_swapped);
 	T ("chain/kds", test_kds);
+	T ("chain/kds-firmware-cek", test_kds_firmware_cek);
 	T ("measurement/session-ignored", test_session_ignored);
 	T ("measurement/replayed", test_replayed_measurement);
 	T ("measurement/malformed", test_malformed_measurement);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,13 @@ member (JsonNode *n, const gchar *name)
 	return json_object_get_string_member_with_default (json_node_get_object (n), name, NULL);
 }
 
+/* the devnet dies with the test process, even when a test aborts */
+static void
+child_setup (gpointer user_data)
+{
+	prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 TestDevnet *
 test_devnet_start (const gchar *config_members, guint n_crns, GError **error)
 {
@@ -80,7 +88,7 @@ test_devnet_start (const gchar *config_members, guint n_crns, GError **error)
 	argv[2] = cfgpath;
 	argv[3] = NULL;
 	start = g_get_monotonic_time ();
-	if (!g_spawn_async_with_pipes (d->dir, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &d->pid, NULL,
+	if (!g_spawn_async_with_pipes (d->dir, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, &d->pid, NULL,
 				       &d->stdout_fd, NULL, error)) {
 		g_string_free (line, TRUE);
 		return NULL;
@@ -182,7 +190,13 @@ test_devnet_admin (TestDevnet *d, const gchar *method, const gchar *path, const 
 	if (status != NULL)
 		*status = r->status;
 	data = ac_http_response_get_data (r, &len);
-	return json_from_string (data, NULL);
+	{
+		g_autofree gchar *text = g_strndup (data, len);
+		JsonNode *n = json_from_string (text, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (n);
+		return n;
+	}
 }
 
 gint64

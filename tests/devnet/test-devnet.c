@@ -460,6 +460,7 @@ attack_check (const gchar *attack, gboolean via_admin, GQuark domain, gint code,
 	g_test_message ("%s refused: %s", attack, error->message);
 	if (needle != NULL && strstr (error->message, needle) == NULL)
 		g_error ("'%s' is not in: %s", needle, error->message);
+	g_clear_error (&error);
 	/* nothing reached the node */
 	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "inject_attempts"), ==, 0);
 	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 0);
@@ -522,13 +523,14 @@ test_devnet_ccn_rules (void)
 	/* signed by someone else than the sender: rejected with INVALID_SIGNATURE */
 	other = ac_eth_account_generate (&error);
 	{
-		g_autoptr(JsonNode) c = json_from_string ("{\"type\": \"test\", \"content\": {}}", NULL);
-		JsonObject *co = json_node_get_object (c);
-		json_object_set_string_member (co, "address", ac_eth_account_get_address (o->account));
-		json_object_set_double_member (co, "time", 1700000000.0);
-		forged = ac_aleph_message_new_inline ("POST", "{\"address\":\"x\"}", ac_eth_account_get_address (o->account), "ETH", "TEST", 1700000000.0);
+		g_autofree gchar *content = g_strdup_printf ("{\"type\":\"test\",\"address\":\"%s\",\"content\":{},\"time\":1700000000.0}",
+							     ac_eth_account_get_address (o->account));
+		forged = ac_aleph_message_new_inline ("POST", content, ac_eth_account_get_address (other), "ETH", "TEST", 1700000000.0);
 		g_assert_true (ac_aleph_message_sign (forged, other, &error));
 		g_assert_no_error (error);
+		/* claim to be the owner with another wallet's signature */
+		g_free (forged->sender);
+		forged->sender = g_strdup (ac_eth_account_get_address (o->account));
 	}
 	g_assert_true (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error) || error != NULL);
 	g_clear_error (&error);

@@ -834,7 +834,7 @@ save_file (AcDevnet *self, const gchar *hash, const gchar *kind, GBytes *data, c
 		len = (gsize)st.st_size;
 	} else {
 		g_autoptr(GError) error_local = NULL;
-		if (!g_file_set_contents_full (path, p != NULL ? p : "", (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error_local)) {
+		if (!g_file_set_contents_full (path, p != NULL ? p : "", (gssize)len, G_FILE_SET_CONTENTS_NONE, 0600, &error_local)) {
 			g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
 			return FALSE;
 		}
@@ -1158,7 +1158,7 @@ ac_devnet_publish_firmware (AcDevnet *self, GError **error)
 	}
 	self->firmware_item_hash = g_strdup (m->item_hash);
 	known = g_strdup_printf ("%s %s\n", self->firmware_sha256, m->item_hash);
-	if (!g_file_set_contents (marker, known, -1, &error_local)) {
+	if (!g_file_set_contents_full (marker, known, -1, G_FILE_SET_CONTENTS_NONE, 0644, &error_local)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
 		return FALSE;
 	}

@@ -125,7 +125,7 @@ write_file (const gchar *dir, const gchar *name, const guint8 *data, gsize len, 
 	if (!g_file_set_contents_full (path,
 				       (const gchar *)data,
 				       (gssize)len,
-				       G_FILE_SET_CONTENTS_CONSISTENT,
+				       G_FILE_SET_CONTENTS_NONE,
 				       mode,
 				       &error_local)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);

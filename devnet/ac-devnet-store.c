@@ -16,7 +16,7 @@ struct _AcDevnetStore {
 
 static const gchar *schema =
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
+	"PRAGMA synchronous=OFF;"
 	"CREATE TABLE IF NOT EXISTS messages ("
 	" item_hash TEXT PRIMARY KEY, type TEXT NOT NULL, sender TEXT NOT NULL, chain TEXT NOT NULL,"
 	" channel TEXT, time REAL NOT NULL, item_type TEXT NOT NULL, signature TEXT,"

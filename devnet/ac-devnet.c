@@ -764,7 +764,7 @@ write_public (const gchar *path, GBytes *data, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", dir, g_strerror (errno));
 		return FALSE;
 	}
-	if (!g_file_set_contents_full (path, p, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error_local)) {
+	if (!g_file_set_contents_full (path, p, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0644, &error_local)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
 		return FALSE;
 	}

@@ -1,9 +1,11 @@
 /*
  * virt-alephd: follows libvirt's events and reconciles every tagged domain.
  *
- * Threads: libvirt's default event loop runs on its own thread (it delivers domain events,
- * keepalives and the close callback); every callback only hands a message to the GLib main
- * loop, where all decisions and libvirt calls happen, one at a time.
+ * Threads: libvirt's default event implementation (since libvirt 6) runs on GLib's default
+ * main context, so the main loop below delivers domain events, keepalives and the close
+ * callback; every callback only queues work for the main loop, where all decisions happen one
+ * at a time. The slow pipelines run in worker threads (one per domain), which call libvirt
+ * (thread-safe) only to write their domain's status.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -36,7 +38,7 @@ typedef struct {
 	int cb_lifecycle;
 	int cb_metadata;
 	GHashTable *pending; /* UUID strings to reconcile */
-	guint reconcile_id;
+	gboolean reconcile_scheduled;
 	guint reconnect_id;
 	guint backoff_ms;
 	guint64 generation; /* bumped on every (re)connection; stale messages are dropped */
@@ -314,7 +316,7 @@ ac_daemon_reconcile_pending (gpointer user_data)
 	GHashTableIter iter;
 	gpointer key;
 
-	self->reconcile_id = 0;
+	self->reconcile_scheduled = FALSE;
 	if (self->conn == NULL)
 		return G_SOURCE_REMOVE; /* kept pending until reconnected */
 	g_hash_table_iter_init (&iter, self->pending);
@@ -332,8 +334,15 @@ static void
 ac_daemon_queue (AcDaemon *self, const gchar *uuid)
 {
 	g_hash_table_add (self->pending, g_strdup (uuid));
-	if (self->reconcile_id == 0)
-		self->reconcile_id = g_idle_add (ac_daemon_reconcile_pending, self);
+	if (!self->reconcile_scheduled) {
+		/* flag first, then attach: the source may run before g_idle_add() would return */
+		GSource *source = g_idle_source_new ();
+		self->reconcile_scheduled = TRUE;
+		g_source_set_priority (source, G_PRIORITY_DEFAULT);
+		g_source_set_callback (source, ac_daemon_reconcile_pending, self, NULL);
+		g_source_attach (source, NULL);
+		g_source_unref (source);
+	}
 }
 
 /* ---- connection (main thread) ------------------------------------------------------------ */
@@ -514,16 +523,6 @@ ac_daemon_schedule_reconnect (AcDaemon *self)
 
 /* ---- process ---------------------------------------------------------------------------- */
 
-static gpointer
-ac_daemon_event_thread (gpointer data)
-{
-	for (;;) {
-		if (virEventRunDefaultImpl () < 0)
-			g_usleep (100000);
-	}
-	return NULL;
-}
-
 static gboolean
 ac_daemon_on_signal (gpointer user_data)
 {
@@ -628,7 +627,6 @@ main (int argc, char **argv)
 		g_printerr ("virt-alephd: cannot start libvirt's event loop\n");
 		return AC_EXIT_LIBVIRT;
 	}
-	g_thread_unref (g_thread_new ("libvirt-events", ac_daemon_event_thread, NULL));
 
 	self.uri = uri;
 	self.loop = g_main_loop_new (NULL, FALSE);

@@ -59,8 +59,8 @@ class Env:
     def domain_xml(self, name, tag=None, hold=False):
         console = os.path.join(self.dir, name + ".log")
         disk = os.path.join(self.dir, name + ".img")
-        with open(disk, "wb") as f:
-            f.truncate(16 << 20)
+        # each domain gets its own copy of the guest's disk (a real, tiny root filesystem)
+        shutil.copyfile(os.path.join(self.guest, "disk.img"), disk)
         metadata = "<metadata>%s</metadata>" % tag if tag is not None else ""
         return f"""<domain type='qemu'>
   <name>{name}</name>

@@ -3,6 +3,8 @@
  *   keccak FILE                  → hex Keccak-256 of the file
  *   personal-sign KEYFILE FILE   → EIP-191 signature of the file's bytes
  *   crn-auth KEYFILE DOMAIN METHOD PATH → the two CRN headers, one per line
+ *   crn-verify DOMAIN METHOD PATH < headers → the sender, or the server's status and error
+ *   compact FILE                 → Python-style compact JSON of each line
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -57,6 +59,24 @@ main (int argc, char **argv)
 		if (op == NULL)
 			g_error ("%s", error->message);
 		printf ("%s\n%s\n", ac_crn_auth_get_pubkey_header (auth), op);
+		return 0;
+	}
+	if (argc == 5 && g_strcmp0 (argv[1], "crn-verify") == 0) {
+		/* the server-side check (devnet) on headers read from stdin, one per line */
+		gchar pk[8192], op[8192];
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+		g_autofree gchar *sender = NULL;
+		guint status = 0;
+		if (fgets (pk, sizeof (pk), stdin) == NULL || fgets (op, sizeof (op), stdin) == NULL)
+			g_error ("expected two header lines on stdin");
+		g_strchomp (pk);
+		g_strchomp (op);
+		if (!ac_crn_auth_verify_request (pk, op, argv[2], argv[3], argv[4], now, &sender,
+						 &status, &error)) {
+			printf ("%u %s\n", status, error->message);
+			return 1;
+		}
+		printf ("%s\n", sender);
 		return 0;
 	}
 	if (argc == 3 && g_strcmp0 (argv[1], "compact") == 0) {

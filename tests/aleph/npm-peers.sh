@@ -40,6 +40,15 @@ if [ $# -eq 0 ]; then
   { read -r pk; read -r op; } < <("$helper" crn-auth "$work/key" crn.example.org POST "$p")
   peer crn-auth "$pk" "$op" POST "$p" crn.example.org && ok "CRN headers verify with ethers and WebCrypto" || ko "CRN headers"
 
+  # --- headers made like the TypeScript SDK (ethers + WebCrypto) pass our server-side check ---
+  k="0x$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  peer crn-sign "$k" crn.example.org GET "$p" > "$work/ts-headers"
+  want=$(sed -n 3p "$work/ts-headers")
+  got=$(head -2 "$work/ts-headers" | "$helper" crn-verify crn.example.org GET "$p") || true
+  [ "$got" = "$want" ] && ok "TS-style CRN headers accepted by our server-side check" || ko "TS-style CRN headers: $got"
+  got=$(head -2 "$work/ts-headers" | "$helper" crn-verify crn.example.org POST "$p") || true
+  case "$got" in "401 Invalid method."*) ok "… and refused for another method";; *) ko "another method: $got";; esac
+
   # --- our messages verify with ethers and the Aleph SDK ---
   for c in instance-worked store-ipfs forget; do
     type=$(echo "$c" | cut -d- -f1 | tr a-z A-Z)

@@ -45,6 +45,22 @@ if (cmd === 'keccak') {
   const key = await crypto.webcrypto.subtle.importKey('jwk', { ...p.pubkey, ext: true }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
   const ok = await crypto.webcrypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(op.signature, 'hex'), opPayload)
   if (!ok) fail('ES256 operation signature rejected by WebCrypto')
+} else if (cmd === 'crn-sign') {
+  // X-SignedPubKey / X-SignedOperation the way the TypeScript SDK's vmClient makes them:
+  // WebCrypto P-256 (randomized ECDSA, raw r||s), compact JSON, JWK with ext and key_ops
+  const [keyhex, domain, method, reqPath] = args
+  const wallet = new ethers6.Wallet(keyhex)
+  const pair = await crypto.webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])
+  const jwk = await crypto.webcrypto.subtle.exportKey('jwk', pair.publicKey)
+  const payload = { pubkey: jwk, alg: 'ECDSA', domain, address: wallet.address, chain: 'ETH', expires: new Date(Date.now() + 24 * 3600 * 1000).toISOString() }
+  const payloadBytes = Buffer.from(JSON.stringify(payload), 'utf8')
+  const pk = { sender: wallet.address, payload: payloadBytes.toString('hex'), signature: await wallet.signMessage(payloadBytes), content: { domain } }
+  const op = { time: new Date().toISOString(), method, path: reqPath, domain }
+  const opBytes = Buffer.from(JSON.stringify(op), 'utf8')
+  const sig = Buffer.from(await crypto.webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, opBytes))
+  console.log(JSON.stringify(pk))
+  console.log(JSON.stringify({ payload: opBytes.toString('hex'), signature: sig.toString('hex') }))
+  console.log(wallet.address)
 } else if (cmd === 'verify') {
   for (const f of args) {
     const m = JSON.parse(fs.readFileSync(f, 'utf8'))

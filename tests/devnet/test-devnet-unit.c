@@ -265,6 +265,59 @@ test_car (void)
 	car_roundtrip (262144 * 180); /* two levels: 174 links per node */
 }
 
+/* a CAR written by an independent implementation (ipfs-unixfs-importer + @ipld/car, npm) */
+static void
+test_car_npm (void)
+{
+	const gchar *npm = g_getenv ("AC_NPM_DIR");
+	g_autofree gchar *node = g_find_program_in_path ("node");
+	g_autofree gchar *script = NULL;
+	g_autofree gchar *file = g_build_filename (tmpdir, "npm-in.bin", NULL);
+	g_autofree gchar *car = g_build_filename (tmpdir, "npm.car", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *cardata = NULL;
+	g_autofree gchar *cid = NULL;
+	g_autoptr(JsonNode) peer = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOutputStream) os = g_memory_output_stream_new_resizable ();
+	gsize size = 262144 * 2 + 4097, carlen = 0;
+	g_autofree guint8 *data = g_malloc (size);
+	guint64 fsize = 0;
+
+	if (node == NULL || npm == NULL) {
+		g_test_skip ("node or the npm peers are not available");
+		return;
+	}
+	script = g_build_filename (npm, "ipfs-peer.mjs", NULL);
+	if (!g_file_test (script, G_FILE_TEST_EXISTS) || !g_file_test (npm, G_FILE_TEST_IS_DIR)) {
+		g_test_skip ("tests/npm/ipfs-peer.mjs is missing");
+		return;
+	}
+	{
+		g_autofree gchar *modules = g_build_filename (npm, "node_modules", "@ipld", "car", NULL);
+		if (!g_file_test (modules, G_FILE_TEST_IS_DIR)) {
+			g_test_skip ("npm peers not installed (scripts/setup-npm.sh)");
+			return;
+		}
+	}
+	for (gsize i = 0; i < size; i++)
+		data[i] = (guint8)(i * 7 + (i >> 11));
+	g_assert_true (g_file_set_contents (file, (const gchar *)data, (gssize)size, NULL));
+	{
+		const gchar *argv[] = { node, script, file, car, NULL };
+		run_ok (argv, NULL, &out);
+	}
+	peer = json_from_string (out, &error);
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (car, &cardata, &carlen, NULL));
+	cid = ac_devnet_car_extract ((const guint8 *)cardata, carlen, G_MAXUINT64, os, &fsize, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (cid, ==, json_object_get_string_member (json_node_get_object (peer), "cid"));
+	g_assert_cmpuint (fsize, ==, size);
+	g_output_stream_close (os, NULL, NULL);
+	g_assert_true (memcmp (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (os)), data, size) == 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -276,6 +329,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/devnet/gpt", test_gpt);
 	g_test_add_func ("/devnet/luks", test_luks);
 	g_test_add_func ("/devnet/car", test_car);
+	g_test_add_func ("/devnet/car-npm", test_car_npm);
 	rc = g_test_run ();
 	{
 		const gchar *argv2[] = { "rm", "-rf", tmpdir, NULL };

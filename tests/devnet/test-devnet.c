@@ -286,7 +286,12 @@ test_devnet_start_stop (void)
 	b = test_devnet_start ("", 3, &error);
 	g_assert_no_error (error);
 	g_test_message ("startup: %" G_GINT64_FORMAT " ms and %" G_GINT64_FORMAT " ms", a->startup_us / 1000, b->startup_us / 1000);
+	/* "well under a second" (sanitizers slow everything down ~5x) */
+#if defined(__SANITIZE_ADDRESS__)
+	g_assert_cmpint (b->startup_us, <, 5000 * 1000);
+#else
 	g_assert_cmpint (b->startup_us, <, 1000 * 1000);
+#endif
 	g_assert_cmpuint (a->n_crns, ==, 2);
 	g_assert_cmpuint (b->n_crns, ==, 3);
 	g_assert_cmpstr (a->ccn, !=, b->ccn);

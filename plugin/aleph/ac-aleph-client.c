@@ -201,7 +201,8 @@ ac_ccn_wait_processed (AcCcnClient *self,
 		}
 		delay = poll_delay (self->poll_first_ms, self->poll_max_ms, attempt);
 		delay = (guint)MIN ((gint64)delay, (deadline - now) / 1000 + 1);
-		g_usleep ((gulong)delay * 1000);
+		if (!ac_http_client_sleep (self->http, delay, error))
+			return NULL;
 	}
 }
 
@@ -755,6 +756,7 @@ ac_crn_confidential_measurement (AcCrnClient *self,
 				     AC_HTTP_ACCEPT_ANY_STATUS, &error_local);
 		if (r == NULL) {
 			if (!g_error_matches (error_local, AC_ERROR, AC_ERROR_NETWORK)) {
+				/* also AC_ERROR_CANCELLED */
 				g_propagate_error (error, g_steal_pointer (&error_local));
 				return NULL;
 			}
@@ -793,7 +795,8 @@ ac_crn_confidential_measurement (AcCrnClient *self,
 		{
 			guint delay = poll_delay (self->poll_first_ms, self->poll_max_ms, attempt);
 			delay = (guint)MIN ((gint64)delay, (deadline - now) / 1000 + 1);
-			g_usleep ((gulong)delay * 1000);
+			if (!ac_http_client_sleep (self->http, delay, error))
+				return NULL;
 		}
 	}
 }

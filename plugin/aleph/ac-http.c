@@ -19,6 +19,7 @@ struct _AcHttpClient {
 	guint base_delay_ms;
 	gsize max_body;
 	gchar *user_agent;
+	GCancellable *cancellable;
 };
 
 typedef struct {
@@ -82,7 +83,46 @@ ac_http_client_free (AcHttpClient *self)
 	if (self == NULL)
 		return;
 	g_free (self->user_agent);
+	g_clear_object (&self->cancellable);
 	g_free (self);
+}
+
+void
+ac_http_client_set_cancellable (AcHttpClient *self, GCancellable *cancellable)
+{
+	g_set_object (&self->cancellable, cancellable);
+}
+
+static gboolean
+check_cancelled (AcHttpClient *self, GError **error)
+{
+	if (self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED, "cancelled");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+ac_http_client_sleep (AcHttpClient *self, guint ms, GError **error)
+{
+	gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
+	for (;;) {
+		gint64 now = g_get_monotonic_time ();
+		if (!check_cancelled (self, error))
+			return FALSE;
+		if (now >= end)
+			return TRUE;
+		g_usleep ((gulong)MIN (end - now, (gint64)20000));
+	}
+}
+
+static int
+xferinfo_cb (void *user_data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	     curl_off_t ulnow)
+{
+	AcHttpClient *self = user_data;
+	return (self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable)) ? 1 : 0;
 }
 
 void
@@ -204,6 +244,11 @@ apply_common (AcHttpClient *self, CURL *curl, const gchar *method, const gchar *
 	curl_easy_setopt (curl, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt (curl, CURLOPT_ACCEPT_ENCODING, "");
+	if (self->cancellable != NULL) {
+		curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		curl_easy_setopt (curl, CURLOPT_XFERINFODATA, self);
+	}
 	if (g_strcmp0 (method, "GET") == 0) {
 		curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt (curl, CURLOPT_MAXREDIRS, 3L);
@@ -252,6 +297,10 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "curl_easy_init failed");
 			return NULL;
 		}
+		if (!check_cancelled (self, error)) {
+			g_prefix_error (error, "%s %s: ", method, shown);
+			return NULL;
+		}
 		for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
 			hdrs = curl_slist_append (hdrs, headers[i]);
 		hdrs = curl_slist_append (hdrs, "Expect:");
@@ -267,6 +316,10 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 		if (rc == CURLE_ABORTED_BY_CALLBACK && part_error != NULL &&
 		    *part_error (prepare_data) != NULL) {
 			g_propagate_error (error, g_steal_pointer (part_error (prepare_data)));
+			return NULL;
+		}
+		if (rc == CURLE_ABORTED_BY_CALLBACK && !check_cancelled (self, error)) {
+			g_prefix_error (error, "%s %s: ", method, shown);
 			return NULL;
 		}
 		if (rc == CURLE_WRITE_ERROR && sink.overflow) {
@@ -316,7 +369,10 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			g_debug ("%s %s: %s, retry %u in %u ms", method, shown,
 				 rc != CURLE_OK ? curl_easy_strerror (rc) : "server error", attempt,
 				 delay);
-			g_usleep ((gulong)delay * 1000);
+			if (!ac_http_client_sleep (self, delay, error)) {
+				g_prefix_error (error, "%s %s: ", method, shown);
+				return NULL;
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include "ac-progress.h"
@@ -39,6 +40,10 @@ void ac_http_client_set_stall_timeout (AcHttpClient *self, guint stall_ms);
 void ac_http_client_set_retries (AcHttpClient *self, guint max_retries, guint base_delay_ms);
 void ac_http_client_set_max_body (AcHttpClient *self, gsize max_body);
 guint ac_http_client_backoff_ms (AcHttpClient *self, guint attempt);
+/* A cancelled @cancellable aborts transfers, retries and polling with AC_ERROR_CANCELLED. */
+void ac_http_client_set_cancellable (AcHttpClient *self, GCancellable *cancellable);
+/* sleeps @ms unless cancelled first (then FALSE with AC_ERROR_CANCELLED) */
+gboolean ac_http_client_sleep (AcHttpClient *self, guint ms, GError **error);
 
 typedef enum {
 	AC_HTTP_IDEMPOTENT = 1 << 0,      /* may be retried on 5xx and connection errors */

@@ -25,6 +25,7 @@
 
 #define VM_HASH "95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692"
 #define REJECTED_HASH "aaaa39dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a6669"
+#define PENDING_HASH "bbbb39dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a6669"
 
 typedef struct {
 	GMainContext *ctx;
@@ -137,6 +138,9 @@ handle_messages (SoupServer *server, SoupServerMessage *msg, const char *path, G
 		reply (msg, 200, "application/json",
 		       "{\"status\":\"rejected\",\"item_hash\":\"" REJECTED_HASH "\",\"reception_time\":\"x\","
 		       "\"error_code\":5,\"details\":{\"errors\":[{\"required_balance\":\"1000\"}]}}");
+	} else if (g_str_has_prefix (path, "/api/v0/messages/" PENDING_HASH)) {
+		reply (msg, 200, "application/json",
+		       "{\"status\":\"pending\",\"item_hash\":\"" PENDING_HASH "\",\"reception_time\":\"x\"}");
 	} else if (g_str_has_prefix (path, "/api/v0/messages/") && strlen (path) >= 17 + 64) {
 		/* any other message: unknown, pending, pending, processed */
 		srv.status_calls++;
@@ -889,6 +893,50 @@ test_tls_always_verified (void)
 	g_assert_nonnull (strstr (error->message, u));
 }
 
+static gpointer
+cancel_later (gpointer data)
+{
+	g_usleep (300000);
+	g_cancellable_cancel (data);
+	return NULL;
+}
+
+static void
+test_cancel (void)
+{
+	g_autoptr(AcHttpClient) h = ac_http_client_new ();
+	g_autoptr(GCancellable) c = g_cancellable_new ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/slow");
+	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr(AcMessageInfo) info = NULL;
+	gint64 t0 = g_get_monotonic_time ();
+	GThread *t;
+
+	/* a transfer the server would answer in 10 s */
+	ac_http_client_set_cancellable (h, c);
+	t = g_thread_new ("cancel", cancel_later, c);
+	r = ac_http_request (h, "GET", u, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	g_thread_join (t);
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_CANCELLED);
+	g_assert_cmpint (g_get_monotonic_time () - t0, <, 5000000);
+	g_clear_error (&error);
+
+	/* polling a message that stays pending */
+	g_cancellable_reset (c);
+	ccn = ac_ccn_client_new (srv.base, h, &error);
+	ac_ccn_client_set_poll (ccn, 50, 200);
+	t0 = g_get_monotonic_time ();
+	t = g_thread_new ("cancel", cancel_later, c);
+	info = ac_ccn_wait_processed (ccn, PENDING_HASH, 60000, NULL, &error);
+	g_thread_join (t);
+	g_assert_null (info);
+	g_assert_error (error, AC_ERROR, AC_ERROR_CANCELLED);
+	g_assert_cmpint (g_get_monotonic_time () - t0, <, 5000000);
+}
+
 static void
 test_kds_fetch (void)
 {
@@ -951,6 +999,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/crn/list", test_crn_list);
 	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
 	g_test_add_func ("/aleph/http/proxy-env", test_proxy_env);
+	g_test_add_func ("/aleph/http/cancel", test_cancel);
 	g_test_add_func ("/aleph/http/tls-always-verified", test_tls_always_verified);
 	g_test_add_func ("/aleph/ccn/cli-send", test_cli_send);
 	rc = g_test_run ();

@@ -893,6 +893,30 @@ test_tls_always_verified (void)
 	g_assert_nonnull (strstr (error->message, u));
 }
 
+static void
+test_sanitize_url (void)
+{
+	struct {
+		const gchar *in;
+		const gchar *out;
+	} v[] = {
+		{ "api2.aleph.im", "https://api2.aleph.im" },
+		{ "https://api2.aleph.im///", "https://api2.aleph.im" },
+		{ "http://127.0.0.1:4024/", "http://127.0.0.1:4024" },
+		{ "https://crn.example.org/prefix/", "https://crn.example.org/prefix" },
+		{ "ftp://example.org", NULL },
+		{ "", NULL },
+		{ "https://", NULL },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *o = ac_http_sanitize_base_url (v[i].in, &error);
+		g_assert_cmpstr (o, ==, v[i].out);
+		if (v[i].out == NULL)
+			g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	}
+}
+
 static gpointer
 cancel_later (gpointer data)
 {
@@ -1000,6 +1024,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
 	g_test_add_func ("/aleph/http/proxy-env", test_proxy_env);
 	g_test_add_func ("/aleph/http/cancel", test_cancel);
+	g_test_add_func ("/aleph/http/sanitize-url", test_sanitize_url);
 	g_test_add_func ("/aleph/http/tls-always-verified", test_tls_always_verified);
 	g_test_add_func ("/aleph/ccn/cli-send", test_cli_send);
 	rc = g_test_run ();

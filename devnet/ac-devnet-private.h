@@ -85,6 +85,7 @@ struct _AcDevnet {
 	guint crn_ports[AC_DEVNET_MAX_CRNS];
 
 	guint process_source;
+	GHashTable *deferred; /* source id → AcDevnetDeferred: requests held by a latency knob */
 	GHashTable *waiters; /* item_hash → GPtrArray of AcDevnetWaiter */
 	guint64 stat_requests[AC_DEVNET_EP_LAST];
 	guint64 stat_injected[AC_DEVNET_EP_LAST];

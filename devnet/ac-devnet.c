@@ -302,11 +302,17 @@ AcDevnet *
 ac_devnet_new_from_json (const gchar *json, const gchar *base_dir, GError **error)
 {
 	g_autoptr(AcDevnet) self = g_new0 (AcDevnet, 1);
-	g_autoptr(JsonNode) root = ac_json_parse_untrusted ("devnet configuration", json, strlen (json), error);
-	if (root == NULL)
-		return NULL;
+	g_autoptr(JsonNode) root = NULL;
 	self->base_dir = g_strdup (base_dir);
 	self->waiters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+	self->deferred = g_hash_table_new (g_direct_hash, g_direct_equal);
+	root = ac_json_parse_untrusted ("devnet configuration", json, strlen (json), error);
+	if (root == NULL) {
+		/* a bad file of ours, not a server's answer */
+		if (error != NULL && *error != NULL)
+			(*error)->code = AC_ERROR_INVALID_INPUT;
+		return NULL;
+	}
 	if (!ac_devnet_parse_config (self, root, error))
 		return NULL;
 	return g_steal_pointer (&self);
@@ -353,6 +359,7 @@ ac_devnet_free (AcDevnet *self)
 	if (self->rand != NULL)
 		g_rand_free (self->rand);
 	g_hash_table_unref (self->waiters);
+	g_hash_table_unref (self->deferred);
 	g_free (self->base_dir);
 	g_free (self->state_dir);
 	g_free (self->root_dir);
@@ -373,6 +380,7 @@ ac_devnet_free (AcDevnet *self)
 
 typedef struct {
 	AcDevnet *devnet;
+	guint source_id;
 	AcDevnetCrn *crn; /* NULL: the CCN */
 	SoupServerMessage *msg;
 	AcDevnetEndpoint ep;
@@ -412,6 +420,8 @@ static gboolean
 deferred_cb (gpointer user_data)
 {
 	AcDevnetDeferred *d = user_data;
+	/* the hash table does not own it: the source's destroy notify frees it */
+	g_hash_table_remove (d->devnet->deferred, GUINT_TO_POINTER (d->source_id));
 	if (ac_devnet_serve (d->devnet, d->crn, d->ep, d->msg, d->path, d->query))
 		soup_server_message_unpause (d->msg);
 	return G_SOURCE_REMOVE;
@@ -440,7 +450,8 @@ ac_devnet_dispatch (AcDevnet *self, AcDevnetCrn *crn, SoupServerMessage *msg, co
 		d->path = g_strdup (path);
 		d->query = query != NULL ? g_hash_table_ref (query) : NULL;
 		soup_server_message_pause (msg);
-		g_timeout_add_full (G_PRIORITY_DEFAULT, latency, deferred_cb, d, (GDestroyNotify)deferred_free);
+		d->source_id = g_timeout_add_full (G_PRIORITY_DEFAULT, latency, deferred_cb, d, (GDestroyNotify)deferred_free);
+		g_hash_table_insert (self->deferred, GUINT_TO_POINTER (d->source_id), d);
 		return;
 	}
 	ac_devnet_serve (self, crn, ep, msg, path, query);
@@ -851,6 +862,16 @@ ac_devnet_stop (AcDevnet *self)
 		self->process_source = 0;
 	}
 	ac_devnet_ccn_cancel_waiters (self);
+	{
+		/* requests held by a latency knob are dropped with their connection */
+		GHashTableIter it;
+		gpointer key;
+		g_hash_table_iter_init (&it, self->deferred);
+		while (g_hash_table_iter_next (&it, &key, NULL)) {
+			g_hash_table_iter_remove (&it);
+			g_source_remove (GPOINTER_TO_UINT (key));
+		}
+	}
 	for (guint i = 0; i < AC_DEVNET_MAX_CRNS; i++) {
 		if (self->crns[i] != NULL && self->crns[i]->server != NULL) {
 			soup_server_disconnect (self->crns[i]->server);

@@ -554,6 +554,66 @@ test_devnet_ccn_rules (void)
 	g_assert_nonnull (strstr (error->message, "InvalidMessageFormat"));
 	g_clear_error (&error);
 	ac_post_result_clear (&res);
+
+	/* ipfs/add_file and storage/add_file: the node's hash is the one the client computed */
+	for (guint kind = AC_CCN_UPLOAD_STORAGE; kind <= AC_CCN_UPLOAD_IPFS; kind++) {
+		g_autoptr(AcAlephMessage) store = NULL;
+		g_autoptr(AcMessageInfo) info = NULL;
+		g_autofree gchar *hash = ac_ccn_upload_file (o->ccn, kind, o->image, o->account, "TEST", &store, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (hash);
+		info = ac_ccn_wait_processed (o->ccn, store->item_hash, 5000, NULL, &error);
+		g_assert_no_error (error);
+	}
+
+	/* ipfs/add_car: a STORE naming another CID than the CAR's root is refused */
+	{
+		g_autofree gchar *car = NULL;
+		gsize carlen = 0;
+		g_autoptr(JsonNode) c = json_from_string ("{\"item_type\": \"ipfs\", \"item_hash\": \"QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH\"}", NULL);
+		g_autoptr(AcAlephMessage) store = ac_aleph_message_build ("STORE", c, ac_eth_account_get_address (o->account), "TEST",
+									 (gdouble)g_get_real_time () / G_USEC_PER_SEC, &error);
+		g_autoptr(JsonNode) msgj = NULL;
+		g_autoptr(JsonObject) meta = json_object_new ();
+		g_autoptr(JsonNode) metan = json_node_new (JSON_NODE_OBJECT);
+		g_autofree gchar *metas = NULL;
+		g_autoptr(GBytes) mb = NULL;
+		g_autoptr(GBytes) cb = NULL;
+		g_autoptr(AcHttpResponse) r = NULL;
+		g_autofree gchar *url = g_strdup_printf ("%s/api/v0/ipfs/add_car", d->ccn);
+		AcHttpPart parts[2] = { { 0 } };
+		const gchar *body;
+		gsize blen;
+
+		g_assert_no_error (error);
+		g_assert_true (ac_aleph_message_sign (store, o->account, &error));
+		g_assert_true (g_file_get_contents (TEST_DATA_DIR "/small.car", &car, &carlen, NULL));
+		json_object_set_member (meta, "message", ac_aleph_message_to_json (store));
+		json_object_set_boolean_member (meta, "sync", TRUE);
+		json_node_set_object (metan, meta);
+		metas = json_to_string (metan, FALSE);
+		mb = g_bytes_new (metas, strlen (metas));
+		cb = g_bytes_new (car, carlen);
+		parts[0].name = "metadata";
+		parts[0].data = mb;
+		parts[1].name = "file";
+		parts[1].filename = "small.car";
+		parts[1].content_type = "application/vnd.ipld.car";
+		parts[1].data = cb;
+		r = ac_http_post_multipart (d->http, url, NULL, parts, 2, AC_HTTP_ACCEPT_ANY_STATUS, NULL, &error);
+		g_assert_no_error (error);
+		body = ac_http_response_get_data (r, &blen);
+		g_test_message ("add_car with a wrong root: HTTP %u %.*s", r->status, (int)blen, body);
+		g_assert_cmpuint (r->status, ==, 422);
+		g_assert_nonnull (g_strstr_len (body, (gssize)blen, "QmTdmCgfHdyhMZ9XMtKLmkUHpf94TU6Yk8HQfqSvpMMp1i"));
+		/* and nothing of it was kept */
+		g_clear_pointer (&url, g_free);
+		url = g_strdup_printf ("%s/ipfs/QmTdmCgfHdyhMZ9XMtKLmkUHpf94TU6Yk8HQfqSvpMMp1i", d->ccn);
+		g_clear_pointer (&r, ac_http_response_free);
+		r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_ACCEPT_ANY_STATUS, &error);
+		g_assert_no_error (error);
+		g_assert_cmpuint (r->status, ==, 404);
+	}
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 

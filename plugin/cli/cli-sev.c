@@ -69,6 +69,27 @@ static GBytes *
 sev_read_file (const gchar *path, const gchar *what, GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, &error_local);
+	if (map == NULL) {
+		g_set_error (error,
+			     AC_ERROR,
+			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+				 ? AC_ERROR_NOT_FOUND
+				 : AC_ERROR_IO,
+			     "%s: %s",
+			     what,
+			     error_local->message);
+		return NULL;
+	}
+	/* mapped, not copied: firmware, kernel and initrd can be large */
+	return g_mapped_file_get_bytes (map);
+}
+
+/* a copy in memory we own, for secrets that are cleansed after use */
+static GBytes *
+sev_read_secret_file (const gchar *path, const gchar *what, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
 	gchar *buf = NULL;
 	gsize len = 0;
 	if (!g_file_get_contents (path, &buf, &len, &error_local)) {
@@ -706,7 +727,7 @@ sev_cmd_secret_build (AcCliGlobal *global, int argc, char **argv)
 	if (iv_arg != NULL && (iv = sev_read_b64_arg (iv_arg, 16, "--iv", &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (pass_file != NULL) {
-		g_autoptr(GBytes) pw = sev_read_file (pass_file, "--passphrase-file", &error);
+		g_autoptr(GBytes) pw = sev_read_secret_file (pass_file, "--passphrase-file", &error);
 		gsize len;
 		const guint8 *p;
 		if (pw == NULL)
@@ -733,7 +754,7 @@ sev_cmd_secret_build (AcCliGlobal *global, int argc, char **argv)
 		if (colon == NULL)
 			return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "--secret '%s' is invalid: expected GUID:FILE", secrets[i]));
 		guid = g_strndup (secrets[i], colon - secrets[i]);
-		if ((d = sev_read_file (colon + 1, "--secret", &error)) == NULL)
+		if ((d = sev_read_secret_file (colon + 1, "--secret", &error)) == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		ok = ac_sev_secret_table_add (t, guid, g_bytes_get_data (d, NULL), g_bytes_get_size (d), &error);
 		OPENSSL_cleanse ((gpointer)g_bytes_get_data (d, NULL), g_bytes_get_size (d));

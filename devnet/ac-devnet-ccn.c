@@ -239,7 +239,7 @@ ac_devnet_ccn_check (AcDevnet *self, const AcAlephMessage *msg, gchar **details)
 		*details = g_strdup ("content.address is missing");
 		return ERR_INVALID_FORMAT;
 	}
-	if (!ac_eth_address_equal (address, msg->sender)) {
+	if (!ac_eth_address_equal (address, msg->sender) && !ac_devnet_is_delegate (self, address, msg->sender, msg->type)) {
 		*details = g_strdup_printf ("sender %s may not publish for address %s", msg->sender, address);
 		return ERR_PERMISSION_DENIED;
 	}
@@ -996,6 +996,107 @@ ccn_raw (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 	soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
 }
 
+/* ---- aggregates (the "security" key carries delegations) ---- */
+
+JsonObject *
+ac_devnet_aggregates (AcDevnet *self, const gchar *address, gchar **keys)
+{
+	gchar *types[] = { (gchar *)"AGGREGATE", NULL };
+	gchar *addresses[] = { (gchar *)address, NULL };
+	AcDevnetQuery q = { .types = types, .addresses = addresses, .ascending = TRUE, .per_page = 10000 };
+	g_autoptr(GPtrArray) rows = ac_devnet_store_query (self->store, &q, NULL, NULL);
+	g_autoptr(JsonObject) data = json_object_new ();
+
+	if (rows == NULL)
+		return NULL;
+	/* oldest first: later messages update the members of earlier ones (pyaleph's merge) */
+	for (guint i = 0; i < rows->len; i++) {
+		AcDevnetMessageRow *row = g_ptr_array_index (rows, i);
+		g_autoptr(JsonNode) c = ac_aleph_message_get_content (row->msg, NULL);
+		JsonObject *co;
+		const gchar *key;
+		JsonNode *val;
+		JsonObject *merged;
+		GList *members;
+		if (c == NULL || !JSON_NODE_HOLDS_OBJECT (c))
+			continue;
+		co = json_node_get_object (c);
+		key = json_object_get_string_member_with_default (co, "key", NULL);
+		val = json_object_get_member (co, "content");
+		if (key == NULL || val == NULL || !JSON_NODE_HOLDS_OBJECT (val) ||
+		    !ac_eth_address_equal (json_object_get_string_member_with_default (co, "address", ""), address))
+			continue;
+		if (keys != NULL && !g_strv_contains ((const gchar *const *)keys, key))
+			continue;
+		if (!json_object_has_member (data, key))
+			json_object_set_object_member (data, key, json_object_new ());
+		merged = json_object_get_object_member (data, key);
+		members = json_object_get_members (json_node_get_object (val));
+		for (GList *l = members; l != NULL; l = l->next)
+			json_object_set_member (merged, l->data, json_node_copy (json_object_get_member (json_node_get_object (val), l->data)));
+		g_list_free (members);
+	}
+	if (json_object_get_size (data) == 0)
+		return NULL;
+	return g_steal_pointer (&data);
+}
+
+gboolean
+ac_devnet_is_delegate (AcDevnet *self, const gchar *owner, const gchar *sender, const gchar *type)
+{
+	gchar *keys[] = { (gchar *)"security", NULL };
+	g_autoptr(JsonObject) data = owner != NULL ? ac_devnet_aggregates (self, owner, keys) : NULL;
+	JsonObject *sec = data != NULL ? json_object_get_object_member (data, "security") : NULL;
+	JsonNode *an = sec != NULL ? json_object_get_member (sec, "authorizations") : NULL;
+	JsonArray *auths = an != NULL && JSON_NODE_HOLDS_ARRAY (an) ? json_node_get_array (an) : NULL;
+
+	for (guint i = 0; auths != NULL && i < json_array_get_length (auths); i++) {
+		JsonNode *e = json_array_get_element (auths, i);
+		JsonObject *eo = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+		JsonNode *tn;
+		JsonArray *types;
+		gboolean type_ok = FALSE;
+		if (eo == NULL || !ac_eth_address_equal (json_object_get_string_member_with_default (eo, "address", ""), sender))
+			continue;
+		tn = json_object_get_member (eo, "types");
+		types = tn != NULL && JSON_NODE_HOLDS_ARRAY (tn) ? json_node_get_array (tn) : NULL;
+		if (types == NULL || json_array_get_length (types) == 0)
+			return TRUE;
+		for (guint j = 0; j < json_array_get_length (types) && !type_ok; j++)
+			type_ok = g_strcmp0 (json_array_get_string_element (types, j), type) == 0;
+		if (type_ok)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+ccn_aggregates (AcDevnet *self, SoupServerMessage *msg, const gchar *path, GHashTable *query)
+{
+	g_autofree gchar *address = g_strndup (path + strlen ("/api/v0/aggregates/"),
+					       strlen (path) - strlen ("/api/v0/aggregates/") - strlen (".json"));
+	g_auto(GStrv) keys = query_list (query, "keys");
+	g_autoptr(JsonObject) data = NULL;
+	g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+	JsonObject *o = json_object_new ();
+	guint8 raw[AC_ETH_ADDRESS_LEN];
+
+	json_node_take_object (node, o);
+	if (!ac_eth_address_parse (address, raw, NULL)) {
+		ac_devnet_reply_error (msg, 422, "'%s' is not an address", address);
+		return;
+	}
+	ac_devnet_ccn_process_due (self);
+	data = ac_devnet_aggregates (self, address, keys);
+	if (data == NULL) {
+		ac_devnet_reply_error (msg, 404, "No aggregate found");
+		return;
+	}
+	json_object_set_string_member (o, "address", address);
+	json_object_set_object_member (o, "data", g_steal_pointer (&data));
+	ac_devnet_reply_json (msg, 200, node);
+}
+
 /* ---- CRN list ---- */
 
 JsonNode *
@@ -1211,6 +1312,11 @@ ac_devnet_ccn_handle (AcDevnet *self, AcDevnetEndpoint ep, SoupServerMessage *ms
 			soup_message_headers_replace (h, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
 			soup_message_headers_replace (h, "Access-Control-Allow-Headers", "*");
 			soup_server_message_set_status (msg, 204, NULL);
+			return TRUE;
+		}
+		if (get && g_str_has_prefix (path, "/api/v0/aggregates/") && g_str_has_suffix (path, ".json") &&
+		    strlen (path) > strlen ("/api/v0/aggregates/.json")) {
+			ccn_aggregates (self, msg, path, query);
 			return TRUE;
 		}
 		if (g_strcmp0 (path, "/api/v0/price/estimate") == 0 && !get) {

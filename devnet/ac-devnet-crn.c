@@ -221,7 +221,8 @@ crn_authorize (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path, gcha
 		ac_devnet_reply_text (msg, 404, text);
 		return NULL;
 	}
-	if (!ac_eth_address_equal (sender, vm->row->owner)) {
+	if (!ac_eth_address_equal (sender, vm->row->owner) &&
+	    !ac_devnet_is_delegate (crn->devnet, vm->row->owner, sender, "INSTANCE")) {
 		ac_devnet_reply_text (msg, 403, "Unauthorized sender");
 		return NULL;
 	}

@@ -113,6 +113,10 @@ gboolean ac_devnet_publish_firmware (AcDevnet *self, GError **error);
 /* the file behind a processed STORE message */
 gchar *ac_devnet_store_message_file (AcDevnet *self, const gchar *store_hash, guint64 *size, GError **error);
 JsonNode *ac_devnet_crn_list_json (AcDevnet *self);
+/* the merged AGGREGATE contents of @address (keys NULL = all), or NULL when it has none */
+JsonObject *ac_devnet_aggregates (AcDevnet *self, const gchar *address, gchar **keys);
+/* @sender may act for @owner on messages/VMs of @type per the owner's "security" aggregate */
+gboolean ac_devnet_is_delegate (AcDevnet *self, const gchar *owner, const gchar *sender, const gchar *type);
 
 /* crn */
 AcDevnetCrn *ac_devnet_crn_new (AcDevnet *self, guint index, GError **error);

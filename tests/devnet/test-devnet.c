@@ -430,6 +430,40 @@ test_devnet_auth (void)
 	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"clock_skew_s\": 60}", &status);
 	g_assert_true (owner_attest (o, TRUE, &error));
 	g_assert_no_error (error);
+
+	/* the owner delegates INSTANCE operations in its "security" aggregate (aleph-vm §4.4) */
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "stop", &error) &&
+		       ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+	g_assert_no_error (error);
+	{
+		g_autofree gchar *content = g_strdup_printf ("{\"address\":\"%s\",\"key\":\"security\",\"content\":"
+							     "{\"authorizations\":[{\"address\":\"%s\",\"types\":[\"INSTANCE\"]}]},"
+							     "\"time\":%.1f}",
+							     ac_eth_account_get_address (o->account),
+							     ac_eth_account_get_address (mallory->account),
+							     (gdouble)(g_get_real_time () / G_USEC_PER_SEC));
+		g_autoptr(AcAlephMessage) agg = ac_aleph_message_new_inline ("AGGREGATE", content, ac_eth_account_get_address (o->account),
+									    "ETH", "TEST", (gdouble)g_get_real_time () / G_USEC_PER_SEC);
+		g_autoptr(AcMessageInfo) info = NULL;
+		AcPostResult res = { 0 };
+		g_autofree gchar *url = g_strdup_printf ("%s/api/v0/aggregates/%s.json?keys=security", d->ccn,
+							 ac_eth_account_get_address (o->account));
+		g_autoptr(AcHttpResponse) r = NULL;
+		const gchar *body;
+		gsize blen;
+		g_assert_true (ac_aleph_message_sign (agg, o->account, &error));
+		g_assert_true (ac_ccn_post_message (o->ccn, agg, TRUE, &res, &error));
+		g_assert_no_error (error);
+		ac_post_result_clear (&res);
+		info = ac_ccn_wait_processed (o->ccn, agg->item_hash, 5000, NULL, &error);
+		g_assert_no_error (error);
+		r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+		g_assert_no_error (error);
+		body = ac_http_response_get_data (r, &blen);
+		g_assert_nonnull (g_strstr_len (body, (gssize)blen, ac_eth_account_get_address (mallory->account)));
+	}
+	g_assert_true (owner_attest (mallory, TRUE, &error));
+	g_assert_no_error (error);
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 

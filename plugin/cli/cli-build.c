@@ -247,6 +247,9 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
 							 "expected one TEMPLATE, got %d arguments",
 							 argc - 1));
+	/* --debug: every tool run, its arguments (never a secret) and the provisioners' output */
+	if (global->debug)
+		g_log_set_debug_enabled (TRUE);
 	for (guint i = 0; vars_kv != NULL && vars_kv[i] != NULL; i++) {
 		if (!ac_template_parse_var (vars, vars_kv[i], &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));

@@ -962,6 +962,19 @@ read_session_key (AcPipeline *p, const gchar *what, guint8 out[16], GError **err
 	return ac_sev_key_file_read (path, out, 16, what, error);
 }
 
+/* Whether the CRN lists the VM as running (not waiting for a secret). */
+static gboolean
+crn_vm_running (AcCrnClient *crn, const gchar *vm)
+{
+	g_autoptr(GPtrArray) list = ac_crn_list_executions (crn, NULL);
+	for (guint i = 0; list != NULL && i < list->len; i++) {
+		AcCrnExecution *e = g_ptr_array_index (list, i);
+		if (g_strcmp0 (e->vm_hash, vm) == 0)
+			return e->running && !e->awaiting_confidential_init;
+	}
+	return FALSE;
+}
+
 /* Verifies the platform and the launch, then injects the passphrase. */
 static gboolean
 attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
@@ -1009,8 +1022,6 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 
 	if (fresh_session) {
 		g_autoptr(AcSevSession) session = NULL;
-		g_autofree gchar *godh = NULL, *blob = NULL;
-		g_autoptr(GBytes) godh_b = NULL, blob_b = NULL;
 		report (p, "attesting", "attest/session", 78);
 		session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), p->tag->policy, error);
 		if (session == NULL)
@@ -1018,20 +1029,47 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 		if (!ac_sev_session_write_files (session, ac_state_get_dir (p->state), SESSION_NAME, error))
 			return FALSE;
 		ac_state_set_bool (p->state, "attest", "session", TRUE);
+		ac_state_set_bool (p->state, "attest", "initialized", FALSE);
+		ac_state_set_bool (p->state, "attest", "injecting", FALSE);
 		if (!save (p, error))
 			return FALSE;
-		godh = ac_sev_session_get_godh_b64 (session);
-		blob = ac_sev_session_get_blob_b64 (session);
-		godh_b = g_bytes_new (godh, strlen (godh));
-		blob_b = g_bytes_new (blob, strlen (blob));
-		if (!ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, error))
+	}
+	if (!ac_state_get_bool (p->state, "attest", "initialized")) {
+		/* the session saved before: if a killed run had sent it already, the CRN says the VM
+		 * is running (400), and the launch with this very session goes on */
+		g_autofree gchar *godh_path = ac_state_get_path (p->state, SESSION_NAME "_godh.b64");
+		g_autofree gchar *blob_path = ac_state_get_path (p->state, SESSION_NAME "_session.b64");
+		g_autofree gchar *godh = NULL, *blob = NULL;
+		gsize godh_len = 0, blob_len = 0;
+		g_autoptr(GBytes) godh_b = NULL, blob_b = NULL;
+		g_autoptr(GError) init_error = NULL;
+		if (!g_file_get_contents (godh_path, &godh, &godh_len, error) ||
+		    !g_file_get_contents (blob_path, &blob, &blob_len, error))
 			return FALSE;
+		godh_b = g_bytes_new_take (g_steal_pointer (&godh), godh_len);
+		blob_b = g_bytes_new_take (g_steal_pointer (&blob), blob_len);
+		report (p, "attesting", "attest/initialize", 80);
+		if (!ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
+			if (init_error->message == NULL || strstr (init_error->message, "vm_running") == NULL) {
+				g_propagate_error (error, g_steal_pointer (&init_error));
+				return FALSE;
+			}
+			g_debug ("initialize: the CRN already runs the launch of our saved session");
+		}
 		ac_state_set_bool (p->state, "attest", "initialized", TRUE);
 		if (!save (p, error))
 			return FALSE;
 	}
 
 	report (p, "attesting", "attest/measurement", 85);
+	if (ac_state_get_bool (p->state, "attest", "injecting") && crn_vm_running (crn, vm)) {
+		/* a killed run verified the launch and sent the passphrase; the VM runs with it */
+		ac_state_log (p->state, "attest: the VM already runs with the verified launch");
+		g_free (p->status->attest_verdict);
+		p->status->attest_verdict = g_strdup ("ok");
+		ac_state_mark_done (p->state, "attest");
+		return save (p, error);
+	}
 	m = ac_crn_confidential_measurement (crn, vm, p->config->timeout_s * 1000, error);
 	if (m == NULL)
 		return FALSE;
@@ -1083,6 +1121,12 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 		return FALSE;
 	header_b64 = g_base64_encode (header, sizeof header);
 	payload_b64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	ac_state_set_bool (p->state, "attest", "injecting", TRUE);
+	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
+	ac_state_set_string (p->state, "attest", "time", p->status->attest_time);
+	ac_state_set_string (p->state, "attest", "generation", verdict->generation);
+	if (!save (p, error))
+		return FALSE;
 	if (!ac_crn_confidential_inject_secret (crn, vm, header_b64, payload_b64, error))
 		return FALSE;
 	g_free (p->status->attest_verdict);
@@ -1105,8 +1149,8 @@ step_attest (AcPipeline *p, GError **error)
 	crn = crn_client (p, error);
 	if (crn == NULL)
 		return FALSE;
-	/* a session whose initialize went through is reused for the same launch; otherwise fresh */
-	return attest (p, crn, !ac_state_get_bool (p->state, "attest", "initialized"), error);
+	/* a session saved by an earlier (killed) run is reused for the same launch */
+	return attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error);
 }
 
 /* ---- driver ----------------------------------------------------------------------------- */

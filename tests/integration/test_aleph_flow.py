@@ -151,18 +151,23 @@ timeout=60
 
     def test_2_attacks_never_get_the_secret(self):
         env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        # the replaying CRN first serves one genuine launch, whose measurement it replays later
+        env.define("victim", self.tag(crn=self.devnet.crn("replay-measurement")["hash"]))
+        st = self.wait_state("victim", ["running", "failed"])
+        self.assertEqual(st["state"], "running", st)
+        # what each attack must be refused as: the chain (untrusted) or the launch (mismatch)
+        expected = {"self-signed-chain": {"untrusted"}, "swap-pdh": {"untrusted", "mismatch"},
+                    "other-firmware": {"mismatch"}, "replay-measurement": {"mismatch"}}
         for attack in ATTACKS[1:]:
             name = "atk-" + attack.split("-")[0]
             with self.subTest(attack=attack):
                 env.define(name, self.tag(crn=self.devnet.crn(attack)["hash"]))
-                if env.daemon is None:
-                    self.start_daemon()
                 st = self.wait_state(name, ["running", "failed"])
                 self.assertEqual(st["state"], "failed", st)
                 self.assertEqual(st["errorStep"], "attest", st)
-                expected = {"self-signed-chain": "untrusted", "swap-pdh": "mismatch",
-                            "other-firmware": "mismatch", "replay-measurement": "mismatch"}[attack]
-                self.assertEqual(st["errorCode"], expected, st)
+                self.assertIn(st["errorCode"], expected[attack], st)
                 vm = self.devnet.vm(st["instance"])
                 self.assertTrue(vm is None or not vm["any_secret_released"], vm)
                 # doctor explains the failed attestation
@@ -244,4 +249,4 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("integration tests need root (a private libvirtd)", file=sys.stderr)
         sys.exit(1)
-    unittest.main(argv=[sys.argv[0], "-v"])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:])

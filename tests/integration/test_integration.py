@@ -119,7 +119,8 @@ class Env:
     def close(self):
         self.stop_daemon()
         run(HARNESS, "stop", self.dir, check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not os.environ.get("AC_TEST_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def tag(body=""):
@@ -301,4 +302,4 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("integration tests need root (a private libvirtd)", file=sys.stderr)
         sys.exit(1)
-    unittest.main(argv=[sys.argv[0], "-v"])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:])

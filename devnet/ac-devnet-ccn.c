@@ -63,19 +63,39 @@ ac_devnet_ccn_classify (const gchar *method, const gchar *path)
 	return AC_DEVNET_EP_CCN_OTHER;
 }
 
+#define AC_DEVNET_MAX_JSON_CONTENT (4 * 1024 * 1024)
+
+JsonNode *
+ac_devnet_message_content (AcDevnet *self, const AcAlephMessage *msg, GError **error)
+{
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *text = NULL;
+	gsize len = 0;
+	guint64 size = 0;
+	if (g_strcmp0 (msg->item_type, "inline") == 0)
+		return ac_aleph_message_get_content (msg, error);
+	path = ac_devnet_store_get_file (self->store, msg->item_hash, &size, NULL, NULL);
+	if (path == NULL || size > AC_DEVNET_MAX_JSON_CONTENT || !g_file_get_contents (path, &text, &len, NULL)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "the %s content %s was not uploaded (add_json) or is larger than %u bytes",
+			     msg->item_type,
+			     msg->item_hash,
+			     AC_DEVNET_MAX_JSON_CONTENT);
+		return NULL;
+	}
+	return ac_json_parse_untrusted ("content", text, len, error);
+}
+
 /* ---- message JSON ---- */
 
 JsonNode *
-ac_devnet_message_to_api_json (const AcDevnetMessageRow *row)
+ac_devnet_message_to_api_json (AcDevnet *self, const AcDevnetMessageRow *row)
 {
 	g_autoptr(JsonNode) node = ac_aleph_message_to_json (row->msg);
 	JsonObject *o = json_node_get_object (node);
-	g_autoptr(JsonNode) content = NULL;
-	if (row->msg->item_content != NULL)
-		content = ac_json_parse_untrusted ("item_content",
-						   row->msg->item_content,
-						   strlen (row->msg->item_content),
-						   NULL);
+	g_autoptr(JsonNode) content = ac_devnet_message_content (self, row->msg, NULL);
 	if (content != NULL)
 		json_object_set_member (o, "content", g_steal_pointer (&content));
 	json_object_set_boolean_member (o, "confirmed", FALSE);
@@ -84,7 +104,7 @@ ac_devnet_message_to_api_json (const AcDevnetMessageRow *row)
 }
 
 static JsonNode *
-message_info_json (const AcDevnetMessageRow *row, gboolean status_only)
+message_info_json (AcDevnet *self, const AcDevnetMessageRow *row, gboolean status_only)
 {
 	g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
 	JsonObject *o = json_object_new ();
@@ -97,10 +117,10 @@ message_info_json (const AcDevnetMessageRow *row, gboolean status_only)
 		return g_steal_pointer (&node);
 	if (g_strcmp0 (row->status, "pending") == 0) {
 		JsonArray *a = json_array_new ();
-		json_array_add_element (a, ac_devnet_message_to_api_json (row));
+		json_array_add_element (a, ac_devnet_message_to_api_json (self, row));
 		json_object_set_array_member (o, "messages", a);
 	} else {
-		json_object_set_member (o, "message", ac_devnet_message_to_api_json (row));
+		json_object_set_member (o, "message", ac_devnet_message_to_api_json (self, row));
 	}
 	if (g_strcmp0 (row->status, "rejected") == 0) {
 		json_object_set_int_member (o, "error_code", row->has_error_code ? row->error_code : -1);
@@ -185,7 +205,7 @@ ac_devnet_store_message_file (AcDevnet *self, const gchar *store_hash, guint64 *
 			     row->msg->type);
 		return NULL;
 	}
-	content = ac_aleph_message_get_content (row->msg, error);
+	content = ac_devnet_message_content (self, row->msg, error);
 	if (content == NULL)
 		return NULL;
 	file_hash = json_object_get_string_member_with_default (json_node_get_object (content), "item_hash", NULL);
@@ -221,14 +241,11 @@ ac_devnet_ccn_check (AcDevnet *self, const AcAlephMessage *msg, gchar **details)
 		*details = g_strdup (error->message);
 		return ERR_INVALID_SIGNATURE;
 	}
-	if (g_strcmp0 (msg->item_type, "inline") != 0) {
-		*details = g_strdup_printf ("content of %s message %s is not available on this devnet "
-					    "(only inline contents are supported)",
-					    msg->item_type,
-					    msg->item_hash);
+	content = ac_devnet_message_content (self, msg, &error);
+	if (content == NULL && g_strcmp0 (msg->item_type, "inline") != 0) {
+		*details = g_strdup (error->message);
 		return ERR_CONTENT_UNAVAILABLE;
 	}
-	content = ac_aleph_message_get_content (msg, &error);
 	if (content == NULL || !JSON_NODE_HOLDS_OBJECT (content)) {
 		*details = g_strdup_printf ("item_content: %s", error != NULL ? error->message : "not an object");
 		return ERR_INVALID_FORMAT;
@@ -318,7 +335,7 @@ ac_devnet_ccn_process_one (AcDevnet *self, const gchar *item_hash)
 		return;
 	}
 	if (g_strcmp0 (row->msg->type, "FORGET") == 0) {
-		g_autoptr(JsonNode) content = ac_aleph_message_get_content (row->msg, NULL);
+		g_autoptr(JsonNode) content = ac_devnet_message_content (self, row->msg, NULL);
 		JsonNode *hn = content != NULL ? json_object_get_member (json_node_get_object (content), "hashes") : NULL;
 		JsonArray *ha = hn != NULL && JSON_NODE_HOLDS_ARRAY (hn) ? json_node_get_array (hn) : NULL;
 		for (guint i = 0; ha != NULL && i < json_array_get_length (ha); i++) {
@@ -515,8 +532,7 @@ ac_devnet_ccn_accept (AcDevnet *self, AcAlephMessage *m, gchar **status_out, GEr
 		*status_out = g_strdup (existing->status);
 		return TRUE;
 	}
-	if (m->item_content != NULL)
-		content = ac_json_parse_untrusted ("item_content", m->item_content, strlen (m->item_content), NULL);
+	content = ac_devnet_message_content (self, m, NULL);
 	if (content != NULL && JSON_NODE_HOLDS_OBJECT (content)) {
 		owner = json_object_get_string_member_with_default (json_node_get_object (content), "address", NULL);
 		ref = json_object_get_string_member_with_default (json_node_get_object (content), "ref", NULL);
@@ -617,7 +633,7 @@ ccn_get_message (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 		ac_devnet_reply_error (msg, 404, "Message not found");
 		return;
 	}
-	node = message_info_json (row, status_only);
+	node = message_info_json (self, row, status_only);
 	ac_devnet_reply_json (msg, 200, node);
 }
 
@@ -685,7 +701,7 @@ ccn_messages_json (AcDevnet *self, SoupServerMessage *msg, GHashTable *query)
 		return;
 	}
 	for (guint i = 0; i < rows->len; i++)
-		json_array_add_element (arr, ac_devnet_message_to_api_json (g_ptr_array_index (rows, i)));
+		json_array_add_element (arr, ac_devnet_message_to_api_json (self, g_ptr_array_index (rows, i)));
 	json_object_set_int_member (o, "pagination_page", MAX (q.page, 1));
 	json_object_set_int_member (o, "pagination_total", total);
 	json_object_set_int_member (o, "pagination_per_page", q.per_page > 0 ? q.per_page : 20);
@@ -968,6 +984,35 @@ ccn_upload (AcDevnet *self, AcDevnetEndpoint ep, SoupServerMessage *msg)
 }
 
 static void
+ccn_add_json (AcDevnet *self, SoupServerMessage *msg, gboolean ipfs)
+{
+	g_autoptr(GBytes) body = ac_devnet_request_body (msg);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(JsonNode) result = NULL;
+	g_autofree gchar *hash = NULL;
+	gsize len = 0;
+	const gchar *data = g_bytes_get_data (body, &len);
+
+	if (len > AC_DEVNET_MAX_JSON_CONTENT) {
+		ac_devnet_reply_error (msg, 413, "JSON of %" G_GSIZE_FORMAT " bytes is larger than %u", len, AC_DEVNET_MAX_JSON_CONTENT);
+		return;
+	}
+	node = ac_json_parse_untrusted ("add_json", data, len, &error);
+	if (node == NULL) {
+		ac_devnet_reply_error (msg, 422, "%s", error->message);
+		return;
+	}
+	hash = ipfs ? unixfs_cid (body, &error) : ac_aleph_sha256_hex ((const guint8 *)data, len);
+	if (hash == NULL || !save_file (self, hash, ipfs ? "ipfs" : "storage", body, NULL, &error)) {
+		ac_devnet_reply_error (msg, 500, "%s", error->message);
+		return;
+	}
+	result = upload_result (hash, NULL, -1);
+	ac_devnet_reply_json (msg, 200, result);
+}
+
+static void
 ccn_raw (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 {
 	const gchar *hash = g_str_has_prefix (path, "/ipfs/") ? path + strlen ("/ipfs/") : path + strlen ("/api/v0/storage/raw/");
@@ -1012,7 +1057,7 @@ ac_devnet_aggregates (AcDevnet *self, const gchar *address, gchar **keys)
 	/* oldest first: later messages update the members of earlier ones (pyaleph's merge) */
 	for (guint i = 0; i < rows->len; i++) {
 		AcDevnetMessageRow *row = g_ptr_array_index (rows, i);
-		g_autoptr(JsonNode) c = ac_aleph_message_get_content (row->msg, NULL);
+		g_autoptr(JsonNode) c = ac_devnet_message_content (self, row->msg, NULL);
 		JsonObject *co;
 		const gchar *key;
 		JsonNode *val;
@@ -1317,6 +1362,10 @@ ac_devnet_ccn_handle (AcDevnet *self, AcDevnetEndpoint ep, SoupServerMessage *ms
 		if (get && g_str_has_prefix (path, "/api/v0/aggregates/") && g_str_has_suffix (path, ".json") &&
 		    strlen (path) > strlen ("/api/v0/aggregates/.json")) {
 			ccn_aggregates (self, msg, path, query);
+			return TRUE;
+		}
+		if (!get && (g_strcmp0 (path, "/api/v0/storage/add_json") == 0 || g_strcmp0 (path, "/api/v0/ipfs/add_json") == 0)) {
+			ccn_add_json (self, msg, g_str_has_prefix (path, "/api/v0/ipfs/"));
 			return TRUE;
 		}
 		if (g_strcmp0 (path, "/api/v0/price/estimate") == 0 && !get) {

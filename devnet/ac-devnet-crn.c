@@ -332,7 +332,7 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 		ac_devnet_reply_text (msg, 400, "Message is not an instance");
 		return;
 	}
-	content = ac_aleph_message_get_content (row->msg, NULL);
+	content = ac_devnet_message_content (self, row->msg, NULL);
 	co = content != NULL && JSON_NODE_HOLDS_OBJECT (content) ? json_node_get_object (content) : NULL;
 	req = obj_member (co, "requirements");
 	node = obj_member (req, "node");

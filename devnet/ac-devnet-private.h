@@ -108,7 +108,9 @@ gboolean ac_devnet_ccn_handle (AcDevnet *self, AcDevnetEndpoint ep, SoupServerMe
 void ac_devnet_ccn_process_due (AcDevnet *self);
 void ac_devnet_ccn_schedule (AcDevnet *self);
 void ac_devnet_ccn_cancel_waiters (AcDevnet *self);
-JsonNode *ac_devnet_message_to_api_json (const AcDevnetMessageRow *row);
+JsonNode *ac_devnet_message_to_api_json (AcDevnet *self, const AcDevnetMessageRow *row);
+/* the content of a message: item_content, or the JSON file uploaded under its item_hash */
+JsonNode *ac_devnet_message_content (AcDevnet *self, const AcAlephMessage *msg, GError **error);
 gboolean ac_devnet_publish_firmware (AcDevnet *self, GError **error);
 /* the file behind a processed STORE message */
 gchar *ac_devnet_store_message_file (AcDevnet *self, const gchar *store_hash, guint64 *size, GError **error);

@@ -44,7 +44,15 @@ check(page.messages.length === 1 && page.messages[0].item_hash === posted.item_h
 const byAddr = await base.getAll({ addresses: [account.address], channels: [channel] })
 check(byAddr.messages.some((m) => m.item_hash === posted.item_hash), 'messages.json by address and channel')
 
-// 4. STORE with a file through storage/add_file (multipart built by the SDK) and download
+// 4. a content of 60 000 characters: the SDK stores it with storage/add_json and posts a
+//    non-inline message (item_type "storage"), which the devnet must resolve
+const big = { blob: 'x'.repeat(60000) }
+const bigPost = await posts.send({ account, postType: 'devnet-big', content: big, channel, sync: true })
+const bigGot = await base.get({ hash: bigPost.item_hash })
+check(bigGot.item_type === 'storage', `big message item_type ${bigGot.item_type}`)
+check(bigGot.content && bigGot.content.content && bigGot.content.content.blob === big.blob, 'big content resolved from storage')
+
+// 5. STORE with a file through storage/add_file (multipart built by the SDK) and download
 const fileBytes = Buffer.from('devnet sdk file ' + crypto.randomBytes(8).toString('hex'))
 const stores = new StoreMessageClient(api)
 const store = await stores.send({ account, channel, fileObject: fileBytes, storageEngine: ItemType.storage, sync: true })

@@ -159,6 +159,64 @@ ac_sev_measurement_verify (const guint8 *blob,
 }
 
 /**
+ * ac_sev_attestation_report_verify:
+ * @pek: the platform's PEK public key, from a verified chain
+ *
+ * Checks an ATTESTATION report: its ECDSA-SHA256 signature by the PEK (AC_ERROR_UNTRUSTED),
+ * then the nonce, launch digest and policy it carries (AC_ERROR_MISMATCH, constant time).
+ */
+gboolean
+ac_sev_attestation_report_verify (const guint8 *report,
+				  gsize len,
+				  EVP_PKEY *pek,
+				  const guint8 mnonce[16],
+				  const guint8 ld[32],
+				  guint32 policy,
+				  GError **error)
+{
+	guint8 want[0x34];
+
+	if (report == NULL || len != AC_SEV_ATTESTATION_REPORT_SIZE) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "attestation report has %" G_GSIZE_FORMAT " bytes, expected %d",
+			     report == NULL ? 0 : len,
+			     AC_SEV_ATTESTATION_REPORT_SIZE);
+		return FALSE;
+	}
+	if (ac_sev_le32 (report + 0x34) != 0x1002 || ac_sev_le32 (report + 0x38) != 0x2) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "attestation report signature usage 0x%x / algorithm 0x%x, expected PEK "
+			     "(0x1002) / ECDSA-SHA256 (0x2)",
+			     ac_sev_le32 (report + 0x34),
+			     ac_sev_le32 (report + 0x38));
+		return FALSE;
+	}
+	if (!ac_sev_ecdsa_verify_le (pek, "SHA256", report, 0x34, report + 0x40)) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_UNTRUSTED,
+				     "attestation report signature does not verify with the PEK");
+		return FALSE;
+	}
+	memcpy (want, mnonce, 16);
+	memcpy (want + 16, ld, 32);
+	ac_sev_put_le32 (want + 48, policy);
+	if (CRYPTO_memcmp (want, report, sizeof (want)) != 0) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_MISMATCH,
+				     "attestation report does not match the expected nonce, launch "
+				     "digest and policy");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
  * ac_sev_launch_check_platform:
  *
  * The policy the platform reports must be the one requested, and its firmware API version at

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include <openssl/evp.h>
 
 G_BEGIN_DECLS
 
@@ -99,6 +100,17 @@ gboolean ac_sev_measurement_verify (const guint8 *blob,
 				    guint32 policy,
 				    const guint8 ld[32],
 				    GError **error);
+/* ATTESTATION report: mnonce(16) ‖ LD(32) ‖ LE32 policy ‖ LE32 sig usage (PEK) ‖ LE32 sig algo
+ * (ECDSA-SHA256) ‖ reserved(4) ‖ r(72) ‖ s(72); signed over the first 0x34 bytes */
+#define AC_SEV_ATTESTATION_REPORT_SIZE 0xd0
+
+gboolean ac_sev_attestation_report_verify (const guint8 *report,
+					   gsize len,
+					   EVP_PKEY *pek,
+					   const guint8 mnonce[16],
+					   const guint8 ld[32],
+					   guint32 policy,
+					   GError **error);
 gboolean ac_sev_launch_check_platform (guint32 requested_policy,
 				       guint32 reported_policy,
 				       guint8 api_major,

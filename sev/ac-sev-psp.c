@@ -31,6 +31,7 @@ typedef struct {
 	guint8 tik[16];
 	EVP_MD_CTX *ld;
 	guint8 measure[32];
+	guint8 ld_final[32];
 	GArray *regions; /* AcSevPspRegion, later writes shadow earlier ones */
 } AcSevPspGuest;
 
@@ -854,6 +855,7 @@ ac_sev_psp_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, guint32 
 					 g->measure,
 					 NULL))
 		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "HMAC failed");
+	memcpy (g->ld_final, ld, 32);
 	memcpy (out, g->measure, 32);
 	memcpy (out + 32, mnonce, 16);
 	*len = AC_SEV_MEASURE_BLOB_SIZE;
@@ -972,6 +974,55 @@ ac_sev_psp_launch_finish (AcSevPsp *self, guint32 handle)
 		OPENSSL_cleanse (g->tek, sizeof (g->tek));
 		OPENSSL_cleanse (g->tik, sizeof (g->tik));
 	}
+	g_mutex_unlock (&self->mutex);
+	return st;
+}
+
+static AcSevStatus
+ac_sev_psp_attestation_locked (AcSevPsp *self,
+			       guint32 handle,
+			       const guint8 mnonce[16],
+			       guint8 *out,
+			       guint32 *len)
+{
+	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
+	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "ATTESTATION");
+	g_autoptr(GError) error = NULL;
+
+	if (g == NULL)
+		return st;
+	if (g->state != AC_SEV_GUEST_STATE_LSECRET && g->state != AC_SEV_GUEST_STATE_RUNNING)
+		return ac_sev_psp_fail (self,
+					AC_SEV_STATUS_INVALID_GUEST_STATE,
+					"ATTESTATION: guest %u is in state %u, expected LSECRET or RUNNING",
+					handle,
+					g->state);
+	if (out == NULL || *len < AC_SEV_ATTESTATION_REPORT_SIZE) {
+		*len = AC_SEV_ATTESTATION_REPORT_SIZE;
+		return ac_sev_psp_fail (self, AC_SEV_STATUS_INVALID_LENGTH, "ATTESTATION buffer too small");
+	}
+	memset (out, 0, AC_SEV_ATTESTATION_REPORT_SIZE);
+	memcpy (out, mnonce, 16);
+	memcpy (out + 16, g->ld_final, 32);
+	ac_sev_put_le32 (out + 48, g->policy);
+	ac_sev_put_le32 (out + 0x34, AC_SEV_USAGE_PEK);
+	ac_sev_put_le32 (out + 0x38, AC_SEV_ALGO_ECDSA_SHA256);
+	if (!ac_sev_ecdsa_sign_le (self->pek_key, "SHA256", out, 0x34, out + 0x40, &error))
+		return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "%s", error->message);
+	*len = AC_SEV_ATTESTATION_REPORT_SIZE;
+	return AC_SEV_STATUS_SUCCESS;
+}
+
+AcSevStatus
+ac_sev_psp_attestation (AcSevPsp *self,
+			guint32 handle,
+			const guint8 mnonce[16],
+			guint8 *out,
+			guint32 *len)
+{
+	AcSevStatus st;
+	g_mutex_lock (&self->mutex);
+	st = ac_sev_psp_attestation_locked (self, handle, mnonce, out, len);
 	g_mutex_unlock (&self->mutex);
 	return st;
 }

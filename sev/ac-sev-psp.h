@@ -114,6 +114,13 @@ AcSevStatus ac_sev_psp_launch_secret (AcSevPsp *self,
 				      const guint8 *trans,
 				      guint32 trans_len);
 AcSevStatus ac_sev_psp_launch_finish (AcSevPsp *self, guint32 handle);
+/* ATTESTATION (0x36): the launch digest and policy with the guest owner's @mnonce, signed by
+ * the PEK (AC_SEV_ATTESTATION_REPORT_SIZE bytes; check with ac_sev_attestation_report_verify) */
+AcSevStatus ac_sev_psp_attestation (AcSevPsp *self,
+				    guint32 handle,
+				    const guint8 mnonce[16],
+				    guint8 *out,
+				    guint32 *len);
 AcSevStatus ac_sev_psp_decommission (AcSevPsp *self, guint32 handle);
 AcSevStatus ac_sev_psp_guest_status (AcSevPsp *self,
 				     guint32 handle,

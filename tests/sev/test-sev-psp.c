@@ -257,6 +257,37 @@ round_trip (AcSevPsp *psp, guint32 policy, guint ncpus)
 	g_assert_no_error (error);
 	pw = ac_sev_secret_table_lookup (parsed, "luks-key");
 	g_assert_cmpmem (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw), "correct horse battery staple", 29);
+	/* ATTESTATION: a PEK-signed report of the same launch digest, for the owner's nonce */
+	{
+		guint8 report[AC_SEV_ATTESTATION_REPORT_SIZE + 8], nonce[16];
+		guint32 rlen = 10;
+		EVP_PKEY *pek = ac_sev_cert_get_pubkey (ac_sev_chain_get_pek (chain));
+		memset (nonce, 0x5a, sizeof (nonce));
+		assert_status (ac_sev_psp_attestation (psp, handle, nonce, report, &rlen), AC_SEV_STATUS_INVALID_LENGTH);
+		g_assert_cmpuint (rlen, ==, AC_SEV_ATTESTATION_REPORT_SIZE);
+		rlen = sizeof (report);
+		assert_status (ac_sev_psp_attestation (psp, handle, nonce, report, &rlen), AC_SEV_STATUS_SUCCESS);
+		g_assert_cmpuint (rlen, ==, AC_SEV_ATTESTATION_REPORT_SIZE);
+		g_assert_true (ac_sev_attestation_report_verify (report, rlen, pek, nonce, ld, policy, &error));
+		g_assert_no_error (error);
+		g_assert_false (ac_sev_attestation_report_verify (report, rlen, pek, nonce, ld, policy ^ 2, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+		g_clear_error (&error);
+		nonce[0] ^= 1;
+		g_assert_false (ac_sev_attestation_report_verify (report, rlen, pek, nonce, ld, policy, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+		g_clear_error (&error);
+		report[20] ^= 1; /* inside the signed bytes */
+		g_assert_false (ac_sev_attestation_report_verify (report, rlen, pek, nonce, ld, policy, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+		g_clear_error (&error);
+		/* signed by another key (the CEK) */
+		g_assert_false (ac_sev_attestation_report_verify (report, rlen,
+								  ac_sev_cert_get_pubkey (ac_sev_chain_get_cek (chain)),
+								  nonce, ld, policy, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+		g_clear_error (&error);
+	}
 	assert_status (ac_sev_psp_launch_finish (psp, handle), AC_SEV_STATUS_SUCCESS);
 	/* after FINISH no more secrets */
 	assert_status (ac_sev_psp_launch_secret (psp, handle, hdr, 52, sbase, g_bytes_get_size (payload),
@@ -358,6 +389,11 @@ test_refusals (void)
 	len = 47;
 	assert_status (ac_sev_psp_launch_measure (psp, handle, out, &len), AC_SEV_STATUS_INVALID_LENGTH);
 	g_assert_cmpuint (len, ==, 48);
+	{
+		guint8 report[AC_SEV_ATTESTATION_REPORT_SIZE], nonce[16] = { 0 };
+		guint32 rlen = sizeof (report);
+		assert_status (ac_sev_psp_attestation (psp, handle, nonce, report, &rlen), AC_SEV_STATUS_INVALID_GUEST_STATE);
+	}
 	assert_status (ac_sev_psp_launch_measure (psp, handle, out, &len), AC_SEV_STATUS_SUCCESS);
 	assert_status (ac_sev_psp_launch_measure (psp, handle, out, &len), AC_SEV_STATUS_INVALID_GUEST_STATE);
 	{

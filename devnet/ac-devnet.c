@@ -7,7 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 #include <math.h>
 
 #include "ac-aleph-util.h"
@@ -75,6 +77,14 @@ GBytes *
 ac_devnet_request_body (SoupServerMessage *msg)
 {
 	SoupMessageBody *body = soup_server_message_get_request_body (msg);
+	const gchar *spool = g_object_get_data (G_OBJECT (msg), "ac-devnet-spool");
+	/* uploads were spooled to a file as they arrived: map it rather than copy it */
+	if (spool != NULL) {
+		g_autoptr(GMappedFile) mf = g_mapped_file_new (spool, FALSE, NULL);
+		if (mf != NULL && g_mapped_file_get_length (mf) > 0)
+			return g_mapped_file_get_bytes (mf);
+		return g_bytes_new (NULL, 0);
+	}
 	return soup_message_body_flatten (body);
 }
 
@@ -475,6 +485,7 @@ crn_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
 typedef struct {
 	AcDevnet *devnet;
 	AcDevnetCrn *crn;
+	int spool_fd; /* uploads: the body goes to a file in the work directory */
 	guint64 received;
 	guint64 drop_after; /* 0 = never */
 	AcDevnetEndpoint ep;
@@ -499,6 +510,22 @@ upload_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 	if (up->closed)
 		return;
 	up->received += g_bytes_get_size (chunk);
+	if (up->spool_fd >= 0) {
+		gsize len = 0;
+		const guint8 *p = g_bytes_get_data (chunk, &len);
+		while (len > 0) {
+			ssize_t n = write (up->spool_fd, p, len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				g_warning ("spooling an upload: %s", g_strerror (errno));
+				upload_close (msg, up);
+				return;
+			}
+			p += n;
+			len -= (gsize)n;
+		}
+	}
 	if (up->drop_after > 0 && up->received >= up->drop_after) {
 		up->devnet->stat_dropped[up->ep]++;
 		g_debug ("dropping the connection of %s after %" G_GUINT64_FORMAT " bytes",
@@ -514,6 +541,13 @@ upload_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 }
 
 static void
+spool_free (gpointer data)
+{
+	g_unlink (data);
+	g_free (data);
+}
+
+static void
 upload_got_headers (SoupServerMessage *msg, gpointer user_data)
 {
 	AcDevnetUpload *up = user_data;
@@ -524,6 +558,18 @@ upload_got_headers (SoupServerMessage *msg, gpointer user_data)
 	SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
 
 	up->ep = up->crn != NULL ? ac_devnet_crn_classify (method, path) : ac_devnet_ccn_classify (method, path);
+	if (up->crn == NULL && up->spool_fd < 0 &&
+	    (up->ep == AC_DEVNET_EP_STORAGE_ADD_FILE || up->ep == AC_DEVNET_EP_IPFS_ADD_FILE ||
+	     up->ep == AC_DEVNET_EP_IPFS_ADD_CAR)) {
+		gchar *spool = g_build_filename (up->devnet->work_dir, "upload-XXXXXX", NULL);
+		up->spool_fd = g_mkstemp_full (spool, O_RDWR | O_CLOEXEC, 0600);
+		if (up->spool_fd >= 0) {
+			soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+			g_object_set_data_full (G_OBJECT (msg), "ac-devnet-spool", spool, spool_free);
+		} else {
+			g_free (spool);
+		}
+	}
 	up->drop_after = ac_devnet_knobs_take_drop (&up->devnet->knobs, up->ep);
 	clen = soup_message_headers_get_content_length (h);
 	if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CONTENT_LENGTH &&
@@ -541,13 +587,17 @@ upload_got_headers (SoupServerMessage *msg, gpointer user_data)
 static void
 upload_free_notify (gpointer data, GClosure *closure)
 {
-	g_free (data);
+	AcDevnetUpload *up = data;
+	if (up->spool_fd >= 0)
+		close (up->spool_fd);
+	g_free (up);
 }
 
 static void
 request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
 	AcDevnetUpload *up = g_new0 (AcDevnetUpload, 1);
+	up->spool_fd = -1;
 	up->devnet = g_object_get_data (G_OBJECT (server), "ac-devnet");
 	up->crn = user_data;
 	g_signal_connect_data (msg, "got-headers", G_CALLBACK (upload_got_headers), up, NULL, 0);

@@ -84,6 +84,7 @@ typedef struct {
 	gchar *cmdline;
 	guint ncpus, family, model, stepping;
 	gchar *fw_path, *kernel_path, *initrd_path, *tik_path, *tek_path;
+	gchar *vmsa0_path, *vmsa1_path; /* SEV-ES: when set, given as files instead of the model */
 	guint8 blob[48];
 	AcSevSession *session;
 	guint32 handle;
@@ -102,6 +103,8 @@ launch_clear (Launch *l)
 	g_free (l->initrd_path);
 	g_free (l->tik_path);
 	g_free (l->tek_path);
+	g_free (l->vmsa0_path);
+	g_free (l->vmsa1_path);
 	if (l->handle != 0)
 		ac_sev_psp_decommission (psp, l->handle);
 }
@@ -180,6 +183,16 @@ launch_random (Launch *l, guint round)
 							   l->initrd ? g_bytes_get_size (l->initrd) : 0, l->cmdline, table, NULL));
 		g_assert_cmpint (ac_sev_psp_launch_update_data (psp, l->handle, hbase, table, sizeof (table)), ==, AC_SEV_STATUS_SUCCESS);
 	}
+	if (l->ncpus > 0 && g_test_rand_bit ()) {
+		guint8 v[AC_SEV_VMSA_SIZE];
+		g_autofree gchar *n0 = g_strdup_printf ("vmsa0-%u.bin", round);
+		g_autofree gchar *n1 = g_strdup_printf ("vmsa1-%u.bin", round);
+		guint32 sig = ac_sev_cpu_signature (l->family, l->model, l->stepping);
+		ac_sev_vmsa_build (TRUE, reset, sig, AC_SEV_VMSA_LEGACY, v);
+		l->vmsa0_path = write_tmp (n0, v, sizeof (v));
+		ac_sev_vmsa_build (FALSE, reset, sig, AC_SEV_VMSA_LEGACY, v);
+		l->vmsa1_path = write_tmp (n1, v, sizeof (v));
+	}
 	for (guint c = 0; c < l->ncpus; c++) {
 		guint8 vmsa[AC_SEV_VMSA_SIZE];
 		ac_sev_vmsa_build (c == 0, reset, ac_sev_cpu_signature (l->family, l->model, l->stepping), AC_SEV_VMSA_LEGACY, vmsa);
@@ -207,9 +220,14 @@ add_measure_args (GPtrArray *a, Launch *l, const guint8 *blob, guint32 policy, c
 		g_ptr_array_add (a, g_strdup_printf ("--cmdline=%s", cmdline));
 	if (policy & AC_SEV_POLICY_ES) {
 		g_ptr_array_add (a, g_strdup_printf ("--num-cpus=%u", l->ncpus));
-		g_ptr_array_add (a, g_strdup_printf ("--cpu-family=%u", l->family));
-		g_ptr_array_add (a, g_strdup_printf ("--cpu-model=%u", l->model));
-		g_ptr_array_add (a, g_strdup_printf ("--cpu-stepping=%u", l->stepping));
+		if (l->vmsa0_path != NULL) {
+			g_ptr_array_add (a, g_strdup_printf ("--vmsa-cpu0=%s", l->vmsa0_path));
+			g_ptr_array_add (a, g_strdup_printf ("--vmsa-cpu1=%s", l->vmsa1_path));
+		} else {
+			g_ptr_array_add (a, g_strdup_printf ("--cpu-family=%u", l->family));
+			g_ptr_array_add (a, g_strdup_printf ("--cpu-model=%u", l->model));
+			g_ptr_array_add (a, g_strdup_printf ("--cpu-stepping=%u", l->stepping));
+		}
 	}
 	g_ptr_array_add (a, g_strdup_printf ("--tik=%s", l->tik_path));
 	g_ptr_array_add (a, g_strdup_printf ("--tek=%s", l->tek_path));
@@ -286,10 +304,10 @@ test_measure_agreement (void)
 		guint8 bad[48];
 		launch_random (&l, r);
 		g_test_message ("round %u: policy 0x%x API %u.%u build %u fw %" G_GSIZE_FORMAT
-				" bytes kernel %s initrd %s cmdline %s cpus %u",
+				" bytes kernel %s initrd %s cmdline %s cpus %u%s",
 				r, l.policy, l.maj, l.min, l.build, g_bytes_get_size (l.fw),
 				l.kernel ? "yes" : "no", l.initrd ? "yes" : "no",
-				l.cmdline ? l.cmdline : "-", l.ncpus);
+				l.cmdline ? l.cmdline : "-", l.ncpus, l.vmsa0_path ? " (VMSA files)" : "");
 		/* genuine: all accept */
 		check_verdicts (&l, l.blob, l.policy, l.cmdline, TRUE);
 		/* one random bit of MEASURE flipped: all refuse */

@@ -799,10 +799,17 @@ crn_inject_secret (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 	}
 	vm->row->secrets_released++;
 	plain = ac_sev_psp_guest_read (vm->launch_psp, vm->handle, vm->secret_gpa, g_bytes_get_size (secret));
-	if (plain != NULL)
+	if (plain != NULL) {
+		gsize n = 0;
+		guint8 *d;
 		crn_check_passphrase (crn, vm, plain);
-	else
+		/* our copy of the decrypted table holds the passphrase: wipe it */
+		d = g_bytes_unref_to_data (g_steal_pointer (&plain), &n);
+		OPENSSL_cleanse (d, n);
+		g_free (d);
+	} else {
 		vm_set_error (crn, vm, "the secret area is empty after LAUNCH_SECRET");
+	}
 	ac_sev_psp_launch_finish (vm->launch_psp, vm->handle);
 	vm_set_state (crn, vm, "running");
 	{

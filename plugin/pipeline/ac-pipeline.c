@@ -308,6 +308,53 @@ secrets_connection (AcPipeline *p, GError **error)
 
 /* ---- build ------------------------------------------------------------------------------ */
 
+/*
+ * A build killed with SIGKILL (no chance to clean up) leaves its work directory, and maybe
+ * the read-only mount of the source, under the images directory. Unmount what is mounted
+ * below such a directory, then remove it; a directory that stays mounted is left alone.
+ */
+static void
+cleanup_stale_builds (const gchar *images)
+{
+	g_autoptr(GDir) dir = g_dir_open (images, 0, NULL);
+	g_autofree gchar *mountinfo = NULL;
+	const gchar *name;
+
+	if (dir == NULL)
+		return;
+	(void)g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL);
+	while ((name = g_dir_read_name (dir)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *prefix = NULL;
+		g_auto(GStrv) lines = NULL;
+		gboolean mounted = FALSE;
+		if (!g_str_has_prefix (name, "ac-build-"))
+			continue;
+		path = g_build_filename (images, name, NULL);
+		prefix = g_strconcat (path, "/", NULL);
+		lines = g_strsplit (mountinfo != NULL ? mountinfo : "", "\n", -1);
+		/* deepest mounts first: mountinfo lists parents before children */
+		for (gint i = (gint)g_strv_length (lines) - 1; i >= 0; i--) {
+			g_auto(GStrv) f = g_strsplit (lines[i], " ", 6);
+			const gchar *argv[] = { "umount", "--lazy", NULL, NULL };
+			if (g_strv_length (f) < 5 || !g_str_has_prefix (f[4], prefix))
+				continue;
+			argv[2] = f[4];
+			g_message ("removing the mount %s left by an interrupted build", f[4]);
+			if (!g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+					   G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, NULL, NULL))
+				mounted = TRUE;
+		}
+		if (mounted)
+			continue;
+		{
+			const gchar *argv[] = { "rm", "-rf", "--one-file-system", path, NULL };
+			g_message ("removing %s left by an interrupted build", path);
+			(void)g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+		}
+	}
+}
+
 /* The encrypted disk: room for the source's filesystem, the ESP and the LUKS header. */
 static guint64
 image_disk_size (const gchar *source, const gchar *format, GError **error)
@@ -374,6 +421,7 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s", images);
 		return FALSE;
 	}
+	cleanup_stale_builds (images);
 	output = g_strdup_printf ("%s/%s.img", images, p->uuid);
 	disk_size = image_disk_size (source, format, error);
 	if (disk_size == 0)

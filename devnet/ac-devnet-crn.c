@@ -367,7 +367,11 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 	}
 	vm = g_hash_table_lookup (crn->vms, hash);
 	if (vm == NULL) {
+		/* a VM known only from the store (the devnet restarted: its launch is gone) starts
+		 * over as a new allocation; its counters are kept */
 		g_autoptr(AcDevnetVmRow) old = ac_devnet_store_get_vm (self->store, crn->index, hash, NULL);
+		if (old != NULL)
+			g_clear_pointer (&old->state, g_free);
 		vm = g_new0 (AcDevnetVm, 1);
 		vm->row = old != NULL ? g_steal_pointer (&old) : g_new0 (AcDevnetVmRow, 1);
 		vm->row->crn = crn->index;

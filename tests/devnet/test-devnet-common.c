@@ -62,6 +62,12 @@ child_setup (gpointer user_data)
 TestDevnet *
 test_devnet_start (const gchar *config_members, guint n_crns, GError **error)
 {
+	return test_devnet_start_in (NULL, config_members, n_crns, error);
+}
+
+TestDevnet *
+test_devnet_start_in (const gchar *dir, const gchar *config_members, guint n_crns, GError **error)
+{
 	g_autoptr(TestDevnet) d = g_new0 (TestDevnet, 1);
 	g_autofree gchar *config = NULL;
 	g_autofree gchar *cfgpath = NULL;
@@ -74,8 +80,12 @@ test_devnet_start (const gchar *config_members, guint n_crns, GError **error)
 
 	g_assert_nonnull (binary);
 	d->stdout_fd = -1;
-	d->dir = g_build_filename (test_shared_dir (), "devnet-XXXXXX", NULL);
-	g_assert_nonnull (g_mkdtemp (d->dir));
+	if (dir != NULL) {
+		d->dir = g_strdup (dir);
+	} else {
+		d->dir = g_build_filename (test_shared_dir (), "devnet-XXXXXX", NULL);
+		g_assert_nonnull (g_mkdtemp (d->dir));
+	}
 	config = g_strdup_printf ("{\"state_dir\": \"state\", \"root_dir\": \"%s\", \"crns\": %u%s%s}",
 				  root_dir,
 				  n_crns,

@@ -32,6 +32,8 @@ typedef struct {
 
 /* @config_members: extra JSON members of the configuration ("" for none) */
 TestDevnet *test_devnet_start (const gchar *config_members, guint n_crns, GError **error);
+/* the same in an existing directory (a restart on the same state) */
+TestDevnet *test_devnet_start_in (const gchar *dir, const gchar *config_members, guint n_crns, GError **error);
 /* SIGTERM, then waits; returns the exit status (-1 when it did not exit in 5 s) */
 gint test_devnet_stop (TestDevnet *d);
 void test_devnet_free (TestDevnet *d);

@@ -467,6 +467,61 @@ test_devnet_auth (void)
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
+/* a restart on the same state directory keeps messages, files, identities and VM records */
+static void
+test_devnet_restart (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr(TestDevnet) again = NULL;
+	g_autoptr(Owner) o = NULL;
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr(AcMessageInfo) info = NULL;
+	g_autofree gchar *hash0 = NULL;
+	g_autofree gchar *fw = NULL;
+	g_autofree gchar *url = NULL;
+	g_autoptr(AcHttpResponse) r = NULL;
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_full_flow (o, &error));
+	g_assert_no_error (error);
+	hash0 = g_strdup (d->crn_hash[0]);
+	fw = g_strdup (d->fw_item_hash);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+
+	again = test_devnet_start_in (d->dir, "", 1, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (again->crn_hash[0], ==, hash0);
+	g_assert_cmpstr (again->fw_item_hash, ==, fw);
+	ccn = ac_ccn_client_new (again->ccn, again->http, &error);
+	g_assert_no_error (error);
+	info = ac_ccn_get_message (ccn, o->vm_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	/* the image is still served, the audit record still says the key arrived */
+	url = g_strdup_printf ("%s/api/v0/storage/raw/%s", again->ccn, again->fw_sha256);
+	r = ac_http_request (again->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (r->status, ==, 200);
+	g_assert_cmpint (test_devnet_vm_counter (again, o->vm_hash, "passphrase_ok"), ==, 1);
+	/* the node restarted: the VM is allocated and launched afresh */
+	{
+		g_autoptr(Owner) o2 = owner_new (again, 0);
+		ac_eth_account_free (o2->account);
+		o2->account = g_steal_pointer (&o->account);
+		ac_crn_client_free (o2->crnc);
+		o2->crnc = ac_crn_client_new (again->crn_url[0], o2->account, again->http, &error);
+		g_assert_no_error (error);
+		o2->vm_hash = g_strdup (o->vm_hash);
+		g_assert_true (ac_crn_notify_allocation (o2->crnc, o2->vm_hash, &error) && owner_attest (o2, TRUE, &error) &&
+			       owner_measure (o2, &error) && owner_inject (o2, PASSPHRASE, &error));
+		g_assert_no_error (error);
+		g_assert_cmpint (test_devnet_vm_counter (again, o->vm_hash, "passphrase_ok"), ==, 2);
+	}
+	g_assert_cmpint (test_devnet_stop (again), ==, 0);
+}
+
 /* ---- attacks: refused by the client with a precise error, no secret ever sent ---- */
 
 static void
@@ -783,6 +838,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/devnet/start-stop", test_devnet_start_stop);
 	g_test_add_func ("/devnet/flow", test_devnet_flow);
 	g_test_add_func ("/devnet/auth", test_devnet_auth);
+	g_test_add_func ("/devnet/restart", test_devnet_restart);
 	g_test_add_func ("/devnet/ccn-rules", test_devnet_ccn_rules);
 	g_test_add_func ("/devnet/faults", test_devnet_faults);
 	g_test_add_func ("/devnet/attack/self-signed-chain", test_devnet_attack_self_signed);

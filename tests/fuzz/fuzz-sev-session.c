@@ -1,7 +1,7 @@
 /*
  * Fuzz what the platform parses at LAUNCH_START (the GODH certificate and the 128-byte session
  * blob, through the software PSP), and the OVMF footer table the guest owner reads from a
- * firmware image. Input: LE32 policy ‖ GODH (2084) ‖ session (128), or any bytes as firmware.
+ * firmware image, and ATTESTATION reports. Input: LE32 policy ‖ GODH (2084) ‖ session (128), or any bytes as firmware.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -39,6 +39,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 			g_assert_cmpint (ac_sev_psp_launch_measure (psp, handle, out, &len), ==, 0);
 			g_assert_cmpint (ac_sev_psp_decommission (psp, handle), ==, 0);
 		}
+	}
+	/* an ATTESTATION report from the platform */
+	{
+		static const guint8 zero[32] = { 0 };
+		(void)ac_sev_attestation_report_verify (
+		    data, size, ac_sev_cert_get_pubkey (ac_sev_chain_get_pek (ac_sev_psp_get_chain (psp))),
+		    zero, zero, 0, NULL);
 	}
 	ovmf = ac_sev_ovmf_parse (data, size, NULL);
 	if (ovmf != NULL) {

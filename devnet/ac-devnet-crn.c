@@ -15,6 +15,7 @@
 #include "ac-devnet-disk.h"
 #include "ac-devnet-identity.h"
 #include "ac-devnet-private.h"
+#include "ac-devnet-request.h"
 #include "ac-error.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-chain.h"
@@ -23,7 +24,6 @@
 #include "ac-sev-secret.h"
 #include "ac-sev-session.h"
 
-#define AC_DEVNET_B64_MAX (16 * 1024)
 
 static void
 vm_free (AcDevnetVm *vm)
@@ -302,24 +302,21 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 {
 	AcDevnet *self = crn->devnet;
 	g_autoptr(GBytes) body = ac_devnet_request_body (msg);
-	g_autoptr(JsonNode) root = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcDevnetMessageRow) row = NULL;
 	g_autoptr(JsonNode) content = NULL;
 	g_autofree gchar *rootfs = NULL;
 	g_autofree gchar *firmware = NULL;
+	g_autofree gchar *hash = NULL;
 	JsonObject *co, *env, *te, *req, *node, *rfs, *parent;
-	const gchar *hash, *node_hash, *fw_ref, *rootfs_ref;
+	const gchar *node_hash, *fw_ref, *rootfs_ref;
 	AcDevnetVm *vm;
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data (body, &len);
 
-	root = ac_json_parse_untrusted ("notify", data, len, &error);
-	hash = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
-		       ? json_object_get_string_member_with_default (json_node_get_object (root), "instance", NULL)
-		       : NULL;
-	if (hash == NULL || !ac_item_hash_is_valid (hash) || strlen (hash) != 64) {
-		ac_devnet_reply_error (msg, 400, "Body is not a valid VMNotification: {\"instance\": \"<item hash>\"} expected");
+	hash = ac_devnet_parse_notify (data, len, &error);
+	if (hash == NULL) {
+		ac_devnet_reply_error (msg, 400, "%s", error->message);
 		return;
 	}
 	ac_devnet_ccn_process_due (self);
@@ -394,38 +391,6 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 }
 
 /* ---- launch ---- */
-
-static gboolean
-b64_decode_bounded (const gchar *what, const gchar *text, gsize text_len, gsize expect, GBytes **out, GError **error)
-{
-	g_autofree gchar *copy = NULL;
-	guchar *raw;
-	gsize len = 0;
-	if (text_len == 0 || text_len > AC_DEVNET_B64_MAX) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %" G_GSIZE_FORMAT " characters of base64, expected 1..%u", what, text_len, AC_DEVNET_B64_MAX);
-		return FALSE;
-	}
-	copy = g_strndup (text, text_len);
-	g_strstrip (copy);
-	for (const gchar *p = copy; *p != '\0'; p++) {
-		if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=') {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s is not base64", what);
-			return FALSE;
-		}
-	}
-	if (strlen (copy) % 4 != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s is not padded base64", what);
-		return FALSE;
-	}
-	raw = g_base64_decode (copy, &len);
-	if (expect != 0 && len != expect) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s decodes to %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT, what, len, expect);
-		g_free (raw);
-		return FALSE;
-	}
-	*out = g_bytes_new_take (raw, len);
-	return TRUE;
-}
 
 static GBytes *
 other_firmware (GBytes *fw)
@@ -563,13 +528,11 @@ crn_initialize (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 	AcDevnetVm *vm = crn_authorize (crn, msg, path, &ref);
 	SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
 	g_autoptr(GBytes) body = NULL;
-	g_autoptr(GBytes) session_b64 = NULL;
-	g_autoptr(GBytes) godh_b64 = NULL;
 	g_autoptr(GBytes) session = NULL;
 	g_autoptr(GBytes) godh = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *started = NULL;
-	SoupMultipart *mp;
+	const gchar *code = NULL;
 
 	if (vm == NULL)
 		return;
@@ -583,49 +546,8 @@ crn_initialize (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 		return;
 	}
 	body = ac_devnet_request_body (msg);
-	mp = soup_multipart_new_from_message (h, body);
-	for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
-		SoupMessageHeaders *ph = NULL;
-		GBytes *pb = NULL;
-		g_autofree gchar *disposition = NULL;
-		GHashTable *params = NULL;
-		const gchar *name;
-		if (!soup_multipart_get_part (mp, i, &ph, &pb) ||
-		    !soup_message_headers_get_content_disposition (ph, &disposition, &params))
-			continue;
-		name = g_hash_table_lookup (params, "name");
-		/* aiohttp's post.get(...).file: only file parts (with a filename) count */
-		if (g_hash_table_lookup (params, "filename") != NULL) {
-			if (g_strcmp0 (name, "session") == 0 && session_b64 == NULL)
-				session_b64 = g_bytes_ref (pb);
-			else if (g_strcmp0 (name, "godh") == 0 && godh_b64 == NULL)
-				godh_b64 = g_bytes_ref (pb);
-		}
-		g_hash_table_unref (params);
-	}
-	if (mp != NULL)
-		soup_multipart_free (mp);
-	if (session_b64 == NULL) {
-		code_reply (msg, 400, "field_missing", "Session field is missing");
-		return;
-	}
-	if (godh_b64 == NULL) {
-		code_reply (msg, 400, "field_missing", "godh field is missing. Please provide a GODH file");
-		return;
-	}
-	if (!b64_decode_bounded ("session",
-				 g_bytes_get_data (session_b64, NULL),
-				 g_bytes_get_size (session_b64),
-				 AC_SEV_SESSION_SIZE,
-				 &session,
-				 &error) ||
-	    !b64_decode_bounded ("godh",
-				 g_bytes_get_data (godh_b64, NULL),
-				 g_bytes_get_size (godh_b64),
-				 AC_SEV_CERT_SIZE,
-				 &godh,
-				 &error)) {
-		code_reply (msg, 400, "invalid_session", error->message);
+	if (!ac_devnet_parse_initialize (soup_message_headers_get_one (h, "Content-Type"), body, &session, &godh, &code, &error)) {
+		code_reply (msg, 400, code, error->message);
 		return;
 	}
 	g_clear_pointer (&vm->session, g_bytes_unref);
@@ -734,14 +656,13 @@ crn_inject_secret (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 {
 	AcDevnetVm *vm = crn_authorize (crn, msg, path, NULL);
 	g_autoptr(GBytes) body = NULL;
-	g_autoptr(JsonNode) root = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) header = NULL;
 	g_autoptr(GBytes) secret = NULL;
 	g_autoptr(GBytes) plain = NULL;
 	g_autoptr(JsonNode) status = NULL;
-	JsonObject *o;
-	const gchar *hdr_b64, *sec_b64;
+	gboolean json_ok = FALSE;
+	gboolean parsed;
 	AcSevStatus st;
 	gsize len = 0;
 	const gchar *data;
@@ -750,16 +671,9 @@ crn_inject_secret (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 		return;
 	body = ac_devnet_request_body (msg);
 	data = g_bytes_get_data (body, &len);
-	root = ac_json_parse_untrusted ("inject_secret", data, len, NULL);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-		ac_devnet_reply_text (msg, 400, "Body is not valid JSON");
-		return;
-	}
-	o = json_node_get_object (root);
-	hdr_b64 = json_object_get_string_member_with_default (o, "packet_header", NULL);
-	sec_b64 = json_object_get_string_member_with_default (o, "secret", NULL);
-	if (hdr_b64 == NULL || sec_b64 == NULL) {
-		ac_devnet_reply_error (msg, 400, "packet_header and secret (strings) are required");
+	parsed = ac_devnet_parse_inject (data, len, &json_ok, &header, &secret, &error);
+	if (!json_ok) {
+		ac_devnet_reply_text (msg, 400, error->message);
 		return;
 	}
 	/* the secret has left the owner: record it whatever happens next */
@@ -774,14 +688,8 @@ crn_inject_secret (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 		ac_devnet_reply_text (msg, 403, "Operation not running");
 		return;
 	}
-	if (!b64_decode_bounded ("packet_header", hdr_b64, strlen (hdr_b64), AC_SEV_SECRET_HEADER_SIZE, &header, &error) ||
-	    !b64_decode_bounded ("secret", sec_b64, strlen (sec_b64), 0, &secret, &error)) {
+	if (!parsed) {
 		ac_devnet_reply_error (msg, 400, "%s", error->message);
-		return;
-	}
-	if (g_bytes_get_size (secret) == 0 || g_bytes_get_size (secret) % 16 != 0 ||
-	    g_bytes_get_size (secret) > 4096) {
-		ac_devnet_reply_error (msg, 400, "secret is %" G_GSIZE_FORMAT " bytes, expected a multiple of 16 up to 4096", g_bytes_get_size (secret));
 		return;
 	}
 	st = ac_sev_psp_launch_secret (vm->launch_psp,

@@ -30,9 +30,13 @@ main (int argc, char **argv)
 	g_autoptr(GMainLoop) loop = NULL;
 	g_autofree gchar *config = NULL;
 	g_autofree gchar *line = NULL;
+	g_autofree gchar *state_dir = NULL;
+	gint crns = 1;
 	gboolean debug = FALSE;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "JSON configuration file", "FILE" },
+		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "without --config: the state directory (everything else default)", "DIR" },
+		{ "crns", 0, 0, G_OPTION_ARG_INT, &crns, "without --config: how many CRNs (default 1)", "N" },
 		{ "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "log every request decision", NULL },
 		{ NULL },
 	};
@@ -50,11 +54,27 @@ main (int argc, char **argv)
 	}
 	if (debug)
 		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
-	if (config == NULL) {
-		g_printerr ("aleph-devnet: --config FILE is required\n");
+	if (config == NULL && state_dir == NULL) {
+		g_printerr ("aleph-devnet: --config FILE or --state-dir DIR is required\n");
 		return AC_EXIT_USAGE;
 	}
-	devnet = ac_devnet_new_from_file (config, &error);
+	if (config != NULL) {
+		devnet = ac_devnet_new_from_file (config, &error);
+	} else {
+		g_autoptr(JsonBuilder) b = json_builder_new ();
+		g_autoptr(JsonNode) node = NULL;
+		g_autofree gchar *json = NULL;
+		g_autofree gchar *cwd = g_get_current_dir ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "state_dir");
+		json_builder_add_string_value (b, state_dir);
+		json_builder_set_member_name (b, "crns");
+		json_builder_add_int_value (b, crns);
+		json_builder_end_object (b);
+		node = json_builder_get_root (b);
+		json = json_to_string (node, FALSE);
+		devnet = ac_devnet_new_from_json (json, cwd, &error);
+	}
 	if (devnet == NULL || !ac_devnet_start (devnet, &error)) {
 		g_printerr ("aleph-devnet: %s\n", error->message);
 		return ac_error_to_exit_code (error);

@@ -380,6 +380,33 @@ test_happy_es (Fixture *f, gconstpointer data)
 	happy_path (f, "0x5", 2);
 }
 
+/* SEV-ES with KVM_SEV_INIT2 VMSAs and another vCPU model, configured on both sides */
+static void
+test_happy_es_init2 (Fixture *f, gconstpointer data)
+{
+	ac_sev_host_fake_set_cpu (f->fake, 25, 1, 1, AC_SEV_VMSA_INIT2);
+	f->opts->cpu_family = 25;
+	f->opts->cpu_model = 1;
+	f->opts->cpu_stepping = 1;
+	f->opts->vmsa_variant = AC_SEV_VMSA_INIT2;
+	happy_path (f, "0x5", 4);
+}
+
+/* the owner expects another vCPU model than the host runs: the VMSAs differ */
+static void
+test_es_cpu_differs (Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *xml = domain_xml (f, "0x5", 2);
+	g_autoptr(AcTag) tag = tag_of (xml);
+	g_autoptr(AcLocalsevPrepared) p = prepare (f, tag, xml);
+	g_autoptr(GError) error = NULL;
+
+	ac_sev_host_fake_set_cpu (f->fake, 25, 1, 1, AC_SEV_VMSA_LEGACY); /* EPYC-Milan */
+	start (f, p->domain_xml, TRUE);
+	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE, NULL, &error));
+	assert_refused (f, error, AC_ERROR_MISMATCH, "measurement");
+}
+
 /* ---- sessions ---- */
 
 static void
@@ -1206,6 +1233,8 @@ main (int argc, char **argv)
 	T ("happy/sev", test_happy_sev);
 	T ("happy/policy-3", test_happy_policy3);
 	T ("happy/sev-es", test_happy_es);
+	T ("happy/sev-es-init2", test_happy_es_init2);
+	T ("measurement/es-cpu-differs", test_es_cpu_differs);
 	T ("session/fresh", test_fresh_session);
 	T ("session/reused", test_reused_session);
 	T ("session/failed-attest-burns", test_failed_attest_burns_session);

@@ -94,9 +94,29 @@ ac_devnet_parse_initialize (const gchar *content_type,
 	g_autoptr(GBytes) godh_b64 = NULL;
 	SoupMultipart *mp;
 
+	g_autoptr(GBytes) terminated = NULL;
+	gsize blen = body != NULL ? g_bytes_get_size (body) : 0;
+	guint8 *copy;
+
+	if (blen > AC_DEVNET_INITIALIZE_MAX) {
+		*code = "field_missing";
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "the initialize body is %" G_GSIZE_FORMAT " bytes, expected at most %u",
+			     blen,
+			     AC_DEVNET_INITIALIZE_MAX);
+		return FALSE;
+	}
+	/* libsoup's multipart parser runs strstr() over the body: it must end with a NUL */
+	copy = g_malloc (blen + 1);
+	if (blen > 0)
+		memcpy (copy, g_bytes_get_data (body, NULL), blen);
+	copy[blen] = '\0';
+	terminated = g_bytes_new_take (copy, blen);
 	if (content_type != NULL)
 		soup_message_headers_replace (h, "Content-Type", content_type);
-	mp = soup_multipart_new_from_message (h, body);
+	mp = soup_multipart_new_from_message (h, terminated);
 	for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
 		SoupMessageHeaders *ph = NULL;
 		GBytes *pb = NULL;

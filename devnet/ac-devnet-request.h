@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 
 #define AC_DEVNET_B64_MAX (16 * 1024)
 #define AC_DEVNET_SECRET_MAX 4096
+#define AC_DEVNET_INITIALIZE_MAX (64 * 1024)
 
 /* strict, padded base64 of at most AC_DEVNET_B64_MAX characters; @expect 0 = any length */
 gboolean ac_devnet_b64_decode (const gchar *what, const gchar *text, gsize text_len, gsize expect, GBytes **out, GError **error);

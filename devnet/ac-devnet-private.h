@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 #define AC_DEVNET_HOST "127.0.0.1"
 #define AC_DEVNET_SYNC_TIMEOUT_MS 30000
-#define AC_DEVNET_SECRET_GPA_FALLBACK G_GUINT64_CONSTANT (0x800000)
+#define AC_DEVNET_SECRET_GPA_FALLBACK G_GUINT64_CONSTANT(0x800000)
 
 typedef struct _AcDevnetCrn AcDevnetCrn;
 
@@ -27,8 +27,8 @@ typedef struct {
 	guint32 policy;
 	gchar *rootfs_path;
 	gchar *firmware_path;
-	GBytes *session; /* 128 bytes */
-	GBytes *godh;	 /* 2084 bytes */
+	GBytes *session;      /* 128 bytes */
+	GBytes *godh;         /* 2084 bytes */
 	AcSevPsp *launch_psp; /* borrowed: the PSP the VM was launched on */
 	guint32 handle;
 	guint8 measure[48];
@@ -45,11 +45,11 @@ struct _AcDevnetCrn {
 	gchar *url;
 	gchar *dir;
 	SoupServer *server;
-	AcSevPsp *psp;	     /* genuine, rooted in the devnet root */
-	AcSevPsp *psp_self;  /* self-signed-chain attack: its own root (lazy) */
-	AcSevPsp *psp_alt;   /* swap-pdh attack: the platform whose PDH is spliced in (lazy) */
-	GHashTable *vms;     /* vm_hash → AcDevnetVm */
-	GBytes *replay;	     /* replay-measurement attack: the first measurement made */
+	AcSevPsp *psp;      /* genuine, rooted in the devnet root */
+	AcSevPsp *psp_self; /* self-signed-chain attack: its own root (lazy) */
+	AcSevPsp *psp_alt;  /* swap-pdh attack: the platform whose PDH is spliced in (lazy) */
+	GHashTable *vms;    /* vm_hash → AcDevnetVm */
+	GBytes *replay;     /* replay-measurement attack: the first measurement made */
 };
 
 struct _AcDevnet {
@@ -86,7 +86,7 @@ struct _AcDevnet {
 
 	guint process_source;
 	GHashTable *deferred; /* source id → AcDevnetDeferred: requests held by a latency knob */
-	GHashTable *waiters; /* item_hash → GPtrArray of AcDevnetWaiter */
+	GHashTable *waiters;  /* item_hash → GPtrArray of AcDevnetWaiter */
 	guint64 stat_requests[AC_DEVNET_EP_LAST];
 	guint64 stat_injected[AC_DEVNET_EP_LAST];
 	guint64 stat_dropped[AC_DEVNET_EP_LAST];
@@ -94,37 +94,71 @@ struct _AcDevnet {
 };
 
 /* responses */
-void ac_devnet_reply_json (SoupServerMessage *msg, guint status, JsonNode *node);
-void ac_devnet_reply_text (SoupServerMessage *msg, guint status, const gchar *text);
-void ac_devnet_reply_error (SoupServerMessage *msg, guint status, const gchar *fmt, ...) G_GNUC_PRINTF (3, 4);
-GBytes *ac_devnet_request_body (SoupServerMessage *msg);
-gdouble ac_devnet_now (void);
-gchar *ac_devnet_iso8601 (gdouble t);
+void
+ac_devnet_reply_json(SoupServerMessage *msg, guint status, JsonNode *node);
+void
+ac_devnet_reply_text(SoupServerMessage *msg, guint status, const gchar *text);
+void
+ac_devnet_reply_error(SoupServerMessage *msg, guint status, const gchar *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+GBytes *
+ac_devnet_request_body(SoupServerMessage *msg);
+gdouble
+ac_devnet_now(void);
+gchar *
+ac_devnet_iso8601(gdouble t);
 
 /* ccn */
-AcDevnetEndpoint ac_devnet_ccn_classify (const gchar *method, const gchar *path);
+AcDevnetEndpoint
+ac_devnet_ccn_classify(const gchar *method, const gchar *path);
 /* returns FALSE when it took the message over (paused: sync wait) */
-gboolean ac_devnet_ccn_handle (AcDevnet *self, AcDevnetEndpoint ep, SoupServerMessage *msg, const gchar *path, GHashTable *query);
-void ac_devnet_ccn_process_due (AcDevnet *self);
-void ac_devnet_ccn_schedule (AcDevnet *self);
-void ac_devnet_ccn_cancel_waiters (AcDevnet *self);
-JsonNode *ac_devnet_message_to_api_json (AcDevnet *self, const AcDevnetMessageRow *row);
+gboolean
+ac_devnet_ccn_handle(AcDevnet *self,
+                     AcDevnetEndpoint ep,
+                     SoupServerMessage *msg,
+                     const gchar *path,
+                     GHashTable *query);
+void
+ac_devnet_ccn_process_due(AcDevnet *self);
+void
+ac_devnet_ccn_schedule(AcDevnet *self);
+void
+ac_devnet_ccn_cancel_waiters(AcDevnet *self);
+JsonNode *
+ac_devnet_message_to_api_json(AcDevnet *self, const AcDevnetMessageRow *row);
 /* the content of a message: item_content, or the JSON file uploaded under its item_hash */
-JsonNode *ac_devnet_message_content (AcDevnet *self, const AcAlephMessage *msg, GError **error);
-gboolean ac_devnet_publish_firmware (AcDevnet *self, GError **error);
+JsonNode *
+ac_devnet_message_content(AcDevnet *self, const AcAlephMessage *msg, GError **error);
+gboolean
+ac_devnet_publish_firmware(AcDevnet *self, GError **error);
 /* the file behind a processed STORE message */
-gchar *ac_devnet_store_message_file (AcDevnet *self, const gchar *store_hash, guint64 *size, GError **error);
-JsonNode *ac_devnet_crn_list_json (AcDevnet *self);
+gchar *
+ac_devnet_store_message_file(AcDevnet *self,
+                             const gchar *store_hash,
+                             guint64 *size,
+                             GError **error);
+JsonNode *
+ac_devnet_crn_list_json(AcDevnet *self);
 /* the merged AGGREGATE contents of @address (keys NULL = all), or NULL when it has none */
-JsonObject *ac_devnet_aggregates (AcDevnet *self, const gchar *address, gchar **keys);
+JsonObject *
+ac_devnet_aggregates(AcDevnet *self, const gchar *address, gchar **keys);
 /* @sender may act for @owner on messages/VMs of @type per the owner's "security" aggregate */
-gboolean ac_devnet_is_delegate (AcDevnet *self, const gchar *owner, const gchar *sender, const gchar *type);
+gboolean
+ac_devnet_is_delegate(AcDevnet *self, const gchar *owner, const gchar *sender, const gchar *type);
 
 /* crn */
-AcDevnetCrn *ac_devnet_crn_new (AcDevnet *self, guint index, GError **error);
-void ac_devnet_crn_free (AcDevnetCrn *crn);
-AcDevnetEndpoint ac_devnet_crn_classify (const gchar *method, const gchar *path);
-gboolean ac_devnet_crn_handle (AcDevnetCrn *crn, AcDevnetEndpoint ep, SoupServerMessage *msg, const gchar *path);
-gboolean ac_devnet_crn_prepare_attack (AcDevnetCrn *crn, AcDevnetAttack attack, GError **error);
+AcDevnetCrn *
+ac_devnet_crn_new(AcDevnet *self, guint index, GError **error);
+void
+ac_devnet_crn_free(AcDevnetCrn *crn);
+AcDevnetEndpoint
+ac_devnet_crn_classify(const gchar *method, const gchar *path);
+gboolean
+ac_devnet_crn_handle(AcDevnetCrn *crn,
+                     AcDevnetEndpoint ep,
+                     SoupServerMessage *msg,
+                     const gchar *path);
+gboolean
+ac_devnet_crn_prepare_attack(AcDevnetCrn *crn, AcDevnetAttack attack, GError **error);
 
 G_END_DECLS

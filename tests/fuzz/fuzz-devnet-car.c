@@ -10,17 +10,19 @@
 
 #include "ac-devnet-car.h"
 
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+	g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
 	g_autofree gchar *cid = NULL;
 	guint64 fsize = 0;
-	cid = ac_devnet_car_extract (data, size, 4 * 1024 * 1024, out, &fsize, NULL);
-	if (cid != NULL && (fsize > 4 * 1024 * 1024 ||
-			    g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out)) != fsize))
-		abort ();
+	cid = ac_devnet_car_extract(data, size, 4 * 1024 * 1024, out, &fsize, NULL);
+	if (cid != NULL
+	    && (fsize > 4 * 1024 * 1024
+	        || g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(out)) != fsize))
+		abort();
 	return 0;
 }

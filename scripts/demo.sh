@@ -25,6 +25,7 @@ virt_alephd="$builddir/plugin/daemon/virt-alephd"
 cleanup() {
   if [ "$keep" = 0 ]; then
     [ -f "$dir/virt-alephd.pid" ] && kill "$(cat "$dir/virt-alephd.pid")" 2>/dev/null || true
+    [ -f "$dir/devnet.pid" ] && kill "$(cat "$dir/devnet.pid")" 2>/dev/null || true
     "$harness" stop "$dir" >/dev/null 2>&1 || true
   fi
 }
@@ -79,10 +80,69 @@ grep ALEPH-TEST-GUEST-UP "$dir/aleph-demo.console"
 show virsh destroy aleph-demo
 show "$virt_aleph" status aleph-demo
 
+step "The Aleph flow on the devnet: a local Aleph network with software SEV nodes"
+devnet_bin="$builddir/devnet/aleph-devnet"
+mkdir -p "$dir/devnet"
+cat > "$dir/devnet/devnet.json" <<JSON
+{ "state_dir": "$dir/devnet/state", "rsa_bits": 2048, "crns": [ { "attack": "none" } ] }
+JSON
+"$devnet_bin" --config "$dir/devnet/devnet.json" > "$dir/devnet/ready.json" 2>"$dir/devnet/devnet.log" &
+echo $! > "$dir/devnet.pid"
+for _ in $(seq 1 100); do [ -s "$dir/devnet/ready.json" ] && break; sleep 0.1; done
+info() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$dir/devnet/ready.json')); print(eval(sys.argv[1]))" "$1"; }
+api=$(info 'd["ccn"]')
+echo "CCN (Aleph API): $api"
+echo "CRN:             $(info 'd["crns"][0]["url"]')"
+echo "devnet root:     $(info 'd["trust_root"]["ark"]')  (trusted only because the config says so)"
+
+step "An Ethereum account for signing (aleph-client's key file format)"
+show "$virt_aleph" account create --key-file "$dir/ethereum.key"
+
+step "The service's configuration: state, key, and the devnet root trusted explicitly"
+cat > "$dir/virt-alephd.conf" <<CONF
+[daemon]
+monitor-interval=5
+[pipeline]
+state-dir=$dir/aleph-state
+key-file=$dir/ethereum.key
+trusted-roots=$(info 'd["trust_root"]["ark"]')
+poll-first-ms=200
+poll-max-ms=1000
+CONF
+cat "$dir/virt-alephd.conf"
+kill "$(cat "$dir/virt-alephd.pid")" 2>/dev/null || true
+sleep 0.5
+"$virt_alephd" --connect "$uri" --config "$dir/virt-alephd.conf" --pidfile "$dir/virt-alephd.pid" \
+  --foreground >>"$dir/virt-alephd.log" 2>&1 &
+
+step "Defining a domain tagged with <aleph:publish> (examples/aleph-domain.xml)"
+cp "$dir/guest/disk.img" "$dir/aleph-web.img"
+sed -e "s#@DIR@#$dir#g" -e "s#@API@#$api#g" -e "s#@FW_SHA256@#$(info 'd["firmware"]["sha256"]')#g" \
+    -e "s#@FW_REF@#$(info 'd["firmware"]["item_hash"]')#g" "$top/examples/aleph-domain.xml" > "$dir/aleph-web.xml"
+sed -n '/<metadata>/,/<\/metadata>/p' "$dir/aleph-web.xml"
+show virsh define "$dir/aleph-web.xml"
+
+step "virt-alephd builds, publishes, attests and injects; each step lands in the status element"
+show "$virt_aleph" status --follow aleph-web || true
+show "$virt_aleph" status aleph-web
+show virsh metadata aleph-web "$status_ns"
+
+step "The devnet confirms: the secret was released only after attestation, and it opens the image"
+/usr/bin/python3 - "$(info 'd["admin"]')" "$("$virt_aleph" status aleph-web --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["instance"])')" <<'PY'
+import json, sys, urllib.request
+vm = json.load(urllib.request.urlopen(f"{sys.argv[1]}/admin/vms/{sys.argv[2]}"))
+for v in vm["vms"]:
+    print(f"  VM {sys.argv[2][:16]}…: secrets released {v.get('secrets_released')}, "
+          f"passphrase checks passed {v.get('passphrase_ok')}")
+PY
+
+step "The pipeline's log (never a secret in it)"
+show "$virt_aleph" logs aleph-web --config "$dir/virt-alephd.conf"
+
 step "Service log"
 cat "$dir/virt-alephd.log"
 if [ "$keep" = 1 ]; then
   echo
   echo "Left running. Try: LIBVIRT_DEFAULT_URI='$uri' virsh list --all"
-  echo "Stop with: $harness stop $dir; kill \$(cat $dir/virt-alephd.pid)"
+  echo "Stop with: $harness stop $dir; kill \$(cat $dir/virt-alephd.pid) \$(cat $dir/devnet.pid)"
 fi

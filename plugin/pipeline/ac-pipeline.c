@@ -1096,9 +1096,13 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 			return FALSE;
 		godh_b = g_bytes_new_take (g_steal_pointer (&godh), godh_len);
 		blob_b = g_bytes_new_take (g_steal_pointer (&blob), blob_len);
+		g_autoptr(AcCrnMeasurement) already = NULL;
 		report (p, "attesting", "attest/initialize", 80);
-		if (!ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
-			if (init_error->message == NULL || strstr (init_error->message, "vm_running") == NULL) {
+		/* only the owner can initialize: a launch waiting with a measurement is ours */
+		already = ac_crn_confidential_measurement (crn, vm, 0, NULL);
+		if (already == NULL && !ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
+			if (strstr (init_error->message, "vm_running") == NULL &&
+			    strstr (init_error->message, "already running") == NULL) {
 				g_propagate_error (error, g_steal_pointer (&init_error));
 				return FALSE;
 			}

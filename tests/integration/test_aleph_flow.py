@@ -222,6 +222,34 @@ timeout=60
                      if m["content"]["rootfs"]["parent"]["ref"] == st["store"]]
         self.assertEqual(len(instances), 1, instances)
 
+    def test_6_crn_reboot_is_attested_again(self):
+        env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        st = self.wait_state("conf1", ["running"])
+        before = self.devnet.vm(st["instance"])["secrets_released"]
+        r = env.aleph("reboot", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # the monitor notices the new launch waiting for a secret, verifies it, injects again
+        def reattested():
+            vm = self.devnet.vm(st["instance"])
+            return vm if vm["secrets_released"] > before else None
+        vm = wait_for(reattested, 60, "the rebooted VM to get its secret again")
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        st2 = self.wait_state("conf1", ["running"])
+        self.assertNotEqual(st2["measurement"], st["measurement"])
+
+    def test_7_libvirtd_restart_mid_flow(self):
+        env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        env.define("restart", self.tag())
+        wait_for(lambda: (s := env.status("restart")) and s["state"] == "publishing", 120, "publishing")
+        run(os.path.join(os.path.dirname(os.path.abspath(__file__)), "libvirtd.sh"), "restart", env.dir, BUILD)
+        st = self.wait_state("restart", ["running", "failed"])
+        self.assertEqual(st["state"], "running", st)
+        self.assertIsNone(env.daemon.poll(), "virt-alephd exited")
+
     def test_5_passphrase_never_leaks(self):
         env = self.env
         secret = self.passphrase("conf1")

@@ -44,68 +44,68 @@ typedef struct {
 } Owner;
 
 static void
-owner_free(Owner *o)
+owner_free (Owner *o)
 {
 	if (o->m != NULL)
-		ac_crn_measurement_free(o->m);
+		ac_crn_measurement_free (o->m);
 	if (o->session != NULL)
-		ac_sev_session_free(o->session);
+		ac_sev_session_free (o->session);
 	if (o->crnc != NULL)
-		ac_crn_client_free(o->crnc);
+		ac_crn_client_free (o->crnc);
 	if (o->ccn != NULL)
-		ac_ccn_client_free(o->ccn);
+		ac_ccn_client_free (o->ccn);
 	if (o->account != NULL)
-		ac_eth_account_free(o->account);
-	g_free(o->image);
-	g_free(o->store_hash);
-	g_free(o->vm_hash);
-	g_free(o);
+		ac_eth_account_free (o->account);
+	g_free (o->image);
+	g_free (o->store_hash);
+	g_free (o->vm_hash);
+	g_free (o);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Owner, owner_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Owner, owner_free)
 
 static Owner *
-owner_new(TestDevnet *d, guint crn)
+owner_new (TestDevnet *d, guint crn)
 {
-	Owner *o = g_new0(Owner, 1);
-	g_autoptr(GError) error = NULL;
+	Owner *o = g_new0 (Owner, 1);
+	g_autoptr (GError) error = NULL;
 	o->d = d;
 	o->crn = crn;
-	o->account = ac_eth_account_generate(&error);
-	g_assert_no_error(error);
-	o->ccn = ac_ccn_client_new(d->ccn, d->http, &error);
-	g_assert_no_error(error);
-	ac_ccn_client_set_poll(o->ccn, 20, 100);
-	o->crnc = ac_crn_client_new(d->crn_url[crn], o->account, d->http, &error);
-	g_assert_no_error(error);
-	ac_crn_client_set_poll(o->crnc, 20, 100);
+	o->account = ac_eth_account_generate (&error);
+	g_assert_no_error (error);
+	o->ccn = ac_ccn_client_new (d->ccn, d->http, &error);
+	g_assert_no_error (error);
+	ac_ccn_client_set_poll (o->ccn, 20, 100);
+	o->crnc = ac_crn_client_new (d->crn_url[crn], o->account, d->http, &error);
+	g_assert_no_error (error);
+	ac_crn_client_set_poll (o->crnc, 20, 100);
 	return o;
 }
 
 /* the image as a CAR with a signed STORE, then the INSTANCE; returns the INSTANCE hash */
 static gboolean
-owner_publish(Owner *o, guint size_mib, GError **error)
+owner_publish (Owner *o, guint size_mib, GError **error)
 {
-	g_autoptr(AcAlephMessage) store = NULL;
-	g_autoptr(AcMessageInfo) info = NULL;
+	g_autoptr (AcAlephMessage) store = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
 	g_autofree gchar *cid = NULL;
 	g_autofree gchar *content = NULL;
-	g_autoptr(JsonNode) node = NULL;
-	g_autoptr(AcAlephMessage) inst = NULL;
+	g_autoptr (JsonNode) node = NULL;
+	g_autoptr (AcAlephMessage) inst = NULL;
 	AcPostResult res = { 0 };
 	gboolean ok;
 
 	if (o->image == NULL)
-		o->image = test_make_image(o->d->dir, "disk.img", PASSPHRASE, 8);
-	cid = ac_ccn_upload_file(o->ccn, AC_CCN_UPLOAD_CAR, o->image, o->account,
-	                         AC_ALEPH_DEFAULT_CHANNEL, &store, NULL, error);
+		o->image = test_make_image (o->d->dir, "disk.img", PASSPHRASE, 8);
+	cid = ac_ccn_upload_file (o->ccn, AC_CCN_UPLOAD_CAR, o->image, o->account,
+	                          AC_ALEPH_DEFAULT_CHANNEL, &store, NULL, error);
 	if (cid == NULL)
 		return FALSE;
-	info = ac_ccn_wait_processed(o->ccn, store->item_hash, 10000, NULL, error);
+	info = ac_ccn_wait_processed (o->ccn, store->item_hash, 10000, NULL, error);
 	if (info == NULL)
 		return FALSE;
-	g_clear_pointer(&o->store_hash, g_free);
-	o->store_hash = g_strdup(store->item_hash);
-	content = g_strdup_printf(
+	g_clear_pointer (&o->store_hash, g_free);
+	o->store_hash = g_strdup (store->item_hash);
+	content = g_strdup_printf (
 	    "{\"address\": \"%s\", \"time\": %.1f, \"allow_amend\": false,"
 	    " \"metadata\": {\"name\": \"devnet-test\"},"
 	    " \"environment\": {\"internet\": true, \"aleph_api\": true, \"hypervisor\": \"qemu\","
@@ -115,722 +115,765 @@ owner_publish(Owner *o, guint size_mib, GError **error)
 	    " \"requirements\": {\"node\": {\"node_hash\": \"%s\"}},"
 	    " \"rootfs\": {\"parent\": {\"ref\": \"%s\", \"use_latest\": true},"
 	    "  \"persistence\": \"host\", \"size_mib\": %u}}",
-	    ac_eth_account_get_address(o->account), (gdouble)(g_get_real_time() / G_USEC_PER_SEC),
+	    ac_eth_account_get_address (o->account), (gdouble)(g_get_real_time () / G_USEC_PER_SEC),
 	    o->d->fw_item_hash, POLICY, o->d->crn_hash[o->crn], store->item_hash, size_mib);
-	node = json_from_string(content, error);
+	node = json_from_string (content, error);
 	if (node == NULL)
 		return FALSE;
-	inst = ac_aleph_message_build("INSTANCE", node, ac_eth_account_get_address(o->account),
-	                              AC_ALEPH_DEFAULT_CHANNEL,
-	                              (gdouble)g_get_real_time() / G_USEC_PER_SEC, error);
-	if (inst == NULL || !ac_aleph_message_sign(inst, o->account, error))
+	inst = ac_aleph_message_build ("INSTANCE", node, ac_eth_account_get_address (o->account),
+	                               AC_ALEPH_DEFAULT_CHANNEL,
+	                               (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+	if (inst == NULL || !ac_aleph_message_sign (inst, o->account, error))
 		return FALSE;
-	ok = ac_ccn_post_message(o->ccn, inst, TRUE, &res, error);
-	ac_post_result_clear(&res);
+	ok = ac_ccn_post_message (o->ccn, inst, TRUE, &res, error);
+	ac_post_result_clear (&res);
 	if (!ok)
 		return FALSE;
-	g_clear_pointer(&info, ac_message_info_free);
-	info = ac_ccn_wait_processed(o->ccn, inst->item_hash, 10000, NULL, error);
+	g_clear_pointer (&info, ac_message_info_free);
+	info = ac_ccn_wait_processed (o->ccn, inst->item_hash, 10000, NULL, error);
 	if (info == NULL)
 		return FALSE;
-	g_clear_pointer(&o->vm_hash, g_free);
-	o->vm_hash = g_strdup(inst->item_hash);
+	g_clear_pointer (&o->vm_hash, g_free);
+	o->vm_hash = g_strdup (inst->item_hash);
 	return TRUE;
 }
 
 /* what the pipeline's attest step does: chain, session, initialize, measurement, check */
 static gboolean
-owner_attest(Owner *o, gboolean trust_devnet_root, GError **error)
+owner_attest (Owner *o, gboolean trust_devnet_root, GError **error)
 {
-	g_autoptr(GBytes) certs = NULL;
-	g_autoptr(AcSevChain) chain = NULL;
-	g_autoptr(AcSevRoots) roots = NULL;
+	g_autoptr (GBytes) certs = NULL;
+	g_autoptr (AcSevChain) chain = NULL;
+	g_autoptr (AcSevRoots) roots = NULL;
 	g_autofree gchar *godh = NULL;
 	g_autofree gchar *blob = NULL;
-	g_autoptr(GBytes) godh_b = NULL;
-	g_autoptr(GBytes) blob_b = NULL;
+	g_autoptr (GBytes) godh_b = NULL;
+	g_autoptr (GBytes) blob_b = NULL;
 
-	certs = ac_crn_get_certificates(o->crnc, error);
+	certs = ac_crn_get_certificates (o->crnc, error);
 	if (certs == NULL)
 		return FALSE;
-	chain = ac_sev_chain_parse(g_bytes_get_data(certs, NULL), g_bytes_get_size(certs), error);
+	chain
+	    = ac_sev_chain_parse (g_bytes_get_data (certs, NULL), g_bytes_get_size (certs), error);
 	if (chain == NULL)
 		return FALSE;
 	if (trust_devnet_root) {
-		g_autoptr(AcAmdCert) ark = ac_amd_cert_parse_file(o->d->ark, error);
-		g_autoptr(AcAmdCert) ask
-		    = ark != NULL ? ac_amd_cert_parse_file(o->d->ask, error) : NULL;
+		g_autoptr (AcAmdCert) ark = ac_amd_cert_parse_file (o->d->ark, error);
+		g_autoptr (AcAmdCert) ask
+		    = ark != NULL ? ac_amd_cert_parse_file (o->d->ask, error) : NULL;
 		if (ask == NULL)
 			return FALSE;
-		roots = ac_sev_roots_new();
-		if (!ac_sev_roots_add(roots, "devnet", ark, ask, error))
+		roots = ac_sev_roots_new ();
+		if (!ac_sev_roots_add (roots, "devnet", ark, ask, error))
 			return FALSE;
 	} else {
-		roots = ac_sev_roots_new_builtin();
+		roots = ac_sev_roots_new_builtin ();
 	}
-	if (!ac_sev_chain_verify(chain, roots, NULL, NULL, error))
+	if (!ac_sev_chain_verify (chain, roots, NULL, NULL, error))
 		return FALSE;
-	g_clear_pointer(&o->session, ac_sev_session_free);
-	o->session = ac_sev_session_new(ac_sev_chain_get_pdh(chain), POLICY, error);
+	g_clear_pointer (&o->session, ac_sev_session_free);
+	o->session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), POLICY, error);
 	if (o->session == NULL)
 		return FALSE;
-	godh = ac_sev_session_get_godh_b64(o->session);
-	blob = ac_sev_session_get_blob_b64(o->session);
-	godh_b = g_bytes_new(godh, strlen(godh));
-	blob_b = g_bytes_new(blob, strlen(blob));
-	return ac_crn_confidential_initialize(o->crnc, o->vm_hash, blob_b, godh_b, error);
+	godh = ac_sev_session_get_godh_b64 (o->session);
+	blob = ac_sev_session_get_blob_b64 (o->session);
+	godh_b = g_bytes_new (godh, strlen (godh));
+	blob_b = g_bytes_new (blob, strlen (blob));
+	return ac_crn_confidential_initialize (o->crnc, o->vm_hash, blob_b, godh_b, error);
 }
 
 /* measurement fetched and verified against the firmware we pinned */
 static gboolean
-owner_measure(Owner *o, GError **error)
+owner_measure (Owner *o, GError **error)
 {
 	g_autofree gchar *url
-	    = g_strdup_printf("%s/api/v0/storage/raw/%s", o->d->ccn, o->d->fw_sha256);
-	g_autoptr(AcHttpResponse) r = NULL;
+	    = g_strdup_printf ("%s/api/v0/storage/raw/%s", o->d->ccn, o->d->fw_sha256);
+	g_autoptr (AcHttpResponse) r = NULL;
 	g_autofree gchar *got = NULL;
 	guint8 ld[32];
-	unsigned int ldl = sizeof(ld);
+	unsigned int ldl = sizeof (ld);
 	const gchar *fw;
 	gsize fwlen;
 
-	g_clear_pointer(&o->m, ac_crn_measurement_free);
-	o->m = ac_crn_confidential_measurement(o->crnc, o->vm_hash, 10000, error);
+	g_clear_pointer (&o->m, ac_crn_measurement_free);
+	o->m = ac_crn_confidential_measurement (o->crnc, o->vm_hash, 10000, error);
 	if (o->m == NULL)
 		return FALSE;
-	if (!ac_sev_launch_check_platform(POLICY, o->m->policy, o->m->api_major, o->m->api_minor, 0,
-	                                  17, error))
+	if (!ac_sev_launch_check_platform (POLICY, o->m->policy, o->m->api_major, o->m->api_minor,
+	                                   0, 17, error))
 		return FALSE;
-	r = ac_http_request(o->d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
+	r = ac_http_request (o->d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
 	if (r == NULL)
 		return FALSE;
-	fw = ac_http_response_get_data(r, &fwlen);
-	got = ac_aleph_sha256_hex((const guint8 *)fw, fwlen);
-	if (g_strcmp0(got, o->d->fw_sha256) != 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_MISMATCH, "firmware sha256 %s, pinned %s",
-		            got, o->d->fw_sha256);
+	fw = ac_http_response_get_data (r, &fwlen);
+	got = ac_aleph_sha256_hex ((const guint8 *)fw, fwlen);
+	if (g_strcmp0 (got, o->d->fw_sha256) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "firmware sha256 %s, pinned %s",
+		             got, o->d->fw_sha256);
 		return FALSE;
 	}
-	EVP_Digest(fw, fwlen, ld, &ldl, EVP_sha256(), NULL);
-	return ac_sev_measurement_verify(o->m->launch_measure, sizeof(o->m->launch_measure),
-	                                 ac_sev_session_get_tik(o->session), o->m->api_major,
-	                                 o->m->api_minor, o->m->build_id, o->m->policy, ld, error);
+	EVP_Digest (fw, fwlen, ld, &ldl, EVP_sha256 (), NULL);
+	return ac_sev_measurement_verify (o->m->launch_measure, sizeof (o->m->launch_measure),
+	                                  ac_sev_session_get_tik (o->session), o->m->api_major,
+	                                  o->m->api_minor, o->m->build_id, o->m->policy, ld, error);
 }
 
 static gboolean
-owner_inject(Owner *o, const gchar *passphrase, GError **error)
+owner_inject (Owner *o, const gchar *passphrase, GError **error)
 {
-	g_autoptr(GBytes) table = ac_sev_secret_table_build_aleph_passphrase(passphrase, error);
-	g_autoptr(GBytes) payload = NULL;
+	g_autoptr (GBytes) table = ac_sev_secret_table_build_aleph_passphrase (passphrase, error);
+	g_autoptr (GBytes) payload = NULL;
 	guint8 header[AC_SEV_SECRET_HEADER_SIZE];
 	g_autofree gchar *h64 = NULL;
 	g_autofree gchar *p64 = NULL;
 	if (table == NULL)
 		return FALSE;
-	if (!ac_sev_secret_packet_build(ac_sev_session_get_tek(o->session),
-	                                ac_sev_session_get_tik(o->session), o->m->launch_measure,
-	                                o->m->api_major, o->m->api_minor, NULL, table, header,
-	                                &payload, error))
+	if (!ac_sev_secret_packet_build (ac_sev_session_get_tek (o->session),
+	                                 ac_sev_session_get_tik (o->session), o->m->launch_measure,
+	                                 o->m->api_major, o->m->api_minor, NULL, table, header,
+	                                 &payload, error))
 		return FALSE;
-	h64 = g_base64_encode(header, sizeof(header));
-	p64 = g_base64_encode(g_bytes_get_data(payload, NULL), g_bytes_get_size(payload));
-	return ac_crn_confidential_inject_secret(o->crnc, o->vm_hash, h64, p64, error);
+	h64 = g_base64_encode (header, sizeof (header));
+	p64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	return ac_crn_confidential_inject_secret (o->crnc, o->vm_hash, h64, p64, error);
 }
 
 static gboolean
-owner_full_flow(Owner *o, GError **error)
+owner_full_flow (Owner *o, GError **error)
 {
-	return owner_publish(o, 20, error) && ac_crn_notify_allocation(o->crnc, o->vm_hash, error)
-	       && owner_attest(o, TRUE, error) && owner_measure(o, error)
-	       && owner_inject(o, PASSPHRASE, error);
+	return owner_publish (o, 20, error) && ac_crn_notify_allocation (o->crnc, o->vm_hash, error)
+	       && owner_attest (o, TRUE, error) && owner_measure (o, error)
+	       && owner_inject (o, PASSPHRASE, error);
 }
 
 /* ---- tests ---- */
 
 static gboolean
-port_open(const gchar *url)
+port_open (const gchar *url)
 {
-	const gchar *colon = strrchr(url, ':');
+	const gchar *colon = strrchr (url, ':');
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket (AF_INET, SOCK_STREAM, 0);
 	gboolean ok;
-	sa.sin_port = htons((guint16)atoi(colon + 1));
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
+	sa.sin_port = htons ((guint16)atoi (colon + 1));
+	inet_pton (AF_INET, "127.0.0.1", &sa.sin_addr);
+	ok = connect (fd, (struct sockaddr *)&sa, sizeof (sa)) == 0;
+	close (fd);
 	return ok;
 }
 
 static void
-test_devnet_start_stop(void)
+test_devnet_start_stop (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) a = NULL;
-	g_autoptr(TestDevnet) b = NULL;
-	g_autoptr(AcCcnClient) ccn = NULL;
-	g_autoptr(GPtrArray) crns = NULL;
-	g_autoptr(AcMessageInfo) fw = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) a = NULL;
+	g_autoptr (TestDevnet) b = NULL;
+	g_autoptr (AcCcnClient) ccn = NULL;
+	g_autoptr (GPtrArray) crns = NULL;
+	g_autoptr (AcMessageInfo) fw = NULL;
 
 	/* the first start of the test process creates the shared root; time the next ones */
-	a = test_devnet_start("", 2, &error);
-	g_assert_no_error(error);
-	b = test_devnet_start("", 3, &error);
-	g_assert_no_error(error);
-	g_test_message("startup: %" G_GINT64_FORMAT " ms and %" G_GINT64_FORMAT " ms",
-	               a->startup_us / 1000, b->startup_us / 1000);
+	a = test_devnet_start ("", 2, &error);
+	g_assert_no_error (error);
+	b = test_devnet_start ("", 3, &error);
+	g_assert_no_error (error);
+	g_test_message ("startup: %" G_GINT64_FORMAT " ms and %" G_GINT64_FORMAT " ms",
+	                a->startup_us / 1000, b->startup_us / 1000);
 	/* "well under a second" (sanitizers slow everything down ~5x) */
 #if defined(__SANITIZE_ADDRESS__)
-	g_assert_cmpint(b->startup_us, <, 5000 * 1000);
+	g_assert_cmpint (b->startup_us, <, 5000 * 1000);
 #else
-	g_assert_cmpint(b->startup_us, <, 1000 * 1000);
+	g_assert_cmpint (b->startup_us, <, 1000 * 1000);
 #endif
-	g_assert_cmpuint(a->n_crns, ==, 2);
-	g_assert_cmpuint(b->n_crns, ==, 3);
-	g_assert_cmpstr(a->ccn, !=, b->ccn);
-	g_assert_cmpstr(a->crn_hash[0], !=, a->crn_hash[1]);
+	g_assert_cmpuint (a->n_crns, ==, 2);
+	g_assert_cmpuint (b->n_crns, ==, 3);
+	g_assert_cmpstr (a->ccn, !=, b->ccn);
+	g_assert_cmpstr (a->crn_hash[0], !=, a->crn_hash[1]);
 
 	/* both serve: the CRN list, the firmware STORE */
-	crns = ac_crn_list_fetch(b->http, b->crn_list, AC_CRN_FILTER_CONFIDENTIAL, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(crns->len, ==, 3);
-	g_assert_cmpstr(((AcCrnInfo *)g_ptr_array_index(crns, 2))->address, ==, b->crn_url[2]);
-	g_assert_true(((AcCrnInfo *)g_ptr_array_index(crns, 0))->sev);
-	ccn = ac_ccn_client_new(a->ccn, a->http, &error);
-	g_assert_no_error(error);
-	fw = ac_ccn_get_message(ccn, a->fw_item_hash, &error);
-	g_assert_no_error(error);
-	g_assert_cmpint(fw->status, ==, AC_MESSAGE_STATUS_PROCESSED);
-	g_assert_cmpstr(fw->message->type, ==, "STORE");
+	crns = ac_crn_list_fetch (b->http, b->crn_list, AC_CRN_FILTER_CONFIDENTIAL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (crns->len, ==, 3);
+	g_assert_cmpstr (((AcCrnInfo *)g_ptr_array_index (crns, 2))->address, ==, b->crn_url[2]);
+	g_assert_true (((AcCrnInfo *)g_ptr_array_index (crns, 0))->sev);
+	ccn = ac_ccn_client_new (a->ccn, a->http, &error);
+	g_assert_no_error (error);
+	fw = ac_ccn_get_message (ccn, a->fw_item_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (fw->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	g_assert_cmpstr (fw->message->type, ==, "STORE");
 
 	/* clean stop: exit 0, ports closed */
-	g_assert_cmpint(test_devnet_stop(a), ==, 0);
-	g_assert_false(port_open(a->ccn));
-	g_assert_false(port_open(a->crn_url[0]));
-	g_assert_true(port_open(b->ccn));
-	g_assert_cmpint(test_devnet_stop(b), ==, 0);
+	g_assert_cmpint (test_devnet_stop (a), ==, 0);
+	g_assert_false (port_open (a->ccn));
+	g_assert_false (port_open (a->crn_url[0]));
+	g_assert_true (port_open (b->ccn));
+	g_assert_cmpint (test_devnet_stop (b), ==, 0);
 }
 
 static void
-test_devnet_flow(void)
+test_devnet_flow (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) d = test_devnet_start("", 1, &error);
-	g_autoptr(Owner) o = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr (Owner) o = NULL;
 	guint8 first_nonce[16];
-	g_autoptr(GPtrArray) ex = NULL;
+	g_autoptr (GPtrArray) ex = NULL;
 
-	g_assert_no_error(error);
-	o = owner_new(d, 0);
-	g_assert_true(owner_publish(o, 20, &error));
-	g_assert_no_error(error);
-	g_assert_true(ac_crn_notify_allocation(o->crnc, o->vm_hash, &error));
-	g_assert_no_error(error);
-	ex = ac_crn_list_executions(o->crnc, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(ex->len, ==, 1);
-	g_assert_true(((AcCrnExecution *)g_ptr_array_index(ex, 0))->awaiting_confidential_init);
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_publish (o, 20, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+	g_assert_no_error (error);
+	ex = ac_crn_list_executions (o->crnc, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (ex->len, ==, 1);
+	g_assert_true (((AcCrnExecution *)g_ptr_array_index (ex, 0))->awaiting_confidential_init);
 
 	/* trusted only when told: AMD's built-in roots refuse the devnet chain */
-	g_assert_false(owner_attest(o, FALSE, &error));
-	g_assert_error(error, AC_ERROR, AC_ERROR_UNTRUSTED);
-	g_clear_error(&error);
+	g_assert_false (owner_attest (o, FALSE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+	g_clear_error (&error);
 
-	g_assert_true(owner_attest(o, TRUE, &error));
-	g_assert_no_error(error);
+	g_assert_true (owner_attest (o, TRUE, &error));
+	g_assert_no_error (error);
 	/* initialize again while paused: aleph-vm's 400 vm_running */
 	{
-		g_autofree gchar *godh = ac_sev_session_get_godh_b64(o->session);
-		g_autofree gchar *blob = ac_sev_session_get_blob_b64(o->session);
-		g_autoptr(GBytes) gb = g_bytes_new(godh, strlen(godh));
-		g_autoptr(GBytes) bb = g_bytes_new(blob, strlen(blob));
-		g_assert_false(ac_crn_confidential_initialize(o->crnc, o->vm_hash, bb, gb, &error));
-		g_assert_nonnull(error);
-		g_assert_nonnull(strstr(error->message, "already running"));
-		g_clear_error(&error);
+		g_autofree gchar *godh = ac_sev_session_get_godh_b64 (o->session);
+		g_autofree gchar *blob = ac_sev_session_get_blob_b64 (o->session);
+		g_autoptr (GBytes) gb = g_bytes_new (godh, strlen (godh));
+		g_autoptr (GBytes) bb = g_bytes_new (blob, strlen (blob));
+		g_assert_false (
+		    ac_crn_confidential_initialize (o->crnc, o->vm_hash, bb, gb, &error));
+		g_assert_nonnull (error);
+		g_assert_nonnull (strstr (error->message, "already running"));
+		g_clear_error (&error);
 	}
-	g_assert_true(owner_measure(o, &error));
-	g_assert_no_error(error);
-	memcpy(first_nonce, o->m->launch_measure + 32, 16);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "secrets_released"), ==, 0);
-	g_assert_true(owner_inject(o, PASSPHRASE, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "secrets_released"), ==, 1);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "passphrase_ok"), ==, 1);
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	memcpy (first_nonce, o->m->launch_measure + 32, 16);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 0);
+	g_assert_true (owner_inject (o, PASSPHRASE, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 1);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 1);
 
 	/* reboot: paused again, a new measurement (new mnonce) and a new injection */
-	g_assert_true(ac_crn_operate(o->crnc, o->vm_hash, "reboot", &error));
-	g_assert_no_error(error);
-	g_assert_true(owner_measure(o, &error));
-	g_assert_no_error(error);
-	g_assert_true(memcmp(first_nonce, o->m->launch_measure + 32, 16) != 0);
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "reboot", &error));
+	g_assert_no_error (error);
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	g_assert_true (memcmp (first_nonce, o->m->launch_measure + 32, 16) != 0);
 	/* a wrong passphrase is released (the PSP accepts it) but opens no LUKS slot */
-	g_assert_true(owner_inject(o, "not the passphrase", &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "secrets_released"), ==, 2);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "passphrase_checks"), ==, 2);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "passphrase_ok"), ==, 1);
+	g_assert_true (owner_inject (o, "not the passphrase", &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 2);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_checks"), ==, 2);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 1);
 	/* a second injection into a running VM: aleph-vm's 500 (#668) */
-	g_assert_false(owner_inject(o, PASSPHRASE, &error));
-	g_assert_error(error, AC_ERROR, AC_ERROR_REMOTE);
-	g_clear_error(&error);
+	g_assert_false (owner_inject (o, PASSPHRASE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_clear_error (&error);
 
 	/* stop, notify again, a fresh launch with the right passphrase */
-	g_assert_true(ac_crn_operate(o->crnc, o->vm_hash, "stop", &error));
-	g_assert_no_error(error);
-	g_assert_true(ac_crn_notify_allocation(o->crnc, o->vm_hash, &error)
-	              && owner_attest(o, TRUE, &error) && owner_measure(o, &error)
-	              && owner_inject(o, PASSPHRASE, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "passphrase_ok"), ==, 2);
-	g_assert_true(ac_crn_operate(o->crnc, o->vm_hash, "erase", &error));
-	g_assert_no_error(error);
-	g_assert_false(owner_measure(o, &error));
-	g_assert_error(error, AC_ERROR, AC_ERROR_NOT_FOUND);
-	g_clear_error(&error);
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "stop", &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error)
+	               && owner_attest (o, TRUE, &error) && owner_measure (o, &error)
+	               && owner_inject (o, PASSPHRASE, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 2);
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "erase", &error));
+	g_assert_no_error (error);
+	g_assert_false (owner_measure (o, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_clear_error (&error);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 static void
-test_devnet_auth(void)
+test_devnet_auth (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) d = test_devnet_start("", 1, &error);
-	g_autoptr(Owner) o = NULL;
-	g_autoptr(Owner) mallory = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr (Owner) o = NULL;
+	g_autoptr (Owner) mallory = NULL;
 	guint status = 0;
-	g_autoptr(JsonNode) k = NULL;
+	g_autoptr (JsonNode) k = NULL;
 
-	g_assert_no_error(error);
-	o = owner_new(d, 0);
-	g_assert_true(owner_publish(o, 20, &error)
-	              && ac_crn_notify_allocation(o->crnc, o->vm_hash, &error));
-	g_assert_no_error(error);
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_publish (o, 20, &error)
+	               && ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+	g_assert_no_error (error);
 	/* another wallet: authenticated, but not the owner → 403 */
-	mallory = owner_new(d, 0);
-	g_free(mallory->vm_hash);
-	mallory->vm_hash = g_strdup(o->vm_hash);
-	g_assert_false(owner_attest(mallory, TRUE, &error));
-	g_assert_error(error, AC_ERROR, AC_ERROR_PERMISSION);
-	g_assert_nonnull(strstr(error->message, "Unauthorized sender"));
-	g_clear_error(&error);
+	mallory = owner_new (d, 0);
+	g_free (mallory->vm_hash);
+	mallory->vm_hash = g_strdup (o->vm_hash);
+	g_assert_false (owner_attest (mallory, TRUE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
+	g_assert_nonnull (strstr (error->message, "Unauthorized sender"));
+	g_clear_error (&error);
 	/* the CRN's clock 10 min ahead: outside the ±2 min window */
-	k = test_devnet_admin(d, "POST", "/admin/knobs", "{\"clock_skew_s\": 600}", &status);
-	g_assert_cmpuint(status, ==, 200);
-	g_assert_false(owner_attest(o, TRUE, &error));
-	g_assert_nonnull(error);
-	g_assert_nonnull(strstr(error->message, "X-SignedOperation"));
-	g_clear_error(&error);
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(d, "POST", "/admin/knobs", "{\"clock_skew_s\": 60}", &status);
-	g_assert_true(owner_attest(o, TRUE, &error));
-	g_assert_no_error(error);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"clock_skew_s\": 600}", &status);
+	g_assert_cmpuint (status, ==, 200);
+	g_assert_false (owner_attest (o, TRUE, &error));
+	g_assert_nonnull (error);
+	g_assert_nonnull (strstr (error->message, "X-SignedOperation"));
+	g_clear_error (&error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"clock_skew_s\": 60}", &status);
+	g_assert_true (owner_attest (o, TRUE, &error));
+	g_assert_no_error (error);
 
 	/* the owner delegates INSTANCE operations in its "security" aggregate (aleph-vm §4.4) */
-	g_assert_true(ac_crn_operate(o->crnc, o->vm_hash, "stop", &error)
-	              && ac_crn_notify_allocation(o->crnc, o->vm_hash, &error));
-	g_assert_no_error(error);
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "stop", &error)
+	               && ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+	g_assert_no_error (error);
 	{
-		g_autofree gchar *content = g_strdup_printf(
+		g_autofree gchar *content = g_strdup_printf (
 		    "{\"address\":\"%s\",\"key\":\"security\",\"content\":"
 		    "{\"authorizations\":[{\"address\":\"%s\",\"types\":[\"INSTANCE\"]}]},"
 		    "\"time\":%.1f}",
-		    ac_eth_account_get_address(o->account),
-		    ac_eth_account_get_address(mallory->account),
-		    (gdouble)(g_get_real_time() / G_USEC_PER_SEC));
-		g_autoptr(AcAlephMessage) agg = ac_aleph_message_new_inline(
-		    "AGGREGATE", content, ac_eth_account_get_address(o->account), "ETH", "TEST",
-		    (gdouble)g_get_real_time() / G_USEC_PER_SEC);
-		g_autoptr(AcMessageInfo) info = NULL;
+		    ac_eth_account_get_address (o->account),
+		    ac_eth_account_get_address (mallory->account),
+		    (gdouble)(g_get_real_time () / G_USEC_PER_SEC));
+		g_autoptr (AcAlephMessage) agg = ac_aleph_message_new_inline (
+		    "AGGREGATE", content, ac_eth_account_get_address (o->account), "ETH", "TEST",
+		    (gdouble)g_get_real_time () / G_USEC_PER_SEC);
+		g_autoptr (AcMessageInfo) info = NULL;
 		AcPostResult res = { 0 };
 		g_autofree gchar *url
-		    = g_strdup_printf("%s/api/v0/aggregates/%s.json?keys=security", d->ccn,
-		                      ac_eth_account_get_address(o->account));
-		g_autoptr(AcHttpResponse) r = NULL;
+		    = g_strdup_printf ("%s/api/v0/aggregates/%s.json?keys=security", d->ccn,
+		                       ac_eth_account_get_address (o->account));
+		g_autoptr (AcHttpResponse) r = NULL;
 		const gchar *body;
 		gsize blen;
-		g_assert_true(ac_aleph_message_sign(agg, o->account, &error));
-		g_assert_true(ac_ccn_post_message(o->ccn, agg, TRUE, &res, &error));
-		g_assert_no_error(error);
-		ac_post_result_clear(&res);
-		info = ac_ccn_wait_processed(o->ccn, agg->item_hash, 5000, NULL, &error);
-		g_assert_no_error(error);
-		r = ac_http_request(d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT,
-		                    &error);
-		g_assert_no_error(error);
-		body = ac_http_response_get_data(r, &blen);
-		g_assert_nonnull(
-		    g_strstr_len(body, (gssize)blen, ac_eth_account_get_address(mallory->account)));
+		g_assert_true (ac_aleph_message_sign (agg, o->account, &error));
+		g_assert_true (ac_ccn_post_message (o->ccn, agg, TRUE, &res, &error));
+		g_assert_no_error (error);
+		ac_post_result_clear (&res);
+		info = ac_ccn_wait_processed (o->ccn, agg->item_hash, 5000, NULL, &error);
+		g_assert_no_error (error);
+		r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT,
+		                     &error);
+		g_assert_no_error (error);
+		body = ac_http_response_get_data (r, &blen);
+		g_assert_nonnull (g_strstr_len (body, (gssize)blen,
+		                                ac_eth_account_get_address (mallory->account)));
 	}
-	g_assert_true(owner_attest(mallory, TRUE, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	g_assert_true (owner_attest (mallory, TRUE, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 /* a restart on the same state directory keeps messages, files, identities and VM records */
 static void
-test_devnet_restart(void)
+test_devnet_restart (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) d = test_devnet_start("", 1, &error);
-	g_autoptr(TestDevnet) again = NULL;
-	g_autoptr(Owner) o = NULL;
-	g_autoptr(AcCcnClient) ccn = NULL;
-	g_autoptr(AcMessageInfo) info = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr (TestDevnet) again = NULL;
+	g_autoptr (Owner) o = NULL;
+	g_autoptr (AcCcnClient) ccn = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
 	g_autofree gchar *hash0 = NULL;
 	g_autofree gchar *fw = NULL;
 	g_autofree gchar *url = NULL;
-	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
 
-	g_assert_no_error(error);
-	o = owner_new(d, 0);
-	g_assert_true(owner_full_flow(o, &error));
-	g_assert_no_error(error);
-	hash0 = g_strdup(d->crn_hash[0]);
-	fw = g_strdup(d->fw_item_hash);
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_full_flow (o, &error));
+	g_assert_no_error (error);
+	hash0 = g_strdup (d->crn_hash[0]);
+	fw = g_strdup (d->fw_item_hash);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 
-	again = test_devnet_start_in(d->dir, "", 1, &error);
-	g_assert_no_error(error);
-	g_assert_cmpstr(again->crn_hash[0], ==, hash0);
-	g_assert_cmpstr(again->fw_item_hash, ==, fw);
-	ccn = ac_ccn_client_new(again->ccn, again->http, &error);
-	g_assert_no_error(error);
-	info = ac_ccn_get_message(ccn, o->vm_hash, &error);
-	g_assert_no_error(error);
-	g_assert_cmpint(info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	again = test_devnet_start_in (d->dir, "", 1, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (again->crn_hash[0], ==, hash0);
+	g_assert_cmpstr (again->fw_item_hash, ==, fw);
+	ccn = ac_ccn_client_new (again->ccn, again->http, &error);
+	g_assert_no_error (error);
+	info = ac_ccn_get_message (ccn, o->vm_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
 	/* the image is still served, the audit record still says the key arrived */
-	url = g_strdup_printf("%s/api/v0/storage/raw/%s", again->ccn, again->fw_sha256);
-	r = ac_http_request(again->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(r->status, ==, 200);
-	g_assert_cmpint(test_devnet_vm_counter(again, o->vm_hash, "passphrase_ok"), ==, 1);
+	url = g_strdup_printf ("%s/api/v0/storage/raw/%s", again->ccn, again->fw_sha256);
+	r = ac_http_request (again->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (r->status, ==, 200);
+	g_assert_cmpint (test_devnet_vm_counter (again, o->vm_hash, "passphrase_ok"), ==, 1);
 	/* the node restarted: the VM is allocated and launched afresh */
 	{
-		g_autoptr(Owner) o2 = owner_new(again, 0);
-		ac_eth_account_free(o2->account);
-		o2->account = g_steal_pointer(&o->account);
-		ac_crn_client_free(o2->crnc);
-		o2->crnc = ac_crn_client_new(again->crn_url[0], o2->account, again->http, &error);
-		g_assert_no_error(error);
-		o2->vm_hash = g_strdup(o->vm_hash);
-		g_assert_true(ac_crn_notify_allocation(o2->crnc, o2->vm_hash, &error)
-		              && owner_attest(o2, TRUE, &error) && owner_measure(o2, &error)
-		              && owner_inject(o2, PASSPHRASE, &error));
-		g_assert_no_error(error);
-		g_assert_cmpint(test_devnet_vm_counter(again, o->vm_hash, "passphrase_ok"), ==, 2);
+		g_autoptr (Owner) o2 = owner_new (again, 0);
+		ac_eth_account_free (o2->account);
+		o2->account = g_steal_pointer (&o->account);
+		ac_crn_client_free (o2->crnc);
+		o2->crnc = ac_crn_client_new (again->crn_url[0], o2->account, again->http, &error);
+		g_assert_no_error (error);
+		o2->vm_hash = g_strdup (o->vm_hash);
+		g_assert_true (ac_crn_notify_allocation (o2->crnc, o2->vm_hash, &error)
+		               && owner_attest (o2, TRUE, &error) && owner_measure (o2, &error)
+		               && owner_inject (o2, PASSPHRASE, &error));
+		g_assert_no_error (error);
+		g_assert_cmpint (test_devnet_vm_counter (again, o->vm_hash, "passphrase_ok"), ==,
+		                 2);
 	}
-	g_assert_cmpint(test_devnet_stop(again), ==, 0);
+	g_assert_cmpint (test_devnet_stop (again), ==, 0);
 }
 
 /* ---- attacks: refused by the client with a precise error, no secret ever sent ---- */
 
 static void
-attack_check(const gchar *attack, gboolean via_admin, GQuark domain, gint code, const gchar *needle)
+attack_check (const gchar *attack,
+              gboolean via_admin,
+              GQuark domain,
+              gint code,
+              const gchar *needle)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *cfg
-	    = via_admin ? g_strdup("")
-	                : g_strdup_printf("\"knobs\": {\"attacks\": {\"1\": \"%s\"}}", attack);
-	g_autoptr(TestDevnet) d = test_devnet_start(cfg, 2, &error);
-	g_autoptr(Owner) o = NULL;
-	g_autoptr(JsonNode) all = NULL;
+	    = via_admin ? g_strdup ("")
+	                : g_strdup_printf ("\"knobs\": {\"attacks\": {\"1\": \"%s\"}}", attack);
+	g_autoptr (TestDevnet) d = test_devnet_start (cfg, 2, &error);
+	g_autoptr (Owner) o = NULL;
+	g_autoptr (JsonNode) all = NULL;
 	gboolean ok;
 
-	g_assert_no_error(error);
+	g_assert_no_error (error);
 	if (via_admin) {
-		g_autofree gchar *body = g_strdup_printf("{\"attacks\": {\"1\": \"%s\"}}", attack);
+		g_autofree gchar *body = g_strdup_printf ("{\"attacks\": {\"1\": \"%s\"}}", attack);
 		guint status = 0;
-		g_autoptr(JsonNode) k = test_devnet_admin(d, "POST", "/admin/knobs", body, &status);
-		g_assert_cmpuint(status, ==, 200);
+		g_autoptr (JsonNode) k
+		    = test_devnet_admin (d, "POST", "/admin/knobs", body, &status);
+		g_assert_cmpuint (status, ==, 200);
 	}
-	if (g_strcmp0(attack, "replay-measurement") == 0) {
+	if (g_strcmp0 (attack, "replay-measurement") == 0) {
 		/* the node keeps the measurement of a first, genuine launch ... */
-		g_autoptr(Owner) first = owner_new(d, 1);
-		g_assert_true(owner_full_flow(first, &error));
-		g_assert_no_error(error);
+		g_autoptr (Owner) first = owner_new (d, 1);
+		g_assert_true (owner_full_flow (first, &error));
+		g_assert_no_error (error);
 	}
-	o = owner_new(d, 1);
-	ok = owner_full_flow(o, &error);
-	g_assert_false(ok);
-	g_assert_error(error, domain, code);
-	g_test_message("%s refused: %s", attack, error->message);
-	if (needle != NULL && strstr(error->message, needle) == NULL)
-		g_error("'%s' is not in: %s", needle, error->message);
-	g_clear_error(&error);
+	o = owner_new (d, 1);
+	ok = owner_full_flow (o, &error);
+	g_assert_false (ok);
+	g_assert_error (error, domain, code);
+	g_test_message ("%s refused: %s", attack, error->message);
+	if (needle != NULL && strstr (error->message, needle) == NULL)
+		g_error ("'%s' is not in: %s", needle, error->message);
+	g_clear_error (&error);
 	/* nothing reached the node */
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "inject_attempts"), ==, 0);
-	g_assert_cmpint(test_devnet_vm_counter(d, o->vm_hash, "secrets_released"), ==, 0);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "inject_attempts"), ==, 0);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 0);
 	/* and the honest CRN next to it still works */
-	if (g_strcmp0(attack, "replay-measurement") != 0) {
-		g_autoptr(Owner) honest = owner_new(d, 0);
-		g_assert_true(owner_full_flow(honest, &error));
-		g_assert_no_error(error);
-		g_assert_cmpint(test_devnet_vm_counter(d, honest->vm_hash, "passphrase_ok"), ==, 1);
+	if (g_strcmp0 (attack, "replay-measurement") != 0) {
+		g_autoptr (Owner) honest = owner_new (d, 0);
+		g_assert_true (owner_full_flow (honest, &error));
+		g_assert_no_error (error);
+		g_assert_cmpint (test_devnet_vm_counter (d, honest->vm_hash, "passphrase_ok"), ==,
+		                 1);
 	}
-	all = test_devnet_admin(d, "GET", "/admin/vms", NULL, NULL);
-	g_assert_nonnull(all);
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	all = test_devnet_admin (d, "GET", "/admin/vms", NULL, NULL);
+	g_assert_nonnull (all);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 static void
-test_devnet_attack_self_signed(void)
+test_devnet_attack_self_signed (void)
 {
-	attack_check("self-signed-chain", FALSE, AC_ERROR, AC_ERROR_UNTRUSTED, NULL);
+	attack_check ("self-signed-chain", FALSE, AC_ERROR, AC_ERROR_UNTRUSTED, NULL);
 }
 
 static void
-test_devnet_attack_swap_pdh(void)
+test_devnet_attack_swap_pdh (void)
 {
-	attack_check("swap-pdh", TRUE, AC_ERROR, AC_ERROR_UNTRUSTED, "PDH");
+	attack_check ("swap-pdh", TRUE, AC_ERROR, AC_ERROR_UNTRUSTED, "PDH");
 }
 
 static void
-test_devnet_attack_other_firmware(void)
+test_devnet_attack_other_firmware (void)
 {
-	attack_check("other-firmware", TRUE, AC_ERROR, AC_ERROR_MISMATCH, NULL);
+	attack_check ("other-firmware", TRUE, AC_ERROR, AC_ERROR_MISMATCH, NULL);
 }
 
 static void
-test_devnet_attack_replay(void)
+test_devnet_attack_replay (void)
 {
-	attack_check("replay-measurement", FALSE, AC_ERROR, AC_ERROR_MISMATCH, NULL);
+	attack_check ("replay-measurement", FALSE, AC_ERROR, AC_ERROR_MISMATCH, NULL);
+}
+
+/* replay after a reboot: the same session (same TIK), so the old measurement still verifies
+ * with sev/'s check alone; the PSP refuses the secret (its HMAC binds the new MEASURE) and no
+ * secret is released. A client must also refuse a measurement nonce it has already seen. */
+static void
+test_devnet_attack_replay_reboot (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start (
+	    "\"knobs\": {\"attacks\": {\"0\": \"replay-measurement\"}}", 1, &error);
+	g_autoptr (Owner) o = NULL;
+	guint8 first[48];
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	g_assert_true (owner_full_flow (o, &error));
+	g_assert_no_error (error);
+	memcpy (first, o->m->launch_measure, 48);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 1);
+	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "reboot", &error));
+	g_assert_no_error (error);
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	/* the nonce repeats: this is what a client has to catch */
+	g_assert_true (memcmp (first, o->m->launch_measure, 48) == 0);
+	g_assert_false (owner_inject (o, PASSPHRASE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_test_message ("replayed after reboot: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "BAD_MEASUREMENT"));
+	g_clear_error (&error);
+	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 1);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 /* ---- CCN rules ---- */
 
 static void
-test_devnet_ccn_rules(void)
+test_devnet_ccn_rules (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) d = test_devnet_start("", 1, &error);
-	g_autoptr(Owner) o = NULL;
-	g_autoptr(AcAlephMessage) forged = NULL;
-	g_autoptr(AcEthAccount) other = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr (Owner) o = NULL;
+	g_autoptr (AcAlephMessage) forged = NULL;
+	g_autoptr (AcEthAccount) other = NULL;
 	AcPostResult res = { 0 };
 
-	g_assert_no_error(error);
-	o = owner_new(d, 0);
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
 	/* 8 MiB image, 4 MiB rootfs: VM_VOLUME_TOO_SMALL (304) */
-	g_assert_false(owner_publish(o, 4, &error));
-	g_assert_nonnull(error);
-	g_test_message("too small: %s", error->message);
-	g_assert_nonnull(strstr(error->message, "304"));
-	g_clear_error(&error);
+	g_assert_false (owner_publish (o, 4, &error));
+	g_assert_nonnull (error);
+	g_test_message ("too small: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "304"));
+	g_clear_error (&error);
 	/* signed by someone else than the sender: rejected with INVALID_SIGNATURE */
-	other = ac_eth_account_generate(&error);
+	other = ac_eth_account_generate (&error);
 	{
-		g_autofree gchar *content = g_strdup_printf(
+		g_autofree gchar *content = g_strdup_printf (
 		    "{\"type\":\"test\",\"address\":\"%s\",\"content\":{},\"time\":1700000000.0}",
-		    ac_eth_account_get_address(o->account));
-		forged = ac_aleph_message_new_inline("POST", content,
-		                                     ac_eth_account_get_address(other), "ETH",
-		                                     "TEST", 1700000000.0);
-		g_assert_true(ac_aleph_message_sign(forged, other, &error));
-		g_assert_no_error(error);
+		    ac_eth_account_get_address (o->account));
+		forged = ac_aleph_message_new_inline ("POST", content,
+		                                      ac_eth_account_get_address (other), "ETH",
+		                                      "TEST", 1700000000.0);
+		g_assert_true (ac_aleph_message_sign (forged, other, &error));
+		g_assert_no_error (error);
 		/* claim to be the owner with another wallet's signature */
-		g_free(forged->sender);
-		forged->sender = g_strdup(ac_eth_account_get_address(o->account));
+		g_free (forged->sender);
+		forged->sender = g_strdup (ac_eth_account_get_address (o->account));
 	}
-	g_assert_true(ac_ccn_post_message(o->ccn, forged, TRUE, &res, &error) || error != NULL);
-	g_clear_error(&error);
-	ac_post_result_clear(&res);
+	g_assert_true (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error) || error != NULL);
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
 	{
-		g_autoptr(AcMessageInfo) info
-		    = ac_ccn_get_message(o->ccn, forged->item_hash, &error);
-		g_assert_no_error(error);
-		g_assert_cmpint(info->status, ==, AC_MESSAGE_STATUS_REJECTED);
-		g_assert_cmpint(info->error_code, ==, 1);
+		g_autoptr (AcMessageInfo) info
+		    = ac_ccn_get_message (o->ccn, forged->item_hash, &error);
+		g_assert_no_error (error);
+		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
+		g_assert_cmpint (info->error_code, ==, 1);
 	}
 	/* item_hash not sha256(item_content): refused before broadcast (422 InvalidMessageFormat)
 	 */
-	g_free(forged->item_hash);
+	g_free (forged->item_hash);
 	forged->item_hash
-	    = g_strdup("00000000000000000000000000000000000000000000000000000000000000ff");
-	g_assert_false(ac_ccn_post_message(o->ccn, forged, TRUE, &res, &error));
-	g_assert_nonnull(error);
-	g_assert_nonnull(strstr(error->message, "InvalidMessageFormat"));
-	g_clear_error(&error);
-	ac_post_result_clear(&res);
+	    = g_strdup ("00000000000000000000000000000000000000000000000000000000000000ff");
+	g_assert_false (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error));
+	g_assert_nonnull (error);
+	g_assert_nonnull (strstr (error->message, "InvalidMessageFormat"));
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
 
 	/* ipfs/add_file and storage/add_file: the node's hash is the one the client computed */
 	for (guint kind = AC_CCN_UPLOAD_STORAGE; kind <= AC_CCN_UPLOAD_IPFS; kind++) {
-		g_autoptr(AcAlephMessage) store = NULL;
-		g_autoptr(AcMessageInfo) info = NULL;
-		g_autofree gchar *hash = ac_ccn_upload_file(o->ccn, kind, o->image, o->account,
-		                                            "TEST", &store, NULL, &error);
-		g_assert_no_error(error);
-		g_assert_nonnull(hash);
-		info = ac_ccn_wait_processed(o->ccn, store->item_hash, 5000, NULL, &error);
-		g_assert_no_error(error);
+		g_autoptr (AcAlephMessage) store = NULL;
+		g_autoptr (AcMessageInfo) info = NULL;
+		g_autofree gchar *hash = ac_ccn_upload_file (o->ccn, kind, o->image, o->account,
+		                                             "TEST", &store, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (hash);
+		info = ac_ccn_wait_processed (o->ccn, store->item_hash, 5000, NULL, &error);
+		g_assert_no_error (error);
 	}
 
 	/* ipfs/add_car: a STORE naming another CID than the CAR's root is refused */
 	{
 		g_autofree gchar *car = NULL;
 		gsize carlen = 0;
-		g_autoptr(JsonNode) c
-		    = json_from_string("{\"item_type\": \"ipfs\", \"item_hash\": "
-		                       "\"QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH\"}",
-		                       NULL);
-		g_autoptr(AcAlephMessage) store = ac_aleph_message_build(
-		    "STORE", c, ac_eth_account_get_address(o->account), "TEST",
-		    (gdouble)g_get_real_time() / G_USEC_PER_SEC, &error);
-		g_autoptr(JsonNode) msgj = NULL;
-		g_autoptr(JsonObject) meta = json_object_new();
-		g_autoptr(JsonNode) metan = json_node_new(JSON_NODE_OBJECT);
+		g_autoptr (JsonNode) c
+		    = json_from_string ("{\"item_type\": \"ipfs\", \"item_hash\": "
+		                        "\"QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH\"}",
+		                        NULL);
+		g_autoptr (AcAlephMessage) store = ac_aleph_message_build (
+		    "STORE", c, ac_eth_account_get_address (o->account), "TEST",
+		    (gdouble)g_get_real_time () / G_USEC_PER_SEC, &error);
+		g_autoptr (JsonNode) msgj = NULL;
+		g_autoptr (JsonObject) meta = json_object_new ();
+		g_autoptr (JsonNode) metan = json_node_new (JSON_NODE_OBJECT);
 		g_autofree gchar *metas = NULL;
-		g_autoptr(GBytes) mb = NULL;
-		g_autoptr(GBytes) cb = NULL;
-		g_autoptr(AcHttpResponse) r = NULL;
-		g_autofree gchar *url = g_strdup_printf("%s/api/v0/ipfs/add_car", d->ccn);
+		g_autoptr (GBytes) mb = NULL;
+		g_autoptr (GBytes) cb = NULL;
+		g_autoptr (AcHttpResponse) r = NULL;
+		g_autofree gchar *url = g_strdup_printf ("%s/api/v0/ipfs/add_car", d->ccn);
 		AcHttpPart parts[2] = { { 0 } };
 		const gchar *body;
 		gsize blen;
 
-		g_assert_no_error(error);
-		g_assert_true(ac_aleph_message_sign(store, o->account, &error));
-		g_assert_true(g_file_get_contents(TEST_DATA_DIR "/small.car", &car, &carlen, NULL));
-		json_object_set_member(meta, "message", ac_aleph_message_to_json(store));
-		json_object_set_boolean_member(meta, "sync", TRUE);
-		json_node_set_object(metan, meta);
-		metas = json_to_string(metan, FALSE);
-		mb = g_bytes_new(metas, strlen(metas));
-		cb = g_bytes_new(car, carlen);
+		g_assert_no_error (error);
+		g_assert_true (ac_aleph_message_sign (store, o->account, &error));
+		g_assert_true (
+		    g_file_get_contents (TEST_DATA_DIR "/small.car", &car, &carlen, NULL));
+		json_object_set_member (meta, "message", ac_aleph_message_to_json (store));
+		json_object_set_boolean_member (meta, "sync", TRUE);
+		json_node_set_object (metan, meta);
+		metas = json_to_string (metan, FALSE);
+		mb = g_bytes_new (metas, strlen (metas));
+		cb = g_bytes_new (car, carlen);
 		parts[0].name = "metadata";
 		parts[0].data = mb;
 		parts[1].name = "file";
 		parts[1].filename = "small.car";
 		parts[1].content_type = "application/vnd.ipld.car";
 		parts[1].data = cb;
-		r = ac_http_post_multipart(d->http, url, NULL, parts, 2, AC_HTTP_ACCEPT_ANY_STATUS,
-		                           NULL, &error);
-		g_assert_no_error(error);
-		body = ac_http_response_get_data(r, &blen);
-		g_test_message("add_car with a wrong root: HTTP %u %.*s", r->status, (int)blen,
-		               body);
-		g_assert_cmpuint(r->status, ==, 422);
-		g_assert_nonnull(g_strstr_len(body, (gssize)blen,
-		                              "QmTdmCgfHdyhMZ9XMtKLmkUHpf94TU6Yk8HQfqSvpMMp1i"));
+		r = ac_http_post_multipart (d->http, url, NULL, parts, 2, AC_HTTP_ACCEPT_ANY_STATUS,
+		                            NULL, &error);
+		g_assert_no_error (error);
+		body = ac_http_response_get_data (r, &blen);
+		g_test_message ("add_car with a wrong root: HTTP %u %.*s", r->status, (int)blen,
+		                body);
+		g_assert_cmpuint (r->status, ==, 422);
+		g_assert_nonnull (g_strstr_len (body, (gssize)blen,
+		                                "QmTdmCgfHdyhMZ9XMtKLmkUHpf94TU6Yk8HQfqSvpMMp1i"));
 		/* and nothing of it was kept */
-		g_clear_pointer(&url, g_free);
-		url = g_strdup_printf("%s/ipfs/QmTdmCgfHdyhMZ9XMtKLmkUHpf94TU6Yk8HQfqSvpMMp1i",
-		                      d->ccn);
-		g_clear_pointer(&r, ac_http_response_free);
-		r = ac_http_request(d->http, "GET", url, NULL, NULL, NULL,
-		                    AC_HTTP_ACCEPT_ANY_STATUS, &error);
-		g_assert_no_error(error);
-		g_assert_cmpuint(r->status, ==, 404);
+		g_clear_pointer (&url, g_free);
+		url = g_strdup_printf ("%s/ipfs/QmTdmCgfHdyhMZ9XMtKLmkUHpf94TU6Yk8HQfqSvpMMp1i",
+		                       d->ccn);
+		g_clear_pointer (&r, ac_http_response_free);
+		r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL,
+		                     AC_HTTP_ACCEPT_ANY_STATUS, &error);
+		g_assert_no_error (error);
+		g_assert_cmpuint (r->status, ==, 404);
 	}
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 /* ---- fault knobs ---- */
 
 static void
-test_devnet_faults(void)
+test_devnet_faults (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) d
-	    = test_devnet_start("\"knobs\": {\"processing_delay_ms\": 300}", 1, &error);
-	g_autoptr(Owner) o = NULL;
-	g_autoptr(JsonNode) k = NULL;
-	g_autoptr(GBytes) certs = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d
+	    = test_devnet_start ("\"knobs\": {\"processing_delay_ms\": 300}", 1, &error);
+	g_autoptr (Owner) o = NULL;
+	g_autoptr (JsonNode) k = NULL;
+	g_autoptr (GBytes) certs = NULL;
 	guint status = 0;
 	gint64 t0;
 
-	g_assert_no_error(error);
-	o = owner_new(d, 0);
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
 	/* pending → processed after the processing delay; the client polls */
-	t0 = g_get_monotonic_time();
-	g_assert_true(owner_publish(o, 20, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 2 * 300 * 1000);
+	t0 = g_get_monotonic_time ();
+	g_assert_true (owner_publish (o, 20, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_get_monotonic_time () - t0, >=, 2 * 300 * 1000);
 
 	/* two 503 then success: idempotent GETs are retried */
-	k = test_devnet_admin(d, "POST", "/admin/knobs",
-	                      "{\"faults\": {\"crn.certificates\": {\"fail_next\": 2}}}", &status);
-	g_assert_cmpuint(status, ==, 200);
-	certs = ac_crn_get_certificates(o->crnc, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(g_bytes_get_size(certs), ==, AC_SEV_CHAIN_EXPORT_SIZE);
-	g_assert_cmpint(test_devnet_stat(d, "crn.certificates", "injected"), ==, 2);
-	g_assert_cmpint(test_devnet_stat(d, "crn.certificates", "requests"), ==, 3);
+	k = test_devnet_admin (d, "POST", "/admin/knobs",
+	                       "{\"faults\": {\"crn.certificates\": {\"fail_next\": 2}}}", &status);
+	g_assert_cmpuint (status, ==, 200);
+	certs = ac_crn_get_certificates (o->crnc, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (g_bytes_get_size (certs), ==, AC_SEV_CHAIN_EXPORT_SIZE);
+	g_assert_cmpint (test_devnet_stat (d, "crn.certificates", "injected"), ==, 2);
+	g_assert_cmpint (test_devnet_stat (d, "crn.certificates", "requests"), ==, 3);
 
 	/* always failing: a clear error naming the status, after the retries */
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (
 	    d, "POST", "/admin/knobs",
 	    "{\"faults\": {\"crn.certificates\": {\"rate\": 1.0, \"status\": 502}}}", &status);
-	g_clear_pointer(&certs, g_bytes_unref);
-	certs = ac_crn_get_certificates(o->crnc, &error);
-	g_assert_null(certs);
-	g_assert_nonnull(error);
-	g_test_message("always failing: %s", error->message);
-	g_assert_nonnull(strstr(error->message, "502"));
-	g_clear_error(&error);
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(
+	g_clear_pointer (&certs, g_bytes_unref);
+	certs = ac_crn_get_certificates (o->crnc, &error);
+	g_assert_null (certs);
+	g_assert_nonnull (error);
+	g_test_message ("always failing: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "502"));
+	g_clear_error (&error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (
 	    d, "POST", "/admin/knobs",
 	    "{\"faults\": {\"crn.certificates\": {\"rate\": 0}}, \"processing_delay_ms\": 0}",
 	    &status);
 
 	/* the connection dropped once mid-upload: the upload is retried and succeeds */
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (
 	    d, "POST", "/admin/knobs",
 	    "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 65536, \"drop_next\": 1}}}", &status);
-	g_assert_cmpuint(status, ==, 200);
-	g_assert_true(owner_publish(o, 20, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(test_devnet_stat(d, "ipfs.add_car", "dropped"), ==, 1);
+	g_assert_cmpuint (status, ==, 200);
+	g_assert_true (owner_publish (o, 20, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (test_devnet_stat (d, "ipfs.add_car", "dropped"), ==, 1);
 	/* dropped every time: fails clearly */
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (
 	    d, "POST", "/admin/knobs",
 	    "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 65536, \"drop_next\": -1}}}",
 	    &status);
-	g_assert_false(owner_publish(o, 20, &error));
-	g_assert_error(error, AC_ERROR, AC_ERROR_NETWORK);
-	g_test_message("dropped every time: %s", error->message);
-	g_clear_error(&error);
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(d, "POST", "/admin/knobs",
-	                      "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 0}}}", &status);
+	g_assert_false (owner_publish (o, 20, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_test_message ("dropped every time: %s", error->message);
+	g_clear_error (&error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs",
+	                       "{\"faults\": {\"ipfs.add_car\": {\"drop_after\": 0}}}", &status);
 
 	/* latency on the measurement */
-	g_assert_true(ac_crn_notify_allocation(o->crnc, o->vm_hash, &error)
-	              && owner_attest(o, TRUE, &error));
-	g_assert_no_error(error);
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(d, "POST", "/admin/knobs",
-	                      "{\"faults\": {\"crn.measurement\": {\"latency_ms\": 250}}}",
-	                      &status);
-	t0 = g_get_monotonic_time();
-	g_assert_true(owner_measure(o, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 250 * 1000);
+	g_assert_true (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error)
+	               && owner_attest (o, TRUE, &error));
+	g_assert_no_error (error);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs",
+	                       "{\"faults\": {\"crn.measurement\": {\"latency_ms\": 250}}}",
+	                       &status);
+	t0 = g_get_monotonic_time ();
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_get_monotonic_time () - t0, >=, 250 * 1000);
 
 	/* admin input errors name the knob */
-	g_clear_pointer(&k, json_node_unref);
-	k = test_devnet_admin(d, "POST", "/admin/knobs", "{\"faults\": {\"crn.nope\": {}}}",
-	                      &status);
-	g_assert_cmpuint(status, ==, 400);
-	g_assert_nonnull(
-	    strstr(json_object_get_string_member(json_node_get_object(k), "error"), "crn.nope"));
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"faults\": {\"crn.nope\": {}}}",
+	                       &status);
+	g_assert_cmpuint (status, ==, 400);
+	g_assert_nonnull (
+	    strstr (json_object_get_string_member (json_node_get_object (k), "error"), "crn.nope"));
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 /* ---- Aleph's TypeScript SDK agrees on the wire format ---- */
 
 static void
-test_devnet_sdk(void)
+test_devnet_sdk (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TestDevnet) d = NULL;
-	const gchar *npm = g_getenv("AC_NPM_DIR");
-	const gchar *script = g_getenv("AC_DEVNET_SDK_SCRIPT");
-	const gchar *setup = g_getenv("AC_SETUP_NPM");
-	g_autofree gchar *node = g_find_program_in_path("node");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = NULL;
+	const gchar *npm = g_getenv ("AC_NPM_DIR");
+	const gchar *script = g_getenv ("AC_DEVNET_SDK_SCRIPT");
+	const gchar *setup = g_getenv ("AC_SETUP_NPM");
+	g_autofree gchar *node = g_find_program_in_path ("node");
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
 	g_autofree gchar *key = NULL;
@@ -838,51 +881,52 @@ test_devnet_sdk(void)
 	gint status = 0;
 
 	if (node == NULL) {
-		g_test_skip("node is not installed");
+		g_test_skip ("node is not installed");
 		return;
 	}
 	{
 		const gchar *argv[] = { "bash", setup, NULL };
-		g_assert_true(g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-		                           NULL, NULL, &err, &status, &error));
-		g_assert_no_error(error);
-		if (!g_spawn_check_wait_status(status, NULL))
-			g_error("setup-npm.sh failed: %s", err);
-		g_clear_pointer(&err, g_free);
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+		                             NULL, NULL, &err, &status, &error));
+		g_assert_no_error (error);
+		if (!g_spawn_check_wait_status (status, NULL))
+			g_error ("setup-npm.sh failed: %s", err);
+		g_clear_pointer (&err, g_free);
 	}
-	d = test_devnet_start("", 1, &error);
-	g_assert_no_error(error);
+	d = test_devnet_start ("", 1, &error);
+	g_assert_no_error (error);
 	for (guint i = 0; i < 32; i++)
-		raw[i] = (guint8)g_random_int_range(1, 255);
-	key = ac_hex_encode(raw, sizeof(raw));
+		raw[i] = (guint8)g_random_int_range (1, 255);
+	key = ac_hex_encode (raw, sizeof (raw));
 	{
 		const gchar *argv[] = { node, script, npm, d->ccn, key, NULL };
-		g_assert_true(g_spawn_sync(NULL, (gchar **)argv, NULL, 0, NULL, NULL, &out, &err,
-		                           &status, &error));
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, 0, NULL, NULL, &out, &err,
+		                             &status, &error));
 	}
-	g_assert_no_error(error);
-	if (!g_spawn_check_wait_status(status, NULL))
-		g_error("the SDK round trip failed:\n%s%s", out, err);
-	g_test_message("%s", out);
-	g_assert_nonnull(strstr(out, "\"ok\":true"));
-	g_assert_cmpint(test_devnet_stop(d), ==, 0);
+	g_assert_no_error (error);
+	if (!g_spawn_check_wait_status (status, NULL))
+		g_error ("the SDK round trip failed:\n%s%s", out, err);
+	g_test_message ("%s", out);
+	g_assert_nonnull (strstr (out, "\"ok\":true"));
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
 int
-main(int argc, char **argv)
+main (int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	g_test_add_func("/devnet/start-stop", test_devnet_start_stop);
-	g_test_add_func("/devnet/flow", test_devnet_flow);
-	g_test_add_func("/devnet/auth", test_devnet_auth);
-	g_test_add_func("/devnet/restart", test_devnet_restart);
-	g_test_add_func("/devnet/ccn-rules", test_devnet_ccn_rules);
-	g_test_add_func("/devnet/faults", test_devnet_faults);
-	g_test_add_func("/devnet/attack/self-signed-chain", test_devnet_attack_self_signed);
-	g_test_add_func("/devnet/attack/swap-pdh", test_devnet_attack_swap_pdh);
-	g_test_add_func("/devnet/attack/other-firmware", test_devnet_attack_other_firmware);
-	g_test_add_func("/devnet/attack/replay-measurement", test_devnet_attack_replay);
-	g_test_add_func("/devnet/sdk", test_devnet_sdk);
-	return g_test_run();
+	g_test_init (&argc, &argv, NULL);
+	signal (SIGPIPE, SIG_IGN);
+	g_test_add_func ("/devnet/start-stop", test_devnet_start_stop);
+	g_test_add_func ("/devnet/flow", test_devnet_flow);
+	g_test_add_func ("/devnet/auth", test_devnet_auth);
+	g_test_add_func ("/devnet/restart", test_devnet_restart);
+	g_test_add_func ("/devnet/ccn-rules", test_devnet_ccn_rules);
+	g_test_add_func ("/devnet/faults", test_devnet_faults);
+	g_test_add_func ("/devnet/attack/self-signed-chain", test_devnet_attack_self_signed);
+	g_test_add_func ("/devnet/attack/swap-pdh", test_devnet_attack_swap_pdh);
+	g_test_add_func ("/devnet/attack/other-firmware", test_devnet_attack_other_firmware);
+	g_test_add_func ("/devnet/attack/replay-measurement", test_devnet_attack_replay);
+	g_test_add_func ("/devnet/attack/replay-after-reboot", test_devnet_attack_replay_reboot);
+	g_test_add_func ("/devnet/sdk", test_devnet_sdk);
+	return g_test_run ();
 }

@@ -581,10 +581,14 @@ crn_measurement(AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 	g_autoptr(JsonNode) node = NULL;
 	g_autofree gchar *b64 = NULL;
 	guint8 major = 0, minor = 0, build = 0;
+	gboolean running;
 
 	if (vm == NULL)
 		return;
-	if (g_strcmp0(vm->row->state, "paused") != 0 || !vm->measured) {
+	/* as QMP answers: the launch measurement stays readable once the guest runs */
+	running = g_strcmp0(vm->row->state, "running") == 0;
+	if ((g_strcmp0(vm->row->state, "paused") != 0 && !running) || !vm->measured ||
+	    vm->launch_psp == NULL) {
 		ac_devnet_reply_text(msg, 403, "Operation not running");
 		return;
 	}
@@ -605,7 +609,7 @@ crn_measurement(AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 	json_builder_set_member_name(b, "policy");
 	json_builder_add_int_value(b, vm->policy);
 	json_builder_set_member_name(b, "state");
-	json_builder_add_string_value(b, "launch-secret");
+	json_builder_add_string_value(b, running ? "running" : "launch-secret");
 	json_builder_set_member_name(b, "handle");
 	json_builder_add_int_value(b, vm->handle);
 	json_builder_end_object(b);

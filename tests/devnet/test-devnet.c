@@ -358,6 +358,10 @@ test_devnet_flow (void)
 	g_assert_no_error (error);
 	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "secrets_released"), ==, 1);
 	g_assert_cmpint (test_devnet_vm_counter (d, o->vm_hash, "passphrase_ok"), ==, 1);
+	/* once running, the measurement is still readable, with QEMU's state */
+	g_assert_true (owner_measure (o, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (o->m->state, ==, "running");
 
 	/* reboot: paused again, a new measurement (new mnonce) and a new injection */
 	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "reboot", &error));

@@ -1,0 +1,827 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The passphrase is read from a local libvirt's secret store only to build the launch secret;
+ * every copy is cleansed, and it never reaches a message, a status or the record.
+ */
+#include "config.h"
+
+#include "ac-localsev-service.h"
+
+#include <libvirt/virterror.h>
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "ac-error.h"
+#include "ac-localsev-domain.h"
+#include "ac-localsev-private.h"
+#include "ac-sev-cert.h"
+#include "ac-virt.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (virSecret, virSecretFree)
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+/**
+ * ac_localsev_service_options_new:
+ * @state_dir: (nullable): the service's state directory (NULL = the built-in default)
+ * @trusted_roots: (nullable): ARK files of roots trusted besides AMD's (e.g. the devnet's);
+ *   an ASK beside one, named like it with 'ask' for 'ark', is added with it
+ *
+ * The same trust configuration as the Aleph flow's [pipeline] section.
+ */
+AcLocalsevOptions *
+ac_localsev_service_options_new (const gchar *state_dir,
+				 gchar **trusted_roots,
+				 guint8 min_api_major,
+				 guint8 min_api_minor,
+				 GError **error)
+{
+	g_autoptr(AcLocalsevOptions) opts = ac_localsev_options_new (state_dir);
+
+	opts->min_api_major = min_api_major;
+	opts->min_api_minor = min_api_minor;
+	opts->roots = ac_sev_roots_new_builtin ();
+	for (guint i = 0; trusted_roots != NULL && trusted_roots[i] != NULL; i++) {
+		const gchar *path = trusted_roots[i];
+		g_autoptr(AcAmdCert) ark = ac_amd_cert_parse_file (path, error);
+		g_autoptr(AcAmdCert) ask = NULL;
+		g_autofree gchar *ask_path = NULL;
+		gchar *at;
+
+		if (ark == NULL) {
+			g_prefix_error (error, "trusted root %s: ", path);
+			return NULL;
+		}
+		ask_path = g_strdup (path);
+		at = g_strrstr (ask_path, "ark");
+		if (at != NULL) {
+			memcpy (at, "ask", 3);
+			if (g_file_test (ask_path, G_FILE_TEST_EXISTS)) {
+				ask = ac_amd_cert_parse_file (ask_path, error);
+				if (ask == NULL) {
+					g_prefix_error (error, "trusted root %s: ASK %s: ", path, ask_path);
+					return NULL;
+				}
+			}
+		}
+		if (!ac_sev_roots_add (opts->roots, path, ark, ask, error))
+			return NULL;
+	}
+	return g_steal_pointer (&opts);
+}
+
+/* ---- which domains are ours --------------------------------------------------------------- */
+
+gboolean
+ac_localsev_service_host_has_sev (AcSevHost *host)
+{
+	g_autoptr(AcSevHostInfo) info = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
+	info = ac_sev_host_get_sev_info (host, &error);
+	if (info == NULL) {
+		g_debug ("host %s: no SEV: %s", ac_sev_host_get_name (host), error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * ac_localsev_service_applies:
+ *
+ * Whether the local SEV flow runs this tagged domain: no <aleph:publish> (the Aleph flow's),
+ * and the local mode after defaults is `sev` (an unset mode is `sev` only when the host
+ * reports SEV; `test` and `deny` are the hook's business alone).
+ */
+gboolean
+ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
+{
+	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
+	g_return_val_if_fail (tag != NULL, FALSE);
+
+	if (tag->publish != NULL)
+		return FALSE;
+	switch (tag->local_mode) {
+	case AC_LOCAL_MODE_SEV:
+		return TRUE;
+	case AC_LOCAL_MODE_UNSET:
+		return ac_tag_get_effective_local_mode (tag, ac_localsev_service_host_has_sev (host)) ==
+		       AC_LOCAL_MODE_SEV;
+	case AC_LOCAL_MODE_TEST:
+	case AC_LOCAL_MODE_DENY:
+	default:
+		return FALSE;
+	}
+}
+
+/* ---- where the passphrase lives ------------------------------------------------------------ */
+
+/* a libvirtd on this machine: no host part, no remote transport but unix (the same rule as
+ * the Aleph flow's secret store) */
+static gboolean
+ac_localsev_service_uri_is_local (const gchar *uri)
+{
+	g_autoptr(GUri) u = g_uri_parse (uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED_QUERY, NULL);
+	const gchar *host;
+	const gchar *scheme;
+
+	if (u == NULL)
+		return FALSE;
+	host = g_uri_get_host (u);
+	scheme = g_uri_get_scheme (u);
+	if (scheme == NULL)
+		return FALSE;
+	if (strchr (scheme, '+') != NULL && !g_str_has_suffix (scheme, "+unix"))
+		return FALSE;
+	return host == NULL || host[0] == '\0';
+}
+
+/**
+ * ac_localsev_service_secrets_connect:
+ * @conn: the connection the service manages domains through
+ * @secrets_uri: (nullable): the configured local libvirt for the passphrase
+ *
+ * Returns: (transfer full): a connection to a libvirt on this machine, never a remote host's.
+ */
+virConnectPtr
+ac_localsev_service_secrets_connect (virConnectPtr conn, const gchar *secrets_uri, GError **error)
+{
+	g_return_val_if_fail (conn != NULL, NULL);
+
+	if (secrets_uri == NULL) {
+		char *u = virConnectGetURI (conn);
+		g_autofree gchar *own = g_strdup (u);
+		free (u);
+		if (own == NULL || !ac_localsev_service_uri_is_local (own)) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_REFUSED,
+				     "refusing to read the disk passphrase from the secret store of %s, "
+				     "a remote host (the very host SEV protects the guest from); set "
+				     "secrets-uri in the [pipeline] configuration to a local libvirt "
+				     "(qemu:///system)",
+				     own != NULL ? own : "(unknown URI)");
+			return NULL;
+		}
+		virConnectRef (conn);
+		return conn;
+	}
+	if (!ac_localsev_service_uri_is_local (secrets_uri)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "secrets-uri %s is not a local libvirt; the passphrase never comes from "
+			     "another host",
+			     secrets_uri);
+		return NULL;
+	}
+	return ac_virt_connect (secrets_uri, error);
+}
+
+static void
+ac_localsev_service_no_secret (GError **error, const gchar *domain, const gchar *source)
+{
+	g_set_error (error,
+		     AC_ERROR,
+		     AC_ERROR_NOT_FOUND,
+		     "domain '%s': no disk passphrase in libvirt's secret store for the disk %s "
+		     "(a secret with <usage type='volume'><volume>%s</volume></usage>). The local "
+		     "SEV flow injects the passphrase of an encrypted image: build the encrypted "
+		     "disk first (e.g. 'virt-aleph build'), point the domain's disk at it, and keep "
+		     "its passphrase in a private libvirt secret with that usage; nothing was "
+		     "prepared or injected",
+		     domain,
+		     source,
+		     source);
+}
+
+/* the secret whose usage is the disk: NOT_FOUND when there is none, LIBVIRT when the store
+ * cannot be asked (a driver without secrets, a lost connection) */
+static virSecretPtr
+ac_localsev_service_lookup_secret (virConnectPtr secrets_conn,
+				   const gchar *domain,
+				   const gchar *source,
+				   GError **error)
+{
+	virSecretPtr secret = virSecretLookupByUsage (secrets_conn, VIR_SECRET_USAGE_TYPE_VOLUME, source);
+	if (secret != NULL)
+		return secret;
+	if (virGetLastErrorCode () == VIR_ERR_NO_SECRET) {
+		virResetLastError ();
+		ac_localsev_service_no_secret (error, domain, source);
+		return NULL;
+	}
+	ac_virt_set_error (error,
+			   "domain '%s': cannot look up the disk passphrase of %s in libvirt's secret "
+			   "store",
+			   domain,
+			   source);
+	return NULL;
+}
+
+/* fail closed when the disk has no passphrase secret, before anything is prepared */
+static gboolean
+ac_localsev_service_has_secret (virConnectPtr secrets_conn,
+				const gchar *domain,
+				const gchar *source,
+				GError **error)
+{
+	g_autoptr(virSecret) secret = NULL;
+
+	secret = ac_localsev_service_lookup_secret (secrets_conn, domain, source, error);
+	return secret != NULL;
+}
+
+/* Returns: (transfer full): the passphrase as a C string in OPENSSL_malloc'd memory, for
+ * OPENSSL_clear_free() */
+static gchar *
+ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
+				     const gchar *domain,
+				     const gchar *source,
+				     gsize *len_out,
+				     GError **error)
+{
+	g_autoptr(virSecret) secret = NULL;
+	unsigned char *value;
+	size_t n = 0;
+	gchar *copy;
+
+	secret = ac_localsev_service_lookup_secret (secrets_conn, domain, source, error);
+	if (secret == NULL)
+		return NULL;
+	value = virSecretGetValue (secret, &n, 0);
+	if (value == NULL) {
+		ac_virt_set_error (error,
+				   "domain '%s': cannot read the disk passphrase secret of %s",
+				   domain,
+				   source);
+		return NULL;
+	}
+	if (n == 0 || memchr (value, '\0', n) != NULL) {
+		OPENSSL_cleanse (value, n);
+		free (value);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain '%s': the passphrase secret of disk %s is %s; expected a "
+			     "non-empty passphrase without NUL bytes",
+			     domain,
+			     source,
+			     n == 0 ? "empty" : "binary (it holds a NUL byte)");
+		return NULL;
+	}
+	copy = OPENSSL_malloc (n + 1);
+	if (copy == NULL) {
+		OPENSSL_cleanse (value, n);
+		free (value);
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	memcpy (copy, value, n);
+	copy[n] = '\0';
+	OPENSSL_cleanse (value, n);
+	free (value);
+	*len_out = n;
+	return copy;
+}
+
+/* ---- status --------------------------------------------------------------------------------- */
+
+/* a status keeping what earlier steps recorded in @current */
+static AcStatus *
+ac_localsev_service_status_new (const AcStatus *current, const gchar *state, const gchar *step)
+{
+	AcStatus *st = ac_status_new ();
+	if (current != NULL) {
+		st->image_path = g_strdup (current->image_path);
+		st->image_sha256 = g_strdup (current->image_sha256);
+		st->image_cid = g_strdup (current->image_cid);
+		st->image_luks_uuid = g_strdup (current->image_luks_uuid);
+		st->store_hash = g_strdup (current->store_hash);
+		st->instance_hash = g_strdup (current->instance_hash);
+		st->crn = g_strdup (current->crn);
+		st->attest_time = g_strdup (current->attest_time);
+		st->attest_verdict = g_strdup (current->attest_verdict);
+		st->attest_measurement = g_strdup (current->attest_measurement);
+		st->attest_generation = g_strdup (current->attest_generation);
+		st->updated = g_strdup (current->updated);
+	}
+	st->state = g_strdup (state);
+	st->step = g_strdup (step);
+	return st;
+}
+
+static gboolean
+ac_localsev_service_fail (const AcStatus *current,
+			  const gchar *step,
+			  AcStatus **status,
+			  GError **error,
+			  GError *failure)
+{
+	AcStatus *st = ac_localsev_service_status_new (current, "failed", step);
+	st->progress = 0;
+	ac_status_set_error (st, step, failure);
+	*status = st;
+	g_propagate_error (error, failure);
+	return FALSE;
+}
+
+static void
+ac_localsev_service_set_attestation (AcStatus *st,
+				     const gchar *time,
+				     const gchar *verdict,
+				     const gchar *measurement,
+				     const gchar *generation)
+{
+	g_free (st->attest_time);
+	g_free (st->attest_verdict);
+	g_free (st->attest_measurement);
+	g_free (st->attest_generation);
+	st->attest_time = g_strdup (time);
+	st->attest_verdict = g_strdup (verdict);
+	st->attest_measurement = g_strdup (measurement);
+	st->attest_generation = g_strdup (generation);
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static gchar *
+ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error)
+{
+	char *xml = virDomainGetXMLDesc (dom, flags);
+	gchar *result;
+	if (xml == NULL) {
+		ac_virt_set_error (error, "cannot read the XML of domain '%s'", virDomainGetName (dom));
+		return NULL;
+	}
+	result = g_strdup (xml);
+	free (xml);
+	return result;
+}
+
+/* the tag, and a refusal for a domain this flow does not run */
+static AcTag *
+ac_localsev_service_tag (const gchar *name, const gchar *xml, GError **error)
+{
+	g_autoptr(AcTag) tag = ac_tag_parse (xml, -1, NULL, error);
+	if (tag == NULL) {
+		g_prefix_error (error, "domain '%s': ", name);
+		return NULL;
+	}
+	if (tag->publish != NULL) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain '%s' has <aleph:publish>: the Aleph flow runs it, not the local "
+			     "SEV flow",
+			     name);
+		return NULL;
+	}
+	if (tag->local_mode == AC_LOCAL_MODE_TEST || tag->local_mode == AC_LOCAL_MODE_DENY) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain '%s' has <aleph:local mode='%s'/>: the local SEV flow runs only "
+			     "mode 'sev'",
+			     name,
+			     ac_local_mode_to_string (tag->local_mode));
+		return NULL;
+	}
+	return g_steal_pointer (&tag);
+}
+
+static gboolean
+ac_localsev_service_uuid (virDomainPtr dom, gchar **uuid_out, GError **error)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	if (virDomainGetUUIDString (dom, uuid) < 0) {
+		ac_virt_set_error (error, "cannot read the UUID of domain '%s'", virDomainGetName (dom));
+		return FALSE;
+	}
+	*uuid_out = g_ascii_strdown (uuid, -1);
+	return TRUE;
+}
+
+/* sha256 (hex) of the PDH the host reports now, or NULL when it reports none usable */
+static gchar *
+ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
+{
+	g_autoptr(AcSevHostInfo) info = ac_sev_host_get_sev_info (host, error);
+	g_autofree guint8 *pdh = NULL;
+	g_autofree gchar *what = NULL;
+	gsize len = 0;
+
+	if (info == NULL)
+		return NULL;
+	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
+	pdh = ac_localsev_b64_decode (info->pdh,
+				      what,
+				      AC_SEV_CERT_SIZE,
+				      AC_SEV_CERT_SIZE,
+				      AC_ERROR_UNTRUSTED,
+				      &len,
+				      error);
+	if (pdh == NULL)
+		return NULL;
+	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, len);
+}
+
+/*
+ * Whether @record can still serve the next start of the domain as defined now: its session
+ * unused, made for the platform the host reports now, for the tag's policy, firmware and disk,
+ * and the definition carries exactly its <launchSecurity> (the gatekeeper's own check).
+ */
+static gboolean
+ac_localsev_service_record_usable (AcSevHost *host,
+				   const AcLocalsevRecord *record,
+				   const AcTag *tag,
+				   const gchar *xml,
+				   gchar **why)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *pdh_sha256 = NULL;
+	const gchar *fw_path;
+	g_autoptr(AcLocalsevDomain) dom = NULL;
+
+	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
+		*why = g_strdup_printf ("session %s was %s", record->session_id,
+					ac_localsev_state_to_string (record->state));
+		return FALSE;
+	}
+	if (record->policy != tag->policy) {
+		*why = g_strdup_printf ("the tag's policy is now 0x%x, the session's 0x%x",
+					tag->policy, record->policy);
+		return FALSE;
+	}
+	if (tag->firmware_sha256 == NULL || record->firmware_sha256 == NULL ||
+	    g_ascii_strcasecmp (tag->firmware_sha256, record->firmware_sha256) != 0) {
+		*why = g_strdup ("the tag pins another firmware");
+		return FALSE;
+	}
+	if (tag->disk_dev != NULL && g_strcmp0 (tag->disk_dev, record->disk_dev) != 0) {
+		*why = g_strdup_printf ("the tag names disk %s, the session was made for %s",
+					tag->disk_dev, record->disk_dev);
+		return FALSE;
+	}
+	dom = ac_localsev_domain_parse (xml, -1, &error);
+	if (dom == NULL) {
+		*why = g_strdup (error->message);
+		return FALSE;
+	}
+	fw_path = tag->firmware_file != NULL ? tag->firmware_file : dom->loader;
+	if (g_strcmp0 (fw_path, record->firmware_path) != 0) {
+		*why = g_strdup_printf ("the firmware is now %s", fw_path != NULL ? fw_path : "(none)");
+		return FALSE;
+	}
+	if (!ac_localsev_check_prepared (record, xml, strlen (xml), &error)) {
+		*why = g_strdup (error->message);
+		return FALSE;
+	}
+	pdh_sha256 = ac_localsev_service_host_pdh_sha256 (host, &error);
+	if (pdh_sha256 == NULL) {
+		*why = g_strdup (error->message);
+		return FALSE;
+	}
+	if (g_strcmp0 (pdh_sha256, record->pdh_sha256) != 0) {
+		*why = g_strdup_printf ("the host's PDH changed (sha256 now %s)", pdh_sha256);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* ---- shut off: prepare ---------------------------------------------------------------------- */
+
+/**
+ * ac_localsev_service_prepare:
+ *
+ * For an inactive domain. Keeps a prepared launch that can still serve (no write at all), or
+ * prepares a fresh one — host chain verified, new session — and defines the domain with its
+ * <launchSecurity>; the definition libvirt keeps is checked against the record the way the
+ * hook will check it.
+ *
+ * Errors: %AC_ERROR_NOT_FOUND when the disk has no passphrase secret (nothing prepared); those
+ * of ac_localsev_prepare() (%AC_ERROR_UNTRUSTED for the chain, %AC_ERROR_UNSUPPORTED for a
+ * host without SEV, …); %AC_ERROR_LIBVIRT when the definition cannot be written.
+ */
+gboolean
+ac_localsev_service_prepare (AcSevHost *host,
+			     const AcLocalsevOptions *opts,
+			     virConnectPtr secrets_conn,
+			     virDomainPtr dom,
+			     const AcStatus *current,
+			     gboolean *redefined,
+			     AcStatus **status,
+			     GError **error)
+{
+	const gchar *name;
+	g_autoptr(GError) failure = NULL;
+	g_autoptr(GError) error_local = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *why = NULL;
+	g_autofree gchar *back = NULL;
+	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcLocalsevDomain) parsed = NULL;
+	g_autoptr(AcLocalsevRecord) record = NULL;
+	g_autoptr(AcLocalsevPrepared) prepared = NULL;
+	virDomainPtr defined;
+	AcLocalsevDisk *disk;
+	AcStatus *st;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
+	g_return_val_if_fail (opts != NULL, FALSE);
+	g_return_val_if_fail (secrets_conn != NULL, FALSE);
+	g_return_val_if_fail (dom != NULL, FALSE);
+	g_return_val_if_fail (status != NULL, FALSE);
+
+	if (redefined != NULL)
+		*redefined = FALSE;
+	name = virDomainGetName (dom);
+	/* SECURE: a redefinition must keep what only the secure XML carries (e.g. VNC passwords) */
+	xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &failure);
+	if (xml == NULL)
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	tag = ac_localsev_service_tag (name, xml, &failure);
+	if (tag == NULL)
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+
+	/* the passphrase must exist before a launch is prepared that would wait for it */
+	parsed = ac_localsev_domain_parse (xml, -1, &failure);
+	if (parsed == NULL)
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	disk = ac_localsev_domain_find_disk (parsed, tag->disk_dev);
+	if (disk == NULL || disk->source == NULL) {
+		g_set_error (&failure,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain '%s': %s%s%s; the local SEV flow needs the encrypted image as a "
+			     "file or block device source",
+			     name,
+			     disk == NULL ? "no disk" : "disk ",
+			     disk == NULL ? (tag->disk_dev != NULL ? " with target dev " : " at all")
+					  : disk->dev,
+			     disk == NULL ? (tag->disk_dev != NULL ? tag->disk_dev : "")
+					  : " has no <source>");
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	}
+	if (!ac_localsev_service_has_secret (secrets_conn, name, disk->source, &failure))
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+
+	/* a launch prepared earlier that can still serve: nothing to write */
+	record = ac_localsev_record_load (opts->state_dir, uuid, &error_local);
+	if (record != NULL && ac_localsev_service_record_usable (host, record, tag, xml, &why)) {
+		g_debug ("domain '%s': session %s prepared at %s still serves the next start",
+			 name, record->session_id, record->prepared);
+		st = ac_localsev_service_status_new (current, "prepared", "prepare");
+		st->progress = 100;
+		*status = st;
+		return TRUE;
+	}
+	if (record != NULL)
+		g_debug ("domain '%s': preparing a fresh launch: %s", name, why);
+	else
+		g_debug ("domain '%s': preparing a launch: %s", name, error_local->message);
+
+	prepared = ac_localsev_prepare (host, opts, tag, xml, NULL, &failure);
+	if (prepared == NULL)
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	defined = virDomainDefineXML (virDomainGetConnect (dom), prepared->domain_xml);
+	if (defined == NULL) {
+		ac_virt_set_error (&failure,
+				   "domain '%s': cannot define it with the prepared <launchSecurity>",
+				   name);
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	}
+	if (redefined != NULL)
+		*redefined = TRUE;
+	/* what libvirt kept is what the hook will see: it must pass the gatekeeper */
+	back = ac_localsev_service_get_xml (defined, VIR_DOMAIN_XML_INACTIVE, &failure);
+	virDomainFree (defined);
+	if (back == NULL)
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	if (!ac_localsev_check_prepared (prepared->record, back, strlen (back), &error_local)) {
+		g_set_error (&failure,
+			     AC_ERROR,
+			     AC_ERROR_LIBVIRT,
+			     "domain '%s': the definition libvirt kept differs from the prepared "
+			     "launch: %s",
+			     name,
+			     error_local->message);
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	}
+	g_message ("domain '%s': prepared SEV session %s (policy 0x%x, chain to '%s'); start it "
+		   "with 'virsh start --paused %s'",
+		   name,
+		   prepared->record->session_id,
+		   prepared->record->policy,
+		   prepared->record->chain_generation,
+		   name);
+	st = ac_localsev_service_status_new (current, "prepared", "prepare");
+	st->progress = 100;
+	*status = st;
+	return TRUE;
+}
+
+/* ---- started: attest -------------------------------------------------------------------- */
+
+static AcStatus *
+ac_localsev_service_running_status (const AcStatus *current, const AcLocalsevRecord *record)
+{
+	AcStatus *st = ac_localsev_service_status_new (current, "running", "attest");
+	st->progress = 100;
+	ac_localsev_service_set_attestation (st, record->state_time, "ok", record->measurement,
+					     record->chain_generation);
+	return st;
+}
+
+/**
+ * ac_localsev_service_started:
+ *
+ * For a started domain. Paused (started with 'virsh start --paused'): attest with the
+ * passphrase from the secret store and resume. Running and attested: "running". Running and
+ * not attested: the guest ran before a secret could be injected — refused, with how to start
+ * it. A record not yet marked launched (the hook did not run) is marked now, so its session
+ * is never prepared for another start.
+ *
+ * Errors: %AC_ERROR_REFUSED when it runs unpaused (names 'virsh start --paused DOMAIN');
+ * %AC_ERROR_NOT_FOUND when nothing was prepared or the disk has no passphrase secret (nothing
+ * injected, the session not burnt); those of ac_localsev_attest().
+ */
+gboolean
+ac_localsev_service_started (AcSevHost *host,
+			     const AcLocalsevOptions *opts,
+			     virConnectPtr secrets_conn,
+			     virDomainPtr dom,
+			     const AcStatus *current,
+			     AcStatus **status,
+			     GError **error)
+{
+	const gchar *name;
+	g_autoptr(GError) failure = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcLocalsevRecord) record = NULL;
+	g_autoptr(AcLocalsevAttestation) att = NULL;
+	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
+	gchar *passphrase;
+	gsize passphrase_len = 0;
+	AcStatus *st;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
+	g_return_val_if_fail (opts != NULL, FALSE);
+	g_return_val_if_fail (secrets_conn != NULL, FALSE);
+	g_return_val_if_fail (dom != NULL, FALSE);
+	g_return_val_if_fail (status != NULL, FALSE);
+
+	name = virDomainGetName (dom);
+	xml = ac_localsev_service_get_xml (dom, 0, &failure);
+	if (xml == NULL)
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	tag = ac_localsev_service_tag (name, xml, &failure);
+	if (tag == NULL)
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	record = ac_localsev_record_load (opts->state_dir, uuid, &failure);
+	if (record == NULL) {
+		g_prefix_error (&failure,
+				"domain '%s' was started but virt-alephd prepared no SEV launch for "
+				"it (is the hook installed?): ",
+				name);
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	}
+	if (!ac_sev_host_get_domain_state (host, uuid, &state, &failure))
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+
+	/* attested earlier: running (or paused by its user since) */
+	if (record->state == AC_LOCALSEV_STATE_ATTESTED &&
+	    (state == AC_SEV_DOMAIN_STATE_RUNNING || state == AC_SEV_DOMAIN_STATE_PAUSED)) {
+		*status = ac_localsev_service_running_status (current, record);
+		return TRUE;
+	}
+	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF) {
+		g_set_error (&failure,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "domain '%s' is not running, so there is no launch to attest: start it "
+			     "paused with 'virsh start --paused %s'",
+			     name,
+			     name);
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	}
+	if (state != AC_SEV_DOMAIN_STATE_RUNNING && state != AC_SEV_DOMAIN_STATE_PAUSED) {
+		/* shutting down, crashed, …: the next event says more */
+		st = ac_localsev_service_status_new (current, current != NULL ? current->state : "ready",
+						     current != NULL ? current->step : "prepare");
+		st->progress = current != NULL ? current->progress : 0;
+		if (current != NULL) {
+			st->error_code = g_strdup (current->error_code);
+			st->error_step = g_strdup (current->error_step);
+			st->error_message = g_strdup (current->error_message);
+		}
+		*status = st;
+		return TRUE;
+	}
+
+	/* it was launched with this session, whether or not the hook said so */
+	if (record->state == AC_LOCALSEV_STATE_PREPARED &&
+	    !ac_localsev_record_mark_launched (opts->state_dir, uuid, &failure))
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+
+	if (state == AC_SEV_DOMAIN_STATE_RUNNING) {
+		g_set_error (&failure,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "domain '%s' was started without --paused: its CPUs ran before the disk "
+			     "passphrase could be injected, so it cannot be attested and will not "
+			     "unlock its disk. Stop it ('virsh destroy %s'); virt-alephd then "
+			     "prepares a fresh SEV session, and start it with 'virsh start --paused "
+			     "%s'",
+			     name,
+			     name,
+			     name);
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	}
+
+	/* paused: the passphrase (fail closed without one), then attest */
+	if (record->disk_source == NULL) {
+		g_set_error (&failure,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "domain '%s': the prepared launch names no disk source for disk %s",
+			     name,
+			     record->disk_dev != NULL ? record->disk_dev : "(none)");
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	}
+	passphrase = ac_localsev_service_read_passphrase (secrets_conn, name, record->disk_source,
+							  &passphrase_len, &failure);
+	if (passphrase == NULL)
+		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	att = ac_localsev_attest (host, opts, tag, xml, passphrase, NULL, &failure);
+	OPENSSL_clear_free (passphrase, passphrase_len + 1);
+	if (att == NULL) {
+		gboolean verdict = failure->domain == AC_ERROR &&
+				   (failure->code == AC_ERROR_MISMATCH || failure->code == AC_ERROR_UNTRUSTED);
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+		g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+		ac_localsev_service_fail (current, "attest", status, NULL, g_error_copy (failure));
+		if (verdict)
+			ac_localsev_service_set_attestation (*status,
+							     when,
+							     failure->code == AC_ERROR_MISMATCH ? "mismatch"
+												: "untrusted",
+							     NULL,
+							     record->chain_generation);
+		g_propagate_error (error, g_steal_pointer (&failure));
+		return FALSE;
+	}
+	g_message ("domain '%s': attested (measurement %s, chain to '%s'), passphrase injected, "
+		   "resumed",
+		   name,
+		   att->measurement,
+		   att->generation);
+	st = ac_localsev_service_status_new (current, "running", "attest");
+	st->progress = 100;
+	ac_localsev_service_set_attestation (st, att->time, "ok", att->measurement, att->generation);
+	*status = st;
+	return TRUE;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+/**
+ * ac_localsev_service_reconcile:
+ *
+ * What virt-alephd calls for every event of a domain this flow runs
+ * (ac_localsev_service_applies()): by the state the host reports, prepare (shut off) or
+ * attest (started).
+ */
+gboolean
+ac_localsev_service_reconcile (AcSevHost *host,
+			       const AcLocalsevOptions *opts,
+			       virConnectPtr secrets_conn,
+			       virDomainPtr dom,
+			       const AcStatus *current,
+			       AcStatus **status,
+			       GError **error)
+{
+	g_autoptr(GError) failure = NULL;
+	g_autofree gchar *uuid = NULL;
+	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
+	g_return_val_if_fail (dom != NULL, FALSE);
+	g_return_val_if_fail (status != NULL, FALSE);
+
+	if (!ac_localsev_service_uuid (dom, &uuid, &failure) ||
+	    !ac_sev_host_get_domain_state (host, uuid, &state, &failure))
+		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF)
+		return ac_localsev_service_prepare (host, opts, secrets_conn, dom, current, NULL, status, error);
+	return ac_localsev_service_started (host, opts, secrets_conn, dom, current, status, error);
+}

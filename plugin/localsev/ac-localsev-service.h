@@ -1,0 +1,105 @@
+/*
+ * The service side of the local SEV flow: what virt-alephd does for a tagged domain that has
+ * no <aleph:publish> and whose effective local mode is `sev`.
+ *
+ *   shut off  → make sure a usable launch is prepared: when there is no record, or its session
+ *               was launched, consumed or attested, or the tag/definition no longer matches it,
+ *               prepare a fresh session (chain verified first) and write <launchSecurity> with
+ *               virDomainDefineXML. Status "prepared", step "prepare".
+ *   paused    → (started with 'virsh start --paused'; the hook's gatekeeper let it through and
+ *               marked the record launched) attest: launch measurement → verified → the disk
+ *               passphrase injected → resumed. Status "running", step "attest", attestation
+ *               fields filled (verdict "ok").
+ *   running   → attested: status "running". Not attested (started without --paused, so the
+ *               CPUs ran before a secret could be injected): status "failed" with an
+ *               AC_ERROR_REFUSED error that says to destroy it and start it with
+ *               'virsh start --paused DOMAIN'.
+ *
+ * Design decisions:
+ *
+ *  - The disk passphrase. The local flow needs the domain's disk to BE an encrypted image made
+ *    by builder/. Its passphrase is taken from a libvirt secret whose usage is
+ *    <usage type='volume'><volume>PATH</volume></usage> with PATH the source of the disk the
+ *    tag names (the same convention as the Aleph flow's ac_secret_store_put()), read from
+ *    @secrets_conn, which must be a libvirt on THIS machine: a remote host (qemu+ssh://) is
+ *    the adversary SEV protects against and never holds the passphrase
+ *    (ac_localsev_service_secrets_connect() applies that rule). No such secret: fail closed
+ *    with AC_ERROR_NOT_FOUND — nothing is prepared, so the hook refuses the start, and the
+ *    message says to build the encrypted disk first. A passphrase is never invented.
+ *  - Trusted roots and minimum API: the daemon's [pipeline] configuration (AcPipelineConfig's
+ *    state_dir, trusted_roots, min_api_major/minor) is reused as is through
+ *    ac_localsev_service_options_new(): the built-in AMD roots plus each trusted-roots ARK
+ *    file (with the ASK named like it, 'ark' → 'ask', when present). The records live under
+ *    <state_dir>/localsev/<uuid>/, which is where the hook's gatekeeper looks when it runs
+ *    with the same state directory.
+ *  - Host SEV support is what the host reports through virNodeGetSEVInfo (AcSevHost), not
+ *    /dev/sev of this machine: the service may drive a remote host.
+ *  - The functions call libvirt and the host synchronously (a few round trips; more over
+ *    qemu+ssh://): call them from a worker thread, one domain at a time, like the pipeline.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include "ac-localsev.h"
+#include "ac-status.h"
+
+G_BEGIN_DECLS
+
+/* the options from the service's configuration (AcPipelineConfig fields); @trusted_roots is
+ * NULL-terminated and nullable */
+AcLocalsevOptions *ac_localsev_service_options_new (const gchar *state_dir,
+						    gchar **trusted_roots,
+						    guint8 min_api_major,
+						    guint8 min_api_minor,
+						    GError **error);
+
+/* whether the host reports SEV (virNodeGetSEVInfo answers) */
+gboolean ac_localsev_service_host_has_sev (AcSevHost *host);
+
+/* whether this flow owns the tagged domain: no <aleph:publish>, effective local mode sev */
+gboolean ac_localsev_service_applies (AcSevHost *host, const AcTag *tag);
+
+/* @secrets_uri NULL: @conn itself when it is a local libvirt; a remote one is refused */
+virConnectPtr ac_localsev_service_secrets_connect (virConnectPtr conn,
+						   const gchar *secrets_uri,
+						   GError **error);
+
+/*
+ * Each sets *status (never NULL: the status to record, with the error fields on failure,
+ * results of earlier steps kept from @current) and returns FALSE with @error set on failure.
+ * @current is the domain's status element now (nullable).
+ */
+
+/* any state: dispatches to _prepare (shut off) or _started (paused / running) */
+gboolean ac_localsev_service_reconcile (AcSevHost *host,
+					const AcLocalsevOptions *opts,
+					virConnectPtr secrets_conn,
+					virDomainPtr dom,
+					const AcStatus *current,
+					AcStatus **status,
+					GError **error);
+
+/* an inactive domain: a usable prepared launch, or a fresh one written with
+ * virDomainDefineXML; *redefined says whether the definition was written */
+gboolean ac_localsev_service_prepare (AcSevHost *host,
+				      const AcLocalsevOptions *opts,
+				      virConnectPtr secrets_conn,
+				      virDomainPtr dom,
+				      const AcStatus *current,
+				      gboolean *redefined,
+				      AcStatus **status,
+				      GError **error);
+
+/* a started domain: paused → attested and resumed; running unpaused → the precise error */
+gboolean ac_localsev_service_started (AcSevHost *host,
+				      const AcLocalsevOptions *opts,
+				      virConnectPtr secrets_conn,
+				      virDomainPtr dom,
+				      const AcStatus *current,
+				      AcStatus **status,
+				      GError **error);
+
+G_END_DECLS

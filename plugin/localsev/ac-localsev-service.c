@@ -201,11 +201,22 @@ ac_localsev_service_no_secret (GError **error, const gchar *domain, const gchar 
  * cannot be asked (a driver without secrets, a lost connection) */
 static virSecretPtr
 ac_localsev_service_lookup_secret (virConnectPtr secrets_conn,
-				   const gchar *domain,
+				   virDomainPtr dom,
 				   const gchar *source,
 				   GError **error)
 {
-	virSecretPtr secret = virSecretLookupByUsage (secrets_conn, VIR_SECRET_USAGE_TYPE_VOLUME, source);
+	g_autoptr(virConnect) own = NULL;
+	const gchar *domain = virDomainGetName (dom);
+	virSecretPtr secret;
+
+	/* none given: the domain's own libvirt, when it is on this machine */
+	if (secrets_conn == NULL) {
+		own = ac_localsev_service_secrets_connect (virDomainGetConnect (dom), NULL, error);
+		if (own == NULL)
+			return NULL;
+		secrets_conn = own;
+	}
+	secret = virSecretLookupByUsage (secrets_conn, VIR_SECRET_USAGE_TYPE_VOLUME, source);
 	if (secret != NULL)
 		return secret;
 	if (virGetLastErrorCode () == VIR_ERR_NO_SECRET) {
@@ -224,13 +235,13 @@ ac_localsev_service_lookup_secret (virConnectPtr secrets_conn,
 /* fail closed when the disk has no passphrase secret, before anything is prepared */
 static gboolean
 ac_localsev_service_has_secret (virConnectPtr secrets_conn,
-				const gchar *domain,
+				virDomainPtr dom,
 				const gchar *source,
 				GError **error)
 {
 	g_autoptr(virSecret) secret = NULL;
 
-	secret = ac_localsev_service_lookup_secret (secrets_conn, domain, source, error);
+	secret = ac_localsev_service_lookup_secret (secrets_conn, dom, source, error);
 	return secret != NULL;
 }
 
@@ -238,17 +249,18 @@ ac_localsev_service_has_secret (virConnectPtr secrets_conn,
  * OPENSSL_clear_free() */
 static gchar *
 ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
-				     const gchar *domain,
+				     virDomainPtr dom,
 				     const gchar *source,
 				     gsize *len_out,
 				     GError **error)
 {
 	g_autoptr(virSecret) secret = NULL;
+	const gchar *domain = virDomainGetName (dom);
 	unsigned char *value;
 	size_t n = 0;
 	gchar *copy;
 
-	secret = ac_localsev_service_lookup_secret (secrets_conn, domain, source, error);
+	secret = ac_localsev_service_lookup_secret (secrets_conn, dom, source, error);
 	if (secret == NULL)
 		return NULL;
 	value = virSecretGetValue (secret, &n, 0);
@@ -532,7 +544,6 @@ ac_localsev_service_prepare (AcSevHost *host,
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	g_return_val_if_fail (opts != NULL, FALSE);
-	g_return_val_if_fail (secrets_conn != NULL, FALSE);
 	g_return_val_if_fail (dom != NULL, FALSE);
 	g_return_val_if_fail (status != NULL, FALSE);
 
@@ -568,7 +579,7 @@ ac_localsev_service_prepare (AcSevHost *host,
 					  : " has no <source>");
 		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
 	}
-	if (!ac_localsev_service_has_secret (secrets_conn, name, disk->source, &failure))
+	if (!ac_localsev_service_has_secret (secrets_conn, dom, disk->source, &failure))
 		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
 
 	/* a launch prepared earlier that can still serve: nothing to write */
@@ -674,7 +685,6 @@ ac_localsev_service_started (AcSevHost *host,
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	g_return_val_if_fail (opts != NULL, FALSE);
-	g_return_val_if_fail (secrets_conn != NULL, FALSE);
 	g_return_val_if_fail (dom != NULL, FALSE);
 	g_return_val_if_fail (status != NULL, FALSE);
 
@@ -758,7 +768,7 @@ ac_localsev_service_started (AcSevHost *host,
 			     record->disk_dev != NULL ? record->disk_dev : "(none)");
 		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
 	}
-	passphrase = ac_localsev_service_read_passphrase (secrets_conn, name, record->disk_source,
+	passphrase = ac_localsev_service_read_passphrase (secrets_conn, dom, record->disk_source,
 							  &passphrase_len, &failure);
 	if (passphrase == NULL)
 		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));

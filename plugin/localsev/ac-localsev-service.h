@@ -70,7 +70,9 @@ virConnectPtr ac_localsev_service_secrets_connect (virConnectPtr conn,
 /*
  * Each sets *status (never NULL: the status to record, with the error fields on failure,
  * results of earlier steps kept from @current) and returns FALSE with @error set on failure.
- * @current is the domain's status element now (nullable).
+ * @current is the domain's status element now (nullable). @secrets_conn (nullable) is the
+ * local libvirt holding the passphrase (see ac_localsev_service_secrets_connect()); NULL =
+ * the domain's own connection when it is local, refused (AC_ERROR_REFUSED) when remote.
  */
 
 /* any state: dispatches to _prepare (shut off) or _started (paused / running) */

@@ -727,6 +727,12 @@ test_store_unavailable (Fixture *f, gconstpointer data)
 						       NULL, &st, &error));
 	assert_error (error, AC_ERROR_LIBVIRT, "cannot look up the disk passphrase");
 	g_assert_cmpstr (st->state, ==, "failed");
+	g_clear_pointer (&st, ac_status_free);
+	g_clear_error (&error);
+	/* none given: the domain's own (local) libvirt is asked, the same answer */
+	g_assert_false (ac_localsev_service_reconcile (AC_SEV_HOST (f->host), f->opts, NULL, f->dom,
+						       NULL, &st, &error));
+	assert_error (error, AC_ERROR_LIBVIRT, "cannot look up the disk passphrase");
 	ac_status_free (st);
 	assert_nothing_injected (f);
 }

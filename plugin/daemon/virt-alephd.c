@@ -155,6 +155,7 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 }
 
 static gboolean ac_daemon_requeue (gpointer data);
+static void ac_daemon_queue (AcDaemon *self, const gchar *uuid);
 
 static gboolean
 ac_error_is_transient (const GError *error)
@@ -171,6 +172,13 @@ ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 	AcDaemon *self = w->daemon;
 
 	g_hash_table_remove (self->workers, w->uuid);
+	if (w->error != NULL && w->generation != self->generation) {
+		/* the connection was lost while it ran: whatever failed may be that; start again */
+		g_message ("domain %s: the run overlapped a reconnection (%s); running again", w->uuid,
+			   w->error->message);
+		ac_daemon_queue (self, w->uuid);
+		return;
+	}
 	if (w->error == NULL) {
 		g_hash_table_remove (self->retries, w->uuid);
 		g_hash_table_remove (self->failed, w->uuid);
@@ -192,8 +200,6 @@ ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 }
 
 static AcDaemon *the_daemon; /* for timeout callbacks */
-
-static void ac_daemon_queue (AcDaemon *self, const gchar *uuid);
 
 static gboolean
 ac_daemon_requeue (gpointer data)
@@ -219,6 +225,7 @@ ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, con
 	w->monitor = monitor;
 	virConnectRef (self->conn);
 	w->conn = self->conn;
+	w->generation = self->generation;
 	virDomainRef (dom);
 	w->dom = dom;
 	cancellable = g_cancellable_new ();

@@ -1010,7 +1010,27 @@ read_session_key (AcPipeline *p, const gchar *what, guint8 out[16], GError **err
 	return ac_sev_key_file_read (path, out, 16, what, error);
 }
 
-/* Whether the CRN lists the VM as running (not waiting for a secret). */
+/* Whether @m is the measurement recorded as @b64. */
+static gboolean
+measurement_is (const AcCrnMeasurement *m, const gchar *b64)
+{
+	g_autofree gchar *mine = g_base64_encode (m->launch_measure, sizeof m->launch_measure);
+	return b64 != NULL && g_strcmp0 (mine, b64) == 0;
+}
+
+static gboolean
+measurement_seen (AcPipeline *p, const AcCrnMeasurement *m)
+{
+	JsonObject *o = ac_state_get_step (p->state, "attest");
+	JsonArray *seen = o != NULL && json_object_has_member (o, "answered") ? json_object_get_array_member (o, "answered") : NULL;
+	for (guint i = 0; seen != NULL && i < json_array_get_length (seen); i++) {
+		if (measurement_is (m, json_array_get_string_element (seen, i)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Whether the CRN lists the VM's QEMU as running (paused or not: ask the measurement). */
 static gboolean
 crn_vm_running (AcCrnClient *crn, const gchar *vm)
 {
@@ -1114,17 +1134,32 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 	}
 
 	report (p, "attesting", "attest/measurement", 85);
-	if (ac_state_get_bool (p->state, "attest", "injecting") && crn_vm_running (crn, vm)) {
-		/* a killed run verified the launch and sent the passphrase; the VM runs with it */
-		ac_state_log (p->state, "attest: the VM already runs with the verified launch");
-		g_free (p->status->attest_verdict);
-		p->status->attest_verdict = g_strdup ("ok");
-		ac_state_mark_done (p->state, "attest");
-		return save (p, error);
+	if (ac_state_get_bool (p->state, "attest", "injecting")) {
+		/* a killed run may have verified the launch and sent the passphrase: then the VM
+		 * runs and no launch waits for a secret any more */
+		m = ac_crn_confidential_measurement (crn, vm, 0, NULL);
+		if ((m == NULL && crn_vm_running (crn, vm)) ||
+		    (m != NULL && g_strcmp0 (m->state, "launch-secret") != 0 &&
+		     measurement_is (m, ac_state_get_string (p->state, "attest", "measurement")))) {
+			ac_state_log (p->state, "attest: the VM already runs with the verified launch");
+			g_free (p->status->attest_verdict);
+			p->status->attest_verdict = g_strdup ("ok");
+			ac_state_mark_done (p->state, "attest");
+			return save (p, error);
+		}
 	}
-	m = ac_crn_confidential_measurement (crn, vm, p->config->timeout_s * 1000, error);
+	if (m == NULL)
+		m = ac_crn_confidential_measurement (crn, vm, p->config->timeout_s * 1000, error);
 	if (m == NULL)
 		return FALSE;
+	/* a measurement carries the launch's nonce: one already answered with a secret is a
+	 * replay (after a reboot the same session's TIK still verifies it) */
+	if (measurement_seen (p, m)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the CRN presents a launch measurement that was already answered (its "
+			     "nonce is replayed); refusing to send the passphrase again for it");
+		return FALSE;
+	}
 	if (!ac_sev_launch_check_platform (p->tag->policy, m->policy, m->api_major, m->api_minor,
 					   p->config->min_api_major, p->config->min_api_minor, error))
 		return FALSE;
@@ -1181,6 +1216,16 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 		return FALSE;
 	if (!ac_crn_confidential_inject_secret (crn, vm, header_b64, payload_b64, error))
 		return FALSE;
+	{
+		/* remember every answered measurement: its nonce must never come back */
+		JsonObject *o = ac_state_ensure_step (p->state, "attest");
+		JsonArray *seen = json_object_has_member (o, "answered") ? json_object_get_array_member (o, "answered") : NULL;
+		if (seen == NULL) {
+			seen = json_array_new ();
+			json_object_set_array_member (o, "answered", seen);
+		}
+		json_array_add_string_element (seen, measurement_b64);
+	}
 	g_free (p->status->attest_verdict);
 	p->status->attest_verdict = g_strdup ("ok");
 	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
@@ -1358,7 +1403,6 @@ check_running (AcPipeline *p, gboolean *reattested, GError **error)
 {
 	g_autoptr(AcCrnClient) crn = NULL;
 	g_autoptr(AcCrnMeasurement) m = NULL;
-	g_autofree gchar *b64 = NULL;
 
 	if (!ac_state_step_done (p->state, "attest"))
 		return TRUE;
@@ -1367,10 +1411,7 @@ check_running (AcPipeline *p, gboolean *reattested, GError **error)
 	m = ac_crn_confidential_measurement (crn, ac_state_get_string (p->state, "instance", "hash"), 1, NULL);
 	if (m == NULL || g_strcmp0 (m->state, "launch-secret") != 0)
 		return TRUE; /* running (or unreachable for now): nothing waits for a secret */
-	b64 = g_base64_encode (m->launch_measure, sizeof m->launch_measure);
-	if (g_strcmp0 (b64, ac_state_get_string (p->state, "attest", "measurement")) == 0)
-		return TRUE;
-	g_message ("domain '%s': the CRN restarted the VM (new measurement): attesting again", p->name);
+	g_message ("domain '%s': the CRN restarted the VM (a launch waits for its secret): attesting again", p->name);
 	if (!attest (p, crn, FALSE, error)) {
 		report_failure (p, "failed", "attest", error != NULL ? *error : NULL);
 		return FALSE;

@@ -97,6 +97,12 @@ ac_secret_store_get (virConnectPtr conn, const gchar *uuid, gsize *len, GError *
 	guint8 *copy;
 
 	if (secret == NULL) {
+		virErrorPtr err = virGetLastError ();
+		if (err == NULL || err->code != VIR_ERR_NO_SECRET) {
+			/* not an answer about the secret: libvirt could not be asked */
+			ac_virt_set_error (error, "cannot look up the passphrase secret %s", uuid);
+			return NULL;
+		}
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
 			     "the passphrase secret %s is missing from libvirt's secret store", uuid);
 		return NULL;

@@ -239,6 +239,22 @@ timeout=60
         st2 = self.wait_state("conf1", ["running"])
         self.assertNotEqual(st2["measurement"], st["measurement"])
 
+    def test_8_replayed_measurement_after_reboot_is_refused(self):
+        env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        # 'victim' (test 2) runs on the replaying CRN; after a reboot that CRN presents the
+        # measurement already answered, which the same session's TIK still verifies
+        st = self.wait_state("victim", ["running"])
+        before = self.devnet.vm(st["instance"])["secrets_released"]
+        r = env.aleph("reboot", "victim", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = self.wait_state("victim", ["failed"], 60)
+        self.assertEqual(st["errorCode"], "mismatch", st)
+        self.assertIn("already answered", st["error"])
+        time.sleep(3)
+        self.assertEqual(self.devnet.vm(st["instance"])["secrets_released"], before)
+
     def test_7_libvirtd_restart_mid_flow(self):
         env = self.env
         if env.daemon is None:

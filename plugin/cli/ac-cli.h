@@ -55,5 +55,6 @@ int ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_sev (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_devnet (AcCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS

@@ -29,6 +29,7 @@ static const AcCliCommand commands[] = {
 	{ "untag", "remove the <aleph:confidential> element of a domain", ac_cli_cmd_untag },
 	{ "status", "show the status the service recorded for a domain", ac_cli_cmd_status },
 	{ "validate", "check an <aleph:confidential> element or a domain XML file", ac_cli_cmd_validate },
+	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", ac_cli_cmd_devnet },
 };
 
 static void

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <gio/gio.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -867,6 +868,38 @@ test_devnet_faults (void)
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
+/* virt-aleph devnet hands its arguments to aleph-devnet */
+static void
+test_devnet_cli (void)
+{
+	const gchar *virt_aleph = g_getenv ("VIRT_ALEPH");
+	g_autofree gchar *dir = NULL;
+	g_autoptr(GSubprocess) p = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDataInputStream) in = NULL;
+	g_autofree gchar *line = NULL;
+	g_autoptr(JsonNode) ready = NULL;
+
+	if (virt_aleph == NULL) {
+		g_test_skip ("virt-aleph is not built");
+		return;
+	}
+	dir = g_build_filename (test_shared_dir (), "cli-devnet", NULL);
+	p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, virt_aleph, "devnet", "--state-dir", dir, "--crns", "2", NULL);
+	g_assert_no_error (error);
+	in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+	line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (line);
+	ready = json_from_string (line, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (ready), "crns")), ==, 2);
+	g_subprocess_send_signal (p, SIGTERM);
+	g_assert_true (g_subprocess_wait (p, NULL, &error));
+	g_assert_true (g_subprocess_get_if_exited (p));
+	g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 0);
+}
+
 /* ---- Aleph's TypeScript SDK agrees on the wire format ---- */
 
 static void
@@ -932,5 +965,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/devnet/attack/replay-measurement", test_devnet_attack_replay);
 	g_test_add_func ("/devnet/attack/replay-after-reboot", test_devnet_attack_replay_reboot);
 	g_test_add_func ("/devnet/sdk", test_devnet_sdk);
+	g_test_add_func ("/devnet/cli", test_devnet_cli);
 	return g_test_run ();
 }

@@ -32,20 +32,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (virSecret, virSecretFree)
  */
 AcLocalsevOptions *
 ac_localsev_service_options_new (const gchar *state_dir,
-				 gchar **trusted_roots,
-				 guint8 min_api_major,
-				 guint8 min_api_minor,
-				 GError **error)
+                                 gchar **trusted_roots,
+                                 guint8 min_api_major,
+                                 guint8 min_api_minor,
+                                 GError **error)
 {
-	g_autoptr(AcLocalsevOptions) opts = ac_localsev_options_new (state_dir);
+	g_autoptr (AcLocalsevOptions) opts = ac_localsev_options_new (state_dir);
 
 	opts->min_api_major = min_api_major;
 	opts->min_api_minor = min_api_minor;
 	opts->roots = ac_sev_roots_new_builtin ();
 	for (guint i = 0; trusted_roots != NULL && trusted_roots[i] != NULL; i++) {
 		const gchar *path = trusted_roots[i];
-		g_autoptr(AcAmdCert) ark = ac_amd_cert_parse_file (path, error);
-		g_autoptr(AcAmdCert) ask = NULL;
+		g_autoptr (AcAmdCert) ark = ac_amd_cert_parse_file (path, error);
+		g_autoptr (AcAmdCert) ask = NULL;
 		g_autofree gchar *ask_path = NULL;
 		gchar *at;
 
@@ -60,7 +60,8 @@ ac_localsev_service_options_new (const gchar *state_dir,
 			if (g_file_test (ask_path, G_FILE_TEST_EXISTS)) {
 				ask = ac_amd_cert_parse_file (ask_path, error);
 				if (ask == NULL) {
-					g_prefix_error (error, "trusted root %s: ASK %s: ", path, ask_path);
+					g_prefix_error (error, "trusted root %s: ASK %s: ", path,
+					                ask_path);
 					return NULL;
 				}
 			}
@@ -76,8 +77,8 @@ ac_localsev_service_options_new (const gchar *state_dir,
 gboolean
 ac_localsev_service_host_has_sev (AcSevHost *host)
 {
-	g_autoptr(AcSevHostInfo) info = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcSevHostInfo) info = NULL;
+	g_autoptr (GError) error = NULL;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	info = ac_sev_host_get_sev_info (host, &error);
@@ -107,8 +108,9 @@ ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
 	case AC_LOCAL_MODE_SEV:
 		return TRUE;
 	case AC_LOCAL_MODE_UNSET:
-		return ac_tag_get_effective_local_mode (tag, ac_localsev_service_host_has_sev (host)) ==
-		       AC_LOCAL_MODE_SEV;
+		return ac_tag_get_effective_local_mode (tag,
+		                                        ac_localsev_service_host_has_sev (host))
+		       == AC_LOCAL_MODE_SEV;
 	case AC_LOCAL_MODE_TEST:
 	case AC_LOCAL_MODE_DENY:
 	default:
@@ -123,7 +125,8 @@ ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
 static gboolean
 ac_localsev_service_uri_is_local (const gchar *uri)
 {
-	g_autoptr(GUri) u = g_uri_parse (uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED_QUERY, NULL);
+	g_autoptr (GUri) u
+	    = g_uri_parse (uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED_QUERY, NULL);
 	const gchar *host;
 	const gchar *scheme;
 
@@ -140,7 +143,8 @@ ac_localsev_service_uri_is_local (const gchar *uri)
 
 /**
  * ac_localsev_service_secrets_connect:
- * @conn: the connection the service manages domains through
+ * @conn: (nullable): the connection the service manages domains through; only used (and
+ *   then required) when @secrets_uri is NULL
  * @secrets_uri: (nullable): the configured local libvirt for the passphrase
  *
  * Returns: (transfer full): a connection to a libvirt on this machine, never a remote host's.
@@ -148,33 +152,31 @@ ac_localsev_service_uri_is_local (const gchar *uri)
 virConnectPtr
 ac_localsev_service_secrets_connect (virConnectPtr conn, const gchar *secrets_uri, GError **error)
 {
-	g_return_val_if_fail (conn != NULL, NULL);
+	g_return_val_if_fail (conn != NULL || secrets_uri != NULL, NULL);
 
 	if (secrets_uri == NULL) {
 		char *u = virConnectGetURI (conn);
 		g_autofree gchar *own = g_strdup (u);
 		free (u);
 		if (own == NULL || !ac_localsev_service_uri_is_local (own)) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_REFUSED,
-				     "refusing to read the disk passphrase from the secret store of %s, "
-				     "a remote host (the very host SEV protects the guest from); set "
-				     "secrets-uri in the [pipeline] configuration to a local libvirt "
-				     "(qemu:///system)",
-				     own != NULL ? own : "(unknown URI)");
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_REFUSED,
+			    "refusing to read the disk passphrase from the secret store of %s, "
+			    "a remote host (the very host SEV protects the guest from); set "
+			    "secrets-uri in the [pipeline] configuration to a local libvirt "
+			    "(qemu:///system)",
+			    own != NULL ? own : "(unknown URI)");
 			return NULL;
 		}
 		virConnectRef (conn);
 		return conn;
 	}
 	if (!ac_localsev_service_uri_is_local (secrets_uri)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_REFUSED,
-			     "secrets-uri %s is not a local libvirt; the passphrase never comes from "
-			     "another host",
-			     secrets_uri);
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_REFUSED,
+		    "secrets-uri %s is not a local libvirt; the passphrase never comes from "
+		    "another host",
+		    secrets_uri);
 		return NULL;
 	}
 	return ac_virt_connect (secrets_uri, error);
@@ -183,29 +185,26 @@ ac_localsev_service_secrets_connect (virConnectPtr conn, const gchar *secrets_ur
 static void
 ac_localsev_service_no_secret (GError **error, const gchar *domain, const gchar *source)
 {
-	g_set_error (error,
-		     AC_ERROR,
-		     AC_ERROR_NOT_FOUND,
-		     "domain '%s': no disk passphrase in libvirt's secret store for the disk %s "
-		     "(a secret with <usage type='volume'><volume>%s</volume></usage>). The local "
-		     "SEV flow injects the passphrase of an encrypted image: build the encrypted "
-		     "disk first (e.g. 'virt-aleph build'), point the domain's disk at it, and keep "
-		     "its passphrase in a private libvirt secret with that usage; nothing was "
-		     "prepared or injected",
-		     domain,
-		     source,
-		     source);
+	g_set_error (
+	    error, AC_ERROR, AC_ERROR_NOT_FOUND,
+	    "domain '%s': no disk passphrase in libvirt's secret store for the disk %s "
+	    "(a secret with <usage type='volume'><volume>%s</volume></usage>). The local "
+	    "SEV flow injects the passphrase of an encrypted image: build the encrypted "
+	    "disk first (e.g. 'virt-aleph build'), point the domain's disk at it, and keep "
+	    "its passphrase in a private libvirt secret with that usage; nothing was "
+	    "prepared or injected",
+	    domain, source, source);
 }
 
 /* the secret whose usage is the disk: NOT_FOUND when there is none, LIBVIRT when the store
  * cannot be asked (a driver without secrets, a lost connection) */
 static virSecretPtr
 ac_localsev_service_lookup_secret (virConnectPtr secrets_conn,
-				   virDomainPtr dom,
-				   const gchar *source,
-				   GError **error)
+                                   virDomainPtr dom,
+                                   const gchar *source,
+                                   GError **error)
 {
-	g_autoptr(virConnect) own = NULL;
+	g_autoptr (virConnect) own = NULL;
 	const gchar *domain = virDomainGetName (dom);
 	virSecretPtr secret;
 
@@ -224,22 +223,22 @@ ac_localsev_service_lookup_secret (virConnectPtr secrets_conn,
 		ac_localsev_service_no_secret (error, domain, source);
 		return NULL;
 	}
-	ac_virt_set_error (error,
-			   "domain '%s': cannot look up the disk passphrase of %s in libvirt's secret "
-			   "store",
-			   domain,
-			   source);
+	ac_virt_set_error (
+	    error,
+	    "domain '%s': cannot look up the disk passphrase of %s in libvirt's secret "
+	    "store",
+	    domain, source);
 	return NULL;
 }
 
 /* fail closed when the disk has no passphrase secret, before anything is prepared */
 static gboolean
 ac_localsev_service_has_secret (virConnectPtr secrets_conn,
-				virDomainPtr dom,
-				const gchar *source,
-				GError **error)
+                                virDomainPtr dom,
+                                const gchar *source,
+                                GError **error)
 {
-	g_autoptr(virSecret) secret = NULL;
+	g_autoptr (virSecret) secret = NULL;
 
 	secret = ac_localsev_service_lookup_secret (secrets_conn, dom, source, error);
 	return secret != NULL;
@@ -249,12 +248,12 @@ ac_localsev_service_has_secret (virConnectPtr secrets_conn,
  * OPENSSL_clear_free() */
 static gchar *
 ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
-				     virDomainPtr dom,
-				     const gchar *source,
-				     gsize *len_out,
-				     GError **error)
+                                     virDomainPtr dom,
+                                     const gchar *source,
+                                     gsize *len_out,
+                                     GError **error)
 {
-	g_autoptr(virSecret) secret = NULL;
+	g_autoptr (virSecret) secret = NULL;
 	const gchar *domain = virDomainGetName (dom);
 	unsigned char *value;
 	size_t n = 0;
@@ -266,22 +265,17 @@ ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
 	value = virSecretGetValue (secret, &n, 0);
 	if (value == NULL) {
 		ac_virt_set_error (error,
-				   "domain '%s': cannot read the disk passphrase secret of %s",
-				   domain,
-				   source);
+		                   "domain '%s': cannot read the disk passphrase secret of %s",
+		                   domain, source);
 		return NULL;
 	}
 	if (n == 0 || memchr (value, '\0', n) != NULL) {
 		OPENSSL_cleanse (value, n);
 		free (value);
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "domain '%s': the passphrase secret of disk %s is %s; expected a "
-			     "non-empty passphrase without NUL bytes",
-			     domain,
-			     source,
-			     n == 0 ? "empty" : "binary (it holds a NUL byte)");
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "domain '%s': the passphrase secret of disk %s is %s; expected a "
+		             "non-empty passphrase without NUL bytes",
+		             domain, source, n == 0 ? "empty" : "binary (it holds a NUL byte)");
 		return NULL;
 	}
 	copy = OPENSSL_malloc (n + 1);
@@ -327,10 +321,10 @@ ac_localsev_service_status_new (const AcStatus *current, const gchar *state, con
 
 static gboolean
 ac_localsev_service_fail (const AcStatus *current,
-			  const gchar *step,
-			  AcStatus **status,
-			  GError **error,
-			  GError *failure)
+                          const gchar *step,
+                          AcStatus **status,
+                          GError **error,
+                          GError *failure)
 {
 	AcStatus *st = ac_localsev_service_status_new (current, "failed", step);
 	st->progress = 0;
@@ -342,10 +336,10 @@ ac_localsev_service_fail (const AcStatus *current,
 
 static void
 ac_localsev_service_set_attestation (AcStatus *st,
-				     const gchar *time,
-				     const gchar *verdict,
-				     const gchar *measurement,
-				     const gchar *generation)
+                                     const gchar *time,
+                                     const gchar *verdict,
+                                     const gchar *measurement,
+                                     const gchar *generation)
 {
 	g_free (st->attest_time);
 	g_free (st->attest_verdict);
@@ -365,7 +359,8 @@ ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error)
 	char *xml = virDomainGetXMLDesc (dom, flags);
 	gchar *result;
 	if (xml == NULL) {
-		ac_virt_set_error (error, "cannot read the XML of domain '%s'", virDomainGetName (dom));
+		ac_virt_set_error (error, "cannot read the XML of domain '%s'",
+		                   virDomainGetName (dom));
 		return NULL;
 	}
 	result = g_strdup (xml);
@@ -377,28 +372,25 @@ ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error)
 static AcTag *
 ac_localsev_service_tag (const gchar *name, const gchar *xml, GError **error)
 {
-	g_autoptr(AcTag) tag = ac_tag_parse (xml, -1, NULL, error);
+	g_autoptr (AcTag) tag = ac_tag_parse (xml, -1, NULL, error);
 	if (tag == NULL) {
 		g_prefix_error (error, "domain '%s': ", name);
 		return NULL;
 	}
 	if (tag->publish != NULL) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "domain '%s' has <aleph:publish>: the Aleph flow runs it, not the local "
-			     "SEV flow",
-			     name);
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "domain '%s' has <aleph:publish>: the Aleph flow runs it, not the local "
+		    "SEV flow",
+		    name);
 		return NULL;
 	}
 	if (tag->local_mode == AC_LOCAL_MODE_TEST || tag->local_mode == AC_LOCAL_MODE_DENY) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "domain '%s' has <aleph:local mode='%s'/>: the local SEV flow runs only "
-			     "mode 'sev'",
-			     name,
-			     ac_local_mode_to_string (tag->local_mode));
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "domain '%s' has <aleph:local mode='%s'/>: the local SEV flow runs only "
+		    "mode 'sev'",
+		    name, ac_local_mode_to_string (tag->local_mode));
 		return NULL;
 	}
 	return g_steal_pointer (&tag);
@@ -409,7 +401,8 @@ ac_localsev_service_uuid (virDomainPtr dom, gchar **uuid_out, GError **error)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	if (virDomainGetUUIDString (dom, uuid) < 0) {
-		ac_virt_set_error (error, "cannot read the UUID of domain '%s'", virDomainGetName (dom));
+		ac_virt_set_error (error, "cannot read the UUID of domain '%s'",
+		                   virDomainGetName (dom));
 		return FALSE;
 	}
 	*uuid_out = g_ascii_strdown (uuid, -1);
@@ -420,7 +413,7 @@ ac_localsev_service_uuid (virDomainPtr dom, gchar **uuid_out, GError **error)
 static gchar *
 ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 {
-	g_autoptr(AcSevHostInfo) info = ac_sev_host_get_sev_info (host, error);
+	g_autoptr (AcSevHostInfo) info = ac_sev_host_get_sev_info (host, error);
 	g_autofree guint8 *pdh = NULL;
 	g_autofree gchar *what = NULL;
 	gsize len = 0;
@@ -428,13 +421,8 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 	if (info == NULL)
 		return NULL;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
-	pdh = ac_localsev_b64_decode (info->pdh,
-				      what,
-				      AC_SEV_CERT_SIZE,
-				      AC_SEV_CERT_SIZE,
-				      AC_ERROR_UNTRUSTED,
-				      &len,
-				      error);
+	pdh = ac_localsev_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	                              AC_ERROR_UNTRUSTED, &len, error);
 	if (pdh == NULL)
 		return NULL;
 	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, len);
@@ -447,34 +435,34 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
  */
 static gboolean
 ac_localsev_service_record_usable (AcSevHost *host,
-				   const AcLocalsevRecord *record,
-				   const AcTag *tag,
-				   const gchar *xml,
-				   gchar **why)
+                                   const AcLocalsevRecord *record,
+                                   const AcTag *tag,
+                                   const gchar *xml,
+                                   gchar **why)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *pdh_sha256 = NULL;
 	const gchar *fw_path;
-	g_autoptr(AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcLocalsevDomain) dom = NULL;
 
 	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
 		*why = g_strdup_printf ("session %s was %s", record->session_id,
-					ac_localsev_state_to_string (record->state));
+		                        ac_localsev_state_to_string (record->state));
 		return FALSE;
 	}
 	if (record->policy != tag->policy) {
 		*why = g_strdup_printf ("the tag's policy is now 0x%x, the session's 0x%x",
-					tag->policy, record->policy);
+		                        tag->policy, record->policy);
 		return FALSE;
 	}
-	if (tag->firmware_sha256 == NULL || record->firmware_sha256 == NULL ||
-	    g_ascii_strcasecmp (tag->firmware_sha256, record->firmware_sha256) != 0) {
+	if (tag->firmware_sha256 == NULL || record->firmware_sha256 == NULL
+	    || g_ascii_strcasecmp (tag->firmware_sha256, record->firmware_sha256) != 0) {
 		*why = g_strdup ("the tag pins another firmware");
 		return FALSE;
 	}
 	if (tag->disk_dev != NULL && g_strcmp0 (tag->disk_dev, record->disk_dev) != 0) {
 		*why = g_strdup_printf ("the tag names disk %s, the session was made for %s",
-					tag->disk_dev, record->disk_dev);
+		                        tag->disk_dev, record->disk_dev);
 		return FALSE;
 	}
 	dom = ac_localsev_domain_parse (xml, -1, &error);
@@ -484,7 +472,8 @@ ac_localsev_service_record_usable (AcSevHost *host,
 	}
 	fw_path = tag->firmware_file != NULL ? tag->firmware_file : dom->loader;
 	if (g_strcmp0 (fw_path, record->firmware_path) != 0) {
-		*why = g_strdup_printf ("the firmware is now %s", fw_path != NULL ? fw_path : "(none)");
+		*why = g_strdup_printf ("the firmware is now %s",
+		                        fw_path != NULL ? fw_path : "(none)");
 		return FALSE;
 	}
 	if (!ac_localsev_check_prepared (record, xml, strlen (xml), &error)) {
@@ -519,25 +508,25 @@ ac_localsev_service_record_usable (AcSevHost *host,
  */
 gboolean
 ac_localsev_service_prepare (AcSevHost *host,
-			     const AcLocalsevOptions *opts,
-			     virConnectPtr secrets_conn,
-			     virDomainPtr dom,
-			     const AcStatus *current,
-			     gboolean *redefined,
-			     AcStatus **status,
-			     GError **error)
+                             const AcLocalsevOptions *opts,
+                             virConnectPtr secrets_conn,
+                             virDomainPtr dom,
+                             const AcStatus *current,
+                             gboolean *redefined,
+                             AcStatus **status,
+                             GError **error)
 {
 	const gchar *name;
-	g_autoptr(GError) failure = NULL;
-	g_autoptr(GError) error_local = NULL;
+	g_autoptr (GError) failure = NULL;
+	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid = NULL;
 	g_autofree gchar *why = NULL;
 	g_autofree gchar *back = NULL;
-	g_autoptr(AcTag) tag = NULL;
-	g_autoptr(AcLocalsevDomain) parsed = NULL;
-	g_autoptr(AcLocalsevRecord) record = NULL;
-	g_autoptr(AcLocalsevPrepared) prepared = NULL;
+	g_autoptr (AcTag) tag = NULL;
+	g_autoptr (AcLocalsevDomain) parsed = NULL;
+	g_autoptr (AcLocalsevRecord) record = NULL;
+	g_autoptr (AcLocalsevPrepared) prepared = NULL;
 	virDomainPtr defined;
 	AcLocalsevDisk *disk;
 	AcStatus *st;
@@ -551,42 +540,47 @@ ac_localsev_service_prepare (AcSevHost *host,
 		*redefined = FALSE;
 	name = virDomainGetName (dom);
 	/* SECURE: a redefinition must keep what only the secure XML carries (e.g. VNC passwords) */
-	xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &failure);
+	xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
+	                                   &failure);
 	if (xml == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	tag = ac_localsev_service_tag (name, xml, &failure);
 	if (tag == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 
 	/* the passphrase must exist before a launch is prepared that would wait for it */
 	parsed = ac_localsev_domain_parse (xml, -1, &failure);
 	if (parsed == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	disk = ac_localsev_domain_find_disk (parsed, tag->disk_dev);
 	if (disk == NULL || disk->source == NULL) {
-		g_set_error (&failure,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "domain '%s': %s%s%s; the local SEV flow needs the encrypted image as a "
-			     "file or block device source",
-			     name,
-			     disk == NULL ? "no disk" : "disk ",
-			     disk == NULL ? (tag->disk_dev != NULL ? " with target dev " : " at all")
-					  : disk->dev,
-			     disk == NULL ? (tag->disk_dev != NULL ? tag->disk_dev : "")
-					  : " has no <source>");
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		g_set_error (
+		    &failure, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "domain '%s': %s%s%s; the local SEV flow needs the encrypted image as a "
+		    "file or block device source",
+		    name, disk == NULL ? "no disk" : "disk ",
+		    disk == NULL ? (tag->disk_dev != NULL ? " with target dev " : " at all")
+		                 : disk->dev,
+		    disk == NULL ? (tag->disk_dev != NULL ? tag->disk_dev : "")
+		                 : " has no <source>");
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 	if (!ac_localsev_service_has_secret (secrets_conn, dom, disk->source, &failure))
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 
 	/* a launch prepared earlier that can still serve: nothing to write */
 	record = ac_localsev_record_load (opts->state_dir, uuid, &error_local);
 	if (record != NULL && ac_localsev_service_record_usable (host, record, tag, xml, &why)) {
-		g_debug ("domain '%s': session %s prepared at %s still serves the next start",
-			 name, record->session_id, record->prepared);
+		g_debug ("domain '%s': session %s prepared at %s still serves the next start", name,
+		         record->session_id, record->prepared);
 		st = ac_localsev_service_status_new (current, "prepared", "prepare");
 		st->progress = 100;
 		*status = st;
@@ -596,16 +590,19 @@ ac_localsev_service_prepare (AcSevHost *host,
 		g_debug ("domain '%s': preparing a fresh launch: %s", name, why);
 	else
 		g_debug ("domain '%s': preparing a launch: %s", name, error_local->message);
+	g_clear_error (&error_local);
 
 	prepared = ac_localsev_prepare (host, opts, tag, xml, NULL, &failure);
 	if (prepared == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	defined = virDomainDefineXML (virDomainGetConnect (dom), prepared->domain_xml);
 	if (defined == NULL) {
-		ac_virt_set_error (&failure,
-				   "domain '%s': cannot define it with the prepared <launchSecurity>",
-				   name);
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		ac_virt_set_error (
+		    &failure, "domain '%s': cannot define it with the prepared <launchSecurity>",
+		    name);
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 	if (redefined != NULL)
 		*redefined = TRUE;
@@ -613,24 +610,20 @@ ac_localsev_service_prepare (AcSevHost *host,
 	back = ac_localsev_service_get_xml (defined, VIR_DOMAIN_XML_INACTIVE, &failure);
 	virDomainFree (defined);
 	if (back == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	if (!ac_localsev_check_prepared (prepared->record, back, strlen (back), &error_local)) {
-		g_set_error (&failure,
-			     AC_ERROR,
-			     AC_ERROR_LIBVIRT,
-			     "domain '%s': the definition libvirt kept differs from the prepared "
-			     "launch: %s",
-			     name,
-			     error_local->message);
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+		g_set_error (&failure, AC_ERROR, AC_ERROR_LIBVIRT,
+		             "domain '%s': the definition libvirt kept differs from the prepared "
+		             "launch: %s",
+		             name, error_local->message);
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 	g_message ("domain '%s': prepared SEV session %s (policy 0x%x, chain to '%s'); start it "
-		   "with 'virsh start --paused %s'",
-		   name,
-		   prepared->record->session_id,
-		   prepared->record->policy,
-		   prepared->record->chain_generation,
-		   name);
+	           "with 'virsh start --paused %s'",
+	           name, prepared->record->session_id, prepared->record->policy,
+	           prepared->record->chain_generation, name);
 	st = ac_localsev_service_status_new (current, "prepared", "prepare");
 	st->progress = 100;
 	*status = st;
@@ -645,7 +638,7 @@ ac_localsev_service_running_status (const AcStatus *current, const AcLocalsevRec
 	AcStatus *st = ac_localsev_service_status_new (current, "running", "attest");
 	st->progress = 100;
 	ac_localsev_service_set_attestation (st, record->state_time, "ok", record->measurement,
-					     record->chain_generation);
+	                                     record->chain_generation);
 	return st;
 }
 
@@ -664,20 +657,20 @@ ac_localsev_service_running_status (const AcStatus *current, const AcLocalsevRec
  */
 gboolean
 ac_localsev_service_started (AcSevHost *host,
-			     const AcLocalsevOptions *opts,
-			     virConnectPtr secrets_conn,
-			     virDomainPtr dom,
-			     const AcStatus *current,
-			     AcStatus **status,
-			     GError **error)
+                             const AcLocalsevOptions *opts,
+                             virConnectPtr secrets_conn,
+                             virDomainPtr dom,
+                             const AcStatus *current,
+                             AcStatus **status,
+                             GError **error)
 {
 	const gchar *name;
-	g_autoptr(GError) failure = NULL;
+	g_autoptr (GError) failure = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid = NULL;
-	g_autoptr(AcTag) tag = NULL;
-	g_autoptr(AcLocalsevRecord) record = NULL;
-	g_autoptr(AcLocalsevAttestation) att = NULL;
+	g_autoptr (AcTag) tag = NULL;
+	g_autoptr (AcLocalsevRecord) record = NULL;
+	g_autoptr (AcLocalsevAttestation) att = NULL;
 	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
 	gchar *passphrase;
 	gsize passphrase_len = 0;
@@ -691,43 +684,51 @@ ac_localsev_service_started (AcSevHost *host,
 	name = virDomainGetName (dom);
 	xml = ac_localsev_service_get_xml (dom, 0, &failure);
 	if (xml == NULL)
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	tag = ac_localsev_service_tag (name, xml, &failure);
 	if (tag == NULL)
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	record = ac_localsev_record_load (opts->state_dir, uuid, &failure);
 	if (record == NULL) {
-		g_prefix_error (&failure,
-				"domain '%s' was started but virt-alephd prepared no SEV launch for "
-				"it (is the hook installed?): ",
-				name);
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		g_prefix_error (
+		    &failure,
+		    "domain '%s' runs, but virt-alephd prepared no SEV launch for it "
+		    "(tagged while running, or the hook is not installed): stop it, let "
+		    "virt-alephd prepare a launch, and start it with 'virsh start --paused "
+		    "%s'. ",
+		    name, name);
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 	if (!ac_sev_host_get_domain_state (host, uuid, &state, &failure))
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 
 	/* attested earlier: running (or paused by its user since) */
-	if (record->state == AC_LOCALSEV_STATE_ATTESTED &&
-	    (state == AC_SEV_DOMAIN_STATE_RUNNING || state == AC_SEV_DOMAIN_STATE_PAUSED)) {
+	if (record->state == AC_LOCALSEV_STATE_ATTESTED
+	    && (state == AC_SEV_DOMAIN_STATE_RUNNING || state == AC_SEV_DOMAIN_STATE_PAUSED)) {
 		*status = ac_localsev_service_running_status (current, record);
 		return TRUE;
 	}
 	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF) {
-		g_set_error (&failure,
-			     AC_ERROR,
-			     AC_ERROR_NOT_FOUND,
-			     "domain '%s' is not running, so there is no launch to attest: start it "
-			     "paused with 'virsh start --paused %s'",
-			     name,
-			     name);
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		g_set_error (
+		    &failure, AC_ERROR, AC_ERROR_NOT_FOUND,
+		    "domain '%s' is not running, so there is no launch to attest: start it "
+		    "paused with 'virsh start --paused %s'",
+		    name, name);
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 	if (state != AC_SEV_DOMAIN_STATE_RUNNING && state != AC_SEV_DOMAIN_STATE_PAUSED) {
 		/* shutting down, crashed, …: the next event says more */
-		st = ac_localsev_service_status_new (current, current != NULL ? current->state : "ready",
-						     current != NULL ? current->step : "prepare");
+		st = ac_localsev_service_status_new (current,
+		                                     current != NULL ? current->state : "ready",
+		                                     current != NULL ? current->step : "prepare");
 		st->progress = current != NULL ? current->progress : 0;
 		if (current != NULL) {
 			st->error_code = g_strdup (current->error_code);
@@ -739,65 +740,61 @@ ac_localsev_service_started (AcSevHost *host,
 	}
 
 	/* it was launched with this session, whether or not the hook said so */
-	if (record->state == AC_LOCALSEV_STATE_PREPARED &&
-	    !ac_localsev_record_mark_launched (opts->state_dir, uuid, &failure))
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+	if (record->state == AC_LOCALSEV_STATE_PREPARED
+	    && !ac_localsev_record_mark_launched (opts->state_dir, uuid, &failure))
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 
 	if (state == AC_SEV_DOMAIN_STATE_RUNNING) {
-		g_set_error (&failure,
-			     AC_ERROR,
-			     AC_ERROR_REFUSED,
-			     "domain '%s' was started without --paused: its CPUs ran before the disk "
-			     "passphrase could be injected, so it cannot be attested and will not "
-			     "unlock its disk. Stop it ('virsh destroy %s'); virt-alephd then "
-			     "prepares a fresh SEV session, and start it with 'virsh start --paused "
-			     "%s'",
-			     name,
-			     name,
-			     name);
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		g_set_error (
+		    &failure, AC_ERROR, AC_ERROR_REFUSED,
+		    "domain '%s' was started without --paused: its CPUs ran before the disk "
+		    "passphrase could be injected, so it cannot be attested and will not "
+		    "unlock its disk. Stop it ('virsh destroy %s'); virt-alephd then "
+		    "prepares a fresh SEV session, and start it with 'virsh start --paused "
+		    "%s'",
+		    name, name, name);
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 
 	/* paused: the passphrase (fail closed without one), then attest */
 	if (record->disk_source == NULL) {
-		g_set_error (&failure,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "domain '%s': the prepared launch names no disk source for disk %s",
-			     name,
-			     record->disk_dev != NULL ? record->disk_dev : "(none)");
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		g_set_error (&failure, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "domain '%s': the prepared launch names no disk source for disk %s",
+		             name, record->disk_dev != NULL ? record->disk_dev : "(none)");
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	}
 	passphrase = ac_localsev_service_read_passphrase (secrets_conn, dom, record->disk_source,
-							  &passphrase_len, &failure);
+	                                                  &passphrase_len, &failure);
 	if (passphrase == NULL)
-		return ac_localsev_service_fail (current, "attest", status, error, g_steal_pointer (&failure));
+		return ac_localsev_service_fail (current, "attest", status, error,
+		                                 g_steal_pointer (&failure));
 	att = ac_localsev_attest (host, opts, tag, xml, passphrase, NULL, &failure);
 	OPENSSL_clear_free (passphrase, passphrase_len + 1);
 	if (att == NULL) {
-		gboolean verdict = failure->domain == AC_ERROR &&
-				   (failure->code == AC_ERROR_MISMATCH || failure->code == AC_ERROR_UNTRUSTED);
-		g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+		gboolean verdict = failure->domain == AC_ERROR
+		                   && (failure->code == AC_ERROR_MISMATCH
+		                       || failure->code == AC_ERROR_UNTRUSTED);
+		g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 		g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 		ac_localsev_service_fail (current, "attest", status, NULL, g_error_copy (failure));
 		if (verdict)
-			ac_localsev_service_set_attestation (*status,
-							     when,
-							     failure->code == AC_ERROR_MISMATCH ? "mismatch"
-												: "untrusted",
-							     NULL,
-							     record->chain_generation);
+			ac_localsev_service_set_attestation (
+			    *status, when,
+			    failure->code == AC_ERROR_MISMATCH ? "mismatch" : "untrusted", NULL,
+			    record->chain_generation);
 		g_propagate_error (error, g_steal_pointer (&failure));
 		return FALSE;
 	}
 	g_message ("domain '%s': attested (measurement %s, chain to '%s'), passphrase injected, "
-		   "resumed",
-		   name,
-		   att->measurement,
-		   att->generation);
+	           "resumed",
+	           name, att->measurement, att->generation);
 	st = ac_localsev_service_status_new (current, "running", "attest");
 	st->progress = 100;
-	ac_localsev_service_set_attestation (st, att->time, "ok", att->measurement, att->generation);
+	ac_localsev_service_set_attestation (st, att->time, "ok", att->measurement,
+	                                     att->generation);
 	*status = st;
 	return TRUE;
 }
@@ -813,14 +810,14 @@ ac_localsev_service_started (AcSevHost *host,
  */
 gboolean
 ac_localsev_service_reconcile (AcSevHost *host,
-			       const AcLocalsevOptions *opts,
-			       virConnectPtr secrets_conn,
-			       virDomainPtr dom,
-			       const AcStatus *current,
-			       AcStatus **status,
-			       GError **error)
+                               const AcLocalsevOptions *opts,
+                               virConnectPtr secrets_conn,
+                               virDomainPtr dom,
+                               const AcStatus *current,
+                               AcStatus **status,
+                               GError **error)
 {
-	g_autoptr(GError) failure = NULL;
+	g_autoptr (GError) failure = NULL;
 	g_autofree gchar *uuid = NULL;
 	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
 
@@ -828,10 +825,12 @@ ac_localsev_service_reconcile (AcSevHost *host,
 	g_return_val_if_fail (dom != NULL, FALSE);
 	g_return_val_if_fail (status != NULL, FALSE);
 
-	if (!ac_localsev_service_uuid (dom, &uuid, &failure) ||
-	    !ac_sev_host_get_domain_state (host, uuid, &state, &failure))
-		return ac_localsev_service_fail (current, "prepare", status, error, g_steal_pointer (&failure));
+	if (!ac_localsev_service_uuid (dom, &uuid, &failure)
+	    || !ac_sev_host_get_domain_state (host, uuid, &state, &failure))
+		return ac_localsev_service_fail (current, "prepare", status, error,
+		                                 g_steal_pointer (&failure));
 	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF)
-		return ac_localsev_service_prepare (host, opts, secrets_conn, dom, current, NULL, status, error);
+		return ac_localsev_service_prepare (host, opts, secrets_conn, dom, current, NULL,
+		                                    status, error);
 	return ac_localsev_service_started (host, opts, secrets_conn, dom, current, status, error);
 }

@@ -62,7 +62,8 @@ gboolean ac_localsev_service_host_has_sev (AcSevHost *host);
 /* whether this flow owns the tagged domain: no <aleph:publish>, effective local mode sev */
 gboolean ac_localsev_service_applies (AcSevHost *host, const AcTag *tag);
 
-/* @secrets_uri NULL: @conn itself when it is a local libvirt; a remote one is refused */
+/* @secrets_uri NULL: @conn itself when it is a local libvirt (a remote one is refused); else
+ * a connection to @secrets_uri when it is local (@conn may then be NULL) */
 virConnectPtr ac_localsev_service_secrets_connect (virConnectPtr conn,
 						   const gchar *secrets_uri,
 						   GError **error);

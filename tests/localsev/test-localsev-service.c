@@ -21,11 +21,11 @@
 #include "ac-virt.h"
 
 #define PASSPHRASE "correct horse battery staple"
-#define UUID	   "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21"
-#define NAME	   "conf-vm"
+#define UUID "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21"
+#define NAME "conf-vm"
 
-static AcSevPsp *psp = NULL;	    /* the synthetic platform (tests/data/localsev/platform) */
-static AcSevPsp *psp_other = NULL; /* another platform, trusted too */
+static AcSevPsp *psp = NULL;         /* the synthetic platform (tests/data/localsev/platform) */
+static AcSevPsp *psp_other = NULL;   /* another platform, trusted too */
 static virConnectPtr secrets = NULL; /* secret:///embed, one per process */
 static gchar *secrets_root = NULL;
 
@@ -43,9 +43,12 @@ struct _TestHost {
 	virConnectPtr conn;
 };
 
-static void test_host_iface_init (AcSevHostInterface *iface);
-G_DEFINE_TYPE_WITH_CODE (TestHost, test_host, G_TYPE_OBJECT,
-			 G_IMPLEMENT_INTERFACE (AC_TYPE_SEV_HOST, test_host_iface_init))
+static void
+test_host_iface_init (AcSevHostInterface *iface);
+G_DEFINE_TYPE_WITH_CODE (TestHost,
+                         test_host,
+                         G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (AC_TYPE_SEV_HOST, test_host_iface_init))
 
 static const gchar *
 test_host_get_name (AcSevHost *host)
@@ -60,7 +63,10 @@ test_host_get_sev_info (AcSevHost *host, GError **error)
 }
 
 static gboolean
-test_host_get_domain_state (AcSevHost *host, const gchar *domain, AcSevDomainState *state, GError **error)
+test_host_get_domain_state (AcSevHost *host,
+                            const gchar *domain,
+                            AcSevDomainState *state,
+                            GError **error)
 {
 	return ac_sev_host_get_domain_state (TEST_HOST (host)->libvirt, domain, state, error);
 }
@@ -73,22 +79,22 @@ test_host_get_launch_security_info (AcSevHost *host, const gchar *domain, GError
 
 static gboolean
 test_host_set_launch_security_state (AcSevHost *host,
-				     const gchar *domain,
-				     const gchar *hdr,
-				     const gchar *secret,
-				     gboolean has_address,
-				     guint64 address,
-				     GError **error)
+                                     const gchar *domain,
+                                     const gchar *hdr,
+                                     const gchar *secret,
+                                     gboolean has_address,
+                                     guint64 address,
+                                     GError **error)
 {
 	return ac_sev_host_set_launch_security_state (TEST_HOST (host)->fake, domain, hdr, secret,
-						      has_address, address, error);
+	                                              has_address, address, error);
 }
 
 static gboolean
 test_host_resume (AcSevHost *host, const gchar *domain, GError **error)
 {
-	return ac_sev_host_resume (TEST_HOST (host)->fake, domain, error) &&
-	       ac_sev_host_resume (TEST_HOST (host)->libvirt, domain, error);
+	return ac_sev_host_resume (TEST_HOST (host)->fake, domain, error)
+	       && ac_sev_host_resume (TEST_HOST (host)->libvirt, domain, error);
 }
 
 static void
@@ -148,7 +154,7 @@ domain_xml (Fixture *f, const gchar *policy)
 {
 	g_autofree gchar *path = data_path ("domain.xml.in");
 	g_autofree gchar *tmpl = NULL;
-	g_autoptr(GString) s = NULL;
+	g_autoptr (GString) s = NULL;
 
 	g_assert_true (g_file_get_contents (path, &tmpl, NULL, NULL));
 	s = g_string_new (tmpl);
@@ -175,10 +181,10 @@ put_secret (Fixture *f, const gchar *value, gsize len)
 {
 	g_autofree gchar *path = g_markup_escape_text (f->disk, -1);
 	g_autofree gchar *xml = g_strdup_printf ("<secret ephemeral='no' private='no'>"
-						 "<usage type='volume'><volume>%s</volume></usage>"
-						 "</secret>",
-						 path);
-	g_autoptr(virSecret) secret = virSecretDefineXML (secrets, xml, 0);
+	                                         "<usage type='volume'><volume>%s</volume></usage>"
+	                                         "</secret>",
+	                                         path);
+	g_autoptr (virSecret) secret = virSecretDefineXML (secrets, xml, 0);
 	g_assert_nonnull (secret);
 	g_assert_cmpint (virSecretSetValue (secret, (const unsigned char *)value, len, 0), ==, 0);
 }
@@ -186,7 +192,7 @@ put_secret (Fixture *f, const gchar *value, gsize len)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *fw_src = data_path ("ovmf-amdsev.fd");
 	g_autofree gchar *ark = data_path ("platform/ark.cert");
 	g_autofree gchar *buf = NULL;
@@ -222,7 +228,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 rm_rf (const gchar *path)
 {
-	g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+	g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
 	const gchar *e;
 	if (d != NULL) {
 		while ((e = g_dir_read_name (d)) != NULL) {
@@ -266,8 +272,8 @@ static gboolean
 reconcile (Fixture *f, GError **error)
 {
 	AcStatus *st = NULL;
-	gboolean ok = ac_localsev_service_reconcile (AC_SEV_HOST (f->host), f->opts, secrets, f->dom,
-						     f->status, &st, error);
+	gboolean ok = ac_localsev_service_reconcile (AC_SEV_HOST (f->host), f->opts, secrets,
+	                                             f->dom, f->status, &st, error);
 	g_assert_nonnull (st);
 	if (ok)
 		g_assert_null (st->error_message);
@@ -292,7 +298,7 @@ inactive_xml (Fixture *f)
 static AcLocalsevRecord *
 record (Fixture *f)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	AcLocalsevRecord *r = ac_localsev_record_load (f->tmp, UUID, &error);
 	g_assert_no_error (error);
 	return r;
@@ -303,8 +309,8 @@ record (Fixture *f)
 static void
 start (Fixture *f, gboolean paused)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r = record (f);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r = record (f);
 	g_autofree gchar *xml = inactive_xml (f);
 
 	g_assert_true (ac_localsev_check_prepared (r, xml, strlen (xml), &error));
@@ -322,7 +328,7 @@ start (Fixture *f, gboolean paused)
 static void
 destroy (Fixture *f)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_assert_cmpint (virDomainDestroy (f->dom), ==, 0);
 	g_assert_true (ac_sev_host_fake_destroy (f->fake, UUID, &error));
 	g_assert_no_error (error);
@@ -332,12 +338,12 @@ static void
 assert_error (GError *error, gint code, const gchar *names)
 {
 	g_assert_nonnull (error);
-	if (error->domain != AC_ERROR || error->code != code || strstr (error->message, names) == NULL)
-		g_error ("expected %s naming '%s', got %s: %s",
-			 ac_error_code_to_string (code),
-			 names,
-			 error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
-			 error->message);
+	if (error->domain != AC_ERROR || error->code != code
+	    || strstr (error->message, names) == NULL)
+		g_error ("expected %s naming '%s', got %s: %s", ac_error_code_to_string (code),
+		         names,
+		         error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
+		         error->message);
 	g_assert_null (strstr (error->message, PASSPHRASE));
 }
 
@@ -363,8 +369,8 @@ static gchar *
 assert_defined_with (Fixture *f, const AcLocalsevRecord *r)
 {
 	g_autofree gchar *xml = inactive_xml (f);
-	g_autoptr(AcLocalsevDomain) dom = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (GError) error = NULL;
 
 	dom = ac_localsev_domain_parse (xml, -1, &error);
 	g_assert_no_error (error);
@@ -382,17 +388,19 @@ assert_defined_with (Fixture *f, const AcLocalsevRecord *r)
 static void
 check_secret (Fixture *f)
 {
-	g_autoptr(GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
-	g_autoptr(AcSevSecretTable) table = NULL;
-	g_autoptr(GBytes) pw = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
+	g_autoptr (AcSevSecretTable) table = NULL;
+	g_autoptr (GBytes) pw = NULL;
+	g_autoptr (GError) error = NULL;
 
 	g_assert_nonnull (secret);
-	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL), g_bytes_get_size (secret), &error);
+	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
+	                                   g_bytes_get_size (secret), &error);
 	g_assert_no_error (error);
 	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
 	g_assert_nonnull (pw);
-	g_assert_cmpmem (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw), PASSPHRASE, sizeof (PASSPHRASE));
+	g_assert_cmpmem (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw), PASSPHRASE,
+	                 sizeof (PASSPHRASE));
 }
 
 /* ---- prepare ------------------------------------------------------------------------------ */
@@ -400,8 +408,8 @@ check_secret (Fixture *f)
 static void
 test_prepare (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autofree gchar *session = NULL;
 	g_autofree gchar *xml0 = inactive_xml (f);
 	gboolean redefined = FALSE;
@@ -409,8 +417,8 @@ test_prepare (Fixture *f, gconstpointer data)
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
 	g_assert_null (strstr (xml0, "<launchSecurity"));
-	g_assert_true (ac_localsev_service_prepare (AC_SEV_HOST (f->host), f->opts, secrets, f->dom, NULL,
-						    &redefined, &st, &error));
+	g_assert_true (ac_localsev_service_prepare (AC_SEV_HOST (f->host), f->opts, secrets, f->dom,
+	                                            NULL, &redefined, &st, &error));
 	g_assert_no_error (error);
 	g_assert_true (redefined);
 	g_assert_cmpstr (st->state, ==, "prepared");
@@ -421,7 +429,8 @@ test_prepare (Fixture *f, gconstpointer data)
 
 	r = record (f);
 	g_assert_cmpint (r->state, ==, AC_LOCALSEV_STATE_PREPARED);
-	g_assert_true (g_str_has_suffix (r->chain_generation, "ark.cert")); /* the configured root */
+	g_assert_true (
+	    g_str_has_suffix (r->chain_generation, "ark.cert")); /* the configured root */
 	g_assert_cmpstr (r->disk_source, ==, f->disk);
 	g_assert_cmpstr (r->firmware_sha256, ==, f->sha256);
 	session = assert_defined_with (f, r);
@@ -433,9 +442,9 @@ test_prepare (Fixture *f, gconstpointer data)
 static void
 test_second_reconcile_idle (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r1 = NULL;
-	g_autoptr(AcLocalsevRecord) r2 = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
 	g_autofree gchar *xml1 = NULL;
 	g_autofree gchar *xml2 = NULL;
 	gboolean redefined = TRUE;
@@ -448,7 +457,7 @@ test_second_reconcile_idle (Fixture *f, gconstpointer data)
 	xml1 = inactive_xml (f);
 
 	g_assert_true (ac_localsev_service_prepare (AC_SEV_HOST (f->host), f->opts, secrets, f->dom,
-						    f->status, &redefined, &st, &error));
+	                                            f->status, &redefined, &st, &error));
 	g_assert_no_error (error);
 	g_assert_false (redefined);
 	g_assert_cmpstr (st->state, ==, "prepared");
@@ -466,10 +475,10 @@ test_second_reconcile_idle (Fixture *f, gconstpointer data)
 static void
 test_fresh_after_launch (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r1 = NULL;
-	g_autoptr(AcLocalsevRecord) r2 = NULL;
-	g_autoptr(AcLocalsevRecord) r3 = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
+	g_autoptr (AcLocalsevRecord) r3 = NULL;
 	g_autofree gchar *s1 = NULL;
 	g_autofree gchar *s2 = NULL;
 	g_autofree gchar *s3 = NULL;
@@ -516,11 +525,11 @@ test_fresh_after_launch (Fixture *f, gconstpointer data)
 static void
 test_tag_changed (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r1 = NULL;
-	g_autoptr(AcLocalsevRecord) r2 = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
 	g_autofree gchar *xml = NULL;
-	g_autoptr(AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcLocalsevDomain) dom = NULL;
 	g_autofree gchar *unused = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
@@ -544,8 +553,8 @@ test_tag_changed (Fixture *f, gconstpointer data)
 static void
 test_started_paused (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r = NULL;
 	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
 	int lstate = 0, reason = 0;
 
@@ -561,13 +570,15 @@ test_started_paused (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (f->status->step, ==, "attest");
 	g_assert_cmpuint (f->status->progress, ==, 100);
 	g_assert_cmpstr (f->status->attest_verdict, ==, "ok");
-	g_assert_cmpstr (f->status->attest_measurement, ==, ac_sev_host_fake_get_measurement (f->fake, UUID));
+	g_assert_cmpstr (f->status->attest_measurement, ==,
+	                 ac_sev_host_fake_get_measurement (f->fake, UUID));
 	g_assert_true (g_str_has_suffix (f->status->attest_generation, "ark.cert"));
 	g_assert_nonnull (f->status->attest_time);
 	/* the PSP decrypted exactly the passphrase; both sides run */
 	g_assert_cmpuint (ac_sev_host_fake_get_secret_count (f->fake, UUID), ==, 1);
 	check_secret (f);
-	g_assert_cmpint (ac_sev_host_fake_get_state (f->fake, UUID), ==, AC_SEV_DOMAIN_STATE_RUNNING);
+	g_assert_cmpint (ac_sev_host_fake_get_state (f->fake, UUID), ==,
+	                 AC_SEV_DOMAIN_STATE_RUNNING);
 	g_assert_true (ac_sev_host_get_domain_state (AC_SEV_HOST (f->host), UUID, &state, &error));
 	g_assert_cmpint (state, ==, AC_SEV_DOMAIN_STATE_RUNNING);
 	r = record (f);
@@ -588,9 +599,9 @@ test_started_paused (Fixture *f, gconstpointer data)
 static void
 test_started_unpaused (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r1 = NULL;
-	g_autoptr(AcLocalsevRecord) r2 = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
 	g_assert_true (reconcile (f, &error));
@@ -616,9 +627,9 @@ test_started_unpaused (Fixture *f, gconstpointer data)
 static void
 test_started_without_hook (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r1 = NULL;
-	g_autoptr(AcLocalsevRecord) r2 = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
 	g_autofree gchar *xml = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
@@ -644,8 +655,8 @@ test_started_without_hook (Fixture *f, gconstpointer data)
 static void
 test_no_secret_prepare (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GError) error_load = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GError) error_load = NULL;
 	g_autofree gchar *xml = NULL;
 
 	g_assert_false (reconcile (f, &error));
@@ -664,10 +675,10 @@ test_no_secret_prepare (Fixture *f, gconstpointer data)
 static void
 test_no_secret_attest (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r = NULL;
-	g_autoptr(AcLocalsevPrepared) p = NULL;
-	g_autoptr(AcTag) tag = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r = NULL;
+	g_autoptr (AcLocalsevPrepared) p = NULL;
+	g_autoptr (AcTag) tag = NULL;
 	g_autofree gchar *xml = inactive_xml (f);
 	virDomainPtr defined;
 
@@ -684,7 +695,8 @@ test_no_secret_attest (Fixture *f, gconstpointer data)
 	g_assert_nonnull (strstr (error->message, f->disk));
 	assert_failed_status (f, "attest", AC_ERROR_NOT_FOUND);
 	assert_nothing_injected (f);
-	g_assert_cmpint (ac_sev_host_fake_get_state (f->fake, UUID), ==, AC_SEV_DOMAIN_STATE_PAUSED);
+	g_assert_cmpint (ac_sev_host_fake_get_state (f->fake, UUID), ==,
+	                 AC_SEV_DOMAIN_STATE_PAUSED);
 	r = record (f);
 	g_assert_cmpint (r->state, ==, AC_LOCALSEV_STATE_LAUNCHED);
 	g_clear_error (&error);
@@ -701,8 +713,8 @@ test_no_secret_attest (Fixture *f, gconstpointer data)
 static void
 test_bad_secret (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r = NULL;
 
 	put_secret (f, "pass\0word", 9);
 	g_assert_true (reconcile (f, &error));
@@ -720,18 +732,18 @@ test_bad_secret (Fixture *f, gconstpointer data)
 static void
 test_store_unavailable (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	AcStatus *st = NULL;
 
-	g_assert_false (ac_localsev_service_reconcile (AC_SEV_HOST (f->host), f->opts, f->conn, f->dom,
-						       NULL, &st, &error));
+	g_assert_false (ac_localsev_service_reconcile (AC_SEV_HOST (f->host), f->opts, f->conn,
+	                                               f->dom, NULL, &st, &error));
 	assert_error (error, AC_ERROR_LIBVIRT, "cannot look up the disk passphrase");
 	g_assert_cmpstr (st->state, ==, "failed");
 	g_clear_pointer (&st, ac_status_free);
 	g_clear_error (&error);
 	/* none given: the domain's own (local) libvirt is asked, the same answer */
 	g_assert_false (ac_localsev_service_reconcile (AC_SEV_HOST (f->host), f->opts, NULL, f->dom,
-						       NULL, &st, &error));
+	                                               NULL, &st, &error));
 	assert_error (error, AC_ERROR_LIBVIRT, "cannot look up the disk passphrase");
 	ac_status_free (st);
 	assert_nothing_injected (f);
@@ -741,8 +753,8 @@ test_store_unavailable (Fixture *f, gconstpointer data)
 static void
 test_untrusted_prepare (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GError) error_load = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GError) error_load = NULL;
 	g_autofree gchar *xml = NULL;
 
 	/* AMD's roots only, as without trusted-roots in the configuration */
@@ -763,7 +775,7 @@ test_untrusted_prepare (Fixture *f, gconstpointer data)
 static void
 test_untrusted_attest (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
 	g_assert_true (reconcile (f, &error));
@@ -775,14 +787,15 @@ test_untrusted_attest (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (f->status->attest_verdict, ==, "untrusted");
 	g_assert_null (f->status->attest_measurement);
 	assert_nothing_injected (f);
-	g_assert_cmpint (ac_sev_host_fake_get_state (f->fake, UUID), ==, AC_SEV_DOMAIN_STATE_PAUSED);
+	g_assert_cmpint (ac_sev_host_fake_get_state (f->fake, UUID), ==,
+	                 AC_SEV_DOMAIN_STATE_PAUSED);
 }
 
 /* the host reports another measurement: mismatch, nothing injected */
 static void
 test_mismatch_attest (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *m = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
@@ -801,13 +814,15 @@ test_mismatch_attest (Fixture *f, gconstpointer data)
 static void
 test_pdh_changed_reprepares (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcLocalsevRecord) r1 = NULL;
-	g_autoptr(AcLocalsevRecord) r2 = NULL;
-	g_autoptr(AcSevRoots) roots = ac_sev_roots_new ();
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
+	g_autoptr (AcSevRoots) roots = ac_sev_roots_new ();
 
-	g_assert_true (ac_sev_roots_add (roots, "test-platform", ac_sev_psp_get_ark (psp), ac_sev_psp_get_ask (psp), &error));
-	g_assert_true (ac_sev_roots_add (roots, "other-platform", ac_sev_psp_get_ark (psp_other), ac_sev_psp_get_ask (psp_other), &error));
+	g_assert_true (ac_sev_roots_add (roots, "test-platform", ac_sev_psp_get_ark (psp),
+	                                 ac_sev_psp_get_ask (psp), &error));
+	g_assert_true (ac_sev_roots_add (roots, "other-platform", ac_sev_psp_get_ark (psp_other),
+	                                 ac_sev_psp_get_ask (psp_other), &error));
 	ac_sev_roots_unref (f->opts->roots);
 	f->opts->roots = g_steal_pointer (&roots);
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
@@ -827,10 +842,11 @@ test_pdh_changed_reprepares (Fixture *f, gconstpointer data)
 static void
 test_secrets_connect (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	virConnectPtr c;
 
-	c = ac_localsev_service_secrets_connect (f->conn, "qemu+ssh://sev-host.example/system", &error);
+	c = ac_localsev_service_secrets_connect (f->conn, "qemu+ssh://sev-host.example/system",
+	                                         &error);
 	g_assert_null (c);
 	assert_error (error, AC_ERROR_REFUSED, "qemu+ssh://sev-host.example/system");
 	g_clear_error (&error);
@@ -849,7 +865,8 @@ test_secrets_connect (Fixture *f, gconstpointer data)
 	g_assert_nonnull (c);
 	virConnectClose (c);
 	/* a local unix transport is local; a remote host behind one is not */
-	c = ac_localsev_service_secrets_connect (f->conn, "qemu+unix:///system?socket=/nonexistent", &error);
+	c = ac_localsev_service_secrets_connect (f->conn, "qemu+unix:///system?socket=/nonexistent",
+	                                         &error);
 	g_assert_null (c);
 	g_assert_error (error, AC_ERROR, AC_ERROR_LIBVIRT); /* tried: local, but no daemon there */
 	g_clear_error (&error);
@@ -861,13 +878,14 @@ test_secrets_connect (Fixture *f, gconstpointer data)
 static AcTag *
 tag_from (const gchar *body)
 {
-	g_autofree gchar *xml = g_strdup_printf ("<domain type='kvm'><name>t</name><metadata>"
-						 "<aleph:confidential xmlns:aleph='" AC_TAG_NS "'>%s"
-						 "</aleph:confidential></metadata><devices><disk type='file' "
-						 "device='disk'><source file='/d.img'/><target dev='vda'/>"
-						 "</disk></devices></domain>",
-						 body);
-	g_autoptr(GError) error = NULL;
+	g_autofree gchar *xml
+	    = g_strdup_printf ("<domain type='kvm'><name>t</name><metadata>"
+	                       "<aleph:confidential xmlns:aleph='" AC_TAG_NS "'>%s"
+	                       "</aleph:confidential></metadata><devices><disk type='file' "
+	                       "device='disk'><source file='/d.img'/><target dev='vda'/>"
+	                       "</disk></devices></domain>",
+	                       body);
+	g_autoptr (GError) error = NULL;
 	AcTag *tag = ac_tag_parse (xml, -1, NULL, &error);
 	g_assert_no_error (error);
 	return tag;
@@ -876,11 +894,11 @@ tag_from (const gchar *body)
 static void
 test_applies (Fixture *f, gconstpointer data)
 {
-	g_autoptr(AcTag) unset = tag_from ("");
-	g_autoptr(AcTag) sev = tag_from ("<aleph:local mode='sev'/>");
-	g_autoptr(AcTag) test = tag_from ("<aleph:local mode='test'/>");
-	g_autoptr(AcTag) deny = tag_from ("<aleph:local mode='deny'/>");
-	g_autoptr(AcTag) publish = tag_from ("<aleph:local mode='sev'/><aleph:publish/>");
+	g_autoptr (AcTag) unset = tag_from ("");
+	g_autoptr (AcTag) sev = tag_from ("<aleph:local mode='sev'/>");
+	g_autoptr (AcTag) test = tag_from ("<aleph:local mode='test'/>");
+	g_autoptr (AcTag) deny = tag_from ("<aleph:local mode='deny'/>");
+	g_autoptr (AcTag) publish = tag_from ("<aleph:local mode='sev'/><aleph:publish/>");
 	AcSevHost *nosev = f->host->libvirt; /* the test driver: virNodeGetSEVInfo unsupported */
 
 	g_assert_true (ac_localsev_service_host_has_sev (AC_SEV_HOST (f->host)));
@@ -898,11 +916,12 @@ test_applies (Fixture *f, gconstpointer data)
 static void
 test_host_without_sev (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	AcStatus *st = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
-	g_assert_false (ac_localsev_service_reconcile (f->host->libvirt, f->opts, secrets, f->dom, NULL, &st, &error));
+	g_assert_false (ac_localsev_service_reconcile (f->host->libvirt, f->opts, secrets, f->dom,
+	                                               NULL, &st, &error));
 	assert_error (error, AC_ERROR_UNSUPPORTED, "virNodeGetSEVInfo");
 	g_assert_cmpstr (st->state, ==, "failed");
 	g_assert_cmpstr (st->error_code, ==, "unsupported");
@@ -912,7 +931,7 @@ test_host_without_sev (Fixture *f, gconstpointer data)
 static void
 test_options (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *bad = g_build_filename (f->tmp, "bogus-ark.cert", NULL);
 	g_autofree gchar *missing = g_build_filename (f->tmp, "missing-ark.cert", NULL);
 	gchar *roots_bad[] = { bad, NULL };
@@ -942,11 +961,12 @@ test_options (Fixture *f, gconstpointer data)
 static void
 test_published_refused (Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *xml = domain_xml (f, "0x1");
-	g_autoptr(GString) s = g_string_new (xml);
+	g_autoptr (GString) s = g_string_new (xml);
 
-	g_string_replace (s, "<aleph:local mode=\"sev\"/>", "<aleph:local mode=\"sev\"/><aleph:publish/>", 0);
+	g_string_replace (s, "<aleph:local mode=\"sev\"/>",
+	                  "<aleph:local mode=\"sev\"/><aleph:publish/>", 0);
 	virDomainFree (f->dom);
 	f->dom = virDomainDefineXML (f->conn, s->str);
 	g_assert_nonnull (f->dom);
@@ -958,7 +978,7 @@ test_published_refused (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *uri = NULL;
 	int rc;
@@ -979,7 +999,8 @@ main (int argc, char **argv)
 	if (secrets == NULL)
 		g_error ("cannot open %s: %s", uri, virGetLastErrorMessage ());
 
-#define T(path, fn) g_test_add ("/localsev/service/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define T(path, fn)                                                                                \
+	g_test_add ("/localsev/service/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	T ("prepare/writes", test_prepare);
 	T ("prepare/unused-kept", test_second_reconcile_idle);
 	T ("prepare/fresh-after-launch", test_fresh_after_launch);

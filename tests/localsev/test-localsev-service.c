@@ -808,6 +808,56 @@ test_mismatch_attest (Fixture *f, gconstpointer data)
 	assert_error (error, AC_ERROR_MISMATCH, "measurement");
 	g_assert_cmpstr (f->status->attest_verdict, ==, "mismatch");
 	assert_nothing_injected (f);
+	g_clear_error (&error);
+
+	/* the session is burnt: the next event does not try again */
+	g_assert_false (reconcile (f, &error));
+	assert_error (error, AC_ERROR_REFUSED, "stale session");
+	assert_nothing_injected (f);
+	g_clear_error (&error);
+
+	/* stopped: a fresh launch is prepared, and an honest host's is attested */
+	destroy (f);
+	g_assert_true (reconcile (f, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (f->status->state, ==, "prepared");
+	start (f, TRUE);
+	g_assert_true (reconcile (f, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (f->status->attest_verdict, ==, "ok");
+	check_secret (f);
+}
+
+/* attested, then paused by its user (virsh suspend): still attested, nothing injected again */
+static void
+test_suspended_after_attest (Fixture *f, gconstpointer data)
+{
+	g_autoptr (GError) error = NULL;
+
+	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
+	g_assert_true (reconcile (f, &error));
+	start (f, TRUE);
+	g_assert_true (reconcile (f, &error));
+	g_assert_cmpint (virDomainSuspend (f->dom), ==, 0);
+	g_assert_true (reconcile (f, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (f->status->state, ==, "running");
+	g_assert_cmpstr (f->status->attest_verdict, ==, "ok");
+	g_assert_cmpuint (ac_sev_host_fake_get_set_state_calls (f->fake), ==, 1);
+}
+
+/* tagged while it ran: nothing prepared; told how to start it */
+static void
+test_running_unprepared (Fixture *f, gconstpointer data)
+{
+	g_autoptr (GError) error = NULL;
+
+	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
+	g_assert_cmpint (virDomainCreate (f->dom), ==, 0);
+	g_assert_false (reconcile (f, &error));
+	assert_error (error, AC_ERROR_NOT_FOUND, "virsh start --paused " NAME);
+	assert_failed_status (f, "attest", AC_ERROR_NOT_FOUND);
+	assert_nothing_injected (f);
 }
 
 /* a PDH changed while a launch waits: prepared afresh (for the new, trusted, platform) */
@@ -975,6 +1025,19 @@ test_published_refused (Fixture *f, gconstpointer data)
 	assert_error (error, AC_ERROR_INVALID_INPUT, "<aleph:publish>");
 }
 
+/* every log line of every level, to check that the passphrase never reaches one */
+static GString *logged = NULL;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+	for (gsize i = 0; i < n_fields; i++) {
+		if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
+			g_string_append_printf (logged, "%s\n", (const gchar *)fields[i].value);
+	}
+	return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -983,6 +1046,8 @@ main (int argc, char **argv)
 	g_autofree gchar *uri = NULL;
 	int rc;
 
+	logged = g_string_new (NULL);
+	g_log_set_writer_func (capture_writer, NULL, NULL);
 	g_test_init (&argc, &argv, NULL);
 	ac_virt_init ();
 	/* the embedded secret driver needs an event loop */
@@ -1016,6 +1081,8 @@ main (int argc, char **argv)
 	T ("chain/untrusted-prepare", test_untrusted_prepare);
 	T ("chain/untrusted-attest", test_untrusted_attest);
 	T ("measurement/mismatch", test_mismatch_attest);
+	T ("started/suspended-after-attest", test_suspended_after_attest);
+	T ("started/running-unprepared", test_running_unprepared);
 	T ("host/no-sev", test_host_without_sev);
 	T ("config/secrets-connect", test_secrets_connect);
 	T ("config/applies", test_applies);
@@ -1023,6 +1090,11 @@ main (int argc, char **argv)
 	T ("config/published", test_published_refused);
 #undef T
 	rc = g_test_run ();
+	/* the flow logged (what reaches the writer: messages and up, debug with G_MESSAGES_DEBUG),
+	 * and never the passphrase */
+	g_assert_nonnull (strstr (logged->str, "prepared SEV session"));
+	g_assert_null (strstr (logged->str, PASSPHRASE));
+	g_string_free (logged, TRUE);
 	virConnectClose (secrets);
 	rm_rf (secrets_root);
 	g_free (secrets_root);

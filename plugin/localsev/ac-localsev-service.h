@@ -34,8 +34,17 @@
  *    with the same state directory.
  *  - Host SEV support is what the host reports through virNodeGetSEVInfo (AcSevHost), not
  *    /dev/sev of this machine: the service may drive a remote host.
- *  - The functions call libvirt and the host synchronously (a few round trips; more over
- *    qemu+ssh://): call them from a worker thread, one domain at a time, like the pipeline.
+ *  - The functions call libvirt and the host synchronously: a few round trips (more over
+ *    qemu+ssh://). From virt-alephd's main loop that is acceptable for a local host; a
+ *    worker thread per domain, like the pipeline's, is better for remote ones. One call per
+ *    domain at a time.
+ *  - Idempotent: a prepared, unused launch is kept (no redefinition, so no event loop); a
+ *    failure writes nothing but the status, so calling again on every event is safe.
+ *
+ * Limits: for a remote host the hook's gatekeeper runs on that host and reads ITS state
+ * directory, where this service (on the trusted machine) writes no record; until records are
+ * shipped there, such starts are refused by the hook. The attestation itself does not rely
+ * on the hook (a launch the hook did not mark is taken as used all the same).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

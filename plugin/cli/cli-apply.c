@@ -20,6 +20,34 @@ typedef struct {
 	AcCliGlobal *global;
 } ApplyCtx;
 
+/* The configuration, the connection and the one DOMAIN argument of a pipeline command. */
+static gboolean
+pipeline_open (AcCliGlobal *global,
+	       const gchar *command,
+	       int argc,
+	       char **argv,
+	       const gchar *config_path,
+	       AcPipelineConfig **config,
+	       virConnectPtr *conn,
+	       virDomainPtr *dom,
+	       GError **error)
+{
+	if (argc != 2) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s: expected one DOMAIN, got %d arguments", command, argc - 1);
+		return FALSE;
+	}
+	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+	if (*config == NULL)
+		return FALSE;
+	ac_virt_init ();
+	*conn = ac_virt_connect (ac_cli_get_uri (global), error);
+	if (*conn == NULL)
+		return FALSE;
+	*dom = ac_virt_lookup_domain (*conn, argv[1], error);
+	return *dom != NULL;
+}
+
 static void
 apply_status (const AcStatus *status, gpointer user_data)
 {
@@ -105,18 +133,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "apply: expected one DOMAIN, got %d arguments", argc - 1));
-	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-	if (config == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	ac_virt_init ();
-	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
-	if (conn == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	dom = ac_virt_lookup_domain (conn, argv[1], &error);
-	if (dom == NULL)
+	if (!pipeline_open (global, "apply", argc, argv, config_path, &config, &conn, &dom, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 
 	progress = ac_progress_new ("apply");
@@ -175,18 +192,7 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		g_option_context_add_main_entries (ctx, forget_entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "%s: expected one DOMAIN, got %d arguments", op, argc - 1));
-	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-	if (config == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	ac_virt_init ();
-	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
-	if (conn == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	dom = ac_virt_lookup_domain (conn, argv[1], &error);
-	if (dom == NULL)
+	if (!pipeline_open (global, op, argc, argv, config_path, &config, &conn, &dom, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	actx.dom = dom;
 	actx.global = global;
@@ -256,18 +262,7 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "logs: expected one DOMAIN, got %d arguments", argc - 1));
-	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-	if (config == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	ac_virt_init ();
-	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
-	if (conn == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	dom = ac_virt_lookup_domain (conn, argv[1], &error);
-	if (dom == NULL)
+	if (!pipeline_open (global, "logs", argc, argv, config_path, &config, &conn, &dom, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	virDomainGetUUIDString (dom, uuid);
 	path = ac_pipeline_log_path (config, uuid);

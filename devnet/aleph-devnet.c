@@ -9,26 +9,39 @@
 
 #include <glib-unix.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "ac-devnet.h"
 #include "ac-error.h"
 
-static gboolean
-quit_cb(gpointer user_data)
+/* a crash says so on stderr (the tests that spawn us only see a closed port otherwise) */
+static void
+fatal_signal_cb (int sig)
 {
-	g_main_loop_quit(user_data);
+	static const char msg[] = "aleph-devnet: fatal signal, aborting\n";
+	ssize_t rc = write (STDERR_FILENO, msg, sizeof (msg) - 1);
+	(void)rc;
+	signal (sig, SIG_DFL);
+	raise (sig);
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+	g_main_loop_quit (user_data);
 	return G_SOURCE_REMOVE;
 }
 
 int
-main(int argc, char **argv)
+main (int argc, char **argv)
 {
-	g_autoptr(GOptionContext) ctx
-	    = g_option_context_new("- a local Aleph network for tests and demos");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcDevnet) devnet = NULL;
-	g_autoptr(GMainLoop) loop = NULL;
+	g_autoptr (GOptionContext) ctx
+	    = g_option_context_new ("- a local Aleph network for tests and demos");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcDevnet) devnet = NULL;
+	g_autoptr (GMainLoop) loop = NULL;
 	g_autofree gchar *config = NULL;
 	g_autofree gchar *line = NULL;
 	g_autofree gchar *state_dir = NULL;
@@ -45,51 +58,55 @@ main(int argc, char **argv)
 		{ NULL },
 	};
 
-	setlocale(LC_ALL, "");
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
+	setlocale (LC_ALL, "");
+	signal (SIGSEGV, fatal_signal_cb);
+	signal (SIGBUS, fatal_signal_cb);
+	signal (SIGFPE, fatal_signal_cb);
+	signal (SIGILL, fatal_signal_cb);
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	g_option_context_set_description (
 	    ctx, "The configuration names the state directory, the ports (0 = ephemeral), "
 	         "the number of CRNs and their attacks, the trust-root output path and the "
 	         "knobs; see devnet/README.md.\n"
 	         "stdout: one JSON line when ready. Exit codes as virt-aleph(1).");
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		g_printerr("aleph-devnet: %s\n", error->message);
+	if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+		g_printerr ("aleph-devnet: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
 	if (debug)
-		g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 	if (config == NULL && state_dir == NULL) {
-		g_printerr("aleph-devnet: --config FILE or --state-dir DIR is required\n");
+		g_printerr ("aleph-devnet: --config FILE or --state-dir DIR is required\n");
 		return AC_EXIT_USAGE;
 	}
 	if (config != NULL) {
-		devnet = ac_devnet_new_from_file(config, &error);
+		devnet = ac_devnet_new_from_file (config, &error);
 	} else {
-		g_autoptr(JsonBuilder) b = json_builder_new();
-		g_autoptr(JsonNode) node = NULL;
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		g_autoptr (JsonNode) node = NULL;
 		g_autofree gchar *json = NULL;
-		g_autofree gchar *cwd = g_get_current_dir();
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "state_dir");
-		json_builder_add_string_value(b, state_dir);
-		json_builder_set_member_name(b, "crns");
-		json_builder_add_int_value(b, crns);
-		json_builder_end_object(b);
-		node = json_builder_get_root(b);
-		json = json_to_string(node, FALSE);
-		devnet = ac_devnet_new_from_json(json, cwd, &error);
+		g_autofree gchar *cwd = g_get_current_dir ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "state_dir");
+		json_builder_add_string_value (b, state_dir);
+		json_builder_set_member_name (b, "crns");
+		json_builder_add_int_value (b, crns);
+		json_builder_end_object (b);
+		node = json_builder_get_root (b);
+		json = json_to_string (node, FALSE);
+		devnet = ac_devnet_new_from_json (json, cwd, &error);
 	}
-	if (devnet == NULL || !ac_devnet_start(devnet, &error)) {
-		g_printerr("aleph-devnet: %s\n", error->message);
-		return ac_error_to_exit_code(error);
+	if (devnet == NULL || !ac_devnet_start (devnet, &error)) {
+		g_printerr ("aleph-devnet: %s\n", error->message);
+		return ac_error_to_exit_code (error);
 	}
-	loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGTERM, quit_cb, loop);
-	g_unix_signal_add(SIGINT, quit_cb, loop);
-	line = ac_devnet_get_ready_line(devnet);
-	fprintf(stdout, "%s\n", line);
-	fflush(stdout);
-	g_main_loop_run(loop);
-	ac_devnet_stop(devnet);
+	loop = g_main_loop_new (NULL, FALSE);
+	g_unix_signal_add (SIGTERM, quit_cb, loop);
+	g_unix_signal_add (SIGINT, quit_cb, loop);
+	line = ac_devnet_get_ready_line (devnet);
+	fprintf (stdout, "%s\n", line);
+	fflush (stdout);
+	g_main_loop_run (loop);
+	ac_devnet_stop (devnet);
 	return AC_EXIT_OK;
 }

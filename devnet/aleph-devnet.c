@@ -59,10 +59,12 @@ main (int argc, char **argv)
 	};
 
 	setlocale (LC_ALL, "");
+#if !defined(__SANITIZE_ADDRESS__) /* ASan reports those itself */
 	signal (SIGSEGV, fatal_signal_cb);
 	signal (SIGBUS, fatal_signal_cb);
 	signal (SIGFPE, fatal_signal_cb);
 	signal (SIGILL, fatal_signal_cb);
+#endif
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	g_option_context_set_description (
 	    ctx, "The configuration names the state directory, the ports (0 = ephemeral), "

@@ -33,6 +33,16 @@ trap cleanup EXIT
 
 step "Starting a private libvirtd with the aleph-confidential hook in $dir"
 "$harness" stop "$dir" >/dev/null 2>&1 || true
+for pidfile in "$dir/virt-alephd.pid" "$dir/devnet.pid"; do
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+done
+# a previous demo's directory (marked as ours) starts afresh; anything else is left alone
+if [ -e "$dir" ] && [ ! -e "$dir/.aleph-demo" ]; then
+  echo "demo.sh: $dir exists and is not a demo directory; pass another DIR" >&2
+  exit 2
+fi
+rm -rf --one-file-system "$dir"
+mkdir -p "$dir" && touch "$dir/.aleph-demo"
 "$harness" start "$dir" "$builddir"
 uri=$("$harness" uri "$dir")
 export LIBVIRT_DEFAULT_URI="$uri"
@@ -43,7 +53,7 @@ step "Making a tiny real guest (host kernel + busybox initramfs)"
 "$top/tests/integration/make-guest.sh" "$dir/guest"
 
 step "Starting virt-alephd (log: $dir/virt-alephd.log)"
-"$virt_alephd" --connect "$uri" --pidfile "$dir/virt-alephd.pid" --foreground >"$dir/virt-alephd.log" 2>&1 &
+"$virt_alephd" --connect "$uri" --pidfile "$dir/virt-alephd.pid" --foreground >>"$dir/virt-alephd.log" 2>&1 &
 sleep 0.5
 
 step "Defining a tagged domain with virsh (examples/confidential-domain.xml)"
@@ -110,8 +120,9 @@ poll-first-ms=200
 poll-max-ms=1000
 CONF
 cat "$dir/virt-alephd.conf"
-kill "$(cat "$dir/virt-alephd.pid")" 2>/dev/null || true
-sleep 0.5
+old_pid=$(cat "$dir/virt-alephd.pid")
+kill "$old_pid" 2>/dev/null || true
+while kill -0 "$old_pid" 2>/dev/null; do sleep 0.1; done
 "$virt_alephd" --connect "$uri" --config "$dir/virt-alephd.conf" --pidfile "$dir/virt-alephd.pid" \
   --foreground >>"$dir/virt-alephd.log" 2>&1 &
 
@@ -123,9 +134,15 @@ sed -n '/<metadata>/,/<\/metadata>/p' "$dir/aleph-web.xml"
 show virsh define "$dir/aleph-web.xml"
 
 step "virt-alephd builds, publishes, attests and injects; each step lands in the status element"
-show "$virt_aleph" status --follow aleph-web || true
+flow_ok=1
+show "$virt_aleph" status --follow aleph-web || flow_ok=0
 show "$virt_aleph" status aleph-web
 show virsh metadata aleph-web "$status_ns"
+if [ "$flow_ok" = 0 ]; then
+  echo "The Aleph flow failed; the status above says where and why."
+  show "$virt_aleph" logs aleph-web --config "$dir/virt-alephd.conf" || true
+  exit 1
+fi
 
 step "The devnet confirms: the secret was released only after attestation, and it opens the image"
 /usr/bin/python3 - "$(info 'd["admin"]')" "$("$virt_aleph" status aleph-web --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["instance"])')" <<'PY'

@@ -483,6 +483,12 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	ac_state_set_string (p->state, "build", "secret", secret_uuid);
 	ac_state_set_string (p->state, "build", "manifest", result.manifest_path);
 	ac_state_mark_done (p->state, "build");
+	g_free (p->status->image_path);
+	p->status->image_path = g_strdup (result.image_path);
+	g_free (p->status->image_sha256);
+	p->status->image_sha256 = g_strdup (result.image_sha256);
+	g_free (p->status->image_luks_uuid);
+	p->status->image_luks_uuid = g_strdup (result.luks_uuid);
 	/* a new image makes everything after it stale */
 	ac_state_reset_step (p->state, "store");
 	ac_state_reset_step (p->state, "instance");

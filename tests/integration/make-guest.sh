@@ -31,7 +31,7 @@ INIT
 fi
 cp -u "$kernel" "$out/vmlinuz"
 # the guest's disk: a real (tiny) root filesystem, which the image builder encrypts
-if [ ! -f "$out/disk.img" ]; then
+if [ ! -f "$out/disk.img" ] || [ "$0" -nt "$out/disk.img" ] || ! blkid -p "$out/disk.img" >/dev/null 2>&1; then
   tree=$(mktemp -d)
   mkdir -p "$tree"/{etc,usr/bin,boot,root}
   echo "aleph-test-guest" > "$tree/etc/hostname"

@@ -139,6 +139,11 @@ timeout=60
         self.assertEqual(st["attestationVerdict"], "ok")
         self.assertEqual(st["crn"], self.devnet.crn("none")["hash"])
         self.assertTrue(st["measurement"])
+        # the image it built is named in the status, and is what was published
+        self.assertTrue(os.path.isfile(st["imagePath"]))
+        self.assertRegex(st["imageSha256"], "^[0-9a-f]{64}$")
+        self.assertRegex(st["luksUuid"], "^[0-9a-f-]{36}$")
+        self.assertTrue(st["imageCid"].startswith("Qm"))
         # the devnet decrypted the secret and the passphrase opened the image's LUKS header
         vm = self.devnet.vm(st["instance"])
         self.assertIsNotNone(vm)

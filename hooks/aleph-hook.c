@@ -156,12 +156,15 @@ main (int argc, char **argv)
 		fprintf (stderr, "aleph-confidential: out of memory reading the domain XML\n");
 		return 1;
 	}
-	if (memmem (xml, len, TAG_NS, sizeof TAG_NS - 1) == NULL)
+	if (memmem (xml, len, TAG_NS, sizeof TAG_NS - 1) == NULL) {
+		free (xml);
 		return 0; /* not ours: the fast path */
+	}
 
 	if (argc < 4) {
 		fprintf (stderr, "aleph-confidential: usage: %s DOMAIN OP SUBOP [EXTRA] < domain.xml\n",
 			 argv[0]);
+		free (xml);
 		return 2;
 	}
 	domain = argv[1];
@@ -177,8 +180,11 @@ main (int argc, char **argv)
 	handle = dlopen (module_path != NULL ? module_path : AC_MODULEDIR "/" AC_MODULE_NAME,
 			 RTLD_NOW | RTLD_LOCAL);
 	if (handle == NULL) {
-		if (!is_start_op (op))
+		free (xml);
+		if (!is_start_op (op)) {
+			free (module_path);
 			return 0; /* stopped/release: nothing to protect, and libvirt ignores it */
+		}
 		fprintf (stderr,
 			 "aleph-confidential: refusing to start domain '%s': cannot load the "
 			 "aleph-confidential module (%s); reinstall aleph-confidential or fix "
@@ -190,6 +196,7 @@ main (int argc, char **argv)
 	free (module_path);
 	func = (AcModuleHookFunc)(void (*) (void))dlsym (handle, AC_MODULE_HOOK_SYMBOL);
 	if (func == NULL) {
+		free (xml);
 		if (!is_start_op (op))
 			return 0;
 		fprintf (stderr,

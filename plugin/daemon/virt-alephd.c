@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-localsev-service.h"
+#include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
 #include "ac-reconcile.h"
 #include "ac-status.h"
@@ -43,6 +45,9 @@ typedef struct {
 	guint backoff_ms;
 	guint64 generation; /* bumped on every (re)connection; stale messages are dropped */
 	AcPipelineConfig *pconfig;
+	AcSevHost *sev_host;	    /* SEV side of conn: virNodeGetSEVInfo, launch security */
+	AcLocalsevOptions *lopts;   /* local SEV flow: pconfig's state dir, roots, min API */
+	virConnectPtr secrets_conn; /* pconfig's secrets-uri; NULL = conn when it is local */
 	GHashTable *workers;   /* UUID → GCancellable of the pipeline running for it */
 	GHashTable *failed;    /* UUID → canonical tag whose pipeline failed for good */
 	GHashTable *retries;   /* UUID → number of retries of a transient failure */
@@ -270,6 +275,15 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 		return;
 	}
 	tag = ac_tag_parse (xml, -1, NULL, NULL);
+	/* not published, local mode sev: prepare while shut off, attest when started paused */
+	if (tag != NULL && tag->publish == NULL && ac_localsev_service_applies (self->sev_host, tag)) {
+		g_autoptr(AcStatus) st = NULL;
+		if (!ac_localsev_service_reconcile (self->sev_host, self->lopts, self->secrets_conn, dom,
+						    current, &st, &error))
+			g_message ("domain '%s': local SEV flow: %s", name, error->message);
+		ac_daemon_write_status (dom, st);
+		return;
+	}
 	if (tag == NULL || tag->publish == NULL) {
 		ac_daemon_write_status (dom, desired);
 		return;
@@ -305,8 +319,10 @@ ac_daemon_monitor (gpointer data)
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
 		g_autoptr(AcStatus) st = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+		g_autoptr(AcTag) tag = xml != NULL ? ac_tag_parse (xml, -1, NULL, NULL) : NULL;
 		char uuid[VIR_UUID_STRING_BUFLEN];
-		if (st != NULL && g_strcmp0 (st->state, "running") == 0 &&
+		/* only instances on Aleph: a local SEV domain's "running" has no CRN to ask */
+		if (st != NULL && g_strcmp0 (st->state, "running") == 0 && tag != NULL && tag->publish != NULL &&
 		    virDomainGetUUIDString (domains[i], uuid) == 0)
 			ac_daemon_start_worker (self, domains[i], uuid, NULL, TRUE);
 		virDomainFree (domains[i]);
@@ -366,6 +382,7 @@ ac_daemon_drop_connection (AcDaemon *self)
 	self->cb_lifecycle = self->cb_metadata = -1;
 	virConnectClose (self->conn);
 	self->conn = NULL;
+	g_clear_object (&self->sev_host);
 	self->generation++;
 }
 
@@ -483,6 +500,7 @@ ac_daemon_connect (AcDaemon *self, GError **error)
 		return FALSE;
 	}
 
+	self->sev_host = ac_sev_host_libvirt_new (self->conn);
 	/* Domains tagged before we started (or while we were away) */
 	n = virConnectListAllDomains (self->conn, &domains, 0);
 	if (n < 0) {
@@ -630,6 +648,14 @@ main (int argc, char **argv)
 	}
 
 	ac_virt_init ();
+	self.lopts = ac_localsev_service_options_new (self.pconfig->state_dir, self.pconfig->trusted_roots,
+						      self.pconfig->min_api_major, self.pconfig->min_api_minor, &error);
+	if (self.lopts == NULL ||
+	    (self.pconfig->secrets_uri != NULL &&
+	     (self.secrets_conn = ac_localsev_service_secrets_connect (NULL, self.pconfig->secrets_uri, &error)) == NULL)) {
+		g_printerr ("virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
 	if (virEventRegisterDefaultImpl () < 0) {
 		g_printerr ("virt-alephd: cannot start libvirt's event loop\n");
 		return AC_EXIT_LIBVIRT;
@@ -665,6 +691,9 @@ main (int argc, char **argv)
 	}
 	the_daemon = NULL;
 	ac_daemon_drop_connection (&self);
+	ac_localsev_options_free (self.lopts);
+	if (self.secrets_conn != NULL)
+		virConnectClose (self.secrets_conn);
 	g_hash_table_unref (self.pending);
 	g_main_loop_unref (self.loop);
 	if (pidfile != NULL)

@@ -882,6 +882,103 @@ step_instance (AcPipeline *p, AcProgress *progress, GError **error)
 	return save (p, error);
 }
 
+/* ---- published ports -------------------------------------------------------------------- */
+
+/*
+ * The ports of the tag, in the port-forwarding AGGREGATE Aleph's client publishes:
+ * {"<vm hash>":{"ports":{"22":{"tcp":true,"udp":false}}}}. Saved before it is posted, like
+ * the INSTANCE, so a resume posts the same message.
+ */
+static gboolean
+step_ports (AcPipeline *p, GError **error)
+{
+	const AcTagPublish *pub = p->tag->publish;
+	const gchar *saved;
+	g_autoptr(AcAlephMessage) msg = NULL;
+	AcPostResult result = { 0 };
+	gboolean ok;
+
+	if (pub->ports == NULL || pub->ports->len == 0 || ac_state_step_done (p->state, "ports"))
+		return TRUE;
+	report (p, "publishing", "publish/ports", 68);
+	if (!ensure_clients (p, error))
+		return FALSE;
+	saved = ac_state_get_string (p->state, "ports", "message");
+	if (saved == NULL) {
+		g_autoptr(JsonBuilder) b = json_builder_new ();
+		g_autoptr(JsonNode) content = NULL;
+		g_autoptr(JsonGenerator) gen = json_generator_new ();
+		g_autofree gchar *text = NULL;
+		gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "address");
+		json_builder_add_string_value (b, ac_eth_account_get_address (p->account));
+		json_builder_set_member_name (b, "time");
+		json_builder_add_double_value (b, now);
+		json_builder_set_member_name (b, "key");
+		json_builder_add_string_value (b, "port-forwarding");
+		json_builder_set_member_name (b, "content");
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, ac_state_get_string (p->state, "instance", "hash"));
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "ports");
+		json_builder_begin_object (b);
+		/* one entry per port number, with both protocols when both are published */
+		for (guint i = 0; i < pub->ports->len; i++) {
+			AcTagPort *port = &g_array_index (pub->ports, AcTagPort, i);
+			g_autofree gchar *num = g_strdup_printf ("%u", port->port);
+			gboolean tcp = FALSE, udp = FALSE, first = TRUE;
+			for (guint j = 0; j < pub->ports->len; j++) {
+				AcTagPort *other = &g_array_index (pub->ports, AcTagPort, j);
+				if (other->port != port->port)
+					continue;
+				if (j < i)
+					first = FALSE;
+				if (other->udp)
+					udp = TRUE;
+				else
+					tcp = TRUE;
+			}
+			if (!first)
+				continue;
+			json_builder_set_member_name (b, num);
+			json_builder_begin_object (b);
+			json_builder_set_member_name (b, "tcp");
+			json_builder_add_boolean_value (b, tcp);
+			json_builder_set_member_name (b, "udp");
+			json_builder_add_boolean_value (b, udp);
+			json_builder_end_object (b);
+		}
+		json_builder_end_object (b);
+		json_builder_end_object (b);
+		json_builder_end_object (b);
+		json_builder_end_object (b);
+		content = json_builder_get_root (b);
+		json_generator_set_root (gen, content);
+		text = json_generator_to_data (gen, NULL);
+		msg = ac_aleph_message_new_inline ("AGGREGATE", text, ac_eth_account_get_address (p->account), "ETH",
+						   channel (p), now);
+		if (msg == NULL || !ac_aleph_message_sign (msg, p->account, error))
+			return FALSE;
+		g_free (text);
+		text = ac_aleph_message_to_string (msg);
+		ac_state_set_string (p->state, "ports", "message", text);
+		if (!save (p, error))
+			return FALSE;
+	} else {
+		msg = ac_aleph_message_from_data (saved, strlen (saved), error);
+		if (msg == NULL)
+			return FALSE;
+	}
+	ok = ac_ccn_post_message (p->ccn, msg, TRUE, &result, error);
+	ac_post_result_clear (&result);
+	if (!ok)
+		return FALSE;
+	ac_state_set_string (p->state, "ports", "hash", msg->item_hash);
+	ac_state_mark_done (p->state, "ports");
+	return save (p, error);
+}
+
 /* ---- CRN notify and attestation --------------------------------------------------------- */
 
 static AcCrnClient *
@@ -1376,6 +1473,7 @@ ac_pipeline_run (const AcPipelineConfig *config,
 		     step_store (&p, ac_progress_get_child (progress), &local_error) &&
 		     step_crn (&p, &local_error) &&
 		     step_instance (&p, NULL, &local_error) &&
+		     step_ports (&p, &local_error) &&
 		     step_notify (&p, &local_error);
 	}
 	if (ok) {

@@ -105,7 +105,7 @@ timeout=60
         fw = self.devnet.info["firmware"]
         return (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
                 f'<aleph:firmware sha256="{fw["sha256"]}" ref="{fw["item_hash"]}"/>'
-                f'<aleph:publish api="{self.devnet.ccn}" crn="{crn}" sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
+                f'<aleph:publish api="{self.devnet.ccn}" crn="{crn}" ports="22,53/udp,53/tcp" sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
                 '</aleph:confidential>')
 
     def start_daemon(self):
@@ -149,6 +149,12 @@ timeout=60
         self.assertIsNotNone(vm)
         self.assertTrue(vm["any_secret_released"], vm)
         self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        # the published ports, in the port-forwarding aggregate Aleph's client writes
+        aggs = [m for m in self.devnet.messages(self.address, "AGGREGATE")
+                if m["content"].get("key") == "port-forwarding" and st["instance"] in m["content"]["content"]]
+        self.assertEqual(len(aggs), 1, aggs)
+        self.assertEqual(aggs[0]["content"]["content"][st["instance"]]["ports"],
+                         {"22": {"tcp": True, "udp": False}, "53": {"tcp": True, "udp": True}})
         # the status names everything the user needs, and the CLI shows it
         r = env.aleph("status", "conf1")
         self.assertIn("running", r.stdout)

@@ -50,6 +50,7 @@ int ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv);

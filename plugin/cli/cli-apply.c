@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #include "ac-cli.h"
+#include "ac-localsev-service.h"
+#include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
 #include "ac-progress.h"
 #include "ac-status.h"
@@ -273,4 +275,73 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 	}
 	fputs (text, stdout);
 	return AC_EXIT_OK;
+}
+
+/*
+ * virt-aleph attest: attest now what waits for a secret — a published instance whose CRN
+ * restarted it, or a local SEV domain started paused.
+ */
+int
+ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Attest DOMAIN's launch that waits for its secret, and only then send it: a "
+		"published instance after its CRN restarted it, or a local SEV domain started with "
+		"'virsh start --paused'.");
+	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(AcPipelineConfig) config = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autoptr(AcTag) tag = NULL;
+	ApplyCtx actx = { 0 };
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error) ||
+	    !pipeline_open (global, "attest", argc, argv, config_path, &config, &conn, &dom, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	xml = ac_virt_get_xml (dom, &error);
+	if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	actx.dom = dom;
+	actx.global = global;
+	if (tag->publish != NULL) {
+		gboolean again = FALSE;
+		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &again, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (!global->quiet && !global->json)
+			printf ("%s\n", again ? "Attested and sent the passphrase to the restarted instance."
+					      : "Nothing waits for a secret: the instance runs (or is not attested yet; see 'virt-aleph status').");
+		return AC_EXIT_OK;
+	} else {
+		g_autoptr(AcSevHost) host = ac_sev_host_libvirt_new (conn);
+		g_autoptr(AcLocalsevOptions) opts = NULL;
+		g_autoptr(AcStatus) current = ac_status_parse (xml, -1, NULL);
+		g_autoptr(AcStatus) st = NULL;
+		virConnectPtr secrets = NULL;
+		gboolean ok;
+
+		opts = ac_localsev_service_options_new (config->state_dir, config->trusted_roots,
+							config->min_api_major, config->min_api_minor, &error);
+		if (opts == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		secrets = ac_localsev_service_secrets_connect (conn, config->secrets_uri, &error);
+		if (secrets == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		ok = ac_localsev_service_started (host, opts, secrets, dom, current, &st, &error);
+		virConnectClose (secrets);
+		if (st != NULL)
+			apply_status (st, &actx);
+		if (!ok)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (!global->quiet && !global->json)
+			printf ("Attested; the passphrase went to domain '%s' only after the check.\n", argv[1]);
+		return AC_EXIT_OK;
+	}
 }

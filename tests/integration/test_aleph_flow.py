@@ -249,6 +249,12 @@ timeout=60
         self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
         st2 = self.wait_state("conf1", ["running"])
         self.assertNotEqual(st2["measurement"], st["measurement"])
+        # by hand: nothing waits for a secret any more, and none is sent
+        released = self.devnet.vm(st["instance"])["secrets_released"]
+        r = env.aleph("attest", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Nothing waits for a secret", r.stdout)
+        self.assertEqual(self.devnet.vm(st["instance"])["secrets_released"], released)
 
     def test_8_replayed_measurement_after_reboot_is_refused(self):
         env = self.env

@@ -1550,6 +1550,18 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 	return ok;
 }
 
+/* The session keys live until the instance ends (erase, forget), then go. */
+static void
+forget_session (AcPipeline *p)
+{
+	const gchar *files[] = { SESSION_NAME "_tek.bin", SESSION_NAME "_tik.bin", SESSION_NAME "_godh.b64",
+				 SESSION_NAME "_session.b64" };
+	for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+		g_autofree gchar *path = ac_state_get_path (p->state, files[i]);
+		(void)g_unlink (path);
+	}
+}
+
 /**
  * ac_pipeline_operate:
  * @operation: stop, reboot or erase
@@ -1580,6 +1592,7 @@ ac_pipeline_operate (const AcPipelineConfig *config,
 	if (ok) {
 		ac_state_log (p.state, "%s: done on CRN %s", operation, ac_state_get_string (p.state, "crn", "hash"));
 		if (g_strcmp0 (operation, "erase") == 0) {
+			forget_session (&p);
 			ac_state_reset_step (p.state, "notify");
 			ac_state_reset_step (p.state, "attest");
 			ok = save (&p, error);
@@ -1653,6 +1666,7 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 	}
 	if (ok) {
 		ac_state_log (p.state, "forget: FORGET %s posted", msg->item_hash);
+		forget_session (&p);
 		ac_state_reset_step (p.state, "instance");
 		ac_state_reset_step (p.state, "notify");
 		ac_state_reset_step (p.state, "attest");

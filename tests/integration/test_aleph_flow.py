@@ -272,6 +272,28 @@ timeout=60
         time.sleep(3)
         self.assertEqual(self.devnet.vm(st["instance"])["secrets_released"], before)
 
+    def test_9_erase_and_forget(self):
+        env = self.env
+        st = env.status("conf1")
+        uuid = env.virsh("domuuid", "conf1").stdout.strip()
+        tik = os.path.join(self.state, "domains", uuid, "vm_tik.bin")
+        self.assertTrue(os.path.exists(tik))
+        env.stop_daemon()  # the service would deploy the domain again right away
+        r = env.aleph("erase", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("conf1")["state"], "erased")
+        # the session keys end with the instance
+        self.assertFalse(os.path.exists(tik))
+        r = env.aleph("forget", "conf1", "--config", self.config, "--reason", "test over")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("conf1")["state"], "forgotten")
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if st["instance"] in m["content"]["hashes"]]
+        self.assertEqual(len(forgets), 1, forgets)
+        self.assertEqual(forgets[0]["content"]["reason"], "test over")
+        r = env.aleph("forget", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 10, r.stdout + r.stderr)  # nothing left to forget
+
     def test_7_libvirtd_restart_mid_flow(self):
         env = self.env
         if env.daemon is None:

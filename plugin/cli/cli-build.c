@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ac-builder-run.h"
+#include "ac-aleph-client.h"
 #include "ac-builder.h"
 #include "ac-car.h"
 #include "ac-cli.h"
@@ -206,6 +207,51 @@ write_passphrase (const gchar *path, const AcSecret *pass, gboolean force, GErro
 	return TRUE;
 }
 
+/*
+ * The template's "publish": upload the image to the Aleph API with a signed STORE (a CAR for
+ * "ipfs", the default; the file for "storage"). Returns the STORE's item hash.
+ */
+static gchar *
+publish_image (const AcTemplate *tpl, const gchar *image, AcProgress *progress, GError **error)
+{
+	JsonObject *o = json_node_get_object (tpl->publish);
+	const gchar *unsupported[] = { "ipfs", "pin", "rootfs_size" };
+	const gchar *api = json_object_get_string_member_with_default (o, "api", AC_ALEPH_DEFAULT_API);
+	const gchar *storage = json_object_get_string_member_with_default (o, "storage", "ipfs");
+	const gchar *channel = json_object_get_string_member_with_default (o, "channel", "ALEPH-CLOUDSOLUTIONS");
+	const gchar *account_path = json_object_get_string_member_with_default (o, "account", NULL);
+	g_autofree gchar *key = account_path != NULL ? g_strdup (account_path) : ac_eth_default_key_path ();
+	g_autoptr(AcEthAccount) account = NULL;
+	g_autoptr(AcHttpClient) http = NULL;
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr(AcAlephMessage) store = NULL;
+	g_autofree gchar *hash = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS (unsupported); i++) {
+		if (json_object_has_member (o, unsupported[i])) {
+			g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+				     "template field 'publish.%s': not supported by virt-aleph build yet; "
+				     "remove it (the image is published with a signed STORE)",
+				     unsupported[i]);
+			return NULL;
+		}
+	}
+	account = ac_eth_account_load_key_file (key, error);
+	if (account == NULL)
+		return NULL;
+	http = ac_http_client_new ();
+	ccn = ac_ccn_client_new (api, http, error);
+	if (ccn == NULL)
+		return NULL;
+	hash = ac_ccn_upload_file (ccn, g_strcmp0 (storage, "storage") == 0 ? AC_CCN_UPLOAD_STORAGE : AC_CCN_UPLOAD_CAR,
+				   image, account, channel, &store, progress, error);
+	if (hash == NULL) {
+		g_prefix_error (error, "publishing %s to %s: ", image, api);
+		return NULL;
+	}
+	return g_strdup (store->item_hash);
+}
+
 int
 ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 {
@@ -237,6 +283,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcSignalGuard) guard = NULL;
 	g_auto(AcBuildResult) result = { 0 };
 	g_autofree gchar *cid = NULL;
+	g_autofree gchar *store_hash = NULL;
 	AcBuildOptions opts = { 0 };
 	gboolean ok;
 
@@ -304,6 +351,11 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		if (cid == NULL || !ac_build_manifest_set_cid (result.manifest_path, cid, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
+	if (tpl->publish != NULL) {
+		store_hash = publish_image (tpl, result.image_path, NULL, &error);
+		if (store_hash == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
 	if (global->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new ();
 		g_autoptr(JsonNode) root = NULL;
@@ -324,6 +376,10 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 			json_builder_add_null_value (b);
 		json_builder_set_member_name (b, "luks_uuid");
 		json_builder_add_string_value (b, result.luks_uuid);
+		if (store_hash != NULL) {
+			json_builder_set_member_name (b, "store");
+			json_builder_add_string_value (b, store_hash);
+		}
 		json_builder_set_member_name (b, "encrypt_mib_per_s");
 		json_builder_add_double_value (b, result.encrypt_stats.elapsed_us > 0
 			? (gdouble)result.encrypt_stats.bytes / result.encrypt_stats.elapsed_us * 1e6 / 1048576.0
@@ -357,6 +413,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 				 result.image_path, result.image_size, result.image_sha256,
 				 result.luks_uuid, cid != NULL ? ", CID " : "", cid != NULL ? cid : "",
 				 result.manifest_path);
+		if (store_hash != NULL && !global->quiet)
+			fprintf (stderr, "published with STORE %s\n", store_hash);
 	}
 	return AC_EXIT_OK;
 }

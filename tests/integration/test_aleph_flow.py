@@ -294,6 +294,29 @@ timeout=60
         r = env.aleph("forget", "conf1", "--config", self.config)
         self.assertEqual(r.returncode, 10, r.stdout + r.stderr)  # nothing left to forget
 
+    def test_10_build_publishes_what_a_template_asks(self):
+        tpl = os.path.join(self.env.dir, "publish.json")
+        with open(tpl, "w") as f:
+            json.dump({"source": {"type": "image", "path": os.path.join(self.env.guest, "disk.img")},
+                       "disk": {"size": "256MiB"},
+                       "output": {"path": os.path.join(self.env.dir, "built.img")},
+                       "publish": {"api": self.devnet.ccn, "account": self.key}}, f)
+        r = run(VIRT_ALEPH, "build", tpl, "--json", "--passphrase-out", os.path.join(self.env.dir, "pw"), check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        stores = [m for m in self.devnet.messages(self.address, "STORE") if m["item_hash"] == out["store"]]
+        self.assertEqual(len(stores), 1)
+        self.assertEqual(stores[0]["content"]["item_hash"], out["cid"])
+        # what the template cannot ask yet is refused, naming the field
+        with open(tpl) as f:
+            t = json.load(f)
+        t["publish"]["pin"] = True
+        with open(tpl, "w") as f:
+            json.dump(t, f)
+        r = run(VIRT_ALEPH, "build", tpl, "--force", "--passphrase-out", os.path.join(self.env.dir, "pw2"), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("publish.pin", r.stderr)
+
     def test_7_libvirtd_restart_mid_flow(self):
         env = self.env
         if env.daemon is None:

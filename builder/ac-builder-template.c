@@ -750,6 +750,39 @@ tpl_parse_provisioner (AcTemplate *self, JsonNode *node, guint idx, GError **err
 	return TRUE;
 }
 
+const gchar *
+ac_provision_backend_to_string (AcProvisionBackend backend)
+{
+	return backend == AC_PROVISION_BACKEND_LIBGUESTFS ? "libguestfs" : "chroot";
+}
+
+/* "provision_backend": "chroot" (default) or "libguestfs" (file and shell provisioners only; the
+ * aleph provisioner always runs in the chroot) */
+static gboolean
+tpl_parse_provision_backend (AcTemplate *self, JsonObject *o, GError **error)
+{
+	g_autofree gchar *backend = NULL;
+	if (!tpl_string (o, "", "provision_backend", FALSE, &backend, error))
+		return FALSE;
+	if (backend == NULL || g_strcmp0 (backend, "chroot") == 0) {
+		self->provision_backend = AC_PROVISION_BACKEND_CHROOT;
+		return TRUE;
+	}
+	if (g_strcmp0 (backend, "libguestfs") != 0)
+		return tpl_fail (error, "provision_backend", "'%s': expected chroot or libguestfs",
+				 backend);
+#if !HAVE_LIBGUESTFS
+	g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		     "template field 'provision_backend': 'libguestfs': this build has no libguestfs "
+		     "(rebuild with the meson option -Dlibguestfs=enabled and libguestfs-dev "
+		     "installed), or use \"chroot\"");
+	return FALSE;
+#else
+	self->provision_backend = AC_PROVISION_BACKEND_LIBGUESTFS;
+	return TRUE;
+#endif
+}
+
 static gboolean
 tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 {
@@ -949,8 +982,8 @@ ac_template_new_from_data (const gchar *data,
 			   GError **error)
 {
 	const gchar *allowed[] = { "$schema", "name", "description", "variables", "source",
-				   "provisioners", "disk", "passphrase", "output", "reproducible",
-				   "publish", NULL };
+				   "provisioners", "provision_backend", "disk", "passphrase", "output",
+				   "reproducible", "publish", NULL };
 	g_autoptr(JsonParser) parser = json_parser_new ();
 	g_autoptr(AcTemplate) self = g_new0 (AcTemplate, 1);
 	g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -1082,6 +1115,8 @@ ac_template_new_from_data (const gchar *data,
 				return NULL;
 		}
 	}
+	if (!tpl_parse_provision_backend (self, o, error))
+		return NULL;
 	if (!tpl_object (o, "", "disk", TRUE, &sec, error) || !tpl_parse_disk (self, sec, error))
 		return NULL;
 	if (!tpl_object (o, "", "passphrase", FALSE, &sec, error))

@@ -58,6 +58,11 @@ typedef struct {
 } AcTemplateProvisioner;
 
 typedef enum {
+	AC_PROVISION_BACKEND_CHROOT,     /* chroot(8) on the host (the default) */
+	AC_PROVISION_BACKEND_LIBGUESTFS, /* file and shell provisioners in a libguestfs appliance */
+} AcProvisionBackend;
+
+typedef enum {
 	AC_PASSPHRASE_GENERATE,
 	AC_PASSPHRASE_FILE,
 	AC_PASSPHRASE_ENV,
@@ -70,6 +75,7 @@ typedef struct {
 	gchar *sha256; /* digest of the template after variable substitution */
 	AcTemplateSource source;
 	GPtrArray *provisioners; /* of AcTemplateProvisioner */
+	AcProvisionBackend provision_backend;
 	guint64 disk_size;
 	guint64 esp_size;
 	gchar *filesystem; /* "ext4" */
@@ -106,5 +112,6 @@ AcTemplate *ac_template_new_from_file (const gchar *path, GHashTable *vars, GErr
 gboolean ac_template_parse_var (GHashTable *vars, const gchar *kv, GError **error);
 gboolean ac_parse_size (const gchar *text, guint64 *out);
 const gchar *ac_source_type_to_string (AcSourceType type);
+const gchar *ac_provision_backend_to_string (AcProvisionBackend backend);
 
 G_END_DECLS

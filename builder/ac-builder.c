@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ac-builder-luks1.h"
+#include "ac-builder-guestfs.h"
 #include "ac-builder-provision.h"
 #include "ac-builder-source.h"
 #include "ac-error.h"
@@ -157,6 +158,7 @@ ac_build_steps (const AcTemplate *tpl,
 	g_autoptr(AcSecret) keyfile = NULL;
 	g_autoptr(AcDrbg) drbg = NULL;
 	g_autoptr(AcChroot) chroot = NULL;
+	g_autoptr(AcGuestfs) guestfs = NULL;
 	g_autoptr(AcVerifyReport) report = NULL;
 	g_auto(AcAssembleResult) assembled = { 0 };
 	AcAssembleSpec spec = { 0 };
@@ -240,9 +242,38 @@ ac_build_steps (const AcTemplate *tpl,
 		}
 		for (guint i = 0; i < tpl->provisioners->len; i++) {
 			AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
-			if (!ac_provision_run (p, &ctx, &chroot, cleanup, cancellable, error))
-				return FALSE;
+			if (tpl->provision_backend == AC_PROVISION_BACKEND_LIBGUESTFS &&
+			    p->type != AC_PROVISIONER_ALEPH) {
+				/* the tree is packed with nothing of the chroot's mounted in it */
+				if (chroot != NULL) {
+					if (!ac_chroot_leave (chroot, error))
+						return FALSE;
+					g_clear_pointer (&chroot, ac_chroot_free);
+				}
+				if (guestfs == NULL) {
+					guestfs = ac_guestfs_open (root, workdir, cancellable, error);
+					if (guestfs == NULL)
+						return FALSE;
+				}
+				if (!ac_guestfs_provision (guestfs, p, cancellable, error))
+					return FALSE;
+			} else {
+				/* the aleph provisioner always runs in the chroot, on the tree as
+				 * the earlier provisioners left it */
+				if (guestfs != NULL) {
+					if (!ac_guestfs_close (guestfs, cancellable, error))
+						return FALSE;
+					g_clear_pointer (&guestfs, ac_guestfs_free);
+				}
+				if (!ac_provision_run (p, &ctx, &chroot, cleanup, cancellable, error))
+					return FALSE;
+			}
 			ac_progress_step_done (child);
+		}
+		if (guestfs != NULL) {
+			if (!ac_guestfs_close (guestfs, cancellable, error))
+				return FALSE;
+			g_clear_pointer (&guestfs, ac_guestfs_free);
 		}
 		if (chroot != NULL && !ac_chroot_leave (chroot, error))
 			return FALSE;

@@ -17,6 +17,7 @@ PKGS=(
 
   util-linux iproute2 procps curl ca-certificates
   debootstrap
+  libguestfs-dev libguestfs0 supermin
 )
 
 missing=()

@@ -71,6 +71,7 @@ dump (const AcTemplate *t)
 						p->update_initramfs, p->install_grub,
 						p->kernel_cmdline != NULL ? p->kernel_cmdline : "");
 	}
+	DUMP ("provision_backend", ac_provision_backend_to_string (t->provision_backend));
 	g_string_append_printf (s, "disk.size=%" G_GUINT64_FORMAT "\n", t->disk_size);
 	g_string_append_printf (s, "disk.esp_size=%" G_GUINT64_FORMAT "\n", t->esp_size);
 	DUMP ("disk.filesystem", t->filesystem);
@@ -135,6 +136,11 @@ check_case (gconstpointer data)
 		g_assert_true (g_file_get_contents (exp_path, &want, NULL, NULL));
 		g_assert_cmpstr (got, ==, want);
 		g_assert_false (g_file_test (err_path, G_FILE_TEST_EXISTS));
+	} else if (!HAVE_LIBGUESTFS && g_error_matches (error, AC_ERROR, AC_ERROR_UNSUPPORTED) &&
+		   g_file_test (exp_path, G_FILE_TEST_EXISTS)) {
+		/* a libguestfs template in a build without libguestfs: refused by field and option */
+		g_assert_nonnull (strstr (error->message, "template field 'provision_backend'"));
+		g_assert_nonnull (strstr (error->message, "-Dlibguestfs=enabled"));
 	} else {
 		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 		got = g_strconcat (error->message, "\n", NULL);

@@ -1,7 +1,8 @@
 /*
  * The libguestfs provisioner backend: a busybox tree provisioned through the libguestfs
- * appliance (a file, a directory, an inline shell and a shell script run with the guest's own
- * /bin/sh), then the aleph provisioner in the chroot on the tree libguestfs gave back; the guest
+ * appliance (a file, a directory, an inline shell run with the guest's own /bin/sh), then the
+ * aleph provisioner in the chroot on the tree libguestfs gave back, then a shell script in a
+ * second appliance on the tree the chroot left (its mounts gone); the guest
  * files are read from the built image (QEMU's LUKS driver decrypts, debugfs reads). A failing
  * script fails the build with its output and leaves nothing behind. Without libguestfs in the
  * build, the template is refused with UNSUPPORTED naming the field. Needs root.
@@ -159,9 +160,9 @@ static const gchar *guestfs_tpl =
 	"        \"id -u >> /etc/marker\", \"env | grep -c AC_TEST_SECRET_ENV >> /etc/marker || true\","
 	"        \"cat /opt/app/conf/app.conf >> /etc/marker\", \"cat /proc/cmdline > /etc/kernel-cmdline\"],"
 	"      \"environment\": { \"WHO\": \"world's\" } },"
-	"    { \"type\": \"shell\", \"script\": \"provision.sh\" },"
 	"    { \"type\": \"aleph\", \"install_packages\": false, \"update_initramfs\": false,"
-	"      \"install_grub\": false }"
+	"      \"install_grub\": false },"
+	"    { \"type\": \"shell\", \"script\": \"provision.sh\" }"
 	"  ],"
 	"  \"disk\": { \"size\": \"96MiB\", \"esp_size\": \"8MiB\", \"luks\": { \"pbkdf_iterations\": 1000 } },"
 	"  \"output\": { \"path\": \"out/disk.img\" } }";
@@ -187,6 +188,7 @@ test_guestfs_build (Fixture *f, gconstpointer data)
 	ac_test_write (f->dir, "app/run", "#!/bin/sh\necho run\n", 0755);
 	ac_test_write (f->dir, "provision.sh",
 		       "grep -c . /etc/marker > /etc/lines\nmkdir -p /var/lib/app\n"
+		       "grep -c cr_root /etc/crypttab > /etc/crypttab-lines\n"
 		       "echo from-script > /var/lib/app/state\n", 0644);
 	g_hash_table_insert (vars, g_strdup ("greeting"), g_strdup ("hi"));
 	t = ac_template_new_from_data (guestfs_tpl, strlen (guestfs_tpl), f->dir, vars, &error);
@@ -208,7 +210,11 @@ test_guestfs_build (Fixture *f, gconstpointer data)
 	out = debugfs (fsimg, "cat", "/etc/marker");
 	g_assert_cmpstr (out, ==, "hi world's\n0\n0\nport=8080\n");
 	g_clear_pointer (&out, g_free);
-	/* the script ran after the inline commands, in the same tree */
+	/* the script ran in a second appliance after the aleph provisioner's chroot, on its
+	 * output */
+	out = debugfs (fsimg, "cat", "/etc/crypttab-lines");
+	g_assert_cmpstr (out, ==, "1\n");
+	g_clear_pointer (&out, g_free);
 	out = debugfs (fsimg, "cat", "/etc/lines");
 	g_assert_cmpstr (out, ==, "4\n");
 	g_clear_pointer (&out, g_free);

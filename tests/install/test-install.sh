@@ -31,9 +31,12 @@ else
   echo "not ok - unit ExecStart"; fail=1
 fi
 # the hook needs nothing but libc, and the installed module exports the entry point
-libs=$(ldd "$dest$hookdir/50-aleph-confidential" | awk '{print $1}' | grep -v -e linux-vdso -e ld-linux -e '^libc.so' || true)
+deps=$(ldd "$dest$hookdir/50-aleph-confidential")
+libs=$(awk '{print $1}' <<<"$deps" | grep -v -e linux-vdso -e ld-linux -e '^libc.so' || true)
 if [ -z "$libs" ] || [ -n "${ASAN_BUILD:-}" ]; then echo "ok - hook links libc only"; else echo "not ok - hook links $libs"; fail=1; fi
-if nm -D --defined-only "$dest$prefix/$libdir/aleph-confidential/libaleph-confidential.so" | grep -qw ac_module_hook; then
+# (nm's output in a variable: with pipefail, grep -q closing the pipe early fails nm)
+symbols=$(nm -D --defined-only "$dest$prefix/$libdir/aleph-confidential/libaleph-confidential.so")
+if grep -qw ac_module_hook <<<"$symbols"; then
   echo "ok - module exports ac_module_hook"
 else
   echo "not ok - module does not export ac_module_hook"; fail=1

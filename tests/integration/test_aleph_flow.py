@@ -248,6 +248,101 @@ timeout=60
         vm = self.devnet.vm(st["instance"])
         self.assertEqual(vm["secrets_released"], 1, vm)
 
+    def test_6_crn_reboot_is_attested_again(self):
+        env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        st = self.wait_state("conf1", ["running"])
+        before = self.devnet.vm(st["instance"])["secrets_released"]
+        r = env.aleph("reboot", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # the monitor notices the new launch waiting for a secret, verifies it, injects again
+        def reattested():
+            vm = self.devnet.vm(st["instance"])
+            return vm if vm["secrets_released"] > before else None
+        vm = wait_for(reattested, 60, "the rebooted VM to get its secret again")
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        st2 = self.wait_state("conf1", ["running"])
+        self.assertNotEqual(st2["measurement"], st["measurement"])
+        # by hand: nothing waits for a secret any more, and none is sent
+        released = self.devnet.vm(st["instance"])["secrets_released"]
+        r = env.aleph("attest", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Nothing waits for a secret", r.stdout)
+        self.assertEqual(self.devnet.vm(st["instance"])["secrets_released"], released)
+
+    def test_8_replayed_measurement_after_reboot_is_refused(self):
+        env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        # 'victim' (test 2) runs on the replaying CRN; after a reboot that CRN presents the
+        # measurement already answered, which the same session's TIK still verifies
+        st = self.wait_state("victim", ["running"])
+        before = self.devnet.vm(st["instance"])["secrets_released"]
+        r = env.aleph("reboot", "victim", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = self.wait_state("victim", ["failed"], 60)
+        self.assertEqual(st["errorCode"], "mismatch", st)
+        self.assertIn("already answered", st["error"])
+        time.sleep(3)
+        self.assertEqual(self.devnet.vm(st["instance"])["secrets_released"], before)
+
+    def test_9_erase_and_forget(self):
+        env = self.env
+        st = env.status("conf1")
+        uuid = env.virsh("domuuid", "conf1").stdout.strip()
+        tik = os.path.join(self.state, "domains", uuid, "vm_tik.bin")
+        self.assertTrue(os.path.exists(tik))
+        env.stop_daemon()  # the service would deploy the domain again right away
+        r = env.aleph("erase", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("conf1")["state"], "erased")
+        # the session keys end with the instance
+        self.assertFalse(os.path.exists(tik))
+        r = env.aleph("forget", "conf1", "--config", self.config, "--reason", "test over")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("conf1")["state"], "forgotten")
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if st["instance"] in m["content"]["hashes"]]
+        self.assertEqual(len(forgets), 1, forgets)
+        self.assertEqual(forgets[0]["content"]["reason"], "test over")
+        r = env.aleph("forget", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 10, r.stdout + r.stderr)  # nothing left to forget
+
+    def test_10_build_publishes_what_a_template_asks(self):
+        tpl = os.path.join(self.env.dir, "publish.json")
+        with open(tpl, "w") as f:
+            json.dump({"source": {"type": "image", "path": os.path.join(self.env.guest, "disk.img")},
+                       "disk": {"size": "256MiB"},
+                       "output": {"path": os.path.join(self.env.dir, "built.img")},
+                       "publish": {"api": self.devnet.ccn, "account": self.key}}, f)
+        r = run(VIRT_ALEPH, "build", tpl, "--json", "--passphrase-out", os.path.join(self.env.dir, "pw"), check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        stores = [m for m in self.devnet.messages(self.address, "STORE") if m["item_hash"] == out["store"]]
+        self.assertEqual(len(stores), 1)
+        self.assertEqual(stores[0]["content"]["item_hash"], out["cid"])
+        # what the template cannot ask yet is refused, naming the field
+        with open(tpl) as f:
+            t = json.load(f)
+        t["publish"]["pin"] = True
+        with open(tpl, "w") as f:
+            json.dump(t, f)
+        r = run(VIRT_ALEPH, "build", tpl, "--force", "--passphrase-out", os.path.join(self.env.dir, "pw2"), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("publish.pin", r.stderr)
+
+    def test_7_libvirtd_restart_mid_flow(self):
+        env = self.env
+        if env.daemon is None:
+            self.start_daemon()
+        env.define("restart", self.tag())
+        wait_for(lambda: (s := env.status("restart")) and s["state"] == "publishing", 120, "publishing")
+        run(os.path.join(os.path.dirname(os.path.abspath(__file__)), "libvirtd.sh"), "restart", env.dir, BUILD)
+        st = self.wait_state("restart", ["running", "failed"])
+        self.assertEqual(st["state"], "running", st)
+        self.assertIsNone(env.daemon.poll(), "virt-alephd exited")
+
     def test_5_passphrase_never_leaks(self):
         env = self.env
         secret = self.passphrase("conf1")

@@ -47,12 +47,6 @@ struct _AcGuestfs {
 #endif
 };
 
-gboolean
-ac_guestfs_supported (void)
-{
-	return HAVE_LIBGUESTFS ? TRUE : FALSE;
-}
-
 gdouble
 ac_guestfs_get_launch_seconds (AcGuestfs *self)
 {

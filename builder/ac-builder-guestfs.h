@@ -17,7 +17,6 @@ G_BEGIN_DECLS
 
 typedef struct _AcGuestfs AcGuestfs;
 
-gboolean ac_guestfs_supported (void);
 AcGuestfs *ac_guestfs_open (const gchar *root,
 			    const gchar *workdir,
 			    GCancellable *cancellable,

@@ -240,16 +240,8 @@ ac_sev_cert_parse_file (const gchar *path, GError **error)
 	g_autoptr(GError) error_local = NULL;
 	AcSevCert *cert;
 
-	if (!g_file_get_contents (path, &buf, &len, &error_local)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-				 ? AC_ERROR_NOT_FOUND
-				 : AC_ERROR_IO,
-			     "%s",
-			     error_local->message);
+	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	}
 	cert = ac_sev_cert_parse ((const guint8 *)buf, len, &error_local);
 	if (cert == NULL) {
 		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path, error_local->message);
@@ -635,16 +627,8 @@ ac_amd_cert_parse_file (const gchar *path, GError **error)
 	g_autoptr(GError) error_local = NULL;
 	AcAmdCert *cert;
 
-	if (!g_file_get_contents (path, &buf, &len, &error_local)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-				 ? AC_ERROR_NOT_FOUND
-				 : AC_ERROR_IO,
-			     "%s",
-			     error_local->message);
+	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	}
 	cert = ac_amd_cert_parse ((const guint8 *)buf, len, NULL, &error_local);
 	if (cert == NULL) {
 		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path, error_local->message);

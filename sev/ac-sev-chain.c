@@ -9,6 +9,7 @@
 #include "ac-error.h"
 #include "ac-sev-builtin-private.h"
 #include "ac-sev-chain.h"
+#include "ac-sev-ossl-private.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* built-in roots                                                                             */
@@ -411,16 +412,8 @@ ac_sev_chain_parse_file (const gchar *path, GError **error)
 	g_autoptr(GError) error_local = NULL;
 	AcSevChain *chain;
 
-	if (!g_file_get_contents (path, &buf, &len, &error_local)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-				 ? AC_ERROR_NOT_FOUND
-				 : AC_ERROR_IO,
-			     "%s",
-			     error_local->message);
+	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	}
 	chain = ac_sev_chain_parse ((const guint8 *)buf, len, &error_local);
 	if (chain == NULL) {
 		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path, error_local->message);

@@ -437,3 +437,21 @@ ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error)
 	}
 	return pkey;
 }
+
+/* A file's contents, with a missing file as AC_ERROR_NOT_FOUND and other failures as IO. */
+gboolean
+ac_sev_read_file (const gchar *path, gchar **data, gsize *len, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	if (!g_file_get_contents (path, data, len, &error_local)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+				 ? AC_ERROR_NOT_FOUND
+				 : AC_ERROR_IO,
+			     "%s",
+			     error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}

@@ -54,6 +54,7 @@ ac_sev_put_le16 (guint8 *p, guint16 v)
 }
 
 gboolean ac_sev_all_zero (const guint8 *p, gsize len);
+gboolean ac_sev_read_file (const gchar *path, gchar **data, gsize *len, GError **error);
 void ac_sev_reverse_copy (guint8 *dst, const guint8 *src, gsize len);
 
 gboolean ac_sev_openssl_error (GError **error, gint code, const gchar *what);

@@ -22,10 +22,12 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-localsev-owner.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
 #include "ac-reconcile.h"
+#include "ac-secret-store.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -656,6 +658,14 @@ main (int argc, char **argv)
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
+#if HAVE_SECP256K1
+	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
+	if (!ac_localsev_options_set_owner_key (self.lopts, self.pconfig->key_file, !ac_secret_store_uri_is_local (uri),
+						NULL, &error)) {
+		g_printerr ("virt-alephd: %s\n", error->message);
+		return ac_error_to_exit_code (error);
+	}
+#endif
 	if (virEventRegisterDefaultImpl () < 0) {
 		g_printerr ("virt-alephd: cannot start libvirt's event loop\n");
 		return AC_EXIT_LIBVIRT;

@@ -46,6 +46,9 @@ ac_localsev_domain_free (AcLocalsevDomain *self)
 	g_free (self->ls_reduced_phys_bits);
 	g_free (self->ls_dh_cert);
 	g_free (self->ls_session);
+	g_free (self->launch_record);
+	g_free (self->launch_signer);
+	g_free (self->launch_signature);
 	g_free (self);
 }
 
@@ -54,6 +57,15 @@ is_elem (xmlNode *n, const gchar *name)
 {
 	return n->type == XML_ELEMENT_NODE && n->ns == NULL &&
 	       g_strcmp0 ((const gchar *)n->name, name) == 0;
+}
+
+/* <launch> in AC_LAUNCH_NS, whatever its prefix */
+static gboolean
+is_launch_record (xmlNode *n)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+	       g_strcmp0 ((const gchar *)n->ns->href, AC_LAUNCH_NS) == 0 &&
+	       g_strcmp0 ((const gchar *)n->name, "launch") == 0;
 }
 
 static xmlNode *
@@ -155,7 +167,7 @@ ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
 	g_autoptr(AcXmlDoc) doc = NULL;
 	g_autoptr(AcLocalsevDomain) self = NULL;
 	g_autofree gchar *vcpu = NULL;
-	xmlNode *root, *os, *devices, *ls;
+	xmlNode *root, *os, *devices, *ls, *metadata;
 
 	g_return_val_if_fail (xml != NULL, NULL);
 	doc = ac_localsev_domain_read (xml, len, error);
@@ -215,7 +227,8 @@ ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
 	}
 	/* libvirt takes one of each; a second one is an attempt to confuse a reader */
 	{
-		const gchar *once[] = { "name", "uuid", "os", "devices", "launchSecurity", "vcpu" };
+		const gchar *once[] = { "name", "uuid", "os", "devices", "launchSecurity", "vcpu",
+					"metadata" };
 		for (guint i = 0; i < G_N_ELEMENTS (once); i++) {
 			guint count = 0;
 			for (xmlNode *n = root->children; n != NULL; n = n->next)
@@ -244,6 +257,23 @@ ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
 			}
 		}
 	}
+	metadata = first_child (root, "metadata");
+	for (xmlNode *n = metadata != NULL ? metadata->children : NULL; n != NULL; n = n->next) {
+		if (!is_launch_record (n))
+			continue;
+		if (self->has_launch_record) {
+			g_set_error_literal (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "domain XML has more than one <launch> record in "
+					     "<metadata>, expected at most one");
+			return NULL;
+		}
+		self->has_launch_record = TRUE;
+		self->launch_record = strip_space (node_text (n));
+		self->launch_signer = prop (n, "signer");
+		self->launch_signature = prop (n, "signature");
+	}
 	ls = first_child (root, "launchSecurity");
 	if (ls != NULL) {
 		self->has_launch_security = TRUE;
@@ -269,6 +299,64 @@ ac_localsev_domain_find_disk (AcLocalsevDomain *self, const gchar *dev)
 	return NULL;
 }
 
+/* @parent's children matching @match removed (with the indentation before each), @fragment's
+ * root appended indented as libvirt lays it out */
+static gboolean
+replace_children (xmlDoc *doc,
+		  xmlNode *parent,
+		  gboolean (*match) (xmlNode *n),
+		  xmlNode *fragment,
+		  const gchar *indent,
+		  GError **error)
+{
+	xmlNode *next, *copy, *last;
+
+	for (xmlNode *n = parent->children; n != NULL; n = next) {
+		next = n->next;
+		if (!match (n))
+			continue;
+		if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
+			xmlNode *ws = n->prev;
+			xmlUnlinkNode (ws);
+			xmlFreeNode (ws);
+		}
+		xmlUnlinkNode (n);
+		xmlFreeNode (n);
+	}
+	copy = xmlDocCopyNode (fragment, doc, 1);
+	if (copy == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
+		return FALSE;
+	}
+	last = parent->last;
+	if (last != NULL && last->type == XML_TEXT_NODE && xmlIsBlankNode (last)) {
+		/* on its own line before the parent's closing tag */
+		xmlAddPrevSibling (last, copy);
+		xmlAddPrevSibling (copy, xmlNewDocText (doc, (const xmlChar *)indent));
+	} else {
+		xmlAddChild (parent, copy);
+	}
+	return TRUE;
+}
+
+static gchar *
+dump_root (xmlDoc *doc)
+{
+	xmlBuffer *buf = xmlBufferCreate ();
+	gchar *result;
+
+	xmlNodeDump (buf, doc, xmlDocGetRootElement (doc), 0, 0);
+	result = g_strdup ((const gchar *)xmlBufferContent (buf));
+	xmlBufferFree (buf);
+	return result;
+}
+
+static gboolean
+is_launch_security (xmlNode *n)
+{
+	return is_elem (n, "launchSecurity");
+}
+
 /**
  * ac_localsev_domain_set_launch_security:
  *
@@ -282,58 +370,64 @@ ac_localsev_domain_set_launch_security (const gchar *xml,
 {
 	g_autoptr(AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
 	g_autoptr(AcXmlDoc) frag = NULL;
-	xmlNode *root, *ls, *next;
-	xmlBuffer *buf;
-	gchar *result;
 
 	if (doc == NULL)
 		return NULL;
-	root = xmlDocGetRootElement (doc);
 	frag = xmlReadMemory (launch_security,
 			      (int)strlen (launch_security),
 			      "launchSecurity.xml",
 			      NULL,
 			      XML_OPTS);
 	if (frag == NULL || xmlDocGetRootElement (frag) == NULL ||
-	    !is_elem (xmlDocGetRootElement (frag), "launchSecurity")) {
+	    !is_launch_security (xmlDocGetRootElement (frag))) {
 		g_set_error_literal (error,
 				     AC_ERROR,
 				     AC_ERROR_INTERNAL,
 				     "malformed <launchSecurity> element");
 		return NULL;
 	}
-	for (xmlNode *n = root->children; n != NULL; n = next) {
-		next = n->next;
-		if (is_elem (n, "launchSecurity")) {
-			/* drop the indentation before it too */
-			if (n->prev != NULL && n->prev->type == XML_TEXT_NODE &&
-			    xmlIsBlankNode (n->prev)) {
-				xmlNode *ws = n->prev;
-				xmlUnlinkNode (ws);
-				xmlFreeNode (ws);
-			}
-			xmlUnlinkNode (n);
-			xmlFreeNode (n);
-		}
-	}
-	ls = xmlDocCopyNode (xmlDocGetRootElement (frag), doc, 1);
-	if (ls == NULL) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
+	if (!replace_children (doc,
+			       xmlDocGetRootElement (doc),
+			       is_launch_security,
+			       xmlDocGetRootElement (frag),
+			       "\n  ",
+			       error))
+		return NULL;
+	return dump_root (doc);
+}
+
+/**
+ * ac_localsev_domain_set_launch_record:
+ *
+ * Returns: the domain XML with @launch (a <launch> element in AC_LAUNCH_NS) as the only
+ * launch record in its <metadata>.
+ */
+gchar *
+ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GError **error)
+{
+	g_autoptr(AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
+	g_autoptr(AcXmlDoc) frag = NULL;
+	xmlNode *root, *metadata;
+
+	if (doc == NULL)
+		return NULL;
+	frag = xmlReadMemory (launch, (int)strlen (launch), "launch.xml", NULL, XML_OPTS);
+	if (frag == NULL || xmlDocGetRootElement (frag) == NULL ||
+	    !is_launch_record (xmlDocGetRootElement (frag))) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "malformed <launch> record");
 		return NULL;
 	}
-	{
-		xmlNode *last = root->last;
-		if (last != NULL && last->type == XML_TEXT_NODE && xmlIsBlankNode (last)) {
-			/* keep libvirt's layout: indented on its own line before </domain> */
-			xmlAddPrevSibling (last, ls);
-			xmlAddPrevSibling (ls, xmlNewDocText (doc, (const xmlChar *)"\n  "));
-		} else {
-			xmlAddChild (root, ls);
-		}
+	root = xmlDocGetRootElement (doc);
+	metadata = first_child (root, "metadata");
+	if (metadata == NULL) {
+		metadata = xmlNewDocNode (doc, NULL, (const xmlChar *)"metadata", NULL);
+		xmlAddChild (metadata, xmlNewDocText (doc, (const xmlChar *)"\n  "));
+		if (root->children != NULL)
+			xmlAddPrevSibling (root->children, metadata);
+		else
+			xmlAddChild (root, metadata);
 	}
-	buf = xmlBufferCreate ();
-	xmlNodeDump (buf, doc, root, 0, 0);
-	result = g_strdup ((const gchar *)xmlBufferContent (buf));
-	xmlBufferFree (buf);
-	return result;
+	if (!replace_children (doc, metadata, is_launch_record, xmlDocGetRootElement (frag), "\n    ", error))
+		return NULL;
+	return dump_root (doc);
 }

@@ -14,6 +14,11 @@ G_BEGIN_DECLS
 
 #define AC_LOCALSEV_DOMAIN_MAX_XML (4 * 1024 * 1024)
 
+/* The prepared launch, shipped in the domain's <metadata> for a hook on another machine:
+ * <launch xmlns=AC_LAUNCH_NS signer="0x…" signature="0x…">base64 of the record JSON</launch> */
+#define AC_LAUNCH_NS	 "https://aleph.cloud/ns/libvirt/confidential-launch/1"
+#define AC_LAUNCH_PREFIX "aleph-launch"
+
 typedef struct {
 	gchar *dev;    /* <target dev> */
 	gchar *source; /* <source file|dev|volume|name>, or NULL */
@@ -36,6 +41,12 @@ typedef struct {
 	gchar *ls_reduced_phys_bits;
 	gchar *ls_dh_cert; /* whitespace removed */
 	gchar *ls_session; /* whitespace removed */
+
+	/* <metadata><launch xmlns=AC_LAUNCH_NS> */
+	gboolean has_launch_record;
+	gchar *launch_record; /* base64, whitespace removed */
+	gchar *launch_signer;
+	gchar *launch_signature;
 } AcLocalsevDomain;
 
 AcLocalsevDomain *ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error);
@@ -46,6 +57,10 @@ AcLocalsevDisk *ac_localsev_domain_find_disk (AcLocalsevDomain *self, const gcha
 gchar *ac_localsev_domain_set_launch_security (const gchar *xml,
 					       const gchar *launch_security,
 					       GError **error);
+
+/* @xml with every <metadata> element in AC_LAUNCH_NS replaced by @launch (one element; a
+ * <metadata> is added when there is none) */
+gchar *ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevDomain, ac_localsev_domain_free)
 

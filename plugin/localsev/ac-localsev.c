@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -55,6 +56,8 @@ ac_localsev_options_free (AcLocalsevOptions *opts)
 		ac_sev_roots_unref (opts->roots);
 	g_free (opts->generation);
 	g_free (opts->kds_cache_dir);
+	if (opts->sign_data_free != NULL)
+		opts->sign_data_free (opts->sign_data);
 	g_free (opts);
 }
 
@@ -706,6 +709,185 @@ ac_localsev_record_mark_launched (const gchar *state_dir, const gchar *uuid, GEr
 	return ac_localsev_record_save (dir, record, error);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the record shipped in the domain's metadata                                                */
+
+/* 0x + @len lowercase or uppercase hex digits */
+static gboolean
+ac_localsev_is_0x_hex (const gchar *s, gsize len)
+{
+	if (s == NULL || strlen (s) != len + 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return FALSE;
+	for (gsize i = 2; i < len + 2; i++) {
+		if (!g_ascii_isxdigit (s[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* the <launch> element for @r, signed with opts->sign */
+static gchar *
+ac_localsev_launch_record_element (const AcLocalsevOptions *opts,
+				   const AcLocalsevRecord *r,
+				   GError **error)
+{
+	g_autofree gchar *json = ac_localsev_record_to_json (r);
+	g_autofree gchar *signer = NULL;
+	g_autofree gchar *signature = NULL;
+	g_autofree gchar *b64 = NULL;
+
+	signature = opts->sign ((const guint8 *)json, strlen (json), &signer, opts->sign_data, error);
+	if (signature == NULL) {
+		g_prefix_error (error, "cannot sign the launch record of domain '%s': ", r->domain);
+		return NULL;
+	}
+	if (!ac_localsev_is_0x_hex (signer, 40) || !ac_localsev_is_0x_hex (signature, 130)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INTERNAL,
+			     "the signer of the launch record gave a malformed address or signature");
+		return NULL;
+	}
+	b64 = g_base64_encode ((const guchar *)json, strlen (json));
+	return g_strdup_printf ("<" AC_LAUNCH_PREFIX ":launch xmlns:" AC_LAUNCH_PREFIX "=\"" AC_LAUNCH_NS
+				"\" signer=\"%s\" signature=\"%s\">%s</" AC_LAUNCH_PREFIX ":launch>",
+				signer,
+				signature,
+				b64);
+}
+
+/**
+ * ac_localsev_launch_record_read:
+ *
+ * The launch record a domain carries in its metadata, decoded and parsed but not verified:
+ * the signature is the caller's to check (the hook's gatekeeper against its trusted owners).
+ *
+ * Returns: the record, or %NULL with %AC_ERROR_NOT_FOUND when there is none and
+ * %AC_ERROR_REFUSED when it is malformed.
+ */
+AcLocalsevRecord *
+ac_localsev_launch_record_read (const gchar *domain_xml,
+				gsize len,
+				GBytes **payload,
+				gchar **signer,
+				gchar **signature,
+				GError **error)
+{
+	g_autoptr(AcLocalsevDomain) dom = NULL;
+	g_autoptr(GError) error_local = NULL;
+	g_autofree guint8 *json = NULL;
+	gsize json_len = 0;
+	AcLocalsevRecord *record;
+
+	g_return_val_if_fail (domain_xml != NULL, NULL);
+
+	dom = ac_localsev_domain_parse (domain_xml, (gssize)len, error);
+	if (dom == NULL)
+		return NULL;
+	if (!dom->has_launch_record) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "domain '%s' carries no launch record (<metadata><launch xmlns='%s'>)",
+			     dom->name != NULL ? dom->name : "?",
+			     AC_LAUNCH_NS);
+		return NULL;
+	}
+	if (!ac_localsev_is_0x_hex (dom->launch_signer, 40) ||
+	    !ac_localsev_is_0x_hex (dom->launch_signature, 130)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "the launch record of domain '%s' is not signed (signer='0x' and 40 hex "
+			     "digits, signature='0x' and 130 hex digits expected)",
+			     dom->name != NULL ? dom->name : "?");
+		return NULL;
+	}
+	json = ac_localsev_b64_decode (dom->launch_record,
+				       "the launch record",
+				       1,
+				       RECORD_MAX,
+				       AC_ERROR_REFUSED,
+				       &json_len,
+				       error);
+	if (json == NULL)
+		return NULL;
+	record = ac_localsev_record_from_json ((const gchar *)json, (gssize)json_len, &error_local);
+	if (record == NULL) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "domain '%s': %s",
+			     dom->name != NULL ? dom->name : "?",
+			     error_local->message);
+		return NULL;
+	}
+	if (payload != NULL)
+		*payload = g_bytes_new (json, json_len);
+	if (signer != NULL)
+		*signer = g_strdup (dom->launch_signer);
+	if (signature != NULL)
+		*signature = g_strdup (dom->launch_signature);
+	return record;
+}
+
+/**
+ * ac_localsev_session_mark_used:
+ *
+ * The one-start rule for sessions prepared on another machine: the first start of
+ * @session_id creates its marker, every later one is refused. Markers are never removed
+ * (each is an empty file; a session id is 128 random bits).
+ */
+gboolean
+ac_localsev_session_mark_used (const gchar *state_dir, const gchar *session_id, GError **error)
+{
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *path = NULL;
+	int fd;
+
+	if (!ac_localsev_is_hex (session_id, 32)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "session id '%s' is not 32 lowercase hex digits",
+			     session_id != NULL ? session_id : "(none)");
+		return FALSE;
+	}
+	dir = g_build_filename (state_dir, "hook", "sessions", NULL);
+	if (g_mkdir_with_parents (dir, 0700) != 0) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_IO,
+			     "cannot create %s: %s",
+			     dir,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	path = g_build_filename (dir, session_id, NULL);
+	fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int saved = errno;
+		if (saved == EEXIST)
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_REFUSED,
+				     "stale session: session %s was already used for a start (a "
+				     "session serves one launch only); the service must prepare a "
+				     "fresh one",
+				     session_id);
+		else
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_IO,
+				     "cannot record that session %s is used: %s",
+				     session_id,
+				     g_strerror (saved));
+		return FALSE;
+	}
+	g_close (fd, NULL);
+	return TRUE;
+}
+
 void
 ac_localsev_prepared_free (AcLocalsevPrepared *prepared)
 {
@@ -1089,6 +1271,17 @@ ac_localsev_prepare (AcSevHost *host,
 								       error);
 	if (prepared->domain_xml == NULL)
 		return NULL;
+	if (opts->sign != NULL) {
+		g_autofree gchar *element = ac_localsev_launch_record_element (opts, r, error);
+		g_autofree gchar *with_record = NULL;
+		if (element == NULL)
+			return NULL;
+		with_record = ac_localsev_domain_set_launch_record (prepared->domain_xml, element, error);
+		if (with_record == NULL)
+			return NULL;
+		g_free (prepared->domain_xml);
+		prepared->domain_xml = g_steal_pointer (&with_record);
+	}
 
 	/* keys first, then the record that points at them, then the old session goes */
 	if (!ac_sev_session_write_files (session, dir, r->session_id, error))

@@ -28,6 +28,14 @@ G_BEGIN_DECLS
 #define AC_LOCALSEV_DEFAULT_MIN_API_MINOR 17
 #define AC_LOCALSEV_MAX_FIRMWARE	  (64 * 1024 * 1024)
 
+/* Signs @msg (a launch record's JSON) with the owner's key: returns the signature as 0x-hex
+ * and sets *signer to the 0x address a verifier recovers from it. */
+typedef gchar *(*AcLocalsevSignFunc) (const guint8 *msg,
+				      gsize len,
+				      gchar **signer,
+				      gpointer user_data,
+				      GError **error);
+
 typedef struct {
 	gchar *state_dir;	/* base directory; the flow uses <state_dir>/localsev/<uuid>/ */
 	AcSevRoots *roots;	/* trusted roots; NULL = the built-in AMD roots */
@@ -44,6 +52,12 @@ typedef struct {
 	guint cpu_model;
 	guint cpu_stepping;
 	AcSevVmsaVariant vmsa_variant;
+	/* optional: prepare ships the record, signed, in the domain's <metadata> so that the
+	 * hook of a host that does not share the state directory (qemu+ssh://) can check the
+	 * start against it (see ac_localsev_launch_record_read) */
+	AcLocalsevSignFunc sign;
+	gpointer sign_data;
+	GDestroyNotify sign_data_free;
 } AcLocalsevOptions;
 
 AcLocalsevOptions *ac_localsev_options_new (const gchar *state_dir);
@@ -94,6 +108,24 @@ AcLocalsevRecord *ac_localsev_record_load (const gchar *state_dir,
 gboolean ac_localsev_record_mark_launched (const gchar *state_dir,
 					   const gchar *uuid,
 					   GError **error);
+
+/* ---- the record shipped in the domain's metadata, for a hook on another machine ---- */
+
+/* The record in @domain_xml's <metadata><launch>, NOT verified: the caller checks that
+ * *signature over *payload (the record's JSON bytes) recovers to *signer and that the signer
+ * is trusted. %AC_ERROR_NOT_FOUND when the domain carries none. */
+AcLocalsevRecord *ac_localsev_launch_record_read (const gchar *domain_xml,
+						  gsize len,
+						  GBytes **payload,
+						  gchar **signer,
+						  gchar **signature,
+						  GError **error);
+
+/* For that hook: a shipped session serves one start. Creates
+ * <state_dir>/hook/sessions/<session_id>; %AC_ERROR_REFUSED when it exists. */
+gboolean ac_localsev_session_mark_used (const gchar *state_dir,
+					const gchar *session_id,
+					GError **error);
 
 /* ---- prepare ---- */
 

@@ -14,6 +14,9 @@
 
 #include "ac-error.h"
 #include "ac-localsev.h"
+#if HAVE_SECP256K1
+#include "ac-eth-account.h"
+#endif
 #include "ac-sev-policy.h"
 #include "ac-tag.h"
 
@@ -23,6 +26,7 @@ ac_hook_config_free (AcHookConfig *config)
 	if (config == NULL)
 		return;
 	g_free (config->state_dir);
+	g_strfreev (config->owners);
 	g_free (config);
 }
 
@@ -31,7 +35,8 @@ ac_hook_config_free (AcHookConfig *config)
  * @path: a key file with a [hook] group; a missing file means the defaults
  *
  * Keys: host-sev = auto|yes|no (default auto), state-dir = PATH (default the package
- * state directory).
+ * state directory), owners = ADDRESS;… (the Ethereum addresses whose signed launch records
+ * this host accepts for local SEV launches prepared by a service on another machine).
  */
 AcHookConfig *
 ac_hook_config_load (const gchar *path, GError **error)
@@ -61,6 +66,27 @@ ac_hook_config_load (const gchar *path, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "%s: [hook] host-sev='%s': expected auto, yes or no", path, sev);
 		return NULL;
+	}
+	if (g_key_file_has_key (kf, "hook", "owners", NULL)) {
+		g_auto(GStrv) owners = g_key_file_get_string_list (kf, "hook", "owners", NULL, NULL);
+		g_autoptr(GPtrArray) valid = g_ptr_array_new_with_free_func (g_free);
+		for (guint i = 0; owners != NULL && owners[i] != NULL; i++) {
+			const gchar *o = g_strstrip (owners[i]);
+			gboolean ok = strlen (o) == 42 && o[0] == '0' && (o[1] == 'x' || o[1] == 'X');
+			for (guint j = 2; ok && o[j] != '\0'; j++)
+				ok = g_ascii_isxdigit (o[j]);
+			if (o[0] == '\0')
+				continue;
+			if (!ok) {
+				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "%s: [hook] owners: '%s' is not an Ethereum address (0x and "
+					     "40 hex digits)", path, o);
+				return NULL;
+			}
+			g_ptr_array_add (valid, g_strdup (o));
+		}
+		g_ptr_array_add (valid, NULL);
+		config->owners = (gchar **)g_ptr_array_free (g_steal_pointer (&valid), FALSE);
 	}
 	if (g_key_file_has_key (kf, "hook", "state-dir", NULL)) {
 		g_free (config->state_dir);
@@ -157,6 +183,59 @@ record_decision (const AcHookConfig *config,
 	(void)g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
 }
 
+/*
+ * A launch prepared by a service on another machine (qemu+ssh://): the record it shipped in
+ * the domain's metadata, accepted only when signed by one of the configured owners.
+ */
+static AcLocalsevRecord *
+shipped_record (const AcHookConfig *config, const gchar *xml, gsize len, GError **error)
+{
+	g_autoptr(AcLocalsevRecord) record = NULL;
+	g_autoptr(GBytes) payload = NULL;
+	g_autofree gchar *signer = NULL;
+	g_autofree gchar *signature = NULL;
+	g_autofree gchar *recovered = NULL;
+	gboolean trusted = FALSE;
+
+	record = ac_localsev_launch_record_read (xml, len, &payload, &signer, &signature, error);
+	if (record == NULL)
+		return NULL;
+	if (config->owners == NULL || config->owners[0] == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+			     "its launch record is signed by %s, but this host trusts no owner "
+			     "(set [hook] owners=%s in %s to accept launches that owner prepares "
+			     "from another machine)",
+			     signer, signer, AC_HOOK_CONF);
+		return NULL;
+	}
+#if HAVE_SECP256K1
+	if (!ac_eth_recover_personal (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
+				      signature, &recovered, NULL) ||
+	    !ac_eth_address_equal (recovered, signer)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+			     "its launch record's signature does not verify for signer %s: the "
+			     "record was altered after the owner signed it", signer);
+		return NULL;
+	}
+	for (guint i = 0; config->owners[i] != NULL; i++)
+		trusted = trusted || ac_eth_address_equal (config->owners[i], signer);
+	if (!trusted) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+			     "its launch record is signed by %s, who is not among the owners this "
+			     "host trusts ([hook] owners in %s)", signer, AC_HOOK_CONF);
+		return NULL;
+	}
+	return g_steal_pointer (&record);
+#else
+	(void)recovered;
+	(void)trusted;
+	g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		     "its launch record is signed by %s, but this build has no secp256k1 to "
+		     "verify the signature", signer);
+	return NULL;
+#endif
+}
+
 static gboolean
 gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len, GError **error)
 {
@@ -220,25 +299,39 @@ gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml,
 				return FALSE;
 			}
 		}
-		/* exactly what the service prepared: its session, used once, its firmware and disk */
+		/* exactly what the service prepared: its session, used once, its firmware and disk;
+		 * the record is the one the service keeps on this machine, or the one it shipped
+		 * signed in the domain's metadata when it runs on another machine */
 		{
 			g_autoptr(AcLocalsevRecord) record = NULL;
 			g_autoptr(GError) local = NULL;
-			if (dom->uuid == NULL ||
-			    (record = ac_localsev_record_load (config->state_dir, dom->uuid, &local)) == NULL) {
+			gboolean shipped = FALSE;
+			if (dom->uuid != NULL)
+				record = ac_localsev_record_load (config->state_dir, dom->uuid, &local);
+			if (record == NULL && (local == NULL || g_error_matches (local, AC_ERROR, AC_ERROR_NOT_FOUND))) {
+				g_autoptr(GError) ship_error = NULL;
+				record = shipped_record (config, xml, len, &ship_error);
+				if (record == NULL && !g_error_matches (ship_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+					refuse (error, AC_ERROR_REFUSED, domain, "%s", ship_error->message);
+					return FALSE;
+				}
+				shipped = record != NULL;
+			}
+			if (record == NULL) {
 				refuse (error, AC_ERROR_REFUSED, domain,
 					"virt-alephd has not prepared this launch (%s); it writes a fresh "
 					"SEV session for every start: check 'virt-aleph status %s'",
 					local != NULL ? local->message : "no record", domain);
 				return FALSE;
 			}
+			g_clear_error (&local);
 			if (!ac_localsev_check_prepared (record, xml, len, &local)) {
 				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
 				return FALSE;
 			}
-			if (!ac_localsev_record_mark_launched (config->state_dir, dom->uuid, &local)) {
-				refuse (error, AC_ERROR_REFUSED, domain,
-					"cannot record that the prepared session is used: %s", local->message);
+			if (shipped ? !ac_localsev_session_mark_used (config->state_dir, record->session_id, &local)
+				    : !ac_localsev_record_mark_launched (config->state_dir, dom->uuid, &local)) {
+				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
 				return FALSE;
 			}
 		}

@@ -18,6 +18,7 @@ typedef enum {
 typedef struct {
 	AcHostSev host_sev;
 	gchar *state_dir; /* where the hook records its decisions; NULL = none */
+	gchar **owners;	  /* addresses whose signed launch records this host accepts */
 } AcHookConfig;
 
 AcHookConfig *ac_hook_config_load (const gchar *path, GError **error);

@@ -9,9 +9,15 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <libxml/relaxng.h>
 #include <string.h>
 
+#include "ac-localsev-domain.h"
 #include "ac-localsev.h"
+#if HAVE_SECP256K1
+#include "ac-eth-account.h"
+#include "ac-localsev-owner.h"
+#endif
 #include "ac-sev-host-fake.h"
 #include "ac-sev-psp.h"
 #include "ac-tag.h"
@@ -26,13 +32,15 @@ data_path (const gchar *rel)
 }
 
 static gint
-run_hook (const gchar *state_dir, const gchar *xml, gchar **err)
+run_hook_owners (const gchar *state_dir, const gchar *owners, const gchar *xml, gchar **err)
 {
 	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
 	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
 							  "libaleph-confidential.so", NULL);
 	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook.conf", NULL);
-	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=yes\nstate-dir=%s\n", module, state_dir);
+	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=yes\nstate-dir=%s\n%s%s%s", module,
+						  state_dir, owners != NULL ? "owners=" : "",
+						  owners != NULL ? owners : "", owners != NULL ? "\n" : "");
 	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
 									      G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
 									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -49,9 +57,16 @@ run_hook (const gchar *state_dir, const gchar *xml, gchar **err)
 	return g_subprocess_get_exit_status (proc);
 }
 
-/* A prepared launch: returns the domain XML the service would define. */
+static gint
+run_hook (const gchar *state_dir, const gchar *xml, gchar **err)
+{
+	return run_hook_owners (state_dir, NULL, xml, err);
+}
+
+/* A prepared launch: returns the domain XML the service would define; @key (nullable) is
+ * the owner's key file that signs the record shipped in the metadata. */
 static gchar *
-prepare (const gchar *state_dir)
+prepare_full (const gchar *state_dir, const gchar *key, const gchar *uuid)
 {
 	g_autofree gchar *tmpl = NULL;
 	g_autofree gchar *fw_src = data_path ("ovmf-amdsev.fd");
@@ -79,14 +94,30 @@ prepare (const gchar *state_dir)
 	g_string_replace (s, "@FIRMWARE@", firmware, 0);
 	g_string_replace (s, "@DISK@", disk, 0);
 	g_string_replace (s, "@VCPUS@", "1", 0);
+	if (uuid != NULL)
+		g_assert_cmpuint (g_string_replace (s, "6A0D2D0B-2C8E-4F55-9F34-4E8B4B1F0C21", uuid, 0), ==, 1);
 	tag = ac_tag_parse (s->str, -1, NULL, &error);
 	g_assert_no_error (error);
 	opts->roots = ac_sev_roots_new ();
 	g_assert_true (ac_sev_roots_add (opts->roots, "test-platform", ac_sev_psp_get_ark (psp),
 					 ac_sev_psp_get_ask (psp), &error));
+#if HAVE_SECP256K1
+	if (key != NULL) {
+		g_assert_true (ac_localsev_options_set_owner_key (opts, key, TRUE, NULL, &error));
+		g_assert_no_error (error);
+	}
+#else
+	g_assert_null (key);
+#endif
 	prepared = ac_localsev_prepare (AC_SEV_HOST (fake), opts, tag, s->str, NULL, &error);
 	g_assert_no_error (error);
 	return g_strdup (prepared->domain_xml);
+}
+
+static gchar *
+prepare (const gchar *state_dir)
+{
+	return prepare_full (state_dir, NULL, NULL);
 }
 
 static void
@@ -135,6 +166,207 @@ test_tampered (gconstpointer data)
 	g_assert_nonnull (strstr (err, what));
 }
 
+#if HAVE_SECP256K1
+/* an owner key file; returns its address */
+static gchar *
+owner_key (const gchar *dir, const gchar *name, gchar **address)
+{
+	g_autoptr(AcEthAccount) account = ac_eth_account_generate (NULL);
+	g_autoptr(GError) error = NULL;
+	gchar *path = g_build_filename (dir, name, NULL);
+
+	g_assert_nonnull (account);
+	g_assert_true (ac_eth_account_save_key_file (account, path, &error));
+	g_assert_no_error (error);
+	*address = g_strdup (ac_eth_account_get_address (account));
+	return path;
+}
+
+/* @xml (or its first element in @ns) is valid against the RelaxNG schema at @rng */
+static void
+assert_schema_valid (const gchar *rng, const gchar *xml, const gchar *ns)
+{
+	xmlRelaxNGParserCtxtPtr pctx = xmlRelaxNGNewParserCtxt (rng);
+	xmlRelaxNGPtr schema = xmlRelaxNGParse (pctx);
+	xmlRelaxNGValidCtxtPtr vctx;
+	xmlDocPtr doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
+	xmlDocPtr sub = NULL;
+
+	g_assert_nonnull (schema);
+	g_assert_nonnull (doc);
+	if (ns != NULL) {
+		/* the element alone, as its own document */
+		xmlNode *found = NULL;
+		xmlNode *metadata = xmlDocGetRootElement (doc)->children;
+		while (metadata != NULL && g_strcmp0 ((const gchar *)metadata->name, "metadata") != 0)
+			metadata = metadata->next;
+		g_assert_nonnull (metadata);
+		for (xmlNode *n = metadata->children; n != NULL && found == NULL; n = n->next) {
+			if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+			    g_strcmp0 ((const gchar *)n->ns->href, ns) == 0)
+				found = n;
+		}
+		g_assert_nonnull (found);
+		sub = xmlNewDoc ((const xmlChar *)"1.0");
+		xmlDocSetRootElement (sub, xmlDocCopyNode (found, sub, 1));
+	}
+	vctx = xmlRelaxNGNewValidCtxt (schema);
+	if (xmlRelaxNGValidateDoc (vctx, sub != NULL ? sub : doc) != 0)
+		g_error ("%s rejects:\n%s", rng, xml);
+	xmlRelaxNGFreeValidCtxt (vctx);
+	xmlRelaxNGFree (schema);
+	xmlRelaxNGFreeParserCtxt (pctx);
+	if (sub != NULL)
+		xmlFreeDoc (sub);
+	xmlFreeDoc (doc);
+}
+
+/* the service prepares on the trusted machine (state dir "trusted"); the hook runs on the
+ * SEV host with its own state dir ("host"), which holds no record */
+typedef struct {
+	gchar *trusted;
+	gchar *host;
+	gchar *key;
+	gchar *address;
+	gchar *xml;
+} Remote;
+
+static void
+remote_init (Remote *r, const gchar *name)
+{
+	g_autofree gchar *base = g_build_filename (tmpdir, name, NULL);
+	r->trusted = g_build_filename (base, "trusted", NULL);
+	r->host = g_build_filename (base, "host", NULL);
+	g_assert_cmpint (g_mkdir_with_parents (r->trusted, 0700), ==, 0);
+	g_assert_cmpint (g_mkdir_with_parents (r->host, 0700), ==, 0);
+	r->key = owner_key (base, "owner.key", &r->address);
+	r->xml = prepare_full (r->trusted, r->key, NULL);
+	g_assert_nonnull (strstr (r->xml, AC_LAUNCH_NS));
+	{
+		/* the launch record is what its schema says; libvirt accepts the domain with it */
+		g_autofree gchar *rng = g_test_build_filename (G_TEST_DIST, "..", "schemas",
+							       "confidential-launch.rng", NULL);
+		assert_schema_valid (rng, r->xml, AC_LAUNCH_NS);
+		if (g_file_test ("/usr/share/libvirt/schemas/domain.rng", G_FILE_TEST_EXISTS))
+			assert_schema_valid ("/usr/share/libvirt/schemas/domain.rng", r->xml, NULL);
+	}
+}
+
+static void
+remote_clear (Remote *r)
+{
+	g_free (r->trusted);
+	g_free (r->host);
+	g_free (r->key);
+	g_free (r->address);
+	g_free (r->xml);
+}
+
+static void
+test_remote_starts_once (void)
+{
+	Remote r = { 0 };
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *err2 = NULL;
+	g_autofree gchar *err3 = NULL;
+
+	remote_init (&r, "remote-once");
+	/* without an owner the host trusts, the shipped record counts for nothing */
+	g_assert_cmpint (run_hook (r.host, r.xml, &err3), ==, 3);
+	g_assert_nonnull (strstr (err3, "[hook] owners"));
+	g_assert_nonnull (strstr (err3, r.address));
+	g_assert_cmpint (run_hook_owners (r.host, r.address, r.xml, &err), ==, 0);
+	g_assert_cmpstr (err, ==, "");
+	/* one start per session, on the host too */
+	g_assert_cmpint (run_hook_owners (r.host, r.address, r.xml, &err2), ==, 3);
+	g_assert_nonnull (strstr (err2, "already used"));
+	remote_clear (&r);
+}
+
+static void
+test_remote_other_owner (void)
+{
+	Remote r = { 0 };
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *other = NULL;
+	g_autofree gchar *other_key = NULL;
+	g_autofree gchar *owners = NULL;
+
+	remote_init (&r, "remote-other");
+	other_key = owner_key (r.host, "other.key", &other);
+	g_assert_cmpint (run_hook_owners (r.host, other, r.xml, &err), ==, 3);
+	g_assert_nonnull (strstr (err, "not among the owners"));
+	g_clear_pointer (&err, g_free);
+	/* a list: any of them */
+	owners = g_strdup_printf ("%s;%s", other, r.address);
+	g_assert_cmpint (run_hook_owners (r.host, owners, r.xml, &err), ==, 0);
+	remote_clear (&r);
+}
+
+/* the host edits the shipped record (its own disk, say) and the domain to match it */
+static void
+test_remote_altered_record (void)
+{
+	Remote r = { 0 };
+	g_autofree gchar *err = NULL;
+	g_autoptr(GString) s = NULL;
+	g_autoptr(AcLocalsevRecord) record = NULL;
+	g_autoptr(GBytes) payload = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *b64 = NULL;
+	g_autofree gchar *b64_new = NULL;
+	g_autoptr(GString) json = NULL;
+
+	remote_init (&r, "remote-altered");
+	record = ac_localsev_launch_record_read (r.xml, strlen (r.xml), &payload, NULL, NULL, &error);
+	g_assert_no_error (error);
+	b64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	json = g_string_new_len (g_bytes_get_data (payload, NULL), (gssize)g_bytes_get_size (payload));
+	g_assert_cmpuint (g_string_replace (json, "disk.img", "evil.img", 0), ==, 1);
+	b64_new = g_base64_encode ((const guchar *)json->str, json->len);
+	s = g_string_new (r.xml);
+	g_assert_cmpuint (g_string_replace (s, b64, b64_new, 0), ==, 1);
+	g_assert_cmpuint (g_string_replace (s, "disk.img\"", "evil.img\"", 0), ==, 1);
+	g_assert_cmpint (run_hook_owners (r.host, r.address, s->str, &err), ==, 3);
+	g_test_message ("%s", err);
+	g_assert_nonnull (strstr (err, "does not verify"));
+	remote_clear (&r);
+}
+
+/* a signed record, but the domain's inputs differ from it */
+static void
+test_remote_tampered (gconstpointer data)
+{
+	const gchar *what = data;
+	Remote r = { 0 };
+	g_autofree gchar *name = g_strdup_printf ("remote-%s", what);
+	g_autofree gchar *err = NULL;
+	g_autoptr(GString) s = NULL;
+
+	remote_init (&r, name);
+	s = g_string_new (r.xml);
+	if (g_strcmp0 (what, "session") == 0) {
+		gchar *p = strstr (s->str, "<session>");
+		g_assert_nonnull (p);
+		p += strlen ("<session>") + 10;
+		*p = *p == 'A' ? 'B' : 'A';
+	} else if (g_strcmp0 (what, "disk") == 0) {
+		g_assert_cmpuint (g_string_replace (s, "disk.img\"", "other.img\"", 0), ==, 1);
+	} else if (g_strcmp0 (what, "UUID") == 0) {
+		/* another domain of the host presents this domain's record */
+		g_assert_cmpuint (g_string_replace (s, "6A0D2D0B-2C8E-4F55-9F34-4E8B4B1F0C21",
+						    "0b3f1c2a-7d4e-4c1b-9a55-2f6e8d9c0a11", 0), ==, 1);
+	} else if (g_strcmp0 (what, "signed") == 0) {
+		g_assert_cmpuint (g_string_replace (s, " signature=\"0x", " signature=\"", 0), ==, 1);
+	}
+	g_assert_cmpint (run_hook_owners (r.host, r.address, s->str, &err), ==, 3);
+	g_test_message ("%s: %s", what, err);
+	g_assert_nonnull (strstr (err, "refusing to start domain 'conf-vm'"));
+	g_assert_nonnull (strstr (err, what));
+	remote_clear (&r);
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -151,6 +383,15 @@ main (int argc, char **argv)
 	g_test_add_data_func ("/hook/localsev/tampered/session", "session", test_tampered);
 	g_test_add_data_func ("/hook/localsev/tampered/disk", "disk", test_tampered);
 	g_test_add_data_func ("/hook/localsev/tampered/firmware", "firmware", test_tampered);
+#if HAVE_SECP256K1
+	g_test_add_func ("/hook/localsev/remote/starts-once", test_remote_starts_once);
+	g_test_add_func ("/hook/localsev/remote/other-owner", test_remote_other_owner);
+	g_test_add_func ("/hook/localsev/remote/altered-record", test_remote_altered_record);
+	g_test_add_data_func ("/hook/localsev/remote/tampered/session", "session", test_remote_tampered);
+	g_test_add_data_func ("/hook/localsev/remote/tampered/disk", "disk", test_remote_tampered);
+	g_test_add_data_func ("/hook/localsev/remote/tampered/uuid", "UUID", test_remote_tampered);
+	g_test_add_data_func ("/hook/localsev/remote/tampered/signature", "signed", test_remote_tampered);
+#endif
 	rc = g_test_run ();
 	{
 		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);

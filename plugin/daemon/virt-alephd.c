@@ -658,6 +658,8 @@ main (int argc, char **argv)
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
+	/* a remote host's copy of a tag is not the owner's word: act on the approved one */
+	self.lopts->pin_tags = !ac_secret_store_uri_is_local (uri);
 #if HAVE_SECP256K1
 	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
 	if (!ac_localsev_options_set_owner_key (self.lopts, self.pconfig->key_file, !ac_secret_store_uri_is_local (uri),

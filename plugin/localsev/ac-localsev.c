@@ -18,6 +18,7 @@
 
 #include "ac-error.h"
 #include "ac-localsev-domain.h"
+#include "ac-localsev-pin.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-psp.h"
@@ -1141,6 +1142,18 @@ ac_localsev_prepare (AcSevHost *host,
 					     AC_ERROR_INVALID_INPUT,
 					     "domain XML has no <name>");
 		return NULL;
+	}
+	if (opts->pin_tags) {
+		gboolean pinned_now = FALSE;
+		if (!ac_localsev_tag_pin_check (opts->state_dir, dom->uuid, dom->name, tag, &pinned_now, error))
+			return NULL;
+		if (pinned_now)
+			g_message ("domain '%s': the tag on host %s, seen for the first time, is now the "
+				   "approved one; changes made on that host will be refused until approved "
+				   "with 'virt-aleph tag %s --approve'",
+				   dom->name,
+				   ac_sev_host_get_name (host),
+				   dom->name);
 	}
 	if (!ac_sev_policy_validate (tag->policy, error))
 		return NULL;

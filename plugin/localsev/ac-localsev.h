@@ -58,6 +58,9 @@ typedef struct {
 	AcLocalsevSignFunc sign;
 	gpointer sign_data;
 	GDestroyNotify sign_data_free;
+	/* the tag comes from a host that is not trusted (qemu+ssh://): prepare acts only on the
+	 * tag the owner approved on this machine (ac-localsev-pin.h) */
+	gboolean pin_tags;
 } AcLocalsevOptions;
 
 AcLocalsevOptions *ac_localsev_options_new (const gchar *state_dir);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-localsev-domain.h"
+#include "ac-localsev-pin.h"
 #include "ac-localsev.h"
 #if HAVE_SECP256K1
 #include "ac-eth-account.h"
@@ -20,6 +21,7 @@
 #endif
 #include "ac-sev-host-fake.h"
 #include "ac-sev-psp.h"
+#include "ac-error.h"
 #include "ac-tag.h"
 
 static gchar *tmpdir;
@@ -66,7 +68,7 @@ run_hook (const gchar *state_dir, const gchar *xml, gchar **err)
 /* A prepared launch: returns the domain XML the service would define; @key (nullable) is
  * the owner's key file that signs the record shipped in the metadata. */
 static gchar *
-prepare_full (const gchar *state_dir, const gchar *key, const gchar *uuid)
+prepare_pinned (const gchar *state_dir, const gchar *key, const gchar *policy, gboolean pin_tags, GError **error_out)
 {
 	g_autofree gchar *tmpl = NULL;
 	g_autofree gchar *fw_src = data_path ("ovmf-amdsev.fd");
@@ -89,13 +91,11 @@ prepare_full (const gchar *state_dir, const gchar *key, const gchar *uuid)
 	sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)fw, len);
 	g_assert_true (g_file_get_contents (in, &tmpl, NULL, NULL));
 	s = g_string_new (tmpl);
-	g_string_replace (s, "@POLICY@", "0x1", 0);
+	g_string_replace (s, "@POLICY@", policy, 0);
 	g_string_replace (s, "@SHA256@", sha, 0);
 	g_string_replace (s, "@FIRMWARE@", firmware, 0);
 	g_string_replace (s, "@DISK@", disk, 0);
 	g_string_replace (s, "@VCPUS@", "1", 0);
-	if (uuid != NULL)
-		g_assert_cmpuint (g_string_replace (s, "6A0D2D0B-2C8E-4F55-9F34-4E8B4B1F0C21", uuid, 0), ==, 1);
 	tag = ac_tag_parse (s->str, -1, NULL, &error);
 	g_assert_no_error (error);
 	opts->roots = ac_sev_roots_new ();
@@ -109,15 +109,22 @@ prepare_full (const gchar *state_dir, const gchar *key, const gchar *uuid)
 #else
 	g_assert_null (key);
 #endif
-	prepared = ac_localsev_prepare (AC_SEV_HOST (fake), opts, tag, s->str, NULL, &error);
+	opts->pin_tags = pin_tags;
+	prepared = ac_localsev_prepare (AC_SEV_HOST (fake), opts, tag, s->str, NULL, error_out != NULL ? error_out : &error);
 	g_assert_no_error (error);
-	return g_strdup (prepared->domain_xml);
+	return prepared != NULL ? g_strdup (prepared->domain_xml) : NULL;
+}
+
+static gchar *
+prepare_full (const gchar *state_dir, const gchar *key)
+{
+	return prepare_pinned (state_dir, key, "0x1", FALSE, NULL);
 }
 
 static gchar *
 prepare (const gchar *state_dir)
 {
-	return prepare_full (state_dir, NULL, NULL);
+	return prepare_full (state_dir, NULL);
 }
 
 static void
@@ -240,7 +247,7 @@ remote_init (Remote *r, const gchar *name)
 	g_assert_cmpint (g_mkdir_with_parents (r->trusted, 0700), ==, 0);
 	g_assert_cmpint (g_mkdir_with_parents (r->host, 0700), ==, 0);
 	r->key = owner_key (base, "owner.key", &r->address);
-	r->xml = prepare_full (r->trusted, r->key, NULL);
+	r->xml = prepare_full (r->trusted, r->key);
 	g_assert_nonnull (strstr (r->xml, AC_LAUNCH_NS));
 	{
 		/* the launch record is what its schema says; libvirt accepts the domain with it */
@@ -367,6 +374,48 @@ test_remote_tampered (gconstpointer data)
 }
 #endif
 
+/* the tag of a remote host's domain: pinned when first seen, a change refused until approved */
+static void
+test_remote_tag_pinned (void)
+{
+	g_autofree gchar *state = g_build_filename (tmpdir, "pinned", NULL);
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *xml2 = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcTag) approved = NULL;
+
+	g_assert_cmpint (g_mkdir_with_parents (state, 0700), ==, 0);
+	xml = prepare_pinned (state, NULL, "0x1", TRUE, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (xml);
+	/* the host lowers the policy to one that lets it debug the guest */
+	g_assert_null (prepare_pinned (state, NULL, "0x0", TRUE, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_test_message ("%s", error->message);
+	g_assert_nonnull (strstr (error->message, "policy 0x1 → 0x0"));
+	g_assert_nonnull (strstr (error->message, "virt-aleph tag conf-vm --approve"));
+	g_clear_error (&error);
+	/* without pinning (a local host) the tag is the owner's own */
+	xml2 = prepare_pinned (state, NULL, "0x5", FALSE, &error);
+	g_assert_no_error (error);
+	g_clear_pointer (&xml2, g_free);
+	/* the owner approves 0x5 on the trusted machine */
+	{
+		g_autoptr(AcTag) tag = NULL;
+		tag = ac_tag_parse (xml, -1, NULL, &error);
+		g_assert_no_error (error);
+		tag->policy = 0x5;
+		g_assert_true (ac_localsev_tag_pin_write (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", tag, &error));
+		g_assert_no_error (error);
+	}
+	xml2 = prepare_pinned (state, NULL, "0x5", TRUE, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (xml2);
+	approved = ac_localsev_tag_pin_read (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (approved->policy, ==, 0x5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -392,6 +441,7 @@ main (int argc, char **argv)
 	g_test_add_data_func ("/hook/localsev/remote/tampered/uuid", "UUID", test_remote_tampered);
 	g_test_add_data_func ("/hook/localsev/remote/tampered/signature", "signed", test_remote_tampered);
 #endif
+	g_test_add_func ("/hook/localsev/remote/tag-pinned", test_remote_tag_pinned);
 	rc = g_test_run ();
 	{
 		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);

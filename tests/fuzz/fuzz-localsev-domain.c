@@ -1,9 +1,11 @@
 /*
  * Fuzz target: the domain XML the local SEV gatekeeper reads (the hook's stdin; on a remote
  * host the operator writes it) — ac_localsev_domain_parse(), ac_localsev_check_prepared()
- * against a fixed record, and ac_localsev_domain_set_launch_security(). Properties: a verdict
- * always comes with an error exactly when it refuses, and only REFUSED; a domain that parses
- * takes a <launchSecurity> and still parses, with it in place.
+ * against a fixed record, ac_localsev_domain_set_launch_security(), and the launch record a
+ * remote host's hook reads (ac_localsev_launch_record_read(), ac_localsev_domain_set_launch_record()).
+ * Properties: a verdict always comes with an error exactly when it refuses, and only REFUSED; a
+ * domain that parses takes a <launchSecurity> and a launch record and still parses, with them in
+ * place; a launch record is read only from a domain that parses and refused with an error.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -64,6 +66,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		abort ();
 	if (ok && dom == NULL)
 		abort ();
+	{
+		g_autoptr(GError) rec_error = NULL;
+		g_autoptr(GBytes) payload = NULL;
+		g_autofree gchar *signer = NULL;
+		g_autofree gchar *signature = NULL;
+		g_autoptr(AcLocalsevRecord) shipped = ac_localsev_launch_record_read (
+		    (const gchar *)data, size, &payload, &signer, &signature, &rec_error);
+		if ((shipped == NULL) == (rec_error == NULL))
+			abort ();
+		if (shipped != NULL && (dom == NULL || !dom->has_launch_record || payload == NULL ||
+					strlen (signer) != 42 || strlen (signature) != 132 ||
+					shipped->state != AC_LOCALSEV_STATE_PREPARED))
+			abort ();
+	}
 
 	/* the writer takes NUL-terminated text */
 	if (dom == NULL || memchr (data, 0, size) != NULL)
@@ -79,6 +95,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		    g_strcmp0 (again->ls_dh_cert, "AAAA") != 0 ||
 		    g_strcmp0 (again->ls_session, "BBBB") != 0 ||
 		    g_strcmp0 (again->uuid, dom->uuid) != 0)
+			abort ();
+	}
+	{
+		const gchar *launch = "<l:launch xmlns:l='" AC_LAUNCH_NS "' signer='0x1' signature='0x2'>"
+				      "QUJD</l:launch>";
+		g_autofree gchar *out = ac_localsev_domain_set_launch_record (text, launch, NULL);
+		g_autoptr(AcLocalsevDomain) again = NULL;
+		if (out == NULL)
+			return 0;
+		again = ac_localsev_domain_parse (out, -1, NULL);
+		if (again == NULL || !again->has_launch_record ||
+		    g_strcmp0 (again->launch_record, "QUJD") != 0 ||
+		    g_strcmp0 (again->launch_signer, "0x1") != 0 || g_strcmp0 (again->uuid, dom->uuid) != 0)
 			abort ();
 	}
 	return 0;

@@ -199,6 +199,9 @@ sink_write (char *ptr, size_t size, size_t nmemb, void *user_data)
 	return n;
 }
 
+/* the longest Retry-After honoured; a longer one is cut to this */
+#define RETRY_AFTER_MAX_MS 60000
+
 static gboolean
 curl_error_is_transient (CURLcode rc)
 {
@@ -289,6 +292,7 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 		char errbuf[CURL_ERROR_SIZE] = { 0 };
 		gboolean idempotent = (flags & AC_HTTP_IDEMPOTENT) != 0;
 		gboolean retry = FALSE;
+		guint retry_after_ms = 0;
 		CURLcode rc;
 		long status = 0;
 		const char *ct = NULL;
@@ -343,8 +347,14 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			}
 		} else {
 			curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
-			if (status >= 500 && idempotent && attempt <= self->max_retries) {
+			/* 429: the server did not process the request (RFC 6585), so even a POST may
+			 * go again; 429 and 503 say when with Retry-After */
+			if (((status >= 500 && idempotent) || status == 429) && attempt <= self->max_retries) {
+				curl_off_t after = 0;
 				retry = TRUE;
+				if ((status == 429 || status == 503) &&
+				    curl_easy_getinfo (curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+					retry_after_ms = (guint)MIN ((guint64)after * 1000, RETRY_AFTER_MAX_MS);
 			} else {
 				AcHttpResponse *r;
 				if (status >= 400 && (flags & AC_HTTP_ACCEPT_ANY_STATUS) == 0) {
@@ -365,10 +375,11 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			}
 		}
 		if (retry) {
-			guint delay = ac_http_client_backoff_ms (self, attempt - 1);
+			guint delay = MAX (ac_http_client_backoff_ms (self, attempt - 1), retry_after_ms);
 			g_debug ("%s %s: %s, retry %u in %u ms", method, shown,
-				 rc != CURLE_OK ? curl_easy_strerror (rc) : "server error", attempt,
-				 delay);
+				 rc != CURLE_OK ? curl_easy_strerror (rc)
+				 : status == 429 ? "too many requests" : "server error",
+				 attempt, delay);
 			if (!ac_http_client_sleep (self, delay, error)) {
 				g_prefix_error (error, "%s %s: ", method, shown);
 				return NULL;

@@ -39,6 +39,7 @@ typedef struct {
 	/* counters */
 	guint flaky_get;
 	guint flaky_post;
+	guint rate_limited;
 	guint slow;
 	guint status_calls;
 	guint measurement_calls;
@@ -79,6 +80,15 @@ handle_misc (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 			reply (msg, 503, "application/json", "{\"error\": \"warming up\"}");
 		else
 			reply (msg, 200, "application/json", "{\"ok\": true}");
+	} else if (g_strcmp0 (path, "/rate-limited") == 0) {
+		/* twice "too many requests, come back in 1 s", then the answer */
+		if (++srv.rate_limited <= 2) {
+			soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+						      "Retry-After", "1");
+			reply (msg, 429, "application/json", "{\"error\": \"slow down\"}");
+		} else {
+			reply (msg, 200, "application/json", "{\"ok\": true}");
+		}
 	} else if (g_strcmp0 (path, "/flaky-post") == 0) {
 		srv.flaky_post++;
 		reply (msg, 503, "text/plain", "backend down\nretry later");
@@ -424,6 +434,24 @@ test_no_retry_post (void)
 	r = ac_http_request (h, "POST", u, NULL, "application/json", b, AC_HTTP_IDEMPOTENT, &error);
 	g_assert_null (r);
 	g_assert_cmpuint (srv.flaky_post, ==, 1 + 4);
+}
+
+/* 429 is retried even for a POST (the server did not process it), after its Retry-After */
+static void
+test_rate_limited (void)
+{
+	g_autoptr(AcHttpClient) h = fast_client ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *u = url ("/rate-limited");
+	g_autoptr(GBytes) b = g_bytes_new_static ("{}", 2);
+	gint64 t0 = g_get_monotonic_time ();
+	g_autoptr(AcHttpResponse) r = ac_http_request (h, "POST", u, NULL, "application/json", b, 0,
+						       &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (r->status, ==, 200);
+	g_assert_cmpuint (r->attempts, ==, 3);
+	/* two waits of Retry-After: 1 s, not the client's 20 ms backoff */
+	g_assert_cmpint (g_get_monotonic_time () - t0, >=, 2 * G_USEC_PER_SEC);
 }
 
 static void
@@ -1014,6 +1042,7 @@ main (int argc, char **argv)
 
 	g_test_add_func ("/aleph/http/retry-idempotent", test_retry_idempotent);
 	g_test_add_func ("/aleph/http/no-retry-post", test_no_retry_post);
+	g_test_add_func ("/aleph/http/rate-limited", test_rate_limited);
 	g_test_add_func ("/aleph/http/timeout", test_timeout);
 	g_test_add_func ("/aleph/http/refused-and-limits", test_connection_refused_and_limits);
 	g_test_add_func ("/aleph/http/reset-mid-upload", test_reset_mid_upload);

@@ -17,8 +17,6 @@
 
 #include "ac-pipeline.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <glib/gstdio.h>
@@ -29,6 +27,7 @@
 #include "ac-builder-verify.h"
 #include "ac-car.h"
 #include "ac-error.h"
+#include "ac-image-build.h"
 #include "ac-secret-store.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -216,192 +215,14 @@ check_cancelled (AcPipeline *p, GError **error)
 	return TRUE;
 }
 
-/* The source file of the disk to encrypt. */
-static gchar *
-domain_disk_source (const gchar *xml, const gchar *dev, gchar **format, GError **error)
-{
-	xmlDocPtr doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL,
-				       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	xmlNode *root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
-	gchar *result = NULL;
-
-	for (xmlNode *d = root != NULL ? root->children : NULL; d != NULL && result == NULL; d = d->next) {
-		if (d->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)d->name, "devices") != 0)
-			continue;
-		for (xmlNode *disk = d->children; disk != NULL && result == NULL; disk = disk->next) {
-			xmlChar *device = NULL;
-			g_autofree gchar *target = NULL, *src = NULL, *type = NULL;
-			if (disk->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)disk->name, "disk") != 0)
-				continue;
-			device = xmlGetNoNsProp (disk, (const xmlChar *)"device");
-			if (device != NULL && g_strcmp0 ((const gchar *)device, "disk") != 0) {
-				xmlFree (device);
-				continue;
-			}
-			xmlFree (device);
-			for (xmlNode *c = disk->children; c != NULL; c = c->next) {
-				xmlChar *v;
-				if (c->type != XML_ELEMENT_NODE)
-					continue;
-				if (g_strcmp0 ((const gchar *)c->name, "target") == 0 &&
-				    (v = xmlGetNoNsProp (c, (const xmlChar *)"dev")) != NULL) {
-					target = g_strdup ((const gchar *)v);
-					xmlFree (v);
-				} else if (g_strcmp0 ((const gchar *)c->name, "source") == 0 &&
-					   (v = xmlGetNoNsProp (c, (const xmlChar *)"file")) != NULL) {
-					src = g_strdup ((const gchar *)v);
-					xmlFree (v);
-				} else if (g_strcmp0 ((const gchar *)c->name, "driver") == 0 &&
-					   (v = xmlGetNoNsProp (c, (const xmlChar *)"type")) != NULL) {
-					type = g_strdup ((const gchar *)v);
-					xmlFree (v);
-				}
-			}
-			if (dev != NULL && g_strcmp0 (target, dev) != 0)
-				continue;
-			if (src == NULL) {
-				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-					     "disk %s is not a file-backed disk (<source file=…>); only "
-					     "file-backed disks can be encrypted", target != NULL ? target : "?");
-				xmlFreeDoc (doc);
-				return NULL;
-			}
-			*format = g_strdup (type != NULL ? type : "raw");
-			result = g_steal_pointer (&src);
-		}
-	}
-	if (doc != NULL)
-		xmlFreeDoc (doc);
-	if (result == NULL)
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "no disk %s in the domain", dev != NULL ? dev : "");
-	return result;
-}
-
-static virConnectPtr
-secrets_connection (AcPipeline *p, GError **error)
-{
-	const gchar *uri = p->config->secrets_uri;
-	g_autofree gchar *own = NULL;
-	if (uri == NULL) {
-		char *u = virConnectGetURI (p->conn);
-		own = g_strdup (u);
-		free (u);
-		if (own == NULL || !ac_secret_store_uri_is_local (own)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
-				     "refusing to keep the disk passphrase in the secret store of %s, a "
-				     "remote host; set secrets-uri in the [pipeline] configuration to a "
-				     "local libvirt (qemu:///system)",
-				     own != NULL ? own : "?");
-			return NULL;
-		}
-		virConnectRef (p->conn);
-		return p->conn;
-	}
-	if (!ac_secret_store_uri_is_local (uri)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
-			     "secrets-uri %s is not a local libvirt; the passphrase never goes to "
-			     "another host", uri);
-		return NULL;
-	}
-	return ac_virt_connect (uri, error);
-}
-
 /* ---- build ------------------------------------------------------------------------------ */
-
-/*
- * A build killed with SIGKILL (no chance to clean up) leaves its work directory, and maybe
- * the read-only mount of the source, under the images directory. Unmount what is mounted
- * below such a directory, then remove it; a directory that stays mounted is left alone.
- */
-static void
-cleanup_stale_builds (const gchar *images)
-{
-	g_autoptr(GDir) dir = g_dir_open (images, 0, NULL);
-	g_autofree gchar *mountinfo = NULL;
-	const gchar *name;
-
-	if (dir == NULL)
-		return;
-	(void)g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL);
-	while ((name = g_dir_read_name (dir)) != NULL) {
-		g_autofree gchar *path = NULL;
-		g_autofree gchar *prefix = NULL;
-		g_auto(GStrv) lines = NULL;
-		gboolean mounted = FALSE;
-		if (!g_str_has_prefix (name, "ac-build-"))
-			continue;
-		path = g_build_filename (images, name, NULL);
-		prefix = g_strconcat (path, "/", NULL);
-		lines = g_strsplit (mountinfo != NULL ? mountinfo : "", "\n", -1);
-		/* deepest mounts first: mountinfo lists parents before children */
-		for (gint i = (gint)g_strv_length (lines) - 1; i >= 0; i--) {
-			g_auto(GStrv) f = g_strsplit (lines[i], " ", 6);
-			const gchar *argv[] = { "umount", "--lazy", NULL, NULL };
-			if (g_strv_length (f) < 5 || !g_str_has_prefix (f[4], prefix))
-				continue;
-			argv[2] = f[4];
-			g_message ("removing the mount %s left by an interrupted build", f[4]);
-			if (!g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-					   G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, NULL, NULL))
-				mounted = TRUE;
-		}
-		if (mounted)
-			continue;
-		{
-			const gchar *argv[] = { "rm", "-rf", "--one-file-system", path, NULL };
-			g_message ("removing %s left by an interrupted build", path);
-			(void)g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-		}
-	}
-}
-
-/* The encrypted disk: room for the source's filesystem, the ESP and the LUKS header. */
-static guint64
-image_disk_size (const gchar *source, const gchar *format, GError **error)
-{
-	guint64 virtual_size = 0;
-	const guint64 mib = 1024 * 1024;
-
-	if (g_strcmp0 (format, "qcow2") == 0) {
-		const gchar *argv[] = { "qemu-img", "info", "--output=json", source, NULL };
-		g_autofree gchar *out = NULL;
-		g_autoptr(JsonParser) parser = json_parser_new ();
-		gint status = 0;
-		if (!g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-				   NULL, NULL, &out, NULL, &status, error) ||
-		    !g_spawn_check_wait_status (status, error) ||
-		    !json_parser_load_from_data (parser, out, -1, error)) {
-			g_prefix_error (error, "qemu-img info %s: ", source);
-			return 0;
-		}
-		virtual_size = (guint64)json_object_get_int_member_with_default (
-			json_node_get_object (json_parser_get_root (parser)), "virtual-size", 0);
-	} else {
-		GStatBuf st;
-		if (g_stat (source, &st) != 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "disk %s: %s", source, g_strerror (errno));
-			return 0;
-		}
-		virtual_size = (guint64)st.st_size;
-	}
-	/* filesystem + 25 % + ESP (100 MiB) + LUKS header and GPT (16 MiB), whole MiB */
-	return MAX ((virtual_size + virtual_size / 4 + 116 * mib + mib - 1) / mib * mib, 256 * mib);
-}
 
 static gboolean
 step_build (AcPipeline *p, AcProgress *progress, GError **error)
 {
-	g_autofree gchar *format = NULL;
-	g_autofree gchar *source = NULL;
-	g_autofree gchar *images = g_build_filename (p->config->state_dir, "images", NULL);
-	g_autofree gchar *output = NULL;
-	g_autofree gchar *template = NULL;
-	g_autofree gchar *secret_uuid = NULL;
-	g_autoptr(AcTemplate) tpl = NULL;
-	g_auto(AcBuildResult) result = { 0 };
-	AcBuildOptions options = { 0 };
+	g_autoptr (AcImageBuilt) built = NULL;
+	AcImageBuildSpec spec = { 0 };
 	virConnectPtr sconn;
-	guint64 disk_size;
 	const gchar *image = ac_state_get_string (p->state, "build", "image");
 
 	if (ac_state_step_done (p->state, "build") && image != NULL && g_file_test (image, G_FILE_TEST_EXISTS))
@@ -414,81 +235,34 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 			     p->name, p->name);
 		return FALSE;
 	}
-	source = domain_disk_source (p->xml, p->tag->disk_dev, &format, error);
-	if (source == NULL)
-		return FALSE;
-	if (g_mkdir_with_parents (images, 0700) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s", images);
-		return FALSE;
-	}
-	cleanup_stale_builds (images);
-	output = g_strdup_printf ("%s/%s.img", images, p->uuid);
-	disk_size = image_disk_size (source, format, error);
-	if (disk_size == 0)
-		return FALSE;
-	{
-		g_autoptr(JsonBuilder) b = json_builder_new ();
-		g_autoptr(JsonNode) root = NULL;
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "name");
-		json_builder_add_string_value (b, p->name);
-		json_builder_set_member_name (b, "source");
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "type");
-		json_builder_add_string_value (b, "image");
-		json_builder_set_member_name (b, "path");
-		json_builder_add_string_value (b, source);
-		json_builder_set_member_name (b, "format");
-		json_builder_add_string_value (b, g_strcmp0 (format, "qcow2") == 0 ? "qcow2" : "raw");
-		json_builder_end_object (b);
-		json_builder_set_member_name (b, "disk");
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "size");
-		json_builder_add_int_value (b, (gint64)disk_size);
-		json_builder_end_object (b);
-		json_builder_set_member_name (b, "output");
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "path");
-		json_builder_add_string_value (b, output);
-		json_builder_end_object (b);
-		json_builder_end_object (b);
-		root = json_builder_get_root (b);
-		template = json_to_string (root, TRUE);
-	}
-	tpl = ac_template_new_from_data (template, strlen (template), images, NULL, error);
-	if (tpl == NULL) {
-		g_prefix_error (error, "build template for domain '%s': ", p->name);
-		return FALSE;
-	}
-	options.force = TRUE; /* our own output from an interrupted run */
-	options.on_error = AC_ON_ERROR_CLEANUP;
-	if (!ac_build_run (tpl, &options, progress, p->cancellable, &result, error))
-		return FALSE;
-
-	/* the passphrase goes into libvirt's secret store, and nowhere else */
-	sconn = secrets_connection (p, error);
+	/* the passphrase goes into a local libvirt's secret store, and nowhere else */
+	sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
 	if (sconn == NULL)
 		return FALSE;
-	secret_uuid = ac_secret_store_put (sconn, p->name, result.image_path,
-					   (const guint8 *)result.passphrase->data,
-					   result.passphrase->len, error);
+	spec.state_dir = p->config->state_dir;
+	spec.name = p->name;
+	spec.uuid = p->uuid;
+	spec.domain_xml = p->xml;
+	spec.disk_dev = p->tag->disk_dev;
+	spec.secrets_conn = sconn;
+	built = ac_image_build (&spec, progress, p->cancellable, error);
 	virConnectClose (sconn);
-	if (secret_uuid == NULL)
+	if (built == NULL)
 		return FALSE;
 	ac_state_reset_step (p->state, "build");
-	ac_state_set_string (p->state, "build", "image", result.image_path);
-	ac_state_set_string (p->state, "build", "sha256", result.image_sha256);
-	ac_state_set_string (p->state, "build", "luksUuid", result.luks_uuid);
-	ac_state_set_int (p->state, "build", "size", (gint64)result.image_size);
-	ac_state_set_string (p->state, "build", "secret", secret_uuid);
-	ac_state_set_string (p->state, "build", "manifest", result.manifest_path);
+	ac_state_set_string (p->state, "build", "image", built->image_path);
+	ac_state_set_string (p->state, "build", "sha256", built->image_sha256);
+	ac_state_set_string (p->state, "build", "luksUuid", built->luks_uuid);
+	ac_state_set_int (p->state, "build", "size", (gint64)built->image_size);
+	ac_state_set_string (p->state, "build", "secret", built->secret_uuid);
+	ac_state_set_string (p->state, "build", "manifest", built->manifest_path);
 	ac_state_mark_done (p->state, "build");
 	g_free (p->status->image_path);
-	p->status->image_path = g_strdup (result.image_path);
+	p->status->image_path = g_strdup (built->image_path);
 	g_free (p->status->image_sha256);
-	p->status->image_sha256 = g_strdup (result.image_sha256);
+	p->status->image_sha256 = g_strdup (built->image_sha256);
 	g_free (p->status->image_luks_uuid);
-	p->status->image_luks_uuid = g_strdup (result.luks_uuid);
+	p->status->image_luks_uuid = g_strdup (built->luks_uuid);
 	/* a new image makes everything after it stale */
 	ac_state_reset_step (p->state, "store");
 	ac_state_reset_step (p->state, "instance");
@@ -1288,7 +1062,7 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 
 	/* verified: now, and only now, the passphrase */
 	report (p, "attesting", "attest/inject", 92);
-	sconn = secrets_connection (p, error);
+	sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
 	if (sconn == NULL || !read_session_key (p, "tek", tek, error)) {
 		OPENSSL_cleanse (tik, sizeof tik);
 		if (sconn != NULL)

@@ -19,21 +19,110 @@
 /**
  * ac_secret_store_uri_is_local:
  *
- * Whether @uri reaches a libvirtd on this machine (no host part, or a unix socket).
+ * Whether @uri reaches a libvirtd on this machine: no host part, and no remote transport but
+ * unix. The one rule for where a disk passphrase may be kept.
  */
 gboolean
 ac_secret_store_uri_is_local (const gchar *uri)
 {
-	g_autoptr(GUri) u = g_uri_parse (uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED_QUERY, NULL);
+	g_autoptr (GUri) u = NULL;
 	const gchar *host;
 	const gchar *scheme;
+
+	if (uri == NULL)
+		return FALSE;
+	u = g_uri_parse (uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED_QUERY, NULL);
 	if (u == NULL)
 		return FALSE;
 	host = g_uri_get_host (u);
 	scheme = g_uri_get_scheme (u);
+	if (scheme == NULL)
+		return FALSE;
 	if (strchr (scheme, '+') != NULL && !g_str_has_suffix (scheme, "+unix"))
 		return FALSE;
 	return host == NULL || host[0] == '\0';
+}
+
+/**
+ * ac_secret_store_connect:
+ * @conn: (nullable): the connection domains are managed through; used (and then required)
+ *   when @secrets_uri is NULL
+ * @secrets_uri: (nullable): the configured libvirt for passphrases ([pipeline] secrets-uri)
+ *
+ * The libvirt whose secret store keeps disk passphrases: @secrets_uri when set, else @conn
+ * itself; either must be a libvirt on this machine (ac_secret_store_uri_is_local()). A remote
+ * host (qemu+ssh://) is the very host SEV protects the guest from: %AC_ERROR_REFUSED.
+ *
+ * Returns: (transfer full): a connection for virConnectClose().
+ */
+virConnectPtr
+ac_secret_store_connect (virConnectPtr conn, const gchar *secrets_uri, GError **error)
+{
+	g_return_val_if_fail (conn != NULL || secrets_uri != NULL, NULL);
+
+	if (secrets_uri == NULL) {
+		char *u = virConnectGetURI (conn);
+		g_autofree gchar *own = g_strdup (u);
+		free (u);
+		if (!ac_secret_store_uri_is_local (own)) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_REFUSED,
+			    "refusing to keep the disk passphrase in the secret store of %s, a "
+			    "remote host (the very host SEV protects the guest from); set "
+			    "secrets-uri in the [pipeline] configuration to a local libvirt "
+			    "(qemu:///system)",
+			    own != NULL ? own : "(unknown URI)");
+			return NULL;
+		}
+		virConnectRef (conn);
+		return conn;
+	}
+	if (!ac_secret_store_uri_is_local (secrets_uri)) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_REFUSED,
+		    "secrets-uri %s is not a local libvirt; the passphrase never goes to another "
+		    "host",
+		    secrets_uri);
+		return NULL;
+	}
+	return ac_virt_connect (secrets_uri, error);
+}
+
+/**
+ * ac_secret_store_lookup_volume:
+ * @path: the volume (image file) the secret is for
+ *
+ * The UUID of the secret whose usage is <usage type='volume'><volume>@path</volume></usage>.
+ * %AC_ERROR_NOT_FOUND when there is none; %AC_ERROR_LIBVIRT when the store cannot be asked (a
+ * driver without secrets, a lost connection): that is not an answer about the secret.
+ */
+gchar *
+ac_secret_store_lookup_volume (virConnectPtr conn, const gchar *path, GError **error)
+{
+	virSecretPtr secret = virSecretLookupByUsage (conn, VIR_SECRET_USAGE_TYPE_VOLUME, path);
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	int rc;
+
+	if (secret == NULL) {
+		if (virGetLastErrorCode () == VIR_ERR_NO_SECRET) {
+			virResetLastError ();
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			             "no passphrase secret in libvirt's secret store for %s", path);
+			return NULL;
+		}
+		ac_virt_set_error (error,
+		                   "cannot look up the disk passphrase of %s in libvirt's secret "
+		                   "store",
+		                   path);
+		return NULL;
+	}
+	rc = virSecretGetUUIDString (secret, uuid);
+	virSecretFree (secret);
+	if (rc < 0) {
+		ac_virt_set_error (error, "cannot read the UUID of the passphrase secret of %s", path);
+		return NULL;
+	}
+	return g_strdup (uuid);
 }
 
 /**

@@ -11,6 +11,8 @@
 G_BEGIN_DECLS
 
 gboolean ac_secret_store_uri_is_local (const gchar *uri);
+virConnectPtr ac_secret_store_connect (virConnectPtr conn, const gchar *secrets_uri, GError **error);
+gchar *ac_secret_store_lookup_volume (virConnectPtr conn, const gchar *path, GError **error);
 gchar *ac_secret_store_put (virConnectPtr conn,
 			    const gchar *domain,
 			    const gchar *image_path,

@@ -17,6 +17,7 @@ PKGS=(
 
   util-linux iproute2 procps curl ca-certificates
   debootstrap
+  openssh-server openssh-client netcat-openbsd   # the remote-host (qemu+ssh://) test
   libguestfs-dev libguestfs0 supermin
 )
 

@@ -7,6 +7,22 @@
 #include <stdio.h>
 
 #include "ac-cli.h"
+#include "ac-status.h"
+
+/* --json, --quiet, --debug: callbacks rather than booleans, because a failing
+ * g_option_context_parse() resets the booleans it set, and its error must still be JSON */
+static gboolean
+ac_cli_flag_cb (const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+	AcCliGlobal *global = data;
+	if (g_strcmp0 (option_name, "--json") == 0)
+		global->json = TRUE;
+	else if (g_strcmp0 (option_name, "--quiet") == 0 || g_strcmp0 (option_name, "-q") == 0)
+		global->quiet = TRUE;
+	else if (g_strcmp0 (option_name, "--debug") == 0)
+		global->debug = TRUE;
+	return TRUE;
+}
 
 /**
  * ac_cli_option_context_new:
@@ -21,14 +37,17 @@ ac_cli_option_context_new (AcCliGlobal *global, const gchar *parameter_string, c
 	GOptionEntry entries[] = {
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &global->connect_uri,
 		  "libvirt URI (default: qemu:///system)", "URI" },
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &global->json,
+		{ "json", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)ac_cli_flag_cb,
 		  "machine-readable output (JSON; NDJSON progress events)", NULL },
-		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &global->quiet, "no progress output", NULL },
-		{ "debug", 0, 0, G_OPTION_ARG_NONE, &global->debug,
+		{ "quiet", 'q', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+		  (gpointer)ac_cli_flag_cb, "no progress output", NULL },
+		{ "debug", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)ac_cli_flag_cb,
 		  "print every input and intermediate value", NULL },
 		{ NULL },
 	};
 	GOptionContext *context = g_option_context_new (parameter_string);
+	GOptionGroup *main_group = g_option_group_new (NULL, NULL, NULL, global, NULL);
+	g_option_context_set_main_group (context, main_group);
 	g_option_context_set_summary (context, summary);
 	g_option_context_add_main_entries (context, entries, NULL);
 	return context;
@@ -48,6 +67,28 @@ ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error)
 	return TRUE;
 }
 
+/**
+ * ac_cli_prescan:
+ *
+ * Sets --json, --quiet and --debug from the whole command line before a command parses it:
+ * for what is reported before that (no command, an unknown command or subcommand) and for
+ * devnet, which hands its options to aleph-devnet.
+ */
+void
+ac_cli_prescan (AcCliGlobal *global, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (g_strcmp0 (argv[i], "--") == 0)
+			break;
+		if (g_strcmp0 (argv[i], "--json") == 0)
+			global->json = TRUE;
+		else if (g_strcmp0 (argv[i], "--quiet") == 0 || g_strcmp0 (argv[i], "-q") == 0)
+			global->quiet = TRUE;
+		else if (g_strcmp0 (argv[i], "--debug") == 0)
+			global->debug = TRUE;
+	}
+}
+
 const gchar *
 ac_cli_get_uri (AcCliGlobal *global)
 {
@@ -64,6 +105,113 @@ ac_cli_get_uri (AcCliGlobal *global)
 }
 
 /**
+ * ac_cli_error_from_exit_code:
+ *
+ * The error class of a documented exit code (AC_ERROR_INTERNAL for unknown ones): for the
+ * `code` of errors of other domains, and for exit codes of other programs (aleph-devnet).
+ */
+AcError
+ac_cli_error_from_exit_code (gint exit_code)
+{
+	for (gint c = 0; c < AC_ERROR_LAST; c++) {
+		GError e = { AC_ERROR, c, NULL };
+		if ((gint)ac_error_to_exit_code (&e) == exit_code)
+			return (AcError)c;
+	}
+	return AC_ERROR_INTERNAL;
+}
+
+/**
+ * ac_cli_error_from_string:
+ *
+ * The code named @name by ac_error_code_to_string() (a status element's errorCode).
+ */
+gboolean
+ac_cli_error_from_string (const gchar *name, AcError *code)
+{
+	if (name == NULL)
+		return FALSE;
+	for (gint c = 0; c < AC_ERROR_LAST; c++) {
+		if (g_strcmp0 (ac_error_code_to_string ((AcError)c), name) == 0) {
+			*code = (AcError)c;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+void
+ac_cli_print_json (JsonNode *node)
+{
+	g_autofree gchar *text = json_to_string (node, FALSE);
+	printf ("%s\n", text);
+	fflush (stdout);
+}
+
+void
+ac_cli_print_json_builder (JsonBuilder *builder)
+{
+	g_autoptr (JsonNode) root = json_builder_get_root (builder);
+	ac_cli_print_json (root);
+}
+
+static void
+json_opt_string (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	if (value == NULL)
+		return;
+	json_builder_set_member_name (b, name);
+	json_builder_add_string_value (b, value);
+}
+
+/**
+ * ac_cli_json_add_status:
+ *
+ * The members of a status element that scripts use, in an object being built; the names
+ * of `virt-aleph status --json` (errorMessage for its error, so that an event is never
+ * mistaken for an error object).
+ */
+void
+ac_cli_json_add_status (JsonBuilder *b, const AcStatus *st)
+{
+	json_opt_string (b, "state", st->state);
+	json_builder_set_member_name (b, "step");
+	json_builder_add_string_value (b, st->step != NULL ? st->step : "");
+	json_builder_set_member_name (b, "progress");
+	json_builder_add_int_value (b, st->progress);
+	json_opt_string (b, "imageSha256", st->image_sha256);
+	json_opt_string (b, "imageCid", st->image_cid);
+	json_opt_string (b, "store", st->store_hash);
+	json_opt_string (b, "instance", st->instance_hash);
+	json_opt_string (b, "crn", st->crn);
+	json_opt_string (b, "measurement", st->attest_measurement);
+	json_opt_string (b, "errorCode", st->error_code);
+	json_opt_string (b, "errorStep", st->error_step);
+	json_opt_string (b, "errorMessage", st->error_message);
+}
+
+/**
+ * ac_cli_status_event_to_string:
+ *
+ * One NDJSON line (without the newline) for a status change:
+ * {"event":"status","domain":…,"state":…,"step":…,"progress":…,…}.
+ */
+gchar *
+ac_cli_status_event_to_string (const gchar *domain, const AcStatus *st)
+{
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonNode) root = NULL;
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "event");
+	json_builder_add_string_value (b, "status");
+	json_opt_string (b, "domain", domain);
+	ac_cli_json_add_status (b, st);
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	return json_to_string (root, FALSE);
+}
+
+/**
  * ac_cli_fail:
  * @error: (transfer full): the error to report
  *
@@ -72,27 +220,44 @@ ac_cli_get_uri (AcCliGlobal *global)
 int
 ac_cli_fail (AcCliGlobal *global, GError *error)
 {
+	return ac_cli_fail_with (global, error, NULL);
+}
+
+/**
+ * ac_cli_fail_with:
+ * @error: (transfer full): the error to report
+ * @extra: (nullable): members printed beside "error" with --json (the facts known so far)
+ *
+ * Prints the error and returns its exit code. With --json: one line
+ * {"error":{"code":NAME,"exit":N,"message":TEXT},…@extra} on stdout, where NAME is the
+ * class of the exit code for errors of other domains too.
+ */
+int
+ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra)
+{
 	AcExitCode code = ac_error_to_exit_code (error);
-	const gchar *kind = error->domain == AC_ERROR ? ac_error_code_to_string (error->code)
-						      : "internal";
+	const gchar *kind = error->domain == AC_ERROR
+	                        ? ac_error_code_to_string (error->code)
+	                        : ac_error_code_to_string (ac_cli_error_from_exit_code (code));
 	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
-		g_autoptr(JsonNode) root = NULL;
-		g_autofree gchar *text = NULL;
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "error");
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "code");
-		json_builder_add_string_value (b, kind);
-		json_builder_set_member_name (b, "exit");
-		json_builder_add_int_value (b, code);
-		json_builder_set_member_name (b, "message");
-		json_builder_add_string_value (b, error->message);
-		json_builder_end_object (b);
-		json_builder_end_object (b);
-		root = json_builder_get_root (b);
-		text = json_to_string (root, FALSE);
-		fprintf (stdout, "%s\n", text);
+		g_autoptr (JsonObject) root = json_object_new ();
+		g_autoptr (JsonNode) node = NULL;
+		g_autofree gchar *message = g_utf8_make_valid (error->message, -1);
+		JsonObject *e = json_object_new ();
+		json_object_set_string_member (e, "code", kind);
+		json_object_set_int_member (e, "exit", code);
+		json_object_set_string_member (e, "message", message);
+		json_object_set_object_member (root, "error", e);
+		if (extra != NULL) {
+			g_autoptr (GList) names = json_object_get_members (extra);
+			for (GList *l = names; l != NULL; l = l->next) {
+				if (g_strcmp0 (l->data, "error") != 0)
+					json_object_set_member (
+					    root, l->data, json_object_dup_member (extra, l->data));
+			}
+		}
+		node = json_node_init_object (json_node_alloc (), root);
+		ac_cli_print_json (node);
 	} else {
 		fprintf (stderr, "virt-aleph: %s\n", error->message);
 	}

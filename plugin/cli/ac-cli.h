@@ -6,8 +6,10 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "ac-error.h"
+#include "ac-status.h"
 
 G_BEGIN_DECLS
 
@@ -35,8 +37,22 @@ GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
 					   const gchar *parameter_string,
 					   const gchar *summary);
 gboolean ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error);
+void ac_cli_prescan (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_fail (AcCliGlobal *global, GError *error);
+int ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra);
+AcError ac_cli_error_from_exit_code (gint exit_code);
+gboolean ac_cli_error_from_string (const gchar *name, AcError *code);
 const gchar *ac_cli_get_uri (AcCliGlobal *global);
+
+/*
+ * --json output: every document and event is one compact line on stdout, flushed. One-shot
+ * commands print one document; streams (apply, stop …, status --follow) print NDJSON events
+ * ending with {"event":"result",…} or the error object.
+ */
+void ac_cli_print_json (JsonNode *node);
+void ac_cli_print_json_builder (JsonBuilder *builder);
+void ac_cli_json_add_status (JsonBuilder *builder, const AcStatus *status);
+gchar *ac_cli_status_event_to_string (const gchar *domain, const AcStatus *status);
 
 /* Command groups, one file each. */
 int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);

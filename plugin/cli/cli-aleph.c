@@ -226,8 +226,15 @@ print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_
 		if (!global->quiet && !global->json)
 			fprintf (stderr, "virt-aleph: %s message %s written to %s\n", msg->type,
 				 msg->item_hash, out_path);
-		if (global->json)
-			printf ("{\"item_hash\":\"%s\",\"file\":\"%s\"}\n", msg->item_hash, out_path);
+		if (global->json) {
+			g_autoptr (JsonObject) o = json_object_new ();
+			g_autoptr (JsonNode) n = NULL;
+			g_autofree gchar *file = g_filename_display_name (out_path);
+			json_object_set_string_member (o, "item_hash", msg->item_hash);
+			json_object_set_string_member (o, "file", file);
+			n = json_node_init_object (json_node_alloc (), o);
+			ac_cli_print_json (n);
+		}
 		return AC_EXIT_OK;
 	}
 	printf ("%s\n", text);
@@ -408,10 +415,14 @@ message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_REMOTE,
 			"message %s was %s", msg->item_hash, text));
 	}
-	if (global->json)
-		printf ("{\"item_hash\":\"%s\",\"status\":\"%s\"}\n", msg->item_hash,
-			ac_message_status_to_string (status));
-	else
+	if (global->json) {
+		g_autoptr (JsonObject) o = json_object_new ();
+		g_autoptr (JsonNode) n = NULL;
+		json_object_set_string_member (o, "item_hash", msg->item_hash);
+		json_object_set_string_member (o, "status", ac_message_status_to_string (status));
+		n = json_node_init_object (json_node_alloc (), o);
+		ac_cli_print_json (n);
+	} else
 		printf ("%s %s\n", msg->item_hash, ac_message_status_to_string (status));
 	return AC_EXIT_OK;
 }
@@ -432,6 +443,18 @@ message_status (AcCliGlobal *global, const gchar *hash, const gchar *api)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (info->status == AC_MESSAGE_STATUS_REJECTED)
 		why = ac_message_info_describe_rejection (info);
+	if (global->json && why != NULL) {
+		/* a rejection is a failure (exit 7): the error object, with the CCN's facts */
+		g_autoptr (JsonObject) extra = json_object_new ();
+		json_object_set_string_member (extra, "item_hash", hash);
+		json_object_set_string_member (extra, "status",
+		                               ac_message_status_to_string (info->status));
+		if (info->has_error_code)
+			json_object_set_int_member (extra, "error_code", info->error_code);
+		return ac_cli_fail_with (
+		    global, g_error_new (AC_ERROR, AC_ERROR_REMOTE, "message %s was %s", hash, why),
+		    extra);
+	}
 	if (global->json) {
 		g_autoptr(JsonObject) o = json_object_new ();
 		g_autoptr(JsonNode) n = NULL;
@@ -439,8 +462,6 @@ message_status (AcCliGlobal *global, const gchar *hash, const gchar *api)
 		json_object_set_string_member (o, "status", ac_message_status_to_string (info->status));
 		if (info->has_error_code)
 			json_object_set_int_member (o, "error_code", info->error_code);
-		if (why != NULL)
-			json_object_set_string_member (o, "error", why);
 		n = json_node_init_object (json_node_alloc (), o);
 		print_json_node (n);
 	} else {
@@ -588,10 +609,17 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		if (hash == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		ac_progress_finished (progress);
-		if (global->json)
-			printf ("{\"hash\":\"%s\",\"store\":%s%s%s}\n", hash, store ? "\"" : "",
-				store ? store->item_hash : "null", store ? "\"" : "");
-		else
+		if (global->json) {
+			g_autoptr (JsonObject) o = json_object_new ();
+			g_autoptr (JsonNode) n = NULL;
+			json_object_set_string_member (o, "hash", hash);
+			if (store != NULL)
+				json_object_set_string_member (o, "store", store->item_hash);
+			else
+				json_object_set_null_member (o, "store");
+			n = json_node_init_object (json_node_alloc (), o);
+			ac_cli_print_json (n);
+		} else
 			printf ("%s%s%s\n", hash, store ? " store " : "", store ? store->item_hash : "");
 		return AC_EXIT_OK;
 	}

@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ac-cli.h"
 #include "ac-localsev-service.h"
@@ -20,7 +22,16 @@
 typedef struct {
 	virDomainPtr dom;
 	AcCliGlobal *global;
+	AcStatus *last; /* the last status reported, for the --json result */
 } ApplyCtx;
+
+static void
+apply_ctx_clear (ApplyCtx *ctx)
+{
+	g_clear_pointer (&ctx->last, ac_status_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ApplyCtx, apply_ctx_clear)
 
 /* The configuration, the connection and the one DOMAIN argument of a pipeline command. */
 static gboolean
@@ -68,10 +79,105 @@ apply_status (const AcStatus *status, gpointer user_data)
 		g_printerr ("virt-aleph: warning: %s\n", error->message);
 	if (ctx->global->json) {
 		/* the same step events the status element records, as NDJSON */
-		printf ("{\"event\":\"status\",\"state\":\"%s\",\"step\":\"%s\",\"progress\":%u}\n",
-			copy->state, copy->step != NULL ? copy->step : "", copy->progress);
+		g_autofree gchar *line
+		    = ac_cli_status_event_to_string (virDomainGetName (ctx->dom), copy);
+		printf ("%s\n", line);
 		fflush (stdout);
 	}
+	if (ctx->last != NULL)
+		ac_status_free (ctx->last);
+	ctx->last = g_steal_pointer (&copy);
+}
+
+/* The facts of the pipeline state a script needs (read only; NULL if there is none yet). */
+static JsonObject *
+state_read (const AcPipelineConfig *config, virDomainPtr dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	g_autofree gchar *path = NULL;
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	JsonNode *root;
+
+	if (virDomainGetUUIDString (dom, uuid) < 0)
+		return NULL;
+	path = g_build_filename (config->state_dir, "domains", uuid, "state.json", NULL);
+	if (!json_parser_load_from_file (parser, path, NULL))
+		return NULL;
+	root = json_parser_get_root (parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+		return NULL;
+	return json_object_ref (json_node_get_object (root));
+}
+
+static const gchar *
+state_string (JsonObject *state, const gchar *step, const gchar *key)
+{
+	JsonNode *n;
+	if (state == NULL || !json_object_has_member (state, step))
+		return NULL;
+	n = json_object_get_member (state, step);
+	if (!JSON_NODE_HOLDS_OBJECT (n))
+		return NULL;
+	n = json_object_get_member (json_node_get_object (n), key);
+	if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string (n);
+}
+
+static void
+json_opt (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	if (value == NULL)
+		return;
+	json_builder_set_member_name (b, name);
+	json_builder_add_string_value (b, value);
+}
+
+/* Starts the last NDJSON line of a --json stream, {"event":"result","command":…,"domain":…;
+ * the caller adds its facts and ends it with result_end(). */
+static JsonBuilder *
+result_begin (ApplyCtx *ctx, const gchar *command)
+{
+	JsonBuilder *b = json_builder_new ();
+	json_builder_begin_object (b);
+	json_opt (b, "event", "result");
+	json_opt (b, "command", command);
+	json_opt (b, "domain", virDomainGetName (ctx->dom));
+	return b;
+}
+
+static void
+result_end (JsonBuilder *b)
+{
+	json_builder_end_object (b);
+	ac_cli_print_json_builder (b);
+}
+
+/* The hash of the FORGET the pipeline just posted, from its event log. */
+static gchar *
+log_last_forget (const AcPipelineConfig *config, virDomainPtr dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *text = NULL;
+	g_auto (GStrv) lines = NULL;
+
+	if (virDomainGetUUIDString (dom, uuid) < 0)
+		return NULL;
+	path = ac_pipeline_log_path (config, uuid);
+	if (!g_file_get_contents (path, &text, NULL, NULL))
+		return NULL;
+	lines = g_strsplit (text, "\n", -1);
+	for (guint i = g_strv_length (lines); i > 0; i--) {
+		const gchar *p = strstr (lines[i - 1], " forget: FORGET ");
+		const gchar *end;
+		if (p == NULL)
+			continue;
+		p += strlen (" forget: FORGET ");
+		end = strchr (p, ' ');
+		return end != NULL ? g_strndup (p, end - p) : NULL;
+	}
+	return NULL;
 }
 
 static gboolean
@@ -128,7 +234,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 	g_autoptr(GTask) task = NULL;
 	g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-	ApplyCtx actx = { 0 };
+	g_auto (ApplyCtx) actx = { 0 };
 	ApplyRun run = { 0 };
 	guint sigint, sigterm;
 
@@ -158,8 +264,14 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_source_remove (sigterm);
 	if (!run.ok)
 		return ac_cli_fail (global, run.error);
-	if (!global->quiet && !global->json)
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = result_begin (&actx, "apply");
+		if (actx.last != NULL)
+			ac_cli_json_add_status (b, actx.last);
+		result_end (b);
+	} else if (!global->quiet) {
 		printf ("Domain '%s' runs on Aleph; see 'virt-aleph status %s'\n", argv[1], argv[1]);
+	}
 	return AC_EXIT_OK;
 }
 
@@ -186,7 +298,8 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	g_autoptr(virConnect) conn = NULL;
 	g_autoptr(virDomain) dom = NULL;
 	g_autoptr(AcPipelineConfig) config = NULL;
-	ApplyCtx actx = { 0 };
+	g_autoptr (JsonObject) state = NULL;
+	g_auto (ApplyCtx) actx = { 0 };
 	gboolean ok;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
@@ -198,14 +311,39 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	actx.dom = dom;
 	actx.global = global;
+	/* what the operation acts on, before it clears it (forget) */
+	state = state_read (config, dom);
 	if (g_strcmp0 (op, "forget") == 0)
 		ok = ac_pipeline_forget (config, conn, dom, image, reason, apply_status, &actx, &error);
 	else
 		ok = ac_pipeline_operate (config, conn, dom, op, apply_status, &actx, &error);
 	if (!ok)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!global->quiet && !global->json)
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = result_begin (&actx, op);
+		const gchar *instance = state_string (state, "instance", "hash");
+		const gchar *store = state_string (state, "store", "hash");
+		/* the instance (and image) operated on, as they were before */
+		json_opt (b, "state", actx.last != NULL ? actx.last->state : NULL);
+		json_opt (b, "instance", instance);
+		json_opt (b, "crn", state_string (state, "crn", "hash"));
+		json_opt (b, "crnUrl", state_string (state, "crn", "url"));
+		json_opt (b, "store", store);
+		if (g_strcmp0 (op, "forget") == 0) {
+			g_autofree gchar *forget = log_last_forget (config, dom);
+			json_builder_set_member_name (b, "forgotten");
+			json_builder_begin_array (b);
+			if (instance != NULL)
+				json_builder_add_string_value (b, instance);
+			if (image && store != NULL)
+				json_builder_add_string_value (b, store);
+			json_builder_end_array (b);
+			json_opt (b, "forgetMessage", forget);
+		}
+		result_end (b);
+	} else if (!global->quiet) {
 		printf ("%s: done for domain '%s'\n", op, argv[1]);
+	}
 	return AC_EXIT_OK;
 }
 
@@ -273,7 +411,39 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
 							 "no pipeline log for domain '%s' (%s)", argv[1], path));
 	}
-	fputs (text, stdout);
+	if (global->json) {
+		/* {"domain":…,"log":PATH,"events":[{"time":…,"message":…},…]} */
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		g_autofree gchar *valid = g_utf8_make_valid (text, -1);
+		g_auto (GStrv) lines = g_strsplit (valid, "\n", -1);
+		g_autofree gchar *path_display = g_filename_display_name (path);
+		json_builder_begin_object (b);
+		json_opt (b, "domain", virDomainGetName (dom));
+		json_opt (b, "log", path_display);
+		json_builder_set_member_name (b, "events");
+		json_builder_begin_array (b);
+		for (guint i = 0; lines[i] != NULL; i++) {
+			const gchar *space = strchr (lines[i], ' ');
+			if (lines[i][0] == '\0')
+				continue;
+			json_builder_begin_object (b);
+			json_builder_set_member_name (b, "time");
+			if (space != NULL && space > lines[i] && space[-1] == 'Z') {
+				g_autofree gchar *when = g_strndup (lines[i], space - lines[i]);
+				json_builder_add_string_value (b, when);
+				json_opt (b, "message", space + 1);
+			} else {
+				json_builder_add_null_value (b);
+				json_opt (b, "message", lines[i]);
+			}
+			json_builder_end_object (b);
+		}
+		json_builder_end_array (b);
+		json_builder_end_object (b);
+		ac_cli_print_json_builder (b);
+	} else {
+		fputs (text, stdout);
+	}
 	return AC_EXIT_OK;
 }
 
@@ -300,7 +470,7 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcPipelineConfig) config = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autoptr(AcTag) tag = NULL;
-	ApplyCtx actx = { 0 };
+	g_auto (ApplyCtx) actx = { 0 };
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error) ||
@@ -315,9 +485,19 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 		gboolean again = FALSE;
 		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &again, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (!global->quiet && !global->json)
+		if (global->json) {
+			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");
+			if (actx.last != NULL)
+				ac_cli_json_add_status (b, actx.last);
+			json_builder_set_member_name (b, "published");
+			json_builder_add_boolean_value (b, TRUE);
+			json_builder_set_member_name (b, "attested");
+			json_builder_add_boolean_value (b, again);
+			result_end (b);
+		} else if (!global->quiet) {
 			printf ("%s\n", again ? "Attested and sent the passphrase to the restarted instance."
 					      : "Nothing waits for a secret: the instance runs (or is not attested yet; see 'virt-aleph status').");
+		}
 		return AC_EXIT_OK;
 	} else {
 		g_autoptr(AcSevHost) host = ac_sev_host_libvirt_new (conn);
@@ -340,8 +520,18 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 			apply_status (st, &actx);
 		if (!ok)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (!global->quiet && !global->json)
+		if (global->json) {
+			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");
+			if (actx.last != NULL)
+				ac_cli_json_add_status (b, actx.last);
+			json_builder_set_member_name (b, "published");
+			json_builder_add_boolean_value (b, FALSE);
+			json_builder_set_member_name (b, "attested");
+			json_builder_add_boolean_value (b, TRUE);
+			result_end (b);
+		} else if (!global->quiet) {
 			printf ("Attested; the passphrase went to domain '%s' only after the check.\n", argv[1]);
+		}
 		return AC_EXIT_OK;
 	}
 }

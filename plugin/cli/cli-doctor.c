@@ -29,6 +29,7 @@ typedef struct {
 	JsonBuilder *json;
 	guint failed;
 	AcExitCode first_exit;
+	GString *failed_checks; /* names of the failed checks, for the --json error */
 } Doctor;
 
 static void
@@ -49,6 +50,8 @@ report (Doctor *d, const gchar *check, CheckResult r, AcExitCode exit_code, cons
 		d->failed++;
 		if (d->first_exit == AC_EXIT_OK)
 			d->first_exit = exit_code;
+		g_string_append_printf (d->failed_checks, "%s%s",
+		                        d->failed_checks->len > 0 ? ", " : "", check);
 	}
 	if (d->json != NULL) {
 		json_builder_begin_object (d->json);
@@ -253,8 +256,14 @@ check_attestation (Doctor *d, const AcStatus *st, const AcTag *tag)
 		report (d, "attestation", CHECK_FAIL, AC_EXIT_MISMATCH,
 			"the launch measurement does not match: another firmware or policy, a session "
 			"the node did not use (stale or swapped PDH), or a replayed measurement. %s", msg);
-	else
-		report (d, "attestation", CHECK_FAIL, AC_EXIT_FAILURE, "%s", msg);
+	else {
+		/* the class the status recorded, when it names one */
+		AcError code = AC_ERROR_INTERNAL;
+		GError e = { AC_ERROR, 0, NULL };
+		ac_cli_error_from_string (st->error_code, &code);
+		e.code = code;
+		report (d, "attestation", CHECK_FAIL, ac_error_to_exit_code (&e), "%s", msg);
+	}
 }
 
 int
@@ -278,7 +287,8 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcPipelineConfig) config = NULL;
 	g_autoptr(virConnect) conn = NULL;
 	g_autoptr(JsonBuilder) json = NULL;
-	Doctor d = { global, NULL, 0, AC_EXIT_OK };
+	g_autoptr (GString) failed_checks = g_string_new (NULL);
+	Doctor d = { global, NULL, 0, AC_EXIT_OK, failed_checks };
 	const gchar *uri;
 	gboolean local;
 
@@ -360,6 +370,17 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		g_autofree gchar *text = NULL;
 		json_builder_end_array (json);
 		root = json_builder_get_root (json);
+		if (d.failed > 0) {
+			/* the error of the first failure's class, every check beside it */
+			g_autoptr (JsonObject) extra = json_object_new ();
+			json_object_set_member (extra, "checks", g_steal_pointer (&root));
+			return ac_cli_fail_with (
+			    global,
+			    g_error_new (AC_ERROR, ac_cli_error_from_exit_code (d.first_exit),
+			                 "%u check%s failed: %s", d.failed,
+			                 d.failed == 1 ? "" : "s", d.failed_checks->str),
+			    extra);
+		}
 		text = json_to_string (root, TRUE);
 		printf ("%s\n", text);
 	} else {

@@ -877,8 +877,18 @@ ac_cli_cmd_sev (AcCliGlobal *global, int argc, char **argv)
 		}
 	}
 	if (first < 0) {
-		sev_usage (argc > 1 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0) ? stdout : stderr);
-		return argc > 1 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0) ? AC_EXIT_OK : AC_EXIT_USAGE;
+		gboolean help = FALSE;
+		for (int i = 1; i < argc; i++)
+			help = help || g_strcmp0 (argv[i], "--help") == 0
+			       || g_strcmp0 (argv[i], "-h") == 0;
+		if (!help && global->json)
+			return ac_cli_fail (
+			    global,
+			    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                         "sev: expected verify-chain, session, measure, "
+			                         "secret build or policy explain"));
+		sev_usage (help ? stdout : stderr);
+		return help ? AC_EXIT_OK : AC_EXIT_USAGE;
 	}
 	sub = argv[first];
 	if (g_strcmp0 (sub, "verify-chain") == 0) {
@@ -894,6 +904,13 @@ ac_cli_cmd_sev (AcCliGlobal *global, int argc, char **argv)
 		func = sev_cmd_secret_build;
 	} else if (g_strcmp0 (sub, "policy") == 0 && first + 1 < argc && g_strcmp0 (argv[first + 1], "explain") == 0) {
 		func = sev_cmd_policy_explain;
+	} else if (global->json) {
+		return ac_cli_fail (
+		    global,
+		    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                 "sev: unknown command '%s': expected verify-chain, session, "
+		                 "measure, secret build or policy explain",
+		                 sub));
 	} else {
 		fprintf (stderr, "virt-aleph sev: unknown command '%s'\n\n", sub);
 		sev_usage (stderr);

@@ -158,7 +158,21 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	g_free (element);
 	element = ac_tag_format (tag);
 	if (dry_run) {
-		printf ("%s", element);
+		if (global->json) {
+			g_autoptr (JsonBuilder) b = json_builder_new ();
+			g_autofree gchar *dom_name = g_utf8_make_valid (argv[1], -1);
+			json_builder_begin_object (b);
+			json_builder_set_member_name (b, "domain");
+			json_builder_add_string_value (b, dom_name);
+			json_builder_set_member_name (b, "tag");
+			json_builder_add_string_value (b, element);
+			json_builder_set_member_name (b, "dryRun");
+			json_builder_add_boolean_value (b, TRUE);
+			json_builder_end_object (b);
+			print_json (b);
+		} else {
+			printf ("%s", element);
+		}
 		return AC_EXIT_OK;
 	}
 	dom = open_domain (global, argv[1], &conn, &error);
@@ -197,6 +211,7 @@ ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(virConnect) conn = NULL;
 	g_autoptr(virDomain) dom = NULL;
 	g_autofree gchar *current = NULL;
+	gboolean status_removed = FALSE;
 
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -207,16 +222,34 @@ ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
 	if (dom == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	current = ac_virt_get_metadata (dom, AC_TAG_NS, &error);
-	if (current == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (current == NULL) {
+		/* nothing to remove: still an error (not-found), with what a script needs */
+		g_autoptr (JsonObject) extra = json_object_new ();
+		json_object_set_string_member (extra, "domain", virDomainGetName (dom));
+		json_object_set_boolean_member (extra, "removed", FALSE);
+		return ac_cli_fail_with (global, g_steal_pointer (&error), extra);
+	}
 	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, NULL, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	g_clear_pointer (&current, g_free);
 	current = ac_virt_get_metadata (dom, AC_STATUS_NS, NULL);
 	if (current != NULL && !ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, NULL, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!global->quiet && !global->json)
+	status_removed = current != NULL;
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "domain");
+		json_builder_add_string_value (b, virDomainGetName (dom));
+		json_builder_set_member_name (b, "removed");
+		json_builder_add_boolean_value (b, TRUE);
+		json_builder_set_member_name (b, "statusRemoved");
+		json_builder_add_boolean_value (b, status_removed);
+		json_builder_end_object (b);
+		print_json (b);
+	} else if (!global->quiet) {
 		printf ("Untagged domain '%s'\n", virDomainGetName (dom));
+	}
 	return AC_EXIT_OK;
 }
 
@@ -240,6 +273,32 @@ status_is_final (const AcStatus *st, gboolean published)
 	return g_strv_contains (finals, st->state);
 }
 
+/* A final state that is a failure: its recorded error class, as an error (object). */
+static int
+status_follow_failed (AcCliGlobal *global, virDomainPtr dom, const AcStatus *st)
+{
+	AcError code
+	    = g_strcmp0 (st->state, "invalid") == 0 ? AC_ERROR_INVALID_INPUT : AC_ERROR_INTERNAL;
+	g_autoptr (JsonObject) extra = json_object_new ();
+	GError *error;
+
+	ac_cli_error_from_string (st->error_code, &code);
+	error = g_error_new (AC_ERROR, code, "domain '%s' is %s%s%s%s%s", virDomainGetName (dom),
+	                     st->state, st->error_step != NULL ? " at step " : "",
+	                     st->error_step != NULL ? st->error_step : "",
+	                     st->error_message != NULL ? ": " : "",
+	                     st->error_message != NULL ? st->error_message : "");
+	if (!global->json) {
+		/* the status line above already said it */
+		int rc = (int)ac_error_to_exit_code (error);
+		g_error_free (error);
+		return rc;
+	}
+	json_object_set_string_member (extra, "domain", virDomainGetName (dom));
+	json_object_set_string_member (extra, "state", st->state);
+	return ac_cli_fail_with (global, error, extra);
+}
+
 /* Prints every change of the status until it reaches a final state. */
 static int
 status_follow (AcCliGlobal *global, virDomainPtr dom)
@@ -257,8 +316,7 @@ status_follow (AcCliGlobal *global, virDomainPtr dom)
 		tag = ac_tag_parse (xml, -1, NULL, NULL);
 		if (st != NULL) {
 			if (global->json)
-				line = g_strdup_printf ("{\"event\":\"status\",\"state\":\"%s\",\"step\":\"%s\",\"progress\":%u}",
-							st->state, st->step != NULL ? st->step : "", st->progress);
+				line = ac_cli_status_event_to_string (virDomainGetName (dom), st);
 			else
 				line = g_strdup_printf ("%s %-12s %-20s %3u%%%s%s", st->updated != NULL ? st->updated : "",
 							st->state, st->step != NULL ? st->step : "-", st->progress,
@@ -271,9 +329,10 @@ status_follow (AcCliGlobal *global, virDomainPtr dom)
 				last = g_steal_pointer (&line);
 			}
 			if (status_is_final (st, tag != NULL && tag->publish != NULL))
-				return g_strcmp0 (st->state, "failed") == 0 || g_strcmp0 (st->state, "invalid") == 0
-					       ? AC_EXIT_FAILURE
-					       : AC_EXIT_OK;
+				return g_strcmp0 (st->state, "failed") == 0
+				               || g_strcmp0 (st->state, "invalid") == 0
+				           ? status_follow_failed (global, dom, st)
+				           : AC_EXIT_OK;
 		}
 		g_usleep (500 * 1000);
 	}
@@ -433,7 +492,20 @@ ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	formatted = ac_tag_format (tag);
-	if (!global->quiet)
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		g_autofree gchar *file = g_filename_display_name (argv[1]);
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "file");
+		json_builder_add_string_value (b, file);
+		json_builder_set_member_name (b, "valid");
+		json_builder_add_boolean_value (b, TRUE);
+		json_builder_set_member_name (b, "tag");
+		json_builder_add_string_value (b, formatted);
+		json_builder_end_object (b);
+		print_json (b);
+	} else if (!global->quiet) {
 		printf ("%s", formatted);
+	}
 	return AC_EXIT_OK;
 }

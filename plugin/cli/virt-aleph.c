@@ -59,6 +59,11 @@ main (int argc, char **argv)
 
 	setlocale (LC_ALL, "");
 
+	/* --json: stdout carries JSON only, so GLib's log messages all go to stderr */
+	ac_cli_prescan (&global, argc, argv);
+	if (global.json)
+		g_log_writer_default_set_use_stderr (TRUE);
+
 	/* The command is the first argument that is not an option (or an option's value). */
 	for (int i = 1; i < argc; i++) {
 		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0) {
@@ -70,7 +75,10 @@ main (int argc, char **argv)
 			break;
 		}
 		if (g_strcmp0 (argv[i], "--version") == 0 || g_strcmp0 (argv[i], "-V") == 0) {
-			printf ("virt-aleph %s\n", PACKAGE_VERSION);
+			if (global.json)
+				printf ("{\"version\":\"%s\"}\n", PACKAGE_VERSION);
+			else
+				printf ("virt-aleph %s\n", PACKAGE_VERSION);
 			return AC_EXIT_OK;
 		}
 		if (g_strcmp0 (argv[i], "--help") == 0 || g_strcmp0 (argv[i], "-h") == 0) {
@@ -79,6 +87,11 @@ main (int argc, char **argv)
 		}
 	}
 	if (cmd_index < 0) {
+		if (global.json)
+			return ac_cli_fail (
+			    &global,
+			    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                         "no COMMAND given: see 'virt-aleph --help'"));
 		print_usage (stderr);
 		return AC_EXIT_USAGE;
 	}
@@ -98,6 +111,11 @@ main (int argc, char **argv)
 		g_free (global.connect_uri);
 		return rc;
 	}
+	if (global.json)
+		return ac_cli_fail (&global,
+		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                 "unknown command '%s': see 'virt-aleph --help'",
+		                                 argv[cmd_index]));
 	fprintf (stderr, "virt-aleph: unknown command '%s'\n\n", argv[cmd_index]);
 	print_usage (stderr);
 	return AC_EXIT_USAGE;

@@ -1,0 +1,551 @@
+#!/usr/bin/python3
+"""virt-aleph --json, as scripts use it: every command and subcommand, on a success path where
+one needs neither root, a network nor a libvirtd (libvirt's test driver, test:///FILE, stands in
+for the domains), and on failure paths (bad arguments, unknown domains, a CRN and a CCN at
+http://127.0.0.1:1 where nothing listens).
+
+For each run: stdout holds JSON only (one document, or NDJSON for the streams: apply, attest,
+stop, reboot, erase, forget, status --follow), a failure ends with one error object
+{"error":{"code","exit","message"}}, and the exit code is the one docs/exit-codes.md documents
+for the error's class.
+
+Run by meson (suite 'cli'):  test_cli_json.py BUILDDIR
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(SRC, "build"))
+VIRT_ALEPH = os.path.join(BUILD, "plugin", "cli", "virt-aleph")
+ALEPH_DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
+DATA = os.path.join(SRC, "tests", "data")
+TAG_NS = "https://aleph.cloud/ns/libvirt/confidential/1"
+STATUS_NS = "https://aleph.cloud/ns/libvirt/confidential-status/1"
+NOWHERE = "http://127.0.0.1:1"  # nothing listens: connection refused at once
+
+
+def documented_exit_codes():
+    """{class name: exit code} from the table in docs/exit-codes.md."""
+    codes = {}
+    with open(os.path.join(SRC, "docs", "exit-codes.md")) as f:
+        for line in f:
+            m = re.match(r"^\|\s*(\d+)\s*\|\s*`([a-z-]+)`", line)
+            if m:
+                codes[m.group(2)] = int(m.group(1))
+    return codes
+
+
+EXIT = documented_exit_codes()
+
+HASH_INSTANCE = "1" * 64
+HASH_CRN = "2" * 64
+HASH_STORE = "3" * 64
+UUID_TAGGED = "0f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e01"
+UUID_FAILED = "0f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e02"
+UUID_LOCAL = "0f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e03"
+UUID_PLAIN = "0f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e04"
+
+PUBLISH_TAG = (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
+               f'<aleph:publish api="{NOWHERE}" crn="auto"/></aleph:confidential>')
+LOCAL_TAG = (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
+             '<aleph:local mode="test"/></aleph:confidential>')
+
+
+def domain(name, uuid, metadata=""):
+    return f"""  <domain type='test'>
+    <name>{name}</name>
+    <uuid>{uuid}</uuid>
+    <memory unit='MiB'>512</memory>
+    <vcpu>1</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <metadata>{metadata}</metadata>
+    <devices>
+      <disk type='file' device='disk'><source file='/var/lib/{name}.img'/><target dev='vda' bus='virtio'/></disk>
+    </devices>
+  </domain>
+"""
+
+
+class JsonCliTest(unittest.TestCase):
+    """Shared set-up: a test-driver node with four domains, a pipeline configuration with its
+    state and log, a key."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ac-cli-json-")
+        d = cls.dir
+        cls.env = dict(os.environ)
+        for var in ("VIRT_ALEPH_DEFAULT_URI", "LIBVIRT_DEFAULT_URI", "G_MESSAGES_DEBUG"):
+            cls.env.pop(var, None)
+        cls.env["HOME"] = d  # the default key path, never the user's
+        cls.key = os.path.join(d, "ethereum.key")
+        r = subprocess.run([VIRT_ALEPH, "account", "create", "--key-file", cls.key],
+                           capture_output=True, text=True, env=cls.env)
+        assert r.returncode == 0, r.stderr
+        cls.address = r.stdout.strip()
+
+        # the domains: untagged; published and running (its pipeline state on a CRN nobody
+        # answers for); failed (untrusted chain recorded); local only
+        running = (f'<alephst:status xmlns:alephst="{STATUS_NS}" state="running" step="running" '
+                   f'progress="100"><alephst:aleph instance="{HASH_INSTANCE}" crn="{HASH_CRN}" '
+                   f'store="{HASH_STORE}"/></alephst:status>')
+        failed = (f'<alephst:status xmlns:alephst="{STATUS_NS}" state="failed" step="attest" '
+                  'progress="75"><alephst:error code="untrusted" step="attest">the certificate '
+                  'chain does not lead to a trusted root</alephst:error></alephst:status>')
+        cls.node = os.path.join(d, "node.xml")
+        with open(cls.node, "w") as f:
+            f.write("<node>\n")
+            f.write(domain("plain", UUID_PLAIN))
+            f.write(domain("tagged", UUID_TAGGED, PUBLISH_TAG + running))
+            f.write(domain("failed", UUID_FAILED, PUBLISH_TAG + failed))
+            f.write(domain("local", UUID_LOCAL, LOCAL_TAG))
+            f.write("</node>\n")
+        cls.uri = "test://" + cls.node
+
+        state_dir = os.path.join(d, "state")
+        cls.config = os.path.join(d, "virt-alephd.conf")
+        with open(cls.config, "w") as f:
+            f.write(f"[pipeline]\nstate-dir={state_dir}\nkey-file={cls.key}\n"
+                    "poll-first-ms=10\npoll-max-ms=20\ntimeout=2\n")
+        dom_dir = os.path.join(state_dir, "domains", UUID_TAGGED)
+        os.makedirs(dom_dir, mode=0o700)
+        os.chmod(os.path.join(state_dir, "domains"), 0o700)
+        os.chmod(state_dir, 0o700)
+        image = os.path.join(d, "tagged.img")
+        with open(image, "wb") as f:
+            f.write(b"\0" * 4096)
+        # every step done but the attestation
+        state = {
+            "build": {"done": True, "image": image, "sha256": "4" * 64},
+            "store": {"done": True, "hash": HASH_STORE, "cid": "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"},
+            "crn": {"done": True, "hash": HASH_CRN, "url": NOWHERE},
+            "instance": {"done": True, "posted": True, "hash": HASH_INSTANCE},
+            "notify": {"done": True},
+        }
+        with open(os.path.join(dom_dir, "state.json"), "w") as f:
+            json.dump(state, f)
+        with open(os.path.join(dom_dir, "log"), "w") as f:
+            f.write("2026-01-02T03:04:05Z build: building (5%)\n"
+                    "2026-01-02T03:05:06Z publish/notify: publishing (70%)\n"
+                    "2026-01-02T03:06:07Z attest: failed: \"quoted\" \\ text\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    # ---- running and checking ------------------------------------------------------------
+
+    def run_cli(self, *args, stdin=None, timeout=120):
+        argv = [VIRT_ALEPH, "--connect", self.uri, "--json"] + [str(a) for a in args]
+        r = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=self.env,
+                           timeout=timeout, cwd=self.dir)
+        return r
+
+    def describe(self, r):
+        return f"{r.args[3:]}: exit {r.returncode}\nstdout: {r.stdout!r}\nstderr: {r.stderr[-2000:]!r}"
+
+    def check_error_object(self, obj, cls, r):
+        self.assertIn("error", obj, self.describe(r))
+        err = obj["error"]
+        self.assertIsInstance(err, dict, self.describe(r))
+        self.assertEqual(err.get("code"), cls, self.describe(r))
+        self.assertEqual(err.get("exit"), EXIT[cls], self.describe(r))
+        self.assertIsInstance(err.get("message"), str, self.describe(r))
+        self.assertTrue(err["message"], self.describe(r))
+
+    def document(self, r):
+        """stdout is exactly one JSON document."""
+        try:
+            return json.loads(r.stdout)
+        except ValueError as e:
+            self.fail(f"stdout is not one JSON document ({e}): {self.describe(r)}")
+
+    def ndjson(self, r):
+        """stdout is NDJSON: one JSON object per line, nothing else."""
+        self.assertTrue(r.stdout.endswith("\n"), self.describe(r))
+        objs = []
+        for line in r.stdout.splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                self.fail(f"stdout line {line!r} is not JSON ({e}): {self.describe(r)}")
+            self.assertIsInstance(obj, dict, self.describe(r))
+            self.assertTrue("event" in obj or "error" in obj, self.describe(r))
+            objs.append(obj)
+        self.assertTrue(objs, self.describe(r))
+        return objs
+
+    def ok(self, *args, **kw):
+        """A one-shot command that succeeds: its one document."""
+        r = self.run_cli(*args, **kw)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        doc = self.document(r)
+        if isinstance(doc, dict):
+            self.assertNotIn("error", doc, self.describe(r))
+        return doc
+
+    def ok_stream(self, *args, **kw):
+        """A stream that succeeds: its events, the last one the result (when it has one)."""
+        r = self.run_cli(*args, **kw)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        events = self.ndjson(r)
+        for e in events:
+            self.assertNotIn("error", e, self.describe(r))
+        return events
+
+    def fails(self, cls, *args, **kw):
+        """A one-shot command that fails: its one error object, with the documented code."""
+        r = self.run_cli(*args, **kw)
+        self.assertEqual(r.returncode, EXIT[cls], self.describe(r))
+        doc = self.document(r)
+        self.assertIsInstance(doc, dict, self.describe(r))
+        self.check_error_object(doc, cls, r)
+        return doc
+
+    def fails_stream(self, cls, *args, **kw):
+        """A stream that fails: events, then one error object as its last line."""
+        r = self.run_cli(*args, **kw)
+        self.assertEqual(r.returncode, EXIT[cls], self.describe(r))
+        events = self.ndjson(r)
+        self.check_error_object(events[-1], cls, r)
+        for e in events[:-1]:
+            self.assertNotIn("error", e, self.describe(r))
+            self.assertIn(e["event"], ("status", "progress"), self.describe(r))
+        return events
+
+    def write(self, name, content, mode="w"):
+        path = os.path.join(self.dir, name)
+        with open(path, mode) as f:
+            f.write(content)
+        return path
+
+
+class TestGlobal(JsonCliTest):
+    def test_no_command(self):
+        self.fails("invalid-input")
+
+    def test_unknown_command(self):
+        self.fails("invalid-input", "frobnicate")
+
+    def test_unknown_option(self):
+        # the option parser's error is JSON too (--json given before and after the command)
+        self.fails("invalid-input", "status", "--no-such-option", "plain")
+        r = subprocess.run([VIRT_ALEPH, "status", "--no-such-option", "--json", "plain"],
+                           capture_output=True, text=True, env=self.env)
+        self.assertEqual(r.returncode, EXIT["invalid-input"])
+        self.check_error_object(self.document(r), "invalid-input", r)
+
+    def test_version(self):
+        self.assertIn("version", self.ok("--version"))
+
+    def test_exit_table(self):
+        # the table the other tests check against is complete
+        for cls in ("internal", "invalid-input", "refused", "untrusted", "mismatch", "network",
+                    "remote", "libvirt", "permission", "not-found", "exists", "unsupported",
+                    "io", "cancelled"):
+            self.assertIn(cls, EXIT)
+
+
+class TestAccount(JsonCliTest):
+    def test_show_create_import(self):
+        doc = self.ok("account", "show", "--key-file", self.key)
+        self.assertEqual(doc["address"], self.address)
+        self.assertFalse(doc["created"])
+        k2 = os.path.join(self.dir, "k-created")
+        doc = self.ok("account", "create", "--key-file", k2)
+        self.assertTrue(doc["created"])
+        self.assertEqual(doc["key_file"], k2)
+        raw = self.write("raw.key", b"\x01" * 32, "wb")
+        doc = self.ok("account", "import", "--key-file", os.path.join(self.dir, "k-imported"), raw)
+        self.assertEqual(doc["address"], "0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1")
+
+    def test_failures(self):
+        self.fails("not-found", "account", "show", "--key-file", os.path.join(self.dir, "none"))
+        self.fails("exists", "account", "create", "--key-file", self.key)
+        self.fails("invalid-input", "account", "import", "--key-file", os.path.join(self.dir, "k-bad"), "-",
+                   stdin="1234\n")
+        self.fails("invalid-input", "account")
+        self.fails("invalid-input", "account", "frobnicate")
+        loose = os.path.join(self.dir, "k-loose")
+        shutil.copyfile(self.key, loose)
+        os.chmod(loose, 0o644)
+        self.fails("permission", "account", "show", "--key-file", loose)
+
+
+class TestMessage(JsonCliTest):
+    content = os.path.join(DATA, "aleph", "content", "instance-worked.json")
+
+    def test_build_sign_verify(self):
+        msg = self.ok("message", "build", "INSTANCE", self.content, "--key-file", self.key,
+                      "--time", "1700000000")
+        self.assertEqual(msg["type"], "INSTANCE")
+        out = os.path.join(self.dir, "m.json")
+        doc = self.ok("message", "build", "INSTANCE", self.content, "--key-file", self.key,
+                      "--time", "1700000000", "-o", out)
+        self.assertEqual(doc["item_hash"], msg["item_hash"])
+        self.assertEqual(doc["file"], out)
+        unsigned = self.ok("message", "build", "INSTANCE", self.content, "--unsigned",
+                           "--sender", self.address, "--time", "1700000000")
+        path = self.write("u.json", json.dumps(unsigned))
+        signed = self.ok("message", "sign", path, "--key-file", self.key)
+        self.assertEqual(signed["signature"], msg["signature"])
+        doc = self.ok("message", "verify", out)
+        self.assertTrue(doc["valid"])
+        self.assertEqual(doc["signer"].lower(), self.address.lower())
+
+    def test_failures(self):
+        out = os.path.join(self.dir, "m2.json")
+        self.ok("message", "build", "INSTANCE", self.content, "--key-file", self.key, "-o", out)
+        with open(out) as f:
+            tampered = f.read().replace("coco-test", "coco-tesT")
+        bad = self.write("tampered.json", tampered)
+        self.fails("mismatch", "message", "verify", bad)
+        self.fails("invalid-input", "message", "build", "INSTANCE",
+                   os.path.join(DATA, "aleph", "content", "instance-size-float.json"), "--key-file", self.key)
+        self.fails("not-found", "message", "verify", os.path.join(self.dir, "none.json"))
+        self.fails("network", "message", "send", out, "--api", NOWHERE, "--timeout", "2")
+        self.fails("network", "message", "status", "a" * 64, "--api", NOWHERE)
+        self.fails("invalid-input", "message", "frobnicate")
+        self.fails("invalid-input", "message", "--time", "soon", "verify", out)
+
+
+class TestIpfs(JsonCliTest):
+    def test_cid_car(self):
+        hello = self.write("hello.txt", "hello world")
+        doc = self.ok("ipfs", "cid", hello)
+        self.assertEqual(doc["cid"], "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD")
+        car = os.path.join(self.dir, "hello.car")
+        doc = self.ok("ipfs", "car", hello, car)
+        self.assertEqual(doc["car"], car)
+        self.assertTrue(os.path.getsize(car) > 0)
+
+    def test_failures(self):
+        hello = self.write("hello2.txt", "hello world")
+        self.fails("not-found", "ipfs", "cid", os.path.join(self.dir, "none"))
+        self.fails("network", "ipfs", "add", hello, "--ipfs-api", NOWHERE)
+        self.fails("network", "ipfs", "upload", hello, "--api", NOWHERE, "--unauthenticated")
+        self.fails("invalid-input", "ipfs", "upload", hello, "--engine", "floppy")
+        self.fails("invalid-input", "ipfs")
+
+
+class TestBuild(JsonCliTest):
+    # a build needs root (chroot, loop devices): its failures only
+    def test_failures(self):
+        self.fails("invalid-input", "build")
+        self.fails("not-found", "build", os.path.join(self.dir, "none.json"))
+        bad = self.write("bad-template.json", '{ "disk": ')
+        self.fails("invalid-input", "build", bad)
+
+
+class TestSev(JsonCliTest):
+    sev = os.path.join(DATA, "sev")
+
+    def test_verify_chain(self):
+        doc = self.ok("sev", "verify-chain", os.path.join(self.sev, "real-chains/rome/chain_sev.bin"))
+        self.assertEqual(doc["generation"], "rome")
+        self.fails("untrusted", "sev", "verify-chain", "--generation", "milan",
+                   os.path.join(self.sev, "real-chains/rome/chain_sev.bin"))
+        self.fails("not-found", "sev", "verify-chain", os.path.join(self.dir, "none"))
+        self.fails("invalid-input", "sev", "verify-chain")
+
+    def test_session(self):
+        pdh = os.path.join(self.sev, "real-chains/rome/pdh.cert")
+        out = os.path.join(self.dir, "session")
+        os.makedirs(out, exist_ok=True)
+        doc = self.ok("sev", "session", pdh, "3", "--no-verify", "--dir", out)
+        self.assertEqual(doc["policy"], "0x3")
+        self.fails("refused", "sev", "session", pdh, "3", "--dir", out, "--name", "other")
+        self.fails("exists", "sev", "session", pdh, "3", "--no-verify", "--dir", out)
+
+    def test_measure(self):
+        m = os.path.join(self.sev, "measurement")
+        common = ["--api-major", "1", "--build-id", "40", "--policy", "3",
+                  "--firmware", os.path.join(m, "sevctl_OVMF.amdsev.fd_trimmed.bin"),
+                  "--tik", os.path.join(m, "sevctl_tik1.bin"),
+                  "--measurement", "oMDewIouJSpbpNRHj7Mk3p08H2dPZQdsZMU14qIymBnDE/q1EcIWsVBbGy6pkDxA"]
+        doc = self.ok("sev", "measure", "--api-minor", "40", *common)
+        self.assertEqual(doc["verdict"], "match")
+        self.fails("mismatch", "sev", "measure", "--api-minor", "41", *common)
+        self.fails("refused", "sev", "measure", "--api-minor", "40", "--min-api", "1.41", *common)
+        self.fails("invalid-input", "sev", "measure", "--api-minor", "40")
+
+    def test_secret_build(self):
+        s = os.path.join(self.sev, "secret")
+        pw = self.write("pw.txt", "MY-LUKS-PASSPHRASE\n")
+        keys = ["--tik", os.path.join(s, "sevctl_tik1.bin"), "--tek", os.path.join(s, "sevctl_tek1.bin"),
+                "--measurement", "TLeA7607lZQntLjRY1/i+sbtdSZ+75zxpz4Px9hzpBLwItF5Q2o4prA++3ZZv9ZS"]
+        doc = self.ok("sev", "secret", "build", *keys, "--passphrase-file", pw)
+        self.assertIn("packet_header", doc)
+        self.assertIn("secret", doc)
+        self.fails("invalid-input", "sev", "secret", "build", *keys)
+        self.fails("not-found", "sev", "secret", "build", *keys, "--passphrase-file", os.path.join(self.dir, "none"))
+
+    def test_policy_explain(self):
+        doc = self.ok("sev", "policy", "explain", "nodbg,es")
+        self.assertEqual(doc["policy"], "0x5")
+        self.fails("invalid-input", "sev", "policy", "explain", "0x100")
+
+    def test_dispatch(self):
+        self.fails("invalid-input", "sev")
+        self.fails("invalid-input", "sev", "frobnicate")
+        self.fails("invalid-input", "sev", "secret")
+
+
+class TestTag(JsonCliTest):
+    def test_tag(self):
+        doc = self.ok("tag", "plain", "--local", "test")
+        self.assertEqual(doc["domain"], "plain")
+        self.assertIn('<aleph:local mode="test"/>', doc["tag"])
+        doc = self.ok("tag", "plain", "--local", "test", "--dry-run")
+        self.assertTrue(doc["dryRun"])
+        self.assertIn("<aleph:confidential", doc["tag"])
+        self.fails("invalid-input", "tag", "plain", "--policy", "0x40")
+        self.fails("invalid-input", "tag", "plain", "--disk", "vdz")
+        self.fails("invalid-input", "tag", "plain", "--vcpus", "many")
+        self.fails("invalid-input", "tag")
+        self.fails("not-found", "tag", "no-such-domain", "--local", "test")
+        self.fails("not-found", "tag", "plain", "--file", os.path.join(self.dir, "none.xml"))
+
+    def test_untag(self):
+        doc = self.ok("untag", "tagged")
+        self.assertEqual(doc["domain"], "tagged")
+        self.assertIs(doc["removed"], True)
+        self.assertIs(doc["statusRemoved"], True)
+        doc = self.fails("not-found", "untag", "plain")
+        self.assertEqual(doc["domain"], "plain")
+        self.assertIs(doc["removed"], False)
+        self.fails("not-found", "untag", "no-such-domain")
+
+    def test_status(self):
+        doc = self.ok("status", "plain")
+        self.assertFalse(doc["tagged"])
+        doc = self.ok("status", "tagged")
+        self.assertTrue(doc["publish"])
+        self.assertEqual(doc["status"]["state"], "running")
+        self.assertEqual(doc["status"]["instance"], HASH_INSTANCE)
+        self.fails("not-found", "status", "no-such-domain")
+        self.fails("invalid-input", "status", "plain", "tagged")
+
+    def test_status_follow(self):
+        events = self.ok_stream("status", "tagged", "--follow", timeout=30)
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["event"], "status")
+        self.assertEqual(events[0]["state"], "running")
+        self.assertEqual(events[0]["instance"], HASH_INSTANCE)
+        # a failed state exits with the class it recorded
+        events = self.fails_stream("untrusted", "status", "failed", "--follow", timeout=30)
+        self.assertEqual(events[0]["state"], "failed")
+        self.assertEqual(events[0]["errorCode"], "untrusted")
+        self.assertEqual(events[-1]["domain"], "failed")
+        self.fails("not-found", "status", "no-such-domain", "--follow")
+
+    def test_validate(self):
+        good = self.write("good.xml", LOCAL_TAG)
+        doc = self.ok("validate", good)
+        self.assertTrue(doc["valid"])
+        self.assertIn('<aleph:local mode="test"/>', doc["tag"])
+        doc = self.ok("validate", "-", stdin=LOCAL_TAG)
+        self.assertTrue(doc["valid"])
+        bad = self.write("bad.xml", LOCAL_TAG.replace("test", "sometimes"))
+        self.fails("invalid-input", "validate", bad)
+        self.fails("invalid-input", "validate", "-", stdin="<not-xml")
+        self.fails("not-found", "validate", os.path.join(self.dir, "none.xml"))
+
+
+class TestPipeline(JsonCliTest):
+    def test_apply(self):
+        # every step done but the attestation, on a CRN where nothing listens
+        self.fails_stream("network", "apply", "tagged", "--config", self.config)
+        self.fails("invalid-input", "apply", "local", "--config", self.config)
+        self.fails("not-found", "apply", "no-such-domain", "--config", self.config)
+        self.fails("invalid-input", "apply", "--config", self.config)
+        bad = self.write("bad.conf", "[pipeline]\nmin-api=soon\n")
+        self.fails("invalid-input", "apply", "tagged", "--config", bad)
+
+    def test_attest(self):
+        # nothing waits for a secret (not attested yet): success, attested false
+        events = self.ok_stream("attest", "tagged", "--config", self.config)
+        result = events[-1]
+        self.assertEqual(result["event"], "result")
+        self.assertEqual(result["command"], "attest")
+        self.assertEqual(result["domain"], "tagged")
+        self.assertIs(result["attested"], False)
+        self.fails("not-found", "attest", "plain", "--config", self.config)
+        self.fails("not-found", "attest", "no-such-domain", "--config", self.config)
+
+    def test_operations(self):
+        for op in ("stop", "reboot", "erase"):
+            with self.subTest(op=op):
+                self.fails_stream("network", op, "tagged", "--config", self.config)
+                self.fails("invalid-input", op, "local", "--config", self.config)
+                self.fails("not-found", op, "no-such-domain", "--config", self.config)
+                self.fails("invalid-input", op, "--config", self.config)
+        self.fails_stream("network", "forget", "tagged", "--image", "--config", self.config)
+        self.fails("not-found", "forget", "no-such-domain", "--config", self.config)
+        self.fails("invalid-input", "forget", "tagged", "--reason")
+
+    def test_logs(self):
+        doc = self.ok("logs", "tagged", "--config", self.config)
+        self.assertEqual(doc["domain"], "tagged")
+        events = doc["events"]
+        self.assertEqual(events[0], {"time": "2026-01-02T03:04:05Z", "message": "build: building (5%)"})
+        self.assertEqual(events[2]["message"], 'attest: failed: "quoted" \\ text')
+        self.fails("not-found", "logs", "plain", "--config", self.config)
+        self.fails("not-found", "logs", "no-such-domain", "--config", self.config)
+
+
+class TestDoctor(JsonCliTest):
+    def test_doctor(self):
+        checks = self.ok("doctor", "--config", self.config, "--no-probe")
+        self.assertIsInstance(checks, list)
+        self.assertIn("libvirt", [c["check"] for c in checks])
+        # a failed attestation recorded as untrusted: the first failure's class
+        doc = self.fails("untrusted", "doctor", "failed", "--config", self.config, "--no-probe")
+        self.assertIn("attestation", [c["check"] for c in doc["checks"] if c["result"] == "failed"])
+        # the domain's CRN (from its pipeline state) does not answer
+        doc = self.fails("network", "doctor", "tagged", "--config", self.config, "--no-probe")
+        self.assertIn("crn", [c["check"] for c in doc["checks"] if c["result"] == "failed"])
+        self.fails("network", "doctor", "--crn", NOWHERE, "--config", self.config, "--no-probe")
+        self.fails("not-found", "doctor", "no-such-domain", "--config", self.config, "--no-probe")
+        self.fails("invalid-input", "doctor", "plain", "tagged", "--config", self.config)
+
+
+class TestDevnet(JsonCliTest):
+    def test_failures(self):
+        self.fails("invalid-input", "devnet")
+        self.fails("invalid-input", "devnet", "--crns", "many")
+
+    def test_ready_line(self):
+        if not os.access(ALEPH_DEVNET, os.X_OK):
+            self.skipTest("aleph-devnet is not built (needs libsoup-3.0 and sqlite3)")
+        state = os.path.join(self.dir, "devnet")
+        p = subprocess.Popen([VIRT_ALEPH, "--connect", self.uri, "--json", "devnet", "--state-dir", state],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            line = p.stdout.readline()
+            ready = json.loads(line)
+            self.assertTrue(ready["ready"])
+            self.assertTrue(ready["ccn"].startswith("http://127.0.0.1:"))
+            p.send_signal(signal.SIGTERM)
+            rest, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(rest, "")
+
+
+if __name__ == "__main__":
+    if not os.access(VIRT_ALEPH, os.X_OK):
+        print(f"{VIRT_ALEPH} is not built", file=sys.stderr)
+        sys.exit(1)
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:])

@@ -4,8 +4,9 @@
  * Threads: libvirt's default event implementation (since libvirt 6) runs on GLib's default
  * main context, so the main loop below delivers domain events, keepalives and the close
  * callback; every callback only queues work for the main loop, where all decisions happen one
- * at a time. The slow pipelines run in worker threads (one per domain), which call libvirt
- * (thread-safe) only to write their domain's status.
+ * at a time. The slow work runs in worker threads (one per domain at a time): the Aleph
+ * pipelines, and the local SEV flow (which may build a disk image for minutes); they call
+ * libvirt (thread-safe) for their domain and to write its status.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -23,6 +24,7 @@
 
 #include "ac-error.h"
 #include "ac-localsev-owner.h"
+#include "ac-localsev-domain.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
@@ -51,7 +53,11 @@ typedef struct {
 	AcLocalsevOptions *lopts;   /* local SEV flow: pconfig's state dir, roots, min API */
 	virConnectPtr secrets_conn; /* pconfig's secrets-uri; NULL = conn when it is local */
 	GHashTable *workers;   /* UUID → GCancellable of the pipeline running for it */
-	GHashTable *failed;    /* UUID → canonical tag whose pipeline failed for good */
+	GHashTable *failed;    /* UUID → canonical tag whose pipeline failed for good (local SEV
+				  flow: tag and disk whose image could not be built) */
+	GHashTable *dirty;     /* UUIDs with events while their worker ran: looked at again */
+	guint localsev_workers; /* of the workers, those of the local SEV flow */
+	gchar *localsev_pool;  /* [localsev] pool: images through the storage API, into it */
 	GHashTable *retries;   /* UUID → number of retries of a transient failure */
 	guint monitor_s;
 	guint monitor_id;
@@ -109,16 +115,25 @@ ac_daemon_write_status (virDomainPtr dom, AcStatus *desired)
 
 /* ---- pipeline workers (one thread per domain at a time) --------------------------------- */
 
+typedef enum {
+	AC_WORKER_PIPELINE, /* the Aleph flow */
+	AC_WORKER_MONITOR,  /* check a running instance on Aleph */
+	AC_WORKER_LOCALSEV, /* the local SEV flow: image, prepare, attest */
+} AcWorkerKind;
+
 typedef struct {
 	AcDaemon *daemon;
 	gchar *uuid;
-	gchar *tag;       /* canonical tag the run started from */
-	gboolean monitor; /* check a running instance instead of running the flow */
+	gchar *tag;       /* canonical tag the run started from (local SEV: and the disk) */
+	AcWorkerKind kind;
 	virConnectPtr conn;
 	virDomainPtr dom;
+	AcSevHost *sev_host;	    /* local SEV flow: the host side of conn */
+	virConnectPtr secrets_conn; /* local SEV flow: nullable */
 	guint64 generation;
 	GError *error;
 	gboolean reattested;
+	gboolean remember_failure; /* a non-transient failure waits for a change of w->tag */
 } AcWorker;
 
 static void
@@ -130,6 +145,9 @@ ac_worker_free (AcWorker *w)
 		virDomainFree (w->dom);
 	if (w->conn != NULL)
 		virConnectClose (w->conn);
+	g_clear_object (&w->sev_host);
+	if (w->secrets_conn != NULL)
+		virConnectClose (w->secrets_conn);
 	g_clear_error (&w->error);
 	g_free (w);
 }
@@ -145,12 +163,41 @@ ac_worker_status (const AcStatus *status, gpointer user_data)
 		ac_daemon_write_status (w->dom, copy);
 }
 
+/* the local SEV flow of one domain: statuses as it goes, the final one written here */
+static gboolean
+ac_worker_localsev (AcWorker *w, GCancellable *cancellable)
+{
+	g_autofree gchar *xml = ac_virt_get_xml (w->dom, NULL);
+	g_autoptr (AcStatus) current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+	g_autoptr (AcStatus) st = NULL;
+	AcLocalsevServiceRun run = { 0 };
+	gboolean ok;
+
+	run.pool = w->daemon->localsev_pool;
+	run.status_func = ac_worker_status;
+	run.user_data = w;
+	run.cancellable = cancellable;
+	ok = ac_localsev_service_reconcile_full (w->sev_host, w->daemon->lopts, &run,
+						 w->secrets_conn, w->dom, current, &st, &w->error);
+	if (!ok)
+		g_message ("domain '%s': local SEV flow: %s", virDomainGetName (w->dom),
+			   w->error->message);
+	/* an interrupted build is no failure of the domain: it resumes at the next start */
+	if (st != NULL && !g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED))
+		ac_daemon_write_status (w->dom, st);
+	/* a disk that cannot be built into an image fails again until the tag or disk changes */
+	w->remember_failure = !ok && st != NULL && g_strcmp0 (st->error_step, "build") == 0;
+	return ok;
+}
+
 static void
 ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
 	AcWorker *w = data;
 	gboolean ok;
-	if (w->monitor) {
+	if (w->kind == AC_WORKER_LOCALSEV) {
+		ok = ac_worker_localsev (w, cancellable);
+	} else if (w->kind == AC_WORKER_MONITOR) {
 		ok = ac_pipeline_check_running (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w,
 						&w->reattested, &w->error);
 	} else {
@@ -179,6 +226,11 @@ ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 	AcDaemon *self = w->daemon;
 
 	g_hash_table_remove (self->workers, w->uuid);
+	if (w->kind == AC_WORKER_LOCALSEV)
+		self->localsev_workers--;
+	/* an event came while it ran: the run may not have seen what it says */
+	if (g_hash_table_remove (self->dirty, w->uuid) && g_main_loop_is_running (self->loop))
+		ac_daemon_queue (self, w->uuid);
 	if (w->error != NULL && w->generation != self->generation) {
 		/* the connection was lost while it ran: whatever failed may be that; start again */
 		g_message ("domain %s: the run overlapped a reconnection (%s); running again", w->uuid,
@@ -202,8 +254,10 @@ ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 					    g_strdup (w->uuid), g_free);
 		return;
 	}
-	/* a refusal (untrusted chain, mismatch, invalid input …) waits for the owner to act */
-	g_hash_table_insert (self->failed, g_strdup (w->uuid), g_strdup (w->tag));
+	/* a refusal (untrusted chain, mismatch, invalid input …) waits for the owner to act; the
+	 * local SEV flow's other refusals are looked at again on the next event */
+	if (w->kind != AC_WORKER_LOCALSEV || w->remember_failure)
+		g_hash_table_insert (self->failed, g_strdup (w->uuid), g_strdup (w->tag));
 }
 
 static AcDaemon *the_daemon; /* for timeout callbacks */
@@ -217,19 +271,28 @@ ac_daemon_requeue (gpointer data)
 }
 
 static void
-ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, const gchar *tag, gboolean monitor)
+ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, const gchar *tag, AcWorkerKind kind)
 {
 	g_autoptr(GTask) task = NULL;
 	GCancellable *cancellable;
 	AcWorker *w;
 
-	if (g_hash_table_contains (self->workers, uuid))
+	/* stopping: the running ones are cancelled, no new one starts */
+	if (g_hash_table_contains (self->workers, uuid) || !g_main_loop_is_running (self->loop))
 		return;
 	w = g_new0 (AcWorker, 1);
 	w->daemon = self;
 	w->uuid = g_strdup (uuid);
 	w->tag = g_strdup (tag);
-	w->monitor = monitor;
+	w->kind = kind;
+	if (kind == AC_WORKER_LOCALSEV) {
+		self->localsev_workers++;
+		w->sev_host = g_object_ref (self->sev_host);
+		if (self->secrets_conn != NULL) {
+			virConnectRef (self->secrets_conn);
+			w->secrets_conn = self->secrets_conn;
+		}
+	}
 	virConnectRef (self->conn);
 	w->conn = self->conn;
 	w->generation = self->generation;
@@ -277,13 +340,23 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 		return;
 	}
 	tag = ac_tag_parse (xml, -1, NULL, NULL);
-	/* not published, local mode sev: prepare while shut off, attest when started paused */
+	/* not published, local mode sev: its image built and a launch prepared while shut off,
+	 * attested when started paused; in a worker (a build takes minutes) */
 	if (tag != NULL && tag->publish == NULL && ac_localsev_service_applies (self->sev_host, tag)) {
-		g_autoptr(AcStatus) st = NULL;
-		if (!ac_localsev_service_reconcile (self->sev_host, self->lopts, self->secrets_conn, dom,
-						    current, &st, &error))
-			g_message ("domain '%s': local SEV flow: %s", name, error->message);
-		ac_daemon_write_status (dom, st);
+		g_autoptr(AcLocalsevDomain) parsed = ac_localsev_domain_parse (xml, -1, NULL);
+		AcLocalsevDisk *disk = parsed != NULL ? ac_localsev_domain_find_disk (parsed, tag->disk_dev) : NULL;
+		g_autofree gchar *key = NULL;
+		if (g_hash_table_contains (self->workers, uuid)) {
+			g_hash_table_add (self->dirty, g_strdup (uuid));
+			return;
+		}
+		canonical = ac_tag_format (tag);
+		key = g_strdup_printf ("%s\n%s", canonical, disk != NULL && disk->source != NULL ? disk->source : "");
+		if (g_strcmp0 (g_hash_table_lookup (self->failed, uuid), key) == 0) {
+			g_debug ("domain '%s': its disk could not be built into an image; waiting for a change", name);
+			return;
+		}
+		ac_daemon_start_worker (self, dom, uuid, key, AC_WORKER_LOCALSEV);
 		return;
 	}
 	if (tag == NULL || tag->publish == NULL) {
@@ -304,7 +377,7 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 		return;
 	}
 	g_message ("domain '%s': running the Aleph flow", name);
-	ac_daemon_start_worker (self, dom, uuid, canonical, FALSE);
+	ac_daemon_start_worker (self, dom, uuid, canonical, AC_WORKER_PIPELINE);
 }
 
 /* Every monitor interval: instances that run on Aleph are checked for a CRN restart. */
@@ -326,7 +399,7 @@ ac_daemon_monitor (gpointer data)
 		/* only instances on Aleph: a local SEV domain's "running" has no CRN to ask */
 		if (st != NULL && g_strcmp0 (st->state, "running") == 0 && tag != NULL && tag->publish != NULL &&
 		    virDomainGetUUIDString (domains[i], uuid) == 0)
-			ac_daemon_start_worker (self, domains[i], uuid, NULL, TRUE);
+			ac_daemon_start_worker (self, domains[i], uuid, NULL, AC_WORKER_MONITOR);
 		virDomainFree (domains[i]);
 	}
 	free (domains);
@@ -559,8 +632,16 @@ ac_daemon_on_signal (gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* wakes the main context while the workers stop */
 static gboolean
-ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint *monitor_s, GError **error)
+ac_daemon_tick (gpointer user_data)
+{
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint *monitor_s, gchar **pool,
+		       GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new ();
 	g_autoptr(GError) local_error = NULL;
@@ -580,6 +661,17 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint 
 			return FALSE;
 		}
 		*monitor_s = (guint)v;
+	}
+	/* the local SEV flow builds images through libvirt's storage API, into this pool (remote
+	 * hosts always do, into the disk's own pool) */
+	if (g_key_file_has_key (kf, "localsev", "pool", NULL)) {
+		g_free (*pool);
+		*pool = g_key_file_get_string (kf, "localsev", "pool", NULL);
+		if (*pool == NULL || (*pool)[0] == '\0') {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "config %s: [localsev] pool: expected the name of a storage pool", path);
+			return FALSE;
+		}
 	}
 	return TRUE;
 }
@@ -625,7 +717,7 @@ main (int argc, char **argv)
 		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 	self.monitor_s = 30;
 	if (!ac_daemon_load_config (config != NULL ? config : AC_DAEMON_CONF, config != NULL, &uri,
-				    &self.monitor_s, &error)) {
+				    &self.monitor_s, &self.localsev_pool, &error)) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
@@ -681,6 +773,7 @@ main (int argc, char **argv)
 	self.workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self.retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self.dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	the_daemon = &self;
 	self.monitor_id = g_timeout_add_seconds (self.monitor_s, ac_daemon_monitor, &self);
 	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, &self);
@@ -701,12 +794,25 @@ main (int argc, char **argv)
 		while (g_hash_table_iter_next (&iter, NULL, &value))
 			g_cancellable_cancel (value);
 	}
+	/* a cancelled image build of the local SEV flow undoes its temporaries (mounts, work
+	 * directory, the plaintext copy of a remote disk): let it, a while */
+	{
+		gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+		guint tick = g_timeout_add (200, ac_daemon_tick, NULL);
+		while (self.localsev_workers > 0 && g_get_monotonic_time () < deadline)
+			g_main_context_iteration (NULL, TRUE);
+		g_source_remove (tick);
+	}
 	the_daemon = NULL;
 	ac_daemon_drop_connection (&self);
-	ac_localsev_options_free (self.lopts);
+	/* a worker still running keeps using the options */
+	if (self.localsev_workers == 0)
+		ac_localsev_options_free (self.lopts);
 	if (self.secrets_conn != NULL)
 		virConnectClose (self.secrets_conn);
 	g_hash_table_unref (self.pending);
+	g_hash_table_unref (self.dirty);
+	g_free (self.localsev_pool);
 	g_main_loop_unref (self.loop);
 	if (pidfile != NULL)
 		(void)g_unlink (pidfile);

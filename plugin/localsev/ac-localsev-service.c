@@ -14,7 +14,10 @@
 
 #include "ac-error.h"
 #include "ac-localsev-domain.h"
+#include "ac-localsev-image.h"
+#include "ac-localsev-pin.h"
 #include "ac-localsev-private.h"
+#include "ac-secret-store.h"
 #include "ac-sev-cert.h"
 #include "ac-virt.h"
 
@@ -120,32 +123,14 @@ ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
 
 /* ---- where the passphrase lives ------------------------------------------------------------ */
 
-/* a libvirtd on this machine: no host part, no remote transport but unix (the same rule as
- * the Aleph flow's secret store) */
-static gboolean
-ac_localsev_service_uri_is_local (const gchar *uri)
-{
-	g_autoptr (GUri) u
-	    = g_uri_parse (uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED_QUERY, NULL);
-	const gchar *host;
-	const gchar *scheme;
-
-	if (u == NULL)
-		return FALSE;
-	host = g_uri_get_host (u);
-	scheme = g_uri_get_scheme (u);
-	if (scheme == NULL)
-		return FALSE;
-	if (strchr (scheme, '+') != NULL && !g_str_has_suffix (scheme, "+unix"))
-		return FALSE;
-	return host == NULL || host[0] == '\0';
-}
-
 /**
  * ac_localsev_service_secrets_connect:
  * @conn: (nullable): the connection the service manages domains through; only used (and
  *   then required) when @secrets_uri is NULL
  * @secrets_uri: (nullable): the configured local libvirt for the passphrase
+ *
+ * The rule of ac_secret_store_connect(), the one place that says which libvirt may keep a
+ * passphrase.
  *
  * Returns: (transfer full): a connection to a libvirt on this machine, never a remote host's.
  */
@@ -153,33 +138,7 @@ virConnectPtr
 ac_localsev_service_secrets_connect (virConnectPtr conn, const gchar *secrets_uri, GError **error)
 {
 	g_return_val_if_fail (conn != NULL || secrets_uri != NULL, NULL);
-
-	if (secrets_uri == NULL) {
-		char *u = virConnectGetURI (conn);
-		g_autofree gchar *own = g_strdup (u);
-		free (u);
-		if (own == NULL || !ac_localsev_service_uri_is_local (own)) {
-			g_set_error (
-			    error, AC_ERROR, AC_ERROR_REFUSED,
-			    "refusing to read the disk passphrase from the secret store of %s, "
-			    "a remote host (the very host SEV protects the guest from); set "
-			    "secrets-uri in the [pipeline] configuration to a local libvirt "
-			    "(qemu:///system)",
-			    own != NULL ? own : "(unknown URI)");
-			return NULL;
-		}
-		virConnectRef (conn);
-		return conn;
-	}
-	if (!ac_localsev_service_uri_is_local (secrets_uri)) {
-		g_set_error (
-		    error, AC_ERROR, AC_ERROR_REFUSED,
-		    "secrets-uri %s is not a local libvirt; the passphrase never comes from "
-		    "another host",
-		    secrets_uri);
-		return NULL;
-	}
-	return ac_virt_connect (secrets_uri, error);
+	return ac_secret_store_connect (conn, secrets_uri, error);
 }
 
 static void
@@ -189,9 +148,9 @@ ac_localsev_service_no_secret (GError **error, const gchar *domain, const gchar 
 	    error, AC_ERROR, AC_ERROR_NOT_FOUND,
 	    "domain '%s': no disk passphrase in libvirt's secret store for the disk %s "
 	    "(a secret with <usage type='volume'><volume>%s</volume></usage>). The local "
-	    "SEV flow injects the passphrase of an encrypted image: build the encrypted "
-	    "disk first (e.g. 'virt-aleph build'), point the domain's disk at it, and keep "
-	    "its passphrase in a private libvirt secret with that usage; nothing was "
+	    "SEV flow injects the passphrase of an encrypted image: virt-alephd builds one "
+	    "from the disk while the domain is shut off, or build it yourself with "
+	    "'virt-aleph build --secret' and point the domain's disk at it; nothing was "
 	    "prepared or injected",
 	    domain, source, source);
 }
@@ -494,27 +453,58 @@ ac_localsev_service_record_usable (AcSevHost *host,
 
 /* ---- shut off: prepare ---------------------------------------------------------------------- */
 
-/**
- * ac_localsev_service_prepare:
- *
- * For an inactive domain. Keeps a prepared launch that can still serve (no write at all), or
- * prepares a fresh one — host chain verified, new session — and defines the domain with its
- * <launchSecurity>; the definition libvirt keeps is checked against the record the way the
- * hook will check it.
- *
- * Errors: %AC_ERROR_NOT_FOUND when the disk has no passphrase secret (nothing prepared); those
- * of ac_localsev_prepare() (%AC_ERROR_UNTRUSTED for the chain, %AC_ERROR_UNSUPPORTED for a
- * host without SEV, …); %AC_ERROR_LIBVIRT when the definition cannot be written.
- */
-gboolean
-ac_localsev_service_prepare (AcSevHost *host,
-                             const AcLocalsevOptions *opts,
-                             virConnectPtr secrets_conn,
-                             virDomainPtr dom,
-                             const AcStatus *current,
-                             gboolean *redefined,
-                             AcStatus **status,
-                             GError **error)
+/* ---- shut off: the image, then prepare ------------------------------------------------- */
+
+typedef struct {
+	const AcStatus *current;
+	const AcLocalsevServiceRun *run;
+} AcLocalsevServiceReport;
+
+static void
+ac_localsev_service_on_build_progress (guint percent, gpointer user_data)
+{
+	AcLocalsevServiceReport *report = user_data;
+	g_autoptr (AcStatus) st = NULL;
+
+	if (report->run == NULL || report->run->status_func == NULL)
+		return;
+	st = ac_localsev_service_status_new (report->current, "building", "build");
+	st->progress = percent;
+	report->run->status_func (st, report->run->user_data);
+}
+
+/* @current with the image this flow built for the domain */
+static AcStatus *
+ac_localsev_service_status_with_image (const AcStatus *current, const AcLocalsevImageState *image)
+{
+	AcStatus *st = ac_localsev_service_status_new (
+	    current, current != NULL ? current->state : "building",
+	    current != NULL ? current->step : "build");
+	if (current != NULL) {
+		st->progress = current->progress;
+		st->error_code = g_strdup (current->error_code);
+		st->error_step = g_strdup (current->error_step);
+		st->error_message = g_strdup (current->error_message);
+	}
+	g_free (st->image_path);
+	st->image_path = g_strdup (image->target);
+	g_free (st->image_sha256);
+	st->image_sha256 = g_strdup (image->sha256);
+	g_free (st->image_luks_uuid);
+	st->image_luks_uuid = g_strdup (image->luks_uuid);
+	return st;
+}
+
+static gboolean
+ac_localsev_service_prepare_run (AcSevHost *host,
+                                 const AcLocalsevOptions *opts,
+                                 const AcLocalsevServiceRun *run,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 const AcStatus *current,
+                                 gboolean *redefined,
+                                 AcStatus **status,
+                                 GError **error)
 {
 	const gchar *name;
 	g_autoptr (GError) failure = NULL;
@@ -527,6 +517,12 @@ ac_localsev_service_prepare (AcSevHost *host,
 	g_autoptr (AcLocalsevDomain) parsed = NULL;
 	g_autoptr (AcLocalsevRecord) record = NULL;
 	g_autoptr (AcLocalsevPrepared) prepared = NULL;
+	g_autoptr (virConnect) own_secrets = NULL;
+	g_autoptr (AcLocalsevImageState) image = NULL;
+	g_autoptr (AcStatus) with_image = NULL;
+	AcLocalsevImageContext ictx = { 0 };
+	AcLocalsevServiceReport report = { current, run };
+	gboolean switched = FALSE;
 	virDomainPtr defined;
 	AcLocalsevDisk *disk;
 	AcStatus *st;
@@ -553,7 +549,66 @@ ac_localsev_service_prepare (AcSevHost *host,
 		return ac_localsev_service_fail (current, "prepare", status, error,
 		                                 g_steal_pointer (&failure));
 
-	/* the passphrase must exist before a launch is prepared that would wait for it */
+	/* a remote host's copy of the tag is not the owner's word: nothing is built for a tag
+	 * the owner did not approve (ac-localsev-pin.h; prepare checks it again) */
+	if (opts->pin_tags) {
+		gboolean pinned_now = FALSE;
+		if (!ac_localsev_tag_pin_check (opts->state_dir, uuid, name, tag, &pinned_now,
+		                                &failure))
+			return ac_localsev_service_fail (current, "prepare", status, error,
+			                                 g_steal_pointer (&failure));
+		if (pinned_now)
+			g_message (
+			    "domain '%s': the tag on host %s, seen for the first time, is now "
+			    "the approved one; changes made on that host will be refused until "
+			    "approved with 'virt-aleph tag %s --approve'",
+			    name, ac_sev_host_get_name (host), name);
+	}
+
+	/* the disk must be an encrypted image whose passphrase is in the local store before a
+	 * launch is prepared that would wait for it: used as it is, or built now */
+	if (secrets_conn == NULL) {
+		own_secrets = ac_localsev_service_secrets_connect (virDomainGetConnect (dom), NULL,
+		                                                   &failure);
+		if (own_secrets == NULL)
+			return ac_localsev_service_fail (current, "prepare", status, error,
+			                                 g_steal_pointer (&failure));
+		secrets_conn = own_secrets;
+	}
+	ictx.state_dir = opts->state_dir;
+	ictx.pool = run != NULL ? run->pool : NULL;
+	ictx.secrets_conn = secrets_conn;
+	ictx.progress_func = ac_localsev_service_on_build_progress;
+	ictx.user_data = &report;
+	ictx.cancellable = run != NULL ? run->cancellable : NULL;
+	if (!ac_localsev_image_ensure (&ictx, dom, tag, xml, &switched, &image, &failure)) {
+		if (switched && redefined != NULL)
+			*redefined = TRUE;
+		return ac_localsev_service_fail (current, "build", status, error,
+		                                 g_steal_pointer (&failure));
+	}
+	if (image != NULL) {
+		with_image = ac_localsev_service_status_with_image (current, image);
+		current = with_image;
+	}
+	if (switched) {
+		if (redefined != NULL)
+			*redefined = TRUE;
+		/* built: say so (with the image) before the launch is prepared */
+		if (run != NULL && run->status_func != NULL) {
+			g_autoptr (AcStatus) built
+			    = ac_localsev_service_status_new (current, "building", "build");
+			built->progress = 100;
+			run->status_func (built, run->user_data);
+		}
+		g_clear_pointer (&xml, g_free);
+		xml = ac_localsev_service_get_xml (
+		    dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &failure);
+		if (xml == NULL)
+			return ac_localsev_service_fail (current, "prepare", status, error,
+			                                 g_steal_pointer (&failure));
+	}
+
 	parsed = ac_localsev_domain_parse (xml, -1, &failure);
 	if (parsed == NULL)
 		return ac_localsev_service_fail (current, "prepare", status, error,
@@ -628,6 +683,36 @@ ac_localsev_service_prepare (AcSevHost *host,
 	st->progress = 100;
 	*status = st;
 	return TRUE;
+}
+
+/**
+ * ac_localsev_service_prepare:
+ *
+ * For an inactive domain. First its encrypted image: a disk with a passphrase secret is used
+ * as it is, any other is built into one and the domain redefined onto it
+ * (ac_localsev_image_ensure()). Then keeps a prepared launch that can still serve (no write at
+ * all), or prepares a fresh one — host chain verified, new session — and defines the domain
+ * with its <launchSecurity>; the definition libvirt keeps is checked against the record the
+ * way the hook will check it.
+ *
+ * Errors: at step "build", those of ac_localsev_image_ensure() (the builder's, a disk that
+ * cannot be read, %AC_ERROR_NOT_FOUND for an image of ours that lost its secret, …); at step
+ * "prepare", those of ac_localsev_prepare() (%AC_ERROR_UNTRUSTED for the chain,
+ * %AC_ERROR_UNSUPPORTED for a host without SEV, …); %AC_ERROR_LIBVIRT when the definition
+ * cannot be written; %AC_ERROR_REFUSED when the passphrase would be on a remote host.
+ */
+gboolean
+ac_localsev_service_prepare (AcSevHost *host,
+                             const AcLocalsevOptions *opts,
+                             virConnectPtr secrets_conn,
+                             virDomainPtr dom,
+                             const AcStatus *current,
+                             gboolean *redefined,
+                             AcStatus **status,
+                             GError **error)
+{
+	return ac_localsev_service_prepare_run (host, opts, NULL, secrets_conn, dom, current,
+	                                        redefined, status, error);
 }
 
 /* ---- started: attest -------------------------------------------------------------------- */
@@ -802,20 +887,21 @@ ac_localsev_service_started (AcSevHost *host,
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 /**
- * ac_localsev_service_reconcile:
+ * ac_localsev_service_reconcile_full:
  *
- * What virt-alephd calls for every event of a domain this flow runs
- * (ac_localsev_service_applies()): by the state the host reports, prepare (shut off) or
- * attest (started).
+ * What virt-alephd calls (from a worker thread) for every event of a domain this flow runs
+ * (ac_localsev_service_applies()): by the state the host reports, the image and prepare (shut
+ * off) or attest (started).
  */
 gboolean
-ac_localsev_service_reconcile (AcSevHost *host,
-                               const AcLocalsevOptions *opts,
-                               virConnectPtr secrets_conn,
-                               virDomainPtr dom,
-                               const AcStatus *current,
-                               AcStatus **status,
-                               GError **error)
+ac_localsev_service_reconcile_full (AcSevHost *host,
+                                    const AcLocalsevOptions *opts,
+                                    const AcLocalsevServiceRun *run,
+                                    virConnectPtr secrets_conn,
+                                    virDomainPtr dom,
+                                    const AcStatus *current,
+                                    AcStatus **status,
+                                    GError **error)
 {
 	g_autoptr (GError) failure = NULL;
 	g_autofree gchar *uuid = NULL;
@@ -830,7 +916,25 @@ ac_localsev_service_reconcile (AcSevHost *host,
 		return ac_localsev_service_fail (current, "prepare", status, error,
 		                                 g_steal_pointer (&failure));
 	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF)
-		return ac_localsev_service_prepare (host, opts, secrets_conn, dom, current, NULL,
-		                                    status, error);
+		return ac_localsev_service_prepare_run (host, opts, run, secrets_conn, dom, current,
+		                                        NULL, status, error);
 	return ac_localsev_service_started (host, opts, secrets_conn, dom, current, status, error);
+}
+
+/**
+ * ac_localsev_service_reconcile:
+ *
+ * ac_localsev_service_reconcile_full() without intermediate statuses or cancellation.
+ */
+gboolean
+ac_localsev_service_reconcile (AcSevHost *host,
+                               const AcLocalsevOptions *opts,
+                               virConnectPtr secrets_conn,
+                               virDomainPtr dom,
+                               const AcStatus *current,
+                               AcStatus **status,
+                               GError **error)
+{
+	return ac_localsev_service_reconcile_full (host, opts, NULL, secrets_conn, dom, current,
+	                                           status, error);
 }

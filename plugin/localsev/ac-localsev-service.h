@@ -2,10 +2,13 @@
  * The service side of the local SEV flow: what virt-alephd does for a tagged domain that has
  * no <aleph:publish> and whose effective local mode is `sev`.
  *
- *   shut off  → make sure a usable launch is prepared: when there is no record, or its session
- *               was launched, consumed or attested, or the tag/definition no longer matches it,
- *               prepare a fresh session (chain verified first) and write <launchSecurity> with
- *               virDomainDefineXML. Status "prepared", step "prepare".
+ *   shut off  → the disk the tag names must be an encrypted image: when it is not one yet, it
+ *               is built and the domain redefined onto it (ac-localsev-image.h: status
+ *               "building", step "build", with progress, then the image's path, sha256 and
+ *               LUKS UUID); then make sure a usable launch is prepared: when there is no
+ *               record, or its session was launched, consumed or attested, or the tag/definition
+ *               no longer matches it, prepare a fresh session (chain verified first) and write
+ *               <launchSecurity> with virDomainDefineXML. Status "prepared", step "prepare".
  *   paused    → (started with 'virsh start --paused'; the hook's gatekeeper let it through and
  *               marked the record launched) attest: launch measurement → verified → the disk
  *               passphrase injected → resumed. Status "running", step "attest", attestation
@@ -17,15 +20,18 @@
  *
  * Design decisions:
  *
- *  - The disk passphrase. The local flow needs the domain's disk to BE an encrypted image made
- *    by builder/. Its passphrase is taken from a libvirt secret whose usage is
- *    <usage type='volume'><volume>PATH</volume></usage> with PATH the source of the disk the
- *    tag names (the same convention as the Aleph flow's ac_secret_store_put()), read from
- *    @secrets_conn, which must be a libvirt on THIS machine: a remote host (qemu+ssh://) is
- *    the adversary SEV protects against and never holds the passphrase
- *    (ac_localsev_service_secrets_connect() applies that rule). No such secret: fail closed
- *    with AC_ERROR_NOT_FOUND — nothing is prepared, so the hook refuses the start, and the
- *    message says to build the encrypted disk first. A passphrase is never invented.
+ *  - The disk passphrase. The local flow injects the passphrase of the encrypted image the
+ *    tag's disk IS by then: taken from a libvirt secret whose usage is
+ *    <usage type='volume'><volume>PATH</volume></usage> with PATH the disk's source (the
+ *    convention of ac_secret_store_put()), read from @secrets_conn, which must be a libvirt on
+ *    THIS machine: a remote host (qemu+ssh://) is the adversary SEV protects against and never
+ *    holds the passphrase (ac_secret_store_connect() applies that rule, for both flows). A
+ *    disk with such a secret is used as it is (e.g. built with 'virt-aleph build --secret');
+ *    any other disk gets an image built by the flow, whose generated passphrase goes straight
+ *    into that store. A passphrase is never typed in, logged or written to a file.
+ *  - The build takes minutes and the functions below run it synchronously: virt-alephd calls
+ *    them from a worker thread per domain (AcLocalsevServiceRun: progress as statuses,
+ *    cancellation at shutdown).
  *  - Trusted roots and minimum API: the daemon's [pipeline] configuration (AcPipelineConfig's
  *    state_dir, trusted_roots, min_api_major/minor) is reused as is through
  *    ac_localsev_service_options_new(): the built-in AMD roots plus each trusted-roots ARK
@@ -34,12 +40,11 @@
  *    with the same state directory.
  *  - Host SEV support is what the host reports through virNodeGetSEVInfo (AcSevHost), not
  *    /dev/sev of this machine: the service may drive a remote host.
- *  - The functions call libvirt and the host synchronously: a few round trips (more over
- *    qemu+ssh://). From virt-alephd's main loop that is acceptable for a local host; a
- *    worker thread per domain, like the pipeline's, is better for remote ones. One call per
- *    domain at a time.
- *  - Idempotent: a prepared, unused launch is kept (no redefinition, so no event loop); a
- *    failure writes nothing but the status, so calling again on every event is safe.
+ *  - The functions call libvirt and the host synchronously: one call per domain at a time.
+ *  - Idempotent: a prepared, unused launch is kept (no redefinition, so no event loop); an
+ *    image is built once (its state says so, see ac-localsev-image.h); a failure writes
+ *    nothing but the status (and what a build finished), so calling again on every event is
+ *    safe.
  *
  * Limits: for a remote host the hook's gatekeeper runs on that host and reads ITS state
  * directory, where this service (on the trusted machine) writes no record; until records are
@@ -77,6 +82,18 @@ virConnectPtr ac_localsev_service_secrets_connect (virConnectPtr conn,
 						   const gchar *secrets_uri,
 						   GError **error);
 
+/* statuses while the flow works (building, with progress), from the calling thread */
+typedef void (*AcLocalsevServiceStatusFunc) (const AcStatus *status, gpointer user_data);
+
+/* how a call runs; NULL = no intermediate statuses, not cancellable, a local image */
+typedef struct {
+	const gchar *pool; /* nullable: build through libvirt's storage API, uploading the image
+			    * to this pool (remote hosts always use that API: the disk's own pool) */
+	AcLocalsevServiceStatusFunc status_func; /* nullable */
+	gpointer user_data;
+	GCancellable *cancellable; /* nullable */
+} AcLocalsevServiceRun;
+
 /*
  * Each sets *status (never NULL: the status to record, with the error fields on failure,
  * results of earlier steps kept from @current) and returns FALSE with @error set on failure.
@@ -93,9 +110,19 @@ gboolean ac_localsev_service_reconcile (AcSevHost *host,
 					const AcStatus *current,
 					AcStatus **status,
 					GError **error);
+/* the same, as @run says (nullable) */
+gboolean ac_localsev_service_reconcile_full (AcSevHost *host,
+					     const AcLocalsevOptions *opts,
+					     const AcLocalsevServiceRun *run,
+					     virConnectPtr secrets_conn,
+					     virDomainPtr dom,
+					     const AcStatus *current,
+					     AcStatus **status,
+					     GError **error);
 
-/* an inactive domain: a usable prepared launch, or a fresh one written with
- * virDomainDefineXML; *redefined says whether the definition was written */
+/* an inactive domain: its encrypted image (built when missing), then a usable prepared
+ * launch, or a fresh one written with virDomainDefineXML; *redefined says whether the
+ * definition was written */
 gboolean ac_localsev_service_prepare (AcSevHost *host,
 				      const AcLocalsevOptions *opts,
 				      virConnectPtr secrets_conn,

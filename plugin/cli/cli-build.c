@@ -22,6 +22,7 @@
 #include "ac-builder.h"
 #include "ac-car.h"
 #include "ac-cli.h"
+#include "ac-secret-store.h"
 #include "ac-virt.h"
 
 static gchar *
@@ -208,6 +209,50 @@ write_passphrase (const gchar *path, const AcSecret *pass, gboolean force, GErro
 }
 
 /*
+ * --secret: the libvirt of --connect, which must be on this machine (the rule of the flows'
+ * secret store: a remote host is the very host SEV protects the guest from). Connected before
+ * the build, so that a refusal costs no build.
+ */
+static virConnectPtr
+secret_store_open (AcCliGlobal *global, const gchar *image, gboolean force, GError **error)
+{
+	const gchar *uri = ac_cli_get_uri (global);
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *existing = NULL;
+	virConnectPtr conn;
+
+	if (!ac_secret_store_uri_is_local (uri)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+		             "--secret: %s is not a libvirt on this machine; the passphrase is "
+		             "kept only in a local libvirt's secret store, never on another host "
+		             "(the very host SEV protects the guest from). Build with --connect "
+		             "qemu:///system (the local flow reads it there), or use "
+		             "--passphrase-out",
+		             uri);
+		return NULL;
+	}
+	ac_virt_init ();
+	conn = ac_virt_connect (uri, error);
+	if (conn == NULL)
+		return NULL;
+	existing = ac_secret_store_lookup_volume (conn, image, &error_local);
+	if (existing == NULL && !g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+		g_propagate_prefixed_error (error, g_steal_pointer (&error_local), "--secret: ");
+		virConnectClose (conn);
+		return NULL;
+	}
+	if (existing != NULL && !force) {
+		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
+		             "--secret: libvirt's secret store holds a passphrase (secret %s) for "
+		             "%s already: use --force to replace it with the new image's",
+		             existing, image);
+		virConnectClose (conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/*
  * The template's "publish": upload the image to the Aleph API with a signed STORE (a CAR for
  * "ipfs", the default; the file for "storage"). Returns the STORE's item hash.
  */
@@ -259,7 +304,10 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *on_error = NULL;
 	g_autofree gchar *pass_out = NULL;
 	g_autofree gchar *workdir = NULL;
-	gboolean force = FALSE, pass_stdin = FALSE, no_cid = FALSE;
+	g_autofree gchar *image = NULL;
+	g_autofree gchar *secret_uuid = NULL;
+	gboolean force = FALSE, pass_stdin = FALSE, no_cid = FALSE, secret = FALSE;
+	g_autoptr (virConnect) secrets = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "TEMPLATE",
 		"Build the encrypted disk image a template describes: GPT with an ESP and a LUKS1 root "
 		"(the layout Aleph's SEV firmware boots), verified before it is put in place, with a "
@@ -270,6 +318,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		{ "on-error", 0, 0, G_OPTION_ARG_STRING, &on_error, "cleanup (default) or abort (keep the work directory)", "MODE" },
 		{ "passphrase-stdin", 0, 0, G_OPTION_ARG_NONE, &pass_stdin, "read the passphrase from standard input", NULL },
 		{ "passphrase-out", 0, 0, G_OPTION_ARG_FILENAME, &pass_out, "hand the passphrase back: a new file (mode 0600) or - for standard output", "FILE" },
+		{ "secret", 0, 0, G_OPTION_ARG_NONE, &secret, "keep the passphrase in the secret store of the (local) libvirt of --connect, usage volume = the image's path, and print the secret's UUID: the local SEV flow uses such an image as it is", NULL },
 		{ "workdir", 0, 0, G_OPTION_ARG_FILENAME, &workdir, "where the temporaries go (default: the output's folder)", "DIR" },
 		{ "no-cid", 0, 0, G_OPTION_ARG_NONE, &no_cid, "do not compute the image's IPFS CID for the manifest", NULL },
 		{ NULL }
@@ -320,16 +369,24 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		opts.passphrase = given;
 	}
 	/* a passphrase nobody receives is a disk nobody can open */
-	if (pass_out == NULL && given == NULL && tpl->passphrase_source == AC_PASSPHRASE_GENERATE)
+	if (pass_out == NULL && !secret && given == NULL && tpl->passphrase_source == AC_PASSPHRASE_GENERATE)
 		return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
 			"the template generates the passphrase: say where it goes with "
-			"--passphrase-out FILE (or - for standard output)"));
+			"--secret (libvirt's secret store) or --passphrase-out FILE (or - for "
+			"standard output)"));
 	if (pass_out != NULL && g_strcmp0 (pass_out, "-") != 0 && !force &&
 	    g_file_test (pass_out, G_FILE_TEST_EXISTS))
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_EXISTS,
 							 "--passphrase-out %s exists: use --force", pass_out));
 	if (tpl->source.type == AC_SOURCE_LIBVIRT_DOMAIN && !resolve_domain_source (global, tpl, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	/* the secret's usage is the image as a domain's <source file> names it: an absolute path */
+	image = g_canonicalize_filename (tpl->output_path, NULL);
+	if (secret) {
+		secrets = secret_store_open (global, image, force, &error);
+		if (secrets == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
 
 	opts.force = force;
 	opts.workdir_parent = workdir;
@@ -346,6 +403,19 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	}
 	if (!write_passphrase (pass_out != NULL ? pass_out : "-", result.passphrase, force, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (secrets != NULL) {
+		secret_uuid = ac_secret_store_put (secrets, tpl->name != NULL ? tpl->name : image,
+		                                   image, (const guint8 *)result.passphrase->data,
+		                                   result.passphrase->len, &error);
+		if (secret_uuid == NULL) {
+			/* nobody else got the passphrase: an image nobody can open goes */
+			if (pass_out == NULL) {
+				(void)unlink (result.image_path);
+				(void)unlink (result.manifest_path);
+			}
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+	}
 	if (!no_cid) {
 		cid = ac_ipfs_file_cid_string (result.image_path, NULL, &error);
 		if (cid == NULL || !ac_build_manifest_set_cid (result.manifest_path, cid, &error))
@@ -380,6 +450,12 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 			json_builder_set_member_name (b, "store");
 			json_builder_add_string_value (b, store_hash);
 		}
+		if (secret_uuid != NULL) {
+			json_builder_set_member_name (b, "secret");
+			json_builder_add_string_value (b, secret_uuid);
+			json_builder_set_member_name (b, "secret_usage");
+			json_builder_add_string_value (b, image);
+		}
 		json_builder_set_member_name (b, "encrypt_mib_per_s");
 		json_builder_add_double_value (b, result.encrypt_stats.elapsed_us > 0
 			? (gdouble)result.encrypt_stats.bytes / result.encrypt_stats.elapsed_us * 1e6 / 1048576.0
@@ -406,6 +482,14 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	} else {
 		if (g_strcmp0 (pass_out, "-") == 0)
 			printf ("%s\n", result.passphrase->data);
+		if (secret_uuid != NULL) {
+			printf ("%s\n", secret_uuid);
+			if (!global->quiet)
+				fprintf (stderr,
+				         "passphrase kept in libvirt's secret store: secret %s, usage "
+				         "volume %s\n",
+				         secret_uuid, image);
+		}
 		if (!global->quiet)
 			fprintf (stderr,
 				 "built %s (%" G_GUINT64_FORMAT " bytes, sha256 %s, LUKS %s%s%s)\n"

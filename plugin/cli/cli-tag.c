@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-localsev-pin.h"
+#include "ac-pipeline.h"
+#include "ac-secret-store.h"
 #include "ac-sev-policy.h"
 #include "ac-status.h"
 #include "ac-tag.h"
@@ -60,10 +63,14 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 			 *fw_file = NULL, *api = NULL, *crn = NULL, *payment = NULL, *rootfs = NULL,
 			 *memory = NULL, *name = NULL, *ssh_key = NULL, *ports = NULL, *from_file = NULL;
 	gint vcpus = 0;
-	gboolean es = FALSE, publish = FALSE, dry_run = FALSE;
+	g_autofree gchar *config_path = NULL;
+	gboolean es = FALSE, publish = FALSE, dry_run = FALSE, approve = FALSE;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
 		"Add (or replace) the <aleph:confidential> element of DOMAIN. The element is "
-		"validated against the domain before it is set; nothing is changed on error.");
+		"validated against the domain before it is set; nothing is changed on error.\n\n"
+		"Over a remote connection (qemu+ssh://) the tag written here is also the one the "
+		"owner approves: virt-alephd acts only on it, and refuses a tag the host changed "
+		"until it is approved with --approve (run on this, the trusted, machine).");
 	const GOptionEntry entries[] = {
 		{ "disk", 0, 0, G_OPTION_ARG_STRING, &disk, "target dev of the disk to encrypt (default: first disk)", "DEV" },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "SEV guest policy (default 0x1)", "POLICY" },
@@ -84,6 +91,10 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		{ "ports", 0, 0, G_OPTION_ARG_STRING, &ports, "published ports, e.g. 22,80/tcp", "LIST" },
 		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &from_file, "take the element from FILE instead of options", "FILE" },
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "print the element, change nothing", NULL },
+		{ "approve", 0, 0, G_OPTION_ARG_NONE, &approve,
+		  "approve the tag DOMAIN has now (changed on a remote host) for virt-alephd", NULL },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "virt-alephd's configuration, for its state-dir (default " AC_DAEMON_CONF ")", "FILE" },
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -94,6 +105,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *domain_xml = NULL;
 	g_autoptr(AcTag) tag = NULL;
 	g_autoptr(AcTagDomain) info = NULL;
+	gboolean pin = FALSE;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
@@ -102,7 +114,22 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
 							 "tag: expected one DOMAIN, got %d arguments", argc - 1));
 
-	if (from_file != NULL) {
+	if (approve) {
+		/* the element DOMAIN carries now, written back as is (the service sees the event) */
+		if (from_file != NULL || disk != NULL || policy != NULL || es || local != NULL ||
+		    fw_sha != NULL || fw_ref != NULL || fw_file != NULL || publish || api != NULL ||
+		    crn != NULL || payment != NULL || rootfs != NULL || vcpus != 0 || memory != NULL ||
+		    name != NULL || ssh_key != NULL || ports != NULL || dry_run)
+			return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+					    "tag --approve: approves the tag DOMAIN has now and takes no other "
+					    "tag option; to change the tag, tag it again without --approve"));
+		dom = open_domain (global, argv[1], &conn, &error);
+		if (dom == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		element = ac_virt_get_metadata (dom, AC_TAG_NS, &error);
+		if (element == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	} else if (from_file != NULL) {
 		if (!g_file_get_contents (from_file, &element, NULL, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	} else {
@@ -175,7 +202,8 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		}
 		return AC_EXIT_OK;
 	}
-	dom = open_domain (global, argv[1], &conn, &error);
+	if (dom == NULL)
+		dom = open_domain (global, argv[1], &conn, &error);
 	if (dom == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	domain_xml = ac_virt_get_xml (dom, &error);
@@ -184,6 +212,26 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	info = ac_tag_domain_parse (domain_xml, -1, &error);
 	if (info == NULL || !ac_tag_validate (tag, info, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	/* what the owner says here is what virt-alephd may act on for a remote host: pinned
+	 * before the tag is set, so a failure changes nothing */
+	{
+		char *uri = virConnectGetURI (conn);
+		pin = approve || uri == NULL || !ac_secret_store_uri_is_local (uri);
+		free (uri);
+	}
+	if (pin) {
+		g_autoptr(AcPipelineConfig) config = NULL;
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
+		if (config == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (virDomainGetUUIDString (dom, uuid) < 0) {
+			ac_virt_set_error (&error, "cannot read the UUID of domain '%s'", virDomainGetName (dom));
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+		if (!ac_localsev_tag_pin_write (config->state_dir, uuid, tag, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
 	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {
@@ -193,10 +241,13 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		json_builder_add_string_value (b, virDomainGetName (dom));
 		json_builder_set_member_name (b, "tag");
 		json_builder_add_string_value (b, element);
+		json_builder_set_member_name (b, "approved");
+		json_builder_add_boolean_value (b, pin);
 		json_builder_end_object (b);
 		print_json (b);
 	} else if (!global->quiet) {
-		printf ("Tagged domain '%s':\n%s", virDomainGetName (dom), element);
+		printf ("%s domain '%s':\n%s", approve ? "Approved the tag of" : "Tagged",
+			virDomainGetName (dom), element);
 	}
 	return AC_EXIT_OK;
 }

@@ -126,9 +126,15 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		dom = open_domain (global, argv[1], &conn, &error);
 		if (dom == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		element = ac_virt_get_metadata (dom, AC_TAG_NS, &error);
-		if (element == NULL)
+		domain_xml = ac_virt_get_xml (dom, &error);
+		if (domain_xml == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		tag = ac_tag_parse (domain_xml, -1, NULL, &error);
+		if (tag == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		element = ac_tag_format (tag);
+		g_clear_pointer (&tag, ac_tag_free);
+		g_clear_pointer (&domain_xml, g_free);
 	} else if (from_file != NULL) {
 		if (!g_file_get_contents (from_file, &element, NULL, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));

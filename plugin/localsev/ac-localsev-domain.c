@@ -431,3 +431,107 @@ ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GEr
 		return NULL;
 	return dump_root (doc);
 }
+
+static xmlNode *
+find_disk (xmlNode *devices, const gchar *dev)
+{
+	for (xmlNode *n = devices->children; n != NULL; n = n->next) {
+		xmlChar *device;
+		xmlNode *target;
+		xmlChar *tdev;
+		gboolean match;
+		if (!is_elem (n, "disk"))
+			continue;
+		device = xmlGetNoNsProp (n, (const xmlChar *)"device");
+		match = device == NULL || g_strcmp0 ((const gchar *)device, "disk") == 0;
+		xmlFree (device);
+		target = first_child (n, "target");
+		if (!match || target == NULL)
+			continue;
+		tdev = xmlGetNoNsProp (target, (const xmlChar *)"dev");
+		match = g_strcmp0 ((const gchar *)tdev, dev) == 0;
+		xmlFree (tdev);
+		if (match)
+			return n;
+	}
+	return NULL;
+}
+
+/**
+ * ac_localsev_domain_switch_disk:
+ *
+ * The disk keeps everything but its type (file), its <source> (a new <source file>, in the
+ * same place), its driver's type (raw) and any <backingStore> (an image has none); <os><loader>
+ * gets @loader as its text (its attributes kept), or is added as a read-only ROM after <type>.
+ */
+gchar *
+ac_localsev_domain_switch_disk (const gchar *xml,
+                               const gchar *dev,
+                               const gchar *path,
+                               const gchar *loader,
+                               GError **error)
+{
+	g_autoptr(AcXmlDoc) doc = NULL;
+	xmlNode *root, *devices, *disk, *source, *driver, *next, *os;
+
+	g_return_val_if_fail (xml != NULL && dev != NULL && path != NULL, NULL);
+
+	doc = ac_localsev_domain_read (xml, -1, error);
+	if (doc == NULL)
+		return NULL;
+	root = xmlDocGetRootElement (doc);
+	devices = first_child (root, "devices");
+	disk = devices != NULL ? find_disk (devices, dev) : NULL;
+	if (disk == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "the domain has no disk %s", dev);
+		return NULL;
+	}
+	xmlSetProp (disk, (const xmlChar *)"type", (const xmlChar *)"file");
+	source = xmlNewDocNode (doc, NULL, (const xmlChar *)"source", NULL);
+	xmlSetProp (source, (const xmlChar *)"file", (const xmlChar *)path);
+	driver = first_child (disk, "driver");
+	if (driver == NULL) {
+		driver = xmlNewDocNode (doc, NULL, (const xmlChar *)"driver", NULL);
+		xmlSetProp (driver, (const xmlChar *)"name", (const xmlChar *)"qemu");
+		if (disk->children != NULL)
+			xmlAddPrevSibling (disk->children, driver);
+		else
+			xmlAddChild (disk, driver);
+	}
+	xmlSetProp (driver, (const xmlChar *)"type", (const xmlChar *)"raw");
+	{
+		xmlNode *old = first_child (disk, "source");
+		if (old != NULL) {
+			xmlReplaceNode (old, source);
+			xmlFreeNode (old);
+		} else {
+			xmlAddNextSibling (driver, source);
+		}
+	}
+	for (xmlNode *n = disk->children; n != NULL; n = next) {
+		next = n->next;
+		if (is_elem (n, "backingStore") || (is_elem (n, "source") && n != source)) {
+			xmlUnlinkNode (n);
+			xmlFreeNode (n);
+		}
+	}
+
+	os = first_child (root, "os");
+	if (loader != NULL && os != NULL) {
+		xmlNode *l = first_child (os, "loader");
+		if (l == NULL) {
+			xmlNode *type = first_child (os, "type");
+			l = xmlNewDocNode (doc, NULL, (const xmlChar *)"loader", NULL);
+			xmlSetProp (l, (const xmlChar *)"readonly", (const xmlChar *)"yes");
+			xmlSetProp (l, (const xmlChar *)"type", (const xmlChar *)"rom");
+			if (type != NULL)
+				xmlAddNextSibling (type, l);
+			else
+				xmlAddChild (os, l);
+		}
+		xmlNodeSetContent (l, NULL);
+		xmlNodeAddContent (l, (const xmlChar *)loader);
+	}
+
+	return dump_root (doc);
+}

@@ -62,6 +62,14 @@ gchar *ac_localsev_domain_set_launch_security (const gchar *xml,
  * <metadata> is added when there is none) */
 gchar *ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GError **error);
 
+/* @xml (a whole domain) with disk @dev's source switched to the file @path in raw format and,
+ * when @loader is set, <os><loader> set to it; nothing else changed */
+gchar *ac_localsev_domain_switch_disk (const gchar *xml,
+				      const gchar *dev,
+				      const gchar *path,
+				      const gchar *loader,
+				      GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevDomain, ac_localsev_domain_free)
 
 G_END_DECLS

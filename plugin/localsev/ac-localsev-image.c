@@ -16,8 +16,6 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libvirt/virterror.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <string.h>
 #include <unistd.h>
@@ -281,149 +279,6 @@ ac_localsev_image_state_save (const gchar *state_dir,
 		return FALSE;
 	}
 	return TRUE;
-}
-
-/* ---- the definition ------------------------------------------------------------------------ */
-
-static gboolean
-is_elem (xmlNode *n, const gchar *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns == NULL
-	       && g_strcmp0 ((const gchar *)n->name, name) == 0;
-}
-
-static xmlNode *
-first_child (xmlNode *parent, const gchar *name)
-{
-	for (xmlNode *n = parent->children; n != NULL; n = n->next) {
-		if (is_elem (n, name))
-			return n;
-	}
-	return NULL;
-}
-
-static xmlNode *
-find_disk (xmlNode *devices, const gchar *dev)
-{
-	for (xmlNode *n = devices->children; n != NULL; n = n->next) {
-		xmlChar *device;
-		xmlNode *target;
-		xmlChar *tdev;
-		gboolean match;
-		if (!is_elem (n, "disk"))
-			continue;
-		device = xmlGetNoNsProp (n, (const xmlChar *)"device");
-		match = device == NULL || g_strcmp0 ((const gchar *)device, "disk") == 0;
-		xmlFree (device);
-		target = first_child (n, "target");
-		if (!match || target == NULL)
-			continue;
-		tdev = xmlGetNoNsProp (target, (const xmlChar *)"dev");
-		match = g_strcmp0 ((const gchar *)tdev, dev) == 0;
-		xmlFree (tdev);
-		if (match)
-			return n;
-	}
-	return NULL;
-}
-
-/**
- * ac_localsev_image_switch_disk:
- *
- * The disk keeps everything but its type (file), its <source> (a new <source file>, in the
- * same place), its driver's type (raw) and any <backingStore> (an image has none); <os><loader>
- * gets @loader as its text (its attributes kept), or is added as a read-only ROM after <type>.
- */
-gchar *
-ac_localsev_image_switch_disk (const gchar *xml,
-                               const gchar *dev,
-                               const gchar *path,
-                               const gchar *loader,
-                               GError **error)
-{
-	xmlDocPtr doc;
-	xmlNode *root, *devices, *disk, *source, *driver, *next, *os;
-	xmlBufferPtr buf;
-	gchar *result;
-
-	g_return_val_if_fail (xml != NULL && dev != NULL && path != NULL, NULL);
-
-	doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL,
-	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
-	if (root == NULL || !is_elem (root, "domain")) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                     "the domain XML cannot be parsed");
-		if (doc != NULL)
-			xmlFreeDoc (doc);
-		return NULL;
-	}
-	devices = first_child (root, "devices");
-	disk = devices != NULL ? find_disk (devices, dev) : NULL;
-	if (disk == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "the domain has no disk %s", dev);
-		xmlFreeDoc (doc);
-		return NULL;
-	}
-	xmlSetProp (disk, (const xmlChar *)"type", (const xmlChar *)"file");
-	source = xmlNewDocNode (doc, NULL, (const xmlChar *)"source", NULL);
-	xmlSetProp (source, (const xmlChar *)"file", (const xmlChar *)path);
-	driver = first_child (disk, "driver");
-	if (driver == NULL) {
-		driver = xmlNewDocNode (doc, NULL, (const xmlChar *)"driver", NULL);
-		xmlSetProp (driver, (const xmlChar *)"name", (const xmlChar *)"qemu");
-		if (disk->children != NULL)
-			xmlAddPrevSibling (disk->children, driver);
-		else
-			xmlAddChild (disk, driver);
-	}
-	xmlSetProp (driver, (const xmlChar *)"type", (const xmlChar *)"raw");
-	{
-		xmlNode *old = first_child (disk, "source");
-		if (old != NULL) {
-			xmlReplaceNode (old, source);
-			xmlFreeNode (old);
-		} else {
-			xmlAddNextSibling (driver, source);
-		}
-	}
-	for (xmlNode *n = disk->children; n != NULL; n = next) {
-		next = n->next;
-		if (is_elem (n, "backingStore") || (is_elem (n, "source") && n != source)) {
-			xmlUnlinkNode (n);
-			xmlFreeNode (n);
-		}
-	}
-
-	os = first_child (root, "os");
-	if (loader != NULL && os != NULL) {
-		xmlNode *l = first_child (os, "loader");
-		if (l == NULL) {
-			xmlNode *type = first_child (os, "type");
-			l = xmlNewDocNode (doc, NULL, (const xmlChar *)"loader", NULL);
-			xmlSetProp (l, (const xmlChar *)"readonly", (const xmlChar *)"yes");
-			xmlSetProp (l, (const xmlChar *)"type", (const xmlChar *)"rom");
-			if (type != NULL)
-				xmlAddNextSibling (type, l);
-			else
-				xmlAddChild (os, l);
-		}
-		xmlNodeSetContent (l, NULL);
-		xmlNodeAddContent (l, (const xmlChar *)loader);
-	}
-
-	buf = xmlBufferCreate ();
-	if (xmlNodeDump (buf, doc, root, 0, 0) < 0) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
-		                     "cannot serialise the domain XML");
-		xmlBufferFree (buf);
-		xmlFreeDoc (doc);
-		return NULL;
-	}
-	result = g_strdup ((const gchar *)xmlBufferContent (buf));
-	xmlBufferFree (buf);
-	xmlFreeDoc (doc);
-	return result;
 }
 
 /* ---- libvirt helpers ------------------------------------------------------------------------ */
@@ -1171,7 +1026,7 @@ switch_domain (AcImageJob *job,
 	 * owner's to set */
 	if (tag->firmware_file != NULL && ac_secret_store_uri_is_local (uri))
 		loader = tag->firmware_file;
-	switched = ac_localsev_image_switch_disk (xml, s->disk_dev, s->target, loader, error);
+	switched = ac_localsev_domain_switch_disk (xml, s->disk_dev, s->target, loader, error);
 	if (switched == NULL) {
 		g_prefix_error (error, "domain '%s': ", job->name);
 		return FALSE;

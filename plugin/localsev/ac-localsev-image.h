@@ -111,14 +111,6 @@ gboolean ac_localsev_image_ensure (const AcLocalsevImageContext *ctx,
 				   AcLocalsevImageState **state_out,
 				   GError **error);
 
-/* @xml (a whole domain) with disk @dev's source switched to the file @path in raw format and,
- * when @loader is set, <os><loader> set to it; nothing else changed */
-gchar *ac_localsev_image_switch_disk (const gchar *xml,
-				      const gchar *dev,
-				      const gchar *path,
-				      const gchar *loader,
-				      GError **error);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevImageState, ac_localsev_image_state_free)
 
 G_END_DECLS

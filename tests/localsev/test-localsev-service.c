@@ -1448,7 +1448,7 @@ test_image_switch_disk (Fixture *f, gconstpointer data)
 	g_autoptr (AcLocalsevDomain) dom = NULL;
 	g_autoptr (AcLocalsevDomain) dom2 = NULL;
 
-	out = ac_localsev_image_switch_disk (xml, "vda", "/img/a&b.img", "/fw/OVMF.fd", &error);
+	out = ac_localsev_domain_switch_disk (xml, "vda", "/img/a&b.img", "/fw/OVMF.fd", &error);
 	g_assert_no_error (error);
 	g_assert_true (ac_image_disk_source (out, "vda", &source, &format, NULL, &error));
 	g_assert_cmpstr (source, ==, "/img/a&b.img");
@@ -1469,17 +1469,17 @@ test_image_switch_disk (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (dom->loader, ==, "/fw/OVMF.fd");
 
 	/* an existing loader keeps its attributes; no loader asked: the loader is left alone */
-	out2 = ac_localsev_image_switch_disk (out, "vda", "/img/c.img", "/fw/AMDSEV.fd", &error);
+	out2 = ac_localsev_domain_switch_disk (out, "vda", "/img/c.img", "/fw/AMDSEV.fd", &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (
 	    strstr (out2, "<loader readonly=\"yes\" type=\"rom\">/fw/AMDSEV.fd</loader>"));
 	g_clear_pointer (&out, g_free);
-	out = ac_localsev_image_switch_disk (out2, "vda", "/img/d.img", NULL, &error);
+	out = ac_localsev_domain_switch_disk (out2, "vda", "/img/d.img", NULL, &error);
 	g_assert_no_error (error);
 	dom2 = ac_localsev_domain_parse (out, -1, &error);
 	g_assert_cmpstr (dom2->loader, ==, "/fw/AMDSEV.fd");
 	g_clear_pointer (&out2, g_free);
-	out2 = ac_localsev_image_switch_disk (xml, "vdz", "/img/x.img", NULL, &error);
+	out2 = ac_localsev_domain_switch_disk (xml, "vdz", "/img/x.img", NULL, &error);
 	g_assert_null (out2);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 }

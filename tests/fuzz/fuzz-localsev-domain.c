@@ -110,5 +110,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		    g_strcmp0 (again->launch_signer, "0x1") != 0 || g_strcmp0 (again->uuid, dom->uuid) != 0)
 			abort ();
 	}
+	{
+		/* the local flow's switch onto its image: the disk then names it */
+		g_autofree gchar *out = ac_localsev_domain_switch_disk (text, "vda", "/i.img", "/fw.fd", NULL);
+		g_autoptr(AcLocalsevDomain) again = NULL;
+		AcLocalsevDisk *disk;
+		if (out == NULL)
+			return 0;
+		again = ac_localsev_domain_parse (out, -1, NULL);
+		if (again == NULL)
+			abort ();
+		disk = ac_localsev_domain_find_disk (again, "vda");
+		if (disk == NULL || g_strcmp0 (disk->source, "/i.img") != 0)
+			abort ();
+	}
 	return 0;
 }

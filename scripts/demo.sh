@@ -156,6 +156,25 @@ PY
 step "The pipeline's log (never a secret in it)"
 show "$virt_aleph" logs aleph-web --config "$dir/virt-alephd.conf"
 
+step "The local SEV flow: a domain tagged <aleph:local mode='sev'/> (examples/local-sev-domain.xml)"
+cp "$dir/guest/disk.img" "$dir/local-sev.img"
+orig_sha=$(sha256sum "$dir/local-sev.img" | cut -d' ' -f1)
+cp "$top/tests/data/localsev/ovmf-amdsev.fd" "$dir/AMDSEV.fd"
+sed -e "s#@DIR@#$dir#g" -e "s#@FW@#$dir/AMDSEV.fd#g" \
+    -e "s#@FW_SHA256@#$(sha256sum "$dir/AMDSEV.fd" | cut -d' ' -f1)#g" \
+    "$top/examples/local-sev-domain.xml" > "$dir/local-sev.xml"
+sed -n '/<metadata>/,/<\/metadata>/p' "$dir/local-sev.xml"
+show virsh define "$dir/local-sev.xml"
+
+step "virt-alephd encrypts the disk itself and points the domain at the image; this host has no SEV, so it stops at prepare and says why"
+show "$virt_aleph" status --follow local-sev || true
+show virsh domblklist --details local-sev
+show virsh dumpxml --inactive local-sev --xpath //os/loader
+show virsh secret-list
+echo "original disk $dir/local-sev.img: sha256 $(sha256sum "$dir/local-sev.img" | cut -d' ' -f1) (before: $orig_sha)"
+echo "On an SEV host the flow goes on: chain verified, <launchSecurity> with a fresh session, the hook"
+echo "admits only that launch, 'virsh start --paused local-sev', then attest and resume."
+
 step "Service log"
 cat "$dir/virt-alephd.log"
 if [ "$keep" = 1 ]; then

@@ -144,6 +144,52 @@ check_account (Doctor *d, const AcPipelineConfig *config)
 		report (d, "account", CHECK_OK, AC_EXIT_OK, "%s (%s)", ac_eth_account_get_address (account), path);
 }
 
+/*
+ * The hook finds what the local SEV flow prepared: in virt-alephd's state directory when
+ * libvirt runs on this machine, in the signed record of a domain's metadata on a remote host
+ * (whose hook must then trust the owner's address).
+ */
+static void
+check_hook_config (Doctor *d, const AcPipelineConfig *config, gboolean local)
+{
+	const gchar *path = g_getenv ("ALEPH_CONFIDENTIAL_HOOK_CONF");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcHookConfig) hook = NULL;
+	g_autofree gchar *hook_dir = NULL;
+	g_autofree gchar *service_dir = NULL;
+
+	if (path == NULL)
+		path = AC_HOOK_CONF;
+	if (!local) {
+		g_autofree gchar *key = config->key_file != NULL ? g_strdup (config->key_file) : ac_eth_default_key_path ();
+		g_autoptr(AcEthAccount) account = ac_eth_account_load_key_file (key, NULL);
+		if (account == NULL)
+			report (d, "hook-config", CHECK_WARN, AC_EXIT_OK,
+				"remote host: the launches virt-alephd prepares reach its hook signed with the "
+				"owner's key, and there is none at %s ('virt-aleph account create')", key);
+		else
+			report (d, "hook-config", CHECK_SKIP, AC_EXIT_OK,
+				"remote host: its hook admits local SEV launches prepared here only with "
+				"'owners=%s' in the [hook] group of its aleph-confidential.conf",
+				ac_eth_account_get_address (account));
+		return;
+	}
+	hook = ac_hook_config_load (path, &error);
+	if (hook == NULL) {
+		report (d, "hook-config", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
+		return;
+	}
+	hook_dir = g_canonicalize_filename (hook->state_dir, "/");
+	service_dir = g_canonicalize_filename (config->state_dir, "/");
+	if (g_strcmp0 (hook_dir, service_dir) == 0)
+		report (d, "hook-config", CHECK_OK, AC_EXIT_OK, "the hook and virt-alephd share %s", hook_dir);
+	else
+		report (d, "hook-config", CHECK_WARN, AC_EXIT_OK,
+			"the hook reads %s (%s) but virt-alephd keeps its launch records in %s: every "
+			"local SEV start would be refused; set state-dir in one of them",
+			hook_dir, path, service_dir);
+}
+
 static void
 check_sev (Doctor *d, virConnectPtr conn, gboolean local)
 {
@@ -323,6 +369,7 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 			report (&d, "hook", CHECK_SKIP, AC_EXIT_OK, "--no-probe");
 	}
 	check_service (&d, local);
+	check_hook_config (&d, config, local);
 	check_account (&d, config);
 	if (conn != NULL)
 		check_sev (&d, conn, local);

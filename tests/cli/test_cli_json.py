@@ -143,9 +143,9 @@ class JsonCliTest(unittest.TestCase):
 
     # ---- running and checking ------------------------------------------------------------
 
-    def run_cli(self, *args, stdin=None, timeout=120):
+    def run_cli(self, *args, stdin=None, timeout=120, env=None):
         argv = [VIRT_ALEPH, "--connect", self.uri, "--json"] + [str(a) for a in args]
-        r = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=self.env,
+        r = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env or self.env,
                            timeout=timeout, cwd=self.dir)
         return r
 
@@ -516,6 +516,28 @@ class TestDoctor(JsonCliTest):
         self.fails("network", "doctor", "--crn", NOWHERE, "--config", self.config, "--no-probe")
         self.fails("not-found", "doctor", "no-such-domain", "--config", self.config, "--no-probe")
         self.fails("invalid-input", "doctor", "plain", "tagged", "--config", self.config)
+
+    def test_doctor_hook_config(self):
+        # the hook must read the launch records where virt-alephd writes them
+        with open(self.config) as f:
+            state = [l.split("=", 1)[1].strip() for l in f if l.startswith("state-dir=")][0]
+        conf = os.path.join(self.dir, "hook.conf")
+        for hook_state, want in ((state, "ok"), (os.path.join(self.dir, "elsewhere"), "warning")):
+            with open(conf, "w") as f:
+                f.write(f"[hook]\nstate-dir={hook_state}\n")
+            checks = self.ok("doctor", "--config", self.config, "--no-probe",
+                             env=dict(self.env, ALEPH_CONFIDENTIAL_HOOK_CONF=conf))
+            check = [c for c in checks if c["check"] == "hook-config"][0]
+            self.assertEqual(check["result"], want, check)
+        self.assertIn(os.path.join(self.dir, "elsewhere"), check["detail"])
+        # a hook configuration that does not parse: a failure of its class
+        with open(conf, "w") as f:
+            f.write("[hook]\nhost-sev=maybe\n")
+        doc = self.fails("invalid-input", "doctor", "--config", self.config, "--no-probe",
+                         env=dict(self.env, ALEPH_CONFIDENTIAL_HOOK_CONF=conf))
+        failed = [c for c in doc["checks"] if c["result"] == "failed"]
+        self.assertEqual([c["check"] for c in failed], ["hook-config"])
+        self.assertIn("host-sev", failed[0]["detail"])
 
 
 class TestDevnet(JsonCliTest):

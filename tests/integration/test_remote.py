@@ -203,6 +203,14 @@ secrets-uri={cls.env.uri}
         self.assertEqual(st["errorStep"], "prepare")
         self.assertIsNone(self.daemon.poll(), "virt-alephd exited")
 
+        # doctor says what the host's hook needs: the owner's address in its [hook] owners
+        r = self.remote_aleph("doctor", "--no-probe", "--config", self.conf, "--json")
+        doc = json.loads(r.stdout)
+        checks = doc if isinstance(doc, list) else doc["checks"]
+        hook = [c for c in checks if c["check"] == "hook-config"][0]
+        address = run(VIRT_ALEPH, "account", "show", "--key-file", self.key).stdout.strip()
+        self.assertIn("owners=" + address, hook["detail"])
+
         # the passphrase never came from (or went to) anything but the local secret store
         self.assertNotIn("correct horse", self.output())
 

@@ -23,6 +23,7 @@
 #include "ac-error.h"
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
+#include "ac-localsev-private.h"
 #include "ac-localsev.h"
 #include "ac-progress.h"
 #include "ac-secret-store.h"
@@ -119,21 +120,7 @@ ac_localsev_image_state_to_json (const AcLocalsevImageState *s)
 static gboolean
 get_str (JsonObject *o, const gchar *key, gboolean required, gchar **out, GError **error)
 {
-	JsonNode *n = json_object_get_member (o, key);
-	if (n == NULL || JSON_NODE_HOLDS_NULL (n)) {
-		if (!required)
-			return TRUE;
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "image state: '%s' is missing", key);
-		return FALSE;
-	}
-	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "image state: '%s' is not a string", key);
-		return FALSE;
-	}
-	*out = g_strdup (json_node_get_string (n));
-	return TRUE;
+	return ac_localsev_json_get_str (o, "image state", key, required, out, error);
 }
 
 AcLocalsevImageState *

@@ -1,10 +1,13 @@
 /*
- * Internals of ac-localsev.c shared with its fuzz targets: the strict base64 decoder and the
- * chain built from what a host reports (virNodeGetSEVInfo). Not for other users.
+ * Internals of ac-localsev.c shared with its fuzz targets and the other files of the flow: the
+ * strict base64 decoder, the chain built from what a host reports (virNodeGetSEVInfo), and the
+ * reader of string members of the flow's JSON files. Not for other users.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
+
+#include <json-glib/json-glib.h>
 
 #include "ac-error.h"
 #include "ac-localsev.h"
@@ -24,5 +27,12 @@ AcSevChain *ac_localsev_host_chain (const gchar *host_name,
 				    gchar **pdh_sha256,
 				    GCancellable *cancellable,
 				    GError **error);
+
+gboolean ac_localsev_json_get_str (JsonObject *o,
+				   const gchar *what,
+				   const gchar *name,
+				   gboolean required,
+				   gchar **out,
+				   GError **error);
 
 G_END_DECLS

@@ -459,30 +459,34 @@ ac_localsev_record_to_json (const AcLocalsevRecord *r)
 	return json_to_string (root, TRUE);
 }
 
-static gboolean
-get_str (JsonObject *o, const gchar *name, gboolean required, gchar **out, GError **error)
+/* a string member of a JSON object from a file of @what, e.g. "launch record" */
+gboolean
+ac_localsev_json_get_str (JsonObject *o,
+			  const gchar *what,
+			  const gchar *name,
+			  gboolean required,
+			  gchar **out,
+			  GError **error)
 {
 	JsonNode *n = json_object_get_member (o, name);
 	if (n == NULL || JSON_NODE_HOLDS_NULL (n)) {
 		if (!required)
 			return TRUE;
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "launch record: '%s' is missing",
-			     name);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: '%s' is missing", what, name);
 		return FALSE;
 	}
 	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "launch record: '%s' is not a string",
-			     name);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: '%s' is not a string", what, name);
 		return FALSE;
 	}
 	*out = g_strdup (json_node_get_string (n));
 	return TRUE;
+}
+
+static gboolean
+get_str (JsonObject *o, const gchar *name, gboolean required, gchar **out, GError **error)
+{
+	return ac_localsev_json_get_str (o, "launch record", name, required, out, error);
 }
 
 static gboolean

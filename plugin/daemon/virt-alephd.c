@@ -475,6 +475,16 @@ ac_daemon_dispatch (gpointer data)
 		break;
 	case MSG_UNDEFINED:
 		g_hash_table_remove (self->pending, msg->uuid);
+		/* a launch prepared for a domain that is gone never starts: its session keys go
+		 * (a running worker's domain is left to the worker; the built image is kept) */
+		if (!g_hash_table_contains (self->workers, msg->uuid)) {
+			g_autoptr(GError) error = NULL;
+			if (ac_localsev_forget (self->lopts->state_dir, msg->uuid, &error))
+				g_message ("domain %s is undefined: removed its local SEV session keys and "
+					   "records", msg->uuid);
+			else if (!g_error_matches (error, AC_ERROR, AC_ERROR_NOT_FOUND))
+				g_warning ("domain %s is undefined: %s", msg->uuid, error->message);
+		}
 		break;
 	case MSG_CLOSED:
 		g_warning ("lost the connection to %s; reconnecting", self->uri);

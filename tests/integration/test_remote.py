@@ -211,6 +211,10 @@ secrets-uri={cls.env.uri}
         address = run(VIRT_ALEPH, "account", "show", "--key-file", self.key).stdout.strip()
         self.assertIn("owners=" + address, hook["detail"])
 
+        # undefined on the host: what the trusted machine kept for it goes
+        env.virsh("undefine", "far")
+        wait_for(lambda: not os.path.exists(os.path.dirname(pin)), 30, "its records removed")
+
         # the passphrase never came from (or went to) anything but the local secret store
         self.assertNotIn("correct horse", self.output())
 

@@ -312,7 +312,10 @@ gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml,
 				g_autoptr(GError) ship_error = NULL;
 				record = shipped_record (config, xml, len, &ship_error);
 				if (record == NULL && !g_error_matches (ship_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
-					refuse (error, AC_ERROR_REFUSED, domain, "%s", ship_error->message);
+					/* both: on the service's own machine the first is the real cause */
+					refuse (error, AC_ERROR_REFUSED, domain, "%s; and %s",
+						local != NULL ? local->message : "the domain has no UUID",
+						ship_error->message);
 					return FALSE;
 				}
 				shipped = record != NULL;

@@ -6,6 +6,7 @@
 #include "ac-sev-host-libvirt.h"
 
 #include <libvirt/virterror.h>
+#include <string.h>
 
 #include "ac-error.h"
 #include "ac-virt.h"
@@ -367,5 +368,13 @@ ac_sev_host_libvirt_new (virConnectPtr conn)
 	uri = virConnectGetURI (conn);
 	self->name = g_strdup (uri != NULL ? uri : "libvirt");
 	free (uri);
+	{
+		/* a remote host is named by its URI without the transport's options (keyfile=,
+		 * no_verify=, …): messages name the host, not how ssh reaches it */
+		const gchar *sep = strstr (self->name, "://");
+		gchar *query = strchr (self->name, '?');
+		if (sep != NULL && sep[3] != '/' && sep[3] != '\0' && query != NULL)
+			*query = '\0';
+	}
 	return AC_SEV_HOST (self);
 }

@@ -24,7 +24,7 @@
 AcStatus *
 ac_reconcile_desired_status (const gchar *domain_xml, const AcStatus *current)
 {
-	g_autoptr(AcStatus) st = ac_status_new ();
+	g_autoptr(AcStatus) st = ac_status_new_keeping_results (current);
 	g_autoptr(AcTag) tag = NULL;
 	g_autoptr(GError) error = NULL;
 	gsize len = strlen (domain_xml);
@@ -35,20 +35,6 @@ ac_reconcile_desired_status (const gchar *domain_xml, const AcStatus *current)
 	if (tag == NULL && g_error_matches (error, AC_ERROR, AC_ERROR_NOT_FOUND))
 		return NULL; /* the namespace appears, but not as our element in <metadata> */
 
-	if (current != NULL) {
-		st->image_path = g_strdup (current->image_path);
-		st->image_sha256 = g_strdup (current->image_sha256);
-		st->image_cid = g_strdup (current->image_cid);
-		st->image_luks_uuid = g_strdup (current->image_luks_uuid);
-		st->store_hash = g_strdup (current->store_hash);
-		st->instance_hash = g_strdup (current->instance_hash);
-		st->crn = g_strdup (current->crn);
-		st->attest_time = g_strdup (current->attest_time);
-		st->attest_verdict = g_strdup (current->attest_verdict);
-		st->attest_measurement = g_strdup (current->attest_measurement);
-		st->attest_generation = g_strdup (current->attest_generation);
-		st->updated = g_strdup (current->updated);
-	}
 	st->step = g_strdup ("validate");
 	if (tag == NULL) {
 		st->state = g_strdup ("invalid");

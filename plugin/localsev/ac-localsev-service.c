@@ -258,21 +258,7 @@ ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
 static AcStatus *
 ac_localsev_service_status_new (const AcStatus *current, const gchar *state, const gchar *step)
 {
-	AcStatus *st = ac_status_new ();
-	if (current != NULL) {
-		st->image_path = g_strdup (current->image_path);
-		st->image_sha256 = g_strdup (current->image_sha256);
-		st->image_cid = g_strdup (current->image_cid);
-		st->image_luks_uuid = g_strdup (current->image_luks_uuid);
-		st->store_hash = g_strdup (current->store_hash);
-		st->instance_hash = g_strdup (current->instance_hash);
-		st->crn = g_strdup (current->crn);
-		st->attest_time = g_strdup (current->attest_time);
-		st->attest_verdict = g_strdup (current->attest_verdict);
-		st->attest_measurement = g_strdup (current->attest_measurement);
-		st->attest_generation = g_strdup (current->attest_generation);
-		st->updated = g_strdup (current->updated);
-	}
+	AcStatus *st = ac_status_new_keeping_results (current);
 	st->state = g_strdup (state);
 	st->step = g_strdup (step);
 	return st;

@@ -66,6 +66,33 @@ ac_status_free (AcStatus *status)
 }
 
 /**
+ * ac_status_new_keeping_results:
+ *
+ * Returns: a status with the results @current recorded (nullable) and nothing else.
+ */
+AcStatus *
+ac_status_new_keeping_results (const AcStatus *current)
+{
+	AcStatus *st = ac_status_new ();
+
+	if (current == NULL)
+		return st;
+	st->image_path = g_strdup (current->image_path);
+	st->image_sha256 = g_strdup (current->image_sha256);
+	st->image_cid = g_strdup (current->image_cid);
+	st->image_luks_uuid = g_strdup (current->image_luks_uuid);
+	st->store_hash = g_strdup (current->store_hash);
+	st->instance_hash = g_strdup (current->instance_hash);
+	st->crn = g_strdup (current->crn);
+	st->attest_time = g_strdup (current->attest_time);
+	st->attest_verdict = g_strdup (current->attest_verdict);
+	st->attest_measurement = g_strdup (current->attest_measurement);
+	st->attest_generation = g_strdup (current->attest_generation);
+	st->updated = g_strdup (current->updated);
+	return st;
+}
+
+/**
  * ac_status_touch:
  *
  * Sets the `updated` time to now.

@@ -29,6 +29,9 @@ typedef struct {
 } AcStatus;
 
 AcStatus *ac_status_new (void);
+/* a new status carrying what the steps recorded in @current (image, Aleph, last attestation,
+ * updated time) but no state, step, progress or error; @current is nullable */
+AcStatus *ac_status_new_keeping_results (const AcStatus *current);
 void ac_status_free (AcStatus *status);
 gchar *ac_status_format (const AcStatus *status);
 AcStatus *ac_status_parse (const gchar *xml, gssize len, GError **error);

@@ -699,6 +699,7 @@ main (int argc, char **argv)
 	g_autoptr(GOptionContext) context = NULL;
 	AcDaemon self = { 0 };
 	g_autoptr(AcPipelineConfig) pconfig_owner = NULL;
+	gboolean remote;
 	const GOptionEntry entries[] = {
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default: qemu:///system)", "URI" },
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "configuration file (default: " AC_DAEMON_CONF ")", "FILE" },
@@ -761,10 +762,11 @@ main (int argc, char **argv)
 		return AC_EXIT_USAGE;
 	}
 	/* a remote host's copy of a tag is not the owner's word: act on the approved one */
-	self.lopts->pin_tags = !ac_secret_store_uri_is_local (uri);
+	remote = !ac_secret_store_uri_is_local (uri);
+	self.lopts->pin_tags = remote;
 #if HAVE_SECP256K1
 	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
-	if (!ac_localsev_options_set_owner_key (self.lopts, self.pconfig->key_file, !ac_secret_store_uri_is_local (uri),
+	if (!ac_localsev_options_set_owner_key (self.lopts, self.pconfig->key_file, remote,
 						NULL, &error)) {
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return ac_error_to_exit_code (error);

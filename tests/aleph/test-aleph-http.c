@@ -248,8 +248,12 @@ handle_upload (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 			return;
 		}
 	}
-	if (srv.liar)
-		hash[3] = hash[3] == 'a' ? 'b' : 'a';
+	if (srv.liar) {
+		/* the last character: another digest, still a well-formed CID (a change near the
+		 * front can break the multihash prefix, which is another error) */
+		gsize last = strlen (hash) - 1;
+		hash[last] = hash[last] == 'a' ? 'b' : 'a';
+	}
 	if (g_str_has_suffix (path, "/api/v0/add"))
 		answer = g_strdup_printf ("{\"Name\":\"f\",\"Hash\":\"%s\",\"Size\":\"12\"}\n", hash);
 	else

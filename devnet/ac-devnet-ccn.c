@@ -31,7 +31,7 @@
 #define ERR_FILE_UNAVAILABLE 4
 #define ERR_VM_VOLUME_NOT_FOUND 301
 #define ERR_VM_VOLUME_TOO_SMALL 304
-#define ERR_FORGET_NOT_ALLOWED 500
+#define ERR_FORGET_NOT_ALLOWED 503
 
 typedef struct {
 	SoupServerMessage *msg;

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "ac-aleph-client.h"
+#include "ac-aleph-payment.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-error.h"
@@ -19,6 +20,7 @@
 struct _AcCcnClient {
 	gchar *api;
 	AcHttpClient *http; /* borrowed */
+	gchar *store_payment; /* payment.type of the STOREs we sign */
 	guint poll_first_ms;
 	guint poll_max_ms;
 };
@@ -57,6 +59,7 @@ ac_ccn_client_new (const gchar *api_url, AcHttpClient *http, GError **error)
 	self = g_new0 (AcCcnClient, 1);
 	self->api = g_steal_pointer (&api);
 	self->http = http;
+	self->store_payment = g_strdup (ac_payment_default ("STORE"));
 	self->poll_first_ms = 1000;
 	self->poll_max_ms = 10000;
 	return self;
@@ -68,7 +71,21 @@ ac_ccn_client_free (AcCcnClient *self)
 	if (self == NULL)
 		return;
 	g_free (self->api);
+	g_free (self->store_payment);
 	g_free (self);
+}
+
+gboolean
+ac_ccn_client_set_store_payment (AcCcnClient *self, const gchar *payment, GError **error)
+{
+	if (!ac_payment_type_is_known ("STORE", payment)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "STORE payment '%s': expected credit or hold", payment != NULL ? payment : "");
+		return FALSE;
+	}
+	g_free (self->store_payment);
+	self->store_payment = g_strdup (payment);
+	return TRUE;
 }
 
 void
@@ -438,11 +455,21 @@ ac_ccn_upload_file (AcCcnClient *self,
 		g_autoptr(JsonNode) mnode = NULL;
 		json_object_set_string_member (content, "item_type",
 					       kind == AC_CCN_UPLOAD_STORAGE ? "storage" : "ipfs");
+		g_autoptr(JsonObject) payment = json_object_new ();
+		gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
 		json_object_set_string_member (content, "item_hash", ours);
+		json_object_set_string_member (payment, "chain", "ETH");
+		json_object_set_string_member (payment, "type", self->store_payment);
+		json_object_set_object_member (content, "payment", json_object_ref (payment));
 		cnode = json_node_init_object (json_node_alloc (), json_object_ref (content));
+		/* refused here, before signing, when the network's rules refuse it on this date */
+		if (!ac_payment_check (NULL, "STORE", self->store_payment, now, error)) {
+			if (src.fd >= 0)
+				close (src.fd);
+			return NULL;
+		}
 		store = ac_aleph_message_build ("STORE", cnode, ac_eth_account_get_address (account),
-						channel, (gdouble)g_get_real_time () / G_USEC_PER_SEC,
-						error);
+						channel, now, error);
 		if (store == NULL || !ac_aleph_message_sign (store, account, error)) {
 			if (src.fd >= 0)
 				close (src.fd);
@@ -484,6 +511,16 @@ ac_ccn_upload_file (AcCcnClient *self,
 	if (r == NULL)
 		return NULL;
 	data = ac_http_response_get_data (r, &len);
+	if (r->status == 422 && store != NULL) {
+		/* the STORE was processed and rejected: say why, with the network's error code */
+		g_autoptr(AcMessageInfo) info = ac_ccn_get_message (self, store->item_hash, NULL);
+		if (info != NULL && info->status == AC_MESSAGE_STATUS_REJECTED) {
+			g_autofree gchar *why = ac_message_info_describe_rejection (info);
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "POST %s: the STORE %s of %s was %s",
+				     url, store->item_hash, path, why);
+			return NULL;
+		}
+	}
 	if (r->status != 200 && r->status != 202) {
 		g_autofree gchar *text = ac_http_error_text (data, len);
 		const gchar *hint = r->status == 402 ? " (insufficient balance)"

@@ -26,6 +26,8 @@ typedef struct _AcCcnClient AcCcnClient;
 AcCcnClient *ac_ccn_client_new (const gchar *api_url, AcHttpClient *http, GError **error);
 void ac_ccn_client_free (AcCcnClient *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCcnClient, ac_ccn_client_free)
+/* payment.type of the STOREs ac_ccn_upload_file() signs: "credit" (the default) or "hold" */
+gboolean ac_ccn_client_set_store_payment (AcCcnClient *self, const gchar *payment, GError **error);
 /* polling: first delay, cap (both jittered) */
 void ac_ccn_client_set_poll (AcCcnClient *self, guint first_ms, guint max_ms);
 

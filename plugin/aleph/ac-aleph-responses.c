@@ -140,6 +140,19 @@ ac_message_error_code_to_string (gint64 code)
 		return "BALANCE_INSUFFICIENT: not enough ALEPH tokens held for this";
 	case 6:
 		return "CREDIT_INSUFFICIENT: not enough credits for this";
+	case 100:
+		return "POST_AMEND_NO_TARGET: an amend POST names no ref";
+	case 101:
+		return "POST_AMEND_TARGET_NOT_FOUND: the POST an amend names does not exist";
+	case 102:
+		return "POST_AMEND_AMEND: an amend of an amend";
+	case 200:
+		return "STORE_REF_NOT_FOUND: the STORE named by ref does not exist";
+	case 201:
+		return "STORE_UPDATE_UPDATE: an update of an update";
+	case 202:
+		return "PAYMENT_REFUSED: this payment type is no longer accepted for this message "
+		       "type (use credit)";
 	case 300:
 		return "VM_REF_NOT_FOUND: a referenced volume or message does not exist";
 	case 301:
@@ -150,6 +163,16 @@ ac_message_error_code_to_string (gint64 code)
 		return "VM_UPDATE_UPDATE: an update of an update";
 	case 304:
 		return "VM_VOLUME_TOO_SMALL: rootfs.size_mib is smaller than the image";
+	case 500:
+		return "FORGET_NO_TARGET: the FORGET names nothing to forget";
+	case 501:
+		return "FORGET_TARGET_NOT_FOUND: a message to forget does not exist";
+	case 502:
+		return "FORGET_FORGET: a FORGET of a FORGET";
+	case 503:
+		return "FORGET_NOT_ALLOWED: the sender may not forget this message";
+	case 504:
+		return "FORGOTTEN_DUPLICATE: the message was forgotten and may not be sent again";
 	default:
 		return NULL;
 	}
@@ -216,6 +239,12 @@ ac_ccn_parse_post_response (guint http_status,
 	JsonArray *failed;
 
 	memset (out, 0, sizeof (*out));
+	if (http_status == 410) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_REMOTE,
+				     "the CCN answered HTTP 410: this message was forgotten and cannot be "
+				     "sent again");
+		return FALSE;
+	}
 	if (http_status != 200 && http_status != 202 && http_status != 422) {
 		g_autofree gchar *text = ac_http_error_text (body, len);
 		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,

@@ -60,7 +60,7 @@ int
 ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *disk = NULL, *policy = NULL, *local = NULL, *fw_sha = NULL, *fw_ref = NULL,
-			 *fw_file = NULL, *api = NULL, *crn = NULL, *payment = NULL, *rootfs = NULL,
+			 *fw_file = NULL, *api = NULL, *crn = NULL, *payment = NULL, *store_payment = NULL, *rootfs = NULL,
 			 *memory = NULL, *name = NULL, *ssh_key = NULL, *ports = NULL, *from_file = NULL;
 	gint vcpus = 0;
 	g_autofree gchar *config_path = NULL;
@@ -82,7 +82,12 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		{ "publish", 0, 0, G_OPTION_ARG_NONE, &publish, "deploy the domain to Aleph", NULL },
 		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API URL (implies --publish)", "URL" },
 		{ "crn", 0, 0, G_OPTION_ARG_STRING, &crn, "CRN node hash or auto (implies --publish)", "HASH" },
-		{ "payment", 0, 0, G_OPTION_ARG_STRING, &payment, "hold, superfluid or credit (implies --publish)", "TYPE" },
+		{ "payment", 0, 0, G_OPTION_ARG_STRING, &payment,
+		  "the INSTANCE's payment: credit (default; hold and superfluid are refused by the network "
+		  "since 2026-03-11) (implies --publish)", "TYPE" },
+		{ "store-payment", 0, 0, G_OPTION_ARG_STRING, &store_payment,
+		  "the image STORE's payment: credit (default) or hold (refused from 2027-01-01) "
+		  "(implies --publish)", "TYPE" },
 		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &rootfs, "root filesystem size on Aleph, e.g. 20GiB", "SIZE" },
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &vcpus, "vCPUs on Aleph (default: the domain's)", "N" },
 		{ "memory", 0, 0, G_OPTION_ARG_STRING, &memory, "memory on Aleph, e.g. 4GiB (default: the domain's)", "SIZE" },
@@ -118,7 +123,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		/* the element DOMAIN carries now, written back as is (the service sees the event) */
 		if (from_file != NULL || disk != NULL || policy != NULL || es || local != NULL ||
 		    fw_sha != NULL || fw_ref != NULL || fw_file != NULL || publish || api != NULL ||
-		    crn != NULL || payment != NULL || rootfs != NULL || vcpus != 0 || memory != NULL ||
+		    crn != NULL || payment != NULL || store_payment != NULL || rootfs != NULL || vcpus != 0 || memory != NULL ||
 		    name != NULL || ssh_key != NULL || ports != NULL || dry_run)
 			return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
 					    "tag --approve: approves the tag DOMAIN has now and takes no other "
@@ -140,7 +145,8 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	} else {
 		g_autofree gchar *vcpus_str = vcpus != 0 ? g_strdup_printf ("%d", vcpus) : NULL;
-		publish = publish || api != NULL || crn != NULL || payment != NULL || rootfs != NULL ||
+		publish = publish || api != NULL || crn != NULL || payment != NULL ||
+			  store_payment != NULL || rootfs != NULL ||
 			  memory != NULL || vcpus != 0 || name != NULL || ssh_key != NULL || ports != NULL;
 		g_string_append (el, "<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">");
 		if (disk != NULL) {
@@ -171,6 +177,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 			attr (el, "api", api);
 			attr (el, "crn", crn);
 			attr (el, "payment", payment);
+			attr (el, "storePayment", store_payment);
 			attr (el, "rootfsSize", rootfs);
 			attr (el, "vcpus", vcpus_str);
 			attr (el, "memory", memory);

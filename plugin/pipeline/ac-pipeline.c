@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ac-aleph-client.h"
+#include "ac-aleph-payment.h"
 #include "ac-builder.h"
 #include "ac-builder-verify.h"
 #include "ac-car.h"
@@ -288,7 +289,8 @@ ensure_clients (AcPipeline *p, GError **error)
 	if (p->ccn == NULL)
 		return FALSE;
 	ac_ccn_client_set_poll (p->ccn, p->config->poll_first_ms, p->config->poll_max_ms);
-	return TRUE;
+	return ac_ccn_client_set_store_payment (p->ccn, ac_payment_to_string (p->tag->publish->store_payment),
+						error);
 }
 
 static const gchar *
@@ -594,6 +596,54 @@ instance_content (AcPipeline *p)
 	return json_builder_get_root (b);
 }
 
+/*
+ * A saved INSTANCE is posted again on resume only while the network can still accept it: one
+ * the CCN rejected, or whose payment the rules now refuse, is dropped so that the next run
+ * builds a new message (from the tag as it is then).
+ */
+static gboolean
+saved_instance_still_valid (AcPipeline *p, const gchar *saved, GError **error)
+{
+	g_autoptr(AcAlephMessage) msg = ac_aleph_message_from_data (saved, strlen (saved), NULL);
+	g_autoptr(JsonNode) content = msg != NULL ? ac_aleph_message_get_content (msg, NULL) : NULL;
+	g_autoptr(AcMessageInfo) info = NULL;
+	g_autoptr(GError) local_error = NULL;
+	JsonObject *payment = NULL;
+	const gchar *ptype = "hold"; /* aleph-message's default */
+	gboolean keep = TRUE;
+
+	if (msg == NULL || content == NULL || !JSON_NODE_HOLDS_OBJECT (content)) {
+		keep = FALSE;
+	} else {
+		JsonNode *pn = json_object_get_member (json_node_get_object (content), "payment");
+		if (pn != NULL && JSON_NODE_HOLDS_OBJECT (pn))
+			payment = json_node_get_object (pn);
+		if (payment != NULL)
+			ptype = json_object_get_string_member_with_default (payment, "type", "hold");
+		if (!ac_payment_check (NULL, "INSTANCE", ptype, msg->time, &local_error)) {
+			g_info ("%s: the saved INSTANCE %s is dropped: %s", p->name, msg->item_hash,
+				local_error->message);
+			keep = FALSE;
+		}
+	}
+	if (keep && ac_state_get_bool (p->state, "instance", "posted")) {
+		info = ac_ccn_get_message_status (p->ccn, msg->item_hash, &local_error);
+		if (info == NULL && !g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+			g_propagate_error (error, g_steal_pointer (&local_error));
+			return FALSE;
+		}
+		if (info != NULL && info->status == AC_MESSAGE_STATUS_REJECTED) {
+			g_info ("%s: the INSTANCE %s was rejected by the CCN; a new one is built", p->name,
+				msg->item_hash);
+			keep = FALSE;
+		}
+	}
+	if (keep)
+		return TRUE;
+	ac_state_reset_step (p->state, "instance");
+	return save (p, error);
+}
+
 static gboolean
 step_instance (AcPipeline *p, AcProgress *progress, GError **error)
 {
@@ -608,11 +658,22 @@ step_instance (AcPipeline *p, AcProgress *progress, GError **error)
 	if (!ensure_clients (p, error))
 		return FALSE;
 	saved = ac_state_get_string (p->state, "instance", "message");
+	if (saved != NULL && !saved_instance_still_valid (p, saved, error))
+		return FALSE;
+	saved = ac_state_get_string (p->state, "instance", "message");
 	if (saved == NULL) {
 		g_autoptr(JsonNode) content = instance_content (p);
 		g_autofree gchar *text = NULL;
+		gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		/* refused before signing when the network's rules refuse this payment today */
+		if (!ac_payment_check (NULL, "INSTANCE", ac_payment_to_string (p->tag->publish->payment), now,
+				       error)) {
+			g_prefix_error (error, "<aleph:publish payment='%s'>: ",
+					ac_payment_to_string (p->tag->publish->payment));
+			return FALSE;
+		}
 		msg = ac_aleph_message_build ("INSTANCE", content, ac_eth_account_get_address (p->account),
-					      channel (p), (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+					      channel (p), now, error);
 		if (msg == NULL || !ac_aleph_message_sign (msg, p->account, error))
 			return FALSE;
 		/* saved before it is posted: a resume posts these very bytes again */

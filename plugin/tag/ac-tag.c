@@ -567,11 +567,13 @@ parse_ports (AcTagPublish *pub, const gchar *text, GError **error)
 static gboolean
 parse_publish (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "api",    "crn",  "payment", "rootfsSize", "vcpus",
-						"memory", "name", "sshKey",  "ports",      NULL };
+	static const gchar *const allowed[] = { "api",    "crn",  "payment", "storePayment",
+						"rootfsSize", "vcpus", "memory", "name", "sshKey",
+						"ports",  NULL };
 	g_autofree gchar *api = xml_prop (node, "api");
 	g_autofree gchar *crn = xml_prop (node, "crn");
 	g_autofree gchar *payment = xml_prop (node, "payment");
+	g_autofree gchar *store_payment = xml_prop (node, "storePayment");
 	g_autofree gchar *rootfs = xml_prop (node, "rootfsSize");
 	g_autofree gchar *vcpus = xml_prop (node, "vcpus");
 	g_autofree gchar *memory = xml_prop (node, "memory");
@@ -583,7 +585,8 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 	if (!check_leaf_element (node, allowed, error))
 		return FALSE;
 	pub = tag->publish = g_new0 (AcTagPublish, 1);
-	pub->payment = AC_PAYMENT_HOLD;
+	pub->payment = AC_PAYMENT_CREDIT;
+	pub->store_payment = AC_PAYMENT_CREDIT;
 
 	if (api != NULL && !parse_api_url (api, error))
 		return FALSE;
@@ -599,14 +602,24 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 		return FALSE;
 	}
 
-	if (payment == NULL || g_strcmp0 (payment, "hold") == 0)
+	/* credit is what the network accepts today; hold/superfluid stay choosable, and the
+	 * client refuses them before signing where the network's rules refuse them */
+	if (payment == NULL || g_strcmp0 (payment, "credit") == 0)
+		pub->payment = AC_PAYMENT_CREDIT;
+	else if (g_strcmp0 (payment, "hold") == 0)
 		pub->payment = AC_PAYMENT_HOLD;
 	else if (g_strcmp0 (payment, "superfluid") == 0)
 		pub->payment = AC_PAYMENT_SUPERFLUID;
-	else if (g_strcmp0 (payment, "credit") == 0)
-		pub->payment = AC_PAYMENT_CREDIT;
 	else {
-		set_attr_error (error, "publish", "payment", payment, "hold, superfluid or credit");
+		set_attr_error (error, "publish", "payment", payment, "credit, hold or superfluid");
+		return FALSE;
+	}
+	if (store_payment == NULL || g_strcmp0 (store_payment, "credit") == 0)
+		pub->store_payment = AC_PAYMENT_CREDIT;
+	else if (g_strcmp0 (store_payment, "hold") == 0)
+		pub->store_payment = AC_PAYMENT_HOLD;
+	else {
+		set_attr_error (error, "publish", "storePayment", store_payment, "credit or hold");
 		return FALSE;
 	}
 
@@ -1074,6 +1087,7 @@ ac_tag_format (const AcTag *tag)
 		append_attr (str, "api", pub->api);
 		append_attr (str, "crn", pub->crn);
 		append_attr (str, "payment", ac_payment_to_string (pub->payment));
+		append_attr (str, "storePayment", ac_payment_to_string (pub->store_payment));
 		if (pub->rootfs_size != 0) {
 			g_autofree gchar *s = ac_tag_format_size (pub->rootfs_size);
 			append_attr (str, "rootfsSize", s);

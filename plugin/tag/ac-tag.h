@@ -42,7 +42,8 @@ typedef struct {
 typedef struct {
 	gchar *api;           /* CCN base URL; default AC_TAG_DEFAULT_API */
 	gchar *crn;           /* "auto" or a 64-hex node hash */
-	AcPayment payment;    /* default hold */
+	AcPayment payment;    /* the INSTANCE's; default credit */
+	AcPayment store_payment; /* the image STORE's: hold or credit; default credit */
 	guint64 rootfs_size;  /* bytes; 0 = the size of the encrypted image */
 	guint vcpus;          /* 0 = the domain's <vcpu> */
 	guint64 memory;       /* bytes; 0 = the domain's <memory> */

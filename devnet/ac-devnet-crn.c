@@ -336,6 +336,19 @@ crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 		ac_devnet_reply_text(msg, 400, "Instance is allocated to a different node");
 		return;
 	}
+	/* aleph-vm's payment check: a credit instance needs one hour of credit */
+	{
+		JsonObject *payment = obj_member(co, "payment");
+		const gchar *ptype = payment != NULL ? json_object_get_string_member_with_default(
+		                                           payment, "type", "hold")
+		                                     : "hold";
+		const gchar *owner = json_object_get_string_member_with_default(co, "address", "");
+		if (g_strcmp0(ptype, "credit") == 0
+		    && ac_devnet_credits_get(self, owner) < ac_devnet_instance_hourly_cost(co)) {
+			ac_devnet_reply_text(msg, 402, "Insufficient credits");
+			return;
+		}
+	}
 	env = obj_member(co, "environment");
 	te = obj_member(env, "trusted_execution");
 	if (te == NULL) {

@@ -100,6 +100,65 @@ ac_devnet_knobs_init(AcDevnetKnobs *knobs, guint n_crns)
 	for (guint i = 0; i < AC_DEVNET_EP_LAST; i++)
 		ac_devnet_fault_init(&knobs->faults[i]);
 	knobs->n_crns = MIN(n_crns, AC_DEVNET_MAX_CRNS);
+	ac_payment_cutoffs_init_default(&knobs->payment_cutoffs);
+}
+
+static const struct {
+	const gchar *name;
+	gsize offset;
+} cutoff_names[] = {
+	{ "instance_hold", G_STRUCT_OFFSET(AcPaymentCutoffs, instance_hold) },
+	{ "instance_superfluid", G_STRUCT_OFFSET(AcPaymentCutoffs, instance_superfluid) },
+	{ "store_hold", G_STRUCT_OFFSET(AcPaymentCutoffs, store_hold) },
+};
+
+static gboolean
+knob_cutoffs(JsonObject *o, AcPaymentCutoffs *cutoffs, GError **error)
+{
+	JsonNode *n = json_object_get_member(o, "payment_cutoffs");
+	JsonObject *co;
+	GList *members;
+	AcPaymentCutoffs c = *cutoffs;
+
+	if (n == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(n)) {
+		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                    "knob payment_cutoffs: expected an object");
+		return FALSE;
+	}
+	co = json_node_get_object(n);
+	members = json_object_get_members(co);
+	for (GList *l = members; l != NULL; l = l->next) {
+		const gchar *m = l->data;
+		JsonNode *v = json_object_get_member(co, m);
+		guint i;
+		for (i = 0; i < G_N_ELEMENTS(cutoff_names); i++)
+			if (g_strcmp0(m, cutoff_names[i].name) == 0)
+				break;
+		if (i == G_N_ELEMENTS(cutoff_names)) {
+			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			            "knob payment_cutoffs.%s is unknown, expected instance_hold, "
+			            "instance_superfluid or store_hold",
+			            m);
+			g_list_free(members);
+			return FALSE;
+		}
+		if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING
+		    || !ac_payment_cutoff_parse(json_node_get_string(v),
+		                                G_STRUCT_MEMBER_P(&c, cutoff_names[i].offset), error)) {
+			if (error != NULL && *error == NULL)
+				g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				            "knob payment_cutoffs.%s: expected a date string", m);
+			else
+				g_prefix_error(error, "knob payment_cutoffs.%s: ", m);
+			g_list_free(members);
+			return FALSE;
+		}
+	}
+	g_list_free(members);
+	*cutoffs = c;
+	return TRUE;
 }
 
 /* an integer member in [min, max] */
@@ -224,10 +283,11 @@ ac_devnet_knobs_apply_obj(AcDevnetKnobs *k, JsonObject *o, GError **error)
 		const gchar *m = l->data;
 		if (g_strcmp0(m, "latency_ms") != 0 && g_strcmp0(m, "processing_delay_ms") != 0
 		    && g_strcmp0(m, "clock_skew_s") != 0 && g_strcmp0(m, "faults") != 0
-		    && g_strcmp0(m, "attacks") != 0) {
+		    && g_strcmp0(m, "attacks") != 0 && g_strcmp0(m, "clock_offset_s") != 0
+		    && g_strcmp0(m, "payment_cutoffs") != 0) {
 			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			            "knob %s is unknown, expected latency_ms, processing_delay_ms, "
-			            "clock_skew_s, faults or attacks",
+			            "clock_skew_s, clock_offset_s, payment_cutoffs, faults or attacks",
 			            m);
 			g_list_free(members);
 			return FALSE;
@@ -247,6 +307,12 @@ ac_devnet_knobs_apply_obj(AcDevnetKnobs *k, JsonObject *o, GError **error)
 	if (!knob_int(o, "", "clock_skew_s", -86400 * 365, 86400 * 365, &v, error))
 		return FALSE;
 	k->clock_skew_s = v;
+	v = k->clock_offset_s;
+	if (!knob_int(o, "", "clock_offset_s", -86400LL * 365 * 20, 86400LL * 365 * 20, &v, error))
+		return FALSE;
+	k->clock_offset_s = v;
+	if (!knob_cutoffs(o, &k->payment_cutoffs, error))
+		return FALSE;
 
 	if (json_object_has_member(o, "faults")) {
 		JsonNode *fn = json_object_get_member(o, "faults");
@@ -360,6 +426,17 @@ ac_devnet_knobs_to_json(const AcDevnetKnobs *k)
 	json_builder_add_int_value(b, k->processing_delay_ms);
 	json_builder_set_member_name(b, "clock_skew_s");
 	json_builder_add_int_value(b, k->clock_skew_s);
+	json_builder_set_member_name(b, "clock_offset_s");
+	json_builder_add_int_value(b, k->clock_offset_s);
+	json_builder_set_member_name(b, "payment_cutoffs");
+	json_builder_begin_object(b);
+	for (guint i = 0; i < G_N_ELEMENTS(cutoff_names); i++) {
+		g_autofree gchar *d = ac_payment_cutoff_to_string(
+		    G_STRUCT_MEMBER(gint64, &k->payment_cutoffs, cutoff_names[i].offset));
+		json_builder_set_member_name(b, cutoff_names[i].name);
+		json_builder_add_string_value(b, d);
+	}
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "faults");
 	json_builder_begin_object(b);
 	for (guint i = 0; i < AC_DEVNET_EP_LAST; i++) {

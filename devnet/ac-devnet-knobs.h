@@ -10,6 +10,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "ac-aleph-payment.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -68,6 +70,8 @@ typedef struct {
 	guint latency_ms;
 	guint processing_delay_ms; /* pending → processed */
 	gint64 clock_skew_s;       /* added to the CRNs' clock for the ±2 min check */
+	gint64 clock_offset_s;     /* added to the CCN's clock for the payment rules' dates */
+	AcPaymentCutoffs payment_cutoffs; /* default: the network's (ac-aleph-payment.c) */
 	AcDevnetFault faults[AC_DEVNET_EP_LAST];
 	guint n_crns;
 	AcDevnetAttack attacks[AC_DEVNET_MAX_CRNS];
@@ -76,7 +80,9 @@ typedef struct {
 void
 ac_devnet_knobs_init(AcDevnetKnobs *knobs, guint n_crns);
 /* Applies a JSON patch (only the members present change); on error @knobs is unchanged.
- * { "latency_ms": N, "processing_delay_ms": N, "clock_skew_s": N,
+ * { "latency_ms": N, "processing_delay_ms": N, "clock_skew_s": N, "clock_offset_s": N,
+ *   "payment_cutoffs": { "instance_hold": "YYYY-MM-DD"|"never", "instance_superfluid": …,
+ *                        "store_hold": … },
  *   "faults": { "<endpoint>": { "rate": R, "status": S, "fail_next": N, "latency_ms": N,
  *                               "drop_after": BYTES, "drop_next": N } },
  *   "attacks": { "<crn index>": "none|self-signed-chain|swap-pdh|other-firmware|replay-measurement"

@@ -87,6 +87,8 @@ struct _AcDevnet {
 	guint process_source;
 	GHashTable *deferred; /* source id → AcDevnetDeferred: requests held by a latency knob */
 	GHashTable *waiters;  /* item_hash → GPtrArray of AcDevnetWaiter */
+	GHashTable *credits;  /* lower-case address → gint64* credit balance (not persisted) */
+	gint64 default_credits; /* the balance of an account never seeded */
 	guint64 stat_requests[AC_DEVNET_EP_LAST];
 	guint64 stat_injected[AC_DEVNET_EP_LAST];
 	guint64 stat_dropped[AC_DEVNET_EP_LAST];
@@ -105,6 +107,18 @@ GBytes *
 ac_devnet_request_body(SoupServerMessage *msg);
 gdouble
 ac_devnet_now(void);
+/* the CCN's clock for the payment rules: now + knobs.clock_offset_s */
+gdouble
+ac_devnet_ccn_clock(AcDevnet *self);
+/* credits (devnet ledger, ac-devnet-ccn.c) */
+#define AC_DEVNET_CREDITS_PER_VCPU_HOUR 10
+gint64
+ac_devnet_credits_get(AcDevnet *self, const gchar *address);
+void
+ac_devnet_credits_set(AcDevnet *self, const gchar *address, gint64 credits);
+/* the credits one hour of an INSTANCE content costs */
+gint64
+ac_devnet_instance_hourly_cost(JsonObject *content);
 gchar *
 ac_devnet_iso8601(gdouble t);
 

@@ -146,10 +146,42 @@ cfg_uint(JsonObject *o, const gchar *name, guint64 max, guint64 *out, GError **e
 	return TRUE;
 }
 
+/* {"0x…": N, …}: each account's credit balance; all checked before any is set */
+static gboolean
+ac_devnet_credits_apply(AcDevnet *self, JsonNode *node, GError **error)
+{
+	JsonObject *o;
+	GList *members;
+	gboolean ok = TRUE;
+
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                    "credits: expected an object {\"0x<address>\": credits}");
+		return FALSE;
+	}
+	o = json_node_get_object(node);
+	members = json_object_get_members(o);
+	for (GList *l = members; l != NULL && ok; l = l->next) {
+		JsonNode *v = json_object_get_member(o, l->data);
+		guint8 raw[20];
+		if (!ac_eth_address_parse(l->data, raw, NULL) || !JSON_NODE_HOLDS_VALUE(v)
+		    || json_node_get_value_type(v) != G_TYPE_INT64 || json_node_get_int(v) < 0) {
+			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			            "credits: '%s' must be an Ethereum address with an integer >= 0",
+			            (const gchar *)l->data);
+			ok = FALSE;
+		}
+	}
+	for (GList *l = members; l != NULL && ok; l = l->next)
+		ac_devnet_credits_set(self, l->data, json_object_get_int_member(o, l->data));
+	g_list_free(members);
+	return ok;
+}
+
 static const gchar *const config_members[]
     = { "state_dir",  "root_dir", "trust_root", "trust_root_ask", "firmware", "ccn_port",
 	"admin_port", "crns",     "rsa_bits",   "max_upload",     "seed",     "api",
-	"knobs",      NULL };
+	"knobs",      "credits",  "default_credits", NULL };
 
 static gboolean
 ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
@@ -265,6 +297,7 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 		}
 	}
 
+	self->default_credits = 1000000;
 	self->api_major = 1;
 	self->api_minor = 55;
 	self->build_id = 24;
@@ -292,6 +325,21 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 		self->api_major = (guint8)vals[0];
 		self->api_minor = (guint8)vals[1];
 		self->build_id = (guint8)vals[2];
+	}
+	if (json_object_has_member(o, "default_credits")) {
+		JsonNode *n = json_object_get_member(o, "default_credits");
+		if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64
+		    || json_node_get_int(n) < 0) {
+			g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                    "devnet configuration: default_credits is not an integer >= 0");
+			return FALSE;
+		}
+		self->default_credits = json_node_get_int(n);
+	}
+	if (json_object_has_member(o, "credits")
+	    && !ac_devnet_credits_apply(self, json_object_get_member(o, "credits"), error)) {
+		g_prefix_error(error, "devnet configuration: ");
+		return FALSE;
 	}
 	if (json_object_has_member(o, "knobs")
 	    && !ac_devnet_knobs_apply(&self->knobs, json_object_get_member(o, "knobs"), error)) {
@@ -374,6 +422,8 @@ ac_devnet_free(AcDevnet *self)
 		g_rand_free(self->rand);
 	g_hash_table_unref(self->waiters);
 	g_hash_table_unref(self->deferred);
+	if (self->credits != NULL)
+		g_hash_table_unref(self->credits);
 	g_free(self->base_dir);
 	g_free(self->state_dir);
 	g_free(self->root_dir);
@@ -800,6 +850,19 @@ admin_cb(SoupServer *server,
 			ac_devnet_reply_error(msg, 405, "%s /admin/knobs: expected GET or POST",
 			                      method);
 		}
+		return;
+	}
+	if (g_strcmp0(path, "/admin/credits") == 0 && g_strcmp0(method, "POST") == 0) {
+		g_autoptr(GBytes) body = ac_devnet_request_body(msg);
+		gsize len = 0;
+		const gchar *data = g_bytes_get_data(body, &len);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) node = ac_json_parse_untrusted("credits", data, len, &error);
+		if (node == NULL || !ac_devnet_credits_apply(self, node, &error)) {
+			ac_devnet_reply_error(msg, 400, "%s", error->message);
+			return;
+		}
+		ac_devnet_reply_json(msg, 200, node);
 		return;
 	}
 	if (g_strcmp0(method, "GET") != 0) {

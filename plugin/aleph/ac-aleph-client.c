@@ -27,7 +27,6 @@ struct _AcCcnClient {
 
 struct _AcCrnClient {
 	gchar *base;
-	gchar *base_path; /* path prefix of the base URL, "" normally */
 	gchar *domain;
 	AcEthAccount *account; /* borrowed */
 	AcHttpClient *http;    /* borrowed */
@@ -265,6 +264,50 @@ ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **er
 		return NULL;
 	}
 	return ac_json_to_python_compact (answer);
+}
+
+gboolean
+ac_ccn_get_credit_balance (AcCcnClient *self, const gchar *address, gdouble *credits, GError **error)
+{
+	g_autofree gchar *esc = g_uri_escape_string (address, NULL, FALSE);
+	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/addresses/%s/balance", self->api, esc);
+	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr(JsonNode) answer = NULL;
+	JsonNode *n;
+	const gchar *data;
+	gsize len;
+
+	r = ac_http_request (self->http, "GET", url, NULL, NULL, NULL,
+			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, error);
+	if (r == NULL)
+		return FALSE;
+	data = ac_http_response_get_data (r, &len);
+	if (r->status == 404) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "GET %s: the CCN has no balance API",
+			     url);
+		return FALSE;
+	}
+	if (r->status != 200) {
+		g_autofree gchar *text = ac_http_error_text (data, len);
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "GET %s: HTTP %u: %s", url, r->status, text);
+		return FALSE;
+	}
+	answer = ac_json_parse_untrusted ("balance", data, len, error);
+	if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer)) {
+		if (error != NULL && *error == NULL)
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "GET %s: not a JSON object", url);
+		return FALSE;
+	}
+	n = json_object_get_member (json_node_get_object (answer), "credit_balance");
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+	    (json_node_get_value_type (n) != G_TYPE_INT64 && json_node_get_value_type (n) != G_TYPE_DOUBLE)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "GET %s: no credit_balance in the answer",
+			     url);
+		return FALSE;
+	}
+	*credits = json_node_get_value_type (n) == G_TYPE_INT64 ? (gdouble)json_node_get_int (n)
+								 : json_node_get_double (n);
+	return TRUE;
 }
 
 static void
@@ -584,7 +627,6 @@ ac_crn_client_new (const gchar *crn_url, AcEthAccount *account, AcHttpClient *ht
 		return NULL;
 	self = g_new0 (AcCrnClient, 1);
 	self->domain = ac_crn_domain_from_url (base, NULL);
-	self->base_path = g_strdup (g_uri_get_path (uri));
 	self->base = g_steal_pointer (&base);
 	self->account = account;
 	self->http = http;
@@ -599,7 +641,6 @@ ac_crn_client_free (AcCrnClient *self)
 	if (self == NULL)
 		return;
 	g_free (self->base);
-	g_free (self->base_path);
 	g_free (self->domain);
 	ac_crn_auth_free (self->auth);
 	g_free (self);
@@ -650,14 +691,15 @@ vm_path (AcCrnClient *self, const gchar *vm_hash, const gchar *op, GError **erro
 			     vm_hash != NULL ? vm_hash : "(null)");
 		return NULL;
 	}
-	return g_strdup_printf ("%s/control/machine/%s/%s", self->base_path, vm_hash, op);
+	/* signed as the SDK signs it: the route alone, without the base URL's path prefix */
+	return g_strdup_printf ("/control/machine/%s/%s", vm_hash, op);
 }
 
 static gchar *
 url_of (AcCrnClient *self, const gchar *path)
 {
-	/* base already carries base_path */
-	return g_strconcat (self->base, path + strlen (self->base_path), NULL);
+	/* the base URL keeps its path prefix, if any */
+	return g_strconcat (self->base, path, NULL);
 }
 
 static gboolean

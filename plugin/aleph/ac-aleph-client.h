@@ -46,6 +46,11 @@ AcMessageInfo *ac_ccn_wait_processed (AcCcnClient *self,
 				      GError **error);
 /* POST /api/v0/price/estimate with a dummy signature; returns the answer as JSON text */
 gchar *ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **error);
+/* GET /api/v0/addresses/{address}/balance: "credit_balance"; NOT_FOUND when the CCN has none */
+gboolean ac_ccn_get_credit_balance (AcCcnClient *self,
+				    const gchar *address,
+				    gdouble *credits,
+				    GError **error);
 /* GET /api/v0/messages.json */
 GPtrArray *ac_ccn_query_messages (AcCcnClient *self,
 				  const gchar *const *hashes,

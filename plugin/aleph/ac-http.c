@@ -423,6 +423,9 @@ ac_http_request (AcHttpClient *self,
 		g_ptr_array_add (h, g_strdup (headers[i]));
 	if (content_type != NULL)
 		g_ptr_array_add (h, g_strdup_printf ("Content-Type: %s", content_type));
+	else if (g_strcmp0 (method, "POST") == 0)
+		/* a bodyless POST: no form content type (curl's default for POSTFIELDS) */
+		g_ptr_array_add (h, g_strdup ("Content-Type:"));
 	g_ptr_array_add (h, g_strdup ("Accept: application/json"));
 	g_ptr_array_add (h, NULL);
 	if (g_strcmp0 (method, "POST") == 0 && body == NULL) {

@@ -717,6 +717,100 @@ step_instance (AcPipeline *p, AcProgress *progress, GError **error)
 	return save (p, error);
 }
 
+/* ---- pre-flight ------------------------------------------------------------------------ */
+
+/* The credits the CCN estimates for one hour of @content ("required_credits", else "cost"). */
+static gboolean
+estimate_credits (AcPipeline *p, JsonNode *content, gdouble *cost, GError **error)
+{
+	g_autoptr(AcAlephMessage) msg = NULL;
+	g_autofree gchar *answer = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	JsonObject *o;
+	JsonNode *n;
+
+	msg = ac_aleph_message_build ("INSTANCE", content, ac_eth_account_get_address (p->account),
+				      channel (p), (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+	if (msg == NULL)
+		return FALSE;
+	answer = ac_ccn_price_estimate (p->ccn, msg, error);
+	if (answer == NULL)
+		return FALSE;
+	node = json_from_string (answer, NULL);
+	o = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+	n = o != NULL ? json_object_get_member (o, "required_credits") : NULL;
+	if (n == NULL && o != NULL)
+		n = json_object_get_member (o, "cost");
+	if (n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+		*cost = g_ascii_strtod (json_node_get_string (n), NULL);
+	else if (n != NULL && JSON_NODE_HOLDS_VALUE (n) &&
+		 (json_node_get_value_type (n) == G_TYPE_INT64 || json_node_get_value_type (n) == G_TYPE_DOUBLE))
+		*cost = json_node_get_value_type (n) == G_TYPE_INT64 ? (gdouble)json_node_get_int (n)
+									 : json_node_get_double (n);
+	else {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "the price estimate has no required_credits or cost");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * Before the long work: the key file, the API, the payments the network's rules accept today,
+ * the CRN, and (for credit) the account's credit balance against the CCN's estimate of one
+ * hour. Fails in seconds with both numbers, instead of after the build.
+ */
+static gboolean
+step_preflight (AcPipeline *p, GError **error)
+{
+	const AcTagPublish *pub = p->tag->publish;
+	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+	g_autoptr(JsonNode) content = NULL;
+	g_autoptr(GError) local_error = NULL;
+	gdouble cost = 0, credits = 0;
+
+	if (ac_state_step_done (p->state, "instance"))
+		return TRUE;
+	if (!ac_state_step_done (p->state, "store") &&
+	    !ac_payment_check (NULL, "STORE", ac_payment_to_string (pub->store_payment), now, error)) {
+		g_prefix_error (error, "<aleph:publish storePayment='%s'>: ", ac_payment_to_string (pub->store_payment));
+		return FALSE;
+	}
+	if (!ac_payment_check (NULL, "INSTANCE", ac_payment_to_string (pub->payment), now, error)) {
+		g_prefix_error (error, "<aleph:publish payment='%s'>: ", ac_payment_to_string (pub->payment));
+		return FALSE;
+	}
+	if (!ensure_clients (p, error) || !step_crn (p, error))
+		return FALSE;
+	if (pub->payment != AC_PAYMENT_CREDIT)
+		return TRUE;
+	content = instance_content (p);
+	if (ac_state_get_string (p->state, "store", "hash") == NULL) {
+		/* the image is not published yet: a placeholder reference prices the same */
+		JsonObject *rootfs = json_object_get_object_member (json_node_get_object (content), "rootfs");
+		json_object_set_string_member (json_object_get_object_member (rootfs, "parent"), "ref",
+					       "0000000000000000000000000000000000000000000000000000000000000000");
+	}
+	if (!estimate_credits (p, content, &cost, &local_error) ||
+	    !ac_ccn_get_credit_balance (p->ccn, ac_eth_account_get_address (p->account), &credits,
+					&local_error)) {
+		if (!g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+			g_propagate_error (error, g_steal_pointer (&local_error));
+			return FALSE;
+		}
+		g_info ("%s: credit pre-flight skipped: %s", p->name, local_error->message);
+		return TRUE;
+	}
+	if (credits < cost) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+			     "account %s has %.0f credits, but the CCN estimates %.0f credits for one hour "
+			     "of this instance: add credits before publishing",
+			     ac_eth_account_get_address (p->account), credits, cost);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* ---- published ports -------------------------------------------------------------------- */
 
 /*
@@ -1297,6 +1391,8 @@ ac_pipeline_run (const AcPipelineConfig *config,
 	ac_progress_add_step (progress, "publish", 35);
 	ac_progress_add_step (progress, "attest", 15);
 	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, &local_error);
+	if (ok)
+		ok = step_preflight (&p, &local_error);
 	if (ok) {
 		step = "build";
 		ok = step_build (&p, ac_progress_get_child (progress), &local_error);

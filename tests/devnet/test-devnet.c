@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ac-aleph-client.h"
+#include "ac-aleph-payment.h"
 #include "ac-aleph-util.h"
 #include "ac-error.h"
 #include "ac-sev-chain.h"
@@ -39,6 +40,7 @@ typedef struct {
 	gchar *store_hash;
 	gchar *vm_hash;
 	guint crn;
+	const gchar *payment; /* the INSTANCE's payment.type; default credit */
 	AcCrnClient *crnc;
 	AcSevSession *session;
 	AcCrnMeasurement *m;
@@ -71,6 +73,7 @@ owner_new (TestDevnet *d, guint crn)
 	g_autoptr (GError) error = NULL;
 	o->d = d;
 	o->crn = crn;
+	o->payment = "credit";
 	o->account = ac_eth_account_generate (&error);
 	g_assert_no_error (error);
 	o->ccn = ac_ccn_client_new (d->ccn, d->http, &error);
@@ -112,12 +115,13 @@ owner_publish (Owner *o, guint size_mib, GError **error)
 	    " \"environment\": {\"internet\": true, \"aleph_api\": true, \"hypervisor\": \"qemu\","
 	    "  \"trusted_execution\": {\"firmware\": \"%s\", \"policy\": %d}},"
 	    " \"resources\": {\"vcpus\": 1, \"memory\": 2048, \"seconds\": 30},"
-	    " \"payment\": {\"chain\": \"ETH\", \"type\": \"hold\"},"
+	    " \"payment\": {\"chain\": \"ETH\", \"type\": \"%s\"},"
 	    " \"requirements\": {\"node\": {\"node_hash\": \"%s\"}},"
 	    " \"rootfs\": {\"parent\": {\"ref\": \"%s\", \"use_latest\": true},"
 	    "  \"persistence\": \"host\", \"size_mib\": %u}}",
 	    ac_eth_account_get_address (o->account), (gdouble)(g_get_real_time () / G_USEC_PER_SEC),
-	    o->d->fw_item_hash, POLICY, o->d->crn_hash[o->crn], store->item_hash, size_mib);
+	    o->d->fw_item_hash, POLICY, o->payment, o->d->crn_hash[o->crn], store->item_hash,
+	    size_mib);
 	node = json_from_string (content, error);
 	if (node == NULL)
 		return FALSE;
@@ -772,6 +776,154 @@ test_devnet_ccn_rules (void)
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
+/* ---- payment rules and credits ---- */
+
+static gint64
+balance_of (TestDevnet *d, AcCcnClient *ccn, const gchar *address)
+{
+	g_autoptr (GError) error = NULL;
+	gdouble credits = -1;
+	g_assert_true (ac_ccn_get_credit_balance (ccn, address, &credits, &error));
+	g_assert_no_error (error);
+	return (gint64)credits;
+}
+
+static void
+test_devnet_payment (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("\"default_credits\": 500", 1, &error);
+	g_autoptr (Owner) o = NULL;
+	g_autofree gchar *body = NULL;
+	g_autoptr (JsonNode) k = NULL;
+	guint status = 0;
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+
+	/* the default: a credit STORE and a credit INSTANCE, accepted; the ledger is readable */
+	g_assert_cmpint (balance_of (d, o->ccn, ac_eth_account_get_address (o->account)), ==, 500);
+	g_assert_true (owner_publish (o, 16, &error));
+	g_assert_no_error (error);
+	{
+		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, o->store_hash, &error);
+		g_autoptr (JsonNode) c = NULL;
+		g_assert_no_error (error);
+		c = ac_aleph_message_get_content (info->message, &error);
+		g_assert_no_error (error);
+		g_assert_cmpstr (json_object_get_string_member (
+		                     json_object_get_object_member (json_node_get_object (c), "payment"),
+		                     "type"),
+		                 ==, "credit");
+	}
+
+	/* a hold INSTANCE dated after 2026-03-11 is rejected with 202, naming the payment */
+	o->payment = "hold";
+	g_assert_false (owner_publish (o, 16, &error));
+	g_assert_nonnull (error);
+	g_test_message ("hold INSTANCE: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "202"));
+	g_assert_nonnull (strstr (error->message, "PAYMENT_REFUSED"));
+	g_clear_error (&error);
+	/* superfluid too */
+	o->payment = "superfluid";
+	g_assert_false (owner_publish (o, 16, &error));
+	g_assert_nonnull (strstr (error->message, "202"));
+	g_clear_error (&error);
+
+	/* the client refuses a hold INSTANCE itself, before signing */
+	g_assert_false (ac_payment_check (NULL, "INSTANCE", "hold",
+	                                  (gdouble)g_get_real_time () / G_USEC_PER_SEC, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "2026-03-11"));
+	g_clear_error (&error);
+
+	/* a credit INSTANCE of an account below one hour of cost: CREDIT_INSUFFICIENT (6) */
+	o->payment = "credit";
+	body = g_strdup_printf ("{\"%s\": 5}", ac_eth_account_get_address (o->account));
+	k = test_devnet_admin (d, "POST", "/admin/credits", body, &status);
+	g_assert_cmpuint (status, ==, 200);
+	g_assert_cmpint (balance_of (d, o->ccn, ac_eth_account_get_address (o->account)), ==, 5);
+	g_assert_false (owner_publish (o, 16, &error));
+	g_test_message ("no credit: %s", error->message);
+	g_assert_nonnull (strstr (error->message, "CREDIT_INSUFFICIENT"));
+	g_clear_error (&error);
+
+	/* the CRN checks one hour of credit at notify as aleph-vm does: 402 */
+	{
+		g_autofree gchar *enough = g_strdup_printf ("{\"%s\": 100}",
+		                                            ac_eth_account_get_address (o->account));
+		g_clear_pointer (&k, json_node_unref);
+		k = test_devnet_admin (d, "POST", "/admin/credits", enough, &status);
+		g_assert_true (owner_publish (o, 16, &error));
+		g_assert_no_error (error);
+		g_clear_pointer (&k, json_node_unref);
+		k = test_devnet_admin (d, "POST", "/admin/credits", body, &status);
+		g_assert_false (ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
+		g_assert_nonnull (error);
+		g_test_message ("notify without credit: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "402"));
+		g_clear_error (&error);
+	}
+
+	/* the CCN's price estimate of one hour (10 credits per vCPU here) */
+	{
+		g_autoptr (JsonNode) c = json_from_string (
+		    "{\"environment\": {\"hypervisor\": \"qemu\"}, \"resources\": {\"vcpus\": 3,"
+		    " \"memory\": 128}, \"payment\": {\"type\": \"credit\"}, \"rootfs\": "
+		    "{\"parent\": {\"ref\": "
+		    "\"0000000000000000000000000000000000000000000000000000000000000000\"}, "
+		    "\"persistence\": \"host\", \"size_mib\": 100}}",
+		    NULL);
+		g_autoptr (AcAlephMessage) m = ac_aleph_message_build (
+		    "INSTANCE", c, ac_eth_account_get_address (o->account), "TEST",
+		    (gdouble)g_get_real_time () / G_USEC_PER_SEC, &error);
+		g_autofree gchar *answer = NULL;
+		g_assert_no_error (error);
+		answer = ac_ccn_price_estimate (o->ccn, m, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (strstr (answer, "\"required_credits\":30"));
+	}
+
+	/* the devnet's clock moved past 2027-01-01: a hold STORE upload is refused (422), and
+	 * the client names the rejection with its code; credit still goes */
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs",
+	                       "{\"clock_offset_s\": 31536000, "
+	                       "\"payment_cutoffs\": {\"store_hold\": \"2027-01-01\"}}",
+	                       &status);
+	g_assert_cmpuint (status, ==, 200);
+	g_assert_true (ac_ccn_client_set_store_payment (o->ccn, "hold", &error));
+	{
+		g_autoptr (AcAlephMessage) store = NULL;
+		g_autofree gchar *cid = ac_ccn_upload_file (o->ccn, AC_CCN_UPLOAD_CAR, o->image,
+		                                            o->account, "TEST", &store, NULL, &error);
+		g_assert_null (cid);
+		g_assert_nonnull (error);
+		g_test_message ("hold STORE after the cutoff: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "rejected with error 202"));
+		g_assert_null (strstr (error->message, "\"status\""));
+		g_clear_error (&error);
+	}
+	g_assert_false (ac_ccn_client_set_store_payment (o->ccn, "superfluid", &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+	g_assert_true (ac_ccn_client_set_store_payment (o->ccn, "credit", &error));
+	{
+		g_autoptr (AcAlephMessage) store = NULL;
+		g_autofree gchar *cid = ac_ccn_upload_file (o->ccn, AC_CCN_UPLOAD_CAR, o->image,
+		                                            o->account, "TEST", &store, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (cid);
+	}
+	/* bad knobs are refused whole */
+	g_clear_pointer (&k, json_node_unref);
+	k = test_devnet_admin (d, "POST", "/admin/knobs",
+	                       "{\"payment_cutoffs\": {\"store_hold\": \"soon\"}}", &status);
+	g_assert_cmpuint (status, ==, 400);
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
 /* ---- fault knobs ---- */
 
 static void
@@ -958,6 +1110,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/devnet/auth", test_devnet_auth);
 	g_test_add_func ("/devnet/restart", test_devnet_restart);
 	g_test_add_func ("/devnet/ccn-rules", test_devnet_ccn_rules);
+	g_test_add_func ("/devnet/payment", test_devnet_payment);
 	g_test_add_func ("/devnet/faults", test_devnet_faults);
 	g_test_add_func ("/devnet/attack/self-signed-chain", test_devnet_attack_self_signed);
 	g_test_add_func ("/devnet/attack/swap-pdh", test_devnet_attack_swap_pdh);

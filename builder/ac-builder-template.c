@@ -949,18 +949,23 @@ tpl_parse_reproducible (AcTemplate *self, JsonObject *o, GError **error)
 static gboolean
 tpl_parse_publish (AcTemplate *self, JsonNode *node, GError **error)
 {
-	const gchar *allowed[] = { "api", "storage", "channel", "account", "ipfs", "pin",
+	const gchar *allowed[] = { "api", "storage", "channel", "account", "payment", "ipfs", "pin",
 				   "rootfs_size", NULL };
 	JsonObject *o;
 	g_autofree gchar *api = NULL;
 	g_autofree gchar *storage = NULL;
+	g_autofree gchar *payment = NULL;
 	if (!JSON_NODE_HOLDS_OBJECT (node))
 		return tpl_fail (error, "publish", "%s: expected an object", tpl_type_name (node));
 	o = json_node_get_object (node);
 	if (!tpl_check_members (o, "publish", allowed, error) ||
 	    !tpl_string (o, "publish", "api", FALSE, &api, error) ||
-	    !tpl_string (o, "publish", "storage", FALSE, &storage, error))
+	    !tpl_string (o, "publish", "storage", FALSE, &storage, error) ||
+	    !tpl_string (o, "publish", "payment", FALSE, &payment, error))
 		return FALSE;
+	if (payment != NULL && g_strcmp0 (payment, "credit") != 0 && g_strcmp0 (payment, "hold") != 0)
+		return tpl_fail (error, "publish.payment", "'%s': expected credit (the default) or hold",
+				 payment);
 	if (api != NULL && !g_str_has_prefix (api, "https://") && !g_str_has_prefix (api, "http://"))
 		return tpl_fail (error, "publish.api", "'%s': expected an http(s) URL", api);
 	if (storage != NULL && g_strcmp0 (storage, "ipfs") != 0 && g_strcmp0 (storage, "storage") != 0)

@@ -286,7 +286,9 @@ publish_image (const AcTemplate *tpl, const gchar *image, AcProgress *progress, 
 		return NULL;
 	http = ac_http_client_new ();
 	ccn = ac_ccn_client_new (api, http, error);
-	if (ccn == NULL)
+	if (ccn == NULL ||
+	    !ac_ccn_client_set_store_payment (ccn, json_object_get_string_member_with_default (o, "payment", "credit"),
+					      error))
 		return NULL;
 	hash = ac_ccn_upload_file (ccn, g_strcmp0 (storage, "storage") == 0 ? AC_CCN_UPLOAD_STORAGE : AC_CCN_UPLOAD_CAR,
 				   image, account, channel, &store, progress, error);

@@ -46,7 +46,9 @@ typedef struct {
 	guint uploads;
 	gboolean liar;
 	gchar *last_auth_error;
-	gchar *post_mode; /* processed | pending | rejected | envelope */
+	gchar *post_mode; /* processed | pending | rejected | envelope | gone */
+	guint prefixed_ok;         /* signed operations under /prefix verified on the route alone */
+	gchar *prefixed_content_type; /* what a bodyless operation sent as Content-Type */
 	SoupServer *tls_server;
 	gchar *tls_base;
 	gchar *tls_dir;
@@ -140,6 +142,8 @@ handle_messages (SoupServer *server, SoupServerMessage *msg, const char *path, G
 			       "{\"publication_status\":{\"status\":\"success\",\"failed\":[]},\"message_status\":\"rejected\"}");
 		} else if (g_strcmp0 (srv.post_mode, "envelope") == 0) {
 			reply (msg, 422, "text/plain", "InvalidMessageFormat");
+		} else if (g_strcmp0 (srv.post_mode, "gone") == 0) {
+			reply (msg, 410, "text/plain", "Gone");
 		} else {
 			reply (msg, 202, "application/json",
 			       "{\"publication_status\":{\"status\":\"warning\",\"failed\":[\"p2p\"]},\"message_status\":\"pending\"}");
@@ -262,6 +266,31 @@ handle_upload (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 	g_mutex_unlock (&srv.lock);
 }
 
+/* a CRN behind a path prefix: aleph-vm sees (and the SDK signs) the route without it */
+static void
+handle_prefixed (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+		 gpointer data)
+{
+	SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+	g_autoptr(GError) error = NULL;
+	guint status = 0;
+
+	g_mutex_lock (&srv.lock);
+	g_free (srv.prefixed_content_type);
+	srv.prefixed_content_type = g_strdup (soup_message_headers_get_one (hdrs, "Content-Type"));
+	if (ac_crn_auth_verify_request (soup_message_headers_get_one (hdrs, "X-SignedPubKey"),
+					soup_message_headers_get_one (hdrs, "X-SignedOperation"), "127.0.0.1",
+					soup_server_message_get_method (msg), path + strlen ("/prefix"), now,
+					NULL, &status, &error)) {
+		srv.prefixed_ok++;
+		reply (msg, 200, "application/json", "{}");
+	} else {
+		reply (msg, status, "text/plain", error->message);
+	}
+	g_mutex_unlock (&srv.lock);
+}
+
 static void
 handle_crn (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
 	    gpointer data)
@@ -350,6 +379,7 @@ server_thread (gpointer data)
 	soup_server_add_handler (srv.server, "/api/v0/ipfs", handle_upload, NULL, NULL);
 	soup_server_add_handler (srv.server, "/api/v0/add", handle_upload, NULL, NULL);
 	soup_server_add_handler (srv.server, "/control", handle_crn, NULL, NULL);
+	soup_server_add_handler (srv.server, "/prefix", handle_prefixed, NULL, NULL);
 	soup_server_add_handler (srv.server, "/about", handle_crn, NULL, NULL);
 	soup_server_add_handler (srv.server, NULL, handle_misc, NULL, NULL);
 	if (!soup_server_listen_local (srv.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
@@ -562,6 +592,14 @@ test_ccn_messages (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
 	g_assert_nonnull (strstr (error->message, "InvalidMessageFormat"));
 	g_assert_nonnull (strstr (error->message, "HTTP 422"));
+	g_clear_error (&error);
+	/* 410: the message was forgotten, said as such (not as a refusal) */
+	g_free (srv.post_mode);
+	srv.post_mode = g_strdup ("gone");
+	g_assert_false (ac_ccn_post_message (ccn, msg, TRUE, &res, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_assert_nonnull (strstr (error->message, "forgotten"));
+	g_assert_null (strstr (error->message, "refused"));
 	g_clear_error (&error);
 
 	/* polling: 404, pending, pending, processed */
@@ -794,6 +832,18 @@ test_crn (void)
 	g_assert_no_error (error);
 	g_assert_cmpuint (execs->len, ==, 1);
 	g_assert_true (((AcCrnExecution *)execs->pdata[0])->awaiting_confidential_init);
+
+	/* behind a path prefix: the route is signed without it, and a bodyless operation sends
+	 * no form content type */
+	{
+		g_autofree gchar *base = url ("/prefix");
+		g_autoptr(AcCrnClient) pc = ac_crn_client_new (base, account, h, &error);
+		g_assert_no_error (error);
+		g_assert_true (ac_crn_operate (pc, VM_HASH, "reboot", &error));
+		g_assert_no_error (error);
+		g_assert_cmpuint (srv.prefixed_ok, ==, 1);
+		g_assert_null (srv.prefixed_content_type);
+	}
 
 	/* an unsigned request to a signed endpoint: the server's words come back */
 	{

@@ -21,6 +21,7 @@ typedef struct {
 	gboolean module_ok;    /* FALSE: the config points to a missing module */
 	gint exit_status;
 	const gchar *stderr_has; /* NULL: stderr must be empty */
+	const gchar *stderr_lacks; /* NULL: no constraint */
 } HookCase;
 
 static const HookCase cases[] = {
@@ -50,6 +51,25 @@ static const HookCase cases[] = {
 	{ "tagged-no-module", "test", "no", "prepare", "begin", FALSE, 3, "cannot load the aleph-confidential module" },
 	{ "tagged-no-module-start", "test", "no", "start", "begin", FALSE, 3, "cannot load" },
 	{ "tagged-no-module-release", "test", "no", "release", "end", FALSE, 0, NULL },
+	/* the namespace string alone does not tag a domain: only an <X:confidential> element of
+	 * the namespace in <metadata> does */
+	{ "untagged-description", "untagged-description", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-comment", "untagged-comment", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-cdata", "untagged-cdata", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-lookalike-slash", "untagged-lookalike-slash", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-lookalike-10", "untagged-lookalike-10", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "deny-default-ns", "deny-default-ns", "yes", "prepare", "begin", TRUE, 3, "<aleph:local mode='deny'/> forbids" },
+	{ "deny-other-prefix", "deny-other-prefix", "yes", "prepare", "begin", TRUE, 3, "<aleph:local mode='deny'/> forbids" },
+	/* XML that cannot be read: untag (which needs a readable tag) is not suggested */
+	{ "malformed", "malformed", "yes", "prepare", "begin", TRUE, 2, "cannot be checked: malformed XML", "untag" },
+	/* a published domain runs on Aleph: the refusal says so and does not ask to publish it */
+	{ "published-no-sev", "published", "no", "prepare", "begin", TRUE, 3,
+	  "virt-alephd runs it on an Aleph node, not on this host: check it with 'virt-aleph status web'",
+	  "add <aleph:publish/>" },
+	{ "published-deny", "published-deny", "yes", "prepare", "begin", TRUE, 3,
+	  "remove <aleph:publish>", "add <aleph:publish/>" },
+	{ "published-sev-unprepared", "published", "yes", "prepare", "begin", TRUE, 3,
+	  "'virt-aleph apply web'", "add <aleph:publish/>" },
 };
 
 static gchar *tmpdir;
@@ -100,9 +120,11 @@ test_case (gconstpointer data)
 		g_assert_true (g_str_has_prefix (err, "aleph-confidential: refusing to start domain 'web': "));
 		g_assert_cmpint (strchr (err, '\n') - err, ==, (gint)strlen (err) - 1);
 	}
+	if (c->stderr_lacks != NULL)
+		g_assert_null (strstr (err, c->stderr_lacks));
 
 	/* prepare decisions are recorded for virt-aleph status and the service */
-	if (c->module_ok && g_strcmp0 (c->op, "prepare") == 0 && g_strcmp0 (c->fixture, "untagged") != 0) {
+	if (c->module_ok && g_strcmp0 (c->op, "prepare") == 0 && !g_str_has_prefix (c->fixture, "untagged")) {
 		g_autofree gchar *rec_path = g_build_filename (state_dir, "hook", "web.json", NULL);
 		g_autoptr(JsonParser) parser = json_parser_new ();
 		JsonObject *obj;
@@ -112,6 +134,10 @@ test_case (gconstpointer data)
 		g_assert_cmpstr (json_object_get_string_member (obj, "verdict"), ==,
 				 c->exit_status == 0 ? "allowed" : "refused");
 		g_assert_cmpstr (json_object_get_string_member (obj, "op"), ==, "prepare");
+	} else if (g_str_has_prefix (c->fixture, "untagged")) {
+		/* not ours: no decision recorded */
+		g_autofree gchar *rec_path = g_build_filename (state_dir, "hook", "web.json", NULL);
+		g_assert_false (g_file_test (rec_path, G_FILE_TEST_EXISTS));
 	}
 }
 

@@ -22,69 +22,7 @@
 
 #include "ac-module.h"
 
-#define TAG_NS "https://aleph.cloud/ns/libvirt/confidential/1"
-#define TAG_NS_LEN (sizeof TAG_NS - 1)
-#define MAX_XML (64u * 1024u * 1024u)
-
-/*
- * Reads all of @fd. Keeps the first MAX_XML bytes in the returned buffer and drains the rest,
- * but looks for the namespace in every byte: *tagged_out says whether it occurs anywhere
- * (across read boundaries too), *truncated_out whether bytes were dropped.
- */
-static char *
-read_all (int fd, size_t *len_out, int *tagged_out, int *truncated_out)
-{
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc (cap + 1);
-
-	*tagged_out = 0;
-	*truncated_out = 0;
-	if (buf == NULL)
-		return NULL;
-	for (;;) {
-		ssize_t n;
-		if (len == cap) {
-			char *nbuf;
-			if (cap >= MAX_XML)
-				break;
-			nbuf = realloc (buf, cap * 2 + 1);
-			if (nbuf == NULL) {
-				free (buf);
-				return NULL;
-			}
-			buf = nbuf;
-			cap *= 2;
-		}
-		n = read (fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	*tagged_out = memmem (buf, len, TAG_NS, TAG_NS_LEN) != NULL;
-	if (len == cap) {
-		/* Too big to be a domain XML: drain the excess through a window that keeps the last
-		 * TAG_NS_LEN - 1 bytes seen, so a namespace split across reads is still found. */
-		char window[TAG_NS_LEN - 1 + 65536];
-		const size_t keep = TAG_NS_LEN - 1;
-		memcpy (window, buf + len - keep, keep);
-		for (;;) {
-			ssize_t n = read (fd, window + keep, sizeof window - keep);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			*truncated_out = 1;
-			if (!*tagged_out && memmem (window, keep + (size_t)n, TAG_NS, TAG_NS_LEN) != NULL)
-				*tagged_out = 1;
-			memmove (window, window + n, keep);
-		}
-	}
-	buf[len] = '\0';
-	*len_out = len;
-	return buf;
-}
+#include "hook-reader.h"
 
 /* "module = PATH" from the [hook] section of the config file, if present. */
 static char *
@@ -172,7 +110,7 @@ main (int argc, char **argv)
 	int rc;
 	int tagged = 0, truncated = 0;
 
-	xml = read_all (STDIN_FILENO, &len, &tagged, &truncated);
+	xml = hook_read_all (STDIN_FILENO, &len, &tagged, &truncated);
 	if (xml == NULL) {
 		/* Out of memory: we cannot tell whether the domain is tagged. Fail closed. */
 		fprintf (stderr, "aleph-confidential: out of memory reading the domain XML\n");
@@ -203,7 +141,7 @@ main (int argc, char **argv)
 			 "aleph-confidential: refusing to start domain '%s': its XML is larger than "
 			 "%u MiB and carries the aleph-confidential namespace, so it is too large to "
 			 "check; shrink its <metadata> or <description>\n",
-			 domain, MAX_XML / (1024u * 1024u));
+			 domain, HOOK_MAX_XML / (1024u * 1024u));
 		return 3;
 	}
 

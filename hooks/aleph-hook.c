@@ -4,8 +4,10 @@
  * Called as `50-aleph-confidential DOMAIN OP SUBOP EXTRA` with the domain XML on stdin, under
  * the domain lock and with no timeout. For a domain without our namespace it drains stdin and
  * exits 0, having loaded nothing but libc: that is the common case and it must cost next to
- * nothing. For a tagged domain it loads the module and lets it decide (prepare is a
- * fail-closed gatekeeper); if the module cannot be loaded, a tagged domain is refused.
+ * nothing. For a domain with the namespace anywhere in its XML it loads the module and lets
+ * it decide (prepare is a fail-closed gatekeeper, and tells a real <aleph:confidential> from
+ * the mere string); if the module cannot be loaded, or the XML is too large to hand it
+ * whole, such a domain is refused.
  *
  * Links libc only: no GLib here.
  *

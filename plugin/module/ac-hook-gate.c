@@ -262,6 +262,8 @@ gate_prepare (const AcHookConfig *config,
 	AcLocalMode mode;
 
 	*untagged = FALSE;
+	/* ac_tag_parse() says NOT_FOUND only for a domain without the element: anything wrong
+	 * with one it found is INVALID_INPUT */
 	if (tag == NULL && g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
 		*untagged = TRUE;
 		return TRUE;

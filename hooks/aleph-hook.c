@@ -4,8 +4,10 @@
  * Called as `50-aleph-confidential DOMAIN OP SUBOP EXTRA` with the domain XML on stdin, under
  * the domain lock and with no timeout. For a domain without our namespace it drains stdin and
  * exits 0, having loaded nothing but libc: that is the common case and it must cost next to
- * nothing. For a tagged domain it loads the module and lets it decide (prepare is a
- * fail-closed gatekeeper); if the module cannot be loaded, a tagged domain is refused.
+ * nothing. For a domain with the namespace anywhere in its XML it loads the module and lets
+ * it decide (prepare is a fail-closed gatekeeper, and tells a real <aleph:confidential> from
+ * the mere string); if the module cannot be loaded, or the XML is too large to hand it
+ * whole, such a domain is refused.
  *
  * Links libc only: no GLib here.
  *
@@ -22,48 +24,7 @@
 
 #include "ac-module.h"
 
-#define TAG_NS "https://aleph.cloud/ns/libvirt/confidential/1"
-#define MAX_XML (64u * 1024u * 1024u)
-
-static char *
-read_all (int fd, size_t *len_out)
-{
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc (cap + 1);
-
-	if (buf == NULL)
-		return NULL;
-	for (;;) {
-		ssize_t n;
-		if (len == cap) {
-			char *nbuf;
-			if (cap >= MAX_XML) {
-				/* Too big to be a domain XML: keep draining, but drop the excess.
-				 * The namespace test then sees only the first MAX_XML bytes. */
-				char sink[65536];
-				while ((n = read (fd, sink, sizeof sink)) > 0 || (n < 0 && errno == EINTR))
-					;
-				break;
-			}
-			nbuf = realloc (buf, cap * 2 + 1);
-			if (nbuf == NULL) {
-				free (buf);
-				return NULL;
-			}
-			buf = nbuf;
-			cap *= 2;
-		}
-		n = read (fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*len_out = len;
-	return buf;
-}
+#include "hook-reader.h"
 
 /* "module = PATH" from the [hook] section of the config file, if present. */
 static char *
@@ -149,14 +110,15 @@ main (int argc, char **argv)
 	char message[4096];
 	char config_buf[4096];
 	int rc;
+	int tagged = 0, truncated = 0;
 
-	xml = read_all (STDIN_FILENO, &len);
+	xml = hook_read_all (STDIN_FILENO, &len, &tagged, &truncated);
 	if (xml == NULL) {
 		/* Out of memory: we cannot tell whether the domain is tagged. Fail closed. */
 		fprintf (stderr, "aleph-confidential: out of memory reading the domain XML\n");
 		return 1;
 	}
-	if (memmem (xml, len, TAG_NS, sizeof TAG_NS - 1) == NULL) {
+	if (!tagged) {
 		free (xml);
 		return 0; /* not ours: the fast path */
 	}
@@ -170,6 +132,20 @@ main (int argc, char **argv)
 	domain = argv[1];
 	op = argv[2];
 	subop = argv[3];
+
+	if (truncated) {
+		/* the module cannot see the whole XML, so it cannot tell whether the domain is
+		 * confidential: fail closed */
+		free (xml);
+		if (!is_start_op (op))
+			return 0;
+		fprintf (stderr,
+			 "aleph-confidential: refusing to start domain '%s': its XML is larger than "
+			 "%u MiB and carries the aleph-confidential namespace, so it is too large to "
+			 "check; shrink its <metadata> or <description>\n",
+			 domain, HOOK_MAX_XML / (1024u * 1024u));
+		return 3;
+	}
 
 	/* libvirt passes a minimal environment; this variable exists for tests only. */
 	config_path = getenv ("ALEPH_CONFIDENTIAL_HOOK_CONF");

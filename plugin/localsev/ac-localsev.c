@@ -708,6 +708,10 @@ ac_localsev_record_mark_launched (const gchar *state_dir, const gchar *uuid, GEr
 			     ac_localsev_state_to_string (record->state));
 		return FALSE;
 	}
+	/* the load, check and save above race with a concurrent start of the same session: the
+	 * session's marker, created with O_EXCL, lets exactly one of them through */
+	if (!ac_localsev_session_mark_used (state_dir, record->session_id, error))
+		return FALSE;
 	record->state = AC_LOCALSEV_STATE_LAUNCHED;
 	g_free (record->state_time);
 	record->state_time = ac_localsev_now ();

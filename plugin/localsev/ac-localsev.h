@@ -107,7 +107,9 @@ gchar *ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError
 AcLocalsevRecord *ac_localsev_record_load (const gchar *state_dir,
 					   const gchar *uuid,
 					   GError **error);
-/* for the hook, once ac_localsev_check_prepared() let a start through */
+/* for the hook, once ac_localsev_check_prepared() let a start through; exactly one of
+ * concurrent calls for a session succeeds (it creates the session's marker, as
+ * ac_localsev_session_mark_used() does) */
 gboolean ac_localsev_record_mark_launched (const gchar *state_dir,
 					   const gchar *uuid,
 					   GError **error);

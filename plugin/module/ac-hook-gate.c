@@ -236,8 +236,24 @@ shipped_record (const AcHookConfig *config, const gchar *xml, gsize len, GError 
 #endif
 }
 
+/* A published domain runs on Aleph, never here: what to do instead of a local start. */
+#define PUBLISHED_HINT                                                                             \
+	"it has <aleph:publish>, so virt-alephd runs it on an Aleph node, not on this host: "      \
+	"check it with 'virt-aleph status %s' or run its Aleph flow with 'virt-aleph apply %s'. "  \
+	"To run it locally instead, remove <aleph:publish> (with 'virsh edit %s')"
+
+/*
+ * @untagged is set when the domain has no <aleph:confidential> in its <metadata>: the hook's
+ * fast path only looks for the namespace string, which a description, a comment or a
+ * look-alike namespace also contains. Such a domain is not ours.
+ */
 static gboolean
-gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len, GError **error)
+gate_prepare (const AcHookConfig *config,
+	      const gchar *domain,
+	      const gchar *xml,
+	      gsize len,
+	      gboolean *untagged,
+	      GError **error)
 {
 	g_autoptr(GError) local_error = NULL;
 	g_autoptr(AcTagDomain) dom = NULL;
@@ -245,15 +261,35 @@ gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml,
 	gboolean host_sev;
 	AcLocalMode mode;
 
+	*untagged = FALSE;
+	/* ac_tag_parse() says NOT_FOUND only for a domain without the element: anything wrong
+	 * with one it found is INVALID_INPUT */
+	if (tag == NULL && g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+		*untagged = TRUE;
+		return TRUE;
+	}
 	if (tag == NULL) {
-		refuse (error, AC_ERROR_INVALID_INPUT, domain,
-			"invalid <aleph:confidential>: %s. Fix it with 'virsh edit %s' or remove it "
-			"with 'virt-aleph untag %s'",
-			local_error->message, domain, domain);
+		g_autoptr(AcTagDomain) readable = ac_tag_domain_parse (xml, (gssize)len, NULL);
+		/* untag removes the element by namespace through libvirt: it helps only when the
+		 * XML could be read and the error is the tag's own */
+		if (readable == NULL)
+			refuse (error, AC_ERROR_INVALID_INPUT, domain,
+				"its XML carries the aleph-confidential namespace but cannot be "
+				"checked: %s", local_error->message);
+		else
+			refuse (error, AC_ERROR_INVALID_INPUT, domain,
+				"invalid <aleph:confidential>: %s. Fix it with 'virsh edit %s' or "
+				"remove it with 'virt-aleph untag %s'",
+				local_error->message, domain, domain);
 		return FALSE;
 	}
 	host_sev = ac_host_has_sev (config->host_sev);
 	mode = ac_tag_get_effective_local_mode (tag, host_sev);
+	if (tag->publish != NULL && mode != AC_LOCAL_MODE_TEST &&
+	    (mode == AC_LOCAL_MODE_DENY || !host_sev)) {
+		refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
+		return FALSE;
+	}
 	switch (mode) {
 	case AC_LOCAL_MODE_DENY:
 		if (tag->local_mode == AC_LOCAL_MODE_DENY)
@@ -275,6 +311,11 @@ gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml,
 				"/dev/sev or kvm_amd sev=N). Start it on an SEV host, deploy it to Aleph "
 				"with <aleph:publish/>, or set <aleph:local mode='test'/> for an "
 				"unprotected test run");
+			return FALSE;
+		}
+		if ((!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) &&
+		    tag->publish != NULL) {
+			refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
 			return FALSE;
 		}
 		if (!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) {
@@ -319,6 +360,10 @@ gate_prepare (const AcHookConfig *config, const gchar *domain, const gchar *xml,
 					return FALSE;
 				}
 				shipped = record != NULL;
+			}
+			if (record == NULL && tag->publish != NULL) {
+				refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
+				return FALSE;
 			}
 			if (record == NULL) {
 				refuse (error, AC_ERROR_REFUSED, domain,
@@ -367,9 +412,12 @@ ac_hook_gate (const AcHookConfig *config,
 {
 	g_autoptr(GError) local_error = NULL;
 	gboolean ok = TRUE;
+	gboolean untagged = FALSE;
 
 	if (g_strcmp0 (op, "prepare") == 0 && g_strcmp0 (subop, "begin") == 0)
-		ok = gate_prepare (config, domain, xml, len, &local_error);
+		ok = gate_prepare (config, domain, xml, len, &untagged, &local_error);
+	if (untagged)
+		return TRUE; /* not ours: nothing to record */
 	if (g_strcmp0 (op, "prepare") == 0 || !ok)
 		record_decision (config, domain, op, subop, local_error);
 	if (!ok) {

@@ -144,6 +144,57 @@ test_prepared_starts_once (void)
 	g_assert_nonnull (strstr (err2, "refusing to start domain 'conf-vm'"));
 }
 
+/* concurrent starts of one prepared session: all hooks wait on stdin, then get the XML at
+ * once; exactly one is let through */
+static void
+test_prepared_starts_once_concurrent (void)
+{
+	enum { N = 12 };
+	g_autofree gchar *state = g_build_filename (tmpdir, "once-concurrent", NULL);
+	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
+	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
+							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook-concurrent.conf", NULL);
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+									      G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+									      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	GSubprocess *procs[N];
+	guint admitted = 0;
+
+	g_assert_cmpint (g_mkdir_with_parents (state, 0700), ==, 0);
+	xml = prepare (state);
+	conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=yes\nstate-dir=%s\n", module, state);
+	g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
+	g_subprocess_launcher_set_environ (launcher, NULL);
+	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
+	for (guint i = 0; i < N; i++) {
+		g_autoptr(GError) error = NULL;
+		procs[i] = g_subprocess_launcher_spawn (launcher, &error, hook, "conf-vm", "prepare",
+							"begin", "-", NULL);
+		g_assert_no_error (error);
+	}
+	for (guint i = 0; i < N; i++) {
+		g_autoptr(GError) error = NULL;
+		GOutputStream *in = g_subprocess_get_stdin_pipe (procs[i]);
+		g_assert_true (g_output_stream_write_all (in, xml, strlen (xml), NULL, NULL, &error));
+		g_assert_no_error (error);
+		g_assert_true (g_output_stream_close (in, NULL, &error));
+	}
+	for (guint i = 0; i < N; i++) {
+		g_autoptr(GError) error = NULL;
+		g_assert_true (g_subprocess_wait (procs[i], NULL, &error));
+		g_assert_no_error (error);
+		if (g_subprocess_get_exit_status (procs[i]) == 0)
+			admitted++;
+		else
+			g_assert_cmpint (g_subprocess_get_exit_status (procs[i]), ==, 3);
+		g_object_unref (procs[i]);
+	}
+	g_assert_cmpuint (admitted, ==, 1);
+}
+
 static void
 test_tampered (gconstpointer data)
 {
@@ -429,6 +480,7 @@ main (int argc, char **argv)
 	g_assert_no_error (error);
 	tmpdir = g_dir_make_tmp ("ac-test-hook-localsev-XXXXXX", NULL);
 	g_test_add_func ("/hook/localsev/prepared-starts-once", test_prepared_starts_once);
+	g_test_add_func ("/hook/localsev/prepared-starts-once-concurrent", test_prepared_starts_once_concurrent);
 	g_test_add_data_func ("/hook/localsev/tampered/session", "session", test_tampered);
 	g_test_add_data_func ("/hook/localsev/tampered/disk", "disk", test_tampered);
 	g_test_add_data_func ("/hook/localsev/tampered/firmware", "firmware", test_tampered);

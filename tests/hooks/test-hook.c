@@ -21,6 +21,7 @@ typedef struct {
 	gboolean module_ok;    /* FALSE: the config points to a missing module */
 	gint exit_status;
 	const gchar *stderr_has; /* NULL: stderr must be empty */
+	const gchar *stderr_lacks; /* NULL: no constraint */
 } HookCase;
 
 static const HookCase cases[] = {
@@ -50,6 +51,25 @@ static const HookCase cases[] = {
 	{ "tagged-no-module", "test", "no", "prepare", "begin", FALSE, 3, "cannot load the aleph-confidential module" },
 	{ "tagged-no-module-start", "test", "no", "start", "begin", FALSE, 3, "cannot load" },
 	{ "tagged-no-module-release", "test", "no", "release", "end", FALSE, 0, NULL },
+	/* the namespace string alone does not tag a domain: only an <X:confidential> element of
+	 * the namespace in <metadata> does */
+	{ "untagged-description", "untagged-description", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-comment", "untagged-comment", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-cdata", "untagged-cdata", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-lookalike-slash", "untagged-lookalike-slash", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "untagged-lookalike-10", "untagged-lookalike-10", "no", "prepare", "begin", TRUE, 0, NULL },
+	{ "deny-default-ns", "deny-default-ns", "yes", "prepare", "begin", TRUE, 3, "<aleph:local mode='deny'/> forbids" },
+	{ "deny-other-prefix", "deny-other-prefix", "yes", "prepare", "begin", TRUE, 3, "<aleph:local mode='deny'/> forbids" },
+	/* XML that cannot be read: untag (which needs a readable tag) is not suggested */
+	{ "malformed", "malformed", "yes", "prepare", "begin", TRUE, 2, "cannot be checked: malformed XML", "untag" },
+	/* a published domain runs on Aleph: the refusal says so and does not ask to publish it */
+	{ "published-no-sev", "published", "no", "prepare", "begin", TRUE, 3,
+	  "virt-alephd runs it on an Aleph node, not on this host: check it with 'virt-aleph status web'",
+	  "add <aleph:publish/>" },
+	{ "published-deny", "published-deny", "yes", "prepare", "begin", TRUE, 3,
+	  "remove <aleph:publish>", "add <aleph:publish/>" },
+	{ "published-sev-unprepared", "published", "yes", "prepare", "begin", TRUE, 3,
+	  "'virt-aleph apply web'", "add <aleph:publish/>" },
 };
 
 static gchar *tmpdir;
@@ -100,9 +120,11 @@ test_case (gconstpointer data)
 		g_assert_true (g_str_has_prefix (err, "aleph-confidential: refusing to start domain 'web': "));
 		g_assert_cmpint (strchr (err, '\n') - err, ==, (gint)strlen (err) - 1);
 	}
+	if (c->stderr_lacks != NULL)
+		g_assert_null (strstr (err, c->stderr_lacks));
 
 	/* prepare decisions are recorded for virt-aleph status and the service */
-	if (c->module_ok && g_strcmp0 (c->op, "prepare") == 0 && g_strcmp0 (c->fixture, "untagged") != 0) {
+	if (c->module_ok && g_strcmp0 (c->op, "prepare") == 0 && !g_str_has_prefix (c->fixture, "untagged")) {
 		g_autofree gchar *rec_path = g_build_filename (state_dir, "hook", "web.json", NULL);
 		g_autoptr(JsonParser) parser = json_parser_new ();
 		JsonObject *obj;
@@ -112,6 +134,98 @@ test_case (gconstpointer data)
 		g_assert_cmpstr (json_object_get_string_member (obj, "verdict"), ==,
 				 c->exit_status == 0 ? "allowed" : "refused");
 		g_assert_cmpstr (json_object_get_string_member (obj, "op"), ==, "prepare");
+	} else if (g_str_has_prefix (c->fixture, "untagged")) {
+		/* not ours: no decision recorded */
+		g_autofree gchar *rec_path = g_build_filename (state_dir, "hook", "web.json", NULL);
+		g_assert_false (g_file_test (rec_path, G_FILE_TEST_EXISTS));
+	}
+}
+
+/*
+ * A domain XML above the hook's 64 MiB buffer, with the tag after the first 64 MiB: the hook
+ * must still see the namespace (here straddling the buffer's end when @ns_at is set, since
+ * the tail is scanned through a window over the drained reads) and refuse to start a domain
+ * it cannot check.
+ */
+typedef struct {
+	const gchar *name;
+	gsize ns_at;          /* the namespace's offset; 0: at the end of 80 MiB */
+	gboolean tagged;
+	const gchar *op;
+	gint exit_status;
+} BigCase;
+
+#define HOOK_MAX_XML (64u * 1024u * 1024u)
+
+static const BigCase big_cases[] = {
+	{ "tagged-at-end", 0, TRUE, "prepare", 3 },
+	{ "tagged-straddling", HOOK_MAX_XML - 20, TRUE, "prepare", 3 },
+	{ "tagged-at-end-start", 0, TRUE, "start", 3 },
+	{ "tagged-at-end-release", 0, TRUE, "release", 0 },
+	{ "untagged", 0, FALSE, "prepare", 0 },
+};
+
+static void
+test_big (gconstpointer data)
+{
+	const BigCase *c = data;
+	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
+	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
+							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook-big.conf", NULL);
+	g_autofree gchar *state_dir = g_build_filename (tmpdir, "big", NULL);
+	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=no\nstate-dir=%s\n",
+						  module, state_dir);
+	const gchar *head = "<domain type='qemu'><name>web</name><description>";
+	const gchar *tag = c->tagged ? "</description><metadata><aleph:confidential "
+				       "xmlns:aleph=\"https://aleph.cloud/ns/libvirt/confidential/1\">"
+				       "<aleph:local mode=\"test\"/></aleph:confidential></metadata>"
+				     : "</description><metadata></metadata>";
+	const gchar *tail = "<memory unit='KiB'>262144</memory><os><type arch='x86_64'>hvm</type>"
+			    "</os></domain>\n";
+	/* the namespace sits 57 bytes into @tag */
+	gsize filler = (c->ns_at != 0 ? c->ns_at - 57 : 80u * 1024u * 1024u) - strlen (head);
+	g_autoptr(GString) xml = g_string_sized_new (strlen (head) + filler + 512);
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) in = NULL;
+	g_autoptr(GBytes) out = NULL;
+	g_autoptr(GBytes) err = NULL;
+	g_autofree gchar *err_text = NULL;
+
+	g_string_append (xml, head);
+	g_string_set_size (xml, strlen (head) + filler);
+	memset (xml->str + strlen (head), 'x', filler);
+	g_string_append (xml, tag);
+	g_string_append (xml, tail);
+	g_assert_cmpuint (xml->len, >, HOOK_MAX_XML);
+	if (c->ns_at != 0)
+		g_assert_cmpint (strncmp (xml->str + c->ns_at, "https://aleph.cloud/", 20), ==, 0);
+	{
+		gsize n = xml->len;
+		in = g_bytes_new_take (g_string_free (g_steal_pointer (&xml), FALSE), n);
+	}
+
+	g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
+	g_subprocess_launcher_set_environ (launcher, NULL);
+	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
+	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", c->op, "begin", "-", NULL);
+	g_assert_no_error (error);
+	g_assert_true (g_subprocess_communicate (proc, in, NULL, &out, &err, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, c->exit_status);
+	g_assert_cmpuint (g_bytes_get_size (out), ==, 0);
+	err_text = g_strndup (g_bytes_get_size (err) > 0 ? g_bytes_get_data (err, NULL) : "",
+			      g_bytes_get_size (err));
+	if (c->exit_status == 0) {
+		g_assert_cmpstr (err_text, ==, "");
+	} else {
+		g_assert_true (g_str_has_prefix (err_text, "aleph-confidential: refusing to start domain 'web': "));
+		g_assert_nonnull (strstr (err_text, "too large to check"));
+		g_assert_null (strstr (err_text, "untag"));
 	}
 }
 
@@ -124,6 +238,10 @@ main (int argc, char **argv)
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autofree gchar *path = g_strdup_printf ("/hook/%s", cases[i].name);
 		g_test_add_data_func (path, &cases[i], test_case);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (big_cases); i++) {
+		g_autofree gchar *path = g_strdup_printf ("/hook/big/%s", big_cases[i].name);
+		g_test_add_data_func (path, &big_cases[i], test_big);
 	}
 	rc = g_test_run ();
 	{

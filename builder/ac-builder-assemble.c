@@ -21,6 +21,7 @@
 #include "ac-builder-ext4.h"
 #include "ac-builder-gpt.h"
 #include "ac-error.h"
+#include "ac-process.h"
 
 void
 ac_assemble_result_clear (AcAssembleResult *result)
@@ -127,8 +128,9 @@ ac_assemble_mke2fs_has_orphan_file (void)
 {
 	const gchar *argv[] = { "mke2fs", "-V", NULL };
 	g_autofree gchar *err = NULL;
+	g_auto(GStrv) envp = ac_process_tool_environ (NULL);
 	guint major = 0, minor = 0;
-	if (!g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+	if (!g_spawn_sync (NULL, (gchar **)argv, envp, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
 			   NULL, NULL, NULL, &err, NULL, NULL) ||
 	    err == NULL || sscanf (err, "mke2fs %u.%u", &major, &minor) != 2)
 		return TRUE;

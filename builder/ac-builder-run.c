@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-process.h"
 
 static void
 ac_run_child_setup (gpointer user_data)
@@ -47,7 +48,9 @@ ac_run_tail (const gchar *text, gsize max)
  * @argv: the tool and its arguments; never a secret (argv is world-readable in /proc)
  * @env_extra: (nullable): "NAME=value" entries added to the environment
  *
- * Runs a tool to completion in its own process group with LC_ALL=C, capturing its output.
+ * Runs a tool to completion in its own process group, capturing its output. The tool's
+ * environment is ac_process_tool_environ() (PATH, TMPDIR, LC_ALL=C…) plus @env_extra, never
+ * the caller's: a secret kept there does not reach the tool.
  * On cancellation the group gets SIGTERM, then SIGKILL, and the call fails with
  * %AC_ERROR_CANCELLED. A non-zero exit fails with the tail of the tool's stderr.
  */
@@ -64,6 +67,7 @@ ac_run_tool (const gchar *const *argv,
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
 	g_autofree gchar *cmdline = g_strjoinv (" ", (gchar **)argv);
+	g_auto(GStrv) envp = ac_process_tool_environ (env_extra);
 
 	g_debug ("running %s", cmdline);
 	if (g_cancellable_is_cancelled (cancellable)) {
@@ -74,13 +78,8 @@ ac_run_tool (const gchar *const *argv,
 	launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
 					      G_SUBPROCESS_FLAGS_STDERR_PIPE |
 					      G_SUBPROCESS_FLAGS_STDIN_PIPE);
-	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-	g_subprocess_launcher_unsetenv (launcher, "LANGUAGE");
-	for (guint i = 0; env_extra != NULL && env_extra[i] != NULL; i++) {
-		g_auto(GStrv) kv = g_strsplit (env_extra[i], "=", 2);
-		if (kv[0] != NULL && kv[1] != NULL)
-			g_subprocess_launcher_setenv (launcher, kv[0], kv[1], TRUE);
-	}
+	/* a clean environment: the caller's may hold a secret (passphrase.env) */
+	g_subprocess_launcher_set_environ (launcher, envp);
 	g_subprocess_launcher_set_child_setup (launcher, ac_run_child_setup, NULL, NULL);
 	proc = g_subprocess_launcher_spawnv (launcher, argv, &local);
 	if (proc == NULL) {

@@ -79,6 +79,8 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 				return NULL;
 			}
 			pass = ac_secret_new (v, strlen (v));
+			/* consumed: no tool, appliance or child of this process inherits it */
+			g_unsetenv (tpl->passphrase_env);
 			break;
 		}
 		case AC_PASSPHRASE_CALLER:

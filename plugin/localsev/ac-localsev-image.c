@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-process.h"
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-private.h"
@@ -778,7 +779,8 @@ build_storage (AcImageJob *job, GError **error)
 	/* the plaintext copy goes, whatever happened */
 	{
 		const gchar *argv[] = { "rm", "-rf", "--one-file-system", workdir, NULL };
-		(void)g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+		g_auto (GStrv) envp = ac_process_tool_environ (NULL);
+		(void)g_spawn_sync (NULL, (gchar **)argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL,
 		                    NULL, NULL, NULL, NULL);
 	}
 	close (lock);

@@ -21,6 +21,7 @@
 
 #include "ac-builder.h"
 #include "ac-error.h"
+#include "ac-process.h"
 #include "ac-secret-store.h"
 
 void
@@ -171,11 +172,12 @@ cleanup_stale_builds (const gchar *images)
 		for (gint i = (gint)g_strv_length (lines) - 1; i >= 0; i--) {
 			g_auto (GStrv) f = g_strsplit (lines[i], " ", 6);
 			const gchar *argv[] = { "umount", "--lazy", NULL, NULL };
+			g_auto (GStrv) envp = ac_process_tool_environ (NULL);
 			if (g_strv_length (f) < 5 || !g_str_has_prefix (f[4], prefix))
 				continue;
 			argv[2] = f[4];
 			g_message ("removing the mount %s left by an interrupted build", f[4]);
-			if (!g_spawn_sync (NULL, (gchar **)argv, NULL,
+			if (!g_spawn_sync (NULL, (gchar **)argv, envp,
 			                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
 			                       | G_SPAWN_STDERR_TO_DEV_NULL,
 			                   NULL, NULL, NULL, NULL, NULL, NULL))
@@ -185,8 +187,9 @@ cleanup_stale_builds (const gchar *images)
 			continue;
 		{
 			const gchar *argv[] = { "rm", "-rf", "--one-file-system", path, NULL };
+			g_auto (GStrv) envp = ac_process_tool_environ (NULL);
 			g_message ("removing %s left by an interrupted build", path);
-			(void)g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+			(void)g_spawn_sync (NULL, (gchar **)argv, envp, G_SPAWN_SEARCH_PATH, NULL,
 			                    NULL, NULL, NULL, NULL, NULL);
 		}
 	}
@@ -240,8 +243,9 @@ image_disk_size (const gchar *source, const gchar *format, GError **error)
 		const gchar *argv[] = { "qemu-img", "info", "--output=json", source, NULL };
 		g_autofree gchar *out = NULL;
 		g_autoptr (JsonParser) parser = json_parser_new ();
+		g_auto (GStrv) envp = ac_process_tool_environ (NULL);
 		gint status = 0;
-		if (!g_spawn_sync (NULL, (gchar **)argv, NULL,
+		if (!g_spawn_sync (NULL, (gchar **)argv, envp,
 		                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
 		                   &out, NULL, &status, error)
 		    || !g_spawn_check_wait_status (status, error)

@@ -550,11 +550,12 @@ test_build_reproducible (Fixture *f, gconstpointer data)
 
 	if (!can_run ())
 		return;
-	g_setenv ("AC_TEST_PASSPHRASE", "reproducible passphrase", TRUE);
 	for (guint i = 0; i < 2; i++) {
 		g_autoptr(GHashTable) vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 		g_autoptr(AcTemplate) t = NULL;
 		g_auto(AcBuildResult) r = { 0 };
+		/* each build consumes (unsets) the variable */
+		g_setenv ("AC_TEST_PASSPHRASE", "reproducible passphrase", TRUE);
 		g_hash_table_insert (vars, g_strdup ("n"), g_strdup (i == 0 ? "a" : "b"));
 		t = load (f, json, vars);
 		ac_build_run (t, NULL, NULL, NULL, &r, &error);
@@ -574,6 +575,70 @@ test_build_reproducible (Fixture *f, gconstpointer data)
 	}
 }
 
+/*
+ * passphrase.env: the variable is read, then removed from the environment, and no external
+ * tool the builder runs (cp, mkfs.*, mcopy, qemu-img… each wrapped here by a script first on
+ * PATH that logs its environment) ever sees it, even when the caller keeps it set.
+ */
+static void
+test_build_env_secret_not_inherited (Fixture *f, gconstpointer data)
+{
+	const gchar *json =
+		"{ \"source\": { \"type\": \"directory\", \"path\": \"tree\" },"
+		"  \"provisioners\": [ { \"type\": \"shell\", \"inline\": [\"echo built > /etc/built\"] },"
+		"    { \"type\": \"aleph\", \"install_packages\": false, \"update_initramfs\": false, \"install_grub\": false } ],"
+		"  \"disk\": { \"size\": \"96MiB\", \"esp_size\": \"8MiB\", \"luks\": { \"pbkdf_iterations\": 1000 } },"
+		"  \"passphrase\": { \"env\": \"AC_TEST_ENV_PASSPHRASE\" },"
+		"  \"output\": { \"path\": \"out/disk.img\" } }";
+	const gchar *secret = "env-secret-Zq7xK2pW9";
+	const gchar *tools[] = { "cp", "tar", "mke2fs", "mkfs.ext4", "mkfs.vfat", "mcopy", "qemu-img",
+				 "cryptsetup", "sfdisk", "debootstrap", "umount", "mount", NULL };
+	g_autofree gchar *bin = g_build_filename (f->dir, "fakebin", NULL);
+	g_autofree gchar *log = g_build_filename (f->dir, "tool-env.log", NULL);
+	g_autofree gchar *old_path = g_strdup (g_getenv ("PATH"));
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *logged = NULL;
+	g_autoptr(GHashTable) vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(AcTemplate) t = NULL;
+	g_autoptr(GError) error = NULL;
+	g_auto(AcBuildResult) r = { 0 };
+	guint wrapped = 0;
+
+	if (!can_run ())
+		return;
+	g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
+	for (guint i = 0; tools[i] != NULL; i++) {
+		g_autofree gchar *real = g_find_program_in_path (tools[i]);
+		g_autofree gchar *script = NULL;
+		g_autofree gchar *name = NULL;
+		if (real == NULL)
+			continue;
+		script = g_strdup_printf ("#!/bin/sh\necho \"== %s\" >> '%s'\nenv >> '%s'\n"
+					  "exec '%s' \"$@\"\n",
+					  tools[i], log, log, real);
+		name = g_build_filename ("fakebin", tools[i], NULL);
+		ac_test_write (f->dir, name, script, 0755);
+		wrapped++;
+	}
+	g_assert_cmpuint (wrapped, >, 0);
+	path = g_strconcat (bin, ":", old_path, NULL);
+	g_setenv ("PATH", path, TRUE);
+	g_setenv ("AC_TEST_ENV_PASSPHRASE", secret, TRUE);
+	t = load (f, json, vars);
+	ac_build_run (t, NULL, NULL, NULL, &r, &error);
+	g_setenv ("PATH", old_path, TRUE);
+	g_assert_no_error (error);
+	g_assert_nonnull (r.passphrase);
+	g_assert_cmpstr (r.passphrase->data, ==, secret);
+	/* consumed: the variable is gone from the builder's own environment */
+	g_assert_null (g_getenv ("AC_TEST_ENV_PASSPHRASE"));
+	/* and the tools ran (the wrappers logged) without it */
+	g_assert_true (g_file_get_contents (log, &logged, NULL, NULL));
+	g_assert_nonnull (strstr (logged, "== "));
+	g_assert_null (strstr (logged, "AC_TEST_ENV_PASSPHRASE"));
+	g_assert_null (strstr (logged, secret));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -585,5 +650,6 @@ main (int argc, char **argv)
 	ADD ("cancel", test_build_cancel);
 	ADD ("hostile-symlink", test_build_hostile_symlink);
 	ADD ("reproducible", test_build_reproducible);
+	ADD ("env-secret-not-inherited", test_build_env_secret_not_inherited);
 	return g_test_run ();
 }

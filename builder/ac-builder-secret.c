@@ -1,8 +1,9 @@
 /*
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Secrets are allocated with one spare byte for a NUL, mlock()ed (best effort: an unprivileged
- * caller may be over RLIMIT_MEMLOCK) and wiped with OPENSSL_cleanse() before they are freed.
+ * Secrets are allocated with one spare byte for a NUL, on pages of their own that are kept out of
+ * core dumps (MADV_DONTDUMP) and mlock()ed (best effort: an unprivileged caller may be over
+ * RLIMIT_MEMLOCK), and wiped with OPENSSL_cleanse() before they are freed.
  */
 
 #include "config.h"
@@ -13,27 +14,43 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-process.h"
+
+/* page-aligned and a whole number of pages: MADV_DONTDUMP hides exactly the secret's pages */
+static gsize
+ac_secret_alloc_size (gsize len)
+{
+	gsize page = (gsize)sysconf (_SC_PAGESIZE);
+	return (len + 1 + page - 1) / page * page;
+}
 
 static AcSecret *
 ac_secret_alloc (gsize len)
 {
 	AcSecret *secret = g_new0 (AcSecret, 1);
-	secret->data = g_malloc0 (len + 1);
+	gsize size = ac_secret_alloc_size (len);
+	secret->data = g_aligned_alloc0 (1, size, (gsize)sysconf (_SC_PAGESIZE));
 	secret->len = len;
-	(void)mlock (secret->data, len + 1);
+	ac_process_protect_memory (secret->data, size);
 	return secret;
 }
 
 void
 ac_secret_free (AcSecret *secret)
 {
+	gsize size;
 	if (secret == NULL)
 		return;
-	OPENSSL_cleanse (secret->data, secret->len + 1);
-	(void)munlock (secret->data, secret->len + 1);
-	g_free (secret->data);
+	size = ac_secret_alloc_size (secret->len);
+	OPENSSL_cleanse (secret->data, size);
+	(void)munlock (secret->data, size);
+#ifdef MADV_DODUMP
+	(void)madvise (secret->data, size, MADV_DODUMP);
+#endif
+	g_aligned_free (secret->data);
 	g_free (secret);
 }
 

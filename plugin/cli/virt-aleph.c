@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-process.h"
 
 /* Every command group registers here; keep sorted by name within a group. */
 static const AcCliCommand commands[] = {
@@ -57,6 +58,8 @@ main (int argc, char **argv)
 	int cmd_index = -1;
 	int rc;
 
+	/* passphrases and account keys pass through here: no core dump may hold them */
+	ac_process_harden ();
 	setlocale (LC_ALL, "");
 
 	/* --json: stdout carries JSON only, so GLib's log messages all go to stderr */

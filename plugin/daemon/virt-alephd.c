@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-process.h"
 #include "ac-localsev-owner.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-service.h"
@@ -710,6 +711,8 @@ main (int argc, char **argv)
 		{ NULL },
 	};
 
+	/* secrets (passphrases, the account key) pass through here: no core dump may hold them */
+	ac_process_harden ();
 	setlocale (LC_ALL, "");
 	context = g_option_context_new (NULL);
 	g_option_context_set_summary (context,

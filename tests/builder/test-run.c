@@ -6,7 +6,10 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+
 #include "ac-builder-run.h"
+#include "ac-builder-secret.h"
 #include "ac-error.h"
 #include "ac-process.h"
 
@@ -49,11 +52,52 @@ test_tool_environ (void)
 	g_assert_null (g_environ_getenv (envp, "HOME"));
 }
 
+/* the VmFlags of the mapping that holds @addr */
+static gchar *
+vm_flags_of (gconstpointer addr)
+{
+	g_autofree gchar *smaps = NULL;
+	g_auto(GStrv) lines = NULL;
+	gboolean inside = FALSE;
+	g_assert_true (g_file_get_contents ("/proc/self/smaps", &smaps, NULL, NULL));
+	lines = g_strsplit (smaps, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		guint64 lo, hi;
+		if (sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x ", &lo, &hi) == 2 &&
+		    strchr (lines[i], ':') != NULL && !g_str_has_prefix (lines[i], "VmFlags")) {
+			inside = (guintptr)addr >= lo && (guintptr)addr < hi;
+			continue;
+		}
+		if (inside && g_str_has_prefix (lines[i], "VmFlags:"))
+			return g_strconcat (lines[i] + strlen ("VmFlags:"), " ", NULL);
+	}
+	return NULL;
+}
+
+/* a secret's pages are left out of core dumps ("dd"), whichever way it was made */
+static void
+test_secret_not_dumped (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcSecret) given = ac_secret_new ("a passphrase", 12);
+	g_autoptr(AcSecret) made = ac_secret_generate_passphrase (32, &error);
+	g_autofree gchar *f1 = vm_flags_of (given->data);
+	g_autofree gchar *f2 = NULL;
+	g_assert_no_error (error);
+	f2 = vm_flags_of (made->data);
+	g_assert_nonnull (f1);
+	g_assert_nonnull (f2);
+	g_assert_nonnull (strstr (f1, " dd "));
+	g_assert_nonnull (strstr (f2, " dd "));
+	g_assert_cmpstr (given->data, ==, "a passphrase");
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/builder/run/tool-clean-environment", test_run_tool_clean_environment);
 	g_test_add_func ("/builder/run/tool-environ", test_tool_environ);
+	g_test_add_func ("/builder/run/secret-not-dumped", test_secret_not_dumped);
 	return g_test_run ();
 }

@@ -614,10 +614,13 @@ ac_devnet_ccn_accept(AcDevnet *self, AcAlephMessage *m, gchar **status_out, GErr
 	if (!format_check(m, error))
 		return FALSE;
 	existing = ac_devnet_store_get_message(self->store, m->item_hash, NULL);
-	if (existing != NULL) {
+	/* pyaleph processes a new copy of a rejected message again (rejected → pending): its
+	 * envelope (signature, sender) may be right this time, the item_hash being the content's */
+	if (existing != NULL && g_strcmp0(existing->status, "rejected") != 0) {
 		*status_out = g_strdup(existing->status);
 		return TRUE;
 	}
+	g_clear_pointer(&existing, ac_devnet_message_row_free);
 	content = ac_devnet_message_content(self, m, NULL);
 	if (content != NULL && JSON_NODE_HOLDS_OBJECT(content)) {
 		owner = json_object_get_string_member_with_default(json_node_get_object(content),

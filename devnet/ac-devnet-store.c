@@ -121,7 +121,16 @@ ac_devnet_store_insert_message(AcDevnetStore *self,
 	        self->db,
 	        "INSERT INTO messages (item_hash, type, sender, chain, channel, time, item_type,"
 	        " signature, item_content, status, reception_time, process_at, owner, ref)"
-	        " VALUES (?,?,?,?,?,?,?,?,?,'pending',?,?,?,?)",
+	        " VALUES (?,?,?,?,?,?,?,?,?,'pending',?,?,?,?)"
+	        /* like pyaleph, a new copy of a rejected message is pending again */
+	        " ON CONFLICT (item_hash) DO UPDATE SET type = excluded.type,"
+	        " sender = excluded.sender, chain = excluded.chain, channel = excluded.channel,"
+	        " time = excluded.time, item_type = excluded.item_type,"
+	        " signature = excluded.signature, item_content = excluded.item_content,"
+	        " status = 'pending', error_code = NULL, details = NULL,"
+	        " reception_time = excluded.reception_time, process_at = excluded.process_at,"
+	        " owner = excluded.owner, ref = excluded.ref, forgotten_by = NULL"
+	        " WHERE messages.status = 'rejected'",
 	        -1, &st, NULL)
 	    != SQLITE_OK)
 		return store_fail(self, "insert message", error);
@@ -140,7 +149,7 @@ ac_devnet_store_insert_message(AcDevnetStore *self,
 	bind_text(st, 13, ref);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT) {
+	if (rc == SQLITE_CONSTRAINT || (rc == SQLITE_DONE && sqlite3_changes(self->db) == 0)) {
 		g_set_error(error, AC_ERROR, AC_ERROR_EXISTS, "message %s is already known",
 		            msg->item_hash);
 		return FALSE;

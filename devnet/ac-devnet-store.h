@@ -40,7 +40,8 @@ void
 ac_devnet_message_row_free(AcDevnetMessageRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetMessageRow, ac_devnet_message_row_free)
 
-/* FALSE with AC_ERROR_EXISTS when the hash is known */
+/* FALSE with AC_ERROR_EXISTS when the hash is known, unless its message was rejected: then
+ * the row is replaced by this copy, pending again (as pyaleph does) */
 gboolean
 ac_devnet_store_insert_message(AcDevnetStore *self,
                                const AcAlephMessage *msg,

@@ -788,6 +788,70 @@ balance_of (TestDevnet *d, AcCcnClient *ccn, const gchar *address)
 	return (gint64)credits;
 }
 
+/*
+ * A rejected message is not rejected for ever: like pyaleph, a CCN processes a new copy of it
+ * again (rejected → pending → processed). The item_hash is the content's sha256, so a copy with
+ * a corrupted signature and one with the right signature share it.
+ */
+static void
+test_devnet_rejected_then_resent (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr (Owner) o = NULL;
+	g_autoptr (AcAlephMessage) m = NULL;
+	g_autofree gchar *good = NULL;
+	g_autofree gchar *content = NULL;
+	AcPostResult res = { 0 };
+	gsize n;
+
+	g_assert_no_error (error);
+	o = owner_new (d, 0);
+	content = g_strdup_printf (
+	    "{\"type\":\"test\",\"address\":\"%s\",\"content\":{\"n\":1},\"time\":1700000000.0}",
+	    ac_eth_account_get_address (o->account));
+	m = ac_aleph_message_new_inline ("POST", content, ac_eth_account_get_address (o->account),
+	                                 "ETH", "TEST", 1700000000.0);
+	g_assert_true (ac_aleph_message_sign (m, o->account, &error));
+	g_assert_no_error (error);
+	good = g_strdup (m->signature);
+	/* the signature corrupted (one byte of r changed): INVALID_SIGNATURE */
+	n = strlen (m->signature);
+	g_assert_cmpuint (n, >, 10);
+	m->signature[4] = m->signature[4] == 'a' ? 'b' : 'a';
+	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
+	{
+		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
+		g_assert_no_error (error);
+		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
+		g_assert_cmpint (info->error_code, ==, 1);
+	}
+	/* the same item_hash, rightly signed: processed */
+	g_free (m->signature);
+	m->signature = g_strdup (good);
+	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error));
+	g_assert_no_error (error);
+	ac_post_result_clear (&res);
+	{
+		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
+		g_assert_no_error (error);
+		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	}
+	/* a processed message stays processed: a bad copy changes nothing */
+	m->signature[4] = m->signature[4] == 'a' ? 'b' : 'a';
+	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
+	{
+		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
+		g_assert_no_error (error);
+		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	}
+	g_assert_cmpint (test_devnet_stop (d), ==, 0);
+}
+
 static void
 test_devnet_payment (void)
 {
@@ -1110,6 +1174,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/devnet/auth", test_devnet_auth);
 	g_test_add_func ("/devnet/restart", test_devnet_restart);
 	g_test_add_func ("/devnet/ccn-rules", test_devnet_ccn_rules);
+	g_test_add_func ("/devnet/rejected-then-resent", test_devnet_rejected_then_resent);
 	g_test_add_func ("/devnet/payment", test_devnet_payment);
 	g_test_add_func ("/devnet/faults", test_devnet_faults);
 	g_test_add_func ("/devnet/attack/self-signed-chain", test_devnet_attack_self_signed);

@@ -785,11 +785,15 @@ step_preflight (AcPipeline *p, GError **error)
 	if (pub->payment != AC_PAYMENT_CREDIT)
 		return TRUE;
 	content = instance_content (p);
-	if (ac_state_get_string (p->state, "store", "hash") == NULL) {
-		/* the image is not published yet: a placeholder reference prices the same */
+	{
+		/* before the build and the upload: a placeholder reference prices the same, and
+		 * without rootfsSize the image's size is not known yet (the smallest is priced) */
 		JsonObject *rootfs = json_object_get_object_member (json_node_get_object (content), "rootfs");
-		json_object_set_string_member (json_object_get_object_member (rootfs, "parent"), "ref",
-					       "0000000000000000000000000000000000000000000000000000000000000000");
+		if (ac_state_get_string (p->state, "store", "hash") == NULL)
+			json_object_set_string_member (json_object_get_object_member (rootfs, "parent"), "ref",
+						       "0000000000000000000000000000000000000000000000000000000000000000");
+		if (json_object_get_int_member_with_default (rootfs, "size_mib", 0) == 0)
+			json_object_set_int_member (rootfs, "size_mib", 1);
 	}
 	if (!estimate_credits (p, content, &cost, &local_error) ||
 	    !ac_ccn_get_credit_balance (p->ccn, ac_eth_account_get_address (p->account), &credits,

@@ -313,6 +313,15 @@ gate_prepare (const AcHookConfig *config,
 				"unprotected test run");
 			return FALSE;
 		}
+		if (dom->qemu_element != NULL) {
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"<%s> (libvirt's QEMU namespace %s) is passed to QEMU unchecked and "
+				"could replace the SEV launch (another sev-guest object, firmware or a "
+				"debug stub): a confidential domain cannot carry it. Remove it with "
+				"'virsh edit %s'",
+				dom->qemu_element, AC_LIBVIRT_QEMU_NS, domain);
+			return FALSE;
+		}
 		if ((!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) &&
 		    tag->publish != NULL) {
 			refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);

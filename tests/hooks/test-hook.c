@@ -40,6 +40,12 @@ static const HookCase cases[] = {
 	 * covers prepared launches) */
 	{ "sev-launchsec-unprepared", "sev-launchsec", "yes", "prepare", "begin", TRUE, 3,
 	  "virt-alephd has not prepared this launch" },
+	/* libvirt's QEMU namespace could replace the SEV launch: refused, naming the element */
+	{ "sev-qemu-commandline", "sev-qemu-commandline", "yes", "prepare", "begin", TRUE, 3,
+	  "<qemu:commandline> (libvirt's QEMU namespace" },
+	{ "sev-qemu-override", "sev-qemu-override", "yes", "prepare", "begin", TRUE, 3, "<q:override>" },
+	{ "sev-qemu-in-metadata", "sev-qemu-in-metadata", "yes", "prepare", "begin", TRUE, 3,
+	  "virt-alephd has not prepared this launch", "QEMU namespace" },
 	{ "sev-launchsec-policy", "sev-launchsec-policy", "yes", "prepare", "begin", TRUE, 3,
 	  "<launchSecurity> policy '0x0003' differs from the tag's policy 0x1" },
 	{ "invalid", "invalid", "yes", "prepare", "begin", TRUE, 2,

@@ -356,7 +356,9 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		g_clear_error (&error);
 		config = ac_pipeline_config_load (NULL, NULL);
 	} else {
-		report (&d, "config", CHECK_OK, AC_EXIT_OK, "%s", config_path != NULL ? config_path : AC_DAEMON_CONF);
+		const gchar *path = config_path != NULL ? config_path : AC_DAEMON_CONF;
+		report (&d, "config", CHECK_OK, AC_EXIT_OK, "%s%s", path,
+			g_file_test (path, G_FILE_TEST_EXISTS) ? "" : " (absent: the defaults)");
 	}
 	uri = ac_cli_get_uri (global);
 	local = ac_secret_store_uri_is_local (uri);

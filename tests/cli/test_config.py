@@ -196,6 +196,10 @@ class TestStrict(ConfigTest):
         self.assertIn("[hook] host-sev='no # not here'", checks["hook-config"][1])
         self.assertEqual(rc, EXIT["invalid-input"])
 
+    def test_doctor_absent_config(self):
+        checks, _ = self.doctor(os.path.join(self.dir, "none.conf"))
+        self.assertEqual(checks["config"], ("ok", os.path.join(self.dir, "none.conf") + " (absent: the defaults)"))
+
     def test_valid_minimal(self):
         path = self.write("# comments on their own lines\n[daemon]\n# the URI\nconnect=qemu:///system\n")
         r = self.check_config(path)

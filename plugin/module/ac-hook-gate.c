@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-keyfile.h"
 #include "ac-localsev.h"
 #if HAVE_SECP256K1
 #include "ac-eth-account.h"
@@ -48,11 +49,10 @@ ac_hook_config_load (const gchar *path, GError **error)
 
 	config->host_sev = AC_HOST_SEV_AUTO;
 	config->state_dir = g_strdup (AC_STATEDIR);
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
-		if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	if (!ac_key_file_load_strict (kf, path, ac_hook_config_keys, &local_error)) {
+		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
 			return g_steal_pointer (&config);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path,
-			     local_error->message);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s", local_error->message);
 		return NULL;
 	}
 	sev = g_key_file_get_string (kf, "hook", "host-sev", NULL);

@@ -29,6 +29,7 @@
 #include "ac-car.h"
 #include "ac-error.h"
 #include "ac-image-build.h"
+#include "ac-keyfile.h"
 #include "ac-secret-store.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -87,10 +88,11 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 
 	if (path == NULL)
 		return g_steal_pointer (&c);
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
-		if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	/* the whole file is checked ([daemon] and [localsev] too): a mistake anywhere is refused */
+	if (!ac_key_file_load_strict (kf, path, ac_service_config_keys, &local_error)) {
+		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
 			return g_steal_pointer (&c);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path, local_error->message);
+		g_propagate_error (error, g_steal_pointer (&local_error));
 		return NULL;
 	}
 #define STR(key, field)                                                              \
@@ -117,16 +119,9 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 		c->min_api_major = (guint8)maj;
 		c->min_api_minor = (guint8)min;
 	}
-#define UINT(key, field)                                                                   \
-	if (g_key_file_has_key (kf, "pipeline", key, NULL)) {                               \
-		gint v = g_key_file_get_integer (kf, "pipeline", key, NULL);               \
-		if (v <= 0) {                                                               \
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,               \
-				     "%s: [pipeline] %s: expected a positive number", path, key); \
-			return NULL;                                                        \
-		}                                                                           \
-		c->field = (guint)v;                                                        \
-	}
+#define UINT(key, field)                                                                       \
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "pipeline", key, &c->field, error)) \
+		return NULL;
 	UINT ("poll-first-ms", poll_first_ms);
 	UINT ("poll-max-ms", poll_max_ms);
 	UINT ("timeout", timeout_s);

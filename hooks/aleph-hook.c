@@ -152,6 +152,21 @@ main (int argc, char **argv)
 	if (config_path == NULL || config_path[0] == '\0')
 		config_path = config_beside_hook_dir (config_buf, sizeof config_buf);
 	module_path = config_module_path (config_path);
+	if (module_path != NULL && strchr (module_path, '#') != NULL) {
+		/* GKeyFile (and this reader) keep an inline "# comment" as part of the value */
+		free (xml);
+		if (!is_start_op (op)) {
+			free (module_path);
+			return 0;
+		}
+		fprintf (stderr,
+			 "aleph-confidential: refusing to start domain '%s': %s: [hook] module='%s': a '#' "
+			 "is not a comment after a value; put comments on their own lines (expected the "
+			 "path of " AC_MODULE_NAME ")\n",
+			 domain, config_path, module_path);
+		free (module_path);
+		return 2; /* invalid input (docs/exit-codes.md) */
+	}
 
 	handle = dlopen (module_path != NULL ? module_path : AC_MODULEDIR "/" AC_MODULE_NAME,
 			 RTLD_NOW | RTLD_LOCAL);

@@ -2,12 +2,20 @@
 # The main job on the embedded default: a private libvirtd with our hook, virt-alephd, a tiny
 # real guest, and a tagged domain defined with virsh. Shows each step and where the status
 # lives. Everything runs under DIR (default /tmp/aleph-demo) and is torn down at the end
-# unless --keep is given.
-#   scripts/demo.sh [--keep] [DIR]
+# unless --keep is given. --first-steps stops after the service wrote the first status (CI runs
+# that from a directory that never existed: tests/integration/test_demo.sh).
+#   scripts/demo.sh [--keep] [--first-steps] [DIR]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 keep=0
-if [ "${1:-}" = "--keep" ]; then keep=1; shift; fi
+first_steps=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --keep) keep=1; shift ;;
+    --first-steps) first_steps=1; shift ;;
+    *) break ;;
+  esac
+done
 dir=${1:-/tmp/aleph-demo}
 builddir=${BUILDDIR:-$top/build}
 harness="$top/tests/integration/libvirtd.sh"
@@ -69,6 +77,10 @@ for _ in $(seq 1 50); do
 done
 show virsh metadata aleph-demo "$status_ns"
 show "$virt_aleph" status aleph-demo
+if [ "$first_steps" = 1 ]; then
+  step "First steps done (--first-steps)"
+  exit 0
+fi
 
 step "Starting it on this host: the hook refuses (no AMD SEV here, so no local start)"
 show virsh start aleph-demo || true

@@ -349,9 +349,17 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		json_builder_begin_array (json);
 		d.json = json;
 	}
+	/* a configuration error is one failed check; the others run on the defaults */
 	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-	if (config == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (config == NULL) {
+		report (&d, "config", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
+		g_clear_error (&error);
+		config = ac_pipeline_config_load (NULL, NULL);
+	} else {
+		const gchar *path = config_path != NULL ? config_path : AC_DAEMON_CONF;
+		report (&d, "config", CHECK_OK, AC_EXIT_OK, "%s%s", path,
+			g_file_test (path, G_FILE_TEST_EXISTS) ? "" : " (absent: the defaults)");
+	}
 	uri = ac_cli_get_uri (global);
 	local = ac_secret_store_uri_is_local (uri);
 	ac_virt_init ();

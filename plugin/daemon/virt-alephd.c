@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-keyfile.h"
 #include "ac-process.h"
 #include "ac-localsev-owner.h"
 #include "ac-localsev-domain.h"
@@ -656,23 +657,17 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint 
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new ();
 	g_autoptr(GError) local_error = NULL;
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
-		if (!explicit && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	if (!ac_key_file_load_strict (kf, path, ac_service_config_keys, &local_error)) {
+		if (!explicit && g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
 			return TRUE;
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "config %s: %s", path, local_error->message);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "config %s", local_error->message);
 		return FALSE;
 	}
 	if (*uri == NULL)
 		*uri = g_key_file_get_string (kf, "daemon", "connect", NULL);
-	if (g_key_file_has_key (kf, "daemon", "monitor-interval", NULL)) {
-		gint v = g_key_file_get_integer (kf, "daemon", "monitor-interval", NULL);
-		if (v <= 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "config %s: [daemon] monitor-interval: expected seconds > 0", path);
-			return FALSE;
-		}
-		*monitor_s = (guint)v;
-	}
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "monitor-interval", monitor_s,
+				       error))
+		return FALSE;
 	/* the local SEV flow builds images through libvirt's storage API, into this pool (remote
 	 * hosts always do, into the disk's own pool) */
 	if (g_key_file_has_key (kf, "localsev", "pool", NULL)) {
@@ -693,6 +688,7 @@ main (int argc, char **argv)
 	gboolean foreground = FALSE;
 	gboolean verbose = FALSE;
 	gboolean version = FALSE;
+	gboolean check_config = FALSE;
 	g_autofree gchar *uri = NULL;
 	g_autofree gchar *config = NULL;
 	g_autofree gchar *pidfile = NULL;
@@ -708,6 +704,8 @@ main (int argc, char **argv)
 		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process ID to FILE", "FILE" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log debug messages", NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
+		  "check the configuration file and exit (2 when it is invalid)", NULL },
 		{ NULL },
 	};
 
@@ -739,6 +737,10 @@ main (int argc, char **argv)
 	if (self.pconfig == NULL) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
+	}
+	if (check_config) {
+		printf ("virt-alephd: %s: configuration valid\n", config != NULL ? config : AC_DAEMON_CONF);
+		return AC_EXIT_OK;
 	}
 	if (uri == NULL)
 		uri = g_strdup (g_getenv ("LIBVIRT_DEFAULT_URI") != NULL ? g_getenv ("LIBVIRT_DEFAULT_URI")

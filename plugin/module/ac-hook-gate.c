@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-keyfile.h"
 #include "ac-localsev.h"
 #if HAVE_SECP256K1
 #include "ac-eth-account.h"
@@ -48,11 +49,10 @@ ac_hook_config_load (const gchar *path, GError **error)
 
 	config->host_sev = AC_HOST_SEV_AUTO;
 	config->state_dir = g_strdup (AC_STATEDIR);
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
-		if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	if (!ac_key_file_load_strict (kf, path, ac_hook_config_keys, &local_error)) {
+		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
 			return g_steal_pointer (&config);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path,
-			     local_error->message);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s", local_error->message);
 		return NULL;
 	}
 	sev = g_key_file_get_string (kf, "hook", "host-sev", NULL);
@@ -311,6 +311,15 @@ gate_prepare (const AcHookConfig *config,
 				"/dev/sev or kvm_amd sev=N). Start it on an SEV host, deploy it to Aleph "
 				"with <aleph:publish/>, or set <aleph:local mode='test'/> for an "
 				"unprotected test run");
+			return FALSE;
+		}
+		if (dom->qemu_element != NULL) {
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"<%s> (libvirt's QEMU namespace %s) is passed to QEMU unchecked and "
+				"could replace the SEV launch (another sev-guest object, firmware or a "
+				"debug stub): a confidential domain cannot carry it. Remove it with "
+				"'virsh edit %s'",
+				dom->qemu_element, AC_LIBVIRT_QEMU_NS, domain);
 			return FALSE;
 		}
 		if ((!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) &&

@@ -29,7 +29,14 @@ ac_module_hook (const char *config_path,
 	if (message_size > 0)
 		message[0] = '\0';
 	config = ac_hook_config_load (config_path, &error);
-	if (config == NULL || !ac_hook_gate (config, domain, op, subop, xml, xml_len, &error)) {
+	if (config == NULL) {
+		/* a configuration error refuses every tagged domain, with the file's mistake named */
+		if (message_size > 0)
+			g_snprintf (message, message_size, "aleph-confidential: refusing to start domain '%s': %s",
+				    domain, error->message);
+		return (int)ac_error_to_exit_code (error);
+	}
+	if (!ac_hook_gate (config, domain, op, subop, xml, xml_len, &error)) {
 		if (message_size > 0)
 			g_strlcpy (message, error->message, message_size);
 		return (int)ac_error_to_exit_code (error);

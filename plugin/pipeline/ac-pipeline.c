@@ -29,6 +29,7 @@
 #include "ac-car.h"
 #include "ac-error.h"
 #include "ac-image-build.h"
+#include "ac-keyfile.h"
 #include "ac-secret-store.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -87,10 +88,11 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 
 	if (path == NULL)
 		return g_steal_pointer (&c);
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
-		if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	/* the whole file is checked ([daemon] and [localsev] too): a mistake anywhere is refused */
+	if (!ac_key_file_load_strict (kf, path, ac_service_config_keys, &local_error)) {
+		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
 			return g_steal_pointer (&c);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path, local_error->message);
+		g_propagate_error (error, g_steal_pointer (&local_error));
 		return NULL;
 	}
 #define STR(key, field)                                                              \
@@ -117,16 +119,9 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 		c->min_api_major = (guint8)maj;
 		c->min_api_minor = (guint8)min;
 	}
-#define UINT(key, field)                                                                   \
-	if (g_key_file_has_key (kf, "pipeline", key, NULL)) {                               \
-		gint v = g_key_file_get_integer (kf, "pipeline", key, NULL);               \
-		if (v <= 0) {                                                               \
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,               \
-				     "%s: [pipeline] %s: expected a positive number", path, key); \
-			return NULL;                                                        \
-		}                                                                           \
-		c->field = (guint)v;                                                        \
-	}
+#define UINT(key, field)                                                                       \
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "pipeline", key, &c->field, error)) \
+		return NULL;
 	UINT ("poll-first-ms", poll_first_ms);
 	UINT ("poll-max-ms", poll_max_ms);
 	UINT ("timeout", timeout_s);
@@ -785,11 +780,15 @@ step_preflight (AcPipeline *p, GError **error)
 	if (pub->payment != AC_PAYMENT_CREDIT)
 		return TRUE;
 	content = instance_content (p);
-	if (ac_state_get_string (p->state, "store", "hash") == NULL) {
-		/* the image is not published yet: a placeholder reference prices the same */
+	{
+		/* before the build and the upload: a placeholder reference prices the same, and
+		 * without rootfsSize the image's size is not known yet (the smallest is priced) */
 		JsonObject *rootfs = json_object_get_object_member (json_node_get_object (content), "rootfs");
-		json_object_set_string_member (json_object_get_object_member (rootfs, "parent"), "ref",
-					       "0000000000000000000000000000000000000000000000000000000000000000");
+		if (ac_state_get_string (p->state, "store", "hash") == NULL)
+			json_object_set_string_member (json_object_get_object_member (rootfs, "parent"), "ref",
+						       "0000000000000000000000000000000000000000000000000000000000000000");
+		if (json_object_get_int_member_with_default (rootfs, "size_mib", 0) == 0)
+			json_object_set_int_member (rootfs, "size_mib", 1);
 	}
 	if (!estimate_credits (p, content, &cost, &local_error) ||
 	    !ac_ccn_get_credit_balance (p->ccn, ac_eth_account_get_address (p->account), &credits,

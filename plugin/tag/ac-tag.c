@@ -67,6 +67,7 @@ ac_tag_domain_free (AcTagDomain *dom)
 	g_free (dom->type);
 	g_free (dom->launch_security_type);
 	g_free (dom->launch_security_policy);
+	g_free (dom->qemu_element);
 	if (dom->disks != NULL)
 		g_ptr_array_unref (dom->disks);
 	g_free (dom);
@@ -791,6 +792,28 @@ child_text (xmlNode *parent, const gchar *name)
 	return r;
 }
 
+/* libvirt passes the elements of its QEMU namespace to QEMU as they are (arguments appended
+ * after its own, properties overridden): the first one found, outside <metadata> */
+static gchar *
+find_qemu_element (xmlNode *node)
+{
+	for (xmlNode *n = node->children; n != NULL; n = n->next) {
+		gchar *found;
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (n->ns != NULL && g_strcmp0 ((const gchar *)n->ns->href, AC_LIBVIRT_QEMU_NS) == 0)
+			return g_strdup_printf ("%s%s%s", n->ns->prefix != NULL ? (const gchar *)n->ns->prefix : "",
+						n->ns->prefix != NULL ? ":" : "", (const gchar *)n->name);
+		if (n->ns == NULL && g_strcmp0 ((const gchar *)n->name, "metadata") == 0 && node->parent != NULL &&
+		    node->parent->type == XML_DOCUMENT_NODE)
+			continue;
+		found = find_qemu_element (n);
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
+}
+
 static AcTagDomain *
 parse_domain_info (xmlNode *root)
 {
@@ -824,6 +847,7 @@ parse_domain_info (xmlNode *root)
 		dom->launch_security_type = xml_prop (ls, "type");
 		dom->launch_security_policy = child_text (ls, "policy");
 	}
+	dom->qemu_element = find_qemu_element (root);
 	return dom;
 }
 

@@ -71,7 +71,11 @@ typedef struct {
 	gboolean has_launch_security;
 	gchar *launch_security_type;
 	gchar *launch_security_policy; /* text of <launchSecurity><policy> */
+	gchar *qemu_element; /* the first element of libvirt's QEMU namespace outside <metadata>
+			      * (<qemu:commandline>, <qemu:override>…), as prefix:name; NULL if none */
 } AcTagDomain;
+
+#define AC_LIBVIRT_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
 AcTag *ac_tag_new (void);
 void ac_tag_free (AcTag *tag);

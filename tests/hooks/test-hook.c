@@ -40,6 +40,12 @@ static const HookCase cases[] = {
 	 * covers prepared launches) */
 	{ "sev-launchsec-unprepared", "sev-launchsec", "yes", "prepare", "begin", TRUE, 3,
 	  "virt-alephd has not prepared this launch" },
+	/* libvirt's QEMU namespace could replace the SEV launch: refused, naming the element */
+	{ "sev-qemu-commandline", "sev-qemu-commandline", "yes", "prepare", "begin", TRUE, 3,
+	  "<qemu:commandline> (libvirt's QEMU namespace" },
+	{ "sev-qemu-override", "sev-qemu-override", "yes", "prepare", "begin", TRUE, 3, "<q:override>" },
+	{ "sev-qemu-in-metadata", "sev-qemu-in-metadata", "yes", "prepare", "begin", TRUE, 3,
+	  "virt-alephd has not prepared this launch", "QEMU namespace" },
 	{ "sev-launchsec-policy", "sev-launchsec-policy", "yes", "prepare", "begin", TRUE, 3,
 	  "<launchSecurity> policy '0x0003' differs from the tag's policy 0x1" },
 	{ "invalid", "invalid", "yes", "prepare", "begin", TRUE, 2,
@@ -73,6 +79,64 @@ static const HookCase cases[] = {
 };
 
 static gchar *tmpdir;
+
+/* A configuration error is an error: the hook refuses tagged domains with the invalid-input
+ * exit code and a message naming the file, the group/key and what is accepted. */
+typedef struct {
+	const gchar *name;
+	const gchar *conf; /* @MODULE@: the module's path */
+	const gchar *stderr_has;
+} ConfigCase;
+
+static const ConfigCase config_cases[] = {
+	{ "module-inline-comment", "[hook]\nmodule=@MODULE@   # the module\nhost-sev=no\n",
+	  "[hook] module='" },
+	{ "host-sev-inline-comment", "[hook]\nmodule=@MODULE@\nhost-sev=no   # no SEV here\n",
+	  "[hook] host-sev='no   # no SEV here': a '#' is not a comment after a value; put comments on "
+	  "their own lines (expected auto, yes or no)" },
+	{ "unknown-key", "[hook]\nmodule=@MODULE@\nhots-sev=no\n",
+	  "[hook] unknown key 'hots-sev'; expected one of module, host-sev, state-dir, owners" },
+	{ "unknown-group", "[hook]\nmodule=@MODULE@\n[pipeline]\nstate-dir=/tmp\n",
+	  "unknown group [pipeline]; expected [hook]" },
+	{ "malformed-host-sev", "[hook]\nmodule=@MODULE@\nhost-sev=maybe\n", "[hook] host-sev='maybe': expected auto, yes or no" },
+};
+
+static void
+test_config_case (gconstpointer data)
+{
+	const ConfigCase *c = data;
+	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
+	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
+							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *fixture = g_test_build_filename (G_TEST_DIST, "data", "hook", "test.xml", NULL);
+	g_autofree gchar *conf_path = g_build_filename (tmpdir, "bad-hook.conf", NULL);
+	g_autoptr(GString) conf = g_string_new (c->conf);
+	g_autofree gchar *xml = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	g_assert_true (g_file_get_contents (fixture, &xml, NULL, NULL));
+	g_string_replace (conf, "@MODULE@", module, 0);
+	g_assert_true (g_file_set_contents (conf_path, conf->str, -1, NULL));
+	g_subprocess_launcher_set_environ (launcher, NULL);
+	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
+	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", "prepare", "begin", "-", NULL);
+	g_assert_no_error (error);
+	g_assert_true (g_subprocess_communicate_utf8 (proc, xml, NULL, &out, &err, &error));
+	g_assert_no_error (error);
+	g_test_message ("stderr: %s", err);
+	g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 2);
+	g_assert_cmpstr (out, ==, "");
+	g_assert_true (g_str_has_prefix (err, "aleph-confidential: refusing to start domain 'web': "));
+	g_assert_nonnull (strstr (err, conf_path));
+	g_assert_nonnull (strstr (err, c->stderr_has));
+}
 
 static void
 test_case (gconstpointer data)
@@ -242,6 +306,10 @@ main (int argc, char **argv)
 	for (guint i = 0; i < G_N_ELEMENTS (big_cases); i++) {
 		g_autofree gchar *path = g_strdup_printf ("/hook/big/%s", big_cases[i].name);
 		g_test_add_data_func (path, &big_cases[i], test_big);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (config_cases); i++) {
+		g_autofree gchar *path = g_strdup_printf ("/hook/config/%s", config_cases[i].name);
+		g_test_add_data_func (path, &config_cases[i], test_config_case);
 	}
 	rc = g_test_run ();
 	{

@@ -24,6 +24,9 @@ check -f "$prefix/share/man/man8/virt-alephd.8"
 check -f "$prefix/lib/systemd/system/virt-alephd.service"
 check -f "$prefix/share/aleph-confidential/examples/confidential-domain.xml"
 check -f "$prefix/share/doc/aleph-confidential/exit-codes.md"
+# commented sample configurations beside the real ones (tests/cli/test_config_docs.py parses them)
+check -f "$sysconfdir/aleph-confidential/virt-alephd.conf.example"
+check -f "$(dirname "$hookdir")/aleph-confidential.conf.example"
 
 # the unit starts the installed daemon
 if grep -q "^ExecStart=$prefix/sbin/virt-alephd --foreground" "$dest$prefix/lib/systemd/system/virt-alephd.service"; then

@@ -14,8 +14,16 @@ set -euo pipefail
 cmd=${1:?usage: libvirtd.sh start|stop|restart|uri DIR [BUILDDIR]}
 dir=${2:?DIR missing}
 builddir=${3:-}
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
+# only 'start' creates DIR; 'stop' of a DIR that does not exist has nothing to stop
+case "$cmd" in
+  start|restart) mkdir -p "$dir" ;;
+  stop) [ -d "$dir" ] || exit 0 ;;
+esac
+if [ -d "$dir" ]; then
+  dir=$(cd "$dir" && pwd)
+else
+  dir=$(realpath -m -- "$dir")
+fi
 sock="$dir/run/libvirt/libvirt-sock"
 uri="qemu:///system?socket=$sock"
 pidfile="$dir/libvirtd.pid"

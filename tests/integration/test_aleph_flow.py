@@ -245,8 +245,8 @@ timeout=60
             st = self.wait_state("payfix", ["failed"], 180)
             self.assertIn("202", st["error"])
             self.assertIn("PAYMENT_REFUSED", st["error"])
-            env.virsh("metadata", "payfix", TAG_NS, "--key", "aleph", "--config",
-                      "--set", self.tag())
+            fixed = self.tag().replace(f' xmlns:aleph="{TAG_NS}"', "").replace("aleph:", "")
+            env.virsh("metadata", "payfix", TAG_NS, "--key", "aleph", "--config", "--set", fixed)
             st = self.wait_state("payfix", ["running"], 180)
         finally:
             self.devnet.knobs({"payment_cutoffs": {"store_hold": "2027-01-01"}})

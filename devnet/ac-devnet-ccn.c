@@ -1439,7 +1439,7 @@ ac_devnet_publish_firmware(AcDevnet *self, GError **error)
 
 /* ---- dispatch ---- */
 
-/* {"message": {…}} → the credits one hour costs: INSTANCE by its vCPUs, STORE free here */
+/* {"message": {…}} → the credits one hour costs: INSTANCE by its vCPUs, STORE by its size */
 static void
 ccn_price_estimate(AcDevnet *self, SoupServerMessage *msg)
 {
@@ -1471,7 +1471,13 @@ ccn_price_estimate(AcDevnet *self, SoupServerMessage *msg)
 		                                "type and inline item_content");
 		return;
 	}
-	cost = g_strcmp0(type, "INSTANCE") == 0 ? ac_devnet_instance_hourly_cost(co) : 0;
+	if (g_strcmp0(type, "INSTANCE") == 0) {
+		cost = ac_devnet_instance_hourly_cost(co);
+	} else {
+		/* a STORE: one credit per started GiB of content.size */
+		gint64 size = json_object_get_int_member_with_default(co, "size", 0);
+		cost = size > 0 ? (size + (G_GINT64_CONSTANT(1) << 30) - 1) >> 30 : 0;
+	}
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "required_tokens");
 	json_builder_add_int_value(b, 0);

@@ -716,7 +716,7 @@ step_instance (AcPipeline *p, AcProgress *progress, GError **error)
 
 /* The credits the CCN estimates for one hour of @content ("required_credits", else "cost"). */
 static gboolean
-estimate_credits (AcPipeline *p, JsonNode *content, gdouble *cost, GError **error)
+estimate_credits (AcPipeline *p, const gchar *type, JsonNode *content, gdouble *cost, GError **error)
 {
 	g_autoptr(AcAlephMessage) msg = NULL;
 	g_autofree gchar *answer = NULL;
@@ -724,7 +724,7 @@ estimate_credits (AcPipeline *p, JsonNode *content, gdouble *cost, GError **erro
 	JsonObject *o;
 	JsonNode *n;
 
-	msg = ac_aleph_message_build ("INSTANCE", content, ac_eth_account_get_address (p->account),
+	msg = ac_aleph_message_build (type, content, ac_eth_account_get_address (p->account),
 				      channel (p), (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
 	if (msg == NULL)
 		return FALSE;
@@ -762,7 +762,7 @@ step_preflight (AcPipeline *p, GError **error)
 	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
 	g_autoptr(JsonNode) content = NULL;
 	g_autoptr(GError) local_error = NULL;
-	gdouble cost = 0, credits = 0;
+	gdouble cost = 0, image_cost = 0, credits = 0;
 
 	if (ac_state_step_done (p->state, "instance"))
 		return TRUE;
@@ -790,7 +790,21 @@ step_preflight (AcPipeline *p, GError **error)
 		if (json_object_get_int_member_with_default (rootfs, "size_mib", 0) == 0)
 			json_object_set_int_member (rootfs, "size_mib", 1);
 	}
-	if (!estimate_credits (p, content, &cost, &local_error) ||
+	if (!ac_state_step_done (p->state, "store") && pub->store_payment == AC_PAYMENT_CREDIT) {
+		/* the image's STORE at its largest (rootfsSize) or its smallest size; a CCN that
+		 * prices only files it has leaves the image out of the sum */
+		g_autofree gchar *text = g_strdup_printf (
+		    "{\"item_type\": \"ipfs\", \"item_hash\": \"QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH\","
+		    " \"size\": %" G_GUINT64_FORMAT ", \"payment\": {\"chain\": \"ETH\", \"type\": \"credit\"}}",
+		    MAX (pub->rootfs_size, (guint64)1 << 20));
+		g_autoptr(JsonNode) store = json_from_string (text, NULL);
+		if (!estimate_credits (p, "STORE", store, &image_cost, &local_error)) {
+			g_info ("%s: the image's price is not estimated: %s", p->name, local_error->message);
+			g_clear_error (&local_error);
+			image_cost = 0;
+		}
+	}
+	if (!estimate_credits (p, "INSTANCE", content, &cost, &local_error) ||
 	    !ac_ccn_get_credit_balance (p->ccn, ac_eth_account_get_address (p->account), &credits,
 					&local_error)) {
 		if (!g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
@@ -800,10 +814,11 @@ step_preflight (AcPipeline *p, GError **error)
 		g_info ("%s: credit pre-flight skipped: %s", p->name, local_error->message);
 		return TRUE;
 	}
+	cost += image_cost;
 	if (credits < cost) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 			     "account %s has %.0f credits, but the CCN estimates %.0f credits for one hour "
-			     "of this instance: add credits before publishing",
+			     "of this instance and its image: add credits before publishing",
 			     ac_eth_account_get_address (p->account), credits, cost);
 		return FALSE;
 	}

@@ -231,7 +231,8 @@ timeout=60
             st = self.wait_state("paypoor", ["failed"], 60)
             self.assertLess(time.monotonic() - t0, 30)
             self.assertIn("has 3 credits", st["error"])
-            self.assertIn("estimates 10 credits", st["error"])
+            # one hour: 10 for the vCPU, 1 for the image's first GiB (the devnet's prices)
+            self.assertIn("estimates 11 credits", st["error"])
             uuid = env.virsh("domuuid", "paypoor").stdout.strip()
             self.assertFalse(os.path.exists(os.path.join(self.state, "images", uuid + ".img")))
         finally:

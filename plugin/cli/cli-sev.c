@@ -67,13 +67,18 @@ sev_debug_sha256 (AcCliGlobal *global, const gchar *what, GBytes *b)
 	fprintf (stderr, "debug: %s: %" G_GSIZE_FORMAT " bytes, sha256 %s\n", what, g_bytes_get_size (b), h);
 }
 
+/* the bounds of the files mapped: certificates, chains, VMSAs, base64 values; firmware, kernel
+ * and initrd images */
+#define SEV_SMALL_FILE_MAX ((gsize)1 << 20)
+#define SEV_IMAGE_FILE_MAX ((gsize)1 << 30)
+
 static GBytes *
-sev_read_file (const gchar *path, const gchar *what, GError **error)
+sev_read_file (const gchar *path, const gchar *what, gsize max, GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(GMappedFile) map = NULL;
-	/* a regular file (not a FIFO, not /dev/zero), at most 1 GiB */
-	int fd = ac_file_open_regular (path, (gsize)1 << 30, NULL, error);
+	/* a regular file (not a FIFO, not /dev/zero), at most @max bytes */
+	int fd = ac_file_open_regular (path, max, NULL, error);
 
 	if (fd < 0) {
 		g_prefix_error (error, "%s: ", what);
@@ -147,7 +152,7 @@ sev_read_b64_arg (const gchar *value, gsize want, const gchar *what, GError **er
 		return NULL;
 	}
 	if (g_file_test (value, G_FILE_TEST_IS_REGULAR)) {
-		g_autoptr(GBytes) b = sev_read_file (value, what, error);
+		g_autoptr(GBytes) b = sev_read_file (value, what, SEV_SMALL_FILE_MAX, error);
 		if (b == NULL)
 			return NULL;
 		if (g_bytes_get_size (b) == want)
@@ -249,7 +254,7 @@ sev_roots_from_args (const gchar *ark_path, const gchar *ask_path, const gchar *
 					     "--ca cannot be combined with --ark/--ask");
 			return NULL;
 		}
-		if ((ca = sev_read_file (ca_path, "--ca", error)) == NULL)
+		if ((ca = sev_read_file (ca_path, "--ca", SEV_SMALL_FILE_MAX, error)) == NULL)
 			return NULL;
 		p = g_bytes_get_data (ca, &len);
 		if ((ask = ac_amd_cert_parse (p, len, &used, error)) == NULL ||
@@ -396,7 +401,7 @@ sev_cmd_session (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "session takes PDH-FILE and POLICY, got %d arguments", argc - 1));
 	if (!ac_sev_policy_parse (argv[2], &policy, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if ((file = sev_read_file (argv[1], "PDH file", &error)) == NULL)
+	if ((file = sev_read_file (argv[1], "PDH file", SEV_SMALL_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	data = g_bytes_get_data (file, &len);
 	if (len >= AC_SEV_CHAIN_EXPORT_SIZE) {
@@ -539,15 +544,15 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (firmware == NULL)
 		return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, "--firmware is required"));
-	if ((fw = sev_read_file (firmware, "--firmware", &error)) == NULL)
+	if ((fw = sev_read_file (firmware, "--firmware", SEV_IMAGE_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (kernel != NULL && (k = sev_read_file (kernel, "--kernel", &error)) == NULL)
+	if (kernel != NULL && (k = sev_read_file (kernel, "--kernel", SEV_IMAGE_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (initrd != NULL && (r = sev_read_file (initrd, "--initrd", &error)) == NULL)
+	if (initrd != NULL && (r = sev_read_file (initrd, "--initrd", SEV_IMAGE_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (vmsa0 != NULL && (v0 = sev_read_file (vmsa0, "--vmsa-cpu0", &error)) == NULL)
+	if (vmsa0 != NULL && (v0 = sev_read_file (vmsa0, "--vmsa-cpu0", SEV_SMALL_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (vmsa1 != NULL && (v1 = sev_read_file (vmsa1, "--vmsa-cpu1", &error)) == NULL)
+	if (vmsa1 != NULL && (v1 = sev_read_file (vmsa1, "--vmsa-cpu1", SEV_SMALL_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if ((num_cpus != NULL && !sev_parse_uint (num_cpus, "--num-cpus", 512, &ncpu, &error)) ||
 	    (family != NULL && !sev_parse_uint (family, "--cpu-family", 255, &fam, &error)) ||

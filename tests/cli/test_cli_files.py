@@ -4,7 +4,7 @@
 Outputs (ipfs car OUT, message build|sign -o, sev secret build --header-out/--payload-out):
 written to an exclusive temporary file beside OUT and renamed over it, so a symlink planted
 at the old OUT.tmp name is never followed; a FIFO or directory OUT is refused, an existing
-regular OUT is replaced only with --force, a character device (/dev/null) is written in place
+regular OUT is replaced only with --force, a character device (a null device) is written in place
 and stays a device, - is standard output.
 
 Inputs (message files, SEV chains and certificates, keys, secrets, files to add): regular
@@ -157,11 +157,24 @@ class TestOutputs(FilesTest):
                 self.assertEqual(self.leftovers(), [])
                 os.unlink(out)
 
+    def null_device(self):
+        """A character device to write to. As root, never the system's /dev/null: a build with
+        the bug would replace it with a regular file; a null device made in the temp dir."""
+        if os.geteuid() != 0:
+            return "/dev/null"  # /dev is not ours to replace
+        dev = self.path("null")
+        try:
+            os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except OSError as e:
+            self.skipTest(f"cannot make a character device as root: {e}")
+        return dev
+
     def test_character_device_written_in_place(self):
+        dev = self.null_device()
         for name, argv in self.writers():
             with self.subTest(name):
-                self.ok(*argv("/dev/null"))
-                self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+                self.ok(*argv(dev))
+                self.assertTrue(stat.S_ISCHR(os.lstat(dev).st_mode), f"{name} replaced {dev}")
 
     def test_dash_is_stdout(self):
         r = self.ok("ipfs", "car", self.input, "-", binary=True)

@@ -212,6 +212,7 @@ class TestInputs(FilesTest):
                                                  "--tek", os.path.join(s, "sevctl_tek1.bin"),
                                                  "--measurement", secret[-1],
                                                  "--passphrase-file", self.input]),
+            ("validate", lambda f: ["validate", f]),
             ("ipfs cid", lambda f: ["ipfs", "cid", f]),
             ("ipfs car", lambda f: ["ipfs", "car", f, self.path("x.car")]),
         ]

@@ -205,7 +205,8 @@ print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_
 	g_autofree gchar *text = ac_aleph_message_to_string (msg);
 	g_autoptr(GError) error = NULL;
 
-	if (out_path != NULL && g_strcmp0 (out_path, "-") != 0) {
+	if (out_path != NULL && g_strcmp0 (out_path, "-") != 0 &&
+	    g_strcmp0 (out_path, "/dev/stdout") != 0) {
 		if (!ac_file_replace_contents (out_path, text, strlen (text), force, 0644, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		if (!global->quiet && !global->json)
@@ -629,7 +630,7 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		ac_progress_finished (progress);
 		cid = ac_cid_v0_to_string (root);
-		if (g_strcmp0 (argv[3], "-") == 0) {
+		if (g_strcmp0 (argv[3], "-") == 0 || g_strcmp0 (argv[3], "/dev/stdout") == 0) {
 			/* the CAR went to stdout: the CID goes to stderr */
 			if (!global->quiet)
 				fprintf (stderr, "virt-aleph: added %s %s\n", cid, argv[2]);

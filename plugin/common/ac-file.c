@@ -235,7 +235,8 @@ ac_file_check_destination (const gchar *dest, gboolean force, AcFileDest *kind, 
 	g_autofree gchar *display = NULL;
 	struct stat st;
 
-	if (g_strcmp0 (dest, "-") == 0) {
+	/* /dev/stdout may be a pipe: it is standard output, whatever it is */
+	if (g_strcmp0 (dest, "-") == 0 || g_strcmp0 (dest, "/dev/stdout") == 0) {
 		*kind = AC_FILE_DEST_STDOUT;
 		return TRUE;
 	}

@@ -184,8 +184,10 @@ class TestOutputs(FilesTest):
         self.ok("ipfs", "car", self.input, self.path("a.car"))
         with open(self.path("a.car"), "rb") as f:
             self.assertEqual(f.read(), r.stdout)
-        r = self.ok("message", "build", "INSTANCE", CONTENT, "--key-file", self.account(), "-o", "-")
-        self.assertEqual(json.loads(r.stdout)["type"], "INSTANCE")
+        for dash in ("-", "/dev/stdout"):  # /dev/stdout is a pipe here: not refused as a FIFO
+            r = self.ok("message", "build", "INSTANCE", CONTENT, "--key-file", self.account(),
+                        "-o", dash)
+            self.assertEqual(json.loads(r.stdout)["type"], "INSTANCE")
 
 
 class TestInputs(FilesTest):

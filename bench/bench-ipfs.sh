@@ -35,7 +35,7 @@ best() { # name, repetitions, cmd…: fastest wall time, its RSS
 read -r t_ssl r_ssl < <(best openssl 3 openssl dgst -sha256 "$f")
 read -r t_sum r_sum < <(best sha256sum 2 sha256sum "$f")
 read -r t_cid r_cid < <(best cid 3 "$virt_aleph" --quiet ipfs cid "$f")
-read -r t_car r_car < <(best car 3 "$virt_aleph" --quiet ipfs car "$f" "$work/out.car")
+read -r t_car r_car < <(best car 3 "$virt_aleph" --quiet ipfs car --force "$f" "$work/out.car")
 read -r t_js r_js < <(best importer 1 node --max-old-space-size=8192 "$top/tests/npm/ipfs-peer.mjs" "$f" "$work/out.car")
 
 mbps() { awk -v s="$1" -v m="$mib" 'BEGIN{ if (s <= 0) s = 0.01; printf "%.0f", m / s }'; }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-sev-ossl-private.h"
 
 gboolean
@@ -438,20 +439,11 @@ ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error)
 	return pkey;
 }
 
-/* A file's contents, with a missing file as AC_ERROR_NOT_FOUND and other failures as IO. */
+/* A file's contents: a regular file of at most 1 MiB (certificates and chains are a few KiB),
+ * read without blocking on a FIFO or growing on /dev/zero (ac_file_read_bounded()); a missing
+ * file is AC_ERROR_NOT_FOUND. */
 gboolean
 ac_sev_read_file (const gchar *path, gchar **data, gsize *len, GError **error)
 {
-	g_autoptr(GError) error_local = NULL;
-	if (!g_file_get_contents (path, data, len, &error_local)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-				 ? AC_ERROR_NOT_FOUND
-				 : AC_ERROR_IO,
-			     "%s",
-			     error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_read_bounded (path, 1024 * 1024, data, len, error);
 }

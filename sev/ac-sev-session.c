@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-sev-session.h"
 
@@ -312,18 +313,11 @@ ac_sev_key_file_read (const gchar *path, guint8 *out, gsize len, const gchar *wh
 {
 	g_autofree gchar *buf = NULL;
 	gsize got = 0;
-	g_autoptr(GError) error_local = NULL;
 	gboolean ok = TRUE;
 
-	if (!g_file_get_contents (path, &buf, &got, &error_local)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-				 ? AC_ERROR_NOT_FOUND
-				 : AC_ERROR_IO,
-			     "%s: %s",
-			     what,
-			     error_local->message);
+	/* a key file is a few bytes: a regular file of at most 4 KiB */
+	if (!ac_file_read_bounded (path, 4096, &buf, &got, error)) {
+		g_prefix_error (error, "%s: ", what);
 		return FALSE;
 	}
 	if (got != len) {

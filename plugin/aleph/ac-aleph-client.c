@@ -16,6 +16,7 @@
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-error.h"
+#include "ac-file.h"
 
 struct _AcCcnClient {
 	gchar *api;
@@ -461,7 +462,6 @@ ac_ccn_upload_file (AcCcnClient *self,
 	AcFileSource src = { -1, NULL, 0 };
 	AcHttpPart parts[2];
 	guint n_parts = 0;
-	struct stat st;
 	const gchar *data;
 	gsize len;
 
@@ -472,18 +472,11 @@ ac_ccn_upload_file (AcCcnClient *self,
 			return NULL;
 		ours = ac_cid_v0_to_string (ac_car_stream_get_root (car));
 	} else {
-		src.fd = open (path, O_RDONLY | O_CLOEXEC);
-		if (src.fd < 0 || fstat (src.fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-			int errsv = errno;
-			if (src.fd >= 0)
-				close (src.fd);
-			g_set_error (error, AC_ERROR, errsv == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
-				     "cannot read %s: %s", path,
-				     src.fd >= 0 ? "not a regular file" : g_strerror (errsv));
+		/* a regular file, opened without blocking on a FIFO; streamed, so no size bound */
+		src.fd = ac_file_open_regular (path, G_MAXSIZE, &src.size, error);
+		if (src.fd < 0)
 			return NULL;
-		}
 		src.path = (gchar *)path;
-		src.size = (guint64)st.st_size;
 		ours = kind == AC_CCN_UPLOAD_STORAGE ? file_sha256 (src.fd, path, error)
 						     : ac_ipfs_file_cid_string (path, NULL, error);
 		if (ours == NULL) {
@@ -982,7 +975,6 @@ ac_ipfs_node_add (AcHttpClient *http,
 	g_autoptr(AcHttpResponse) r = NULL;
 	AcFileSource src = { -1, (gchar *)path, 0 };
 	AcHttpPart part;
-	struct stat st;
 	const gchar *data;
 	gsize len;
 
@@ -991,14 +983,9 @@ ac_ipfs_node_add (AcHttpClient *http,
 	ours = ac_ipfs_file_cid_string (path, NULL, error);
 	if (ours == NULL)
 		return NULL;
-	src.fd = open (path, O_RDONLY | O_CLOEXEC);
-	if (src.fd < 0 || fstat (src.fd, &st) != 0) {
-		if (src.fd >= 0)
-			close (src.fd);
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read %s", path);
+	src.fd = ac_file_open_regular (path, G_MAXSIZE, &src.size, error);
+	if (src.fd < 0)
 		return NULL;
-	}
-	src.size = (guint64)st.st_size;
 	/* kubo's defaults, spelled out so a node configured otherwise still matches us */
 	url = g_strdup_printf ("%s/api/v0/add?cid-version=0&chunker=size-262144&raw-leaves=false"
 			       "&pin=true&progress=false",

@@ -15,6 +15,7 @@
 
 #include "ac-car.h"
 #include "ac-error.h"
+#include "ac-file.h"
 
 /* ---- header ---- */
 
@@ -73,7 +74,9 @@ static int
 open_input (const gchar *path, guint64 *size, GError **error)
 {
 	struct stat st;
-	int fd = open (path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO does not block the open; cleared below for the regular file */
+	int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int flags;
 
 	if (fd < 0) {
 		int errsv = errno;
@@ -83,10 +86,13 @@ open_input (const gchar *path, guint64 *size, GError **error)
 	}
 	if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
 		close (fd);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s is not a regular file",
-			     path);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s is not a regular file: expected a file to add", path);
 		return -1;
 	}
+	flags = fcntl (fd, F_GETFL);
+	if (flags >= 0)
+		(void)fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
 	*size = (guint64)st.st_size;
 	posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return fd;
@@ -291,40 +297,47 @@ car_file_block_cb (const AcBlock *block, gpointer user_data, GError **error)
 gboolean
 ac_ipfs_file_write_car (const gchar *path,
 			const gchar *out_path,
+			gboolean force,
 			guint8 root[AC_CID_V0_LEN],
 			AcProgress *progress,
 			GError **error)
 {
 	g_autoptr(GHashTable) seen = g_hash_table_new_full (digest_hash, digest_equal, g_free, NULL);
 	g_autoptr(AcUnixfsBuilder) b = NULL;
-	g_autofree gchar *tmp = g_strdup_printf ("%s.tmp", out_path);
+	g_autoptr(AcFileOut) out = NULL;
 	g_autofree guint8 *buf = g_malloc (1024 * 1024);
 	guint8 header[AC_CAR_HEADER_V0_LEN];
-	guint8 zero_root[AC_CID_V0_LEN] = { 0x12, 0x20 };
+	guint8 first_root[AC_CID_V0_LEN] = { 0x12, 0x20 };
 	AcCarFileCtx ctx = { 0 };
+	AcFileDest kind;
 	guint64 size = 0;
 	gboolean eof = FALSE;
 	gboolean ok = TRUE;
-	int in_fd, out_fd;
+	gboolean seekable;
+	int in_fd;
 
+	if (!ac_file_check_destination (out_path, force, &kind, error))
+		return FALSE;
+	/* a temporary file is patched at the end; a device or standard output cannot be: the
+	 * root is computed first (one more pass over the input) */
+	seekable = kind == AC_FILE_DEST_NEW || kind == AC_FILE_DEST_REPLACE;
+	if (!seekable && !ac_ipfs_file_cid (path, first_root, NULL, NULL, NULL, error))
+		return FALSE;
 	in_fd = open_input (path, &size, error);
 	if (in_fd < 0)
 		return FALSE;
-	out_fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out_fd < 0) {
-		int errsv = errno;
+	out = ac_file_out_open (out_path, force, 0644, error);
+	if (out == NULL) {
 		close (in_fd);
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", tmp,
-			     g_strerror (errsv));
 		return FALSE;
 	}
-	ctx.fd = out_fd;
-	ctx.path = tmp;
+	ctx.fd = ac_file_out_get_fd (out);
+	ctx.path = ac_file_out_get_path (out);
 	ctx.seen = seen;
 	ctx.buf = buf;
 	ctx.buf_cap = 1024 * 1024;
 	/* the header is fixed-size for CIDv0 roots: a placeholder now, the root at the end */
-	ac_car_header_encode (zero_root, header);
+	ac_car_header_encode (first_root, header);
 	ok = car_file_append (&ctx, header, sizeof (header), error);
 	b = ac_unixfs_builder_new (car_file_block_cb, &ctx);
 	while (ok && !eof) {
@@ -336,31 +349,22 @@ ac_ipfs_file_write_car (const gchar *path,
 	close (in_fd);
 	if (ok)
 		ok = ac_unixfs_builder_finish (b, root, NULL, error) && car_file_flush (&ctx, error);
-	if (ok) {
+	if (ok && !seekable && memcmp (root, first_root, AC_CID_V0_LEN) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "%s changed while its CAR was written", path);
+		ok = FALSE;
+	}
+	if (ok && seekable) {
 		ac_car_header_encode (root, header);
-		if (pwrite (out_fd, header, sizeof (header), 0) != (ssize_t)sizeof (header) ||
-		    fsync (out_fd) != 0) {
+		if (pwrite (ctx.fd, header, sizeof (header), 0) != (ssize_t)sizeof (header)) {
 			int errsv = errno;
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", tmp,
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", ctx.path,
 				     g_strerror (errsv));
 			ok = FALSE;
 		}
 	}
-	if (close (out_fd) != 0 && ok) {
-		int errsv = errno;
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", tmp,
-			     g_strerror (errsv));
-		ok = FALSE;
-	}
-	if (ok && g_rename (tmp, out_path) != 0) {
-		int errsv = errno;
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot rename %s to %s: %s", tmp,
-			     out_path, g_strerror (errsv));
-		ok = FALSE;
-	}
-	if (!ok)
-		(void)g_unlink (tmp);
-	return ok;
+	/* uncommitted, the temporary file is removed and OUT left as it was */
+	return ok && ac_file_out_commit (out, error);
 }
 
 /* ---- pull stream ---- */

@@ -28,9 +28,11 @@ gboolean ac_ipfs_file_cid (const gchar *path,
 			   GError **error);
 gchar *ac_ipfs_file_cid_string (const gchar *path, AcProgress *progress, GError **error);
 
-/* Writes OUT.tmp then renames it to @out_path; one pass (the root is patched in at the end) */
+/* Writes a temporary file beside @out_path then renames it over @out_path (an existing regular
+ * file only with @force; a character device or "-" is written in place): see ac_file_out_open() */
 gboolean ac_ipfs_file_write_car (const gchar *path,
 				 const gchar *out_path,
+				 gboolean force,
 				 guint8 root[AC_CID_V0_LEN],
 				 AcProgress *progress,
 				 GError **error);

@@ -19,6 +19,7 @@
 #include "ac-car.h"
 #include "ac-cli.h"
 #include "ac-eth-account.h"
+#include "ac-file.h"
 #include "ac-unixfs.h"
 
 static void
@@ -107,18 +108,9 @@ read_import_key (const gchar *source, GError **error)
 	gsize len = 0;
 	AcEthAccount *account = NULL;
 
-	if (g_strcmp0 (source, "-") == 0) {
-		GString *s = g_string_new (NULL);
-		gchar buf[256];
-		size_t n;
-		while ((n = fread (buf, 1, sizeof (buf), stdin)) > 0 && s->len < 4096)
-			g_string_append_len (s, buf, (gssize)n);
-		OPENSSL_cleanse (buf, sizeof (buf));
-		len = s->len;
-		data = g_string_free (s, FALSE);
-	} else if (!g_file_get_contents (source, &data, &len, error)) {
+	/* a file or - for stdin: a key is 32 bytes or 64 hex digits, 4 KiB is plenty */
+	if (!ac_file_read_bounded (source, 4096, &data, &len, error))
 		return NULL;
-	}
 	if (len == AC_ETH_PRIVATE_KEY_LEN) {
 		account = ac_eth_account_new_from_private_key ((const guint8 *)data, len, error);
 	} else {
@@ -197,17 +189,9 @@ load_json_file (const gchar *path, GError **error)
 	gsize len = 0;
 	JsonNode *node;
 
-	if (g_strcmp0 (path, "-") == 0) {
-		GString *s = g_string_new (NULL);
-		gchar buf[65536];
-		size_t n;
-		while ((n = fread (buf, 1, sizeof (buf), stdin)) > 0)
-			g_string_append_len (s, buf, (gssize)n);
-		len = s->len;
-		data = g_string_free (s, FALSE);
-	} else if (!g_file_get_contents (path, &data, &len, error)) {
+	/* a regular file or - for stdin, bounded while read */
+	if (!ac_file_read_bounded (path, AC_FILE_MAX_DEFAULT, &data, &len, error))
 		return NULL;
-	}
 	node = ac_json_parse_untrusted (path, data, len, error);
 	if (node == NULL && error != NULL && *error != NULL)
 		(*error)->code = AC_ERROR_INVALID_INPUT;
@@ -215,13 +199,15 @@ load_json_file (const gchar *path, GError **error)
 }
 
 static int
-print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_path)
+print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_path,
+	       gboolean force)
 {
 	g_autofree gchar *text = ac_aleph_message_to_string (msg);
 	g_autoptr(GError) error = NULL;
 
-	if (out_path != NULL) {
-		if (!g_file_set_contents (out_path, text, -1, &error))
+	if (out_path != NULL && g_strcmp0 (out_path, "-") != 0 &&
+	    g_strcmp0 (out_path, "/dev/stdout") != 0) {
+		if (!ac_file_replace_contents (out_path, text, strlen (text), force, 0644, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		if (!global->quiet && !global->json)
 			fprintf (stderr, "virt-aleph: %s message %s written to %s\n", msg->type,
@@ -244,7 +230,7 @@ print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_
 static int
 message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file,
 	       const gchar *channel, gdouble time, const gchar *sender, gboolean unsigned_,
-	       const gchar *out_path)
+	       const gchar *out_path, gboolean force)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) content = NULL;
@@ -271,11 +257,12 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 	if (!unsigned_ && !ac_aleph_message_sign (msg, account, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	debug_message (global, msg);
-	return print_message (global, msg, out_path);
+	return print_message (global, msg, out_path, force);
 }
 
 static int
-message_sign (AcCliGlobal *global, const gchar *file, const gchar *key_file, const gchar *out_path)
+message_sign (AcCliGlobal *global, const gchar *file, const gchar *key_file, const gchar *out_path,
+	      gboolean force)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) node = load_json_file (file, &error);
@@ -299,7 +286,7 @@ message_sign (AcCliGlobal *global, const gchar *file, const gchar *key_file, con
 	account = ac_eth_account_load_key_file (path, &error);
 	if (account == NULL || !ac_aleph_message_sign (msg, account, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	return print_message (global, msg, out_path);
+	return print_message (global, msg, out_path, force);
 }
 
 static int
@@ -478,7 +465,7 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *api = NULL;
 	gdouble time = 0;
 	gint timeout_s = 600;
-	gboolean unsigned_ = FALSE, no_wait = FALSE;
+	gboolean unsigned_ = FALSE, no_wait = FALSE, force = FALSE;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
 		"build TYPE CONTENT.json | sign MESSAGE.json | verify MESSAGE.json | send MESSAGE.json | status HASH",
@@ -497,7 +484,8 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		{ "time", 0, 0, G_OPTION_ARG_DOUBLE, &time, "message time, UNIX seconds (default now)", "T" },
 		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },
 		{ "sender", 0, 0, G_OPTION_ARG_STRING, &sender, "sender address of an unsigned message", "ADDR" },
-		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file", "PATH" },
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file (- for stdout)", "PATH" },
+		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "replace an existing --output file", NULL },
 		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API (default " AC_ALEPH_DEFAULT_API ")", "URL" },
 		{ "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "send: do not wait for processing", NULL },
 		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "send: seconds to wait (default 600)", "S" },
@@ -511,9 +499,9 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	if (argc == 3 && g_strcmp0 (argv[1], "status") == 0)
 		return message_status (global, argv[2], api);
 	if (argc == 4 && g_strcmp0 (argv[1], "build") == 0)
-		return message_build (global, argc, argv, key_file, channel, time, sender, unsigned_, out);
+		return message_build (global, argc, argv, key_file, channel, time, sender, unsigned_, out, force);
 	if (argc == 3 && g_strcmp0 (argv[1], "sign") == 0)
-		return message_sign (global, argv[2], key_file, out);
+		return message_sign (global, argv[2], key_file, out, force);
 	if (argc == 3 && g_strcmp0 (argv[1], "verify") == 0)
 		return message_verify (global, argv[2]);
 	return usage_error (global, ctx, "message: expected build TYPE CONTENT, sign, verify or send MESSAGE, or status HASH");
@@ -549,13 +537,14 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcProgress) progress = NULL;
 	g_autofree gchar *ipfs_api = NULL, *api = NULL, *key_file = NULL, *engine = NULL, *channel = NULL;
-	gboolean unauthenticated = FALSE;
+	gboolean unauthenticated = FALSE, force = FALSE;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
 		"cid FILE | car FILE OUT | add FILE | upload FILE",
 		"UnixFS CIDv0 of a file exactly as `ipfs add` computes it with kubo's defaults\n"
 		"(256 KiB chunks, balanced DAG of 174 links, dag-pb leaves), and its CARv1.\n"
 		"  cid FILE       print the CID (like `ipfs add --only-hash`)\n"
-		"  car FILE OUT   write the CAR of FILE to OUT and print the CID\n"
+		"  car FILE OUT   write the CAR of FILE to OUT (- for stdout, an existing file only\n"
+		"                 with --force) and print the CID\n"
 		"  add FILE       add FILE to your IPFS node (--ipfs-api); its CID must equal ours\n"
 		"  upload FILE    upload FILE to the CCN (storage, ipfs or car engine, streamed) with\n"
 		"                 a signed STORE message; prints the hash and the STORE item hash");
@@ -566,6 +555,7 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file, "key file for the STORE message", "PATH" },
 		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel of the STORE message", "NAME" },
 		{ "unauthenticated", 0, 0, G_OPTION_ARG_NONE, &unauthenticated, "upload without a STORE message (garbage-collected after 24 h)", NULL },
+		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "car: replace an existing OUT file", NULL },
 		{ NULL },
 	};
 	g_option_context_add_main_entries (ctx, entries, NULL);
@@ -636,10 +626,16 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		guint8 root[AC_CID_V0_LEN];
 		g_autofree gchar *cid = NULL;
 		progress = cli_progress (global, "ipfs-car");
-		if (!ac_ipfs_file_write_car (argv[2], argv[3], root, progress, &error))
+		if (!ac_ipfs_file_write_car (argv[2], argv[3], force, root, progress, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		ac_progress_finished (progress);
 		cid = ac_cid_v0_to_string (root);
+		if (g_strcmp0 (argv[3], "-") == 0 || g_strcmp0 (argv[3], "/dev/stdout") == 0) {
+			/* the CAR went to stdout: the CID goes to stderr */
+			if (!global->quiet)
+				fprintf (stderr, "virt-aleph: added %s %s\n", cid, argv[2]);
+			return AC_EXIT_OK;
+		}
 		return print_cid (global, cid, argv[2], argv[3]);
 	}
 	return usage_error (global, ctx, "ipfs: expected cid FILE, car FILE OUT, add FILE or upload FILE");

@@ -13,8 +13,10 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ac-cli.h"
+#include "ac-file.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
 #include "ac-sev-policy.h"
@@ -65,11 +67,25 @@ sev_debug_sha256 (AcCliGlobal *global, const gchar *what, GBytes *b)
 	fprintf (stderr, "debug: %s: %" G_GSIZE_FORMAT " bytes, sha256 %s\n", what, g_bytes_get_size (b), h);
 }
 
+/* the bounds of the files mapped: certificates, chains, VMSAs, base64 values; firmware, kernel
+ * and initrd images */
+#define SEV_SMALL_FILE_MAX ((gsize)1 << 20)
+#define SEV_IMAGE_FILE_MAX ((gsize)1 << 30)
+
 static GBytes *
-sev_read_file (const gchar *path, const gchar *what, GError **error)
+sev_read_file (const gchar *path, const gchar *what, gsize max, GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, &error_local);
+	g_autoptr(GMappedFile) map = NULL;
+	/* a regular file (not a FIFO, not /dev/zero), at most @max bytes */
+	int fd = ac_file_open_regular (path, max, NULL, error);
+
+	if (fd < 0) {
+		g_prefix_error (error, "%s: ", what);
+		return NULL;
+	}
+	map = g_mapped_file_new_from_fd (fd, FALSE, &error_local);
+	close (fd);
 	if (map == NULL) {
 		g_set_error (error,
 			     AC_ERROR,
@@ -85,25 +101,15 @@ sev_read_file (const gchar *path, const gchar *what, GError **error)
 	return g_mapped_file_get_bytes (map);
 }
 
-/* a copy in memory we own, for secrets that are cleansed after use */
+/* a copy in memory we own, for secrets that are cleansed after use: a regular file of at most
+ * 64 KiB (a secret table entry is far smaller) */
 static GBytes *
 sev_read_secret_file (const gchar *path, const gchar *what, GError **error)
 {
-	g_autoptr(GError) error_local = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &buf, &len, &error_local)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-				 ? AC_ERROR_NOT_FOUND
-				 : AC_ERROR_IO,
-			     "%s: %s",
-			     what,
-			     error_local->message);
-		return NULL;
-	}
-	return g_bytes_new_take (buf, len);
+	GBytes *b = ac_file_read_bytes (path, 64 * 1024, error);
+	if (b == NULL)
+		g_prefix_error (error, "%s: ", what);
+	return b;
 }
 
 /* an unsigned integer option: decimal or 0x hex, at most @max */
@@ -146,7 +152,7 @@ sev_read_b64_arg (const gchar *value, gsize want, const gchar *what, GError **er
 		return NULL;
 	}
 	if (g_file_test (value, G_FILE_TEST_IS_REGULAR)) {
-		g_autoptr(GBytes) b = sev_read_file (value, what, error);
+		g_autoptr(GBytes) b = sev_read_file (value, what, SEV_SMALL_FILE_MAX, error);
 		if (b == NULL)
 			return NULL;
 		if (g_bytes_get_size (b) == want)
@@ -248,7 +254,7 @@ sev_roots_from_args (const gchar *ark_path, const gchar *ask_path, const gchar *
 					     "--ca cannot be combined with --ark/--ask");
 			return NULL;
 		}
-		if ((ca = sev_read_file (ca_path, "--ca", error)) == NULL)
+		if ((ca = sev_read_file (ca_path, "--ca", SEV_SMALL_FILE_MAX, error)) == NULL)
 			return NULL;
 		p = g_bytes_get_data (ca, &len);
 		if ((ask = ac_amd_cert_parse (p, len, &used, error)) == NULL ||
@@ -395,7 +401,7 @@ sev_cmd_session (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "session takes PDH-FILE and POLICY, got %d arguments", argc - 1));
 	if (!ac_sev_policy_parse (argv[2], &policy, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if ((file = sev_read_file (argv[1], "PDH file", &error)) == NULL)
+	if ((file = sev_read_file (argv[1], "PDH file", SEV_SMALL_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	data = g_bytes_get_data (file, &len);
 	if (len >= AC_SEV_CHAIN_EXPORT_SIZE) {
@@ -538,15 +544,15 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (firmware == NULL)
 		return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, "--firmware is required"));
-	if ((fw = sev_read_file (firmware, "--firmware", &error)) == NULL)
+	if ((fw = sev_read_file (firmware, "--firmware", SEV_IMAGE_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (kernel != NULL && (k = sev_read_file (kernel, "--kernel", &error)) == NULL)
+	if (kernel != NULL && (k = sev_read_file (kernel, "--kernel", SEV_IMAGE_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (initrd != NULL && (r = sev_read_file (initrd, "--initrd", &error)) == NULL)
+	if (initrd != NULL && (r = sev_read_file (initrd, "--initrd", SEV_IMAGE_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (vmsa0 != NULL && (v0 = sev_read_file (vmsa0, "--vmsa-cpu0", &error)) == NULL)
+	if (vmsa0 != NULL && (v0 = sev_read_file (vmsa0, "--vmsa-cpu0", SEV_SMALL_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (vmsa1 != NULL && (v1 = sev_read_file (vmsa1, "--vmsa-cpu1", &error)) == NULL)
+	if (vmsa1 != NULL && (v1 = sev_read_file (vmsa1, "--vmsa-cpu1", SEV_SMALL_FILE_MAX, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if ((num_cpus != NULL && !sev_parse_uint (num_cpus, "--num-cpus", 512, &ncpu, &error)) ||
 	    (family != NULL && !sev_parse_uint (family, "--cpu-family", 255, &fam, &error)) ||
@@ -654,16 +660,11 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* a new file, a regular one with --force, a character device or - (stdout): ac_file_out_open() */
 static gboolean
-sev_write_out (const gchar *path, const guint8 *data, gsize len, GError **error)
+sev_write_out (const gchar *path, gboolean force, const guint8 *data, gsize len, GError **error)
 {
-	g_autoptr(GError) error_local = NULL;
-	if (!g_file_set_contents_full (path, (const gchar *)data, (gssize)len,
-				       G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_replace_contents (path, data, len, force, 0644, error);
 }
 
 static int
@@ -673,7 +674,7 @@ sev_cmd_secret_build (AcCliGlobal *global, int argc, char **argv)
 			 *measurement = NULL, *api_major = NULL, *api_minor = NULL, *pass_file = NULL,
 			 *format_s = NULL, *hdr_out = NULL, *pay_out = NULL, *iv_arg = NULL;
 	g_auto(GStrv) secrets = NULL;
-	gboolean binary = FALSE;
+	gboolean binary = FALSE, force = FALSE;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "",
 		"Build a LAUNCH_SECRET packet: the secret table (Aleph's format by default: the one "
 		"Aleph's GRUB unlocks), encrypted with the TEK and bound to the launch measurement "
@@ -690,9 +691,10 @@ sev_cmd_secret_build (AcCliGlobal *global, int argc, char **argv)
 		{ "secret", 's', 0, G_OPTION_ARG_STRING_ARRAY, &secrets, "an entry GUID-or-alias:FILE (alias luks-key); repeatable", "GUID:FILE" },
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &pass_file, "the disk passphrase (one line) for the luks-key entry", "FILE" },
 		{ "format", 0, 0, G_OPTION_ARG_STRING, &format_s, "table format: aleph (default), libvirt or sevctl", "F" },
-		{ "header-out", 0, 0, G_OPTION_ARG_FILENAME, &hdr_out, "where the packet header goes", "FILE" },
-		{ "payload-out", 0, 0, G_OPTION_ARG_FILENAME, &pay_out, "where the encrypted table goes", "FILE" },
+		{ "header-out", 0, 0, G_OPTION_ARG_FILENAME, &hdr_out, "where the packet header goes (- for stdout)", "FILE" },
+		{ "payload-out", 0, 0, G_OPTION_ARG_FILENAME, &pay_out, "where the encrypted table goes (- for stdout)", "FILE" },
 		{ "binary", 0, 0, G_OPTION_ARG_NONE, &binary, "write raw bytes instead of base64", NULL },
+		{ "force", 0, 0, G_OPTION_ARG_NONE, &force, "replace existing --header-out/--payload-out files", NULL },
 		{ "iv", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &iv_arg, "fixed IV (tests only)", "B64" },
 		{ NULL },
 	};
@@ -782,12 +784,12 @@ sev_cmd_secret_build (AcCliGlobal *global, int argc, char **argv)
 	hdr_b64 = g_base64_encode (hdr, sizeof (hdr));
 	pay_b64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
 	if (hdr_out != NULL &&
-	    !(binary ? sev_write_out (hdr_out, hdr, sizeof (hdr), &error)
-		     : sev_write_out (hdr_out, (const guint8 *)hdr_b64, strlen (hdr_b64), &error)))
+	    !(binary ? sev_write_out (hdr_out, force, hdr, sizeof (hdr), &error)
+		     : sev_write_out (hdr_out, force, (const guint8 *)hdr_b64, strlen (hdr_b64), &error)))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (pay_out != NULL &&
-	    !(binary ? sev_write_out (pay_out, g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), &error)
-		     : sev_write_out (pay_out, (const guint8 *)pay_b64, strlen (pay_b64), &error)))
+	    !(binary ? sev_write_out (pay_out, force, g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), &error)
+		     : sev_write_out (pay_out, force, (const guint8 *)pay_b64, strlen (pay_b64), &error)))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {
 		/* the CRN API's inject_secret body */

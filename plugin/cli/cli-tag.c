@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-file.h"
 #include "ac-localsev-pin.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
@@ -141,7 +142,8 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		g_clear_pointer (&tag, ac_tag_free);
 		g_clear_pointer (&domain_xml, g_free);
 	} else if (from_file != NULL) {
-		if (!g_file_get_contents (from_file, &element, NULL, &error))
+		/* a regular file (or - for stdin) of at most 1 MiB */
+		if (!ac_file_read_bounded (from_file, 1024 * 1024, &element, NULL, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	} else {
 		g_autofree gchar *vcpus_str = vcpus != 0 ? g_strdup_printf ("%d", vcpus) : NULL;
@@ -543,13 +545,9 @@ ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
 	if (argc != 2)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
 							 "validate: expected one FILE, got %d arguments", argc - 1));
-	if (g_strcmp0 (argv[1], "-") == 0) {
-		g_autoptr(GIOChannel) ch = g_io_channel_unix_new (0);
-		if (g_io_channel_read_to_end (ch, &xml, &len, &error) != G_IO_STATUS_NORMAL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	} else if (!g_file_get_contents (argv[1], &xml, &len, &error)) {
+	/* a regular file or - for stdin, at most 1 MiB (a domain's XML is a few KiB) */
+	if (!ac_file_read_bounded (argv[1], 1024 * 1024, &xml, &len, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	}
 	tag = ac_tag_parse (xml, (gssize)len, NULL, &error);
 	if (tag == NULL) {
 		g_prefix_error (&error, "%s: ", argv[1]);

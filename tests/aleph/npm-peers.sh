@@ -94,7 +94,7 @@ fi
 # --- CID and CAR byte for byte against ipfs-unixfs-importer + @ipld/car; ipfs-car reads ours ---
 for n in $sizes; do
   head -c "$n" /dev/urandom > "$work/f"
-  ours=$("$virt_aleph" --quiet ipfs car "$work/f" "$work/ours.car")
+  ours=$("$virt_aleph" --quiet ipfs car --force "$work/f" "$work/ours.car")
   cid_only=$("$virt_aleph" --quiet ipfs cid "$work/f")
   theirs=$(node "$npm_dir/ipfs-peer.mjs" "$work/f" "$work/theirs.car" | sed 's/.*"cid":"\([^"]*\)".*/\1/')
   roots=$(node "$npm_dir/node_modules/ipfs-car/bin.js" roots "$work/ours.car")

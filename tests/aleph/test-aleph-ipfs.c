@@ -146,7 +146,7 @@ check_size (gsize size, gboolean repeat)
 	g_assert_true (ac_ipfs_file_cid (path, root, &fsize, &car_size, NULL, &error));
 	g_assert_no_error (error);
 	g_assert_cmpuint (fsize, ==, size);
-	g_assert_true (ac_ipfs_file_write_car (path, car, root2, NULL, &error));
+	g_assert_true (ac_ipfs_file_write_car (path, car, FALSE, root2, NULL, &error));
 	g_assert_no_error (error);
 	g_assert_cmpmem (root, AC_CID_V0_LEN, root2, AC_CID_V0_LEN);
 	g_assert_false (g_file_test (car, G_FILE_TEST_EXISTS) == FALSE);

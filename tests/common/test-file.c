@@ -1,0 +1,178 @@
+/* ac-file: bounded reads of regular files, outputs through an exclusive temporary file. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "ac-error.h"
+#include "ac-file.h"
+
+static gchar *
+make_dir (void)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *dir = g_dir_make_tmp ("ac-file-XXXXXX", &error);
+	g_assert_no_error (error);
+	return dir;
+}
+
+static void
+remove_dir (const gchar *dir)
+{
+	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+	const gchar *name;
+	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+		g_autofree gchar *p = g_build_filename (dir, name, NULL);
+		(void)g_unlink (p);
+	}
+	(void)g_rmdir (dir);
+}
+
+static guint
+count_entries (const gchar *dir)
+{
+	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+	guint n = 0;
+	while (d != NULL && g_dir_read_name (d) != NULL)
+		n++;
+	return n;
+}
+
+static void
+test_read_bounded (void)
+{
+	g_autofree gchar *dir = make_dir ();
+	g_autofree gchar *path = g_build_filename (dir, "in", NULL);
+	g_autofree gchar *fifo = g_build_filename (dir, "fifo", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+
+	g_assert_true (g_file_set_contents (path, "0123456789", 10, NULL));
+	g_assert_true (ac_file_read_bounded (path, 10, &data, &len, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (len, ==, 10);
+	g_assert_cmpstr (data, ==, "0123456789");
+	g_clear_pointer (&data, g_free);
+
+	/* one byte above the limit */
+	g_assert_false (ac_file_read_bounded (path, 9, &data, &len, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "too large"));
+	g_clear_error (&error);
+
+	/* a device: refused before any read, however large it would grow */
+	g_assert_false (ac_file_read_bounded ("/dev/zero", 1 << 20, &data, &len, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "/dev/zero is not a regular file"));
+	g_clear_error (&error);
+
+	/* a FIFO without a writer: the open does not block */
+	g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+	g_assert_false (ac_file_read_bounded (fifo, 1 << 20, &data, &len, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "not a regular file"));
+	g_clear_error (&error);
+
+	g_assert_false (ac_file_read_bounded (dir, 1 << 20, &data, &len, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+
+	g_assert_cmpint (ac_file_open_regular ("/nonexistent/x", 1, NULL, &error), ==, -1);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	remove_dir (dir);
+}
+
+static void
+test_destination (void)
+{
+	g_autofree gchar *dir = make_dir ();
+	g_autofree gchar *path = g_build_filename (dir, "out", NULL);
+	g_autofree gchar *fifo = g_build_filename (dir, "fifo", NULL);
+	g_autoptr(GError) error = NULL;
+	AcFileDest kind;
+
+	g_assert_true (ac_file_check_destination (path, FALSE, &kind, &error));
+	g_assert_cmpint (kind, ==, AC_FILE_DEST_NEW);
+	g_assert_true (ac_file_check_destination ("-", FALSE, &kind, &error));
+	g_assert_cmpint (kind, ==, AC_FILE_DEST_STDOUT);
+	g_assert_true (ac_file_check_destination ("/dev/null", FALSE, &kind, &error));
+	g_assert_cmpint (kind, ==, AC_FILE_DEST_IN_PLACE);
+	g_assert_true (g_file_set_contents (path, "old", -1, NULL));
+	g_assert_false (ac_file_check_destination (path, FALSE, &kind, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+	g_clear_error (&error);
+	g_assert_true (ac_file_check_destination (path, TRUE, &kind, &error));
+	g_assert_cmpint (kind, ==, AC_FILE_DEST_REPLACE);
+	g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+	g_assert_false (ac_file_check_destination (fifo, TRUE, &kind, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+	g_assert_false (ac_file_check_destination (dir, TRUE, &kind, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	remove_dir (dir);
+}
+
+static void
+test_out (void)
+{
+	g_autofree gchar *dir = make_dir ();
+	g_autofree gchar *path = g_build_filename (dir, "out", NULL);
+	g_autofree gchar *tmp = NULL;
+	g_autofree gchar *data = NULL;
+	g_autoptr(GError) error = NULL;
+	struct stat st;
+	int fd;
+
+	/* the temporary file: beside the destination, random, new, not a symlink followed */
+	fd = ac_file_create_temp (path, 0600, &tmp, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (fd, >=, 0);
+	g_assert_true (g_str_has_prefix (tmp, dir));
+	g_assert_true (strstr (tmp, "/.out.") != NULL);
+	g_assert_cmpint (fstat (fd, &st), ==, 0);
+	g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+	g_assert_cmpint (fcntl (fd, F_GETFD) & FD_CLOEXEC, !=, 0);
+	close (fd);
+	g_unlink (tmp);
+
+	/* freed uncommitted: the destination stays as it was, nothing left behind */
+	g_assert_true (g_file_set_contents (path, "old", -1, NULL));
+	{
+		g_autoptr(AcFileOut) out = ac_file_out_open (path, TRUE, 0644, &error);
+		g_assert_no_error (error);
+		g_assert_true (ac_file_write_all (ac_file_out_get_fd (out), "out", "new", 3, &error));
+	}
+	g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+	g_assert_cmpstr (data, ==, "old");
+	g_clear_pointer (&data, g_free);
+	g_assert_cmpuint (count_entries (dir), ==, 1);
+
+	g_assert_false (ac_file_replace_contents (path, "new", 3, FALSE, 0644, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+	g_clear_error (&error);
+	g_assert_true (ac_file_replace_contents (path, "new", 3, TRUE, 0644, &error));
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+	g_assert_cmpstr (data, ==, "new");
+	g_assert_cmpuint (count_entries (dir), ==, 1);
+
+	/* (a character device written in place: tests/cli/test_cli_files.py, on a device it makes,
+	 * never on the system's /dev/null) */
+	remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_test_add_func ("/file/read-bounded", test_read_bounded);
+	g_test_add_func ("/file/destination", test_destination);
+	g_test_add_func ("/file/out", test_out);
+	return g_test_run ();
+}

@@ -34,7 +34,13 @@ AcHttpClient *ac_http_client_new (void);
 void ac_http_client_free (AcHttpClient *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcHttpClient, ac_http_client_free)
 
+/* @connect_ms: to set up a connection; @total_ms: one attempt of a request (not uploads) */
 void ac_http_client_set_timeouts (AcHttpClient *self, guint connect_ms, guint total_ms);
+/* requests (not uploads): an attempt ends when no byte flows for @idle_ms (default 30 s) */
+void ac_http_client_set_idle_timeout (AcHttpClient *self, guint idle_ms);
+/* requests (not uploads): the whole call, every attempt and retry wait together, ends after
+ * @call_ms (default 2 min; 0 = no bound) */
+void ac_http_client_set_call_timeout (AcHttpClient *self, guint call_ms);
 /* uploads: no total limit, but fail when fewer than 1 KiB/s flow for @stall_ms */
 void ac_http_client_set_stall_timeout (AcHttpClient *self, guint stall_ms);
 void ac_http_client_set_retries (AcHttpClient *self, guint max_retries, guint base_delay_ms);

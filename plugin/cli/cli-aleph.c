@@ -357,23 +357,23 @@ message_verify (AcCliGlobal *global, const gchar *file)
 
 
 static AcHttpClient *
-cli_http (void)
+cli_http (AcCliGlobal *global)
 {
-	AcHttpClient *h = ac_http_client_new ();
-	return h;
+	return ac_cli_http_client_new (global);
 }
 
 static int
-message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean no_wait,
-	      gint timeout_s)
+message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean no_wait)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) node = load_json_file (file, &error);
 	g_autoptr(AcAlephMessage) msg = NULL;
-	g_autoptr(AcHttpClient) http = cli_http ();
+	g_autoptr(AcHttpClient) http = cli_http (global);
 	g_autoptr(AcCcnClient) ccn = NULL;
 	g_autoptr(AcMessageInfo) info = NULL;
 	g_autoptr(AcProgress) progress = NULL;
+	/* --timeout: also the wait for processing */
+	guint wait_s = global->timeout_s > 0 ? global->timeout_s : 600;
 	AcPostResult res = { 0 };
 	AcMessageStatus status;
 
@@ -403,7 +403,7 @@ message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean
 	ac_post_result_clear (&res);
 	if (status == AC_MESSAGE_STATUS_PENDING && !no_wait) {
 		progress = cli_progress (global, "message-wait");
-		info = ac_ccn_wait_processed (ccn, msg->item_hash, (guint)MAX (timeout_s, 1) * 1000,
+		info = ac_ccn_wait_processed (ccn, msg->item_hash, wait_s * 1000,
 					      progress, &error);
 		if (info == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
@@ -431,7 +431,7 @@ static int
 message_status (AcCliGlobal *global, const gchar *hash, const gchar *api)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AcHttpClient) http = cli_http ();
+	g_autoptr(AcHttpClient) http = cli_http (global);
 	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (api, http, &error);
 	g_autoptr(AcMessageInfo) info = NULL;
 	g_autofree gchar *why = NULL;
@@ -477,7 +477,6 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *key_file = NULL, *channel = NULL, *sender = NULL, *out = NULL;
 	g_autofree gchar *api = NULL;
 	gdouble time = 0;
-	gint timeout_s = 600;
 	gboolean unsigned_ = FALSE, no_wait = FALSE;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
@@ -500,14 +499,13 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file", "PATH" },
 		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API (default " AC_ALEPH_DEFAULT_API ")", "URL" },
 		{ "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "send: do not wait for processing", NULL },
-		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "send: seconds to wait (default 600)", "S" },
 		{ NULL },
 	};
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc == 3 && g_strcmp0 (argv[1], "send") == 0)
-		return message_send (global, argv[2], api, no_wait, timeout_s);
+		return message_send (global, argv[2], api, no_wait);
 	if (argc == 3 && g_strcmp0 (argv[1], "status") == 0)
 		return message_status (global, argv[2], api);
 	if (argc == 4 && g_strcmp0 (argv[1], "build") == 0)
@@ -572,7 +570,7 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc == 3 && g_strcmp0 (argv[1], "add") == 0) {
-		g_autoptr(AcHttpClient) http = cli_http ();
+		g_autoptr(AcHttpClient) http = cli_http (global);
 		g_autofree gchar *cid = NULL;
 		progress = cli_progress (global, "ipfs-add");
 		cid = ac_ipfs_node_add (http, ipfs_api != NULL ? ipfs_api : "http://127.0.0.1:5001",
@@ -583,7 +581,7 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		return print_cid (global, cid, argv[2], NULL);
 	}
 	if (argc == 3 && g_strcmp0 (argv[1], "upload") == 0) {
-		g_autoptr(AcHttpClient) http = cli_http ();
+		g_autoptr(AcHttpClient) http = cli_http (global);
 		g_autoptr(AcCcnClient) ccn = NULL;
 		g_autoptr(AcEthAccount) account = NULL;
 		g_autoptr(AcAlephMessage) store = NULL;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,11 +242,38 @@ print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_
 	return AC_EXIT_OK;
 }
 
+/* the latest --time accepted: 9999-12-31T23:59:59Z */
+#define MESSAGE_TIME_MAX 253402300799.0
+
+/* --time: UNIX seconds, finite, after 1970 and before year 10000; NULL = now */
+static gboolean
+parse_message_time (const gchar *text, gdouble *time, GError **error)
+{
+	gchar *end = NULL;
+	gdouble t;
+
+	if (text == NULL) {
+		*time = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		return TRUE;
+	}
+	t = g_ascii_strtod (text, &end);
+	if (text[0] == '\0' || end == NULL || *end != '\0' || g_ascii_isspace (text[0]) ||
+	    !isfinite (t) || t <= 0 || t > MESSAGE_TIME_MAX) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "--time '%s': expected UNIX seconds, a number greater than 0 and at most "
+			     "%.0f (the end of year 9999)", text, MESSAGE_TIME_MAX);
+		return FALSE;
+	}
+	*time = t;
+	return TRUE;
+}
+
 static int
 message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file,
-	       const gchar *channel, gdouble time, const gchar *sender, gboolean unsigned_,
-	       const gchar *out_path)
+	       const gchar *channel, const gchar *time_text, const gchar *sender,
+	       gboolean unsigned_, const gchar *out_path)
 {
+	gdouble time = 0;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) content = NULL;
 	g_autoptr(AcEthAccount) account = NULL;
@@ -253,6 +281,15 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 	g_autofree gchar *type = NULL;
 	g_autofree gchar *path = key_path (key_file);
 
+	if (!parse_message_time (time_text, &time, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (sender != NULL) {
+		guint8 addr[AC_ETH_ADDRESS_LEN];
+		if (!ac_eth_address_parse (sender, addr, &error)) {
+			g_prefix_error (&error, "--sender: ");
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+	}
 	type = g_ascii_strup (argv[2], -1);
 	content = load_json_file (argv[3], &error);
 	if (content == NULL)
@@ -261,10 +298,13 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 		account = ac_eth_account_load_key_file (path, &error);
 		if (account == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (sender != NULL && !ac_eth_address_equal (sender, ac_eth_account_get_address (account)))
+			return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+				"--sender %s is not the address %s of the key file %s: give --unsigned "
+				"to build for another sender", sender, ac_eth_account_get_address (account),
+				path));
 		sender = ac_eth_account_get_address (account);
 	}
-	if (time <= 0)
-		time = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
 	msg = ac_aleph_message_build (type, content, sender, channel, time, &error);
 	if (msg == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -476,7 +516,7 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *key_file = NULL, *channel = NULL, *sender = NULL, *out = NULL;
 	g_autofree gchar *api = NULL;
-	gdouble time = 0;
+	g_autofree gchar *time_text = NULL;
 	gboolean unsigned_ = FALSE, no_wait = FALSE;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
@@ -493,7 +533,7 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
 		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
 		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel (default ALEPH-CLOUDSOLUTIONS)", "NAME" },
-		{ "time", 0, 0, G_OPTION_ARG_DOUBLE, &time, "message time, UNIX seconds (default now)", "T" },
+		{ "time", 0, 0, G_OPTION_ARG_STRING, &time_text, "message time, UNIX seconds (default now)", "T" },
 		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },
 		{ "sender", 0, 0, G_OPTION_ARG_STRING, &sender, "sender address of an unsigned message", "ADDR" },
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file", "PATH" },
@@ -509,7 +549,7 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	if (argc == 3 && g_strcmp0 (argv[1], "status") == 0)
 		return message_status (global, argv[2], api);
 	if (argc == 4 && g_strcmp0 (argv[1], "build") == 0)
-		return message_build (global, argc, argv, key_file, channel, time, sender, unsigned_, out);
+		return message_build (global, argc, argv, key_file, channel, time_text, sender, unsigned_, out);
 	if (argc == 3 && g_strcmp0 (argv[1], "sign") == 0)
 		return message_sign (global, argv[2], key_file, out);
 	if (argc == 3 && g_strcmp0 (argv[1], "verify") == 0)

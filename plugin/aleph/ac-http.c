@@ -392,7 +392,8 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 		g_autoptr(GByteArray) buf = g_byte_array_new ();
 		struct curl_slist *hdrs = NULL;
 		AcHttpSink sink = { buf, self->max_body, FALSE };
-		AcHttpXfer xfer = { self, upload ? 0 : (gint64)self->idle_ms * 1000, 0, 0, 0, FALSE };
+		gboolean idle_limit = !upload && (flags & AC_HTTP_SLOW_ANSWER) == 0;
+		AcHttpXfer xfer = { self, idle_limit ? (gint64)self->idle_ms * 1000 : 0, 0, 0, 0, FALSE };
 		char errbuf[CURL_ERROR_SIZE] = { 0 };
 		gboolean idempotent = (flags & AC_HTTP_IDEMPOTENT) != 0;
 		gboolean retry = FALSE;

@@ -54,6 +54,9 @@ gboolean ac_http_client_sleep (AcHttpClient *self, guint ms, GError **error);
 typedef enum {
 	AC_HTTP_IDEMPOTENT = 1 << 0,      /* may be retried on 5xx and connection errors */
 	AC_HTTP_ACCEPT_ANY_STATUS = 1 << 1, /* the caller interprets 4xx/5xx bodies itself */
+	AC_HTTP_SLOW_ANSWER = 1 << 2,     /* the server works before it answers (starts a VM,
+					   * processes a message): no idle limit, only the bound
+					   * of the whole call */
 } AcHttpFlags;
 
 AcHttpResponse *ac_http_request (AcHttpClient *self,

@@ -544,6 +544,12 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	/* a bad value is refused whatever the subcommand, as a bad option */
+	{
+		gdouble t = 0;
+		if (time_text != NULL && !parse_message_time (time_text, &t, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
 	if (argc == 3 && g_strcmp0 (argv[1], "send") == 0)
 		return message_send (global, argv[2], api, no_wait);
 	if (argc == 3 && g_strcmp0 (argv[1], "status") == 0)

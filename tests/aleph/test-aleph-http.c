@@ -568,6 +568,18 @@ test_mute_peer (void)
 	g_assert_cmpint (dt, <, 3 * G_USEC_PER_SEC);
 	g_clear_error (&error);
 
+	/* a server that works before it answers has the whole call, not the idle limit */
+	t0 = g_get_monotonic_time ();
+	r = ac_http_request (h, "POST", u, NULL, "application/json", b, AC_HTTP_SLOW_ANSWER, &error);
+	dt = g_get_monotonic_time () - t0;
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_assert_nonnull (strstr (error->message, u));
+	g_assert_nonnull (strstr (error->message, "3 s, the limit of the whole call"));
+	g_assert_cmpint (dt, >=, 2500000);
+	g_assert_cmpint (dt, <, 5 * G_USEC_PER_SEC);
+	g_clear_error (&error);
+
 	/* however many retries are allowed, the bound of the whole call ends them */
 	{
 		g_autoptr(AcHttpClient) d = ac_http_client_new ();

@@ -268,6 +268,18 @@ parse_message_time (const gchar *text, gdouble *time, GError **error)
 	return TRUE;
 }
 
+/* --sender: an Ethereum address, when given */
+static gboolean
+check_sender (const gchar *sender, GError **error)
+{
+	guint8 addr[AC_ETH_ADDRESS_LEN];
+	if (sender != NULL && !ac_eth_address_parse (sender, addr, error)) {
+		g_prefix_error (error, "--sender: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static int
 message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file,
 	       const gchar *channel, const gchar *time_text, const gchar *sender,
@@ -281,15 +293,8 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 	g_autofree gchar *type = NULL;
 	g_autofree gchar *path = key_path (key_file);
 
-	if (!parse_message_time (time_text, &time, &error))
+	if (!parse_message_time (time_text, &time, &error) || !check_sender (sender, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (sender != NULL) {
-		guint8 addr[AC_ETH_ADDRESS_LEN];
-		if (!ac_eth_address_parse (sender, addr, &error)) {
-			g_prefix_error (&error, "--sender: ");
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		}
-	}
 	type = g_ascii_strup (argv[2], -1);
 	content = load_json_file (argv[3], &error);
 	if (content == NULL)
@@ -547,7 +552,8 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	/* a bad value is refused whatever the subcommand, as a bad option */
 	{
 		gdouble t = 0;
-		if (time_text != NULL && !parse_message_time (time_text, &t, &error))
+		if ((time_text != NULL && !parse_message_time (time_text, &t, &error)) ||
+		    !check_sender (sender, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	if (argc == 3 && g_strcmp0 (argv[1], "send") == 0)

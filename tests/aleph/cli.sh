@@ -70,6 +70,8 @@ for a in 0xZZ 0x1a642f0E3c3aF545E7AcBD38b07251B3990914 0x1a642f0E3c3aF545E7AcBD3
   $V message build INSTANCE "$data/content/instance-worked.json" --unsigned --sender "$a" --time 1700000000 2>"$work/err" >/dev/null; check "build --sender $a refused" 2 $?
   grep -q -- "--sender" "$work/err"; check "the refusal of --sender $a names the option" 0 $?
 done
+$V message --sender 0xZZ verify "$work/m.json" 2>/dev/null >/dev/null; check "--sender 0xZZ refused for verify too" 2 $?
+$V message --time -5 verify "$work/m.json" 2>/dev/null >/dev/null; check "--time -5 refused for verify too" 2 $?
 $V message build INSTANCE "$data/content/instance-worked.json" --key-file "$work/k2" --sender 0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf --time 1700000000 2>/dev/null >/dev/null; check "build --sender not the key's address refused" 2 $?
 
 # --timeout bounds an HTTP call to a peer that accepts and never answers

@@ -1,6 +1,7 @@
 /*
- * aleph-confidential: the HTTP client of the Aleph client (libcurl). Connect and total
- * timeouts, retries with jittered exponential backoff only for idempotent calls on 5xx and
+ * aleph-confidential: the HTTP client of the Aleph client (libcurl). Timeouts (10 s to connect,
+ * 30 s without a byte per attempt, 2 min for the whole call with its retries; uploads: a stall
+ * limit only), retries with jittered exponential backoff only for idempotent calls on 5xx and
  * connection errors, and for any call on 429 (waiting at least Retry-After, up to a minute), TLS verification always on, proxy variables honoured (libcurl reads
  * http_proxy/https_proxy/no_proxy), bounded response bodies, errors naming the method, the URL,
  * the HTTP status and the server's own message. Streaming multipart uploads.

@@ -111,7 +111,7 @@ ac_ccn_post_message (AcCcnClient *self,
 
 	/* not retried: the caller polls the status instead of sending twice */
 	r = ac_http_request (self->http, "POST", url, NULL, "application/json", b,
-			     AC_HTTP_ACCEPT_ANY_STATUS, error);
+			     AC_HTTP_ACCEPT_ANY_STATUS | (sync ? AC_HTTP_SLOW_ANSWER : 0), error);
 	if (r == NULL)
 		return FALSE;
 	data = ac_http_response_get_data (r, &len);
@@ -753,7 +753,7 @@ ac_crn_notify_allocation (AcCrnClient *self, const gchar *vm_hash, GError **erro
 	b = g_bytes_new (body, strlen (body));
 	/* idempotent on the CRN side (an allocated VM is kept) */
 	r = ac_http_request (self->http, "POST", url, NULL, "application/json", b,
-			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, error);
+			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS | AC_HTTP_SLOW_ANSWER, error);
 	if (r == NULL)
 		return FALSE;
 	data = ac_http_response_get_data (r, &len);
@@ -934,7 +934,7 @@ ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation,
 	if (h == NULL)
 		return FALSE;
 	r = ac_http_request (self->http, "POST", url, (const gchar *const *)h->pdata, NULL, NULL,
-			     AC_HTTP_ACCEPT_ANY_STATUS, error);
+			     AC_HTTP_ACCEPT_ANY_STATUS | AC_HTTP_SLOW_ANSWER, error);
 	if (r == NULL)
 		return FALSE;
 	return expect_ok (r, "POST", url, error);

@@ -378,9 +378,57 @@ ac_json_to_python_compact (JsonNode *node)
 	return g_string_free (out, FALSE);
 }
 
+static gboolean
+json_is_space (gchar c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* the offset just past the first JSON value of @data (after leading white space), by its
+ * brackets and strings; json-glib reads every value of "{…}{…}" and keeps one */
+static gsize
+json_first_value_end (const gchar *data, gsize len)
+{
+	gsize i = 0;
+	guint depth = 0;
+
+	while (i < len && json_is_space (data[i]))
+		i++;
+	if (i < len && data[i] == '"') {
+		for (i++; i < len; i++) {
+			if (data[i] == '\\')
+				i++;
+			else if (data[i] == '"')
+				return i + 1;
+		}
+		return len;
+	}
+	if (i < len && data[i] != '{' && data[i] != '[') {
+		/* a number, true, false or null: up to the next white space or structure */
+		while (i < len && !json_is_space (data[i]) && strchr ("{}[]\",:", data[i]) == NULL)
+			i++;
+		return i;
+	}
+	for (; i < len; i++) {
+		gchar c = data[i];
+		if (c == '"') {
+			for (i++; i < len && data[i] != '"'; i++) {
+				if (data[i] == '\\')
+					i++;
+			}
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && depth > 0 && --depth == 0) {
+			return i + 1;
+		}
+	}
+	return len;
+}
+
 JsonNode *
 ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError **error)
 {
+	gsize end;
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(GError) error_local = NULL;
 	guint depth = 0;
@@ -427,6 +475,16 @@ ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError
 	if (!g_utf8_validate (data, (gssize)len, NULL)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: JSON is not valid UTF-8", what);
 		return NULL;
+	}
+	/* one document: "{…}{…}" or "{…}\n{…}" is not one message */
+	end = json_first_value_end (data, len);
+	for (gsize i = end; i < len; i++) {
+		if (!json_is_space (data[i])) {
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+				     "%s: trailing data at byte %" G_GSIZE_FORMAT " after the JSON "
+				     "document: expected one document only", what, i);
+			return NULL;
+		}
 	}
 	parser = json_parser_new_immutable ();
 	if (!json_parser_load_from_data (parser, data, (gssize)len, &error_local)) {

@@ -380,6 +380,18 @@ ac_eth_recover_personal (const guint8 *msg,
 				     "signature: r or s is out of range");
 		return FALSE;
 	}
+	/* EIP-2: only s <= n/2, so (r, n - s) is not a second valid signature of the same
+	 * message; our signer (libsecp256k1) and the usual wallets make low-s ones */
+	{
+		secp256k1_ecdsa_signature plain;
+		if (!secp256k1_ecdsa_signature_parse_compact (ctx, &plain, sig) ||
+		    secp256k1_ecdsa_signature_normalize (ctx, NULL, &plain)) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "signature: s is above half the curve order (a malleable "
+					     "high-s signature; EIP-2 accepts only s <= n/2)");
+			return FALSE;
+		}
+	}
 	ac_eth_personal_digest (msg, msg_len, digest);
 	if (!secp256k1_ecdsa_recover (ctx, &pub, &rsig, digest)) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,

@@ -13,8 +13,10 @@
 
 struct _AcHttpClient {
 	guint connect_ms;
-	guint total_ms;
-	guint stall_ms;
+	guint total_ms; /* one attempt of a request */
+	guint idle_ms;  /* no byte flowing ends an attempt of a request */
+	guint call_ms;  /* the whole request, retries included */
+	guint stall_ms; /* uploads: under 1 KiB/s for this long */
 	guint max_retries;
 	guint base_delay_ms;
 	gsize max_body;
@@ -69,6 +71,8 @@ ac_http_client_new (void)
 	self = g_new0 (AcHttpClient, 1);
 	self->connect_ms = 10000;
 	self->total_ms = 120000;
+	self->idle_ms = 30000;
+	self->call_ms = 120000;
 	self->stall_ms = 60000;
 	self->max_retries = 4;
 	self->base_delay_ms = 500;
@@ -117,12 +121,47 @@ ac_http_client_sleep (AcHttpClient *self, guint ms, GError **error)
 	}
 }
 
+/* one attempt: cancellation and the idle limit, checked by libcurl's progress callback (at
+ * least once a second, even when nothing flows) */
+typedef struct {
+	AcHttpClient *self;
+	gint64 idle_us; /* 0 = no idle limit */
+	gint64 last_activity;
+	curl_off_t dl;
+	curl_off_t ul;
+	gboolean idle_expired;
+} AcHttpXfer;
+
 static int
 xferinfo_cb (void *user_data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	     curl_off_t ulnow)
 {
-	AcHttpClient *self = user_data;
-	return (self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable)) ? 1 : 0;
+	AcHttpXfer *x = user_data;
+	gint64 now;
+
+	if (x->self->cancellable != NULL && g_cancellable_is_cancelled (x->self->cancellable))
+		return 1;
+	if (x->idle_us <= 0)
+		return 0;
+	now = g_get_monotonic_time ();
+	if (dlnow != x->dl || ulnow != x->ul) {
+		x->dl = dlnow;
+		x->ul = ulnow;
+		x->last_activity = now;
+	} else if (now - x->last_activity >= x->idle_us) {
+		x->idle_expired = TRUE;
+		return 1;
+	}
+	return 0;
+}
+
+/* "30 s", "1.5 s" */
+static gchar *
+ms_text (guint64 ms)
+{
+	if (ms % 1000 == 0)
+		return g_strdup_printf ("%" G_GUINT64_FORMAT " s", ms / 1000);
+	return g_strdup_printf ("%.1f s", (gdouble)ms / 1000.0);
 }
 
 void
@@ -130,6 +169,18 @@ ac_http_client_set_timeouts (AcHttpClient *self, guint connect_ms, guint total_m
 {
 	self->connect_ms = connect_ms;
 	self->total_ms = total_ms;
+}
+
+void
+ac_http_client_set_idle_timeout (AcHttpClient *self, guint idle_ms)
+{
+	self->idle_ms = idle_ms;
+}
+
+void
+ac_http_client_set_call_timeout (AcHttpClient *self, guint call_ms)
+{
+	self->call_ms = call_ms;
 }
 
 void
@@ -223,7 +274,8 @@ curl_error_is_transient (CURLcode rc)
 
 static void
 apply_common (AcHttpClient *self, CURL *curl, const gchar *method, const gchar *url,
-	      struct curl_slist *headers, AcHttpSink *sink, gboolean upload)
+	      struct curl_slist *headers, AcHttpSink *sink, gboolean upload, guint attempt_ms,
+	      AcHttpXfer *xfer)
 {
 	curl_easy_setopt (curl, CURLOPT_URL, url);
 	curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
@@ -240,18 +292,16 @@ apply_common (AcHttpClient *self, CURL *curl, const gchar *method, const gchar *
 		/* a big upload has no total limit, only a stall limit */
 		curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 		curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, (long)MAX (self->stall_ms / 1000, 1u));
-	} else {
-		curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long)self->total_ms);
+	} else if (attempt_ms > 0) {
+		curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
 	}
 	curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt (curl, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt (curl, CURLOPT_ACCEPT_ENCODING, "");
-	if (self->cancellable != NULL) {
-		curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-		curl_easy_setopt (curl, CURLOPT_XFERINFODATA, self);
-	}
+	curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt (curl, CURLOPT_XFERINFODATA, xfer);
 	if (g_strcmp0 (method, "GET") == 0) {
 		curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt (curl, CURLOPT_MAXREDIRS, 3L);
@@ -276,6 +326,56 @@ describe_url (const gchar *url)
 
 typedef gboolean (*AcHttpPrepareFunc) (CURL *curl, gpointer user_data, GError **error);
 
+/* what an attempt that failed with @rc waited for, in words */
+static gchar *
+describe_failure (AcHttpClient *self, CURL *curl, CURLcode rc, const AcHttpXfer *xfer,
+		  gboolean upload, guint attempt_ms, gboolean call_expired, const gchar *errbuf)
+{
+	curl_off_t connect_us = 0;
+	long header_size = 0;
+
+	curl_easy_getinfo (curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+	curl_easy_getinfo (curl, CURLINFO_HEADER_SIZE, &header_size);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && xfer->idle_expired) {
+		g_autofree gchar *t = ms_text (self->idle_ms);
+		if (connect_us == 0)
+			return g_strdup_printf ("no connection within %s", t);
+		if (header_size == 0 && xfer->dl == 0)
+			return g_strdup_printf ("connected, but no first byte of the answer within %s", t);
+		return g_strdup_printf ("the answer stalled: no byte for %s", t);
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		g_autofree gchar *t = NULL;
+		if (connect_us == 0 && !call_expired) {
+			t = ms_text (self->connect_ms);
+			return g_strdup_printf ("no connection within %s", t);
+		}
+		if (upload) {
+			t = ms_text (self->stall_ms);
+			return g_strdup_printf ("the upload stalled: under 1 KiB/s for %s", t);
+		}
+		if (!call_expired) {
+			t = ms_text (attempt_ms);
+			return g_strdup_printf ("no complete answer within %s", t);
+		}
+		return g_strdup (connect_us == 0 ? "no connection yet"
+				 : header_size == 0 ? "no first byte of the answer yet"
+				 : "the answer not complete yet");
+	}
+	return g_strdup_printf ("%s%s%s", curl_easy_strerror (rc), errbuf[0] ? ": " : "", errbuf);
+}
+
+static void
+set_call_expired (AcHttpClient *self, const gchar *method, const gchar *shown, guint attempt,
+		  const gchar *last, GError **error)
+{
+	g_autofree gchar *t = ms_text (self->call_ms);
+	g_set_error (error, AC_ERROR, AC_ERROR_NETWORK,
+		     "%s %s: gave up after %s, the limit of the whole call (connect, answer and "
+		     "retries; %u attempt%s, last: %s)",
+		     method, shown, t, attempt, attempt == 1 ? "" : "s", last);
+}
+
 static AcHttpResponse *
 perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar *const *headers,
 	 AcHttpFlags flags, gboolean upload, AcHttpPrepareFunc prepare, gpointer prepare_data,
@@ -283,16 +383,24 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 {
 	g_autofree gchar *shown = describe_url (url);
 	guint attempt = 0;
+	/* uploads have no total bound (a big image takes long), only their stall limit */
+	gint64 deadline = (!upload && self->call_ms > 0)
+	                      ? g_get_monotonic_time () + (gint64)self->call_ms * 1000 : 0;
 
 	for (;;) {
 		g_autoptr(CURL) curl = curl_easy_init ();
 		g_autoptr(GByteArray) buf = g_byte_array_new ();
 		struct curl_slist *hdrs = NULL;
 		AcHttpSink sink = { buf, self->max_body, FALSE };
+		gboolean idle_limit = !upload && (flags & AC_HTTP_SLOW_ANSWER) == 0;
+		AcHttpXfer xfer = { self, idle_limit ? (gint64)self->idle_ms * 1000 : 0, 0, 0, 0, FALSE };
 		char errbuf[CURL_ERROR_SIZE] = { 0 };
 		gboolean idempotent = (flags & AC_HTTP_IDEMPOTENT) != 0;
 		gboolean retry = FALSE;
+		gboolean call_expired = FALSE;
+		g_autofree gchar *why = NULL;
 		guint retry_after_ms = 0;
+		guint attempt_ms = upload ? 0 : self->total_ms;
 		CURLcode rc;
 		long status = 0;
 		const char *ct = NULL;
@@ -305,18 +413,26 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			g_prefix_error (error, "%s %s: ", method, shown);
 			return NULL;
 		}
+		if (deadline != 0) {
+			gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
+			left_ms = MAX (left_ms, 1);
+			attempt_ms = attempt_ms > 0 ? (guint)MIN ((gint64)attempt_ms, left_ms) : (guint)left_ms;
+		}
 		for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
 			hdrs = curl_slist_append (hdrs, headers[i]);
 		hdrs = curl_slist_append (hdrs, "Expect:");
-		apply_common (self, curl, method, url, hdrs, &sink, upload);
+		apply_common (self, curl, method, url, hdrs, &sink, upload, attempt_ms, &xfer);
 		curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
 		if (prepare != NULL && !prepare (curl, prepare_data, error)) {
 			curl_slist_free_all (hdrs);
 			return NULL;
 		}
 		attempt++;
+		xfer.last_activity = g_get_monotonic_time ();
 		rc = curl_easy_perform (curl);
 		curl_slist_free_all (hdrs);
+		/* curl's timers fire at or just after the deadline */
+		call_expired = deadline != 0 && g_get_monotonic_time () >= deadline - 20000;
 		if (rc == CURLE_ABORTED_BY_CALLBACK && part_error != NULL &&
 		    *part_error (prepare_data) != NULL) {
 			g_propagate_error (error, g_steal_pointer (part_error (prepare_data)));
@@ -337,12 +453,18 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			return NULL;
 		}
 		if (rc != CURLE_OK) {
-			retry = idempotent && curl_error_is_transient (rc) && attempt <= self->max_retries;
+			gboolean transient = curl_error_is_transient (rc) ||
+			                     (rc == CURLE_ABORTED_BY_CALLBACK && xfer.idle_expired);
+			why = describe_failure (self, curl, rc, &xfer, upload, attempt_ms, call_expired,
+						errbuf);
+			retry = idempotent && transient && attempt <= self->max_retries;
+			if (call_expired && transient) {
+				set_call_expired (self, method, shown, attempt, why, error);
+				return NULL;
+			}
 			if (!retry) {
-				g_set_error (error, AC_ERROR, AC_ERROR_NETWORK, "%s %s: %s%s%s (after %u attempt%s)",
-					     method, shown, curl_easy_strerror (rc),
-					     errbuf[0] ? ": " : "", errbuf, attempt,
-					     attempt == 1 ? "" : "s");
+				g_set_error (error, AC_ERROR, AC_ERROR_NETWORK, "%s %s: %s (after %u attempt%s)",
+					     method, shown, why, attempt, attempt == 1 ? "" : "s");
 				return NULL;
 			}
 		} else {
@@ -352,6 +474,7 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			if (((status >= 500 && idempotent) || status == 429) && attempt <= self->max_retries) {
 				curl_off_t after = 0;
 				retry = TRUE;
+				why = g_strdup_printf ("HTTP %ld", status);
 				if ((status == 429 || status == 503) &&
 				    curl_easy_getinfo (curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
 					retry_after_ms = (guint)MIN ((guint64)after * 1000, RETRY_AFTER_MAX_MS);
@@ -376,10 +499,12 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 		}
 		if (retry) {
 			guint delay = MAX (ac_http_client_backoff_ms (self, attempt - 1), retry_after_ms);
-			g_debug ("%s %s: %s, retry %u in %u ms", method, shown,
-				 rc != CURLE_OK ? curl_easy_strerror (rc)
-				 : status == 429 ? "too many requests" : "server error",
-				 attempt, delay);
+			/* no wait that would end past the bound of the whole call */
+			if (deadline != 0 && g_get_monotonic_time () + (gint64)delay * 1000 >= deadline) {
+				set_call_expired (self, method, shown, attempt, why, error);
+				return NULL;
+			}
+			g_debug ("%s %s: %s, retry %u in %u ms", method, shown, why, attempt, delay);
 			if (!ac_http_client_sleep (self, delay, error)) {
 				g_prefix_error (error, "%s %s: ", method, shown);
 				return NULL;

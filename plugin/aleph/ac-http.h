@@ -1,6 +1,7 @@
 /*
- * aleph-confidential: the HTTP client of the Aleph client (libcurl). Connect and total
- * timeouts, retries with jittered exponential backoff only for idempotent calls on 5xx and
+ * aleph-confidential: the HTTP client of the Aleph client (libcurl). Timeouts (10 s to connect,
+ * 30 s without a byte per attempt, 2 min for the whole call with its retries; uploads: a stall
+ * limit only), retries with jittered exponential backoff only for idempotent calls on 5xx and
  * connection errors, and for any call on 429 (waiting at least Retry-After, up to a minute), TLS verification always on, proxy variables honoured (libcurl reads
  * http_proxy/https_proxy/no_proxy), bounded response bodies, errors naming the method, the URL,
  * the HTTP status and the server's own message. Streaming multipart uploads.
@@ -34,7 +35,13 @@ AcHttpClient *ac_http_client_new (void);
 void ac_http_client_free (AcHttpClient *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcHttpClient, ac_http_client_free)
 
+/* @connect_ms: to set up a connection; @total_ms: one attempt of a request (not uploads) */
 void ac_http_client_set_timeouts (AcHttpClient *self, guint connect_ms, guint total_ms);
+/* requests (not uploads): an attempt ends when no byte flows for @idle_ms (default 30 s) */
+void ac_http_client_set_idle_timeout (AcHttpClient *self, guint idle_ms);
+/* requests (not uploads): the whole call, every attempt and retry wait together, ends after
+ * @call_ms (default 2 min; 0 = no bound) */
+void ac_http_client_set_call_timeout (AcHttpClient *self, guint call_ms);
 /* uploads: no total limit, but fail when fewer than 1 KiB/s flow for @stall_ms */
 void ac_http_client_set_stall_timeout (AcHttpClient *self, guint stall_ms);
 void ac_http_client_set_retries (AcHttpClient *self, guint max_retries, guint base_delay_ms);
@@ -48,6 +55,9 @@ gboolean ac_http_client_sleep (AcHttpClient *self, guint ms, GError **error);
 typedef enum {
 	AC_HTTP_IDEMPOTENT = 1 << 0,      /* may be retried on 5xx and connection errors */
 	AC_HTTP_ACCEPT_ANY_STATUS = 1 << 1, /* the caller interprets 4xx/5xx bodies itself */
+	AC_HTTP_SLOW_ANSWER = 1 << 2,     /* the server works before it answers (starts a VM,
+					   * processes a message): no idle limit, only the bound
+					   * of the whole call */
 } AcHttpFlags;
 
 AcHttpResponse *ac_http_request (AcHttpClient *self,

@@ -25,9 +25,55 @@ ac_cli_flag_cb (const gchar *option_name, const gchar *value, gpointer data, GEr
 }
 
 /**
+ * ac_cli_parse_timeout:
+ *
+ * A whole number of seconds from 1 to AC_CLI_TIMEOUT_MAX_S, for @option.
+ */
+gboolean
+ac_cli_parse_timeout (const gchar *option, const gchar *value, guint *seconds, GError **error)
+{
+	guint64 v = 0;
+	if (value == NULL ||
+	    !g_ascii_string_to_unsigned (value, 10, 1, AC_CLI_TIMEOUT_MAX_S, &v, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s '%s': expected a whole number of seconds from 1 to %u", option,
+			     value != NULL ? value : "", AC_CLI_TIMEOUT_MAX_S);
+		return FALSE;
+	}
+	*seconds = (guint)v;
+	return TRUE;
+}
+
+static gboolean
+ac_cli_timeout_cb (const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+	AcCliGlobal *global = data;
+	return ac_cli_parse_timeout ("--timeout", value, &global->timeout_s, error);
+}
+
+/**
+ * ac_cli_http_client_new:
+ *
+ * The HTTP client of a command: the client's defaults, with --timeout as the bound of one
+ * whole call (every attempt and retry together).
+ */
+AcHttpClient *
+ac_cli_http_client_new (AcCliGlobal *global)
+{
+	AcHttpClient *h = ac_http_client_new ();
+	if (global->timeout_s > 0) {
+		guint ms = global->timeout_s * 1000;
+		ac_http_client_set_call_timeout (h, ms);
+		/* one attempt may then take the whole bound, when it is longer than the default */
+		ac_http_client_set_timeouts (h, 10000, MAX (ms, 120000u));
+	}
+	return h;
+}
+
+/**
  * ac_cli_option_context_new:
  *
- * An option context with the global options (--connect, --json, --quiet, --debug) in its
+ * An option context with the global options (--connect, --json, --quiet, --debug, --timeout) in its
  * main group, so they work after the command name too. Add the command's own entries with
  * g_option_context_add_main_entries().
  */
@@ -43,6 +89,9 @@ ac_cli_option_context_new (AcCliGlobal *global, const gchar *parameter_string, c
 		  (gpointer)ac_cli_flag_cb, "no progress output", NULL },
 		{ "debug", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)ac_cli_flag_cb,
 		  "print every input and intermediate value", NULL },
+		{ "timeout", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)ac_cli_timeout_cb,
+		  "give up on an HTTP call (connect, answer and retries) after SECONDS (default 120); "
+		  "message send: also the wait for processing (default 600)", "SECONDS" },
 		{ NULL },
 	};
 	GOptionContext *context = g_option_context_new (parameter_string);

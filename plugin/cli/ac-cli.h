@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "ac-error.h"
+#include "ac-http.h"
 #include "ac-status.h"
 
 G_BEGIN_DECLS
@@ -19,7 +20,11 @@ typedef struct {
 	gboolean json;      /* --json: machine-readable output, NDJSON progress */
 	gboolean quiet;     /* --quiet: no progress, no chatter */
 	gboolean debug;     /* --debug: every input and intermediate value */
+	guint timeout_s;    /* --timeout: bound of one whole HTTP call; 0 = the client's default */
 } AcCliGlobal;
+
+/* the longest --timeout accepted */
+#define AC_CLI_TIMEOUT_MAX_S 86400
 
 /*
  * A command: @argv[0] is the command name ("tag"); return an AcExitCode. Print errors with
@@ -43,6 +48,9 @@ int ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra);
 AcError ac_cli_error_from_exit_code (gint exit_code);
 gboolean ac_cli_error_from_string (const gchar *name, AcError *code);
 const gchar *ac_cli_get_uri (AcCliGlobal *global);
+gboolean ac_cli_parse_timeout (const gchar *option, const gchar *value, guint *seconds,
+			       GError **error);
+AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global);
 
 /*
  * --json output: every document and event is one compact line on stdout, flushed. One-shot

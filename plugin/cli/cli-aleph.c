@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -227,11 +228,50 @@ print_message (AcCliGlobal *global, const AcAlephMessage *msg, const gchar *out_
 	return AC_EXIT_OK;
 }
 
+/* the latest --time accepted: 9999-12-31T23:59:59Z */
+#define MESSAGE_TIME_MAX 253402300799.0
+
+/* --time: UNIX seconds, finite, after 1970 and before year 10000; NULL = now */
+static gboolean
+parse_message_time (const gchar *text, gdouble *time, GError **error)
+{
+	gchar *end = NULL;
+	gdouble t;
+
+	if (text == NULL) {
+		*time = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		return TRUE;
+	}
+	t = g_ascii_strtod (text, &end);
+	if (text[0] == '\0' || end == NULL || *end != '\0' || g_ascii_isspace (text[0]) ||
+	    !isfinite (t) || t <= 0 || t > MESSAGE_TIME_MAX) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "--time '%s': expected UNIX seconds, a number greater than 0 and at most "
+			     "%.0f (the end of year 9999)", text, MESSAGE_TIME_MAX);
+		return FALSE;
+	}
+	*time = t;
+	return TRUE;
+}
+
+/* --sender: an Ethereum address, when given */
+static gboolean
+check_sender (const gchar *sender, GError **error)
+{
+	guint8 addr[AC_ETH_ADDRESS_LEN];
+	if (sender != NULL && !ac_eth_address_parse (sender, addr, error)) {
+		g_prefix_error (error, "--sender: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static int
 message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file,
-	       const gchar *channel, gdouble time, const gchar *sender, gboolean unsigned_,
-	       const gchar *out_path, gboolean force)
+	       const gchar *channel, const gchar *time_text, const gchar *sender,
+	       gboolean unsigned_, const gchar *out_path, gboolean force)
 {
+	gdouble time = 0;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) content = NULL;
 	g_autoptr(AcEthAccount) account = NULL;
@@ -239,6 +279,8 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 	g_autofree gchar *type = NULL;
 	g_autofree gchar *path = key_path (key_file);
 
+	if (!parse_message_time (time_text, &time, &error) || !check_sender (sender, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
 	type = g_ascii_strup (argv[2], -1);
 	content = load_json_file (argv[3], &error);
 	if (content == NULL)
@@ -247,10 +289,13 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 		account = ac_eth_account_load_key_file (path, &error);
 		if (account == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (sender != NULL && !ac_eth_address_equal (sender, ac_eth_account_get_address (account)))
+			return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+				"--sender %s is not the address %s of the key file %s: give --unsigned "
+				"to build for another sender", sender, ac_eth_account_get_address (account),
+				path));
 		sender = ac_eth_account_get_address (account);
 	}
-	if (time <= 0)
-		time = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
 	msg = ac_aleph_message_build (type, content, sender, channel, time, &error);
 	if (msg == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -344,23 +389,23 @@ message_verify (AcCliGlobal *global, const gchar *file)
 
 
 static AcHttpClient *
-cli_http (void)
+cli_http (AcCliGlobal *global)
 {
-	AcHttpClient *h = ac_http_client_new ();
-	return h;
+	return ac_cli_http_client_new (global);
 }
 
 static int
-message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean no_wait,
-	      gint timeout_s)
+message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean no_wait)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) node = load_json_file (file, &error);
 	g_autoptr(AcAlephMessage) msg = NULL;
-	g_autoptr(AcHttpClient) http = cli_http ();
+	g_autoptr(AcHttpClient) http = cli_http (global);
 	g_autoptr(AcCcnClient) ccn = NULL;
 	g_autoptr(AcMessageInfo) info = NULL;
 	g_autoptr(AcProgress) progress = NULL;
+	/* --timeout: also the wait for processing */
+	guint wait_s = global->timeout_s > 0 ? global->timeout_s : 600;
 	AcPostResult res = { 0 };
 	AcMessageStatus status;
 
@@ -390,7 +435,7 @@ message_send (AcCliGlobal *global, const gchar *file, const gchar *api, gboolean
 	ac_post_result_clear (&res);
 	if (status == AC_MESSAGE_STATUS_PENDING && !no_wait) {
 		progress = cli_progress (global, "message-wait");
-		info = ac_ccn_wait_processed (ccn, msg->item_hash, (guint)MAX (timeout_s, 1) * 1000,
+		info = ac_ccn_wait_processed (ccn, msg->item_hash, wait_s * 1000,
 					      progress, &error);
 		if (info == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
@@ -418,7 +463,7 @@ static int
 message_status (AcCliGlobal *global, const gchar *hash, const gchar *api)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AcHttpClient) http = cli_http ();
+	g_autoptr(AcHttpClient) http = cli_http (global);
 	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (api, http, &error);
 	g_autoptr(AcMessageInfo) info = NULL;
 	g_autofree gchar *why = NULL;
@@ -463,8 +508,7 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *key_file = NULL, *channel = NULL, *sender = NULL, *out = NULL;
 	g_autofree gchar *api = NULL;
-	gdouble time = 0;
-	gint timeout_s = 600;
+	g_autofree gchar *time_text = NULL;
 	gboolean unsigned_ = FALSE, no_wait = FALSE, force = FALSE;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
@@ -481,25 +525,31 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
 		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
 		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel (default ALEPH-CLOUDSOLUTIONS)", "NAME" },
-		{ "time", 0, 0, G_OPTION_ARG_DOUBLE, &time, "message time, UNIX seconds (default now)", "T" },
+		{ "time", 0, 0, G_OPTION_ARG_STRING, &time_text, "message time, UNIX seconds (default now)", "T" },
 		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },
 		{ "sender", 0, 0, G_OPTION_ARG_STRING, &sender, "sender address of an unsigned message", "ADDR" },
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write the message to a file (- for stdout)", "PATH" },
 		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "replace an existing --output file", NULL },
 		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API (default " AC_ALEPH_DEFAULT_API ")", "URL" },
 		{ "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "send: do not wait for processing", NULL },
-		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "send: seconds to wait (default 600)", "S" },
 		{ NULL },
 	};
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	/* a bad value is refused whatever the subcommand, as a bad option */
+	{
+		gdouble t = 0;
+		if ((time_text != NULL && !parse_message_time (time_text, &t, &error)) ||
+		    !check_sender (sender, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
 	if (argc == 3 && g_strcmp0 (argv[1], "send") == 0)
-		return message_send (global, argv[2], api, no_wait, timeout_s);
+		return message_send (global, argv[2], api, no_wait);
 	if (argc == 3 && g_strcmp0 (argv[1], "status") == 0)
 		return message_status (global, argv[2], api);
 	if (argc == 4 && g_strcmp0 (argv[1], "build") == 0)
-		return message_build (global, argc, argv, key_file, channel, time, sender, unsigned_, out, force);
+		return message_build (global, argc, argv, key_file, channel, time_text, sender, unsigned_, out, force);
 	if (argc == 3 && g_strcmp0 (argv[1], "sign") == 0)
 		return message_sign (global, argv[2], key_file, out, force);
 	if (argc == 3 && g_strcmp0 (argv[1], "verify") == 0)
@@ -562,7 +612,7 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc == 3 && g_strcmp0 (argv[1], "add") == 0) {
-		g_autoptr(AcHttpClient) http = cli_http ();
+		g_autoptr(AcHttpClient) http = cli_http (global);
 		g_autofree gchar *cid = NULL;
 		progress = cli_progress (global, "ipfs-add");
 		cid = ac_ipfs_node_add (http, ipfs_api != NULL ? ipfs_api : "http://127.0.0.1:5001",
@@ -573,7 +623,7 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		return print_cid (global, cid, argv[2], NULL);
 	}
 	if (argc == 3 && g_strcmp0 (argv[1], "upload") == 0) {
-		g_autoptr(AcHttpClient) http = cli_http ();
+		g_autoptr(AcHttpClient) http = cli_http (global);
 		g_autoptr(AcCcnClient) ccn = NULL;
 		g_autoptr(AcEthAccount) account = NULL;
 		g_autoptr(AcAlephMessage) store = NULL;

@@ -257,7 +257,7 @@ secret_store_open (AcCliGlobal *global, const gchar *image, gboolean force, GErr
  * "ipfs", the default; the file for "storage"). Returns the STORE's item hash.
  */
 static gchar *
-publish_image (const AcTemplate *tpl, const gchar *image, AcProgress *progress, GError **error)
+publish_image (AcCliGlobal *global, const AcTemplate *tpl, const gchar *image, AcProgress *progress, GError **error)
 {
 	JsonObject *o = json_node_get_object (tpl->publish);
 	const gchar *unsupported[] = { "ipfs", "pin", "rootfs_size" };
@@ -284,7 +284,7 @@ publish_image (const AcTemplate *tpl, const gchar *image, AcProgress *progress, 
 	account = ac_eth_account_load_key_file (key, error);
 	if (account == NULL)
 		return NULL;
-	http = ac_http_client_new ();
+	http = ac_cli_http_client_new (global);
 	ccn = ac_ccn_client_new (api, http, error);
 	if (ccn == NULL ||
 	    !ac_ccn_client_set_store_payment (ccn, json_object_get_string_member_with_default (o, "payment", "credit"),
@@ -424,7 +424,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	if (tpl->publish != NULL) {
-		store_hash = publish_image (tpl, result.image_path, NULL, &error);
+		store_hash = publish_image (global, tpl, result.image_path, NULL, &error);
 		if (store_hash == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}

@@ -38,7 +38,8 @@ static void
 print_usage (FILE *out)
 {
 	fprintf (out,
-		 "Usage: virt-aleph [--connect URI] [--json] [--quiet] [--debug] COMMAND [ARGS…]\n"
+		 "Usage: virt-aleph [--connect URI] [--json] [--quiet] [--debug] [--timeout SECONDS]\n"
+		 "                  COMMAND [ARGS…]\n"
 		 "\n"
 		 "Turn a libvirt domain into an Aleph Cloud confidential VM (AMD SEV).\n"
 		 "\n"
@@ -69,7 +70,8 @@ main (int argc, char **argv)
 
 	/* The command is the first argument that is not an option (or an option's value). */
 	for (int i = 1; i < argc; i++) {
-		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0) {
+		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0 ||
+		    g_strcmp0 (argv[i], "--timeout") == 0) {
 			i++;
 			continue;
 		}

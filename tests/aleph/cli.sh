@@ -40,6 +40,56 @@ $V message sign "$work/u.json" --key-file "$work/k2" > "$work/s.json"; check "si
 cmp -s <(tr -d '\n' < "$work/s.json") <(tr -d '\n' < "$work/m.json"); check "sign gives the same message as build" 0 $?
 $V message sign "$work/u.json" --key-file "$key" 2>/dev/null; check "sign with another key than the sender: refused" 2 $?
 
+# one message per file: a second JSON document after the first is refused, not ignored
+cat "$work/m.json" "$work/m.json" > "$work/two.json"; $V message verify "$work/two.json" 2>"$work/err"; check "verify: two concatenated documents refused" 2 $?
+grep -q "trailing data" "$work/err"; check "the refusal says trailing data" 0 $?
+{ tr -d '\n' < "$work/m.json"; tr -d '\n' < "$work/m.json"; } > "$work/two1.json"; $V message verify "$work/two1.json" 2>/dev/null; check "verify: {...}{...} on one line refused" 2 $?
+{ cat "$work/m.json"; echo '{}'; } | $V message verify - 2>/dev/null; check "verify: trailing document on stdin refused" 2 $?
+{ cat "$work/m.json"; printf '\n\n'; } | $V message verify - >/dev/null; check "verify: trailing white space is fine" 0 $?
+# high-s (malleable) signatures: (r, n - s) with v flipped recovers the same signer, and is refused
+python3 - "$work/m.json" > "$work/highs.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+sig = bytes.fromhex(m["signature"][2:])
+s = int.from_bytes(sig[32:64], "big")
+assert s <= n // 2
+v = 55 - sig[64]  # 27 <-> 28
+m["signature"] = "0x" + (sig[:32] + (n - s).to_bytes(32, "big") + bytes([v])).hex()
+print(json.dumps(m))
+PY
+$V message verify "$work/highs.json" 2>"$work/err"; check "verify: high-s signature refused" 2 $?
+grep -q "high-s" "$work/err"; check "the refusal says high-s" 0 $?
+# --time and --sender are checked, not ignored
+for t in -5 0 nan inf -inf 1e300 253402300800 soon 12x ''; do
+  $V message build INSTANCE "$data/content/instance-worked.json" --key-file "$work/k2" --time "$t" 2>"$work/err" >/dev/null; check "build --time '$t' refused" 2 $?
+  grep -q -- "--time" "$work/err" && grep -q "at most" "$work/err"; check "the refusal of --time '$t' names the option and the range" 0 $?
+done
+$V message build INSTANCE "$data/content/instance-worked.json" --key-file "$work/k2" --time 1700000000.5 >/dev/null; check "build --time with a fraction" 0 $?
+for a in 0xZZ 0x1a642f0E3c3aF545E7AcBD38b07251B3990914 0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1FF 1a642f0E3c3aF545E7AcBD38b07251B3990914F1 0xZa642f0E3c3aF545E7AcBD38b07251B3990914F1; do
+  $V message build INSTANCE "$data/content/instance-worked.json" --unsigned --sender "$a" --time 1700000000 2>"$work/err" >/dev/null; check "build --sender $a refused" 2 $?
+  grep -q -- "--sender" "$work/err"; check "the refusal of --sender $a names the option" 0 $?
+done
+$V message --sender 0xZZ verify "$work/m.json" 2>/dev/null >/dev/null; check "--sender 0xZZ refused for verify too" 2 $?
+$V message --time -5 verify "$work/m.json" 2>/dev/null >/dev/null; check "--time -5 refused for verify too" 2 $?
+$V message build INSTANCE "$data/content/instance-worked.json" --key-file "$work/k2" --sender 0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf --time 1700000000 2>/dev/null >/dev/null; check "build --sender not the key's address refused" 2 $?
+
+# --timeout bounds an HTTP call to a peer that accepts and never answers
+exec 3< <(exec python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(60)')
+mute_pid=$!
+read -r port <&3
+start=$(date +%s)
+$V --timeout 2 message status "$(printf 'a%.0s' $(seq 64))" --api "http://127.0.0.1:$port" 2>"$work/err"; check "--timeout 2: a mute peer is a network failure" 6 $?
+[ $(( $(date +%s) - start )) -le 5 ]; check "--timeout 2: given up within the bound" 0 $?
+grep -q "http://127.0.0.1:$port/" "$work/err" && grep -q "whole call" "$work/err"; check "--timeout: the error names the URL and the bound" 0 $?
+kill "$mute_pid" 2>/dev/null; exec 3<&-
+for t in 0 -5 abc 86401 1.5; do
+  $V --timeout "$t" message status "$(printf 'a%.0s' $(seq 64))" --api http://127.0.0.1:1 2>"$work/err"; check "--timeout '$t' refused" 2 $?
+  grep -q -- "--timeout" "$work/err"; check "the refusal of --timeout '$t' names the option" 0 $?
+done
+
 # ipfs cid prints like ipfs add --only-hash
 printf 'hello world' > "$work/hello.txt"
 [ "$($V ipfs cid "$work/hello.txt")" = "added Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD hello.txt" ]; check "ipfs cid" 0 $?

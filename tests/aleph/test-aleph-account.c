@@ -186,6 +186,19 @@ test_recover_network_message (void)
 	g_assert_true (ac_eth_recover_personal ((const guint8 *)tampered, strlen (tampered), sig,
 						&rec2, &error));
 	g_assert_cmpstr (rec2, !=, rec);
+	/* (r, n - s) with v flipped recovers the same signer: a malleable high-s signature,
+	 * refused (EIP-2) */
+	{
+		const gchar *high_s =
+		    "0x7a808edfecf2abac1606612ab7f9d52ff31eea7e2bc549824187eae9107a9c1a"
+		    "b9131f813e34d7bee2f7c6bcfb39ae4942494fb8ca996f71a5cd3848b270fd801c";
+		g_autofree gchar *rec3 = NULL;
+		g_assert_false (ac_eth_recover_personal ((const guint8 *)buf, strlen (buf), high_s,
+							 &rec3, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_nonnull (strstr (error->message, "high-s"));
+		g_assert_null (rec3);
+	}
 }
 
 static void

@@ -507,6 +507,95 @@ test_timeout (void)
 	g_assert_cmpint (g_get_monotonic_time () - t0, <, 5000000); /* the server would take 10 s per attempt */
 }
 
+/* a peer that accepts connections (the kernel does, from the backlog) and never answers */
+static int
+mute_listener (gchar **base)
+{
+	int fd = socket (AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof (a);
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+	g_assert_cmpint (bind (fd, (struct sockaddr *)&a, sizeof (a)), ==, 0);
+	g_assert_cmpint (listen (fd, 16), ==, 0);
+	g_assert_cmpint (getsockname (fd, (struct sockaddr *)&a, &alen), ==, 0);
+	*base = g_strdup_printf ("http://127.0.0.1:%u", ntohs (a.sin_port));
+	return fd;
+}
+
+static void
+test_mute_peer (void)
+{
+	g_autoptr(AcHttpClient) h = ac_http_client_new ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *base = NULL;
+	g_autofree gchar *u = NULL;
+	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr(GBytes) b = g_bytes_new_static ("{}", 2);
+	int fd = mute_listener (&base);
+	gint64 t0, dt;
+
+	u = g_strconcat (base, "/never", NULL);
+	/* the defaults were 4 retries of 120 s each: ten minutes */
+	ac_http_client_set_idle_timeout (h, 1000);
+	ac_http_client_set_call_timeout (h, 3000);
+	ac_http_client_set_retries (h, 4, 10);
+
+	/* a GET is retried, but all attempts together end at the bound of the whole call */
+	t0 = g_get_monotonic_time ();
+	r = ac_http_request (h, "GET", u, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+	dt = g_get_monotonic_time () - t0;
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_test_message ("GET: %s (%" G_GINT64_FORMAT " ms)", error->message, dt / 1000);
+	g_assert_nonnull (strstr (error->message, u));
+	g_assert_nonnull (strstr (error->message, "whole call"));
+	g_assert_nonnull (strstr (error->message, "first byte"));
+	g_assert_cmpint (dt, >=, 2 * G_USEC_PER_SEC);
+	g_assert_cmpint (dt, <, 5 * G_USEC_PER_SEC);
+	g_clear_error (&error);
+
+	/* a POST is not retried: the first stall ends it */
+	t0 = g_get_monotonic_time ();
+	r = ac_http_request (h, "POST", u, NULL, "application/json", b, 0, &error);
+	dt = g_get_monotonic_time () - t0;
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_test_message ("POST: %s (%" G_GINT64_FORMAT " ms)", error->message, dt / 1000);
+	g_assert_nonnull (strstr (error->message, u));
+	g_assert_nonnull (strstr (error->message, "no first byte of the answer within 1 s"));
+	g_assert_cmpint (dt, <, 3 * G_USEC_PER_SEC);
+	g_clear_error (&error);
+
+	/* a server that works before it answers has the whole call, not the idle limit */
+	t0 = g_get_monotonic_time ();
+	r = ac_http_request (h, "POST", u, NULL, "application/json", b, AC_HTTP_SLOW_ANSWER, &error);
+	dt = g_get_monotonic_time () - t0;
+	g_assert_null (r);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_assert_nonnull (strstr (error->message, u));
+	g_assert_nonnull (strstr (error->message, "3 s, the limit of the whole call"));
+	g_assert_cmpint (dt, >=, 2500000);
+	g_assert_cmpint (dt, <, 5 * G_USEC_PER_SEC);
+	g_clear_error (&error);
+
+	/* however many retries are allowed, the bound of the whole call ends them */
+	{
+		g_autoptr(AcHttpClient) d = ac_http_client_new ();
+		ac_http_client_set_idle_timeout (d, 500);
+		ac_http_client_set_retries (d, 1000, 10);
+		ac_http_client_set_call_timeout (d, 1500);
+		t0 = g_get_monotonic_time ();
+		r = ac_http_request (d, "GET", u, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
+		dt = g_get_monotonic_time () - t0;
+		g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+		g_assert_nonnull (strstr (error->message, "1.5 s, the limit of the whole call"));
+		g_assert_cmpint (dt, <, 3 * G_USEC_PER_SEC);
+	}
+	close (fd);
+}
+
 static void
 test_connection_refused_and_limits (void)
 {
@@ -1098,6 +1187,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/http/no-retry-post", test_no_retry_post);
 	g_test_add_func ("/aleph/http/rate-limited", test_rate_limited);
 	g_test_add_func ("/aleph/http/timeout", test_timeout);
+	g_test_add_func ("/aleph/http/mute-peer", test_mute_peer);
 	g_test_add_func ("/aleph/http/refused-and-limits", test_connection_refused_and_limits);
 	g_test_add_func ("/aleph/http/reset-mid-upload", test_reset_mid_upload);
 	g_test_add_func ("/aleph/ccn/messages", test_ccn_messages);

@@ -270,11 +270,37 @@ test_parse_refusals (void)
 	}
 }
 
+/* one JSON document: json-glib alone read "{…}{…}" and kept one of the values */
+static void
+test_one_document (void)
+{
+	const gchar *ok[] = { "{}", " {\"a\":\"}{\"}\n", "{\"a\":\"\\\"}{\"}\r\n\t ", "[1,[2]] ",
+			      "\"x\\\"y\"\n", "12", "null\n" };
+	const gchar *bad[] = { "{}{}", "{\"a\":1}\n{\"a\":2}", "{\"a\":\"}\"}{}", "[1][2]",
+			       "{} x", "\"a\" \"b\"", "1 2", "true false", "{}]", "{\"a\":1}}" };
+
+	for (guint i = 0; i < G_N_ELEMENTS (ok); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) node = ac_json_parse_untrusted ("doc", ok[i], strlen (ok[i]), &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (node);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) node = ac_json_parse_untrusted ("doc", bad[i], strlen (bad[i]), &error);
+		g_test_message ("%s -> %s", bad[i], error != NULL ? error->message : "accepted");
+		g_assert_null (node);
+		g_assert_nonnull (error);
+		g_assert_nonnull (strstr (error->message, "doc: "));
+	}
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/aleph/message/content-fixtures", test_content_fixtures);
+	g_test_add_func ("/aleph/message/one-document", test_one_document);
 	g_test_add_func ("/aleph/message/worked-instance", test_worked_instance);
 	g_test_add_func ("/aleph/message/sha256-vector", test_sha256_vector);
 	g_test_add_func ("/aleph/message/real-network-message", test_real_network_message);

@@ -122,6 +122,9 @@ timeout=60
 
     def start_daemon(self):
         env = self.env
+        # one virt-alephd at a time: two would run the same domain's flow side by side
+        if env.daemon is not None and env.daemon.poll() is None:
+            return
         with open(env.daemon_log, "a") as log:
             env.daemon = subprocess.Popen([VIRT_ALEPHD, "--foreground", "--verbose", "--connect", env.uri,
                                            "--config", self.config], stdout=log, stderr=subprocess.STDOUT)

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include "test-vmflags.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,27 +28,6 @@ test_harden (void)
 	g_assert_cmpuint (rl.rlim_max, ==, 0);
 }
 
-/* the VmFlags of the mapping that holds @addr */
-static gchar *
-vm_flags_of (gconstpointer addr)
-{
-	g_autofree gchar *smaps = NULL;
-	g_auto(GStrv) lines = NULL;
-	gboolean inside = FALSE;
-	g_assert_true (g_file_get_contents ("/proc/self/smaps", &smaps, NULL, NULL));
-	lines = g_strsplit (smaps, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		guint64 lo, hi;
-		if (sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x ", &lo, &hi) == 2 &&
-		    strchr (lines[i], ':') != NULL && !g_str_has_prefix (lines[i], "VmFlags")) {
-			inside = (guintptr)addr >= lo && (guintptr)addr < hi;
-			continue;
-		}
-		if (inside && g_str_has_prefix (lines[i], "VmFlags:"))
-			return g_strconcat (lines[i] + strlen ("VmFlags:"), " ", NULL);
-	}
-	return NULL;
-}
 
 static void
 test_protect_memory (void)

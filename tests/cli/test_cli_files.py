@@ -15,7 +15,6 @@ Run by meson (suite 'cli'):  test_cli_files.py BUILDDIR
 """
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -23,27 +22,12 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(SRC, "build"))
-VIRT_ALEPH = os.path.join(BUILD, "plugin", "cli", "virt-aleph")
+from clitest import BUILD, EXIT, HERE, SRC, VIRT_ALEPH  # noqa: E402,F401
 DATA = os.path.join(SRC, "tests", "data")
 SEV = os.path.join(DATA, "sev")
 CONTENT = os.path.join(DATA, "aleph", "content", "instance-worked.json")
 TIMEOUT = 20  # a FIFO that blocks open() would hang forever: the test fails instead
 
-
-def documented_exit_codes():
-    codes = {}
-    with open(os.path.join(SRC, "docs", "exit-codes.md")) as f:
-        for line in f:
-            m = re.match(r"^\|\s*(\d+)\s*\|\s*`([a-z-]+)`", line)
-            if m:
-                codes[m.group(2)] = int(m.group(1))
-    return codes
-
-
-EXIT = documented_exit_codes()
 
 
 class FilesTest(unittest.TestCase):

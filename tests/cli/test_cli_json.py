@@ -13,7 +13,6 @@ Run by meson (suite 'cli'):  test_cli_json.py BUILDDIR
 """
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -21,29 +20,13 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(SRC, "build"))
-VIRT_ALEPH = os.path.join(BUILD, "plugin", "cli", "virt-aleph")
+from clitest import BUILD, EXIT, HERE, SRC, VIRT_ALEPH  # noqa: E402,F401
 ALEPH_DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
 DATA = os.path.join(SRC, "tests", "data")
 TAG_NS = "https://aleph.cloud/ns/libvirt/confidential/1"
 STATUS_NS = "https://aleph.cloud/ns/libvirt/confidential-status/1"
 NOWHERE = "http://127.0.0.1:1"  # nothing listens: connection refused at once
 
-
-def documented_exit_codes():
-    """{class name: exit code} from the table in docs/exit-codes.md."""
-    codes = {}
-    with open(os.path.join(SRC, "docs", "exit-codes.md")) as f:
-        for line in f:
-            m = re.match(r"^\|\s*(\d+)\s*\|\s*`([a-z-]+)`", line)
-            if m:
-                codes[m.group(2)] = int(m.group(1))
-    return codes
-
-
-EXIT = documented_exit_codes()
 
 HASH_INSTANCE = "1" * 64
 HASH_CRN = "2" * 64

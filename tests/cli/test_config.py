@@ -24,27 +24,12 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(SRC, "build"))
-VIRT_ALEPH = os.path.join(BUILD, "plugin", "cli", "virt-aleph")
+from clitest import BUILD, EXIT, HERE, SRC, VIRT_ALEPH  # noqa: E402,F401
 VIRT_ALEPHD = os.path.join(BUILD, "plugin", "daemon", "virt-alephd")
 EXAMPLES = [os.path.join(BUILD, "plugin", "daemon", "virt-alephd.conf.example"),
             os.path.join(BUILD, "hooks", "aleph-confidential.conf.example")]
 URI = "test:///default"
 
-
-def documented_exit_codes():
-    codes = {}
-    with open(os.path.join(SRC, "docs", "exit-codes.md")) as f:
-        for line in f:
-            m = re.match(r"^\|\s*(\d+)\s*\|\s*`([a-z-]+)`", line)
-            if m:
-                codes[m.group(2)] = int(m.group(1))
-    return codes
-
-
-EXIT = documented_exit_codes()
 
 
 def ini_blocks():

@@ -462,10 +462,14 @@ ac_ccn_upload_file (AcCcnClient *self,
 	AcFileSource src = { -1, NULL, 0 };
 	AcHttpPart parts[2];
 	guint n_parts = 0;
+	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC; /* the STORE's date */
 	const gchar *data;
 	gsize len;
 
 	memset (parts, 0, sizeof (parts));
+	/* refused before the file is even read when the network's rules refuse it on this date */
+	if (account != NULL && !ac_payment_check (NULL, "STORE", self->store_payment, now, error))
+		return NULL;
 	if (kind == AC_CCN_UPLOAD_CAR) {
 		car = ac_car_stream_new (path, NULL, error);
 		if (car == NULL)
@@ -489,21 +493,14 @@ ac_ccn_upload_file (AcCcnClient *self,
 		g_autoptr(JsonNode) cnode = NULL;
 		g_autoptr(JsonObject) meta = json_object_new ();
 		g_autoptr(JsonNode) mnode = NULL;
+		g_autoptr(JsonObject) payment = json_object_new ();
 		json_object_set_string_member (content, "item_type",
 					       kind == AC_CCN_UPLOAD_STORAGE ? "storage" : "ipfs");
-		g_autoptr(JsonObject) payment = json_object_new ();
-		gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
 		json_object_set_string_member (content, "item_hash", ours);
 		json_object_set_string_member (payment, "chain", "ETH");
 		json_object_set_string_member (payment, "type", self->store_payment);
 		json_object_set_object_member (content, "payment", json_object_ref (payment));
 		cnode = json_node_init_object (json_node_alloc (), json_object_ref (content));
-		/* refused here, before signing, when the network's rules refuse it on this date */
-		if (!ac_payment_check (NULL, "STORE", self->store_payment, now, error)) {
-			if (src.fd >= 0)
-				close (src.fd);
-			return NULL;
-		}
 		store = ac_aleph_message_build ("STORE", cnode, ac_eth_account_get_address (account),
 						channel, now, error);
 		if (store == NULL || !ac_aleph_message_sign (store, account, error)) {

@@ -36,6 +36,8 @@ const AcKeyFileKey ac_hook_config_keys[] = {
 	{ "hook", "state-dir", AC_KEY_NONEMPTY, "a directory" },
 	{ "hook", "owners", AC_KEY_TEXT,
 	  "Ethereum addresses (0x and 40 hex digits) separated by ';'" },
+	{ "hook", "host-id", AC_KEY_NONEMPTY,
+	  "this host's name as virt-alephd's connection reports it (default: the host name)" },
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };
 

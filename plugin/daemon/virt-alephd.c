@@ -382,7 +382,21 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 	ac_daemon_start_worker (self, dom, uuid, canonical, AC_WORKER_PIPELINE);
 }
 
-/* Every monitor interval: instances that run on Aleph are checked for a CRN restart. */
+/* A local SEV launch prepared long ago gets a fresh one before its record expires. */
+static gboolean
+ac_daemon_launch_needs_refresh (AcDaemon *self, const AcStatus *st, const AcTag *tag, const gchar *uuid)
+{
+	g_autoptr(AcLocalsevRecord) record = NULL;
+
+	if (st == NULL || g_strcmp0 (st->state, "prepared") != 0 || tag->publish != NULL)
+		return FALSE;
+	record = ac_localsev_record_load (self->lopts->state_dir, uuid, NULL);
+	return record != NULL && record->state == AC_LOCALSEV_STATE_PREPARED &&
+	       ac_localsev_record_needs_refresh (record, NULL);
+}
+
+/* Every monitor interval: instances that run on Aleph are checked for a CRN restart, and
+ * local launches are prepared again when their records near expiry. */
 static gboolean
 ac_daemon_monitor (gpointer data)
 {
@@ -399,9 +413,14 @@ ac_daemon_monitor (gpointer data)
 		g_autoptr(AcTag) tag = xml != NULL ? ac_tag_parse (xml, -1, NULL, NULL) : NULL;
 		char uuid[VIR_UUID_STRING_BUFLEN];
 		/* only instances on Aleph: a local SEV domain's "running" has no CRN to ask */
-		if (st != NULL && g_strcmp0 (st->state, "running") == 0 && tag != NULL && tag->publish != NULL &&
-		    virDomainGetUUIDString (domains[i], uuid) == 0)
+		if (tag == NULL || virDomainGetUUIDString (domains[i], uuid) != 0) {
+			virDomainFree (domains[i]);
+			continue;
+		}
+		if (st != NULL && g_strcmp0 (st->state, "running") == 0 && tag->publish != NULL)
 			ac_daemon_start_worker (self, domains[i], uuid, NULL, AC_WORKER_MONITOR);
+		else if (ac_daemon_launch_needs_refresh (self, st, tag, uuid))
+			ac_daemon_queue (self, uuid);
 		virDomainFree (domains[i]);
 	}
 	free (domains);

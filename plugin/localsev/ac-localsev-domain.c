@@ -26,6 +26,10 @@ ac_localsev_disk_free (AcLocalsevDisk *disk)
 {
 	g_free (disk->dev);
 	g_free (disk->source);
+	g_free (disk->type);
+	g_free (disk->driver);
+	g_free (disk->source_xml);
+	g_free (disk->backing);
 	g_free (disk);
 }
 
@@ -37,6 +41,7 @@ ac_localsev_domain_free (AcLocalsevDomain *self)
 	g_free (self->name);
 	g_free (self->uuid);
 	g_free (self->loader);
+	g_free (self->firmware);
 	if (self->disks != NULL)
 		g_ptr_array_unref (self->disks);
 	g_free (self->ls_type);
@@ -118,6 +123,105 @@ strip_space (gchar *s)
 	return s;
 }
 
+static gint
+attr_cmp (gconstpointer a, gconstpointer b)
+{
+	xmlAttr *x = *(xmlAttr *const *)a;
+	xmlAttr *y = *(xmlAttr *const *)b;
+	return g_strcmp0 ((const gchar *)x->name, (const gchar *)y->name);
+}
+
+/*
+ * @n as canonical text: <name a="…" b="…">text<child…/></name> with the attributes sorted
+ * by name (but those named in @skip), the text trimmed, comments and whitespace dropped and
+ * every value escaped. Two definitions that libvirt reads the same way give the same text
+ * unless they differ in something libvirt would act on.
+ */
+static void
+canonical_append (GString *out, xmlNode *n, const gchar *const *skip)
+{
+	g_autoptr(GPtrArray) attrs = g_ptr_array_new ();
+	g_autoptr(GString) text = g_string_new (NULL);
+	gboolean has_children = FALSE;
+
+	for (xmlAttr *a = n->properties; a != NULL; a = a->next) {
+		if (skip == NULL || !g_strv_contains (skip, (const gchar *)a->name))
+			g_ptr_array_add (attrs, a);
+	}
+	g_ptr_array_sort (attrs, attr_cmp);
+	g_string_append_printf (out, "<%s", (const gchar *)n->name);
+	for (guint i = 0; i < attrs->len; i++) {
+		xmlAttr *a = g_ptr_array_index (attrs, i);
+		xmlChar *v = xmlNodeGetContent ((xmlNode *)a);
+		g_autofree gchar *esc = g_markup_escape_text (v != NULL ? (const gchar *)v : "", -1);
+		g_string_append_printf (out, " %s=\"%s\"", (const gchar *)a->name, esc);
+		xmlFree (v);
+	}
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE)
+			g_string_append (text, (const gchar *)c->content);
+		else if (c->type == XML_ELEMENT_NODE)
+			has_children = TRUE;
+	}
+	g_strstrip (text->str);
+	if (text->str[0] == '\0' && !has_children) {
+		g_string_append (out, "/>");
+		return;
+	}
+	g_string_append_c (out, '>');
+	{
+		g_autofree gchar *esc = g_markup_escape_text (text->str, -1);
+		g_string_append (out, esc);
+	}
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE)
+			canonical_append (out, c, NULL);
+	}
+	g_string_append_printf (out, "</%s>", (const gchar *)n->name);
+}
+
+static gchar *
+canonical (xmlNode *n, const gchar *const *skip)
+{
+	GString *out = g_string_new (NULL);
+	if (n != NULL)
+		canonical_append (out, n, skip);
+	return g_string_free (out, FALSE);
+}
+
+/* the disk's <driver> as far as it decides how the bytes are read: its name and format */
+static gchar *
+canonical_driver (xmlNode *disk)
+{
+	xmlNode *driver = first_child (disk, "driver");
+	g_autofree gchar *name = driver != NULL ? prop (driver, "name") : NULL;
+	g_autofree gchar *type = driver != NULL ? prop (driver, "type") : NULL;
+	g_autofree gchar *n = g_markup_escape_text (name != NULL ? name : "", -1);
+	g_autofree gchar *t = g_markup_escape_text (type != NULL ? type : "", -1);
+	return g_strdup_printf ("<driver name=\"%s\" type=\"%s\"/>", n, t);
+}
+
+/* <os firmware>, <loader>, <nvram> and <os><firmware>, in that order */
+static gchar *
+canonical_firmware (xmlNode *os)
+{
+	GString *out = g_string_new (NULL);
+	if (os != NULL) {
+		g_autofree gchar *auto_fw = prop (os, "firmware");
+		const gchar *children[] = { "loader", "nvram", "firmware" };
+		if (auto_fw != NULL) {
+			g_autofree gchar *esc = g_markup_escape_text (auto_fw, -1);
+			g_string_append_printf (out, "<os firmware=\"%s\"/>", esc);
+		}
+		for (guint i = 0; i < G_N_ELEMENTS (children); i++) {
+			xmlNode *c = first_child (os, children[i]);
+			if (c != NULL)
+				canonical_append (out, c, NULL);
+		}
+	}
+	return g_string_free (out, FALSE);
+}
+
 static xmlDoc *
 ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
 {
@@ -197,6 +301,7 @@ ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
 		self->vcpus = (guint)v;
 	}
 	os = first_child (root, "os");
+	self->firmware = canonical_firmware (os);
 	if (os != NULL) {
 		self->loader = child_text (os, "loader");
 		self->has_kernel = first_child (os, "kernel") != NULL;
@@ -217,11 +322,25 @@ ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
 			continue;
 		disk = g_new0 (AcLocalsevDisk, 1);
 		disk->dev = prop (target, "dev");
+		disk->type = prop (n, "type");
+		disk->driver = canonical_driver (n);
 		source = first_child (n, "source");
 		if (source != NULL) {
+			/* 'index' numbers the chain in libvirt's live XML and is no input */
+			const gchar *const skip[] = { "index", NULL };
 			const gchar *attrs[] = { "file", "dev", "volume", "name" };
 			for (guint i = 0; i < G_N_ELEMENTS (attrs) && disk->source == NULL; i++)
 				disk->source = prop (source, attrs[i]);
+			disk->source_xml = canonical (source, skip);
+		}
+		{
+			/* <backingStore/> says "none"; one with anything in it is a chain */
+			xmlNode *backing = first_child (n, "backingStore");
+			if (backing != NULL) {
+				disk->backing = canonical (backing, NULL);
+				if (g_strcmp0 (disk->backing, "<backingStore/>") == 0)
+					g_clear_pointer (&disk->backing, g_free);
+			}
 		}
 		g_ptr_array_add (self->disks, disk);
 	}

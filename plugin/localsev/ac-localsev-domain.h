@@ -22,12 +22,21 @@ G_BEGIN_DECLS
 typedef struct {
 	gchar *dev;    /* <target dev> */
 	gchar *source; /* <source file|dev|volume|name>, or NULL */
+	/* what decides which bytes the guest reads, in a canonical text (attributes sorted,
+	 * whitespace and comments dropped) that two readers of one disk agree on: */
+	gchar *type;	/* <disk type>, or NULL */
+	gchar *driver;	/* <driver>'s name and type, e.g. <driver name="qemu" type="raw"/> */
+	gchar *source_xml; /* the whole <source> (pool, protocol, hosts, slices…) or NULL */
+	gchar *backing; /* a <backingStore> with content, or NULL (none, or the empty one) */
 } AcLocalsevDisk;
 
 typedef struct {
 	gchar *name;
 	gchar *uuid; /* lowercase */
 	gchar *loader; /* <os><loader> text: the firmware path */
+	/* the firmware as a canonical text: <os firmware>, the whole <loader> and <nvram> and
+	 * <os><firmware>; "" when the domain names none */
+	gchar *firmware;
 	guint vcpus;   /* <vcpu>; 0 when absent */
 	GPtrArray *disks; /* of AcLocalsevDisk, <disk device='disk'> in order */
 	gboolean has_kernel; /* <os><kernel> (direct kernel boot) */

@@ -395,6 +395,11 @@ ac_localsev_service_record_usable (AcSevHost *host,
 		                        ac_localsev_state_to_string (record->state));
 		return FALSE;
 	}
+	if (ac_localsev_record_needs_refresh (record, NULL)) {
+		*why = g_strdup_printf ("session %s, prepared %s, expires %s", record->session_id,
+		                        record->prepared, record->expires);
+		return FALSE;
+	}
 	if (record->policy != tag->policy) {
 		*why = g_strdup_printf ("the tag's policy is now 0x%x, the session's 0x%x",
 		                        tag->policy, record->policy);

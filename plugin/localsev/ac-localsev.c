@@ -26,7 +26,7 @@
 #include "ac-sev-session.h"
 
 #define RECORD_FILE    "prepared.json"
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2
 #define RECORD_MAX     (64 * 1024)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -44,6 +44,7 @@ ac_localsev_options_new (const gchar *state_dir)
 	opts->cpu_model = 1;
 	opts->cpu_stepping = 2;
 	opts->vmsa_variant = AC_SEV_VMSA_LEGACY;
+	opts->lifetime_s = AC_LOCALSEV_DEFAULT_LIFETIME_S;
 	return opts;
 }
 
@@ -405,6 +406,13 @@ ac_localsev_record_free (AcLocalsevRecord *record)
 	g_free (record->loader);
 	g_free (record->disk_dev);
 	g_free (record->disk_source);
+	g_free (record->firmware);
+	g_free (record->disk_type);
+	g_free (record->disk_driver);
+	g_free (record->disk_source_xml);
+	g_free (record->disk_backing);
+	g_free (record->expires);
+	g_free (record->host);
 	g_free (record->measurement);
 	g_free (record);
 }
@@ -453,6 +461,13 @@ ac_localsev_record_to_json (const AcLocalsevRecord *r)
 	add_int (b, "vcpus", r->vcpus);
 	add_str (b, "disk-dev", r->disk_dev);
 	add_str (b, "disk-source", r->disk_source);
+	add_str (b, "firmware", r->firmware);
+	add_str (b, "disk-type", r->disk_type);
+	add_str (b, "disk-driver", r->disk_driver);
+	add_str (b, "disk-source-xml", r->disk_source_xml);
+	add_str (b, "disk-backing", r->disk_backing);
+	add_str (b, "expires", r->expires);
+	add_str (b, "host", r->host);
 	add_str (b, "measurement", r->measurement);
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
@@ -582,6 +597,13 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 	    !get_str (o, "loader", FALSE, &r->loader, error) ||
 	    !get_str (o, "disk-dev", FALSE, &r->disk_dev, error) ||
 	    !get_str (o, "disk-source", FALSE, &r->disk_source, error) ||
+	    !get_str (o, "firmware", TRUE, &r->firmware, error) ||
+	    !get_str (o, "disk-type", FALSE, &r->disk_type, error) ||
+	    !get_str (o, "disk-driver", TRUE, &r->disk_driver, error) ||
+	    !get_str (o, "disk-source-xml", FALSE, &r->disk_source_xml, error) ||
+	    !get_str (o, "disk-backing", FALSE, &r->disk_backing, error) ||
+	    !get_str (o, "expires", TRUE, &r->expires, error) ||
+	    !get_str (o, "host", FALSE, &r->host, error) ||
 	    !get_str (o, "measurement", FALSE, &r->measurement, error))
 		return NULL;
 	if (!get_uint (o, "policy", G_MAXUINT32, &v, error))
@@ -612,6 +634,17 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 	}
 	if (!ac_localsev_check_uuid (r->uuid, error))
 		return NULL;
+	{
+		g_autoptr(GDateTime) expires = g_date_time_new_from_iso8601 (r->expires, NULL);
+		if (expires == NULL) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "launch record: expires '%s' is not an ISO 8601 UTC time",
+				     r->expires);
+			return NULL;
+		}
+	}
 	if (!ac_localsev_is_hex (r->session_id, 32) || !ac_localsev_is_hex (r->pdh_sha256, 64) ||
 	    !ac_localsev_is_hex (r->firmware_sha256, 64)) {
 		g_set_error_literal (error,
@@ -838,6 +871,87 @@ ac_localsev_launch_record_read (const gchar *domain_xml,
 	if (signature != NULL)
 		*signature = g_strdup (dom->launch_signature);
 	return record;
+}
+
+/* @a names the same machine as @b: equal, or the fully qualified form of a short name */
+static gboolean
+ac_localsev_same_host (const gchar *a, const gchar *b)
+{
+	gsize n = strlen (b);
+	if (g_ascii_strcasecmp (a, b) == 0)
+		return TRUE;
+	return strchr (b, '.') == NULL && n > 0 && g_ascii_strncasecmp (a, b, n) == 0 && a[n] == '.';
+}
+
+/**
+ * ac_localsev_record_needs_refresh:
+ * @now: (nullable): %NULL = now
+ *
+ * Whether half of the record's lifetime has passed: the service then prepares a fresh
+ * launch, so that a record is never close to its expiry when a start comes.
+ */
+gboolean
+ac_localsev_record_needs_refresh (const AcLocalsevRecord *record, GDateTime *now)
+{
+	g_autoptr(GDateTime) prepared = g_date_time_new_from_iso8601 (record->prepared, NULL);
+	g_autoptr(GDateTime) expires = g_date_time_new_from_iso8601 (record->expires, NULL);
+	g_autoptr(GDateTime) at = now != NULL ? g_date_time_ref (now) : g_date_time_new_now_utc ();
+	g_autoptr(GDateTime) half = NULL;
+
+	if (prepared == NULL || expires == NULL)
+		return TRUE;
+	half = g_date_time_add (prepared, g_date_time_difference (expires, prepared) / 2);
+	return g_date_time_compare (at, half) >= 0;
+}
+
+/**
+ * ac_localsev_record_check_shipped:
+ * @host_id: this machine's host id ([hook] host-id, default its host name)
+ * @now: (nullable): the time to judge expiry at; %NULL = now
+ *
+ * A record shipped in a domain's metadata serves only the host it was prepared for, and
+ * only until it expires: a signed record copied to another host, or kept for later, is
+ * refused there.
+ *
+ * Returns: %FALSE with %AC_ERROR_REFUSED naming the host or the expiry.
+ */
+gboolean
+ac_localsev_record_check_shipped (const AcLocalsevRecord *record,
+				  const gchar *host_id,
+				  GDateTime *now,
+				  GError **error)
+{
+	g_autoptr(GDateTime) expires = NULL;
+	g_autoptr(GDateTime) at = now != NULL ? g_date_time_ref (now) : g_date_time_new_now_utc ();
+
+	g_return_val_if_fail (record != NULL, FALSE);
+	g_return_val_if_fail (host_id != NULL, FALSE);
+
+	if (record->host == NULL || !ac_localsev_same_host (record->host, host_id)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "its launch record was prepared for host '%s', and this host is '%s' "
+			     "([hook] host-id in %s); a record serves the host it was made for only",
+			     record->host != NULL ? record->host : "(none)",
+			     host_id,
+			     AC_HOOK_CONF);
+		return FALSE;
+	}
+	expires = g_date_time_new_from_iso8601 (record->expires, NULL);
+	if (expires == NULL || g_date_time_compare (at, expires) >= 0) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_REFUSED,
+			     "its launch record (session %s, prepared %s) expired at %s; virt-alephd "
+			     "prepares a fresh one: check 'virt-aleph status %s'",
+			     record->session_id,
+			     record->prepared,
+			     record->expires != NULL ? record->expires : "(unknown)",
+			     record->domain);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /**
@@ -1131,6 +1245,7 @@ ac_localsev_prepare (AcSevHost *host,
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *pdh_sha256 = NULL;
 	g_autofree gchar *fw_sha256 = NULL;
+	g_autofree gchar *host_id = NULL;
 	AcLocalsevDisk *disk;
 	const gchar *fw_path;
 	guint8 id[16];
@@ -1190,6 +1305,17 @@ ac_localsev_prepare (AcSevHost *host,
 	fw = ac_localsev_firmware_load (fw_path, tag->firmware_sha256, &fw_sha256, error);
 	if (fw == NULL)
 		return NULL;
+
+	/* the host the record is for: a hook on another machine checks it is its own */
+	host_id = ac_sev_host_get_host_id (host, &error_local);
+	if (host_id == NULL && opts->sign != NULL) {
+		g_propagate_prefixed_error (error,
+					    g_steal_pointer (&error_local),
+					    "domain '%s': the launch record must name its host: ",
+					    dom->name);
+		return NULL;
+	}
+	g_clear_error (&error_local);
 
 	disk = ac_localsev_domain_find_disk (dom, tag->disk_dev);
 	if (disk == NULL) {
@@ -1284,6 +1410,17 @@ ac_localsev_prepare (AcSevHost *host,
 	r->vcpus = (tag->policy & AC_SEV_POLICY_ES) ? MAX (dom->vcpus, 1) : dom->vcpus;
 	r->disk_dev = g_strdup (disk->dev);
 	r->disk_source = g_strdup (disk->source);
+	r->firmware = g_strdup (dom->firmware);
+	r->disk_type = g_strdup (disk->type);
+	r->disk_driver = g_strdup (disk->driver);
+	r->disk_source_xml = g_strdup (disk->source_xml);
+	r->disk_backing = g_strdup (disk->backing);
+	{
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+		g_autoptr(GDateTime) expires = g_date_time_add_seconds (now, MAX (opts->lifetime_s, 60));
+		r->expires = g_date_time_format (expires, "%Y-%m-%dT%H:%M:%SZ");
+	}
+	r->host = g_steal_pointer (&host_id);
 
 	prepared = g_new0 (AcLocalsevPrepared, 1);
 	prepared->launch_security = ac_localsev_launch_security_xml (r);
@@ -1339,7 +1476,9 @@ ac_localsev_parse_small (const gchar *text, guint *out)
 	return TRUE;
 }
 
-#define DIFF_SHOW_MAX 128
+/* longer values are shown by where they part (base64), or by their length (markup) */
+#define DIFF_SHOW_MAX	     128
+#define DIFF_SHOW_MAX_MARKUP 1024
 
 static gboolean
 ac_localsev_differs (GError **error,
@@ -1349,10 +1488,13 @@ ac_localsev_differs (GError **error,
 		     const gchar *found)
 {
 	g_autofree gchar *detail = NULL;
+	/* the canonical texts of elements are read whole; base64 is not */
+	gsize max = (prepared != NULL && strchr (prepared, '<') != NULL) ||
+			    (found != NULL && strchr (found, '<') != NULL)
+			? DIFF_SHOW_MAX_MARKUP
+			: DIFF_SHOW_MAX;
 
-	if (prepared != NULL && found != NULL &&
-	    (strlen (prepared) > DIFF_SHOW_MAX || strlen (found) > DIFF_SHOW_MAX)) {
-		/* long base64 values: where they part is more useful than their text */
+	if (prepared != NULL && found != NULL && (strlen (prepared) > max || strlen (found) > max)) {
 		gsize i = 0;
 		while (prepared[i] != '\0' && prepared[i] == found[i])
 			i++;
@@ -1363,11 +1505,11 @@ ac_localsev_differs (GError **error,
 					  i + 1);
 	} else {
 		g_autofree gchar *p = prepared == NULL ? g_strdup ("nothing")
-				      : strlen (prepared) > DIFF_SHOW_MAX
+				      : strlen (prepared) > max
 					  ? g_strdup_printf ("%" G_GSIZE_FORMAT " characters", strlen (prepared))
 					  : g_strdup_printf ("'%s'", prepared);
 		g_autofree gchar *f = found == NULL ? g_strdup ("none")
-				      : strlen (found) > DIFF_SHOW_MAX
+				      : strlen (found) > max
 					  ? g_strdup_printf ("%" G_GSIZE_FORMAT " characters", strlen (found))
 					  : g_strdup_printf ("'%s'", found);
 		detail = g_strdup_printf ("prepared %s, the domain has %s", p, f);
@@ -1434,6 +1576,12 @@ ac_localsev_compare (const AcLocalsevRecord *r, AcLocalsevDomain *dom, GError **
 					    "direct kernel boot (kernelHashes)");
 	if (g_strcmp0 (dom->loader, r->loader) != 0)
 		return ac_localsev_differs (error, name, "the firmware <loader>", r->loader, dom->loader);
+	if (g_strcmp0 (dom->firmware, r->firmware) != 0)
+		return ac_localsev_differs (error,
+					    name,
+					    "the firmware (<os firmware>, <loader>, <nvram>)",
+					    r->firmware,
+					    dom->firmware);
 	if ((r->policy & AC_SEV_POLICY_ES) && MAX (dom->vcpus, 1) != r->vcpus) {
 		g_autofree gchar *want = g_strdup_printf ("%u", r->vcpus);
 		g_autofree gchar *have = g_strdup_printf ("%u", MAX (dom->vcpus, 1));
@@ -1454,6 +1602,27 @@ ac_localsev_compare (const AcLocalsevRecord *r, AcLocalsevDomain *dom, GError **
 	if (g_strcmp0 (disk->source, r->disk_source) != 0) {
 		g_autofree gchar *what = g_strdup_printf ("disk: the source of disk %s", r->disk_dev);
 		return ac_localsev_differs (error, name, what, r->disk_source, disk->source);
+	}
+	/* the same name can be another disk: a block device, a network or pool volume, another
+	 * format, or a chain whose top is the prepared file */
+	{
+		const struct {
+			const gchar *what;
+			const gchar *prepared;
+			const gchar *found;
+		} parts[] = {
+			{ "type (<disk type>)", r->disk_type, disk->type },
+			{ "format (<driver>)", r->disk_driver, disk->driver },
+			{ "<source>", r->disk_source_xml, disk->source_xml },
+			{ "<backingStore>", r->disk_backing, disk->backing },
+		};
+		for (guint i = 0; i < G_N_ELEMENTS (parts); i++) {
+			g_autofree gchar *what = NULL;
+			if (g_strcmp0 (parts[i].prepared, parts[i].found) == 0)
+				continue;
+			what = g_strdup_printf ("disk: the %s of disk %s", parts[i].what, r->disk_dev);
+			return ac_localsev_differs (error, name, what, parts[i].prepared, parts[i].found);
+		}
 	}
 	return TRUE;
 }

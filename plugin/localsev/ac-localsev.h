@@ -61,7 +61,12 @@ typedef struct {
 	/* the tag comes from a host that is not trusted (qemu+ssh://): prepare acts only on the
 	 * tag the owner approved on this machine (ac-localsev-pin.h) */
 	gboolean pin_tags;
+	/* how long a prepared launch serves: a shipped record expires then, and the service
+	 * prepares a fresh one when half of it has passed */
+	guint lifetime_s;
 } AcLocalsevOptions;
+
+#define AC_LOCALSEV_DEFAULT_LIFETIME_S (7 * 24 * 3600)
 
 AcLocalsevOptions *ac_localsev_options_new (const gchar *state_dir);
 void ac_localsev_options_free (AcLocalsevOptions *opts);
@@ -97,6 +102,14 @@ typedef struct {
 	guint vcpus;   /* SEV-ES: the VMSAs measured */
 	gchar *disk_dev;
 	gchar *disk_source;
+	/* the whole launch input, as canonical text (AcLocalsevDomain, AcLocalsevDisk) */
+	gchar *firmware;       /* <os firmware>, <loader>, <nvram>, <os><firmware> */
+	gchar *disk_type;      /* <disk type>, nullable */
+	gchar *disk_driver;    /* <driver>'s name and type */
+	gchar *disk_source_xml; /* the whole <source>, nullable */
+	gchar *disk_backing;   /* a non-empty <backingStore>, nullable */
+	gchar *expires; /* ISO 8601 UTC: a hook on another machine refuses the record after it */
+	gchar *host;	/* the host it was prepared for (its host id); nullable */
 	gchar *measurement; /* set when attested */
 } AcLocalsevRecord;
 
@@ -125,6 +138,15 @@ AcLocalsevRecord *ac_localsev_launch_record_read (const gchar *domain_xml,
 						  gchar **signer,
 						  gchar **signature,
 						  GError **error);
+
+/* for the service: half of the record's lifetime has passed at @now (NULL = now) */
+gboolean ac_localsev_record_needs_refresh (const AcLocalsevRecord *record, GDateTime *now);
+
+/* For that hook: the record was made for @host_id and has not expired at @now (NULL = now) */
+gboolean ac_localsev_record_check_shipped (const AcLocalsevRecord *record,
+					   const gchar *host_id,
+					   GDateTime *now,
+					   GError **error);
 
 /* For that hook: a shipped session serves one start. Creates
  * <state_dir>/hook/sessions/<session_id>; %AC_ERROR_REFUSED when it exists. */

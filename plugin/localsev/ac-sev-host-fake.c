@@ -41,6 +41,7 @@ struct _AcSevHostFake {
 	guint cpu_stepping;
 	AcSevVmsaVariant vmsa_variant;
 	gboolean ignore_session;
+	gchar *host_id; /* NULL: this machine's host name */
 	guint set_state_calls;
 	GHashTable *domains; /* uuid → AcSevHostFakeDomain */
 };
@@ -118,6 +119,22 @@ static const gchar *
 ac_sev_host_fake_get_name (AcSevHost *host)
 {
 	return "fake SEV host (software PSP)";
+}
+
+static gchar *
+ac_sev_host_fake_get_host_id (AcSevHost *host, GError **error)
+{
+	AcSevHostFake *self = AC_SEV_HOST_FAKE (host);
+	return g_strdup (self->host_id != NULL ? self->host_id : g_get_host_name ());
+}
+
+/* the name the fake host gives as its host id (NULL: this machine's) */
+void
+ac_sev_host_fake_set_host_id (AcSevHostFake *self, const gchar *host_id)
+{
+	g_return_if_fail (AC_IS_SEV_HOST_FAKE (self));
+	g_free (self->host_id);
+	self->host_id = g_strdup (host_id);
 }
 
 static AcSevHostInfo *
@@ -564,6 +581,7 @@ static void
 ac_sev_host_fake_iface_init (AcSevHostInterface *iface)
 {
 	iface->get_name = ac_sev_host_fake_get_name;
+	iface->get_host_id = ac_sev_host_fake_get_host_id;
 	iface->get_sev_info = ac_sev_host_fake_get_sev_info;
 	iface->get_domain_state = ac_sev_host_fake_get_domain_state;
 	iface->get_launch_security_info = ac_sev_host_fake_get_launch_security_info;
@@ -576,6 +594,7 @@ ac_sev_host_fake_finalize (GObject *object)
 {
 	AcSevHostFake *self = AC_SEV_HOST_FAKE (object);
 	g_hash_table_unref (self->domains);
+	g_free (self->host_id);
 	G_OBJECT_CLASS (ac_sev_host_fake_parent_class)->finalize (object);
 }
 

@@ -44,6 +44,7 @@ gboolean ac_sev_host_fake_destroy (AcSevHostFake *self, const gchar *domain, GEr
 
 /* attacks */
 void ac_sev_host_fake_set_ignore_session (AcSevHostFake *self, gboolean ignore);
+void ac_sev_host_fake_set_host_id (AcSevHostFake *self, const gchar *host_id);
 gboolean ac_sev_host_fake_set_reported_measurement (AcSevHostFake *self,
 						    const gchar *domain,
 						    const gchar *measurement);

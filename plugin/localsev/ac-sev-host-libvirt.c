@@ -47,6 +47,24 @@ ac_sev_host_libvirt_get_name (AcSevHost *host)
 	return self->name;
 }
 
+/* libvirt's host name of the connection's machine: gethostname(), or its canonical (DNS) name
+ * when that has no dot */
+static gchar *
+ac_sev_host_libvirt_get_host_id (AcSevHost *host, GError **error)
+{
+	AcSevHostLibvirt *self = AC_SEV_HOST_LIBVIRT (host);
+	char *name = virConnectGetHostname (self->conn);
+	gchar *id;
+
+	if (name == NULL) {
+		ac_virt_set_error (error, "cannot read the host name of %s", self->name);
+		return NULL;
+	}
+	id = g_strdup (name);
+	free (name);
+	return id;
+}
+
 /* a string parameter; @required decides whether absence is an error */
 static gboolean
 ac_typed_get_string (AcTypedParams *p,
@@ -326,6 +344,7 @@ static void
 ac_sev_host_libvirt_iface_init (AcSevHostInterface *iface)
 {
 	iface->get_name = ac_sev_host_libvirt_get_name;
+	iface->get_host_id = ac_sev_host_libvirt_get_host_id;
 	iface->get_sev_info = ac_sev_host_libvirt_get_sev_info;
 	iface->get_domain_state = ac_sev_host_libvirt_get_domain_state;
 	iface->get_launch_security_info = ac_sev_host_libvirt_get_launch_security_info;

@@ -86,6 +86,28 @@ ac_sev_host_get_name (AcSevHost *self)
 	return iface->get_name (self);
 }
 
+/**
+ * ac_sev_host_get_host_id:
+ *
+ * The host's name as the hook on it knows it (see [hook] host-id), written into the launch
+ * records prepared for it.
+ *
+ * Returns: the name, or %NULL with %AC_ERROR_UNSUPPORTED when the host cannot tell it.
+ */
+gchar *
+ac_sev_host_get_host_id (AcSevHost *self, GError **error)
+{
+	AcSevHostInterface *iface;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (self), NULL);
+	iface = AC_SEV_HOST_GET_IFACE (self);
+	if (iface->get_host_id == NULL) {
+		(void)ac_sev_host_unimplemented (self, "get_host_id", error);
+		return NULL;
+	}
+	return iface->get_host_id (self, error);
+}
+
 AcSevHostInfo *
 ac_sev_host_get_sev_info (AcSevHost *self, GError **error)
 {

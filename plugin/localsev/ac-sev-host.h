@@ -58,6 +58,9 @@ struct _AcSevHostInterface {
 
 	/* a short description for messages, e.g. the connection URI */
 	const gchar *(*get_name) (AcSevHost *self);
+	/* the machine's own name as its hook knows it (its host name), for the launch records
+	 * shipped to it; optional */
+	gchar *(*get_host_id) (AcSevHost *self, GError **error);
 	AcSevHostInfo *(*get_sev_info) (AcSevHost *self, GError **error);
 	gboolean (*get_domain_state) (AcSevHost *self,
 				      const gchar *domain,
@@ -79,6 +82,7 @@ struct _AcSevHostInterface {
 
 /* @domain is a domain UUID (or name) as virsh takes it */
 const gchar *ac_sev_host_get_name (AcSevHost *self);
+gchar *ac_sev_host_get_host_id (AcSevHost *self, GError **error);
 AcSevHostInfo *ac_sev_host_get_sev_info (AcSevHost *self, GError **error);
 gboolean ac_sev_host_get_domain_state (AcSevHost *self,
 				       const gchar *domain,

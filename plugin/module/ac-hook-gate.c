@@ -28,6 +28,7 @@ ac_hook_config_free (AcHookConfig *config)
 		return;
 	g_free (config->state_dir);
 	g_strfreev (config->owners);
+	g_free (config->host_id);
 	g_free (config);
 }
 
@@ -37,7 +38,8 @@ ac_hook_config_free (AcHookConfig *config)
  *
  * Keys: host-sev = auto|yes|no (default auto), state-dir = PATH (default the package
  * state directory), owners = ADDRESS;… (the Ethereum addresses whose signed launch records
- * this host accepts for local SEV launches prepared by a service on another machine).
+ * this host accepts for local SEV launches prepared by a service on another machine),
+ * host-id = NAME (this host in those records, default its host name).
  */
 AcHookConfig *
 ac_hook_config_load (const gchar *path, GError **error)
@@ -49,6 +51,7 @@ ac_hook_config_load (const gchar *path, GError **error)
 
 	config->host_sev = AC_HOST_SEV_AUTO;
 	config->state_dir = g_strdup (AC_STATEDIR);
+	config->host_id = g_strdup (g_get_host_name ());
 	if (!ac_key_file_load_strict (kf, path, ac_hook_config_keys, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
 			return g_steal_pointer (&config);
@@ -87,6 +90,10 @@ ac_hook_config_load (const gchar *path, GError **error)
 		}
 		g_ptr_array_add (valid, NULL);
 		config->owners = (gchar **)g_ptr_array_free (g_steal_pointer (&valid), FALSE);
+	}
+	if (g_key_file_has_key (kf, "hook", "host-id", NULL)) {
+		g_free (config->host_id);
+		config->host_id = g_strstrip (g_key_file_get_string (kf, "hook", "host-id", NULL));
 	}
 	if (g_key_file_has_key (kf, "hook", "state-dir", NULL)) {
 		g_free (config->state_dir);
@@ -225,6 +232,9 @@ shipped_record (const AcHookConfig *config, const gchar *xml, gsize len, GError 
 			     "host trusts ([hook] owners in %s)", signer, AC_HOOK_CONF);
 		return NULL;
 	}
+	/* signed by an owner, but for this host and for now only */
+	if (!ac_localsev_record_check_shipped (record, config->host_id, NULL, error))
+		return NULL;
 	return g_steal_pointer (&record);
 #else
 	(void)recovered;

@@ -19,6 +19,7 @@ typedef struct {
 	AcHostSev host_sev;
 	gchar *state_dir; /* where the hook records its decisions; NULL = none */
 	gchar **owners;	  /* addresses whose signed launch records this host accepts */
+	gchar *host_id;	  /* this host in those records; default its host name */
 } AcHookConfig;
 
 AcHookConfig *ac_hook_config_load (const gchar *path, GError **error);

@@ -26,6 +26,7 @@
 
 static gchar *tmpdir;
 static AcSevPsp *psp;
+static const gchar *fake_host_id; /* the host the fake says it is; NULL: this machine */
 
 static gchar *
 data_path (const gchar *rel)
@@ -33,16 +34,16 @@ data_path (const gchar *rel)
 	return g_test_build_filename (G_TEST_DIST, "data", "localsev", rel, NULL);
 }
 
+/* the hook with @extra (lines of its [hook] group, nullable) in its configuration */
 static gint
-run_hook_owners (const gchar *state_dir, const gchar *owners, const gchar *xml, gchar **err)
+run_hook_conf (const gchar *state_dir, const gchar *extra, const gchar *xml, gchar **err)
 {
 	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
 	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
 							  "libaleph-confidential.so", NULL);
 	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook.conf", NULL);
-	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=yes\nstate-dir=%s\n%s%s%s", module,
-						  state_dir, owners != NULL ? "owners=" : "",
-						  owners != NULL ? owners : "", owners != NULL ? "\n" : "");
+	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=yes\nstate-dir=%s\n%s", module,
+						  state_dir, extra != NULL ? extra : "");
 	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
 									      G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
 									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -57,6 +58,13 @@ run_hook_owners (const gchar *state_dir, const gchar *owners, const gchar *xml, 
 	g_assert_true (g_subprocess_communicate_utf8 (proc, xml, NULL, NULL, err, &error));
 	g_assert_no_error (error);
 	return g_subprocess_get_exit_status (proc);
+}
+
+static gint
+run_hook_owners (const gchar *state_dir, const gchar *owners, const gchar *xml, gchar **err)
+{
+	g_autofree gchar *extra = owners != NULL ? g_strdup_printf ("owners=%s\n", owners) : NULL;
+	return run_hook_conf (state_dir, extra, xml, err);
 }
 
 static gint
@@ -110,6 +118,7 @@ prepare_pinned (const gchar *state_dir, const gchar *key, const gchar *policy, g
 	g_assert_null (key);
 #endif
 	opts->pin_tags = pin_tags;
+	ac_sev_host_fake_set_host_id (fake, fake_host_id);
 	prepared = ac_localsev_prepare (AC_SEV_HOST (fake), opts, tag, s->str, NULL, error_out != NULL ? error_out : &error);
 	g_assert_no_error (error);
 	return prepared != NULL ? g_strdup (prepared->domain_xml) : NULL;
@@ -380,7 +389,8 @@ test_remote_altered_record (void)
 	g_assert_no_error (error);
 	b64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
 	json = g_string_new_len (g_bytes_get_data (payload, NULL), (gssize)g_bytes_get_size (payload));
-	g_assert_cmpuint (g_string_replace (json, "disk.img", "evil.img", 0), ==, 1);
+	/* the path, and the path in the canonical <source> */
+	g_assert_cmpuint (g_string_replace (json, "disk.img", "evil.img", 0), ==, 2);
 	b64_new = g_base64_encode ((const guchar *)json->str, json->len);
 	s = g_string_new (r.xml);
 	g_assert_cmpuint (g_string_replace (s, b64, b64_new, 0), ==, 1);
@@ -388,6 +398,29 @@ test_remote_altered_record (void)
 	g_assert_cmpint (run_hook_owners (r.host, r.address, s->str, &err), ==, 3);
 	g_test_message ("%s", err);
 	g_assert_nonnull (strstr (err, "does not verify"));
+	remote_clear (&r);
+}
+
+/* a record signed by the owner for another SEV host is refused here, whatever its owner */
+static void
+test_remote_other_host (void)
+{
+	Remote r = { 0 };
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *extra = NULL;
+
+	fake_host_id = "sev-host-2.example.org";
+	remote_init (&r, "remote-other-host");
+	fake_host_id = NULL;
+	g_assert_cmpint (run_hook_owners (r.host, r.address, r.xml, &err), ==, 3);
+	g_test_message ("%s", err);
+	g_assert_nonnull (strstr (err, "prepared for host 'sev-host-2.example.org'"));
+	g_assert_nonnull (strstr (err, g_get_host_name ()));
+	g_clear_pointer (&err, g_free);
+	/* the host that is named so in its configuration, by its short name: admitted once */
+	extra = g_strdup_printf ("owners=%s\nhost-id=sev-host-2\n", r.address);
+	g_assert_cmpint (run_hook_conf (r.host, extra, r.xml, &err), ==, 0);
+	g_assert_cmpstr (err, ==, "");
 	remote_clear (&r);
 }
 
@@ -488,6 +521,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/hook/localsev/remote/starts-once", test_remote_starts_once);
 	g_test_add_func ("/hook/localsev/remote/other-owner", test_remote_other_owner);
 	g_test_add_func ("/hook/localsev/remote/altered-record", test_remote_altered_record);
+	g_test_add_func ("/hook/localsev/remote/other-host", test_remote_other_host);
 	g_test_add_data_func ("/hook/localsev/remote/tampered/session", "session", test_remote_tampered);
 	g_test_add_data_func ("/hook/localsev/remote/tampered/disk", "disk", test_remote_tampered);
 	g_test_add_data_func ("/hook/localsev/remote/tampered/uuid", "UUID", test_remote_tampered);

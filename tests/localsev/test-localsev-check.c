@@ -125,13 +125,17 @@ test_record_json (void)
 		const gchar *to;
 		const gchar *message;
 	} bad[] = {
-		{ "\"version\" : 1", "\"version\" : 2", "version 2" },
+		{ "\"version\" : 2", "\"version\" : 1", "version 1" },
 		{ "\"state\" : \"prepared\"", "\"state\" : \"whatever\"", "state 'whatever'" },
 		{ "\"cbitpos\" : 51", "\"cbitpos\" : 64", "'cbitpos' is 64" },
 		{ "\"policy\" : 3", "\"policy\" : \"3\"", "'policy' is missing or not an integer" },
 		{ "\"session-id\" : \"00112233445566778899aabbccddeeff\"", "\"session-id\" : \"../../etc/passwd\"", "session-id" },
 		{ "\"uuid\" : \"b5a1c1d4-8f3e-4c2a-9d7e-1f2a3b4c5d6e\"", "\"uuid\" : \"x\"", "UUID 'x'" },
 		{ "\"dh-cert\" : \"", "\"dh-cert\" : 7, \"x\" : \"", "'dh-cert' is not a string" },
+		/* the whole launch input and the record's bounds are required */
+		{ "\"firmware\" : ", "\"firmware-was\" : ", "'firmware' is missing" },
+		{ "\"disk-driver\" : ", "\"disk-driver-was\" : ", "'disk-driver' is missing" },
+		{ "\"expires\" : \"2026-12-02T12:00:00Z\"", "\"expires\" : \"next week\"", "expires 'next week'" },
 	};
 
 	g_assert_nonnull (again);
@@ -148,6 +152,60 @@ test_record_json (void)
 		if (strstr (error->message, bad[i].message) == NULL)
 			g_error ("case %u: '%s' does not name '%s'", i, error->message, bad[i].message);
 	}
+}
+
+static GDateTime *
+utc (const gchar *iso)
+{
+	GDateTime *t = g_date_time_new_from_iso8601 (iso, NULL);
+	g_assert_nonnull (t);
+	return t;
+}
+
+/* a shipped record serves its own host until it expires (2026-12-02T12:00:00Z), and is
+ * prepared again once half of its life (from 2026-11-25T12:00:00Z) has passed */
+static void
+test_shipped (void)
+{
+	g_autoptr(AcLocalsevRecord) record = load_record ("check/record.json");
+	g_autoptr(GDateTime) before = utc ("2026-12-02T11:59:59Z");
+	g_autoptr(GDateTime) at = utc ("2026-12-02T12:00:00Z");
+	g_autoptr(GDateTime) early = utc ("2026-11-28T23:59:59Z");
+	g_autoptr(GDateTime) half = utc ("2026-11-29T00:00:00Z");
+	g_autoptr(GError) error = NULL;
+	const gchar *same[] = { "sev-host-1", "SEV-HOST-1" };
+	const gchar *other[] = { "sev-host-2", "sev-host", "sev-host-10", "sev-host-1.example.org" };
+
+	for (guint i = 0; i < G_N_ELEMENTS (same); i++) {
+		g_assert_true (ac_localsev_record_check_shipped (record, same[i], before, &error));
+		g_assert_no_error (error);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (other); i++) {
+		g_assert_false (ac_localsev_record_check_shipped (record, other[i], before, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+		g_assert_nonnull (strstr (error->message, "prepared for host 'sev-host-1'"));
+		g_clear_error (&error);
+	}
+	/* a record for the fully qualified name serves the host configured by its short name */
+	g_free (record->host);
+	record->host = g_strdup ("sev-host-1.example.org");
+	g_assert_true (ac_localsev_record_check_shipped (record, "sev-host-1", before, &error));
+	g_assert_no_error (error);
+	g_assert_false (ac_localsev_record_check_shipped (record, "sev-host-1.example", before, &error));
+	g_clear_error (&error);
+	/* no host named: refused */
+	g_clear_pointer (&record->host, g_free);
+	g_assert_false (ac_localsev_record_check_shipped (record, "sev-host-1", before, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_clear_error (&error);
+	record->host = g_strdup ("sev-host-1");
+	/* expired at its second */
+	g_assert_false (ac_localsev_record_check_shipped (record, "sev-host-1", at, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_assert_nonnull (strstr (error->message, "expired at 2026-12-02T12:00:00Z"));
+	g_clear_error (&error);
+	g_assert_false (ac_localsev_record_needs_refresh (record, early));
+	g_assert_true (ac_localsev_record_needs_refresh (record, half));
 }
 
 static gint
@@ -185,5 +243,6 @@ main (int argc, char **argv)
 	}
 	g_test_add_func ("/localsev/check-stale", test_stale);
 	g_test_add_func ("/localsev/record-json", test_record_json);
+	g_test_add_func ("/localsev/record-shipped", test_shipped);
 	return g_test_run ();
 }

@@ -62,6 +62,13 @@ test_host_get_name (AcSevHost *host)
 	return "test:///default+fake-psp";
 }
 
+/* libvirt's: the test driver reports this machine's host name */
+static gchar *
+test_host_get_host_id (AcSevHost *host, GError **error)
+{
+	return ac_sev_host_get_host_id (TEST_HOST (host)->libvirt, error);
+}
+
 static AcSevHostInfo *
 test_host_get_sev_info (AcSevHost *host, GError **error)
 {
@@ -107,6 +114,7 @@ static void
 test_host_iface_init (AcSevHostInterface *iface)
 {
 	iface->get_name = test_host_get_name;
+	iface->get_host_id = test_host_get_host_id;
 	iface->get_sev_info = test_host_get_sev_info;
 	iface->get_domain_state = test_host_get_domain_state;
 	iface->get_launch_security_info = test_host_get_launch_security_info;
@@ -534,6 +542,48 @@ test_second_reconcile_idle (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (r1->session_id, ==, r2->session_id);
 	g_assert_cmpstr (r1->prepared, ==, r2->prepared);
 	g_assert_cmpstr (xml1, ==, xml2);
+}
+
+/* a launch past half of its lifetime is prepared again before its record expires */
+static void
+test_aged_launch_refreshed (Fixture *f, gconstpointer data)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevRecord) r1 = NULL;
+	g_autoptr (AcLocalsevRecord) r2 = NULL;
+	g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+	g_autoptr (GDateTime) prepared = g_date_time_add_days (now, -5);
+	g_autoptr (GDateTime) expires = g_date_time_add_days (now, 2);
+	g_autoptr (GDateTime) expires2 = NULL;
+	g_autofree gchar *path = g_strdup_printf ("%s/localsev/%s/prepared.json", f->tmp, UUID);
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *unused = NULL;
+
+	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
+	g_assert_true (reconcile (f, &error));
+	g_assert_no_error (error);
+	r1 = record (f);
+	/* a fresh record lives the default week */
+	expires2 = g_date_time_new_from_iso8601 (r1->expires, NULL);
+	g_assert_nonnull (expires2);
+	g_assert_cmpint (g_date_time_difference (expires2, now) / G_TIME_SPAN_SECOND, >=,
+	                 AC_LOCALSEV_DEFAULT_LIFETIME_S - 60);
+	g_assert_nonnull (r1->host);
+	g_assert_cmpstr (r1->host, !=, "");
+	/* five days later, two before it expires */
+	g_free (r1->prepared);
+	g_free (r1->expires);
+	r1->prepared = g_date_time_format (prepared, "%Y-%m-%dT%H:%M:%SZ");
+	r1->expires = g_date_time_format (expires, "%Y-%m-%dT%H:%M:%SZ");
+	json = ac_localsev_record_to_json (r1);
+	g_assert_true (g_file_set_contents (path, json, -1, &error));
+	g_assert_true (reconcile (f, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (f->status->state, ==, "prepared");
+	r2 = record (f);
+	g_assert_cmpstr (r2->session_id, !=, r1->session_id);
+	g_assert_false (ac_localsev_record_needs_refresh (r2, NULL));
+	unused = assert_defined_with (f, r2);
 }
 
 /* a launch used the session: the next reconcile of the stopped domain prepares a fresh one */
@@ -1708,6 +1758,7 @@ main (int argc, char **argv)
 	g_test_add ("/localsev/service/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	T ("prepare/writes", test_prepare);
 	T ("prepare/unused-kept", test_second_reconcile_idle);
+	T ("prepare/aged-refreshed", test_aged_launch_refreshed);
 	T ("prepare/fresh-after-launch", test_fresh_after_launch);
 	T ("prepare/tag-changed", test_tag_changed);
 	T ("prepare/pdh-changed", test_pdh_changed_reprepares);

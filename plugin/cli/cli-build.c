@@ -22,6 +22,7 @@
 #include "ac-builder.h"
 #include "ac-car.h"
 #include "ac-cli.h"
+#include "ac-pipeline.h"
 #include "ac-secret-store.h"
 #include "ac-virt.h"
 
@@ -308,6 +309,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *workdir = NULL;
 	g_autofree gchar *image = NULL;
 	g_autofree gchar *secret_uuid = NULL;
+	g_autofree gchar *config_path = NULL;
+	g_autoptr (AcPipelineConfig) config = NULL;
 	gboolean force = FALSE, pass_stdin = FALSE, no_cid = FALSE, secret = FALSE;
 	g_autoptr (virConnect) secrets = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "TEMPLATE",
@@ -321,6 +324,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		{ "passphrase-stdin", 0, 0, G_OPTION_ARG_NONE, &pass_stdin, "read the passphrase from standard input", NULL },
 		{ "passphrase-out", 0, 0, G_OPTION_ARG_FILENAME, &pass_out, "hand the passphrase back: a new file (mode 0600) or - for standard output", "FILE" },
 		{ "secret", 0, 0, G_OPTION_ARG_NONE, &secret, "keep the passphrase in the secret store of the (local) libvirt of --connect, usage volume = the image's path, and print the secret's UUID: the local SEV flow uses such an image as it is", NULL },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path, "with --secret: the service's configuration, whose state-dir keeps the service's copy of the passphrase (default " AC_DAEMON_CONF ")", "FILE" },
 		{ "workdir", 0, 0, G_OPTION_ARG_FILENAME, &workdir, "where the temporaries go (default: the output's folder)", "DIR" },
 		{ "no-cid", 0, 0, G_OPTION_ARG_NONE, &no_cid, "do not compute the image's IPFS CID for the manifest", NULL },
 		{ NULL }
@@ -385,6 +389,10 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	/* the secret's usage is the image as a domain's <source file> names it: an absolute path */
 	image = g_canonicalize_filename (tpl->output_path, NULL);
 	if (secret) {
+		/* the secret is private to libvirt: the service reads its copy in its state dir */
+		config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
+		if (config == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
 		secrets = secret_store_open (global, image, force, &error);
 		if (secrets == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
@@ -406,7 +414,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	if (!write_passphrase (pass_out != NULL ? pass_out : "-", result.passphrase, force, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (secrets != NULL) {
-		secret_uuid = ac_secret_store_put (secrets, tpl->name != NULL ? tpl->name : image,
+		secret_uuid = ac_secret_store_put (secrets, config->state_dir, tpl->name != NULL ? tpl->name : image,
 		                                   image, (const guint8 *)result.passphrase->data,
 		                                   result.passphrase->len, &error);
 		if (secret_uuid == NULL) {

@@ -898,17 +898,17 @@ upload (AcImageJob *job, AcLocalsevImageState *s, GError **error)
 	}
 
 	/* the secret follows the image onto the volume's path (this machine's store still) */
-	value = ac_secret_store_get (ctx->secrets_conn, s->secret, &len, error);
+	value = ac_secret_store_get (ctx->secrets_conn, ctx->state_dir, s->secret, &len, error);
 	if (value == NULL) {
 		g_prefix_error (error, "domain '%s': ", job->name);
 		return FALSE;
 	}
-	secret = ac_secret_store_put (ctx->secrets_conn, job->name, path, value, len, error);
+	secret = ac_secret_store_put (ctx->secrets_conn, ctx->state_dir, job->name, path, value, len, error);
 	OPENSSL_clear_free (value, len + 1);
 	if (secret == NULL)
 		return FALSE;
 	if (g_strcmp0 (secret, s->secret) != 0
-	    && !ac_secret_store_remove (ctx->secrets_conn, s->secret, error))
+	    && !ac_secret_store_remove (ctx->secrets_conn, ctx->state_dir, s->secret, error))
 		return FALSE;
 	g_free (s->secret);
 	s->secret = g_steal_pointer (&secret);

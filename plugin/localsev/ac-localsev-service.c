@@ -207,6 +207,7 @@ ac_localsev_service_has_secret (virConnectPtr secrets_conn,
  * OPENSSL_clear_free() */
 static gchar *
 ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
+                                     const gchar *state_dir,
                                      virDomainPtr dom,
                                      const gchar *source,
                                      gsize *len_out,
@@ -214,42 +215,33 @@ ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
 {
 	g_autoptr (virSecret) secret = NULL;
 	const gchar *domain = virDomainGetName (dom);
-	unsigned char *value;
-	size_t n = 0;
-	gchar *copy;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	guint8 *value;
+	gsize n = 0;
 
 	secret = ac_localsev_service_lookup_secret (secrets_conn, dom, source, error);
 	if (secret == NULL)
 		return NULL;
-	value = virSecretGetValue (secret, &n, 0);
-	if (value == NULL) {
-		ac_virt_set_error (error,
-		                   "domain '%s': cannot read the disk passphrase secret of %s",
+	if (virSecretGetUUIDString (secret, uuid) < 0) {
+		ac_virt_set_error (error, "domain '%s': cannot read the UUID of the passphrase secret of %s",
 		                   domain, source);
 		return NULL;
 	}
+	value = ac_secret_store_get (virSecretGetConnect (secret), state_dir, uuid, &n, error);
+	if (value == NULL) {
+		g_prefix_error (error, "domain '%s': disk %s: ", domain, source);
+		return NULL;
+	}
 	if (n == 0 || memchr (value, '\0', n) != NULL) {
-		OPENSSL_cleanse (value, n);
-		free (value);
+		OPENSSL_clear_free (value, n + 1);
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "domain '%s': the passphrase secret of disk %s is %s; expected a "
 		             "non-empty passphrase without NUL bytes",
 		             domain, source, n == 0 ? "empty" : "binary (it holds a NUL byte)");
 		return NULL;
 	}
-	copy = OPENSSL_malloc (n + 1);
-	if (copy == NULL) {
-		OPENSSL_cleanse (value, n);
-		free (value);
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
-		return NULL;
-	}
-	memcpy (copy, value, n);
-	copy[n] = '\0';
-	OPENSSL_cleanse (value, n);
-	free (value);
 	*len_out = n;
-	return copy;
+	return (gchar *)value;
 }
 
 /* ---- status --------------------------------------------------------------------------------- */
@@ -842,7 +834,8 @@ ac_localsev_service_started (AcSevHost *host,
 		return ac_localsev_service_fail (current, "attest", status, error,
 		                                 g_steal_pointer (&failure));
 	}
-	passphrase = ac_localsev_service_read_passphrase (secrets_conn, dom, record->disk_source,
+	passphrase = ac_localsev_service_read_passphrase (secrets_conn, opts->state_dir, dom,
+	                                                  record->disk_source,
 	                                                  &passphrase_len, &failure);
 	if (passphrase == NULL)
 		return ac_localsev_service_fail (current, "attest", status, error,

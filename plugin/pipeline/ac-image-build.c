@@ -371,9 +371,9 @@ ac_image_build (const AcImageBuildSpec *spec,
 	if (!ok)
 		return NULL;
 
-	/* the passphrase goes into libvirt's secret store, and nowhere else */
+	/* the passphrase goes into libvirt's secret store and the service's copy, nowhere else */
 	built->secret_uuid = ac_secret_store_put (
-	    spec->secrets_conn, spec->name != NULL ? spec->name : spec->uuid, result.image_path,
+	    spec->secrets_conn, spec->state_dir, spec->name != NULL ? spec->name : spec->uuid, result.image_path,
 	    (const guint8 *)result.passphrase->data, result.passphrase->len, error);
 	if (built->secret_uuid == NULL) {
 		(void)g_unlink (result.image_path);

@@ -1238,7 +1238,7 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 			virConnectClose (sconn);
 		return FALSE;
 	}
-	passphrase = ac_secret_store_get (sconn, ac_state_get_string (p->state, "build", "secret"), &passphrase_len, error);
+	passphrase = ac_secret_store_get (sconn, p->config->state_dir, ac_state_get_string (p->state, "build", "secret"), &passphrase_len, error);
 	virConnectClose (sconn);
 	ok = passphrase != NULL;
 	if (ok) {

@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <libvirt/virterror.h>
+#include <openssl/crypto.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-image.h"
+#include "ac-secret-store.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-fake.h"
 #include "ac-sev-host-libvirt.h"
@@ -193,17 +195,24 @@ define (Fixture *f, const gchar *policy)
 	g_assert_nonnull (f->dom);
 }
 
+/* a secret the user defined for the disk; private='yes' ones cannot be read back */
 static void
-put_secret (Fixture *f, const gchar *value, gsize len)
+put_secret_private (Fixture *f, const gchar *value, gsize len, gboolean private)
 {
 	g_autofree gchar *path = g_markup_escape_text (f->disk, -1);
-	g_autofree gchar *xml = g_strdup_printf ("<secret ephemeral='no' private='no'>"
+	g_autofree gchar *xml = g_strdup_printf ("<secret ephemeral='no' private='%s'>"
 	                                         "<usage type='volume'><volume>%s</volume></usage>"
 	                                         "</secret>",
-	                                         path);
+	                                         private ? "yes" : "no", path);
 	g_autoptr (virSecret) secret = virSecretDefineXML (secrets, xml, 0);
 	g_assert_nonnull (secret);
 	g_assert_cmpint (virSecretSetValue (secret, (const unsigned char *)value, len, 0), ==, 0);
+}
+
+static void
+put_secret (Fixture *f, const gchar *value, gsize len)
+{
+	put_secret_private (f, value, len, FALSE);
 }
 
 static void
@@ -663,6 +672,57 @@ test_tag_changed (Fixture *f, gconstpointer data)
 	unused = assert_defined_with (f, r2);
 }
 
+/* a private secret the user defined, with no copy of ours: the attest fails closed, saying so */
+static void
+test_private_secret_without_copy (Fixture *f, gconstpointer data)
+{
+	g_autoptr (GError) error = NULL;
+
+	put_secret_private (f, PASSPHRASE, strlen (PASSPHRASE), TRUE);
+	g_assert_true (reconcile (f, &error));
+	g_assert_no_error (error);
+	start (f, TRUE);
+	g_assert_false (reconcile (f, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, "is private and this machine keeps no copy"));
+	g_assert_cmpstr (f->status->state, ==, "failed");
+	g_assert_cmpuint (ac_sev_host_fake_get_secret_count (f->fake, UUID), ==, 0);
+}
+
+/* the store: a private secret and the service's copy (replacing and undefining, which the
+ * embedded secret driver of libvirt 9.0 crashes on, are tried by tests/integration) */
+static void
+test_secret_store_copy (Fixture *f, gconstpointer data)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *image = g_build_filename (f->tmp, "store.img", NULL);
+	g_autofree gchar *other = g_build_filename (f->tmp, "other.img", NULL);
+	g_autofree gchar *dir = g_build_filename (f->tmp, "secrets", NULL);
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *copy = NULL;
+	guint8 *value;
+	gsize len = 0;
+
+	uuid = ac_secret_store_put (secrets, f->tmp, "store", image, (const guint8 *)"pass word", 9, &error);
+	g_assert_no_error (error);
+	copy = ac_secret_store_copy_path (f->tmp, uuid);
+	g_assert_true (g_file_test (copy, G_FILE_TEST_IS_REGULAR));
+	value = ac_secret_store_get (secrets, f->tmp, uuid, &len, &error);
+	g_assert_no_error (error);
+	g_assert_cmpmem (value, len, "pass word", 9);
+	g_assert_cmpint (value[len], ==, 0);
+	OPENSSL_clear_free (value, len + 1);
+	/* a path for a UUID is a UUID's only */
+	g_assert_null (ac_secret_store_copy_path (f->tmp, "../../etc/shadow"));
+	/* a loose copy directory is refused before libvirt is touched */
+	g_assert_cmpint (chmod (dir, 0755), ==, 0);
+	g_assert_null (ac_secret_store_put (secrets, f->tmp, "store", other, (const guint8 *)"x", 1, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_assert_nonnull (strstr (error->message, "mode 0700"));
+	g_assert_null (virSecretLookupByUsage (secrets, VIR_SECRET_USAGE_TYPE_VOLUME, other));
+	virResetLastError ();
+}
+
 /* ---- started -------------------------------------------------------------------------------- */
 
 static void
@@ -1107,7 +1167,7 @@ image_path (Fixture *f)
 
 /* the passphrase of @image as the local store holds it */
 static GBytes *
-stored_passphrase (const gchar *image, gchar **secret_uuid)
+stored_passphrase (Fixture *f, const gchar *image, gchar **secret_uuid)
 {
 	g_autoptr (virSecret) secret
 	    = virSecretLookupByUsage (secrets, VIR_SECRET_USAGE_TYPE_VOLUME, image);
@@ -1122,13 +1182,27 @@ stored_passphrase (const gchar *image, gchar **secret_uuid)
 	g_assert_nonnull (desc);
 	g_assert_nonnull (strstr (desc, "<usage type='volume'>"));
 	g_assert_nonnull (strstr (desc, image));
+	/* private: nobody who can open the libvirt connection reads it back */
+	g_assert_nonnull (strstr (desc, "private='yes'"));
 	free (desc);
 	value = virSecretGetValue (secret, &len, 0);
-	g_assert_nonnull (value);
-	g_assert_cmpuint (len, >=, 16);
-	bytes = g_bytes_new (value, len);
-	free (value);
+	g_assert_null (value);
+	virResetLastError ();
+	/* the service's copy: 0600 in its 0700 directory */
 	g_assert_cmpint (virSecretGetUUIDString (secret, uuid), ==, 0);
+	{
+		g_autofree gchar *dir = g_build_filename (f->tmp, "secrets", NULL);
+		g_autofree gchar *copy = g_build_filename (dir, uuid, NULL);
+		gchar *data = NULL;
+		struct stat st;
+		g_assert_cmpint (stat (dir, &st), ==, 0);
+		g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+		g_assert_cmpint (stat (copy, &st), ==, 0);
+		g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+		g_assert_true (g_file_get_contents (copy, &data, &len, NULL));
+		g_assert_cmpuint (len, >=, 16);
+		bytes = g_bytes_new_take (data, len);
+	}
 	if (secret_uuid != NULL)
 		*secret_uuid = g_strdup (uuid);
 	return bytes;
@@ -1248,7 +1322,7 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
 
 	/* the passphrase: in the local secret store, for the image; in no status, state or log */
-	passphrase = stored_passphrase (image, &secret_uuid);
+	passphrase = stored_passphrase (f, image, &secret_uuid);
 	state = ac_localsev_image_state_load (f->tmp, UUID, &error);
 	g_assert_no_error (error);
 	g_assert_cmpint (state->phase, ==, AC_LOCALSEV_IMAGE_SWITCHED);
@@ -1301,7 +1375,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	g_assert_true (reconcile_run (f, &error));
 	g_assert_no_error (error);
 	g_assert_cmpint (stat (image, &st0), ==, 0);
-	p1 = stored_passphrase (image, &uuid1);
+	p1 = stored_passphrase (f, image, &uuid1);
 
 	g_assert_true (reconcile_run (f, &error));
 	g_assert_no_error (error);
@@ -1313,7 +1387,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
 	g_assert_cmpint (st1.st_mtime, ==, st0.st_mtime);
 	g_assert_cmpuint (count_images (f), ==, 1);
-	p2 = stored_passphrase (image, &uuid2);
+	p2 = stored_passphrase (f, image, &uuid2);
 	g_assert_cmpstr (uuid1, ==, uuid2);
 	g_assert_true (g_bytes_equal (p1, p2));
 
@@ -1370,7 +1444,7 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_assert_no_error (error);
 	g_assert_cmpint (state->phase, ==, AC_LOCALSEV_IMAGE_BUILT);
 	g_assert_cmpint (stat (image, &st0), ==, 0);
-	p1 = stored_passphrase (image, &uuid1);
+	p1 = stored_passphrase (f, image, &uuid1);
 
 	f->cancel_at = 0;
 	g_cancellable_reset (f->cancellable);
@@ -1382,7 +1456,7 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
 	g_assert_cmpint (st1.st_mtime, ==, st0.st_mtime);
 	g_assert_cmpuint (count_images (f), ==, 1);
-	p2 = stored_passphrase (image, &uuid2);
+	p2 = stored_passphrase (f, image, &uuid2);
 	g_assert_cmpstr (uuid1, ==, uuid2);
 	g_assert_true (g_bytes_equal (p1, p2));
 	g_clear_pointer (&xml, g_free);
@@ -1759,6 +1833,8 @@ main (int argc, char **argv)
 	T ("prepare/writes", test_prepare);
 	T ("prepare/unused-kept", test_second_reconcile_idle);
 	T ("prepare/aged-refreshed", test_aged_launch_refreshed);
+	T ("secret/store-copy", test_secret_store_copy);
+	T ("secret/private-without-copy", test_private_secret_without_copy);
 	T ("prepare/fresh-after-launch", test_fresh_after_launch);
 	T ("prepare/tag-changed", test_tag_changed);
 	T ("prepare/pdh-changed", test_pdh_changed_reprepares);

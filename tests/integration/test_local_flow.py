@@ -128,8 +128,15 @@ class LocalFlow(unittest.TestCase):
             return json.load(f)
 
     def passphrase(self, secret):
-        r = run("virsh", "-c", self.env.uri, "secret-get-value", "--plain", secret)
-        return r.stdout.rstrip("\n")
+        """The passphrase as the service reads it: its 0600 copy; libvirt's secret is private."""
+        r = run("virsh", "-c", self.env.uri, "secret-get-value", "--plain", secret, check=False)
+        self.assertNotEqual(r.returncode, 0, "a passphrase secret is readable through libvirt")
+        self.assertIn("private", r.stderr)
+        copy = os.path.join(self.state, "secrets", secret)
+        self.assertEqual(os.stat(copy).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.dirname(copy)).st_mode & 0o777, 0o700)
+        with open(copy) as f:
+            return f.read()
 
     def check_luks(self, image, luks_uuid, passphrase):
         """The image is raw, GPT, its root a LUKS1 volume with that UUID that the passphrase opens."""
@@ -313,7 +320,7 @@ class LocalFlow(unittest.TestCase):
         self.assertIn("qemu+ssh://sev-host.invalid/system is not a libvirt on this machine", r.stderr)
         self.assertFalse(os.path.exists(out))
 
-        r = env.aleph("build", template, "--secret", "--json", "--no-cid")
+        r = env.aleph("build", template, "--secret", "--config", self.config, "--json", "--no-cid")
         self.assertEqual(r.returncode, 0, r.stderr)
         res = json.loads(r.stdout)
         self.assertEqual(res["image"], out)
@@ -325,14 +332,16 @@ class LocalFlow(unittest.TestCase):
         self.assertNotIn(passphrase, r.stdout + r.stderr)
 
         # again without --force: the store's secret for that image is not replaced
-        r = env.aleph("build", template, "--secret")
+        r = env.aleph("build", template, "--secret", "--config", self.config)
         self.assertEqual(r.returncode, 11, r.stderr)
         # plain output: the secret's UUID on stdout
-        r = env.aleph("build", template, "--secret", "--force", "--quiet", "--no-cid")
+        r = env.aleph("build", template, "--secret", "--config", self.config, "--force", "--quiet", "--no-cid")
         self.assertEqual(r.returncode, 0, r.stderr)
         secret = r.stdout.strip()
         self.check_secret_usage(secret, out)
         self.assertNotEqual(self.passphrase(secret), passphrase)
+        # the replaced secret's copy went with it
+        self.assertFalse(os.path.exists(os.path.join(self.state, "secrets", res["secret"])))
 
         # the local flow uses such an image as it is: nothing built, the disk unchanged
         before = sha256(out)

@@ -14,7 +14,7 @@ import sys
 SRC = os.path.abspath(sys.argv[1])
 SELF = os.path.abspath(__file__)
 SKIP_DIRS = {".git", "corpus", "node_modules", "subprojects"}
-FOREIGN = re.compile(r"DESIGN\.md|shared/(?:spec|vectors)|\.\./\.\./spec/|"
+FOREIGN = re.compile(r"DESIGN\.md|\.\./shared/|shared/(?:spec|vectors)|\.\./\.\./spec/|(?<!RFC 6979 )§|"
                      r"\b(?:aleph|sev|snp)-protocol(?:\.md)?\s*§|host-environment\.md")
 LINK = re.compile(r"docs/([a-z0-9-]+\.md)(?:#([a-z0-9-]+))?")
 

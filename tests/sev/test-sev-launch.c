@@ -602,10 +602,8 @@ test_secret_vectors (void)
 	}
 }
 
-/* Aleph's table format (docs/protocols.md#launch-secret-tables): (b) sevctl's inputs, (c) an
- * end-to-end mock set. The published hex of table (b) shows one zero byte too many (65 bytes
- * for a 64-byte table: 59 bytes + 5 of padding); its ciphertext and header are those of the
- * 64-byte table checked here. */
+/* Aleph's table format (docs/protocols.md#launch-secret-tables): (b) sevctl's inputs, which
+ * make a 64-byte table (59 bytes + 5 of padding), (c) an end-to-end mock set. */
 static void
 test_secret_aleph (void)
 {

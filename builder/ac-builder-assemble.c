@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Layout (aleph-protocol.md §8): GPT; p1 = ESP from 1 MiB; p2 = LUKS1 from the next MiB
+ * Layout (docs/protocols.md#disk-image-layout): GPT; p1 = ESP from 1 MiB; p2 = LUKS1 from the next MiB
  * boundary to the last MiB boundary before the backup GPT; the LUKS1 payload is an ext4 image
  * made with mkfs.ext4 -d (without orphan_file and metadata_csum_seed, which GRUB cannot read).
  * No loop device, no device-mapper, no mount: every piece is made as a file and copied or

@@ -85,7 +85,7 @@ ac_secret_new_random_bytes (gsize len, GError **error)
  * ac_secret_generate_passphrase:
  * @nchars: length; 32 characters of this alphabet carry about 190 bits
  *
- * A passphrase of letters and digits only: ASCII is required by Aleph's secret table (§7.7) and
+ * A passphrase of letters and digits only: ASCII is required by Aleph's secret table (docs/protocols.md#launch-secret) and
  * the characters survive being typed at GRUB's prompt on any keyboard layout. Uniform by
  * rejection sampling.
  */
@@ -129,7 +129,7 @@ ac_secret_generate_passphrase (guint nchars, GError **error)
 /**
  * ac_secret_generate_keyfile:
  *
- * The initramfs keyfile of Aleph's reference image (§8 step 3): base64 of 33 random bytes, 44
+ * The initramfs keyfile of Aleph's reference image (docs/protocols.md#disk-image-layout): base64 of 33 random bytes, 44
  * characters, no newline.
  */
 AcSecret *

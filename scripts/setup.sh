@@ -19,6 +19,7 @@ PKGS=(
   debootstrap
   openssh-server openssh-client netcat-openbsd   # the remote-host (qemu+ssh://) test
   libguestfs-dev libguestfs0 supermin
+  graphviz virtinst   # docs/diagrams (dot → SVG); virt-xml and virt-install for docs/tagging.md
 )
 
 missing=()

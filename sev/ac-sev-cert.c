@@ -9,7 +9,7 @@
 #include "ac-sev-cert.h"
 #include "ac-sev-ossl-private.h"
 
-/* SEV certificate offsets (sev-protocol §1.2) */
+/* SEV certificate offsets (docs/protocols.md#sev-certificates-and-the-chain) */
 #define SEV_OFF_VERSION	  0x000
 #define SEV_OFF_API_MAJOR 0x004
 #define SEV_OFF_API_MINOR 0x005

@@ -519,7 +519,7 @@ ac_sev_put_le64 (guint8 *p, guint64 v)
  * ac_sev_vmsa_build:
  * @bsp: cpu0 (architectural reset vector) or an AP (the firmware's SEV-ES reset address)
  *
- * The 4096-byte initial VMSA QEMU/KVM measures for one vCPU (sev-protocol §3.6).
+ * The 4096-byte initial VMSA QEMU/KVM measures for one vCPU (docs/protocols.md#launch-measurement).
  */
 void
 ac_sev_vmsa_build (gboolean bsp,

@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 #define AC_SEV_POLICY_API_MAJOR_SHIFT 16
 #define AC_SEV_POLICY_API_MINOR_SHIFT 24
 
-/* Aleph's CRNs launch every VM with this policy (aleph-protocol §7.2). */
+/* Aleph's CRNs launch every VM with this policy (docs/protocols.md#guest-policy). */
 #define AC_SEV_POLICY_DEFAULT AC_SEV_POLICY_NODBG
 
 gboolean ac_sev_policy_parse (const gchar *text, guint32 *policy, GError **error);

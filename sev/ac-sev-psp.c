@@ -148,7 +148,7 @@ ac_sev_psp_free (AcSevPsp *self)
  * ac_sev_psp_new:
  * @rsa_bits: 4096 (Rome and later: SHA-384) or 2048 (Naples-style: SHA-256)
  *
- * A software PSP with a freshly generated identity (sev-protocol §7.2).
+ * A software PSP with a freshly generated identity (docs/protocols.md#the-software-psp).
  */
 AcSevPsp *
 ac_sev_psp_new (guint rsa_bits, GError **error)

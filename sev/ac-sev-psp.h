@@ -3,7 +3,7 @@
  * devnet. It owns a generated (or loaded) identity ARK/ASK/CEK/OCA/PEK/PDH, keeps plaintext
  * guest memory, and reproduces every externally visible byte of PDH_CERT_EXPORT, GET_ID,
  * PLATFORM_STATUS, LAUNCH_START, LAUNCH_UPDATE_DATA/VMSA, LAUNCH_MEASURE, LAUNCH_SECRET and
- * LAUNCH_FINISH with the firmware's status codes (sev-protocol §7).
+ * LAUNCH_FINISH with the firmware's status codes (docs/protocols.md#the-software-psp).
  *
  * Its ARK is *not* an AMD root: a verifier trusts a software PSP's chain only when its ARK is
  * given explicitly (ac_sev_roots_add()).

@@ -49,7 +49,7 @@ ac_pipeline_config_new (void)
 	AcPipelineConfig *c = g_new0 (AcPipelineConfig, 1);
 	c->state_dir = g_strdup (AC_STATEDIR);
 	c->min_api_major = 0;
-	c->min_api_minor = 17; /* the measurement formula of sev-protocol §3.2 */
+	c->min_api_minor = 17; /* the measurement formula: docs/protocols.md#launch-measurement */
 	c->poll_first_ms = 500;
 	c->poll_max_ms = 5000;
 	c->timeout_s = 600;

@@ -1009,7 +1009,7 @@ ac_tag_domain_parse (const gchar *xml, gssize len, GError **error)
  * @domain: (nullable): the enclosing domain, for checks against its devices
  *
  * Cross-field rules: the disk must exist, and a domain published to Aleph must use what
- * Aleph's CRNs can attest (policy 0x1: they launch every VM with it, aleph-protocol §7.2).
+ * Aleph's CRNs can attest (policy 0x1: they launch every VM with it, docs/protocols.md#guest-policy).
  */
 gboolean
 ac_tag_validate (const AcTag *tag, const AcTagDomain *domain, GError **error)

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 #define AC_STATUS_NS "https://aleph.cloud/ns/libvirt/confidential-status/1"
 #define AC_STATUS_PREFIX "alephst"
 
-/* Aleph's published confidential firmware (aleph-protocol §2, §7.8). */
+/* Aleph's published confidential firmware (docs/protocols.md#firmware). */
 #define AC_TAG_DEFAULT_FIRMWARE_SHA256 \
 	"89b76b0e64fe9015084fbffdf8ac98185bafc688bfe7a0b398585c392d03c7ee"
 #define AC_TAG_DEFAULT_FIRMWARE_REF \

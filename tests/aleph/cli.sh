@@ -27,7 +27,7 @@ echo 0x0000000000000000000000000000000000000000000000000000000000000001 | $V acc
 [ "$(cat "$work/a3")" = 0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf ]; check "import hex from stdin" 0 $?
 echo 1234 | $V account import --key-file "$work/k4" - 2>/dev/null; check "import of garbage refused" 2 $?
 
-# message build reproduces the worked INSTANCE (spec §10.2) from a user content file
+# message build reproduces the worked INSTANCE (docs/protocols.md#the-worked-instance-message) from a user content file
 $V message build INSTANCE "$data/content/instance-worked.json" --key-file "$work/k2" --time 1700000000 -o "$work/m.json" --quiet; check "build" 0 $?
 grep -q '"item_hash":"95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692"' "$work/m.json"; check "build: the spec's item_hash" 0 $?
 grep -q '"signature":"0xad23c5a6f66b99d696ad6056d121a07d2ef8435f5221ac04887386ebcfe227c3199764ed26d66be87967a9bc24c43dcfb070479bed72661e701b3aea59bdfb9d1c"' "$work/m.json"; check "build: the spec's signature" 0 $?

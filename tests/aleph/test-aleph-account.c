@@ -128,7 +128,7 @@ test_addresses (void)
 		  "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf" },
 		{ "0x0000000000000000000000000000000000000000000000000000000000000002",
 		  "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF" },
-		/* aleph-protocol.md §10.2 */
+		/* docs/protocols.md#the-worked-instance-message */
 		{ "0x0101010101010101010101010101010101010101010101010101010101010101",
 		  "0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1" },
 	};
@@ -168,7 +168,7 @@ test_eth_account_doc_example (void)
 static void
 test_recover_network_message (void)
 {
-	/* aleph-protocol.md §10.1: a real network message (aleph-sdk-python tests/unit/messages.json) */
+	/* docs/protocols.md#a-real-network-message: (aleph-sdk-python tests/unit/messages.json) */
 	const gchar *buf = "ETH\n0x51A58800b26AA1451aaA803d1746687cB88E0501\nAGGREGATE\n"
 			   "a17588da875f17a0775d7d80a87a2e1719edef401671d4a65936746c00a6a234";
 	const gchar *sig = "0x7a808edfecf2abac1606612ab7f9d52ff31eea7e2bc549824187eae9107a9c1a"

@@ -1,5 +1,6 @@
 /*
- * CRN operation authentication: aleph-protocol.md §10.3 (a) verbatim, (b) negative, (c) computed.
+ * CRN operation authentication: docs/protocols.md#crn-authentication-headers: (a) verbatim,
+ * (b) negative, (c) computed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -1,6 +1,6 @@
 /*
  * Messages: content normalization fixtures (content/<case>.json → .item_content or .err), the
- * worked INSTANCE message of aleph-protocol.md §10.2, item_hash, signing and verification.
+ * worked INSTANCE message (docs/protocols.md#the-worked-instance-message), item_hash, signing and verification.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -137,7 +137,7 @@ test_worked_instance (void)
 	g_assert_true (ac_aleph_message_verify (msg, &signer, &error));
 	g_assert_cmpstr (signer, ==, "0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1");
 
-	/* the POST body of §10.2 (message time 1700000000.5) */
+	/* the POST body of the worked INSTANCE (message time 1700000000.5) */
 	msg->time = 1700000000.5;
 	body = ac_aleph_message_post_body (msg, TRUE);
 	g_assert_true (g_str_has_prefix (
@@ -160,7 +160,7 @@ test_worked_instance (void)
 static void
 test_sha256_vector (void)
 {
-	/* aleph-protocol.md §10.1, element [0] of aleph-sdk-python tests/unit/messages.json */
+	/* docs/protocols.md#a-real-network-message, element [0] of aleph-sdk-python tests/unit/messages.json */
 	const gchar *c =
 	    "{\"type\":\"Permission\",\"address\":\"fishbsxxtW2iRwBgihKZEWGv4EMZ47G6ypx3P22Nhqx\","
 	    "\"content\":{\"datasetID\":\"55998e1e21ac4d9fbd7612194fc175407320eb2e53c4e02719850a6ccfac4f26\","
@@ -183,7 +183,7 @@ test_sha256_vector (void)
 static void
 test_real_network_message (void)
 {
-	/* §10.1: signature and hash of a real AGGREGATE; the content is not needed to verify the
+	/* the real message: signature and hash of a real AGGREGATE; the content is not needed to verify the
 	 * signature, so check a storage-typed copy (item_hash only) */
 	g_autoptr(AcAlephMessage) msg = g_new0 (AcAlephMessage, 1);
 	g_autofree gchar *signer = NULL;

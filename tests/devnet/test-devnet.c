@@ -436,7 +436,7 @@ test_devnet_auth (void)
 	g_assert_true (owner_attest (o, TRUE, &error));
 	g_assert_no_error (error);
 
-	/* the owner delegates INSTANCE operations in its "security" aggregate (aleph-vm §4.4) */
+	/* the owner delegates INSTANCE operations in its "security" aggregate (docs/protocols.md#crn-operations) */
 	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "stop", &error)
 	               && ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
 	g_assert_no_error (error);

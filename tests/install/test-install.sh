@@ -24,6 +24,11 @@ check -f "$prefix/share/man/man8/virt-alephd.8"
 check -f "$prefix/lib/systemd/system/virt-alephd.service"
 check -f "$prefix/share/aleph-confidential/examples/confidential-domain.xml"
 check -f "$prefix/share/doc/aleph-confidential/exit-codes.md"
+# the docs with the diagrams they embed (relative links: diagrams/*.svg beside the .md)
+for f in architecture.md protocols.md tagging.md diagrams/pipeline.svg diagrams/localsev.svg \
+         diagrams/trust.svg diagrams/aleph-flow.svg; do
+  check -f "$prefix/share/doc/aleph-confidential/$f"
+done
 # commented sample configurations beside the real ones (tests/cli/test_config_docs.py parses them)
 check -f "$sysconfdir/aleph-confidential/virt-alephd.conf.example"
 check -f "$(dirname "$hookdir")/aleph-confidential.conf.example"

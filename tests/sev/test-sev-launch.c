@@ -602,9 +602,8 @@ test_secret_vectors (void)
 	}
 }
 
-/* aleph-protocol.md §10.5 (b) and (c): Aleph's table format. The spec's hex for table (b)
- * shows one zero byte too many (65 bytes for a 64-byte table: 59 bytes + 5 of padding); the
- * ciphertext and header it gives are those of the 64-byte table checked here. */
+/* Aleph's table format (docs/protocols.md#launch-secret-tables): (b) sevctl's inputs, which
+ * make a 64-byte table (59 bytes + 5 of padding), (c) an end-to-end mock set. */
 static void
 test_secret_aleph (void)
 {

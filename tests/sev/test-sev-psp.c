@@ -1,5 +1,5 @@
 /*
- * The software PSP: the synthetic platform self-test of sev-protocol §7.6, full guest owner ↔
+ * The software PSP: the synthetic platform's end-to-end launch (e2e.json), full guest owner ↔
  * PSP round trips for SEV and SEV-ES policies on generated identities (RSA-4096 and Naples-
  * style RSA-2048), trust only through an explicitly given ARK, and every refusal's status code.
  *

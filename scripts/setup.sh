@@ -19,6 +19,7 @@ PKGS=(
   debootstrap
   openssh-server openssh-client netcat-openbsd   # the remote-host (qemu+ssh://) test
   libguestfs-dev libguestfs0 supermin
+  debhelper                 # debian/ packaging (tests/install/test-deb.sh)
 )
 
 missing=()

@@ -2,9 +2,11 @@
 # The built systemd unit is hardened: 'systemd-analyze security' rates its overall exposure
 # below 5.0 (systemd's "OK"/"MEDIUM" bands; the unit before hardening rated 9.1 "UNSAFE").
 # --offline=true: no running systemd is needed, only the analyzer.
-#   test-unit-security.sh UNIT
+# Every line of the unit parses (systemd-analyze verify): a misspelt or misvalued hardening
+# option is ignored by systemd, with a warning, which would leave the service unprotected.
+#   test-unit-security.sh UNIT DAEMON
 set -euo pipefail
-unit=$1
+unit=$1 daemon=$(realpath "$2")
 max=5.0
 analyze=$(command -v systemd-analyze || true)
 if [ -z "$analyze" ]; then
@@ -13,8 +15,18 @@ if [ -z "$analyze" ]; then
 fi
 # the analyzer loads the unit by its name: a copy under a scratch directory, ExecStart as built
 dir=$(mktemp -d)
+mkdir "$dir/verify"
 trap 'rm -rf "$dir"' EXIT
 cp "$unit" "$dir/virt-alephd.service"
+
+# verify checks ExecStart's binary exists: the built one stands in for the installed one
+sed "s|^ExecStart=[^ ]*|ExecStart=$daemon|" "$unit" >"$dir/verify/virt-alephd.service"
+if out=$("$analyze" verify --man=no "$dir/verify/virt-alephd.service" 2>&1) && [ -z "$out" ]; then
+  echo "ok - systemd-analyze verify: every line parses"
+else
+  echo "not ok - systemd-analyze verify:"; sed 's/^/# /' <<<"$out"; exit 1
+fi
+
 out=$("$analyze" security --offline=true --no-pager "$dir/virt-alephd.service" 2>&1) || true
 line=$(grep -E 'Overall exposure level for virt-alephd\.service: [0-9]+\.[0-9]' <<<"$out" || true)
 if [ -z "$line" ]; then

@@ -20,6 +20,7 @@ PKGS=(
   openssh-server openssh-client netcat-openbsd   # the remote-host (qemu+ssh://) test
   libguestfs-dev libguestfs0 supermin
   graphviz virtinst   # docs/diagrams (dot → SVG); virt-xml and virt-install for docs/tagging.md
+  debhelper                 # debian/ packaging (tests/install/test-deb.sh)
 )
 
 missing=()

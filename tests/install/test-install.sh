@@ -39,6 +39,32 @@ if grep -q "^ExecStart=$prefix/sbin/virt-alephd --foreground" "$dest$prefix/lib/
 else
   echo "not ok - unit ExecStart"; fail=1
 fi
+# the installed unit can be enabled as the README says (systemctl --root: no running systemd)
+if command -v systemctl >/dev/null; then
+  if systemctl --root="$dest" enable virt-alephd.service >/dev/null 2>&1 &&
+     [ "$(readlink "$dest/etc/systemd/system/multi-user.target.wants/virt-alephd.service")" \
+       = "$prefix/lib/systemd/system/virt-alephd.service" ]; then
+    echo "ok - systemctl enable virt-alephd: wanted by multi-user.target"
+  else
+    echo "not ok - systemctl --root enable virt-alephd.service made no multi-user.target.wants link"; fail=1
+  fi
+else
+  echo "ok - # SKIP systemctl not installed (systemctl enable virt-alephd)"
+fi
+# installed into the live system, the hook's install script says libvirt must restart; into a
+# DESTDIR (a package build) it says nothing
+scratch=$(mktemp -d)
+touch "$scratch/aleph-hook"
+msg=$(env -u DESTDIR sh "$(dirname "$0")/../../hooks/install-hook.sh" "$scratch" 2>&1)
+if [ -e "$scratch/50-aleph-confidential" ] && grep -q "restart libvirtd (or virtqemud)" <<<"$msg"; then
+  echo "ok - installing the hook reminds to restart libvirtd"
+else
+  echo "not ok - installing the hook without DESTDIR: '$msg'"; fail=1
+fi
+touch "$scratch/aleph-hook"
+msg=$(DESTDIR=$scratch sh "$(dirname "$0")/../../hooks/install-hook.sh" / 2>&1)
+if [ -z "$msg" ]; then echo "ok - silent into a DESTDIR"; else echo "not ok - into a DESTDIR: '$msg'"; fail=1; fi
+rm -rf "$scratch"
 # the hook needs nothing but libc, and the installed module exports the entry point
 deps=$(ldd "$dest$hookdir/50-aleph-confidential")
 libs=$(awk '{print $1}' <<<"$deps" | grep -v -e linux-vdso -e ld-linux -e '^libc.so' || true)

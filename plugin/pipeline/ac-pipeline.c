@@ -24,6 +24,7 @@
 
 #include "ac-aleph-client.h"
 #include "ac-aleph-payment.h"
+#include "ac-aleph-util.h"
 #include "ac-builder.h"
 #include "ac-builder-verify.h"
 #include "ac-car.h"
@@ -50,6 +51,7 @@ ac_pipeline_config_new (void)
 	c->state_dir = g_strdup (AC_STATEDIR);
 	c->min_api_major = 0;
 	c->min_api_minor = 17; /* the measurement formula of sev-protocol §3.2 */
+	c->min_ccn_version = g_strdup (AC_PIPELINE_DEFAULT_MIN_CCN_VERSION);
 	c->poll_first_ms = 500;
 	c->poll_max_ms = 5000;
 	c->timeout_s = 600;
@@ -68,6 +70,7 @@ ac_pipeline_config_free (AcPipelineConfig *c)
 	g_free (c->crn_list_url);
 	g_strfreev (c->trusted_roots);
 	g_free (c->secrets_uri);
+	g_free (c->min_ccn_version);
 	g_free (c);
 }
 
@@ -75,8 +78,9 @@ ac_pipeline_config_free (AcPipelineConfig *c)
  * ac_pipeline_config_load:
  *
  * The [pipeline] group of the service's key file: state-dir, key-file, channel, crn-list,
- * trusted-roots (list of ARK files), secrets-uri, min-api (M.m), poll-first-ms, poll-max-ms,
- * timeout, instance-seconds. A missing file gives the defaults.
+ * trusted-roots (list of ARK files), secrets-uri, min-api (M.m: the SEV firmware API a platform
+ * must report), min-ccn-version (M.m[.p]: the CCN's), poll-first-ms, poll-max-ms, timeout,
+ * instance-seconds. A missing file gives the defaults.
  */
 AcPipelineConfig *
 ac_pipeline_config_load (const gchar *path, GError **error)
@@ -105,7 +109,17 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 	STR ("channel", channel);
 	STR ("crn-list", crn_list_url);
 	STR ("secrets-uri", secrets_uri);
+	STR ("min-ccn-version", min_ccn_version);
 #undef STR
+	{
+		guint v[3];
+		if (!ac_version_parse (c->min_ccn_version, v)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "%s: [pipeline] min-ccn-version='%s': expected MAJOR.MINOR[.PATCH] such as %s",
+				     path, c->min_ccn_version, AC_PIPELINE_DEFAULT_MIN_CCN_VERSION);
+			return NULL;
+		}
+	}
 	if (g_key_file_has_key (kf, "pipeline", "trusted-roots", NULL))
 		c->trusted_roots = g_key_file_get_string_list (kf, "pipeline", "trusted-roots", NULL, NULL);
 	min_api = g_key_file_get_string (kf, "pipeline", "min-api", NULL);
@@ -789,7 +803,24 @@ step_preflight (AcPipeline *p, GError **error)
 		g_prefix_error (error, "<aleph:publish payment='%s'>: ", ac_payment_to_string (pub->payment));
 		return FALSE;
 	}
-	if (!ensure_clients (p, error) || !step_crn (p, error))
+	if (!ensure_clients (p, error))
+		return FALSE;
+	/* the API answers, and speaks what this client needs */
+	{
+		g_autofree gchar *version = NULL;
+		g_autoptr(GError) version_error = NULL;
+		if (!ac_ccn_check_version (p->ccn, p->config->min_ccn_version, &version, &version_error)) {
+			if (g_error_matches (version_error, AC_ERROR, AC_ERROR_REFUSED))
+				g_prefix_error (&version_error, "<aleph:publish api='%s'> ([pipeline] min-ccn-version=%s): ",
+						pub->api, p->config->min_ccn_version);
+			else
+				g_prefix_error (&version_error, "<aleph:publish api='%s'>: ", pub->api);
+			g_propagate_error (error, g_steal_pointer (&version_error));
+			return FALSE;
+		}
+		ac_state_log (p->state, "pre-flight: the CCN at %s runs version %s", pub->api, version);
+	}
+	if (!step_crn (p, error))
 		return FALSE;
 	if (pub->payment != AC_PAYMENT_CREDIT)
 		return TRUE;

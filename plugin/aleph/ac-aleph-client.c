@@ -306,7 +306,8 @@ ac_ccn_get_version (AcCcnClient *self, GError **error)
 			     "GET %s: expected {\"version\": \"…\"}, as a CCN (pyaleph) answers", url);
 		return NULL;
 	}
-	return g_utf8_make_valid (json_node_get_string (n), 64);
+	/* shown in messages: valid UTF-8, and bounded */
+	return g_utf8_make_valid (json_node_get_string (n), (gssize)MIN (strlen (json_node_get_string (n)), 64));
 }
 
 /**
@@ -339,7 +340,7 @@ ac_ccn_check_version (AcCcnClient *self, const gchar *min_version, gchar **versi
 	if (ac_version_compare (have, want) < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 			     "the CCN at %s runs version %s, older than %s, the oldest accepted: use "
-			     "another API (<aleph:publish api=…>) or lower the minimum",
+			     "another API or lower the minimum",
 			     self->api, v, min_version);
 		return FALSE;
 	}

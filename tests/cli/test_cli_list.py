@@ -11,12 +11,15 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
-from clitest import EXIT, VIRT_ALEPH  # noqa: E402
+from clitest import BUILD, EXIT, VIRT_ALEPH  # noqa: E402
+
+ALEPH_DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
 
 TAG_NS = "https://aleph.cloud/ns/libvirt/confidential/1"
 STATUS_NS = "https://aleph.cloud/ns/libvirt/confidential-status/1"
@@ -263,6 +266,53 @@ class ListStatusTest(unittest.TestCase):
             r = self.run_cli(self.fleet(), "status", "web", "--follow", opt, "0")
             self.assertEqual(r.returncode, EXIT["invalid-input"], self.describe(r))
             self.assertIn(opt, r.stderr)
+
+    # ---- the pre-flight's check of the CCN's version, through apply ------------------------
+
+    def test_preflight_ccn_version(self):
+        if not os.access(ALEPH_DEVNET, os.X_OK):
+            self.skipTest("aleph-devnet is not built (needs libsoup-3.0 and sqlite3)")
+        key = os.path.join(self.dir, "ethereum.key")
+        if not os.path.exists(key):
+            r = subprocess.run([VIRT_ALEPH, "account", "create", "--key-file", key],
+                               capture_output=True, text=True, env=self.env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        p = subprocess.Popen([VIRT_ALEPH, "devnet", "--state-dir", os.path.join(self.dir, "devnet")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            ready = json.loads(p.stdout.readline())
+            tag = (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
+                   f'<aleph:publish api="{ready["ccn"]}" crn="auto"/></aleph:confidential>')
+            uri = self.node("preflight.xml", domain("pre", 9, tag))
+            for name, minimum in (("old", "99.0"), ("ok", "0.5")):
+                state = os.path.join(self.dir, "state-" + name)
+                os.makedirs(state, mode=0o700, exist_ok=True)
+                config = os.path.join(self.dir, name + ".conf")
+                with open(config, "w") as f:
+                    f.write(f"[pipeline]\nstate-dir={state}\nkey-file={key}\nmin-ccn-version={minimum}\n")
+                t0 = time.monotonic()
+                r = self.run_cli(uri, "apply", "pre", "--config", config, "--json")
+                events = [json.loads(line) for line in r.stdout.splitlines()]
+                if name == "old":
+                    # refused in seconds, before any build, naming both versions
+                    self.assertLess(time.monotonic() - t0, 10)
+                    self.assertEqual(r.returncode, EXIT["refused"], self.describe(r))
+                    msg = events[-1]["error"]["message"]
+                    self.assertIn("min-ccn-version=99.0", msg)
+                    self.assertRegex(msg, r"runs version 0\.5\.0\+devnet\.\S+, older than 99\.0")
+                    self.assertNotIn("building", [e.get("state") for e in events])
+                else:
+                    # past the pre-flight: the build starts (and stops: the test domain runs)
+                    self.assertIn("building", [e.get("state") for e in events], self.describe(r))
+                    with open(os.path.join(state, "domains", "1f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e09", "log")) as f:
+                        self.assertIn("pre-flight: the CCN at", f.read())
+        finally:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 if __name__ == "__main__":

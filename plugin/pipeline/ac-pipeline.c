@@ -1659,6 +1659,8 @@ ac_pipeline_operate (const AcPipelineConfig *config,
 			forget_session (&p);
 			ac_state_reset_step (p.state, "notify");
 			ac_state_reset_step (p.state, "attest");
+			/* the VM and its address are gone with it */
+			g_clear_pointer (&p.status->ipv6, g_free);
 			ok = save (&p, error);
 			report (&p, "erased", "erase", 0);
 		} else if (g_strcmp0 (operation, "stop") == 0) {
@@ -1740,6 +1742,8 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		ok = save (&p, error);
 		g_clear_pointer (&p.status->instance_hash, g_free);
 		g_clear_pointer (&p.status->crn, g_free);
+		g_clear_pointer (&p.status->crn_url, g_free);
+		g_clear_pointer (&p.status->ipv6, g_free);
 		if (image)
 			g_clear_pointer (&p.status->store_hash, g_free);
 		report (&p, "forgotten", "forget", 0);

@@ -154,7 +154,9 @@ ac_status_writer_heartbeat (AcStatusWriter *w)
 	g_autoptr(GError) error = NULL;
 	gboolean written = FALSE;
 
-	g_mutex_lock (&w->lock);
+	/* a write under way is a beat already: never block the caller's main loop on it */
+	if (!g_mutex_trylock (&w->lock))
+		return FALSE;
 	if (w->last != NULL && ac_status_is_work_in_progress (w->last) &&
 	    g_get_monotonic_time () - w->last_write >= (AC_STATUS_HEARTBEAT_S - 1) * G_USEC_PER_SEC) {
 		if (!ac_status_write (w->dom, w->last, w->tag, TRUE, &written, &error))

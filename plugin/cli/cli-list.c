@@ -134,7 +134,8 @@ list_state_text (const ListRow *r)
 	if (st->error_step != NULL)
 		return g_strdup_printf ("%s at %s", st->state, st->error_step);
 	if (ac_status_is_work_in_progress (st))
-		return g_strdup_printf ("%s %s %u%%", st->state, st->step != NULL ? st->step : "-", st->progress);
+		return g_strdup_printf ("%s %s %u%%", st->state, st->step != NULL ? st->step : "-",
+		                        st->progress);
 	if (st->step != NULL && g_strcmp0 (st->step, st->state) != 0)
 		return g_strdup_printf ("%s (%s)", st->state, st->step);
 	return g_strdup (st->state);
@@ -153,21 +154,23 @@ json_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value)
 int
 ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, NULL,
-		"List every domain of the connection that carries an <aleph:confidential> tag: its "
-		"mode (Aleph or local), the state and step virt-alephd recorded, its CRN, and the "
-		"IPv6 of a running instance with an ssh hint. --json prints an array of objects.");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
+	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
+	    global, NULL,
+	    "List every domain of the connection that carries an <aleph:confidential> tag: its "
+	    "mode (Aleph or local), the state and step virt-alephd recorded, its CRN, and the "
+	    "IPv6 of a running instance with an ssh hint. --json prints an array of objects.");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
 	virDomainPtr *domains = NULL;
 	int n;
 
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc != 1)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "list: expected no argument, got '%s'", argv[1]));
+		return ac_cli_fail (global,
+		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                 "list: expected no argument, got '%s'", argv[1]));
 	ac_virt_init ();
 	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
 	if (conn == NULL)
@@ -180,7 +183,7 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
 		char uuid[VIR_UUID_STRING_BUFLEN] = "";
-		g_autoptr(AcTag) tag = NULL;
+		g_autoptr (AcTag) tag = NULL;
 		ListRow *r;
 		/* a domain undefined meanwhile, or untagged, is not listed */
 		if (xml != NULL && ac_tag_xml_has_tag (xml, strlen (xml))) {
@@ -202,7 +205,7 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 	g_ptr_array_sort (rows, list_row_cmp);
 
 	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
+		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_array (b);
 		for (guint i = 0; i < rows->len; i++) {
 			ListRow *r = g_ptr_array_index (rows, i);
@@ -236,27 +239,30 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 	if (rows->len == 0) {
 		if (!global->quiet)
 			printf ("No tagged domain on %s; tag one with 'virt-aleph tag DOMAIN' "
-				"(--publish to deploy it to Aleph).\n",
-				ac_cli_get_uri (global));
+			        "(--publish to deploy it to Aleph).\n",
+			        ac_cli_get_uri (global));
 		return AC_EXIT_OK;
 	}
 	{
 		/* aligned columns: the widest cell of each, the last one free */
 		const gchar *heads[] = { "NAME", "MODE", "STATE", "CRN", "IPV6", "SSH" };
-		g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+		g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
 		gsize width[G_N_ELEMENTS (heads)];
 		for (guint c = 0; c < G_N_ELEMENTS (heads); c++)
 			width[c] = strlen (heads[c]);
 		for (guint i = 0; i < rows->len; i++) {
 			ListRow *r = g_ptr_array_index (rows, i);
 			const AcStatus *st = r->st;
-			const gchar *crn = st != NULL ? (st->crn_url != NULL ? st->crn_url : st->crn) : NULL;
+			const gchar *crn
+			    = st != NULL ? (st->crn_url != NULL ? st->crn_url : st->crn) : NULL;
 			gchar *row[G_N_ELEMENTS (heads)] = {
 				g_strdup (r->name),
 				g_strdup (r->mode_text),
 				list_state_text (r),
 				g_strdup (crn != NULL ? crn : "-"),
-				g_strdup (st != NULL && st->ipv6 != NULL && !r->tag_changed ? st->ipv6 : "-"),
+				g_strdup (st != NULL && st->ipv6 != NULL && !r->tag_changed
+				              ? st->ipv6
+				              : "-"),
 				g_strdup (r->ssh != NULL ? r->ssh : "-"),
 			};
 			for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
@@ -269,7 +275,8 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 		printf ("%s\n", heads[G_N_ELEMENTS (heads) - 1]);
 		for (guint i = 0; i < rows->len; i++) {
 			for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
-				const gchar *cell = g_ptr_array_index (cells, i * G_N_ELEMENTS (heads) + c);
+				const gchar *cell
+				    = g_ptr_array_index (cells, i * G_N_ELEMENTS (heads) + c);
 				if (c + 1 < G_N_ELEMENTS (heads))
 					printf ("%-*s  ", (int)width[c], cell);
 				else

@@ -20,14 +20,14 @@
  */
 gboolean
 ac_status_write (virDomainPtr dom,
-		 AcStatus *desired,
-		 const gchar *tag_fingerprint,
-		 gboolean heartbeat,
-		 gboolean *written,
-		 GError **error)
+                 AcStatus *desired,
+                 const gchar *tag_fingerprint,
+                 gboolean heartbeat,
+                 gboolean *written,
+                 GError **error)
 {
 	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
-	g_autoptr(AcStatus) current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+	g_autoptr (AcStatus) current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
 	g_autofree gchar *status_xml = NULL;
 
 	if (written != NULL)
@@ -36,11 +36,13 @@ ac_status_write (virDomainPtr dom,
 	if (heartbeat && current == NULL)
 		return TRUE;
 	g_free (desired->tag);
-	desired->tag = tag_fingerprint != NULL ? g_strdup (tag_fingerprint) : ac_status_tag_fingerprint (xml);
+	desired->tag = tag_fingerprint != NULL ? g_strdup (tag_fingerprint)
+	                                       : ac_status_tag_fingerprint (xml);
 	g_free (desired->since);
 	desired->since = NULL;
-	if (current != NULL && current->since != NULL && g_strcmp0 (current->state, desired->state) == 0 &&
-	    g_strcmp0 (current->step, desired->step) == 0)
+	if (current != NULL && current->since != NULL
+	    && g_strcmp0 (current->state, desired->state) == 0
+	    && g_strcmp0 (current->step, desired->step) == 0)
 		desired->since = g_strdup (current->since);
 	if (current != NULL && ac_status_equal_ignoring_time (current, desired) && !heartbeat)
 		return TRUE;
@@ -59,9 +61,9 @@ struct _AcStatusWriter {
 	GMutex lock;
 	virDomainPtr dom;
 	gchar *tag;
-	AcStatus *last;     /* what was written last */
-	gint64 last_write;  /* monotonic µs */
-	gboolean log;       /* a g_message for each new state or step (the service's journal) */
+	AcStatus *last;    /* what was written last */
+	gint64 last_write; /* monotonic µs */
+	gboolean log;      /* a g_message for each new state or step (the service's journal) */
 };
 
 /**
@@ -114,8 +116,8 @@ ac_status_writer_write (AcStatusWriter *w, const AcStatus *status)
 {
 	g_autofree gchar *text = ac_status_format (status);
 	/* a copy: the times set here must not change the caller's own */
-	g_autoptr(AcStatus) copy = ac_status_parse (text, -1, NULL);
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcStatus) copy = ac_status_parse (text, -1, NULL);
+	g_autoptr (GError) error = NULL;
 	gboolean written = FALSE;
 
 	if (copy == NULL)
@@ -125,10 +127,11 @@ ac_status_writer_write (AcStatusWriter *w, const AcStatus *status)
 		g_warning ("%s", error->message);
 	if (written && w->log && g_strcmp0 (copy->since, copy->updated) == 0) {
 		if (copy->error_message != NULL)
-			g_message ("domain '%s': %s at step %s: %s", virDomainGetName (w->dom), copy->state,
-				   copy->step, copy->error_message);
+			g_message ("domain '%s': %s at step %s: %s", virDomainGetName (w->dom),
+			           copy->state, copy->step, copy->error_message);
 		else
-			g_message ("domain '%s': %s at step %s", virDomainGetName (w->dom), copy->state, copy->step);
+			g_message ("domain '%s': %s at step %s", virDomainGetName (w->dom),
+			           copy->state, copy->step);
 	}
 	if (written)
 		w->last_write = g_get_monotonic_time ();
@@ -151,16 +154,18 @@ ac_status_writer_write (AcStatusWriter *w, const AcStatus *status)
 gboolean
 ac_status_writer_heartbeat (AcStatusWriter *w)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	gboolean written = FALSE;
 
 	/* a write under way is a beat already: never block the caller's main loop on it */
 	if (!g_mutex_trylock (&w->lock))
 		return FALSE;
-	if (w->last != NULL && ac_status_is_work_in_progress (w->last) &&
-	    g_get_monotonic_time () - w->last_write >= (AC_STATUS_HEARTBEAT_S - 1) * G_USEC_PER_SEC) {
+	if (w->last != NULL && ac_status_is_work_in_progress (w->last)
+	    && g_get_monotonic_time () - w->last_write
+	           >= (AC_STATUS_HEARTBEAT_S - 1) * G_USEC_PER_SEC) {
 		if (!ac_status_write (w->dom, w->last, w->tag, TRUE, &written, &error))
-			g_debug ("heartbeat of '%s': %s", virDomainGetName (w->dom), error->message);
+			g_debug ("heartbeat of '%s': %s", virDomainGetName (w->dom),
+			         error->message);
 		if (written)
 			w->last_write = g_get_monotonic_time ();
 	}

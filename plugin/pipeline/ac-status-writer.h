@@ -13,22 +13,29 @@
 
 G_BEGIN_DECLS
 
-gboolean ac_status_write (virDomainPtr dom,
-			  AcStatus *desired,
-			  const gchar *tag_fingerprint,
-			  gboolean heartbeat,
-			  gboolean *written,
-			  GError **error);
+gboolean
+ac_status_write (virDomainPtr dom,
+                 AcStatus *desired,
+                 const gchar *tag_fingerprint,
+                 gboolean heartbeat,
+                 gboolean *written,
+                 GError **error);
 
 /* One domain's writer, shared by the thread that runs its flow and a heartbeat timer. */
 typedef struct _AcStatusWriter AcStatusWriter;
 
-AcStatusWriter *ac_status_writer_new (virDomainPtr dom, const gchar *tag_fingerprint);
-void ac_status_writer_free (AcStatusWriter *w);
-void ac_status_writer_set_log (AcStatusWriter *w, gboolean log);
-AcStatus *ac_status_writer_write (AcStatusWriter *w, const AcStatus *status);
-gboolean ac_status_writer_heartbeat (AcStatusWriter *w);
-guint ac_status_writer_add_heartbeat (AcStatusWriter *w);
+AcStatusWriter *
+ac_status_writer_new (virDomainPtr dom, const gchar *tag_fingerprint);
+void
+ac_status_writer_free (AcStatusWriter *w);
+void
+ac_status_writer_set_log (AcStatusWriter *w, gboolean log);
+AcStatus *
+ac_status_writer_write (AcStatusWriter *w, const AcStatus *status);
+gboolean
+ac_status_writer_heartbeat (AcStatusWriter *w);
+guint
+ac_status_writer_add_heartbeat (AcStatusWriter *w);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcStatusWriter, ac_status_writer_free)
 

@@ -16,13 +16,15 @@
 #include "ac-tag.h"
 #include "ac-virt.h"
 
-#define TAG "<aleph:confidential xmlns:aleph='" AC_TAG_NS "'><aleph:publish api='http://127.0.0.1:1'/></aleph:confidential>"
+#define TAG                                                                                        \
+	"<aleph:confidential xmlns:aleph='" AC_TAG_NS                                              \
+	"'><aleph:publish api='http://127.0.0.1:1'/></aleph:confidential>"
 
-static const gchar *domain_xml =
-	"<domain type='test'><name>writer</name><memory unit='MiB'>64</memory>"
-	"<os><type arch='x86_64'>hvm</type></os><metadata>" TAG "</metadata>"
-	"<devices><disk type='file' device='disk'><source file='/tmp/w.img'/>"
-	"<target dev='vda'/></disk></devices></domain>";
+static const gchar *domain_xml
+    = "<domain type='test'><name>writer</name><memory unit='MiB'>64</memory>"
+      "<os><type arch='x86_64'>hvm</type></os><metadata>" TAG "</metadata>"
+      "<devices><disk type='file' device='disk'><source file='/tmp/w.img'/>"
+      "<target dev='vda'/></disk></devices></domain>";
 
 static AcStatus *
 recorded (virDomainPtr dom)
@@ -45,12 +47,12 @@ status (const gchar *state, const gchar *step, guint progress)
 static void
 test_writes (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = ac_virt_connect ("test:///default", &error);
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(AcStatus) st = NULL;
-	g_autoptr(AcStatus) got = NULL;
-	g_autoptr(AcStatus) again = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (virConnect) conn = ac_virt_connect ("test:///default", &error);
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (AcStatus) st = NULL;
+	g_autoptr (AcStatus) got = NULL;
+	g_autoptr (AcStatus) again = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *fp = NULL;
 	g_autofree gchar *first_since = NULL;
@@ -116,11 +118,11 @@ test_writes (void)
 	/* the writer: a copy with its tag; no heartbeat due right after a write, nor for a
 	 * status that is no work in progress */
 	{
-		g_autoptr(AcStatusWriter) w = ac_status_writer_new (dom, fp);
-		g_autoptr(AcStatus) s1 = status ("attesting", "attest/measurement", 85);
-		g_autoptr(AcStatus) c1 = ac_status_writer_write (w, s1);
-		g_autoptr(AcStatus) s2 = status ("running", "running", 100);
-		g_autoptr(AcStatus) c2 = NULL;
+		g_autoptr (AcStatusWriter) w = ac_status_writer_new (dom, fp);
+		g_autoptr (AcStatus) s1 = status ("attesting", "attest/measurement", 85);
+		g_autoptr (AcStatus) c1 = ac_status_writer_write (w, s1);
+		g_autoptr (AcStatus) s2 = status ("running", "running", 100);
+		g_autoptr (AcStatus) c2 = NULL;
 		g_assert_cmpstr (c1->tag, ==, fp);
 		g_assert_null (s1->tag); /* the caller's status is not changed */
 		g_assert_false (ac_status_writer_heartbeat (w));

@@ -30,6 +30,8 @@ void
 ac_status_writer_free (AcStatusWriter *w);
 void
 ac_status_writer_set_log (AcStatusWriter *w, gboolean log);
+void
+ac_status_writer_set_interval (AcStatusWriter *w, guint seconds);
 AcStatus *
 ac_status_writer_write (AcStatusWriter *w, const AcStatus *status);
 gboolean

@@ -44,6 +44,13 @@ status (const gchar *state, const gchar *step, guint progress)
 	return st;
 }
 
+static gboolean
+quit_cb (gpointer loop)
+{
+	g_main_loop_quit (loop);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 test_writes (void)
 {
@@ -129,6 +136,38 @@ test_writes (void)
 		c2 = ac_status_writer_write (w, s2);
 		g_assert_cmpstr (c2->state, ==, "running");
 		g_assert_false (ac_status_writer_heartbeat (w));
+	}
+
+	/* the heartbeat of work in progress: written again once the interval is over, the
+	 * step's start kept; the main loop's timer does it every second */
+	{
+		g_autoptr (AcStatusWriter) w = ac_status_writer_new (dom, fp);
+		g_autoptr (AcStatus) s1 = status ("publishing", "publish/wait", 65);
+		g_autoptr (AcStatus) c1 = NULL;
+		g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+		guint timer;
+		ac_status_writer_set_interval (w, 2);
+		c1 = ac_status_writer_write (w, s1);
+		g_assert_false (ac_status_writer_heartbeat (w));
+		g_usleep (1100 * 1000);
+		g_assert_true (ac_status_writer_heartbeat (w));
+		g_clear_pointer (&got, ac_status_free);
+		got = recorded (dom);
+		g_assert_cmpstr (got->state, ==, "publishing");
+		g_assert_cmpstr (got->since, ==, c1->since);
+		g_assert_cmpstr (got->updated, !=, c1->updated);
+		g_assert_false (ac_status_writer_heartbeat (w));
+		/* from the timer: beats while the loop runs */
+		timer = ac_status_writer_add_heartbeat (w);
+		g_timeout_add_seconds (3, quit_cb, loop);
+		{
+			g_autofree gchar *before = g_strdup (got->updated);
+			g_main_loop_run (loop);
+			g_clear_pointer (&got, ac_status_free);
+			got = recorded (dom);
+			g_assert_cmpstr (got->updated, !=, before);
+		}
+		g_source_remove (timer);
 	}
 
 	/* removed meanwhile (untag): a heartbeat does not bring it back */

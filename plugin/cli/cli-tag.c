@@ -405,6 +405,13 @@ status_service_silent (AcCliGlobal *global, virDomainPtr dom, const AcStatus *st
 				     "virt-alephd running, connected to %s? ('virt-aleph doctor %s')",
 				     name, waited_s, st->state, st->step != NULL ? st->step : "-",
 				     ac_cli_get_uri (global), name);
+	else if (g_strcmp0 (st->state, "interrupted") == 0)
+		error = g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "the run of domain '%s' was interrupted at step %s (%s), and virt-alephd "
+				     "has not resumed it: is virt-alephd running, connected to %s? "
+				     "('virt-aleph doctor %s')",
+				     name, st->error_step != NULL ? st->error_step : "-",
+				     st->updated != NULL ? st->updated : "?", ac_cli_get_uri (global), name);
 	else
 		error = g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
 				     "virt-alephd has not updated the status of domain '%s' since %s, "
@@ -547,7 +554,9 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 		/* virt-alephd writes a status at once for a new tag, and refreshes one of work in
 		 * progress every AC_STATUS_HEARTBEAT_S: silence for wait_s means it is not there.
 		 * The time recorded counts too, beyond what clocks of two machines may differ by. */
-		waiting_for_service = st == NULL || tag_changed || ac_status_is_work_in_progress (st);
+		/* an interrupted run is resumed as soon as virt-alephd runs again */
+		waiting_for_service = st == NULL || tag_changed || ac_status_is_work_in_progress (st) ||
+				      g_strcmp0 (st->state, "interrupted") == 0;
 		age = st != NULL ? ac_status_age_s (st->updated, now_utc) : -1;
 		silent = (now - changed_at) / G_USEC_PER_SEC >= wait_s ||
 			 (st != NULL && !tag_changed && age > (gint64)wait_s + 120);

@@ -114,7 +114,10 @@ class ListStatusTest(unittest.TestCase):
                          domain("fixed", 5, PUBLISH_TAG + stale),
                          domain("failed", 6, PUBLISH_TAG + failed),
                          domain("gone", 7, PUBLISH_TAG + status("publishing", "publish/store", 40,
-                                                                f'tag="{self.fp}" updated="2020-01-01T00:00:00Z"')))
+                                                                f'tag="{self.fp}" updated="2020-01-01T00:00:00Z"')),
+                         domain("stopped", 8, PUBLISH_TAG + status(
+                             "interrupted", "build", 5, f'tag="{self.fp}" updated="{rfc3339()}"',
+                             '<alephst:error code="cancelled" step="build">interrupted</alephst:error>')))
 
     # ---- list ------------------------------------------------------------------------------
 
@@ -125,7 +128,7 @@ class ListStatusTest(unittest.TestCase):
         self.assertEqual(lines[0].split(), ["NAME", "MODE", "STATE", "CRN", "IPV6", "SSH"])
         rows = {line.split()[0]: line for line in lines[1:]}
         # tagged domains only, sorted by name
-        self.assertEqual(list(rows), ["builder", "failed", "fixed", "gone", "local", "web"])
+        self.assertEqual(list(rows), ["builder", "failed", "fixed", "gone", "local", "stopped", "web"])
         self.assertIn("Aleph", rows["web"])
         self.assertIn(CRN_URL, rows["web"])
         self.assertIn(IPV6, rows["web"])
@@ -147,7 +150,7 @@ class ListStatusTest(unittest.TestCase):
         doc = json.loads(r.stdout)
         self.assertIsInstance(doc, list)
         by_name = {o["domain"]: o for o in doc}
-        self.assertEqual(sorted(by_name), ["builder", "failed", "fixed", "gone", "local", "web"])
+        self.assertEqual(sorted(by_name), ["builder", "failed", "fixed", "gone", "local", "stopped", "web"])
         for o in doc:
             self.assertEqual(set(o), LIST_KEYS, o)  # stable keys, null when unknown
         web = by_name["web"]
@@ -241,6 +244,13 @@ class ListStatusTest(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 10)
         self.assertEqual(r.returncode, EXIT["not-found"], self.describe(r))
         self.assertIn("since 2020-01-01T00:00:00Z", r.stderr)
+
+    def test_follow_interrupted(self):
+        # a run interrupted (virt-alephd stopped) and not resumed: said after --wait
+        r = self.run_cli(self.fleet(), "status", "stopped", "--follow", "--heartbeat", "1", "--wait", "2")
+        self.assertEqual(r.returncode, EXIT["not-found"], self.describe(r))
+        self.assertIn("interrupted at step build", r.stderr)
+        self.assertIn("has not resumed it", r.stderr)
 
     def test_follow_no_status(self):
         r = self.run_cli(self.fleet(), "status", "local", "--follow", "--heartbeat", "1", "--wait", "3")

@@ -66,6 +66,7 @@ gchar *ac_cli_status_event_to_string (const gchar *domain, const AcStatus *statu
 const gchar *ac_cli_tag_mode (const AcTag *tag, gboolean json);
 gchar *ac_cli_ssh_hint (const AcStatus *status);
 gboolean ac_cli_status_tag_changed (const AcStatus *status, const gchar *domain_xml);
+gboolean ac_cli_status_instance_kept (const AcStatus *status);
 gchar *ac_cli_format_bytes (guint64 bytes);
 
 /* Command groups, one file each. */

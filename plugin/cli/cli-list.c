@@ -72,6 +72,19 @@ ac_cli_status_tag_changed (const AcStatus *st, const gchar *domain_xml)
 }
 
 /**
+ * ac_cli_status_instance_kept:
+ *
+ * Whether @st is that of an instance running on Aleph: virt-alephd leaves a published
+ * instance as it is when the tag changes (it is ended with `virt-aleph erase` first), so such
+ * a status stays the domain's current one after a change of the tag.
+ */
+gboolean
+ac_cli_status_instance_kept (const AcStatus *st)
+{
+	return st != NULL && g_strcmp0 (st->state, "running") == 0 && st->instance_hash != NULL;
+}
+
+/**
  * ac_cli_format_bytes:
  *
  * 1536 → "1.5 KiB", in binary units.
@@ -98,7 +111,8 @@ typedef struct {
 	gchar *mode_text;
 	const gchar *mode_json;
 	AcStatus *st; /* nullable */
-	gboolean tag_changed;
+	gboolean tag_changed; /* the status was written for another tag */
+	gboolean stale;       /* … and is not the domain's current state any more */
 	gchar *ssh;
 } ListRow;
 
@@ -129,8 +143,10 @@ list_state_text (const ListRow *r)
 	const AcStatus *st = r->st;
 	if (st == NULL)
 		return g_strdup ("no status yet");
-	if (r->tag_changed)
+	if (r->stale)
 		return g_strdup ("tag changed; waiting for virt-alephd");
+	if (r->tag_changed)
+		return g_strdup ("running (tag changed: erase to apply it)");
 	if (st->error_step != NULL)
 		return g_strdup_printf ("%s at %s", st->state, st->error_step);
 	if (ac_status_is_work_in_progress (st))
@@ -196,7 +212,8 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 			r->mode_json = ac_cli_tag_mode (tag, TRUE);
 			r->st = ac_status_parse (xml, -1, NULL);
 			r->tag_changed = ac_cli_status_tag_changed (r->st, xml);
-			r->ssh = r->tag_changed ? NULL : ac_cli_ssh_hint (r->st);
+			r->stale = r->tag_changed && !ac_cli_status_instance_kept (r->st);
+			r->ssh = r->stale ? NULL : ac_cli_ssh_hint (r->st);
 			g_ptr_array_add (rows, r);
 		}
 		virDomainFree (domains[i]);
@@ -260,7 +277,7 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 				g_strdup (r->mode_text),
 				list_state_text (r),
 				g_strdup (crn != NULL ? crn : "-"),
-				g_strdup (st != NULL && st->ipv6 != NULL && !r->tag_changed
+				g_strdup (st != NULL && st->ipv6 != NULL && !r->stale
 				              ? st->ipv6
 				              : "-"),
 				g_strdup (r->ssh != NULL ? r->ssh : "-"),

@@ -513,7 +513,7 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 		g_autofree gchar *line = NULL;
 		g_autoptr(GDateTime) now_utc = g_date_time_new_now_utc ();
 		gint64 now = g_get_monotonic_time ();
-		gboolean tag_changed, waiting_for_service, silent;
+		gboolean tag_changed, waiting_for_service, silent, kept;
 		gint64 age;
 
 		if (xml == NULL)
@@ -522,7 +522,10 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 			return status_untagged (global, dom);
 		st = ac_status_parse (xml, -1, NULL);
 		tag = ac_tag_parse (xml, -1, NULL, NULL);
-		tag_changed = ac_cli_status_tag_changed (st, xml);
+		/* a status of an earlier tag is not the domain's, but for an instance that runs on:
+		 * virt-alephd leaves it as it is */
+		kept = ac_cli_status_instance_kept (st);
+		tag_changed = ac_cli_status_tag_changed (st, xml) && !kept;
 		if (first || g_strcmp0 (st != NULL ? st->updated : NULL, last_updated) != 0) {
 			changed_at = now;
 			g_free (last_updated);
@@ -543,6 +546,12 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 				last = g_steal_pointer (&line);
 				printed_at = now;
 			}
+			if (kept && ac_cli_status_tag_changed (st, xml) && !global->json && !global->quiet &&
+			    printed_at == now)
+				printf ("note: the tag changed after the instance was published; virt-alephd "
+					"leaves the running instance as it is ('virt-aleph erase %s', then the new "
+					"tag is deployed)\n",
+					virDomainGetName (dom));
 			/* a failure of an earlier tag is not the domain's: wait for the new run */
 			if (!tag_changed && status_is_final (st, tag != NULL && tag->publish != NULL))
 				return g_strcmp0 (st->state, "failed") == 0
@@ -603,7 +612,7 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcTag) tag = NULL;
 	g_autoptr(AcStatus) st = NULL;
 	g_autofree gchar *ssh = NULL;
-	gboolean tagged, tag_changed;
+	gboolean tagged, tag_changed, stale;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
@@ -627,7 +636,8 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 		tag = ac_tag_parse (xml, -1, NULL, &tag_error);
 	st = ac_status_parse (xml, -1, NULL);
 	tag_changed = ac_cli_status_tag_changed (st, xml);
-	ssh = tag_changed ? NULL : ac_cli_ssh_hint (st);
+	stale = tag_changed && !ac_cli_status_instance_kept (st);
+	ssh = stale ? NULL : ac_cli_ssh_hint (st);
 
 	if (global->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -697,10 +707,10 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 		if (st == NULL) {
 			printf ("Status:      none yet (is virt-alephd running for %s?)\n", ac_cli_get_uri (global));
 		} else {
-			if (tag_changed)
+			if (stale)
 				printf ("State:       tag changed since; waiting for virt-alephd (the status below "
 					"is the earlier tag's)\n");
-			printf ("%s %s (step %s, %u%%)\n", tag_changed ? "Was:        " : "State:      ", st->state,
+			printf ("%s %s (step %s, %u%%)\n", stale ? "Was:        " : "State:      ", st->state,
 				st->step != NULL ? st->step : "-", st->progress);
 			if (st->total > 0) {
 				g_autofree gchar *done = ac_cli_format_bytes (st->done);
@@ -737,6 +747,11 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 			if (st->error_message != NULL)
 				printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
 					st->error_message);
+			if (tag_changed && !stale)
+				printf ("Note:        the tag changed after the instance was published; "
+					"virt-alephd leaves the running instance as it is ('virt-aleph erase %s', "
+					"then the new tag is deployed)\n",
+					virDomainGetName (dom));
 		}
 	}
 	return AC_EXIT_OK;

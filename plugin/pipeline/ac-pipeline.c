@@ -163,8 +163,7 @@ typedef struct {
 	AcHttpClient *http;
 	AcCcnClient *ccn;
 	GCancellable *cancellable;
-	AcProgress *progress;   /* nullable: the run's, whose bytes go into the status */
-	gint64 progress_written; /* monotonic µs of the last status written for a progress */
+	gint64 progress_written; /* monotonic µs of the last status written for the bytes */
 	guint range_lo, range_hi; /* the status percentages the current step spans */
 } AcPipeline;
 
@@ -1512,7 +1511,6 @@ ac_pipeline_run (const AcPipelineConfig *config,
 	gulong handler;
 
 	p.cancellable = cancellable;
-	p.progress = progress;
 	ac_progress_add_step (progress, "build", 50);
 	ac_progress_add_step (progress, "publish", 35);
 	ac_progress_add_step (progress, "attest", 15);

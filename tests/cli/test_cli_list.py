@@ -115,6 +115,9 @@ class ListStatusTest(unittest.TestCase):
                          domain("failed", 6, PUBLISH_TAG + failed),
                          domain("gone", 7, PUBLISH_TAG + status("publishing", "publish/store", 40,
                                                                 f'tag="{self.fp}" updated="2020-01-01T00:00:00Z"')),
+                         domain("kept", 10, PUBLISH_TAG + status(
+                             "running", "running", 100, 'tag="0000000000000000"',
+                             f'<alephst:aleph instance="{"1" * 64}" crn="{CRN}" ipv6="{IPV6}"/>')),
                          domain("stopped", 8, PUBLISH_TAG + status(
                              "interrupted", "build", 5, f'tag="{self.fp}" updated="{rfc3339()}"',
                              '<alephst:error code="cancelled" step="build">interrupted</alephst:error>')))
@@ -128,7 +131,7 @@ class ListStatusTest(unittest.TestCase):
         self.assertEqual(lines[0].split(), ["NAME", "MODE", "STATE", "CRN", "IPV6", "SSH"])
         rows = {line.split()[0]: line for line in lines[1:]}
         # tagged domains only, sorted by name
-        self.assertEqual(list(rows), ["builder", "failed", "fixed", "gone", "local", "stopped", "web"])
+        self.assertEqual(list(rows), ["builder", "failed", "fixed", "gone", "kept", "local", "stopped", "web"])
         self.assertIn("Aleph", rows["web"])
         self.assertIn(CRN_URL, rows["web"])
         self.assertIn(IPV6, rows["web"])
@@ -138,6 +141,9 @@ class ListStatusTest(unittest.TestCase):
         self.assertIn("no status yet", rows["local"])
         self.assertIn("failed at attest", rows["failed"])
         self.assertIn("tag changed; waiting for virt-alephd", rows["fixed"])
+        # an instance running from an earlier tag still runs (virt-alephd leaves it): its address
+        self.assertIn("running (tag changed: erase to apply it)", rows["kept"])
+        self.assertIn(f"ssh root@{IPV6}", rows["kept"])
         # aligned: every column starts at the header's offset
         start = lines[0].index("STATE")
         for line in lines[1:]:
@@ -150,7 +156,7 @@ class ListStatusTest(unittest.TestCase):
         doc = json.loads(r.stdout)
         self.assertIsInstance(doc, list)
         by_name = {o["domain"]: o for o in doc}
-        self.assertEqual(sorted(by_name), ["builder", "failed", "fixed", "gone", "local", "stopped", "web"])
+        self.assertEqual(sorted(by_name), ["builder", "failed", "fixed", "gone", "kept", "local", "stopped", "web"])
         for o in doc:
             self.assertEqual(set(o), LIST_KEYS, o)  # stable keys, null when unknown
         web = by_name["web"]
@@ -267,6 +273,14 @@ class ListStatusTest(unittest.TestCase):
         r = self.run_cli(self.fleet(), "status", "fixed", "--follow", "--json", "--wait", "2")
         events = [json.loads(line) for line in r.stdout.splitlines()]
         self.assertIs(events[0]["tagChanged"], True)
+        # an instance that runs from an earlier tag: running, with what to do to apply the new one
+        r = self.run_cli(self.fleet(), "status", "kept", "--follow", "--wait", "2")
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assertIn("virt-aleph erase kept", r.stdout)
+        r = self.run_cli(self.fleet(), "status", "kept")
+        self.assertIn("State:       running", r.stdout)
+        self.assertIn(f"SSH:         ssh root@{IPV6}", r.stdout)
+        self.assertIn("Note:        the tag changed after the instance was published", r.stdout)
         # the same failure for the tag the domain has: the failure, with its class
         r = self.run_cli(self.fleet(), "status", "failed", "--follow", "--wait", "2")
         self.assertEqual(r.returncode, EXIT["untrusted"], self.describe(r))

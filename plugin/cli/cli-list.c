@@ -44,12 +44,14 @@ ac_cli_tag_mode (const AcTag *tag, gboolean json)
 /**
  * ac_cli_ssh_hint:
  *
- * `ssh root@IPV6` for an instance that runs with an address its CRN reported, else %NULL.
+ * `ssh root@IPV6` for an instance that runs on Aleph with an address its CRN reported, else
+ * %NULL.
  */
 gchar *
 ac_cli_ssh_hint (const AcStatus *st)
 {
-	if (st == NULL || st->ipv6 == NULL || g_strcmp0 (st->state, "running") != 0)
+	if (st == NULL || st->ipv6 == NULL || st->instance_hash == NULL ||
+	    g_strcmp0 (st->state, "running") != 0)
 		return NULL;
 	return g_strdup_printf ("ssh root@%s", st->ipv6);
 }

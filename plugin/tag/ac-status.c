@@ -90,7 +90,7 @@ ac_status_new_keeping_results (const AcStatus *current)
 	st->instance_hash = g_strdup (current->instance_hash);
 	st->crn = g_strdup (current->crn);
 	st->crn_url = g_strdup (current->crn_url);
-	st->ipv6 = g_strdup (current->ipv6);
+	/* not the IPv6: an address of the instance while it runs, which only its flow knows */
 	st->attest_time = g_strdup (current->attest_time);
 	st->attest_verdict = g_strdup (current->attest_verdict);
 	st->attest_measurement = g_strdup (current->attest_measurement);

@@ -1590,6 +1590,16 @@ ac_devnet_ccn_handle(AcDevnet *self,
 			ccn_add_json(self, msg, g_str_has_prefix(path, "/api/v0/ipfs/"));
 			return TRUE;
 		}
+		if (get
+		    && (g_strcmp0(path, "/api/v0/version") == 0 || g_strcmp0(path, "/version") == 0)) {
+			/* pyaleph: {"version": __version__} */
+			g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+			JsonObject *o = json_object_new();
+			json_object_set_string_member(o, "version", AC_DEVNET_CCN_VERSION);
+			json_node_take_object(node, o);
+			ac_devnet_reply_json(msg, 200, node);
+			return TRUE;
+		}
 		if (g_strcmp0(path, "/api/v0/price/estimate") == 0 && !get) {
 			ccn_price_estimate(self, msg);
 			return TRUE;

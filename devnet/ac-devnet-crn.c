@@ -827,7 +827,14 @@ crn_executions(AcDevnetCrn *crn, SoupServerMessage *msg, gboolean v2)
 		e = json_object_new();
 		net = json_object_new();
 		json_object_set_null_member(net, "ipv4");
-		json_object_set_null_member(net, "ipv6");
+		/* aleph-vm gives each VM an address of the CRN's IPv6 range: here a ULA one, per
+		 * CRN, from the VM's hash */
+		{
+			const gchar *h = key;
+			g_autofree gchar *ipv6 = g_strdup_printf("fd61:6c65:7068:%x::%.4s:%.4s",
+			                                         crn->index, h, h + 4);
+			json_object_set_string_member(net, "ipv6", ipv6);
+		}
 		json_object_set_object_member(e, "networking", net);
 		json_object_set_string_member(e, "vm_type", "instance");
 		json_object_set_boolean_member(e, "awaiting_confidential_init", awaiting);

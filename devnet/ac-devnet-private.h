@@ -16,6 +16,9 @@
 G_BEGIN_DECLS
 
 #define AC_DEVNET_HOST "127.0.0.1"
+/* what GET /api/v0/version answers: the pyaleph API level the devnet's CCN speaks, and the
+ * devnet's own version as build metadata */
+#define AC_DEVNET_CCN_VERSION "0.5.0+devnet." PACKAGE_VERSION
 #define AC_DEVNET_SYNC_TIMEOUT_MS 30000
 #define AC_DEVNET_SECRET_GPA_FALLBACK G_GUINT64_CONSTANT(0x800000)
 

@@ -267,6 +267,88 @@ ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **er
 	return ac_json_to_python_compact (answer);
 }
 
+/**
+ * ac_ccn_get_version:
+ *
+ * The version the CCN reports (GET /api/v0/version, pyaleph's {"version": "…"}).
+ */
+gchar *
+ac_ccn_get_version (AcCcnClient *self, GError **error)
+{
+	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/version", self->api);
+	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr(JsonNode) answer = NULL;
+	JsonNode *n;
+	const gchar *data;
+	gsize len;
+
+	r = ac_http_request (self->http, "GET", url, NULL, NULL, NULL,
+			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, error);
+	if (r == NULL)
+		return NULL;
+	data = ac_http_response_get_data (r, &len);
+	if (r->status != 200) {
+		g_autofree gchar *text = ac_http_error_text (data, len);
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			     "GET %s: HTTP %u: %s (is %s an Aleph API, a CCN?)", url, r->status, text,
+			     self->api);
+		return NULL;
+	}
+	answer = ac_json_parse_untrusted ("version", data, len, error);
+	if (answer == NULL) {
+		g_prefix_error (error, "GET %s: ", url);
+		return NULL;
+	}
+	n = JSON_NODE_HOLDS_OBJECT (answer) ? json_object_get_member (json_node_get_object (answer), "version")
+					    : NULL;
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			     "GET %s: expected {\"version\": \"…\"}, as a CCN (pyaleph) answers", url);
+		return NULL;
+	}
+	/* shown in messages: valid UTF-8, and bounded */
+	return g_utf8_make_valid (json_node_get_string (n), (gssize)MIN (strlen (json_node_get_string (n)), 64));
+}
+
+/**
+ * ac_ccn_check_version:
+ * @min_version: the oldest version accepted (MAJOR.MINOR[.PATCH])
+ * @version: (out) (optional): the version the CCN reports
+ *
+ * Whether the CCN answers, with a version at least @min_version: refused (%AC_ERROR_REFUSED)
+ * naming both versions when it is older, %AC_ERROR_REMOTE when its answer is no version.
+ */
+gboolean
+ac_ccn_check_version (AcCcnClient *self, const gchar *min_version, gchar **version, GError **error)
+{
+	g_autofree gchar *v = NULL;
+	guint have[3], want[3];
+
+	if (!ac_version_parse (min_version, want)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "minimum CCN version '%s': expected MAJOR.MINOR[.PATCH] such as 0.5.0", min_version);
+		return FALSE;
+	}
+	v = ac_ccn_get_version (self, error);
+	if (v == NULL)
+		return FALSE;
+	if (!ac_version_parse (v, have)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			     "the CCN at %s reports version '%s', which is not MAJOR.MINOR[.PATCH]", self->api, v);
+		return FALSE;
+	}
+	if (ac_version_compare (have, want) < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+			     "the CCN at %s runs version %s, older than %s, the oldest accepted: use "
+			     "another API or lower the minimum",
+			     self->api, v, min_version);
+		return FALSE;
+	}
+	if (version != NULL)
+		*version = g_steal_pointer (&v);
+	return TRUE;
+}
+
 gboolean
 ac_ccn_get_credit_balance (AcCcnClient *self, const gchar *address, gdouble *credits, GError **error)
 {

@@ -46,6 +46,9 @@ AcMessageInfo *ac_ccn_wait_processed (AcCcnClient *self,
 				      GError **error);
 /* POST /api/v0/price/estimate with a dummy signature; returns the answer as JSON text */
 gchar *ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **error);
+/* GET /api/v0/version: pyaleph's {"version": "…"} */
+gchar *ac_ccn_get_version (AcCcnClient *self, GError **error);
+gboolean ac_ccn_check_version (AcCcnClient *self, const gchar *min_version, gchar **version, GError **error);
 /* GET /api/v0/addresses/{address}/balance: "credit_balance"; NOT_FOUND when the CCN has none */
 gboolean ac_ccn_get_credit_balance (AcCcnClient *self,
 				    const gchar *address,

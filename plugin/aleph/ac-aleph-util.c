@@ -543,3 +543,55 @@ ac_cid_v0_is_valid (const gchar *cid)
 	bin = ac_base58btc_decode (cid, NULL);
 	return bin != NULL && bin->len == 34 && bin->data[0] == 0x12 && bin->data[1] == 0x20;
 }
+
+/**
+ * ac_version_parse:
+ *
+ * MAJOR.MINOR[.PATCH], with an optional leading 'v' and anything after the numbers that
+ * does not start with a digit or a dot (a pre-release, git describe or build suffix:
+ * "0.10.2-3-gabc", "0.5.0rc1", "0.5.0+devnet"). A missing PATCH is 0.
+ */
+gboolean
+ac_version_parse (const gchar *text, guint version[3])
+{
+	const gchar *p = text;
+	guint n = 0;
+
+	if (p == NULL)
+		return FALSE;
+	if (*p == 'v' || *p == 'V')
+		p++;
+	while (n < 3) {
+		guint64 v = 0;
+		const gchar *start = p;
+		if (!g_ascii_isdigit (*p))
+			return FALSE;
+		while (g_ascii_isdigit (*p)) {
+			v = v * 10 + (guint64)(*p - '0');
+			if (v > G_MAXUINT)
+				return FALSE;
+			p++;
+		}
+		if (p - start > 9)
+			return FALSE;
+		version[n++] = (guint)v;
+		if (*p != '.' || !g_ascii_isdigit (p[1]))
+			break;
+		p++;
+	}
+	if (n < 2 || g_ascii_isdigit (*p) || *p == '.')
+		return FALSE;
+	if (n < 3)
+		version[2] = 0;
+	return TRUE;
+}
+
+gint
+ac_version_compare (const guint a[3], const guint b[3])
+{
+	for (guint i = 0; i < 3; i++) {
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	}
+	return 0;
+}

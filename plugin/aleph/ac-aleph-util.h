@@ -38,6 +38,9 @@ void ac_json_append_python_string (GString *out, const gchar *str);
 JsonNode *ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError **error);
 
 gboolean ac_item_hash_is_valid (const gchar *hash);
+/* "0.5.1", "v0.5", "0.10.2-3-gabc", "0.5.0+devnet.1" → {major, minor, patch} */
+gboolean ac_version_parse (const gchar *text, guint version[3]);
+gint ac_version_compare (const guint a[3], const guint b[3]);
 gboolean ac_cid_v0_is_valid (const gchar *cid);
 
 G_END_DECLS

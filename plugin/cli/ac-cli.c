@@ -228,11 +228,20 @@ ac_cli_json_add_status (JsonBuilder *b, const AcStatus *st)
 	json_builder_add_string_value (b, st->step != NULL ? st->step : "");
 	json_builder_set_member_name (b, "progress");
 	json_builder_add_int_value (b, st->progress);
+	if (st->total > 0) {
+		json_builder_set_member_name (b, "done");
+		json_builder_add_int_value (b, (gint64)st->done);
+		json_builder_set_member_name (b, "total");
+		json_builder_add_int_value (b, (gint64)st->total);
+	}
+	json_opt_string (b, "since", st->since);
 	json_opt_string (b, "imageSha256", st->image_sha256);
 	json_opt_string (b, "imageCid", st->image_cid);
 	json_opt_string (b, "store", st->store_hash);
 	json_opt_string (b, "instance", st->instance_hash);
 	json_opt_string (b, "crn", st->crn);
+	json_opt_string (b, "crnUrl", st->crn_url);
+	json_opt_string (b, "ipv6", st->ipv6);
 	json_opt_string (b, "measurement", st->attest_measurement);
 	json_opt_string (b, "errorCode", st->error_code);
 	json_opt_string (b, "errorStep", st->error_step);

@@ -62,10 +62,18 @@ void ac_cli_print_json_builder (JsonBuilder *builder);
 void ac_cli_json_add_status (JsonBuilder *builder, const AcStatus *status);
 gchar *ac_cli_status_event_to_string (const gchar *domain, const AcStatus *status);
 
+/* What list and status share (cli-list.c). */
+const gchar *ac_cli_tag_mode (const AcTag *tag, gboolean json);
+gchar *ac_cli_ssh_hint (const AcStatus *status);
+gboolean ac_cli_status_tag_changed (const AcStatus *status, const gchar *domain_xml);
+gboolean ac_cli_status_instance_kept (const AcStatus *status);
+gchar *ac_cli_format_bytes (guint64 bytes);
+
 /* Command groups, one file each. */
 int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_stop (AcCliGlobal *global, int argc, char **argv);

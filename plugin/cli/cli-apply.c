@@ -16,6 +16,7 @@
 #include "ac-pipeline.h"
 #include "ac-progress.h"
 #include "ac-status.h"
+#include "ac-status-writer.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
 
@@ -23,12 +24,14 @@ typedef struct {
 	virDomainPtr dom;
 	AcCliGlobal *global;
 	AcStatus *last; /* the last status reported, for the --json result */
+	AcStatusWriter *writer; /* apply: only changes, with the heartbeat of work in progress */
 } ApplyCtx;
 
 static void
 apply_ctx_clear (ApplyCtx *ctx)
 {
 	g_clear_pointer (&ctx->last, ac_status_free);
+	g_clear_pointer (&ctx->writer, ac_status_writer_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ApplyCtx, apply_ctx_clear)
@@ -72,11 +75,18 @@ apply_status (const AcStatus *status, gpointer user_data)
 
 	if (copy == NULL)
 		return;
-	ac_status_touch (copy);
-	g_free (text);
-	text = ac_status_format (copy);
-	if (!ac_virt_set_metadata (ctx->dom, AC_STATUS_PREFIX, AC_STATUS_NS, text, &error))
-		g_printerr ("virt-aleph: warning: %s\n", error->message);
+	if (ctx->writer != NULL) {
+		ac_status_free (copy);
+		copy = ac_status_writer_write (ctx->writer, status);
+		if (copy == NULL)
+			return;
+	} else {
+		ac_status_touch (copy);
+		g_free (text);
+		text = ac_status_format (copy);
+		if (!ac_virt_set_metadata (ctx->dom, AC_STATUS_PREFIX, AC_STATUS_NS, text, &error))
+			g_printerr ("virt-aleph: warning: %s\n", error->message);
+	}
 	if (ctx->global->json) {
 		/* the same step events the status element records, as NDJSON */
 		g_autofree gchar *line
@@ -236,7 +246,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 	g_auto (ApplyCtx) actx = { 0 };
 	ApplyRun run = { 0 };
-	guint sigint, sigterm;
+	guint sigint, sigterm, heartbeat;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
@@ -249,6 +259,12 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 				global->json ? stdout : stderr);
 	actx.dom = dom;
 	actx.global = global;
+	{
+		g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
+		g_autofree gchar *fingerprint = ac_status_tag_fingerprint (xml);
+		actx.writer = ac_status_writer_new (dom, fingerprint);
+	}
+	heartbeat = ac_status_writer_add_heartbeat (actx.writer);
 	run.config = config;
 	run.conn = conn;
 	run.ctx = &actx;
@@ -262,6 +278,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_main_loop_run (loop);
 	g_source_remove (sigint);
 	g_source_remove (sigterm);
+	g_source_remove (heartbeat);
 	if (!run.ok)
 		return ac_cli_fail (global, run.error);
 	if (global->json) {

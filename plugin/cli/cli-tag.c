@@ -365,42 +365,223 @@ status_follow_failed (AcCliGlobal *global, virDomainPtr dom, const AcStatus *st)
 	return ac_cli_fail_with (global, error, extra);
 }
 
-/* Prints every change of the status until it reaches a final state. */
+/* The error when the domain carries no tag: virt-alephd has nothing to do for it. */
 static int
-status_follow (AcCliGlobal *global, virDomainPtr dom)
+status_untagged (AcCliGlobal *global, virDomainPtr dom)
+{
+	const gchar *name = virDomainGetName (dom);
+	g_autoptr (JsonObject) extra = json_object_new ();
+	json_object_set_string_member (extra, "domain", name);
+	json_object_set_string_member (extra, "reason", "untagged");
+	return ac_cli_fail_with (global,
+				 g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+					      "domain '%s' is not tagged (no <aleph:confidential> element): "
+					      "virt-alephd has nothing to do for it; tag it with 'virt-aleph tag %s' "
+					      "(--publish to deploy it to Aleph)",
+					      name, name),
+				 extra);
+}
+
+/* The error when nothing shows that virt-alephd works on the domain. */
+static int
+status_service_silent (AcCliGlobal *global, virDomainPtr dom, const AcStatus *st, gboolean tag_changed,
+		       guint waited_s)
+{
+	const gchar *name = virDomainGetName (dom);
+	g_autoptr (JsonObject) extra = json_object_new ();
+	GError *error;
+
+	json_object_set_string_member (extra, "domain", name);
+	json_object_set_string_member (extra, "reason", "service-silent");
+	if (st == NULL)
+		error = g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "virt-alephd wrote no status for domain '%s' in %u s: is virt-alephd "
+				     "running, connected to %s? ('virt-aleph doctor %s')",
+				     name, waited_s, ac_cli_get_uri (global), name);
+	else if (tag_changed)
+		error = g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "the tag of domain '%s' changed, and virt-alephd has not taken it up in "
+				     "%u s (the status is still the earlier tag's: %s at step %s): is "
+				     "virt-alephd running, connected to %s? ('virt-aleph doctor %s')",
+				     name, waited_s, st->state, st->step != NULL ? st->step : "-",
+				     ac_cli_get_uri (global), name);
+	else if (g_strcmp0 (st->state, "interrupted") == 0)
+		error = g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "the run of domain '%s' was interrupted at step %s (%s), and virt-alephd "
+				     "has not resumed it: is virt-alephd running, connected to %s? "
+				     "('virt-aleph doctor %s')",
+				     name, st->error_step != NULL ? st->error_step : "-",
+				     st->updated != NULL ? st->updated : "?", ac_cli_get_uri (global), name);
+	else
+		error = g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
+				     "virt-alephd has not updated the status of domain '%s' since %s, "
+				     "although it is %s at step %s (it does every %u s while it works): "
+				     "is virt-alephd running, connected to %s? ('virt-aleph doctor %s')",
+				     name, st->updated != NULL ? st->updated : "?", st->state,
+				     st->step != NULL ? st->step : "-", AC_STATUS_HEARTBEAT_S,
+				     ac_cli_get_uri (global), name);
+	return ac_cli_fail_with (global, error, extra);
+}
+
+/* One line (or NDJSON event) for a status. */
+static gchar *
+status_follow_line (AcCliGlobal *global, virDomainPtr dom, const AcStatus *st, gboolean tag_changed)
+{
+	g_autofree gchar *bytes = NULL;
+	if (global->json) {
+		g_autoptr (JsonParser) parser = json_parser_new ();
+		g_autofree gchar *event = ac_cli_status_event_to_string (virDomainGetName (dom), st);
+		JsonObject *o;
+		if (!tag_changed || !json_parser_load_from_data (parser, event, -1, NULL))
+			return g_steal_pointer (&event);
+		o = json_node_get_object (json_parser_get_root (parser));
+		json_object_set_boolean_member (o, "tagChanged", TRUE);
+		return json_to_string (json_parser_get_root (parser), FALSE);
+	}
+	if (tag_changed)
+		return g_strdup_printf ("%s %-12s %-20s tag changed since; waiting for virt-alephd "
+					"(was: %s%s%s)",
+					st->updated != NULL ? st->updated : "", "-", "-", st->state,
+					st->error_message != NULL ? ": " : "",
+					st->error_message != NULL ? st->error_message : "");
+	if (st->total > 0) {
+		g_autofree gchar *done = ac_cli_format_bytes (st->done);
+		g_autofree gchar *total = ac_cli_format_bytes (st->total);
+		bytes = g_strdup_printf ("  %s of %s", done, total);
+	}
+	return g_strdup_printf ("%s %-12s %-20s %3u%%%s%s%s", st->updated != NULL ? st->updated : "",
+				st->state, st->step != NULL ? st->step : "-", st->progress,
+				bytes != NULL ? bytes : "",
+				st->error_message != NULL ? "  " : "",
+				st->error_message != NULL ? st->error_message : "");
+}
+
+/* "still at step X (elapsed Ys)": nothing changed for a while, but the follow is alive. */
+static void
+status_follow_heartbeat (AcCliGlobal *global, virDomainPtr dom, const AcStatus *st, gint64 elapsed_s)
+{
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "event");
+		json_builder_add_string_value (b, "heartbeat");
+		json_builder_set_member_name (b, "domain");
+		json_builder_add_string_value (b, virDomainGetName (dom));
+		if (st != NULL) {
+			json_builder_set_member_name (b, "state");
+			json_builder_add_string_value (b, st->state != NULL ? st->state : "");
+			json_builder_set_member_name (b, "step");
+			json_builder_add_string_value (b, st->step != NULL ? st->step : "");
+		}
+		json_builder_set_member_name (b, "elapsed");
+		json_builder_add_int_value (b, elapsed_s);
+		json_builder_end_object (b);
+		ac_cli_print_json_builder (b);
+		return;
+	}
+	if (st == NULL)
+		printf ("still waiting for virt-alephd to write the status of '%s' (elapsed %" G_GINT64_FORMAT "s)\n",
+			virDomainGetName (dom), elapsed_s);
+	else
+		printf ("still at step %s (%s, elapsed %" G_GINT64_FORMAT "s)\n", st->step != NULL ? st->step : "-",
+			st->state, elapsed_s);
+	fflush (stdout);
+}
+
+/*
+ * Prints every change of the status until it reaches a final state; a heartbeat line when
+ * nothing changed for @heartbeat_s; an error when the domain is not tagged, or when for @wait_s
+ * nothing shows virt-alephd at work (no status, a status of an earlier tag, or work in
+ * progress whose heartbeat stopped).
+ */
+static int
+status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint wait_s)
 {
 	g_autofree gchar *last = NULL;
+	g_autofree gchar *last_updated = NULL;
+	g_autofree gchar *last_step = NULL;
+	gint64 printed_at = g_get_monotonic_time ();   /* the last line printed */
+	gint64 changed_at = printed_at;                /* the last change of what virt-alephd wrote */
+	gint64 step_seen_at = printed_at;              /* when this follow saw the step begin */
+	gboolean first = TRUE;
+
 	for (;;) {
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *xml = ac_virt_get_xml (dom, &error);
 		g_autoptr(AcStatus) st = NULL;
 		g_autoptr(AcTag) tag = NULL;
 		g_autofree gchar *line = NULL;
+		g_autoptr(GDateTime) now_utc = g_date_time_new_now_utc ();
+		gint64 now = g_get_monotonic_time ();
+		gboolean tag_changed, waiting_for_service, silent, kept;
+		gint64 age;
+
 		if (xml == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (!ac_tag_xml_has_tag (xml, strlen (xml)))
+			return status_untagged (global, dom);
 		st = ac_status_parse (xml, -1, NULL);
 		tag = ac_tag_parse (xml, -1, NULL, NULL);
+		/* a status of an earlier tag is not the domain's, but for an instance that runs on:
+		 * virt-alephd leaves it as it is */
+		kept = ac_cli_status_instance_kept (st);
+		tag_changed = ac_cli_status_tag_changed (st, xml) && !kept;
+		if (first || g_strcmp0 (st != NULL ? st->updated : NULL, last_updated) != 0) {
+			changed_at = now;
+			g_free (last_updated);
+			last_updated = g_strdup (st != NULL ? st->updated : NULL);
+		}
+		if (first || g_strcmp0 (st != NULL ? st->step : NULL, last_step) != 0) {
+			step_seen_at = now;
+			g_free (last_step);
+			last_step = g_strdup (st != NULL ? st->step : NULL);
+		}
+		first = FALSE;
 		if (st != NULL) {
-			if (global->json)
-				line = ac_cli_status_event_to_string (virDomainGetName (dom), st);
-			else
-				line = g_strdup_printf ("%s %-12s %-20s %3u%%%s%s", st->updated != NULL ? st->updated : "",
-							st->state, st->step != NULL ? st->step : "-", st->progress,
-							st->error_message != NULL ? "  " : "",
-							st->error_message != NULL ? st->error_message : "");
+			line = status_follow_line (global, dom, st, tag_changed);
 			if (g_strcmp0 (line, last) != 0) {
 				printf ("%s\n", line);
 				fflush (stdout);
 				g_free (last);
 				last = g_steal_pointer (&line);
+				printed_at = now;
 			}
-			if (status_is_final (st, tag != NULL && tag->publish != NULL))
+			if (kept && ac_cli_status_tag_changed (st, xml) && !global->json && !global->quiet &&
+			    printed_at == now)
+				printf ("note: the tag changed after the instance was published; virt-alephd "
+					"leaves the running instance as it is ('virt-aleph erase %s', then the new "
+					"tag is deployed)\n",
+					virDomainGetName (dom));
+			/* a failure of an earlier tag is not the domain's: wait for the new run */
+			if (!tag_changed && status_is_final (st, tag != NULL && tag->publish != NULL))
 				return g_strcmp0 (st->state, "failed") == 0
 				               || g_strcmp0 (st->state, "invalid") == 0
 				           ? status_follow_failed (global, dom, st)
 				           : AC_EXIT_OK;
 		}
-		g_usleep (500 * 1000);
+
+		/* virt-alephd writes a status at once for a new tag, and refreshes one of work in
+		 * progress every AC_STATUS_HEARTBEAT_S: silence for wait_s means it is not there.
+		 * The time recorded counts too, beyond what clocks of two machines may differ by. */
+		/* an interrupted run is resumed as soon as virt-alephd runs again */
+		waiting_for_service = st == NULL || tag_changed || ac_status_is_work_in_progress (st) ||
+				      g_strcmp0 (st->state, "interrupted") == 0;
+		age = st != NULL ? ac_status_age_s (st->updated, now_utc) : -1;
+		silent = (now - changed_at) / G_USEC_PER_SEC >= wait_s ||
+			 (st != NULL && !tag_changed && age > (gint64)wait_s + 120);
+		if (waiting_for_service && silent)
+			return status_service_silent (global, dom, st, tag_changed,
+						      (guint)((now - changed_at) / G_USEC_PER_SEC));
+
+		if ((now - printed_at) / G_USEC_PER_SEC >= heartbeat_s) {
+			/* the step's own start when the service recorded it, else when we saw it */
+			gint64 elapsed = st != NULL ? ac_status_age_s (st->since, now_utc) : -1;
+			if (elapsed < 0)
+				elapsed = (now - step_seen_at) / G_USEC_PER_SEC;
+			status_follow_heartbeat (global, dom, tag_changed ? NULL : st, elapsed);
+			printed_at = now;
+		}
+		g_usleep (250 * 1000);
 	}
 }
 
@@ -408,9 +589,17 @@ int
 ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 {
 	gboolean follow = FALSE;
+	g_autofree gchar *heartbeat_text = NULL;
+	g_autofree gchar *wait_text = NULL;
+	guint heartbeat_s = 15, wait_s = 30;
 	const GOptionEntry entries[] = {
 		{ "follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
 		  "print every change until a final state (running, failed, invalid …)", NULL },
+		{ "heartbeat", 0, 0, G_OPTION_ARG_STRING, &heartbeat_text,
+		  "--follow: print 'still at step …' when nothing changed for SECONDS (default 15)", "SECONDS" },
+		{ "wait", 0, 0, G_OPTION_ARG_STRING, &wait_text,
+		  "--follow: fail when for SECONDS nothing shows virt-alephd at work on the domain "
+		  "(default 30)", "SECONDS" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
@@ -422,10 +611,14 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *xml = NULL;
 	g_autoptr(AcTag) tag = NULL;
 	g_autoptr(AcStatus) st = NULL;
-	gboolean tagged;
+	g_autofree gchar *ssh = NULL;
+	gboolean tagged, tag_changed, stale;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if ((heartbeat_text != NULL && !ac_cli_parse_timeout ("--heartbeat", heartbeat_text, &heartbeat_s, &error)) ||
+	    (wait_text != NULL && !ac_cli_parse_timeout ("--wait", wait_text, &wait_s, &error)))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc != 2)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -434,7 +627,7 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	if (dom == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (follow)
-		return status_follow (global, dom);
+		return status_follow (global, dom, heartbeat_s, wait_s);
 	xml = ac_virt_get_xml (dom, &error);
 	if (xml == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -442,6 +635,9 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	if (tagged)
 		tag = ac_tag_parse (xml, -1, NULL, &tag_error);
 	st = ac_status_parse (xml, -1, NULL);
+	tag_changed = ac_cli_status_tag_changed (st, xml);
+	stale = tag_changed && !ac_cli_status_instance_kept (st);
+	ssh = stale ? NULL : ac_cli_ssh_hint (st);
 
 	if (global->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -466,6 +662,15 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 			json_builder_set_member_name (b, "progress");
 			json_builder_add_int_value (b, st->progress);
 			json_member (b, "updated", st->updated);
+			json_member (b, "since", st->since);
+			if (st->total > 0) {
+				json_builder_set_member_name (b, "done");
+				json_builder_add_int_value (b, (gint64)st->done);
+				json_builder_set_member_name (b, "total");
+				json_builder_add_int_value (b, (gint64)st->total);
+			}
+			json_builder_set_member_name (b, "tagChanged");
+			json_builder_add_boolean_value (b, tag_changed);
 			json_member (b, "imagePath", st->image_path);
 			json_member (b, "imageSha256", st->image_sha256);
 			json_member (b, "imageCid", st->image_cid);
@@ -473,6 +678,9 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 			json_member (b, "store", st->store_hash);
 			json_member (b, "instance", st->instance_hash);
 			json_member (b, "crn", st->crn);
+			json_member (b, "crnUrl", st->crn_url);
+			json_member (b, "ipv6", st->ipv6);
+			json_member (b, "ssh", ssh);
 			json_member (b, "attestationTime", st->attest_time);
 			json_member (b, "attestationVerdict", st->attest_verdict);
 			json_member (b, "measurement", st->attest_measurement);
@@ -499,8 +707,18 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 		if (st == NULL) {
 			printf ("Status:      none yet (is virt-alephd running for %s?)\n", ac_cli_get_uri (global));
 		} else {
-			printf ("State:       %s (step %s, %u%%)\n", st->state, st->step != NULL ? st->step : "-",
-				st->progress);
+			if (stale)
+				printf ("State:       tag changed since; waiting for virt-alephd (the status below "
+					"is the earlier tag's)\n");
+			printf ("%s %s (step %s, %u%%)\n", stale ? "Was:        " : "State:      ", st->state,
+				st->step != NULL ? st->step : "-", st->progress);
+			if (st->total > 0) {
+				g_autofree gchar *done = ac_cli_format_bytes (st->done);
+				g_autofree gchar *total = ac_cli_format_bytes (st->total);
+				printf ("Progress:    %s of %s\n", done, total);
+			}
+			if (st->since != NULL)
+				printf ("Since:       %s\n", st->since);
 			if (st->updated != NULL)
 				printf ("Updated:     %s\n", st->updated);
 			if (st->image_path != NULL)
@@ -514,7 +732,13 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 			if (st->instance_hash != NULL)
 				printf ("INSTANCE:    %s\n", st->instance_hash);
 			if (st->crn != NULL)
-				printf ("CRN:         %s\n", st->crn);
+				printf ("CRN:         %s%s%s%s\n", st->crn_url != NULL ? st->crn_url : st->crn,
+					st->crn_url != NULL ? " (node " : "", st->crn_url != NULL ? st->crn : "",
+					st->crn_url != NULL ? ")" : "");
+			if (st->ipv6 != NULL)
+				printf ("IPv6:        %s\n", st->ipv6);
+			if (ssh != NULL)
+				printf ("SSH:         %s\n", ssh);
 			if (st->attest_time != NULL)
 				printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
 					st->attest_verdict != NULL ? st->attest_verdict : "?",
@@ -523,6 +747,11 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 			if (st->error_message != NULL)
 				printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
 					st->error_message);
+			if (tag_changed && !stale)
+				printf ("Note:        the tag changed after the instance was published; "
+					"virt-alephd leaves the running instance as it is ('virt-aleph erase %s', "
+					"then the new tag is deployed)\n",
+					virDomainGetName (dom));
 		}
 	}
 	return AC_EXIT_OK;

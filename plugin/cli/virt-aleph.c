@@ -30,6 +30,7 @@ static const AcCliCommand commands[] = {
 	{ "tag", "add or replace the <aleph:confidential> element of a domain", ac_cli_cmd_tag },
 	{ "untag", "remove the <aleph:confidential> element of a domain", ac_cli_cmd_untag },
 	{ "status", "show the status the service recorded for a domain", ac_cli_cmd_status },
+	{ "list", "list the tagged domains: mode, state, CRN, IPv6 and ssh hint", ac_cli_cmd_list },
 	{ "validate", "check an <aleph:confidential> element or a domain XML file", ac_cli_cmd_validate },
 	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", ac_cli_cmd_devnet },
 };

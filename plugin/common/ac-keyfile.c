@@ -22,6 +22,7 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	{ "pipeline", "trusted-roots", AC_KEY_TEXT, "ARK certificate files separated by ';'" },
 	{ "pipeline", "secrets-uri", AC_KEY_TEXT, "a libvirt URI" },
 	{ "pipeline", "min-api", AC_KEY_TEXT, "MAJOR.MINOR such as 0.17" },
+	{ "pipeline", "min-ccn-version", AC_KEY_NONEMPTY, "MAJOR.MINOR[.PATCH] such as 0.5.0" },
 	{ "pipeline", "poll-first-ms", AC_KEY_POSITIVE, "milliseconds > 0" },
 	{ "pipeline", "poll-max-ms", AC_KEY_POSITIVE, "milliseconds > 0" },
 	{ "pipeline", "timeout", AC_KEY_POSITIVE, "seconds > 0" },

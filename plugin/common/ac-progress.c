@@ -24,6 +24,8 @@ struct _AcProgress {
 	guint current; /* index of the step in progress */
 	guint total_weight;
 	gdouble leaf_fraction; /* used when there are no steps */
+	guint64 leaf_done;     /* the units of the last ac_progress_set_fraction() */
+	guint64 leaf_total;
 	AcProgress *child;     /* owned; for the current step */
 	AcProgress *parent;    /* weak */
 	AcProgressOutput output;
@@ -216,7 +218,41 @@ ac_progress_set_fraction (AcProgress *self, guint64 done, guint64 total)
 {
 	g_return_if_fail (AC_IS_PROGRESS (self));
 	self->leaf_fraction = total == 0 ? 1.0 : CLAMP ((gdouble)done / (gdouble)total, 0.0, 1.0);
+	self->leaf_done = MIN (done, total);
+	self->leaf_total = total;
 	ac_progress_notify (self);
+}
+
+/**
+ * ac_progress_peek_child:
+ *
+ * The progress of the current step if a callee asked for it, else %NULL (never creates one).
+ */
+AcProgress *
+ac_progress_peek_child (AcProgress *self)
+{
+	g_return_val_if_fail (AC_IS_PROGRESS (self), NULL);
+	return self->child;
+}
+
+/**
+ * ac_progress_get_units:
+ *
+ * The units (bytes, for the builder and the uploads) the deepest current step last reported
+ * with ac_progress_set_fraction(): FALSE when it reported none.
+ */
+gboolean
+ac_progress_get_units (AcProgress *self, guint64 *done, guint64 *total)
+{
+	AcProgress *node = self;
+	g_return_val_if_fail (AC_IS_PROGRESS (self), FALSE);
+	while (node->child != NULL)
+		node = node->child;
+	if (node->leaf_total == 0)
+		return FALSE;
+	*done = node->leaf_done;
+	*total = node->leaf_total;
+	return TRUE;
 }
 
 void

@@ -36,6 +36,8 @@ void ac_progress_finished (AcProgress *self);
 
 gdouble ac_progress_get_fraction (AcProgress *self);
 gchar *ac_progress_get_step_path (AcProgress *self);
+AcProgress *ac_progress_peek_child (AcProgress *self);
+gboolean ac_progress_get_units (AcProgress *self, guint64 *done, guint64 *total);
 
 AcProgressOutput ac_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream);
 void ac_progress_set_output (AcProgress *self, AcProgressOutput output, FILE *stream);

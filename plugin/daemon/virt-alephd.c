@@ -30,6 +30,7 @@
 #include "ac-localsev-service.h"
 #include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
+#include "ac-status-writer.h"
 #include "ac-reconcile.h"
 #include "ac-secret-store.h"
 #include "ac-status.h"
@@ -95,24 +96,20 @@ static void
 ac_daemon_write_status (virDomainPtr dom, AcStatus *desired)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
-	g_autoptr(AcStatus) current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
-	g_autofree gchar *status_xml = NULL;
+	gboolean written = FALSE;
 	const gchar *name = virDomainGetName (dom);
 
-	if (current != NULL && ac_status_equal_ignoring_time (current, desired)) {
-		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
+	if (!ac_status_write (dom, desired, NULL, FALSE, &written, &error)) {
+		g_warning ("%s", error->message);
 		return;
 	}
-	ac_status_touch (desired);
-	status_xml = ac_status_format (desired);
-	if (desired->error_message != NULL)
+	if (!written)
+		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
+	else if (desired->error_message != NULL)
 		g_message ("domain '%s': %s at step %s: %s", name, desired->state, desired->step,
 			   desired->error_message);
 	else
 		g_message ("domain '%s': %s at step %s", name, desired->state, desired->step);
-	if (!ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, status_xml, &error))
-		g_warning ("%s", error->message);
 }
 
 /* ---- pipeline workers (one thread per domain at a time) --------------------------------- */
@@ -136,6 +133,8 @@ typedef struct {
 	GError *error;
 	gboolean reattested;
 	gboolean remember_failure; /* a non-transient failure waits for a change of w->tag */
+	AcStatusWriter *writer;    /* its statuses, with the fingerprint of the tag it runs for */
+	guint heartbeat_id;        /* the writer's heartbeat, on the main loop */
 } AcWorker;
 
 static void
@@ -151,6 +150,9 @@ ac_worker_free (AcWorker *w)
 	if (w->secrets_conn != NULL)
 		virConnectClose (w->secrets_conn);
 	g_clear_error (&w->error);
+	if (w->heartbeat_id != 0)
+		g_source_remove (w->heartbeat_id);
+	ac_status_writer_free (w->writer);
 	g_free (w);
 }
 
@@ -158,11 +160,7 @@ static void
 ac_worker_status (const AcStatus *status, gpointer user_data)
 {
 	AcWorker *w = user_data;
-	g_autofree gchar *text = ac_status_format (status);
-	/* a copy: touching the time must not change the pipeline's own */
-	g_autoptr(AcStatus) copy = ac_status_parse (text, -1, NULL);
-	if (copy != NULL)
-		ac_daemon_write_status (w->dom, copy);
+	g_autoptr(AcStatus) written = ac_status_writer_write (w->writer, status);
 }
 
 /* the local SEV flow of one domain: statuses as it goes, the final one written here */
@@ -185,8 +183,9 @@ ac_worker_localsev (AcWorker *w, GCancellable *cancellable)
 		g_message ("domain '%s': local SEV flow: %s", virDomainGetName (w->dom),
 			   w->error->message);
 	/* an interrupted build is no failure of the domain: it resumes at the next start */
-	if (st != NULL && !g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED))
-		ac_daemon_write_status (w->dom, st);
+	if (st != NULL && !g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED)) {
+		g_autoptr(AcStatus) written = ac_status_writer_write (w->writer, st);
+	}
 	/* a disk that cannot be built into an image fails again until the tag or disk changes */
 	w->remember_failure = !ok && st != NULL && g_strcmp0 (st->error_step, "build") == 0;
 	return ok;
@@ -227,6 +226,9 @@ ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 	AcWorker *w = g_task_get_task_data (G_TASK (res));
 	AcDaemon *self = w->daemon;
 
+	if (w->heartbeat_id != 0)
+		g_source_remove (w->heartbeat_id);
+	w->heartbeat_id = 0;
 	g_hash_table_remove (self->workers, w->uuid);
 	if (w->kind == AC_WORKER_LOCALSEV)
 		self->localsev_workers--;
@@ -300,6 +302,14 @@ ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, con
 	w->generation = self->generation;
 	virDomainRef (dom);
 	w->dom = dom;
+	{
+		g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
+		g_autofree gchar *fingerprint = ac_status_tag_fingerprint (xml);
+		w->writer = ac_status_writer_new (dom, fingerprint);
+		ac_status_writer_set_log (w->writer, TRUE);
+		/* a status of work in progress is written at least every AC_STATUS_HEARTBEAT_S */
+		w->heartbeat_id = ac_status_writer_add_heartbeat (w->writer);
+	}
 	cancellable = g_cancellable_new ();
 	g_hash_table_insert (self->workers, g_strdup (uuid), cancellable);
 	task = g_task_new (NULL, cancellable, ac_worker_done, NULL);

@@ -24,6 +24,7 @@
 
 #include "ac-aleph-client.h"
 #include "ac-aleph-payment.h"
+#include "ac-aleph-util.h"
 #include "ac-builder.h"
 #include "ac-builder-verify.h"
 #include "ac-car.h"
@@ -50,6 +51,7 @@ ac_pipeline_config_new (void)
 	c->state_dir = g_strdup (AC_STATEDIR);
 	c->min_api_major = 0;
 	c->min_api_minor = 17; /* the measurement formula: docs/protocols.md#launch-measurement */
+	c->min_ccn_version = g_strdup (AC_PIPELINE_DEFAULT_MIN_CCN_VERSION);
 	c->poll_first_ms = 500;
 	c->poll_max_ms = 5000;
 	c->timeout_s = 600;
@@ -68,6 +70,7 @@ ac_pipeline_config_free (AcPipelineConfig *c)
 	g_free (c->crn_list_url);
 	g_strfreev (c->trusted_roots);
 	g_free (c->secrets_uri);
+	g_free (c->min_ccn_version);
 	g_free (c);
 }
 
@@ -75,8 +78,9 @@ ac_pipeline_config_free (AcPipelineConfig *c)
  * ac_pipeline_config_load:
  *
  * The [pipeline] group of the service's key file: state-dir, key-file, channel, crn-list,
- * trusted-roots (list of ARK files), secrets-uri, min-api (M.m), poll-first-ms, poll-max-ms,
- * timeout, instance-seconds. A missing file gives the defaults.
+ * trusted-roots (list of ARK files), secrets-uri, min-api (M.m: the SEV firmware API a platform
+ * must report), min-ccn-version (M.m[.p]: the CCN's), poll-first-ms, poll-max-ms, timeout,
+ * instance-seconds. A missing file gives the defaults.
  */
 AcPipelineConfig *
 ac_pipeline_config_load (const gchar *path, GError **error)
@@ -105,7 +109,17 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 	STR ("channel", channel);
 	STR ("crn-list", crn_list_url);
 	STR ("secrets-uri", secrets_uri);
+	STR ("min-ccn-version", min_ccn_version);
 #undef STR
+	{
+		guint v[3];
+		if (!ac_version_parse (c->min_ccn_version, v)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "%s: [pipeline] min-ccn-version='%s': expected MAJOR.MINOR[.PATCH] such as %s",
+				     path, c->min_ccn_version, AC_PIPELINE_DEFAULT_MIN_CCN_VERSION);
+			return NULL;
+		}
+	}
 	if (g_key_file_has_key (kf, "pipeline", "trusted-roots", NULL))
 		c->trusted_roots = g_key_file_get_string_list (kf, "pipeline", "trusted-roots", NULL, NULL);
 	min_api = g_key_file_get_string (kf, "pipeline", "min-api", NULL);
@@ -149,6 +163,8 @@ typedef struct {
 	AcHttpClient *http;
 	AcCcnClient *ccn;
 	GCancellable *cancellable;
+	gint64 progress_written; /* monotonic µs of the last status written for the bytes */
+	guint range_lo, range_hi; /* the status percentages the current step spans */
 } AcPipeline;
 
 static void
@@ -177,6 +193,10 @@ report (AcPipeline *p, const gchar *state, const gchar *step, guint progress)
 	p->status->state = g_strdup (state);
 	p->status->step = g_strdup (step);
 	p->status->progress = progress;
+	p->status->done = 0;
+	p->status->total = 0;
+	p->range_lo = progress;
+	p->range_hi = progress;
 	ac_status_set_error (p->status, NULL, NULL);
 	ac_state_log (p->state, "%s: %s (%u%%)", step, state, progress);
 	if (p->status_func != NULL)
@@ -188,6 +208,9 @@ report_failure (AcPipeline *p, const gchar *state, const gchar *step, const GErr
 {
 	g_free (p->status->state);
 	p->status->state = g_strdup (state);
+	p->status->done = 0;
+	p->status->total = 0;
+	p->range_hi = p->range_lo;
 	ac_status_set_error (p->status, step, error);
 	if (p->state != NULL)
 		ac_state_log (p->state, "%s: %s: %s", step, state, error != NULL ? error->message : "?");
@@ -224,6 +247,7 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	if (ac_state_step_done (p->state, "build") && image != NULL && g_file_test (image, G_FILE_TEST_EXISTS))
 		return TRUE;
 	report (p, "building", "build", 5);
+	p->range_hi = 40; /* the build's bytes move the status from 5 to 40 % */
 	if (virDomainIsActive (p->dom) == 1) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 			     "domain '%s' is running; its disk is encrypted from a consistent copy "
@@ -331,6 +355,7 @@ step_store (AcPipeline *p, AcProgress *progress, GError **error)
 	if (ac_state_step_done (p->state, "store"))
 		return TRUE;
 	report (p, "publishing", "publish/store", 40);
+	p->range_hi = 50; /* the upload's bytes: 40 to 50 % */
 	if (!ensure_clients (p, error))
 		return FALSE;
 	if (ac_state_get_string (p->state, "store", "cid") == NULL) {
@@ -420,6 +445,8 @@ step_crn (AcPipeline *p, GError **error)
 	ac_state_mark_done (p->state, "crn");
 	g_free (p->status->crn);
 	p->status->crn = g_strdup (chosen->hash);
+	g_free (p->status->crn_url);
+	p->status->crn_url = g_strdup (chosen->address);
 	return save (p, error);
 }
 
@@ -775,7 +802,24 @@ step_preflight (AcPipeline *p, GError **error)
 		g_prefix_error (error, "<aleph:publish payment='%s'>: ", ac_payment_to_string (pub->payment));
 		return FALSE;
 	}
-	if (!ensure_clients (p, error) || !step_crn (p, error))
+	if (!ensure_clients (p, error))
+		return FALSE;
+	/* the API answers, and speaks what this client needs */
+	{
+		g_autofree gchar *version = NULL;
+		g_autoptr(GError) version_error = NULL;
+		if (!ac_ccn_check_version (p->ccn, p->config->min_ccn_version, &version, &version_error)) {
+			if (g_error_matches (version_error, AC_ERROR, AC_ERROR_REFUSED))
+				g_prefix_error (&version_error, "<aleph:publish api='%s'> ([pipeline] min-ccn-version=%s): ",
+						pub->api, p->config->min_ccn_version);
+			else
+				g_prefix_error (&version_error, "<aleph:publish api='%s'>: ", pub->api);
+			g_propagate_error (error, g_steal_pointer (&version_error));
+			return FALSE;
+		}
+		ac_state_log (p->state, "pre-flight: the CCN at %s runs version %s", pub->api, version);
+	}
+	if (!step_crn (p, error))
 		return FALSE;
 	if (pub->payment != AC_PAYMENT_CREDIT)
 		return TRUE;
@@ -1089,6 +1133,38 @@ crn_vm_running (AcCrnClient *crn, const gchar *vm)
 	return FALSE;
 }
 
+/*
+ * The IPv6 the CRN reports for the running VM, into the status and the state (for `virt-aleph
+ * list`, `status` and their ssh hint). Returns TRUE when it changed what was recorded; a CRN
+ * that does not answer, or has no address yet, changes nothing.
+ */
+static gboolean
+record_ipv6 (AcPipeline *p, AcCrnClient *crn)
+{
+	const gchar *vm = ac_state_get_string (p->state, "instance", "hash");
+	g_autoptr(GError) local_error = NULL;
+	g_autoptr(GPtrArray) list = ac_crn_list_executions (crn, &local_error);
+
+	if (list == NULL) {
+		g_info ("%s: the CRN's execution list: %s", p->name, local_error->message);
+		return FALSE;
+	}
+	for (guint i = 0; i < list->len; i++) {
+		AcCrnExecution *e = g_ptr_array_index (list, i);
+		if (g_strcmp0 (e->vm_hash, vm) != 0 || e->ipv6 == NULL || e->ipv6[0] == '\0' ||
+		    g_strcmp0 (e->ipv6, p->status->ipv6) == 0)
+			continue;
+		g_free (p->status->ipv6);
+		p->status->ipv6 = g_strdup (e->ipv6);
+		ac_state_set_string (p->state, "attest", "ipv6", e->ipv6);
+		ac_state_log (p->state, "running: the CRN gives the VM the IPv6 %s", e->ipv6);
+		if (!save (p, &local_error))
+			g_warning ("%s: %s", p->name, local_error->message);
+		return TRUE;
+	}
+	return FALSE;
+}
+
 /* Verifies the platform and the launch, then injects the passphrase. */
 static gboolean
 attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
@@ -1293,7 +1369,10 @@ step_attest (AcPipeline *p, GError **error)
 	if (crn == NULL)
 		return FALSE;
 	/* a session saved by an earlier (killed) run is reused for the same launch */
-	return attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error);
+	if (!attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error))
+		return FALSE;
+	record_ipv6 (p, crn);
+	return TRUE;
 }
 
 /* ---- driver ----------------------------------------------------------------------------- */
@@ -1308,6 +1387,8 @@ restore_status (AcPipeline *p)
 	p->status->store_hash = g_strdup (ac_state_get_string (p->state, "store", "hash"));
 	p->status->instance_hash = g_strdup (ac_state_get_string (p->state, "instance", "hash"));
 	p->status->crn = g_strdup (ac_state_get_string (p->state, "crn", "hash"));
+	p->status->crn_url = g_strdup (ac_state_get_string (p->state, "crn", "url"));
+	p->status->ipv6 = g_strdup (ac_state_get_string (p->state, "attest", "ipv6"));
 	p->status->attest_time = g_strdup (ac_state_get_string (p->state, "attest", "time"));
 	p->status->attest_measurement = g_strdup (ac_state_get_string (p->state, "attest", "measurement"));
 	p->status->attest_generation = g_strdup (ac_state_get_string (p->state, "attest", "generation"));
@@ -1379,6 +1460,34 @@ ac_pipeline_init (AcPipeline *p,
 	return TRUE;
 }
 
+/*
+ * The bytes of the build and of the upload, into the status as they go: the percentage within
+ * the step's range, and done/total, written at most once a second (each write is a change of
+ * the domain's metadata).
+ */
+static void
+progress_changed_cb (AcProgress *progress, gdouble fraction, const gchar *path, gpointer user_data)
+{
+	AcPipeline *p = user_data;
+	AcProgress *step = ac_progress_peek_child (progress);
+	guint64 done = 0, total = 0;
+	gint64 now = g_get_monotonic_time ();
+	gdouble local;
+
+	if (p->status == NULL || p->range_hi <= p->range_lo || step == NULL ||
+	    !ac_progress_get_units (progress, &done, &total))
+		return;
+	if (done < total && now - p->progress_written < G_USEC_PER_SEC)
+		return;
+	local = ac_progress_get_fraction (step);
+	p->status->progress = p->range_lo + (guint)(local * (p->range_hi - p->range_lo));
+	p->status->done = done;
+	p->status->total = total;
+	p->progress_written = now;
+	if (p->status_func != NULL)
+		p->status_func (p->status, p->user_data);
+}
+
 /**
  * ac_pipeline_run:
  *
@@ -1399,12 +1508,14 @@ ac_pipeline_run (const AcPipelineConfig *config,
 	g_autoptr(GError) local_error = NULL;
 	gboolean ok;
 	const gchar *step = "validate";
+	gulong handler;
 
 	p.cancellable = cancellable;
 	ac_progress_add_step (progress, "build", 50);
 	ac_progress_add_step (progress, "publish", 35);
 	ac_progress_add_step (progress, "attest", 15);
 	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, &local_error);
+	handler = g_signal_connect (progress, "changed", G_CALLBACK (progress_changed_cb), &p);
 	if (ok)
 		ok = step_preflight (&p, &local_error);
 	if (ok) {
@@ -1433,6 +1544,7 @@ ac_pipeline_run (const AcPipelineConfig *config,
 		report_failure (&p, g_error_matches (local_error, AC_ERROR, AC_ERROR_CANCELLED) ? "interrupted" : "failed",
 				step, local_error);
 	}
+	g_signal_handler_disconnect (progress, handler);
 	ac_pipeline_clear (&p);
 	if (!ok) {
 		g_propagate_error (error, g_steal_pointer (&local_error));
@@ -1458,8 +1570,13 @@ check_running (AcPipeline *p, gboolean *reattested, GError **error)
 	if (!ensure_clients (p, error) || (crn = crn_client (p, error)) == NULL)
 		return FALSE;
 	m = ac_crn_confidential_measurement (crn, ac_state_get_string (p->state, "instance", "hash"), 1, NULL);
-	if (m == NULL || g_strcmp0 (m->state, "launch-secret") != 0)
-		return TRUE; /* running (or unreachable for now): nothing waits for a secret */
+	if (m == NULL || g_strcmp0 (m->state, "launch-secret") != 0) {
+		/* running (or unreachable for now): nothing waits for a secret; the CRN may have
+		 * given the VM its address since */
+		if (record_ipv6 (p, crn))
+			report (p, "running", "running", 100);
+		return TRUE;
+	}
 	g_message ("domain '%s': the CRN restarted the VM (a launch waits for its secret): attesting again", p->name);
 	if (!attest (p, crn, FALSE, error)) {
 		report_failure (p, "failed", "attest", error != NULL ? *error : NULL);
@@ -1540,6 +1657,8 @@ ac_pipeline_operate (const AcPipelineConfig *config,
 			forget_session (&p);
 			ac_state_reset_step (p.state, "notify");
 			ac_state_reset_step (p.state, "attest");
+			/* the VM and its address are gone with it */
+			g_clear_pointer (&p.status->ipv6, g_free);
 			ok = save (&p, error);
 			report (&p, "erased", "erase", 0);
 		} else if (g_strcmp0 (operation, "stop") == 0) {
@@ -1621,6 +1740,8 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		ok = save (&p, error);
 		g_clear_pointer (&p.status->instance_hash, g_free);
 		g_clear_pointer (&p.status->crn, g_free);
+		g_clear_pointer (&p.status->crn_url, g_free);
+		g_clear_pointer (&p.status->ipv6, g_free);
 		if (image)
 			g_clear_pointer (&p.status->store_hash, g_free);
 		report (&p, "forgotten", "forget", 0);

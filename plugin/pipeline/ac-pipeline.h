@@ -14,6 +14,9 @@
 
 G_BEGIN_DECLS
 
+/* the oldest CCN version the pre-flight accepts by default ([pipeline] min-ccn-version) */
+#define AC_PIPELINE_DEFAULT_MIN_CCN_VERSION "0.5.0"
+
 typedef struct {
 	gchar *state_dir;      /* per-domain state, images, session keys (0700) */
 	gchar *key_file;       /* Ethereum key (aleph-client's); NULL = ~/.aleph-im/private-keys/ethereum.key */
@@ -23,6 +26,7 @@ typedef struct {
 	gchar *secrets_uri;    /* local libvirt for the passphrase; NULL = the domain's if local */
 	guint8 min_api_major;  /* minimum SEV firmware API the platform must report */
 	guint8 min_api_minor;
+	gchar *min_ccn_version; /* oldest CCN (pyaleph) version the pre-flight accepts: MAJOR.MINOR[.PATCH] */
 	guint poll_first_ms;   /* CCN/CRN polling */
 	guint poll_max_ms;
 	guint timeout_s;       /* per waiting step */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-tag.h"
 
 /* One table drives formatting and parsing: element, attribute, field offset. An element with
  * attr NULL takes the field as its text. The root element is "" . */
@@ -24,6 +25,8 @@ static const AcStatusField status_fields[] = {
 	F ("", "state", state),
 	F ("", "step", step),
 	F ("", "updated", updated),
+	F ("", "since", since),
+	F ("", "tag", tag),
 	F ("image", "path", image_path),
 	F ("image", "sha256", image_sha256),
 	F ("image", "cid", image_cid),
@@ -31,6 +34,8 @@ static const AcStatusField status_fields[] = {
 	F ("aleph", "store", store_hash),
 	F ("aleph", "instance", instance_hash),
 	F ("aleph", "crn", crn),
+	F ("aleph", "crnUrl", crn_url),
+	F ("aleph", "ipv6", ipv6),
 	F ("attestation", "time", attest_time),
 	F ("attestation", "verdict", attest_verdict),
 	F ("attestation", "measurement", attest_measurement),
@@ -84,6 +89,8 @@ ac_status_new_keeping_results (const AcStatus *current)
 	st->store_hash = g_strdup (current->store_hash);
 	st->instance_hash = g_strdup (current->instance_hash);
 	st->crn = g_strdup (current->crn);
+	st->crn_url = g_strdup (current->crn_url);
+	/* not the IPv6: an address of the instance while it runs, which only its flow knows */
 	st->attest_time = g_strdup (current->attest_time);
 	st->attest_verdict = g_strdup (current->attest_verdict);
 	st->attest_measurement = g_strdup (current->attest_measurement);
@@ -137,7 +144,11 @@ ac_status_format (const AcStatus *status)
 		g_autofree gchar *e = g_markup_escape_text (v, -1);
 		g_string_append_printf (str, " %s=\"%s\"", f->attr, e);
 	}
-	g_string_append_printf (str, " progress=\"%u\">", MIN (status->progress, 100));
+	g_string_append_printf (str, " progress=\"%u\"", MIN (status->progress, 100));
+	if (status->total > 0)
+		g_string_append_printf (str, " done=\"%" G_GUINT64_FORMAT "\" total=\"%" G_GUINT64_FORMAT "\"",
+					MIN (status->done, status->total), status->total);
+	g_string_append_c (str, '>');
 	for (guint c = 0; c < G_N_ELEMENTS (child_elems); c++) {
 		gboolean present = FALSE;
 		const gchar *text = NULL;
@@ -243,6 +254,19 @@ ac_status_parse (const gchar *xml, gssize len, GError **error)
 			status->progress = (guint)v;
 		xmlFree (p);
 	}
+	{
+		xmlChar *d = xmlGetNoNsProp (elem, (const xmlChar *)"done");
+		xmlChar *t = xmlGetNoNsProp (elem, (const xmlChar *)"total");
+		guint64 dv = 0, tv = 0;
+		if (d != NULL && t != NULL &&
+		    g_ascii_string_to_unsigned ((const gchar *)t, 10, 1, G_MAXUINT64, &tv, NULL) &&
+		    g_ascii_string_to_unsigned ((const gchar *)d, 10, 0, tv, &dv, NULL)) {
+			status->done = dv;
+			status->total = tv;
+		}
+		xmlFree (d);
+		xmlFree (t);
+	}
 	for (xmlNode *c = elem->children; c != NULL; c = c->next) {
 		if (c->type == XML_ELEMENT_NODE)
 			read_fields (status, c, (const gchar *)c->name);
@@ -262,7 +286,7 @@ ac_status_equal_ignoring_time (const AcStatus *a, const AcStatus *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
-	if (a->progress != b->progress)
+	if (a->progress != b->progress || a->done != b->done || a->total != b->total)
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS (status_fields); i++) {
 		const AcStatusField *f = &status_fields[i];
@@ -272,4 +296,84 @@ ac_status_equal_ignoring_time (const AcStatus *a, const AcStatus *b)
 			return FALSE;
 	}
 	return TRUE;
+}
+
+/**
+ * ac_status_tag_fingerprint:
+ * @domain_xml: a domain's XML
+ *
+ * What identifies the domain's tag as the service sees it: the SHA-256 (16 hex digits) of its
+ * canonical form (ac_tag_format()), or of the element as written when it does not parse. The
+ * status records the fingerprint of the tag it is about, so a status left from an earlier
+ * tag is told from a current one.
+ *
+ * Returns: the fingerprint, %NULL when the domain has no tag.
+ */
+gchar *
+ac_status_tag_fingerprint (const gchar *domain_xml)
+{
+	g_autoptr(AcTag) tag = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *sum = NULL;
+
+	if (domain_xml == NULL || !ac_tag_xml_has_tag (domain_xml, strlen (domain_xml)))
+		return NULL;
+	tag = ac_tag_parse (domain_xml, -1, NULL, NULL);
+	if (tag != NULL) {
+		text = ac_tag_format (tag);
+	} else {
+		xmlDocPtr doc = xmlReadMemory (domain_xml, (int)strlen (domain_xml), "domain.xml", NULL,
+					       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+		xmlNode *root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
+		for (xmlNode *c = root != NULL ? root->children : NULL; c != NULL && text == NULL; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)c->name, "metadata") != 0)
+				continue;
+			for (xmlNode *m = c->children; m != NULL && text == NULL; m = m->next) {
+				if (m->type == XML_ELEMENT_NODE && m->ns != NULL &&
+				    g_strcmp0 ((const gchar *)m->ns->href, AC_TAG_NS) == 0) {
+					xmlBufferPtr buf = xmlBufferCreate ();
+					xmlNodeDump (buf, doc, m, 0, 0);
+					text = g_strdup ((const gchar *)xmlBufferContent (buf));
+					xmlBufferFree (buf);
+				}
+			}
+		}
+		if (doc != NULL)
+			xmlFreeDoc (doc);
+		if (text == NULL)
+			text = g_strdup (domain_xml);
+	}
+	sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+	return g_strndup (sum, 16);
+}
+
+/**
+ * ac_status_is_work_in_progress:
+ *
+ * Whether the state is one virt-alephd is working on (building, publishing, attesting): its
+ * `updated` time is then refreshed at least every AC_STATUS_HEARTBEAT_S seconds.
+ */
+gboolean
+ac_status_is_work_in_progress (const AcStatus *status)
+{
+	const gchar *busy[] = { "building", "publishing", "attesting", NULL };
+	return status != NULL && status->state != NULL && g_strv_contains (busy, status->state);
+}
+
+/**
+ * ac_status_age_s:
+ *
+ * Seconds from @rfc3339 to @now (negative when it lies in the future), or -1 when it is not a
+ * time (nullable).
+ */
+gint64
+ac_status_age_s (const gchar *rfc3339, GDateTime *now)
+{
+	g_autoptr(GDateTime) t = NULL;
+	if (rfc3339 == NULL)
+		return -1;
+	t = g_date_time_new_from_iso8601 (rfc3339, NULL);
+	if (t == NULL)
+		return -1;
+	return g_date_time_difference (now, t) / G_USEC_PER_SEC;
 }

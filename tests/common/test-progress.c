@@ -18,6 +18,7 @@ test_weights (void)
 	g_autoptr(AcProgress) p = ac_progress_new ("apply");
 	AcProgress *child;
 	g_autofree gchar *path = NULL;
+	guint64 done = 0, total = 0;
 
 	ac_progress_add_step (p, "build", 60);
 	ac_progress_add_step (p, "publish", 30);
@@ -27,13 +28,24 @@ test_weights (void)
 	child = ac_progress_get_child (p);
 	ac_progress_add_step (child, "encrypt", 3);
 	ac_progress_add_step (child, "verify", 1);
+	/* no units yet; peeking creates no child */
+	g_assert_false (ac_progress_get_units (p, &done, &total));
+	g_assert_null (ac_progress_peek_child (child));
 	ac_progress_set_fraction (ac_progress_get_child (child), 50, 100);
 	/* build is 60 %: half of encrypt (3/4 of build) → 0.6 * 0.375 */
 	g_assert_cmpfloat_with_epsilon (ac_progress_get_fraction (p), 0.225, 1e-9);
 	path = ac_progress_get_step_path (p);
 	g_assert_cmpstr (path, ==, "build/encrypt");
+	/* the deepest step's units (the bytes a status shows), from the root */
+	g_assert_true (ac_progress_get_units (p, &done, &total));
+	g_assert_cmpuint (done, ==, 50);
+	g_assert_cmpuint (total, ==, 100);
+	g_assert_true (ac_progress_peek_child (p) == child);
+	g_assert_cmpfloat_with_epsilon (ac_progress_get_fraction (ac_progress_peek_child (p)), 0.375, 1e-9);
 
 	ac_progress_step_done (child);
+	/* the step that reported them is over: no units until the next one reports */
+	g_assert_false (ac_progress_get_units (p, &done, &total));
 	g_assert_cmpfloat_with_epsilon (ac_progress_get_fraction (p), 0.45, 1e-9);
 	ac_progress_step_done (p);
 	g_assert_cmpfloat_with_epsilon (ac_progress_get_fraction (p), 0.6, 1e-9);

@@ -335,6 +335,13 @@ test_devnet_flow (void)
 	g_assert_no_error (error);
 	g_assert_cmpuint (ex->len, ==, 1);
 	g_assert_true (((AcCrnExecution *)g_ptr_array_index (ex, 0))->awaiting_confidential_init);
+	/* the VM's IPv6, as aleph-vm lists it in networking.ipv6 (what `virt-aleph list` shows) */
+	{
+		const gchar *ipv6 = ((AcCrnExecution *)g_ptr_array_index (ex, 0))->ipv6;
+		g_autoptr (GInetAddress) addr = ipv6 != NULL ? g_inet_address_new_from_string (ipv6) : NULL;
+		g_assert_nonnull (addr);
+		g_assert_cmpint (g_inet_address_get_family (addr), ==, G_SOCKET_FAMILY_IPV6);
+	}
 
 	/* trusted only when told: AMD's built-in roots refuse the devnet chain */
 	g_assert_false (owner_attest (o, FALSE, &error));
@@ -648,6 +655,87 @@ test_devnet_attack_replay_reboot (void)
 }
 
 /* ---- CCN rules ---- */
+
+/* ---- the CCN's version: the pre-flight's check ---- */
+
+static void
+test_devnet_ccn_version (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (TestDevnet) d = test_devnet_start ("", 1, &error);
+	g_autoptr (AcCcnClient) ccn = NULL;
+	g_autoptr (AcCcnClient) nowhere = NULL;
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *checked = NULL;
+	guint v[3];
+	gint64 t0;
+
+	/* the versions pyaleph reports (git describe, setuptools-scm) and what is not one */
+	g_assert_true (ac_version_parse ("v0.5.1", v));
+	g_assert_cmpuint (v[0], ==, 0);
+	g_assert_cmpuint (v[1], ==, 5);
+	g_assert_cmpuint (v[2], ==, 1);
+	g_assert_true (ac_version_parse ("0.10.2-3-gabcdef", v));
+	g_assert_cmpuint (v[1], ==, 10);
+	g_assert_true (ac_version_parse ("1.2", v));
+	g_assert_cmpuint (v[2], ==, 0);
+	g_assert_true (ac_version_parse ("0.5.0+devnet.1", v));
+	g_assert_true (ac_version_parse ("0.7.0rc1", v));
+	g_assert_false (ac_version_parse ("1", v));
+	g_assert_false (ac_version_parse ("latest", v));
+	g_assert_false (ac_version_parse ("1.2.3.4", v));
+	g_assert_false (ac_version_parse ("", v));
+	{
+		guint a[3] = { 0, 10, 0 }, b[3] = { 0, 9, 9 };
+		g_assert_cmpint (ac_version_compare (a, b), >, 0);
+		g_assert_cmpint (ac_version_compare (b, a), <, 0);
+		g_assert_cmpint (ac_version_compare (a, a), ==, 0);
+	}
+
+	g_assert_no_error (error);
+	ccn = ac_ccn_client_new (d->ccn, d->http, &error);
+	g_assert_no_error (error);
+	/* the devnet answers as pyaleph does: {"version": "…"} */
+	version = ac_ccn_get_version (ccn, &error);
+	g_assert_no_error (error);
+	g_assert_true (ac_version_parse (version, v));
+	/* at least the pipeline's default minimum (0.5.0): the devnet flow passes the pre-flight */
+	g_assert_true (ac_ccn_check_version (ccn, "0.5.0", &checked, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (checked, ==, version);
+
+	/* a minimum above it: refused in well under a second, naming both versions */
+	t0 = g_get_monotonic_time ();
+	g_assert_false (ac_ccn_check_version (ccn, "99.1", NULL, &error));
+	g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_test_message ("too old: %s", error->message);
+	g_assert_nonnull (strstr (error->message, version));
+	g_assert_nonnull (strstr (error->message, "99.1"));
+	g_clear_error (&error);
+
+	/* a malformed minimum is the caller's input */
+	g_assert_false (ac_ccn_check_version (ccn, "latest", NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+
+	/* no API there: a network error, at once */
+	nowhere = ac_ccn_client_new ("http://127.0.0.1:1", d->http, &error);
+	g_assert_no_error (error);
+	g_assert_false (ac_ccn_check_version (nowhere, "0.5.0", NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+	g_clear_error (&error);
+
+	/* something that is not a CCN (a CRN answers 404 there): a remote error saying so */
+	{
+		g_autoptr (AcCcnClient) crn_as_ccn = ac_ccn_client_new (d->crn_url[0], d->http, &error);
+		g_assert_no_error (error);
+		g_assert_false (ac_ccn_check_version (crn_as_ccn, "0.5.0", NULL, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_test_message ("not a CCN: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "/api/v0/version"));
+	}
+}
 
 static void
 test_devnet_ccn_rules (void)
@@ -1194,6 +1282,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/devnet/auth", test_devnet_auth);
 	g_test_add_func ("/devnet/restart", test_devnet_restart);
 	g_test_add_func ("/devnet/ccn-rules", test_devnet_ccn_rules);
+	g_test_add_func ("/devnet/ccn-version", test_devnet_ccn_version);
 	g_test_add_func ("/devnet/rejected-then-resent", test_devnet_rejected_then_resent);
 	g_test_add_func ("/devnet/payment", test_devnet_payment);
 	g_test_add_func ("/devnet/faults", test_devnet_faults);

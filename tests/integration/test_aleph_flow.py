@@ -6,6 +6,7 @@ SEV platforms, some of them attackers), virt-alephd following libvirt's events, 
 real guest disk. Run by meson (suite 'integration') as root:  test_aleph_flow.py BUILDDIR
 """
 import glob
+import ipaddress
 import json
 import os
 import signal
@@ -158,6 +159,12 @@ timeout=60
         self.assertEqual(st["attestationVerdict"], "ok")
         self.assertEqual(st["crn"], self.devnet.crn("none")["hash"])
         self.assertTrue(st["measurement"])
+        # where it runs: the CRN's URL, and the address the CRN gives the VM, with an ssh hint
+        self.assertEqual(st["crnUrl"], self.devnet.crn("none")["url"])
+        self.assertEqual(ipaddress.ip_address(st["ipv6"]).version, 6)
+        self.assertEqual(st["ssh"], "ssh root@" + st["ipv6"])
+        listed = {d["domain"]: d for d in json.loads(env.aleph("list", "--json").stdout)}
+        self.assertEqual((listed["conf1"]["mode"], listed["conf1"]["ipv6"]), ("aleph", st["ipv6"]))
         # the image it built is named in the status, and is what was published
         self.assertTrue(os.path.isfile(st["imagePath"]))
         self.assertRegex(st["imageSha256"], "^[0-9a-f]{64}$")

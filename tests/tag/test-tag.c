@@ -266,6 +266,13 @@ test_status_round_trip (void)
 	st->progress = 7;
 	st->image_sha256 = g_strdup ("00ff");
 	st->store_hash = g_strdup ("abcd");
+	st->crn = g_strdup ("ef01");
+	st->crn_url = g_strdup ("https://crn.example.org");
+	st->ipv6 = g_strdup ("2a01:4f8::1");
+	st->tag = g_strdup ("0123456789abcdef");
+	st->since = g_strdup ("2026-01-02T03:04:05Z");
+	st->done = 1024;
+	st->total = 4096;
 	ac_status_touch (st);
 	ac_status_set_error (st, "validate", failure);
 	xml = ac_status_format (st);
@@ -276,6 +283,21 @@ test_status_round_trip (void)
 	g_assert_cmpstr (back->updated, ==, st->updated);
 	g_assert_cmpstr (back->error_message, ==, failure->message);
 	g_assert_cmpstr (back->error_code, ==, "invalid-input");
+	g_assert_cmpstr (back->ipv6, ==, "2a01:4f8::1");
+	g_assert_cmpstr (back->crn_url, ==, "https://crn.example.org");
+	g_assert_cmpstr (back->tag, ==, "0123456789abcdef");
+	g_assert_cmpstr (back->since, ==, "2026-01-02T03:04:05Z");
+	g_assert_cmpuint (back->done, ==, 1024);
+	g_assert_cmpuint (back->total, ==, 4096);
+	/* the results survive a new run's status; the run's own progress, and the address of
+	 * the instance while it runs, do not */
+	{
+		g_autoptr(AcStatus) kept = ac_status_new_keeping_results (back);
+		g_assert_null (kept->ipv6);
+		g_assert_cmpstr (kept->crn_url, ==, "https://crn.example.org");
+		g_assert_cmpuint (kept->total, ==, 0);
+		g_assert_null (kept->since);
+	}
 
 	/* inside a domain */
 	domain_xml = g_strdup_printf ("<domain><name>d</name><metadata>%s</metadata></domain>", xml);
@@ -288,14 +310,82 @@ test_status_round_trip (void)
 	g_free (back->updated);
 	back->updated = g_strdup ("2000-01-01T00:00:00Z");
 	g_assert_true (ac_status_equal_ignoring_time (st, back));
+	back->done = 2048;
+	g_assert_false (ac_status_equal_ignoring_time (st, back));
+	back->done = 1024;
 	g_free (back->state);
 	back->state = g_strdup ("ready");
 	g_assert_false (ac_status_equal_ignoring_time (st, back));
+
+	/* done beyond total, or without total, is no byte count */
+	g_clear_pointer (&back, ac_status_free);
+	back = ac_status_parse ("<s:status xmlns:s='" AC_STATUS_NS "' state='building' done='9' total='8'/>", -1,
+				&error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (back->total, ==, 0);
+	g_clear_pointer (&back, ac_status_free);
+	back = ac_status_parse ("<s:status xmlns:s='" AC_STATUS_NS "' state='building' done='9'/>", -1, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (back->done, ==, 0);
 
 	g_clear_pointer (&back, ac_status_free);
 	back = ac_status_parse ("<domain><metadata/></domain>", -1, &error);
 	g_assert_null (back);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+}
+
+#define FP_TAG_NS "https://aleph.cloud/ns/libvirt/confidential/1"
+#define FP_DOMAIN(meta)                                                                            \
+	"<domain type='kvm'><name>d</name><metadata>" meta "</metadata><devices><disk type='file' "      \
+	"device='disk'><source file='/d.img'/><target dev='vda'/></disk></devices></domain>"
+
+/* The fingerprint tells the tag a status is about: the same for the same tag however written,
+ * another for another tag, one for an invalid tag too, none without a tag. */
+static void
+test_tag_fingerprint (void)
+{
+	g_autofree gchar *a = ac_status_tag_fingerprint (
+	    FP_DOMAIN ("<aleph:confidential xmlns:aleph='" FP_TAG_NS "'><aleph:publish/></aleph:confidential>"));
+	g_autofree gchar *a2 = ac_status_tag_fingerprint (
+	    FP_DOMAIN ("<x:confidential xmlns:x='" FP_TAG_NS "'>\n  <x:publish crn='auto'/>\n</x:confidential>"));
+	g_autofree gchar *b = ac_status_tag_fingerprint (
+	    FP_DOMAIN ("<aleph:confidential xmlns:aleph='" FP_TAG_NS "'><aleph:local mode='test'/></aleph:confidential>"));
+	g_autofree gchar *bad1 = ac_status_tag_fingerprint (
+	    FP_DOMAIN ("<aleph:confidential xmlns:aleph='" FP_TAG_NS "'><aleph:sev policy='0xZZ'/></aleph:confidential>"));
+	g_autofree gchar *bad2 = ac_status_tag_fingerprint (
+	    FP_DOMAIN ("<aleph:confidential xmlns:aleph='" FP_TAG_NS "'><aleph:sev policy='0xYY'/></aleph:confidential>"));
+	g_autofree gchar *none = ac_status_tag_fingerprint (FP_DOMAIN (""));
+
+	g_assert_nonnull (a);
+	g_assert_cmpuint (strlen (a), ==, 16);
+	g_assert_cmpstr (a, ==, a2);
+	g_assert_cmpstr (a, !=, b);
+	g_assert_nonnull (bad1);
+	g_assert_nonnull (bad2);
+	g_assert_cmpstr (bad1, !=, bad2);
+	g_assert_cmpstr (bad1, !=, a);
+	g_assert_null (none);
+}
+
+static void
+test_status_times (void)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_from_iso8601 ("2026-01-02T03:05:05Z", NULL);
+	g_autoptr(AcStatus) st = ac_status_new ();
+
+	g_assert_cmpint (ac_status_age_s ("2026-01-02T03:04:05Z", now), ==, 60);
+	g_assert_cmpint (ac_status_age_s ("not a time", now), ==, -1);
+	g_assert_cmpint (ac_status_age_s (NULL, now), ==, -1);
+	/* work in progress is what virt-alephd refreshes; final states and waits are not */
+	g_assert_false (ac_status_is_work_in_progress (NULL));
+	st->state = g_strdup ("building");
+	g_assert_true (ac_status_is_work_in_progress (st));
+	g_free (st->state);
+	st->state = g_strdup ("failed");
+	g_assert_false (ac_status_is_work_in_progress (st));
+	g_free (st->state);
+	st->state = g_strdup ("prepared");
+	g_assert_false (ac_status_is_work_in_progress (st));
 }
 
 static void
@@ -349,6 +439,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/tag/domain-info", test_domain_info);
 	g_test_add_func ("/tag/no-entity-expansion", test_no_entity_expansion);
 	g_test_add_func ("/tag/status-round-trip", test_status_round_trip);
+	g_test_add_func ("/tag/status-tag-fingerprint", test_tag_fingerprint);
+	g_test_add_func ("/tag/status-times", test_status_times);
 	g_test_add_func ("/tag/policy", test_policy);
 	return g_test_run ();
 }

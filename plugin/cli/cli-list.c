@@ -1,0 +1,307 @@
+/*
+ * virt-aleph list: every tagged domain of the connection, one line each; and what `list` and
+ * `status` share to describe a domain (its mode, the ssh hint, a status left from an earlier tag).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ac-cli.h"
+#include "ac-status.h"
+#include "ac-tag.h"
+#include "ac-virt.h"
+
+/**
+ * ac_cli_tag_mode:
+ * @tag: (nullable): the parsed tag; %NULL for a tag that does not parse
+ * @json: the machine name (aleph, local-sev, local-test, local-deny, invalid) rather than the
+ *   human one
+ */
+const gchar *
+ac_cli_tag_mode (const AcTag *tag, gboolean json)
+{
+	if (tag == NULL)
+		return json ? "invalid" : "invalid tag";
+	if (tag->publish != NULL)
+		return json ? "aleph" : "Aleph";
+	switch (tag->local_mode) {
+	case AC_LOCAL_MODE_TEST:
+		return json ? "local-test" : "local test";
+	case AC_LOCAL_MODE_DENY:
+		return json ? "local-deny" : "local deny";
+	case AC_LOCAL_MODE_UNSET:
+	case AC_LOCAL_MODE_SEV:
+	default:
+		return json ? "local-sev" : "local SEV";
+	}
+}
+
+/**
+ * ac_cli_ssh_hint:
+ *
+ * `ssh root@IPV6` for an instance that runs on Aleph with an address its CRN reported, else
+ * %NULL.
+ */
+gchar *
+ac_cli_ssh_hint (const AcStatus *st)
+{
+	if (st == NULL || st->ipv6 == NULL || st->instance_hash == NULL ||
+	    g_strcmp0 (st->state, "running") != 0)
+		return NULL;
+	return g_strdup_printf ("ssh root@%s", st->ipv6);
+}
+
+/**
+ * ac_cli_status_tag_changed:
+ * @domain_xml: the domain's XML now
+ *
+ * Whether @st was written for another tag than the domain has now: it is not the domain's
+ * status any more, only what virt-alephd last said before the change.
+ */
+gboolean
+ac_cli_status_tag_changed (const AcStatus *st, const gchar *domain_xml)
+{
+	g_autofree gchar *now = NULL;
+	if (st == NULL || st->tag == NULL)
+		return FALSE;
+	now = ac_status_tag_fingerprint (domain_xml);
+	return now != NULL && g_strcmp0 (now, st->tag) != 0;
+}
+
+/**
+ * ac_cli_status_instance_kept:
+ *
+ * Whether @st is that of an instance running on Aleph: virt-alephd leaves a published
+ * instance as it is when the tag changes (it is ended with `virt-aleph erase` first), so such
+ * a status stays the domain's current one after a change of the tag.
+ */
+gboolean
+ac_cli_status_instance_kept (const AcStatus *st)
+{
+	return st != NULL && g_strcmp0 (st->state, "running") == 0 && st->instance_hash != NULL;
+}
+
+/**
+ * ac_cli_format_bytes:
+ *
+ * 1536 → "1.5 KiB", in binary units.
+ */
+gchar *
+ac_cli_format_bytes (guint64 bytes)
+{
+	const gchar *units[] = { "KiB", "MiB", "GiB", "TiB" };
+	gdouble v = (gdouble)bytes;
+	guint u = 0;
+	if (bytes < 1024)
+		return g_strdup_printf ("%" G_GUINT64_FORMAT " B", bytes);
+	v /= 1024;
+	while (v >= 1024 && u + 1 < G_N_ELEMENTS (units)) {
+		v /= 1024;
+		u++;
+	}
+	return g_strdup_printf ("%.1f %s", v, units[u]);
+}
+
+typedef struct {
+	gchar *name;
+	gchar *uuid;
+	gchar *mode_text;
+	const gchar *mode_json;
+	AcStatus *st; /* nullable */
+	gboolean tag_changed; /* the status was written for another tag */
+	gboolean stale;       /* … and is not the domain's current state any more */
+	gchar *ssh;
+} ListRow;
+
+static void
+list_row_free (gpointer data)
+{
+	ListRow *r = data;
+	g_free (r->name);
+	g_free (r->uuid);
+	g_free (r->mode_text);
+	ac_status_free (r->st);
+	g_free (r->ssh);
+	g_free (r);
+}
+
+static gint
+list_row_cmp (gconstpointer a, gconstpointer b)
+{
+	const ListRow *x = *(ListRow *const *)a;
+	const ListRow *y = *(ListRow *const *)b;
+	return g_strcmp0 (x->name, y->name);
+}
+
+/* "building build 42%", "failed at attest", "tag changed; waiting for virt-alephd" … */
+static gchar *
+list_state_text (const ListRow *r)
+{
+	const AcStatus *st = r->st;
+	if (st == NULL)
+		return g_strdup ("no status yet");
+	if (r->stale)
+		return g_strdup ("tag changed; waiting for virt-alephd");
+	if (r->tag_changed)
+		return g_strdup ("running (tag changed: erase to apply it)");
+	if (st->error_step != NULL)
+		return g_strdup_printf ("%s at %s", st->state, st->error_step);
+	if (ac_status_is_work_in_progress (st))
+		return g_strdup_printf ("%s %s %u%%", st->state, st->step != NULL ? st->step : "-",
+		                        st->progress);
+	if (st->step != NULL && g_strcmp0 (st->step, st->state) != 0)
+		return g_strdup_printf ("%s (%s)", st->state, st->step);
+	return g_strdup (st->state);
+}
+
+static void
+json_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	json_builder_set_member_name (b, name);
+	if (value != NULL)
+		json_builder_add_string_value (b, value);
+	else
+		json_builder_add_null_value (b);
+}
+
+int
+ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
+	    global, NULL,
+	    "List every domain of the connection that carries an <aleph:confidential> tag: its "
+	    "mode (Aleph or local), the state and step virt-alephd recorded, its CRN, and the "
+	    "IPv6 of a running instance with an ssh hint. --json prints an array of objects.");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
+	virDomainPtr *domains = NULL;
+	int n;
+
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 1)
+		return ac_cli_fail (global,
+		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                 "list: expected no argument, got '%s'", argv[1]));
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
+	if (conn == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	n = virConnectListAllDomains (conn, &domains, 0);
+	if (n < 0) {
+		ac_virt_set_error (&error, "listing the domains of %s", ac_cli_get_uri (global));
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	for (int i = 0; i < n; i++) {
+		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
+		char uuid[VIR_UUID_STRING_BUFLEN] = "";
+		g_autoptr (AcTag) tag = NULL;
+		ListRow *r;
+		/* a domain undefined meanwhile, or untagged, is not listed */
+		if (xml != NULL && ac_tag_xml_has_tag (xml, strlen (xml))) {
+			tag = ac_tag_parse (xml, -1, NULL, NULL);
+			r = g_new0 (ListRow, 1);
+			r->name = g_strdup (virDomainGetName (domains[i]));
+			if (virDomainGetUUIDString (domains[i], uuid) == 0)
+				r->uuid = g_strdup (uuid);
+			r->mode_text = g_strdup (ac_cli_tag_mode (tag, FALSE));
+			r->mode_json = ac_cli_tag_mode (tag, TRUE);
+			r->st = ac_status_parse (xml, -1, NULL);
+			r->tag_changed = ac_cli_status_tag_changed (r->st, xml);
+			r->stale = r->tag_changed && !ac_cli_status_instance_kept (r->st);
+			r->ssh = r->stale ? NULL : ac_cli_ssh_hint (r->st);
+			g_ptr_array_add (rows, r);
+		}
+		virDomainFree (domains[i]);
+	}
+	free (domains);
+	g_ptr_array_sort (rows, list_row_cmp);
+
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		json_builder_begin_array (b);
+		for (guint i = 0; i < rows->len; i++) {
+			ListRow *r = g_ptr_array_index (rows, i);
+			const AcStatus *st = r->st;
+			json_builder_begin_object (b);
+			json_string_or_null (b, "domain", r->name);
+			json_string_or_null (b, "uuid", r->uuid);
+			json_string_or_null (b, "mode", r->mode_json);
+			json_string_or_null (b, "state", st != NULL ? st->state : NULL);
+			json_string_or_null (b, "step", st != NULL ? st->step : NULL);
+			json_builder_set_member_name (b, "progress");
+			if (st != NULL)
+				json_builder_add_int_value (b, st->progress);
+			else
+				json_builder_add_null_value (b);
+			json_string_or_null (b, "updated", st != NULL ? st->updated : NULL);
+			json_builder_set_member_name (b, "tagChanged");
+			json_builder_add_boolean_value (b, r->tag_changed);
+			json_string_or_null (b, "crn", st != NULL ? st->crn : NULL);
+			json_string_or_null (b, "crnUrl", st != NULL ? st->crn_url : NULL);
+			json_string_or_null (b, "ipv6", st != NULL ? st->ipv6 : NULL);
+			json_string_or_null (b, "ssh", r->ssh);
+			json_string_or_null (b, "errorCode", st != NULL ? st->error_code : NULL);
+			json_string_or_null (b, "error", st != NULL ? st->error_message : NULL);
+			json_builder_end_object (b);
+		}
+		json_builder_end_array (b);
+		ac_cli_print_json_builder (b);
+		return AC_EXIT_OK;
+	}
+	if (rows->len == 0) {
+		if (!global->quiet)
+			printf ("No tagged domain on %s; tag one with 'virt-aleph tag DOMAIN' "
+			        "(--publish to deploy it to Aleph).\n",
+			        ac_cli_get_uri (global));
+		return AC_EXIT_OK;
+	}
+	{
+		/* aligned columns: the widest cell of each, the last one free */
+		const gchar *heads[] = { "NAME", "MODE", "STATE", "CRN", "IPV6", "SSH" };
+		g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+		gsize width[G_N_ELEMENTS (heads)];
+		for (guint c = 0; c < G_N_ELEMENTS (heads); c++)
+			width[c] = strlen (heads[c]);
+		for (guint i = 0; i < rows->len; i++) {
+			ListRow *r = g_ptr_array_index (rows, i);
+			const AcStatus *st = r->st;
+			const gchar *crn
+			    = st != NULL ? (st->crn_url != NULL ? st->crn_url : st->crn) : NULL;
+			gchar *row[G_N_ELEMENTS (heads)] = {
+				g_strdup (r->name),
+				g_strdup (r->mode_text),
+				list_state_text (r),
+				g_strdup (crn != NULL ? crn : "-"),
+				g_strdup (st != NULL && st->ipv6 != NULL && !r->stale
+				              ? st->ipv6
+				              : "-"),
+				g_strdup (r->ssh != NULL ? r->ssh : "-"),
+			};
+			for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
+				width[c] = MAX (width[c], strlen (row[c]));
+				g_ptr_array_add (cells, row[c]);
+			}
+		}
+		for (guint c = 0; c + 1 < G_N_ELEMENTS (heads); c++)
+			printf ("%-*s  ", (int)width[c], heads[c]);
+		printf ("%s\n", heads[G_N_ELEMENTS (heads) - 1]);
+		for (guint i = 0; i < rows->len; i++) {
+			for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
+				const gchar *cell
+				    = g_ptr_array_index (cells, i * G_N_ELEMENTS (heads) + c);
+				if (c + 1 < G_N_ELEMENTS (heads))
+					printf ("%-*s  ", (int)width[c], cell);
+				else
+					printf ("%s\n", cell);
+			}
+		}
+	}
+	return AC_EXIT_OK;
+}

@@ -15,6 +15,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -112,7 +113,7 @@ class DaemonLogTest(unittest.TestCase):
                            timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stderr, "")
-        for _ in range(200):
+        for _ in range(600):
             if os.path.exists(self.pidfile) and open(self.pidfile).read().strip():
                 break
             time.sleep(0.05)
@@ -191,12 +192,22 @@ class DaemonLogTest(unittest.TestCase):
         p = subprocess.Popen(self.argv("--foreground"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=self.env)
         self.pid = p.pid
-        time.sleep(1.5)
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=30)
+        watchdog = threading.Timer(60, p.kill)  # a hung service fails the test, not the run
+        watchdog.start()
+        err = ""
+        try:
+            for line in p.stderr:
+                err += line
+                if "domain 'web': ready at step validate" in line:
+                    break
+            p.send_signal(signal.SIGTERM)
+            err += p.communicate(timeout=30)[1]
+        finally:
+            watchdog.cancel()
         self.pid = None
         self.assertEqual(p.returncode, 0, err)
         self.assertIn("domain 'web': ready at step validate", err)
+        self.assertIn("stopping", err)
         journal.settimeout(0.2)
         with self.assertRaises(socket.timeout):
             journal.recv(65536)

@@ -513,9 +513,13 @@ class TestPipeline(JsonCliTest):
 
 class TestDoctor(JsonCliTest):
     def test_doctor(self):
-        checks = self.ok("doctor", "--config", self.config, "--no-probe")
+        env = dict(self.env, VIRT_ALEPH_JOURNAL_SOCKET=os.path.join(self.dir, "no-journal"))
+        checks = self.ok("doctor", "--config", self.config, "--no-probe", env=env)
         self.assertIsInstance(checks, list)
         self.assertIn("libvirt", [c["check"] for c in checks])
+        # running or not, where the service's own log is
+        service = [c for c in checks if c["check"] == "service"][0]
+        self.assertIn("its log: syslog, lines tagged virt-alephd", service["detail"])
         # a failed attestation recorded as untrusted: the first failure's class
         doc = self.fails("untrusted", "doctor", "failed", "--config", self.config, "--no-probe")
         self.assertIn("attestation", [c["check"] for c in doc["checks"] if c["result"] == "failed"])

@@ -49,6 +49,7 @@ main (int argc, char **argv)
 	g_autofree gchar *state_dir = NULL;
 	gint crns = 1;
 	gboolean debug = FALSE;
+	gboolean version = FALSE;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "JSON configuration file",
 		  "FILE" },
@@ -57,6 +58,7 @@ main (int argc, char **argv)
 		{ "crns", 0, 0, G_OPTION_ARG_INT, &crns,
 		  "without --config: how many CRNs (default 1)", "N" },
 		{ "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "log every request decision", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
 		{ NULL },
 	};
 
@@ -76,6 +78,10 @@ main (int argc, char **argv)
 	if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
 		g_printerr ("aleph-devnet: %s\n", error->message);
 		return AC_EXIT_USAGE;
+	}
+	if (version) {
+		printf ("aleph-devnet %s\n", PACKAGE_VERSION);
+		return AC_EXIT_OK;
 	}
 	if (debug)
 		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);

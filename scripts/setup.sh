@@ -14,6 +14,7 @@ PKGS=(
   python3 python3-lxml python3-cryptography python3-jsonschema
   cryptsetup-bin e2fsprogs dosfstools mtools fdisk gdisk
   busybox-static cpio
+  bash-completion zsh groff-base   # shell completion (tested in bash and zsh); man page checks
 
   util-linux iproute2 procps curl ca-certificates
   debootstrap

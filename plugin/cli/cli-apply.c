@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-log.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
@@ -414,6 +415,7 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcPipelineConfig) config = NULL;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *text = NULL;
+	g_autofree gchar *service_log = NULL;
 	char uuid[VIR_UUID_STRING_BUFLEN];
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
@@ -423,10 +425,14 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	virDomainGetUUIDString (dom, uuid);
 	path = ac_pipeline_log_path (config, uuid);
+	/* the pipeline's log holds its steps; the service's own messages are in the system's log */
+	service_log = ac_log_where ("virt-alephd", uuid);
 	if (!g_file_get_contents (path, &text, NULL, &error)) {
 		g_clear_error (&error);
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_NOT_FOUND,
-							 "no pipeline log for domain '%s' (%s)", argv[1], path));
+							 "no pipeline log for domain '%s' (%s); virt-alephd's own "
+							 "log: %s",
+							 argv[1], path, service_log));
 	}
 	if (global->json) {
 		/* {"domain":…,"log":PATH,"events":[{"time":…,"message":…},…]} */
@@ -437,6 +443,7 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		json_builder_begin_object (b);
 		json_opt (b, "domain", virDomainGetName (dom));
 		json_opt (b, "log", path_display);
+		json_opt (b, "serviceLog", service_log);
 		json_builder_set_member_name (b, "events");
 		json_builder_begin_array (b);
 		for (guint i = 0; lines[i] != NULL; i++) {
@@ -460,6 +467,8 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		ac_cli_print_json_builder (b);
 	} else {
 		fputs (text, stdout);
+		if (!global->quiet)
+			fprintf (stderr, "virt-alephd's own log: %s\n", service_log);
 	}
 	return AC_EXIT_OK;
 }

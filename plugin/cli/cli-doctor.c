@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ac-cli.h"
+#include "ac-log.h"
 #include "ac-eth-account.h"
 #include "ac-hook-gate.h"
 #include "ac-pipeline.h"
@@ -103,6 +104,7 @@ static void
 check_service (Doctor *d, gboolean local)
 {
 	g_autoptr(GDir) proc = NULL;
+	g_autofree gchar *log = ac_log_where ("virt-alephd", NULL);
 	const gchar *name;
 
 	if (!local) {
@@ -117,13 +119,15 @@ check_service (Doctor *d, gboolean local)
 			continue;
 		path = g_build_filename ("/proc", name, "comm", NULL);
 		if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "virt-alephd")) {
-			report (d, "service", CHECK_OK, AC_EXIT_OK, "virt-alephd is running (pid %s)", name);
+			report (d, "service", CHECK_OK, AC_EXIT_OK, "virt-alephd is running (pid %s); its log: %s",
+				name, log);
 			return;
 		}
 	}
 	report (d, "service", CHECK_WARN, AC_EXIT_OK,
 		"virt-alephd is not running: tagged domains are not reconciled until it is "
-		"('systemctl start virt-alephd', or 'virt-aleph apply DOMAIN' by hand)");
+		"('systemctl start virt-alephd', or 'virt-aleph apply DOMAIN' by hand); its log: %s",
+		log);
 }
 
 static void

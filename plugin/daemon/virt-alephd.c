@@ -24,6 +24,7 @@
 
 #include "ac-error.h"
 #include "ac-keyfile.h"
+#include "ac-log.h"
 #include "ac-process.h"
 #include "ac-localsev-owner.h"
 #include "ac-localsev-domain.h"
@@ -98,18 +99,24 @@ ac_daemon_write_status (virDomainPtr dom, AcStatus *desired)
 	g_autoptr(GError) error = NULL;
 	gboolean written = FALSE;
 	const gchar *name = virDomainGetName (dom);
+	char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
 	if (!ac_status_write (dom, desired, NULL, FALSE, &written, &error)) {
 		g_warning ("%s", error->message);
 		return;
 	}
-	if (!written)
+	if (!written) {
 		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
-	else if (desired->error_message != NULL)
-		g_message ("domain '%s': %s at step %s: %s", name, desired->state, desired->step,
-			   desired->error_message);
-	else
-		g_message ("domain '%s': %s at step %s", name, desired->state, desired->step);
+		return;
+	}
+	/* one MESSAGE_ID for every change of state: journalctl MESSAGE_ID=… DOMAIN_NAME=… */
+	virDomainGetUUIDString (dom, uuid);
+	g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", AC_LOG_MESSAGE_ID_STATUS,
+			  "DOMAIN_NAME", name, "DOMAIN_UUID", uuid, "ALEPH_STATE",
+			  desired->state != NULL ? desired->state : "", "ALEPH_STEP",
+			  desired->step != NULL ? desired->step : "", "MESSAGE", "domain '%s': %s at step %s%s%s",
+			  name, desired->state, desired->step, desired->error_message != NULL ? ": " : "",
+			  desired->error_message != NULL ? desired->error_message : "");
 }
 
 /* ---- pipeline workers (one thread per domain at a time) --------------------------------- */
@@ -196,6 +203,8 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 {
 	AcWorker *w = data;
 	gboolean ok;
+	/* whatever the pipeline logs concerns this domain (journal fields DOMAIN_NAME/UUID) */
+	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
 	if (w->kind == AC_WORKER_LOCALSEV) {
 		ok = ac_worker_localsev (w, cancellable);
 	} else if (w->kind == AC_WORKER_MONITOR) {
@@ -206,6 +215,7 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 		ok = ac_pipeline_run (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w, progress,
 				      cancellable, &w->error);
 	}
+	ac_log_set_thread_domain (NULL, NULL);
 	g_task_return_boolean (task, ok);
 }
 
@@ -220,10 +230,20 @@ ac_error_is_transient (const GError *error)
 		error->code == AC_ERROR_LIBVIRT || error->code == AC_ERROR_CANCELLED);
 }
 
+static void ac_worker_done_domain (AcWorker *w);
+
 static void
 ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 {
 	AcWorker *w = g_task_get_task_data (G_TASK (res));
+	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
+	ac_worker_done_domain (w);
+	ac_log_set_thread_domain (NULL, NULL);
+}
+
+static void
+ac_worker_done_domain (AcWorker *w)
+{
 	AcDaemon *self = w->daemon;
 
 	if (w->heartbeat_id != 0)
@@ -319,10 +339,22 @@ ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, con
 
 /* ---- reconcile (main thread) ------------------------------------------------------------- */
 
+static void ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid);
+
 static void
 ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 {
-	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(virDomain) dom = virDomainLookupByUUIDString (self->conn, uuid);
+	if (dom == NULL)
+		return; /* undefined meanwhile */
+	ac_log_set_thread_domain (virDomainGetName (dom), uuid);
+	ac_daemon_reconcile_dom (self, dom, uuid);
+	ac_log_set_thread_domain (NULL, NULL);
+}
+
+static void
+ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
+{
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcStatus) current = NULL;
 	g_autoptr(AcStatus) desired = NULL;
@@ -331,9 +363,6 @@ ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 	g_autofree gchar *canonical = NULL;
 	const gchar *name;
 
-	dom = virDomainLookupByUUIDString (self->conn, uuid);
-	if (dom == NULL)
-		return; /* undefined meanwhile */
 	name = virDomainGetName (dom);
 	xml = ac_virt_get_xml (dom, &error);
 	if (xml == NULL) {
@@ -510,11 +539,13 @@ ac_daemon_dispatch (gpointer data)
 		 * (a running worker's domain is left to the worker; the built image is kept) */
 		if (!g_hash_table_contains (self->workers, msg->uuid)) {
 			g_autoptr(GError) error = NULL;
+			ac_log_set_thread_domain (NULL, msg->uuid);
 			if (ac_localsev_forget (self->lopts->state_dir, msg->uuid, &error))
 				g_message ("domain %s is undefined: removed its local SEV session keys and "
 					   "records", msg->uuid);
 			else if (!g_error_matches (error, AC_ERROR, AC_ERROR_NOT_FOUND))
 				g_warning ("domain %s is undefined: %s", msg->uuid, error->message);
+			ac_log_set_thread_domain (NULL, NULL);
 		}
 		break;
 	case MSG_CLOSED:
@@ -721,6 +752,8 @@ main (int argc, char **argv)
 	g_autofree gchar *uri = NULL;
 	g_autofree gchar *config = NULL;
 	g_autofree gchar *pidfile = NULL;
+	g_autofree gchar *log = NULL;
+	AcLogTarget log_target = AC_LOG_AUTO;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) context = NULL;
 	AcDaemon self = { 0 };
@@ -731,6 +764,9 @@ main (int argc, char **argv)
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "configuration file (default: " AC_DAEMON_CONF ")", "FILE" },
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "stay in the foreground", NULL },
 		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process ID to FILE", "FILE" },
+		{ "log", 0, 0, G_OPTION_ARG_STRING, &log,
+		  "where log messages go: auto (default: the journal, else syslog when detached; stderr "
+		  "with --foreground), journal, syslog or stderr", "TARGET" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log debug messages", NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
 		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
@@ -754,6 +790,10 @@ main (int argc, char **argv)
 		printf ("virt-alephd %s\n", PACKAGE_VERSION);
 		return AC_EXIT_OK;
 	}
+	if (log != NULL && !ac_log_target_parse (log, &log_target, &error)) {
+		fprintf (stderr, "virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
 	if (verbose)
 		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 	self.monitor_s = 30;
@@ -774,6 +814,11 @@ main (int argc, char **argv)
 	if (uri == NULL)
 		uri = g_strdup (g_getenv ("LIBVIRT_DEFAULT_URI") != NULL ? g_getenv ("LIBVIRT_DEFAULT_URI")
 									 : "qemu:///system");
+	/* detached, stderr goes nowhere: the journal (fields DOMAIN_NAME, DOMAIN_UUID), else syslog */
+	if (!ac_log_setup ("virt-alephd", ac_log_resolve (log_target, foreground), &error)) {
+		fprintf (stderr, "virt-alephd: %s\n", error->message);
+		return ac_error_to_exit_code (error);
+	}
 	if (!foreground && daemon (0, 0) < 0) {
 		fprintf (stderr, "virt-alephd: cannot daemonize: %s\n", g_strerror (errno));
 		return AC_EXIT_FAILURE;

@@ -481,15 +481,45 @@ class TestPipeline(JsonCliTest):
         events = doc["events"]
         self.assertEqual(events[0], {"time": "2026-01-02T03:04:05Z", "message": "build: building (5%)"})
         self.assertEqual(events[2]["message"], 'attest: failed: "quoted" \\ text')
-        self.fails("not-found", "logs", "plain", "--config", self.config)
+        doc = self.fails("not-found", "logs", "plain", "--config", self.config)
+        # where to look next: the service's own log (no journal here: syslog)
+        self.assertIn("virt-alephd's own log: syslog, lines tagged virt-alephd",
+                      doc["error"]["message"])
         self.fails("not-found", "logs", "no-such-domain", "--config", self.config)
+
+    def test_logs_says_where_the_service_log_is(self):
+        env = dict(self.env)
+        env["VIRT_ALEPH_JOURNAL_SOCKET"] = os.path.join(self.dir, "no-journal")
+        doc = self.ok("logs", "tagged", "--config", self.config, env=env)
+        self.assertIn("syslog, lines tagged virt-alephd", doc["serviceLog"])
+        # a journal runs: the journalctl command that shows this domain's messages
+        import socket
+        path = os.path.join(self.dir, "journal.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.bind(path)
+            env["VIRT_ALEPH_JOURNAL_SOCKET"] = path
+            doc = self.ok("logs", "tagged", "--config", self.config, env=env)
+            self.assertEqual(doc["serviceLog"], f"journalctl -t virt-alephd DOMAIN_UUID={UUID_TAGGED}")
+            # without --json: the log on stdout as it is, the hint on stderr
+            r = subprocess.run([VIRT_ALEPH, "--connect", self.uri, "logs", "tagged", "--config",
+                                self.config], capture_output=True, text=True, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(r.stdout.startswith("2026-01-02T03:04:05Z build: building (5%)\n"))
+            self.assertNotIn("journalctl", r.stdout)
+            self.assertIn(f"virt-alephd's own log: journalctl -t virt-alephd DOMAIN_UUID={UUID_TAGGED}\n",
+                          r.stderr)
+        os.unlink(path)
 
 
 class TestDoctor(JsonCliTest):
     def test_doctor(self):
-        checks = self.ok("doctor", "--config", self.config, "--no-probe")
+        env = dict(self.env, VIRT_ALEPH_JOURNAL_SOCKET=os.path.join(self.dir, "no-journal"))
+        checks = self.ok("doctor", "--config", self.config, "--no-probe", env=env)
         self.assertIsInstance(checks, list)
         self.assertIn("libvirt", [c["check"] for c in checks])
+        # running or not, where the service's own log is
+        service = [c for c in checks if c["check"] == "service"][0]
+        self.assertIn("its log: syslog, lines tagged virt-alephd", service["detail"])
         # a failed attestation recorded as untrusted: the first failure's class
         doc = self.fails("untrusted", "doctor", "failed", "--config", self.config, "--no-probe")
         self.assertIn("attestation", [c["check"] for c in doc["checks"] if c["result"] == "failed"])

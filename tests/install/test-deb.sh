@@ -65,7 +65,11 @@ has aleph-confidential -f /etc/aleph-confidential/virt-alephd.conf.example
 has aleph-confidential-hook -x /etc/libvirt/hooks/qemu.d/50-aleph-confidential
 has aleph-confidential-hook -f "/usr/lib/$multiarch/aleph-confidential/libaleph-confidential.so"
 has aleph-confidential-hook -f /etc/libvirt/hooks/aleph-confidential.conf.example
+has aleph-confidential -f /usr/share/bash-completion/completions/virt-aleph
+has aleph-confidential -f /usr/share/zsh/site-functions/_virt-aleph
+has aleph-confidential -f /usr/share/doc/aleph-confidential/architecture.md
 has aleph-devnet -x /usr/bin/aleph-devnet
+has aleph-devnet -f /usr/share/man/man1/aleph-devnet.1.gz
 # the hook loads the module from where its package puts it
 hook="$tmp/root/etc/libvirt/hooks/qemu.d/50-aleph-confidential"
 if grep -qaF "/usr/lib/$multiarch/aleph-confidential/libaleph-confidential.so" "$hook"; then

@@ -267,6 +267,46 @@ ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **er
 	return ac_json_to_python_compact (answer);
 }
 
+/*
+ * GET @url of the CCN: its answer, a JSON object. @no_api (nullable) names what a 404 means
+ * (%AC_ERROR_NOT_FOUND); any other failure is %AC_ERROR_REMOTE naming the URL.
+ */
+static JsonNode *
+ac_ccn_get_object (AcCcnClient *self, const gchar *url, const gchar *what, const gchar *no_api, GError **error)
+{
+	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr(JsonNode) answer = NULL;
+	const gchar *data;
+	gsize len;
+
+	r = ac_http_request (self->http, "GET", url, NULL, NULL, NULL,
+			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, error);
+	if (r == NULL)
+		return NULL;
+	data = ac_http_response_get_data (r, &len);
+	if (r->status == 404 && no_api != NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "GET %s: %s", url, no_api);
+		return NULL;
+	}
+	if (r->status != 200) {
+		g_autofree gchar *text = ac_http_error_text (data, len);
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			     "GET %s: HTTP %u: %s (is %s an Aleph API, a CCN?)", url, r->status, text,
+			     self->api);
+		return NULL;
+	}
+	answer = ac_json_parse_untrusted (what, data, len, error);
+	if (answer == NULL) {
+		g_prefix_error (error, "GET %s: ", url);
+		return NULL;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT (answer)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "GET %s: the %s is not a JSON object", url, what);
+		return NULL;
+	}
+	return g_steal_pointer (&answer);
+}
+
 /**
  * ac_ccn_get_version:
  *
@@ -276,31 +316,12 @@ gchar *
 ac_ccn_get_version (AcCcnClient *self, GError **error)
 {
 	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/version", self->api);
-	g_autoptr(AcHttpResponse) r = NULL;
-	g_autoptr(JsonNode) answer = NULL;
+	g_autoptr(JsonNode) answer = ac_ccn_get_object (self, url, "version", NULL, error);
 	JsonNode *n;
-	const gchar *data;
-	gsize len;
 
-	r = ac_http_request (self->http, "GET", url, NULL, NULL, NULL,
-			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, error);
-	if (r == NULL)
+	if (answer == NULL)
 		return NULL;
-	data = ac_http_response_get_data (r, &len);
-	if (r->status != 200) {
-		g_autofree gchar *text = ac_http_error_text (data, len);
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-			     "GET %s: HTTP %u: %s (is %s an Aleph API, a CCN?)", url, r->status, text,
-			     self->api);
-		return NULL;
-	}
-	answer = ac_json_parse_untrusted ("version", data, len, error);
-	if (answer == NULL) {
-		g_prefix_error (error, "GET %s: ", url);
-		return NULL;
-	}
-	n = JSON_NODE_HOLDS_OBJECT (answer) ? json_object_get_member (json_node_get_object (answer), "version")
-					    : NULL;
+	n = json_object_get_member (json_node_get_object (answer), "version");
 	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
 			     "GET %s: expected {\"version\": \"…\"}, as a CCN (pyaleph) answers", url);
@@ -354,33 +375,11 @@ ac_ccn_get_credit_balance (AcCcnClient *self, const gchar *address, gdouble *cre
 {
 	g_autofree gchar *esc = g_uri_escape_string (address, NULL, FALSE);
 	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/addresses/%s/balance", self->api, esc);
-	g_autoptr(AcHttpResponse) r = NULL;
-	g_autoptr(JsonNode) answer = NULL;
+	g_autoptr(JsonNode) answer = ac_ccn_get_object (self, url, "balance", "the CCN has no balance API", error);
 	JsonNode *n;
-	const gchar *data;
-	gsize len;
 
-	r = ac_http_request (self->http, "GET", url, NULL, NULL, NULL,
-			     AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, error);
-	if (r == NULL)
+	if (answer == NULL)
 		return FALSE;
-	data = ac_http_response_get_data (r, &len);
-	if (r->status == 404) {
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "GET %s: the CCN has no balance API",
-			     url);
-		return FALSE;
-	}
-	if (r->status != 200) {
-		g_autofree gchar *text = ac_http_error_text (data, len);
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "GET %s: HTTP %u: %s", url, r->status, text);
-		return FALSE;
-	}
-	answer = ac_json_parse_untrusted ("balance", data, len, error);
-	if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer)) {
-		if (error != NULL && *error == NULL)
-			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "GET %s: not a JSON object", url);
-		return FALSE;
-	}
 	n = json_object_get_member (json_node_get_object (answer), "credit_balance");
 	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
 	    (json_node_get_value_type (n) != G_TYPE_INT64 && json_node_get_value_type (n) != G_TYPE_DOUBLE)) {

@@ -22,3 +22,19 @@ def documented_exit_codes():
 
 
 EXIT = documented_exit_codes()
+
+
+def domain(name, uuid, metadata=""):
+    """One <domain> of a test:///path node file, tagged or not by @metadata."""
+    return f"""  <domain type='test'>
+    <name>{name}</name>
+    <uuid>{uuid}</uuid>
+    <memory unit='MiB'>512</memory>
+    <vcpu>1</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <metadata>{metadata}</metadata>
+    <devices>
+      <disk type='file' device='disk'><source file='/var/lib/{name}.img'/><target dev='vda' bus='virtio'/></disk>
+    </devices>
+  </domain>
+"""

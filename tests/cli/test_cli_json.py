@@ -20,7 +20,7 @@ import sys
 import tempfile
 import unittest
 
-from clitest import BUILD, EXIT, HERE, SRC, VIRT_ALEPH  # noqa: E402,F401
+from clitest import BUILD, EXIT, HERE, SRC, VIRT_ALEPH, domain  # noqa: E402,F401
 ALEPH_DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
 DATA = os.path.join(SRC, "tests", "data")
 TAG_NS = "https://aleph.cloud/ns/libvirt/confidential/1"
@@ -40,21 +40,6 @@ PUBLISH_TAG = (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
                f'<aleph:publish api="{NOWHERE}" crn="auto"/></aleph:confidential>')
 LOCAL_TAG = (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
              '<aleph:local mode="test"/></aleph:confidential>')
-
-
-def domain(name, uuid, metadata=""):
-    return f"""  <domain type='test'>
-    <name>{name}</name>
-    <uuid>{uuid}</uuid>
-    <memory unit='MiB'>512</memory>
-    <vcpu>1</vcpu>
-    <os><type arch='x86_64'>hvm</type></os>
-    <metadata>{metadata}</metadata>
-    <devices>
-      <disk type='file' device='disk'><source file='/var/lib/{name}.img'/><target dev='vda' bus='virtio'/></disk>
-    </devices>
-  </domain>
-"""
 
 
 class JsonCliTest(unittest.TestCase):

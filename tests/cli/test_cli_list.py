@@ -17,6 +17,7 @@ import tempfile
 import time
 import unittest
 
+import clitest  # noqa: E402
 from clitest import BUILD, EXIT, VIRT_ALEPH  # noqa: E402
 
 ALEPH_DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
@@ -46,18 +47,7 @@ def status(state, step, progress=0, attrs="", children=""):
 
 
 def domain(name, n, metadata=""):
-    return f"""  <domain type='test'>
-    <name>{name}</name>
-    <uuid>1f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e{n:02d}</uuid>
-    <memory unit='MiB'>512</memory>
-    <vcpu>1</vcpu>
-    <os><type arch='x86_64'>hvm</type></os>
-    <metadata>{metadata}</metadata>
-    <devices>
-      <disk type='file' device='disk'><source file='/var/lib/{name}.img'/><target dev='vda' bus='virtio'/></disk>
-    </devices>
-  </domain>
-"""
+    return clitest.domain(name, f"1f0c8a7e-8d55-4d6e-9a53-6b0a1c1d2e{n:02d}", metadata)
 
 
 class ListStatusTest(unittest.TestCase):

@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 
 G_BEGIN_DECLS
 

@@ -9,7 +9,7 @@
 #include <glib.h>
 
 #include "ac-builder-luks.h"
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 
 G_BEGIN_DECLS
 

@@ -10,7 +10,7 @@
 #include <gio/gio.h>
 
 #include "ac-builder-run.h"
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 #include "ac-builder-template.h"
 
 G_BEGIN_DECLS

@@ -10,7 +10,7 @@
 
 #include "ac-builder-gpt.h"
 #include "ac-builder-luks.h"
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 #include "ac-builder-xts.h"
 #include "ac-progress.h"
 

@@ -9,7 +9,7 @@
 #include <gio/gio.h>
 
 #include "ac-builder-assemble.h"
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 #include "ac-builder-template.h"
 #include "ac-builder-verify.h"
 #include "ac-progress.h"

@@ -6,12 +6,12 @@
  */
 #include "config.h"
 
-#include "../common/test-vmflags.h"
+#include "../lib/test-vmflags.h"
 
 #include <stdio.h>
 
 #include "ac-builder-run.h"
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 #include "ac-error.h"
 #include "ac-process.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""virt-aleph and the files it is given (plugin/common/ac-file.c).
+"""virt-aleph and the files it is given (lib/ac-file.c).
 
 Outputs (ipfs car OUT, message build|sign -o, sev secret build --header-out/--payload-out):
 written to an exclusive temporary file beside OUT and renamed over it, so a symlink planted

@@ -3,7 +3,7 @@
 ENVIRONMENT, EXIT STATUS and EXAMPLES and renders without a groff warning; every option each
 binary's --help lists is documented (for virt-aleph: every verb it lists, in that verb's own
 subsection, with every option of the verb and of its subcommands); virt-alephd.8 documents every
-key of virt-alephd.conf and of the hook's configuration (the tables of plugin/common/ac-keyfile.c);
+key of virt-alephd.conf and of the hook's configuration (the tables of lib/ac-keyfile.c);
 every exit code of docs/exit-codes.md and every environment variable the programs read is in
 the pages; --version prints the project's version.
 

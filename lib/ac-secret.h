@@ -1,5 +1,6 @@
 /*
- * aleph-confidential: secrets held by the builder (the disk passphrase, the initramfs keyfile).
+ * aleph-confidential: secrets in locked, never-dumped memory, cleansed when freed (passphrases,
+ * keyfiles, keys).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

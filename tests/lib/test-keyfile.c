@@ -1,5 +1,5 @@
 /*
- * Strict key files (plugin/common/ac-keyfile.c): unknown groups and keys, a '#' in a value
+ * Strict key files (lib/ac-keyfile.c): unknown groups and keys, a '#' in a value
  * (GKeyFile keeps an inline comment as part of the value), malformed numbers; every message
  * names the file, the group/key and what is accepted.
  *

@@ -8,7 +8,7 @@
 
 #include "config.h"
 
-#include "ac-builder-secret.h"
+#include "ac-secret.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

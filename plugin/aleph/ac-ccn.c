@@ -486,112 +486,56 @@ file_sha256 (int fd, const gchar *path, GError **error)
 	return ac_hex_encode (out, sizeof (out));
 }
 
-gchar *
-ac_ccn_upload_file (AcCcnClient *self,
-                    AcCcnUploadKind kind,
-                    const gchar *path,
-                    AcEthAccount *account,
-                    const gchar *channel,
-                    AcAlephMessage **store_out,
-                    AcProgress *progress,
-                    GError **error)
+/* the signed STORE of an upload (sent with it as its metadata part, in @metadata) */
+static AcAlephMessage *
+upload_store_message (AcCcnClient *self,
+                      AcCcnUploadKind kind,
+                      const gchar *item_hash,
+                      AcEthAccount *account,
+                      const gchar *channel,
+                      gdouble now,
+                      GBytes **metadata,
+                      GError **error)
 {
-	static const gchar *const endpoints[]
-	    = { "storage/add_file", "ipfs/add_file", "ipfs/add_car" };
-	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/%s", self->api, endpoints[kind]);
-	g_autofree gchar *ours = NULL;
-	g_autofree gchar *basename = g_path_get_basename (path);
-	g_autofree gchar *metadata = NULL;
-	g_autoptr (GBytes) metadata_bytes = NULL;
+	g_autoptr (JsonObject) content = json_object_new ();
+	g_autoptr (JsonNode) cnode = NULL;
+	g_autoptr (JsonObject) meta = json_object_new ();
+	g_autoptr (JsonNode) mnode = NULL;
+	g_autoptr (JsonObject) payment = json_object_new ();
 	g_autoptr (AcAlephMessage) store = NULL;
-	g_autoptr (AcCarStream) car = NULL;
-	g_autoptr (AcHttpResponse) r = NULL;
+	gchar *text;
+	json_object_set_string_member (content, "item_type",
+	                               kind == AC_CCN_UPLOAD_STORAGE ? "storage" : "ipfs");
+	json_object_set_string_member (content, "item_hash", item_hash);
+	json_object_set_string_member (payment, "chain", "ETH");
+	json_object_set_string_member (payment, "type", self->store_payment);
+	json_object_set_object_member (content, "payment", json_object_ref (payment));
+	cnode = json_node_init_object (json_node_alloc (), json_object_ref (content));
+	store = ac_aleph_message_build ("STORE", cnode, ac_eth_account_get_address (account),
+	                                channel, now, error);
+	if (store == NULL || !ac_aleph_message_sign (store, account, error))
+		return NULL;
+	json_object_set_member (meta, "message", ac_aleph_message_to_json (store));
+	json_object_set_boolean_member (meta, "sync", TRUE);
+	mnode = json_node_init_object (json_node_alloc (), json_object_ref (meta));
+	text = ac_json_to_python_compact (mnode);
+	*metadata = g_bytes_new_take (text, strlen (text));
+	return g_steal_pointer (&store);
+}
+
+/* the CID or hash the node says it stored, checked against @ours */
+static gchar *
+upload_answer (AcCcnClient *self,
+               AcHttpResponse *r,
+               const gchar *url,
+               const gchar *path,
+               AcAlephMessage *store,
+               const gchar *ours,
+               GError **error)
+{
 	g_autofree gchar *theirs = NULL;
-	AcAlephFileSource src = { -1, NULL, 0 };
-	AcHttpPart parts[2];
-	guint n_parts = 0;
-	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC; /* the STORE's date */
 	const gchar *data;
 	gsize len;
-
-	memset (parts, 0, sizeof (parts));
-	/* refused before the file is even read when the network's rules refuse it on this date */
-	if (account != NULL && !ac_payment_check (NULL, "STORE", self->store_payment, now, error))
-		return NULL;
-	if (kind == AC_CCN_UPLOAD_CAR) {
-		car = ac_car_stream_new (path, NULL, error);
-		if (car == NULL)
-			return NULL;
-		ours = ac_cid_v0_to_string (ac_car_stream_get_root (car));
-	} else {
-		/* a regular file, opened without blocking on a FIFO; streamed, so no size bound */
-		src.fd = ac_file_open_regular (path, G_MAXSIZE, &src.size, error);
-		if (src.fd < 0)
-			return NULL;
-		src.path = (gchar *)path;
-		ours = kind == AC_CCN_UPLOAD_STORAGE ? file_sha256 (src.fd, path, error)
-		                                     : ac_ipfs_file_cid_string (path, NULL, error);
-		if (ours == NULL) {
-			close (src.fd);
-			return NULL;
-		}
-	}
-	if (account != NULL) {
-		g_autoptr (JsonObject) content = json_object_new ();
-		g_autoptr (JsonNode) cnode = NULL;
-		g_autoptr (JsonObject) meta = json_object_new ();
-		g_autoptr (JsonNode) mnode = NULL;
-		g_autoptr (JsonObject) payment = json_object_new ();
-		json_object_set_string_member (content, "item_type",
-		                               kind == AC_CCN_UPLOAD_STORAGE ? "storage" : "ipfs");
-		json_object_set_string_member (content, "item_hash", ours);
-		json_object_set_string_member (payment, "chain", "ETH");
-		json_object_set_string_member (payment, "type", self->store_payment);
-		json_object_set_object_member (content, "payment", json_object_ref (payment));
-		cnode = json_node_init_object (json_node_alloc (), json_object_ref (content));
-		store = ac_aleph_message_build (
-		    "STORE", cnode, ac_eth_account_get_address (account), channel, now, error);
-		if (store == NULL || !ac_aleph_message_sign (store, account, error)) {
-			if (src.fd >= 0)
-				close (src.fd);
-			return NULL;
-		}
-		json_object_set_member (meta, "message", ac_aleph_message_to_json (store));
-		json_object_set_boolean_member (meta, "sync", TRUE);
-		mnode = json_node_init_object (json_node_alloc (), json_object_ref (meta));
-		metadata = ac_json_to_python_compact (mnode);
-		metadata_bytes = g_bytes_new (metadata, strlen (metadata));
-		parts[n_parts].name = "metadata";
-		parts[n_parts].content_type = "application/json";
-		parts[n_parts].data = metadata_bytes;
-		n_parts++;
-	}
-	parts[n_parts].name = "file";
-	if (car != NULL) {
-		g_autofree gchar *car_name = g_strdup_printf ("%s.car", basename);
-		parts[n_parts].filename = g_intern_string (car_name);
-		parts[n_parts].content_type = "application/vnd.ipld.car";
-		parts[n_parts].read = car_source_read;
-		parts[n_parts].rewind = car_source_rewind;
-		parts[n_parts].user_data = car;
-		parts[n_parts].size = ac_car_stream_get_size (car);
-	} else {
-		parts[n_parts].filename = g_intern_string (basename);
-		parts[n_parts].content_type = "application/octet-stream";
-		parts[n_parts].read = ac_aleph_client_file_source_read;
-		parts[n_parts].rewind = ac_aleph_client_file_source_rewind;
-		parts[n_parts].user_data = &src;
-		parts[n_parts].size = src.size;
-	}
-	n_parts++;
-	/* content-addressed: resending the same bytes is harmless, so retries are allowed */
-	r = ac_http_post_multipart (self->http, url, NULL, parts, n_parts,
-	                            AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, progress,
-	                            error);
-	if (src.fd >= 0)
-		close (src.fd);
-	if (r == NULL)
-		return NULL;
 	data = ac_http_response_get_data (r, &len);
 	if (r->status == 422 && store != NULL) {
 		/* the STORE was processed and rejected: say why, with the network's error code */
@@ -626,6 +570,98 @@ ac_ccn_upload_file (AcCcnClient *self,
 		             ours);
 		return NULL;
 	}
+	return g_steal_pointer (&theirs);
+}
+
+gchar *
+ac_ccn_upload_file (AcCcnClient *self,
+                    AcCcnUploadKind kind,
+                    const gchar *path,
+                    AcEthAccount *account,
+                    const gchar *channel,
+                    AcAlephMessage **store_out,
+                    AcProgress *progress,
+                    GError **error)
+{
+	static const gchar *const endpoints[]
+	    = { "storage/add_file", "ipfs/add_file", "ipfs/add_car" };
+	g_autofree gchar *url = g_strdup_printf ("%s/api/v0/%s", self->api, endpoints[kind]);
+	g_autofree gchar *ours = NULL;
+	g_autofree gchar *basename = g_path_get_basename (path);
+	g_autoptr (GBytes) metadata_bytes = NULL;
+	g_autoptr (AcAlephMessage) store = NULL;
+	g_autoptr (AcCarStream) car = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
+	g_autofree gchar *theirs = NULL;
+	AcAlephFileSource src = { -1, NULL, 0 };
+	AcHttpPart parts[2];
+	guint n_parts = 0;
+	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC; /* the STORE's date */
+
+	memset (parts, 0, sizeof (parts));
+	/* refused before the file is even read when the network's rules refuse it on this date */
+	if (account != NULL && !ac_payment_check (NULL, "STORE", self->store_payment, now, error))
+		return NULL;
+	if (kind == AC_CCN_UPLOAD_CAR) {
+		car = ac_car_stream_new (path, NULL, error);
+		if (car == NULL)
+			return NULL;
+		ours = ac_cid_v0_to_string (ac_car_stream_get_root (car));
+	} else {
+		/* a regular file, opened without blocking on a FIFO; streamed, so no size bound */
+		src.fd = ac_file_open_regular (path, G_MAXSIZE, &src.size, error);
+		if (src.fd < 0)
+			return NULL;
+		src.path = (gchar *)path;
+		ours = kind == AC_CCN_UPLOAD_STORAGE ? file_sha256 (src.fd, path, error)
+		                                     : ac_ipfs_file_cid_string (path, NULL, error);
+		if (ours == NULL) {
+			close (src.fd);
+			return NULL;
+		}
+	}
+	if (account != NULL) {
+		store = upload_store_message (self, kind, ours, account, channel, now,
+		                              &metadata_bytes, error);
+		if (store == NULL) {
+			if (src.fd >= 0)
+				close (src.fd);
+			return NULL;
+		}
+		parts[n_parts].name = "metadata";
+		parts[n_parts].content_type = "application/json";
+		parts[n_parts].data = metadata_bytes;
+		n_parts++;
+	}
+	parts[n_parts].name = "file";
+	if (car != NULL) {
+		g_autofree gchar *car_name = g_strdup_printf ("%s.car", basename);
+		parts[n_parts].filename = g_intern_string (car_name);
+		parts[n_parts].content_type = "application/vnd.ipld.car";
+		parts[n_parts].read = car_source_read;
+		parts[n_parts].rewind = car_source_rewind;
+		parts[n_parts].user_data = car;
+		parts[n_parts].size = ac_car_stream_get_size (car);
+	} else {
+		parts[n_parts].filename = g_intern_string (basename);
+		parts[n_parts].content_type = "application/octet-stream";
+		parts[n_parts].read = ac_aleph_client_file_source_read;
+		parts[n_parts].rewind = ac_aleph_client_file_source_rewind;
+		parts[n_parts].user_data = &src;
+		parts[n_parts].size = src.size;
+	}
+	n_parts++;
+	/* content-addressed: resending the same bytes is harmless, so retries are allowed */
+	r = ac_http_post_multipart (self->http, url, NULL, parts, n_parts,
+	                            AC_HTTP_IDEMPOTENT | AC_HTTP_ACCEPT_ANY_STATUS, progress,
+	                            error);
+	if (src.fd >= 0)
+		close (src.fd);
+	if (r == NULL)
+		return NULL;
+	theirs = upload_answer (self, r, url, path, store, ours, error);
+	if (theirs == NULL)
+		return NULL;
 	if (store_out != NULL)
 		*store_out = g_steal_pointer (&store);
 	return g_steal_pointer (&theirs);

@@ -681,6 +681,7 @@ ac_aleph_content_normalize (const gchar *type, JsonNode *content, GError **error
 {
 	const AcSchema *schema;
 	g_autoptr (JsonNode) out = NULL;
+	g_autofree gchar *path = NULL;
 
 	if (g_strcmp0 (type, "INSTANCE") == 0)
 		schema = &instance_schema;
@@ -694,18 +695,11 @@ ac_aleph_content_normalize (const gchar *type, JsonNode *content, GError **error
 		    "message type '%s' is not supported, expected INSTANCE, STORE or FORGET", type);
 		return NULL;
 	}
-	out = normalize_object (schema, content, type, error);
-	if (out == NULL) {
-		/* the path starts with the type: "INSTANCE.rootfs.size_mib" reads better as
-		 * "INSTANCE content.rootfs.size_mib" */
-		if (error != NULL && *error != NULL && g_str_has_prefix ((*error)->message, type)) {
-			gchar *msg = g_strdup_printf ("%s content%s", type,
-			                              (*error)->message + strlen (type));
-			g_free ((*error)->message);
-			(*error)->message = msg;
-		}
+	/* the paths read "INSTANCE content.rootfs.size_mib" */
+	path = g_strdup_printf ("%s content", type);
+	out = normalize_object (schema, content, path, error);
+	if (out == NULL)
 		return NULL;
-	}
 	if (schema == &instance_schema && !check_instance_rules (json_node_get_object (out), error))
 		return NULL;
 	if (schema == &store_schema && !check_store_rules (json_node_get_object (out), error))

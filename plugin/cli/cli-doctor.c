@@ -91,10 +91,15 @@ check_hook (Doctor *d, virConnectPtr conn)
 			"(or 'kill -HUP' it)");
 		return;
 	}
+	/* libvirt classifies the failure (VIR_ERR_HOOK_SCRIPT_FAILED); which of our hook's refusals it
+	 * was, only the hook's stderr, quoted in the message, can tell */
 	err = virGetLastError ();
-	if (err != NULL && err->message != NULL && strstr (err->message, "aleph-confidential: refusing") != NULL)
+	if (err == NULL || err->code != VIR_ERR_HOOK_SCRIPT_FAILED || err->message == NULL)
+		report (d, "hook", CHECK_WARN, AC_EXIT_OK, "could not tell (the probe failed otherwise: %s)",
+			err != NULL && err->message != NULL ? err->message : "unknown error");
+	else if (strstr (err->message, "aleph-confidential: refusing") != NULL)
 		report (d, "hook", CHECK_OK, AC_EXIT_OK, "installed and run by libvirtd (a probe domain was refused)");
-	else if (err != NULL && err->message != NULL && strstr (err->message, "cannot load the aleph-confidential module") != NULL)
+	else if (strstr (err->message, "cannot load the aleph-confidential module") != NULL)
 		report (d, "hook", CHECK_FAIL, AC_EXIT_REFUSED, "installed, but its module does not load: %s", err->message);
 	else
 		report (d, "hook", CHECK_WARN, AC_EXIT_OK, "could not tell (the probe failed otherwise: %s)",

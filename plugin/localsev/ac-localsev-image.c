@@ -25,6 +25,7 @@
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-private.h"
+#include "ac-localsev-store.h"
 #include "ac-localsev.h"
 #include "ac-progress.h"
 #include "ac-secret-store.h"
@@ -121,7 +122,7 @@ ac_localsev_image_state_to_json (const AcLocalsevImageState *s)
 static gboolean
 get_str (JsonObject *o, const gchar *key, gboolean required, gchar **out, GError **error)
 {
-	return ac_localsev_json_get_str (o, "image state", key, required, out, error);
+	return ac_localsev_record_json_get_str (o, "image state", key, required, out, error);
 }
 
 AcLocalsevImageState *
@@ -250,7 +251,7 @@ ac_localsev_image_state_save (const gchar *state_dir,
                               const AcLocalsevImageState *state,
                               GError **error)
 {
-	g_autofree gchar *dir = ac_localsev_domain_dir (state_dir, uuid, error);
+	g_autofree gchar *dir = ac_localsev_store_domain_dir (state_dir, uuid, error);
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *json = NULL;
 	g_autoptr (GError) error_local = NULL;

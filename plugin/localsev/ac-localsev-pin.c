@@ -8,14 +8,14 @@
 #include <string.h>
 
 #include "ac-error.h"
-#include "ac-localsev.h"
+#include "ac-localsev-store.h"
 
 #define PIN_FILE "tag.xml"
 
 static gchar *
 ac_localsev_tag_pin_path (const gchar *state_dir, const gchar *uuid, GError **error)
 {
-	g_autofree gchar *dir = ac_localsev_domain_dir (state_dir, uuid, error);
+	g_autofree gchar *dir = ac_localsev_store_domain_dir (state_dir, uuid, error);
 	if (dir == NULL)
 		return NULL;
 	return g_build_filename (dir, PIN_FILE, NULL);

@@ -358,7 +358,7 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 	if (info == NULL)
 		return NULL;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
-	pdh = ac_localsev_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	pdh = ac_localsev_util_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
 	                              AC_ERROR_UNTRUSTED, &len, error);
 	if (pdh == NULL)
 		return NULL;
@@ -384,7 +384,7 @@ ac_localsev_service_record_usable (AcSevHost *host,
 
 	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
 		*why = g_strdup_printf ("session %s was %s", record->session_id,
-		                        ac_localsev_state_to_string (record->state));
+		                        ac_localsev_record_state_to_string (record->state));
 		return FALSE;
 	}
 	if (ac_localsev_record_needs_refresh (record, NULL)) {
@@ -418,7 +418,7 @@ ac_localsev_service_record_usable (AcSevHost *host,
 		                        fw_path != NULL ? fw_path : "(none)");
 		return FALSE;
 	}
-	if (!ac_localsev_check_prepared (record, xml, strlen (xml), &error)) {
+	if (!ac_localsev_gate_check_prepared (record, xml, strlen (xml), &error)) {
 		*why = g_strdup (error->message);
 		return FALSE;
 	}
@@ -650,7 +650,7 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	if (back == NULL)
 		return ac_localsev_service_fail (current, "prepare", status, error,
 		                                 g_steal_pointer (&failure));
-	if (!ac_localsev_check_prepared (prepared->record, back, strlen (back), &error_local)) {
+	if (!ac_localsev_gate_check_prepared (prepared->record, back, strlen (back), &error_local)) {
 		g_set_error (&failure, AC_ERROR, AC_ERROR_LIBVIRT,
 		             "domain '%s': the definition libvirt kept differs from the prepared "
 		             "launch: %s",

@@ -385,7 +385,7 @@ test_remote_altered_record (void)
 	g_autoptr(GString) json = NULL;
 
 	remote_init (&r, "remote-altered");
-	record = ac_localsev_launch_record_read (r.xml, strlen (r.xml), &payload, NULL, NULL, &error);
+	record = ac_localsev_record_launch_read (r.xml, strlen (r.xml), &payload, NULL, NULL, &error);
 	g_assert_no_error (error);
 	b64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
 	json = g_string_new_len (g_bytes_get_data (payload, NULL), (gssize)g_bytes_get_size (payload));

@@ -20,6 +20,7 @@
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-image.h"
+#include "ac-localsev-store.h"
 #include "ac-secret-store.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-fake.h"
@@ -385,7 +386,7 @@ start (Fixture *f, gboolean paused)
 	g_autoptr (AcLocalsevRecord) r = record (f);
 	g_autofree gchar *xml = inactive_xml (f);
 
-	g_assert_true (ac_localsev_check_prepared (r, xml, strlen (xml), &error));
+	g_assert_true (ac_localsev_gate_check_prepared (r, xml, strlen (xml), &error));
 	g_assert_no_error (error);
 	g_assert_true (ac_localsev_record_mark_launched (f->tmp, UUID, &error));
 	g_assert_no_error (error);
@@ -1522,7 +1523,7 @@ test_image_state_unreadable (Fixture *f, gconstpointer data)
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *path = NULL;
 
-	dir = ac_localsev_domain_dir (f->tmp, UUID, &error);
+	dir = ac_localsev_store_domain_dir (f->tmp, UUID, &error);
 	g_assert_no_error (error);
 	path = g_build_filename (dir, "image.json", NULL);
 	g_assert_true (

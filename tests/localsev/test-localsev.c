@@ -251,7 +251,7 @@ assert_libvirt_round_trip (const AcLocalsevRecord *record, const gchar *xml)
 	back = ac_virt_get_xml (dom, &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (strstr (back, "<launchSecurity type='sev'>"));
-	g_assert_true (ac_localsev_check_prepared (record, back, strlen (back), &error));
+	g_assert_true (ac_localsev_gate_check_prepared (record, back, strlen (back), &error));
 	g_assert_no_error (error);
 #else
 	g_test_message ("built without libvirt: no round trip through libvirt's parser");
@@ -306,13 +306,13 @@ happy_path (Fixture *f, const gchar *policy, guint vcpus)
 	g_assert_cmpstr (p->record->chain_generation, ==, "test-platform");
 	g_assert_cmpstr (p->record->firmware_sha256, ==, f->sha256);
 	g_assert_cmpstr (p->record->disk_source, ==, f->disk);
-	g_assert_true (ac_localsev_check_prepared (p->record, p->domain_xml, strlen (p->domain_xml), &error));
+	g_assert_true (ac_localsev_gate_check_prepared (p->record, p->domain_xml, strlen (p->domain_xml), &error));
 	g_assert_no_error (error);
 	assert_libvirt_valid (xml);
 	assert_libvirt_valid (p->domain_xml);
 	assert_libvirt_round_trip (p->record, p->domain_xml);
 	/* the domain without it would be refused */
-	g_assert_false (ac_localsev_check_prepared (p->record, xml, strlen (xml), &error));
+	g_assert_false (ac_localsev_gate_check_prepared (p->record, xml, strlen (xml), &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
 	g_clear_error (&error);
 
@@ -429,7 +429,7 @@ test_fresh_session (Fixture *f, gconstpointer data)
 	g_assert_true (g_file_test (tek2, G_FILE_TEST_EXISTS));
 
 	/* a start with the superseded session is refused by the gatekeeper and by attest */
-	g_assert_false (ac_localsev_check_prepared (p2->record, p1->domain_xml, strlen (p1->domain_xml), &error));
+	g_assert_false (ac_localsev_gate_check_prepared (p2->record, p1->domain_xml, strlen (p1->domain_xml), &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
 	g_assert_nonnull (strstr (error->message, "<dhCert>"));
 	g_clear_error (&error);
@@ -470,7 +470,7 @@ test_reused_session (Fixture *f, gconstpointer data)
 	/* and the gatekeeper would have refused that start */
 	r = ac_localsev_record_load (f->tmp, UUID, &error);
 	g_assert_no_error (error);
-	g_assert_false (ac_localsev_check_prepared (r, p->domain_xml, strlen (p->domain_xml), &error));
+	g_assert_false (ac_localsev_gate_check_prepared (r, p->domain_xml, strlen (p->domain_xml), &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
 	g_assert_nonnull (strstr (error->message, "stale session"));
 }
@@ -513,7 +513,7 @@ test_mark_launched (Fixture *f, gconstpointer data)
 	r = ac_localsev_record_load (f->tmp, UUID, &error);
 	g_assert_cmpint (r->state, ==, AC_LOCALSEV_STATE_LAUNCHED);
 	/* ... a second start with the same session is refused ... */
-	g_assert_false (ac_localsev_check_prepared (r, p->domain_xml, strlen (p->domain_xml), &error));
+	g_assert_false (ac_localsev_gate_check_prepared (r, p->domain_xml, strlen (p->domain_xml), &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
 	g_clear_error (&error);
 	g_assert_false (ac_localsev_record_mark_launched (f->tmp, UUID, &error));

@@ -214,7 +214,7 @@ ac_localsev_prepare_parse_domain (AcSevHost *host,
 	}
 	if (opts->pin_tags) {
 		gboolean pinned_now = FALSE;
-		if (!ac_localsev_tag_pin_check (opts->state_dir, dom->uuid, dom->name, tag,
+		if (!ac_localsev_pin_check (opts->state_dir, dom->uuid, dom->name, tag,
 		                                &pinned_now, error))
 			return NULL;
 		if (pinned_now)

@@ -286,8 +286,7 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 		already = ac_crn_confidential_measurement (crn, vm, 0, NULL);
 		if (already == NULL
 		    && !ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
-			if (strstr (init_error->message, "vm_running") == NULL
-			    && strstr (init_error->message, "already running") == NULL) {
+			if (!g_error_matches (init_error, AC_ERROR, AC_ERROR_EXISTS)) {
 				g_propagate_error (error, g_steal_pointer (&init_error));
 				return FALSE;
 			}

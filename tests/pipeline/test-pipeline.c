@@ -2,7 +2,8 @@
  * aleph-confidential: the Aleph flow's steps below the root-only integration suite — the
  * pre-flight, the image's STORE, the CRN and the INSTANCE driven against an in-process devnet
  * (devnet/ac-devnet.h, served by a thread) through the HTTP client, without libvirt and
- * without root; and the CRN client's class for a launch that runs already.
+ * without root; the attest step's refusals before any session or secret; and the CRN
+ * client's class for a launch that runs already.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -37,6 +38,7 @@ typedef struct {
 	const gchar *crn_hash;
 	const gchar *fw_ref;
 	const gchar *fw_sha256;
+	const gchar *ark;
 	AcEthAccount *poor; /* no credit */
 } Net;
 
@@ -94,6 +96,8 @@ net_start (void)
 	crn = json_array_get_object_element (json_object_get_array_member (o, "crns"), 0);
 	net.crn_url = json_object_get_string_member (crn, "url");
 	net.crn_hash = json_object_get_string_member (crn, "hash");
+	net.ark = json_object_get_string_member (json_object_get_object_member (o, "trust_root"),
+	                                         "ark");
 	net.fw_ref = json_object_get_string_member (json_object_get_object_member (o, "firmware"),
 	                                            "item_hash");
 	net.fw_sha256 = json_object_get_string_member (
@@ -436,6 +440,47 @@ test_store_instance (void)
 	}
 }
 
+/* ---- attestation: what is refused before any secret leaves ---- */
+
+static void
+test_attest_refusals (void)
+{
+	g_autoptr (Flow) f = flow_new (NULL, "payment='credit'");
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *tik = NULL;
+	const gchar *roots[] = { net.ark, NULL };
+
+	g_assert_true (ac_pipeline_preflight_step (&f->p, &error)
+	               && ac_pipeline_publish_step_store (&f->p, NULL, &error)
+	               && ac_pipeline_publish_step_crn (&f->p, &error)
+	               && ac_pipeline_instance_step (&f->p, NULL, &error)
+	               && ac_pipeline_publish_step_notify (&f->p, &error));
+	g_assert_no_error (error);
+	tik = ac_state_get_path (f->p.state, SESSION_NAME "_tik.bin");
+
+	/* AMD's roots only: the devnet's platform is not trusted, no session is made */
+	g_assert_false (ac_pipeline_attest_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+	g_assert_true (g_str_has_prefix (error->message, "the CRN's platform certificate chain: "));
+	g_assert_false (ac_state_get_bool (f->p.state, "attest", "session"));
+	g_assert_false (ac_state_step_done (f->p.state, "attest"));
+	g_assert_false (g_file_test (tik, G_FILE_TEST_EXISTS));
+	g_clear_error (&error);
+
+	/* the devnet's root trusted, but the CCN's firmware is not the pinned one: refused
+	 * before the session, since its measurement could not be checked */
+	f->config->trusted_roots = g_strdupv ((gchar **)roots);
+	g_free (f->p.tag->firmware_sha256);
+	f->p.tag->firmware_sha256 = g_strnfill (64, '0');
+	g_assert_false (ac_pipeline_attest_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_nonnull (strstr (error->message, "refusing to attest against it"));
+	g_assert_nonnull (f->p.status->attest_generation);
+	g_assert_false (ac_state_get_bool (f->p.state, "attest", "session"));
+	g_assert_false (g_file_test (tik, G_FILE_TEST_EXISTS));
+	g_assert_null (f->p.status->attest_verdict);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -449,6 +494,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/pipeline/preflight/refused-payment", test_preflight_refused_payment);
 	g_test_add_func ("/pipeline/preflight/old-ccn", test_preflight_old_ccn);
 	g_test_add_func ("/pipeline/store-instance", test_store_instance);
+	g_test_add_func ("/pipeline/attest/refusals", test_attest_refusals);
 	rc = g_test_run ();
 	net_stop ();
 	return rc;

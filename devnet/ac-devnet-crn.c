@@ -12,10 +12,16 @@
 
 #include "ac-aleph-util.h"
 #include "ac-crn-auth.h"
+#include "ac-devnet-crn.h"
 #include "ac-devnet-disk.h"
 #include "ac-devnet-identity.h"
-#include "ac-devnet-private.h"
+#include "ac-devnet-json.h"
+#include "ac-devnet-ledger.h"
+#include "ac-devnet-messages.h"
+#include "ac-devnet-process.h"
+#include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
+#include "ac-devnet-time.h"
 #include "ac-error.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-chain.h"
@@ -23,6 +29,21 @@
 #include "ac-sev-measure.h"
 #include "ac-sev-secret.h"
 #include "ac-sev-session.h"
+
+/* a VM on one CRN: launch context (in memory) + the audit row (in the store) */
+typedef struct {
+	AcDevnetVmRow *row;
+	guint32 policy;
+	gchar *rootfs_path;
+	gchar *firmware_path;
+	GBytes *session;      /* 128 bytes */
+	GBytes *godh;         /* 2084 bytes */
+	AcSevPsp *launch_psp; /* borrowed: the PSP the VM was launched on */
+	guint32 handle;
+	guint8 measure[48];
+	gboolean measured;
+	guint64 secret_gpa;
+} AcDevnetVm;
 
 static void
 vm_free(AcDevnetVm *vm)
@@ -149,7 +170,7 @@ static gboolean
 vm_save(AcDevnetCrn *crn, AcDevnetVm *vm)
 {
 	g_autoptr(GError) error = NULL;
-	vm->row->updated = ac_devnet_now();
+	vm->row->updated = ac_devnet_time_now();
 	if (!ac_devnet_store_put_vm(crn->devnet->store, vm->row, &error)) {
 		g_warning("%s", error->message);
 		return FALSE;
@@ -221,7 +242,7 @@ crn_authorize(AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path, gchar
 		return NULL;
 	}
 	if (!ac_eth_address_equal(sender, vm->row->owner)
-	    && !ac_devnet_is_delegate(crn->devnet, vm->row->owner, sender, "INSTANCE")) {
+	    && !ac_devnet_messages_is_delegate(crn->devnet, vm->row->owner, sender, "INSTANCE")) {
 		ac_devnet_reply_text(msg, 403, "Unauthorized sender");
 		return NULL;
 	}
@@ -285,13 +306,6 @@ notify_reply(SoupServerMessage *msg, guint status, const gchar *hash, const gcha
 	ac_devnet_reply_json(msg, status, node);
 }
 
-static JsonObject *
-obj_member(JsonObject *o, const gchar *name)
-{
-	JsonNode *n = o != NULL ? json_object_get_member(o, name) : NULL;
-	return n != NULL && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
 static void
 crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 {
@@ -314,7 +328,7 @@ crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 		ac_devnet_reply_error(msg, 400, "%s", error->message);
 		return;
 	}
-	ac_devnet_ccn_process_due(self);
+	ac_devnet_process_due(self);
 	row = ac_devnet_store_get_message(self->store, hash, NULL);
 	if (row == NULL || g_strcmp0(row->status, "processed") != 0) {
 		ac_devnet_reply_text(msg, 404, "Hash not found");
@@ -324,11 +338,11 @@ crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 		ac_devnet_reply_text(msg, 400, "Message is not an instance");
 		return;
 	}
-	content = ac_devnet_message_content(self, row->msg, NULL);
+	content = ac_devnet_messages_content(self, row->msg, NULL);
 	co = content != NULL && JSON_NODE_HOLDS_OBJECT(content) ? json_node_get_object(content)
 	                                                        : NULL;
-	req = obj_member(co, "requirements");
-	node = obj_member(req, "node");
+	req = ac_devnet_json_object_member(co, "requirements");
+	node = ac_devnet_json_object_member(req, "node");
 	node_hash = node != NULL
 	                ? json_object_get_string_member_with_default(node, "node_hash", NULL)
 	                : NULL;
@@ -338,32 +352,32 @@ crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 	}
 	/* aleph-vm's payment check: a credit instance needs one hour of credit */
 	{
-		JsonObject *payment = obj_member(co, "payment");
+		JsonObject *payment = ac_devnet_json_object_member(co, "payment");
 		const gchar *ptype = payment != NULL ? json_object_get_string_member_with_default(
 		                                           payment, "type", "hold")
 		                                     : "hold";
 		const gchar *owner = json_object_get_string_member_with_default(co, "address", "");
 		if (g_strcmp0(ptype, "credit") == 0
-		    && ac_devnet_credits_get(self, owner) < ac_devnet_instance_hourly_cost(co)) {
+		    && ac_devnet_ledger_credits_get(self, owner) < ac_devnet_ledger_instance_hourly_cost(co)) {
 			ac_devnet_reply_text(msg, 402, "Insufficient credits");
 			return;
 		}
 	}
-	env = obj_member(co, "environment");
-	te = obj_member(env, "trusted_execution");
+	env = ac_devnet_json_object_member(co, "environment");
+	te = ac_devnet_json_object_member(env, "trusted_execution");
 	if (te == NULL) {
 		notify_reply(msg, 503, hash,
 		             "devnet CRNs run confidential instances only (no trusted_execution)");
 		return;
 	}
 	fw_ref = json_object_get_string_member_with_default(te, "firmware", NULL);
-	rfs = obj_member(co, "rootfs");
-	parent = obj_member(rfs, "parent");
+	rfs = ac_devnet_json_object_member(co, "rootfs");
+	parent = ac_devnet_json_object_member(rfs, "parent");
 	rootfs_ref = parent != NULL
 	                 ? json_object_get_string_member_with_default(parent, "ref", NULL)
 	                 : NULL;
 	if (fw_ref == NULL
-	    || (firmware = ac_devnet_store_message_file(self, fw_ref, NULL, &error)) == NULL) {
+	    || (firmware = ac_devnet_messages_store_file(self, fw_ref, NULL, &error)) == NULL) {
 		g_autofree gchar *text
 		    = g_strdup_printf("firmware %s: %s", fw_ref != NULL ? fw_ref : "(none)",
 		                      error != NULL ? error->message : "missing");
@@ -371,7 +385,7 @@ crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 		return;
 	}
 	if (rootfs_ref == NULL
-	    || (rootfs = ac_devnet_store_message_file(self, rootfs_ref, NULL, &error)) == NULL) {
+	    || (rootfs = ac_devnet_messages_store_file(self, rootfs_ref, NULL, &error)) == NULL) {
 		g_autofree gchar *text
 		    = g_strdup_printf("rootfs %s: %s", rootfs_ref != NULL ? rootfs_ref : "(none)",
 		                      error != NULL ? error->message : "missing");

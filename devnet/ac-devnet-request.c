@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <libsoup/soup.h>
 
 #include "ac-aleph-util.h"
@@ -200,4 +202,33 @@ ac_devnet_parse_inject(const gchar *data,
 	*header = g_steal_pointer(&hdr);
 	*secret = g_steal_pointer(&sec);
 	return TRUE;
+}
+
+GBytes *
+ac_devnet_request_body(SoupServerMessage *msg)
+{
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	const gchar *spool = g_object_get_data(G_OBJECT(msg), "ac-devnet-spool");
+	/* uploads were spooled to a file as they arrived: map it rather than copy it. Like
+	 * soup_message_body_flatten(), the bytes are followed by a NUL that is not counted
+	 * (libsoup's multipart parser relies on it). */
+	if (spool != NULL) {
+		g_autoptr(GMappedFile) mf = NULL;
+		g_autoptr(GBytes) all = NULL;
+		if (g_object_get_data(G_OBJECT(msg), "ac-devnet-spool-nul") == NULL) {
+			int fd = open(spool, O_WRONLY | O_APPEND | O_CLOEXEC);
+			gboolean ok = fd >= 0 && write(fd, "", 1) == 1;
+			if (fd >= 0)
+				close(fd);
+			if (!ok)
+				return g_bytes_new(NULL, 0);
+			g_object_set_data(G_OBJECT(msg), "ac-devnet-spool-nul", GINT_TO_POINTER(1));
+		}
+		mf = g_mapped_file_new(spool, FALSE, NULL);
+		if (mf == NULL || g_mapped_file_get_length(mf) < 1)
+			return g_bytes_new(NULL, 0);
+		all = g_mapped_file_get_bytes(mf);
+		return g_bytes_new_from_bytes(all, 0, g_bytes_get_size(all) - 1);
+	}
+	return soup_message_body_flatten(body);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS
 
@@ -48,5 +49,9 @@ ac_devnet_parse_inject(const gchar *data,
                        GBytes **header,
                        GBytes **secret,
                        GError **error);
+
+/* the request body; an upload spooled to a file is mapped, not copied */
+GBytes *
+ac_devnet_request_body(SoupServerMessage *msg);
 
 G_END_DECLS

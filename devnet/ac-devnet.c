@@ -1,6 +1,6 @@
 /*
- * aleph-confidential devnet: configuration, listeners, request dispatch with the fault knobs,
- * the admin endpoint and the ready line.
+ * aleph-confidential devnet: the dispatcher — configuration, listeners, request dispatch with
+ * the fault knobs (to the CCN, a CRN or the admin endpoint), start/stop and the ready line.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -10,99 +10,21 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
-#include <math.h>
 
 #include "ac-aleph-util.h"
+#include "ac-devnet-admin.h"
+#include "ac-devnet-ccn.h"
+#include "ac-devnet-crn.h"
 #include "ac-devnet-identity.h"
-#include "ac-devnet-private.h"
+#include "ac-devnet-ledger.h"
+#include "ac-devnet-process.h"
+#include "ac-devnet-reply.h"
+#include "ac-devnet-upload.h"
 #include "ac-error.h"
 
 #define AC_DEVNET_DEFAULT_FIRMWARE "/usr/share/ovmf/OVMF.fd"
 #define AC_DEVNET_DEFAULT_MAX_UPLOAD (G_GUINT64_CONSTANT(1) << 30)
 #define AC_DEVNET_MAX_CONFIG (256 * 1024)
-
-/* ---- helpers shared by the handlers ---- */
-
-gdouble
-ac_devnet_now(void)
-{
-	return (gdouble)g_get_real_time() / G_USEC_PER_SEC;
-}
-
-gchar *
-ac_devnet_iso8601(gdouble t)
-{
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc((gint64)floor(t));
-	g_autoptr(GDateTime) dt2 = NULL;
-	if (dt == NULL)
-		return g_strdup("1970-01-01T00:00:00.000000+00:00");
-	dt2 = g_date_time_add(dt, (GTimeSpan)((t - floor(t)) * G_USEC_PER_SEC));
-	return g_date_time_format(dt2 != NULL ? dt2 : dt, "%Y-%m-%dT%H:%M:%S.%f+00:00");
-}
-
-void
-ac_devnet_reply_json(SoupServerMessage *msg, guint status, JsonNode *node)
-{
-	g_autofree gchar *text = json_to_string(node, FALSE);
-	soup_server_message_set_status(msg, status, NULL);
-	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, text,
-	                                 strlen(text));
-}
-
-void
-ac_devnet_reply_text(SoupServerMessage *msg, guint status, const gchar *text)
-{
-	soup_server_message_set_status(msg, status, NULL);
-	soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
-	                                 strlen(text));
-}
-
-void
-ac_devnet_reply_error(SoupServerMessage *msg, guint status, const gchar *fmt, ...)
-{
-	va_list args;
-	g_autofree gchar *text = NULL;
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonNode) node = NULL;
-	va_start(args, fmt);
-	text = g_strdup_vprintf(fmt, args);
-	va_end(args);
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "error");
-	json_builder_add_string_value(b, text);
-	json_builder_end_object(b);
-	node = json_builder_get_root(b);
-	ac_devnet_reply_json(msg, status, node);
-}
-
-GBytes *
-ac_devnet_request_body(SoupServerMessage *msg)
-{
-	SoupMessageBody *body = soup_server_message_get_request_body(msg);
-	const gchar *spool = g_object_get_data(G_OBJECT(msg), "ac-devnet-spool");
-	/* uploads were spooled to a file as they arrived: map it rather than copy it. Like
-	 * soup_message_body_flatten(), the bytes are followed by a NUL that is not counted
-	 * (libsoup's multipart parser relies on it). */
-	if (spool != NULL) {
-		g_autoptr(GMappedFile) mf = NULL;
-		g_autoptr(GBytes) all = NULL;
-		if (g_object_get_data(G_OBJECT(msg), "ac-devnet-spool-nul") == NULL) {
-			int fd = open(spool, O_WRONLY | O_APPEND | O_CLOEXEC);
-			gboolean ok = fd >= 0 && write(fd, "", 1) == 1;
-			if (fd >= 0)
-				close(fd);
-			if (!ok)
-				return g_bytes_new(NULL, 0);
-			g_object_set_data(G_OBJECT(msg), "ac-devnet-spool-nul", GINT_TO_POINTER(1));
-		}
-		mf = g_mapped_file_new(spool, FALSE, NULL);
-		if (mf == NULL || g_mapped_file_get_length(mf) < 1)
-			return g_bytes_new(NULL, 0);
-		all = g_mapped_file_get_bytes(mf);
-		return g_bytes_new_from_bytes(all, 0, g_bytes_get_size(all) - 1);
-	}
-	return soup_message_body_flatten(body);
-}
 
 /* ---- configuration ---- */
 
@@ -146,60 +68,16 @@ cfg_uint(JsonObject *o, const gchar *name, guint64 max, guint64 *out, GError **e
 	return TRUE;
 }
 
-/* {"0x…": N, …}: each account's credit balance; all checked before any is set */
-static gboolean
-ac_devnet_credits_apply(AcDevnet *self, JsonNode *node, GError **error)
-{
-	JsonObject *o;
-	GList *members;
-	gboolean ok = TRUE;
-
-	if (!JSON_NODE_HOLDS_OBJECT(node)) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "credits: expected an object {\"0x<address>\": credits}");
-		return FALSE;
-	}
-	o = json_node_get_object(node);
-	members = json_object_get_members(o);
-	for (GList *l = members; l != NULL && ok; l = l->next) {
-		JsonNode *v = json_object_get_member(o, l->data);
-		guint8 raw[20];
-		if (!ac_eth_address_parse(l->data, raw, NULL) || !JSON_NODE_HOLDS_VALUE(v)
-		    || json_node_get_value_type(v) != G_TYPE_INT64 || json_node_get_int(v) < 0) {
-			g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			            "credits: '%s' must be an Ethereum address with an integer >= 0",
-			            (const gchar *)l->data);
-			ok = FALSE;
-		}
-	}
-	for (GList *l = members; l != NULL && ok; l = l->next)
-		ac_devnet_credits_set(self, l->data, json_object_get_int_member(o, l->data));
-	g_list_free(members);
-	return ok;
-}
-
 static const gchar *const config_members[]
     = { "state_dir",  "root_dir", "trust_root", "trust_root_ask", "firmware", "ccn_port",
 	"admin_port", "crns",     "rsa_bits",   "max_upload",     "seed",     "api",
 	"knobs",      "credits",  "default_credits", NULL };
 
+/* every member of the configuration is one of config_members */
 static gboolean
-ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
+config_check_members(JsonObject *o, GError **error)
 {
-	JsonObject *o;
-	GList *members;
-	guint64 v;
-	JsonNode *crns;
-	JsonNode *api;
-	JsonArray *crn_array = NULL;
-
-	if (!JSON_NODE_HOLDS_OBJECT(root)) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "devnet configuration: expected a JSON object");
-		return FALSE;
-	}
-	o = json_node_get_object(root);
-	members = json_object_get_members(o);
+	GList *members = json_object_get_members(o);
 	for (GList *l = members; l != NULL; l = l->next) {
 		if (!g_strv_contains(config_members, l->data)) {
 			g_autofree gchar *all = g_strjoinv(", ", (gchar **)config_members);
@@ -212,17 +90,15 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 		}
 	}
 	g_list_free(members);
-	if (!cfg_string(o, "state_dir", self->base_dir, &self->state_dir, error)
-	    || !cfg_string(o, "root_dir", self->base_dir, &self->root_dir, error)
-	    || !cfg_string(o, "trust_root", self->base_dir, &self->trust_root, error)
-	    || !cfg_string(o, "trust_root_ask", self->base_dir, &self->trust_root_ask, error)
-	    || !cfg_string(o, "firmware", self->base_dir, &self->firmware_src, error))
-		return FALSE;
-	if (self->state_dir == NULL) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "devnet configuration: state_dir is missing");
-		return FALSE;
-	}
+	return TRUE;
+}
+
+/* the ports, rsa_bits, max_upload and seed */
+static gboolean
+config_numbers(AcDevnet *self, JsonObject *o, GError **error)
+{
+	guint64 v;
+
 	v = 0;
 	if (!cfg_uint(o, "ccn_port", 65535, &v, error))
 		return FALSE;
@@ -252,6 +128,15 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 			return FALSE;
 		self->rand = g_rand_new_with_seed((guint32)v);
 	}
+	return TRUE;
+}
+
+static gboolean
+config_crns(AcDevnet *self, JsonObject *o, GError **error)
+{
+	guint64 v;
+	JsonNode *crns;
+	JsonArray *crn_array = NULL;
 
 	/* "crns": a count, or one object per CRN {"port": N, "attack": "..."} */
 	self->n_crns = 1;
@@ -296,12 +181,14 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 			return FALSE;
 		}
 	}
+	return TRUE;
+}
 
-	self->default_credits = 1000000;
-	self->api_major = 1;
-	self->api_minor = 55;
-	self->build_id = 24;
-	api = json_object_get_member(o, "api");
+/* "api": [major, minor, build_id] of the PSP firmware */
+static gboolean
+config_api(AcDevnet *self, JsonObject *o, GError **error)
+{
+	JsonNode *api = json_object_get_member(o, "api");
 	if (api != NULL) {
 		JsonArray *a;
 		gint64 vals[3];
@@ -326,6 +213,13 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 		self->api_minor = (guint8)vals[1];
 		self->build_id = (guint8)vals[2];
 	}
+	return TRUE;
+}
+
+/* "default_credits" and "credits" */
+static gboolean
+config_credits(AcDevnet *self, JsonObject *o, GError **error)
+{
 	if (json_object_has_member(o, "default_credits")) {
 		JsonNode *n = json_object_get_member(o, "default_credits");
 		if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64
@@ -337,10 +231,48 @@ ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
 		self->default_credits = json_node_get_int(n);
 	}
 	if (json_object_has_member(o, "credits")
-	    && !ac_devnet_credits_apply(self, json_object_get_member(o, "credits"), error)) {
+	    && !ac_devnet_ledger_credits_apply(self, json_object_get_member(o, "credits"), error)) {
 		g_prefix_error(error, "devnet configuration: ");
 		return FALSE;
 	}
+	return TRUE;
+}
+
+static gboolean
+ac_devnet_parse_config(AcDevnet *self, JsonNode *root, GError **error)
+{
+	JsonObject *o;
+
+	if (!JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                    "devnet configuration: expected a JSON object");
+		return FALSE;
+	}
+	o = json_node_get_object(root);
+	if (!config_check_members(o, error))
+		return FALSE;
+	if (!cfg_string(o, "state_dir", self->base_dir, &self->state_dir, error)
+	    || !cfg_string(o, "root_dir", self->base_dir, &self->root_dir, error)
+	    || !cfg_string(o, "trust_root", self->base_dir, &self->trust_root, error)
+	    || !cfg_string(o, "trust_root_ask", self->base_dir, &self->trust_root_ask, error)
+	    || !cfg_string(o, "firmware", self->base_dir, &self->firmware_src, error))
+		return FALSE;
+	if (self->state_dir == NULL) {
+		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                    "devnet configuration: state_dir is missing");
+		return FALSE;
+	}
+	if (!config_numbers(self, o, error) || !config_crns(self, o, error))
+		return FALSE;
+
+	self->default_credits = 1000000;
+	self->api_major = 1;
+	self->api_minor = 55;
+	self->build_id = 24;
+	if (!config_api(self, o, error))
+		return FALSE;
+	if (!config_credits(self, o, error))
+		return FALSE;
 	if (json_object_has_member(o, "knobs")
 	    && !ac_devnet_knobs_apply(&self->knobs, json_object_get_member(o, "knobs"), error)) {
 		g_prefix_error(error, "devnet configuration: ");
@@ -708,188 +640,6 @@ ac_devnet_listen(AcDevnet *self,
 	return g_steal_pointer(&server);
 }
 
-/* ---- admin ---- */
-
-static JsonNode *
-vm_row_to_json(const AcDevnetVmRow *r)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "crn");
-	json_builder_add_int_value(b, r->crn);
-	json_builder_set_member_name(b, "vm_hash");
-	json_builder_add_string_value(b, r->vm_hash);
-	json_builder_set_member_name(b, "state");
-	json_builder_add_string_value(b, r->state);
-	json_builder_set_member_name(b, "owner");
-	json_builder_add_string_value(b, r->owner);
-	json_builder_set_member_name(b, "launches");
-	json_builder_add_int_value(b, r->launches);
-	json_builder_set_member_name(b, "measurements");
-	json_builder_add_int_value(b, r->measurements);
-	json_builder_set_member_name(b, "inject_attempts");
-	json_builder_add_int_value(b, r->inject_attempts);
-	json_builder_set_member_name(b, "secrets_released");
-	json_builder_add_int_value(b, r->secrets_released);
-	json_builder_set_member_name(b, "secret_released");
-	json_builder_add_boolean_value(b, r->secrets_released > 0);
-	json_builder_set_member_name(b, "passphrase_checks");
-	json_builder_add_int_value(b, r->passphrase_checks);
-	json_builder_set_member_name(b, "passphrase_ok");
-	json_builder_add_int_value(b, r->passphrase_ok);
-	json_builder_set_member_name(b, "passphrase_check_passed");
-	json_builder_add_boolean_value(b, r->passphrase_ok > 0);
-	json_builder_set_member_name(b, "last_error");
-	if (r->last_error != NULL)
-		json_builder_add_string_value(b, r->last_error);
-	else
-		json_builder_add_null_value(b);
-	json_builder_end_object(b);
-	return json_builder_get_root(b);
-}
-
-static void
-admin_vms(AcDevnet *self, SoupServerMessage *msg, const gchar *filter)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) rows = ac_devnet_store_list_vms(self->store, &error);
-	g_autoptr(JsonArray) arr = json_array_new();
-	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-	g_autoptr(JsonObject) o = json_object_new();
-	guint secrets = 0;
-
-	if (rows == NULL) {
-		ac_devnet_reply_error(msg, 500, "%s", error->message);
-		return;
-	}
-	for (guint i = 0; i < rows->len; i++) {
-		AcDevnetVmRow *r = g_ptr_array_index(rows, i);
-		if (filter != NULL && g_strcmp0(filter, r->vm_hash) != 0)
-			continue;
-		secrets += r->secrets_released;
-		json_array_add_element(arr, vm_row_to_json(r));
-	}
-	if (filter != NULL && json_array_get_length(arr) == 0) {
-		ac_devnet_reply_error(msg, 404, "no VM %s on any CRN", filter);
-		return;
-	}
-	json_object_set_int_member(o, "secrets_released", secrets);
-	json_object_set_boolean_member(o, "any_secret_released", secrets > 0);
-	json_object_set_array_member(o, "vms", json_array_ref(arr));
-	json_node_set_object(node, o);
-	ac_devnet_reply_json(msg, 200, node);
-}
-
-static void
-admin_stats(AcDevnet *self, SoupServerMessage *msg)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonNode) node = NULL;
-	json_builder_begin_object(b);
-	for (guint i = 0; i < AC_DEVNET_EP_LAST; i++) {
-		json_builder_set_member_name(b, ac_devnet_endpoint_to_string(i));
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "requests");
-		json_builder_add_int_value(b, (gint64)self->stat_requests[i]);
-		json_builder_set_member_name(b, "injected");
-		json_builder_add_int_value(b, (gint64)self->stat_injected[i]);
-		json_builder_set_member_name(b, "dropped");
-		json_builder_add_int_value(b, (gint64)self->stat_dropped[i]);
-		json_builder_end_object(b);
-	}
-	json_builder_end_object(b);
-	node = json_builder_get_root(b);
-	ac_devnet_reply_json(msg, 200, node);
-}
-
-static void
-admin_knobs_update(AcDevnet *self, SoupServerMessage *msg)
-{
-	g_autoptr(GBytes) body = ac_devnet_request_body(msg);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) out = NULL;
-	AcDevnetKnobs k = self->knobs;
-	gsize len = 0;
-	const gchar *data = g_bytes_get_data(body, &len);
-
-	if (!ac_devnet_knobs_apply_data(&k, data, len, &error)) {
-		ac_devnet_reply_error(msg, 400, "%s", error->message);
-		return;
-	}
-	for (guint i = 0; i < self->n_crns; i++) {
-		if (k.attacks[i] != self->knobs.attacks[i]
-		    && !ac_devnet_crn_prepare_attack(self->crns[i], k.attacks[i], &error)) {
-			ac_devnet_reply_error(msg, 500, "%s", error->message);
-			return;
-		}
-	}
-	self->knobs = k;
-	ac_devnet_ccn_schedule(self);
-	out = ac_devnet_knobs_to_json(&self->knobs);
-	ac_devnet_reply_json(msg, 200, out);
-}
-
-static void
-admin_cb(SoupServer *server,
-         SoupServerMessage *msg,
-         const char *path,
-         GHashTable *query,
-         gpointer user_data)
-{
-	AcDevnet *self = user_data;
-	const gchar *method = soup_server_message_get_method(msg);
-
-	if (g_strcmp0(path, "/admin/knobs") == 0) {
-		if (g_strcmp0(method, "GET") == 0) {
-			g_autoptr(JsonNode) node = ac_devnet_knobs_to_json(&self->knobs);
-			ac_devnet_reply_json(msg, 200, node);
-		} else if (g_strcmp0(method, "POST") == 0 || g_strcmp0(method, "PUT") == 0
-		           || g_strcmp0(method, "PATCH") == 0) {
-			admin_knobs_update(self, msg);
-		} else {
-			ac_devnet_reply_error(msg, 405, "%s /admin/knobs: expected GET or POST",
-			                      method);
-		}
-		return;
-	}
-	if (g_strcmp0(path, "/admin/credits") == 0 && g_strcmp0(method, "POST") == 0) {
-		g_autoptr(GBytes) body = ac_devnet_request_body(msg);
-		gsize len = 0;
-		const gchar *data = g_bytes_get_data(body, &len);
-		g_autoptr(GError) error = NULL;
-		g_autoptr(JsonNode) node = ac_json_parse_untrusted("credits", data, len, &error);
-		if (node == NULL || !ac_devnet_credits_apply(self, node, &error)) {
-			ac_devnet_reply_error(msg, 400, "%s", error->message);
-			return;
-		}
-		ac_devnet_reply_json(msg, 200, node);
-		return;
-	}
-	if (g_strcmp0(method, "GET") != 0) {
-		ac_devnet_reply_error(msg, 405, "%s %s: expected GET", method, path);
-		return;
-	}
-	if (g_strcmp0(path, "/admin/vms") == 0) {
-		admin_vms(self, msg, NULL);
-	} else if (g_str_has_prefix(path, "/admin/vms/")) {
-		const gchar *h = path + strlen("/admin/vms/");
-		if (!ac_item_hash_is_valid(h)) {
-			ac_devnet_reply_error(msg, 400, "'%s' is not an item hash", h);
-			return;
-		}
-		admin_vms(self, msg, h);
-	} else if (g_strcmp0(path, "/admin/stats") == 0) {
-		admin_stats(self, msg);
-	} else if (g_strcmp0(path, "/admin/info") == 0) {
-		g_autofree gchar *line = ac_devnet_get_ready_line(self);
-		soup_server_message_set_status(msg, 200, NULL);
-		soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, line,
-		                                 strlen(line));
-	} else {
-		ac_devnet_reply_error(msg, 404, "no admin endpoint %s", path);
-	}
-}
-
 /* ---- start / stop ---- */
 
 static gboolean
@@ -966,7 +716,7 @@ ac_devnet_start(AcDevnet *self, GError **error)
 	self->store = ac_devnet_store_open(db, error);
 	if (self->store == NULL)
 		return FALSE;
-	if (!ac_devnet_load_account(self, error) || !ac_devnet_publish_firmware(self, error))
+	if (!ac_devnet_load_account(self, error) || !ac_devnet_upload_publish_firmware(self, error))
 		return FALSE;
 
 	for (guint i = 0; i < self->n_crns; i++) {
@@ -985,12 +735,12 @@ ac_devnet_start(AcDevnet *self, GError **error)
 	    = ac_devnet_listen(self, NULL, self->ccn_port, ccn_cb, self, &self->ccn_url, error);
 	if (self->ccn == NULL)
 		return FALSE;
-	self->admin = ac_devnet_listen(self, NULL, self->admin_port, admin_cb, self,
+	self->admin = ac_devnet_listen(self, NULL, self->admin_port, ac_devnet_admin_handle, self,
 	                               &self->admin_url, error);
 	if (self->admin == NULL)
 		return FALSE;
 	self->started = TRUE;
-	ac_devnet_ccn_process_due(self);
+	ac_devnet_process_due(self);
 	return TRUE;
 }
 
@@ -1001,7 +751,7 @@ ac_devnet_stop(AcDevnet *self)
 		g_source_remove(self->process_source);
 		self->process_source = 0;
 	}
-	ac_devnet_ccn_cancel_waiters(self);
+	ac_devnet_process_cancel_waiters(self);
 	{
 		/* requests held by a latency knob are dropped with their connection */
 		GHashTableIter it;

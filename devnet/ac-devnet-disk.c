@@ -49,6 +49,33 @@ be32(const guint8 *p)
 	return ((guint32)p[0] << 24) | ((guint32)p[1] << 16) | ((guint32)p[2] << 8) | (guint32)p[3];
 }
 
+/* the image is whole sectors, large enough for a GPT, with a protective MBR */
+static gboolean
+gpt_check_disk(const guint8 *data, gsize len, guint64 disk_size, GError **error)
+{
+	if (data == NULL || len < 2 * AC_DEVNET_SECTOR || disk_size < 2 * AC_DEVNET_SECTOR) {
+		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		            "disk image: %" G_GUINT64_FORMAT
+		            " bytes is too small for a GPT, expected at least 1024",
+		            disk_size);
+		return FALSE;
+	}
+	if (disk_size % AC_DEVNET_SECTOR != 0) {
+		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		            "disk image: size %" G_GUINT64_FORMAT " is not a multiple of 512",
+		            disk_size);
+		return FALSE;
+	}
+	/* protective MBR: signature and a 0xEE partition */
+	if (data[510] != 0x55 || data[511] != 0xaa || data[446 + 4] != 0xee) {
+		g_set_error_literal(
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "disk image: no protective MBR (expected 0x55aa and a type 0xEE partition)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 ac_devnet_gpt_find_partition(const guint8 *data,
                              gsize len,
@@ -66,27 +93,9 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 	guint64 first, last;
 	static const guint8 zero[16] = { 0 };
 
-	if (data == NULL || len < 2 * AC_DEVNET_SECTOR || disk_size < 2 * AC_DEVNET_SECTOR) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: %" G_GUINT64_FORMAT
-		            " bytes is too small for a GPT, expected at least 1024",
-		            disk_size);
+	if (!gpt_check_disk(data, len, disk_size, error))
 		return FALSE;
-	}
-	if (disk_size % AC_DEVNET_SECTOR != 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: size %" G_GUINT64_FORMAT " is not a multiple of 512",
-		            disk_size);
-		return FALSE;
-	}
 	disk_sectors = disk_size / AC_DEVNET_SECTOR;
-	/* protective MBR: signature and a 0xEE partition */
-	if (data[510] != 0x55 || data[511] != 0xaa || data[446 + 4] != 0xee) {
-		g_set_error_literal(
-		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		    "disk image: no protective MBR (expected 0x55aa and a type 0xEE partition)");
-		return FALSE;
-	}
 	h = data + AC_DEVNET_SECTOR;
 	if (memcmp(h, "EFI PART", 8) != 0) {
 		g_set_error_literal(

@@ -91,7 +91,7 @@ admin_stats(AcDevnet *self, SoupServerMessage *msg)
 	g_autoptr(JsonNode) node = NULL;
 	json_builder_begin_object(b);
 	for (guint i = 0; i < AC_DEVNET_EP_LAST; i++) {
-		json_builder_set_member_name(b, ac_devnet_endpoint_to_string(i));
+		json_builder_set_member_name(b, ac_devnet_knobs_endpoint_to_string(i));
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "requests");
 		json_builder_add_int_value(b, (gint64)self->stat_requests[i]);

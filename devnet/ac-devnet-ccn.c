@@ -362,11 +362,7 @@ ac_devnet_ccn_handle(AcDevnet *self,
 		return TRUE;
 	default:
 		if (g_strcmp0(method, "OPTIONS") == 0) {
-			SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
-			soup_message_headers_replace(h, "Access-Control-Allow-Methods",
-			                             "GET, POST, OPTIONS");
-			soup_message_headers_replace(h, "Access-Control-Allow-Headers", "*");
-			soup_server_message_set_status(msg, 204, NULL);
+			ac_devnet_reply_cors_preflight(msg);
 			return TRUE;
 		}
 		if (get && g_str_has_prefix(path, "/api/v0/aggregates/")

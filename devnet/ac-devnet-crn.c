@@ -48,7 +48,7 @@ typedef struct {
 static void
 vm_free(AcDevnetVm *vm)
 {
-	ac_devnet_vm_row_free(vm->row);
+	ac_devnet_store_vm_row_free(vm->row);
 	g_free(vm->rootfs_path);
 	g_free(vm->firmware_path);
 	if (vm->session != NULL)
@@ -323,7 +323,7 @@ crn_notify(AcDevnetCrn *crn, SoupServerMessage *msg)
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data(body, &len);
 
-	hash = ac_devnet_parse_notify(data, len, &error);
+	hash = ac_devnet_request_parse_notify(data, len, &error);
 	if (hash == NULL) {
 		ac_devnet_reply_error(msg, 400, "%s", error->message);
 		return;
@@ -578,7 +578,7 @@ crn_initialize(AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 		return;
 	}
 	body = ac_devnet_request_body(msg);
-	if (!ac_devnet_parse_initialize(soup_message_headers_get_one(h, "Content-Type"), body,
+	if (!ac_devnet_request_parse_initialize(soup_message_headers_get_one(h, "Content-Type"), body,
 	                                &session, &godh, &code, &error)) {
 		code_reply(msg, 400, code, error->message);
 		return;
@@ -709,7 +709,7 @@ crn_inject_secret(AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 		return;
 	body = ac_devnet_request_body(msg);
 	data = g_bytes_get_data(body, &len);
-	parsed = ac_devnet_parse_inject(data, len, &json_ok, &header, &secret, &error);
+	parsed = ac_devnet_request_parse_inject(data, len, &json_ok, &header, &secret, &error);
 	if (!json_ok) {
 		ac_devnet_reply_text(msg, 400, error->message);
 		return;
@@ -898,11 +898,7 @@ ac_devnet_crn_handle(AcDevnetCrn *crn,
 	gboolean post = g_strcmp0(method, "POST") == 0;
 
 	if (g_strcmp0(method, "OPTIONS") == 0) {
-		SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
-		soup_message_headers_replace(h, "Access-Control-Allow-Methods",
-		                             "GET, POST, OPTIONS");
-		soup_message_headers_replace(h, "Access-Control-Allow-Headers", "*");
-		soup_server_message_set_status(msg, 204, NULL);
+		ac_devnet_reply_cors_preflight(msg);
 		return TRUE;
 	}
 	switch (ep) {

@@ -20,7 +20,7 @@
 #include "ac-error.h"
 
 guint32
-ac_devnet_crc32(guint32 crc, const guint8 *data, gsize len)
+ac_devnet_disk_crc32(guint32 crc, const guint8 *data, gsize len)
 {
 	crc = ~crc;
 	for (gsize i = 0; i < len; i++) {
@@ -77,7 +77,7 @@ gpt_check_disk(const guint8 *data, gsize len, guint64 disk_size, GError **error)
 }
 
 gboolean
-ac_devnet_gpt_find_partition(const guint8 *data,
+ac_devnet_disk_gpt_find_partition(const guint8 *data,
                              gsize len,
                              guint64 disk_size,
                              guint partno,
@@ -112,7 +112,7 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 	memcpy(hdr, h, hsize);
 	hcrc = le32(h + 16);
 	memset(hdr + 16, 0, 4);
-	if (ac_devnet_crc32(0, hdr, hsize) != hcrc) {
+	if (ac_devnet_disk_crc32(0, hdr, hsize) != hcrc) {
 		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                    "disk image: GPT header CRC32 does not match");
 		return FALSE;
@@ -157,7 +157,7 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 		            ent_bytes, ent_off, len);
 		return FALSE;
 	}
-	if (ac_devnet_crc32(0, data + ent_off, (gsize)ent_bytes) != ecrc) {
+	if (ac_devnet_disk_crc32(0, data + ent_off, (gsize)ent_bytes) != ecrc) {
 		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                    "disk image: GPT partition entries CRC32 does not match");
 		return FALSE;
@@ -184,7 +184,7 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 }
 
 gboolean
-ac_devnet_luks1_header_size(
+ac_devnet_disk_luks1_header_size(
     const guint8 *phdr, gsize len, guint64 partition_size, guint64 *size, GError **error)
 {
 	guint32 payload;
@@ -285,10 +285,10 @@ ac_devnet_luks_check_passphrase(const gchar *image_path,
 	head_len = (gsize)MIN((guint64)st.st_size, (guint64)AC_DEVNET_GPT_SCAN_SIZE);
 	head = g_malloc(MAX(head_len, 1));
 	if (!pread_all(fd, head, head_len, 0, image_path, error)
-	    || !ac_devnet_gpt_find_partition(head, head_len, (guint64)st.st_size, 2, &poff, &psize,
+	    || !ac_devnet_disk_gpt_find_partition(head, head_len, (guint64)st.st_size, 2, &poff, &psize,
 	                                     error)
 	    || !pread_all(fd, phdr, sizeof(phdr), poff, image_path, error)
-	    || !ac_devnet_luks1_header_size(phdr, sizeof(phdr), psize, &hsize, error)) {
+	    || !ac_devnet_disk_luks1_header_size(phdr, sizeof(phdr), psize, &hsize, error)) {
 		close(fd);
 		return FALSE;
 	}

@@ -39,7 +39,7 @@ static const gchar *const attack_names[AC_DEVNET_ATTACK_LAST] = {
 };
 
 const gchar *
-ac_devnet_endpoint_to_string(AcDevnetEndpoint ep)
+ac_devnet_knobs_endpoint_to_string(AcDevnetEndpoint ep)
 {
 	if ((guint)ep >= AC_DEVNET_EP_LAST)
 		return "unknown";
@@ -47,7 +47,7 @@ ac_devnet_endpoint_to_string(AcDevnetEndpoint ep)
 }
 
 gboolean
-ac_devnet_endpoint_from_string(const gchar *name, AcDevnetEndpoint *ep)
+ac_devnet_knobs_endpoint_from_string(const gchar *name, AcDevnetEndpoint *ep)
 {
 	for (guint i = 0; i < AC_DEVNET_EP_LAST; i++) {
 		if (g_strcmp0(name, endpoint_names[i]) == 0) {
@@ -59,7 +59,7 @@ ac_devnet_endpoint_from_string(const gchar *name, AcDevnetEndpoint *ep)
 }
 
 const gchar *
-ac_devnet_attack_to_string(AcDevnetAttack attack)
+ac_devnet_knobs_attack_to_string(AcDevnetAttack attack)
 {
 	if ((guint)attack >= AC_DEVNET_ATTACK_LAST)
 		return "unknown";
@@ -67,7 +67,7 @@ ac_devnet_attack_to_string(AcDevnetAttack attack)
 }
 
 gboolean
-ac_devnet_attack_from_string(const gchar *name, AcDevnetAttack *attack, GError **error)
+ac_devnet_knobs_attack_from_string(const gchar *name, AcDevnetAttack *attack, GError **error)
 {
 	for (guint i = 0; i < AC_DEVNET_ATTACK_LAST; i++) {
 		if (g_strcmp0(name, attack_names[i]) == 0) {
@@ -327,7 +327,7 @@ ac_devnet_knobs_apply_obj(AcDevnetKnobs *k, JsonObject *o, GError **error)
 		for (GList *l = members; l != NULL; l = l->next) {
 			const gchar *name = l->data;
 			AcDevnetEndpoint ep;
-			if (!ac_devnet_endpoint_from_string(name, &ep)) {
+			if (!ac_devnet_knobs_endpoint_from_string(name, &ep)) {
 				g_autoptr(GString) all = g_string_new(NULL);
 				for (guint i = 0; i < AC_DEVNET_EP_LAST; i++)
 					g_string_append_printf(all, "%s%s", i ? ", " : "",
@@ -378,7 +378,7 @@ ac_devnet_knobs_apply_obj(AcDevnetKnobs *k, JsonObject *o, GError **error)
 				g_list_free(members);
 				return FALSE;
 			}
-			if (!ac_devnet_attack_from_string(json_node_get_string(val), &attack,
+			if (!ac_devnet_knobs_attack_from_string(json_node_get_string(val), &attack,
 			                                  error)) {
 				g_prefix_error(error, "knob attacks.%s: ", key);
 				g_list_free(members);
@@ -463,7 +463,7 @@ ac_devnet_knobs_to_json(const AcDevnetKnobs *k)
 	for (guint i = 0; i < k->n_crns; i++) {
 		g_autofree gchar *key = g_strdup_printf("%u", i);
 		json_builder_set_member_name(b, key);
-		json_builder_add_string_value(b, ac_devnet_attack_to_string(k->attacks[i]));
+		json_builder_add_string_value(b, ac_devnet_knobs_attack_to_string(k->attacks[i]));
 	}
 	json_builder_end_object(b);
 	json_builder_end_object(b);

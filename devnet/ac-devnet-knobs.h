@@ -35,9 +35,9 @@ typedef enum {
 } AcDevnetEndpoint;
 
 const gchar *
-ac_devnet_endpoint_to_string(AcDevnetEndpoint ep);
+ac_devnet_knobs_endpoint_to_string(AcDevnetEndpoint ep);
 gboolean
-ac_devnet_endpoint_from_string(const gchar *name, AcDevnetEndpoint *ep);
+ac_devnet_knobs_endpoint_from_string(const gchar *name, AcDevnetEndpoint *ep);
 
 typedef enum {
 	AC_DEVNET_ATTACK_NONE,
@@ -50,9 +50,9 @@ typedef enum {
 } AcDevnetAttack;
 
 const gchar *
-ac_devnet_attack_to_string(AcDevnetAttack attack);
+ac_devnet_knobs_attack_to_string(AcDevnetAttack attack);
 gboolean
-ac_devnet_attack_from_string(const gchar *name, AcDevnetAttack *attack, GError **error);
+ac_devnet_knobs_attack_from_string(const gchar *name, AcDevnetAttack *attack, GError **error);
 
 #define AC_DEVNET_MAX_CRNS 16
 #define AC_DEVNET_MAX_LATENCY_MS 60000

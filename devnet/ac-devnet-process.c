@@ -247,7 +247,7 @@ ac_devnet_process_accept(AcDevnet *self, AcAlephMessage *m, gchar **status_out, 
 		*status_out = g_strdup(existing->status);
 		return TRUE;
 	}
-	g_clear_pointer(&existing, ac_devnet_message_row_free);
+	g_clear_pointer(&existing, ac_devnet_store_message_row_free);
 	content = ac_devnet_messages_content(self, m, NULL);
 	if (content != NULL && JSON_NODE_HOLDS_OBJECT(content)) {
 		owner = json_object_get_string_member_with_default(json_node_get_object(content),

@@ -41,3 +41,12 @@ ac_devnet_reply_error(SoupServerMessage *msg, guint status, const gchar *fmt, ..
 	node = json_builder_get_root(b);
 	ac_devnet_reply_json(msg, status, node);
 }
+
+void
+ac_devnet_reply_cors_preflight(SoupServerMessage *msg)
+{
+	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+	soup_message_headers_replace(h, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+	soup_message_headers_replace(h, "Access-Control-Allow-Headers", "*");
+	soup_server_message_set_status(msg, 204, NULL);
+}

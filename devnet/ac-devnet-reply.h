@@ -20,4 +20,8 @@ void
 ac_devnet_reply_error(SoupServerMessage *msg, guint status, const gchar *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 
+/* an OPTIONS preflight (the CCN and the CRNs allow any origin, as pyaleph and aleph-vm) */
+void
+ac_devnet_reply_cors_preflight(SoupServerMessage *msg);
+
 G_END_DECLS

@@ -17,7 +17,7 @@
 #include "ac-sev-session.h"
 
 gboolean
-ac_devnet_b64_decode(const gchar *what,
+ac_devnet_request_b64_decode(const gchar *what,
                      const gchar *text,
                      gsize text_len,
                      gsize expect,
@@ -68,7 +68,7 @@ ac_devnet_b64_decode(const gchar *what,
 }
 
 gchar *
-ac_devnet_parse_notify(const gchar *data, gsize len, GError **error)
+ac_devnet_request_parse_notify(const gchar *data, gsize len, GError **error)
 {
 	g_autoptr(JsonNode) root = ac_json_parse_untrusted("notify", data, len, NULL);
 	const gchar *hash;
@@ -86,7 +86,7 @@ ac_devnet_parse_notify(const gchar *data, gsize len, GError **error)
 }
 
 gboolean
-ac_devnet_parse_initialize(const gchar *content_type,
+ac_devnet_request_parse_initialize(const gchar *content_type,
                            GBytes *body,
                            GBytes **session,
                            GBytes **godh,
@@ -151,15 +151,15 @@ ac_devnet_parse_initialize(const gchar *content_type,
 		return FALSE;
 	}
 	*code = "invalid_session";
-	return ac_devnet_b64_decode("session", g_bytes_get_data(session_b64, NULL),
+	return ac_devnet_request_b64_decode("session", g_bytes_get_data(session_b64, NULL),
 	                            g_bytes_get_size(session_b64), AC_SEV_SESSION_SIZE, session,
 	                            error)
-	       && ac_devnet_b64_decode("godh", g_bytes_get_data(godh_b64, NULL),
+	       && ac_devnet_request_b64_decode("godh", g_bytes_get_data(godh_b64, NULL),
 	                               g_bytes_get_size(godh_b64), AC_SEV_CERT_SIZE, godh, error);
 }
 
 gboolean
-ac_devnet_parse_inject(const gchar *data,
+ac_devnet_request_parse_inject(const gchar *data,
                        gsize len,
                        gboolean *json_ok,
                        GBytes **header,
@@ -187,9 +187,9 @@ ac_devnet_parse_inject(const gchar *data,
 		return FALSE;
 	}
 	*json_ok = TRUE;
-	if (!ac_devnet_b64_decode("packet_header", hdr_b64, strlen(hdr_b64),
+	if (!ac_devnet_request_b64_decode("packet_header", hdr_b64, strlen(hdr_b64),
 	                          AC_SEV_SECRET_HEADER_SIZE, &hdr, error)
-	    || !ac_devnet_b64_decode("secret", sec_b64, strlen(sec_b64), 0, &sec, error))
+	    || !ac_devnet_request_b64_decode("secret", sec_b64, strlen(sec_b64), 0, &sec, error))
 		return FALSE;
 	if (g_bytes_get_size(sec) == 0 || g_bytes_get_size(sec) % 16 != 0
 	    || g_bytes_get_size(sec) > AC_DEVNET_SECRET_MAX) {

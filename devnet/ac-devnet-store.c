@@ -93,7 +93,7 @@ col_text(sqlite3_stmt *st, int idx)
 /* ---- messages ---- */
 
 void
-ac_devnet_message_row_free(AcDevnetMessageRow *row)
+ac_devnet_store_message_row_free(AcDevnetMessageRow *row)
 {
 	if (row == NULL)
 		return;
@@ -338,7 +338,7 @@ ac_devnet_store_query(AcDevnetStore *self, const AcDevnetQuery *q, guint *total,
 {
 	g_autoptr(GString) where = g_string_new(" WHERE status = 'processed'");
 	g_autoptr(GPtrArray) out
-	    = g_ptr_array_new_with_free_func((GDestroyNotify)ac_devnet_message_row_free);
+	    = g_ptr_array_new_with_free_func((GDestroyNotify)ac_devnet_store_message_row_free);
 	g_autofree gchar *count_sql = NULL;
 	g_autofree gchar *sql = NULL;
 	guint per_page = q->per_page > 0 ? MIN(q->per_page, 10000) : 20;
@@ -452,7 +452,7 @@ ac_devnet_store_get_file(
 /* ---- VMs ---- */
 
 void
-ac_devnet_vm_row_free(AcDevnetVmRow *row)
+ac_devnet_store_vm_row_free(AcDevnetVmRow *row)
 {
 	if (row == NULL)
 		return;
@@ -550,7 +550,7 @@ ac_devnet_store_list_vms(AcDevnetStore *self, GError **error)
 {
 	sqlite3_stmt *st = NULL;
 	g_autoptr(GPtrArray) out
-	    = g_ptr_array_new_with_free_func((GDestroyNotify)ac_devnet_vm_row_free);
+	    = g_ptr_array_new_with_free_func((GDestroyNotify)ac_devnet_store_vm_row_free);
 	int rc;
 	if (sqlite3_prepare_v2(self->db, "SELECT " VM_COLUMNS " FROM vms ORDER BY crn, vm_hash", -1,
 	                       &st, NULL)

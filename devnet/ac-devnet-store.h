@@ -37,8 +37,8 @@ typedef struct {
 } AcDevnetMessageRow;
 
 void
-ac_devnet_message_row_free(AcDevnetMessageRow *row);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetMessageRow, ac_devnet_message_row_free)
+ac_devnet_store_message_row_free(AcDevnetMessageRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetMessageRow, ac_devnet_store_message_row_free)
 
 /* FALSE with AC_ERROR_EXISTS when the hash is known, unless its message was rejected: then
  * the row is replaced by this copy, pending again (as pyaleph does) */
@@ -118,8 +118,8 @@ typedef struct {
 } AcDevnetVmRow;
 
 void
-ac_devnet_vm_row_free(AcDevnetVmRow *row);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetVmRow, ac_devnet_vm_row_free)
+ac_devnet_store_vm_row_free(AcDevnetVmRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetVmRow, ac_devnet_store_vm_row_free)
 
 gboolean
 ac_devnet_store_put_vm(AcDevnetStore *self, const AcDevnetVmRow *row, GError **error);

@@ -176,7 +176,7 @@ config_crns(AcDevnet *self, JsonObject *o, GError **error)
 		attack = json_object_has_member(co, "attack")
 		             ? json_object_get_string_member_with_default(co, "attack", NULL)
 		             : "none";
-		if (!ac_devnet_attack_from_string(attack, &self->knobs.attacks[i], error)) {
+		if (!ac_devnet_knobs_attack_from_string(attack, &self->knobs.attacks[i], error)) {
 			g_prefix_error(error, "devnet configuration: crns[%u]: ", i);
 			return FALSE;
 		}
@@ -406,7 +406,7 @@ ac_devnet_serve(AcDevnet *self,
 	if (status != 0) {
 		self->stat_injected[ep]++;
 		ac_devnet_reply_error(msg, status, "devnet: injected failure of %s (HTTP %u)",
-		                      ac_devnet_endpoint_to_string(ep), status);
+		                      ac_devnet_knobs_endpoint_to_string(ep), status);
 		return TRUE;
 	}
 	if (crn != NULL)
@@ -526,7 +526,7 @@ upload_got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 	if (up->drop_after > 0 && up->received >= up->drop_after) {
 		up->devnet->stat_dropped[up->ep]++;
 		g_debug("dropping the connection of %s after %" G_GUINT64_FORMAT " bytes",
-		        ac_devnet_endpoint_to_string(up->ep), up->received);
+		        ac_devnet_knobs_endpoint_to_string(up->ep), up->received);
 		upload_close(msg, up);
 		return;
 	}
@@ -811,7 +811,7 @@ ac_devnet_get_ready_line(AcDevnet *self)
 		json_builder_add_string_value(b, crn->hash);
 		json_builder_set_member_name(b, "attack");
 		json_builder_add_string_value(b,
-		                              ac_devnet_attack_to_string(self->knobs.attacks[i]));
+		                              ac_devnet_knobs_attack_to_string(self->knobs.attacks[i]));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

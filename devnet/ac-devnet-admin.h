@@ -11,10 +11,10 @@
 G_BEGIN_DECLS
 
 void
-ac_devnet_admin_handle(SoupServer *server,
-         SoupServerMessage *msg,
-         const char *path,
-         GHashTable *query,
-         gpointer user_data);
+ac_devnet_admin_handle (SoupServer *server,
+                        SoupServerMessage *msg,
+                        const char *path,
+                        GHashTable *query,
+                        gpointer user_data);
 
 G_END_DECLS

@@ -1,6 +1,6 @@
 /*
- * aleph-confidential devnet: a CRN's VM records: the launch context a VM holds in memory, its audit row
- * in the store, and the signed request that names one.
+ * aleph-confidential devnet: a CRN's VM records: the launch context a VM holds in memory, its audit
+ * row in the store, and the signed request that names one.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -26,26 +26,29 @@ typedef struct {
 } AcDevnetVm;
 
 void
-ac_devnet_crn_vm_free(AcDevnetVm *vm);
+ac_devnet_crn_vm_free (AcDevnetVm *vm);
 
 /* the attack this CRN plays on the launches it makes (a knob) */
 AcDevnetAttack
-ac_devnet_crn_vm_attack(AcDevnetCrn *crn);
+ac_devnet_crn_vm_attack (AcDevnetCrn *crn);
 
 gboolean
-ac_devnet_crn_vm_save(AcDevnetCrn *crn, AcDevnetVm *vm);
+ac_devnet_crn_vm_save (AcDevnetCrn *crn, AcDevnetVm *vm);
 
 void
-ac_devnet_crn_vm_set_state(AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *state);
+ac_devnet_crn_vm_set_state (AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *state);
 
 void
-ac_devnet_crn_vm_set_error(AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *text);
+ac_devnet_crn_vm_set_error (AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *text);
 
 void
-ac_devnet_crn_vm_release_launch(AcDevnetVm *vm);
+ac_devnet_crn_vm_release_launch (AcDevnetVm *vm);
 
 /* the VM at /control/machine/{ref}/…; replies and returns NULL on failure */
 AcDevnetVm *
-ac_devnet_crn_vm_authorize(AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path, gchar **ref_out);
+ac_devnet_crn_vm_authorize (AcDevnetCrn *crn,
+                            SoupServerMessage *msg,
+                            const gchar *path,
+                            gchar **ref_out);
 
 G_END_DECLS

@@ -10,6 +10,6 @@
 G_BEGIN_DECLS
 
 JsonObject *
-ac_devnet_json_object_member(JsonObject *o, const gchar *name);
+ac_devnet_json_object_member (JsonObject *o, const gchar *name);
 
 G_END_DECLS

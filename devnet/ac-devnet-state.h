@@ -23,10 +23,9 @@ G_BEGIN_DECLS
  * devnet's own version as build metadata */
 #define AC_DEVNET_CCN_VERSION "0.5.0+devnet." PACKAGE_VERSION
 #define AC_DEVNET_SYNC_TIMEOUT_MS 30000
-#define AC_DEVNET_SECRET_GPA_FALLBACK G_GUINT64_CONSTANT(0x800000)
+#define AC_DEVNET_SECRET_GPA_FALLBACK G_GUINT64_CONSTANT (0x800000)
 
 typedef struct _AcDevnetCrn AcDevnetCrn;
-
 
 struct _AcDevnetCrn {
 	AcDevnet *devnet;

@@ -10,9 +10,9 @@
 G_BEGIN_DECLS
 
 gdouble
-ac_devnet_time_now(void);
+ac_devnet_time_now (void);
 
 gchar *
-ac_devnet_time_iso8601(gdouble t);
+ac_devnet_time_iso8601 (gdouble t);
 
 G_END_DECLS

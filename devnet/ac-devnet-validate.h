@@ -12,9 +12,9 @@ G_BEGIN_DECLS
 
 /* returns the error code, or -1000 when the message is valid; @details gets the reason */
 gint64
-ac_devnet_validate_message(AcDevnet *self, const AcAlephMessage *msg, gchar **details);
+ac_devnet_validate_message (AcDevnet *self, const AcAlephMessage *msg, gchar **details);
 
 gboolean
-ac_devnet_validate_format(const AcAlephMessage *m, GError **error);
+ac_devnet_validate_format (const AcAlephMessage *m, GError **error);
 
 G_END_DECLS

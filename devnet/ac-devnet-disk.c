@@ -252,7 +252,7 @@ ac_devnet_crypt_log (int level, const char *msg, void *usrptr)
 #endif
 
 gboolean
-ac_devnet_luks_check_passphrase (const gchar *image_path,
+ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
                                  const gchar *workdir,
                                  const guint8 *passphrase,
                                  gsize passphrase_len,

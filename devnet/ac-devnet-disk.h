@@ -45,7 +45,7 @@ ac_devnet_disk_luks1_header_size (const guint8 *phdr,
 /* TRUE when @passphrase opens a key slot of the LUKS1 header on partition 2 of @image_path;
  * AC_ERROR_MISMATCH when it opens none. @workdir holds the temporary header copy (0600). */
 gboolean
-ac_devnet_luks_check_passphrase (const gchar *image_path,
+ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
                                  const gchar *workdir,
                                  const guint8 *passphrase,
                                  gsize passphrase_len,

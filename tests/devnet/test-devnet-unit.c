@@ -220,16 +220,16 @@ test_luks(void)
 	g_autoptr(GError) error = NULL;
 	gint slot = -1;
 
-	g_assert_true(ac_devnet_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
+	g_assert_true(ac_devnet_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
 	                                              strlen(pass), &slot, &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(slot, ==, 0);
-	g_assert_false(ac_devnet_luks_check_passphrase(img, tmpdir, (const guint8 *)"wrong", 5,
+	g_assert_false(ac_devnet_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)"wrong", 5,
 	                                               &slot, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
 	g_clear_error(&error);
 	/* a prefix of the passphrase (the NUL of Aleph's table must be cut, nothing more) */
-	g_assert_false(ac_devnet_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
+	g_assert_false(ac_devnet_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
 	                                               strlen(pass) - 1, &slot, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
 }

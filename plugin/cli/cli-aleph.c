@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "ac-aleph-client.h"
 #include "ac-aleph-message.h"
@@ -21,6 +20,7 @@
 #include "ac-cli.h"
 #include "ac-eth-account.h"
 #include "ac-file.h"
+#include "ac-secret.h"
 #include "ac-unixfs.h"
 
 static void
@@ -126,10 +126,10 @@ read_import_key (const gchar *source, GError **error)
 				     "(aleph-client's ethereum.key) or 64 hex digits",
 				     source, len);
 		}
-		OPENSSL_cleanse (key, sizeof (key));
-		OPENSSL_cleanse (text, strlen (text));
+		ac_secret_wipe (key, sizeof (key));
+		ac_secret_wipe (text, strlen (text));
 	}
-	OPENSSL_cleanse (data, len);
+	ac_secret_wipe (data, len);
 	return account;
 }
 

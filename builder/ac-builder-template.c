@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
 
 #define AC_TEMPLATE_MAX_SIZE (1024 * 1024)
@@ -1083,13 +1084,10 @@ ac_template_new_from_data (const gchar *data,
 		g_autofree gchar *canon = NULL;
 		gsize clen = 0;
 		guint8 md[32];
-		g_autoptr(GString) hex = g_string_new (NULL);
 		json_generator_set_root (gen, root);
 		canon = json_generator_to_data (gen, &clen);
 		EVP_Digest (canon, clen, md, NULL, EVP_sha256 (), NULL);
-		for (guint i = 0; i < 32; i++)
-			g_string_append_printf (hex, "%02x", md[i]);
-		self->sha256 = g_string_free (g_steal_pointer (&hex), FALSE);
+		self->sha256 = ac_codec_hex_encode (md, sizeof (md));
 	}
 
 	if (!tpl_string (o, "", "name", FALSE, &self->name, error))

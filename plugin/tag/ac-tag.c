@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-policy.h"
 
@@ -322,18 +323,6 @@ check_leaf_element (xmlNode *node, const gchar *const *allowed, GError **error)
 }
 
 static gboolean
-is_hex_string (const gchar *s, gsize len)
-{
-	if (strlen (s) != len)
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isxdigit (s[i]))
-			return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
 parse_bool_attr (const gchar *elem, const gchar *attr, const gchar *v, gboolean *out, GError **error)
 {
 	if (g_strcmp0 (v, "yes") == 0) {
@@ -424,7 +413,7 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 	ref = xml_prop (node, "ref");
 	file = xml_prop (node, "file");
 	if (sha != NULL) {
-		if (!is_hex_string (sha, 64)) {
+		if (!ac_codec_hex_is_valid (sha, 64, AC_CODEC_HEX_DEFAULT)) {
 			set_attr_error (error, "firmware", "sha256", sha,
 					"64 hexadecimal digits (the SHA-256 of the OVMF file)");
 			return FALSE;
@@ -433,7 +422,7 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 		tag->firmware_sha256 = g_ascii_strdown (sha, -1);
 	}
 	if (ref != NULL) {
-		if (!is_hex_string (ref, 64)) {
+		if (!ac_codec_hex_is_valid (ref, 64, AC_CODEC_HEX_DEFAULT)) {
 			set_attr_error (error, "firmware", "ref", ref,
 					"64 hexadecimal digits (the STORE item hash of the firmware)");
 			return FALSE;
@@ -595,7 +584,7 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 
 	if (crn == NULL || g_strcmp0 (crn, "auto") == 0) {
 		pub->crn = g_strdup ("auto");
-	} else if (is_hex_string (crn, 64)) {
+	} else if (ac_codec_hex_is_valid (crn, 64, AC_CODEC_HEX_DEFAULT)) {
 		pub->crn = g_ascii_strdown (crn, -1);
 	} else {
 		set_attr_error (error, "publish", "crn", crn,

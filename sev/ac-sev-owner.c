@@ -331,11 +331,14 @@ ac_sev_owner_launch_check (AcSevOwnerLaunch *self,
 		    ev->api_major, ev->api_minor, ev->build_id);
 		return FALSE;
 	}
-	/* the policy is the launch's now: only the API version can be refused here */
-	if (!ac_sev_launch_check_platform (self->policy, ev->policy, (guint8)ev->api_major,
-	                                   (guint8)ev->api_minor, min_api_major, min_api_minor,
-	                                   error))
+	if (ev->api_major < min_api_major ||
+	    (ev->api_major == min_api_major && ev->api_minor < min_api_minor)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+		             "API version: the platform's SEV firmware API %u.%u is older than the "
+		             "required minimum %u.%u",
+		             ev->api_major, ev->api_minor, min_api_major, min_api_minor);
 		return FALSE;
+	}
 	in.policy = self->policy;
 	if (!ac_sev_launch_digest (&in, self->ld, error))
 		return FALSE;

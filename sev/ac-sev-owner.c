@@ -331,8 +331,8 @@ ac_sev_owner_launch_check (AcSevOwnerLaunch *self,
 		    ev->api_major, ev->api_minor, ev->build_id);
 		return FALSE;
 	}
-	if (ev->api_major < min_api_major ||
-	    (ev->api_major == min_api_major && ev->api_minor < min_api_minor)) {
+	if (ev->api_major < min_api_major
+	    || (ev->api_major == min_api_major && ev->api_minor < min_api_minor)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "API version: the platform's SEV firmware API %u.%u is older than the "
 		             "required minimum %u.%u",

@@ -12,6 +12,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "../test-util.h"
+
 typedef struct {
 	const gchar *name;
 	const gchar *fixture;  /* tests/data/hook/<fixture>.xml */
@@ -298,7 +300,7 @@ main (int argc, char **argv)
 {
 	int rc;
 	g_test_init (&argc, &argv, NULL);
-	tmpdir = g_dir_make_tmp ("ac-test-hook-XXXXXX", NULL);
+	tmpdir = test_util_mkdtemp ("ac-test-hook-XXXXXX");
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autofree gchar *path = g_strdup_printf ("/hook/%s", cases[i].name);
 		g_test_add_data_func (path, &cases[i], test_case);
@@ -312,11 +314,7 @@ main (int argc, char **argv)
 		g_test_add_data_func (path, &config_cases[i], test_config_case);
 	}
 	rc = g_test_run ();
-	{
-		g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
-		(void)!system (cmd);
-	}
+	test_util_rm_rf (tmpdir);
 	g_free (tmpdir);
 	return rc;
 }

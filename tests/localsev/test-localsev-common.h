@@ -20,6 +20,7 @@
 #include "ac-sev-host-fake.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-secret.h"
+#include "../test-util.h"
 #if HAVE_LIBVIRT
 #include "ac-virt.h"
 #endif
@@ -45,8 +46,6 @@ void
 copy_file (const gchar *from, const gchar *to);
 void
 fixture_setup (Fixture *f, gconstpointer data);
-void
-rm_rf (const gchar *path);
 void
 fixture_teardown (Fixture *f, gconstpointer data);
 gchar *

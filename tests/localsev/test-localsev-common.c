@@ -130,6 +130,19 @@ assert_refused (Fixture *f, GError *error, gint code, const gchar *names)
 }
 
 void
+attest_refused (Fixture *f,
+                const AcTag *tag,
+                const gchar *xml,
+                gint code,
+                const gchar *names,
+                GError **error)
+{
+	g_assert_null (
+	    ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, xml, PASSPHRASE, NULL, error));
+	assert_refused (f, *error, code, names);
+}
+
+void
 assert_mode (const gchar *path, guint mode)
 {
 	struct stat st;

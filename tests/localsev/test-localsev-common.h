@@ -58,6 +58,14 @@ void
 start (Fixture *f, const gchar *xml, gboolean paused);
 void
 assert_refused (Fixture *f, GError *error, gint code, const gchar *names);
+/* attest (with PASSPHRASE) must refuse as assert_refused says; the error is left in *error */
+void
+attest_refused (Fixture *f,
+                const AcTag *tag,
+                const gchar *xml,
+                gint code,
+                const gchar *names,
+                GError **error);
 void
 assert_mode (const gchar *path, guint mode);
 gchar *

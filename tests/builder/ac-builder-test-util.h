@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ac-secret.h"
@@ -75,6 +76,30 @@ ac_test_rm_rf (const gchar *path)
 	const gchar *argv[] = { "rm", "-rf", "--one-file-system", path, NULL };
 	if (path != NULL)
 		ac_test_run (argv, NULL, NULL);
+}
+
+/* nothing is mounted below @dir any more */
+static inline void
+ac_test_assert_no_mounts_under (const gchar *dir)
+{
+	g_autofree gchar *mi = NULL;
+	g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mi, NULL, NULL));
+	g_assert_null (strstr (mi, dir));
+}
+
+/* @dir holds exactly @names (a missing @dir holds nothing) */
+static inline void
+ac_test_assert_only (const gchar *dir, const gchar *const *names)
+{
+	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+	const gchar *name;
+	guint n = 0;
+	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+		if (!g_strv_contains (names, name))
+			g_error ("unexpected leftover %s/%s", dir, name);
+		n++;
+	}
+	g_assert_cmpuint (n, ==, g_strv_length ((gchar **)names));
 }
 
 /* a busybox tree in @tree: /bin/busybox, /bin/sh and a link for each of @tools */

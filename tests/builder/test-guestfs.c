@@ -80,28 +80,6 @@ debugfs (const gchar *fsimg, const gchar *verb, const gchar *path)
 	return out;
 }
 
-static void
-assert_no_mounts_under (const gchar *dir)
-{
-	g_autofree gchar *mi = NULL;
-	g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mi, NULL, NULL));
-	g_assert_null (strstr (mi, dir));
-}
-
-static void
-assert_only (const gchar *dir, const gchar *const *names)
-{
-	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-	const gchar *name;
-	guint n = 0;
-	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-		if (!g_strv_contains (names, name))
-			g_error ("unexpected leftover %s/%s", dir, name);
-		n++;
-	}
-	g_assert_cmpuint (n, ==, g_strv_length ((gchar **)names));
-}
-
 static const gchar *guestfs_tpl =
 	"{ \"name\": \"t\", \"variables\": { \"greeting\": \"hello\" },"
 	"  \"source\": { \"type\": \"directory\", \"path\": \"tree\" },"
@@ -155,8 +133,8 @@ test_guestfs_build (Fixture *f, gconstpointer data)
 	g_unsetenv ("AC_TEST_SECRET_ENV");
 	g_assert_no_error (error);
 	g_assert_true (ok);
-	assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
-	assert_no_mounts_under (f->dir);
+	ac_test_assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
+	ac_test_assert_no_mounts_under (f->dir);
 
 	ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 	/* var, template env (quoted), root, no caller env, the copied directory */
@@ -239,8 +217,8 @@ test_guestfs_failure (Fixture *f, gconstpointer data)
 	g_test_message ("%s", error->message);
 	g_assert_nonnull (strstr (error->message, "provisioners[0]"));
 	g_assert_nonnull (strstr (error->message, "about to fail"));
-	assert_only (outdir, (const gchar *const[]){ NULL });
-	assert_no_mounts_under (f->dir);
+	ac_test_assert_only (outdir, (const gchar *const[]){ NULL });
+	ac_test_assert_no_mounts_under (f->dir);
 	g_assert_null (r.kept_workdir);
 }
 

@@ -119,6 +119,39 @@ ac_test_busybox_tree (const gchar *tree, const gchar *const *tools)
 	}
 }
 
+/* the build tests' fixture: a scratch directory, the source "tree" in it, the image "out/disk.img" */
+typedef struct {
+	gchar *dir;
+	gchar *tree;
+	gchar *out;
+} AcTestBuildFixture;
+
+/* makes the scratch directory and, with root and busybox, a busybox tree of @tools with an
+ * os-release, a hostname and a kernel; returns whether the tree was made */
+static inline gboolean
+ac_test_build_fixture_setup (AcTestBuildFixture *f, const gchar *const *tools)
+{
+	f->dir = ac_test_mkdtemp ();
+	f->tree = g_build_filename (f->dir, "tree", NULL);
+	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
+	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
+		return FALSE;
+	ac_test_busybox_tree (f->tree, tools);
+	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
+	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
+	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
+	return TRUE;
+}
+
+static inline void
+ac_test_build_fixture_teardown (AcTestBuildFixture *f, gconstpointer data)
+{
+	ac_test_rm_rf (f->dir);
+	g_free (f->dir);
+	g_free (f->tree);
+	g_free (f->out);
+}
+
 /* decrypts partition 2 (the root) of @image with QEMU's LUKS driver into @dest */
 static inline void
 ac_test_decrypt_root (const gchar *image, const AcSecret *pass, const gchar *dir, const gchar *dest)

@@ -17,11 +17,7 @@
 #include "ac-builder.h"
 #include "ac-error.h"
 
-typedef struct {
-	gchar *dir;
-	gchar *tree;
-	gchar *out;
-} Fixture;
+typedef AcTestBuildFixture Fixture;
 
 static gboolean
 can_run (void)
@@ -41,26 +37,10 @@ can_run (void)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-	f->dir = ac_test_mkdtemp ();
-	f->tree = g_build_filename (f->dir, "tree", NULL);
-	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
-	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
+	if (!ac_test_build_fixture_setup (
+		    f, (const gchar *const[]){ "cat", "echo", "sleep", "ls", "env", "id", "mkdir", NULL }))
 		return;
-	ac_test_busybox_tree (f->tree,
-			      (const gchar *const[]){ "cat", "echo", "sleep", "ls", "env", "id", "mkdir", NULL });
-	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
-	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
-	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
 	ac_test_write (f->tree, "boot/vmlinuz-6.10.0-test", "not a kernel either", 0644);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-	ac_test_rm_rf (f->dir);
-	g_free (f->dir);
-	g_free (f->tree);
-	g_free (f->out);
 }
 
 static AcTemplate *
@@ -574,7 +554,7 @@ int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
-#define ADD(name, fn) g_test_add ("/builder/build/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(name, fn) g_test_add ("/builder/build/" name, Fixture, NULL, fixture_setup, fn, ac_test_build_fixture_teardown)
 	ADD ("directory", test_build_directory);
 	ADD ("tarball-and-image", test_build_tarball_and_image);
 	ADD ("failure-cleans-up", test_build_failure_cleans_up);

@@ -254,6 +254,25 @@ owner_full_flow (Owner *o, GError **error)
 
 /* ---- tests ---- */
 
+/* posts @m, which the CCN may refuse with an error (a rejection is still recorded), and
+ * asserts what the CCN then says of it: @status and, unless -1, @error_code */
+static void
+post_expect (Owner *o, AcAlephMessage *m, AcMessageStatus status, gint64 error_code)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
+	AcPostResult res = { 0 };
+
+	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
+	info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->status, ==, status);
+	if (error_code != -1)
+		g_assert_cmpint (info->error_code, ==, error_code);
+}
+
 static gboolean
 port_open (const gchar *url)
 {
@@ -771,16 +790,7 @@ test_devnet_ccn_rules (void)
 		g_free (forged->sender);
 		forged->sender = g_strdup (ac_eth_account_get_address (o->account));
 	}
-	g_assert_true (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error) || error != NULL);
-	g_clear_error (&error);
-	ac_post_result_clear (&res);
-	{
-		g_autoptr (AcMessageInfo) info
-		    = ac_ccn_get_message (o->ccn, forged->item_hash, &error);
-		g_assert_no_error (error);
-		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
-		g_assert_cmpint (info->error_code, ==, 1);
-	}
+	post_expect (o, forged, AC_MESSAGE_STATUS_REJECTED, 1);
 	/* item_hash not sha256(item_content): refused before broadcast (422 InvalidMessageFormat)
 	 */
 	g_free (forged->item_hash);
@@ -908,15 +918,7 @@ test_devnet_rejected_then_resent (void)
 	n = strlen (m->signature);
 	g_assert_cmpuint (n, >, 10);
 	m->signature[4] = m->signature[4] == 'a' ? 'b' : 'a';
-	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
-	g_clear_error (&error);
-	ac_post_result_clear (&res);
-	{
-		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
-		g_assert_no_error (error);
-		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
-		g_assert_cmpint (info->error_code, ==, 1);
-	}
+	post_expect (o, m, AC_MESSAGE_STATUS_REJECTED, 1);
 	/* the same item_hash, rightly signed: processed; with `virt-aleph message send` when it is
 	 * built (the client recovers: it gets "processed", not the old rejection) */
 	g_free (m->signature);
@@ -950,14 +952,7 @@ test_devnet_rejected_then_resent (void)
 	}
 	/* a processed message stays processed: a bad copy changes nothing */
 	m->signature[4] = m->signature[4] == 'a' ? 'b' : 'a';
-	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
-	g_clear_error (&error);
-	ac_post_result_clear (&res);
-	{
-		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
-		g_assert_no_error (error);
-		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
-	}
+	post_expect (o, m, AC_MESSAGE_STATUS_PROCESSED, -1);
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 

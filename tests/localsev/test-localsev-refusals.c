@@ -27,9 +27,7 @@ test_pdh_swapped (Fixture *f, gconstpointer data)
 	/* ... so it launches without it; attest sees the PDH changed */
 	ac_sev_host_fake_set_ignore_session (f->fake, TRUE);
 	start (f, p->domain_xml, TRUE);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_UNTRUSTED, "PDH changed");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_UNTRUSTED, "PDH changed", &error);
 	g_assert_nonnull (strstr (error->message, "chain"));
 }
 
@@ -44,9 +42,7 @@ test_session_ignored (Fixture *f, gconstpointer data)
 	/* same platform, but the host launches with keys of its own choosing */
 	ac_sev_host_fake_set_ignore_session (f->fake, TRUE);
 	start (f, p->domain_xml, TRUE);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_MISMATCH, "measurement");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_MISMATCH, "measurement", &error);
 }
 
 /* ---- firmware ---- */
@@ -63,9 +59,7 @@ test_wrong_firmware_file (Fixture *f, gconstpointer data)
 	/* the host runs the right firmware, but the file the owner pinned changed on disk */
 	start (f, p->domain_xml, TRUE);
 	copy_file (other, f->firmware);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_MISMATCH, "firmware hash");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_MISMATCH, "firmware hash", &error);
 	g_assert_nonnull (strstr (error->message, f->sha256));
 }
 
@@ -81,9 +75,7 @@ test_wrong_firmware_loaded (Fixture *f, gconstpointer data)
 	/* the host maps another firmware than the domain's loader */
 	g_assert_true (ac_sev_host_fake_start (f->fake, p->domain_xml, other, TRUE, &error));
 	g_assert_no_error (error);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_MISMATCH, "measurement");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_MISMATCH, "measurement", &error);
 }
 
 static void
@@ -148,9 +140,7 @@ test_api_minimum (Fixture *f, gconstpointer data)
 	/* firmware 0.16 measures (legacy form) and reports truthfully: below the minimum 0.17 */
 	ac_sev_psp_set_firmware (psp, 0, 16, 3);
 	start (f, p->domain_xml, TRUE);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "API version");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_REFUSED, "API version", &error);
 	g_assert_nonnull (strstr (error->message, "0.16"));
 	g_assert_nonnull (strstr (error->message, "0.17"));
 }
@@ -167,9 +157,7 @@ test_api_minimum_configurable (Fixture *f, gconstpointer data)
 	f->opts->min_api_major = 1;
 	f->opts->min_api_minor = 0;
 	start (f, p->domain_xml, TRUE);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "API version");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_REFUSED, "API version", &error);
 	g_assert_nonnull (strstr (error->message, "1.0"));
 }
 
@@ -223,9 +211,7 @@ test_malformed_measurement (Fixture *f, gconstpointer data)
 		g_autoptr (GError) error = NULL;
 		start (f, p->domain_xml, TRUE);
 		g_assert_true (ac_sev_host_fake_set_reported_measurement (f->fake, UUID, bad[i]));
-		g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag,
-		                                   p->domain_xml, PASSPHRASE, NULL, &error));
-		assert_refused (f, error, AC_ERROR_MISMATCH, "measurement");
+		attest_refused (f, tag, p->domain_xml, AC_ERROR_MISMATCH, "measurement", &error);
 		g_assert_true (ac_sev_host_fake_destroy (f->fake, UUID, NULL));
 	}
 }
@@ -244,16 +230,14 @@ test_not_paused (Fixture *f, gconstpointer data)
 	/* not started at all */
 	g_assert_true (ac_sev_host_fake_start (f->fake, p->domain_xml, NULL, TRUE, &error));
 	g_assert_true (ac_sev_host_fake_destroy (f->fake, UUID, &error));
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_NOT_FOUND, "virsh start --paused conf-vm");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_NOT_FOUND, "virsh start --paused conf-vm",
+	                &error);
 	g_clear_error (&error);
 
 	/* started without --paused: too late for a secret, and the session is burnt */
 	start (f, p->domain_xml, FALSE);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "virsh start --paused conf-vm");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_REFUSED, "virsh start --paused conf-vm",
+	                &error);
 	g_assert_nonnull (strstr (error->message, "not paused"));
 	r = ac_localsev_record_load (f->tmp, UUID, NULL);
 	g_assert_cmpint (r->state, ==, AC_LOCALSEV_STATE_CONSUMED);
@@ -266,9 +250,7 @@ test_nothing_prepared (Fixture *f, gconstpointer data)
 	g_autoptr (AcTag) tag = tag_of (xml);
 	g_autoptr (GError) error = NULL;
 
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, xml, PASSPHRASE,
-	                                   NULL, &error));
-	assert_refused (f, error, AC_ERROR_NOT_FOUND, "no SEV launch was prepared");
+	attest_refused (f, tag, xml, AC_ERROR_NOT_FOUND, "no SEV launch was prepared", &error);
 }
 
 /* the running domain's definition must still be the prepared one */
@@ -284,9 +266,7 @@ test_definition_changed (Fixture *f, gconstpointer data)
 	start (f, p->domain_xml, TRUE);
 	g_assert_cmpuint (
 	    g_string_replace (changed, f->disk, "/var/lib/libvirt/images/plain.img", 0), ==, 1);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, changed->str,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "source of disk vda");
+	attest_refused (f, tag, changed->str, AC_ERROR_REFUSED, "source of disk vda", &error);
 }
 
 /* a bad passphrase is refused before the session is touched */
@@ -331,9 +311,7 @@ test_state_dir_permissions (Fixture *f, gconstpointer data)
 	g_assert_nonnull (strstr (error->message, dir));
 	g_clear_error (&error);
 	start (f, p->domain_xml, TRUE);
-	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
-	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_PERMISSION, "0755");
+	attest_refused (f, tag, p->domain_xml, AC_ERROR_PERMISSION, "0755", &error);
 	g_clear_error (&error);
 
 	/* forget erases everything of the domain */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 
 gboolean
 ac_pread_full (int fd, guint8 *buf, gsize len, guint64 off, GError **error)
@@ -245,7 +246,7 @@ ac_xts_worker (gpointer data)
 			if (!ac_xts_process (job, w->ctx, chunk, &error))
 				ac_xts_job_fail (job, error);
 		}
-		OPENSSL_cleanse (chunk->buf, chunk->len);
+		ac_secret_wipe (chunk->buf, chunk->len);
 		g_async_queue_push (job->free, chunk);
 	}
 	return NULL;
@@ -359,7 +360,7 @@ ac_xts_pool_stop (const AcXtsOptions *opts, AcXtsJob *job, AcXtsPool *pool)
 			EVP_CIPHER_CTX_free (pool->workers[i].ctx);
 	}
 	for (guint i = 0; i < opts->depth; i++) {
-		OPENSSL_cleanse (pool->chunks[i].buf, opts->chunk_size);
+		ac_secret_wipe (pool->chunks[i].buf, opts->chunk_size);
 		g_free (pool->chunks[i].buf);
 		g_free (pool->chunks[i].scratch);
 	}

@@ -24,6 +24,7 @@
 #include "ac-builder-provision.h"
 #include "ac-builder-source.h"
 #include "ac-error.h"
+#include "ac-secret.h"
 
 void
 ac_build_result_clear (AcBuildResult *r)
@@ -67,7 +68,7 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 			}
 			/* one trailing newline is the file's, not the passphrase's */
 			pass = ac_secret_new (data, len > 0 && data[len - 1] == '\n' ? len - 1 : len);
-			OPENSSL_cleanse (data, len);
+			ac_secret_wipe (data, len);
 			break;
 		}
 		case AC_PASSPHRASE_ENV: {

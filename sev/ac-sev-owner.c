@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-sev-owner.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-secret-private.h"
@@ -63,8 +64,7 @@ ac_sev_owner_launch_finalize (AcTeeLaunch *launch)
 	g_clear_pointer (&self->session, ac_sev_session_free);
 	g_clear_pointer (&self->tek, ac_secret_free);
 	g_clear_pointer (&self->tik, ac_secret_free);
-	OPENSSL_cleanse (self, sizeof (*self));
-	g_free (self);
+	ac_secret_wipe_free (self, sizeof (*self));
 }
 
 void

@@ -341,7 +341,7 @@ cli_sev_launch_verify (AcCliGlobal *global, const CliSevLaunch *l, GError **erro
 		                                (guint8)l->ev.build_id, l->launch_policy, ld,
 		                                l->ev.blob + 32, expected, NULL))
 			cli_sev_debug_hex (global, "expected MEASURE", expected, 32);
-		OPENSSL_cleanse (expected, sizeof (expected));
+		ac_secret_wipe (expected, sizeof (expected));
 	}
 	return ok ? g_steal_pointer (&o) : NULL;
 }

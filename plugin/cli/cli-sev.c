@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "ac-cli.h"
+#include "ac-codec.h"
 #include "ac-file.h"
+#include "ac-secret.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
 #include "ac-sev-owner.h"
@@ -40,22 +42,13 @@ sev_json_str (JsonBuilder *b, const gchar *name, const gchar *value)
 	json_builder_add_string_value (b, value);
 }
 
-static gchar *
-sev_hex (const guint8 *p, gsize len)
-{
-	GString *s = g_string_sized_new (len * 2 + 1);
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf (s, "%02x", p[i]);
-	return g_string_free (s, FALSE);
-}
-
 void
 cli_sev_debug_hex (AcCliGlobal *global, const gchar *what, const guint8 *p, gsize len)
 {
 	g_autofree gchar *h = NULL;
 	if (!global->debug)
 		return;
-	h = sev_hex (p, len);
+	h = ac_codec_hex_encode (p, len);
 	fprintf (stderr, "debug: %s: %s\n", what, h);
 }
 
@@ -169,18 +162,9 @@ cli_sev_read_b64_arg (const gchar *value, gsize want, const gchar *what, GError 
 			return NULL;
 		}
 	}
-	raw = g_base64_decode (text, &len);
-	if (len != want) {
-		g_free (raw);
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "%s decodes to %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
-			     what,
-			     len,
-			     want);
+	raw = ac_codec_base64_decode (what, text, want, want, AC_ERROR_INVALID_INPUT, &len, error);
+	if (raw == NULL)
 		return NULL;
-	}
 	return g_bytes_new_take (raw, len);
 }
 
@@ -433,7 +417,7 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new ();
-		g_autofree gchar *ldh = sev_hex (ac_sev_owner_launch_get_launch_digest (o), 32);
+		g_autofree gchar *ldh = ac_codec_hex_encode (ac_sev_owner_launch_get_launch_digest (o), 32);
 		json_builder_begin_object (b);
 		sev_json_str (b, "verdict", "match");
 		sev_json_str (b, "launch_digest", ldh);
@@ -472,12 +456,12 @@ sev_table_add_passphrase (AcSevSecretTable *t, const gchar *pass_file, GError **
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
 	if (len == 0 || memchr (p, '\0', len) != NULL) {
-		OPENSSL_cleanse ((gpointer)p, g_bytes_get_size (pw));
+		ac_secret_wipe ((gpointer)p, g_bytes_get_size (pw));
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "--passphrase-file %s is empty or contains a NUL byte", pass_file);
 		return FALSE;
 	}
 	ok = ac_sev_secret_table_add (t, "luks-key", p, len, error);
-	OPENSSL_cleanse ((gpointer)p, g_bytes_get_size (pw));
+	ac_secret_wipe ((gpointer)p, g_bytes_get_size (pw));
 	return ok;
 }
 
@@ -505,7 +489,7 @@ sev_secret_table (const gchar *pass_file, GStrv secrets, const gchar *format_s, 
 		if ((d = sev_read_secret_file (colon + 1, "--secret", error)) == NULL)
 			return NULL;
 		ok = ac_sev_secret_table_add (t, guid, g_bytes_get_data (d, NULL), g_bytes_get_size (d), error);
-		OPENSSL_cleanse ((gpointer)g_bytes_get_data (d, NULL), g_bytes_get_size (d));
+		ac_secret_wipe ((gpointer)g_bytes_get_data (d, NULL), g_bytes_get_size (d));
 		if (!ok)
 			return NULL;
 	}

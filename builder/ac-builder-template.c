@@ -738,33 +738,14 @@ tpl_parse_publish (AcTemplate *self, JsonNode *node, GError **error)
 	return TRUE;
 }
 
-/**
- * ac_template_new_from_data:
- * @base_dir: (nullable): the folder relative paths are resolved against
- * @vars: (nullable): --var overrides (name → value)
- */
-AcTemplate *
-ac_template_new_from_data (const gchar *data,
-			   gsize len,
-			   const gchar *base_dir,
-			   GHashTable *vars,
-			   GError **error)
+/* the template's top-level object, from at most AC_TEMPLATE_MAX_SIZE bytes of UTF-8 JSON */
+static JsonNode *
+tpl_load_root (const gchar *data, gsize len, GError **error)
 {
-	const gchar *allowed[] = { "$schema", "name", "description", "variables", "source",
-				   "provisioners", "provision_backend", "disk", "passphrase", "output",
-				   "reproducible", "publish", NULL };
 	g_autoptr(JsonParser) parser = json_parser_new ();
-	g_autoptr(AcTemplate) self = g_new0 (AcTemplate, 1);
-	g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonNode) root = NULL;
-	JsonObject *o, *sec = NULL;
-	JsonNode *node;
 
-	self->source_date_epoch = -1;
-	self->base_dir = g_strdup (base_dir);
-	self->provisioners = g_ptr_array_new_with_free_func (
-		(GDestroyNotify)ac_template_provisioner_free);
 	if (len > AC_TEMPLATE_MAX_SIZE) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "template of %" G_GSIZE_FORMAT " bytes: expected at most %u", len,
@@ -788,11 +769,16 @@ ac_template_new_from_data (const gchar *data,
 				     "template: expected a JSON object at the top level");
 		return NULL;
 	}
-	o = json_node_get_object (root);
-	if (!ac_json_check_members (&tpl_scope, o, "", allowed, error))
-		return NULL;
+	return g_steal_pointer (&root);
+}
 
-	/* variables: declared defaults, then the caller's overrides (only of declared names) */
+/* the variables: declared defaults, then the caller's overrides (only of declared names) */
+static GHashTable *
+tpl_variables (JsonObject *o, GHashTable *vars, GError **error)
+{
+	g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	JsonObject *sec = NULL;
+
 	if (!ac_json_read_object (&tpl_scope, o, "", "variables", FALSE, &sec, error))
 		return NULL;
 	if (sec != NULL) {
@@ -831,6 +817,16 @@ ac_template_new_from_data (const gchar *data,
 			g_hash_table_insert (merged, g_strdup (k), g_strdup (v));
 		}
 	}
+	return g_steal_pointer (&merged);
+}
+
+/* the variables substituted in every other member; @self->sha256, the digest of what will be
+ * built, of the result */
+static gboolean
+tpl_substitute_all (AcTemplate *self, JsonNode *root, GHashTable *merged, GError **error)
+{
+	JsonObject *o = json_node_get_object (root);
+
 	{
 		g_autoptr(GList) members = json_object_get_members (o);
 		for (GList *l = members; l != NULL; l = l->next) {
@@ -838,10 +834,9 @@ ac_template_new_from_data (const gchar *data,
 				continue;
 			if (!tpl_substitute_node (json_object_get_member (o, l->data), merged, l->data,
 						  0, error))
-				return NULL;
+				return FALSE;
 		}
 	}
-	/* the digest of what will be built: the template with the variables substituted */
 	{
 		g_autoptr(JsonGenerator) gen = json_generator_new ();
 		g_autofree gchar *canon = NULL;
@@ -853,67 +848,114 @@ ac_template_new_from_data (const gchar *data,
 		self->sha256 = ac_codec_hex_encode (md, sizeof (md));
 	}
 
+	return TRUE;
+}
+
+/* each section of the template, in order */
+static gboolean
+tpl_parse_sections (AcTemplate *self, JsonObject *o, GError **error)
+{
+	JsonObject *sec = NULL;
+	JsonNode *node;
+
 	if (!ac_json_read_string (&tpl_scope, o, "", "name", FALSE, 4096, &self->name, error))
-		return NULL;
+		return FALSE;
 	node = json_object_get_member (o, "description");
 	if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
 			     json_node_get_value_type (node) != G_TYPE_STRING)) {
 		ac_json_fail (&tpl_scope, error, "description", "%s: expected a string", ac_json_type_name (node));
-		return NULL;
+		return FALSE;
 	}
 	if (!ac_json_read_object (&tpl_scope, o, "", "source", TRUE, &sec, error) || !tpl_parse_source (self, sec, error))
-		return NULL;
+		return FALSE;
 	node = json_object_get_member (o, "provisioners");
 	if (node != NULL) {
 		JsonArray *a;
 		if (!JSON_NODE_HOLDS_ARRAY (node)) {
 			ac_json_fail (&tpl_scope, error, "provisioners", "%s: expected an array", ac_json_type_name (node));
-			return NULL;
+			return FALSE;
 		}
 		a = json_node_get_array (node);
 		if (json_array_get_length (a) > 256) {
 			ac_json_fail (&tpl_scope, error, "provisioners", "%u entries: expected at most 256",
 				  json_array_get_length (a));
-			return NULL;
+			return FALSE;
 		}
 		for (guint i = 0; i < json_array_get_length (a); i++) {
 			if (!tpl_parse_provisioner (self, json_array_get_element (a, i), i, error))
-				return NULL;
+				return FALSE;
 		}
 	}
 	if (!tpl_parse_provision_backend (self, o, error))
-		return NULL;
+		return FALSE;
 	if (!ac_json_read_object (&tpl_scope, o, "", "disk", TRUE, &sec, error) || !tpl_parse_disk (self, sec, error))
-		return NULL;
+		return FALSE;
 	if (!ac_json_read_object (&tpl_scope, o, "", "passphrase", FALSE, &sec, error))
-		return NULL;
+		return FALSE;
 	if (sec == NULL) {
 		self->passphrase_source = AC_PASSPHRASE_GENERATE;
 		self->passphrase_length = 32;
 	} else if (!tpl_parse_passphrase (self, sec, error)) {
-		return NULL;
+		return FALSE;
 	}
 	if (!ac_json_read_object (&tpl_scope, o, "", "output", TRUE, &sec, error) || !tpl_parse_output (self, sec, error))
-		return NULL;
+		return FALSE;
 	if (!ac_json_read_object (&tpl_scope, o, "", "reproducible", FALSE, &sec, error))
-		return NULL;
+		return FALSE;
 	if (sec != NULL) {
 		if (!tpl_parse_reproducible (self, sec, error))
-			return NULL;
+			return FALSE;
 		if (self->iterations == 0) {
 			ac_json_fail (&tpl_scope, error, "disk.luks.pbkdf_iterations",
 				  "missing: reproducible builds need a fixed iteration count");
-			return NULL;
+			return FALSE;
 		}
 		if (self->passphrase_source == AC_PASSPHRASE_GENERATE) {
 			ac_json_fail (&tpl_scope, error, "passphrase",
 				  "a generated passphrase cannot give reproducible bytes: use 'file', "
 				  "'env' or 'from_caller'");
-			return NULL;
+			return FALSE;
 		}
 	}
 	node = json_object_get_member (o, "publish");
 	if (node != NULL && !tpl_parse_publish (self, node, error))
+		return FALSE;
+	return TRUE;
+}
+
+/**
+ * ac_template_new_from_data:
+ * @base_dir: (nullable): the folder relative paths are resolved against
+ * @vars: (nullable): --var overrides (name → value)
+ */
+AcTemplate *
+ac_template_new_from_data (const gchar *data,
+			   gsize len,
+			   const gchar *base_dir,
+			   GHashTable *vars,
+			   GError **error)
+{
+	const gchar *allowed[] = { "$schema", "name", "description", "variables", "source",
+				   "provisioners", "provision_backend", "disk", "passphrase", "output",
+				   "reproducible", "publish", NULL };
+	g_autoptr(AcTemplate) self = g_new0 (AcTemplate, 1);
+	g_autoptr(GHashTable) merged = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *o;
+
+	self->source_date_epoch = -1;
+	self->base_dir = g_strdup (base_dir);
+	self->provisioners = g_ptr_array_new_with_free_func (
+		(GDestroyNotify)ac_template_provisioner_free);
+	root = tpl_load_root (data, len, error);
+	if (root == NULL)
+		return NULL;
+	o = json_node_get_object (root);
+	if (!ac_json_check_members (&tpl_scope, o, "", allowed, error))
+		return NULL;
+	merged = tpl_variables (o, vars, error);
+	if (merged == NULL || !tpl_substitute_all (self, root, merged, error) ||
+	    !tpl_parse_sections (self, o, error))
 		return NULL;
 	return g_steal_pointer (&self);
 }

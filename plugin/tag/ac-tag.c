@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "ac-tag.h"
+#include "ac-tag-private.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -852,6 +853,61 @@ parse_domain_info (xmlNode *root)
 }
 
 /**
+ * ac_tag_parse_in_domain:
+ * @root: the <domain> element of a parsed domain XML
+ * @info: the facts about that domain the tag is validated against
+ *
+ * The tag in @root's <metadata>, parsed, defaulted and validated: what ac_tag_parse() does
+ * for a whole domain, on a document already read (the domain model, ac-domain.c, reads it
+ * once for every user).
+ *
+ * Returns: the tag, or %NULL with %AC_ERROR_NOT_FOUND when the domain has no tag and
+ * %AC_ERROR_INVALID_INPUT for anything malformed.
+ */
+AcTag *
+ac_tag_parse_in_domain (xmlNode *root, const AcTagDomain *info, GError **error)
+{
+	g_autoptr(AcTag) tag = ac_tag_new ();
+	xmlNode *metadata = find_child (root, "metadata");
+	xmlNode *elem = NULL;
+	guint count = 0;
+
+	if (metadata != NULL) {
+		for (xmlNode *c = metadata->children; c != NULL; c = c->next) {
+			if (c->type == XML_ELEMENT_NODE && xml_node_in_ns (c, AC_TAG_NS)) {
+				count++;
+				elem = c;
+			}
+		}
+	}
+	if (count == 0) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "domain '%s' has no <aleph:confidential> element (namespace %s) "
+			     "in its <metadata>",
+			     info->name != NULL ? info->name : "?",
+			     AC_TAG_NS);
+		return NULL;
+	}
+	if (count > 1 || g_strcmp0 ((const gchar *)elem->name, "confidential") != 0) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<metadata> of domain '%s': expected exactly one element of "
+			     "namespace %s, <aleph:confidential>; found %u, the first <%s>",
+			     info->name != NULL ? info->name : "?",
+			     AC_TAG_NS,
+			     count,
+			     (const gchar *)elem->name);
+		return NULL;
+	}
+	if (!parse_confidential (tag, elem, error) || !ac_tag_validate (tag, info, error))
+		return NULL;
+	return g_steal_pointer (&tag);
+}
+
+/**
  * ac_tag_parse:
  * @xml: a whole domain XML (<domain>) or the <aleph:confidential> element alone
  * @len: length of @xml, or -1 if NUL-terminated
@@ -911,41 +967,15 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
 	root = xmlDocGetRootElement (doc);
 
 	if (root != NULL && root->ns == NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
-		xmlNode *metadata = find_child (root, "metadata");
-		guint count = 0;
 		dom = parse_domain_info (root);
-		if (metadata != NULL) {
-			for (xmlNode *c = metadata->children; c != NULL; c = c->next) {
-				if (c->type == XML_ELEMENT_NODE && xml_node_in_ns (c, AC_TAG_NS)) {
-					count++;
-					elem = c;
-				}
-			}
-		}
-		if (count == 0) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_NOT_FOUND,
-				     "domain '%s' has no <aleph:confidential> element (namespace %s) "
-				     "in its <metadata>",
-				     dom->name != NULL ? dom->name : "?",
-				     AC_TAG_NS);
-			xmlFreeDoc (doc);
+		ac_tag_free (tag);
+		tag = ac_tag_parse_in_domain (root, dom, error);
+		xmlFreeDoc (doc);
+		if (tag == NULL)
 			return NULL;
-		}
-		if (count > 1 || g_strcmp0 ((const gchar *)elem->name, "confidential") != 0) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<metadata> of domain '%s': expected exactly one element of "
-				     "namespace %s, <aleph:confidential>; found %u, the first <%s>",
-				     dom->name != NULL ? dom->name : "?",
-				     AC_TAG_NS,
-				     count,
-				     (const gchar *)elem->name);
-			xmlFreeDoc (doc);
-			return NULL;
-		}
+		if (domain_out != NULL)
+			*domain_out = g_steal_pointer (&dom);
+		return g_steal_pointer (&tag);
 	} else if (root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0 &&
 		   xml_node_in_ns (root, AC_TAG_NS)) {
 		elem = root;

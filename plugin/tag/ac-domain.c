@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-domain-private.h"
 #include "ac-tag-private.h"
 
 #define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
@@ -460,31 +461,20 @@ dump_tag_element (xmlDoc *doc, xmlNode *root)
 }
 
 /**
- * ac_domain_parse:
- * @xml: a whole domain XML, as libvirt gives it or as a hook reads it
- * @len: length of @xml, or -1 if NUL-terminated
+ * ac_domain_new_from_root:
+ * @root: the <domain> element of a document read with a bounded reader
  *
- * Reads @xml once (ac_domain_read_xml()) into the model. A missing or invalid tag is no
- * error here: it is in the model's tag_error, for the users that act on it.
- *
- * Returns: the model, or %NULL with %AC_ERROR_INVALID_INPUT when @xml is too large, not
- * well-formed, not a <domain>, repeats an element libvirt takes once, or has a <vcpu> or a
- * <memory> that is not a number of its kind.
+ * The model of a domain already read (ac_domain_parse() reads it; ac_tag_parse() with its own
+ * reader): see ac_domain_parse().
  */
 AcDomain *
-ac_domain_parse (const gchar *xml, gssize len, GError **error)
+ac_domain_new_from_root (xmlNode *root, GError **error)
 {
-	g_autoptr (AcDomainXmlDoc) doc = NULL;
-	g_autoptr (AcDomain) self = NULL;
-	g_autoptr (AcTagDomain) info = NULL;
-	xmlNode *root, *os, *devices;
+	g_autoptr(AcDomain) self = NULL;
+	g_autoptr(AcTagDomain) info = NULL;
+	xmlNode *os = first_child (root, "os");
+	xmlNode *devices;
 
-	g_return_val_if_fail (xml != NULL, NULL);
-	doc = ac_domain_read_xml (xml, len, error);
-	if (doc == NULL)
-		return NULL;
-	root = xmlDocGetRootElement (doc);
-	os = first_child (root, "os");
 	if (!check_once (root, os, error))
 		return NULL;
 	self = g_new0 (AcDomain, 1);
@@ -514,8 +504,32 @@ ac_domain_parse (const gchar *xml, gssize len, GError **error)
 	parse_launch_security (self, root);
 	info = ac_domain_get_tag_info (self);
 	self->tag = ac_tag_parse_in_domain (root, info, &self->tag_error);
-	self->tag_xml = dump_tag_element (doc, root);
+	self->tag_xml = dump_tag_element (root->doc, root);
 	return g_steal_pointer (&self);
+}
+
+/**
+ * ac_domain_parse:
+ * @xml: a whole domain XML, as libvirt gives it or as a hook reads it
+ * @len: length of @xml, or -1 if NUL-terminated
+ *
+ * Reads @xml once (ac_domain_read_xml()) into the model. A missing or invalid tag is no
+ * error here: it is in the model's tag_error, for the users that act on it.
+ *
+ * Returns: the model, or %NULL with %AC_ERROR_INVALID_INPUT when @xml is too large, not
+ * well-formed, not a <domain>, repeats an element libvirt takes once, or has a <vcpu> or a
+ * <memory> that is not a number of its kind.
+ */
+AcDomain *
+ac_domain_parse (const gchar *xml, gssize len, GError **error)
+{
+	g_autoptr(AcDomainXmlDoc) doc = NULL;
+
+	g_return_val_if_fail (xml != NULL, NULL);
+	doc = ac_domain_read_xml (xml, len, error);
+	if (doc == NULL)
+		return NULL;
+	return ac_domain_new_from_root (xmlDocGetRootElement (doc), error);
 }
 
 /**

@@ -15,6 +15,7 @@
 #include <libxml/tree.h>
 #include <string.h>
 
+#include "ac-domain-private.h"
 #include "ac-error.h"
 #include "ac-sev-policy.h"
 
@@ -779,20 +780,6 @@ find_child (xmlNode *parent, const gchar *name)
 	return NULL;
 }
 
-static gchar *
-child_text (xmlNode *parent, const gchar *name)
-{
-	xmlNode *n = find_child (parent, name);
-	xmlChar *t;
-	gchar *r;
-	if (n == NULL)
-		return NULL;
-	t = xmlNodeGetContent (n);
-	r = g_strstrip (g_strdup ((const gchar *)t));
-	xmlFree (t);
-	return r;
-}
-
 /* libvirt passes the elements of its QEMU namespace to QEMU as they are (arguments appended
  * after its own, properties overridden): the first one found, outside <metadata> */
 static gchar *
@@ -813,43 +800,6 @@ find_qemu_element (xmlNode *node)
 			return found;
 	}
 	return NULL;
-}
-
-static AcTagDomain *
-parse_domain_info (xmlNode *root)
-{
-	AcTagDomain *dom = g_new0 (AcTagDomain, 1);
-	xmlNode *devices = find_child (root, "devices");
-	xmlNode *ls = find_child (root, "launchSecurity");
-
-	dom->name = child_text (root, "name");
-	dom->uuid = child_text (root, "uuid");
-	dom->type = xml_prop (root, "type");
-	dom->disks = g_ptr_array_new_with_free_func (g_free);
-	if (devices != NULL) {
-		for (xmlNode *d = devices->children; d != NULL; d = d->next) {
-			g_autofree gchar *device = NULL;
-			xmlNode *target;
-			if (d->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)d->name, "disk") != 0)
-				continue;
-			device = xml_prop (d, "device");
-			if (device != NULL && g_strcmp0 (device, "disk") != 0)
-				continue;
-			target = find_child (d, "target");
-			if (target != NULL) {
-				gchar *dev = xml_prop (target, "dev");
-				if (dev != NULL)
-					g_ptr_array_add (dom->disks, dev);
-			}
-		}
-	}
-	if (ls != NULL) {
-		dom->has_launch_security = TRUE;
-		dom->launch_security_type = xml_prop (ls, "type");
-		dom->launch_security_policy = child_text (ls, "policy");
-	}
-	dom->qemu_element = find_qemu_element (root);
-	return dom;
 }
 
 /**
@@ -967,15 +917,22 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
 	root = xmlDocGetRootElement (doc);
 
 	if (root != NULL && root->ns == NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
-		dom = parse_domain_info (root);
-		ac_tag_free (tag);
-		tag = ac_tag_parse_in_domain (root, dom, error);
+		/* the domain model, on this document: its facts and its one rule for the disk */
+		g_autoptr(AcDomain) model = ac_domain_new_from_root (root, error);
+		if (model != NULL) {
+			dom = ac_domain_get_tag_info (model);
+			dom->qemu_element = find_qemu_element (root);
+		}
 		xmlFreeDoc (doc);
-		if (tag == NULL)
+		if (model == NULL)
 			return NULL;
+		if (model->tag == NULL) {
+			g_propagate_error (error, g_steal_pointer (&model->tag_error));
+			return NULL;
+		}
 		if (domain_out != NULL)
 			*domain_out = g_steal_pointer (&dom);
-		return g_steal_pointer (&tag);
+		return g_steal_pointer (&model->tag);
 	} else if (root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0 &&
 		   xml_node_in_ns (root, AC_TAG_NS)) {
 		elem = root;
@@ -1009,29 +966,17 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
  * ac_tag_domain_parse:
  *
  * The facts about a domain that the tag is checked against (name, disks, launchSecurity),
- * whether or not it is tagged.
+ * whether or not it is tagged: those of its model (ac_domain_parse(), with its bound and its
+ * rule for the disks). Its qemu_element is not set: ac_tag_parse() gives it.
  */
 AcTagDomain *
 ac_tag_domain_parse (const gchar *xml, gssize len, GError **error)
 {
-	xmlDocPtr doc;
-	xmlNode *root;
-	AcTagDomain *dom;
+	g_autoptr(AcDomain) model = ac_domain_parse (xml, len, error);
 
-	if (len < 0)
-		len = (gssize)strlen (xml);
-	doc = xmlReadMemory (xml, (int)MIN (len, TAG_MAX_XML), "domain.xml", NULL,
-			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
-	if (root == NULL || root->ns != NULL || g_strcmp0 ((const gchar *)root->name, "domain") != 0) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "not a <domain> XML");
-		if (doc != NULL)
-			xmlFreeDoc (doc);
+	if (model == NULL)
 		return NULL;
-	}
-	dom = parse_domain_info (root);
-	xmlFreeDoc (doc);
-	return dom;
+	return ac_domain_get_tag_info (model);
 }
 
 /**

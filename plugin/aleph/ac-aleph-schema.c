@@ -48,7 +48,10 @@ struct _AcSchema {
 	gboolean ignore_extra; /* extra="ignore" on the server; we still refuse unknown keys */
 };
 
-#define END { NULL, 0, FALSE, NULL, 0, 0, NULL, NULL, 0, 0 }
+#define END                                                                                        \
+	{                                                                                          \
+		NULL, 0, FALSE, NULL, 0, 0, NULL, NULL, 0, 0                                       \
+	}
 
 static const gchar *const hypervisors[] = { "qemu", "firecracker", NULL };
 static const gchar *const persistences[] = { "host", "store", NULL };
@@ -64,7 +67,8 @@ static const AcField trusted_execution_fields[] = {
 	{ "policy", F_INT, FALSE, "1", 0, G_MAXUINT32, NULL, NULL, 0, 0 },
 	END,
 };
-static const AcSchema trusted_execution_schema = { "trusted_execution", trusted_execution_fields, FALSE };
+static const AcSchema trusted_execution_schema
+    = { "trusted_execution", trusted_execution_fields, FALSE };
 
 static const AcField environment_fields[] = {
 	{ "internet", F_BOOL, FALSE, "false", 0, 0, NULL, NULL, 0, 0 },
@@ -231,8 +235,8 @@ static const AcField forget_fields[] = {
 };
 static const AcSchema forget_schema = { "FORGET content", forget_fields, FALSE };
 
-static JsonNode *normalize_object (const AcSchema *schema, JsonNode *node, const gchar *path,
-				   GError **error);
+static JsonNode *
+normalize_object (const AcSchema *schema, JsonNode *node, const gchar *path, GError **error);
 
 static const gchar *
 node_type_name (JsonNode *node)
@@ -256,18 +260,25 @@ node_type_name (JsonNode *node)
 }
 
 static gboolean
-check_value_type (JsonNode *node, GType type, const gchar *path, const gchar *expected,
-		  GError **error)
+check_value_type (JsonNode *node,
+                  GType type,
+                  const gchar *path,
+                  const gchar *expected,
+                  GError **error)
 {
 	if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type)
 		return TRUE;
 	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: got %s, expected %s", path,
-		     node_type_name (node), expected);
+	             node_type_name (node), expected);
 	return FALSE;
 }
 
-static JsonNode *normalize_value (const AcField *f, AcFieldKind kind, JsonNode *node,
-				  const gchar *path, GError **error);
+static JsonNode *
+normalize_value (const AcField *f,
+                 AcFieldKind kind,
+                 JsonNode *node,
+                 const gchar *path,
+                 GError **error);
 
 static JsonNode *
 normalize_volume (JsonNode *node, const gchar *path, GError **error)
@@ -275,8 +286,8 @@ normalize_volume (JsonNode *node, const gchar *path, GError **error)
 	JsonObject *obj;
 
 	if (!JSON_NODE_HOLDS_OBJECT (node)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: got %s, expected an object",
-			     path, node_type_name (node));
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: got %s, expected an object", path, node_type_name (node));
 		return NULL;
 	}
 	obj = json_node_get_object (node);
@@ -288,94 +299,191 @@ normalize_volume (JsonNode *node, const gchar *path, GError **error)
 }
 
 static JsonNode *
-normalize_value (const AcField *f, AcFieldKind kind, JsonNode *node, const gchar *path,
-		 GError **error)
+normalize_int (const AcField *f, JsonNode *node, const gchar *path, GError **error)
+{
+	gint64 v;
+	if (!check_value_type (node, G_TYPE_INT64, path, "an integer", error))
+		return NULL;
+	v = json_node_get_int (node);
+	if (v < f->min || v > f->max) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: %" G_GINT64_FORMAT " is out of range, expected %" G_GINT64_FORMAT
+		             "..%" G_GINT64_FORMAT,
+		             path, v, f->min, f->max);
+		return NULL;
+	}
+	return json_node_copy (node);
+}
+
+static JsonNode *
+normalize_float (const AcField *f, JsonNode *node, const gchar *path, GError **error)
+{
+	gdouble v;
+	if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64) {
+		v = (gdouble)json_node_get_int (node);
+	} else {
+		if (!check_value_type (node, G_TYPE_DOUBLE, path, "a number", error))
+			return NULL;
+		v = json_node_get_double (node);
+	}
+	if (!(v >= (gdouble)f->min && v <= (gdouble)f->max)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: %g is out of range, expected %" G_GINT64_FORMAT
+		             "..%" G_GINT64_FORMAT,
+		             path, v, f->min, f->max);
+		return NULL;
+	}
+	return json_node_init_double (json_node_alloc (), v);
+}
+
+static JsonNode *
+normalize_string (const AcField *f,
+                  AcFieldKind kind,
+                  JsonNode *node,
+                  const gchar *path,
+                  GError **error)
+{
+	const gchar *s;
+	glong n;
+	if (!check_value_type (node, G_TYPE_STRING, path, "a string", error))
+		return NULL;
+	s = json_node_get_string (node);
+	n = g_utf8_strlen (s, -1);
+	if (kind == F_STRING && f->max > 0 && n > f->max) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: %ld characters, the limit is %" G_GINT64_FORMAT, path, n, f->max);
+		return NULL;
+	}
+	if (kind == F_ENUM && !g_strv_contains ((const gchar *const *)f->values, s)) {
+		g_autofree gchar *list = g_strjoinv ("|", (gchar **)f->values);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: '%s' is not allowed, expected %s", path, s, list);
+		return NULL;
+	}
+	if (kind == F_ITEM_HASH && !ac_item_hash_is_valid (s)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: '%s' is not an item hash, expected 64 lowercase hex digits "
+		             "or an IPFS CID",
+		             path, s);
+		return NULL;
+	}
+	if (kind == F_ADDRESS) {
+		if (n == 0 || n > 256) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "%s: '%s' is not an address", path, s);
+			return NULL;
+		}
+	}
+	if (kind == F_CHAIN) {
+		gboolean ok = n >= 1 && n <= 16;
+		for (const gchar *p = s; ok && *p != '\0'; p++)
+			ok = g_ascii_isupper (*p) || g_ascii_isdigit (*p) || *p == '_';
+		if (!ok) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "%s: '%s' is not a chain name, expected e.g. ETH", path, s);
+			return NULL;
+		}
+	}
+	return json_node_copy (node);
+}
+
+static JsonNode *
+normalize_str_map (const AcField *f, JsonNode *node, const gchar *path, GError **error)
+{
+	JsonObject *obj;
+	JsonObjectIter iter;
+	const gchar *name;
+	JsonNode *member;
+	if (!JSON_NODE_HOLDS_OBJECT (node)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: got %s, expected an object of strings", path,
+		             node_type_name (node));
+		return NULL;
+	}
+	obj = json_node_get_object (node);
+	if (json_object_get_size (obj) > (guint)f->max) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: %u entries, the limit is %" G_GINT64_FORMAT, path,
+		             json_object_get_size (obj), f->max);
+		return NULL;
+	}
+	json_object_iter_init_ordered (&iter, obj);
+	while (json_object_iter_next_ordered (&iter, &name, &member)) {
+		g_autofree gchar *sub = g_strdup_printf ("%s.%s", path, name);
+		if (g_utf8_strlen (name, -1) > f->min) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "%s: key longer than %" G_GINT64_FORMAT " characters", sub,
+			             f->min);
+			return NULL;
+		}
+		if (!check_value_type (member, G_TYPE_STRING, sub, "a string", error))
+			return NULL;
+		if (g_utf8_strlen (json_node_get_string (member), -1) > f->elem_max) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "%s: value longer than %" G_GINT64_FORMAT " characters", sub,
+			             f->elem_max);
+			return NULL;
+		}
+	}
+	return json_node_copy (node);
+}
+
+static JsonNode *
+normalize_array (const AcField *f, JsonNode *node, const gchar *path, GError **error)
+{
+	JsonArray *arr;
+	g_autoptr (JsonArray) out = NULL;
+	AcField elem = { 0 };
+	if (!JSON_NODE_HOLDS_ARRAY (node)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: got %s, expected an array", path, node_type_name (node));
+		return NULL;
+	}
+	arr = json_node_get_array (node);
+	if (f->max > 0 && json_array_get_length (arr) > (guint)f->max) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: %u items, the limit is %" G_GINT64_FORMAT, path,
+		             json_array_get_length (arr), f->max);
+		return NULL;
+	}
+	elem.name = f->name;
+	elem.kind = f->elem;
+	elem.sub = f->sub;
+	elem.max = f->elem_max;
+	out = json_array_new ();
+	for (guint i = 0; i < json_array_get_length (arr); i++) {
+		g_autofree gchar *sub = g_strdup_printf ("%s[%u]", path, i);
+		JsonNode *v
+		    = normalize_value (&elem, f->elem, json_array_get_element (arr, i), sub, error);
+		if (v == NULL)
+			return NULL;
+		json_array_add_element (out, v);
+	}
+	return json_node_init_array (json_node_alloc (), out);
+}
+
+static JsonNode *
+normalize_value (const AcField *f,
+                 AcFieldKind kind,
+                 JsonNode *node,
+                 const gchar *path,
+                 GError **error)
 {
 	switch (kind) {
 	case F_BOOL:
 		if (!check_value_type (node, G_TYPE_BOOLEAN, path, "true or false", error))
 			return NULL;
 		return json_node_copy (node);
-	case F_INT: {
-		gint64 v;
-		if (!check_value_type (node, G_TYPE_INT64, path, "an integer", error))
-			return NULL;
-		v = json_node_get_int (node);
-		if (v < f->min || v > f->max) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: %" G_GINT64_FORMAT " is out of range, expected %" G_GINT64_FORMAT
-				     "..%" G_GINT64_FORMAT,
-				     path, v, f->min, f->max);
-			return NULL;
-		}
-		return json_node_copy (node);
-	}
-	case F_FLOAT: {
-		gdouble v;
-		if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64) {
-			v = (gdouble)json_node_get_int (node);
-		} else {
-			if (!check_value_type (node, G_TYPE_DOUBLE, path, "a number", error))
-				return NULL;
-			v = json_node_get_double (node);
-		}
-		if (!(v >= (gdouble)f->min && v <= (gdouble)f->max)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: %g is out of range, expected %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
-				     path, v, f->min, f->max);
-			return NULL;
-		}
-		return json_node_init_double (json_node_alloc (), v);
-	}
+	case F_INT:
+		return normalize_int (f, node, path, error);
+	case F_FLOAT:
+		return normalize_float (f, node, path, error);
 	case F_STRING:
 	case F_ENUM:
 	case F_ITEM_HASH:
 	case F_ADDRESS:
-	case F_CHAIN: {
-		const gchar *s;
-		glong n;
-		if (!check_value_type (node, G_TYPE_STRING, path, "a string", error))
-			return NULL;
-		s = json_node_get_string (node);
-		n = g_utf8_strlen (s, -1);
-		if (kind == F_STRING && f->max > 0 && n > f->max) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: %ld characters, the limit is %" G_GINT64_FORMAT, path, n,
-				     f->max);
-			return NULL;
-		}
-		if (kind == F_ENUM && !g_strv_contains ((const gchar *const *)f->values, s)) {
-			g_autofree gchar *list = g_strjoinv ("|", (gchar **)f->values);
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: '%s' is not allowed, expected %s", path, s, list);
-			return NULL;
-		}
-		if (kind == F_ITEM_HASH && !ac_item_hash_is_valid (s)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: '%s' is not an item hash, expected 64 lowercase hex digits "
-				     "or an IPFS CID",
-				     path, s);
-			return NULL;
-		}
-		if (kind == F_ADDRESS) {
-			if (n == 0 || n > 256) {
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "%s: '%s' is not an address", path, s);
-				return NULL;
-			}
-		}
-		if (kind == F_CHAIN) {
-			gboolean ok = n >= 1 && n <= 16;
-			for (const gchar *p = s; ok && *p != '\0'; p++)
-				ok = g_ascii_isupper (*p) || g_ascii_isdigit (*p) || *p == '_';
-			if (!ok) {
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "%s: '%s' is not a chain name, expected e.g. ETH", path, s);
-				return NULL;
-			}
-		}
-		return json_node_copy (node);
-	}
+	case F_CHAIN:
+		return normalize_string (f, kind, node, path, error);
 	case F_OBJECT:
 		return normalize_object (f->sub, node, path, error);
 	case F_VOLUME:
@@ -383,86 +491,22 @@ normalize_value (const AcField *f, AcFieldKind kind, JsonNode *node, const gchar
 	case F_ANY_OBJECT: {
 		if (!JSON_NODE_HOLDS_OBJECT (node)) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: got %s, expected an object", path, node_type_name (node));
+			             "%s: got %s, expected an object", path, node_type_name (node));
 			return NULL;
 		}
-		if (f->max > 0 && json_object_get_size (json_node_get_object (node)) > (guint)f->max) {
+		if (f->max > 0
+		    && json_object_get_size (json_node_get_object (node)) > (guint)f->max) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: %u entries, the limit is %" G_GINT64_FORMAT, path,
-				     json_object_get_size (json_node_get_object (node)), f->max);
+			             "%s: %u entries, the limit is %" G_GINT64_FORMAT, path,
+			             json_object_get_size (json_node_get_object (node)), f->max);
 			return NULL;
 		}
 		return json_node_copy (node);
 	}
-	case F_STR_MAP: {
-		JsonObject *obj;
-		JsonObjectIter iter;
-		const gchar *name;
-		JsonNode *member;
-		if (!JSON_NODE_HOLDS_OBJECT (node)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: got %s, expected an object of strings", path,
-				     node_type_name (node));
-			return NULL;
-		}
-		obj = json_node_get_object (node);
-		if (json_object_get_size (obj) > (guint)f->max) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: %u entries, the limit is %" G_GINT64_FORMAT, path,
-				     json_object_get_size (obj), f->max);
-			return NULL;
-		}
-		json_object_iter_init_ordered (&iter, obj);
-		while (json_object_iter_next_ordered (&iter, &name, &member)) {
-			g_autofree gchar *sub = g_strdup_printf ("%s.%s", path, name);
-			if (g_utf8_strlen (name, -1) > f->min) {
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "%s: key longer than %" G_GINT64_FORMAT " characters",
-					     sub, f->min);
-				return NULL;
-			}
-			if (!check_value_type (member, G_TYPE_STRING, sub, "a string", error))
-				return NULL;
-			if (g_utf8_strlen (json_node_get_string (member), -1) > f->elem_max) {
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "%s: value longer than %" G_GINT64_FORMAT " characters",
-					     sub, f->elem_max);
-				return NULL;
-			}
-		}
-		return json_node_copy (node);
-	}
-	case F_ARRAY: {
-		JsonArray *arr;
-		g_autoptr(JsonArray) out = NULL;
-		AcField elem = { 0 };
-		if (!JSON_NODE_HOLDS_ARRAY (node)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: got %s, expected an array", path, node_type_name (node));
-			return NULL;
-		}
-		arr = json_node_get_array (node);
-		if (f->max > 0 && json_array_get_length (arr) > (guint)f->max) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s: %u items, the limit is %" G_GINT64_FORMAT, path,
-				     json_array_get_length (arr), f->max);
-			return NULL;
-		}
-		elem.name = f->name;
-		elem.kind = f->elem;
-		elem.sub = f->sub;
-		elem.max = f->elem_max;
-		out = json_array_new ();
-		for (guint i = 0; i < json_array_get_length (arr); i++) {
-			g_autofree gchar *sub = g_strdup_printf ("%s[%u]", path, i);
-			JsonNode *v = normalize_value (&elem, f->elem, json_array_get_element (arr, i),
-						       sub, error);
-			if (v == NULL)
-				return NULL;
-			json_array_add_element (out, v);
-		}
-		return json_node_init_array (json_node_alloc (), out);
-	}
+	case F_STR_MAP:
+		return normalize_str_map (f, node, path, error);
+	case F_ARRAY:
+		return normalize_array (f, node, path, error);
 	}
 	g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL, "%s: unknown field kind", path);
 	return NULL;
@@ -472,14 +516,14 @@ static JsonNode *
 normalize_object (const AcSchema *schema, JsonNode *node, const gchar *path, GError **error)
 {
 	JsonObject *obj;
-	g_autoptr(JsonObject) out = NULL;
+	g_autoptr (JsonObject) out = NULL;
 	JsonObjectIter iter;
 	const gchar *name;
 	JsonNode *member;
 
 	if (!JSON_NODE_HOLDS_OBJECT (node)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: got %s, expected an object",
-			     path, node_type_name (node));
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: got %s, expected an object", path, node_type_name (node));
 		return NULL;
 	}
 	obj = json_node_get_object (node);
@@ -492,12 +536,13 @@ normalize_object (const AcSchema *schema, JsonNode *node, const gchar *path, GEr
 				known = TRUE;
 		}
 		if (!known) {
-			g_autoptr(GString) names = g_string_new (NULL);
+			g_autoptr (GString) names = g_string_new (NULL);
 			for (const AcField *f = schema->fields; f->name != NULL; f++)
-				g_string_append_printf (names, "%s%s", names->len ? ", " : "", f->name);
+				g_string_append_printf (names, "%s%s", names->len ? ", " : "",
+				                        f->name);
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s.%s: unknown field, expected one of %s", path, name,
-				     names->str);
+			             "%s.%s: unknown field, expected one of %s", path, name,
+			             names->str);
 			return NULL;
 		}
 	}
@@ -512,7 +557,7 @@ normalize_object (const AcSchema *schema, JsonNode *node, const gchar *path, GEr
 				json_object_set_member (out, f->name, norm);
 			} else if (f->required) {
 				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "%s: required field is missing", sub);
+				             "%s: required field is missing", sub);
 				return NULL;
 			}
 			continue;
@@ -536,10 +581,10 @@ static const gchar *
 member_string (JsonObject *obj, const gchar *name)
 {
 	JsonNode *n = obj != NULL ? json_object_get_member (obj, name) : NULL;
-	return (n != NULL && JSON_NODE_HOLDS_VALUE (n) &&
-		json_node_get_value_type (n) == G_TYPE_STRING)
-		   ? json_node_get_string (n)
-		   : NULL;
+	return (n != NULL && JSON_NODE_HOLDS_VALUE (n)
+	        && json_node_get_value_type (n) == G_TYPE_STRING)
+	           ? json_node_get_string (n)
+	           : NULL;
 }
 
 /* aleph-message InstanceContent / InstanceEnvironment model validators */
@@ -557,40 +602,44 @@ check_instance_rules (JsonObject *c, GError **error)
 	gboolean confidential = member_object (env, "trusted_execution") != NULL;
 
 	if (confidential && g_strcmp0 (member_string (env, "hypervisor"), "qemu") != 0) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "INSTANCE content.environment.trusted_execution: only supported "
-				     "with environment.hypervisor \"qemu\"");
+		g_set_error_literal (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "INSTANCE content.environment.trusted_execution: only supported "
+		    "with environment.hypervisor \"qemu\"");
 		return FALSE;
 	}
-	/* optional in aleph-message, but the CRN downloads it unconditionally: a null fails there */
-	if (confidential && member_string (member_object (env, "trusted_execution"), "firmware") == NULL) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "INSTANCE content.environment.trusted_execution.firmware: required "
-				     "(the CRN always downloads it), expected the STORE item hash of the "
-				     "OVMF firmware");
+	/* optional in aleph-message, but the CRN downloads it unconditionally: a null fails there
+	 */
+	if (confidential
+	    && member_string (member_object (env, "trusted_execution"), "firmware") == NULL) {
+		g_set_error_literal (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "INSTANCE content.environment.trusted_execution.firmware: required "
+		    "(the CRN always downloads it), expected the STORE item hash of the "
+		    "OVMF firmware");
 		return FALSE;
 	}
 	if ((payg || credit) && req != NULL && !has_node_hash) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "INSTANCE content.requirements.node.node_hash: required with payment "
-			     "type \"%s\" when requirements are set",
-			     ptype);
+		             "INSTANCE content.requirements.node.node_hash: required with payment "
+		             "type \"%s\" when requirements are set",
+		             ptype);
 		return FALSE;
 	}
 	if (req != NULL && json_object_has_member (req, "gpu")) {
-		if (!has_node_hash ||
-		    g_strcmp0 (member_string (env, "hypervisor"), "qemu") != 0) {
+		if (!has_node_hash || g_strcmp0 (member_string (env, "hypervisor"), "qemu") != 0) {
 			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "INSTANCE content.requirements.gpu: needs "
-					     "requirements.node.node_hash and hypervisor \"qemu\"");
+			                     "INSTANCE content.requirements.gpu: needs "
+			                     "requirements.node.node_hash and hypervisor \"qemu\"");
 			return FALSE;
 		}
 	}
 	if (member_string (node, "terms_and_conditions") != NULL) {
 		if (!has_node_hash || !(payg || credit || confidential)) {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "INSTANCE content.requirements.node.terms_and_conditions: "
-					     "needs node_hash and a PAYG, credit or confidential instance");
+			g_set_error_literal (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "INSTANCE content.requirements.node.terms_and_conditions: "
+			    "needs node_hash and a PAYG, credit or confidential instance");
 			return FALSE;
 		}
 	}
@@ -606,15 +655,15 @@ check_store_rules (JsonObject *c, GError **error)
 
 	if (g_strcmp0 (item_type, "storage") == 0 && is_cid) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "STORE content.item_hash: '%s' is a CID but item_type is \"storage\", "
-			     "expected a sha256 hex digest",
-			     item_hash);
+		             "STORE content.item_hash: '%s' is a CID but item_type is \"storage\", "
+		             "expected a sha256 hex digest",
+		             item_hash);
 		return FALSE;
 	}
 	if (g_strcmp0 (item_type, "ipfs") == 0 && !is_cid) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "STORE content.item_hash: '%s' is not a CID but item_type is \"ipfs\"",
-			     item_hash);
+		             "STORE content.item_hash: '%s' is not a CID but item_type is \"ipfs\"",
+		             item_hash);
 		return FALSE;
 	}
 	return TRUE;
@@ -623,15 +672,16 @@ check_store_rules (JsonObject *c, GError **error)
 gboolean
 ac_aleph_content_type_is_supported (const gchar *type)
 {
-	return g_strcmp0 (type, "INSTANCE") == 0 || g_strcmp0 (type, "STORE") == 0 ||
-	       g_strcmp0 (type, "FORGET") == 0;
+	return g_strcmp0 (type, "INSTANCE") == 0 || g_strcmp0 (type, "STORE") == 0
+	       || g_strcmp0 (type, "FORGET") == 0;
 }
 
 JsonNode *
 ac_aleph_content_normalize (const gchar *type, JsonNode *content, GError **error)
 {
 	const AcSchema *schema;
-	g_autoptr(JsonNode) out = NULL;
+	g_autoptr (JsonNode) out = NULL;
+	g_autofree gchar *path = NULL;
 
 	if (g_strcmp0 (type, "INSTANCE") == 0)
 		schema = &instance_schema;
@@ -640,25 +690,17 @@ ac_aleph_content_normalize (const gchar *type, JsonNode *content, GError **error
 	else if (g_strcmp0 (type, "FORGET") == 0)
 		schema = &forget_schema;
 	else {
-		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-			     "message type '%s' is not supported, expected INSTANCE, STORE or FORGET",
-			     type);
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		    "message type '%s' is not supported, expected INSTANCE, STORE or FORGET", type);
 		return NULL;
 	}
-	out = normalize_object (schema, content, type, error);
-	if (out == NULL) {
-		/* the path starts with the type: "INSTANCE.rootfs.size_mib" reads better as
-		 * "INSTANCE content.rootfs.size_mib" */
-		if (error != NULL && *error != NULL && g_str_has_prefix ((*error)->message, type)) {
-			gchar *msg = g_strdup_printf ("%s content%s", type,
-						      (*error)->message + strlen (type));
-			g_free ((*error)->message);
-			(*error)->message = msg;
-		}
+	/* the paths read "INSTANCE content.rootfs.size_mib" */
+	path = g_strdup_printf ("%s content", type);
+	out = normalize_object (schema, content, path, error);
+	if (out == NULL)
 		return NULL;
-	}
-	if (schema == &instance_schema &&
-	    !check_instance_rules (json_node_get_object (out), error))
+	if (schema == &instance_schema && !check_instance_rules (json_node_get_object (out), error))
 		return NULL;
 	if (schema == &store_schema && !check_store_rules (json_node_get_object (out), error))
 		return NULL;
@@ -668,9 +710,10 @@ ac_aleph_content_normalize (const gchar *type, JsonNode *content, GError **error
 		JsonArray *a = json_node_get_array (
 		    json_object_get_member (json_node_get_object (out), "aggregates"));
 		if (json_array_get_length (h) + json_array_get_length (a) == 0) {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "FORGET content.hashes: nothing to forget, expected at "
-					     "least one item hash");
+			g_set_error_literal (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "FORGET content.hashes: nothing to forget, expected at "
+			    "least one item hash");
 			return NULL;
 		}
 	}

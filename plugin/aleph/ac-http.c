@@ -376,6 +376,29 @@ set_call_expired (AcHttpClient *self, const gchar *method, const gchar *shown, g
 		     method, shown, t, attempt, attempt == 1 ? "" : "s", last);
 }
 
+/* the answer of a finished transfer, or the error its status means */
+static AcHttpResponse *
+response_new (CURL *curl, GByteArray **buf, const gchar *method, const gchar *url,
+	      const gchar *shown, long status, guint attempt, AcHttpFlags flags, GError **error)
+{
+	AcHttpResponse *r;
+	const char *ct = NULL;
+	if (status >= 400 && (flags & AC_HTTP_ACCEPT_ANY_STATUS) == 0) {
+		g_autofree gchar *text = ac_http_error_text ((const gchar *)(*buf)->data, (*buf)->len);
+		g_set_error (error, AC_ERROR, status == 404 ? AC_ERROR_NOT_FOUND : AC_ERROR_REMOTE,
+			     "%s %s: HTTP %ld: %s", method, shown, status, text);
+		return NULL;
+	}
+	r = g_new0 (AcHttpResponse, 1);
+	r->status = (guint)status;
+	r->url = g_strdup (url);
+	r->attempts = attempt;
+	curl_easy_getinfo (curl, CURLINFO_CONTENT_TYPE, &ct);
+	r->content_type = g_strdup (ct);
+	r->body = g_byte_array_free_to_bytes (g_steal_pointer (buf));
+	return r;
+}
+
 static AcHttpResponse *
 perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar *const *headers,
 	 AcHttpFlags flags, gboolean upload, AcHttpPrepareFunc prepare, gpointer prepare_data,
@@ -403,7 +426,6 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 		guint attempt_ms = upload ? 0 : self->total_ms;
 		CURLcode rc;
 		long status = 0;
-		const char *ct = NULL;
 
 		if (curl == NULL) {
 			g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "curl_easy_init failed");
@@ -479,22 +501,8 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 				    curl_easy_getinfo (curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
 					retry_after_ms = (guint)MIN ((guint64)after * 1000, RETRY_AFTER_MAX_MS);
 			} else {
-				AcHttpResponse *r;
-				if (status >= 400 && (flags & AC_HTTP_ACCEPT_ANY_STATUS) == 0) {
-					g_autofree gchar *text = ac_http_error_text ((const gchar *)buf->data, buf->len);
-					g_set_error (error, AC_ERROR,
-						     status == 404 ? AC_ERROR_NOT_FOUND : AC_ERROR_REMOTE,
-						     "%s %s: HTTP %ld: %s", method, shown, status, text);
-					return NULL;
-				}
-				r = g_new0 (AcHttpResponse, 1);
-				r->status = (guint)status;
-				r->url = g_strdup (url);
-				r->attempts = attempt;
-				curl_easy_getinfo (curl, CURLINFO_CONTENT_TYPE, &ct);
-				r->content_type = g_strdup (ct);
-				r->body = g_byte_array_free_to_bytes (g_steal_pointer (&buf));
-				return r;
+				return response_new (curl, &buf, method, url, shown, status, attempt, flags,
+						     error);
 			}
 		}
 		if (retry) {

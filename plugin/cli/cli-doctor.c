@@ -19,6 +19,7 @@
 #include "ac-hook-gate.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
+#include "ac-state.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -90,10 +91,15 @@ check_hook (Doctor *d, virConnectPtr conn)
 			"(or 'kill -HUP' it)");
 		return;
 	}
+	/* libvirt classifies the failure (VIR_ERR_HOOK_SCRIPT_FAILED); which of our hook's refusals it
+	 * was, only the hook's stderr, quoted in the message, can tell */
 	err = virGetLastError ();
-	if (err != NULL && err->message != NULL && strstr (err->message, "aleph-confidential: refusing") != NULL)
+	if (err == NULL || err->code != VIR_ERR_HOOK_SCRIPT_FAILED || err->message == NULL)
+		report (d, "hook", CHECK_WARN, AC_EXIT_OK, "could not tell (the probe failed otherwise: %s)",
+			err != NULL && err->message != NULL ? err->message : "unknown error");
+	else if (strstr (err->message, "aleph-confidential: refusing") != NULL)
 		report (d, "hook", CHECK_OK, AC_EXIT_OK, "installed and run by libvirtd (a probe domain was refused)");
-	else if (err != NULL && err->message != NULL && strstr (err->message, "cannot load the aleph-confidential module") != NULL)
+	else if (strstr (err->message, "cannot load the aleph-confidential module") != NULL)
 		report (d, "hook", CHECK_FAIL, AC_EXIT_REFUSED, "installed, but its module does not load: %s", err->message);
 	else
 		report (d, "hook", CHECK_WARN, AC_EXIT_OK, "could not tell (the probe failed otherwise: %s)",
@@ -316,6 +322,38 @@ check_attestation (Doctor *d, const AcStatus *st, const AcTag *tag)
 	}
 }
 
+/* DOMAIN's tag, and what its status says of its attestation; *crn from its saved state when
+ * the owner named none */
+static void
+check_domain (Doctor *d, virConnect *conn, AcPipelineConfig *config, const gchar *name, gchar **crn)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virDomain) dom = ac_virt_lookup_domain (conn, name, &error);
+	g_autofree gchar *xml = dom != NULL ? ac_virt_get_xml (dom, &error) : NULL;
+	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcStatus) st = NULL;
+	if (xml == NULL) {
+		report (d, "domain", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
+		return;
+	}
+	tag = ac_tag_parse (xml, -1, NULL, &error);
+	st = ac_status_parse (xml, -1, NULL);
+	if (tag == NULL)
+		report (d, "tag", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
+	else
+		report (d, "tag", CHECK_OK, AC_EXIT_OK, "valid");
+	if (st != NULL && st->crn != NULL && *crn == NULL) {
+		/* the CRN's URL is in the Aleph flow's saved state */
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		g_autoptr(AcState) state = NULL;
+		virDomainGetUUIDString (dom, uuid);
+		state = ac_state_peek (config->state_dir, uuid, NULL);
+		if (state != NULL)
+			*crn = g_strdup (ac_state_get_string (state, "crn", "url"));
+	}
+	check_attestation (d, st, tag);
+}
+
 int
 ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 {
@@ -386,41 +424,8 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 	if (conn != NULL)
 		check_sev (&d, conn, local);
 
-	if (argc == 2 && conn != NULL) {
-		g_autoptr(virDomain) dom = ac_virt_lookup_domain (conn, argv[1], &error);
-		g_autofree gchar *xml = dom != NULL ? ac_virt_get_xml (dom, &error) : NULL;
-		g_autoptr(AcTag) tag = NULL;
-		g_autoptr(AcStatus) st = NULL;
-		if (xml == NULL) {
-			report (&d, "domain", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
-		} else {
-			g_clear_error (&error);
-			tag = ac_tag_parse (xml, -1, NULL, &error);
-			st = ac_status_parse (xml, -1, NULL);
-			if (tag == NULL)
-				report (&d, "tag", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
-			else
-				report (&d, "tag", CHECK_OK, AC_EXIT_OK, "valid");
-			if (st != NULL && st->crn != NULL && crn == NULL) {
-				/* the CRN's URL is in the pipeline state */
-				char uuid[VIR_UUID_STRING_BUFLEN];
-				g_autofree gchar *state = NULL;
-				g_autofree gchar *text = NULL;
-				virDomainGetUUIDString (dom, uuid);
-				state = g_build_filename (config->state_dir, "domains", uuid, "state.json", NULL);
-				if (g_file_get_contents (state, &text, NULL, NULL)) {
-					g_autoptr(JsonParser) p = json_parser_new ();
-					if (json_parser_load_from_data (p, text, -1, NULL)) {
-						JsonObject *o = json_node_get_object (json_parser_get_root (p));
-						JsonObject *c = json_object_get_object_member (o, "crn");
-						if (c != NULL)
-							crn = g_strdup (json_object_get_string_member_with_default (c, "url", NULL));
-					}
-				}
-			}
-			check_attestation (&d, st, tag);
-		}
-	}
+	if (argc == 2 && conn != NULL)
+		check_domain (&d, conn, config, argv[1], &crn);
 	if (crn != NULL)
 		check_crn (&d, crn);
 

@@ -251,7 +251,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 			ac_virt_set_error (&error, "cannot read the UUID of domain '%s'", virDomainGetName (dom));
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		}
-		if (!ac_localsev_tag_pin_write (config->state_dir, uuid, tag, &error))
+		if (!ac_localsev_pin_write (config->state_dir, uuid, tag, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))

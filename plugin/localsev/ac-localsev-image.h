@@ -52,7 +52,7 @@ typedef enum {
 	AC_LOCALSEV_IMAGE_SWITCHED,  /* the domain was redefined onto it */
 } AcLocalsevImagePhase;
 
-const gchar *ac_localsev_image_phase_to_string (AcLocalsevImagePhase phase);
+const gchar *ac_localsev_image_state_phase_to_string (AcLocalsevImagePhase phase);
 
 typedef struct {
 	gchar *domain;

@@ -18,24 +18,24 @@
 G_BEGIN_DECLS
 
 /* writes @tag as the approved one */
-gboolean ac_localsev_tag_pin_write (const gchar *state_dir,
-				    const gchar *uuid,
-				    const AcTag *tag,
-				    GError **error);
+gboolean
+ac_localsev_pin_write (const gchar *state_dir, const gchar *uuid, const AcTag *tag, GError **error);
 
 /* the approved tag, or NULL with %AC_ERROR_NOT_FOUND when none was pinned */
-AcTag *ac_localsev_tag_pin_read (const gchar *state_dir, const gchar *uuid, GError **error);
+AcTag *
+ac_localsev_pin_read (const gchar *state_dir, const gchar *uuid, GError **error);
 
 /*
  * Whether @tag is the approved one. No pin yet: @tag is pinned (*pinned_now = TRUE) and
  * accepted. A different tag: %FALSE with %AC_ERROR_REFUSED naming each difference and how to
  * approve it.
  */
-gboolean ac_localsev_tag_pin_check (const gchar *state_dir,
-				    const gchar *uuid,
-				    const gchar *domain,
-				    const AcTag *tag,
-				    gboolean *pinned_now,
-				    GError **error);
+gboolean
+ac_localsev_pin_check (const gchar *state_dir,
+                       const gchar *uuid,
+                       const gchar *domain,
+                       const AcTag *tag,
+                       gboolean *pinned_now,
+                       GError **error);
 
 G_END_DECLS

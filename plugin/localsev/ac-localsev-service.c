@@ -17,6 +17,7 @@
 #include "ac-localsev-image.h"
 #include "ac-localsev-pin.h"
 #include "ac-localsev-private.h"
+#include "ac-localsev-service-private.h"
 #include "ac-secret-store.h"
 #include "ac-sev-cert.h"
 #include "ac-virt.h"
@@ -223,8 +224,9 @@ ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
 	if (secret == NULL)
 		return NULL;
 	if (virSecretGetUUIDString (secret, uuid) < 0) {
-		ac_virt_set_error (error, "domain '%s': cannot read the UUID of the passphrase secret of %s",
-		                   domain, source);
+		ac_virt_set_error (
+		    error, "domain '%s': cannot read the UUID of the passphrase secret of %s",
+		    domain, source);
 		return NULL;
 	}
 	value = ac_secret_store_get (virSecretGetConnect (secret), state_dir, uuid, &n, error);
@@ -242,50 +244,6 @@ ac_localsev_service_read_passphrase (virConnectPtr secrets_conn,
 	}
 	*len_out = n;
 	return (gchar *)value;
-}
-
-/* ---- status --------------------------------------------------------------------------------- */
-
-/* a status keeping what earlier steps recorded in @current */
-static AcStatus *
-ac_localsev_service_status_new (const AcStatus *current, const gchar *state, const gchar *step)
-{
-	AcStatus *st = ac_status_new_keeping_results (current);
-	st->state = g_strdup (state);
-	st->step = g_strdup (step);
-	return st;
-}
-
-static gboolean
-ac_localsev_service_fail (const AcStatus *current,
-                          const gchar *step,
-                          AcStatus **status,
-                          GError **error,
-                          GError *failure)
-{
-	AcStatus *st = ac_localsev_service_status_new (current, "failed", step);
-	st->progress = 0;
-	ac_status_set_error (st, step, failure);
-	*status = st;
-	g_propagate_error (error, failure);
-	return FALSE;
-}
-
-static void
-ac_localsev_service_set_attestation (AcStatus *st,
-                                     const gchar *time,
-                                     const gchar *verdict,
-                                     const gchar *measurement,
-                                     const gchar *generation)
-{
-	g_free (st->attest_time);
-	g_free (st->attest_verdict);
-	g_free (st->attest_measurement);
-	g_free (st->attest_generation);
-	st->attest_time = g_strdup (time);
-	st->attest_verdict = g_strdup (verdict);
-	st->attest_measurement = g_strdup (measurement);
-	st->attest_generation = g_strdup (generation);
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
@@ -358,8 +316,8 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 	if (info == NULL)
 		return NULL;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
-	pdh = ac_localsev_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
-	                              AC_ERROR_UNTRUSTED, &len, error);
+	pdh = ac_localsev_util_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	                                   AC_ERROR_UNTRUSTED, &len, error);
 	if (pdh == NULL)
 		return NULL;
 	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, len);
@@ -384,7 +342,7 @@ ac_localsev_service_record_usable (AcSevHost *host,
 
 	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
 		*why = g_strdup_printf ("session %s was %s", record->session_id,
-		                        ac_localsev_state_to_string (record->state));
+		                        ac_localsev_record_state_to_string (record->state));
 		return FALSE;
 	}
 	if (ac_localsev_record_needs_refresh (record, NULL)) {
@@ -418,7 +376,7 @@ ac_localsev_service_record_usable (AcSevHost *host,
 		                        fw_path != NULL ? fw_path : "(none)");
 		return FALSE;
 	}
-	if (!ac_localsev_check_prepared (record, xml, strlen (xml), &error)) {
+	if (!ac_localsev_gate_check_prepared (record, xml, strlen (xml), &error)) {
 		*why = g_strdup (error->message);
 		return FALSE;
 	}
@@ -456,26 +414,134 @@ ac_localsev_service_on_build_progress (guint percent, gpointer user_data)
 	report->run->status_func (st, report->run->user_data);
 }
 
-/* @current with the image this flow built for the domain */
-static AcStatus *
-ac_localsev_service_status_with_image (const AcStatus *current, const AcLocalsevImageState *image)
+/* a launch prepared earlier that can still serve the next start: nothing to write */
+static gboolean
+ac_localsev_service_record_serves (AcSevHost *host,
+                                   const AcLocalsevOptions *opts,
+                                   const gchar *uuid,
+                                   const gchar *name,
+                                   const AcTag *tag,
+                                   const gchar *xml)
 {
-	AcStatus *st = ac_localsev_service_status_new (
-	    current, current != NULL ? current->state : "building",
-	    current != NULL ? current->step : "build");
-	if (current != NULL) {
-		st->progress = current->progress;
-		st->error_code = g_strdup (current->error_code);
-		st->error_step = g_strdup (current->error_step);
-		st->error_message = g_strdup (current->error_message);
+	g_autoptr (AcLocalsevRecord) record = NULL;
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *why = NULL;
+
+	record = ac_localsev_record_load (opts->state_dir, uuid, &error_local);
+	if (record != NULL && ac_localsev_service_record_usable (host, record, tag, xml, &why)) {
+		g_debug ("domain '%s': session %s prepared at %s still serves the next start", name,
+		         record->session_id, record->prepared);
+		return TRUE;
 	}
-	g_free (st->image_path);
-	st->image_path = g_strdup (image->target);
-	g_free (st->image_sha256);
-	st->image_sha256 = g_strdup (image->sha256);
-	g_free (st->image_luks_uuid);
-	st->image_luks_uuid = g_strdup (image->luks_uuid);
-	return st;
+	if (record != NULL)
+		g_debug ("domain '%s': preparing a fresh launch: %s", name, why);
+	else
+		g_debug ("domain '%s': preparing a launch: %s", name, error_local->message);
+	return FALSE;
+}
+
+/* a remote host's tag must be the one the owner approved (pinned when first seen) */
+static gboolean
+ac_localsev_service_pin_check (AcSevHost *host,
+                               const AcLocalsevOptions *opts,
+                               const gchar *uuid,
+                               const gchar *name,
+                               const AcTag *tag,
+                               GError **error)
+{
+	gboolean pinned_now = FALSE;
+
+	if (!opts->pin_tags)
+		return TRUE;
+	if (!ac_localsev_pin_check (opts->state_dir, uuid, name, tag, &pinned_now, error))
+		return FALSE;
+	if (pinned_now)
+		g_message ("domain '%s': the tag on host %s, seen for the first time, is now "
+		           "the approved one; changes made on that host will be refused until "
+		           "approved with 'virt-aleph tag %s --approve'",
+		           name, ac_sev_host_get_name (host), name);
+	return TRUE;
+}
+
+/* the tag's disk of @xml has a source whose passphrase is in @secrets_conn's store */
+static gboolean
+ac_localsev_service_check_disk (virConnectPtr secrets_conn,
+                                virDomainPtr dom,
+                                const gchar *name,
+                                const AcTag *tag,
+                                const gchar *xml,
+                                GError **error)
+{
+	g_autoptr (AcLocalsevDomain) parsed = NULL;
+	AcLocalsevDisk *disk;
+
+	parsed = ac_localsev_domain_parse (xml, -1, error);
+	if (parsed == NULL)
+		return FALSE;
+	disk = ac_localsev_domain_find_disk (parsed, tag->disk_dev);
+	if (disk == NULL || disk->source == NULL) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "domain '%s': %s%s%s; the local SEV flow needs the encrypted image as a "
+		    "file or block device source",
+		    name, disk == NULL ? "no disk" : "disk ",
+		    disk == NULL ? (tag->disk_dev != NULL ? " with target dev " : " at all")
+		                 : disk->dev,
+		    disk == NULL ? (tag->disk_dev != NULL ? tag->disk_dev : "")
+		                 : " has no <source>");
+		return FALSE;
+	}
+	if (!ac_localsev_service_has_secret (secrets_conn, dom, disk->source, error))
+		return FALSE;
+	return TRUE;
+}
+
+/* prepares the launch and defines the domain with it; what libvirt kept must pass the gate */
+static gboolean
+ac_localsev_service_define_prepared (AcSevHost *host,
+                                     const AcLocalsevOptions *opts,
+                                     const AcTag *tag,
+                                     virDomainPtr dom,
+                                     const gchar *name,
+                                     const gchar *xml,
+                                     gboolean *redefined,
+                                     GError **error)
+{
+	g_autoptr (AcLocalsevPrepared) prepared = NULL;
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *back = NULL;
+	virDomainPtr defined;
+
+	prepared = ac_localsev_prepare (host, opts, tag, xml, NULL, error);
+	if (prepared == NULL)
+		return FALSE;
+	defined = virDomainDefineXML (virDomainGetConnect (dom), prepared->domain_xml);
+	if (defined == NULL) {
+		ac_virt_set_error (
+		    error, "domain '%s': cannot define it with the prepared <launchSecurity>",
+		    name);
+		return FALSE;
+	}
+	if (redefined != NULL)
+		*redefined = TRUE;
+	/* what libvirt kept is what the hook will see: it must pass the gatekeeper */
+	back = ac_localsev_service_get_xml (defined, VIR_DOMAIN_XML_INACTIVE, error);
+	virDomainFree (defined);
+	if (back == NULL)
+		return FALSE;
+	if (!ac_localsev_gate_check_prepared (prepared->record, back, strlen (back),
+	                                      &error_local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT,
+		             "domain '%s': the definition libvirt kept differs from the prepared "
+		             "launch: %s",
+		             name, error_local->message);
+		return FALSE;
+	}
+	g_message ("domain '%s': prepared SEV session %s (policy 0x%x, chain to '%s'); start it "
+	           "with 'virsh start --paused %s'",
+	           name, prepared->record->session_id, prepared->record->policy,
+	           prepared->record->chain_generation, name);
+	return TRUE;
 }
 
 static gboolean
@@ -491,23 +557,15 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 {
 	const gchar *name;
 	g_autoptr (GError) failure = NULL;
-	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid = NULL;
-	g_autofree gchar *why = NULL;
-	g_autofree gchar *back = NULL;
 	g_autoptr (AcTag) tag = NULL;
-	g_autoptr (AcLocalsevDomain) parsed = NULL;
-	g_autoptr (AcLocalsevRecord) record = NULL;
-	g_autoptr (AcLocalsevPrepared) prepared = NULL;
 	g_autoptr (virConnect) own_secrets = NULL;
 	g_autoptr (AcLocalsevImageState) image = NULL;
 	g_autoptr (AcStatus) with_image = NULL;
 	AcLocalsevImageContext ictx = { 0 };
 	AcLocalsevServiceReport report = { current, run };
 	gboolean switched = FALSE;
-	virDomainPtr defined;
-	AcLocalsevDisk *disk;
 	AcStatus *st;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
@@ -522,31 +580,21 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
 	                                   &failure);
 	if (xml == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 	tag = ac_localsev_service_tag (name, xml, &failure);
 	if (tag == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 
 	/* a remote host's copy of the tag is not the owner's word: nothing is built for a tag
 	 * the owner did not approve (ac-localsev-pin.h; prepare checks it again) */
-	if (opts->pin_tags) {
-		gboolean pinned_now = FALSE;
-		if (!ac_localsev_tag_pin_check (opts->state_dir, uuid, name, tag, &pinned_now,
-		                                &failure))
-			return ac_localsev_service_fail (current, "prepare", status, error,
-			                                 g_steal_pointer (&failure));
-		if (pinned_now)
-			g_message (
-			    "domain '%s': the tag on host %s, seen for the first time, is now "
-			    "the approved one; changes made on that host will be refused until "
-			    "approved with 'virt-aleph tag %s --approve'",
-			    name, ac_sev_host_get_name (host), name);
-	}
+	if (!ac_localsev_service_pin_check (host, opts, uuid, name, tag, &failure))
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 
 	/* the disk must be an encrypted image whose passphrase is in the local store before a
 	 * launch is prepared that would wait for it: used as it is, or built now */
@@ -554,8 +602,8 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		own_secrets = ac_localsev_service_secrets_connect (virDomainGetConnect (dom), NULL,
 		                                                   &failure);
 		if (own_secrets == NULL)
-			return ac_localsev_service_fail (current, "prepare", status, error,
-			                                 g_steal_pointer (&failure));
+			return ac_localsev_service_status_fail (current, "prepare", status, error,
+			                                        g_steal_pointer (&failure));
 		secrets_conn = own_secrets;
 	}
 	ictx.state_dir = opts->state_dir;
@@ -567,8 +615,8 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	if (!ac_localsev_image_ensure (&ictx, dom, tag, xml, &switched, &image, &failure)) {
 		if (switched && redefined != NULL)
 			*redefined = TRUE;
-		return ac_localsev_service_fail (current, "build", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "build", status, error,
+		                                        g_steal_pointer (&failure));
 	}
 	if (image != NULL) {
 		with_image = ac_localsev_service_status_with_image (current, image);
@@ -588,80 +636,26 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		xml = ac_localsev_service_get_xml (
 		    dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &failure);
 		if (xml == NULL)
-			return ac_localsev_service_fail (current, "prepare", status, error,
-			                                 g_steal_pointer (&failure));
+			return ac_localsev_service_status_fail (current, "prepare", status, error,
+			                                        g_steal_pointer (&failure));
 	}
 
-	parsed = ac_localsev_domain_parse (xml, -1, &failure);
-	if (parsed == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
-	disk = ac_localsev_domain_find_disk (parsed, tag->disk_dev);
-	if (disk == NULL || disk->source == NULL) {
-		g_set_error (
-		    &failure, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		    "domain '%s': %s%s%s; the local SEV flow needs the encrypted image as a "
-		    "file or block device source",
-		    name, disk == NULL ? "no disk" : "disk ",
-		    disk == NULL ? (tag->disk_dev != NULL ? " with target dev " : " at all")
-		                 : disk->dev,
-		    disk == NULL ? (tag->disk_dev != NULL ? tag->disk_dev : "")
-		                 : " has no <source>");
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
-	}
-	if (!ac_localsev_service_has_secret (secrets_conn, dom, disk->source, &failure))
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
+	if (!ac_localsev_service_check_disk (secrets_conn, dom, name, tag, xml, &failure))
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 
 	/* a launch prepared earlier that can still serve: nothing to write */
-	record = ac_localsev_record_load (opts->state_dir, uuid, &error_local);
-	if (record != NULL && ac_localsev_service_record_usable (host, record, tag, xml, &why)) {
-		g_debug ("domain '%s': session %s prepared at %s still serves the next start", name,
-		         record->session_id, record->prepared);
+	if (ac_localsev_service_record_serves (host, opts, uuid, name, tag, xml)) {
 		st = ac_localsev_service_status_new (current, "prepared", "prepare");
 		st->progress = 100;
 		*status = st;
 		return TRUE;
 	}
-	if (record != NULL)
-		g_debug ("domain '%s': preparing a fresh launch: %s", name, why);
-	else
-		g_debug ("domain '%s': preparing a launch: %s", name, error_local->message);
-	g_clear_error (&error_local);
 
-	prepared = ac_localsev_prepare (host, opts, tag, xml, NULL, &failure);
-	if (prepared == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
-	defined = virDomainDefineXML (virDomainGetConnect (dom), prepared->domain_xml);
-	if (defined == NULL) {
-		ac_virt_set_error (
-		    &failure, "domain '%s': cannot define it with the prepared <launchSecurity>",
-		    name);
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
-	}
-	if (redefined != NULL)
-		*redefined = TRUE;
-	/* what libvirt kept is what the hook will see: it must pass the gatekeeper */
-	back = ac_localsev_service_get_xml (defined, VIR_DOMAIN_XML_INACTIVE, &failure);
-	virDomainFree (defined);
-	if (back == NULL)
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
-	if (!ac_localsev_check_prepared (prepared->record, back, strlen (back), &error_local)) {
-		g_set_error (&failure, AC_ERROR, AC_ERROR_LIBVIRT,
-		             "domain '%s': the definition libvirt kept differs from the prepared "
-		             "launch: %s",
-		             name, error_local->message);
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
-	}
-	g_message ("domain '%s': prepared SEV session %s (policy 0x%x, chain to '%s'); start it "
-	           "with 'virsh start --paused %s'",
-	           name, prepared->record->session_id, prepared->record->policy,
-	           prepared->record->chain_generation, name);
+	if (!ac_localsev_service_define_prepared (host, opts, tag, dom, name, xml, redefined,
+	                                          &failure))
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 	st = ac_localsev_service_status_new (current, "prepared", "prepare");
 	st->progress = 100;
 	*status = st;
@@ -700,14 +694,48 @@ ac_localsev_service_prepare (AcSevHost *host,
 
 /* ---- started: attest -------------------------------------------------------------------- */
 
-static AcStatus *
-ac_localsev_service_running_status (const AcStatus *current, const AcLocalsevRecord *record)
+/* the passphrase of the prepared launch's disk (fail closed without one) */
+static gchar *
+ac_localsev_service_passphrase (virConnectPtr secrets_conn,
+                                const AcLocalsevOptions *opts,
+                                virDomainPtr dom,
+                                const AcLocalsevRecord *record,
+                                gsize *len,
+                                GError **error)
 {
-	AcStatus *st = ac_localsev_service_status_new (current, "running", "attest");
-	st->progress = 100;
-	ac_localsev_service_set_attestation (st, record->state_time, "ok", record->measurement,
-	                                     record->chain_generation);
-	return st;
+	const gchar *name = virDomainGetName (dom);
+
+	if (record->disk_source == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "domain '%s': the prepared launch names no disk source for disk %s",
+		             name, record->disk_dev != NULL ? record->disk_dev : "(none)");
+		return NULL;
+	}
+	return ac_localsev_service_read_passphrase (secrets_conn, opts->state_dir, dom,
+	                                            record->disk_source, len, error);
+}
+
+/* the status of a failed attest (with the verdict when it is one); takes @failure */
+static gboolean
+ac_localsev_service_attest_failed (const AcStatus *current,
+                                   const AcLocalsevRecord *record,
+                                   AcStatus **status,
+                                   GError *failure_in,
+                                   GError **error)
+{
+	g_autoptr (GError) failure = failure_in;
+	gboolean verdict
+	    = failure->domain == AC_ERROR
+	      && (failure->code == AC_ERROR_MISMATCH || failure->code == AC_ERROR_UNTRUSTED);
+	g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+	g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	ac_localsev_service_status_fail (current, "attest", status, NULL, g_error_copy (failure));
+	if (verdict)
+		ac_localsev_service_status_set_attestation (
+		    *status, when, failure->code == AC_ERROR_MISMATCH ? "mismatch" : "untrusted",
+		    NULL, record->chain_generation);
+	g_propagate_error (error, g_steal_pointer (&failure));
+	return FALSE;
 }
 
 /**
@@ -752,15 +780,15 @@ ac_localsev_service_started (AcSevHost *host,
 	name = virDomainGetName (dom);
 	xml = ac_localsev_service_get_xml (dom, 0, &failure);
 	if (xml == NULL)
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	tag = ac_localsev_service_tag (name, xml, &failure);
 	if (tag == NULL)
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	record = ac_localsev_record_load (opts->state_dir, uuid, &failure);
 	if (record == NULL) {
 		g_prefix_error (
@@ -770,17 +798,17 @@ ac_localsev_service_started (AcSevHost *host,
 		    "virt-alephd prepare a launch, and start it with 'virsh start --paused "
 		    "%s'. ",
 		    name, name);
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	}
 	if (!ac_sev_host_get_domain_state (host, uuid, &state, &failure))
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 
 	/* attested earlier: running (or paused by its user since) */
 	if (record->state == AC_LOCALSEV_STATE_ATTESTED
 	    && (state == AC_SEV_DOMAIN_STATE_RUNNING || state == AC_SEV_DOMAIN_STATE_PAUSED)) {
-		*status = ac_localsev_service_running_status (current, record);
+		*status = ac_localsev_service_status_running (current, record);
 		return TRUE;
 	}
 	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF) {
@@ -789,29 +817,20 @@ ac_localsev_service_started (AcSevHost *host,
 		    "domain '%s' is not running, so there is no launch to attest: start it "
 		    "paused with 'virsh start --paused %s'",
 		    name, name);
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	}
 	if (state != AC_SEV_DOMAIN_STATE_RUNNING && state != AC_SEV_DOMAIN_STATE_PAUSED) {
 		/* shutting down, crashed, …: the next event says more */
-		st = ac_localsev_service_status_new (current,
-		                                     current != NULL ? current->state : "ready",
-		                                     current != NULL ? current->step : "prepare");
-		st->progress = current != NULL ? current->progress : 0;
-		if (current != NULL) {
-			st->error_code = g_strdup (current->error_code);
-			st->error_step = g_strdup (current->error_step);
-			st->error_message = g_strdup (current->error_message);
-		}
-		*status = st;
+		*status = ac_localsev_service_status_unchanged (current);
 		return TRUE;
 	}
 
 	/* it was launched with this session, whether or not the hook said so */
 	if (record->state == AC_LOCALSEV_STATE_PREPARED
 	    && !ac_localsev_record_mark_launched (opts->state_dir, uuid, &failure))
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 
 	if (state == AC_SEV_DOMAIN_STATE_RUNNING) {
 		g_set_error (
@@ -822,48 +841,29 @@ ac_localsev_service_started (AcSevHost *host,
 		    "prepares a fresh SEV session, and start it with 'virsh start --paused "
 		    "%s'",
 		    name, name, name);
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	}
 
 	/* paused: the passphrase (fail closed without one), then attest */
-	if (record->disk_source == NULL) {
-		g_set_error (&failure, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "domain '%s': the prepared launch names no disk source for disk %s",
-		             name, record->disk_dev != NULL ? record->disk_dev : "(none)");
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
-	}
-	passphrase = ac_localsev_service_read_passphrase (secrets_conn, opts->state_dir, dom,
-	                                                  record->disk_source,
-	                                                  &passphrase_len, &failure);
+	passphrase = ac_localsev_service_passphrase (secrets_conn, opts, dom, record,
+	                                             &passphrase_len, &failure);
 	if (passphrase == NULL)
-		return ac_localsev_service_fail (current, "attest", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
 	att = ac_localsev_attest (host, opts, tag, xml, passphrase, NULL, &failure);
 	OPENSSL_clear_free (passphrase, passphrase_len + 1);
 	if (att == NULL) {
-		gboolean verdict = failure->domain == AC_ERROR
-		                   && (failure->code == AC_ERROR_MISMATCH
-		                       || failure->code == AC_ERROR_UNTRUSTED);
-		g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-		g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-		ac_localsev_service_fail (current, "attest", status, NULL, g_error_copy (failure));
-		if (verdict)
-			ac_localsev_service_set_attestation (
-			    *status, when,
-			    failure->code == AC_ERROR_MISMATCH ? "mismatch" : "untrusted", NULL,
-			    record->chain_generation);
-		g_propagate_error (error, g_steal_pointer (&failure));
-		return FALSE;
+		return ac_localsev_service_attest_failed (current, record, status,
+		                                          g_steal_pointer (&failure), error);
 	}
 	g_message ("domain '%s': attested (measurement %s, chain to '%s'), passphrase injected, "
 	           "resumed",
 	           name, att->measurement, att->generation);
 	st = ac_localsev_service_status_new (current, "running", "attest");
 	st->progress = 100;
-	ac_localsev_service_set_attestation (st, att->time, "ok", att->measurement,
-	                                     att->generation);
+	ac_localsev_service_status_set_attestation (st, att->time, "ok", att->measurement,
+	                                            att->generation);
 	*status = st;
 	return TRUE;
 }
@@ -897,8 +897,8 @@ ac_localsev_service_reconcile_full (AcSevHost *host,
 
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure)
 	    || !ac_sev_host_get_domain_state (host, uuid, &state, &failure))
-		return ac_localsev_service_fail (current, "prepare", status, error,
-		                                 g_steal_pointer (&failure));
+		return ac_localsev_service_status_fail (current, "prepare", status, error,
+		                                        g_steal_pointer (&failure));
 	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF)
 		return ac_localsev_service_prepare_run (host, opts, run, secrets_conn, dom, current,
 		                                        NULL, status, error);

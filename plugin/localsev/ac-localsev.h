@@ -4,7 +4,7 @@
  *   prepare:  verify the host's chain (virNodeGetSEVInfo) up to AMD's roots or an explicitly
  *             trusted root, make a fresh launch session (TEK/TIK kept in a 0700 directory per
  *             domain), produce <launchSecurity type='sev'> and a record of what was prepared;
- *   check:    ac_localsev_check_prepared() — the hook's gatekeeper compares a domain about to
+ *   check:    ac_localsev_gate_check_prepared() — the hook's gatekeeper compares a domain about to
  *             start with the record and names the input that differs;
  *   attest:   for a domain started paused: launch measurement → policy, API version, firmware
  *             hash and measurement checked → the disk passphrase in Aleph's secret table,
@@ -54,7 +54,7 @@ typedef struct {
 	AcSevVmsaVariant vmsa_variant;
 	/* optional: prepare ships the record, signed, in the domain's <metadata> so that the
 	 * hook of a host that does not share the state directory (qemu+ssh://) can check the
-	 * start against it (see ac_localsev_launch_record_read) */
+	 * start against it (see ac_localsev_record_launch_read) */
 	AcLocalsevSignFunc sign;
 	gpointer sign_data;
 	GDestroyNotify sign_data_free;
@@ -80,7 +80,7 @@ typedef enum {
 	AC_LOCALSEV_STATE_ATTESTED, /* verified, secret injected, resumed */
 } AcLocalsevState;
 
-const gchar *ac_localsev_state_to_string (AcLocalsevState state);
+const gchar *ac_localsev_record_state_to_string (AcLocalsevState state);
 
 typedef struct {
 	gchar *domain;
@@ -116,13 +116,12 @@ typedef struct {
 void ac_localsev_record_free (AcLocalsevRecord *record);
 gchar *ac_localsev_record_to_json (const AcLocalsevRecord *record);
 AcLocalsevRecord *ac_localsev_record_from_json (const gchar *json, gssize len, GError **error);
-gchar *ac_localsev_domain_dir (const gchar *state_dir, const gchar *uuid, GError **error);
 AcLocalsevRecord *ac_localsev_record_load (const gchar *state_dir,
 					   const gchar *uuid,
 					   GError **error);
-/* for the hook, once ac_localsev_check_prepared() let a start through; exactly one of
+/* for the hook, once ac_localsev_gate_check_prepared() let a start through; exactly one of
  * concurrent calls for a session succeeds (it creates the session's marker, as
- * ac_localsev_session_mark_used() does) */
+ * ac_localsev_record_session_mark_used() does) */
 gboolean ac_localsev_record_mark_launched (const gchar *state_dir,
 					   const gchar *uuid,
 					   GError **error);
@@ -132,7 +131,7 @@ gboolean ac_localsev_record_mark_launched (const gchar *state_dir,
 /* The record in @domain_xml's <metadata><launch>, NOT verified: the caller checks that
  * *signature over *payload (the record's JSON bytes) recovers to *signer and that the signer
  * is trusted. %AC_ERROR_NOT_FOUND when the domain carries none. */
-AcLocalsevRecord *ac_localsev_launch_record_read (const gchar *domain_xml,
+AcLocalsevRecord *ac_localsev_record_launch_read (const gchar *domain_xml,
 						  gsize len,
 						  GBytes **payload,
 						  gchar **signer,
@@ -150,7 +149,7 @@ gboolean ac_localsev_record_check_shipped (const AcLocalsevRecord *record,
 
 /* For that hook: a shipped session serves one start. Creates
  * <state_dir>/hook/sessions/<session_id>; %AC_ERROR_REFUSED when it exists. */
-gboolean ac_localsev_session_mark_used (const gchar *state_dir,
+gboolean ac_localsev_record_session_mark_used (const gchar *state_dir,
 					const gchar *session_id,
 					GError **error);
 
@@ -173,7 +172,7 @@ AcLocalsevPrepared *ac_localsev_prepare (AcSevHost *host,
 
 /* ---- the gatekeeper's check: pure, no I/O ---- */
 
-gboolean ac_localsev_check_prepared (const AcLocalsevRecord *record,
+gboolean ac_localsev_gate_check_prepared (const AcLocalsevRecord *record,
 				     const gchar *domain_xml,
 				     gsize len,
 				     GError **error);

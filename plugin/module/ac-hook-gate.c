@@ -204,7 +204,7 @@ shipped_record (const AcHookConfig *config, const gchar *xml, gsize len, GError 
 	g_autofree gchar *recovered = NULL;
 	gboolean trusted = FALSE;
 
-	record = ac_localsev_launch_record_read (xml, len, &payload, &signer, &signature, error);
+	record = ac_localsev_record_launch_read (xml, len, &payload, &signer, &signature, error);
 	if (record == NULL)
 		return NULL;
 	if (config->owners == NULL || config->owners[0] == NULL) {
@@ -392,11 +392,11 @@ gate_prepare (const AcHookConfig *config,
 				return FALSE;
 			}
 			g_clear_error (&local);
-			if (!ac_localsev_check_prepared (record, xml, len, &local)) {
+			if (!ac_localsev_gate_check_prepared (record, xml, len, &local)) {
 				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
 				return FALSE;
 			}
-			if (shipped ? !ac_localsev_session_mark_used (config->state_dir, record->session_id, &local)
+			if (shipped ? !ac_localsev_record_session_mark_used (config->state_dir, record->session_id, &local)
 				    : !ac_localsev_record_mark_launched (config->state_dir, dom->uuid, &local)) {
 				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
 				return FALSE;

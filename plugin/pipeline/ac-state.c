@@ -38,8 +38,8 @@ ac_state_free (AcState *self)
  * Loads the state of a domain, or an empty one. The directories are created 0700, and an
  * existing directory with looser permissions is refused: it holds session keys later.
  */
-AcState *
-ac_state_load (const gchar *state_dir, const gchar *uuid, GError **error)
+static AcState *
+state_open (const gchar *state_dir, const gchar *uuid, gboolean create, GError **error)
 {
 	g_autoptr(AcState) self = g_new0 (AcState, 1);
 	g_autofree gchar *domains = g_build_filename (state_dir, "domains", NULL);
@@ -51,7 +51,11 @@ ac_state_load (const gchar *state_dir, const gchar *uuid, GError **error)
 	}
 	self->dir = g_build_filename (domains, uuid, NULL);
 	self->path = g_build_filename (self->dir, "state.json", NULL);
-	if (g_mkdir_with_parents (self->dir, 0700) != 0) {
+	if (!create && !g_file_test (self->path, G_FILE_TEST_EXISTS)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "%s: no saved state", self->path);
+		return NULL;
+	}
+	if (create && g_mkdir_with_parents (self->dir, 0700) != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", self->dir, g_strerror (errno));
 		return NULL;
 	}
@@ -79,6 +83,20 @@ ac_state_load (const gchar *state_dir, const gchar *uuid, GError **error)
 		self->root = json_object_new ();
 	}
 	return g_steal_pointer (&self);
+}
+
+/* the state of a domain's Aleph flow, created (0700) when it has none */
+AcState *
+ac_state_load (const gchar *state_dir, const gchar *uuid, GError **error)
+{
+	return state_open (state_dir, uuid, TRUE, error);
+}
+
+/* the saved state only: AC_ERROR_NOT_FOUND when there is none, and nothing is created */
+AcState *
+ac_state_peek (const gchar *state_dir, const gchar *uuid, GError **error)
+{
+	return state_open (state_dir, uuid, FALSE, error);
 }
 
 gboolean

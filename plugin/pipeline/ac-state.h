@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 typedef struct _AcState AcState;
 
 AcState *ac_state_load (const gchar *state_dir, const gchar *uuid, GError **error);
+AcState *ac_state_peek (const gchar *state_dir, const gchar *uuid, GError **error);
 gboolean ac_state_save (AcState *self, GError **error);
 void ac_state_free (AcState *self);
 const gchar *ac_state_get_dir (AcState *self);

@@ -8,6 +8,10 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <unistd.h>
+
+#include "ac-secret.h"
 
 /* Runs @argv with @input on stdin; returns the exit status (-1: could not run). */
 static inline gint
@@ -71,4 +75,55 @@ ac_test_rm_rf (const gchar *path)
 	const gchar *argv[] = { "rm", "-rf", "--one-file-system", path, NULL };
 	if (path != NULL)
 		ac_test_run (argv, NULL, NULL);
+}
+
+/* a busybox tree in @tree: /bin/busybox, /bin/sh and a link for each of @tools */
+static inline void
+ac_test_busybox_tree (const gchar *tree, const gchar *const *tools)
+{
+	g_autofree gchar *bin = g_build_filename (tree, "bin", NULL);
+	g_autofree gchar *bb = g_build_filename (bin, "busybox", NULL);
+	g_autofree gchar *sh = g_build_filename (bin, "sh", NULL);
+	const gchar *cp[] = { "cp", "/bin/busybox", bb, NULL };
+	g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
+	g_assert_cmpint (ac_test_run (cp, NULL, NULL), ==, 0);
+	g_assert_cmpint (symlink ("busybox", sh), ==, 0);
+	for (const gchar *const *t = tools; *t != NULL; t++) {
+		g_autofree gchar *l = g_build_filename (bin, *t, NULL);
+		g_assert_cmpint (symlink ("busybox", l), ==, 0);
+	}
+}
+
+/* decrypts partition 2 (the root) of @image with QEMU's LUKS driver into @dest */
+static inline void
+ac_test_decrypt_root (const gchar *image, const AcSecret *pass, const gchar *dir, const gchar *dest)
+{
+	g_autofree gchar *passfile = g_build_filename (dir, "pass", NULL);
+	g_autofree gchar *json = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new ();
+	g_autoptr(GError) error = NULL;
+	const gchar *sfdisk[] = { "sfdisk", "--json", image, NULL };
+	JsonObject *p2;
+	g_assert_cmpint (ac_test_run (sfdisk, NULL, &json), ==, 0);
+	g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
+	p2 = json_array_get_object_element (
+		json_object_get_array_member (
+			json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+						       "partitiontable"),
+			"partitions"),
+		1);
+	g_file_set_contents (passfile, pass->data, (gssize)pass->len, &error);
+	g_assert_no_error (error);
+	{
+		g_autofree gchar *secret = g_strdup_printf ("secret,id=s0,file=%s", passfile);
+		g_autofree gchar *opts = g_strdup_printf (
+			"driver=luks,key-secret=s0,file.driver=raw,file.offset=%" G_GINT64_FORMAT
+			",file.size=%" G_GINT64_FORMAT ",file.file.driver=file,file.file.filename=%s",
+			json_object_get_int_member (p2, "start") * 512,
+			json_object_get_int_member (p2, "size") * 512, image);
+		const gchar *argv[] = { "qemu-img", "convert", "--object", secret, "--image-opts",
+					opts, "-O", "raw", dest, NULL };
+		g_assert_cmpint (ac_test_run (argv, NULL, NULL), ==, 0);
+	}
+	g_unlink (passfile);
 }

@@ -46,21 +46,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
 	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
 		return;
-	{
-		g_autofree gchar *bin = g_build_filename (f->tree, "bin", NULL);
-		g_autofree gchar *bb = g_build_filename (bin, "busybox", NULL);
-		g_autofree gchar *sh = g_build_filename (bin, "sh", NULL);
-		const gchar *cp[] = { "cp", "/bin/busybox", bb, NULL };
-		g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
-		g_assert_cmpint (ac_test_run (cp, NULL, NULL), ==, 0);
-		g_assert_cmpint (symlink ("busybox", sh), ==, 0);
-		for (const gchar *const *t = (const gchar *const[]){ "cat", "echo", "sleep", "ls", "env",
-								   "id", "mkdir", NULL };
-		     *t != NULL; t++) {
-			g_autofree gchar *l = g_build_filename (bin, *t, NULL);
-			g_assert_cmpint (symlink ("busybox", l), ==, 0);
-		}
-	}
+	ac_test_busybox_tree (f->tree,
+			      (const gchar *const[]){ "cat", "echo", "sleep", "ls", "env", "id", "mkdir", NULL });
 	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
 	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
 	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
@@ -83,40 +70,6 @@ load (Fixture *f, const gchar *json, GHashTable *vars)
 	AcTemplate *t = ac_template_new_from_data (json, strlen (json), f->dir, vars, &error);
 	g_assert_no_error (error);
 	return t;
-}
-
-/* decrypts partition 2 with QEMU's LUKS driver into @dest */
-static void
-decrypt (const gchar *image, const AcSecret *pass, const gchar *dir, const gchar *dest)
-{
-	g_autofree gchar *passfile = g_build_filename (dir, "pass", NULL);
-	g_autofree gchar *json = NULL;
-	g_autoptr(JsonParser) parser = json_parser_new ();
-	g_autoptr(GError) error = NULL;
-	const gchar *sfdisk[] = { "sfdisk", "--json", image, NULL };
-	JsonObject *p2;
-	g_assert_cmpint (ac_test_run (sfdisk, NULL, &json), ==, 0);
-	g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
-	p2 = json_array_get_object_element (
-		json_object_get_array_member (
-			json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-						       "partitiontable"),
-			"partitions"),
-		1);
-	g_file_set_contents (passfile, pass->data, (gssize)pass->len, &error);
-	g_assert_no_error (error);
-	{
-		g_autofree gchar *secret = g_strdup_printf ("secret,id=s0,file=%s", passfile);
-		g_autofree gchar *opts = g_strdup_printf (
-			"driver=luks,key-secret=s0,file.driver=raw,file.offset=%" G_GINT64_FORMAT
-			",file.size=%" G_GINT64_FORMAT ",file.file.driver=file,file.file.filename=%s",
-			json_object_get_int_member (p2, "start") * 512,
-			json_object_get_int_member (p2, "size") * 512, image);
-		const gchar *argv[] = { "qemu-img", "convert", "--object", secret, "--image-opts",
-					opts, "-O", "raw", dest, NULL };
-		g_assert_cmpint (ac_test_run (argv, NULL, NULL), ==, 0);
-	}
-	g_unlink (passfile);
 }
 
 static gchar *
@@ -208,7 +161,7 @@ test_build_directory (Fixture *f, gconstpointer data)
 		g_clear_pointer (&out, g_free);
 	}
 	/* the guest files, read from the decrypted payload */
-	decrypt (f->out, r.passphrase, f->dir, fsimg);
+	ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 	out = guest_cat (fsimg, "/etc/marker");
 	g_assert_cmpstr (out, ==, "hi world\n0\n0\n"); /* var, template env, root, no caller env */
 	g_clear_pointer (&out, g_free);
@@ -340,7 +293,7 @@ test_build_tarball_and_image (Fixture *f, gconstpointer data)
 		ac_build_run (t, &opts, NULL, NULL, &r, &error);
 		g_assert_no_error (error);
 		g_unlink (fsimg);
-		decrypt (f->out, r.passphrase, f->dir, fsimg);
+		ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 		out = guest_cat (fsimg, "/srv/data.txt");
 		g_assert_cmpstr (out, ==, "from the source\n");
 		g_clear_pointer (&out, g_free);
@@ -369,7 +322,7 @@ test_build_tarball_and_image (Fixture *f, gconstpointer data)
 			ac_test_run (detach, NULL, NULL);
 			g_assert_no_error (error);
 			g_unlink (fsimg);
-			decrypt (f->out, r.passphrase, f->dir, fsimg);
+			ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 			out = guest_cat (fsimg, "/srv/data.txt");
 			g_assert_cmpstr (out, ==, "from the source\n");
 		} else {
@@ -524,7 +477,7 @@ test_build_hostile_symlink (Fixture *f, gconstpointer data)
 		g_assert_cmpint (symlink ("/run/motd.dynamic", motd), ==, 0);
 		ac_build_run (t, NULL, NULL, NULL, &r, &error);
 		g_assert_no_error (error);
-		decrypt (f->out, r.passphrase, f->dir, fsimg);
+		ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 		out = guest_cat (fsimg, "/etc/motd");
 		g_assert_cmpstr (out, ==, "inside\n");
 		g_assert_true (g_file_test (motd, G_FILE_TEST_IS_SYMLINK)); /* the source kept its link */

@@ -51,21 +51,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
 	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
 		return;
-	{
-		g_autofree gchar *bin = g_build_filename (f->tree, "bin", NULL);
-		g_autofree gchar *bb = g_build_filename (bin, "busybox", NULL);
-		g_autofree gchar *sh = g_build_filename (bin, "sh", NULL);
-		const gchar *cp[] = { "cp", "/bin/busybox", bb, NULL };
-		g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
-		g_assert_cmpint (ac_test_run (cp, NULL, NULL), ==, 0);
-		g_assert_cmpint (symlink ("busybox", sh), ==, 0);
-		for (const gchar *const *t = (const gchar *const[]){ "cat", "echo", "ls", "env", "id",
-								   "mkdir", "wc", "grep", NULL };
-		     *t != NULL; t++) {
-			g_autofree gchar *l = g_build_filename (bin, *t, NULL);
-			g_assert_cmpint (symlink ("busybox", l), ==, 0);
-		}
-	}
+	ac_test_busybox_tree (f->tree,
+			      (const gchar *const[]){ "cat", "echo", "ls", "env", "id", "mkdir", "wc", "grep", NULL });
 	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
 	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
 	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
@@ -81,40 +68,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
 	g_free (f->dir);
 	g_free (f->tree);
 	g_free (f->out);
-}
-
-/* decrypts partition 2 with QEMU's LUKS driver into @dest */
-static void
-decrypt (const gchar *image, const AcSecret *pass, const gchar *dir, const gchar *dest)
-{
-	g_autofree gchar *passfile = g_build_filename (dir, "pass", NULL);
-	g_autofree gchar *json = NULL;
-	g_autoptr(JsonParser) parser = json_parser_new ();
-	g_autoptr(GError) error = NULL;
-	const gchar *sfdisk[] = { "sfdisk", "--json", image, NULL };
-	JsonObject *p2;
-	g_assert_cmpint (ac_test_run (sfdisk, NULL, &json), ==, 0);
-	g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
-	p2 = json_array_get_object_element (
-		json_object_get_array_member (
-			json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-						       "partitiontable"),
-			"partitions"),
-		1);
-	g_file_set_contents (passfile, pass->data, (gssize)pass->len, &error);
-	g_assert_no_error (error);
-	{
-		g_autofree gchar *secret = g_strdup_printf ("secret,id=s0,file=%s", passfile);
-		g_autofree gchar *opts = g_strdup_printf (
-			"driver=luks,key-secret=s0,file.driver=raw,file.offset=%" G_GINT64_FORMAT
-			",file.size=%" G_GINT64_FORMAT ",file.file.driver=file,file.file.filename=%s",
-			json_object_get_int_member (p2, "start") * 512,
-			json_object_get_int_member (p2, "size") * 512, image);
-		const gchar *argv[] = { "qemu-img", "convert", "--object", secret, "--image-opts",
-					opts, "-O", "raw", dest, NULL };
-		g_assert_cmpint (ac_test_run (argv, NULL, NULL), ==, 0);
-	}
-	g_unlink (passfile);
 }
 
 static gchar *
@@ -205,7 +158,7 @@ test_guestfs_build (Fixture *f, gconstpointer data)
 	assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
 	assert_no_mounts_under (f->dir);
 
-	decrypt (f->out, r.passphrase, f->dir, fsimg);
+	ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 	/* var, template env (quoted), root, no caller env, the copied directory */
 	out = debugfs (fsimg, "cat", "/etc/marker");
 	g_assert_cmpstr (out, ==, "hi world's\n0\n0\nport=8080\n");

@@ -1,8 +1,8 @@
 /*
  * Fuzz target: the domain XML the local SEV gatekeeper reads (the hook's stdin; on a remote
- * host the operator writes it) — ac_localsev_domain_parse(), ac_localsev_check_prepared()
+ * host the operator writes it) — ac_localsev_domain_parse(), ac_localsev_gate_check_prepared()
  * against a fixed record, ac_localsev_domain_set_launch_security(), and the launch record a
- * remote host's hook reads (ac_localsev_launch_record_read(), ac_localsev_domain_set_launch_record()).
+ * remote host's hook reads (ac_localsev_record_launch_read(), ac_localsev_domain_set_launch_record()).
  * Properties: a verdict always comes with an error exactly when it refuses, and only REFUSED; a
  * domain that parses takes a <launchSecurity> and a launch record and still parses, with them in
  * place; a launch record is read only from a domain that parses and refused with an error.
@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	if (record == NULL)
 		record = fuzz_record ();
 	dom = ac_localsev_domain_parse ((const gchar *)data, (gssize)size, NULL);
-	ok = ac_localsev_check_prepared (record, (const gchar *)data, size, &error);
+	ok = ac_localsev_gate_check_prepared (record, (const gchar *)data, size, &error);
 	if (ok != (error == NULL))
 		abort ();
 	if (!ok && (error->domain != AC_ERROR || error->code != AC_ERROR_REFUSED))
@@ -71,7 +71,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		g_autoptr(GBytes) payload = NULL;
 		g_autofree gchar *signer = NULL;
 		g_autofree gchar *signature = NULL;
-		g_autoptr(AcLocalsevRecord) shipped = ac_localsev_launch_record_read (
+		g_autoptr(AcLocalsevRecord) shipped = ac_localsev_record_launch_read (
 		    (const gchar *)data, size, &payload, &signer, &signature, &rec_error);
 		if ((shipped == NULL) == (rec_error == NULL))
 			abort ();

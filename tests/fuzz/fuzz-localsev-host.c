@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	info->pdh = n > 0 ? g_strdup (parts[0]) : NULL;
 	info->cert_chain = n > 1 ? g_strdup (parts[1]) : NULL;
 	info->cpu0_id = n > 2 ? g_strdup (parts[2]) : NULL;
-	chain = ac_localsev_host_chain ("fuzz", info, opts, &sha, NULL, &error);
+	chain = ac_localsev_prepare_host_chain ("fuzz", info, opts, &sha, NULL, &error);
 	if ((chain == NULL) != (error != NULL))
 		abort ();
 	if (chain == NULL) {

@@ -385,7 +385,7 @@ test_remote_altered_record (void)
 	g_autoptr(GString) json = NULL;
 
 	remote_init (&r, "remote-altered");
-	record = ac_localsev_launch_record_read (r.xml, strlen (r.xml), &payload, NULL, NULL, &error);
+	record = ac_localsev_record_launch_read (r.xml, strlen (r.xml), &payload, NULL, NULL, &error);
 	g_assert_no_error (error);
 	b64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
 	json = g_string_new_len (g_bytes_get_data (payload, NULL), (gssize)g_bytes_get_size (payload));
@@ -489,13 +489,13 @@ test_remote_tag_pinned (void)
 		tag = ac_tag_parse (xml, -1, NULL, &error);
 		g_assert_no_error (error);
 		tag->policy = 0x5;
-		g_assert_true (ac_localsev_tag_pin_write (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", tag, &error));
+		g_assert_true (ac_localsev_pin_write (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", tag, &error));
 		g_assert_no_error (error);
 	}
 	xml2 = prepare_pinned (state, NULL, "0x5", TRUE, &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (xml2);
-	approved = ac_localsev_tag_pin_read (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", &error);
+	approved = ac_localsev_pin_read (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (approved->policy, ==, 0x5);
 }

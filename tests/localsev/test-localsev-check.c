@@ -1,5 +1,5 @@
 /*
- * ac_localsev_check_prepared() — the gatekeeper's comparison — on domain XML fixtures:
+ * ac_localsev_gate_check_prepared() — the gatekeeper's comparison — on domain XML fixtures:
  * tests/data/localsev/check/<case>.xml against record.json (record-es.json for es-*), with
  * the verdict in <case>.expected ("allowed") or <case>.err (error code and message).
  * Cases named ok* / es-ok* must be allowed, every other case refused.
@@ -67,7 +67,7 @@ test_fixture (gconstpointer data)
 
 	record = load_record (g_str_has_prefix (name, "es-") ? "check/record-es.json" : "check/record.json");
 	g_assert_true (g_file_get_contents (xml_path, &xml, &len, NULL));
-	ok = ac_localsev_check_prepared (record, xml, len, &error);
+	ok = ac_localsev_gate_check_prepared (record, xml, len, &error);
 	if (should_allow) {
 		g_assert_no_error (error);
 		g_assert_true (ok);
@@ -100,14 +100,14 @@ test_stale (void)
 				     AC_LOCALSEV_STATE_ATTESTED };
 
 	g_assert_true (g_file_get_contents (path, &xml, &len, NULL));
-	g_assert_true (ac_localsev_check_prepared (record, xml, len, &error));
+	g_assert_true (ac_localsev_gate_check_prepared (record, xml, len, &error));
 	g_assert_no_error (error);
 	for (guint i = 0; i < G_N_ELEMENTS (states); i++) {
 		record->state = states[i];
-		g_assert_false (ac_localsev_check_prepared (record, xml, len, &error));
+		g_assert_false (ac_localsev_gate_check_prepared (record, xml, len, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
 		g_assert_nonnull (strstr (error->message, "stale session"));
-		g_assert_nonnull (strstr (error->message, ac_localsev_state_to_string (states[i])));
+		g_assert_nonnull (strstr (error->message, ac_localsev_record_state_to_string (states[i])));
 		g_clear_error (&error);
 	}
 }

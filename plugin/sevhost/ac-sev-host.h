@@ -5,7 +5,7 @@
  * the software PSP in sev/.
  *
  * Everything an implementation returns comes from the host, which SEV's threat model treats
- * as the adversary: the flow decodes and checks it (ac-localsev.c), implementations only
+ * as the adversary: the flow decodes and checks it (ac-localsev-prepare.c), implementations only
  * carry it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -103,7 +103,7 @@ ac_localsev_attest (AcSevHost *host,
                     AcProgress *progress,
                     GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (AcSevHostInfo) info = NULL;
 	g_autoptr (AcSevLaunchInfo) launch = NULL;
@@ -145,7 +145,7 @@ ac_localsev_attest (AcSevHost *host,
 	}
 
 	/* what was prepared, and is the domain still that? */
-	dom = ac_localsev_domain_parse (domain_xml, -1, error);
+	dom = ac_domain_parse (domain_xml, -1, error);
 	if (dom == NULL)
 		return NULL;
 	if (!ac_localsev_store_check_uuid (dom->uuid, error))

@@ -21,12 +21,6 @@ ac_xml_doc_free (AcXmlDoc *doc)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcXmlDoc, ac_xml_doc_free)
 
-void
-ac_localsev_domain_free (AcLocalsevDomain *self)
-{
-	ac_domain_free (self);
-}
-
 static gboolean
 is_elem (xmlNode *n, const gchar *name)
 {
@@ -57,26 +51,6 @@ static xmlDoc *
 ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
 {
 	return ac_domain_read_xml (xml, len, error);
-}
-
-/**
- * ac_localsev_domain_parse:
- *
- * The domain model (ac_domain_parse()).
- *
- * Returns: the fields of @xml the flow needs, or %NULL with %AC_ERROR_INVALID_INPUT.
- */
-AcLocalsevDomain *
-ac_localsev_domain_parse (const gchar *xml, gssize len, GError **error)
-{
-	return ac_domain_parse (xml, len, error);
-}
-
-/* the rule of docs/tag.md#the-tagged-disk (ac_domain_find_disk()) */
-AcLocalsevDisk *
-ac_localsev_domain_find_disk (AcLocalsevDomain *self, const gchar *dev)
-{
-	return ac_domain_find_disk (self, dev);
 }
 
 /* @parent's children matching @match removed (with the indentation before each), @fragment's

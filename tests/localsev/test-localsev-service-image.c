@@ -200,7 +200,7 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *state_json = NULL;
 	g_autoptr (GBytes) passphrase = NULL;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (AcLocalsevImageState) state = NULL;
 	AcStatus *first, *last;
@@ -235,7 +235,7 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 
 	/* redefined onto the image: raw, the tag's firmware as loader, everything else kept */
 	xml = inactive_xml (f);
-	dom = ac_localsev_domain_parse (xml, -1, &error);
+	dom = ac_domain_parse (xml, -1, &error);
 	g_assert_no_error (error);
 	g_assert_true (ac_image_disk_source (dom, "vda", &source, &format, NULL, &error));
 	g_assert_no_error (error);
@@ -246,7 +246,7 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	{
 		guint disks = 0;
 		for (guint i = 0; i < dom->disks->len; i++) {
-			AcLocalsevDisk *d = g_ptr_array_index (dom->disks, i);
+			AcDomainDisk *d = g_ptr_array_index (dom->disks, i);
 			disks += g_strcmp0 (d->device, "disk") == 0 ? 1 : 0;
 		}
 		g_assert_cmpuint (disks, ==, 1);
@@ -511,12 +511,12 @@ test_image_switch_disk (Fixture *f, gconstpointer data)
 	g_autofree gchar *out2 = NULL;
 	g_autofree gchar *source = NULL;
 	g_autofree gchar *format = NULL;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
-	g_autoptr (AcLocalsevDomain) dom2 = NULL;
+	g_autoptr (AcDomain) dom = NULL;
+	g_autoptr (AcDomain) dom2 = NULL;
 
 	out = ac_localsev_domain_switch_disk (xml, "vda", "/img/a&b.img", "/fw/OVMF.fd", &error);
 	g_assert_no_error (error);
-	dom = ac_localsev_domain_parse (out, -1, &error);
+	dom = ac_domain_parse (out, -1, &error);
 	g_assert_no_error (error);
 	g_assert_true (ac_image_disk_source (dom, "vda", &source, &format, NULL, &error));
 	g_assert_cmpstr (source, ==, "/img/a&b.img");
@@ -542,7 +542,7 @@ test_image_switch_disk (Fixture *f, gconstpointer data)
 	g_clear_pointer (&out, g_free);
 	out = ac_localsev_domain_switch_disk (out2, "vda", "/img/d.img", NULL, &error);
 	g_assert_no_error (error);
-	dom2 = ac_localsev_domain_parse (out, -1, &error);
+	dom2 = ac_domain_parse (out, -1, &error);
 	g_assert_cmpstr (dom2->loader, ==, "/fw/AMDSEV.fd");
 	g_clear_pointer (&out2, g_free);
 	out2 = ac_localsev_domain_switch_disk (xml, "vdz", "/img/x.img", NULL, &error);

@@ -72,7 +72,7 @@ main(int argc, char **argv)
 		    = { "cryptsetup", "open", "--test-passphrase", "--key-file", key, p2, NULL };
 		gint slot = -1;
 		t0 = g_get_monotonic_time();
-		if (!ac_devnet_luks_check_passphrase(img, dir, (const guint8 *)pass, strlen(pass),
+		if (!ac_devnet_disk_luks_check_passphrase(img, dir, (const guint8 *)pass, strlen(pass),
 		                                     &slot, NULL))
 			g_error("our passphrase check failed");
 		ours += g_get_monotonic_time() - t0;

@@ -15,11 +15,11 @@ G_BEGIN_DECLS
 
 /* Writes the file to @out (may be NULL: only check); returns the root CID (base58 CIDv0). */
 gchar *
-ac_devnet_car_extract(const guint8 *data,
-                      gsize len,
-                      guint64 max_file_size,
-                      GOutputStream *out,
-                      guint64 *file_size,
-                      GError **error);
+ac_devnet_car_extract (const guint8 *data,
+                       gsize len,
+                       guint64 max_file_size,
+                       GOutputStream *out,
+                       guint64 *file_size,
+                       GError **error);
 
 G_END_DECLS

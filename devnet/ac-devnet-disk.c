@@ -20,7 +20,7 @@
 #include "ac-error.h"
 
 guint32
-ac_devnet_crc32(guint32 crc, const guint8 *data, gsize len)
+ac_devnet_disk_crc32 (guint32 crc, const guint8 *data, gsize len)
 {
 	crc = ~crc;
 	for (gsize i = 0; i < len; i++) {
@@ -32,31 +32,58 @@ ac_devnet_crc32(guint32 crc, const guint8 *data, gsize len)
 }
 
 static guint32
-le32(const guint8 *p)
+le32 (const guint8 *p)
 {
 	return (guint32)p[0] | ((guint32)p[1] << 8) | ((guint32)p[2] << 16) | ((guint32)p[3] << 24);
 }
 
 static guint64
-le64(const guint8 *p)
+le64 (const guint8 *p)
 {
-	return (guint64)le32(p) | ((guint64)le32(p + 4) << 32);
+	return (guint64)le32 (p) | ((guint64)le32 (p + 4) << 32);
 }
 
 static guint32
-be32(const guint8 *p)
+be32 (const guint8 *p)
 {
 	return ((guint32)p[0] << 24) | ((guint32)p[1] << 16) | ((guint32)p[2] << 8) | (guint32)p[3];
 }
 
+/* the image is whole sectors, large enough for a GPT, with a protective MBR */
+static gboolean
+gpt_check_disk (const guint8 *data, gsize len, guint64 disk_size, GError **error)
+{
+	if (data == NULL || len < 2 * AC_DEVNET_SECTOR || disk_size < 2 * AC_DEVNET_SECTOR) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: %" G_GUINT64_FORMAT
+		             " bytes is too small for a GPT, expected at least 1024",
+		             disk_size);
+		return FALSE;
+	}
+	if (disk_size % AC_DEVNET_SECTOR != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: size %" G_GUINT64_FORMAT " is not a multiple of 512",
+		             disk_size);
+		return FALSE;
+	}
+	/* protective MBR: signature and a 0xEE partition */
+	if (data[510] != 0x55 || data[511] != 0xaa || data[446 + 4] != 0xee) {
+		g_set_error_literal (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "disk image: no protective MBR (expected 0x55aa and a type 0xEE partition)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
-ac_devnet_gpt_find_partition(const guint8 *data,
-                             gsize len,
-                             guint64 disk_size,
-                             guint partno,
-                             guint64 *offset,
-                             guint64 *size,
-                             GError **error)
+ac_devnet_disk_gpt_find_partition (const guint8 *data,
+                                   gsize len,
+                                   guint64 disk_size,
+                                   guint partno,
+                                   guint64 *offset,
+                                   guint64 *size,
+                                   GError **error)
 {
 	const guint8 *h;
 	guint8 hdr[512];
@@ -66,66 +93,48 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 	guint64 first, last;
 	static const guint8 zero[16] = { 0 };
 
-	if (data == NULL || len < 2 * AC_DEVNET_SECTOR || disk_size < 2 * AC_DEVNET_SECTOR) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: %" G_GUINT64_FORMAT
-		            " bytes is too small for a GPT, expected at least 1024",
-		            disk_size);
+	if (!gpt_check_disk (data, len, disk_size, error))
 		return FALSE;
-	}
-	if (disk_size % AC_DEVNET_SECTOR != 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: size %" G_GUINT64_FORMAT " is not a multiple of 512",
-		            disk_size);
-		return FALSE;
-	}
 	disk_sectors = disk_size / AC_DEVNET_SECTOR;
-	/* protective MBR: signature and a 0xEE partition */
-	if (data[510] != 0x55 || data[511] != 0xaa || data[446 + 4] != 0xee) {
-		g_set_error_literal(
-		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		    "disk image: no protective MBR (expected 0x55aa and a type 0xEE partition)");
-		return FALSE;
-	}
 	h = data + AC_DEVNET_SECTOR;
-	if (memcmp(h, "EFI PART", 8) != 0) {
-		g_set_error_literal(
+	if (memcmp (h, "EFI PART", 8) != 0) {
+		g_set_error_literal (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "disk image: no GPT header at LBA 1 (signature is not \"EFI PART\")");
 		return FALSE;
 	}
-	hsize = le32(h + 12);
+	hsize = le32 (h + 12);
 	if (hsize < 92 || hsize > AC_DEVNET_SECTOR) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: GPT header size %u is invalid, expected 92..512", hsize);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: GPT header size %u is invalid, expected 92..512", hsize);
 		return FALSE;
 	}
-	memcpy(hdr, h, hsize);
-	hcrc = le32(h + 16);
-	memset(hdr + 16, 0, 4);
-	if (ac_devnet_crc32(0, hdr, hsize) != hcrc) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "disk image: GPT header CRC32 does not match");
+	memcpy (hdr, h, hsize);
+	hcrc = le32 (h + 16);
+	memset (hdr + 16, 0, 4);
+	if (ac_devnet_disk_crc32 (0, hdr, hsize) != hcrc) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "disk image: GPT header CRC32 does not match");
 		return FALSE;
 	}
-	my_lba = le64(h + 24);
-	first_usable = le64(h + 40);
-	last_usable = le64(h + 48);
-	ent_lba = le64(h + 72);
-	nent = le32(h + 80);
-	esize = le32(h + 84);
-	ecrc = le32(h + 88);
+	my_lba = le64 (h + 24);
+	first_usable = le64 (h + 40);
+	last_usable = le64 (h + 48);
+	ent_lba = le64 (h + 72);
+	nent = le32 (h + 80);
+	esize = le32 (h + 84);
+	ecrc = le32 (h + 88);
 	if (my_lba != 1 || first_usable > last_usable || last_usable >= disk_sectors) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: GPT header geometry is invalid (my LBA %" G_GUINT64_FORMAT
-		            ", usable %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
-		            " of %" G_GUINT64_FORMAT " sectors)",
-		            my_lba, first_usable, last_usable, disk_sectors);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: GPT header geometry is invalid (my LBA %" G_GUINT64_FORMAT
+		             ", usable %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
+		             " of %" G_GUINT64_FORMAT " sectors)",
+		             my_lba, first_usable, last_usable, disk_sectors);
 		return FALSE;
 	}
 	if (esize < 128 || esize > 4096 || esize % 8 != 0 || nent == 0 || nent > 4096 || partno == 0
 	    || partno > nent) {
-		g_set_error(
+		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "disk image: GPT has %u entries of %u bytes, expected 128..4096-byte entries "
 		    "and at least %u of them",
@@ -133,40 +142,40 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 		return FALSE;
 	}
 	if (ent_lba < 2 || ent_lba > G_MAXUINT64 / AC_DEVNET_SECTOR) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: GPT entries at LBA %" G_GUINT64_FORMAT " is invalid",
-		            ent_lba);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: GPT entries at LBA %" G_GUINT64_FORMAT " is invalid",
+		             ent_lba);
 		return FALSE;
 	}
 	ent_off = ent_lba * AC_DEVNET_SECTOR;
 	ent_bytes = (guint64)nent * esize;
 	if (ent_off > len || ent_bytes > len - ent_off) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: GPT entries (%" G_GUINT64_FORMAT
-		            " bytes at %" G_GUINT64_FORMAT ") lie beyond the first %" G_GSIZE_FORMAT
-		            " bytes",
-		            ent_bytes, ent_off, len);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: GPT entries (%" G_GUINT64_FORMAT
+		             " bytes at %" G_GUINT64_FORMAT
+		             ") lie beyond the first %" G_GSIZE_FORMAT " bytes",
+		             ent_bytes, ent_off, len);
 		return FALSE;
 	}
-	if (ac_devnet_crc32(0, data + ent_off, (gsize)ent_bytes) != ecrc) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "disk image: GPT partition entries CRC32 does not match");
+	if (ac_devnet_disk_crc32 (0, data + ent_off, (gsize)ent_bytes) != ecrc) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "disk image: GPT partition entries CRC32 does not match");
 		return FALSE;
 	}
 	e = data + ent_off + (guint64)(partno - 1) * esize;
-	if (memcmp(e, zero, 16) == 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: GPT partition %u is unused", partno);
+	if (memcmp (e, zero, 16) == 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: GPT partition %u is unused", partno);
 		return FALSE;
 	}
-	first = le64(e + 32);
-	last = le64(e + 40);
+	first = le64 (e + 32);
+	last = le64 (e + 40);
 	if (first < first_usable || last > last_usable || first > last) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "disk image: GPT partition %u spans LBA %" G_GUINT64_FORMAT
-		            "..%" G_GUINT64_FORMAT ", outside the usable %" G_GUINT64_FORMAT
-		            "..%" G_GUINT64_FORMAT,
-		            partno, first, last, first_usable, last_usable);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "disk image: GPT partition %u spans LBA %" G_GUINT64_FORMAT
+		             "..%" G_GUINT64_FORMAT ", outside the usable %" G_GUINT64_FORMAT
+		             "..%" G_GUINT64_FORMAT,
+		             partno, first, last, first_usable, last_usable);
 		return FALSE;
 	}
 	*offset = first * AC_DEVNET_SECTOR;
@@ -175,32 +184,35 @@ ac_devnet_gpt_find_partition(const guint8 *data,
 }
 
 gboolean
-ac_devnet_luks1_header_size(
-    const guint8 *phdr, gsize len, guint64 partition_size, guint64 *size, GError **error)
+ac_devnet_disk_luks1_header_size (const guint8 *phdr,
+                                  gsize len,
+                                  guint64 partition_size,
+                                  guint64 *size,
+                                  GError **error)
 {
 	guint32 payload;
 	if (phdr == NULL || len < AC_DEVNET_LUKS1_PHDR_SIZE) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "LUKS header: %" G_GSIZE_FORMAT " bytes, expected at least %u", len,
-		            AC_DEVNET_LUKS1_PHDR_SIZE);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "LUKS header: %" G_GSIZE_FORMAT " bytes, expected at least %u", len,
+		             AC_DEVNET_LUKS1_PHDR_SIZE);
 		return FALSE;
 	}
-	if (memcmp(phdr, "LUKS\xba\xbe", 6) != 0) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                    "partition 2 is not LUKS (no LUKS magic at its start)");
+	if (memcmp (phdr, "LUKS\xba\xbe", 6) != 0) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "partition 2 is not LUKS (no LUKS magic at its start)");
 		return FALSE;
 	}
 	if (phdr[6] != 0 || phdr[7] != 1) {
-		g_set_error(
+		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "partition 2 is LUKS version %u, expected LUKS1 (what the OVMF's GRUB opens)",
 		    ((guint)phdr[6] << 8) | phdr[7]);
 		return FALSE;
 	}
-	payload = be32(phdr + 104);
+	payload = be32 (phdr + 104);
 	if (payload == 0 || (guint64)payload * AC_DEVNET_SECTOR > AC_DEVNET_LUKS_MAX_HEADER
 	    || (guint64)payload * AC_DEVNET_SECTOR > partition_size) {
-		g_set_error(
+		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "LUKS1 payload offset %u sectors is invalid, expected 1..%u and inside the "
 		    "%" G_GUINT64_FORMAT "-byte partition",
@@ -212,17 +224,17 @@ ac_devnet_luks1_header_size(
 }
 
 static gboolean
-pread_all(int fd, guint8 *buf, gsize len, guint64 off, const gchar *path, GError **error)
+pread_all (int fd, guint8 *buf, gsize len, guint64 off, const gchar *path, GError **error)
 {
 	gsize done = 0;
 	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+		ssize_t n = pread (fd, buf + done, len - done, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			g_set_error(error, AC_ERROR, AC_ERROR_IO,
-			            "reading %s at %" G_GUINT64_FORMAT ": %s", path, off + done,
-			            n < 0 ? g_strerror(errno) : "unexpected end of file");
+			g_set_error (error, AC_ERROR, AC_ERROR_IO,
+			             "reading %s at %" G_GUINT64_FORMAT ": %s", path, off + done,
+			             n < 0 ? g_strerror (errno) : "unexpected end of file");
 			return FALSE;
 		}
 		done += (gsize)n;
@@ -232,20 +244,20 @@ pread_all(int fd, guint8 *buf, gsize len, guint64 off, const gchar *path, GError
 
 #if HAVE_CRYPTSETUP
 static void
-ac_devnet_crypt_log(int level, const char *msg, void *usrptr)
+ac_devnet_crypt_log (int level, const char *msg, void *usrptr)
 {
 	/* libcryptsetup's messages name the device and the slot, never the passphrase */
-	g_debug("cryptsetup: %s", msg);
+	g_debug ("cryptsetup: %s", msg);
 }
 #endif
 
 gboolean
-ac_devnet_luks_check_passphrase(const gchar *image_path,
-                                const gchar *workdir,
-                                const guint8 *passphrase,
-                                gsize passphrase_len,
-                                gint *keyslot,
-                                GError **error)
+ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
+                                 const gchar *workdir,
+                                 const guint8 *passphrase,
+                                 gsize passphrase_len,
+                                 gint *keyslot,
+                                 GError **error)
 {
 #if HAVE_CRYPTSETUP
 	int fd = -1;
@@ -261,94 +273,95 @@ ac_devnet_luks_check_passphrase(const gchar *image_path,
 	int rc;
 	gboolean ok = FALSE;
 
-	fd = open(image_path, O_RDONLY | O_CLOEXEC);
+	fd = open (image_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "opening %s: %s", image_path,
-		            g_strerror(errno));
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "opening %s: %s", image_path,
+		             g_strerror (errno));
 		return FALSE;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size < 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "stat %s: %s", image_path,
-		            g_strerror(errno));
-		close(fd);
+	if (fstat (fd, &st) != 0 || st.st_size < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "stat %s: %s", image_path,
+		             g_strerror (errno));
+		close (fd);
 		return FALSE;
 	}
-	head_len = (gsize)MIN((guint64)st.st_size, (guint64)AC_DEVNET_GPT_SCAN_SIZE);
-	head = g_malloc(MAX(head_len, 1));
-	if (!pread_all(fd, head, head_len, 0, image_path, error)
-	    || !ac_devnet_gpt_find_partition(head, head_len, (guint64)st.st_size, 2, &poff, &psize,
-	                                     error)
-	    || !pread_all(fd, phdr, sizeof(phdr), poff, image_path, error)
-	    || !ac_devnet_luks1_header_size(phdr, sizeof(phdr), psize, &hsize, error)) {
-		close(fd);
+	head_len = (gsize)MIN ((guint64)st.st_size, (guint64)AC_DEVNET_GPT_SCAN_SIZE);
+	head = g_malloc (MAX (head_len, 1));
+	if (!pread_all (fd, head, head_len, 0, image_path, error)
+	    || !ac_devnet_disk_gpt_find_partition (head, head_len, (guint64)st.st_size, 2, &poff,
+	                                           &psize, error)
+	    || !pread_all (fd, phdr, sizeof (phdr), poff, image_path, error)
+	    || !ac_devnet_disk_luks1_header_size (phdr, sizeof (phdr), psize, &hsize, error)) {
+		close (fd);
 		return FALSE;
 	}
-	area = g_malloc((gsize)hsize);
-	if (!pread_all(fd, area, (gsize)hsize, poff, image_path, error)) {
-		close(fd);
+	area = g_malloc ((gsize)hsize);
+	if (!pread_all (fd, area, (gsize)hsize, poff, image_path, error)) {
+		close (fd);
 		return FALSE;
 	}
-	close(fd);
+	close (fd);
 
-	tmp = g_build_filename(workdir, "luks-header-XXXXXX", NULL);
-	tfd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
+	tmp = g_build_filename (workdir, "luks-header-XXXXXX", NULL);
+	tfd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
 	if (tfd < 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", tmp,
-		            g_strerror(errno));
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", tmp,
+		             g_strerror (errno));
 		return FALSE;
 	}
 	{
 		gsize done = 0;
 		while (done < hsize) {
-			ssize_t n = write(tfd, area + done, (gsize)hsize - done);
+			ssize_t n = write (tfd, area + done, (gsize)hsize - done);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				g_set_error(error, AC_ERROR, AC_ERROR_IO, "writing %s: %s", tmp,
-				            g_strerror(errno));
-				close(tfd);
-				g_unlink(tmp);
+				g_set_error (error, AC_ERROR, AC_ERROR_IO, "writing %s: %s", tmp,
+				             g_strerror (errno));
+				close (tfd);
+				g_unlink (tmp);
 				return FALSE;
 			}
 			done += (gsize)n;
 		}
 	}
-	close(tfd);
+	close (tfd);
 
-	rc = crypt_init(&cd, tmp);
+	rc = crypt_init (&cd, tmp);
 	if (rc < 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INTERNAL, "crypt_init: %s", g_strerror(-rc));
-		g_unlink(tmp);
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL, "crypt_init: %s",
+		             g_strerror (-rc));
+		g_unlink (tmp);
 		return FALSE;
 	}
-	crypt_set_log_callback(cd, ac_devnet_crypt_log, NULL);
-	rc = crypt_load(cd, CRYPT_LUKS1, NULL);
+	crypt_set_log_callback (cd, ac_devnet_crypt_log, NULL);
+	rc = crypt_load (cd, CRYPT_LUKS1, NULL);
 	if (rc < 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "partition 2: libcryptsetup cannot load the LUKS1 header: %s",
-		            g_strerror(-rc));
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "partition 2: libcryptsetup cannot load the LUKS1 header: %s",
+		             g_strerror (-rc));
 	} else {
-		rc = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT,
-		                                  (const char *)passphrase, passphrase_len, 0);
+		rc = crypt_activate_by_passphrase (cd, NULL, CRYPT_ANY_SLOT,
+		                                   (const char *)passphrase, passphrase_len, 0);
 		if (rc >= 0) {
 			if (keyslot != NULL)
 				*keyslot = rc;
 			ok = TRUE;
 		} else if (rc == -EPERM) {
-			g_set_error_literal(error, AC_ERROR, AC_ERROR_MISMATCH,
-			                    "the injected passphrase opens no key slot of the "
-			                    "image's LUKS1 header");
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
+			                     "the injected passphrase opens no key slot of the "
+			                     "image's LUKS1 header");
 		} else {
-			g_set_error(error, AC_ERROR, AC_ERROR_INTERNAL,
-			            "checking the passphrase against the LUKS1 header: %s",
-			            g_strerror(-rc));
+			g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			             "checking the passphrase against the LUKS1 header: %s",
+			             g_strerror (-rc));
 		}
 	}
-	crypt_free(cd);
-	g_unlink(tmp);
+	crypt_free (cd);
+	g_unlink (tmp);
 	return ok;
 #else
-	g_set_error_literal(
+	g_set_error_literal (
 	    error, AC_ERROR, AC_ERROR_UNSUPPORTED,
 	    "built without libcryptsetup: cannot check a passphrase against a LUKS header");
 	return FALSE;

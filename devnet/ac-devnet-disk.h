@@ -19,34 +19,37 @@ G_BEGIN_DECLS
 #define AC_DEVNET_LUKS_MAX_HEADER (32 * 1024 * 1024)
 
 guint32
-ac_devnet_crc32(guint32 crc, const guint8 *data, gsize len);
+ac_devnet_disk_crc32 (guint32 crc, const guint8 *data, gsize len);
 
 /* The byte range of partition @partno (1-based) from the first bytes of a disk (@data, at most
  * AC_DEVNET_GPT_SCAN_SIZE) of total size @disk_size. Checks the protective MBR, both CRCs, the
  * entry geometry and that the partition lies inside the disk. */
 gboolean
-ac_devnet_gpt_find_partition(const guint8 *data,
-                             gsize len,
-                             guint64 disk_size,
-                             guint partno,
-                             guint64 *offset,
-                             guint64 *size,
-                             GError **error);
+ac_devnet_disk_gpt_find_partition (const guint8 *data,
+                                   gsize len,
+                                   guint64 disk_size,
+                                   guint partno,
+                                   guint64 *offset,
+                                   guint64 *size,
+                                   GError **error);
 
 /* The LUKS1 header area size (payloadOffset) from a phdr of at least AC_DEVNET_LUKS1_PHDR_SIZE
  * bytes, bounded by @partition_size and AC_DEVNET_LUKS_MAX_HEADER. */
 gboolean
-ac_devnet_luks1_header_size(
-    const guint8 *phdr, gsize len, guint64 partition_size, guint64 *size, GError **error);
+ac_devnet_disk_luks1_header_size (const guint8 *phdr,
+                                  gsize len,
+                                  guint64 partition_size,
+                                  guint64 *size,
+                                  GError **error);
 
 /* TRUE when @passphrase opens a key slot of the LUKS1 header on partition 2 of @image_path;
  * AC_ERROR_MISMATCH when it opens none. @workdir holds the temporary header copy (0600). */
 gboolean
-ac_devnet_luks_check_passphrase(const gchar *image_path,
-                                const gchar *workdir,
-                                const guint8 *passphrase,
-                                gsize passphrase_len,
-                                gint *keyslot,
-                                GError **error);
+ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
+                                 const gchar *workdir,
+                                 const guint8 *passphrase,
+                                 gsize passphrase_len,
+                                 gint *keyslot,
+                                 GError **error);
 
 G_END_DECLS

@@ -17,170 +17,174 @@
 #include "ac-sev-cert.h"
 
 static gboolean
-identity_exists(const gchar *dir)
+identity_exists (const gchar *dir)
 {
-	g_autofree gchar *p = g_build_filename(dir, "pdh_key.pem", NULL);
-	g_autofree gchar *a = g_build_filename(dir, "ark.cert", NULL);
-	return g_file_test(p, G_FILE_TEST_EXISTS) && g_file_test(a, G_FILE_TEST_EXISTS);
+	g_autofree gchar *p = g_build_filename (dir, "pdh_key.pem", NULL);
+	g_autofree gchar *a = g_build_filename (dir, "ark.cert", NULL);
+	return g_file_test (p, G_FILE_TEST_EXISTS) && g_file_test (a, G_FILE_TEST_EXISTS);
 }
 
 static void
-rm_rf_flat(const gchar *dir)
+rm_rf_flat (const gchar *dir)
 {
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
 	const gchar *name;
 	if (d == NULL)
 		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		g_autofree gchar *p = g_build_filename(dir, name, NULL);
-		g_unlink(p);
+	while ((name = g_dir_read_name (d)) != NULL) {
+		g_autofree gchar *p = g_build_filename (dir, name, NULL);
+		g_unlink (p);
 	}
-	g_rmdir(dir);
+	g_rmdir (dir);
 }
 
 /* saves into a temporary sibling and renames it into place; loses the race gracefully */
 static gboolean
-identity_publish(const gchar *tmpdir, const gchar *dir, GError **error)
+identity_publish (const gchar *tmpdir, const gchar *dir, GError **error)
 {
-	if (g_rename(tmpdir, dir) != 0) {
+	if (g_rename (tmpdir, dir) != 0) {
 		int saved = errno;
-		rm_rf_flat(tmpdir);
-		if ((saved == ENOTEMPTY || saved == EEXIST) && identity_exists(dir))
+		rm_rf_flat (tmpdir);
+		if ((saved == ENOTEMPTY || saved == EEXIST) && identity_exists (dir))
 			return TRUE;
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "renaming %s to %s: %s", tmpdir, dir,
-		            g_strerror(saved));
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "renaming %s to %s: %s", tmpdir, dir,
+		             g_strerror (saved));
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gchar *
-identity_tmpdir(const gchar *dir, GError **error)
+identity_tmpdir (const gchar *dir, GError **error)
 {
-	g_autofree gchar *parent = g_path_get_dirname(dir);
-	g_autofree gchar *base = g_path_get_basename(dir);
+	g_autofree gchar *parent = g_path_get_dirname (dir);
+	g_autofree gchar *base = g_path_get_basename (dir);
 	g_autofree gchar *tmpl = NULL;
-	if (g_mkdir_with_parents(parent, 0700) != 0) {
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", parent,
-		            g_strerror(errno));
+	if (g_mkdir_with_parents (parent, 0700) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", parent,
+		             g_strerror (errno));
 		return NULL;
 	}
-	tmpl = g_strdup_printf("%s/.%s-XXXXXX", parent, base);
-	if (g_mkdtemp_full(tmpl, 0700) == NULL) {
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", tmpl,
-		            g_strerror(errno));
+	tmpl = g_strdup_printf ("%s/.%s-XXXXXX", parent, base);
+	if (g_mkdtemp_full (tmpl, 0700) == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", tmpl,
+		             g_strerror (errno));
 		return NULL;
 	}
-	return g_steal_pointer(&tmpl);
+	return g_steal_pointer (&tmpl);
 }
 
 AcSevPsp *
-ac_devnet_identity_root(const gchar *dir, guint rsa_bits, GError **error)
+ac_devnet_identity_root (const gchar *dir, guint rsa_bits, GError **error)
 {
-	g_autoptr(AcSevPsp) psp = NULL;
+	g_autoptr (AcSevPsp) psp = NULL;
 	g_autofree gchar *tmp = NULL;
 
-	if (identity_exists(dir))
-		return ac_sev_psp_load(dir, error);
-	psp = ac_sev_psp_new(rsa_bits, error);
+	if (identity_exists (dir))
+		return ac_sev_psp_load (dir, error);
+	psp = ac_sev_psp_new (rsa_bits, error);
 	if (psp == NULL)
 		return NULL;
-	tmp = identity_tmpdir(dir, error);
+	tmp = identity_tmpdir (dir, error);
 	if (tmp == NULL)
 		return NULL;
-	if (!ac_sev_psp_save(psp, tmp, error)) {
-		rm_rf_flat(tmp);
+	if (!ac_sev_psp_save (psp, tmp, error)) {
+		rm_rf_flat (tmp);
 		return NULL;
 	}
-	if (!identity_publish(tmp, dir, error))
+	if (!identity_publish (tmp, dir, error))
 		return NULL;
 	/* whoever won the race, use what is on disk */
-	return ac_sev_psp_load(dir, error);
+	return ac_sev_psp_load (dir, error);
 }
 
 static EVP_PKEY *
-read_key(const gchar *dir, const gchar *name, GError **error)
+read_key (const gchar *dir, const gchar *name, GError **error)
 {
-	g_autofree gchar *base = g_strdup_printf("%s_key.pem", name);
-	g_autofree gchar *path = g_build_filename(dir, base, NULL);
+	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
+	g_autofree gchar *path = g_build_filename (dir, base, NULL);
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	BIO *bio;
 	EVP_PKEY *key;
-	if (!g_file_get_contents(path, &buf, &len, NULL)) {
-		g_set_error(error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root key %s is missing",
-		            path);
+	if (!g_file_get_contents (path, &buf, &len, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root key %s is missing",
+		             path);
 		return NULL;
 	}
-	bio = BIO_new_mem_buf(buf, (int)len);
-	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	OPENSSL_cleanse(buf, len);
+	bio = BIO_new_mem_buf (buf, (int)len);
+	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
+	BIO_free (bio);
+	OPENSSL_cleanse (buf, len);
 	if (key == NULL)
-		g_set_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		            "devnet root key %s is not a PEM private key", path);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "devnet root key %s is not a PEM private key", path);
 	return key;
 }
 
 static gboolean
-write_file(
-    const gchar *dir, const gchar *name, const guint8 *data, gsize len, int mode, GError **error)
+write_file (const gchar *dir,
+            const gchar *name,
+            const guint8 *data,
+            gsize len,
+            int mode,
+            GError **error)
 {
-	g_autofree gchar *path = g_build_filename(dir, name, NULL);
-	g_autoptr(GError) error_local = NULL;
-	if (!g_file_set_contents_full(path, (const gchar *)data, (gssize)len,
-	                              G_FILE_SET_CONTENTS_NONE, mode, &error_local)) {
-		g_set_error(error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	g_autoptr (GError) error_local = NULL;
+	if (!g_file_set_contents_full (path, (const gchar *)data, (gssize)len,
+	                               G_FILE_SET_CONTENTS_NONE, mode, &error_local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-write_key(const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
+write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
 {
-	g_autofree gchar *base = g_strdup_printf("%s_key.pem", name);
-	BIO *bio = BIO_new(BIO_s_mem());
+	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
+	BIO *bio = BIO_new (BIO_s_mem ());
 	char *p = NULL;
 	long len;
 	gboolean ok;
-	if (bio == NULL || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		BIO_free(bio);
-		g_set_error(error, AC_ERROR, AC_ERROR_INTERNAL, "encoding the %s private key",
-		            name);
+	if (bio == NULL || PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
+		BIO_free (bio);
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL, "encoding the %s private key",
+		             name);
 		return FALSE;
 	}
-	len = BIO_get_mem_data(bio, &p);
-	ok = write_file(dir, base, (const guint8 *)p, (gsize)len, 0600, error);
-	OPENSSL_cleanse(p, (gsize)len);
-	BIO_free(bio);
+	len = BIO_get_mem_data (bio, &p);
+	ok = write_file (dir, base, (const guint8 *)p, (gsize)len, 0600, error);
+	OPENSSL_cleanse (p, (gsize)len);
+	BIO_free (bio);
 	return ok;
 }
 
 static gboolean
-copy_file(const gchar *from_dir, const gchar *to_dir, const gchar *name, int mode, GError **error)
+copy_file (const gchar *from_dir, const gchar *to_dir, const gchar *name, int mode, GError **error)
 {
-	g_autofree gchar *src = g_build_filename(from_dir, name, NULL);
+	g_autofree gchar *src = g_build_filename (from_dir, name, NULL);
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	gboolean ok;
-	if (!g_file_get_contents(src, &buf, &len, NULL)) {
-		g_set_error(error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root file %s is missing",
-		            src);
+	if (!g_file_get_contents (src, &buf, &len, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root file %s is missing",
+		             src);
 		return FALSE;
 	}
-	ok = write_file(to_dir, name, (const guint8 *)buf, len, mode, error);
-	OPENSSL_cleanse(buf, len);
+	ok = write_file (to_dir, name, (const guint8 *)buf, len, mode, error);
+	OPENSSL_cleanse (buf, len);
 	return ok;
 }
 
 static EVP_PKEY *
-ec_generate(GError **error)
+ec_generate (GError **error)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-384");
+	EVP_PKEY *k = EVP_EC_gen ("P-384");
 	if (k == NULL)
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INTERNAL,
-		                    "generating a P-384 key failed");
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+		                     "generating a P-384 key failed");
 	return k;
 }
 
@@ -191,101 +195,101 @@ typedef struct {
 } AcDevnetPlatformKeys;
 
 static void
-platform_keys_clear(AcDevnetPlatformKeys *pk)
+platform_keys_clear (AcDevnetPlatformKeys *pk)
 {
 	for (guint j = 0; j < 4; j++) {
 		if (pk->keys[j] != NULL)
-			EVP_PKEY_free(pk->keys[j]);
+			EVP_PKEY_free (pk->keys[j]);
 		if (pk->certs[j] != NULL)
-			ac_sev_cert_unref(pk->certs[j]);
+			ac_sev_cert_unref (pk->certs[j]);
 	}
 	if (pk->ask_key != NULL)
-		EVP_PKEY_free(pk->ask_key);
-	memset(pk, 0, sizeof(*pk));
+		EVP_PKEY_free (pk->ask_key);
+	memset (pk, 0, sizeof (*pk));
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(AcDevnetPlatformKeys, platform_keys_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcDevnetPlatformKeys, platform_keys_clear)
 
 /* the layout of ac_sev_psp_new(): CEK ← ASK, OCA self-signed, PEK ← OCA and CEK, PDH ← PEK */
 static gboolean
-platform_generate(AcDevnetPlatformKeys *pk, AcAmdCert *ask, GError **error)
+platform_generate (AcDevnetPlatformKeys *pk, AcAmdCert *ask, GError **error)
 {
 	for (guint i = 0; i < 4; i++) {
-		if ((pk->keys[i] = ec_generate(error)) == NULL)
+		if ((pk->keys[i] = ec_generate (error)) == NULL)
 			return FALSE;
 	}
-	pk->certs[0] = ac_sev_cert_new_ec(AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14,
-	                                  pk->keys[0], error);
+	pk->certs[0] = ac_sev_cert_new_ec (AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14,
+	                                   pk->keys[0], error);
 	if (pk->certs[0] == NULL
-	    || !ac_sev_cert_sign_by_amd(pk->certs[0], 0, ask, pk->ask_key, error))
+	    || !ac_sev_cert_sign_by_amd (pk->certs[0], 0, ask, pk->ask_key, error))
 		return FALSE;
-	pk->certs[1] = ac_sev_cert_new_ec(AC_SEV_USAGE_OCA, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
-	                                  pk->keys[1], error);
+	pk->certs[1] = ac_sev_cert_new_ec (AC_SEV_USAGE_OCA, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
+	                                   pk->keys[1], error);
 	if (pk->certs[1] == NULL
-	    || !ac_sev_cert_sign(pk->certs[1], 0, pk->certs[1], pk->keys[1], error))
+	    || !ac_sev_cert_sign (pk->certs[1], 0, pk->certs[1], pk->keys[1], error))
 		return FALSE;
-	pk->certs[2] = ac_sev_cert_new_ec(AC_SEV_USAGE_PEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
-	                                  pk->keys[2], error);
+	pk->certs[2] = ac_sev_cert_new_ec (AC_SEV_USAGE_PEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
+	                                   pk->keys[2], error);
 	if (pk->certs[2] == NULL
-	    || !ac_sev_cert_sign(pk->certs[2], 0, pk->certs[1], pk->keys[1], error)
-	    || !ac_sev_cert_sign(pk->certs[2], 1, pk->certs[0], pk->keys[0], error))
+	    || !ac_sev_cert_sign (pk->certs[2], 0, pk->certs[1], pk->keys[1], error)
+	    || !ac_sev_cert_sign (pk->certs[2], 1, pk->certs[0], pk->keys[0], error))
 		return FALSE;
-	pk->certs[3] = ac_sev_cert_new_ec(AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, 0, 24,
-	                                  pk->keys[3], error);
+	pk->certs[3] = ac_sev_cert_new_ec (AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, 0, 24,
+	                                   pk->keys[3], error);
 	if (pk->certs[3] == NULL
-	    || !ac_sev_cert_sign(pk->certs[3], 0, pk->certs[2], pk->keys[2], error))
+	    || !ac_sev_cert_sign (pk->certs[3], 0, pk->certs[2], pk->keys[2], error))
 		return FALSE;
 	return TRUE;
 }
 
 static gboolean
-platform_write(AcDevnetPlatformKeys *pk, const gchar *tmp, const gchar *root_dir, GError **error)
+platform_write (AcDevnetPlatformKeys *pk, const gchar *tmp, const gchar *root_dir, GError **error)
 {
 	const gchar *names[4] = { "cek", "oca", "pek", "pdh" };
 	guint8 id[AC_SEV_ID_SIZE];
 	for (guint i = 0; i < 4; i++) {
-		g_autofree gchar *base = g_strdup_printf("%s.cert", names[i]);
-		if (!write_file(tmp, base, ac_sev_cert_get_data(pk->certs[i]), AC_SEV_CERT_SIZE,
-		                0644, error)
-		    || !write_key(tmp, names[i], pk->keys[i], error))
+		g_autofree gchar *base = g_strdup_printf ("%s.cert", names[i]);
+		if (!write_file (tmp, base, ac_sev_cert_get_data (pk->certs[i]), AC_SEV_CERT_SIZE,
+		                 0644, error)
+		    || !write_key (tmp, names[i], pk->keys[i], error))
 			return FALSE;
 	}
-	if (!copy_file(root_dir, tmp, "ark.cert", 0644, error)
-	    || !copy_file(root_dir, tmp, "ask.cert", 0644, error)
-	    || !copy_file(root_dir, tmp, "ark_key.pem", 0600, error)
-	    || !copy_file(root_dir, tmp, "ask_key.pem", 0600, error))
+	if (!copy_file (root_dir, tmp, "ark.cert", 0644, error)
+	    || !copy_file (root_dir, tmp, "ask.cert", 0644, error)
+	    || !copy_file (root_dir, tmp, "ark_key.pem", 0600, error)
+	    || !copy_file (root_dir, tmp, "ask_key.pem", 0600, error))
 		return FALSE;
-	if (RAND_bytes(id, sizeof(id)) != 1) {
-		g_set_error_literal(error, AC_ERROR, AC_ERROR_INTERNAL,
-		                    "no random bytes for the chip id");
+	if (RAND_bytes (id, sizeof (id)) != 1) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+		                     "no random bytes for the chip id");
 		return FALSE;
 	}
-	return write_file(tmp, "id.bin", id, sizeof(id), 0644, error);
+	return write_file (tmp, "id.bin", id, sizeof (id), 0644, error);
 }
 
 AcSevPsp *
-ac_devnet_identity_platform(const gchar *dir, const gchar *root_dir, GError **error)
+ac_devnet_identity_platform (const gchar *dir, const gchar *root_dir, GError **error)
 {
-	g_autofree gchar *ask_path = g_build_filename(root_dir, "ask.cert", NULL);
-	g_autoptr(AcAmdCert) ask = NULL;
-	g_auto(AcDevnetPlatformKeys) pk = { 0 };
+	g_autofree gchar *ask_path = g_build_filename (root_dir, "ask.cert", NULL);
+	g_autoptr (AcAmdCert) ask = NULL;
+	g_auto (AcDevnetPlatformKeys) pk = { 0 };
 	g_autofree gchar *tmp = NULL;
 
-	if (identity_exists(dir))
-		return ac_sev_psp_load(dir, error);
-	if ((ask = ac_amd_cert_parse_file(ask_path, error)) == NULL
-	    || (pk.ask_key = read_key(root_dir, "ask", error)) == NULL)
+	if (identity_exists (dir))
+		return ac_sev_psp_load (dir, error);
+	if ((ask = ac_amd_cert_parse_file (ask_path, error)) == NULL
+	    || (pk.ask_key = read_key (root_dir, "ask", error)) == NULL)
 		return NULL;
-	if (!platform_generate(&pk, ask, error))
+	if (!platform_generate (&pk, ask, error))
 		return NULL;
-	tmp = identity_tmpdir(dir, error);
+	tmp = identity_tmpdir (dir, error);
 	if (tmp == NULL)
 		return NULL;
-	if (!platform_write(&pk, tmp, root_dir, error)) {
-		rm_rf_flat(tmp);
+	if (!platform_write (&pk, tmp, root_dir, error)) {
+		rm_rf_flat (tmp);
 		return NULL;
 	}
-	if (!identity_publish(tmp, dir, error))
+	if (!identity_publish (tmp, dir, error))
 		return NULL;
-	return ac_sev_psp_load(dir, error);
+	return ac_sev_psp_load (dir, error);
 }

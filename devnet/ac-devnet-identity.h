@@ -16,11 +16,11 @@ G_BEGIN_DECLS
 /* Loads the identity saved in @dir, or generates one with its own ARK/ASK of @rsa_bits and
  * saves it there (atomically: concurrent creators end up with the same identity). */
 AcSevPsp *
-ac_devnet_identity_root(const gchar *dir, guint rsa_bits, GError **error);
+ac_devnet_identity_root (const gchar *dir, guint rsa_bits, GError **error);
 
 /* Loads the identity in @dir, or makes one whose CEK is signed by the ASK of the root in
  * @root_dir (fresh P-384 CEK, OCA, PEK, PDH) and saves it there. */
 AcSevPsp *
-ac_devnet_identity_platform(const gchar *dir, const gchar *root_dir, GError **error);
+ac_devnet_identity_platform (const gchar *dir, const gchar *root_dir, GError **error);
 
 G_END_DECLS

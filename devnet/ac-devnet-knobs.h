@@ -35,9 +35,9 @@ typedef enum {
 } AcDevnetEndpoint;
 
 const gchar *
-ac_devnet_endpoint_to_string(AcDevnetEndpoint ep);
+ac_devnet_knobs_endpoint_to_string (AcDevnetEndpoint ep);
 gboolean
-ac_devnet_endpoint_from_string(const gchar *name, AcDevnetEndpoint *ep);
+ac_devnet_knobs_endpoint_from_string (const gchar *name, AcDevnetEndpoint *ep);
 
 typedef enum {
 	AC_DEVNET_ATTACK_NONE,
@@ -50,9 +50,9 @@ typedef enum {
 } AcDevnetAttack;
 
 const gchar *
-ac_devnet_attack_to_string(AcDevnetAttack attack);
+ac_devnet_knobs_attack_to_string (AcDevnetAttack attack);
 gboolean
-ac_devnet_attack_from_string(const gchar *name, AcDevnetAttack *attack, GError **error);
+ac_devnet_knobs_attack_from_string (const gchar *name, AcDevnetAttack *attack, GError **error);
 
 #define AC_DEVNET_MAX_CRNS 16
 #define AC_DEVNET_MAX_LATENCY_MS 60000
@@ -78,7 +78,7 @@ typedef struct {
 } AcDevnetKnobs;
 
 void
-ac_devnet_knobs_init(AcDevnetKnobs *knobs, guint n_crns);
+ac_devnet_knobs_init (AcDevnetKnobs *knobs, guint n_crns);
 /* Applies a JSON patch (only the members present change); on error @knobs is unchanged.
  * { "latency_ms": N, "processing_delay_ms": N, "clock_skew_s": N, "clock_offset_s": N,
  *   "payment_cutoffs": { "instance_hold": "YYYY-MM-DD"|"never", "instance_superfluid": …,
@@ -88,20 +88,20 @@ ac_devnet_knobs_init(AcDevnetKnobs *knobs, guint n_crns);
  *   "attacks": { "<crn index>": "none|self-signed-chain|swap-pdh|other-firmware|replay-measurement"
  * } } */
 gboolean
-ac_devnet_knobs_apply(AcDevnetKnobs *knobs, JsonNode *patch, GError **error);
+ac_devnet_knobs_apply (AcDevnetKnobs *knobs, JsonNode *patch, GError **error);
 gboolean
-ac_devnet_knobs_apply_data(AcDevnetKnobs *knobs, const gchar *data, gsize len, GError **error);
+ac_devnet_knobs_apply_data (AcDevnetKnobs *knobs, const gchar *data, gsize len, GError **error);
 JsonNode *
-ac_devnet_knobs_to_json(const AcDevnetKnobs *knobs);
+ac_devnet_knobs_to_json (const AcDevnetKnobs *knobs);
 
 /* Decides the fate of one request: 0 = serve it, else the HTTP status of an injected error.
  * @roll is a uniform random number in [0, 1). Consumes fail_next. */
 guint
-ac_devnet_knobs_take_fault(AcDevnetKnobs *knobs, AcDevnetEndpoint ep, gdouble roll);
+ac_devnet_knobs_take_fault (AcDevnetKnobs *knobs, AcDevnetEndpoint ep, gdouble roll);
 guint
-ac_devnet_knobs_get_latency(const AcDevnetKnobs *knobs, AcDevnetEndpoint ep);
+ac_devnet_knobs_get_latency (const AcDevnetKnobs *knobs, AcDevnetEndpoint ep);
 /* 0 = do not drop this upload, else the byte count after which to drop it. Consumes drop_next. */
 guint64
-ac_devnet_knobs_take_drop(AcDevnetKnobs *knobs, AcDevnetEndpoint ep);
+ac_devnet_knobs_take_drop (AcDevnetKnobs *knobs, AcDevnetEndpoint ep);
 
 G_END_DECLS

@@ -16,10 +16,10 @@ G_BEGIN_DECLS
 typedef struct _AcDevnetStore AcDevnetStore;
 
 AcDevnetStore *
-ac_devnet_store_open(const gchar *path, GError **error);
+ac_devnet_store_open (const gchar *path, GError **error);
 void
-ac_devnet_store_free(AcDevnetStore *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetStore, ac_devnet_store_free)
+ac_devnet_store_free (AcDevnetStore *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDevnetStore, ac_devnet_store_free)
 
 /* ---- messages ---- */
 
@@ -37,39 +37,39 @@ typedef struct {
 } AcDevnetMessageRow;
 
 void
-ac_devnet_message_row_free(AcDevnetMessageRow *row);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetMessageRow, ac_devnet_message_row_free)
+ac_devnet_store_message_row_free (AcDevnetMessageRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDevnetMessageRow, ac_devnet_store_message_row_free)
 
 /* FALSE with AC_ERROR_EXISTS when the hash is known, unless its message was rejected: then
  * the row is replaced by this copy, pending again (as pyaleph does) */
 gboolean
-ac_devnet_store_insert_message(AcDevnetStore *self,
-                               const AcAlephMessage *msg,
-                               gdouble reception_time,
-                               gdouble process_at,
-                               const gchar *owner,
-                               const gchar *ref,
-                               GError **error);
+ac_devnet_store_insert_message (AcDevnetStore *self,
+                                const AcAlephMessage *msg,
+                                gdouble reception_time,
+                                gdouble process_at,
+                                const gchar *owner,
+                                const gchar *ref,
+                                GError **error);
 AcDevnetMessageRow *
-ac_devnet_store_get_message(AcDevnetStore *self, const gchar *item_hash, GError **error);
+ac_devnet_store_get_message (AcDevnetStore *self, const gchar *item_hash, GError **error);
 gboolean
-ac_devnet_store_set_status(AcDevnetStore *self,
-                           const gchar *item_hash,
-                           const gchar *status,
-                           gint64 error_code, /* < -1000: none */
-                           const gchar *details,
-                           GError **error);
+ac_devnet_store_set_status (AcDevnetStore *self,
+                            const gchar *item_hash,
+                            const gchar *status,
+                            gint64 error_code, /* < -1000: none */
+                            const gchar *details,
+                            GError **error);
 gboolean
-ac_devnet_store_set_forgotten(AcDevnetStore *self,
-                              const gchar *item_hash,
-                              const gchar *by,
-                              GError **error);
+ac_devnet_store_set_forgotten (AcDevnetStore *self,
+                               const gchar *item_hash,
+                               const gchar *by,
+                               GError **error);
 /* item hashes of pending messages due at @now, oldest first */
 GPtrArray *
-ac_devnet_store_due_messages(AcDevnetStore *self, gdouble now, GError **error);
+ac_devnet_store_due_messages (AcDevnetStore *self, gdouble now, GError **error);
 /* the earliest process_at of a pending message, or < 0 */
 gdouble
-ac_devnet_store_next_due(AcDevnetStore *self);
+ac_devnet_store_next_due (AcDevnetStore *self);
 
 typedef struct {
 	gchar **hashes;
@@ -84,21 +84,24 @@ typedef struct {
 
 /* processed messages matching every given filter */
 GPtrArray *
-ac_devnet_store_query(AcDevnetStore *self, const AcDevnetQuery *q, guint *total, GError **error);
+ac_devnet_store_query (AcDevnetStore *self, const AcDevnetQuery *q, guint *total, GError **error);
 
 /* ---- files ---- */
 
 gboolean
-ac_devnet_store_put_file(AcDevnetStore *self,
-                         const gchar *hash,
-                         const gchar *kind, /* storage | ipfs */
-                         guint64 size,
-                         const gchar *path,
-                         GError **error);
+ac_devnet_store_put_file (AcDevnetStore *self,
+                          const gchar *hash,
+                          const gchar *kind, /* storage | ipfs */
+                          guint64 size,
+                          const gchar *path,
+                          GError **error);
 /* the path of a stored file, NULL (no error) when unknown */
 gchar *
-ac_devnet_store_get_file(
-    AcDevnetStore *self, const gchar *hash, guint64 *size, gchar **kind, GError **error);
+ac_devnet_store_get_file (AcDevnetStore *self,
+                          const gchar *hash,
+                          guint64 *size,
+                          gchar **kind,
+                          GError **error);
 
 /* ---- VMs (per CRN) ---- */
 
@@ -118,14 +121,14 @@ typedef struct {
 } AcDevnetVmRow;
 
 void
-ac_devnet_vm_row_free(AcDevnetVmRow *row);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnetVmRow, ac_devnet_vm_row_free)
+ac_devnet_store_vm_row_free (AcDevnetVmRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDevnetVmRow, ac_devnet_store_vm_row_free)
 
 gboolean
-ac_devnet_store_put_vm(AcDevnetStore *self, const AcDevnetVmRow *row, GError **error);
+ac_devnet_store_put_vm (AcDevnetStore *self, const AcDevnetVmRow *row, GError **error);
 AcDevnetVmRow *
-ac_devnet_store_get_vm(AcDevnetStore *self, guint crn, const gchar *vm_hash, GError **error);
+ac_devnet_store_get_vm (AcDevnetStore *self, guint crn, const gchar *vm_hash, GError **error);
 GPtrArray *
-ac_devnet_store_list_vms(AcDevnetStore *self, GError **error);
+ac_devnet_store_list_vms (AcDevnetStore *self, GError **error);
 
 G_END_DECLS

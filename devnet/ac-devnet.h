@@ -17,24 +17,24 @@ typedef struct _AcDevnet AcDevnet;
 /* Reads the JSON configuration (see devnet/README.md); relative paths are relative to the
  * configuration file's directory. */
 AcDevnet *
-ac_devnet_new_from_file(const gchar *config_path, GError **error);
+ac_devnet_new_from_file (const gchar *config_path, GError **error);
 AcDevnet *
-ac_devnet_new_from_json(const gchar *json, const gchar *base_dir, GError **error);
+ac_devnet_new_from_json (const gchar *json, const gchar *base_dir, GError **error);
 void
-ac_devnet_free(AcDevnet *self);
+ac_devnet_free (AcDevnet *self);
 
 /* Creates the state directory, the identities and the store, binds every listener on
  * 127.0.0.1 (port 0 = ephemeral) in the thread-default main context. */
 gboolean
-ac_devnet_start(AcDevnet *self, GError **error);
+ac_devnet_start (AcDevnet *self, GError **error);
 /* Stops listening and closes the store. Idempotent. */
 void
-ac_devnet_stop(AcDevnet *self);
+ac_devnet_stop (AcDevnet *self);
 
 /* The bound URLs and the trust inputs as one compact JSON line (no newline). */
 gchar *
-ac_devnet_get_ready_line(AcDevnet *self);
+ac_devnet_get_ready_line (AcDevnet *self);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcDevnet, ac_devnet_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDevnet, ac_devnet_free)
 
 G_END_DECLS

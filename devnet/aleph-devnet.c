@@ -58,7 +58,8 @@ main (int argc, char **argv)
 		{ "crns", 0, 0, G_OPTION_ARG_INT, &crns,
 		  "without --config: how many CRNs (default 1)", "N" },
 		{ "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "log every request decision", NULL },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit",
+		  NULL },
 		{ NULL },
 	};
 

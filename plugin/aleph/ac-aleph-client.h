@@ -99,6 +99,7 @@ void ac_crn_client_set_poll (AcCrnClient *self, guint first_ms, guint max_ms);
 
 GBytes *ac_crn_get_certificates (AcCrnClient *self, GError **error);
 gboolean ac_crn_notify_allocation (AcCrnClient *self, const gchar *vm_hash, GError **error);
+/* AC_ERROR_EXISTS when the CRN already runs the launch (aleph-vm's 400 vm_running) */
 gboolean ac_crn_confidential_initialize (AcCrnClient *self,
 					 const gchar *vm_hash,
 					 GBytes *session_b64,

@@ -162,6 +162,27 @@ expect_ok (AcHttpResponse *r, const gchar *method, const gchar *url, GError **er
 	return FALSE;
 }
 
+/* Whether the CRN's error answer @r is the JSON {"code": @code, …} aleph-vm sends. */
+static gboolean
+crn_answer_code_is (AcHttpResponse *r, const gchar *code)
+{
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	JsonNode *root;
+	const gchar *data;
+	gsize len;
+
+	data = ac_http_response_get_data (r, &len);
+	if (data == NULL || !json_parser_load_from_data (parser, data, (gssize)len, NULL))
+		return FALSE;
+	root = json_parser_get_root (parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+		return FALSE;
+	return g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root),
+	                                                              "code", NULL),
+	                  code)
+	       == 0;
+}
+
 GBytes *
 ac_crn_get_certificates (AcCrnClient *self, GError **error)
 {
@@ -225,6 +246,7 @@ ac_crn_confidential_initialize (AcCrnClient *self,
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) h = NULL;
 	g_autoptr (AcHttpResponse) r = NULL;
+	g_autoptr (GError) local_error = NULL;
 	AcHttpPart parts[2];
 
 	if (path == NULL)
@@ -247,7 +269,15 @@ ac_crn_confidential_initialize (AcCrnClient *self,
 	                            AC_HTTP_ACCEPT_ANY_STATUS, NULL, error);
 	if (r == NULL)
 		return FALSE;
-	return expect_ok (r, "POST", url, error);
+	if (!expect_ok (r, "POST", url, &local_error)) {
+		/* aleph-vm's 400 {"code": "vm_running"}: the launch runs already (with a session
+		 * sent before); a class of its own, so that callers never read the text */
+		if (r->status == 400 && crn_answer_code_is (r, "vm_running"))
+			local_error->code = AC_ERROR_EXISTS;
+		g_propagate_error (error, g_steal_pointer (&local_error));
+		return FALSE;
+	}
+	return TRUE;
 }
 
 AcCrnMeasurement *

@@ -252,6 +252,106 @@ shipped_record (const AcHookConfig *config, const gchar *xml, gsize len, GError 
 	"check it with 'virt-aleph status %s' or run its Aleph flow with 'virt-aleph apply %s'. "  \
 	"To run it locally instead, remove <aleph:publish> (with 'virsh edit %s')"
 
+/* exactly what the service prepared: its session, used once, its firmware and disk;
+ * the record is the one the service keeps on this machine, or the one it shipped
+ * signed in the domain's metadata when it runs on another machine */
+static gboolean
+gate_sev_record (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len,
+		 const AcTag *tag, const AcTagDomain *dom, GError **error)
+{
+	g_autoptr(AcLocalsevRecord) record = NULL;
+	g_autoptr(GError) local = NULL;
+	gboolean shipped = FALSE;
+	if (dom->uuid != NULL)
+		record = ac_localsev_record_load (config->state_dir, dom->uuid, &local);
+	if (record == NULL && (local == NULL || g_error_matches (local, AC_ERROR, AC_ERROR_NOT_FOUND))) {
+		g_autoptr(GError) ship_error = NULL;
+		record = shipped_record (config, xml, len, &ship_error);
+		if (record == NULL && !g_error_matches (ship_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+			/* both: on the service's own machine the first is the real cause */
+			refuse (error, AC_ERROR_REFUSED, domain, "%s; and %s",
+				local != NULL ? local->message : "the domain has no UUID",
+				ship_error->message);
+			return FALSE;
+		}
+		shipped = record != NULL;
+	}
+	if (record == NULL && tag->publish != NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
+		return FALSE;
+	}
+	if (record == NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"virt-alephd has not prepared this launch (%s); it writes a fresh "
+			"SEV session for every start: check 'virt-aleph status %s'",
+			local != NULL ? local->message : "no record", domain);
+		return FALSE;
+	}
+	g_clear_error (&local);
+	if (!ac_localsev_gate_check_prepared (record, xml, len, &local)) {
+		refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
+		return FALSE;
+	}
+	if (shipped ? !ac_localsev_record_session_mark_used (config->state_dir, record->session_id, &local)
+		    : !ac_localsev_record_mark_launched (config->state_dir, dom->uuid, &local)) {
+		refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* <aleph:local mode='sev'/> on a SEV host: the launch is the tag's */
+static gboolean
+gate_sev (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len,
+	  gboolean host_sev, const AcTag *tag, const AcTagDomain *dom, GError **error)
+{
+	if (!host_sev) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"<aleph:local mode='sev'/> needs AMD SEV, which this host lacks (no "
+			"/dev/sev or kvm_amd sev=N). Start it on an SEV host, deploy it to Aleph "
+			"with <aleph:publish/>, or set <aleph:local mode='test'/> for an "
+			"unprotected test run");
+		return FALSE;
+	}
+	if (dom->qemu_element != NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"<%s> (libvirt's QEMU namespace %s) is passed to QEMU unchecked and "
+			"could replace the SEV launch (another sev-guest object, firmware or a "
+			"debug stub): a confidential domain cannot carry it. Remove it with "
+			"'virsh edit %s'",
+			dom->qemu_element, AC_LIBVIRT_QEMU_NS, domain);
+		return FALSE;
+	}
+	if ((!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) &&
+	    tag->publish != NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
+		return FALSE;
+	}
+	if (!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"the domain has no <launchSecurity type='sev'>, so it would run without "
+			"memory encryption. virt-alephd prepares it for a tagged domain: check "
+			"'virt-aleph status %s'",
+			domain);
+		return FALSE;
+	}
+	{
+		guint32 policy = 0;
+		if (dom->launch_security_policy == NULL ||
+		    !ac_sev_policy_parse (dom->launch_security_policy, &policy, NULL) ||
+		    policy != tag->policy) {
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"<launchSecurity> policy '%s' differs from the tag's policy "
+				"0x%x; the launch would not match what the owner asked for",
+				dom->launch_security_policy != NULL ? dom->launch_security_policy
+								    : "(none)",
+				tag->policy);
+			return FALSE;
+		}
+	}
+	return gate_sev_record (config, domain, xml, len, tag, dom, error);
+}
+
 /*
  * @untagged is set when the domain has no <aleph:confidential> in its <metadata>: the hook's
  * fast path only looks for the namespace string, which a description, a comment or a
@@ -315,94 +415,7 @@ gate_prepare (const AcHookConfig *config,
 				"unprotected test run set <aleph:local mode='test'/>");
 		return FALSE;
 	case AC_LOCAL_MODE_SEV:
-		if (!host_sev) {
-			refuse (error, AC_ERROR_REFUSED, domain,
-				"<aleph:local mode='sev'/> needs AMD SEV, which this host lacks (no "
-				"/dev/sev or kvm_amd sev=N). Start it on an SEV host, deploy it to Aleph "
-				"with <aleph:publish/>, or set <aleph:local mode='test'/> for an "
-				"unprotected test run");
-			return FALSE;
-		}
-		if (dom->qemu_element != NULL) {
-			refuse (error, AC_ERROR_REFUSED, domain,
-				"<%s> (libvirt's QEMU namespace %s) is passed to QEMU unchecked and "
-				"could replace the SEV launch (another sev-guest object, firmware or a "
-				"debug stub): a confidential domain cannot carry it. Remove it with "
-				"'virsh edit %s'",
-				dom->qemu_element, AC_LIBVIRT_QEMU_NS, domain);
-			return FALSE;
-		}
-		if ((!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) &&
-		    tag->publish != NULL) {
-			refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
-			return FALSE;
-		}
-		if (!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev") != 0) {
-			refuse (error, AC_ERROR_REFUSED, domain,
-				"the domain has no <launchSecurity type='sev'>, so it would run without "
-				"memory encryption. virt-alephd prepares it for a tagged domain: check "
-				"'virt-aleph status %s'",
-				domain);
-			return FALSE;
-		}
-		{
-			guint32 policy = 0;
-			if (dom->launch_security_policy == NULL ||
-			    !ac_sev_policy_parse (dom->launch_security_policy, &policy, NULL) ||
-			    policy != tag->policy) {
-				refuse (error, AC_ERROR_REFUSED, domain,
-					"<launchSecurity> policy '%s' differs from the tag's policy "
-					"0x%x; the launch would not match what the owner asked for",
-					dom->launch_security_policy != NULL ? dom->launch_security_policy
-									    : "(none)",
-					tag->policy);
-				return FALSE;
-			}
-		}
-		/* exactly what the service prepared: its session, used once, its firmware and disk;
-		 * the record is the one the service keeps on this machine, or the one it shipped
-		 * signed in the domain's metadata when it runs on another machine */
-		{
-			g_autoptr(AcLocalsevRecord) record = NULL;
-			g_autoptr(GError) local = NULL;
-			gboolean shipped = FALSE;
-			if (dom->uuid != NULL)
-				record = ac_localsev_record_load (config->state_dir, dom->uuid, &local);
-			if (record == NULL && (local == NULL || g_error_matches (local, AC_ERROR, AC_ERROR_NOT_FOUND))) {
-				g_autoptr(GError) ship_error = NULL;
-				record = shipped_record (config, xml, len, &ship_error);
-				if (record == NULL && !g_error_matches (ship_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
-					/* both: on the service's own machine the first is the real cause */
-					refuse (error, AC_ERROR_REFUSED, domain, "%s; and %s",
-						local != NULL ? local->message : "the domain has no UUID",
-						ship_error->message);
-					return FALSE;
-				}
-				shipped = record != NULL;
-			}
-			if (record == NULL && tag->publish != NULL) {
-				refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
-				return FALSE;
-			}
-			if (record == NULL) {
-				refuse (error, AC_ERROR_REFUSED, domain,
-					"virt-alephd has not prepared this launch (%s); it writes a fresh "
-					"SEV session for every start: check 'virt-aleph status %s'",
-					local != NULL ? local->message : "no record", domain);
-				return FALSE;
-			}
-			g_clear_error (&local);
-			if (!ac_localsev_gate_check_prepared (record, xml, len, &local)) {
-				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
-				return FALSE;
-			}
-			if (shipped ? !ac_localsev_record_session_mark_used (config->state_dir, record->session_id, &local)
-				    : !ac_localsev_record_mark_launched (config->state_dir, dom->uuid, &local)) {
-				refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
-				return FALSE;
-			}
-		}
-		return TRUE;
+		return gate_sev (config, domain, xml, len, host_sev, tag, dom, error);
 	case AC_LOCAL_MODE_TEST:
 		return TRUE;
 	case AC_LOCAL_MODE_UNSET:

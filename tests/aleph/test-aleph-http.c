@@ -348,7 +348,15 @@ handle_crn (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 			     g_strcmp0 (g_hash_table_lookup (params, "name"), "godh") == 0))
 				file_parts++;
 		}
-		if (file_parts == 2)
+		if (file_parts == 2 && g_strstr_len (g_bytes_get_data (bytes, NULL), (gssize)g_bytes_get_size (bytes),
+						     "session-of-a-running-vm") != NULL)
+			reply (msg, 400, "application/json",
+			       "{\"code\":\"vm_running\",\"description\":\"Operation not allowed, instance already running\"}");
+		else if (file_parts == 2 && g_strstr_len (g_bytes_get_data (bytes, NULL),
+							  (gssize)g_bytes_get_size (bytes), "session-refused") != NULL)
+			reply (msg, 400, "application/json",
+			       "{\"code\":\"vm_not_ready\",\"description\":\"instance already running soon\"}");
+		else if (file_parts == 2)
 			reply (msg, 200, "text/plain", "Started VM with ref " VM_HASH);
 		else
 			reply (msg, 400, "application/json",
@@ -905,6 +913,18 @@ test_crn (void)
 	g_assert_true (ac_crn_notify_allocation (crn, VM_HASH, &error));
 	g_assert_true (ac_crn_confidential_initialize (crn, VM_HASH, session, godh, &error));
 	g_assert_no_error (error);
+	/* a launch that runs already is told by aleph-vm's code, not by its text */
+	{
+		g_autoptr(GBytes) running = g_bytes_new_static ("session-of-a-running-vm", 23);
+		g_autoptr(GBytes) refused = g_bytes_new_static ("session-refused", 15);
+		g_assert_false (ac_crn_confidential_initialize (crn, VM_HASH, running, godh, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+		g_assert_nonnull (strstr (error->message, "HTTP 400"));
+		g_clear_error (&error);
+		g_assert_false (ac_crn_confidential_initialize (crn, VM_HASH, refused, godh, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_clear_error (&error);
+	}
 	/* "not running", 500 (no QMP yet), then the measurement: polled, not slept */
 	m = ac_crn_confidential_measurement (crn, VM_HASH, 10000, &error);
 	g_assert_no_error (error);

@@ -151,7 +151,7 @@ class ManPages(unittest.TestCase):
                     self.assertTrue(mentions(text, opt), f"virt-aleph.1 {title}: {opt} missing")
 
     def test_configuration_keys(self):
-        with open(os.path.join(SRC, "plugin", "common", "ac-keyfile.c")) as f:
+        with open(os.path.join(SRC, "lib", "ac-keyfile.c")) as f:
             source = f.read()
         text = plain(self.roff["virt-alephd"])
         subs = {k: plain(v) for k, v in sections(self.roff["virt-alephd"], "SS").items()}

@@ -4,8 +4,8 @@
   check-diagrams.py SRCDIR
 
 docs/diagrams/pipeline.dot must have one node per status step the Aleph pipeline writes
-(plugin/pipeline/ac-pipeline.c: report (…, "STATE", "STEP", …) and the failure states of
-report_failure; plugin/daemon/ac-reconcile.c: the validate step), each labelled with the
+(plugin/pipeline/ac-pipeline*.c: ac_pipeline_report (…, "STATE", "STEP", …) and the failure
+states of ac_pipeline_report_failure; plugin/daemon/ac-reconcile.c: the validate step), each labelled with the
 states written with it, and no node that is not such a step or state; likewise
 docs/diagrams/localsev.dot for the local SEV flow (plugin/localsev/ac-localsev-service.c).
 """
@@ -66,16 +66,19 @@ def check(dot_rel, steps, terminal):
 
 
 # ---- the Aleph pipeline ----
-pipeline = read("plugin/pipeline/ac-pipeline.c")
+pipeline_dir = os.path.join(SRC, "plugin", "pipeline")
+pipeline = "".join(read(os.path.join("plugin", "pipeline", name))
+                   for name in sorted(os.listdir(pipeline_dir))
+                   if name.startswith("ac-pipeline") and name.endswith(".c"))
 steps = {"validate": reconcile_states()}
-for state, step in re.findall(r'\breport \(&?p, "([a-z-]+)", "([a-z/-]+)", \d+\)', pipeline):
+for state, step in re.findall(r'\bac_pipeline_report \(&?p,\s*"([a-z-]+)",\s*"([a-z/-]+)",\s*\d+\)', pipeline):
     steps.setdefault(step, set()).add(state)
 terminal = set()
 # the first argument of report_failure: "failed", or cancelled ? "interrupted" : "failed"
-for arg in re.findall(r'report_failure \(&?p,\s*(.*?),\s*(?:"[a-z/-]+"|step)\s*,', pipeline, re.S):
+for arg in re.findall(r'\bac_pipeline_report_failure \(\s*&?p,\s*(.*?),\s*(?:"[a-z/-]+"|step)\s*,', pipeline, re.S):
     terminal |= set(re.findall(r'"([a-z-]+)"', arg))
 if len(steps) < 10 or not {"failed", "interrupted"} <= terminal:
-    fail(f"plugin/pipeline/ac-pipeline.c: found only steps {sorted(steps)} and failure states "
+    fail(f"plugin/pipeline/ac-pipeline*.c: found only steps {sorted(steps)} and failure states "
          f"{sorted(terminal)}; the patterns of this check no longer match the code")
 check("docs/diagrams/pipeline.dot", steps, terminal)
 

@@ -21,13 +21,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	guint64 off = 0, len = 0, hsize = 0;
 	if (size > AC_DEVNET_GPT_SCAN_SIZE)
 		size = AC_DEVNET_GPT_SCAN_SIZE;
-	if (ac_devnet_gpt_find_partition(data, size, disk, 2, &off, &len, NULL)) {
+	if (ac_devnet_disk_gpt_find_partition(data, size, disk, 2, &off, &len, NULL)) {
 		if (off < 1024 || len == 0 || off > disk || len > disk - off)
 			abort();
 		if (off < size)
-			ac_devnet_luks1_header_size(data + off, size - off, len, &hsize, NULL);
+			ac_devnet_disk_luks1_header_size(data + off, size - off, len, &hsize, NULL);
 	}
-	if (ac_devnet_luks1_header_size(data, size, disk, &hsize, NULL)
+	if (ac_devnet_disk_luks1_header_size(data, size, disk, &hsize, NULL)
 	    && (hsize == 0 || hsize > AC_DEVNET_LUKS_MAX_HEADER))
 		abort();
 	return 0;

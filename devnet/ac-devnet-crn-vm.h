@@ -1,0 +1,54 @@
+/*
+ * aleph-confidential devnet: a CRN's VM records: the launch context a VM holds in memory, its audit
+ * row in the store, and the signed request that names one.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "ac-devnet-state.h"
+
+G_BEGIN_DECLS
+
+/* a VM on one CRN: launch context (in memory) + the audit row (in the store) */
+typedef struct {
+	AcDevnetVmRow *row;
+	guint32 policy;
+	gchar *rootfs_path;
+	gchar *firmware_path;
+	GBytes *session;      /* 128 bytes */
+	GBytes *godh;         /* 2084 bytes */
+	AcSevPsp *launch_psp; /* borrowed: the PSP the VM was launched on */
+	guint32 handle;
+	guint8 measure[48];
+	gboolean measured;
+	guint64 secret_gpa;
+} AcDevnetVm;
+
+void
+ac_devnet_crn_vm_free (AcDevnetVm *vm);
+
+/* the attack this CRN plays on the launches it makes (a knob) */
+AcDevnetAttack
+ac_devnet_crn_vm_attack (AcDevnetCrn *crn);
+
+gboolean
+ac_devnet_crn_vm_save (AcDevnetCrn *crn, AcDevnetVm *vm);
+
+void
+ac_devnet_crn_vm_set_state (AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *state);
+
+void
+ac_devnet_crn_vm_set_error (AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *text);
+
+void
+ac_devnet_crn_vm_release_launch (AcDevnetVm *vm);
+
+/* the VM at /control/machine/{ref}/…; replies and returns NULL on failure */
+AcDevnetVm *
+ac_devnet_crn_vm_authorize (AcDevnetCrn *crn,
+                            SoupServerMessage *msg,
+                            const gchar *path,
+                            gchar **ref_out);
+
+G_END_DECLS

@@ -1,0 +1,466 @@
+/*
+ * The Aleph flow's attestation: the CRN's platform chain, the launch measurement verified
+ * against the pinned firmware with the session's TIK, and only then the passphrase sent.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "ac-pipeline-private.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "ac-error.h"
+#include "ac-secret-store.h"
+#include "ac-sev-chain.h"
+#include "ac-sev-measure.h"
+#include "ac-sev-policy.h"
+#include "ac-sev-secret.h"
+#include "ac-sev-session.h"
+
+static AcSevRoots *
+trusted_roots (AcPipeline *p, GError **error)
+{
+	g_autoptr (AcSevRoots) roots = ac_sev_roots_new_builtin ();
+	for (guint i = 0; p->config->trusted_roots != NULL && p->config->trusted_roots[i] != NULL;
+	     i++) {
+		const gchar *path = p->config->trusted_roots[i];
+		g_autoptr (AcAmdCert) ark = ac_amd_cert_parse_file (path, error);
+		g_autofree gchar *ask_path = NULL;
+		g_autoptr (AcAmdCert) ask = NULL;
+		if (ark == NULL) {
+			g_prefix_error (error, "trusted root %s: ", path);
+			return NULL;
+		}
+		/* an ASK beside it, named like the ARK with 'ask' for 'ark', is optional */
+		ask_path = g_strdup (path);
+		if (g_strrstr (ask_path, "ark") != NULL) {
+			memcpy (g_strrstr (ask_path, "ark"), "ask", 3);
+			if (g_file_test (ask_path, G_FILE_TEST_EXISTS))
+				ask = ac_amd_cert_parse_file (ask_path, NULL);
+		}
+		if (!ac_sev_roots_add (roots, path, ark, ask, error))
+			return NULL;
+	}
+	return g_steal_pointer (&roots);
+}
+
+static GBytes *
+firmware_bytes (AcPipeline *p, GError **error)
+{
+	g_autofree gchar *cache = g_build_filename (p->config->state_dir, "firmware", NULL);
+	g_autofree gchar *cached = g_build_filename (cache, p->tag->firmware_sha256, NULL);
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	g_autofree gchar *sha = NULL;
+	const gchar *from = NULL;
+
+	if (p->tag->firmware_file != NULL) {
+		if (!g_file_get_contents (p->tag->firmware_file, &data, &len, error))
+			return NULL;
+		from = p->tag->firmware_file;
+	} else if (g_file_get_contents (cached, &data, &len, NULL)) {
+		from = cached;
+	} else {
+		g_autoptr (AcMessageInfo) info
+		    = ac_ccn_get_message (p->ccn, p->tag->firmware_ref, error);
+		g_autoptr (JsonNode) content = NULL;
+		g_autofree gchar *url = NULL;
+		g_autoptr (AcHttpResponse) r = NULL;
+		const gchar *item_hash;
+		const gchar *item_type;
+		const gchar *body;
+		if (info == NULL || info->message == NULL) {
+			if (info != NULL)
+				g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+				             "the CCN did not return the firmware STORE %s",
+				             p->tag->firmware_ref);
+			g_prefix_error (error, "<aleph:firmware ref='%s'>: ", p->tag->firmware_ref);
+			return NULL;
+		}
+		content = ac_aleph_message_get_content (info->message, error);
+		if (content == NULL || !JSON_NODE_HOLDS_OBJECT (content)) {
+			g_prefix_error (error, "firmware STORE %s: ", p->tag->firmware_ref);
+			return NULL;
+		}
+		item_hash = json_object_get_string_member_with_default (
+		    json_node_get_object (content), "item_hash", NULL);
+		item_type = json_object_get_string_member_with_default (
+		    json_node_get_object (content), "item_type", "storage");
+		if (item_hash == NULL) {
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			             "firmware STORE %s has no item_hash", p->tag->firmware_ref);
+			return NULL;
+		}
+		if (g_strcmp0 (item_type, "ipfs") == 0) {
+			/* the CRN fetches IPFS items from a gateway; a loopback devnet is its own
+			 */
+			g_autoptr (GUri) u
+			    = g_uri_parse (p->tag->publish->api, G_URI_FLAGS_NONE, NULL);
+			gboolean loopback
+			    = u != NULL && g_strcmp0 (g_uri_get_scheme (u), "http") == 0;
+			url = g_strdup_printf (
+			    "%s/ipfs/%s", loopback ? p->tag->publish->api : "https://ipfs.aleph.im",
+			    item_hash);
+		} else {
+			url = g_strdup_printf ("%s/api/v0/storage/raw/%s", p->tag->publish->api,
+			                       item_hash);
+		}
+		r = ac_http_request (p->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT,
+		                     error);
+		if (r == NULL)
+			return NULL;
+		body = ac_http_response_get_data (r, &len);
+		data = g_memdup2 (body, len);
+		from = url;
+	}
+	sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data, len);
+	if (g_strcmp0 (sha, p->tag->firmware_sha256) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+		             "the firmware from %s has SHA-256 %s, not the pinned %s "
+		             "(<aleph:firmware sha256=…>); refusing to attest against it",
+		             from, sha, p->tag->firmware_sha256);
+		return NULL;
+	}
+	if (from != cached && g_mkdir_with_parents (cache, 0700) == 0)
+		(void)g_file_set_contents (cached, data, (gssize)len, NULL);
+	return g_bytes_new_take (g_steal_pointer (&data), len);
+}
+
+static gboolean
+read_session_key (AcPipeline *p, const gchar *what, guint8 out[16], GError **error)
+{
+	g_autofree gchar *file = g_strdup_printf ("%s_%s.bin", SESSION_NAME, what);
+	g_autofree gchar *path = ac_state_get_path (p->state, file);
+	return ac_sev_key_file_read (path, out, 16, what, error);
+}
+
+/* Whether @m is the measurement recorded as @b64. */
+static gboolean
+measurement_is (const AcCrnMeasurement *m, const gchar *b64)
+{
+	g_autofree gchar *mine = g_base64_encode (m->launch_measure, sizeof m->launch_measure);
+	return b64 != NULL && g_strcmp0 (mine, b64) == 0;
+}
+
+static gboolean
+measurement_seen (AcPipeline *p, const AcCrnMeasurement *m)
+{
+	JsonObject *o = ac_state_get_step (p->state, "attest");
+	JsonArray *seen = o != NULL && json_object_has_member (o, "answered")
+	                      ? json_object_get_array_member (o, "answered")
+	                      : NULL;
+	for (guint i = 0; seen != NULL && i < json_array_get_length (seen); i++) {
+		if (measurement_is (m, json_array_get_string_element (seen, i)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Whether the CRN lists the VM's QEMU as running (paused or not: ask the measurement). */
+static gboolean
+crn_vm_running (AcCrnClient *crn, const gchar *vm)
+{
+	g_autoptr (GPtrArray) list = ac_crn_list_executions (crn, NULL);
+	for (guint i = 0; list != NULL && i < list->len; i++) {
+		AcCrnExecution *e = g_ptr_array_index (list, i);
+		if (g_strcmp0 (e->vm_hash, vm) == 0)
+			return e->running && !e->awaiting_confidential_init;
+	}
+	return FALSE;
+}
+
+/*
+ * The IPv6 the CRN reports for the running VM, into the status and the state (for `virt-aleph
+ * list`, `status` and their ssh hint). Returns TRUE when it changed what was recorded; a CRN
+ * that does not answer, or has no address yet, changes nothing.
+ */
+static gboolean
+record_ipv6 (AcPipeline *p, AcCrnClient *crn)
+{
+	const gchar *vm = ac_state_get_string (p->state, "instance", "hash");
+	g_autoptr (GError) local_error = NULL;
+	g_autoptr (GPtrArray) list = ac_crn_list_executions (crn, &local_error);
+
+	if (list == NULL) {
+		g_info ("%s: the CRN's execution list: %s", p->name, local_error->message);
+		return FALSE;
+	}
+	for (guint i = 0; i < list->len; i++) {
+		AcCrnExecution *e = g_ptr_array_index (list, i);
+		if (g_strcmp0 (e->vm_hash, vm) != 0 || e->ipv6 == NULL || e->ipv6[0] == '\0'
+		    || g_strcmp0 (e->ipv6, p->status->ipv6) == 0)
+			continue;
+		g_free (p->status->ipv6);
+		p->status->ipv6 = g_strdup (e->ipv6);
+		ac_state_set_string (p->state, "attest", "ipv6", e->ipv6);
+		ac_state_log (p->state, "running: the CRN gives the VM the IPv6 %s", e->ipv6);
+		if (!ac_pipeline_save (p, &local_error))
+			g_warning ("%s: %s", p->name, local_error->message);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* Verifies the platform and the launch, then injects the passphrase. */
+static gboolean
+attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
+{
+	const gchar *vm = ac_state_get_string (p->state, "instance", "hash");
+	g_autoptr (GBytes) certs = NULL;
+	g_autoptr (AcSevChain) chain = NULL;
+	g_autoptr (AcSevRoots) roots = NULL;
+	g_autoptr (AcSevChainVerdict) verdict = NULL;
+	g_autoptr (AcCrnMeasurement) m = NULL;
+	g_autoptr (GBytes) firmware = NULL;
+	g_autoptr (GBytes) table = NULL;
+	g_autoptr (GBytes) payload = NULL;
+	AcSevLaunchInputs inputs = { 0 };
+	guint8 ld[32], tik[16], tek[16], header[AC_SEV_SECRET_HEADER_SIZE];
+	g_autofree gchar *header_b64 = NULL, *payload_b64 = NULL, *measurement_b64 = NULL;
+	g_autoptr (GDateTime) now = NULL;
+	guint8 *passphrase = NULL;
+	gsize passphrase_len = 0;
+	virConnectPtr sconn;
+	gboolean ok;
+
+	ac_pipeline_report (p, "attesting", "attest/chain", 75);
+	certs = ac_crn_get_certificates (crn, error);
+	if (certs == NULL)
+		return FALSE;
+	chain
+	    = ac_sev_chain_parse (g_bytes_get_data (certs, NULL), g_bytes_get_size (certs), error);
+	if (chain == NULL) {
+		g_prefix_error (error, "the CRN's /about/certificates: ");
+		return FALSE;
+	}
+	roots = trusted_roots (p, error);
+	if (roots == NULL)
+		return FALSE;
+	if (!ac_sev_chain_verify (chain, roots, NULL, &verdict, error)) {
+		g_prefix_error (error, "the CRN's platform certificate chain: ");
+		return FALSE;
+	}
+	g_free (p->status->attest_generation);
+	p->status->attest_generation = g_strdup (verdict->generation);
+	/* the firmware first: nothing is sent to the CRN if we cannot check its measurement */
+	firmware = firmware_bytes (p, error);
+	if (firmware == NULL)
+		return FALSE;
+
+	if (fresh_session) {
+		g_autoptr (AcSevSession) session = NULL;
+		ac_pipeline_report (p, "attesting", "attest/session", 78);
+		session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), p->tag->policy, error);
+		if (session == NULL)
+			return FALSE;
+		if (!ac_sev_session_write_files (session, ac_state_get_dir (p->state), SESSION_NAME,
+		                                 error))
+			return FALSE;
+		ac_state_set_bool (p->state, "attest", "session", TRUE);
+		ac_state_set_bool (p->state, "attest", "initialized", FALSE);
+		ac_state_set_bool (p->state, "attest", "injecting", FALSE);
+		if (!ac_pipeline_save (p, error))
+			return FALSE;
+	}
+	if (!ac_state_get_bool (p->state, "attest", "initialized")) {
+		/* the session saved before: if a killed run had sent it already, the CRN says the
+		 * VM is running (400), and the launch with this very session goes on */
+		g_autofree gchar *godh_path
+		    = ac_state_get_path (p->state, SESSION_NAME "_godh.b64");
+		g_autofree gchar *blob_path
+		    = ac_state_get_path (p->state, SESSION_NAME "_session.b64");
+		g_autofree gchar *godh = NULL, *blob = NULL;
+		gsize godh_len = 0, blob_len = 0;
+		g_autoptr (GBytes) godh_b = NULL, blob_b = NULL;
+		g_autoptr (GError) init_error = NULL;
+		if (!g_file_get_contents (godh_path, &godh, &godh_len, error)
+		    || !g_file_get_contents (blob_path, &blob, &blob_len, error))
+			return FALSE;
+		godh_b = g_bytes_new_take (g_steal_pointer (&godh), godh_len);
+		blob_b = g_bytes_new_take (g_steal_pointer (&blob), blob_len);
+		g_autoptr (AcCrnMeasurement) already = NULL;
+		ac_pipeline_report (p, "attesting", "attest/initialize", 80);
+		/* only the owner can initialize: a launch waiting with a measurement is ours */
+		already = ac_crn_confidential_measurement (crn, vm, 0, NULL);
+		if (already == NULL
+		    && !ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
+			if (!g_error_matches (init_error, AC_ERROR, AC_ERROR_EXISTS)) {
+				g_propagate_error (error, g_steal_pointer (&init_error));
+				return FALSE;
+			}
+			g_debug (
+			    "initialize: the CRN already runs the launch of our saved session");
+		}
+		ac_state_set_bool (p->state, "attest", "initialized", TRUE);
+		if (!ac_pipeline_save (p, error))
+			return FALSE;
+	}
+
+	ac_pipeline_report (p, "attesting", "attest/measurement", 85);
+	if (ac_state_get_bool (p->state, "attest", "injecting")) {
+		/* a killed run may have verified the launch and sent the passphrase: then the VM
+		 * runs and no launch waits for a secret any more */
+		m = ac_crn_confidential_measurement (crn, vm, 0, NULL);
+		if ((m == NULL && crn_vm_running (crn, vm))
+		    || (m != NULL && g_strcmp0 (m->state, "launch-secret") != 0
+		        && measurement_is (
+		            m, ac_state_get_string (p->state, "attest", "measurement")))) {
+			ac_state_log (p->state,
+			              "attest: the VM already runs with the verified launch");
+			g_free (p->status->attest_verdict);
+			p->status->attest_verdict = g_strdup ("ok");
+			ac_state_mark_done (p->state, "attest");
+			return ac_pipeline_save (p, error);
+		}
+	}
+	if (m == NULL)
+		m = ac_crn_confidential_measurement (crn, vm, p->config->timeout_s * 1000, error);
+	if (m == NULL)
+		return FALSE;
+	/* a measurement carries the launch's nonce: one already answered with a secret is a
+	 * replay (after a reboot the same session's TIK still verifies it) */
+	if (measurement_seen (p, m)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+		             "the CRN presents a launch measurement that was already answered (its "
+		             "nonce is replayed); refusing to send the passphrase again for it");
+		return FALSE;
+	}
+	if (!ac_sev_launch_check_platform (p->tag->policy, m->policy, m->api_major, m->api_minor,
+	                                   p->config->min_api_major, p->config->min_api_minor,
+	                                   error))
+		return FALSE;
+	inputs.policy = p->tag->policy;
+	inputs.firmware = firmware;
+	if (!ac_sev_launch_digest (&inputs, ld, error))
+		return FALSE;
+	if (!read_session_key (p, "tik", tik, error))
+		return FALSE;
+	measurement_b64 = g_base64_encode (m->launch_measure, sizeof m->launch_measure);
+	now = g_date_time_new_now_utc ();
+	g_free (p->status->attest_time);
+	p->status->attest_time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	g_free (p->status->attest_measurement);
+	p->status->attest_measurement = g_strdup (measurement_b64);
+	if (!ac_sev_measurement_verify (m->launch_measure, sizeof m->launch_measure, tik,
+	                                m->api_major, m->api_minor, m->build_id, m->policy, ld,
+	                                error)) {
+		OPENSSL_cleanse (tik, sizeof tik);
+		g_free (p->status->attest_verdict);
+		p->status->attest_verdict = g_strdup ("mismatch");
+		return FALSE;
+	}
+
+	/* verified: now, and only now, the passphrase */
+	ac_pipeline_report (p, "attesting", "attest/inject", 92);
+	sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
+	if (sconn == NULL || !read_session_key (p, "tek", tek, error)) {
+		OPENSSL_cleanse (tik, sizeof tik);
+		if (sconn != NULL)
+			virConnectClose (sconn);
+		return FALSE;
+	}
+	passphrase = ac_secret_store_get (sconn, p->config->state_dir,
+	                                  ac_state_get_string (p->state, "build", "secret"),
+	                                  &passphrase_len, error);
+	virConnectClose (sconn);
+	ok = passphrase != NULL;
+	if (ok) {
+		table
+		    = ac_sev_secret_table_build_aleph_passphrase ((const gchar *)passphrase, error);
+		OPENSSL_clear_free (passphrase, passphrase_len);
+		ok = table != NULL
+		     && ac_sev_secret_packet_build (tek, tik, m->launch_measure, m->api_major,
+		                                    m->api_minor, NULL, table, header, &payload,
+		                                    error);
+	}
+	OPENSSL_cleanse (tik, sizeof tik);
+	OPENSSL_cleanse (tek, sizeof tek);
+	if (!ok)
+		return FALSE;
+	header_b64 = g_base64_encode (header, sizeof header);
+	payload_b64
+	    = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	ac_state_set_bool (p->state, "attest", "injecting", TRUE);
+	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
+	ac_state_set_string (p->state, "attest", "time", p->status->attest_time);
+	ac_state_set_string (p->state, "attest", "generation", verdict->generation);
+	if (!ac_pipeline_save (p, error))
+		return FALSE;
+	if (!ac_crn_confidential_inject_secret (crn, vm, header_b64, payload_b64, error))
+		return FALSE;
+	{
+		/* remember every answered measurement: its nonce must never come back */
+		JsonObject *o = ac_state_ensure_step (p->state, "attest");
+		JsonArray *seen = json_object_has_member (o, "answered")
+		                      ? json_object_get_array_member (o, "answered")
+		                      : NULL;
+		if (seen == NULL) {
+			seen = json_array_new ();
+			json_object_set_array_member (o, "answered", seen);
+		}
+		json_array_add_string_element (seen, measurement_b64);
+	}
+	g_free (p->status->attest_verdict);
+	p->status->attest_verdict = g_strdup ("ok");
+	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
+	ac_state_set_string (p->state, "attest", "time", p->status->attest_time);
+	ac_state_set_string (p->state, "attest", "generation", verdict->generation);
+	ac_state_mark_done (p->state, "attest");
+	return ac_pipeline_save (p, error);
+}
+
+gboolean
+ac_pipeline_attest_step (AcPipeline *p, GError **error)
+{
+	g_autoptr (AcCrnClient) crn = NULL;
+	if (ac_state_step_done (p->state, "attest"))
+		return TRUE;
+	if (!ac_pipeline_ensure_clients (p, error))
+		return FALSE;
+	crn = ac_pipeline_crn_client (p, error);
+	if (crn == NULL)
+		return FALSE;
+	/* a session saved by an earlier (killed) run is reused for the same launch */
+	if (!attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error))
+		return FALSE;
+	record_ipv6 (p, crn);
+	return TRUE;
+}
+
+/*
+ * For a running instance: when the CRN rebooted the VM, QEMU waits paused with a new
+ * measurement (new mnonce) for a new secret. Verify and inject again, with the same session.
+ */
+gboolean
+ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **error)
+{
+	g_autoptr (AcCrnClient) crn = NULL;
+	g_autoptr (AcCrnMeasurement) m = NULL;
+
+	if (!ac_state_step_done (p->state, "attest"))
+		return TRUE;
+	if (!ac_pipeline_ensure_clients (p, error)
+	    || (crn = ac_pipeline_crn_client (p, error)) == NULL)
+		return FALSE;
+	m = ac_crn_confidential_measurement (
+	    crn, ac_state_get_string (p->state, "instance", "hash"), 1, NULL);
+	if (m == NULL || g_strcmp0 (m->state, "launch-secret") != 0) {
+		/* running (or unreachable for now): nothing waits for a secret; the CRN may have
+		 * given the VM its address since */
+		if (record_ipv6 (p, crn))
+			ac_pipeline_report (p, "running", "running", 100);
+		return TRUE;
+	}
+	g_message ("domain '%s': the CRN restarted the VM (a launch waits for its secret): "
+	           "attesting again",
+	           p->name);
+	if (!attest (p, crn, FALSE, error)) {
+		ac_pipeline_report_failure (p, "failed", "attest", error != NULL ? *error : NULL);
+		return FALSE;
+	}
+	*reattested = TRUE;
+	ac_pipeline_report (p, "running", "running", 100);
+	return TRUE;
+}

@@ -1,0 +1,87 @@
+/*
+ * The Aleph flow's context and its steps, shared by the files of the flow (ac-pipeline*.c)
+ * and by its unit tests; not part of the pipeline's API (ac-pipeline.h).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "ac-aleph-client.h"
+#include "ac-pipeline.h"
+#include "ac-state.h"
+#include "ac-tag.h"
+#include "ac-virt.h"
+
+G_BEGIN_DECLS
+
+#define SESSION_NAME "vm"
+
+typedef struct {
+	const AcPipelineConfig *config;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	gchar *name;
+	gchar *uuid;
+	gchar *xml;
+	AcTag *tag;
+	AcTagDomain *info;
+	AcState *state;
+	AcStatus *status;
+	AcPipelineStatusFunc status_func;
+	gpointer user_data;
+	AcEthAccount *account;
+	AcHttpClient *http;
+	AcCcnClient *ccn;
+	GCancellable *cancellable;
+	gint64 progress_written;  /* monotonic µs of the last status written for the bytes */
+	guint range_lo, range_hi; /* the status percentages the current step spans */
+} AcPipeline;
+
+/* ac-pipeline.c: the context, the status, the clients */
+void
+ac_pipeline_clear (AcPipeline *p);
+void
+ac_pipeline_report (AcPipeline *p, const gchar *state, const gchar *step, guint progress);
+void
+ac_pipeline_report_failure (AcPipeline *p,
+                            const gchar *state,
+                            const gchar *step,
+                            const GError *error);
+gboolean
+ac_pipeline_save (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_ensure_clients (AcPipeline *p, GError **error);
+const gchar *
+ac_pipeline_channel (AcPipeline *p);
+AcCrnClient *
+ac_pipeline_crn_client (AcPipeline *p, GError **error);
+
+/* ac-pipeline-preflight.c */
+gboolean
+ac_pipeline_preflight_step (AcPipeline *p, GError **error);
+
+/* ac-pipeline-publish.c */
+gboolean
+ac_pipeline_publish_step_store (AcPipeline *p, AcProgress *progress, GError **error);
+gboolean
+ac_pipeline_publish_step_crn (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_publish_step_ports (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_publish_step_notify (AcPipeline *p, GError **error);
+
+/* ac-pipeline-instance.c */
+JsonNode *
+ac_pipeline_instance_content (AcPipeline *p);
+gboolean
+ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
+
+/* ac-pipeline-attest.c */
+gboolean
+ac_pipeline_attest_step (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **error);
+
+G_END_DECLS

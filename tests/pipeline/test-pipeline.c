@@ -1,0 +1,501 @@
+/*
+ * aleph-confidential: the Aleph flow's steps below the root-only integration suite — the
+ * pre-flight, the image's STORE, the CRN and the INSTANCE driven against an in-process devnet
+ * (devnet/ac-devnet.h, served by a thread) through the HTTP client, without libvirt and
+ * without root; the attest step's refusals before any session or secret; and the CRN
+ * client's class for a launch that runs already.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "ac-aleph-client.h"
+#include "ac-devnet.h"
+#include "ac-error.h"
+#include "ac-pipeline-private.h"
+#include "ac-sev-chain.h"
+#include "ac-sev-session.h"
+
+#define UUID "3c5ee1d6-5a38-4d2f-8b5b-2f0c1b3f8d11"
+
+/* ---- the devnet, served by its own thread ---- */
+
+typedef struct {
+	gchar *dir;
+	AcDevnet *devnet;
+	GThread *thread;
+	GMainLoop *loop;
+	GMutex lock;
+	GCond cond;
+	gboolean started;
+	GError *error;
+	JsonNode *ready;
+	const gchar *ccn;
+	const gchar *crn_url;
+	const gchar *crn_hash;
+	const gchar *fw_ref;
+	const gchar *fw_sha256;
+	const gchar *ark;
+	AcEthAccount *poor; /* no credit */
+} Net;
+
+static Net net;
+
+/* The devnet's timers use the global default context: this thread runs it, the tests never. */
+static gpointer
+devnet_thread (gpointer data)
+{
+	Net *n = data;
+	gboolean ok = ac_devnet_start (n->devnet, &n->error);
+
+	g_mutex_lock (&n->lock);
+	n->started = TRUE;
+	g_cond_signal (&n->cond);
+	g_mutex_unlock (&n->lock);
+	if (ok)
+		g_main_loop_run (n->loop);
+	ac_devnet_stop (n->devnet);
+	return NULL;
+}
+
+static void
+net_start (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *config = NULL;
+	g_autofree gchar *line = NULL;
+	JsonObject *o, *crn;
+
+	net.dir = g_dir_make_tmp ("test-pipeline-XXXXXX", &error);
+	g_assert_no_error (error);
+	net.poor = ac_eth_account_generate (&error);
+	g_assert_no_error (error);
+	config
+	    = g_strdup_printf ("{\"state_dir\": \"devnet\", \"crns\": 1, \"credits\": {\"%s\": 0}}",
+	                       ac_eth_account_get_address (net.poor));
+	net.devnet = ac_devnet_new_from_json (config, net.dir, &error);
+	g_assert_no_error (error);
+	net.loop = g_main_loop_new (NULL, FALSE);
+	g_mutex_init (&net.lock);
+	g_cond_init (&net.cond);
+	net.thread = g_thread_new ("devnet", devnet_thread, &net);
+	g_mutex_lock (&net.lock);
+	while (!net.started)
+		g_cond_wait (&net.cond, &net.lock);
+	g_mutex_unlock (&net.lock);
+	g_assert_no_error (net.error);
+
+	line = ac_devnet_get_ready_line (net.devnet);
+	net.ready = json_from_string (line, &error);
+	g_assert_no_error (error);
+	o = json_node_get_object (net.ready);
+	net.ccn = json_object_get_string_member (o, "ccn");
+	crn = json_array_get_object_element (json_object_get_array_member (o, "crns"), 0);
+	net.crn_url = json_object_get_string_member (crn, "url");
+	net.crn_hash = json_object_get_string_member (crn, "hash");
+	net.ark = json_object_get_string_member (json_object_get_object_member (o, "trust_root"),
+	                                         "ark");
+	net.fw_ref = json_object_get_string_member (json_object_get_object_member (o, "firmware"),
+	                                            "item_hash");
+	net.fw_sha256 = json_object_get_string_member (
+	    json_object_get_object_member (o, "firmware"), "sha256");
+}
+
+static gboolean
+remove_tree (const gchar *path)
+{
+	g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+	const gchar *name;
+	while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+		g_autofree gchar *child = g_build_filename (path, name, NULL);
+		if (g_file_test (child, G_FILE_TEST_IS_DIR)
+		    && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+			remove_tree (child);
+		else
+			(void)g_unlink (child);
+	}
+	return g_rmdir (path) == 0;
+}
+
+static void
+net_stop (void)
+{
+	g_main_loop_quit (net.loop);
+	g_thread_join (net.thread);
+	g_main_loop_unref (net.loop);
+	ac_devnet_free (net.devnet);
+	json_node_unref (net.ready);
+	ac_eth_account_free (net.poor);
+	remove_tree (net.dir);
+	g_free (net.dir);
+}
+
+/* ---- one domain's flow, with a context as ac_pipeline_run makes it (no libvirt) ---- */
+
+typedef struct {
+	AcPipelineConfig *config;
+	AcPipeline p;
+	gchar *dir;
+} Flow;
+
+/* @account: NULL for a new one (with the devnet's default balance); @publish: the attributes
+ * of <aleph:publish> besides api and crn */
+static Flow *
+flow_new (AcEthAccount *account, const gchar *publish)
+{
+	Flow *f = g_new0 (Flow, 1);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcEthAccount) fresh = account == NULL ? ac_eth_account_generate (&error) : NULL;
+	g_autofree gchar *image = NULL;
+	g_autofree gchar *data = NULL;
+
+	f->dir = g_build_filename (net.dir, "flow-XXXXXX", NULL);
+	g_assert_nonnull (g_mkdtemp (f->dir));
+	f->config = ac_pipeline_config_new ();
+	g_free (f->config->state_dir);
+	f->config->state_dir = g_build_filename (f->dir, "state", NULL);
+	f->config->key_file = g_build_filename (f->dir, "ethereum.key", NULL);
+	f->config->poll_first_ms = 20;
+	f->config->poll_max_ms = 200;
+	f->config->timeout_s = 30;
+	g_assert_no_error (error);
+	g_assert_true (ac_eth_account_save_key_file (account != NULL ? account : fresh,
+	                                             f->config->key_file, &error));
+	g_assert_no_error (error);
+
+	f->p.config = f->config;
+	f->p.name = g_strdup ("web");
+	f->p.uuid = g_strdup (UUID);
+	f->p.xml = g_strdup_printf (
+	    "<domain type='qemu'><name>web</name><uuid>" UUID "</uuid><metadata>"
+	    "<aleph:confidential xmlns:aleph='https://aleph.cloud/ns/libvirt/confidential/1'>"
+	    "<aleph:disk dev='vdb'/><aleph:sev policy='0x1'/>"
+	    "<aleph:firmware sha256='%s' ref='%s'/>"
+	    "<aleph:publish api='%s' crn='%s' %s/>"
+	    "</aleph:confidential></metadata>"
+	    "<memory unit='KiB'>1048576</memory><vcpu>2</vcpu>"
+	    "<os><type arch='x86_64'>hvm</type></os><devices>"
+	    "<disk type='file' device='disk'><source file='/nonexistent/data.img'/>"
+	    "<target dev='vdb' bus='virtio'/></disk></devices></domain>",
+	    net.fw_sha256, net.fw_ref, net.ccn, net.crn_hash, publish);
+	f->p.tag = ac_tag_parse (f->p.xml, -1, &f->p.info, &error);
+	g_assert_no_error (error);
+	f->p.state = ac_state_load (f->config->state_dir, UUID, &error);
+	g_assert_no_error (error);
+	f->p.status = ac_status_new ();
+
+	/* what the build step leaves: the image, its size */
+	image = g_build_filename (f->dir, "web.img", NULL);
+	data = g_strnfill (300 * 1024, 'x');
+	memcpy (data, f->dir, strlen (f->dir)); /* an image of its own per flow */
+	g_assert_true (g_file_set_contents (image, data, 300 * 1024, NULL));
+	ac_state_set_string (f->p.state, "build", "image", image);
+	ac_state_set_int (f->p.state, "build", "size", 300 * 1024);
+	ac_state_mark_done (f->p.state, "build");
+	return f;
+}
+
+static void
+flow_free (Flow *f)
+{
+	ac_pipeline_clear (&f->p);
+	ac_pipeline_config_free (f->config);
+	g_free (f->dir);
+	g_free (f);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Flow, flow_free)
+
+/* The same domain's state as a restarted service finds it on disk. */
+static void
+flow_reload_state (Flow *f)
+{
+	g_autoptr (GError) error = NULL;
+	ac_state_free (f->p.state);
+	f->p.state = ac_state_load (f->config->state_dir, UUID, &error);
+	g_assert_no_error (error);
+}
+
+/* The messages of @type the CCN holds from the flow's account. */
+static guint
+count_messages (Flow *f, const gchar *type)
+{
+	const gchar *addresses[] = { ac_eth_account_get_address (f->p.account), NULL };
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) msgs = NULL;
+	guint total = 0;
+	msgs
+	    = ac_ccn_query_messages (f->p.ccn, NULL, type, addresses, NULL, 1, 200, &total, &error);
+	g_assert_no_error (error);
+	return msgs->len;
+}
+
+/* ---- pre-flight ---- */
+
+static void
+test_preflight_ok (void)
+{
+	g_autoptr (Flow) f = flow_new (NULL, "payment='credit'");
+	g_autoptr (GError) error = NULL;
+
+	g_assert_true (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_no_error (error);
+	/* the CRN of the tag is chosen, recorded for the resume and shown in the status */
+	g_assert_true (ac_state_step_done (f->p.state, "crn"));
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "hash"), ==, net.crn_hash);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "url"), ==, net.crn_url);
+	g_assert_cmpstr (f->p.status->crn, ==, net.crn_hash);
+	flow_reload_state (f);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "hash"), ==, net.crn_hash);
+	/* nothing is published by the pre-flight */
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 0);
+}
+
+static void
+test_preflight_insufficient_credit (void)
+{
+	g_autoptr (Flow) f = flow_new (net.poor, "payment='credit'");
+	g_autoptr (GError) error = NULL;
+
+	g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	/* both numbers and the account, so the user knows what to add */
+	g_assert_nonnull (strstr (error->message, ac_eth_account_get_address (net.poor)));
+	g_assert_nonnull (strstr (error->message, "has 0 credits"));
+	g_assert_nonnull (strstr (error->message, "add credits"));
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 0);
+	g_assert_null (ac_state_get_string (f->p.state, "instance", "message"));
+}
+
+static void
+test_preflight_refused_payment (void)
+{
+	g_autoptr (Flow) f = flow_new (NULL, "payment='hold'");
+	g_autoptr (GError) error = NULL;
+
+	/* the network's rules refuse an INSTANCE paid by hold today: before any request */
+	g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_true (g_str_has_prefix (error->message, "<aleph:publish payment='hold'>: "));
+	g_assert_null (f->p.ccn);
+	g_assert_false (ac_state_step_done (f->p.state, "crn"));
+}
+
+static void
+test_preflight_old_ccn (void)
+{
+	g_autoptr (Flow) f = flow_new (NULL, "payment='credit'");
+	g_autoptr (GError) error = NULL;
+
+	g_free (f->config->min_ccn_version);
+	f->config->min_ccn_version = g_strdup ("999.0");
+	g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	/* names the tag's API and the setting that asks for more */
+	g_assert_nonnull (strstr (error->message, "[pipeline] min-ccn-version=999.0"));
+	g_assert_nonnull (strstr (error->message, net.ccn));
+}
+
+/* ---- STORE, CRN, INSTANCE ---- */
+
+static void
+test_store_instance (void)
+{
+	g_autoptr (Flow) f = flow_new (NULL, "payment='credit' storePayment='credit'");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
+	g_autoptr (JsonNode) content = NULL;
+	g_autofree gchar *store_hash = NULL;
+	g_autofree gchar *instance_hash = NULL;
+	g_autofree gchar *cid = NULL;
+	g_autofree gchar *saved = NULL;
+	JsonObject *o;
+
+	g_assert_true (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_pipeline_publish_step_store (&f->p, NULL, &error));
+	g_assert_no_error (error);
+	/* saved for the resume, and shown in the status */
+	g_assert_true (ac_state_step_done (f->p.state, "store"));
+	cid = g_strdup (ac_state_get_string (f->p.state, "store", "cid"));
+	store_hash = g_strdup (ac_state_get_string (f->p.state, "store", "hash"));
+	g_assert_nonnull (cid);
+	g_assert_nonnull (store_hash);
+	g_assert_cmpstr (f->p.status->image_cid, ==, cid);
+	g_assert_cmpstr (f->p.status->store_hash, ==, store_hash);
+	/* the STORE the CCN holds is ours, of the image's CID */
+	info = ac_ccn_get_message (f->p.ccn, store_hash, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (info->message);
+	g_assert_cmpstr (info->message->sender, ==, ac_eth_account_get_address (f->p.account));
+	content = ac_aleph_message_get_content (info->message, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_node_get_object (content), "item_hash"), ==, cid);
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 1);
+	g_clear_pointer (&info, ac_message_info_free);
+	g_clear_pointer (&content, json_node_unref);
+
+	/* a run killed after the upload, before it recorded the STORE: the resume finds the
+	 * STORE on the CCN and never uploads a second one */
+	ac_state_reset_step (f->p.state, "store");
+	ac_state_set_string (f->p.state, "store", "cid", cid);
+	g_assert_true (ac_pipeline_save (&f->p, &error));
+	flow_reload_state (f);
+	g_assert_true (ac_pipeline_publish_step_store (&f->p, NULL, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "store", "hash"), ==, store_hash);
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 1);
+
+	g_assert_true (ac_pipeline_publish_step_crn (&f->p, &error));
+	g_assert_true (ac_pipeline_instance_step (&f->p, NULL, &error));
+	g_assert_no_error (error);
+	/* the signed INSTANCE is saved, posted, processed */
+	g_assert_true (ac_state_step_done (f->p.state, "instance"));
+	g_assert_true (ac_state_get_bool (f->p.state, "instance", "posted"));
+	g_assert_nonnull (ac_state_get_string (f->p.state, "instance", "message"));
+	instance_hash = g_strdup (ac_state_get_string (f->p.state, "instance", "hash"));
+	g_assert_cmpstr (f->p.status->instance_hash, ==, instance_hash);
+	info = ac_ccn_get_message (f->p.ccn, instance_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
+	/* what the CRN runs: the image, on the chosen node, with the domain's resources */
+	content = ac_aleph_message_get_content (info->message, &error);
+	g_assert_no_error (error);
+	o = json_node_get_object (content);
+	g_assert_cmpstr (json_object_get_string_member (
+	                     json_object_get_object_member (
+	                         json_object_get_object_member (o, "rootfs"), "parent"),
+	                     "ref"),
+	                 ==, store_hash);
+	g_assert_cmpstr (json_object_get_string_member (
+	                     json_object_get_object_member (
+	                         json_object_get_object_member (o, "requirements"), "node"),
+	                     "node_hash"),
+	                 ==, net.crn_hash);
+	g_assert_cmpint (
+	    json_object_get_int_member (json_object_get_object_member (o, "resources"), "vcpus"),
+	    ==, 2);
+	g_assert_cmpint (
+	    json_object_get_int_member (json_object_get_object_member (o, "resources"), "memory"),
+	    ==, 1024);
+	g_assert_cmpint (
+	    json_object_get_int_member (
+	        json_object_get_object_member (json_object_get_object_member (o, "environment"),
+	                                       "trusted_execution"),
+	        "policy"),
+	    ==, 1);
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_object_get_object_member (o, "payment"), "type"),
+	    ==, "credit");
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 1);
+
+	/* killed after posting, before the CCN processed it: the resume posts the very same
+	 * INSTANCE (same item hash), never a second one */
+	saved = g_strdup (ac_state_get_string (f->p.state, "instance", "message"));
+	ac_state_reset_step (f->p.state, "instance");
+	ac_state_set_string (f->p.state, "instance", "message", saved);
+	ac_state_set_string (f->p.state, "instance", "hash", instance_hash);
+	g_assert_true (ac_pipeline_save (&f->p, &error));
+	flow_reload_state (f);
+	g_assert_true (ac_pipeline_instance_step (&f->p, NULL, &error));
+	g_assert_no_error (error);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "instance", "hash"), ==, instance_hash);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 1);
+
+	/* the CRN is told, then a launch that runs already is a class of its own */
+	g_assert_true (ac_pipeline_publish_step_notify (&f->p, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_state_step_done (f->p.state, "notify"));
+	{
+		g_autoptr (AcCrnClient) crn = ac_pipeline_crn_client (&f->p, &error);
+		g_autoptr (GBytes) certs = NULL;
+		g_autoptr (AcSevChain) chain = NULL;
+		g_autoptr (AcSevSession) session = NULL;
+		g_autofree gchar *godh = NULL, *blob = NULL;
+		g_autoptr (GBytes) godh_b = NULL, blob_b = NULL;
+
+		g_assert_no_error (error);
+		certs = ac_crn_get_certificates (crn, &error);
+		g_assert_no_error (error);
+		chain = ac_sev_chain_parse (g_bytes_get_data (certs, NULL),
+		                            g_bytes_get_size (certs), &error);
+		g_assert_no_error (error);
+		session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), 1, &error);
+		g_assert_no_error (error);
+		godh = ac_sev_session_get_godh_b64 (session);
+		blob = ac_sev_session_get_blob_b64 (session);
+		godh_b = g_bytes_new (godh, strlen (godh));
+		blob_b = g_bytes_new (blob, strlen (blob));
+		g_assert_true (
+		    ac_crn_confidential_initialize (crn, instance_hash, blob_b, godh_b, &error));
+		g_assert_no_error (error);
+		g_assert_false (
+		    ac_crn_confidential_initialize (crn, instance_hash, blob_b, godh_b, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+	}
+}
+
+/* ---- attestation: what is refused before any secret leaves ---- */
+
+static void
+test_attest_refusals (void)
+{
+	g_autoptr (Flow) f = flow_new (NULL, "payment='credit'");
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *tik = NULL;
+	const gchar *roots[] = { net.ark, NULL };
+
+	g_assert_true (ac_pipeline_preflight_step (&f->p, &error)
+	               && ac_pipeline_publish_step_store (&f->p, NULL, &error)
+	               && ac_pipeline_publish_step_crn (&f->p, &error)
+	               && ac_pipeline_instance_step (&f->p, NULL, &error)
+	               && ac_pipeline_publish_step_notify (&f->p, &error));
+	g_assert_no_error (error);
+	tik = ac_state_get_path (f->p.state, SESSION_NAME "_tik.bin");
+
+	/* AMD's roots only: the devnet's platform is not trusted, no session is made */
+	g_assert_false (ac_pipeline_attest_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
+	g_assert_true (g_str_has_prefix (error->message, "the CRN's platform certificate chain: "));
+	g_assert_false (ac_state_get_bool (f->p.state, "attest", "session"));
+	g_assert_false (ac_state_step_done (f->p.state, "attest"));
+	g_assert_false (g_file_test (tik, G_FILE_TEST_EXISTS));
+	g_clear_error (&error);
+
+	/* the devnet's root trusted, but the CCN's firmware is not the pinned one: refused
+	 * before the session, since its measurement could not be checked */
+	f->config->trusted_roots = g_strdupv ((gchar **)roots);
+	g_free (f->p.tag->firmware_sha256);
+	f->p.tag->firmware_sha256 = g_strnfill (64, '0');
+	g_assert_false (ac_pipeline_attest_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_nonnull (strstr (error->message, "refusing to attest against it"));
+	g_assert_nonnull (f->p.status->attest_generation);
+	g_assert_false (ac_state_get_bool (f->p.state, "attest", "session"));
+	g_assert_false (g_file_test (tik, G_FILE_TEST_EXISTS));
+	g_assert_null (f->p.status->attest_verdict);
+}
+
+int
+main (int argc, char **argv)
+{
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	net_start ();
+	g_test_add_func ("/pipeline/preflight/ok", test_preflight_ok);
+	g_test_add_func ("/pipeline/preflight/insufficient-credit",
+	                 test_preflight_insufficient_credit);
+	g_test_add_func ("/pipeline/preflight/refused-payment", test_preflight_refused_payment);
+	g_test_add_func ("/pipeline/preflight/old-ccn", test_preflight_old_ccn);
+	g_test_add_func ("/pipeline/store-instance", test_store_instance);
+	g_test_add_func ("/pipeline/attest/refusals", test_attest_refusals);
+	rc = g_test_run ();
+	net_stop ();
+	return rc;
+}

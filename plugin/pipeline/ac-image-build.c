@@ -278,8 +278,6 @@ ac_image_build (const AcImageBuildSpec *spec,
 	g_autofree gchar *template = NULL;
 	g_autoptr (AcTemplate) tpl = NULL;
 	g_auto (AcBuildResult) result = { 0 };
-	g_autoptr (AcDomain) parsed = NULL;
-	const AcDomain *domain;
 	AcBuildOptions options = { 0 };
 	const gchar *read_path;
 	const gchar *read_format;
@@ -289,17 +287,10 @@ ac_image_build (const AcImageBuildSpec *spec,
 
 	g_return_val_if_fail (spec != NULL, NULL);
 	g_return_val_if_fail (spec->state_dir != NULL && spec->uuid != NULL, NULL);
-	g_return_val_if_fail (spec->domain != NULL || spec->domain_xml != NULL, NULL);
+	g_return_val_if_fail (spec->domain != NULL, NULL);
 	g_return_val_if_fail (spec->secrets_conn != NULL, NULL);
 
-	domain = spec->domain;
-	if (domain == NULL) {
-		parsed = ac_domain_parse (spec->domain_xml, -1, error);
-		if (parsed == NULL)
-			return NULL;
-		domain = parsed;
-	}
-	if (!ac_image_disk_source (domain, spec->disk_dev, &built->source, &built->format,
+	if (!ac_image_disk_source (spec->domain, spec->disk_dev, &built->source, &built->format,
 	                           &built->disk_dev, error))
 		return NULL;
 	read_path = spec->source != NULL ? spec->source : built->source;

@@ -21,8 +21,7 @@ typedef struct {
 	const gchar *state_dir;	 /* images go to <state_dir>/images/ (0700) */
 	const gchar *name;	 /* the domain's name: the template's and the secret's */
 	const gchar *uuid;	 /* the default image is <state_dir>/images/<uuid>.img */
-	const AcDomain *domain;	 /* the disk to encrypt is found in this model … */
-	const gchar *domain_xml; /* … or, without one, in this XML (read into one) … */
+	const AcDomain *domain;	 /* the disk to encrypt is found in this domain model … */
 	const gchar *disk_dev;	 /* … by target dev; NULL = the first disk */
 	const gchar *source;	 /* nullable: read this file instead (a copy of that disk) … */
 	const gchar *format;	 /* … in this format (raw | qcow2; NULL = the disk's driver type) */

@@ -15,7 +15,9 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-size.h"
 
 #define AC_TEMPLATE_MAX_SIZE (1024 * 1024)
 #define AC_TEMPLATE_MAX_DEPTH 32
@@ -285,52 +287,6 @@ tpl_object (JsonObject *o,
 	return TRUE;
 }
 
-/**
- * ac_parse_size:
- *
- * "4GiB", "100MiB", "4GB" (decimal, as `truncate -s 4GB`), "512" (bytes). No sign, no
- * fraction, no overflow.
- */
-gboolean
-ac_parse_size (const gchar *text, guint64 *out)
-{
-	static const struct {
-		const gchar *unit;
-		guint64 mult;
-	} units[] = {
-		{ "", 1 },
-		{ "B", 1 },
-		{ "KiB", G_GUINT64_CONSTANT (1) << 10 },
-		{ "MiB", G_GUINT64_CONSTANT (1) << 20 },
-		{ "GiB", G_GUINT64_CONSTANT (1) << 30 },
-		{ "TiB", G_GUINT64_CONSTANT (1) << 40 },
-		{ "KB", 1000 },
-		{ "MB", 1000000 },
-		{ "GB", 1000000000 },
-		{ "TB", G_GUINT64_CONSTANT (1000000000000) },
-	};
-	guint64 v = 0;
-	const gchar *p = text;
-	if (text == NULL || !g_ascii_isdigit (*p))
-		return FALSE;
-	while (g_ascii_isdigit (*p)) {
-		guint d = (guint)(*p - '0');
-		if (v > (G_MAXUINT64 - d) / 10)
-			return FALSE;
-		v = v * 10 + d;
-		p++;
-	}
-	for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-		if (g_strcmp0 (p, units[i].unit) == 0) {
-			if (units[i].mult != 0 && v > G_MAXUINT64 / units[i].mult)
-				return FALSE;
-			*out = v * units[i].mult;
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
-
 static gboolean
 tpl_size (JsonObject *o,
 	  const gchar *path,
@@ -356,11 +312,9 @@ tpl_size (JsonObject *o,
 			return tpl_fail (error, field, "%" G_GINT64_FORMAT ": expected a positive size", i);
 		v = (guint64)i;
 	} else if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
-		if (!ac_parse_size (json_node_get_string (n), &v))
-			return tpl_fail (error, field,
-					 "'%s': expected a size: digits with an optional unit B, KiB, "
-					 "MiB, GiB, TiB, KB, MB, GB or TB",
-					 json_node_get_string (n));
+		g_autoptr(GError) local = NULL;
+		if (!ac_size_parse (json_node_get_string (n), AC_SIZE_DEFAULT, &v, &local))
+			return tpl_fail (error, field, "%s", local->message);
 	} else {
 		return tpl_fail (error, field, "%s: expected a size such as \"4GiB\" or a number of bytes",
 				 tpl_type_name (n));
@@ -1083,13 +1037,10 @@ ac_template_new_from_data (const gchar *data,
 		g_autofree gchar *canon = NULL;
 		gsize clen = 0;
 		guint8 md[32];
-		g_autoptr(GString) hex = g_string_new (NULL);
 		json_generator_set_root (gen, root);
 		canon = json_generator_to_data (gen, &clen);
 		EVP_Digest (canon, clen, md, NULL, EVP_sha256 (), NULL);
-		for (guint i = 0; i < 32; i++)
-			g_string_append_printf (hex, "%02x", md[i]);
-		self->sha256 = g_string_free (g_steal_pointer (&hex), FALSE);
+		self->sha256 = ac_codec_hex_encode (md, sizeof (md));
 	}
 
 	if (!tpl_string (o, "", "name", FALSE, &self->name, error))

@@ -110,7 +110,6 @@ AcTemplate *ac_template_new_from_data (const gchar *data,
 				       GError **error);
 AcTemplate *ac_template_new_from_file (const gchar *path, GHashTable *vars, GError **error);
 gboolean ac_template_parse_var (GHashTable *vars, const gchar *kv, GError **error);
-gboolean ac_parse_size (const gchar *text, guint64 *out);
 const gchar *ac_source_type_to_string (AcSourceType type);
 const gchar *ac_provision_backend_to_string (AcProvisionBackend backend);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ac-builder-assemble.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 
 #define AC_VERIFY_HEADER_MAX (4 * AC_MIB)
@@ -323,7 +324,6 @@ ac_sha256_file (const gchar *path, GCancellable *cancellable, GError **error)
 	guint8 md[32];
 	guint64 off = 0;
 	int fd = open (path, O_RDONLY | O_CLOEXEC);
-	GString *hex;
 
 	if (fd < 0) {
 		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
@@ -359,10 +359,7 @@ ac_sha256_file (const gchar *path, GCancellable *cancellable, GError **error)
 	close (fd);
 	EVP_DigestFinal_ex (ctx, md, NULL);
 	EVP_MD_CTX_free (ctx);
-	hex = g_string_sized_new (64);
-	for (guint i = 0; i < 32; i++)
-		g_string_append_printf (hex, "%02x", md[i]);
-	return g_string_free (hex, FALSE);
+	return ac_codec_hex_encode (md, sizeof (md));
 }
 
 static void

@@ -38,6 +38,65 @@ ac_secret_alloc (gsize len)
 	return secret;
 }
 
+/**
+ * ac_secret_wipe:
+ *
+ * Overwrites @len bytes at @data with zeros in a way the compiler keeps (OPENSSL_cleanse).
+ * NULL or 0 is a no-op.
+ */
+void
+ac_secret_wipe (gpointer data, gsize len)
+{
+	if (data != NULL && len > 0)
+		OPENSSL_cleanse (data, len);
+}
+
+/**
+ * ac_secret_wipe_free:
+ *
+ * ac_secret_wipe() then g_free().
+ */
+void
+ac_secret_wipe_free (gpointer data, gsize len)
+{
+	ac_secret_wipe (data, len);
+	g_free (data);
+}
+
+typedef struct {
+	gpointer data;
+	gsize len;
+} AcSecretBytesData;
+
+static void
+ac_secret_bytes_free (gpointer user_data)
+{
+	AcSecretBytesData *b = user_data;
+	ac_secret_wipe_free (b->data, b->len);
+	g_free (b);
+}
+
+/**
+ * ac_secret_bytes_new_take:
+ *
+ * A GBytes that owns @data (g_malloc'ed) and wipes it when the last reference goes: decoded
+ * keys, decrypted tables, passphrases read from a file.
+ */
+GBytes *
+ac_secret_bytes_new_take (gpointer data, gsize len)
+{
+	AcSecretBytesData *b = g_new0 (AcSecretBytesData, 1);
+	b->data = data;
+	b->len = len;
+	return g_bytes_new_with_free_func (data, len, ac_secret_bytes_free, b);
+}
+
+void
+ac_secret_buf_clear (AcSecretBuf *buf)
+{
+	ac_secret_wipe (buf, sizeof (*buf));
+}
+
 void
 ac_secret_free (AcSecret *secret)
 {
@@ -45,7 +104,7 @@ ac_secret_free (AcSecret *secret)
 	if (secret == NULL)
 		return;
 	size = ac_secret_alloc_size (secret->len);
-	OPENSSL_cleanse (secret->data, size);
+	ac_secret_wipe (secret->data, size);
 	(void)munlock (secret->data, size);
 #ifdef MADV_DODUMP
 	(void)madvise (secret->data, size, MADV_DODUMP);
@@ -109,7 +168,7 @@ ac_secret_generate_passphrase (guint nchars, GError **error)
 		guint8 b;
 		if (pool_pos == pool_len) {
 			if (RAND_bytes (pool, sizeof (pool)) != 1) {
-				OPENSSL_cleanse (pool, sizeof (pool));
+				ac_secret_wipe (pool, sizeof (pool));
 				g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
 						     "random generator failed for the passphrase");
 				return NULL;
@@ -122,7 +181,7 @@ ac_secret_generate_passphrase (guint nchars, GError **error)
 			continue;
 		secret->data[i++] = alphabet[b % n];
 	}
-	OPENSSL_cleanse (pool, sizeof (pool));
+	ac_secret_wipe (pool, sizeof (pool));
 	return g_steal_pointer (&secret);
 }
 

@@ -29,4 +29,25 @@ void ac_secret_free (AcSecret *secret);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSecret, ac_secret_free)
 
+/*
+ * Raw key material outside an AcSecret (TEK/TIK arrays, derived keys, decoded bytes): the one
+ * way to wipe it, which the compiler may not optimise away.
+ */
+void ac_secret_wipe (gpointer data, gsize len);
+void ac_secret_wipe_free (gpointer data, gsize len);
+/* a GBytes that owns @data (g_malloc'ed) and wipes it when the last reference goes */
+GBytes *ac_secret_bytes_new_take (gpointer data, gsize len);
+
+/*
+ * A small key on the stack that is wiped when it goes out of scope:
+ * `g_auto (AcSecretBuf) tek = { 0 };` then `tek.data`, up to 64 bytes.
+ */
+typedef struct {
+	guint8 data[64];
+} AcSecretBuf;
+
+void ac_secret_buf_clear (AcSecretBuf *buf);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcSecretBuf, ac_secret_buf_clear)
+
 G_END_DECLS

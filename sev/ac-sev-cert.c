@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-ossl-private.h"
@@ -716,19 +717,10 @@ ac_amd_cert_get_certifying_id (const AcAmdCert *self)
 	return self->data + AMD_OFF_CERTIFYING;
 }
 
-static gchar *
-ac_sev_hex (const guint8 *p, gsize len)
-{
-	GString *s = g_string_sized_new (len * 2 + 1);
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf (s, "%02x", p[i]);
-	return g_string_free (s, FALSE);
-}
-
 gchar *
 ac_amd_cert_get_key_id_hex (const AcAmdCert *self)
 {
-	return ac_sev_hex (ac_amd_cert_get_key_id (self), 16);
+	return ac_codec_hex_encode (ac_amd_cert_get_key_id (self), 16);
 }
 
 guint
@@ -804,7 +796,7 @@ ac_amd_cert_verify (const AcAmdCert *self, const AcAmdCert *signer, GError **err
 
 	if (memcmp (ac_amd_cert_get_certifying_id (self), ac_amd_cert_get_key_id (signer), 16) !=
 	    0) {
-		g_autofree gchar *want = ac_sev_hex (ac_amd_cert_get_certifying_id (self), 16);
+		g_autofree gchar *want = ac_codec_hex_encode (ac_amd_cert_get_certifying_id (self), 16);
 		g_autofree gchar *have = ac_amd_cert_get_key_id_hex (signer);
 		g_set_error (error,
 			     AC_ERROR,

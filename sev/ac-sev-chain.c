@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-builtin-private.h"
 #include "ac-sev-chain.h"
@@ -692,10 +693,8 @@ ac_sev_chain_verify (AcSevChain *self,
 gchar *
 ac_sev_kds_cek_url (const guint8 *chip_id, gsize chip_id_len)
 {
-	g_autoptr(GString) s = g_string_new (AC_SEV_KDS_URL "/cek/id/");
-	for (gsize i = 0; i < chip_id_len; i++)
-		g_string_append_printf (s, "%02x", chip_id[i]);
-	return g_string_free (g_steal_pointer (&s), FALSE);
+	g_autofree gchar *hex = ac_codec_hex_encode (chip_id, chip_id_len);
+	return g_strconcat (AC_SEV_KDS_URL "/cek/id/", hex, NULL);
 }
 
 /**

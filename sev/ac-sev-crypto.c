@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-file.h"
 #include "ac-sev-ossl-private.h"
 
@@ -377,28 +378,12 @@ ac_sev_random (guint8 *buf, gsize len, GError **error)
 	return TRUE;
 }
 
-typedef struct {
-	guint8 *data;
-	gsize len;
-} AcSevSecureBuf;
-
-static void
-ac_sev_secure_buf_free (gpointer user_data)
-{
-	AcSevSecureBuf *b = user_data;
-	OPENSSL_cleanse (b->data, b->len);
-	g_free (b->data);
-	g_free (b);
-}
-
-/* a GBytes that owns @data and cleanses it when the last reference goes */
+/* a GBytes that owns @data and cleanses it when the last reference goes; kept until
+ * ac-sev-secret.c calls ac_secret_bytes_new_take() itself */
 GBytes *
 ac_sev_secure_bytes_new_take (guint8 *data, gsize len)
 {
-	AcSevSecureBuf *b = g_new0 (AcSevSecureBuf, 1);
-	b->data = data;
-	b->len = len;
-	return g_bytes_new_with_free_func (data, len, ac_sev_secure_buf_free, b);
+	return ac_secret_bytes_new_take (data, len);
 }
 
 /* a P-384 key pair from its private scalar (big-endian), the public point computed */

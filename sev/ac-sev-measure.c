@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-sev-guid.h"
 #include "ac-sev-measure.h"
 #include "ac-sev-ossl-private.h"
@@ -146,7 +147,7 @@ ac_sev_measurement_verify (const guint8 *blob,
 					 error))
 		return FALSE;
 	same = CRYPTO_memcmp (expected, blob, 32) == 0;
-	OPENSSL_cleanse (expected, sizeof (expected));
+	ac_secret_wipe (expected, sizeof (expected));
 	if (!same) {
 		g_set_error_literal (error,
 				     AC_ERROR,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-sev-measure.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-sev-policy.h"
@@ -87,7 +88,7 @@ ac_sev_psp_guest_free (AcSevPspGuest *g)
 {
 	EVP_MD_CTX_free (g->ld);
 	g_array_unref (g->regions);
-	OPENSSL_cleanse (g, sizeof (*g));
+	ac_secret_wipe (g, sizeof (*g));
 	g_free (g);
 }
 
@@ -140,7 +141,7 @@ ac_sev_psp_free (AcSevPsp *self)
 	EVP_PKEY_free (self->pdh_key);
 	g_free (self->last_message);
 	g_mutex_clear (&self->mutex);
-	OPENSSL_cleanse (self, sizeof (*self));
+	ac_secret_wipe (self, sizeof (*self));
 	g_free (self);
 }
 
@@ -236,7 +237,7 @@ ac_sev_psp_read_key (const gchar *dir, const gchar *name, GError **error)
 	bio = BIO_new_mem_buf (buf, (int)len);
 	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
 	BIO_free (bio);
-	OPENSSL_cleanse (buf, len);
+	ac_secret_wipe (buf, len);
 	if (key == NULL)
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, path);
 	return key;
@@ -364,7 +365,7 @@ ac_sev_psp_write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError
 	}
 	len = BIO_get_mem_data (bio, &p);
 	ok = ac_sev_psp_write (dir, base, (const guint8 *)p, (gsize)len, 0600, error);
-	OPENSSL_cleanse (p, (gsize)len);
+	ac_secret_wipe (p, (gsize)len);
 	BIO_free (bio);
 	return ok;
 }
@@ -671,30 +672,30 @@ ac_sev_psp_launch_start_locked (AcSevPsp *self,
 		     ac_sev_kdf (master, 16, "sev-kek", NULL, 0, kek, NULL) &&
 		     ac_sev_kdf (master, 16, "sev-kik", NULL, 0, kik, NULL) &&
 		     ac_sev_hmac_sha256 (kik, 16, session + 0x10, 32, mac, NULL);
-		OPENSSL_cleanse (z, sizeof (z));
-		OPENSSL_cleanse (master, sizeof (master));
-		OPENSSL_cleanse (kik, sizeof (kik));
+		ac_secret_wipe (z, sizeof (z));
+		ac_secret_wipe (master, sizeof (master));
+		ac_secret_wipe (kik, sizeof (kik));
 		if (!ok) {
-			OPENSSL_cleanse (kek, sizeof (kek));
+			ac_secret_wipe (kek, sizeof (kek));
 			ac_sev_psp_guest_free (g);
 			return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "key derivation failed");
 		}
 		if (CRYPTO_memcmp (mac, session + 0x40, 32) != 0) {
-			OPENSSL_cleanse (kek, sizeof (kek));
+			ac_secret_wipe (kek, sizeof (kek));
 			ac_sev_psp_guest_free (g);
 			return ac_sev_psp_fail (self,
 						AC_SEV_STATUS_BAD_SIGNATURE,
 						"session wrap MAC does not verify (session made for another PDH?)");
 		}
 		ok = ac_sev_aes128_ctr (kek, session + 0x30, session + 0x10, 32, tk, NULL);
-		OPENSSL_cleanse (kek, sizeof (kek));
+		ac_secret_wipe (kek, sizeof (kek));
 		if (!ok) {
 			ac_sev_psp_guest_free (g);
 			return ac_sev_psp_fail (self, AC_SEV_STATUS_HWERROR_PLATFORM, "unwrap failed");
 		}
 		memcpy (g->tek, tk, 16);
 		memcpy (g->tik, tk + 16, 16);
-		OPENSSL_cleanse (tk, sizeof (tk));
+		ac_secret_wipe (tk, sizeof (tk));
 		ac_sev_put_le32 (pol, policy);
 		if (!ac_sev_hmac_sha256 (g->tik, 16, pol, 4, mac, NULL) ||
 		    CRYPTO_memcmp (mac, session + 0x60, 32) != 0) {
@@ -971,8 +972,8 @@ ac_sev_psp_launch_finish (AcSevPsp *self, guint32 handle)
 	g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_FINISH");
 	if (g != NULL && ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LSECRET, &st, "LAUNCH_FINISH")) {
 		g->state = AC_SEV_GUEST_STATE_RUNNING;
-		OPENSSL_cleanse (g->tek, sizeof (g->tek));
-		OPENSSL_cleanse (g->tik, sizeof (g->tik));
+		ac_secret_wipe (g->tek, sizeof (g->tek));
+		ac_secret_wipe (g->tik, sizeof (g->tik));
 	}
 	g_mutex_unlock (&self->mutex);
 	return st;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-file.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-sev-session.h"
@@ -54,8 +55,8 @@ ac_sev_kdf (const guint8 *key,
 	ok = ac_sev_hmac_sha256 (key, keylen, msg, msglen, k, error);
 	if (ok)
 		memcpy (out, k, 16);
-	OPENSSL_cleanse (k, sizeof (k));
-	OPENSSL_cleanse (msg, msglen);
+	ac_secret_wipe (k, sizeof (k));
+	ac_secret_wipe (msg, msglen);
 	return ok;
 }
 
@@ -91,10 +92,10 @@ ac_sev_session_blob_build (const guint8 *z,
 	     ac_sev_aes128_ctr (kek, wrap_iv, tk, 32, blob + 0x10, error) &&
 	     ac_sev_hmac_sha256 (kik, 16, blob + 0x10, 32, blob + 0x40, error) &&
 	     ac_sev_hmac_sha256 (tik, 16, pol, 4, blob + 0x60, error);
-	OPENSSL_cleanse (master, sizeof (master));
-	OPENSSL_cleanse (kek, sizeof (kek));
-	OPENSSL_cleanse (kik, sizeof (kik));
-	OPENSSL_cleanse (tk, sizeof (tk));
+	ac_secret_wipe (master, sizeof (master));
+	ac_secret_wipe (kek, sizeof (kek));
+	ac_secret_wipe (kik, sizeof (kik));
+	ac_secret_wipe (tk, sizeof (tk));
 	return ok;
 }
 
@@ -105,7 +106,7 @@ ac_sev_session_free (AcSevSession *self)
 		return;
 	if (self->godh != NULL)
 		ac_sev_cert_unref (self->godh);
-	OPENSSL_cleanse (self, sizeof (*self));
+	ac_secret_wipe (self, sizeof (*self));
 	g_free (self);
 }
 
@@ -160,7 +161,7 @@ ac_sev_session_new_full (AcSevCert *pdh,
 					policy,
 					self->blob,
 					error);
-	OPENSSL_cleanse (z, sizeof (z));
+	ac_secret_wipe (z, sizeof (z));
 	if (!ok)
 		return NULL;
 	return g_steal_pointer (&self);
@@ -333,6 +334,6 @@ ac_sev_key_file_read (const gchar *path, guint8 *out, gsize len, const gchar *wh
 	} else {
 		memcpy (out, buf, len);
 	}
-	OPENSSL_cleanse (buf, got);
+	ac_secret_wipe (buf, got);
 	return ok;
 }

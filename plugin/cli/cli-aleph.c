@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "ac-aleph-client.h"
 #include "ac-aleph-message.h"
@@ -19,8 +18,10 @@
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-cli.h"
+#include "ac-codec.h"
 #include "ac-eth-account.h"
 #include "ac-file.h"
+#include "ac-secret.h"
 #include "ac-unixfs.h"
 
 static void
@@ -66,7 +67,7 @@ debug_message (AcCliGlobal *global, const AcAlephMessage *msg)
 		return;
 	buf = ac_aleph_message_get_verification_buffer (msg);
 	ac_eth_personal_digest ((const guint8 *)buf, strlen (buf), digest);
-	digest_hex = ac_hex_encode (digest, sizeof (digest));
+	digest_hex = ac_codec_hex_encode (digest, sizeof (digest));
 	fprintf (stderr, "debug: item_type %s, item_content %" G_GSIZE_FORMAT " bytes\n",
 		 msg->item_type, msg->item_content != NULL ? strlen (msg->item_content) : 0);
 	fprintf (stderr, "debug: item_hash %s\n", msg->item_hash);
@@ -118,7 +119,7 @@ read_import_key (const gchar *source, GError **error)
 		guint8 key[AC_ETH_PRIVATE_KEY_LEN];
 		g_autofree gchar *text = g_strndup (data, len);
 		g_strstrip (text);
-		if (ac_hex_decode_fixed ("imported key", text, TRUE, key, sizeof (key), NULL)) {
+		if (ac_codec_hex_decode_fixed ("imported key", text, AC_CODEC_HEX_ALLOW_0X, key, sizeof (key), NULL)) {
 			account = ac_eth_account_new_from_private_key (key, sizeof (key), error);
 		} else {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -126,10 +127,10 @@ read_import_key (const gchar *source, GError **error)
 				     "(aleph-client's ethereum.key) or 64 hex digits",
 				     source, len);
 		}
-		OPENSSL_cleanse (key, sizeof (key));
-		OPENSSL_cleanse (text, strlen (text));
+		ac_secret_wipe (key, sizeof (key));
+		ac_secret_wipe (text, strlen (text));
 	}
-	OPENSSL_cleanse (data, len);
+	ac_secret_wipe (data, len);
 	return account;
 }
 

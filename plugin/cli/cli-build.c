@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "ac-cli.h"
 #include "ac-domain.h"
 #include "ac-pipeline.h"
+#include "ac-secret.h"
 #include "ac-secret-store.h"
 #include "ac-virt.h"
 
@@ -142,7 +142,7 @@ read_passphrase_stdin (GError **error)
 		if (n < 0) {
 			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read the passphrase: %s",
 				     g_strerror (errno));
-			OPENSSL_cleanse (buf, sizeof (buf));
+			ac_secret_wipe (buf, sizeof (buf));
 			return NULL;
 		}
 		if (n == 0)
@@ -150,7 +150,7 @@ read_passphrase_stdin (GError **error)
 		len += (gsize)n;
 	}
 	if (len == sizeof (buf)) {
-		OPENSSL_cleanse (buf, sizeof (buf));
+		ac_secret_wipe (buf, sizeof (buf));
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 				     "the passphrase on standard input is longer than 1023 bytes");
 		return NULL;
@@ -158,7 +158,7 @@ read_passphrase_stdin (GError **error)
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	s = ac_secret_new (buf, len);
-	OPENSSL_cleanse (buf, sizeof (buf));
+	ac_secret_wipe (buf, sizeof (buf));
 	return s;
 }
 
@@ -464,7 +464,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		root = json_builder_get_root (b);
 		text = json_to_string (root, FALSE);
 		printf ("%s\n", text);
-		OPENSSL_cleanse (text, strlen (text));
+		ac_secret_wipe (text, strlen (text));
 	} else {
 		if (g_strcmp0 (pass_out, "-") == 0)
 			printf ("%s\n", result.passphrase->data);

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-keyfile.h"
 #include "ac-localsev.h"
@@ -75,9 +76,7 @@ ac_hook_config_load (const gchar *path, GError **error)
 		g_autoptr(GPtrArray) valid = g_ptr_array_new_with_free_func (g_free);
 		for (guint i = 0; owners != NULL && owners[i] != NULL; i++) {
 			const gchar *o = g_strstrip (owners[i]);
-			gboolean ok = strlen (o) == 42 && o[0] == '0' && (o[1] == 'x' || o[1] == 'X');
-			for (guint j = 2; ok && o[j] != '\0'; j++)
-				ok = g_ascii_isxdigit (o[j]);
+			gboolean ok = ac_codec_hex_is_valid (o, 40, AC_CODEC_HEX_REQUIRE_0X);
 			if (o[0] == '\0')
 				continue;
 			if (!ok) {

@@ -15,9 +15,11 @@
 #include <libxml/tree.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-domain-private.h"
 #include "ac-error.h"
 #include "ac-sev-policy.h"
+#include "ac-size.h"
 
 #define TAG_MAX_XML (16 * 1024 * 1024)
 
@@ -130,93 +132,6 @@ ac_tag_xml_has_tag (const gchar *xml, gsize len)
 	return memmem (xml, len, AC_TAG_NS, strlen (AC_TAG_NS)) != NULL;
 }
 
-/* ---- sizes ------------------------------------------------------------------------------ */
-
-static const struct {
-	const gchar *suffix;
-	guint64 factor;
-} size_units[] = {
-	{ "B", 1 },         { "bytes", 1 },
-	{ "KiB", 1ull << 10 }, { "K", 1ull << 10 }, { "k", 1ull << 10 }, { "KB", 1000ull },
-	{ "MiB", 1ull << 20 }, { "M", 1ull << 20 }, { "MB", 1000000ull },
-	{ "GiB", 1ull << 30 }, { "G", 1ull << 30 }, { "GB", 1000000000ull },
-	{ "TiB", 1ull << 40 }, { "T", 1ull << 40 }, { "TB", 1000000000000ull },
-};
-
-static gboolean
-size_overflow (const gchar *text, GError **error)
-{
-	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "invalid size '%s': too large", text);
-	return FALSE;
-}
-
-/**
- * ac_tag_parse_size:
- * @text: a whole number with a unit, as libvirt reads them: "20GiB", "512M", "4GB"
- *
- * K/M/G/T and KiB… are powers of 1024, KB/MB/GB/TB powers of 1000. A unit is required:
- * a bare number is ambiguous between bytes and MiB, which Aleph uses.
- */
-gboolean
-ac_tag_parse_size (const gchar *text, guint64 *bytes, GError **error)
-{
-	const gchar *p = text;
-	guint64 value = 0;
-	gsize ndigits = 0;
-
-	while (g_ascii_isdigit (*p)) {
-		guint d = (guint)(*p - '0');
-		if (value > (G_MAXUINT64 - d) / 10)
-			return size_overflow (text, error);
-		value = value * 10 + d;
-		p++;
-		ndigits++;
-	}
-	while (*p == ' ')
-		p++;
-	if (ndigits == 0 || ndigits > 19) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "invalid size '%s': expected a whole number with a unit, such as 20GiB",
-			     text);
-		return FALSE;
-	}
-	for (guint i = 0; i < G_N_ELEMENTS (size_units); i++) {
-		if (g_strcmp0 (p, size_units[i].suffix) != 0)
-			continue;
-		if (value != 0 && size_units[i].factor > G_MAXUINT64 / value)
-			return size_overflow (text, error);
-		*bytes = value * size_units[i].factor;
-		return TRUE;
-	}
-	g_set_error (error,
-		     AC_ERROR,
-		     AC_ERROR_INVALID_INPUT,
-		     "invalid size '%s': %s; expected one of B, KiB, MiB, GiB, TiB (or K, M, G, T), "
-		     "KB, MB, GB, TB, as in 20GiB",
-		     text,
-		     *p == '\0' ? "a unit is required" : "unknown unit");
-	return FALSE;
-}
-
-/**
- * ac_tag_format_size:
- *
- * The largest binary unit that represents @bytes exactly: "20GiB", "1536MiB", "17B".
- */
-gchar *
-ac_tag_format_size (guint64 bytes)
-{
-	static const gchar *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	guint u = 0;
-	while (u + 1 < G_N_ELEMENTS (units) && bytes != 0 && (bytes & 1023) == 0) {
-		bytes >>= 10;
-		u++;
-	}
-	return g_strdup_printf ("%" G_GUINT64_FORMAT "%s", bytes, units[u]);
-}
-
 /* ---- parsing ---------------------------------------------------------------------------- */
 
 static gchar *
@@ -324,18 +239,6 @@ check_leaf_element (xmlNode *node, const gchar *const *allowed, GError **error)
 }
 
 static gboolean
-is_hex_string (const gchar *s, gsize len)
-{
-	if (strlen (s) != len)
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isxdigit (s[i]))
-			return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
 parse_bool_attr (const gchar *elem, const gchar *attr, const gchar *v, gboolean *out, GError **error)
 {
 	if (g_strcmp0 (v, "yes") == 0) {
@@ -426,7 +329,7 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 	ref = xml_prop (node, "ref");
 	file = xml_prop (node, "file");
 	if (sha != NULL) {
-		if (!is_hex_string (sha, 64)) {
+		if (!ac_codec_hex_is_valid (sha, 64, AC_CODEC_HEX_DEFAULT)) {
 			set_attr_error (error, "firmware", "sha256", sha,
 					"64 hexadecimal digits (the SHA-256 of the OVMF file)");
 			return FALSE;
@@ -435,7 +338,7 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 		tag->firmware_sha256 = g_ascii_strdown (sha, -1);
 	}
 	if (ref != NULL) {
-		if (!is_hex_string (ref, 64)) {
+		if (!ac_codec_hex_is_valid (ref, 64, AC_CODEC_HEX_DEFAULT)) {
 			set_attr_error (error, "firmware", "ref", ref,
 					"64 hexadecimal digits (the STORE item hash of the firmware)");
 			return FALSE;
@@ -597,7 +500,7 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 
 	if (crn == NULL || g_strcmp0 (crn, "auto") == 0) {
 		pub->crn = g_strdup ("auto");
-	} else if (is_hex_string (crn, 64)) {
+	} else if (ac_codec_hex_is_valid (crn, 64, AC_CODEC_HEX_DEFAULT)) {
 		pub->crn = g_ascii_strdown (crn, -1);
 	} else {
 		set_attr_error (error, "publish", "crn", crn,
@@ -627,7 +530,7 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 	}
 
 	if (rootfs != NULL) {
-		if (!ac_tag_parse_size (rootfs, &pub->rootfs_size, error)) {
+		if (!ac_size_parse (rootfs, AC_SIZE_UNIT_REQUIRED, &pub->rootfs_size, error)) {
 			prefix_attr_error (error, "publish", "rootfsSize");
 			return FALSE;
 		}
@@ -647,7 +550,7 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 		pub->vcpus = (guint)n;
 	}
 	if (memory != NULL) {
-		if (!ac_tag_parse_size (memory, &pub->memory, error)) {
+		if (!ac_size_parse (memory, AC_SIZE_UNIT_REQUIRED, &pub->memory, error)) {
 			prefix_attr_error (error, "publish", "memory");
 			return FALSE;
 		}
@@ -1088,7 +991,7 @@ ac_tag_format (const AcTag *tag)
 		append_attr (str, "payment", ac_payment_to_string (pub->payment));
 		append_attr (str, "storePayment", ac_payment_to_string (pub->store_payment));
 		if (pub->rootfs_size != 0) {
-			g_autofree gchar *s = ac_tag_format_size (pub->rootfs_size);
+			g_autofree gchar *s = ac_size_format (pub->rootfs_size);
 			append_attr (str, "rootfsSize", s);
 		}
 		if (pub->vcpus != 0) {
@@ -1096,7 +999,7 @@ ac_tag_format (const AcTag *tag)
 			append_attr (str, "vcpus", s);
 		}
 		if (pub->memory != 0) {
-			g_autofree gchar *s = ac_tag_format_size (pub->memory);
+			g_autofree gchar *s = ac_size_format (pub->memory);
 			append_attr (str, "memory", s);
 		}
 		if (pub->name != NULL)

@@ -92,9 +92,6 @@ AcLocalMode ac_tag_get_effective_local_mode (const AcTag *tag, gboolean host_has
 const gchar *ac_local_mode_to_string (AcLocalMode mode);
 const gchar *ac_payment_to_string (AcPayment payment);
 
-gboolean ac_tag_parse_size (const gchar *text, guint64 *bytes, GError **error);
-gchar *ac_tag_format_size (guint64 bytes);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcTag, ac_tag_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcTagDomain, ac_tag_domain_free)
 

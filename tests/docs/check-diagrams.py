@@ -7,7 +7,7 @@ docs/diagrams/pipeline.dot must have one node per status step the Aleph pipeline
 (plugin/pipeline/ac-pipeline*.c: ac_pipeline_report (…, "STATE", "STEP", …) and the failure
 states of ac_pipeline_report_failure; plugin/daemon/ac-reconcile.c: the validate step), each labelled with the
 states written with it, and no node that is not such a step or state; likewise
-docs/diagrams/localsev.dot for the local SEV flow (plugin/localsev/ac-localsev-service.c).
+docs/diagrams/localsev.dot for the local SEV flow (plugin/localsev/ac-localsev-service*.c).
 """
 import os
 import re
@@ -83,7 +83,9 @@ if len(steps) < 10 or not {"failed", "interrupted"} <= terminal:
 check("docs/diagrams/pipeline.dot", steps, terminal)
 
 # ---- the local SEV flow ----
-local = read("plugin/localsev/ac-localsev-service.c")
+local = "".join(read(os.path.join("plugin", "localsev", f))
+                for f in sorted(os.listdir(os.path.join(SRC, "plugin", "localsev")))
+                if f.startswith("ac-localsev-service") and f.endswith(".c"))
 lsteps = {"validate": reconcile_states()}
 for state, step in re.findall(r'ac_localsev_service_status_new\s*\(\s*\w+,\s*"([a-z-]+)",\s*"([a-z/-]+)"\)', local):
     lsteps.setdefault(step, set()).add(state)
@@ -91,7 +93,7 @@ for step in re.findall(r'ac_localsev_service_fail\s*\(\s*\w+,\s*"([a-z/-]+)"', l
     lsteps.setdefault(step, set())
 lterminal = set(re.findall(r'ac_localsev_service_status_new\s*\(\s*current,\s*"([a-z-]+)",\s*step\)', local))
 if not {"build", "prepare", "attest"} <= set(lsteps) or "failed" not in lterminal:
-    fail(f"plugin/localsev/ac-localsev-service.c: found steps {sorted(lsteps)} and failure states "
+    fail(f"plugin/localsev/ac-localsev-service*.c: found steps {sorted(lsteps)} and failure states "
          f"{sorted(lterminal)}; the patterns of this check no longer match the code")
 check("docs/diagrams/localsev.dot", lsteps, lterminal)
 

@@ -17,6 +17,7 @@
 
 #include "ac-error.h"
 #include "ac-sev-policy.h"
+#include "ac-size.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 
@@ -179,16 +180,16 @@ test_size (void)
 		guint64 v = 0;
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *s = NULL;
-		g_assert_true (ac_tag_parse_size (ok[i].text, &v, &error));
+		g_assert_true (ac_size_parse (ok[i].text, AC_SIZE_UNIT_REQUIRED, &v, &error));
 		g_assert_no_error (error);
 		g_assert_cmpuint (v, ==, ok[i].bytes);
-		s = ac_tag_format_size (v);
+		s = ac_size_format (v);
 		g_assert_cmpstr (s, ==, ok[i].canonical);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
 		guint64 v = 0;
 		g_autoptr(GError) error = NULL;
-		g_assert_false (ac_tag_parse_size (bad[i], &v, &error));
+		g_assert_false (ac_size_parse (bad[i], AC_SIZE_UNIT_REQUIRED, &v, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 		g_assert_nonnull (strstr (error->message, bad[i]));
 	}

@@ -64,6 +64,7 @@ ac_domain_free (AcDomain *self)
 	ac_tag_free (self->tag);
 	g_clear_error (&self->tag_error);
 	g_free (self->tag_xml);
+	g_free (self->qemu_element);
 	g_free (self);
 }
 
@@ -440,6 +441,30 @@ parse_launch_security (AcDomain *self, xmlNode *root)
 	self->ls_session = strip_space (child_text (ls, "session"));
 }
 
+/* libvirt passes the elements of its QEMU namespace to QEMU as they are (arguments appended
+ * after its own, properties overridden): the first one found, outside <metadata> */
+static gchar *
+find_qemu_element (xmlNode *node)
+{
+	for (xmlNode *n = node->children; n != NULL; n = n->next) {
+		gchar *found;
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (n->ns != NULL
+		    && g_strcmp0 ((const gchar *)n->ns->href, AC_LIBVIRT_QEMU_NS) == 0)
+			return g_strdup_printf (
+			    "%s%s%s", n->ns->prefix != NULL ? (const gchar *)n->ns->prefix : "",
+			    n->ns->prefix != NULL ? ":" : "", (const gchar *)n->name);
+		if (n->ns == NULL && g_strcmp0 ((const gchar *)n->name, "metadata") == 0
+		    && node->parent != NULL && node->parent->type == XML_DOCUMENT_NODE)
+			continue;
+		found = find_qemu_element (n);
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
+}
+
 /* the first element of the tag's namespace in <metadata>, as written */
 static gchar *
 dump_tag_element (xmlDoc *doc, xmlNode *root)
@@ -470,8 +495,8 @@ dump_tag_element (xmlDoc *doc, xmlNode *root)
 AcDomain *
 ac_domain_new_from_root (xmlNode *root, GError **error)
 {
-	g_autoptr(AcDomain) self = NULL;
-	g_autoptr(AcTagDomain) info = NULL;
+	g_autoptr (AcDomain) self = NULL;
+	g_autoptr (AcTagDomain) info = NULL;
 	xmlNode *os = first_child (root, "os");
 	xmlNode *devices;
 
@@ -502,6 +527,7 @@ ac_domain_new_from_root (xmlNode *root, GError **error)
 	if (!parse_launch_record (self, root, error))
 		return NULL;
 	parse_launch_security (self, root);
+	self->qemu_element = find_qemu_element (root);
 	info = ac_domain_get_tag_info (self);
 	self->tag = ac_tag_parse_in_domain (root, info, &self->tag_error);
 	self->tag_xml = dump_tag_element (root->doc, root);
@@ -523,7 +549,7 @@ ac_domain_new_from_root (xmlNode *root, GError **error)
 AcDomain *
 ac_domain_parse (const gchar *xml, gssize len, GError **error)
 {
-	g_autoptr(AcDomainXmlDoc) doc = NULL;
+	g_autoptr (AcDomainXmlDoc) doc = NULL;
 
 	g_return_val_if_fail (xml != NULL, NULL);
 	doc = ac_domain_read_xml (xml, len, error);
@@ -592,8 +618,8 @@ ac_domain_get_tagged_disk (const AcDomain *self)
  * ac_domain_get_tag_info:
  *
  * The facts a tag is validated against (ac_tag_validate()), from the model: its name, UUID,
- * type, the target devs of the disks that can be the tagged disk, <launchSecurity>.
- * (qemu_element is left unset: it is the hook's concern, ac_tag_parse().)
+ * type, the target devs of the disks that can be the tagged disk, <launchSecurity>, the first
+ * element of libvirt's QEMU namespace.
  */
 AcTagDomain *
 ac_domain_get_tag_info (const AcDomain *self)
@@ -612,6 +638,7 @@ ac_domain_get_tag_info (const AcDomain *self)
 	info->has_launch_security = self->has_launch_security;
 	info->launch_security_type = g_strdup (self->ls_type);
 	info->launch_security_policy = g_strdup (self->ls_policy);
+	info->qemu_element = g_strdup (self->qemu_element);
 	return info;
 }
 

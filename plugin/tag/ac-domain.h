@@ -53,7 +53,10 @@ typedef struct {
 	 * <os><firmware>; "" when the domain names none */
 	gchar *firmware;
 	gboolean has_kernel; /* <os><kernel> (direct kernel boot) */
-	GPtrArray *disks;    /* of AcDomainDisk: every <devices><disk>, in order (CD-ROMs too) */
+	/* the first element of libvirt's QEMU namespace outside <metadata> (<qemu:commandline>,
+	 * <qemu:override>…), as prefix:name; NULL if none */
+	gchar *qemu_element;
+	GPtrArray *disks; /* of AcDomainDisk: every <devices><disk>, in order (CD-ROMs too) */
 
 	/* <launchSecurity> */
 	gboolean has_launch_security;

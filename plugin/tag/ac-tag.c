@@ -683,36 +683,13 @@ find_child (xmlNode *parent, const gchar *name)
 	return NULL;
 }
 
-/* libvirt passes the elements of its QEMU namespace to QEMU as they are (arguments appended
- * after its own, properties overridden): the first one found, outside <metadata> */
-static gchar *
-find_qemu_element (xmlNode *node)
-{
-	for (xmlNode *n = node->children; n != NULL; n = n->next) {
-		gchar *found;
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (n->ns != NULL && g_strcmp0 ((const gchar *)n->ns->href, AC_LIBVIRT_QEMU_NS) == 0)
-			return g_strdup_printf ("%s%s%s", n->ns->prefix != NULL ? (const gchar *)n->ns->prefix : "",
-						n->ns->prefix != NULL ? ":" : "", (const gchar *)n->name);
-		if (n->ns == NULL && g_strcmp0 ((const gchar *)n->name, "metadata") == 0 && node->parent != NULL &&
-		    node->parent->type == XML_DOCUMENT_NODE)
-			continue;
-		found = find_qemu_element (n);
-		if (found != NULL)
-			return found;
-	}
-	return NULL;
-}
-
 /**
  * ac_tag_parse_in_domain:
  * @root: the <domain> element of a parsed domain XML
  * @info: the facts about that domain the tag is validated against
  *
- * The tag in @root's <metadata>, parsed, defaulted and validated: what ac_tag_parse() does
- * for a whole domain, on a document already read (the domain model, ac-domain.c, reads it
- * once for every user).
+ * The tag in @root's <metadata>, parsed, defaulted and validated, on a document already read
+ * (by the domain model, ac-domain.c).
  *
  * Returns: the tag, or %NULL with %AC_ERROR_NOT_FOUND when the domain has no tag and
  * %AC_ERROR_INVALID_INPUT for anything malformed.
@@ -822,19 +799,14 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
 	if (root != NULL && root->ns == NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
 		/* the domain model, on this document: its facts and its one rule for the disk */
 		g_autoptr(AcDomain) model = ac_domain_new_from_root (root, error);
-		if (model != NULL) {
-			dom = ac_domain_get_tag_info (model);
-			dom->qemu_element = find_qemu_element (root);
-		}
 		xmlFreeDoc (doc);
-		if (model == NULL)
-			return NULL;
-		if (model->tag == NULL) {
-			g_propagate_error (error, g_steal_pointer (&model->tag_error));
+		if (model == NULL || model->tag == NULL) {
+			if (model != NULL)
+				g_propagate_error (error, g_steal_pointer (&model->tag_error));
 			return NULL;
 		}
 		if (domain_out != NULL)
-			*domain_out = g_steal_pointer (&dom);
+			*domain_out = ac_domain_get_tag_info (model);
 		return g_steal_pointer (&model->tag);
 	} else if (root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0 &&
 		   xml_node_in_ns (root, AC_TAG_NS)) {
@@ -870,16 +842,13 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
  *
  * The facts about a domain that the tag is checked against (name, disks, launchSecurity),
  * whether or not it is tagged: those of its model (ac_domain_parse(), with its bound and its
- * rule for the disks). Its qemu_element is not set: ac_tag_parse() gives it.
+ * rule for the disks).
  */
 AcTagDomain *
 ac_tag_domain_parse (const gchar *xml, gssize len, GError **error)
 {
 	g_autoptr(AcDomain) model = ac_domain_parse (xml, len, error);
-
-	if (model == NULL)
-		return NULL;
-	return ac_domain_get_tag_info (model);
+	return model != NULL ? ac_domain_get_tag_info (model) : NULL;
 }
 
 /**

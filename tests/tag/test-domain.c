@@ -233,6 +233,7 @@ test_untagged (void)
 	g_assert_null (dom->loader);
 	g_assert_false (dom->has_launch_security);
 	g_assert_false (dom->has_launch_record);
+	g_assert_null (dom->qemu_element);
 	g_assert_cmpuint (dom->disks->len, ==, 0);
 }
 
@@ -250,6 +251,27 @@ test_invalid_tag (void)
 	g_assert_error (dom->tag_error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 	g_assert_nonnull (strstr (dom->tag_error->message, "unknown attribute 'polcy'"));
 	g_assert_cmpstr (ac_domain_get_tagged_disk (dom)->dev, ==, "vda");
+}
+
+/* libvirt hands its QEMU namespace to QEMU unchecked: the model names the first such element
+ * outside <metadata> (the hook refuses a confidential domain carrying one) */
+static void
+test_qemu_element (void)
+{
+	const gchar *ns = "xmlns:q='" AC_LIBVIRT_QEMU_NS "'";
+	g_autofree gchar *in_metadata
+	    = g_strdup_printf ("<domain %s><metadata><q:commandline/></metadata></domain>", ns);
+	g_autofree gchar *in_devices = g_strdup_printf (
+	    "<domain %s><metadata><q:x/></metadata><devices><disk><q:override/></disk></devices>"
+	    "<q:commandline/></domain>",
+	    ns);
+	g_autoptr (AcDomain) quiet = parse_ok (in_metadata);
+	g_autoptr (AcDomain) loud = parse_ok (in_devices);
+	g_autoptr (AcTagDomain) info = ac_domain_get_tag_info (loud);
+
+	g_assert_null (quiet->qemu_element);
+	g_assert_cmpstr (loud->qemu_element, ==, "q:override");
+	g_assert_cmpstr (info->qemu_element, ==, "q:override");
 }
 
 static void
@@ -366,6 +388,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/domain/no-disk", test_no_disk);
 	g_test_add_func ("/domain/untagged", test_untagged);
 	g_test_add_func ("/domain/invalid-tag", test_invalid_tag);
+	g_test_add_func ("/domain/qemu-element", test_qemu_element);
 	g_test_add_func ("/domain/memory-units", test_memory_units);
 	g_test_add_func ("/domain/refused", test_refused);
 	g_test_add_func ("/domain/oversized", test_oversized);

@@ -21,6 +21,7 @@
 #include "ac-builder-assemble.h"
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-time.h"
 
 #define AC_VERIFY_HEADER_MAX (4 * AC_MIB)
 
@@ -398,7 +399,7 @@ ac_manifest_to_json (const AcManifest *m)
 
 	when = m->source_date_epoch >= 0 ? g_date_time_new_from_unix_utc (m->source_date_epoch)
 					 : g_date_time_new_now_utc ();
-	created = g_date_time_format (when, "%Y-%m-%dT%H:%M:%SZ");
+	created = ac_time_format_utc (when);
 
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "format");

@@ -12,6 +12,7 @@
 #include "ac-domain.h"
 #include "ac-error.h"
 #include "ac-tag.h"
+#include "ac-time.h"
 
 /* One table drives formatting and parsing: element, attribute, field offset. An element with
  * attr NULL takes the field as its text. The root element is "" . */
@@ -108,9 +109,8 @@ ac_status_new_keeping_results (const AcStatus *current)
 void
 ac_status_touch (AcStatus *status)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
 	g_free (status->updated);
-	status->updated = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	status->updated = ac_time_now_utc ();
 }
 
 void

@@ -9,7 +9,7 @@
 #include "ac-error.h"
 #include "ac-sev-guid.h"
 #include "ac-sev-ossl-private.h"
-#include "ac-sev-secret.h"
+#include "ac-sev-secret-private.h"
 
 typedef struct {
 	guint8 guid[16];

@@ -19,6 +19,7 @@
 #include "ac-builder.h"
 #include "ac-car.h"
 #include "ac-cli.h"
+#include "ac-cli-progress.h"
 #include "ac-domain.h"
 #include "ac-pipeline.h"
 #include "ac-secret.h"
@@ -377,7 +378,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	opts.force = force;
 	opts.workdir_parent = workdir;
 	progress = ac_progress_new ("build");
-	ac_progress_set_output (progress, ac_progress_output_pick (global->json, global->quiet, stderr),
+	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
 				stderr);
 	guard = ac_signal_guard_new (cancellable);
 	ok = ac_build_run (tpl, &opts, progress, cancellable, &result, &error);

@@ -26,6 +26,7 @@
 #include "ac-sev-policy.h"
 #include "ac-sev-psp.h"
 #include "ac-sev-secret.h"
+#include "ac-sev-owner.h"
 #include "ac-sev-session.h"
 
 void
@@ -238,12 +239,13 @@ ac_localsev_prepare_parse_domain (AcSevHost *host,
 	return g_steal_pointer (&dom);
 }
 
-/* the host's SEV parameters and its chain, verified up to a trusted root */
-static AcSevChain *
+/* the host's SEV parameters and its chain, verified up to a trusted root: the owner's launch
+ * for @policy (sev/ac-sev-owner.h) */
+static AcSevOwnerLaunch *
 ac_localsev_prepare_verify_host (AcSevHost *host,
                                  const AcLocalsevOptions *opts,
+                                 guint32 policy,
                                  AcSevHostInfo **info_out,
-                                 AcSevChainVerdict **verdict_out,
                                  gchar **pdh_sha256,
                                  GCancellable *cancellable,
                                  GError **error)
@@ -251,7 +253,8 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 	g_autoptr (AcSevHostInfo) info = NULL;
 	g_autoptr (AcSevChain) chain = NULL;
 	g_autoptr (AcSevRoots) roots = NULL;
-	g_autoptr (AcSevChainVerdict) verdict = NULL;
+	g_autoptr (AcSevOwnerLaunch) launch = ac_sev_owner_launch_new (policy);
+	const AcSevChainVerdict *verdict;
 	g_autoptr (GError) error_local = NULL;
 
 	info = ac_sev_host_get_sev_info (host, error);
@@ -269,18 +272,19 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 	if (chain == NULL)
 		return NULL;
 	roots = opts->roots != NULL ? ac_sev_roots_ref (opts->roots) : ac_sev_roots_new_builtin ();
-	if (!ac_sev_chain_verify (chain, roots, opts->generation, &verdict, &error_local)) {
+	if (!ac_sev_owner_launch_verify_chain (launch, chain, roots, opts->generation,
+	                                       &error_local)) {
 		g_set_error (error, AC_ERROR, error_local->code,
 		             "chain: the SEV certificate chain of host %s does not verify: %s",
 		             ac_sev_host_get_name (host), error_local->message);
 		return NULL;
 	}
+	verdict = ac_sev_owner_launch_get_verdict (launch);
 	g_debug ("host %s: chain verified to root '%s' (ARK %s, ASK %s), PDH sha256 %s",
 	         ac_sev_host_get_name (host), verdict->generation, verdict->ark_key_id,
 	         verdict->ask_key_id, *pdh_sha256);
 	*info_out = g_steal_pointer (&info);
-	*verdict_out = g_steal_pointer (&verdict);
-	return g_steal_pointer (&chain);
+	return g_steal_pointer (&launch);
 }
 
 /* the record of the launch being prepared; steals *pdh_sha256, *fw_sha256 and *host_id */
@@ -290,8 +294,7 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
                                 AcDomain *dom,
                                 AcDomainDisk *disk,
                                 const AcSevHostInfo *info,
-                                const AcSevChainVerdict *verdict,
-                                AcSevSession *session,
+                                AcSevOwnerLaunch *launch,
                                 const gchar *fw_path,
                                 gchar **fw_sha256,
                                 gchar **pdh_sha256,
@@ -315,10 +318,10 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
 	r->policy = tag->policy;
 	r->cbitpos = info->cbitpos;
 	r->reduced_phys_bits = info->reduced_phys_bits;
-	r->dh_cert = ac_sev_session_get_godh_b64 (session);
-	r->session = ac_sev_session_get_blob_b64 (session);
+	r->dh_cert = ac_sev_owner_launch_get_godh_b64 (launch);
+	r->session = ac_sev_owner_launch_get_session_b64 (launch);
 	r->pdh_sha256 = g_steal_pointer (pdh_sha256);
-	r->chain_generation = g_strdup (verdict->generation);
+	r->chain_generation = g_strdup (ac_sev_owner_launch_get_verdict (launch)->generation);
 	r->firmware_path = g_strdup (fw_path);
 	r->firmware_sha256 = g_steal_pointer (fw_sha256);
 	r->loader = g_strdup (dom->loader);
@@ -372,14 +375,14 @@ ac_localsev_prepare_domain_xml (const AcLocalsevOptions *opts,
 /* keys first, then the record that points at them, then the old session goes */
 static gboolean
 ac_localsev_prepare_save (const gchar *dir,
-                          AcSevSession *session,
+                          AcSevOwnerLaunch *launch,
                           const AcLocalsevRecord *r,
                           const AcLocalsevRecord *old,
                           GError **error)
 {
 	g_autoptr (GError) error_local = NULL;
 
-	if (!ac_sev_session_write_files (session, dir, r->session_id, error))
+	if (!ac_sev_owner_launch_write_session (launch, dir, r->session_id, error))
 		return FALSE;
 	if (!ac_localsev_record_save (dir, r, error)) {
 		(void)ac_localsev_store_shred_session (dir, r->session_id, NULL);
@@ -403,9 +406,7 @@ ac_localsev_prepare (AcSevHost *host,
 {
 	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcSevHostInfo) info = NULL;
-	g_autoptr (AcSevChain) chain = NULL;
-	g_autoptr (AcSevChainVerdict) verdict = NULL;
-	g_autoptr (AcSevSession) session = NULL;
+	g_autoptr (AcSevOwnerLaunch) launch = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (AcLocalsevRecord) old = NULL;
 	g_autoptr (AcLocalsevPrepared) prepared = NULL;
@@ -461,14 +462,13 @@ ac_localsev_prepare (AcSevHost *host,
 		return NULL;
 	}
 
-	chain = ac_localsev_prepare_verify_host (host, opts, &info, &verdict, &pdh_sha256,
-	                                         cancellable, error);
-	if (chain == NULL)
+	launch = ac_localsev_prepare_verify_host (host, opts, tag->policy, &info, &pdh_sha256,
+	                                          cancellable, error);
+	if (launch == NULL)
 		return NULL;
 
 	/* a fresh session for this launch */
-	session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), tag->policy, error);
-	if (session == NULL)
+	if (!ac_sev_owner_launch_start_session (launch, error))
 		return NULL;
 	if (g_cancellable_set_error_if_cancelled (cancellable, &error_local)) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED, error_local->message);
@@ -486,14 +486,14 @@ ac_localsev_prepare (AcSevHost *host,
 		g_clear_error (&error_local);
 	}
 
-	r = ac_localsev_prepare_new_record (opts, tag, dom, disk, info, verdict, session, fw_path,
-	                                    &fw_sha256, &pdh_sha256, &host_id, error);
+	r = ac_localsev_prepare_new_record (opts, tag, dom, disk, info, launch, fw_path, &fw_sha256,
+	                                    &pdh_sha256, &host_id, error);
 	if (r == NULL)
 		return NULL;
 	prepared = ac_localsev_prepare_domain_xml (opts, r, domain_xml, error);
 	if (prepared == NULL)
 		return NULL;
-	if (!ac_localsev_prepare_save (dir, session, r, old, error))
+	if (!ac_localsev_prepare_save (dir, launch, r, old, error))
 		return NULL;
 	g_debug ("domain '%s': prepared session %s (policy 0x%x, cbitpos %u, reducedPhysBits %u)",
 	         r->domain, r->session_id, r->policy, r->cbitpos, r->reduced_phys_bits);

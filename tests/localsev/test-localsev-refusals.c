@@ -114,7 +114,8 @@ test_policy_reported (Fixture *f, gconstpointer data)
 	g_assert_true (ac_sev_host_fake_set_reported_policy (f->fake, UUID, 0x0));
 	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
 	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "policy");
+	/* a policy that is not the tag's is a mismatch, as for every caller (docs/exit-codes.md) */
+	assert_refused (f, error, AC_ERROR_MISMATCH, "policy");
 	g_assert_nonnull (strstr (error->message, "0x0"));
 }
 
@@ -131,7 +132,9 @@ test_policy_tag_changed (Fixture *f, gconstpointer data)
 	start (f, p->domain_xml, TRUE);
 	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag3, p->domain_xml,
 	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "policy");
+	/* the session's policy is not the tag's: the same fault and class as a reported one */
+	assert_refused (f, error, AC_ERROR_MISMATCH, "policy");
+	g_assert_nonnull (strstr (error->message, "the session was made for SEV policy 0x1"));
 }
 
 static void

@@ -145,7 +145,7 @@ test_failed_attest_burns_session (Fixture *f, gconstpointer data)
 	g_assert_true (ac_sev_host_fake_set_reported_policy (f->fake, UUID, 0x3));
 	g_assert_null (ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml,
 	                                   PASSPHRASE, NULL, &error));
-	assert_refused (f, error, AC_ERROR_REFUSED, "policy");
+	assert_refused (f, error, AC_ERROR_MISMATCH, "policy");
 	g_clear_error (&error);
 	/* now the host tells the truth, but the session was used */
 	g_assert_true (ac_sev_host_fake_set_reported_policy (f->fake, UUID, 0x1));

@@ -83,7 +83,7 @@ ac_localsev_attest_progress_done (AcProgress *progress)
 static AcLocalsevRecord *
 ac_localsev_attest_record (const AcLocalsevOptions *opts,
                            const AcTag *tag,
-                           AcLocalsevDomain *dom,
+                           AcDomain *dom,
                            const gchar *name,
                            gchar **dir,
                            GError **error)
@@ -141,7 +141,7 @@ static gboolean
 ac_localsev_attest_host (AcSevHost *host,
                          const gchar *dir,
                          AcLocalsevRecord *r,
-                         AcLocalsevDomain *dom,
+                         AcDomain *dom,
                          const gchar *name,
                          GError **error)
 {
@@ -269,7 +269,7 @@ ac_localsev_attest_inject (AcSevHost *host,
                            AcSevOwnerLaunch *o,
                            AcSevOvmf *ovmf,
                            GBytes *table,
-                           AcLocalsevDomain *dom,
+                           AcDomain *dom,
                            const gchar *name,
                            GError **error)
 {
@@ -366,7 +366,7 @@ ac_localsev_attest (AcSevHost *host,
                     AcProgress *progress,
                     GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (AcSevLaunchInfo) launch = NULL;
 	g_autoptr (AcSevOwnerLaunch) o = NULL;
@@ -392,7 +392,7 @@ ac_localsev_attest (AcSevHost *host,
 	}
 
 	/* what was prepared, and is the domain still that? */
-	dom = ac_localsev_domain_parse (domain_xml, -1, error);
+	dom = ac_domain_parse (domain_xml, -1, error);
 	if (dom == NULL)
 		return NULL;
 	if (!ac_localsev_store_check_uuid (dom->uuid, error))

@@ -195,16 +195,16 @@ ac_localsev_prepare_launch_security_xml (const AcLocalsevRecord *r)
  * erased. The caller defines `prepared->domain_xml` with libvirt.
  */
 /* the domain parsed and checked against what the flow supports; the tag pinned (remote hosts) */
-static AcLocalsevDomain *
+static AcDomain *
 ac_localsev_prepare_parse_domain (AcSevHost *host,
                                   const AcLocalsevOptions *opts,
                                   const AcTag *tag,
                                   const gchar *domain_xml,
                                   GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 
-	dom = ac_localsev_domain_parse (domain_xml, -1, error);
+	dom = ac_domain_parse (domain_xml, -1, error);
 	if (dom == NULL)
 		return NULL;
 	if (dom->name == NULL || !ac_localsev_store_check_uuid (dom->uuid, error)) {
@@ -291,8 +291,8 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 static AcLocalsevRecord *
 ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
                                 const AcTag *tag,
-                                AcLocalsevDomain *dom,
-                                AcLocalsevDisk *disk,
+                                AcDomain *dom,
+                                AcDomainDisk *disk,
                                 const AcSevHostInfo *info,
                                 AcSevOwnerLaunch *launch,
                                 const gchar *fw_path,
@@ -404,7 +404,7 @@ ac_localsev_prepare (AcSevHost *host,
                      GCancellable *cancellable,
                      GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcSevHostInfo) info = NULL;
 	g_autoptr (AcSevOwnerLaunch) launch = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
@@ -416,7 +416,7 @@ ac_localsev_prepare (AcSevHost *host,
 	g_autofree gchar *pdh_sha256 = NULL;
 	g_autofree gchar *fw_sha256 = NULL;
 	g_autofree gchar *host_id = NULL;
-	AcLocalsevDisk *disk;
+	AcDomainDisk *disk;
 	const gchar *fw_path;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), NULL);
@@ -452,7 +452,7 @@ ac_localsev_prepare (AcSevHost *host,
 	}
 	g_clear_error (&error_local);
 
-	disk = ac_localsev_domain_find_disk (dom, tag->disk_dev);
+	disk = ac_domain_find_disk (dom, tag->disk_dev);
 	if (disk == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "domain '%s' has no disk %s%s%s", dom->name,

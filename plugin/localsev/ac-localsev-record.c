@@ -435,7 +435,7 @@ ac_localsev_record_launch_read (const gchar *domain_xml,
                                 gchar **signature,
                                 GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (GError) error_local = NULL;
 	g_autofree guint8 *json = NULL;
 	gsize json_len = 0;
@@ -443,7 +443,7 @@ ac_localsev_record_launch_read (const gchar *domain_xml,
 
 	g_return_val_if_fail (domain_xml != NULL, NULL);
 
-	dom = ac_localsev_domain_parse (domain_xml, (gssize)len, error);
+	dom = ac_domain_parse (domain_xml, (gssize)len, error);
 	if (dom == NULL)
 		return NULL;
 	if (!dom->has_launch_record) {

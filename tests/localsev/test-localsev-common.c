@@ -245,7 +245,7 @@ happy_path (Fixture *f, const gchar *policy, guint vcpus)
 	g_autoptr (AcLocalsevPrepared) p = prepare (f, tag, xml);
 	g_autoptr (AcLocalsevAttestation) att = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcProgress) progress = ac_progress_new ("attest");
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *dir = g_build_filename (f->tmp, "localsev", UUID, NULL);
@@ -254,7 +254,7 @@ happy_path (Fixture *f, const gchar *policy, guint vcpus)
 	g_autofree gchar *record_json = g_build_filename (dir, "prepared.json", NULL);
 
 	/* what prepare made: launchSecurity in the domain, the gatekeeper lets it through */
-	dom = ac_localsev_domain_parse (p->domain_xml, -1, &error);
+	dom = ac_domain_parse (p->domain_xml, -1, &error);
 	g_assert_no_error (error);
 	g_assert_true (dom->has_launch_security);
 	g_assert_cmpstr (dom->ls_type, ==, "sev");

@@ -415,7 +415,7 @@ test_set_launch_security (void)
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *out2 = NULL;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (GError) error = NULL;
 	const gchar *ls
 	    = "<launchSecurity type='sev'><cbitpos>47</cbitpos><reducedPhysBits>1</reducedPhysBits>"
@@ -425,7 +425,7 @@ test_set_launch_security (void)
 	g_assert_true (g_file_get_contents (path, &xml, NULL, NULL));
 	out = ac_localsev_domain_set_launch_security (xml, ls, &error);
 	g_assert_no_error (error);
-	dom = ac_localsev_domain_parse (out, -1, &error);
+	dom = ac_domain_parse (out, -1, &error);
 	g_assert_no_error (error);
 	g_assert_cmpstr (dom->ls_cbitpos, ==, "47");
 	g_assert_cmpstr (dom->ls_dh_cert, ==, "AAAA");

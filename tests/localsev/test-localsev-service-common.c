@@ -370,10 +370,10 @@ gchar *
 assert_defined_with (Fixture *f, const AcLocalsevRecord *r)
 {
 	g_autofree gchar *xml = inactive_xml (f);
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (GError) error = NULL;
 
-	dom = ac_localsev_domain_parse (xml, -1, &error);
+	dom = ac_domain_parse (xml, -1, &error);
 	g_assert_no_error (error);
 	g_assert_true (dom->has_launch_security);
 	g_assert_cmpstr (dom->ls_type, ==, "sev");

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
+#include "ac-codec.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-store.h"
 #include "ac-sev-cert.h"
@@ -67,7 +69,7 @@ ac_localsev_attest_claim (const gchar *dir, AcLocalsevRecord *r, GError **error)
 	close (fd);
 	r->state = AC_LOCALSEV_STATE_CONSUMED;
 	g_free (r->state_time);
-	r->state_time = ac_localsev_util_now ();
+	r->state_time = ac_time_now_utc ();
 	return ac_localsev_record_save (dir, r, error);
 }
 
@@ -157,11 +159,11 @@ ac_localsev_attest_host (AcSevHost *host,
 	if (info == NULL)
 		return FALSE;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
-	pdh = ac_localsev_util_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	pdh = ac_codec_base64_decode (what, info->pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
 	                                   AC_ERROR_UNTRUSTED, &pdh_len, error);
 	if (pdh == NULL)
 		return FALSE;
-	pdh_sha256 = ac_localsev_util_sha256 (pdh, pdh_len);
+	pdh_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, pdh_len);
 	if (g_strcmp0 (pdh_sha256, r->pdh_sha256) != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
 		             "domain '%s': chain: host %s's PDH changed since the session was "
@@ -219,7 +221,7 @@ ac_localsev_attest_verify (const AcLocalsevOptions *opts,
 	gboolean ok;
 
 	what = g_strdup_printf ("domain '%s': measurement: the host's sev-measurement", name);
-	blob = ac_localsev_util_b64_decode (launch->measurement, what, AC_SEV_MEASURE_BLOB_SIZE,
+	blob = ac_codec_base64_decode (what, launch->measurement, AC_SEV_MEASURE_BLOB_SIZE,
 	                                    AC_SEV_MEASURE_BLOB_SIZE, AC_ERROR_MISMATCH, &blob_len,
 	                                    error);
 	if (blob == NULL)
@@ -246,9 +248,9 @@ ac_localsev_attest_verify (const AcLocalsevOptions *opts,
 		return NULL;
 	}
 	{
-		g_autofree gchar *ld_hex = ac_localsev_util_hex (ld, 32);
-		g_autofree gchar *mnonce = ac_localsev_util_hex (blob + 32, 16);
-		g_autofree gchar *measure = ac_localsev_util_hex (blob, 32);
+		g_autofree gchar *ld_hex = ac_codec_hex_encode (ld, 32);
+		g_autofree gchar *mnonce = ac_codec_hex_encode (blob + 32, 16);
+		g_autofree gchar *measure = ac_codec_hex_encode (blob, 32);
 		g_debug ("domain '%s': attestation inputs: firmware sha256 %s, launch digest %s, "
 		         "policy 0x%x, API %u.%u build %u, mnonce %s, measurement %s, session %s",
 		         name, r->firmware_sha256, ld_hex, launch->policy, launch->api_major,
@@ -312,7 +314,7 @@ ac_localsev_attest_finish (const gchar *dir,
 
 	r->state = AC_LOCALSEV_STATE_ATTESTED;
 	g_free (r->state_time);
-	r->state_time = ac_localsev_util_now ();
+	r->state_time = ac_time_now_utc ();
 	r->measurement = g_strdup (launch->measurement);
 	if (!ac_localsev_record_save (dir, r, &error_local)) {
 		g_warning ("domain '%s': %s", name, error_local->message);

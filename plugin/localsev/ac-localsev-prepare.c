@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
+#include "ac-codec.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-pin.h"
 #include "ac-localsev-store.h"
@@ -74,7 +76,7 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 		             path, len, AC_LOCALSEV_MAX_FIRMWARE);
 		return NULL;
 	}
-	sha = ac_localsev_util_sha256 (g_bytes_get_data (fw, NULL), len);
+	sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, g_bytes_get_data (fw, NULL), len);
 	if (pinned_sha256 == NULL || g_ascii_strcasecmp (sha, pinned_sha256) != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 		             "firmware hash: %s has sha256 %s, but the tag pins %s", path, sha,
@@ -106,11 +108,11 @@ ac_localsev_prepare_host_chain (const gchar *name,
 	g_autoptr (GError) error_local = NULL;
 	gsize pdh_len = 0, certs_len = 0;
 
-	pdh = ac_localsev_util_b64_decode (info->pdh, what_pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	pdh = ac_codec_base64_decode (what_pdh, info->pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
 	                                   AC_ERROR_UNTRUSTED, &pdh_len, error);
 	if (pdh == NULL)
 		return NULL;
-	certs = ac_localsev_util_b64_decode (info->cert_chain, what_chain, 3 * AC_SEV_CERT_SIZE,
+	certs = ac_codec_base64_decode (what_chain, info->cert_chain, 3 * AC_SEV_CERT_SIZE,
 	                                     AC_SEV_CHAIN_EXPORT_SIZE + 2 * AC_AMD_CERT_SIZE_4096,
 	                                     AC_ERROR_UNTRUSTED, &certs_len, error);
 	if (certs == NULL)
@@ -148,7 +150,7 @@ ac_localsev_prepare_host_chain (const gchar *name,
 		g_autoptr (AcSevCert) cek = NULL;
 		gsize id_len = 0;
 
-		id = ac_localsev_util_b64_decode (info->cpu0_id, what_id, AC_SEV_ID_SIZE,
+		id = ac_codec_base64_decode (what_id, info->cpu0_id, AC_SEV_ID_SIZE,
 		                                  AC_SEV_ID_SIZE, AC_ERROR_UNTRUSTED, &id_len,
 		                                  error);
 		if (id == NULL)
@@ -164,7 +166,7 @@ ac_localsev_prepare_host_chain (const gchar *name,
 		ac_sev_chain_set_cek (chain, cek);
 	}
 	if (pdh_sha256 != NULL)
-		*pdh_sha256 = ac_localsev_util_sha256 (pdh, pdh_len);
+		*pdh_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, pdh_len);
 	return g_steal_pointer (&chain);
 }
 
@@ -309,10 +311,10 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "RAND_bytes failed");
 		return NULL;
 	}
-	r->session_id = ac_localsev_util_hex (id, sizeof (id));
+	r->session_id = ac_codec_hex_encode (id, sizeof (id));
 	r->domain = g_strdup (dom->name);
 	r->uuid = g_strdup (dom->uuid);
-	r->prepared = ac_localsev_util_now ();
+	r->prepared = ac_time_now_utc ();
 	r->state = AC_LOCALSEV_STATE_PREPARED;
 	r->state_time = g_strdup (r->prepared);
 	r->policy = tag->policy;

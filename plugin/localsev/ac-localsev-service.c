@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-codec.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-image.h"
 #include "ac-localsev-pin.h"
@@ -322,7 +323,7 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 	if (info == NULL)
 		return NULL;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
-	pdh = ac_localsev_util_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	pdh = ac_codec_base64_decode (what, info->pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
 	                                   AC_ERROR_UNTRUSTED, &len, error);
 	if (pdh == NULL)
 		return NULL;

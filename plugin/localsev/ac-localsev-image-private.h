@@ -14,8 +14,6 @@ G_BEGIN_DECLS
 
 /* ---- ac-localsev-image-state.c ---- */
 
-gchar *
-ac_localsev_image_state_now_utc (void);
 
 /* ---- ac-localsev-image-storage.c ---- */
 

@@ -70,13 +70,6 @@ ac_localsev_image_state_free (AcLocalsevImageState *s)
 	g_free (s);
 }
 
-gchar *
-ac_localsev_image_state_now_utc (void)
-{
-	g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-	return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 static void
 add_str (JsonBuilder *b, const gchar *key, const gchar *value)
 {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
 #include "ac-process.h"
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
@@ -140,7 +141,7 @@ state_from_built (AcImageJob *job, const AcImageBuilt *built)
 	s->size = built->image_size;
 	s->secret = g_strdup (built->secret_uuid);
 	s->phase = AC_LOCALSEV_IMAGE_BUILT;
-	s->built = ac_localsev_image_state_now_utc ();
+	s->built = ac_time_now_utc ();
 	return s;
 }
 
@@ -589,7 +590,7 @@ switch_domain (AcImageJob *job,
 	           job->name, s->disk_dev, s->target, s->sha256, s->original);
 	s->phase = AC_LOCALSEV_IMAGE_SWITCHED;
 	g_free (s->switched);
-	s->switched = ac_localsev_image_state_now_utc ();
+	s->switched = ac_time_now_utc ();
 	return ac_localsev_image_state_save (ctx->state_dir, job->uuid, s, error);
 }
 
@@ -632,7 +633,7 @@ ensure_in_place (const AcLocalsevImageContext *ctx,
 	if (s->phase != AC_LOCALSEV_IMAGE_SWITCHED) {
 		/* redefined just before the service stopped */
 		s->phase = AC_LOCALSEV_IMAGE_SWITCHED;
-		s->switched = ac_localsev_image_state_now_utc ();
+		s->switched = ac_time_now_utc ();
 		if (!ac_localsev_image_state_save (ctx->state_dir, uuid, s, error))
 			return FALSE;
 	}

@@ -339,7 +339,7 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
 		g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 		g_autoptr (GDateTime) expires
 		    = g_date_time_add_seconds (now, MAX (opts->lifetime_s, 60));
-		r->expires = g_date_time_format (expires, "%Y-%m-%dT%H:%M:%SZ");
+		r->expires = ac_time_format_utc (expires);
 	}
 	r->host = g_steal_pointer (host_id);
 	return g_steal_pointer (&r);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
 #include "ac-codec.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-image.h"
@@ -731,8 +732,7 @@ ac_localsev_service_attest_failed (const AcStatus *current,
 	gboolean verdict
 	    = failure->domain == AC_ERROR
 	      && (failure->code == AC_ERROR_MISMATCH || failure->code == AC_ERROR_UNTRUSTED);
-	g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-	g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	g_autofree gchar *when = ac_time_now_utc ();
 	ac_localsev_service_status_fail (current, "attest", status, NULL, g_error_copy (failure));
 	if (verdict)
 		ac_localsev_service_status_set_attestation (

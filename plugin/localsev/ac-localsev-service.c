@@ -542,6 +542,31 @@ ac_localsev_service_define_prepared (AcSevHost *host,
 	return TRUE;
 }
 
+/* the domain redefined onto its image: its XML and model read again, once */
+static gboolean
+ac_localsev_service_reread (virDomainPtr dom,
+                            const gchar *name,
+                            gchar **xml,
+                            AcDomain **domain,
+                            GError **error)
+{
+	g_clear_pointer (xml, g_free);
+	g_clear_pointer (domain, ac_domain_free);
+	*xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
+	                                    error);
+	if (*xml != NULL)
+		*domain = ac_localsev_service_domain (name, *xml, error);
+	return *domain != NULL;
+}
+
+static void
+ac_localsev_service_report_built (const AcLocalsevServiceRun *run, const AcStatus *current)
+{
+	g_autoptr (AcStatus) built = ac_localsev_service_status_new (current, "building", "build");
+	built->progress = 100;
+	run->status_func (built, run->user_data);
+}
+
 static gboolean
 ac_localsev_service_prepare_run (AcSevHost *host,
                                  const AcLocalsevOptions *opts,
@@ -626,20 +651,9 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		if (redefined != NULL)
 			*redefined = TRUE;
 		/* built: say so (with the image) before the launch is prepared */
-		if (run != NULL && run->status_func != NULL) {
-			g_autoptr (AcStatus) built
-			    = ac_localsev_service_status_new (current, "building", "build");
-			built->progress = 100;
-			run->status_func (built, run->user_data);
-		}
-		/* redefined onto the image: read again, once */
-		g_clear_pointer (&xml, g_free);
-		g_clear_pointer (&domain, ac_domain_free);
-		xml = ac_localsev_service_get_xml (
-		    dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &failure);
-		if (xml != NULL)
-			domain = ac_localsev_service_domain (name, xml, &failure);
-		if (domain == NULL)
+		if (run != NULL && run->status_func != NULL)
+			ac_localsev_service_report_built (run, current);
+		if (!ac_localsev_service_reread (dom, name, &xml, &domain, &failure))
 			return ac_localsev_service_status_fail (current, "prepare", status, error,
 			                                        g_steal_pointer (&failure));
 		tag = domain->tag;

@@ -14,5 +14,8 @@ G_BEGIN_DECLS
 
 AcTag *
 ac_tag_parse_in_domain (xmlNode *root, const AcTagDomain *info, GError **error);
+/* for ac_tag_parse() (ac-tag-parse.c) on a document that is not a domain */
+AcTag *
+ac_tag_parse_element (xmlNode *root, GError **error);
 
 G_END_DECLS

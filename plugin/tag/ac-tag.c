@@ -16,12 +16,10 @@
 #include <string.h>
 
 #include "ac-codec.h"
-#include "ac-domain-private.h"
 #include "ac-error.h"
 #include "ac-sev-policy.h"
 #include "ac-size.h"
 
-#define TAG_MAX_XML (16 * 1024 * 1024)
 
 AcTag *
 ac_tag_new (void)
@@ -737,81 +735,17 @@ ac_tag_parse_in_domain (xmlNode *root, const AcTagDomain *info, GError **error)
 	return g_steal_pointer (&tag);
 }
 
-/**
- * ac_tag_parse:
- * @xml: a whole domain XML (<domain>) or the <aleph:confidential> element alone
- * @len: length of @xml, or -1 if NUL-terminated
- * @domain_out: (out) (optional): facts about the enclosing domain, when @xml is a domain
- *
- * Parses, applies defaults and validates (ac_tag_validate()) the tag.
- *
- * Returns: the tag, or %NULL with @error set: %AC_ERROR_NOT_FOUND when a domain has no tag,
- * %AC_ERROR_INVALID_INPUT for anything malformed, naming the element, attribute and value.
+/*
+ * The tag from the root of a document that is not a <domain>: it must be the
+ * <aleph:confidential> element alone; parsed, defaulted and validated without a domain.
  */
 AcTag *
-ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **error)
+ac_tag_parse_element (xmlNode *root, GError **error)
 {
 	g_autoptr(AcTag) tag = ac_tag_new ();
-	g_autoptr(AcTagDomain) dom = NULL;
-	xmlParserCtxtPtr ctxt;
-	xmlDocPtr doc;
-	xmlNode *root;
-	xmlNode *elem = NULL;
-	gboolean ok;
 
-	g_return_val_if_fail (xml != NULL, NULL);
-	if (len < 0)
-		len = (gssize)strlen (xml);
-	if (len > TAG_MAX_XML) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "domain XML is %" G_GSSIZE_FORMAT " bytes; at most %d are accepted",
-			     len,
-			     TAG_MAX_XML);
-		return NULL;
-	}
-
-	ctxt = xmlNewParserCtxt ();
-	if (ctxt == NULL) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
-		return NULL;
-	}
-	/* No network, no entity substitution, no DTD loading: the input is untrusted. */
-	doc = xmlCtxtReadMemory (ctxt, xml, (int)len, "domain.xml", NULL,
-				 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (doc == NULL) {
-		const xmlError *e = xmlCtxtGetLastError (ctxt);
-		g_autofree gchar *msg = g_strstrip (g_strdup (e != NULL && e->message != NULL ? e->message
-										: "unknown error"));
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "malformed XML at line %d: %s",
-			     e != NULL ? e->line : 0,
-			     msg);
-		xmlFreeParserCtxt (ctxt);
-		return NULL;
-	}
-	xmlFreeParserCtxt (ctxt);
-	root = xmlDocGetRootElement (doc);
-
-	if (root != NULL && root->ns == NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
-		/* the domain model, on this document: its facts and its one rule for the disk */
-		g_autoptr(AcDomain) model = ac_domain_new_from_root (root, error);
-		xmlFreeDoc (doc);
-		if (model == NULL || model->tag == NULL) {
-			if (model != NULL)
-				g_propagate_error (error, g_steal_pointer (&model->tag_error));
-			return NULL;
-		}
-		if (domain_out != NULL)
-			*domain_out = ac_domain_get_tag_info (model);
-		return g_steal_pointer (&model->tag);
-	} else if (root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0 &&
-		   xml_node_in_ns (root, AC_TAG_NS)) {
-		elem = root;
-	} else {
+	if (root == NULL || g_strcmp0 ((const gchar *)root->name, "confidential") != 0 ||
+	    !xml_node_in_ns (root, AC_TAG_NS)) {
 		g_set_error (error,
 			     AC_ERROR,
 			     AC_ERROR_INVALID_INPUT,
@@ -822,33 +756,11 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
 			     root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0
 				     ? " in another namespace"
 				     : "");
-		xmlFreeDoc (doc);
 		return NULL;
 	}
-
-	ok = parse_confidential (tag, elem, error);
-	xmlFreeDoc (doc);
-	if (!ok)
+	if (!parse_confidential (tag, root, error) || !ac_tag_validate (tag, NULL, error))
 		return NULL;
-	if (!ac_tag_validate (tag, dom, error))
-		return NULL;
-	if (domain_out != NULL)
-		*domain_out = g_steal_pointer (&dom);
 	return g_steal_pointer (&tag);
-}
-
-/**
- * ac_tag_domain_parse:
- *
- * The facts about a domain that the tag is checked against (name, disks, launchSecurity),
- * whether or not it is tagged: those of its model (ac_domain_parse(), with its bound and its
- * rule for the disks).
- */
-AcTagDomain *
-ac_tag_domain_parse (const gchar *xml, gssize len, GError **error)
-{
-	g_autoptr(AcDomain) model = ac_domain_parse (xml, len, error);
-	return model != NULL ? ac_domain_get_tag_info (model) : NULL;
 }
 
 /**

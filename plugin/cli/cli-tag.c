@@ -712,6 +712,149 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 	}
 }
 
+/* What `virt-aleph status` shows of a domain, borrowed from the command's locals. */
+typedef struct {
+	const gchar *name;
+	gboolean tagged;
+	const AcTag *tag;        /* nullable: untagged or invalid */
+	const GError *tag_error; /* nullable: why the tag is invalid */
+	const AcStatus *st;      /* nullable: no status yet */
+	gboolean tag_changed;    /* the status was written for another tag */
+	gboolean stale;          /* … and is not the domain's current state any more */
+	const gchar *ssh;        /* nullable */
+} StatusView;
+
+static void
+status_print_json (const StatusView *v)
+{
+	const AcTag *tag = v->tag;
+	const AcStatus *st = v->st;
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	json_builder_begin_object (b);
+	json_member (b, "domain", v->name);
+	json_builder_set_member_name (b, "tagged");
+	json_builder_add_boolean_value (b, v->tagged);
+	if (v->tag_error != NULL)
+		json_member (b, "tagError", v->tag_error->message);
+	if (tag != NULL) {
+		g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
+		json_member (b, "policy", policy);
+		json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
+		json_builder_set_member_name (b, "publish");
+		json_builder_add_boolean_value (b, tag->publish != NULL);
+	}
+	if (st != NULL) {
+		json_builder_set_member_name (b, "status");
+		json_builder_begin_object (b);
+		json_member (b, "state", st->state);
+		json_member (b, "step", st->step);
+		json_builder_set_member_name (b, "progress");
+		json_builder_add_int_value (b, st->progress);
+		json_member (b, "updated", st->updated);
+		json_member (b, "since", st->since);
+		if (st->total > 0) {
+			json_builder_set_member_name (b, "done");
+			json_builder_add_int_value (b, (gint64)st->done);
+			json_builder_set_member_name (b, "total");
+			json_builder_add_int_value (b, (gint64)st->total);
+		}
+		json_builder_set_member_name (b, "tagChanged");
+		json_builder_add_boolean_value (b, v->tag_changed);
+		json_member (b, "imagePath", st->image_path);
+		json_member (b, "imageSha256", st->image_sha256);
+		json_member (b, "imageCid", st->image_cid);
+		json_member (b, "luksUuid", st->image_luks_uuid);
+		json_member (b, "store", st->store_hash);
+		json_member (b, "instance", st->instance_hash);
+		json_member (b, "crn", st->crn);
+		json_member (b, "crnUrl", st->crn_url);
+		json_member (b, "ipv6", st->ipv6);
+		json_member (b, "ssh", v->ssh);
+		json_member (b, "attestationTime", st->attest_time);
+		json_member (b, "attestationVerdict", st->attest_verdict);
+		json_member (b, "measurement", st->attest_measurement);
+		json_member (b, "generation", st->attest_generation);
+		json_member (b, "errorCode", st->error_code);
+		json_member (b, "errorStep", st->error_step);
+		json_member (b, "error", st->error_message);
+		json_builder_end_object (b);
+	}
+	json_builder_end_object (b);
+	print_json (b);
+}
+
+static void
+status_print_text (AcCliGlobal *global, const StatusView *v)
+{
+	const AcTag *tag = v->tag;
+	const AcStatus *st = v->st;
+	printf ("Domain:      %s\n", v->name);
+	if (!v->tagged) {
+		printf ("Tag:         none (not a confidential domain; see 'virt-aleph tag')\n");
+	} else if (tag == NULL) {
+		printf ("Tag:         INVALID: %s\n", v->tag_error->message);
+	} else {
+		g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
+		printf ("Tag:         SEV policy 0x%x (%s), local mode %s, %s\n", tag->policy,
+		        names, ac_local_mode_to_string (tag->local_mode),
+		        tag->publish != NULL ? "published to Aleph" : "not published");
+	}
+	if (st == NULL) {
+		printf ("Status:      none yet (is virt-alephd running for %s?)\n",
+		        ac_cli_get_uri (global));
+	} else {
+		if (v->stale)
+			printf ("State:       tag changed since; waiting for virt-alephd (the "
+			        "status below "
+			        "is the earlier tag's)\n");
+		printf ("%s %s (step %s, %u%%)\n",
+		        v->stale ? "Was:        " : "State:      ", st->state,
+		        st->step != NULL ? st->step : "-", st->progress);
+		if (st->total > 0) {
+			g_autofree gchar *done = ac_cli_format_bytes (st->done);
+			g_autofree gchar *total = ac_cli_format_bytes (st->total);
+			printf ("Progress:    %s of %s\n", done, total);
+		}
+		if (st->since != NULL)
+			printf ("Since:       %s\n", st->since);
+		if (st->updated != NULL)
+			printf ("Updated:     %s\n", st->updated);
+		if (st->image_path != NULL)
+			printf ("Image:       %s\n", st->image_path);
+		if (st->image_sha256 != NULL)
+			printf ("Image hash:  sha256 %s%s%s\n", st->image_sha256,
+			        st->image_cid != NULL ? ", CID " : "",
+			        st->image_cid != NULL ? st->image_cid : "");
+		if (st->store_hash != NULL)
+			printf ("STORE:       %s\n", st->store_hash);
+		if (st->instance_hash != NULL)
+			printf ("INSTANCE:    %s\n", st->instance_hash);
+		if (st->crn != NULL)
+			printf ("CRN:         %s%s%s%s\n",
+			        st->crn_url != NULL ? st->crn_url : st->crn,
+			        st->crn_url != NULL ? " (node " : "",
+			        st->crn_url != NULL ? st->crn : "", st->crn_url != NULL ? ")" : "");
+		if (st->ipv6 != NULL)
+			printf ("IPv6:        %s\n", st->ipv6);
+		if (v->ssh != NULL)
+			printf ("SSH:         %s\n", v->ssh);
+		if (st->attest_time != NULL)
+			printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
+			        st->attest_verdict != NULL ? st->attest_verdict : "?",
+			        st->attest_measurement != NULL ? st->attest_measurement : "?",
+			        st->attest_generation != NULL ? st->attest_generation : "?");
+		if (st->error_message != NULL)
+			printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
+			        st->error_message);
+		if (v->tag_changed && !v->stale)
+			printf ("Note:        the tag changed after the instance was published; "
+			        "virt-alephd leaves the running instance as it is ('virt-aleph "
+			        "erase %s', "
+			        "then the new tag is deployed)\n",
+			        v->name);
+	}
+}
+
 int
 ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 {
@@ -771,120 +914,21 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	stale = tag_changed && !ac_cli_status_instance_kept (st);
 	ssh = stale ? NULL : ac_cli_ssh_hint (st);
 
-	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
-		json_builder_begin_object (b);
-		json_member (b, "domain", virDomainGetName (dom));
-		json_builder_set_member_name (b, "tagged");
-		json_builder_add_boolean_value (b, tagged);
-		if (tag_error != NULL)
-			json_member (b, "tagError", tag_error->message);
-		if (tag != NULL) {
-			g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
-			json_member (b, "policy", policy);
-			json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
-			json_builder_set_member_name (b, "publish");
-			json_builder_add_boolean_value (b, tag->publish != NULL);
-		}
-		if (st != NULL) {
-			json_builder_set_member_name (b, "status");
-			json_builder_begin_object (b);
-			json_member (b, "state", st->state);
-			json_member (b, "step", st->step);
-			json_builder_set_member_name (b, "progress");
-			json_builder_add_int_value (b, st->progress);
-			json_member (b, "updated", st->updated);
-			json_member (b, "since", st->since);
-			if (st->total > 0) {
-				json_builder_set_member_name (b, "done");
-				json_builder_add_int_value (b, (gint64)st->done);
-				json_builder_set_member_name (b, "total");
-				json_builder_add_int_value (b, (gint64)st->total);
-			}
-			json_builder_set_member_name (b, "tagChanged");
-			json_builder_add_boolean_value (b, tag_changed);
-			json_member (b, "imagePath", st->image_path);
-			json_member (b, "imageSha256", st->image_sha256);
-			json_member (b, "imageCid", st->image_cid);
-			json_member (b, "luksUuid", st->image_luks_uuid);
-			json_member (b, "store", st->store_hash);
-			json_member (b, "instance", st->instance_hash);
-			json_member (b, "crn", st->crn);
-			json_member (b, "crnUrl", st->crn_url);
-			json_member (b, "ipv6", st->ipv6);
-			json_member (b, "ssh", ssh);
-			json_member (b, "attestationTime", st->attest_time);
-			json_member (b, "attestationVerdict", st->attest_verdict);
-			json_member (b, "measurement", st->attest_measurement);
-			json_member (b, "generation", st->attest_generation);
-			json_member (b, "errorCode", st->error_code);
-			json_member (b, "errorStep", st->error_step);
-			json_member (b, "error", st->error_message);
-			json_builder_end_object (b);
-		}
-		json_builder_end_object (b);
-		print_json (b);
-	} else {
-		printf ("Domain:      %s\n", virDomainGetName (dom));
-		if (!tagged) {
-			printf ("Tag:         none (not a confidential domain; see 'virt-aleph tag')\n");
-		} else if (tag == NULL) {
-			printf ("Tag:         INVALID: %s\n", tag_error->message);
-		} else {
-			g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
-			printf ("Tag:         SEV policy 0x%x (%s), local mode %s, %s\n", tag->policy, names,
-				ac_local_mode_to_string (tag->local_mode),
-				tag->publish != NULL ? "published to Aleph" : "not published");
-		}
-		if (st == NULL) {
-			printf ("Status:      none yet (is virt-alephd running for %s?)\n", ac_cli_get_uri (global));
-		} else {
-			if (stale)
-				printf ("State:       tag changed since; waiting for virt-alephd (the status below "
-					"is the earlier tag's)\n");
-			printf ("%s %s (step %s, %u%%)\n", stale ? "Was:        " : "State:      ", st->state,
-				st->step != NULL ? st->step : "-", st->progress);
-			if (st->total > 0) {
-				g_autofree gchar *done = ac_cli_format_bytes (st->done);
-				g_autofree gchar *total = ac_cli_format_bytes (st->total);
-				printf ("Progress:    %s of %s\n", done, total);
-			}
-			if (st->since != NULL)
-				printf ("Since:       %s\n", st->since);
-			if (st->updated != NULL)
-				printf ("Updated:     %s\n", st->updated);
-			if (st->image_path != NULL)
-				printf ("Image:       %s\n", st->image_path);
-			if (st->image_sha256 != NULL)
-				printf ("Image hash:  sha256 %s%s%s\n", st->image_sha256,
-					st->image_cid != NULL ? ", CID " : "",
-					st->image_cid != NULL ? st->image_cid : "");
-			if (st->store_hash != NULL)
-				printf ("STORE:       %s\n", st->store_hash);
-			if (st->instance_hash != NULL)
-				printf ("INSTANCE:    %s\n", st->instance_hash);
-			if (st->crn != NULL)
-				printf ("CRN:         %s%s%s%s\n", st->crn_url != NULL ? st->crn_url : st->crn,
-					st->crn_url != NULL ? " (node " : "", st->crn_url != NULL ? st->crn : "",
-					st->crn_url != NULL ? ")" : "");
-			if (st->ipv6 != NULL)
-				printf ("IPv6:        %s\n", st->ipv6);
-			if (ssh != NULL)
-				printf ("SSH:         %s\n", ssh);
-			if (st->attest_time != NULL)
-				printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
-					st->attest_verdict != NULL ? st->attest_verdict : "?",
-					st->attest_measurement != NULL ? st->attest_measurement : "?",
-					st->attest_generation != NULL ? st->attest_generation : "?");
-			if (st->error_message != NULL)
-				printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
-					st->error_message);
-			if (tag_changed && !stale)
-				printf ("Note:        the tag changed after the instance was published; "
-					"virt-alephd leaves the running instance as it is ('virt-aleph erase %s', "
-					"then the new tag is deployed)\n",
-					virDomainGetName (dom));
-		}
+	{
+		StatusView v = {
+			.name = virDomainGetName (dom),
+			.tagged = tagged,
+			.tag = tag,
+			.tag_error = tag_error,
+			.st = st,
+			.tag_changed = tag_changed,
+			.stale = stale,
+			.ssh = ssh,
+		};
+		if (global->json)
+			status_print_json (&v);
+		else
+			status_print_text (global, &v);
 	}
 	return AC_EXIT_OK;
 }

@@ -62,6 +62,7 @@ attr (GString *s, const gchar *name, const gchar *value)
 typedef struct {
 	gchar *disk, *policy, *local, *fw_sha, *fw_ref, *fw_file, *api, *crn, *payment,
 	    *store_payment, *rootfs, *memory, *name, *ssh_key, *ports;
+	gchar *from_file; /* --file: the element as it is, instead of the options */
 	gint vcpus;
 	gboolean es, publish;
 } TagOptions;
@@ -84,6 +85,7 @@ tag_options_clear (TagOptions *o)
 	g_free (o->name);
 	g_free (o->ssh_key);
 	g_free (o->ports);
+	g_free (o->from_file);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TagOptions, tag_options_clear)
@@ -99,7 +101,7 @@ tag_options_any (const TagOptions *o)
 	       || o->ssh_key != NULL || o->ports != NULL;
 }
 
-/* The element the options describe, as text (validated by the caller). */
+/* The element the options describe, as text (validated by the caller); not --file. */
 static gchar *
 tag_options_format (TagOptions *o)
 {
@@ -176,6 +178,30 @@ tag_read_current (AcCliGlobal *global,
 		return NULL;
 	}
 	return ac_tag_format (model->tag);
+}
+
+/* The element to set: the one DOMAIN has now (--approve, which opens @dom and @conn), the
+ * one of --file, or the one the options describe. */
+static gchar *
+tag_read_element (AcCliGlobal *global,
+                  const gchar *name,
+                  TagOptions *o,
+                  gboolean approve,
+                  virConnectPtr *conn,
+                  virDomainPtr *dom,
+                  GError **error)
+{
+	g_autofree gchar *element = NULL;
+
+	if (approve)
+		return tag_read_current (global, name, conn, dom, error);
+	if (o->from_file != NULL) {
+		/* a regular file (or - for stdin) of at most 1 MiB */
+		if (!ac_file_read_bounded (o->from_file, 1024 * 1024, &element, NULL, error))
+			return NULL;
+		return g_steal_pointer (&element);
+	}
+	return tag_options_format (o);
 }
 
 static void
@@ -275,7 +301,6 @@ int
 ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 {
 	g_auto (TagOptions) o = { 0 };
-	g_autofree gchar *from_file = NULL;
 	g_autofree gchar *config_path = NULL;
 	gboolean dry_run = FALSE, approve = FALSE;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
@@ -306,8 +331,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		  "CRN node hash or auto (implies --publish)", "HASH" },
 		{ "payment", 0, 0, G_OPTION_ARG_STRING, &o.payment,
 		  "the INSTANCE's payment: credit (default; hold and superfluid are refused by the "
-		  "network "
-		  "since 2026-03-11) (implies --publish)",
+		  "network since 2026-03-11) (implies --publish)",
 		  "TYPE" },
 		{ "store-payment", 0, 0, G_OPTION_ARG_STRING, &o.store_payment,
 		  "the image STORE's payment: credit (default) or hold (refused from 2027-01-01) "
@@ -325,7 +349,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		  "OpenSSH public key line for the instance", "KEY" },
 		{ "ports", 0, 0, G_OPTION_ARG_STRING, &o.ports, "published ports, e.g. 22,80/tcp",
 		  "LIST" },
-		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &from_file,
+		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &o.from_file,
 		  "take the element from FILE instead of options", "FILE" },
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "print the element, change nothing",
 		  NULL },
@@ -351,21 +375,15 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
 							 "tag: expected one DOMAIN, got %d arguments", argc - 1));
 
-	if (approve) {
-		if (from_file != NULL || tag_options_any (&o) || dry_run)
-			return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-					    "tag --approve: approves the tag DOMAIN has now and takes no other "
-					    "tag option; to change the tag, tag it again without --approve"));
-		element = tag_read_current (global, argv[1], &conn, &dom, &error);
-		if (element == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	} else if (from_file != NULL) {
-		/* a regular file (or - for stdin) of at most 1 MiB */
-		if (!ac_file_read_bounded (from_file, 1024 * 1024, &element, NULL, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	} else {
-		element = tag_options_format (&o);
-	}
+	if (approve && (o.from_file != NULL || tag_options_any (&o) || dry_run))
+		return ac_cli_fail (
+		    global, g_error_new_literal (
+		                AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                "tag --approve: approves the tag DOMAIN has now and takes no other "
+		                "tag option; to change the tag, tag it again without --approve"));
+	element = tag_read_element (global, argv[1], &o, approve, &conn, &dom, &error);
+	if (element == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
 
 	/* Validate alone first (clear errors without a libvirt round trip), then against the
 	 * domain (the disk must exist), and set the canonical form. */
@@ -805,8 +823,7 @@ status_print_text (AcCliGlobal *global, const StatusView *v)
 	} else {
 		if (v->stale)
 			printf ("State:       tag changed since; waiting for virt-alephd (the "
-			        "status below "
-			        "is the earlier tag's)\n");
+			        "status below is the earlier tag's)\n");
 		printf ("%s %s (step %s, %u%%)\n",
 		        v->stale ? "Was:        " : "State:      ", st->state,
 		        st->step != NULL ? st->step : "-", st->progress);
@@ -849,8 +866,7 @@ status_print_text (AcCliGlobal *global, const StatusView *v)
 		if (v->tag_changed && !v->stale)
 			printf ("Note:        the tag changed after the instance was published; "
 			        "virt-alephd leaves the running instance as it is ('virt-aleph "
-			        "erase %s', "
-			        "then the new tag is deployed)\n",
+			        "erase %s', then the new tag is deployed)\n",
 			        v->name);
 	}
 }

@@ -277,6 +277,168 @@ publish_image (AcCliGlobal *global, const AcTemplate *tpl, const gchar *image, A
 	return g_strdup (store->item_hash);
 }
 
+/* --on-error: cleanup (the default) or abort */
+static gboolean
+build_parse_on_error (const gchar *on_error, AcBuildOptions *opts, GError **error)
+{
+	if (on_error == NULL || g_strcmp0 (on_error, "cleanup") == 0) {
+		opts->on_error = AC_ON_ERROR_CLEANUP;
+	} else if (g_strcmp0 (on_error, "abort") == 0) {
+		opts->on_error = AC_ON_ERROR_ABORT;
+	} else {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "--on-error '%s': expected cleanup or abort", on_error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* What `virt-aleph build` reports once the image is in place. */
+typedef struct {
+	const AcBuildResult *result;
+	const gchar *image;    /* the image's absolute path: the secret's usage */
+	const gchar *pass_out; /* nullable: --passphrase-out */
+	gchar *secret_uuid;    /* nullable: no --secret */
+	gchar *cid;            /* nullable: --no-cid */
+	gchar *store_hash;     /* nullable: not published */
+} BuildReport;
+
+static void
+build_report_clear (BuildReport *r)
+{
+	g_free (r->secret_uuid);
+	g_free (r->cid);
+	g_free (r->store_hash);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BuildReport, build_report_clear)
+
+/* Hands the built image's passphrase over (--passphrase-out, --secret), adds its CID to the
+ * manifest and publishes it, as the options and the template ask. */
+static gboolean
+build_deliver (AcCliGlobal *global,
+               const AcTemplate *tpl,
+               virConnectPtr secrets,
+               const AcPipelineConfig *config,
+               gboolean force,
+               gboolean no_cid,
+               BuildReport *r,
+               GError **error)
+{
+	if (!write_passphrase (r->pass_out != NULL ? r->pass_out : "-", r->result->passphrase,
+	                       force, error))
+		return FALSE;
+	if (secrets != NULL) {
+		r->secret_uuid = ac_secret_store_put (
+		    secrets, config->state_dir, tpl->name != NULL ? tpl->name : r->image, r->image,
+		    (const guint8 *)r->result->passphrase->data, r->result->passphrase->len, error);
+		if (r->secret_uuid == NULL) {
+			/* nobody else got the passphrase: an image nobody can open goes */
+			if (r->pass_out == NULL) {
+				(void)unlink (r->result->image_path);
+				(void)unlink (r->result->manifest_path);
+			}
+			return FALSE;
+		}
+	}
+	if (!no_cid) {
+		r->cid = ac_ipfs_file_cid_string (r->result->image_path, NULL, error);
+		if (r->cid == NULL
+		    || !ac_build_manifest_set_cid (r->result->manifest_path, r->cid, error))
+			return FALSE;
+	}
+	if (tpl->publish != NULL) {
+		r->store_hash = publish_image (global, tpl, r->result->image_path, NULL, error);
+		if (r->store_hash == NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+build_print_json (const BuildReport *r)
+{
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "image");
+	json_builder_add_string_value (b, r->result->image_path);
+	json_builder_set_member_name (b, "manifest");
+	json_builder_add_string_value (b, r->result->manifest_path);
+	json_builder_set_member_name (b, "size");
+	json_builder_add_int_value (b, (gint64)r->result->image_size);
+	json_builder_set_member_name (b, "sha256");
+	json_builder_add_string_value (b, r->result->image_sha256);
+	json_builder_set_member_name (b, "cid");
+	if (r->cid != NULL)
+		json_builder_add_string_value (b, r->cid);
+	else
+		json_builder_add_null_value (b);
+	json_builder_set_member_name (b, "luks_uuid");
+	json_builder_add_string_value (b, r->result->luks_uuid);
+	if (r->store_hash != NULL) {
+		json_builder_set_member_name (b, "store");
+		json_builder_add_string_value (b, r->store_hash);
+	}
+	if (r->secret_uuid != NULL) {
+		json_builder_set_member_name (b, "secret");
+		json_builder_add_string_value (b, r->secret_uuid);
+		json_builder_set_member_name (b, "secret_usage");
+		json_builder_add_string_value (b, r->image);
+	}
+	json_builder_set_member_name (b, "encrypt_mib_per_s");
+	json_builder_add_double_value (b, r->result->encrypt_stats.elapsed_us > 0
+	                                      ? (gdouble)r->result->encrypt_stats.bytes
+	                                            / r->result->encrypt_stats.elapsed_us * 1e6
+	                                            / 1048576.0
+	                                      : 0.0);
+	json_builder_set_member_name (b, "seconds");
+	json_builder_begin_object (b);
+	{
+		static const gchar *steps[]
+		    = { "source", "provision", "assemble", "verify", "manifest" };
+		for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+			json_builder_set_member_name (b, steps[i]);
+			json_builder_add_double_value (b, r->result->step_seconds[i]);
+		}
+	}
+	json_builder_end_object (b);
+	if (g_strcmp0 (r->pass_out, "-") == 0) {
+		json_builder_set_member_name (b, "passphrase");
+		json_builder_add_string_value (b, r->result->passphrase->data);
+	}
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	text = json_to_string (root, FALSE);
+	printf ("%s\n", text);
+	ac_secret_wipe (text, strlen (text));
+}
+
+static void
+build_print_text (AcCliGlobal *global, const BuildReport *r)
+{
+	if (g_strcmp0 (r->pass_out, "-") == 0)
+		printf ("%s\n", r->result->passphrase->data);
+	if (r->secret_uuid != NULL) {
+		printf ("%s\n", r->secret_uuid);
+		if (!global->quiet)
+			fprintf (stderr,
+			         "passphrase kept in libvirt's secret store: secret %s, usage "
+			         "volume %s\n",
+			         r->secret_uuid, r->image);
+	}
+	if (!global->quiet)
+		fprintf (stderr,
+		         "built %s (%" G_GUINT64_FORMAT " bytes, sha256 %s, LUKS %s%s%s)\n"
+		         "manifest %s\n",
+		         r->result->image_path, r->result->image_size, r->result->image_sha256,
+		         r->result->luks_uuid, r->cid != NULL ? ", CID " : "",
+		         r->cid != NULL ? r->cid : "", r->result->manifest_path);
+	if (r->store_hash != NULL && !global->quiet)
+		fprintf (stderr, "published with STORE %s\n", r->store_hash);
+}
+
 int
 ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 {
@@ -285,7 +447,6 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *pass_out = NULL;
 	g_autofree gchar *workdir = NULL;
 	g_autofree gchar *image = NULL;
-	g_autofree gchar *secret_uuid = NULL;
 	g_autofree gchar *config_path = NULL;
 	g_autoptr (AcPipelineConfig) config = NULL;
 	gboolean force = FALSE, pass_stdin = FALSE, no_cid = FALSE, secret = FALSE;
@@ -314,8 +475,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 	g_autoptr(AcSignalGuard) guard = NULL;
 	g_auto(AcBuildResult) result = { 0 };
-	g_autofree gchar *cid = NULL;
-	g_autofree gchar *store_hash = NULL;
+	g_auto (BuildReport) report = { 0 };
 	AcBuildOptions opts = { 0 };
 	gboolean ok;
 
@@ -333,15 +493,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		if (!ac_template_parse_var (vars, vars_kv[i], &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
-	if (on_error == NULL || g_strcmp0 (on_error, "cleanup") == 0) {
-		opts.on_error = AC_ON_ERROR_CLEANUP;
-	} else if (g_strcmp0 (on_error, "abort") == 0) {
-		opts.on_error = AC_ON_ERROR_ABORT;
-	} else {
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "--on-error '%s': expected cleanup or abort",
-							 on_error));
-	}
+	if (!build_parse_on_error (on_error, &opts, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
 	tpl = ac_template_new_from_file (argv[1], vars, &error);
 	if (tpl == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -388,104 +541,14 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 				 result.kept_workdir);
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	}
-	if (!write_passphrase (pass_out != NULL ? pass_out : "-", result.passphrase, force, &error))
+	report.result = &result;
+	report.image = image;
+	report.pass_out = pass_out;
+	if (!build_deliver (global, tpl, secrets, config, force, no_cid, &report, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (secrets != NULL) {
-		secret_uuid = ac_secret_store_put (secrets, config->state_dir, tpl->name != NULL ? tpl->name : image,
-		                                   image, (const guint8 *)result.passphrase->data,
-		                                   result.passphrase->len, &error);
-		if (secret_uuid == NULL) {
-			/* nobody else got the passphrase: an image nobody can open goes */
-			if (pass_out == NULL) {
-				(void)unlink (result.image_path);
-				(void)unlink (result.manifest_path);
-			}
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		}
-	}
-	if (!no_cid) {
-		cid = ac_ipfs_file_cid_string (result.image_path, NULL, &error);
-		if (cid == NULL || !ac_build_manifest_set_cid (result.manifest_path, cid, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	}
-	if (tpl->publish != NULL) {
-		store_hash = publish_image (global, tpl, result.image_path, NULL, &error);
-		if (store_hash == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	}
-	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
-		g_autoptr(JsonNode) root = NULL;
-		g_autofree gchar *text = NULL;
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "image");
-		json_builder_add_string_value (b, result.image_path);
-		json_builder_set_member_name (b, "manifest");
-		json_builder_add_string_value (b, result.manifest_path);
-		json_builder_set_member_name (b, "size");
-		json_builder_add_int_value (b, (gint64)result.image_size);
-		json_builder_set_member_name (b, "sha256");
-		json_builder_add_string_value (b, result.image_sha256);
-		json_builder_set_member_name (b, "cid");
-		if (cid != NULL)
-			json_builder_add_string_value (b, cid);
-		else
-			json_builder_add_null_value (b);
-		json_builder_set_member_name (b, "luks_uuid");
-		json_builder_add_string_value (b, result.luks_uuid);
-		if (store_hash != NULL) {
-			json_builder_set_member_name (b, "store");
-			json_builder_add_string_value (b, store_hash);
-		}
-		if (secret_uuid != NULL) {
-			json_builder_set_member_name (b, "secret");
-			json_builder_add_string_value (b, secret_uuid);
-			json_builder_set_member_name (b, "secret_usage");
-			json_builder_add_string_value (b, image);
-		}
-		json_builder_set_member_name (b, "encrypt_mib_per_s");
-		json_builder_add_double_value (b, result.encrypt_stats.elapsed_us > 0
-			? (gdouble)result.encrypt_stats.bytes / result.encrypt_stats.elapsed_us * 1e6 / 1048576.0
-			: 0.0);
-		json_builder_set_member_name (b, "seconds");
-		json_builder_begin_object (b);
-		{
-			static const gchar *steps[] = { "source", "provision", "assemble", "verify", "manifest" };
-			for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
-				json_builder_set_member_name (b, steps[i]);
-				json_builder_add_double_value (b, result.step_seconds[i]);
-			}
-		}
-		json_builder_end_object (b);
-		if (g_strcmp0 (pass_out, "-") == 0) {
-			json_builder_set_member_name (b, "passphrase");
-			json_builder_add_string_value (b, result.passphrase->data);
-		}
-		json_builder_end_object (b);
-		root = json_builder_get_root (b);
-		text = json_to_string (root, FALSE);
-		printf ("%s\n", text);
-		ac_secret_wipe (text, strlen (text));
-	} else {
-		if (g_strcmp0 (pass_out, "-") == 0)
-			printf ("%s\n", result.passphrase->data);
-		if (secret_uuid != NULL) {
-			printf ("%s\n", secret_uuid);
-			if (!global->quiet)
-				fprintf (stderr,
-				         "passphrase kept in libvirt's secret store: secret %s, usage "
-				         "volume %s\n",
-				         secret_uuid, image);
-		}
-		if (!global->quiet)
-			fprintf (stderr,
-				 "built %s (%" G_GUINT64_FORMAT " bytes, sha256 %s, LUKS %s%s%s)\n"
-				 "manifest %s\n",
-				 result.image_path, result.image_size, result.image_sha256,
-				 result.luks_uuid, cid != NULL ? ", CID " : "", cid != NULL ? cid : "",
-				 result.manifest_path);
-		if (store_hash != NULL && !global->quiet)
-			fprintf (stderr, "published with STORE %s\n", store_hash);
-	}
+	if (global->json)
+		build_print_json (&report);
+	else
+		build_print_text (global, &report);
 	return AC_EXIT_OK;
 }

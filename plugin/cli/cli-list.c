@@ -51,8 +51,8 @@ ac_cli_tag_mode (const AcTag *tag, gboolean json)
 gchar *
 ac_cli_ssh_hint (const AcStatus *st)
 {
-	if (st == NULL || st->ipv6 == NULL || st->instance_hash == NULL ||
-	    g_strcmp0 (st->state, "running") != 0)
+	if (st == NULL || st->ipv6 == NULL || st->instance_hash == NULL
+	    || g_strcmp0 (st->state, "running") != 0)
 		return NULL;
 	return g_strdup_printf ("ssh root@%s", st->ipv6);
 }
@@ -113,7 +113,7 @@ typedef struct {
 	gchar *uuid;
 	gchar *mode_text;
 	const gchar *mode_json;
-	AcStatus *st; /* nullable */
+	AcStatus *st;         /* nullable */
 	gboolean tag_changed; /* the status was written for another tag */
 	gboolean stale;       /* … and is not the domain's current state any more */
 	gchar *ssh;
@@ -170,34 +170,18 @@ json_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value)
 		json_builder_add_null_value (b);
 }
 
-int
-ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
+/* Reads the rows of every tagged domain of @conn, sorted by name; %NULL on a libvirt error. */
+static GPtrArray *
+list_collect_rows (virConnectPtr conn, const gchar *uri, GError **error)
 {
-	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
-	    global, NULL,
-	    "List every domain of the connection that carries an <aleph:confidential> tag: its "
-	    "mode (Aleph or local), the state and step virt-alephd recorded, its CRN, and the "
-	    "IPv6 of a running instance with an ssh hint. --json prints an array of objects.");
-	g_autoptr (GError) error = NULL;
-	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
 	virDomainPtr *domains = NULL;
 	int n;
 
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 1)
-		return ac_cli_fail (global,
-		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "list: expected no argument, got '%s'", argv[1]));
-	ac_virt_init ();
-	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
-	if (conn == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
 	n = virConnectListAllDomains (conn, &domains, 0);
 	if (n < 0) {
-		ac_virt_set_error (&error, "listing the domains of %s", ac_cli_get_uri (global));
-		return ac_cli_fail (global, g_steal_pointer (&error));
+		ac_virt_set_error (error, "listing the domains of %s", uri);
+		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
@@ -225,37 +209,112 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 	}
 	free (domains);
 	g_ptr_array_sort (rows, list_row_cmp);
+	return g_steal_pointer (&rows);
+}
+
+static void
+list_print_json (GPtrArray *rows)
+{
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	json_builder_begin_array (b);
+	for (guint i = 0; i < rows->len; i++) {
+		ListRow *r = g_ptr_array_index (rows, i);
+		const AcStatus *st = r->st;
+		json_builder_begin_object (b);
+		json_string_or_null (b, "domain", r->name);
+		json_string_or_null (b, "uuid", r->uuid);
+		json_string_or_null (b, "mode", r->mode_json);
+		json_string_or_null (b, "state", st != NULL ? st->state : NULL);
+		json_string_or_null (b, "step", st != NULL ? st->step : NULL);
+		json_builder_set_member_name (b, "progress");
+		if (st != NULL)
+			json_builder_add_int_value (b, st->progress);
+		else
+			json_builder_add_null_value (b);
+		json_string_or_null (b, "updated", st != NULL ? st->updated : NULL);
+		json_builder_set_member_name (b, "tagChanged");
+		json_builder_add_boolean_value (b, r->tag_changed);
+		json_string_or_null (b, "crn", st != NULL ? st->crn : NULL);
+		json_string_or_null (b, "crnUrl", st != NULL ? st->crn_url : NULL);
+		json_string_or_null (b, "ipv6", st != NULL ? st->ipv6 : NULL);
+		json_string_or_null (b, "ssh", r->ssh);
+		json_string_or_null (b, "errorCode", st != NULL ? st->error_code : NULL);
+		json_string_or_null (b, "error", st != NULL ? st->error_message : NULL);
+		json_builder_end_object (b);
+	}
+	json_builder_end_array (b);
+	ac_cli_print_json_builder (b);
+}
+
+/* aligned columns: the widest cell of each, the last one free */
+static void
+list_print_table (GPtrArray *rows)
+{
+	const gchar *heads[] = { "NAME", "MODE", "STATE", "CRN", "IPV6", "SSH" };
+	g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+	gsize width[G_N_ELEMENTS (heads)];
+	for (guint c = 0; c < G_N_ELEMENTS (heads); c++)
+		width[c] = strlen (heads[c]);
+	for (guint i = 0; i < rows->len; i++) {
+		ListRow *r = g_ptr_array_index (rows, i);
+		const AcStatus *st = r->st;
+		const gchar *crn
+		    = st != NULL ? (st->crn_url != NULL ? st->crn_url : st->crn) : NULL;
+		gchar *row[G_N_ELEMENTS (heads)] = {
+			g_strdup (r->name),
+			g_strdup (r->mode_text),
+			list_state_text (r),
+			g_strdup (crn != NULL ? crn : "-"),
+			g_strdup (st != NULL && st->ipv6 != NULL && !r->stale ? st->ipv6 : "-"),
+			g_strdup (r->ssh != NULL ? r->ssh : "-"),
+		};
+		for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
+			width[c] = MAX (width[c], strlen (row[c]));
+			g_ptr_array_add (cells, row[c]);
+		}
+	}
+	for (guint c = 0; c + 1 < G_N_ELEMENTS (heads); c++)
+		printf ("%-*s  ", (int)width[c], heads[c]);
+	printf ("%s\n", heads[G_N_ELEMENTS (heads) - 1]);
+	for (guint i = 0; i < rows->len; i++) {
+		for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
+			const gchar *cell = g_ptr_array_index (cells, i * G_N_ELEMENTS (heads) + c);
+			if (c + 1 < G_N_ELEMENTS (heads))
+				printf ("%-*s  ", (int)width[c], cell);
+			else
+				printf ("%s\n", cell);
+		}
+	}
+}
+
+int
+ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
+	    global, NULL,
+	    "List every domain of the connection that carries an <aleph:confidential> tag: its "
+	    "mode (Aleph or local), the state and step virt-alephd recorded, its CRN, and the "
+	    "IPv6 of a running instance with an ssh hint. --json prints an array of objects.");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (GPtrArray) rows = NULL;
+
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 1)
+		return ac_cli_fail (global,
+		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                 "list: expected no argument, got '%s'", argv[1]));
+	ac_virt_init ();
+	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
+	if (conn == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	rows = list_collect_rows (conn, ac_cli_get_uri (global), &error);
+	if (rows == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
 
 	if (global->json) {
-		g_autoptr (JsonBuilder) b = json_builder_new ();
-		json_builder_begin_array (b);
-		for (guint i = 0; i < rows->len; i++) {
-			ListRow *r = g_ptr_array_index (rows, i);
-			const AcStatus *st = r->st;
-			json_builder_begin_object (b);
-			json_string_or_null (b, "domain", r->name);
-			json_string_or_null (b, "uuid", r->uuid);
-			json_string_or_null (b, "mode", r->mode_json);
-			json_string_or_null (b, "state", st != NULL ? st->state : NULL);
-			json_string_or_null (b, "step", st != NULL ? st->step : NULL);
-			json_builder_set_member_name (b, "progress");
-			if (st != NULL)
-				json_builder_add_int_value (b, st->progress);
-			else
-				json_builder_add_null_value (b);
-			json_string_or_null (b, "updated", st != NULL ? st->updated : NULL);
-			json_builder_set_member_name (b, "tagChanged");
-			json_builder_add_boolean_value (b, r->tag_changed);
-			json_string_or_null (b, "crn", st != NULL ? st->crn : NULL);
-			json_string_or_null (b, "crnUrl", st != NULL ? st->crn_url : NULL);
-			json_string_or_null (b, "ipv6", st != NULL ? st->ipv6 : NULL);
-			json_string_or_null (b, "ssh", r->ssh);
-			json_string_or_null (b, "errorCode", st != NULL ? st->error_code : NULL);
-			json_string_or_null (b, "error", st != NULL ? st->error_message : NULL);
-			json_builder_end_object (b);
-		}
-		json_builder_end_array (b);
-		ac_cli_print_json_builder (b);
+		list_print_json (rows);
 		return AC_EXIT_OK;
 	}
 	if (rows->len == 0) {
@@ -265,46 +324,6 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 			        ac_cli_get_uri (global));
 		return AC_EXIT_OK;
 	}
-	{
-		/* aligned columns: the widest cell of each, the last one free */
-		const gchar *heads[] = { "NAME", "MODE", "STATE", "CRN", "IPV6", "SSH" };
-		g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
-		gsize width[G_N_ELEMENTS (heads)];
-		for (guint c = 0; c < G_N_ELEMENTS (heads); c++)
-			width[c] = strlen (heads[c]);
-		for (guint i = 0; i < rows->len; i++) {
-			ListRow *r = g_ptr_array_index (rows, i);
-			const AcStatus *st = r->st;
-			const gchar *crn
-			    = st != NULL ? (st->crn_url != NULL ? st->crn_url : st->crn) : NULL;
-			gchar *row[G_N_ELEMENTS (heads)] = {
-				g_strdup (r->name),
-				g_strdup (r->mode_text),
-				list_state_text (r),
-				g_strdup (crn != NULL ? crn : "-"),
-				g_strdup (st != NULL && st->ipv6 != NULL && !r->stale
-				              ? st->ipv6
-				              : "-"),
-				g_strdup (r->ssh != NULL ? r->ssh : "-"),
-			};
-			for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
-				width[c] = MAX (width[c], strlen (row[c]));
-				g_ptr_array_add (cells, row[c]);
-			}
-		}
-		for (guint c = 0; c + 1 < G_N_ELEMENTS (heads); c++)
-			printf ("%-*s  ", (int)width[c], heads[c]);
-		printf ("%s\n", heads[G_N_ELEMENTS (heads) - 1]);
-		for (guint i = 0; i < rows->len; i++) {
-			for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
-				const gchar *cell
-				    = g_ptr_array_index (cells, i * G_N_ELEMENTS (heads) + c);
-				if (c + 1 < G_N_ELEMENTS (heads))
-					printf ("%-*s  ", (int)width[c], cell);
-				else
-					printf ("%s\n", cell);
-			}
-		}
-	}
+	list_print_table (rows);
 	return AC_EXIT_OK;
 }

@@ -58,206 +58,230 @@ attr (GString *s, const gchar *name, const gchar *value)
 	g_string_append_printf (s, " %s=\"%s\"", name, e);
 }
 
-int
-ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
+/* The options of `virt-aleph tag` the element is built from. */
+typedef struct {
+	gchar *disk, *policy, *local, *fw_sha, *fw_ref, *fw_file, *api, *crn, *payment,
+	    *store_payment, *rootfs, *memory, *name, *ssh_key, *ports;
+	gchar *from_file; /* --file: the element as it is, instead of the options */
+	gint vcpus;
+	gboolean es, publish;
+} TagOptions;
+
+static void
+tag_options_clear (TagOptions *o)
 {
-	g_autofree gchar *disk = NULL, *policy = NULL, *local = NULL, *fw_sha = NULL, *fw_ref = NULL,
-			 *fw_file = NULL, *api = NULL, *crn = NULL, *payment = NULL, *store_payment = NULL, *rootfs = NULL,
-			 *memory = NULL, *name = NULL, *ssh_key = NULL, *ports = NULL, *from_file = NULL;
-	gint vcpus = 0;
-	g_autofree gchar *config_path = NULL;
-	gboolean es = FALSE, publish = FALSE, dry_run = FALSE, approve = FALSE;
-	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
-		"Add (or replace) the <aleph:confidential> element of DOMAIN. The element is "
-		"validated against the domain before it is set; nothing is changed on error.\n\n"
-		"Over a remote connection (qemu+ssh://) the tag written here is also the one the "
-		"owner approves: virt-alephd acts only on it, and refuses a tag the host changed "
-		"until it is approved with --approve (run on this, the trusted, machine).");
-	const GOptionEntry entries[] = {
-		{ "disk", 0, 0, G_OPTION_ARG_STRING, &disk, "target dev of the disk to encrypt (default: first disk)", "DEV" },
-		{ "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "SEV guest policy (default 0x1)", "POLICY" },
-		{ "es", 0, 0, G_OPTION_ARG_NONE, &es, "require SEV-ES", NULL },
-		{ "local", 0, 0, G_OPTION_ARG_STRING, &local, "local start mode: sev, test or deny", "MODE" },
-		{ "firmware-sha256", 0, 0, G_OPTION_ARG_STRING, &fw_sha, "SHA-256 of the OVMF firmware", "HEX" },
-		{ "firmware-ref", 0, 0, G_OPTION_ARG_STRING, &fw_ref, "STORE item hash of the firmware", "HASH" },
-		{ "firmware-file", 0, 0, G_OPTION_ARG_FILENAME, &fw_file, "local copy of the firmware", "PATH" },
-		{ "publish", 0, 0, G_OPTION_ARG_NONE, &publish, "deploy the domain to Aleph", NULL },
-		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API URL (implies --publish)", "URL" },
-		{ "crn", 0, 0, G_OPTION_ARG_STRING, &crn, "CRN node hash or auto (implies --publish)", "HASH" },
-		{ "payment", 0, 0, G_OPTION_ARG_STRING, &payment,
-		  "the INSTANCE's payment: credit (default; hold and superfluid are refused by the network "
-		  "since 2026-03-11) (implies --publish)", "TYPE" },
-		{ "store-payment", 0, 0, G_OPTION_ARG_STRING, &store_payment,
-		  "the image STORE's payment: credit (default) or hold (refused from 2027-01-01) "
-		  "(implies --publish)", "TYPE" },
-		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &rootfs, "root filesystem size on Aleph, e.g. 20GiB", "SIZE" },
-		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &vcpus, "vCPUs on Aleph (default: the domain's)", "N" },
-		{ "memory", 0, 0, G_OPTION_ARG_STRING, &memory, "memory on Aleph, e.g. 4GiB (default: the domain's)", "SIZE" },
-		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "instance name on Aleph (default: the domain's)", "NAME" },
-		{ "ssh-key", 0, 0, G_OPTION_ARG_STRING, &ssh_key, "OpenSSH public key line for the instance", "KEY" },
-		{ "ports", 0, 0, G_OPTION_ARG_STRING, &ports, "published ports, e.g. 22,80/tcp", "LIST" },
-		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &from_file, "take the element from FILE instead of options", "FILE" },
-		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "print the element, change nothing", NULL },
-		{ "approve", 0, 0, G_OPTION_ARG_NONE, &approve,
-		  "approve the tag DOMAIN has now (changed on a remote host) for virt-alephd", NULL },
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "virt-alephd's configuration, for its state-dir (default " AC_DAEMON_CONF ")", "FILE" },
-		{ NULL },
-	};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(GString) el = g_string_new (NULL);
-	g_autofree gchar *element = NULL;
+	g_free (o->disk);
+	g_free (o->policy);
+	g_free (o->local);
+	g_free (o->fw_sha);
+	g_free (o->fw_ref);
+	g_free (o->fw_file);
+	g_free (o->api);
+	g_free (o->crn);
+	g_free (o->payment);
+	g_free (o->store_payment);
+	g_free (o->rootfs);
+	g_free (o->memory);
+	g_free (o->name);
+	g_free (o->ssh_key);
+	g_free (o->ports);
+	g_free (o->from_file);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TagOptions, tag_options_clear)
+
+/* Whether any option that describes the element was given (--approve takes none). */
+static gboolean
+tag_options_any (const TagOptions *o)
+{
+	return o->disk != NULL || o->policy != NULL || o->es || o->local != NULL
+	       || o->fw_sha != NULL || o->fw_ref != NULL || o->fw_file != NULL || o->publish
+	       || o->api != NULL || o->crn != NULL || o->payment != NULL || o->store_payment != NULL
+	       || o->rootfs != NULL || o->vcpus != 0 || o->memory != NULL || o->name != NULL
+	       || o->ssh_key != NULL || o->ports != NULL;
+}
+
+/* The element the options describe, as text (validated by the caller); not --file. */
+static gchar *
+tag_options_format (TagOptions *o)
+{
+	g_autoptr (GString) el = g_string_new (NULL);
+	g_autofree gchar *vcpus_str = o->vcpus != 0 ? g_strdup_printf ("%d", o->vcpus) : NULL;
+	o->publish = o->publish || o->api != NULL || o->crn != NULL || o->payment != NULL
+	             || o->store_payment != NULL || o->rootfs != NULL || o->memory != NULL
+	             || o->vcpus != 0 || o->name != NULL || o->ssh_key != NULL || o->ports != NULL;
+	g_string_append (el, "<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">");
+	if (o->disk != NULL) {
+		g_string_append (el, "<aleph:disk");
+		attr (el, "dev", o->disk);
+		g_string_append (el, "/>");
+	}
+	if (o->policy != NULL || o->es) {
+		g_string_append (el, "<aleph:sev");
+		attr (el, "policy", o->policy);
+		attr (el, "es", o->es ? "yes" : NULL);
+		g_string_append (el, "/>");
+	}
+	if (o->fw_sha != NULL || o->fw_ref != NULL || o->fw_file != NULL) {
+		g_string_append (el, "<aleph:firmware");
+		attr (el, "sha256", o->fw_sha);
+		attr (el, "ref", o->fw_ref);
+		attr (el, "file", o->fw_file);
+		g_string_append (el, "/>");
+	}
+	if (o->local != NULL) {
+		g_string_append (el, "<aleph:local");
+		attr (el, "mode", o->local);
+		g_string_append (el, "/>");
+	}
+	if (o->publish) {
+		g_string_append (el, "<aleph:publish");
+		attr (el, "api", o->api);
+		attr (el, "crn", o->crn);
+		attr (el, "payment", o->payment);
+		attr (el, "storePayment", o->store_payment);
+		attr (el, "rootfsSize", o->rootfs);
+		attr (el, "vcpus", vcpus_str);
+		attr (el, "memory", o->memory);
+		attr (el, "name", o->name);
+		attr (el, "sshKey", o->ssh_key);
+		attr (el, "ports", o->ports);
+		g_string_append (el, "/>");
+	}
+	g_string_append (el, "</aleph:confidential>");
+	return g_strdup (el->str);
+}
+
+/* The element DOMAIN carries now, written back as is (the service sees the event); @dom and
+ * @conn are left open for the rest of the command. */
+static gchar *
+tag_read_current (AcCliGlobal *global,
+                  const gchar *name,
+                  virConnectPtr *conn,
+                  virDomainPtr *dom,
+                  GError **error)
+{
 	g_autofree gchar *domain_xml = NULL;
-	g_autoptr(AcTag) tag = NULL;
-	g_autoptr(AcDomain) model = NULL;
-	g_autoptr(AcTagDomain) info = NULL;
-	gboolean pin = FALSE;
+	g_autoptr (AcDomain) model = NULL;
 
-	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "tag: expected one DOMAIN, got %d arguments", argc - 1));
-
-	if (approve) {
-		/* the element DOMAIN carries now, written back as is (the service sees the event) */
-		if (from_file != NULL || disk != NULL || policy != NULL || es || local != NULL ||
-		    fw_sha != NULL || fw_ref != NULL || fw_file != NULL || publish || api != NULL ||
-		    crn != NULL || payment != NULL || store_payment != NULL || rootfs != NULL || vcpus != 0 || memory != NULL ||
-		    name != NULL || ssh_key != NULL || ports != NULL || dry_run)
-			return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-					    "tag --approve: approves the tag DOMAIN has now and takes no other "
-					    "tag option; to change the tag, tag it again without --approve"));
-		dom = open_domain (global, argv[1], &conn, &error);
-		if (dom == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		domain_xml = ac_virt_get_xml (dom, &error);
-		if (domain_xml == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		model = ac_domain_parse (domain_xml, -1, &error);
-		if (model == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (model->tag == NULL)
-			return ac_cli_fail (global, g_error_copy (model->tag_error));
-		element = ac_tag_format (model->tag);
-		g_clear_pointer (&model, ac_domain_free);
-		g_clear_pointer (&domain_xml, g_free);
-	} else if (from_file != NULL) {
-		/* a regular file (or - for stdin) of at most 1 MiB */
-		if (!ac_file_read_bounded (from_file, 1024 * 1024, &element, NULL, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	} else {
-		g_autofree gchar *vcpus_str = vcpus != 0 ? g_strdup_printf ("%d", vcpus) : NULL;
-		publish = publish || api != NULL || crn != NULL || payment != NULL ||
-			  store_payment != NULL || rootfs != NULL ||
-			  memory != NULL || vcpus != 0 || name != NULL || ssh_key != NULL || ports != NULL;
-		g_string_append (el, "<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">");
-		if (disk != NULL) {
-			g_string_append (el, "<aleph:disk");
-			attr (el, "dev", disk);
-			g_string_append (el, "/>");
-		}
-		if (policy != NULL || es) {
-			g_string_append (el, "<aleph:sev");
-			attr (el, "policy", policy);
-			attr (el, "es", es ? "yes" : NULL);
-			g_string_append (el, "/>");
-		}
-		if (fw_sha != NULL || fw_ref != NULL || fw_file != NULL) {
-			g_string_append (el, "<aleph:firmware");
-			attr (el, "sha256", fw_sha);
-			attr (el, "ref", fw_ref);
-			attr (el, "file", fw_file);
-			g_string_append (el, "/>");
-		}
-		if (local != NULL) {
-			g_string_append (el, "<aleph:local");
-			attr (el, "mode", local);
-			g_string_append (el, "/>");
-		}
-		if (publish) {
-			g_string_append (el, "<aleph:publish");
-			attr (el, "api", api);
-			attr (el, "crn", crn);
-			attr (el, "payment", payment);
-			attr (el, "storePayment", store_payment);
-			attr (el, "rootfsSize", rootfs);
-			attr (el, "vcpus", vcpus_str);
-			attr (el, "memory", memory);
-			attr (el, "name", name);
-			attr (el, "sshKey", ssh_key);
-			attr (el, "ports", ports);
-			g_string_append (el, "/>");
-		}
-		g_string_append (el, "</aleph:confidential>");
-		element = g_strdup (el->str);
-	}
-
-	/* Validate alone first (clear errors without a libvirt round trip), then against the
-	 * domain (the disk must exist), and set the canonical form. */
-	tag = ac_tag_parse (element, -1, NULL, &error);
-	if (tag == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	g_free (element);
-	element = ac_tag_format (tag);
-	if (dry_run) {
-		if (global->json) {
-			g_autoptr (JsonBuilder) b = json_builder_new ();
-			g_autofree gchar *dom_name = g_utf8_make_valid (argv[1], -1);
-			json_builder_begin_object (b);
-			json_builder_set_member_name (b, "domain");
-			json_builder_add_string_value (b, dom_name);
-			json_builder_set_member_name (b, "tag");
-			json_builder_add_string_value (b, element);
-			json_builder_set_member_name (b, "dryRun");
-			json_builder_add_boolean_value (b, TRUE);
-			json_builder_end_object (b);
-			print_json (b);
-		} else {
-			printf ("%s", element);
-		}
-		return AC_EXIT_OK;
-	}
-	if (dom == NULL)
-		dom = open_domain (global, argv[1], &conn, &error);
-	if (dom == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	domain_xml = ac_virt_get_xml (dom, &error);
+	*dom = open_domain (global, name, conn, error);
+	if (*dom == NULL)
+		return NULL;
+	domain_xml = ac_virt_get_xml (*dom, error);
 	if (domain_xml == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	model = ac_domain_parse (domain_xml, -1, &error);
+		return NULL;
+	model = ac_domain_parse (domain_xml, -1, error);
 	if (model == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	info = ac_domain_get_tag_info (model);
-	if (!ac_tag_validate (tag, info, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	/* what the owner says here is what virt-alephd may act on for a remote host: pinned
-	 * before the tag is set, so a failure changes nothing */
-	{
-		char *uri = virConnectGetURI (conn);
-		pin = approve || uri == NULL || !ac_secret_store_uri_is_local (uri);
-		free (uri);
+		return NULL;
+	if (model->tag == NULL) {
+		g_propagate_error (error, g_error_copy (model->tag_error));
+		return NULL;
 	}
-	if (pin) {
-		g_autoptr(AcPipelineConfig) config = NULL;
-		char uuid[VIR_UUID_STRING_BUFLEN];
-		config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-		if (config == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (virDomainGetUUIDString (dom, uuid) < 0) {
-			ac_virt_set_error (&error, "cannot read the UUID of domain '%s'", virDomainGetName (dom));
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		}
-		if (!ac_localsev_pin_write (config->state_dir, uuid, tag, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
+	return ac_tag_format (model->tag);
+}
+
+/* The element to set: the one DOMAIN has now (--approve, which opens @dom and @conn), the
+ * one of --file, or the one the options describe. */
+static gchar *
+tag_read_element (AcCliGlobal *global,
+                  const gchar *name,
+                  TagOptions *o,
+                  gboolean approve,
+                  virConnectPtr *conn,
+                  virDomainPtr *dom,
+                  GError **error)
+{
+	g_autofree gchar *element = NULL;
+
+	if (approve)
+		return tag_read_current (global, name, conn, dom, error);
+	if (o->from_file != NULL) {
+		/* a regular file (or - for stdin) of at most 1 MiB */
+		if (!ac_file_read_bounded (o->from_file, 1024 * 1024, &element, NULL, error))
+			return NULL;
+		return g_steal_pointer (&element);
 	}
-	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
+	return tag_options_format (o);
+}
+
+static void
+tag_print_dry_run (AcCliGlobal *global, const gchar *name, const gchar *element)
+{
 	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		g_autofree gchar *dom_name = g_utf8_make_valid (name, -1);
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "domain");
+		json_builder_add_string_value (b, dom_name);
+		json_builder_set_member_name (b, "tag");
+		json_builder_add_string_value (b, element);
+		json_builder_set_member_name (b, "dryRun");
+		json_builder_add_boolean_value (b, TRUE);
+		json_builder_end_object (b);
+		print_json (b);
+	} else {
+		printf ("%s", element);
+	}
+}
+
+/* Validates @tag against the domain (the disk must exist). */
+static gboolean
+tag_validate_on_domain (virDomainPtr dom, const AcTag *tag, GError **error)
+{
+	g_autofree gchar *domain_xml = NULL;
+	g_autoptr (AcDomain) model = NULL;
+	g_autoptr (AcTagDomain) info = NULL;
+
+	domain_xml = ac_virt_get_xml (dom, error);
+	if (domain_xml == NULL)
+		return FALSE;
+	model = ac_domain_parse (domain_xml, -1, error);
+	if (model == NULL)
+		return FALSE;
+	info = ac_domain_get_tag_info (model);
+	return ac_tag_validate (tag, info, error);
+}
+
+/* What the owner says here is what virt-alephd may act on for a remote host: pinned before
+ * the tag is set, so a failure changes nothing. Sets @pinned to whether it was pinned. */
+static gboolean
+tag_pin (virConnectPtr conn,
+         virDomainPtr dom,
+         const AcTag *tag,
+         gboolean approve,
+         const gchar *config_path,
+         gboolean *pinned,
+         GError **error)
+{
+	g_autoptr (AcPipelineConfig) config = NULL;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	char *uri = virConnectGetURI (conn);
+
+	*pinned = approve || uri == NULL || !ac_secret_store_uri_is_local (uri);
+	free (uri);
+	if (!*pinned)
+		return TRUE;
+	config
+	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+	if (config == NULL)
+		return FALSE;
+	if (virDomainGetUUIDString (dom, uuid) < 0) {
+		ac_virt_set_error (error, "cannot read the UUID of domain '%s'",
+		                   virDomainGetName (dom));
+		return FALSE;
+	}
+	return ac_localsev_pin_write (config->state_dir, uuid, tag, error);
+}
+
+static void
+tag_print_result (AcCliGlobal *global,
+                  virDomainPtr dom,
+                  const gchar *element,
+                  gboolean approve,
+                  gboolean pin)
+{
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b, "domain");
 		json_builder_add_string_value (b, virDomainGetName (dom));
@@ -269,8 +293,120 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		print_json (b);
 	} else if (!global->quiet) {
 		printf ("%s domain '%s':\n%s", approve ? "Approved the tag of" : "Tagged",
-			virDomainGetName (dom), element);
+		        virDomainGetName (dom), element);
 	}
+}
+
+int
+ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
+{
+	g_auto (TagOptions) o = { 0 };
+	g_autofree gchar *config_path = NULL;
+	gboolean dry_run = FALSE, approve = FALSE;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Add (or replace) the <aleph:confidential> element of DOMAIN. The element is "
+		"validated against the domain before it is set; nothing is changed on error.\n\n"
+		"Over a remote connection (qemu+ssh://) the tag written here is also the one the "
+		"owner approves: virt-alephd acts only on it, and refuses a tag the host changed "
+		"until it is approved with --approve (run on this, the trusted, machine).");
+	const GOptionEntry entries[] = {
+		{ "disk", 0, 0, G_OPTION_ARG_STRING, &o.disk,
+		  "target dev of the disk to encrypt (default: first disk)", "DEV" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy, "SEV guest policy (default 0x1)",
+		  "POLICY" },
+		{ "es", 0, 0, G_OPTION_ARG_NONE, &o.es, "require SEV-ES", NULL },
+		{ "local", 0, 0, G_OPTION_ARG_STRING, &o.local,
+		  "local start mode: sev, test or deny", "MODE" },
+		{ "firmware-sha256", 0, 0, G_OPTION_ARG_STRING, &o.fw_sha,
+		  "SHA-256 of the OVMF firmware", "HEX" },
+		{ "firmware-ref", 0, 0, G_OPTION_ARG_STRING, &o.fw_ref,
+		  "STORE item hash of the firmware", "HASH" },
+		{ "firmware-file", 0, 0, G_OPTION_ARG_FILENAME, &o.fw_file,
+		  "local copy of the firmware", "PATH" },
+		{ "publish", 0, 0, G_OPTION_ARG_NONE, &o.publish, "deploy the domain to Aleph",
+		  NULL },
+		{ "api", 0, 0, G_OPTION_ARG_STRING, &o.api, "Aleph API URL (implies --publish)",
+		  "URL" },
+		{ "crn", 0, 0, G_OPTION_ARG_STRING, &o.crn,
+		  "CRN node hash or auto (implies --publish)", "HASH" },
+		{ "payment", 0, 0, G_OPTION_ARG_STRING, &o.payment,
+		  "the INSTANCE's payment: credit (default; hold and superfluid are refused by the "
+		  "network since 2026-03-11) (implies --publish)",
+		  "TYPE" },
+		{ "store-payment", 0, 0, G_OPTION_ARG_STRING, &o.store_payment,
+		  "the image STORE's payment: credit (default) or hold (refused from 2027-01-01) "
+		  "(implies --publish)",
+		  "TYPE" },
+		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &o.rootfs,
+		  "root filesystem size on Aleph, e.g. 20GiB", "SIZE" },
+		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus,
+		  "vCPUs on Aleph (default: the domain's)", "N" },
+		{ "memory", 0, 0, G_OPTION_ARG_STRING, &o.memory,
+		  "memory on Aleph, e.g. 4GiB (default: the domain's)", "SIZE" },
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
+		  "instance name on Aleph (default: the domain's)", "NAME" },
+		{ "ssh-key", 0, 0, G_OPTION_ARG_STRING, &o.ssh_key,
+		  "OpenSSH public key line for the instance", "KEY" },
+		{ "ports", 0, 0, G_OPTION_ARG_STRING, &o.ports, "published ports, e.g. 22,80/tcp",
+		  "LIST" },
+		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &o.from_file,
+		  "take the element from FILE instead of options", "FILE" },
+		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "print the element, change nothing",
+		  NULL },
+		{ "approve", 0, 0, G_OPTION_ARG_NONE, &approve,
+		  "approve the tag DOMAIN has now (changed on a remote host) for virt-alephd",
+		  NULL },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "virt-alephd's configuration, for its state-dir (default " AC_DAEMON_CONF ")",
+		  "FILE" },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autofree gchar *element = NULL;
+	g_autoptr (AcTag) tag = NULL;
+	gboolean pin = FALSE;
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 2)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+							 "tag: expected one DOMAIN, got %d arguments", argc - 1));
+
+	if (approve && (o.from_file != NULL || tag_options_any (&o) || dry_run))
+		return ac_cli_fail (
+		    global, g_error_new_literal (
+		                AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                "tag --approve: approves the tag DOMAIN has now and takes no other "
+		                "tag option; to change the tag, tag it again without --approve"));
+	element = tag_read_element (global, argv[1], &o, approve, &conn, &dom, &error);
+	if (element == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+
+	/* Validate alone first (clear errors without a libvirt round trip), then against the
+	 * domain (the disk must exist), and set the canonical form. */
+	tag = ac_tag_parse (element, -1, NULL, &error);
+	if (tag == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	g_free (element);
+	element = ac_tag_format (tag);
+	if (dry_run) {
+		tag_print_dry_run (global, argv[1], element);
+		return AC_EXIT_OK;
+	}
+	if (dom == NULL)
+		dom = open_domain (global, argv[1], &conn, &error);
+	if (dom == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!tag_validate_on_domain (dom, tag, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!tag_pin (conn, dom, tag, approve, config_path, &pin, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	tag_print_result (global, dom, element, approve, pin);
 	return AC_EXIT_OK;
 }
 
@@ -594,6 +730,147 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 	}
 }
 
+/* What `virt-aleph status` shows of a domain, borrowed from the command's locals. */
+typedef struct {
+	const gchar *name;
+	gboolean tagged;
+	const AcTag *tag;        /* nullable: untagged or invalid */
+	const GError *tag_error; /* nullable: why the tag is invalid */
+	const AcStatus *st;      /* nullable: no status yet */
+	gboolean tag_changed;    /* the status was written for another tag */
+	gboolean stale;          /* … and is not the domain's current state any more */
+	const gchar *ssh;        /* nullable */
+} StatusView;
+
+static void
+status_print_json (const StatusView *v)
+{
+	const AcTag *tag = v->tag;
+	const AcStatus *st = v->st;
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	json_builder_begin_object (b);
+	json_member (b, "domain", v->name);
+	json_builder_set_member_name (b, "tagged");
+	json_builder_add_boolean_value (b, v->tagged);
+	if (v->tag_error != NULL)
+		json_member (b, "tagError", v->tag_error->message);
+	if (tag != NULL) {
+		g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
+		json_member (b, "policy", policy);
+		json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
+		json_builder_set_member_name (b, "publish");
+		json_builder_add_boolean_value (b, tag->publish != NULL);
+	}
+	if (st != NULL) {
+		json_builder_set_member_name (b, "status");
+		json_builder_begin_object (b);
+		json_member (b, "state", st->state);
+		json_member (b, "step", st->step);
+		json_builder_set_member_name (b, "progress");
+		json_builder_add_int_value (b, st->progress);
+		json_member (b, "updated", st->updated);
+		json_member (b, "since", st->since);
+		if (st->total > 0) {
+			json_builder_set_member_name (b, "done");
+			json_builder_add_int_value (b, (gint64)st->done);
+			json_builder_set_member_name (b, "total");
+			json_builder_add_int_value (b, (gint64)st->total);
+		}
+		json_builder_set_member_name (b, "tagChanged");
+		json_builder_add_boolean_value (b, v->tag_changed);
+		json_member (b, "imagePath", st->image_path);
+		json_member (b, "imageSha256", st->image_sha256);
+		json_member (b, "imageCid", st->image_cid);
+		json_member (b, "luksUuid", st->image_luks_uuid);
+		json_member (b, "store", st->store_hash);
+		json_member (b, "instance", st->instance_hash);
+		json_member (b, "crn", st->crn);
+		json_member (b, "crnUrl", st->crn_url);
+		json_member (b, "ipv6", st->ipv6);
+		json_member (b, "ssh", v->ssh);
+		json_member (b, "attestationTime", st->attest_time);
+		json_member (b, "attestationVerdict", st->attest_verdict);
+		json_member (b, "measurement", st->attest_measurement);
+		json_member (b, "generation", st->attest_generation);
+		json_member (b, "errorCode", st->error_code);
+		json_member (b, "errorStep", st->error_step);
+		json_member (b, "error", st->error_message);
+		json_builder_end_object (b);
+	}
+	json_builder_end_object (b);
+	print_json (b);
+}
+
+static void
+status_print_text (AcCliGlobal *global, const StatusView *v)
+{
+	const AcTag *tag = v->tag;
+	const AcStatus *st = v->st;
+	printf ("Domain:      %s\n", v->name);
+	if (!v->tagged) {
+		printf ("Tag:         none (not a confidential domain; see 'virt-aleph tag')\n");
+	} else if (tag == NULL) {
+		printf ("Tag:         INVALID: %s\n", v->tag_error->message);
+	} else {
+		g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
+		printf ("Tag:         SEV policy 0x%x (%s), local mode %s, %s\n", tag->policy,
+		        names, ac_local_mode_to_string (tag->local_mode),
+		        tag->publish != NULL ? "published to Aleph" : "not published");
+	}
+	if (st == NULL) {
+		printf ("Status:      none yet (is virt-alephd running for %s?)\n",
+		        ac_cli_get_uri (global));
+	} else {
+		if (v->stale)
+			printf ("State:       tag changed since; waiting for virt-alephd (the "
+			        "status below is the earlier tag's)\n");
+		printf ("%s %s (step %s, %u%%)\n",
+		        v->stale ? "Was:        " : "State:      ", st->state,
+		        st->step != NULL ? st->step : "-", st->progress);
+		if (st->total > 0) {
+			g_autofree gchar *done = ac_cli_format_bytes (st->done);
+			g_autofree gchar *total = ac_cli_format_bytes (st->total);
+			printf ("Progress:    %s of %s\n", done, total);
+		}
+		if (st->since != NULL)
+			printf ("Since:       %s\n", st->since);
+		if (st->updated != NULL)
+			printf ("Updated:     %s\n", st->updated);
+		if (st->image_path != NULL)
+			printf ("Image:       %s\n", st->image_path);
+		if (st->image_sha256 != NULL)
+			printf ("Image hash:  sha256 %s%s%s\n", st->image_sha256,
+			        st->image_cid != NULL ? ", CID " : "",
+			        st->image_cid != NULL ? st->image_cid : "");
+		if (st->store_hash != NULL)
+			printf ("STORE:       %s\n", st->store_hash);
+		if (st->instance_hash != NULL)
+			printf ("INSTANCE:    %s\n", st->instance_hash);
+		if (st->crn != NULL)
+			printf ("CRN:         %s%s%s%s\n",
+			        st->crn_url != NULL ? st->crn_url : st->crn,
+			        st->crn_url != NULL ? " (node " : "",
+			        st->crn_url != NULL ? st->crn : "", st->crn_url != NULL ? ")" : "");
+		if (st->ipv6 != NULL)
+			printf ("IPv6:        %s\n", st->ipv6);
+		if (v->ssh != NULL)
+			printf ("SSH:         %s\n", v->ssh);
+		if (st->attest_time != NULL)
+			printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
+			        st->attest_verdict != NULL ? st->attest_verdict : "?",
+			        st->attest_measurement != NULL ? st->attest_measurement : "?",
+			        st->attest_generation != NULL ? st->attest_generation : "?");
+		if (st->error_message != NULL)
+			printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
+			        st->error_message);
+		if (v->tag_changed && !v->stale)
+			printf ("Note:        the tag changed after the instance was published; "
+			        "virt-alephd leaves the running instance as it is ('virt-aleph "
+			        "erase %s', then the new tag is deployed)\n",
+			        v->name);
+	}
+}
+
 int
 ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 {
@@ -653,120 +930,21 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	stale = tag_changed && !ac_cli_status_instance_kept (st);
 	ssh = stale ? NULL : ac_cli_ssh_hint (st);
 
-	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
-		json_builder_begin_object (b);
-		json_member (b, "domain", virDomainGetName (dom));
-		json_builder_set_member_name (b, "tagged");
-		json_builder_add_boolean_value (b, tagged);
-		if (tag_error != NULL)
-			json_member (b, "tagError", tag_error->message);
-		if (tag != NULL) {
-			g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
-			json_member (b, "policy", policy);
-			json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
-			json_builder_set_member_name (b, "publish");
-			json_builder_add_boolean_value (b, tag->publish != NULL);
-		}
-		if (st != NULL) {
-			json_builder_set_member_name (b, "status");
-			json_builder_begin_object (b);
-			json_member (b, "state", st->state);
-			json_member (b, "step", st->step);
-			json_builder_set_member_name (b, "progress");
-			json_builder_add_int_value (b, st->progress);
-			json_member (b, "updated", st->updated);
-			json_member (b, "since", st->since);
-			if (st->total > 0) {
-				json_builder_set_member_name (b, "done");
-				json_builder_add_int_value (b, (gint64)st->done);
-				json_builder_set_member_name (b, "total");
-				json_builder_add_int_value (b, (gint64)st->total);
-			}
-			json_builder_set_member_name (b, "tagChanged");
-			json_builder_add_boolean_value (b, tag_changed);
-			json_member (b, "imagePath", st->image_path);
-			json_member (b, "imageSha256", st->image_sha256);
-			json_member (b, "imageCid", st->image_cid);
-			json_member (b, "luksUuid", st->image_luks_uuid);
-			json_member (b, "store", st->store_hash);
-			json_member (b, "instance", st->instance_hash);
-			json_member (b, "crn", st->crn);
-			json_member (b, "crnUrl", st->crn_url);
-			json_member (b, "ipv6", st->ipv6);
-			json_member (b, "ssh", ssh);
-			json_member (b, "attestationTime", st->attest_time);
-			json_member (b, "attestationVerdict", st->attest_verdict);
-			json_member (b, "measurement", st->attest_measurement);
-			json_member (b, "generation", st->attest_generation);
-			json_member (b, "errorCode", st->error_code);
-			json_member (b, "errorStep", st->error_step);
-			json_member (b, "error", st->error_message);
-			json_builder_end_object (b);
-		}
-		json_builder_end_object (b);
-		print_json (b);
-	} else {
-		printf ("Domain:      %s\n", virDomainGetName (dom));
-		if (!tagged) {
-			printf ("Tag:         none (not a confidential domain; see 'virt-aleph tag')\n");
-		} else if (tag == NULL) {
-			printf ("Tag:         INVALID: %s\n", tag_error->message);
-		} else {
-			g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
-			printf ("Tag:         SEV policy 0x%x (%s), local mode %s, %s\n", tag->policy, names,
-				ac_local_mode_to_string (tag->local_mode),
-				tag->publish != NULL ? "published to Aleph" : "not published");
-		}
-		if (st == NULL) {
-			printf ("Status:      none yet (is virt-alephd running for %s?)\n", ac_cli_get_uri (global));
-		} else {
-			if (stale)
-				printf ("State:       tag changed since; waiting for virt-alephd (the status below "
-					"is the earlier tag's)\n");
-			printf ("%s %s (step %s, %u%%)\n", stale ? "Was:        " : "State:      ", st->state,
-				st->step != NULL ? st->step : "-", st->progress);
-			if (st->total > 0) {
-				g_autofree gchar *done = ac_cli_format_bytes (st->done);
-				g_autofree gchar *total = ac_cli_format_bytes (st->total);
-				printf ("Progress:    %s of %s\n", done, total);
-			}
-			if (st->since != NULL)
-				printf ("Since:       %s\n", st->since);
-			if (st->updated != NULL)
-				printf ("Updated:     %s\n", st->updated);
-			if (st->image_path != NULL)
-				printf ("Image:       %s\n", st->image_path);
-			if (st->image_sha256 != NULL)
-				printf ("Image hash:  sha256 %s%s%s\n", st->image_sha256,
-					st->image_cid != NULL ? ", CID " : "",
-					st->image_cid != NULL ? st->image_cid : "");
-			if (st->store_hash != NULL)
-				printf ("STORE:       %s\n", st->store_hash);
-			if (st->instance_hash != NULL)
-				printf ("INSTANCE:    %s\n", st->instance_hash);
-			if (st->crn != NULL)
-				printf ("CRN:         %s%s%s%s\n", st->crn_url != NULL ? st->crn_url : st->crn,
-					st->crn_url != NULL ? " (node " : "", st->crn_url != NULL ? st->crn : "",
-					st->crn_url != NULL ? ")" : "");
-			if (st->ipv6 != NULL)
-				printf ("IPv6:        %s\n", st->ipv6);
-			if (ssh != NULL)
-				printf ("SSH:         %s\n", ssh);
-			if (st->attest_time != NULL)
-				printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
-					st->attest_verdict != NULL ? st->attest_verdict : "?",
-					st->attest_measurement != NULL ? st->attest_measurement : "?",
-					st->attest_generation != NULL ? st->attest_generation : "?");
-			if (st->error_message != NULL)
-				printf ("Error:       [%s at %s] %s\n", st->error_code, st->error_step,
-					st->error_message);
-			if (tag_changed && !stale)
-				printf ("Note:        the tag changed after the instance was published; "
-					"virt-alephd leaves the running instance as it is ('virt-aleph erase %s', "
-					"then the new tag is deployed)\n",
-					virDomainGetName (dom));
-		}
+	{
+		StatusView v = {
+			.name = virDomainGetName (dom),
+			.tagged = tagged,
+			.tag = tag,
+			.tag_error = tag_error,
+			.st = st,
+			.tag_changed = tag_changed,
+			.stale = stale,
+			.ssh = ssh,
+		};
+		if (global->json)
+			status_print_json (&v);
+		else
+			status_print_text (global, &v);
 	}
 	return AC_EXIT_OK;
 }

@@ -751,6 +751,93 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint 
 	return TRUE;
 }
 
+/* The local SEV flow's options, the secret store and the owner's key; an exit code, the
+ * error printed. */
+static int
+ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri)
+{
+	g_autoptr (GError) error = NULL;
+	gboolean remote;
+
+	ac_virt_init ();
+	self->lopts = ac_localsev_service_options_new (
+	    self->pconfig->state_dir, self->pconfig->trusted_roots, self->pconfig->min_api_major,
+	    self->pconfig->min_api_minor, &error);
+	if (self->lopts == NULL
+	    || (self->pconfig->secrets_uri != NULL
+	        && (self->secrets_conn = ac_localsev_service_secrets_connect (
+	                NULL, self->pconfig->secrets_uri, &error))
+	               == NULL)) {
+		g_printerr ("virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
+	/* a remote host's copy of a tag is not the owner's word: act on the approved one */
+	remote = !ac_secret_store_uri_is_local (uri);
+	self->lopts->pin_tags = remote;
+#if HAVE_SECP256K1
+	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
+	if (!ac_localsev_options_set_owner_key (self->lopts, self->pconfig->key_file, remote, NULL,
+	                                        &error)) {
+		g_printerr ("virt-alephd: %s\n", error->message);
+		return ac_error_to_exit_code (error);
+	}
+#endif
+	return AC_EXIT_OK;
+}
+
+/* The daemon's tables, timers and signal handlers, before it connects. */
+static void
+ac_daemon_init (AcDaemon *self, gchar *uri)
+{
+	self->uri = uri;
+	self->loop = g_main_loop_new (NULL, FALSE);
+	self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self->cb_lifecycle = self->cb_metadata = -1;
+	self->backoff_ms = BACKOFF_MIN_MS;
+	self->workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+	self->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	self->retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	the_daemon = self;
+	self->monitor_id = g_timeout_add_seconds (self->monitor_s, ac_daemon_monitor, self);
+	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, self);
+	g_unix_signal_add (SIGINT, ac_daemon_on_signal, self);
+}
+
+/* After the main loop: the workers stopped, the connection dropped, what is left freed. */
+static void
+ac_daemon_shutdown (AcDaemon *self)
+{
+	/* stop the pipelines at their next step boundary; their state is saved, they resume */
+	{
+		GHashTableIter iter;
+		gpointer value;
+		g_hash_table_iter_init (&iter, self->workers);
+		while (g_hash_table_iter_next (&iter, NULL, &value))
+			g_cancellable_cancel (value);
+	}
+	/* a cancelled image build of the local SEV flow undoes its temporaries (mounts, work
+	 * directory, the plaintext copy of a remote disk): let it, a while */
+	{
+		gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+		guint tick = g_timeout_add (200, ac_daemon_tick, NULL);
+		while (self->localsev_workers > 0 && g_get_monotonic_time () < deadline)
+			g_main_context_iteration (NULL, TRUE);
+		g_source_remove (tick);
+	}
+	the_daemon = NULL;
+	ac_daemon_drop_connection (self);
+	/* a worker still running keeps using the options */
+	if (self->localsev_workers == 0)
+		ac_localsev_options_free (self->lopts);
+	if (self->secrets_conn != NULL)
+		virConnectClose (self->secrets_conn);
+	g_hash_table_unref (self->pending);
+	g_hash_table_unref (self->dirty);
+	g_free (self->localsev_pool);
+	g_main_loop_unref (self->loop);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -767,7 +854,7 @@ main (int argc, char **argv)
 	g_autoptr(GOptionContext) context = NULL;
 	AcDaemon self = { 0 };
 	g_autoptr(AcPipelineConfig) pconfig_owner = NULL;
-	gboolean remote;
+	int rc;
 	const GOptionEntry entries[] = {
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default: qemu:///system)", "URI" },
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "configuration file (default: " AC_DAEMON_CONF ")", "FILE" },
@@ -840,44 +927,15 @@ main (int argc, char **argv)
 		}
 	}
 
-	ac_virt_init ();
-	self.lopts = ac_localsev_service_options_new (self.pconfig->state_dir, self.pconfig->trusted_roots,
-						      self.pconfig->min_api_major, self.pconfig->min_api_minor, &error);
-	if (self.lopts == NULL ||
-	    (self.pconfig->secrets_uri != NULL &&
-	     (self.secrets_conn = ac_localsev_service_secrets_connect (NULL, self.pconfig->secrets_uri, &error)) == NULL)) {
-		g_printerr ("virt-alephd: %s\n", error->message);
-		return AC_EXIT_USAGE;
-	}
-	/* a remote host's copy of a tag is not the owner's word: act on the approved one */
-	remote = !ac_secret_store_uri_is_local (uri);
-	self.lopts->pin_tags = remote;
-#if HAVE_SECP256K1
-	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
-	if (!ac_localsev_options_set_owner_key (self.lopts, self.pconfig->key_file, remote,
-						NULL, &error)) {
-		g_printerr ("virt-alephd: %s\n", error->message);
-		return ac_error_to_exit_code (error);
-	}
-#endif
+	rc = ac_daemon_setup_localsev (&self, uri);
+	if (rc != AC_EXIT_OK)
+		return rc;
 	if (virEventRegisterDefaultImpl () < 0) {
 		g_printerr ("virt-alephd: cannot start libvirt's event loop\n");
 		return AC_EXIT_LIBVIRT;
 	}
 
-	self.uri = uri;
-	self.loop = g_main_loop_new (NULL, FALSE);
-	self.pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	self.cb_lifecycle = self.cb_metadata = -1;
-	self.backoff_ms = BACKOFF_MIN_MS;
-	self.workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-	self.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-	self.retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	self.dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	the_daemon = &self;
-	self.monitor_id = g_timeout_add_seconds (self.monitor_s, ac_daemon_monitor, &self);
-	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, &self);
-	g_unix_signal_add (SIGINT, ac_daemon_on_signal, &self);
+	ac_daemon_init (&self, uri);
 
 	g_message ("virt-alephd %s starting; libvirt %s", PACKAGE_VERSION, uri);
 	if (!ac_daemon_connect (&self, &error)) {
@@ -886,34 +944,7 @@ main (int argc, char **argv)
 	}
 	g_main_loop_run (self.loop);
 
-	/* stop the pipelines at their next step boundary; their state is saved, they resume */
-	{
-		GHashTableIter iter;
-		gpointer value;
-		g_hash_table_iter_init (&iter, self.workers);
-		while (g_hash_table_iter_next (&iter, NULL, &value))
-			g_cancellable_cancel (value);
-	}
-	/* a cancelled image build of the local SEV flow undoes its temporaries (mounts, work
-	 * directory, the plaintext copy of a remote disk): let it, a while */
-	{
-		gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-		guint tick = g_timeout_add (200, ac_daemon_tick, NULL);
-		while (self.localsev_workers > 0 && g_get_monotonic_time () < deadline)
-			g_main_context_iteration (NULL, TRUE);
-		g_source_remove (tick);
-	}
-	the_daemon = NULL;
-	ac_daemon_drop_connection (&self);
-	/* a worker still running keeps using the options */
-	if (self.localsev_workers == 0)
-		ac_localsev_options_free (self.lopts);
-	if (self.secrets_conn != NULL)
-		virConnectClose (self.secrets_conn);
-	g_hash_table_unref (self.pending);
-	g_hash_table_unref (self.dirty);
-	g_free (self.localsev_pool);
-	g_main_loop_unref (self.loop);
+	ac_daemon_shutdown (&self);
 	if (pidfile != NULL)
 		(void)g_unlink (pidfile);
 	return AC_EXIT_OK;

@@ -85,7 +85,7 @@ ac_localsev_attest_progress_done (AcProgress *progress)
 static AcLocalsevRecord *
 ac_localsev_attest_record (const AcLocalsevOptions *opts,
                            const AcTag *tag,
-                           AcDomain *dom,
+                           const AcDomain *dom,
                            const gchar *name,
                            gchar **dir,
                            GError **error)
@@ -143,7 +143,7 @@ static gboolean
 ac_localsev_attest_host (AcSevHost *host,
                          const gchar *dir,
                          AcLocalsevRecord *r,
-                         AcDomain *dom,
+                         const AcDomain *dom,
                          const gchar *name,
                          GError **error)
 {
@@ -271,7 +271,7 @@ ac_localsev_attest_inject (AcSevHost *host,
                            AcSevOwnerLaunch *o,
                            AcSevOvmf *ovmf,
                            GBytes *table,
-                           AcDomain *dom,
+                           const AcDomain *dom,
                            const gchar *name,
                            GError **error)
 {
@@ -369,6 +369,29 @@ ac_localsev_attest (AcSevHost *host,
                     GError **error)
 {
 	g_autoptr (AcDomain) dom = NULL;
+
+	g_return_val_if_fail (domain_xml != NULL, NULL);
+	dom = ac_domain_parse (domain_xml, -1, error);
+	if (dom == NULL)
+		return NULL;
+	return ac_localsev_attest_domain (host, opts, tag, dom, passphrase, progress, error);
+}
+
+/**
+ * ac_localsev_attest_domain:
+ * @dom: the domain's model, already read
+ *
+ * ac_localsev_attest() for a caller that holds the domain's model.
+ */
+AcLocalsevAttestation *
+ac_localsev_attest_domain (AcSevHost *host,
+                           const AcLocalsevOptions *opts,
+                           const AcTag *tag,
+                           const AcDomain *dom,
+                           const gchar *passphrase,
+                           AcProgress *progress,
+                           GError **error)
+{
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (AcSevLaunchInfo) launch = NULL;
 	g_autoptr (AcSevOwnerLaunch) o = NULL;
@@ -382,7 +405,7 @@ ac_localsev_attest (AcSevHost *host,
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), NULL);
 	g_return_val_if_fail (opts != NULL, NULL);
 	g_return_val_if_fail (tag != NULL, NULL);
-	g_return_val_if_fail (domain_xml != NULL, NULL);
+	g_return_val_if_fail (dom != NULL, NULL);
 
 	if (progress != NULL) {
 		ac_progress_add_step (progress, "record", 5);
@@ -394,9 +417,6 @@ ac_localsev_attest (AcSevHost *host,
 	}
 
 	/* what was prepared, and is the domain still that? */
-	dom = ac_domain_parse (domain_xml, -1, error);
-	if (dom == NULL)
-		return NULL;
 	if (!ac_localsev_store_check_uuid (dom->uuid, error))
 		return NULL;
 	name = dom->name != NULL ? dom->name : dom->uuid;

@@ -85,7 +85,7 @@ ac_localsev_gate_differs (GError **error,
 
 /* the launch inputs of @dom against @r; the session state is not looked at */
 gboolean
-ac_localsev_gate_compare (const AcLocalsevRecord *r, AcDomain *dom, GError **error)
+ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError **error)
 {
 	const gchar *name = r->domain;
 	guint32 policy = 0;

@@ -197,29 +197,24 @@ ac_localsev_prepare_launch_security_xml (const AcLocalsevRecord *r)
  * erased. The caller defines `prepared->domain_xml` with libvirt.
  */
 /* the domain parsed and checked against what the flow supports; the tag pinned (remote hosts) */
-static AcDomain *
-ac_localsev_prepare_parse_domain (AcSevHost *host,
+static gboolean
+ac_localsev_prepare_check_domain (AcSevHost *host,
                                   const AcLocalsevOptions *opts,
                                   const AcTag *tag,
-                                  const gchar *domain_xml,
+                                  const AcDomain *dom,
                                   GError **error)
 {
-	g_autoptr (AcDomain) dom = NULL;
-
-	dom = ac_domain_parse (domain_xml, -1, error);
-	if (dom == NULL)
-		return NULL;
 	if (dom->name == NULL || !ac_localsev_store_check_uuid (dom->uuid, error)) {
 		if (dom->name == NULL)
 			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			                     "domain XML has no <name>");
-		return NULL;
+		return FALSE;
 	}
 	if (opts->pin_tags) {
 		gboolean pinned_now = FALSE;
 		if (!ac_localsev_pin_check (opts->state_dir, dom->uuid, dom->name, tag,
 		                                &pinned_now, error))
-			return NULL;
+			return FALSE;
 		if (pinned_now)
 			g_message (
 			    "domain '%s': the tag on host %s, seen for the first time, is now the "
@@ -229,16 +224,16 @@ ac_localsev_prepare_parse_domain (AcSevHost *host,
 			    dom->name, ac_sev_host_get_name (host), dom->name);
 	}
 	if (!ac_sev_policy_validate (tag->policy, error))
-		return NULL;
+		return FALSE;
 	if (dom->has_kernel) {
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_UNSUPPORTED,
 		    "domain '%s' boots a kernel directly (<os><kernel>); the local SEV flow "
 		    "measures firmware-only launches (the firmware boots the encrypted disk)",
 		    dom->name);
-		return NULL;
+		return FALSE;
 	}
-	return g_steal_pointer (&dom);
+	return TRUE;
 }
 
 /* the host's SEV parameters and its chain, verified up to a trusted root: the owner's launch
@@ -293,7 +288,7 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 static AcLocalsevRecord *
 ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
                                 const AcTag *tag,
-                                AcDomain *dom,
+                                const AcDomain *dom,
                                 AcDomainDisk *disk,
                                 const AcSevHostInfo *info,
                                 AcSevOwnerLaunch *launch,
@@ -407,6 +402,30 @@ ac_localsev_prepare (AcSevHost *host,
                      GError **error)
 {
 	g_autoptr (AcDomain) dom = NULL;
+
+	g_return_val_if_fail (domain_xml != NULL, NULL);
+	dom = ac_domain_parse (domain_xml, -1, error);
+	if (dom == NULL)
+		return NULL;
+	return ac_localsev_prepare_domain (host, opts, tag, domain_xml, dom, cancellable, error);
+}
+
+/**
+ * ac_localsev_prepare_domain:
+ * @domain_xml: the domain's XML, which the prepared one is derived from
+ * @dom: its model, already read (ac_domain_parse() of @domain_xml)
+ *
+ * ac_localsev_prepare() for a caller that holds the domain's model.
+ */
+AcLocalsevPrepared *
+ac_localsev_prepare_domain (AcSevHost *host,
+                            const AcLocalsevOptions *opts,
+                            const AcTag *tag,
+                            const gchar *domain_xml,
+                            const AcDomain *dom,
+                            GCancellable *cancellable,
+                            GError **error)
+{
 	g_autoptr (AcSevHostInfo) info = NULL;
 	g_autoptr (AcSevOwnerLaunch) launch = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
@@ -426,8 +445,8 @@ ac_localsev_prepare (AcSevHost *host,
 	g_return_val_if_fail (tag != NULL, NULL);
 	g_return_val_if_fail (domain_xml != NULL, NULL);
 
-	dom = ac_localsev_prepare_parse_domain (host, opts, tag, domain_xml, error);
-	if (dom == NULL)
+	g_return_val_if_fail (dom != NULL, NULL);
+	if (!ac_localsev_prepare_check_domain (host, opts, tag, dom, error))
 		return NULL;
 
 	/* the firmware QEMU will measure: the tag's local copy, else the domain's loader */

@@ -58,6 +58,6 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 
 /* the launch inputs of @dom against @r; the session state is not looked at */
 gboolean
-ac_localsev_gate_compare (const AcLocalsevRecord *r, AcDomain *dom, GError **error);
+ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError **error);
 
 G_END_DECLS

@@ -502,6 +502,7 @@ ac_localsev_service_define_prepared (AcSevHost *host,
                                      virDomainPtr dom,
                                      const gchar *name,
                                      const gchar *xml,
+                                     const AcDomain *domain,
                                      gboolean *redefined,
                                      GError **error)
 {
@@ -510,7 +511,7 @@ ac_localsev_service_define_prepared (AcSevHost *host,
 	g_autofree gchar *back = NULL;
 	virDomainPtr defined;
 
-	prepared = ac_localsev_prepare (host, opts, tag, xml, NULL, error);
+	prepared = ac_localsev_prepare_domain (host, opts, tag, xml, domain, NULL, error);
 	if (prepared == NULL)
 		return FALSE;
 	defined = virDomainDefineXML (virDomainGetConnect (dom), prepared->domain_xml);
@@ -671,8 +672,8 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		return TRUE;
 	}
 
-	if (!ac_localsev_service_define_prepared (host, opts, tag, dom, name, xml, redefined,
-	                                          &failure))
+	if (!ac_localsev_service_define_prepared (host, opts, tag, dom, name, xml, domain,
+	                                          redefined, &failure))
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
 	st = ac_localsev_service_status_new (current, "prepared", "prepare");
@@ -869,7 +870,7 @@ ac_localsev_service_started (AcSevHost *host,
 	if (passphrase == NULL)
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
-	att = ac_localsev_attest (host, opts, domain->tag, xml, passphrase, NULL, &failure);
+	att = ac_localsev_attest_domain (host, opts, domain->tag, domain, passphrase, NULL, &failure);
 	OPENSSL_clear_free (passphrase, passphrase_len + 1);
 	if (att == NULL) {
 		return ac_localsev_service_attest_failed (current, record, status,

@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 
+#include "ac-domain.h"
 #include "ac-progress.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-host.h"
@@ -169,6 +170,13 @@ AcLocalsevPrepared *ac_localsev_prepare (AcSevHost *host,
 					 const gchar *domain_xml,
 					 GCancellable *cancellable,
 					 GError **error);
+AcLocalsevPrepared *ac_localsev_prepare_domain (AcSevHost *host,
+						const AcLocalsevOptions *opts,
+						const AcTag *tag,
+						const gchar *domain_xml,
+						const AcDomain *dom,
+						GCancellable *cancellable,
+						GError **error);
 
 /* ---- the gatekeeper's check: pure, no I/O ---- */
 
@@ -199,6 +207,13 @@ AcLocalsevAttestation *ac_localsev_attest (AcSevHost *host,
 					   const gchar *passphrase,
 					   AcProgress *progress,
 					   GError **error);
+AcLocalsevAttestation *ac_localsev_attest_domain (AcSevHost *host,
+						  const AcLocalsevOptions *opts,
+						  const AcTag *tag,
+						  const AcDomain *dom,
+						  const gchar *passphrase,
+						  AcProgress *progress,
+						  GError **error);
 
 /* when the instance ends: cleanse and remove the session keys and the record */
 gboolean ac_localsev_forget (const gchar *state_dir, const gchar *uuid, GError **error);

@@ -18,6 +18,7 @@
 #include "ac-aleph-payment.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-file.h"
 
@@ -483,7 +484,7 @@ file_sha256 (int fd, const gchar *path, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot rewind %s", path);
 		return NULL;
 	}
-	return ac_hex_encode (out, sizeof (out));
+	return ac_codec_hex_encode (out, sizeof (out));
 }
 
 /* the signed STORE of an upload (sent with it as its metadata part, in @metadata) */

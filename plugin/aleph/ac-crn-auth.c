@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-crn-auth.h"
 #include "ac-error.h"
 
@@ -285,8 +286,8 @@ ac_crn_auth_new (AcEthAccount *account,
 		return NULL;
 	self->domain = g_strdup (domain);
 	self->expires = g_date_time_to_utc (expires);
-	x64 = ac_base64url_encode (self->x, 32);
-	y64 = ac_base64url_encode (self->y, 32);
+	x64 = ac_codec_base64url_encode (self->x, 32);
+	y64 = ac_codec_base64url_encode (self->y, 32);
 	exp = ac_crn_format_time (expires);
 
 	/* Python SDK key order and json.dumps default separators */
@@ -307,7 +308,7 @@ ac_crn_auth_new (AcEthAccount *account,
 						      strlen (self->payload), error);
 	if (signature == NULL)
 		return NULL;
-	payload_hex = ac_hex_encode ((const guint8 *)self->payload, strlen (self->payload));
+	payload_hex = ac_codec_hex_encode ((const guint8 *)self->payload, strlen (self->payload));
 	h = g_string_new ("{\"sender\": ");
 	ac_json_append_python_string (h, ac_eth_account_get_address (account));
 	g_string_append_printf (h, ", \"payload\": \"%s\", \"signature\": \"%s\", \"content\": "
@@ -396,8 +397,8 @@ ac_crn_auth_sign_operation (AcCrnAuth *self,
 	if (!ac_es256_sign_deterministic (self->priv, (const guint8 *)payload, strlen (payload),
 					  sig, error))
 		return NULL;
-	payload_hex = ac_hex_encode ((const guint8 *)payload, strlen (payload));
-	sig_hex = ac_hex_encode (sig, sizeof (sig));
+	payload_hex = ac_codec_hex_encode ((const guint8 *)payload, strlen (payload));
+	sig_hex = ac_codec_hex_encode (sig, sizeof (sig));
 	return g_strdup_printf ("{\"payload\": \"%s\", \"signature\": \"%s\"}", payload_hex,
 				sig_hex);
 }
@@ -426,7 +427,8 @@ static JsonObject *
 parse_hex_json (const gchar *hex, JsonNode **holder)
 {
 	g_autoptr(GByteArray) bytes = NULL;
-	if (hex == NULL || !ac_hex_decode ("payload", hex, TRUE, &bytes, NULL))
+	if (hex == NULL ||
+	    (bytes = ac_codec_hex_decode ("payload", hex, AC_CODEC_HEX_ALLOW_0X, NULL)) == NULL)
 		return NULL;
 	*holder = ac_json_parse_untrusted ("payload", (const gchar *)bytes->data, bytes->len, NULL);
 	if (*holder == NULL || !JSON_NODE_HOLDS_OBJECT (*holder))
@@ -506,7 +508,9 @@ ac_crn_auth_verify_request (const gchar *pubkey_header,
 	pk = json_node_get_object (pk_node);
 	sig_hex = obj_string (pk, "signature");
 	s = obj_string (pk, "payload");
-	if (sig_hex == NULL || s == NULL || !ac_hex_decode ("payload", s, TRUE, &pk_payload_bytes, NULL))
+	if (sig_hex == NULL || s == NULL ||
+	    (pk_payload_bytes = ac_codec_hex_decode ("payload", s, AC_CODEC_HEX_ALLOW_0X, NULL)) ==
+		NULL)
 		return auth_fail (error, http_status, 400, "Invalid X-SignedPubKey data");
 	pk_payload = parse_hex_json (s, &pk_payload_node);
 	if (pk_payload == NULL)
@@ -538,8 +542,11 @@ ac_crn_auth_verify_request (const gchar *pubkey_header,
 		return auth_fail (error, http_status, 400, "Invalid X-SignedOperation format");
 	op = json_node_get_object (op_node);
 	s = obj_string (op, "payload");
-	if (s == NULL || !ac_hex_decode ("payload", s, TRUE, &op_payload_bytes, NULL) ||
-	    !ac_hex_decode ("signature", obj_string (op, "signature"), TRUE, &op_sig, NULL))
+	if (s == NULL ||
+	    (op_payload_bytes = ac_codec_hex_decode ("payload", s, AC_CODEC_HEX_ALLOW_0X, NULL)) ==
+		NULL ||
+	    (op_sig = ac_codec_hex_decode ("signature", obj_string (op, "signature"),
+					   AC_CODEC_HEX_ALLOW_0X, NULL)) == NULL)
 		return auth_fail (error, http_status, 400, "Invalid X-SignedOperation fields");
 	op_payload = parse_hex_json (s, &op_payload_node);
 	if (op_payload == NULL)

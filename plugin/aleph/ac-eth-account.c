@@ -16,6 +16,7 @@
 #include <secp256k1_recovery.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
 #include "ac-keccak.h"
@@ -48,7 +49,7 @@ ac_secp256k1_context (void)
 gchar *
 ac_eth_address_checksum (const guint8 addr[AC_ETH_ADDRESS_LEN])
 {
-	g_autofree gchar *lower = ac_hex_encode (addr, AC_ETH_ADDRESS_LEN);
+	g_autofree gchar *lower = ac_codec_hex_encode (addr, AC_ETH_ADDRESS_LEN);
 	guint8 hash[AC_KECCAK256_LEN];
 	GString *out = g_string_new ("0x");
 
@@ -82,7 +83,8 @@ ac_eth_address_parse (const gchar *text, guint8 addr[AC_ETH_ADDRESS_LEN], GError
 			     text != NULL ? text : "(null)");
 		return FALSE;
 	}
-	if (!ac_hex_decode_fixed ("address", text, TRUE, addr, AC_ETH_ADDRESS_LEN, error))
+	if (!ac_codec_hex_decode_fixed ("address", text, AC_CODEC_HEX_ALLOW_0X, addr,
+					AC_ETH_ADDRESS_LEN, error))
 		return FALSE;
 	for (guint i = 2; i < 42; i++) {
 		if (g_ascii_isupper (text[i]))
@@ -344,7 +346,7 @@ ac_eth_account_sign_personal_hex (AcEthAccount *self,
 
 	if (!ac_eth_account_sign_personal (self, msg, msg_len, sig, error))
 		return NULL;
-	hex = ac_hex_encode (sig, sizeof (sig));
+	hex = ac_codec_hex_encode (sig, sizeof (sig));
 	return g_strconcat ("0x", hex, NULL);
 }
 
@@ -364,7 +366,8 @@ ac_eth_recover_personal (const guint8 *msg,
 	size_t ser_len = sizeof (ser);
 	int recid;
 
-	if (!ac_hex_decode_fixed ("signature", signature_hex, TRUE, sig, sizeof (sig), error))
+	if (!ac_codec_hex_decode_fixed ("signature", signature_hex, AC_CODEC_HEX_ALLOW_0X, sig,
+					sizeof (sig), error))
 		return FALSE;
 	if (sig[64] >= 27)
 		recid = sig[64] - 27;

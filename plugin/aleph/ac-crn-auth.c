@@ -19,6 +19,7 @@
 #include "ac-codec.h"
 #include "ac-crn-auth.h"
 #include "ac-error.h"
+#include "ac-secret.h"
 
 struct _AcCrnAuth {
 	guint8 priv[32];
@@ -95,7 +96,7 @@ hmac_sha256 (const guint8 *key, gsize key_len, const guint8 *a, gsize a_len, con
 		n += d_len;
 	}
 	HMAC (EVP_sha256 (), key, (int)key_len, buf, n, out, &out_len);
-	OPENSSL_cleanse (buf, sizeof (buf));
+	ac_secret_wipe (buf, sizeof (buf));
 }
 
 gboolean
@@ -157,8 +158,8 @@ ac_es256_sign_deterministic (const guint8 priv[32],
 		hmac_sha256 (K, 32, V, 32, &zero, 1, NULL, 0, NULL, 0, K);
 		hmac_sha256 (K, 32, V, 32, NULL, 0, NULL, 0, NULL, 0, V);
 	}
-	OPENSSL_cleanse (V, sizeof (V));
-	OPENSSL_cleanse (K, sizeof (K));
+	ac_secret_wipe (V, sizeof (V));
+	ac_secret_wipe (K, sizeof (K));
 	if (!ok) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "ES256 signing failed");
 		return FALSE;
@@ -325,7 +326,7 @@ ac_crn_auth_free (AcCrnAuth *self)
 {
 	if (self == NULL)
 		return;
-	OPENSSL_cleanse (self->priv, sizeof (self->priv));
+	ac_secret_wipe (self->priv, sizeof (self->priv));
 	g_free (self->domain);
 	g_free (self->payload);
 	g_free (self->header);

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
@@ -20,6 +19,7 @@
 #include "ac-error.h"
 #include "ac-eth-account.h"
 #include "ac-keccak.h"
+#include "ac-secret.h"
 
 struct _AcEthAccount {
 	guint8 seckey[AC_ETH_PRIVATE_KEY_LEN];
@@ -40,7 +40,7 @@ ac_secp256k1_context (void)
 		if (RAND_bytes (seed, sizeof (seed)) == 1 &&
 		    !secp256k1_context_randomize (ctx, seed))
 			g_warning ("secp256k1 context blinding failed");
-		OPENSSL_cleanse (seed, sizeof (seed));
+		ac_secret_wipe (seed, sizeof (seed));
 		g_once_init_leave (&once, 1);
 	}
 	return ctx;
@@ -172,7 +172,7 @@ ac_eth_account_generate (GError **error)
 		if (secp256k1_ec_seckey_verify (ac_secp256k1_context (), key))
 			self = ac_eth_account_new_from_private_key (key, sizeof (key), error);
 	}
-	OPENSSL_cleanse (key, sizeof (key));
+	ac_secret_wipe (key, sizeof (key));
 	return self;
 }
 
@@ -181,7 +181,7 @@ ac_eth_account_free (AcEthAccount *self)
 {
 	if (self == NULL)
 		return;
-	OPENSSL_cleanse (self->seckey, sizeof (self->seckey));
+	ac_secret_wipe (self->seckey, sizeof (self->seckey));
 	g_free (self);
 }
 
@@ -252,7 +252,7 @@ ac_eth_account_load_key_file (const gchar *path, GError **error)
 	}
 	close (fd);
 	if (got != AC_ETH_PRIVATE_KEY_LEN) {
-		OPENSSL_cleanse (key, sizeof (key));
+		ac_secret_wipe (key, sizeof (key));
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "key file %s holds %s%" G_GSIZE_FORMAT
 			     " bytes, expected the 32 raw bytes of aleph-client's ethereum.key",
@@ -261,7 +261,7 @@ ac_eth_account_load_key_file (const gchar *path, GError **error)
 		return NULL;
 	}
 	self = ac_eth_account_new_from_private_key (key, AC_ETH_PRIVATE_KEY_LEN, error);
-	OPENSSL_cleanse (key, sizeof (key));
+	ac_secret_wipe (key, sizeof (key));
 	if (self == NULL)
 		g_prefix_error (error, "key file %s: ", path);
 	return self;

@@ -440,27 +440,13 @@ parse_hex_json (const gchar *hex, JsonNode **holder)
 static gboolean
 b64url_decode32 (const gchar *s, guint8 out[32])
 {
-	g_autofree gchar *std = NULL;
-	g_autofree guchar *bin = NULL;
+	g_autofree guint8 *bin = NULL;
 	gsize len = 0;
-	gsize n;
 
-	if (s == NULL || strlen (s) != 43)
-		return FALSE;
-	for (const gchar *p = s; *p; p++) {
-		if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
-			return FALSE;
-	}
-	n = strlen (s);
-	std = g_strdup_printf ("%s=", s);
-	for (gsize i = 0; i < n; i++) {
-		if (std[i] == '-')
-			std[i] = '+';
-		else if (std[i] == '_')
-			std[i] = '/';
-	}
-	bin = g_base64_decode (std, &len);
-	if (len != 32)
+	/* 43 characters, no padding (the JWK form); the caller answers 400 without the reason */
+	bin = ac_codec_base64url_decode ("jwk coordinate", s, 32, 32, AC_ERROR_INVALID_INPUT, &len,
+					 NULL);
+	if (bin == NULL)
 		return FALSE;
 	memcpy (out, bin, 32);
 	return TRUE;

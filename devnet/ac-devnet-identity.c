@@ -13,6 +13,7 @@
 
 #include "ac-devnet-identity.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-secret.h"
 #include "ac-sev-cert.h"
 
@@ -131,13 +132,7 @@ write_file (const gchar *dir,
             GError **error)
 {
 	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	g_autoptr (GError) error_local = NULL;
-	if (!g_file_set_contents_full (path, (const gchar *)data, (gssize)len,
-	                               G_FILE_SET_CONTENTS_NONE, mode, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_replace_contents (path, data, len, TRUE, (guint)mode, error);
 }
 
 static gboolean

@@ -20,6 +20,7 @@
 #include "ac-devnet-time.h"
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-unixfs.h"
 
 typedef struct {
@@ -178,13 +179,8 @@ save_file (AcDevnet *self,
 			return FALSE;
 		}
 		len = (gsize)st.st_size;
-	} else {
-		g_autoptr (GError) error_local = NULL;
-		if (!g_file_set_contents_full (path, p != NULL ? p : "", (gssize)len,
-		                               G_FILE_SET_CONTENTS_NONE, 0600, &error_local)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-			return FALSE;
-		}
+	} else if (!ac_file_replace_contents (path, p != NULL ? p : "", len, TRUE, 0600, error)) {
+		return FALSE;
 	}
 	return ac_devnet_store_put_file (self->store, hash, kind, len, path, error);
 }
@@ -482,10 +478,5 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	}
 	self->firmware_item_hash = g_strdup (m->item_hash);
 	known = g_strdup_printf ("%s %s\n", self->firmware_sha256, m->item_hash);
-	if (!g_file_set_contents_full (marker, known, -1, G_FILE_SET_CONTENTS_NONE, 0644,
-	                               &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_replace_contents (marker, known, strlen (known), TRUE, 0644, error);
 }

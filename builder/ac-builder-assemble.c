@@ -283,6 +283,206 @@ ac_assemble_random_volume_id (void)
 	return g_strdup_printf ("%08X", g_random_int ());
 }
 
+/* the identifiers ac_assemble() derives and owns for the length of the build */
+typedef struct {
+	gchar *luks;
+	gchar *disk;
+	gchar *esp;
+	gchar *root;
+	gchar *fs;
+	gchar *volid;
+} AcAssembleIds;
+
+static void
+ac_assemble_ids_clear (AcAssembleIds *ids)
+{
+	g_free (ids->volid);
+	g_free (ids->fs);
+	g_free (ids->root);
+	g_free (ids->esp);
+	g_free (ids->disk);
+	g_free (ids->luks);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcAssembleIds, ac_assemble_ids_clear)
+
+/* reproducible mode: every identifier not given comes from the stream */
+static gboolean
+ac_assemble_derive_ids (AcAssembleSpec *spec, AcAssembleIds *ids, GError **error)
+{
+	if (spec->drbg == NULL)
+		return TRUE;
+	if (spec->luks.uuid == NULL)
+		spec->luks.uuid = ids->luks = ac_drbg_uuid (spec->drbg, "uuid/luks");
+	if (spec->disk_guid == NULL)
+		spec->disk_guid = ids->disk = ac_drbg_uuid (spec->drbg, "uuid/disk");
+	if (spec->esp_uuid == NULL)
+		spec->esp_uuid = ids->esp = ac_drbg_uuid (spec->drbg, "uuid/esp-partition");
+	if (spec->root_uuid == NULL)
+		spec->root_uuid = ids->root = ac_drbg_uuid (spec->drbg, "uuid/root-partition");
+	if (spec->fs_uuid == NULL)
+		spec->fs_uuid = ids->fs = ac_drbg_uuid (spec->drbg, "uuid/filesystem");
+	if (spec->esp_volume_id == NULL) {
+		guint8 v[4];
+		ac_drbg_generate (spec->drbg, "id/esp-volume", v, sizeof (v));
+		spec->esp_volume_id = ids->volid =
+			g_strdup_printf ("%02X%02X%02X%02X", v[0], v[1], v[2], v[3]);
+	}
+	if (spec->source_date_epoch < 0) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "reproducible mode needs SOURCE_DATE_EPOCH");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the ESP's volume id in upper case: the one given, or a random one */
+static gchar *
+ac_assemble_volume_id (const AcAssembleSpec *spec, GError **error)
+{
+	if (spec->esp_volume_id != NULL) {
+		if (strlen (spec->esp_volume_id) != 8 ||
+		    strspn (spec->esp_volume_id, "0123456789abcdefABCDEF") != 8) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "ESP volume id '%s': expected 8 hexadecimal digits",
+				     spec->esp_volume_id);
+			return NULL;
+		}
+		return g_ascii_strup (spec->esp_volume_id, -1);
+	}
+	return ac_assemble_random_volume_id ();
+}
+
+/* the image file, created exclusively at its full size; -1 on error */
+static int
+ac_assemble_create_output (const AcAssembleSpec *spec,
+			   const gchar *output_path,
+			   AcCleanup *cleanup,
+			   GError **error)
+{
+	int out_fd = open (output_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out_fd < 0) {
+		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "cannot create %s: %s", output_path, g_strerror (errno));
+		return -1;
+	}
+	ac_cleanup_add_path (cleanup, output_path);
+	if (ftruncate (out_fd, (off_t)spec->disk_size) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s to %" G_GUINT64_FORMAT
+			     " bytes: %s", output_path, spec->disk_size, g_strerror (errno));
+		close (out_fd);
+		return -1;
+	}
+	return out_fd;
+}
+
+static gboolean
+ac_assemble_write_gpt (const AcAssembleSpec *spec,
+		       const gchar *output_path,
+		       const AcAssembleResult *result,
+		       GError **error)
+{
+	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_gpt_part_free);
+	AcGptPart *part;
+
+	part = g_new0 (AcGptPart, 1);
+	part->partno = 1;
+	part->start = result->esp_offset;
+	part->size = result->esp_size;
+	part->type = g_strdup (AC_GPT_TYPE_ESP);
+	part->uuid = g_strdup (spec->esp_uuid);
+	part->name = g_strdup ("ESP");
+	g_ptr_array_add (parts, part);
+	part = g_new0 (AcGptPart, 1);
+	part->partno = 2;
+	part->start = result->root_offset;
+	part->size = result->root_size;
+	part->type = g_strdup (AC_GPT_TYPE_LINUX);
+	part->uuid = g_strdup (spec->root_uuid);
+	part->name = g_strdup ("cr_root");
+	g_ptr_array_add (parts, part);
+	return ac_gpt_write (output_path, spec->disk_guid, parts, error);
+}
+
+/* the ESP image into p1 and the LUKS header into p2 of the open image @out_fd */
+static gboolean
+ac_assemble_copy_headers (int out_fd,
+			  const gchar *esp_img,
+			  const gchar *hdr_img,
+			  guint64 data_offset,
+			  const AcAssembleResult *result,
+			  GCancellable *cancellable,
+			  GError **error)
+{
+	g_autofree guint8 *hdr = NULL;
+	int in_fd;
+	gboolean ok;
+
+	/* ESP into p1 */
+	in_fd = open (esp_img, O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", esp_img,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	ok = ac_copy_file_range_sparse (in_fd, 0, result->esp_size, out_fd, result->esp_offset,
+					cancellable, error);
+	close (in_fd);
+	if (!ok)
+		return FALSE;
+
+	/* LUKS header into p2 */
+	in_fd = open (hdr_img, O_RDONLY | O_CLOEXEC);
+	hdr = g_malloc (data_offset);
+	ok = in_fd >= 0 && ac_pread_full (in_fd, hdr, data_offset, 0, error) &&
+	     ac_pwrite_full (out_fd, hdr, data_offset, result->root_offset, error);
+	if (in_fd < 0)
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", hdr_img,
+			     g_strerror (errno));
+	else
+		close (in_fd);
+	return ok;
+}
+
+/* the payload: @fs_img encrypted into p2 after the header; closes @out_fd */
+static gboolean
+ac_assemble_encrypt_payload (const AcAssembleSpec *spec,
+			     const AcSecret *vk,
+			     const gchar *fs_img,
+			     int out_fd,
+			     const gchar *output_path,
+			     AcProgress *progress,
+			     GCancellable *cancellable,
+			     AcAssembleResult *result,
+			     GError **error)
+{
+	int in_fd = open (fs_img, O_RDONLY | O_CLOEXEC);
+	gboolean ok;
+
+	if (in_fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_img,
+			     g_strerror (errno));
+		close (out_fd);
+		return FALSE;
+	}
+	ok = ac_xts_encrypt_file_range ((const guint8 *)vk->data, vk->len, in_fd, 0,
+					result->payload_size, out_fd, result->payload_offset,
+					&spec->xts, ac_progress_get_child (progress), cancellable,
+					&result->encrypt_stats, error);
+	close (in_fd);
+	if (ok && fsync (out_fd) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot flush %s: %s", output_path,
+			     g_strerror (errno));
+		ok = FALSE;
+	}
+	if (close (out_fd) != 0 && ok) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot close %s: %s", output_path,
+			     g_strerror (errno));
+		ok = FALSE;
+	}
+	return ok;
+}
+
 /**
  * ac_assemble:
  * @keyfile: (nullable): the initramfs keyfile for key slot 1
@@ -305,57 +505,21 @@ ac_assemble (const AcAssembleSpec *spec_in,
 {
 	AcAssembleSpec spec_copy = *spec_in;
 	const AcAssembleSpec *spec = &spec_copy;
-	g_autofree gchar *d_luks = NULL, *d_disk = NULL, *d_esp = NULL, *d_root = NULL, *d_fs = NULL;
-	g_autofree gchar *d_volid = NULL;
+	g_auto(AcAssembleIds) ids = { 0 };
 	g_autofree gchar *esp_img = g_build_filename (spec->workdir, "esp.img", NULL);
 	g_autofree gchar *fs_img = g_build_filename (spec->workdir, "rootfs.img", NULL);
 	g_autofree gchar *hdr_img = g_build_filename (spec->workdir, "luks-header.img", NULL);
 	g_autofree gchar *volume_id = NULL;
 	g_autoptr(AcProgress) own_progress = NULL;
 	g_autoptr(AcSecret) vk = NULL;
-	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_gpt_part_free);
-	g_autofree guint8 *hdr = NULL;
 	guint64 data_offset = 0;
-	AcGptPart *part;
-	int out_fd = -1, in_fd = -1;
-	gboolean ok = FALSE;
+	int out_fd;
 
-	/* reproducible mode: every identifier not given comes from the stream */
-	if (spec->drbg != NULL) {
-		if (spec->luks.uuid == NULL)
-			spec_copy.luks.uuid = d_luks = ac_drbg_uuid (spec->drbg, "uuid/luks");
-		if (spec->disk_guid == NULL)
-			spec_copy.disk_guid = d_disk = ac_drbg_uuid (spec->drbg, "uuid/disk");
-		if (spec->esp_uuid == NULL)
-			spec_copy.esp_uuid = d_esp = ac_drbg_uuid (spec->drbg, "uuid/esp-partition");
-		if (spec->root_uuid == NULL)
-			spec_copy.root_uuid = d_root = ac_drbg_uuid (spec->drbg, "uuid/root-partition");
-		if (spec->fs_uuid == NULL)
-			spec_copy.fs_uuid = d_fs = ac_drbg_uuid (spec->drbg, "uuid/filesystem");
-		if (spec->esp_volume_id == NULL) {
-			guint8 v[4];
-			ac_drbg_generate (spec->drbg, "id/esp-volume", v, sizeof (v));
-			spec_copy.esp_volume_id = d_volid =
-				g_strdup_printf ("%02X%02X%02X%02X", v[0], v[1], v[2], v[3]);
-		}
-		if (spec->source_date_epoch < 0) {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					     "reproducible mode needs SOURCE_DATE_EPOCH");
-			return FALSE;
-		}
-	}
-	if (spec->esp_volume_id != NULL) {
-		if (strlen (spec->esp_volume_id) != 8 ||
-		    strspn (spec->esp_volume_id, "0123456789abcdefABCDEF") != 8) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "ESP volume id '%s': expected 8 hexadecimal digits",
-				     spec->esp_volume_id);
-			return FALSE;
-		}
-		volume_id = g_ascii_strup (spec->esp_volume_id, -1);
-	} else {
-		volume_id = ac_assemble_random_volume_id ();
-	}
+	if (!ac_assemble_derive_ids (&spec_copy, &ids, error))
+		return FALSE;
+	volume_id = ac_assemble_volume_id (spec, error);
+	if (volume_id == NULL)
+		return FALSE;
 
 	if (progress == NULL)
 		progress = own_progress = ac_progress_new ("local");
@@ -396,97 +560,19 @@ ac_assemble (const AcAssembleSpec *spec_in,
 	result->esp_volume_id = g_strdup_printf ("%.4s-%.4s", volume_id, volume_id + 4);
 	ac_progress_step_done (progress);
 
-	out_fd = open (output_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out_fd < 0) {
-		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
-			     "cannot create %s: %s", output_path, g_strerror (errno));
+	out_fd = ac_assemble_create_output (spec, output_path, cleanup, error);
+	if (out_fd < 0)
 		return FALSE;
-	}
-	ac_cleanup_add_path (cleanup, output_path);
-	if (ftruncate (out_fd, (off_t)spec->disk_size) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s to %" G_GUINT64_FORMAT
-			     " bytes: %s", output_path, spec->disk_size, g_strerror (errno));
-		close (out_fd);
-		return FALSE;
-	}
-
-	part = g_new0 (AcGptPart, 1);
-	part->partno = 1;
-	part->start = result->esp_offset;
-	part->size = result->esp_size;
-	part->type = g_strdup (AC_GPT_TYPE_ESP);
-	part->uuid = g_strdup (spec->esp_uuid);
-	part->name = g_strdup ("ESP");
-	g_ptr_array_add (parts, part);
-	part = g_new0 (AcGptPart, 1);
-	part->partno = 2;
-	part->start = result->root_offset;
-	part->size = result->root_size;
-	part->type = g_strdup (AC_GPT_TYPE_LINUX);
-	part->uuid = g_strdup (spec->root_uuid);
-	part->name = g_strdup ("cr_root");
-	g_ptr_array_add (parts, part);
-	if (!ac_gpt_write (output_path, spec->disk_guid, parts, error)) {
-		close (out_fd);
-		return FALSE;
-	}
-
-	/* ESP into p1 */
-	in_fd = open (esp_img, O_RDONLY | O_CLOEXEC);
-	if (in_fd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", esp_img,
-			     g_strerror (errno));
-		close (out_fd);
-		return FALSE;
-	}
-	ok = ac_copy_file_range_sparse (in_fd, 0, result->esp_size, out_fd, result->esp_offset,
-					cancellable, error);
-	close (in_fd);
-	if (!ok) {
-		close (out_fd);
-		return FALSE;
-	}
-
-	/* LUKS header into p2 */
-	in_fd = open (hdr_img, O_RDONLY | O_CLOEXEC);
-	hdr = g_malloc (data_offset);
-	ok = in_fd >= 0 && ac_pread_full (in_fd, hdr, data_offset, 0, error) &&
-	     ac_pwrite_full (out_fd, hdr, data_offset, result->root_offset, error);
-	if (in_fd < 0)
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", hdr_img,
-			     g_strerror (errno));
-	else
-		close (in_fd);
-	if (!ok) {
+	if (!ac_assemble_write_gpt (spec, output_path, result, error) ||
+	    !ac_assemble_copy_headers (out_fd, esp_img, hdr_img, data_offset, result, cancellable,
+				       error)) {
 		close (out_fd);
 		return FALSE;
 	}
 	ac_progress_step_done (progress);
 
-	/* the payload */
-	in_fd = open (fs_img, O_RDONLY | O_CLOEXEC);
-	if (in_fd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_img,
-			     g_strerror (errno));
-		close (out_fd);
-		return FALSE;
-	}
-	ok = ac_xts_encrypt_file_range ((const guint8 *)vk->data, vk->len, in_fd, 0,
-					result->payload_size, out_fd, result->payload_offset,
-					&spec->xts, ac_progress_get_child (progress), cancellable,
-					&result->encrypt_stats, error);
-	close (in_fd);
-	if (ok && fsync (out_fd) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot flush %s: %s", output_path,
-			     g_strerror (errno));
-		ok = FALSE;
-	}
-	if (close (out_fd) != 0 && ok) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot close %s: %s", output_path,
-			     g_strerror (errno));
-		ok = FALSE;
-	}
-	if (!ok)
+	if (!ac_assemble_encrypt_payload (spec, vk, fs_img, out_fd, output_path, progress,
+					  cancellable, result, error))
 		return FALSE;
 	ac_progress_step_done (progress);
 	return TRUE;

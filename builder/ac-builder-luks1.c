@@ -29,6 +29,7 @@
 
 #include "ac-builder-xts.h"
 #include "ac-error.h"
+#include "ac-secret.h"
 
 #define LUKS1_PHDR_SIZE 592
 #define LUKS1_STRIPES 4000
@@ -50,7 +51,7 @@ ac_drbg_free (AcDrbg *self)
 {
 	if (self == NULL)
 		return;
-	OPENSSL_cleanse (self->key, sizeof (self->key));
+	ac_secret_wipe (self->key, sizeof (self->key));
 	g_free (self);
 }
 
@@ -91,7 +92,7 @@ ac_drbg_generate (AcDrbg *self, const gchar *label, guint8 *out, gsize len)
 		msg[llen + 4] = (guint8)k;
 		HMAC (EVP_sha256 (), self->key, sizeof (self->key), msg, llen + 5, block, &blen);
 		memcpy (out, block, n);
-		OPENSSL_cleanse (block, sizeof (block));
+		ac_secret_wipe (block, sizeof (block));
 		out += n;
 		len -= n;
 	}
@@ -139,7 +140,7 @@ luks1_diffuse (const EVP_MD *md, guint8 *buf, gsize len)
 			return FALSE;
 		memcpy (buf + j * ds, out, n);
 	}
-	OPENSSL_cleanse (out, sizeof (out));
+	ac_secret_wipe (out, sizeof (out));
 	return TRUE;
 }
 
@@ -158,7 +159,7 @@ luks1_af_split (const EVP_MD *md, AcDrbg *drbg, const gchar *label, const guint8
 	}
 	for (gsize b = 0; b < klen; b++)
 		out[(LUKS1_STRIPES - 1) * klen + b] = d[b] ^ key[b];
-	OPENSSL_cleanse (d, klen);
+	ac_secret_wipe (d, klen);
 	return TRUE;
 }
 
@@ -200,7 +201,7 @@ luks1_slot (const EVP_MD *md,
 				   km_padded, error))
 		return FALSE;
 	memcpy (area + (gsize)km_offset_sectors * 512, km, km_padded);
-	OPENSSL_cleanse (km, km_padded);
+	ac_secret_wipe (km, km_padded);
 	put_be32 (ks, LUKS1_KEY_ENABLED);
 	put_be32 (ks + 4, iterations);
 	memcpy (ks + 8, salt, sizeof (salt));

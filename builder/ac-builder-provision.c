@@ -675,47 +675,36 @@ ac_uuid_nodash (const gchar *uuid)
 	return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* 1. packages: cryptsetup in the initramfs, GRUB's EFI modules, a kernel if none */
 static gboolean
-ac_provision_aleph (const AcTemplateProvisioner *p,
-		    const AcProvisionContext *ctx,
-		    AcChroot **chroot,
-		    AcCleanup *cleanup,
-		    GCancellable *cancellable,
-		    GError **error)
+ac_provision_aleph_packages (const AcTemplateProvisioner *p,
+			     const AcProvisionContext *ctx,
+			     AcChroot *chroot,
+			     const gchar *os,
+			     GCancellable *cancellable,
+			     GError **error)
 {
-	const gchar *mapper = p->mapper_name;
-	g_autofree gchar *keyname = g_strdup_printf ("/etc/cryptsetup-keys.d/luks-%s.key", ctx->luks_uuid);
-	g_autofree gchar *os = ac_guest_os_id (ctx->root);
-	g_autofree gchar *cmdline = NULL;
-	g_autofree gchar *crypttab = NULL;
-	g_autofree gchar *fstab = NULL;
-	g_autofree gchar *nodash = ac_uuid_nodash (ctx->luks_uuid);
-	g_autoptr(GPtrArray) kernels = NULL;
-	g_autoptr(GString) cfg = g_string_new (NULL);
+	g_autoptr(GPtrArray) have = ac_guest_kernels (ctx->root);
+	g_autofree gchar *script = NULL;
+	const gchar *kernel = "";
+	if (have->len == 0)
+		kernel = g_strcmp0 (os, "ubuntu") == 0 ? " linux-image-virtual" : " linux-image-amd64";
+	script = g_strdup_printf ("apt-get update -q\n"
+				  "apt-get install -y -q --no-install-recommends cryptsetup "
+				  "cryptsetup-initramfs initramfs-tools grub-efi-amd64-bin%s\n"
+				  "apt-get clean\n",
+				  kernel);
+	if (!ac_chroot_run (chroot, script, NULL, cancellable, NULL, error)) {
+		g_prefix_error (error, "%s: installing cryptsetup-initramfs and GRUB: ", p->field);
+		return FALSE;
+	}
+	return TRUE;
+}
 
-	if (*chroot == NULL && (p->install_packages || p->update_initramfs || p->install_grub)) {
-		*chroot = ac_chroot_enter (ctx->root, cleanup, error);
-		if (*chroot == NULL)
-			return FALSE;
-	}
-	/* 1. packages: cryptsetup in the initramfs, GRUB's EFI modules, a kernel if none */
-	if (p->install_packages) {
-		g_autoptr(GPtrArray) have = ac_guest_kernels (ctx->root);
-		g_autofree gchar *script = NULL;
-		const gchar *kernel = "";
-		if (have->len == 0)
-			kernel = g_strcmp0 (os, "ubuntu") == 0 ? " linux-image-virtual" : " linux-image-amd64";
-		script = g_strdup_printf ("apt-get update -q\n"
-					  "apt-get install -y -q --no-install-recommends cryptsetup "
-					  "cryptsetup-initramfs initramfs-tools grub-efi-amd64-bin%s\n"
-					  "apt-get clean\n",
-					  kernel);
-		if (!ac_chroot_run (*chroot, script, NULL, cancellable, NULL, error)) {
-			g_prefix_error (error, "%s: installing cryptsetup-initramfs and GRUB: ", p->field);
-			return FALSE;
-		}
-	}
-	/* 2. the keyfile of LUKS slot 1, read by the initramfs: no second prompt */
+/* 2. the keyfile of LUKS slot 1, read by the initramfs: no second prompt */
+static gboolean
+ac_provision_aleph_keyfile (const AcProvisionContext *ctx, const gchar *keyname, GError **error)
+{
 	if (!ac_guest_write_file (ctx->root, keyname, ctx->keyfile->data, ctx->keyfile->len, 0600,
 				  error))
 		return FALSE;
@@ -734,8 +723,21 @@ ac_provision_aleph (const AcTemplateProvisioner *p,
 					error))
 			return FALSE;
 	}
-	/* 3. crypttab and fstab; "initramfs" makes the hook include the root volume although the
-	 * chroot cannot show it as mounted */
+	return TRUE;
+}
+
+/* 3. crypttab and fstab; "initramfs" makes the hook include the root volume although the
+ * chroot cannot show it as mounted */
+static gboolean
+ac_provision_aleph_tabs (const AcTemplateProvisioner *p,
+			 const AcProvisionContext *ctx,
+			 const gchar *keyname,
+			 GError **error)
+{
+	const gchar *mapper = p->mapper_name;
+	g_autofree gchar *crypttab = NULL;
+	g_autofree gchar *fstab = NULL;
+
 	crypttab = g_strdup_printf ("# <target name> <source device> <key file> <options>\n"
 				    "%s UUID=%s %s luks,discard,initramfs\n",
 				    mapper, ctx->luks_uuid, keyname);
@@ -751,6 +753,150 @@ ac_provision_aleph (const AcTemplateProvisioner *p,
 		g_autofree gchar *efi = g_build_filename (ctx->root, "boot", "efi", NULL);
 		g_mkdir_with_parents (efi, 0755);
 	}
+	return TRUE;
+}
+
+/* the grub.cfg written now: one menu entry per kernel, newest first */
+static gboolean
+ac_provision_aleph_grub_cfg (const AcProvisionContext *ctx,
+			     const gchar *os,
+			     GPtrArray *kernels,
+			     const gchar *cmdline,
+			     GError **error)
+{
+	g_autoptr(GString) cfg = g_string_new (NULL);
+
+	g_string_append_printf (cfg,
+				"# Written by aleph-confidential's builder: grub-mkconfig cannot probe an\n"
+				"# encrypted root from a chroot. update-grub inside the VM replaces it.\n"
+				"set default=0\nset timeout=1\n"
+				"insmod part_gpt\ninsmod cryptodisk\ninsmod luks\ninsmod gcry_rijndael\n"
+				"insmod gcry_sha256\ninsmod ext2\n");
+	for (guint i = 0; i < kernels->len; i++) {
+		const gchar *v = g_ptr_array_index (kernels, i);
+		g_string_append_printf (cfg,
+					"menuentry '%s %s (encrypted root)' {\n"
+					"\tsearch --no-floppy --fs-uuid --set=root %s\n"
+					"\tlinux /boot/vmlinuz-%s %s ro\n"
+					"\tinitrd /boot/initrd.img-%s\n"
+					"}\n",
+					os, v, ctx->fs_uuid, v, cmdline, v);
+	}
+	return ac_guest_write_file (ctx->root, "/boot/grub/grub.cfg", cfg->str, cfg->len, 0644,
+				    error);
+}
+
+/* 5. the ESP: a GRUB for local boots that asks for the passphrase (Aleph's firmware has
+ * its own GRUB, which unlocks with the injected secret and reads /boot/grub/grub.cfg) */
+static gboolean
+ac_provision_aleph_esp_grub (const AcTemplateProvisioner *p,
+			     const AcProvisionContext *ctx,
+			     AcChroot *chroot,
+			     const gchar *nodash,
+			     GCancellable *cancellable,
+			     GError **error)
+{
+	g_autofree gchar *early = g_strdup_printf (
+		"cryptomount -u %s\n"
+		"search --no-floppy --fs-uuid --set=root %s\n"
+		"set prefix=($root)/boot/grub\n"
+		"configfile ($root)/boot/grub/grub.cfg\n",
+		nodash, ctx->fs_uuid);
+	g_autofree gchar *efi = g_build_filename (ctx->esp_dir, "EFI", "BOOT", "BOOTX64.EFI", NULL);
+	g_autofree gchar *efi_dir = g_path_get_dirname (efi);
+	g_autofree gchar *built = g_build_filename (ctx->root, "tmp", "ac-BOOTX64.EFI", NULL);
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	if (!ac_guest_write_file (ctx->root, "/tmp/ac-grub-early.cfg", early, strlen (early),
+				  0644, error))
+		return FALSE;
+	if (!ac_chroot_run (chroot,
+			    "grub-mkimage -O x86_64-efi -o /tmp/ac-BOOTX64.EFI "
+			    "-c /tmp/ac-grub-early.cfg -p /EFI/BOOT part_gpt part_msdos "
+			    "cryptodisk luks gcry_rijndael gcry_sha256 gcry_sha512 ext2 fat "
+			    "search search_fs_uuid configfile normal linux echo test all_video "
+			    "efi_gop serial terminal\n"
+			    "rm -f /tmp/ac-grub-early.cfg\n",
+			    NULL, cancellable, NULL, error)) {
+		g_prefix_error (error, "%s: making the ESP's GRUB: ", p->field);
+		return FALSE;
+	}
+	if (!g_file_get_contents (built, &data, &len, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s: grub-mkimage wrote no image",
+			     p->field);
+		return FALSE;
+	}
+	g_unlink (built);
+	if (g_mkdir_with_parents (efi_dir, 0755) != 0 ||
+	    !g_file_set_contents (efi, data, (gssize)len, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s", efi);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* 6. the initramfs, then a check that it carries cryptsetup and the keyfile */
+static gboolean
+ac_provision_aleph_initramfs (const AcTemplateProvisioner *p,
+			      AcChroot *chroot,
+			      GPtrArray *kernels,
+			      GCancellable *cancellable,
+			      GError **error)
+{
+	g_autoptr(GString) script = g_string_new (NULL);
+	g_autofree gchar *listing = NULL;
+	for (guint i = 0; i < kernels->len; i++) {
+		const gchar *v = g_ptr_array_index (kernels, i);
+		g_string_append_printf (script,
+					"if [ -e /boot/initrd.img-%s ]; then update-initramfs -u -k %s; "
+					"else update-initramfs -c -k %s; fi\n",
+					v, v, v);
+	}
+	g_string_append_printf (script, "lsinitramfs /boot/initrd.img-%s\n",
+				(const gchar *)g_ptr_array_index (kernels, 0));
+	if (!ac_chroot_run (chroot, script->str, NULL, cancellable, &listing, error)) {
+		g_prefix_error (error, "%s: update-initramfs: ", p->field);
+		return FALSE;
+	}
+	if (strstr (listing, "sbin/cryptsetup") == NULL ||
+	    strstr (listing, "cryptroot/keyfiles/") == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "%s: the initramfs lacks %s: the guest would not unlock its root "
+			     "without a second passphrase prompt",
+			     p->field, strstr (listing, "sbin/cryptsetup") == NULL
+					       ? "cryptsetup (is cryptsetup-initramfs installed?)"
+					       : "the keyfile (cryptroot/keyfiles/)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+ac_provision_aleph (const AcTemplateProvisioner *p,
+		    const AcProvisionContext *ctx,
+		    AcChroot **chroot,
+		    AcCleanup *cleanup,
+		    GCancellable *cancellable,
+		    GError **error)
+{
+	const gchar *mapper = p->mapper_name;
+	g_autofree gchar *keyname = g_strdup_printf ("/etc/cryptsetup-keys.d/luks-%s.key", ctx->luks_uuid);
+	g_autofree gchar *os = ac_guest_os_id (ctx->root);
+	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *nodash = ac_uuid_nodash (ctx->luks_uuid);
+	g_autoptr(GPtrArray) kernels = NULL;
+
+	if (*chroot == NULL && (p->install_packages || p->update_initramfs || p->install_grub)) {
+		*chroot = ac_chroot_enter (ctx->root, cleanup, error);
+		if (*chroot == NULL)
+			return FALSE;
+	}
+	if (p->install_packages &&
+	    !ac_provision_aleph_packages (p, ctx, *chroot, os, cancellable, error))
+		return FALSE;
+	if (!ac_provision_aleph_keyfile (ctx, keyname, error) ||
+	    !ac_provision_aleph_tabs (p, ctx, keyname, error))
+		return FALSE;
 	/* 4. GRUB: cryptodisk settings for update-grub inside the VM, and a grub.cfg now (grub-mkconfig
 	 * cannot probe the encrypted root from a chroot) */
 	cmdline = g_strdup_printf ("cryptdevice=UUID=%s:%s root=/dev/mapper/%s%s%s", ctx->luks_uuid,
@@ -771,92 +917,14 @@ ac_provision_aleph (const AcTemplateProvisioner *p,
 			     "or leave install_packages on", p->field);
 		return FALSE;
 	}
-	g_string_append_printf (cfg,
-				"# Written by aleph-confidential's builder: grub-mkconfig cannot probe an\n"
-				"# encrypted root from a chroot. update-grub inside the VM replaces it.\n"
-				"set default=0\nset timeout=1\n"
-				"insmod part_gpt\ninsmod cryptodisk\ninsmod luks\ninsmod gcry_rijndael\n"
-				"insmod gcry_sha256\ninsmod ext2\n");
-	for (guint i = 0; i < kernels->len; i++) {
-		const gchar *v = g_ptr_array_index (kernels, i);
-		g_string_append_printf (cfg,
-					"menuentry '%s %s (encrypted root)' {\n"
-					"\tsearch --no-floppy --fs-uuid --set=root %s\n"
-					"\tlinux /boot/vmlinuz-%s %s ro\n"
-					"\tinitrd /boot/initrd.img-%s\n"
-					"}\n",
-					os, v, ctx->fs_uuid, v, cmdline, v);
-	}
-	if (!ac_guest_write_file (ctx->root, "/boot/grub/grub.cfg", cfg->str, cfg->len, 0644, error))
+	if (!ac_provision_aleph_grub_cfg (ctx, os, kernels, cmdline, error))
 		return FALSE;
-	/* 5. the ESP: a GRUB for local boots that asks for the passphrase (Aleph's firmware has
-	 * its own GRUB, which unlocks with the injected secret and reads /boot/grub/grub.cfg) */
-	if (p->install_grub) {
-		g_autofree gchar *early = g_strdup_printf (
-			"cryptomount -u %s\n"
-			"search --no-floppy --fs-uuid --set=root %s\n"
-			"set prefix=($root)/boot/grub\n"
-			"configfile ($root)/boot/grub/grub.cfg\n",
-			nodash, ctx->fs_uuid);
-		g_autofree gchar *efi = g_build_filename (ctx->esp_dir, "EFI", "BOOT", "BOOTX64.EFI", NULL);
-		g_autofree gchar *efi_dir = g_path_get_dirname (efi);
-		g_autofree gchar *built = g_build_filename (ctx->root, "tmp", "ac-BOOTX64.EFI", NULL);
-		g_autofree gchar *data = NULL;
-		gsize len = 0;
-		if (!ac_guest_write_file (ctx->root, "/tmp/ac-grub-early.cfg", early, strlen (early),
-					  0644, error))
-			return FALSE;
-		if (!ac_chroot_run (*chroot,
-				    "grub-mkimage -O x86_64-efi -o /tmp/ac-BOOTX64.EFI "
-				    "-c /tmp/ac-grub-early.cfg -p /EFI/BOOT part_gpt part_msdos "
-				    "cryptodisk luks gcry_rijndael gcry_sha256 gcry_sha512 ext2 fat "
-				    "search search_fs_uuid configfile normal linux echo test all_video "
-				    "efi_gop serial terminal\n"
-				    "rm -f /tmp/ac-grub-early.cfg\n",
-				    NULL, cancellable, NULL, error)) {
-			g_prefix_error (error, "%s: making the ESP's GRUB: ", p->field);
-			return FALSE;
-		}
-		if (!g_file_get_contents (built, &data, &len, NULL)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s: grub-mkimage wrote no image",
-				     p->field);
-			return FALSE;
-		}
-		g_unlink (built);
-		if (g_mkdir_with_parents (efi_dir, 0755) != 0 ||
-		    !g_file_set_contents (efi, data, (gssize)len, NULL)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s", efi);
-			return FALSE;
-		}
-	}
-	/* 6. the initramfs, then a check that it carries cryptsetup and the keyfile */
-	if (p->update_initramfs) {
-		g_autoptr(GString) script = g_string_new (NULL);
-		g_autofree gchar *listing = NULL;
-		for (guint i = 0; i < kernels->len; i++) {
-			const gchar *v = g_ptr_array_index (kernels, i);
-			g_string_append_printf (script,
-						"if [ -e /boot/initrd.img-%s ]; then update-initramfs -u -k %s; "
-						"else update-initramfs -c -k %s; fi\n",
-						v, v, v);
-		}
-		g_string_append_printf (script, "lsinitramfs /boot/initrd.img-%s\n",
-					(const gchar *)g_ptr_array_index (kernels, 0));
-		if (!ac_chroot_run (*chroot, script->str, NULL, cancellable, &listing, error)) {
-			g_prefix_error (error, "%s: update-initramfs: ", p->field);
-			return FALSE;
-		}
-		if (strstr (listing, "sbin/cryptsetup") == NULL ||
-		    strstr (listing, "cryptroot/keyfiles/") == NULL) {
-			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-				     "%s: the initramfs lacks %s: the guest would not unlock its root "
-				     "without a second passphrase prompt",
-				     p->field, strstr (listing, "sbin/cryptsetup") == NULL
-						       ? "cryptsetup (is cryptsetup-initramfs installed?)"
-						       : "the keyfile (cryptroot/keyfiles/)");
-			return FALSE;
-		}
-	}
+	if (p->install_grub &&
+	    !ac_provision_aleph_esp_grub (p, ctx, *chroot, nodash, cancellable, error))
+		return FALSE;
+	if (p->update_initramfs &&
+	    !ac_provision_aleph_initramfs (p, *chroot, kernels, cancellable, error))
+		return FALSE;
 	return TRUE;
 }
 

@@ -211,26 +211,14 @@ ac_source_unmount (const gchar *mnt, AcCleanup *cleanup, GError **error)
 	return TRUE;
 }
 
+/* the source's format: as given, or with "auto" what qemu-img finds (raw or qcow2) */
 static gboolean
-ac_source_image (const AcTemplateSource *src,
-		 const gchar *root,
-		 const gchar *workdir,
-		 AcCleanup *cleanup,
-		 GCancellable *cancellable,
-		 GError **error)
+ac_source_image_format (const AcTemplateSource *src,
+			gchar **format_out,
+			GCancellable *cancellable,
+			GError **error)
 {
 	g_autofree gchar *format = g_strdup (src->format);
-	g_autofree gchar *raw = NULL;
-	g_autofree gchar *mnt = g_build_filename (workdir, "source-mnt", NULL);
-	g_autoptr(GPtrArray) fss = NULL;
-	AcSourceFs *chosen = NULL;
-
-	if (!g_file_test (src->path, G_FILE_TEST_IS_REGULAR) &&
-	    !g_file_test (src->path, G_FILE_TEST_EXISTS)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "source.path '%s': no such image",
-			     src->path);
-		return FALSE;
-	}
 	if (g_strcmp0 (format, "auto") == 0) {
 		const gchar *argv[] = { "qemu-img", "info", "--output=json", src->path, NULL };
 		g_autofree gchar *out = NULL;
@@ -254,84 +242,148 @@ ac_source_image (const AcTemplateSource *src,
 			return FALSE;
 		}
 	}
+	*format_out = g_steal_pointer (&format);
+	return TRUE;
+}
+
+/* the path of the source as a raw image: the source itself, or a qcow2 converted */
+static gchar *
+ac_source_image_raw (const AcTemplateSource *src,
+		     const gchar *format,
+		     const gchar *workdir,
+		     AcCleanup *cleanup,
+		     GCancellable *cancellable,
+		     GError **error)
+{
 	if (g_strcmp0 (format, "qcow2") == 0) {
 		const gchar *argv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw", "-S", "4k",
 					src->path, NULL, NULL };
-		raw = g_build_filename (workdir, "source.raw", NULL);
+		g_autofree gchar *raw = g_build_filename (workdir, "source.raw", NULL);
 		argv[9] = raw;
 		ac_cleanup_add_path (cleanup, raw);
 		/* -U is not used: a qcow2 in use by a running VM must not be read */
 		if (!ac_run_tool (argv, NULL, cancellable, NULL, error)) {
 			g_prefix_error (error, "source.path '%s': ", src->path);
-			return FALSE;
+			return NULL;
 		}
-	} else {
-		raw = g_strdup (src->path);
+		return g_steal_pointer (&raw);
 	}
+	return g_strdup (src->path);
+}
+
+/* the filesystem source.partition names, which must be a root filesystem */
+static AcSourceFs *
+ac_source_named_partition (const AcTemplateSource *src, GPtrArray *fss, GError **error)
+{
+	guint64 want = g_ascii_strtoull (src->partition, NULL, 10);
+	AcSourceFs *chosen = NULL;
+	for (guint i = 0; i < fss->len; i++) {
+		AcSourceFs *fs = g_ptr_array_index (fss, i);
+		if (fs->partno == want)
+			chosen = fs;
+	}
+	if (chosen == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			     "source.partition %s: the image has no such partition", src->partition);
+		return NULL;
+	}
+	if (!ac_source_is_root_fstype (chosen->fstype)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+			     "source.partition %s holds %s: expected ext2/3/4, xfs or btrfs",
+			     src->partition, chosen->fstype != NULL ? chosen->fstype : "no filesystem");
+		return NULL;
+	}
+	return chosen;
+}
+
+/* the root filesystem: the Linux filesystem with /etc and /usr (or the only one) */
+static AcSourceFs *
+ac_source_find_root (const AcTemplateSource *src,
+		     GPtrArray *fss,
+		     const gchar *raw,
+		     const gchar *mnt,
+		     AcCleanup *cleanup,
+		     GCancellable *cancellable,
+		     GError **error)
+{
+	g_autoptr(GPtrArray) candidates = g_ptr_array_new ();
+	AcSourceFs *chosen = NULL;
+	for (guint i = 0; i < fss->len; i++) {
+		AcSourceFs *fs = g_ptr_array_index (fss, i);
+		if (g_strcmp0 (fs->fstype, "crypto_LUKS") == 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+				     "source.path '%s': partition %u is already LUKS-encrypted",
+				     src->path, fs->partno);
+			return NULL;
+		}
+		if (ac_source_is_root_fstype (fs->fstype))
+			g_ptr_array_add (candidates, fs);
+	}
+	if (candidates->len == 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			     "source.path '%s': no Linux root filesystem found (ext2/3/4, xfs, btrfs)",
+			     src->path);
+		return NULL;
+	}
+	for (guint i = 0; i < candidates->len && chosen == NULL; i++) {
+		AcSourceFs *fs = g_ptr_array_index (candidates, i);
+		g_autofree gchar *etc = g_build_filename (mnt, "etc", NULL);
+		g_autofree gchar *usr = g_build_filename (mnt, "usr", NULL);
+		if (candidates->len == 1) {
+			chosen = fs;
+			break;
+		}
+		if (!ac_source_mount (raw, fs, mnt, cleanup, cancellable, error))
+			return NULL;
+		if (g_file_test (etc, G_FILE_TEST_IS_DIR) && g_file_test (usr, G_FILE_TEST_IS_DIR))
+			chosen = fs;
+		if (!ac_source_unmount (mnt, cleanup, error))
+			return NULL;
+	}
+	if (chosen == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			     "source.path '%s': %u Linux filesystems, none with /etc and /usr: "
+			     "name one with source.partition",
+			     src->path, candidates->len);
+		return NULL;
+	}
+	return chosen;
+}
+
+static gboolean
+ac_source_image (const AcTemplateSource *src,
+		 const gchar *root,
+		 const gchar *workdir,
+		 AcCleanup *cleanup,
+		 GCancellable *cancellable,
+		 GError **error)
+{
+	g_autofree gchar *format = NULL;
+	g_autofree gchar *raw = NULL;
+	g_autofree gchar *mnt = g_build_filename (workdir, "source-mnt", NULL);
+	g_autoptr(GPtrArray) fss = NULL;
+	AcSourceFs *chosen = NULL;
+
+	if (!g_file_test (src->path, G_FILE_TEST_IS_REGULAR) &&
+	    !g_file_test (src->path, G_FILE_TEST_EXISTS)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "source.path '%s': no such image",
+			     src->path);
+		return FALSE;
+	}
+	if (!ac_source_image_format (src, &format, cancellable, error))
+		return FALSE;
+	raw = ac_source_image_raw (src, format, workdir, cleanup, cancellable, error);
+	if (raw == NULL)
+		return FALSE;
 	fss = ac_source_probe_image (raw, cancellable, error);
 	if (fss == NULL)
 		return FALSE;
-	if (g_strcmp0 (src->partition, "auto") != 0) {
-		guint64 want = g_ascii_strtoull (src->partition, NULL, 10);
-		for (guint i = 0; i < fss->len; i++) {
-			AcSourceFs *fs = g_ptr_array_index (fss, i);
-			if (fs->partno == want)
-				chosen = fs;
-		}
-		if (chosen == NULL) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
-				     "source.partition %s: the image has no such partition", src->partition);
-			return FALSE;
-		}
-		if (!ac_source_is_root_fstype (chosen->fstype)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-				     "source.partition %s holds %s: expected ext2/3/4, xfs or btrfs",
-				     src->partition, chosen->fstype != NULL ? chosen->fstype : "no filesystem");
-			return FALSE;
-		}
-	} else {
-		/* the root filesystem: the Linux filesystem with /etc and /usr (or the only one) */
-		g_autoptr(GPtrArray) candidates = g_ptr_array_new ();
-		for (guint i = 0; i < fss->len; i++) {
-			AcSourceFs *fs = g_ptr_array_index (fss, i);
-			if (g_strcmp0 (fs->fstype, "crypto_LUKS") == 0) {
-				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-					     "source.path '%s': partition %u is already LUKS-encrypted",
-					     src->path, fs->partno);
-				return FALSE;
-			}
-			if (ac_source_is_root_fstype (fs->fstype))
-				g_ptr_array_add (candidates, fs);
-		}
-		if (candidates->len == 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
-				     "source.path '%s': no Linux root filesystem found (ext2/3/4, xfs, btrfs)",
-				     src->path);
-			return FALSE;
-		}
-		for (guint i = 0; i < candidates->len && chosen == NULL; i++) {
-			AcSourceFs *fs = g_ptr_array_index (candidates, i);
-			g_autofree gchar *etc = g_build_filename (mnt, "etc", NULL);
-			g_autofree gchar *usr = g_build_filename (mnt, "usr", NULL);
-			if (candidates->len == 1) {
-				chosen = fs;
-				break;
-			}
-			if (!ac_source_mount (raw, fs, mnt, cleanup, cancellable, error))
-				return FALSE;
-			if (g_file_test (etc, G_FILE_TEST_IS_DIR) && g_file_test (usr, G_FILE_TEST_IS_DIR))
-				chosen = fs;
-			if (!ac_source_unmount (mnt, cleanup, error))
-				return FALSE;
-		}
-		if (chosen == NULL) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
-				     "source.path '%s': %u Linux filesystems, none with /etc and /usr: "
-				     "name one with source.partition",
-				     src->path, candidates->len);
-			return FALSE;
-		}
-	}
+	if (g_strcmp0 (src->partition, "auto") != 0)
+		chosen = ac_source_named_partition (src, fss, error);
+	else
+		chosen = ac_source_find_root (src, fss, raw, mnt, cleanup, cancellable, error);
+	if (chosen == NULL)
+		return FALSE;
 	g_debug ("source: partition %u (%s) at %" G_GUINT64_FORMAT, chosen->partno, chosen->fstype,
 		 chosen->offset);
 	if (!ac_source_mount (raw, chosen, mnt, cleanup, cancellable, error))

@@ -17,6 +17,7 @@
 
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-size.h"
 
 #define AC_TEMPLATE_MAX_SIZE (1024 * 1024)
@@ -94,198 +95,7 @@ ac_source_type_to_string (AcSourceType type)
 	}
 }
 
-G_GNUC_PRINTF (3, 4)
-static gboolean
-tpl_fail (GError **error, const gchar *field, const gchar *fmt, ...)
-{
-	va_list args;
-	g_autofree gchar *msg = NULL;
-	va_start (args, fmt);
-	msg = g_strdup_vprintf (fmt, args);
-	va_end (args);
-	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "template field '%s': %s", field, msg);
-	return FALSE;
-}
-
-static gchar *
-tpl_path (const gchar *parent, const gchar *name)
-{
-	if (parent == NULL || parent[0] == '\0')
-		return g_strdup (name);
-	return g_strdup_printf ("%s.%s", parent, name);
-}
-
-static const gchar *
-tpl_type_name (JsonNode *node)
-{
-	if (JSON_NODE_HOLDS_NULL (node))
-		return "null";
-	if (JSON_NODE_HOLDS_OBJECT (node))
-		return "an object";
-	if (JSON_NODE_HOLDS_ARRAY (node))
-		return "an array";
-	switch (json_node_get_value_type (node)) {
-	case G_TYPE_STRING:
-		return "a string";
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
-		return "a number";
-	default:
-		return "a value";
-	}
-}
-
-/* Refuses members not in @allowed, naming the closest allowed list. */
-static gboolean
-tpl_check_members (JsonObject *o, const gchar *path, const gchar *const *allowed, GError **error)
-{
-	g_autoptr(GList) members = json_object_get_members (o);
-	for (GList *l = members; l != NULL; l = l->next) {
-		const gchar *name = l->data;
-		if (!g_strv_contains (allowed, name)) {
-			g_autofree gchar *field = tpl_path (path, name);
-			g_autofree gchar *list = g_strjoinv (", ", (gchar **)allowed);
-			return tpl_fail (error, field, "unknown member: expected one of %s", list);
-		}
-	}
-	return TRUE;
-}
-
-static JsonNode *
-tpl_member (JsonObject *o, const gchar *name)
-{
-	JsonNode *n = json_object_get_member (o, name);
-	return n;
-}
-
-static gboolean
-tpl_string (JsonObject *o,
-	    const gchar *path,
-	    const gchar *name,
-	    gboolean required,
-	    gchar **out,
-	    GError **error)
-{
-	JsonNode *n = tpl_member (o, name);
-	g_autofree gchar *field = tpl_path (path, name);
-	const gchar *s;
-	if (n == NULL) {
-		if (required)
-			return tpl_fail (error, field, "missing: a string is required");
-		return TRUE;
-	}
-	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-		return tpl_fail (error, field, "%s: expected a string", tpl_type_name (n));
-	s = json_node_get_string (n);
-	if (s[0] == '\0')
-		return tpl_fail (error, field, "empty: expected a non-empty string");
-	if (strlen (s) > 4096)
-		return tpl_fail (error, field, "%zu characters: expected at most 4096", strlen (s));
-	g_free (*out);
-	*out = g_strdup (s);
-	return TRUE;
-}
-
-static gboolean
-tpl_bool (JsonObject *o, const gchar *path, const gchar *name, gboolean *out, GError **error)
-{
-	JsonNode *n = tpl_member (o, name);
-	g_autofree gchar *field = tpl_path (path, name);
-	if (n == NULL)
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-		return tpl_fail (error, field, "%s: expected true or false", tpl_type_name (n));
-	*out = json_node_get_boolean (n);
-	return TRUE;
-}
-
-static gboolean
-tpl_int (JsonObject *o,
-	 const gchar *path,
-	 const gchar *name,
-	 gint64 min,
-	 gint64 max,
-	 gint64 *out,
-	 gboolean *present,
-	 GError **error)
-{
-	JsonNode *n = tpl_member (o, name);
-	g_autofree gchar *field = tpl_path (path, name);
-	gint64 v;
-	if (present != NULL)
-		*present = FALSE;
-	if (n == NULL)
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-		return tpl_fail (error, field, "%s: expected an integer from %" G_GINT64_FORMAT
-				 " to %" G_GINT64_FORMAT, tpl_type_name (n), min, max);
-	v = json_node_get_int (n);
-	if (v < min || v > max)
-		return tpl_fail (error, field, "%" G_GINT64_FORMAT ": expected an integer from %"
-				 G_GINT64_FORMAT " to %" G_GINT64_FORMAT, v, min, max);
-	*out = v;
-	if (present != NULL)
-		*present = TRUE;
-	return TRUE;
-}
-
-static gboolean
-tpl_strv (JsonObject *o,
-	  const gchar *path,
-	  const gchar *name,
-	  guint max,
-	  gchar ***out,
-	  GError **error)
-{
-	JsonNode *n = tpl_member (o, name);
-	g_autofree gchar *field = tpl_path (path, name);
-	g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-	JsonArray *a;
-	if (n == NULL)
-		return TRUE;
-	if (!JSON_NODE_HOLDS_ARRAY (n))
-		return tpl_fail (error, field, "%s: expected an array of strings", tpl_type_name (n));
-	a = json_node_get_array (n);
-	if (json_array_get_length (a) > max)
-		return tpl_fail (error, field, "%u entries: expected at most %u",
-				 json_array_get_length (a), max);
-	for (guint i = 0; i < json_array_get_length (a); i++) {
-		JsonNode *e = json_array_get_element (a, i);
-		if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING) {
-			g_autofree gchar *ef = g_strdup_printf ("%s[%u]", field, i);
-			return tpl_fail (error, ef, "%s: expected a string", tpl_type_name (e));
-		}
-		g_strv_builder_add (b, json_node_get_string (e));
-	}
-	g_strfreev (*out);
-	*out = g_strv_builder_end (b);
-	return TRUE;
-}
-
-static gboolean
-tpl_object (JsonObject *o,
-	    const gchar *path,
-	    const gchar *name,
-	    gboolean required,
-	    JsonObject **out,
-	    GError **error)
-{
-	JsonNode *n = tpl_member (o, name);
-	g_autofree gchar *field = tpl_path (path, name);
-	*out = NULL;
-	if (n == NULL) {
-		if (required)
-			return tpl_fail (error, field, "missing: an object is required");
-		return TRUE;
-	}
-	if (!JSON_NODE_HOLDS_OBJECT (n))
-		return tpl_fail (error, field, "%s: expected an object", tpl_type_name (n));
-	*out = json_node_get_object (n);
-	return TRUE;
-}
+static const AcJsonScope tpl_scope = { "template", AC_ERROR_INVALID_INPUT };
 
 static gboolean
 tpl_size (JsonObject *o,
@@ -298,32 +108,32 @@ tpl_size (JsonObject *o,
 	  guint64 *out,
 	  GError **error)
 {
-	JsonNode *n = tpl_member (o, name);
-	g_autofree gchar *field = tpl_path (path, name);
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
 	guint64 v = 0;
 	if (n == NULL) {
 		if (required)
-			return tpl_fail (error, field, "missing: a size such as \"4GiB\" is required");
+			return ac_json_fail (&tpl_scope, error, field, "missing: a size such as \"4GiB\" is required");
 		return TRUE;
 	}
 	if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64) {
 		gint64 i = json_node_get_int (n);
 		if (i < 0)
-			return tpl_fail (error, field, "%" G_GINT64_FORMAT ": expected a positive size", i);
+			return ac_json_fail (&tpl_scope, error, field, "%" G_GINT64_FORMAT ": expected a positive size", i);
 		v = (guint64)i;
 	} else if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
 		g_autoptr(GError) local = NULL;
 		if (!ac_size_parse (json_node_get_string (n), AC_SIZE_DEFAULT, &v, &local))
-			return tpl_fail (error, field, "%s", local->message);
+			return ac_json_fail (&tpl_scope, error, field, "%s", local->message);
 	} else {
-		return tpl_fail (error, field, "%s: expected a size such as \"4GiB\" or a number of bytes",
-				 tpl_type_name (n));
+		return ac_json_fail (&tpl_scope, error, field, "%s: expected a size such as \"4GiB\" or a number of bytes",
+				 ac_json_type_name (n));
 	}
 	if (v < min || v > max)
-		return tpl_fail (error, field, "%" G_GUINT64_FORMAT " bytes: expected %" G_GUINT64_FORMAT
+		return ac_json_fail (&tpl_scope, error, field, "%" G_GUINT64_FORMAT " bytes: expected %" G_GUINT64_FORMAT
 				 " to %" G_GUINT64_FORMAT, v, min, max);
 	if (v % align != 0)
-		return tpl_fail (error, field, "%" G_GUINT64_FORMAT " bytes: expected a multiple of %"
+		return ac_json_fail (&tpl_scope, error, field, "%" G_GUINT64_FORMAT " bytes: expected a multiple of %"
 				 G_GUINT64_FORMAT, v, align);
 	*out = v;
 	return TRUE;
@@ -385,24 +195,24 @@ tpl_substitute (const gchar *s, GHashTable *vars, const gchar *field, GError **e
 			g_autofree gchar *ref = NULL;
 			const gchar *value;
 			if (end == NULL) {
-				tpl_fail (error, field, "unterminated '${' in '%s'", s);
+				ac_json_fail (&tpl_scope, error, field, "unterminated '${' in '%s'", s);
 				return NULL;
 			}
 			ref = g_strndup (p + 2, (gsize)(end - p - 2));
 			if (!g_str_has_prefix (ref, "var.")) {
-				tpl_fail (error, field, "'${%s}': expected a reference like ${var.NAME}", ref);
+				ac_json_fail (&tpl_scope, error, field, "'${%s}': expected a reference like ${var.NAME}", ref);
 				return NULL;
 			}
 			value = vars != NULL ? g_hash_table_lookup (vars, ref + 4) : NULL;
 			if (value == NULL) {
-				tpl_fail (error, field,
+				ac_json_fail (&tpl_scope, error, field,
 					  "'${%s}': no variable '%s' is declared in 'variables'", ref,
 					  ref + 4);
 				return NULL;
 			}
 			g_string_append (out, value);
 			if (out->len > 65536) {
-				tpl_fail (error, field, "value longer than 65536 characters after substitution");
+				ac_json_fail (&tpl_scope, error, field, "value longer than 65536 characters after substitution");
 				return NULL;
 			}
 			p = end + 1;
@@ -419,12 +229,12 @@ tpl_substitute_node (JsonNode *node, GHashTable *vars, const gchar *field, guint
 		     GError **error)
 {
 	if (depth > AC_TEMPLATE_MAX_DEPTH)
-		return tpl_fail (error, field, "nested deeper than %u levels", AC_TEMPLATE_MAX_DEPTH);
+		return ac_json_fail (&tpl_scope, error, field, "nested deeper than %u levels", AC_TEMPLATE_MAX_DEPTH);
 	if (JSON_NODE_HOLDS_OBJECT (node)) {
 		JsonObject *o = json_node_get_object (node);
 		g_autoptr(GList) members = json_object_get_members (o);
 		for (GList *l = members; l != NULL; l = l->next) {
-			g_autofree gchar *f = tpl_path (field, l->data);
+			g_autofree gchar *f = ac_json_field_path (field, l->data);
 			if (!tpl_substitute_node (json_object_get_member (o, l->data), vars, f,
 						  depth + 1, error))
 				return FALSE;
@@ -495,69 +305,69 @@ tpl_parse_source (AcTemplate *self, JsonObject *o, GError **error)
 	g_autofree gchar *type = NULL;
 	AcTemplateSource *s = &self->source;
 
-	if (!tpl_string (o, path, "type", TRUE, &type, error))
+	if (!ac_json_read_string (&tpl_scope, o, path, "type", TRUE, 4096, &type, error))
 		return FALSE;
 	if (g_strcmp0 (type, "directory") == 0 || g_strcmp0 (type, "tarball") == 0) {
 		const gchar *allowed[] = { "type", "path", NULL };
 		g_autofree gchar *p = NULL;
 		s->type = type[0] == 'd' ? AC_SOURCE_DIRECTORY : AC_SOURCE_TARBALL;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_string (o, path, "path", TRUE, &p, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "path", TRUE, 4096, &p, error))
 			return FALSE;
 		s->path = tpl_resolve (self->base_dir, p);
 	} else if (g_strcmp0 (type, "image") == 0) {
 		const gchar *allowed[] = { "type", "path", "format", "partition", NULL };
 		g_autofree gchar *p = NULL;
 		s->type = AC_SOURCE_IMAGE;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_string (o, path, "path", TRUE, &p, error) ||
-		    !tpl_string (o, path, "format", FALSE, &s->format, error) ||
-		    !tpl_string (o, path, "partition", FALSE, &s->partition, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "path", TRUE, 4096, &p, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "format", FALSE, 4096, &s->format, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "partition", FALSE, 4096, &s->partition, error))
 			return FALSE;
 		s->path = tpl_resolve (self->base_dir, p);
 		if (s->format == NULL)
 			s->format = g_strdup ("auto");
 		if (g_strcmp0 (s->format, "auto") != 0 && g_strcmp0 (s->format, "raw") != 0 &&
 		    g_strcmp0 (s->format, "qcow2") != 0)
-			return tpl_fail (error, "source.format", "'%s': expected raw, qcow2 or auto",
+			return ac_json_fail (&tpl_scope, error, "source.format", "'%s': expected raw, qcow2 or auto",
 					 s->format);
 		if (s->partition == NULL)
 			s->partition = g_strdup ("auto");
 		if (g_strcmp0 (s->partition, "auto") != 0) {
 			guint64 n = 0;
 			if (!g_ascii_string_to_unsigned (s->partition, 10, 1, 128, &n, NULL))
-				return tpl_fail (error, "source.partition",
+				return ac_json_fail (&tpl_scope, error, "source.partition",
 						 "'%s': expected \"auto\" or a partition number 1 to 128",
 						 s->partition);
 		}
 	} else if (g_strcmp0 (type, "libvirt-domain") == 0) {
 		const gchar *allowed[] = { "type", "domain", "disk", NULL };
 		s->type = AC_SOURCE_LIBVIRT_DOMAIN;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_string (o, path, "domain", TRUE, &s->domain, error) ||
-		    !tpl_string (o, path, "disk", FALSE, &s->disk, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "domain", TRUE, 4096, &s->domain, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "disk", FALSE, 4096, &s->disk, error))
 			return FALSE;
 	} else if (g_strcmp0 (type, "debootstrap") == 0) {
 		const gchar *allowed[] = { "type",    "distribution", "suite",      "mirror",
 					   "variant", "include",      "components", NULL };
 		s->type = AC_SOURCE_DEBOOTSTRAP;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_string (o, path, "distribution", FALSE, &s->distribution, error) ||
-		    !tpl_string (o, path, "suite", TRUE, &s->suite, error) ||
-		    !tpl_string (o, path, "mirror", FALSE, &s->mirror, error) ||
-		    !tpl_string (o, path, "variant", FALSE, &s->variant, error) ||
-		    !tpl_strv (o, path, "include", 512, &s->include, error) ||
-		    !tpl_string (o, path, "components", FALSE, &s->components, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "distribution", FALSE, 4096, &s->distribution, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "suite", TRUE, 4096, &s->suite, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "mirror", FALSE, 4096, &s->mirror, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "variant", FALSE, 4096, &s->variant, error) ||
+		    !ac_json_read_strv (&tpl_scope, o, path, "include", 512, &s->include, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "components", FALSE, 4096, &s->components, error))
 			return FALSE;
 		if (s->distribution == NULL)
 			s->distribution = g_strdup ("debian");
 		if (g_strcmp0 (s->distribution, "debian") != 0 &&
 		    g_strcmp0 (s->distribution, "ubuntu") != 0)
-			return tpl_fail (error, "source.distribution", "'%s': expected debian or ubuntu",
+			return ac_json_fail (&tpl_scope, error, "source.distribution", "'%s': expected debian or ubuntu",
 					 s->distribution);
 		for (const gchar *c = s->suite; *c != '\0'; c++) {
 			if (!g_ascii_isalnum (*c) && *c != '-')
-				return tpl_fail (error, "source.suite",
+				return ac_json_fail (&tpl_scope, error, "source.suite",
 						 "'%s': expected a suite name (letters, digits, '-')",
 						 s->suite);
 		}
@@ -566,11 +376,11 @@ tpl_parse_source (AcTemplate *self, JsonObject *o, GError **error)
 									: "http://archive.ubuntu.com/ubuntu");
 		if (!g_str_has_prefix (s->mirror, "http://") &&
 		    !g_str_has_prefix (s->mirror, "https://") && !g_str_has_prefix (s->mirror, "file:///"))
-			return tpl_fail (error, "source.mirror",
+			return ac_json_fail (&tpl_scope, error, "source.mirror",
 					 "'%s': expected an http://, https:// or file:/// URL", s->mirror);
 		if (s->variant != NULL && g_strcmp0 (s->variant, "minbase") != 0 &&
 		    g_strcmp0 (s->variant, "buildd") != 0)
-			return tpl_fail (error, "source.variant", "'%s': expected minbase or buildd",
+			return ac_json_fail (&tpl_scope, error, "source.variant", "'%s': expected minbase or buildd",
 					 s->variant);
 		for (guint i = 0; s->include != NULL && s->include[i] != NULL; i++) {
 			const gchar *pkg = s->include[i];
@@ -579,19 +389,19 @@ tpl_parse_source (AcTemplate *self, JsonObject *o, GError **error)
 				ok = g_ascii_isalnum (*c) || strchr ("+-.", *c) != NULL;
 			if (!ok) {
 				g_autofree gchar *f = g_strdup_printf ("source.include[%u]", i);
-				return tpl_fail (error, f, "'%s': expected a Debian package name", pkg);
+				return ac_json_fail (&tpl_scope, error, f, "'%s': expected a Debian package name", pkg);
 			}
 		}
 		if (s->components != NULL) {
 			for (const gchar *c = s->components; *c != '\0'; c++) {
 				if (!g_ascii_isalnum (*c) && *c != ',' && *c != '-')
-					return tpl_fail (error, "source.components",
+					return ac_json_fail (&tpl_scope, error, "source.components",
 							 "'%s': expected comma-separated component names",
 							 s->components);
 			}
 		}
 	} else {
-		return tpl_fail (error, "source.type",
+		return ac_json_fail (&tpl_scope, error, "source.type",
 				 "'%s': expected directory, tarball, image, libvirt-domain or debootstrap",
 				 type);
 	}
@@ -607,9 +417,9 @@ tpl_parse_provisioner (AcTemplate *self, JsonNode *node, guint idx, GError **err
 	JsonObject *o;
 
 	if (!JSON_NODE_HOLDS_OBJECT (node))
-		return tpl_fail (error, path, "%s: expected an object", tpl_type_name (node));
+		return ac_json_fail (&tpl_scope, error, path, "%s: expected an object", ac_json_type_name (node));
 	o = json_node_get_object (node);
-	if (!tpl_string (o, path, "type", TRUE, &type, error))
+	if (!ac_json_read_string (&tpl_scope, o, path, "type", TRUE, 4096, &type, error))
 		return FALSE;
 	p = g_new0 (AcTemplateProvisioner, 1);
 	p->field = g_strdup (path);
@@ -618,23 +428,23 @@ tpl_parse_provisioner (AcTemplate *self, JsonNode *node, guint idx, GError **err
 		const gchar *allowed[] = { "type", "source", "destination", "mode", NULL };
 		g_autofree gchar *src = NULL;
 		g_autofree gchar *mode = NULL;
-		g_autofree gchar *f = tpl_path (path, "destination");
+		g_autofree gchar *f = ac_json_field_path (path, "destination");
 		p->type = AC_PROVISIONER_FILE;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_string (o, path, "source", TRUE, &src, error) ||
-		    !tpl_string (o, path, "destination", TRUE, &p->destination, error) ||
-		    !tpl_string (o, path, "mode", FALSE, &mode, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "source", TRUE, 4096, &src, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "destination", TRUE, 4096, &p->destination, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "mode", FALSE, 4096, &mode, error))
 			return FALSE;
 		p->source = tpl_resolve (self->base_dir, src);
 		if (!tpl_guest_path_ok (p->destination))
-			return tpl_fail (error, f, "'%s': expected an absolute path without '.' or '..'",
+			return ac_json_fail (&tpl_scope, error, f, "'%s': expected an absolute path without '.' or '..'",
 					 p->destination);
 		if (mode != NULL) {
 			guint64 m = 0;
-			g_autofree gchar *mf = tpl_path (path, "mode");
+			g_autofree gchar *mf = ac_json_field_path (path, "mode");
 			if (strlen (mode) > 4 ||
 			    !g_ascii_string_to_unsigned (mode, 8, 0, 07777, &m, NULL))
-				return tpl_fail (error, mf, "'%s': expected an octal mode such as \"0644\"",
+				return ac_json_fail (&tpl_scope, error, mf, "'%s': expected an octal mode such as \"0644\"",
 						 mode);
 			p->mode = (guint)m | 0x80000000u; /* high bit: set */
 		}
@@ -643,26 +453,26 @@ tpl_parse_provisioner (AcTemplate *self, JsonNode *node, guint idx, GError **err
 		g_autofree gchar *script = NULL;
 		JsonObject *env = NULL;
 		p->type = AC_PROVISIONER_SHELL;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_strv (o, path, "inline", 4096, &p->inline_cmds, error) ||
-		    !tpl_string (o, path, "script", FALSE, &script, error) ||
-		    !tpl_object (o, path, "environment", FALSE, &env, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_strv (&tpl_scope, o, path, "inline", 4096, &p->inline_cmds, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "script", FALSE, 4096, &script, error) ||
+		    !ac_json_read_object (&tpl_scope, o, path, "environment", FALSE, &env, error))
 			return FALSE;
 		if ((p->inline_cmds == NULL) == (script == NULL))
-			return tpl_fail (error, path, "expected exactly one of 'inline' and 'script'");
+			return ac_json_fail (&tpl_scope, error, path, "expected exactly one of 'inline' and 'script'");
 		if (script != NULL)
 			p->script = tpl_resolve (self->base_dir, script);
 		if (env != NULL) {
 			g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
 			g_autoptr(GList) members = json_object_get_members (env);
-			g_autofree gchar *epath = tpl_path (path, "environment");
+			g_autofree gchar *epath = ac_json_field_path (path, "environment");
 			for (GList *l = members; l != NULL; l = l->next) {
 				g_autofree gchar *value = NULL;
-				g_autofree gchar *ef = tpl_path (epath, l->data);
+				g_autofree gchar *ef = ac_json_field_path (epath, l->data);
 				if (!tpl_is_var_name (l->data) || strchr (l->data, '-') != NULL)
-					return tpl_fail (error, ef, "expected a variable name: letters, "
+					return ac_json_fail (&tpl_scope, error, ef, "expected a variable name: letters, "
 								    "digits and '_'");
-				if (!tpl_string (env, epath, l->data, TRUE, &value, error))
+				if (!ac_json_read_string (&tpl_scope, env, epath, l->data, TRUE, 4096, &value, error))
 					return FALSE;
 				g_autofree gchar *kv = g_strdup_printf ("%s=%s", (gchar *)l->data, value);
 				g_strv_builder_add (b, kv);
@@ -676,30 +486,30 @@ tpl_parse_provisioner (AcTemplate *self, JsonNode *node, guint idx, GError **err
 		p->install_packages = TRUE;
 		p->update_initramfs = TRUE;
 		p->install_grub = TRUE;
-		if (!tpl_check_members (o, path, allowed, error) ||
-		    !tpl_string (o, path, "mapper_name", FALSE, &p->mapper_name, error) ||
-		    !tpl_bool (o, path, "install_packages", &p->install_packages, error) ||
-		    !tpl_bool (o, path, "update_initramfs", &p->update_initramfs, error) ||
-		    !tpl_bool (o, path, "install_grub", &p->install_grub, error) ||
-		    !tpl_string (o, path, "kernel_cmdline", FALSE, &p->kernel_cmdline, error))
+		if (!ac_json_check_members (&tpl_scope, o, path, allowed, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "mapper_name", FALSE, 4096, &p->mapper_name, error) ||
+		    !ac_json_read_bool (&tpl_scope, o, path, "install_packages", FALSE, &p->install_packages, error) ||
+		    !ac_json_read_bool (&tpl_scope, o, path, "update_initramfs", FALSE, &p->update_initramfs, error) ||
+		    !ac_json_read_bool (&tpl_scope, o, path, "install_grub", FALSE, &p->install_grub, error) ||
+		    !ac_json_read_string (&tpl_scope, o, path, "kernel_cmdline", FALSE, 4096, &p->kernel_cmdline, error))
 			return FALSE;
 		if (p->mapper_name == NULL)
 			p->mapper_name = g_strdup ("cr_root");
 		for (const gchar *c = p->mapper_name; *c != '\0'; c++) {
 			if (!g_ascii_isalnum (*c) && *c != '_' && *c != '-') {
-				g_autofree gchar *f = tpl_path (path, "mapper_name");
-				return tpl_fail (error, f, "'%s': expected letters, digits, '_' or '-'",
+				g_autofree gchar *f = ac_json_field_path (path, "mapper_name");
+				return ac_json_fail (&tpl_scope, error, f, "'%s': expected letters, digits, '_' or '-'",
 						 p->mapper_name);
 			}
 		}
 		if (p->kernel_cmdline != NULL && strpbrk (p->kernel_cmdline, "\n\"'\\$`;") != NULL) {
-			g_autofree gchar *f = tpl_path (path, "kernel_cmdline");
-			return tpl_fail (error, f, "expected kernel arguments without quotes, '$', '`', "
+			g_autofree gchar *f = ac_json_field_path (path, "kernel_cmdline");
+			return ac_json_fail (&tpl_scope, error, f, "expected kernel arguments without quotes, '$', '`', "
 						   "';', '\\' or newlines");
 		}
 	} else {
-		g_autofree gchar *f = tpl_path (path, "type");
-		return tpl_fail (error, f, "'%s': expected file, shell or aleph", type);
+		g_autofree gchar *f = ac_json_field_path (path, "type");
+		return ac_json_fail (&tpl_scope, error, f, "'%s': expected file, shell or aleph", type);
 	}
 	return TRUE;
 }
@@ -716,14 +526,14 @@ static gboolean
 tpl_parse_provision_backend (AcTemplate *self, JsonObject *o, GError **error)
 {
 	g_autofree gchar *backend = NULL;
-	if (!tpl_string (o, "", "provision_backend", FALSE, &backend, error))
+	if (!ac_json_read_string (&tpl_scope, o, "", "provision_backend", FALSE, 4096, &backend, error))
 		return FALSE;
 	if (backend == NULL || g_strcmp0 (backend, "chroot") == 0) {
 		self->provision_backend = AC_PROVISION_BACKEND_CHROOT;
 		return TRUE;
 	}
 	if (g_strcmp0 (backend, "libguestfs") != 0)
-		return tpl_fail (error, "provision_backend", "'%s': expected chroot or libguestfs",
+		return ac_json_fail (&tpl_scope, error, "provision_backend", "'%s': expected chroot or libguestfs",
 				 backend);
 #if !HAVE_LIBGUESTFS
 	g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
@@ -749,26 +559,26 @@ tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 	gboolean present = FALSE;
 
 	self->esp_size = 100 * 1024 * 1024 - 1024 * 1024; /* Aleph: 1 MiB to 100 MiB */
-	if (!tpl_check_members (o, "disk", allowed, error) ||
+	if (!ac_json_check_members (&tpl_scope, o, "disk", allowed, error) ||
 	    !tpl_size (o, "disk", "size", TRUE, 64 * 1024 * 1024,
 		       G_GUINT64_CONSTANT (1953125) * 1024 * 1024, 512, &self->disk_size, error) ||
 	    !tpl_size (o, "disk", "esp_size", FALSE, 1024 * 1024, 4096ULL * 1024 * 1024,
 		       1024 * 1024, &self->esp_size, error) ||
-	    !tpl_string (o, "disk", "filesystem", FALSE, &self->filesystem, error) ||
-	    !tpl_string (o, "disk", "label", FALSE, &self->fs_label, error) ||
-	    !tpl_object (o, "disk", "luks", FALSE, &luks, error))
+	    !ac_json_read_string (&tpl_scope, o, "disk", "filesystem", FALSE, 4096, &self->filesystem, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "disk", "label", FALSE, 4096, &self->fs_label, error) ||
+	    !ac_json_read_object (&tpl_scope, o, "disk", "luks", FALSE, &luks, error))
 		return FALSE;
 	if (self->filesystem == NULL)
 		self->filesystem = g_strdup ("ext4");
 	if (g_strcmp0 (self->filesystem, "ext4") != 0)
-		return tpl_fail (error, "disk.filesystem",
+		return ac_json_fail (&tpl_scope, error, "disk.filesystem",
 				 "'%s': expected ext4 (the filesystem Aleph's GRUB reads)",
 				 self->filesystem);
 	if (self->fs_label != NULL && strlen (self->fs_label) > 16)
-		return tpl_fail (error, "disk.label", "'%s': expected at most 16 characters",
+		return ac_json_fail (&tpl_scope, error, "disk.label", "'%s': expected at most 16 characters",
 				 self->fs_label);
 	if (self->esp_size + 64 * 1024 * 1024 > self->disk_size)
-		return tpl_fail (error, "disk.esp_size",
+		return ac_json_fail (&tpl_scope, error, "disk.esp_size",
 				 "%" G_GUINT64_FORMAT " bytes leaves no room for the root partition in "
 				 "a disk of %" G_GUINT64_FORMAT " bytes",
 				 self->esp_size, self->disk_size);
@@ -778,35 +588,35 @@ tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 	self->hash = g_strdup ("sha256");
 	if (luks == NULL)
 		return TRUE;
-	if (!tpl_check_members (luks, "disk.luks", luks_allowed, error) ||
-	    !tpl_string (luks, "disk.luks", "cipher", FALSE, &cipher, error) ||
-	    !tpl_int (luks, "disk.luks", "key_size", 0, G_MAXINT32, &v, &present, error))
+	if (!ac_json_check_members (&tpl_scope, luks, "disk.luks", luks_allowed, error) ||
+	    !ac_json_read_string (&tpl_scope, luks, "disk.luks", "cipher", FALSE, 4096, &cipher, error) ||
+	    !ac_json_read_int (&tpl_scope, luks, "disk.luks", "key_size", 0, G_MAXINT32, &v, &present, error))
 		return FALSE;
 	if (cipher != NULL && g_strcmp0 (cipher, "aes-xts-plain64") != 0)
-		return tpl_fail (error, "disk.luks.cipher",
+		return ac_json_fail (&tpl_scope, error, "disk.luks.cipher",
 				 "'%s': expected aes-xts-plain64 (LUKS1 as GRUB's luks module reads it)",
 				 cipher);
 	if (present) {
 		if (v != 256 && v != 512)
-			return tpl_fail (error, "disk.luks.key_size",
+			return ac_json_fail (&tpl_scope, error, "disk.luks.key_size",
 					 "%" G_GINT64_FORMAT ": expected 256 or 512 (bits of the XTS key)", v);
 		self->key_bits = (guint)v;
 	}
-	if (!tpl_string (luks, "disk.luks", "hash", FALSE, &self->hash, error))
+	if (!ac_json_read_string (&tpl_scope, luks, "disk.luks", "hash", FALSE, 4096, &self->hash, error))
 		return FALSE;
 	if (g_strcmp0 (self->hash, "sha256") != 0 && g_strcmp0 (self->hash, "sha512") != 0 &&
 	    g_strcmp0 (self->hash, "sha1") != 0)
-		return tpl_fail (error, "disk.luks.hash",
+		return ac_json_fail (&tpl_scope, error, "disk.luks.hash",
 				 "'%s': expected sha256, sha512 or sha1 (GRUB's gcry modules)",
 				 self->hash);
-	if (!tpl_int (luks, "disk.luks", "pbkdf_iterations", 1000, 100000000, &v, &present, error))
+	if (!ac_json_read_int (&tpl_scope, luks, "disk.luks", "pbkdf_iterations", 1000, 100000000, &v, &present, error))
 		return FALSE;
 	if (present)
 		self->iterations = (guint32)v;
-	if (!tpl_string (luks, "disk.luks", "uuid", FALSE, &self->luks_uuid, error))
+	if (!ac_json_read_string (&tpl_scope, luks, "disk.luks", "uuid", FALSE, 4096, &self->luks_uuid, error))
 		return FALSE;
 	if (self->luks_uuid != NULL && !tpl_is_uuid (self->luks_uuid))
-		return tpl_fail (error, "disk.luks.uuid",
+		return ac_json_fail (&tpl_scope, error, "disk.luks.uuid",
 				 "'%s': expected a UUID like 01234567-89ab-cdef-0123-456789abcdef",
 				 self->luks_uuid);
 	return TRUE;
@@ -819,16 +629,16 @@ tpl_parse_passphrase (AcTemplate *self, JsonObject *o, GError **error)
 	gint64 v = 0;
 	gboolean present = FALSE, caller = FALSE;
 	guint n = 0;
-	if (!tpl_check_members (o, "passphrase", allowed, error) ||
-	    !tpl_int (o, "passphrase", "generate", 16, 512, &v, &present, error) ||
-	    !tpl_string (o, "passphrase", "file", FALSE, &self->passphrase_file, error) ||
-	    !tpl_string (o, "passphrase", "env", FALSE, &self->passphrase_env, error) ||
-	    !tpl_bool (o, "passphrase", "from_caller", &caller, error))
+	if (!ac_json_check_members (&tpl_scope, o, "passphrase", allowed, error) ||
+	    !ac_json_read_int (&tpl_scope, o, "passphrase", "generate", 16, 512, &v, &present, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "passphrase", "file", FALSE, 4096, &self->passphrase_file, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "passphrase", "env", FALSE, 4096, &self->passphrase_env, error) ||
+	    !ac_json_read_bool (&tpl_scope, o, "passphrase", "from_caller", FALSE, &caller, error))
 		return FALSE;
 	n = (present ? 1 : 0) + (self->passphrase_file != NULL ? 1 : 0) +
 	    (self->passphrase_env != NULL ? 1 : 0) + (caller ? 1 : 0);
 	if (n != 1)
-		return tpl_fail (error, "passphrase",
+		return ac_json_fail (&tpl_scope, error, "passphrase",
 				 "expected exactly one of 'generate' (a length), 'file', 'env' and "
 				 "'from_caller'");
 	if (present) {
@@ -852,15 +662,15 @@ tpl_parse_output (AcTemplate *self, JsonObject *o, GError **error)
 	const gchar *allowed[] = { "path", "manifest", NULL };
 	g_autofree gchar *p = NULL;
 	g_autofree gchar *m = NULL;
-	if (!tpl_check_members (o, "output", allowed, error) ||
-	    !tpl_string (o, "output", "path", TRUE, &p, error) ||
-	    !tpl_string (o, "output", "manifest", FALSE, &m, error))
+	if (!ac_json_check_members (&tpl_scope, o, "output", allowed, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "output", "path", TRUE, 4096, &p, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "output", "manifest", FALSE, 4096, &m, error))
 		return FALSE;
 	self->output_path = tpl_resolve (self->base_dir, p);
 	self->manifest_path = m != NULL ? tpl_resolve (self->base_dir, m)
 					: g_strconcat (self->output_path, ".manifest.json", NULL);
 	if (g_strcmp0 (self->output_path, self->manifest_path) == 0)
-		return tpl_fail (error, "output.manifest", "'%s': the same file as output.path", m);
+		return ac_json_fail (&tpl_scope, error, "output.manifest", "'%s': the same file as output.path", m);
 	return TRUE;
 }
 
@@ -871,12 +681,12 @@ tpl_parse_reproducible (AcTemplate *self, JsonObject *o, GError **error)
 				   NULL };
 	gint64 v = 0;
 	gboolean present = FALSE;
-	if (!tpl_check_members (o, "reproducible", allowed, error) ||
-	    !tpl_int (o, "reproducible", "source_date_epoch", 0, G_GINT64_CONSTANT (253402300799),
+	if (!ac_json_check_members (&tpl_scope, o, "reproducible", allowed, error) ||
+	    !ac_json_read_int (&tpl_scope, o, "reproducible", "source_date_epoch", 0, G_GINT64_CONSTANT (253402300799),
 		      &v, &present, error) ||
-	    !tpl_string (o, "reproducible", "seed", TRUE, &self->seed, error) ||
-	    !tpl_string (o, "reproducible", "disk_guid", FALSE, &self->disk_guid, error) ||
-	    !tpl_string (o, "reproducible", "filesystem_uuid", FALSE, &self->fs_uuid, error))
+	    !ac_json_read_string (&tpl_scope, o, "reproducible", "seed", TRUE, 4096, &self->seed, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "reproducible", "disk_guid", FALSE, 4096, &self->disk_guid, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "reproducible", "filesystem_uuid", FALSE, 4096, &self->fs_uuid, error))
 		return FALSE;
 	if (!present) {
 		/* the environment's SOURCE_DATE_EPOCH, as reproducible-builds.org defines it */
@@ -884,16 +694,16 @@ tpl_parse_reproducible (AcTemplate *self, JsonObject *o, GError **error)
 		guint64 e = 0;
 		if (env == NULL || !g_ascii_string_to_unsigned (env, 10, 0, G_GINT64_CONSTANT (253402300799),
 								&e, NULL))
-			return tpl_fail (error, "reproducible.source_date_epoch",
+			return ac_json_fail (&tpl_scope, error, "reproducible.source_date_epoch",
 					 "missing, and SOURCE_DATE_EPOCH is not set to a number of "
 					 "seconds: one of them is required");
 		v = (gint64)e;
 	}
 	if (self->disk_guid != NULL && !tpl_is_uuid (self->disk_guid))
-		return tpl_fail (error, "reproducible.disk_guid", "'%s': expected a UUID",
+		return ac_json_fail (&tpl_scope, error, "reproducible.disk_guid", "'%s': expected a UUID",
 				 self->disk_guid);
 	if (self->fs_uuid != NULL && !tpl_is_uuid (self->fs_uuid))
-		return tpl_fail (error, "reproducible.filesystem_uuid", "'%s': expected a UUID",
+		return ac_json_fail (&tpl_scope, error, "reproducible.filesystem_uuid", "'%s': expected a UUID",
 				 self->fs_uuid);
 	self->reproducible = TRUE;
 	self->source_date_epoch = v;
@@ -910,51 +720,32 @@ tpl_parse_publish (AcTemplate *self, JsonNode *node, GError **error)
 	g_autofree gchar *storage = NULL;
 	g_autofree gchar *payment = NULL;
 	if (!JSON_NODE_HOLDS_OBJECT (node))
-		return tpl_fail (error, "publish", "%s: expected an object", tpl_type_name (node));
+		return ac_json_fail (&tpl_scope, error, "publish", "%s: expected an object", ac_json_type_name (node));
 	o = json_node_get_object (node);
-	if (!tpl_check_members (o, "publish", allowed, error) ||
-	    !tpl_string (o, "publish", "api", FALSE, &api, error) ||
-	    !tpl_string (o, "publish", "storage", FALSE, &storage, error) ||
-	    !tpl_string (o, "publish", "payment", FALSE, &payment, error))
+	if (!ac_json_check_members (&tpl_scope, o, "publish", allowed, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "publish", "api", FALSE, 4096, &api, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "publish", "storage", FALSE, 4096, &storage, error) ||
+	    !ac_json_read_string (&tpl_scope, o, "publish", "payment", FALSE, 4096, &payment, error))
 		return FALSE;
 	if (payment != NULL && g_strcmp0 (payment, "credit") != 0 && g_strcmp0 (payment, "hold") != 0)
-		return tpl_fail (error, "publish.payment", "'%s': expected credit (the default) or hold",
+		return ac_json_fail (&tpl_scope, error, "publish.payment", "'%s': expected credit (the default) or hold",
 				 payment);
 	if (api != NULL && !g_str_has_prefix (api, "https://") && !g_str_has_prefix (api, "http://"))
-		return tpl_fail (error, "publish.api", "'%s': expected an http(s) URL", api);
+		return ac_json_fail (&tpl_scope, error, "publish.api", "'%s': expected an http(s) URL", api);
 	if (storage != NULL && g_strcmp0 (storage, "ipfs") != 0 && g_strcmp0 (storage, "storage") != 0)
-		return tpl_fail (error, "publish.storage", "'%s': expected ipfs or storage", storage);
+		return ac_json_fail (&tpl_scope, error, "publish.storage", "'%s': expected ipfs or storage", storage);
 	self->publish = json_node_copy (node);
 	return TRUE;
 }
 
-/**
- * ac_template_new_from_data:
- * @base_dir: (nullable): the folder relative paths are resolved against
- * @vars: (nullable): --var overrides (name → value)
- */
-AcTemplate *
-ac_template_new_from_data (const gchar *data,
-			   gsize len,
-			   const gchar *base_dir,
-			   GHashTable *vars,
-			   GError **error)
+/* the template's top-level object, from at most AC_TEMPLATE_MAX_SIZE bytes of UTF-8 JSON */
+static JsonNode *
+tpl_load_root (const gchar *data, gsize len, GError **error)
 {
-	const gchar *allowed[] = { "$schema", "name", "description", "variables", "source",
-				   "provisioners", "provision_backend", "disk", "passphrase", "output",
-				   "reproducible", "publish", NULL };
 	g_autoptr(JsonParser) parser = json_parser_new ();
-	g_autoptr(AcTemplate) self = g_new0 (AcTemplate, 1);
-	g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonNode) root = NULL;
-	JsonObject *o, *sec = NULL;
-	JsonNode *node;
 
-	self->source_date_epoch = -1;
-	self->base_dir = g_strdup (base_dir);
-	self->provisioners = g_ptr_array_new_with_free_func (
-		(GDestroyNotify)ac_template_provisioner_free);
 	if (len > AC_TEMPLATE_MAX_SIZE) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "template of %" G_GSIZE_FORMAT " bytes: expected at most %u", len,
@@ -978,29 +769,34 @@ ac_template_new_from_data (const gchar *data,
 				     "template: expected a JSON object at the top level");
 		return NULL;
 	}
-	o = json_node_get_object (root);
-	if (!tpl_check_members (o, "", allowed, error))
-		return NULL;
+	return g_steal_pointer (&root);
+}
 
-	/* variables: declared defaults, then the caller's overrides (only of declared names) */
-	if (!tpl_object (o, "", "variables", FALSE, &sec, error))
+/* the variables: declared defaults, then the caller's overrides (only of declared names) */
+static GHashTable *
+tpl_variables (JsonObject *o, GHashTable *vars, GError **error)
+{
+	g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	JsonObject *sec = NULL;
+
+	if (!ac_json_read_object (&tpl_scope, o, "", "variables", FALSE, &sec, error))
 		return NULL;
 	if (sec != NULL) {
 		g_autoptr(GList) members = json_object_get_members (sec);
 		if (g_list_length (members) > 256) {
-			tpl_fail (error, "variables", "%u variables: expected at most 256",
+			ac_json_fail (&tpl_scope, error, "variables", "%u variables: expected at most 256",
 				  g_list_length (members));
 			return NULL;
 		}
 		for (GList *l = members; l != NULL; l = l->next) {
 			JsonNode *v = json_object_get_member (sec, l->data);
-			g_autofree gchar *f = tpl_path ("variables", l->data);
+			g_autofree gchar *f = ac_json_field_path ("variables", l->data);
 			if (!tpl_is_var_name (l->data)) {
-				tpl_fail (error, f, "expected a name of letters, digits, '_' or '-'");
+				ac_json_fail (&tpl_scope, error, f, "expected a name of letters, digits, '_' or '-'");
 				return NULL;
 			}
 			if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING) {
-				tpl_fail (error, f, "%s: expected a string", tpl_type_name (v));
+				ac_json_fail (&tpl_scope, error, f, "%s: expected a string", ac_json_type_name (v));
 				return NULL;
 			}
 			g_hash_table_insert (merged, g_strdup (l->data),
@@ -1021,6 +817,16 @@ ac_template_new_from_data (const gchar *data,
 			g_hash_table_insert (merged, g_strdup (k), g_strdup (v));
 		}
 	}
+	return g_steal_pointer (&merged);
+}
+
+/* the variables substituted in every other member; @self->sha256, the digest of what will be
+ * built, of the result */
+static gboolean
+tpl_substitute_all (AcTemplate *self, JsonNode *root, GHashTable *merged, GError **error)
+{
+	JsonObject *o = json_node_get_object (root);
+
 	{
 		g_autoptr(GList) members = json_object_get_members (o);
 		for (GList *l = members; l != NULL; l = l->next) {
@@ -1028,10 +834,9 @@ ac_template_new_from_data (const gchar *data,
 				continue;
 			if (!tpl_substitute_node (json_object_get_member (o, l->data), merged, l->data,
 						  0, error))
-				return NULL;
+				return FALSE;
 		}
 	}
-	/* the digest of what will be built: the template with the variables substituted */
 	{
 		g_autoptr(JsonGenerator) gen = json_generator_new ();
 		g_autofree gchar *canon = NULL;
@@ -1043,67 +848,114 @@ ac_template_new_from_data (const gchar *data,
 		self->sha256 = ac_codec_hex_encode (md, sizeof (md));
 	}
 
-	if (!tpl_string (o, "", "name", FALSE, &self->name, error))
-		return NULL;
+	return TRUE;
+}
+
+/* each section of the template, in order */
+static gboolean
+tpl_parse_sections (AcTemplate *self, JsonObject *o, GError **error)
+{
+	JsonObject *sec = NULL;
+	JsonNode *node;
+
+	if (!ac_json_read_string (&tpl_scope, o, "", "name", FALSE, 4096, &self->name, error))
+		return FALSE;
 	node = json_object_get_member (o, "description");
 	if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
 			     json_node_get_value_type (node) != G_TYPE_STRING)) {
-		tpl_fail (error, "description", "%s: expected a string", tpl_type_name (node));
-		return NULL;
+		ac_json_fail (&tpl_scope, error, "description", "%s: expected a string", ac_json_type_name (node));
+		return FALSE;
 	}
-	if (!tpl_object (o, "", "source", TRUE, &sec, error) || !tpl_parse_source (self, sec, error))
-		return NULL;
+	if (!ac_json_read_object (&tpl_scope, o, "", "source", TRUE, &sec, error) || !tpl_parse_source (self, sec, error))
+		return FALSE;
 	node = json_object_get_member (o, "provisioners");
 	if (node != NULL) {
 		JsonArray *a;
 		if (!JSON_NODE_HOLDS_ARRAY (node)) {
-			tpl_fail (error, "provisioners", "%s: expected an array", tpl_type_name (node));
-			return NULL;
+			ac_json_fail (&tpl_scope, error, "provisioners", "%s: expected an array", ac_json_type_name (node));
+			return FALSE;
 		}
 		a = json_node_get_array (node);
 		if (json_array_get_length (a) > 256) {
-			tpl_fail (error, "provisioners", "%u entries: expected at most 256",
+			ac_json_fail (&tpl_scope, error, "provisioners", "%u entries: expected at most 256",
 				  json_array_get_length (a));
-			return NULL;
+			return FALSE;
 		}
 		for (guint i = 0; i < json_array_get_length (a); i++) {
 			if (!tpl_parse_provisioner (self, json_array_get_element (a, i), i, error))
-				return NULL;
+				return FALSE;
 		}
 	}
 	if (!tpl_parse_provision_backend (self, o, error))
-		return NULL;
-	if (!tpl_object (o, "", "disk", TRUE, &sec, error) || !tpl_parse_disk (self, sec, error))
-		return NULL;
-	if (!tpl_object (o, "", "passphrase", FALSE, &sec, error))
-		return NULL;
+		return FALSE;
+	if (!ac_json_read_object (&tpl_scope, o, "", "disk", TRUE, &sec, error) || !tpl_parse_disk (self, sec, error))
+		return FALSE;
+	if (!ac_json_read_object (&tpl_scope, o, "", "passphrase", FALSE, &sec, error))
+		return FALSE;
 	if (sec == NULL) {
 		self->passphrase_source = AC_PASSPHRASE_GENERATE;
 		self->passphrase_length = 32;
 	} else if (!tpl_parse_passphrase (self, sec, error)) {
-		return NULL;
+		return FALSE;
 	}
-	if (!tpl_object (o, "", "output", TRUE, &sec, error) || !tpl_parse_output (self, sec, error))
-		return NULL;
-	if (!tpl_object (o, "", "reproducible", FALSE, &sec, error))
-		return NULL;
+	if (!ac_json_read_object (&tpl_scope, o, "", "output", TRUE, &sec, error) || !tpl_parse_output (self, sec, error))
+		return FALSE;
+	if (!ac_json_read_object (&tpl_scope, o, "", "reproducible", FALSE, &sec, error))
+		return FALSE;
 	if (sec != NULL) {
 		if (!tpl_parse_reproducible (self, sec, error))
-			return NULL;
+			return FALSE;
 		if (self->iterations == 0) {
-			tpl_fail (error, "disk.luks.pbkdf_iterations",
+			ac_json_fail (&tpl_scope, error, "disk.luks.pbkdf_iterations",
 				  "missing: reproducible builds need a fixed iteration count");
-			return NULL;
+			return FALSE;
 		}
 		if (self->passphrase_source == AC_PASSPHRASE_GENERATE) {
-			tpl_fail (error, "passphrase",
+			ac_json_fail (&tpl_scope, error, "passphrase",
 				  "a generated passphrase cannot give reproducible bytes: use 'file', "
 				  "'env' or 'from_caller'");
-			return NULL;
+			return FALSE;
 		}
 	}
 	node = json_object_get_member (o, "publish");
 	if (node != NULL && !tpl_parse_publish (self, node, error))
+		return FALSE;
+	return TRUE;
+}
+
+/**
+ * ac_template_new_from_data:
+ * @base_dir: (nullable): the folder relative paths are resolved against
+ * @vars: (nullable): --var overrides (name → value)
+ */
+AcTemplate *
+ac_template_new_from_data (const gchar *data,
+			   gsize len,
+			   const gchar *base_dir,
+			   GHashTable *vars,
+			   GError **error)
+{
+	const gchar *allowed[] = { "$schema", "name", "description", "variables", "source",
+				   "provisioners", "provision_backend", "disk", "passphrase", "output",
+				   "reproducible", "publish", NULL };
+	g_autoptr(AcTemplate) self = g_new0 (AcTemplate, 1);
+	g_autoptr(GHashTable) merged = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *o;
+
+	self->source_date_epoch = -1;
+	self->base_dir = g_strdup (base_dir);
+	self->provisioners = g_ptr_array_new_with_free_func (
+		(GDestroyNotify)ac_template_provisioner_free);
+	root = tpl_load_root (data, len, error);
+	if (root == NULL)
+		return NULL;
+	o = json_node_get_object (root);
+	if (!ac_json_check_members (&tpl_scope, o, "", allowed, error))
+		return NULL;
+	merged = tpl_variables (o, vars, error);
+	if (merged == NULL || !tpl_substitute_all (self, root, merged, error) ||
+	    !tpl_parse_sections (self, o, error))
 		return NULL;
 	return g_steal_pointer (&self);
 }

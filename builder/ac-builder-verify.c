@@ -21,6 +21,7 @@
 #include "ac-builder-assemble.h"
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-time.h"
 
 #define AC_VERIFY_HEADER_MAX (4 * AC_MIB)
 
@@ -385,40 +386,11 @@ ac_manifest_add_part (JsonBuilder *b, const gchar *name, const AcGptPart *p)
  * The artifact manifest: sizes, digests, identifiers, the template digest and the tool version.
  * Member order is fixed, so identical builds give identical manifests. Never holds a secret.
  */
-gchar *
-ac_manifest_to_json (const AcManifest *m)
+/* "layout": the GPT, the ESP, and the root partition with its LUKS header and filesystem */
+static void
+ac_manifest_add_layout (JsonBuilder *b, const AcManifest *m)
 {
-	g_autoptr(JsonBuilder) b = json_builder_new ();
-	g_autoptr(JsonGenerator) gen = json_generator_new ();
-	g_autoptr(JsonNode) root = NULL;
-	g_autoptr(GDateTime) when = NULL;
-	g_autofree gchar *created = NULL;
-	g_autofree gchar *basename = g_path_get_basename (m->image_path);
 	const AcVerifyReport *r = m->report;
-
-	when = m->source_date_epoch >= 0 ? g_date_time_new_from_unix_utc (m->source_date_epoch)
-					 : g_date_time_new_now_utc ();
-	created = g_date_time_format (when, "%Y-%m-%dT%H:%M:%SZ");
-
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "format");
-	json_builder_add_string_value (b, "aleph-confidential/image-manifest/1");
-	json_builder_set_member_name (b, "image");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "file");
-	json_builder_add_string_value (b, basename);
-	json_builder_set_member_name (b, "format");
-	json_builder_add_string_value (b, "raw");
-	json_builder_set_member_name (b, "size");
-	json_builder_add_int_value (b, (gint64)m->image_size);
-	json_builder_set_member_name (b, "sha256");
-	json_builder_add_string_value (b, m->image_sha256);
-	json_builder_set_member_name (b, "cid");
-	if (m->cid != NULL)
-		json_builder_add_string_value (b, m->cid);
-	else
-		json_builder_add_null_value (b);
-	json_builder_end_object (b);
 
 	json_builder_set_member_name (b, "layout");
 	json_builder_begin_object (b);
@@ -469,6 +441,44 @@ ac_manifest_to_json (const AcManifest *m)
 	json_builder_end_object (b);
 	json_builder_end_object (b); /* root */
 	json_builder_end_object (b); /* layout */
+}
+
+gchar *
+ac_manifest_to_json (const AcManifest *m)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new ();
+	g_autoptr(JsonGenerator) gen = json_generator_new ();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GDateTime) when = NULL;
+	g_autofree gchar *created = NULL;
+	g_autofree gchar *basename = g_path_get_basename (m->image_path);
+	const AcVerifyReport *r = m->report;
+
+	when = m->source_date_epoch >= 0 ? g_date_time_new_from_unix_utc (m->source_date_epoch)
+					 : g_date_time_new_now_utc ();
+	created = ac_time_format_utc (when);
+
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "format");
+	json_builder_add_string_value (b, "aleph-confidential/image-manifest/1");
+	json_builder_set_member_name (b, "image");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "file");
+	json_builder_add_string_value (b, basename);
+	json_builder_set_member_name (b, "format");
+	json_builder_add_string_value (b, "raw");
+	json_builder_set_member_name (b, "size");
+	json_builder_add_int_value (b, (gint64)m->image_size);
+	json_builder_set_member_name (b, "sha256");
+	json_builder_add_string_value (b, m->image_sha256);
+	json_builder_set_member_name (b, "cid");
+	if (m->cid != NULL)
+		json_builder_add_string_value (b, m->cid);
+	else
+		json_builder_add_null_value (b);
+	json_builder_end_object (b);
+
+	ac_manifest_add_layout (b, m);
 
 	json_builder_set_member_name (b, "verified");
 	json_builder_begin_object (b);

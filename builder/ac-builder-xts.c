@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 
 gboolean
 ac_pread_full (int fd, guint8 *buf, gsize len, guint64 off, GError **error)
@@ -245,7 +246,7 @@ ac_xts_worker (gpointer data)
 			if (!ac_xts_process (job, w->ctx, chunk, &error))
 				ac_xts_job_fail (job, error);
 		}
-		OPENSSL_cleanse (chunk->buf, chunk->len);
+		ac_secret_wipe (chunk->buf, chunk->len);
 		g_async_queue_push (job->free, chunk);
 	}
 	return NULL;
@@ -286,82 +287,105 @@ ac_xts_check_size (int fd, guint64 off, guint64 length, GError **error)
 	return TRUE;
 }
 
+/* @options with its defaults filled in, checked */
 static gboolean
-ac_xts_run (AcXtsJob *job,
-	    guint64 length,
-	    int hole_fd,
-	    guint64 hole_off,
-	    const AcXtsOptions *options,
-	    AcProgress *progress,
-	    GCancellable *cancellable,
-	    AcXtsStats *stats,
-	    GError **error)
+ac_xts_resolve_options (const AcXtsOptions *options, AcXtsOptions *opts, GError **error)
 {
-	AcXtsOptions opts = { 0 };
-	g_autofree AcXtsChunk *chunks = NULL;
-	g_autofree AcXtsChunk *ends = NULL;
-	g_autofree AcXtsWorker *workers = NULL;
-	g_autofree GThread **threads = NULL;
-	guint64 rel = 0, hole_bytes = 0;
-	gint64 next_data = -1;
-	guint64 asked_at = 0;
-	gint64 start = g_get_monotonic_time ();
-	gboolean ok = TRUE;
-
 	if (options != NULL)
-		opts = *options;
-	if (opts.chunk_size == 0)
-		opts.chunk_size = 1024 * 1024;
-	if (opts.workers == 0)
-		opts.workers = CLAMP (g_get_num_processors (), 1, 8);
-	if (opts.depth == 0)
-		opts.depth = 2 * opts.workers + 2;
-	if (opts.chunk_size % AC_XTS_SECTOR != 0 || opts.chunk_size > 64 * 1024 * 1024 ||
-	    opts.depth < opts.workers) {
+		*opts = *options;
+	if (opts->chunk_size == 0)
+		opts->chunk_size = 1024 * 1024;
+	if (opts->workers == 0)
+		opts->workers = CLAMP (g_get_num_processors (), 1, 8);
+	if (opts->depth == 0)
+		opts->depth = 2 * opts->workers + 2;
+	if (opts->chunk_size % AC_XTS_SECTOR != 0 || opts->chunk_size > 64 * 1024 * 1024 ||
+	    opts->depth < opts->workers) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "pipeline chunk size %" G_GSIZE_FORMAT " / depth %u: expected a multiple "
 			     "of 512 up to 64 MiB and a depth of at least the %u workers",
-			     opts.chunk_size, opts.depth, opts.workers);
+			     opts->chunk_size, opts->depth, opts->workers);
 		return FALSE;
 	}
-	if (length % AC_XTS_SECTOR != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "payload length %" G_GUINT64_FORMAT " is not a multiple of 512", length);
-		return FALSE;
-	}
-	if (!ac_xts_check_size (job->in_fd, job->in_off, length, error) ||
-	    (!job->encrypt && !ac_xts_check_size (job->out_fd, job->out_off, length, error)))
-		return FALSE;
-	job->skip_holes = opts.skip_holes;
-	job->work = g_async_queue_new ();
-	job->free = g_async_queue_new ();
-	g_mutex_init (&job->lock);
-	(void)posix_fadvise (job->in_fd, (off_t)job->in_off, (off_t)length, POSIX_FADV_SEQUENTIAL);
+	return TRUE;
+}
 
-	chunks = g_new0 (AcXtsChunk, opts.depth);
-	for (guint i = 0; i < opts.depth; i++) {
-		chunks[i].buf = g_malloc (opts.chunk_size);
+/* the buffers in flight and the threads that crypt them */
+typedef struct {
+	AcXtsChunk *chunks;
+	AcXtsChunk *ends;
+	AcXtsWorker *workers;
+	GThread **threads;
+} AcXtsPool;
+
+/* every chunk onto the free queue, one cipher context and thread per worker */
+static gboolean
+ac_xts_pool_start (AcXtsJob *job, const AcXtsOptions *opts, AcXtsPool *pool, GError **error)
+{
+	pool->chunks = g_new0 (AcXtsChunk, opts->depth);
+	for (guint i = 0; i < opts->depth; i++) {
+		pool->chunks[i].buf = g_malloc (opts->chunk_size);
 		if (!job->encrypt)
-			chunks[i].scratch = g_malloc (opts.chunk_size);
-		g_async_queue_push (job->free, &chunks[i]);
+			pool->chunks[i].scratch = g_malloc (opts->chunk_size);
+		g_async_queue_push (job->free, &pool->chunks[i]);
 	}
-	workers = g_new0 (AcXtsWorker, opts.workers);
-	threads = g_new0 (GThread *, opts.workers);
-	ends = g_new0 (AcXtsChunk, opts.workers);
-	for (guint i = 0; i < opts.workers; i++) {
-		workers[i].job = job;
-		workers[i].ctx = ac_xts_ctx_new (job->key, job->key_len, job->encrypt, error);
-		if (workers[i].ctx == NULL) {
-			ok = FALSE;
-			break;
-		}
+	pool->workers = g_new0 (AcXtsWorker, opts->workers);
+	pool->threads = g_new0 (GThread *, opts->workers);
+	pool->ends = g_new0 (AcXtsChunk, opts->workers);
+	for (guint i = 0; i < opts->workers; i++) {
+		pool->workers[i].job = job;
+		pool->workers[i].ctx = ac_xts_ctx_new (job->key, job->key_len, job->encrypt, error);
+		if (pool->workers[i].ctx == NULL)
+			return FALSE;
 	}
-	if (ok) {
-		for (guint i = 0; i < opts.workers; i++)
-			threads[i] = g_thread_new ("ac-xts", ac_xts_worker, &workers[i]);
-	}
+	for (guint i = 0; i < opts->workers; i++)
+		pool->threads[i] = g_thread_new ("ac-xts", ac_xts_worker, &pool->workers[i]);
+	return TRUE;
+}
 
-	while (ok && rel < length) {
+/* ends the workers, then wipes and frees the buffers */
+static void
+ac_xts_pool_stop (const AcXtsOptions *opts, AcXtsJob *job, AcXtsPool *pool)
+{
+	for (guint i = 0; i < opts->workers; i++) {
+		if (pool->threads[i] == NULL)
+			continue;
+		pool->ends[i].end = TRUE;
+		g_async_queue_push (job->work, &pool->ends[i]);
+	}
+	for (guint i = 0; i < opts->workers; i++) {
+		if (pool->threads[i] != NULL)
+			g_thread_join (pool->threads[i]);
+		if (pool->workers[i].ctx != NULL)
+			EVP_CIPHER_CTX_free (pool->workers[i].ctx);
+	}
+	for (guint i = 0; i < opts->depth; i++) {
+		ac_secret_wipe (pool->chunks[i].buf, opts->chunk_size);
+		g_free (pool->chunks[i].buf);
+		g_free (pool->chunks[i].scratch);
+	}
+	g_clear_pointer (&pool->chunks, g_free);
+	g_clear_pointer (&pool->ends, g_free);
+	g_clear_pointer (&pool->workers, g_free);
+	g_clear_pointer (&pool->threads, g_free);
+}
+
+/* reads the range chunk by chunk into the work queue; a failure is the job's. Returns the
+ * bytes that were holes. */
+static guint64
+ac_xts_feed (AcXtsJob *job,
+	     const AcXtsOptions *opts,
+	     guint64 length,
+	     int hole_fd,
+	     guint64 hole_off,
+	     AcProgress *progress,
+	     GCancellable *cancellable)
+{
+	guint64 rel = 0, hole_bytes = 0;
+	gint64 next_data = -1;
+	guint64 asked_at = 0;
+
+	while (rel < length) {
 		AcXtsChunk *chunk;
 		GError *local = NULL;
 		if (g_atomic_int_get (&job->failed))
@@ -374,7 +398,7 @@ ac_xts_run (AcXtsJob *job,
 		}
 		chunk = g_async_queue_pop (job->free);
 		chunk->rel = rel;
-		chunk->len = (gsize)MIN ((guint64)opts.chunk_size, length - rel);
+		chunk->len = (gsize)MIN ((guint64)opts->chunk_size, length - rel);
 		chunk->end = FALSE;
 		chunk->hole = ac_xts_range_is_hole (hole_fd, hole_off + rel, chunk->len, &next_data,
 						    &asked_at);
@@ -395,24 +419,48 @@ ac_xts_run (AcXtsJob *job,
 		if (progress != NULL)
 			ac_progress_set_fraction (progress, rel, length);
 	}
+	return hole_bytes;
+}
 
-	for (guint i = 0; i < opts.workers; i++) {
-		if (threads[i] == NULL)
-			continue;
-		ends[i].end = TRUE;
-		g_async_queue_push (job->work, &ends[i]);
+static gboolean
+ac_xts_run (AcXtsJob *job,
+	    guint64 length,
+	    int hole_fd,
+	    guint64 hole_off,
+	    const AcXtsOptions *options,
+	    AcProgress *progress,
+	    GCancellable *cancellable,
+	    AcXtsStats *stats,
+	    GError **error)
+{
+	AcXtsOptions opts = { 0 };
+	AcXtsPool pool = { 0 };
+	guint64 hole_bytes = 0;
+	gint64 start = g_get_monotonic_time ();
+	gboolean ok;
+
+	if (!ac_xts_resolve_options (options, &opts, error))
+		return FALSE;
+	if (length % AC_XTS_SECTOR != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "payload length %" G_GUINT64_FORMAT " is not a multiple of 512", length);
+		return FALSE;
 	}
-	for (guint i = 0; i < opts.workers; i++) {
-		if (threads[i] != NULL)
-			g_thread_join (threads[i]);
-		if (workers[i].ctx != NULL)
-			EVP_CIPHER_CTX_free (workers[i].ctx);
-	}
-	for (guint i = 0; i < opts.depth; i++) {
-		OPENSSL_cleanse (chunks[i].buf, opts.chunk_size);
-		g_free (chunks[i].buf);
-		g_free (chunks[i].scratch);
-	}
+	if (!ac_xts_check_size (job->in_fd, job->in_off, length, error) ||
+	    (!job->encrypt && !ac_xts_check_size (job->out_fd, job->out_off, length, error)))
+		return FALSE;
+	job->skip_holes = opts.skip_holes;
+	job->work = g_async_queue_new ();
+	job->free = g_async_queue_new ();
+	g_mutex_init (&job->lock);
+	(void)posix_fadvise (job->in_fd, (off_t)job->in_off, (off_t)length, POSIX_FADV_SEQUENTIAL);
+
+	ok = ac_xts_pool_start (job, &opts, &pool, error);
+	if (ok)
+		hole_bytes = ac_xts_feed (job, &opts, length, hole_fd, hole_off, progress,
+					  cancellable);
+	ac_xts_pool_stop (&opts, job, &pool);
+
 	g_async_queue_unref (job->work);
 	g_async_queue_unref (job->free);
 	g_mutex_clear (&job->lock);

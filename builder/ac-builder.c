@@ -24,6 +24,7 @@
 #include "ac-builder-provision.h"
 #include "ac-builder-source.h"
 #include "ac-error.h"
+#include "ac-secret.h"
 
 void
 ac_build_result_clear (AcBuildResult *r)
@@ -67,7 +68,7 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 			}
 			/* one trailing newline is the file's, not the passphrase's */
 			pass = ac_secret_new (data, len > 0 && data[len - 1] == '\n' ? len - 1 : len);
-			OPENSSL_cleanse (data, len);
+			ac_secret_wipe (data, len);
 			break;
 		}
 		case AC_PASSPHRASE_ENV: {
@@ -138,6 +139,286 @@ ac_seconds_since (gint64 *t)
 	return s;
 }
 
+/* the state the build's phases hand on to each other */
+typedef struct {
+	const AcTemplate *tpl;
+	const AcBuildOptions *opts;
+	AcProgress *progress;
+	GCancellable *cancellable;
+	AcCleanup *cleanup;
+	const gchar *workdir;
+	AcBuildResult *result;
+	gchar *root;
+	gchar *esp;
+	gchar *partial;
+	gchar *luks_uuid;
+	gchar *fs_uuid;
+	gchar *volume_id;
+	AcSecret *pass;
+	AcSecret *keyfile;
+	AcDrbg *drbg;
+	AcVerifyReport *report;
+	AcAssembleResult assembled;
+	gint64 t;
+} AcBuildState;
+
+static void
+ac_build_state_clear (AcBuildState *s)
+{
+	ac_assemble_result_clear (&s->assembled);
+	g_clear_pointer (&s->report, ac_verify_report_free);
+	g_clear_pointer (&s->drbg, ac_drbg_free);
+	g_clear_pointer (&s->keyfile, ac_secret_free);
+	g_clear_pointer (&s->pass, ac_secret_free);
+	g_free (s->volume_id);
+	g_free (s->fs_uuid);
+	g_free (s->luks_uuid);
+	g_free (s->partial);
+	g_free (s->esp);
+	g_free (s->root);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcBuildState, ac_build_state_clear)
+
+/* identifiers first: the provisioners write them into the guest */
+static gboolean
+ac_build_identifiers (AcBuildState *s, GError **error)
+{
+	const AcTemplate *tpl = s->tpl;
+	gboolean need_keyfile = FALSE;
+
+	for (guint i = 0; i < tpl->provisioners->len; i++) {
+		AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
+		if (p->type == AC_PROVISIONER_ALEPH)
+			need_keyfile = TRUE;
+	}
+	if (tpl->reproducible) {
+		guint8 v[4];
+		s->drbg = ac_drbg_new (s->pass, tpl->seed, tpl->iterations, error);
+		if (s->drbg == NULL)
+			return FALSE;
+		s->luks_uuid = tpl->luks_uuid != NULL ? g_strdup (tpl->luks_uuid)
+						      : ac_drbg_uuid (s->drbg, "uuid/luks");
+		s->fs_uuid = tpl->fs_uuid != NULL ? g_strdup (tpl->fs_uuid)
+						  : ac_drbg_uuid (s->drbg, "uuid/filesystem");
+		ac_drbg_generate (s->drbg, "id/esp-volume", v, sizeof (v));
+		s->volume_id = g_strdup_printf ("%02X%02X%02X%02X", v[0], v[1], v[2], v[3]);
+		if (need_keyfile) {
+			g_autoptr(AcSecret) raw = ac_secret_new_random_bytes (33, error);
+			if (raw == NULL)
+				return FALSE;
+			ac_drbg_generate (s->drbg, "keyfile", (guint8 *)raw->data, raw->len);
+			s->keyfile = ac_secret_new_random_bytes (44, error);
+			if (s->keyfile == NULL)
+				return FALSE;
+			EVP_EncodeBlock ((guint8 *)s->keyfile->data, (const guint8 *)raw->data, 33);
+		}
+	} else {
+		s->luks_uuid = tpl->luks_uuid != NULL ? g_strdup (tpl->luks_uuid)
+						      : g_uuid_string_random ();
+		s->fs_uuid = g_uuid_string_random ();
+		s->volume_id = g_strdup_printf ("%08X", g_random_int ());
+		if (need_keyfile) {
+			s->keyfile = ac_secret_generate_keyfile (error);
+			if (s->keyfile == NULL)
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* source */
+static gboolean
+ac_build_source (AcBuildState *s, GError **error)
+{
+	if (g_mkdir (s->root, 0755) != 0 || g_mkdir (s->esp, 0755) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create the trees in %s: %s",
+			     s->workdir, g_strerror (errno));
+		return FALSE;
+	}
+	if (!ac_source_prepare (&s->tpl->source, s->root, s->workdir, s->cleanup, s->cancellable,
+				error))
+		return FALSE;
+	s->result->step_seconds[0] = ac_seconds_since (&s->t);
+	ac_progress_step_done (s->progress);
+	return TRUE;
+}
+
+/* provisioners */
+static gboolean
+ac_build_provision (AcBuildState *s, GError **error)
+{
+	const AcTemplate *tpl = s->tpl;
+	g_autoptr(AcChroot) chroot = NULL;
+	g_autoptr(AcGuestfs) guestfs = NULL;
+	AcProvisionContext ctx = {
+		.root = s->root,
+		.esp_dir = s->esp,
+		.luks_uuid = s->luks_uuid,
+		.fs_uuid = s->fs_uuid,
+		.keyfile = s->keyfile,
+	};
+	g_autofree gchar *volid = g_strdup_printf ("%.4s-%.4s", s->volume_id, s->volume_id + 4);
+	AcProgress *child = ac_progress_get_child (s->progress);
+
+	ctx.esp_volume_id = volid;
+	for (guint i = 0; i < tpl->provisioners->len; i++) {
+		g_autofree gchar *id = g_strdup_printf ("provisioners[%u]", i);
+		ac_progress_add_step (child, id, 1);
+	}
+	for (guint i = 0; i < tpl->provisioners->len; i++) {
+		AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
+		if (tpl->provision_backend == AC_PROVISION_BACKEND_LIBGUESTFS &&
+		    p->type != AC_PROVISIONER_ALEPH) {
+			/* the tree is packed with nothing of the chroot's mounted in it */
+			if (chroot != NULL) {
+				if (!ac_chroot_leave (chroot, error))
+					return FALSE;
+				g_clear_pointer (&chroot, ac_chroot_free);
+			}
+			if (guestfs == NULL) {
+				guestfs = ac_guestfs_open (s->root, s->workdir, s->cancellable, error);
+				if (guestfs == NULL)
+					return FALSE;
+			}
+			if (!ac_guestfs_provision (guestfs, p, s->cancellable, error))
+				return FALSE;
+		} else {
+			/* the aleph provisioner always runs in the chroot, on the tree as
+			 * the earlier provisioners left it */
+			if (guestfs != NULL) {
+				if (!ac_guestfs_close (guestfs, s->cancellable, error))
+					return FALSE;
+				g_clear_pointer (&guestfs, ac_guestfs_free);
+			}
+			if (!ac_provision_run (p, &ctx, &chroot, s->cleanup, s->cancellable, error))
+				return FALSE;
+		}
+		ac_progress_step_done (child);
+	}
+	if (guestfs != NULL) {
+		if (!ac_guestfs_close (guestfs, s->cancellable, error))
+			return FALSE;
+		g_clear_pointer (&guestfs, ac_guestfs_free);
+	}
+	if (chroot != NULL && !ac_chroot_leave (chroot, error))
+		return FALSE;
+	if (tpl->reproducible) {
+		ac_build_clamp_tree (s->root, tpl->source_date_epoch);
+		ac_build_clamp_tree (s->esp, tpl->source_date_epoch);
+	}
+	s->result->step_seconds[1] = ac_seconds_since (&s->t);
+	ac_progress_step_done (s->progress);
+	return TRUE;
+}
+
+/* assemble under a temporary name beside the output */
+static gboolean
+ac_build_assemble (AcBuildState *s, GError **error)
+{
+	const AcTemplate *tpl = s->tpl;
+	g_autofree gchar *outdir = g_path_get_dirname (tpl->output_path);
+	g_autofree gchar *outbase = g_path_get_basename (tpl->output_path);
+	AcAssembleSpec spec = { 0 };
+
+	s->partial = g_strdup_printf ("%s/.%s.partial-%08x", outdir, outbase, g_random_int ());
+	spec.disk_size = tpl->disk_size;
+	spec.esp_size = tpl->esp_size;
+	spec.esp_dir = s->esp;
+	spec.root_dir = s->root;
+	spec.fs_label = tpl->fs_label != NULL ? tpl->fs_label : "rootfs";
+	spec.luks.cipher = tpl->cipher;
+	spec.luks.cipher_mode = tpl->cipher_mode;
+	spec.luks.key_bytes = tpl->key_bits / 8;
+	spec.luks.hash = tpl->hash;
+	spec.luks.iterations = tpl->iterations;
+	spec.luks.uuid = s->luks_uuid;
+	spec.source_date_epoch = tpl->reproducible ? tpl->source_date_epoch : -1;
+	spec.disk_guid = tpl->disk_guid;
+	spec.fs_uuid = s->fs_uuid;
+	spec.esp_volume_id = s->volume_id;
+	spec.drbg = s->drbg;
+	spec.workdir = s->workdir;
+	spec.xts = s->opts->xts;
+	if (!ac_assemble (&spec, s->pass, s->keyfile, s->partial, s->cleanup,
+			  ac_progress_get_child (s->progress), s->cancellable, &s->assembled, error))
+		return FALSE;
+	s->result->encrypt_stats = s->assembled.encrypt_stats;
+	s->result->step_seconds[2] = ac_seconds_since (&s->t);
+	ac_progress_step_done (s->progress);
+	return TRUE;
+}
+
+/* verify */
+static gboolean
+ac_build_verify (AcBuildState *s, GError **error)
+{
+	s->report = ac_verify_image (s->partial, s->pass, s->assembled.fs_image, s->workdir,
+				     &s->opts->xts, ac_progress_get_child (s->progress),
+				     s->cancellable, error);
+	if (s->report == NULL) {
+		g_prefix_error (error, "verification of the built image failed: ");
+		return FALSE;
+	}
+	if (g_strcmp0 (s->report->luks->uuid, s->luks_uuid) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the image's LUKS UUID %s differs from the %s written into the guest",
+			     s->report->luks->uuid, s->luks_uuid);
+		return FALSE;
+	}
+	/* slot 1 opens with the keyfile the guest carries */
+	if (s->keyfile != NULL &&
+	    !ac_verify_keyslot (s->partial, s->report, s->keyfile, 1, s->workdir, error)) {
+		g_prefix_error (error, "verification of the initramfs keyfile slot: ");
+		return FALSE;
+	}
+	s->result->step_seconds[3] = ac_seconds_since (&s->t);
+	ac_progress_step_done (s->progress);
+	return TRUE;
+}
+
+/* manifest, then publish by renaming */
+static gboolean
+ac_build_publish (AcBuildState *s, GError **error)
+{
+	const AcTemplate *tpl = s->tpl;
+	AcBuildResult *result = s->result;
+	AcManifest m = { 0 };
+
+	result->image_sha256 = ac_sha256_file (s->partial, s->cancellable, error);
+	if (result->image_sha256 == NULL)
+		return FALSE;
+	m.image_path = tpl->output_path;
+	m.image_size = tpl->disk_size;
+	m.image_sha256 = result->image_sha256;
+	m.esp_volume_id = s->assembled.esp_volume_id;
+	m.fs_uuid = s->fs_uuid;
+	m.template_sha256 = tpl->sha256;
+	m.template_name = tpl->name;
+	m.reproducible = tpl->reproducible;
+	m.source_date_epoch = tpl->reproducible ? tpl->source_date_epoch : -1;
+	m.report = s->report;
+	result->manifest_json = ac_manifest_to_json (&m);
+	if (!ac_build_write_atomic (tpl->manifest_path, result->manifest_json,
+				    strlen (result->manifest_json), error))
+		return FALSE;
+	if (chmod (s->partial, 0644) != 0 || rename (s->partial, tpl->output_path) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot move the image to %s: %s",
+			     tpl->output_path, g_strerror (errno));
+		g_unlink (tpl->manifest_path);
+		return FALSE;
+	}
+	ac_cleanup_forget (s->cleanup, s->partial);
+	result->image_path = g_strdup (tpl->output_path);
+	result->manifest_path = g_strdup (tpl->manifest_path);
+	result->luks_uuid = g_strdup (s->luks_uuid);
+	result->image_size = tpl->disk_size;
+	result->passphrase = g_steal_pointer (&s->pass);
+	result->step_seconds[4] = ac_seconds_since (&s->t);
+	ac_progress_step_done (s->progress);
+	return TRUE;
+}
+
 static gboolean
 ac_build_steps (const AcTemplate *tpl,
 		const AcBuildOptions *opts,
@@ -148,66 +429,24 @@ ac_build_steps (const AcTemplate *tpl,
 		AcBuildResult *result,
 		GError **error)
 {
-	g_autofree gchar *root = g_build_filename (workdir, "root", NULL);
-	g_autofree gchar *esp = g_build_filename (workdir, "esp", NULL);
-	g_autofree gchar *outdir = g_path_get_dirname (tpl->output_path);
-	g_autofree gchar *outbase = g_path_get_basename (tpl->output_path);
-	g_autofree gchar *partial = NULL;
-	g_autofree gchar *luks_uuid = NULL;
-	g_autofree gchar *fs_uuid = NULL;
-	g_autofree gchar *volume_id = NULL;
-	g_autoptr(AcSecret) pass = NULL;
-	g_autoptr(AcSecret) keyfile = NULL;
-	g_autoptr(AcDrbg) drbg = NULL;
-	g_autoptr(AcChroot) chroot = NULL;
-	g_autoptr(AcGuestfs) guestfs = NULL;
-	g_autoptr(AcVerifyReport) report = NULL;
-	g_auto(AcAssembleResult) assembled = { 0 };
-	AcAssembleSpec spec = { 0 };
-	AcManifest m = { 0 };
-	gboolean need_keyfile = FALSE;
-	gint64 t = g_get_monotonic_time ();
+	g_auto(AcBuildState) s = {
+		.tpl = tpl,
+		.opts = opts,
+		.progress = progress,
+		.cancellable = cancellable,
+		.cleanup = cleanup,
+		.workdir = workdir,
+		.result = result,
+		.root = g_build_filename (workdir, "root", NULL),
+		.esp = g_build_filename (workdir, "esp", NULL),
+		.t = g_get_monotonic_time (),
+	};
 
-	pass = ac_build_get_passphrase (tpl, opts, error);
-	if (pass == NULL)
+	s.pass = ac_build_get_passphrase (tpl, opts, error);
+	if (s.pass == NULL)
 		return FALSE;
-	for (guint i = 0; i < tpl->provisioners->len; i++) {
-		AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
-		if (p->type == AC_PROVISIONER_ALEPH)
-			need_keyfile = TRUE;
-	}
-	/* identifiers first: the provisioners write them into the guest */
-	if (tpl->reproducible) {
-		guint8 v[4];
-		drbg = ac_drbg_new (pass, tpl->seed, tpl->iterations, error);
-		if (drbg == NULL)
-			return FALSE;
-		luks_uuid = tpl->luks_uuid != NULL ? g_strdup (tpl->luks_uuid)
-						   : ac_drbg_uuid (drbg, "uuid/luks");
-		fs_uuid = tpl->fs_uuid != NULL ? g_strdup (tpl->fs_uuid)
-					       : ac_drbg_uuid (drbg, "uuid/filesystem");
-		ac_drbg_generate (drbg, "id/esp-volume", v, sizeof (v));
-		volume_id = g_strdup_printf ("%02X%02X%02X%02X", v[0], v[1], v[2], v[3]);
-		if (need_keyfile) {
-			g_autoptr(AcSecret) raw = ac_secret_new_random_bytes (33, error);
-			if (raw == NULL)
-				return FALSE;
-			ac_drbg_generate (drbg, "keyfile", (guint8 *)raw->data, raw->len);
-			keyfile = ac_secret_new_random_bytes (44, error);
-			if (keyfile == NULL)
-				return FALSE;
-			EVP_EncodeBlock ((guint8 *)keyfile->data, (const guint8 *)raw->data, 33);
-		}
-	} else {
-		luks_uuid = tpl->luks_uuid != NULL ? g_strdup (tpl->luks_uuid) : g_uuid_string_random ();
-		fs_uuid = g_uuid_string_random ();
-		volume_id = g_strdup_printf ("%08X", g_random_int ());
-		if (need_keyfile) {
-			keyfile = ac_secret_generate_keyfile (error);
-			if (keyfile == NULL)
-				return FALSE;
-		}
-	}
+	if (!ac_build_identifiers (&s, error))
+		return FALSE;
 
 	ac_progress_add_step (progress, "source", 15);
 	ac_progress_add_step (progress, "provision", 25);
@@ -215,159 +454,9 @@ ac_build_steps (const AcTemplate *tpl,
 	ac_progress_add_step (progress, "verify", 13);
 	ac_progress_add_step (progress, "manifest", 2);
 
-	/* source */
-	if (g_mkdir (root, 0755) != 0 || g_mkdir (esp, 0755) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create the trees in %s: %s", workdir,
-			     g_strerror (errno));
-		return FALSE;
-	}
-	if (!ac_source_prepare (&tpl->source, root, workdir, cleanup, cancellable, error))
-		return FALSE;
-	result->step_seconds[0] = ac_seconds_since (&t);
-	ac_progress_step_done (progress);
-
-	/* provisioners */
-	{
-		AcProvisionContext ctx = {
-			.root = root,
-			.esp_dir = esp,
-			.luks_uuid = luks_uuid,
-			.fs_uuid = fs_uuid,
-			.keyfile = keyfile,
-		};
-		g_autofree gchar *volid = g_strdup_printf ("%.4s-%.4s", volume_id, volume_id + 4);
-		AcProgress *child = ac_progress_get_child (progress);
-		ctx.esp_volume_id = volid;
-		for (guint i = 0; i < tpl->provisioners->len; i++) {
-			g_autofree gchar *id = g_strdup_printf ("provisioners[%u]", i);
-			ac_progress_add_step (child, id, 1);
-		}
-		for (guint i = 0; i < tpl->provisioners->len; i++) {
-			AcTemplateProvisioner *p = g_ptr_array_index (tpl->provisioners, i);
-			if (tpl->provision_backend == AC_PROVISION_BACKEND_LIBGUESTFS &&
-			    p->type != AC_PROVISIONER_ALEPH) {
-				/* the tree is packed with nothing of the chroot's mounted in it */
-				if (chroot != NULL) {
-					if (!ac_chroot_leave (chroot, error))
-						return FALSE;
-					g_clear_pointer (&chroot, ac_chroot_free);
-				}
-				if (guestfs == NULL) {
-					guestfs = ac_guestfs_open (root, workdir, cancellable, error);
-					if (guestfs == NULL)
-						return FALSE;
-				}
-				if (!ac_guestfs_provision (guestfs, p, cancellable, error))
-					return FALSE;
-			} else {
-				/* the aleph provisioner always runs in the chroot, on the tree as
-				 * the earlier provisioners left it */
-				if (guestfs != NULL) {
-					if (!ac_guestfs_close (guestfs, cancellable, error))
-						return FALSE;
-					g_clear_pointer (&guestfs, ac_guestfs_free);
-				}
-				if (!ac_provision_run (p, &ctx, &chroot, cleanup, cancellable, error))
-					return FALSE;
-			}
-			ac_progress_step_done (child);
-		}
-		if (guestfs != NULL) {
-			if (!ac_guestfs_close (guestfs, cancellable, error))
-				return FALSE;
-			g_clear_pointer (&guestfs, ac_guestfs_free);
-		}
-		if (chroot != NULL && !ac_chroot_leave (chroot, error))
-			return FALSE;
-	}
-	if (tpl->reproducible) {
-		ac_build_clamp_tree (root, tpl->source_date_epoch);
-		ac_build_clamp_tree (esp, tpl->source_date_epoch);
-	}
-	result->step_seconds[1] = ac_seconds_since (&t);
-	ac_progress_step_done (progress);
-
-	/* assemble under a temporary name beside the output */
-	partial = g_strdup_printf ("%s/.%s.partial-%08x", outdir, outbase, g_random_int ());
-	spec.disk_size = tpl->disk_size;
-	spec.esp_size = tpl->esp_size;
-	spec.esp_dir = esp;
-	spec.root_dir = root;
-	spec.fs_label = tpl->fs_label != NULL ? tpl->fs_label : "rootfs";
-	spec.luks.cipher = tpl->cipher;
-	spec.luks.cipher_mode = tpl->cipher_mode;
-	spec.luks.key_bytes = tpl->key_bits / 8;
-	spec.luks.hash = tpl->hash;
-	spec.luks.iterations = tpl->iterations;
-	spec.luks.uuid = luks_uuid;
-	spec.source_date_epoch = tpl->reproducible ? tpl->source_date_epoch : -1;
-	spec.disk_guid = tpl->disk_guid;
-	spec.fs_uuid = fs_uuid;
-	spec.esp_volume_id = volume_id;
-	spec.drbg = drbg;
-	spec.workdir = workdir;
-	spec.xts = opts->xts;
-	if (!ac_assemble (&spec, pass, keyfile, partial, cleanup, ac_progress_get_child (progress),
-			  cancellable, &assembled, error))
-		return FALSE;
-	result->encrypt_stats = assembled.encrypt_stats;
-	result->step_seconds[2] = ac_seconds_since (&t);
-	ac_progress_step_done (progress);
-
-	/* verify */
-	report = ac_verify_image (partial, pass, assembled.fs_image, workdir, &opts->xts,
-				  ac_progress_get_child (progress), cancellable, error);
-	if (report == NULL) {
-		g_prefix_error (error, "verification of the built image failed: ");
-		return FALSE;
-	}
-	if (g_strcmp0 (report->luks->uuid, luks_uuid) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-			     "the image's LUKS UUID %s differs from the %s written into the guest",
-			     report->luks->uuid, luks_uuid);
-		return FALSE;
-	}
-	/* slot 1 opens with the keyfile the guest carries */
-	if (keyfile != NULL && !ac_verify_keyslot (partial, report, keyfile, 1, workdir, error)) {
-		g_prefix_error (error, "verification of the initramfs keyfile slot: ");
-		return FALSE;
-	}
-	result->step_seconds[3] = ac_seconds_since (&t);
-	ac_progress_step_done (progress);
-
-	/* manifest, then publish by renaming */
-	result->image_sha256 = ac_sha256_file (partial, cancellable, error);
-	if (result->image_sha256 == NULL)
-		return FALSE;
-	m.image_path = tpl->output_path;
-	m.image_size = tpl->disk_size;
-	m.image_sha256 = result->image_sha256;
-	m.esp_volume_id = assembled.esp_volume_id;
-	m.fs_uuid = fs_uuid;
-	m.template_sha256 = tpl->sha256;
-	m.template_name = tpl->name;
-	m.reproducible = tpl->reproducible;
-	m.source_date_epoch = tpl->reproducible ? tpl->source_date_epoch : -1;
-	m.report = report;
-	result->manifest_json = ac_manifest_to_json (&m);
-	if (!ac_build_write_atomic (tpl->manifest_path, result->manifest_json,
-				    strlen (result->manifest_json), error))
-		return FALSE;
-	if (chmod (partial, 0644) != 0 || rename (partial, tpl->output_path) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot move the image to %s: %s",
-			     tpl->output_path, g_strerror (errno));
-		g_unlink (tpl->manifest_path);
-		return FALSE;
-	}
-	ac_cleanup_forget (cleanup, partial);
-	result->image_path = g_strdup (tpl->output_path);
-	result->manifest_path = g_strdup (tpl->manifest_path);
-	result->luks_uuid = g_strdup (luks_uuid);
-	result->image_size = tpl->disk_size;
-	result->passphrase = g_steal_pointer (&pass);
-	result->step_seconds[4] = ac_seconds_since (&t);
-	ac_progress_step_done (progress);
-	return TRUE;
+	return ac_build_source (&s, error) && ac_build_provision (&s, error) &&
+	       ac_build_assemble (&s, error) && ac_build_verify (&s, error) &&
+	       ac_build_publish (&s, error);
 }
 
 /**

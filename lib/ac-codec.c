@@ -160,7 +160,7 @@ ac_codec_base64_encode (const guint8 *data, gsize len)
 /**
  * ac_codec_base64url_encode:
  *
- * RFC 4648 §5 without padding (as JWK and JWS write it).
+ * RFC 4648 section 5 without padding (as JWK and JWS write it).
  */
 gchar *
 ac_codec_base64url_encode (const guint8 *data, gsize len)
@@ -279,7 +279,7 @@ ac_codec_base64_decode (const gchar *what,
 /**
  * ac_codec_base64url_decode:
  *
- * Strict base64url (RFC 4648 §5: '-' and '_', no padding, no white space), with the length
+ * Strict base64url (RFC 4648 section 5: '-' and '_', no padding, no white space), with the length
  * rules of ac_codec_base64_decode().
  */
 guint8 *

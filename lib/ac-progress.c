@@ -3,14 +3,10 @@
  *
  * A tree of weighted steps. Each node has a list of steps with weights; the current step
  * may have a child node that reports its own fraction. The root emits ::changed with the
- * overall fraction whenever a leaf moves, and renders itself to the attached output.
+ * overall fraction and the current step path whenever a leaf moves. Drawing it (a bar, lines,
+ * NDJSON events) is the business of whoever listens: the CLI's ac-cli-progress.c.
  */
-
-
 #include "ac-progress.h"
-
-#include <math.h>
-#include <unistd.h>
 
 typedef struct {
 	gchar *id;
@@ -28,11 +24,6 @@ struct _AcProgress {
 	guint64 leaf_total;
 	AcProgress *child;     /* owned; for the current step */
 	AcProgress *parent;    /* weak */
-	AcProgressOutput output;
-	FILE *stream;
-	gint last_permille;
-	gchar *last_path;
-	gint64 start_us;
 };
 
 enum { SIGNAL_CHANGED, SIGNAL_LAST };
@@ -93,74 +84,12 @@ ac_progress_get_step_path (AcProgress *self)
 }
 
 static void
-ac_progress_json_string (FILE *stream, const gchar *s)
-{
-	fputc ('"', stream);
-	for (const guchar *p = (const guchar *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf (stream, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf (stream, "\\u%04x", *p);
-		else
-			fputc (*p, stream);
-	}
-	fputc ('"', stream);
-}
-
-static void
-ac_progress_render (AcProgress *root, gdouble fraction, const gchar *path)
-{
-	gint permille = (gint)floor (fraction * 1000.0);
-	gboolean path_changed = g_strcmp0 (path, root->last_path) != 0;
-	gdouble elapsed = (g_get_monotonic_time () - root->start_us) / 1e6;
-	FILE *s = root->stream;
-
-	if (root->output == AC_PROGRESS_OUTPUT_QUIET || s == NULL)
-		return;
-	if (!path_changed && permille == root->last_permille)
-		return;
-
-	switch (root->output) {
-	case AC_PROGRESS_OUTPUT_JSON:
-		fprintf (s, "{\"event\":\"progress\",\"id\":");
-		ac_progress_json_string (s, root->id);
-		fprintf (s, ",\"step\":");
-		ac_progress_json_string (s, path);
-		fprintf (s, ",\"percent\":%.1f,\"elapsed\":%.3f}\n", permille / 10.0, elapsed);
-		break;
-	case AC_PROGRESS_OUTPUT_TTY: {
-		const guint width = 30;
-		guint filled = (guint)(fraction * width);
-		fprintf (s, "\r\033[K[");
-		for (guint i = 0; i < width; i++)
-			fputc (i < filled ? '#' : ' ', s);
-		fprintf (s, "] %3d%% %s", permille / 10, path);
-		if (permille >= 1000)
-			fputc ('\n', s);
-		break;
-	}
-	case AC_PROGRESS_OUTPUT_LINES:
-		if (path_changed && path[0] != '\0')
-			fprintf (s, "%s: %s\n", root->id, path);
-		break;
-	case AC_PROGRESS_OUTPUT_QUIET:
-	default:
-		break;
-	}
-	fflush (s);
-	root->last_permille = permille;
-	g_free (root->last_path);
-	root->last_path = g_strdup (path);
-}
-
-static void
 ac_progress_notify (AcProgress *self)
 {
 	AcProgress *root = ac_progress_get_root (self);
 	gdouble fraction = ac_progress_get_fraction (root);
 	g_autofree gchar *path = ac_progress_get_step_path (root);
 
-	ac_progress_render (root, fraction, path);
 	g_signal_emit (root, signals[SIGNAL_CHANGED], 0, fraction, path);
 }
 
@@ -265,30 +194,12 @@ ac_progress_finished (AcProgress *self)
 	ac_progress_notify (self);
 }
 
-/**
- * ac_progress_output_pick:
- *
- * The output a command should use: JSON if asked, nothing if quiet, a bar when
- * @tty_stream is a terminal, step lines otherwise.
- */
-AcProgressOutput
-ac_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream)
+/* the id given to ac_progress_new(): what a drawing calls the whole ("build") */
+const gchar *
+ac_progress_get_id (AcProgress *self)
 {
-	if (json)
-		return AC_PROGRESS_OUTPUT_JSON;
-	if (quiet)
-		return AC_PROGRESS_OUTPUT_QUIET;
-	if (tty_stream != NULL && isatty (fileno (tty_stream)))
-		return AC_PROGRESS_OUTPUT_TTY;
-	return AC_PROGRESS_OUTPUT_LINES;
-}
-
-void
-ac_progress_set_output (AcProgress *self, AcProgressOutput output, FILE *stream)
-{
-	g_return_if_fail (AC_IS_PROGRESS (self));
-	self->output = output;
-	self->stream = stream;
+	g_return_val_if_fail (AC_IS_PROGRESS (self), NULL);
+	return self->id;
 }
 
 static void
@@ -298,7 +209,6 @@ ac_progress_finalize (GObject *object)
 	g_clear_object (&self->child);
 	g_array_unref (self->steps);
 	g_free (self->id);
-	g_free (self->last_path);
 	G_OBJECT_CLASS (ac_progress_parent_class)->finalize (object);
 }
 
@@ -331,9 +241,6 @@ ac_progress_init (AcProgress *self)
 {
 	self->steps = g_array_new (FALSE, TRUE, sizeof (AcProgressStep));
 	g_array_set_clear_func (self->steps, ac_progress_step_clear);
-	self->last_permille = -1;
-	self->output = AC_PROGRESS_OUTPUT_QUIET;
-	self->start_us = g_get_monotonic_time ();
 }
 
 AcProgress *

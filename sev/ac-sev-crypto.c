@@ -378,14 +378,6 @@ ac_sev_random (guint8 *buf, gsize len, GError **error)
 	return TRUE;
 }
 
-/* a GBytes that owns @data and cleanses it when the last reference goes; kept until
- * ac-sev-secret.c calls ac_secret_bytes_new_take() itself */
-GBytes *
-ac_sev_secure_bytes_new_take (guint8 *data, gsize len)
-{
-	return ac_secret_bytes_new_take (data, len);
-}
-
 /* a P-384 key pair from its private scalar (big-endian), the public point computed */
 EVP_PKEY *
 ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error)

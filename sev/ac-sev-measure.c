@@ -579,6 +579,134 @@ ac_sev_check_vmsa (GBytes *vmsa, const gchar *what, GError **error)
 	return TRUE;
 }
 
+/* the kernel hashes table, when a kernel is given, into @c */
+static gboolean
+ac_sev_measure_kernel_hashes (const AcSevLaunchInputs *in,
+			      AcSevOvmf *ovmf,
+			      EVP_MD_CTX *c,
+			      GError **error)
+{
+	if (in->kernel != NULL) {
+		guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
+		guint32 base = 0, size = 0;
+		if (!ac_sev_ovmf_get_hash_table (ovmf, &base, &size, error))
+			return FALSE;
+		if (size < AC_SEV_KERNEL_HASHES_TABLE_SIZE) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "firmware's SEV hash table area is %u bytes, expected at least "
+				     "%d (this firmware does not support kernel hashes)",
+				     size,
+				     AC_SEV_KERNEL_HASHES_TABLE_SIZE);
+			return FALSE;
+		}
+		if (!ac_sev_kernel_hashes_table (g_bytes_get_data (in->kernel, NULL),
+						 g_bytes_get_size (in->kernel),
+						 in->initrd != NULL ? g_bytes_get_data (in->initrd, NULL)
+								    : NULL,
+						 in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0,
+						 in->cmdline,
+						 table,
+						 error))
+			return FALSE;
+		if (EVP_DigestUpdate (c, table, sizeof (table)) != 1)
+			return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
+	} else if (in->initrd != NULL || in->cmdline != NULL) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "an initrd or a kernel command line needs a kernel");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the VMSAs of cpu0 and of the other vCPUs: the files given, or built for the vCPU model */
+static gboolean
+ac_sev_measure_vmsas (const AcSevLaunchInputs *in,
+		      AcSevOvmf *ovmf,
+		      GBytes **v0,
+		      GBytes **v1,
+		      GError **error)
+{
+	if (in->vmsa_cpu0 != NULL) {
+		if (!ac_sev_check_vmsa (in->vmsa_cpu0, "VMSA of cpu0", error))
+			return FALSE;
+		*v0 = g_bytes_ref (in->vmsa_cpu0);
+		if (in->num_cpus > 1) {
+			if (in->vmsa_cpu1 == NULL) {
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "%u vCPUs need the VMSA of cpu1 too",
+					     in->num_cpus);
+				return FALSE;
+			}
+			if (!ac_sev_check_vmsa (in->vmsa_cpu1, "VMSA of cpu1", error))
+				return FALSE;
+			*v1 = g_bytes_ref (in->vmsa_cpu1);
+		}
+	} else {
+		guint8 *b0, *b1;
+		guint32 reset = 0;
+		guint32 sig;
+		if (in->cpu_family == 0) {
+			g_set_error_literal (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "SEV-ES needs either the VMSA files or the vCPU "
+					     "family, model and stepping");
+			return FALSE;
+		}
+		if (!ac_sev_ovmf_get_es_reset_addr (ovmf, &reset, error))
+			return FALSE;
+		sig = ac_sev_cpu_signature (in->cpu_family, in->cpu_model, in->cpu_stepping);
+		b0 = g_malloc (AC_SEV_VMSA_SIZE);
+		b1 = g_malloc (AC_SEV_VMSA_SIZE);
+		ac_sev_vmsa_build (TRUE, reset, sig, in->vmsa_variant, b0);
+		ac_sev_vmsa_build (FALSE, reset, sig, in->vmsa_variant, b1);
+		*v0 = g_bytes_new_take (b0, AC_SEV_VMSA_SIZE);
+		*v1 = g_bytes_new_take (b1, AC_SEV_VMSA_SIZE);
+	}
+	return TRUE;
+}
+
+/* with SEV-ES, the VMSA of cpu0 then that of cpu1 once per further vCPU, into @c */
+static gboolean
+ac_sev_measure_es (const AcSevLaunchInputs *in, AcSevOvmf *ovmf, EVP_MD_CTX *c, GError **error)
+{
+	if (in->policy & AC_SEV_POLICY_ES) {
+		g_autoptr(GBytes) v0 = NULL;
+		g_autoptr(GBytes) v1 = NULL;
+		if (in->num_cpus == 0 || in->num_cpus > 512) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "SEV-ES policy 0x%x needs the number of vCPUs (1 to 512), got %u",
+				     in->policy,
+				     in->num_cpus);
+			return FALSE;
+		}
+		if (!ac_sev_measure_vmsas (in, ovmf, &v0, &v1, error))
+			return FALSE;
+		if (EVP_DigestUpdate (c, g_bytes_get_data (v0, NULL), AC_SEV_VMSA_SIZE) != 1)
+			return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
+		for (guint i = 1; i < in->num_cpus; i++) {
+			if (EVP_DigestUpdate (c, g_bytes_get_data (v1, NULL), AC_SEV_VMSA_SIZE) != 1)
+				return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
+		}
+	} else if (in->vmsa_cpu0 != NULL || in->vmsa_cpu1 != NULL) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "VMSA files given, but policy 0x%x does not set SEV-ES (bit 2)",
+			     in->policy);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * ac_sev_launch_digest:
  *
@@ -617,105 +745,10 @@ ac_sev_launch_digest (const AcSevLaunchInputs *in, guint8 ld[32], GError **error
 	    EVP_DigestUpdate (c, fw, fwlen) != 1)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
 
-	if (in->kernel != NULL) {
-		guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
-		guint32 base = 0, size = 0;
-		if (!ac_sev_ovmf_get_hash_table (ovmf, &base, &size, error))
-			return FALSE;
-		if (size < AC_SEV_KERNEL_HASHES_TABLE_SIZE) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "firmware's SEV hash table area is %u bytes, expected at least "
-				     "%d (this firmware does not support kernel hashes)",
-				     size,
-				     AC_SEV_KERNEL_HASHES_TABLE_SIZE);
-			return FALSE;
-		}
-		if (!ac_sev_kernel_hashes_table (g_bytes_get_data (in->kernel, NULL),
-						 g_bytes_get_size (in->kernel),
-						 in->initrd != NULL ? g_bytes_get_data (in->initrd, NULL)
-								    : NULL,
-						 in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0,
-						 in->cmdline,
-						 table,
-						 error))
-			return FALSE;
-		if (EVP_DigestUpdate (c, table, sizeof (table)) != 1)
-			return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
-	} else if (in->initrd != NULL || in->cmdline != NULL) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "an initrd or a kernel command line needs a kernel");
+	if (!ac_sev_measure_kernel_hashes (in, ovmf, c, error))
 		return FALSE;
-	}
-
-	if (in->policy & AC_SEV_POLICY_ES) {
-		g_autoptr(GBytes) v0 = NULL;
-		g_autoptr(GBytes) v1 = NULL;
-		if (in->num_cpus == 0 || in->num_cpus > 512) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "SEV-ES policy 0x%x needs the number of vCPUs (1 to 512), got %u",
-				     in->policy,
-				     in->num_cpus);
-			return FALSE;
-		}
-		if (in->vmsa_cpu0 != NULL) {
-			if (!ac_sev_check_vmsa (in->vmsa_cpu0, "VMSA of cpu0", error))
-				return FALSE;
-			v0 = g_bytes_ref (in->vmsa_cpu0);
-			if (in->num_cpus > 1) {
-				if (in->vmsa_cpu1 == NULL) {
-					g_set_error (error,
-						     AC_ERROR,
-						     AC_ERROR_INVALID_INPUT,
-						     "%u vCPUs need the VMSA of cpu1 too",
-						     in->num_cpus);
-					return FALSE;
-				}
-				if (!ac_sev_check_vmsa (in->vmsa_cpu1, "VMSA of cpu1", error))
-					return FALSE;
-				v1 = g_bytes_ref (in->vmsa_cpu1);
-			}
-		} else {
-			guint8 *b0, *b1;
-			guint32 reset = 0;
-			guint32 sig;
-			if (in->cpu_family == 0) {
-				g_set_error_literal (error,
-						     AC_ERROR,
-						     AC_ERROR_INVALID_INPUT,
-						     "SEV-ES needs either the VMSA files or the vCPU "
-						     "family, model and stepping");
-				return FALSE;
-			}
-			if (!ac_sev_ovmf_get_es_reset_addr (ovmf, &reset, error))
-				return FALSE;
-			sig = ac_sev_cpu_signature (in->cpu_family, in->cpu_model, in->cpu_stepping);
-			b0 = g_malloc (AC_SEV_VMSA_SIZE);
-			b1 = g_malloc (AC_SEV_VMSA_SIZE);
-			ac_sev_vmsa_build (TRUE, reset, sig, in->vmsa_variant, b0);
-			ac_sev_vmsa_build (FALSE, reset, sig, in->vmsa_variant, b1);
-			v0 = g_bytes_new_take (b0, AC_SEV_VMSA_SIZE);
-			v1 = g_bytes_new_take (b1, AC_SEV_VMSA_SIZE);
-		}
-		if (EVP_DigestUpdate (c, g_bytes_get_data (v0, NULL), AC_SEV_VMSA_SIZE) != 1)
-			return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
-		for (guint i = 1; i < in->num_cpus; i++) {
-			if (EVP_DigestUpdate (c, g_bytes_get_data (v1, NULL), AC_SEV_VMSA_SIZE) != 1)
-				return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
-		}
-	} else if (in->vmsa_cpu0 != NULL || in->vmsa_cpu1 != NULL) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "VMSA files given, but policy 0x%x does not set SEV-ES (bit 2)",
-			     in->policy);
+	if (!ac_sev_measure_es (in, ovmf, c, error))
 		return FALSE;
-	}
 	if (EVP_DigestFinal_ex (c, ld, &olen) != 1 || olen != 32)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
 	return TRUE;

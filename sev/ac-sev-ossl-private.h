@@ -107,7 +107,6 @@ gboolean ac_sev_aes128_ctr (const guint8 key[16],
 			    guint8 *out,
 			    GError **error);
 gboolean ac_sev_random (guint8 *buf, gsize len, GError **error);
-GBytes *ac_sev_secure_bytes_new_take (guint8 *data, gsize len);
 EVP_PKEY *ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error);
 
 G_END_DECLS

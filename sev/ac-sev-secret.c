@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-sev-guid.h"
 #include "ac-sev-ossl-private.h"
-#include "ac-sev-secret.h"
+#include "ac-sev-secret-private.h"
 
 typedef struct {
 	guint8 guid[16];
@@ -97,7 +98,7 @@ ac_sev_secret_table_add (AcSevSecretTable *self,
 			     AC_SEV_SECRET_MAX_PAYLOAD);
 		return FALSE;
 	}
-	e.data = ac_sev_secure_bytes_new_take (g_memdup2 (data != NULL ? data : (const guint8 *)"", len), len);
+	e.data = ac_secret_bytes_new_take (g_memdup2 (data != NULL ? data : (const guint8 *)"", len), len);
 	g_array_append_val (self->entries, e);
 	return TRUE;
 }
@@ -183,7 +184,7 @@ ac_sev_secret_table_build (AcSevSecretTable *self, AcSevSecretTableFormat format
 			memcpy (buf + off + 20, d, dlen);
 		off += 20 + dlen + (nul ? 1 : 0); /* the NUL is already there (zeroed buffer) */
 	}
-	return ac_sev_secure_bytes_new_take (buf, padded);
+	return ac_secret_bytes_new_take (buf, padded);
 }
 
 /**
@@ -457,10 +458,10 @@ ac_sev_secret_packet_open (const guint8 tek[16],
 	}
 	p = g_malloc (payload_len);
 	if (!ac_sev_aes128_ctr (tek, header + 4, payload, payload_len, p, error)) {
-		OPENSSL_cleanse (p, payload_len);
+		ac_secret_wipe (p, payload_len);
 		g_free (p);
 		return FALSE;
 	}
-	*plaintext = ac_sev_secure_bytes_new_take (p, payload_len);
+	*plaintext = ac_secret_bytes_new_take (p, payload_len);
 	return TRUE;
 }

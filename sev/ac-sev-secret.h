@@ -53,16 +53,8 @@ GBytes *ac_sev_secret_table_build_aleph_passphrase (const gchar *passphrase, GEr
 
 /* ---- LAUNCH_SECRET packet ---- */
 
-gboolean ac_sev_secret_packet_build (const guint8 tek[16],
-				     const guint8 tik[16],
-				     const guint8 measure[32],
-				     guint8 api_major,
-				     guint8 api_minor,
-				     const guint8 *iv,
-				     GBytes *table,
-				     guint8 header[AC_SEV_SECRET_HEADER_SIZE],
-				     GBytes **payload,
-				     GError **error);
+/* the builder that takes raw keys is private to sev/ (ac-sev-secret-private.h): a secret is
+ * sealed only for a verified launch, through ac-sev-owner.h */
 gboolean ac_sev_secret_packet_open (const guint8 tek[16],
 				    const guint8 tik[16],
 				    const guint8 measure[32],

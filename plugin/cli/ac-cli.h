@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "ac-domain.h"
 #include "ac-error.h"
 #include "ac-http.h"
 #include "ac-status.h"
@@ -65,7 +66,7 @@ gchar *ac_cli_status_event_to_string (const gchar *domain, const AcStatus *statu
 /* What list and status share (cli-list.c). */
 const gchar *ac_cli_tag_mode (const AcTag *tag, gboolean json);
 gchar *ac_cli_ssh_hint (const AcStatus *status);
-gboolean ac_cli_status_tag_changed (const AcStatus *status, const gchar *domain_xml);
+gboolean ac_cli_status_tag_changed (const AcStatus *status, const AcDomain *domain);
 gboolean ac_cli_status_instance_kept (const AcStatus *status);
 gchar *ac_cli_format_bytes (guint64 bytes);
 

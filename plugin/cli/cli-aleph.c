@@ -18,6 +18,7 @@
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-cli.h"
+#include "ac-cli-progress.h"
 #include "ac-codec.h"
 #include "ac-eth-account.h"
 #include "ac-file.h"
@@ -50,7 +51,7 @@ static AcProgress *
 cli_progress (AcCliGlobal *global, const gchar *id)
 {
 	AcProgress *p = ac_progress_new (id);
-	ac_progress_set_output (p, ac_progress_output_pick (global->json, global->quiet, stderr),
+	ac_cli_progress_attach (p, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
 				stderr);
 	return p;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-cli-progress.h"
 #include "ac-log.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-libvirt.h"
@@ -256,7 +257,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 
 	progress = ac_progress_new ("apply");
-	ac_progress_set_output (progress, ac_progress_output_pick (global->json, global->quiet, stderr),
+	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
 				global->json ? stdout : stderr);
 	actx.dom = dom;
 	actx.global = global;

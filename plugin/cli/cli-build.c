@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,37 +19,27 @@
 #include "ac-builder.h"
 #include "ac-car.h"
 #include "ac-cli.h"
+#include "ac-cli-progress.h"
+#include "ac-domain.h"
 #include "ac-pipeline.h"
 #include "ac-secret.h"
 #include "ac-secret-store.h"
 #include "ac-virt.h"
 
-static gchar *
-xpath_string (xmlXPathContextPtr ctx, xmlNodePtr node, const gchar *expr)
-{
-	xmlXPathObjectPtr r;
-	gchar *value = NULL;
-	ctx->node = node;
-	r = xmlXPathEvalExpression ((const xmlChar *)expr, ctx);
-	if (r != NULL && r->type == XPATH_STRING && r->stringval != NULL && r->stringval[0] != '\0')
-		value = g_strdup ((const gchar *)r->stringval);
-	xmlXPathFreeObject (r);
-	return value;
-}
-
 /*
  * The domain's disk as an image source: the domain must be shut off (its disk must not change
  * while it is read), the disk must be a local file or block device in raw or qcow2 format.
+ * The disk is source.disk, or the first disk by the domain model's rule
+ * (docs/tag.md#the-tagged-disk).
  */
 static gboolean
 resolve_from_domain (virDomainPtr dom, AcTemplate *tpl, GError **error)
 {
 	g_autofree gchar *xml = NULL;
-	xmlDocPtr doc;
-	xmlXPathContextPtr ctx;
-	xmlXPathObjectPtr disks;
+	g_autoptr(AcDomain) model = NULL;
+	g_autoptr(GError) local_error = NULL;
+	const AcDomainDisk *disk;
 	int state = 0, reason = 0;
-	gboolean ok = FALSE;
 
 	if (virDomainGetState (dom, &state, &reason, 0) < 0) {
 		ac_virt_set_error (error, "cannot get the state of domain %s", tpl->source.domain);
@@ -69,62 +57,51 @@ resolve_from_domain (virDomainPtr dom, AcTemplate *tpl, GError **error)
 		ac_virt_set_error (error, "cannot get the XML of domain %s", tpl->source.domain);
 		return FALSE;
 	}
-	doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
-	if (doc == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT, "domain %s: unreadable XML",
-			     tpl->source.domain);
+	model = ac_domain_parse (xml, -1, &local_error);
+	if (model == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT, "domain %s: unreadable XML: %s",
+			     tpl->source.domain, local_error->message);
 		return FALSE;
 	}
-	ctx = xmlXPathNewContext (doc);
-	disks = xmlXPathEvalExpression (
-		(const xmlChar *)"/domain/devices/disk[@device='disk' or not(@device)]", ctx);
-	if (disks != NULL && disks->nodesetval != NULL) {
-		for (int i = 0; i < disks->nodesetval->nodeNr; i++) {
-			xmlNodePtr n = disks->nodesetval->nodeTab[i];
-			g_autofree gchar *dev = xpath_string (ctx, n, "string(target/@dev)");
-			g_autofree gchar *type = xpath_string (ctx, n, "string(@type)");
-			g_autofree gchar *file = xpath_string (ctx, n, "string(source/@file)");
-			g_autofree gchar *blk = xpath_string (ctx, n, "string(source/@dev)");
-			g_autofree gchar *fmt = xpath_string (ctx, n, "string(driver/@type)");
-			if (tpl->source.disk != NULL && g_strcmp0 (dev, tpl->source.disk) != 0)
-				continue;
-			if (g_strcmp0 (type, "file") != 0 && g_strcmp0 (type, "block") != 0) {
-				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-					     "source.disk '%s' of domain %s is a %s disk: expected a local "
-					     "file or block device", dev, tpl->source.domain,
-					     type != NULL ? type : "(untyped)");
-				break;
-			}
-			if (fmt != NULL && g_strcmp0 (fmt, "raw") != 0 && g_strcmp0 (fmt, "qcow2") != 0) {
-				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-					     "source.disk '%s' of domain %s is %s: expected raw or qcow2",
-					     dev, tpl->source.domain, fmt);
-				break;
-			}
-			if (file == NULL && blk == NULL)
-				continue;
-			g_free (tpl->source.path);
-			tpl->source.path = g_strdup (file != NULL ? file : blk);
-			g_free (tpl->source.format);
-			tpl->source.format = g_strdup (fmt != NULL ? fmt : "auto");
-			g_free (tpl->source.partition);
-			tpl->source.partition = g_strdup ("auto");
-			tpl->source.type = AC_SOURCE_IMAGE;
-			g_debug ("source: domain %s disk %s is %s (%s)", tpl->source.domain, dev,
-				 tpl->source.path, tpl->source.format);
-			ok = TRUE;
-			break;
-		}
-	}
-	if (!ok && error != NULL && *error == NULL)
+	disk = ac_domain_find_disk (model, tpl->source.disk);
+	if (disk == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
 			     "domain %s has no %s%s disk with a source", tpl->source.domain,
 			     tpl->source.disk != NULL ? "disk " : "",
 			     tpl->source.disk != NULL ? tpl->source.disk : "local");
-	xmlXPathFreeObject (disks);
-	xmlXPathFreeContext (ctx);
-	xmlFreeDoc (doc);
-	return ok;
+		return FALSE;
+	}
+	if (g_strcmp0 (disk->type, "file") != 0 && g_strcmp0 (disk->type, "block") != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+			     "source.disk '%s' of domain %s is a %s disk: expected a local "
+			     "file or block device", disk->dev, tpl->source.domain,
+			     disk->type != NULL ? disk->type : "(untyped)");
+		return FALSE;
+	}
+	if (disk->format != NULL && g_strcmp0 (disk->format, "raw") != 0 &&
+	    g_strcmp0 (disk->format, "qcow2") != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+			     "source.disk '%s' of domain %s is %s: expected raw or qcow2",
+			     disk->dev, tpl->source.domain, disk->format);
+		return FALSE;
+	}
+	if (disk->source_file == NULL && disk->source_dev == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			     "domain %s has no %s%s disk with a source", tpl->source.domain,
+			     tpl->source.disk != NULL ? "disk " : "",
+			     tpl->source.disk != NULL ? tpl->source.disk : "local");
+		return FALSE;
+	}
+	g_free (tpl->source.path);
+	tpl->source.path = g_strdup (disk->source_file != NULL ? disk->source_file : disk->source_dev);
+	g_free (tpl->source.format);
+	tpl->source.format = g_strdup (disk->format != NULL ? disk->format : "auto");
+	g_free (tpl->source.partition);
+	tpl->source.partition = g_strdup ("auto");
+	tpl->source.type = AC_SOURCE_IMAGE;
+	g_debug ("source: domain %s disk %s is %s (%s)", tpl->source.domain, disk->dev,
+		 tpl->source.path, tpl->source.format);
+	return TRUE;
 }
 
 /*
@@ -401,7 +378,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	opts.force = force;
 	opts.workdir_parent = workdir;
 	progress = ac_progress_new ("build");
-	ac_progress_set_output (progress, ac_progress_output_pick (global->json, global->quiet, stderr),
+	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
 				stderr);
 	guard = ac_signal_guard_new (cancellable);
 	ok = ac_build_run (tpl, &opts, progress, cancellable, &result, &error);

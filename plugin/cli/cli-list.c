@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-domain.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -58,18 +59,18 @@ ac_cli_ssh_hint (const AcStatus *st)
 
 /**
  * ac_cli_status_tag_changed:
- * @domain_xml: the domain's XML now
+ * @domain: (nullable): the domain's model now (ac_domain_parse())
  *
  * Whether @st was written for another tag than the domain has now: it is not the domain's
  * status any more, only what virt-alephd last said before the change.
  */
 gboolean
-ac_cli_status_tag_changed (const AcStatus *st, const gchar *domain_xml)
+ac_cli_status_tag_changed (const AcStatus *st, const AcDomain *domain)
 {
 	g_autofree gchar *now = NULL;
-	if (st == NULL || st->tag == NULL)
+	if (st == NULL || st->tag == NULL || domain == NULL)
 		return FALSE;
-	now = ac_status_tag_fingerprint (domain_xml);
+	now = ac_domain_get_tag_fingerprint (domain);
 	return now != NULL && g_strcmp0 (now, st->tag) != 0;
 }
 
@@ -201,11 +202,13 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
 		char uuid[VIR_UUID_STRING_BUFLEN] = "";
-		g_autoptr (AcTag) tag = NULL;
+		g_autoptr (AcDomain) model = NULL;
+		const AcTag *tag;
 		ListRow *r;
 		/* a domain undefined meanwhile, or untagged, is not listed */
 		if (xml != NULL && ac_tag_xml_has_tag (xml, strlen (xml))) {
-			tag = ac_tag_parse (xml, -1, NULL, NULL);
+			model = ac_domain_parse (xml, -1, NULL);
+			tag = model != NULL ? model->tag : NULL;
 			r = g_new0 (ListRow, 1);
 			r->name = g_strdup (virDomainGetName (domains[i]));
 			if (virDomainGetUUIDString (domains[i], uuid) == 0)
@@ -213,7 +216,7 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 			r->mode_text = g_strdup (ac_cli_tag_mode (tag, FALSE));
 			r->mode_json = ac_cli_tag_mode (tag, TRUE);
 			r->st = ac_status_parse (xml, -1, NULL);
-			r->tag_changed = ac_cli_status_tag_changed (r->st, xml);
+			r->tag_changed = ac_cli_status_tag_changed (r->st, model);
 			r->stale = r->tag_changed && !ac_cli_status_instance_kept (r->st);
 			r->ssh = r->stale ? NULL : ac_cli_ssh_hint (r->st);
 			g_ptr_array_add (rows, r);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-domain.h"
 #include "ac-file.h"
 #include "ac-localsev-pin.h"
 #include "ac-pipeline.h"
@@ -110,6 +111,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *element = NULL;
 	g_autofree gchar *domain_xml = NULL;
 	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcDomain) model = NULL;
 	g_autoptr(AcTagDomain) info = NULL;
 	gboolean pin = FALSE;
 
@@ -135,11 +137,13 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		domain_xml = ac_virt_get_xml (dom, &error);
 		if (domain_xml == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		tag = ac_tag_parse (domain_xml, -1, NULL, &error);
-		if (tag == NULL)
+		model = ac_domain_parse (domain_xml, -1, &error);
+		if (model == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		element = ac_tag_format (tag);
-		g_clear_pointer (&tag, ac_tag_free);
+		if (model->tag == NULL)
+			return ac_cli_fail (global, g_error_copy (model->tag_error));
+		element = ac_tag_format (model->tag);
+		g_clear_pointer (&model, ac_domain_free);
 		g_clear_pointer (&domain_xml, g_free);
 	} else if (from_file != NULL) {
 		/* a regular file (or - for stdin) of at most 1 MiB */
@@ -224,8 +228,11 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	domain_xml = ac_virt_get_xml (dom, &error);
 	if (domain_xml == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	info = ac_tag_domain_parse (domain_xml, -1, &error);
-	if (info == NULL || !ac_tag_validate (tag, info, &error))
+	model = ac_domain_parse (domain_xml, -1, &error);
+	if (model == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	info = ac_domain_get_tag_info (model);
+	if (!ac_tag_validate (tag, info, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	/* what the owner says here is what virt-alephd may act on for a remote host: pinned
 	 * before the tag is set, so a failure changes nothing */
@@ -509,7 +516,8 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *xml = ac_virt_get_xml (dom, &error);
 		g_autoptr(AcStatus) st = NULL;
-		g_autoptr(AcTag) tag = NULL;
+		g_autoptr(AcDomain) model = NULL;
+		const AcTag *tag;
 		g_autofree gchar *line = NULL;
 		g_autoptr(GDateTime) now_utc = g_date_time_new_now_utc ();
 		gint64 now = g_get_monotonic_time ();
@@ -521,11 +529,12 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 		if (!ac_tag_xml_has_tag (xml, strlen (xml)))
 			return status_untagged (global, dom);
 		st = ac_status_parse (xml, -1, NULL);
-		tag = ac_tag_parse (xml, -1, NULL, NULL);
+		model = ac_domain_parse (xml, -1, NULL);
+		tag = model != NULL ? model->tag : NULL;
 		/* a status of an earlier tag is not the domain's, but for an instance that runs on:
 		 * virt-alephd leaves it as it is */
 		kept = ac_cli_status_instance_kept (st);
-		tag_changed = ac_cli_status_tag_changed (st, xml) && !kept;
+		tag_changed = ac_cli_status_tag_changed (st, model) && !kept;
 		if (first || g_strcmp0 (st != NULL ? st->updated : NULL, last_updated) != 0) {
 			changed_at = now;
 			g_free (last_updated);
@@ -546,7 +555,7 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 				last = g_steal_pointer (&line);
 				printed_at = now;
 			}
-			if (kept && ac_cli_status_tag_changed (st, xml) && !global->json && !global->quiet &&
+			if (kept && ac_cli_status_tag_changed (st, model) && !global->json && !global->quiet &&
 			    printed_at == now)
 				printf ("note: the tag changed after the instance was published; virt-alephd "
 					"leaves the running instance as it is ('virt-aleph erase %s', then the new "
@@ -605,11 +614,13 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
 		"Show the tag of DOMAIN and the status virt-alephd recorded for it.");
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GError) tag_error = NULL;
+	g_autoptr(GError) parse_error = NULL;
+	const GError *tag_error = NULL;
 	g_autoptr(virConnect) conn = NULL;
 	g_autoptr(virDomain) dom = NULL;
 	g_autofree gchar *xml = NULL;
-	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcDomain) model = NULL;
+	const AcTag *tag = NULL;
 	g_autoptr(AcStatus) st = NULL;
 	g_autofree gchar *ssh = NULL;
 	gboolean tagged, tag_changed, stale;
@@ -632,10 +643,13 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	if (xml == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	tagged = ac_tag_xml_has_tag (xml, strlen (xml));
-	if (tagged)
-		tag = ac_tag_parse (xml, -1, NULL, &tag_error);
+	model = ac_domain_parse (xml, -1, &parse_error);
+	if (tagged) {
+		tag = model != NULL ? model->tag : NULL;
+		tag_error = model != NULL ? model->tag_error : parse_error;
+	}
 	st = ac_status_parse (xml, -1, NULL);
-	tag_changed = ac_cli_status_tag_changed (st, xml);
+	tag_changed = ac_cli_status_tag_changed (st, model);
 	stale = tag_changed && !ac_cli_status_instance_kept (st);
 	ssh = stale ? NULL : ac_cli_ssh_hint (st);
 

@@ -1,5 +1,5 @@
 /*
- * What the service wants a tagged domain's status to be, from its XML alone.
+ * What the service wants a tagged domain's status to be, from its domain model alone.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -7,10 +7,14 @@
 
 #include <glib.h>
 
+#include "ac-domain.h"
 #include "ac-status.h"
 
 G_BEGIN_DECLS
 
-AcStatus *ac_reconcile_desired_status (const gchar *domain_xml, const AcStatus *current);
+AcStatus *ac_reconcile_desired_status (const gchar *domain_xml,
+				       const AcDomain *domain,
+				       const GError *domain_error,
+				       const AcStatus *current);
 
 G_END_DECLS

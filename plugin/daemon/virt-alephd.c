@@ -27,7 +27,7 @@
 #include "ac-log.h"
 #include "ac-process.h"
 #include "ac-localsev-owner.h"
-#include "ac-localsev-domain.h"
+#include "ac-domain.h"
 #include "ac-localsev-service.h"
 #include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
@@ -295,7 +295,12 @@ ac_daemon_requeue (gpointer data)
 }
 
 static void
-ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, const gchar *tag, AcWorkerKind kind)
+ac_daemon_start_worker (AcDaemon *self,
+			virDomainPtr dom,
+			const AcDomain *model,
+			const gchar *uuid,
+			const gchar *tag,
+			AcWorkerKind kind)
 {
 	g_autoptr(GTask) task = NULL;
 	GCancellable *cancellable;
@@ -323,8 +328,8 @@ ac_daemon_start_worker (AcDaemon *self, virDomainPtr dom, const gchar *uuid, con
 	virDomainRef (dom);
 	w->dom = dom;
 	{
-		g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
-		g_autofree gchar *fingerprint = ac_status_tag_fingerprint (xml);
+		/* the tag the status is about, from the model the caller read */
+		g_autofree gchar *fingerprint = ac_domain_get_tag_fingerprint (model);
 		w->writer = ac_status_writer_new (dom, fingerprint);
 		ac_status_writer_set_log (w->writer, TRUE);
 		/* a status of work in progress is written at least every AC_STATUS_HEARTBEAT_S */
@@ -358,7 +363,8 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcStatus) current = NULL;
 	g_autoptr(AcStatus) desired = NULL;
-	g_autoptr(AcTag) tag = NULL;
+	g_autoptr(AcDomain) model = NULL;
+	const AcTag *tag;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *canonical = NULL;
 	const gchar *name;
@@ -370,7 +376,10 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 		return;
 	}
 	current = ac_status_parse (xml, -1, NULL);
-	desired = ac_reconcile_desired_status (xml, current);
+	/* the domain XML read once: everything below takes the model */
+	model = ac_domain_parse (xml, -1, &error);
+	desired = ac_reconcile_desired_status (xml, model, error, current);
+	g_clear_error (&error);
 	if (desired == NULL) {
 		/* untagged: a status left from an earlier tag is stale */
 		if (current != NULL) {
@@ -380,12 +389,11 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 		}
 		return;
 	}
-	tag = ac_tag_parse (xml, -1, NULL, NULL);
+	tag = model != NULL ? model->tag : NULL;
 	/* not published, local mode sev: its image built and a launch prepared while shut off,
 	 * attested when started paused; in a worker (a build takes minutes) */
 	if (tag != NULL && tag->publish == NULL && ac_localsev_service_applies (self->sev_host, tag)) {
-		g_autoptr(AcLocalsevDomain) parsed = ac_localsev_domain_parse (xml, -1, NULL);
-		AcLocalsevDisk *disk = parsed != NULL ? ac_localsev_domain_find_disk (parsed, tag->disk_dev) : NULL;
+		AcDomainDisk *disk = ac_domain_get_tagged_disk (model);
 		g_autofree gchar *key = NULL;
 		if (g_hash_table_contains (self->workers, uuid)) {
 			g_hash_table_add (self->dirty, g_strdup (uuid));
@@ -397,7 +405,7 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 			g_debug ("domain '%s': its disk could not be built into an image; waiting for a change", name);
 			return;
 		}
-		ac_daemon_start_worker (self, dom, uuid, key, AC_WORKER_LOCALSEV);
+		ac_daemon_start_worker (self, dom, model, uuid, key, AC_WORKER_LOCALSEV);
 		return;
 	}
 	if (tag == NULL || tag->publish == NULL) {
@@ -418,7 +426,7 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 		return;
 	}
 	g_message ("domain '%s': running the Aleph flow", name);
-	ac_daemon_start_worker (self, dom, uuid, canonical, AC_WORKER_PIPELINE);
+	ac_daemon_start_worker (self, dom, model, uuid, canonical, AC_WORKER_PIPELINE);
 }
 
 /* A local SEV launch prepared long ago gets a fresh one before its record expires. */
@@ -449,7 +457,8 @@ ac_daemon_monitor (gpointer data)
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
 		g_autoptr(AcStatus) st = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
-		g_autoptr(AcTag) tag = xml != NULL ? ac_tag_parse (xml, -1, NULL, NULL) : NULL;
+		g_autoptr(AcDomain) model = xml != NULL ? ac_domain_parse (xml, -1, NULL) : NULL;
+		const AcTag *tag = model != NULL ? model->tag : NULL;
 		char uuid[VIR_UUID_STRING_BUFLEN];
 		/* only instances on Aleph: a local SEV domain's "running" has no CRN to ask */
 		if (tag == NULL || virDomainGetUUIDString (domains[i], uuid) != 0) {
@@ -457,7 +466,7 @@ ac_daemon_monitor (gpointer data)
 			continue;
 		}
 		if (st != NULL && g_strcmp0 (st->state, "running") == 0 && tag->publish != NULL)
-			ac_daemon_start_worker (self, domains[i], uuid, NULL, AC_WORKER_MONITOR);
+			ac_daemon_start_worker (self, domains[i], model, uuid, NULL, AC_WORKER_MONITOR);
 		else if (ac_daemon_launch_needs_refresh (self, st, tag, uuid))
 			ac_daemon_queue (self, uuid);
 		virDomainFree (domains[i]);

@@ -85,12 +85,12 @@ ac_localsev_gate_differs (GError **error,
 
 /* the launch inputs of @dom against @r; the session state is not looked at */
 gboolean
-ac_localsev_gate_compare (const AcLocalsevRecord *r, AcLocalsevDomain *dom, GError **error)
+ac_localsev_gate_compare (const AcLocalsevRecord *r, AcDomain *dom, GError **error)
 {
 	const gchar *name = r->domain;
 	guint32 policy = 0;
 	guint v = 0;
-	AcLocalsevDisk *disk;
+	AcDomainDisk *disk;
 
 	if (g_strcmp0 (dom->uuid, r->uuid) != 0)
 		return ac_localsev_gate_differs (error, name, "the domain UUID", r->uuid,
@@ -144,7 +144,7 @@ ac_localsev_gate_compare (const AcLocalsevRecord *r, AcLocalsevDomain *dom, GErr
 		return ac_localsev_gate_differs (error, name, "<vcpu> (measured in SEV-ES VMSAs)",
 		                                 want, have);
 	}
-	disk = ac_localsev_domain_find_disk (dom, r->disk_dev);
+	disk = ac_domain_find_disk (dom, r->disk_dev);
 	if (disk == NULL) {
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_REFUSED,
@@ -202,13 +202,13 @@ ac_localsev_gate_check_prepared (const AcLocalsevRecord *record,
                                  gsize len,
                                  GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (GError) error_local = NULL;
 
 	g_return_val_if_fail (record != NULL, FALSE);
 	g_return_val_if_fail (domain_xml != NULL, FALSE);
 
-	dom = ac_localsev_domain_parse (domain_xml, (gssize)len, &error_local);
+	dom = ac_domain_parse (domain_xml, (gssize)len, &error_local);
 	if (dom == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED, "domain '%s': %s", record->domain,
 		             error_local->message);

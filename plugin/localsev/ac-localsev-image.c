@@ -120,8 +120,8 @@ typedef struct {
 	virDomainPtr dom;
 	const gchar *name;
 	const gchar *uuid;
-	const gchar *xml;
-	const AcLocalsevDisk *disk;
+	const AcDomain *domain; /* the domain model, read once by the caller */
+	const AcDomainDisk *disk;
 	AcProgress *progress;
 	gboolean storage;
 } AcImageJob;
@@ -158,7 +158,7 @@ build_local (AcImageJob *job, GError **error)
 	spec.state_dir = ctx->state_dir;
 	spec.name = job->name;
 	spec.uuid = job->uuid;
-	spec.domain_xml = job->xml;
+	spec.domain = job->domain;
 	spec.disk_dev = job->disk->dev;
 	spec.output = output;
 	spec.keep_existing = TRUE;
@@ -296,7 +296,7 @@ build_storage (AcImageJob *job, GError **error)
 		spec.state_dir = ctx->state_dir;
 		spec.name = job->name;
 		spec.uuid = job->uuid;
-		spec.domain_xml = job->xml;
+		spec.domain = job->domain;
 		spec.disk_dev = job->disk->dev;
 		spec.source = copy;
 		spec.output = output;
@@ -537,8 +537,8 @@ switch_domain (AcImageJob *job,
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *switched = NULL;
 	g_autofree gchar *uri = conn_uri (conn);
-	g_autoptr (AcLocalsevDomain) parsed = NULL;
-	AcLocalsevDisk *disk;
+	g_autoptr (AcDomain) parsed = NULL;
+	AcDomainDisk *disk;
 	const gchar *loader = NULL;
 	virDomainPtr defined;
 
@@ -548,10 +548,10 @@ switch_domain (AcImageJob *job,
 	xml = get_xml (job->dom, error);
 	if (xml == NULL)
 		return FALSE;
-	parsed = ac_localsev_domain_parse (xml, -1, error);
+	parsed = ac_domain_parse (xml, -1, error);
 	if (parsed == NULL)
 		return FALSE;
-	disk = ac_localsev_domain_find_disk (parsed, s->disk_dev);
+	disk = ac_domain_find_disk (parsed, s->disk_dev);
 	if (disk == NULL || g_strcmp0 (disk->source, s->original) != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT,
 		             "domain '%s': its disk %s changed while its image was built; looking "
@@ -606,7 +606,7 @@ static gboolean
 ensure_in_place (const AcLocalsevImageContext *ctx,
                  const gchar *name,
                  const gchar *uuid,
-                 const AcLocalsevDisk *disk,
+                 const AcDomainDisk *disk,
                  AcLocalsevImageState *state,
                  AcLocalsevImageState **state_out,
                  GError **error)
@@ -646,7 +646,7 @@ static gboolean
 ensure_earlier_run (AcImageJob *job, AcLocalsevImageState **state, GError **error)
 {
 	const gchar *name = job->name;
-	const AcLocalsevDisk *disk = job->disk;
+	const AcDomainDisk *disk = job->disk;
 
 	if (*state != NULL && g_strcmp0 ((*state)->original, disk->source) != 0) {
 		g_debug ("domain '%s': the image %s was built from %s, not from the disk's %s now",
@@ -735,8 +735,7 @@ ensure_build (AcImageJob *job,
 gboolean
 ac_localsev_image_ensure (const AcLocalsevImageContext *ctx,
                           virDomainPtr dom,
-                          const AcTag *tag,
-                          const gchar *xml,
+                          const AcDomain *domain,
                           gboolean *redefined,
                           AcLocalsevImageState **state_out,
                           GError **error)
@@ -745,17 +744,17 @@ ac_localsev_image_ensure (const AcLocalsevImageContext *ctx,
 	char uuid_buf[VIR_UUID_STRING_BUFLEN];
 	g_autofree gchar *uuid = NULL;
 	g_autofree gchar *uri = NULL;
-	g_autoptr (AcLocalsevDomain) parsed = NULL;
+	const AcTag *tag;
 	g_autoptr (AcLocalsevImageState) s = NULL;
 	g_autoptr (GError) error_local = NULL;
-	AcLocalsevDisk *disk;
+	AcDomainDisk *disk;
 	AcImageJob job = { 0 };
 	gboolean found = FALSE;
 	gboolean switched = FALSE;
 	gboolean ok;
 
 	g_return_val_if_fail (ctx != NULL && ctx->secrets_conn != NULL, FALSE);
-	g_return_val_if_fail (dom != NULL && tag != NULL && xml != NULL, FALSE);
+	g_return_val_if_fail (dom != NULL && domain != NULL && domain->tag != NULL, FALSE);
 
 	if (redefined != NULL)
 		*redefined = FALSE;
@@ -767,10 +766,8 @@ ac_localsev_image_ensure (const AcLocalsevImageContext *ctx,
 		return FALSE;
 	}
 	uuid = g_ascii_strdown (uuid_buf, -1);
-	parsed = ac_localsev_domain_parse (xml, -1, error);
-	if (parsed == NULL)
-		return FALSE;
-	disk = ac_localsev_domain_find_disk (parsed, tag->disk_dev);
+	tag = domain->tag;
+	disk = ac_domain_get_tagged_disk (domain);
 	if (disk == NULL || disk->source == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "domain '%s': %s%s%s; the local SEV flow needs a disk with a source",
@@ -819,7 +816,7 @@ ac_localsev_image_ensure (const AcLocalsevImageContext *ctx,
 	job.dom = dom;
 	job.name = name;
 	job.uuid = uuid;
-	job.xml = xml;
+	job.domain = domain;
 	job.disk = disk;
 	job.storage = ctx->pool != NULL || !ac_secret_store_uri_is_local (uri);
 

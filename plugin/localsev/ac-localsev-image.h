@@ -41,6 +41,7 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
+#include "ac-domain.h"
 #include "ac-tag.h"
 
 G_BEGIN_DECLS
@@ -99,14 +100,14 @@ typedef struct {
 } AcLocalsevImageContext;
 
 /*
- * For a shut-off domain: when this returns TRUE the tag's disk is an encrypted image whose
+ * For a shut-off domain, read into @domain (its model, with a valid tag): when this returns
+ * TRUE the tag's disk (ac_domain_get_tagged_disk()) is an encrypted image whose
  * passphrase is in @ctx->secrets_conn's store. *redefined says whether the definition was
  * written; *state_out (nullable) is the flow's image state, NULL for an image it did not build.
  */
 gboolean ac_localsev_image_ensure (const AcLocalsevImageContext *ctx,
 				   virDomainPtr dom,
-				   const AcTag *tag,
-				   const gchar *xml,
+				   const AcDomain *domain,
 				   gboolean *redefined,
 				   AcLocalsevImageState **state_out,
 				   GError **error);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
+#include "ac-codec.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-pin.h"
 #include "ac-localsev-store.h"
@@ -26,6 +28,7 @@
 #include "ac-sev-policy.h"
 #include "ac-sev-psp.h"
 #include "ac-sev-secret.h"
+#include "ac-sev-owner.h"
 #include "ac-sev-session.h"
 
 void
@@ -73,7 +76,7 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 		             path, len, AC_LOCALSEV_MAX_FIRMWARE);
 		return NULL;
 	}
-	sha = ac_localsev_util_sha256 (g_bytes_get_data (fw, NULL), len);
+	sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, g_bytes_get_data (fw, NULL), len);
 	if (pinned_sha256 == NULL || g_ascii_strcasecmp (sha, pinned_sha256) != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 		             "firmware hash: %s has sha256 %s, but the tag pins %s", path, sha,
@@ -105,11 +108,11 @@ ac_localsev_prepare_host_chain (const gchar *name,
 	g_autoptr (GError) error_local = NULL;
 	gsize pdh_len = 0, certs_len = 0;
 
-	pdh = ac_localsev_util_b64_decode (info->pdh, what_pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	pdh = ac_codec_base64_decode (what_pdh, info->pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
 	                                   AC_ERROR_UNTRUSTED, &pdh_len, error);
 	if (pdh == NULL)
 		return NULL;
-	certs = ac_localsev_util_b64_decode (info->cert_chain, what_chain, 3 * AC_SEV_CERT_SIZE,
+	certs = ac_codec_base64_decode (what_chain, info->cert_chain, 3 * AC_SEV_CERT_SIZE,
 	                                     AC_SEV_CHAIN_EXPORT_SIZE + 2 * AC_AMD_CERT_SIZE_4096,
 	                                     AC_ERROR_UNTRUSTED, &certs_len, error);
 	if (certs == NULL)
@@ -147,7 +150,7 @@ ac_localsev_prepare_host_chain (const gchar *name,
 		g_autoptr (AcSevCert) cek = NULL;
 		gsize id_len = 0;
 
-		id = ac_localsev_util_b64_decode (info->cpu0_id, what_id, AC_SEV_ID_SIZE,
+		id = ac_codec_base64_decode (what_id, info->cpu0_id, AC_SEV_ID_SIZE,
 		                                  AC_SEV_ID_SIZE, AC_ERROR_UNTRUSTED, &id_len,
 		                                  error);
 		if (id == NULL)
@@ -163,7 +166,7 @@ ac_localsev_prepare_host_chain (const gchar *name,
 		ac_sev_chain_set_cek (chain, cek);
 	}
 	if (pdh_sha256 != NULL)
-		*pdh_sha256 = ac_localsev_util_sha256 (pdh, pdh_len);
+		*pdh_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, pdh_len);
 	return g_steal_pointer (&chain);
 }
 
@@ -194,16 +197,16 @@ ac_localsev_prepare_launch_security_xml (const AcLocalsevRecord *r)
  * erased. The caller defines `prepared->domain_xml` with libvirt.
  */
 /* the domain parsed and checked against what the flow supports; the tag pinned (remote hosts) */
-static AcLocalsevDomain *
+static AcDomain *
 ac_localsev_prepare_parse_domain (AcSevHost *host,
                                   const AcLocalsevOptions *opts,
                                   const AcTag *tag,
                                   const gchar *domain_xml,
                                   GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 
-	dom = ac_localsev_domain_parse (domain_xml, -1, error);
+	dom = ac_domain_parse (domain_xml, -1, error);
 	if (dom == NULL)
 		return NULL;
 	if (dom->name == NULL || !ac_localsev_store_check_uuid (dom->uuid, error)) {
@@ -238,12 +241,13 @@ ac_localsev_prepare_parse_domain (AcSevHost *host,
 	return g_steal_pointer (&dom);
 }
 
-/* the host's SEV parameters and its chain, verified up to a trusted root */
-static AcSevChain *
+/* the host's SEV parameters and its chain, verified up to a trusted root: the owner's launch
+ * for @policy (sev/ac-sev-owner.h) */
+static AcSevOwnerLaunch *
 ac_localsev_prepare_verify_host (AcSevHost *host,
                                  const AcLocalsevOptions *opts,
+                                 guint32 policy,
                                  AcSevHostInfo **info_out,
-                                 AcSevChainVerdict **verdict_out,
                                  gchar **pdh_sha256,
                                  GCancellable *cancellable,
                                  GError **error)
@@ -251,7 +255,8 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 	g_autoptr (AcSevHostInfo) info = NULL;
 	g_autoptr (AcSevChain) chain = NULL;
 	g_autoptr (AcSevRoots) roots = NULL;
-	g_autoptr (AcSevChainVerdict) verdict = NULL;
+	g_autoptr (AcSevOwnerLaunch) launch = ac_sev_owner_launch_new (policy);
+	const AcSevChainVerdict *verdict;
 	g_autoptr (GError) error_local = NULL;
 
 	info = ac_sev_host_get_sev_info (host, error);
@@ -269,29 +274,29 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 	if (chain == NULL)
 		return NULL;
 	roots = opts->roots != NULL ? ac_sev_roots_ref (opts->roots) : ac_sev_roots_new_builtin ();
-	if (!ac_sev_chain_verify (chain, roots, opts->generation, &verdict, &error_local)) {
+	if (!ac_sev_owner_launch_verify_chain (launch, chain, roots, opts->generation,
+	                                       &error_local)) {
 		g_set_error (error, AC_ERROR, error_local->code,
 		             "chain: the SEV certificate chain of host %s does not verify: %s",
 		             ac_sev_host_get_name (host), error_local->message);
 		return NULL;
 	}
+	verdict = ac_sev_owner_launch_get_verdict (launch);
 	g_debug ("host %s: chain verified to root '%s' (ARK %s, ASK %s), PDH sha256 %s",
 	         ac_sev_host_get_name (host), verdict->generation, verdict->ark_key_id,
 	         verdict->ask_key_id, *pdh_sha256);
 	*info_out = g_steal_pointer (&info);
-	*verdict_out = g_steal_pointer (&verdict);
-	return g_steal_pointer (&chain);
+	return g_steal_pointer (&launch);
 }
 
 /* the record of the launch being prepared; steals *pdh_sha256, *fw_sha256 and *host_id */
 static AcLocalsevRecord *
 ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
                                 const AcTag *tag,
-                                AcLocalsevDomain *dom,
-                                AcLocalsevDisk *disk,
+                                AcDomain *dom,
+                                AcDomainDisk *disk,
                                 const AcSevHostInfo *info,
-                                const AcSevChainVerdict *verdict,
-                                AcSevSession *session,
+                                AcSevOwnerLaunch *launch,
                                 const gchar *fw_path,
                                 gchar **fw_sha256,
                                 gchar **pdh_sha256,
@@ -306,19 +311,19 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "RAND_bytes failed");
 		return NULL;
 	}
-	r->session_id = ac_localsev_util_hex (id, sizeof (id));
+	r->session_id = ac_codec_hex_encode (id, sizeof (id));
 	r->domain = g_strdup (dom->name);
 	r->uuid = g_strdup (dom->uuid);
-	r->prepared = ac_localsev_util_now ();
+	r->prepared = ac_time_now_utc ();
 	r->state = AC_LOCALSEV_STATE_PREPARED;
 	r->state_time = g_strdup (r->prepared);
 	r->policy = tag->policy;
 	r->cbitpos = info->cbitpos;
 	r->reduced_phys_bits = info->reduced_phys_bits;
-	r->dh_cert = ac_sev_session_get_godh_b64 (session);
-	r->session = ac_sev_session_get_blob_b64 (session);
+	r->dh_cert = ac_sev_owner_launch_get_godh_b64 (launch);
+	r->session = ac_sev_owner_launch_get_session_b64 (launch);
 	r->pdh_sha256 = g_steal_pointer (pdh_sha256);
-	r->chain_generation = g_strdup (verdict->generation);
+	r->chain_generation = g_strdup (ac_sev_owner_launch_get_verdict (launch)->generation);
 	r->firmware_path = g_strdup (fw_path);
 	r->firmware_sha256 = g_steal_pointer (fw_sha256);
 	r->loader = g_strdup (dom->loader);
@@ -372,14 +377,14 @@ ac_localsev_prepare_domain_xml (const AcLocalsevOptions *opts,
 /* keys first, then the record that points at them, then the old session goes */
 static gboolean
 ac_localsev_prepare_save (const gchar *dir,
-                          AcSevSession *session,
+                          AcSevOwnerLaunch *launch,
                           const AcLocalsevRecord *r,
                           const AcLocalsevRecord *old,
                           GError **error)
 {
 	g_autoptr (GError) error_local = NULL;
 
-	if (!ac_sev_session_write_files (session, dir, r->session_id, error))
+	if (!ac_sev_owner_launch_write_session (launch, dir, r->session_id, error))
 		return FALSE;
 	if (!ac_localsev_record_save (dir, r, error)) {
 		(void)ac_localsev_store_shred_session (dir, r->session_id, NULL);
@@ -401,11 +406,9 @@ ac_localsev_prepare (AcSevHost *host,
                      GCancellable *cancellable,
                      GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcSevHostInfo) info = NULL;
-	g_autoptr (AcSevChain) chain = NULL;
-	g_autoptr (AcSevChainVerdict) verdict = NULL;
-	g_autoptr (AcSevSession) session = NULL;
+	g_autoptr (AcSevOwnerLaunch) launch = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (AcLocalsevRecord) old = NULL;
 	g_autoptr (AcLocalsevPrepared) prepared = NULL;
@@ -415,7 +418,7 @@ ac_localsev_prepare (AcSevHost *host,
 	g_autofree gchar *pdh_sha256 = NULL;
 	g_autofree gchar *fw_sha256 = NULL;
 	g_autofree gchar *host_id = NULL;
-	AcLocalsevDisk *disk;
+	AcDomainDisk *disk;
 	const gchar *fw_path;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), NULL);
@@ -451,7 +454,7 @@ ac_localsev_prepare (AcSevHost *host,
 	}
 	g_clear_error (&error_local);
 
-	disk = ac_localsev_domain_find_disk (dom, tag->disk_dev);
+	disk = ac_domain_find_disk (dom, tag->disk_dev);
 	if (disk == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "domain '%s' has no disk %s%s%s", dom->name,
@@ -461,14 +464,13 @@ ac_localsev_prepare (AcSevHost *host,
 		return NULL;
 	}
 
-	chain = ac_localsev_prepare_verify_host (host, opts, &info, &verdict, &pdh_sha256,
-	                                         cancellable, error);
-	if (chain == NULL)
+	launch = ac_localsev_prepare_verify_host (host, opts, tag->policy, &info, &pdh_sha256,
+	                                          cancellable, error);
+	if (launch == NULL)
 		return NULL;
 
 	/* a fresh session for this launch */
-	session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), tag->policy, error);
-	if (session == NULL)
+	if (!ac_sev_owner_launch_start_session (launch, error))
 		return NULL;
 	if (g_cancellable_set_error_if_cancelled (cancellable, &error_local)) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED, error_local->message);
@@ -486,14 +488,14 @@ ac_localsev_prepare (AcSevHost *host,
 		g_clear_error (&error_local);
 	}
 
-	r = ac_localsev_prepare_new_record (opts, tag, dom, disk, info, verdict, session, fw_path,
-	                                    &fw_sha256, &pdh_sha256, &host_id, error);
+	r = ac_localsev_prepare_new_record (opts, tag, dom, disk, info, launch, fw_path, &fw_sha256,
+	                                    &pdh_sha256, &host_id, error);
 	if (r == NULL)
 		return NULL;
 	prepared = ac_localsev_prepare_domain_xml (opts, r, domain_xml, error);
 	if (prepared == NULL)
 		return NULL;
-	if (!ac_localsev_prepare_save (dir, session, r, old, error))
+	if (!ac_localsev_prepare_save (dir, launch, r, old, error))
 		return NULL;
 	g_debug ("domain '%s': prepared session %s (policy 0x%x, cbitpos %u, reducedPhysBits %u)",
 	         r->domain, r->session_id, r->policy, r->cbitpos, r->reduced_phys_bits);

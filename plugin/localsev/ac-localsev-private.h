@@ -1,9 +1,9 @@
 /*
  * Internals of the local SEV flow shared between its files (ac-localsev-*.c) and with its fuzz
- * targets: the small helpers (ac-localsev-util.c), the record's file and JSON reader
- * (ac-localsev-record.c), the chain built from what a host reports (virNodeGetSEVInfo) and the
- * firmware (ac-localsev-prepare.c), the gatekeeper's comparison (ac-localsev-gate.c). Not for
- * other users.
+ * targets: the record's file and JSON reader (ac-localsev-record.c), the chain built from what
+ * a host reports (virNodeGetSEVInfo) and the firmware (ac-localsev-prepare.c), the
+ * gatekeeper's comparison (ac-localsev-gate.c). Not for other users. The generic helpers
+ * (hex, base64, time stamps) are lib/'s.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,29 +12,12 @@
 #include <json-glib/json-glib.h>
 
 #include "ac-error.h"
+#include "ac-codec.h"
 #include "ac-localsev-domain.h"
+#include "ac-time.h"
 #include "ac-localsev.h"
 
 G_BEGIN_DECLS
-
-/* ---- ac-localsev-util.c ---- */
-
-gchar *
-ac_localsev_util_now (void);
-gchar *
-ac_localsev_util_hex (const guint8 *p, gsize len);
-gboolean
-ac_localsev_util_is_hex (const gchar *s, gsize len);
-guint8 *
-ac_localsev_util_b64_decode (const gchar *text,
-                             const gchar *what,
-                             gsize min_len,
-                             gsize max_len,
-                             AcError code,
-                             gsize *out_len,
-                             GError **error);
-gchar *
-ac_localsev_util_sha256 (const guint8 *data, gsize len);
 
 /* ---- ac-localsev-record.c ---- */
 
@@ -75,6 +58,6 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 
 /* the launch inputs of @dom against @r; the session state is not looked at */
 gboolean
-ac_localsev_gate_compare (const AcLocalsevRecord *r, AcLocalsevDomain *dom, GError **error);
+ac_localsev_gate_compare (const AcLocalsevRecord *r, AcDomain *dom, GError **error);
 
 G_END_DECLS

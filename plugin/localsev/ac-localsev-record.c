@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
+#include "ac-codec.h"
 #include "ac-localsev-store.h"
 
 #define RECORD_FILE "prepared.json"
@@ -278,9 +280,9 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 			return NULL;
 		}
 	}
-	if (!ac_localsev_util_is_hex (r->session_id, 32)
-	    || !ac_localsev_util_is_hex (r->pdh_sha256, 64)
-	    || !ac_localsev_util_is_hex (r->firmware_sha256, 64)) {
+	if (!ac_codec_hex_is_valid (r->session_id, 32, AC_CODEC_HEX_LOWER)
+	    || !ac_codec_hex_is_valid (r->pdh_sha256, 64, AC_CODEC_HEX_LOWER)
+	    || !ac_codec_hex_is_valid (r->firmware_sha256, 64, AC_CODEC_HEX_LOWER)) {
 		g_set_error_literal (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "launch record: session-id, pdh-sha256 or firmware-sha256 is not "
@@ -368,7 +370,7 @@ ac_localsev_record_mark_launched (const gchar *state_dir, const gchar *uuid, GEr
 		return FALSE;
 	record->state = AC_LOCALSEV_STATE_LAUNCHED;
 	g_free (record->state_time);
-	record->state_time = ac_localsev_util_now ();
+	record->state_time = ac_time_now_utc ();
 	return ac_localsev_record_save (dir, record, error);
 }
 
@@ -435,7 +437,7 @@ ac_localsev_record_launch_read (const gchar *domain_xml,
                                 gchar **signature,
                                 GError **error)
 {
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (GError) error_local = NULL;
 	g_autofree guint8 *json = NULL;
 	gsize json_len = 0;
@@ -443,7 +445,7 @@ ac_localsev_record_launch_read (const gchar *domain_xml,
 
 	g_return_val_if_fail (domain_xml != NULL, NULL);
 
-	dom = ac_localsev_domain_parse (domain_xml, (gssize)len, error);
+	dom = ac_domain_parse (domain_xml, (gssize)len, error);
 	if (dom == NULL)
 		return NULL;
 	if (!dom->has_launch_record) {
@@ -461,7 +463,7 @@ ac_localsev_record_launch_read (const gchar *domain_xml,
 		    dom->name != NULL ? dom->name : "?");
 		return NULL;
 	}
-	json = ac_localsev_util_b64_decode (dom->launch_record, "the launch record", 1, RECORD_MAX,
+	json = ac_codec_base64_decode ("the launch record", dom->launch_record, 1, RECORD_MAX,
 	                                    AC_ERROR_REFUSED, &json_len, error);
 	if (json == NULL)
 		return NULL;
@@ -572,7 +574,7 @@ ac_localsev_record_session_mark_used (const gchar *state_dir,
 	g_autofree gchar *path = NULL;
 	int fd;
 
-	if (!ac_localsev_util_is_hex (session_id, 32)) {
+	if (!ac_codec_hex_is_valid (session_id, 32, AC_CODEC_HEX_LOWER)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "session id '%s' is not 32 lowercase hex digits",
 		             session_id != NULL ? session_id : "(none)");

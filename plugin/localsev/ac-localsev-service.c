@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-codec.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-image.h"
 #include "ac-localsev-pin.h"
@@ -263,15 +264,21 @@ ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error)
 	return result;
 }
 
-/* the tag, and a refusal for a domain this flow does not run */
-static AcTag *
-ac_localsev_service_tag (const gchar *name, const gchar *xml, GError **error)
+/* the domain model of @xml, read once for the whole run, and a refusal for a domain this
+ * flow does not run (no valid tag, published, or a local mode other than sev) */
+static AcDomain *
+ac_localsev_service_domain (const gchar *name, const gchar *xml, GError **error)
 {
-	g_autoptr (AcTag) tag = ac_tag_parse (xml, -1, NULL, error);
-	if (tag == NULL) {
+	g_autoptr (AcDomain) domain = ac_domain_parse (xml, -1, error);
+	const AcTag *tag;
+
+	if (domain != NULL && domain->tag == NULL)
+		g_propagate_error (error, g_error_copy (domain->tag_error));
+	if (domain == NULL || domain->tag == NULL) {
 		g_prefix_error (error, "domain '%s': ", name);
 		return NULL;
 	}
+	tag = domain->tag;
 	if (tag->publish != NULL) {
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -288,7 +295,7 @@ ac_localsev_service_tag (const gchar *name, const gchar *xml, GError **error)
 		    name, ac_local_mode_to_string (tag->local_mode));
 		return NULL;
 	}
-	return g_steal_pointer (&tag);
+	return g_steal_pointer (&domain);
 }
 
 static gboolean
@@ -316,7 +323,7 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 	if (info == NULL)
 		return NULL;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
-	pdh = ac_localsev_util_b64_decode (info->pdh, what, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
+	pdh = ac_codec_base64_decode (what, info->pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
 	                                   AC_ERROR_UNTRUSTED, &len, error);
 	if (pdh == NULL)
 		return NULL;
@@ -331,14 +338,14 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 static gboolean
 ac_localsev_service_record_usable (AcSevHost *host,
                                    const AcLocalsevRecord *record,
-                                   const AcTag *tag,
+                                   const AcDomain *dom,
                                    const gchar *xml,
                                    gchar **why)
 {
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *pdh_sha256 = NULL;
 	const gchar *fw_path;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	const AcTag *tag = dom->tag;
 
 	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
 		*why = g_strdup_printf ("session %s was %s", record->session_id,
@@ -363,11 +370,6 @@ ac_localsev_service_record_usable (AcSevHost *host,
 	if (tag->disk_dev != NULL && g_strcmp0 (tag->disk_dev, record->disk_dev) != 0) {
 		*why = g_strdup_printf ("the tag names disk %s, the session was made for %s",
 		                        tag->disk_dev, record->disk_dev);
-		return FALSE;
-	}
-	dom = ac_localsev_domain_parse (xml, -1, &error);
-	if (dom == NULL) {
-		*why = g_strdup (error->message);
 		return FALSE;
 	}
 	fw_path = tag->firmware_file != NULL ? tag->firmware_file : dom->loader;
@@ -420,7 +422,7 @@ ac_localsev_service_record_serves (AcSevHost *host,
                                    const AcLocalsevOptions *opts,
                                    const gchar *uuid,
                                    const gchar *name,
-                                   const AcTag *tag,
+                                   const AcDomain *domain,
                                    const gchar *xml)
 {
 	g_autoptr (AcLocalsevRecord) record = NULL;
@@ -428,7 +430,7 @@ ac_localsev_service_record_serves (AcSevHost *host,
 	g_autofree gchar *why = NULL;
 
 	record = ac_localsev_record_load (opts->state_dir, uuid, &error_local);
-	if (record != NULL && ac_localsev_service_record_usable (host, record, tag, xml, &why)) {
+	if (record != NULL && ac_localsev_service_record_usable (host, record, domain, xml, &why)) {
 		g_debug ("domain '%s': session %s prepared at %s still serves the next start", name,
 		         record->session_id, record->prepared);
 		return TRUE;
@@ -463,22 +465,17 @@ ac_localsev_service_pin_check (AcSevHost *host,
 	return TRUE;
 }
 
-/* the tag's disk of @xml has a source whose passphrase is in @secrets_conn's store */
+/* the tagged disk of @domain has a source whose passphrase is in @secrets_conn's store */
 static gboolean
 ac_localsev_service_check_disk (virConnectPtr secrets_conn,
                                 virDomainPtr dom,
                                 const gchar *name,
-                                const AcTag *tag,
-                                const gchar *xml,
+                                const AcDomain *domain,
                                 GError **error)
 {
-	g_autoptr (AcLocalsevDomain) parsed = NULL;
-	AcLocalsevDisk *disk;
+	const AcTag *tag = domain->tag;
+	AcDomainDisk *disk = ac_domain_get_tagged_disk (domain);
 
-	parsed = ac_localsev_domain_parse (xml, -1, error);
-	if (parsed == NULL)
-		return FALSE;
-	disk = ac_localsev_domain_find_disk (parsed, tag->disk_dev);
 	if (disk == NULL || disk->source == NULL) {
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -559,7 +556,8 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	g_autoptr (GError) failure = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid = NULL;
-	g_autoptr (AcTag) tag = NULL;
+	g_autoptr (AcDomain) domain = NULL;
+	const AcTag *tag;
 	g_autoptr (virConnect) own_secrets = NULL;
 	g_autoptr (AcLocalsevImageState) image = NULL;
 	g_autoptr (AcStatus) with_image = NULL;
@@ -582,10 +580,11 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	if (xml == NULL)
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
-	tag = ac_localsev_service_tag (name, xml, &failure);
-	if (tag == NULL)
+	domain = ac_localsev_service_domain (name, xml, &failure);
+	if (domain == NULL)
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
+	tag = domain->tag;
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
@@ -612,7 +611,7 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	ictx.progress_func = ac_localsev_service_on_build_progress;
 	ictx.user_data = &report;
 	ictx.cancellable = run != NULL ? run->cancellable : NULL;
-	if (!ac_localsev_image_ensure (&ictx, dom, tag, xml, &switched, &image, &failure)) {
+	if (!ac_localsev_image_ensure (&ictx, dom, domain, &switched, &image, &failure)) {
 		if (switched && redefined != NULL)
 			*redefined = TRUE;
 		return ac_localsev_service_status_fail (current, "build", status, error,
@@ -632,20 +631,25 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 			built->progress = 100;
 			run->status_func (built, run->user_data);
 		}
+		/* redefined onto the image: read again, once */
 		g_clear_pointer (&xml, g_free);
+		g_clear_pointer (&domain, ac_domain_free);
 		xml = ac_localsev_service_get_xml (
 		    dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &failure);
-		if (xml == NULL)
+		if (xml != NULL)
+			domain = ac_localsev_service_domain (name, xml, &failure);
+		if (domain == NULL)
 			return ac_localsev_service_status_fail (current, "prepare", status, error,
 			                                        g_steal_pointer (&failure));
+		tag = domain->tag;
 	}
 
-	if (!ac_localsev_service_check_disk (secrets_conn, dom, name, tag, xml, &failure))
+	if (!ac_localsev_service_check_disk (secrets_conn, dom, name, domain, &failure))
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
 
 	/* a launch prepared earlier that can still serve: nothing to write */
-	if (ac_localsev_service_record_serves (host, opts, uuid, name, tag, xml)) {
+	if (ac_localsev_service_record_serves (host, opts, uuid, name, domain, xml)) {
 		st = ac_localsev_service_status_new (current, "prepared", "prepare");
 		st->progress = 100;
 		*status = st;
@@ -764,7 +768,7 @@ ac_localsev_service_started (AcSevHost *host,
 	g_autoptr (GError) failure = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid = NULL;
-	g_autoptr (AcTag) tag = NULL;
+	g_autoptr (AcDomain) domain = NULL;
 	g_autoptr (AcLocalsevRecord) record = NULL;
 	g_autoptr (AcLocalsevAttestation) att = NULL;
 	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
@@ -782,8 +786,8 @@ ac_localsev_service_started (AcSevHost *host,
 	if (xml == NULL)
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
-	tag = ac_localsev_service_tag (name, xml, &failure);
-	if (tag == NULL)
+	domain = ac_localsev_service_domain (name, xml, &failure);
+	if (domain == NULL)
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
@@ -851,7 +855,7 @@ ac_localsev_service_started (AcSevHost *host,
 	if (passphrase == NULL)
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
-	att = ac_localsev_attest (host, opts, tag, xml, passphrase, NULL, &failure);
+	att = ac_localsev_attest (host, opts, domain->tag, xml, passphrase, NULL, &failure);
 	OPENSSL_clear_free (passphrase, passphrase_len + 1);
 	if (att == NULL) {
 		return ac_localsev_service_attest_failed (current, record, status,

@@ -178,28 +178,3 @@ ac_localsev_store_shred_session (const gchar *dir, const gchar *session_id, GErr
 	}
 	return ok;
 }
-
-void
-ac_localsev_store_keys_free (AcLocalsevKeys *keys)
-{
-	if (keys == NULL)
-		return;
-	OPENSSL_cleanse (keys, sizeof (*keys));
-	g_free (keys);
-}
-
-AcLocalsevKeys *
-ac_localsev_store_keys_load (const gchar *dir, const gchar *session_id, GError **error)
-{
-	g_autoptr (AcLocalsevKeys) keys = g_new0 (AcLocalsevKeys, 1);
-	g_autofree gchar *tek_name = g_strconcat (session_id, "_tek.bin", NULL);
-	g_autofree gchar *tik_name = g_strconcat (session_id, "_tik.bin", NULL);
-	g_autofree gchar *tek = g_build_filename (dir, tek_name, NULL);
-	g_autofree gchar *tik = g_build_filename (dir, tik_name, NULL);
-
-	if (!ac_sev_key_file_read (tek, keys->tek, AC_SEV_KEY_SIZE, "session TEK", error))
-		return NULL;
-	if (!ac_sev_key_file_read (tik, keys->tik, AC_SEV_KEY_SIZE, "session TIK", error))
-		return NULL;
-	return g_steal_pointer (&keys);
-}

@@ -36,17 +36,6 @@ extern const gchar *ac_localsev_store_session_suffixes[5];
 gboolean
 ac_localsev_store_shred_session (const gchar *dir, const gchar *session_id, GError **error);
 
-/* the session keys (TEK, TIK) of a prepared launch */
-typedef struct {
-	guint8 tek[AC_SEV_KEY_SIZE];
-	guint8 tik[AC_SEV_KEY_SIZE];
-} AcLocalsevKeys;
-
-void
-ac_localsev_store_keys_free (AcLocalsevKeys *keys);
-AcLocalsevKeys *
-ac_localsev_store_keys_load (const gchar *dir, const gchar *session_id, GError **error);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevKeys, ac_localsev_store_keys_free)
+/* the session keys themselves are read by sev/ac-sev-owner.h (into locked memory) */
 
 G_END_DECLS

@@ -102,7 +102,7 @@ typedef struct {
 	guint vcpus;   /* SEV-ES: the VMSAs measured */
 	gchar *disk_dev;
 	gchar *disk_source;
-	/* the whole launch input, as canonical text (AcLocalsevDomain, AcLocalsevDisk) */
+	/* the whole launch input, as canonical text (AcDomain, AcDomainDisk) */
 	gchar *firmware;       /* <os firmware>, <loader>, <nvram>, <os><firmware> */
 	gchar *disk_type;      /* <disk type>, nullable */
 	gchar *disk_driver;    /* <driver>'s name and type */

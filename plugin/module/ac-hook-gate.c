@@ -21,6 +21,7 @@
 #endif
 #include "ac-sev-policy.h"
 #include "ac-tag.h"
+#include "ac-time.h"
 
 void
 ac_hook_config_free (AcHookConfig *config)
@@ -149,8 +150,7 @@ record_decision (const AcHookConfig *config,
 {
 	g_autoptr(JsonBuilder) b = json_builder_new ();
 	g_autoptr(JsonNode) root = NULL;
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-	g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	g_autofree gchar *when = ac_time_now_utc ();
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *file = NULL;
 	g_autofree gchar *path = NULL;

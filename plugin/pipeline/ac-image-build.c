@@ -13,8 +13,6 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -42,90 +40,42 @@ ac_image_built_free (AcImageBuilt *built)
 
 /**
  * ac_image_disk_source:
+ * @domain: the domain model (ac_domain_parse())
  * @dev: (nullable): the target dev of the disk (the tag's <aleph:disk dev>); NULL = the first
  *   disk
  * @source: (out): its <source file>
  * @format: (out): its <driver type>, "raw" when unset
  * @target_dev: (out) (optional): its <target dev>
  *
- * The disk to encrypt. Only <disk device='disk'> count; a disk without <source file> (a block
- * device, a network or volume disk) cannot be encrypted from here.
+ * The disk to encrypt, by the model's rule (docs/tag.md#the-tagged-disk). A disk without
+ * <source file> (a block device, a network or volume disk) cannot be encrypted from here.
  */
 gboolean
-ac_image_disk_source (const gchar *xml,
+ac_image_disk_source (const AcDomain *domain,
                       const gchar *dev,
                       gchar **source,
                       gchar **format,
                       gchar **target_dev,
                       GError **error)
 {
-	xmlDocPtr doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL,
-	                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	xmlNode *root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
-	gchar *result = NULL;
+	const AcDomainDisk *disk = ac_domain_find_disk (domain, dev);
 
-	for (xmlNode *d = root != NULL ? root->children : NULL; d != NULL && result == NULL;
-	     d = d->next) {
-		if (d->type != XML_ELEMENT_NODE
-		    || g_strcmp0 ((const gchar *)d->name, "devices") != 0)
-			continue;
-		for (xmlNode *disk = d->children; disk != NULL && result == NULL;
-		     disk = disk->next) {
-			xmlChar *device = NULL;
-			g_autofree gchar *target = NULL, *src = NULL, *type = NULL;
-			if (disk->type != XML_ELEMENT_NODE
-			    || g_strcmp0 ((const gchar *)disk->name, "disk") != 0)
-				continue;
-			device = xmlGetNoNsProp (disk, (const xmlChar *)"device");
-			if (device != NULL && g_strcmp0 ((const gchar *)device, "disk") != 0) {
-				xmlFree (device);
-				continue;
-			}
-			xmlFree (device);
-			for (xmlNode *c = disk->children; c != NULL; c = c->next) {
-				xmlChar *v;
-				if (c->type != XML_ELEMENT_NODE)
-					continue;
-				if (g_strcmp0 ((const gchar *)c->name, "target") == 0
-				    && (v = xmlGetNoNsProp (c, (const xmlChar *)"dev")) != NULL) {
-					target = g_strdup ((const gchar *)v);
-					xmlFree (v);
-				} else if (g_strcmp0 ((const gchar *)c->name, "source") == 0
-				           && (v = xmlGetNoNsProp (c, (const xmlChar *)"file"))
-				                  != NULL) {
-					src = g_strdup ((const gchar *)v);
-					xmlFree (v);
-				} else if (g_strcmp0 ((const gchar *)c->name, "driver") == 0
-				           && (v = xmlGetNoNsProp (c, (const xmlChar *)"type"))
-				                  != NULL) {
-					type = g_strdup ((const gchar *)v);
-					xmlFree (v);
-				}
-			}
-			if (dev != NULL && g_strcmp0 (target, dev) != 0)
-				continue;
-			if (src == NULL) {
-				g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-				             "disk %s is not a file-backed disk (<source file=…>); "
-				             "only file-backed disks can be encrypted",
-				             target != NULL ? target : "?");
-				xmlFreeDoc (doc);
-				return FALSE;
-			}
-			*format = g_strdup (type != NULL ? type : "raw");
-			if (target_dev != NULL)
-				*target_dev = g_strdup (target);
-			result = g_steal_pointer (&src);
-		}
-	}
-	if (doc != NULL)
-		xmlFreeDoc (doc);
-	if (result == NULL) {
+	if (disk == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "no disk %s in the domain",
 		             dev != NULL ? dev : "");
 		return FALSE;
 	}
-	*source = result;
+	if (disk->source_file == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		             "disk %s is not a file-backed disk (<source file=…>); "
+		             "only file-backed disks can be encrypted",
+		             disk->dev);
+		return FALSE;
+	}
+	*format = g_strdup (disk->format != NULL ? disk->format : "raw");
+	if (target_dev != NULL)
+		*target_dev = g_strdup (disk->dev);
+	*source = g_strdup (disk->source_file);
 	return TRUE;
 }
 
@@ -337,10 +287,10 @@ ac_image_build (const AcImageBuildSpec *spec,
 
 	g_return_val_if_fail (spec != NULL, NULL);
 	g_return_val_if_fail (spec->state_dir != NULL && spec->uuid != NULL, NULL);
-	g_return_val_if_fail (spec->domain_xml != NULL, NULL);
+	g_return_val_if_fail (spec->domain != NULL, NULL);
 	g_return_val_if_fail (spec->secrets_conn != NULL, NULL);
 
-	if (!ac_image_disk_source (spec->domain_xml, spec->disk_dev, &built->source, &built->format,
+	if (!ac_image_disk_source (spec->domain, spec->disk_dev, &built->source, &built->format,
 	                           &built->disk_dev, error))
 		return NULL;
 	read_path = spec->source != NULL ? spec->source : built->source;

@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
+#include "ac-domain.h"
 #include "ac-progress.h"
 
 G_BEGIN_DECLS
@@ -20,7 +21,7 @@ typedef struct {
 	const gchar *state_dir;	 /* images go to <state_dir>/images/ (0700) */
 	const gchar *name;	 /* the domain's name: the template's and the secret's */
 	const gchar *uuid;	 /* the default image is <state_dir>/images/<uuid>.img */
-	const gchar *domain_xml; /* the disk to encrypt is found here … */
+	const AcDomain *domain;	 /* the disk to encrypt is found in this domain model … */
 	const gchar *disk_dev;	 /* … by target dev; NULL = the first disk */
 	const gchar *source;	 /* nullable: read this file instead (a copy of that disk) … */
 	const gchar *format;	 /* … in this format (raw | qcow2; NULL = the disk's driver type) */
@@ -43,10 +44,10 @@ typedef struct {
 
 void ac_image_built_free (AcImageBuilt *built);
 
-/* the file-backed disk @dev (NULL: the first disk) of @xml: its <source file>, target dev and
- * driver type (default raw); %AC_ERROR_UNSUPPORTED when it is not file-backed,
+/* the file-backed disk @dev (NULL: the first disk) of @domain: its <source file>, target dev
+ * and driver type (default raw); %AC_ERROR_UNSUPPORTED when it is not file-backed,
  * %AC_ERROR_NOT_FOUND when there is no such disk */
-gboolean ac_image_disk_source (const gchar *xml,
+gboolean ac_image_disk_source (const AcDomain *domain,
 			       const gchar *dev,
 			       gchar **source,
 			       gchar **format,

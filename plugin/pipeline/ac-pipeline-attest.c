@@ -1,6 +1,7 @@
 /*
  * The Aleph flow's attestation: the CRN's platform chain, the launch measurement verified
- * against the pinned firmware with the session's TIK, and only then the passphrase sent.
+ * against the pinned firmware with the session's TIK, and only then the passphrase sent — the
+ * sequence of sev/ac-sev-owner.h, persisted and resumed across runs.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,9 +16,9 @@
 #include "ac-secret-store.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
+#include "ac-sev-owner.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-secret.h"
-#include "ac-sev-session.h"
 
 static AcSevRoots *
 trusted_roots (AcPipeline *p, GError **error)
@@ -128,14 +129,6 @@ firmware_bytes (AcPipeline *p, GError **error)
 	return g_bytes_new_take (g_steal_pointer (&data), len);
 }
 
-static gboolean
-read_session_key (AcPipeline *p, const gchar *what, guint8 out[16], GError **error)
-{
-	g_autofree gchar *file = g_strdup_printf ("%s_%s.bin", SESSION_NAME, what);
-	g_autofree gchar *path = ac_state_get_path (p->state, file);
-	return ac_sev_key_file_read (path, out, 16, what, error);
-}
-
 /* Whether @m is the measurement recorded as @b64. */
 static gboolean
 measurement_is (const AcCrnMeasurement *m, const gchar *b64)
@@ -203,122 +196,135 @@ record_ipv6 (AcPipeline *p, AcCrnClient *crn)
 	return FALSE;
 }
 
-/* Verifies the platform and the launch, then injects the passphrase. */
-static gboolean
-attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
+/* the CRN's platform chain verified into a new launch for the tag's policy */
+static AcSevOwnerLaunch *
+attest_platform (AcPipeline *p, AcCrnClient *crn, GError **error)
 {
-	const gchar *vm = ac_state_get_string (p->state, "instance", "hash");
 	g_autoptr (GBytes) certs = NULL;
 	g_autoptr (AcSevChain) chain = NULL;
 	g_autoptr (AcSevRoots) roots = NULL;
-	g_autoptr (AcSevChainVerdict) verdict = NULL;
-	g_autoptr (AcCrnMeasurement) m = NULL;
-	g_autoptr (GBytes) firmware = NULL;
-	g_autoptr (GBytes) table = NULL;
-	g_autoptr (GBytes) payload = NULL;
-	AcSevLaunchInputs inputs = { 0 };
-	guint8 ld[32], tik[16], tek[16], header[AC_SEV_SECRET_HEADER_SIZE];
-	g_autofree gchar *header_b64 = NULL, *payload_b64 = NULL, *measurement_b64 = NULL;
-	g_autoptr (GDateTime) now = NULL;
-	guint8 *passphrase = NULL;
-	gsize passphrase_len = 0;
-	virConnectPtr sconn;
-	gboolean ok;
+	g_autoptr (AcSevOwnerLaunch) launch = NULL;
 
 	ac_pipeline_report (p, "attesting", "attest/chain", 75);
 	certs = ac_crn_get_certificates (crn, error);
 	if (certs == NULL)
-		return FALSE;
+		return NULL;
 	chain
 	    = ac_sev_chain_parse (g_bytes_get_data (certs, NULL), g_bytes_get_size (certs), error);
 	if (chain == NULL) {
 		g_prefix_error (error, "the CRN's /about/certificates: ");
-		return FALSE;
+		return NULL;
 	}
 	roots = trusted_roots (p, error);
 	if (roots == NULL)
-		return FALSE;
-	if (!ac_sev_chain_verify (chain, roots, NULL, &verdict, error)) {
+		return NULL;
+	launch = ac_sev_owner_launch_new (p->tag->policy);
+	if (!ac_sev_owner_launch_verify_chain (launch, chain, roots, NULL, error)) {
 		g_prefix_error (error, "the CRN's platform certificate chain: ");
-		return FALSE;
+		return NULL;
 	}
 	g_free (p->status->attest_generation);
-	p->status->attest_generation = g_strdup (verdict->generation);
-	/* the firmware first: nothing is sent to the CRN if we cannot check its measurement */
-	firmware = firmware_bytes (p, error);
-	if (firmware == NULL)
-		return FALSE;
+	p->status->attest_generation
+	    = g_strdup (ac_sev_owner_launch_get_verdict (launch)->generation);
+	return g_steal_pointer (&launch);
+}
 
-	if (fresh_session) {
-		g_autoptr (AcSevSession) session = NULL;
-		ac_pipeline_report (p, "attesting", "attest/session", 78);
-		session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), p->tag->policy, error);
-		if (session == NULL)
-			return FALSE;
-		if (!ac_sev_session_write_files (session, ac_state_get_dir (p->state), SESSION_NAME,
-		                                 error))
-			return FALSE;
-		ac_state_set_bool (p->state, "attest", "session", TRUE);
-		ac_state_set_bool (p->state, "attest", "initialized", FALSE);
-		ac_state_set_bool (p->state, "attest", "injecting", FALSE);
-		if (!ac_pipeline_save (p, error))
-			return FALSE;
-	}
-	if (!ac_state_get_bool (p->state, "attest", "initialized")) {
-		/* the session saved before: if a killed run had sent it already, the CRN says the
-		 * VM is running (400), and the launch with this very session goes on */
-		g_autofree gchar *godh_path
-		    = ac_state_get_path (p->state, SESSION_NAME "_godh.b64");
-		g_autofree gchar *blob_path
-		    = ac_state_get_path (p->state, SESSION_NAME "_session.b64");
-		g_autofree gchar *godh = NULL, *blob = NULL;
-		gsize godh_len = 0, blob_len = 0;
-		g_autoptr (GBytes) godh_b = NULL, blob_b = NULL;
-		g_autoptr (GError) init_error = NULL;
-		if (!g_file_get_contents (godh_path, &godh, &godh_len, error)
-		    || !g_file_get_contents (blob_path, &blob, &blob_len, error))
-			return FALSE;
-		godh_b = g_bytes_new_take (g_steal_pointer (&godh), godh_len);
-		blob_b = g_bytes_new_take (g_steal_pointer (&blob), blob_len);
-		g_autoptr (AcCrnMeasurement) already = NULL;
-		ac_pipeline_report (p, "attesting", "attest/initialize", 80);
-		/* only the owner can initialize: a launch waiting with a measurement is ours */
-		already = ac_crn_confidential_measurement (crn, vm, 0, NULL);
-		if (already == NULL
-		    && !ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
-			if (!g_error_matches (init_error, AC_ERROR, AC_ERROR_EXISTS)) {
-				g_propagate_error (error, g_steal_pointer (&init_error));
-				return FALSE;
-			}
-			g_debug (
-			    "initialize: the CRN already runs the launch of our saved session");
-		}
-		ac_state_set_bool (p->state, "attest", "initialized", TRUE);
-		if (!ac_pipeline_save (p, error))
-			return FALSE;
-	}
-
-	ac_pipeline_report (p, "attesting", "attest/measurement", 85);
-	if (ac_state_get_bool (p->state, "attest", "injecting")) {
-		/* a killed run may have verified the launch and sent the passphrase: then the VM
-		 * runs and no launch waits for a secret any more */
-		m = ac_crn_confidential_measurement (crn, vm, 0, NULL);
-		if ((m == NULL && crn_vm_running (crn, vm))
-		    || (m != NULL && g_strcmp0 (m->state, "launch-secret") != 0
-		        && measurement_is (
-		            m, ac_state_get_string (p->state, "attest", "measurement")))) {
-			ac_state_log (p->state,
-			              "attest: the VM already runs with the verified launch");
-			g_free (p->status->attest_verdict);
-			p->status->attest_verdict = g_strdup ("ok");
-			ac_state_mark_done (p->state, "attest");
-			return ac_pipeline_save (p, error);
-		}
-	}
-	if (m == NULL)
-		m = ac_crn_confidential_measurement (crn, vm, p->config->timeout_s * 1000, error);
-	if (m == NULL)
+/* a fresh session, persisted so that a later run resumes it (attest_verify) */
+static gboolean
+attest_session (AcPipeline *p, AcSevOwnerLaunch *launch, gboolean fresh_session, GError **error)
+{
+	if (!fresh_session)
+		return TRUE;
+	ac_pipeline_report (p, "attesting", "attest/session", 78);
+	if (!ac_sev_owner_launch_start_session (launch, error)
+	    || !ac_sev_owner_launch_write_session (launch, ac_state_get_dir (p->state),
+	                                           SESSION_NAME, error))
 		return FALSE;
+	ac_state_set_bool (p->state, "attest", "session", TRUE);
+	ac_state_set_bool (p->state, "attest", "initialized", FALSE);
+	ac_state_set_bool (p->state, "attest", "injecting", FALSE);
+	return ac_pipeline_save (p, error);
+}
+
+/* the CRN launches with the saved session: if a killed run had sent it already, the CRN says
+ * the VM is running, and the launch with this very session goes on */
+static gboolean
+attest_initialize (AcPipeline *p, AcCrnClient *crn, const gchar *vm, GError **error)
+{
+	g_autofree gchar *godh_path = ac_state_get_path (p->state, SESSION_NAME "_godh.b64");
+	g_autofree gchar *blob_path = ac_state_get_path (p->state, SESSION_NAME "_session.b64");
+	g_autofree gchar *godh = NULL, *blob = NULL;
+	gsize godh_len = 0, blob_len = 0;
+	g_autoptr (GBytes) godh_b = NULL, blob_b = NULL;
+	g_autoptr (GError) init_error = NULL;
+	g_autoptr (AcCrnMeasurement) already = NULL;
+
+	if (ac_state_get_bool (p->state, "attest", "initialized"))
+		return TRUE;
+	if (!g_file_get_contents (godh_path, &godh, &godh_len, error)
+	    || !g_file_get_contents (blob_path, &blob, &blob_len, error))
+		return FALSE;
+	godh_b = g_bytes_new_take (g_steal_pointer (&godh), godh_len);
+	blob_b = g_bytes_new_take (g_steal_pointer (&blob), blob_len);
+	ac_pipeline_report (p, "attesting", "attest/initialize", 80);
+	/* only the owner can initialize: a launch waiting with a measurement is ours */
+	already = ac_crn_confidential_measurement (crn, vm, 0, NULL);
+	if (already == NULL
+	    && !ac_crn_confidential_initialize (crn, vm, blob_b, godh_b, &init_error)) {
+		if (!g_error_matches (init_error, AC_ERROR, AC_ERROR_EXISTS)) {
+			g_propagate_error (error, g_steal_pointer (&init_error));
+			return FALSE;
+		}
+		g_debug ("initialize: the CRN already runs the launch of our saved session");
+	}
+	ac_state_set_bool (p->state, "attest", "initialized", TRUE);
+	return ac_pipeline_save (p, error);
+}
+
+/* a killed run may have verified the launch and sent the passphrase: then the VM runs and no
+ * launch waits for a secret any more (*done); else *m is the measurement read, if any */
+static gboolean
+attest_already_injected (AcPipeline *p,
+                         AcCrnClient *crn,
+                         const gchar *vm,
+                         AcCrnMeasurement **m,
+                         gboolean *done,
+                         GError **error)
+{
+	*done = FALSE;
+	if (!ac_state_get_bool (p->state, "attest", "injecting"))
+		return TRUE;
+	*m = ac_crn_confidential_measurement (crn, vm, 0, NULL);
+	if ((*m == NULL && crn_vm_running (crn, vm))
+	    || (*m != NULL && g_strcmp0 ((*m)->state, "launch-secret") != 0
+	        && measurement_is (*m, ac_state_get_string (p->state, "attest", "measurement")))) {
+		ac_state_log (p->state, "attest: the VM already runs with the verified launch");
+		g_free (p->status->attest_verdict);
+		p->status->attest_verdict = g_strdup ("ok");
+		ac_state_mark_done (p->state, "attest");
+		*done = TRUE;
+		return ac_pipeline_save (p, error);
+	}
+	return TRUE;
+}
+
+/* the launch measurement, verified against the pinned firmware with the session's TIK */
+static gboolean
+attest_verify (AcPipeline *p,
+               AcSevOwnerLaunch *launch,
+               const AcCrnMeasurement *m,
+               GBytes *firmware,
+               const gchar *measurement_b64,
+               GError **error)
+{
+	AcSevLaunchInputs expected = { .policy = p->tag->policy, .firmware = firmware };
+	AcSevOwnerEvidence ev = { m->launch_measure, sizeof m->launch_measure,
+		                  m->api_major,      m->api_minor,
+		                  m->build_id,       m->policy };
+	g_autoptr (GError) local_error = NULL;
+	g_autoptr (GDateTime) now = NULL;
+	gboolean ok;
+
 	/* a measurement carries the launch's nonce: one already answered with a secret is a
 	 * replay (after a reboot the same session's TIK still verifies it) */
 	if (measurement_seen (p, m)) {
@@ -327,88 +333,140 @@ attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
 		             "nonce is replayed); refusing to send the passphrase again for it");
 		return FALSE;
 	}
-	if (!ac_sev_launch_check_platform (p->tag->policy, m->policy, m->api_major, m->api_minor,
-	                                   p->config->min_api_major, p->config->min_api_minor,
-	                                   error))
+	/* a session made by an earlier run: its keys, from the files that run persisted */
+	if (ac_sev_owner_launch_get_state (launch) == AC_TEE_LAUNCH_STATE_PLATFORM_TRUSTED
+	    && !ac_sev_owner_launch_resume_session (launch, ac_state_get_dir (p->state),
+	                                            SESSION_NAME, error))
 		return FALSE;
-	inputs.policy = p->tag->policy;
-	inputs.firmware = firmware;
-	if (!ac_sev_launch_digest (&inputs, ld, error))
-		return FALSE;
-	if (!read_session_key (p, "tik", tik, error))
-		return FALSE;
-	measurement_b64 = g_base64_encode (m->launch_measure, sizeof m->launch_measure);
-	now = g_date_time_new_now_utc ();
-	g_free (p->status->attest_time);
-	p->status->attest_time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-	g_free (p->status->attest_measurement);
-	p->status->attest_measurement = g_strdup (measurement_b64);
-	if (!ac_sev_measurement_verify (m->launch_measure, sizeof m->launch_measure, tik,
-	                                m->api_major, m->api_minor, m->build_id, m->policy, ld,
-	                                error)) {
-		OPENSSL_cleanse (tik, sizeof tik);
-		g_free (p->status->attest_verdict);
-		p->status->attest_verdict = g_strdup ("mismatch");
-		return FALSE;
+	ok = ac_sev_owner_launch_verify (launch, &ev, &expected, p->config->min_api_major,
+	                                 p->config->min_api_minor, &local_error);
+	/* the policy and the firmware version passed: the measurement itself was compared */
+	if (ac_sev_owner_launch_get_launch_digest (launch) != NULL) {
+		now = g_date_time_new_now_utc ();
+		g_free (p->status->attest_time);
+		p->status->attest_time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+		g_free (p->status->attest_measurement);
+		p->status->attest_measurement = g_strdup (measurement_b64);
+		if (!ok && g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH)) {
+			g_free (p->status->attest_verdict);
+			p->status->attest_verdict = g_strdup ("mismatch");
+		}
 	}
+	if (!ok)
+		g_propagate_error (error, g_steal_pointer (&local_error));
+	return ok;
+}
 
-	/* verified: now, and only now, the passphrase */
-	ac_pipeline_report (p, "attesting", "attest/inject", 92);
+/* the passphrase, sealed for the verified launch */
+static AcTeeSealedSecret *
+attest_seal (AcPipeline *p, AcSevOwnerLaunch *launch, GError **error)
+{
+	g_autoptr (GBytes) table = NULL;
+	AcTeeSealedSecret *sealed = NULL;
+	guint8 *passphrase = NULL;
+	gsize passphrase_len = 0;
+	virConnectPtr sconn;
+
 	sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
-	if (sconn == NULL || !read_session_key (p, "tek", tek, error)) {
-		OPENSSL_cleanse (tik, sizeof tik);
-		if (sconn != NULL)
-			virConnectClose (sconn);
-		return FALSE;
-	}
+	if (sconn == NULL)
+		return NULL;
 	passphrase = ac_secret_store_get (sconn, p->config->state_dir,
 	                                  ac_state_get_string (p->state, "build", "secret"),
 	                                  &passphrase_len, error);
 	virConnectClose (sconn);
-	ok = passphrase != NULL;
-	if (ok) {
-		table
-		    = ac_sev_secret_table_build_aleph_passphrase ((const gchar *)passphrase, error);
-		OPENSSL_clear_free (passphrase, passphrase_len);
-		ok = table != NULL
-		     && ac_sev_secret_packet_build (tek, tik, m->launch_measure, m->api_major,
-		                                    m->api_minor, NULL, table, header, &payload,
-		                                    error);
-	}
-	OPENSSL_cleanse (tik, sizeof tik);
-	OPENSSL_cleanse (tek, sizeof tek);
-	if (!ok)
+	if (passphrase == NULL)
+		return NULL;
+	table = ac_sev_secret_table_build_aleph_passphrase ((const gchar *)passphrase, error);
+	OPENSSL_clear_free (passphrase, passphrase_len);
+	if (table == NULL || !ac_sev_owner_launch_seal (launch, table, NULL, &sealed, error))
+		return NULL;
+	return sealed;
+}
+
+/* the sealed passphrase sent, and every answered measurement remembered */
+static gboolean
+attest_inject (AcPipeline *p,
+               AcCrnClient *crn,
+               const gchar *vm,
+               AcSevOwnerLaunch *launch,
+               const gchar *measurement_b64,
+               GError **error)
+{
+	const gchar *generation = ac_sev_owner_launch_get_verdict (launch)->generation;
+	g_autoptr (AcTeeSealedSecret) sealed = NULL;
+	g_autofree gchar *header_b64 = NULL, *payload_b64 = NULL;
+	JsonObject *o;
+	JsonArray *seen;
+
+	ac_pipeline_report (p, "attesting", "attest/inject", 92);
+	sealed = attest_seal (p, launch, error);
+	if (sealed == NULL)
 		return FALSE;
-	header_b64 = g_base64_encode (header, sizeof header);
-	payload_b64
-	    = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	header_b64 = g_base64_encode (g_bytes_get_data (sealed->header, NULL),
+	                              g_bytes_get_size (sealed->header));
+	payload_b64 = g_base64_encode (g_bytes_get_data (sealed->payload, NULL),
+	                               g_bytes_get_size (sealed->payload));
 	ac_state_set_bool (p->state, "attest", "injecting", TRUE);
 	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
 	ac_state_set_string (p->state, "attest", "time", p->status->attest_time);
-	ac_state_set_string (p->state, "attest", "generation", verdict->generation);
+	ac_state_set_string (p->state, "attest", "generation", generation);
 	if (!ac_pipeline_save (p, error))
 		return FALSE;
 	if (!ac_crn_confidential_inject_secret (crn, vm, header_b64, payload_b64, error))
 		return FALSE;
-	{
-		/* remember every answered measurement: its nonce must never come back */
-		JsonObject *o = ac_state_ensure_step (p->state, "attest");
-		JsonArray *seen = json_object_has_member (o, "answered")
-		                      ? json_object_get_array_member (o, "answered")
-		                      : NULL;
-		if (seen == NULL) {
-			seen = json_array_new ();
-			json_object_set_array_member (o, "answered", seen);
-		}
-		json_array_add_string_element (seen, measurement_b64);
+	/* remember every answered measurement: its nonce must never come back */
+	o = ac_state_ensure_step (p->state, "attest");
+	seen = json_object_has_member (o, "answered") ? json_object_get_array_member (o, "answered")
+	                                              : NULL;
+	if (seen == NULL) {
+		seen = json_array_new ();
+		json_object_set_array_member (o, "answered", seen);
 	}
+	json_array_add_string_element (seen, measurement_b64);
 	g_free (p->status->attest_verdict);
 	p->status->attest_verdict = g_strdup ("ok");
 	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
 	ac_state_set_string (p->state, "attest", "time", p->status->attest_time);
-	ac_state_set_string (p->state, "attest", "generation", verdict->generation);
+	ac_state_set_string (p->state, "attest", "generation", generation);
 	ac_state_mark_done (p->state, "attest");
 	return ac_pipeline_save (p, error);
+}
+
+/* Verifies the platform and the launch, then injects the passphrase: the sequence is
+ * sev/ac-sev-owner.c's, which seals only for a verified launch. */
+static gboolean
+attest (AcPipeline *p, AcCrnClient *crn, gboolean fresh_session, GError **error)
+{
+	const gchar *vm = ac_state_get_string (p->state, "instance", "hash");
+	g_autoptr (AcSevOwnerLaunch) launch = NULL;
+	g_autoptr (AcCrnMeasurement) m = NULL;
+	g_autoptr (GBytes) firmware = NULL;
+	g_autofree gchar *measurement_b64 = NULL;
+	gboolean done = FALSE;
+
+	launch = attest_platform (p, crn, error);
+	if (launch == NULL)
+		return FALSE;
+	/* the firmware first: nothing is sent to the CRN if we cannot check its measurement */
+	firmware = firmware_bytes (p, error);
+	if (firmware == NULL)
+		return FALSE;
+	if (!attest_session (p, launch, fresh_session, error)
+	    || !attest_initialize (p, crn, vm, error))
+		return FALSE;
+	ac_pipeline_report (p, "attesting", "attest/measurement", 85);
+	if (!attest_already_injected (p, crn, vm, &m, &done, error))
+		return FALSE;
+	if (done)
+		return TRUE;
+	if (m == NULL)
+		m = ac_crn_confidential_measurement (crn, vm, p->config->timeout_s * 1000, error);
+	if (m == NULL)
+		return FALSE;
+	measurement_b64 = g_base64_encode (m->launch_measure, sizeof m->launch_measure);
+	/* verified: now, and only now, the passphrase */
+	return attest_verify (p, launch, m, firmware, measurement_b64, error)
+	       && attest_inject (p, crn, vm, launch, measurement_b64, error);
 }
 
 gboolean

@@ -13,44 +13,6 @@
 #include "ac-aleph-payment.h"
 #include "ac-error.h"
 
-static guint64
-domain_memory_mib (const gchar *xml)
-{
-	g_autoptr (GRegex) re
-	    = g_regex_new ("<memory(?: unit=['\"]([A-Za-z]+)['\"])?>(\\d+)</memory>", 0, 0, NULL);
-	g_autoptr (GMatchInfo) m = NULL;
-	guint64 v;
-	g_autofree gchar *unit = NULL;
-	g_autofree gchar *num = NULL;
-	if (!g_regex_match (re, xml, 0, &m))
-		return 0;
-	unit = g_match_info_fetch (m, 1);
-	num = g_match_info_fetch (m, 2);
-	v = g_ascii_strtoull (num, NULL, 10);
-	if (unit == NULL || unit[0] == '\0' || g_strcmp0 (unit, "KiB") == 0
-	    || g_strcmp0 (unit, "k") == 0)
-		return v / 1024;
-	if (g_strcmp0 (unit, "MiB") == 0 || g_strcmp0 (unit, "M") == 0)
-		return v;
-	if (g_strcmp0 (unit, "GiB") == 0 || g_strcmp0 (unit, "G") == 0)
-		return v * 1024;
-	if (g_strcmp0 (unit, "b") == 0 || g_strcmp0 (unit, "bytes") == 0)
-		return v >> 20;
-	return v / 1024;
-}
-
-static guint
-domain_vcpus (const gchar *xml)
-{
-	g_autoptr (GRegex) re = g_regex_new ("<vcpu[^>]*>(\\d+)</vcpu>", 0, 0, NULL);
-	g_autoptr (GMatchInfo) m = NULL;
-	g_autofree gchar *num = NULL;
-	if (!g_regex_match (re, xml, 0, &m))
-		return 1;
-	num = g_match_info_fetch (m, 1);
-	return (guint)g_ascii_strtoull (num, NULL, 10);
-}
-
 static gchar *
 default_ssh_key (void)
 {
@@ -74,7 +36,7 @@ ac_pipeline_instance_content (AcPipeline *p)
 	guint64 image_size = (guint64)ac_state_get_int (p->state, "build", "size");
 	guint64 size_mib = pub->rootfs_size != 0 ? (pub->rootfs_size + (1 << 20) - 1) >> 20
 	                                         : (image_size + (1 << 20) - 1) >> 20;
-	guint64 memory_mib = pub->memory != 0 ? pub->memory >> 20 : domain_memory_mib (p->xml);
+	guint64 memory_mib = (pub->memory != 0 ? pub->memory : p->domain->memory) >> 20;
 
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "address");
@@ -121,7 +83,7 @@ ac_pipeline_instance_content (AcPipeline *p)
 	json_builder_set_member_name (b, "resources");
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "vcpus");
-	json_builder_add_int_value (b, pub->vcpus != 0 ? pub->vcpus : domain_vcpus (p->xml));
+	json_builder_add_int_value (b, pub->vcpus != 0 ? pub->vcpus : MAX (p->domain->vcpus, 1u));
 	json_builder_set_member_name (b, "memory");
 	json_builder_add_int_value (b, (gint64)MAX (memory_mib, 1));
 	json_builder_set_member_name (b, "seconds");

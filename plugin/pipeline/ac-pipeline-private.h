@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "ac-aleph-client.h"
+#include "ac-domain.h"
 #include "ac-pipeline.h"
 #include "ac-state.h"
 #include "ac-tag.h"
@@ -25,8 +26,8 @@ typedef struct {
 	gchar *name;
 	gchar *uuid;
 	gchar *xml;
-	AcTag *tag;
-	AcTagDomain *info;
+	AcDomain *domain; /* the domain model of @xml, read once */
+	AcTag *tag;	  /* domain's tag (owned by domain) */
 	AcState *state;
 	AcStatus *status;
 	AcPipelineStatusFunc status_func;

@@ -31,8 +31,7 @@ ac_pipeline_clear (AcPipeline *p)
 	g_free (p->name);
 	g_free (p->uuid);
 	g_free (p->xml);
-	ac_tag_free (p->tag);
-	ac_tag_domain_free (p->info);
+	ac_domain_free (p->domain);
 	ac_state_free (p->state);
 	ac_status_free (p->status);
 	if (p->account != NULL)
@@ -125,7 +124,7 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	spec.state_dir = p->config->state_dir;
 	spec.name = p->name;
 	spec.uuid = p->uuid;
-	spec.domain_xml = p->xml;
+	spec.domain = p->domain;
 	spec.disk_dev = p->tag->disk_dev;
 	spec.secrets_conn = sconn;
 	built = ac_image_build (&spec, progress, p->cancellable, error);
@@ -242,9 +241,14 @@ ac_pipeline_init (AcPipeline *p,
 	p->xml = ac_virt_get_xml (dom, error);
 	if (p->xml == NULL)
 		return FALSE;
-	p->tag = ac_tag_parse (p->xml, -1, &p->info, error);
-	if (p->tag == NULL)
+	p->domain = ac_domain_parse (p->xml, -1, error);
+	if (p->domain == NULL)
 		return FALSE;
+	if (p->domain->tag == NULL) {
+		g_propagate_error (error, g_error_copy (p->domain->tag_error));
+		return FALSE;
+	}
+	p->tag = p->domain->tag;
 	if (p->tag->publish == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "domain '%s' has no <aleph:publish>: it is not deployed to Aleph",

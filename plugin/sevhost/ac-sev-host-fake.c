@@ -8,8 +8,8 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "ac-domain.h"
 #include "ac-error.h"
-#include "ac-localsev-domain.h"
 #include "ac-sev-policy.h"
 
 #define FAKE_MAX_FIRMWARE (64 * 1024 * 1024)
@@ -300,7 +300,7 @@ ac_sev_host_fake_resume (AcSevHost *host, const gchar *domain, GError **error)
 static gboolean
 ac_sev_host_fake_launch (AcSevHostFake *self,
 			 AcSevHostFakeDomain *d,
-			 AcLocalsevDomain *dom,
+			 AcDomain *dom,
 			 GBytes *fw,
 			 GError **error)
 {
@@ -386,7 +386,7 @@ ac_sev_host_fake_start (AcSevHostFake *self,
 			gboolean paused,
 			GError **error)
 {
-	g_autoptr(AcLocalsevDomain) dom = NULL;
+	g_autoptr(AcDomain) dom = NULL;
 	g_autoptr(GBytes) fw = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(GMappedFile) map = NULL;
@@ -394,7 +394,7 @@ ac_sev_host_fake_start (AcSevHostFake *self,
 	const gchar *path;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST_FAKE (self), FALSE);
-	dom = ac_localsev_domain_parse (domain_xml, -1, error);
+	dom = ac_domain_parse (domain_xml, -1, error);
 	if (dom == NULL)
 		return FALSE;
 	if (dom->uuid == NULL || dom->name == NULL) {

@@ -9,8 +9,10 @@
 #include <libxml/tree.h>
 #include <string.h>
 
+#include "ac-domain.h"
 #include "ac-error.h"
 #include "ac-tag.h"
+#include "ac-time.h"
 
 /* One table drives formatting and parsing: element, attribute, field offset. An element with
  * attr NULL takes the field as its text. The root element is "" . */
@@ -107,9 +109,8 @@ ac_status_new_keeping_results (const AcStatus *current)
 void
 ac_status_touch (AcStatus *status)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
 	g_free (status->updated);
-	status->updated = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	status->updated = ac_time_now_utc ();
 }
 
 void
@@ -312,38 +313,16 @@ ac_status_equal_ignoring_time (const AcStatus *a, const AcStatus *b)
 gchar *
 ac_status_tag_fingerprint (const gchar *domain_xml)
 {
-	g_autoptr(AcTag) tag = NULL;
-	g_autofree gchar *text = NULL;
+	g_autoptr(AcDomain) domain = NULL;
 	g_autofree gchar *sum = NULL;
 
 	if (domain_xml == NULL || !ac_tag_xml_has_tag (domain_xml, strlen (domain_xml)))
 		return NULL;
-	tag = ac_tag_parse (domain_xml, -1, NULL, NULL);
-	if (tag != NULL) {
-		text = ac_tag_format (tag);
-	} else {
-		xmlDocPtr doc = xmlReadMemory (domain_xml, (int)strlen (domain_xml), "domain.xml", NULL,
-					       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-		xmlNode *root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
-		for (xmlNode *c = root != NULL ? root->children : NULL; c != NULL && text == NULL; c = c->next) {
-			if (c->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)c->name, "metadata") != 0)
-				continue;
-			for (xmlNode *m = c->children; m != NULL && text == NULL; m = m->next) {
-				if (m->type == XML_ELEMENT_NODE && m->ns != NULL &&
-				    g_strcmp0 ((const gchar *)m->ns->href, AC_TAG_NS) == 0) {
-					xmlBufferPtr buf = xmlBufferCreate ();
-					xmlNodeDump (buf, doc, m, 0, 0);
-					text = g_strdup ((const gchar *)xmlBufferContent (buf));
-					xmlBufferFree (buf);
-				}
-			}
-		}
-		if (doc != NULL)
-			xmlFreeDoc (doc);
-		if (text == NULL)
-			text = g_strdup (domain_xml);
-	}
-	sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+	domain = ac_domain_parse (domain_xml, -1, NULL);
+	if (domain != NULL && domain->tag_xml != NULL)
+		return ac_domain_get_tag_fingerprint (domain);
+	/* unreadable, or the namespace elsewhere than in <metadata>: the whole domain */
+	sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, domain_xml, -1);
 	return g_strndup (sum, 16);
 }
 

@@ -9,12 +9,14 @@
 #include "config.h"
 
 #include "ac-tag.h"
+#include "ac-tag-private.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
 
 #include "ac-codec.h"
+#include "ac-domain-private.h"
 #include "ac-error.h"
 #include "ac-sev-policy.h"
 #include "ac-size.h"
@@ -681,77 +683,58 @@ find_child (xmlNode *parent, const gchar *name)
 	return NULL;
 }
 
-static gchar *
-child_text (xmlNode *parent, const gchar *name)
+/**
+ * ac_tag_parse_in_domain:
+ * @root: the <domain> element of a parsed domain XML
+ * @info: the facts about that domain the tag is validated against
+ *
+ * The tag in @root's <metadata>, parsed, defaulted and validated, on a document already read
+ * (by the domain model, ac-domain.c).
+ *
+ * Returns: the tag, or %NULL with %AC_ERROR_NOT_FOUND when the domain has no tag and
+ * %AC_ERROR_INVALID_INPUT for anything malformed.
+ */
+AcTag *
+ac_tag_parse_in_domain (xmlNode *root, const AcTagDomain *info, GError **error)
 {
-	xmlNode *n = find_child (parent, name);
-	xmlChar *t;
-	gchar *r;
-	if (n == NULL)
-		return NULL;
-	t = xmlNodeGetContent (n);
-	r = g_strstrip (g_strdup ((const gchar *)t));
-	xmlFree (t);
-	return r;
-}
+	g_autoptr(AcTag) tag = ac_tag_new ();
+	xmlNode *metadata = find_child (root, "metadata");
+	xmlNode *elem = NULL;
+	guint count = 0;
 
-/* libvirt passes the elements of its QEMU namespace to QEMU as they are (arguments appended
- * after its own, properties overridden): the first one found, outside <metadata> */
-static gchar *
-find_qemu_element (xmlNode *node)
-{
-	for (xmlNode *n = node->children; n != NULL; n = n->next) {
-		gchar *found;
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (n->ns != NULL && g_strcmp0 ((const gchar *)n->ns->href, AC_LIBVIRT_QEMU_NS) == 0)
-			return g_strdup_printf ("%s%s%s", n->ns->prefix != NULL ? (const gchar *)n->ns->prefix : "",
-						n->ns->prefix != NULL ? ":" : "", (const gchar *)n->name);
-		if (n->ns == NULL && g_strcmp0 ((const gchar *)n->name, "metadata") == 0 && node->parent != NULL &&
-		    node->parent->type == XML_DOCUMENT_NODE)
-			continue;
-		found = find_qemu_element (n);
-		if (found != NULL)
-			return found;
-	}
-	return NULL;
-}
-
-static AcTagDomain *
-parse_domain_info (xmlNode *root)
-{
-	AcTagDomain *dom = g_new0 (AcTagDomain, 1);
-	xmlNode *devices = find_child (root, "devices");
-	xmlNode *ls = find_child (root, "launchSecurity");
-
-	dom->name = child_text (root, "name");
-	dom->uuid = child_text (root, "uuid");
-	dom->type = xml_prop (root, "type");
-	dom->disks = g_ptr_array_new_with_free_func (g_free);
-	if (devices != NULL) {
-		for (xmlNode *d = devices->children; d != NULL; d = d->next) {
-			g_autofree gchar *device = NULL;
-			xmlNode *target;
-			if (d->type != XML_ELEMENT_NODE || g_strcmp0 ((const gchar *)d->name, "disk") != 0)
-				continue;
-			device = xml_prop (d, "device");
-			if (device != NULL && g_strcmp0 (device, "disk") != 0)
-				continue;
-			target = find_child (d, "target");
-			if (target != NULL) {
-				gchar *dev = xml_prop (target, "dev");
-				if (dev != NULL)
-					g_ptr_array_add (dom->disks, dev);
+	if (metadata != NULL) {
+		for (xmlNode *c = metadata->children; c != NULL; c = c->next) {
+			if (c->type == XML_ELEMENT_NODE && xml_node_in_ns (c, AC_TAG_NS)) {
+				count++;
+				elem = c;
 			}
 		}
 	}
-	if (ls != NULL) {
-		dom->has_launch_security = TRUE;
-		dom->launch_security_type = xml_prop (ls, "type");
-		dom->launch_security_policy = child_text (ls, "policy");
+	if (count == 0) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_NOT_FOUND,
+			     "domain '%s' has no <aleph:confidential> element (namespace %s) "
+			     "in its <metadata>",
+			     info->name != NULL ? info->name : "?",
+			     AC_TAG_NS);
+		return NULL;
 	}
-	dom->qemu_element = find_qemu_element (root);
-	return dom;
+	if (count > 1 || g_strcmp0 ((const gchar *)elem->name, "confidential") != 0) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<metadata> of domain '%s': expected exactly one element of "
+			     "namespace %s, <aleph:confidential>; found %u, the first <%s>",
+			     info->name != NULL ? info->name : "?",
+			     AC_TAG_NS,
+			     count,
+			     (const gchar *)elem->name);
+		return NULL;
+	}
+	if (!parse_confidential (tag, elem, error) || !ac_tag_validate (tag, info, error))
+		return NULL;
+	return g_steal_pointer (&tag);
 }
 
 /**
@@ -814,41 +797,17 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
 	root = xmlDocGetRootElement (doc);
 
 	if (root != NULL && root->ns == NULL && g_strcmp0 ((const gchar *)root->name, "domain") == 0) {
-		xmlNode *metadata = find_child (root, "metadata");
-		guint count = 0;
-		dom = parse_domain_info (root);
-		if (metadata != NULL) {
-			for (xmlNode *c = metadata->children; c != NULL; c = c->next) {
-				if (c->type == XML_ELEMENT_NODE && xml_node_in_ns (c, AC_TAG_NS)) {
-					count++;
-					elem = c;
-				}
-			}
-		}
-		if (count == 0) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_NOT_FOUND,
-				     "domain '%s' has no <aleph:confidential> element (namespace %s) "
-				     "in its <metadata>",
-				     dom->name != NULL ? dom->name : "?",
-				     AC_TAG_NS);
-			xmlFreeDoc (doc);
+		/* the domain model, on this document: its facts and its one rule for the disk */
+		g_autoptr(AcDomain) model = ac_domain_new_from_root (root, error);
+		xmlFreeDoc (doc);
+		if (model == NULL || model->tag == NULL) {
+			if (model != NULL)
+				g_propagate_error (error, g_steal_pointer (&model->tag_error));
 			return NULL;
 		}
-		if (count > 1 || g_strcmp0 ((const gchar *)elem->name, "confidential") != 0) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<metadata> of domain '%s': expected exactly one element of "
-				     "namespace %s, <aleph:confidential>; found %u, the first <%s>",
-				     dom->name != NULL ? dom->name : "?",
-				     AC_TAG_NS,
-				     count,
-				     (const gchar *)elem->name);
-			xmlFreeDoc (doc);
-			return NULL;
-		}
+		if (domain_out != NULL)
+			*domain_out = ac_domain_get_tag_info (model);
+		return g_steal_pointer (&model->tag);
 	} else if (root != NULL && g_strcmp0 ((const gchar *)root->name, "confidential") == 0 &&
 		   xml_node_in_ns (root, AC_TAG_NS)) {
 		elem = root;
@@ -882,29 +841,14 @@ ac_tag_parse (const gchar *xml, gssize len, AcTagDomain **domain_out, GError **e
  * ac_tag_domain_parse:
  *
  * The facts about a domain that the tag is checked against (name, disks, launchSecurity),
- * whether or not it is tagged.
+ * whether or not it is tagged: those of its model (ac_domain_parse(), with its bound and its
+ * rule for the disks).
  */
 AcTagDomain *
 ac_tag_domain_parse (const gchar *xml, gssize len, GError **error)
 {
-	xmlDocPtr doc;
-	xmlNode *root;
-	AcTagDomain *dom;
-
-	if (len < 0)
-		len = (gssize)strlen (xml);
-	doc = xmlReadMemory (xml, (int)MIN (len, TAG_MAX_XML), "domain.xml", NULL,
-			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
-	if (root == NULL || root->ns != NULL || g_strcmp0 ((const gchar *)root->name, "domain") != 0) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "not a <domain> XML");
-		if (doc != NULL)
-			xmlFreeDoc (doc);
-		return NULL;
-	}
-	dom = parse_domain_info (root);
-	xmlFreeDoc (doc);
-	return dom;
+	g_autoptr(AcDomain) model = ac_domain_parse (xml, len, error);
+	return model != NULL ? ac_domain_get_tag_info (model) : NULL;
 }
 
 /**

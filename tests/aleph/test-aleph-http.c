@@ -23,410 +23,8 @@
 #include "ac-car.h"
 #include "ac-codec.h"
 #include "ac-error.h"
-
-#define VM_HASH "95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692"
-#define REJECTED_HASH "aaaa39dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a6669"
-#define PENDING_HASH "bbbb39dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a6669"
-
-typedef struct {
-	GMainContext *ctx;
-	GMainLoop *loop;
-	SoupServer *server;
-	GThread *thread;
-	gchar *base;
-	GMutex lock;
-	GCond ready;
-	gboolean started;
-	/* counters */
-	guint flaky_get;
-	guint flaky_post;
-	guint rate_limited;
-	guint slow;
-	guint status_calls;
-	guint measurement_calls;
-	guint uploads;
-	gboolean liar;
-	gchar *last_auth_error;
-	gchar *post_mode; /* processed | pending | rejected | envelope | gone */
-	guint prefixed_ok;         /* signed operations under /prefix verified on the route alone */
-	gchar *prefixed_content_type; /* what a bodyless operation sent as Content-Type */
-	SoupServer *tls_server;
-	gchar *tls_base;
-	gchar *tls_dir;
-} TestServer;
-
-static TestServer srv;
-
-static void
-reply (SoupServerMessage *msg, guint status, const gchar *ct, const gchar *body)
-{
-	soup_server_message_set_status (msg, status, NULL);
-	soup_server_message_set_response (msg, ct, SOUP_MEMORY_COPY, body, strlen (body));
-}
-
-static gboolean
-unpause_cb (gpointer data)
-{
-	SoupServerMessage *msg = data;
-	reply (msg, 200, "application/json", "{\"late\":true}");
-	soup_server_message_unpause (msg);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-handle_misc (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-	     gpointer data)
-{
-	g_mutex_lock (&srv.lock);
-	if (g_strcmp0 (path, "/flaky") == 0) {
-		if (++srv.flaky_get <= 2)
-			reply (msg, 503, "application/json", "{\"error\": \"warming up\"}");
-		else
-			reply (msg, 200, "application/json", "{\"ok\": true}");
-	} else if (g_strcmp0 (path, "/rate-limited") == 0) {
-		/* twice "too many requests, come back in 1 s", then the answer */
-		if (++srv.rate_limited <= 2) {
-			soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-						      "Retry-After", "1");
-			reply (msg, 429, "application/json", "{\"error\": \"slow down\"}");
-		} else {
-			reply (msg, 200, "application/json", "{\"ok\": true}");
-		}
-	} else if (g_strcmp0 (path, "/flaky-post") == 0) {
-		srv.flaky_post++;
-		reply (msg, 503, "text/plain", "backend down\nretry later");
-	} else if (g_strcmp0 (path, "/slow") == 0) {
-		GSource *s = g_timeout_source_new (10000);
-		srv.slow++;
-		soup_server_message_pause (msg);
-		g_source_set_callback (s, unpause_cb, g_object_ref (msg), g_object_unref);
-		g_source_attach (s, srv.ctx);
-		g_source_unref (s);
-	} else if (g_strcmp0 (path, "/big") == 0) {
-		gchar *big = g_strnfill (200000, 'x');
-		reply (msg, 200, "text/plain", big);
-		g_free (big);
-	} else if (g_str_has_prefix (path, "/cek/id/")) {
-		gchar *cek = g_malloc (2084);
-		memset (cek, 0x42, 2084);
-		soup_server_message_set_status (msg, 200, NULL);
-		soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_TAKE, cek, 2084);
-	} else if (g_strcmp0 (path, "/missing") == 0) {
-		reply (msg, 404, "application/json", "{\"error\": \"Hash not found\"}");
-	} else if (g_strcmp0 (path, "/crns.json") == 0) {
-		g_autofree gchar *body = NULL;
-		g_file_get_contents (TEST_DATA_DIR "/responses/crns.json", &body, NULL, NULL);
-		reply (msg, 200, "application/json", body);
-	} else {
-		reply (msg, 404, "text/plain", "no route");
-	}
-	g_mutex_unlock (&srv.lock);
-}
-
-static void
-handle_messages (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-		 gpointer data)
-{
-	SoupMessageBody *body = soup_server_message_get_request_body (msg);
-	g_mutex_lock (&srv.lock);
-	if (g_strcmp0 (soup_server_message_get_method (msg), "POST") == 0 &&
-	    g_strcmp0 (path, "/api/v0/messages") == 0) {
-		g_autoptr(GError) error = NULL;
-		g_autoptr(AcAlephMessage) m = ac_aleph_message_from_data (body->data, body->length, &error);
-		if (m == NULL || !ac_aleph_message_verify (m, NULL, &error)) {
-			reply (msg, 422, "text/plain", "InvalidMessageFormat");
-		} else if (g_strcmp0 (srv.post_mode, "processed") == 0) {
-			reply (msg, 200, "application/json",
-			       "{\"publication_status\":{\"status\":\"success\",\"failed\":[]},\"message_status\":\"processed\"}");
-		} else if (g_strcmp0 (srv.post_mode, "rejected") == 0) {
-			reply (msg, 422, "application/json",
-			       "{\"publication_status\":{\"status\":\"success\",\"failed\":[]},\"message_status\":\"rejected\"}");
-		} else if (g_strcmp0 (srv.post_mode, "envelope") == 0) {
-			reply (msg, 422, "text/plain", "InvalidMessageFormat");
-		} else if (g_strcmp0 (srv.post_mode, "gone") == 0) {
-			reply (msg, 410, "text/plain", "Gone");
-		} else {
-			reply (msg, 202, "application/json",
-			       "{\"publication_status\":{\"status\":\"warning\",\"failed\":[\"p2p\"]},\"message_status\":\"pending\"}");
-		}
-	} else if (g_str_has_prefix (path, "/api/v0/messages/" REJECTED_HASH)) {
-		reply (msg, 200, "application/json",
-		       "{\"status\":\"rejected\",\"item_hash\":\"" REJECTED_HASH "\",\"reception_time\":\"x\","
-		       "\"error_code\":5,\"details\":{\"errors\":[{\"required_balance\":\"1000\"}]}}");
-	} else if (g_str_has_prefix (path, "/api/v0/messages/" PENDING_HASH)) {
-		reply (msg, 200, "application/json",
-		       "{\"status\":\"pending\",\"item_hash\":\"" PENDING_HASH "\",\"reception_time\":\"x\"}");
-	} else if (g_str_has_prefix (path, "/api/v0/messages/") && strlen (path) >= 17 + 64) {
-		/* any other message: unknown, pending, pending, processed */
-		srv.status_calls++;
-		if (srv.status_calls == 1)
-			reply (msg, 404, "application/json", "{\"error\": \"Message not found\"}");
-		else if (srv.status_calls <= 3)
-			reply (msg, 200, "application/json",
-			       "{\"status\":\"pending\",\"item_hash\":\"x\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
-		else
-			reply (msg, 200, "application/json",
-			       "{\"status\":\"processed\",\"item_hash\":\"x\",\"reception_time\":\"2026-01-01T00:00:00Z\"}");
-	} else if (g_strcmp0 (path, "/api/v0/price/estimate") == 0) {
-		reply (msg, 200, "application/json",
-		       "{\"required_tokens\":0.5,\"payment_type\":\"credit\",\"cost\":\"0.5\"}");
-	} else if (g_strcmp0 (path, "/api/v0/messages.json") == 0) {
-		g_autofree gchar *b = NULL;
-		g_file_get_contents (TEST_DATA_DIR "/responses/messages-page.json", &b, NULL, NULL);
-		reply (msg, 200, "application/json", b);
-	} else {
-		reply (msg, 404, "text/plain", "no route");
-	}
-	g_mutex_unlock (&srv.lock);
-}
-
-/* server side of the uploads: hash what arrived, check the STORE message in "metadata" */
-static void
-handle_upload (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-	       gpointer data)
-{
-	SoupMessageBody *body = soup_server_message_get_request_body (msg);
-	g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
-	g_autoptr(SoupMultipart) mp = soup_multipart_new_from_message (
-	    soup_server_message_get_request_headers (msg), bytes);
-	GBytes *file = NULL;
-	GBytes *meta = NULL;
-	g_autofree gchar *hash = NULL;
-	g_autofree gchar *answer = NULL;
-
-	g_mutex_lock (&srv.lock);
-	srv.uploads++;
-	for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
-		SoupMessageHeaders *h;
-		GBytes *b;
-		g_autoptr(GHashTable) params = NULL;
-		soup_multipart_get_part (mp, i, &h, &b);
-		if (soup_message_headers_get_content_disposition (h, NULL, &params)) {
-			const gchar *name = g_hash_table_lookup (params, "name");
-			if (g_strcmp0 (name, "file") == 0)
-				file = b;
-			else if (g_strcmp0 (name, "metadata") == 0)
-				meta = b;
-		}
-	}
-	if (file == NULL) {
-		reply (msg, 422, "text/plain", "file field is missing");
-		g_mutex_unlock (&srv.lock);
-		return;
-	}
-	if (g_str_has_suffix (path, "storage/add_file")) {
-		gsize len;
-		const guint8 *d = g_bytes_get_data (file, &len);
-		hash = ac_aleph_sha256_hex (d, len);
-	} else if (g_str_has_suffix (path, "ipfs/add_file") || g_str_has_suffix (path, "/api/v0/add")) {
-		g_autoptr(AcUnixfsBuilder) b = ac_unixfs_builder_new (NULL, NULL);
-		guint8 root[AC_CID_V0_LEN];
-		gsize len;
-		const guint8 *d = g_bytes_get_data (file, &len);
-		ac_unixfs_builder_update (b, d, len, NULL);
-		ac_unixfs_builder_finish (b, root, NULL, NULL);
-		hash = ac_cid_v0_to_string (root);
-	} else {
-		g_autoptr(GPtrArray) roots = NULL;
-		g_autoptr(GError) error = NULL;
-		gsize len;
-		const guint8 *d = g_bytes_get_data (file, &len);
-		if (!ac_car_parse (d, len, &roots, NULL, NULL, &error) || roots->len != 1) {
-			reply (msg, 422, "text/plain", "bad CAR");
-			g_mutex_unlock (&srv.lock);
-			return;
-		}
-		hash = ac_base58btc_encode (((GByteArray *)roots->pdata[0])->data,
-					    ((GByteArray *)roots->pdata[0])->len);
-	}
-	if (meta != NULL) {
-		gsize len;
-		const gchar *d = g_bytes_get_data (meta, &len);
-		g_autoptr(GError) error = NULL;
-		g_autoptr(AcAlephMessage) m = ac_aleph_message_from_data (d, len, &error);
-		g_autoptr(JsonNode) content = m != NULL ? ac_aleph_message_get_content (m, NULL) : NULL;
-		if (m == NULL || !ac_aleph_message_verify (m, NULL, NULL) || content == NULL ||
-		    g_strcmp0 (json_object_get_string_member (json_node_get_object (content), "item_hash"),
-			       hash) != 0) {
-			reply (msg, 403, "text/plain", "bad metadata");
-			g_mutex_unlock (&srv.lock);
-			return;
-		}
-	}
-	if (srv.liar) {
-		/* the last character: another digest, still a well-formed CID (a change near the
-		 * front can break the multihash prefix, which is another error) */
-		gsize last = strlen (hash) - 1;
-		hash[last] = hash[last] == 'a' ? 'b' : 'a';
-	}
-	if (g_str_has_suffix (path, "/api/v0/add"))
-		answer = g_strdup_printf ("{\"Name\":\"f\",\"Hash\":\"%s\",\"Size\":\"12\"}\n", hash);
-	else
-		answer = g_strdup_printf ("{\"status\":\"success\",\"hash\":\"%s\",\"name\":\"f\",\"size\":1}", hash);
-	reply (msg, 200, "application/json", answer);
-	g_mutex_unlock (&srv.lock);
-}
-
-/* a CRN behind a path prefix: aleph-vm sees (and the SDK signs) the route without it */
-static void
-handle_prefixed (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-		 gpointer data)
-{
-	SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-	g_autoptr(GError) error = NULL;
-	guint status = 0;
-
-	g_mutex_lock (&srv.lock);
-	g_free (srv.prefixed_content_type);
-	srv.prefixed_content_type = g_strdup (soup_message_headers_get_one (hdrs, "Content-Type"));
-	if (ac_crn_auth_verify_request (soup_message_headers_get_one (hdrs, "X-SignedPubKey"),
-					soup_message_headers_get_one (hdrs, "X-SignedOperation"), "127.0.0.1",
-					soup_server_message_get_method (msg), path + strlen ("/prefix"), now,
-					NULL, &status, &error)) {
-		srv.prefixed_ok++;
-		reply (msg, 200, "application/json", "{}");
-	} else {
-		reply (msg, status, "text/plain", error->message);
-	}
-	g_mutex_unlock (&srv.lock);
-}
-
-static void
-handle_crn (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-	    gpointer data)
-{
-	SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
-	const gchar *method = soup_server_message_get_method (msg);
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-	g_autoptr(GError) error = NULL;
-	guint status = 0;
-
-	g_mutex_lock (&srv.lock);
-	if (g_strcmp0 (path, "/about/certificates") == 0) {
-		gchar *chain = g_malloc0 (8336);
-		soup_server_message_set_status (msg, 200, NULL);
-		soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_TAKE,
-						  chain, 8336);
-	} else if (g_strcmp0 (path, "/control/allocation/notify") == 0) {
-		reply (msg, 200, "application/json",
-		       "{\"success\":true,\"successful\":true,\"failing\":[],\"errors\":{}}");
-	} else if (g_strcmp0 (path, "/about/executions/list") == 0) {
-		reply (msg, 200, "application/json",
-		       "{\"" VM_HASH "\":{\"networking\":{\"ipv4\":\"10.0.0.2\",\"ipv6\":\"fd00::2\"},"
-		       "\"vm_type\":\"instance\",\"awaiting_confidential_init\":true}}");
-	} else if (!ac_crn_auth_verify_request (soup_message_headers_get_one (hdrs, "X-SignedPubKey"),
-						soup_message_headers_get_one (hdrs, "X-SignedOperation"),
-						"127.0.0.1", method, path, now, NULL, &status, &error)) {
-		g_autofree gchar *b = g_strdup_printf ("{\"error\": \"%s\"}", error->message);
-		g_free (srv.last_auth_error);
-		srv.last_auth_error = g_strdup (error->message);
-		reply (msg, status, "application/json", b);
-	} else if (g_str_has_suffix (path, "/confidential/measurement")) {
-		if (++srv.measurement_calls == 1)
-			reply (msg, 403, "text/plain", "Operation not running");
-		else if (srv.measurement_calls == 2)
-			reply (msg, 500, "text/plain", "500 Internal Server Error");
-		else
-			reply (msg, 200, "application/json",
-			       "{\"sev_info\":{\"enabled\":true,\"api_major\":1,\"api_minor\":55,"
-			       "\"build_id\":24,\"policy\":1,\"state\":\"launch-secret\",\"handle\":1},"
-			       "\"launch_measure\":\"R2wQthf3yzZK/e9IMaOtOEVtxcnWe79TdfYOrsYZ9skAAQIDBAUGBwgJCgsMDQ4P\"}");
-	} else if (g_str_has_suffix (path, "/confidential/initialize")) {
-		SoupMessageBody *body = soup_server_message_get_request_body (msg);
-		g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
-		g_autoptr(SoupMultipart) mp = soup_multipart_new_from_message (hdrs, bytes);
-		guint file_parts = 0;
-		for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
-			SoupMessageHeaders *h;
-			GBytes *b;
-			g_autoptr(GHashTable) params = NULL;
-			soup_multipart_get_part (mp, i, &h, &b);
-			/* aiohttp parses a part as a file field only with a filename */
-			if (soup_message_headers_get_content_disposition (h, NULL, &params) &&
-			    g_hash_table_lookup (params, "filename") != NULL &&
-			    (g_strcmp0 (g_hash_table_lookup (params, "name"), "session") == 0 ||
-			     g_strcmp0 (g_hash_table_lookup (params, "name"), "godh") == 0))
-				file_parts++;
-		}
-		if (file_parts == 2 && g_strstr_len (g_bytes_get_data (bytes, NULL), (gssize)g_bytes_get_size (bytes),
-						     "session-of-a-running-vm") != NULL)
-			reply (msg, 400, "application/json",
-			       "{\"code\":\"vm_running\",\"description\":\"Operation not allowed, instance already running\"}");
-		else if (file_parts == 2 && g_strstr_len (g_bytes_get_data (bytes, NULL),
-							  (gssize)g_bytes_get_size (bytes), "session-refused") != NULL)
-			reply (msg, 400, "application/json",
-			       "{\"code\":\"vm_not_ready\",\"description\":\"instance already running soon\"}");
-		else if (file_parts == 2)
-			reply (msg, 200, "text/plain", "Started VM with ref " VM_HASH);
-		else
-			reply (msg, 400, "application/json",
-			       "{\"code\":\"field_missing\",\"description\":\"Session field is missing\"}");
-	} else if (g_str_has_suffix (path, "/confidential/inject_secret")) {
-		reply (msg, 200, "application/json",
-		       "{\"status\": {\"status\":\"running\",\"singlestep\":false,\"running\":true}}");
-	} else if (g_str_has_suffix (path, "/stop")) {
-		reply (msg, 200, "text/plain", "Stopped VM");
-	} else {
-		reply (msg, 404, "text/plain", "No virtual machine with ref x");
-	}
-	g_mutex_unlock (&srv.lock);
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-	g_autoptr(GError) error = NULL;
-	GSList *uris;
-
-	g_main_context_push_thread_default (srv.ctx);
-	srv.server = soup_server_new (NULL, NULL);
-	soup_server_add_handler (srv.server, "/api/v0/messages", handle_messages, NULL, NULL);
-	soup_server_add_handler (srv.server, "/api/v0/price", handle_messages, NULL, NULL);
-	soup_server_add_handler (srv.server, "/api/v0/messages.json", handle_messages, NULL, NULL);
-	soup_server_add_handler (srv.server, "/api/v0/storage", handle_upload, NULL, NULL);
-	soup_server_add_handler (srv.server, "/api/v0/ipfs", handle_upload, NULL, NULL);
-	soup_server_add_handler (srv.server, "/api/v0/add", handle_upload, NULL, NULL);
-	soup_server_add_handler (srv.server, "/control", handle_crn, NULL, NULL);
-	soup_server_add_handler (srv.server, "/prefix", handle_prefixed, NULL, NULL);
-	soup_server_add_handler (srv.server, "/about", handle_crn, NULL, NULL);
-	soup_server_add_handler (srv.server, NULL, handle_misc, NULL, NULL);
-	if (!soup_server_listen_local (srv.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
-		g_error ("listen: %s", error->message);
-	uris = soup_server_get_uris (srv.server);
-	srv.base = g_uri_to_string (uris->data);
-	g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-	if (g_str_has_suffix (srv.base, "/"))
-		srv.base[strlen (srv.base) - 1] = '\0';
-	/* an https server with a self-signed certificate */
-	if (srv.tls_dir != NULL) {
-		g_autofree gchar *crt = g_build_filename (srv.tls_dir, "c.pem", NULL);
-		g_autofree gchar *key = g_build_filename (srv.tls_dir, "k.pem", NULL);
-		g_autoptr(GTlsCertificate) cert = g_tls_certificate_new_from_files (crt, key, &error);
-		if (cert != NULL) {
-			srv.tls_server = soup_server_new ("tls-certificate", cert, NULL);
-			soup_server_add_handler (srv.tls_server, NULL, handle_misc, NULL, NULL);
-			if (soup_server_listen_local (srv.tls_server, 0,
-						      SOUP_SERVER_LISTEN_IPV4_ONLY | SOUP_SERVER_LISTEN_HTTPS,
-						      &error)) {
-				uris = soup_server_get_uris (srv.tls_server);
-				srv.tls_base = g_uri_to_string (uris->data);
-				g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-			}
-		}
-		if (srv.tls_base == NULL)
-			g_error ("https test server: %s", error != NULL ? error->message : "no certificate");
-	}
-	g_mutex_lock (&srv.lock);
-	srv.started = TRUE;
-	g_cond_signal (&srv.ready);
-	g_mutex_unlock (&srv.lock);
-	g_main_loop_run (srv.loop);
-	g_clear_object (&srv.tls_server);
-	g_object_unref (srv.server);
-	g_main_context_pop_thread_default (srv.ctx);
-	return NULL;
-}
+#include "../test-util.h"
+#include "test-aleph-http-server.h"
 
 static gchar *
 url (const gchar *path)
@@ -446,11 +44,11 @@ fast_client (void)
 static void
 test_retry_idempotent (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/flaky");
-	g_autoptr(AcHttpResponse) r = ac_http_request (h, "GET", u, NULL, NULL, NULL,
-						       AC_HTTP_IDEMPOTENT, &error);
+	g_autoptr (AcHttpResponse) r
+	    = ac_http_request (h, "GET", u, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (r->status, ==, 200);
 	g_assert_cmpuint (r->attempts, ==, 3);
@@ -459,12 +57,12 @@ test_retry_idempotent (void)
 static void
 test_no_retry_post (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/flaky-post");
-	g_autoptr(GBytes) b = g_bytes_new_static ("{}", 2);
-	g_autoptr(AcHttpResponse) r = ac_http_request (h, "POST", u, NULL, "application/json", b, 0,
-						       &error);
+	g_autoptr (GBytes) b = g_bytes_new_static ("{}", 2);
+	g_autoptr (AcHttpResponse) r
+	    = ac_http_request (h, "POST", u, NULL, "application/json", b, 0, &error);
 	g_assert_null (r);
 	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
 	/* the URL, the status and the server's own message (on one line) */
@@ -483,13 +81,13 @@ test_no_retry_post (void)
 static void
 test_rate_limited (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/rate-limited");
-	g_autoptr(GBytes) b = g_bytes_new_static ("{}", 2);
+	g_autoptr (GBytes) b = g_bytes_new_static ("{}", 2);
 	gint64 t0 = g_get_monotonic_time ();
-	g_autoptr(AcHttpResponse) r = ac_http_request (h, "POST", u, NULL, "application/json", b, 0,
-						       &error);
+	g_autoptr (AcHttpResponse) r
+	    = ac_http_request (h, "POST", u, NULL, "application/json", b, 0, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (r->status, ==, 200);
 	g_assert_cmpuint (r->attempts, ==, 3);
@@ -500,11 +98,11 @@ test_rate_limited (void)
 static void
 test_timeout (void)
 {
-	g_autoptr(AcHttpClient) h = ac_http_client_new ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = ac_http_client_new ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/slow");
 	gint64 t0 = g_get_monotonic_time ();
-	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
 
 	ac_http_client_set_timeouts (h, 1000, 400);
 	ac_http_client_set_retries (h, 1, 10);
@@ -513,7 +111,8 @@ test_timeout (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
 	g_assert_nonnull (strstr (error->message, "2 attempts"));
 	g_assert_cmpuint (srv.slow, ==, 2);
-	g_assert_cmpint (g_get_monotonic_time () - t0, <, 5000000); /* the server would take 10 s per attempt */
+	g_assert_cmpint (g_get_monotonic_time () - t0, <,
+	                 5000000); /* the server would take 10 s per attempt */
 }
 
 /* a peer that accepts connections (the kernel does, from the backlog) and never answers */
@@ -536,12 +135,12 @@ mute_listener (gchar **base)
 static void
 test_mute_peer (void)
 {
-	g_autoptr(AcHttpClient) h = ac_http_client_new ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = ac_http_client_new ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *base = NULL;
 	g_autofree gchar *u = NULL;
-	g_autoptr(AcHttpResponse) r = NULL;
-	g_autoptr(GBytes) b = g_bytes_new_static ("{}", 2);
+	g_autoptr (AcHttpResponse) r = NULL;
+	g_autoptr (GBytes) b = g_bytes_new_static ("{}", 2);
 	int fd = mute_listener (&base);
 	gint64 t0, dt;
 
@@ -579,7 +178,8 @@ test_mute_peer (void)
 
 	/* a server that works before it answers has the whole call, not the idle limit */
 	t0 = g_get_monotonic_time ();
-	r = ac_http_request (h, "POST", u, NULL, "application/json", b, AC_HTTP_SLOW_ANSWER, &error);
+	r = ac_http_request (h, "POST", u, NULL, "application/json", b, AC_HTTP_SLOW_ANSWER,
+	                     &error);
 	dt = g_get_monotonic_time () - t0;
 	g_assert_null (r);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
@@ -591,7 +191,7 @@ test_mute_peer (void)
 
 	/* however many retries are allowed, the bound of the whole call ends them */
 	{
-		g_autoptr(AcHttpClient) d = ac_http_client_new ();
+		g_autoptr (AcHttpClient) d = ac_http_client_new ();
 		ac_http_client_set_idle_timeout (d, 500);
 		ac_http_client_set_retries (d, 1000, 10);
 		ac_http_client_set_call_timeout (d, 1500);
@@ -608,11 +208,11 @@ test_mute_peer (void)
 static void
 test_connection_refused_and_limits (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *big = url ("/big");
 	g_autofree gchar *missing = url ("/missing");
-	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
 	int fd = socket (AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { 0 };
 	socklen_t alen = sizeof (a);
@@ -655,25 +255,25 @@ account_0101 (void)
 static void
 test_ccn_messages (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(AcEthAccount) account = account_0101 ();
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
-	g_autoptr(AcAlephMessage) msg = NULL;
-	g_autoptr(JsonNode) content = NULL;
-	g_autoptr(AcMessageInfo) info = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (AcEthAccount) account = account_0101 ();
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
+	g_autoptr (AcAlephMessage) msg = NULL;
+	g_autoptr (JsonNode) content = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
 	g_autofree gchar *price = NULL;
 	g_autofree gchar *forget = g_strdup ("{\"hashes\":[\"" VM_HASH "\"]}");
 	AcPostResult res;
 	const gchar *modes[] = { "processed", "pending", "rejected" };
 	const AcMessageStatus want[] = { AC_MESSAGE_STATUS_PROCESSED, AC_MESSAGE_STATUS_PENDING,
-					 AC_MESSAGE_STATUS_REJECTED };
+		                         AC_MESSAGE_STATUS_REJECTED };
 
 	g_assert_no_error (error);
 	ac_ccn_client_set_poll (ccn, 10, 50);
 	content = json_from_string (forget, NULL);
 	msg = ac_aleph_message_build ("FORGET", content, ac_eth_account_get_address (account), NULL,
-				      1700000000.0, &error);
+	                              1700000000.0, &error);
 	g_assert_true (ac_aleph_message_sign (msg, account, &error));
 	for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
 		g_free (srv.post_mode);
@@ -720,9 +320,9 @@ test_ccn_messages (void)
 
 	{
 		guint total = 0;
-		g_autoptr(GPtrArray) page = ac_ccn_query_messages (ccn, (const gchar *[]){ VM_HASH, NULL },
-								   "INSTANCE", NULL, NULL, 1, 20, &total,
-								   &error);
+		g_autoptr (GPtrArray) page
+		    = ac_ccn_query_messages (ccn, (const gchar *[]){ VM_HASH, NULL }, "INSTANCE",
+		                             NULL, NULL, 1, 20, &total, &error);
 		g_assert_no_error (error);
 		g_assert_cmpuint (page->len, ==, 1);
 		g_assert_cmpuint (total, ==, 1);
@@ -743,19 +343,19 @@ random_file (const gchar *name, gsize size)
 static void
 test_uploads (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(AcEthAccount) account = account_0101 ();
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (AcEthAccount) account = account_0101 ();
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
 	g_autofree gchar *path = random_file ("ac-upload-test.bin", 3 * 262144 + 17);
 	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL);
-	g_autoptr(AcProgress) progress = ac_progress_new ("upload");
+	g_autoptr (AcProgress) progress = ac_progress_new ("upload");
 	AcCcnUploadKind kinds[] = { AC_CCN_UPLOAD_STORAGE, AC_CCN_UPLOAD_IPFS, AC_CCN_UPLOAD_CAR };
 
 	for (guint i = 0; i < G_N_ELEMENTS (kinds); i++) {
-		g_autoptr(AcAlephMessage) store = NULL;
-		g_autofree gchar *hash = ac_ccn_upload_file (ccn, kinds[i], path, account, NULL, &store,
-							     progress, &error);
+		g_autoptr (AcAlephMessage) store = NULL;
+		g_autofree gchar *hash = ac_ccn_upload_file (ccn, kinds[i], path, account, NULL,
+		                                             &store, progress, &error);
 		g_assert_no_error (error);
 		g_assert_nonnull (store);
 		if (kinds[i] == AC_CCN_UPLOAD_STORAGE)
@@ -771,8 +371,8 @@ test_uploads (void)
 	/* a node that answers another hash is caught */
 	srv.liar = TRUE;
 	{
-		g_autofree gchar *hash = ac_ccn_upload_file (ccn, AC_CCN_UPLOAD_IPFS, path, NULL, NULL,
-							     NULL, NULL, &error);
+		g_autofree gchar *hash = ac_ccn_upload_file (ccn, AC_CCN_UPLOAD_IPFS, path, NULL,
+		                                             NULL, NULL, NULL, &error);
 		g_assert_null (hash);
 		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
 		g_clear_error (&error);
@@ -805,7 +405,7 @@ raw_thread (gpointer data)
 	RawServer *rs = data;
 	for (;;) {
 		int c = accept (rs->fd, NULL, NULL);
-		g_autoptr(GString) req = g_string_new (NULL);
+		g_autoptr (GString) req = g_string_new (NULL);
 		gchar buf[65536];
 		gsize content_length = 0;
 		gssize header_end = -1;
@@ -847,15 +447,15 @@ raw_thread (gpointer data)
 static void
 test_reset_mid_upload (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *path = random_file ("ac-reset-test.bin", 2 * 1024 * 1024);
 	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL);
 	RawServer rs = { 0 };
 	struct sockaddr_in a = { 0 };
 	socklen_t alen = sizeof (a);
 	g_autofree gchar *base = NULL;
-	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr (AcCcnClient) ccn = NULL;
 	g_autofree gchar *hash = NULL;
 	GThread *raw;
 
@@ -895,15 +495,15 @@ test_reset_mid_upload (void)
 static void
 test_crn (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(AcEthAccount) account = account_0101 ();
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcCrnClient) crn = ac_crn_client_new (srv.base, account, h, &error);
-	g_autoptr(GBytes) certs = NULL;
-	g_autoptr(GBytes) session = g_bytes_new_static ("c2Vzc2lvbg==", 12);
-	g_autoptr(GBytes) godh = g_bytes_new_static ("Z29kaA==", 8);
-	g_autoptr(AcCrnMeasurement) m = NULL;
-	g_autoptr(GPtrArray) execs = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (AcEthAccount) account = account_0101 ();
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcCrnClient) crn = ac_crn_client_new (srv.base, account, h, &error);
+	g_autoptr (GBytes) certs = NULL;
+	g_autoptr (GBytes) session = g_bytes_new_static ("c2Vzc2lvbg==", 12);
+	g_autoptr (GBytes) godh = g_bytes_new_static ("Z29kaA==", 8);
+	g_autoptr (AcCrnMeasurement) m = NULL;
+	g_autoptr (GPtrArray) execs = NULL;
 	g_autofree gchar *lm_hex = NULL;
 
 	g_assert_no_error (error);
@@ -916,13 +516,15 @@ test_crn (void)
 	g_assert_no_error (error);
 	/* a launch that runs already is told by aleph-vm's code, not by its text */
 	{
-		g_autoptr(GBytes) running = g_bytes_new_static ("session-of-a-running-vm", 23);
-		g_autoptr(GBytes) refused = g_bytes_new_static ("session-refused", 15);
-		g_assert_false (ac_crn_confidential_initialize (crn, VM_HASH, running, godh, &error));
+		g_autoptr (GBytes) running = g_bytes_new_static ("session-of-a-running-vm", 23);
+		g_autoptr (GBytes) refused = g_bytes_new_static ("session-refused", 15);
+		g_assert_false (
+		    ac_crn_confidential_initialize (crn, VM_HASH, running, godh, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
 		g_assert_nonnull (strstr (error->message, "HTTP 400"));
 		g_clear_error (&error);
-		g_assert_false (ac_crn_confidential_initialize (crn, VM_HASH, refused, godh, &error));
+		g_assert_false (
+		    ac_crn_confidential_initialize (crn, VM_HASH, refused, godh, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
 		g_clear_error (&error);
 	}
@@ -932,7 +534,8 @@ test_crn (void)
 	g_assert_cmpuint (srv.measurement_calls, ==, 3);
 	g_assert_cmpuint (m->api_minor, ==, 55);
 	lm_hex = ac_codec_hex_encode (m->launch_measure, 32);
-	g_assert_cmpstr (lm_hex, ==, "476c10b617f7cb364afdef4831a3ad38456dc5c9d67bbf5375f60eaec619f6c9");
+	g_assert_cmpstr (lm_hex, ==,
+	                 "476c10b617f7cb364afdef4831a3ad38456dc5c9d67bbf5375f60eaec619f6c9");
 	g_assert_true (ac_crn_confidential_inject_secret (crn, VM_HASH, "AAAA", "BBBB", &error));
 	g_assert_no_error (error);
 	g_assert_true (ac_crn_operate (crn, VM_HASH, "stop", &error));
@@ -947,7 +550,7 @@ test_crn (void)
 	 * no form content type */
 	{
 		g_autofree gchar *base = url ("/prefix");
-		g_autoptr(AcCrnClient) pc = ac_crn_client_new (base, account, h, &error);
+		g_autoptr (AcCrnClient) pc = ac_crn_client_new (base, account, h, &error);
 		g_assert_no_error (error);
 		g_assert_true (ac_crn_operate (pc, VM_HASH, "reboot", &error));
 		g_assert_no_error (error);
@@ -958,7 +561,8 @@ test_crn (void)
 	/* an unsigned request to a signed endpoint: the server's words come back */
 	{
 		g_autofree gchar *u = url ("/control/machine/" VM_HASH "/reboot");
-		g_autoptr(AcHttpResponse) r = ac_http_request (h, "POST", u, NULL, NULL, NULL, 0, &error);
+		g_autoptr (AcHttpResponse) r
+		    = ac_http_request (h, "POST", u, NULL, NULL, NULL, 0, &error);
 		g_assert_null (r);
 		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
 		g_assert_nonnull (strstr (error->message, "Missing X-SignedPubKey header"));
@@ -969,11 +573,11 @@ test_crn (void)
 static void
 test_crn_list (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/crns.json");
-	g_autoptr(GPtrArray) all = ac_crn_list_fetch (h, u, AC_CRN_FILTER_NONE, &error);
-	g_autoptr(GPtrArray) conf = ac_crn_list_fetch (h, u, AC_CRN_FILTER_CONFIDENTIAL, &error);
+	g_autoptr (GPtrArray) all = ac_crn_list_fetch (h, u, AC_CRN_FILTER_NONE, &error);
+	g_autoptr (GPtrArray) conf = ac_crn_list_fetch (h, u, AC_CRN_FILTER_CONFIDENTIAL, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (all->len, ==, 3);
 	g_assert_cmpuint (conf->len, ==, 1);
@@ -986,7 +590,7 @@ test_cli_send (void)
 {
 	/* virt-aleph message send/status against the local CCN */
 	const gchar *cli = g_getenv ("VIRT_ALEPH");
-	g_autofree gchar *dir = g_dir_make_tmp ("ac-cli-send-XXXXXX", NULL);
+	g_autofree gchar *dir = test_util_mkdtemp ("ac-cli-send-XXXXXX");
 	g_autofree gchar *key = g_build_filename (dir, "k", NULL);
 	g_autofree gchar *content = g_build_filename (dir, "c.json", NULL);
 	g_autofree gchar *msg = g_build_filename (dir, "m.json", NULL);
@@ -1004,10 +608,10 @@ test_cli_send (void)
 	g_chmod (key, 0600);
 	g_assert_true (g_file_set_contents (content, "{\"hashes\":[\"" VM_HASH "\"]}", -1, NULL));
 	{
-		const gchar *argv[] = { cli, "message", "build", "FORGET", content, "--key-file", key,
-					"-o", msg, "--quiet", NULL };
-		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-					     NULL, NULL, &status, NULL));
+		const gchar *argv[] = { cli, "message", "build", "FORGET",  content, "--key-file",
+			                key, "-o",      msg,     "--quiet", NULL };
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+		                             NULL, NULL, NULL, &status, NULL));
 		g_assert_cmpint (status, ==, 0);
 	}
 	/* 202 pending, then polled until processed */
@@ -1015,19 +619,21 @@ test_cli_send (void)
 	srv.post_mode = g_strdup ("pending");
 	srv.status_calls = 0;
 	{
-		const gchar *argv[] = { cli, "message", "send", msg, "--api", srv.base, "--timeout", "20", "--quiet", NULL };
-		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-					     &out, &err, &status, NULL));
+		const gchar *argv[] = { cli,      "message",   "send", msg,       "--api",
+			                srv.base, "--timeout", "20",   "--quiet", NULL };
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+		                             NULL, &out, &err, &status, NULL));
 		g_assert_true (g_spawn_check_wait_status (status, NULL));
 		g_assert_nonnull (strstr (out, "processed"));
 		g_assert_cmpuint (srv.status_calls, >=, 4);
 	}
 	/* a rejected message: exit 7 with the error code in words */
 	{
-		const gchar *argv[] = { cli, "message", "status", REJECTED_HASH, "--api", srv.base, NULL };
+		const gchar *argv[]
+		    = { cli, "message", "status", REJECTED_HASH, "--api", srv.base, NULL };
 		g_clear_pointer (&out, g_free);
-		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-					     &out, NULL, &status, NULL));
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+		                             NULL, &out, NULL, &status, NULL));
 		g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 7);
 		g_assert_nonnull (strstr (out, "BALANCE_INSUFFICIENT"));
 	}
@@ -1037,29 +643,26 @@ test_cli_send (void)
 	{
 		const gchar *argv[] = { cli, "message", "send", msg, "--api", srv.base, NULL };
 		g_clear_pointer (&err, g_free);
-		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-					     NULL, &err, &status, NULL));
+		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+		                             NULL, NULL, &err, &status, NULL));
 		g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 7);
 		g_assert_nonnull (strstr (err, "InvalidMessageFormat"));
 	}
-	g_unlink (key);
-	g_unlink (content);
-	g_unlink (msg);
-	g_rmdir (dir);
+	test_util_rm_rf (dir);
 }
 
 static void
 test_proxy_env (void)
 {
 	/* libcurl honours http_proxy: a host that does not exist is reached through our server */
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
 	guint before = srv.flaky_get;
 
 	g_setenv ("http_proxy", srv.base, TRUE);
 	r = ac_http_request (h, "GET", "http://aleph.invalid/flaky", NULL, NULL, NULL,
-			     AC_HTTP_IDEMPOTENT, &error);
+	                     AC_HTTP_IDEMPOTENT, &error);
 	g_unsetenv ("http_proxy");
 	g_assert_no_error (error);
 	g_assert_cmpuint (r->status, ==, 200);
@@ -1070,10 +673,10 @@ static void
 test_tls_always_verified (void)
 {
 	/* a self-signed certificate is refused: verification cannot be turned off */
-	g_autoptr(AcHttpClient) h = ac_http_client_new ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = ac_http_client_new ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = g_strconcat (srv.tls_base, "flaky", NULL);
-	g_autoptr(AcHttpResponse) r = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
 
 	/* generous: the handshake counts in the connect timeout, and CI machines are busy */
 	ac_http_client_set_timeouts (h, 30000, 60000);
@@ -1101,7 +704,7 @@ test_sanitize_url (void)
 		{ "https://", NULL },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
-		g_autoptr(GError) error = NULL;
+		g_autoptr (GError) error = NULL;
 		g_autofree gchar *o = ac_http_sanitize_base_url (v[i].in, &error);
 		g_assert_cmpstr (o, ==, v[i].out);
 		if (v[i].out == NULL)
@@ -1120,13 +723,13 @@ cancel_later (gpointer data)
 static void
 test_cancel (void)
 {
-	g_autoptr(AcHttpClient) h = ac_http_client_new ();
-	g_autoptr(GCancellable) c = g_cancellable_new ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = ac_http_client_new ();
+	g_autoptr (GCancellable) c = g_cancellable_new ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/slow");
-	g_autoptr(AcHttpResponse) r = NULL;
-	g_autoptr(AcCcnClient) ccn = NULL;
-	g_autoptr(AcMessageInfo) info = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
+	g_autoptr (AcCcnClient) ccn = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
 	gint64 t0 = g_get_monotonic_time ();
 	GThread *t;
 
@@ -1156,12 +759,12 @@ test_cancel (void)
 static void
 test_kds_fetch (void)
 {
-	g_autoptr(AcHttpClient) h = fast_client ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *u = url ("/cek/id/00112233");
 	g_autofree gchar *missing = url ("/missing");
-	g_autoptr(GCancellable) c = g_cancellable_new ();
-	g_autoptr(GBytes) b = ac_aleph_kds_fetch (u, h, NULL, &error);
+	g_autoptr (GCancellable) c = g_cancellable_new ();
+	g_autoptr (GBytes) b = ac_aleph_kds_fetch (u, h, NULL, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (g_bytes_get_size (b), ==, 2084);
 	g_assert_null (ac_aleph_kds_fetch (missing, h, NULL, &error));
@@ -1179,30 +782,7 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	/* proxies of the environment must not catch loopback traffic */
 	g_setenv ("no_proxy", "127.0.0.1,localhost", TRUE);
-	g_mutex_init (&srv.lock);
-	g_cond_init (&srv.ready);
-	srv.ctx = g_main_context_new ();
-	srv.loop = g_main_loop_new (srv.ctx, FALSE);
-	/* self-signed certificate for the https server */
-	srv.tls_dir = g_dir_make_tmp ("ac-tls-XXXXXX", NULL);
-	{
-		g_autofree gchar *crt = g_build_filename (srv.tls_dir, "c.pem", NULL);
-		g_autofree gchar *key = g_build_filename (srv.tls_dir, "k.pem", NULL);
-		const gchar *req_argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-					"ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
-					"-days", "1", "-keyout", key, "-out", crt, NULL };
-		gint st = 0;
-		if (!g_spawn_sync (NULL, (gchar **)req_argv, NULL,
-				   G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-				   NULL, NULL, NULL, NULL, &st, NULL) ||
-		    !g_spawn_check_wait_status (st, NULL))
-			g_error ("openssl req failed: cannot make the test certificate");
-	}
-	srv.thread = g_thread_new ("server", server_thread, NULL);
-	g_mutex_lock (&srv.lock);
-	while (!srv.started)
-		g_cond_wait (&srv.ready, &srv.lock);
-	g_mutex_unlock (&srv.lock);
+	test_aleph_http_server_start ();
 
 	g_test_add_func ("/aleph/http/retry-idempotent", test_retry_idempotent);
 	g_test_add_func ("/aleph/http/no-retry-post", test_no_retry_post);
@@ -1222,24 +802,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/http/tls-always-verified", test_tls_always_verified);
 	g_test_add_func ("/aleph/ccn/cli-send", test_cli_send);
 	rc = g_test_run ();
-	g_main_loop_quit (srv.loop);
-	g_thread_join (srv.thread);
-	/* drop sources still pending (the paused /slow requests) */
-	while (g_main_context_iteration (srv.ctx, FALSE))
-		;
-	g_main_loop_unref (srv.loop);
-	g_main_context_unref (srv.ctx);
-	g_free (srv.base);
-	g_free (srv.tls_base);
-	{
-		g_autofree gchar *c = g_build_filename (srv.tls_dir, "c.pem", NULL);
-		g_autofree gchar *k = g_build_filename (srv.tls_dir, "k.pem", NULL);
-		g_unlink (c);
-		g_unlink (k);
-		g_rmdir (srv.tls_dir);
-		g_free (srv.tls_dir);
-	}
-	g_free (srv.post_mode);
-	g_free (srv.last_auth_error);
+	test_aleph_http_server_stop ();
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ac-secret.h"
@@ -77,6 +78,30 @@ ac_test_rm_rf (const gchar *path)
 		ac_test_run (argv, NULL, NULL);
 }
 
+/* nothing is mounted below @dir any more */
+static inline void
+ac_test_assert_no_mounts_under (const gchar *dir)
+{
+	g_autofree gchar *mi = NULL;
+	g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mi, NULL, NULL));
+	g_assert_null (strstr (mi, dir));
+}
+
+/* @dir holds exactly @names (a missing @dir holds nothing) */
+static inline void
+ac_test_assert_only (const gchar *dir, const gchar *const *names)
+{
+	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+	const gchar *name;
+	guint n = 0;
+	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+		if (!g_strv_contains (names, name))
+			g_error ("unexpected leftover %s/%s", dir, name);
+		n++;
+	}
+	g_assert_cmpuint (n, ==, g_strv_length ((gchar **)names));
+}
+
 /* a busybox tree in @tree: /bin/busybox, /bin/sh and a link for each of @tools */
 static inline void
 ac_test_busybox_tree (const gchar *tree, const gchar *const *tools)
@@ -92,6 +117,39 @@ ac_test_busybox_tree (const gchar *tree, const gchar *const *tools)
 		g_autofree gchar *l = g_build_filename (bin, *t, NULL);
 		g_assert_cmpint (symlink ("busybox", l), ==, 0);
 	}
+}
+
+/* the build tests' fixture: a scratch directory, the source "tree" in it, the image "out/disk.img" */
+typedef struct {
+	gchar *dir;
+	gchar *tree;
+	gchar *out;
+} AcTestBuildFixture;
+
+/* makes the scratch directory and, with root and busybox, a busybox tree of @tools with an
+ * os-release, a hostname and a kernel; returns whether the tree was made */
+static inline gboolean
+ac_test_build_fixture_setup (AcTestBuildFixture *f, const gchar *const *tools)
+{
+	f->dir = ac_test_mkdtemp ();
+	f->tree = g_build_filename (f->dir, "tree", NULL);
+	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
+	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
+		return FALSE;
+	ac_test_busybox_tree (f->tree, tools);
+	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
+	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
+	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
+	return TRUE;
+}
+
+static inline void
+ac_test_build_fixture_teardown (AcTestBuildFixture *f, gconstpointer data)
+{
+	ac_test_rm_rf (f->dir);
+	g_free (f->dir);
+	g_free (f->tree);
+	g_free (f->out);
 }
 
 /* decrypts partition 2 (the root) of @image with QEMU's LUKS driver into @dest */

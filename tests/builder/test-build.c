@@ -17,11 +17,7 @@
 #include "ac-builder.h"
 #include "ac-error.h"
 
-typedef struct {
-	gchar *dir;
-	gchar *tree;
-	gchar *out;
-} Fixture;
+typedef AcTestBuildFixture Fixture;
 
 static gboolean
 can_run (void)
@@ -41,26 +37,10 @@ can_run (void)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-	f->dir = ac_test_mkdtemp ();
-	f->tree = g_build_filename (f->dir, "tree", NULL);
-	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
-	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
+	if (!ac_test_build_fixture_setup (
+		    f, (const gchar *const[]){ "cat", "echo", "sleep", "ls", "env", "id", "mkdir", NULL }))
 		return;
-	ac_test_busybox_tree (f->tree,
-			      (const gchar *const[]){ "cat", "echo", "sleep", "ls", "env", "id", "mkdir", NULL });
-	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
-	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
-	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
 	ac_test_write (f->tree, "boot/vmlinuz-6.10.0-test", "not a kernel either", 0644);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-	ac_test_rm_rf (f->dir);
-	g_free (f->dir);
-	g_free (f->tree);
-	g_free (f->out);
 }
 
 static AcTemplate *
@@ -80,28 +60,6 @@ guest_cat (const gchar *fsimg, const gchar *path)
 	gchar *out = NULL;
 	g_assert_cmpint (ac_test_run (argv, NULL, &out), ==, 0);
 	return out;
-}
-
-static void
-assert_no_mounts_under (const gchar *dir)
-{
-	g_autofree gchar *mi = NULL;
-	g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mi, NULL, NULL));
-	g_assert_null (strstr (mi, dir));
-}
-
-static void
-assert_only (const gchar *dir, const gchar *const *names)
-{
-	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-	const gchar *name;
-	guint n = 0;
-	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-		if (!g_strv_contains (names, name))
-			g_error ("unexpected leftover %s/%s", dir, name);
-		n++;
-	}
-	g_assert_cmpuint (n, ==, g_strv_length ((gchar **)names));
 }
 
 static const gchar *base_tpl =
@@ -147,8 +105,8 @@ test_build_directory (Fixture *f, gconstpointer data)
 	g_assert_nonnull (r.passphrase);
 	g_assert_cmpuint (r.passphrase->len, ==, 32);
 	/* only the image and its manifest are left beside it */
-	assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
-	assert_no_mounts_under (f->dir);
+	ac_test_assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
+	ac_test_assert_no_mounts_under (f->dir);
 	/* the manifest's digest is the file's */
 	{
 		const gchar *argv[] = { "sha256sum", f->out, NULL };
@@ -238,7 +196,7 @@ test_build_directory (Fixture *f, gconstpointer data)
 		g_assert_no_error (error);
 		g_assert_cmpstr (r2.passphrase->data, ==, "given passphrase");
 		g_assert_cmpstr (r2.image_sha256, !=, r.image_sha256);
-		assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
+		ac_test_assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
 	}
 }
 
@@ -299,7 +257,7 @@ test_build_tarball_and_image (Fixture *f, gconstpointer data)
 		g_clear_pointer (&out, g_free);
 		out = guest_cat (fsimg, "/etc/hostname");
 		g_assert_cmpstr (out, ==, "guest\n");
-		assert_no_mounts_under (f->dir);
+		ac_test_assert_no_mounts_under (f->dir);
 	}
 	/* a block device (a libvirt disk of type 'block'): the raw image on a read-only loop */
 	{
@@ -369,8 +327,8 @@ test_build_failure_cleans_up (Fixture *f, gconstpointer data)
 		g_assert_nonnull (strstr (error->message, "exit status 3"));
 		g_assert_nonnull (strstr (error->message, "about to fail"));
 		g_clear_error (&error);
-		assert_only (outdir, (const gchar *const[]){ NULL });
-		assert_no_mounts_under (f->dir);
+		ac_test_assert_only (outdir, (const gchar *const[]){ NULL });
+		ac_test_assert_no_mounts_under (f->dir);
 		g_assert_null (r.kept_workdir);
 	}
 	/* --on-error=abort: the work directory stays for inspection, the mounts do not */
@@ -383,7 +341,7 @@ test_build_failure_cleans_up (Fixture *f, gconstpointer data)
 		g_assert_nonnull (r.kept_workdir);
 		root = g_build_filename (r.kept_workdir, "root", "etc", "hostname", NULL);
 		g_assert_true (g_file_test (root, G_FILE_TEST_EXISTS));
-		assert_no_mounts_under (f->dir);
+		ac_test_assert_no_mounts_under (f->dir);
 	}
 }
 
@@ -427,8 +385,8 @@ test_build_cancel (Fixture *f, gconstpointer data)
 	g_thread_join (th);
 	g_assert_error (error, AC_ERROR, AC_ERROR_CANCELLED);
 	g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
-	assert_only (outdir, (const gchar *const[]){ NULL });
-	assert_no_mounts_under (f->dir);
+	ac_test_assert_only (outdir, (const gchar *const[]){ NULL });
+	ac_test_assert_no_mounts_under (f->dir);
 }
 
 /* the guest tree's symlinks cannot send a write outside it */
@@ -465,8 +423,8 @@ test_build_hostile_symlink (Fixture *f, gconstpointer data)
 		g_assert_error (error, AC_ERROR, AC_ERROR_IO);
 		g_assert_nonnull (strstr (error->message, "provisioners[0]"));
 		g_clear_error (&error);
-		assert_only (victim, (const gchar *const[]){ NULL });
-		assert_only (outdir, (const gchar *const[]){ NULL });
+		ac_test_assert_only (victim, (const gchar *const[]){ NULL });
+		ac_test_assert_only (outdir, (const gchar *const[]){ NULL });
 		g_assert_cmpint (g_unlink (etc), ==, 0);
 		g_assert_cmpint (g_rename (saved, etc), ==, 0);
 	}
@@ -596,7 +554,7 @@ int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
-#define ADD(name, fn) g_test_add ("/builder/build/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(name, fn) g_test_add ("/builder/build/" name, Fixture, NULL, fixture_setup, fn, ac_test_build_fixture_teardown)
 	ADD ("directory", test_build_directory);
 	ADD ("tarball-and-image", test_build_tarball_and_image);
 	ADD ("failure-cleans-up", test_build_failure_cleans_up);

@@ -22,6 +22,9 @@ run_cli (const gchar *const *args, const gchar *input, gchar **out, gchar **err)
 	g_autoptr(GPtrArray) argv = g_ptr_array_new ();
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
+	/* what an earlier run printed goes */
+	g_clear_pointer (out, g_free);
+	g_clear_pointer (err, g_free);
 	g_ptr_array_add (argv, (gpointer)virt_aleph);
 	for (guint i = 0; args[i] != NULL; i++)
 		g_ptr_array_add (argv, (gpointer)args[i]);
@@ -40,15 +43,7 @@ static gchar *
 make_tree (const gchar *dir)
 {
 	gchar *tree = g_build_filename (dir, "tree", NULL);
-	g_autofree gchar *bin = g_build_filename (tree, "bin", NULL);
-	g_autofree gchar *bb = g_build_filename (bin, "busybox", NULL);
-	g_autofree gchar *sh = g_build_filename (bin, "sh", NULL);
-	g_autofree gchar *sl = g_build_filename (bin, "sleep", NULL);
-	const gchar *cp[] = { "cp", "/bin/busybox", bb, NULL };
-	g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
-	g_assert_cmpint (ac_test_run (cp, NULL, NULL), ==, 0);
-	g_assert_cmpint (symlink ("busybox", sh), ==, 0);
-	g_assert_cmpint (symlink ("busybox", sl), ==, 0);
+	ac_test_busybox_tree (tree, (const gchar *const[]){ "sleep", NULL });
 	ac_test_write (tree, "etc/hostname", "cli-guest\n", 0644);
 	return tree;
 }
@@ -78,20 +73,12 @@ test_cli_errors (void)
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_cmpstr (err, ==, "virt-aleph: template field 'disk.luks.key_size': 384: expected 256 "
 				  "or 512 (bits of the XTS key)\n");
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "--json", "build", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_nonnull (strstr (out, "\"code\":\"invalid-input\""));
 	g_assert_nonnull (strstr (out, "disk.luks.key_size"));
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--var", "nope", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_nonnull (strstr (err, "--var 'nope': expected NAME=VALUE"));
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--on-error=maybe", tpl, NULL }, NULL, &out, &err), ==, 2);
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "/nonexistent/t.json", NULL }, NULL, &out, &err), ==, 10);
 	ac_test_rm_rf (dir);
 }
@@ -129,8 +116,6 @@ test_cli_passphrase (void)
 	g_assert_cmpstr (got, ==, "typed passphrase");
 	g_assert_cmpstr (out, ==, "");
 	/* without --passphrase-stdin a from_caller template is refused */
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--force", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_nonnull (strstr (err, "passphrase.from_caller"));
 	ac_test_rm_rf (dir);
@@ -188,15 +173,11 @@ test_cli_libvirt_domain (void)
 	g_assert_nonnull (strstr (out, "\"image\":\""));
 	g_assert_nonnull (strstr (out, "/out/off1.img\""));
 	g_assert_nonnull (strstr (out, "\"passphrase\":\""));
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	/* a running domain is refused (exit 3); an unknown one is not found (exit 10) */
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "--connect", uri, "build", "--var", "dom=on1",
 							  "--passphrase-out", "-", tpl, NULL },
 				  NULL, &out, &err), ==, 3);
 	g_assert_nonnull (strstr (err, "source.domain 'on1' is not shut off"));
-	g_clear_pointer (&out, g_free);
-	g_clear_pointer (&err, g_free);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "--connect", uri, "build", "--var", "dom=nosuch",
 							  "--passphrase-out", "-", tpl, NULL },
 				  NULL, &out, &err), !=, 0);
@@ -211,7 +192,6 @@ test_cli_sigterm (void)
 	g_autofree gchar *tree = NULL;
 	g_autofree gchar *tpl = NULL;
 	g_autofree gchar *outdir = NULL;
-	g_autofree gchar *mi = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDir) d = NULL;
@@ -247,8 +227,7 @@ test_cli_sigterm (void)
 	g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
 	g_assert_true (g_subprocess_get_if_exited (proc));
 	g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 130);
-	g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mi, NULL, NULL));
-	g_assert_null (strstr (mi, dir));
+	ac_test_assert_no_mounts_under (dir);
 	d = g_dir_open (outdir, 0, NULL);
 	g_assert_nonnull (d);
 	g_assert_null (g_dir_read_name (d)); /* no image, no partial file, no work directory */

@@ -22,11 +22,7 @@
 #include "ac-builder.h"
 #include "ac-error.h"
 
-typedef struct {
-	gchar *dir;
-	gchar *tree;
-	gchar *out;
-} Fixture;
+typedef AcTestBuildFixture Fixture;
 
 static gboolean
 can_run (void)
@@ -46,28 +42,12 @@ can_run (void)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-	f->dir = ac_test_mkdtemp ();
-	f->tree = g_build_filename (f->dir, "tree", NULL);
-	f->out = g_build_filename (f->dir, "out", "disk.img", NULL);
-	if (geteuid () != 0 || !g_file_test ("/bin/busybox", G_FILE_TEST_IS_EXECUTABLE))
+	if (!ac_test_build_fixture_setup (
+		    f, (const gchar *const[]){ "cat", "echo", "ls", "env", "id", "mkdir", "wc", "grep", NULL }))
 		return;
-	ac_test_busybox_tree (f->tree,
-			      (const gchar *const[]){ "cat", "echo", "ls", "env", "id", "mkdir", "wc", "grep", NULL });
-	ac_test_write (f->tree, "etc/os-release", "ID=busybox\n", 0644);
-	ac_test_write (f->tree, "etc/hostname", "guest\n", 0644);
-	ac_test_write (f->tree, "boot/vmlinuz-6.1.0-test", "not a kernel", 0644);
 	/* the appliance needs to be told to use TCG here (see the header) */
 	g_setenv ("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg", FALSE);
 	g_setenv ("LIBGUESTFS_BACKEND", "direct", FALSE);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-	ac_test_rm_rf (f->dir);
-	g_free (f->dir);
-	g_free (f->tree);
-	g_free (f->out);
 }
 
 static gchar *
@@ -78,28 +58,6 @@ debugfs (const gchar *fsimg, const gchar *verb, const gchar *path)
 	gchar *out = NULL;
 	g_assert_cmpint (ac_test_run (argv, NULL, &out), ==, 0);
 	return out;
-}
-
-static void
-assert_no_mounts_under (const gchar *dir)
-{
-	g_autofree gchar *mi = NULL;
-	g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mi, NULL, NULL));
-	g_assert_null (strstr (mi, dir));
-}
-
-static void
-assert_only (const gchar *dir, const gchar *const *names)
-{
-	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-	const gchar *name;
-	guint n = 0;
-	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-		if (!g_strv_contains (names, name))
-			g_error ("unexpected leftover %s/%s", dir, name);
-		n++;
-	}
-	g_assert_cmpuint (n, ==, g_strv_length ((gchar **)names));
 }
 
 static const gchar *guestfs_tpl =
@@ -155,8 +113,8 @@ test_guestfs_build (Fixture *f, gconstpointer data)
 	g_unsetenv ("AC_TEST_SECRET_ENV");
 	g_assert_no_error (error);
 	g_assert_true (ok);
-	assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
-	assert_no_mounts_under (f->dir);
+	ac_test_assert_only (outdir, (const gchar *const[]){ "disk.img", "disk.img.manifest.json", NULL });
+	ac_test_assert_no_mounts_under (f->dir);
 
 	ac_test_decrypt_root (f->out, r.passphrase, f->dir, fsimg);
 	/* var, template env (quoted), root, no caller env, the copied directory */
@@ -239,8 +197,8 @@ test_guestfs_failure (Fixture *f, gconstpointer data)
 	g_test_message ("%s", error->message);
 	g_assert_nonnull (strstr (error->message, "provisioners[0]"));
 	g_assert_nonnull (strstr (error->message, "about to fail"));
-	assert_only (outdir, (const gchar *const[]){ NULL });
-	assert_no_mounts_under (f->dir);
+	ac_test_assert_only (outdir, (const gchar *const[]){ NULL });
+	ac_test_assert_no_mounts_under (f->dir);
 	g_assert_null (r.kept_workdir);
 }
 
@@ -266,9 +224,9 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	if (HAVE_LIBGUESTFS) {
 		g_test_add ("/builder/guestfs/build", Fixture, NULL, fixture_setup, test_guestfs_build,
-			    fixture_teardown);
+			    ac_test_build_fixture_teardown);
 		g_test_add ("/builder/guestfs/failure", Fixture, NULL, fixture_setup,
-			    test_guestfs_failure, fixture_teardown);
+			    test_guestfs_failure, ac_test_build_fixture_teardown);
 	} else {
 		g_test_add_func ("/builder/guestfs/unsupported", test_guestfs_unsupported);
 	}

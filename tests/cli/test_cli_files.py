@@ -25,6 +25,16 @@ import unittest
 from clitest import BUILD, EXIT, HERE, SRC, VIRT_ALEPH  # noqa: E402,F401
 DATA = os.path.join(SRC, "tests", "data")
 SEV = os.path.join(DATA, "sev")
+
+
+def launch_args(tik=None):
+    """The launch `sev secret build` verifies before it seals: the one virt-qemu-sev-validate
+    verified and answered (sev/secret/vectors.json "libvirt-luks-key")."""
+    m = os.path.join(SEV, "measurement")
+    return ["--measurement", "oMDewIouJSpbpNRHj7Mk3p08H2dPZQdsZMU14qIymBnDE/q1EcIWsVBbGy6pkDxA",
+            "--api-major", "1", "--api-minor", "40", "--build-id", "40", "--policy", "3",
+            "--firmware", os.path.join(m, "sevctl_OVMF.amdsev.fd_trimmed.bin"),
+            "--tik", tik or os.path.join(m, "sevctl_tik1.bin")]
 CONTENT = os.path.join(DATA, "aleph", "content", "instance-worked.json")
 TIMEOUT = 20  # a FIFO that blocks open() would hang forever: the test fails instead
 
@@ -86,9 +96,8 @@ class TestOutputs(FilesTest):
         with open(pw, "w") as f:
             f.write("MY-LUKS-PASSPHRASE\n")
         key = self.account()
-        secret = ["sev", "secret", "build", "--tik", os.path.join(s, "sevctl_tik1.bin"),
-                  "--tek", os.path.join(s, "sevctl_tek1.bin"), "--passphrase-file", pw,
-                  "--measurement", "TLeA7607lZQntLjRY1/i+sbtdSZ+75zxpz4Px9hzpBLwItF5Q2o4prA++3ZZv9ZS"]
+        secret = ["sev", "secret", "build", *launch_args(), "--tek", os.path.join(s, "sevctl_tek1.bin"),
+                  "--passphrase-file", pw]
         return [
             ("ipfs car", lambda out: ["ipfs", "car", self.input, out]),
             ("message build", lambda out: ["message", "build", "INSTANCE", CONTENT,
@@ -181,9 +190,7 @@ class TestInputs(FilesTest):
         """(name, argv reading FILE)"""
         s = os.path.join(SEV, "secret")
         key = self.account()
-        secret = ["sev", "secret", "build", "--tik", os.path.join(s, "sevctl_tik1.bin"),
-                  "--tek", os.path.join(s, "sevctl_tek1.bin"),
-                  "--measurement", "TLeA7607lZQntLjRY1/i+sbtdSZ+75zxpz4Px9hzpBLwItF5Q2o4prA++3ZZv9ZS"]
+        secret = ["sev", "secret", "build", *launch_args(), "--tek", os.path.join(s, "sevctl_tek1.bin")]
         chain = os.path.join(SEV, "real-chains/rome/chain_sev.bin")
         return [
             ("message verify", lambda f: ["message", "verify", f]),
@@ -194,9 +201,8 @@ class TestInputs(FilesTest):
             ("sev verify-chain --ca", lambda f: ["sev", "verify-chain", "--ca", f, chain]),
             ("sev session", lambda f: ["sev", "session", f, "3", "--no-verify", "--dir", self.path("s")]),
             ("sev secret build --passphrase-file", lambda f: secret + ["--passphrase-file", f]),
-            ("sev secret build --tik", lambda f: ["sev", "secret", "build", "--tik", f,
+            ("sev secret build --tik", lambda f: ["sev", "secret", "build", *launch_args(tik=f),
                                                  "--tek", os.path.join(s, "sevctl_tek1.bin"),
-                                                 "--measurement", secret[-1],
                                                  "--passphrase-file", self.input]),
             ("validate", lambda f: ["validate", f]),
             ("ipfs cid", lambda f: ["ipfs", "cid", f]),

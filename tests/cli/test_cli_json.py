@@ -348,11 +348,19 @@ class TestSev(JsonCliTest):
     def test_secret_build(self):
         s = os.path.join(self.sev, "secret")
         pw = self.write("pw.txt", "MY-LUKS-PASSPHRASE\n")
-        keys = ["--tik", os.path.join(s, "sevctl_tik1.bin"), "--tek", os.path.join(s, "sevctl_tek1.bin"),
-                "--measurement", "TLeA7607lZQntLjRY1/i+sbtdSZ+75zxpz4Px9hzpBLwItF5Q2o4prA++3ZZv9ZS"]
+        m = os.path.join(self.sev, "measurement")
+        # the launch virt-qemu-sev-validate verified (secret/vectors.json "libvirt-luks-key")
+        launch = ["--api-major", "1", "--build-id", "40", "--policy", "3",
+                  "--firmware", os.path.join(m, "sevctl_OVMF.amdsev.fd_trimmed.bin"),
+                  "--tik", os.path.join(m, "sevctl_tik1.bin"), "--tek", os.path.join(s, "sevctl_tek1.bin"),
+                  "--measurement", "oMDewIouJSpbpNRHj7Mk3p08H2dPZQdsZMU14qIymBnDE/q1EcIWsVBbGy6pkDxA"]
+        keys = ["--api-minor", "40", *launch]
         doc = self.ok("sev", "secret", "build", *keys, "--passphrase-file", pw)
         self.assertIn("packet_header", doc)
         self.assertIn("secret", doc)
+        # only a launch that verifies gets a secret
+        self.fails("mismatch", "sev", "secret", "build", "--api-minor", "41", *launch, "--passphrase-file", pw)
+        self.fails("refused", "sev", "secret", "build", *keys, "--min-api", "1.41", "--passphrase-file", pw)
         self.fails("invalid-input", "sev", "secret", "build", *keys)
         self.fails("not-found", "sev", "secret", "build", *keys, "--passphrase-file", os.path.join(self.dir, "none"))
 

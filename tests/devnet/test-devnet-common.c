@@ -18,30 +18,22 @@
 #include "ac-aleph-util.h"
 #include "ac-error.h"
 #include "test-devnet-common.h"
+#include "../test-util.h"
 
 static gchar *shared_dir = NULL;
-
-static void
-rm_rf(const gchar *path)
-{
-	const gchar *argv[] = { "rm", "-rf", path, NULL };
-	g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
-	             NULL);
-}
 
 static void
 shared_dir_cleanup(void)
 {
 	if (shared_dir != NULL && g_getenv("AC_TEST_KEEP") == NULL)
-		rm_rf(shared_dir);
+		test_util_rm_rf(shared_dir);
 }
 
 const gchar *
 test_shared_dir(void)
 {
 	if (shared_dir == NULL) {
-		shared_dir = g_dir_make_tmp("ac-devnet-test-XXXXXX", NULL);
-		g_assert_nonnull(shared_dir);
+		shared_dir = test_util_mkdtemp("ac-devnet-test-XXXXXX");
 		atexit(shared_dir_cleanup);
 	}
 	return shared_dir;

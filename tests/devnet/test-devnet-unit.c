@@ -15,6 +15,7 @@
 #include "ac-devnet-disk.h"
 #include "ac-devnet-knobs.h"
 #include "ac-error.h"
+#include "../test-util.h"
 
 static gchar *tmpdir = NULL;
 
@@ -359,7 +360,7 @@ main(int argc, char **argv)
 {
 	int rc;
 	g_test_init(&argc, &argv, NULL);
-	tmpdir = g_dir_make_tmp("ac-devnet-unit-XXXXXX", NULL);
+	tmpdir = test_util_mkdtemp("ac-devnet-unit-XXXXXX");
 	g_test_add_func("/devnet/knobs/fixtures", test_knobs_fixtures);
 	g_test_add_func("/devnet/knobs/semantics", test_knobs_semantics);
 	g_test_add_func("/devnet/gpt", test_gpt);
@@ -367,11 +368,7 @@ main(int argc, char **argv)
 	g_test_add_func("/devnet/car", test_car);
 	g_test_add_func("/devnet/car-npm", test_car_npm);
 	rc = g_test_run();
-	{
-		const gchar *argv2[] = { "rm", "-rf", tmpdir, NULL };
-		g_spawn_sync(NULL, (gchar **)argv2, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-		             NULL, NULL, NULL);
-	}
+	test_util_rm_rf(tmpdir);
 	g_free(tmpdir);
 	return rc;
 }

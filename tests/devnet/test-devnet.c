@@ -24,8 +24,8 @@
 #include "ac-error.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
+#include "ac-sev-owner.h"
 #include "ac-sev-secret.h"
-#include "ac-sev-session.h"
 #include "test-devnet-common.h"
 
 #define PASSPHRASE "correct horse battery staple"
@@ -43,7 +43,7 @@ typedef struct {
 	guint crn;
 	const gchar *payment; /* the INSTANCE's payment.type; default credit */
 	AcCrnClient *crnc;
-	AcSevSession *session;
+	AcSevOwnerLaunch *launch;
 	AcCrnMeasurement *m;
 } Owner;
 
@@ -52,8 +52,8 @@ owner_free (Owner *o)
 {
 	if (o->m != NULL)
 		ac_crn_measurement_free (o->m);
-	if (o->session != NULL)
-		ac_sev_session_free (o->session);
+	if (o->launch != NULL)
+		ac_sev_owner_launch_free (o->launch);
 	if (o->crnc != NULL)
 		ac_crn_client_free (o->crnc);
 	if (o->ccn != NULL)
@@ -175,14 +175,13 @@ owner_attest (Owner *o, gboolean trust_devnet_root, GError **error)
 	} else {
 		roots = ac_sev_roots_new_builtin ();
 	}
-	if (!ac_sev_chain_verify (chain, roots, NULL, NULL, error))
+	g_clear_pointer (&o->launch, ac_sev_owner_launch_free);
+	o->launch = ac_sev_owner_launch_new (POLICY);
+	if (!ac_sev_owner_launch_verify_chain (o->launch, chain, roots, NULL, error) ||
+	    !ac_sev_owner_launch_start_session (o->launch, error))
 		return FALSE;
-	g_clear_pointer (&o->session, ac_sev_session_free);
-	o->session = ac_sev_session_new (ac_sev_chain_get_pdh (chain), POLICY, error);
-	if (o->session == NULL)
-		return FALSE;
-	godh = ac_sev_session_get_godh_b64 (o->session);
-	blob = ac_sev_session_get_blob_b64 (o->session);
+	godh = ac_sev_owner_launch_get_godh_b64 (o->launch);
+	blob = ac_sev_owner_launch_get_session_b64 (o->launch);
 	godh_b = g_bytes_new (godh, strlen (godh));
 	blob_b = g_bytes_new (blob, strlen (blob));
 	return ac_crn_confidential_initialize (o->crnc, o->vm_hash, blob_b, godh_b, error);
@@ -196,17 +195,15 @@ owner_measure (Owner *o, GError **error)
 	    = g_strdup_printf ("%s/api/v0/storage/raw/%s", o->d->ccn, o->d->fw_sha256);
 	g_autoptr (AcHttpResponse) r = NULL;
 	g_autofree gchar *got = NULL;
-	guint8 ld[32];
-	unsigned int ldl = sizeof (ld);
+	g_autoptr (GBytes) fw_b = NULL;
+	AcSevLaunchInputs expected = { 0 };
+	AcSevOwnerEvidence ev = { 0 };
 	const gchar *fw;
 	gsize fwlen;
 
 	g_clear_pointer (&o->m, ac_crn_measurement_free);
 	o->m = ac_crn_confidential_measurement (o->crnc, o->vm_hash, 10000, error);
 	if (o->m == NULL)
-		return FALSE;
-	if (!ac_sev_launch_check_platform (POLICY, o->m->policy, o->m->api_major, o->m->api_minor,
-	                                   0, 17, error))
 		return FALSE;
 	r = ac_http_request (o->d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
 	if (r == NULL)
@@ -218,29 +215,33 @@ owner_measure (Owner *o, GError **error)
 		             got, o->d->fw_sha256);
 		return FALSE;
 	}
-	EVP_Digest (fw, fwlen, ld, &ldl, EVP_sha256 (), NULL);
-	return ac_sev_measurement_verify (o->m->launch_measure, sizeof (o->m->launch_measure),
-	                                  ac_sev_session_get_tik (o->session), o->m->api_major,
-	                                  o->m->api_minor, o->m->build_id, o->m->policy, ld, error);
+	fw_b = g_bytes_new (fw, fwlen);
+	expected.policy = POLICY;
+	expected.firmware = fw_b;
+	ev.blob = o->m->launch_measure;
+	ev.blob_len = sizeof (o->m->launch_measure);
+	ev.api_major = o->m->api_major;
+	ev.api_minor = o->m->api_minor;
+	ev.build_id = o->m->build_id;
+	ev.policy = o->m->policy;
+	return ac_sev_owner_launch_verify (o->launch, &ev, &expected, 0, 17, error);
 }
 
 static gboolean
 owner_inject (Owner *o, const gchar *passphrase, GError **error)
 {
 	g_autoptr (GBytes) table = ac_sev_secret_table_build_aleph_passphrase (passphrase, error);
-	g_autoptr (GBytes) payload = NULL;
-	guint8 header[AC_SEV_SECRET_HEADER_SIZE];
+	g_autoptr (AcTeeSealedSecret) sealed = NULL;
 	g_autofree gchar *h64 = NULL;
 	g_autofree gchar *p64 = NULL;
 	if (table == NULL)
 		return FALSE;
-	if (!ac_sev_secret_packet_build (ac_sev_session_get_tek (o->session),
-	                                 ac_sev_session_get_tik (o->session), o->m->launch_measure,
-	                                 o->m->api_major, o->m->api_minor, NULL, table, header,
-	                                 &payload, error))
+	if (!ac_sev_owner_launch_seal (o->launch, table, NULL, &sealed, error))
 		return FALSE;
-	h64 = g_base64_encode (header, sizeof (header));
-	p64 = g_base64_encode (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+	h64 = g_base64_encode (g_bytes_get_data (sealed->header, NULL),
+	                       g_bytes_get_size (sealed->header));
+	p64 = g_base64_encode (g_bytes_get_data (sealed->payload, NULL),
+	                       g_bytes_get_size (sealed->payload));
 	return ac_crn_confidential_inject_secret (o->crnc, o->vm_hash, h64, p64, error);
 }
 
@@ -253,6 +254,25 @@ owner_full_flow (Owner *o, GError **error)
 }
 
 /* ---- tests ---- */
+
+/* posts @m, which the CCN may refuse with an error (a rejection is still recorded), and
+ * asserts what the CCN then says of it: @status and, unless -1, @error_code */
+static void
+post_expect (Owner *o, AcAlephMessage *m, AcMessageStatus status, gint64 error_code)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
+	AcPostResult res = { 0 };
+
+	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
+	g_clear_error (&error);
+	ac_post_result_clear (&res);
+	info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->status, ==, status);
+	if (error_code != -1)
+		g_assert_cmpint (info->error_code, ==, error_code);
+}
 
 static gboolean
 port_open (const gchar *url)
@@ -353,8 +373,8 @@ test_devnet_flow (void)
 	g_assert_no_error (error);
 	/* initialize again while paused: aleph-vm's 400 vm_running */
 	{
-		g_autofree gchar *godh = ac_sev_session_get_godh_b64 (o->session);
-		g_autofree gchar *blob = ac_sev_session_get_blob_b64 (o->session);
+		g_autofree gchar *godh = ac_sev_owner_launch_get_godh_b64 (o->launch);
+		g_autofree gchar *blob = ac_sev_owner_launch_get_session_b64 (o->launch);
 		g_autoptr (GBytes) gb = g_bytes_new (godh, strlen (godh));
 		g_autoptr (GBytes) bb = g_bytes_new (blob, strlen (blob));
 		g_assert_false (
@@ -771,16 +791,7 @@ test_devnet_ccn_rules (void)
 		g_free (forged->sender);
 		forged->sender = g_strdup (ac_eth_account_get_address (o->account));
 	}
-	g_assert_true (ac_ccn_post_message (o->ccn, forged, TRUE, &res, &error) || error != NULL);
-	g_clear_error (&error);
-	ac_post_result_clear (&res);
-	{
-		g_autoptr (AcMessageInfo) info
-		    = ac_ccn_get_message (o->ccn, forged->item_hash, &error);
-		g_assert_no_error (error);
-		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
-		g_assert_cmpint (info->error_code, ==, 1);
-	}
+	post_expect (o, forged, AC_MESSAGE_STATUS_REJECTED, 1);
 	/* item_hash not sha256(item_content): refused before broadcast (422 InvalidMessageFormat)
 	 */
 	g_free (forged->item_hash);
@@ -908,15 +919,7 @@ test_devnet_rejected_then_resent (void)
 	n = strlen (m->signature);
 	g_assert_cmpuint (n, >, 10);
 	m->signature[4] = m->signature[4] == 'a' ? 'b' : 'a';
-	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
-	g_clear_error (&error);
-	ac_post_result_clear (&res);
-	{
-		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
-		g_assert_no_error (error);
-		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_REJECTED);
-		g_assert_cmpint (info->error_code, ==, 1);
-	}
+	post_expect (o, m, AC_MESSAGE_STATUS_REJECTED, 1);
 	/* the same item_hash, rightly signed: processed; with `virt-aleph message send` when it is
 	 * built (the client recovers: it gets "processed", not the old rejection) */
 	g_free (m->signature);
@@ -950,14 +953,7 @@ test_devnet_rejected_then_resent (void)
 	}
 	/* a processed message stays processed: a bad copy changes nothing */
 	m->signature[4] = m->signature[4] == 'a' ? 'b' : 'a';
-	g_assert_true (ac_ccn_post_message (o->ccn, m, TRUE, &res, &error) || error != NULL);
-	g_clear_error (&error);
-	ac_post_result_clear (&res);
-	{
-		g_autoptr (AcMessageInfo) info = ac_ccn_get_message (o->ccn, m->item_hash, &error);
-		g_assert_no_error (error);
-		g_assert_cmpint (info->status, ==, AC_MESSAGE_STATUS_PROCESSED);
-	}
+	post_expect (o, m, AC_MESSAGE_STATUS_PROCESSED, -1);
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the domain XML the local SEV gatekeeper reads (the hook's stdin; on a remote
- * host the operator writes it) — ac_localsev_domain_parse(), ac_localsev_gate_check_prepared()
+ * host the operator writes it) — ac_domain_parse(), ac_localsev_gate_check_prepared()
  * against a fixed record, ac_localsev_domain_set_launch_security(), and the launch record a
  * remote host's hook reads (ac_localsev_record_launch_read(), ac_localsev_domain_set_launch_record()).
  * Properties: a verdict always comes with an error exactly when it refuses, and only REFUSED; a
@@ -51,14 +51,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	const gchar *ls = "<launchSecurity type='sev'><cbitpos>51</cbitpos><reducedPhysBits>1"
 			  "</reducedPhysBits><policy>0x0003</policy><dhCert>AAAA</dhCert>"
 			  "<session>BBBB</session></launchSecurity>";
-	g_autoptr(AcLocalsevDomain) dom = NULL;
+	g_autoptr(AcDomain) dom = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *text = NULL;
 	gboolean ok;
 
 	if (record == NULL)
 		record = fuzz_record ();
-	dom = ac_localsev_domain_parse ((const gchar *)data, (gssize)size, NULL);
+	dom = ac_domain_parse ((const gchar *)data, (gssize)size, NULL);
 	ok = ac_localsev_gate_check_prepared (record, (const gchar *)data, size, &error);
 	if (ok != (error == NULL))
 		abort ();
@@ -87,10 +87,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	text = g_strndup ((const gchar *)data, size);
 	{
 		g_autofree gchar *out = ac_localsev_domain_set_launch_security (text, ls, NULL);
-		g_autoptr(AcLocalsevDomain) again = NULL;
+		g_autoptr(AcDomain) again = NULL;
 		if (out == NULL)
 			return 0; /* e.g. libxml2 limits on re-serialisation */
-		again = ac_localsev_domain_parse (out, -1, NULL);
+		again = ac_domain_parse (out, -1, NULL);
 		if (again == NULL || !again->has_launch_security ||
 		    g_strcmp0 (again->ls_dh_cert, "AAAA") != 0 ||
 		    g_strcmp0 (again->ls_session, "BBBB") != 0 ||
@@ -101,10 +101,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		const gchar *launch = "<l:launch xmlns:l='" AC_LAUNCH_NS "' signer='0x1' signature='0x2'>"
 				      "QUJD</l:launch>";
 		g_autofree gchar *out = ac_localsev_domain_set_launch_record (text, launch, NULL);
-		g_autoptr(AcLocalsevDomain) again = NULL;
+		g_autoptr(AcDomain) again = NULL;
 		if (out == NULL)
 			return 0;
-		again = ac_localsev_domain_parse (out, -1, NULL);
+		again = ac_domain_parse (out, -1, NULL);
 		if (again == NULL || !again->has_launch_record ||
 		    g_strcmp0 (again->launch_record, "QUJD") != 0 ||
 		    g_strcmp0 (again->launch_signer, "0x1") != 0 || g_strcmp0 (again->uuid, dom->uuid) != 0)
@@ -113,14 +113,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	{
 		/* the local flow's switch onto its image: the disk then names it */
 		g_autofree gchar *out = ac_localsev_domain_switch_disk (text, "vda", "/i.img", "/fw.fd", NULL);
-		g_autoptr(AcLocalsevDomain) again = NULL;
-		AcLocalsevDisk *disk;
+		g_autoptr(AcDomain) again = NULL;
+		AcDomainDisk *disk;
 		if (out == NULL)
 			return 0;
-		again = ac_localsev_domain_parse (out, -1, NULL);
+		again = ac_domain_parse (out, -1, NULL);
 		if (again == NULL)
 			abort ();
-		disk = ac_localsev_domain_find_disk (again, "vda");
+		disk = ac_domain_find_disk (again, "vda");
 		if (disk == NULL || g_strcmp0 (disk->source, "/i.img") != 0)
 			abort ();
 	}

@@ -23,6 +23,7 @@
 #include "ac-sev-psp.h"
 #include "ac-error.h"
 #include "ac-tag.h"
+#include "../test-util.h"
 
 static gchar *tmpdir;
 static AcSevPsp *psp;
@@ -511,7 +512,7 @@ main (int argc, char **argv)
 	platform = data_path ("platform");
 	psp = ac_sev_psp_load (platform, &error);
 	g_assert_no_error (error);
-	tmpdir = g_dir_make_tmp ("ac-test-hook-localsev-XXXXXX", NULL);
+	tmpdir = test_util_mkdtemp ("ac-test-hook-localsev-XXXXXX");
 	g_test_add_func ("/hook/localsev/prepared-starts-once", test_prepared_starts_once);
 	g_test_add_func ("/hook/localsev/prepared-starts-once-concurrent", test_prepared_starts_once_concurrent);
 	g_test_add_data_func ("/hook/localsev/tampered/session", "session", test_tampered);
@@ -529,10 +530,7 @@ main (int argc, char **argv)
 #endif
 	g_test_add_func ("/hook/localsev/remote/tag-pinned", test_remote_tag_pinned);
 	rc = g_test_run ();
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
-		(void)!system (cmd);
-	}
+	test_util_rm_rf (tmpdir);
 	ac_sev_psp_free (psp);
 	return rc;
 }

@@ -12,6 +12,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "../test-util.h"
+
 typedef struct {
 	const gchar *name;
 	const gchar *fixture;  /* tests/data/hook/<fixture>.xml */
@@ -80,6 +82,36 @@ static const HookCase cases[] = {
 
 static gchar *tmpdir;
 
+/* the module as built (the hook's configuration names it) */
+static gchar *
+module_built_path (void)
+{
+	return g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module", "libaleph-confidential.so",
+				      NULL);
+}
+
+/* starts the built hook as libvirt does, for domain 'web' with the XML on stdin ("-"): libvirt
+ * gives hooks a minimal environment; ours carries only @env (NAME, VALUE, ..., NULL) and the
+ * test configuration @conf_path */
+static GSubprocess *
+hook_spawn (const gchar *conf_path, const gchar *const *env, const gchar *op, const gchar *subop)
+{
+	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GError) error = NULL;
+	GSubprocess *proc;
+
+	g_subprocess_launcher_set_environ (launcher, NULL);
+	for (; env != NULL && env[0] != NULL; env += 2)
+		g_subprocess_launcher_setenv (launcher, env[0], env[1], TRUE);
+	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
+	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", op, subop, "-", NULL);
+	g_assert_no_error (error);
+	return proc;
+}
+
 /* A configuration error is an error: the hook refuses tagged domains with the invalid-input
  * exit code and a message naming the file, the group/key and what is accepted. */
 typedef struct {
@@ -105,16 +137,11 @@ static void
 test_config_case (gconstpointer data)
 {
 	const ConfigCase *c = data;
-	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
-	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
-							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *module = module_built_path ();
 	g_autofree gchar *fixture = g_test_build_filename (G_TEST_DIST, "data", "hook", "test.xml", NULL);
 	g_autofree gchar *conf_path = g_build_filename (tmpdir, "bad-hook.conf", NULL);
 	g_autoptr(GString) conf = g_string_new (c->conf);
 	g_autofree gchar *xml = NULL;
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *out = NULL;
@@ -123,11 +150,7 @@ test_config_case (gconstpointer data)
 	g_assert_true (g_file_get_contents (fixture, &xml, NULL, NULL));
 	g_string_replace (conf, "@MODULE@", module, 0);
 	g_assert_true (g_file_set_contents (conf_path, conf->str, -1, NULL));
-	g_subprocess_launcher_set_environ (launcher, NULL);
-	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
-	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", "prepare", "begin", "-", NULL);
-	g_assert_no_error (error);
+	proc = hook_spawn (conf_path, (const gchar *const[]){ "LC_ALL", "C", NULL }, "prepare", "begin");
 	g_assert_true (g_subprocess_communicate_utf8 (proc, xml, NULL, &out, &err, &error));
 	g_assert_no_error (error);
 	g_test_message ("stderr: %s", err);
@@ -142,9 +165,7 @@ static void
 test_case (gconstpointer data)
 {
 	const HookCase *c = data;
-	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
-	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
-							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *module = module_built_path ();
 	g_autofree gchar *fixture_name = g_strconcat (c->fixture, ".xml", NULL);
 	g_autofree gchar *fixture = g_test_build_filename (G_TEST_DIST, "data", "hook", fixture_name, NULL);
 	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook.conf", NULL);
@@ -153,9 +174,6 @@ test_case (gconstpointer data)
 						  c->module_ok ? module : "/nonexistent/module.so",
 						  c->host_sev, state_dir);
 	g_autofree gchar *xml = NULL;
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *out = NULL;
@@ -164,13 +182,9 @@ test_case (gconstpointer data)
 
 	g_assert_true (g_file_get_contents (fixture, &xml, NULL, NULL));
 	g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
-	/* libvirt gives hooks a minimal environment; ours carries only the test config path */
-	g_subprocess_launcher_set_environ (launcher, NULL);
-	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-	g_subprocess_launcher_setenv (launcher, "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", TRUE);
-	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
-	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", c->op, c->subop, "-", NULL);
-	g_assert_no_error (error);
+	proc = hook_spawn (conf_path,
+			   (const gchar *const[]){ "LC_ALL", "C", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", NULL },
+			   c->op, c->subop);
 	g_assert_true (g_subprocess_communicate_utf8 (proc, xml, NULL, &out, &err, &error));
 	g_assert_no_error (error);
 	g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, c->exit_status);
@@ -233,9 +247,7 @@ static void
 test_big (gconstpointer data)
 {
 	const BigCase *c = data;
-	g_autofree gchar *hook = g_test_build_filename (G_TEST_BUILT, "..", "hooks", "aleph-hook", NULL);
-	g_autofree gchar *module = g_test_build_filename (G_TEST_BUILT, "..", "plugin", "module",
-							  "libaleph-confidential.so", NULL);
+	g_autofree gchar *module = module_built_path ();
 	g_autofree gchar *conf_path = g_build_filename (tmpdir, "hook-big.conf", NULL);
 	g_autofree gchar *state_dir = g_build_filename (tmpdir, "big", NULL);
 	g_autofree gchar *conf = g_strdup_printf ("[hook]\nmodule=%s\nhost-sev=no\nstate-dir=%s\n",
@@ -250,9 +262,6 @@ test_big (gconstpointer data)
 	/* the namespace sits 57 bytes into @tag */
 	gsize filler = (c->ns_at != 0 ? c->ns_at - 57 : 80u * 1024u * 1024u) - strlen (head);
 	g_autoptr(GString) xml = g_string_sized_new (strlen (head) + filler + 512);
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-									      G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-									      G_SUBPROCESS_FLAGS_STDERR_PIPE);
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) in = NULL;
@@ -274,10 +283,7 @@ test_big (gconstpointer data)
 	}
 
 	g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
-	g_subprocess_launcher_set_environ (launcher, NULL);
-	g_subprocess_launcher_setenv (launcher, "ALEPH_CONFIDENTIAL_HOOK_CONF", conf_path, TRUE);
-	proc = g_subprocess_launcher_spawn (launcher, &error, hook, "web", c->op, "begin", "-", NULL);
-	g_assert_no_error (error);
+	proc = hook_spawn (conf_path, NULL, c->op, "begin");
 	g_assert_true (g_subprocess_communicate (proc, in, NULL, &out, &err, &error));
 	g_assert_no_error (error);
 	g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, c->exit_status);
@@ -298,7 +304,7 @@ main (int argc, char **argv)
 {
 	int rc;
 	g_test_init (&argc, &argv, NULL);
-	tmpdir = g_dir_make_tmp ("ac-test-hook-XXXXXX", NULL);
+	tmpdir = test_util_mkdtemp ("ac-test-hook-XXXXXX");
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autofree gchar *path = g_strdup_printf ("/hook/%s", cases[i].name);
 		g_test_add_data_func (path, &cases[i], test_case);
@@ -312,11 +318,7 @@ main (int argc, char **argv)
 		g_test_add_data_func (path, &config_cases[i], test_config_case);
 	}
 	rc = g_test_run ();
-	{
-		g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
-		(void)!system (cmd);
-	}
+	test_util_rm_rf (tmpdir);
 	g_free (tmpdir);
 	return rc;
 }

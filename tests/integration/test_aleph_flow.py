@@ -17,7 +17,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_integration import BUILD, Env, TAG_NS, VIRT_ALEPH, VIRT_ALEPHD, run, wait_for  # noqa: E402
+from test_integration import BUILD, Env, TAG_NS, VIRT_ALEPH, VIRT_ALEPHD, run, stop_process, wait_for  # noqa: E402
 
 DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
 ATTACKS = ["none", "self-signed-chain", "swap-pdh", "other-firmware", "replay-measurement"]
@@ -76,12 +76,7 @@ class Devnet:
         return page.get("messages", [])
 
     def close(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

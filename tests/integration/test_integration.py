@@ -38,6 +38,16 @@ def wait_for(pred, timeout=30.0, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def stop_process(proc):
+    """SIGTERM, then SIGKILL when it has not exited within 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Env:
     """A private libvirtd, a tiny guest, and optionally virt-alephd."""
 
@@ -104,12 +114,7 @@ class Env:
 
     def stop_daemon(self):
         if self.daemon is not None:
-            self.daemon.send_signal(signal.SIGTERM)
-            try:
-                self.daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
-                self.daemon.wait()
+            stop_process(self.daemon)
             self.daemon = None
 
     def daemon_output(self):
@@ -127,7 +132,9 @@ def tag(body=""):
     return f'<aleph:confidential xmlns:aleph="{TAG_NS}">{body}</aleph:confidential>'
 
 
-class HookTests(unittest.TestCase):
+class EnvTestCase(unittest.TestCase):
+    """A test class with a private libvirtd of its own (cls.env) for all its tests."""
+
     @classmethod
     def setUpClass(cls):
         cls.env = Env()
@@ -136,6 +143,8 @@ class HookTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.env.close()
 
+
+class HookTests(EnvTestCase):
     def test_untagged_domain_starts_and_hook_leaves_no_trace(self):
         env = self.env
         env.define("plain")
@@ -185,15 +194,7 @@ class HookTests(unittest.TestCase):
         env.virsh("destroy", "testmode")
 
 
-class ServiceTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = Env()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.env.close()
-
+class ServiceTests(EnvTestCase):
     def test_service(self):
         try:
             self.check_service()
@@ -250,15 +251,7 @@ class ServiceTests(unittest.TestCase):
         self.assertIsNone(env.daemon.poll(), "virt-alephd exited")
 
 
-class CliTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = Env()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.env.close()
-
+class CliTests(EnvTestCase):
     def test_tag_status_untag(self):
         env = self.env
         env.define("cli")

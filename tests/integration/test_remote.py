@@ -11,7 +11,6 @@ the passphrase from the host.
 """
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_integration import BUILD, TAG_NS, VIRT_ALEPH, VIRT_ALEPHD, Env, run, tag, wait_for  # noqa: E402
+from test_integration import BUILD, TAG_NS, VIRT_ALEPH, VIRT_ALEPHD, Env, run, stop_process, tag, wait_for  # noqa: E402
 
 
 class SshHost:
@@ -69,12 +68,7 @@ PidFile {self.dir}/sshd.pid
                 f"&keyfile={self.dir}/id&no_verify=1&no_tty=1")
 
     def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 class RemoteHostTests(unittest.TestCase):
@@ -116,12 +110,7 @@ secrets-uri={cls.env.uri}
     @classmethod
     def stop_daemon(cls):
         if cls.daemon is not None:
-            cls.daemon.send_signal(signal.SIGTERM)
-            try:
-                cls.daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.daemon.kill()
-                cls.daemon.wait()
+            stop_process(cls.daemon)
             cls.daemon = None
 
     def output(self):

@@ -11,27 +11,7 @@
 
 #include "ac-error.h"
 #include "ac-file.h"
-
-static gchar *
-make_dir (void)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *dir = g_dir_make_tmp ("ac-file-XXXXXX", &error);
-	g_assert_no_error (error);
-	return dir;
-}
-
-static void
-remove_dir (const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-	const gchar *name;
-	while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-		g_autofree gchar *p = g_build_filename (dir, name, NULL);
-		(void)g_unlink (p);
-	}
-	(void)g_rmdir (dir);
-}
+#include "../test-util.h"
 
 static guint
 count_entries (const gchar *dir)
@@ -46,7 +26,7 @@ count_entries (const gchar *dir)
 static void
 test_read_bounded (void)
 {
-	g_autofree gchar *dir = make_dir ();
+	g_autofree gchar *dir = test_util_mkdtemp ("ac-file-XXXXXX");
 	g_autofree gchar *path = g_build_filename (dir, "in", NULL);
 	g_autofree gchar *fifo = g_build_filename (dir, "fifo", NULL);
 	g_autoptr(GError) error = NULL;
@@ -85,13 +65,13 @@ test_read_bounded (void)
 
 	g_assert_cmpint (ac_file_open_regular ("/nonexistent/x", 1, NULL, &error), ==, -1);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
-	remove_dir (dir);
+	test_util_rm_rf (dir);
 }
 
 static void
 test_destination (void)
 {
-	g_autofree gchar *dir = make_dir ();
+	g_autofree gchar *dir = test_util_mkdtemp ("ac-file-XXXXXX");
 	g_autofree gchar *path = g_build_filename (dir, "out", NULL);
 	g_autofree gchar *fifo = g_build_filename (dir, "fifo", NULL);
 	g_autoptr(GError) error = NULL;
@@ -115,13 +95,13 @@ test_destination (void)
 	g_clear_error (&error);
 	g_assert_false (ac_file_check_destination (dir, TRUE, &kind, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
-	remove_dir (dir);
+	test_util_rm_rf (dir);
 }
 
 static void
 test_out (void)
 {
-	g_autofree gchar *dir = make_dir ();
+	g_autofree gchar *dir = test_util_mkdtemp ("ac-file-XXXXXX");
 	g_autofree gchar *path = g_build_filename (dir, "out", NULL);
 	g_autofree gchar *tmp = NULL;
 	g_autofree gchar *data = NULL;
@@ -164,7 +144,7 @@ test_out (void)
 
 	/* (a character device written in place: tests/cli/test_cli_files.py, on a device it makes,
 	 * never on the system's /dev/null) */
-	remove_dir (dir);
+	test_util_rm_rf (dir);
 }
 
 int

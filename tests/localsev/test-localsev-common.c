@@ -33,8 +33,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 
-	f->tmp = g_dir_make_tmp ("localsev-XXXXXX", &error);
-	g_assert_no_error (error);
+	f->tmp = test_util_mkdtemp ("localsev-XXXXXX");
 	f->firmware = g_build_filename (f->tmp, "AMDSEV.fd", NULL);
 	copy_file (fw_src, f->firmware);
 	g_assert_true (g_file_get_contents (f->firmware, &buf, &len, NULL));
@@ -55,25 +54,9 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 void
-rm_rf (const gchar *path)
-{
-	g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-	const gchar *e;
-	if (d != NULL) {
-		while ((e = g_dir_read_name (d)) != NULL) {
-			g_autofree gchar *p = g_build_filename (path, e, NULL);
-			rm_rf (p);
-		}
-		g_rmdir (path);
-	} else {
-		g_unlink (path);
-	}
-}
-
-void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-	rm_rf (f->tmp);
+	test_util_rm_rf (f->tmp);
 	g_free (f->tmp);
 	g_free (f->firmware);
 	g_free (f->disk);
@@ -144,6 +127,19 @@ assert_refused (Fixture *f, GError *error, gint code, const gchar *names)
 	g_assert_cmpuint (ac_sev_host_fake_get_secret_count (f->fake, UUID), ==, 0);
 	/* and the passphrase appears in no message */
 	g_assert_null (strstr (error->message, PASSPHRASE));
+}
+
+void
+attest_refused (Fixture *f,
+                const AcTag *tag,
+                const gchar *xml,
+                gint code,
+                const gchar *names,
+                GError **error)
+{
+	g_assert_null (
+	    ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, xml, PASSPHRASE, NULL, error));
+	assert_refused (f, *error, code, names);
 }
 
 void
@@ -249,7 +245,7 @@ happy_path (Fixture *f, const gchar *policy, guint vcpus)
 	g_autoptr (AcLocalsevPrepared) p = prepare (f, tag, xml);
 	g_autoptr (AcLocalsevAttestation) att = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (AcProgress) progress = ac_progress_new ("attest");
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *dir = g_build_filename (f->tmp, "localsev", UUID, NULL);
@@ -258,7 +254,7 @@ happy_path (Fixture *f, const gchar *policy, guint vcpus)
 	g_autofree gchar *record_json = g_build_filename (dir, "prepared.json", NULL);
 
 	/* what prepare made: launchSecurity in the domain, the gatekeeper lets it through */
-	dom = ac_localsev_domain_parse (p->domain_xml, -1, &error);
+	dom = ac_domain_parse (p->domain_xml, -1, &error);
 	g_assert_no_error (error);
 	g_assert_true (dom->has_launch_security);
 	g_assert_cmpstr (dom->ls_type, ==, "sev");

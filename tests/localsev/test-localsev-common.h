@@ -20,6 +20,7 @@
 #include "ac-sev-host-fake.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-secret.h"
+#include "../test-util.h"
 #if HAVE_LIBVIRT
 #include "ac-virt.h"
 #endif
@@ -46,8 +47,6 @@ copy_file (const gchar *from, const gchar *to);
 void
 fixture_setup (Fixture *f, gconstpointer data);
 void
-rm_rf (const gchar *path);
-void
 fixture_teardown (Fixture *f, gconstpointer data);
 gchar *
 domain_xml (Fixture *f, const gchar *policy, guint vcpus);
@@ -59,6 +58,14 @@ void
 start (Fixture *f, const gchar *xml, gboolean paused);
 void
 assert_refused (Fixture *f, GError *error, gint code, const gchar *names);
+/* attest (with PASSPHRASE) must refuse as assert_refused says; the error is left in *error */
+void
+attest_refused (Fixture *f,
+                const AcTag *tag,
+                const gchar *xml,
+                gint code,
+                const gchar *names,
+                GError **error);
 void
 assert_mode (const gchar *path, guint mode);
 gchar *

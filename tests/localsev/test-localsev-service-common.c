@@ -171,8 +171,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 	gsize len = 0;
 	gchar *roots[] = { ark, NULL };
 
-	f->tmp = g_dir_make_tmp ("localsev-svc-XXXXXX", &error);
-	g_assert_no_error (error);
+	f->tmp = test_util_mkdtemp ("localsev-svc-XXXXXX");
 	f->firmware = g_build_filename (f->tmp, "AMDSEV.fd", NULL);
 	g_assert_true (g_file_get_contents (fw_src, &buf, &len, NULL));
 	g_assert_true (g_file_set_contents (f->firmware, buf, (gssize)len, NULL));
@@ -200,22 +199,6 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 void
-rm_rf (const gchar *path)
-{
-	g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-	const gchar *e;
-	if (d != NULL) {
-		while ((e = g_dir_read_name (d)) != NULL) {
-			g_autofree gchar *p = g_build_filename (path, e, NULL);
-			rm_rf (p);
-		}
-		g_rmdir (path);
-	} else {
-		g_unlink (path);
-	}
-}
-
-void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
 	/* the secret stays (libvirt 9.0's embedded secret driver crashes in virSecretUndefine: a
@@ -234,7 +217,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 		ac_status_free (f->status);
 	g_ptr_array_unref (f->statuses);
 	g_object_unref (f->cancellable);
-	rm_rf (f->tmp);
+	test_util_rm_rf (f->tmp);
 	g_free (f->tmp);
 	g_free (f->firmware);
 	g_free (f->disk);
@@ -387,10 +370,10 @@ gchar *
 assert_defined_with (Fixture *f, const AcLocalsevRecord *r)
 {
 	g_autofree gchar *xml = inactive_xml (f);
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autoptr (GError) error = NULL;
 
-	dom = ac_localsev_domain_parse (xml, -1, &error);
+	dom = ac_domain_parse (xml, -1, &error);
 	g_assert_no_error (error);
 	g_assert_true (dom->has_launch_security);
 	g_assert_cmpstr (dom->ls_type, ==, "sev");
@@ -472,7 +455,7 @@ localsev_service_test_run (void)
 	g_assert_null (strstr (logged->str, PASSPHRASE));
 	g_string_free (logged, TRUE);
 	virConnectClose (secrets);
-	rm_rf (secrets_root);
+	test_util_rm_rf (secrets_root);
 	g_free (secrets_root);
 	ac_sev_psp_free (psp);
 	ac_sev_psp_free (psp_other);

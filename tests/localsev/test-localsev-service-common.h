@@ -25,6 +25,7 @@
 #include "ac-sev-host-libvirt.h"
 #include "ac-sev-secret.h"
 #include "ac-virt.h"
+#include "../test-util.h"
 
 #define PASSPHRASE "correct horse battery staple"
 #define UUID "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21"
@@ -77,8 +78,6 @@ void
 put_secret (Fixture *f, const gchar *value, gsize len);
 void
 fixture_setup (Fixture *f, gconstpointer data);
-void
-rm_rf (const gchar *path);
 void
 fixture_teardown (Fixture *f, gconstpointer data);
 gboolean

@@ -187,7 +187,7 @@ test_tag_changed (Fixture *f, gconstpointer data)
 	g_autoptr (AcLocalsevRecord) r1 = NULL;
 	g_autoptr (AcLocalsevRecord) r2 = NULL;
 	g_autofree gchar *xml = NULL;
-	g_autoptr (AcLocalsevDomain) dom = NULL;
+	g_autoptr (AcDomain) dom = NULL;
 	g_autofree gchar *unused = NULL;
 
 	put_secret (f, PASSPHRASE, strlen (PASSPHRASE));
@@ -200,7 +200,7 @@ test_tag_changed (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (r2->session_id, !=, r1->session_id);
 	g_assert_cmpuint (r2->policy, ==, 0x3);
 	xml = inactive_xml (f);
-	dom = ac_localsev_domain_parse (xml, -1, &error);
+	dom = ac_domain_parse (xml, -1, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (g_ascii_strtoull (dom->ls_policy, NULL, 16), ==, 0x3);
 	unused = assert_defined_with (f, r2);

@@ -181,8 +181,10 @@ flow_new (AcEthAccount *account, const gchar *publish)
 	    "<disk type='file' device='disk'><source file='/nonexistent/data.img'/>"
 	    "<target dev='vdb' bus='virtio'/></disk></devices></domain>",
 	    net.fw_sha256, net.fw_ref, net.ccn, net.crn_hash, publish);
-	f->p.tag = ac_tag_parse (f->p.xml, -1, &f->p.info, &error);
+	f->p.domain = ac_domain_parse (f->p.xml, -1, &error);
 	g_assert_no_error (error);
+	f->p.tag = f->p.domain->tag;
+	g_assert_nonnull (f->p.tag);
 	f->p.state = ac_state_load (f->config->state_dir, UUID, &error);
 	g_assert_no_error (error);
 	f->p.status = ac_status_new ();

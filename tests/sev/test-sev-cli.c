@@ -1,6 +1,7 @@
 /*
  * `virt-aleph sev` end to end: exit codes per error class, sevctl-compatible session files
- * accepted by the software PSP, measurement and secret vectors through the command line,
+ * accepted by the software PSP, measurement and secret vectors through the command line (a
+ * secret only for a launch that verifies),
  * and expected-output fixtures (tests/data/sev/cli/).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -8,9 +9,11 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "ac-error.h"
 #include "ac-sev-psp.h"
+#include "ac-sev-secret.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
 
@@ -189,51 +192,99 @@ test_measure (void)
 static void
 test_secret_build (void)
 {
-	g_autofree gchar *tik = data ("secret/sevctl_tik1.bin");
+	g_autofree gchar *tik = data ("measurement/sevctl_tik1.bin");
 	g_autofree gchar *tek = data ("secret/sevctl_tek1.bin");
+	g_autofree gchar *fw = data ("measurement/sevctl_OVMF.amdsev.fd_trimmed.bin");
 	g_autofree gchar *s1 = data ("secret/sevctl_secret1.txt");
-	g_autofree gchar *spec1 = g_strdup_printf ("736869e5-84f0-4973-92ec-06879ce3da0b:%s", s1);
+	g_autofree gchar *spec1 = g_strdup_printf ("luks-key:%s", s1);
+	g_autofree gchar *want_hdr = sev_test_load_text ("secret/libvirt_hdr1.b64");
+	g_autofree gchar *want_pay = sev_test_load_text ("secret/libvirt_payload1.b64");
 	g_autofree gchar *hdr = g_build_filename (tmpdir, "hdr.bin", NULL);
 	g_autofree gchar *pay = g_build_filename (tmpdir, "pay.bin", NULL);
+	g_autofree gchar *hdr2 = g_build_filename (tmpdir, "hdr2.b64", NULL);
 	g_autofree gchar *pw = g_build_filename (tmpdir, "pw.txt", NULL);
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *text = NULL;
 	gsize len = 0;
-	const gchar *blob = "TLeA7607lZQntLjRY1/i+sbtdSZ+75zxpz4Px9hzpBLwItF5Q2o4prA++3ZZv9ZS";
+	/* the launch libvirt's virt-qemu-sev-validate verified and answered (secret/vectors.json
+	 * "libvirt-luks-key"): API 1.40 build 40, policy 3, the trimmed OVMF */
+	const gchar *blob = "oMDewIouJSpbpNRHj7Mk3p08H2dPZQdsZMU14qIymBnDE/q1EcIWsVBbGy6pkDxA";
+#define LAUNCH "--measurement", blob, "--api-major", "1", "--api-minor", "40", "--build-id", "40", \
+	       "--policy", "3", "--firmware", fw, "--tik", tik, "--tek", tek
 
-	/* sevctl's vector, raw files as sevctl writes them */
-	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--tek", tek, "--launch-measure-blob", blob,
-			      "--iv", "rFR07U3TLH2YnsUj2SVZ7A==", "--format", "sevctl", "--secret", spec1,
-			      "--header-out", hdr, "--payload-out", pay, "--binary", NULL), ==, AC_EXIT_OK);
+	/* verified, then sealed: libvirt's packet, raw files */
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, "--iv", "rFR07U3TLH2YnsUj2SVZ7A==",
+			      "--format", "libvirt", "--secret", spec1, "--header-out", hdr, "--payload-out", pay,
+			      "--binary", NULL), ==, AC_EXIT_OK);
 	g_assert_true (g_file_get_contents (hdr, &text, &len, NULL));
 	{
 		g_autofree gchar *b = g_base64_encode ((const guchar *)text, len);
-		g_assert_cmpstr (b, ==, "AAAAAKxUdO1N0yx9mJ7FI9klWey8FSzeYQ4X8K71VzNKLU/KQsIsQxLjtbhaPUewqshX5Q==");
+		g_assert_cmpstr (b, ==, want_hdr);
 	}
 	g_clear_pointer (&text, g_free);
 	g_assert_true (g_file_get_contents (pay, &text, &len, NULL));
 	{
 		g_autofree gchar *b = g_base64_encode ((const guchar *)text, len);
-		g_assert_cmpstr (b, ==, "0U3e5PcXv0UW+H4tSBFKOdCYfKE1+j38Bc2fuO16mYiyI+sWx7INfn+lgYj56GL12yyinDa+lVfCCwD/2w5cPA==");
+		g_assert_cmpstr (b, ==, want_pay);
 	}
-	/* Aleph's format from a passphrase file (trailing newline dropped), CRN API JSON */
+	/* --launch-measure-blob names the same measurement */
+	g_assert_cmpint (cli (&out, "sev", "secret", "build", "--launch-measure-blob", blob, "--api-major", "1",
+			      "--api-minor", "40", "--build-id", "40", "--policy", "3", "--firmware", fw, "--tik", tik,
+			      "--tek", tek, "--iv", "rFR07U3TLH2YnsUj2SVZ7A==", "--format", "libvirt", "--secret", spec1,
+			      NULL), ==, AC_EXIT_OK);
+	g_assert_nonnull (strstr (out, want_hdr));
+	g_clear_pointer (&out, g_free);
+	/* Aleph's format from a passphrase file (trailing newline dropped), CRN API JSON: the
+	 * packet opens, for this launch, to Aleph's table of the passphrase */
 	g_assert_true (g_file_set_contents (pw, "MY-LUKS-PASSPHRASE\n", -1, NULL));
-	g_assert_cmpint (cli (&out, "--json", "sev", "secret", "build", "--tik", tik, "--tek", tek, "--measurement", blob,
-			      "--iv", "rFR07U3TLH2YnsUj2SVZ7A==", "--passphrase-file", pw, NULL), ==, AC_EXIT_OK);
-	g_assert_nonnull (strstr (out, "\"packet_header\" : \"AAAAAKxUdO1N0yx9mJ7FI9klWexiNrnxshBPeCBifBDn5+WdE4rNOxS/K8T6CbLNNkhVLg==\""));
-	g_assert_nonnull (strstr (out, "\"secret\" : \"0U3e5PcXv0UW+H4tSBFKOaqYfKE1+j38Bc2fuO16mYiyI+sWxrINfn+lgYj56GL12yyinDa+lVfCCwD/2w5cPA==\""));
+	g_assert_cmpint (cli (&out, "--json", "sev", "secret", "build", LAUNCH, "--passphrase-file", pw, NULL), ==, AC_EXIT_OK);
 	g_assert_null (strstr (out, "MY-LUKS"));
-	/* refusals */
-	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--measurement", blob, "--passphrase-file", pw, NULL),
-			 ==, AC_EXIT_USAGE); /* no TEK */
-	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--tek", tek, "--measurement", blob, NULL),
-			 ==, AC_EXIT_USAGE); /* nothing to send */
-	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--tek", tek, "--measurement", "Zm9v",
+	{
+		g_autoptr(JsonParser) parser = json_parser_new ();
+		g_autoptr(GBytes) k_tek = sev_test_load ("secret/sevctl_tek1.bin");
+		g_autoptr(GBytes) k_tik = sev_test_load ("measurement/sevctl_tik1.bin");
+		g_autoptr(GBytes) want = ac_sev_secret_table_build_aleph_passphrase ("MY-LUKS-PASSPHRASE", NULL);
+		g_autoptr(GBytes) got = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autofree guint8 *m = NULL, *h = NULL, *p = NULL;
+		gsize mlen = 0, hlen = 0, plen = 0;
+		JsonObject *o;
+		g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+		o = json_node_get_object (json_parser_get_root (parser));
+		h = g_base64_decode (json_object_get_string_member (o, "packet_header"), &hlen);
+		p = g_base64_decode (json_object_get_string_member (o, "secret"), &plen);
+		m = g_base64_decode (blob, &mlen);
+		g_assert_true (ac_sev_secret_packet_open (g_bytes_get_data (k_tek, NULL), g_bytes_get_data (k_tik, NULL), m,
+							  1, 40, h, hlen, p, plen, &got, &error));
+		g_assert_no_error (error);
+		g_assert_true (g_bytes_equal (got, want));
+	}
+	/* a launch that does not verify gets no secret, and no file is written */
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--measurement", blob, "--api-major", "1", "--api-minor", "41",
+			      "--build-id", "40", "--policy", "3", "--firmware", fw, "--tik", tik, "--tek", tek,
+			      "--passphrase-file", pw, "--header-out", hdr2, NULL), ==, AC_EXIT_MISMATCH);
+	g_assert_false (g_file_test (hdr2, G_FILE_TEST_EXISTS));
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, "--expected-policy", "0x1", "--passphrase-file", pw,
+			      "--header-out", hdr2, NULL), ==, AC_EXIT_MISMATCH);
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, "--min-api", "1.41", "--passphrase-file", pw,
+			      "--header-out", hdr2, NULL), ==, AC_EXIT_REFUSED);
+	g_assert_false (g_file_test (hdr2, G_FILE_TEST_EXISTS));
+	/* nor without the launch's inputs */
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--tek", tek, "--measurement", blob,
 			      "--passphrase-file", pw, NULL), ==, AC_EXIT_USAGE);
-	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--tek", tek, "--measurement", blob,
-			      "--secret", "not-a-guid:/etc/hostname", NULL), ==, AC_EXIT_USAGE);
-	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--tik", tik, "--tek", tek, "--measurement", blob,
-			      "--format", "xml", "--passphrase-file", pw, NULL), ==, AC_EXIT_USAGE);
+	/* refusals */
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--measurement", blob, "--api-major", "1", "--api-minor", "40",
+			      "--build-id", "40", "--policy", "3", "--firmware", fw, "--tik", tik, "--passphrase-file", pw,
+			      NULL), ==, AC_EXIT_USAGE); /* no TEK */
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, NULL), ==, AC_EXIT_USAGE); /* nothing to send */
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", "--measurement", "Zm9v", "--api-major", "1", "--api-minor", "40",
+			      "--build-id", "40", "--policy", "3", "--firmware", fw, "--tik", tik, "--tek", tek,
+			      "--passphrase-file", pw, NULL), ==, AC_EXIT_USAGE);
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, "--secret", "not-a-guid:/etc/hostname", NULL), ==, AC_EXIT_USAGE);
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, "--format", "xml", "--passphrase-file", pw, NULL), ==, AC_EXIT_USAGE);
+	g_assert_cmpint (cli (NULL, "sev", "secret", "build", LAUNCH, "--launch-measure-blob", blob, "--passphrase-file", pw,
+			      NULL), ==, AC_EXIT_USAGE);
+#undef LAUNCH
 }
 
 static void

@@ -16,7 +16,7 @@
 #include "ac-sev-measure.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-sev-policy.h"
-#include "ac-sev-secret.h"
+#include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
 

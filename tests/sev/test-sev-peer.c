@@ -19,7 +19,7 @@
 #include "ac-sev-measure.h"
 #include "ac-sev-policy.h"
 #include "ac-sev-psp.h"
-#include "ac-sev-secret.h"
+#include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
 

@@ -1,0 +1,485 @@
+/*
+ * aleph-confidential: bounded JSON and typed member readers (see ac-json.h).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "ac-json.h"
+
+static gboolean
+ac_json_is_space (gchar c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* the offset just past the first JSON value of @data (after leading white space), by its
+ * brackets and strings; json-glib reads every value of "{…}{…}" and keeps one */
+static gsize
+ac_json_first_value_end (const gchar *data, gsize len)
+{
+	gsize i = 0;
+	guint depth = 0;
+
+	while (i < len && ac_json_is_space (data[i]))
+		i++;
+	if (i < len && data[i] == '"') {
+		for (i++; i < len; i++) {
+			if (data[i] == '\\')
+				i++;
+			else if (data[i] == '"')
+				return i + 1;
+		}
+		return len;
+	}
+	if (i < len && data[i] != '{' && data[i] != '[') {
+		/* a number, true, false or null: up to the next white space or structure */
+		while (i < len && !ac_json_is_space (data[i])
+		       && strchr ("{}[]\",:", data[i]) == NULL)
+			i++;
+		return i;
+	}
+	for (; i < len; i++) {
+		gchar c = data[i];
+		if (c == '"') {
+			for (i++; i < len && data[i] != '"'; i++) {
+				if (data[i] == '\\')
+					i++;
+			}
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && depth > 0 && --depth == 0) {
+			return i + 1;
+		}
+	}
+	return len;
+}
+
+/* json-glib recurses per nesting level: bound the depth before parsing */
+static gboolean
+ac_json_check_depth (const gchar *what, const gchar *data, gsize len, AcError code, GError **error)
+{
+	guint depth = 0;
+	gboolean in_string = FALSE;
+
+	for (gsize i = 0; i < len; i++) {
+		gchar c = data[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = FALSE;
+			continue;
+		}
+		if (c == '"') {
+			in_string = TRUE;
+		} else if (c == '{' || c == '[') {
+			if (++depth > AC_JSON_MAX_DEPTH) {
+				g_set_error (error, AC_ERROR, code,
+				             "%s: JSON nested deeper than %d levels", what,
+				             AC_JSON_MAX_DEPTH);
+				return FALSE;
+			}
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * ac_json_parse_bounded:
+ * @what: names the document in errors
+ * @max_len: the largest document accepted, in bytes
+ * @code: the AC_ERROR code of a refusal (INVALID_INPUT for a user's file, REMOTE for an answer)
+ *
+ * Parses one JSON document of at most @max_len bytes and AC_JSON_MAX_DEPTH levels: no NUL,
+ * valid UTF-8, nothing but white space after it. Returns a new node.
+ */
+JsonNode *
+ac_json_parse_bounded (const gchar *what,
+                       const gchar *data,
+                       gsize len,
+                       gsize max_len,
+                       AcError code,
+                       GError **error)
+{
+	g_autoptr (JsonParser) parser = NULL;
+	g_autoptr (GError) error_local = NULL;
+	JsonNode *root;
+	gsize end;
+
+	if (data == NULL || len == 0) {
+		g_set_error (error, AC_ERROR, code, "%s: empty body, expected JSON", what);
+		return NULL;
+	}
+	if (len > max_len) {
+		g_set_error (error, AC_ERROR, code,
+		             "%s: JSON of %" G_GSIZE_FORMAT
+		             " bytes exceeds the limit of %" G_GSIZE_FORMAT,
+		             what, len, max_len);
+		return NULL;
+	}
+	if (memchr (data, '\0', len) != NULL) {
+		g_set_error (error, AC_ERROR, code, "%s: JSON contains a NUL byte", what);
+		return NULL;
+	}
+	if (!ac_json_check_depth (what, data, len, code, error))
+		return NULL;
+	if (!g_utf8_validate (data, (gssize)len, NULL)) {
+		g_set_error (error, AC_ERROR, code, "%s: JSON is not valid UTF-8", what);
+		return NULL;
+	}
+	/* one document: "{…}{…}" or "{…}\n{…}" is not one message */
+	end = ac_json_first_value_end (data, len);
+	for (gsize i = end; i < len; i++) {
+		if (!ac_json_is_space (data[i])) {
+			g_set_error (error, AC_ERROR, code,
+			             "%s: trailing data at byte %" G_GSIZE_FORMAT " after the JSON "
+			             "document: expected one document only",
+			             what, i);
+			return NULL;
+		}
+	}
+	parser = json_parser_new_immutable ();
+	if (!json_parser_load_from_data (parser, data, (gssize)len, &error_local)) {
+		g_set_error (error, AC_ERROR, code, "%s: invalid JSON: %s", what,
+		             error_local->message);
+		return NULL;
+	}
+	root = json_parser_get_root (parser);
+	if (root == NULL) {
+		g_set_error (error, AC_ERROR, code, "%s: empty JSON document", what);
+		return NULL;
+	}
+	return json_node_copy (root);
+}
+
+/**
+ * ac_json_type_name:
+ *
+ * What @node holds, for an error: "a string", "an integer", "null"…
+ */
+const gchar *
+ac_json_type_name (JsonNode *node)
+{
+	if (JSON_NODE_HOLDS_NULL (node))
+		return "null";
+	if (JSON_NODE_HOLDS_OBJECT (node))
+		return "an object";
+	if (JSON_NODE_HOLDS_ARRAY (node))
+		return "an array";
+	switch (json_node_get_value_type (node)) {
+	case G_TYPE_STRING:
+		return "a string";
+	case G_TYPE_BOOLEAN:
+		return "a boolean";
+	case G_TYPE_INT64:
+		return "an integer";
+	case G_TYPE_DOUBLE:
+		return "a number";
+	default:
+		return "a value";
+	}
+}
+
+gchar *
+ac_json_field_path (const gchar *path, const gchar *name)
+{
+	if (path == NULL || path[0] == '\0')
+		return g_strdup (name);
+	return g_strdup_printf ("%s.%s", path, name);
+}
+
+gboolean
+ac_json_fail (const AcJsonScope *scope, GError **error, const gchar *field, const gchar *fmt, ...)
+{
+	va_list args;
+	g_autofree gchar *msg = NULL;
+
+	va_start (args, fmt);
+	msg = g_strdup_vprintf (fmt, args);
+	va_end (args);
+	g_set_error (error, AC_ERROR, scope->code, "%s field '%s': %s", scope->what, field, msg);
+	return FALSE;
+}
+
+/**
+ * ac_json_check_members:
+ *
+ * Refuses a member of @o not in @allowed, naming the allowed ones.
+ */
+gboolean
+ac_json_check_members (const AcJsonScope *scope,
+                       JsonObject *o,
+                       const gchar *path,
+                       const gchar *const *allowed,
+                       GError **error)
+{
+	g_autoptr (GList) members = json_object_get_members (o);
+
+	for (GList *l = members; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		if (!g_strv_contains (allowed, name)) {
+			g_autofree gchar *field = ac_json_field_path (path, name);
+			g_autofree gchar *list = g_strjoinv (", ", (gchar **)allowed);
+			return ac_json_fail (scope, error, field,
+			                     "unknown member: expected one of %s", list);
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+ac_json_holds (JsonNode *n, GType type)
+{
+	return JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == type;
+}
+
+/**
+ * ac_json_read_string:
+ * @max_len: the longest string accepted, in bytes
+ *
+ * A non-empty string member.
+ */
+gboolean
+ac_json_read_string (const AcJsonScope *scope,
+                     JsonObject *o,
+                     const gchar *path,
+                     const gchar *name,
+                     gboolean required,
+                     gsize max_len,
+                     gchar **out,
+                     GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+	const gchar *s;
+
+	if (n == NULL) {
+		if (required)
+			return ac_json_fail (scope, error, field, "missing: a string is required");
+		return TRUE;
+	}
+	if (!ac_json_holds (n, G_TYPE_STRING))
+		return ac_json_fail (scope, error, field, "%s: expected a string",
+		                     ac_json_type_name (n));
+	s = json_node_get_string (n);
+	if (s[0] == '\0')
+		return ac_json_fail (scope, error, field, "empty: expected a non-empty string");
+	if (strlen (s) > max_len)
+		return ac_json_fail (scope, error, field,
+		                     "%zu characters: expected at most %" G_GSIZE_FORMAT,
+		                     strlen (s), max_len);
+	g_free (*out);
+	*out = g_strdup (s);
+	return TRUE;
+}
+
+/**
+ * ac_json_read_int:
+ * @present: (nullable): set to whether the member was there
+ *
+ * An optional integer member within [@min, @max].
+ */
+gboolean
+ac_json_read_int (const AcJsonScope *scope,
+                  JsonObject *o,
+                  const gchar *path,
+                  const gchar *name,
+                  gint64 min,
+                  gint64 max,
+                  gint64 *out,
+                  gboolean *present,
+                  GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+	gint64 v;
+
+	if (present != NULL)
+		*present = FALSE;
+	if (n == NULL)
+		return TRUE;
+	if (!ac_json_holds (n, G_TYPE_INT64))
+		return ac_json_fail (scope, error, field,
+		                     "%s: expected an integer from %" G_GINT64_FORMAT
+		                     " to %" G_GINT64_FORMAT,
+		                     ac_json_type_name (n), min, max);
+	v = json_node_get_int (n);
+	if (v < min || v > max)
+		return ac_json_fail (scope, error, field,
+		                     "%" G_GINT64_FORMAT
+		                     ": expected an integer from %" G_GINT64_FORMAT
+		                     " to %" G_GINT64_FORMAT,
+		                     v, min, max);
+	*out = v;
+	if (present != NULL)
+		*present = TRUE;
+	return TRUE;
+}
+
+/**
+ * ac_json_read_uint64:
+ *
+ * A non-negative integer member (json-glib reads integers as gint64: up to 2^63 - 1).
+ */
+gboolean
+ac_json_read_uint64 (const AcJsonScope *scope,
+                     JsonObject *o,
+                     const gchar *path,
+                     const gchar *name,
+                     gboolean required,
+                     guint64 *out,
+                     GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+
+	if (n == NULL) {
+		if (required)
+			return ac_json_fail (scope, error, field,
+			                     "missing: an integer is required");
+		return TRUE;
+	}
+	if (!ac_json_holds (n, G_TYPE_INT64) || json_node_get_int (n) < 0)
+		return ac_json_fail (scope, error, field, "%s: expected a non-negative integer",
+		                     ac_json_holds (n, G_TYPE_INT64) ? "a negative integer"
+		                                                     : ac_json_type_name (n));
+	*out = (guint64)json_node_get_int (n);
+	return TRUE;
+}
+
+gboolean
+ac_json_read_bool (const AcJsonScope *scope,
+                   JsonObject *o,
+                   const gchar *path,
+                   const gchar *name,
+                   gboolean required,
+                   gboolean *out,
+                   GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+
+	if (n == NULL) {
+		if (required)
+			return ac_json_fail (scope, error, field,
+			                     "missing: true or false is required");
+		return TRUE;
+	}
+	if (!ac_json_holds (n, G_TYPE_BOOLEAN))
+		return ac_json_fail (scope, error, field, "%s: expected true or false",
+		                     ac_json_type_name (n));
+	*out = json_node_get_boolean (n);
+	return TRUE;
+}
+
+/**
+ * ac_json_read_object:
+ *
+ * An object member; *@out is NULL when it is absent and optional.
+ */
+gboolean
+ac_json_read_object (const AcJsonScope *scope,
+                     JsonObject *o,
+                     const gchar *path,
+                     const gchar *name,
+                     gboolean required,
+                     JsonObject **out,
+                     GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+
+	*out = NULL;
+	if (n == NULL) {
+		if (required)
+			return ac_json_fail (scope, error, field, "missing: an object is required");
+		return TRUE;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT (n))
+		return ac_json_fail (scope, error, field, "%s: expected an object",
+		                     ac_json_type_name (n));
+	*out = json_node_get_object (n);
+	return TRUE;
+}
+
+/**
+ * ac_json_read_array:
+ * @max: the most elements accepted
+ *
+ * An array member; *@out is NULL when it is absent and optional.
+ */
+gboolean
+ac_json_read_array (const AcJsonScope *scope,
+                    JsonObject *o,
+                    const gchar *path,
+                    const gchar *name,
+                    gboolean required,
+                    guint max,
+                    JsonArray **out,
+                    GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+
+	*out = NULL;
+	if (n == NULL) {
+		if (required)
+			return ac_json_fail (scope, error, field, "missing: an array is required");
+		return TRUE;
+	}
+	if (!JSON_NODE_HOLDS_ARRAY (n))
+		return ac_json_fail (scope, error, field, "%s: expected an array",
+		                     ac_json_type_name (n));
+	if (json_array_get_length (json_node_get_array (n)) > max)
+		return ac_json_fail (scope, error, field, "%u entries: expected at most %u",
+		                     json_array_get_length (json_node_get_array (n)), max);
+	*out = json_node_get_array (n);
+	return TRUE;
+}
+
+/**
+ * ac_json_read_strv:
+ *
+ * An optional array of at most @max strings; an element's error names it ("field[2]").
+ */
+gboolean
+ac_json_read_strv (const AcJsonScope *scope,
+                   JsonObject *o,
+                   const gchar *path,
+                   const gchar *name,
+                   guint max,
+                   gchar ***out,
+                   GError **error)
+{
+	JsonNode *n = json_object_get_member (o, name);
+	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+	JsonArray *a;
+
+	if (n == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY (n))
+		return ac_json_fail (scope, error, field, "%s: expected an array of strings",
+		                     ac_json_type_name (n));
+	a = json_node_get_array (n);
+	if (json_array_get_length (a) > max)
+		return ac_json_fail (scope, error, field, "%u entries: expected at most %u",
+		                     json_array_get_length (a), max);
+	for (guint i = 0; i < json_array_get_length (a); i++) {
+		JsonNode *e = json_array_get_element (a, i);
+		if (!ac_json_holds (e, G_TYPE_STRING)) {
+			g_autofree gchar *ef = g_strdup_printf ("%s[%u]", field, i);
+			return ac_json_fail (scope, error, ef, "%s: expected a string",
+			                     ac_json_type_name (e));
+		}
+		g_strv_builder_add (b, json_node_get_string (e));
+	}
+	g_strfreev (*out);
+	*out = g_strv_builder_end (b);
+	return TRUE;
+}

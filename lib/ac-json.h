@@ -1,0 +1,111 @@
+/*
+ * aleph-confidential: bounded JSON parsing and typed member readers whose errors name the
+ * field ("template field 'disk.luks.key_size': a string: expected an integer from 0 to 1").
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "ac-error.h"
+
+G_BEGIN_DECLS
+
+#define AC_JSON_MAX_DEPTH 64
+
+JsonNode *
+ac_json_parse_bounded (const gchar *what,
+                       const gchar *data,
+                       gsize len,
+                       gsize max_len,
+                       AcError code,
+                       GError **error);
+
+/*
+ * Where the members come from: errors read "@what field 'PATH': …" with @code.
+ * PATH is "@path.NAME" (NAME alone at the top level).
+ */
+typedef struct {
+	const gchar *what;
+	AcError code;
+} AcJsonScope;
+
+const gchar *
+ac_json_type_name (JsonNode *node);
+gchar *
+ac_json_field_path (const gchar *path, const gchar *name);
+gboolean
+ac_json_fail (const AcJsonScope *scope, GError **error, const gchar *field, const gchar *fmt, ...)
+    G_GNUC_PRINTF (4, 5);
+gboolean
+ac_json_check_members (const AcJsonScope *scope,
+                       JsonObject *o,
+                       const gchar *path,
+                       const gchar *const *allowed,
+                       GError **error);
+
+/* All readers: a missing member is an error when @required, else leaves *@out unchanged. */
+gboolean
+ac_json_read_string (const AcJsonScope *scope,
+                     JsonObject *o,
+                     const gchar *path,
+                     const gchar *name,
+                     gboolean required,
+                     gsize max_len,
+                     gchar **out,
+                     GError **error);
+gboolean
+ac_json_read_int (const AcJsonScope *scope,
+                  JsonObject *o,
+                  const gchar *path,
+                  const gchar *name,
+                  gint64 min,
+                  gint64 max,
+                  gint64 *out,
+                  gboolean *present,
+                  GError **error);
+gboolean
+ac_json_read_uint64 (const AcJsonScope *scope,
+                     JsonObject *o,
+                     const gchar *path,
+                     const gchar *name,
+                     gboolean required,
+                     guint64 *out,
+                     GError **error);
+gboolean
+ac_json_read_bool (const AcJsonScope *scope,
+                   JsonObject *o,
+                   const gchar *path,
+                   const gchar *name,
+                   gboolean required,
+                   gboolean *out,
+                   GError **error);
+gboolean
+ac_json_read_object (const AcJsonScope *scope,
+                     JsonObject *o,
+                     const gchar *path,
+                     const gchar *name,
+                     gboolean required,
+                     JsonObject **out,
+                     GError **error);
+gboolean
+ac_json_read_array (const AcJsonScope *scope,
+                    JsonObject *o,
+                    const gchar *path,
+                    const gchar *name,
+                    gboolean required,
+                    guint max,
+                    JsonArray **out,
+                    GError **error);
+gboolean
+ac_json_read_strv (const AcJsonScope *scope,
+                   JsonObject *o,
+                   const gchar *path,
+                   const gchar *name,
+                   guint max,
+                   gchar ***out,
+                   GError **error);
+
+G_END_DECLS

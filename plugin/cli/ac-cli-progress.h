@@ -1,0 +1,32 @@
+/*
+ * virt-aleph: drawing an AcProgress for the person or the script watching — a bar redrawn in
+ * place on a terminal, one line per step otherwise, NDJSON events with --json.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include "ac-progress.h"
+
+G_BEGIN_DECLS
+
+/**
+ * AcCliProgressOutput:
+ * @AC_CLI_PROGRESS_OUTPUT_QUIET: print nothing (`--quiet`)
+ * @AC_CLI_PROGRESS_OUTPUT_TTY: a bar redrawn in place on a terminal
+ * @AC_CLI_PROGRESS_OUTPUT_JSON: one NDJSON event per change (`--json`)
+ * @AC_CLI_PROGRESS_OUTPUT_LINES: one line per step change (the stream is not a terminal)
+ */
+typedef enum {
+	AC_CLI_PROGRESS_OUTPUT_QUIET,
+	AC_CLI_PROGRESS_OUTPUT_TTY,
+	AC_CLI_PROGRESS_OUTPUT_JSON,
+	AC_CLI_PROGRESS_OUTPUT_LINES,
+} AcCliProgressOutput;
+
+AcCliProgressOutput ac_cli_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream);
+void ac_cli_progress_attach (AcProgress *progress, AcCliProgressOutput output, FILE *stream);
+
+G_END_DECLS

@@ -1,0 +1,192 @@
+/*
+ * Bounded JSON and the typed member readers (ac-json): limits, and errors that name the field.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "ac-error.h"
+#include "ac-json.h"
+
+static const AcJsonScope scope = { "manifest", AC_ERROR_INVALID_INPUT };
+
+static JsonObject *
+parse_object (const gchar *text, JsonNode **holder)
+{
+	g_autoptr (GError) error = NULL;
+	*holder = ac_json_parse_bounded ("doc", text, strlen (text), 4096, AC_ERROR_REMOTE, &error);
+	g_assert_no_error (error);
+	g_assert_true (JSON_NODE_HOLDS_OBJECT (*holder));
+	return json_node_get_object (*holder);
+}
+
+static void
+test_parse_bounds (void)
+{
+	g_autoptr (GString) deep = g_string_new (NULL);
+	struct {
+		const gchar *text;
+		gsize len;
+		const gchar *message;
+	} bad[] = {
+		{ "", 0, "doc: empty body, expected JSON" },
+		{ "{\"a\":1}", 7, "doc: JSON of 7 bytes exceeds the limit of 6" },
+		{ "{\"a\":\0}", 7, "doc: JSON contains a NUL byte" },
+		{ "{\"a\":\"\xff\"}", 9, "doc: JSON is not valid UTF-8" },
+		{ "{}{}", 4,
+		  "doc: trailing data at byte 2 after the JSON document: expected one "
+		  "document only" },
+		{ "{\"a\":}", 6, NULL },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (JsonNode) n = ac_json_parse_bounded (
+		    "doc", bad[i].text, bad[i].len, i == 1 ? 6 : 4096, AC_ERROR_REMOTE, &error);
+		g_assert_null (n);
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		if (bad[i].message != NULL)
+			g_assert_cmpstr (error->message, ==, bad[i].message);
+		else
+			g_assert_true (g_str_has_prefix (error->message, "doc: invalid JSON: "));
+	}
+	for (guint i = 0; i < AC_JSON_MAX_DEPTH + 1; i++)
+		g_string_append_c (deep, '[');
+	for (guint i = 0; i < AC_JSON_MAX_DEPTH + 1; i++)
+		g_string_append_c (deep, ']');
+	{
+		g_autoptr (GError) error = NULL;
+		g_autoptr (JsonNode) n = ac_json_parse_bounded ("doc", deep->str, deep->len, 4096,
+		                                                AC_ERROR_REMOTE, &error);
+		g_assert_null (n);
+		g_assert_cmpstr (error->message, ==, "doc: JSON nested deeper than 64 levels");
+	}
+	{
+		/* 64 levels are fine, and a bracket inside a string does not count */
+		g_autoptr (GError) error = NULL;
+		g_autoptr (JsonNode) n = NULL;
+		g_string_erase (deep, 0, 1);
+		g_string_truncate (deep, deep->len - 1);
+		g_string_insert (deep, 1, "\"[[[[\",");
+		n = ac_json_parse_bounded ("doc", deep->str, deep->len, 4096, AC_ERROR_REMOTE,
+		                           &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (n);
+	}
+}
+
+static void
+test_read_typed (void)
+{
+	g_autoptr (JsonNode) holder = NULL;
+	JsonObject *o = parse_object ("{\"name\":\"x\",\"n\":3,\"size\":42,\"on\":true,"
+	                              "\"disk\":{\"k\":1},\"list\":[\"a\",\"b\"]}",
+	                              &holder);
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *name = NULL;
+	g_auto (GStrv) list = NULL;
+	gint64 n = 0;
+	guint64 size = 0;
+	gboolean on = FALSE, present = FALSE;
+	JsonObject *disk = NULL;
+	JsonArray *arr = NULL;
+
+	g_assert_true (ac_json_read_string (&scope, o, "", "name", TRUE, 16, &name, &error));
+	g_assert_cmpstr (name, ==, "x");
+	g_assert_true (ac_json_read_int (&scope, o, "", "n", 0, 10, &n, &present, &error));
+	g_assert_true (present);
+	g_assert_cmpint (n, ==, 3);
+	g_assert_true (ac_json_read_int (&scope, o, "", "absent", 0, 10, &n, &present, &error));
+	g_assert_false (present);
+	g_assert_true (ac_json_read_uint64 (&scope, o, "", "size", TRUE, &size, &error));
+	g_assert_cmpuint (size, ==, 42);
+	g_assert_true (ac_json_read_bool (&scope, o, "", "on", TRUE, &on, &error));
+	g_assert_true (on);
+	g_assert_true (ac_json_read_object (&scope, o, "", "disk", TRUE, &disk, &error));
+	g_assert_nonnull (disk);
+	g_assert_true (ac_json_read_array (&scope, o, "", "list", TRUE, 2, &arr, &error));
+	g_assert_cmpuint (json_array_get_length (arr), ==, 2);
+	g_assert_true (ac_json_read_strv (&scope, o, "", "list", 2, &list, &error));
+	g_assert_cmpstr (list[1], ==, "b");
+	g_assert_true (ac_json_read_object (&scope, o, "", "absent", FALSE, &disk, &error));
+	g_assert_null (disk);
+	g_assert_no_error (error);
+}
+
+static void
+expect_error (gboolean ok, GError *error, const gchar *message)
+{
+	g_assert_false (ok);
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_cmpstr (error->message, ==, message);
+	g_error_free (error);
+}
+
+static void
+test_read_errors (void)
+{
+	g_autoptr (JsonNode) holder = NULL;
+	JsonObject *o = parse_object ("{\"name\":\"\",\"n\":11,\"s\":\"4\",\"neg\":-1,\"on\":1,"
+	                              "\"d\":{\"x\":[1,\"a\",2]},\"long\":\"abcdef\"}",
+	                              &holder);
+	JsonObject *d = json_object_get_object_member (o, "d");
+	const gchar *const allowed[] = { "y", "z", NULL };
+	gchar *str = NULL;
+	g_auto (GStrv) strv = NULL;
+	gint64 n = 0;
+	guint64 u = 0;
+	gboolean b = FALSE, ok;
+	JsonObject *obj = NULL;
+	JsonArray *arr = NULL;
+	GError *e = NULL;
+
+	ok = ac_json_read_string (&scope, o, "", "name", TRUE, 16, &str, &e);
+	expect_error (ok, e, "manifest field 'name': empty: expected a non-empty string");
+	e = NULL;
+	ok = ac_json_read_string (&scope, o, "", "long", TRUE, 3, &str, &e);
+	expect_error (ok, e, "manifest field 'long': 6 characters: expected at most 3");
+	e = NULL;
+	ok = ac_json_read_string (&scope, o, "top", "absent", TRUE, 16, &str, &e);
+	expect_error (ok, e, "manifest field 'top.absent': missing: a string is required");
+	e = NULL;
+	ok = ac_json_read_int (&scope, o, "", "n", 0, 10, &n, NULL, &e);
+	expect_error (ok, e, "manifest field 'n': 11: expected an integer from 0 to 10");
+	e = NULL;
+	ok = ac_json_read_int (&scope, o, "", "s", 0, 10, &n, NULL, &e);
+	expect_error (ok, e, "manifest field 's': a string: expected an integer from 0 to 10");
+	e = NULL;
+	ok = ac_json_read_uint64 (&scope, o, "", "neg", TRUE, &u, &e);
+	expect_error (ok, e,
+	              "manifest field 'neg': a negative integer: expected a non-negative integer");
+	e = NULL;
+	ok = ac_json_read_bool (&scope, o, "", "on", TRUE, &b, &e);
+	expect_error (ok, e, "manifest field 'on': an integer: expected true or false");
+	e = NULL;
+	ok = ac_json_read_object (&scope, o, "", "n", TRUE, &obj, &e);
+	expect_error (ok, e, "manifest field 'n': an integer: expected an object");
+	e = NULL;
+	ok = ac_json_read_array (&scope, d, "d", "x", TRUE, 2, &arr, &e);
+	expect_error (ok, e, "manifest field 'd.x': 3 entries: expected at most 2");
+	e = NULL;
+	ok = ac_json_read_strv (&scope, d, "d", "x", 4, &strv, &e);
+	expect_error (ok, e, "manifest field 'd.x[0]': an integer: expected a string");
+	e = NULL;
+	ok = ac_json_check_members (&scope, d, "d", allowed, &e);
+	expect_error (ok, e, "manifest field 'd.x': unknown member: expected one of y, z");
+	g_assert_null (str);
+	g_assert_null (strv);
+	g_assert_cmpint (n, ==, 0);
+	g_assert_false (b);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_test_add_func ("/json/parse-bounds", test_parse_bounds);
+	g_test_add_func ("/json/read-typed", test_read_typed);
+	g_test_add_func ("/json/read-errors", test_read_errors);
+	return g_test_run ();
+}

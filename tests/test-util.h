@@ -1,0 +1,47 @@
+/*
+ * Helpers shared by the test suites (localsev, hooks, devnet, lib): a scratch directory made
+ * and removed with everything below it. Header-only: include it with a relative path
+ * ("../test-util.h").
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+/* a new private directory from @tmpl (g_dir_make_tmp's template); the test fails without one */
+static inline gchar *
+test_util_mkdtemp (const gchar *tmpl)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *dir = g_dir_make_tmp (tmpl, &error);
+
+	g_assert_no_error (error);
+	g_assert_nonnull (dir);
+	return dir;
+}
+
+/* removes @path and, when it is a directory, everything below it; a symbolic link is removed,
+ * never followed; NULL or a missing path is nothing to do */
+static inline void
+test_util_rm_rf (const gchar *path)
+{
+	struct stat st;
+
+	if (path == NULL || g_lstat (path, &st) != 0)
+		return;
+	if (S_ISDIR (st.st_mode)) {
+		g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+		const gchar *e;
+
+		while (d != NULL && (e = g_dir_read_name (d)) != NULL) {
+			g_autofree gchar *p = g_build_filename (path, e, NULL);
+			test_util_rm_rf (p);
+		}
+		(void)g_rmdir (path);
+	} else {
+		(void)g_unlink (path);
+	}
+}

@@ -17,10 +17,10 @@
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
-#include "ac-devnet-time.h"
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-time.h"
 #include "ac-unixfs.h"
 
 typedef struct {
@@ -443,7 +443,7 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	json_builder_set_member_name (b, "address");
 	json_builder_add_string_value (b, ac_eth_account_get_address (self->account));
 	json_builder_set_member_name (b, "time");
-	json_builder_add_double_value (b, floor (ac_devnet_time_now ()));
+	json_builder_add_double_value (b, floor (ac_time_now_unix ()));
 	json_builder_set_member_name (b, "item_type");
 	json_builder_add_string_value (b, "storage");
 	json_builder_set_member_name (b, "item_hash");
@@ -456,10 +456,10 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	json_builder_end_object (b);
 	content = json_builder_get_root (b);
 	m = ac_aleph_message_build ("STORE", content, ac_eth_account_get_address (self->account),
-	                            AC_ALEPH_DEFAULT_CHANNEL, floor (ac_devnet_time_now ()), error);
+	                            AC_ALEPH_DEFAULT_CHANNEL, floor (ac_time_now_unix ()), error);
 	if (m == NULL || !ac_aleph_message_sign (m, self->account, error))
 		return FALSE;
-	if (!ac_devnet_store_insert_message (self->store, m, ac_devnet_time_now (), 0,
+	if (!ac_devnet_store_insert_message (self->store, m, ac_time_now_unix (), 0,
 	                                     ac_eth_account_get_address (self->account), NULL,
 	                                     error))
 		return FALSE;

@@ -21,6 +21,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-time.h"
 
 struct _AcCcnClient {
 	gchar *api;
@@ -597,7 +598,7 @@ ac_ccn_upload_file (AcCcnClient *self,
 	AcAlephFileSource src = { -1, NULL, 0 };
 	AcHttpPart parts[2];
 	guint n_parts = 0;
-	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC; /* the STORE's date */
+	gdouble now = ac_time_now_unix (); /* the STORE's date */
 
 	memset (parts, 0, sizeof (parts));
 	/* refused before the file is even read when the network's rules refuse it on this date */

@@ -10,9 +10,9 @@
 
 #include "ac-aleph-util.h"
 #include "ac-error.h"
+#include "ac-json.h"
 
-#define AC_JSON_MAX_DEPTH 64
-#define AC_JSON_MAX_LEN (64 * 1024 * 1024)
+#define AC_ALEPH_UTIL_JSON_MAX_LEN (64 * 1024 * 1024)
 
 static const gchar b58_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
@@ -273,126 +273,12 @@ ac_json_to_python_compact (JsonNode *node)
 	return g_string_free (out, FALSE);
 }
 
-static gboolean
-json_is_space (gchar c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* the offset just past the first JSON value of @data (after leading white space), by its
- * brackets and strings; json-glib reads every value of "{…}{…}" and keeps one */
-static gsize
-json_first_value_end (const gchar *data, gsize len)
-{
-	gsize i = 0;
-	guint depth = 0;
-
-	while (i < len && json_is_space (data[i]))
-		i++;
-	if (i < len && data[i] == '"') {
-		for (i++; i < len; i++) {
-			if (data[i] == '\\')
-				i++;
-			else if (data[i] == '"')
-				return i + 1;
-		}
-		return len;
-	}
-	if (i < len && data[i] != '{' && data[i] != '[') {
-		/* a number, true, false or null: up to the next white space or structure */
-		while (i < len && !json_is_space (data[i]) && strchr ("{}[]\",:", data[i]) == NULL)
-			i++;
-		return i;
-	}
-	for (; i < len; i++) {
-		gchar c = data[i];
-		if (c == '"') {
-			for (i++; i < len && data[i] != '"'; i++) {
-				if (data[i] == '\\')
-					i++;
-			}
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if ((c == '}' || c == ']') && depth > 0 && --depth == 0) {
-			return i + 1;
-		}
-	}
-	return len;
-}
-
+/* the bounds of an Aleph answer: 64 MiB, refused as AC_ERROR_REMOTE (lib/ac-json.h parses) */
 JsonNode *
 ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError **error)
 {
-	gsize end;
-	g_autoptr(JsonParser) parser = NULL;
-	g_autoptr(GError) error_local = NULL;
-	guint depth = 0;
-	gboolean in_string = FALSE;
-	JsonNode *root;
-
-	if (data == NULL || len == 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: empty body, expected JSON", what);
-		return NULL;
-	}
-	if (len > AC_JSON_MAX_LEN) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-			     "%s: JSON of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u", what,
-			     len, (guint)AC_JSON_MAX_LEN);
-		return NULL;
-	}
-	if (memchr (data, '\0', len) != NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: JSON contains a NUL byte", what);
-		return NULL;
-	}
-	/* json-glib recurses per nesting level: bound the depth before parsing */
-	for (gsize i = 0; i < len; i++) {
-		gchar c = data[i];
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = FALSE;
-			continue;
-		}
-		if (c == '"') {
-			in_string = TRUE;
-		} else if (c == '{' || c == '[') {
-			if (++depth > AC_JSON_MAX_DEPTH) {
-				g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-					     "%s: JSON nested deeper than %d levels", what,
-					     AC_JSON_MAX_DEPTH);
-				return NULL;
-			}
-		} else if ((c == '}' || c == ']') && depth > 0) {
-			depth--;
-		}
-	}
-	if (!g_utf8_validate (data, (gssize)len, NULL)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: JSON is not valid UTF-8", what);
-		return NULL;
-	}
-	/* one document: "{…}{…}" or "{…}\n{…}" is not one message */
-	end = json_first_value_end (data, len);
-	for (gsize i = end; i < len; i++) {
-		if (!json_is_space (data[i])) {
-			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-				     "%s: trailing data at byte %" G_GSIZE_FORMAT " after the JSON "
-				     "document: expected one document only", what, i);
-			return NULL;
-		}
-	}
-	parser = json_parser_new_immutable ();
-	if (!json_parser_load_from_data (parser, data, (gssize)len, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: invalid JSON: %s", what,
-			     error_local->message);
-		return NULL;
-	}
-	root = json_parser_get_root (parser);
-	if (root == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s: empty JSON document", what);
-		return NULL;
-	}
-	return json_node_copy (root);
+	return ac_json_parse_bounded (what, data, len, AC_ALEPH_UTIL_JSON_MAX_LEN, AC_ERROR_REMOTE,
+				      error);
 }
 
 gboolean

@@ -21,7 +21,7 @@ gchar *ac_json_to_python_compact (JsonNode *node);
 void ac_json_append_python_double (GString *out, gdouble value);
 void ac_json_append_python_string (GString *out, const gchar *str);
 
-/* Parses untrusted JSON text (length-checked, depth-limited); error names @what. */
+/* ac_json_parse_bounded() with the bounds of an Aleph answer (64 MiB, AC_ERROR_REMOTE) */
 JsonNode *ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError **error);
 
 gboolean ac_item_hash_is_valid (const gchar *hash);

@@ -15,8 +15,8 @@
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
-#include "ac-devnet-time.h"
 #include "ac-devnet-upload.h"
+#include "ac-time.h"
 
 AcDevnetEndpoint
 ac_devnet_ccn_classify (const gchar *method, const gchar *path)
@@ -49,7 +49,7 @@ message_info_json (AcDevnet *self, const AcDevnetMessageRow *row, gboolean statu
 {
 	g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
 	JsonObject *o = json_object_new ();
-	g_autofree gchar *rt = ac_devnet_time_iso8601 (row->reception_time);
+	g_autofree gchar *rt = ac_time_format_isoformat (row->reception_time);
 	json_node_take_object (node, o);
 	json_object_set_string_member (o, "status", row->status);
 	json_object_set_string_member (o, "item_hash", row->msg->item_hash);
@@ -260,7 +260,7 @@ static JsonNode *
 crn_list_json (AcDevnet *self)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
-	g_autofree gchar *now = ac_devnet_time_iso8601 (ac_devnet_time_now ());
+	g_autofree gchar *now = ac_time_format_isoformat (ac_time_now_unix ());
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "last_refresh");
 	json_builder_add_string_value (b, now);

@@ -7,8 +7,6 @@
  */
 #include "config.h"
 
-#include <openssl/crypto.h>
-
 #include "ac-aleph-util.h"
 #include "ac-devnet-crn-launch.h"
 #include "ac-devnet-crn-vm.h"
@@ -16,6 +14,7 @@
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
 #include "ac-error.h"
+#include "ac-secret.h"
 #include "ac-sev-measure.h"
 #include "ac-sev-secret.h"
 
@@ -351,8 +350,7 @@ ac_devnet_crn_launch_inject_secret (AcDevnetCrn *crn, SoupServerMessage *msg, co
 		crn_check_passphrase (crn, vm, plain);
 		/* our copy of the decrypted table holds the passphrase: wipe it */
 		d = g_bytes_unref_to_data (g_steal_pointer (&plain), &n);
-		OPENSSL_cleanse (d, n);
-		g_free (d);
+		ac_secret_wipe_free (d, n);
 	} else {
 		ac_devnet_crn_vm_set_error (crn, vm,
 		                            "the secret area is empty after LAUNCH_SECRET");

@@ -11,7 +11,7 @@
 #include "ac-devnet-crn-vm.h"
 #include "ac-devnet-messages.h"
 #include "ac-devnet-reply.h"
-#include "ac-devnet-time.h"
+#include "ac-time.h"
 
 void
 ac_devnet_crn_vm_free (AcDevnetVm *vm)
@@ -37,7 +37,7 @@ gboolean
 ac_devnet_crn_vm_save (AcDevnetCrn *crn, AcDevnetVm *vm)
 {
 	g_autoptr (GError) error = NULL;
-	vm->row->updated = ac_devnet_time_now ();
+	vm->row->updated = ac_time_now_unix ();
 	if (!ac_devnet_store_put_vm (crn->devnet->store, vm->row, &error)) {
 		g_warning ("%s", error->message);
 		return FALSE;

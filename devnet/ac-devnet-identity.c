@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -14,6 +13,8 @@
 
 #include "ac-devnet-identity.h"
 #include "ac-error.h"
+#include "ac-file.h"
+#include "ac-secret.h"
 #include "ac-sev-cert.h"
 
 static gboolean
@@ -115,7 +116,7 @@ read_key (const gchar *dir, const gchar *name, GError **error)
 	bio = BIO_new_mem_buf (buf, (int)len);
 	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
 	BIO_free (bio);
-	OPENSSL_cleanse (buf, len);
+	ac_secret_wipe (buf, len);
 	if (key == NULL)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "devnet root key %s is not a PEM private key", path);
@@ -131,13 +132,7 @@ write_file (const gchar *dir,
             GError **error)
 {
 	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	g_autoptr (GError) error_local = NULL;
-	if (!g_file_set_contents_full (path, (const gchar *)data, (gssize)len,
-	                               G_FILE_SET_CONTENTS_NONE, mode, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_replace_contents (path, data, len, TRUE, (guint)mode, error);
 }
 
 static gboolean
@@ -156,7 +151,7 @@ write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
 	}
 	len = BIO_get_mem_data (bio, &p);
 	ok = write_file (dir, base, (const guint8 *)p, (gsize)len, 0600, error);
-	OPENSSL_cleanse (p, (gsize)len);
+	ac_secret_wipe (p, (gsize)len);
 	BIO_free (bio);
 	return ok;
 }
@@ -174,7 +169,7 @@ copy_file (const gchar *from_dir, const gchar *to_dir, const gchar *name, int mo
 		return FALSE;
 	}
 	ok = write_file (to_dir, name, (const guint8 *)buf, len, mode, error);
-	OPENSSL_cleanse (buf, len);
+	ac_secret_wipe (buf, len);
 	return ok;
 }
 

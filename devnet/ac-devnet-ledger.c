@@ -11,8 +11,8 @@
 #include "ac-devnet-ledger.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
-#include "ac-devnet-time.h"
 #include "ac-error.h"
+#include "ac-time.h"
 
 /* {"0x…": N, …}: each account's credit balance; all checked before any is set */
 gboolean
@@ -51,7 +51,7 @@ ac_devnet_ledger_credits_apply (AcDevnet *self, JsonNode *node, GError **error)
 gdouble
 ac_devnet_ledger_clock (AcDevnet *self)
 {
-	return ac_devnet_time_now () + (gdouble)self->knobs.clock_offset_s;
+	return ac_time_now_unix () + (gdouble)self->knobs.clock_offset_s;
 }
 
 gint64

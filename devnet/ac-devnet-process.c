@@ -9,9 +9,9 @@
 #include "ac-devnet-messages.h"
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
-#include "ac-devnet-time.h"
 #include "ac-devnet-validate.h"
 #include "ac-error.h"
+#include "ac-time.h"
 
 typedef struct {
 	SoupServerMessage *msg;
@@ -119,7 +119,7 @@ ac_devnet_process_due (AcDevnet *self)
 	g_autoptr (GPtrArray) due = NULL;
 	if (self->store == NULL)
 		return;
-	due = ac_devnet_store_due_messages (self->store, ac_devnet_time_now (), &error);
+	due = ac_devnet_store_due_messages (self->store, ac_time_now_unix (), &error);
 	if (due == NULL) {
 		g_warning ("%s", error->message);
 		return;
@@ -152,7 +152,7 @@ ac_devnet_process_schedule (AcDevnet *self)
 	next = ac_devnet_store_next_due (self->store);
 	if (next < 0)
 		return;
-	delay = MAX (0, (next - ac_devnet_time_now ()) * 1000.0) + 1;
+	delay = MAX (0, (next - ac_time_now_unix ()) * 1000.0) + 1;
 	self->process_source = g_timeout_add ((guint)MIN (delay, 3600 * 1000.0), process_cb, self);
 }
 
@@ -238,7 +238,7 @@ ac_devnet_process_accept (AcDevnet *self, AcAlephMessage *m, gchar **status_out,
 	g_autoptr (JsonNode) content = NULL;
 	const gchar *owner = NULL;
 	const gchar *ref = NULL;
-	gdouble now = ac_devnet_time_now ();
+	gdouble now = ac_time_now_unix ();
 
 	if (!ac_devnet_validate_format (m, error))
 		return FALSE;

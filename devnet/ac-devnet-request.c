@@ -10,6 +10,7 @@
 #include <libsoup/soup.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-devnet-request.h"
 #include "ac-error.h"
 #include "ac-sev-cert.h"
@@ -25,7 +26,7 @@ ac_devnet_request_b64_decode (const gchar *what,
                               GError **error)
 {
 	g_autofree gchar *copy = NULL;
-	guchar *raw;
+	guint8 *raw;
 	gsize len = 0;
 	if (text == NULL || text_len == 0 || text_len > AC_DEVNET_B64_MAX) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -40,29 +41,12 @@ ac_devnet_request_b64_decode (const gchar *what,
 		return FALSE;
 	}
 	g_strstrip (copy);
-	if (copy[0] == '\0' || strlen (copy) % 4 != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s is not padded base64",
-		             what);
+	/* white space around the field is tolerated (a multipart part may end in a newline) */
+	raw = ac_codec_base64_decode (what, copy, expect != 0 ? expect : 1,
+	                              expect != 0 ? expect : AC_DEVNET_B64_MAX / 4 * 3,
+	                              AC_ERROR_INVALID_INPUT, &len, error);
+	if (raw == NULL)
 		return FALSE;
-	}
-	for (gsize i = 0; copy[i] != '\0'; i++) {
-		gboolean pad_ok
-		    = copy[i] == '='
-		      && (copy[i + 1] == '\0' || (copy[i + 1] == '=' && copy[i + 2] == '\0'));
-		if (!g_ascii_isalnum (copy[i]) && copy[i] != '+' && copy[i] != '/' && !pad_ok) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			             "%s is not base64 (character %" G_GSIZE_FORMAT ")", what, i);
-			return FALSE;
-		}
-	}
-	raw = g_base64_decode (copy, &len);
-	if (expect != 0 && len != expect) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "%s decodes to %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
-		             what, len, expect);
-		g_free (raw);
-		return FALSE;
-	}
 	*out = g_bytes_new_take (raw, len);
 	return TRUE;
 }

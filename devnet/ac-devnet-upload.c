@@ -17,9 +17,10 @@
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
-#include "ac-devnet-time.h"
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
+#include "ac-file.h"
+#include "ac-time.h"
 #include "ac-unixfs.h"
 
 typedef struct {
@@ -178,13 +179,8 @@ save_file (AcDevnet *self,
 			return FALSE;
 		}
 		len = (gsize)st.st_size;
-	} else {
-		g_autoptr (GError) error_local = NULL;
-		if (!g_file_set_contents_full (path, p != NULL ? p : "", (gssize)len,
-		                               G_FILE_SET_CONTENTS_NONE, 0600, &error_local)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-			return FALSE;
-		}
+	} else if (!ac_file_replace_contents (path, p != NULL ? p : "", len, TRUE, 0600, error)) {
+		return FALSE;
 	}
 	return ac_devnet_store_put_file (self->store, hash, kind, len, path, error);
 }
@@ -447,7 +443,7 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	json_builder_set_member_name (b, "address");
 	json_builder_add_string_value (b, ac_eth_account_get_address (self->account));
 	json_builder_set_member_name (b, "time");
-	json_builder_add_double_value (b, floor (ac_devnet_time_now ()));
+	json_builder_add_double_value (b, floor (ac_time_now_unix ()));
 	json_builder_set_member_name (b, "item_type");
 	json_builder_add_string_value (b, "storage");
 	json_builder_set_member_name (b, "item_hash");
@@ -460,10 +456,10 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	json_builder_end_object (b);
 	content = json_builder_get_root (b);
 	m = ac_aleph_message_build ("STORE", content, ac_eth_account_get_address (self->account),
-	                            AC_ALEPH_DEFAULT_CHANNEL, floor (ac_devnet_time_now ()), error);
+	                            AC_ALEPH_DEFAULT_CHANNEL, floor (ac_time_now_unix ()), error);
 	if (m == NULL || !ac_aleph_message_sign (m, self->account, error))
 		return FALSE;
-	if (!ac_devnet_store_insert_message (self->store, m, ac_devnet_time_now (), 0,
+	if (!ac_devnet_store_insert_message (self->store, m, ac_time_now_unix (), 0,
 	                                     ac_eth_account_get_address (self->account), NULL,
 	                                     error))
 		return FALSE;
@@ -482,10 +478,5 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	}
 	self->firmware_item_hash = g_strdup (m->item_hash);
 	known = g_strdup_printf ("%s %s\n", self->firmware_sha256, m->item_hash);
-	if (!g_file_set_contents_full (marker, known, -1, G_FILE_SET_CONTENTS_NONE, 0644,
-	                               &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_replace_contents (marker, known, strlen (known), TRUE, 0644, error);
 }

@@ -21,6 +21,7 @@
 #include "ac-devnet-reply.h"
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
+#include "ac-file.h"
 
 #define AC_DEVNET_DEFAULT_FIRMWARE "/usr/share/ovmf/OVMF.fd"
 #define AC_DEVNET_DEFAULT_MAX_UPLOAD (G_GUINT64_CONSTANT (1) << 30)
@@ -665,7 +666,6 @@ static gboolean
 write_public (const gchar *path, GBytes *data, GError **error)
 {
 	g_autofree gchar *dir = g_path_get_dirname (path);
-	g_autoptr (GError) error_local = NULL;
 	gsize len = 0;
 	const gchar *p = g_bytes_get_data (data, &len);
 	if (g_mkdir_with_parents (dir, 0755) != 0) {
@@ -673,12 +673,7 @@ write_public (const gchar *path, GBytes *data, GError **error)
 		             g_strerror (errno));
 		return FALSE;
 	}
-	if (!g_file_set_contents_full (path, p, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0644,
-	                               &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_file_replace_contents (path, p, len, TRUE, 0644, error);
 }
 
 static gboolean

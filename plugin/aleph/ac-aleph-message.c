@@ -10,6 +10,7 @@
 #include "ac-aleph-message.h"
 #include "ac-aleph-schema.h"
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 
 static const gchar *const message_types[] = { "POST",     "AGGREGATE", "STORE",
@@ -37,7 +38,7 @@ ac_aleph_sha256_hex (const guint8 *data, gsize len)
 	guint8 md[32];
 	unsigned int md_len = sizeof (md);
 	EVP_Digest (data, len, md, &md_len, EVP_sha256 (), NULL);
-	return ac_hex_encode (md, sizeof (md));
+	return ac_codec_hex_encode (md, sizeof (md));
 }
 
 AcAlephMessage *

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
 
 #define CUTOFF_INSTANCE_HOLD       G_GINT64_CONSTANT (1773187200) /* 2026-03-11T00:00:00Z */
 #define CUTOFF_INSTANCE_SUPERFLUID G_GINT64_CONSTANT (1773187200) /* 2026-03-11T00:00:00Z */
@@ -58,7 +59,7 @@ ac_payment_cutoff_to_string (gint64 cutoff)
 	if (g_date_time_get_hour (dt) == 0 && g_date_time_get_minute (dt) == 0 &&
 	    g_date_time_get_second (dt) == 0)
 		return g_date_time_format (dt, "%Y-%m-%d");
-	return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+	return ac_time_format_utc (dt);
 }
 
 gboolean

@@ -7,6 +7,7 @@
 
 #include "ac-aleph-responses.h"
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 
 #define MAX_FIELD 4096
@@ -579,7 +580,7 @@ ac_crn_parse_measurement (const gchar *body, gsize len, GError **error)
 {
 	g_autoptr(JsonNode) node = parse_object ("measurement", body, len, error);
 	g_autoptr(AcCrnMeasurement) m = NULL;
-	g_autofree guchar *lm = NULL;
+	g_autofree guint8 *lm = NULL;
 	JsonObject *o, *info;
 	const gchar *b64;
 	gsize lm_len = 0;
@@ -609,29 +610,11 @@ ac_crn_parse_measurement (const gchar *body, gsize len, GError **error)
 	m->policy = (guint32)policy;
 	m->state = obj_strdup (info, "state");
 	(void)obj_int (info, "handle", &m->handle);
-	/* 48 bytes → 64 base64 characters */
-	if (strlen (b64) != 64) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-			     "measurement: launch_measure has %" G_GSIZE_FORMAT
-			     " base64 characters, expected 64 (48 bytes)",
-			     strlen (b64));
+	/* 48 bytes: 64 base64 characters */
+	lm = ac_codec_base64_decode ("measurement: launch_measure", b64, 48, 48, AC_ERROR_REMOTE,
+				    &lm_len, error);
+	if (lm == NULL)
 		return NULL;
-	}
-	for (const gchar *p = b64; *p; p++) {
-		if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=') {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_REMOTE,
-					     "measurement: launch_measure is not base64");
-			return NULL;
-		}
-	}
-	lm = g_base64_decode (b64, &lm_len);
-	if (lm_len != 48) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-			     "measurement: launch_measure decodes to %" G_GSIZE_FORMAT
-			     " bytes, expected 48",
-			     lm_len);
-		return NULL;
-	}
 	memcpy (m->launch_measure, lm, 48);
 	return g_steal_pointer (&m);
 }

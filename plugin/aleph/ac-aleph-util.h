@@ -1,6 +1,7 @@
 /*
- * aleph-confidential: small encoders shared by the Aleph client (hex, base64url, base58btc) and
- * the Python-compatible compact JSON serializer used for item_content. Pure: no I/O.
+ * aleph-confidential: the base58btc encoder of the Aleph client (hex and base64url are in
+ * lib/ac-codec.h) and the Python-compatible compact JSON serializer used for item_content.
+ * Pure: no I/O.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -11,20 +12,6 @@
 
 G_BEGIN_DECLS
 
-gchar *ac_hex_encode (const guint8 *data, gsize len);
-gboolean ac_hex_decode (const gchar *what,
-			const gchar *hex,
-			gboolean allow_0x,
-			GByteArray **out,
-			GError **error);
-gboolean ac_hex_decode_fixed (const gchar *what,
-			      const gchar *hex,
-			      gboolean allow_0x,
-			      guint8 *out,
-			      gsize len,
-			      GError **error);
-
-gchar *ac_base64url_encode (const guint8 *data, gsize len);
 gchar *ac_base58btc_encode (const guint8 *data, gsize len);
 GByteArray *ac_base58btc_decode (const gchar *text, GError **error);
 
@@ -34,7 +21,7 @@ gchar *ac_json_to_python_compact (JsonNode *node);
 void ac_json_append_python_double (GString *out, gdouble value);
 void ac_json_append_python_string (GString *out, const gchar *str);
 
-/* Parses untrusted JSON text (length-checked, depth-limited); error names @what. */
+/* ac_json_parse_bounded() with the bounds of an Aleph answer (64 MiB, AC_ERROR_REMOTE) */
 JsonNode *ac_json_parse_untrusted (const gchar *what, const gchar *data, gsize len, GError **error);
 
 gboolean ac_item_hash_is_valid (const gchar *hash);

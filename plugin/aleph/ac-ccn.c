@@ -18,8 +18,10 @@
 #include "ac-aleph-payment.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-time.h"
 
 struct _AcCcnClient {
 	gchar *api;
@@ -483,7 +485,7 @@ file_sha256 (int fd, const gchar *path, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot rewind %s", path);
 		return NULL;
 	}
-	return ac_hex_encode (out, sizeof (out));
+	return ac_codec_hex_encode (out, sizeof (out));
 }
 
 /* the signed STORE of an upload (sent with it as its metadata part, in @metadata) */
@@ -596,7 +598,7 @@ ac_ccn_upload_file (AcCcnClient *self,
 	AcAlephFileSource src = { -1, NULL, 0 };
 	AcHttpPart parts[2];
 	guint n_parts = 0;
-	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC; /* the STORE's date */
+	gdouble now = ac_time_now_unix (); /* the STORE's date */
 
 	memset (parts, 0, sizeof (parts));
 	/* refused before the file is even read when the network's rules refuse it on this date */

@@ -16,8 +16,10 @@
 #include <openssl/rand.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-crn-auth.h"
 #include "ac-error.h"
+#include "ac-secret.h"
 
 struct _AcCrnAuth {
 	guint8 priv[32];
@@ -94,7 +96,7 @@ hmac_sha256 (const guint8 *key, gsize key_len, const guint8 *a, gsize a_len, con
 		n += d_len;
 	}
 	HMAC (EVP_sha256 (), key, (int)key_len, buf, n, out, &out_len);
-	OPENSSL_cleanse (buf, sizeof (buf));
+	ac_secret_wipe (buf, sizeof (buf));
 }
 
 gboolean
@@ -156,8 +158,8 @@ ac_es256_sign_deterministic (const guint8 priv[32],
 		hmac_sha256 (K, 32, V, 32, &zero, 1, NULL, 0, NULL, 0, K);
 		hmac_sha256 (K, 32, V, 32, NULL, 0, NULL, 0, NULL, 0, V);
 	}
-	OPENSSL_cleanse (V, sizeof (V));
-	OPENSSL_cleanse (K, sizeof (K));
+	ac_secret_wipe (V, sizeof (V));
+	ac_secret_wipe (K, sizeof (K));
 	if (!ok) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "ES256 signing failed");
 		return FALSE;
@@ -285,8 +287,8 @@ ac_crn_auth_new (AcEthAccount *account,
 		return NULL;
 	self->domain = g_strdup (domain);
 	self->expires = g_date_time_to_utc (expires);
-	x64 = ac_base64url_encode (self->x, 32);
-	y64 = ac_base64url_encode (self->y, 32);
+	x64 = ac_codec_base64url_encode (self->x, 32);
+	y64 = ac_codec_base64url_encode (self->y, 32);
 	exp = ac_crn_format_time (expires);
 
 	/* Python SDK key order and json.dumps default separators */
@@ -307,7 +309,7 @@ ac_crn_auth_new (AcEthAccount *account,
 						      strlen (self->payload), error);
 	if (signature == NULL)
 		return NULL;
-	payload_hex = ac_hex_encode ((const guint8 *)self->payload, strlen (self->payload));
+	payload_hex = ac_codec_hex_encode ((const guint8 *)self->payload, strlen (self->payload));
 	h = g_string_new ("{\"sender\": ");
 	ac_json_append_python_string (h, ac_eth_account_get_address (account));
 	g_string_append_printf (h, ", \"payload\": \"%s\", \"signature\": \"%s\", \"content\": "
@@ -324,7 +326,7 @@ ac_crn_auth_free (AcCrnAuth *self)
 {
 	if (self == NULL)
 		return;
-	OPENSSL_cleanse (self->priv, sizeof (self->priv));
+	ac_secret_wipe (self->priv, sizeof (self->priv));
 	g_free (self->domain);
 	g_free (self->payload);
 	g_free (self->header);
@@ -396,8 +398,8 @@ ac_crn_auth_sign_operation (AcCrnAuth *self,
 	if (!ac_es256_sign_deterministic (self->priv, (const guint8 *)payload, strlen (payload),
 					  sig, error))
 		return NULL;
-	payload_hex = ac_hex_encode ((const guint8 *)payload, strlen (payload));
-	sig_hex = ac_hex_encode (sig, sizeof (sig));
+	payload_hex = ac_codec_hex_encode ((const guint8 *)payload, strlen (payload));
+	sig_hex = ac_codec_hex_encode (sig, sizeof (sig));
 	return g_strdup_printf ("{\"payload\": \"%s\", \"signature\": \"%s\"}", payload_hex,
 				sig_hex);
 }
@@ -426,7 +428,8 @@ static JsonObject *
 parse_hex_json (const gchar *hex, JsonNode **holder)
 {
 	g_autoptr(GByteArray) bytes = NULL;
-	if (hex == NULL || !ac_hex_decode ("payload", hex, TRUE, &bytes, NULL))
+	if (hex == NULL ||
+	    (bytes = ac_codec_hex_decode ("payload", hex, AC_CODEC_HEX_ALLOW_0X, NULL)) == NULL)
 		return NULL;
 	*holder = ac_json_parse_untrusted ("payload", (const gchar *)bytes->data, bytes->len, NULL);
 	if (*holder == NULL || !JSON_NODE_HOLDS_OBJECT (*holder))
@@ -437,27 +440,13 @@ parse_hex_json (const gchar *hex, JsonNode **holder)
 static gboolean
 b64url_decode32 (const gchar *s, guint8 out[32])
 {
-	g_autofree gchar *std = NULL;
-	g_autofree guchar *bin = NULL;
+	g_autofree guint8 *bin = NULL;
 	gsize len = 0;
-	gsize n;
 
-	if (s == NULL || strlen (s) != 43)
-		return FALSE;
-	for (const gchar *p = s; *p; p++) {
-		if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
-			return FALSE;
-	}
-	n = strlen (s);
-	std = g_strdup_printf ("%s=", s);
-	for (gsize i = 0; i < n; i++) {
-		if (std[i] == '-')
-			std[i] = '+';
-		else if (std[i] == '_')
-			std[i] = '/';
-	}
-	bin = g_base64_decode (std, &len);
-	if (len != 32)
+	/* 43 characters, no padding (the JWK form); the caller answers 400 without the reason */
+	bin = ac_codec_base64url_decode ("jwk coordinate", s, 32, 32, AC_ERROR_INVALID_INPUT, &len,
+					 NULL);
+	if (bin == NULL)
 		return FALSE;
 	memcpy (out, bin, 32);
 	return TRUE;
@@ -506,7 +495,9 @@ ac_crn_auth_verify_request (const gchar *pubkey_header,
 	pk = json_node_get_object (pk_node);
 	sig_hex = obj_string (pk, "signature");
 	s = obj_string (pk, "payload");
-	if (sig_hex == NULL || s == NULL || !ac_hex_decode ("payload", s, TRUE, &pk_payload_bytes, NULL))
+	if (sig_hex == NULL || s == NULL ||
+	    (pk_payload_bytes = ac_codec_hex_decode ("payload", s, AC_CODEC_HEX_ALLOW_0X, NULL)) ==
+		NULL)
 		return auth_fail (error, http_status, 400, "Invalid X-SignedPubKey data");
 	pk_payload = parse_hex_json (s, &pk_payload_node);
 	if (pk_payload == NULL)
@@ -538,8 +529,11 @@ ac_crn_auth_verify_request (const gchar *pubkey_header,
 		return auth_fail (error, http_status, 400, "Invalid X-SignedOperation format");
 	op = json_node_get_object (op_node);
 	s = obj_string (op, "payload");
-	if (s == NULL || !ac_hex_decode ("payload", s, TRUE, &op_payload_bytes, NULL) ||
-	    !ac_hex_decode ("signature", obj_string (op, "signature"), TRUE, &op_sig, NULL))
+	if (s == NULL ||
+	    (op_payload_bytes = ac_codec_hex_decode ("payload", s, AC_CODEC_HEX_ALLOW_0X, NULL)) ==
+		NULL ||
+	    (op_sig = ac_codec_hex_decode ("signature", obj_string (op, "signature"),
+					   AC_CODEC_HEX_ALLOW_0X, NULL)) == NULL)
 		return auth_fail (error, http_status, 400, "Invalid X-SignedOperation fields");
 	op_payload = parse_hex_json (s, &op_payload_node);
 	if (op_payload == NULL)

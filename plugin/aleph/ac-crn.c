@@ -21,6 +21,7 @@
 #include "ac-car.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-secret.h"
 
 struct _AcCrnClient {
 	gchar *base;
@@ -383,7 +384,7 @@ ac_crn_confidential_inject_secret (AcCrnClient *self,
 	g_string_append (body, "}");
 	b = g_bytes_new (body->str, body->len);
 	/* the body holds the encrypted secret only (TEK never leaves us); still wipe it */
-	memset (body->str, 0, body->len);
+	ac_secret_wipe (body->str, body->len);
 	g_string_free (body, TRUE);
 	/* never retried: a second injection on a running VM fails (aleph-vm #668) */
 	r = ac_http_request (self->http, "POST", url, (const gchar *const *)h->pdata,

@@ -10,15 +10,16 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
 #include "ac-keccak.h"
+#include "ac-secret.h"
 
 struct _AcEthAccount {
 	guint8 seckey[AC_ETH_PRIVATE_KEY_LEN];
@@ -39,7 +40,7 @@ ac_secp256k1_context (void)
 		if (RAND_bytes (seed, sizeof (seed)) == 1 &&
 		    !secp256k1_context_randomize (ctx, seed))
 			g_warning ("secp256k1 context blinding failed");
-		OPENSSL_cleanse (seed, sizeof (seed));
+		ac_secret_wipe (seed, sizeof (seed));
 		g_once_init_leave (&once, 1);
 	}
 	return ctx;
@@ -48,7 +49,7 @@ ac_secp256k1_context (void)
 gchar *
 ac_eth_address_checksum (const guint8 addr[AC_ETH_ADDRESS_LEN])
 {
-	g_autofree gchar *lower = ac_hex_encode (addr, AC_ETH_ADDRESS_LEN);
+	g_autofree gchar *lower = ac_codec_hex_encode (addr, AC_ETH_ADDRESS_LEN);
 	guint8 hash[AC_KECCAK256_LEN];
 	GString *out = g_string_new ("0x");
 
@@ -82,7 +83,8 @@ ac_eth_address_parse (const gchar *text, guint8 addr[AC_ETH_ADDRESS_LEN], GError
 			     text != NULL ? text : "(null)");
 		return FALSE;
 	}
-	if (!ac_hex_decode_fixed ("address", text, TRUE, addr, AC_ETH_ADDRESS_LEN, error))
+	if (!ac_codec_hex_decode_fixed ("address", text, AC_CODEC_HEX_ALLOW_0X, addr,
+					AC_ETH_ADDRESS_LEN, error))
 		return FALSE;
 	for (guint i = 2; i < 42; i++) {
 		if (g_ascii_isupper (text[i]))
@@ -170,7 +172,7 @@ ac_eth_account_generate (GError **error)
 		if (secp256k1_ec_seckey_verify (ac_secp256k1_context (), key))
 			self = ac_eth_account_new_from_private_key (key, sizeof (key), error);
 	}
-	OPENSSL_cleanse (key, sizeof (key));
+	ac_secret_wipe (key, sizeof (key));
 	return self;
 }
 
@@ -179,7 +181,7 @@ ac_eth_account_free (AcEthAccount *self)
 {
 	if (self == NULL)
 		return;
-	OPENSSL_cleanse (self->seckey, sizeof (self->seckey));
+	ac_secret_wipe (self->seckey, sizeof (self->seckey));
 	g_free (self);
 }
 
@@ -250,7 +252,7 @@ ac_eth_account_load_key_file (const gchar *path, GError **error)
 	}
 	close (fd);
 	if (got != AC_ETH_PRIVATE_KEY_LEN) {
-		OPENSSL_cleanse (key, sizeof (key));
+		ac_secret_wipe (key, sizeof (key));
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "key file %s holds %s%" G_GSIZE_FORMAT
 			     " bytes, expected the 32 raw bytes of aleph-client's ethereum.key",
@@ -259,7 +261,7 @@ ac_eth_account_load_key_file (const gchar *path, GError **error)
 		return NULL;
 	}
 	self = ac_eth_account_new_from_private_key (key, AC_ETH_PRIVATE_KEY_LEN, error);
-	OPENSSL_cleanse (key, sizeof (key));
+	ac_secret_wipe (key, sizeof (key));
 	if (self == NULL)
 		g_prefix_error (error, "key file %s: ", path);
 	return self;
@@ -344,7 +346,7 @@ ac_eth_account_sign_personal_hex (AcEthAccount *self,
 
 	if (!ac_eth_account_sign_personal (self, msg, msg_len, sig, error))
 		return NULL;
-	hex = ac_hex_encode (sig, sizeof (sig));
+	hex = ac_codec_hex_encode (sig, sizeof (sig));
 	return g_strconcat ("0x", hex, NULL);
 }
 
@@ -364,7 +366,8 @@ ac_eth_recover_personal (const guint8 *msg,
 	size_t ser_len = sizeof (ser);
 	int recid;
 
-	if (!ac_hex_decode_fixed ("signature", signature_hex, TRUE, sig, sizeof (sig), error))
+	if (!ac_codec_hex_decode_fixed ("signature", signature_hex, AC_CODEC_HEX_ALLOW_0X, sig,
+					sizeof (sig), error))
 		return FALSE;
 	if (sig[64] >= 27)
 		recid = sig[64] - 27;

@@ -23,6 +23,7 @@
 #include "ac-eth-account.h"
 #include "ac-file.h"
 #include "ac-secret.h"
+#include "ac-time.h"
 #include "ac-unixfs.h"
 
 static void
@@ -241,7 +242,7 @@ parse_message_time (const gchar *text, gdouble *time, GError **error)
 	gdouble t;
 
 	if (text == NULL) {
-		*time = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		*time = ac_time_now_unix ();
 		return TRUE;
 	}
 	t = g_ascii_strtod (text, &end);

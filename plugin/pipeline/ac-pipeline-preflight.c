@@ -9,6 +9,7 @@
 
 #include "ac-aleph-payment.h"
 #include "ac-error.h"
+#include "ac-time.h"
 
 /* The credits the CCN estimates for one hour of @content ("required_credits", else "cost"). */
 static gboolean
@@ -26,7 +27,7 @@ estimate_credits (AcPipeline *p,
 
 	msg = ac_aleph_message_build (type, content, ac_eth_account_get_address (p->account),
 	                              ac_pipeline_channel (p),
-	                              (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+	                              ac_time_now_unix (), error);
 	if (msg == NULL)
 		return FALSE;
 	answer = ac_ccn_price_estimate (p->ccn, msg, error);
@@ -62,7 +63,7 @@ gboolean
 ac_pipeline_preflight_step (AcPipeline *p, GError **error)
 {
 	const AcTagPublish *pub = p->tag->publish;
-	gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+	gdouble now = ac_time_now_unix ();
 	g_autoptr (JsonNode) content = NULL;
 	g_autoptr (GError) local_error = NULL;
 	gdouble cost = 0, image_cost = 0, credits = 0;

@@ -14,6 +14,7 @@
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-error.h"
+#include "ac-time.h"
 
 /* A STORE of @cid by our address, if the CCN has one. */
 static gchar *
@@ -180,7 +181,7 @@ ac_pipeline_publish_step_ports (AcPipeline *p, GError **error)
 		g_autoptr (JsonNode) content = NULL;
 		g_autoptr (JsonGenerator) gen = json_generator_new ();
 		g_autofree gchar *text = NULL;
-		gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		gdouble now = ac_time_now_unix ();
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b, "address");
 		json_builder_add_string_value (b, ac_eth_account_get_address (p->account));

@@ -22,6 +22,7 @@
 #include "ac-error.h"
 #include "ac-image-build.h"
 #include "ac-secret-store.h"
+#include "ac-time.h"
 
 #define DEFAULT_CHANNEL "ALEPH-CLOUDSOLUTIONS"
 
@@ -511,7 +512,7 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		json_builder_set_member_name (b, "address");
 		json_builder_add_string_value (b, ac_eth_account_get_address (p.account));
 		json_builder_set_member_name (b, "time");
-		json_builder_add_double_value (b, (gdouble)g_get_real_time () / G_USEC_PER_SEC);
+		json_builder_add_double_value (b, ac_time_now_unix ());
 		json_builder_set_member_name (b, "hashes");
 		json_builder_begin_array (b);
 		if (instance != NULL)
@@ -526,7 +527,7 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		content = json_builder_get_root (b);
 		msg = ac_aleph_message_build (
 		    "FORGET", content, ac_eth_account_get_address (p.account),
-		    ac_pipeline_channel (&p), (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
+		    ac_pipeline_channel (&p), ac_time_now_unix (), error);
 		ok = msg != NULL && ac_aleph_message_sign (msg, p.account, error)
 		     && ac_ccn_post_message (p.ccn, msg, TRUE, &result, error);
 		ac_post_result_clear (&result);

@@ -20,6 +20,7 @@
 
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-secret.h"
 #include "ac-virt.h"
 
 /**
@@ -346,14 +347,14 @@ ac_secret_store_get (virConnectPtr conn,
 	virSecretFree (secret);
 	copy = OPENSSL_malloc (n + 1);
 	if (copy == NULL) {
-		OPENSSL_cleanse (value, n);
+		ac_secret_wipe (value, n);
 		free (value);
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	memcpy (copy, value, n);
 	copy[n] = 0;
-	OPENSSL_cleanse (value, n);
+	ac_secret_wipe (value, n);
 	free (value);
 	*len = n;
 	return copy;

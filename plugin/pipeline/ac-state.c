@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-time.h"
 
 struct _AcState {
 	gchar *dir;  /* <state_dir>/domains/<uuid>/ (0700) */
@@ -228,8 +229,7 @@ ac_state_log (AcState *self, const gchar *format, ...)
 	va_list args;
 	g_autofree gchar *line = NULL;
 	g_autofree gchar *path = g_build_filename (self->dir, "log", NULL);
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-	g_autofree gchar *when = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+	g_autofree gchar *when = ac_time_now_utc ();
 	FILE *f;
 	int fd;
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-crn-auth.h"
 #include "ac-eth-account.h"
 #include "ac-keccak.h"
@@ -31,7 +32,7 @@ main (int argc, char **argv)
 		if (!g_file_get_contents (argv[2], &data, &len, &error))
 			g_error ("%s", error->message);
 		ac_keccak256 ((const guint8 *)data, len, out);
-		hex = ac_hex_encode (out, 32);
+		hex = ac_codec_hex_encode (out, 32);
 		printf ("%s\n", hex);
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
 #include "ac-keccak.h"
@@ -20,7 +21,7 @@ keccak_hex (const gchar *s, gsize len)
 {
 	guint8 out[32];
 	ac_keccak256 ((const guint8 *)s, len, out);
-	return ac_hex_encode (out, 32);
+	return ac_codec_hex_encode (out, 32);
 }
 
 static void
@@ -111,7 +112,7 @@ account_from_hex (const gchar *hex)
 	guint8 key[32];
 	g_autoptr(GError) error = NULL;
 	AcEthAccount *account;
-	g_assert_true (ac_hex_decode_fixed ("key", hex, TRUE, key, 32, &error));
+	g_assert_true (ac_codec_hex_decode_fixed ("key", hex, AC_CODEC_HEX_ALLOW_0X, key, 32, &error));
 	account = ac_eth_account_new_from_private_key (key, 32, &error);
 	g_assert_no_error (error);
 	return account;
@@ -307,12 +308,13 @@ test_base58 (void)
 		g_autoptr(GByteArray) back = NULL;
 		g_autofree gchar *enc = NULL;
 		g_autofree gchar *hex2 = NULL;
-		g_assert_true (ac_hex_decode ("v", v[i].hex, FALSE, &bin, NULL));
+		bin = ac_codec_hex_decode ("v", v[i].hex, AC_CODEC_HEX_DEFAULT, NULL);
+		g_assert_nonnull (bin);
 		enc = ac_base58btc_encode (bin->data, bin->len);
 		g_assert_cmpstr (enc, ==, v[i].b58);
 		back = ac_base58btc_decode (v[i].b58, NULL);
 		g_assert_nonnull (back);
-		hex2 = ac_hex_encode (back->data, back->len);
+		hex2 = ac_codec_hex_encode (back->data, back->len);
 		g_assert_cmpstr (hex2, ==, v[i].hex);
 	}
 	g_assert_null (ac_base58btc_decode ("0OIl", NULL));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-crn-auth.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
@@ -132,7 +133,8 @@ test_vector_b_wrong_key (void)
 	g_autoptr(GError) error = NULL;
 	guint status = 0;
 
-	g_assert_true (ac_hex_decode ("payload", payload_hex, FALSE, &payload, NULL));
+	payload = ac_codec_hex_decode ("payload", payload_hex, AC_CODEC_HEX_DEFAULT, NULL);
+	g_assert_nonnull (payload);
 	g_assert_nonnull (g_strstr_len ((const gchar *)payload->data, payload->len,
 					"0xB25db57d240D85126bb6B48Fac6548721a457458"));
 	g_assert_true (ac_eth_recover_personal (payload->data, payload->len, sig, &rec, &error));
@@ -164,7 +166,7 @@ test_vector_c (void)
 	    "\"E2CT1wEuUJpzcVy9CwCjzA_0tcAbP_oZarH7MnA2uOY\"}, \"alg\": \"ECDSA\", \"domain\": "
 	    "\"crn.example.org\", \"address\": \"0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1\", "
 	    "\"expires\": \"2030-01-01T00:00:00.000000Z\", \"chain\": \"ETH\"}";
-	g_autofree gchar *want_hex = ac_hex_encode ((const guint8 *)want_payload, strlen (want_payload));
+	g_autofree gchar *want_hex = ac_codec_hex_encode ((const guint8 *)want_payload, strlen (want_payload));
 	g_autofree gchar *want_header = g_strdup_printf (
 	    "{\"sender\": \"0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1\", \"payload\": \"%s\", "
 	    "\"signature\": "
@@ -176,7 +178,7 @@ test_vector_c (void)
 	    "{\"time\": \"2030-01-01T00:00:00.000000Z\", \"method\": \"GET\", \"path\": "
 	    "\"/control/machine/95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692/"
 	    "confidential/measurement\", \"domain\": \"crn.example.org\"}";
-	g_autofree gchar *want_op_hex = ac_hex_encode ((const guint8 *)want_op_json, strlen (want_op_json));
+	g_autofree gchar *want_op_hex = ac_codec_hex_encode ((const guint8 *)want_op_json, strlen (want_op_json));
 	g_autofree gchar *want_op = g_strdup_printf (
 	    "{\"payload\": \"%s\", \"signature\": "
 	    "\"a4edddbc2c8018d7625c541642ddc24f48ef9cfb47e93fb792afe0046c9c7a85c02e964fe208ea5e84f3d9"
@@ -260,14 +262,14 @@ test_rfc6979_p256 (void)
 		{ "test", "f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367"
 			  "019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083" },
 	};
-	g_assert_true (ac_hex_decode_fixed ("x", "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
-					    FALSE, x, 32, NULL));
+	g_assert_true (ac_codec_hex_decode_fixed ("x", "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
+						  AC_CODEC_HEX_DEFAULT, x, 32, NULL));
 	for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
 		g_assert_true (ac_es256_sign_deterministic (x, (const guint8 *)v[i].msg,
 							    strlen (v[i].msg), sig, &error));
 		g_assert_no_error (error);
 		g_free (hex);
-		hex = ac_hex_encode (sig, 64);
+		hex = ac_codec_hex_encode (sig, 64);
 		g_assert_cmpstr (hex, ==, v[i].rs);
 	}
 }

@@ -21,6 +21,7 @@
 #include "ac-aleph-client.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "../test-util.h"
 #include "test-aleph-http-server.h"
@@ -532,7 +533,7 @@ test_crn (void)
 	g_assert_no_error (error);
 	g_assert_cmpuint (srv.measurement_calls, ==, 3);
 	g_assert_cmpuint (m->api_minor, ==, 55);
-	lm_hex = ac_hex_encode (m->launch_measure, 32);
+	lm_hex = ac_codec_hex_encode (m->launch_measure, 32);
 	g_assert_cmpstr (lm_hex, ==,
 	                 "476c10b617f7cb364afdef4831a3ad38456dc5c9d67bbf5375f60eaec619f6c9");
 	g_assert_true (ac_crn_confidential_inject_secret (crn, VM_HASH, "AAAA", "BBBB", &error));

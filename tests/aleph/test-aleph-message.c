@@ -10,6 +10,7 @@
 
 #include "ac-aleph-message.h"
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
 
@@ -126,7 +127,7 @@ test_worked_instance (void)
 			 "ETH\n0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1\nINSTANCE\n"
 			 "95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692");
 	ac_eth_personal_digest ((const guint8 *)buf, strlen (buf), digest);
-	digest_hex = ac_hex_encode (digest, 32);
+	digest_hex = ac_codec_hex_encode (digest, 32);
 	g_assert_cmpstr (digest_hex, ==,
 			 "913c360701cebf880c39185e6d93ce99ec0504239bc12c8515221f13b8488b61");
 	g_assert_true (ac_aleph_message_sign (msg, account, &error));

@@ -20,6 +20,7 @@
 #include "ac-aleph-client.h"
 #include "ac-aleph-payment.h"
 #include "ac-aleph-util.h"
+#include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -1254,7 +1255,7 @@ test_devnet_sdk (void)
 	g_assert_no_error (error);
 	for (guint i = 0; i < 32; i++)
 		raw[i] = (guint8)g_random_int_range (1, 255);
-	key = ac_hex_encode (raw, sizeof (raw));
+	key = ac_codec_hex_encode (raw, sizeof (raw));
 	{
 		const gchar *argv[] = { node, script, npm, d->ccn, key, NULL };
 		g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, 0, NULL, NULL, &out, &err,

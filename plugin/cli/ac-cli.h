@@ -88,6 +88,7 @@ int ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_sev (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_snp (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_devnet (AcCliGlobal *global, int argc, char **argv);
 

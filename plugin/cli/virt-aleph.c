@@ -19,6 +19,7 @@ static const AcCliCommand commands[] = {
 	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
 	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", ac_cli_cmd_build },
 	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", ac_cli_cmd_sev },
+	{ "snp", "AMD SEV-SNP: show and verify a report, measure a launch, fetch certificates", ac_cli_cmd_snp },
 	{ "apply", "run the Aleph flow of a domain in the foreground", ac_cli_cmd_apply },
 	{ "attest", "attest a launch that waits for its secret, then send it", ac_cli_cmd_attest },
 	{ "doctor", "check the host, the hook, the service, the account, SEV and the CRN", ac_cli_cmd_doctor },

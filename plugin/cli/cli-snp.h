@@ -1,0 +1,24 @@
+/*
+ * virt-aleph snp: AMD SEV-SNP guest-owner tools. cli-snp.c dispatches; each command lives in
+ * its own file (cli-snp-report.c, cli-snp-measure.c, cli-snp-certs.c, …) and adds its line to
+ * the table in cli-snp.c.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-cli.h"
+
+G_BEGIN_DECLS
+
+/* a command: argv[0] is "snp NAME"; returns an AcExitCode (errors through ac_cli_fail) */
+typedef struct {
+	const gchar *name; /* "measure", or two words "report show" */
+	const gchar *args; /* for the usage line: "REPORT" */
+	const gchar *summary;
+	AcCliCommandFunc func;
+} CliSnpCommand;
+
+G_END_DECLS

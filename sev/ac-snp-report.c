@@ -17,6 +17,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-ossl-private.h"
+#include "ac-snp-policy.h"
 
 /* offsets (docs/snp.md#the-attestation-report) */
 #define OFF_VERSION 0x000
@@ -63,9 +64,8 @@
 #define SIG_COMPONENT_SIZE 72
 #define SIG_SIGNIFICANT 48
 
-/* the guest policy's fixed bits (the whole policy is described in ac-snp-policy.h) */
-#define POLICY_MUST_BE_ONE (G_GUINT64_CONSTANT (1) << 17)
-#define POLICY_MBZ (~G_GUINT64_CONSTANT (0) << 26)
+#define POLICY_MUST_BE_ONE AC_SNP_POLICY_RESERVED_MBO
+#define POLICY_MBZ AC_SNP_POLICY_MBZ_MASK
 
 static const gsize tcb_offsets[AC_SNP_TCB_N_KINDS] = {
 	[AC_SNP_TCB_CURRENT] = OFF_CURRENT_TCB,
@@ -589,6 +589,7 @@ ac_snp_report_to_json (const AcSnpReport *r, AcSnpProduct given)
 	Json j = { g_string_new ("{"), TRUE };
 	AcSnpProduct product = render_product (r, given);
 	g_autofree gchar *platform = ac_snp_platform_info_to_names (r->platform_info);
+	g_autofree gchar *policy = ac_snp_policy_to_names (r->policy);
 	g_autofree gchar *cur
 	    = g_strdup_printf ("%u.%u.%u", r->current_major, r->current_minor, r->current_build);
 	g_autofree gchar *com = g_strdup_printf ("%u.%u.%u", r->committed_major, r->committed_minor,
@@ -597,6 +598,7 @@ ac_snp_report_to_json (const AcSnpReport *r, AcSnpProduct given)
 	json_uint (&j, "version", r->version);
 	json_uint (&j, "guest_svn", r->guest_svn);
 	json_u64 (&j, "policy", r->policy);
+	json_str (&j, "policy_flags", policy);
 	json_hex (&j, "family_id", r->family_id, sizeof r->family_id);
 	json_hex (&j, "image_id", r->image_id, sizeof r->image_id);
 	json_uint (&j, "vmpl", r->vmpl);
@@ -685,10 +687,11 @@ ac_snp_report_to_text (const AcSnpReport *r, AcSnpProduct given)
 	g_autoptr (GString) s = g_string_new (NULL);
 	AcSnpProduct product = render_product (r, given);
 	g_autofree gchar *platform = ac_snp_platform_info_to_names (r->platform_info);
+	g_autofree gchar *policy = ac_snp_policy_to_names (r->policy);
 
 	text_line (s, "version", "%u", r->version);
 	text_line (s, "guest_svn", "%u", r->guest_svn);
-	text_line (s, "policy", "0x%" G_GINT64_MODIFIER "x", r->policy);
+	text_line (s, "policy", "0x%" G_GINT64_MODIFIER "x %s", r->policy, policy);
 	text_hex (s, "family_id", r->family_id, sizeof r->family_id);
 	text_hex (s, "image_id", r->image_id, sizeof r->image_id);
 	text_line (s, "vmpl", "%u", r->vmpl);

@@ -676,7 +676,7 @@ text_tcb (GString *s, const AcSnpReport *r, AcSnpTcbKind kind, AcSnpProduct prod
 		parts = g_strdup_printf ("(a reserved byte is set for %s)",
 		                         ac_snp_product_to_string (product));
 	else
-		parts = g_strdup ("(product unknown: give --product to decode)");
+		parts = g_strdup ("(not decoded: the product is not known)");
 	text_line (s, ac_snp_tcb_kind_to_string (kind), "0x%016" G_GINT64_MODIFIER "x %s",
 	           r->tcb[kind], parts);
 }
@@ -712,8 +712,12 @@ ac_snp_report_to_text (const AcSnpReport *r, AcSnpProduct given)
 		           r->cpuid_fam_id, r->cpuid_mod_id, r->cpuid_step);
 	else
 		text_line (s, "cpuid", "(not in a version %u report)", r->version);
-	text_line (s, "product", "%s (%s)", ac_snp_product_to_string (product),
-	           product_source (r, given));
+	if (product == AC_SNP_PRODUCT_UNKNOWN)
+		text_line (s, "product", "unknown (not named by the report, not given)");
+	else
+		text_line (s, "product", "%s (%s)", ac_snp_product_to_string (product),
+		           r->product != AC_SNP_PRODUCT_UNKNOWN ? "from the report's CPUID"
+		                                                : "given");
 	text_hex (s, "chip_id", r->chip_id, sizeof r->chip_id);
 	for (guint k = 0; k < AC_SNP_TCB_N_KINDS; k++)
 		text_tcb (s, r, (AcSnpTcbKind)k, product);

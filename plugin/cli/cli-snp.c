@@ -12,6 +12,10 @@
 
 /* one line per command, in the order the usage lists them */
 static const CliSnpCommand snp_commands[] = {
+	{ "report show", "REPORT", "show every field of an attestation report",
+	  cli_snp_cmd_report_show },
+	{ "policy explain", "POLICY", "explain a guest policy, bit by bit",
+	  cli_snp_cmd_policy_explain },
 	{ NULL, NULL, NULL, NULL },
 };
 

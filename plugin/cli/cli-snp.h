@@ -21,4 +21,10 @@ typedef struct {
 	AcCliCommandFunc func;
 } CliSnpCommand;
 
+/* cli-snp-report.c */
+int
+cli_snp_cmd_report_show (AcCliGlobal *global, int argc, char **argv);
+int
+cli_snp_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv);
+
 G_END_DECLS

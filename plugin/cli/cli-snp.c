@@ -12,6 +12,7 @@
 
 /* one line per command, in the order the usage lists them */
 static const CliSnpCommand snp_commands[] = {
+	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)", cli_snp_cmd_measure },
 	{ NULL, NULL, NULL, NULL },
 };
 

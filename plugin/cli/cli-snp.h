@@ -21,4 +21,8 @@ typedef struct {
 	AcCliCommandFunc func;
 } CliSnpCommand;
 
+/* cli-snp-measure.c */
+int
+cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv);
+
 G_END_DECLS

@@ -62,11 +62,26 @@ ac_snp_section_type_to_string (AcSnpSectionType type)
 /* ------------------------------------------------------------------------------------------ */
 /* the PAGE_INFO chain                                                                        */
 
+/* SHA-384 fetched once: a launch hashes hundreds of pages, and EVP_sha384() would look the
+ * implementation up again for each */
+static const EVP_MD *
+ac_snp_md_sha384 (void)
+{
+	static gsize once = 0;
+	static EVP_MD *md = NULL;
+	if (g_once_init_enter (&once)) {
+		md = EVP_MD_fetch (NULL, "SHA384", NULL);
+		g_once_init_leave (&once, 1);
+	}
+	return md != NULL ? md : EVP_sha384 ();
+}
+
 static gboolean
 ac_snp_sha384 (const guint8 *data, gsize len, guint8 out[AC_SNP_LD_SIZE], GError **error)
 {
 	unsigned int olen = AC_SNP_LD_SIZE;
-	if (EVP_Digest (data, len, out, &olen, EVP_sha384 (), NULL) != 1 || olen != AC_SNP_LD_SIZE)
+	if (EVP_Digest (data, len, out, &olen, ac_snp_md_sha384 (), NULL) != 1
+	    || olen != AC_SNP_LD_SIZE)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-384");
 	return TRUE;
 }
@@ -599,10 +614,36 @@ ac_snp_check_inputs (const AcSnpLaunchInputs *in, GError **error)
 	return ac_snp_guest_features_check (in->guest_features, error);
 }
 
+/* the kernel hashes table, computed beside the firmware pages: both hash megabytes (SHA-256 of
+ * the kernel and initrd, SHA-384 of the firmware), independently */
+typedef struct {
+	const AcSnpLaunchInputs *in;
+	guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
+	gboolean ok;
+	GError *error;
+} AcSnpHashesJob;
+
+static gpointer
+ac_snp_hashes_job_run (gpointer data)
+{
+	AcSnpHashesJob *job = data;
+	const AcSnpLaunchInputs *in = job->in;
+
+	job->ok = ac_sev_kernel_hashes_table (
+	    g_bytes_get_data (in->kernel, NULL), g_bytes_get_size (in->kernel),
+	    in->initrd != NULL ? g_bytes_get_data (in->initrd, NULL) : NULL,
+	    in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0, in->cmdline, job->table,
+	    &job->error);
+	return NULL;
+}
+
+/* below this much kernel and initrd, a thread costs more than it saves */
+#define AC_SNP_HASHES_THREAD_MIN (1024 * 1024)
+
 /* one page of zeros with the kernel hashes table at the offset of its GPA */
 static gboolean
 ac_snp_gctx_hashes_page (AcSnpGctx *g,
-                         const AcSnpLaunchInputs *in,
+                         const guint8 *table,
                          guint32 table_gpa,
                          const AcSnpSection *s,
                          GError **error)
@@ -612,19 +653,14 @@ ac_snp_gctx_hashes_page (AcSnpGctx *g,
 
 	/* the parser checked that the table lies inside this page */
 	g_return_val_if_fail (off + AC_SEV_KERNEL_HASHES_TABLE_SIZE <= AC_SNP_PAGE_SIZE, FALSE);
-	if (!ac_sev_kernel_hashes_table (
-	        g_bytes_get_data (in->kernel, NULL), g_bytes_get_size (in->kernel),
-	        in->initrd != NULL ? g_bytes_get_data (in->initrd, NULL) : NULL,
-	        in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0, in->cmdline, page + off,
-	        error))
-		return FALSE;
+	memcpy (page + off, table, AC_SEV_KERNEL_HASHES_TABLE_SIZE);
 	return ac_snp_gctx_normal_pages (g, s->gpa, page, AC_SNP_PAGE_SIZE, error);
 }
 
 static gboolean
 ac_snp_gctx_section (AcSnpGctx *g,
                      AcSnpOvmf *ovmf,
-                     const AcSnpLaunchInputs *in,
+                     const guint8 *table,
                      const AcSnpSection *s,
                      GError **error)
 {
@@ -637,8 +673,8 @@ ac_snp_gctx_section (AcSnpGctx *g,
 	case AC_SNP_SECTION_CPUID:
 		return ac_snp_gctx_page (g, AC_SNP_PAGE_CPUID, s->gpa, NULL, error);
 	case AC_SNP_SECTION_SNP_KERNEL_HASHES:
-		if (in->kernel != NULL)
-			return ac_snp_gctx_hashes_page (g, in, ovmf->hashes_gpa, s, error);
+		if (table != NULL)
+			return ac_snp_gctx_hashes_page (g, table, ovmf->hashes_gpa, s, error);
 		return ac_snp_gctx_empty_pages (g, AC_SNP_PAGE_ZERO, s->gpa, s->size, error);
 	default:
 		/* the parser refused it */
@@ -662,6 +698,9 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	const AcSnpSection *sections;
 	guint8 vmsa[AC_SEV_VMSA_SIZE];
 	guint8 h[AC_SNP_LD_SIZE];
+	AcSnpHashesJob job = { 0 };
+	GThread *thread = NULL;
+	gboolean fw_ok = TRUE;
 
 	if (!ac_snp_check_inputs (in, error))
 		return FALSE;
@@ -678,11 +717,29 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	g.trace = in->trace;
 	g.trace_data = in->trace_data;
 
-	/* 1. the firmware */
+	/* 1. the firmware, and the kernel hashes table meanwhile when there is much to hash */
+	job.in = in;
+	if (in->kernel != NULL && in->ovmf_hash == NULL
+	    && g_bytes_get_size (in->kernel)
+	               + (in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0)
+	           >= AC_SNP_HASHES_THREAD_MIN)
+		thread = g_thread_try_new ("snp-hashes", ac_snp_hashes_job_run, &job, NULL);
 	if (in->ovmf_hash != NULL)
 		memcpy (g.ld, in->ovmf_hash, AC_SNP_LD_SIZE);
-	else if (!ac_snp_gctx_firmware (&g, in->firmware, error))
+	else
+		fw_ok = ac_snp_gctx_firmware (&g, in->firmware, error);
+	if (thread != NULL)
+		g_thread_join (thread);
+	else if (in->kernel != NULL && fw_ok)
+		ac_snp_hashes_job_run (&job);
+	if (!fw_ok) {
+		g_clear_error (&job.error);
 		return FALSE;
+	}
+	if (in->kernel != NULL && !job.ok) {
+		g_propagate_error (error, job.error);
+		return FALSE;
+	}
 
 	/* 2. the SEV metadata sections, in order */
 	g.stage = AC_SNP_STAGE_SECTION;
@@ -690,7 +747,8 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	for (guint i = 0; i < n; i++) {
 		g.index = i;
 		g.section_type = sections[i].type;
-		if (!ac_snp_gctx_section (&g, ovmf, in, &sections[i], error))
+		if (!ac_snp_gctx_section (&g, ovmf, in->kernel != NULL ? job.table : NULL,
+		                          &sections[i], error))
 			return FALSE;
 	}
 

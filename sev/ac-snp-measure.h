@@ -173,7 +173,8 @@ typedef struct {
 	guint32 vcpu_sig;
 	guint64 guest_features; /* ac_snp_guest_features_check() */
 	AcSnpVmmType vmm_type;
-	AcSnpTraceFunc trace; /* nullable: called for every page, in launch order */
+	AcSnpTraceFunc trace; /* nullable: called for every page, in launch order, in the
+			       * calling thread */
 	gpointer trace_data;
 } AcSnpLaunchInputs;
 

@@ -391,6 +391,39 @@ test_ovmf_hash_seed (gconstpointer data)
 	snp_args_clear (&a);
 }
 
+/* a kernel and initrd large enough to be hashed beside the firmware pages (in a thread): the
+ * same digest as hashed after them (what a precomputed firmware digest does) */
+static void
+test_large_kernel (gconstpointer data)
+{
+	const SnpCase *c6 = snp_find_case (data, "C6");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) big = NULL, big_initrd = NULL;
+	guint8 seed[AC_SNP_LD_SIZE], a[AC_SNP_LD_SIZE], b[AC_SNP_LD_SIZE], c[AC_SNP_LD_SIZE];
+	guint8 *k = g_malloc (3 << 20);
+	SnpArgs x;
+
+	for (gsize i = 0; i < (3 << 20); i++)
+		k[i] = (guint8)(i * 2654435761u >> 24);
+	big = g_bytes_new_take (k, 3 << 20);
+	big_initrd = g_bytes_new_from_bytes (big, 1, 2 << 20);
+	snp_args_parse (c6->argv, &x);
+	x.in.kernel = big;
+	x.in.initrd = big_initrd;
+	g_assert_true (ac_snp_launch_digest (&x.in, a, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_snp_ovmf_hash (x.fw, seed, &error));
+	x.in.ovmf_hash = seed;
+	g_assert_true (ac_snp_launch_digest (&x.in, b, &error));
+	g_assert_cmpmem (a, sizeof (a), b, sizeof (b));
+	/* and it is not C6's: the kernel is hashed */
+	x.in.kernel = x.kernel;
+	x.in.initrd = x.initrd;
+	g_assert_true (ac_snp_launch_digest (&x.in, c, &error));
+	g_assert_cmpint (memcmp (a, c, sizeof (a)), !=, 0);
+	snp_args_clear (&x);
+}
+
 /* ---- vCPU types, features, VMM types ---- */
 
 static void
@@ -750,6 +783,7 @@ main (int argc, char **argv)
 	g_test_add_data_func ("/snp/measure/trace-c6", cases, test_trace_c6);
 	g_test_add_data_func ("/snp/measure/ovmf-hash-seed", cases, test_ovmf_hash_seed);
 	g_test_add_data_func ("/snp/measure/inputs-refused", cases, test_inputs_refused);
+	g_test_add_data_func ("/snp/measure/large-kernel", cases, test_large_kernel);
 	g_test_add_func ("/snp/measure/vcpu", test_vcpu);
 	g_test_add_func ("/snp/measure/fixture-ok", test_fixture_ok);
 	for (guint i = 0; i < G_N_ELEMENTS (tampers); i++) {

@@ -422,6 +422,28 @@ ac_sev_ovmf_get_secret_area (AcSevOvmf *self, guint32 *base, guint32 *size, GErr
 	return ac_sev_ovmf_get_u32s (self, AC_SEV_OVMF_GUID_SECRET_AREA, "SEV secret area", base, size, error);
 }
 
+gboolean
+ac_sev_ovmf_check_unique (AcSevOvmf *self, GError **error)
+{
+	for (guint i = 0; i < self->entries->len; i++) {
+		AcSevOvmfEntry *a = &g_array_index (self->entries, AcSevOvmfEntry, i);
+		for (guint j = i + 1; j < self->entries->len; j++) {
+			AcSevOvmfEntry *b = &g_array_index (self->entries, AcSevOvmfEntry, j);
+			if (memcmp (a->guid, b->guid, 16) == 0) {
+				g_autofree gchar *g = ac_sev_guid_to_string (a->guid);
+				g_set_error (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "OVMF footer table has the entry %s twice, expected each "
+					     "GUID once",
+					     g);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* kernel hashes table                                                                        */
 

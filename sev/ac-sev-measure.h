@@ -45,6 +45,9 @@ const guint8 *ac_sev_ovmf_get_entry (AcSevOvmf *self, const gchar *guid, gsize *
 gboolean ac_sev_ovmf_get_es_reset_addr (AcSevOvmf *self, guint32 *addr, GError **error);
 gboolean ac_sev_ovmf_get_hash_table (AcSevOvmf *self, guint32 *base, guint32 *size, GError **error);
 gboolean ac_sev_ovmf_get_secret_area (AcSevOvmf *self, guint32 *base, guint32 *size, GError **error);
+/* FALSE (AC_ERROR_INVALID_INPUT naming the GUID) when a GUID appears twice in the table: readers
+ * disagree on which one counts (the SNP launch digest refuses such an image) */
+gboolean ac_sev_ovmf_check_unique (AcSevOvmf *self, GError **error);
 
 /* ---- kernel hashes table (QEMU PaddedSevHashTable) ---- */
 

@@ -16,6 +16,7 @@ static const CliSnpCommand snp_commands[] = {
 	  cli_snp_cmd_report_show },
 	{ "policy explain", "POLICY", "explain a guest policy, bit by bit",
 	  cli_snp_cmd_policy_explain },
+	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)", cli_snp_cmd_measure },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -26,5 +26,8 @@ int
 cli_snp_cmd_report_show (AcCliGlobal *global, int argc, char **argv);
 int
 cli_snp_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv);
+/* cli-snp-measure.c */
+int
+cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS

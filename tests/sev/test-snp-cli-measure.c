@@ -1,0 +1,366 @@
+/*
+ * `virt-aleph snp measure` end to end: sev-snp-measure's command line of every vector case
+ * (tests/data/snp/sev-snp-measure/cases_output.txt) run as `virt-aleph snp measure` prints
+ * sev-snp-measure's output; base64 and --json output; --debug prints the C6 page trace; bad
+ * input exits 2 with a message naming what is wrong.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "ac-error.h"
+#include "test-sev-common.h"
+
+static gchar *tmpdir = NULL;
+
+static gchar *
+vec_dir (void)
+{
+	return g_test_build_filename (G_TEST_DIST, "data", "snp", "sev-snp-measure", NULL);
+}
+
+/* runs `virt-aleph ARGS…` in the vectors' directory: the exit code, stdout and stderr */
+static gint
+run (const gchar *const *args, gchar **out, gchar **err)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = vec_dir ();
+	g_autofree gchar *e = NULL;
+	gint status = 0;
+
+	g_ptr_array_add (argv, (gpointer)g_getenv ("VIRT_ALEPH"));
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add (argv, (gpointer)args[i]);
+	g_ptr_array_add (argv, NULL);
+	g_assert_true (g_spawn_sync (dir, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+	                             out, &e, &status, &error));
+	g_assert_no_error (error);
+	g_test_message ("stderr: %s", e);
+	if (err != NULL)
+		*err = g_steal_pointer (&e);
+	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+G_GNUC_NULL_TERMINATED static gint
+cli (gchar **out, gchar **err, const gchar *first, ...)
+{
+	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+	va_list ap;
+
+	va_start (ap, first);
+	for (const gchar *a = first; a != NULL; a = va_arg (ap, const gchar *))
+		g_ptr_array_add (args, (gpointer)a);
+	va_end (ap);
+	g_ptr_array_add (args, NULL);
+	return run ((const gchar *const *)args->pdata, out, err);
+}
+
+typedef struct {
+	gchar *name;
+	gchar **argv; /* "snp" "measure" and sev-snp-measure's options */
+	gchar *expected;
+} CliCase;
+
+static void
+cli_case_free (gpointer p)
+{
+	CliCase *c = p;
+	g_free (c->name);
+	g_strfreev (c->argv);
+	g_free (c->expected);
+	g_free (c);
+}
+
+/* sev-snp-measure's command line, with `virt-aleph snp measure` for `sev-snp-measure` and the
+ * Debian OVMF where meson says it is */
+static GPtrArray *
+cli_cases_load (void)
+{
+	g_autofree gchar *dir = vec_dir ();
+	g_autofree gchar *path = g_build_filename (dir, "cases_output.txt", NULL);
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GError) error = NULL;
+	GPtrArray *cases = g_ptr_array_new_with_free_func (cli_case_free);
+	CliCase *cur = NULL;
+
+	g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+	lines = g_strsplit (text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *l = lines[i];
+		if (l[0] == 'C' && g_ascii_isdigit (l[1])) {
+			cur = g_new0 (CliCase, 1);
+			cur->name = g_strndup (l, strcspn (l, " "));
+			g_ptr_array_add (cases, cur);
+		} else if (cur != NULL && g_str_has_prefix (l, "  cmd: ")) {
+			g_auto(GStrv) a = NULL;
+			GPtrArray *v = g_ptr_array_new ();
+			g_assert_true (g_shell_parse_argv (l + 7, NULL, &a, &error));
+			g_assert_cmpstr (a[0], ==, "sev-snp-measure");
+			g_ptr_array_add (v, g_strdup ("snp"));
+			g_ptr_array_add (v, g_strdup ("measure"));
+			for (guint j = 1; a[j] != NULL; j++) {
+				if (strcmp (a[j], "/usr/share/ovmf/OVMF.fd") == 0) {
+					const gchar *fw = g_getenv ("SNP_DEBIAN_OVMF");
+					g_assert_nonnull (fw);
+					g_ptr_array_add (v, g_strdup (fw));
+				} else {
+					g_ptr_array_add (v, g_strdup (a[j]));
+				}
+			}
+			g_ptr_array_add (v, NULL);
+			cur->argv = (gchar **)g_ptr_array_free (v, FALSE);
+		} else if (cur != NULL && g_str_has_prefix (l, "  sev-snp-measure: ")) {
+			cur->expected = g_strstrip (g_strdup (l + 19));
+		}
+	}
+	g_assert_cmpuint (cases->len, ==, 15);
+	return cases;
+}
+
+static const CliCase *
+find_case (const GPtrArray *cases, const gchar *name)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const CliCase *c = g_ptr_array_index ((GPtrArray *)cases, i);
+		if (strcmp (c->name, name) == 0)
+			return c;
+	}
+	g_error ("no case %s", name);
+}
+
+static void
+test_case (gconstpointer data)
+{
+	const CliCase *c = data;
+	g_autofree gchar *out = NULL, *want = g_strdup_printf ("%s\n", c->expected);
+
+	g_assert_cmpint (run ((const gchar *const *)c->argv, &out, NULL), ==, AC_EXIT_OK);
+	g_assert_cmpstr (out, ==, want);
+}
+
+/* C6 with more options appended (the same argv otherwise) */
+static gint
+run_c6 (const GPtrArray *cases, gchar **out, gchar **err, const gchar *const *extra)
+{
+	const CliCase *c6 = find_case (cases, "C6");
+	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+	for (guint i = 0; c6->argv[i] != NULL; i++)
+		g_ptr_array_add (args, c6->argv[i]);
+	for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+		g_ptr_array_add (args, (gpointer)extra[i]);
+	g_ptr_array_add (args, NULL);
+	return run ((const gchar *const *)args->pdata, out, err);
+}
+
+static void
+test_output_formats (gconstpointer data)
+{
+	const CliCase *c6 = find_case (data, "C6");
+	g_autofree guint8 *raw = NULL;
+	g_autofree gchar *b64 = NULL, *out = NULL, *want = NULL;
+	g_autoptr(JsonParser) p = json_parser_new ();
+	g_autoptr(GError) error = NULL;
+	JsonObject *o;
+	gsize n = 0;
+
+	raw = sev_test_unhex (c6->expected, &n);
+	b64 = g_base64_encode (raw, n);
+	want = g_strdup_printf ("%s\n", b64);
+	{
+		const gchar *extra[] = { "--output-format", "base64", NULL };
+		g_assert_cmpint (run_c6 (data, &out, NULL, extra), ==, AC_EXIT_OK);
+		g_assert_cmpstr (out, ==, want);
+		g_clear_pointer (&out, g_free);
+	}
+	{
+		const gchar *extra[] = { "--json", NULL };
+		g_assert_cmpint (run_c6 (data, &out, NULL, extra), ==, AC_EXIT_OK);
+		g_assert_true (json_parser_load_from_data (p, out, -1, &error));
+		o = json_node_get_object (json_parser_get_root (p));
+		g_assert_cmpstr (json_object_get_string_member (o, "measurement"), ==,
+		                 c6->expected);
+		g_assert_cmpstr (json_object_get_string_member (o, "output_format"), ==, "hex");
+		g_assert_cmpstr (json_object_get_string_member (o, "vcpu_sig"), ==, "0x800f12");
+		g_assert_cmpint (json_object_get_int_member (o, "vcpus"), ==, 2);
+		g_assert_true (json_object_get_boolean_member (o, "kernel_hashes"));
+	}
+}
+
+/* --debug: every page on stderr; the digest after each step of trace_C6.txt is among them, in
+ * order, and stdout stays the one line */
+static void
+test_debug_trace (gconstpointer data)
+{
+	const CliCase *c6 = find_case (data, "C6");
+	g_autofree gchar *dir = vec_dir ();
+	g_autofree gchar *tpath = g_build_filename (dir, "trace_C6.txt", NULL);
+	g_autofree gchar *trace = NULL, *out = NULL, *err = NULL;
+	g_autofree gchar *want = g_strdup_printf ("%s\n", c6->expected);
+	g_auto(GStrv) lines = NULL;
+	const gchar *extra[] = { "--debug", NULL };
+	const gchar *pos;
+	guint steps = 0, pages = 0;
+
+	g_assert_true (g_file_get_contents (tpath, &trace, NULL, NULL));
+	g_assert_cmpint (run_c6 (data, &out, &err, extra), ==, AC_EXIT_OK);
+	g_assert_cmpstr (out, ==, want);
+	for (pos = err; (pos = strstr (pos, "debug: page gpa=")) != NULL; pos++)
+		pages++;
+	g_assert_cmpuint (pages, ==, 34);
+	g_assert_nonnull (strstr (err, "debug: page gpa=0xfffff000 type=NORMAL "));
+	g_assert_nonnull (strstr (err, "debug: page gpa=0x80d000 type=SECRETS "));
+	g_assert_nonnull (strstr (err, "debug: page gpa=0x80e000 type=CPUID "));
+	g_assert_nonnull (strstr (err, "debug: page gpa=0xfffffffff000 type=VMSA "));
+	lines = g_strsplit (trace, "\n", -1);
+	pos = err;
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_autofree gchar *needle = NULL;
+		const gchar *sp;
+		if (!g_str_has_prefix (lines[i], "  after "))
+			continue;
+		sp = strrchr (g_strchomp (lines[i]), ' ');
+		needle = g_strdup_printf (" ld=%s ", sp + 1);
+		pos = strstr (pos, needle);
+		g_assert_nonnull (pos);
+		steps++;
+	}
+	g_assert_cmpuint (steps, ==, 10);
+}
+
+static gchar *
+write_tmp (const gchar *name, const guint8 *data, gsize len)
+{
+	gchar *path = g_build_filename (tmpdir, name, NULL);
+	g_assert_true (g_file_set_contents (path, (const gchar *)data, (gssize)len, NULL));
+	return path;
+}
+
+static void
+expect_usage (const gchar *needle, const gchar *const *args)
+{
+	g_autofree gchar *out = NULL, *err = NULL;
+	g_assert_cmpint (run (args, &out, &err), ==, AC_EXIT_USAGE);
+	g_assert_cmpstr (out, ==, "");
+	if (strstr (err, needle) == NULL)
+		g_error ("stderr '%s' does not say '%s'", err, needle);
+}
+
+static void
+test_bad_input (void)
+{
+	const gchar *fx = "fixtures/ovmf_AmdSev_suffix.bin";
+	g_autofree gchar *dir = vec_dir ();
+	g_autofree gchar *fxp = g_build_filename (dir, fx, NULL);
+	g_autofree gchar *img = NULL, *odd = NULL, *bad = NULL, *json_out = NULL;
+	gsize len = 0;
+
+	g_assert_true (g_file_get_contents (fxp, &img, &len, NULL));
+	odd = write_tmp ("odd.bin", (const guint8 *)img, len - 1);
+	/* the SEV metadata signature broken */
+	{
+		gchar *p = memmem (img, len, "ASEV", 4);
+		g_assert_nonnull (p);
+		p[0] = 'X';
+		bad = write_tmp ("bad.bin", (const guint8 *)img, len);
+	}
+#define ARGS(...) ((const gchar *const[]){ "snp", "measure", __VA_ARGS__, NULL })
+	expect_usage ("--ovmf is required", ARGS ("--vcpus", "1", "--vcpu-type", "EPYC-v4"));
+	expect_usage ("--vcpus N is required", ARGS ("--ovmf", fx, "--vcpu-type", "EPYC-v4"));
+	expect_usage ("vCPU type 'EPYC-v9' is unknown",
+	              ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type", "EPYC-v9"));
+	expect_usage ("the vCPU model is missing", ARGS ("--ovmf", fx, "--vcpus", "1"));
+	expect_usage ("given twice", ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+	                                   "--vcpu-sig", "0x800f12"));
+	expect_usage ("--vcpu-model '' is invalid",
+	              ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-family", "23", "--vcpu-model", "",
+	                    "--vcpu-stepping", "2"));
+	expect_usage ("--vcpus '0x10000' is invalid",
+	              ARGS ("--ovmf", fx, "--vcpus", "0x10000", "--vcpu-type", "EPYC-v4"));
+	expect_usage ("number of vCPUs 0 is invalid",
+	              ARGS ("--ovmf", fx, "--vcpus", "0", "--vcpu-type", "EPYC-v4"));
+	expect_usage ("SNPActive", ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+	                                 "--guest-features", "0x20"));
+	expect_usage ("not supported", ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+	                                     "--vmm-type", "ec2"));
+	expect_usage ("--mode 'sev' is not supported",
+	              ARGS ("--mode", "sev", "--ovmf", fx, "--vcpus", "1"));
+	expect_usage ("--output-format 'bin'", ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type",
+	                                             "EPYC-v4", "--output-format", "bin"));
+	expect_usage ("need --kernel", ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+	                                     "--append", "console=ttyS0"));
+	expect_usage ("--snp-ovmf-hash", ARGS ("--ovmf", fx, "--vcpus", "1", "--vcpu-type",
+	                                       "EPYC-v4", "--snp-ovmf-hash", "abcd"));
+	expect_usage ("SNP_KERNEL_HASHES",
+	              ARGS ("--ovmf", "fixtures/ovmf_OvmfX64_suffix.bin", "--vcpus", "1",
+	                    "--vcpu-type", "EPYC-v4", "--kernel", "inputs/kernel.bin"));
+	expect_usage ("multiple of 4096",
+	              ARGS ("--ovmf", odd, "--vcpus", "1", "--vcpu-type", "EPYC-v4"));
+	expect_usage ("multiple of 4096", ARGS ("--mode", "snp:ovmf-hash", "--ovmf", odd));
+	expect_usage ("\"ASEV\"", ARGS ("--ovmf", bad, "--vcpus", "1", "--vcpu-type", "EPYC-v4"));
+	expect_usage ("Unknown option", ARGS ("--ovmf", fx, "--frobnicate"));
+	/* a missing file is not found (10), not bad input */
+	g_assert_cmpint (cli (NULL, NULL, "snp", "measure", "--ovmf", "/nonexistent/OVMF.fd",
+	                      "--vcpus", "1", "--vcpu-type", "EPYC-v4", NULL),
+	                 ==, AC_EXIT_NOT_FOUND);
+	/* --json: the error as an object on stdout, the same exit code */
+	g_assert_cmpint (cli (&json_out, NULL, "--json", "snp", "measure", "--ovmf", bad, "--vcpus",
+	                      "1", "--vcpu-type", "EPYC-v4", NULL),
+	                 ==, AC_EXIT_USAGE);
+	g_assert_nonnull (strstr (json_out, "ASEV"));
+#undef ARGS
+}
+
+static void
+test_help_lists_options (void)
+{
+	g_autofree gchar *out = NULL;
+	const gchar *opts[]
+	    = { "--ovmf",          "--kernel",        "--initrd",   "--append",
+		"--vcpus",         "--vcpu-type",     "--vcpu-sig", "--vcpu-family",
+		"--vcpu-model",    "--vcpu-stepping", "--vmm-type", "--guest-features",
+		"--output-format", "--snp-ovmf-hash", "--mode" };
+
+	g_assert_cmpint (cli (&out, NULL, "snp", "measure", "--help", NULL), ==, AC_EXIT_OK);
+	for (guint i = 0; i < G_N_ELEMENTS (opts); i++)
+		g_assert_nonnull (strstr (out, opts[i]));
+	g_clear_pointer (&out, g_free);
+	g_assert_cmpint (cli (&out, NULL, "snp", "--help", NULL), ==, AC_EXIT_OK);
+	g_assert_nonnull (strstr (out, "  measure "));
+}
+
+int
+main (int argc, char **argv)
+{
+	g_autoptr(GPtrArray) cases = NULL;
+	int ret;
+
+	g_test_init (&argc, &argv, NULL);
+	g_assert_nonnull (g_getenv ("VIRT_ALEPH"));
+	tmpdir = g_dir_make_tmp ("snp-cli-XXXXXX", NULL);
+	cases = cli_cases_load ();
+	for (guint i = 0; i < cases->len; i++) {
+		const CliCase *c = g_ptr_array_index (cases, i);
+		g_autofree gchar *name = g_strdup_printf ("/snp/cli/measure/vectors/%s", c->name);
+		g_test_add_data_func (name, c, test_case);
+	}
+	g_test_add_data_func ("/snp/cli/measure/output-formats", cases, test_output_formats);
+	g_test_add_data_func ("/snp/cli/measure/debug-trace", cases, test_debug_trace);
+	g_test_add_func ("/snp/cli/measure/bad-input", test_bad_input);
+	g_test_add_func ("/snp/cli/measure/help", test_help_lists_options);
+	ret = g_test_run ();
+	for (guint i = 0; i < 2; i++) {
+		g_autofree gchar *f
+		    = g_build_filename (tmpdir, i == 0 ? "odd.bin" : "bad.bin", NULL);
+		g_remove (f);
+	}
+	g_rmdir (tmpdir);
+	g_free (tmpdir);
+	return ret;
+}

@@ -234,6 +234,53 @@ test_debug_trace (gconstpointer data)
 	g_assert_cmpuint (steps, ==, 10);
 }
 
+/* the other ways to the same C6 digest: the vCPU by family/model/stepping, the firmware
+ * digest precomputed by --mode snp:ovmf-hash */
+static void
+test_equivalent_options (gconstpointer data)
+{
+	const CliCase *c6 = find_case (data, "C6");
+	g_autofree gchar *want = g_strdup_printf ("%s\n", c6->expected);
+	g_autofree gchar *seed = NULL, *out = NULL;
+	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+	g_assert_cmpint (cli (&seed, NULL, "snp", "measure", "--mode", "snp:ovmf-hash", "--ovmf",
+	                      "fixtures/ovmf_AmdSev_suffix.bin", NULL),
+	                 ==, AC_EXIT_OK);
+	g_strstrip (seed);
+	g_assert_cmpuint (strlen (seed), ==, 96);
+	/* C6's options with --vcpu-type EPYC-v4 replaced, and the seed added */
+	for (guint i = 0; c6->argv[i] != NULL; i++) {
+		if (strcmp (c6->argv[i], "--vcpu-type") == 0) {
+			g_assert_cmpstr (c6->argv[i + 1], ==, "EPYC-v4");
+			i++;
+			continue;
+		}
+		g_ptr_array_add (args, c6->argv[i]);
+	}
+	g_ptr_array_add (args, (gpointer) "--vcpu-family");
+	g_ptr_array_add (args, (gpointer) "23");
+	g_ptr_array_add (args, (gpointer) "--vcpu-model");
+	g_ptr_array_add (args, (gpointer) "1");
+	g_ptr_array_add (args, (gpointer) "--vcpu-stepping");
+	g_ptr_array_add (args, (gpointer) "2");
+	g_ptr_array_add (args, NULL);
+	g_assert_cmpint (run ((const gchar *const *)args->pdata, &out, NULL), ==, AC_EXIT_OK);
+	g_assert_cmpstr (out, ==, want);
+	g_clear_pointer (&out, g_free);
+	g_ptr_array_remove_index (args, args->len - 1);
+	g_ptr_array_add (args, (gpointer) "--snp-ovmf-hash");
+	g_ptr_array_add (args, seed);
+	g_ptr_array_add (args, NULL);
+	g_assert_cmpint (run ((const gchar *const *)args->pdata, &out, NULL), ==, AC_EXIT_OK);
+	g_assert_cmpstr (out, ==, want);
+	g_clear_pointer (&out, g_free);
+	/* a wrong seed gives another digest */
+	seed[0] = seed[0] == '0' ? '1' : '0';
+	g_assert_cmpint (run ((const gchar *const *)args->pdata, &out, NULL), ==, AC_EXIT_OK);
+	g_assert_cmpstr (out, !=, want);
+}
+
 static gchar *
 write_tmp (const gchar *name, const guint8 *data, gsize len)
 {
@@ -352,6 +399,8 @@ main (int argc, char **argv)
 	}
 	g_test_add_data_func ("/snp/cli/measure/output-formats", cases, test_output_formats);
 	g_test_add_data_func ("/snp/cli/measure/debug-trace", cases, test_debug_trace);
+	g_test_add_data_func ("/snp/cli/measure/equivalent-options", cases,
+	                      test_equivalent_options);
 	g_test_add_func ("/snp/cli/measure/bad-input", test_bad_input);
 	g_test_add_func ("/snp/cli/measure/help", test_help_lists_options);
 	ret = g_test_run ();

@@ -543,6 +543,8 @@ typedef enum {
 	T_HASHES_OUTSIDE,
 	T_HASHES_SMALL,
 	T_NO_AP_EIP,
+	T_NO_RESET_BLOCK,
+	T_NO_HASH_ENTRY,
 	T_ODD_SIZE,
 } Tamper;
 
@@ -572,6 +574,8 @@ static const struct {
 	{ T_HASHES_OUTSIDE, "hashes-outside", "inside the SNP_KERNEL_HASHES page" },
 	{ T_HASHES_SMALL, "hashes-small", "at least 176" },
 	{ T_NO_AP_EIP, "ap-eip-zero", "AP EIP 0" },
+	{ T_NO_RESET_BLOCK, "no-reset-block", "no SEV-ES reset block entry" },
+	{ T_NO_HASH_ENTRY, "no-hash-table-entry", "no SEV hash table entry" },
 	{ T_ODD_SIZE, "image-size", "multiple of 4096" },
 };
 
@@ -668,6 +672,16 @@ test_hostile (gconstpointer data)
 	case T_NO_AP_EIP: {
 		gsize e = snp_entry_data (fw, len, AC_SEV_OVMF_GUID_ES_RESET, 4);
 		snp_put32 (fw + e, 0);
+		break;
+	}
+	case T_NO_RESET_BLOCK: {
+		gsize e = snp_entry_data (fw, len, AC_SEV_OVMF_GUID_ES_RESET, 4);
+		fw[e + 4 + 2 + 15] ^= 0xff;
+		break;
+	}
+	case T_NO_HASH_ENTRY: {
+		gsize h = snp_entry_data (fw, len, AC_SEV_OVMF_GUID_HASH_TABLE, 8);
+		fw[h + 8 + 2 + 15] ^= 0xff;
 		break;
 	}
 	case T_ODD_SIZE: {

@@ -16,7 +16,10 @@ static const CliSnpCommand snp_commands[] = {
 	  cli_snp_cmd_report_show },
 	{ "policy explain", "POLICY", "explain a guest policy, bit by bit",
 	  cli_snp_cmd_policy_explain },
-	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)", cli_snp_cmd_measure },
+	{ "verify-report", "REPORT", "verify an attestation report before trusting the guest",
+	  cli_snp_cmd_verify_report },
+	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)",
+	  cli_snp_cmd_measure },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -73,7 +76,8 @@ ac_cli_cmd_snp (AcCliGlobal *global, int argc, char **argv)
 
 	/* the command is the first non-option argument (global options may come before it) */
 	for (int i = 1; i < argc; i++) {
-		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0) {
+		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0
+		    || g_strcmp0 (argv[i], "--timeout") == 0) {
 			i++;
 			continue;
 		}

@@ -26,6 +26,9 @@ int
 cli_snp_cmd_report_show (AcCliGlobal *global, int argc, char **argv);
 int
 cli_snp_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv);
+/* cli-snp-verify.c */
+int
+cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv);
 /* cli-snp-measure.c */
 int
 cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv);

@@ -12,6 +12,7 @@
 
 /* one line per command, in the order the usage lists them */
 static const CliSnpCommand snp_commands[] = {
+	{ "fetch-certs", "[REPORT]", "fetch and verify the VCEK and its ASK/ARK from AMD KDS", cli_snp_cmd_fetch_certs },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -21,4 +21,8 @@ typedef struct {
 	AcCliCommandFunc func;
 } CliSnpCommand;
 
+/* cli-snp-certs.c */
+int
+cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv);
+
 G_END_DECLS

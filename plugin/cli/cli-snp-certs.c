@@ -246,6 +246,14 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	if (g_mkdir_with_parents (dir, 0755) != 0)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_IO, "--dir %s: %s", dir,
 		                                         g_strerror (errno)));
+	/* every destination first, so a refusal leaves no partial set behind */
+	for (guint i = 0; i < (crl_obj != NULL ? 3u : 2u); i++) {
+		static const gchar *const names[] = { "vcek.der", "cert_chain.pem", "crl.der" };
+		g_autofree gchar *path = g_build_filename (dir, names[i], NULL);
+		AcFileDest kind;
+		if (!ac_file_check_destination (path, force, &kind, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
 	vcek_der = ac_snp_cert_get_der (vcek);
 	chain_pem = snp_certs_pem_bytes (ask, ark);
 	if (!snp_certs_write (dir, "vcek.der", vcek_der, force, written, &error)

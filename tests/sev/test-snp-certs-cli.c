@@ -204,9 +204,12 @@ test_fetch_report (void)
 	g_assert_cmpint (ac_snp_cert_get_role (g_ptr_array_index (certs, 1)), ==, AC_SNP_CERT_ARK);
 
 	/* again: the files exist (--force replaces them); the cache answers, --offline too */
+	/* only cert_chain.pem is in the way: nothing is written */
+	g_assert_cmpint (g_remove (written), ==, 0);
 	g_assert_cmpint (cli (NULL, "snp", "fetch-certs", "--product", "milan", "--kds-url",
 	                      base_url, "--cache-dir", cache, "--dir", out_dir, report, NULL),
 	                 ==, AC_EXIT_EXISTS);
+	g_assert_false (g_file_test (written, G_FILE_TEST_EXISTS));
 	g_assert_cmpint (cli (NULL, "snp", "fetch-certs", "--product", "milan", "--kds-url",
 	                      base_url, "--cache-dir", cache, "--dir", out_dir, "--force", report,
 	                      NULL),

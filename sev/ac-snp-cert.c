@@ -369,6 +369,8 @@ cert_role_from_cn (const gchar *cn, AcSnpProduct *product)
 	static const AcSnpProduct all[]
 	    = { AC_SNP_PRODUCT_MILAN, AC_SNP_PRODUCT_GENOA, AC_SNP_PRODUCT_TURIN };
 	*product = AC_SNP_PRODUCT_UNKNOWN;
+	if (cn == NULL)
+		return AC_SNP_CERT_UNKNOWN;
 	if (g_strcmp0 (cn, "SEV-VCEK") == 0)
 		return AC_SNP_CERT_VCEK;
 	if (g_strcmp0 (cn, "SEV-VLEK") == 0)

@@ -212,6 +212,15 @@ AcSnpCert *
 ac_snp_soft_ca_get_intermediate (AcSnpSoftCa *self); /* ASK or ASVK, borrowed */
 AcSnpProduct
 ac_snp_soft_ca_get_product (AcSnpSoftCa *self);
+/* writes @dir (created 0700): ark.pem, ask.pem (asvk.pem for a VLEK CA), cert_chain.pem (ASK or
+ * ASVK then ARK, as KDS serves it) and the private keys ark.key, ask.key/asvk.key (PKCS#8 PEM,
+ * 0600) */
+gboolean
+ac_snp_soft_ca_save (AcSnpSoftCa *self, const gchar *dir, GError **error);
+/* the CA saved in @dir; its keys must be private (AC_ERROR_PERMISSION otherwise) and match its
+ * certificates, and the ASK/ASVK must be signed by the ARK */
+AcSnpSoftCa *
+ac_snp_soft_ca_load (const gchar *dir, GError **error);
 /* a VCEK for @chip_id (64 bytes; Turin: hwID = its first 8) at @tcb, for the P-384 @leaf_key
  * (public or private), valid from @not_before (NULL = now - 1 day) for @days days */
 AcSnpCert *

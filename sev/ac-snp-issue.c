@@ -8,13 +8,17 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-snp-chain-private.h"
 
@@ -362,4 +366,146 @@ ac_snp_soft_ca_issue_crl (AcSnpSoftCa *self,
 	out = ac_snp_crl_parse (der, len, "software CRL", error);
 	OPENSSL_free (der);
 	return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* save / load                                                                                */
+
+static gboolean
+soft_write (const gchar *dir,
+            const gchar *name,
+            const void *data,
+            gsize len,
+            guint mode,
+            GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	return ac_file_replace_contents (path, data, len, TRUE, mode, error);
+}
+
+static gboolean
+soft_write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
+{
+	BIO *bio = BIO_new (BIO_s_mem ());
+	char *p = NULL;
+	long n;
+	gboolean ok;
+	if (PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
+		BIO_free (bio);
+		return soft_fail (error, "encoding a private key");
+	}
+	n = BIO_get_mem_data (bio, &p);
+	ok = soft_write (dir, name, p, n, 0600, error);
+	OPENSSL_cleanse (p, n);
+	BIO_free (bio);
+	return ok;
+}
+
+gboolean
+ac_snp_soft_ca_save (AcSnpSoftCa *self, const gchar *dir, GError **error)
+{
+	const gchar *mid = self->vlek ? "asvk" : "ask";
+	g_autofree gchar *ark_pem = ac_snp_cert_to_pem (self->ark);
+	g_autofree gchar *mid_pem = ac_snp_cert_to_pem (self->mid);
+	g_autofree gchar *chain = g_strconcat (mid_pem, ark_pem, NULL);
+	g_autofree gchar *mid_cert = g_strdup_printf ("%s.pem", mid);
+	g_autofree gchar *mid_key = g_strdup_printf ("%s.key", mid);
+
+	if (g_mkdir_with_parents (dir, 0700) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", dir,
+		             g_strerror (errno));
+		return FALSE;
+	}
+	return soft_write (dir, "ark.pem", ark_pem, strlen (ark_pem), 0644, error)
+	       && soft_write (dir, mid_cert, mid_pem, strlen (mid_pem), 0644, error)
+	       && soft_write (dir, "cert_chain.pem", chain, strlen (chain), 0644, error)
+	       && soft_write_key (dir, "ark.key", self->ark_key, error)
+	       && soft_write_key (dir, mid_key, self->mid_key, error);
+}
+
+static AcSnpCert *
+soft_read_cert (const gchar *dir, const gchar *name, GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	g_autoptr(GBytes) b = ac_file_read_bytes (path, AC_SNP_CERT_MAX, error);
+	if (b == NULL)
+		return NULL;
+	return ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), path, error);
+}
+
+static EVP_PKEY *
+soft_read_key (const gchar *dir, const gchar *name, AcSnpCert *cert, GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	GStatBuf st;
+	BIO *bio;
+	EVP_PKEY *key;
+
+	if (g_stat (path, &st) == 0 && (st.st_mode & 077) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
+		             "%s: mode %03o, a private key must not be readable by others", path,
+		             (guint)(st.st_mode & 0777));
+		return NULL;
+	}
+	if (!ac_file_read_bounded (path, AC_SNP_CERT_MAX, &data, &len, error))
+		return NULL;
+	bio = BIO_new_mem_buf (data, (int)len);
+	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
+	BIO_free (bio);
+	OPENSSL_cleanse (data, len);
+	ERR_clear_error ();
+	if (key == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: not a PEM private key",
+		             path);
+		return NULL;
+	}
+	if (EVP_PKEY_eq (key, ac_snp_cert_get_public_key (cert)) != 1) {
+		EVP_PKEY_free (key);
+		ERR_clear_error ();
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s is not the key of %s",
+		             path, ac_snp_cert_get_common_name (cert));
+		return NULL;
+	}
+	return key;
+}
+
+AcSnpSoftCa *
+ac_snp_soft_ca_load (const gchar *dir, GError **error)
+{
+	g_autoptr(AcSnpSoftCa) self = g_new0 (AcSnpSoftCa, 1);
+	g_autofree gchar *asvk = g_build_filename (dir, "asvk.pem", NULL);
+	g_autoptr(AcSnpRoots) roots = ac_snp_roots_new ();
+
+	self->vlek = g_file_test (asvk, G_FILE_TEST_EXISTS);
+	self->ark = soft_read_cert (dir, "ark.pem", error);
+	if (self->ark == NULL)
+		return NULL;
+	self->product = ac_snp_cert_get_product (self->ark);
+	/* self-signed, named ARK-{product}, a CA */
+	if (!ac_snp_roots_add_trusted (roots, self->product, self->ark, error))
+		return NULL;
+	self->mid = soft_read_cert (dir, self->vlek ? "asvk.pem" : "ask.pem", error);
+	if (self->mid == NULL)
+		return NULL;
+	if (ac_snp_cert_get_role (self->mid) != (self->vlek ? AC_SNP_CERT_ASVK : AC_SNP_CERT_ASK)
+	    || ac_snp_cert_get_product (self->mid) != self->product
+	    || X509_verify (ac_snp_cert_get_x509 (self->mid),
+	                    ac_snp_cert_get_public_key (self->ark))
+	           != 1) {
+		ERR_clear_error ();
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: '%s' is not the %s of %s", dir,
+		             ac_snp_cert_get_common_name (self->mid), self->vlek ? "ASVK" : "ASK",
+		             ac_snp_cert_get_common_name (self->ark));
+		return NULL;
+	}
+	self->ark_key = soft_read_key (dir, "ark.key", self->ark, error);
+	if (self->ark_key == NULL)
+		return NULL;
+	self->mid_key = soft_read_key (dir, self->vlek ? "asvk.key" : "ask.key", self->mid, error);
+	if (self->mid_key == NULL)
+		return NULL;
+	return g_steal_pointer (&self);
 }

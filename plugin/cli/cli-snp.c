@@ -20,6 +20,8 @@ static const CliSnpCommand snp_commands[] = {
 	  cli_snp_cmd_verify_report },
 	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)",
 	  cli_snp_cmd_measure },
+	{ "fetch-certs", "[REPORT]", "fetch and verify the VCEK and its ASK/ARK from AMD KDS",
+	  cli_snp_cmd_fetch_certs },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <openssl/ec.h>
 #include <string.h>
 
@@ -694,6 +695,72 @@ test_crl (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 }
 
+static void
+test_soft_save_load (void)
+{
+	AcSnpSoftCa *ca = soft_ca (AC_SNP_PRODUCT_MILAN, FALSE);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp ("test-snp-soft-XXXXXX", &error);
+	g_autofree gchar *sub = g_build_filename (dir, "ca", NULL);
+	g_autofree gchar *ark_key = g_build_filename (sub, "ark.key", NULL);
+	g_autofree gchar *ask_key = g_build_filename (sub, "ask.key", NULL);
+	g_autofree gchar *swapped = g_build_filename (sub, "swap", NULL);
+	g_autoptr(AcSnpSoftCa) loaded = NULL;
+	g_autoptr(AcSnpRoots) roots = ac_snp_roots_new ();
+	g_autoptr(EVP_PKEY) key = ac_sev_ec_generate (NULL);
+	g_autoptr(AcSnpCert) vcek = NULL;
+	g_autoptr(GBytes) a = NULL;
+	g_autoptr(GBytes) b = NULL;
+	guint8 chip[64];
+	GStatBuf st;
+
+	g_assert_no_error (error);
+	soft_chip (chip);
+	g_assert_true (ac_snp_soft_ca_save (ca, sub, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (g_stat (sub, &st), ==, 0);
+	g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+	g_assert_cmpint (g_stat (ark_key, &st), ==, 0);
+	g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+	loaded = ac_snp_soft_ca_load (sub, &error);
+	g_assert_no_error (error);
+	a = ac_snp_cert_get_der (ac_snp_soft_ca_get_ark (loaded));
+	b = ac_snp_cert_get_der (ac_snp_soft_ca_get_ark (ca));
+	g_assert_true (g_bytes_equal (a, b));
+	/* the loaded CA issues VCEKs that verify under the original root */
+	vcek = ac_snp_soft_ca_issue_vcek (loaded, chip, 64, &soft_tcb, key, NULL, 30, &error);
+	g_assert_no_error (error);
+	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
+	                                         ac_snp_soft_ca_get_ark (ca), &error));
+	g_assert_true (ac_snp_chain_verify (roots, vcek, ac_snp_soft_ca_get_intermediate (ca), NULL,
+	                                    NULL, NULL, NULL, NULL, &error));
+	g_assert_no_error (error);
+	g_clear_pointer (&loaded, ac_snp_soft_ca_free);
+
+	/* a readable key is refused; swapped keys do not match their certificates */
+	g_assert_cmpint (g_chmod (ark_key, 0640), ==, 0);
+	g_assert_null (ac_snp_soft_ca_load (sub, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
+	g_clear_error (&error);
+	g_assert_cmpint (g_chmod (ark_key, 0600), ==, 0);
+	g_assert_cmpint (g_rename (ark_key, swapped), ==, 0);
+	g_assert_cmpint (g_rename (ask_key, ark_key), ==, 0);
+	g_assert_cmpint (g_rename (swapped, ask_key), ==, 0);
+	g_assert_null (ac_snp_soft_ca_load (sub, &error));
+	assert_error_mentions (error, AC_ERROR_INVALID_INPUT, "is not the key of ARK-Milan");
+
+	{
+		const gchar *names[]
+		    = { "ark.pem", "ask.pem", "cert_chain.pem", "ark.key", "ask.key" };
+		for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+			g_autofree gchar *p = g_build_filename (sub, names[i], NULL);
+			g_remove (p);
+		}
+		g_remove (sub);
+		g_remove (dir);
+	}
+}
+
 /* ---- parsing ---- */
 
 static void
@@ -763,6 +830,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/snp/chain/soft/pss-salt-curve", test_soft_pss_salt_and_curve);
 	g_test_add_func ("/snp/chain/soft/extensions", test_soft_extensions);
 	g_test_add_func ("/snp/chain/soft/vlek", test_soft_vlek);
+	g_test_add_func ("/snp/chain/soft/save-load", test_soft_save_load);
 	g_test_add_func ("/snp/chain/crl", test_crl);
 	g_test_add_func ("/snp/chain/parse", test_parse);
 	return g_test_run ();

@@ -1,0 +1,302 @@
+/*
+ * virt-aleph snp fetch-certs: the VCEK of a report's chip and TCB, and its ASK/ARK chain (and
+ * the ARK's CRL), from AMD KDS or a cache, verified to the built-in AMD root of the product
+ * before anything is written.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ac-aleph-client.h"
+#include "ac-codec.h"
+#include "ac-file.h"
+#include "ac-snp-chain.h"
+#include "ac-snp-kds.h"
+#include "cli-sev.h"
+#include "cli-snp.h"
+
+#define SNP_REPORT_SIZE 0x4A0
+
+/* The two report fields KDS needs, read directly: a minimal reader until the report parser
+ * (ac-snp-report) is used here. REPORTED_TCB is the u64 at 0x180, CHIP_ID the 64 bytes at
+ * 0x1A0; VERSION (u32 at 0) ≥ 3 names the product by CPUID family/model at 0x188/0x189. */
+typedef struct {
+	guint32 version;
+	guint64 reported_tcb;
+	guint8 chip_id[64];
+	AcSnpProduct product; /* from CPUID (v3+), else unknown */
+} SnpReportFields;
+
+static gboolean
+snp_certs_read_report (const gchar *path, SnpReportFields *out, GError **error)
+{
+	g_autoptr(GBytes) b = cli_sev_read_file (path, "report", SEV_SMALL_FILE_MAX, error);
+	const guint8 *p;
+	if (b == NULL)
+		return FALSE;
+	if (g_bytes_get_size (b) != SNP_REPORT_SIZE) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "report %s: %" G_GSIZE_FORMAT " bytes, expected %d (an SNP "
+		             "attestation report)",
+		             path, g_bytes_get_size (b), SNP_REPORT_SIZE);
+		return FALSE;
+	}
+	p = g_bytes_get_data (b, NULL);
+	out->version
+	    = (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 | (guint32)p[3] << 24;
+	out->reported_tcb = 0;
+	for (guint i = 0; i < 8; i++)
+		out->reported_tcb |= (guint64)p[0x180 + i] << (8 * i);
+	memcpy (out->chip_id, p + 0x1A0, 64);
+	out->product = out->version >= 3 ? ac_snp_product_from_cpuid (p[0x188], p[0x189])
+	                                 : AC_SNP_PRODUCT_UNKNOWN;
+	if (out->version < 2) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "report %s: version %u, expected 2 or later", path, out->version);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+snp_certs_write (const gchar *dir,
+                 const gchar *name,
+                 GBytes *data,
+                 gboolean force,
+                 GPtrArray *written,
+                 GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	if (!ac_file_replace_contents (path, g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+	                               force, 0644, error))
+		return FALSE;
+	g_ptr_array_add (written, g_steal_pointer (&path));
+	return TRUE;
+}
+
+static GBytes *
+snp_certs_pem_bytes (AcSnpCert *a, AcSnpCert *b)
+{
+	g_autofree gchar *pa = ac_snp_cert_to_pem (a);
+	g_autofree gchar *pb = ac_snp_cert_to_pem (b);
+	gchar *both = g_strconcat (pa, pb, NULL);
+	return g_bytes_new_take (both, strlen (both));
+}
+
+int
+cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *chip_hex = NULL, *tcb_text = NULL, *product_text = NULL, *dir = NULL;
+	g_autofree gchar *kds_url = NULL, *cache_dir = NULL, *trust_ark = NULL;
+	gboolean offline = FALSE, crl = FALSE, force = FALSE;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (
+	    global, "[REPORT]",
+	    "Fetch the VCEK of an SEV-SNP attestation report's chip and TCB, and its ASK/ARK chain "
+	    "(cert_chain), from AMD KDS or the cache; verify them to the built-in AMD root of the "
+	    "product and the report's CHIP_ID and REPORTED_TCB; write vcek.der, cert_chain.pem "
+	    "(and crl.der with --crl) into --dir. Without REPORT, give --chip-id, --tcb and "
+	    "--product.");
+	const GOptionEntry entries[] = {
+		{ "chip-id", 0, 0, G_OPTION_ARG_STRING, &chip_hex,
+		  "the CHIP_ID (128 hex digits) instead of a report", "HEX" },
+		{ "tcb", 0, 0, G_OPTION_ARG_STRING, &tcb_text,
+		  "the REPORTED_TCB as a u64 (decimal or 0x hex) instead of a report", "U64" },
+		{ "product", 0, 0, G_OPTION_ARG_STRING, &product_text,
+		  "milan, genoa or turin (required unless the report is version 3 or later)", "P" },
+		{ "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "where to write the files (default .)",
+		  "DIR" },
+		{ "kds-url", 0, 0, G_OPTION_ARG_STRING, &kds_url,
+		  "the KDS base URL (default https://kdsintf.amd.com)", "URL" },
+		{ "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir,
+		  "keep KDS answers here (default: no cache)", "DIR" },
+		{ "offline", 0, 0, G_OPTION_ARG_NONE, &offline,
+		  "never contact KDS: answer from --cache-dir only", NULL },
+		{ "crl", 0, 0, G_OPTION_ARG_NONE, &crl,
+		  "also fetch the ARK's CRL, verify it and check the ASK is not revoked", NULL },
+		{ "trust-ark", 0, 0, G_OPTION_ARG_FILENAME, &trust_ark,
+		  "also trust this ARK (PEM or DER; a devnet's software root)", "FILE" },
+		{ "force", 0, 0, G_OPTION_ARG_NONE, &force, "replace existing files", NULL },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AcSnpRoots) roots = ac_snp_roots_new_builtin ();
+	g_autoptr(AcHttpClient) http = NULL;
+	g_autoptr(AcSnpKds) kds = NULL;
+	g_autoptr(AcSnpCert) vcek = NULL;
+	g_autoptr(AcSnpCert) ask = NULL;
+	g_autoptr(AcSnpCert) ark = NULL;
+	g_autoptr(AcSnpCrl) crl_obj = NULL;
+	g_autoptr(AcSnpChainVerdict) v = NULL;
+	g_autoptr(GBytes) vcek_der = NULL;
+	g_autoptr(GBytes) chain_pem = NULL;
+	g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
+	g_autofree gchar *url = NULL;
+	g_autofree gchar *tcb_str = NULL;
+	SnpReportFields rep = { 0 };
+	AcSnpProduct product = AC_SNP_PRODUCT_UNKNOWN;
+	AcSnpTcb tcb;
+	AcSnpChainExpect expect = { 0 };
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc > 2)
+		return ac_cli_fail (global,
+		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                 "fetch-certs takes at most one REPORT, got %d "
+		                                 "arguments",
+		                                 argc - 1));
+	if ((argc == 2) == (chip_hex != NULL || tcb_text != NULL))
+		return ac_cli_fail (
+		    global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                 "give a REPORT or --chip-id and --tcb, not both"));
+	if (product_text != NULL
+	    && !ac_snp_product_from_string (product_text, "--product", &product, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+
+	if (argc == 2) {
+		if (!snp_certs_read_report (argv[1], &rep, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (product == AC_SNP_PRODUCT_UNKNOWN)
+			product = rep.product;
+		else if (rep.product != AC_SNP_PRODUCT_UNKNOWN && rep.product != product)
+			return ac_cli_fail (
+			    global, g_error_new (AC_ERROR, AC_ERROR_MISMATCH,
+			                         "--product %s, but the report's CPUID says %s",
+			                         ac_snp_product_to_string (product),
+			                         ac_snp_product_to_string (rep.product)));
+	} else {
+		guint64 raw = 0;
+		if (chip_hex == NULL || tcb_text == NULL)
+			return ac_cli_fail (
+			    global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                                 "--chip-id and --tcb go together"));
+		if (!ac_codec_hex_decode_fixed ("--chip-id", chip_hex, 0, rep.chip_id, 64, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (!cli_sev_parse_uint (tcb_text, "--tcb", G_MAXUINT64, &raw, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		rep.reported_tcb = raw;
+	}
+	if (product == AC_SNP_PRODUCT_UNKNOWN)
+		return ac_cli_fail (
+		    global,
+		    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                         "give --product: a version 2 report (or a bare chip id) "
+		                         "does not name its product"));
+	if (!ac_snp_tcb_decode (rep.reported_tcb, product, "REPORTED_TCB", &tcb, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	{
+		static const guint8 zero[64] = { 0 };
+		if (memcmp (rep.chip_id, zero, 64) == 0)
+			return ac_cli_fail (
+			    global,
+			    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                         "CHIP_ID is all zero (masked): KDS cannot name "
+			                         "the chip's VCEK"));
+	}
+	if (trust_ark != NULL) {
+		g_autoptr(GBytes) b
+		    = cli_sev_read_file (trust_ark, "--trust-ark", SEV_SMALL_FILE_MAX, &error);
+		g_autoptr(AcSnpCert) root = NULL;
+		if (b == NULL
+		    || (root = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
+		                                  trust_ark, &error))
+		           == NULL
+		    || !ac_snp_roots_add_trusted (roots, product, root, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	if (dir == NULL)
+		dir = g_strdup (".");
+
+	if (!offline) {
+		http = ac_cli_http_client_new (global);
+		ac_http_client_set_max_body (http, 64 * 1024);
+	}
+	kds = ac_snp_kds_new (kds_url, cache_dir, offline ? NULL : ac_aleph_kds_fetch, http);
+	url = ac_snp_kds_vcek_url (ac_snp_kds_get_base_url (kds), product, rep.chip_id, 64, &tcb,
+	                           NULL);
+	tcb_str = ac_snp_tcb_to_string (&tcb, product);
+	if (global->debug)
+		fprintf (stderr, "debug: product %s, TCB %s, VCEK URL %s\n",
+		         ac_snp_product_to_string (product), tcb_str, url);
+
+	vcek = ac_snp_kds_get_vcek (kds, product, rep.chip_id, 64, &tcb, NULL, &error);
+	if (vcek == NULL
+	    || !ac_snp_kds_get_cert_chain (kds, product, FALSE, &ask, &ark, NULL, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	expect.product = product;
+	expect.chip_id = rep.chip_id;
+	expect.chip_id_len = 64;
+	expect.has_tcb = TRUE;
+	expect.tcb = tcb;
+	if (!ac_snp_chain_verify (roots, vcek, ask, ark, &expect, NULL, NULL, &v, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (crl) {
+		crl_obj = ac_snp_kds_get_crl (kds, product, FALSE, ark, NULL, NULL, &error);
+		if (crl_obj == NULL || !ac_snp_crl_check (crl_obj, ask, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+
+	/* verified: write */
+	if (g_mkdir_with_parents (dir, 0755) != 0)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_IO, "--dir %s: %s", dir,
+		                                         g_strerror (errno)));
+	/* every destination first, so a refusal leaves no partial set behind */
+	for (guint i = 0; i < (crl_obj != NULL ? 3u : 2u); i++) {
+		static const gchar *const names[] = { "vcek.der", "cert_chain.pem", "crl.der" };
+		g_autofree gchar *path = g_build_filename (dir, names[i], NULL);
+		AcFileDest kind;
+		if (!ac_file_check_destination (path, force, &kind, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	vcek_der = ac_snp_cert_get_der (vcek);
+	chain_pem = snp_certs_pem_bytes (ask, ark);
+	if (!snp_certs_write (dir, "vcek.der", vcek_der, force, written, &error)
+	    || !snp_certs_write (dir, "cert_chain.pem", chain_pem, force, written, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (crl_obj != NULL) {
+		g_autoptr(GBytes) crl_der = ac_snp_crl_get_der (crl_obj);
+		if (!snp_certs_write (dir, "crl.der", crl_der, force, written, &error))
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+
+	if (global->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "verdict");
+		json_builder_add_string_value (b, "trusted");
+		json_builder_set_member_name (b, "product");
+		json_builder_add_string_value (b, ac_snp_product_to_string (v->product));
+		json_builder_set_member_name (b, "product_name");
+		json_builder_add_string_value (b, v->product_name);
+		json_builder_set_member_name (b, "tcb");
+		json_builder_add_string_value (b, tcb_str);
+		json_builder_set_member_name (b, "builtin_root");
+		json_builder_add_boolean_value (b, v->builtin_root);
+		json_builder_set_member_name (b, "crl_checked");
+		json_builder_add_boolean_value (b, crl_obj != NULL);
+		json_builder_set_member_name (b, "vcek_url");
+		json_builder_add_string_value (b, url);
+		json_builder_set_member_name (b, "files");
+		json_builder_begin_array (b);
+		for (guint i = 0; i < written->len; i++)
+			json_builder_add_string_value (b, g_ptr_array_index (written, i));
+		json_builder_end_array (b);
+		json_builder_end_object (b);
+		ac_cli_print_json_builder (b);
+	} else if (!global->quiet) {
+		printf ("OK: the %s VCEK (%s, %s) verifies to the %s %s root%s\n", v->product_name,
+		        tcb_str, "chip id matches",
+		        v->builtin_root ? "built-in AMD" : "explicitly trusted",
+		        ac_snp_product_to_string (v->product),
+		        crl_obj != NULL ? "; the ASK is not revoked" : "");
+		for (guint i = 0; i < written->len; i++)
+			printf ("  wrote %s\n", (const gchar *)g_ptr_array_index (written, i));
+	}
+	return AC_EXIT_OK;
+}

@@ -17,49 +17,33 @@
 #include "ac-file.h"
 #include "ac-snp-chain.h"
 #include "ac-snp-kds.h"
+#include "ac-snp-report.h"
 #include "cli-sev.h"
 #include "cli-snp.h"
 
-#define SNP_REPORT_SIZE 0x4A0
-
-/* The two report fields KDS needs, read directly: a minimal reader until the report parser
- * (ac-snp-report) is used here. REPORTED_TCB is the u64 at 0x180, CHIP_ID the 64 bytes at
- * 0x1A0; VERSION (u32 at 0) ≥ 3 names the product by CPUID family/model at 0x188/0x189. */
+/* what KDS needs: the chip and its reported TCB, from a report or from the options */
 typedef struct {
-	guint32 version;
 	guint64 reported_tcb;
-	guint8 chip_id[64];
+	guint8 chip_id[AC_SNP_CHIP_ID_SIZE];
 	AcSnpProduct product; /* from CPUID (v3+), else unknown */
 } SnpReportFields;
 
 static gboolean
 snp_certs_read_report (const gchar *path, SnpReportFields *out, GError **error)
 {
-	g_autoptr(GBytes) b = cli_sev_read_file (path, "report", SEV_SMALL_FILE_MAX, error);
-	const guint8 *p;
+	g_autoptr (GBytes) b = cli_sev_read_file (path, "report", SEV_SMALL_FILE_MAX, error);
+	AcSnpReport report;
+
 	if (b == NULL)
 		return FALSE;
-	if (g_bytes_get_size (b) != SNP_REPORT_SIZE) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "report %s: %" G_GSIZE_FORMAT " bytes, expected %d (an SNP "
-		             "attestation report)",
-		             path, g_bytes_get_size (b), SNP_REPORT_SIZE);
+	if (!ac_snp_report_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &report,
+	                          error)) {
+		g_prefix_error (error, "report %s: ", path);
 		return FALSE;
 	}
-	p = g_bytes_get_data (b, NULL);
-	out->version
-	    = (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 | (guint32)p[3] << 24;
-	out->reported_tcb = 0;
-	for (guint i = 0; i < 8; i++)
-		out->reported_tcb |= (guint64)p[0x180 + i] << (8 * i);
-	memcpy (out->chip_id, p + 0x1A0, 64);
-	out->product = out->version >= 3 ? ac_snp_product_from_cpuid (p[0x188], p[0x189])
-	                                 : AC_SNP_PRODUCT_UNKNOWN;
-	if (out->version < 2) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "report %s: version %u, expected 2 or later", path, out->version);
-		return FALSE;
-	}
+	out->reported_tcb = report.tcb[AC_SNP_TCB_REPORTED];
+	memcpy (out->chip_id, report.chip_id, sizeof out->chip_id);
+	out->product = report.product;
 	return TRUE;
 }
 
@@ -94,7 +78,7 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *chip_hex = NULL, *tcb_text = NULL, *product_text = NULL, *dir = NULL;
 	g_autofree gchar *kds_url = NULL, *cache_dir = NULL, *trust_ark = NULL;
 	gboolean offline = FALSE, crl = FALSE, force = FALSE;
-	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (
+	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
 	    global, "[REPORT]",
 	    "Fetch the VCEK of an SEV-SNP attestation report's chip and TCB, and its ASK/ARK chain "
 	    "(cert_chain), from AMD KDS or the cache; verify them to the built-in AMD root of the "
@@ -123,18 +107,18 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 		{ "force", 0, 0, G_OPTION_ARG_NONE, &force, "replace existing files", NULL },
 		{ NULL },
 	};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcSnpRoots) roots = ac_snp_roots_new_builtin ();
-	g_autoptr(AcHttpClient) http = NULL;
-	g_autoptr(AcSnpKds) kds = NULL;
-	g_autoptr(AcSnpCert) vcek = NULL;
-	g_autoptr(AcSnpCert) ask = NULL;
-	g_autoptr(AcSnpCert) ark = NULL;
-	g_autoptr(AcSnpCrl) crl_obj = NULL;
-	g_autoptr(AcSnpChainVerdict) v = NULL;
-	g_autoptr(GBytes) vcek_der = NULL;
-	g_autoptr(GBytes) chain_pem = NULL;
-	g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new_builtin ();
+	g_autoptr (AcHttpClient) http = NULL;
+	g_autoptr (AcSnpKds) kds = NULL;
+	g_autoptr (AcSnpCert) vcek = NULL;
+	g_autoptr (AcSnpCert) ask = NULL;
+	g_autoptr (AcSnpCert) ark = NULL;
+	g_autoptr (AcSnpCrl) crl_obj = NULL;
+	g_autoptr (AcSnpChainVerdict) v = NULL;
+	g_autoptr (GBytes) vcek_der = NULL;
+	g_autoptr (GBytes) chain_pem = NULL;
+	g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
 	g_autofree gchar *url = NULL;
 	g_autofree gchar *tcb_str = NULL;
 	SnpReportFields rep = { 0 };
@@ -200,9 +184,9 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 			                         "the chip's VCEK"));
 	}
 	if (trust_ark != NULL) {
-		g_autoptr(GBytes) b
+		g_autoptr (GBytes) b
 		    = cli_sev_read_file (trust_ark, "--trust-ark", SEV_SMALL_FILE_MAX, &error);
-		g_autoptr(AcSnpCert) root = NULL;
+		g_autoptr (AcSnpCert) root = NULL;
 		if (b == NULL
 		    || (root = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
 		                                  trust_ark, &error))
@@ -260,13 +244,13 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	    || !snp_certs_write (dir, "cert_chain.pem", chain_pem, force, written, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (crl_obj != NULL) {
-		g_autoptr(GBytes) crl_der = ac_snp_crl_get_der (crl_obj);
+		g_autoptr (GBytes) crl_der = ac_snp_crl_get_der (crl_obj);
 		if (!snp_certs_write (dir, "crl.der", crl_der, force, written, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 
 	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
+		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b, "verdict");
 		json_builder_add_string_value (b, "trusted");

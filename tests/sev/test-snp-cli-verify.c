@@ -255,6 +255,15 @@ firmware_make (Firmware *f)
 }
 
 static void
+firmware_clear (Firmware *f)
+{
+	ac_snp_firmware_free (f->fw);
+	g_free (f->report), g_free (f->debug_report), g_free (f->vcek), g_free (f->chain);
+	g_free (f->ark), g_free (f->crl), g_free (f->revoked_crl), g_free (f->measurement);
+	g_free (f->measurement_b64), g_free (f->report_data), g_free (f->kds_root);
+}
+
+static void
 test_firmware_files (void)
 {
 	Firmware f = { 0 };
@@ -302,7 +311,7 @@ test_firmware_files (void)
 	g_assert_cmpint (CLI (NULL, "snp", "verify-report", f.report, "--vcek", f.vcek, "--chain",
 	                      f.chain, "--trust-ark", f.ark, "--crl", f.revoked_crl),
 	                 ==, 4);
-	ac_snp_firmware_free (f.fw);
+	firmware_clear (&f);
 }
 
 /* python3 -m http.server over @root on a free port; its pid and URL */
@@ -364,7 +373,7 @@ test_firmware_kds (void)
 	g_assert_cmpint (CLI (NULL, "--timeout", "5", "snp", "verify-report", f.report, "--kds-url",
 	                      url, "--trust-ark", f.ark),
 	                 ==, 6);
-	ac_snp_firmware_free (f.fw);
+	firmware_clear (&f);
 }
 
 int

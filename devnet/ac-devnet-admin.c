@@ -13,6 +13,7 @@
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
+#include "ac-devnet-snp.h"
 
 static JsonNode *
 vm_row_to_json (const AcDevnetVmRow *r)
@@ -143,6 +144,8 @@ ac_devnet_admin_handle (SoupServer *server,
 	AcDevnet *self = user_data;
 	const gchar *method = soup_server_message_get_method (msg);
 
+	if (ac_devnet_snp_admin_handle (self, msg, path, query))
+		return;
 	if (g_strcmp0 (path, "/admin/knobs") == 0) {
 		if (g_strcmp0 (method, "GET") == 0) {
 			g_autoptr (JsonNode) node = ac_devnet_knobs_to_json (&self->knobs);

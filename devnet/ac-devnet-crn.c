@@ -19,6 +19,7 @@
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
+#include "ac-devnet-snp.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -45,6 +46,10 @@ ac_devnet_crn_new (AcDevnet *self, guint index, GError **error)
 		return NULL;
 	}
 	ac_sev_psp_set_firmware (crn->psp, self->api_major, self->api_minor, self->build_id);
+	if (!ac_devnet_snp_crn_new (crn, error)) {
+		ac_devnet_crn_free (crn);
+		return NULL;
+	}
 	/* the node hash: stable for the state directory (sha256 of the genuine PDH) */
 	crn->hash = ac_aleph_sha256_hex (
 	    ac_sev_cert_get_data (ac_sev_chain_get_pdh (ac_sev_psp_get_chain (crn->psp))),
@@ -67,6 +72,7 @@ ac_devnet_crn_free (AcDevnetCrn *crn)
 		g_object_unref (crn->server);
 	}
 	g_hash_table_unref (crn->vms);
+	ac_devnet_snp_crn_free (crn);
 	if (crn->psp != NULL)
 		ac_sev_psp_free (crn->psp);
 	if (crn->psp_self != NULL)
@@ -102,7 +108,7 @@ ac_devnet_crn_prepare_attack (AcDevnetCrn *crn, AcDevnetAttack attack, GError **
 		ac_sev_psp_set_firmware (crn->psp_alt, self->api_major, self->api_minor,
 		                         self->build_id);
 	}
-	return TRUE;
+	return ac_devnet_snp_prepare_attack (crn, attack, error);
 }
 
 AcDevnetEndpoint

@@ -25,6 +25,15 @@ identity_exists (const gchar *dir)
 	return g_file_test (p, G_FILE_TEST_EXISTS) && g_file_test (a, G_FILE_TEST_EXISTS);
 }
 
+/* an SNP identity (CA or chip) is there once @marker is */
+static gboolean
+identity_has (const gchar *dir, const gchar *marker)
+{
+	g_autofree gchar *p = g_build_filename (dir, marker, NULL);
+	return g_file_test (p, G_FILE_TEST_EXISTS);
+}
+
+/* a temporary identity directory (one level of subdirectories: an SNP chip's ca/) */
 static void
 rm_rf_flat (const gchar *dir)
 {
@@ -34,19 +43,24 @@ rm_rf_flat (const gchar *dir)
 		return;
 	while ((name = g_dir_read_name (d)) != NULL) {
 		g_autofree gchar *p = g_build_filename (dir, name, NULL);
-		g_unlink (p);
+		if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+			rm_rf_flat (p);
+		else
+			g_unlink (p);
 	}
 	g_rmdir (dir);
 }
 
-/* saves into a temporary sibling and renames it into place; loses the race gracefully */
+/* saves into a temporary sibling and renames it into place; loses the race gracefully (the
+ * winner's identity is there when @marker is; NULL: an SEV identity) */
 static gboolean
-identity_publish (const gchar *tmpdir, const gchar *dir, GError **error)
+identity_publish (const gchar *tmpdir, const gchar *dir, const gchar *marker, GError **error)
 {
 	if (g_rename (tmpdir, dir) != 0) {
 		int saved = errno;
 		rm_rf_flat (tmpdir);
-		if ((saved == ENOTEMPTY || saved == EEXIST) && identity_exists (dir))
+		if ((saved == ENOTEMPTY || saved == EEXIST)
+		    && (marker != NULL ? identity_has (dir, marker) : identity_exists (dir)))
 			return TRUE;
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "renaming %s to %s: %s", tmpdir, dir,
 		             g_strerror (saved));
@@ -93,7 +107,7 @@ ac_devnet_identity_root (const gchar *dir, guint rsa_bits, GError **error)
 		rm_rf_flat (tmp);
 		return NULL;
 	}
-	if (!identity_publish (tmp, dir, error))
+	if (!identity_publish (tmp, dir, NULL, error))
 		return NULL;
 	/* whoever won the race, use what is on disk */
 	return ac_sev_psp_load (dir, error);
@@ -284,7 +298,63 @@ ac_devnet_identity_platform (const gchar *dir, const gchar *root_dir, GError **e
 		rm_rf_flat (tmp);
 		return NULL;
 	}
-	if (!identity_publish (tmp, dir, error))
+	if (!identity_publish (tmp, dir, NULL, error))
 		return NULL;
 	return ac_sev_psp_load (dir, error);
+}
+
+/* ---- SEV-SNP ---- */
+
+AcSnpSoftCa *
+ac_devnet_identity_snp_ca (const gchar *dir, GError **error)
+{
+	g_autoptr (AcSnpSoftCa) ca = NULL;
+	g_autofree gchar *tmp = NULL;
+
+	if (identity_has (dir, "ark.pem"))
+		return ac_snp_soft_ca_load (dir, error);
+	ca = ac_snp_soft_ca_new (AC_DEVNET_SNP_PRODUCT, FALSE, error);
+	if (ca == NULL)
+		return NULL;
+	tmp = identity_tmpdir (dir, error);
+	if (tmp == NULL)
+		return NULL;
+	if (!ac_snp_soft_ca_save (ca, tmp, error)) {
+		rm_rf_flat (tmp);
+		return NULL;
+	}
+	if (!identity_publish (tmp, dir, "ark.pem", error))
+		return NULL;
+	return ac_snp_soft_ca_load (dir, error);
+}
+
+AcSnpFirmware *
+ac_devnet_identity_snp_firmware (const gchar *dir,
+                                 const gchar *ca_dir,
+                                 const AcSnpTcb *tcb,
+                                 gboolean keep,
+                                 GError **error)
+{
+	g_autoptr (AcSnpFirmware) fw = NULL;
+	g_autofree gchar *tmp = NULL;
+	AcSnpSoftCa *ca;
+
+	if (keep && identity_has (dir, "firmware.ini"))
+		return ac_snp_firmware_load (dir, error);
+	ca = ac_snp_soft_ca_load (ca_dir, error);
+	if (ca == NULL)
+		return NULL;
+	fw = ac_snp_firmware_new_with_ca (ca, tcb, error);
+	if (fw == NULL || !keep)
+		return g_steal_pointer (&fw);
+	tmp = identity_tmpdir (dir, error);
+	if (tmp == NULL)
+		return NULL;
+	if (!ac_snp_firmware_save (fw, tmp, error)) {
+		rm_rf_flat (tmp);
+		return NULL;
+	}
+	if (!identity_publish (tmp, dir, "firmware.ini", error))
+		return NULL;
+	return ac_snp_firmware_load (dir, error);
 }

@@ -36,6 +36,11 @@ static const gchar *const attack_names[AC_DEVNET_ATTACK_LAST] = {
 	[AC_DEVNET_ATTACK_SWAP_PDH] = "swap-pdh",
 	[AC_DEVNET_ATTACK_OTHER_FIRMWARE] = "other-firmware",
 	[AC_DEVNET_ATTACK_REPLAY_MEASUREMENT] = "replay-measurement",
+	[AC_DEVNET_ATTACK_SNP_OTHER_CHIP] = "snp-other-chip",
+	[AC_DEVNET_ATTACK_SNP_REPLAY] = "snp-replay",
+	[AC_DEVNET_ATTACK_SNP_WRONG_MEASUREMENT] = "snp-wrong-measurement",
+	[AC_DEVNET_ATTACK_SNP_TCB_BELOW_FLOOR] = "snp-tcb-below-floor",
+	[AC_DEVNET_ATTACK_SNP_REVOKED_ASK] = "snp-revoked-ask",
 };
 
 const gchar *
@@ -77,7 +82,8 @@ ac_devnet_knobs_attack_from_string (const gchar *name, AcDevnetAttack *attack, G
 	}
 	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 	             "attack '%s' is unknown, expected none, self-signed-chain, swap-pdh, "
-	             "other-firmware or replay-measurement",
+	             "other-firmware, replay-measurement, snp-other-chip, snp-replay, "
+	             "snp-wrong-measurement, snp-tcb-below-floor or snp-revoked-ask",
 	             name != NULL ? name : "(null)");
 	return FALSE;
 }

@@ -46,6 +46,12 @@ typedef enum {
 	AC_DEVNET_ATTACK_SWAP_PDH,           /* an attacker PDH spliced into the genuine chain */
 	AC_DEVNET_ATTACK_OTHER_FIRMWARE,     /* launches and measures another firmware */
 	AC_DEVNET_ATTACK_REPLAY_MEASUREMENT, /* answers with the first measurement it ever made */
+	/* SEV-SNP (the CRN's software SNP firmware, ac-snp-firmware.h) */
+	AC_DEVNET_ATTACK_SNP_OTHER_CHIP,        /* reports signed by another chip's VCEK */
+	AC_DEVNET_ATTACK_SNP_REPLAY,            /* every report is the previous one */
+	AC_DEVNET_ATTACK_SNP_WRONG_MEASUREMENT, /* reports carry another launch digest */
+	AC_DEVNET_ATTACK_SNP_TCB_BELOW_FLOOR,   /* reports from a chip at a TCB below the floor */
+	AC_DEVNET_ATTACK_SNP_REVOKED_ASK,       /* the devnet's SNP ASK is on the KDS CRL */
 	AC_DEVNET_ATTACK_LAST
 } AcDevnetAttack;
 
@@ -85,8 +91,9 @@ ac_devnet_knobs_init (AcDevnetKnobs *knobs, guint n_crns);
  *                        "store_hold": … },
  *   "faults": { "<endpoint>": { "rate": R, "status": S, "fail_next": N, "latency_ms": N,
  *                               "drop_after": BYTES, "drop_next": N } },
- *   "attacks": { "<crn index>": "none|self-signed-chain|swap-pdh|other-firmware|replay-measurement"
- * } } */
+ *   "attacks": { "<crn index>": "none|self-signed-chain|swap-pdh|other-firmware|replay-measurement|
+ *                 snp-other-chip|snp-replay|snp-wrong-measurement|snp-tcb-below-floor|
+ *                 snp-revoked-ask" } } */
 gboolean
 ac_devnet_knobs_apply (AcDevnetKnobs *knobs, JsonNode *patch, GError **error);
 gboolean

@@ -15,6 +15,7 @@
 #include "ac-devnet.h"
 #include "ac-eth-account.h"
 #include "ac-sev-psp.h"
+#include "ac-snp-firmware.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,14 @@ struct _AcDevnetCrn {
 	AcSevPsp *psp_alt;  /* swap-pdh attack: the platform whose PDH is spliced in (lazy) */
 	GHashTable *vms;    /* vm_hash → AcDevnetVm */
 	GBytes *replay;     /* replay-measurement attack: the first measurement made */
+
+	/* SEV-SNP (ac-devnet-snp.c): its chip, on the devnet's SNP CA, kept in dir/snp; the guest
+	 * /admin/snp/report speaks for (lazy); for the snp-tcb-below-floor attack, a chip at an
+	 * old TCB and its guest (lazy) */
+	AcSnpFirmware *snp;
+	AcSnpGuest *snp_guest;
+	AcSnpFirmware *snp_old;
+	AcSnpGuest *snp_old_guest;
 };
 
 struct _AcDevnet {
@@ -67,6 +76,9 @@ struct _AcDevnet {
 	gchar *firmware_path;
 	gchar *firmware_sha256;
 	gchar *firmware_item_hash;
+	gchar *snp_ca_dir;   /* the devnet's software SNP ARK/ASK: <root_dir>/snp-ca */
+	gchar *snp_ark_path; /* that ARK (PEM), for --trust-ark: <trust dir>/snp-ark.pem */
+	AcSnpCert *snp_ark;
 
 	SoupServer *ccn;
 	SoupServer *admin;

@@ -19,6 +19,7 @@
 #include "ac-devnet-ledger.h"
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
+#include "ac-devnet-snp.h"
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
 #include "ac-file.h"
@@ -372,6 +373,10 @@ ac_devnet_free (AcDevnet *self)
 	g_free (self->firmware_path);
 	g_free (self->firmware_sha256);
 	g_free (self->firmware_item_hash);
+	g_free (self->snp_ca_dir);
+	g_free (self->snp_ark_path);
+	if (self->snp_ark != NULL)
+		ac_snp_cert_unref (self->snp_ark);
 	g_free (self->ccn_url);
 	g_free (self->admin_url);
 	g_free (self);
@@ -714,6 +719,9 @@ ac_devnet_start (AcDevnet *self, GError **error)
 	if (!write_public (self->trust_root, ark, error)
 	    || !write_public (self->trust_root_ask, ask, error))
 		return FALSE;
+	/* SEV-SNP: the devnet's software ARK/ASK, and that ARK to trust explicitly */
+	if (!ac_devnet_snp_start (self, error))
+		return FALSE;
 
 	db = g_build_filename (self->state_dir, "devnet.sqlite", NULL);
 	self->store = ac_devnet_store_open (db, error);
@@ -806,6 +814,7 @@ ac_devnet_get_ready_line (AcDevnet *self)
 	json_builder_begin_array (b);
 	for (guint i = 0; i < self->n_crns; i++) {
 		AcDevnetCrn *crn = self->crns[i];
+		gchar *chip_id;
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b, "index");
 		json_builder_add_int_value (b, i);
@@ -816,6 +825,9 @@ ac_devnet_get_ready_line (AcDevnet *self)
 		json_builder_set_member_name (b, "attack");
 		json_builder_add_string_value (
 		    b, ac_devnet_knobs_attack_to_string (self->knobs.attacks[i]));
+		json_builder_set_member_name (b, "snp_chip_id");
+		json_builder_add_string_value (b, chip_id = ac_devnet_snp_crn_chip_id (crn));
+		g_free (chip_id);
 		json_builder_end_object (b);
 	}
 	json_builder_end_array (b);
@@ -826,6 +838,7 @@ ac_devnet_get_ready_line (AcDevnet *self)
 	json_builder_set_member_name (b, "ask");
 	json_builder_add_string_value (b, self->trust_root_ask);
 	json_builder_end_object (b);
+	ac_devnet_snp_ready (self, b);
 	json_builder_set_member_name (b, "firmware");
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "item_hash");

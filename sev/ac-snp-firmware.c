@@ -5,15 +5,25 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <glib/gstdio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "ac-snp-firmware.h"
 
+#include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-file.h"
+#include "ac-keyfile.h"
 #include "ac-sev-ossl-private.h"
+#include "ac-snp-chain-private.h"
 #include "ac-snp-kds.h"
 #include "ac-snp-policy.h"
 
@@ -100,25 +110,42 @@ snp_fw_issue_vcek (AcSnpFirmware *self, const guint8 *chip_id, EVP_PKEY **key, G
 }
 
 AcSnpFirmware *
-ac_snp_firmware_new (AcSnpProduct product, const AcSnpTcb *tcb, GError **error)
+ac_snp_firmware_new_with_ca (AcSnpSoftCa *ca, const AcSnpTcb *tcb, GError **error)
 {
 	g_autoptr (AcSnpFirmware) self = g_new0 (AcSnpFirmware, 1);
 
-	g_return_val_if_fail (tcb != NULL, NULL);
+	g_return_val_if_fail (ca != NULL && tcb != NULL, NULL);
 
-	self->product = product;
-	self->tcb = *tcb;
-	if (product != AC_SNP_PRODUCT_TURIN)
-		self->tcb.fmc = 0; /* no such component before Turin */
-	self->ca = ac_snp_soft_ca_new (product, FALSE, error);
-	if (self->ca == NULL)
+	self->ca = ca;
+	self->product = ac_snp_soft_ca_get_product (ca);
+	if (ac_snp_cert_get_role (ac_snp_soft_ca_get_intermediate (ca)) != AC_SNP_CERT_ASK) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "software SNP firmware: its CA must issue VCEKs (an ASK), not '%s'",
+		             ac_snp_cert_get_common_name (ac_snp_soft_ca_get_intermediate (ca)));
 		return NULL;
-	if (!snp_fw_new_chip (product, self->chip_id, error))
+	}
+	self->tcb = *tcb;
+	if (self->product != AC_SNP_PRODUCT_TURIN)
+		self->tcb.fmc = 0; /* no such component before Turin */
+	if (!snp_fw_new_chip (self->product, self->chip_id, error))
 		return NULL;
 	self->vcek = snp_fw_issue_vcek (self, self->chip_id, &self->vcek_key, error);
 	if (self->vcek == NULL)
 		return NULL;
 	return g_steal_pointer (&self);
+}
+
+AcSnpFirmware *
+ac_snp_firmware_new (AcSnpProduct product, const AcSnpTcb *tcb, GError **error)
+{
+	AcSnpSoftCa *ca;
+
+	g_return_val_if_fail (tcb != NULL, NULL);
+
+	ca = ac_snp_soft_ca_new (product, FALSE, error);
+	if (ca == NULL)
+		return NULL;
+	return ac_snp_firmware_new_with_ca (ca, tcb, error);
 }
 
 void
@@ -176,6 +203,18 @@ void
 ac_snp_firmware_revoke_ask (AcSnpFirmware *self)
 {
 	self->ask_revoked = TRUE;
+}
+
+void
+ac_snp_firmware_set_ask_revoked (AcSnpFirmware *self, gboolean revoked)
+{
+	self->ask_revoked = revoked;
+}
+
+gboolean
+ac_snp_firmware_get_ask_revoked (AcSnpFirmware *self)
+{
+	return self->ask_revoked;
 }
 
 AcSnpCrl *
@@ -326,4 +365,285 @@ ac_snp_guest_get_report (AcSnpGuest *self, const guint8 *report_data, guint vmpl
 		g_bytes_unref (self->last_report);
 	self->last_report = g_bytes_new (report.raw, AC_SNP_REPORT_SIZE);
 	return g_bytes_ref (self->last_report);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* save / load                                                                                */
+
+#define SNP_FW_STATE "firmware.ini"
+#define SNP_FW_STATE_MAX 4096
+#define SNP_FW_GROUP "firmware"
+
+static const AcKeyFileKey snp_fw_state_keys[] = {
+	{ SNP_FW_GROUP, "product", AC_KEY_NONEMPTY, "Milan, Genoa or Turin" },
+	{ SNP_FW_GROUP, "chip_id", AC_KEY_NONEMPTY, "128 hex digits" },
+	{ SNP_FW_GROUP, "fmc", AC_KEY_TEXT, "0 to 255 (0 before Turin)" },
+	{ SNP_FW_GROUP, "bootloader", AC_KEY_TEXT, "0 to 255" },
+	{ SNP_FW_GROUP, "tee", AC_KEY_TEXT, "0 to 255" },
+	{ SNP_FW_GROUP, "snp", AC_KEY_TEXT, "0 to 255" },
+	{ SNP_FW_GROUP, "microcode", AC_KEY_TEXT, "0 to 255" },
+	{ SNP_FW_GROUP, "ask_revoked", AC_KEY_NONEMPTY, "true or false" },
+	{ NULL },
+};
+
+/* @path is ours and not a link: a directory closed to others (@dir), or a regular file others
+ * cannot write (a key: cannot read either) */
+static gboolean
+snp_fw_check_path (const gchar *path, gboolean dir, gboolean key, GError **error)
+{
+	GStatBuf st;
+	guint closed = dir || key ? 077 : 022;
+
+	if (g_lstat (path, &st) != 0) {
+		int errsv = errno;
+		g_set_error (error, AC_ERROR, errsv == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
+		             "software SNP firmware state %s: %s", path, g_strerror (errsv));
+		return FALSE;
+	}
+	if (S_ISLNK (st.st_mode) || (dir ? !S_ISDIR (st.st_mode) : !S_ISREG (st.st_mode))) {
+		g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
+		             "software SNP firmware state %s: %s, expected a %s", path,
+		             S_ISLNK (st.st_mode) ? "a symbolic link" : "of another type",
+		             dir ? "directory" : "regular file");
+		return FALSE;
+	}
+	if (st.st_uid != geteuid () || (st.st_mode & closed) != 0) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_PERMISSION,
+		    "software SNP firmware state %s: owner %u and mode %04o, expected owner "
+		    "%u and no %s for others",
+		    path, (guint)st.st_uid, (guint)(st.st_mode & 07777), (guint)geteuid (),
+		    closed == 077 ? "access" : "write access");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+snp_fw_write (const gchar *dir,
+              const gchar *name,
+              const void *data,
+              gsize len,
+              guint mode,
+              GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	return ac_file_replace_contents (path, data, len, TRUE, mode, error);
+}
+
+gboolean
+ac_snp_firmware_save (AcSnpFirmware *self, const gchar *dir, GError **error)
+{
+	g_autoptr (GKeyFile) kf = g_key_file_new ();
+	g_autofree gchar *ca_dir = g_build_filename (dir, "ca", NULL);
+	g_autofree gchar *chip = ac_codec_hex_encode (self->chip_id, AC_SNP_CHIP_ID_SIZE);
+	g_autofree gchar *vcek = ac_snp_cert_to_pem (self->vcek);
+	g_autofree gchar *ini = NULL;
+	BIO *bio;
+	char *p = NULL;
+	long n;
+	gboolean ok;
+
+	if (g_mkdir_with_parents (dir, 0700) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", dir,
+		             g_strerror (errno));
+		return FALSE;
+	}
+	/* never write keys where others can reach them */
+	if (!snp_fw_check_path (dir, TRUE, FALSE, error)
+	    || !ac_snp_soft_ca_save (self->ca, ca_dir, error)
+	    || !snp_fw_write (dir, "vcek.pem", vcek, strlen (vcek), 0644, error))
+		return FALSE;
+	bio = BIO_new (BIO_s_mem ());
+	if (bio == NULL
+	    || PEM_write_bio_PrivateKey (bio, self->vcek_key, NULL, NULL, 0, NULL, NULL) != 1) {
+		BIO_free (bio);
+		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "encoding the VCEK key");
+	}
+	n = BIO_get_mem_data (bio, &p);
+	ok = snp_fw_write (dir, "vcek.key", p, (gsize)n, 0600, error);
+	OPENSSL_cleanse (p, (gsize)n);
+	BIO_free (bio);
+	if (!ok)
+		return FALSE;
+
+	g_key_file_set_string (kf, SNP_FW_GROUP, "product",
+	                       ac_snp_product_to_string (self->product));
+	g_key_file_set_string (kf, SNP_FW_GROUP, "chip_id", chip);
+	g_key_file_set_integer (kf, SNP_FW_GROUP, "fmc", self->tcb.fmc);
+	g_key_file_set_integer (kf, SNP_FW_GROUP, "bootloader", self->tcb.bootloader);
+	g_key_file_set_integer (kf, SNP_FW_GROUP, "tee", self->tcb.tee);
+	g_key_file_set_integer (kf, SNP_FW_GROUP, "snp", self->tcb.snp);
+	g_key_file_set_integer (kf, SNP_FW_GROUP, "microcode", self->tcb.microcode);
+	g_key_file_set_boolean (kf, SNP_FW_GROUP, "ask_revoked", self->ask_revoked);
+	ini = g_key_file_to_data (kf, NULL, NULL);
+	return snp_fw_write (dir, SNP_FW_STATE, ini, strlen (ini), 0644, error);
+}
+
+/* an integer 0..255, written by us in decimal */
+static gboolean
+snp_fw_state_u8 (GKeyFile *kf, const gchar *path, const gchar *key, guint8 *out, GError **error)
+{
+	g_autofree gchar *v = g_key_file_get_string (kf, SNP_FW_GROUP, key, NULL);
+	guint64 n = 0;
+
+	if (v == NULL || !g_ascii_string_to_unsigned (v, 10, 0, 255, &n, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: [%s] %s is '%s', expected 0 to 255", path, SNP_FW_GROUP, key,
+		             v != NULL ? v : "(missing)");
+		return FALSE;
+	}
+	*out = (guint8)n;
+	return TRUE;
+}
+
+/* firmware.ini: every key known and present, each value in its range */
+static gboolean
+snp_fw_read_state (AcSnpFirmware *self, const gchar *dir, GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, SNP_FW_STATE, NULL);
+	g_autoptr (GKeyFile) kf = g_key_file_new ();
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *product = NULL;
+	g_autofree gchar *chip = NULL;
+	g_autofree gchar *revoked = NULL;
+	gsize len = 0;
+
+	if (!snp_fw_check_path (path, FALSE, FALSE, error)
+	    || !ac_file_read_bounded (path, SNP_FW_STATE_MAX, &data, &len, error))
+		return FALSE;
+	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &error_local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path,
+		             error_local->message);
+		return FALSE;
+	}
+	if (!ac_key_file_check (kf, path, snp_fw_state_keys, error))
+		return FALSE;
+	for (guint i = 0; snp_fw_state_keys[i].group != NULL; i++) {
+		if (!g_key_file_has_key (kf, SNP_FW_GROUP, snp_fw_state_keys[i].key, NULL)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "%s: [%s] %s is missing, expected %s", path, SNP_FW_GROUP,
+			             snp_fw_state_keys[i].key, snp_fw_state_keys[i].expected);
+			return FALSE;
+		}
+	}
+	product = g_key_file_get_string (kf, SNP_FW_GROUP, "product", NULL);
+	if (!ac_snp_product_from_string (product, "[firmware] product", &self->product, error)) {
+		g_prefix_error (error, "%s: ", path);
+		return FALSE;
+	}
+	chip = g_key_file_get_string (kf, SNP_FW_GROUP, "chip_id", NULL);
+	if (!ac_codec_hex_decode_fixed ("[firmware] chip_id", chip, AC_CODEC_HEX_LOWER,
+	                                self->chip_id, AC_SNP_CHIP_ID_SIZE, error)) {
+		g_prefix_error (error, "%s: ", path);
+		return FALSE;
+	}
+	if (!snp_fw_state_u8 (kf, path, "fmc", &self->tcb.fmc, error)
+	    || !snp_fw_state_u8 (kf, path, "bootloader", &self->tcb.bootloader, error)
+	    || !snp_fw_state_u8 (kf, path, "tee", &self->tcb.tee, error)
+	    || !snp_fw_state_u8 (kf, path, "snp", &self->tcb.snp, error)
+	    || !snp_fw_state_u8 (kf, path, "microcode", &self->tcb.microcode, error))
+		return FALSE;
+	if (self->product != AC_SNP_PRODUCT_TURIN && self->tcb.fmc != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: [firmware] fmc is %u, expected 0 (%s has no FMC)", path,
+		             self->tcb.fmc, ac_snp_product_to_string (self->product));
+		return FALSE;
+	}
+	revoked = g_key_file_get_string (kf, SNP_FW_GROUP, "ask_revoked", NULL);
+	if (g_strcmp0 (revoked, "true") != 0 && g_strcmp0 (revoked, "false") != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: [firmware] ask_revoked is '%s', expected true or false", path,
+		             revoked);
+		return FALSE;
+	}
+	self->ask_revoked = g_strcmp0 (revoked, "true") == 0;
+	return TRUE;
+}
+
+/* vcek.pem: issued by the CA for this chip and TCB; vcek.key: its key */
+static gboolean
+snp_fw_read_vcek (AcSnpFirmware *self, const gchar *dir, GError **error)
+{
+	g_autofree gchar *cert_path = g_build_filename (dir, "vcek.pem", NULL);
+	g_autofree gchar *key_path = g_build_filename (dir, "vcek.key", NULL);
+	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new ();
+	g_autoptr (GBytes) cert = NULL;
+	g_autofree gchar *key = NULL;
+	AcSnpChainExpect expect = { 0 };
+	gsize len = 0;
+	BIO *bio;
+
+	if (!snp_fw_check_path (cert_path, FALSE, FALSE, error)
+	    || (cert = ac_file_read_bytes (cert_path, AC_SNP_CERT_MAX, error)) == NULL)
+		return FALSE;
+	self->vcek = ac_snp_cert_parse (g_bytes_get_data (cert, NULL), g_bytes_get_size (cert),
+	                                cert_path, error);
+	if (self->vcek == NULL)
+		return FALSE;
+	expect.product = self->product;
+	expect.chip_id = self->chip_id;
+	expect.chip_id_len = AC_SNP_CHIP_ID_SIZE;
+	expect.has_tcb = TRUE;
+	expect.tcb = self->tcb;
+	if (!ac_snp_roots_add_trusted (roots, self->product, ac_snp_firmware_get_ark (self), error)
+	    || !ac_snp_chain_verify (roots, self->vcek, ac_snp_firmware_get_ask (self),
+	                             ac_snp_firmware_get_ark (self), &expect, NULL, NULL, NULL,
+	                             error)) {
+		g_prefix_error (error, "software SNP firmware state %s: ", cert_path);
+		return FALSE;
+	}
+	if (!snp_fw_check_path (key_path, FALSE, TRUE, error)
+	    || !ac_file_read_bounded (key_path, AC_SNP_CERT_MAX, &key, &len, error))
+		return FALSE;
+	bio = BIO_new_mem_buf (key, (int)len);
+	self->vcek_key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+	BIO_free (bio);
+	OPENSSL_cleanse (key, len);
+	ERR_clear_error ();
+	if (self->vcek_key == NULL
+	    || EVP_PKEY_eq (self->vcek_key, ac_snp_cert_get_public_key (self->vcek)) != 1) {
+		ERR_clear_error ();
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "software SNP firmware state %s: not the private key of %s", key_path,
+		             cert_path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+AcSnpFirmware *
+ac_snp_firmware_load (const gchar *dir, GError **error)
+{
+	g_autoptr (AcSnpFirmware) self = g_new0 (AcSnpFirmware, 1);
+	g_autofree gchar *ca_dir = g_build_filename (dir, "ca", NULL);
+	static const gchar *const ca_files[] = { "ark.pem", "ask.pem", "ark.key", "ask.key" };
+
+	if (!snp_fw_check_path (dir, TRUE, FALSE, error) || !snp_fw_read_state (self, dir, error))
+		return NULL;
+	if (!snp_fw_check_path (ca_dir, TRUE, FALSE, error))
+		return NULL;
+	for (guint i = 0; i < G_N_ELEMENTS (ca_files); i++) {
+		g_autofree gchar *path = g_build_filename (ca_dir, ca_files[i], NULL);
+		if (!snp_fw_check_path (path, FALSE, g_str_has_suffix (ca_files[i], ".key"), error))
+			return NULL;
+	}
+	self->ca = ac_snp_soft_ca_load (ca_dir, error);
+	if (self->ca == NULL)
+		return NULL;
+	if (ac_snp_soft_ca_get_product (self->ca) != self->product
+	    || ac_snp_cert_get_role (ac_snp_soft_ca_get_intermediate (self->ca))
+	           != AC_SNP_CERT_ASK) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "software SNP firmware state %s: the CA is '%s' ← '%s', expected the "
+		             "ARK and ASK of %s",
+		             ca_dir, ac_snp_cert_get_common_name (ac_snp_firmware_get_ark (self)),
+		             ac_snp_cert_get_common_name (ac_snp_firmware_get_ask (self)),
+		             ac_snp_product_to_string (self->product));
+		return NULL;
+	}
+	if (!snp_fw_read_vcek (self, dir, error))
+		return NULL;
+	return g_steal_pointer (&self);
 }

@@ -29,8 +29,32 @@ typedef struct _AcSnpFirmware AcSnpFirmware;
  * and VCEK valid from a day ago for a year) */
 AcSnpFirmware *
 ac_snp_firmware_new (AcSnpProduct product, const AcSnpTcb *tcb, GError **error);
+/* a new chip of the product of @ca (an ARK/ASK CA, taken: the firmware owns it) at @tcb, its
+ * VCEK issued by that CA: the chips of a devnet share one software ARK and ASK, as real chips
+ * share AMD's */
+AcSnpFirmware *
+ac_snp_firmware_new_with_ca (AcSnpSoftCa *ca, const AcSnpTcb *tcb, GError **error);
 void
 ac_snp_firmware_free (AcSnpFirmware *self);
+
+/*
+ * Persistence, for a devnet that keeps its chips across restarts. @dir (created 0700, and
+ * refused unless it is a directory of ours closed to others) gets ca/ (ac_snp_soft_ca_save()),
+ * vcek.pem, vcek.key (PKCS#8 PEM, 0600) and firmware.ini (product, CHIP_ID, TCB, whether the
+ * ASK is revoked). Attack knobs and guests are not saved.
+ *
+ * ac_snp_firmware_load() refuses (AC_ERROR_PERMISSION) a directory or file that is a symbolic
+ * link, not a directory / regular file, owned by another user, a directory others can enter
+ * or a file others can write, and a key others can read; a firmware.ini with an unknown or
+ * missing key or a bad value (AC_ERROR_INVALID_INPUT); a CA that does not load
+ * (ac_snp_soft_ca_load()) or is not the product's; a VCEK that does not verify to that CA for
+ * the saved CHIP_ID and TCB (AC_ERROR_UNTRUSTED / AC_ERROR_MISMATCH) or whose key is not
+ * vcek.key (AC_ERROR_INVALID_INPUT).
+ */
+gboolean
+ac_snp_firmware_save (AcSnpFirmware *self, const gchar *dir, GError **error);
+AcSnpFirmware *
+ac_snp_firmware_load (const gchar *dir, GError **error);
 
 AcSnpProduct
 ac_snp_firmware_get_product (AcSnpFirmware *self);
@@ -51,6 +75,11 @@ AcSnpCrl *
 ac_snp_firmware_get_crl (AcSnpFirmware *self, GError **error);
 void
 ac_snp_firmware_revoke_ask (AcSnpFirmware *self);
+/* revokes the ASK (TRUE) or takes it off the CRL again (FALSE), for a devnet's knob */
+void
+ac_snp_firmware_set_ask_revoked (AcSnpFirmware *self, gboolean revoked);
+gboolean
+ac_snp_firmware_get_ask_revoked (AcSnpFirmware *self);
 
 /*
  * What the KDS answers for the path of @url after its base URL ("/vcek/v1/Milan/…?blSPL=…",

@@ -5,6 +5,7 @@
  *   crn-auth KEYFILE DOMAIN METHOD PATH → the two CRN headers, one per line
  *   crn-verify DOMAIN METHOD PATH < headers → the sender, or the server's status and error
  *   compact FILE                 → Python-style compact JSON of each line
+ *   snp-inject KEYHEX PKHEX SECRETS.json → the SEV-SNP injection body for that agent key
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ac-aleph-snp-inject.h"
 #include "ac-aleph-util.h"
 #include "ac-codec.h"
 #include "ac-crn-auth.h"
@@ -80,6 +82,23 @@ main (int argc, char **argv)
 		printf ("%s\n", sender);
 		return 0;
 	}
+	if (argc == 5 && g_strcmp0 (argv[1], "snp-inject") == 0) {
+		g_autoptr(AcEthAccount) a = NULL;
+		g_autoptr(AcSnpSecrets) secrets = NULL;
+		g_autoptr(GByteArray) pk = NULL;
+		g_autoptr(GBytes) body = NULL;
+		guint8 key[AC_ETH_PRIVATE_KEY_LEN];
+		if (!ac_codec_hex_decode_fixed ("key", argv[2], AC_CODEC_HEX_ALLOW_0X, key, sizeof key,
+		                                &error)
+		    || (a = ac_eth_account_new_from_private_key (key, sizeof key, &error)) == NULL
+		    || (pk = ac_codec_hex_decode ("pk", argv[3], AC_CODEC_HEX_DEFAULT, &error)) == NULL
+		    || !g_file_get_contents (argv[4], &data, &len, &error)
+		    || (secrets = ac_snp_secrets_parse_json (data, len, &error)) == NULL
+		    || (body = ac_aleph_snp_inject_body (a, pk->data, pk->len, secrets, &error)) == NULL)
+			g_error ("%s", error->message);
+		fwrite (g_bytes_get_data (body, NULL), 1, g_bytes_get_size (body), stdout);
+		return 0;
+	}
 	if (argc == 3 && g_strcmp0 (argv[1], "compact") == 0) {
 		/* one JSON document per line in, its Python-style compact form per line out */
 		g_auto(GStrv) lines = NULL;
@@ -100,6 +119,6 @@ main (int argc, char **argv)
 		return 0;
 	}
 	fprintf (stderr, "usage: aleph-helper compact FILE | keccak FILE | personal-sign KEYFILE FILE | "
-			 "crn-auth KEYFILE DOMAIN METHOD PATH\n");
+			 "crn-auth KEYFILE DOMAIN METHOD PATH | snp-inject KEYHEX PKHEX SECRETS\n");
 	return 2;
 }

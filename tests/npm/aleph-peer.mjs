@@ -4,6 +4,8 @@
 //   node aleph-peer.mjs crn-auth PUBKEY_HDR OP_HDR METHOD PATH DOMAIN → checks both headers
 //   node aleph-peer.mjs verify MESSAGE.json...         → our messages checked by ethers + SDK
 //   node aleph-peer.mjs sdk-sign OUTDIR KEYHEX         → messages built and signed by the SDK
+//   node aleph-peer.mjs snp-inject KEYHEX PKHEX SECRETS.json BODY → exit 0 iff BODY is the SEV-SNP
+//                                                        injection ethers makes from the inputs
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
@@ -102,6 +104,23 @@ if (cmd === 'keccak') {
   await write('sdk-store', store, MessageType.store)
   await write('sdk-forget', { address: account.address, time: Date.now() / 1000, hashes: ['95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692'], reason: 'peer test' }, MessageType.forget)
   console.log(account.address)
+} else if (cmd === 'snp-inject') {
+  // Aleph's owner-authenticated SEV-SNP injection computed independently: canonical JSON by
+  // JSON.stringify over the sorted keys, the hashes by node's crypto, EIP-191 by ethers v6
+  const [keyhex, pkhex, secretsFile, bodyFile] = args
+  const secrets = JSON.parse(fs.readFileSync(secretsFile, 'utf8'))
+  const sorted = {}
+  for (const k of Object.keys(secrets).sort()) sorted[k] = secrets[k]
+  const canonical = JSON.stringify(sorted)
+  const h = (alg, data) => crypto.createHash(alg).update(data).digest('hex')
+  const payload = 'aleph-snp-inject-secret-v1|' + h('sha384', Buffer.from(pkhex, 'hex')) + '|' + h('sha256', Buffer.from(canonical, 'utf8'))
+  const wallet = new ethers6.Wallet(keyhex)
+  const signature = await wallet.signMessage(payload)
+  const want = '{"secrets":' + canonical + ',"signature":"' + signature + '"}'
+  const ours = fs.readFileSync(bodyFile, 'utf8')
+  if (ours !== want) fail(`body differs:\n ours   ${ours}\n ethers ${want}`)
+  const body = JSON.parse(ours)
+  if (ethers6.verifyMessage(payload, body.signature) !== wallet.address) fail('ethers recovers another signer from our body')
 } else {
   console.error('unknown command ' + cmd)
   process.exit(2)

@@ -241,6 +241,10 @@ snp_report (AcDevnet *self, SoupServerMessage *msg, GHashTable *query)
 		                                       "digits");
 		return;
 	}
+	if (self->n_crns == 0) {
+		ac_devnet_reply_error (msg, 404, "this devnet has no CRN");
+		return;
+	}
 	if (crn_s != NULL
 	    && !g_ascii_string_to_unsigned (crn_s, 10, 0, self->n_crns - 1, &index, NULL)) {
 		ac_devnet_reply_error (msg, 404, "crn '%s': no such CRN, expected 0 to %u", crn_s,

@@ -450,7 +450,14 @@ ac_snp_firmware_save (AcSnpFirmware *self, const gchar *dir, GError **error)
 		return FALSE;
 	}
 	/* never write keys where others can reach them */
-	if (!snp_fw_check_path (dir, TRUE, FALSE, error)
+	if (!snp_fw_check_path (dir, TRUE, FALSE, error))
+		return FALSE;
+	if (g_mkdir_with_parents (ca_dir, 0700) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", ca_dir,
+		             g_strerror (errno));
+		return FALSE;
+	}
+	if (!snp_fw_check_path (ca_dir, TRUE, FALSE, error)
 	    || !ac_snp_soft_ca_save (self->ca, ca_dir, error)
 	    || !snp_fw_write (dir, "vcek.pem", vcek, strlen (vcek), 0644, error))
 		return FALSE;

@@ -426,6 +426,15 @@ test_permissions (void)
 		g_assert_false (ac_snp_firmware_save (fw, open_dir, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
 	}
+	/* nor over a ca/ others can enter */
+	d = copy_state ("open-ca");
+	chmod_path (d, "ca", 0755);
+	{
+		g_autoptr (GError) error = NULL;
+		g_assert_false (ac_snp_firmware_save (fw, d, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
+	}
+	g_clear_pointer (&d, g_free);
 }
 
 int

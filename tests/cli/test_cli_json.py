@@ -424,6 +424,8 @@ class TestTag(JsonCliTest):
         self.assertFalse(doc["tagged"])
         doc = self.ok("status", "tagged")
         self.assertTrue(doc["publish"])
+        self.assertEqual(doc["tee"], "SEV")
+        self.assertEqual(doc["policy"], "0x1")
         self.assertEqual(doc["status"]["state"], "running")
         self.assertEqual(doc["status"]["instance"], HASH_INSTANCE)
         self.fails("not-found", "status", "no-such-domain")

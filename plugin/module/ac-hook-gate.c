@@ -336,8 +336,12 @@ gate_sev_record (const AcHookConfig *config, const gchar *domain, const gchar *x
 /* An SNP tag in local mode sev: refused with the reason, until the local SNP launch exists
  * (never started as an SEV guest instead). */
 static gboolean
-gate_snp (const gchar *domain, gboolean host_snp, GError **error)
+gate_snp (const gchar *domain, gboolean host_snp, const AcTag *tag, GError **error)
 {
+	if (tag->publish != NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
+		return FALSE;
+	}
 	if (!host_snp) {
 		refuse (error, AC_ERROR_REFUSED, domain,
 			"<aleph:local mode='sev'/> with <aleph:sev type='snp'> needs AMD SEV-SNP, "
@@ -478,7 +482,7 @@ gate_prepare (const AcHookConfig *config,
 		return FALSE;
 	case AC_LOCAL_MODE_SEV:
 		if (tag->tee == AC_TEE_SNP)
-			return gate_snp (domain, host_sev, error);
+			return gate_snp (domain, host_sev, tag, error);
 		return gate_sev (config, domain, xml, len, host_sev, tag, dom, error);
 	case AC_LOCAL_MODE_TEST:
 		return TRUE;

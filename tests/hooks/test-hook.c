@@ -91,6 +91,8 @@ static const HookCase cases[] = {
 	{ "snp-test", "snp-test", "no\nhost-snp=no", "prepare", "begin", TRUE, 0, NULL },
 	{ "snp-published-sev-host", "snp-published", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
 	  "virt-alephd runs it on an Aleph node, not on this host" },
+	{ "snp-published-snp-host", "snp-published", "no\nhost-snp=yes", "prepare", "begin", TRUE, 3,
+	  "virt-alephd runs it on an Aleph node, not on this host", "add <aleph:publish/>" },
 };
 
 static gchar *tmpdir;

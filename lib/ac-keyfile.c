@@ -34,6 +34,7 @@ const AcKeyFileKey ac_service_config_keys[] = {
 const AcKeyFileKey ac_hook_config_keys[] = {
 	{ "hook", "module", AC_KEY_NONEMPTY, "the path of libaleph-confidential.so" },
 	{ "hook", "host-sev", AC_KEY_TEXT, "auto, yes or no" },
+	{ "hook", "host-snp", AC_KEY_TEXT, "auto, yes or no" },
 	{ "hook", "state-dir", AC_KEY_NONEMPTY, "a directory" },
 	{ "hook", "owners", AC_KEY_TEXT,
 	  "Ethereum addresses (0x and 40 hex digits) separated by ';'" },

@@ -544,6 +544,9 @@ ac_crn_parse_list (const gchar *body, gsize len, AcCrnFilter filter, GError **er
 		if ((filter & AC_CRN_FILTER_CONFIDENTIAL) &&
 		    !(crn->confidential_support && crn->qemu_support))
 			continue;
+		if ((filter & AC_CRN_FILTER_SNP) &&
+		    !(crn->confidential_support && crn->qemu_support && crn->sev_snp))
+			continue;
 		if ((filter & AC_CRN_FILTER_QEMU) && !crn->qemu_support)
 			continue;
 		if ((filter & AC_CRN_FILTER_GPU) && !crn->gpu_support)

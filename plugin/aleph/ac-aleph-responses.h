@@ -89,6 +89,7 @@ typedef enum {
 	AC_CRN_FILTER_CONFIDENTIAL = 1 << 0, /* confidential_support and qemu_support */
 	AC_CRN_FILTER_QEMU = 1 << 1,
 	AC_CRN_FILTER_GPU = 1 << 2,
+	AC_CRN_FILTER_SNP = 1 << 3, /* confidential, qemu and "sev_snp" in cpu.features */
 } AcCrnFilter;
 GPtrArray *ac_crn_parse_list (const gchar *body, gsize len, AcCrnFilter filter, GError **error);
 

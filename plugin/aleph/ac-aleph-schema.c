@@ -62,9 +62,32 @@ static const gchar *const protocols[] = { "tcp", "udp", NULL };
 static const gchar *const architectures[] = { "x86_64", "arm64", NULL };
 static const gchar *const gpu_classes[] = { "0300", "0302", NULL };
 
+static const gchar *const tee_modes[] = { "sev", "sev_snp", NULL };
+static const gchar *const measurement_platforms[] = { "sev_snp", NULL };
+
+/* measurements[].registers: the launch digest, 96 lowercase hex (checked in the rules) */
+static const AcField registers_fields[] = {
+	{ "launch", F_STRING, TRUE, NULL, 0, 96, NULL, NULL, 0, 0 },
+	END,
+};
+static const AcSchema registers_schema = { "registers", registers_fields, FALSE };
+
+static const AcField measurement_fields[] = {
+	{ "platform", F_ENUM, TRUE, NULL, 0, 0, measurement_platforms, NULL, 0, 0 },
+	{ "registers", F_OBJECT, TRUE, NULL, 0, 0, NULL, &registers_schema, 0, 0 },
+	{ "vcpu_type", F_STRING, FALSE, NULL, 0, 64, NULL, NULL, 0, 0 },
+	END,
+};
+static const AcSchema measurement_schema = { "measurements[]", measurement_fields, FALSE };
+
+/* AC_ALEPH_MAX_MEASUREMENTS: aleph-message's MAX_MEASUREMENTS */
 static const AcField trusted_execution_fields[] = {
 	{ "firmware", F_ITEM_HASH, FALSE, NULL, 0, 0, NULL, NULL, 0, 0 },
 	{ "policy", F_INT, FALSE, "1", 0, G_MAXUINT32, NULL, NULL, 0, 0 },
+	{ "mode", F_ENUM, FALSE, NULL, 0, 0, tee_modes, NULL, 0, 0 },
+	{ "runtime", F_ITEM_HASH, FALSE, NULL, 0, 0, NULL, NULL, 0, 0 },
+	{ "measurements", F_ARRAY, FALSE, NULL, 0, 16, NULL, &measurement_schema, F_OBJECT, 0 },
+	{ "attestation_port", F_INT, FALSE, NULL, 1, 65535, NULL, NULL, 0, 0 },
 	END,
 };
 static const AcSchema trusted_execution_schema
@@ -587,9 +610,9 @@ member_string (JsonObject *obj, const gchar *name)
 	           : NULL;
 }
 
-/* aleph-message InstanceContent / InstanceEnvironment model validators */
+/* the payment, node and GPU rules, the same for every INSTANCE */
 static gboolean
-check_instance_rules (JsonObject *c, GError **error)
+check_node_rules (JsonObject *c, GError **error)
 {
 	JsonObject *env = member_object (c, "environment");
 	JsonObject *payment = member_object (c, "payment");
@@ -601,24 +624,6 @@ check_instance_rules (JsonObject *c, GError **error)
 	gboolean has_node_hash = member_string (node, "node_hash") != NULL;
 	gboolean confidential = member_object (env, "trusted_execution") != NULL;
 
-	if (confidential && g_strcmp0 (member_string (env, "hypervisor"), "qemu") != 0) {
-		g_set_error_literal (
-		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		    "INSTANCE content.environment.trusted_execution: only supported "
-		    "with environment.hypervisor \"qemu\"");
-		return FALSE;
-	}
-	/* optional in aleph-message, but the CRN downloads it unconditionally: a null fails there
-	 */
-	if (confidential
-	    && member_string (member_object (env, "trusted_execution"), "firmware") == NULL) {
-		g_set_error_literal (
-		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		    "INSTANCE content.environment.trusted_execution.firmware: required "
-		    "(the CRN always downloads it), expected the STORE item hash of the "
-		    "OVMF firmware");
-		return FALSE;
-	}
 	if ((payg || credit) && req != NULL && !has_node_hash) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "INSTANCE content.requirements.node.node_hash: required with payment "
@@ -644,6 +649,120 @@ check_instance_rules (JsonObject *c, GError **error)
 		}
 	}
 	return TRUE;
+}
+
+/* mode null or "sev": the SNP members are refused (the legacy flow ignores them) */
+static gboolean
+check_sev_only (JsonObject *tee, GError **error)
+{
+	static const gchar *const snp_only[] = { "runtime", "measurements", "attestation_port" };
+	for (guint i = 0; i < G_N_ELEMENTS (snp_only); i++) {
+		if (json_object_has_member (tee, snp_only[i])) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "INSTANCE content.environment.trusted_execution.%s: only with "
+			             "mode \"sev_snp\" (this INSTANCE is legacy SEV)",
+			             snp_only[i]);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* mode "sev_snp" (aleph-message's validators, and the stricter choices of docs/snp.md) */
+static gboolean
+check_snp_rules (JsonObject *tee, GError **error)
+{
+	JsonNode *pn = json_object_get_member (tee, "policy");
+	gint64 policy = pn != NULL ? json_node_get_int (pn) : 1;
+	JsonNode *mn = json_object_get_member (tee, "measurements");
+	JsonArray *ms = mn != NULL && JSON_NODE_HOLDS_ARRAY (mn) ? json_node_get_array (mn) : NULL;
+
+	if (json_object_has_member (tee, "firmware")) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "INSTANCE content.environment.trusted_execution.firmware: must "
+		                     "be null with mode \"sev_snp\" (the OVMF is the runtime "
+		                     "bundle's)");
+		return FALSE;
+	}
+	if (json_object_has_member (tee, "attestation_port")) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "INSTANCE content.environment.trusted_execution.attestation_port: "
+		                     "must be null for an SEV-SNP instance (the port is the runtime "
+		                     "manifest's; CRNs refuse a value)");
+		return FALSE;
+	}
+	/* bit 17 must be one, bits 63:26 zero; the model's default (1) is not an SNP policy */
+	if ((policy & (1 << 17)) == 0 || (policy >> 26) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "INSTANCE content.environment.trusted_execution.policy: 0x%" G_GINT64_MODIFIER
+		             "x is not an SEV-SNP guest policy (bit 17 must be set, bits 63:26 "
+		             "clear); an SNP INSTANCE carries it explicitly, such as 196608 (0x30000)",
+		             policy);
+		return FALSE;
+	}
+	if (member_string (tee, "runtime") == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "INSTANCE content.environment.trusted_execution.runtime: required "
+		                     "with mode \"sev_snp\" (the item hash of the STORE holding the "
+		                     "aleph-instance-runtime/1 manifest)");
+		return FALSE;
+	}
+	if (ms == NULL || json_array_get_length (ms) == 0) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "INSTANCE content.environment.trusted_execution.measurements: "
+		                     "required with mode \"sev_snp\", 1 to 16 expected launch "
+		                     "digests");
+		return FALSE;
+	}
+	for (guint i = 0; i < json_array_get_length (ms); i++) {
+		JsonObject *m = json_array_get_object_element (ms, i);
+		const gchar *launch = member_string (member_object (m, "registers"), "launch");
+		gboolean ok = launch != NULL && strlen (launch) == 96;
+		for (const gchar *q = launch; ok && *q != '\0'; q++)
+			ok = g_ascii_isdigit (*q) || (*q >= 'a' && *q <= 'f');
+		if (!ok) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "INSTANCE content.environment.trusted_execution.measurements[%u]."
+			             "registers.launch: '%s' is not a launch digest, expected 96 "
+			             "lowercase hex digits",
+			             i, launch != NULL ? launch : "");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* aleph-message InstanceContent / InstanceEnvironment model validators */
+static gboolean
+check_instance_rules (JsonObject *c, GError **error)
+{
+	JsonObject *env = member_object (c, "environment");
+	JsonObject *tee = member_object (env, "trusted_execution");
+	gboolean confidential = tee != NULL;
+
+	if (confidential && g_strcmp0 (member_string (env, "hypervisor"), "qemu") != 0) {
+		g_set_error_literal (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "INSTANCE content.environment.trusted_execution: only supported "
+		    "with environment.hypervisor \"qemu\"");
+		return FALSE;
+	}
+	if (confidential && g_strcmp0 (member_string (tee, "mode"), "sev_snp") == 0)
+		return check_snp_rules (tee, error) && check_node_rules (c, error);
+	if (confidential && !check_sev_only (tee, error))
+		return FALSE;
+	/* optional in aleph-message, but the CRN downloads it unconditionally: a null fails there
+	 */
+	if (confidential
+	    && member_string (member_object (env, "trusted_execution"), "firmware") == NULL) {
+		g_set_error_literal (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "INSTANCE content.environment.trusted_execution.firmware: required "
+		    "(the CRN always downloads it), expected the STORE item hash of the "
+		    "OVMF firmware");
+		return FALSE;
+	}
+	return check_node_rules (c, error);
 }
 
 static gboolean

@@ -16,6 +16,7 @@
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
 #include "ac-sev-policy.h"
+#include "ac-snp-policy.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -60,7 +61,7 @@ attr (GString *s, const gchar *name, const gchar *value)
 
 /* The options of `virt-aleph tag` the element is built from. */
 typedef struct {
-	gchar *disk, *policy, *local, *fw_sha, *fw_ref, *fw_file, *api, *crn, *payment,
+	gchar *disk, *sev_type, *snp_runtime, *policy, *local, *fw_sha, *fw_ref, *fw_file, *api, *crn, *payment,
 	    *store_payment, *rootfs, *memory, *name, *ssh_key, *ports;
 	gchar *from_file; /* --file: the element as it is, instead of the options */
 	gint vcpus;
@@ -71,6 +72,8 @@ static void
 tag_options_clear (TagOptions *o)
 {
 	g_free (o->disk);
+	g_free (o->sev_type);
+	g_free (o->snp_runtime);
 	g_free (o->policy);
 	g_free (o->local);
 	g_free (o->fw_sha);
@@ -94,7 +97,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TagOptions, tag_options_clear)
 static gboolean
 tag_options_any (const TagOptions *o)
 {
-	return o->disk != NULL || o->policy != NULL || o->es || o->local != NULL
+	return o->disk != NULL || o->sev_type != NULL || o->snp_runtime != NULL
+	       || o->policy != NULL || o->es || o->local != NULL
 	       || o->fw_sha != NULL || o->fw_ref != NULL || o->fw_file != NULL || o->publish
 	       || o->api != NULL || o->crn != NULL || o->payment != NULL || o->store_payment != NULL
 	       || o->rootfs != NULL || o->vcpus != 0 || o->memory != NULL || o->name != NULL
@@ -116,9 +120,11 @@ tag_options_format (TagOptions *o)
 		attr (el, "dev", o->disk);
 		g_string_append (el, "/>");
 	}
-	if (o->policy != NULL || o->es) {
+	if (o->sev_type != NULL || o->snp_runtime != NULL || o->policy != NULL || o->es) {
 		g_string_append (el, "<aleph:sev");
+		attr (el, "type", o->sev_type);
 		attr (el, "policy", o->policy);
+		attr (el, "runtime", o->snp_runtime);
 		attr (el, "es", o->es ? "yes" : NULL);
 		g_string_append (el, "/>");
 	}
@@ -312,8 +318,14 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	const GOptionEntry entries[] = {
 		{ "disk", 0, 0, G_OPTION_ARG_STRING, &o.disk,
 		  "target dev of the disk to encrypt (default: first disk)", "DEV" },
-		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy, "SEV guest policy (default 0x1)",
+		{ "sev-type", 0, 0, G_OPTION_ARG_STRING, &o.sev_type,
+		  "sev (default), sev-es or snp (SEV-SNP; never downgraded to SEV)", "TYPE" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
+		  "guest policy: SEV (default 0x1) or, with --sev-type snp, SEV-SNP (default 0x30000)",
 		  "POLICY" },
+		{ "snp-runtime", 0, 0, G_OPTION_ARG_STRING, &o.snp_runtime,
+		  "with --sev-type snp: STORE item hash of the aleph-instance-runtime/1 manifest",
+		  "HASH" },
 		{ "es", 0, 0, G_OPTION_ARG_NONE, &o.es, "require SEV-ES", NULL },
 		{ "local", 0, 0, G_OPTION_ARG_STRING, &o.local,
 		  "local start mode: sev, test or deny", "MODE" },
@@ -755,8 +767,13 @@ status_print_json (const StatusView *v)
 	if (v->tag_error != NULL)
 		json_member (b, "tagError", v->tag_error->message);
 	if (tag != NULL) {
-		g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
+		g_autofree gchar *policy
+		    = tag->tee == AC_TEE_SNP
+		          ? g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", tag->snp_policy)
+		          : g_strdup_printf ("0x%x", tag->policy);
+		json_member (b, "tee", ac_tag_get_tee_name (tag));
 		json_member (b, "policy", policy);
+		json_member (b, "runtime", tag->snp_runtime);
 		json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
 		json_builder_set_member_name (b, "publish");
 		json_builder_add_boolean_value (b, tag->publish != NULL);
@@ -812,9 +829,16 @@ status_print_text (AcCliGlobal *global, const StatusView *v)
 	} else if (tag == NULL) {
 		printf ("Tag:         INVALID: %s\n", v->tag_error->message);
 	} else {
-		g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
-		printf ("Tag:         SEV policy 0x%x (%s), local mode %s, %s\n", tag->policy,
-		        names, ac_local_mode_to_string (tag->local_mode),
+		g_autofree gchar *names = tag->tee == AC_TEE_SNP
+		                              ? ac_snp_policy_to_names (tag->snp_policy)
+		                              : ac_sev_policy_to_names (tag->policy);
+		g_autofree gchar *policy
+		    = tag->tee == AC_TEE_SNP
+		          ? g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", tag->snp_policy)
+		          : g_strdup_printf ("0x%x", tag->policy);
+		printf ("Tag:         %s policy %s (%s), local mode %s, %s\n",
+		        ac_tag_get_tee_name (tag), policy, names,
+		        ac_local_mode_to_string (tag->local_mode),
 		        tag->publish != NULL ? "published to Aleph" : "not published");
 	}
 	if (st == NULL) {

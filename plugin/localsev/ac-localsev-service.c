@@ -99,7 +99,7 @@ ac_localsev_service_host_has_sev (AcSevHost *host)
  * ac_localsev_service_applies:
  *
  * Whether the local SEV flow runs this tagged domain: no <aleph:publish> (the Aleph flow's),
- * and the local mode after defaults is `sev` (an unset mode is `sev` only when the host
+ * not an SEV-SNP tag (an SNP domain is never launched as an SEV guest), and the local mode after defaults is `sev` (an unset mode is `sev` only when the host
  * reports SEV; `test` and `deny` are the hook's business alone).
  */
 gboolean
@@ -108,7 +108,8 @@ ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	g_return_val_if_fail (tag != NULL, FALSE);
 
-	if (tag->publish != NULL)
+	/* the local flow prepares SEV launches: an SNP tag is never run as one */
+	if (tag->publish != NULL || tag->tee == AC_TEE_SNP)
 		return FALSE;
 	switch (tag->local_mode) {
 	case AC_LOCAL_MODE_SEV:

@@ -34,11 +34,31 @@ ac_hook_config_free (AcHookConfig *config)
 	g_free (config);
 }
 
+static gboolean
+parse_host_setting (GKeyFile *kf, const gchar *path, const gchar *key, AcHostSev *out, GError **error)
+{
+	g_autofree gchar *value = g_key_file_get_string (kf, "hook", key, NULL);
+
+	if (value == NULL || g_strcmp0 (value, "auto") == 0)
+		*out = AC_HOST_SEV_AUTO;
+	else if (g_strcmp0 (value, "yes") == 0)
+		*out = AC_HOST_SEV_YES;
+	else if (g_strcmp0 (value, "no") == 0)
+		*out = AC_HOST_SEV_NO;
+	else {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s: [hook] %s='%s': expected auto, yes or no", path, key, value);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * ac_hook_config_load:
  * @path: a key file with a [hook] group; a missing file means the defaults
  *
- * Keys: host-sev = auto|yes|no (default auto), state-dir = PATH (default the package
+ * Keys: host-sev = auto|yes|no (default auto), host-snp = auto|yes|no (the same for
+ * SEV-SNP, default auto), state-dir = PATH (default the package
  * state directory), owners = ADDRESS;… (the Ethereum addresses whose signed launch records
  * this host accepts for local SEV launches prepared by a service on another machine),
  * host-id = NAME (this host in those records, default its host name).
@@ -49,9 +69,8 @@ ac_hook_config_load (const gchar *path, GError **error)
 	g_autoptr(AcHookConfig) config = g_new0 (AcHookConfig, 1);
 	g_autoptr(GKeyFile) kf = g_key_file_new ();
 	g_autoptr(GError) local_error = NULL;
-	g_autofree gchar *sev = NULL;
-
 	config->host_sev = AC_HOST_SEV_AUTO;
+	config->host_snp = AC_HOST_SEV_AUTO;
 	config->state_dir = g_strdup (AC_STATEDIR);
 	config->host_id = g_strdup (g_get_host_name ());
 	if (!ac_key_file_load_strict (kf, path, ac_hook_config_keys, &local_error)) {
@@ -60,18 +79,9 @@ ac_hook_config_load (const gchar *path, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s", local_error->message);
 		return NULL;
 	}
-	sev = g_key_file_get_string (kf, "hook", "host-sev", NULL);
-	if (sev == NULL || g_strcmp0 (sev, "auto") == 0)
-		config->host_sev = AC_HOST_SEV_AUTO;
-	else if (g_strcmp0 (sev, "yes") == 0)
-		config->host_sev = AC_HOST_SEV_YES;
-	else if (g_strcmp0 (sev, "no") == 0)
-		config->host_sev = AC_HOST_SEV_NO;
-	else {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s: [hook] host-sev='%s': expected auto, yes or no", path, sev);
+	if (!parse_host_setting (kf, path, "host-sev", &config->host_sev, error) ||
+	    !parse_host_setting (kf, path, "host-snp", &config->host_snp, error))
 		return NULL;
-	}
 	if (g_key_file_has_key (kf, "hook", "owners", NULL)) {
 		g_auto(GStrv) owners = g_key_file_get_string_list (kf, "hook", "owners", NULL, NULL);
 		g_autoptr(GPtrArray) valid = g_ptr_array_new_with_free_func (g_free);
@@ -120,6 +130,29 @@ ac_host_has_sev (AcHostSev setting)
 	if (!g_file_test ("/dev/sev", G_FILE_TEST_EXISTS))
 		return FALSE;
 	if (!g_file_get_contents ("/sys/module/kvm_amd/parameters/sev", &param, NULL, NULL))
+		return FALSE;
+	g_strstrip (param);
+	return g_strcmp0 (param, "Y") == 0 || g_strcmp0 (param, "1") == 0;
+}
+
+/**
+ * ac_host_has_snp:
+ *
+ * Whether this host can launch SEV-SNP guests: /dev/sev exists and kvm_amd has sev_snp
+ * enabled (Aleph's CRN check, docs/snp.md). SEV alone is not enough.
+ */
+gboolean
+ac_host_has_snp (AcHostSev setting)
+{
+	g_autofree gchar *param = NULL;
+
+	if (setting == AC_HOST_SEV_YES)
+		return TRUE;
+	if (setting == AC_HOST_SEV_NO)
+		return FALSE;
+	if (!g_file_test ("/dev/sev", G_FILE_TEST_EXISTS))
+		return FALSE;
+	if (!g_file_get_contents ("/sys/module/kvm_amd/parameters/sev_snp", &param, NULL, NULL))
 		return FALSE;
 	g_strstrip (param);
 	return g_strcmp0 (param, "Y") == 0 || g_strcmp0 (param, "1") == 0;
@@ -300,6 +333,31 @@ gate_sev_record (const AcHookConfig *config, const gchar *domain, const gchar *x
 }
 
 /* <aleph:local mode='sev'/> on a SEV host: the launch is the tag's */
+/* An SNP tag in local mode sev: refused with the reason, until the local SNP launch exists
+ * (never started as an SEV guest instead). */
+static gboolean
+gate_snp (const gchar *domain, gboolean host_snp, const AcTag *tag, GError **error)
+{
+	if (tag->publish != NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
+		return FALSE;
+	}
+	if (!host_snp) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"<aleph:local mode='sev'/> with <aleph:sev type='snp'> needs AMD SEV-SNP, "
+			"which this host lacks (no /dev/sev or kvm_amd sev_snp=N); an SNP domain "
+			"never starts as an SEV guest. Start it on an SEV-SNP host, deploy it to "
+			"Aleph with <aleph:publish/>, or set <aleph:local mode='test'/> for an "
+			"unprotected test run");
+		return FALSE;
+	}
+	refuse (error, AC_ERROR_REFUSED, domain,
+		"<aleph:sev type='snp'>: this version cannot prepare a local SEV-SNP launch yet, "
+		"and an SNP domain never starts as an SEV guest. Deploy it to Aleph with "
+		"<aleph:publish/>, or set <aleph:local mode='test'/> for an unprotected test run");
+	return FALSE;
+}
+
 static gboolean
 gate_sev (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len,
 	  gboolean host_sev, const AcTag *tag, const AcTagDomain *dom, GError **error)
@@ -392,7 +450,9 @@ gate_prepare (const AcHookConfig *config,
 				local_error->message, domain, domain);
 		return FALSE;
 	}
-	host_sev = ac_host_has_sev (config->host_sev);
+	/* an SNP tag needs SNP: SEV alone never stands in for it */
+	host_sev = tag->tee == AC_TEE_SNP ? ac_host_has_snp (config->host_snp)
+					  : ac_host_has_sev (config->host_sev);
 	mode = ac_tag_get_effective_local_mode (tag, host_sev);
 	if (tag->publish != NULL && mode != AC_LOCAL_MODE_TEST &&
 	    (mode == AC_LOCAL_MODE_DENY || !host_sev)) {
@@ -406,6 +466,13 @@ gate_prepare (const AcHookConfig *config,
 				"<aleph:local mode='deny'/> forbids starting it on a local host. To "
 				"deploy it to Aleph add <aleph:publish/> and let virt-alephd run it; "
 				"for an unprotected test run set <aleph:local mode='test'/>");
+		else if (tag->tee == AC_TEE_SNP)
+			refuse (error, AC_ERROR_REFUSED, domain,
+				"its tag asks for AMD SEV-SNP (<aleph:sev type='snp'>), which this "
+				"host lacks (no /dev/sev or kvm_amd sev_snp=N); an SNP domain never "
+				"starts as an SEV guest or unprotected. Start it on an SEV-SNP host, "
+				"deploy it to Aleph with <aleph:publish/>, or set <aleph:local "
+				"mode='test'/> for an unprotected test run");
 		else
 			refuse (error, AC_ERROR_REFUSED, domain,
 				"this host has no AMD SEV, and without SEV a confidential domain does "
@@ -414,6 +481,8 @@ gate_prepare (const AcHookConfig *config,
 				"unprotected test run set <aleph:local mode='test'/>");
 		return FALSE;
 	case AC_LOCAL_MODE_SEV:
+		if (tag->tee == AC_TEE_SNP)
+			return gate_snp (domain, host_sev, tag, error);
 		return gate_sev (config, domain, xml, len, host_sev, tag, dom, error);
 	case AC_LOCAL_MODE_TEST:
 		return TRUE;

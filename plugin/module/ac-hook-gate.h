@@ -17,6 +17,7 @@ typedef enum {
 
 typedef struct {
 	AcHostSev host_sev;
+	AcHostSev host_snp; /* the same for SEV-SNP (kvm_amd's sev_snp parameter) */
 	gchar *state_dir; /* where the hook records its decisions; NULL = none */
 	gchar **owners;	  /* addresses whose signed launch records this host accepts */
 	gchar *host_id;	  /* this host in those records; default its host name */
@@ -25,6 +26,7 @@ typedef struct {
 AcHookConfig *ac_hook_config_load (const gchar *path, GError **error);
 void ac_hook_config_free (AcHookConfig *config);
 gboolean ac_host_has_sev (AcHostSev setting);
+gboolean ac_host_has_snp (AcHostSev setting);
 
 gboolean ac_hook_gate (const AcHookConfig *config,
 		       const gchar *domain,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ac-aleph-payment.h"
+#include "ac-aleph-tee.h"
 #include "ac-error.h"
 
 static gchar *
@@ -68,13 +69,9 @@ ac_pipeline_instance_content (AcPipeline *p)
 	json_builder_add_boolean_value (b, TRUE);
 	json_builder_set_member_name (b, "hypervisor");
 	json_builder_add_string_value (b, "qemu");
-	json_builder_set_member_name (b, "trusted_execution");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "firmware");
-	json_builder_add_string_value (b, p->tag->firmware_ref);
-	json_builder_set_member_name (b, "policy");
-	json_builder_add_int_value (b, p->tag->policy);
-	json_builder_end_object (b);
+	/* SEV-SNP tags stop at the pre-flight until the SNP flow gives the runtime and the
+	 * measurements (ac_aleph_tee_add_snp) */
+	ac_aleph_tee_add_sev (b, p->tag->firmware_ref, p->tag->policy);
 	json_builder_set_member_name (b, "reproducible");
 	json_builder_add_boolean_value (b, FALSE);
 	json_builder_set_member_name (b, "shared_cache");

@@ -70,6 +70,16 @@ ac_pipeline_preflight_step (AcPipeline *p, GError **error)
 
 	if (ac_state_step_done (p->state, "instance"))
 		return TRUE;
+	/* the sev_snp INSTANCE, its runtime and the attested TLS unlock are not assembled in
+	 * this flow yet: refused before anything is built, never published as SEV */
+	if (p->tag->tee == AC_TEE_SNP) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		                     "<aleph:sev type='snp'>: this version cannot run the Aleph "
+		                     "SEV-SNP flow yet (sev_snp INSTANCE, runtime, attested TLS "
+		                     "unlock); nothing was built or posted, and an SNP domain is "
+		                     "never published as an SEV instance");
+		return FALSE;
+	}
 	if (!ac_state_step_done (p->state, "store")
 	    && !ac_payment_check (NULL, "STORE", ac_payment_to_string (pub->store_payment), now,
 	                          error)) {

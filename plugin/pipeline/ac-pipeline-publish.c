@@ -117,6 +117,7 @@ ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) crns = NULL;
 	AcCrnInfo *chosen = NULL;
+	gboolean snp;
 
 	if (ac_state_step_done (p->state, "crn"))
 		return TRUE;
@@ -124,24 +125,40 @@ ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
 	if (!ac_pipeline_ensure_clients (p, error))
 		return FALSE;
 	url = crn_list_url (p);
+	snp = p->tag->tee == AC_TEE_SNP;
 	crns = ac_crn_list_fetch (p->http, url, AC_CRN_FILTER_CONFIDENTIAL, error);
 	if (crns == NULL)
 		return FALSE;
 	for (guint i = 0; i < crns->len && chosen == NULL; i++) {
 		AcCrnInfo *c = g_ptr_array_index (crns, i);
-		if (g_strcmp0 (p->tag->publish->crn, "auto") == 0
-		    || g_strcmp0 (p->tag->publish->crn, c->hash) == 0)
-			chosen = c;
+		gboolean named = g_strcmp0 (p->tag->publish->crn, c->hash) == 0;
+		if (!named && g_strcmp0 (p->tag->publish->crn, "auto") != 0)
+			continue;
+		/* an SNP tag runs only on a node that advertises SEV-SNP: never on an SEV one */
+		if (snp && !c->sev_snp) {
+			if (named) {
+				g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+				             "<aleph:publish crn='%s'>: this CRN does not advertise "
+				             "SEV-SNP (no \"sev_snp\" in its CPU features in %s), and "
+				             "<aleph:sev type='snp'> never runs as an SEV instance; "
+				             "choose an SNP CRN or crn='auto'",
+				             c->hash, url);
+				return FALSE;
+			}
+			continue;
+		}
+		chosen = c;
 	}
 	if (chosen == NULL) {
+		const gchar *what = snp ? "SEV-SNP support (\"sev_snp\" in its CPU features)"
+		                        : "confidential support";
 		if (g_strcmp0 (p->tag->publish->crn, "auto") == 0)
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
-			             "no CRN with confidential support in %s", url);
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "no CRN with %s in %s",
+			             what, url);
 		else
-			g_set_error (
-			    error, AC_ERROR, AC_ERROR_NOT_FOUND,
-			    "<aleph:publish crn='%s'>: no such CRN with confidential support in %s",
-			    p->tag->publish->crn, url);
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			             "<aleph:publish crn='%s'>: no such CRN with %s in %s",
+			             p->tag->publish->crn, what, url);
 		return FALSE;
 	}
 	ac_state_set_string (p->state, "crn", "hash", chosen->hash);

@@ -18,6 +18,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-policy.h"
+#include "ac-snp-policy.h"
 #include "ac-size.h"
 
 
@@ -25,7 +26,9 @@ AcTag *
 ac_tag_new (void)
 {
 	AcTag *tag = g_new0 (AcTag, 1);
+	tag->tee = AC_TEE_SEV;
 	tag->policy = AC_SEV_POLICY_DEFAULT;
+	tag->snp_policy = AC_SNP_POLICY_DEFAULT;
 	tag->firmware_sha256 = g_strdup (AC_TAG_DEFAULT_FIRMWARE_SHA256);
 	tag->firmware_ref = g_strdup (AC_TAG_DEFAULT_FIRMWARE_REF);
 	tag->local_mode = AC_LOCAL_MODE_UNSET;
@@ -55,6 +58,7 @@ ac_tag_free (AcTag *tag)
 	g_free (tag->firmware_sha256);
 	g_free (tag->firmware_ref);
 	g_free (tag->firmware_file);
+	g_free (tag->snp_runtime);
 	ac_tag_publish_free (tag->publish);
 	g_free (tag);
 }
@@ -103,6 +107,20 @@ ac_payment_to_string (AcPayment payment)
 	default:
 		return "hold";
 	}
+}
+
+const gchar *
+ac_tee_type_to_string (AcTeeType tee)
+{
+	return tee == AC_TEE_SNP ? "snp" : "sev";
+}
+
+const gchar *
+ac_tag_get_tee_name (const AcTag *tag)
+{
+	if (tag->tee == AC_TEE_SNP)
+		return "SEV-SNP";
+	return (tag->policy & AC_SEV_POLICY_ES) ? "SEV-ES" : "SEV";
 }
 
 /**
@@ -277,18 +295,68 @@ parse_disk (AcTag *tag, xmlNode *node, GError **error)
 	return TRUE;
 }
 
+/* type='snp': the SNP guest policy (names or number, ac_snp_policy_parse) and the runtime */
+static gboolean
+parse_sev_snp (AcTag *tag, const gchar *policy, const gchar *es, const gchar *runtime, GError **error)
+{
+	tag->tee = AC_TEE_SNP;
+	if (es != NULL) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<aleph:sev type='snp' es='%s'>: attribute 'es' is for type='sev' only (an "
+			     "SNP guest's state is always encrypted); remove it",
+			     es);
+		return FALSE;
+	}
+	if (policy != NULL && !ac_snp_policy_parse (policy, &tag->snp_policy, error)) {
+		prefix_attr_error (error, "sev", "policy");
+		return FALSE;
+	}
+	if (runtime != NULL) {
+		if (!ac_codec_hex_is_valid (runtime, 64, AC_CODEC_HEX_DEFAULT)) {
+			set_attr_error (error, "sev", "runtime", runtime,
+					"64 hexadecimal digits (the STORE item hash of an "
+					"aleph-instance-runtime/1 manifest)");
+			return FALSE;
+		}
+		tag->snp_runtime = g_ascii_strdown (runtime, -1);
+	}
+	return TRUE;
+}
+
 static gboolean
 parse_sev (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "policy", "es", NULL };
+	static const gchar *const allowed[] = { "type", "policy", "es", "runtime", NULL };
+	g_autofree gchar *type = NULL;
 	g_autofree gchar *policy = NULL;
 	g_autofree gchar *es = NULL;
+	g_autofree gchar *runtime = NULL;
 	gboolean es_value = FALSE;
 
 	if (!check_leaf_element (node, allowed, error))
 		return FALSE;
+	type = xml_prop (node, "type");
 	policy = xml_prop (node, "policy");
 	es = xml_prop (node, "es");
+	runtime = xml_prop (node, "runtime");
+	if (type != NULL && g_strcmp0 (type, "sev") != 0 && g_strcmp0 (type, "sev-es") != 0 &&
+	    g_strcmp0 (type, "snp") != 0) {
+		set_attr_error (error, "sev", "type", type, "sev, sev-es or snp");
+		return FALSE;
+	}
+	if (g_strcmp0 (type, "snp") == 0)
+		return parse_sev_snp (tag, policy, es, runtime, error);
+	if (runtime != NULL) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<aleph:sev runtime='%s'>: attribute 'runtime' needs type='snp' (an "
+			     "SEV guest boots the firmware of <aleph:firmware>)",
+			     runtime);
+		return FALSE;
+	}
 	if (policy != NULL) {
 		if (!ac_sev_policy_parse (policy, &tag->policy, error)) {
 			prefix_attr_error (error, "sev", "policy");
@@ -309,6 +377,26 @@ parse_sev (AcTag *tag, xmlNode *node, GError **error)
 				     policy);
 			return FALSE;
 		}
+	}
+	if (g_strcmp0 (type, "sev-es") == 0) {
+		if (es != NULL && !es_value) {
+			g_set_error_literal (error,
+					     AC_ERROR,
+					     AC_ERROR_INVALID_INPUT,
+					     "<aleph:sev type='sev-es' es='no'>: type sev-es is SEV-ES; "
+					     "remove es='no' or use type='sev'");
+			return FALSE;
+		}
+		tag->policy |= AC_SEV_POLICY_ES;
+	} else if (g_strcmp0 (type, "sev") == 0 && (tag->policy & AC_SEV_POLICY_ES)) {
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<aleph:sev type='sev' policy='%s'%s>: the policy sets the ES bit (0x4), "
+			     "which is SEV-ES; use type='sev-es'",
+			     policy != NULL ? policy : "",
+			     es_value ? " es='yes'" : "");
+		return FALSE;
 	}
 	return TRUE;
 }
@@ -667,6 +755,17 @@ parse_confidential (AcTag *tag, xmlNode *root, GError **error)
 			return FALSE;
 		}
 	}
+	/* children[2] is firmware: an SNP guest's OVMF is the runtime bundle's, measured with
+	 * its kernel; a firmware element would be silently unused */
+	if (tag->tee == AC_TEE_SNP && children[2].seen) {
+		g_set_error_literal (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:firmware> cannot be used with <aleph:sev type='snp'>: an "
+				     "SEV-SNP guest boots the OVMF of its runtime bundle (<aleph:sev "
+				     "runtime=…>); remove <aleph:firmware>");
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -770,14 +869,48 @@ ac_tag_parse_element (xmlNode *root, GError **error)
  * Cross-field rules: the disk must exist, and a domain published to Aleph must use what
  * Aleph's CRNs can attest (policy 0x1: they launch every VM with it, docs/protocols.md#guest-policy).
  */
+static gboolean
+validate_snp (const AcTag *tag, GError **error)
+{
+	g_autofree gchar *names = NULL;
+	const gchar *why = NULL;
+
+	if (!ac_snp_policy_validate (tag->snp_policy, error)) {
+		g_prefix_error (error, "<aleph:sev type='snp' policy=…>: ");
+		return FALSE;
+	}
+	/* the verifier refuses reports with these bits (docs/snp.md#policy): such a guest could
+	 * never be attested, and with debug the host reads its memory */
+	if (tag->snp_policy & AC_SNP_POLICY_DEBUG)
+		why = "the DEBUG bit (19) lets the host read and write the guest's memory";
+	else if (tag->snp_policy & AC_SNP_POLICY_MIGRATE_MA)
+		why = "the MIGRATE_MA bit (18) lets a migration agent export the guest";
+	if (why != NULL) {
+		names = ac_snp_policy_to_names (tag->snp_policy);
+		g_set_error (error,
+			     AC_ERROR,
+			     AC_ERROR_INVALID_INPUT,
+			     "<aleph:sev type='snp' policy='0x%" G_GINT64_MODIFIER "x'> (%s): %s, and "
+			     "the attestation refuses it; drop that bit (default 0x30000)",
+			     tag->snp_policy,
+			     names,
+			     why);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 ac_tag_validate (const AcTag *tag, const AcTagDomain *domain, GError **error)
 {
-	if (!ac_sev_policy_validate (tag->policy, error)) {
+	if (tag->tee == AC_TEE_SNP) {
+		if (!validate_snp (tag, error))
+			return FALSE;
+	} else if (!ac_sev_policy_validate (tag->policy, error)) {
 		g_prefix_error (error, "<aleph:sev policy=…>: ");
 		return FALSE;
 	}
-	if (tag->publish != NULL && tag->policy != AC_SEV_POLICY_DEFAULT) {
+	if (tag->tee == AC_TEE_SEV && tag->publish != NULL && tag->policy != AC_SEV_POLICY_DEFAULT) {
 		g_autofree gchar *names = ac_sev_policy_to_names (tag->policy);
 		g_set_error (error,
 			     AC_ERROR,
@@ -843,7 +976,9 @@ gchar *
 ac_tag_format (const AcTag *tag)
 {
 	GString *str = g_string_new ("<" AC_TAG_PREFIX ":confidential xmlns:" AC_TAG_PREFIX "=\"" AC_TAG_NS "\">\n");
-	g_autofree gchar *policy = g_strdup_printf ("0x%x", tag->policy);
+	g_autofree gchar *policy = tag->tee == AC_TEE_SNP
+					   ? g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", tag->snp_policy)
+					   : g_strdup_printf ("0x%x", tag->policy);
 
 	if (tag->disk_dev != NULL) {
 		g_string_append (str, "  <aleph:disk");
@@ -851,14 +986,20 @@ ac_tag_format (const AcTag *tag)
 		g_string_append (str, "/>\n");
 	}
 	g_string_append (str, "  <aleph:sev");
+	if (tag->tee == AC_TEE_SNP)
+		append_attr (str, "type", "snp");
 	append_attr (str, "policy", policy);
+	if (tag->snp_runtime != NULL)
+		append_attr (str, "runtime", tag->snp_runtime);
 	g_string_append (str, "/>\n");
-	g_string_append (str, "  <aleph:firmware");
-	append_attr (str, "sha256", tag->firmware_sha256);
-	append_attr (str, "ref", tag->firmware_ref);
-	if (tag->firmware_file != NULL)
-		append_attr (str, "file", tag->firmware_file);
-	g_string_append (str, "/>\n");
+	if (tag->tee != AC_TEE_SNP) {
+		g_string_append (str, "  <aleph:firmware");
+		append_attr (str, "sha256", tag->firmware_sha256);
+		append_attr (str, "ref", tag->firmware_ref);
+		if (tag->firmware_file != NULL)
+			append_attr (str, "file", tag->firmware_file);
+		g_string_append (str, "/>\n");
+	}
 	if (tag->local_mode != AC_LOCAL_MODE_UNSET) {
 		g_string_append (str, "  <aleph:local");
 		append_attr (str, "mode", ac_local_mode_to_string (tag->local_mode));

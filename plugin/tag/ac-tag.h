@@ -28,6 +28,12 @@ typedef enum {
 	AC_LOCAL_MODE_DENY,
 } AcLocalMode;
 
+/* which AMD technology the guest is launched with (<aleph:sev type>) */
+typedef enum {
+	AC_TEE_SEV, /* SEV or SEV-ES: the ES bit of the SEV policy says which */
+	AC_TEE_SNP, /* SEV-SNP: snp_policy */
+} AcTeeType;
+
 typedef enum {
 	AC_PAYMENT_HOLD,
 	AC_PAYMENT_SUPERFLUID,
@@ -54,7 +60,11 @@ typedef struct {
 
 typedef struct {
 	gchar *disk_dev;          /* target dev of the disk to encrypt; NULL = first disk */
-	guint32 policy;           /* SEV guest policy; default 0x1 */
+	AcTeeType tee;            /* default AC_TEE_SEV */
+	guint32 policy;           /* SEV guest policy; default 0x1 (AC_TEE_SEV only) */
+	guint64 snp_policy;       /* SNP guest policy; default 0x30000 (AC_TEE_SNP only) */
+	gchar *snp_runtime;       /* AC_TEE_SNP: STORE item hash of the aleph-instance-runtime/1
+				   * manifest; NULL = the configuration's */
 	gchar *firmware_sha256;   /* lowercase hex */
 	gchar *firmware_ref;      /* STORE item hash of the firmware */
 	gchar *firmware_file;     /* optional local copy of the firmware */
@@ -89,6 +99,9 @@ gboolean ac_tag_validate (const AcTag *tag, const AcTagDomain *domain, GError **
 gboolean ac_tag_equal (const AcTag *a, const AcTag *b);
 
 AcLocalMode ac_tag_get_effective_local_mode (const AcTag *tag, gboolean host_has_sev);
+const gchar *ac_tee_type_to_string (AcTeeType tee);
+/* "SEV", "SEV-ES" or "SEV-SNP": what the tag launches */
+const gchar *ac_tag_get_tee_name (const AcTag *tag);
 const gchar *ac_local_mode_to_string (AcLocalMode mode);
 const gchar *ac_payment_to_string (AcPayment payment);
 

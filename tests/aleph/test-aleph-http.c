@@ -578,11 +578,17 @@ test_crn_list (void)
 	g_autofree gchar *u = url ("/crns.json");
 	g_autoptr (GPtrArray) all = ac_crn_list_fetch (h, u, AC_CRN_FILTER_NONE, &error);
 	g_autoptr (GPtrArray) conf = ac_crn_list_fetch (h, u, AC_CRN_FILTER_CONFIDENTIAL, &error);
+	g_autoptr (GPtrArray) snp = ac_crn_list_fetch (h, u, AC_CRN_FILTER_SNP, &error);
 	g_assert_no_error (error);
-	g_assert_cmpuint (all->len, ==, 3);
-	g_assert_cmpuint (conf->len, ==, 1);
+	g_assert_cmpuint (all->len, ==, 5);
+	g_assert_cmpuint (conf->len, ==, 2);
 	g_assert_true (((AcCrnInfo *)conf->pdata[0])->sev);
+	g_assert_false (((AcCrnInfo *)conf->pdata[0])->sev_snp);
 	g_assert_cmpstr (((AcCrnInfo *)conf->pdata[0])->address, ==, "https://crn1.example.org");
+	/* SEV-SNP: only the confidential QEMU node that lists sev_snp, never an SEV-only one */
+	g_assert_cmpuint (snp->len, ==, 1);
+	g_assert_true (((AcCrnInfo *)snp->pdata[0])->sev_snp);
+	g_assert_cmpstr (((AcCrnInfo *)snp->pdata[0])->address, ==, "https://crn4.example.org");
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ac-aleph-message.h"
+#include "ac-aleph-tee.h"
 #include "ac-aleph-util.h"
 #include "ac-codec.h"
 #include "ac-error.h"
@@ -296,12 +297,112 @@ test_one_document (void)
 	}
 }
 
+/* the launch digest of case @name ("C6") of the sev-snp-measure vectors */
+static void
+snp_vector_digest (const gchar *name, guint8 out[AC_ALEPH_SNP_LAUNCH_SIZE])
+{
+	g_autofree gchar *text
+	    = read_file (TEST_DATA_DIR "/../snp/sev-snp-measure/cases_output.txt");
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	gboolean in_case = FALSE;
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *l = lines[i];
+		if (l[0] == 'C')
+			in_case = g_str_has_prefix (l, name) && l[strlen (name)] == ' ';
+		if (in_case && g_str_has_prefix (l, "  sev-snp-measure: ")) {
+			g_autoptr (GError) error = NULL;
+			g_assert_true (ac_codec_hex_decode_fixed (name, l + strlen ("  sev-snp-measure: "),
+			                                          AC_CODEC_HEX_LOWER, out,
+			                                          AC_ALEPH_SNP_LAUNCH_SIZE, &error));
+			g_assert_no_error (error);
+			return;
+		}
+	}
+	g_error ("no case %s in cases_output.txt", name);
+}
+
+/* The SNP INSTANCE the builder makes from the runtime's expected digests (vectors C6, C7:
+ * EPYC-v4 and EPYC-Genoa) is the one of content/instance-snp.json, byte for byte, and it
+ * passes the schema; what the schema would refuse is refused before anything is built. */
+static void
+test_snp_instance (void)
+{
+	g_autoptr (AcEthAccount) account = account_0101 ();
+	g_autoptr (JsonNode) fixture = parse_file (CONTENT_DIR "/instance-snp.json");
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonNode) tee = NULL;
+	g_autoptr (AcAlephMessage) msg = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *want = read_file (CONTENT_DIR "/instance-snp.item_content");
+	const gchar *runtime = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+	AcAlephSnpMeasurement m[AC_ALEPH_MAX_MEASUREMENTS + 1] = { { "EPYC-v4", { 0 } },
+		                                                   { "EPYC-Genoa", { 0 } } };
+	JsonObject *env;
+
+	snp_vector_digest ("C6", m[0].launch);
+	snp_vector_digest ("C7", m[1].launch);
+	json_builder_begin_object (b);
+	g_assert_true (ac_aleph_tee_add_snp (b, 0x30000, runtime, m, 2, &error));
+	g_assert_no_error (error);
+	json_builder_end_object (b);
+	tee = json_builder_get_root (b);
+	env = json_object_get_object_member (json_node_get_object (fixture), "environment");
+	json_object_set_member (env, "trusted_execution",
+	                        json_object_dup_member (json_node_get_object (tee),
+	                                                "trusted_execution"));
+	msg = ac_aleph_message_build ("INSTANCE", fixture, ac_eth_account_get_address (account),
+	                              NULL, 1700000000.0, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (msg->item_content, ==, want);
+	g_assert_null (strstr (msg->item_content, "firmware"));
+
+	/* refusals: nothing is added to the builder */
+	{
+		struct {
+			const gchar *runtime;
+			guint n;
+			const gchar *type1;
+			const gchar *msg;
+		} bad[] = {
+			{ NULL, 2, "EPYC-Genoa", "runtime '(none)'" },
+			{ "C0FFEE00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00", 2,
+			  "EPYC-Genoa", "64 lowercase hex digits" },
+			{ runtime, 0, "EPYC-Genoa", "0 measurements, expected 1 to 16" },
+			{ runtime, 17, "EPYC-Genoa", "17 measurements, expected 1 to 16" },
+			{ runtime, 2, "EPYC-v4", "measurements[1].vcpu_type 'EPYC-v4': already given" },
+			{ runtime, 2, "", "measurements[1].vcpu_type '': expected 1 to 64" },
+			{ runtime, 2,
+			  "EPYC-0123456789012345678901234567890123456789012345678901234567890",
+			  "expected 1 to 64 characters" },
+		};
+		for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+			g_autoptr (JsonBuilder) b2 = json_builder_new ();
+			g_autoptr (JsonNode) root = NULL;
+			g_autoptr (GError) e = NULL;
+			AcAlephSnpMeasurement mm[AC_ALEPH_MAX_MEASUREMENTS + 1];
+			for (guint j = 0; j < G_N_ELEMENTS (mm); j++)
+				mm[j] = (AcAlephSnpMeasurement){ NULL, { 0 } };
+			mm[0].vcpu_type = "EPYC-v4";
+			mm[1].vcpu_type = bad[i].type1;
+			json_builder_begin_object (b2);
+			g_assert_false (
+			    ac_aleph_tee_add_snp (b2, 0x30000, bad[i].runtime, mm, bad[i].n, &e));
+			g_assert_error (e, AC_ERROR, AC_ERROR_INVALID_INPUT);
+			g_assert_nonnull (strstr (e->message, bad[i].msg));
+			json_builder_end_object (b2);
+			root = json_builder_get_root (b2);
+			g_assert_cmpuint (json_object_get_size (json_node_get_object (root)), ==, 0);
+		}
+	}
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/aleph/message/content-fixtures", test_content_fixtures);
 	g_test_add_func ("/aleph/message/one-document", test_one_document);
+	g_test_add_func ("/aleph/message/snp-instance", test_snp_instance);
 	g_test_add_func ("/aleph/message/worked-instance", test_worked_instance);
 	g_test_add_func ("/aleph/message/sha256-vector", test_sha256_vector);
 	g_test_add_func ("/aleph/message/real-network-message", test_real_network_message);

@@ -390,6 +390,25 @@ class TestTag(JsonCliTest):
         self.fails("not-found", "tag", "no-such-domain", "--local", "test")
         self.fails("not-found", "tag", "plain", "--file", os.path.join(self.dir, "none.xml"))
 
+    def test_tag_snp(self):
+        runtime = "ab" * 32
+        doc = self.ok("tag", "plain", "--sev-type", "snp", "--policy", "smt,single-socket",
+                      "--snp-runtime", runtime, "--local", "deny", "--dry-run")
+        self.assertIn('<aleph:sev type="snp" policy="0x130000" runtime="%s"/>' % runtime, doc["tag"])
+        self.assertNotIn("<aleph:firmware", doc["tag"])
+        doc = self.ok("tag", "plain", "--sev-type", "sev-es", "--local", "test", "--dry-run")
+        self.assertIn('<aleph:sev policy="0x5"/>', doc["tag"])
+        # an SNP policy with debug, an SEV flag name for SNP, a runtime without snp, a bad type
+        doc = self.fails("invalid-input", "tag", "plain", "--sev-type", "snp", "--policy", "0xb0000")
+        self.assertIn("DEBUG bit (19)", doc["error"]["message"])
+        self.fails("invalid-input", "tag", "plain", "--sev-type", "snp", "--policy", "nodbg")
+        doc = self.fails("invalid-input", "tag", "plain", "--snp-runtime", runtime)
+        self.assertIn("'runtime' needs type='snp'", doc["error"]["message"])
+        doc = self.fails("invalid-input", "tag", "plain", "--sev-type", "tdx")
+        self.assertIn("<aleph:sev type='tdx'>", doc["error"]["message"])
+        doc = self.fails("invalid-input", "tag", "plain", "--sev-type", "snp", "--firmware-sha256", "a" * 64)
+        self.assertIn("<aleph:firmware> cannot be used with <aleph:sev type='snp'>", doc["error"]["message"])
+
     def test_untag(self):
         doc = self.ok("untag", "tagged")
         self.assertEqual(doc["domain"], "tagged")
@@ -405,6 +424,8 @@ class TestTag(JsonCliTest):
         self.assertFalse(doc["tagged"])
         doc = self.ok("status", "tagged")
         self.assertTrue(doc["publish"])
+        self.assertEqual(doc["tee"], "SEV")
+        self.assertEqual(doc["policy"], "0x1")
         self.assertEqual(doc["status"]["state"], "running")
         self.assertEqual(doc["status"]["instance"], HASH_INSTANCE)
         self.fails("not-found", "status", "no-such-domain")

@@ -17,7 +17,7 @@
 typedef struct {
 	const gchar *name;
 	const gchar *fixture;  /* tests/data/hook/<fixture>.xml */
-	const gchar *host_sev; /* yes | no */
+	const gchar *host_sev; /* yes | no, optionally followed by "\nhost-snp=yes|no" */
 	const gchar *op;
 	const gchar *subop;
 	gboolean module_ok;    /* FALSE: the config points to a missing module */
@@ -78,6 +78,21 @@ static const HookCase cases[] = {
 	  "remove <aleph:publish>", "add <aleph:publish/>" },
 	{ "published-sev-unprepared", "published", "yes", "prepare", "begin", TRUE, 3,
 	  "'virt-aleph apply web'", "add <aleph:publish/>" },
+	/* SEV-SNP: never downgraded to an SEV launch, whatever the host has */
+	{ "snp-default-sev-host", "snp-default", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
+	  "its tag asks for AMD SEV-SNP (<aleph:sev type='snp'>), which this host lacks",
+	  "launchSecurity" },
+	{ "snp-default-snp-host", "snp-default", "yes\nhost-snp=yes", "prepare", "begin", TRUE, 3,
+	  "cannot prepare a local SEV-SNP launch yet, and an SNP domain never starts as an SEV guest" },
+	{ "snp-sev-sev-host", "snp-sev", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
+	  "<aleph:local mode='sev'/> with <aleph:sev type='snp'> needs AMD SEV-SNP, which this host lacks" },
+	{ "snp-sev-snp-host", "snp-sev", "no\nhost-snp=yes", "prepare", "begin", TRUE, 3,
+	  "cannot prepare a local SEV-SNP launch yet" },
+	{ "snp-test", "snp-test", "no\nhost-snp=no", "prepare", "begin", TRUE, 0, NULL },
+	{ "snp-published-sev-host", "snp-published", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
+	  "virt-alephd runs it on an Aleph node, not on this host" },
+	{ "snp-published-snp-host", "snp-published", "no\nhost-snp=yes", "prepare", "begin", TRUE, 3,
+	  "virt-alephd runs it on an Aleph node, not on this host", "add <aleph:publish/>" },
 };
 
 static gchar *tmpdir;
@@ -127,10 +142,11 @@ static const ConfigCase config_cases[] = {
 	  "[hook] host-sev='no   # no SEV here': a '#' is not a comment after a value; put comments on "
 	  "their own lines (expected auto, yes or no)" },
 	{ "unknown-key", "[hook]\nmodule=@MODULE@\nhots-sev=no\n",
-	  "[hook] unknown key 'hots-sev'; expected one of module, host-sev, state-dir, owners" },
+	  "[hook] unknown key 'hots-sev'; expected one of module, host-sev, host-snp, state-dir, owners" },
 	{ "unknown-group", "[hook]\nmodule=@MODULE@\n[pipeline]\nstate-dir=/tmp\n",
 	  "unknown group [pipeline]; expected [hook]" },
 	{ "malformed-host-sev", "[hook]\nmodule=@MODULE@\nhost-sev=maybe\n", "[hook] host-sev='maybe': expected auto, yes or no" },
+	{ "malformed-host-snp", "[hook]\nmodule=@MODULE@\nhost-snp=sev\n", "[hook] host-snp='sev': expected auto, yes or no" },
 };
 
 static void

@@ -672,6 +672,8 @@ test_applies (Fixture *f, gconstpointer data)
 	g_autoptr (AcTag) test = tag_from ("<aleph:local mode='test'/>");
 	g_autoptr (AcTag) deny = tag_from ("<aleph:local mode='deny'/>");
 	g_autoptr (AcTag) publish = tag_from ("<aleph:local mode='sev'/><aleph:publish/>");
+	g_autoptr (AcTag) snp = tag_from ("<aleph:sev type='snp'/>");
+	g_autoptr (AcTag) snp_sev = tag_from ("<aleph:sev type='snp'/><aleph:local mode='sev'/>");
 	AcSevHost *nosev = f->host->libvirt; /* the test driver: virNodeGetSEVInfo unsupported */
 
 	g_assert_true (ac_localsev_service_host_has_sev (AC_SEV_HOST (f->host)));
@@ -683,6 +685,9 @@ test_applies (Fixture *f, gconstpointer data)
 	g_assert_false (ac_localsev_service_applies (AC_SEV_HOST (f->host), test));
 	g_assert_false (ac_localsev_service_applies (AC_SEV_HOST (f->host), deny));
 	g_assert_false (ac_localsev_service_applies (AC_SEV_HOST (f->host), publish));
+	/* an SNP tag is never prepared as an SEV launch, even on an SEV host */
+	g_assert_false (ac_localsev_service_applies (AC_SEV_HOST (f->host), snp));
+	g_assert_false (ac_localsev_service_applies (AC_SEV_HOST (f->host), snp_sev));
 }
 
 /* mode sev on a host without SEV: the status says so, nothing is written */

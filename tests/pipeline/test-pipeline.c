@@ -144,7 +144,7 @@ typedef struct {
 /* @account: NULL for a new one (with the devnet's default balance); @publish: the attributes
  * of <aleph:publish> besides api and crn */
 static Flow *
-flow_new (AcEthAccount *account, const gchar *publish)
+flow_new_tee (AcEthAccount *account, const gchar *tee, const gchar *publish)
 {
 	Flow *f = g_new0 (Flow, 1);
 	g_autoptr (GError) error = NULL;
@@ -172,15 +172,14 @@ flow_new (AcEthAccount *account, const gchar *publish)
 	f->p.xml = g_strdup_printf (
 	    "<domain type='qemu'><name>web</name><uuid>" UUID "</uuid><metadata>"
 	    "<aleph:confidential xmlns:aleph='https://aleph.cloud/ns/libvirt/confidential/1'>"
-	    "<aleph:disk dev='vdb'/><aleph:sev policy='0x1'/>"
-	    "<aleph:firmware sha256='%s' ref='%s'/>"
+	    "<aleph:disk dev='vdb'/>%s"
 	    "<aleph:publish api='%s' crn='%s' %s/>"
 	    "</aleph:confidential></metadata>"
 	    "<memory unit='KiB'>1048576</memory><vcpu>2</vcpu>"
 	    "<os><type arch='x86_64'>hvm</type></os><devices>"
 	    "<disk type='file' device='disk'><source file='/nonexistent/data.img'/>"
 	    "<target dev='vdb' bus='virtio'/></disk></devices></domain>",
-	    net.fw_sha256, net.fw_ref, net.ccn, net.crn_hash, publish);
+	    tee, net.ccn, net.crn_hash, publish);
 	f->p.domain = ac_domain_parse (f->p.xml, -1, &error);
 	g_assert_no_error (error);
 	f->p.tag = f->p.domain->tag;
@@ -198,6 +197,15 @@ flow_new (AcEthAccount *account, const gchar *publish)
 	ac_state_set_int (f->p.state, "build", "size", 300 * 1024);
 	ac_state_mark_done (f->p.state, "build");
 	return f;
+}
+
+static Flow *
+flow_new (AcEthAccount *account, const gchar *publish)
+{
+	g_autofree gchar *tee = g_strdup_printf (
+	    "<aleph:sev policy='0x1'/><aleph:firmware sha256='%s' ref='%s'/>", net.fw_sha256,
+	    net.fw_ref);
+	return flow_new_tee (account, tee, publish);
 }
 
 static void
@@ -285,6 +293,29 @@ test_preflight_refused_payment (void)
 	g_assert_true (g_str_has_prefix (error->message, "<aleph:publish payment='hold'>: "));
 	g_assert_null (f->p.ccn);
 	g_assert_false (ac_state_step_done (f->p.state, "crn"));
+}
+
+/* An SEV-SNP tag is never published as an SEV instance: the flow stops before anything is
+ * built or posted, and a named CRN without sev_snp is refused */
+static void
+test_snp_never_sev (void)
+{
+	g_autoptr (Flow) f = flow_new_tee (NULL, "<aleph:sev type='snp' policy='0x30000'/>",
+	                                   "payment='credit'");
+	g_autoptr (GError) error = NULL;
+
+	g_assert_cmpint (f->p.tag->tee, ==, AC_TEE_SNP);
+	g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED);
+	g_assert_nonnull (strstr (error->message, "never published as an SEV instance"));
+	g_clear_error (&error);
+	/* the devnet's CRN advertises SEV and SEV-ES, not SEV-SNP */
+	g_assert_false (ac_pipeline_publish_step_crn (&f->p, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_assert_nonnull (strstr (error->message, "does not advertise SEV-SNP"));
+	g_assert_false (ac_state_step_done (f->p.state, "crn"));
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 0);
 }
 
 static void
@@ -495,6 +526,7 @@ main (int argc, char **argv)
 	                 test_preflight_insufficient_credit);
 	g_test_add_func ("/pipeline/preflight/refused-payment", test_preflight_refused_payment);
 	g_test_add_func ("/pipeline/preflight/old-ccn", test_preflight_old_ccn);
+	g_test_add_func ("/pipeline/preflight/snp-never-sev", test_snp_never_sev);
 	g_test_add_func ("/pipeline/store-instance", test_store_instance);
 	g_test_add_func ("/pipeline/attest/refusals", test_attest_refusals);
 	rc = g_test_run ();

@@ -205,6 +205,26 @@ test_effective_mode (void)
 	g_assert_cmpint (ac_tag_get_effective_local_mode (tag, FALSE), ==, AC_LOCAL_MODE_TEST);
 	tag->local_mode = AC_LOCAL_MODE_DENY;
 	g_assert_cmpint (ac_tag_get_effective_local_mode (tag, TRUE), ==, AC_LOCAL_MODE_DENY);
+	/* SEV-SNP: the TEE name, and the same defaulting (the caller passes whether the host has
+	 * SNP, ac_host_has_snp(), for an SNP tag) */
+	{
+		g_autoptr (GError) e = NULL;
+		g_autoptr (AcTag) snp = ac_tag_parse ("<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">"
+						      "<aleph:sev type='snp'/></aleph:confidential>",
+						      -1, NULL, &e);
+		g_autoptr (AcTag) es = ac_tag_parse ("<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">"
+						     "<aleph:sev type='sev-es'/></aleph:confidential>",
+						     -1, NULL, &e);
+		g_assert_no_error (e);
+		g_assert_cmpint (snp->tee, ==, AC_TEE_SNP);
+		g_assert_cmpstr (ac_tag_get_tee_name (snp), ==, "SEV-SNP");
+		g_assert_cmphex (snp->snp_policy, ==, 0x30000);
+		g_assert_cmpint (ac_tag_get_effective_local_mode (snp, FALSE), ==, AC_LOCAL_MODE_DENY);
+		g_assert_cmpint (es->tee, ==, AC_TEE_SEV);
+		g_assert_cmpstr (ac_tag_get_tee_name (es), ==, "SEV-ES");
+		g_assert_cmpstr (ac_tag_get_tee_name (tag), ==, "SEV");
+		g_assert_false (ac_tag_equal (snp, es));
+	}
 }
 
 static void

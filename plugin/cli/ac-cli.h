@@ -53,9 +53,9 @@ typedef struct {
  *   virt   tag, untag, status, list, validate           libvirt, libxml2
  *   flow   apply, attest, stop, reboot, erase, forget,  libvirt, the builder (libcryptsetup,
  *          logs, doctor, build                          libfdisk, libext2fs, libguestfs), libcurl
- * A module resolves lib/, sev/ and this file's functions in the front (it exports them); a
- * process loads one module at most, so the static libraries two modules share are never
- * loaded twice.
+ * A module holds no copy of lib/, sev/ or this file's functions: it binds to the front's (the
+ * front links lib/ and sev/ whole and exports them). A process loads one module at most, so
+ * the plugin code two modules share is never loaded twice.
  */
 gpointer ac_cli_module_symbol (const gchar *area, const gchar *symbol, GError **error);
 gchar *ac_cli_module_path (const gchar *area);

@@ -2,7 +2,7 @@
 # virt-aleph loads only what a command uses: the front links GLib, json-glib and OpenSSL only,
 # runs --version, sev, snp and ipfs cid without opening a module or a library of the plugin
 # layer, and each other command opens the one module of its area (aleph, virt, flow), which
-# links only its area's libraries. The modules are found beside the program (build tree) and
+# links only its area's libraries and holds no copy of the front's code. The modules are found beside the program (build tree) and
 # under the root the program is installed in (a DESTDIR, an unpacked package); a module that
 # cannot be loaded is an `unsupported` error (exit 12) naming it.
 #   test-cli-modules.sh BUILDDIR BINDIR CLIMODULEDIR
@@ -40,6 +40,14 @@ check_needed "cli-virt.so" "$build/plugin/cli/cli-virt.so" "" \
   'libcurl|libcurl-gnutls|libguestfs|libcryptsetup|libfdisk|libext2fs|libsecp256k1'
 for l in libvirt libcryptsetup libfdisk libcurl; do
   if needed "$build/plugin/cli/cli-flow.so" | grep -qx "$l"; then ok "cli-flow.so links $l"; else bad "cli-flow.so does not link $l"; fi
+done
+
+# one copy of lib/, sev/ and the CLI plumbing in a process: no module defines a symbol the
+# front exports (the module binds to the front's at load)
+front_syms=$(nm -D --defined-only "$cli" | awk '$3 ~ /^ac_/ {print $3}' | sort)
+for m in aleph virt flow; do
+  dup=$(comm -12 <(nm -D --defined-only "$build/plugin/cli/cli-$m.so" | awk '$3 ~ /^ac_/ {print $3}' | sort) <(echo "$front_syms") | head -5 | tr '\n' ' ')
+  if [ -z "$dup" ]; then ok "cli-$m.so holds no copy of the front's code"; else bad "cli-$m.so defines the front's $dup"; fi
 done
 
 # what a command loads, from the dynamic loader itself: NAME EXPECTED-MODULE ARGS...

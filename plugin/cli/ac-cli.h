@@ -33,11 +33,47 @@ typedef struct {
  */
 typedef int (*AcCliCommandFunc) (AcCliGlobal *global, int argc, char **argv);
 
+/*
+ * A command of the table of virt-aleph.c: run by the front itself (@func), or by the function
+ * named @symbol of the module of @area (@func NULL), loaded when the command runs.
+ */
 typedef struct {
 	const gchar *name;
 	const gchar *summary;
 	AcCliCommandFunc func;
+	const gchar *area;
+	const gchar *symbol;
 } AcCliCommand;
+
+/*
+ * The modules (ac-cli-module.c). The front, virt-aleph, links GLib, json-glib and OpenSSL (lib/,
+ * sev/, UnixFS) and runs the commands needing nothing more. A command that needs libvirt, the
+ * builder or HTTP is in the module of its area, opened when the command runs:
+ *   aleph  account, message, ipfs add | upload          libcurl, libsecp256k1
+ *   virt   tag, untag, status, list, validate           libvirt, libxml2
+ *   flow   apply, attest, stop, reboot, erase, forget,  libvirt, the builder (libcryptsetup,
+ *          logs, doctor, build                          libfdisk, libext2fs, libguestfs), libcurl
+ * A module holds no copy of lib/, sev/ or this file's functions: it binds to the front's (the
+ * front links lib/ and sev/ whole and exports them). A process loads one module at most, so
+ * the plugin code two modules share is never loaded twice.
+ */
+gpointer ac_cli_module_symbol (const gchar *area, const gchar *symbol, GError **error);
+gchar *ac_cli_module_path (const gchar *area);
+
+/* ipfs add and ipfs upload: the network half of the front's ipfs command (module aleph) */
+typedef gchar *(*AcCliIpfsAddFunc) (AcCliGlobal *global, const gchar *ipfs_api, const gchar *file,
+				    GError **error);
+typedef int (*AcCliIpfsUploadFunc) (AcCliGlobal *global, const gchar *api, int kind,
+				    const gchar *key_file, const gchar *channel,
+				    gboolean unauthenticated, const gchar *file);
+gchar *ac_cli_ipfs_add (AcCliGlobal *global, const gchar *ipfs_api, const gchar *file, GError **error);
+int ac_cli_ipfs_upload (AcCliGlobal *global, const gchar *api, int kind, const gchar *key_file,
+			const gchar *channel, gboolean unauthenticated, const gchar *file);
+
+/* the KDS fetch of the snp commands (module aleph): an AcSevKdsFetchFunc whose user data is
+ * the AcCliGlobal */
+GBytes *ac_cli_kds_fetch (const gchar *url, gpointer global, GCancellable *cancellable,
+			  GError **error);
 
 GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
 					   const gchar *parameter_string,
@@ -51,7 +87,7 @@ gboolean ac_cli_error_from_string (const gchar *name, AcError *code);
 const gchar *ac_cli_get_uri (AcCliGlobal *global);
 gboolean ac_cli_parse_timeout (const gchar *option, const gchar *value, guint *seconds,
 			       GError **error);
-AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global);
+AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global); /* ac-cli-http.c (modules) */
 
 /*
  * --json output: every document and event is one compact line on stdout, flushed. One-shot
@@ -60,6 +96,7 @@ AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global);
  */
 void ac_cli_print_json (JsonNode *node);
 void ac_cli_print_json_builder (JsonBuilder *builder);
+/* ac-cli-status.c (modules virt, flow) */
 void ac_cli_json_add_status (JsonBuilder *builder, const AcStatus *status);
 gchar *ac_cli_status_event_to_string (const gchar *domain, const AcStatus *status);
 
@@ -70,7 +107,7 @@ gboolean ac_cli_status_tag_changed (const AcStatus *status, const AcDomain *doma
 gboolean ac_cli_status_instance_kept (const AcStatus *status);
 gchar *ac_cli_format_bytes (guint64 bytes);
 
-/* Command groups, one file each. */
+/* Command groups, one file each; the front's: cli-sev.c, cli-snp.c, cli-ipfs.c, cli-devnet.c. */
 int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);

@@ -1,5 +1,6 @@
 /*
- * virt-aleph account | message | ipfs — the Aleph client from the command line.
+ * virt-aleph account | message, and ipfs add | upload (called by cli-ipfs.c) — the Aleph client
+ * from the command line. Built into the module "aleph" (libcurl, libsecp256k1).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -560,136 +561,85 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 	return usage_error (global, ctx, "message: expected build TYPE CONTENT, sign, verify or send MESSAGE, or status HASH");
 }
 
-/* ---- ipfs ---- */
+/* ---- ipfs add, ipfs upload: the network half of the front's ipfs command (cli-ipfs.c) ---- */
 
-static int
-print_cid (AcCliGlobal *global, const gchar *cid, const gchar *file, const gchar *car)
+/**
+ * ac_cli_ipfs_add:
+ *
+ * `ipfs add FILE`: adds @file to the Kubo node at @ipfs_api; returns its CID.
+ */
+gchar *
+ac_cli_ipfs_add (AcCliGlobal *global, const gchar *ipfs_api, const gchar *file, GError **error)
 {
-	if (global->json) {
-		g_autoptr(JsonObject) o = json_object_new ();
-		g_autoptr(JsonNode) n = NULL;
-		json_object_set_string_member (o, "cid", cid);
-		json_object_set_string_member (o, "file", file);
-		if (car != NULL)
-			json_object_set_string_member (o, "car", car);
-		n = json_node_init_object (json_node_alloc (), o);
-		print_json_node (n);
-	} else if (global->quiet) {
-		printf ("%s\n", cid);
-	} else {
-		/* like `ipfs add --only-hash` */
-		g_autofree gchar *base = g_path_get_basename (file);
-		printf ("added %s %s\n", cid, base);
-	}
-	return AC_EXIT_OK;
+	g_autoptr(AcHttpClient) http = cli_http (global);
+	g_autoptr(AcProgress) progress = cli_progress (global, "ipfs-add");
+	gchar *cid = ac_ipfs_node_add (http, ipfs_api != NULL ? ipfs_api : "http://127.0.0.1:5001",
+				       file, progress, error);
+	if (cid != NULL)
+		ac_progress_finished (progress);
+	return cid;
 }
 
+/**
+ * ac_cli_ipfs_upload:
+ *
+ * `ipfs upload FILE`: uploads @file to the CCN at @api as @kind (an AcCcnUploadKind), with a
+ * STORE message signed by the key of @key_file unless @unauthenticated; prints the hash and
+ * the STORE item hash. Returns an exit code.
+ */
 int
-ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
+ac_cli_ipfs_upload (AcCliGlobal *global, const gchar *api, int kind, const gchar *key_file,
+		    const gchar *channel, gboolean unauthenticated, const gchar *file)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcProgress) progress = NULL;
-	g_autofree gchar *ipfs_api = NULL, *api = NULL, *key_file = NULL, *engine = NULL, *channel = NULL;
-	gboolean unauthenticated = FALSE, force = FALSE;
-	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global,
-		"cid FILE | car FILE OUT | add FILE | upload FILE",
-		"UnixFS CIDv0 of a file exactly as `ipfs add` computes it with kubo's defaults\n"
-		"(256 KiB chunks, balanced DAG of 174 links, dag-pb leaves), and its CARv1.\n"
-		"  cid FILE       print the CID (like `ipfs add --only-hash`)\n"
-		"  car FILE OUT   write the CAR of FILE to OUT (- for stdout, an existing file only\n"
-		"                 with --force) and print the CID\n"
-		"  add FILE       add FILE to your IPFS node (--ipfs-api); its CID must equal ours\n"
-		"  upload FILE    upload FILE to the CCN (storage, ipfs or car engine, streamed) with\n"
-		"                 a signed STORE message; prints the hash and the STORE item hash");
-	const GOptionEntry entries[] = {
-		{ "ipfs-api", 0, 0, G_OPTION_ARG_STRING, &ipfs_api, "Kubo RPC API (default http://127.0.0.1:5001)", "URL" },
-		{ "api", 0, 0, G_OPTION_ARG_STRING, &api, "Aleph API (default " AC_ALEPH_DEFAULT_API ")", "URL" },
-		{ "engine", 0, 0, G_OPTION_ARG_STRING, &engine, "upload: storage, ipfs or car (default car)", "E" },
-		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file, "key file for the STORE message", "PATH" },
-		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel of the STORE message", "NAME" },
-		{ "unauthenticated", 0, 0, G_OPTION_ARG_NONE, &unauthenticated, "upload without a STORE message (garbage-collected after 24 h)", NULL },
-		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "car: replace an existing OUT file", NULL },
-		{ NULL },
-	};
-	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	g_autoptr(AcHttpClient) http = cli_http (global);
+	g_autoptr(AcCcnClient) ccn = NULL;
+	g_autoptr(AcEthAccount) account = NULL;
+	g_autoptr(AcAlephMessage) store = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *path = key_path (key_file);
+
+	if (!unauthenticated) {
+		account = ac_eth_account_load_key_file (path, &error);
+		if (account == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	ccn = ac_ccn_client_new (api, http, &error);
+	if (ccn == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc == 3 && g_strcmp0 (argv[1], "add") == 0) {
-		g_autoptr(AcHttpClient) http = cli_http (global);
-		g_autofree gchar *cid = NULL;
-		progress = cli_progress (global, "ipfs-add");
-		cid = ac_ipfs_node_add (http, ipfs_api != NULL ? ipfs_api : "http://127.0.0.1:5001",
-					argv[2], progress, &error);
-		if (cid == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		ac_progress_finished (progress);
-		return print_cid (global, cid, argv[2], NULL);
-	}
-	if (argc == 3 && g_strcmp0 (argv[1], "upload") == 0) {
-		g_autoptr(AcHttpClient) http = cli_http (global);
-		g_autoptr(AcCcnClient) ccn = NULL;
-		g_autoptr(AcEthAccount) account = NULL;
-		g_autoptr(AcAlephMessage) store = NULL;
-		g_autofree gchar *hash = NULL;
-		g_autofree gchar *path = key_path (key_file);
-		AcCcnUploadKind kind = AC_CCN_UPLOAD_CAR;
-		if (g_strcmp0 (engine, "storage") == 0)
-			kind = AC_CCN_UPLOAD_STORAGE;
-		else if (g_strcmp0 (engine, "ipfs") == 0)
-			kind = AC_CCN_UPLOAD_IPFS;
-		else if (engine != NULL && g_strcmp0 (engine, "car") != 0)
-			return usage_error (global, ctx, "ipfs upload: --engine is storage, ipfs or car");
-		if (!unauthenticated) {
-			account = ac_eth_account_load_key_file (path, &error);
-			if (account == NULL)
-				return ac_cli_fail (global, g_steal_pointer (&error));
-		}
-		ccn = ac_ccn_client_new (api, http, &error);
-		if (ccn == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		progress = cli_progress (global, "ipfs-upload");
-		hash = ac_ccn_upload_file (ccn, kind, argv[2], account, channel, &store, progress, &error);
-		if (hash == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		ac_progress_finished (progress);
-		if (global->json) {
-			g_autoptr (JsonObject) o = json_object_new ();
-			g_autoptr (JsonNode) n = NULL;
-			json_object_set_string_member (o, "hash", hash);
-			if (store != NULL)
-				json_object_set_string_member (o, "store", store->item_hash);
-			else
-				json_object_set_null_member (o, "store");
-			n = json_node_init_object (json_node_alloc (), o);
-			ac_cli_print_json (n);
-		} else
-			printf ("%s%s%s\n", hash, store ? " store " : "", store ? store->item_hash : "");
-		return AC_EXIT_OK;
-	}
-	if (argc == 3 && g_strcmp0 (argv[1], "cid") == 0) {
-		g_autofree gchar *cid = NULL;
-		progress = cli_progress (global, "ipfs-cid");
-		cid = ac_ipfs_file_cid_string (argv[2], progress, &error);
-		if (cid == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		ac_progress_finished (progress);
-		return print_cid (global, cid, argv[2], NULL);
-	}
-	if (argc == 4 && g_strcmp0 (argv[1], "car") == 0) {
-		guint8 root[AC_CID_V0_LEN];
-		g_autofree gchar *cid = NULL;
-		progress = cli_progress (global, "ipfs-car");
-		if (!ac_ipfs_file_write_car (argv[2], argv[3], force, root, progress, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		ac_progress_finished (progress);
-		cid = ac_cid_v0_to_string (root);
-		if (g_strcmp0 (argv[3], "-") == 0 || g_strcmp0 (argv[3], "/dev/stdout") == 0) {
-			/* the CAR went to stdout: the CID goes to stderr */
-			if (!global->quiet)
-				fprintf (stderr, "virt-aleph: added %s %s\n", cid, argv[2]);
-			return AC_EXIT_OK;
-		}
-		return print_cid (global, cid, argv[2], argv[3]);
-	}
-	return usage_error (global, ctx, "ipfs: expected cid FILE, car FILE OUT, add FILE or upload FILE");
+	progress = cli_progress (global, "ipfs-upload");
+	hash = ac_ccn_upload_file (ccn, (AcCcnUploadKind)kind, file, account, channel, &store, progress, &error);
+	if (hash == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	ac_progress_finished (progress);
+	if (global->json) {
+		g_autoptr (JsonObject) o = json_object_new ();
+		g_autoptr (JsonNode) n = NULL;
+		json_object_set_string_member (o, "hash", hash);
+		if (store != NULL)
+			json_object_set_string_member (o, "store", store->item_hash);
+		else
+			json_object_set_null_member (o, "store");
+		n = json_node_init_object (json_node_alloc (), o);
+		ac_cli_print_json (n);
+	} else
+		printf ("%s%s%s\n", hash, store ? " store " : "", store ? store->item_hash : "");
+	return AC_EXIT_OK;
+}
+
+/* ---- the KDS fetch of the front's snp commands (cli-snp.c) ---- */
+
+/**
+ * ac_cli_kds_fetch:
+ *
+ * An AcSevKdsFetchFunc for the front's `snp` commands: one GET of @url with the options of
+ * @global (an AcCliGlobal: --timeout), an answer at most 64 KiB.
+ */
+GBytes *
+ac_cli_kds_fetch (const gchar *url, gpointer global, GCancellable *cancellable, GError **error)
+{
+	g_autoptr(AcHttpClient) http = cli_http (global);
+	ac_http_client_set_max_body (http, 64 * 1024);
+	return ac_aleph_kds_fetch (url, http, cancellable, error);
 }

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ac-aleph-client.h"
 #include "ac-codec.h"
 #include "ac-file.h"
 #include "ac-snp-chain.h"
@@ -109,7 +108,6 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	};
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new_builtin ();
-	g_autoptr (AcHttpClient) http = NULL;
 	g_autoptr (AcSnpKds) kds = NULL;
 	g_autoptr (AcSnpCert) vcek = NULL;
 	g_autoptr (AcSnpCert) ask = NULL;
@@ -197,11 +195,9 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	if (dir == NULL)
 		dir = g_strdup (".");
 
-	if (!offline) {
-		http = ac_cli_http_client_new (global);
-		ac_http_client_set_max_body (http, 64 * 1024);
-	}
-	kds = ac_snp_kds_new (kds_url, cache_dir, offline ? NULL : ac_aleph_kds_fetch, http);
+	kds = cli_snp_kds_new (global, kds_url, cache_dir, offline, &error);
+	if (kds == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
 	url = ac_snp_kds_vcek_url (ac_snp_kds_get_base_url (kds), product, rep.chip_id, 64, &tcb,
 	                           NULL);
 	tcb_str = ac_snp_tcb_to_string (&tcb, product);

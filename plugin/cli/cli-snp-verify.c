@@ -13,7 +13,6 @@
 
 #include <json-glib/json-glib.h>
 
-#include "ac-aleph-client.h"
 #include "ac-codec.h"
 #include "ac-snp-verify.h"
 #include "cli-sev.h"
@@ -304,7 +303,6 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr (AcSnpCert) intermediate = NULL;
 	g_autoptr (AcSnpCert) ark = NULL;
 	g_autoptr (AcSnpCrl) crl = NULL;
-	g_autoptr (AcHttpClient) http = NULL;
 	g_autoptr (AcSnpKds) kds = NULL;
 	g_autoptr (AcSnpVerifyResult) result = NULL;
 	guint8 report_data[AC_SNP_REPORT_DATA_SIZE];
@@ -344,13 +342,9 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	if (o.kds || o.kds_url != NULL || o.offline || o.check_crl) {
-		if (!o.offline) {
-			http = ac_cli_http_client_new (global);
-			ac_http_client_set_max_body (http, 64 * 1024);
-		}
-		kds = ac_snp_kds_new (o.kds_url, o.cache_dir, o.offline ? NULL : ac_aleph_kds_fetch,
-		                      http);
-		ac_snp_kds_set_offline (kds, o.offline);
+		kds = cli_snp_kds_new (global, o.kds_url, o.cache_dir, o.offline, &error);
+		if (kds == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 
 	bytes = cli_sev_read_file (argv[1], "REPORT", SEV_SMALL_FILE_MAX, &error);

@@ -25,6 +25,23 @@ static const CliSnpCommand snp_commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
+AcSnpKds *
+cli_snp_kds_new (AcCliGlobal *global,
+                 const gchar *base_url,
+                 const gchar *cache_dir,
+                 gboolean offline,
+                 GError **error)
+{
+	AcSevKdsFetchFunc fetch = NULL;
+
+	if (!offline) {
+		fetch = ac_cli_module_symbol ("aleph", "ac_cli_kds_fetch", error);
+		if (fetch == NULL)
+			return NULL;
+	}
+	return ac_snp_kds_new (base_url, cache_dir, fetch, global);
+}
+
 static void
 snp_usage (FILE *out)
 {

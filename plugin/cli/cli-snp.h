@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "ac-cli.h"
+#include "ac-snp-kds.h"
 
 G_BEGIN_DECLS
 
@@ -35,5 +36,14 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv);
 /* cli-snp-certs.c */
 int
 cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv);
+
+/* a KDS client for @global's options: @base_url (NULL: AMD's), @cache_dir (nullable); online,
+ * its fetch is the aleph module's (the front links no HTTP library), loaded here */
+AcSnpKds *
+cli_snp_kds_new (AcCliGlobal *global,
+                 const gchar *base_url,
+                 const gchar *cache_dir,
+                 gboolean offline,
+                 GError **error);
 
 G_END_DECLS

@@ -12,27 +12,28 @@
 #include "ac-cli.h"
 #include "ac-process.h"
 
-/* Every command group registers here; keep sorted by name within a group. */
+/* Every command group registers here; keep sorted by name within a group. A command is run
+ * by the front (its function) or by the module of its area (ac-cli.h), loaded only then. */
 static const AcCliCommand commands[] = {
-	{ "account", "show, create or import the Ethereum key that signs Aleph messages", ac_cli_cmd_account },
-	{ "message", "build, sign and verify Aleph messages (INSTANCE, STORE, FORGET)", ac_cli_cmd_message },
+	{ "account", "show, create or import the Ethereum key that signs Aleph messages", NULL, "aleph", "ac_cli_cmd_account" },
+	{ "message", "build, sign and verify Aleph messages (INSTANCE, STORE, FORGET)", NULL, "aleph", "ac_cli_cmd_message" },
 	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
-	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", ac_cli_cmd_build },
+	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", NULL, "flow", "ac_cli_cmd_build" },
 	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", ac_cli_cmd_sev },
 	{ "snp", "AMD SEV-SNP: show and verify a report, measure a launch, fetch certificates", ac_cli_cmd_snp },
-	{ "apply", "run the Aleph flow of a domain in the foreground", ac_cli_cmd_apply },
-	{ "attest", "attest a launch that waits for its secret, then send it", ac_cli_cmd_attest },
-	{ "doctor", "check the host, the hook, the service, the account, SEV and the CRN", ac_cli_cmd_doctor },
-	{ "logs", "show the event log of a domain's pipeline", ac_cli_cmd_logs },
-	{ "stop", "stop a domain's instance on its CRN", ac_cli_cmd_stop },
-	{ "reboot", "reboot a domain's instance on its CRN (attested again)", ac_cli_cmd_reboot },
-	{ "erase", "erase a domain's instance from its CRN", ac_cli_cmd_erase },
-	{ "forget", "post a FORGET for a domain's INSTANCE (and image)", ac_cli_cmd_forget },
-	{ "tag", "add or replace the <aleph:confidential> element of a domain", ac_cli_cmd_tag },
-	{ "untag", "remove the <aleph:confidential> element of a domain", ac_cli_cmd_untag },
-	{ "status", "show the status the service recorded for a domain", ac_cli_cmd_status },
-	{ "list", "list the tagged domains: mode, state, CRN, IPv6 and ssh hint", ac_cli_cmd_list },
-	{ "validate", "check an <aleph:confidential> element or a domain XML file", ac_cli_cmd_validate },
+	{ "apply", "run the Aleph flow of a domain in the foreground", NULL, "flow", "ac_cli_cmd_apply" },
+	{ "attest", "attest a launch that waits for its secret, then send it", NULL, "flow", "ac_cli_cmd_attest" },
+	{ "doctor", "check the host, the hook, the service, the account, SEV and the CRN", NULL, "flow", "ac_cli_cmd_doctor" },
+	{ "logs", "show the event log of a domain's pipeline", NULL, "flow", "ac_cli_cmd_logs" },
+	{ "stop", "stop a domain's instance on its CRN", NULL, "flow", "ac_cli_cmd_stop" },
+	{ "reboot", "reboot a domain's instance on its CRN (attested again)", NULL, "flow", "ac_cli_cmd_reboot" },
+	{ "erase", "erase a domain's instance from its CRN", NULL, "flow", "ac_cli_cmd_erase" },
+	{ "forget", "post a FORGET for a domain's INSTANCE (and image)", NULL, "flow", "ac_cli_cmd_forget" },
+	{ "tag", "add or replace the <aleph:confidential> element of a domain", NULL, "virt", "ac_cli_cmd_tag" },
+	{ "untag", "remove the <aleph:confidential> element of a domain", NULL, "virt", "ac_cli_cmd_untag" },
+	{ "status", "show the status the service recorded for a domain", NULL, "virt", "ac_cli_cmd_status" },
+	{ "list", "list the tagged domains: mode, state, CRN, IPv6 and ssh hint", NULL, "virt", "ac_cli_cmd_list" },
+	{ "validate", "check an <aleph:confidential> element or a domain XML file", NULL, "virt", "ac_cli_cmd_validate" },
 	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", ac_cli_cmd_devnet },
 };
 
@@ -108,13 +109,20 @@ main (int argc, char **argv)
 		/* Hand the command its name as argv[0], with the global options kept after it
 		 * so its option context parses them too. */
 		g_autoptr(GPtrArray) args = g_ptr_array_new ();
+		AcCliCommandFunc func = commands[j].func;
+		if (func == NULL) {
+			g_autoptr(GError) error = NULL;
+			func = ac_cli_module_symbol (commands[j].area, commands[j].symbol, &error);
+			if (func == NULL)
+				return ac_cli_fail (&global, g_steal_pointer (&error));
+		}
 		g_ptr_array_add (args, argv[cmd_index]);
 		for (int i = 1; i < argc; i++) {
 			if (i != cmd_index)
 				g_ptr_array_add (args, argv[i]);
 		}
 		g_ptr_array_add (args, NULL);
-		rc = commands[j].func (&global, (int)args->len - 1, (char **)args->pdata);
+		rc = func (&global, (int)args->len - 1, (char **)args->pdata);
 		g_free (global.connect_uri);
 		return rc;
 	}

@@ -55,6 +55,9 @@ has() { # PACKAGE TEST PATH
 }
 has aleph-confidential -x /usr/sbin/virt-alephd
 has aleph-confidential -x /usr/bin/virt-aleph
+for m in aleph virt flow; do
+  has aleph-confidential -f "/usr/lib/$multiarch/aleph-confidential/cli/cli-$m.so"
+done
 has aleph-confidential -f /lib/systemd/system/virt-alephd.service
 has aleph-confidential -f /usr/share/man/man1/virt-aleph.1.gz
 has aleph-confidential -f /usr/share/man/man8/virt-alephd.8.gz
@@ -85,6 +88,12 @@ for b in /usr/bin/virt-aleph /usr/sbin/virt-alephd; do
     bad "$b --version: $out"
   fi
 done
+# the packaged virt-aleph finds its modules where the package puts them
+if out=$("$tmp/root/usr/bin/virt-aleph" --connect test:///default --json list 2>&1) && [ "$out" = "[]" ]; then
+  ok "packaged virt-aleph list runs (module virt)"
+else
+  bad "packaged virt-aleph list: $out"
+fi
 # the unit starts the packaged daemon, the state directory is systemd's
 unit="$tmp/root/lib/systemd/system/virt-alephd.service"
 grep -q '^ExecStart=/usr/sbin/virt-alephd --foreground$' "$unit" && ok "unit ExecStart" || bad "unit ExecStart"

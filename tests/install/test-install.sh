@@ -15,6 +15,10 @@ check() {
 check -x "$hookdir/50-aleph-confidential"
 check -f "$prefix/$libdir/aleph-confidential/libaleph-confidential.so"
 check -x "$prefix/bin/virt-aleph"
+# virt-aleph's command modules (plugin/cli/ac-cli-module.c)
+for m in aleph virt flow; do
+  check -f "$prefix/$libdir/aleph-confidential/cli/cli-$m.so"
+done
 check -x "$prefix/sbin/virt-alephd"
 check -f "$prefix/share/aleph-confidential/schemas/confidential.rng"
 check -f "$prefix/share/aleph-confidential/schemas/confidential-status.rng"
@@ -68,6 +72,12 @@ touch "$scratch/aleph-hook"
 msg=$(DESTDIR=$scratch sh "$(dirname "$0")/../../hooks/install-hook.sh" / 2>&1)
 if [ -z "$msg" ]; then echo "ok - silent into a DESTDIR"; else echo "not ok - into a DESTDIR: '$msg'"; fail=1; fi
 rm -rf "$scratch"
+# the installed virt-aleph finds its modules (under the DESTDIR it runs from)
+if out=$("$dest$prefix/bin/virt-aleph" --connect test:///default --json list 2>&1) && [ "$out" = "[]" ]; then
+  echo "ok - installed virt-aleph list runs (module virt)"
+else
+  echo "not ok - installed virt-aleph list: $out"; fail=1
+fi
 # the hook needs nothing but libc, and the installed module exports the entry point
 deps=$(ldd "$dest$hookdir/50-aleph-confidential")
 libs=$(awk '{print $1}' <<<"$deps" | grep -v -e linux-vdso -e ld-linux -e '^libc.so' || true)

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# virt-aleph loads only what a command uses: the front links GLib, json-glib and OpenSSL only,
+# runs --version, sev, snp and ipfs cid without opening a module or a library of the plugin
+# layer, and each other command opens the one module of its area (aleph, virt, flow), which
+# links only its area's libraries and holds no copy of the front's code. The modules are found beside the program (build tree) and
+# under the root the program is installed in (a DESTDIR, an unpacked package); a module that
+# cannot be loaded is an `unsupported` error (exit 12) naming it.
+#   test-cli-modules.sh BUILDDIR BINDIR CLIMODULEDIR
+set -uo pipefail
+build=$1 bindir=$2 climoduledir=$3
+cli=$build/plugin/cli/virt-aleph
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok - $1"; }
+bad() { fails=$((fails + 1)); echo "not ok - $1"; }
+
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sed 's/\.so.*//'; }
+# NAME FILE ALLOWED-REGEX FORBIDDEN-REGEX...: every NEEDED matches ALLOWED (when given), none
+# matches a FORBIDDEN one
+check_needed() {
+  local name=$1 file=$2 allowed=$3; shift 3
+  local libs; libs=$(needed "$file")
+  local wrong=""
+  for l in $libs; do
+    if [ -n "$allowed" ] && ! grep -qxE "$allowed" <<<"$l"; then wrong="$wrong $l"; fi
+    for f in "$@"; do
+      if grep -qxE "$f" <<<"$l"; then wrong="$wrong $l"; fi
+    done
+  done
+  if [ -z "$wrong" ]; then ok "$name links $(echo $libs)"; else bad "$name links$wrong"; fi
+}
+
+heavy='libvirt|libvirt-qemu|libcurl|libcurl-gnutls|libguestfs|libcryptsetup|libfdisk|libext2fs|libsecp256k1|libxml2|libsoup-3.0'
+check_needed "virt-aleph (the front)" "$cli" \
+  'libglib-2.0|libgobject-2.0|libgio-2.0|libjson-glib-1.0|libcrypto|libc|libm|libasan|libubsan|libgcc_s'
+check_needed "cli-aleph.so" "$build/plugin/cli/cli-aleph.so" "" \
+  'libvirt|libguestfs|libcryptsetup|libfdisk|libext2fs|libxml2'
+check_needed "cli-virt.so" "$build/plugin/cli/cli-virt.so" "" \
+  'libcurl|libcurl-gnutls|libguestfs|libcryptsetup|libfdisk|libext2fs|libsecp256k1'
+for l in libvirt libcryptsetup libfdisk libcurl; do
+  if needed "$build/plugin/cli/cli-flow.so" | grep -qx "$l"; then ok "cli-flow.so links $l"; else bad "cli-flow.so does not link $l"; fi
+done
+
+# one copy of lib/, sev/ and the CLI plumbing in a process: no module defines a symbol the
+# front exports (the module binds to the front's at load)
+front_syms=$(nm -D --defined-only "$cli" | awk '$3 ~ /^ac_/ {print $3}' | sort)
+for m in aleph virt flow; do
+  dup=$(comm -12 <(nm -D --defined-only "$build/plugin/cli/cli-$m.so" | awk '$3 ~ /^ac_/ {print $3}' | sort) <(echo "$front_syms") | head -5 | tr '\n' ' ')
+  if [ -z "$dup" ]; then ok "cli-$m.so holds no copy of the front's code"; else bad "cli-$m.so defines the front's $dup"; fi
+done
+
+# what a command loads, from the dynamic loader itself: NAME EXPECTED-MODULE ARGS...
+printf 'four KiB, nearly\n' >"$tmp/file"
+loads() {
+  local name=$1 module=$2; shift 2
+  local log=$tmp/ld.log
+  rm -f "$log".*
+  if ! LD_DEBUG=files LD_DEBUG_OUTPUT=$log "$cli" "$@" >/dev/null 2>"$tmp/err"; then
+    bad "$name: failed: $(cat "$tmp/err")"; return
+  fi
+  local files; files=$(sed -n 's/.*file=\([^ ]*\) .*/\1/p' "$log".* | sort -u)
+  local mods; mods=$(grep -oE 'cli-[a-z]+\.so' <<<"$files" | sort -u | tr '\n' ' ')
+  local want=""; [ -n "$module" ] && want="cli-$module.so "
+  if [ "$mods" = "$want" ]; then ok "$name opens ${want:-no module}"; else bad "$name opens '${mods}', expected '${want}'"; fi
+  if [ -z "$module" ]; then
+    local h; h=$(grep -E "/?($heavy)\.so" <<<"$files" | tr '\n' ' ')
+    if [ -z "$h" ]; then ok "$name loads none of the plugin layer's libraries"; else bad "$name loads $h"; fi
+  fi
+}
+loads "--version" "" --version
+loads "--help" "" --help
+loads "sev policy explain" "" sev policy explain 0x5
+loads "snp --help" "" snp --help
+loads "ipfs cid" "" ipfs cid "$tmp/file"
+loads "ipfs car" "" --quiet ipfs car "$tmp/file" "$tmp/file.car"
+loads "account --help" aleph account --help
+loads "message --help" aleph message --help
+loads "tag --help" virt tag --help
+loads "list" virt --connect test:///default list
+loads "apply --help" flow apply --help
+loads "build --help" flow build --help
+loads "doctor --help" flow doctor --help
+
+# installed under another root (a DESTDIR, dpkg -x): the modules of that root
+root=$tmp/root
+mkdir -p "$root$bindir" "$root$climoduledir"
+cp "$cli" "$root$bindir/virt-aleph"
+cp "$build"/plugin/cli/cli-*.so "$root$climoduledir/"
+if out=$("$root$bindir/virt-aleph" --connect test:///default --json list 2>&1) && [ "$out" = "[]" ]; then
+  ok "installed under $root: list runs from the root's module"
+else
+  bad "installed under $root: list: $out"
+fi
+# a module that does not load: exit 12, its path named, JSON with --json
+printf 'not an ELF file\n' >"$root$climoduledir/cli-virt.so"
+out=$("$root$bindir/virt-aleph" tag --help 2>&1); rc=$?
+if [ $rc -eq 12 ] && grep -qF "$root$climoduledir/cli-virt.so" <<<"$out"; then
+  ok "a broken module: exit 12, named"
+else
+  bad "a broken module: exit $rc: $out"
+fi
+out=$("$root$bindir/virt-aleph" --json list 2>/dev/null); rc=$?
+if [ $rc -eq 12 ] && /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["error"]["code"] == "unsupported", d' "$out" 2>/dev/null; then
+  ok "a broken module with --json: one JSON error object"
+else
+  bad "a broken module with --json: exit $rc: $out"
+fi
+# the other modules still work: a command needs its own area's module only
+if "$root$bindir/virt-aleph" account --help >/dev/null 2>&1; then
+  ok "a broken cli-virt.so leaves account working"
+else
+  bad "a broken cli-virt.so breaks account"
+fi
+
+echo "# $passes passed, $fails failed"
+[ $fails -eq 0 ]

@@ -14,39 +14,15 @@
 #include "ac-error.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-snp-chain-private.h"
+#include "test-snp-common.h"
 
 /* ---- helpers ---- */
-
-static GBytes *
-read_vector (const gchar *dir, const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", dir, name, NULL);
-	gchar *data = NULL;
-	gsize len = 0;
-	g_autoptr(GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (data, len);
-}
-
-static AcSnpCert *
-load_cert (const gchar *dir, const gchar *name)
-{
-	g_autoptr(GBytes) b = read_vector (dir, name);
-	g_autoptr(GError) error = NULL;
-	AcSnpCert *c
-	    = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), name, &error);
-	g_assert_no_error (error);
-	g_assert_nonnull (c);
-	return c;
-}
 
 /* a KDS cert_chain PEM: ASK (or ASVK) then ARK */
 static void
 load_chain (const gchar *dir, const gchar *name, AcSnpCert **mid, AcSnpCert **ark)
 {
-	g_autoptr(GBytes) b = read_vector (dir, name);
+	g_autoptr(GBytes) b = snp_test_load (dir, name);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) all = ac_snp_cert_parse_all (g_bytes_get_data (b, NULL),
 	                                                   g_bytes_get_size (b), name, &error);
@@ -68,7 +44,7 @@ static void
 load_report (const gchar *dir, const gchar *name, Report *r)
 {
 	const guint8 *p;
-	r->bytes = read_vector (dir, name);
+	r->bytes = snp_test_load (dir, name);
 	g_assert_cmpuint (g_bytes_get_size (r->bytes), ==, 0x4A0);
 	p = g_bytes_get_data (r->bytes, NULL);
 	r->reported_tcb = 0;
@@ -151,7 +127,7 @@ test_builtin (void)
 		g_autoptr(GError) error = NULL;
 		g_autoptr(AcSnpCert) ark = ac_snp_builtin_get_ark (cases[i].product, &error);
 		g_autoptr(AcSnpCert) ask = ac_snp_builtin_get_ask (cases[i].product, &error);
-		g_autoptr(AcSnpCert) file = load_cert ("amd-ark-ask", cases[i].file);
+		g_autoptr(AcSnpCert) file = snp_test_cert ("amd-ark-ask", cases[i].file);
 		g_autoptr(GBytes) a = ac_snp_cert_get_der (ark);
 		g_autoptr(GBytes) b = ac_snp_cert_get_der (file);
 		g_autofree gchar *spki = ac_snp_cert_spki_sha384 (ark);
@@ -181,7 +157,7 @@ verify_real (const gchar *dir,
              const AcSnpTcb *tcb)
 {
 	g_autoptr(AcSnpRoots) roots = ac_snp_roots_new_builtin ();
-	g_autoptr(AcSnpCert) vcek = load_cert (dir, vcek_name);
+	g_autoptr(AcSnpCert) vcek = snp_test_cert (dir, vcek_name);
 	g_autoptr(AcSnpCert) ask = NULL;
 	g_autoptr(AcSnpCert) ark = NULL;
 	Report r;
@@ -244,7 +220,7 @@ static void
 test_real_turin (void)
 {
 	g_autoptr(AcSnpRoots) roots = ac_snp_roots_new_builtin ();
-	g_autoptr(AcSnpCert) vcek = load_cert ("virtee-sev-turin-chain", "vcek_turin.der");
+	g_autoptr(AcSnpCert) vcek = snp_test_cert ("virtee-sev-turin-chain", "vcek_turin.der");
 	g_autoptr(AcSnpCert) ask = NULL;
 	g_autoptr(AcSnpCert) ark = NULL;
 	g_autoptr(AcSnpChainVerdict) v = NULL;
@@ -329,7 +305,7 @@ static void
 milan_setup (Milan *m)
 {
 	m->roots = ac_snp_roots_new_builtin ();
-	m->vcek = load_cert ("virtee-sev-milan", "vcek_milan.der");
+	m->vcek = snp_test_cert ("virtee-sev-milan", "vcek_milan.der");
 	load_chain ("virtee-sev-milan", "cert_chain_milan.pem", &m->ask, &m->ark);
 	load_report ("virtee-sev-milan", "report_milan.bin", &m->r);
 	m->expect = (AcSnpChainExpect){ .product = AC_SNP_PRODUCT_MILAN,
@@ -766,7 +742,7 @@ test_soft_save_load (void)
 static void
 test_parse (void)
 {
-	g_autoptr(AcSnpCert) vcek = load_cert ("virtee-sev-milan", "vcek_milan.der");
+	g_autoptr(AcSnpCert) vcek = snp_test_cert ("virtee-sev-milan", "vcek_milan.der");
 	g_autoptr(GBytes) der = ac_snp_cert_get_der (vcek);
 	g_autofree gchar *pem = ac_snp_cert_to_pem (vcek);
 	g_autofree gchar *serial = ac_snp_cert_get_serial_hex (vcek);
@@ -781,7 +757,7 @@ test_parse (void)
 	g_assert_false (kds->has_fmc);
 	g_assert_cmpuint (kds->hwid_len, ==, 64);
 	{
-		g_autoptr(AcSnpCert) ask = load_cert ("amd-ark-ask", "milan_ask.pem");
+		g_autoptr(AcSnpCert) ask = snp_test_cert ("amd-ark-ask", "milan_ask.pem");
 		g_assert_null (ac_snp_cert_get_kds (ask));
 	}
 	from_pem = ac_snp_cert_parse ((const guint8 *)pem, strlen (pem), "pem", &error);
@@ -799,7 +775,7 @@ test_parse (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 	g_clear_error (&error);
 	{
-		g_autoptr(GBytes) chain = read_vector ("virtee-sev-milan", "cert_chain_milan.pem");
+		g_autoptr(GBytes) chain = snp_test_load ("virtee-sev-milan", "cert_chain_milan.pem");
 		g_assert_null (ac_snp_cert_parse (g_bytes_get_data (chain, NULL),
 		                                  g_bytes_get_size (chain), "chain", &error));
 		assert_error_mentions (error, AC_ERROR_INVALID_INPUT, "expected one");

@@ -16,19 +16,7 @@
 #include "ac-sev-ossl-private.h"
 #include "ac-snp-chain-private.h"
 #include "ac-snp-kds.h"
-
-static GBytes *
-read_vector (const gchar *dir, const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", dir, name, NULL);
-	gchar *data = NULL;
-	gsize len = 0;
-	g_autoptr(GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (data, len);
-}
+#include "test-snp-common.h"
 
 typedef struct {
 	guint64 tcb_raw;
@@ -38,7 +26,7 @@ typedef struct {
 static void
 load_report (const gchar *dir, const gchar *name, Report *r)
 {
-	g_autoptr(GBytes) b = read_vector (dir, name);
+	g_autoptr(GBytes) b = snp_test_load (dir, name);
 	const guint8 *p = g_bytes_get_data (b, NULL);
 	g_assert_cmpuint (g_bytes_get_size (b), ==, 0x4A0);
 	r->tcb_raw = 0;
@@ -192,7 +180,7 @@ milan_vcek_url (Fake *f, const gchar *base)
 static void
 test_vcek_cache (Fake *f, gconstpointer data)
 {
-	g_autoptr(GBytes) vcek = read_vector ("virtee-sev-milan", "vcek_milan.der");
+	g_autoptr(GBytes) vcek = snp_test_load ("virtee-sev-milan", "vcek_milan.der");
 	g_autofree gchar *url = milan_vcek_url (f, NULL);
 	g_autoptr(GError) error = NULL;
 	GStatBuf st;
@@ -242,7 +230,7 @@ test_vcek_cache (Fake *f, gconstpointer data)
 static void
 test_offline (Fake *f, gconstpointer data)
 {
-	g_autoptr(GBytes) vcek = read_vector ("virtee-sev-milan", "vcek_milan.der");
+	g_autoptr(GBytes) vcek = snp_test_load ("virtee-sev-milan", "vcek_milan.der");
 	g_autofree gchar *url = milan_vcek_url (f, NULL);
 	g_autoptr(AcSnpKds) kds = ac_snp_kds_new (NULL, f->cache, fake_fetch, f);
 	g_autoptr(AcSnpKds) none = ac_snp_kds_new (NULL, NULL, NULL, NULL);
@@ -291,13 +279,13 @@ test_hostile (Fake *f, gconstpointer data)
 	g_autoptr(GBytes) oversized = g_bytes_new_take (g_steal_pointer (&big), 1 << 20);
 	g_autoptr(GBytes) garbage = g_bytes_new_static ("<html>rate limited</html>", 25);
 	g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
-	g_autoptr(GBytes) other_chip = read_vector ("go-sev-guest-milan", "vcek.der");
-	g_autoptr(GBytes) ask = read_vector ("amd-ark-ask", "milan_ask.pem");
+	g_autoptr(GBytes) other_chip = snp_test_load ("go-sev-guest-milan", "vcek.der");
+	g_autoptr(GBytes) ask = snp_test_load ("amd-ark-ask", "milan_ask.pem");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcSnpCert) mid = NULL;
 	g_autoptr(AcSnpCert) ark = NULL;
 	g_autoptr(GBytes) turin_chain
-	    = read_vector ("virtee-sev-turin-chain", "cert_chain_turin.pem");
+	    = snp_test_load ("virtee-sev-turin-chain", "cert_chain_turin.pem");
 	g_autofree gchar *chain_url
 	    = ac_snp_kds_cert_chain_url (NULL, AC_SNP_PRODUCT_MILAN, FALSE, NULL);
 
@@ -321,7 +309,7 @@ test_hostile (Fake *f, gconstpointer data)
 static void
 test_cert_chain (Fake *f, gconstpointer data)
 {
-	g_autoptr(GBytes) chain = read_vector ("virtee-sev-milan", "cert_chain_milan.pem");
+	g_autoptr(GBytes) chain = snp_test_load ("virtee-sev-milan", "cert_chain_milan.pem");
 	g_autofree gchar *url
 	    = ac_snp_kds_cert_chain_url ("http://kds.test", AC_SNP_PRODUCT_MILAN, FALSE, NULL);
 	g_autoptr(GError) error = NULL;
@@ -409,7 +397,7 @@ test_crl (Fake *f, gconstpointer data)
 static void
 test_corrupt_cache (Fake *f, gconstpointer data)
 {
-	g_autoptr(GBytes) vcek = read_vector ("virtee-sev-milan", "vcek_milan.der");
+	g_autoptr(GBytes) vcek = snp_test_load ("virtee-sev-milan", "vcek_milan.der");
 	g_autofree gchar *url = milan_vcek_url (f, NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
@@ -428,7 +416,7 @@ test_corrupt_cache (Fake *f, gconstpointer data)
 		    = g_build_filename (f->cache, g_dir_read_name (d), "Milan", NULL);
 		GDir *m = g_dir_open (dir, 0, NULL);
 		g_autofree gchar *file = g_build_filename (dir, g_dir_read_name (m), NULL);
-		g_autoptr(GBytes) other = read_vector ("go-sev-guest-milan", "vcek.der");
+		g_autoptr(GBytes) other = snp_test_load ("go-sev-guest-milan", "vcek.der");
 		g_dir_close (m);
 		g_dir_close (d);
 		g_assert_true (g_file_set_contents (file, g_bytes_get_data (other, NULL),

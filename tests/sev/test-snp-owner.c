@@ -16,21 +16,9 @@
 #include "ac-error.h"
 #include "ac-snp-firmware.h"
 #include "ac-snp-owner.h"
+#include "test-snp-common.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
-
-static GBytes *
-read_vector (const gchar *dir, const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", dir, name, NULL);
-	gchar *data = NULL;
-	gsize len = 0;
-	g_autoptr (GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (data, len);
-}
 
 /* an Aleph guest as its agent shows it: a firmware guest, a TLS key, its certificate */
 typedef struct {
@@ -43,9 +31,7 @@ typedef struct {
 typedef struct {
 	AcSnpFirmware *fw;
 	AcSnpRoots *roots;
-	GBytes *ovmf, *kernel, *initrd;
-	AcSnpLaunchInputs inputs;
-	guint8 measurement[AC_SNP_MEASUREMENT_SIZE];
+	SnpTestGuest guest;
 	Agent agent;
 	/* what the fake signer saw */
 	gchar signed_text[AC_SNP_INJECT_PAYLOAD_LEN + 1];
@@ -78,7 +64,7 @@ agent_boot (Fixture *f, Agent *a, guint64 policy)
 	g_autoptr (GBytes) report = NULL;
 	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 
-	a->guest = ac_snp_firmware_launch (f->fw, &f->inputs, policy, NULL, &error);
+	a->guest = ac_snp_firmware_launch (f->fw, &f->guest.inputs, policy, NULL, &error);
 	g_assert_no_error (error);
 	a->key = ac_snp_ratls_key_generate (&error);
 	g_assert_no_error (error);
@@ -126,19 +112,10 @@ fixture_setup (Fixture *f, gconstpointer data)
 	f->roots = ac_snp_roots_new ();
 	g_assert_true (ac_snp_roots_add_trusted (f->roots, AC_SNP_PRODUCT_MILAN,
 	                                         ac_snp_firmware_get_ark (f->fw), &error));
-	f->ovmf = read_vector ("sev-snp-measure", "fixtures/ovmf_AmdSev_suffix.bin");
-	f->kernel = read_vector ("sev-snp-measure", "inputs/kernel.bin");
-	f->initrd = read_vector ("sev-snp-measure", "inputs/initrd.bin");
-	f->inputs.firmware = f->ovmf;
-	f->inputs.kernel = f->kernel;
-	f->inputs.initrd = f->initrd;
-	f->inputs.cmdline = "console=ttyS0 luks=1 owner=0x17c5185167401ed00cf5f5b2fc97d9bbfdb7d025";
-	f->inputs.vcpus = 2;
-	g_assert_true (ac_snp_vcpu_sig_from_type ("EPYC-v4", &f->inputs.vcpu_sig, &error));
-	f->inputs.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
 	/* the owner computes the launch digest on its side */
-	g_assert_true (ac_snp_launch_digest (&f->inputs, f->measurement, &error));
-	g_assert_no_error (error);
+	snp_test_guest_init (
+	    &f->guest, "console=ttyS0 luks=1 owner=0x17c5185167401ed00cf5f5b2fc97d9bbfdb7d025", 2,
+	    "EPYC-v4");
 	agent_boot (f, &f->agent, AC_SNP_POLICY_DEFAULT);
 }
 
@@ -148,9 +125,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 	agent_clear (&f->agent);
 	ac_snp_roots_unref (f->roots);
 	ac_snp_firmware_free (f->fw);
-	g_bytes_unref (f->ovmf);
-	g_bytes_unref (f->kernel);
-	g_bytes_unref (f->initrd);
+	snp_test_guest_clear (&f->guest);
 }
 
 static AcSnpOwnerLaunch *
@@ -166,7 +141,7 @@ owner_launch (Fixture *f)
 	ac_snp_verify_policy_init (&e.policy);
 	e.policy.have_expected_policy = TRUE;
 	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->measurement;
+	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
 	e.n_measurements = 1;
 	l = ac_snp_owner_launch_new (f->roots, &certs, &e, fake_sign, f, &error);
 	g_assert_no_error (error);
@@ -248,7 +223,7 @@ test_ok (Fixture *f, gconstpointer data)
 	g_assert_no_error (error);
 	g_assert_cmpint (ac_snp_owner_launch_get_state (l), ==, AC_TEE_LAUNCH_STATE_VERIFIED);
 	r = ac_snp_owner_launch_get_result (l);
-	g_assert_cmpmem (r->report.measurement, AC_SNP_MEASUREMENT_SIZE, f->measurement,
+	g_assert_cmpmem (r->report.measurement, AC_SNP_MEASUREMENT_SIZE, f->guest.measurement,
 	                 AC_SNP_MEASUREMENT_SIZE);
 	g_assert_cmpmem (r->report.raw, AC_SNP_REPORT_SIZE, g_bytes_get_data (fresh, NULL),
 	                 AC_SNP_REPORT_SIZE);
@@ -561,7 +536,7 @@ test_new_refuses (Fixture *f, gconstpointer data)
 	GError *error = NULL;
 
 	ac_snp_verify_policy_init (&e.policy);
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->measurement;
+	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
 	e.n_measurements = 1;
 	/* no policy pin */
 	g_assert_null (ac_snp_owner_launch_new (f->roots, &certs, &e, fake_sign, f, &error));

@@ -15,30 +15,7 @@
 #include "ac-error.h"
 #include "ac-snp-firmware.h"
 #include "ac-snp-verify.h"
-
-static GBytes *
-read_vector (const gchar *dir, const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", dir, name, NULL);
-	gchar *data = NULL;
-	gsize len = 0;
-	g_autoptr (GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (data, len);
-}
-
-static AcSnpCert *
-read_cert (const gchar *dir, const gchar *name)
-{
-	g_autoptr (GBytes) b = read_vector (dir, name);
-	g_autoptr (GError) error = NULL;
-	AcSnpCert *cert
-	    = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), name, &error);
-	g_assert_no_error (error);
-	return cert;
-}
+#include "test-snp-common.h"
 
 /* the expected_reports.json member @key.report.@field, decoded from hex */
 static GBytes *
@@ -90,8 +67,8 @@ test_real (void)
 {
 	for (guint i = 0; i < G_N_ELEMENTS (real_cases); i++) {
 		const RealCase *c = &real_cases[i];
-		g_autoptr (GBytes) report = read_vector (c->key, c->report);
-		g_autoptr (AcSnpCert) vcek = read_cert (c->key, c->vcek);
+		g_autoptr (GBytes) report = snp_test_load (c->key, c->report);
+		g_autoptr (AcSnpCert) vcek = snp_test_cert (c->key, c->vcek);
 		g_autoptr (AcSnpRoots) roots = ac_snp_roots_new_builtin ();
 		g_autoptr (GDateTime) at = g_date_time_new_from_iso8601 (c->at, NULL);
 		g_autoptr (GBytes) measurement = expected_hex (c->key, "measurement");
@@ -185,8 +162,8 @@ test_real (void)
 static void
 test_real_other_chip (void)
 {
-	g_autoptr (GBytes) report = read_vector ("virtee-sev-milan", "report_milan.bin");
-	g_autoptr (AcSnpCert) vcek = read_cert ("go-sev-guest-milan", "vcek.der");
+	g_autoptr (GBytes) report = snp_test_load ("virtee-sev-milan", "report_milan.bin");
+	g_autoptr (AcSnpCert) vcek = snp_test_cert ("go-sev-guest-milan", "vcek.der");
 	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new_builtin ();
 	g_autoptr (GDateTime) at = g_date_time_new_from_iso8601 ("2026-08-18T00:00:00Z", NULL);
 	AcSnpCertSource certs = { .leaf = vcek };
@@ -205,8 +182,8 @@ test_real_other_chip (void)
 static void
 test_real_tamper (void)
 {
-	g_autoptr (GBytes) report = read_vector ("virtee-sev-milan", "report_milan.bin");
-	g_autoptr (AcSnpCert) vcek = read_cert ("virtee-sev-milan", "vcek_milan.der");
+	g_autoptr (GBytes) report = snp_test_load ("virtee-sev-milan", "report_milan.bin");
+	g_autoptr (AcSnpCert) vcek = snp_test_cert ("virtee-sev-milan", "vcek_milan.der");
 	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new_builtin ();
 	g_autoptr (GDateTime) at = g_date_time_new_from_iso8601 ("2026-08-18T00:00:00Z", NULL);
 	AcSnpCertSource certs = { .leaf = vcek };
@@ -249,9 +226,7 @@ typedef struct {
 	FakeKds kds_state;
 	AcSnpKds *kds;
 	gchar *cache;
-	GBytes *ovmf, *kernel, *initrd;
-	AcSnpLaunchInputs inputs;
-	guint8 measurement[AC_SNP_MEASUREMENT_SIZE];
+	SnpTestGuest guest;
 	guint8 report_data[AC_SNP_REPORT_DATA_SIZE];
 } Fixture;
 
@@ -289,19 +264,7 @@ fixture_setup_product (Fixture *f, AcSnpProduct product, const AcSnpTcb *tcb_or_
 	g_assert_no_error (error);
 	f->kds = ac_snp_kds_new (KDS_BASE, f->cache, fake_kds_fetch, &f->kds_state);
 
-	f->ovmf = read_vector ("sev-snp-measure", "fixtures/ovmf_AmdSev_suffix.bin");
-	f->kernel = read_vector ("sev-snp-measure", "inputs/kernel.bin");
-	f->initrd = read_vector ("sev-snp-measure", "inputs/initrd.bin");
-	f->inputs.firmware = f->ovmf;
-	f->inputs.kernel = f->kernel;
-	f->inputs.initrd = f->initrd;
-	f->inputs.cmdline = "console=ttyS0 root=/dev/vda";
-	f->inputs.vcpus = 2;
-	g_assert_true (ac_snp_vcpu_sig_from_type ("EPYC-Milan", &f->inputs.vcpu_sig, &error));
-	f->inputs.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	/* what the owner expects, computed on its side */
-	g_assert_true (ac_snp_launch_digest (&f->inputs, f->measurement, &error));
-	g_assert_no_error (error);
+	snp_test_guest_init (&f->guest, "console=ttyS0 root=/dev/vda", 2, "EPYC-Milan");
 	g_assert_cmpint (RAND_bytes (f->report_data, sizeof f->report_data), ==, 1);
 }
 
@@ -317,9 +280,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 	ac_snp_kds_free (f->kds);
 	ac_snp_roots_unref (f->roots);
 	ac_snp_firmware_free (f->fw);
-	g_bytes_unref (f->ovmf);
-	g_bytes_unref (f->kernel);
-	g_bytes_unref (f->initrd);
+	snp_test_guest_clear (&f->guest);
 	if (f->cache != NULL) {
 		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", f->cache);
 		g_assert_cmpint (system (cmd), ==, 0);
@@ -327,7 +288,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 	}
 }
 
-/* the owner's expectations for a launch of f->inputs with report data f->report_data */
+/* the owner's expectations for a launch of f->guest.inputs with report data f->report_data */
 static void
 fixture_expect (Fixture *f, AcSnpVerifyExpect *e)
 {
@@ -335,7 +296,7 @@ fixture_expect (Fixture *f, AcSnpVerifyExpect *e)
 	ac_snp_verify_policy_init (&e->policy);
 	e->policy.have_expected_policy = TRUE;
 	e->policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e->measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->measurement;
+	e->measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
 	e->n_measurements = 1;
 	e->report_data = f->report_data;
 }
@@ -350,7 +311,7 @@ fixture_run (Fixture *f, guint64 policy, guint vmpl, AcSnpVerifyResult **result,
 	AcSnpVerifyExpect e;
 	g_autoptr (GError) local = NULL;
 
-	guest = ac_snp_firmware_launch (f->fw, &f->inputs, policy, NULL, &local);
+	guest = ac_snp_firmware_launch (f->fw, &f->guest.inputs, policy, NULL, &local);
 	g_assert_no_error (local);
 	report = ac_snp_guest_get_report (guest, f->report_data, vmpl, &local);
 	g_assert_no_error (local);
@@ -430,7 +391,8 @@ test_fw_other_chip (Fixture *f, gconstpointer data)
 	g_assert_nonnull (strstr (error->message, "signature"));
 	g_clear_error (&error);
 
-	guest = ac_snp_firmware_launch (f->fw, &f->inputs, AC_SNP_POLICY_DEFAULT, NULL, &error);
+	guest
+	    = ac_snp_firmware_launch (f->fw, &f->guest.inputs, AC_SNP_POLICY_DEFAULT, NULL, &error);
 	report = ac_snp_guest_get_report (guest, f->report_data, 1, &error);
 	g_assert_no_error (error);
 	certs.leaf = ac_snp_firmware_get_other_vcek (f->fw, &error);
@@ -456,8 +418,8 @@ test_fw_replay (Fixture *f, gconstpointer data)
 		AcSnpCertSource certs = { .kds = f->kds };
 		AcSnpVerifyExpect e;
 
-		guest = ac_snp_firmware_launch (f->fw, &f->inputs, AC_SNP_POLICY_DEFAULT, NULL,
-		                                &error);
+		guest = ac_snp_firmware_launch (f->fw, &f->guest.inputs, AC_SNP_POLICY_DEFAULT,
+		                                NULL, &error);
 		first = ac_snp_guest_get_report (guest, f->report_data, 1, &error);
 		g_assert_cmpint (RAND_bytes (f->report_data, sizeof f->report_data), ==, 1);
 		second = ac_snp_guest_get_report (guest, f->report_data, 1, &error);

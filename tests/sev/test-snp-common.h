@@ -1,0 +1,77 @@
+/*
+ * Helpers shared by the SEV-SNP test programs (header-only): the vectors of tests/data/snp, and
+ * a guest's launch inputs (the AmdSev OVMF fixture, a kernel, an initrd) with the launch digest
+ * the owner computes on its side.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <string.h>
+
+#include "ac-snp-chain.h"
+#include "ac-snp-measure.h"
+#include "ac-snp-report.h"
+
+/* tests/data/snp/@dir/@name (@name may be NULL, @dir may hold slashes) */
+static inline GBytes *
+snp_test_load (const gchar *dir, const gchar *name)
+{
+	g_autofree gchar *path
+	    = g_test_build_filename (G_TEST_DIST, "data", "snp", dir, name, NULL);
+	g_autoptr (GError) error = NULL;
+	gchar *data = NULL;
+	gsize len = 0;
+
+	g_assert_true (g_file_get_contents (path, &data, &len, &error));
+	g_assert_no_error (error);
+	return g_bytes_new_take (data, len);
+}
+
+static inline AcSnpCert *
+snp_test_cert (const gchar *dir, const gchar *name)
+{
+	g_autoptr (GBytes) b = snp_test_load (dir, name);
+	g_autoptr (GError) error = NULL;
+	AcSnpCert *c
+	    = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), name, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (c);
+	return c;
+}
+
+/* a guest booted with kernel hashes: the inputs point into the struct's own bytes */
+typedef struct {
+	GBytes *ovmf, *kernel, *initrd;
+	AcSnpLaunchInputs inputs;
+	guint8 measurement[AC_SNP_MEASUREMENT_SIZE]; /* what the owner computes */
+} SnpTestGuest;
+
+static inline void
+snp_test_guest_init (SnpTestGuest *g, const gchar *cmdline, guint vcpus, const gchar *vcpu_type)
+{
+	g_autoptr (GError) error = NULL;
+
+	g->ovmf = snp_test_load ("sev-snp-measure", "fixtures/ovmf_AmdSev_suffix.bin");
+	g->kernel = snp_test_load ("sev-snp-measure", "inputs/kernel.bin");
+	g->initrd = snp_test_load ("sev-snp-measure", "inputs/initrd.bin");
+	memset (&g->inputs, 0, sizeof g->inputs);
+	g->inputs.firmware = g->ovmf;
+	g->inputs.kernel = g->kernel;
+	g->inputs.initrd = g->initrd;
+	g->inputs.cmdline = cmdline;
+	g->inputs.vcpus = vcpus;
+	g_assert_true (ac_snp_vcpu_sig_from_type (vcpu_type, &g->inputs.vcpu_sig, &error));
+	g->inputs.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
+	g_assert_true (ac_snp_launch_digest (&g->inputs, g->measurement, &error));
+	g_assert_no_error (error);
+}
+
+static inline void
+snp_test_guest_clear (SnpTestGuest *g)
+{
+	g_clear_pointer (&g->ovmf, g_bytes_unref);
+	g_clear_pointer (&g->kernel, g_bytes_unref);
+	g_clear_pointer (&g->initrd, g_bytes_unref);
+}

@@ -23,23 +23,13 @@ static gchar *tmpdir = NULL;
 G_GNUC_NULL_TERMINATED static gint
 cli (gchar **out, const gchar *first, ...)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *err = NULL;
-	gint status = 0;
 	va_list ap;
+	gint rc;
 
-	g_ptr_array_add (argv, g_strdup (g_getenv ("VIRT_ALEPH")));
 	va_start (ap, first);
-	for (const gchar *a = first; a != NULL; a = va_arg (ap, const gchar *))
-		g_ptr_array_add (argv, g_strdup (a));
+	rc = sev_test_cli_va (tmpdir, out, NULL, first, ap);
 	va_end (ap);
-	g_ptr_array_add (argv, NULL);
-	g_assert_true (g_spawn_sync (tmpdir, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-				     out, &err, &status, &error));
-	g_assert_no_error (error);
-	g_test_message ("stderr: %s", err);
-	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+	return rc;
 }
 
 static gchar *

@@ -62,3 +62,38 @@ sev_test_hex (const guint8 *p, gsize len)
 		g_assert_cmpstr (_h, ==, (expected));                                     \
 	}                                                                                 \
 	G_STMT_END
+
+/* runs $VIRT_ALEPH with @args (NULL-terminated) in @cwd; the exit code (-1 when killed), its
+ * standard output and error in @out and @err (each optional; the error also in the test log) */
+static inline gint
+sev_test_cli_run (const gchar *cwd, const gchar *const *args, gchar **out, gchar **err)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *e = NULL;
+	gint status = 0;
+
+	g_ptr_array_add (argv, (gpointer)g_getenv ("VIRT_ALEPH"));
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add (argv, (gpointer)args[i]);
+	g_ptr_array_add (argv, NULL);
+	g_assert_true (g_spawn_sync (cwd, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+				     out, &e, &status, &error));
+	g_assert_no_error (error);
+	g_test_message ("stderr: %s", e);
+	if (err != NULL)
+		*err = g_steal_pointer (&e);
+	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* the same with the arguments after @first up to a NULL */
+static inline gint
+sev_test_cli_va (const gchar *cwd, gchar **out, gchar **err, const gchar *first, va_list ap)
+{
+	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+	for (const gchar *a = first; a != NULL; a = va_arg (ap, const gchar *))
+		g_ptr_array_add (args, (gpointer)a);
+	g_ptr_array_add (args, NULL);
+	return sev_test_cli_run (cwd, (const gchar *const *)args->pdata, out, err);
+}

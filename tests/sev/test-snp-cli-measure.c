@@ -27,37 +27,21 @@ vec_dir (void)
 static gint
 run (const gchar *const *args, gchar **out, gchar **err)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-	g_autoptr(GError) error = NULL;
 	g_autofree gchar *dir = vec_dir ();
-	g_autofree gchar *e = NULL;
-	gint status = 0;
-
-	g_ptr_array_add (argv, (gpointer)g_getenv ("VIRT_ALEPH"));
-	for (guint i = 0; args[i] != NULL; i++)
-		g_ptr_array_add (argv, (gpointer)args[i]);
-	g_ptr_array_add (argv, NULL);
-	g_assert_true (g_spawn_sync (dir, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-	                             out, &e, &status, &error));
-	g_assert_no_error (error);
-	g_test_message ("stderr: %s", e);
-	if (err != NULL)
-		*err = g_steal_pointer (&e);
-	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+	return sev_test_cli_run (dir, args, out, err);
 }
 
 G_GNUC_NULL_TERMINATED static gint
 cli (gchar **out, gchar **err, const gchar *first, ...)
 {
-	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+	g_autofree gchar *dir = vec_dir ();
 	va_list ap;
+	gint rc;
 
 	va_start (ap, first);
-	for (const gchar *a = first; a != NULL; a = va_arg (ap, const gchar *))
-		g_ptr_array_add (args, (gpointer)a);
+	rc = sev_test_cli_va (dir, out, err, first, ap);
 	va_end (ap);
-	g_ptr_array_add (args, NULL);
-	return run ((const gchar *const *)args->pdata, out, err);
+	return rc;
 }
 
 typedef struct {

@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "ac-error.h"
+#include "test-sev-common.h"
 
 static gchar *tmpdir = NULL;
 
@@ -21,28 +22,13 @@ static gchar *tmpdir = NULL;
 G_GNUC_NULL_TERMINATED static gint
 cli (gchar **out, gchar **err, const gchar *first, ...)
 {
-	g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *o = NULL;
-	g_autofree gchar *e = NULL;
-	gint status = 0;
 	va_list ap;
+	gint rc;
 
-	g_ptr_array_add (argv, g_strdup (g_getenv ("VIRT_ALEPH")));
 	va_start (ap, first);
-	for (const gchar *a = first; a != NULL; a = va_arg (ap, const gchar *))
-		g_ptr_array_add (argv, g_strdup (a));
+	rc = sev_test_cli_va (tmpdir, out, err, first, ap);
 	va_end (ap);
-	g_ptr_array_add (argv, NULL);
-	g_assert_true (g_spawn_sync (tmpdir, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
-	                             NULL, &o, &e, &status, &error));
-	g_assert_no_error (error);
-	g_test_message ("stderr: %s", e);
-	if (out != NULL)
-		*out = g_steal_pointer (&o);
-	if (err != NULL)
-		*err = g_steal_pointer (&e);
-	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+	return rc;
 }
 
 static gchar *

@@ -19,6 +19,7 @@
 #include "ac-snp-firmware.h"
 #include "ac-snp-kds.h"
 #include "ac-snp-policy.h"
+#include "test-sev-common.h"
 
 static gchar *tmpdir;
 
@@ -26,23 +27,7 @@ static gchar *tmpdir;
 static gint
 cli (gchar **out, const gchar *const *args)
 {
-	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *o = NULL;
-	g_autofree gchar *e = NULL;
-	gint status = 0;
-
-	g_ptr_array_add (argv, (gpointer)g_getenv ("VIRT_ALEPH"));
-	for (guint i = 0; args[i] != NULL; i++)
-		g_ptr_array_add (argv, (gpointer)args[i]);
-	g_ptr_array_add (argv, NULL);
-	g_assert_true (g_spawn_sync (tmpdir, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
-	                             NULL, &o, &e, &status, &error));
-	g_assert_no_error (error);
-	g_test_message ("stdout: %s\nstderr: %s", o, e);
-	if (out != NULL)
-		*out = g_steal_pointer (&o);
-	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+	return sev_test_cli_run (tmpdir, args, out, NULL);
 }
 
 #define CLI(out, ...) cli (out, (const gchar *const[]){ __VA_ARGS__, NULL })

@@ -33,7 +33,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	g_assert_cmpuint (g_strv_length (rt->cpu_models), <=, AC_SNP_RUNTIME_MAX_CPU_MODELS);
 	for (guint i = 0; rt->cpu_models[i] != NULL; i++)
 		g_assert_true (ac_snp_vcpu_sig_from_type (rt->cpu_models[i], &sig, NULL));
-	g_assert_true (rt->member_ovmf[0] != '/' && strstr (rt->member_ovmf, "..") == NULL);
+	{
+		/* member paths stay inside the bundle: relative, no "." or ".." component ("..mf"
+		 * is a name) */
+		const gchar *paths[] = { rt->member_ovmf, rt->member_kernel, rt->member_initrd };
+		for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+			g_auto (GStrv) parts = g_strsplit (paths[i], "/", -1);
+			g_assert_true (paths[i][0] != '/');
+			for (guint j = 0; parts[j] != NULL; j++) {
+				g_assert_cmpstr (parts[j], !=, "..");
+				g_assert_cmpstr (parts[j], !=, ".");
+				g_assert_cmpstr (parts[j], !=, "");
+			}
+		}
+	}
 	g_assert_cmpuint (rt->attestation_port, >=, 1);
 	cmdline = ac_snp_runtime_render_cmdline (rt, owner, NULL);
 	g_assert_nonnull (cmdline);

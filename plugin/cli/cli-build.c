@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -271,13 +272,16 @@ publish_image (AcCliGlobal *global, const AcTemplate *tpl, const gchar *image, A
 	return g_strdup (store->item_hash);
 }
 
-/* --on-error=ask: the build failed; the user picks on the terminal (EOF: cleanup) */
+/* --on-error=ask: the build failed; the user picks on the terminal (EOF: cleanup). An interrupt
+ * while it asks (@data, the build's cancellable) cleans up, as it does during the build. */
 static AcOnError
 build_ask (const GError *error, const gchar *workdir, gpointer data)
 {
-	(void)data;
+	GCancellable *cancellable = data;
 	for (;;) {
 		gchar line[64];
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		int ready = 0;
 		fprintf (stderr,
 		         "virt-aleph: the build failed: %s\n"
 		         "Its temporaries are in %s.\n"
@@ -285,7 +289,14 @@ build_ask (const GError *error, const gchar *workdir, gpointer data)
 		         "Choice [c/a]? ",
 		         error->message, workdir);
 		fflush (stderr);
-		if (fgets (line, sizeof (line), stdin) == NULL)
+		while (ready == 0) {
+			if (g_cancellable_is_cancelled (cancellable))
+				return AC_ON_ERROR_CLEANUP;
+			ready = poll (&pfd, 1, 200);
+			if (ready < 0 && errno == EINTR)
+				ready = 0;
+		}
+		if (ready < 0 || fgets (line, sizeof (line), stdin) == NULL)
 			return AC_ON_ERROR_CLEANUP;
 		g_strstrip (line);
 		if (line[0] == '\0' || g_ascii_strcasecmp (line, "c") == 0
@@ -1105,6 +1116,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	progress = ac_progress_new ("build");
 	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
 				stderr);
+	opts.ask_data = cancellable;
 	guard = ac_signal_guard_new (cancellable);
 	ok = ac_build_run (tpl, &opts, progress, cancellable, &result, &error);
 	if (!ok) {

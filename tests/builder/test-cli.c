@@ -561,8 +561,12 @@ run_failing_build_on_pty (const gchar *tpl, const gchar *wd, const gchar *answer
 			break; /* EIO once the child is gone */
 		g_string_append_len (seen, buf, n);
 		if (!answered && strstr (seen->str, "Choice [c/a]? ") != NULL) {
-			g_assert_cmpint (write (master, answer, strlen (answer)), ==,
-			                 (ssize_t)strlen (answer));
+			/* no answer: an interrupt while it asks */
+			if (answer == NULL)
+				g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+			else
+				g_assert_cmpint (write (master, answer, strlen (answer)), ==,
+				                 (ssize_t)strlen (answer));
 			answered = TRUE;
 		}
 	}
@@ -637,6 +641,10 @@ test_cli_on_error (void)
 	g_assert_cmpint (run_failing_build_on_pty (tpl, wd, "c\n", &screen), ==, 10);
 	g_assert_null (strstr (screen, "kept for inspection"));
 	g_assert_cmpuint (count_entries (wd), ==, 2); /* the kept one of before, no new one */
+	g_clear_pointer (&screen, g_free);
+	/* an interrupt while it asks: cleaned up, exit 130 */
+	g_assert_cmpint (run_failing_build_on_pty (tpl, wd, NULL, &screen), ==, 130);
+	g_assert_cmpuint (count_entries (wd), ==, 2);
 	ac_test_rm_rf (dir);
 }
 

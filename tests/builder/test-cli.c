@@ -269,6 +269,7 @@ test_cli_validate (void)
 	g_autofree gchar *tpl = g_build_filename (dir, "t.json", NULL);
 	g_autofree gchar *bad = g_build_filename (dir, "bad.json", NULL);
 	g_autofree gchar *outdir = g_build_filename (dir, "out", NULL);
+	g_autofree gchar *tree = g_build_filename (dir, "tree", NULL);
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
 	g_autoptr (JsonObject) o = NULL;
@@ -296,7 +297,7 @@ test_cli_validate (void)
 	g_clear_pointer (&o, json_object_unref);
 
 	/* the files in place: valid; the unused variable is a warning */
-	g_assert_cmpint (g_mkdir (g_build_filename (dir, "tree", NULL), 0755), ==, 0);
+	g_assert_cmpint (g_mkdir (tree, 0755), ==, 0);
 	ac_test_write (dir, "motd", "hi\n", 0644);
 	ac_test_write (dir, "setup.sh", "true\n", 0755);
 	ac_test_write (dir, "pass.txt", "a passphrase of some length", 0600);

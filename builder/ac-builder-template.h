@@ -98,6 +98,12 @@ typedef struct {
 	gchar *disk_guid;
 	gchar *fs_uuid;
 	JsonNode *publish; /* (nullable) object, passed on untouched to the publisher */
+	/* variables: declared names in order, their defaults, the values used, and the names a
+	 * string references (inspect, validate) */
+	gchar **var_names;
+	GHashTable *var_defaults;
+	GHashTable *var_values;
+	GHashTable *var_used;
 } AcTemplate;
 
 void ac_template_free (AcTemplate *self);
@@ -109,7 +115,24 @@ AcTemplate *ac_template_new_from_data (const gchar *data,
 				       GHashTable *vars,
 				       GError **error);
 AcTemplate *ac_template_new_from_file (const gchar *path, GHashTable *vars, GError **error);
+AcTemplate *
+ac_template_new_from_file_full (const gchar *path,
+                                GHashTable *vars,
+                                GHashTable *origins,
+                                GError **error);
 gboolean ac_template_parse_var (GHashTable *vars, const gchar *kv, GError **error);
+gboolean
+ac_template_parse_var_file (const gchar *data,
+                            gsize len,
+                            const gchar *name,
+                            GHashTable *vars,
+                            GHashTable *origins,
+                            GError **error);
+gboolean
+ac_template_read_var_file (const gchar *path,
+                           GHashTable *vars,
+                           GHashTable *origins,
+                           GError **error);
 const gchar *ac_source_type_to_string (AcSourceType type);
 const gchar *ac_provision_backend_to_string (AcProvisionBackend backend);
 

@@ -481,6 +481,7 @@ ac_build_run (const AcTemplate *tpl,
 	g_autofree gchar *workdir = NULL;
 	g_autoptr(GError) local = NULL;
 	AcBuildOptions defaults = { 0 };
+	AcOnError on_error;
 
 	if (opts == NULL)
 		opts = &defaults;
@@ -520,12 +521,18 @@ ac_build_run (const AcTemplate *tpl,
 		}
 		return TRUE;
 	}
+	on_error = opts->on_error;
+	if (on_error == AC_ON_ERROR_ASK)
+		on_error = opts->ask != NULL && !g_cancellable_is_cancelled (cancellable)
+		               ? opts->ask (local, workdir, opts->ask_data)
+		               : AC_ON_ERROR_CLEANUP;
+	/* interrupted during the build or while asking */
 	if (g_cancellable_is_cancelled (cancellable) && local->code != AC_ERROR_CANCELLED) {
 		g_autofree gchar *msg = g_strdup (local->message);
 		g_clear_error (&local);
 		local = g_error_new (AC_ERROR, AC_ERROR_CANCELLED, "interrupted: %s", msg);
 	}
-	if (opts->on_error == AC_ON_ERROR_ABORT) {
+	if (on_error == AC_ON_ERROR_ABORT) {
 		g_autoptr(GError) cerr = NULL;
 		if (!ac_cleanup_run_mounts (cleanup, &cerr))
 			g_warning ("cleanup: %s", cerr->message);

@@ -19,11 +19,19 @@ G_BEGIN_DECLS
 typedef enum {
 	AC_ON_ERROR_CLEANUP, /* remove every temporary (default) */
 	AC_ON_ERROR_ABORT,   /* unmount, but leave the work directory for inspection */
+	AC_ON_ERROR_ASK,     /* AcBuildOptions.ask picks one of the two (cleanup without it) */
 } AcOnError;
+
+/* with %AC_ON_ERROR_ASK: the build failed (@error) with its temporaries in @workdir, mounts
+ * still in place; returns %AC_ON_ERROR_CLEANUP or %AC_ON_ERROR_ABORT. Not called when the
+ * build was cancelled (an interrupt cleans up). */
+typedef AcOnError (*AcBuildAskFunc) (const GError *error, const gchar *workdir, gpointer data);
 
 typedef struct {
 	gboolean force;              /* replace an existing output and manifest */
 	AcOnError on_error;
+	AcBuildAskFunc ask;
+	gpointer ask_data;
 	const AcSecret *passphrase;  /* the caller's, for passphrase.from_caller (or to override) */
 	const gchar *workdir_parent; /* default: the output's folder */
 	AcXtsOptions xts;

@@ -8,8 +8,11 @@
  */
 #include "config.h"
 
+#include <json-glib/json-glib.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ac-builder-test-util.h"
@@ -234,6 +237,418 @@ test_cli_sigterm (void)
 	ac_test_rm_rf (dir);
 }
 
+static JsonObject *
+parse_json_object (const gchar *text)
+{
+	g_autoptr (JsonParser) p = json_parser_new ();
+	g_autoptr (GError) error = NULL;
+	g_assert_true (json_parser_load_from_data (p, text, -1, &error));
+	g_assert_no_error (error);
+	g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)));
+	return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
+static const gchar check_template[]
+    = "{ \"name\": \"check\", \"variables\": { \"size\": \"1GiB\", \"tree\": \"tree\", \"spare\": "
+      "\"x\" },"
+      "  \"source\": { \"type\": \"directory\", \"path\": \"${var.tree}\" },"
+      "  \"provisioners\": [ { \"type\": \"file\", \"source\": \"motd\", \"destination\": "
+      "\"/etc/motd\" },"
+      "                      { \"type\": \"shell\", \"script\": \"setup.sh\" } ],"
+      "  \"disk\": { \"size\": \"${var.size}\" },"
+      "  \"passphrase\": { \"file\": \"pass.txt\" },"
+      "  \"output\": { \"path\": \"out/c.img\" },"
+      "  \"publish\": { \"account\": \"key.hex\" } }";
+
+/* validate: every file reference is checked (all problems named, not the first only), nothing
+ * is built; syntax and schema errors are exit 2, missing files exit 10 */
+static void
+test_cli_validate (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	g_autofree gchar *tpl = g_build_filename (dir, "t.json", NULL);
+	g_autofree gchar *bad = g_build_filename (dir, "bad.json", NULL);
+	g_autofree gchar *outdir = g_build_filename (dir, "out", NULL);
+	g_autofree gchar *tree = g_build_filename (dir, "tree", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr (JsonObject) o = NULL;
+	JsonArray *a;
+
+	ac_test_write (dir, "t.json", check_template, 0644);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "validate", tpl, NULL }, NULL, &out, &err),
+	    ==, 10);
+	g_assert_cmpstr (out, ==, "");
+	g_assert_nonnull (strstr (err, "5 missing or unusable file references"));
+	g_assert_nonnull (strstr (err, "source.path '"));
+	g_assert_nonnull (strstr (err, "provisioners[0].source '"));
+	g_assert_nonnull (strstr (err, "provisioners[1].script '"));
+	g_assert_nonnull (strstr (err, "passphrase.file '"));
+	g_assert_nonnull (strstr (err, "publish.account '"));
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "build", "validate", tpl, NULL }, NULL, &out,
+	             &err),
+	    ==, 10);
+	o = parse_json_object (out);
+	g_assert_false (json_object_get_boolean_member (o, "valid"));
+	g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "problems")), ==,
+	                  5);
+	g_clear_pointer (&o, json_object_unref);
+
+	/* the files in place: valid; the unused variable is a warning */
+	g_assert_cmpint (g_mkdir (tree, 0755), ==, 0);
+	ac_test_write (dir, "motd", "hi\n", 0644);
+	ac_test_write (dir, "setup.sh", "true\n", 0755);
+	ac_test_write (dir, "pass.txt", "a passphrase of some length", 0600);
+	ac_test_write (dir, "key.hex", "00", 0600);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "validate", tpl, NULL }, NULL, &out, &err),
+	    ==, 0);
+	g_assert_true (g_str_has_prefix (out, tpl));
+	g_assert_nonnull (strstr (out, ": valid (sha256 "));
+	g_assert_nonnull (
+	    strstr (err, "warning: variables.spare is declared but no string uses ${var.spare}"));
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "build", "validate", tpl, NULL }, NULL, &out,
+	             &err),
+	    ==, 0);
+	o = parse_json_object (out);
+	g_assert_true (json_object_get_boolean_member (o, "valid"));
+	g_assert_cmpuint (strlen (json_object_get_string_member (o, "sha256")), ==, 64);
+	a = json_object_get_array_member (o, "warnings");
+	g_assert_cmpuint (json_array_get_length (a), ==, 1);
+	g_clear_pointer (&o, json_object_unref);
+	/* nothing built, not even the output's folder */
+	g_assert_false (g_file_test (outdir, G_FILE_TEST_EXISTS));
+	/* a variable that points the source elsewhere is checked after substitution */
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "validate", "--var",
+	                                                  "tree=elsewhere", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 10);
+	g_assert_nonnull (strstr (err, "1 missing or unusable file reference: source.path '"));
+	g_assert_nonnull (strstr (err, "elsewhere': no such file or directory"));
+	/* a value the schema refuses, after substitution */
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "--json", "build", "validate", "--var",
+	                                                  "size=1 parsec", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 2);
+	o = parse_json_object (out);
+	g_assert_false (json_object_get_boolean_member (o, "valid"));
+	g_assert_nonnull (strstr (
+	    json_object_get_string_member (json_object_get_object_member (o, "error"), "message"),
+	    "template field 'disk.size'"));
+	g_clear_pointer (&o, json_object_unref);
+	/* syntax */
+	ac_test_write (dir, "bad.json", "{ \"source\": ", 0644);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "validate", bad, NULL }, NULL, &out, &err),
+	    ==, 2);
+	g_assert_nonnull (strstr (err, "template is not valid JSON"));
+	/* a member the schema does not have */
+	ac_test_write (dir, "bad.json",
+	               "{ \"source\": { \"type\": \"directory\", \"path\": \"tree\" }, \"disk\": { "
+	               "\"size\": \"1GiB\" },"
+	               "  \"output\": { \"path\": \"o.img\" }, \"publish\": { \"pin\": true } }",
+	               0644);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "validate", bad, NULL }, NULL, &out, &err),
+	    ==, 2);
+	g_assert_nonnull (strstr (err, "template field 'publish.pin': unknown member"));
+	/* an output that exists: build would need --force */
+	g_assert_cmpint (g_mkdir (outdir, 0755), ==, 0);
+	ac_test_write (outdir, "c.img", "", 0644);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "validate", tpl, NULL }, NULL, &out, &err),
+	    ==, 0);
+	g_assert_nonnull (
+	    strstr (err, "c.img' exists: build refuses to replace it without --force"));
+	ac_test_rm_rf (dir);
+}
+
+/* inspect: variables with their defaults, values and where each value comes from, the source,
+ * the provisioners and the outputs, after substitution */
+static void
+test_cli_inspect (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	g_autofree gchar *tpl = g_build_filename (dir, "t.json", NULL);
+	g_autofree gchar *vf = g_build_filename (dir, "vars.txt", NULL);
+	g_autofree gchar *tree = g_build_filename (dir, "tree", NULL);
+	g_autofree gchar *img = g_build_filename (dir, "out", "c.img", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr (JsonObject) o = NULL;
+	JsonArray *vars, *provs;
+	JsonObject *v, *outputs;
+
+	ac_test_write (dir, "t.json", check_template, 0644);
+	ac_test_write (dir, "vars.txt", "# sizes\nsize=2GiB\n", 0644);
+	/* inspect does not need the files */
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "build", "inspect", "--var-file", vf,
+	                                     "--var", "spare=y", tpl, NULL },
+	             NULL, &out, &err),
+	    ==, 0);
+	o = parse_json_object (out);
+	g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "check");
+	vars = json_object_get_array_member (o, "variables");
+	g_assert_cmpuint (json_array_get_length (vars), ==, 3);
+	v = json_array_get_object_element (vars, 0);
+	g_assert_cmpstr (json_object_get_string_member (v, "name"), ==, "size");
+	g_assert_cmpstr (json_object_get_string_member (v, "default"), ==, "1GiB");
+	g_assert_cmpstr (json_object_get_string_member (v, "value"), ==, "2GiB");
+	g_assert_true (
+	    g_str_has_suffix (json_object_get_string_member (v, "from"), "vars.txt line 2"));
+	v = json_array_get_object_element (vars, 1);
+	g_assert_cmpstr (json_object_get_string_member (v, "from"), ==, "default");
+	g_assert_true (json_object_get_boolean_member (v, "used"));
+	v = json_array_get_object_element (vars, 2);
+	g_assert_cmpstr (json_object_get_string_member (v, "value"), ==, "y");
+	g_assert_cmpstr (json_object_get_string_member (v, "from"), ==, "--var");
+	g_assert_false (json_object_get_boolean_member (v, "used"));
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_object_get_object_member (o, "source"), "type"), ==,
+	    "directory");
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_object_get_object_member (o, "source"), "path"), ==,
+	    tree);
+	provs = json_object_get_array_member (o, "provisioners");
+	g_assert_cmpuint (json_array_get_length (provs), ==, 2);
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_array_get_object_element (provs, 0), "destination"),
+	    ==, "/etc/motd");
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_array_get_object_element (provs, 1), "type"), ==,
+	    "shell");
+	g_assert_cmpint (
+	    json_object_get_int_member (json_object_get_object_member (o, "disk"), "size"), ==,
+	    2LL << 30);
+	outputs = json_object_get_object_member (o, "outputs");
+	g_assert_cmpstr (json_object_get_string_member (outputs, "image"), ==, img);
+	g_assert_true (g_str_has_suffix (json_object_get_string_member (outputs, "manifest"),
+	                                 "c.img.manifest.json"));
+	g_assert_true (json_object_has_member (outputs, "publish"));
+	/* text */
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "inspect", tpl, NULL }, NULL, &out, &err), ==,
+	    0);
+	g_assert_nonnull (strstr (out, "  size = \"1GiB\" (default \"1GiB\"; from default)\n"));
+	g_assert_nonnull (strstr (out, "  spare = \"x\" (default \"x\"; from default; unused)\n"));
+	g_assert_nonnull (strstr (out, "  1. file "));
+	g_assert_nonnull (strstr (out, "  2. shell script "));
+	g_assert_nonnull (strstr (out, img));
+	ac_test_rm_rf (dir);
+}
+
+/* --var-file: JSON or NAME=VALUE lines; every mistake names the file and the line */
+static void
+test_cli_var_file (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	g_autofree gchar *tpl = g_build_filename (dir, "t.json", NULL);
+	g_autofree gchar *vf = g_build_filename (dir, "v", NULL);
+	g_autofree gchar *vf2 = g_build_filename (dir, "v2", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expect = NULL;
+	static const struct {
+		const gchar *content;
+		const gchar *message; /* after "virt-aleph: FILE" */
+	} bad[] = {
+		{ "size=2G\nnope=1\n", " line 2: variable 'nope': the template declares no such "
+		                       "variable in 'variables'" },
+		{ "# ok\n\nsize 2G\n", " line 3: expected NAME=VALUE (or a '#' comment)" },
+		{ "=2G\n", " line 1: expected NAME=VALUE (or a '#' comment)" },
+		{ "size=2G\r\ntree=a\r\nsize=3G\r\n",
+		  " line 3: variable 'size' is set again (first by " },
+		{ "9x=1\n", " line 1: '9x': expected a variable name" },
+		{ "{\n  \"size\": \"2G\",\n  \"size\": \"3G\"\n}\n",
+		  " line 3: member 'size' is set again (first on line 2)" },
+		{ "{\n  \"size\": 4\n}\n",
+		  " line 2: variable 'size': an integer: expected a string" },
+		{ "{\n  \"size\": \"2G\",\n  \"nope\": \"1\"\n}",
+		  " line 3: variable 'nope': the template declares no such variable" },
+		{ "{ \"size\": ", ": not valid JSON" },
+		{ "  {}  x", ": not valid JSON" },
+		{ "size=\xff\n", ": not UTF-8 text" },
+	};
+	g_autoptr (JsonObject) o = NULL;
+
+	ac_test_write (dir, "t.json", check_template, 0644);
+	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+		ac_test_write (dir, "v", bad[i].content, 0644);
+		g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "inspect", "--var-file",
+		                                                  vf, tpl, NULL },
+		                          NULL, &out, &err),
+		                 ==, 2);
+		g_free (expect);
+		expect = g_strdup_printf ("virt-aleph: %s%s", vf, bad[i].message);
+		if (!g_str_has_prefix (err, expect))
+			g_error ("case %u: got %s, expected %s…", i, err, expect);
+	}
+	/* JSON and lines give the same values; --var overrides a file's value */
+	ac_test_write (dir, "v", "{ \"size\": \"3GiB\", \"tree\": \"t=2\" }", 0644);
+	ac_test_write (dir, "v2", "spare=a b=c\n", 0644);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "build", "inspect", "--var-file", vf,
+	                                     "--var-file", vf2, "--var", "size=4GiB", tpl, NULL },
+	             NULL, &out, &err),
+	    ==, 0);
+	o = parse_json_object (out);
+	g_assert_cmpint (
+	    json_object_get_int_member (json_object_get_object_member (o, "disk"), "size"), ==,
+	    4LL << 30);
+	g_assert_true (g_str_has_suffix (
+	    json_object_get_string_member (json_object_get_object_member (o, "source"), "path"),
+	    "/t=2"));
+	g_assert_cmpstr (
+	    json_object_get_string_member (
+	        json_array_get_object_element (json_object_get_array_member (o, "variables"), 2),
+	        "value"),
+	    ==, "a b=c");
+	/* a name in two files */
+	ac_test_write (dir, "v2", "size=1G\n", 0644);
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--var-file", vf, "--var-file",
+	                                                  vf2, tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 2);
+	g_free (expect);
+	expect = g_strdup_printf (
+	    "virt-aleph: %s line 1: variable 'size' is set again (first by %s line 1)\n", vf2, vf);
+	g_assert_cmpstr (err, ==, expect);
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "validate", "--var-file",
+	                                                  "/nonexistent/v", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 10);
+	ac_test_rm_rf (dir);
+}
+
+static const gchar failing_template[]
+    = "{ \"source\": { \"type\": \"directory\", \"path\": \"nosuch\" },"
+      "  \"disk\": { \"size\": \"96MiB\", \"esp_size\": \"8MiB\" },"
+      "  \"passphrase\": { \"generate\": 16 },"
+      "  \"output\": { \"path\": \"out/f.img\" } }";
+
+static guint
+count_entries (const gchar *dir)
+{
+	g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+	guint n = 0;
+	g_assert_nonnull (d);
+	while (g_dir_read_name (d) != NULL)
+		n++;
+	return n;
+}
+
+/* the build fails in its source step, with its work directory under wd/ */
+static gint
+run_failing_build_on_pty (const gchar *tpl, const gchar *wd, const gchar *answer, gchar **screen)
+{
+	g_autoptr (GString) seen = g_string_new (NULL);
+	int master = -1, status = 0;
+	gboolean answered = FALSE;
+	pid_t pid = forkpty (&master, NULL, NULL, NULL);
+	g_assert_cmpint (pid, >=, 0);
+	if (pid == 0) {
+		execl (virt_aleph, virt_aleph, "--quiet", "build", "--on-error=ask", "--workdir",
+		       wd, "--passphrase-out", "-", tpl, (char *)NULL);
+		_exit (127);
+	}
+	for (;;) {
+		gchar buf[512];
+		ssize_t n = read (master, buf, sizeof (buf));
+		if (n <= 0)
+			break; /* EIO once the child is gone */
+		g_string_append_len (seen, buf, n);
+		if (!answered && strstr (seen->str, "Choice [c/a]? ") != NULL) {
+			/* no answer: an interrupt while it asks */
+			if (answer == NULL)
+				g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+			else
+				g_assert_cmpint (write (master, answer, strlen (answer)), ==,
+				                 (ssize_t)strlen (answer));
+			answered = TRUE;
+		}
+	}
+	close (master);
+	g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+	g_assert_true (answered);
+	*screen = g_string_free (g_steal_pointer (&seen), FALSE);
+	return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* --on-error: cleanup removes the failed build's work directory, abort keeps it and says
+ * where, ask asks on a terminal and is refused without one */
+static void
+test_cli_on_error (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	g_autofree gchar *tpl = g_build_filename (dir, "f.json", NULL);
+	g_autofree gchar *wd = g_build_filename (dir, "wd", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *screen = NULL;
+	g_autoptr (JsonObject) o = NULL;
+	const gchar *kept;
+
+	ac_test_write (dir, "f.json", failing_template, 0644);
+	g_assert_cmpint (g_mkdir (wd, 0755), ==, 0);
+	ac_test_write (dir, "wd/mine", "the user's file", 0644);
+	/* cleanup (the default): nothing of the build stays, the user's file does */
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--workdir", wd,
+	                                                  "--passphrase-out", "-", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 10);
+	g_assert_cmpuint (count_entries (wd), ==, 1);
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "--on-error=cleanup", "--workdir", wd,
+	                                     "--passphrase-out", "-", tpl, NULL },
+	             NULL, &out, &err),
+	    ==, 10);
+	g_assert_cmpuint (count_entries (wd), ==, 1);
+	/* abort: kept, and the message and the JSON say where */
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "build", "--on-error=abort", "--workdir", wd,
+	                                     "--passphrase-out", "-", tpl, NULL },
+	             NULL, &out, &err),
+	    ==, 10);
+	o = parse_json_object (out);
+	kept = json_object_get_string_member (o, "kept");
+	g_assert_true (g_str_has_prefix (kept, wd));
+	g_assert_true (g_file_test (kept, G_FILE_TEST_IS_DIR));
+	g_assert_nonnull (strstr (
+	    json_object_get_string_member (json_object_get_object_member (o, "error"), "message"),
+	    "kept for inspection in "));
+	g_assert_cmpuint (count_entries (wd), ==, 2);
+	ac_test_rm_rf (kept);
+	/* ask without a terminal (the test's pipes): refused before anything is built */
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--on-error=ask", "--workdir",
+	                                                  wd, "--passphrase-out", "-", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 2);
+	g_assert_cmpstr (
+	    err, ==,
+	    "virt-aleph: --on-error=ask: standard input and standard error are not both a "
+	    "terminal, so nobody could answer the question: use --on-error=cleanup or "
+	    "--on-error=abort\n");
+	g_assert_cmpuint (count_entries (wd), ==, 1);
+	/* ask on a terminal: "a" keeps, "c" removes */
+	g_assert_cmpint (run_failing_build_on_pty (tpl, wd, "a\n", &screen), ==, 10);
+	g_assert_nonnull (strstr (screen, "the build failed: source.path '"));
+	g_assert_nonnull (strstr (screen, "kept for inspection in "));
+	g_assert_cmpuint (count_entries (wd), ==, 2);
+	g_clear_pointer (&screen, g_free);
+	g_assert_cmpint (run_failing_build_on_pty (tpl, wd, "c\n", &screen), ==, 10);
+	g_assert_null (strstr (screen, "kept for inspection"));
+	g_assert_cmpuint (count_entries (wd), ==, 2); /* the kept one of before, no new one */
+	g_clear_pointer (&screen, g_free);
+	/* an interrupt while it asks: cleaned up, exit 130 */
+	g_assert_cmpint (run_failing_build_on_pty (tpl, wd, NULL, &screen), ==, 130);
+	g_assert_cmpuint (count_entries (wd), ==, 2);
+	ac_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -247,5 +662,9 @@ main (int argc, char **argv)
 	g_test_add_func ("/builder/cli/passphrase", test_cli_passphrase);
 	g_test_add_func ("/builder/cli/libvirt-domain", test_cli_libvirt_domain);
 	g_test_add_func ("/builder/cli/sigterm", test_cli_sigterm);
+	g_test_add_func ("/builder/cli/validate", test_cli_validate);
+	g_test_add_func ("/builder/cli/inspect", test_cli_inspect);
+	g_test_add_func ("/builder/cli/var-file", test_cli_var_file);
+	g_test_add_func ("/builder/cli/on-error", test_cli_on_error);
 	return g_test_run ();
 }

@@ -64,6 +64,11 @@ for verb in $help_verbs; do
     check "bash: every option of $verb" "$(help_options "$verb" | tr '\n' ' ')" "$(comp virt-aleph "$verb" -)"
 done
 check "bash: sev subcommands" "$(sorted measure policy secret session verify-chain)" "$(comp virt-aleph sev '')"
+check "bash: build subcommands and templates" "$(sorted fine.xml first.conf inspect validate)" \
+    "$(cd "$tmp/files" && comp virt-aleph build '')"
+check "bash: build's template by name" "$tmp/files/first.conf " "$(comp virt-aleph build "$tmp/files/fir")"
+check "bash: build validate takes a template" "$tmp/files/fine.xml " "$(comp virt-aleph build validate "$tmp/files/fin")"
+check "bash: every option of build inspect" "$(help_options build inspect | tr '\n' ' ')" "$(comp virt-aleph build inspect -)"
 check "bash: sev secret subcommand" "build " "$(comp virt-aleph sev secret '')"
 check "bash: options of sev verify-chain" "--ark --ask " "$(comp virt-aleph sev verify-chain --a)"
 check "bash: every option of sev secret build" "$(help_options sev secret build | tr '\n' ' ')" \
@@ -114,6 +119,7 @@ else
     check "zsh: every option of tag" "$(help_options tag | sort | tr '\n' ' ' | sed 's/ $//')" \
         "$(zcomp virt-aleph tag --p | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
     check "zsh: sev secret subcommand" "build" "$(zcomp virt-aleph sev secret '')"
+    check "zsh: build subcommands and templates" "$(printf 'inspect validate\n_files ')" "$(zcomp virt-aleph build '')"
     : >"$tmp/virsh.args"
     check "zsh: domain names" "db web web-2" "$(zcomp virt-aleph -c test:///x status '')"
     check "zsh: virsh gets -c" "-c test:///x -q list --all --name" "$(cat "$tmp/virsh.args")"

@@ -380,7 +380,7 @@ timeout=60
         stores = [m for m in self.devnet.messages(self.address, "STORE") if m["item_hash"] == out["store"]]
         self.assertEqual(len(stores), 1)
         self.assertEqual(stores[0]["content"]["item_hash"], out["cid"])
-        # what the template cannot ask yet is refused, naming the field
+        # a member the schema does not have (the STORE pins the image) is refused, naming it
         with open(tpl) as f:
             t = json.load(f)
         t["publish"]["pin"] = True

@@ -178,7 +178,7 @@ verify_parse_options (VerifyOptions *o,
 }
 
 static void
-verify_print (AcCliGlobal *global, const AcSnpVerifyResult *r, const AcSnpVerifyExpect *e)
+verify_print (AcCliGlobal *global, const AcSnpVerifyResult *r)
 {
 	g_autofree gchar *tcb = ac_snp_tcb_to_string (&r->chain->tcb, r->chain->product);
 	g_autofree gchar *measurement
@@ -188,36 +188,25 @@ verify_print (AcCliGlobal *global, const AcSnpVerifyResult *r, const AcSnpVerify
 	const gchar *root = r->chain->builtin_root ? "AMD (built-in)" : "explicitly trusted";
 
 	if (global->json) {
-		g_autoptr (JsonBuilder) b = json_builder_new ();
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "verified");
-		json_builder_add_boolean_value (b, TRUE);
-		json_builder_set_member_name (b, "product");
-		json_builder_add_string_value (b, ac_snp_product_to_string (r->chain->product));
-		json_builder_set_member_name (b, "signer");
-		json_builder_add_string_value (b, ac_snp_cert_role_to_string (r->chain->signer));
-		json_builder_set_member_name (b, "root");
-		json_builder_add_string_value (b, r->chain->builtin_root ? "builtin" : "trusted");
-		json_builder_set_member_name (b, "ark_spki_sha384");
-		json_builder_add_string_value (b, r->chain->ark_spki_sha384);
-		json_builder_set_member_name (b, "tcb");
-		json_builder_add_string_value (b, tcb);
-		json_builder_set_member_name (b, "chip_id");
-		json_builder_add_string_value (b, chip);
-		json_builder_set_member_name (b, "policy");
-		json_builder_add_string_value (b, policy);
-		json_builder_set_member_name (b, "vmpl");
-		json_builder_add_int_value (b, r->report.vmpl);
-		json_builder_set_member_name (b, "measurement");
-		json_builder_add_string_value (b, measurement);
-		json_builder_set_member_name (b, "measurement_checked");
-		json_builder_add_boolean_value (b, r->measurement_checked);
-		json_builder_set_member_name (b, "report_data_checked");
-		json_builder_add_boolean_value (b, r->report_data_checked);
-		json_builder_set_member_name (b, "crl_checked");
-		json_builder_add_boolean_value (b, r->crl_checked);
-		json_builder_end_object (b);
-		ac_cli_print_json_builder (b);
+		g_autoptr (JsonObject) o = json_object_new ();
+		g_autoptr (JsonNode) node = json_node_alloc ();
+		json_object_set_boolean_member (o, "verified", TRUE);
+		json_object_set_string_member (o, "product",
+		                               ac_snp_product_to_string (r->chain->product));
+		json_object_set_string_member (o, "signer",
+		                               ac_snp_cert_role_to_string (r->chain->signer));
+		json_object_set_string_member (o, "root",
+		                               r->chain->builtin_root ? "builtin" : "trusted");
+		json_object_set_string_member (o, "ark_spki_sha384", r->chain->ark_spki_sha384);
+		json_object_set_string_member (o, "tcb", tcb);
+		json_object_set_string_member (o, "chip_id", chip);
+		json_object_set_string_member (o, "policy", policy);
+		json_object_set_int_member (o, "vmpl", r->report.vmpl);
+		json_object_set_string_member (o, "measurement", measurement);
+		json_object_set_boolean_member (o, "measurement_checked", r->measurement_checked);
+		json_object_set_boolean_member (o, "report_data_checked", r->report_data_checked);
+		json_object_set_boolean_member (o, "crl_checked", r->crl_checked);
+		ac_cli_print_json (json_node_init_object (node, o));
 		return;
 	}
 	if (global->quiet)
@@ -233,7 +222,6 @@ verify_print (AcCliGlobal *global, const AcSnpVerifyResult *r, const AcSnpVerify
 	        r->report_data_checked ? "expected" : "NOT CHECKED: no --expected-report-data");
 	printf ("  CRL           %s\n",
 	        r->crl_checked ? "checked, ASK not revoked" : "not checked");
-	(void)e;
 }
 
 int
@@ -366,6 +354,6 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 			g_prefix_error (&error, "%s: ", argv[1]);
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	}
-	verify_print (global, result, &e);
+	verify_print (global, result);
 	return AC_EXIT_OK;
 }

@@ -15,21 +15,9 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-snp-inject.h"
+#include "test-snp-common.h"
 
 static JsonObject *vectors;
-
-static GBytes *
-read_data (const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "aleph-synthetic", name, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *data = NULL;
-	gsize len = 0;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (data, len);
-}
 
 static gchar *
 node_to_json (JsonNode *node)
@@ -330,7 +318,7 @@ main (int argc, char **argv)
 	g_autoptr (JsonParser) parser = json_parser_new ();
 
 	g_test_init (&argc, &argv, NULL);
-	json = read_data ("aleph_vectors.json");
+	json = snp_test_load ("aleph-synthetic", "aleph_vectors.json");
 	g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (json, NULL),
 	                                           (gssize)g_bytes_get_size (json), NULL));
 	vectors = json_node_get_object (json_parser_get_root (parser));

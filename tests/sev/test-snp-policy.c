@@ -13,6 +13,7 @@
 
 #include "ac-error.h"
 #include "ac-snp-policy.h"
+#include "test-snp-common.h"
 
 #define VIRTEE "virtee-sev-milan/report_milan.bin"
 #define GOSEV "go-sev-guest-milan/attestation.bin"
@@ -20,15 +21,9 @@
 static guint8 *
 load_raw (const gchar *rel)
 {
-	g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "data", "snp", rel, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-
-	if (!g_file_get_contents (path, &buf, &len, &error))
-		g_error ("%s", error->message);
-	g_assert_cmpuint (len, ==, AC_SNP_REPORT_SIZE);
-	return (guint8 *)buf;
+	g_autoptr (GBytes) b = snp_test_load (rel, NULL);
+	g_assert_cmpuint (g_bytes_get_size (b), ==, AC_SNP_REPORT_SIZE);
+	return g_memdup2 (g_bytes_get_data (b, NULL), AC_SNP_REPORT_SIZE);
 }
 
 static void

@@ -16,23 +16,11 @@
 #include "ac-error.h"
 #include "ac-snp-chain-private.h"
 #include "ac-snp-ratls.h"
+#include "test-snp-common.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 
 static JsonObject *vectors;
-
-static GBytes *
-read_data (const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "aleph-synthetic", name, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *data = NULL;
-	gsize len = 0;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (data, len);
-}
 
 static GByteArray *
 vec_hex (const gchar *member)
@@ -47,7 +35,7 @@ vec_hex (const gchar *member)
 static EVP_PKEY *
 synthetic_key (void)
 {
-	g_autoptr (GBytes) pem = read_data ("ratls_key_synthetic.pem");
+	g_autoptr (GBytes) pem = snp_test_load ("aleph-synthetic", "ratls_key_synthetic.pem");
 	BIO *bio = BIO_new_mem_buf (g_bytes_get_data (pem, NULL), (int)g_bytes_get_size (pem));
 	EVP_PKEY *key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
 	BIO_free (bio);
@@ -129,7 +117,7 @@ test_bindings_refuse (void)
 static void
 test_cert_synthetic (void)
 {
-	g_autoptr (GBytes) der = read_data ("ratls_cert_synthetic.der");
+	g_autoptr (GBytes) der = snp_test_load ("aleph-synthetic", "ratls_cert_synthetic.der");
 	g_autoptr (GByteArray) pk = vec_hex ("tls_public_key_raw");
 	g_autoptr (GByteArray) spki = vec_hex ("tls_spki_der");
 	g_autoptr (GByteArray) bound = vec_hex ("key_bound_report_data");
@@ -178,7 +166,7 @@ tbs_of (const guint8 *der, gsize len)
 static void
 test_cert_build (void)
 {
-	g_autoptr (GBytes) vector = read_data ("ratls_cert_synthetic.der");
+	g_autoptr (GBytes) vector = snp_test_load ("aleph-synthetic", "ratls_cert_synthetic.der");
 	g_autoptr (EVP_PKEY) key = synthetic_key ();
 	g_autoptr (AcSnpRatlsCert) ref = ac_snp_ratls_cert_parse (g_bytes_get_data (vector, NULL),
 	                                                          g_bytes_get_size (vector), NULL);
@@ -296,7 +284,7 @@ refuse (GBytes *der, const gchar *message_part)
 static void
 test_cert_refuse (void)
 {
-	g_autoptr (GBytes) vector = read_data ("ratls_cert_synthetic.der");
+	g_autoptr (GBytes) vector = snp_test_load ("aleph-synthetic", "ratls_cert_synthetic.der");
 	g_autoptr (EVP_PKEY) key = synthetic_key ();
 	g_autoptr (AcSnpRatlsCert) ref = ac_snp_ratls_cert_parse (g_bytes_get_data (vector, NULL),
 	                                                          g_bytes_get_size (vector), NULL);
@@ -445,7 +433,7 @@ main (int argc, char **argv)
 	g_autoptr (JsonParser) parser = json_parser_new ();
 
 	g_test_init (&argc, &argv, NULL);
-	json = read_data ("aleph_vectors.json");
+	json = snp_test_load ("aleph-synthetic", "aleph_vectors.json");
 	g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (json, NULL),
 	                                           (gssize)g_bytes_get_size (json), NULL));
 	vectors = json_node_get_object (json_parser_get_root (parser));

@@ -16,6 +16,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-snp-report.h"
+#include "test-snp-common.h"
 
 typedef struct {
 	const gchar *name; /* the key in expected_reports.json */
@@ -30,24 +31,11 @@ static const RealReport real_reports[] = {
 	  "go-sev-guest-milan/vcek.der" },
 };
 
-static GBytes *
-load (const gchar *rel)
-{
-	g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "data", "snp", rel, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-
-	if (!g_file_get_contents (path, &buf, &len, &error))
-		g_error ("%s", error->message);
-	return g_bytes_new_take (buf, len);
-}
-
 /* the VCEK's public key, read with OpenSSL directly (the chain is not this file's concern) */
 static EVP_PKEY *
 load_vcek (const gchar *rel)
 {
-	g_autoptr (GBytes) der = load (rel);
+	g_autoptr (GBytes) der = snp_test_load (rel, NULL);
 	const guchar *p = g_bytes_get_data (der, NULL);
 	X509 *x = d2i_X509 (NULL, &p, (long)g_bytes_get_size (der));
 	EVP_PKEY *key;
@@ -62,7 +50,7 @@ load_vcek (const gchar *rel)
 static guint8 *
 load_raw (const gchar *rel)
 {
-	g_autoptr (GBytes) b = load (rel);
+	g_autoptr (GBytes) b = snp_test_load (rel, NULL);
 	g_assert_cmpuint (g_bytes_get_size (b), ==, AC_SNP_REPORT_SIZE);
 	return g_memdup2 (g_bytes_get_data (b, NULL), AC_SNP_REPORT_SIZE);
 }

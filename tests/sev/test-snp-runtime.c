@@ -15,27 +15,16 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-snp-runtime.h"
+#include "test-snp-common.h"
 
 /* the owner of cases C6-C10, written here in mixed case: the rendering lower-cases it */
 #define OWNER_MIXED "0x9319AD3B7a8E0ee24f2e639c40d8ed124c5520bA"
 #define OWNER_LOWER "0x9319ad3b7a8e0ee24f2e639c40d8ed124c5520ba"
 
-static GBytes *
-load (const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "data", "snp", dir, rel, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	g_assert_true (g_file_get_contents (path, &buf, &len, &error));
-	g_assert_no_error (error);
-	return g_bytes_new_take (buf, len);
-}
-
 static gchar *
 manifest_text (void)
 {
-	g_autoptr (GBytes) b = load ("aleph-runtime", "manifest.json");
+	g_autoptr (GBytes) b = snp_test_load ("aleph-runtime", "manifest.json");
 	return g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
 }
 
@@ -54,7 +43,7 @@ manifest (void)
 static void
 vector_digest (const gchar *name, guint8 out[AC_SNP_LD_SIZE])
 {
-	g_autoptr (GBytes) b = load ("sev-snp-measure", "cases_output.txt");
+	g_autoptr (GBytes) b = snp_test_load ("sev-snp-measure", "cases_output.txt");
 	g_autofree gchar *text = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
 	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
 	gboolean in_case = FALSE;
@@ -75,9 +64,9 @@ vector_digest (const gchar *name, guint8 out[AC_SNP_LD_SIZE])
 static void
 files_load (AcSnpRuntimeFiles *f)
 {
-	f->ovmf = load ("sev-snp-measure", "fixtures/ovmf_AmdSev_suffix.bin");
-	f->kernel = load ("sev-snp-measure", "inputs/kernel.bin");
-	f->initrd = load ("sev-snp-measure", "inputs/initrd.bin");
+	f->ovmf = snp_test_load ("sev-snp-measure", "fixtures/ovmf_AmdSev_suffix.bin");
+	f->kernel = snp_test_load ("sev-snp-measure", "inputs/kernel.bin");
+	f->initrd = snp_test_load ("sev-snp-measure", "inputs/initrd.bin");
 }
 
 static void
@@ -92,7 +81,7 @@ static void
 test_parse (void)
 {
 	g_autoptr (AcSnpRuntime) rt = manifest ();
-	g_autoptr (GBytes) bundle = load ("aleph-runtime", "bundle.tar.gz");
+	g_autoptr (GBytes) bundle = snp_test_load ("aleph-runtime", "bundle.tar.gz");
 	g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
 
 	g_assert_cmpstr (rt->name, ==, "synthetic-instance-runtime");
@@ -113,7 +102,7 @@ static void
 test_bundle (void)
 {
 	g_autoptr (AcSnpRuntime) rt = manifest ();
-	g_autoptr (GBytes) bundle = load ("aleph-runtime", "bundle.tar.gz");
+	g_autoptr (GBytes) bundle = snp_test_load ("aleph-runtime", "bundle.tar.gz");
 	gsize len = g_bytes_get_size (bundle);
 	g_autofree guint8 *copy = g_memdup2 (g_bytes_get_data (bundle, NULL), len);
 	g_autoptr (GError) error = NULL;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "ac-aleph-snp-attest.h"
+#include "ac-aleph-snp-attest-private.h"
 
 #include <errno.h>
 #include <openssl/err.h>
@@ -325,18 +326,18 @@ answer_clear (Answer *a)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
 
 static gboolean
-remote_fail (Channel *ch, const gchar *what, GError **error, const gchar *fmt, ...)
+remote_fail (const gchar *peer, const gchar *what, GError **error, const gchar *fmt, ...)
     G_GNUC_PRINTF (4, 5);
 
 static gboolean
-remote_fail (Channel *ch, const gchar *what, GError **error, const gchar *fmt, ...)
+remote_fail (const gchar *peer, const gchar *what, GError **error, const gchar *fmt, ...)
 {
 	va_list ap;
 	g_autofree gchar *msg = NULL;
 	va_start (ap, fmt);
 	msg = g_strdup_vprintf (fmt, ap);
 	va_end (ap);
-	g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "agent %s: %s: %s", ch->peer, what, msg);
+	g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "agent %s: %s: %s", peer, what, msg);
 	return FALSE;
 }
 
@@ -350,13 +351,13 @@ is_token_char (gchar c)
  * Parses the header section @head (up to and without the blank line): "HTTP/1.x NNN reason",
  * then "Name: value" lines. @content_length is -1 without Content-Length.
  */
-static gboolean
-parse_head (Channel *ch,
-            const gchar *what,
-            gchar *head,
-            guint *status,
-            gint64 *content_length,
-            GError **error)
+gboolean
+ac_aleph_snp_attest_parse_head (const gchar *peer,
+                                const gchar *what,
+                                gchar *head,
+                                guint *status,
+                                gint64 *content_length,
+                                GError **error)
 {
 	g_auto (GStrv) lines = g_strsplit (head, "\r\n", -1);
 	guint n = g_strv_length (lines);
@@ -364,13 +365,13 @@ parse_head (Channel *ch,
 
 	*content_length = -1;
 	if (n > MAX_HEADERS + 1)
-		return remote_fail (ch, what, error, "%u header lines, at most %d", n - 1,
+		return remote_fail (peer, what, error, "%u header lines, at most %d", n - 1,
 		                    MAX_HEADERS);
 	if (!(g_str_has_prefix (l, "HTTP/1.1 ") || g_str_has_prefix (l, "HTTP/1.0 "))
 	    || !g_ascii_isdigit (l[9]) || !g_ascii_isdigit (l[10]) || !g_ascii_isdigit (l[11])
 	    || (l[12] != ' ' && l[12] != '\0') || l[9] < '1' || l[9] > '5')
 		return remote_fail (
-		    ch, what, error,
+		    peer, what, error,
 		    "not an HTTP/1.x status line (expected \"HTTP/1.1 NNN reason\")");
 	*status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
 	for (guint i = 1; i < n; i++) {
@@ -381,33 +382,34 @@ parse_head (Channel *ch,
 
 		for (const gchar *p = line; *p != '\0'; p++)
 			if ((guchar)*p < 0x20 && *p != '\t')
-				return remote_fail (ch, what, error,
+				return remote_fail (peer, what, error,
 				                    "header line %u has a control character", i);
 		if (colon == NULL || colon == line)
-			return remote_fail (ch, what, error,
+			return remote_fail (peer, what, error,
 			                    "header line %u is not \"Name: value\"", i);
 		*colon = '\0';
 		for (const gchar *p = name; *p != '\0'; p++)
 			if (!is_token_char (*p))
-				return remote_fail (ch, what, error,
+				return remote_fail (peer, what, error,
 				                    "header line %u: a name with '%c'", i, *p);
 		value = g_strstrip (colon + 1);
 		if (g_ascii_strcasecmp (name, "Transfer-Encoding") == 0)
-			return remote_fail (ch, what, error,
+			return remote_fail (peer, what, error,
 			                    "Transfer-Encoding \"%.40s\" (the client reads only "
 			                    "Content-Length or to the end of the connection)",
 			                    value);
 		if (g_ascii_strcasecmp (name, "Content-Length") == 0) {
 			guint64 v = 0;
 			if (*content_length >= 0)
-				return remote_fail (ch, what, error, "two Content-Length headers");
+				return remote_fail (peer, what, error,
+				                    "two Content-Length headers");
 			if (*value == '\0' || strlen (value) > 12)
-				return remote_fail (ch, what, error, "Content-Length \"%.20s\"",
+				return remote_fail (peer, what, error, "Content-Length \"%.20s\"",
 				                    value);
 			for (const gchar *p = value; *p != '\0'; p++) {
 				if (!g_ascii_isdigit (*p))
 					return remote_fail (
-					    ch, what, error,
+					    peer, what, error,
 					    "Content-Length \"%.20s\", expected digits", value);
 				v = v * 10 + (*p - '0');
 			}
@@ -462,30 +464,31 @@ channel_exchange (Channel *ch,
 			break;
 		}
 		if (in->len > AC_ALEPH_SNP_ATTEST_HEADERS_MAX)
-			return remote_fail (ch, what, error, "a header section over %d bytes",
+			return remote_fail (ch->peer, what, error, "a header section over %d bytes",
 			                    AC_ALEPH_SNP_ATTEST_HEADERS_MAX);
 		n = channel_read (ch, buf, sizeof buf, TRUE, error);
 		if (n < 0)
 			return FALSE;
 		if (n == 0)
-			return remote_fail (ch, what, error,
+			return remote_fail (ch->peer, what, error,
 			                    in->len == 0 ? "closed without an answer"
 			                                 : "closed within the header section");
 		g_byte_array_append (in, buf, n);
 	}
 	if (head_end > AC_ALEPH_SNP_ATTEST_HEADERS_MAX)
-		return remote_fail (ch, what, error, "a header section over %d bytes",
+		return remote_fail (ch->peer, what, error, "a header section over %d bytes",
 		                    AC_ALEPH_SNP_ATTEST_HEADERS_MAX);
 	if (memchr (in->data, '\0', head_end) != NULL)
-		return remote_fail (ch, what, error, "a NUL byte in the header section");
+		return remote_fail (ch->peer, what, error, "a NUL byte in the header section");
 	head = g_strndup ((const gchar *)in->data, head_end);
-	if (!parse_head (ch, what, head, &answer->status, &content_length, error))
+	if (!ac_aleph_snp_attest_parse_head (ch->peer, what, head, &answer->status, &content_length,
+	                                     error))
 		return FALSE;
 	g_byte_array_remove_range (in, 0, head_end + 4);
 
 	/* the body: Content-Length bytes, or everything up to the agent's close */
 	if (content_length > (gint64)max_body)
-		return remote_fail (ch, what, error,
+		return remote_fail (ch->peer, what, error,
 		                    "a body of %" G_GINT64_FORMAT
 		                    " bytes, at most %" G_GSIZE_FORMAT,
 		                    content_length, max_body);
@@ -494,13 +497,13 @@ channel_exchange (Channel *ch,
 		if (content_length >= 0 && in->len >= (gsize)content_length)
 			break;
 		if (in->len > max_body)
-			return remote_fail (ch, what, error,
+			return remote_fail (ch->peer, what, error,
 			                    "a body over %" G_GSIZE_FORMAT " bytes", max_body);
 		n = channel_read (ch, buf, sizeof buf, TRUE, error);
 		if (n < 0)
 			return FALSE;
 		if (n == 0 && content_length >= 0)
-			return remote_fail (ch, what, error,
+			return remote_fail (ch->peer, what, error,
 			                    "closed after %u of %" G_GINT64_FORMAT " body bytes",
 			                    in->len, content_length);
 		if (n == 0)
@@ -509,7 +512,7 @@ channel_exchange (Channel *ch,
 	}
 	body_len = in->len;
 	if (content_length >= 0 && body_len != (gsize)content_length)
-		return remote_fail (ch, what, error,
+		return remote_fail (ch->peer, what, error,
 		                    "%" G_GSIZE_FORMAT
 		                    " bytes after the headers, Content-Length %" G_GINT64_FORMAT,
 		                    body_len, content_length);
@@ -551,19 +554,22 @@ check_status (Channel *ch, const gchar *what, Answer *a, GError **error)
 		return TRUE;
 	msg = agent_message (a->body);
 	if (a->status >= 300 && a->status < 400)
-		return remote_fail (ch, what, error, "HTTP %u (a redirect, not followed): %s",
+		return remote_fail (ch->peer, what, error, "HTTP %u (a redirect, not followed): %s",
 		                    a->status, msg);
-	return remote_fail (ch, what, error, "HTTP %u, expected 200: %s", a->status, msg);
+	return remote_fail (ch->peer, what, error, "HTTP %u, expected 200: %s", a->status, msg);
 }
 
 /* {"tee_type":"sev-snp","data":"<2368 lowercase hex>"} (an early agent's unsigned copies
  * "report_data" and "measurement" ignored, as in the certificate) */
-static gboolean
-parse_fresh (Channel *ch, GBytes *body, guint8 report[AC_SNP_REPORT_SIZE], GError **error)
+gboolean
+ac_aleph_snp_attest_parse_fresh (const gchar *peer,
+                                 GBytes *body,
+                                 guint8 report[AC_SNP_REPORT_SIZE],
+                                 GError **error)
 {
 	static const gchar *const allowed[]
 	    = { "tee_type", "data", "report_data", "measurement", NULL };
-	g_autofree gchar *what = g_strdup_printf ("agent %s: fresh report", ch->peer);
+	g_autofree gchar *what = g_strdup_printf ("agent %s: fresh report", peer);
 	const AcJsonScope scope = { what, AC_ERROR_REMOTE };
 	g_autoptr (JsonNode) root = NULL;
 	g_autofree gchar *tee_type = NULL;
@@ -577,7 +583,7 @@ parse_fresh (Channel *ch, GBytes *body, guint8 report[AC_SNP_REPORT_SIZE], GErro
 	if (root == NULL)
 		return FALSE;
 	if (!JSON_NODE_HOLDS_OBJECT (root))
-		return remote_fail (ch, "fresh report", error, "JSON %s, expected an object",
+		return remote_fail (peer, "fresh report", error, "JSON %s, expected an object",
 		                    ac_json_type_name (root));
 	o = json_node_get_object (root);
 	if (!ac_json_check_members (&scope, o, NULL, allowed, error)
@@ -586,10 +592,10 @@ parse_fresh (Channel *ch, GBytes *body, guint8 report[AC_SNP_REPORT_SIZE], GErro
 	                             error))
 		return FALSE;
 	if (strcmp (tee_type, "sev-snp") != 0)
-		return remote_fail (ch, "fresh report", error,
+		return remote_fail (peer, "fresh report", error,
 		                    "tee_type \"%.64s\", expected \"sev-snp\"", tee_type);
 	if (strlen (data) != 2 * AC_SNP_REPORT_SIZE)
-		return remote_fail (ch, "fresh report", error,
+		return remote_fail (peer, "fresh report", error,
 		                    "data of %" G_GSIZE_FORMAT
 		                    " hex digits, expected %d (a %d-byte report)",
 		                    strlen (data), 2 * AC_SNP_REPORT_SIZE, AC_SNP_REPORT_SIZE);
@@ -635,7 +641,7 @@ ac_aleph_snp_attest (const gchar *host,
 	if (!channel_exchange (ch, "fresh report", "GET", path, NULL,
 	                       AC_ALEPH_SNP_ATTEST_REPORT_BODY_MAX, &answer, error)
 	    || !check_status (ch, "fresh report", &answer, error)
-	    || !parse_fresh (ch, answer.body, report, error))
+	    || !ac_aleph_snp_attest_parse_fresh (ch->peer, answer.body, report, error))
 		return FALSE;
 	return ac_snp_owner_launch_bind (launch, ch->pk_raw, sizeof ch->pk_raw, report,
 	                                 sizeof report, error)
@@ -643,11 +649,14 @@ ac_aleph_snp_attest (const gchar *host,
 }
 
 /* {"injected":["<key>",…]}: exactly the keys sent, each once */
-static gchar **
-parse_injected (Channel *ch, GBytes *body, AcSnpSecrets *sent, GError **error)
+gchar **
+ac_aleph_snp_attest_parse_injected (const gchar *peer,
+                                    GBytes *body,
+                                    AcSnpSecrets *sent,
+                                    GError **error)
 {
 	static const gchar *const allowed[] = { "injected", NULL };
-	g_autofree gchar *what = g_strdup_printf ("agent %s: injection answer", ch->peer);
+	g_autofree gchar *what = g_strdup_printf ("agent %s: injection answer", peer);
 	const AcJsonScope scope = { what, AC_ERROR_REMOTE };
 	g_autoptr (JsonNode) root = NULL;
 	g_auto (GStrv) names = NULL;
@@ -660,7 +669,7 @@ parse_injected (Channel *ch, GBytes *body, AcSnpSecrets *sent, GError **error)
 	if (root == NULL)
 		return NULL;
 	if (!JSON_NODE_HOLDS_OBJECT (root)) {
-		remote_fail (ch, "injection answer", error, "JSON %s, expected an object",
+		remote_fail (peer, "injection answer", error, "JSON %s, expected an object",
 		             ac_json_type_name (root));
 		return NULL;
 	}
@@ -669,7 +678,7 @@ parse_injected (Channel *ch, GBytes *body, AcSnpSecrets *sent, GError **error)
 	                           AC_SNP_INJECT_MAX_SECRETS, &names, error))
 		return NULL;
 	if (names == NULL) {
-		remote_fail (ch, "injection answer", error, "no \"injected\" member");
+		remote_fail (peer, "injection answer", error, "no \"injected\" member");
 		return NULL;
 	}
 	n = g_strv_length (names);
@@ -678,21 +687,21 @@ parse_injected (Channel *ch, GBytes *body, AcSnpSecrets *sent, GError **error)
 			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 			             "agent %s: injection answer: \"%.64s\" injected, a secret not "
 			             "sent",
-			             ch->peer, names[i]);
+			             peer, names[i]);
 			return NULL;
 		}
 		for (guint j = 0; j < i; j++)
 			if (strcmp (names[i], names[j]) == 0) {
 				g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 				             "agent %s: injection answer: \"%.64s\" listed twice",
-				             ch->peer, names[i]);
+				             peer, names[i]);
 				return NULL;
 			}
 	}
 	if (n != ac_snp_secrets_get_size (sent)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-		             "agent %s: injection answer: %u secrets injected, %u sent", ch->peer,
-		             n, ac_snp_secrets_get_size (sent));
+		             "agent %s: injection answer: %u secrets injected, %u sent", peer, n,
+		             ac_snp_secrets_get_size (sent));
 		return NULL;
 	}
 	return g_steal_pointer (&names);
@@ -733,7 +742,7 @@ ac_aleph_snp_attest_inject (const gchar *host,
 	                       AC_ALEPH_SNP_ATTEST_INJECT_BODY_MAX, &answer, error)
 	    || !check_status (ch, "injection", &answer, error))
 		return NULL;
-	return parse_injected (ch, answer.body, sent, error);
+	return ac_aleph_snp_attest_parse_injected (ch->peer, answer.body, sent, error);
 }
 
 gchar **

@@ -270,6 +270,12 @@ test_snp_agent_get_port (TestSnpAgent *self)
 	return self->port;
 }
 
+gsize
+test_snp_agent_peek_bytes (TestSnpAgent *self)
+{
+	return self->seen.bytes;
+}
+
 const TestSnpAgentSeen *
 test_snp_agent_stop (TestSnpAgent *self)
 {

@@ -53,6 +53,9 @@ TestSnpAgent *
 test_snp_agent_start (const TestSnpAgentConfig *config);
 guint16
 test_snp_agent_get_port (TestSnpAgent *self);
+/* application bytes received so far (for a check made while the client runs) */
+gsize
+test_snp_agent_peek_bytes (TestSnpAgent *self);
 /* stops the agent (joins its thread) and returns what it saw (owned by the agent) */
 const TestSnpAgentSeen *
 test_snp_agent_stop (TestSnpAgent *self);

@@ -619,6 +619,80 @@ test_cancelled (Fixture *f, gconstpointer data)
 	g_assert_cmpuint (test_snp_agent_stop (agent)->bytes, ==, 0);
 }
 
+#define KDS_BASE "https://kds.test"
+
+/* a KDS answering for the firmware's chip; records when it was asked */
+typedef struct {
+	AcSnpFirmware *fw;
+	TestSnpAgent *agent;
+	guint calls;
+	gsize agent_bytes_at_fetch;
+	gboolean down;
+} FakeKds;
+
+static GBytes *
+fake_kds_fetch (const gchar *url, gpointer user_data, GCancellable *cancellable, GError **error)
+{
+	FakeKds *k = user_data;
+	/* the first fetch is the certificate's, in the handshake (the fresh report's
+	 * verification may fetch again, after the nonce request) */
+	if (k->calls++ == 0)
+		k->agent_bytes_at_fetch = test_snp_agent_peek_bytes (k->agent);
+	if (k->down) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NETWORK, "GET %s: KDS unreachable", url);
+		return NULL;
+	}
+	g_assert_true (g_str_has_prefix (url, KDS_BASE "/"));
+	return ac_snp_firmware_kds_answer (k->fw, url + strlen (KDS_BASE), error);
+}
+
+/* the VCEK is not given: the certificate callback fetches it from the KDS, inside the
+ * handshake, before the agent received anything; a KDS that fails refuses the handshake */
+static void
+test_kds_in_handshake (Fixture *f, gconstpointer data)
+{
+	for (guint down = 0; down < 2; down++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) secrets = g_bytes_new_static (SECRETS, strlen (SECRETS));
+		FakeKds k = { .fw = f->fw, .down = down, .agent_bytes_at_fetch = G_MAXSIZE };
+		g_autoptr (AcSnpKds) kds = ac_snp_kds_new (KDS_BASE, NULL, fake_kds_fetch, &k);
+		AcSnpCertSource certs = { .intermediate = ac_snp_firmware_get_ask (f->fw),
+			                  .ark = ac_snp_firmware_get_ark (f->fw),
+			                  .kds = kds };
+		AcSnpVerifyExpect e = { 0 };
+		g_autoptr (AcSnpOwnerLaunch) l = NULL;
+		TestSnpAgentConfig c = agent_config (f, &f->boot);
+		g_autoptr (TestSnpAgent) agent = test_snp_agent_start (&c);
+		g_auto (GStrv) injected = NULL;
+		const TestSnpAgentSeen *seen;
+
+		ac_snp_verify_policy_init (&e.policy);
+		e.policy.have_expected_policy = TRUE;
+		e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
+		e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->measurement;
+		e.n_measurements = 1;
+		l = ac_snp_owner_launch_new (f->roots, &certs, &e, ac_aleph_snp_inject_sign,
+		                             f->owner, &error);
+		g_assert_no_error (error);
+		k.agent = agent;
+		injected = ac_aleph_snp_attest_unlock (HOST, test_snp_agent_get_port (agent), l,
+		                                       secrets, TIMEOUT_MS, NULL, &error);
+		seen = test_snp_agent_stop (agent);
+		g_assert_cmpuint (k.calls, >=, 1);
+		g_assert_cmpuint (k.agent_bytes_at_fetch, ==, 0);
+		if (!down) {
+			g_assert_no_error (error);
+			g_assert_nonnull (injected);
+			g_assert_cmpstr (seen->luks_passphrase, ==, "correct horse battery staple");
+		} else {
+			g_assert_error (error, AC_ERROR, AC_ERROR_NETWORK);
+			g_test_message ("refused: %s", error->message);
+			g_assert_null (injected);
+			assert_nothing_received (seen);
+		}
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -642,6 +716,7 @@ main (int argc, char **argv)
 	ADD ("timeout", test_timeout);
 	ADD ("inject-unverified", test_inject_unverified);
 	ADD ("cancelled", test_cancelled);
+	ADD ("kds-in-handshake", test_kds_in_handshake);
 	ret = g_test_run ();
 	g_clear_pointer (&shared_roots, ac_snp_roots_unref);
 	g_clear_pointer (&shared_fw, ac_snp_firmware_free);

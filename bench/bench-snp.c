@@ -133,7 +133,10 @@ bench_verify (const gchar *cli, const gchar *data, guint runs, gdouble t_ssl)
 		                "bl=0",
 		                "--allow-tcb-below-default",
 		                NULL };
-	gdouble t_lib, t_proc;
+	g_autofree gchar *chain
+	    = g_build_filename (data, "virtee-sev-milan", "cert_chain_milan.pem", NULL);
+	const gchar *ossl_verify[] = { "openssl", "verify", "-CAfile", chain, chain, NULL };
+	gdouble t_lib, t_proc, t_ossl_verify;
 
 	ac_snp_verify_policy_init (&e.policy);
 	e.policy.have_min_tcb = TRUE;
@@ -153,6 +156,8 @@ bench_verify (const gchar *cli, const gchar *data, guint runs, gdouble t_ssl)
 	t_lib = t[runs / 2];
 	run_cmd (argv, NULL);
 	t_proc = median_ms (argv, runs);
+	run_cmd (ossl_verify, NULL);
+	t_ossl_verify = median_ms (ossl_verify, runs);
 	printf ("snp report verification (real Milan report, chain parsed once):\n");
 	printf ("  ac_snp_verify_report() in-process, median of %u: %.2f ms (target < %.0f ms: "
 	        "%s)\n",
@@ -161,6 +166,10 @@ bench_verify (const gchar *cli, const gchar *data, guint runs, gdouble t_ssl)
 	        "(target within %.0fx: %s)\n",
 	        t_proc, t_proc / t_ssl, VERIFY_PROCESS_TARGET_RATIO,
 	        t_proc / t_ssl <= VERIFY_PROCESS_TARGET_RATIO ? "HOLDS" : "MISSED");
+	printf (
+	    "  for scale, `openssl verify` of the ASK with the ARK (2 certificates, no report): "
+	    "%.2f ms = %.2fx openssl version\n",
+	    t_ossl_verify, t_ossl_verify / t_ssl);
 }
 
 int

@@ -978,6 +978,36 @@ tpl_parse_sections (AcTemplate *self, JsonObject *o, GError **error)
 	return TRUE;
 }
 
+/* A template in Packer's own shape (its JSON form): top-level 'builders', 'post-processors',
+ * 'min_packer_version' or 'sensitive-variables', or Packer's {{user `NAME`}} interpolation in
+ * any string. One message names what was seen, says what our format is and where its mapping
+ * from Packer's vocabulary is, instead of the first unknown member. */
+static gboolean
+tpl_check_packer (JsonObject *o, const gchar *data, gsize len, GError **error)
+{
+	static const gchar *members[] = { "builders", "post-processors", "min_packer_version",
+					  "sensitive-variables", NULL };
+	g_autoptr (GString) seen = g_string_new (NULL);
+
+	for (guint i = 0; members[i] != NULL; i++) {
+		if (json_object_has_member (o, members[i]))
+			g_string_append_printf (seen, "%s'%s'", seen->len > 0 ? ", " : "top-level ",
+						members[i]);
+	}
+	if (g_strstr_len (data, (gssize)len, "{{user") != NULL
+	    || g_strstr_len (data, (gssize)len, "{{ user") != NULL)
+		g_string_append_printf (seen, "%s'{{user ...}}'", seen->len > 0 ? ", " : "");
+	if (seen->len == 0)
+		return TRUE;
+	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		     "template: a Packer template (%s): virt-aleph build takes Packer-style "
+		     "templates, not Packer-compatible ones ('source' for 'builders', "
+		     "${var.NAME} for {{user `NAME`}}, the manifest written beside the image "
+		     "for 'post-processors'); see docs/builder.md, section \"Coming from Packer\"",
+		     seen->str);
+	return FALSE;
+}
+
 /**
  * ac_template_new_from_data:
  * @base_dir: (nullable): the folder relative paths are resolved against
@@ -1008,7 +1038,8 @@ tpl_new (const gchar *data,
 	if (root == NULL)
 		return NULL;
 	o = json_node_get_object (root);
-	if (!ac_json_check_members (&tpl_scope, o, "", allowed, error))
+	if (!tpl_check_packer (o, data, len, error)
+	    || !ac_json_check_members (&tpl_scope, o, "", allowed, error))
 		return NULL;
 	merged = tpl_variables (self, o, vars, origins, error);
 	if (merged == NULL || !tpl_substitute_all (self, root, merged, error) ||

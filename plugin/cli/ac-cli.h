@@ -118,6 +118,7 @@ int ac_cli_cmd_stop (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_reboot (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv);

@@ -319,10 +319,12 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	g_autoptr(AcPipelineConfig) config = NULL;
 	g_autoptr (JsonObject) state = NULL;
 	g_auto (ApplyCtx) actx = { 0 };
+	/* delete = erase, then forget (aleph-client's 'instance delete') */
+	gboolean forgets = g_strcmp0 (op, "forget") == 0 || g_strcmp0 (op, "delete") == 0;
 	gboolean ok;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (g_strcmp0 (op, "forget") == 0)
+	if (forgets)
 		g_option_context_add_main_entries (ctx, forget_entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -332,10 +334,18 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	actx.global = global;
 	/* what the operation acts on, before it clears it (forget) */
 	state = state_read (config, dom);
-	if (g_strcmp0 (op, "forget") == 0)
+	if (g_strcmp0 (op, "delete") == 0) {
+		ok = ac_pipeline_operate (config, conn, dom, "erase", apply_status, &actx, &error);
+		if (!ok)
+			g_prefix_error (&error, "delete: erase failed, no FORGET posted: ");
+		else
+			ok = ac_pipeline_forget (config, conn, dom, image, reason, apply_status,
+			                         &actx, &error);
+	} else if (forgets) {
 		ok = ac_pipeline_forget (config, conn, dom, image, reason, apply_status, &actx, &error);
-	else
+	} else {
 		ok = ac_pipeline_operate (config, conn, dom, op, apply_status, &actx, &error);
+	}
 	if (!ok)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {
@@ -348,7 +358,7 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		json_opt (b, "crn", state_string (state, "crn", "hash"));
 		json_opt (b, "crnUrl", state_string (state, "crn", "url"));
 		json_opt (b, "store", store);
-		if (g_strcmp0 (op, "forget") == 0) {
+		if (forgets) {
 			g_autofree gchar *forget = log_last_forget (config, dom);
 			json_builder_set_member_name (b, "forgotten");
 			json_builder_begin_array (b);
@@ -397,6 +407,16 @@ ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv)
 				 "Post a FORGET message for the domain's INSTANCE (with --image, its "
 				 "image's STORE too).",
 				 "forget");
+}
+
+int
+ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv)
+{
+	return instance_command (global, argc, argv,
+				 "Delete the domain's instance as 'aleph instance delete' does: erase it "
+				 "from its CRN, then post a FORGET for its INSTANCE (with --image, its "
+				 "image's STORE too). The local image and the domain stay.",
+				 "delete");
 }
 
 int

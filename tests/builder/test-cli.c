@@ -83,6 +83,23 @@ test_cli_errors (void)
 	g_assert_nonnull (strstr (err, "--var 'nope': expected NAME=VALUE"));
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--on-error=maybe", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "/nonexistent/t.json", NULL }, NULL, &out, &err), ==, 10);
+	/* a template in Packer's own shape: one message saying what the format is, for build and
+	 * validate alike */
+	ac_test_write (dir, "t.json",
+		       "{ \"builders\": [ { \"type\": \"qemu\", \"iso_url\": \"{{user `iso`}}\" } ],"
+		       "  \"post-processors\": [ { \"type\": \"manifest\" } ] }", 0644);
+	for (guint i = 0; i < 2; i++) {
+		const gchar *verb[] = { "build", "validate" };
+		const gchar *argv_build[] = { "build", tpl, NULL };
+		const gchar *argv_validate[] = { "build", "validate", tpl, NULL };
+		g_test_message ("%s", verb[i]);
+		g_assert_cmpint (run_cli (i == 0 ? argv_build : argv_validate, NULL, &out, &err), ==, 2);
+		g_assert_nonnull (strstr (err, "a Packer template (top-level 'builders', "
+					       "'post-processors', '{{user ...}}')"));
+		g_assert_nonnull (strstr (err, "Packer-style templates, not Packer-compatible"));
+		g_assert_nonnull (strstr (err, "docs/builder.md"));
+		g_assert_null (strstr (err, "unknown member"));
+	}
 	ac_test_rm_rf (dir);
 }
 

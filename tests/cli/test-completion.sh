@@ -90,6 +90,7 @@ check "bash: virsh gets --connect=URI" "-c test:///y -q list --all --name" "$(ca
 check "bash: \$VIRT_ALEPH_DEFAULT_URI" "$(sorted db)" "$(VIRT_ALEPH_DEFAULT_URI=test:///z comp virt-aleph apply d)"
 check "bash: virsh gets \$VIRT_ALEPH_DEFAULT_URI" "-c test:///z -q list --all --name" "$(cat "$tmp/virsh.args")"
 check "bash: one domain only" "" "$(comp virt-aleph status web '')"
+check "bash: delete takes a domain" "$(sorted web web-2)" "$(comp virt-aleph delete w)"
 check "bash: the value of --config is a file" "$tmp/files/fine.xml $tmp/files/first.conf " \
     "$(comp virt-aleph logs --config "$tmp/files/fi")"
 check "bash: --config=FILE as bash splits it" "$tmp/files/fine.xml $tmp/files/first.conf " \

@@ -488,6 +488,14 @@ class TestPipeline(JsonCliTest):
         self.fails_stream("network", "forget", "tagged", "--image", "--config", self.config)
         self.fails("not-found", "forget", "no-such-domain", "--config", self.config)
         self.fails("invalid-input", "forget", "tagged", "--reason")
+        # delete = erase + forget: the erase fails first (nothing forgotten), forget's options
+        events = self.fails_stream("network", "delete", "tagged", "--image", "--reason", "r",
+                                   "--config", self.config)
+        self.assertIn("delete: erase failed, no FORGET posted: ", events[-1]["error"]["message"])
+        self.fails("invalid-input", "delete", "local", "--config", self.config)
+        self.fails("not-found", "delete", "no-such-domain", "--config", self.config)
+        self.fails("invalid-input", "delete", "--config", self.config)
+        self.fails("invalid-input", "delete", "tagged", "--reason")
 
     def test_logs(self):
         doc = self.ok("logs", "tagged", "--config", self.config)

@@ -366,6 +366,33 @@ timeout=60
         self.assertEqual(forgets[0]["content"]["reason"], "test over")
         r = env.aleph("forget", "conf1", "--config", self.config)
         self.assertEqual(r.returncode, 10, r.stdout + r.stderr)  # nothing left to forget
+        # delete = erase + forget, on the domain test 4 left running: the instance erased from
+        # its CRN, then one FORGET naming the instance and (--image) the image's STORE
+        st = env.status("resume")
+        self.assertEqual(st["state"], "running", st)
+        r = env.aleph("--json", "delete", "resume", "--image", "--reason", "deleted", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        result = events[-1]
+        self.assertEqual((result["event"], result["command"], result["domain"]),
+                         ("result", "delete", "resume"), result)
+        self.assertEqual(result["forgotten"], [st["instance"], st["store"]], result)
+        self.assertIn("erased", [e.get("state") for e in events if e["event"] == "status"], events)
+        self.assertEqual(env.status("resume")["state"], "forgotten")
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if st["instance"] in m["content"]["hashes"]]
+        self.assertEqual(len(forgets), 1, forgets)
+        self.assertEqual(forgets[0]["content"]["hashes"], [st["instance"], st["store"]])
+        self.assertEqual(forgets[0]["content"]["reason"], "deleted")
+        self.assertEqual(forgets[0]["item_hash"], result["forgetMessage"])
+        log = env.aleph("logs", "resume", "--config", self.config).stdout
+        self.assertLess(log.index("erase: done on CRN"), log.index("forget: FORGET"), log)
+        # nothing left on a CRN: the erase refuses, and no second FORGET is posted
+        r = env.aleph("delete", "resume", "--config", self.config)
+        self.assertEqual(r.returncode, 10, r.stdout + r.stderr)
+        self.assertIn("erase failed, no FORGET posted", r.stderr)
+        self.assertEqual(len([m for m in self.devnet.messages(self.address, "FORGET")
+                              if st["instance"] in m["content"]["hashes"]]), 1)
 
     def test_10_build_publishes_what_a_template_asks(self):
         tpl = os.path.join(self.env.dir, "publish.json")

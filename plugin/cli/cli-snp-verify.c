@@ -59,6 +59,13 @@ verify_read_chain (const gchar *path, AcSnpCert **intermediate, AcSnpCert **ark,
 	    = ac_snp_cert_parse_all (g_bytes_get_data (b, NULL), g_bytes_get_size (b), path, error);
 	if (certs == NULL)
 		return FALSE;
+	if (certs->len != 2) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "--chain %s: expected one ASK (or ASVK) and one ARK, found %u "
+		             "certificates",
+		             path, certs->len);
+		return FALSE;
+	}
 	for (guint i = 0; i < certs->len; i++) {
 		AcSnpCert *c = g_ptr_array_index (certs, i);
 		AcSnpCertRole role = ac_snp_cert_get_role (c);
@@ -66,11 +73,12 @@ verify_read_chain (const gchar *path, AcSnpCert **intermediate, AcSnpCert **ark,
 		                   : role == AC_SNP_CERT_ASK || role == AC_SNP_CERT_ASVK
 		                       ? intermediate
 		                       : NULL;
-		if (slot == NULL || *slot != NULL || certs->len != 2) {
+		if (slot == NULL || *slot != NULL) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			             "--chain %s: expected one ASK (or ASVK) and one ARK, found %u "
-			             "certificates (certificate %u is a %s)",
-			             path, certs->len, i + 1, ac_snp_cert_role_to_string (role));
+			             "--chain %s: expected one ASK (or ASVK) and one ARK, but "
+			             "certificate %u is a%s %s",
+			             path, i + 1, slot == NULL ? "" : "nother",
+			             ac_snp_cert_role_to_string (role));
 			g_clear_pointer (intermediate, ac_snp_cert_unref);
 			g_clear_pointer (ark, ac_snp_cert_unref);
 			return FALSE;

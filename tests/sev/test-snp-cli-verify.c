@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -300,12 +299,6 @@ test_firmware_files (void)
 	firmware_clear (&f);
 }
 
-static void
-http_server_child_setup (gpointer data)
-{
-	prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
 /* python3 -m http.server over @root on a free port; its pid and URL */
 static GPid
 http_server_start (const gchar *root, gchar **url)
@@ -319,11 +312,11 @@ http_server_start (const gchar *root, gchar **url)
 	gint out_fd;
 	guint port = 0;
 
-	/* its stderr not the test's (a server left behind must not hold the test's output open),
-	 * and it dies with the test whatever way the test ends */
-	g_assert_true (g_spawn_async_with_pipes (
-	    NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-	    http_server_child_setup, NULL, &pid, NULL, &out_fd, NULL, &error));
+	/* its stderr not the test's: a server left behind by a failed test must not hold the
+	 * test's output open */
+	g_assert_true (g_spawn_async_with_pipes (NULL, (gchar **)argv, NULL,
+	                                         G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+	                                         NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
 	g_assert_no_error (error);
 	ch = g_io_channel_unix_new (out_fd);
 	g_io_channel_set_close_on_unref (ch, TRUE);

@@ -112,6 +112,25 @@ ac_hook_config_load (const gchar *path, GError **error)
 	return g_steal_pointer (&config);
 }
 
+/* @setting, or (auto) /dev/sev and kvm_amd's parameter @param enabled */
+static gboolean
+host_has_kvm_amd (AcHostSev setting, const gchar *param)
+{
+	g_autofree gchar *path = g_strconcat ("/sys/module/kvm_amd/parameters/", param, NULL);
+	g_autofree gchar *value = NULL;
+
+	if (setting == AC_HOST_SEV_YES)
+		return TRUE;
+	if (setting == AC_HOST_SEV_NO)
+		return FALSE;
+	if (!g_file_test ("/dev/sev", G_FILE_TEST_EXISTS))
+		return FALSE;
+	if (!g_file_get_contents (path, &value, NULL, NULL))
+		return FALSE;
+	g_strstrip (value);
+	return g_strcmp0 (value, "Y") == 0 || g_strcmp0 (value, "1") == 0;
+}
+
 /**
  * ac_host_has_sev:
  *
@@ -121,18 +140,7 @@ ac_hook_config_load (const gchar *path, GError **error)
 gboolean
 ac_host_has_sev (AcHostSev setting)
 {
-	g_autofree gchar *param = NULL;
-
-	if (setting == AC_HOST_SEV_YES)
-		return TRUE;
-	if (setting == AC_HOST_SEV_NO)
-		return FALSE;
-	if (!g_file_test ("/dev/sev", G_FILE_TEST_EXISTS))
-		return FALSE;
-	if (!g_file_get_contents ("/sys/module/kvm_amd/parameters/sev", &param, NULL, NULL))
-		return FALSE;
-	g_strstrip (param);
-	return g_strcmp0 (param, "Y") == 0 || g_strcmp0 (param, "1") == 0;
+	return host_has_kvm_amd (setting, "sev");
 }
 
 /**
@@ -144,18 +152,7 @@ ac_host_has_sev (AcHostSev setting)
 gboolean
 ac_host_has_snp (AcHostSev setting)
 {
-	g_autofree gchar *param = NULL;
-
-	if (setting == AC_HOST_SEV_YES)
-		return TRUE;
-	if (setting == AC_HOST_SEV_NO)
-		return FALSE;
-	if (!g_file_test ("/dev/sev", G_FILE_TEST_EXISTS))
-		return FALSE;
-	if (!g_file_get_contents ("/sys/module/kvm_amd/parameters/sev_snp", &param, NULL, NULL))
-		return FALSE;
-	g_strstrip (param);
-	return g_strcmp0 (param, "Y") == 0 || g_strcmp0 (param, "1") == 0;
+	return host_has_kvm_amd (setting, "sev_snp");
 }
 
 static void

@@ -27,6 +27,13 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	{ "pipeline", "poll-max-ms", AC_KEY_POSITIVE, "milliseconds > 0" },
 	{ "pipeline", "timeout", AC_KEY_POSITIVE, "seconds > 0" },
 	{ "pipeline", "instance-seconds", AC_KEY_POSITIVE, "seconds > 0" },
+	{ "pipeline", "snp-runtime", AC_KEY_NONEMPTY,
+	  "the STORE item hash (64 hex digits) of an aleph-instance-runtime/1 manifest" },
+	{ "pipeline", "snp-trusted-arks", AC_KEY_TEXT,
+	  "SEV-SNP ARK certificate files (PEM) separated by ';'" },
+	{ "pipeline", "snp-kds", AC_KEY_NONEMPTY, "the AMD KDS base URL such as https://kdsintf.amd.com" },
+	{ "pipeline", "snp-min-tcb", AC_KEY_NONEMPTY,
+	  "a TCB floor such as bl=4,tee=0,snp=22,ucode=213 (raises the built-in floor only)" },
 	{ "localsev", "pool", AC_KEY_NONEMPTY, "the name of a libvirt storage pool" },
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };

@@ -44,6 +44,17 @@ AcMessageInfo *ac_ccn_wait_processed (AcCcnClient *self,
 				      guint timeout_ms,
 				      AcProgress *progress,
 				      GError **error);
+/* The file a STORE holds, checked end to end: @hash names a STORE message (the hash of its
+ * inline content checked) whose content.item_hash names the file (its SHA-256 for storage, its
+ * CIDv0 rebuilt for ipfs), or, when no message has that hash, a storage file itself (its
+ * SHA-256). Files larger than @max are refused before they are read whole. @sender (nullable)
+ * gets the STORE's sender, NULL for a bare file. @what names the object in errors. */
+GBytes *ac_ccn_fetch_stored (AcCcnClient *self,
+			     const gchar *what,
+			     const gchar *hash,
+			     guint64 max,
+			     gchar **sender,
+			     GError **error);
 /* POST /api/v0/price/estimate with a dummy signature; returns the answer as JSON text */
 gchar *ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **error);
 /* GET /api/v0/version: pyaleph's {"version": "…"} */

@@ -630,7 +630,52 @@ ac_crn_execution_free (AcCrnExecution *e)
 	g_free (e->vm_hash);
 	g_free (e->ipv4);
 	g_free (e->ipv6);
+	g_free (e->host_ipv4);
+	if (e->mapped_tcp != NULL)
+		g_array_unref (e->mapped_tcp);
 	g_free (e);
+}
+
+guint16
+ac_crn_execution_mapped_port (const AcCrnExecution *e, guint16 guest)
+{
+	for (guint i = 0; e->mapped_tcp != NULL && i < e->mapped_tcp->len; i++) {
+		const AcCrnMappedPort *m = &g_array_index (e->mapped_tcp, AcCrnMappedPort, i);
+		if (m->guest == guest)
+			return m->host;
+	}
+	return 0;
+}
+
+/* networking.mapped_ports: {"8443": {"host": 24013, "tcp": true, "udp": false}, …}; entries
+ * that are not TCP, or not ports, are left out */
+static GArray *
+parse_mapped_ports (JsonObject *net)
+{
+	JsonObject *ports = obj_obj (net, "mapped_ports");
+	GArray *out = g_array_new (FALSE, TRUE, sizeof (AcCrnMappedPort));
+	JsonObjectIter iter;
+	const gchar *name;
+	JsonNode *member;
+
+	if (ports == NULL)
+		return out;
+	json_object_iter_init_ordered (&iter, ports);
+	while (json_object_iter_next_ordered (&iter, &name, &member)) {
+		AcCrnMappedPort m = { 0 };
+		guint64 guest;
+		gint64 host;
+		if (!JSON_NODE_HOLDS_OBJECT (member)
+		    || !g_ascii_string_to_unsigned (name, 10, 1, 65535, &guest, NULL)
+		    || !obj_bool (json_node_get_object (member), "tcp")
+		    || !obj_int (json_node_get_object (member), "host", &host) || host < 1
+		    || host > 65535)
+			continue;
+		m.guest = (guint16)guest;
+		m.host = (guint16)host;
+		g_array_append_val (out, m);
+	}
+	return out;
 }
 
 GPtrArray *
@@ -661,6 +706,8 @@ ac_crn_parse_executions (const gchar *body, gsize len, GError **error)
 		e->ipv6 = obj_strdup (net, "ipv6");
 		if (e->ipv6 == NULL)
 			e->ipv6 = obj_strdup (net, "ipv6_ip");
+		e->host_ipv4 = obj_strdup (net, "host_ipv4");
+		e->mapped_tcp = parse_mapped_ports (net);
 		e->awaiting_confidential_init = obj_bool (o, "awaiting_confidential_init");
 		e->running = json_object_has_member (o, "running") ? obj_bool (o, "running")
 								   : !e->awaiting_confidential_init;

@@ -113,10 +113,18 @@ typedef struct {
 	gchar *vm_hash;
 	gchar *ipv4;
 	gchar *ipv6;
+	gchar *host_ipv4;     /* the CRN's address its mapped ports listen on (aleph-vm 2.0) */
+	GArray *mapped_tcp;   /* of AcCrnMappedPort: the guest's TCP ports the CRN forwards */
 	gboolean awaiting_confidential_init;
 	gboolean running;
 } AcCrnExecution;
+typedef struct {
+	guint16 guest;
+	guint16 host;
+} AcCrnMappedPort;
 void ac_crn_execution_free (AcCrnExecution *e);
+/* the host port forwarded to the guest's TCP port @guest, or 0 */
+guint16 ac_crn_execution_mapped_port (const AcCrnExecution *e, guint16 guest);
 GPtrArray *ac_crn_parse_executions (const gchar *body, gsize len, GError **error);
 
 /* /control/allocation/notify */

@@ -22,6 +22,7 @@
 #include "ac-error.h"
 #include "ac-file.h"
 #include "ac-time.h"
+#include "ac-unixfs.h"
 
 struct _AcCcnClient {
 	gchar *api;
@@ -667,4 +668,140 @@ ac_ccn_upload_file (AcCcnClient *self,
 	if (store_out != NULL)
 		*store_out = g_steal_pointer (&store);
 	return g_steal_pointer (&theirs);
+}
+
+/* the CIDv0 of @data as kubo computes it with its defaults (ac-unixfs.h) */
+static gboolean
+cid_v0_matches (GBytes *data, const gchar *cid_text, GError **error)
+{
+	g_autoptr (AcUnixfsBuilder) b = ac_unixfs_builder_new (NULL, NULL);
+	guint8 want[AC_CID_V0_LEN], got[AC_CID_V0_LEN];
+	gsize len;
+	const guint8 *p = g_bytes_get_data (data, &len);
+
+	if (!ac_cid_v0_from_string (cid_text, want, error))
+		return FALSE;
+	if (!ac_unixfs_builder_update (b, p, len, error)
+	    || !ac_unixfs_builder_finish (b, got, NULL, error))
+		return FALSE;
+	return memcmp (want, got, sizeof (want)) == 0;
+}
+
+/* GET @url, at most @max bytes */
+static GBytes *
+get_bounded (AcCcnClient *self, const gchar *url, guint64 max, GError **error)
+{
+	gsize saved = ac_http_client_get_max_body (self->http);
+	g_autoptr (AcHttpResponse) r = NULL;
+	const gchar *data;
+	gsize len;
+
+	ac_http_client_set_max_body (self->http, (gsize)MIN (max, (guint64)G_MAXSIZE));
+	r = ac_http_request (self->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT, error);
+	ac_http_client_set_max_body (self->http, saved);
+	if (r == NULL)
+		return NULL;
+	data = ac_http_response_get_data (r, &len);
+	return g_bytes_new (data, len);
+}
+
+GBytes *
+ac_ccn_fetch_stored (AcCcnClient *self,
+                     const gchar *what,
+                     const gchar *hash,
+                     guint64 max,
+                     gchar **sender,
+                     GError **error)
+{
+	g_autoptr (GError) local_error = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
+	g_autoptr (JsonNode) content = NULL;
+	g_autofree gchar *url = NULL;
+	g_autoptr (GBytes) file = NULL;
+	const gchar *item_hash = hash;
+	const gchar *item_type = "storage";
+	g_autofree gchar *content_hash = NULL;
+
+	if (sender != NULL)
+		*sender = NULL;
+	info = ac_ccn_get_message (self, hash, &local_error);
+	if (info == NULL && !g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+		g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s %s: ", what,
+		                            hash);
+		return NULL;
+	}
+	if (info != NULL) {
+		JsonObject *o;
+		const AcAlephMessage *msg = info->message;
+		if (msg == NULL || g_strcmp0 (msg->type, "STORE") != 0
+		    || g_strcmp0 (msg->item_hash, hash) != 0 || msg->item_content == NULL) {
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			             "%s %s: the CCN does not answer with an inline STORE message of "
+			             "that hash",
+			             what, hash);
+			return NULL;
+		}
+		/* the message is the one the hash names: its content hashes to it */
+		content_hash = ac_aleph_sha256_hex ((const guint8 *)msg->item_content,
+		                                    strlen (msg->item_content));
+		if (g_strcmp0 (content_hash, hash) != 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			             "%s %s: the CCN's STORE message has content of another hash (%s)",
+			             what, hash, content_hash);
+			return NULL;
+		}
+		content = ac_aleph_message_get_content (msg, error);
+		if (content == NULL || !JSON_NODE_HOLDS_OBJECT (content)) {
+			g_prefix_error (error, "%s %s: ", what, hash);
+			return NULL;
+		}
+		o = json_node_get_object (content);
+		item_hash = json_object_get_string_member_with_default (o, "item_hash", NULL);
+		item_type = json_object_get_string_member_with_default (o, "item_type", "storage");
+		if (item_hash == NULL
+		    || (g_strcmp0 (item_type, "storage") != 0 && g_strcmp0 (item_type, "ipfs") != 0)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			             "%s %s: the STORE names no storage or ipfs item", what, hash);
+			return NULL;
+		}
+		if (sender != NULL)
+			*sender = g_strdup (msg->sender);
+	}
+	if (g_strcmp0 (item_type, "ipfs") == 0) {
+		/* the CRN fetches IPFS items from a gateway; a loopback devnet is its own */
+		g_autoptr (GUri) u = g_uri_parse (self->api, G_URI_FLAGS_NONE, NULL);
+		gboolean loopback = u != NULL && g_strcmp0 (g_uri_get_scheme (u), "http") == 0;
+		url = g_strdup_printf ("%s/ipfs/%s", loopback ? self->api : "https://ipfs.aleph.im",
+		                       item_hash);
+	} else if (ac_item_hash_is_valid (item_hash)) {
+		url = g_strdup_printf ("%s/api/v0/storage/raw/%s", self->api, item_hash);
+	} else {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE, "%s %s: '%s' is not a storage hash",
+		             what, hash, item_hash);
+		return NULL;
+	}
+	file = get_bounded (self, url, max, error);
+	if (file == NULL) {
+		g_prefix_error (error, "%s %s: ", what, hash);
+		return NULL;
+	}
+	if (g_strcmp0 (item_type, "ipfs") == 0) {
+		if (!cid_v0_matches (file, item_hash, &local_error)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			             "%s %s: the file from %s is not the CID %s%s%s", what, hash, url,
+			             item_hash, local_error != NULL ? ": " : "",
+			             local_error != NULL ? local_error->message : "");
+			return NULL;
+		}
+	} else {
+		g_autofree gchar *sha = ac_aleph_sha256_hex (g_bytes_get_data (file, NULL),
+		                                             g_bytes_get_size (file));
+		if (g_strcmp0 (sha, item_hash) != 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			             "%s %s: the file from %s has SHA-256 %s, not %s", what, hash, url,
+			             sha, item_hash);
+			return NULL;
+		}
+	}
+	return g_steal_pointer (&file);
 }

@@ -202,6 +202,12 @@ ac_http_client_set_max_body (AcHttpClient *self, gsize max_body)
 	self->max_body = max_body;
 }
 
+gsize
+ac_http_client_get_max_body (AcHttpClient *self)
+{
+	return self->max_body;
+}
+
 /* full jitter around an exponential step, capped at 30 s */
 guint
 ac_http_client_backoff_ms (AcHttpClient *self, guint attempt)

@@ -16,6 +16,8 @@
 #include "ac-cli.h"
 #include "ac-log.h"
 #include "ac-eth-account.h"
+#include "ac-file.h"
+#include "ac-snp-chain.h"
 #include "ac-hook-gate.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
@@ -134,6 +136,43 @@ check_service (Doctor *d, gboolean local)
 		"virt-alephd is not running: tagged domains are not reconciled until it is "
 		"('systemctl start virt-alephd', or 'virt-aleph apply DOMAIN' by hand); its log: %s",
 		log);
+}
+
+/* the SEV-SNP settings of the Aleph flow: the ARKs it trusts besides AMD's read as ARKs */
+static void
+check_snp_config (Doctor *d, const AcPipelineConfig *config)
+{
+	g_autoptr (GString) arks = g_string_new (NULL);
+
+	if (config->snp_trusted_arks == NULL && config->snp_runtime == NULL) {
+		report (d, "snp-config", CHECK_SKIP, AC_EXIT_OK,
+		        "no [pipeline] snp-runtime nor snp-trusted-arks: SEV-SNP tags need a runtime "
+		        "in the tag; reports are verified up to AMD's ARKs only");
+		return;
+	}
+	for (guint i = 0; config->snp_trusted_arks != NULL && config->snp_trusted_arks[i] != NULL;
+	     i++) {
+		const gchar *path = config->snp_trusted_arks[i];
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) b = ac_file_read_bytes (path, 64 * 1024, &error);
+		g_autoptr (AcSnpCert) ark = NULL;
+		if (b != NULL)
+			ark = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
+			                         path, &error);
+		if (ark == NULL || ac_snp_cert_get_role (ark) != AC_SNP_CERT_ARK) {
+			report (d, "snp-config", CHECK_FAIL, AC_EXIT_USAGE,
+			        "[pipeline] snp-trusted-arks: %s",
+			        error != NULL ? error->message : "not an ARK certificate");
+			return;
+		}
+		g_string_append_printf (arks, "%s%s (%s)", arks->len > 0 ? ", " : "", path,
+		                        ac_snp_product_to_string (ac_snp_cert_get_product (ark)));
+	}
+	report (d, "snp-config", CHECK_OK, AC_EXIT_OK, "runtime %s; ARKs trusted besides AMD's: %s; KDS %s%s%s",
+	        config->snp_runtime != NULL ? config->snp_runtime : "(from each tag)",
+	        arks->len > 0 ? arks->str : "none", config->snp_kds != NULL ? config->snp_kds : "AMD's",
+	        config->snp_min_tcb != NULL ? "; TCB floor raised to " : "",
+	        config->snp_min_tcb != NULL ? config->snp_min_tcb : "");
 }
 
 static void
@@ -421,6 +460,7 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 	check_service (&d, local);
 	check_hook_config (&d, config, local);
 	check_account (&d, config);
+	check_snp_config (&d, config);
 	if (conn != NULL)
 		check_sev (&d, conn, local);
 

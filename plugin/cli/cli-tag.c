@@ -809,6 +809,7 @@ status_print_json (const StatusView *v)
 		json_member (b, "attestationVerdict", st->attest_verdict);
 		json_member (b, "measurement", st->attest_measurement);
 		json_member (b, "generation", st->attest_generation);
+		json_member (b, "tee", st->attest_tee);
 		json_member (b, "errorCode", st->error_code);
 		json_member (b, "errorStep", st->error_step);
 		json_member (b, "error", st->error_message);
@@ -880,8 +881,10 @@ status_print_text (AcCliGlobal *global, const StatusView *v)
 		if (v->ssh != NULL)
 			printf ("SSH:         %s\n", v->ssh);
 		if (st->attest_time != NULL)
-			printf ("Attested:    %s: %s (measurement %s, %s)\n", st->attest_time,
+			printf ("Attested:    %s: %s (%s%smeasurement %s, %s)\n", st->attest_time,
 			        st->attest_verdict != NULL ? st->attest_verdict : "?",
+			        st->attest_tee != NULL ? st->attest_tee : "",
+			        st->attest_tee != NULL ? " " : "",
 			        st->attest_measurement != NULL ? st->attest_measurement : "?",
 			        st->attest_generation != NULL ? st->attest_generation : "?");
 		if (st->error_message != NULL)

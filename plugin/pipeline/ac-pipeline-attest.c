@@ -64,57 +64,15 @@ firmware_bytes (AcPipeline *p, GError **error)
 	} else if (g_file_get_contents (cached, &data, &len, NULL)) {
 		from = cached;
 	} else {
-		g_autoptr (AcMessageInfo) info
-		    = ac_ccn_get_message (p->ccn, p->tag->firmware_ref, error);
-		g_autoptr (JsonNode) content = NULL;
-		g_autofree gchar *url = NULL;
-		g_autoptr (AcHttpResponse) r = NULL;
-		const gchar *item_hash;
-		const gchar *item_type;
-		const gchar *body;
-		if (info == NULL || info->message == NULL) {
-			if (info != NULL)
-				g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-				             "the CCN did not return the firmware STORE %s",
-				             p->tag->firmware_ref);
+		g_autoptr (GBytes) fetched = ac_ccn_fetch_stored (p->ccn, "firmware STORE",
+		                                                  p->tag->firmware_ref,
+		                                                  AC_PIPELINE_MAX_FIRMWARE, NULL, error);
+		if (fetched == NULL) {
 			g_prefix_error (error, "<aleph:firmware ref='%s'>: ", p->tag->firmware_ref);
 			return NULL;
 		}
-		content = ac_aleph_message_get_content (info->message, error);
-		if (content == NULL || !JSON_NODE_HOLDS_OBJECT (content)) {
-			g_prefix_error (error, "firmware STORE %s: ", p->tag->firmware_ref);
-			return NULL;
-		}
-		item_hash = json_object_get_string_member_with_default (
-		    json_node_get_object (content), "item_hash", NULL);
-		item_type = json_object_get_string_member_with_default (
-		    json_node_get_object (content), "item_type", "storage");
-		if (item_hash == NULL) {
-			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
-			             "firmware STORE %s has no item_hash", p->tag->firmware_ref);
-			return NULL;
-		}
-		if (g_strcmp0 (item_type, "ipfs") == 0) {
-			/* the CRN fetches IPFS items from a gateway; a loopback devnet is its own
-			 */
-			g_autoptr (GUri) u
-			    = g_uri_parse (p->tag->publish->api, G_URI_FLAGS_NONE, NULL);
-			gboolean loopback
-			    = u != NULL && g_strcmp0 (g_uri_get_scheme (u), "http") == 0;
-			url = g_strdup_printf (
-			    "%s/ipfs/%s", loopback ? p->tag->publish->api : "https://ipfs.aleph.im",
-			    item_hash);
-		} else {
-			url = g_strdup_printf ("%s/api/v0/storage/raw/%s", p->tag->publish->api,
-			                       item_hash);
-		}
-		r = ac_http_request (p->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT,
-		                     error);
-		if (r == NULL)
-			return NULL;
-		body = ac_http_response_get_data (r, &len);
-		data = g_memdup2 (body, len);
-		from = url;
+		data = g_memdup2 (g_bytes_get_data (fetched, &len), g_bytes_get_size (fetched));
+		from = p->tag->firmware_ref;
 	}
 	sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data, len);
 	if (g_strcmp0 (sha, p->tag->firmware_sha256) != 0) {
@@ -169,8 +127,8 @@ crn_vm_running (AcCrnClient *crn, const gchar *vm)
  * list`, `status` and their ssh hint). Returns TRUE when it changed what was recorded; a CRN
  * that does not answer, or has no address yet, changes nothing.
  */
-static gboolean
-record_ipv6 (AcPipeline *p, AcCrnClient *crn)
+gboolean
+ac_pipeline_record_ipv6 (AcPipeline *p, AcCrnClient *crn)
 {
 	const gchar *vm = ac_state_get_string (p->state, "instance", "hash");
 	g_autoptr (GError) local_error = NULL;
@@ -347,6 +305,8 @@ attest_verify (AcPipeline *p,
 		p->status->attest_time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 		g_free (p->status->attest_measurement);
 		p->status->attest_measurement = g_strdup (measurement_b64);
+		g_free (p->status->attest_tee);
+		p->status->attest_tee = g_strdup (ac_tag_get_tee_name (p->tag));
 		if (!ok && g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH)) {
 			g_free (p->status->attest_verdict);
 			p->status->attest_verdict = g_strdup ("mismatch");
@@ -363,17 +323,9 @@ attest_seal (AcPipeline *p, AcSevOwnerLaunch *launch, GError **error)
 {
 	g_autoptr (GBytes) table = NULL;
 	AcTeeSealedSecret *sealed = NULL;
-	guint8 *passphrase = NULL;
 	gsize passphrase_len = 0;
-	virConnectPtr sconn;
+	guint8 *passphrase = ac_pipeline_passphrase_get (p, &passphrase_len, error);
 
-	sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
-	if (sconn == NULL)
-		return NULL;
-	passphrase = ac_secret_store_get (sconn, p->config->state_dir,
-	                                  ac_state_get_string (p->state, "build", "secret"),
-	                                  &passphrase_len, error);
-	virConnectClose (sconn);
 	if (passphrase == NULL)
 		return NULL;
 	table = ac_sev_secret_table_build_aleph_passphrase ((const gchar *)passphrase, error);
@@ -483,7 +435,7 @@ ac_pipeline_attest_step (AcPipeline *p, GError **error)
 	/* a session saved by an earlier (killed) run is reused for the same launch */
 	if (!attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error))
 		return FALSE;
-	record_ipv6 (p, crn);
+	ac_pipeline_record_ipv6 (p, crn);
 	return TRUE;
 }
 
@@ -507,7 +459,7 @@ ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **
 	if (m == NULL || g_strcmp0 (m->state, "launch-secret") != 0) {
 		/* running (or unreachable for now): nothing waits for a secret; the CRN may have
 		 * given the VM its address since */
-		if (record_ipv6 (p, crn))
+		if (ac_pipeline_record_ipv6 (p, crn))
 			ac_pipeline_report (p, "running", "running", 100);
 		return TRUE;
 	}

@@ -12,6 +12,7 @@
 #include "ac-aleph-util.h"
 #include "ac-error.h"
 #include "ac-keyfile.h"
+#include "ac-snp-policy.h"
 
 AcPipelineConfig *
 ac_pipeline_config_new (void)
@@ -40,6 +41,10 @@ ac_pipeline_config_free (AcPipelineConfig *c)
 	g_strfreev (c->trusted_roots);
 	g_free (c->secrets_uri);
 	g_free (c->min_ccn_version);
+	g_free (c->snp_runtime);
+	g_strfreev (c->snp_trusted_arks);
+	g_free (c->snp_kds);
+	g_free (c->snp_min_tcb);
 	g_free (c);
 }
 
@@ -49,7 +54,8 @@ ac_pipeline_config_free (AcPipelineConfig *c)
  * The [pipeline] group of the service's key file: state-dir, key-file, channel, crn-list,
  * trusted-roots (list of ARK files), secrets-uri, min-api (M.m: the SEV firmware API a platform
  * must report), min-ccn-version (M.m[.p]: the CCN's), poll-first-ms, poll-max-ms, timeout,
- * instance-seconds. A missing file gives the defaults.
+ * instance-seconds; for SEV-SNP snp-runtime, snp-trusted-arks, snp-kds, snp-min-tcb. A missing
+ * file gives the defaults.
  */
 AcPipelineConfig *
 ac_pipeline_config_load (const gchar *path, GError **error)
@@ -79,7 +85,26 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 	STR ("crn-list", crn_list_url);
 	STR ("secrets-uri", secrets_uri);
 	STR ("min-ccn-version", min_ccn_version);
+	STR ("snp-runtime", snp_runtime);
+	STR ("snp-kds", snp_kds);
+	STR ("snp-min-tcb", snp_min_tcb);
 #undef STR
+	if (c->snp_runtime != NULL && !ac_item_hash_is_valid (c->snp_runtime)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: [pipeline] snp-runtime='%s': expected the item hash (64 hex "
+		             "digits) of the STORE message of an aleph-instance-runtime/1 manifest",
+		             path, c->snp_runtime);
+		return NULL;
+	}
+	if (c->snp_min_tcb != NULL) {
+		AcSnpTcb floor;
+		g_autofree gchar *what = g_strdup_printf ("%s: [pipeline] snp-min-tcb", path);
+		if (!ac_snp_verify_policy_parse_tcb (c->snp_min_tcb, what, &floor, error))
+			return NULL;
+	}
+	if (g_key_file_has_key (kf, "pipeline", "snp-trusted-arks", NULL))
+		c->snp_trusted_arks
+		    = g_key_file_get_string_list (kf, "pipeline", "snp-trusted-arks", NULL, NULL);
 	{
 		guint v[3];
 		if (!ac_version_parse (c->min_ccn_version, v)) {

@@ -28,8 +28,15 @@ default_ssh_key (void)
 	return NULL;
 }
 
+guint
+ac_pipeline_instance_vcpus (AcPipeline *p)
+{
+	const AcTagPublish *pub = p->tag->publish;
+	return pub->vcpus != 0 ? pub->vcpus : MAX (p->domain->vcpus, 1u);
+}
+
 JsonNode *
-ac_pipeline_instance_content (AcPipeline *p)
+ac_pipeline_instance_content (AcPipeline *p, GError **error)
 {
 	const AcTagPublish *pub = p->tag->publish;
 	g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -69,9 +76,13 @@ ac_pipeline_instance_content (AcPipeline *p)
 	json_builder_add_boolean_value (b, TRUE);
 	json_builder_set_member_name (b, "hypervisor");
 	json_builder_add_string_value (b, "qemu");
-	/* SEV-SNP tags stop at the pre-flight until the SNP flow gives the runtime and the
-	 * measurements (ac_aleph_tee_add_snp) */
-	ac_aleph_tee_add_sev (b, p->tag->firmware_ref, p->tag->policy);
+	if (p->tag->tee == AC_TEE_SNP) {
+		/* the runtime and the launch digests computed for it (ac-pipeline-snp.c) */
+		if (!ac_pipeline_snp_add_tee (p, b, error))
+			return NULL;
+	} else {
+		ac_aleph_tee_add_sev (b, p->tag->firmware_ref, p->tag->policy);
+	}
 	json_builder_set_member_name (b, "reproducible");
 	json_builder_add_boolean_value (b, FALSE);
 	json_builder_set_member_name (b, "shared_cache");
@@ -80,7 +91,7 @@ ac_pipeline_instance_content (AcPipeline *p)
 	json_builder_set_member_name (b, "resources");
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "vcpus");
-	json_builder_add_int_value (b, pub->vcpus != 0 ? pub->vcpus : MAX (p->domain->vcpus, 1u));
+	json_builder_add_int_value (b, ac_pipeline_instance_vcpus (p));
 	json_builder_set_member_name (b, "memory");
 	json_builder_add_int_value (b, (gint64)MAX (memory_mib, 1));
 	json_builder_set_member_name (b, "seconds");
@@ -208,9 +219,11 @@ ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error)
 		return FALSE;
 	saved = ac_state_get_string (p->state, "instance", "message");
 	if (saved == NULL) {
-		g_autoptr (JsonNode) content = ac_pipeline_instance_content (p);
+		g_autoptr (JsonNode) content = ac_pipeline_instance_content (p, error);
 		g_autofree gchar *text = NULL;
 		gdouble now = (gdouble)g_get_real_time () / G_USEC_PER_SEC;
+		if (content == NULL)
+			return FALSE;
 		/* refused before signing when the network's rules refuse this payment today */
 		if (!ac_payment_check (NULL, "INSTANCE",
 		                       ac_payment_to_string (p->tag->publish->payment), now,

@@ -70,16 +70,9 @@ ac_pipeline_preflight_step (AcPipeline *p, GError **error)
 
 	if (ac_state_step_done (p->state, "instance"))
 		return TRUE;
-	/* the sev_snp INSTANCE, its runtime and the attested TLS unlock are not assembled in
-	 * this flow yet: refused before anything is built, never published as SEV */
-	if (p->tag->tee == AC_TEE_SNP) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-		                     "<aleph:sev type='snp'>: this version cannot run the Aleph "
-		                     "SEV-SNP flow yet (sev_snp INSTANCE, runtime, attested TLS "
-		                     "unlock); nothing was built or posted, and an SNP domain is "
-		                     "never published as an SEV instance");
+	/* the SNP roots the attestation will trust, before anything is built */
+	if (p->tag->tee == AC_TEE_SNP && !ac_pipeline_snp_check_config (p, error))
 		return FALSE;
-	}
 	if (!ac_state_step_done (p->state, "store")
 	    && !ac_payment_check (NULL, "STORE", ac_payment_to_string (pub->store_payment), now,
 	                          error)) {
@@ -114,11 +107,14 @@ ac_pipeline_preflight_step (AcPipeline *p, GError **error)
 		ac_state_log (p->state, "pre-flight: the CCN at %s runs version %s", pub->api,
 		              version);
 	}
-	if (!ac_pipeline_publish_step_crn (p, error))
+	/* an SNP runtime fetched, checked and measured before the build: a bad one costs none */
+	if (!ac_pipeline_publish_step_crn (p, error) || !ac_pipeline_snp_runtime_step (p, error))
 		return FALSE;
 	if (pub->payment != AC_PAYMENT_CREDIT)
 		return TRUE;
-	content = ac_pipeline_instance_content (p);
+	content = ac_pipeline_instance_content (p, error);
+	if (content == NULL)
+		return FALSE;
 	{
 		/* before the build and the upload: a placeholder reference prices the same, and
 		 * without rootfsSize the image's size is not known yet (the smallest is priced) */

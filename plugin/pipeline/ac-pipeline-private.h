@@ -18,6 +18,8 @@
 G_BEGIN_DECLS
 
 #define SESSION_NAME "vm"
+/* the largest firmware file fetched from the network */
+#define AC_PIPELINE_MAX_FIRMWARE (64 * 1024 * 1024)
 
 typedef struct {
 	const AcPipelineConfig *config;
@@ -59,6 +61,10 @@ ac_pipeline_channel (AcPipeline *p);
 AcCrnClient *
 ac_pipeline_crn_client (AcPipeline *p, GError **error);
 
+/* the domain's disk passphrase from the local secret store (OPENSSL_clear_free it) */
+guint8 *
+ac_pipeline_passphrase_get (AcPipeline *p, gsize *len, GError **error);
+
 /* ac-pipeline-preflight.c */
 gboolean
 ac_pipeline_preflight_step (AcPipeline *p, GError **error);
@@ -74,8 +80,10 @@ gboolean
 ac_pipeline_publish_step_notify (AcPipeline *p, GError **error);
 
 /* ac-pipeline-instance.c */
+guint
+ac_pipeline_instance_vcpus (AcPipeline *p);
 JsonNode *
-ac_pipeline_instance_content (AcPipeline *p);
+ac_pipeline_instance_content (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
 
@@ -84,5 +92,21 @@ gboolean
 ac_pipeline_attest_step (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **error);
+gboolean
+ac_pipeline_record_ipv6 (AcPipeline *p, AcCrnClient *crn);
+
+/* ac-pipeline-snp.c: SEV-SNP (tee AC_TEE_SNP) */
+const gchar *
+ac_pipeline_snp_runtime_ref (AcPipeline *p);
+gboolean
+ac_pipeline_snp_check_config (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_snp_runtime_step (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_snp_add_tee (AcPipeline *p, JsonBuilder *b, GError **error);
+gboolean
+ac_pipeline_snp_attest_step (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_snp_check_running (AcPipeline *p, gboolean *reattested, GError **error);
 
 G_END_DECLS

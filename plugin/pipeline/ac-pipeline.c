@@ -154,6 +154,21 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	return ac_pipeline_save (p, error);
 }
 
+guint8 *
+ac_pipeline_passphrase_get (AcPipeline *p, gsize *len, GError **error)
+{
+	virConnectPtr sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
+	guint8 *passphrase;
+
+	if (sconn == NULL)
+		return NULL;
+	passphrase = ac_secret_store_get (sconn, p->config->state_dir,
+	                                  ac_state_get_string (p->state, "build", "secret"), len,
+	                                  error);
+	virConnectClose (sconn);
+	return passphrase;
+}
+
 /* ---- clients -------------------------------------------------------------------------- */
 
 gboolean
@@ -211,6 +226,8 @@ restore_status (AcPipeline *p)
 	    = g_strdup (ac_state_get_string (p->state, "attest", "measurement"));
 	p->status->attest_generation
 	    = g_strdup (ac_state_get_string (p->state, "attest", "generation"));
+	if (p->status->attest_time != NULL)
+		p->status->attest_tee = g_strdup (ac_tag_get_tee_name (p->tag));
 	if (ac_state_step_done (p->state, "attest"))
 		p->status->attest_verdict = g_strdup ("ok");
 }
@@ -281,6 +298,7 @@ ac_pipeline_init (AcPipeline *p,
 	} else if (g_strcmp0 (recorded_tag, canonical) != 0) {
 		ac_state_set_string (p->state, "tag", "canonical", canonical);
 		ac_state_reset_step (p->state, "crn");
+		ac_state_reset_step (p->state, "runtime");
 		if (!ac_pipeline_save (p, error))
 			return FALSE;
 	}
@@ -364,7 +382,8 @@ ac_pipeline_run (const AcPipelineConfig *config,
 		ac_progress_step_done (progress);
 		step = "attest";
 		ok = check_cancelled (&p, &local_error)
-		     && ac_pipeline_attest_step (&p, &local_error);
+		     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
+		                                   : ac_pipeline_attest_step (&p, &local_error));
 	}
 	if (ok) {
 		ac_progress_step_done (progress);
@@ -405,7 +424,9 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 
 	*reattested = FALSE;
 	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error)
-	     && ac_pipeline_attest_check_running (&p, reattested, error);
+	     && (p.tag->tee == AC_TEE_SNP
+	             ? ac_pipeline_snp_check_running (&p, reattested, error)
+	             : ac_pipeline_attest_check_running (&p, reattested, error));
 	ac_pipeline_clear (&p);
 	return ok;
 }

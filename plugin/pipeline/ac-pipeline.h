@@ -31,6 +31,11 @@ typedef struct {
 	guint poll_max_ms;
 	guint timeout_s;       /* per waiting step */
 	guint instance_seconds;/* resources.seconds of the INSTANCE */
+	/* SEV-SNP */
+	gchar *snp_runtime;       /* default runtime manifest (STORE item hash) of SNP tags */
+	gchar **snp_trusted_arks; /* SNP ARK files (PEM) trusted besides AMD's, e.g. the devnet's */
+	gchar *snp_kds;           /* AMD KDS base URL; NULL = AMD's */
+	gchar *snp_min_tcb;       /* a TCB floor above the built-in one ("bl=4,tee=0,…") */
 } AcPipelineConfig;
 
 AcPipelineConfig *ac_pipeline_config_new (void);

@@ -42,6 +42,7 @@ static const AcStatusField status_fields[] = {
 	F ("attestation", "verdict", attest_verdict),
 	F ("attestation", "measurement", attest_measurement),
 	F ("attestation", "generation", attest_generation),
+	F ("attestation", "tee", attest_tee),
 	F ("error", "code", error_code),
 	F ("error", "step", error_step),
 	F ("error", NULL, error_message),
@@ -97,6 +98,7 @@ ac_status_new_keeping_results (const AcStatus *current)
 	st->attest_verdict = g_strdup (current->attest_verdict);
 	st->attest_measurement = g_strdup (current->attest_measurement);
 	st->attest_generation = g_strdup (current->attest_generation);
+	st->attest_tee = g_strdup (current->attest_tee);
 	st->updated = g_strdup (current->updated);
 	return st;
 }

@@ -30,6 +30,7 @@ typedef struct {
 	gchar *crn_url, *ipv6; /* the CRN's address; the running VM's IPv6, as the CRN reports it */
 	/* last attestation */
 	gchar *attest_time, *attest_verdict, *attest_measurement, *attest_generation;
+	gchar *attest_tee; /* the TEE attested: "SEV", "SEV-ES" or "SEV-SNP" */
 	/* last error */
 	gchar *error_code, *error_step, *error_message;
 } AcStatus;

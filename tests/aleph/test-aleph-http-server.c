@@ -307,7 +307,13 @@ handle_crn (SoupServer *server,
 	} else if (g_strcmp0 (path, "/about/executions/list") == 0) {
 		reply (msg, 200, "application/json",
 		       "{\"" VM_HASH
-		       "\":{\"networking\":{\"ipv4\":\"10.0.0.2\",\"ipv6\":\"fd00::2\"},"
+		       "\":{\"networking\":{\"ipv4\":\"10.0.0.2\",\"ipv6\":\"fd00::2\","
+		       "\"host_ipv4\":\"192.0.2.7\",\"mapped_ports\":{"
+		       "\"22\":{\"host\":24022,\"tcp\":true,\"udp\":false},"
+		       "\"53\":{\"host\":24053,\"tcp\":false,\"udp\":true},"
+		       "\"80\":{\"host\":\"24080\",\"tcp\":true},"
+		       "\"8443\":{\"host\":24443,\"tcp\":true,\"udp\":false},"
+		       "\"9000\":{\"host\":70000,\"tcp\":true}}},"
 		       "\"vm_type\":\"instance\",\"awaiting_confidential_init\":true}}");
 	} else if (!ac_crn_auth_verify_request (
 	               soup_message_headers_get_one (hdrs, "X-SignedPubKey"),

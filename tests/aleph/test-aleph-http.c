@@ -545,6 +545,17 @@ test_crn (void)
 	g_assert_no_error (error);
 	g_assert_cmpuint (execs->len, ==, 1);
 	g_assert_true (((AcCrnExecution *)execs->pdata[0])->awaiting_confidential_init);
+	/* aleph-vm 2.0's port mapping: TCP ports only, numbers only, within range */
+	{
+		const AcCrnExecution *e = execs->pdata[0];
+		g_assert_cmpstr (e->host_ipv4, ==, "192.0.2.7");
+		g_assert_cmpuint (ac_crn_execution_mapped_port (e, 8443), ==, 24443);
+		g_assert_cmpuint (ac_crn_execution_mapped_port (e, 22), ==, 24022);
+		g_assert_cmpuint (ac_crn_execution_mapped_port (e, 53), ==, 0);
+		g_assert_cmpuint (ac_crn_execution_mapped_port (e, 80), ==, 0);
+		g_assert_cmpuint (ac_crn_execution_mapped_port (e, 9000), ==, 0);
+		g_assert_cmpuint (e->mapped_tcp->len, ==, 2);
+	}
 
 	/* behind a path prefix: the route is signed without it, and a bodyless operation sends
 	 * no form content type */

@@ -305,9 +305,11 @@ test_snp_never_sev (void)
 	g_autoptr (GError) error = NULL;
 
 	g_assert_cmpint (f->p.tag->tee, ==, AC_TEE_SNP);
+	/* no runtime in the tag nor in the configuration: named, before anything is built */
 	g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
-	g_assert_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED);
-	g_assert_nonnull (strstr (error->message, "never published as an SEV instance"));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "needs the runtime it boots"));
+	g_assert_nonnull (strstr (error->message, "[pipeline] snp-runtime"));
 	g_clear_error (&error);
 	/* the devnet's CRN advertises SEV and SEV-ES, not SEV-SNP */
 	g_assert_false (ac_pipeline_publish_step_crn (&f->p, &error));

@@ -2,7 +2,7 @@
  * aleph-confidential: the LUKS2 header check an Aleph SEV-SNP guest makes before it opens its
  * root filesystem (docs/snp.md#the-rootfs-image): both header copies well formed, every key
  * slot and every segment aes-xts-plain64, at least one crypt segment. The builder runs it on
- * the image it made; the devnet runs it where it plays the guest's initrd.
+ * the image it made; it is the check for the devnet where it plays the guest's initrd.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

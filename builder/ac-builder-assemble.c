@@ -76,6 +76,40 @@ ac_assemble_layout (guint64 disk_size,
 }
 
 /**
+ * ac_assemble_luks2_layout:
+ * @luks_data_offset: bytes of LUKS2 header (both copies and the key slots) before the data
+ *
+ * The luks2-root layout: the header at 0, the encrypted filesystem from @luks_data_offset to
+ * the end of the image (the data segment's size is "dynamic").
+ */
+gboolean
+ac_assemble_luks2_layout (guint64 disk_size,
+			  guint64 luks_data_offset,
+			  AcAssembleResult *layout,
+			  GError **error)
+{
+	if (disk_size % 512 != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "disk size %" G_GUINT64_FORMAT " is not a multiple of 512 bytes", disk_size);
+		return FALSE;
+	}
+	if (luks_data_offset == 0 || luks_data_offset % 512 != 0 ||
+	    disk_size <= luks_data_offset + 8 * AC_MIB) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "disk size %" G_GUINT64_FORMAT " bytes is too small for a LUKS2 header of %"
+			     G_GUINT64_FORMAT " bytes and a root filesystem of at least 8 MiB",
+			     disk_size, luks_data_offset);
+		return FALSE;
+	}
+	layout->disk_size = disk_size;
+	layout->root_offset = 0;
+	layout->root_size = disk_size;
+	layout->payload_offset = luks_data_offset;
+	layout->payload_size = disk_size - luks_data_offset;
+	return TRUE;
+}
+
+/**
  * ac_copy_file_range_sparse:
  *
  * Copies @length bytes; holes of the input are skipped (the output must read as zeros there:
@@ -483,13 +517,81 @@ ac_assemble_encrypt_payload (const AcAssembleSpec *spec,
 	return ok;
 }
 
+/* layout luks2-root: the LUKS2 header, then the ext4 of the root tree encrypted after it */
+static gboolean
+ac_assemble_luks2_root (const AcAssembleSpec *spec,
+			const AcSecret *passphrase,
+			const gchar *output_path,
+			AcCleanup *cleanup,
+			AcProgress *progress,
+			GCancellable *cancellable,
+			AcAssembleResult *result,
+			GError **error)
+{
+	g_autofree gchar *fs_img = g_build_filename (spec->workdir, "rootfs.img", NULL);
+	g_autofree gchar *hdr_img = g_build_filename (spec->workdir, "luks2-header.img", NULL);
+	g_autoptr(AcSecret) vk = NULL;
+	guint64 data_offset = 0;
+	gboolean ok;
+	int in_fd, out_fd;
+
+	if (spec->drbg != NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+				     "the luks2-root layout cannot be reproducible: libcryptsetup "
+				     "draws the LUKS2 header's salts at random");
+		return FALSE;
+	}
+	ac_progress_add_step (progress, "luks-header", 5);
+	ac_progress_add_step (progress, "filesystem", 12);
+	ac_progress_add_step (progress, "encrypt", 83);
+
+	/* the header first: its size decides the filesystem's */
+	ac_cleanup_add_path (cleanup, hdr_img);
+	if (!ac_luks2_format (hdr_img, &spec->luks, passphrase, &data_offset, &vk, error) ||
+	    !ac_assemble_luks2_layout (spec->disk_size, data_offset, result, error))
+		return FALSE;
+	ac_progress_step_done (progress);
+
+	ac_cleanup_add_path (cleanup, fs_img);
+	if (!ac_assemble_make_ext4 (spec, fs_img, result->payload_size, cancellable, error)) {
+		g_prefix_error (error, "making the root filesystem: ");
+		return FALSE;
+	}
+	result->fs_image = g_strdup (fs_img);
+	result->fs_uuid = g_strdup (spec->fs_uuid);
+	ac_progress_step_done (progress);
+
+	out_fd = ac_assemble_create_output (spec, output_path, cleanup, error);
+	if (out_fd < 0)
+		return FALSE;
+	in_fd = open (hdr_img, O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", hdr_img,
+			     g_strerror (errno));
+		close (out_fd);
+		return FALSE;
+	}
+	ok = ac_copy_file_range_sparse (in_fd, 0, data_offset, out_fd, 0, cancellable, error);
+	close (in_fd);
+	if (!ok) {
+		close (out_fd);
+		return FALSE;
+	}
+	if (!ac_assemble_encrypt_payload (spec, vk, fs_img, out_fd, output_path, progress,
+					  cancellable, result, error))
+		return FALSE;
+	ac_progress_step_done (progress);
+	return TRUE;
+}
+
 /**
  * ac_assemble:
  * @keyfile: (nullable): the initramfs keyfile for key slot 1
  * @output_path: created (must not exist); registered in @cleanup
  *
  * Builds the whole image: ext4 from @spec->root_dir, the ESP, the GPT, the LUKS1 header and the
- * encrypted payload. The plaintext filesystem image stays in the work directory (for
+ * encrypted payload; with the luks2-root layout, the LUKS2 header at 0 and the encrypted ext4
+ * after it (no ESP, no GPT, @keyfile must be NULL). The plaintext filesystem image stays in the work directory (for
  * verification) and is registered in @cleanup.
  */
 gboolean
@@ -523,6 +625,16 @@ ac_assemble (const AcAssembleSpec *spec_in,
 
 	if (progress == NULL)
 		progress = own_progress = ac_progress_new ("local");
+	if (spec->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT) {
+		if (keyfile != NULL) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+					     "the luks2-root layout has one key slot, the passphrase's: "
+					     "no keyfile");
+			return FALSE;
+		}
+		return ac_assemble_luks2_root (spec, passphrase, output_path, cleanup, progress,
+					       cancellable, result, error);
+	}
 	ac_progress_add_step (progress, "luks-header", 5);
 	ac_progress_add_step (progress, "filesystem", 10);
 	ac_progress_add_step (progress, "esp", 2);

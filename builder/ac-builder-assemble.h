@@ -1,5 +1,6 @@
 /*
- * aleph-confidential: the assembler — root tree → GPT image with an ESP and a LUKS1 root.
+ * aleph-confidential: the assembler — root tree → GPT image with an ESP and a LUKS1 root, or
+ * (layout luks2-root) one LUKS2 container holding the root filesystem.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -10,6 +11,7 @@
 #include "ac-builder-luks.h"
 #include "ac-builder-luks1.h"
 #include "ac-builder-run.h"
+#include "ac-builder-template.h"
 #include "ac-secret.h"
 #include "ac-builder-xts.h"
 #include "ac-progress.h"
@@ -20,6 +22,7 @@ G_BEGIN_DECLS
 #define AC_GPT_BACKUP_BYTES (33 * 512) /* backup header + 128 entries of 128 bytes */
 
 typedef struct {
+	AcImageLayout layout;    /* GRUB_LUKS1 (default) or LUKS2_ROOT (no ESP, no GPT) */
 	guint64 disk_size;       /* bytes, multiple of 512 */
 	guint64 esp_size;        /* bytes, multiple of 1 MiB */
 	const gchar *esp_dir;    /* (nullable) tree copied into the ESP */
@@ -41,7 +44,7 @@ typedef struct {
 	guint64 disk_size;
 	guint64 esp_offset;
 	guint64 esp_size;
-	guint64 root_offset; /* partition 2 */
+	guint64 root_offset; /* partition 2; LUKS2_ROOT: 0, the whole image */
 	guint64 root_size;
 	guint64 payload_offset; /* absolute offset of the encrypted filesystem */
 	guint64 payload_size;
@@ -59,6 +62,11 @@ gboolean ac_assemble_layout (guint64 disk_size,
 			     guint64 luks_data_offset,
 			     AcAssembleResult *layout,
 			     GError **error);
+
+gboolean ac_assemble_luks2_layout (guint64 disk_size,
+				   guint64 luks_data_offset,
+				   AcAssembleResult *layout,
+				   GError **error);
 
 gboolean ac_assemble (const AcAssembleSpec *spec,
 		      const AcSecret *passphrase,

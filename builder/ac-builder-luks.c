@@ -18,6 +18,9 @@
 
 /* a LUKS1 header with 8 slots of 4000 stripes of a 64-byte key is 2 MiB once aligned */
 #define AC_LUKS_HEADER_FILE_SIZE (4 * 1024 * 1024)
+/* LUKS2 as cryptsetup lays it out by default: 2 × 16 KiB of metadata and the key slots area
+ * up to the data at 16 MiB; the file is larger than that, so the data segment is not empty */
+#define AC_LUKS2_HEADER_FILE_SIZE (32 * 1024 * 1024)
 #define AC_LUKS_KEYFILE_ITERATIONS 1000 /* LUKS1 minimum; the keyfile itself has 264 bits */
 
 void
@@ -29,6 +32,7 @@ ac_luks_info_free (AcLuksInfo *info)
 	g_free (info->cipher);
 	g_free (info->cipher_mode);
 	g_free (info->hash);
+	g_free (info->pbkdf);
 	g_free (info);
 }
 
@@ -193,6 +197,134 @@ ac_luks_format (const gchar *header_path,
 	return TRUE;
 }
 
+/* the file @path of @size bytes, created exclusively (mode 0600) */
+static gboolean
+ac_luks_create_file (const gchar *path, goffset size, GError **error)
+{
+	int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "cannot create %s: %s", path, g_strerror (errno));
+		return FALSE;
+	}
+	if (ftruncate (fd, size) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s: %s", path,
+			     g_strerror (errno));
+		close (fd);
+		return FALSE;
+	}
+	close (fd);
+	return TRUE;
+}
+
+/**
+ * ac_luks2_format:
+ * @header_path: created (must not exist), mode 0600; holds the header afterwards
+ * @data_offset: (out): where the data segment starts, in bytes from the header start
+ * @volume_key: (out): the generated volume key
+ *
+ * Formats a LUKS2 header on a plain file for an SEV-SNP root image: @params' cipher for the
+ * data segment and key slot 0 (the only one; @passphrase opens it), 512-byte sectors (what
+ * ac-builder-xts.c encrypts), PBKDF2 with @params' hash and iterations (docs/builder.md says
+ * why not Argon2), the data segment's size "dynamic": up to the end of the file.
+ */
+gboolean
+ac_luks2_format (const gchar *header_path,
+		 const AcLuksParams *params,
+		 const AcSecret *passphrase,
+		 guint64 *data_offset,
+		 AcSecret **volume_key,
+		 GError **error)
+{
+	struct crypt_device *cd = NULL;
+	struct crypt_params_luks2 luks2 = { .sector_size = 512 };
+	g_autoptr(AcSecret) vk = NULL;
+	size_t vk_size;
+	int rc;
+
+	if (params->key_bytes != 32 && params->key_bytes != 64) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "LUKS key size %u bits: expected 256 or 512 (AES-128/256-XTS)",
+			     params->key_bytes * 8);
+		return FALSE;
+	}
+	if (params->iterations != 0 && params->iterations < 1000) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "PBKDF2 iterations %u: expected at least 1000", params->iterations);
+		return FALSE;
+	}
+	if (!ac_luks_create_file (header_path, AC_LUKS2_HEADER_FILE_SIZE, error))
+		return FALSE;
+	cd = ac_luks_init (header_path, error);
+	if (cd == NULL)
+		return FALSE;
+	if (!ac_luks_set_pbkdf (cd, params->hash, params->iterations, error)) {
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_format (cd, CRYPT_LUKS2, params->cipher, params->cipher_mode, params->uuid, NULL,
+			   params->key_bytes, &luks2);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "libcryptsetup cannot format LUKS2 with %s-%s, %u-bit key, %s: %s",
+			     params->cipher, params->cipher_mode, params->key_bytes * 8, params->hash,
+			     g_strerror (-rc));
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_keyslot_add_by_volume_key (cd, 0, NULL, 0, passphrase->data, passphrase->len);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "libcryptsetup cannot add the passphrase to key slot 0: %s",
+			     g_strerror (-rc));
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	vk_size = (size_t)crypt_get_volume_key_size (cd);
+	vk = ac_secret_new_random_bytes (vk_size, error); /* overwritten below */
+	if (vk == NULL) {
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_volume_key_get (cd, 0, vk->data, &vk_size, passphrase->data, passphrase->len);
+	if (rc < 0 || vk_size != params->key_bytes) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "libcryptsetup cannot hand out the volume key: %s",
+			     rc < 0 ? g_strerror (-rc) : "unexpected key size");
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	*data_offset = crypt_get_data_offset (cd) * 512;
+	ac_crypt_free (cd);
+	if (volume_key != NULL)
+		*volume_key = g_steal_pointer (&vk);
+	return TRUE;
+}
+
+static AcLuksInfo *
+ac_luks_open_type (const gchar *header_path,
+		   const gchar *type,
+		   const AcSecret *secret,
+		   AcSecret **volume_key,
+		   GError **error);
+
+/**
+ * ac_luks2_open:
+ * @path: a file with a LUKS2 header at its start
+ * @secret: the passphrase of one of the slots
+ * @volume_key: (out) (optional): the volume key it unlocks
+ *
+ * Loads the LUKS2 header of @path and checks that @secret opens a key slot.
+ */
+AcLuksInfo *
+ac_luks2_open (const gchar *path,
+	       const AcSecret *secret,
+	       AcSecret **volume_key,
+	       GError **error)
+{
+	return ac_luks_open_type (path, CRYPT_LUKS2, secret, volume_key, error);
+}
+
 /**
  * ac_luks_open:
  * @secret: a passphrase or keyfile of one of the slots
@@ -207,6 +339,17 @@ ac_luks_open (const gchar *header_path,
 	      AcSecret **volume_key,
 	      GError **error)
 {
+	return ac_luks_open_type (header_path, CRYPT_LUKS1, secret, volume_key, error);
+}
+
+static AcLuksInfo *
+ac_luks_open_type (const gchar *header_path,
+		   const gchar *type,
+		   const AcSecret *secret,
+		   AcSecret **volume_key,
+		   GError **error)
+{
+	const gchar *name = g_strcmp0 (type, CRYPT_LUKS2) == 0 ? "LUKS2" : "LUKS1";
 	struct crypt_device *cd = ac_luks_init (header_path, error);
 	g_autoptr(AcLuksInfo) info = NULL;
 	g_autoptr(AcSecret) vk = NULL;
@@ -215,10 +358,10 @@ ac_luks_open (const gchar *header_path,
 
 	if (cd == NULL)
 		return NULL;
-	rc = crypt_load (cd, CRYPT_LUKS1, NULL);
+	rc = crypt_load (cd, type, NULL);
 	if (rc < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "%s has no valid LUKS1 header: %s",
-			     header_path, g_strerror (-rc));
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "%s has no valid %s header: %s",
+			     header_path, name, g_strerror (-rc));
 		ac_crypt_free (cd);
 		return NULL;
 	}
@@ -237,7 +380,7 @@ ac_luks_open (const gchar *header_path,
 	rc = crypt_volume_key_get (cd, CRYPT_ANY_SLOT, vk->data, &vk_size, secret->data, secret->len);
 	if (rc < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-			     "the secret opens no key slot of the LUKS1 header in %s", header_path);
+			     "the secret opens no key slot of the %s header in %s", name, header_path);
 		ac_crypt_free (cd);
 		return NULL;
 	}
@@ -248,10 +391,15 @@ ac_luks_open (const gchar *header_path,
 	info->cipher_mode = g_strdup (crypt_get_cipher_mode (cd));
 	info->key_bytes = (guint)vk_size;
 	info->data_offset = crypt_get_data_offset (cd) * 512;
+	info->version = g_strcmp0 (type, CRYPT_LUKS2) == 0 ? 2 : 1;
+	info->sector_size = (guint32)crypt_get_sector_size (cd);
 	{
 		struct crypt_pbkdf_type pbkdf = { 0 };
-		if (crypt_keyslot_get_pbkdf (cd, rc, &pbkdf) == 0 && pbkdf.hash != NULL)
+		if (crypt_keyslot_get_pbkdf (cd, rc, &pbkdf) == 0) {
 			info->hash = g_strdup (pbkdf.hash);
+			info->pbkdf = g_strdup (pbkdf.type);
+			info->iterations = pbkdf.iterations;
+		}
 	}
 	ac_crypt_free (cd);
 	if (volume_key != NULL)

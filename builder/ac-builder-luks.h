@@ -1,5 +1,6 @@
 /*
- * aleph-confidential: the LUKS1 header of the root partition (libcryptsetup on a plain file).
+ * aleph-confidential: the LUKS1 header of the root partition, or the LUKS2 header of an SEV-SNP
+ * root image (libcryptsetup on a plain file).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,6 +29,10 @@ typedef struct {
 	guint key_bytes;
 	guint64 data_offset; /* bytes from the start of the header */
 	gint keyslot;        /* the slot the secret opened */
+	guint version;       /* 1 or 2 */
+	gchar *pbkdf;        /* of that slot: "pbkdf2", "argon2id"… */
+	guint32 iterations;  /* of that slot (PBKDF2) */
+	guint32 sector_size; /* bytes per encrypted sector (LUKS1: 512) */
 } AcLuksInfo;
 
 void ac_luks_info_free (AcLuksInfo *info);
@@ -40,6 +45,18 @@ gboolean ac_luks_format (const gchar *header_path,
 			 guint64 *data_offset,
 			 AcSecret **volume_key,
 			 GError **error);
+
+gboolean ac_luks2_format (const gchar *header_path,
+			  const AcLuksParams *params,
+			  const AcSecret *passphrase,
+			  guint64 *data_offset,
+			  AcSecret **volume_key,
+			  GError **error);
+
+AcLuksInfo *ac_luks2_open (const gchar *path,
+			   const AcSecret *secret,
+			   AcSecret **volume_key,
+			   GError **error);
 
 AcLuksInfo *ac_luks_open (const gchar *header_path,
 			  const AcSecret *secret,

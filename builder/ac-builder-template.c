@@ -534,6 +534,12 @@ ac_provision_backend_to_string (AcProvisionBackend backend)
 	return backend == AC_PROVISION_BACKEND_LIBGUESTFS ? "libguestfs" : "chroot";
 }
 
+const gchar *
+ac_image_layout_to_string (AcImageLayout layout)
+{
+	return layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? "luks2-root" : "grub-luks1";
+}
+
 /* "provision_backend": "chroot" (default) or "libguestfs" (file and shell provisioners only; the
  * aleph provisioner always runs in the chroot) */
 static gboolean
@@ -564,17 +570,35 @@ tpl_parse_provision_backend (AcTemplate *self, JsonObject *o, GError **error)
 static gboolean
 tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 {
-	const gchar *allowed[] = { "size", "esp_size", "filesystem", "label", "luks", NULL };
+	const gchar *allowed[] = { "layout", "size", "esp_size", "filesystem", "label", "luks",
+				   NULL };
 	const gchar *luks_allowed[] = { "cipher", "key_size", "hash", "pbkdf_iterations", "uuid",
 					NULL };
 	JsonObject *luks = NULL;
 	g_autofree gchar *cipher = NULL;
+	g_autofree gchar *layout = NULL;
 	gint64 v = 0;
 	gboolean present = FALSE;
 
 	self->esp_size = 100 * 1024 * 1024 - 1024 * 1024; /* Aleph: 1 MiB to 100 MiB */
 	if (!ac_json_check_members (&tpl_scope, o, "disk", allowed, error) ||
-	    !tpl_size (o, "disk", "size", TRUE, 64 * 1024 * 1024,
+	    !ac_json_read_string (&tpl_scope, o, "disk", "layout", FALSE, 4096, &layout, error))
+		return FALSE;
+	if (layout == NULL || g_strcmp0 (layout, "grub-luks1") == 0) {
+		self->layout = AC_IMAGE_LAYOUT_GRUB_LUKS1;
+	} else if (g_strcmp0 (layout, "luks2-root") == 0) {
+		self->layout = AC_IMAGE_LAYOUT_LUKS2_ROOT;
+		if (json_object_has_member (o, "esp_size"))
+			return ac_json_fail (&tpl_scope, error, "disk.esp_size",
+					     "the luks2-root layout has no ESP: remove it");
+		self->esp_size = 0;
+	} else {
+		return ac_json_fail (&tpl_scope, error, "disk.layout",
+				     "'%s': expected grub-luks1 (GPT, ESP, LUKS1 for GRUB) or "
+				     "luks2-root (a LUKS2 root for an SEV-SNP runtime)",
+				     layout);
+	}
+	if (!tpl_size (o, "disk", "size", TRUE, 64 * 1024 * 1024,
 		       G_GUINT64_CONSTANT (1953125) * 1024 * 1024, 512, &self->disk_size, error) ||
 	    !tpl_size (o, "disk", "esp_size", FALSE, 1024 * 1024, 4096ULL * 1024 * 1024,
 		       1024 * 1024, &self->esp_size, error) ||
@@ -591,7 +615,8 @@ tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 	if (self->fs_label != NULL && strlen (self->fs_label) > 16)
 		return ac_json_fail (&tpl_scope, error, "disk.label", "'%s': expected at most 16 characters",
 				 self->fs_label);
-	if (self->esp_size + 64 * 1024 * 1024 > self->disk_size)
+	if (self->layout == AC_IMAGE_LAYOUT_GRUB_LUKS1 &&
+	    self->esp_size + 64 * 1024 * 1024 > self->disk_size)
 		return ac_json_fail (&tpl_scope, error, "disk.esp_size",
 				 "%" G_GUINT64_FORMAT " bytes leaves no room for the root partition in "
 				 "a disk of %" G_GUINT64_FORMAT " bytes",
@@ -898,6 +923,28 @@ tpl_substitute_all (AcTemplate *self, JsonNode *root, GHashTable *merged, GError
 	return TRUE;
 }
 
+/* what the luks2-root layout has no use for: GRUB's setup, a key slot for a keyfile, a
+ * reproducible header (libcryptsetup draws LUKS2's salts itself) */
+static gboolean
+tpl_check_layout (AcTemplate *self, GError **error)
+{
+	if (self->layout != AC_IMAGE_LAYOUT_LUKS2_ROOT)
+		return TRUE;
+	for (guint i = 0; i < self->provisioners->len; i++) {
+		AcTemplateProvisioner *p = g_ptr_array_index (self->provisioners, i);
+		if (p->type == AC_PROVISIONER_ALEPH)
+			return ac_json_fail (&tpl_scope, error, p->field,
+					     "the aleph provisioner sets the guest up for GRUB's "
+					     "cryptodisk boot: not for disk.layout luks2-root, whose "
+					     "root the SEV-SNP runtime's initrd opens");
+	}
+	if (self->reproducible)
+		return ac_json_fail (&tpl_scope, error, "reproducible",
+				     "not available with disk.layout luks2-root: libcryptsetup "
+				     "draws the LUKS2 header's salts at random");
+	return TRUE;
+}
+
 /* each section of the template, in order */
 static gboolean
 tpl_parse_sections (AcTemplate *self, JsonObject *o, GError **error)
@@ -975,7 +1022,7 @@ tpl_parse_sections (AcTemplate *self, JsonObject *o, GError **error)
 	node = json_object_get_member (o, "publish");
 	if (node != NULL && !tpl_parse_publish (self, node, error))
 		return FALSE;
-	return TRUE;
+	return tpl_check_layout (self, error);
 }
 
 /* A template in Packer's own shape (its JSON form): top-level 'builders', 'post-processors',

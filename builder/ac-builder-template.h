@@ -62,6 +62,14 @@ typedef enum {
 	AC_PROVISION_BACKEND_LIBGUESTFS, /* file and shell provisioners in a libguestfs appliance */
 } AcProvisionBackend;
 
+/* what the image is (docs/builder.md#layouts) */
+typedef enum {
+	AC_IMAGE_LAYOUT_GRUB_LUKS1, /* "grub-luks1" (default): GPT, ESP, LUKS1 root partition that
+	                             * GRUB's cryptodisk opens (Aleph's SEV firmware) */
+	AC_IMAGE_LAYOUT_LUKS2_ROOT, /* "luks2-root": one LUKS2 container over the whole file holding
+	                             * the ext4 root; an SEV-SNP runtime's initrd opens it */
+} AcImageLayout;
+
 typedef enum {
 	AC_PASSPHRASE_GENERATE,
 	AC_PASSPHRASE_FILE,
@@ -76,8 +84,9 @@ typedef struct {
 	AcTemplateSource source;
 	GPtrArray *provisioners; /* of AcTemplateProvisioner */
 	AcProvisionBackend provision_backend;
+	AcImageLayout layout;
 	guint64 disk_size;
-	guint64 esp_size;
+	guint64 esp_size; /* 0 with AC_IMAGE_LAYOUT_LUKS2_ROOT */
 	gchar *filesystem; /* "ext4" */
 	gchar *fs_label;
 	gchar *cipher;      /* "aes" */
@@ -135,5 +144,6 @@ ac_template_read_var_file (const gchar *path,
                            GError **error);
 const gchar *ac_source_type_to_string (AcSourceType type);
 const gchar *ac_provision_backend_to_string (AcProvisionBackend backend);
+const gchar *ac_image_layout_to_string (AcImageLayout layout);
 
 G_END_DECLS

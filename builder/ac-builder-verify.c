@@ -21,6 +21,7 @@
 #include "ac-builder-assemble.h"
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-snp-luks2.h"
 #include "ac-time.h"
 
 #define AC_VERIFY_HEADER_MAX (4 * AC_MIB)
@@ -229,6 +230,47 @@ ac_verify_superblock (int fd, const AcVerifyReport *report, const AcSecret *vk, 
 	return TRUE;
 }
 
+/* the decrypted payload equals @fs_image (when given) byte for byte */
+static gboolean
+ac_verify_payload (int fd,
+		   AcVerifyReport *report,
+		   const AcSecret *vk,
+		   const gchar *fs_image,
+		   const AcXtsOptions *xts,
+		   AcProgress *progress,
+		   GCancellable *cancellable,
+		   GError **error)
+{
+	struct stat st;
+	gboolean ok;
+	int pfd;
+
+	if (fs_image == NULL)
+		return TRUE;
+	pfd = open (fs_image, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0 || fstat (pfd, &st) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_image,
+			     g_strerror (errno));
+		if (pfd >= 0)
+			close (pfd);
+		return FALSE;
+	}
+	if ((guint64)st.st_size != report->payload_size) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the filesystem image has %" G_GUINT64_FORMAT " bytes: the payload has %"
+			     G_GUINT64_FORMAT, (guint64)st.st_size, report->payload_size);
+		close (pfd);
+		return FALSE;
+	}
+	ok = ac_xts_verify_file_range ((const guint8 *)vk->data, vk->len, fd,
+				       report->payload_offset, report->payload_size, pfd, 0, xts,
+				       ac_progress_get_child (progress), cancellable, NULL, error);
+	close (pfd);
+	if (ok)
+		report->payload_compared = TRUE;
+	return ok;
+}
+
 /**
  * ac_verify_image:
  * @fs_image: (nullable): the plaintext filesystem image the payload must decrypt to
@@ -283,36 +325,127 @@ ac_verify_image (const gchar *image,
 		return NULL;
 	}
 	ac_progress_step_done (progress);
-	if (fs_image != NULL) {
-		int pfd = open (fs_image, O_RDONLY | O_CLOEXEC);
-		if (pfd < 0 || fstat (pfd, &st) != 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_image,
-				     g_strerror (errno));
-			if (pfd >= 0)
-				close (pfd);
-			close (fd);
-			return NULL;
-		}
-		if ((guint64)st.st_size != report->payload_size) {
-			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-				     "the filesystem image has %" G_GUINT64_FORMAT " bytes: the payload has %"
-				     G_GUINT64_FORMAT, (guint64)st.st_size, report->payload_size);
-			close (pfd);
-			close (fd);
-			return NULL;
-		}
-		ok = ac_xts_verify_file_range ((const guint8 *)vk->data, vk->len, fd,
-					       report->payload_offset, report->payload_size, pfd, 0,
-					       xts, ac_progress_get_child (progress), cancellable,
-					       NULL, error);
-		close (pfd);
-		if (!ok) {
-			close (fd);
-			return NULL;
-		}
-		report->payload_compared = TRUE;
-	}
+	ok = ac_verify_payload (fd, report, vk, fs_image, xts, progress, cancellable, error);
 	close (fd);
+	if (!ok)
+		return NULL;
+	ac_progress_step_done (progress);
+	return g_steal_pointer (&report);
+}
+
+/* the layout luks2-root: what the SEV-SNP guest checks, then what the builder wrote */
+static gboolean
+ac_verify_luks2_header (const gchar *image,
+			const AcSecret *passphrase,
+			AcVerifyReport *report,
+			AcSecret **vk,
+			GError **error)
+{
+	g_autoptr(AcLuks2Header) checked = NULL;
+	g_autoptr(GError) local = NULL;
+	AcLuksInfo *info;
+
+	/* the guest's own check (every key slot and segment aes-xts-plain64…) */
+	checked = ac_luks2_check_file (image, error);
+	if (checked == NULL)
+		return FALSE;
+	report->luks = ac_luks2_open (image, passphrase, vk, &local);
+	if (report->luks == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH, "%s", local->message);
+		return FALSE;
+	}
+	info = report->luks;
+	if (info->keyslot != 0 || checked->keyslots != 1) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "the passphrase opens key slot %d of %u: expected slot 0, the only one",
+			     info->keyslot, checked->keyslots);
+		return FALSE;
+	}
+	if (g_strcmp0 (info->cipher, "aes") != 0 || g_strcmp0 (info->cipher_mode, "xts-plain64") != 0 ||
+	    info->sector_size != AC_XTS_SECTOR || checked->sector_size != AC_XTS_SECTOR) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "LUKS2 cipher %s-%s with %u-byte sectors: expected aes-xts-plain64 with "
+			     "512-byte sectors (what the builder encrypts)",
+			     info->cipher, info->cipher_mode, info->sector_size);
+		return FALSE;
+	}
+	if (g_strcmp0 (info->uuid, checked->uuid) != 0 ||
+	    info->data_offset != checked->data_offset || checked->crypt_segments != 1 ||
+	    checked->segments != 1) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "libcryptsetup and the guest's check read the LUKS2 header "
+				     "differently, or it has more than one segment");
+		return FALSE;
+	}
+	if (info->data_offset == 0 || info->data_offset % 512 != 0 ||
+	    info->data_offset >= report->disk_size) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "LUKS2 data offset %" G_GUINT64_FORMAT " is outside the image (%"
+			     G_GUINT64_FORMAT " bytes)", info->data_offset, report->disk_size);
+		return FALSE;
+	}
+	report->payload_offset = info->data_offset;
+	report->payload_size = report->disk_size - info->data_offset;
+	return TRUE;
+}
+
+/**
+ * ac_verify_luks2_image:
+ * @fs_image: (nullable): the plaintext filesystem image the data segment must decrypt to
+ *
+ * The layout luks2-root: the header passes the SEV-SNP guest's check (ac_luks2_check_file()),
+ * libcryptsetup loads it, @passphrase opens key slot 0 (the only one), the cipher is
+ * aes-xts-plain64 with 512-byte sectors, the data segment starts with an ext4 superblock and
+ * decrypts to @fs_image byte for byte.
+ */
+AcVerifyReport *
+ac_verify_luks2_image (const gchar *image,
+		       const AcSecret *passphrase,
+		       const gchar *fs_image,
+		       const AcXtsOptions *xts,
+		       AcProgress *progress,
+		       GCancellable *cancellable,
+		       GError **error)
+{
+	g_autoptr(AcVerifyReport) report = g_new0 (AcVerifyReport, 1);
+	g_autoptr(AcProgress) own_progress = NULL;
+	g_autoptr(AcSecret) vk = NULL;
+	struct stat st;
+	gboolean ok;
+	int fd;
+
+	report->layout = AC_IMAGE_LAYOUT_LUKS2_ROOT;
+	if (progress == NULL)
+		progress = own_progress = ac_progress_new ("local");
+	ac_progress_add_step (progress, "layout", 2);
+	ac_progress_add_step (progress, "payload", 98);
+	fd = open (image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat (fd, &st) != 0) {
+		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
+			     "cannot open %s: %s", image, g_strerror (errno));
+		if (fd >= 0)
+			close (fd);
+		return NULL;
+	}
+	report->disk_size = (guint64)st.st_size;
+	if (report->disk_size % 512 != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "%s has %" G_GUINT64_FORMAT " bytes: expected a multiple of 512", image,
+			     report->disk_size);
+		close (fd);
+		return NULL;
+	}
+	ok = ac_verify_luks2_header (image, passphrase, report, &vk, error) &&
+	     ac_verify_superblock (fd, report, vk, error);
+	if (!ok) {
+		close (fd);
+		return NULL;
+	}
+	ac_progress_step_done (progress);
+	ok = ac_verify_payload (fd, report, vk, fs_image, xts, progress, cancellable, error);
+	close (fd);
+	if (!ok)
+		return NULL;
 	ac_progress_step_done (progress);
 	return g_steal_pointer (&report);
 }
@@ -386,11 +519,73 @@ ac_manifest_add_part (JsonBuilder *b, const gchar *name, const AcGptPart *p)
  * The artifact manifest: sizes, digests, identifiers, the template digest and the tool version.
  * Member order is fixed, so identical builds give identical manifests. Never holds a secret.
  */
+static void
+ac_manifest_add_filesystem (JsonBuilder *b, const AcManifest *m)
+{
+	json_builder_set_member_name (b, "filesystem");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "type");
+	json_builder_add_string_value (b, "ext4");
+	json_builder_set_member_name (b, "uuid");
+	if (m->fs_uuid != NULL)
+		json_builder_add_string_value (b, m->fs_uuid);
+	else
+		json_builder_add_null_value (b);
+	json_builder_set_member_name (b, "sha256");
+	if (m->fs_sha256 != NULL)
+		json_builder_add_string_value (b, m->fs_sha256);
+	else
+		json_builder_add_null_value (b);
+	json_builder_end_object (b);
+}
+
+/* "layout" of luks2-root: the LUKS2 header and the filesystem in its data segment */
+static void
+ac_manifest_add_luks2_layout (JsonBuilder *b, const AcManifest *m)
+{
+	const AcVerifyReport *r = m->report;
+
+	json_builder_set_member_name (b, "layout");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "type");
+	json_builder_add_string_value (b, "luks2-root");
+	json_builder_set_member_name (b, "luks");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "version");
+	json_builder_add_int_value (b, 2);
+	json_builder_set_member_name (b, "uuid");
+	json_builder_add_string_value (b, r->luks->uuid);
+	json_builder_set_member_name (b, "cipher");
+	json_builder_add_string_value (b, "aes-xts-plain64");
+	json_builder_set_member_name (b, "key_size");
+	json_builder_add_int_value (b, r->luks->key_bytes * 8);
+	json_builder_set_member_name (b, "sector_size");
+	json_builder_add_int_value (b, r->luks->sector_size);
+	json_builder_set_member_name (b, "pbkdf");
+	json_builder_add_string_value (b, r->luks->pbkdf);
+	json_builder_set_member_name (b, "hash");
+	json_builder_add_string_value (b, r->luks->hash);
+	json_builder_set_member_name (b, "pbkdf_iterations");
+	json_builder_add_int_value (b, r->luks->iterations);
+	json_builder_set_member_name (b, "payload_offset");
+	json_builder_add_int_value (b, (gint64)r->payload_offset);
+	json_builder_set_member_name (b, "payload_size");
+	json_builder_add_int_value (b, (gint64)r->payload_size);
+	json_builder_end_object (b);
+	ac_manifest_add_filesystem (b, m);
+	json_builder_end_object (b);
+}
+
 /* "layout": the GPT, the ESP, and the root partition with its LUKS header and filesystem */
 static void
 ac_manifest_add_layout (JsonBuilder *b, const AcManifest *m)
 {
 	const AcVerifyReport *r = m->report;
+
+	if (r->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT) {
+		ac_manifest_add_luks2_layout (b, m);
+		return;
+	}
 
 	json_builder_set_member_name (b, "layout");
 	json_builder_begin_object (b);
@@ -424,21 +619,7 @@ ac_manifest_add_layout (JsonBuilder *b, const AcManifest *m)
 	json_builder_set_member_name (b, "mapper_name");
 	json_builder_add_string_value (b, "cr_root");
 	json_builder_end_object (b);
-	json_builder_set_member_name (b, "filesystem");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "type");
-	json_builder_add_string_value (b, "ext4");
-	json_builder_set_member_name (b, "uuid");
-	if (m->fs_uuid != NULL)
-		json_builder_add_string_value (b, m->fs_uuid);
-	else
-		json_builder_add_null_value (b);
-	json_builder_set_member_name (b, "sha256");
-	if (m->fs_sha256 != NULL)
-		json_builder_add_string_value (b, m->fs_sha256);
-	else
-		json_builder_add_null_value (b);
-	json_builder_end_object (b);
+	ac_manifest_add_filesystem (b, m);
 	json_builder_end_object (b); /* root */
 	json_builder_end_object (b); /* layout */
 }
@@ -482,7 +663,12 @@ ac_manifest_to_json (const AcManifest *m)
 
 	json_builder_set_member_name (b, "verified");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "partition_table");
+	if (r->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT) {
+		/* ac_luks2_check_header(): what the SEV-SNP guest checks before it opens it */
+		json_builder_set_member_name (b, "luks2_guest_check");
+	} else {
+		json_builder_set_member_name (b, "partition_table");
+	}
 	json_builder_add_boolean_value (b, TRUE);
 	json_builder_set_member_name (b, "luks_passphrase_slot");
 	json_builder_add_int_value (b, r->luks->keyslot);

@@ -10,6 +10,7 @@
 
 #include "ac-builder-gpt.h"
 #include "ac-builder-luks.h"
+#include "ac-builder-template.h"
 #include "ac-secret.h"
 #include "ac-builder-xts.h"
 #include "ac-progress.h"
@@ -17,6 +18,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
+	AcImageLayout layout;   /* LUKS2_ROOT: no GPT, no ESP (disk_guid, esp, root NULL) */
 	guint64 disk_size;
 	gchar *disk_guid;
 	AcGptPart *esp;
@@ -38,6 +40,14 @@ AcVerifyReport *ac_verify_image (const gchar *image,
 				 AcProgress *progress,
 				 GCancellable *cancellable,
 				 GError **error);
+
+AcVerifyReport *ac_verify_luks2_image (const gchar *image,
+				       const AcSecret *passphrase,
+				       const gchar *fs_image,
+				       const AcXtsOptions *xts,
+				       AcProgress *progress,
+				       GCancellable *cancellable,
+				       GError **error);
 
 gboolean ac_verify_keyslot (const gchar *image,
 			    const AcVerifyReport *report,

@@ -3,7 +3,8 @@
  *
  * Nothing is published before it is verified: the image is assembled under a temporary name
  * beside the output, verified (GPT, LUKS slot 0 opens with the passphrase, payload equals the
- * filesystem image), described in the manifest, and only then renamed into place.
+ * filesystem image; with the luks2-root layout, the SEV-SNP guest's header check instead of
+ * the GPT), described in the manifest, and only then renamed into place.
  */
 
 #include "config.h"
@@ -322,6 +323,7 @@ ac_build_assemble (AcBuildState *s, GError **error)
 	AcAssembleSpec spec = { 0 };
 
 	s->partial = g_strdup_printf ("%s/.%s.partial-%08x", outdir, outbase, g_random_int ());
+	spec.layout = tpl->layout;
 	spec.disk_size = tpl->disk_size;
 	spec.esp_size = tpl->esp_size;
 	spec.esp_dir = s->esp;
@@ -353,9 +355,14 @@ ac_build_assemble (AcBuildState *s, GError **error)
 static gboolean
 ac_build_verify (AcBuildState *s, GError **error)
 {
-	s->report = ac_verify_image (s->partial, s->pass, s->assembled.fs_image, s->workdir,
-				     &s->opts->xts, ac_progress_get_child (s->progress),
-				     s->cancellable, error);
+	if (s->tpl->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT)
+		s->report = ac_verify_luks2_image (s->partial, s->pass, s->assembled.fs_image,
+						   &s->opts->xts, ac_progress_get_child (s->progress),
+						   s->cancellable, error);
+	else
+		s->report = ac_verify_image (s->partial, s->pass, s->assembled.fs_image, s->workdir,
+					     &s->opts->xts, ac_progress_get_child (s->progress),
+					     s->cancellable, error);
 	if (s->report == NULL) {
 		g_prefix_error (error, "verification of the built image failed: ");
 		return FALSE;

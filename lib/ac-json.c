@@ -89,25 +89,45 @@ ac_json_check_depth (const gchar *what, const gchar *data, gsize len, AcError co
 	return TRUE;
 }
 
-/**
- * ac_json_parse_bounded:
- * @what: names the document in errors
- * @max_len: the largest document accepted, in bytes
- * @code: the AC_ERROR code of a refusal (INVALID_INPUT for a user's file, REMOTE for an answer)
- *
- * Parses one JSON document of at most @max_len bytes and AC_JSON_MAX_DEPTH levels: no NUL,
- * valid UTF-8, nothing but white space after it. Returns a new node.
- */
-JsonNode *
-ac_json_parse_bounded (const gchar *what,
-                       const gchar *data,
-                       gsize len,
-                       gsize max_len,
-                       AcError code,
-                       GError **error)
+/* members parsed per object, compared with the members the object keeps at its end: json-glib
+ * (like json-c) keeps the last of two members of the same name */
+typedef struct {
+	GHashTable *counts; /* JsonObject → members seen */
+	gboolean duplicate;
+} AcJsonUnique;
+
+static void
+ac_json_unique_member (JsonParser *parser, JsonObject *object, const gchar *name, gpointer data)
+{
+	AcJsonUnique *u = data;
+	g_hash_table_insert (
+	    u->counts, object,
+	    GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (u->counts, object)) + 1));
+}
+
+static void
+ac_json_unique_end (JsonParser *parser, JsonObject *object, gpointer data)
+{
+	AcJsonUnique *u = data;
+	if (GPOINTER_TO_UINT (g_hash_table_lookup (u->counts, object))
+	    != json_object_get_size (object))
+		u->duplicate = TRUE;
+	g_hash_table_remove (u->counts, object);
+}
+
+static JsonNode *
+ac_json_parse_bounded_full (const gchar *what,
+                            const gchar *data,
+                            gsize len,
+                            gsize max_len,
+                            AcError code,
+                            gboolean unique,
+                            GError **error)
 {
 	g_autoptr (JsonParser) parser = NULL;
 	g_autoptr (GError) error_local = NULL;
+	g_autoptr (GHashTable) counts = g_hash_table_new (NULL, NULL);
+	AcJsonUnique u = { counts, FALSE };
 	JsonNode *root;
 	gsize end;
 
@@ -144,9 +164,19 @@ ac_json_parse_bounded (const gchar *what,
 		}
 	}
 	parser = json_parser_new_immutable ();
+	if (unique) {
+		g_signal_connect (parser, "object-member", G_CALLBACK (ac_json_unique_member), &u);
+		g_signal_connect (parser, "object-end", G_CALLBACK (ac_json_unique_end), &u);
+	}
 	if (!json_parser_load_from_data (parser, data, (gssize)len, &error_local)) {
 		g_set_error (error, AC_ERROR, code, "%s: invalid JSON: %s", what,
 		             error_local->message);
+		return NULL;
+	}
+	if (u.duplicate) {
+		g_set_error (
+		    error, AC_ERROR, code,
+		    "%s: an object has two members of the same name: expected unique names", what);
 		return NULL;
 	}
 	root = json_parser_get_root (parser);
@@ -155,6 +185,43 @@ ac_json_parse_bounded (const gchar *what,
 		return NULL;
 	}
 	return json_node_copy (root);
+}
+
+/**
+ * ac_json_parse_bounded:
+ * @what: names the document in errors
+ * @max_len: the largest document accepted, in bytes
+ * @code: the AC_ERROR code of a refusal (INVALID_INPUT for a user's file, REMOTE for an answer)
+ *
+ * Parses one JSON document of at most @max_len bytes and AC_JSON_MAX_DEPTH levels: no NUL,
+ * valid UTF-8, nothing but white space after it. Returns a new node.
+ */
+JsonNode *
+ac_json_parse_bounded (const gchar *what,
+                       const gchar *data,
+                       gsize len,
+                       gsize max_len,
+                       AcError code,
+                       GError **error)
+{
+	return ac_json_parse_bounded_full (what, data, len, max_len, code, FALSE, error);
+}
+
+/**
+ * ac_json_parse_bounded_unique:
+ *
+ * As ac_json_parse_bounded(), and an object with two members of the same name is refused:
+ * for a document another parser reads too (which of the two it keeps is its own choice).
+ */
+JsonNode *
+ac_json_parse_bounded_unique (const gchar *what,
+                              const gchar *data,
+                              gsize len,
+                              gsize max_len,
+                              AcError code,
+                              GError **error)
+{
+	return ac_json_parse_bounded_full (what, data, len, max_len, code, TRUE, error);
 }
 
 /**

@@ -22,6 +22,14 @@ ac_json_parse_bounded (const gchar *what,
                        gsize max_len,
                        AcError code,
                        GError **error);
+/* the same, refusing an object with two members of the same name */
+JsonNode *
+ac_json_parse_bounded_unique (const gchar *what,
+                              const gchar *data,
+                              gsize len,
+                              gsize max_len,
+                              AcError code,
+                              GError **error);
 
 /*
  * Where the members come from: errors read "@what field 'PATH': …" with @code.

@@ -806,8 +806,10 @@ build_inspect_object (const gchar *path, const AcTemplate *tpl, GHashTable *orig
 	}
 	json_object_set_array_member (o, "provisioners", provs);
 
+	json_object_set_string_member (disk, "layout", ac_image_layout_to_string (tpl->layout));
 	json_object_set_int_member (disk, "size", (gint64)tpl->disk_size);
-	json_object_set_int_member (disk, "esp_size", (gint64)tpl->esp_size);
+	if (tpl->layout == AC_IMAGE_LAYOUT_GRUB_LUKS1)
+		json_object_set_int_member (disk, "esp_size", (gint64)tpl->esp_size);
 	json_object_set_string_member (disk, "filesystem", tpl->filesystem);
 	build_set_string (disk, "label", tpl->fs_label);
 	{
@@ -897,10 +899,16 @@ build_inspect (AcCliGlobal *global, const gchar *path, const AcTemplate *tpl, GH
 			printf (" mapper %s", p->mapper_name);
 		printf ("\n");
 	}
-	printf ("disk: %" G_GUINT64_FORMAT " bytes, ESP %" G_GUINT64_FORMAT
-	        " bytes, %s, LUKS1 %s-%s %u-bit key, %s\n",
-	        tpl->disk_size, tpl->esp_size, tpl->filesystem, tpl->cipher, tpl->cipher_mode,
-	        tpl->key_bits, tpl->hash);
+	if (tpl->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT)
+		printf ("disk: %" G_GUINT64_FORMAT " bytes, luks2-root (no ESP): %s in LUKS2 %s-%s "
+		        "%u-bit key, PBKDF2-%s\n",
+		        tpl->disk_size, tpl->filesystem, tpl->cipher, tpl->cipher_mode, tpl->key_bits,
+		        tpl->hash);
+	else
+		printf ("disk: %" G_GUINT64_FORMAT " bytes, ESP %" G_GUINT64_FORMAT
+		        " bytes, %s, LUKS1 %s-%s %u-bit key, %s\n",
+		        tpl->disk_size, tpl->esp_size, tpl->filesystem, tpl->cipher, tpl->cipher_mode,
+		        tpl->key_bits, tpl->hash);
 	printf ("passphrase: %s\n", build_passphrase_name (tpl->passphrase_source));
 	printf ("outputs:\n  image %s\n  manifest %s\n", tpl->output_path, tpl->manifest_path);
 	if (tpl->publish != NULL) {

@@ -182,9 +182,10 @@ ac_image_build_lock (const gchar *images, GError **error)
 	return fd;
 }
 
-/* The encrypted disk: room for the source's filesystem, the ESP and the LUKS header. */
+/* The encrypted disk: room for the source's filesystem, the ESP and the LUKS header (the
+ * luks2-root layout: the filesystem and the LUKS2 header only). */
 static guint64
-image_disk_size (const gchar *source, const gchar *format, GError **error)
+image_disk_size (const gchar *source, const gchar *format, AcImageLayout layout, GError **error)
 {
 	guint64 virtual_size = 0;
 	const guint64 mib = 1024 * 1024;
@@ -214,6 +215,11 @@ image_disk_size (const gchar *source, const gchar *format, GError **error)
 		}
 		virtual_size = (guint64)st.st_size;
 	}
+	if (layout == AC_IMAGE_LAYOUT_LUKS2_ROOT)
+		/* filesystem + 25 % + LUKS2 header and key slots (16 MiB), whole MiB; at least
+		 * the template's minimum */
+		return MAX ((virtual_size + virtual_size / 4 + 16 * mib + mib - 1) / mib * mib,
+		            64 * mib);
 	/* filesystem + 25 % + ESP (100 MiB) + LUKS header and GPT (16 MiB), whole MiB */
 	return MAX ((virtual_size + virtual_size / 4 + 116 * mib + mib - 1) / mib * mib, 256 * mib);
 }
@@ -222,6 +228,7 @@ static gchar *
 image_template (const gchar *name,
                 const gchar *source,
                 const gchar *format,
+                AcImageLayout layout,
                 guint64 disk_size,
                 const gchar *output)
 {
@@ -242,6 +249,10 @@ image_template (const gchar *name,
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "disk");
 	json_builder_begin_object (b);
+	if (layout != AC_IMAGE_LAYOUT_GRUB_LUKS1) {
+		json_builder_set_member_name (b, "layout");
+		json_builder_add_string_value (b, ac_image_layout_to_string (layout));
+	}
 	json_builder_set_member_name (b, "size");
 	json_builder_add_int_value (b, (gint64)disk_size);
 	json_builder_end_object (b);
@@ -258,7 +269,9 @@ image_template (const gchar *name,
 /**
  * ac_image_build:
  *
- * Builds the encrypted image of the domain's disk (or of @spec->source, a copy of it) and puts
+ * Builds the encrypted image of the domain's disk (or of @spec->source, a copy of it), in
+ * @spec->layout (the luks2-root layout of an SEV-SNP runtime holds only the disk's root
+ * filesystem, found as the builder's image source finds it), and puts
  * its passphrase into @spec->secrets_conn's secret store with the image as the usage volume (a
  * secret left there for the same path is replaced). A build that fails or is cancelled leaves
  * nothing (the builder's cleanup); an image whose passphrase could not be stored is removed,
@@ -301,13 +314,13 @@ ac_image_build (const AcImageBuildSpec *spec,
 	lock = ac_image_build_lock (images, error);
 	if (lock < 0)
 		return NULL;
-	disk_size = image_disk_size (read_path, read_format, error);
+	disk_size = image_disk_size (read_path, read_format, spec->layout, error);
 	if (disk_size == 0) {
 		close (lock);
 		return NULL;
 	}
 	template = image_template (spec->name != NULL ? spec->name : spec->uuid, read_path,
-	                           read_format, disk_size, output);
+	                           read_format, spec->layout, disk_size, output);
 	tpl = ac_template_new_from_data (template, strlen (template), images, NULL, error);
 	if (tpl == NULL) {
 		close (lock);
@@ -323,8 +336,9 @@ ac_image_build (const AcImageBuildSpec *spec,
 
 	/* the passphrase goes into libvirt's secret store and the service's copy, nowhere else */
 	built->secret_uuid = ac_secret_store_put (
-	    spec->secrets_conn, spec->state_dir, spec->name != NULL ? spec->name : spec->uuid, result.image_path,
-	    (const guint8 *)result.passphrase->data, result.passphrase->len, error);
+	    spec->secrets_conn, spec->state_dir, spec->name != NULL ? spec->name : spec->uuid,
+	    result.image_path, (const guint8 *)result.passphrase->data, result.passphrase->len,
+	    error);
 	if (built->secret_uuid == NULL) {
 		(void)g_unlink (result.image_path);
 		(void)g_unlink (result.manifest_path);

@@ -63,6 +63,7 @@ SAMPLES = {
     "provisioners[aleph].update_initramfs": False,
     "provisioners[aleph].install_grub": False,
     "provisioners[aleph].kernel_cmdline": "console=ttyS0",
+    "disk.layout": "luks2-root",
     "disk.size": "2GiB",
     "disk.esp_size": "50MiB",
     "disk.filesystem": "ext4",

@@ -72,6 +72,8 @@ dump (const AcTemplate *t)
 						p->kernel_cmdline != NULL ? p->kernel_cmdline : "");
 	}
 	DUMP ("provision_backend", ac_provision_backend_to_string (t->provision_backend));
+	if (t->layout != AC_IMAGE_LAYOUT_GRUB_LUKS1)
+		DUMP ("disk.layout", ac_image_layout_to_string (t->layout));
 	g_string_append_printf (s, "disk.size=%" G_GUINT64_FORMAT "\n", t->disk_size);
 	g_string_append_printf (s, "disk.esp_size=%" G_GUINT64_FORMAT "\n", t->esp_size);
 	DUMP ("disk.filesystem", t->filesystem);

@@ -78,6 +78,44 @@ test_parse_bounds (void)
 }
 
 static void
+test_parse_unique (void)
+{
+	/* json-glib keeps the last of two same-named members; the unique parser refuses them, at
+	 * any depth, and takes what the plain one takes */
+	const gchar *dups[] = {
+		"{\"a\":1,\"a\":2}",
+		"{\"o\":{\"e\":\"x\",\"f\":1,\"e\":\"y\"}}",
+		"[{},{\"k\":[{\"z\":1,\"z\":1}]}]",
+		"{\"a\":1,\"\\u0061\":2}",
+	};
+	const gchar *ok[] = { "{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}", "[{\"a\":1},{\"a\":1}]",
+			      "{}", "[]" };
+
+	for (guint i = 0; i < G_N_ELEMENTS (dups); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (JsonNode) plain = ac_json_parse_bounded ("doc", dups[i], strlen (dups[i]),
+		                                                    4096, AC_ERROR_REMOTE, &error);
+		g_autoptr (JsonNode) n = NULL;
+		g_assert_no_error (error);
+		g_assert_nonnull (plain);
+		n = ac_json_parse_bounded_unique ("doc", dups[i], strlen (dups[i]), 4096,
+		                                  AC_ERROR_REMOTE, &error);
+		g_assert_null (n);
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_assert_cmpstr (error->message, ==,
+		                 "doc: an object has two members of the same name: expected unique "
+		                 "names");
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (ok); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (JsonNode) n = ac_json_parse_bounded_unique ("doc", ok[i], strlen (ok[i]),
+		                                                       4096, AC_ERROR_REMOTE, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (n);
+	}
+}
+
+static void
 test_read_typed (void)
 {
 	g_autoptr (JsonNode) holder = NULL;
@@ -186,6 +224,7 @@ main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/json/parse-bounds", test_parse_bounds);
+	g_test_add_func ("/json/parse-unique", test_parse_unique);
 	g_test_add_func ("/json/read-typed", test_read_typed);
 	g_test_add_func ("/json/read-errors", test_read_errors);
 	return g_test_run ();

@@ -105,9 +105,19 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	AcImageBuildSpec spec = { 0 };
 	virConnectPtr sconn;
 	const gchar *image = ac_state_get_string (p->state, "build", "image");
+	/* SEV boots GRUB from the image; an SNP runtime's initrd opens a LUKS2 root directly */
+	AcImageLayout layout
+	    = p->tag->tee == AC_TEE_SNP ? AC_IMAGE_LAYOUT_LUKS2_ROOT : AC_IMAGE_LAYOUT_GRUB_LUKS1;
+	const gchar *built_layout = ac_state_get_string (p->state, "build", "layout");
 
+	/* an image of the other layout (the tag's TEE changed before publishing) is built anew */
 	if (ac_state_step_done (p->state, "build") && image != NULL
-	    && g_file_test (image, G_FILE_TEST_EXISTS))
+	    && g_file_test (image, G_FILE_TEST_EXISTS)
+	    && g_strcmp0 (built_layout != NULL
+	                      ? built_layout
+	                      : ac_image_layout_to_string (AC_IMAGE_LAYOUT_GRUB_LUKS1),
+	                  ac_image_layout_to_string (layout))
+	           == 0)
 		return TRUE;
 	ac_pipeline_report (p, "building", "build", 5);
 	p->range_hi = 40; /* the build's bytes move the status from 5 to 40 % */
@@ -128,6 +138,7 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	spec.domain = p->domain;
 	spec.disk_dev = p->tag->disk_dev;
 	spec.secrets_conn = sconn;
+	spec.layout = layout;
 	built = ac_image_build (&spec, progress, p->cancellable, error);
 	virConnectClose (sconn);
 	if (built == NULL)
@@ -139,6 +150,7 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	ac_state_set_int (p->state, "build", "size", (gint64)built->image_size);
 	ac_state_set_string (p->state, "build", "secret", built->secret_uuid);
 	ac_state_set_string (p->state, "build", "manifest", built->manifest_path);
+	ac_state_set_string (p->state, "build", "layout", ac_image_layout_to_string (layout));
 	ac_state_mark_done (p->state, "build");
 	g_free (p->status->image_path);
 	p->status->image_path = g_strdup (built->image_path);
@@ -162,9 +174,9 @@ ac_pipeline_passphrase_get (AcPipeline *p, gsize *len, GError **error)
 
 	if (sconn == NULL)
 		return NULL;
-	passphrase = ac_secret_store_get (sconn, p->config->state_dir,
-	                                  ac_state_get_string (p->state, "build", "secret"), len,
-	                                  error);
+	passphrase
+	    = ac_secret_store_get (sconn, p->config->state_dir,
+	                           ac_state_get_string (p->state, "build", "secret"), len, error);
 	virConnectClose (sconn);
 	return passphrase;
 }
@@ -383,7 +395,7 @@ ac_pipeline_run (const AcPipelineConfig *config,
 		step = "attest";
 		ok = check_cancelled (&p, &local_error)
 		     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
-		                                   : ac_pipeline_attest_step (&p, &local_error));
+		                                  : ac_pipeline_attest_step (&p, &local_error));
 	}
 	if (ok) {
 		ac_progress_step_done (progress);
@@ -546,9 +558,9 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		                                                 : "forgotten with virt-aleph");
 		json_builder_end_object (b);
 		content = json_builder_get_root (b);
-		msg = ac_aleph_message_build (
-		    "FORGET", content, ac_eth_account_get_address (p.account),
-		    ac_pipeline_channel (&p), ac_time_now_unix (), error);
+		msg = ac_aleph_message_build ("FORGET", content,
+		                              ac_eth_account_get_address (p.account),
+		                              ac_pipeline_channel (&p), ac_time_now_unix (), error);
 		ok = msg != NULL && ac_aleph_message_sign (msg, p.account, error)
 		     && ac_ccn_post_message (p.ccn, msg, TRUE, &result, error);
 		ac_post_result_clear (&result);

@@ -539,8 +539,9 @@ send_json (SSL *ssl, guint status, const gchar *json)
 	    "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %" G_GSIZE_FORMAT
 	    "\r\n%sConnection: close\r\n\r\n",
 	    status, reason (status), strlen (json),
-	    status >= 500 && status != 500 ? "X-Aleph-Agent-Error: true\r\nRetry-After: 1\r\n"
-	                                   : "");
+	    status == 503   ? "X-Aleph-Agent-Error: true\r\nRetry-After: 1\r\n"
+	    : status == 501 ? "X-Aleph-Agent-Error: true\r\n"
+	                    : "");
 	send_all (ssl, head, strlen (head));
 	send_all (ssl, json, strlen (json));
 }

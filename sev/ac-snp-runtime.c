@@ -13,6 +13,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-json.h"
+#include "ac-tar.h"
 
 #define OWNER_PLACEHOLDER "{owner}"
 
@@ -346,6 +347,35 @@ ac_snp_runtime_check_bundle (const AcSnpRuntime *runtime, GBytes *bundle, GError
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+ac_snp_runtime_extract (const AcSnpRuntime *runtime,
+                        GBytes *bundle,
+                        AcSnpRuntimeFiles *files,
+                        GError **error)
+{
+	const gchar *names[] = { runtime->member_ovmf, runtime->member_kernel,
+		                 runtime->member_initrd, NULL };
+	GBytes *out[3] = { NULL };
+	g_autofree gchar *what = g_strdup_printf ("runtime bundle %s", runtime->bundle_ref);
+
+	g_return_val_if_fail (runtime != NULL && bundle != NULL && files != NULL, FALSE);
+	if (!ac_tar_gz_extract (what, bundle, names, AC_SNP_RUNTIME_MAX_MEMBER,
+	                        AC_SNP_RUNTIME_MAX_EXTRACTED, out, error))
+		return FALSE;
+	files->ovmf = out[0];
+	files->kernel = out[1];
+	files->initrd = out[2];
+	return TRUE;
+}
+
+void
+ac_snp_runtime_files_clear (AcSnpRuntimeFiles *files)
+{
+	g_clear_pointer (&files->ovmf, g_bytes_unref);
+	g_clear_pointer (&files->kernel, g_bytes_unref);
+	g_clear_pointer (&files->initrd, g_bytes_unref);
 }
 
 gchar *

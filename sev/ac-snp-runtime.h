@@ -85,6 +85,25 @@ typedef struct {
 	GBytes *initrd;
 } AcSnpRuntimeFiles;
 
+/* the largest member extracted from a bundle, and the most bytes a bundle may decompress to */
+#define AC_SNP_RUNTIME_MAX_MEMBER (G_GUINT64_CONSTANT (1) << 30)
+#define AC_SNP_RUNTIME_MAX_EXTRACTED (G_GUINT64_CONSTANT (8) << 30)
+
+/*
+ * The manifest's three members out of @bundle, a gzip-compressed tar archive the caller has
+ * checked with ac_snp_runtime_check_bundle() first: each must be in it exactly once, as a
+ * regular file of at most AC_SNP_RUNTIME_MAX_MEMBER bytes (lib/ac-tar.h; nothing is written to
+ * disk). AC_ERROR_INVALID_INPUT naming the bundle and the member otherwise. Clear @files with
+ * ac_snp_runtime_files_clear().
+ */
+gboolean
+ac_snp_runtime_extract (const AcSnpRuntime *runtime,
+                        GBytes *bundle,
+                        AcSnpRuntimeFiles *files,
+                        GError **error);
+void
+ac_snp_runtime_files_clear (AcSnpRuntimeFiles *files);
+
 typedef struct {
 	const gchar *vcpu_type; /* the manifest's string */
 	guint8 launch[AC_SNP_LD_SIZE];

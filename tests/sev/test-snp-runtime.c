@@ -128,6 +128,35 @@ test_bundle (void)
 	}
 }
 
+/* the members out of the checked bundle are the files its README names, byte for byte */
+static void
+test_extract (void)
+{
+	g_autoptr (AcSnpRuntime) rt = manifest ();
+	g_autoptr (GBytes) bundle = snp_test_load ("aleph-runtime", "bundle.tar.gz");
+	g_autoptr (GError) error = NULL;
+	AcSnpRuntimeFiles got = { 0 }, want = { 0 };
+
+	g_assert_true (ac_snp_runtime_extract (rt, bundle, &got, &error));
+	g_assert_no_error (error);
+	files_load (&want);
+	g_assert_true (g_bytes_equal (got.ovmf, want.ovmf));
+	g_assert_true (g_bytes_equal (got.kernel, want.kernel));
+	g_assert_true (g_bytes_equal (got.initrd, want.initrd));
+	files_clear (&want);
+	ac_snp_runtime_files_clear (&got);
+	g_assert_null (got.ovmf);
+
+	/* a manifest naming a member the bundle lacks */
+	g_free (rt->member_initrd);
+	rt->member_initrd = g_strdup ("boot/initrd.zst");
+	g_assert_false (ac_snp_runtime_extract (rt, bundle, &got, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "runtime bundle f9a8f18e"));
+	g_assert_nonnull (strstr (error->message, "no member 'boot/initrd.zst'"));
+	g_assert_null (got.ovmf);
+}
+
 /* {owner} becomes the signer's address lower-cased; anything but an address is refused */
 static void
 test_cmdline (void)
@@ -421,6 +450,7 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/snp/runtime/parse", test_parse);
 	g_test_add_func ("/snp/runtime/bundle", test_bundle);
+	g_test_add_func ("/snp/runtime/extract", test_extract);
 	g_test_add_func ("/snp/runtime/cmdline", test_cmdline);
 	g_test_add_func ("/snp/runtime/measurements", test_measurements);
 	g_test_add_func ("/snp/runtime/hostile", test_hostile);

@@ -34,7 +34,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
 	r = ac_devnet_snp_agent_parse_request (data, size, &req, NULL);
 	if (r == AC_DEVNET_SNP_AGENT_PARSE_ERROR) {
-		if (req.status != 400 && req.status != 413 && req.status != 431 && req.status != 501)
+		if (req.status != 400 && req.status != 413 && req.status != 431
+		    && req.status != 501)
 			abort ();
 		ac_devnet_snp_agent_request_clear (&req);
 		return 0;
@@ -43,8 +44,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 		ac_devnet_snp_agent_request_clear (&req);
 		return 0;
 	}
-	if (req.method == NULL || req.path == NULL || req.path[0] != '/'
-	    || req.body_offset > size || req.body_len > size - req.body_offset)
+	if (req.method == NULL || req.path == NULL || req.path[0] != '/' || req.body_offset > size
+	    || req.body_len > size - req.body_offset)
 		abort ();
 	c.pk_raw[0] = 0x04;
 	c.owner = "0x17c5185167401ed00cf5f5b2fc97d9bbfdb7d025";

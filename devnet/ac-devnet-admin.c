@@ -44,6 +44,12 @@ vm_row_to_json (const AcDevnetVmRow *r)
 	json_builder_add_int_value (b, r->passphrase_ok);
 	json_builder_set_member_name (b, "passphrase_check_passed");
 	json_builder_add_boolean_value (b, r->passphrase_ok > 0);
+	json_builder_set_member_name (b, "agent_handshakes");
+	json_builder_add_int_value (b, r->agent_handshakes);
+	json_builder_set_member_name (b, "agent_bytes");
+	json_builder_add_int_value (b, (gint64)r->agent_bytes);
+	json_builder_set_member_name (b, "fresh_reports");
+	json_builder_add_int_value (b, r->fresh_reports);
 	json_builder_set_member_name (b, "last_error");
 	if (r->last_error != NULL)
 		json_builder_add_string_value (b, r->last_error);

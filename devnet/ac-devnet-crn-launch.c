@@ -13,6 +13,7 @@
 #include "ac-devnet-disk.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
+#include "ac-devnet-snp-vm.h"
 #include "ac-error.h"
 #include "ac-secret.h"
 #include "ac-sev-measure.h"
@@ -272,8 +273,8 @@ crn_check_passphrase (AcDevnetCrn *crn, AcDevnetVm *vm, GBytes *table_bytes)
 	/* Aleph's table format terminates the value with a NUL */
 	if (len > 0 && p[len - 1] == '\0')
 		len--;
-	if (!ac_devnet_disk_luks_check_passphrase (vm->rootfs_path, crn->devnet->work_dir, p, len, &slot,
-	                                      &error)) {
+	if (!ac_devnet_disk_luks_check_passphrase (vm->rootfs_path, crn->devnet->work_dir, p, len,
+	                                           &slot, &error)) {
 		g_autofree gchar *text = g_strdup_printf ("passphrase check: %s", error->message);
 		ac_devnet_crn_vm_set_error (crn, vm, text);
 		return;
@@ -393,6 +394,20 @@ ac_devnet_crn_launch_operate (AcDevnetCrn *crn, SoupServerMessage *msg, const gc
 			ac_devnet_reply_text (msg, 400, "Operation not running");
 			return;
 		}
+		if (vm->snp != NULL) {
+			/* SEV-SNP: a new boot, measured and unattended: a new agent key and
+			 * report; the guest waits for its passphrase again */
+			if (!ac_devnet_snp_vm_reboot (crn, vm, &error)) {
+				ac_devnet_crn_vm_set_error (crn, vm, error->message);
+				ac_devnet_crn_vm_set_state (crn, vm, "stopped");
+				ac_devnet_reply_text (msg, 500, error->message);
+				return;
+			}
+			ac_devnet_crn_vm_save (crn, vm);
+			text = g_strdup_printf ("Rebooted VM with ref %s", ref);
+			ac_devnet_reply_text (msg, 200, text);
+			return;
+		}
 		/* QEMU restarts paused with the same session files: new measurement, new secret */
 		if (!crn_launch (crn, vm, &error)) {
 			ac_devnet_crn_vm_set_error (crn, vm, error->message);
@@ -403,10 +418,12 @@ ac_devnet_crn_launch_operate (AcDevnetCrn *crn, SoupServerMessage *msg, const gc
 		ac_devnet_crn_vm_set_state (crn, vm, "paused");
 		text = g_strdup_printf ("Rebooted VM with ref %s", ref);
 	} else if (g_strcmp0 (op, "stop") == 0) {
+		ac_devnet_snp_vm_shutdown (vm->snp);
 		ac_devnet_crn_vm_release_launch (vm);
 		ac_devnet_crn_vm_set_state (crn, vm, "stopped");
 		text = g_strdup_printf ("Stopped VM with ref %s", ref);
 	} else {
+		ac_devnet_snp_vm_shutdown (vm->snp);
 		ac_devnet_crn_vm_release_launch (vm);
 		g_clear_pointer (&vm->session, g_bytes_unref);
 		g_clear_pointer (&vm->godh, g_bytes_unref);

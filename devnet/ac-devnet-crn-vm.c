@@ -11,11 +11,14 @@
 #include "ac-devnet-crn-vm.h"
 #include "ac-devnet-messages.h"
 #include "ac-devnet-reply.h"
+#include "ac-devnet-snp-vm.h"
 #include "ac-time.h"
 
 void
 ac_devnet_crn_vm_free (AcDevnetVm *vm)
 {
+	/* first: the agent's thread may still report to the row */
+	ac_devnet_snp_vm_free (vm->snp);
 	ac_devnet_store_vm_row_free (vm->row);
 	g_free (vm->rootfs_path);
 	g_free (vm->firmware_path);

@@ -10,6 +10,9 @@
 
 G_BEGIN_DECLS
 
+/* an SEV-SNP instance's launch and boot (ac-devnet-snp-vm.c) */
+typedef struct _AcDevnetSnpVm AcDevnetSnpVm;
+
 /* a VM on one CRN: launch context (in memory) + the audit row (in the store) */
 typedef struct {
 	AcDevnetVmRow *row;
@@ -23,6 +26,7 @@ typedef struct {
 	guint8 measure[48];
 	gboolean measured;
 	guint64 secret_gpa;
+	AcDevnetSnpVm *snp; /* an SEV-SNP instance: its launch and boot, else NULL */
 } AcDevnetVm;
 
 void

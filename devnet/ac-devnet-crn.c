@@ -19,6 +19,7 @@
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
+#include "ac-devnet-snp-vm.h"
 #include "ac-devnet-snp.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-chain.h"
@@ -185,6 +186,79 @@ notify_reply (SoupServerMessage *msg, guint status, const gchar *hash, const gch
 	ac_devnet_reply_json (msg, status, node);
 }
 
+/* the VM @hash names on this CRN, made when it has none */
+static AcDevnetVm *
+crn_vm_lookup (AcDevnetCrn *crn, const gchar *hash)
+{
+	AcDevnetVm *vm = g_hash_table_lookup (crn->vms, hash);
+	if (vm == NULL) {
+		/* a VM known only from the store (the devnet restarted: its launch is gone) starts
+		 * over as a new allocation; its counters are kept */
+		g_autoptr (AcDevnetVmRow) old
+		    = ac_devnet_store_get_vm (crn->devnet->store, crn->index, hash, NULL);
+		if (old != NULL)
+			g_clear_pointer (&old->state, g_free);
+		vm = g_new0 (AcDevnetVm, 1);
+		vm->row = old != NULL ? g_steal_pointer (&old) : g_new0 (AcDevnetVmRow, 1);
+		vm->row->crn = crn->index;
+		g_free (vm->row->vm_hash);
+		vm->row->vm_hash = g_strdup (hash);
+		g_hash_table_insert (crn->vms, g_strdup (hash), vm);
+	}
+	return vm;
+}
+
+/* an SEV-SNP instance: the runtime fetched and checked, the guest booted, its agent started */
+static void
+crn_notify_snp (AcDevnetCrn *crn,
+                SoupServerMessage *msg,
+                const AcDevnetMessageRow *row,
+                JsonObject *co,
+                const gchar *hash)
+{
+	AcDevnet *self = crn->devnet;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *rootfs = NULL;
+	JsonObject *rfs = ac_devnet_json_object_member (co, "rootfs");
+	JsonObject *parent = ac_devnet_json_object_member (rfs, "parent");
+	const gchar *rootfs_ref
+	    = parent != NULL ? json_object_get_string_member_with_default (parent, "ref", NULL)
+	                     : NULL;
+	AcDevnetVm *vm;
+
+	if (rootfs_ref == NULL
+	    || (rootfs = ac_devnet_messages_store_file (self, rootfs_ref, NULL, &error)) == NULL) {
+		g_autofree gchar *text
+		    = g_strdup_printf ("rootfs %s: %s", rootfs_ref != NULL ? rootfs_ref : "(none)",
+		                       error != NULL ? error->message : "missing");
+		notify_reply (msg, 503, hash, text);
+		return;
+	}
+	vm = crn_vm_lookup (crn, hash);
+	if (vm->row->state != NULL && g_strcmp0 (vm->row->state, "stopped") != 0
+	    && g_strcmp0 (vm->row->state, "erased") != 0) {
+		/* already running: aleph-vm answers success again */
+		notify_reply (msg, 200, hash, NULL);
+		return;
+	}
+	g_free (vm->row->owner);
+	vm->row->owner = g_strdup (json_object_get_string_member_with_default (co, "address", ""));
+	g_free (vm->rootfs_path);
+	vm->rootfs_path = g_strdup (rootfs);
+	if (!ac_devnet_snp_vm_allocate (crn, vm, row->msg, co, rootfs, &error)) {
+		g_autofree gchar *text = g_strdup_printf ("SEV-SNP instance: %s", error->message);
+		ac_devnet_crn_vm_set_error (crn, vm, text);
+		if (vm->row->state == NULL)
+			ac_devnet_crn_vm_set_state (crn, vm, "stopped");
+		notify_reply (msg, 503, hash, text);
+		return;
+	}
+	g_free (vm->row->last_error);
+	vm->row->last_error = NULL;
+	ac_devnet_crn_vm_set_state (crn, vm, "running");
+	notify_reply (msg, 200, hash, NULL);
+}
+
 static void
 crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 {
@@ -251,6 +325,10 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 		              "devnet CRNs run confidential instances only (no trusted_execution)");
 		return;
 	}
+	if (ac_devnet_snp_vm_is_snp (co)) {
+		crn_notify_snp (crn, msg, row, co, hash);
+		return;
+	}
 	fw_ref = json_object_get_string_member_with_default (te, "firmware", NULL);
 	rfs = ac_devnet_json_object_member (co, "rootfs");
 	parent = ac_devnet_json_object_member (rfs, "parent");
@@ -273,21 +351,7 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 		notify_reply (msg, 503, hash, text);
 		return;
 	}
-	vm = g_hash_table_lookup (crn->vms, hash);
-	if (vm == NULL) {
-		/* a VM known only from the store (the devnet restarted: its launch is gone) starts
-		 * over as a new allocation; its counters are kept */
-		g_autoptr (AcDevnetVmRow) old
-		    = ac_devnet_store_get_vm (self->store, crn->index, hash, NULL);
-		if (old != NULL)
-			g_clear_pointer (&old->state, g_free);
-		vm = g_new0 (AcDevnetVm, 1);
-		vm->row = old != NULL ? g_steal_pointer (&old) : g_new0 (AcDevnetVmRow, 1);
-		vm->row->crn = crn->index;
-		g_free (vm->row->vm_hash);
-		vm->row->vm_hash = g_strdup (hash);
-		g_hash_table_insert (crn->vms, g_strdup (hash), vm);
-	}
+	vm = crn_vm_lookup (crn, hash);
 	if (vm->row->state == NULL || g_strcmp0 (vm->row->state, "stopped") == 0
 	    || g_strcmp0 (vm->row->state, "erased") == 0) {
 		g_free (vm->row->owner);
@@ -332,6 +396,8 @@ crn_executions (AcDevnetCrn *crn, SoupServerMessage *msg, gboolean v2)
 			                                          crn->index, h, h + 4);
 			json_object_set_string_member (net, "ipv6", ipv6);
 		}
+		/* an SEV-SNP instance: its agent's port, mapped on the host's loopback */
+		ac_devnet_snp_vm_networking (vm->snp, net);
 		json_object_set_object_member (e, "networking", net);
 		json_object_set_string_member (e, "vm_type", "instance");
 		json_object_set_boolean_member (e, "awaiting_confidential_init", awaiting);

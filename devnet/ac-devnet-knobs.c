@@ -41,6 +41,11 @@ static const gchar *const attack_names[AC_DEVNET_ATTACK_LAST] = {
 	[AC_DEVNET_ATTACK_SNP_WRONG_MEASUREMENT] = "snp-wrong-measurement",
 	[AC_DEVNET_ATTACK_SNP_TCB_BELOW_FLOOR] = "snp-tcb-below-floor",
 	[AC_DEVNET_ATTACK_SNP_REVOKED_ASK] = "snp-revoked-ask",
+	[AC_DEVNET_ATTACK_SNP_WRONG_RUNTIME] = "snp-wrong-runtime",
+	[AC_DEVNET_ATTACK_SNP_DEBUG_POLICY] = "snp-debug-policy",
+	[AC_DEVNET_ATTACK_SNP_RELAY] = "snp-relay",
+	[AC_DEVNET_ATTACK_SNP_STALE_NONCE] = "snp-stale-nonce",
+	[AC_DEVNET_ATTACK_SNP_EARLY_ASK] = "snp-early-ask",
 };
 
 const gchar *
@@ -83,7 +88,9 @@ ac_devnet_knobs_attack_from_string (const gchar *name, AcDevnetAttack *attack, G
 	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 	             "attack '%s' is unknown, expected none, self-signed-chain, swap-pdh, "
 	             "other-firmware, replay-measurement, snp-other-chip, snp-replay, "
-	             "snp-wrong-measurement, snp-tcb-below-floor or snp-revoked-ask",
+	             "snp-wrong-measurement, snp-tcb-below-floor, snp-revoked-ask, "
+	             "snp-wrong-runtime, snp-debug-policy, snp-relay, snp-stale-nonce or "
+	             "snp-early-ask",
 	             name != NULL ? name : "(null)");
 	return FALSE;
 }

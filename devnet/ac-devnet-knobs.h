@@ -52,6 +52,13 @@ typedef enum {
 	AC_DEVNET_ATTACK_SNP_WRONG_MEASUREMENT, /* reports carry another launch digest */
 	AC_DEVNET_ATTACK_SNP_TCB_BELOW_FLOOR,   /* reports from a chip at a TCB below the floor */
 	AC_DEVNET_ATTACK_SNP_REVOKED_ASK,       /* the devnet's SNP ASK is on the KDS CRL */
+	/* SEV-SNP instances (a VM's boot and its attest-agent) */
+	AC_DEVNET_ATTACK_SNP_WRONG_RUNTIME, /* boots another command line: another measurement */
+	AC_DEVNET_ATTACK_SNP_DEBUG_POLICY,  /* launches with the DEBUG policy bit */
+	AC_DEVNET_ATTACK_SNP_RELAY,       /* the agent's TLS key is not the one its report binds */
+	AC_DEVNET_ATTACK_SNP_STALE_NONCE, /* fresh reports bind an old nonce */
+	AC_DEVNET_ATTACK_SNP_EARLY_ASK,   /* the agent asks for the secret right after the handshake
+	                                   */
 	AC_DEVNET_ATTACK_LAST
 } AcDevnetAttack;
 
@@ -93,7 +100,8 @@ ac_devnet_knobs_init (AcDevnetKnobs *knobs, guint n_crns);
  *                               "drop_after": BYTES, "drop_next": N } },
  *   "attacks": { "<crn index>": "none|self-signed-chain|swap-pdh|other-firmware|replay-measurement|
  *                 snp-other-chip|snp-replay|snp-wrong-measurement|snp-tcb-below-floor|
- *                 snp-revoked-ask" } } */
+ *                 snp-revoked-ask|snp-wrong-runtime|snp-debug-policy|snp-relay|snp-stale-nonce|
+ *                 snp-early-ask" } } */
 gboolean
 ac_devnet_knobs_apply (AcDevnetKnobs *knobs, JsonNode *patch, GError **error);
 gboolean

@@ -78,6 +78,23 @@ ac_devnet_messages_store_file (AcDevnet *self,
 	return path;
 }
 
+gchar *
+ac_devnet_messages_resolve_file (AcDevnet *self, const gchar *hash, guint64 *size, GError **error)
+{
+	g_autoptr (GError) local = NULL;
+	g_autoptr (AcDevnetMessageRow) row
+	    = ac_devnet_store_get_message (self->store, hash, &local);
+	gchar *path;
+
+	if (row != NULL || !g_error_matches (local, AC_ERROR, AC_ERROR_NOT_FOUND))
+		return ac_devnet_messages_store_file (self, hash, size, error);
+	path = ac_devnet_store_get_file (self->store, hash, size, NULL, error);
+	if (path == NULL && (error == NULL || *error == NULL))
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+		             "%s is neither a message nor a file of this devnet", hash);
+	return path;
+}
+
 JsonObject *
 ac_devnet_messages_aggregates (AcDevnet *self, const gchar *address, gchar **keys)
 {

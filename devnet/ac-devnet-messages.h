@@ -26,6 +26,12 @@ ac_devnet_messages_store_file (AcDevnet *self,
                                guint64 *size,
                                GError **error);
 
+/* the file a hash names, as an SEV-SNP runtime reference or a bundle's ref is resolved: a
+ * message with that hash must be a processed STORE (its file); when no message has it, the
+ * file stored under that hash */
+gchar *
+ac_devnet_messages_resolve_file (AcDevnet *self, const gchar *hash, guint64 *size, GError **error);
+
 /* the merged AGGREGATE contents of @address (keys NULL = all), or NULL when it has none */
 JsonObject *
 ac_devnet_messages_aggregates (AcDevnet *self, const gchar *address, gchar **keys);

@@ -116,8 +116,8 @@ ac_devnet_snp_crn_chip_id (AcDevnetCrn *crn)
 
 /* the knobs applied to the firmwares: the CRL lists the ASK while any CRN has
  * snp-revoked-ask (the CA is the devnet's, shared) */
-static void
-snp_sync (AcDevnet *self)
+void
+ac_devnet_snp_sync (AcDevnet *self)
 {
 	gboolean revoked = FALSE;
 
@@ -160,7 +160,7 @@ snp_kds (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 	                    : g_str_has_suffix (path, "/crl")      ? "application/pkix-crl"
 	                                                           : "application/pkix-cert";
 
-	snp_sync (self);
+	ac_devnet_snp_sync (self);
 	for (guint i = 0; i < self->n_crns; i++) {
 		AcSnpFirmware *fws[] = { self->crns[i]->snp, self->crns[i]->snp_old };
 		for (guint j = 0; j < G_N_ELEMENTS (fws); j++) {
@@ -255,7 +255,7 @@ snp_report (AcDevnet *self, SoupServerMessage *msg, GHashTable *query)
 		ac_devnet_reply_error (msg, 400, "vmpl '%s': expected 0 to 3", vmpl_s);
 		return;
 	}
-	snp_sync (self);
+	ac_devnet_snp_sync (self);
 	crn = self->crns[index];
 	fw = crn->snp;
 	slot = &crn->snp_guest;
@@ -319,5 +319,7 @@ ac_devnet_snp_ready (AcDevnet *self, JsonBuilder *b)
 	json_builder_add_string_value (b, kds);
 	json_builder_set_member_name (b, "ark");
 	json_builder_add_string_value (b, self->snp_ark_path);
+	json_builder_set_member_name (b, "runtime");
+	json_builder_add_string_value (b, self->snp_runtime_item_hash);
 	json_builder_end_object (b);
 }

@@ -23,6 +23,9 @@ ac_devnet_snp_crn_free (AcDevnetCrn *crn);
 /* what an snp-* attack needs before it is set (snp-tcb-below-floor: the old chip) */
 gboolean
 ac_devnet_snp_prepare_attack (AcDevnetCrn *crn, AcDevnetAttack attack, GError **error);
+/* applies the snp-* knobs to the chips (attacks, the ASK on the CRL): before any report */
+void
+ac_devnet_snp_sync (AcDevnet *self);
 /* GET /kds/…, /admin/snp/ark.pem, /admin/snp/report; FALSE: not an SNP path */
 gboolean
 ac_devnet_snp_admin_handle (AcDevnet *self,

@@ -79,6 +79,8 @@ struct _AcDevnet {
 	gchar *snp_ca_dir;   /* the devnet's software SNP ARK/ASK: <root_dir>/snp-ca */
 	gchar *snp_ark_path; /* that ARK (PEM), for --trust-ark: <trust dir>/snp-ark.pem */
 	AcSnpCert *snp_ark;
+	gchar *snp_runtime_dir; /* the default SNP instance runtime's files (ac-devnet-runtime.c) */
+	gchar *snp_runtime_item_hash; /* the STORE of its manifest */
 
 	SoupServer *ccn;
 	SoupServer *admin;

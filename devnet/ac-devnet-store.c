@@ -31,7 +31,13 @@ static const gchar *schema
       " launches INTEGER NOT NULL, measurements INTEGER NOT NULL, inject_attempts INTEGER NOT NULL,"
       " secrets_released INTEGER NOT NULL, passphrase_checks INTEGER NOT NULL,"
       " passphrase_ok INTEGER NOT NULL, last_error TEXT, updated REAL NOT NULL,"
+      " agent_handshakes INTEGER NOT NULL DEFAULT 0, agent_bytes INTEGER NOT NULL DEFAULT 0,"
+      " fresh_reports INTEGER NOT NULL DEFAULT 0,"
       " PRIMARY KEY (crn, vm_hash));";
+
+/* the columns later versions added to a table an earlier one made */
+static const gchar *const vm_columns_added[]
+    = { "agent_handshakes", "agent_bytes", "fresh_reports", NULL };
 
 static gboolean
 store_fail (AcDevnetStore *self, const gchar *what, GError **error)
@@ -70,6 +76,24 @@ ac_devnet_store_open (const gchar *path, GError **error)
 		             errmsg);
 		sqlite3_free (errmsg);
 		return NULL;
+	}
+	for (guint i = 0; vm_columns_added[i] != NULL; i++) {
+		g_autofree gchar *sql
+		    = g_strdup_printf ("ALTER TABLE vms ADD COLUMN %s INTEGER NOT NULL DEFAULT 0",
+		                       vm_columns_added[i]);
+		/* "duplicate column name" when the table has it already */
+		if (sqlite3_exec (self->db, sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+			gboolean dup
+			    = errmsg != NULL && strstr (errmsg, "duplicate column") != NULL;
+			if (!dup)
+				g_set_error (error, AC_ERROR, AC_ERROR_IO,
+				             "devnet store %s: adding column %s: %s", path,
+				             vm_columns_added[i], errmsg);
+			sqlite3_free (errmsg);
+			errmsg = NULL;
+			if (!dup)
+				return NULL;
+		}
 	}
 	return g_steal_pointer (&self);
 }
@@ -475,7 +499,8 @@ ac_devnet_store_put_vm (AcDevnetStore *self, const AcDevnetVmRow *row, GError **
 	        self->db,
 	        "INSERT OR REPLACE INTO vms (crn, vm_hash, state, owner, launches, measurements,"
 	        " inject_attempts, secrets_released, passphrase_checks, passphrase_ok, last_error,"
-	        " updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	        " updated, agent_handshakes, agent_bytes, fresh_reports)"
+	        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	        -1, &st, NULL)
 	    != SQLITE_OK)
 		return store_fail (self, "put vm", error);
@@ -491,6 +516,9 @@ ac_devnet_store_put_vm (AcDevnetStore *self, const AcDevnetVmRow *row, GError **
 	sqlite3_bind_int (st, 10, (int)row->passphrase_ok);
 	bind_text (st, 11, row->last_error);
 	sqlite3_bind_double (st, 12, row->updated);
+	sqlite3_bind_int64 (st, 13, (sqlite3_int64)row->agent_handshakes);
+	sqlite3_bind_int64 (st, 14, (sqlite3_int64)row->agent_bytes);
+	sqlite3_bind_int64 (st, 15, (sqlite3_int64)row->fresh_reports);
 	rc = sqlite3_step (st);
 	sqlite3_finalize (st);
 	if (rc != SQLITE_DONE)
@@ -514,12 +542,16 @@ vm_row_from_stmt (sqlite3_stmt *st)
 	row->passphrase_ok = (guint)sqlite3_column_int (st, 9);
 	row->last_error = col_text (st, 10);
 	row->updated = sqlite3_column_double (st, 11);
+	row->agent_handshakes = (guint)sqlite3_column_int64 (st, 12);
+	row->agent_bytes = (guint64)sqlite3_column_int64 (st, 13);
+	row->fresh_reports = (guint)sqlite3_column_int64 (st, 14);
 	return row;
 }
 
 #define VM_COLUMNS                                                                                 \
 	"crn, vm_hash, state, owner, launches, measurements, inject_attempts, secrets_released,"   \
-	" passphrase_checks, passphrase_ok, last_error, updated"
+	" passphrase_checks, passphrase_ok, last_error, updated, agent_handshakes, agent_bytes,"   \
+	" fresh_reports"
 
 AcDevnetVmRow *
 ac_devnet_store_get_vm (AcDevnetStore *self, guint crn, const gchar *vm_hash, GError **error)

@@ -111,13 +111,18 @@ typedef struct {
 	gchar *state; /* awaiting_init, paused, running, stopped, erased */
 	gchar *owner;
 	guint launches;
-	guint measurements;
-	guint inject_attempts;
-	guint secrets_released; /* LAUNCH_SECRET accepted: the node's PSP decrypted a secret */
+	guint measurements;     /* SEV: LAUNCH_MEASURE read; SEV-SNP: reports the chip signed */
+	guint inject_attempts;  /* SEV-SNP: injection requests whose body reached the agent */
+	guint secrets_released; /* SEV: LAUNCH_SECRET accepted: the node's PSP decrypted a secret;
+	                         * SEV-SNP: non-empty injection bodies that reached the agent */
 	guint passphrase_checks;
 	guint passphrase_ok; /* checks where the passphrase opened the image's LUKS header */
 	gchar *last_error;
 	gdouble updated;
+	/* SEV-SNP VMs: what reached the guest's attest-agent */
+	guint agent_handshakes; /* TLS handshakes completed */
+	guint64 agent_bytes;    /* application bytes received */
+	guint fresh_reports;    /* fresh report requests */
 } AcDevnetVmRow;
 
 void

@@ -387,54 +387,44 @@ ac_devnet_upload_raw (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 }
 
 gboolean
-ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
+ac_devnet_upload_publish_store (AcDevnet *self,
+                                GBytes *bytes,
+                                const gchar *name,
+                                const gchar *marker_name,
+                                gchar **sha256_out,
+                                gchar **path_out,
+                                gchar **item_hash_out,
+                                GError **error)
 {
-	g_autoptr (GMappedFile) mf = NULL;
-	g_autoptr (GError) error_local = NULL;
-	g_autoptr (GBytes) bytes = NULL;
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonNode) content = NULL;
 	g_autoptr (AcAlephMessage) m = NULL;
-	g_autofree gchar *status = NULL;
-	g_autofree gchar *marker = g_build_filename (self->state_dir, "firmware-store.txt", NULL);
+	g_autofree gchar *marker = g_build_filename (self->state_dir, marker_name, NULL);
 	g_autofree gchar *known = NULL;
+	g_autofree gchar *sha256 = NULL;
+	g_autofree gchar *path = NULL;
 	gsize len = 0;
-	const guint8 *p;
+	const guint8 *p = g_bytes_get_data (bytes, &len);
 
-	mf = g_mapped_file_new (self->firmware_src, FALSE, &error_local);
-	if (mf == NULL) {
-		g_set_error (
-		    error, AC_ERROR, AC_ERROR_NOT_FOUND,
-		    "devnet firmware %s: %s (install the ovmf package or set \"firmware\")",
-		    self->firmware_src, error_local->message);
+	sha256 = ac_aleph_sha256_hex (p, len);
+	if (!save_file (self, sha256, "storage", bytes, NULL, error))
 		return FALSE;
-	}
-	bytes = g_mapped_file_get_bytes (mf);
-	p = g_bytes_get_data (bytes, &len);
-	if (len == 0 || len % 16 != 0 || len > 64 * 1024 * 1024) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "devnet firmware %s: %" G_GSIZE_FORMAT
-		             " bytes, expected a non-empty multiple of 16 up to 64 MiB",
-		             self->firmware_src, len);
-		return FALSE;
-	}
-	self->firmware_sha256 = ac_aleph_sha256_hex (p, len);
-	if (!save_file (self, self->firmware_sha256, "storage", bytes, NULL, error))
-		return FALSE;
-	self->firmware_path
-	    = ac_devnet_store_get_file (self->store, self->firmware_sha256, NULL, NULL, error);
-	if (self->firmware_path == NULL)
+	path = ac_devnet_store_get_file (self->store, sha256, NULL, NULL, error);
+	if (path == NULL)
 		return FALSE;
 
-	/* one STORE per firmware file and state directory */
+	/* one STORE per file and state directory */
 	if (g_file_get_contents (marker, &known, NULL, NULL)) {
 		g_auto (GStrv) f = g_strsplit (g_strstrip (known), " ", 2);
-		if (g_strv_length (f) == 2 && g_strcmp0 (f[0], self->firmware_sha256) == 0
+		if (g_strv_length (f) == 2 && g_strcmp0 (f[0], sha256) == 0
 		    && ac_item_hash_is_valid (f[1])) {
 			g_autoptr (AcDevnetMessageRow) row
 			    = ac_devnet_store_get_message (self->store, f[1], NULL);
 			if (row != NULL && g_strcmp0 (row->status, "processed") == 0) {
-				self->firmware_item_hash = g_strdup (f[1]);
+				*item_hash_out = g_strdup (f[1]);
+				*sha256_out = g_steal_pointer (&sha256);
+				if (path_out != NULL)
+					*path_out = g_steal_pointer (&path);
 				return TRUE;
 			}
 		}
@@ -447,11 +437,11 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 	json_builder_set_member_name (b, "item_type");
 	json_builder_add_string_value (b, "storage");
 	json_builder_set_member_name (b, "item_hash");
-	json_builder_add_string_value (b, self->firmware_sha256);
+	json_builder_add_string_value (b, sha256);
 	json_builder_set_member_name (b, "metadata");
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "name");
-	json_builder_add_string_value (b, "devnet confidential firmware");
+	json_builder_add_string_value (b, name);
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	content = json_builder_get_root (b);
@@ -471,12 +461,47 @@ ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
 			return FALSE;
 		if (g_strcmp0 (row->status, "processed") != 0) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			             "the devnet's own firmware STORE was %s: %s", row->status,
-			             row->details != NULL ? row->details : "?");
+			             "the devnet's own STORE of its %s was %s: %s", name,
+			             row->status, row->details != NULL ? row->details : "?");
 			return FALSE;
 		}
 	}
-	self->firmware_item_hash = g_strdup (m->item_hash);
-	known = g_strdup_printf ("%s %s\n", self->firmware_sha256, m->item_hash);
-	return ac_file_replace_contents (marker, known, strlen (known), TRUE, 0644, error);
+	known = g_strdup_printf ("%s %s\n", sha256, m->item_hash);
+	if (!ac_file_replace_contents (marker, known, strlen (known), TRUE, 0644, error))
+		return FALSE;
+	*item_hash_out = g_strdup (m->item_hash);
+	*sha256_out = g_steal_pointer (&sha256);
+	if (path_out != NULL)
+		*path_out = g_steal_pointer (&path);
+	return TRUE;
+}
+
+gboolean
+ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error)
+{
+	g_autoptr (GMappedFile) mf = NULL;
+	g_autoptr (GError) error_local = NULL;
+	g_autoptr (GBytes) bytes = NULL;
+	gsize len = 0;
+
+	mf = g_mapped_file_new (self->firmware_src, FALSE, &error_local);
+	if (mf == NULL) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_NOT_FOUND,
+		    "devnet firmware %s: %s (install the ovmf package or set \"firmware\")",
+		    self->firmware_src, error_local->message);
+		return FALSE;
+	}
+	bytes = g_mapped_file_get_bytes (mf);
+	len = g_bytes_get_size (bytes);
+	if (len == 0 || len % 16 != 0 || len > 64 * 1024 * 1024) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "devnet firmware %s: %" G_GSIZE_FORMAT
+		             " bytes, expected a non-empty multiple of 16 up to 64 MiB",
+		             self->firmware_src, len);
+		return FALSE;
+	}
+	return ac_devnet_upload_publish_store (
+	    self, bytes, "devnet confidential firmware", "firmware-store.txt",
+	    &self->firmware_sha256, &self->firmware_path, &self->firmware_item_hash, error);
 }

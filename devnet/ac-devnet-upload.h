@@ -19,6 +19,20 @@ ac_devnet_upload_add_json (AcDevnet *self, SoupServerMessage *msg, gboolean ipfs
 void
 ac_devnet_upload_raw (AcDevnet *self, SoupServerMessage *msg, const gchar *path);
 
+/* publishes @bytes with a STORE message (metadata.name @name) signed by the devnet's account,
+ * once per content and state directory (@marker_name, a file in the state directory, remembers
+ * the STORE of the last content); the file's SHA-256, its path in the store and the STORE's
+ * item hash */
+gboolean
+ac_devnet_upload_publish_store (AcDevnet *self,
+                                GBytes *bytes,
+                                const gchar *name,
+                                const gchar *marker_name,
+                                gchar **sha256_out,
+                                gchar **path_out,
+                                gchar **item_hash_out,
+                                GError **error);
+
 gboolean
 ac_devnet_upload_publish_firmware (AcDevnet *self, GError **error);
 

@@ -19,12 +19,14 @@
 #include "ac-devnet-ledger.h"
 #include "ac-devnet-process.h"
 #include "ac-devnet-reply.h"
+#include "ac-devnet-runtime.h"
 #include "ac-devnet-snp.h"
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
 #include "ac-file.h"
 
 #define AC_DEVNET_DEFAULT_FIRMWARE "/usr/share/ovmf/OVMF.fd"
+#define AC_DEVNET_SNP_RUNTIME_DIR AC_PKGDATADIR "/devnet/snp-runtime"
 #define AC_DEVNET_DEFAULT_MAX_UPLOAD (G_GUINT64_CONSTANT (1) << 30)
 #define AC_DEVNET_MAX_CONFIG (256 * 1024)
 
@@ -71,10 +73,9 @@ cfg_uint (JsonObject *o, const gchar *name, guint64 max, guint64 *out, GError **
 }
 
 static const gchar *const config_members[]
-    = { "state_dir", "root_dir",   "trust_root", "trust_root_ask", "firmware",
-	"ccn_port",  "admin_port", "crns",       "rsa_bits",       "max_upload",
-	"seed",      "api",        "knobs",      "credits",        "default_credits",
-	NULL };
+    = { "state_dir",  "root_dir", "trust_root",      "trust_root_ask", "firmware", "ccn_port",
+	"admin_port", "crns",     "rsa_bits",        "max_upload",     "seed",     "api",
+	"knobs",      "credits",  "default_credits", "snp_runtime",    NULL };
 
 /* every member of the configuration is one of config_members */
 static gboolean
@@ -261,7 +262,8 @@ ac_devnet_parse_config (AcDevnet *self, JsonNode *root, GError **error)
 	    || !cfg_string (o, "root_dir", self->base_dir, &self->root_dir, error)
 	    || !cfg_string (o, "trust_root", self->base_dir, &self->trust_root, error)
 	    || !cfg_string (o, "trust_root_ask", self->base_dir, &self->trust_root_ask, error)
-	    || !cfg_string (o, "firmware", self->base_dir, &self->firmware_src, error))
+	    || !cfg_string (o, "firmware", self->base_dir, &self->firmware_src, error)
+	    || !cfg_string (o, "snp_runtime", self->base_dir, &self->snp_runtime_dir, error))
 		return FALSE;
 	if (self->state_dir == NULL) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -294,6 +296,12 @@ ac_devnet_parse_config (AcDevnet *self, JsonNode *root, GError **error)
 	}
 	if (self->firmware_src == NULL)
 		self->firmware_src = g_strdup (AC_DEVNET_DEFAULT_FIRMWARE);
+	/* the installed runtime, else the source tree's (a devnet run from the build tree) */
+	if (self->snp_runtime_dir == NULL)
+		self->snp_runtime_dir
+		    = g_strdup (g_file_test (AC_DEVNET_SNP_RUNTIME_DIR, G_FILE_TEST_IS_DIR)
+		                    ? AC_DEVNET_SNP_RUNTIME_DIR
+		                    : AC_DEVNET_SNP_RUNTIME_SOURCE_DIR);
 	if (self->rand == NULL)
 		self->rand = g_rand_new ();
 	return TRUE;
@@ -375,6 +383,8 @@ ac_devnet_free (AcDevnet *self)
 	g_free (self->firmware_item_hash);
 	g_free (self->snp_ca_dir);
 	g_free (self->snp_ark_path);
+	g_free (self->snp_runtime_dir);
+	g_free (self->snp_runtime_item_hash);
 	if (self->snp_ark != NULL)
 		ac_snp_cert_unref (self->snp_ark);
 	g_free (self->ccn_url);
@@ -728,7 +738,8 @@ ac_devnet_start (AcDevnet *self, GError **error)
 	if (self->store == NULL)
 		return FALSE;
 	if (!ac_devnet_load_account (self, error)
-	    || !ac_devnet_upload_publish_firmware (self, error))
+	    || !ac_devnet_upload_publish_firmware (self, error)
+	    || !ac_devnet_runtime_publish (self, error))
 		return FALSE;
 
 	for (guint i = 0; i < self->n_crns; i++) {

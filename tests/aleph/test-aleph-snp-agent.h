@@ -1,6 +1,7 @@
 /*
- * A software Aleph attest-agent for the tests of the owner's attested TLS (OpenSSL's TLS, a
- * thread of its own, one connection at a time on 127.0.0.1): it serves an RA-TLS certificate,
+ * The software Aleph attest-agent for the tests of the owner's attested TLS: the devnet's
+ * (devnet/ac-devnet-snp-agent.h: OpenSSL's TLS, a thread of its own, one connection at a time
+ * on 127.0.0.1) with its reports from a software guest. It serves an RA-TLS certificate,
  * answers GET /.well-known/attestation?nonce= with a report of its guest bound to its key and
  * the nonce, checks POST /confidential/inject-secret with ac_aleph_snp_inject_check(), and
  * COUNTS what reached it. Knobs make it hostile.

@@ -73,6 +73,7 @@ has aleph-confidential -f /usr/share/zsh/site-functions/_virt-aleph
 has aleph-confidential -f /usr/share/doc/aleph-confidential/architecture.md
 has aleph-devnet -x /usr/bin/aleph-devnet
 has aleph-devnet -f /usr/share/man/man1/aleph-devnet.1.gz
+has aleph-devnet -f /usr/share/aleph-confidential/devnet/snp-runtime/OVMF.fd
 # the hook loads the module from where its package puts it
 hook="$tmp/root/etc/libvirt/hooks/qemu.d/50-aleph-confidential"
 if grep -qaF "/usr/lib/$multiarch/aleph-confidential/libaleph-confidential.so" "$hook"; then

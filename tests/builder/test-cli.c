@@ -455,6 +455,34 @@ test_cli_inspect (void)
 	g_assert_nonnull (strstr (out, "  1. file "));
 	g_assert_nonnull (strstr (out, "  2. shell script "));
 	g_assert_nonnull (strstr (out, img));
+	g_assert_nonnull (strstr (out, "bytes, ESP "));
+	g_clear_pointer (&out, g_free);
+	g_clear_pointer (&err, g_free);
+	/* the SEV-SNP layout: named, and no ESP */
+	ac_test_write (dir, "snp.json",
+	               "{ \"source\": { \"type\": \"directory\", \"path\": \"tree\" },"
+	               "  \"disk\": { \"layout\": \"luks2-root\", \"size\": \"1GiB\" },"
+	               "  \"output\": { \"path\": \"snp.img\" } }",
+	               0644);
+	{
+		g_autofree gchar *snp = g_build_filename (dir, "snp.json", NULL);
+		g_autoptr (JsonObject) so = NULL;
+		JsonObject *disk;
+		g_assert_cmpint (run_cli ((const gchar *const[]){ "--json", "build", "inspect", snp,
+		                                                  NULL },
+		                          NULL, &out, &err),
+		                 ==, 0);
+		so = parse_json_object (out);
+		disk = json_object_get_object_member (so, "disk");
+		g_assert_cmpstr (json_object_get_string_member (disk, "layout"), ==, "luks2-root");
+		g_assert_false (json_object_has_member (disk, "esp_size"));
+		g_clear_pointer (&out, g_free);
+		g_clear_pointer (&err, g_free);
+		g_assert_cmpint (
+		    run_cli ((const gchar *const[]){ "build", "inspect", snp, NULL }, NULL, &out, &err),
+		    ==, 0);
+		g_assert_nonnull (strstr (out, "bytes, luks2-root (no ESP): ext4 in LUKS2 aes-xts-plain64"));
+	}
 	ac_test_rm_rf (dir);
 }
 

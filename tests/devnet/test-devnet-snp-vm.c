@@ -538,6 +538,36 @@ test_snp_vm (void)
 		g_assert_nonnull (strstr (error->message, "expected a processed STORE"));
 		g_clear_error (&error);
 	}
+	/* a manifest whose bundle digest is not the bundle's: refused before any extraction */
+	{
+		g_autoptr (GBytes) manifest = fetch_ref (f.d, runtime);
+		g_autofree gchar *text
+		    = g_strndup (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
+		g_autofree gchar *sha
+		    = g_strdup_printf ("\"sha256\":\"%.64s\"", strstr (text, "\"sha256\":\"") + 10);
+		g_autofree gchar *zeros
+		    = g_strdup_printf ("\"sha256\":\"%s\"", "00000000000000000000000000000000"
+		                                            "00000000000000000000000000000000");
+		g_auto (GStrv) parts = g_strsplit (text, sha, 2);
+		g_autofree gchar *forged = g_strjoinv (zeros, parts);
+		g_autofree gchar *path = g_build_filename (f.d->dir, "forged-manifest.json", NULL);
+		g_autofree gchar *forged_hash = NULL;
+		g_autofree gchar *vm = NULL;
+		g_autoptr (AcAlephMessage) store = NULL;
+		g_autoptr (AcMessageInfo) info = NULL;
+		g_assert_cmpuint (g_strv_length (parts), ==, 2);
+		g_assert_true (g_file_set_contents (path, forged, -1, &error));
+		forged_hash = ac_ccn_upload_file (f.ccn, AC_CCN_UPLOAD_STORAGE, path, f.account,
+		                                  AC_ALEPH_DEFAULT_CHANNEL, &store, NULL, &error);
+		g_assert_no_error (error);
+		info = ac_ccn_wait_processed (f.ccn, store->item_hash, 10000, NULL, &error);
+		g_assert_no_error (error);
+		vm = publish (&f, image, store->item_hash, AC_SNP_POLICY_DEFAULT);
+		g_assert_false (ac_crn_notify_allocation (f.crnc, vm, &error));
+		g_test_message ("forged bundle digest: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "SHA-256"));
+		g_clear_error (&error);
+	}
 
 	/* each attack on the VM's boot: the client refuses, no secret reaches the node */
 	for (guint i = 0; i < G_N_ELEMENTS (attacks); i++) {

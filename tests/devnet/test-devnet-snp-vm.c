@@ -39,6 +39,7 @@ typedef struct {
 	AcCrnClient *crnc;
 	gchar *vm_hash;
 	/* what the owner computed from the runtime */
+	gchar *runtime_file; /* the hash of the manifest's file (no message has it) */
 	AcSnpRuntime *runtime;
 	AcSnpRuntimeMeasurement *ms;
 	guint n_ms;
@@ -366,6 +367,8 @@ fixture_start (Fixture *f)
 	f->account = ac_eth_account_generate (&error);
 	g_assert_no_error (error);
 	manifest = fetch_ref (f->d, runtime_ref);
+	f->runtime_file
+	    = ac_aleph_sha256_hex (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
 	runtime = ac_snp_runtime_parse (g_bytes_get_data (manifest, NULL),
 	                                g_bytes_get_size (manifest), &error);
 	g_assert_no_error (error);
@@ -512,6 +515,60 @@ test_snp_vm (void)
 		g_assert_cmpint (a.ok, ==, b.ok + 1);
 	}
 
+	/* the references: a runtime named by its file's hash (no message has it) is that file;
+	 * a hash of nothing, or of a message that is not a STORE, is refused */
+	{
+		g_autofree gchar *by_file
+		    = publish (&f, image, f.runtime_file, AC_SNP_POLICY_DEFAULT);
+		g_autofree gchar *nothing = publish (
+		    &f, image, "0000000000000000000000000000000000000000000000000000000000000000",
+		    AC_SNP_POLICY_DEFAULT);
+		g_autofree gchar *not_store = publish (&f, image, f.vm_hash, AC_SNP_POLICY_DEFAULT);
+		g_assert_true (ac_crn_notify_allocation (f.crnc, by_file, &error));
+		g_assert_no_error (error);
+		g_assert_cmpuint (agent_port (&f, by_file), !=, agent_port (&f, f.vm_hash));
+		g_assert_true (ac_crn_operate (f.crnc, by_file, "stop", &error));
+		g_assert_no_error (error);
+		g_assert_false (ac_crn_notify_allocation (f.crnc, nothing, &error));
+		g_test_message ("runtime of nothing: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "neither a message nor a file"));
+		g_clear_error (&error);
+		g_assert_false (ac_crn_notify_allocation (f.crnc, not_store, &error));
+		g_test_message ("runtime an INSTANCE: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "expected a processed STORE"));
+		g_clear_error (&error);
+	}
+	/* a manifest whose bundle digest is not the bundle's: refused before any extraction */
+	{
+		g_autoptr (GBytes) manifest = fetch_ref (f.d, runtime);
+		g_autofree gchar *text
+		    = g_strndup (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
+		g_autofree gchar *sha
+		    = g_strdup_printf ("\"sha256\":\"%.64s\"", strstr (text, "\"sha256\":\"") + 10);
+		g_autofree gchar *zeros
+		    = g_strdup_printf ("\"sha256\":\"%s\"", "00000000000000000000000000000000"
+		                                            "00000000000000000000000000000000");
+		g_auto (GStrv) parts = g_strsplit (text, sha, 2);
+		g_autofree gchar *forged = g_strjoinv (zeros, parts);
+		g_autofree gchar *path = g_build_filename (f.d->dir, "forged-manifest.json", NULL);
+		g_autofree gchar *forged_hash = NULL;
+		g_autofree gchar *vm = NULL;
+		g_autoptr (AcAlephMessage) store = NULL;
+		g_autoptr (AcMessageInfo) info = NULL;
+		g_assert_cmpuint (g_strv_length (parts), ==, 2);
+		g_assert_true (g_file_set_contents (path, forged, -1, &error));
+		forged_hash = ac_ccn_upload_file (f.ccn, AC_CCN_UPLOAD_STORAGE, path, f.account,
+		                                  AC_ALEPH_DEFAULT_CHANNEL, &store, NULL, &error);
+		g_assert_no_error (error);
+		info = ac_ccn_wait_processed (f.ccn, store->item_hash, 10000, NULL, &error);
+		g_assert_no_error (error);
+		vm = publish (&f, image, store->item_hash, AC_SNP_POLICY_DEFAULT);
+		g_assert_false (ac_crn_notify_allocation (f.crnc, vm, &error));
+		g_test_message ("forged bundle digest: %s", error->message);
+		g_assert_nonnull (strstr (error->message, "SHA-256"));
+		g_clear_error (&error);
+	}
+
 	/* each attack on the VM's boot: the client refuses, no secret reaches the node */
 	for (guint i = 0; i < G_N_ELEMENTS (attacks); i++) {
 		set_attack (&f, attacks[i].attack);
@@ -547,6 +604,7 @@ test_snp_vm (void)
 	g_assert_cmpint (test_devnet_stop (f.d), ==, 0);
 	g_free (f.vm_hash);
 	g_free (f.ms);
+	g_free (f.runtime_file);
 	ac_snp_runtime_free (f.runtime);
 	ac_snp_kds_free (f.kds);
 	ac_snp_roots_unref (f.roots);

@@ -305,7 +305,8 @@ crn_list_json (AcDevnet *self)
 		json_builder_begin_array (b);
 		json_builder_add_string_value (b, "sev");
 		json_builder_add_string_value (b, "sev_es");
-		json_builder_add_string_value (b, "sev_snp");
+		if (!self->crn_no_snp[i])
+			json_builder_add_string_value (b, "sev_snp");
 		json_builder_end_array (b);
 		json_builder_end_object (b);
 		json_builder_end_object (b);

@@ -326,6 +326,10 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 		return;
 	}
 	if (ac_devnet_snp_vm_is_snp (co)) {
+		if (self->crn_no_snp[crn->index]) {
+			notify_reply (msg, 503, hash, "this node has no SEV-SNP (crns[].snp = false)");
+			return;
+		}
 		crn_notify_snp (crn, msg, row, co, hash);
 		return;
 	}

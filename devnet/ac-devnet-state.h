@@ -88,6 +88,7 @@ struct _AcDevnet {
 	gchar *admin_url;
 	AcDevnetCrn *crns[AC_DEVNET_MAX_CRNS];
 	guint crn_ports[AC_DEVNET_MAX_CRNS];
+	gboolean crn_no_snp[AC_DEVNET_MAX_CRNS]; /* crns[i].snp = false: an SEV-only node */
 
 	guint process_source;
 	GHashTable *deferred; /* source id → AcDevnetDeferred: requests held by a latency knob */

@@ -142,7 +142,7 @@ config_crns (AcDevnet *self, JsonObject *o, GError **error)
 	JsonNode *crns;
 	JsonArray *crn_array = NULL;
 
-	/* "crns": a count, or one object per CRN {"port": N, "attack": "..."} */
+	/* "crns": a count, or one object per CRN {"port": N, "attack": "...", "snp": false} */
 	self->n_crns = 1;
 	crns = json_object_get_member (o, "crns");
 	if (crns != NULL && JSON_NODE_HOLDS_ARRAY (crns)) {
@@ -177,6 +177,17 @@ config_crns (AcDevnet *self, JsonObject *o, GError **error)
 			return FALSE;
 		}
 		self->crn_ports[i] = (guint)v;
+		if (json_object_has_member (co, "snp")) {
+			JsonNode *sn = json_object_get_member (co, "snp");
+			if (!JSON_NODE_HOLDS_VALUE (sn)
+			    || json_node_get_value_type (sn) != G_TYPE_BOOLEAN) {
+				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				             "devnet configuration: crns[%u].snp is not true or false",
+				             i);
+				return FALSE;
+			}
+			self->crn_no_snp[i] = !json_node_get_boolean (sn);
+		}
 		attack = json_object_has_member (co, "attack")
 		             ? json_object_get_string_member_with_default (co, "attack", NULL)
 		             : "none";

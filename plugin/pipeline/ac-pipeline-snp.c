@@ -253,6 +253,7 @@ snp_launch_new (AcPipeline *p, SnpLaunch *l, GError **error)
 		memcpy (l->launch[i], l->measurements[i].launch, AC_SNP_MEASUREMENT_SIZE);
 	l->kds = ac_snp_kds_new (p->config->snp_kds, cache, ac_aleph_kds_fetch, p->http);
 	certs.kds = l->kds;
+	certs.check_crl = TRUE; /* the ARK's CRL from the KDS: a revoked ASK is refused */
 	ac_snp_verify_policy_init (&expect.policy);
 	expect.policy.have_expected_policy = TRUE;
 	expect.policy.expected_policy = p->tag->snp_policy;
@@ -387,17 +388,22 @@ secrets_json (AcPipeline *p, GError **error)
 	return ok ? ac_snp_secrets_to_canonical (secrets) : NULL;
 }
 
-/* the agent found, a new launch, and its report verified (steps 1-2: nothing secret sent) */
+/* the agent found, a new launch, and its report verified (steps 1-2: nothing secret sent);
+ * @report: the steps go into the status (not for the checks of a running instance) */
 static gboolean
-snp_verify (AcPipeline *p, AcCrnClient *crn, SnpLaunch *l, GError **error)
+snp_verify (AcPipeline *p, AcCrnClient *crn, gboolean report, SnpLaunch *l, GError **error)
 {
 	g_autoptr (GError) local_error = NULL;
 
-	ac_pipeline_report (p, "attesting", "attest/agent", 75);
-	if (!find_agent (p, crn, p->config->timeout_s * 1000, &l->host, &l->port, error)
+	if (report)
+		ac_pipeline_report (p, "attesting", "attest/agent", 75);
+	/* a running instance's check does not wait for a VM the CRN does not list (yet) */
+	if (!find_agent (p, crn, report ? p->config->timeout_s * 1000 : 0, &l->host, &l->port,
+	                 error)
 	    || !snp_launch_new (p, l, error))
 		return FALSE;
-	ac_pipeline_report (p, "attesting", "attest/verify", 85);
+	if (report)
+		ac_pipeline_report (p, "attesting", "attest/verify", 85);
 	if (!ac_aleph_snp_attest (l->host, l->port, l->owner, p->config->timeout_s * 1000,
 	                          p->cancellable, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH)
@@ -450,7 +456,7 @@ ac_pipeline_snp_attest_step (AcPipeline *p, GError **error)
 	if (!ac_pipeline_ensure_clients (p, error))
 		return FALSE;
 	crn = ac_pipeline_crn_client (p, error);
-	if (crn == NULL || !snp_verify (p, crn, &l, error) || !snp_inject (p, &l, error))
+	if (crn == NULL || !snp_verify (p, crn, TRUE, &l, error) || !snp_inject (p, &l, error))
 		return FALSE;
 	ac_pipeline_record_ipv6 (p, crn);
 	return TRUE;
@@ -474,7 +480,7 @@ ac_pipeline_snp_check_running (AcPipeline *p, gboolean *reattested, GError **err
 	if (!ac_pipeline_ensure_clients (p, error)
 	    || (crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
-	if (!snp_verify (p, crn, &l, &local_error)) {
+	if (!snp_verify (p, crn, FALSE, &l, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)
 		    || g_error_matches (local_error, AC_ERROR, AC_ERROR_REMOTE)) {
 			/* unreachable for now (a reboot in progress): the next check tries again */

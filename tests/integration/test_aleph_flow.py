@@ -29,13 +29,13 @@ def get_json(url):
 
 
 class Devnet:
-    def __init__(self, directory):
+    def __init__(self, directory, attacks=ATTACKS):
         self.dir = os.path.join(directory, "devnet")
         os.makedirs(self.dir, exist_ok=True)
         cfg = {
             "state_dir": os.path.join(self.dir, "state"),
             "rsa_bits": 2048,
-            "crns": [{"attack": a} for a in ATTACKS],
+            "crns": [{"attack": a} for a in attacks],
         }
         path = os.path.join(self.dir, "devnet.json")
         with open(path, "w") as f:
@@ -80,17 +80,22 @@ class Devnet:
         self.log.close()
 
 
-class AlephFlow(unittest.TestCase):
+class DevnetFlowCase(unittest.TestCase):
+    """A private libvirtd, a devnet with one CRN per attack, an account and virt-alephd's
+    configuration; the helpers of the flow tests (no test of its own)."""
+    ATTACKS = ATTACKS
+
     @classmethod
     def setUpClass(cls):
         cls.env = Env()
-        cls.devnet = Devnet(cls.env.dir)
+        cls.devnet = Devnet(cls.env.dir, cls.ATTACKS)
         d = cls.env.dir
         cls.key = os.path.join(d, "ethereum.key")
         r = run(VIRT_ALEPH, "account", "create", "--key-file", cls.key)
         cls.address = r.stdout.strip().splitlines()[-1]
         cls.state = os.path.join(d, "aleph-state")
         cls.config = os.path.join(d, "virt-alephd.conf")
+        snp = cls.devnet.info["snp"]
         with open(cls.config, "w") as f:
             f.write(f"""[daemon]
 monitor-interval=1
@@ -98,6 +103,9 @@ monitor-interval=1
 state-dir={cls.state}
 key-file={cls.key}
 trusted-roots={cls.devnet.info['trust_root']['ark']}
+snp-runtime={snp['runtime']}
+snp-trusted-arks={snp['ark']}
+snp-kds={snp['kds']}
 poll-first-ms=100
 poll-max-ms=500
 timeout=60
@@ -108,13 +116,6 @@ timeout=60
         cls.env.stop_daemon()
         cls.devnet.close()
         cls.env.close()
-
-    def tag(self, crn="auto", extra=""):
-        fw = self.devnet.info["firmware"]
-        return (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
-                f'<aleph:firmware sha256="{fw["sha256"]}" ref="{fw["item_hash"]}"/>'
-                f'<aleph:publish api="{self.devnet.ccn}" crn="{crn}" {extra} ports="22,53/udp,53/tcp" sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
-                '</aleph:confidential>')
 
     def start_daemon(self):
         env = self.env
@@ -144,6 +145,15 @@ timeout=60
         self.assertNotEqual(r.returncode, 0, "a passphrase secret is readable through libvirt")
         with open(os.path.join(self.state, "secrets", secret)) as f:
             return f.read().strip()
+
+
+class AlephFlow(DevnetFlowCase):
+    def tag(self, crn="auto", extra=""):
+        fw = self.devnet.info["firmware"]
+        return (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
+                f'<aleph:firmware sha256="{fw["sha256"]}" ref="{fw["item_hash"]}"/>'
+                f'<aleph:publish api="{self.devnet.ccn}" crn="{crn}" {extra} ports="22,53/udp,53/tcp" sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
+                '</aleph:confidential>')
 
     def test_1_runs_and_the_right_key_arrives(self):
         env = self.env

@@ -39,7 +39,9 @@ typedef struct {
 	const gchar *fw_ref;
 	const gchar *fw_sha256;
 	const gchar *ark;
-	AcEthAccount *poor; /* no credit */
+	const gchar *sev_only_hash; /* the second CRN: no SEV-SNP */
+	const gchar *snp_runtime;   /* the devnet's SEV-SNP runtime (its manifest's STORE) */
+	AcEthAccount *poor;         /* no credit */
 } Net;
 
 static Net net;
@@ -73,9 +75,9 @@ net_start (void)
 	g_assert_no_error (error);
 	net.poor = ac_eth_account_generate (&error);
 	g_assert_no_error (error);
-	config
-	    = g_strdup_printf ("{\"state_dir\": \"devnet\", \"crns\": 1, \"credits\": {\"%s\": 0}}",
-	                       ac_eth_account_get_address (net.poor));
+	config = g_strdup_printf ("{\"state_dir\": \"devnet\", \"crns\": [{}, {\"snp\": false}], "
+	                          "\"credits\": {\"%s\": 0}}",
+	                          ac_eth_account_get_address (net.poor));
 	net.devnet = ac_devnet_new_from_json (config, net.dir, &error);
 	g_assert_no_error (error);
 	net.loop = g_main_loop_new (NULL, FALSE);
@@ -96,6 +98,10 @@ net_start (void)
 	crn = json_array_get_object_element (json_object_get_array_member (o, "crns"), 0);
 	net.crn_url = json_object_get_string_member (crn, "url");
 	net.crn_hash = json_object_get_string_member (crn, "hash");
+	net.sev_only_hash = json_object_get_string_member (
+	    json_array_get_object_element (json_object_get_array_member (o, "crns"), 1), "hash");
+	net.snp_runtime
+	    = json_object_get_string_member (json_object_get_object_member (o, "snp"), "runtime");
 	net.ark = json_object_get_string_member (json_object_get_object_member (o, "trust_root"),
 	                                         "ark");
 	net.fw_ref = json_object_get_string_member (json_object_get_object_member (o, "firmware"),
@@ -202,9 +208,9 @@ flow_new_tee (AcEthAccount *account, const gchar *tee, const gchar *publish)
 static Flow *
 flow_new (AcEthAccount *account, const gchar *publish)
 {
-	g_autofree gchar *tee = g_strdup_printf (
-	    "<aleph:sev policy='0x1'/><aleph:firmware sha256='%s' ref='%s'/>", net.fw_sha256,
-	    net.fw_ref);
+	g_autofree gchar *tee
+	    = g_strdup_printf ("<aleph:sev policy='0x1'/><aleph:firmware sha256='%s' ref='%s'/>",
+	                       net.fw_sha256, net.fw_ref);
 	return flow_new_tee (account, tee, publish);
 }
 
@@ -297,27 +303,123 @@ test_preflight_refused_payment (void)
 
 /* An SEV-SNP tag is never published as an SEV instance: the flow stops before anything is
  * built or posted, and a named CRN without sev_snp is refused */
+/* the SNP pre-flight: a runtime needed, an SEV-only CRN refused, the runtime fetched and
+ * measured here, and the sev_snp INSTANCE made of it — before anything is built */
 static void
-test_snp_never_sev (void)
+test_snp_preflight (void)
 {
-	g_autoptr (Flow) f = flow_new_tee (NULL, "<aleph:sev type='snp' policy='0x30000'/>",
-	                                   "payment='credit'");
 	g_autoptr (GError) error = NULL;
 
-	g_assert_cmpint (f->p.tag->tee, ==, AC_TEE_SNP);
-	/* no runtime in the tag nor in the configuration: named, before anything is built */
-	g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
-	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
-	g_assert_nonnull (strstr (error->message, "needs the runtime it boots"));
-	g_assert_nonnull (strstr (error->message, "[pipeline] snp-runtime"));
-	g_clear_error (&error);
-	/* the devnet's CRN advertises SEV and SEV-ES, not SEV-SNP */
-	g_assert_false (ac_pipeline_publish_step_crn (&f->p, &error));
-	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
-	g_assert_nonnull (strstr (error->message, "does not advertise SEV-SNP"));
-	g_assert_false (ac_state_step_done (f->p.state, "crn"));
-	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
-	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 0);
+	{
+		/* no runtime in the tag nor in the configuration: named, before anything is built
+		 */
+		g_autoptr (Flow) f = flow_new_tee (NULL, "<aleph:sev type='snp' policy='0x30000'/>",
+		                                   "payment='credit'");
+		g_assert_cmpint (f->p.tag->tee, ==, AC_TEE_SNP);
+		g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_nonnull (strstr (error->message, "needs the runtime it boots"));
+		g_assert_nonnull (strstr (error->message, "[pipeline] snp-runtime"));
+		g_clear_error (&error);
+	}
+	{
+		/* a CRN without SEV-SNP, named: refused, never an SEV instance made of the tag */
+		g_autoptr (Flow) f = flow_new_tee (NULL, "<aleph:sev type='snp' policy='0x30000'/>",
+		                                   "payment='credit'");
+		f->config->snp_runtime = g_strdup (net.snp_runtime);
+		g_free (f->p.tag->publish->crn);
+		f->p.tag->publish->crn = g_strdup (net.sev_only_hash);
+		g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+		g_assert_nonnull (strstr (error->message, "does not advertise SEV-SNP"));
+		g_clear_error (&error);
+		g_assert_false (ac_state_step_done (f->p.state, "crn"));
+		g_assert_false (ac_state_step_done (f->p.state, "runtime"));
+		g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+		g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 0);
+	}
+	{
+		/* a runtime reference that is a STORE of something else (the SEV firmware, 2 MiB) */
+		g_autofree gchar *tee
+		    = g_strdup_printf ("<aleph:sev type='snp' runtime='%s'/>", net.fw_ref);
+		g_autoptr (Flow) f = flow_new_tee (NULL, tee, "payment='credit'");
+		g_assert_false (ac_pipeline_preflight_step (&f->p, &error));
+		/* a manifest is at most 64 KiB: the firmware is not read whole */
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_assert_true (g_str_has_prefix (error->message, "runtime manifest "));
+		g_assert_nonnull (strstr (error->message, net.fw_ref));
+		g_assert_nonnull (strstr (error->message, "exceeds 65536 bytes"));
+		g_clear_error (&error);
+		g_assert_false (ac_state_step_done (f->p.state, "runtime"));
+	}
+	{
+		g_autoptr (Flow) f = flow_new_tee (NULL, "<aleph:sev type='snp' policy='0x30000'/>",
+		                                   "payment='credit'");
+		g_autoptr (JsonNode) content = NULL;
+		g_autoptr (AcAlephMessage) msg = NULL;
+		JsonObject *te, *m0;
+		JsonArray *ms;
+		JsonObject *rt;
+
+		f->config->snp_runtime = g_strdup (net.snp_runtime);
+		g_assert_true (ac_pipeline_preflight_step (&f->p, &error));
+		g_assert_no_error (error);
+		g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "hash"), ==, net.crn_hash);
+		/* the runtime measured for this account and the domain's vCPUs */
+		g_assert_true (ac_state_step_done (f->p.state, "runtime"));
+		g_assert_cmpstr (ac_state_get_string (f->p.state, "runtime", "ref"), ==,
+		                 net.snp_runtime);
+		g_assert_cmpstr (ac_state_get_string (f->p.state, "runtime", "owner"), ==,
+		                 ac_eth_account_get_address (f->p.account));
+		g_assert_cmpint (ac_state_get_int (f->p.state, "runtime", "port"), ==, 8443);
+		rt = ac_state_get_step (f->p.state, "runtime");
+		g_assert_cmpuint (
+		    json_array_get_length (json_object_get_array_member (rt, "measurements")), ==,
+		    3);
+		/* the INSTANCE: sev_snp, the runtime, the digests; validated as every message is */
+		content = ac_pipeline_instance_content (&f->p, &error);
+		g_assert_no_error (error);
+		te = json_object_get_object_member (
+		    json_object_get_object_member (json_node_get_object (content), "environment"),
+		    "trusted_execution");
+		g_assert_cmpstr (json_object_get_string_member (te, "mode"), ==, "sev_snp");
+		g_assert_cmpint (json_object_get_int_member (te, "policy"), ==, 0x30000);
+		g_assert_cmpstr (json_object_get_string_member (te, "runtime"), ==,
+		                 net.snp_runtime);
+		g_assert_true (!json_object_has_member (te, "firmware")
+		               || json_object_get_null_member (te, "firmware"));
+		ms = json_object_get_array_member (te, "measurements");
+		g_assert_cmpuint (json_array_get_length (ms), ==, 3);
+		m0 = json_array_get_object_element (ms, 0);
+		g_assert_cmpstr (json_object_get_string_member (m0, "vcpu_type"), ==, "EPYC-v4");
+		g_assert_cmpstr (json_object_get_string_member (
+		                     json_object_get_object_member (m0, "registers"), "launch"),
+		                 ==,
+		                 json_object_get_string_member (
+		                     json_array_get_object_element (
+		                         json_object_get_array_member (rt, "measurements"), 0),
+		                     "launch"));
+		/* the image's STORE comes later: a placeholder, as the pricing uses */
+		{
+			JsonObject *rootfs = json_object_get_object_member (
+			    json_node_get_object (content), "rootfs");
+			json_object_set_string_member (json_object_get_object_member (rootfs, "parent"),
+			                               "ref",
+			                               "0000000000000000000000000000000000000000000000000000"
+			                               "000000000000");
+			json_object_set_int_member (rootfs, "size_mib", 1);
+		}
+		msg = ac_aleph_message_build ("INSTANCE", content,
+		                              ac_eth_account_get_address (f->p.account), "TEST",
+		                              1700000000.0, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (msg);
+		/* nothing built or published yet */
+		g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+		/* the same tag and account: not fetched again */
+		g_assert_true (ac_pipeline_snp_runtime_step (&f->p, &error));
+		g_assert_no_error (error);
+	}
 }
 
 static void
@@ -528,7 +630,7 @@ main (int argc, char **argv)
 	                 test_preflight_insufficient_credit);
 	g_test_add_func ("/pipeline/preflight/refused-payment", test_preflight_refused_payment);
 	g_test_add_func ("/pipeline/preflight/old-ccn", test_preflight_old_ccn);
-	g_test_add_func ("/pipeline/preflight/snp-never-sev", test_snp_never_sev);
+	g_test_add_func ("/pipeline/preflight/snp", test_snp_preflight);
 	g_test_add_func ("/pipeline/store-instance", test_store_instance);
 	g_test_add_func ("/pipeline/attest/refusals", test_attest_refusals);
 	rc = g_test_run ();

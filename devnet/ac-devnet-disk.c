@@ -19,6 +19,7 @@
 #include "ac-devnet-disk.h"
 #include "ac-error.h"
 #include "ac-json.h"
+#include "ac-snp-luks2.h"
 
 guint32
 ac_devnet_disk_crc32 (guint32 crc, const guint8 *data, gsize len)
@@ -371,99 +372,20 @@ ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
 
 /* ---- LUKS2, the whole image (SEV-SNP instances) ---- */
 
-#define LUKS2_CIPHER "aes-xts-plain64"
-
-static gboolean
-luks2_fail (GError **error, const gchar *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-luks2_fail (GError **error, const gchar *fmt, ...)
-{
-	va_list ap;
-	g_autofree gchar *text = NULL;
-	va_start (ap, fmt);
-	text = g_strdup_vprintf (fmt, ap);
-	va_end (ap);
-	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "LUKS2 header: %s", text);
-	return FALSE;
-}
-
-/* the "encryption" string of @o ("" when absent or not a string) */
-static const gchar *
-luks2_encryption (JsonObject *o)
-{
-	JsonNode *n = o != NULL ? json_object_get_member (o, "encryption") : NULL;
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
-	    || json_node_get_value_type (n) != G_TYPE_STRING)
-		return "";
-	return json_node_get_string (n);
-}
-
-static JsonObject *
-luks2_object (JsonObject *o, const gchar *name)
-{
-	JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
-	return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-gboolean
-ac_devnet_disk_luks2_check_metadata (const gchar *json, gsize len, GError **error)
-{
-	g_autoptr (JsonNode) root = NULL;
-	g_autoptr (GList) slots = NULL;
-	g_autoptr (GList) segments = NULL;
-	g_autoptr (GError) local = NULL;
-	JsonObject *o, *ks, *sg;
-	guint crypt = 0;
-
-	root = ac_json_parse_bounded ("LUKS2 metadata", json, len, AC_DEVNET_LUKS2_MAX_METADATA,
-	                              AC_ERROR_INVALID_INPUT, &local);
-	if (root == NULL)
-		return luks2_fail (error, "%s", local->message);
-	o = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-	ks = luks2_object (o, "keyslots");
-	sg = luks2_object (o, "segments");
-	if (ks == NULL || sg == NULL)
-		return luks2_fail (error, "no keyslots or segments object");
-	slots = json_object_get_members (ks);
-	for (GList *l = slots; l != NULL; l = l->next) {
-		JsonObject *slot = luks2_object (ks, l->data);
-		const gchar *enc = luks2_encryption (luks2_object (slot, "area"));
-		if (g_strcmp0 (enc, LUKS2_CIPHER) != 0)
-			return luks2_fail (error,
-			                   "keyslot %.16s is encrypted with '%.64s', expected "
-			                   "%s",
-			                   (const gchar *)l->data, enc, LUKS2_CIPHER);
-	}
-	segments = json_object_get_members (sg);
-	for (GList *l = segments; l != NULL; l = l->next) {
-		JsonObject *seg = luks2_object (sg, l->data);
-		JsonNode *type = seg != NULL ? json_object_get_member (seg, "type") : NULL;
-		const gchar *enc = luks2_encryption (seg);
-		if (type == NULL || !JSON_NODE_HOLDS_VALUE (type)
-		    || json_node_get_value_type (type) != G_TYPE_STRING
-		    || g_strcmp0 (json_node_get_string (type), "crypt") != 0
-		    || g_strcmp0 (enc, LUKS2_CIPHER) != 0)
-			return luks2_fail (error,
-			                   "segment %.16s is not a crypt segment encrypted with %s "
-			                   "(encryption '%.64s')",
-			                   (const gchar *)l->data, LUKS2_CIPHER, enc);
-		crypt++;
-	}
-	if (crypt == 0)
-		return luks2_fail (error, "no crypt segment");
-	return TRUE;
-}
-
 #if HAVE_CRYPTSETUP
 /* loads the image's LUKS2 header (at offset 0) and validates it; NULL with @error */
 static struct crypt_device *
 luks2_load (const gchar *image_path, GError **error)
 {
 	struct crypt_device *cd = NULL;
-	const char *json = NULL;
-	int rc = crypt_init (&cd, image_path);
+	g_autoptr (AcLuks2Header) header = NULL;
+	int rc;
 
+	/* the guest's rule first, on the raw header (both copies), before libcryptsetup reads it */
+	header = ac_luks2_check_file (image_path, error);
+	if (header == NULL)
+		return NULL;
+	rc = crypt_init (&cd, image_path);
 	if (rc < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "crypt_init %s: %s", image_path,
 		             g_strerror (-rc));
@@ -475,19 +397,6 @@ luks2_load (const gchar *image_path, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "%s: libcryptsetup cannot load a LUKS2 header at its start: %s",
 		             image_path, g_strerror (-rc));
-		crypt_free (cd);
-		return NULL;
-	}
-	rc = crypt_dump_json (cd, &json, 0);
-	if (rc < 0 || json == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "%s: the LUKS2 metadata cannot be read: %s", image_path,
-		             g_strerror (rc < 0 ? -rc : EINVAL));
-		crypt_free (cd);
-		return NULL;
-	}
-	if (!ac_devnet_disk_luks2_check_metadata (json, strlen (json), error)) {
-		g_prefix_error (error, "%s: ", image_path);
 		crypt_free (cd);
 		return NULL;
 	}

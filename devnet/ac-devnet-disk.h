@@ -53,16 +53,9 @@ ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
                                       GError **error);
 
 /* SEV-SNP instances: the rootfs is a raw LUKS2 container, its header at offset 0 */
-#define AC_DEVNET_LUKS2_MAX_METADATA (4 * 1024 * 1024)
 
-/* The guest initrd's check of a LUKS2 header's JSON metadata (as libcryptsetup dumps it):
- * every key slot's area and every segment encrypted with aes-xts-plain64, every segment a
- * crypt segment, at least one (a host-supplied header with cipher_null is refused).
- * AC_ERROR_INVALID_INPUT naming the key slot or segment. Pure; fuzzed. */
-gboolean
-ac_devnet_disk_luks2_check_metadata (const gchar *json, gsize len, GError **error);
-
-/* loads the LUKS2 header at the start of @image_path and checks its metadata */
+/* the LUKS2 header at the start of @image_path checked as the guest's initrd checks it
+ * (sev/ac-snp-luks2.h: aes-xts-plain64 everywhere, both copies), then loaded by libcryptsetup */
 gboolean
 ac_devnet_disk_luks2_validate (const gchar *image_path, GError **error);
 

@@ -102,7 +102,7 @@ grep ALEPH-TEST-GUEST-UP "$dir/aleph-demo.console"
 show virsh destroy aleph-demo
 show "$virt_aleph" status aleph-demo
 
-step "The Aleph flow on the devnet: a local Aleph network with software SEV nodes"
+step "The Aleph flow on the devnet: a local Aleph network with software SEV and SEV-SNP nodes"
 devnet_bin="$builddir/devnet/aleph-devnet"
 mkdir -p "$dir/devnet"
 cat > "$dir/devnet/devnet.json" <<JSON
@@ -110,17 +110,28 @@ cat > "$dir/devnet/devnet.json" <<JSON
 JSON
 "$devnet_bin" --config "$dir/devnet/devnet.json" > "$dir/devnet/ready.json" 2>"$dir/devnet/devnet.log" &
 echo $! > "$dir/devnet.pid"
-for _ in $(seq 1 100); do [ -s "$dir/devnet/ready.json" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do
+  [ -s "$dir/devnet/ready.json" ] && break
+  if ! kill -0 "$(cat "$dir/devnet.pid")" 2>/dev/null; then
+    echo "aleph-devnet exited before it was ready:" >&2; cat "$dir/devnet/devnet.log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+if [ ! -s "$dir/devnet/ready.json" ]; then
+  echo "aleph-devnet is not ready after 60 s; its log: $dir/devnet/devnet.log" >&2; exit 1
+fi
 info() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$dir/devnet/ready.json')); print(eval(sys.argv[1]))" "$1"; }
 api=$(info 'd["ccn"]')
 echo "CCN (Aleph API): $api"
 echo "CRN:             $(info 'd["crns"][0]["url"]')"
 echo "devnet root:     $(info 'd["trust_root"]["ark"]')  (trusted only because the config says so)"
+echo "SEV-SNP ARK:     $(info 'd["snp"]["ark"]')  (likewise), KDS $(info 'd["snp"]["kds"]')"
+echo "SNP runtime:     $(info 'd["snp"]["runtime"]')  (the devnet's aleph-instance-runtime/1 manifest)"
 
 step "An Ethereum account for signing (aleph-client's key file format)"
 show "$virt_aleph" account create --key-file "$dir/ethereum.key"
 
-step "The service's configuration: state, key, and the devnet root trusted explicitly"
+step "The service's configuration: state, key, and the devnet's roots trusted explicitly"
 cat > "$dir/virt-alephd.conf" <<CONF
 [daemon]
 monitor-interval=5
@@ -128,6 +139,9 @@ monitor-interval=5
 state-dir=$dir/aleph-state
 key-file=$dir/ethereum.key
 trusted-roots=$(info 'd["trust_root"]["ark"]')
+snp-trusted-arks=$(info 'd["snp"]["ark"]')
+snp-kds=$(info 'd["snp"]["kds"]')
+snp-runtime=$(info 'd["snp"]["runtime"]')
 poll-first-ms=200
 poll-max-ms=1000
 CONF
@@ -138,12 +152,16 @@ while kill -0 "$old_pid" 2>/dev/null; do sleep 0.1; done
 "$virt_alephd" --connect "$uri" --config "$dir/virt-alephd.conf" --pidfile "$dir/virt-alephd.pid" \
   --foreground >>"$dir/virt-alephd.log" 2>&1 &
 
-step "Defining a domain tagged with <aleph:publish> (examples/aleph-domain.xml)"
+step "Defining a domain tagged with <aleph:publish> (examples/aleph-domain.xml) and an SEV-SNP one (examples/aleph-snp-domain.xml)"
 cp "$dir/guest/disk.img" "$dir/aleph-web.img"
+cp "$dir/guest/disk.img" "$dir/aleph-snp.img"
 sed -e "s#@DIR@#$dir#g" -e "s#@API@#$api#g" -e "s#@FW_SHA256@#$(info 'd["firmware"]["sha256"]')#g" \
     -e "s#@FW_REF@#$(info 'd["firmware"]["item_hash"]')#g" "$top/examples/aleph-domain.xml" > "$dir/aleph-web.xml"
+sed -e "s#@DIR@#$dir#g" -e "s#@API@#$api#g" "$top/examples/aleph-snp-domain.xml" > "$dir/aleph-snp.xml"
 sed -n '/<metadata>/,/<\/metadata>/p' "$dir/aleph-web.xml"
 show virsh define "$dir/aleph-web.xml"
+sed -n '/<metadata>/,/<\/metadata>/p' "$dir/aleph-snp.xml"
+show virsh define "$dir/aleph-snp.xml"
 
 step "virt-alephd builds, publishes, attests and injects; each step lands in the status element"
 flow_ok=1
@@ -167,6 +185,26 @@ PY
 
 step "The pipeline's log (never a secret in it)"
 show "$virt_aleph" logs aleph-web --config "$dir/virt-alephd.conf"
+
+step "The SEV-SNP instance: runtime measured here, LUKS2 image, sev_snp INSTANCE, the agent's report verified over TLS, then the passphrase"
+snp_ok=1
+show "$virt_aleph" status --follow aleph-snp || snp_ok=0
+show "$virt_aleph" status aleph-snp
+if [ "$snp_ok" = 0 ]; then
+  echo "The SEV-SNP flow failed; the status above says where and why."
+  show "$virt_aleph" logs aleph-snp --config "$dir/virt-alephd.conf" || true
+  exit 1
+fi
+echo "What was verified before the passphrase left (the pipeline's log):"
+"$virt_aleph" logs aleph-snp --config "$dir/virt-alephd.conf" | grep -E 'expected launch digest|report verified|took the passphrase'
+/usr/bin/python3 - "$(info 'd["admin"]')" "$("$virt_aleph" status aleph-snp --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["instance"])')" <<'PY'
+import json, sys, urllib.request
+vm = json.load(urllib.request.urlopen(f"{sys.argv[1]}/admin/vms/{sys.argv[2]}"))
+for v in vm["vms"]:
+    print(f"  SNP VM {sys.argv[2][:16]}…: TLS handshakes {v.get('agent_handshakes')}, fresh reports "
+          f"{v.get('fresh_reports')}, injections {v.get('inject_attempts')}, passphrase opened "
+          f"the LUKS2 image {v.get('passphrase_ok')} time(s)")
+PY
 
 step "The local SEV flow: a domain tagged <aleph:local mode='sev'/> (examples/local-sev-domain.xml)"
 cp "$dir/guest/disk.img" "$dir/local-sev.img"

@@ -1,7 +1,7 @@
 /*
  * aleph-confidential: unit tests of the devnet's SEV-SNP instance parts, in-process — the
  * default runtime (tar, gzip, manifest) read back by the client's reader and measured; the
- * guest initrd's LUKS2 header rule; the attest-agent's request parser and its answers (the
+ * attest-agent's request parser and its answers (the
  * Aleph agent's status codes and texts, the owner's signature checked).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -128,65 +128,6 @@ test_runtime (void)
 		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 		g_clear_error (&error);
 		g_bytes_unref (one[0]);
-	}
-}
-
-#define SLOT(enc)                                                                                  \
-	"\"0\":{\"type\":\"luks2\",\"key_size\":64,\"area\":{\"type\":\"raw\",\"offset\":"         \
-	"\"32768\","                                                                               \
-	"\"size\":\"258048\",\"encryption\":\"" enc "\",\"key_size\":64}}"
-#define SEGMENT(type, enc)                                                                         \
-	"\"0\":{\"type\":\"" type                                                                  \
-	"\",\"offset\":\"16777216\",\"size\":\"dynamic\",\"iv_tweak\":\"0\","                      \
-	"\"encryption\":\"" enc "\",\"sector_size\":512}"
-
-/* the guest initrd's rule on a LUKS2 header */
-static void
-test_luks2_metadata (void)
-{
-	struct {
-		const gchar *json;
-		gboolean ok;
-	} cases[] = {
-		{ "{\"keyslots\":{" SLOT ("aes-xts-plain64") "},\"segments\":{" SEGMENT (
-		      "crypt", "aes-xts-plain64") "}}",
-		  TRUE },
-		/* no key slot: nothing opens it, but the header itself is acceptable */
-		{ "{\"keyslots\":{},\"segments\":{" SEGMENT ("crypt", "aes-xts-plain64") "}}",
-		  TRUE },
-		/* the Trail of Bits header: cipher_null */
-		{ "{\"keyslots\":{" SLOT ("aes-xts-plain64") "},\"segments\":{" SEGMENT (
-		      "crypt", "cipher_null-ecb") "}}",
-		  FALSE },
-		{ "{\"keyslots\":{" SLOT ("cipher_null-ecb") "},\"segments\":{" SEGMENT (
-		      "crypt", "aes-xts-plain64") "}}",
-		  FALSE },
-		{ "{\"keyslots\":{" SLOT ("aes-cbc-essiv:sha256") "},\"segments\":{" SEGMENT (
-		      "crypt", "aes-xts-plain64") "}}",
-		  FALSE },
-		{ "{\"keyslots\":{" SLOT ("aes-xts-plain64") "},\"segments\":{}}", FALSE },
-		{ "{\"keyslots\":{" SLOT (
-		      "aes-xts-plain64") "},\"segments\":{\"0\":{\"type\":"
-		                         "\"linear\",\"offset\":\"0\",\"size\":\"dynamic\"}}}",
-		  FALSE },
-		{ "{\"keyslots\":{\"0\":{\"type\":\"reencrypt\",\"area\":{\"type\":\"none\"}}},"
-		  "\"segments\":{" SEGMENT ("crypt", "aes-xts-plain64") "}}",
-		  FALSE },
-		{ "{\"segments\":{" SEGMENT ("crypt", "aes-xts-plain64") "}}", FALSE },
-		{ "[]", FALSE },
-		{ "{\"keyslots\":{\"0\":1},\"segments\":{" SEGMENT ("crypt",
-		                                                    "aes-xts-plain64") "}}",
-		  FALSE },
-		{ "not json", FALSE },
-	};
-	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-		g_autoptr (GError) error = NULL;
-		gboolean ok = ac_devnet_disk_luks2_check_metadata (cases[i].json,
-		                                                   strlen (cases[i].json), &error);
-		g_test_message ("case %u: %s", i, ok ? "accepted" : error->message);
-		g_assert_cmpint (ok, ==, cases[i].ok);
-		if (!ok)
-			g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 	}
 }
 
@@ -419,7 +360,6 @@ main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/devnet/snp/runtime", test_runtime);
-	g_test_add_func ("/devnet/snp/luks2-metadata", test_luks2_metadata);
 	g_test_add_func ("/devnet/snp/agent-parse", test_agent_parse);
 	g_test_add_func ("/devnet/snp/agent-answers", test_agent_answers);
 	return g_test_run ();

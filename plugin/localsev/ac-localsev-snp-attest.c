@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include "ac-localsev.h"
+#include "ac-localsev-private.h"
+#include "ac-localsev-store.h"
 
 #include <json-glib/json-glib.h>
 #include <openssl/crypto.h>
@@ -143,5 +145,77 @@ ac_localsev_snp_attest (const AcLocalsevOptions *opts,
 	                                : "unknown");
 	att->session_id = g_strdup (record->session_id);
 	att->time = ac_time_now_utc ();
+	return g_steal_pointer (&att);
+}
+
+/**
+ * ac_localsev_snp_attest_domain:
+ * @dom: the started domain, as libvirt gives it now
+ *
+ * The local attest step for an SEV-SNP launch: see ac-localsev.h.
+ */
+AcLocalsevAttestation *
+ac_localsev_snp_attest_domain (const AcLocalsevOptions *opts,
+                               const AcDomain *dom,
+                               const gchar *passphrase,
+                               GCancellable *cancellable,
+                               GError **error)
+{
+	g_autoptr (AcLocalsevRecord) r = NULL;
+	g_autoptr (AcLocalsevAttestation) att = NULL;
+	g_autoptr (AcSnpRoots) roots = NULL;
+	g_autoptr (AcSnpKds) kds = NULL;
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *dir = NULL;
+	AcSnpCertSource certs = { 0 };
+
+	g_return_val_if_fail (opts != NULL && dom != NULL && passphrase != NULL, NULL);
+
+	if (dom->name == NULL || !ac_localsev_store_check_uuid (dom->uuid, error))
+		return NULL;
+	dir = ac_localsev_store_domain_dir_full (opts->state_dir, dom->uuid, FALSE, error);
+	if (dir == NULL)
+		return NULL;
+	r = ac_localsev_record_load_from (dir, dom->name, error);
+	if (r == NULL)
+		return NULL;
+	if (r->tee != AC_TEE_SNP) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "domain '%s': the prepared launch is an SEV launch, attested with its "
+		             "launch measurement, not through the guest's agent",
+		             dom->name);
+		return NULL;
+	}
+	/* the domain that runs is the one prepared (the hook checked it at its start) */
+	if (!ac_localsev_gate_compare (r, dom, error))
+		return NULL;
+	if (opts->snp_agent_host == NULL || opts->snp_agent_port == 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+		             "domain '%s': the guest's agent listens on its port %u; forward it to "
+		             "this machine and configure the address ([localsev] snp-agent = "
+		             "HOST:PORT)",
+		             dom->name, r->agent_port);
+		return NULL;
+	}
+	roots = opts->snp_roots != NULL ? ac_snp_roots_ref (opts->snp_roots)
+	                                : ac_snp_roots_new_builtin ();
+	if (opts->snp_certs != NULL) {
+		certs = *opts->snp_certs;
+	} else {
+		kds = ac_snp_kds_new (NULL, opts->kds_cache_dir, opts->kds_fetch,
+		                      opts->kds_user_data);
+		certs.kds = kds;
+	}
+	att = ac_localsev_snp_attest (opts, r, roots, &certs, opts->snp_agent_host,
+	                              opts->snp_agent_port, passphrase, 0, cancellable, error);
+	if (att == NULL)
+		return NULL;
+	r->state = AC_LOCALSEV_STATE_ATTESTED;
+	g_free (r->state_time);
+	r->state_time = g_strdup (att->time);
+	g_free (r->measurement);
+	r->measurement = g_strdup (att->measurement);
+	if (!ac_localsev_record_save (dir, r, &error_local))
+		g_warning ("domain '%s': attested, but %s", dom->name, error_local->message);
 	return g_steal_pointer (&att);
 }

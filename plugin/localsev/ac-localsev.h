@@ -75,6 +75,14 @@ typedef struct {
 	gchar *snp_owner;
 	AcSnpInjectSignFunc snp_sign;
 	gpointer snp_sign_data;
+	/* where the guest's agent is reached: a forward of the guest's attestation port
+	 * (the record's agent_port) to this address; NULL = not configured */
+	gchar *snp_agent_host;
+	guint16 snp_agent_port;
+	/* the trusted ARKs (NULL = AMD's built-in roots) and, optionally, where the VCEK and its
+	 * chain come from (borrowed; NULL = AMD KDS through kds_fetch and kds_cache_dir) */
+	AcSnpRoots *snp_roots;
+	const AcSnpCertSource *snp_certs;
 } AcLocalsevOptions;
 
 #define AC_LOCALSEV_DEFAULT_LIFETIME_S (7 * 24 * 3600)
@@ -273,6 +281,18 @@ AcLocalsevAttestation *ac_localsev_snp_attest (const AcLocalsevOptions *opts,
 					       guint timeout_ms,
 					       GCancellable *cancellable,
 					       GError **error);
+
+/* The attest step of a started SEV-SNP domain @dom (live XML): its record loaded, the domain
+ * compared with it (the gatekeeper's comparison), then ac_localsev_snp_attest() with
+ * opts->snp_roots (AMD's built-in roots by default), opts->snp_certs (by default the VCEK from
+ * AMD KDS through opts->kds_fetch and opts->kds_cache_dir), and the agent at opts->snp_agent_host:snp_agent_port; the record is
+ * marked attested with the report's measurement. A guest that booted again asks again: each
+ * call verifies afresh. %AC_ERROR_NOT_FOUND when no agent address is configured. */
+AcLocalsevAttestation *ac_localsev_snp_attest_domain (const AcLocalsevOptions *opts,
+						      const AcDomain *dom,
+						      const gchar *passphrase,
+						      GCancellable *cancellable,
+						      GError **error);
 
 /* when the instance ends: cleanse and remove the session keys and the record */
 gboolean ac_localsev_forget (const gchar *state_dir, const gchar *uuid, GError **error);

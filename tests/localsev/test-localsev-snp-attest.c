@@ -294,6 +294,70 @@ test_wrong_inputs (Fixture *f, gconstpointer data)
 	f->prepared->record->tee = AC_TEE_SNP;
 }
 
+/* the flow's attest step for the started domain: the record, the domain compared with it, the
+ * configured agent address; the record then says attested */
+static void
+test_attest_domain (Fixture *f, gconstpointer data)
+{
+	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
+		                  .intermediate = ac_snp_firmware_get_ask (fw),
+		                  .ark = ac_snp_firmware_get_ark (fw) };
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcDomain) dom = ac_domain_parse (f->prepared->domain_xml, -1, &error);
+	g_autoptr (AcLocalsevAttestation) att = NULL;
+	g_autoptr (AcLocalsevRecord) r = NULL;
+	g_autoptr (TestSnpAgent) agent = NULL;
+	TestSnpAgentConfig c = { 0 };
+	const TestSnpAgentSeen *seen;
+
+	g_assert_no_error (error);
+	f->opts->snp_roots = ac_snp_roots_ref (roots);
+	f->opts->snp_certs = &certs;
+	/* no agent address: said so, nothing tried */
+	att = ac_localsev_snp_attest_domain (f->opts, dom, PASSPHRASE, NULL, &error);
+	g_assert_null (att);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, "snp-agent"));
+	g_clear_error (&error);
+
+	boot (f, f->prepared->domain_xml, f->prepared->record->snp_policy);
+	c.cert = f->cert;
+	c.key = f->key;
+	c.guest = f->guest;
+	memcpy (c.pk_raw, f->pk_raw, sizeof c.pk_raw);
+	c.owner = ac_eth_account_get_address (f->owner);
+	agent = test_snp_agent_start (&c);
+	f->opts->snp_agent_host = g_strdup (HOST);
+	f->opts->snp_agent_port = test_snp_agent_get_port (agent);
+
+	/* a domain that is not the prepared one: refused before any connection */
+	{
+		g_autoptr (GString) s = g_string_new (f->prepared->domain_xml);
+		g_autoptr (AcDomain) edited = NULL;
+		g_string_replace (s, "luks=1 ", "luks=1 init=/bin/sh ", 1);
+		edited = ac_domain_parse (s->str, -1, &error);
+		g_assert_no_error (error);
+		att = ac_localsev_snp_attest_domain (f->opts, edited, PASSPHRASE, NULL, &error);
+		g_assert_null (att);
+		g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+		g_assert_nonnull (strstr (error->message, "<cmdline>"));
+		g_clear_error (&error);
+		g_assert_cmpuint (test_snp_agent_peek_bytes (agent), ==, 0);
+	}
+
+	att = ac_localsev_snp_attest_domain (f->opts, dom, PASSPHRASE, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (att);
+	seen = test_snp_agent_stop (agent);
+	g_assert_cmpuint (seen->injections_ok, ==, 1);
+	g_assert_cmpstr (seen->luks_passphrase, ==, PASSPHRASE);
+	r = ac_localsev_record_load (f->tmp, UUID, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (r->state, ==, AC_LOCALSEV_STATE_ATTESTED);
+	g_assert_cmpstr (r->measurement, ==, r->expected_measurement);
+	f->opts->snp_certs = NULL;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -318,6 +382,7 @@ main (int argc, char **argv)
 	ADD ("refused/cpu", "cpu", test_refused);
 	ADD ("refused/debug", "debug", test_refused);
 	ADD ("wrong-inputs", NULL, test_wrong_inputs);
+	ADD ("domain", NULL, test_attest_domain);
 #undef ADD
 	rc = g_test_run ();
 	ac_snp_roots_unref (roots);

@@ -192,8 +192,8 @@ ac_localsev_snp_attest_domain (const AcLocalsevOptions *opts,
 	if (opts->snp_agent_host == NULL || opts->snp_agent_port == 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
 		             "domain '%s': the guest's agent listens on its port %u; forward it to "
-		             "this machine and configure the address ([localsev] snp-agent = "
-		             "HOST:PORT)",
+		             "this machine and give that address (snp-agent = HOST:PORT, "
+		             "docs/snp.md#local-snp-hosts)",
 		             dom->name, r->agent_port);
 		return NULL;
 	}

@@ -469,8 +469,8 @@ ac_localsev_snp_prepare (AcSevHost *host,
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "domain '%s' is tagged for SEV-SNP, but no local SEV-SNP runtime is "
-		    "configured ([localsev] snp-runtime = DIR holding manifest.json and the "
-		    "bundle's files)",
+		    "given (snp-runtime: a directory holding manifest.json and the bundle's "
+		    "files, docs/snp.md#local-snp-hosts)",
 		    dom->name);
 		return NULL;
 	}

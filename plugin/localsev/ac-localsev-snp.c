@@ -23,6 +23,7 @@
 #include "ac-localsev-domain.h"
 #include "ac-localsev-pin.h"
 #include "ac-localsev-store.h"
+#include "ac-snp-bundle.h"
 #include "ac-snp-policy.h"
 #include "ac-snp-runtime.h"
 #include "ac-time.h"
@@ -321,6 +322,7 @@ ac_localsev_snp_runtime_load (const gchar *dir, const gchar *pin, GError **error
 	g_autoptr (AcLocalsevSnpRuntime) rt = g_new0 (AcLocalsevSnpRuntime, 1);
 	g_autofree gchar *manifest_path = NULL;
 	g_autofree gchar *bundle_path = NULL;
+	g_autoptr (GBytes) bundle = NULL;
 	g_autofree gchar *data = NULL;
 	g_autoptr (GError) error_local = NULL;
 	gsize len = 0;
@@ -349,10 +351,10 @@ ac_localsev_snp_runtime_load (const gchar *dir, const gchar *pin, GError **error
 		             manifest_path, error_local->message);
 		return NULL;
 	}
-	/* the bundle, when it is there, must be the manifest's */
+	/* the bundle, when it is there, must be the manifest's (and below, its members the files)
+	 */
 	bundle_path = g_build_filename (dir, SNP_BUNDLE, NULL);
 	if (g_file_test (bundle_path, G_FILE_TEST_EXISTS)) {
-		g_autoptr (GBytes) bundle = NULL;
 		g_autoptr (GMappedFile) map = g_mapped_file_new (bundle_path, FALSE, &error_local);
 		if (map == NULL) {
 			g_set_error (error, AC_ERROR, AC_ERROR_IO, "SEV-SNP runtime %s: %s", dir,
@@ -379,6 +381,37 @@ ac_localsev_snp_runtime_load (const gchar *dir, const gchar *pin, GError **error
 	    = snp_read_member (dir, rt->runtime->member_initrd, "initrd", &rt->initrd_path, error);
 	if (rt->files.initrd == NULL)
 		return NULL;
+	/* the files the domain boots are the bundle's, byte for byte */
+	if (bundle != NULL) {
+		AcSnpRuntimeFiles in_bundle = { 0 };
+		const struct {
+			const gchar *what, *path;
+			GBytes *file, **member;
+		} cmp[] = {
+			{ "OVMF", rt->ovmf_path, rt->files.ovmf, &in_bundle.ovmf },
+			{ "kernel", rt->kernel_path, rt->files.kernel, &in_bundle.kernel },
+			{ "initrd", rt->initrd_path, rt->files.initrd, &in_bundle.initrd },
+		};
+		gboolean same = TRUE;
+		guint i;
+
+		if (!ac_snp_bundle_read_members (rt->runtime, bundle, &in_bundle, &error_local)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "SEV-SNP runtime %s: %s", dir, error_local->message);
+			return NULL;
+		}
+		for (i = 0; i < G_N_ELEMENTS (cmp) && same; i++)
+			same = g_bytes_equal (cmp[i].file, *cmp[i].member);
+		g_bytes_unref (in_bundle.ovmf);
+		g_bytes_unref (in_bundle.kernel);
+		g_bytes_unref (in_bundle.initrd);
+		if (!same) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			             "SEV-SNP runtime %s: the %s %s is not the bundle's (%s)", dir,
+			             cmp[i - 1].what, cmp[i - 1].path, SNP_BUNDLE);
+			return NULL;
+		}
+	}
 	return g_steal_pointer (&rt);
 }
 

@@ -657,6 +657,22 @@ test_prepare_runtime (Fixture *f, gconstpointer data)
 		g_autoptr (AcLocalsevPrepared) p = prepare (f, xml);
 		session = g_strdup (p->record->session_id);
 	}
+	/* a file that is not the bundle's member: refused, naming it */
+	{
+		g_autofree gchar *kernel = g_build_filename (f->runtime, "boot", "vmlinuz", NULL);
+		g_autofree gchar *orig = NULL;
+		gsize orig_len = 0;
+		g_autofree gchar *xml = domain_xml (f);
+		g_autoptr (AcLocalsevPrepared) p = NULL;
+		const gchar *names[] = { "the kernel", "is not the bundle's", NULL };
+		g_assert_true (g_file_get_contents (kernel, &orig, &orig_len, NULL));
+		g_assert_true (g_file_set_contents (kernel, "another kernel", -1, NULL));
+		p = try_prepare (f, xml, &error);
+		g_assert_null (p);
+		assert_error (error, AC_ERROR_MISMATCH, names);
+		g_clear_error (&error);
+		g_assert_true (g_file_set_contents (kernel, orig, (gssize)orig_len, NULL));
+	}
 	/* another bundle: refused */
 	g_assert_true (g_file_set_contents (bundle, "another bundle", -1, NULL));
 	{

@@ -114,31 +114,27 @@ bundle_checksum_ok (const guint8 *h)
 	return sum == want;
 }
 
-/* reads @size bytes of data (and the padding to the block) into a new GBytes, or skips them */
+/* reads @size bytes of data (and the padding to the block) into a new GBytes, or skips them;
+ * memory grows with the data that arrives, not with the size a header claims */
 static gboolean
 bundle_data (Reader *r, guint64 size, GBytes **out, GError **error)
 {
 	guint8 buf[16 * BLOCK];
-	guint64 padded = (size + BLOCK - 1) / BLOCK * BLOCK;
-	guint64 left = padded;
-	guint8 *data = NULL;
+	guint64 left = (size + BLOCK - 1) / BLOCK * BLOCK;
+	g_autoptr (GByteArray) data = out != NULL ? g_byte_array_new () : NULL;
 	guint64 at = 0;
 
-	if (out != NULL)
-		data = g_malloc (size > 0 ? size : 1);
 	while (left > 0) {
 		gsize n = (gsize)MIN (left, (guint64)sizeof buf);
-		if (!bundle_read (r, buf, n, NULL, error)) {
-			g_free (data);
+		if (!bundle_read (r, buf, n, NULL, error))
 			return FALSE;
-		}
 		if (data != NULL && at < size)
-			memcpy (data + at, buf, (gsize)MIN ((guint64)n, size - at));
+			g_byte_array_append (data, buf, (guint)MIN ((guint64)n, size - at));
 		at += n;
 		left -= n;
 	}
 	if (out != NULL)
-		*out = g_bytes_new_take (data, (gsize)size);
+		*out = g_byte_array_free_to_bytes (g_steal_pointer (&data));
 	return TRUE;
 }
 

@@ -19,8 +19,10 @@
 #include "ac-file.h"
 #include "ac-snp-chain.h"
 #include "ac-hook-gate.h"
+#include "ac-localsev.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
+#include "ac-sev-host-libvirt.h"
 #include "ac-state.h"
 #include "ac-status.h"
 #include "ac-tag.h"
@@ -266,6 +268,43 @@ check_sev (Doctor *d, virConnectPtr conn, gboolean local)
 	virTypedParamsFree (params, nparams);
 }
 
+/* SEV-SNP readiness, the local flow's own check (ac_localsev_snp_check_host): libvirt and QEMU
+ * new enough and sev-snp in the domain capabilities; on this machine, kvm_amd's sev_snp too */
+static void
+check_snp (Doctor *d, virConnectPtr conn, gboolean local)
+{
+	g_autoptr (AcSevHost) host = ac_sev_host_libvirt_new (conn);
+	g_autoptr (AcSevHostSnpFacts) facts = NULL;
+	g_autoptr (GError) error = NULL;
+	guint cbitpos = 0, rpb = 0;
+
+	if (local) {
+		gboolean dev = g_file_test ("/dev/sev", G_FILE_TEST_EXISTS);
+		if (!ac_host_has_snp (AC_HOST_SEV_AUTO))
+			report (d, "local-snp", CHECK_WARN, AC_EXIT_OK,
+				"this host cannot run SEV-SNP guests (%s); domains tagged "
+				"<aleph:sev type='snp'> start here only with <aleph:local mode='test'/>",
+				dev ? "kvm_amd sev_snp is not enabled" : "no /dev/sev");
+		else
+			report (d, "local-snp", CHECK_OK, AC_EXIT_OK,
+				"/dev/sev present and kvm_amd sev_snp enabled");
+	}
+	facts = ac_sev_host_get_snp_facts (host, &error);
+	if (facts == NULL) {
+		report (d, "libvirt-snp", CHECK_WARN, AC_EXIT_OK, "%s", error->message);
+		return;
+	}
+	if (!ac_localsev_snp_check_host (ac_sev_host_get_name (host), facts, &cbitpos, &rpb,
+					 &error)) {
+		report (d, "libvirt-snp", CHECK_WARN, AC_EXIT_OK, "%s", error->message);
+		return;
+	}
+	report (d, "libvirt-snp", CHECK_OK, AC_EXIT_OK,
+		"libvirt and QEMU launch SEV-SNP guests (<launchSecurity type='sev-snp'>, cbitpos "
+		"%u, reducedPhysBits %u)",
+		cbitpos, rpb);
+}
+
 typedef struct {
 	time_t date;
 } HeaderData;
@@ -461,8 +500,10 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 	check_hook_config (&d, config, local);
 	check_account (&d, config);
 	check_snp_config (&d, config);
-	if (conn != NULL)
+	if (conn != NULL) {
 		check_sev (&d, conn, local);
+		check_snp (&d, conn, local);
+	}
 
 	if (argc == 2 && conn != NULL)
 		check_domain (&d, conn, config, argv[1], &crn);

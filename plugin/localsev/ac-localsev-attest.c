@@ -106,6 +106,15 @@ ac_localsev_attest_record (const AcLocalsevOptions *opts,
 	r = ac_localsev_record_load_from (*dir, name, error);
 	if (r == NULL)
 		return NULL;
+	/* an SEV-SNP launch is attested through the guest's agent (ac_localsev_snp_attest) */
+	if (r->tee != AC_TEE_SEV || tag->tee != AC_TEE_SEV) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+		             "domain '%s': the prepared launch or the tag is SEV-SNP, which is "
+		             "attested through the guest's agent, not with an SEV launch "
+		             "measurement",
+		             name);
+		return NULL;
+	}
 	if (r->state == AC_LOCALSEV_STATE_CONSUMED || r->state == AC_LOCALSEV_STATE_ATTESTED) {
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_REFUSED,

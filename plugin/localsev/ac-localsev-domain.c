@@ -289,3 +289,111 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 
 	return dump_root (doc);
 }
+
+/* @n and the indentation before it removed */
+static void
+remove_with_indent (xmlNode *n)
+{
+	if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
+		xmlNode *ws = n->prev;
+		xmlUnlinkNode (ws);
+		xmlFreeNode (ws);
+	}
+	xmlUnlinkNode (n);
+	xmlFreeNode (n);
+}
+
+/* a new element @name with the text @text (as it is: the tree escapes it when written) */
+static xmlNode *
+new_text_elem (xmlDoc *doc, const gchar *name, const gchar *text)
+{
+	xmlNode *n = xmlNewDocNode (doc, NULL, (const xmlChar *)name, NULL);
+	if (text != NULL)
+		xmlNodeAddContent (n, (const xmlChar *)text);
+	return n;
+}
+
+/* @n placed after @anchor (or first in @parent), on its own line with @indent */
+static void
+insert_after (xmlNode *parent, xmlNode *anchor, xmlNode *n, const gchar *indent)
+{
+	xmlDoc *doc = parent->doc;
+	if (anchor != NULL) {
+		xmlAddNextSibling (anchor, n);
+	} else if (parent->children != NULL) {
+		xmlAddPrevSibling (parent->children, n);
+	} else {
+		xmlAddChild (parent, n);
+	}
+	xmlAddPrevSibling (n, xmlNewDocText (doc, (const xmlChar *)indent));
+}
+
+gchar *
+ac_localsev_domain_set_snp_boot (const gchar *xml,
+                                 const gchar *loader,
+                                 const gchar *kernel,
+                                 const gchar *initrd,
+                                 const gchar *cmdline,
+                                 const gchar *cpu_model,
+                                 GError **error)
+{
+	g_autoptr (AcXmlDoc) doc = NULL;
+	const gchar *drop[] = { "loader", "nvram", "firmware", "kernel", "initrd", "cmdline", "dtb" };
+	xmlNode *root, *os, *next, *anchor, *l, *cpu, *model;
+
+	g_return_val_if_fail (xml != NULL && loader != NULL && kernel != NULL && initrd != NULL
+	                          && cmdline != NULL && cpu_model != NULL,
+	                      NULL);
+	doc = ac_localsev_domain_read (xml, -1, error);
+	if (doc == NULL)
+		return NULL;
+	root = xmlDocGetRootElement (doc);
+	os = first_child (root, "os");
+	if (os == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "the domain has no <os>");
+		return NULL;
+	}
+	xmlUnsetProp (os, (const xmlChar *)"firmware");
+	for (xmlNode *n = os->children; n != NULL; n = next) {
+		next = n->next;
+		for (guint i = 0; i < G_N_ELEMENTS (drop); i++) {
+			if (is_elem (n, drop[i])) {
+				remove_with_indent (n);
+				break;
+			}
+		}
+	}
+	anchor = first_child (os, "type");
+	l = new_text_elem (doc, "loader", loader);
+	xmlSetProp (l, (const xmlChar *)"readonly", (const xmlChar *)"yes");
+	xmlSetProp (l, (const xmlChar *)"type", (const xmlChar *)"pflash");
+	xmlSetProp (l, (const xmlChar *)"stateless", (const xmlChar *)"yes");
+	insert_after (os, anchor, l, "\n    ");
+	anchor = l;
+	{
+		const gchar *names[] = { "kernel", "initrd", "cmdline" };
+		const gchar *texts[] = { kernel, initrd, cmdline };
+		for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+			xmlNode *n = new_text_elem (doc, names[i], texts[i]);
+			insert_after (os, anchor, n, "\n    ");
+			anchor = n;
+		}
+	}
+
+	/* the vCPU model QEMU puts in the VMSAs: the one measured */
+	for (xmlNode *n = root->children; n != NULL; n = next) {
+		next = n->next;
+		if (is_elem (n, "cpu"))
+			remove_with_indent (n);
+	}
+	cpu = xmlNewDocNode (doc, NULL, (const xmlChar *)"cpu", NULL);
+	xmlSetProp (cpu, (const xmlChar *)"mode", (const xmlChar *)"custom");
+	xmlSetProp (cpu, (const xmlChar *)"match", (const xmlChar *)"exact");
+	model = new_text_elem (doc, "model", cpu_model);
+	xmlSetProp (model, (const xmlChar *)"fallback", (const xmlChar *)"forbid");
+	xmlAddChild (cpu, model);
+	anchor = first_child (root, "features");
+	insert_after (root, anchor != NULL ? anchor : os, cpu, "\n  ");
+	return dump_root (doc);
+}

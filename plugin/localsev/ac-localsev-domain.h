@@ -30,4 +30,16 @@ gchar *ac_localsev_domain_switch_disk (const gchar *xml,
 				      const gchar *loader,
 				      GError **error);
 
+/* @xml for an SEV-SNP direct kernel boot: <os> without a firmware attribute, <nvram>,
+ * <firmware> or <dtb>, with <loader readonly='yes' type='pflash' stateless='yes'>@loader</loader>,
+ * <kernel>, <initrd> and <cmdline> after its <type>; <cpu mode='custom' match='exact'><model
+ * fallback='forbid'>@cpu_model</model></cpu> in place of any <cpu> */
+gchar *ac_localsev_domain_set_snp_boot (const gchar *xml,
+				       const gchar *loader,
+				       const gchar *kernel,
+				       const gchar *initrd,
+				       const gchar *cmdline,
+				       const gchar *cpu_model,
+				       GError **error);
+
 G_END_DECLS

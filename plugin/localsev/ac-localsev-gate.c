@@ -40,7 +40,7 @@ ac_localsev_gate_parse_small (const gchar *text, guint *out)
 #define DIFF_SHOW_MAX 128
 #define DIFF_SHOW_MAX_MARKUP 1024
 
-static gboolean
+gboolean
 ac_localsev_gate_differs (GError **error,
                           const gchar *domain,
                           const gchar *input,
@@ -90,11 +90,12 @@ ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError
 	const gchar *name = r->domain;
 	guint32 policy = 0;
 	guint v = 0;
-	AcDomainDisk *disk;
 
 	if (g_strcmp0 (dom->uuid, r->uuid) != 0)
 		return ac_localsev_gate_differs (error, name, "the domain UUID", r->uuid,
 		                                 dom->uuid);
+	if (r->tee == AC_TEE_SNP)
+		return ac_localsev_gate_compare_snp (r, dom, error);
 	if (!dom->has_launch_security || g_strcmp0 (dom->ls_type, "sev") != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "domain '%s': launchSecurity: the domain has %s, but a "
@@ -144,6 +145,16 @@ ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError
 		return ac_localsev_gate_differs (error, name, "<vcpu> (measured in SEV-ES VMSAs)",
 		                                 want, have);
 	}
+	return ac_localsev_gate_compare_disk (r, dom, error);
+}
+
+/* the prepared disk: the same source, type, format, <source> and <backingStore> */
+gboolean
+ac_localsev_gate_compare_disk (const AcLocalsevRecord *r, const AcDomain *dom, GError **error)
+{
+	const gchar *name = r->domain;
+	AcDomainDisk *disk;
+
 	disk = ac_domain_find_disk (dom, r->disk_dev);
 	if (disk == NULL) {
 		g_set_error (

@@ -6,6 +6,7 @@
 #include "ac-localsev-owner.h"
 
 #include "ac-error.h"
+#include "ac-aleph-snp-inject.h"
 #include "ac-eth-account.h"
 
 static gchar *
@@ -56,6 +57,12 @@ ac_localsev_options_set_owner_key (AcLocalsevOptions *opts,
 	opts->sign = ac_localsev_owner_sign;
 	opts->sign_data = account;
 	opts->sign_data_free = (GDestroyNotify)ac_eth_account_free;
+	/* SEV-SNP: the address measured in the command line and the signer of the injection the
+	 * guest's agent checks against it (the account lives as long as opts->sign_data) */
+	g_free (opts->snp_owner);
+	opts->snp_owner = g_strdup (ac_eth_account_get_address (account));
+	opts->snp_sign = ac_aleph_snp_inject_sign;
+	opts->snp_sign_data = account;
 	if (address != NULL)
 		*address = g_strdup (ac_eth_account_get_address (account));
 	return TRUE;

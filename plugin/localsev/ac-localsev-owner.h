@@ -17,7 +17,8 @@ G_BEGIN_DECLS
  * Sets opts->sign to sign with the key in @key_file (NULL = aleph-client's default path).
  * A missing key file is fine unless @required (then %AC_ERROR_NOT_FOUND naming the file);
  * an unreadable or malformed one is an error. *address (nullable) gets the signer's address,
- * or NULL when no key was loaded.
+ * or NULL when no key was loaded. The same key is the SEV-SNP owner: opts->snp_owner (its
+ * address, measured in the command line) and opts->snp_sign (the injection's signature).
  */
 gboolean ac_localsev_options_set_owner_key (AcLocalsevOptions *opts,
 					    const gchar *key_file,

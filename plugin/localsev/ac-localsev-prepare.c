@@ -223,6 +223,9 @@ ac_localsev_prepare_check_domain (AcSevHost *host,
 			    "with 'virt-aleph tag %s --approve'",
 			    dom->name, ac_sev_host_get_name (host), dom->name);
 	}
+	/* SEV-SNP: its policy and boot are checked by ac_localsev_snp_prepare() */
+	if (tag->tee == AC_TEE_SNP)
+		return TRUE;
 	if (!ac_sev_policy_validate (tag->policy, error))
 		return FALSE;
 	if (dom->has_kernel) {
@@ -448,6 +451,8 @@ ac_localsev_prepare_domain (AcSevHost *host,
 	g_return_val_if_fail (dom != NULL, NULL);
 	if (!ac_localsev_prepare_check_domain (host, opts, tag, dom, error))
 		return NULL;
+	if (tag->tee == AC_TEE_SNP)
+		return ac_localsev_snp_prepare (host, opts, tag, domain_xml, dom, cancellable, error);
 
 	/* the firmware QEMU will measure: the tag's local copy, else the domain's loader */
 	fw_path = tag->firmware_file != NULL ? tag->firmware_file : dom->loader;

@@ -16,6 +16,7 @@
 #include "ac-localsev-domain.h"
 #include "ac-time.h"
 #include "ac-localsev.h"
+#include "ac-snp-runtime.h"
 
 G_BEGIN_DECLS
 
@@ -59,5 +60,61 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 /* the launch inputs of @dom against @r; the session state is not looked at */
 gboolean
 ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError **error);
+/* the disk part of it (SEV and SEV-SNP alike) */
+gboolean
+ac_localsev_gate_compare_disk (const AcLocalsevRecord *r, const AcDomain *dom, GError **error);
+/* FALSE with AC_ERROR_REFUSED: @input of the domain differs from what was prepared */
+gboolean
+ac_localsev_gate_differs (GError **error,
+                          const gchar *domain,
+                          const gchar *input,
+                          const gchar *prepared,
+                          const gchar *found);
+
+/* ---- ac-localsev-snp.c ---- */
+
+/* what <domainCapabilities><features> says of SEV and launchSecurity */
+typedef struct {
+	gboolean sev;     /* <sev supported='yes'> with cbitpos and reducedPhysBits */
+	guint cbitpos;
+	guint reduced_phys_bits;
+	gboolean sev_snp; /* "sev-snp" among <launchSecurity supported='yes'>'s sectype values */
+	gchar *sectypes;  /* those values, for messages */
+} AcLocalsevSnpDomcaps;
+
+void
+ac_localsev_snp_domcaps_clear (AcLocalsevSnpDomcaps *caps);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcLocalsevSnpDomcaps, ac_localsev_snp_domcaps_clear)
+gboolean
+ac_localsev_snp_parse_domcaps (const gchar *xml,
+                               gsize len,
+                               AcLocalsevSnpDomcaps *out,
+                               GError **error);
+
+/* a local runtime: the manifest and its members read */
+typedef struct {
+	AcSnpRuntime *runtime;
+	gchar *dir;
+	gchar *manifest_sha256;
+	gchar *ovmf_path, *kernel_path, *initrd_path;
+	AcSnpRuntimeFiles files;
+} AcLocalsevSnpRuntime;
+
+void
+ac_localsev_snp_runtime_free (AcLocalsevSnpRuntime *rt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcLocalsevSnpRuntime, ac_localsev_snp_runtime_free)
+AcLocalsevSnpRuntime *
+ac_localsev_snp_runtime_load (const gchar *dir, const gchar *pin, GError **error);
+
+AcLocalsevPrepared *
+ac_localsev_snp_prepare (AcSevHost *host,
+                         const AcLocalsevOptions *opts,
+                         const AcTag *tag,
+                         const gchar *domain_xml,
+                         const AcDomain *dom,
+                         GCancellable *cancellable,
+                         GError **error);
+gboolean
+ac_localsev_gate_compare_snp (const AcLocalsevRecord *r, const AcDomain *dom, GError **error);
 
 G_END_DECLS

@@ -68,6 +68,13 @@ ac_localsev_record_free (AcLocalsevRecord *record)
 	g_free (record->expires);
 	g_free (record->host);
 	g_free (record->measurement);
+	g_free (record->kernel);
+	g_free (record->initrd);
+	g_free (record->cmdline);
+	g_free (record->cpu_model);
+	g_free (record->owner);
+	g_free (record->runtime_sha256);
+	g_free (record->expected_measurement);
 	g_free (record);
 }
 
@@ -123,6 +130,19 @@ ac_localsev_record_to_json (const AcLocalsevRecord *r)
 	add_str (b, "expires", r->expires);
 	add_str (b, "host", r->host);
 	add_str (b, "measurement", r->measurement);
+	if (r->tee == AC_TEE_SNP) {
+		g_autofree gchar *policy = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", r->snp_policy);
+		add_str (b, "tee", "snp");
+		add_str (b, "snp-policy", policy);
+		add_str (b, "kernel", r->kernel);
+		add_str (b, "initrd", r->initrd);
+		add_str (b, "cmdline", r->cmdline);
+		add_str (b, "cpu-model", r->cpu_model);
+		add_str (b, "owner", r->owner);
+		add_str (b, "runtime-sha256", r->runtime_sha256);
+		add_str (b, "expected-measurement", r->expected_measurement);
+		add_int (b, "agent-port", r->agent_port);
+	}
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
 	return json_to_string (root, TRUE);
@@ -183,6 +203,48 @@ get_uint (JsonObject *o, const gchar *name, guint64 max, guint64 *out, GError **
 	return TRUE;
 }
 
+/* the SEV-SNP members of a record (tee "snp"): all required, each of its form */
+static gboolean
+ac_localsev_record_snp_from_json (JsonObject *o, AcLocalsevRecord *r, GError **error)
+{
+	g_autofree gchar *policy = NULL;
+	guint64 v = 0;
+
+	if (r->dh_cert != NULL || r->session != NULL || r->pdh_sha256 != NULL
+	    || r->chain_generation != NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "launch record: an SEV-SNP launch has no SEV session "
+		                     "(dh-cert, session, pdh-sha256, chain-generation)");
+		return FALSE;
+	}
+	if (!get_str (o, "snp-policy", TRUE, &policy, error)
+	    || !get_str (o, "kernel", TRUE, &r->kernel, error)
+	    || !get_str (o, "initrd", TRUE, &r->initrd, error)
+	    || !get_str (o, "cmdline", TRUE, &r->cmdline, error)
+	    || !get_str (o, "cpu-model", TRUE, &r->cpu_model, error)
+	    || !get_str (o, "owner", TRUE, &r->owner, error)
+	    || !get_str (o, "runtime-sha256", TRUE, &r->runtime_sha256, error)
+	    || !get_str (o, "expected-measurement", TRUE, &r->expected_measurement, error)
+	    || !get_uint (o, "agent-port", G_MAXUINT16, &v, error))
+		return FALSE;
+	r->agent_port = (guint)v;
+	if (!g_str_has_prefix (policy, "0x")
+	    || !g_ascii_string_to_unsigned (policy + 2, 16, 0, G_MAXUINT64, &r->snp_policy, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "launch record: snp-policy '%s' is not a 0x hex number", policy);
+		return FALSE;
+	}
+	if (!ac_codec_hex_is_valid (r->expected_measurement, 96, AC_CODEC_HEX_LOWER)
+	    || !ac_codec_hex_is_valid (r->runtime_sha256, 64, AC_CODEC_HEX_LOWER)
+	    || !ac_codec_hex_is_valid (r->owner, 40, AC_CODEC_HEX_REQUIRE_0X)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "launch record: expected-measurement, runtime-sha256 or owner "
+		                     "is not hex of the expected length");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 AcLocalsevRecord *
 ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 {
@@ -222,16 +284,31 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 		             RECORD_VERSION);
 		return NULL;
 	}
+	{
+		g_autofree gchar *tee = NULL;
+		if (!get_str (o, "tee", FALSE, &tee, error))
+			return NULL;
+		if (tee == NULL || g_strcmp0 (tee, "sev") == 0) {
+			r->tee = AC_TEE_SEV;
+		} else if (g_strcmp0 (tee, "snp") == 0) {
+			r->tee = AC_TEE_SNP;
+		} else {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "launch record: tee '%s' is unknown, expected sev or snp", tee);
+			return NULL;
+		}
+	}
 	if (!get_str (o, "domain", TRUE, &r->domain, error)
 	    || !get_str (o, "uuid", TRUE, &r->uuid, error)
 	    || !get_str (o, "session-id", TRUE, &r->session_id, error)
 	    || !get_str (o, "prepared", TRUE, &r->prepared, error)
 	    || !get_str (o, "state", TRUE, &state, error)
 	    || !get_str (o, "state-time", FALSE, &r->state_time, error)
-	    || !get_str (o, "dh-cert", TRUE, &r->dh_cert, error)
-	    || !get_str (o, "session", TRUE, &r->session, error)
-	    || !get_str (o, "pdh-sha256", TRUE, &r->pdh_sha256, error)
-	    || !get_str (o, "chain-generation", TRUE, &r->chain_generation, error)
+	    || !get_str (o, "dh-cert", r->tee == AC_TEE_SEV, &r->dh_cert, error)
+	    || !get_str (o, "session", r->tee == AC_TEE_SEV, &r->session, error)
+	    || !get_str (o, "pdh-sha256", r->tee == AC_TEE_SEV, &r->pdh_sha256, error)
+	    || !get_str (o, "chain-generation", r->tee == AC_TEE_SEV, &r->chain_generation,
+	                 error)
 	    || !get_str (o, "firmware-path", TRUE, &r->firmware_path, error)
 	    || !get_str (o, "firmware-sha256", TRUE, &r->firmware_sha256, error)
 	    || !get_str (o, "loader", FALSE, &r->loader, error)
@@ -280,8 +357,10 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 			return NULL;
 		}
 	}
+	if (r->tee == AC_TEE_SNP && !ac_localsev_record_snp_from_json (o, r, error))
+		return NULL;
 	if (!ac_codec_hex_is_valid (r->session_id, 32, AC_CODEC_HEX_LOWER)
-	    || !ac_codec_hex_is_valid (r->pdh_sha256, 64, AC_CODEC_HEX_LOWER)
+	    || (r->tee == AC_TEE_SEV && !ac_codec_hex_is_valid (r->pdh_sha256, 64, AC_CODEC_HEX_LOWER))
 	    || !ac_codec_hex_is_valid (r->firmware_sha256, 64, AC_CODEC_HEX_LOWER)) {
 		g_set_error_literal (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,

@@ -48,6 +48,11 @@ ac_localsev_options_free (AcLocalsevOptions *opts)
 		ac_sev_roots_unref (opts->roots);
 	g_free (opts->generation);
 	g_free (opts->kds_cache_dir);
+	g_free (opts->snp_runtime);
+	g_free (opts->snp_owner);
+	g_free (opts->snp_agent_host);
+	if (opts->snp_roots != NULL)
+		ac_snp_roots_unref (opts->snp_roots);
 	if (opts->sign_data_free != NULL)
 		opts->sign_data_free (opts->sign_data);
 	g_free (opts);

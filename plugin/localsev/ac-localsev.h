@@ -21,6 +21,8 @@
 #include "ac-sev-chain.h"
 #include "ac-sev-host.h"
 #include "ac-sev-measure.h"
+#include "ac-snp-inject.h"
+#include "ac-snp-verify.h"
 #include "ac-tag.h"
 
 G_BEGIN_DECLS
@@ -65,6 +67,22 @@ typedef struct {
 	/* how long a prepared launch serves: a shipped record expires then, and the service
 	 * prepares a fresh one when half of it has passed */
 	guint lifetime_s;
+	/* SEV-SNP (<aleph:sev type='snp'>): the local runtime directory (manifest.json and the
+	 * bundle's members under their manifest paths, docs/snp.md#local-snp-hosts), the owner's
+	 * 0x address rendered into the measured command line, and (for attest) the signer of the
+	 * injection, which must be that owner's key */
+	gchar *snp_runtime;
+	gchar *snp_owner;
+	AcSnpInjectSignFunc snp_sign;
+	gpointer snp_sign_data;
+	/* where the guest's agent is reached: a forward of the guest's attestation port
+	 * (the record's agent_port) to this address; NULL = not configured */
+	gchar *snp_agent_host;
+	guint16 snp_agent_port;
+	/* the trusted ARKs (NULL = AMD's built-in roots) and, optionally, where the VCEK and its
+	 * chain come from (borrowed; NULL = AMD KDS through kds_fetch and kds_cache_dir) */
+	AcSnpRoots *snp_roots;
+	const AcSnpCertSource *snp_certs;
 } AcLocalsevOptions;
 
 #define AC_LOCALSEV_DEFAULT_LIFETIME_S (7 * 24 * 3600)
@@ -112,6 +130,18 @@ typedef struct {
 	gchar *expires; /* ISO 8601 UTC: a hook on another machine refuses the record after it */
 	gchar *host;	/* the host it was prepared for (its host id); nullable */
 	gchar *measurement; /* set when attested */
+	/* what the launch is: AC_TEE_SEV (no "tee" in the JSON) or AC_TEE_SNP, whose launch has
+	 * no session keys (dh_cert, session, pdh_sha256, chain_generation are NULL) and these: */
+	AcTeeType tee;
+	guint64 snp_policy;
+	gchar *kernel;	  /* <os><kernel>, <initrd>, <cmdline> as prepared */
+	gchar *initrd;
+	gchar *cmdline;
+	gchar *cpu_model; /* <cpu><model>: the vCPU type measured */
+	gchar *owner;	  /* the 0x address rendered into the command line */
+	gchar *runtime_sha256; /* of the runtime's manifest.json */
+	gchar *expected_measurement; /* 96 lowercase hex: the launch digest the report must show */
+	guint agent_port; /* the runtime's attestation port in the guest */
 } AcLocalsevRecord;
 
 void ac_localsev_record_free (AcLocalsevRecord *record);
@@ -188,7 +218,7 @@ gboolean ac_localsev_gate_check_prepared (const AcLocalsevRecord *record,
 /* ---- attest ---- */
 
 typedef struct {
-	gchar *measurement; /* base64, as the host reported it */
+	gchar *measurement; /* base64, as the host reported it (SEV-SNP: the report's, hex) */
 	guint api_major;
 	guint api_minor;
 	guint build_id;
@@ -214,6 +244,55 @@ AcLocalsevAttestation *ac_localsev_attest_domain (AcSevHost *host,
 						  const gchar *passphrase,
 						  AcProgress *progress,
 						  GError **error);
+
+/* ---- SEV-SNP (ac-localsev-snp.c) ---- */
+
+/* what a host needs to launch an SEV-SNP guest through libvirt (<launchSecurity
+ * type='sev-snp'>) */
+#define AC_LOCALSEV_SNP_MIN_LIBVIRT 10005000UL /* 10.5.0 */
+#define AC_LOCALSEV_SNP_MIN_QEMU    9001000UL  /* 9.1.0 */
+#define AC_LOCALSEV_SNP_MAX_DOMCAPS (1024 * 1024)
+
+/* @facts (what @host_name's libvirt said) allow an SEV-SNP launch: libvirt and QEMU new
+ * enough and "sev-snp" among the launchSecurity types of the domain capabilities, with the
+ * SEV <cbitpos> and <reducedPhysBits> returned. %AC_ERROR_UNSUPPORTED naming what is needed and
+ * what was found otherwise; %AC_ERROR_INVALID_INPUT for malformed domain capabilities. */
+gboolean ac_localsev_snp_check_host (const gchar *host_name,
+				     const AcSevHostSnpFacts *facts,
+				     guint *cbitpos,
+				     guint *reduced_phys_bits,
+				     GError **error);
+
+/* the <launchSecurity type='sev-snp'> element prepare writes for @record */
+gchar *ac_localsev_snp_launch_security_xml (const AcLocalsevRecord *record);
+
+/* For a paused-or-running SNP guest prepared with @record: the owner's attested TLS to its
+ * agent at @agent_host:@agent_port (a forward to the guest's attestation port) through the
+ * SEV-SNP owner launch (sev/ac-snp-owner.h): the report verified against @roots and @certs
+ * with the record's policy and expected measurement, then the passphrase injected signed by
+ * opts->snp_sign. Built only with secp256k1 (ac_localsev_snp_attest_dep). */
+AcLocalsevAttestation *ac_localsev_snp_attest (const AcLocalsevOptions *opts,
+					       const AcLocalsevRecord *record,
+					       AcSnpRoots *roots,
+					       const AcSnpCertSource *certs,
+					       const gchar *agent_host,
+					       guint16 agent_port,
+					       const gchar *passphrase,
+					       guint timeout_ms,
+					       GCancellable *cancellable,
+					       GError **error);
+
+/* The attest step of a started SEV-SNP domain @dom (live XML): its record loaded, the domain
+ * compared with it (the gatekeeper's comparison), then ac_localsev_snp_attest() with
+ * opts->snp_roots (AMD's built-in roots by default), opts->snp_certs (by default the VCEK from
+ * AMD KDS through opts->kds_fetch and opts->kds_cache_dir), and the agent at opts->snp_agent_host:snp_agent_port; the record is
+ * marked attested with the report's measurement. A guest that booted again asks again: each
+ * call verifies afresh. %AC_ERROR_NOT_FOUND when no agent address is configured. */
+AcLocalsevAttestation *ac_localsev_snp_attest_domain (const AcLocalsevOptions *opts,
+						      const AcDomain *dom,
+						      const gchar *passphrase,
+						      GCancellable *cancellable,
+						      GError **error);
 
 /* when the instance ends: cleanse and remove the session keys and the record */
 gboolean ac_localsev_forget (const gchar *state_dir, const gchar *uuid, GError **error);

@@ -20,6 +20,7 @@
 #include "ac-eth-account.h"
 #endif
 #include "ac-sev-policy.h"
+#include "ac-snp-policy.h"
 #include "ac-tag.h"
 #include "ac-time.h"
 
@@ -317,6 +318,13 @@ gate_sev_record (const AcHookConfig *config, const gchar *domain, const gchar *x
 		return FALSE;
 	}
 	g_clear_error (&local);
+	if (record->tee != tag->tee) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"the prepared launch is an %s launch, but the tag asks for %s; prepare the "
+			"launch again",
+			record->tee == AC_TEE_SNP ? "SEV-SNP" : "SEV", ac_tag_get_tee_name (tag));
+		return FALSE;
+	}
 	if (!ac_localsev_gate_check_prepared (record, xml, len, &local)) {
 		refuse (error, AC_ERROR_REFUSED, domain, "%s", local->message);
 		return FALSE;
@@ -329,12 +337,15 @@ gate_sev_record (const AcHookConfig *config, const gchar *domain, const gchar *x
 	return TRUE;
 }
 
-/* <aleph:local mode='sev'/> on a SEV host: the launch is the tag's */
-/* An SNP tag in local mode sev: refused with the reason, until the local SNP launch exists
- * (never started as an SEV guest instead). */
+/* An SNP tag in local mode sev: only on a host with SEV-SNP, and only the launch the service
+ * prepared (<launchSecurity type='sev-snp'>, its runtime's boot, the record's); never started
+ * as an SEV guest instead. */
 static gboolean
-gate_snp (const gchar *domain, gboolean host_snp, const AcTag *tag, GError **error)
+gate_snp (const AcHookConfig *config, const gchar *domain, const gchar *xml, gsize len,
+	  gboolean host_snp, const AcTag *tag, const AcTagDomain *dom, GError **error)
 {
+	guint64 policy = 0;
+
 	if (tag->publish != NULL) {
 		refuse (error, AC_ERROR_REFUSED, domain, PUBLISHED_HINT, domain, domain, domain);
 		return FALSE;
@@ -348,11 +359,34 @@ gate_snp (const gchar *domain, gboolean host_snp, const AcTag *tag, GError **err
 			"unprotected test run");
 		return FALSE;
 	}
-	refuse (error, AC_ERROR_REFUSED, domain,
-		"<aleph:sev type='snp'>: this version cannot prepare a local SEV-SNP launch yet, "
-		"and an SNP domain never starts as an SEV guest. Deploy it to Aleph with "
-		"<aleph:publish/>, or set <aleph:local mode='test'/> for an unprotected test run");
-	return FALSE;
+	if (dom->qemu_element != NULL) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"<%s> (libvirt's QEMU namespace %s) is passed to QEMU unchecked and "
+			"could replace the SEV-SNP launch (another guest object, firmware, kernel or "
+			"a debug stub): a confidential domain cannot carry it. Remove it with "
+			"'virsh edit %s'",
+			dom->qemu_element, AC_LIBVIRT_QEMU_NS, domain);
+		return FALSE;
+	}
+	if (!dom->has_launch_security || g_strcmp0 (dom->launch_security_type, "sev-snp") != 0) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"the domain has no <launchSecurity type='sev-snp'>, so it would run without "
+			"SEV-SNP (an SNP domain never starts as an SEV guest). virt-alephd prepares "
+			"it for a tagged domain: check 'virt-aleph status %s'",
+			domain);
+		return FALSE;
+	}
+	if (dom->launch_security_policy == NULL ||
+	    !ac_snp_policy_parse (dom->launch_security_policy, &policy, NULL) ||
+	    policy != tag->snp_policy) {
+		refuse (error, AC_ERROR_REFUSED, domain,
+			"<launchSecurity> policy '%s' differs from the tag's SEV-SNP policy "
+			"0x%" G_GINT64_MODIFIER "x; the launch would not match what the owner asked for",
+			dom->launch_security_policy != NULL ? dom->launch_security_policy : "(none)",
+			tag->snp_policy);
+		return FALSE;
+	}
+	return gate_sev_record (config, domain, xml, len, tag, dom, error);
 }
 
 static gboolean
@@ -479,7 +513,7 @@ gate_prepare (const AcHookConfig *config,
 		return FALSE;
 	case AC_LOCAL_MODE_SEV:
 		if (tag->tee == AC_TEE_SNP)
-			return gate_snp (domain, host_sev, tag, error);
+			return gate_snp (config, domain, xml, len, host_sev, tag, dom, error);
 		return gate_sev (config, domain, xml, len, host_sev, tag, dom, error);
 	case AC_LOCAL_MODE_TEST:
 		return TRUE;

@@ -42,6 +42,7 @@ struct _AcSevHostFake {
 	AcSevVmsaVariant vmsa_variant;
 	gboolean ignore_session;
 	gchar *host_id; /* NULL: this machine's host name */
+	AcSevHostSnpFacts *snp_facts; /* NULL: get_snp_facts fails (unsupported) */
 	guint set_state_calls;
 	GHashTable *domains; /* uuid → AcSevHostFakeDomain */
 };
@@ -135,6 +136,43 @@ ac_sev_host_fake_set_host_id (AcSevHostFake *self, const gchar *host_id)
 	g_return_if_fail (AC_IS_SEV_HOST_FAKE (self));
 	g_free (self->host_id);
 	self->host_id = g_strdup (host_id);
+}
+
+/* what get_snp_facts answers: NULL = AC_ERROR_UNSUPPORTED; @domcaps NULL = no domain
+ * capabilities */
+void
+ac_sev_host_fake_set_snp_facts (AcSevHostFake *self,
+                                gulong libvirt_version,
+                                gulong qemu_version,
+                                const gchar *domcaps)
+{
+	g_return_if_fail (AC_IS_SEV_HOST_FAKE (self));
+	ac_sev_host_snp_facts_free (self->snp_facts);
+	self->snp_facts = ac_sev_host_snp_facts_new ();
+	self->snp_facts->libvirt_version = libvirt_version;
+	self->snp_facts->qemu_version = qemu_version;
+	self->snp_facts->domcaps = g_strdup (domcaps);
+	if (domcaps == NULL)
+		self->snp_facts->domcaps_error = g_strdup ("no domain capabilities (fake host)");
+}
+
+static AcSevHostSnpFacts *
+ac_sev_host_fake_get_snp_facts (AcSevHost *host, GError **error)
+{
+	AcSevHostFake *self = AC_SEV_HOST_FAKE (host);
+	AcSevHostSnpFacts *copy;
+
+	if (self->snp_facts == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		                     "the fake host tells nothing about SEV-SNP");
+		return NULL;
+	}
+	copy = ac_sev_host_snp_facts_new ();
+	copy->libvirt_version = self->snp_facts->libvirt_version;
+	copy->qemu_version = self->snp_facts->qemu_version;
+	copy->domcaps = g_strdup (self->snp_facts->domcaps);
+	copy->domcaps_error = g_strdup (self->snp_facts->domcaps_error);
+	return copy;
 }
 
 static AcSevHostInfo *
@@ -587,6 +625,7 @@ ac_sev_host_fake_iface_init (AcSevHostInterface *iface)
 	iface->get_launch_security_info = ac_sev_host_fake_get_launch_security_info;
 	iface->set_launch_security_state = ac_sev_host_fake_set_launch_security_state;
 	iface->resume = ac_sev_host_fake_resume;
+	iface->get_snp_facts = ac_sev_host_fake_get_snp_facts;
 }
 
 static void
@@ -595,6 +634,7 @@ ac_sev_host_fake_finalize (GObject *object)
 	AcSevHostFake *self = AC_SEV_HOST_FAKE (object);
 	g_hash_table_unref (self->domains);
 	g_free (self->host_id);
+	ac_sev_host_snp_facts_free (self->snp_facts);
 	G_OBJECT_CLASS (ac_sev_host_fake_parent_class)->finalize (object);
 }
 

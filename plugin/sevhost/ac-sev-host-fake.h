@@ -33,6 +33,13 @@ void ac_sev_host_fake_set_cpu (AcSevHostFake *self,
 			       guint stepping,
 			       AcSevVmsaVariant variant);
 
+/* what get_snp_facts answers (versions as libvirt gives them, e.g. 10005000; @domcaps NULL:
+ * none); never called: the fake tells nothing about SEV-SNP (AC_ERROR_UNSUPPORTED) */
+void ac_sev_host_fake_set_snp_facts (AcSevHostFake *self,
+				     gulong libvirt_version,
+				     gulong qemu_version,
+				     const gchar *domcaps);
+
 /* `virsh start [--paused]`: @firmware NULL = the domain's <os><loader> */
 gboolean ac_sev_host_fake_start (AcSevHostFake *self,
 				 const gchar *domain_xml,

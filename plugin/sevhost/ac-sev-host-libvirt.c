@@ -65,6 +65,38 @@ ac_sev_host_libvirt_get_host_id (AcSevHost *host, GError **error)
 	return id;
 }
 
+/* the versions and the domain capabilities of an x86_64 q35 KVM guest; a host whose libvirt
+ * cannot give domain capabilities (no KVM, an old driver) gives none, with the reason */
+static AcSevHostSnpFacts *
+ac_sev_host_libvirt_get_snp_facts (AcSevHost *host, GError **error)
+{
+	AcSevHostLibvirt *self = AC_SEV_HOST_LIBVIRT (host);
+	g_autoptr (AcSevHostSnpFacts) facts = ac_sev_host_snp_facts_new ();
+	unsigned long lib = 0, hv = 0;
+	char *caps;
+
+	if (virConnectGetLibVersion (self->conn, &lib) < 0) {
+		ac_virt_set_error (error, "cannot read the libvirt version of %s", self->name);
+		return NULL;
+	}
+	if (virConnectGetVersion (self->conn, &hv) < 0) {
+		ac_virt_set_error (error, "cannot read the hypervisor version of %s", self->name);
+		return NULL;
+	}
+	facts->libvirt_version = lib;
+	facts->qemu_version = hv;
+	caps = virConnectGetDomainCapabilities (self->conn, NULL, "x86_64", "q35", "kvm", 0);
+	if (caps == NULL) {
+		const gchar *msg = virGetLastErrorMessage ();
+		facts->domcaps_error = g_strdup (msg != NULL ? msg : "unknown error");
+		virResetLastError ();
+	} else {
+		facts->domcaps = g_strdup (caps);
+		free (caps);
+	}
+	return g_steal_pointer (&facts);
+}
+
 /* a string parameter; @required decides whether absence is an error */
 static gboolean
 ac_typed_get_string (AcTypedParams *p,
@@ -350,6 +382,7 @@ ac_sev_host_libvirt_iface_init (AcSevHostInterface *iface)
 	iface->get_launch_security_info = ac_sev_host_libvirt_get_launch_security_info;
 	iface->set_launch_security_state = ac_sev_host_libvirt_set_launch_security_state;
 	iface->resume = ac_sev_host_libvirt_resume;
+	iface->get_snp_facts = ac_sev_host_libvirt_get_snp_facts;
 }
 
 static void

@@ -62,6 +62,22 @@ ac_sev_launch_info_free (AcSevLaunchInfo *info)
 	g_free (info);
 }
 
+AcSevHostSnpFacts *
+ac_sev_host_snp_facts_new (void)
+{
+	return g_new0 (AcSevHostSnpFacts, 1);
+}
+
+void
+ac_sev_host_snp_facts_free (AcSevHostSnpFacts *facts)
+{
+	if (facts == NULL)
+		return;
+	g_free (facts->domcaps);
+	g_free (facts->domcaps_error);
+	g_free (facts);
+}
+
 static gboolean
 ac_sev_host_unimplemented (AcSevHost *self, const gchar *what, GError **error)
 {
@@ -192,4 +208,26 @@ ac_sev_host_resume (AcSevHost *self, const gchar *domain, GError **error)
 	if (iface->resume == NULL)
 		return ac_sev_host_unimplemented (self, "resume", error);
 	return iface->resume (self, domain, error);
+}
+
+/**
+ * ac_sev_host_get_snp_facts:
+ *
+ * What the host says about SEV-SNP through libvirt (versions, domain capabilities), for the
+ * local flow to check; nothing of it is trusted.
+ *
+ * Returns: the facts, or %NULL with %AC_ERROR_UNSUPPORTED when the host cannot tell.
+ */
+AcSevHostSnpFacts *
+ac_sev_host_get_snp_facts (AcSevHost *self, GError **error)
+{
+	AcSevHostInterface *iface;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (self), NULL);
+	iface = AC_SEV_HOST_GET_IFACE (self);
+	if (iface->get_snp_facts == NULL) {
+		(void)ac_sev_host_unimplemented (self, "get_snp_facts", error);
+		return NULL;
+	}
+	return iface->get_snp_facts (self, error);
 }

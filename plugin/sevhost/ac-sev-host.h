@@ -36,6 +36,18 @@ typedef struct {
 	guint policy;
 } AcSevLaunchInfo;
 
+/* what a host says about its SEV-SNP support through libvirt, unchecked (the local flow's
+ * ac_localsev_snp_check_host() decides): the versions of libvirt (virConnectGetLibVersion) and
+ * of the hypervisor (virConnectGetVersion, QEMU's), major * 1000000 + minor * 1000 + micro,
+ * and the domain capabilities XML of an x86_64 q35 KVM guest (virConnectGetDomainCapabilities)
+ * or NULL when the host gave none (domcaps_error says why) */
+typedef struct {
+	gulong libvirt_version;
+	gulong qemu_version;
+	gchar *domcaps;
+	gchar *domcaps_error;
+} AcSevHostSnpFacts;
+
 typedef enum {
 	AC_SEV_DOMAIN_STATE_SHUTOFF, /* not started (or crashed) */
 	AC_SEV_DOMAIN_STATE_PAUSED,  /* started with --paused, CPUs not yet run */
@@ -49,6 +61,8 @@ AcSevHostInfo *ac_sev_host_info_new (void);
 void ac_sev_host_info_free (AcSevHostInfo *info);
 AcSevLaunchInfo *ac_sev_launch_info_new (void);
 void ac_sev_launch_info_free (AcSevLaunchInfo *info);
+AcSevHostSnpFacts *ac_sev_host_snp_facts_new (void);
+void ac_sev_host_snp_facts_free (AcSevHostSnpFacts *facts);
 
 #define AC_TYPE_SEV_HOST (ac_sev_host_get_type ())
 G_DECLARE_INTERFACE (AcSevHost, ac_sev_host, AC, SEV_HOST, GObject)
@@ -78,6 +92,8 @@ struct _AcSevHostInterface {
 					       guint64 address,
 					       GError **error);
 	gboolean (*resume) (AcSevHost *self, const gchar *domain, GError **error);
+	/* SEV-SNP through libvirt: versions and domain capabilities; optional */
+	AcSevHostSnpFacts *(*get_snp_facts) (AcSevHost *self, GError **error);
 };
 
 /* @domain is a domain UUID (or name) as virsh takes it */
@@ -99,8 +115,10 @@ gboolean ac_sev_host_set_launch_security_state (AcSevHost *self,
 						guint64 address,
 						GError **error);
 gboolean ac_sev_host_resume (AcSevHost *self, const gchar *domain, GError **error);
+AcSevHostSnpFacts *ac_sev_host_get_snp_facts (AcSevHost *self, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevHostInfo, ac_sev_host_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevLaunchInfo, ac_sev_launch_info_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevHostSnpFacts, ac_sev_host_snp_facts_free)
 
 G_END_DECLS

@@ -58,6 +58,15 @@ ac_domain_free (AcDomain *self)
 	g_free (self->ls_reduced_phys_bits);
 	g_free (self->ls_dh_cert);
 	g_free (self->ls_session);
+	g_free (self->ls_author_key);
+	g_free (self->ls_vcek);
+	g_free (self->ls_other);
+	g_free (self->os_kernel);
+	g_free (self->os_initrd);
+	g_free (self->os_cmdline);
+	g_free (self->os_dtb);
+	g_free (self->cpu_mode);
+	g_free (self->cpu_model);
 	g_free (self->launch_record);
 	g_free (self->launch_signer);
 	g_free (self->launch_signature);
@@ -375,8 +384,9 @@ parse_disk (xmlNode *n)
 static gboolean
 check_once (xmlNode *root, xmlNode *os, GError **error)
 {
-	const gchar *once[]
-	    = { "name", "uuid", "os", "devices", "launchSecurity", "vcpu", "memory", "metadata" };
+	const gchar *once[] = { "name",	  "uuid",   "os",	"devices", "launchSecurity",
+		                "vcpu",	  "memory", "metadata", "cpu" };
+	const gchar *once_os[] = { "loader", "kernel", "initrd", "cmdline", "dtb" };
 	guint count;
 
 	for (guint i = 0; i < G_N_ELEMENTS (once); i++) {
@@ -390,14 +400,16 @@ check_once (xmlNode *root, xmlNode *os, GError **error)
 			return FALSE;
 		}
 	}
-	count = 0;
-	for (xmlNode *n = os != NULL ? os->children : NULL; n != NULL; n = n->next)
-		count += is_elem (n, "loader") ? 1 : 0;
-	if (count > 1) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "domain XML has %u <os><loader> elements, expected at most one",
-		             count);
-		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS (once_os); i++) {
+		count = 0;
+		for (xmlNode *n = os != NULL ? os->children : NULL; n != NULL; n = n->next)
+			count += is_elem (n, once_os[i]) ? 1 : 0;
+		if (count > 1) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "domain XML has %u <os><%s> elements, expected at most one",
+			             count, once_os[i]);
+			return FALSE;
+		}
 	}
 	return TRUE;
 }
@@ -439,6 +451,32 @@ parse_launch_security (AcDomain *self, xmlNode *root)
 	self->ls_reduced_phys_bits = child_text (ls, "reducedPhysBits");
 	self->ls_dh_cert = strip_space (child_text (ls, "dhCert"));
 	self->ls_session = strip_space (child_text (ls, "session"));
+	self->ls_author_key = prop (ls, "authorKey");
+	self->ls_vcek = prop (ls, "vcek");
+	for (xmlNode *c = ls->children; c != NULL && self->ls_other == NULL; c = c->next) {
+		const gchar *known[]
+		    = { "cbitpos", "reducedPhysBits", "policy", "dhCert", "session", NULL };
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (c->ns != NULL || !g_strv_contains (known, (const gchar *)c->name))
+			self->ls_other = g_strdup ((const gchar *)c->name);
+	}
+}
+
+/* the text of @parent's child @name as written (not trimmed), or NULL */
+static gchar *
+child_text_raw (xmlNode *parent, const gchar *name)
+{
+	xmlNode *n = first_child (parent, name);
+	xmlChar *c;
+	gchar *s;
+
+	if (n == NULL)
+		return NULL;
+	c = xmlNodeGetContent (n);
+	s = g_strdup (c != NULL ? (const gchar *)c : "");
+	xmlFree (c);
+	return s;
 }
 
 /* libvirt passes the elements of its QEMU namespace to QEMU as they are (arguments appended
@@ -518,6 +556,18 @@ ac_domain_new_from_root (xmlNode *root, GError **error)
 	if (os != NULL) {
 		self->loader = child_text (os, "loader");
 		self->has_kernel = first_child (os, "kernel") != NULL;
+		self->os_kernel = child_text_raw (os, "kernel");
+		self->os_initrd = child_text_raw (os, "initrd");
+		self->os_cmdline = child_text_raw (os, "cmdline");
+		self->os_dtb = child_text_raw (os, "dtb");
+	}
+	{
+		xmlNode *cpu = first_child (root, "cpu");
+		if (cpu != NULL) {
+			self->has_cpu = TRUE;
+			self->cpu_mode = prop (cpu, "mode");
+			self->cpu_model = child_text (cpu, "model");
+		}
 	}
 	devices = first_child (root, "devices");
 	for (xmlNode *n = devices != NULL ? devices->children : NULL; n != NULL; n = n->next) {

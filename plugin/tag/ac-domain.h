@@ -53,6 +53,15 @@ typedef struct {
 	 * <os><firmware>; "" when the domain names none */
 	gchar *firmware;
 	gboolean has_kernel; /* <os><kernel> (direct kernel boot) */
+	/* direct kernel boot, the texts as written (not trimmed: QEMU measures them so) */
+	gchar *os_kernel;  /* <os><kernel>, or NULL */
+	gchar *os_initrd;  /* <os><initrd>, or NULL */
+	gchar *os_cmdline; /* <os><cmdline>, or NULL */
+	gchar *os_dtb;     /* <os><dtb>, or NULL */
+	/* <cpu mode> and <cpu><model> (the vCPU model: SEV-SNP measures its signature) */
+	gboolean has_cpu;
+	gchar *cpu_mode;
+	gchar *cpu_model;
 	/* the first element of libvirt's QEMU namespace outside <metadata> (<qemu:commandline>,
 	 * <qemu:override>…), as prefix:name; NULL if none */
 	gchar *qemu_element;
@@ -67,6 +76,12 @@ typedef struct {
 	gchar *ls_reduced_phys_bits;
 	gchar *ls_dh_cert; /* whitespace removed */
 	gchar *ls_session; /* whitespace removed */
+	gchar *ls_author_key; /* SEV-SNP: authorKey='yes|no', or NULL */
+	gchar *ls_vcek;	      /* SEV-SNP: vcek='yes|no', or NULL */
+	/* the first child element of <launchSecurity> that is none of cbitpos, reducedPhysBits,
+	 * policy, dhCert, session (SEV-SNP's idBlock, idAuth, hostData, guestVisibleWorkarounds or
+	 * anything else), as its name; NULL if none */
+	gchar *ls_other;
 
 	/* <metadata><launch xmlns=AC_LAUNCH_NS> */
 	gboolean has_launch_record;

@@ -542,6 +542,13 @@ class TestDoctor(JsonCliTest):
         # running or not, where the service's own log is
         service = [c for c in checks if c["check"] == "service"][0]
         self.assertIn("its log: syslog, lines tagged virt-alephd", service["detail"])
+        # SEV-SNP readiness: the local flow's own check, a warning naming what it needs and
+        # what this libvirt has (the test driver: no domain capabilities)
+        snp = [c for c in checks if c["check"] == "libvirt-snp"][0]
+        self.assertEqual(snp["result"], "warning", snp)
+        self.assertIn("needs libvirt >= 10.5.0 and QEMU >= 9.1.0", snp["detail"])
+        self.assertIn("found libvirt ", snp["detail"])
+        self.assertIn("no sev-snp in its domain capabilities", snp["detail"])
         # a failed attestation recorded as untrusted: the first failure's class
         doc = self.fails("untrusted", "doctor", "failed", "--config", self.config, "--no-probe")
         self.assertIn("attestation", [c["check"] for c in doc["checks"] if c["result"] == "failed"])

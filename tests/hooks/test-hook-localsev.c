@@ -501,6 +501,162 @@ test_remote_tag_pinned (void)
 	g_assert_cmpuint (approved->policy, ==, 0x5);
 }
 
+/* ---- SEV-SNP: the launch the local flow prepared for an SNP-tagged domain ---- */
+
+static void
+snp_copy (const gchar *from_rel, const gchar *dir, const gchar *rel)
+{
+	g_autofree gchar *from = g_test_build_filename (G_TEST_DIST, "data", "snp", from_rel, NULL);
+	g_autofree gchar *to = g_build_filename (dir, rel, NULL);
+	g_autofree gchar *parent = g_path_get_dirname (to);
+	g_autofree gchar *buf = NULL;
+	gsize len = 0;
+	g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+	g_assert_true (g_file_get_contents (from, &buf, &len, NULL));
+	g_assert_true (g_file_set_contents (to, buf, (gssize)len, NULL));
+}
+
+/* an SNP launch prepared in @state_dir on a host with libvirt 10.5 and QEMU 9.1; @key
+ * (nullable) signs the record shipped in the metadata */
+static gchar *
+prepare_snp (const gchar *state_dir, const gchar *key)
+{
+	g_autofree gchar *runtime = g_build_filename (state_dir, "runtime", NULL);
+	g_autofree gchar *disk = g_build_filename (state_dir, "disk.img", NULL);
+	g_autofree gchar *in = data_path ("snp/domain.xml.in");
+	g_autofree gchar *caps_path = data_path ("snp/domcaps-snp.xml");
+	g_autofree gchar *manifest = g_build_filename (state_dir, "runtime", "manifest.json", NULL);
+	g_autofree gchar *tmpl = NULL;
+	g_autofree gchar *caps = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *sha = NULL;
+	g_autoptr (GString) s = NULL;
+	g_autoptr (AcTag) tag = NULL;
+	g_autoptr (AcSevHostFake) fake = ac_sev_host_fake_new (psp, 51, 1);
+	g_autoptr (AcLocalsevOptions) opts = ac_localsev_options_new (state_dir);
+	g_autoptr (AcLocalsevPrepared) prepared = NULL;
+	g_autoptr (GError) error = NULL;
+
+	snp_copy ("aleph-runtime/manifest.json", runtime, "manifest.json");
+	snp_copy ("sev-snp-measure/fixtures/ovmf_AmdSev_suffix.bin", runtime, "ovmf/OVMF.fd");
+	snp_copy ("sev-snp-measure/inputs/kernel.bin", runtime, "boot/vmlinuz");
+	snp_copy ("sev-snp-measure/inputs/initrd.bin", runtime, "boot/initrd.img");
+	g_assert_true (g_file_get_contents (manifest, &text, NULL, NULL));
+	sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+	g_assert_true (g_file_set_contents (disk, "disk", -1, NULL));
+	g_assert_true (g_file_get_contents (in, &tmpl, NULL, NULL));
+	g_assert_true (g_file_get_contents (caps_path, &caps, NULL, NULL));
+	s = g_string_new (tmpl);
+	g_string_replace (s, "@RUNTIME@", sha, 0);
+	g_string_replace (s, "@DISK@", disk, 0);
+	g_string_replace (s, "@VCPUS@", "2", 0);
+	tag = ac_tag_parse (s->str, -1, NULL, &error);
+	g_assert_no_error (error);
+	ac_sev_host_fake_set_snp_facts (fake, 10005000, 9001000, caps);
+	ac_sev_host_fake_set_host_id (fake, fake_host_id);
+	opts->snp_runtime = g_strdup (runtime);
+	opts->snp_owner = g_strdup ("0x9319ad3b7a8e0ee24f2e639c40d8ed124c5520ba");
+#if HAVE_SECP256K1
+	if (key != NULL) {
+		g_assert_true (ac_localsev_options_set_owner_key (opts, key, TRUE, NULL, &error));
+		g_assert_no_error (error);
+	}
+#else
+	g_assert_null (key);
+#endif
+	prepared = ac_localsev_prepare (AC_SEV_HOST (fake), opts, tag, s->str, NULL, &error);
+	g_assert_no_error (error);
+	return g_strdup (prepared->domain_xml);
+}
+
+static void
+test_snp_starts_once (void)
+{
+	g_autofree gchar *state = g_build_filename (tmpdir, "snp-once", NULL);
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *err2 = NULL;
+	g_autofree gchar *err3 = NULL;
+
+	g_assert_cmpint (g_mkdir_with_parents (state, 0700), ==, 0);
+	xml = prepare_snp (state, NULL);
+	/* a host without SEV-SNP never starts it, prepared or not */
+	g_assert_cmpint (run_hook_conf (state, "host-snp=no\n", xml, &err3), ==, 3);
+	g_assert_nonnull (strstr (err3, "needs AMD SEV-SNP, which this host lacks"));
+	g_assert_cmpint (run_hook_conf (state, "host-snp=yes\n", xml, &err), ==, 0);
+	g_assert_cmpstr (err, ==, "");
+	/* the launch is good for one start */
+	g_assert_cmpint (run_hook_conf (state, "host-snp=yes\n", xml, &err2), ==, 3);
+	g_assert_nonnull (strstr (err2, "stale session"));
+}
+
+/* the host edits what was prepared: refused, the input named */
+static void
+test_snp_tampered (gconstpointer data)
+{
+	const gchar *what = data;
+	g_autofree gchar *state = g_build_filename (tmpdir, "snp-tampered", NULL);
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr (GString) s = NULL;
+	const gchar *names = what;
+
+	test_util_rm_rf (state);
+	g_assert_cmpint (g_mkdir_with_parents (state, 0700), ==, 0);
+	xml = prepare_snp (state, NULL);
+	s = g_string_new (xml);
+	if (g_strcmp0 (what, "cmdline") == 0) {
+		g_assert_cmpuint (g_string_replace (s, "luks=1 ", "luks=1 init=/bin/sh ", 1), ==, 1);
+	} else if (g_strcmp0 (what, "kernel") == 0) {
+		g_assert_cmpuint (g_string_replace (s, "boot/vmlinuz<", "boot/vmlinuz.evil<", 1), ==, 1);
+	} else if (g_strcmp0 (what, "loader") == 0) {
+		g_assert_cmpuint (g_string_replace (s, "ovmf/OVMF.fd<", "ovmf/OVMF.evil<", 1), ==, 1);
+	} else if (g_strcmp0 (what, "policy") == 0) {
+		/* the tag's policy with it: the record still refuses */
+		g_assert_cmpuint (g_string_replace (s, "0x00030000", "0x00020000", 1), ==, 1);
+		g_assert_cmpuint (g_string_replace (s, "policy=\"0x30000\"", "policy=\"0x20000\"", 1), ==, 1);
+	} else if (g_strcmp0 (what, "hostData") == 0) {
+		g_assert_cmpuint (g_string_replace (s, "</policy>",
+		                                    "</policy><hostData>AAAA</hostData>", 1), ==, 1);
+	} else if (g_strcmp0 (what, "sev") == 0) {
+		/* started as an SEV guest instead */
+		g_assert_cmpuint (g_string_replace (s, "type=\"sev-snp\"", "type=\"sev\"", 1), ==, 1);
+		names = "no <launchSecurity type='sev-snp'>";
+	}
+	g_assert_cmpint (run_hook_conf (state, "host-snp=yes\n", s->str, &err), ==, 3);
+	g_test_message ("%s: %s", what, err);
+	g_assert_nonnull (strstr (err, "refusing to start domain 'conf-vm'"));
+	g_assert_nonnull (strstr (err, names));
+}
+
+#if HAVE_SECP256K1
+/* prepared by a service on another machine: the signed record shipped in the metadata */
+static void
+test_snp_remote (void)
+{
+	g_autofree gchar *service = g_build_filename (tmpdir, "snp-service", NULL);
+	g_autofree gchar *host = g_build_filename (tmpdir, "snp-host", NULL);
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *extra = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *err2 = NULL;
+
+	g_assert_cmpint (g_mkdir_with_parents (service, 0700), ==, 0);
+	g_assert_cmpint (g_mkdir_with_parents (host, 0700), ==, 0);
+	key = owner_key (service, "owner.key", &address);
+	xml = prepare_snp (service, key);
+	/* the owner's key is the SNP owner too: its address is in the measured command line */
+	g_assert_nonnull (strstr (xml, address + 2));
+	extra = g_strdup_printf ("host-snp=yes\nowners=%s\n", address);
+	g_assert_cmpint (run_hook_conf (host, extra, xml, &err), ==, 0);
+	g_assert_cmpstr (err, ==, "");
+	g_assert_cmpint (run_hook_conf (host, extra, xml, &err2), ==, 3);
+	g_assert_nonnull (strstr (err2, "already used"));
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -529,6 +685,16 @@ main (int argc, char **argv)
 	g_test_add_data_func ("/hook/localsev/remote/tampered/signature", "signed", test_remote_tampered);
 #endif
 	g_test_add_func ("/hook/localsev/remote/tag-pinned", test_remote_tag_pinned);
+	g_test_add_func ("/hook/localsev/snp/starts-once", test_snp_starts_once);
+	g_test_add_data_func ("/hook/localsev/snp/tampered/cmdline", "cmdline", test_snp_tampered);
+	g_test_add_data_func ("/hook/localsev/snp/tampered/kernel", "kernel", test_snp_tampered);
+	g_test_add_data_func ("/hook/localsev/snp/tampered/loader", "loader", test_snp_tampered);
+	g_test_add_data_func ("/hook/localsev/snp/tampered/policy", "policy", test_snp_tampered);
+	g_test_add_data_func ("/hook/localsev/snp/tampered/hostData", "hostData", test_snp_tampered);
+	g_test_add_data_func ("/hook/localsev/snp/tampered/sev", "sev", test_snp_tampered);
+#if HAVE_SECP256K1
+	g_test_add_func ("/hook/localsev/snp/remote", test_snp_remote);
+#endif
 	rc = g_test_run ();
 	test_util_rm_rf (tmpdir);
 	ac_sev_psp_free (psp);

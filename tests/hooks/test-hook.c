@@ -82,12 +82,14 @@ static const HookCase cases[] = {
 	{ "snp-default-sev-host", "snp-default", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
 	  "its tag asks for AMD SEV-SNP (<aleph:sev type='snp'>), which this host lacks",
 	  "launchSecurity" },
+	/* an SNP host: only the SEV-SNP launch the service prepared */
 	{ "snp-default-snp-host", "snp-default", "yes\nhost-snp=yes", "prepare", "begin", TRUE, 3,
-	  "cannot prepare a local SEV-SNP launch yet, and an SNP domain never starts as an SEV guest" },
+	  "the domain has no <launchSecurity type='sev-snp'>, so it would run without SEV-SNP (an "
+	  "SNP domain never starts as an SEV guest)" },
 	{ "snp-sev-sev-host", "snp-sev", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
 	  "<aleph:local mode='sev'/> with <aleph:sev type='snp'> needs AMD SEV-SNP, which this host lacks" },
 	{ "snp-sev-snp-host", "snp-sev", "no\nhost-snp=yes", "prepare", "begin", TRUE, 3,
-	  "cannot prepare a local SEV-SNP launch yet" },
+	  "the domain has no <launchSecurity type='sev-snp'>" },
 	{ "snp-test", "snp-test", "no\nhost-snp=no", "prepare", "begin", TRUE, 0, NULL },
 	{ "snp-published-sev-host", "snp-published", "yes\nhost-snp=no", "prepare", "begin", TRUE, 3,
 	  "virt-alephd runs it on an Aleph node, not on this host" },

@@ -22,6 +22,7 @@ typedef struct {
 	gboolean quiet;     /* --quiet: no progress, no chatter */
 	gboolean debug;     /* --debug: every input and intermediate value */
 	guint timeout_s;    /* --timeout: bound of one whole HTTP call; 0 = the client's default */
+	gchar *password_file; /* --password-file: a JSON keystore's password; NULL = ask */
 } AcCliGlobal;
 
 /* the longest --timeout accepted */

@@ -58,6 +58,10 @@ pipeline_open (AcCliGlobal *global,
 	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
 	if (*config == NULL)
 		return FALSE;
+	if (global->password_file != NULL) {
+		g_free ((*config)->key_password_file);
+		(*config)->key_password_file = g_strdup (global->password_file);
+	}
 	ac_virt_init ();
 	*conn = ac_virt_connect (ac_cli_get_uri (global), error);
 	if (*conn == NULL)

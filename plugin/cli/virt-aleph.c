@@ -43,7 +43,7 @@ print_usage (FILE *out)
 {
 	fprintf (out,
 		 "Usage: virt-aleph [--connect URI] [--json] [--quiet] [--debug] [--timeout SECONDS]\n"
-		 "                  COMMAND [ARGS…]\n"
+		 "                  [--password-file FILE] COMMAND [ARGS…]\n"
 		 "\n"
 		 "Turn a libvirt domain into an Aleph Cloud confidential VM (AMD SEV).\n"
 		 "\n"
@@ -75,7 +75,7 @@ main (int argc, char **argv)
 	/* The command is the first argument that is not an option (or an option's value). */
 	for (int i = 1; i < argc; i++) {
 		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0 ||
-		    g_strcmp0 (argv[i], "--timeout") == 0) {
+		    g_strcmp0 (argv[i], "--timeout") == 0 || g_strcmp0 (argv[i], "--password-file") == 0) {
 			i++;
 			continue;
 		}
@@ -125,6 +125,7 @@ main (int argc, char **argv)
 		g_ptr_array_add (args, NULL);
 		rc = func (&global, (int)args->len - 1, (char **)args->pdata);
 		g_free (global.connect_uri);
+		g_free (global.password_file);
 		return rc;
 	}
 	if (global.json)

@@ -164,7 +164,7 @@ ac_pipeline_ensure_clients (AcPipeline *p, GError **error)
 		return TRUE;
 	key = p->config->key_file != NULL ? g_strdup (p->config->key_file)
 	                                  : ac_eth_default_key_path ();
-	p->account = ac_eth_account_load_key_file (key, error);
+	p->account = ac_eth_account_load_key_file_full (key, p->config->key_password_file, error);
 	if (p->account == NULL)
 		return FALSE;
 	p->http = ac_http_client_new ();

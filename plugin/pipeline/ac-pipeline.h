@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 
 typedef struct {
 	gchar *state_dir;      /* per-domain state, images, session keys (0700) */
-	gchar *key_file;       /* Ethereum key (aleph-client's); NULL = ~/.aleph-im/private-keys/ethereum.key */
+	gchar *key_password_file; /* a JSON keystore's password (one line); NULL = ask on a terminal */
+	gchar *key_file;       /* Ethereum key (aleph-client's); NULL = ac_eth_default_key_path () */
 	gchar *channel;        /* NULL = ALEPH-CLOUDSOLUTIONS */
 	gchar *crn_list_url;   /* NULL = Aleph's list, or <api>/crns.json for a loopback API */
 	gchar **trusted_roots; /* ARK (and ASK) files of roots trusted besides AMD's, e.g. the devnet's */

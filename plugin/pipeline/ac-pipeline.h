@@ -78,4 +78,21 @@ gboolean ac_pipeline_forget (const AcPipelineConfig *config,
 			     GError **error);
 gchar *ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid);
 
+/*
+ * The instance's console lines (AcCrnLogLine of ac-aleph-responses.h), handed to @func with
+ * the instance and CRN they came from; with @follow_ms, fetched again every @follow_ms until
+ * @func returns FALSE or an error (the CRN's whole log each time: @func gets it all).
+ */
+typedef gboolean (*AcPipelineConsoleFunc) (GPtrArray *lines,
+					   const gchar *instance,
+					   const gchar *crn_url,
+					   gpointer user_data);
+gboolean ac_pipeline_console (const AcPipelineConfig *config,
+			      virConnectPtr conn,
+			      virDomainPtr dom,
+			      guint follow_ms,
+			      AcPipelineConsoleFunc func,
+			      gpointer user_data,
+			      GError **error);
+
 G_END_DECLS

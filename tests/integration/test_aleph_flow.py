@@ -404,6 +404,13 @@ timeout=60
         tik = os.path.join(self.state, "domains", uuid, "vm_tik.bin")
         self.assertTrue(os.path.exists(tik))
         env.stop_daemon()  # the service would deploy the domain again right away
+        # stop (aleph instance stop): the VM ends on its CRN, its console says so
+        r = env.aleph("stop", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("conf1")["state"], "stopped")
+        r = env.aleph("console", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.rstrip("\n").endswith("qemu: terminating on signal 15"), r.stdout)
         r = env.aleph("erase", "conf1", "--config", self.config)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(env.status("conf1")["state"], "erased")

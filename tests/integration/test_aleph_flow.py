@@ -372,7 +372,7 @@ timeout=60
             self.assertIn("launch secret injected", more[1]["message"])
         finally:
             follow.kill()
-            follow.wait()
+            follow.communicate()
         self.wait_state("conf1", ["running"])
         # by hand: nothing waits for a secret any more, and none is sent
         released = self.devnet.vm(st["instance"])["secrets_released"]

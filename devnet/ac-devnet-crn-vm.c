@@ -26,7 +26,67 @@ ac_devnet_crn_vm_free (AcDevnetVm *vm)
 		g_bytes_unref (vm->session);
 	if (vm->godh != NULL)
 		g_bytes_unref (vm->godh);
+	if (vm->console != NULL)
+		g_ptr_array_unref (vm->console);
 	g_free (vm);
+}
+
+static void
+console_line_free (AcDevnetConsoleLine *l)
+{
+	g_free (l->stream);
+	g_free (l->message);
+	g_free (l);
+}
+
+void
+ac_devnet_crn_vm_console (AcDevnetVm *vm, const gchar *stream, const gchar *format, ...)
+{
+	AcDevnetConsoleLine *l = g_new0 (AcDevnetConsoleLine, 1);
+	va_list ap;
+
+	if (vm->console == NULL)
+		vm->console = g_ptr_array_new_with_free_func ((GDestroyNotify)console_line_free);
+	if (vm->console->len >= AC_DEVNET_CONSOLE_MAX)
+		g_ptr_array_remove_index (vm->console, 0);
+	l->time_us = g_get_real_time ();
+	l->stream = g_strdup (stream);
+	va_start (ap, format);
+	l->message = g_strdup_vprintf (format, ap);
+	va_end (ap);
+	g_ptr_array_add (vm->console, l);
+}
+
+/* what a VM prints as it goes through the states of its life on the CRN: the devnet's stand-in
+ * for QEMU's serial console and aleph-vm's own lines in the VM's journal */
+static void
+console_state (AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *old, const gchar *state)
+{
+	if (g_strcmp0 (state, "awaiting_init") == 0) {
+		if (g_strcmp0 (old, "erased") == 0 && vm->console != NULL)
+			g_ptr_array_set_size (vm->console, 0);
+		ac_devnet_crn_vm_console (vm, "stdout",
+					  "aleph-vm: instance %s allocated on %s; waiting for the "
+					  "confidential session",
+					  vm->row->vm_hash, crn->name);
+	} else if (g_strcmp0 (state, "paused") == 0) {
+		ac_devnet_crn_vm_console (vm, "stdout",
+					  "qemu: SEV launch started (policy 0x%x); the guest waits for "
+					  "its secret",
+					  vm->policy);
+	} else if (g_strcmp0 (state, "running") == 0) {
+		ac_devnet_crn_vm_console (vm, "stdout", "qemu: launch secret injected, guest resumed");
+		ac_devnet_crn_vm_console (vm, "stdout",
+					  "[    0.000000] Linux version 6.1.0 (devnet guest of %s)",
+					  crn->name);
+		ac_devnet_crn_vm_console (vm, "stdout",
+					  "cryptsetup: opening the root disk with the injected key");
+		ac_devnet_crn_vm_console (vm, "stdout", "devnet-guest login: ");
+	} else if (g_strcmp0 (state, "stopped") == 0) {
+		ac_devnet_crn_vm_console (vm, "stderr", "qemu: terminating on signal 15");
+	} else if (g_strcmp0 (state, "erased") == 0) {
+		ac_devnet_crn_vm_console (vm, "stdout", "aleph-vm: instance erased");
+	}
 }
 
 /* the attack this CRN plays on the launches it makes (a knob) */
@@ -51,6 +111,8 @@ ac_devnet_crn_vm_save (AcDevnetCrn *crn, AcDevnetVm *vm)
 void
 ac_devnet_crn_vm_set_state (AcDevnetCrn *crn, AcDevnetVm *vm, const gchar *state)
 {
+	if (g_strcmp0 (vm->row->state, state) != 0)
+		console_state (crn, vm, vm->row->state, state);
 	g_free (vm->row->state);
 	vm->row->state = g_strdup (state);
 	ac_devnet_crn_vm_save (crn, vm);
@@ -120,4 +182,41 @@ ac_devnet_crn_vm_authorize (AcDevnetCrn *crn,
 	if (ref_out != NULL)
 		*ref_out = g_steal_pointer (&ref);
 	return vm;
+}
+
+/* aleph-vm's operate_logs_json: a JSON array of journal entries, oldest first */
+void
+ac_devnet_crn_vm_logs (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
+{
+	g_autofree gchar *ref = NULL;
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonNode) node = NULL;
+	AcDevnetVm *vm;
+
+	if (g_strcmp0 (soup_server_message_get_method (msg), "GET") != 0) {
+		ac_devnet_reply_error (msg, 405, "%s: expected GET", path);
+		return;
+	}
+	vm = ac_devnet_crn_vm_authorize (crn, msg, path, &ref);
+	if (vm == NULL)
+		return;
+	json_builder_begin_array (b);
+	for (guint i = 0; vm->console != NULL && i < vm->console->len; i++) {
+		AcDevnetConsoleLine *l = g_ptr_array_index (vm->console, i);
+		g_autofree gchar *ident = g_strdup_printf ("vm-%s-%s", ref, l->stream);
+		g_autofree gchar *when = ac_time_format_isoformat ((gdouble)l->time_us / G_USEC_PER_SEC);
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "SYSLOG_IDENTIFIER");
+		json_builder_add_string_value (b, ident);
+		json_builder_set_member_name (b, "MESSAGE");
+		json_builder_add_string_value (b, l->message);
+		json_builder_set_member_name (b, "file");
+		json_builder_add_string_value (b, l->stream);
+		json_builder_set_member_name (b, "__REALTIME_TIMESTAMP");
+		json_builder_add_string_value (b, when);
+		json_builder_end_object (b);
+	}
+	json_builder_end_array (b);
+	node = json_builder_get_root (b);
+	ac_devnet_reply_json (msg, 200, node);
 }

@@ -27,7 +27,26 @@ typedef struct {
 	gboolean measured;
 	guint64 secret_gpa;
 	AcDevnetSnpVm *snp; /* an SEV-SNP instance: its launch and boot, else NULL */
+	GPtrArray *console; /* AcDevnetConsoleLine: what the VM printed (GET …/logs), newest last */
 } AcDevnetVm;
+
+/* one line of a VM's console, as aleph-vm keeps them in the journal */
+typedef struct {
+	gint64 time_us;
+	gchar *stream; /* stdout or stderr */
+	gchar *message;
+} AcDevnetConsoleLine;
+
+/* the most console lines a VM keeps (the oldest go first) */
+#define AC_DEVNET_CONSOLE_MAX 1000
+
+void
+ac_devnet_crn_vm_console (AcDevnetVm *vm, const gchar *stream, const gchar *format, ...)
+    G_GNUC_PRINTF (3, 4);
+
+/* GET /control/machine/{ref}/logs: the console as aleph-vm's JSON logs endpoint answers it */
+void
+ac_devnet_crn_vm_logs (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path);
 
 void
 ac_devnet_crn_vm_free (AcDevnetVm *vm);

@@ -486,7 +486,10 @@ ac_devnet_crn_handle (AcDevnetCrn *crn,
 		}
 		break;
 	case AC_DEVNET_EP_CRN_OPERATE:
-		ac_devnet_crn_launch_operate (crn, msg, path);
+		if (g_str_has_suffix (path, "/logs"))
+			ac_devnet_crn_vm_logs (crn, msg, path);
+		else
+			ac_devnet_crn_launch_operate (crn, msg, path);
 		return TRUE;
 	default:
 		if (get && g_strcmp0 (path, "/status/config") == 0) {

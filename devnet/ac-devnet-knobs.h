@@ -29,7 +29,7 @@ typedef enum {
 	AC_DEVNET_EP_CRN_INITIALIZE,
 	AC_DEVNET_EP_CRN_MEASUREMENT,
 	AC_DEVNET_EP_CRN_INJECT_SECRET,
-	AC_DEVNET_EP_CRN_OPERATE, /* stop, reboot, erase */
+	AC_DEVNET_EP_CRN_OPERATE, /* stop, reboot, erase; GET logs */
 	AC_DEVNET_EP_CRN_OTHER,   /* status/config, executions list */
 	AC_DEVNET_EP_LAST
 } AcDevnetEndpoint;

@@ -17,6 +17,7 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	{ "daemon", "monitor-interval", AC_KEY_POSITIVE, "seconds > 0" },
 	{ "pipeline", "state-dir", AC_KEY_NONEMPTY, "a directory" },
 	{ "pipeline", "key-file", AC_KEY_TEXT, "an Ethereum key file" },
+	{ "pipeline", "key-password-file", AC_KEY_TEXT, "a file holding the password of key-file" },
 	{ "pipeline", "channel", AC_KEY_TEXT, "an Aleph channel name" },
 	{ "pipeline", "crn-list", AC_KEY_TEXT, "a URL" },
 	{ "pipeline", "trusted-roots", AC_KEY_TEXT, "ARK certificate files separated by ';'" },

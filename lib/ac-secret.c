@@ -13,10 +13,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-process.h"
 
 /* page-aligned and a whole number of pages: MADV_DONTDUMP hides exactly the secret's pages */
@@ -232,4 +237,118 @@ ac_secret_check_ascii (const AcSecret *secret, GError **error)
 		}
 	}
 	return TRUE;
+}
+
+static AcSecret *
+ac_secret_password_from_file (const gchar *what, const gchar *file, const gchar *option,
+			      GError **error)
+{
+	gchar *data = NULL;
+	gsize len = 0;
+	gsize line = 0;
+	AcSecret *secret;
+
+	/* a bit more than a password: the file may hold its newline (or \r\n) */
+	if (!ac_file_read_bounded (file, AC_SECRET_PASSWORD_MAX + 2, &data, &len, error)) {
+		g_prefix_error (error, "%s %s (the password of %s): ", option, file, what);
+		return NULL;
+	}
+	while (line < len && data[line] != '\n' && data[line] != '\0')
+		line++;
+	if (line < len && data[line] == '\0') {
+		ac_secret_wipe_free (data, len);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s %s (the password of %s) contains a NUL byte", option, file, what);
+		return NULL;
+	}
+	if (line > 0 && data[line - 1] == '\r')
+		line--;
+	if (line == 0 || line > AC_SECRET_PASSWORD_MAX) {
+		ac_secret_wipe_free (data, len);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s %s (the password of %s) is %s; expected one line of 1 to %u bytes",
+			     option, file, what, line == 0 ? "empty" : "too long",
+			     AC_SECRET_PASSWORD_MAX);
+		return NULL;
+	}
+	secret = ac_secret_new (data, line);
+	ac_secret_wipe_free (data, len);
+	return secret;
+}
+
+static AcSecret *
+ac_secret_password_from_tty (const gchar *what, const gchar *option, GError **error)
+{
+	struct termios old, quiet;
+	g_autofree gchar *prompt = g_strdup_printf ("Password of %s: ", what);
+	gchar buf[AC_SECRET_PASSWORD_MAX + 1];
+	gsize len = 0;
+	gboolean too_long = FALSE, done = FALSE;
+	AcSecret *secret = NULL;
+	int fd = open ("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0 || tcgetattr (fd, &old) != 0) {
+		if (fd >= 0)
+			close (fd);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s is encrypted and there is no terminal to ask for its password: "
+			     "give it with %s FILE",
+			     what, option);
+		return NULL;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	/* echo off before the prompt: what is typed after it is never shown, nor flushed */
+	if (tcsetattr (fd, TCSAFLUSH, &quiet) != 0 || write (fd, prompt, strlen (prompt)) < 0) {
+		(void)tcsetattr (fd, TCSAFLUSH, &old);
+		close (fd);
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot ask for the password of %s on the "
+			     "terminal: %s", what, g_strerror (errno));
+		return NULL;
+	}
+	while (!done) {
+		gchar c;
+		ssize_t n = read (fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == '\n' || c == '\r') {
+			done = TRUE;
+		} else if (len < AC_SECRET_PASSWORD_MAX) {
+			buf[len++] = c;
+		} else {
+			too_long = TRUE;
+		}
+	}
+	(void)tcsetattr (fd, TCSAFLUSH, &old);
+	if (write (fd, "\n", 1) < 0) {
+		/* the newline the user typed was not echoed; nothing else to do */
+	}
+	close (fd);
+	if (len == 0 || too_long) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "the password of %s is %s; expected 1 to %u bytes", what,
+			     len == 0 ? "empty" : "too long", AC_SECRET_PASSWORD_MAX);
+	} else {
+		secret = ac_secret_new (buf, len);
+	}
+	ac_secret_wipe (buf, sizeof (buf));
+	return secret;
+}
+
+/**
+ * ac_secret_read_password:
+ * @what: what the password opens, for the prompt and errors
+ * @file: (nullable): a file whose first line is the password
+ * @option: the option that names @file, for errors ("--password-file")
+ *
+ * Returns: (transfer full): the password, or NULL with @error set
+ */
+AcSecret *
+ac_secret_read_password (const gchar *what, const gchar *file, const gchar *option,
+			 GError **error)
+{
+	if (file != NULL)
+		return ac_secret_password_from_file (what, file, option, error);
+	return ac_secret_password_from_tty (what, option, error);
 }

@@ -25,6 +25,20 @@ AcSecret *ac_secret_generate_passphrase (guint nchars, GError **error);
 AcSecret *ac_secret_generate_keyfile (GError **error);
 AcSecret *ac_secret_dup (const AcSecret *secret);
 gboolean ac_secret_check_ascii (const AcSecret *secret, GError **error);
+
+/* the longest password ac_secret_read_password() takes */
+#define AC_SECRET_PASSWORD_MAX 1024
+
+/*
+ * A password for @what (a file name, "keystore /root/k.json"): the first line of @file (a
+ * regular file, its trailing newline dropped) when @file is not NULL, else asked on the
+ * controlling terminal without echo. No terminal and no @file is an error that names
+ * @option (the option that gives the file, "--password-file").
+ */
+AcSecret *ac_secret_read_password (const gchar *what,
+				   const gchar *file,
+				   const gchar *option,
+				   GError **error);
 void ac_secret_free (AcSecret *secret);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSecret, ac_secret_free)

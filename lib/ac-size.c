@@ -41,7 +41,9 @@ ac_size_overflow (const gchar *text, GError **error)
  * ac_size_parse:
  * @text: a whole number with an optional unit, as libvirt reads them: "20GiB", "512M", "4GB",
  *   "512 MiB", "512"
- * @flags: AC_SIZE_UNIT_REQUIRED where a bare number is ambiguous (the tag: Aleph counts MiB)
+ * @flags: AC_SIZE_UNIT_REQUIRED where a bare number is ambiguous (the tag: Aleph counts MiB);
+ *   AC_SIZE_BARE_MIB where a bare number means MiB (virt-aleph tag's --memory and --rootfs-size,
+ *   as aleph-client's)
  *
  * B and bytes; K/M/G/T (and k) and KiB… are powers of 1024, KB/MB/GB/TB powers of 1000 (as
  * `truncate -s 4GB`). Spaces may separate the number from its unit; no sign, no fraction, no
@@ -70,6 +72,12 @@ ac_size_parse (const gchar *text, AcSizeFlags flags, guint64 *bytes, GError **er
 		    "invalid size '%s': expected a whole number with a unit, such as 20GiB",
 		    text != NULL ? text : "");
 		return FALSE;
+	}
+	if (*p == '\0' && (flags & AC_SIZE_BARE_MIB) != 0) {
+		if (value > G_MAXUINT64 >> 20)
+			return ac_size_overflow (text, error);
+		*bytes = value << 20;
+		return TRUE;
 	}
 	if (*p == '\0' && (flags & AC_SIZE_UNIT_REQUIRED) == 0) {
 		*bytes = value;

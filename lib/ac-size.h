@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 typedef enum {
 	AC_SIZE_DEFAULT = 0,            /* a bare number is a number of bytes */
 	AC_SIZE_UNIT_REQUIRED = 1 << 0, /* a bare number is refused (the tag: bytes or MiB?) */
+	AC_SIZE_BARE_MIB = 1 << 1,      /* a bare number is a number of MiB (aleph-client's
+	                                 * --memory and --rootfs-size, which virt-aleph tag takes) */
 } AcSizeFlags;
 
 gboolean

@@ -129,6 +129,8 @@ gboolean ac_crn_confidential_inject_secret (AcCrnClient *self,
 /* @operation: "stop", "reboot" or "erase" */
 gboolean ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation, GError **error);
 GPtrArray *ac_crn_list_executions (AcCrnClient *self, GError **error);
+/* the VM's console (AcCrnLogLine) from aleph-vm's JSON logs endpoint, a signed GET */
+GPtrArray *ac_crn_get_logs (AcCrnClient *self, const gchar *vm_hash, GError **error);
 
 /* ---- Kubo ---- */
 /* POST {api}/api/v0/add (kubo defaults): the CID it returns must equal ours */

@@ -716,6 +716,94 @@ ac_crn_parse_executions (const gchar *body, gsize len, GError **error)
 	return g_steal_pointer (&out);
 }
 
+void
+ac_crn_log_line_free (AcCrnLogLine *l)
+{
+	if (l == NULL)
+		return;
+	g_free (l->stream);
+	g_free (l->time);
+	g_free (l->message);
+	g_free (l);
+}
+
+/* a line the guest (or the CRN) wrote, made safe to print: valid UTF-8, bounded, every control
+ * character but tab escaped as \xNN (no terminal escape sequence gets through), and the
+ * backslash doubled so that an escape cannot be forged */
+static gchar *
+log_text (const gchar *s)
+{
+	g_autofree gchar *valid = g_utf8_make_valid (s, -1);
+	GString *out = g_string_new (NULL);
+
+	for (const gchar *p = valid; *p != '\0' && out->len < MAX_FIELD;) {
+		gunichar c = g_utf8_get_char (p);
+		const gchar *next = g_utf8_next_char (p);
+		if (c == '\\')
+			g_string_append (out, "\\\\");
+		else if ((c < 0x20 && c != '\t') || c == 0x7f || (c >= 0x80 && c < 0xa0))
+			g_string_append_printf (out, "\\x%02x", (guint)c);
+		else
+			g_string_append_len (out, p, next - p);
+		p = next;
+	}
+	return g_string_free (out, FALSE);
+}
+
+/**
+ * ac_crn_parse_logs:
+ *
+ * aleph-vm's answer to GET /control/machine/{ref}/logs: a JSON array of
+ * {"SYSLOG_IDENTIFIER", "MESSAGE", "file": "stdout"|"stderr", "__REALTIME_TIMESTAMP"}
+ * (journald's fields); an entry without a string MESSAGE is skipped, anything else is
+ * bounded and sanitized.
+ */
+GPtrArray *
+ac_crn_parse_logs (const gchar *body, gsize len, GError **error)
+{
+	g_autoptr (JsonNode) node = ac_json_parse_untrusted ("logs", body, len, error);
+	g_autoptr (GPtrArray) out = NULL;
+	JsonArray *a;
+
+	if (node == NULL)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY (node)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_REMOTE,
+				     "logs: expected a JSON array of log entries");
+		return NULL;
+	}
+	a = json_node_get_array (node);
+	if (json_array_get_length (a) > AC_CRN_LOGS_MAX_LINES) {
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			     "logs: %u entries, more than the %u accepted", json_array_get_length (a),
+			     AC_CRN_LOGS_MAX_LINES);
+		return NULL;
+	}
+	out = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_crn_log_line_free);
+	for (guint i = 0; i < json_array_get_length (a); i++) {
+		JsonNode *n = json_array_get_element (a, i);
+		JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+		const gchar *message = obj_str (o, "MESSAGE");
+		const gchar *stream = obj_str (o, "file");
+		JsonNode *t = o != NULL ? json_object_get_member (o, "__REALTIME_TIMESTAMP") : NULL;
+		AcCrnLogLine *l;
+		gint64 ts;
+
+		if (message == NULL)
+			continue;
+		l = g_new0 (AcCrnLogLine, 1);
+		l->message = log_text (message);
+		l->stream = log_text (stream != NULL ? stream : "stdout");
+		if (t != NULL && JSON_NODE_HOLDS_VALUE (t) &&
+		    json_node_get_value_type (t) == G_TYPE_STRING)
+			l->time = log_text (json_node_get_string (t));
+		else if (obj_int (o, "__REALTIME_TIMESTAMP", &ts))
+			l->time = g_strdup_printf ("%" G_GINT64_FORMAT, ts);
+		g_ptr_array_add (out, l);
+	}
+	return g_steal_pointer (&out);
+}
+
 gboolean
 ac_crn_parse_notify (guint http_status, const gchar *body, gsize len, GError **error)
 {

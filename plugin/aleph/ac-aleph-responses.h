@@ -127,6 +127,16 @@ void ac_crn_execution_free (AcCrnExecution *e);
 guint16 ac_crn_execution_mapped_port (const AcCrnExecution *e, guint16 guest);
 GPtrArray *ac_crn_parse_executions (const gchar *body, gsize len, GError **error);
 
+/* GET /control/machine/{ref}/logs (aleph-vm's JSON logs): the VM's console, oldest first */
+#define AC_CRN_LOGS_MAX_LINES 100000
+typedef struct {
+	gchar *stream;  /* "stdout", "stderr" or what the CRN said, sanitized */
+	gchar *time;    /* nullable: the CRN's time stamp as text */
+	gchar *message; /* one line, control characters escaped (\x1b…): safe on a terminal */
+} AcCrnLogLine;
+void ac_crn_log_line_free (AcCrnLogLine *l);
+GPtrArray *ac_crn_parse_logs (const gchar *body, gsize len, GError **error);
+
 /* /control/allocation/notify */
 gboolean ac_crn_parse_notify (guint http_status, const gchar *body, gsize len, GError **error);
 

@@ -423,6 +423,40 @@ ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation,
 	return expect_ok (r, "POST", url, error);
 }
 
+/**
+ * ac_crn_get_logs:
+ *
+ * GET /control/machine/{ref}/logs, signed as reboot and erase are: the VM's console lines
+ * as aleph-vm keeps them (its JSON endpoint, not the stream_logs websocket).
+ */
+GPtrArray *
+ac_crn_get_logs (AcCrnClient *self, const gchar *vm_hash, GError **error)
+{
+	g_autofree gchar *path = vm_path (self, vm_hash, "logs", error);
+	g_autofree gchar *url = NULL;
+	g_autoptr (GPtrArray) h = NULL;
+	g_autoptr (AcHttpResponse) r = NULL;
+	const gchar *data;
+	gsize len;
+	GPtrArray *lines;
+
+	if (path == NULL)
+		return NULL;
+	url = url_of (self, path);
+	h = signed_headers (self, "GET", path, error);
+	if (h == NULL)
+		return NULL;
+	r = ac_http_request (self->http, "GET", url, (const gchar *const *)h->pdata, NULL, NULL,
+	                     AC_HTTP_ACCEPT_ANY_STATUS | AC_HTTP_IDEMPOTENT, error);
+	if (r == NULL || !expect_ok (r, "GET", url, error))
+		return NULL;
+	data = ac_http_response_get_data (r, &len);
+	lines = ac_crn_parse_logs (data, len, error);
+	if (lines == NULL)
+		g_prefix_error (error, "GET %s: ", url);
+	return lines;
+}
+
 GPtrArray *
 ac_crn_list_executions (AcCrnClient *self, GError **error)
 {

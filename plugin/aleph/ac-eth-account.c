@@ -18,6 +18,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
+#include "ac-eth-keystore.h"
 #include "ac-keccak.h"
 #include "ac-secret.h"
 
@@ -197,18 +198,87 @@ ac_eth_account_get_public_key (AcEthAccount *self)
 	return self->pubkey;
 }
 
+/**
+ * ac_eth_default_key_path:
+ *
+ * The key aleph-client and its SDK use when none is named: $ALEPH_PRIVATE_KEY_FILE when set,
+ * else in the SDK's private-keys directory ($XDG_DATA_HOME or the home directory, then
+ * .aleph-im/private-keys/) default.key when it exists (the SDK's link to the chosen key),
+ * else ethereum.key (which need not exist: account create makes it).
+ */
 gchar *
 ac_eth_default_key_path (void)
 {
+	const gchar *env = g_getenv ("ALEPH_PRIVATE_KEY_FILE");
 	const gchar *xdg = g_getenv ("XDG_DATA_HOME");
 	const gchar *base = (xdg != NULL && xdg[0] != '\0') ? xdg : g_get_home_dir ();
-	return g_build_filename (base, ".aleph-im", "private-keys", "ethereum.key", NULL);
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *link = NULL;
+	struct stat st;
+
+	if (env != NULL && env[0] != '\0')
+		return g_strdup (env);
+	dir = g_build_filename (base, ".aleph-im", "private-keys", NULL);
+	link = g_build_filename (dir, "default.key", NULL);
+	/* present, even dangling: then its error names it, rather than another key being used */
+	if (lstat (link, &st) == 0)
+		return g_steal_pointer (&link);
+	return g_build_filename (dir, "ethereum.key", NULL);
 }
 
-AcEthAccount *
-ac_eth_account_load_key_file (const gchar *path, GError **error)
+/* a keystore's key, its password from @password_file or the terminal */
+static AcEthAccount *
+ac_eth_account_from_keystore (const gchar *path, const gchar *data, gsize len,
+			      const gchar *password_file, GError **error)
 {
-	guint8 key[AC_ETH_PRIVATE_KEY_LEN + 1];
+	g_autofree gchar *what = g_strdup_printf ("keystore %s", path);
+	g_autoptr (AcEthKeystore) ks = ac_eth_keystore_parse (what, data, len, error);
+	g_autoptr (AcSecret) password = NULL;
+	g_autoptr (AcSecret) key = NULL;
+	g_autoptr (AcEthAccount) self = NULL;
+
+	if (ks == NULL)
+		return NULL;
+	password = ac_secret_read_password (what, password_file, "--password-file", error);
+	if (password == NULL)
+		return NULL;
+	key = ac_eth_keystore_decrypt (what, ks, password, error);
+	if (key == NULL)
+		return NULL;
+	self = ac_eth_account_new_from_private_key ((const guint8 *)key->data, key->len, error);
+	if (self == NULL) {
+		g_prefix_error (error, "%s: ", what);
+		return NULL;
+	}
+	if (ks->address != NULL) {
+		g_autofree gchar *addr = g_str_has_prefix (ks->address, "0x") ||
+						 g_str_has_prefix (ks->address, "0X")
+					     ? g_strdup (ks->address)
+					     : g_strconcat ("0x", ks->address, NULL);
+		if (!ac_eth_address_equal (addr, self->address)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+				     "%s: its key is the one of %s, but the file says address %s",
+				     what, self->address, ks->address);
+			return NULL;
+		}
+	}
+	return g_steal_pointer (&self);
+}
+
+/**
+ * ac_eth_account_load_key_file_full:
+ * @path: aleph-client's raw 32-byte key file, or an Ethereum V3 JSON keystore (the newer
+ *   SDK's); a symbolic link is followed (the SDK's default.key is one)
+ * @password_file: (nullable): a keystore's password (one line); NULL: asked on the terminal
+ *
+ * The file must be a regular file that neither group nor others may read or write.
+ */
+AcEthAccount *
+ac_eth_account_load_key_file_full (const gchar *path, const gchar *password_file,
+				   GError **error)
+{
+	gsize cap = AC_ETH_KEYSTORE_MAX_SIZE + 1;
+	guint8 *buf = NULL;
 	struct stat st;
 	ssize_t n;
 	gsize got = 0;
@@ -242,8 +312,9 @@ ac_eth_account_load_key_file (const gchar *path, GError **error)
 			     path, (guint)(st.st_mode & 07777), path);
 		return NULL;
 	}
-	while (got < sizeof (key)) {
-		n = read (fd, key + got, sizeof (key) - got);
+	buf = g_malloc (cap);
+	while (got < cap) {
+		n = read (fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -251,20 +322,29 @@ ac_eth_account_load_key_file (const gchar *path, GError **error)
 		got += (gsize)n;
 	}
 	close (fd);
-	if (got != AC_ETH_PRIVATE_KEY_LEN) {
-		ac_secret_wipe (key, sizeof (key));
+	if (got == AC_ETH_PRIVATE_KEY_LEN) {
+		self = ac_eth_account_new_from_private_key (buf, AC_ETH_PRIVATE_KEY_LEN, error);
+		if (self == NULL)
+			g_prefix_error (error, "key file %s: ", path);
+	} else if (got < cap && ac_eth_keystore_is_json (buf, got)) {
+		self = ac_eth_account_from_keystore (path, (const gchar *)buf, got, password_file,
+						     error);
+	} else {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "key file %s holds %s%" G_GSIZE_FORMAT
-			     " bytes, expected the 32 raw bytes of aleph-client's ethereum.key",
-			     path, got > AC_ETH_PRIVATE_KEY_LEN ? "more than " : "",
-			     MIN (got, (gsize)AC_ETH_PRIVATE_KEY_LEN));
-		return NULL;
+			     " bytes, expected the 32 raw bytes of aleph-client's ethereum.key or "
+			     "an Ethereum V3 JSON keystore",
+			     path, got >= cap ? "more than " : "", MIN (got, cap - 1));
+		self = NULL;
 	}
-	self = ac_eth_account_new_from_private_key (key, AC_ETH_PRIVATE_KEY_LEN, error);
-	ac_secret_wipe (key, sizeof (key));
-	if (self == NULL)
-		g_prefix_error (error, "key file %s: ", path);
+	ac_secret_wipe_free (buf, cap);
 	return self;
+}
+
+AcEthAccount *
+ac_eth_account_load_key_file (const gchar *path, GError **error)
+{
+	return ac_eth_account_load_key_file_full (path, NULL, error);
 }
 
 gboolean

@@ -19,6 +19,9 @@ typedef struct _AcEthAccount AcEthAccount;
 AcEthAccount *ac_eth_account_new_from_private_key (const guint8 *key, gsize key_len, GError **error);
 AcEthAccount *ac_eth_account_generate (GError **error);
 AcEthAccount *ac_eth_account_load_key_file (const gchar *path, GError **error);
+AcEthAccount *ac_eth_account_load_key_file_full (const gchar *path,
+						 const gchar *password_file,
+						 GError **error);
 gboolean ac_eth_account_save_key_file (AcEthAccount *self, const gchar *path, GError **error);
 void ac_eth_account_free (AcEthAccount *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcEthAccount, ac_eth_account_free)

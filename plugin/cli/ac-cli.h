@@ -22,6 +22,7 @@ typedef struct {
 	gboolean quiet;     /* --quiet: no progress, no chatter */
 	gboolean debug;     /* --debug: every input and intermediate value */
 	guint timeout_s;    /* --timeout: bound of one whole HTTP call; 0 = the client's default */
+	gchar *password_file; /* --password-file: a JSON keystore's password; NULL = ask */
 } AcCliGlobal;
 
 /* the longest --timeout accepted */
@@ -120,6 +121,7 @@ int ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv);

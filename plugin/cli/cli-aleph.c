@@ -146,13 +146,16 @@ ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *path = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "show|create|import [SOURCE]",
 		"Manage the Ethereum account that signs Aleph messages. The key file is aleph-client's\n"
-		"(~/.aleph-im/private-keys/ethereum.key, 32 raw bytes).\n"
+		"(32 raw bytes) or the newer SDK's Ethereum V3 JSON keystore, whose password is asked on\n"
+		"the terminal or read from --password-file. Default: $ALEPH_PRIVATE_KEY_FILE, else\n"
+		"~/.aleph-im/private-keys/default.key if it exists, else .../ethereum.key.\n"
 		"  show            print the address of the key\n"
 		"  create          write a new random key (mode 0600; never overwrites)\n"
 		"  import SOURCE   copy a key from SOURCE (a file or - for stdin; 32 raw bytes or hex)");
 	const GOptionEntry entries[] = {
 		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
-		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
+		  "key file (default $ALEPH_PRIVATE_KEY_FILE, else ~/.aleph-im/private-keys/default.key "
+		  "if it exists, else ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
 		{ NULL },
 	};
 	g_option_context_add_main_entries (ctx, entries, NULL);
@@ -162,7 +165,7 @@ ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv)
 		return usage_error (global, ctx, "account: expected show, create or import");
 	path = key_path (key_file);
 	if (g_strcmp0 (argv[1], "show") == 0 && argc == 2) {
-		account = ac_eth_account_load_key_file (path, &error);
+		account = ac_eth_account_load_key_file_full (path, global->password_file, &error);
 		if (account == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		return account_print (global, account, path, FALSE);
@@ -290,7 +293,7 @@ message_build (AcCliGlobal *global, int argc, char **argv, const gchar *key_file
 	if (content == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!unsigned_ || sender == NULL) {
-		account = ac_eth_account_load_key_file (path, &error);
+		account = ac_eth_account_load_key_file_full (path, global->password_file, &error);
 		if (account == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		if (sender != NULL && !ac_eth_address_equal (sender, ac_eth_account_get_address (account)))
@@ -332,7 +335,7 @@ message_sign (AcCliGlobal *global, const gchar *file, const gchar *key_file, con
 				"%s: item_hash %s differs from sha256(item_content) %s", file,
 				msg->item_hash, h));
 	}
-	account = ac_eth_account_load_key_file (path, &error);
+	account = ac_eth_account_load_key_file_full (path, global->password_file, &error);
 	if (account == NULL || !ac_aleph_message_sign (msg, account, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	return print_message (global, msg, out_path, force);
@@ -527,7 +530,8 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		"  status HASH          the CCN's status of a message (a rejection in words)");
 	const GOptionEntry entries[] = {
 		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
-		  "key file (default ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
+		  "key file (default $ALEPH_PRIVATE_KEY_FILE, else ~/.aleph-im/private-keys/default.key "
+		  "if it exists, else ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
 		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel (default ALEPH-CLOUDSOLUTIONS)", "NAME" },
 		{ "time", 0, 0, G_OPTION_ARG_STRING, &time_text, "message time, UNIX seconds (default now)", "T" },
 		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },
@@ -601,7 +605,7 @@ ac_cli_ipfs_upload (AcCliGlobal *global, const gchar *api, int kind, const gchar
 	g_autofree gchar *path = key_path (key_file);
 
 	if (!unauthenticated) {
-		account = ac_eth_account_load_key_file (path, &error);
+		account = ac_eth_account_load_key_file_full (path, global->password_file, &error);
 		if (account == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ac-cli.h"
+#include "ac-aleph-responses.h"
 #include "ac-cli-progress.h"
 #include "ac-log.h"
 #include "ac-localsev-service.h"
@@ -58,6 +59,10 @@ pipeline_open (AcCliGlobal *global,
 	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
 	if (*config == NULL)
 		return FALSE;
+	if (global->password_file != NULL) {
+		g_free ((*config)->key_password_file);
+		(*config)->key_password_file = g_strdup (global->password_file);
+	}
 	ac_virt_init ();
 	*conn = ac_virt_connect (ac_cli_get_uri (global), error);
 	if (*conn == NULL)
@@ -424,7 +429,9 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *config_path = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
-		"Show the event log of the domain's pipeline (steps, errors; never secrets).");
+		"Show the event log of the domain's pipeline: what virt-alephd and 'virt-aleph apply' "
+		"did (steps, errors; never secrets). Not the VM's own output: that is 'virt-aleph "
+		"console'.");
 	const GOptionEntry entries[] = {
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
@@ -491,6 +498,119 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		if (!global->quiet)
 			fprintf (stderr, "virt-alephd's own log: %s\n", service_log);
 	}
+	return AC_EXIT_OK;
+}
+
+/* ---- console: the VM's own log on its CRN ------------------------------------------------- */
+
+typedef struct {
+	AcCliGlobal *global;
+	const gchar *domain;
+	gboolean follow;
+	guint printed; /* lines of the CRN's log printed so far */
+} ConsoleCtx;
+
+static void
+console_print_line (ConsoleCtx *c, const AcCrnLogLine *l, const gchar *instance,
+		    const gchar *crn_url)
+{
+	if (c->global->json && c->follow) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_opt (b, "event", "console");
+		json_opt (b, "domain", c->domain);
+		json_opt (b, "instance", instance);
+		json_opt (b, "stream", l->stream);
+		json_opt (b, "time", l->time);
+		json_opt (b, "message", l->message);
+		json_builder_end_object (b);
+		ac_cli_print_json_builder (b);
+	} else if (!c->global->json) {
+		printf ("%s\n", l->message);
+	}
+}
+
+static gboolean
+console_lines (GPtrArray *lines, const gchar *instance, const gchar *crn_url, gpointer user_data)
+{
+	ConsoleCtx *c = user_data;
+
+	if (c->global->json && !c->follow) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_opt (b, "domain", c->domain);
+		json_opt (b, "instance", instance);
+		json_opt (b, "crnUrl", crn_url);
+		json_builder_set_member_name (b, "lines");
+		json_builder_begin_array (b);
+		for (guint i = 0; i < lines->len; i++) {
+			const AcCrnLogLine *l = g_ptr_array_index (lines, i);
+			json_builder_begin_object (b);
+			json_opt (b, "stream", l->stream);
+			json_opt (b, "time", l->time);
+			json_opt (b, "message", l->message);
+			json_builder_end_object (b);
+		}
+		json_builder_end_array (b);
+		json_builder_end_object (b);
+		ac_cli_print_json_builder (b);
+		return FALSE;
+	}
+	/* the CRN answers its whole log each time: print what is new; a shorter log is a new
+	 * one (the VM was erased and started again), printed from its start */
+	if (lines->len < c->printed) {
+		if (!c->global->json && !c->global->quiet)
+			fprintf (stderr, "virt-aleph: the CRN's log of the instance started anew\n");
+		c->printed = 0;
+	}
+	for (guint i = c->printed; i < lines->len; i++)
+		console_print_line (c, g_ptr_array_index (lines, i), instance, crn_url);
+	c->printed = lines->len;
+	fflush (stdout);
+	return c->follow;
+}
+
+int
+ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autofree gchar *interval_text = NULL;
+	gboolean follow = FALSE;
+	guint interval_s = 2;
+	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
+		"Show the console of the domain's instance: the VM's own output (serial console, "
+		"stdout and stderr) as its CRN keeps it, what 'aleph instance logs' shows. A signed "
+		"GET of aleph-vm's /control/machine/{ref}/logs. Not the pipeline's log: that is "
+		"'virt-aleph logs'.");
+	const GOptionEntry entries[] = {
+		{ "follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
+		  "keep printing new lines until interrupted (the CRN is asked again every "
+		  "--interval seconds)", NULL },
+		{ "interval", 0, 0, G_OPTION_ARG_STRING, &interval_text,
+		  "--follow: seconds between two requests (default 2)", "SECONDS" },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ NULL },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autoptr(AcPipelineConfig) config = NULL;
+	ConsoleCtx c = { global, NULL, FALSE, 0 };
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (interval_text != NULL &&
+	    !ac_cli_parse_timeout ("--interval", interval_text, &interval_s, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (!pipeline_open (global, "console", argc, argv, config_path, &config, &conn, &dom, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	c.domain = virDomainGetName (dom);
+	c.follow = follow;
+	if (!ac_pipeline_console (config, conn, dom, follow ? interval_s * 1000 : 0, console_lines,
+				  &c, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
 	return AC_EXIT_OK;
 }
 

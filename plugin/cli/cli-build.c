@@ -254,7 +254,7 @@ publish_image (AcCliGlobal *global, const AcTemplate *tpl, const gchar *image, A
 	g_autoptr(AcAlephMessage) store = NULL;
 	g_autofree gchar *hash = NULL;
 
-	account = ac_eth_account_load_key_file (key, error);
+	account = ac_eth_account_load_key_file_full (key, global->password_file, error);
 	if (account == NULL)
 		return NULL;
 	http = ac_cli_http_client_new (global);

@@ -188,7 +188,7 @@ check_account (Doctor *d, const AcPipelineConfig *config)
 		report (d, "account", CHECK_WARN, AC_EXIT_OK, "no key at %s: 'virt-aleph account create' makes one", path);
 		return;
 	}
-	account = ac_eth_account_load_key_file (path, &error);
+	account = ac_eth_account_load_key_file_full (path, config->key_password_file, &error);
 	if (account == NULL)
 		report (d, "account", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
 	else
@@ -213,7 +213,7 @@ check_hook_config (Doctor *d, const AcPipelineConfig *config, gboolean local)
 		path = AC_HOOK_CONF;
 	if (!local) {
 		g_autofree gchar *key = config->key_file != NULL ? g_strdup (config->key_file) : ac_eth_default_key_path ();
-		g_autoptr(AcEthAccount) account = ac_eth_account_load_key_file (key, NULL);
+		g_autoptr(AcEthAccount) account = ac_eth_account_load_key_file_full (key, config->key_password_file, NULL);
 		if (account == NULL)
 			report (d, "hook-config", CHECK_WARN, AC_EXIT_OK,
 				"remote host: the launches virt-alephd prepares reach its hook signed with the "
@@ -479,6 +479,10 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		const gchar *path = config_path != NULL ? config_path : AC_DAEMON_CONF;
 		report (&d, "config", CHECK_OK, AC_EXIT_OK, "%s%s", path,
 			g_file_test (path, G_FILE_TEST_EXISTS) ? "" : " (absent: the defaults)");
+	}
+	if (global->password_file != NULL) {
+		g_free (config->key_password_file);
+		config->key_password_file = g_strdup (global->password_file);
 	}
 	uri = ac_cli_get_uri (global);
 	local = ac_secret_store_uri_is_local (uri);

@@ -16,6 +16,7 @@
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
 #include "ac-sev-policy.h"
+#include "ac-size.h"
 #include "ac-snp-policy.h"
 #include "ac-status.h"
 #include "ac-tag.h"
@@ -64,6 +65,7 @@ typedef struct {
 	gchar *disk, *sev_type, *snp_runtime, *policy, *local, *fw_sha, *fw_ref, *fw_file, *api, *crn, *payment,
 	    *store_payment, *rootfs, *memory, *name, *ssh_key, *ports;
 	gchar *from_file; /* --file: the element as it is, instead of the options */
+	gchar *ssh_key_file; /* --ssh-key-file: read into ssh_key */
 	gint vcpus;
 	gboolean es, publish;
 } TagOptions;
@@ -89,6 +91,7 @@ tag_options_clear (TagOptions *o)
 	g_free (o->ssh_key);
 	g_free (o->ports);
 	g_free (o->from_file);
+	g_free (o->ssh_key_file);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TagOptions, tag_options_clear)
@@ -102,7 +105,57 @@ tag_options_any (const TagOptions *o)
 	       || o->fw_sha != NULL || o->fw_ref != NULL || o->fw_file != NULL || o->publish
 	       || o->api != NULL || o->crn != NULL || o->payment != NULL || o->store_payment != NULL
 	       || o->rootfs != NULL || o->vcpus != 0 || o->memory != NULL || o->name != NULL
-	       || o->ssh_key != NULL || o->ports != NULL;
+	       || o->ssh_key != NULL || o->ssh_key_file != NULL || o->ports != NULL;
+}
+
+/* --memory and --rootfs-size: a bare number is MiB, as aleph-client's options; the attribute
+ * gets the size with its unit (the tag refuses a bare number) */
+static gboolean
+tag_option_size (const gchar *option, gchar **value, GError **error)
+{
+	guint64 bytes = 0;
+	if (*value == NULL)
+		return TRUE;
+	if (!ac_size_parse (*value, AC_SIZE_BARE_MIB, &bytes, error)) {
+		g_prefix_error (error, "%s: ", option);
+		return FALSE;
+	}
+	g_free (*value);
+	*value = ac_size_format (bytes);
+	return TRUE;
+}
+
+/* --ssh-key-file: the first key line of an OpenSSH public key file (~/.ssh/id_ed25519.pub) */
+static gboolean
+tag_option_ssh_key_file (TagOptions *o, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	g_auto (GStrv) lines = NULL;
+
+	if (o->ssh_key_file == NULL)
+		return TRUE;
+	if (o->ssh_key != NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "give --ssh-key or --ssh-key-file, not both");
+		return FALSE;
+	}
+	if (!ac_file_read_bounded (o->ssh_key_file, 64 * 1024, &data, NULL, error)) {
+		g_prefix_error (error, "--ssh-key-file: ");
+		return FALSE;
+	}
+	lines = g_strsplit (data, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_strstrip (lines[i]);
+		if (lines[i][0] == '\0' || lines[i][0] == '#')
+			continue;
+		o->ssh_key = g_strdup (lines[i]);
+		return TRUE;
+	}
+	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		     "--ssh-key-file %s holds no key line; expected an OpenSSH public key such as "
+		     "~/.ssh/id_ed25519.pub",
+		     o->ssh_key_file);
+	return FALSE;
 }
 
 /* The element the options describe, as text (validated by the caller); not --file. */
@@ -350,15 +403,21 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		  "(implies --publish)",
 		  "TYPE" },
 		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &o.rootfs,
-		  "root filesystem size on Aleph, e.g. 20GiB", "SIZE" },
+		  "root filesystem size on Aleph, e.g. 20GiB; a bare number is MiB, as "
+		  "aleph-client's (20480)", "SIZE" },
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus,
 		  "vCPUs on Aleph (default: the domain's)", "N" },
 		{ "memory", 0, 0, G_OPTION_ARG_STRING, &o.memory,
-		  "memory on Aleph, e.g. 4GiB (default: the domain's)", "SIZE" },
+		  "memory on Aleph, e.g. 4GiB; a bare number is MiB, as aleph-client's (4096) "
+		  "(default: the domain's)", "SIZE" },
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
 		  "instance name on Aleph (default: the domain's)", "NAME" },
 		{ "ssh-key", 0, 0, G_OPTION_ARG_STRING, &o.ssh_key,
-		  "OpenSSH public key line for the instance", "KEY" },
+		  "OpenSSH public key line for the instance (default: ~/.ssh/id_ed25519.pub, "
+		  "id_ecdsa.pub or id_rsa.pub when the flow runs)", "KEY" },
+		{ "ssh-key-file", 0, 0, G_OPTION_ARG_FILENAME, &o.ssh_key_file,
+		  "the instance's OpenSSH public key, from FILE (aleph-client's --ssh-pubkey-file)",
+		  "PATH" },
 		{ "ports", 0, 0, G_OPTION_ARG_STRING, &o.ports, "published ports, e.g. 22,80/tcp",
 		  "LIST" },
 		{ "file", 0, 0, G_OPTION_ARG_FILENAME, &o.from_file,
@@ -393,6 +452,10 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		                AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                "tag --approve: approves the tag DOMAIN has now and takes no other "
 		                "tag option; to change the tag, tag it again without --approve"));
+	if (!tag_option_size ("--memory", &o.memory, &error) ||
+	    !tag_option_size ("--rootfs-size", &o.rootfs, &error) ||
+	    !tag_option_ssh_key_file (&o, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
 	element = tag_read_element (global, argv[1], &o, approve, &conn, &dom, &error);
 	if (element == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));

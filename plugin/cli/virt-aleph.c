@@ -24,7 +24,8 @@ static const AcCliCommand commands[] = {
 	{ "apply", "run the Aleph flow of a domain in the foreground", NULL, "flow", "ac_cli_cmd_apply" },
 	{ "attest", "attest a launch that waits for its secret, then send it", NULL, "flow", "ac_cli_cmd_attest" },
 	{ "doctor", "check the host, the hook, the service, the account, SEV and the CRN", NULL, "flow", "ac_cli_cmd_doctor" },
-	{ "logs", "show the event log of a domain's pipeline", NULL, "flow", "ac_cli_cmd_logs" },
+	{ "logs", "show the event log of a domain's pipeline (not the VM's output: console)", NULL, "flow", "ac_cli_cmd_logs" },
+	{ "console", "show the VM's own output from its CRN (aleph instance logs)", NULL, "flow", "ac_cli_cmd_console" },
 	{ "stop", "stop a domain's instance on its CRN", NULL, "flow", "ac_cli_cmd_stop" },
 	{ "reboot", "reboot a domain's instance on its CRN (attested again)", NULL, "flow", "ac_cli_cmd_reboot" },
 	{ "erase", "erase a domain's instance from its CRN", NULL, "flow", "ac_cli_cmd_erase" },
@@ -43,7 +44,7 @@ print_usage (FILE *out)
 {
 	fprintf (out,
 		 "Usage: virt-aleph [--connect URI] [--json] [--quiet] [--debug] [--timeout SECONDS]\n"
-		 "                  COMMAND [ARGS…]\n"
+		 "                  [--password-file FILE] COMMAND [ARGS…]\n"
 		 "\n"
 		 "Turn a libvirt domain into an Aleph Cloud confidential VM (AMD SEV).\n"
 		 "\n"
@@ -75,7 +76,7 @@ main (int argc, char **argv)
 	/* The command is the first argument that is not an option (or an option's value). */
 	for (int i = 1; i < argc; i++) {
 		if (g_strcmp0 (argv[i], "--connect") == 0 || g_strcmp0 (argv[i], "-c") == 0 ||
-		    g_strcmp0 (argv[i], "--timeout") == 0) {
+		    g_strcmp0 (argv[i], "--timeout") == 0 || g_strcmp0 (argv[i], "--password-file") == 0) {
 			i++;
 			continue;
 		}
@@ -125,6 +126,7 @@ main (int argc, char **argv)
 		g_ptr_array_add (args, NULL);
 		rc = func (&global, (int)args->len - 1, (char **)args->pdata);
 		g_free (global.connect_uri);
+		g_free (global.password_file);
 		return rc;
 	}
 	if (global.json)

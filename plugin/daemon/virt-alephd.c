@@ -776,7 +776,8 @@ ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri)
 	self->lopts->pin_tags = remote;
 #if HAVE_SECP256K1
 	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
-	if (!ac_localsev_options_set_owner_key (self->lopts, self->pconfig->key_file, remote, NULL,
+	if (!ac_localsev_options_set_owner_key (self->lopts, self->pconfig->key_file,
+	                                        self->pconfig->key_password_file, remote, NULL,
 	                                        &error)) {
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return ac_error_to_exit_code (error);

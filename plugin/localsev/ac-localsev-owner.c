@@ -24,6 +24,7 @@ ac_localsev_owner_sign (const guint8 *msg, gsize len, gchar **signer, gpointer u
 gboolean
 ac_localsev_options_set_owner_key (AcLocalsevOptions *opts,
 				   const gchar *key_file,
+				   const gchar *password_file,
 				   gboolean required,
 				   gchar **address,
 				   GError **error)
@@ -47,7 +48,7 @@ ac_localsev_options_set_owner_key (AcLocalsevOptions *opts,
 			     path);
 		return FALSE;
 	}
-	account = ac_eth_account_load_key_file (path, error);
+	account = ac_eth_account_load_key_file_full (path, password_file, error);
 	if (account == NULL) {
 		g_prefix_error (error, "owner key %s: ", path);
 		return FALSE;

@@ -14,7 +14,8 @@
 G_BEGIN_DECLS
 
 /*
- * Sets opts->sign to sign with the key in @key_file (NULL = aleph-client's default path).
+ * Sets opts->sign to sign with the key in @key_file (NULL = aleph-client's default path; a JSON
+ * keystore is opened with the first line of @password_file, else a password asked on a terminal).
  * A missing key file is fine unless @required (then %AC_ERROR_NOT_FOUND naming the file);
  * an unreadable or malformed one is an error. *address (nullable) gets the signer's address,
  * or NULL when no key was loaded. The same key is the SEV-SNP owner: opts->snp_owner (its
@@ -22,6 +23,7 @@ G_BEGIN_DECLS
  */
 gboolean ac_localsev_options_set_owner_key (AcLocalsevOptions *opts,
 					    const gchar *key_file,
+					    const gchar *password_file,
 					    gboolean required,
 					    gchar **address,
 					    GError **error);

@@ -36,6 +36,7 @@ ac_pipeline_config_free (AcPipelineConfig *c)
 		return;
 	g_free (c->state_dir);
 	g_free (c->key_file);
+	g_free (c->key_password_file);
 	g_free (c->channel);
 	g_free (c->crn_list_url);
 	g_strfreev (c->trusted_roots);
@@ -81,6 +82,7 @@ ac_pipeline_config_load (const gchar *path, GError **error)
 	}
 	STR ("state-dir", state_dir);
 	STR ("key-file", key_file);
+	STR ("key-password-file", key_password_file);
 	STR ("channel", channel);
 	STR ("crn-list", crn_list_url);
 	STR ("secrets-uri", secrets_uri);

@@ -191,7 +191,7 @@ ac_pipeline_ensure_clients (AcPipeline *p, GError **error)
 		return TRUE;
 	key = p->config->key_file != NULL ? g_strdup (p->config->key_file)
 	                                  : ac_eth_default_key_path ();
-	p->account = ac_eth_account_load_key_file (key, error);
+	p->account = ac_eth_account_load_key_file_full (key, p->config->key_password_file, error);
 	if (p->account == NULL)
 		return FALSE;
 	p->http = ac_http_client_new ();
@@ -501,6 +501,52 @@ ac_pipeline_operate (const AcPipelineConfig *config,
 			/* rebooted: the VM waits for a new attestation; the monitor does it */
 			ac_pipeline_report (&p, "running", "reboot", 100);
 		}
+	}
+	ac_pipeline_clear (&p);
+	return ok;
+}
+
+/**
+ * ac_pipeline_console:
+ *
+ * What `aleph instance logs` shows: the VM's own console from its CRN (a signed GET of
+ * aleph-vm's JSON logs endpoint), not the pipeline's log.
+ */
+gboolean
+ac_pipeline_console (const AcPipelineConfig *config,
+                     virConnectPtr conn,
+                     virDomainPtr dom,
+                     guint follow_ms,
+                     AcPipelineConsoleFunc func,
+                     gpointer user_data,
+                     GError **error)
+{
+	AcPipeline p = { 0 };
+	g_autoptr (AcCrnClient) crn = NULL;
+	const gchar *instance = NULL;
+	gboolean ok = ac_pipeline_init (&p, config, conn, dom, NULL, NULL, error);
+
+	if (ok) {
+		instance = ac_state_get_string (p.state, "instance", "hash");
+		if (instance == NULL || ac_state_get_string (p.state, "crn", "url") == NULL) {
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			             "domain '%s' has no instance on a CRN yet: no console to show",
+			             p.name);
+			ok = FALSE;
+		}
+	}
+	ok = ok && ac_pipeline_ensure_clients (&p, error)
+	     && (crn = ac_pipeline_crn_client (&p, error)) != NULL;
+	while (ok) {
+		g_autoptr (GPtrArray) lines = ac_crn_get_logs (crn, instance, error);
+		if (lines == NULL) {
+			ok = FALSE;
+			break;
+		}
+		if (!func (lines, instance, ac_state_get_string (p.state, "crn", "url"), user_data) ||
+		    follow_ms == 0)
+			break;
+		ok = ac_http_client_sleep (p.http, follow_ms, error);
 	}
 	ac_pipeline_clear (&p);
 	return ok;

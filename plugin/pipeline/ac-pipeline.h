@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 
 typedef struct {
 	gchar *state_dir;      /* per-domain state, images, session keys (0700) */
-	gchar *key_file;       /* Ethereum key (aleph-client's); NULL = ~/.aleph-im/private-keys/ethereum.key */
+	gchar *key_password_file; /* a JSON keystore's password (one line); NULL = ask on a terminal */
+	gchar *key_file;       /* Ethereum key (aleph-client's); NULL = ac_eth_default_key_path () */
 	gchar *channel;        /* NULL = ALEPH-CLOUDSOLUTIONS */
 	gchar *crn_list_url;   /* NULL = Aleph's list, or <api>/crns.json for a loopback API */
 	gchar **trusted_roots; /* ARK (and ASK) files of roots trusted besides AMD's, e.g. the devnet's */
@@ -81,5 +82,22 @@ gboolean ac_pipeline_forget (const AcPipelineConfig *config,
 			     gpointer user_data,
 			     GError **error);
 gchar *ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid);
+
+/*
+ * The instance's console lines (AcCrnLogLine of ac-aleph-responses.h), handed to @func with
+ * the instance and CRN they came from; with @follow_ms, fetched again every @follow_ms until
+ * @func returns FALSE or an error (the CRN's whole log each time: @func gets it all).
+ */
+typedef gboolean (*AcPipelineConsoleFunc) (GPtrArray *lines,
+					   const gchar *instance,
+					   const gchar *crn_url,
+					   gpointer user_data);
+gboolean ac_pipeline_console (const AcPipelineConfig *config,
+			      virConnectPtr conn,
+			      virDomainPtr dom,
+			      guint follow_ms,
+			      AcPipelineConsoleFunc func,
+			      gpointer user_data,
+			      GError **error);
 
 G_END_DECLS

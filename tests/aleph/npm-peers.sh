@@ -35,6 +35,19 @@ if [ $# -eq 0 ]; then
     peer personal-verify "$work/m$n" "$sig" "$addr" && ok "personal_sign of $n bytes verifies with ethers" || ko "personal_sign of $n bytes"
   done
 
+  # --- Ethereum V3 keystores ethers writes (v5, v6: scrypt) and opens (pbkdf2) ---
+  mkdir -m 700 "$work/ks"
+  pw="pässword $RANDOM"
+  ks_addr=$(peer keystores "$work/ks" "$pw")
+  printf '%s\n' "$pw" > "$work/ks/pw"
+  for f in ethers5-scrypt ethers6-scrypt pbkdf2; do
+    got=$("$virt_aleph" account show --key-file "$work/ks/$f.json" --password-file "$work/ks/pw" 2>&1) || true
+    [ "$got" = "$ks_addr" ] && ok "keystore $f of ethers opens to its address" || ko "keystore $f: $got (ethers: $ks_addr)"
+  done
+  printf 'not %s\n' "$pw" > "$work/ks/bad"
+  set +e; "$virt_aleph" account show --key-file "$work/ks/pbkdf2.json" --password-file "$work/ks/bad" 2>/dev/null; rc=$?; set -e
+  [ $rc = 5 ] && ok "keystore with a wrong password refused (exit 5)" || ko "wrong keystore password: exit $rc"
+
   # --- CRN headers: wallet signature with ethers, ES256 with WebCrypto ---
   p="/control/machine/95139dae69e0e9d2a7b195264f0d04fab023b4cfd7d1f2ae2bd22d7a60a66692/confidential/inject_secret"
   { read -r pk; read -r op; } < <("$helper" crn-auth "$work/key" crn.example.org POST "$p")

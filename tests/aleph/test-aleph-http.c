@@ -19,6 +19,7 @@
 #include <libsoup/soup.h>
 
 #include "ac-aleph-client.h"
+#include "ac-aleph-responses.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-codec.h"
@@ -792,6 +793,39 @@ test_kds_fetch (void)
 	g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* aleph-vm's JSON logs, as hostile input: escapes never reach a terminal, bounds hold */
+static void
+test_crn_logs_parse (void)
+{
+	g_autoptr (GError) error = NULL;
+	const gchar *body =
+	    "[{\"SYSLOG_IDENTIFIER\":\"vm-x-stdout\",\"MESSAGE\":\"boot \\u001b]0;owned\\u0007 ok\",\"file\":\"stdout\","
+	    "\"__REALTIME_TIMESTAMP\":\"2026-12-06 10:00:00\"},"
+	    "{\"MESSAGE\":\"a\\\\x1b b\\r\\n\",\"file\":\"stderr\",\"__REALTIME_TIMESTAMP\":1765015200000000},"
+	    "{\"file\":\"stdout\"}, 7, {\"MESSAGE\":\"\\u009b2J\\u00e9t\\u00e9\"}]";
+	g_autoptr (GPtrArray) lines = ac_crn_parse_logs (body, strlen (body), &error);
+	AcCrnLogLine *l;
+
+	g_assert_no_error (error);
+	g_assert_cmpuint (lines->len, ==, 3);
+	l = lines->pdata[0];
+	g_assert_cmpstr (l->message, ==, "boot \\x1b]0;owned\\x07 ok");
+	g_assert_cmpstr (l->stream, ==, "stdout");
+	g_assert_cmpstr (l->time, ==, "2026-12-06 10:00:00");
+	l = lines->pdata[1];
+	/* a backslash of the guest's is doubled: "\\x1b" it wrote is not an escape we made */
+	g_assert_cmpstr (l->message, ==, "a\\\\x1b b\\x0d\\x0a");
+	g_assert_cmpstr (l->stream, ==, "stderr");
+	g_assert_cmpstr (l->time, ==, "1765015200000000");
+	l = lines->pdata[2];
+	/* C1 CSI escaped, the rest of UTF-8 kept; no file: stdout */
+	g_assert_cmpstr (l->message, ==, "\\x9b2J\xc3\xa9t\xc3\xa9");
+	g_assert_cmpstr (l->stream, ==, "stdout");
+	g_assert_null (l->time);
+	g_assert_null (ac_crn_parse_logs ("{}", 2, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -812,6 +846,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/ccn/uploads", test_uploads);
 	g_test_add_func ("/aleph/crn/endpoints", test_crn);
 	g_test_add_func ("/aleph/crn/list", test_crn_list);
+	g_test_add_func ("/aleph/crn/logs-parse", test_crn_logs_parse);
 	g_test_add_func ("/aleph/kds/fetch", test_kds_fetch);
 	g_test_add_func ("/aleph/http/proxy-env", test_proxy_env);
 	g_test_add_func ("/aleph/http/cancel", test_cancel);

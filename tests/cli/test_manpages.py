@@ -26,7 +26,8 @@ PAGES = {
 REQUIRED = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "ENVIRONMENT",
             "EXIT STATUS", "EXAMPLES"]
 # what virt-aleph's option context adds to every verb: documented once, under OPTIONS
-GLOBAL = {"-h", "--help", "-c", "--connect", "--json", "-q", "--quiet", "--debug", "--timeout"}
+GLOBAL = {"-h", "--help", "-c", "--connect", "--json", "-q", "--quiet", "--debug", "--timeout",
+          "--password-file"}
 
 
 def plain(roff):

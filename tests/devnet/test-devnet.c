@@ -395,6 +395,20 @@ test_devnet_flow (void)
 	g_assert_true (owner_measure (o, &error));
 	g_assert_no_error (error);
 	g_assert_cmpstr (o->m->state, ==, "running");
+	/* the VM's console (aleph-vm's JSON logs): allocated, launched, secret injected, boot */
+	{
+		g_autoptr (GPtrArray) lines = ac_crn_get_logs (o->crnc, o->vm_hash, &error);
+		const AcCrnLogLine *last;
+		g_assert_no_error (error);
+		g_assert_nonnull (lines);
+		g_assert_cmpuint (lines->len, >=, 4);
+		g_assert_nonnull (strstr (((AcCrnLogLine *)lines->pdata[0])->message, "allocated"));
+		g_assert_nonnull (strstr (((AcCrnLogLine *)lines->pdata[1])->message, "SEV launch"));
+		last = g_ptr_array_index (lines, lines->len - 1);
+		g_assert_cmpstr (last->stream, ==, "stdout");
+		g_assert_nonnull (last->time);
+		g_assert_cmpstr (last->message, ==, "devnet-guest login: ");
+	}
 
 	/* reboot: paused again, a new measurement (new mnonce) and a new injection */
 	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "reboot", &error));
@@ -426,6 +440,9 @@ test_devnet_flow (void)
 	g_assert_false (owner_measure (o, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 	g_clear_error (&error);
+	g_assert_null (ac_crn_get_logs (o->crnc, o->vm_hash, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_clear_error (&error);
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);
 }
 
@@ -451,6 +468,10 @@ test_devnet_auth (void)
 	g_assert_false (owner_attest (mallory, TRUE, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
 	g_assert_nonnull (strstr (error->message, "Unauthorized sender"));
+	g_clear_error (&error);
+	/* nor its console */
+	g_assert_null (ac_crn_get_logs (mallory->crnc, o->vm_hash, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
 	g_clear_error (&error);
 	/* the CRN's clock 10 min ahead: outside the ±2 min window */
 	k = test_devnet_admin (d, "POST", "/admin/knobs", "{\"clock_skew_s\": 600}", &status);

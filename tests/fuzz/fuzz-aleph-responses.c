@@ -74,6 +74,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	case 8:
 		(void)ac_crn_parse_notify (200 + (which / 10) % 400, body, len, NULL);
 		break;
+	case 9:
+		if (which >= 128) {
+			GPtrArray *a = ac_crn_parse_logs (body, len, NULL);
+			if (a != NULL)
+				g_ptr_array_unref (a);
+			break;
+		}
+		g_free (ac_http_error_text (body, len));
+		break;
 	default:
 		g_free (ac_http_error_text (body, len));
 		break;

@@ -112,7 +112,7 @@ prepare_pinned (const gchar *state_dir, const gchar *key, const gchar *policy, g
 					 ac_sev_psp_get_ask (psp), &error));
 #if HAVE_SECP256K1
 	if (key != NULL) {
-		g_assert_true (ac_localsev_options_set_owner_key (opts, key, TRUE, NULL, &error));
+		g_assert_true (ac_localsev_options_set_owner_key (opts, key, NULL, TRUE, NULL, &error));
 		g_assert_no_error (error);
 	}
 #else
@@ -558,7 +558,7 @@ prepare_snp (const gchar *state_dir, const gchar *key)
 	opts->snp_owner = g_strdup ("0x9319ad3b7a8e0ee24f2e639c40d8ed124c5520ba");
 #if HAVE_SECP256K1
 	if (key != NULL) {
-		g_assert_true (ac_localsev_options_set_owner_key (opts, key, TRUE, NULL, &error));
+		g_assert_true (ac_localsev_options_set_owner_key (opts, key, NULL, TRUE, NULL, &error));
 		g_assert_no_error (error);
 	}
 #else

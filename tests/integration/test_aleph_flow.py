@@ -23,6 +23,28 @@ DEVNET = os.path.join(BUILD, "devnet", "aleph-devnet")
 ATTACKS = ["none", "self-signed-chain", "swap-pdh", "other-firmware", "replay-measurement"]
 
 
+def read_json_lines(proc, count, timeout):
+    """@count JSON lines of @proc's standard output within @timeout seconds."""
+    import select
+    out, buf = [], b""
+    deadline = time.monotonic() + timeout
+    while len(out) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{len(out)} of {count} lines after {timeout} s: {out} {buf!r}")
+        ready, _, _ = select.select([proc.stdout], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            raise AssertionError(f"output ended after {len(out)} lines: {proc.stderr.read()!r}")
+        buf += chunk
+        while b"\n" in buf and len(out) < count:
+            line, buf = buf.split(b"\n", 1)
+            out.append(json.loads(line))
+    return out
+
+
 def get_json(url):
     with urllib.request.urlopen(url, timeout=10) as r:
         return json.load(r)
@@ -332,6 +354,36 @@ class AlephFlow(DevnetFlowCase):
         self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
         st2 = self.wait_state("conf1", ["running"])
         self.assertNotEqual(st2["measurement"], st["measurement"])
+        # the VM's own console from its CRN (aleph instance logs), not the pipeline's log:
+        # two launches, each waiting for and then given its secret
+        r = env.aleph("console", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreaterEqual(r.stdout.count("SEV launch started"), 2, r.stdout)
+        self.assertEqual(r.stdout.count("launch secret injected"), r.stdout.count("SEV launch started"),
+                         r.stdout)
+        self.assertTrue(r.stdout.rstrip("\n").endswith("devnet-guest login: "), r.stdout)
+        self.assertNotIn("attest:", r.stdout)  # a pipeline log line
+        doc = json.loads(env.aleph("--json", "console", "conf1", "--config", self.config).stdout)
+        self.assertEqual((doc["domain"], doc["instance"], doc["crnUrl"]),
+                         ("conf1", st["instance"], self.devnet.crn("none")["url"]))
+        self.assertEqual([l["message"] for l in doc["lines"]], r.stdout.splitlines())
+        self.assertTrue(all(l["stream"] in ("stdout", "stderr") and l["time"] for l in doc["lines"]))
+        # --follow: what is there, then the lines of a new reboot as they come
+        follow = subprocess.Popen([VIRT_ALEPH, "-c", env.uri, "--json", "console", "conf1", "--follow",
+                                   "--interval", "1", "--config", self.config],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            first = read_json_lines(follow, len(doc["lines"]), 30)
+            self.assertEqual([e["message"] for e in first], r.stdout.splitlines())
+            self.assertEqual({e["event"] for e in first}, {"console"})
+            self.assertEqual(env.aleph("reboot", "conf1", "--config", self.config).returncode, 0)
+            more = read_json_lines(follow, 2, 60)
+            self.assertIn("SEV launch started", more[0]["message"])
+            self.assertIn("launch secret injected", more[1]["message"])
+        finally:
+            follow.kill()
+            follow.communicate()
+        self.wait_state("conf1", ["running"])
         # by hand: nothing waits for a secret any more, and none is sent
         released = self.devnet.vm(st["instance"])["secrets_released"]
         r = env.aleph("attest", "conf1", "--config", self.config)
@@ -362,6 +414,13 @@ class AlephFlow(DevnetFlowCase):
         tik = os.path.join(self.state, "domains", uuid, "vm_tik.bin")
         self.assertTrue(os.path.exists(tik))
         env.stop_daemon()  # the service would deploy the domain again right away
+        # stop (aleph instance stop): the VM ends on its CRN, its console says so
+        r = env.aleph("stop", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("conf1")["state"], "stopped")
+        r = env.aleph("console", "conf1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.rstrip("\n").endswith("qemu: terminating on signal 15"), r.stdout)
         r = env.aleph("erase", "conf1", "--config", self.config)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(env.status("conf1")["state"], "erased")

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
+#include "ac-error.h"
 #include "ac-secret.h"
 
 static void
@@ -40,11 +43,63 @@ test_bytes (void)
 	g_bytes_unref (b);
 }
 
+/* ac_secret_read_password from a file: its first line, without \n or \r\n; empty, NUL, too
+ * long and missing files are errors naming the option and the file */
+static void
+test_password_file (void)
+{
+	g_autofree gchar *dir = g_dir_make_tmp ("ac-secret-XXXXXX", NULL);
+	g_autofree gchar *path = g_build_filename (dir, "pw", NULL);
+	g_autofree gchar *big = g_strnfill (AC_SECRET_PASSWORD_MAX + 1, 'x');
+	struct {
+		const gchar *data;
+		gssize len;
+		const gchar *want; /* NULL: an error containing @error_text */
+		const gchar *error_text;
+	} cases[] = {
+		{ "hunter2\n", -1, "hunter2", NULL },
+		{ "hunter2\r\nsecond\n", -1, "hunter2", NULL },
+		{ "no newline", -1, "no newline", NULL },
+		{ " spaces kept ", -1, " spaces kept ", NULL },
+		{ "\n", -1, NULL, "empty" },
+		{ "", -1, NULL, "empty" },
+		{ "a\0b\n", 4, NULL, "NUL" },
+		{ big, -1, NULL, "" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (AcSecret) s = NULL;
+		g_assert_true (g_file_set_contents (path, cases[i].data, cases[i].len, NULL));
+		s = ac_secret_read_password ("keystore k.json", path, "--password-file", &error);
+		if (cases[i].want != NULL) {
+			g_assert_no_error (error);
+			g_assert_cmpstr (s->data, ==, cases[i].want);
+			g_assert_cmpuint (s->len, ==, strlen (cases[i].want));
+		} else {
+			g_assert_null (s);
+			g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+			g_assert_nonnull (strstr (error->message, "--password-file"));
+			g_assert_nonnull (strstr (error->message, cases[i].error_text));
+		}
+	}
+	{
+		g_autoptr (GError) error = NULL;
+		g_autofree gchar *missing = g_build_filename (dir, "missing", NULL);
+		g_assert_null (ac_secret_read_password ("keystore k.json", missing, "--password-file", &error));
+		g_assert_nonnull (error);
+		g_assert_nonnull (strstr (error->message, missing));
+	}
+	g_unlink (path);
+	g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/secret/wipe", test_wipe);
 	g_test_add_func ("/secret/bytes", test_bytes);
+	g_test_add_func ("/secret/password-file", test_password_file);
 	return g_test_run ();
 }

@@ -61,6 +61,18 @@ test_size_bare_number (void)
 	    error->message, ==,
 	    "invalid size '512': a unit is required; expected one of B, KiB, MiB, GiB, "
 	    "TiB (or K, M, G, T), KB, MB, GB, TB, as in 20GiB");
+	g_clear_error (&error);
+	/* aleph-client's --memory 4096: MiB; a unit still means what it says */
+	g_assert_true (ac_size_parse ("4096", AC_SIZE_BARE_MIB, &v, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (v, ==, 4096ull << 20);
+	g_assert_true (ac_size_parse ("4096B", AC_SIZE_BARE_MIB, &v, &error));
+	g_assert_cmpuint (v, ==, 4096);
+	g_assert_true (ac_size_parse ("2GiB", AC_SIZE_BARE_MIB, &v, &error));
+	g_assert_cmpuint (v, ==, 2ull << 30);
+	g_assert_false (ac_size_parse ("17592186044416", AC_SIZE_BARE_MIB, &v, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "too large"));
 }
 
 static void

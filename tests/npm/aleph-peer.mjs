@@ -6,6 +6,10 @@
 //   node aleph-peer.mjs sdk-sign OUTDIR KEYHEX         → messages built and signed by the SDK
 //   node aleph-peer.mjs snp-inject KEYHEX PKHEX SECRETS.json BODY → exit 0 iff BODY is the SEV-SNP
 //                                                        injection ethers makes from the inputs
+//   node aleph-peer.mjs keystores OUTDIR PASSWORD      → V3 keystores of one random key: ethers v5
+//                                                        and v6 Wallet.encrypt (scrypt), a pbkdf2
+//                                                        one that ethers v6 decryptJsonSync opens;
+//                                                        prints the address
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
@@ -121,6 +125,33 @@ if (cmd === 'keccak') {
   if (ours !== want) fail(`body differs:\n ours   ${ours}\n ethers ${want}`)
   const body = JSON.parse(ours)
   if (ethers6.verifyMessage(payload, body.signature) !== wallet.address) fail('ethers recovers another signer from our body')
+} else if (cmd === 'keystores') {
+  const [outdir, password] = args
+  const wallet = ethers6.Wallet.createRandom()
+  const w5 = new ethers5.Wallet(wallet.privateKey)
+  // scrypt as ethers v5 writes it (N lowered from 2^17 to keep the test fast), as ethers v6
+  // writes it by default (N = 2^17), and an upper-case "Crypto" member as ethers v5 has
+  fs.writeFileSync(path.join(outdir, 'ethers5-scrypt.json'),
+    await w5.encrypt(password, { scrypt: { N: 1024 } }), { mode: 0o600 })
+  fs.writeFileSync(path.join(outdir, 'ethers6-scrypt.json'), wallet.encryptSync(password), { mode: 0o600 })
+  // pbkdf2 (geth's and eth-account's other KDF): node's crypto, then checked by ethers v6
+  const salt = crypto.randomBytes(32), iv = crypto.randomBytes(16), c = 4096
+  const dk = crypto.pbkdf2Sync(Buffer.from(password, 'utf8'), salt, c, 32, 'sha256')
+  const cipher = crypto.createCipheriv('aes-128-ctr', dk.subarray(0, 16), iv)
+  const ct = Buffer.concat([cipher.update(Buffer.from(wallet.privateKey.slice(2), 'hex')), cipher.final()])
+  const mac = ethers6.keccak256(Buffer.concat([dk.subarray(16, 32), ct])).slice(2)
+  const pbkdf2 = JSON.stringify({
+    address: wallet.address.slice(2).toLowerCase(), id: crypto.randomUUID(), version: 3,
+    crypto: { cipher: 'aes-128-ctr', cipherparams: { iv: iv.toString('hex') }, ciphertext: ct.toString('hex'),
+              kdf: 'pbkdf2', kdfparams: { c, dklen: 32, prf: 'hmac-sha256', salt: salt.toString('hex') }, mac } })
+  const back = ethers6.decryptKeystoreJsonSync(pbkdf2, password)
+  if (back.address !== wallet.address) fail('ethers v6 does not open the pbkdf2 keystore')
+  fs.writeFileSync(path.join(outdir, 'pbkdf2.json'), pbkdf2, { mode: 0o600 })
+  for (const f of ['ethers5-scrypt.json', 'ethers6-scrypt.json']) {
+    const w = ethers6.Wallet.fromEncryptedJsonSync(fs.readFileSync(path.join(outdir, f), 'utf8'), password)
+    if (w.address !== wallet.address) fail(`ethers v6 does not open ${f}`)
+  }
+  console.log(wallet.address)
 } else {
   console.error('unknown command ' + cmd)
   process.exit(2)

@@ -168,6 +168,21 @@ class SnpFlow(DevnetFlowCase):
         vm = self.vm(st["instance"])
         self.assertEqual(vm["passphrase_ok"], before + 1, vm)
 
+    def test_6_erase_and_forget(self):
+        env = self.env
+        st = self.wait_state("snp1", ["running"])
+        env.stop_daemon()  # the service would deploy the domain again right away
+        r = env.aleph("erase", "snp1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("snp1")["state"], "erased")
+        r = env.aleph("forget", "snp1", "--image", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env.status("snp1")["state"], "forgotten")
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if st["instance"] in m["content"]["hashes"]]
+        self.assertEqual(len(forgets), 1, forgets)
+        self.assertEqual(forgets[0]["content"]["hashes"], [st["instance"], st["store"]])
+
     def test_5_no_runtime_is_refused_before_anything_is_built(self):
         env = self.env
         if env.daemon is None:

@@ -87,6 +87,40 @@ ac_luks_set_pbkdf (struct crypt_device *cd, const gchar *hash, guint32 iteration
 	return TRUE;
 }
 
+/* The volume key of the header just formatted in @cd (opened with @passphrase) and where its
+ * data starts; frees @cd. */
+static gboolean
+take_volume_key (struct crypt_device *cd,
+		 const AcLuksParams *params,
+		 const AcSecret *passphrase,
+		 guint64 *data_offset,
+		 AcSecret **volume_key,
+		 GError **error)
+{
+	g_autoptr(AcSecret) vk = NULL;
+	size_t vk_size = (size_t)crypt_get_volume_key_size (cd);
+	int rc;
+
+	vk = ac_secret_new_random_bytes (vk_size, error); /* overwritten below */
+	if (vk == NULL) {
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	rc = crypt_volume_key_get (cd, 0, vk->data, &vk_size, passphrase->data, passphrase->len);
+	if (rc < 0 || vk_size != params->key_bytes) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "libcryptsetup cannot hand out the volume key: %s",
+			     rc < 0 ? g_strerror (-rc) : "unexpected key size");
+		ac_crypt_free (cd);
+		return FALSE;
+	}
+	*data_offset = crypt_get_data_offset (cd) * 512;
+	ac_crypt_free (cd);
+	if (volume_key != NULL)
+		*volume_key = g_steal_pointer (&vk);
+	return TRUE;
+}
+
 /**
  * ac_luks_format:
  * @header_path: created (must not exist), mode 0600; holds the header afterwards
@@ -108,8 +142,6 @@ ac_luks_format (const gchar *header_path,
 {
 	struct crypt_device *cd = NULL;
 	struct crypt_params_luks1 luks1 = { .hash = params->hash };
-	g_autoptr(AcSecret) vk = NULL;
-	size_t vk_size;
 	int fd, rc;
 
 	if (params->key_bytes != 32 && params->key_bytes != 64) {
@@ -176,25 +208,7 @@ ac_luks_format (const gchar *header_path,
 			return FALSE;
 		}
 	}
-	vk_size = (size_t)crypt_get_volume_key_size (cd);
-	vk = ac_secret_new_random_bytes (vk_size, error); /* overwritten below */
-	if (vk == NULL) {
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	rc = crypt_volume_key_get (cd, 0, vk->data, &vk_size, passphrase->data, passphrase->len);
-	if (rc < 0 || vk_size != params->key_bytes) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			     "libcryptsetup cannot hand out the volume key: %s",
-			     rc < 0 ? g_strerror (-rc) : "unexpected key size");
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	*data_offset = crypt_get_data_offset (cd) * 512;
-	ac_crypt_free (cd);
-	if (volume_key != NULL)
-		*volume_key = g_steal_pointer (&vk);
-	return TRUE;
+	return take_volume_key (cd, params, passphrase, data_offset, volume_key, error);
 }
 
 /* the file @path of @size bytes, created exclusively (mode 0600) */
@@ -238,8 +252,6 @@ ac_luks2_format (const gchar *header_path,
 {
 	struct crypt_device *cd = NULL;
 	struct crypt_params_luks2 luks2 = { .sector_size = 512 };
-	g_autoptr(AcSecret) vk = NULL;
-	size_t vk_size;
 	int rc;
 
 	if (params->key_bytes != 32 && params->key_bytes != 64) {
@@ -280,25 +292,7 @@ ac_luks2_format (const gchar *header_path,
 		ac_crypt_free (cd);
 		return FALSE;
 	}
-	vk_size = (size_t)crypt_get_volume_key_size (cd);
-	vk = ac_secret_new_random_bytes (vk_size, error); /* overwritten below */
-	if (vk == NULL) {
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	rc = crypt_volume_key_get (cd, 0, vk->data, &vk_size, passphrase->data, passphrase->len);
-	if (rc < 0 || vk_size != params->key_bytes) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			     "libcryptsetup cannot hand out the volume key: %s",
-			     rc < 0 ? g_strerror (-rc) : "unexpected key size");
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	*data_offset = crypt_get_data_offset (cd) * 512;
-	ac_crypt_free (cd);
-	if (volume_key != NULL)
-		*volume_key = g_steal_pointer (&vk);
-	return TRUE;
+	return take_volume_key (cd, params, passphrase, data_offset, volume_key, error);
 }
 
 static AcLuksInfo *

@@ -271,6 +271,73 @@ ac_verify_payload (int fd,
 	return ok;
 }
 
+static gboolean ac_verify_luks2_header (const gchar *image,
+					const AcSecret *passphrase,
+					AcVerifyReport *report,
+					AcSecret **vk,
+					GError **error);
+
+/* both layouts: open @image, check its size, the layout's header and the first data block,
+ * then the whole payload against @fs_image */
+static AcVerifyReport *
+verify_layout (AcImageLayout layout,
+	       const gchar *image,
+	       const AcSecret *passphrase,
+	       const gchar *fs_image,
+	       const gchar *workdir,
+	       const AcXtsOptions *xts,
+	       AcProgress *progress,
+	       GCancellable *cancellable,
+	       GError **error)
+{
+	g_autoptr(AcVerifyReport) report = g_new0 (AcVerifyReport, 1);
+	g_autoptr(AcProgress) own_progress = NULL;
+	g_autoptr(AcSecret) vk = NULL;
+	/* the GRUB layout holds a GPT, an ESP and the LUKS1 partition: at least 4 MiB */
+	guint64 min_size = layout == AC_IMAGE_LAYOUT_GRUB_LUKS1 ? 4 * AC_MIB : 512;
+	struct stat st;
+	gboolean ok;
+	int fd;
+
+	report->layout = layout;
+	if (progress == NULL)
+		progress = own_progress = ac_progress_new ("local");
+	ac_progress_add_step (progress, "layout", 2);
+	ac_progress_add_step (progress, "payload", 98);
+	fd = open (image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat (fd, &st) != 0) {
+		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
+			     "cannot open %s: %s", image, g_strerror (errno));
+		if (fd >= 0)
+			close (fd);
+		return NULL;
+	}
+	report->disk_size = (guint64)st.st_size;
+	if (report->disk_size % 512 != 0 || report->disk_size < min_size) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			     "%s has %" G_GUINT64_FORMAT " bytes: expected a multiple of 512%s", image,
+			     report->disk_size, min_size > 512 ? ", at least 4 MiB" : "");
+		close (fd);
+		return NULL;
+	}
+	if (layout == AC_IMAGE_LAYOUT_LUKS2_ROOT)
+		ok = ac_verify_luks2_header (image, passphrase, report, &vk, error);
+	else
+		ok = ac_verify_partitions (image, report, error) && ac_verify_esp (fd, report, error) &&
+		     ac_verify_header (fd, workdir, passphrase, report, &vk, error);
+	if (!ok || !ac_verify_superblock (fd, report, vk, error)) {
+		close (fd);
+		return NULL;
+	}
+	ac_progress_step_done (progress);
+	ok = ac_verify_payload (fd, report, vk, fs_image, xts, progress, cancellable, error);
+	close (fd);
+	if (!ok)
+		return NULL;
+	ac_progress_step_done (progress);
+	return g_steal_pointer (&report);
+}
+
 /**
  * ac_verify_image:
  * @fs_image: (nullable): the plaintext filesystem image the payload must decrypt to
@@ -290,47 +357,8 @@ ac_verify_image (const gchar *image,
 		 GCancellable *cancellable,
 		 GError **error)
 {
-	g_autoptr(AcVerifyReport) report = g_new0 (AcVerifyReport, 1);
-	g_autoptr(AcProgress) own_progress = NULL;
-	g_autoptr(AcSecret) vk = NULL;
-	struct stat st;
-	gboolean ok;
-	int fd;
-
-	if (progress == NULL)
-		progress = own_progress = ac_progress_new ("local");
-	ac_progress_add_step (progress, "layout", 2);
-	ac_progress_add_step (progress, "payload", 98);
-	fd = open (image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat (fd, &st) != 0) {
-		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
-			     "cannot open %s: %s", image, g_strerror (errno));
-		if (fd >= 0)
-			close (fd);
-		return NULL;
-	}
-	report->disk_size = (guint64)st.st_size;
-	if (report->disk_size % 512 != 0 || report->disk_size < 4 * AC_MIB) {
-		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-			     "%s has %" G_GUINT64_FORMAT " bytes: expected a multiple of 512, at least 4 MiB",
-			     image, report->disk_size);
-		close (fd);
-		return NULL;
-	}
-	ok = ac_verify_partitions (image, report, error) && ac_verify_esp (fd, report, error) &&
-	     ac_verify_header (fd, workdir, passphrase, report, &vk, error) &&
-	     ac_verify_superblock (fd, report, vk, error);
-	if (!ok) {
-		close (fd);
-		return NULL;
-	}
-	ac_progress_step_done (progress);
-	ok = ac_verify_payload (fd, report, vk, fs_image, xts, progress, cancellable, error);
-	close (fd);
-	if (!ok)
-		return NULL;
-	ac_progress_step_done (progress);
-	return g_steal_pointer (&report);
+	return verify_layout (AC_IMAGE_LAYOUT_GRUB_LUKS1, image, passphrase, fs_image, workdir, xts,
+			      progress, cancellable, error);
 }
 
 /* the layout luks2-root: what the SEV-SNP guest checks, then what the builder wrote */
@@ -407,47 +435,8 @@ ac_verify_luks2_image (const gchar *image,
 		       GCancellable *cancellable,
 		       GError **error)
 {
-	g_autoptr(AcVerifyReport) report = g_new0 (AcVerifyReport, 1);
-	g_autoptr(AcProgress) own_progress = NULL;
-	g_autoptr(AcSecret) vk = NULL;
-	struct stat st;
-	gboolean ok;
-	int fd;
-
-	report->layout = AC_IMAGE_LAYOUT_LUKS2_ROOT;
-	if (progress == NULL)
-		progress = own_progress = ac_progress_new ("local");
-	ac_progress_add_step (progress, "layout", 2);
-	ac_progress_add_step (progress, "payload", 98);
-	fd = open (image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat (fd, &st) != 0) {
-		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
-			     "cannot open %s: %s", image, g_strerror (errno));
-		if (fd >= 0)
-			close (fd);
-		return NULL;
-	}
-	report->disk_size = (guint64)st.st_size;
-	if (report->disk_size % 512 != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-			     "%s has %" G_GUINT64_FORMAT " bytes: expected a multiple of 512", image,
-			     report->disk_size);
-		close (fd);
-		return NULL;
-	}
-	ok = ac_verify_luks2_header (image, passphrase, report, &vk, error) &&
-	     ac_verify_superblock (fd, report, vk, error);
-	if (!ok) {
-		close (fd);
-		return NULL;
-	}
-	ac_progress_step_done (progress);
-	ok = ac_verify_payload (fd, report, vk, fs_image, xts, progress, cancellable, error);
-	close (fd);
-	if (!ok)
-		return NULL;
-	ac_progress_step_done (progress);
-	return g_steal_pointer (&report);
+	return verify_layout (AC_IMAGE_LAYOUT_LUKS2_ROOT, image, passphrase, fs_image, NULL, xts,
+			      progress, cancellable, error);
 }
 
 gchar *

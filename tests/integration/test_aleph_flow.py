@@ -158,6 +158,31 @@ timeout=60
             raise AssertionError("%s; status %s\n--- virt-alephd log ---\n%s"
                                  % (e, self.env.status(name), self.env.daemon_output()[-6000:]))
 
+    def kill_at_every_step(self, name):
+        """Runs virt-alephd and SIGKILLs it in each step of @name's flow it had not been killed
+        in yet, until the flow ends; returns the steps it was killed in."""
+        env = self.env
+        killed = set()
+        for _ in range(40):
+            self.start_daemon()
+
+            # let it get past what was already killed, then kill it in the next new step
+            def new_step():
+                st = env.status(name)
+                if st is None:
+                    return None
+                if st["state"] in ("running", "failed"):
+                    return st
+                return st if st["step"] not in killed else None
+            st = wait_for(new_step, 180, "a new step")
+            if st["state"] in ("running", "failed"):
+                break
+            killed.add(st["step"])
+            env.daemon.send_signal(signal.SIGKILL)
+            env.daemon.wait()
+            env.daemon = None
+        return killed
+
     def passphrase(self, name):
         uuid = self.env.virsh("domuuid", name).stdout.strip()
         with open(os.path.join(self.state, "domains", uuid, "state.json")) as f:
@@ -303,24 +328,7 @@ class AlephFlow(DevnetFlowCase):
         # every request to the network takes a while, so that each step can be caught
         self.devnet.knobs({"latency_ms": 700})
         self.addCleanup(self.devnet.knobs, {"latency_ms": 0})
-        killed = set()
-        for _ in range(40):
-            self.start_daemon()
-            # let it get past what was already killed, then kill it in the next new step
-            def new_step():
-                st = env.status("resume")
-                if st is None:
-                    return None
-                if st["state"] in ("running", "failed"):
-                    return st
-                return st if st["step"] not in killed else None
-            st = wait_for(new_step, 180, "a new step")
-            if st["state"] in ("running", "failed"):
-                break
-            killed.add(st["step"])
-            env.daemon.send_signal(signal.SIGKILL)
-            env.daemon.wait()
-            env.daemon = None
+        killed = self.kill_at_every_step("resume")
         st = self.wait_state("resume", ["running", "failed"])
         self.assertEqual(st["state"], "running", st)
         # killed in every step that talks to the network, and while building

@@ -8,7 +8,6 @@ say so. Run by meson (suite 'integration') as root:  test_snp_flow.py BUILDDIR
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -119,24 +118,7 @@ class SnpFlow(DevnetFlowCase):
         env.define("snpresume", self.tag())
         self.devnet.knobs({"latency_ms": 700})
         self.addCleanup(self.devnet.knobs, {"latency_ms": 0})
-        killed = set()
-        for _ in range(40):
-            self.start_daemon()
-
-            def new_step():
-                st = env.status("snpresume")
-                if st is None:
-                    return None
-                if st["state"] in ("running", "failed"):
-                    return st
-                return st if st["step"] not in killed else None
-            st = wait_for(new_step, 180, "a new step")
-            if st["state"] in ("running", "failed"):
-                break
-            killed.add(st["step"])
-            env.daemon.send_signal(signal.SIGKILL)
-            env.daemon.wait()
-            env.daemon = None
+        killed = self.kill_at_every_step("snpresume")
         st = self.wait_state("snpresume", ["running", "failed"])
         self.assertEqual(st["state"], "running", st)
         for step in ("publish/runtime", "build", "publish/store", "publish/instance", "publish/wait",

@@ -25,13 +25,6 @@ G_BEGIN_DECLS
 /* the largest runtime file read */
 #define AC_DEVNET_RUNTIME_MAX_FILE (256 * 1024 * 1024)
 
-/* a ustar archive of @n regular files (mode 0644, uid/gid 0, mtime 0, no owner names), in the
- * order given; names of at most 100 bytes */
-GBytes *
-ac_devnet_runtime_tar (const gchar *const *names, GBytes *const *files, guint n, GError **error);
-/* @data gzip-compressed (no name, mtime 0) */
-GBytes *
-ac_devnet_runtime_gzip (GBytes *data, GError **error);
 /* the canonical JSON (sorted keys, compact) of the manifest of a bundle STORE @bundle_ref
  * whose tar.gz has @sha256 (hex) and @size bytes */
 gchar *

@@ -338,3 +338,77 @@ ac_tar_gz_extract (const gchar *what,
 			g_clear_pointer (&out[i], g_bytes_unref);
 	return ok;
 }
+
+static void
+put_octal (guint8 *field, gsize width, guint64 value)
+{
+	/* width - 1 octal digits and a NUL */
+	g_autofree gchar *text
+	    = g_strdup_printf ("%0*" G_GINT64_MODIFIER "o", (int)(width - 1), value);
+	memcpy (field, text, width - 1);
+	field[width - 1] = '\0';
+}
+
+GBytes *
+ac_tar_gz_write (const gchar *const *names, GBytes *const *files, guint n, GError **error)
+{
+	static const guint8 zeros[BLOCK] = { 0 };
+	g_autoptr (GByteArray) tar = g_byte_array_new ();
+	g_autoptr (GBytes) plain = NULL;
+	g_autoptr (GZlibCompressor) z = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+	g_autoptr (GInputStream) in = NULL;
+	g_autoptr (GInputStream) zin = NULL;
+	g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+	for (guint i = 0; i < n; i++) {
+		guint8 h[BLOCK] = { 0 };
+		gsize len = 0;
+		const guint8 *p = g_bytes_get_data (files[i], &len);
+		gsize nlen = strlen (names[i]);
+		guint sum = 0;
+
+		if (nlen == 0 || nlen > 100 || (guint64)len >= (G_GUINT64_CONSTANT (1) << 33)
+		    || len > G_MAXUINT - 2 * BLOCK) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "tar member '%s' of %" G_GSIZE_FORMAT
+			    " bytes: expected a name of 1 to 100 bytes and less than 4 GiB",
+			    names[i], len);
+			return NULL;
+		}
+		memcpy (h, names[i], nlen);
+		put_octal (h + 100, 8, 0644);
+		put_octal (h + 108, 8, 0);
+		put_octal (h + 116, 8, 0);
+		put_octal (h + 124, 12, len);
+		put_octal (h + 136, 12, 0);
+		memset (h + 148, ' ', 8);
+		h[156] = '0';
+		memcpy (h + 257,
+		        "ustar\0"
+		        "00",
+		        8);
+		put_octal (h + 329, 8, 0);
+		put_octal (h + 337, 8, 0);
+		for (guint j = 0; j < BLOCK; j++)
+			sum += h[j];
+		put_octal (h + 148, 7, sum);
+		h[155] = ' ';
+		g_byte_array_append (tar, h, BLOCK);
+		g_byte_array_append (tar, p, (guint)len);
+		if (len % BLOCK != 0)
+			g_byte_array_append (tar, zeros, BLOCK - (guint)(len % BLOCK));
+	}
+	g_byte_array_append (tar, zeros, BLOCK);
+	g_byte_array_append (tar, zeros, BLOCK);
+	plain = g_byte_array_free_to_bytes (g_steal_pointer (&tar));
+	/* no file info: the gzip header has no name and mtime 0 */
+	in = g_memory_input_stream_new_from_bytes (plain);
+	zin = g_converter_input_stream_new (in, G_CONVERTER (z));
+	if (g_output_stream_splice (
+	        out, zin, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+	        NULL, error)
+	    < 0)
+		return NULL;
+	return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+}

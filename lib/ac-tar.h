@@ -1,6 +1,6 @@
 /*
- * A reader of gzip-compressed tar archives that come from the network: it takes named members
- * out into memory and writes nothing to disk, so a member's path is only ever compared, never
+ * A reader of gzip-compressed tar archives that come from the network (and a deterministic
+ * writer of small ones): it takes named members out into memory and writes nothing to disk, so a member's path is only ever compared, never
  * opened. ustar headers (checksum checked), POSIX pax extended headers (`path`, `size`) and GNU
  * long names are understood; everything is bounded. GLib/GIO only.
  *
@@ -33,5 +33,17 @@ ac_tar_gz_extract (const gchar *what,
                    guint64 max_total,
                    GBytes **out,
                    GError **error);
+
+/*
+ * The reader's twin, for bundles made here: a gzip-compressed ustar archive of @n regular files
+ * @names[i] (1 to 100 bytes each) with @files[i], in that order, written deterministically —
+ * mode 0644, uid/gid 0, mtime 0, no owner names, no gzip name or time — so that the same files
+ * always give the same bytes (and the same hash). AC_ERROR_INVALID_INPUT naming a member whose
+ * name or size ustar cannot hold.
+ */
+GBytes *ac_tar_gz_write (const gchar *const *names,
+			 GBytes *const *files,
+			 guint n,
+			 GError **error);
 
 G_END_DECLS

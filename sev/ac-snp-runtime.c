@@ -8,6 +8,7 @@
 
 #include "ac-snp-runtime.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "ac-codec.h"
@@ -314,6 +315,84 @@ ac_snp_runtime_parse (const gchar *data, gsize len, GError **error)
 	    || !parse_attestation (rt, root, error) || !parse_source (rt, root, error))
 		return NULL;
 	return g_steal_pointer (&rt);
+}
+
+static void
+add_string (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	if (value == NULL)
+		return;
+	json_builder_set_member_name (b, name);
+	json_builder_add_string_value (b, value);
+}
+
+gchar *
+ac_snp_runtime_to_json (const AcSnpRuntime *rt)
+{
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonGenerator) gen = json_generator_new ();
+	g_autoptr (JsonNode) root = NULL;
+	g_autofree gchar *sha = ac_codec_hex_encode (rt->bundle_sha256, sizeof rt->bundle_sha256);
+
+	/* members in byte order at every level: the canonical form */
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "attestation");
+	json_builder_begin_array (b);
+	json_builder_begin_object (b);
+	add_string (b, "protocol", "aleph.ra-tls");
+	json_builder_set_member_name (b, "transport");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "port");
+	json_builder_add_int_value (b, rt->attestation_port);
+	add_string (b, "type", "tcp");
+	json_builder_end_object (b);
+	add_string (b, "version", "1");
+	json_builder_end_object (b);
+	json_builder_end_array (b);
+	json_builder_set_member_name (b, "boot");
+	json_builder_begin_object (b);
+	add_string (b, "cmdline_template", rt->cmdline_template);
+	json_builder_set_member_name (b, "cpu_models");
+	json_builder_begin_array (b);
+	for (guint i = 0; rt->cpu_models != NULL && rt->cpu_models[i] != NULL; i++)
+		json_builder_add_string_value (b, rt->cpu_models[i]);
+	json_builder_end_array (b);
+	json_builder_set_member_name (b, "kernel_hashes");
+	json_builder_add_boolean_value (b, TRUE);
+	add_string (b, "method", "qemu-direct-kernel");
+	json_builder_end_object (b);
+	json_builder_set_member_name (b, "bundle");
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "members");
+	json_builder_begin_object (b);
+	add_string (b, "initrd", rt->member_initrd);
+	add_string (b, "kernel", rt->member_kernel);
+	add_string (b, "ovmf", rt->member_ovmf);
+	json_builder_end_object (b);
+	add_string (b, "ref", rt->bundle_ref);
+	add_string (b, "sha256", sha);
+	json_builder_set_member_name (b, "size");
+	json_builder_add_int_value (b, (gint64)rt->bundle_size);
+	json_builder_end_object (b);
+	add_string (b, "format", AC_SNP_RUNTIME_FORMAT);
+	json_builder_set_member_name (b, "format_version");
+	json_builder_add_int_value (b, AC_SNP_RUNTIME_FORMAT_VERSION);
+	add_string (b, "name", rt->name);
+	add_string (b, "platform", "sev_snp");
+	if (rt->source_repo != NULL || rt->source_rev != NULL || rt->source_build != NULL) {
+		json_builder_set_member_name (b, "source");
+		json_builder_begin_object (b);
+		add_string (b, "build", rt->source_build);
+		add_string (b, "repo", rt->source_repo);
+		add_string (b, "rev", rt->source_rev);
+		json_builder_end_object (b);
+	}
+	add_string (b, "version", rt->version);
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	json_generator_set_root (gen, root);
+	json_generator_set_pretty (gen, FALSE);
+	return json_generator_to_data (gen, NULL);
 }
 
 gboolean

@@ -62,6 +62,11 @@ ac_snp_runtime_parse (const gchar *data, gsize len, GError **error);
 void
 ac_snp_runtime_free (AcSnpRuntime *runtime);
 
+/* the manifest as canonical JSON (every object's members in byte order, compact; the optional
+ * members only when set): what ac_snp_runtime_parse() reads back into the same runtime */
+gchar *
+ac_snp_runtime_to_json (const AcSnpRuntime *runtime);
+
 /* @bundle (the STORE object bundle_ref names) has the manifest's size and SHA-256; size first,
  * so nothing is hashed of a bundle of another size. AC_ERROR_MISMATCH naming both values */
 gboolean

@@ -332,6 +332,56 @@ test_not_gzip (void)
 	g_assert_nonnull (strstr (error->message, "not a readable gzip stream"));
 }
 
+/* the writer: deterministic, read back by GNU tar and by the reader */
+static void
+test_write (void)
+{
+	g_autoptr (GBytes) a = g_bytes_new_static ("firmware bytes", 14);
+	g_autoptr (GBytes) b = g_bytes_new_static ("kernel bytes", 12);
+	GBytes *files[] = { a, b };
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) gz = ac_tar_gz_write (names, files, 2, &error);
+	g_autoptr (GBytes) again = ac_tar_gz_write (names, files, 2, &error);
+	g_autofree gchar *dir = g_dir_make_tmp ("test-tar-XXXXXX", NULL);
+	g_autofree gchar *path = g_build_filename (dir, "out.tar.gz", NULL);
+	g_autofree gchar *kernel = g_build_filename (dir, "boot", "vmlinuz", NULL);
+	g_autofree gchar *listing = NULL;
+	g_autofree gchar *content = NULL;
+	GBytes *out[2] = { NULL };
+
+	g_assert_no_error (error);
+	g_assert_true (g_bytes_equal (gz, again));
+	/* gzip without a name or a time */
+	g_assert_cmpmem (g_bytes_get_data (gz, NULL), 8, "\x1f\x8b\x08\0\0\0\0\0", 8);
+	g_assert_true (extract (gz, 1 << 20, 1 << 24, out, &error));
+	g_assert_no_error (error);
+	assert_member (out[0], "firmware bytes");
+	assert_member (out[1], "kernel bytes");
+	g_bytes_unref (out[0]);
+	g_bytes_unref (out[1]);
+	/* GNU tar lists and extracts it: root-owned, 0644, 1970 */
+	g_assert_true (g_file_set_contents (path, g_bytes_get_data (gz, NULL),
+	                                    (gssize)g_bytes_get_size (gz), NULL));
+	g_autofree gchar *list_cmd = g_strdup_printf ("tar -tvzf %s --numeric-owner", path);
+	g_assert_true (g_spawn_command_line_sync (list_cmd, &listing, NULL, NULL, &error));
+	g_assert_nonnull (
+	    strstr (listing, "-rw-r--r-- 0/0              14 1970-01-01 00:00 ovmf/OVMF.fd"));
+	run ("tar -xzf out.tar.gz", dir);
+	g_assert_true (g_file_get_contents (kernel, &content, NULL, &error));
+	g_assert_cmpstr (content, ==, "kernel bytes");
+	run ("rm -rf ovmf boot out.tar.gz", dir);
+	g_assert_cmpint (g_rmdir (dir), ==, 0);
+
+	/* a name the header cannot hold */
+	{
+		g_autofree gchar *long_name = g_strnfill (101, 'a');
+		const gchar *bad[] = { long_name, NULL };
+		g_autoptr (GBytes) t = ac_tar_gz_write (bad, files, 1, &error);
+		g_assert_null (t);
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -343,5 +393,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/lib/tar/hostile", test_hostile);
 	g_test_add_func ("/lib/tar/bomb", test_bomb);
 	g_test_add_func ("/lib/tar/not-gzip", test_not_gzip);
+	g_test_add_func ("/lib/tar/write", test_write);
 	return g_test_run ();
 }

@@ -97,6 +97,33 @@ test_parse (void)
 	g_assert_cmpstr (rt->bundle_ref, ==, g_checksum_get_string (sum));
 }
 
+/* the canonical form, written back: byte for byte the manifest file (made with Python's
+ * json.dumps(sort_keys=True, separators=(",", ":"))) */
+static void
+test_to_json (void)
+{
+	g_autoptr (AcSnpRuntime) rt = manifest ();
+	g_autofree gchar *text = manifest_text ();
+	g_autofree gchar *json = ac_snp_runtime_to_json (rt);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSnpRuntime) again = NULL;
+
+	g_assert_cmpstr (json, ==, text);
+	/* without the optional members, it still reads back */
+	g_clear_pointer (&rt->name, g_free);
+	g_clear_pointer (&rt->version, g_free);
+	g_clear_pointer (&rt->source_repo, g_free);
+	g_clear_pointer (&rt->source_rev, g_free);
+	g_clear_pointer (&rt->source_build, g_free);
+	g_free (json);
+	json = ac_snp_runtime_to_json (rt);
+	again = ac_snp_runtime_parse (json, strlen (json), &error);
+	g_assert_no_error (error);
+	g_assert_null (again->name);
+	g_assert_null (strstr (json, "\"source\""));
+	g_assert_cmpmem (again->bundle_sha256, 32, rt->bundle_sha256, 32);
+}
+
 /* the bundle: its size, then its SHA-256 */
 static void
 test_bundle (void)
@@ -451,6 +478,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/snp/runtime/parse", test_parse);
 	g_test_add_func ("/snp/runtime/bundle", test_bundle);
 	g_test_add_func ("/snp/runtime/extract", test_extract);
+	g_test_add_func ("/snp/runtime/to-json", test_to_json);
 	g_test_add_func ("/snp/runtime/cmdline", test_cmdline);
 	g_test_add_func ("/snp/runtime/measurements", test_measurements);
 	g_test_add_func ("/snp/runtime/hostile", test_hostile);

@@ -22,6 +22,13 @@ ac_localsev_service_status_fail (const AcStatus *current,
                                  AcStatus **status,
                                  GError **error,
                                  GError *failure);
+/* *status = refused at @step with @failure (the host cannot run it): returns FALSE */
+gboolean
+ac_localsev_service_status_refuse (const AcStatus *current,
+                                   const gchar *step,
+                                   AcStatus **status,
+                                   GError **error,
+                                   GError *failure);
 void
 ac_localsev_service_status_set_attestation (AcStatus *st,
                                             const gchar *time,

@@ -988,7 +988,7 @@ ac_localsev_service_attest_failed (const AcStatus *current,
  * given the disk passphrase. Running and attested: "running", unless @again (a guest that
  * booted again asks again; 'virt-aleph attest' verifies afresh).
  */
-static gboolean
+gboolean
 ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
                                  virConnectPtr secrets_conn,
                                  virDomainPtr dom,

@@ -1003,8 +1003,6 @@ ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
 	const gchar *name = virDomainGetName (dom);
 	g_autoptr (GError) failure = NULL;
 	g_autoptr (AcLocalsevAttestation) att = NULL;
-	gchar *passphrase;
-	gsize passphrase_len = 0;
 	AcStatus *st;
 
 	if (record->state == AC_LOCALSEV_STATE_ATTESTED && !again) {
@@ -1017,16 +1015,18 @@ ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 #if HAVE_SECP256K1
-	passphrase = ac_localsev_service_passphrase (secrets_conn, opts, dom, record,
-	                                             &passphrase_len, &failure);
-	if (passphrase == NULL)
-		return ac_localsev_service_status_fail (current, "attest", status, error,
-		                                        g_steal_pointer (&failure));
-	att = ac_localsev_snp_attest_domain (opts, domain, passphrase, cancellable, &failure);
-	OPENSSL_clear_free (passphrase, passphrase_len + 1);
+	{
+		gsize passphrase_len = 0;
+		gchar *passphrase = ac_localsev_service_passphrase (secrets_conn, opts, dom, record,
+		                                                    &passphrase_len, &failure);
+		if (passphrase == NULL)
+			return ac_localsev_service_status_fail (current, "attest", status, error,
+			                                        g_steal_pointer (&failure));
+		att = ac_localsev_snp_attest_domain (opts, domain, passphrase, cancellable,
+		                                     &failure);
+		OPENSSL_clear_free (passphrase, passphrase_len + 1);
+	}
 #else
-	(void)passphrase;
-	(void)passphrase_len;
 	(void)secrets_conn;
 	(void)domain;
 	(void)cancellable;
@@ -1112,11 +1112,11 @@ ac_localsev_service_started_run (AcSevHost *host,
 	if (record == NULL) {
 		g_prefix_error (
 		    &failure,
-		    "domain '%s' runs, but virt-alephd prepared no SEV launch for it "
+		    "domain '%s' runs, but virt-alephd prepared no %s launch for it "
 		    "(tagged while running, or the hook is not installed): stop it, let "
-		    "virt-alephd prepare a launch, and start it with 'virsh start --paused "
-		    "%s'. ",
-		    name, name);
+		    "virt-alephd prepare a launch, and start it with 'virsh start %s%s'. ",
+		    name, domain->tag->tee == AC_TEE_SNP ? "SEV-SNP" : "SEV",
+		    domain->tag->tee == AC_TEE_SNP ? "" : "--paused ", name);
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 	}
@@ -1145,8 +1145,11 @@ ac_localsev_service_started_run (AcSevHost *host,
 		g_set_error (
 		    &failure, AC_ERROR, AC_ERROR_NOT_FOUND,
 		    "domain '%s' is not running, so there is no launch to attest: start it "
-		    "paused with 'virsh start --paused %s'",
-		    name, name);
+		    "%s %s'",
+		    name,
+		    record->tee == AC_TEE_SNP ? "with 'virsh start"
+		                              : "paused with 'virsh start --paused",
+		    name);
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 	}

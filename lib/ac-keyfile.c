@@ -36,6 +36,10 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	{ "pipeline", "snp-min-tcb", AC_KEY_NONEMPTY,
 	  "a TCB floor such as bl=4,tee=0,snp=22,ucode=213 (raises the built-in floor only)" },
 	{ "localsev", "pool", AC_KEY_NONEMPTY, "the name of a libvirt storage pool" },
+	{ "localsev", "snp-runtime", AC_KEY_NONEMPTY,
+	  "the absolute path of a local SEV-SNP runtime directory (manifest.json and its files)" },
+	{ "localsev", "snp-agent", AC_KEY_NONEMPTY,
+	  "HOST:PORT where the SEV-SNP guest's agent port 8443 is forwarded, such as 127.0.0.1:8443" },
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };
 

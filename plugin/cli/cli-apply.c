@@ -15,6 +15,9 @@
 #include "ac-cli-progress.h"
 #include "ac-log.h"
 #include "ac-localsev-service.h"
+#if HAVE_SECP256K1
+#include "ac-localsev-owner.h"
+#endif
 #include "ac-sev-host-libvirt.h"
 #include "ac-pipeline.h"
 #include "ac-progress.h"
@@ -223,6 +226,84 @@ apply_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancell
 	g_task_return_boolean (task, run->ok);
 }
 
+/* The local flow's options from the configuration: [pipeline]'s trust and state directory,
+ * [localsev] snp-runtime and snp-agent, and the owner's key (the SEV-SNP owner). */
+static AcLocalsevOptions *
+local_options (const AcPipelineConfig *config, const gchar *config_path, GError **error)
+{
+	g_autoptr (AcLocalsevOptions) opts = NULL;
+
+	opts = ac_localsev_service_options_new (config->state_dir, config->trusted_roots,
+						config->min_api_major, config->min_api_minor, error);
+	if (opts == NULL)
+		return NULL;
+	if (!ac_localsev_service_options_load_config (
+		opts, config_path != NULL ? config_path : AC_DAEMON_CONF, config_path != NULL, error))
+		return NULL;
+#if HAVE_SECP256K1
+	if (!ac_localsev_options_set_owner_key (opts, config->key_file, config->key_password_file,
+						FALSE, NULL, error))
+		return NULL;
+#endif
+	return g_steal_pointer (&opts);
+}
+
+/* virt-aleph apply on a domain without <aleph:publish>: the local flow, once, in the
+ * foreground (virt-alephd's step for the domain's state now) */
+static int
+apply_local (AcCliGlobal *global,
+	     const AcPipelineConfig *config,
+	     const gchar *config_path,
+	     virConnectPtr conn,
+	     virDomainPtr dom,
+	     const AcTag *tag,
+	     ApplyCtx *actx)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSevHost) host = ac_sev_host_libvirt_new (conn);
+	g_autoptr (AcLocalsevOptions) opts = NULL;
+	g_autoptr (AcStatus) st = NULL;
+	g_autoptr (AcStatus) current = NULL;
+	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
+	virConnectPtr secrets = NULL;
+	AcLocalsevServiceRun run = { 0 };
+	gboolean ok;
+
+	if (tag->local_mode == AC_LOCAL_MODE_TEST || tag->local_mode == AC_LOCAL_MODE_DENY) {
+		g_set_error (&error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "domain '%s' has no <aleph:publish> and <aleph:local mode='%s'/>: "
+			     "neither the Aleph flow nor the local flow runs it",
+			     virDomainGetName (dom), ac_local_mode_to_string (tag->local_mode));
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+	opts = local_options (config, config_path, &error);
+	if (opts == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	secrets = ac_localsev_service_secrets_connect (conn, config->secrets_uri, &error);
+	if (secrets == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	run.status_func = apply_status;
+	run.user_data = actx;
+	ok = ac_localsev_service_reconcile_full (host, opts, &run, secrets, dom, current, &st, &error);
+	virConnectClose (secrets);
+	if (st != NULL)
+		apply_status (st, actx);
+	if (!ok)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = result_begin (actx, "apply");
+		if (actx->last != NULL)
+			ac_cli_json_add_status (b, actx->last);
+		result_end (b);
+	} else if (!global->quiet) {
+		printf ("Domain '%s': %s; see 'virt-aleph status %s'\n", virDomainGetName (dom),
+			actx->last != NULL && actx->last->state != NULL ? actx->last->state : "done",
+			virDomainGetName (dom));
+	}
+	return AC_EXIT_OK;
+}
+
 static void
 apply_done (GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -237,7 +318,9 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
 		"Run the Aleph flow of DOMAIN in the foreground: build the encrypted image, publish "
 		"it and the instance, attest the CRN and inject the passphrase. Resumes where an "
-		"earlier run (or virt-alephd) stopped; the status element follows every step.");
+		"earlier run (or virt-alephd) stopped; the status element follows every step. A "
+		"domain without <aleph:publish> runs the local flow's step for its state instead "
+		"(shut off: its image built and a SEV or SEV-SNP launch prepared; started: attested).");
 	const GOptionEntry entries[] = {
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
@@ -260,6 +343,18 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!pipeline_open (global, "apply", argc, argv, config_path, &config, &conn, &dom, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	{
+		g_autofree gchar *xml = ac_virt_get_xml (dom, &error);
+		g_autoptr (AcTag) tag = NULL;
+		if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		if (tag->publish == NULL) {
+			g_auto (ApplyCtx) lctx = { 0 };
+			lctx.dom = dom;
+			lctx.global = global;
+			return apply_local (global, config, config_path, conn, dom, tag, &lctx);
+		}
+	}
 
 	progress = ac_progress_new ("apply");
 	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
@@ -624,8 +719,8 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *config_path = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
 		"Attest DOMAIN's launch that waits for its secret, and only then send it: a "
-		"published instance after its CRN restarted it, or a local SEV domain started with "
-		"'virsh start --paused'.");
+		"published instance after its CRN restarted it, a local SEV domain started with "
+		"'virsh start --paused', or a local SEV-SNP domain's guest agent (snp-agent).");
 	const GOptionEntry entries[] = {
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
@@ -674,14 +769,13 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 		virConnectPtr secrets = NULL;
 		gboolean ok;
 
-		opts = ac_localsev_service_options_new (config->state_dir, config->trusted_roots,
-							config->min_api_major, config->min_api_minor, &error);
+		opts = local_options (config, config_path, &error);
 		if (opts == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		secrets = ac_localsev_service_secrets_connect (conn, config->secrets_uri, &error);
 		if (secrets == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		ok = ac_localsev_service_started (host, opts, secrets, dom, current, &st, &error);
+		ok = ac_localsev_service_attest_now (host, opts, secrets, dom, NULL, current, &st, &error);
 		virConnectClose (secrets);
 		if (st != NULL)
 			apply_status (st, &actx);

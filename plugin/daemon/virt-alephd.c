@@ -469,6 +469,11 @@ ac_daemon_monitor (gpointer data)
 			ac_daemon_start_worker (self, domains[i], model, uuid, NULL, AC_WORKER_MONITOR);
 		else if (ac_daemon_launch_needs_refresh (self, st, tag, uuid))
 			ac_daemon_queue (self, uuid);
+		/* a local SEV-SNP guest that runs unattested: its agent is asked again */
+		else if (tag->publish == NULL && tag->tee == AC_TEE_SNP && virDomainIsActive (domains[i]) == 1 &&
+			 (st == NULL || g_strcmp0 (st->state, "running") != 0) &&
+			 ac_localsev_service_applies (self->sev_host, tag))
+			ac_daemon_queue (self, uuid);
 		virDomainFree (domains[i]);
 	}
 	free (domains);
@@ -754,7 +759,7 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint 
 /* The local SEV flow's options, the secret store and the owner's key; an exit code, the
  * error printed. */
 static int
-ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri)
+ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri, const gchar *config, gboolean explicit)
 {
 	g_autoptr (GError) error = NULL;
 	gboolean remote;
@@ -768,6 +773,11 @@ ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri)
 	        && (self->secrets_conn = ac_localsev_service_secrets_connect (
 	                NULL, self->pconfig->secrets_uri, &error))
 	               == NULL)) {
+		g_printerr ("virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
+	/* SEV-SNP hosts: [localsev] snp-runtime and snp-agent */
+	if (!ac_localsev_service_options_load_config (self->lopts, config, explicit, &error)) {
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
@@ -905,6 +915,12 @@ main (int argc, char **argv)
 		return AC_EXIT_USAGE;
 	}
 	if (check_config) {
+		g_autoptr (AcLocalsevOptions) lo = ac_localsev_options_new (NULL);
+		if (!ac_localsev_service_options_load_config (lo, config != NULL ? config : AC_DAEMON_CONF,
+							      config != NULL, &error)) {
+			fprintf (stderr, "virt-alephd: %s\n", error->message);
+			return AC_EXIT_USAGE;
+		}
 		printf ("virt-alephd: %s: configuration valid\n", config != NULL ? config : AC_DAEMON_CONF);
 		return AC_EXIT_OK;
 	}
@@ -928,7 +944,7 @@ main (int argc, char **argv)
 		}
 	}
 
-	rc = ac_daemon_setup_localsev (&self, uri);
+	rc = ac_daemon_setup_localsev (&self, uri, config != NULL ? config : AC_DAEMON_CONF, config != NULL);
 	if (rc != AC_EXIT_OK)
 		return rc;
 	if (virEventRegisterDefaultImpl () < 0) {

@@ -164,6 +164,7 @@ build_local (AcImageJob *job, GError **error)
 	spec.output = output;
 	spec.keep_existing = TRUE;
 	spec.secrets_conn = ctx->secrets_conn;
+	spec.layout = ctx->layout;
 	built = ac_image_build (&spec, ac_progress_get_child (job->progress), ctx->cancellable,
 	                        error);
 	if (built == NULL) {
@@ -303,6 +304,7 @@ build_storage (AcImageJob *job, GError **error)
 		spec.output = output;
 		spec.keep_existing = TRUE;
 		spec.secrets_conn = ctx->secrets_conn;
+		spec.layout = ctx->layout;
 		built = ac_image_build (&spec, ac_progress_get_child (job->progress),
 		                        ctx->cancellable, error);
 		if (built == NULL)

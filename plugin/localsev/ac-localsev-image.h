@@ -41,6 +41,7 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
+#include "ac-builder-template.h"
 #include "ac-domain.h"
 #include "ac-tag.h"
 
@@ -97,6 +98,7 @@ typedef struct {
 	AcLocalsevImageProgressFunc progress_func; /* nullable */
 	gpointer user_data;
 	GCancellable *cancellable; /* nullable; also checked just before the redefinition */
+	AcImageLayout layout;	   /* the image's layout: GRUB_LUKS1 (SEV) or LUKS2_ROOT (SNP) */
 } AcLocalsevImageContext;
 
 /*

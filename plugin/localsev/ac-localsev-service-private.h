@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <libvirt/libvirt.h>
+
 #include "ac-localsev-image.h"
 #include "ac-localsev.h"
 #include "ac-status.h"
@@ -22,6 +24,13 @@ ac_localsev_service_status_fail (const AcStatus *current,
                                  AcStatus **status,
                                  GError **error,
                                  GError *failure);
+/* *status = refused at @step with @failure (the host cannot run it): returns FALSE */
+gboolean
+ac_localsev_service_status_refuse (const AcStatus *current,
+                                   const gchar *step,
+                                   AcStatus **status,
+                                   GError **error,
+                                   GError *failure);
 void
 ac_localsev_service_status_set_attestation (AcStatus *st,
                                             const gchar *time,
@@ -37,5 +46,19 @@ ac_localsev_service_status_running (const AcStatus *current, const AcLocalsevRec
 /* a copy of @current (or the initial status): nothing to say yet */
 AcStatus *
 ac_localsev_service_status_unchanged (const AcStatus *current);
+
+/* the attest step of a started SEV-SNP domain @dom whose live definition is @domain, prepared
+ * as @record (ac-localsev-service.c); @again: attest even when @record says attested */
+gboolean
+ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 const AcDomain *domain,
+                                 const AcLocalsevRecord *record,
+                                 gboolean again,
+                                 GCancellable *cancellable,
+                                 const AcStatus *current,
+                                 AcStatus **status,
+                                 GError **error);
 
 G_END_DECLS

@@ -8,6 +8,8 @@
 
 #include "ac-localsev-service-private.h"
 
+#include "ac-sev-policy.h"
+
 /* a status keeping what earlier steps recorded in @current */
 AcStatus *
 ac_localsev_service_status_new (const AcStatus *current, const gchar *state, const gchar *step)
@@ -26,6 +28,22 @@ ac_localsev_service_status_fail (const AcStatus *current,
                                  GError *failure)
 {
 	AcStatus *st = ac_localsev_service_status_new (current, "failed", step);
+	st->progress = 0;
+	ac_status_set_error (st, step, failure);
+	*status = st;
+	g_propagate_error (error, failure);
+	return FALSE;
+}
+
+/* *status = refused at @step (what the host or configuration lacks), @failure to @error */
+gboolean
+ac_localsev_service_status_refuse (const AcStatus *current,
+                                   const gchar *step,
+                                   AcStatus **status,
+                                   GError **error,
+                                   GError *failure)
+{
+	AcStatus *st = ac_localsev_service_status_new (current, "refused", step);
 	st->progress = 0;
 	ac_status_set_error (st, step, failure);
 	*status = st;
@@ -79,6 +97,10 @@ ac_localsev_service_status_running (const AcStatus *current, const AcLocalsevRec
 	st->progress = 100;
 	ac_localsev_service_status_set_attestation (st, record->state_time, "ok",
 	                                            record->measurement, record->chain_generation);
+	g_free (st->attest_tee);
+	st->attest_tee = g_strdup (record->tee == AC_TEE_SNP             ? "SEV-SNP"
+	                           : (record->policy & AC_SEV_POLICY_ES) ? "SEV-ES"
+	                                                                 : "SEV");
 	return st;
 }
 

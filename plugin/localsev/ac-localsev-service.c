@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-keyfile.h"
 #include "ac-time.h"
 #include "ac-codec.h"
 #include "ac-localsev-domain.h"
@@ -78,6 +79,94 @@ ac_localsev_service_options_new (const gchar *state_dir,
 	return g_steal_pointer (&opts);
 }
 
+/**
+ * ac_localsev_service_parse_agent:
+ * @text: HOST:PORT, an IPv6 host in brackets ([::1]:8443)
+ *
+ * The [localsev] snp-agent value: where the SEV-SNP guest's agent port is forwarded.
+ */
+gboolean
+ac_localsev_service_parse_agent (const gchar *text, gchar **host, guint16 *port, GError **error)
+{
+	g_autoptr (GSocketConnectable) addr = NULL;
+	g_autoptr (GError) error_local = NULL;
+	const gchar *colon = text != NULL ? strrchr (text, ':') : NULL;
+	guint64 p = 0;
+
+	if (colon == NULL || colon == text
+	    || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &p, NULL)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "snp-agent '%s': expected HOST:PORT with a port 1-65535, such as "
+		             "127.0.0.1:8443 or [::1]:8443",
+		             text != NULL ? text : "");
+		return FALSE;
+	}
+	addr = g_network_address_parse (text, 0, &error_local);
+	if (addr == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "snp-agent '%s': expected HOST:PORT such as 127.0.0.1:8443: %s", text,
+		             error_local->message);
+		return FALSE;
+	}
+	*host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (addr)));
+	*port = (guint16)g_network_address_get_port (G_NETWORK_ADDRESS (addr));
+	return TRUE;
+}
+
+/**
+ * ac_localsev_service_options_load_config:
+ * @path: the service's configuration (virt-alephd.conf)
+ * @required: a missing file is an error (else nothing is set)
+ *
+ * [localsev] snp-runtime (an absolute directory) and snp-agent (HOST:PORT) into @opts.
+ */
+gboolean
+ac_localsev_service_options_load_config (AcLocalsevOptions *opts,
+                                         const gchar *path,
+                                         gboolean required,
+                                         GError **error)
+{
+	g_autoptr (GKeyFile) kf = g_key_file_new ();
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *runtime = NULL;
+	g_autofree gchar *agent = NULL;
+
+	g_return_val_if_fail (opts != NULL && path != NULL, FALSE);
+	if (!ac_key_file_load_strict (kf, path, ac_service_config_keys, &error_local)) {
+		if (!required && g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND))
+			return TRUE;
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "config %s",
+		             error_local->message);
+		return FALSE;
+	}
+	runtime = g_key_file_get_string (kf, "localsev", "snp-runtime", NULL);
+	if (runtime != NULL) {
+		if (!g_path_is_absolute (runtime)) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "config %s: [localsev] snp-runtime '%s': expected the absolute "
+			    "path of a local SEV-SNP runtime directory",
+			    path, runtime);
+			return FALSE;
+		}
+		g_free (opts->snp_runtime);
+		opts->snp_runtime = g_steal_pointer (&runtime);
+	}
+	agent = g_key_file_get_string (kf, "localsev", "snp-agent", NULL);
+	if (agent != NULL) {
+		g_autofree gchar *host = NULL;
+		guint16 port = 0;
+		if (!ac_localsev_service_parse_agent (agent, &host, &port, error)) {
+			g_prefix_error (error, "config %s: [localsev] ", path);
+			return FALSE;
+		}
+		g_free (opts->snp_agent_host);
+		opts->snp_agent_host = g_steal_pointer (&host);
+		opts->snp_agent_port = port;
+	}
+	return TRUE;
+}
+
 /* ---- which domains are ours --------------------------------------------------------------- */
 
 gboolean
@@ -96,28 +185,73 @@ ac_localsev_service_host_has_sev (AcSevHost *host)
 }
 
 /**
+ * ac_localsev_service_snp_check_host:
+ *
+ * Whether @host can launch the SEV-SNP guest this flow prepares: what its libvirt says
+ * (versions, domain capabilities) against ac_localsev_snp_check_host(). %AC_ERROR_UNSUPPORTED
+ * naming the versions needed and found otherwise.
+ */
+gboolean
+ac_localsev_service_snp_check_host (AcSevHost *host, GError **error)
+{
+	g_autoptr (AcSevHostSnpFacts) facts = NULL;
+	g_autoptr (GError) error_local = NULL;
+	guint cbitpos = 0, rpb = 0;
+
+	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
+	facts = ac_sev_host_get_snp_facts (host, &error_local);
+	if (facts == NULL) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		    "host %s cannot tell whether it launches SEV-SNP guests (the local "
+		    "SEV-SNP flow needs libvirt >= 10.5.0 and QEMU >= 9.1.0 with 'sev-snp' "
+		    "in its domain capabilities): %s",
+		    ac_sev_host_get_name (host), error_local->message);
+		return FALSE;
+	}
+	return ac_localsev_snp_check_host (ac_sev_host_get_name (host), facts, &cbitpos, &rpb,
+	                                   error);
+}
+
+gboolean
+ac_localsev_service_host_has_snp (AcSevHost *host)
+{
+	g_autoptr (GError) error = NULL;
+
+	if (!ac_localsev_service_snp_check_host (host, &error)) {
+		g_debug ("%s", error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
  * ac_localsev_service_applies:
  *
- * Whether the local SEV flow runs this tagged domain: no <aleph:publish> (the Aleph flow's),
- * not an SEV-SNP tag (an SNP domain is never launched as an SEV guest), and the local mode after defaults is `sev` (an unset mode is `sev` only when the host
- * reports SEV; `test` and `deny` are the hook's business alone).
+ * Whether the local flow runs this tagged domain: no <aleph:publish> (the Aleph flow's), and
+ * the local mode after defaults is `sev` (`test` and `deny` are the hook's business alone).
+ * An unset mode is `sev` only when the host has the tag's TEE: SEV for an SEV tag, SEV-SNP
+ * (ac_localsev_service_snp_check_host()) for an SNP tag, which is only ever launched as an
+ * SEV-SNP guest. An SNP tag with mode `sev` on a host without SEV-SNP is the flow's too: it
+ * refuses it with what the host lacks.
  */
 gboolean
 ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
 {
+	gboolean has_tee;
+
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	g_return_val_if_fail (tag != NULL, FALSE);
 
-	/* the local flow prepares SEV launches: an SNP tag is never run as one */
-	if (tag->publish != NULL || tag->tee == AC_TEE_SNP)
+	if (tag->publish != NULL)
 		return FALSE;
 	switch (tag->local_mode) {
 	case AC_LOCAL_MODE_SEV:
 		return TRUE;
 	case AC_LOCAL_MODE_UNSET:
-		return ac_tag_get_effective_local_mode (tag,
-		                                        ac_localsev_service_host_has_sev (host))
-		       == AC_LOCAL_MODE_SEV;
+		has_tee = tag->tee == AC_TEE_SNP ? ac_localsev_service_host_has_snp (host)
+		                                 : ac_localsev_service_host_has_sev (host);
+		return ac_tag_get_effective_local_mode (tag, has_tee) == AC_LOCAL_MODE_SEV;
 	case AC_LOCAL_MODE_TEST:
 	case AC_LOCAL_MODE_DENY:
 	default:
@@ -326,7 +460,7 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 		return NULL;
 	what = g_strdup_printf ("chain: host %s's pdh", ac_sev_host_get_name (host));
 	pdh = ac_codec_base64_decode (what, info->pdh, AC_SEV_CERT_SIZE, AC_SEV_CERT_SIZE,
-	                                   AC_ERROR_UNTRUSTED, &len, error);
+	                              AC_ERROR_UNTRUSTED, &len, error);
 	if (pdh == NULL)
 		return NULL;
 	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, len);
@@ -396,6 +530,73 @@ ac_localsev_service_record_usable (AcSevHost *host,
 	return TRUE;
 }
 
+/* the SEV-SNP counterpart: the launch unused, for the tag's policy and disk, the runtime and
+ * owner configured now, and the definition exactly as prepared (the gatekeeper's check) */
+static gboolean
+ac_localsev_service_snp_record_usable (const AcLocalsevOptions *opts,
+                                       const AcLocalsevRecord *record,
+                                       const AcDomain *dom,
+                                       const gchar *xml,
+                                       gchar **why)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *manifest = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *sha256 = NULL;
+	gsize len = 0;
+	const AcTag *tag = dom->tag;
+
+	if (record->tee != AC_TEE_SNP) {
+		*why = g_strdup ("the prepared launch is an SEV one");
+		return FALSE;
+	}
+	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
+		*why = g_strdup_printf ("launch %s was %s", record->session_id,
+		                        ac_localsev_record_state_to_string (record->state));
+		return FALSE;
+	}
+	if (ac_localsev_record_needs_refresh (record, NULL)) {
+		*why = g_strdup_printf ("launch %s, prepared %s, expires %s", record->session_id,
+		                        record->prepared, record->expires);
+		return FALSE;
+	}
+	if (record->snp_policy != tag->snp_policy) {
+		*why = g_strdup_printf ("the tag's SNP policy is now 0x%" G_GINT64_MODIFIER
+		                        "x, the launch's 0x%" G_GINT64_MODIFIER "x",
+		                        tag->snp_policy, record->snp_policy);
+		return FALSE;
+	}
+	if (tag->disk_dev != NULL && g_strcmp0 (tag->disk_dev, record->disk_dev) != 0) {
+		*why = g_strdup_printf ("the tag names disk %s, the launch was made for %s",
+		                        tag->disk_dev, record->disk_dev);
+		return FALSE;
+	}
+	if (opts->snp_owner == NULL || record->owner == NULL
+	    || g_ascii_strcasecmp (opts->snp_owner, record->owner) != 0) {
+		*why = g_strdup ("the owner's key changed");
+		return FALSE;
+	}
+	if (opts->snp_runtime == NULL) {
+		*why = g_strdup ("no local SEV-SNP runtime is configured");
+		return FALSE;
+	}
+	manifest = g_build_filename (opts->snp_runtime, "manifest.json", NULL);
+	if (!g_file_get_contents (manifest, &text, &len, &error)) {
+		*why = g_strdup (error->message);
+		return FALSE;
+	}
+	sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)text, len);
+	if (g_strcmp0 (sha256, record->runtime_sha256) != 0) {
+		*why = g_strdup_printf ("the runtime's manifest changed (sha256 now %s)", sha256);
+		return FALSE;
+	}
+	if (!ac_localsev_gate_check_prepared (record, xml, strlen (xml), &error)) {
+		*why = g_strdup (error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* ---- shut off: prepare ---------------------------------------------------------------------- */
 
 /* ---- shut off: the image, then prepare ------------------------------------------------- */
@@ -432,7 +633,10 @@ ac_localsev_service_record_serves (AcSevHost *host,
 	g_autofree gchar *why = NULL;
 
 	record = ac_localsev_record_load (opts->state_dir, uuid, &error_local);
-	if (record != NULL && ac_localsev_service_record_usable (host, record, domain, xml, &why)) {
+	if (record != NULL
+	    && (domain->tag->tee == AC_TEE_SNP
+	            ? ac_localsev_service_snp_record_usable (opts, record, domain, xml, &why)
+	            : ac_localsev_service_record_usable (host, record, domain, xml, &why))) {
 		g_debug ("domain '%s': session %s prepared at %s still serves the next start", name,
 		         record->session_id, record->prepared);
 		return TRUE;
@@ -537,10 +741,20 @@ ac_localsev_service_define_prepared (AcSevHost *host,
 		             name, error_local->message);
 		return FALSE;
 	}
-	g_message ("domain '%s': prepared SEV session %s (policy 0x%x, chain to '%s'); start it "
-	           "with 'virsh start --paused %s'",
-	           name, prepared->record->session_id, prepared->record->policy,
-	           prepared->record->chain_generation, name);
+	if (prepared->record->tee == AC_TEE_SNP)
+		g_message ("domain '%s': prepared SEV-SNP launch %s (policy 0x%" G_GINT64_MODIFIER
+		           "x, expected measurement %s); start it with 'virsh start %s': its "
+		           "agent is attested and unlocked through %s:%u",
+		           name, prepared->record->session_id, prepared->record->snp_policy,
+		           prepared->record->expected_measurement, name,
+		           opts->snp_agent_host != NULL ? opts->snp_agent_host
+		                                        : "(snp-agent unset)",
+		           opts->snp_agent_port);
+	else
+		g_message ("domain '%s': prepared SEV session %s (policy 0x%x, chain to '%s'); "
+		           "start it with 'virsh start --paused %s'",
+		           name, prepared->record->session_id, prepared->record->policy,
+		           prepared->record->chain_generation, name);
 	return TRUE;
 }
 
@@ -623,6 +837,13 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
 
+	/* SEV-SNP: the host first; one that cannot launch it gets nothing built or defined */
+	if (tag->tee == AC_TEE_SNP && !ac_localsev_service_snp_check_host (host, &failure)) {
+		g_prefix_error (&failure, "domain '%s': ", name);
+		return ac_localsev_service_status_refuse (current, "prepare", status, error,
+		                                          g_steal_pointer (&failure));
+	}
+
 	/* the disk must be an encrypted image whose passphrase is in the local store before a
 	 * launch is prepared that would wait for it: used as it is, or built now */
 	if (secrets_conn == NULL) {
@@ -639,6 +860,9 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	ictx.progress_func = ac_localsev_service_on_build_progress;
 	ictx.user_data = &report;
 	ictx.cancellable = run != NULL ? run->cancellable : NULL;
+	/* an SEV-SNP runtime's initrd opens a LUKS2 root filesystem; SEV's firmware a LUKS1 disk */
+	ictx.layout
+	    = tag->tee == AC_TEE_SNP ? AC_IMAGE_LAYOUT_LUKS2_ROOT : AC_IMAGE_LAYOUT_GRUB_LUKS1;
 	if (!ac_localsev_image_ensure (&ictx, dom, domain, &switched, &image, &failure)) {
 		if (switched && redefined != NULL)
 			*redefined = TRUE;
@@ -758,6 +982,79 @@ ac_localsev_service_attest_failed (const AcStatus *current,
 	return FALSE;
 }
 
+/*
+ * A started SEV-SNP domain: the guest's agent, reached at the configured snp-agent address,
+ * is attested (report verified against the prepared policy and measurement) and only then
+ * given the disk passphrase. Running and attested: "running", unless @again (a guest that
+ * booted again asks again; 'virt-aleph attest' verifies afresh).
+ */
+gboolean
+ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 const AcDomain *domain,
+                                 const AcLocalsevRecord *record,
+                                 gboolean again,
+                                 GCancellable *cancellable,
+                                 const AcStatus *current,
+                                 AcStatus **status,
+                                 GError **error)
+{
+	const gchar *name = virDomainGetName (dom);
+	g_autoptr (GError) failure = NULL;
+	g_autoptr (AcLocalsevAttestation) att = NULL;
+	AcStatus *st;
+
+	if (record->state == AC_LOCALSEV_STATE_ATTESTED && !again) {
+		*status = ac_localsev_service_status_running (current, record);
+		return TRUE;
+	}
+	/* it was launched with this launch, whether or not the hook said so */
+	if (record->state == AC_LOCALSEV_STATE_PREPARED
+	    && !ac_localsev_record_mark_launched (opts->state_dir, record->uuid, &failure))
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
+#if HAVE_SECP256K1
+	{
+		gsize passphrase_len = 0;
+		gchar *passphrase = ac_localsev_service_passphrase (secrets_conn, opts, dom, record,
+		                                                    &passphrase_len, &failure);
+		if (passphrase == NULL)
+			return ac_localsev_service_status_fail (current, "attest", status, error,
+			                                        g_steal_pointer (&failure));
+		att = ac_localsev_snp_attest_domain (opts, domain, passphrase, cancellable,
+		                                     &failure);
+		OPENSSL_clear_free (passphrase, passphrase_len + 1);
+	}
+#else
+	(void)secrets_conn;
+	(void)domain;
+	(void)cancellable;
+	g_set_error (&failure, AC_ERROR, AC_ERROR_UNSUPPORTED,
+	             "domain '%s': this build of aleph-confidential has no secp256k1, which the "
+	             "SEV-SNP owner's signed injection needs",
+	             name);
+#endif
+	if (att == NULL) {
+		ac_localsev_service_attest_failed (current, record, status,
+		                                   g_steal_pointer (&failure), error);
+		g_free ((*status)->attest_tee);
+		(*status)->attest_tee = g_strdup ("SEV-SNP");
+		return FALSE;
+	}
+	g_message ("domain '%s': SEV-SNP report verified (measurement %s, %s), passphrase sent to "
+	           "its agent",
+	           name, att->measurement, att->generation);
+	st = ac_localsev_service_status_new (current, "running", "attest");
+	st->progress = 100;
+	ac_localsev_service_status_set_attestation (st, att->time, "ok", att->measurement,
+	                                            att->generation);
+	g_free (st->attest_tee);
+	st->attest_tee = g_strdup ("SEV-SNP");
+	*status = st;
+	return TRUE;
+}
+
 /**
  * ac_localsev_service_started:
  *
@@ -771,14 +1068,16 @@ ac_localsev_service_attest_failed (const AcStatus *current,
  * %AC_ERROR_NOT_FOUND when nothing was prepared or the disk has no passphrase secret (nothing
  * injected, the session not burnt); those of ac_localsev_attest().
  */
-gboolean
-ac_localsev_service_started (AcSevHost *host,
-                             const AcLocalsevOptions *opts,
-                             virConnectPtr secrets_conn,
-                             virDomainPtr dom,
-                             const AcStatus *current,
-                             AcStatus **status,
-                             GError **error)
+static gboolean
+ac_localsev_service_started_run (AcSevHost *host,
+                                 const AcLocalsevOptions *opts,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 gboolean again,
+                                 GCancellable *cancellable,
+                                 const AcStatus *current,
+                                 AcStatus **status,
+                                 GError **error)
 {
 	const gchar *name;
 	g_autoptr (GError) failure = NULL;
@@ -813,17 +1112,28 @@ ac_localsev_service_started (AcSevHost *host,
 	if (record == NULL) {
 		g_prefix_error (
 		    &failure,
-		    "domain '%s' runs, but virt-alephd prepared no SEV launch for it "
+		    "domain '%s' runs, but virt-alephd prepared no %s launch for it "
 		    "(tagged while running, or the hook is not installed): stop it, let "
-		    "virt-alephd prepare a launch, and start it with 'virsh start --paused "
-		    "%s'. ",
-		    name, name);
+		    "virt-alephd prepare a launch, and start it with 'virsh start %s%s'. ",
+		    name, domain->tag->tee == AC_TEE_SNP ? "SEV-SNP" : "SEV",
+		    domain->tag->tee == AC_TEE_SNP ? "" : "--paused ", name);
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 	}
 	if (!ac_sev_host_get_domain_state (host, uuid, &state, &failure))
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
+
+	if (record->tee == AC_TEE_SNP) {
+		if (state == AC_SEV_DOMAIN_STATE_RUNNING || state == AC_SEV_DOMAIN_STATE_PAUSED)
+			return ac_localsev_service_started_snp (opts, secrets_conn, dom, domain,
+			                                        record, again, cancellable, current,
+			                                        status, error);
+		if (state != AC_SEV_DOMAIN_STATE_SHUTOFF) {
+			*status = ac_localsev_service_status_unchanged (current);
+			return TRUE;
+		}
+	}
 
 	/* attested earlier: running (or paused by its user since) */
 	if (record->state == AC_LOCALSEV_STATE_ATTESTED
@@ -835,8 +1145,11 @@ ac_localsev_service_started (AcSevHost *host,
 		g_set_error (
 		    &failure, AC_ERROR, AC_ERROR_NOT_FOUND,
 		    "domain '%s' is not running, so there is no launch to attest: start it "
-		    "paused with 'virsh start --paused %s'",
-		    name, name);
+		    "%s %s'",
+		    name,
+		    record->tee == AC_TEE_SNP ? "with 'virsh start"
+		                              : "paused with 'virsh start --paused",
+		    name);
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 	}
@@ -871,7 +1184,8 @@ ac_localsev_service_started (AcSevHost *host,
 	if (passphrase == NULL)
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
-	att = ac_localsev_attest_domain (host, opts, domain->tag, domain, passphrase, NULL, &failure);
+	att = ac_localsev_attest_domain (host, opts, domain->tag, domain, passphrase, NULL,
+	                                 &failure);
 	OPENSSL_clear_free (passphrase, passphrase_len + 1);
 	if (att == NULL) {
 		return ac_localsev_service_attest_failed (current, record, status,
@@ -886,6 +1200,40 @@ ac_localsev_service_started (AcSevHost *host,
 	                                            att->generation);
 	*status = st;
 	return TRUE;
+}
+
+gboolean
+ac_localsev_service_started (AcSevHost *host,
+                             const AcLocalsevOptions *opts,
+                             virConnectPtr secrets_conn,
+                             virDomainPtr dom,
+                             const AcStatus *current,
+                             AcStatus **status,
+                             GError **error)
+{
+	return ac_localsev_service_started_run (host, opts, secrets_conn, dom, FALSE, NULL, current,
+	                                        status, error);
+}
+
+/**
+ * ac_localsev_service_attest_now:
+ *
+ * What 'virt-aleph attest DOMAIN' does for a local domain: ac_localsev_service_started(), but
+ * an SEV-SNP guest that runs is attested through its agent even when an earlier boot was (a
+ * guest that booted again waits for its passphrase again).
+ */
+gboolean
+ac_localsev_service_attest_now (AcSevHost *host,
+                                const AcLocalsevOptions *opts,
+                                virConnectPtr secrets_conn,
+                                virDomainPtr dom,
+                                GCancellable *cancellable,
+                                const AcStatus *current,
+                                AcStatus **status,
+                                GError **error)
+{
+	return ac_localsev_service_started_run (host, opts, secrets_conn, dom, TRUE, cancellable,
+	                                        current, status, error);
 }
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -922,7 +1270,9 @@ ac_localsev_service_reconcile_full (AcSevHost *host,
 	if (state == AC_SEV_DOMAIN_STATE_SHUTOFF)
 		return ac_localsev_service_prepare_run (host, opts, run, secrets_conn, dom, current,
 		                                        NULL, status, error);
-	return ac_localsev_service_started (host, opts, secrets_conn, dom, current, status, error);
+	return ac_localsev_service_started_run (host, opts, secrets_conn, dom, FALSE,
+	                                        run != NULL ? run->cancellable : NULL, current,
+	                                        status, error);
 }
 
 /**

@@ -70,6 +70,23 @@ AcLocalsevOptions *ac_localsev_service_options_new (const gchar *state_dir,
 						    guint8 min_api_minor,
 						    GError **error);
 
+/* [localsev] snp-runtime (an absolute directory) and snp-agent (HOST:PORT) of the
+ * configuration @path into @opts; a missing file is fine unless @required */
+gboolean ac_localsev_service_options_load_config (AcLocalsevOptions *opts,
+						  const gchar *path,
+						  gboolean required,
+						  GError **error);
+/* an snp-agent value: HOST:PORT, an IPv6 host in brackets */
+gboolean ac_localsev_service_parse_agent (const gchar *text,
+					  gchar **host,
+					  guint16 *port,
+					  GError **error);
+
+/* whether the host can launch the flow's SEV-SNP guests (libvirt >= 10.5, QEMU >= 9.1,
+ * sev-snp in its domain capabilities); %AC_ERROR_UNSUPPORTED naming needed and found */
+gboolean ac_localsev_service_snp_check_host (AcSevHost *host, GError **error);
+gboolean ac_localsev_service_host_has_snp (AcSevHost *host);
+
 /* whether the host reports SEV (virNodeGetSEVInfo answers) */
 gboolean ac_localsev_service_host_has_sev (AcSevHost *host);
 
@@ -140,5 +157,15 @@ gboolean ac_localsev_service_started (AcSevHost *host,
 				      const AcStatus *current,
 				      AcStatus **status,
 				      GError **error);
+
+/* 'virt-aleph attest': as _started, but a running SEV-SNP guest is attested afresh */
+gboolean ac_localsev_service_attest_now (AcSevHost *host,
+					 const AcLocalsevOptions *opts,
+					 virConnectPtr secrets_conn,
+					 virDomainPtr dom,
+					 GCancellable *cancellable,
+					 const AcStatus *current,
+					 AcStatus **status,
+					 GError **error);
 
 G_END_DECLS

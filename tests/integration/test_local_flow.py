@@ -3,8 +3,10 @@
 on a plain disk is switched by virt-alephd to an encrypted image it builds, the original disk left
 byte for byte as it was, the passphrase only in libvirt's secret store. This host has no SEV, so
 the flow then stops at prepare with the precise error. Also the storage-API path ([localsev]
-pool=, what a remote qemu+ssh:// host gets) with a dir pool of the private libvirtd, and
-'virt-aleph build --secret' whose image the flow uses as it is.
+pool=, what a remote qemu+ssh:// host gets) with a dir pool of the private libvirtd,
+'virt-aleph build --secret' whose image the flow uses as it is, and an SEV-SNP domain
+(issue #15), which this host (libvirt 9.0, QEMU 7.2) refuses with the versions needed and found,
+through 'virt-aleph apply' and the service alike, with nothing else changed.
 
 Run by meson (suite 'integration') as root:  test_local_flow.py BUILDDIR
 """
@@ -420,6 +422,105 @@ class LocalFlow(unittest.TestCase):
         finally:
             env.stop_daemon()
 
+
+
+    # ---- SEV-SNP: this host cannot launch it ------------------------------------------------
+
+    def snp_define(self, name, disk):
+        tag = (f'<aleph:confidential xmlns:aleph="{TAG_NS}"><aleph:disk dev="vda"/>'
+               '<aleph:sev type="snp" policy="0x30000"/><aleph:local mode="sev"/>'
+               '</aleph:confidential>')
+        xml = f"""<domain type='qemu'>
+  <name>{name}</name>
+  <metadata>{tag}</metadata>
+  <memory unit='MiB'>192</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{disk}'/><target dev='vda' bus='virtio'/></disk>
+  </devices>
+</domain>"""
+        path = os.path.join(self.env.dir, name + ".xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        self.env.virsh("define", path)
+        self.addCleanup(self.env.virsh, "undefine", name, check=False)
+
+    def definition_without_status(self, name):
+        """The inactive definition, less the status element the flow writes."""
+        import xml.etree.ElementTree as ET
+        root = ET.fromstring(self.env.virsh("dumpxml", "--inactive", name).stdout)
+        metadata = root.find("metadata")
+        for child in list(metadata):
+            if not child.tag.startswith("{" + TAG_NS + "}"):
+                metadata.remove(child)
+        metadata.text = None  # the layout around the removed element
+        for child in metadata:
+            child.tail = None
+        return ET.tostring(root, encoding="unicode")
+
+    def check_snp_refused(self, text):
+        self.assertIn("needs libvirt >= 10.5.0 and QEMU >= 9.1.0", text)
+        self.assertRegex(text, r"found libvirt \d+\.\d+\.\d+, QEMU \d+\.\d+\.\d+")
+        # the versions found are this host's: 'virsh version --daemon'
+        version = dict(line.split(":", 1) for line in self.env.virsh("version", "--daemon").stdout.splitlines()
+                       if ":" in line)
+        daemon = version["Running against daemon"].strip()
+        qemu = version["Running hypervisor"].split()[-1]
+        self.assertIn(f"found libvirt {daemon}, QEMU {qemu}", text)
+
+    def test_5_snp_refused_with_versions(self):
+        env = self.env
+        name = "lsnp"
+        disk = os.path.join(env.dir, "lsnp.img")
+        before = self.plain_disk(disk)
+        config = os.path.join(env.dir, "virt-alephd-snp.conf")
+        runtime = os.path.join(env.dir, "snp-runtime")
+        os.makedirs(runtime)
+        with open(config, "w") as f:
+            f.write(f"[pipeline]\nstate-dir={self.state}\n"
+                    f"[localsev]\nsnp-runtime={runtime}\nsnp-agent=127.0.0.1:18443\n")
+        self.snp_define(name, disk)
+        uuid = self.uuid(name)
+        definition = self.definition_without_status(name)
+        secrets = env.virsh("secret-list").stdout
+
+        def nothing_changed():
+            self.assertEqual(self.definition_without_status(name), definition)
+            self.assertEqual(sha256(disk), before)
+            self.assertEqual(env.virsh("secret-list").stdout, secrets)
+            images = os.path.join(self.state, "images")
+            self.assertEqual([n for n in (os.listdir(images) if os.path.isdir(images) else [])
+                              if n.startswith(uuid)], [])
+            self.assertFalse(os.path.exists(os.path.join(self.state, "localsev", uuid, "prepared.json")))
+            self.assertFalse(os.path.exists(os.path.join(self.state, "localsev", uuid, "image.json")))
+
+        # virt-aleph apply: the local flow, stopped by the host check
+        r = env.aleph("apply", name, "--config", config)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.check_snp_refused(r.stderr)
+        st = env.status(name)
+        self.assertEqual(st["state"], "refused", st)
+        self.assertEqual(st["step"], "prepare")
+        self.assertEqual(st["errorCode"], "unsupported")
+        self.check_snp_refused(st["error"])
+        nothing_changed()
+
+        # the service: the same refusal, the same nothing
+        env.virsh("desc", name, "--config", "--new-desc", "service")
+        definition = self.definition_without_status(name)
+        self.start_daemon(config)
+        try:
+            wait_for(lambda: f"domain '{name}': local SEV flow" in env.daemon_output(), 120,
+                     "the service to run the SNP domain")
+            st = env.status(name)
+            self.assertEqual(st["state"], "refused", st)
+            self.assertEqual(st["errorCode"], "unsupported")
+            self.check_snp_refused(st["error"])
+            self.check_snp_refused(env.daemon_output())
+            nothing_changed()
+        finally:
+            env.stop_daemon()
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

@@ -41,6 +41,12 @@ test_host_get_sev_info (AcSevHost *host, GError **error)
 	return ac_sev_host_get_sev_info (TEST_HOST (host)->fake, error);
 }
 
+static AcSevHostSnpFacts *
+test_host_get_snp_facts (AcSevHost *host, GError **error)
+{
+	return ac_sev_host_get_snp_facts (TEST_HOST (host)->fake, error);
+}
+
 static gboolean
 test_host_get_domain_state (AcSevHost *host,
                             const gchar *domain,
@@ -82,6 +88,7 @@ test_host_iface_init (AcSevHostInterface *iface)
 	iface->get_name = test_host_get_name;
 	iface->get_host_id = test_host_get_host_id;
 	iface->get_sev_info = test_host_get_sev_info;
+	iface->get_snp_facts = test_host_get_snp_facts;
 	iface->get_domain_state = test_host_get_domain_state;
 	iface->get_launch_security_info = test_host_get_launch_security_info;
 	iface->set_launch_security_state = test_host_set_launch_security_state;

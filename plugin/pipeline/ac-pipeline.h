@@ -81,6 +81,17 @@ gboolean ac_pipeline_forget (const AcPipelineConfig *config,
 			     AcPipelineStatusFunc status_func,
 			     gpointer user_data,
 			     GError **error);
+/*
+ * The passphrase of the existing image of DOMAIN's tag (<aleph:publish rootfs>): the first
+ * line of @passphrase_file, checked against the image's LUKS header (fetched from the
+ * network), then kept in libvirt's secret store under the usage volume
+ * "aleph-rootfs:<STORE hash>" for the flow. Nothing is stored when it opens no key slot.
+ */
+gboolean ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
+					    virConnectPtr conn,
+					    virDomainPtr dom,
+					    const gchar *passphrase_file,
+					    GError **error);
 gchar *ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid);
 
 /*

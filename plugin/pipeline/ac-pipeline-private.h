@@ -87,11 +87,17 @@ ac_pipeline_rootfs_check (AcPipeline *p,
 gboolean
 ac_pipeline_rootfs_step (AcPipeline *p, GError **error);
 
+/* ac-pipeline-adopt.c: an INSTANCE made elsewhere (aleph-client) recorded as the flow's */
+gboolean
+ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **error);
+
 /* ac-pipeline-publish.c */
 gboolean
 ac_pipeline_publish_step_store (AcPipeline *p, AcProgress *progress, GError **error);
 gboolean
 ac_pipeline_publish_step_crn (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_publish_record_crn (AcPipeline *p, const gchar *node_hash, GError **error);
 gboolean
 ac_pipeline_publish_step_ports (AcPipeline *p, GError **error);
 gboolean

@@ -714,3 +714,22 @@ ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 	ac_pipeline_clear (&p);
 	return ok;
 }
+
+gboolean
+ac_pipeline_adopt (const AcPipelineConfig *config,
+                   virConnectPtr conn,
+                   virDomainPtr dom,
+                   const gchar *instance_hash,
+                   AcPipelineStatusFunc status_func,
+                   gpointer user_data,
+                   GError **error)
+{
+	AcPipeline p = { 0 };
+	gboolean ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
+
+	ok = ok && ac_pipeline_adopt_step (&p, instance_hash, error);
+	if (ok)
+		ac_pipeline_report (&p, "adopted", "adopt", 90);
+	ac_pipeline_clear (&p);
+	return ok;
+}

@@ -92,6 +92,20 @@ gboolean ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 					    virDomainPtr dom,
 					    const gchar *passphrase_file,
 					    GError **error);
+/*
+ * Attaches the INSTANCE @instance_hash (made with aleph-client) to DOMAIN: it must be signed
+ * by the configured key, processed, confidential and the one DOMAIN's tag describes (its
+ * rootfs, TEE, firmware or runtime, policy); its image's passphrase must open the image's LUKS
+ * header. Records what the flow would have (image, STORE, CRN, INSTANCE, notified); nothing is
+ * posted. The next run of the flow attests it.
+ */
+gboolean ac_pipeline_adopt (const AcPipelineConfig *config,
+			    virConnectPtr conn,
+			    virDomainPtr dom,
+			    const gchar *instance_hash,
+			    AcPipelineStatusFunc status_func,
+			    gpointer user_data,
+			    GError **error);
 gchar *ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid);
 
 /*

@@ -728,6 +728,91 @@ test_rootfs (void)
 	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
 }
 
+/* ---- adoption: an INSTANCE made elsewhere, attached to a domain ---- */
+
+static void
+test_adopt (void)
+{
+	const gchar *pass = "an aleph-client user's passphrase";
+	g_autofree gchar *image = post_sev_image (pass);
+	g_autofree gchar *attrs = g_strdup_printf ("payment='credit' rootfs='%s'", image);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcEthAccount) me = ac_eth_account_generate (&error);
+	g_autoptr (AcEthAccount) other = ac_eth_account_generate (&error);
+	g_autoptr (Flow) client = flow_new (me, attrs);
+	g_autoptr (Flow) f = flow_new (me, attrs);
+	g_autoptr (Flow) stranger = flow_new (other, attrs);
+	g_autoptr (Flow) built = flow_new (me, "payment='credit'");
+	g_autofree gchar *instance = NULL;
+	g_autofree gchar *bad = g_strnfill (64, 'z');
+
+	/* what aleph-client did: an INSTANCE of the image, by our account */
+	ac_state_reset_step (client->p.state, "build");
+	g_assert_true (ac_pipeline_rootfs_check (&client->p, (const guint8 *)pass, strlen (pass),
+	                                         NULL, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_pipeline_publish_step_crn (&client->p, &error)
+	               && ac_pipeline_instance_step (&client->p, NULL, &error));
+	g_assert_no_error (error);
+	instance = g_strdup (ac_state_get_string (client->p.state, "instance", "hash"));
+	g_assert_cmpuint (count_messages (client, "INSTANCE"), ==, 1);
+
+	/* not a hash; not ours */
+	g_assert_false (ac_pipeline_adopt_step (&f->p, bad, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+	ac_state_reset_step (stranger->p.state, "build");
+	g_assert_false (ac_pipeline_adopt_step (&stranger->p, instance, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_assert_nonnull (strstr (error->message, "not by this account"));
+	g_clear_error (&error);
+	g_assert_null (ac_state_get_string (stranger->p.state, "instance", "hash"));
+	/* a tag that builds its own image does not describe it: the tag command is named */
+	g_assert_false (ac_pipeline_adopt_step (&built->p, instance, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_nonnull (strstr (error->message, "--rootfs"));
+	g_assert_nonnull (strstr (error->message, image));
+	g_clear_error (&error);
+	/* another firmware than the INSTANCE's */
+	{
+		gchar *saved = f->p.tag->firmware_ref;
+		f->p.tag->firmware_ref = bad;
+		g_assert_false (ac_pipeline_adopt_step (&f->p, instance, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+		g_assert_nonnull (strstr (error->message, "firmware"));
+		g_clear_error (&error);
+		f->p.tag->firmware_ref = saved;
+	}
+
+	/* ours and the tag's: recorded as the flow would have, nothing posted */
+	ac_state_reset_step (f->p.state, "build");
+	g_assert_true (ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass), NULL,
+	                                         &error));
+	g_assert_true (ac_pipeline_adopt_step (&f->p, instance, &error));
+	g_assert_no_error (error);
+	flow_reload_state (f);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "instance", "hash"), ==, instance);
+	g_assert_true (ac_state_get_bool (f->p.state, "instance", "posted"));
+	g_assert_true (ac_state_step_done (f->p.state, "instance"));
+	g_assert_true (ac_state_step_done (f->p.state, "notify"));
+	g_assert_false (ac_state_step_done (f->p.state, "attest"));
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "hash"), ==, net.crn_hash);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "url"), ==, net.crn_url);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "store", "hash"), ==, image);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 1);
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+	/* the flow's steps after it have nothing to do until the attestation */
+	g_assert_true (ac_pipeline_instance_step (&f->p, NULL, &error));
+	g_assert_true (ac_pipeline_publish_step_notify (&f->p, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 1);
+	/* again: nothing changes; another INSTANCE: refused */
+	g_assert_true (ac_pipeline_adopt_step (&f->p, instance, &error));
+	g_assert_no_error (error);
+	g_assert_false (ac_pipeline_adopt_step (&f->p, image, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+}
+
 /* ---- attestation: what is refused before any secret leaves ---- */
 
 static void
@@ -784,6 +869,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/pipeline/preflight/snp", test_snp_preflight);
 	g_test_add_func ("/pipeline/store-instance", test_store_instance);
 	g_test_add_func ("/pipeline/rootfs", test_rootfs);
+	g_test_add_func ("/pipeline/adopt", test_adopt);
 	g_test_add_func ("/pipeline/attest/refusals", test_attest_refusals);
 	rc = g_test_run ();
 	net_stop ();

@@ -689,7 +689,8 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *config_path = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
-		"Attest DOMAIN's launch that waits for its secret, and only then send it: a "
+		"Attest DOMAIN's launch that waits for its secret, and only then send it: an adopted "
+		"instance (virt-aleph adopt) not attested yet, a "
 		"published instance after its CRN restarted it, or a local SEV domain started with "
 		"'virsh start --paused'.");
 	const GOptionEntry entries[] = {

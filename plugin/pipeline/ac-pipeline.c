@@ -448,10 +448,26 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 	gboolean ok;
 
 	*reattested = FALSE;
-	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error)
-	     && (p.tag->tee == AC_TEE_SNP
-	             ? ac_pipeline_snp_check_running (&p, reattested, error)
-	             : ac_pipeline_attest_check_running (&p, reattested, error));
+	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
+	/* an adopted INSTANCE (virt-aleph adopt) waits for its first attestation */
+	if (ok && ac_state_get_bool (p.state, "instance", "adopted")
+	    && !ac_state_step_done (p.state, "attest")) {
+		g_autoptr (GError) local_error = NULL;
+		ok = p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
+		                              : ac_pipeline_attest_step (&p, &local_error);
+		if (ok) {
+			*reattested = TRUE;
+			ac_pipeline_report (&p, "running", "running", 100);
+		} else {
+			ac_pipeline_report_failure (&p, "failed", "attest", local_error);
+			g_propagate_error (error, g_steal_pointer (&local_error));
+		}
+		ac_pipeline_clear (&p);
+		return ok;
+	}
+	ok = ok
+	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, reattested, error)
+	                                  : ac_pipeline_attest_check_running (&p, reattested, error));
 	ac_pipeline_clear (&p);
 	return ok;
 }

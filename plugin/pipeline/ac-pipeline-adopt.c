@@ -21,7 +21,8 @@ static const gchar *
 member_string (JsonObject *o, const gchar *name)
 {
 	JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+	    || json_node_get_value_type (n) != G_TYPE_STRING)
 		return NULL;
 	return json_node_get_string (n);
 }
@@ -52,9 +53,10 @@ check_tee (AcPipeline *p, const gchar *hash, JsonObject *te, GError **error)
 	gboolean snp = g_strcmp0 (mode, "sev_snp") == 0;
 
 	if (snp != (p->tag->tee == AC_TEE_SNP)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-		             "INSTANCE %s is an %s instance, but the tag of domain '%s' asks for %s",
-		             hash, snp ? "SEV-SNP" : "SEV", p->name, ac_tag_get_tee_name (p->tag));
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_MISMATCH,
+		    "INSTANCE %s is an %s instance, but the tag of domain '%s' asks for %s", hash,
+		    snp ? "SEV-SNP" : "SEV", p->name, ac_tag_get_tee_name (p->tag));
 		return FALSE;
 	}
 	if (snp) {
@@ -68,11 +70,12 @@ check_tee (AcPipeline *p, const gchar *hash, JsonObject *te, GError **error)
 			return FALSE;
 		}
 		if (runtime == NULL || g_strcmp0 (runtime, ours) != 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-			             "INSTANCE %s boots the runtime %s, not %s (<aleph:sev runtime> or "
-			             "[pipeline] snp-runtime)",
-			             hash, runtime != NULL ? runtime : "(none)",
-			             ours != NULL ? ours : "(none configured)");
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_MISMATCH,
+			    "INSTANCE %s boots the runtime %s, not %s (<aleph:sev runtime> or "
+			    "[pipeline] snp-runtime)",
+			    hash, runtime != NULL ? runtime : "(none)",
+			    ours != NULL ? ours : "(none configured)");
 			return FALSE;
 		}
 		return TRUE;
@@ -81,15 +84,16 @@ check_tee (AcPipeline *p, const gchar *hash, JsonObject *te, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 		             "INSTANCE %s boots the firmware %s, not the tag's <aleph:firmware "
 		             "ref='%s'>",
-		             hash, member_string (te, "firmware") != NULL ? member_string (te, "firmware")
-		                                                          : "(none)",
+		             hash,
+		             member_string (te, "firmware") != NULL ? member_string (te, "firmware")
+		                                                    : "(none)",
 		             p->tag->firmware_ref);
 		return FALSE;
 	}
 	if (policy < 0 || (guint64)policy != p->tag->policy) {
 		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-		             "INSTANCE %s: SEV policy %" G_GINT64_FORMAT " is not the tag's 0x%x", hash,
-		             policy, p->tag->policy);
+		             "INSTANCE %s: SEV policy %" G_GINT64_FORMAT " is not the tag's 0x%x",
+		             hash, policy, p->tag->policy);
 		return FALSE;
 	}
 	return TRUE;
@@ -140,19 +144,20 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 	if (msg == NULL || g_strcmp0 (msg->type, "INSTANCE") != 0
 	    || g_strcmp0 (msg->item_hash, hash) != 0 || msg->item_content == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "%s is not an inline INSTANCE message on %s", hash, p->tag->publish->api);
+		             "%s is not an inline INSTANCE message on %s", hash,
+		             p->tag->publish->api);
 		return FALSE;
 	}
 	if (!ac_aleph_message_verify (msg, &signer, error)) {
 		g_prefix_error (error, "INSTANCE %s: ", hash);
 		return FALSE;
 	}
-	if (g_ascii_strcasecmp (signer, ours) != 0
-	    || g_ascii_strcasecmp (msg->sender, ours) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
-		             "INSTANCE %s is signed by %s, not by this account (%s): only an instance "
-		             "of the configured key is adopted",
-		             hash, signer, ours);
+	if (g_ascii_strcasecmp (signer, ours) != 0 || g_ascii_strcasecmp (msg->sender, ours) != 0) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_REFUSED,
+		    "INSTANCE %s is signed by %s, not by this account (%s): only an instance "
+		    "of the configured key is adopted",
+		    hash, signer, ours);
 		return FALSE;
 	}
 	if (info->status != AC_MESSAGE_STATUS_PROCESSED) {
@@ -165,7 +170,10 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 	if (content == NULL)
 		return FALSE;
 	o = JSON_NODE_HOLDS_OBJECT (content) ? json_node_get_object (content) : NULL;
-	if (o == NULL || g_ascii_strcasecmp (member_string (o, "address") ? member_string (o, "address") : "", ours) != 0) {
+	if (o == NULL
+	    || g_ascii_strcasecmp (member_string (o, "address") ? member_string (o, "address") : "",
+	                           ours)
+	           != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "INSTANCE %s: its content's address is not this account's (%s)", hash,
 		             ours);
@@ -186,13 +194,15 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 		             "INSTANCE %s names no rootfs image (rootfs.parent.ref)", hash);
 		return FALSE;
 	}
-	if (p->tag->publish->rootfs == NULL || g_ascii_strcasecmp (p->tag->publish->rootfs, ref) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-		             "INSTANCE %s boots the image %s, but the tag of domain '%s' %s%s; tag "
-		             "it first: 'virt-aleph tag %s --rootfs %s --passphrase-file FILE'",
-		             hash, ref, p->name,
-		             p->tag->publish->rootfs != NULL ? "names the image " : "builds its own image",
-		             p->tag->publish->rootfs != NULL ? p->tag->publish->rootfs : "", p->name, ref);
+	if (p->tag->publish->rootfs == NULL
+	    || g_ascii_strcasecmp (p->tag->publish->rootfs, ref) != 0) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_MISMATCH,
+		    "INSTANCE %s boots the image %s, but the tag of domain '%s' %s%s; tag "
+		    "it first: 'virt-aleph tag %s --rootfs %s --passphrase-file FILE'",
+		    hash, ref, p->name,
+		    p->tag->publish->rootfs != NULL ? "names the image " : "builds its own image",
+		    p->tag->publish->rootfs != NULL ? p->tag->publish->rootfs : "", p->name, ref);
 		return FALSE;
 	}
 	if (!check_tee (p, hash, te, error))
@@ -200,10 +210,11 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 	node = member_string (member_object (member_object (o, "requirements"), "node"),
 	                      "node_hash");
 	if (node == NULL || !ac_item_hash_is_valid (node)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "INSTANCE %s names no CRN (requirements.node.node_hash): a confidential "
-		             "instance runs on the node it names",
-		             hash);
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "INSTANCE %s names no CRN (requirements.node.node_hash): a confidential "
+		    "instance runs on the node it names",
+		    hash);
 		return FALSE;
 	}
 

@@ -85,11 +85,12 @@ ac_pipeline_rootfs_check (AcPipeline *p,
 	g_unlink (tmp);
 	if (!ok) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH))
-			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
-			             "%s: the passphrase opens no key slot of the image's %s header; "
-			             "nothing was posted (give the right one with 'virt-aleph apply "
-			             "%s --passphrase-file FILE')",
-			             what, snp ? "LUKS2" : "LUKS1", p->name);
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_MISMATCH,
+			    "%s: the passphrase opens no key slot of the image's %s header; "
+			    "nothing was posted (give the right one with 'virt-aleph apply "
+			    "%s --passphrase-file FILE')",
+			    what, snp ? "LUKS2" : "LUKS1", p->name);
 		else
 			g_set_error (error, AC_ERROR, local_error->code,
 			             "%s: the image is not a %s one (%s): %s", what,
@@ -143,11 +144,12 @@ ac_pipeline_rootfs_step (AcPipeline *p, GError **error)
 	if (uuid == NULL) {
 		virConnectClose (sconn);
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
-			             "<aleph:publish rootfs='%s'>: no passphrase for this image in "
-			             "libvirt's secret store (a secret of usage volume '%s'); give it "
-			             "with 'virt-aleph apply %s --passphrase-file FILE'",
-			             hash, usage, p->name);
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			    "<aleph:publish rootfs='%s'>: no passphrase for this image in "
+			    "libvirt's secret store (a secret of usage volume '%s'); give it "
+			    "with 'virt-aleph apply %s --passphrase-file FILE'",
+			    hash, usage, p->name);
 			return FALSE;
 		}
 		g_propagate_error (error, g_steal_pointer (&local_error));

@@ -18,7 +18,7 @@
 
 #include "ac-car.h"
 #include "ac-devnet-car.h"
-#include "ac-devnet-disk.h"
+#include "ac-luks-disk.h"
 
 static void
 run(const gchar *const *argv, const gchar *stdin_text)
@@ -72,7 +72,7 @@ main(int argc, char **argv)
 		    = { "cryptsetup", "open", "--test-passphrase", "--key-file", key, p2, NULL };
 		gint slot = -1;
 		t0 = g_get_monotonic_time();
-		if (!ac_devnet_disk_luks_check_passphrase(img, dir, (const guint8 *)pass, strlen(pass),
+		if (!ac_luks_disk_luks_check_passphrase(img, dir, (const guint8 *)pass, strlen(pass),
 		                                     &slot, NULL))
 			g_error("our passphrase check failed");
 		ours += g_get_monotonic_time() - t0;

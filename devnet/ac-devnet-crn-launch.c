@@ -10,7 +10,7 @@
 #include "ac-aleph-util.h"
 #include "ac-devnet-crn-launch.h"
 #include "ac-devnet-crn-vm.h"
-#include "ac-devnet-disk.h"
+#include "ac-luks-disk.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
 #include "ac-devnet-snp-vm.h"
@@ -273,7 +273,7 @@ crn_check_passphrase (AcDevnetCrn *crn, AcDevnetVm *vm, GBytes *table_bytes)
 	/* Aleph's table format terminates the value with a NUL */
 	if (len > 0 && p[len - 1] == '\0')
 		len--;
-	if (!ac_devnet_disk_luks_check_passphrase (vm->rootfs_path, crn->devnet->work_dir, p, len,
+	if (!ac_luks_disk_luks_check_passphrase (vm->rootfs_path, crn->devnet->work_dir, p, len,
 	                                           &slot, &error)) {
 		g_autofree gchar *text = g_strdup_printf ("passphrase check: %s", error->message);
 		ac_devnet_crn_vm_set_error (crn, vm, text);

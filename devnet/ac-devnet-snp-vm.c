@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "ac-aleph-util.h"
-#include "ac-devnet-disk.h"
+#include "ac-luks-disk.h"
 #include "ac-devnet-json.h"
 #include "ac-devnet-messages.h"
 #include "ac-devnet-snp-agent.h"
@@ -351,7 +351,7 @@ agent_event (gpointer user_data, const AcDevnetSnpAgentEvent *event)
 			gint slot = -1;
 			/* as the guest's initrd: the header validated, then the passphrase */
 			c.checked = TRUE;
-			c.ok = ac_devnet_disk_luks2_check_passphrase (
+			c.ok = ac_luks_disk_luks2_check_passphrase (
 			    boot->rootfs_path, (const guint8 *)pass, len, &slot, &error);
 			if (!c.ok)
 				c.error = g_strdup (error->message);
@@ -379,7 +379,7 @@ snp_boot (AcDevnetSnpVm *snp, GError **error)
 
 	ac_devnet_snp_vm_shutdown (snp);
 	/* the guest's initrd validates the rootfs header before it starts the agent */
-	if (!ac_devnet_disk_luks2_validate (snp->rootfs_path, error)) {
+	if (!ac_luks_disk_luks2_validate (snp->rootfs_path, error)) {
 		g_prefix_error (error, "the guest's initrd refuses the rootfs: ");
 		return FALSE;
 	}

@@ -120,6 +120,7 @@ int ac_cli_cmd_reboot (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv);
+int ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv);

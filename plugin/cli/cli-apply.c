@@ -315,6 +315,7 @@ int
 ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *config_path = NULL;
+	g_autofree gchar *passphrase_file = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
 		"Run the Aleph flow of DOMAIN in the foreground: build the encrypted image, publish "
 		"it and the instance, attest the CRN and inject the passphrase. Resumes where an "
@@ -324,6 +325,9 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	const GOptionEntry entries[] = {
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
+		  "with <aleph:publish rootfs>: the existing image's passphrase (first line of FILE), "
+		  "checked against its LUKS header and kept in libvirt's secret store", "FILE" },
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -355,6 +359,9 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 			return apply_local (global, config, config_path, conn, dom, tag, &lctx);
 		}
 	}
+	if (passphrase_file != NULL
+	    && !ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
 
 	progress = ac_progress_new ("apply");
 	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
@@ -517,6 +524,65 @@ ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv)
 				 "from its CRN, then post a FORGET for its INSTANCE (with --image, its "
 				 "image's STORE too). The local image and the domain stay.",
 				 "delete");
+}
+
+int
+ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autofree gchar *passphrase_file = NULL;
+	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
+	    global, "DOMAIN INSTANCE_HASH",
+	    "Attach an instance created with aleph-client (aleph instance create --confidential) "
+	    "to DOMAIN, so that status, attest, reboot, erase, forget and delete work on it. The "
+	    "INSTANCE must be signed by the configured key, confidential and the one DOMAIN's tag "
+	    "describes (tag it first with --rootfs, the INSTANCE's rootfs.parent.ref); its image's "
+	    "passphrase must open the image's LUKS header. Nothing is posted; 'virt-aleph apply "
+	    "DOMAIN' then attests it and sends the passphrase.");
+	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
+		  "the image's passphrase (first line of FILE), checked against its LUKS header and "
+		  "kept in libvirt's secret store", "FILE" },
+		{ NULL },
+	};
+	g_autoptr (GError) error = NULL;
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (AcPipelineConfig) config = NULL;
+	g_auto (ApplyCtx) actx = { 0 };
+	g_autofree gchar *hash = NULL;
+
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (argc != 3)
+		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                         "adopt: expected DOMAIN INSTANCE_HASH, got %d "
+		                                         "arguments",
+		                                         argc - 1));
+	hash = g_strdup (argv[2]);
+	argc = 2; /* pipeline_open takes the one DOMAIN */
+	if (!pipeline_open (global, "adopt", argc, argv, config_path, &config, &conn, &dom, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (passphrase_file != NULL
+	    && !ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	actx.dom = dom;
+	actx.global = global;
+	if (!ac_pipeline_adopt (config, conn, dom, hash, apply_status, &actx, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = result_begin (&actx, "adopt");
+		if (actx.last != NULL)
+			ac_cli_json_add_status (b, actx.last);
+		result_end (b);
+	} else if (!global->quiet) {
+		printf ("Domain '%s' is INSTANCE %s; 'virt-aleph apply %s' attests it\n", argv[1],
+		        hash, argv[1]);
+	}
+	return AC_EXIT_OK;
 }
 
 int
@@ -718,9 +784,10 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *config_path = NULL;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
-		"Attest DOMAIN's launch that waits for its secret, and only then send it: a "
-		"published instance after its CRN restarted it, a local SEV domain started with "
-		"'virsh start --paused', or a local SEV-SNP domain's guest agent (snp-agent).");
+		"Attest DOMAIN's launch that waits for its secret, and only then send it: an adopted "
+		"instance (virt-aleph adopt) not attested yet, a published instance after its CRN "
+		"restarted it, a local SEV domain started with 'virsh start --paused', or a local "
+		"SEV-SNP domain's guest agent (snp-agent).");
 	const GOptionEntry entries[] = {
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },

@@ -66,6 +66,8 @@ typedef struct {
 	    *store_payment, *rootfs, *memory, *name, *ssh_key, *ports;
 	gchar *from_file; /* --file: the element as it is, instead of the options */
 	gchar *ssh_key_file; /* --ssh-key-file: read into ssh_key */
+	gchar *rootfs_ref;   /* --rootfs: an existing image's STORE */
+	gchar *passphrase_file; /* --passphrase-file: that image's passphrase */
 	gint vcpus;
 	gboolean es, publish;
 } TagOptions;
@@ -92,6 +94,8 @@ tag_options_clear (TagOptions *o)
 	g_free (o->ports);
 	g_free (o->from_file);
 	g_free (o->ssh_key_file);
+	g_free (o->rootfs_ref);
+	g_free (o->passphrase_file);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TagOptions, tag_options_clear)
@@ -105,7 +109,8 @@ tag_options_any (const TagOptions *o)
 	       || o->fw_sha != NULL || o->fw_ref != NULL || o->fw_file != NULL || o->publish
 	       || o->api != NULL || o->crn != NULL || o->payment != NULL || o->store_payment != NULL
 	       || o->rootfs != NULL || o->vcpus != 0 || o->memory != NULL || o->name != NULL
-	       || o->ssh_key != NULL || o->ssh_key_file != NULL || o->ports != NULL;
+	       || o->ssh_key != NULL || o->ssh_key_file != NULL || o->ports != NULL
+	       || o->rootfs_ref != NULL || o->passphrase_file != NULL;
 }
 
 /* --memory and --rootfs-size: a bare number is MiB, as aleph-client's options; the attribute
@@ -166,7 +171,8 @@ tag_options_format (TagOptions *o)
 	g_autofree gchar *vcpus_str = o->vcpus != 0 ? g_strdup_printf ("%d", o->vcpus) : NULL;
 	o->publish = o->publish || o->api != NULL || o->crn != NULL || o->payment != NULL
 	             || o->store_payment != NULL || o->rootfs != NULL || o->memory != NULL
-	             || o->vcpus != 0 || o->name != NULL || o->ssh_key != NULL || o->ports != NULL;
+	             || o->vcpus != 0 || o->name != NULL || o->ssh_key != NULL || o->ports != NULL
+	             || o->rootfs_ref != NULL;
 	g_string_append (el, "<aleph:confidential xmlns:aleph=\"" AC_TAG_NS "\">");
 	if (o->disk != NULL) {
 		g_string_append (el, "<aleph:disk");
@@ -199,6 +205,7 @@ tag_options_format (TagOptions *o)
 		attr (el, "crn", o->crn);
 		attr (el, "payment", o->payment);
 		attr (el, "storePayment", o->store_payment);
+		attr (el, "rootfs", o->rootfs_ref);
 		attr (el, "rootfsSize", o->rootfs);
 		attr (el, "vcpus", vcpus_str);
 		attr (el, "memory", o->memory);
@@ -402,6 +409,12 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		  "the image STORE's payment: credit (default) or hold (refused from 2027-01-01) "
 		  "(implies --publish)",
 		  "TYPE" },
+		{ "rootfs", 0, 0, G_OPTION_ARG_STRING, &o.rootfs_ref,
+		  "boot an existing encrypted image: the item hash of its STORE (aleph-client's "
+		  "--rootfs); nothing is built (implies --publish)", "HASH" },
+		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &o.passphrase_file,
+		  "with --rootfs: the image's passphrase (first line of FILE), checked against its "
+		  "LUKS header and kept in libvirt's secret store", "FILE" },
 		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &o.rootfs,
 		  "root filesystem size on Aleph, e.g. 20GiB; a bare number is MiB, as "
 		  "aleph-client's (20480)", "SIZE" },
@@ -479,8 +492,30 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!tag_pin (conn, dom, tag, approve, config_path, &pin, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (o.passphrase_file != NULL && (tag->publish == NULL || tag->publish->rootfs == NULL))
+		return ac_cli_fail (global, g_error_new_literal (
+		                                AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                                "tag --passphrase-file: only with --rootfs (an "
+		                                "existing image); a built image has a passphrase "
+		                                "of its own"));
 	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (o.passphrase_file != NULL) {
+		g_autoptr (AcPipelineConfig) config = ac_pipeline_config_load (
+		    config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
+		if (config != NULL && global->password_file != NULL) {
+			g_free (config->key_password_file);
+			config->key_password_file = g_strdup (global->password_file);
+		}
+		if (config == NULL
+		    || !ac_pipeline_set_rootfs_passphrase (config, conn, dom, o.passphrase_file,
+		                                           &error)) {
+			g_prefix_error (&error, "domain '%s' is tagged, but its image's passphrase "
+			                        "was not stored: ",
+			                virDomainGetName (dom));
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+	}
 	tag_print_result (global, dom, element, approve, pin);
 	return AC_EXIT_OK;
 }

@@ -31,6 +31,7 @@ static const AcCliCommand commands[] = {
 	{ "erase", "erase a domain's instance from its CRN", NULL, "flow", "ac_cli_cmd_erase" },
 	{ "forget", "post a FORGET for a domain's INSTANCE (and image)", NULL, "flow", "ac_cli_cmd_forget" },
 	{ "delete", "erase a domain's instance from its CRN, then forget it (aleph instance delete)", NULL, "flow", "ac_cli_cmd_delete" },
+	{ "adopt", "attach an instance made with aleph-client to a domain (no message posted)", NULL, "flow", "ac_cli_cmd_adopt" },
 	{ "tag", "add or replace the <aleph:confidential> element of a domain", NULL, "virt", "ac_cli_cmd_tag" },
 	{ "untag", "remove the <aleph:confidential> element of a domain", NULL, "virt", "ac_cli_cmd_untag" },
 	{ "status", "show the status the service recorded for a domain", NULL, "virt", "ac_cli_cmd_status" },

@@ -107,6 +107,9 @@ ac_pipeline_preflight_step (AcPipeline *p, GError **error)
 		ac_state_log (p->state, "pre-flight: the CCN at %s runs version %s", pub->api,
 		              version);
 	}
+	/* an existing image: its passphrase opens its LUKS header, or nothing is posted */
+	if (pub->rootfs != NULL && !ac_pipeline_rootfs_step (p, error))
+		return FALSE;
 	/* an SNP runtime fetched, checked and measured before the build: a bad one costs none */
 	if (!ac_pipeline_publish_step_crn (p, error) || !ac_pipeline_snp_runtime_step (p, error))
 		return FALSE;

@@ -69,11 +69,35 @@ ac_pipeline_passphrase_get (AcPipeline *p, gsize *len, GError **error);
 gboolean
 ac_pipeline_preflight_step (AcPipeline *p, GError **error);
 
+/* ac-pipeline-rootfs.c: an existing image (<aleph:publish rootfs>) */
+/* the largest image whose LUKS header is checked (the file is fetched whole, its hash checked) */
+#define AC_PIPELINE_MAX_ROOTFS_CHECK ((guint64)256 * 1024 * 1024)
+/* its passphrase: the libvirt secret of usage volume "aleph-rootfs:<STORE hash>" */
+#define AC_PIPELINE_ROOTFS_USAGE_PREFIX "aleph-rootfs:"
+gchar *
+ac_pipeline_rootfs_secret_usage (const gchar *store_hash);
+/* the passphrase checked against the image's LUKS header; build and store recorded done */
+gboolean
+ac_pipeline_rootfs_check (AcPipeline *p,
+                          const guint8 *passphrase,
+                          gsize passphrase_len,
+                          const gchar *secret_uuid,
+                          GError **error);
+/* the passphrase from the secret store, then ac_pipeline_rootfs_check(); once per image */
+gboolean
+ac_pipeline_rootfs_step (AcPipeline *p, GError **error);
+
+/* ac-pipeline-adopt.c: an INSTANCE made elsewhere (aleph-client) recorded as the flow's */
+gboolean
+ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **error);
+
 /* ac-pipeline-publish.c */
 gboolean
 ac_pipeline_publish_step_store (AcPipeline *p, AcProgress *progress, GError **error);
 gboolean
 ac_pipeline_publish_step_crn (AcPipeline *p, GError **error);
+gboolean
+ac_pipeline_publish_record_crn (AcPipeline *p, const gchar *node_hash, GError **error);
 gboolean
 ac_pipeline_publish_step_ports (AcPipeline *p, GError **error);
 gboolean

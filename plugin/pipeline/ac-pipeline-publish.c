@@ -111,17 +111,14 @@ crn_list_url (AcPipeline *p)
 	return g_strdup (AC_ALEPH_DEFAULT_CRN_LIST);
 }
 
-gboolean
-ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
+static gboolean
+step_crn_for (AcPipeline *p, const gchar *wanted, GError **error)
 {
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) crns = NULL;
 	AcCrnInfo *chosen = NULL;
 	gboolean snp;
 
-	if (ac_state_step_done (p->state, "crn"))
-		return TRUE;
-	ac_pipeline_report (p, "publishing", "publish/crn", 50);
 	if (!ac_pipeline_ensure_clients (p, error))
 		return FALSE;
 	url = crn_list_url (p);
@@ -131,8 +128,8 @@ ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
 		return FALSE;
 	for (guint i = 0; i < crns->len && chosen == NULL; i++) {
 		AcCrnInfo *c = g_ptr_array_index (crns, i);
-		gboolean named = g_strcmp0 (p->tag->publish->crn, c->hash) == 0;
-		if (!named && g_strcmp0 (p->tag->publish->crn, "auto") != 0)
+		gboolean named = g_strcmp0 (wanted, c->hash) == 0;
+		if (!named && g_strcmp0 (wanted, "auto") != 0)
 			continue;
 		/* an SNP tag runs only on a node that advertises SEV-SNP: never on an SEV one */
 		if (snp && !c->sev_snp) {
@@ -152,13 +149,13 @@ ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
 	if (chosen == NULL) {
 		const gchar *what = snp ? "SEV-SNP support (\"sev_snp\" in its CPU features)"
 		                        : "confidential support";
-		if (g_strcmp0 (p->tag->publish->crn, "auto") == 0)
+		if (g_strcmp0 (wanted, "auto") == 0)
 			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "no CRN with %s in %s",
 			             what, url);
 		else
 			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
 			             "<aleph:publish crn='%s'>: no such CRN with %s in %s",
-			             p->tag->publish->crn, what, url);
+			             wanted, what, url);
 		return FALSE;
 	}
 	ac_state_set_string (p->state, "crn", "hash", chosen->hash);
@@ -169,6 +166,23 @@ ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
 	g_free (p->status->crn_url);
 	p->status->crn_url = g_strdup (chosen->address);
 	return ac_pipeline_save (p, error);
+}
+
+gboolean
+ac_pipeline_publish_step_crn (AcPipeline *p, GError **error)
+{
+	if (ac_state_step_done (p->state, "crn"))
+		return TRUE;
+	ac_pipeline_report (p, "publishing", "publish/crn", 50);
+	return step_crn_for (p, p->tag->publish->crn, error);
+}
+
+/* the CRN @node_hash (an adopted INSTANCE's), from the CRN list as the tag's would be */
+gboolean
+ac_pipeline_publish_record_crn (AcPipeline *p, const gchar *node_hash, GError **error)
+{
+	ac_state_reset_step (p->state, "crn");
+	return step_crn_for (p, node_hash, error);
 }
 
 /* ---- published ports -------------------------------------------------------------------- */

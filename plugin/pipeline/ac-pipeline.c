@@ -22,6 +22,7 @@
 #include "ac-error.h"
 #include "ac-image-build.h"
 #include "ac-secret-store.h"
+#include "ac-secret.h"
 #include "ac-time.h"
 
 #define DEFAULT_CHANNEL "ALEPH-CLOUDSOLUTIONS"
@@ -110,6 +111,18 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	    = p->tag->tee == AC_TEE_SNP ? AC_IMAGE_LAYOUT_LUKS2_ROOT : AC_IMAGE_LAYOUT_GRUB_LUKS1;
 	const gchar *built_layout = ac_state_get_string (p->state, "build", "layout");
 
+	/* an existing image (<aleph:publish rootfs>): the pre-flight checked and recorded it */
+	if (p->tag->publish->rootfs != NULL) {
+		if (ac_state_step_done (p->state, "build")
+		    && g_strcmp0 (ac_state_get_string (p->state, "build", "rootfs"),
+		                  p->tag->publish->rootfs)
+		           == 0)
+			return TRUE;
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+		             "<aleph:publish rootfs='%s'>: the image was not checked",
+		             p->tag->publish->rootfs);
+		return FALSE;
+	}
 	/* an image of the other layout (the tag's TEE changed before publishing) is built anew */
 	if (ac_state_step_done (p->state, "build") && image != NULL
 	    && g_file_test (image, G_FILE_TEST_EXISTS)
@@ -435,10 +448,26 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 	gboolean ok;
 
 	*reattested = FALSE;
-	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error)
-	     && (p.tag->tee == AC_TEE_SNP
-	             ? ac_pipeline_snp_check_running (&p, reattested, error)
-	             : ac_pipeline_attest_check_running (&p, reattested, error));
+	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
+	/* an adopted INSTANCE (virt-aleph adopt) waits for its first attestation */
+	if (ok && ac_state_get_bool (p.state, "instance", "adopted")
+	    && !ac_state_step_done (p.state, "attest")) {
+		g_autoptr (GError) local_error = NULL;
+		ok = p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
+		                              : ac_pipeline_attest_step (&p, &local_error);
+		if (ok) {
+			*reattested = TRUE;
+			ac_pipeline_report (&p, "running", "running", 100);
+		} else {
+			ac_pipeline_report_failure (&p, "failed", "attest", local_error);
+			g_propagate_error (error, g_steal_pointer (&local_error));
+		}
+		ac_pipeline_clear (&p);
+		return ok;
+	}
+	ok = ok
+	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, reattested, error)
+	                                  : ac_pipeline_attest_check_running (&p, reattested, error));
 	ac_pipeline_clear (&p);
 	return ok;
 }
@@ -579,6 +608,9 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 
 	instance = ok ? ac_state_get_string (p.state, "instance", "hash") : NULL;
 	store = ok ? ac_state_get_string (p.state, "store", "hash") : NULL;
+	/* an image the user brought (<aleph:publish rootfs>, adopt) is theirs: never forgotten */
+	if (store != NULL && ac_state_get_bool (p.state, "store", "adopted"))
+		store = NULL;
 	if (ok && instance == NULL && (!image || store == NULL)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
 		             "domain '%s' has nothing published to forget", p.name);
@@ -618,14 +650,14 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		ac_state_reset_step (p.state, "notify");
 		ac_state_reset_step (p.state, "attest");
 		ac_state_reset_step (p.state, "crn");
-		if (image)
+		if (image && store != NULL)
 			ac_state_reset_step (p.state, "store");
 		ok = ac_pipeline_save (&p, error);
 		g_clear_pointer (&p.status->instance_hash, g_free);
 		g_clear_pointer (&p.status->crn, g_free);
 		g_clear_pointer (&p.status->crn_url, g_free);
 		g_clear_pointer (&p.status->ipv6, g_free);
-		if (image)
+		if (image && store != NULL)
 			g_clear_pointer (&p.status->store_hash, g_free);
 		ac_pipeline_report (&p, "forgotten", "forget", 0);
 	}
@@ -642,4 +674,78 @@ gchar *
 ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid)
 {
 	return g_build_filename (config->state_dir, "domains", uuid, "log", NULL);
+}
+
+gboolean
+ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
+                                   virConnectPtr conn,
+                                   virDomainPtr dom,
+                                   const gchar *passphrase_file,
+                                   GError **error)
+{
+	AcPipeline p = { 0 };
+	g_autoptr (AcSecret) pass = NULL;
+	g_autofree gchar *usage = NULL;
+	g_autofree gchar *uuid = NULL;
+	virConnectPtr sconn = NULL;
+	gboolean ok = ac_pipeline_init (&p, config, conn, dom, NULL, NULL, error);
+
+	if (ok && p.tag->publish->rootfs == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "--passphrase-file: the tag of domain '%s' names no existing image "
+		             "(<aleph:publish rootfs='STORE hash'>): its image is built, with a "
+		             "passphrase of its own",
+		             p.name);
+		ok = FALSE;
+	}
+	if (ok) {
+		pass = ac_secret_read_password (passphrase_file, passphrase_file,
+		                                "--passphrase-file", error);
+		ok = pass != NULL;
+	}
+	if (ok && pass->len == 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "--passphrase-file %s: the first line is empty", passphrase_file);
+		ok = FALSE;
+	}
+	/* checked against the image first: a wrong one is never stored */
+	ok = ok
+	     && ac_pipeline_rootfs_check (&p, (const guint8 *)pass->data, pass->len, NULL, error);
+	if (ok) {
+		sconn = ac_secret_store_connect (conn, config->secrets_uri, error);
+		ok = sconn != NULL;
+	}
+	if (ok) {
+		usage = ac_pipeline_rootfs_secret_usage (p.tag->publish->rootfs);
+		uuid = ac_secret_store_put (sconn, config->state_dir, p.name, usage,
+		                            (const guint8 *)pass->data, pass->len, error);
+		ok = uuid != NULL;
+	}
+	if (sconn != NULL)
+		virConnectClose (sconn);
+	if (ok) {
+		ac_state_set_string (p.state, "build", "secret", uuid);
+		ok = ac_pipeline_save (&p, error);
+	}
+	ac_pipeline_clear (&p);
+	return ok;
+}
+
+gboolean
+ac_pipeline_adopt (const AcPipelineConfig *config,
+                   virConnectPtr conn,
+                   virDomainPtr dom,
+                   const gchar *instance_hash,
+                   AcPipelineStatusFunc status_func,
+                   gpointer user_data,
+                   GError **error)
+{
+	AcPipeline p = { 0 };
+	gboolean ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
+
+	ok = ok && ac_pipeline_adopt_step (&p, instance_hash, error);
+	if (ok)
+		ac_pipeline_report (&p, "adopted", "adopt", 90);
+	ac_pipeline_clear (&p);
+	return ok;
 }

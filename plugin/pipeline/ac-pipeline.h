@@ -81,6 +81,31 @@ gboolean ac_pipeline_forget (const AcPipelineConfig *config,
 			     AcPipelineStatusFunc status_func,
 			     gpointer user_data,
 			     GError **error);
+/*
+ * The passphrase of the existing image of DOMAIN's tag (<aleph:publish rootfs>): the first
+ * line of @passphrase_file, checked against the image's LUKS header (fetched from the
+ * network), then kept in libvirt's secret store under the usage volume
+ * "aleph-rootfs:<STORE hash>" for the flow. Nothing is stored when it opens no key slot.
+ */
+gboolean ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
+					    virConnectPtr conn,
+					    virDomainPtr dom,
+					    const gchar *passphrase_file,
+					    GError **error);
+/*
+ * Attaches the INSTANCE @instance_hash (made with aleph-client) to DOMAIN: it must be signed
+ * by the configured key, processed, confidential and the one DOMAIN's tag describes (its
+ * rootfs, TEE, firmware or runtime, policy); its image's passphrase must open the image's LUKS
+ * header. Records what the flow would have (image, STORE, CRN, INSTANCE, notified); nothing is
+ * posted. The next run of the flow attests it.
+ */
+gboolean ac_pipeline_adopt (const AcPipelineConfig *config,
+			    virConnectPtr conn,
+			    virDomainPtr dom,
+			    const gchar *instance_hash,
+			    AcPipelineStatusFunc status_func,
+			    gpointer user_data,
+			    GError **error);
 gchar *ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid);
 
 /*

@@ -42,6 +42,7 @@ ac_tag_publish_free (AcTagPublish *pub)
 		return;
 	g_free (pub->api);
 	g_free (pub->crn);
+	g_free (pub->rootfs);
 	g_free (pub->name);
 	g_free (pub->ssh_key);
 	if (pub->ports != NULL)
@@ -560,13 +561,14 @@ static gboolean
 parse_publish (AcTag *tag, xmlNode *node, GError **error)
 {
 	static const gchar *const allowed[] = { "api",    "crn",  "payment", "storePayment",
-						"rootfsSize", "vcpus", "memory", "name", "sshKey",
-						"ports",  NULL };
+						"rootfs", "rootfsSize", "vcpus", "memory", "name",
+						"sshKey", "ports",  NULL };
 	g_autofree gchar *api = xml_prop (node, "api");
 	g_autofree gchar *crn = xml_prop (node, "crn");
 	g_autofree gchar *payment = xml_prop (node, "payment");
 	g_autofree gchar *store_payment = xml_prop (node, "storePayment");
 	g_autofree gchar *rootfs = xml_prop (node, "rootfsSize");
+	g_autofree gchar *rootfs_ref = xml_prop (node, "rootfs");
 	g_autofree gchar *vcpus = xml_prop (node, "vcpus");
 	g_autofree gchar *memory = xml_prop (node, "memory");
 	g_autofree gchar *name = xml_prop (node, "name");
@@ -615,6 +617,16 @@ parse_publish (AcTag *tag, xmlNode *node, GError **error)
 		return FALSE;
 	}
 
+	/* an existing encrypted image, published by a STORE: used as it is, never rebuilt */
+	if (rootfs_ref != NULL) {
+		if (!ac_codec_hex_is_valid (rootfs_ref, 64, AC_CODEC_HEX_DEFAULT)) {
+			set_attr_error (error, "publish", "rootfs", rootfs_ref,
+					"the item hash of the image's STORE message (64 hexadecimal "
+					"digits)");
+			return FALSE;
+		}
+		pub->rootfs = g_ascii_strdown (rootfs_ref, -1);
+	}
 	if (rootfs != NULL) {
 		if (!ac_size_parse (rootfs, AC_SIZE_UNIT_REQUIRED, &pub->rootfs_size, error)) {
 			prefix_attr_error (error, "publish", "rootfsSize");
@@ -1012,6 +1024,8 @@ ac_tag_format (const AcTag *tag)
 		append_attr (str, "crn", pub->crn);
 		append_attr (str, "payment", ac_payment_to_string (pub->payment));
 		append_attr (str, "storePayment", ac_payment_to_string (pub->store_payment));
+		if (pub->rootfs != NULL)
+			append_attr (str, "rootfs", pub->rootfs);
 		if (pub->rootfs_size != 0) {
 			g_autofree gchar *s = ac_size_format (pub->rootfs_size);
 			append_attr (str, "rootfsSize", s);

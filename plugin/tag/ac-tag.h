@@ -50,6 +50,8 @@ typedef struct {
 	gchar *crn;           /* "auto" or a 64-hex node hash */
 	AcPayment payment;    /* the INSTANCE's; default credit */
 	AcPayment store_payment; /* the image STORE's: hold or credit; default credit */
+	gchar *rootfs;        /* STORE item hash of an existing encrypted image to boot instead
+			       * of building one (lowercase hex); NULL = build from the disk */
 	guint64 rootfs_size;  /* bytes; 0 = the size of the encrypted image */
 	guint vcpus;          /* 0 = the domain's <vcpu> */
 	guint64 memory;       /* bytes; 0 = the domain's <memory> */

@@ -44,6 +44,8 @@ OPTION_ATTRS = {
     "--firmware-sha256": [f'sha256="{HEX}"'],
     "--firmware-file": ['file="/'],
     "--policy": ['policy="0x1"'],
+    "--rootfs": [f'rootfs="{HASH}"'],
+    "--passphrase-file": ["<aleph:publish"],
 }
 # commands that need a network: the test that runs them, and the words it must call them with
 NETWORK = {
@@ -54,6 +56,7 @@ NETWORK = {
     "stop": ("tests/integration/test_aleph_flow.py", ['"stop"']),
     "reboot": ("tests/integration/test_aleph_flow.py", ['"reboot"']),
     "message": ("tests/aleph/test-aleph-http.c", ['"message", "status"']),
+    "adopt": ("tests/integration/test_adopt.py", ['"adopt"', '"--passphrase-file"']),
 }
 
 

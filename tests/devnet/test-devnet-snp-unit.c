@@ -12,7 +12,7 @@
 
 #include "ac-aleph-message.h"
 #include "ac-aleph-snp-inject.h"
-#include "ac-devnet-disk.h"
+#include "ac-luks-disk.h"
 #include "ac-devnet-runtime.h"
 #include "ac-devnet-snp-agent.h"
 #include "ac-error.h"

@@ -12,7 +12,7 @@
 
 #include "ac-car.h"
 #include "ac-devnet-car.h"
-#include "ac-devnet-disk.h"
+#include "ac-luks-disk.h"
 #include "ac-devnet-knobs.h"
 #include "ac-error.h"
 #include "../test-util.h"
@@ -183,8 +183,8 @@ test_gpt(void)
 	    json_object_get_object_member(json_node_get_object(node), "partitiontable"),
 	    "partitions");
 	g_assert_true(g_file_get_contents(img, &data, &len, NULL));
-	g_assert_true(ac_devnet_disk_gpt_find_partition(
-	    (const guint8 *)data, MIN(len, AC_DEVNET_GPT_SCAN_SIZE), len, 2, &off, &size, &error));
+	g_assert_true(ac_luks_disk_gpt_find_partition(
+	    (const guint8 *)data, MIN(len, AC_LUKS_DISK_GPT_SCAN_SIZE), len, 2, &off, &size, &error));
 	g_assert_no_error(error);
 	g_assert_cmpuint(
 	    off, ==,
@@ -195,21 +195,21 @@ test_gpt(void)
 	    (guint64)json_object_get_int_member(json_array_get_object_element(parts, 1), "size")
 	        * 512);
 	/* partition 3 does not exist (unused entry) */
-	g_assert_false(ac_devnet_disk_gpt_find_partition(
-	    (const guint8 *)data, MIN(len, AC_DEVNET_GPT_SCAN_SIZE), len, 3, &off, &size, &error));
+	g_assert_false(ac_luks_disk_gpt_find_partition(
+	    (const guint8 *)data, MIN(len, AC_LUKS_DISK_GPT_SCAN_SIZE), len, 3, &off, &size, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 	g_clear_error(&error);
 	/* one flipped byte in the entries: CRC mismatch */
 	data[1024 + 128 + 32] ^= 1;
-	g_assert_false(ac_devnet_disk_gpt_find_partition(
-	    (const guint8 *)data, MIN(len, AC_DEVNET_GPT_SCAN_SIZE), len, 2, &off, &size, &error));
+	g_assert_false(ac_luks_disk_gpt_find_partition(
+	    (const guint8 *)data, MIN(len, AC_LUKS_DISK_GPT_SCAN_SIZE), len, 2, &off, &size, &error));
 	g_assert_nonnull(strstr(error->message, "CRC32"));
 	g_clear_error(&error);
 	/* no protective MBR */
 	data[1024 + 128 + 32] ^= 1;
 	data[510] = 0;
-	g_assert_false(ac_devnet_disk_gpt_find_partition(
-	    (const guint8 *)data, MIN(len, AC_DEVNET_GPT_SCAN_SIZE), len, 2, &off, &size, &error));
+	g_assert_false(ac_luks_disk_gpt_find_partition(
+	    (const guint8 *)data, MIN(len, AC_LUKS_DISK_GPT_SCAN_SIZE), len, 2, &off, &size, &error));
 	g_assert_nonnull(strstr(error->message, "MBR"));
 }
 
@@ -221,16 +221,16 @@ test_luks(void)
 	g_autoptr(GError) error = NULL;
 	gint slot = -1;
 
-	g_assert_true(ac_devnet_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
+	g_assert_true(ac_luks_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
 	                                              strlen(pass), &slot, &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(slot, ==, 0);
-	g_assert_false(ac_devnet_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)"wrong", 5,
+	g_assert_false(ac_luks_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)"wrong", 5,
 	                                               &slot, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
 	g_clear_error(&error);
 	/* a prefix of the passphrase (the NUL of Aleph's table must be cut, nothing more) */
-	g_assert_false(ac_devnet_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
+	g_assert_false(ac_luks_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
 	                                               strlen(pass) - 1, &slot, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
 }

@@ -577,6 +577,242 @@ test_store_instance (void)
 	}
 }
 
+/* ---- an existing image: <aleph:publish rootfs='STORE hash'> ---- */
+
+static void
+run_ok (const gchar *const *argv, const gchar *stdin_text)
+{
+	g_autoptr (GSubprocess) sp = g_subprocess_newv (
+	    argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+	              | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+	    NULL);
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *err = NULL;
+	g_assert_nonnull (sp);
+	g_assert_true (g_subprocess_communicate_utf8 (sp, stdin_text, NULL, NULL, &err, &error));
+	g_assert_no_error (error);
+	if (!g_subprocess_get_successful (sp))
+		g_error ("%s: %s", argv[0], err);
+}
+
+/* An SEV image as aleph-client users have one: GPT, partition 2 LUKS1 (a small one), posted
+ * by a STORE of another account; returns the STORE's item hash. */
+static gchar *
+post_sev_image (const gchar *passphrase)
+{
+	g_autofree gchar *dir = g_build_filename (net.dir, "rootfs-XXXXXX", NULL);
+	g_autofree gchar *img = NULL, *p2 = NULL, *key = NULL, *iff = NULL, *off = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcEthAccount) owner = ac_eth_account_generate (&error);
+	g_autoptr (AcHttpClient) http = ac_http_client_new ();
+	g_autoptr (AcCcnClient) ccn = NULL;
+	g_autoptr (AcAlephMessage) store = NULL;
+	g_autofree gchar *uploaded = NULL;
+
+	g_assert_nonnull (g_mkdtemp (dir));
+	img = g_build_filename (dir, "image.raw", NULL);
+	p2 = g_build_filename (dir, "p2", NULL);
+	key = g_build_filename (dir, "key", NULL);
+	iff = g_strdup_printf ("if=%s", p2);
+	off = g_strdup_printf ("of=%s", img);
+	{
+		const gchar *t1[] = { "truncate", "-s", "5M", img, NULL };
+		const gchar *t2[] = { "truncate", "-s", "2M", p2, NULL };
+		const gchar *sf[] = { "sfdisk", "-q", img, NULL };
+		const gchar *lk[] = { "cryptsetup", "luksFormat", "--batch-mode", "--type", "luks1",
+			              "--pbkdf-force-iterations", "1000", "--key-file", key, p2,
+			              NULL };
+		const gchar *dd[] = { "dd", "status=none", "bs=512", "seek=4096", "conv=notrunc",
+			              iff, off, NULL };
+		run_ok (t1, NULL);
+		run_ok (sf, "label: gpt\nstart=2048, size=2048, type=U\nstart=4096, type=L\n");
+		run_ok (t2, NULL);
+		g_assert_true (g_file_set_contents_full (key, passphrase, -1,
+		                                         G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+		run_ok (lk, NULL);
+		run_ok (dd, NULL);
+	}
+	g_assert_no_error (error);
+	ccn = ac_ccn_client_new (net.ccn, http, &error);
+	g_assert_no_error (error);
+	uploaded = ac_ccn_upload_file (ccn, AC_CCN_UPLOAD_STORAGE, img, owner, "TEST", &store, NULL,
+	                               &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (uploaded);
+	return g_strdup (store->item_hash);
+}
+
+static void
+test_rootfs (void)
+{
+	const gchar *pass = "an aleph-client user's passphrase";
+	g_autofree gchar *hash = post_sev_image (pass);
+	g_autofree gchar *attrs = g_strdup_printf ("payment='credit' rootfs='%s'", hash);
+	g_autoptr (Flow) f = flow_new (NULL, attrs);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
+	g_autoptr (JsonNode) content = NULL;
+	g_autofree gchar *usage = ac_pipeline_rootfs_secret_usage (hash);
+	JsonObject *o;
+
+	/* the rule for the passphrase's secret: usage volume aleph-rootfs:<STORE hash> */
+	g_assert_true (g_str_has_prefix (usage, "aleph-rootfs:"));
+	g_assert_cmpstr (usage + strlen ("aleph-rootfs:"), ==, hash);
+
+	/* what a build would have left is not what is used: the flow records the STORE's */
+	ac_state_reset_step (f->p.state, "build");
+
+	/* a wrong passphrase: refused, with what to do, and nothing recorded or posted */
+	g_assert_false (
+	    ac_pipeline_rootfs_check (&f->p, (const guint8 *)"wrong", 5, "0000", &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_nonnull (strstr (error->message, hash));
+	g_assert_nonnull (strstr (error->message, "LUKS1"));
+	g_assert_nonnull (strstr (error->message, "nothing was posted"));
+	g_assert_null (strstr (error->message, pass));
+	g_clear_error (&error);
+	g_assert_false (ac_state_step_done (f->p.state, "build"));
+	g_assert_false (ac_state_step_done (f->p.state, "store"));
+	/* a passphrase one byte short opens nothing either */
+	g_assert_false (ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass) - 1,
+	                                          "0000", &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_clear_error (&error);
+
+	/* an image of the other layout: an SEV-SNP tag wants LUKS2 from the first byte */
+	f->p.tag->tee = AC_TEE_SNP;
+	g_assert_false (
+	    ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass), "0000", &error));
+	g_assert_nonnull (strstr (error->message, "not a SEV-SNP one"));
+	g_clear_error (&error);
+	f->p.tag->tee = AC_TEE_SEV;
+
+	/* the right one: build and store done, the STORE's hash and its file's size recorded */
+	g_assert_true (ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass),
+	                                         "3c5ee1d6-0000-4d2f-8b5b-2f0c1b3f8d11", &error));
+	g_assert_no_error (error);
+	flow_reload_state (f);
+	g_assert_true (ac_state_step_done (f->p.state, "build"));
+	g_assert_true (ac_state_step_done (f->p.state, "store"));
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "store", "hash"), ==, hash);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "build", "secret"), ==,
+	                 "3c5ee1d6-0000-4d2f-8b5b-2f0c1b3f8d11");
+	g_assert_cmpint (ac_state_get_int (f->p.state, "build", "size"), ==, 5 * 1024 * 1024);
+	g_assert_null (ac_state_get_string (f->p.state, "build", "image"));
+	/* no temporary copy of the image is left */
+	{
+		g_autofree gchar *d = g_build_filename (f->config->state_dir, "domains", UUID, NULL);
+		g_autoptr (GDir) dir = g_dir_open (d, 0, NULL);
+		const gchar *n;
+		while (dir != NULL && (n = g_dir_read_name (dir)) != NULL)
+			g_assert_false (g_str_has_prefix (n, "rootfs-check"));
+	}
+
+	/* no STORE of ours; the INSTANCE boots the STORE's image */
+	g_assert_true (ac_pipeline_publish_step_store (&f->p, NULL, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+	g_assert_true (ac_pipeline_publish_step_crn (&f->p, &error));
+	g_assert_true (ac_pipeline_instance_step (&f->p, NULL, &error));
+	g_assert_no_error (error);
+	info = ac_ccn_get_message (f->p.ccn, ac_state_get_string (f->p.state, "instance", "hash"),
+	                           &error);
+	g_assert_no_error (error);
+	content = ac_aleph_message_get_content (info->message, &error);
+	g_assert_no_error (error);
+	o = json_object_get_object_member (json_node_get_object (content), "rootfs");
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_object_get_object_member (o, "parent"), "ref"), ==,
+	    hash);
+	g_assert_cmpint (json_object_get_int_member (o, "size_mib"), ==, 5);
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+}
+
+/* ---- adoption: an INSTANCE made elsewhere, attached to a domain ---- */
+
+static void
+test_adopt (void)
+{
+	const gchar *pass = "an aleph-client user's passphrase";
+	g_autofree gchar *image = post_sev_image (pass);
+	g_autofree gchar *attrs = g_strdup_printf ("payment='credit' rootfs='%s'", image);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcEthAccount) me = ac_eth_account_generate (&error);
+	g_autoptr (AcEthAccount) other = ac_eth_account_generate (&error);
+	g_autoptr (Flow) client = flow_new (me, attrs);
+	g_autoptr (Flow) f = flow_new (me, attrs);
+	g_autoptr (Flow) stranger = flow_new (other, attrs);
+	g_autoptr (Flow) built = flow_new (me, "payment='credit'");
+	g_autofree gchar *instance = NULL;
+	g_autofree gchar *bad = g_strnfill (64, 'z');
+
+	/* what aleph-client did: an INSTANCE of the image, by our account */
+	ac_state_reset_step (client->p.state, "build");
+	g_assert_true (ac_pipeline_rootfs_check (&client->p, (const guint8 *)pass, strlen (pass),
+	                                         NULL, &error));
+	g_assert_no_error (error);
+	g_assert_true (ac_pipeline_publish_step_crn (&client->p, &error)
+	               && ac_pipeline_instance_step (&client->p, NULL, &error));
+	g_assert_no_error (error);
+	instance = g_strdup (ac_state_get_string (client->p.state, "instance", "hash"));
+	g_assert_cmpuint (count_messages (client, "INSTANCE"), ==, 1);
+
+	/* not a hash; not ours */
+	g_assert_false (ac_pipeline_adopt_step (&f->p, bad, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+	ac_state_reset_step (stranger->p.state, "build");
+	g_assert_false (ac_pipeline_adopt_step (&stranger->p, instance, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
+	g_assert_nonnull (strstr (error->message, "not by this account"));
+	g_clear_error (&error);
+	g_assert_null (ac_state_get_string (stranger->p.state, "instance", "hash"));
+	/* a tag that builds its own image does not describe it: the tag command is named */
+	g_assert_false (ac_pipeline_adopt_step (&built->p, instance, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_nonnull (strstr (error->message, "--rootfs"));
+	g_assert_nonnull (strstr (error->message, image));
+	g_clear_error (&error);
+	/* another firmware than the INSTANCE's */
+	{
+		gchar *saved = f->p.tag->firmware_ref;
+		f->p.tag->firmware_ref = bad;
+		g_assert_false (ac_pipeline_adopt_step (&f->p, instance, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
+		g_assert_nonnull (strstr (error->message, "firmware"));
+		g_clear_error (&error);
+		f->p.tag->firmware_ref = saved;
+	}
+
+	/* ours and the tag's: recorded as the flow would have, nothing posted */
+	ac_state_reset_step (f->p.state, "build");
+	g_assert_true (ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass), NULL,
+	                                         &error));
+	g_assert_true (ac_pipeline_adopt_step (&f->p, instance, &error));
+	g_assert_no_error (error);
+	flow_reload_state (f);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "instance", "hash"), ==, instance);
+	g_assert_true (ac_state_get_bool (f->p.state, "instance", "posted"));
+	g_assert_true (ac_state_step_done (f->p.state, "instance"));
+	g_assert_true (ac_state_step_done (f->p.state, "notify"));
+	g_assert_false (ac_state_step_done (f->p.state, "attest"));
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "hash"), ==, net.crn_hash);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "crn", "url"), ==, net.crn_url);
+	g_assert_cmpstr (ac_state_get_string (f->p.state, "store", "hash"), ==, image);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 1);
+	g_assert_cmpuint (count_messages (f, "STORE"), ==, 0);
+	/* the flow's steps after it have nothing to do until the attestation */
+	g_assert_true (ac_pipeline_instance_step (&f->p, NULL, &error));
+	g_assert_true (ac_pipeline_publish_step_notify (&f->p, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 1);
+	/* again: nothing changes; another INSTANCE: refused */
+	g_assert_true (ac_pipeline_adopt_step (&f->p, instance, &error));
+	g_assert_no_error (error);
+	g_assert_false (ac_pipeline_adopt_step (&f->p, image, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+}
+
 /* ---- attestation: what is refused before any secret leaves ---- */
 
 static void
@@ -632,6 +868,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/pipeline/preflight/old-ccn", test_preflight_old_ccn);
 	g_test_add_func ("/pipeline/preflight/snp", test_snp_preflight);
 	g_test_add_func ("/pipeline/store-instance", test_store_instance);
+	g_test_add_func ("/pipeline/rootfs", test_rootfs);
+	g_test_add_func ("/pipeline/adopt", test_adopt);
 	g_test_add_func ("/pipeline/attest/refusals", test_attest_refusals);
 	rc = g_test_run ();
 	net_stop ();

@@ -1,5 +1,5 @@
 /*
- * aleph-confidential devnet: GPT partition lookup and the LUKS1 passphrase check.
+ * GPT partition lookup and the LUKS passphrase checks of a published image (ac-luks-disk.h).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,13 +16,13 @@
 #endif
 #include <glib/gstdio.h>
 
-#include "ac-devnet-disk.h"
+#include "ac-luks-disk.h"
 #include "ac-error.h"
 #include "ac-json.h"
 #include "ac-snp-luks2.h"
 
 guint32
-ac_devnet_disk_crc32 (guint32 crc, const guint8 *data, gsize len)
+ac_luks_disk_crc32 (guint32 crc, const guint8 *data, gsize len)
 {
 	crc = ~crc;
 	for (gsize i = 0; i < len; i++) {
@@ -55,14 +55,14 @@ be32 (const guint8 *p)
 static gboolean
 gpt_check_disk (const guint8 *data, gsize len, guint64 disk_size, GError **error)
 {
-	if (data == NULL || len < 2 * AC_DEVNET_SECTOR || disk_size < 2 * AC_DEVNET_SECTOR) {
+	if (data == NULL || len < 2 * AC_LUKS_DISK_SECTOR || disk_size < 2 * AC_LUKS_DISK_SECTOR) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "disk image: %" G_GUINT64_FORMAT
 		             " bytes is too small for a GPT, expected at least 1024",
 		             disk_size);
 		return FALSE;
 	}
-	if (disk_size % AC_DEVNET_SECTOR != 0) {
+	if (disk_size % AC_LUKS_DISK_SECTOR != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "disk image: size %" G_GUINT64_FORMAT " is not a multiple of 512",
 		             disk_size);
@@ -79,7 +79,7 @@ gpt_check_disk (const guint8 *data, gsize len, guint64 disk_size, GError **error
 }
 
 gboolean
-ac_devnet_disk_gpt_find_partition (const guint8 *data,
+ac_luks_disk_gpt_find_partition (const guint8 *data,
                                    gsize len,
                                    guint64 disk_size,
                                    guint partno,
@@ -97,8 +97,8 @@ ac_devnet_disk_gpt_find_partition (const guint8 *data,
 
 	if (!gpt_check_disk (data, len, disk_size, error))
 		return FALSE;
-	disk_sectors = disk_size / AC_DEVNET_SECTOR;
-	h = data + AC_DEVNET_SECTOR;
+	disk_sectors = disk_size / AC_LUKS_DISK_SECTOR;
+	h = data + AC_LUKS_DISK_SECTOR;
 	if (memcmp (h, "EFI PART", 8) != 0) {
 		g_set_error_literal (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -106,7 +106,7 @@ ac_devnet_disk_gpt_find_partition (const guint8 *data,
 		return FALSE;
 	}
 	hsize = le32 (h + 12);
-	if (hsize < 92 || hsize > AC_DEVNET_SECTOR) {
+	if (hsize < 92 || hsize > AC_LUKS_DISK_SECTOR) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "disk image: GPT header size %u is invalid, expected 92..512", hsize);
 		return FALSE;
@@ -114,7 +114,7 @@ ac_devnet_disk_gpt_find_partition (const guint8 *data,
 	memcpy (hdr, h, hsize);
 	hcrc = le32 (h + 16);
 	memset (hdr + 16, 0, 4);
-	if (ac_devnet_disk_crc32 (0, hdr, hsize) != hcrc) {
+	if (ac_luks_disk_crc32 (0, hdr, hsize) != hcrc) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                     "disk image: GPT header CRC32 does not match");
 		return FALSE;
@@ -143,13 +143,13 @@ ac_devnet_disk_gpt_find_partition (const guint8 *data,
 		    nent, esize, partno);
 		return FALSE;
 	}
-	if (ent_lba < 2 || ent_lba > G_MAXUINT64 / AC_DEVNET_SECTOR) {
+	if (ent_lba < 2 || ent_lba > G_MAXUINT64 / AC_LUKS_DISK_SECTOR) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "disk image: GPT entries at LBA %" G_GUINT64_FORMAT " is invalid",
 		             ent_lba);
 		return FALSE;
 	}
-	ent_off = ent_lba * AC_DEVNET_SECTOR;
+	ent_off = ent_lba * AC_LUKS_DISK_SECTOR;
 	ent_bytes = (guint64)nent * esize;
 	if (ent_off > len || ent_bytes > len - ent_off) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -159,7 +159,7 @@ ac_devnet_disk_gpt_find_partition (const guint8 *data,
 		             ent_bytes, ent_off, len);
 		return FALSE;
 	}
-	if (ac_devnet_disk_crc32 (0, data + ent_off, (gsize)ent_bytes) != ecrc) {
+	if (ac_luks_disk_crc32 (0, data + ent_off, (gsize)ent_bytes) != ecrc) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                     "disk image: GPT partition entries CRC32 does not match");
 		return FALSE;
@@ -180,23 +180,23 @@ ac_devnet_disk_gpt_find_partition (const guint8 *data,
 		             partno, first, last, first_usable, last_usable);
 		return FALSE;
 	}
-	*offset = first * AC_DEVNET_SECTOR;
-	*size = (last - first + 1) * AC_DEVNET_SECTOR;
+	*offset = first * AC_LUKS_DISK_SECTOR;
+	*size = (last - first + 1) * AC_LUKS_DISK_SECTOR;
 	return TRUE;
 }
 
 gboolean
-ac_devnet_disk_luks1_header_size (const guint8 *phdr,
+ac_luks_disk_luks1_header_size (const guint8 *phdr,
                                   gsize len,
                                   guint64 partition_size,
                                   guint64 *size,
                                   GError **error)
 {
 	guint32 payload;
-	if (phdr == NULL || len < AC_DEVNET_LUKS1_PHDR_SIZE) {
+	if (phdr == NULL || len < AC_LUKS_DISK_LUKS1_PHDR_SIZE) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "LUKS header: %" G_GSIZE_FORMAT " bytes, expected at least %u", len,
-		             AC_DEVNET_LUKS1_PHDR_SIZE);
+		             AC_LUKS_DISK_LUKS1_PHDR_SIZE);
 		return FALSE;
 	}
 	if (memcmp (phdr, "LUKS\xba\xbe", 6) != 0) {
@@ -212,16 +212,16 @@ ac_devnet_disk_luks1_header_size (const guint8 *phdr,
 		return FALSE;
 	}
 	payload = be32 (phdr + 104);
-	if (payload == 0 || (guint64)payload * AC_DEVNET_SECTOR > AC_DEVNET_LUKS_MAX_HEADER
-	    || (guint64)payload * AC_DEVNET_SECTOR > partition_size) {
+	if (payload == 0 || (guint64)payload * AC_LUKS_DISK_SECTOR > AC_LUKS_DISK_LUKS_MAX_HEADER
+	    || (guint64)payload * AC_LUKS_DISK_SECTOR > partition_size) {
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		    "LUKS1 payload offset %u sectors is invalid, expected 1..%u and inside the "
 		    "%" G_GUINT64_FORMAT "-byte partition",
-		    payload, AC_DEVNET_LUKS_MAX_HEADER / AC_DEVNET_SECTOR, partition_size);
+		    payload, AC_LUKS_DISK_LUKS_MAX_HEADER / AC_LUKS_DISK_SECTOR, partition_size);
 		return FALSE;
 	}
-	*size = (guint64)payload * AC_DEVNET_SECTOR;
+	*size = (guint64)payload * AC_LUKS_DISK_SECTOR;
 	return TRUE;
 }
 
@@ -246,7 +246,7 @@ pread_all (int fd, guint8 *buf, gsize len, guint64 off, const gchar *path, GErro
 
 #if HAVE_CRYPTSETUP
 static void
-ac_devnet_crypt_log (int level, const char *msg, void *usrptr)
+ac_luks_disk_crypt_log (int level, const char *msg, void *usrptr)
 {
 	/* libcryptsetup's messages name the device and the slot, never the passphrase */
 	g_debug ("cryptsetup: %s", msg);
@@ -254,7 +254,7 @@ ac_devnet_crypt_log (int level, const char *msg, void *usrptr)
 #endif
 
 gboolean
-ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
+ac_luks_disk_luks_check_passphrase (const gchar *image_path,
                                       const gchar *workdir,
                                       const guint8 *passphrase,
                                       gsize passphrase_len,
@@ -268,7 +268,7 @@ ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
 	g_autofree guint8 *head = NULL;
 	gsize head_len;
 	guint64 poff = 0, psize = 0, hsize = 0;
-	guint8 phdr[AC_DEVNET_LUKS1_PHDR_SIZE];
+	guint8 phdr[AC_LUKS_DISK_LUKS1_PHDR_SIZE];
 	g_autofree guint8 *area = NULL;
 	g_autofree gchar *tmp = NULL;
 	struct crypt_device *cd = NULL;
@@ -287,13 +287,13 @@ ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
 		close (fd);
 		return FALSE;
 	}
-	head_len = (gsize)MIN ((guint64)st.st_size, (guint64)AC_DEVNET_GPT_SCAN_SIZE);
+	head_len = (gsize)MIN ((guint64)st.st_size, (guint64)AC_LUKS_DISK_GPT_SCAN_SIZE);
 	head = g_malloc (MAX (head_len, 1));
 	if (!pread_all (fd, head, head_len, 0, image_path, error)
-	    || !ac_devnet_disk_gpt_find_partition (head, head_len, (guint64)st.st_size, 2, &poff,
+	    || !ac_luks_disk_gpt_find_partition (head, head_len, (guint64)st.st_size, 2, &poff,
 	                                           &psize, error)
 	    || !pread_all (fd, phdr, sizeof (phdr), poff, image_path, error)
-	    || !ac_devnet_disk_luks1_header_size (phdr, sizeof (phdr), psize, &hsize, error)) {
+	    || !ac_luks_disk_luks1_header_size (phdr, sizeof (phdr), psize, &hsize, error)) {
 		close (fd);
 		return FALSE;
 	}
@@ -336,7 +336,7 @@ ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
 		g_unlink (tmp);
 		return FALSE;
 	}
-	crypt_set_log_callback (cd, ac_devnet_crypt_log, NULL);
+	crypt_set_log_callback (cd, ac_luks_disk_crypt_log, NULL);
 	rc = crypt_load (cd, CRYPT_LUKS1, NULL);
 	if (rc < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -351,7 +351,7 @@ ac_devnet_disk_luks_check_passphrase (const gchar *image_path,
 			ok = TRUE;
 		} else if (rc == -EPERM) {
 			g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
-			                     "the injected passphrase opens no key slot of the "
+			                     "the passphrase opens no key slot of the "
 			                     "image's LUKS1 header");
 		} else {
 			g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
@@ -391,7 +391,7 @@ luks2_load (const gchar *image_path, GError **error)
 		             g_strerror (-rc));
 		return NULL;
 	}
-	crypt_set_log_callback (cd, ac_devnet_crypt_log, NULL);
+	crypt_set_log_callback (cd, ac_luks_disk_crypt_log, NULL);
 	rc = crypt_load (cd, CRYPT_LUKS2, NULL);
 	if (rc < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -405,7 +405,7 @@ luks2_load (const gchar *image_path, GError **error)
 #endif
 
 gboolean
-ac_devnet_disk_luks2_validate (const gchar *image_path, GError **error)
+ac_luks_disk_luks2_validate (const gchar *image_path, GError **error)
 {
 #if HAVE_CRYPTSETUP
 	struct crypt_device *cd = luks2_load (image_path, error);
@@ -421,7 +421,7 @@ ac_devnet_disk_luks2_validate (const gchar *image_path, GError **error)
 }
 
 gboolean
-ac_devnet_disk_luks2_check_passphrase (const gchar *image_path,
+ac_luks_disk_luks2_check_passphrase (const gchar *image_path,
                                        const guint8 *passphrase,
                                        gsize passphrase_len,
                                        gint *keyslot,
@@ -443,7 +443,7 @@ ac_devnet_disk_luks2_check_passphrase (const gchar *image_path,
 		ok = TRUE;
 	} else if (rc == -EPERM) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
-		                     "the injected passphrase opens no key slot of the image's "
+		                     "the passphrase opens no key slot of the image's "
 		                     "LUKS2 header");
 	} else {
 		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,

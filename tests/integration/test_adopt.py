@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""What aleph-client users already have, taken over on the devnet.
+
+An encrypted SEV image (GPT, LUKS1 partition 2) is uploaded with a STORE and an INSTANCE of it
+is posted and allocated, signed by the test account, as `aleph instance create --confidential`
+does (virt-aleph ipfs upload, message build/send, the CRN's notify). Then:
+- <aleph:publish rootfs> with a wrong passphrase stops in the pre-flight, nothing posted; with
+  the right one (--passphrase-file) the flow runs without a build or a STORE of its own;
+- virt-aleph adopt attaches the INSTANCE to a domain (refusing one of another account, and a tag
+  that does not describe it); status, attest, reboot, erase, forget, delete work on it.
+Run by meson (suite 'integration') as root:  test_adopt.py BUILDDIR
+"""
+import json
+import os
+import subprocess
+import sys
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_integration import TAG_NS, VIRT_ALEPH, run, wait_for  # noqa: E402
+from test_aleph_flow import DevnetFlowCase  # noqa: E402
+
+PASS = "an aleph-client user's passphrase"
+
+
+class Adopt(DevnetFlowCase):
+    ATTACKS = ["none"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = cls.env.dir
+        cls.pass_file = os.path.join(d, "image.pass")
+        with open(cls.pass_file, "w") as f:
+            f.write(PASS + "\n")
+        os.chmod(cls.pass_file, 0o600)
+        cls.wrong_file = os.path.join(d, "wrong.pass")
+        with open(cls.wrong_file, "w") as f:
+            f.write("not the passphrase\n")
+        os.chmod(cls.wrong_file, 0o600)
+        cls.image = cls.make_image(os.path.join(d, "client.img"))
+        r = run(VIRT_ALEPH, "--json", "ipfs", "upload", cls.image, "--engine", "storage",
+                "--api", cls.devnet.ccn, "--key-file", cls.key)
+        cls.store = json.loads(r.stdout)["store"]
+        cls.other_key = os.path.join(d, "other.key")
+        run(VIRT_ALEPH, "account", "create", "--key-file", cls.other_key)
+
+    @staticmethod
+    def make_image(img):
+        """5 MiB GPT disk, partition 2 LUKS1 (as Aleph's SEV firmware and GRUB open it)."""
+        p2, key = img + ".p2", img + ".key"
+        run("truncate", "-s", "5M", img)
+        subprocess.run(["sfdisk", "-q", img], input="label: gpt\nstart=2048, size=2048, type=U\n"
+                       "start=4096, type=L\n", text=True, check=True, capture_output=True)
+        run("truncate", "-s", "2M", p2)
+        with open(key, "w") as f:
+            f.write(PASS)
+        run("cryptsetup", "luksFormat", "--batch-mode", "--type", "luks1",
+            "--pbkdf-force-iterations", "1000", "--key-file", key, p2)
+        os.unlink(key)
+        run("dd", "status=none", "bs=512", "seek=4096", "conv=notrunc", "if=" + p2, "of=" + img)
+        os.unlink(p2)
+        return img
+
+    def tag(self, extra=""):
+        fw = self.devnet.info["firmware"]
+        return (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
+                f'<aleph:firmware sha256="{fw["sha256"]}" ref="{fw["item_hash"]}"/>'
+                f'<aleph:publish api="{self.devnet.ccn}" crn="auto" rootfs="{self.store}" {extra}'
+                ' sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
+                '</aleph:confidential>')
+
+    def client_instance(self, key, name):
+        """An INSTANCE of the image, posted and allocated as aleph-client does; its hash."""
+        fw = self.devnet.info["firmware"]
+        crn = self.devnet.crn("none")
+        content = {
+            "allow_amend": False, "metadata": {"name": name},
+            "authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"],
+            "variables": None,
+            "environment": {"internet": True, "aleph_api": True, "hypervisor": "qemu",
+                            "trusted_execution": {"firmware": fw["item_hash"], "policy": 1},
+                            "reproducible": False, "shared_cache": False},
+            "resources": {"vcpus": 1, "memory": 512, "seconds": 30, "published_ports": None},
+            "payment": {"chain": "ETH", "receiver": None, "type": "credit"},
+            "requirements": {"node": {"node_hash": crn["hash"]}},
+            "volumes": [],
+            "rootfs": {"parent": {"ref": self.store, "use_latest": True}, "persistence": "host",
+                       "size_mib": 5},
+        }
+        src = os.path.join(self.env.dir, name + ".content.json")
+        msg = os.path.join(self.env.dir, name + ".msg.json")
+        with open(src, "w") as f:
+            json.dump(content, f)
+        run(VIRT_ALEPH, "message", "build", "INSTANCE", src, "--key-file", key, "-o", msg, "-f")
+        run(VIRT_ALEPH, "message", "send", msg, "--api", self.devnet.ccn)
+        with open(msg) as f:
+            item_hash = json.load(f)["item_hash"]
+        req = urllib.request.Request(crn["url"] + "/control/allocation/notify",
+                                     data=json.dumps({"instance": item_hash}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertEqual(r.status, 200)
+        return item_hash
+
+    def dom_state(self, name):
+        uuid = self.env.virsh("domuuid", name).stdout.strip()
+        with open(os.path.join(self.state, "domains", uuid, "state.json")) as f:
+            return json.load(f)
+
+    def test_1_rootfs_wrong_passphrase_stops_before_anything_is_posted(self):
+        env = self.env
+        env.define("rootwrong", self.tag())
+        before = {t: len(self.devnet.messages(self.address, t)) for t in ("STORE", "INSTANCE")}
+        r = env.aleph("apply", "rootwrong", "--config", self.config,
+                      "--passphrase-file", self.wrong_file)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("opens no key slot", r.stderr)
+        self.assertIn(self.store, r.stderr)
+        self.assertNotIn("not the passphrase", r.stderr + r.stdout)
+        secrets = run("virsh", "-c", env.uri, "secret-list").stdout
+        self.assertNotIn("aleph-rootfs:" + self.store, secrets)
+        # without any passphrase: the pre-flight names what to give
+        r = env.aleph("apply", "rootwrong", "--config", self.config)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--passphrase-file", r.stderr)
+        after = {t: len(self.devnet.messages(self.address, t)) for t in ("STORE", "INSTANCE")}
+        self.assertEqual(before, after)
+        self.assertNotIn("instance", self.dom_state("rootwrong"))
+
+    def test_2_rootfs_runs_without_a_build_or_a_store(self):
+        env = self.env
+        env.define("rootok", self.tag())
+        stores = len(self.devnet.messages(self.address, "STORE"))
+        r = env.aleph("apply", "rootok", "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = env.status("rootok")
+        self.assertEqual(st["state"], "running", st)
+        self.assertEqual(st["store"], self.store)
+        self.assertEqual(len(self.devnet.messages(self.address, "STORE")), stores)
+        inst = [m for m in self.devnet.messages(self.address, "INSTANCE")
+                if m["item_hash"] == st["instance"]]
+        self.assertEqual(inst[0]["content"]["rootfs"]["parent"]["ref"], self.store)
+        self.assertEqual(inst[0]["content"]["rootfs"]["size_mib"], 5)
+        # the right key arrived: the devnet opened the image's LUKS header with it
+        vm = self.devnet.vm(st["instance"])
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        # nothing was built
+        uuid = env.virsh("domuuid", "rootok").stdout.strip()
+        self.assertFalse(os.path.exists(os.path.join(self.state, "images", uuid + ".img")))
+        # the secret's rule: usage volume aleph-rootfs:<STORE hash>, private
+        secret = self.dom_state("rootok")["build"]["secret"]
+        xml = run("virsh", "-c", env.uri, "secret-dumpxml", secret).stdout
+        self.assertIn(f"<volume>aleph-rootfs:{self.store}</volume>", xml)
+        self.assertIn("private='yes'", xml.replace('"', "'"))
+        # delete never forgets the image the user brought
+        r = env.aleph("delete", "rootok", "--image", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if st["instance"] in m["content"]["hashes"]]
+        self.assertEqual(forgets[0]["content"]["hashes"], [st["instance"]])
+
+    def test_3_adopt_refuses_what_is_not_ours_or_not_the_tag(self):
+        env = self.env
+        env.define("adoptbad", self.tag())
+        theirs = self.client_instance(self.other_key, "theirs")
+        r = env.aleph("adopt", "adoptbad", theirs, "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not by this account", r.stderr)
+        # a tag that builds its own image does not describe the INSTANCE: the command to tag it
+        ours = self.client_instance(self.key, "oursbad")
+        env.define("adoptnotag", self.tag().replace(f' rootfs="{self.store}"', ""))
+        r = env.aleph("adopt", "adoptnotag", ours, "--config", self.config)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"--rootfs {self.store}", r.stderr)
+        self.assertNotIn("instance", self.dom_state("adoptnotag"))
+
+    def test_4_adopted_instance_is_attested_rebooted_erased_forgotten(self):
+        env = self.env
+        env.define("adopted", self.tag())
+        instance = self.client_instance(self.key, "adopted")
+        before = {t: len(self.devnet.messages(self.address, t)) for t in ("STORE", "INSTANCE")}
+        r = env.aleph("adopt", "adopted", instance, "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # again: nothing changes
+        r = env.aleph("adopt", "adopted", instance, "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = self.dom_state("adopted")
+        self.assertEqual(st["instance"]["hash"], instance)
+        self.assertEqual(st["crn"]["hash"], self.devnet.crn("none")["hash"])
+        # attest: the launch checked, then the passphrase sent; status shows it running
+        r = env.aleph("attest", "adopted", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Attested and sent the passphrase", r.stdout)
+        # the flow has nothing left to do
+        r = env.aleph("apply", "adopted", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        status = env.status("adopted")
+        self.assertEqual((status["state"], status["instance"]), ("running", instance), status)
+        vm = self.devnet.vm(instance)
+        self.assertTrue(vm["any_secret_released"], vm)
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        # nothing was posted by the adoption or the attestation
+        after = {t: len(self.devnet.messages(self.address, t)) for t in ("STORE", "INSTANCE")}
+        self.assertEqual(before, after)
+        # reboot: the new launch waits for its secret; attest (virt-alephd's monitor does the
+        # same) checks it again before sending it
+        released = vm["secrets_released"]
+        r = env.aleph("reboot", "adopted", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+        def reattested():
+            r = env.aleph("attest", "adopted", "--config", self.config)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return "Attested and sent" in r.stdout
+        wait_for(reattested, 60, "the rebooted VM to be attested again")
+        vm = self.devnet.vm(instance)
+        self.assertGreater(vm["secrets_released"], released)
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in vm["vms"]), vm)
+        # erase, then forget (the INSTANCE only: the image is the user's)
+        r = env.aleph("erase", "adopted", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(env.status("adopted")["state"], "erased")
+        r = env.aleph("forget", "adopted", "--image", "--config", self.config, "--reason", "adopted")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if instance in m["content"]["hashes"]]
+        self.assertEqual([f["content"]["hashes"] for f in forgets], [[instance]])
+
+    def test_5_adopted_instance_deleted(self):
+        env = self.env
+        env.define("adoptdel", self.tag())
+        instance = self.client_instance(self.key, "adoptdel")
+        r = env.aleph("adopt", "adoptdel", instance, "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = env.aleph("delete", "adoptdel", "--config", self.config, "--reason", "gone")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        forgets = [m for m in self.devnet.messages(self.address, "FORGET")
+                   if instance in m["content"]["hashes"]]
+        self.assertEqual(len(forgets), 1, forgets)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("integration tests need root (a private libvirtd)", file=sys.stderr)
+        sys.exit(1)
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:])

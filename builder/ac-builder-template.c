@@ -943,20 +943,22 @@ tpl_check_publish_sev (AcTemplate *self, GError **error)
 			aleph = p;
 	}
 	if (aleph == NULL)
-		return ac_json_fail (&tpl_scope, error, "provisioners",
-				     "the image is published to Aleph for its SEV firmware "
-				     "(disk.layout grub-luks1), which needs the guest set up for "
-				     "GRUB's cryptodisk boot and the initramfs keyfile: add the aleph "
-				     "provisioner, { \"type\": \"aleph\" }, after the other "
-				     "provisioners (docs/builder.md#publishing-to-aleph), or build for "
-				     "SEV-SNP with \"disk\": { \"layout\": \"luks2-root\" }");
+		return ac_json_fail (
+		    &tpl_scope, error, "provisioners",
+		    "the image is published to Aleph for its SEV firmware "
+		    "(disk.layout grub-luks1), which needs the guest set up for "
+		    "GRUB's cryptodisk boot and the initramfs keyfile: add the aleph "
+		    "provisioner, { \"type\": \"aleph\" }, after the other "
+		    "provisioners (docs/builder.md#publishing-to-aleph), or build for "
+		    "SEV-SNP with \"disk\": { \"layout\": \"luks2-root\" }");
 	if (!aleph->update_initramfs) {
 		g_autofree gchar *f = ac_json_field_path (aleph->field, "update_initramfs");
-		return ac_json_fail (&tpl_scope, error, f,
-				     "false: the image is published to Aleph for its SEV firmware, "
-				     "and its initramfs must carry the keyfile or the boot stops at a "
-				     "second passphrase prompt: leave update_initramfs on "
-				     "(docs/builder.md#publishing-to-aleph)");
+		return ac_json_fail (
+		    &tpl_scope, error, f,
+		    "false: the image is published to Aleph for its SEV firmware, "
+		    "and its initramfs must carry the keyfile or the boot stops at a "
+		    "second passphrase prompt: leave update_initramfs on "
+		    "(docs/builder.md#publishing-to-aleph)");
 	}
 	return TRUE;
 }

@@ -923,13 +923,53 @@ tpl_substitute_all (AcTemplate *self, JsonNode *root, GHashTable *merged, GError
 	return TRUE;
 }
 
+/*
+ * A grub-luks1 image published to Aleph boots with Aleph's SEV firmware: its GRUB unlocks the
+ * root with the injected passphrase (GRUB_ENABLE_CRYPTODISK, a grub.cfg on the encrypted root)
+ * and the guest's initramfs must then open it again with the slot-1 keyfile, or the boot stops
+ * at a second passphrase prompt nobody can answer. That is the aleph provisioner's work; an
+ * image without it would be uploaded and paid for, then never boot. Refused before anything is
+ * built, naming the step to add. (luks2-root: the SEV-SNP runtime's initrd opens the image.)
+ */
+static gboolean
+tpl_check_publish_sev (AcTemplate *self, GError **error)
+{
+	const AcTemplateProvisioner *aleph = NULL;
+	if (self->publish == NULL)
+		return TRUE;
+	for (guint i = 0; i < self->provisioners->len; i++) {
+		const AcTemplateProvisioner *p = g_ptr_array_index (self->provisioners, i);
+		if (p->type == AC_PROVISIONER_ALEPH)
+			aleph = p;
+	}
+	if (aleph == NULL)
+		return ac_json_fail (
+		    &tpl_scope, error, "provisioners",
+		    "the image is published to Aleph for its SEV firmware "
+		    "(disk.layout grub-luks1), which needs the guest set up for "
+		    "GRUB's cryptodisk boot and the initramfs keyfile: add the aleph "
+		    "provisioner, { \"type\": \"aleph\" }, after the other "
+		    "provisioners (docs/builder.md#publishing-to-aleph), or build for "
+		    "SEV-SNP with \"disk\": { \"layout\": \"luks2-root\" }");
+	if (!aleph->update_initramfs) {
+		g_autofree gchar *f = ac_json_field_path (aleph->field, "update_initramfs");
+		return ac_json_fail (
+		    &tpl_scope, error, f,
+		    "false: the image is published to Aleph for its SEV firmware, "
+		    "and its initramfs must carry the keyfile or the boot stops at a "
+		    "second passphrase prompt: leave update_initramfs on "
+		    "(docs/builder.md#publishing-to-aleph)");
+	}
+	return TRUE;
+}
+
 /* what the luks2-root layout has no use for: GRUB's setup, a key slot for a keyfile, a
  * reproducible header (libcryptsetup draws LUKS2's salts itself) */
 static gboolean
 tpl_check_layout (AcTemplate *self, GError **error)
 {
 	if (self->layout != AC_IMAGE_LAYOUT_LUKS2_ROOT)
-		return TRUE;
+		return tpl_check_publish_sev (self, error);
 	for (guint i = 0; i < self->provisioners->len; i++) {
 		AcTemplateProvisioner *p = g_ptr_array_index (self->provisioners, i);
 		if (p->type == AC_PROVISIONER_ALEPH)

@@ -236,7 +236,12 @@ secret_store_open (AcCliGlobal *global, const gchar *image, gboolean force, GErr
  * "ipfs", the default; the file for "storage"). Returns the STORE's item hash.
  */
 static gchar *
-publish_image (AcCliGlobal *global, const AcTemplate *tpl, const gchar *image, AcProgress *progress, GError **error)
+publish_image (AcCliGlobal *global,
+               const AcTemplate *tpl,
+               const gchar *image,
+               AcProgress *progress,
+               gchar **content_out,
+               GError **error)
 {
 	JsonObject *o = json_node_get_object (tpl->publish);
 	const gchar *api = json_object_get_string_member_with_default (o, "api", AC_ALEPH_DEFAULT_API);
@@ -269,6 +274,7 @@ publish_image (AcCliGlobal *global, const AcTemplate *tpl, const gchar *image, A
 		g_prefix_error (error, "publishing %s to %s: ", image, api);
 		return NULL;
 	}
+	*content_out = g_steal_pointer (&hash);
 	return g_strdup (store->item_hash);
 }
 
@@ -373,6 +379,8 @@ typedef struct {
 	gchar *secret_uuid;    /* nullable: no --secret */
 	gchar *cid;            /* nullable: --no-cid */
 	gchar *store_hash;     /* nullable: not published */
+	gchar *store_content;  /* nullable: the STORE's item_hash, the image's CID or sha256 */
+	gchar *store_api;      /* nullable: where it was published */
 } BuildReport;
 
 static void
@@ -381,6 +389,8 @@ build_report_clear (BuildReport *r)
 	g_free (r->secret_uuid);
 	g_free (r->cid);
 	g_free (r->store_hash);
+	g_free (r->store_content);
+	g_free (r->store_api);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BuildReport, build_report_clear)
@@ -420,15 +430,36 @@ build_deliver (AcCliGlobal *global,
 			return FALSE;
 	}
 	if (tpl->publish != NULL) {
-		r->store_hash = publish_image (global, tpl, r->result->image_path, NULL, error);
+		r->store_hash = publish_image (global, tpl, r->result->image_path, NULL,
+		                               &r->store_content, error);
 		if (r->store_hash == NULL)
 			return FALSE;
+		r->store_api = g_strdup (json_object_get_string_member_with_default (
+		    json_node_get_object (tpl->publish), "api", AC_ALEPH_DEFAULT_API));
 	}
 	return TRUE;
 }
 
+/*
+ * What to do with a published image: the tag line that boots an instance from the STORE, and
+ * a sentence for people. The tag cannot name an existing image yet (the flows build and publish
+ * their own), so *tag_out is NULL and the sentence says how to use the STORE today; once the
+ * tag can (<aleph:publish rootfs='HASH'/>), this is the one place to change.
+ */
+static gchar *
+build_publish_usage (const BuildReport *r, AcImageLayout layout, gchar **tag_out)
+{
+	*tag_out = NULL;
+	return g_strdup_printf (
+	    "the image is the STORE %s: an Aleph confidential instance (%s) boots it as its "
+	    "rootfs, e.g. aleph instance create --confidential --rootfs %s; virt-aleph's tag "
+	    "cannot name a published image yet (docs/builder.md#publishing-to-aleph)",
+	    r->store_hash, layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? "AMD SEV-SNP" : "AMD SEV",
+	    r->store_hash);
+}
+
 static void
-build_print_json (const BuildReport *r)
+build_print_json (const BuildReport *r, AcImageLayout layout)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonNode) root = NULL;
@@ -450,8 +481,28 @@ build_print_json (const BuildReport *r)
 	json_builder_set_member_name (b, "luks_uuid");
 	json_builder_add_string_value (b, r->result->luks_uuid);
 	if (r->store_hash != NULL) {
+		g_autofree gchar *tag = NULL;
+		g_autofree gchar *usage = build_publish_usage (r, layout, &tag);
 		json_builder_set_member_name (b, "store");
 		json_builder_add_string_value (b, r->store_hash);
+		json_builder_set_member_name (b, "publish");
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "store");
+		json_builder_add_string_value (b, r->store_hash);
+		json_builder_set_member_name (b, "item_hash");
+		json_builder_add_string_value (b, r->store_content);
+		json_builder_set_member_name (b, "api");
+		json_builder_add_string_value (b, r->store_api);
+		json_builder_set_member_name (b, "layout");
+		json_builder_add_string_value (b, ac_image_layout_to_string (layout));
+		json_builder_set_member_name (b, "tag");
+		if (tag != NULL)
+			json_builder_add_string_value (b, tag);
+		else
+			json_builder_add_null_value (b);
+		json_builder_set_member_name (b, "usage");
+		json_builder_add_string_value (b, usage);
+		json_builder_end_object (b);
 	}
 	if (r->secret_uuid != NULL) {
 		json_builder_set_member_name (b, "secret");
@@ -488,7 +539,7 @@ build_print_json (const BuildReport *r)
 }
 
 static void
-build_print_text (AcCliGlobal *global, const BuildReport *r)
+build_print_text (AcCliGlobal *global, const BuildReport *r, AcImageLayout layout)
 {
 	if (g_strcmp0 (r->pass_out, "-") == 0)
 		printf ("%s\n", r->result->passphrase->data);
@@ -507,8 +558,15 @@ build_print_text (AcCliGlobal *global, const BuildReport *r)
 		         r->result->image_path, r->result->image_size, r->result->image_sha256,
 		         r->result->luks_uuid, r->cid != NULL ? ", CID " : "",
 		         r->cid != NULL ? r->cid : "", r->result->manifest_path);
-	if (r->store_hash != NULL && !global->quiet)
-		fprintf (stderr, "published with STORE %s\n", r->store_hash);
+	if (r->store_hash != NULL && !global->quiet) {
+		g_autofree gchar *tag = NULL;
+		g_autofree gchar *usage = build_publish_usage (r, layout, &tag);
+		fprintf (stderr, "published with STORE %s (item_hash %s) to %s\n", r->store_hash,
+		         r->store_content, r->store_api);
+		if (tag != NULL)
+			fprintf (stderr, "tag: %s\n", tag);
+		fprintf (stderr, "%s\n", usage);
+	}
 }
 
 /* ---- build validate, build inspect ---- */
@@ -1149,8 +1207,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	if (!build_deliver (global, tpl, secrets, config, force, no_cid, &report, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json)
-		build_print_json (&report);
+		build_print_json (&report, tpl->layout);
 	else
-		build_print_text (global, &report);
+		build_print_text (global, &report, tpl->layout);
 	return AC_EXIT_OK;
 }

@@ -156,6 +156,10 @@ def template_at(path, kind, members):
         t[path] = dict(members)
     if "variables" in members:
         t["disk"]["size"] = "${var.size}"
+    if "publish" in t and t["disk"].get("layout") != "luks2-root" and not any(
+            p.get("type") == "aleph" for p in t.get("provisioners", [])):
+        # published for Aleph's SEV firmware: the aleph provisioner is required
+        t["provisioners"] = t.get("provisioners", []) + [{"type": "aleph"}]
     return t
 
 

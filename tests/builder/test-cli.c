@@ -271,7 +271,8 @@ static const gchar check_template[]
       "  \"source\": { \"type\": \"directory\", \"path\": \"${var.tree}\" },"
       "  \"provisioners\": [ { \"type\": \"file\", \"source\": \"motd\", \"destination\": "
       "\"/etc/motd\" },"
-      "                      { \"type\": \"shell\", \"script\": \"setup.sh\" } ],"
+      "                      { \"type\": \"shell\", \"script\": \"setup.sh\" },"
+      "                      { \"type\": \"aleph\" } ],"
       "  \"disk\": { \"size\": \"${var.size}\" },"
       "  \"passphrase\": { \"file\": \"pass.txt\" },"
       "  \"output\": { \"path\": \"out/c.img\" },"
@@ -431,13 +432,17 @@ test_cli_inspect (void)
 	    json_object_get_string_member (json_object_get_object_member (o, "source"), "path"), ==,
 	    tree);
 	provs = json_object_get_array_member (o, "provisioners");
-	g_assert_cmpuint (json_array_get_length (provs), ==, 2);
+	g_assert_cmpuint (json_array_get_length (provs), ==, 3);
 	g_assert_cmpstr (
 	    json_object_get_string_member (json_array_get_object_element (provs, 0), "destination"),
 	    ==, "/etc/motd");
 	g_assert_cmpstr (
 	    json_object_get_string_member (json_array_get_object_element (provs, 1), "type"), ==,
 	    "shell");
+	/* published for Aleph's SEV firmware: the aleph provisioner is required */
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_array_get_object_element (provs, 2), "type"), ==,
+	    "aleph");
 	g_assert_cmpint (
 	    json_object_get_int_member (json_object_get_object_member (o, "disk"), "size"), ==,
 	    2LL << 30);

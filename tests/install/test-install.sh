@@ -31,6 +31,7 @@ check -f "$prefix/share/bash-completion/completions/virt-aleph"
 check -f "$prefix/share/zsh/site-functions/_virt-aleph"
 check -f "$prefix/lib/systemd/system/virt-alephd.service"
 check -f "$prefix/share/aleph-confidential/examples/confidential-domain.xml"
+check -f "$prefix/share/aleph-confidential/examples/templates/debian-12-aleph.json"
 check -f "$prefix/share/doc/aleph-confidential/exit-codes.md"
 # the docs with the diagrams they embed (relative links: diagrams/*.svg beside the .md)
 for f in architecture.md protocols.md tagging.md diagrams/pipeline.svg diagrams/localsev.svg \

@@ -473,17 +473,47 @@ class AlephFlow(DevnetFlowCase):
 
     def test_10_build_publishes_what_a_template_asks(self):
         tpl = os.path.join(self.env.dir, "publish.json")
+        t = {"source": {"type": "image", "path": os.path.join(self.env.guest, "disk.img")},
+             "disk": {"size": "256MiB"},
+             "output": {"path": os.path.join(self.env.dir, "built.img")},
+             "publish": {"api": self.devnet.ccn, "account": self.key}}
         with open(tpl, "w") as f:
-            json.dump({"source": {"type": "image", "path": os.path.join(self.env.guest, "disk.img")},
-                       "disk": {"size": "256MiB"},
-                       "output": {"path": os.path.join(self.env.dir, "built.img")},
-                       "publish": {"api": self.devnet.ccn, "account": self.key}}, f)
+            json.dump(t, f)
+        # for Aleph's SEV firmware (grub-luks1) without the aleph provisioner: refused before
+        # anything is built or posted, naming the step to add
+        before = len(self.devnet.messages(self.address, "STORE"))
+        r = run(VIRT_ALEPH, "build", tpl, "--passphrase-out", os.path.join(self.env.dir, "pw0"), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('{ "type": "aleph" }', r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.env.dir, "built.img")))
+        self.assertEqual(len(self.devnet.messages(self.address, "STORE")), before)
+        # for SEV-SNP (luks2-root: the runtime's initrd opens it) no aleph provisioner is needed
+        t["disk"]["layout"] = "luks2-root"
+        with open(tpl, "w") as f:
+            json.dump(t, f)
         r = run(VIRT_ALEPH, "build", tpl, "--json", "--passphrase-out", os.path.join(self.env.dir, "pw"), check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = json.loads(r.stdout)
         stores = [m for m in self.devnet.messages(self.address, "STORE") if m["item_hash"] == out["store"]]
         self.assertEqual(len(stores), 1)
         self.assertEqual(stores[0]["content"]["item_hash"], out["cid"])
+        # what to do with it: the STORE hash, the stored content, how an instance uses it
+        pub = out["publish"]
+        self.assertEqual(pub["store"], out["store"])
+        self.assertEqual(pub["item_hash"], out["cid"])
+        self.assertEqual(pub["api"], self.devnet.ccn)
+        self.assertEqual(pub["layout"], "luks2-root")
+        self.assertIsNone(pub["tag"])  # the tag cannot name a published image yet
+        self.assertIn(f"--rootfs {out['store']}", pub["usage"])
+        # the same in words, on a text build
+        r = run(VIRT_ALEPH, "build", tpl, "--force", "--passphrase-out", os.path.join(self.env.dir, "pw1"), check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        store = [l for l in r.stderr.splitlines() if l.startswith("published with STORE ")]
+        self.assertEqual(len(store), 1, r.stderr)
+        h = store[0].split()[3]
+        self.assertEqual(len(h), 64)
+        self.assertIn(f"--rootfs {h}", r.stderr)
+        self.assertTrue([m for m in self.devnet.messages(self.address, "STORE") if m["item_hash"] == h])
         # a member the schema does not have (the STORE pins the image) is refused, naming it
         with open(tpl) as f:
             t = json.load(f)

@@ -153,6 +153,7 @@ typedef struct {
 	guint heartbeat_id;        /* the writer's heartbeat, on the main loop */
 	GCancellable *cancellable; /* the run's, also while it waits for a build slot */
 	gboolean building;         /* holds one of the daemon's build slots */
+	GThread *thread;           /* the pool's thread that runs it (slots taken there only) */
 } AcWorker;
 
 static void
@@ -175,15 +176,19 @@ ac_worker_free (AcWorker *w)
 	g_free (w);
 }
 
-/* A flow that reaches its build ("building") takes a build slot first, waiting for one in
- * line; it gives it back at its next state (or at its end). Cancelled while waiting, it goes
- * on without: the build sees the cancellation at once. */
+/* An Aleph flow that reaches its build ("building", reported from its own thread before the
+ * build starts) takes a build slot first, waiting for one in line; it gives it back at its
+ * next state (or at its end). Cancelled while waiting, it goes on without: the build sees the
+ * cancellation at once. The build's progress, reported from the builder's threads, is left
+ * alone. */
 static void
 ac_worker_build_slot (AcWorker *w, const AcStatus *status)
 {
 	gboolean building = g_strcmp0 (status->state, "building") == 0;
 	gboolean waited = FALSE;
 
+	if (w->kind != AC_WORKER_PIPELINE || w->thread != g_thread_self ())
+		return;
 	if (building && !w->building) {
 		w->building = ac_slots_acquire (w->daemon->build_slots, w->cancellable, &waited);
 		if (waited)
@@ -248,10 +253,20 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 					 "domain %s: stopped before its flow started", w->uuid);
 		return;
 	}
+	w->thread = g_thread_self ();
 	/* whatever the pipeline logs concerns this domain (journal fields DOMAIN_NAME/UUID) */
 	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
 	if (w->kind == AC_WORKER_LOCALSEV) {
-		ok = ac_worker_localsev (w, cancellable);
+		/* the local SEV flow is local work (build, launch, attestation on this libvirt):
+		 * it holds a build slot all along */
+		w->building = ac_slots_acquire (w->daemon->build_slots, cancellable, NULL);
+		if (w->building) {
+			ok = ac_worker_localsev (w, cancellable);
+		} else {
+			ok = FALSE;
+			g_set_error (&w->error, AC_ERROR, AC_ERROR_CANCELLED,
+				     "domain %s: stopped while waiting for a build slot", w->uuid);
+		}
 		g_atomic_int_dec_and_test (&w->daemon->running_localsev);
 	} else if (w->kind == AC_WORKER_MONITOR) {
 		ok = ac_pipeline_check_running (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w,

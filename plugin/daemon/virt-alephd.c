@@ -53,6 +53,7 @@ typedef struct {
 	int cb_lifecycle;
 	int cb_metadata;
 	GHashTable *pending; /* UUID strings to reconcile */
+	GHashTable *listed;  /* UUID → virDomainPtr listed at connection, not looked up again */
 	gboolean reconcile_scheduled;
 	guint reconnect_id;
 	guint backoff_ms;
@@ -103,14 +104,14 @@ ac_daemon_msg_free (gpointer data)
 
 /* Writes @desired unless the domain already says the same (our writes come back as events). */
 static void
-ac_daemon_write_status (virDomainPtr dom, AcStatus *desired)
+ac_daemon_write_status (virDomainPtr dom, const gchar *xml, AcStatus *desired)
 {
 	g_autoptr(GError) error = NULL;
 	gboolean written = FALSE;
 	const gchar *name = virDomainGetName (dom);
 	char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
-	if (!ac_status_write (dom, desired, NULL, FALSE, &written, &error)) {
+	if (!ac_status_write_with_xml (dom, xml, desired, NULL, FALSE, &written, &error)) {
 		g_warning ("%s", error->message);
 		return;
 	}
@@ -430,7 +431,13 @@ static void ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gch
 static void
 ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 {
-	g_autoptr(virDomain) dom = virDomainLookupByUUIDString (self->conn, uuid);
+	g_autoptr(virDomain) dom = NULL;
+	gpointer key = NULL;
+	/* the domains listed at connection come with their handle: one call less each */
+	if (g_hash_table_steal_extended (self->listed, uuid, &key, (gpointer *)&dom))
+		g_free (key);
+	else
+		dom = virDomainLookupByUUIDString (self->conn, uuid);
 	if (dom == NULL)
 		return; /* undefined meanwhile */
 	ac_log_set_thread_domain (virDomainGetName (dom), uuid);
@@ -490,7 +497,7 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 		return;
 	}
 	if (tag == NULL || tag->publish == NULL) {
-		ac_daemon_write_status (dom, desired);
+		ac_daemon_write_status (dom, xml, desired);
 		return;
 	}
 
@@ -605,6 +612,7 @@ ac_daemon_drop_connection (AcDaemon *self)
 	if (self->cb_metadata >= 0)
 		virConnectDomainEventDeregisterAny (self->conn, self->cb_metadata);
 	self->cb_lifecycle = self->cb_metadata = -1;
+	g_hash_table_remove_all (self->listed);
 	virConnectClose (self->conn);
 	self->conn = NULL;
 	g_clear_object (&self->sev_host);
@@ -625,6 +633,7 @@ ac_daemon_dispatch (gpointer data)
 		break;
 	case MSG_UNDEFINED:
 		g_hash_table_remove (self->pending, msg->uuid);
+		g_hash_table_remove (self->listed, msg->uuid);
 		/* a launch prepared for a domain that is gone never starts: its session keys go
 		 * (a running worker's domain is left to the worker; the built image is kept) */
 		if (!g_hash_table_contains (self->workers, msg->uuid)) {
@@ -747,9 +756,12 @@ ac_daemon_connect (AcDaemon *self, GError **error)
 	}
 	for (int i = 0; i < n; i++) {
 		char uuid[VIR_UUID_STRING_BUFLEN];
-		if (virDomainGetUUIDString (domains[i], uuid) == 0)
+		if (virDomainGetUUIDString (domains[i], uuid) == 0) {
 			ac_daemon_queue (self, uuid);
-		virDomainFree (domains[i]);
+			g_hash_table_replace (self->listed, g_strdup (uuid), domains[i]);
+		} else {
+			virDomainFree (domains[i]);
+		}
 	}
 	free (domains);
 	g_message ("connected to %s; %d domains to check", self->uri, n);
@@ -876,6 +888,12 @@ ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri)
 	return AC_EXIT_OK;
 }
 
+static void
+ac_daemon_domain_free (gpointer dom)
+{
+	virDomainFree (dom);
+}
+
 /* The daemon's tables, timers and signal handlers, before it connects. */
 static void
 ac_daemon_init (AcDaemon *self, gchar *uri)
@@ -883,6 +901,7 @@ ac_daemon_init (AcDaemon *self, gchar *uri)
 	self->uri = uri;
 	self->loop = g_main_loop_new (NULL, FALSE);
 	self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self->listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, ac_daemon_domain_free);
 	self->cb_lifecycle = self->cb_metadata = -1;
 	self->backoff_ms = BACKOFF_MIN_MS;
 	self->workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
@@ -930,6 +949,7 @@ ac_daemon_shutdown (AcDaemon *self)
 	if (self->secrets_conn != NULL)
 		virConnectClose (self->secrets_conn);
 	g_hash_table_unref (self->pending);
+	g_hash_table_unref (self->listed);
 	g_hash_table_unref (self->dirty);
 	g_free (self->localsev_pool);
 	g_main_loop_unref (self->loop);

@@ -32,7 +32,29 @@ LIMIT_KIB = 64 * 1024
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.argv = [sys.argv[0], BUILD]  # the harness reads the build directory from argv[1]
-from test_aleph_flow import Devnet  # noqa: E402
+from test_aleph_flow import DEVNET, Devnet  # noqa: E402
+
+
+class BigDevnet(Devnet):
+    """The devnet with room for the image: its CCN takes uploads up to max_upload (1 GiB by
+    default), and holds one in memory while it checks it."""
+
+    def __init__(self, directory, max_upload):
+        self.dir = os.path.join(directory, "devnet")
+        os.makedirs(self.dir, exist_ok=True)
+        path = os.path.join(self.dir, "devnet.json")
+        with open(path, "w") as f:
+            json.dump({"state_dir": os.path.join(self.dir, "state"), "rsa_bits": 2048,
+                       "crns": [{"attack": "none"}], "max_upload": max_upload}, f)
+        self.log = open(os.path.join(self.dir, "devnet.log"), "w")
+        self.proc = subprocess.Popen([DEVNET, "--config", path], stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError("aleph-devnet did not start; see " + self.log.name)
+        self.info = json.loads(line)
+        self.ccn = self.info["ccn"]
+        self.admin = self.info["admin"]
 
 VIRT_ALEPH = os.path.join(BUILD, "plugin", "cli", "virt-aleph")
 
@@ -131,7 +153,7 @@ def run(d):
     image_mib = os.path.getsize(image) // (1024 * 1024)
 
     # 2. CAR upload and STORE message to the devnet's CCN, against curl -T to a sink
-    devnet = Devnet(d, ["none"])
+    devnet = BigDevnet(d, os.path.getsize(image) + (64 << 20))
     try:
         key = os.path.join(d, "ethereum.key")
         subprocess.run([VIRT_ALEPH, "account", "create", "--key-file", key], check=True,

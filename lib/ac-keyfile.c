@@ -15,6 +15,8 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	{ "daemon", "connect", AC_KEY_NONEMPTY,
 	  "a libvirt URI such as qemu:///system or qemu+ssh://host/system" },
 	{ "daemon", "monitor-interval", AC_KEY_POSITIVE, "seconds > 0" },
+	{ "daemon", "max-flows", AC_KEY_POSITIVE, "a number of flows > 0" },
+	{ "daemon", "max-builds", AC_KEY_POSITIVE, "a number of image builds > 0" },
 	{ "pipeline", "state-dir", AC_KEY_NONEMPTY, "a directory" },
 	{ "pipeline", "key-file", AC_KEY_TEXT, "an Ethereum key file" },
 	{ "pipeline", "key-password-file", AC_KEY_TEXT, "a file holding the password of key-file" },

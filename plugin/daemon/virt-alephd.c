@@ -4,9 +4,13 @@
  * Threads: libvirt's default event implementation (since libvirt 6) runs on GLib's default
  * main context, so the main loop below delivers domain events, keepalives and the close
  * callback; every callback only queues work for the main loop, where all decisions happen one
- * at a time. The slow work runs in worker threads (one per domain at a time): the Aleph
- * pipelines, and the local SEV flow (which may build a disk image for minutes); they call
- * libvirt (thread-safe) for their domain and to write its status.
+ * at a time. The slow work runs in a bounded pool of worker threads ([daemon] max-flows),
+ * first come first served, one flow per domain at a time: the Aleph pipelines, and the local
+ * SEV flow (which may build a disk image for minutes). Image builds, bound by CPU and disk,
+ * take one of fewer slots ([daemon] max-builds) while the network steps and waits of the other
+ * flows go on. The workers call libvirt (its connections are thread-safe) for their own domain
+ * only, and write its status through the domain's AcStatusWriter, which serializes its writes
+ * with the heartbeat on the main loop.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -33,6 +37,7 @@
 #include "ac-pipeline.h"
 #include "ac-status-writer.h"
 #include "ac-reconcile.h"
+#include "ac-slots.h"
 #include "ac-secret-store.h"
 #include "ac-status.h"
 #include "ac-tag.h"
@@ -48,6 +53,7 @@ typedef struct {
 	int cb_lifecycle;
 	int cb_metadata;
 	GHashTable *pending; /* UUID strings to reconcile */
+	GHashTable *listed;  /* UUID → virDomainPtr listed at connection, not looked up again */
 	gboolean reconcile_scheduled;
 	guint reconnect_id;
 	guint backoff_ms;
@@ -60,11 +66,15 @@ typedef struct {
 	GHashTable *failed;    /* UUID → canonical tag whose pipeline failed for good (local SEV
 				  flow: tag and disk whose image could not be built) */
 	GHashTable *dirty;     /* UUIDs with events while their worker ran: looked at again */
-	guint localsev_workers; /* of the workers, those of the local SEV flow */
 	gchar *localsev_pool;  /* [localsev] pool: images through the storage API, into it */
 	GHashTable *retries;   /* UUID → number of retries of a transient failure */
 	guint monitor_s;
 	guint monitor_id;
+	guint max_flows;      /* [daemon] max-flows: flows running at once (the thread pool) */
+	guint max_builds;     /* [daemon] max-builds: image builds at once */
+	GThreadPool *pool;    /* of GTasks of AcWorkers, first in first out */
+	AcSlots *build_slots; /* taken by a flow while it builds an image */
+	gint running_localsev; /* atomic: local SEV flows in a thread now (their cleanup waited for) */
 } AcDaemon;
 
 typedef enum {
@@ -94,14 +104,14 @@ ac_daemon_msg_free (gpointer data)
 
 /* Writes @desired unless the domain already says the same (our writes come back as events). */
 static void
-ac_daemon_write_status (virDomainPtr dom, AcStatus *desired)
+ac_daemon_write_status (virDomainPtr dom, const gchar *xml, AcStatus *desired)
 {
 	g_autoptr(GError) error = NULL;
 	gboolean written = FALSE;
 	const gchar *name = virDomainGetName (dom);
 	char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
-	if (!ac_status_write (dom, desired, NULL, FALSE, &written, &error)) {
+	if (!ac_status_write_with_xml (dom, xml, desired, NULL, FALSE, &written, &error)) {
 		g_warning ("%s", error->message);
 		return;
 	}
@@ -142,6 +152,9 @@ typedef struct {
 	gboolean remember_failure; /* a non-transient failure waits for a change of w->tag */
 	AcStatusWriter *writer;    /* its statuses, with the fingerprint of the tag it runs for */
 	guint heartbeat_id;        /* the writer's heartbeat, on the main loop */
+	GCancellable *cancellable; /* the run's, also while it waits for a build slot */
+	gboolean building;         /* holds one of the daemon's build slots */
+	GThread *thread;           /* the pool's thread that runs it (slots taken there only) */
 } AcWorker;
 
 static void
@@ -157,17 +170,44 @@ ac_worker_free (AcWorker *w)
 	if (w->secrets_conn != NULL)
 		virConnectClose (w->secrets_conn);
 	g_clear_error (&w->error);
+	g_clear_object (&w->cancellable);
 	if (w->heartbeat_id != 0)
 		g_source_remove (w->heartbeat_id);
 	ac_status_writer_free (w->writer);
 	g_free (w);
 }
 
+/* An Aleph flow that reaches its build ("building", reported from its own thread before the
+ * build starts) takes a build slot first, waiting for one in line; it gives it back at its
+ * next state (or at its end). Cancelled while waiting, it goes on without: the build sees the
+ * cancellation at once. The build's progress, reported from the builder's threads, is left
+ * alone. */
+static void
+ac_worker_build_slot (AcWorker *w, const AcStatus *status)
+{
+	gboolean building = g_strcmp0 (status->state, "building") == 0;
+	gboolean waited = FALSE;
+
+	if (w->kind != AC_WORKER_PIPELINE || w->thread != g_thread_self ())
+		return;
+	if (building && !w->building) {
+		w->building = ac_slots_acquire (w->daemon->build_slots, w->cancellable, &waited);
+		if (waited)
+			g_message ("domain %s: waited for a build slot (%u at once)", w->uuid,
+				   w->daemon->max_builds);
+	} else if (!building && w->building) {
+		ac_slots_release (w->daemon->build_slots);
+		w->building = FALSE;
+	}
+}
+
 static void
 ac_worker_status (const AcStatus *status, gpointer user_data)
 {
 	AcWorker *w = user_data;
-	g_autoptr(AcStatus) written = ac_status_writer_write (w->writer, status);
+	g_autoptr(AcStatus) written = NULL;
+	ac_worker_build_slot (w, status);
+	written = ac_status_writer_write (w->writer, status);
 }
 
 /* the local SEV flow of one domain: statuses as it goes, the final one written here */
@@ -203,10 +243,32 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 {
 	AcWorker *w = data;
 	gboolean ok;
+	/* counted before the check below: the shutdown, which cancels first, waits for it */
+	if (w->kind == AC_WORKER_LOCALSEV)
+		g_atomic_int_inc (&w->daemon->running_localsev);
+	/* stopping while it waited in line: it never starts, its state untouched */
+	if (g_cancellable_is_cancelled (cancellable)) {
+		if (w->kind == AC_WORKER_LOCALSEV)
+			g_atomic_int_dec_and_test (&w->daemon->running_localsev);
+		g_task_return_new_error (task, AC_ERROR, AC_ERROR_CANCELLED,
+					 "domain %s: stopped before its flow started", w->uuid);
+		return;
+	}
+	w->thread = g_thread_self ();
 	/* whatever the pipeline logs concerns this domain (journal fields DOMAIN_NAME/UUID) */
 	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
 	if (w->kind == AC_WORKER_LOCALSEV) {
-		ok = ac_worker_localsev (w, cancellable);
+		/* the local SEV flow is local work (build, launch, attestation on this libvirt):
+		 * it holds a build slot all along */
+		w->building = ac_slots_acquire (w->daemon->build_slots, cancellable, NULL);
+		if (w->building) {
+			ok = ac_worker_localsev (w, cancellable);
+		} else {
+			ok = FALSE;
+			g_set_error (&w->error, AC_ERROR, AC_ERROR_CANCELLED,
+				     "domain %s: stopped while waiting for a build slot", w->uuid);
+		}
+		g_atomic_int_dec_and_test (&w->daemon->running_localsev);
 	} else if (w->kind == AC_WORKER_MONITOR) {
 		ok = ac_pipeline_check_running (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w,
 						&w->reattested, &w->error);
@@ -215,8 +277,20 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 		ok = ac_pipeline_run (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w, progress,
 				      cancellable, &w->error);
 	}
+	if (w->building) {
+		ac_slots_release (w->daemon->build_slots);
+		w->building = FALSE;
+	}
 	ac_log_set_thread_domain (NULL, NULL);
 	g_task_return_boolean (task, ok);
+}
+
+/* a thread of the daemon's pool runs the next flow in line */
+static void
+ac_worker_pool_func (gpointer data, gpointer user_data)
+{
+	g_autoptr (GTask) task = data;
+	ac_worker_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));
 }
 
 static gboolean ac_daemon_requeue (gpointer data);
@@ -236,6 +310,12 @@ static void
 ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 {
 	AcWorker *w = g_task_get_task_data (G_TASK (res));
+	GError *error = NULL;
+	/* the error of a flow that never started (stopping) */
+	if (!g_task_propagate_boolean (G_TASK (res), &error) && w->error == NULL)
+		w->error = error;
+	else
+		g_clear_error (&error);
 	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
 	ac_worker_done_domain (w);
 	ac_log_set_thread_domain (NULL, NULL);
@@ -250,8 +330,6 @@ ac_worker_done_domain (AcWorker *w)
 		g_source_remove (w->heartbeat_id);
 	w->heartbeat_id = 0;
 	g_hash_table_remove (self->workers, w->uuid);
-	if (w->kind == AC_WORKER_LOCALSEV)
-		self->localsev_workers--;
 	/* an event came while it ran: the run may not have seen what it says */
 	if (g_hash_table_remove (self->dirty, w->uuid) && g_main_loop_is_running (self->loop))
 		ac_daemon_queue (self, w->uuid);
@@ -315,7 +393,6 @@ ac_daemon_start_worker (AcDaemon *self,
 	w->tag = g_strdup (tag);
 	w->kind = kind;
 	if (kind == AC_WORKER_LOCALSEV) {
-		self->localsev_workers++;
 		w->sev_host = g_object_ref (self->sev_host);
 		if (self->secrets_conn != NULL) {
 			virConnectRef (self->secrets_conn);
@@ -336,10 +413,15 @@ ac_daemon_start_worker (AcDaemon *self,
 		w->heartbeat_id = ac_status_writer_add_heartbeat (w->writer);
 	}
 	cancellable = g_cancellable_new ();
+	w->cancellable = g_object_ref (cancellable);
+	/* in the table while it waits in line too: one flow per domain */
 	g_hash_table_insert (self->workers, g_strdup (uuid), cancellable);
 	task = g_task_new (NULL, cancellable, ac_worker_done, NULL);
+	/* a flow cancelled at its end still reports how it ended, not the cancellation */
+	g_task_set_check_cancellable (task, FALSE);
 	g_task_set_task_data (task, w, (GDestroyNotify)ac_worker_free);
-	g_task_run_in_thread (task, ac_worker_thread);
+	/* first in, first out: a domain retried after its backoff queues behind the others */
+	g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
 }
 
 /* ---- reconcile (main thread) ------------------------------------------------------------- */
@@ -349,7 +431,13 @@ static void ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gch
 static void
 ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
 {
-	g_autoptr(virDomain) dom = virDomainLookupByUUIDString (self->conn, uuid);
+	g_autoptr(virDomain) dom = NULL;
+	gpointer key = NULL;
+	/* the domains listed at connection come with their handle: one call less each */
+	if (g_hash_table_steal_extended (self->listed, uuid, &key, (gpointer *)&dom))
+		g_free (key);
+	else
+		dom = virDomainLookupByUUIDString (self->conn, uuid);
 	if (dom == NULL)
 		return; /* undefined meanwhile */
 	ac_log_set_thread_domain (virDomainGetName (dom), uuid);
@@ -409,7 +497,7 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 		return;
 	}
 	if (tag == NULL || tag->publish == NULL) {
-		ac_daemon_write_status (dom, desired);
+		ac_daemon_write_status (dom, xml, desired);
 		return;
 	}
 
@@ -529,6 +617,7 @@ ac_daemon_drop_connection (AcDaemon *self)
 	if (self->cb_metadata >= 0)
 		virConnectDomainEventDeregisterAny (self->conn, self->cb_metadata);
 	self->cb_lifecycle = self->cb_metadata = -1;
+	g_hash_table_remove_all (self->listed);
 	virConnectClose (self->conn);
 	self->conn = NULL;
 	g_clear_object (&self->sev_host);
@@ -549,6 +638,7 @@ ac_daemon_dispatch (gpointer data)
 		break;
 	case MSG_UNDEFINED:
 		g_hash_table_remove (self->pending, msg->uuid);
+		g_hash_table_remove (self->listed, msg->uuid);
 		/* a launch prepared for a domain that is gone never starts: its session keys go
 		 * (a running worker's domain is left to the worker; the built image is kept) */
 		if (!g_hash_table_contains (self->workers, msg->uuid)) {
@@ -671,9 +761,12 @@ ac_daemon_connect (AcDaemon *self, GError **error)
 	}
 	for (int i = 0; i < n; i++) {
 		char uuid[VIR_UUID_STRING_BUFLEN];
-		if (virDomainGetUUIDString (domains[i], uuid) == 0)
+		if (virDomainGetUUIDString (domains[i], uuid) == 0) {
 			ac_daemon_queue (self, uuid);
-		virDomainFree (domains[i]);
+			g_hash_table_replace (self->listed, g_strdup (uuid), domains[i]);
+		} else {
+			virDomainFree (domains[i]);
+		}
 	}
 	free (domains);
 	g_message ("connected to %s; %d domains to check", self->uri, n);
@@ -726,8 +819,7 @@ ac_daemon_tick (gpointer user_data)
 }
 
 static gboolean
-ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint *monitor_s, gchar **pool,
-		       GError **error)
+ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, AcDaemon *self, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new ();
 	g_autoptr(GError) local_error = NULL;
@@ -739,12 +831,22 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, guint 
 	}
 	if (*uri == NULL)
 		*uri = g_key_file_get_string (kf, "daemon", "connect", NULL);
-	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "monitor-interval", monitor_s,
-				       error))
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "monitor-interval",
+				       &self->monitor_s, error))
+		return FALSE;
+	/* flows at once (network steps and waits), of which image builds (CPU and disk) */
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "max-builds",
+				       &self->max_builds, error))
+		return FALSE;
+	if (!g_key_file_has_key (kf, "daemon", "max-flows", NULL))
+		self->max_flows = ac_slots_default_flows (self->max_builds);
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "max-flows",
+				       &self->max_flows, error))
 		return FALSE;
 	/* the local SEV flow builds images through libvirt's storage API, into this pool (remote
 	 * hosts always do, into the disk's own pool) */
 	if (g_key_file_has_key (kf, "localsev", "pool", NULL)) {
+		gchar **pool = &self->localsev_pool;
 		g_free (*pool);
 		*pool = g_key_file_get_string (kf, "localsev", "pool", NULL);
 		if (*pool == NULL || (*pool)[0] == '\0') {
@@ -796,6 +898,12 @@ ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri, const gchar *config,
 	return AC_EXIT_OK;
 }
 
+static void
+ac_daemon_domain_free (gpointer dom)
+{
+	virDomainFree (dom);
+}
+
 /* The daemon's tables, timers and signal handlers, before it connects. */
 static void
 ac_daemon_init (AcDaemon *self, gchar *uri)
@@ -803,12 +911,16 @@ ac_daemon_init (AcDaemon *self, gchar *uri)
 	self->uri = uri;
 	self->loop = g_main_loop_new (NULL, FALSE);
 	self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self->listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, ac_daemon_domain_free);
 	self->cb_lifecycle = self->cb_metadata = -1;
 	self->backoff_ms = BACKOFF_MIN_MS;
 	self->workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	/* threads made as flows come, never more than max-flows; the flows beyond wait in line */
+	self->pool = g_thread_pool_new (ac_worker_pool_func, self, (gint)self->max_flows, FALSE, NULL);
+	self->build_slots = ac_slots_new (self->max_builds);
 	the_daemon = self;
 	self->monitor_id = g_timeout_add_seconds (self->monitor_s, ac_daemon_monitor, self);
 	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, self);
@@ -832,18 +944,22 @@ ac_daemon_shutdown (AcDaemon *self)
 	{
 		gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 		guint tick = g_timeout_add (200, ac_daemon_tick, NULL);
-		while (self->localsev_workers > 0 && g_get_monotonic_time () < deadline)
+		/* the flows still in line never start */
+		g_thread_pool_free (self->pool, TRUE, FALSE);
+		self->pool = NULL;
+		while (g_atomic_int_get (&self->running_localsev) > 0 && g_get_monotonic_time () < deadline)
 			g_main_context_iteration (NULL, TRUE);
 		g_source_remove (tick);
 	}
 	the_daemon = NULL;
 	ac_daemon_drop_connection (self);
 	/* a worker still running keeps using the options */
-	if (self->localsev_workers == 0)
+	if (g_atomic_int_get (&self->running_localsev) == 0)
 		ac_localsev_options_free (self->lopts);
 	if (self->secrets_conn != NULL)
 		virConnectClose (self->secrets_conn);
 	g_hash_table_unref (self->pending);
+	g_hash_table_unref (self->listed);
 	g_hash_table_unref (self->dirty);
 	g_free (self->localsev_pool);
 	g_main_loop_unref (self->loop);
@@ -904,8 +1020,10 @@ main (int argc, char **argv)
 	if (verbose)
 		g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 	self.monitor_s = 30;
+	self.max_builds = ac_slots_default_builds ();
+	self.max_flows = ac_slots_default_flows (self.max_builds);
 	if (!ac_daemon_load_config (config != NULL ? config : AC_DAEMON_CONF, config != NULL, &uri,
-				    &self.monitor_s, &self.localsev_pool, &error)) {
+				    &self, &error)) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
@@ -954,7 +1072,8 @@ main (int argc, char **argv)
 
 	ac_daemon_init (&self, uri);
 
-	g_message ("virt-alephd %s starting; libvirt %s", PACKAGE_VERSION, uri);
+	g_message ("virt-alephd %s starting; libvirt %s; %u flows at once, %u of them building",
+		   PACKAGE_VERSION, uri, self.max_flows, MIN (self.max_builds, self.max_flows));
 	if (!ac_daemon_connect (&self, &error)) {
 		g_message ("%s; retrying", error->message);
 		ac_daemon_schedule_reconnect (&self);

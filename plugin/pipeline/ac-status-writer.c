@@ -27,6 +27,26 @@ ac_status_write (virDomainPtr dom,
                  GError **error)
 {
 	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
+	return ac_status_write_with_xml (dom, xml, desired, tag_fingerprint, heartbeat, written,
+	                                 error);
+}
+
+/**
+ * ac_status_write_with_xml:
+ * @xml: (nullable): the domain's XML as the caller just read it (one read less: virt-alephd
+ *   reconciles thousands of domains at start-up)
+ *
+ * ac_status_write() on @xml.
+ */
+gboolean
+ac_status_write_with_xml (virDomainPtr dom,
+                          const gchar *xml,
+                          AcStatus *desired,
+                          const gchar *tag_fingerprint,
+                          gboolean heartbeat,
+                          gboolean *written,
+                          GError **error)
+{
 	g_autoptr (AcStatus) current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
 	g_autofree gchar *status_xml = NULL;
 

@@ -20,6 +20,15 @@ ac_status_write (virDomainPtr dom,
                  gboolean heartbeat,
                  gboolean *written,
                  GError **error);
+/* the same, the domain's XML (%NULL: unreadable) already read by the caller */
+gboolean
+ac_status_write_with_xml (virDomainPtr dom,
+                          const gchar *xml,
+                          AcStatus *desired,
+                          const gchar *tag_fingerprint,
+                          gboolean heartbeat,
+                          gboolean *written,
+                          GError **error);
 
 /* One domain's writer, shared by the thread that runs its flow and a heartbeat timer. */
 typedef struct _AcStatusWriter AcStatusWriter;

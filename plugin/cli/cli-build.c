@@ -442,20 +442,22 @@ build_deliver (AcCliGlobal *global,
 
 /*
  * What to do with a published image: the tag line that boots an instance from the STORE, and
- * a sentence for people. The tag cannot name an existing image yet (the flows build and publish
- * their own), so *tag_out is NULL and the sentence says how to use the STORE today; once the
- * tag can (<aleph:publish rootfs='HASH'/>), this is the one place to change.
+ * a sentence for people: the tag line that deploys the published image as it is
+ * (<aleph:publish rootfs='HASH'/>, docs/tag.md) and the command that writes it.
  */
 static gchar *
 build_publish_usage (const BuildReport *r, AcImageLayout layout, gchar **tag_out)
 {
-	*tag_out = NULL;
+	*tag_out = g_strdup_printf ("<aleph:publish rootfs='%s'/>", r->store_hash);
 	return g_strdup_printf (
-	    "the image is the STORE %s: an Aleph confidential instance (%s) boots it as its "
-	    "rootfs, e.g. aleph instance create --confidential --rootfs %s; virt-aleph's tag "
-	    "cannot name a published image yet (docs/builder.md#publishing-to-aleph)",
-	    r->store_hash, layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? "AMD SEV-SNP" : "AMD SEV",
-	    r->store_hash);
+	    "the image is the STORE %s: a domain tagged %s%s boots it as its rootfs on Aleph "
+	    "(AMD %s), nothing built again: virt-aleph tag DOMAIN --rootfs %s%s "
+	    "--passphrase-file FILE (the passphrase is checked against the image's LUKS header "
+	    "first); with aleph-client: aleph instance create --confidential --rootfs %s",
+	    r->store_hash, *tag_out,
+	    layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? " and <aleph:sev type='snp'/>" : "",
+	    layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? "SEV-SNP" : "SEV", r->store_hash,
+	    layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? " --sev-type snp" : "", r->store_hash);
 }
 
 static void

@@ -503,7 +503,7 @@ class AlephFlow(DevnetFlowCase):
         self.assertEqual(pub["item_hash"], out["cid"])
         self.assertEqual(pub["api"], self.devnet.ccn)
         self.assertEqual(pub["layout"], "luks2-root")
-        self.assertIsNone(pub["tag"])  # the tag cannot name a published image yet
+        self.assertEqual(pub["tag"], f"<aleph:publish rootfs='{out['store']}'/>")
         self.assertIn(f"--rootfs {out['store']}", pub["usage"])
         # the same in words, on a text build
         r = run(VIRT_ALEPH, "build", tpl, "--force", "--passphrase-out", os.path.join(self.env.dir, "pw1"), check=False)

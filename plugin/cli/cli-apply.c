@@ -311,6 +311,33 @@ apply_done (GObject *source, GAsyncResult *res, gpointer data)
 	g_main_loop_quit (run->loop);
 }
 
+/**
+ * ac_cli_store_rootfs_passphrase:
+ *
+ * For `virt-aleph tag --rootfs HASH --passphrase-file FILE` (module virt, which must not load
+ * the network's libraries): the passphrase checked against the published image's LUKS header,
+ * then stored in the secret store the flow reads.
+ */
+gboolean
+ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
+                                const gchar *config_path,
+                                gpointer conn,
+                                gpointer dom,
+                                const gchar *passphrase_file,
+                                GError **error)
+{
+	g_autoptr (AcPipelineConfig) config
+	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+
+	if (config == NULL)
+		return FALSE;
+	if (global->password_file != NULL) {
+		g_free (config->key_password_file);
+		config->key_password_file = g_strdup (global->password_file);
+	}
+	return ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, error);
+}
+
 int
 ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 {

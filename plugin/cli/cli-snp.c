@@ -22,6 +22,8 @@ static const CliSnpCommand snp_commands[] = {
 	  cli_snp_cmd_measure },
 	{ "fetch-certs", "[REPORT]", "fetch and verify the VCEK and its ASK/ARK from AMD KDS",
 	  cli_snp_cmd_fetch_certs },
+	{ "make-runtime", "", "make an Aleph instance runtime (bundle + manifest) of your files",
+	  cli_snp_cmd_make_runtime },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -33,6 +33,8 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv);
 /* cli-snp-measure.c */
 int
 cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv);
+int
+cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv);
 /* cli-snp-certs.c */
 int
 cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv);

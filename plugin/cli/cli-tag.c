@@ -501,15 +501,11 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	if (!ac_virt_set_metadata (dom, AC_TAG_PREFIX, AC_TAG_NS, element, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (o.passphrase_file != NULL) {
-		g_autoptr (AcPipelineConfig) config = ac_pipeline_config_load (
-		    config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-		if (config != NULL && global->password_file != NULL) {
-			g_free (config->key_password_file);
-			config->key_password_file = g_strdup (global->password_file);
-		}
-		if (config == NULL
-		    || !ac_pipeline_set_rootfs_passphrase (config, conn, dom, o.passphrase_file,
-		                                           &error)) {
+		/* the flow module has the pipeline: this one stays without the network's libraries */
+		AcCliStoreRootfsPassphraseFunc store = ac_cli_module_symbol (
+		    "flow", "ac_cli_store_rootfs_passphrase", &error);
+		if (store == NULL
+		    || !store (global, config_path, conn, dom, o.passphrase_file, &error)) {
 			g_prefix_error (&error, "domain '%s' is tagged, but its image's passphrase "
 			                        "was not stored: ",
 			                virDomainGetName (dom));

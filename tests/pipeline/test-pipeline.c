@@ -15,6 +15,9 @@
 #include "ac-aleph-client.h"
 #include "ac-devnet.h"
 #include "ac-error.h"
+#include "ac-tar.h"
+#include "ac-snp-runtime.h"
+#include "ac-codec.h"
 #include "ac-pipeline-private.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-session.h"
@@ -339,7 +342,8 @@ test_snp_preflight (void)
 		g_assert_cmpuint (count_messages (f, "INSTANCE"), ==, 0);
 	}
 	{
-		/* a runtime reference that is a STORE of something else (the SEV firmware, 2 MiB) */
+		/* a runtime reference that is a STORE of something else (the SEV firmware, 2 MiB)
+		 */
 		g_autofree gchar *tee
 		    = g_strdup_printf ("<aleph:sev type='snp' runtime='%s'/>", net.fw_ref);
 		g_autoptr (Flow) f = flow_new_tee (NULL, tee, "payment='credit'");
@@ -403,10 +407,10 @@ test_snp_preflight (void)
 		{
 			JsonObject *rootfs = json_object_get_object_member (
 			    json_node_get_object (content), "rootfs");
-			json_object_set_string_member (json_object_get_object_member (rootfs, "parent"),
-			                               "ref",
-			                               "0000000000000000000000000000000000000000000000000000"
-			                               "000000000000");
+			json_object_set_string_member (
+			    json_object_get_object_member (rootfs, "parent"), "ref",
+			    "0000000000000000000000000000000000000000000000000000"
+			    "000000000000");
 			json_object_set_int_member (rootfs, "size_mib", 1);
 		}
 		msg = ac_aleph_message_build ("INSTANCE", content,
@@ -420,6 +424,94 @@ test_snp_preflight (void)
 		g_assert_true (ac_pipeline_snp_runtime_step (&f->p, &error));
 		g_assert_no_error (error);
 	}
+}
+
+/* a runtime the user made of their own files (virt-aleph snp make-runtime's bundle and
+ * manifest: lib/ac-tar.h, ac_snp_runtime_to_json) and published as two storage STOREs runs
+ * through the runtime step: the launch digests are those of the files, for this account */
+static GBytes *
+snp_vector (const gchar *name)
+{
+	g_autofree gchar *path
+	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "sev-snp-measure", name, NULL);
+	g_autoptr (GError) error = NULL;
+	gchar *data = NULL;
+	gsize len = 0;
+	g_assert_true (g_file_get_contents (path, &data, &len, &error));
+	return g_bytes_new_take (data, len);
+}
+
+static gchar *
+publish_storage (Flow *f, const gchar *name, const void *data, gsize len)
+{
+	g_autofree gchar *path = g_build_filename (f->dir, name, NULL);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcAlephMessage) store = NULL;
+	g_autoptr (AcMessageInfo) info = NULL;
+	g_autofree gchar *hash = NULL;
+
+	g_assert_true (g_file_set_contents (path, data, (gssize)len, &error));
+	hash = ac_ccn_upload_file (f->p.ccn, AC_CCN_UPLOAD_STORAGE, path, f->p.account, "TEST",
+	                           &store, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (store);
+	info = ac_ccn_wait_processed (f->p.ccn, store->item_hash, 30000, NULL, &error);
+	g_assert_no_error (error);
+	return g_strdup (store->item_hash);
+}
+
+static void
+test_snp_own_runtime (void)
+{
+	g_autoptr (Flow) f = flow_new_tee (NULL, "<aleph:sev type='snp'/>", "payment='credit'");
+	g_autoptr (GError) error = NULL;
+	GBytes *files[] = { snp_vector ("fixtures/ovmf_AmdSev_suffix.bin"),
+		            snp_vector ("inputs/kernel.bin"), snp_vector ("inputs/initrd.bin") };
+	const gchar *members[] = { "ovmf/OVMF.fd", "boot/vmlinuz", "boot/initrd.img" };
+	gchar *models[] = { (gchar *)"EPYC-Milan", NULL };
+	g_autoptr (GBytes) bundle = ac_tar_gz_write (members, files, 3, &error);
+	g_autofree gchar *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bundle);
+	AcSnpRuntime rt = { .bundle_ref = sha,
+		            .bundle_size = g_bytes_get_size (bundle),
+		            .member_ovmf = (gchar *)members[0],
+		            .member_kernel = (gchar *)members[1],
+		            .member_initrd = (gchar *)members[2],
+		            .cpu_models = models,
+		            .cmdline_template = (gchar *)"console=ttyS0 owner={owner}",
+		            .attestation_port = 9443 };
+	g_autofree gchar *manifest = NULL;
+	g_autofree gchar *runtime = NULL;
+	g_autofree gchar *want_hex = NULL;
+	g_autofree AcSnpRuntimeMeasurement *want = NULL;
+	AcSnpRuntimeFiles rf = { files[0], files[1], files[2] };
+	JsonArray *ms;
+	guint n = 0;
+
+	g_assert_no_error (error);
+	g_assert_true (ac_codec_hex_decode_fixed ("sha", sha, AC_CODEC_HEX_LOWER, rt.bundle_sha256,
+	                                          32, &error));
+	manifest = ac_snp_runtime_to_json (&rt);
+	g_assert_true (ac_pipeline_ensure_clients (&f->p, &error));
+	g_assert_no_error (error);
+	g_free (publish_storage (f, "bundle.tar.gz", g_bytes_get_data (bundle, NULL),
+	                         g_bytes_get_size (bundle)));
+	runtime = publish_storage (f, "manifest.json", manifest, strlen (manifest));
+	f->config->snp_runtime = g_strdup (runtime);
+
+	g_assert_true (ac_pipeline_preflight_step (&f->p, &error));
+	g_assert_no_error (error);
+	g_assert_cmpint (ac_state_get_int (f->p.state, "runtime", "port"), ==, 9443);
+	ms = json_object_get_array_member (ac_state_get_step (f->p.state, "runtime"),
+	                                   "measurements");
+	g_assert_cmpuint (json_array_get_length (ms), ==, 1);
+	g_assert_true (ac_snp_runtime_expected_measurements (
+	    &rt, &rf, ac_eth_account_get_address (f->p.account), 2, &want, &n, &error));
+	want_hex = ac_codec_hex_encode (want[0].launch, AC_SNP_LD_SIZE);
+	g_assert_cmpstr (
+	    json_object_get_string_member (json_array_get_object_element (ms, 0), "launch"), ==,
+	    want_hex);
+	for (guint i = 0; i < 3; i++)
+		g_bytes_unref (files[i]);
 }
 
 static void
@@ -582,10 +674,11 @@ test_store_instance (void)
 static void
 run_ok (const gchar *const *argv, const gchar *stdin_text)
 {
-	g_autoptr (GSubprocess) sp = g_subprocess_newv (
-	    argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-	              | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-	    NULL);
+	g_autoptr (GSubprocess) sp
+	    = g_subprocess_newv (argv,
+	                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+	                             | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+	                         NULL);
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *err = NULL;
 	g_assert_nonnull (sp);
@@ -619,11 +712,12 @@ post_sev_image (const gchar *passphrase)
 		const gchar *t1[] = { "truncate", "-s", "5M", img, NULL };
 		const gchar *t2[] = { "truncate", "-s", "2M", p2, NULL };
 		const gchar *sf[] = { "sfdisk", "-q", img, NULL };
-		const gchar *lk[] = { "cryptsetup", "luksFormat", "--batch-mode", "--type", "luks1",
-			              "--pbkdf-force-iterations", "1000", "--key-file", key, p2,
-			              NULL };
-		const gchar *dd[] = { "dd", "status=none", "bs=512", "seek=4096", "conv=notrunc",
-			              iff, off, NULL };
+		const gchar *lk[] = { "cryptsetup", "luksFormat", "--batch-mode",
+			              "--type",     "luks1",      "--pbkdf-force-iterations",
+			              "1000",       "--key-file", key,
+			              p2,           NULL };
+		const gchar *dd[] = { "dd",           "status=none", "bs=512", "seek=4096",
+			              "conv=notrunc", iff,           off,      NULL };
 		run_ok (t1, NULL);
 		run_ok (sf, "label: gpt\nstart=2048, size=2048, type=U\nstart=4096, type=L\n");
 		run_ok (t2, NULL);
@@ -701,7 +795,8 @@ test_rootfs (void)
 	g_assert_null (ac_state_get_string (f->p.state, "build", "image"));
 	/* no temporary copy of the image is left */
 	{
-		g_autofree gchar *d = g_build_filename (f->config->state_dir, "domains", UUID, NULL);
+		g_autofree gchar *d
+		    = g_build_filename (f->config->state_dir, "domains", UUID, NULL);
 		g_autoptr (GDir) dir = g_dir_open (d, 0, NULL);
 		const gchar *n;
 		while (dir != NULL && (n = g_dir_read_name (dir)) != NULL)
@@ -786,8 +881,8 @@ test_adopt (void)
 
 	/* ours and the tag's: recorded as the flow would have, nothing posted */
 	ac_state_reset_step (f->p.state, "build");
-	g_assert_true (ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass), NULL,
-	                                         &error));
+	g_assert_true (
+	    ac_pipeline_rootfs_check (&f->p, (const guint8 *)pass, strlen (pass), NULL, &error));
 	g_assert_true (ac_pipeline_adopt_step (&f->p, instance, &error));
 	g_assert_no_error (error);
 	flow_reload_state (f);
@@ -867,6 +962,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/pipeline/preflight/refused-payment", test_preflight_refused_payment);
 	g_test_add_func ("/pipeline/preflight/old-ccn", test_preflight_old_ccn);
 	g_test_add_func ("/pipeline/preflight/snp", test_snp_preflight);
+	g_test_add_func ("/pipeline/preflight/snp-own-runtime", test_snp_own_runtime);
 	g_test_add_func ("/pipeline/store-instance", test_store_instance);
 	g_test_add_func ("/pipeline/rootfs", test_rootfs);
 	g_test_add_func ("/pipeline/adopt", test_adopt);

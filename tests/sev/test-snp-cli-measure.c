@@ -12,7 +12,9 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-snp-runtime.h"
 #include "test-sev-common.h"
 
 static gchar *tmpdir = NULL;
@@ -366,6 +368,109 @@ test_help_lists_options (void)
 	g_assert_nonnull (strstr (out, "  measure "));
 }
 
+static GBytes *
+read_bytes (const gchar *path)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *data = NULL;
+	gsize len = 0;
+	g_assert_true (g_file_get_contents (path, &data, &len, &error));
+	return g_bytes_new_take (data, len);
+}
+
+/* make-runtime of C6's inputs: a manifest the strict parser reads back to the same bytes, a
+ * bundle holding exactly those files, and the launch digest a client computes from them for
+ * C6's owner and vCPUs is sev-snp-measure's C6 (the same bundle again, byte for byte) */
+static void
+test_make_runtime (gconstpointer data)
+{
+	const CliCase *c6 = find_case (data, "C6");
+	g_autofree gchar *outdir = g_build_filename (tmpdir, "runtime", NULL);
+	g_autofree gchar *manifest_path = g_build_filename (outdir, "manifest.json", NULL);
+	g_autofree gchar *bundle_path = g_build_filename (outdir, "bundle.tar.gz", NULL);
+	g_autofree gchar *dir = vec_dir ();
+	g_autofree gchar *out = NULL, *err = NULL, *json = NULL, *again = NULL;
+	g_autoptr (GBytes) manifest = NULL, bundle = NULL, bundle2 = NULL;
+	g_autoptr (AcSnpRuntime) rt = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree AcSnpRuntimeMeasurement *m = NULL;
+	g_autofree gchar *digest = NULL;
+	AcSnpRuntimeFiles files = { 0 };
+	guint n = 0;
+	const gchar *inputs[] = { "fixtures/ovmf_AmdSev_suffix.bin", "inputs/kernel.bin",
+		                  "inputs/initrd.bin" };
+
+	g_assert_cmpint (cli (&out, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
+	                      inputs[1], "--initrd", inputs[2], "--cpu-model", "EPYC-v4",
+	                      "--cpu-model", "EPYC-Milan", "--name", "test", "--output", outdir,
+	                      NULL),
+	                 ==, AC_EXIT_OK);
+	g_assert_nonnull (strstr (out, "--engine storage"));
+	manifest = read_bytes (manifest_path);
+	bundle = read_bytes (bundle_path);
+	json = g_strndup (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
+	rt = ac_snp_runtime_parse (json, strlen (json), &error);
+	g_assert_no_error (error);
+	again = ac_snp_runtime_to_json (rt);
+	g_assert_cmpstr (again, ==, json);
+	g_assert_cmpuint (g_strv_length (rt->cpu_models), ==, 2);
+	g_assert_cmpuint (rt->attestation_port, ==, 8443);
+	g_assert_true (ac_snp_runtime_check_bundle (rt, bundle, &error));
+	g_assert_true (ac_snp_runtime_extract (rt, bundle, &files, &error));
+	g_assert_no_error (error);
+	for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+		g_autofree gchar *path = g_build_filename (dir, inputs[i], NULL);
+		g_autoptr (GBytes) want = read_bytes (path);
+		GBytes *got = i == 0 ? files.ovmf : i == 1 ? files.kernel : files.initrd;
+		g_assert_true (g_bytes_equal (got, want));
+	}
+	g_assert_true (ac_snp_runtime_expected_measurements (
+	    rt, &files, "0x9319ad3b7a8e0ee24f2e639c40d8ed124c5520ba", 2, &m, &n, &error));
+	g_assert_no_error (error);
+	digest = ac_codec_hex_encode (m[0].launch, AC_SNP_LD_SIZE);
+	g_assert_cmpstr (digest, ==, c6->expected);
+	ac_snp_runtime_files_clear (&files);
+
+	/* the files are there: replaced only with --force, and then the same bytes */
+	g_clear_pointer (&out, g_free);
+	g_clear_pointer (&err, g_free);
+	g_assert_cmpint (cli (&out, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
+	                      inputs[1], "--initrd", inputs[2], "--output", outdir, NULL),
+	                 ==, AC_EXIT_EXISTS);
+	g_clear_pointer (&out, g_free);
+	g_clear_pointer (&err, g_free);
+	g_assert_cmpint (cli (&out, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
+	                      inputs[1], "--initrd", inputs[2], "--cpu-model", "EPYC-v4",
+	                      "--cpu-model", "EPYC-Milan", "--name", "test", "--output", outdir,
+	                      "--force", NULL),
+	                 ==, AC_EXIT_OK);
+	bundle2 = read_bytes (bundle_path);
+	g_assert_true (g_bytes_equal (bundle, bundle2));
+
+	/* what a client would refuse is refused here: a CPU model the digest does not know, a
+	 * template without {owner}, a firmware that is not an SNP OVMF */
+	g_clear_pointer (&err, g_free);
+	g_assert_cmpint (cli (NULL, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
+	                      inputs[1], "--initrd", inputs[2], "--cpu-model", "Pentium",
+	                      "--output", outdir, "--force", NULL),
+	                 ==, AC_EXIT_USAGE);
+	g_assert_nonnull (strstr (err, "Pentium"));
+	g_clear_pointer (&err, g_free);
+	g_assert_cmpint (cli (NULL, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
+	                      inputs[1], "--initrd", inputs[2], "--cmdline-template",
+	                      "console=ttyS0", "--output", outdir, "--force", NULL),
+	                 ==, AC_EXIT_USAGE);
+	g_assert_nonnull (strstr (err, "{owner}"));
+	g_clear_pointer (&err, g_free);
+	g_assert_cmpint (cli (NULL, &err, "snp", "make-runtime", "--ovmf", inputs[1], "--kernel",
+	                      inputs[1], "--initrd", inputs[2], "--output", outdir, "--force",
+	                      NULL),
+	                 ==, AC_EXIT_USAGE);
+	g_remove (manifest_path);
+	g_remove (bundle_path);
+	g_rmdir (outdir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -386,6 +491,7 @@ main (int argc, char **argv)
 	g_test_add_data_func ("/snp/cli/measure/equivalent-options", cases,
 	                      test_equivalent_options);
 	g_test_add_func ("/snp/cli/measure/bad-input", test_bad_input);
+	g_test_add_data_func ("/snp/cli/make-runtime", cases, test_make_runtime);
 	g_test_add_func ("/snp/cli/measure/help", test_help_lists_options);
 	ret = g_test_run ();
 	for (guint i = 0; i < 2; i++) {

@@ -14,6 +14,9 @@
 const AcKeyFileKey ac_service_config_keys[] = {
 	{ "daemon", "connect", AC_KEY_NONEMPTY,
 	  "a libvirt URI such as qemu:///system or qemu+ssh://host/system" },
+	/* one group per further host of a fleet, [host NAME] (ac-hosts.h) */
+	{ "host *", "connect", AC_KEY_NONEMPTY,
+	  "the libvirt URI of host NAME such as qemu+ssh://root@node1/system" },
 	{ "daemon", "monitor-interval", AC_KEY_POSITIVE, "seconds > 0" },
 	{ "daemon", "max-flows", AC_KEY_POSITIVE, "a number of flows > 0" },
 	{ "daemon", "max-builds", AC_KEY_POSITIVE, "a number of image builds > 0" },
@@ -57,6 +60,20 @@ const AcKeyFileKey ac_hook_config_keys[] = {
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };
 
+/* A table's group "NAME *" stands for every group "NAME WORD" ([host node1]). */
+static gboolean
+group_matches (const gchar *row, const gchar *group)
+{
+	gsize n;
+	if (row == NULL || group == NULL)
+		return FALSE;
+	n = strlen (row);
+	if (n >= 2 && row[n - 1] == '*' && row[n - 2] == ' ')
+		return strncmp (row, group, n - 1) == 0 && group[n - 1] != '\0' &&
+		       strchr (group + n - 1, ' ') == NULL;
+	return strcmp (row, group) == 0;
+}
+
 /**
  * ac_key_file_expected:
  *
@@ -66,7 +83,7 @@ const gchar *
 ac_key_file_expected (const AcKeyFileKey *known, const gchar *group, const gchar *key)
 {
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0 && g_strcmp0 (k->key, key) == 0)
+		if (group_matches (k->group, group) && g_strcmp0 (k->key, key) == 0)
 			return k->expected;
 	return NULL;
 }
@@ -89,7 +106,7 @@ known_keys (const AcKeyFileKey *known, const gchar *group)
 {
 	g_autoptr (GString) s = g_string_new (NULL);
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0)
+		if (group_matches (k->group, group))
 			g_string_append_printf (s, "%s%s", s->len > 0 ? ", " : "", k->key);
 	return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -98,7 +115,7 @@ static gboolean
 group_known (const AcKeyFileKey *known, const gchar *group)
 {
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0)
+		if (group_matches (k->group, group))
 			return TRUE;
 	return FALSE;
 }
@@ -116,7 +133,7 @@ check_kind (GKeyFile *kf,
 	guint unused = 0;
 
 	for (const AcKeyFileKey *k = known; k->group != NULL && row == NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0 && g_strcmp0 (k->key, key) == 0)
+		if (group_matches (k->group, group) && g_strcmp0 (k->key, key) == 0)
 			row = k;
 	if (row == NULL)
 		return TRUE;

@@ -19,6 +19,7 @@
 #include "ac-file.h"
 #include "ac-snp-chain.h"
 #include "ac-hook-gate.h"
+#include "ac-hosts.h"
 #include "ac-localsev.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
@@ -432,6 +433,36 @@ check_domain (Doctor *d, virConnect *conn, AcPipelineConfig *config, const gchar
 	check_attestation (d, st, tag);
 }
 
+/* A fleet ([host NAME] groups): one line per host, its connection; a failure names the host. */
+static void
+check_hosts (Doctor *d, const gchar *config_path, const gchar *state_dir)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) hosts
+	    = ac_cli_config_hosts (d->global, config_path, state_dir, &error);
+
+	if (hosts == NULL) {
+		report (d, "hosts", CHECK_FAIL, ac_error_to_exit_code (error), "%s",
+		        error->message);
+		return;
+	}
+	for (guint i = 0; hosts->len > 1 && i < hosts->len; i++) {
+		const AcHost *h = g_ptr_array_index (hosts, i);
+		g_autofree gchar *check = g_strdup_printf ("host %s", h->name);
+		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, &error);
+		unsigned long ver = 0;
+		if (conn == NULL) {
+			report (d, check, CHECK_FAIL, AC_EXIT_LIBVIRT, "host %s: %s", h->name,
+			        error->message);
+			g_clear_error (&error);
+			continue;
+		}
+		virConnectGetLibVersion (conn, &ver);
+		report (d, check, CHECK_OK, AC_EXIT_OK, "%s (libvirt %lu.%lu.%lu; state %s)",
+		        h->uri, ver / 1000000, (ver / 1000) % 1000, ver % 1000, h->state_dir);
+	}
+}
+
 int
 ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 {
@@ -484,6 +515,9 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		g_free (config->key_password_file);
 		config->key_password_file = g_strdup (global->password_file);
 	}
+	ac_virt_init ();
+	check_hosts (&d, config_path, config->state_dir);
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
 	uri = ac_cli_get_uri (global);
 	local = ac_secret_store_uri_is_local (uri);
 	ac_virt_init ();

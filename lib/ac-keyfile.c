@@ -14,9 +14,6 @@
 const AcKeyFileKey ac_service_config_keys[] = {
 	{ "daemon", "connect", AC_KEY_NONEMPTY,
 	  "a libvirt URI such as qemu:///system or qemu+ssh://host/system" },
-	/* one group per further host of a fleet, [host NAME] (ac-hosts.h) */
-	{ "host *", "connect", AC_KEY_NONEMPTY,
-	  "the libvirt URI of host NAME such as qemu+ssh://root@node1/system" },
 	{ "daemon", "monitor-interval", AC_KEY_POSITIVE, "seconds > 0" },
 	{ "daemon", "max-flows", AC_KEY_POSITIVE, "a number of flows > 0" },
 	{ "daemon", "max-builds", AC_KEY_POSITIVE, "a number of image builds > 0" },
@@ -45,6 +42,9 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	  "the absolute path of a local SEV-SNP runtime directory (manifest.json and its files)" },
 	{ "localsev", "snp-agent", AC_KEY_NONEMPTY,
 	  "HOST:PORT where the SEV-SNP guest's agent port 8443 is forwarded, such as 127.0.0.1:8443" },
+	/* one group per further host of a fleet, [host NAME] (ac-hosts.h) */
+	{ "host *", "connect", AC_KEY_NONEMPTY,
+	  "the libvirt URI of host NAME such as qemu+ssh://root@node1/system" },
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };
 
@@ -93,7 +93,10 @@ known_groups (const AcKeyFileKey *known)
 {
 	g_autoptr (GString) s = g_string_new (NULL);
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++) {
-		g_autofree gchar *name = g_strdup_printf ("[%s]", k->group);
+		/* a pattern "host *" is shown as [host NAME] */
+		g_autofree gchar *name = g_str_has_suffix (k->group, " *")
+		                             ? g_strdup_printf ("[%.*s NAME]", (int)strlen (k->group) - 2, k->group)
+		                             : g_strdup_printf ("[%s]", k->group);
 		if (strstr (s->str, name) != NULL)
 			continue;
 		g_string_append_printf (s, "%s%s", s->len > 0 ? ", " : "", name);

@@ -328,17 +328,14 @@ ac_daemon_host_watch (AcDaemonHost *self, GError **error)
 	return TRUE;
 }
 
+/* The connection opened (on the main loop): followed, and its domains listed and queued. */
 static gboolean
-ac_daemon_host_connect (AcDaemonHost *self, GError **error)
+ac_daemon_host_connected (AcDaemonHost *self, virConnectPtr conn, GError **error)
 {
 	virDomainPtr *domains = NULL;
 	int n;
 
-	self->conn = ac_virt_connect (self->uri, error);
-	if (self->conn == NULL) {
-		g_prefix_error (error, "host %s: ", self->name);
-		return FALSE;
-	}
+	self->conn = conn;
 	if (virConnectSetKeepAlive (self->conn, 5, 3) < 0)
 		g_debug ("keepalive not supported by %s", self->uri);
 	if (!ac_daemon_host_watch (self, error)) {
@@ -373,17 +370,66 @@ ac_daemon_host_connect (AcDaemonHost *self, GError **error)
 	return TRUE;
 }
 
+/* Opening a connection blocks for as long as the host takes to answer (an ssh handshake, or
+ * for ever when a host accepts and says nothing): in a thread of its own, never on the main
+ * loop the other hosts share. */
+static void
+ac_daemon_host_conn_close (gpointer conn)
+{
+	virConnectClose (conn);
+}
+
+static void
+ac_daemon_host_open_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+	const gchar *uri = data;
+	GError *error = NULL;
+	virConnectPtr conn = ac_virt_connect (uri, &error);
+	if (conn == NULL)
+		g_task_return_error (task, error);
+	else
+		g_task_return_pointer (task, conn, ac_daemon_host_conn_close);
+}
+
+static void
+ac_daemon_host_opened (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	AcDaemonHost *self = user_data;
+	g_autoptr (GError) error = NULL;
+	virConnectPtr conn = g_task_propagate_pointer (G_TASK (res), &error);
+
+	self->connecting = FALSE;
+	if (self->stopped) {
+		if (conn != NULL)
+			virConnectClose (conn);
+		return;
+	}
+	if (conn == NULL)
+		g_prefix_error (&error, "host %s: ", self->name);
+	if (conn == NULL || !ac_daemon_host_connected (self, conn, &error)) {
+		g_message ("%s; retrying in %.1f s", error->message, self->backoff_ms / 1000.0);
+		ac_daemon_host_schedule_reconnect (self);
+	}
+}
+
+static void
+ac_daemon_host_open (AcDaemonHost *self)
+{
+	g_autoptr (GTask) task = NULL;
+	if (self->connecting || self->conn != NULL || self->stopped)
+		return;
+	self->connecting = TRUE;
+	task = g_task_new (NULL, NULL, ac_daemon_host_opened, self);
+	g_task_set_task_data (task, g_strdup (self->uri), g_free);
+	g_task_run_in_thread (task, ac_daemon_host_open_thread);
+}
+
 static gboolean
 ac_daemon_host_try_reconnect (gpointer user_data)
 {
 	AcDaemonHost *self = user_data;
-	g_autoptr (GError) error = NULL;
-
 	self->reconnect_id = 0;
-	if (self->stopped || ac_daemon_host_connect (self, &error))
-		return G_SOURCE_REMOVE;
-	g_message ("%s; retrying in %.1f s", error->message, self->backoff_ms / 1000.0);
-	ac_daemon_host_schedule_reconnect (self);
+	ac_daemon_host_open (self);
 	return G_SOURCE_REMOVE;
 }
 
@@ -391,7 +437,7 @@ static void
 ac_daemon_host_schedule_reconnect (AcDaemonHost *self)
 {
 	guint delay;
-	if (self->reconnect_id != 0 || self->stopped)
+	if (self->reconnect_id != 0 || self->connecting || self->stopped)
 		return;
 	/* exponential backoff with ±25 % jitter, so many services do not reconnect in step */
 	delay = self->backoff_ms + g_random_int_range (0, (gint32)(self->backoff_ms / 2 + 1))
@@ -403,16 +449,13 @@ ac_daemon_host_schedule_reconnect (AcDaemonHost *self)
 /**
  * ac_daemon_host_start:
  *
- * Connects, or retries later on the host's own timer: a host that is down stalls no other.
+ * Connects in a thread (ac_daemon_host_open_thread()), and retries later on the host's own
+ * timer: a host that is down, or slow to answer, stalls no other.
  */
 void
 ac_daemon_host_start (AcDaemonHost *self)
 {
-	g_autoptr (GError) error = NULL;
-	if (!ac_daemon_host_connect (self, &error)) {
-		g_message ("%s; retrying", error->message);
-		ac_daemon_host_schedule_reconnect (self);
-	}
+	ac_daemon_host_open (self);
 }
 
 /**

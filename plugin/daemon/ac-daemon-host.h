@@ -53,6 +53,7 @@ struct _AcDaemonHost {
 	gboolean reconcile_scheduled;
 	guint reconnect_id;
 	guint backoff_ms;
+	gboolean connecting; /* a thread opens the connection */
 	gboolean stopped;
 };
 

@@ -6,10 +6,14 @@ Two private libvirtds at once: host "localhost" ([daemon] connect, its local soc
 "b" ([host b], reached over a real qemu+ssh:// connection through a private sshd). A tagged
 domain on each reaches "running" on the devnet, the status and list naming its host; the two
 domains share one UUID (a clone) and their flows and state stay apart; host b stopped holds up
-nothing on the other host, and is followed again once it is back.
+nothing on the other host, and is followed again once it is back. virt-alephd also follows a
+host "c" that accepts connections and never answers (an ssh handshake that never ends): it
+holds up nobody either.
 """
 import json
 import os
+import socket
+import subprocess
 import sys
 import unittest
 
@@ -27,6 +31,15 @@ class FleetTests(flow.DevnetFlowCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.env_b = cls.ssh = cls.silent = None
+        try:
+            cls.set_up_hosts()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def set_up_hosts(cls):
         cls.env_b = Env()
         cls.ssh = SshHost(cls.env_b.dir)
         cls.uri_b = cls.ssh.uri(cls.env_b.uri)
@@ -39,16 +52,32 @@ class FleetTests(flow.DevnetFlowCase):
         conf += f"[host b]\nconnect={cls.uri_b}\n"
         with open(cls.config, "w") as f:
             f.write(conf)
+        # the daemon's configuration also names host c, which accepts and never speaks
+        cls.silent = socket.socket()
+        cls.silent.bind(("127.0.0.1", 0))
+        cls.silent.listen(8)
+        uri_c = (f"qemu+ssh://root@127.0.0.1:{cls.silent.getsockname()[1]}/system"
+                 f"?keyfile={cls.ssh.dir}/id&no_verify=1&no_tty=1")
+        cls.daemon_config = os.path.join(cls.env.dir, "virt-alephd-daemon.conf")
+        with open(cls.daemon_config, "w") as f:
+            f.write(conf + f"[host c]\nconnect={uri_c}\n")
 
     @classmethod
     def tearDownClass(cls):
         cls.env.stop_daemon()
-        cls.ssh.close()
-        cls.env_b.close()
+        for part in (cls.silent, cls.ssh, cls.env_b):
+            if part is not None:
+                part.close()
         super().tearDownClass()
 
     def tag(self):
         return flow.AlephFlow.tag(self)
+
+    def start_daemon(self):
+        env = self.env
+        with open(env.daemon_log, "a") as log:
+            env.daemon = subprocess.Popen([flow.VIRT_ALEPHD, "--foreground", "--verbose", "--config",
+                                           self.daemon_config], stdout=log, stderr=subprocess.STDOUT)
 
     def define(self, env, name, uuid=None):
         xml = env.domain_xml(name, self.tag())
@@ -140,6 +169,11 @@ class FleetTests(flow.DevnetFlowCase):
                  60, "host b's new domain reconciled")
         self.assertEqual(self.status("beta")["status"]["state"], "running")
         self.assertIsNone(env.daemon.poll(), "virt-alephd exited")
+        # host c never answered, and held up nobody; it still stops at once
+        self.assertNotIn("host c: connected", env.daemon_output())
+        env.daemon.terminate()
+        env.daemon.wait(15)
+        env.daemon = None
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@
 An encrypted SEV image (GPT, LUKS1 partition 2) is uploaded with a STORE and an INSTANCE of it
 is posted and allocated, signed by the test account, as `aleph instance create --confidential`
 does (virt-aleph ipfs upload, message build/send, the CRN's notify). Then:
+- `virt-aleph tag --rootfs HASH --passphrase-file F` checks the passphrase against the image
+  before it writes anything: a wrong one, or an image that cannot be fetched, leaves no tag and
+  no secret;
 - <aleph:publish rootfs> with a wrong passphrase stops in the pre-flight, nothing posted; with
   the right one (--passphrase-file) the flow runs without a build or a STORE of its own;
+- only the header's bytes of the image are fetched (HTTP Range): an image larger than the
+  bound of a whole read is adopted; a server that ignores Range still serves a small one (read
+  whole, its hash checked) and refuses a large one with an error that says why;
 - virt-aleph adopt attaches the INSTANCE to a domain (refusing one of another account, and a tag
   that does not describe it); status, attest, reboot, erase, forget, delete work on it.
 Run by meson (suite 'integration') as root:  test_adopt.py BUILDDIR
@@ -47,10 +53,11 @@ class Adopt(DevnetFlowCase):
         run(VIRT_ALEPH, "account", "create", "--key-file", cls.other_key)
 
     @staticmethod
-    def make_image(img):
-        """5 MiB GPT disk, partition 2 LUKS1 (as Aleph's SEV firmware and GRUB open it)."""
+    def make_image(img, size="5M"):
+        """A GPT disk (5 MiB, sparse beyond), partition 2 LUKS1 (as Aleph's SEV firmware and
+        GRUB open it)."""
         p2, key = img + ".p2", img + ".key"
-        run("truncate", "-s", "5M", img)
+        run("truncate", "-s", size, img)
         subprocess.run(["sfdisk", "-q", img], input="label: gpt\nstart=2048, size=2048, type=U\n"
                        "start=4096, type=L\n", text=True, check=True, capture_output=True)
         run("truncate", "-s", "2M", p2)
@@ -108,6 +115,54 @@ class Adopt(DevnetFlowCase):
         uuid = self.env.virsh("domuuid", name).stdout.strip()
         with open(os.path.join(self.state, "domains", uuid, "state.json")) as f:
             return json.load(f)
+
+    def tag_args(self, name, rootfs, pass_file):
+        fw = self.devnet.info["firmware"]
+        return ["tag", name, "--firmware-sha256", fw["sha256"], "--firmware-ref", fw["item_hash"],
+                "--api", self.devnet.ccn, "--crn", "auto", "--rootfs", rootfs,
+                "--ssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph",
+                "--passphrase-file", pass_file, "--config", self.config]
+
+    def rootfs_secrets(self, store):
+        """The UUIDs of the libvirt secrets of usage volume aleph-rootfs:STORE."""
+        out = run("virsh", "-q", "-c", self.env.uri, "secret-list").stdout
+        return [line.split()[0] for line in out.splitlines() if "aleph-rootfs:" + store in line]
+
+    def tagged(self, name):
+        r = self.env.aleph("--json", "status", name)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return json.loads(r.stdout)["tagged"]
+
+    def test_0_tag_checks_the_passphrase_before_writing_anything(self):
+        env = self.env
+        env.define("tagpass")
+        self.assertEqual(self.rootfs_secrets(self.store), [])
+        # a wrong passphrase: an error naming the file and the image, no tag, no secret
+        r = env.aleph(*self.tag_args("tagpass", self.store, self.wrong_file))
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("opens no key slot", r.stderr)
+        self.assertIn(self.wrong_file, r.stderr)
+        self.assertIn(self.store, r.stderr)
+        self.assertNotIn("not the passphrase", r.stderr + r.stdout)
+        self.assertFalse(self.tagged("tagpass"))
+        self.assertEqual(self.rootfs_secrets(self.store), [])
+        # an image the network does not have: the same
+        missing = "5e" * 32
+        r = env.aleph(*self.tag_args("tagpass", missing, self.pass_file))
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn(missing, r.stderr)
+        self.assertIn(self.pass_file, r.stderr)
+        self.assertFalse(self.tagged("tagpass"))
+        self.assertEqual(self.rootfs_secrets(missing), [])
+        # the right one: the secret is stored, then the tag set
+        r = env.aleph(*self.tag_args("tagpass", self.store, self.pass_file))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(self.tagged("tagpass"))
+        secrets = self.rootfs_secrets(self.store)
+        self.assertEqual(len(secrets), 1)
+        # the next tests start without it
+        env.virsh("secret-undefine", secrets[0])
+        env.virsh("undefine", "tagpass")
 
     def test_1_rootfs_wrong_passphrase_stops_before_anything_is_posted(self):
         env = self.env
@@ -242,6 +297,45 @@ class Adopt(DevnetFlowCase):
         forgets = [m for m in self.devnet.messages(self.address, "FORGET")
                    if instance in m["content"]["hashes"]]
         self.assertEqual(len(forgets), 1, forgets)
+
+    def test_6_rootfs_header_read_in_parts_and_without_range(self):
+        env = self.env
+        # 300 MiB, more than the 256 MiB a whole read takes: sparse here, the bytes that the
+        # pre-flight reads are the first MiB and partition 2's LUKS header
+        big = self.make_image(os.path.join(self.env.dir, "big.img"), "300M")
+        r = run(VIRT_ALEPH, "--json", "ipfs", "upload", big, "--engine", "storage",
+                "--api", self.devnet.ccn, "--key-file", self.key)
+        big_store = json.loads(r.stdout)["store"]
+        os.unlink(big)
+        tag = self.tag().replace(f'rootfs="{self.store}"', f'rootfs="{big_store}"')
+        env.define("rootbig", tag)
+        r = env.aleph("apply", "rootbig", "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = env.status("rootbig")
+        self.assertEqual((st["state"], st["store"]), ("running", big_store), st)
+        inst = [m for m in self.devnet.messages(self.address, "INSTANCE")
+                if m["item_hash"] == st["instance"]]
+        self.assertEqual(inst[0]["content"]["rootfs"]["size_mib"], 300)
+        self.assertTrue(all(v["passphrase_ok"] >= 1 for v in self.devnet.vm(st["instance"])["vms"]))
+
+        # a storage server that ignores Range: a small image is read whole (its hash checked)
+        self.devnet.knobs({"ignore_range": True})
+        self.addCleanup(self.devnet.knobs, {"ignore_range": False})
+        env.define("rootnorange", self.tag())
+        r = env.aleph("apply", "rootnorange", "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(env.status("rootnorange")["state"], "running")
+        # ... and a large one is refused before anything is posted, saying why
+        before = len(self.devnet.messages(self.address, "INSTANCE"))
+        env.define("rootbignorange", tag)
+        r = env.aleph("apply", "rootbignorange", "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("ignores Range requests", r.stderr)
+        self.assertIn(big_store, r.stderr)
+        self.assertEqual(len(self.devnet.messages(self.address, "INSTANCE")), before)
 
 
 if __name__ == "__main__":

@@ -266,6 +266,7 @@ file_read (gpointer user_data, guint64 offset, guint8 *buf, gsize len, GError **
 	return pread_all (f->fd, buf, len, offset, f->path, error);
 }
 
+#if HAVE_CRYPTSETUP
 /* @len bytes of @data into a new 0600 file in @workdir; its path */
 static gchar *
 write_header_copy (const gchar *workdir, const guint8 *data, gsize len, GError **error)
@@ -377,7 +378,6 @@ luks2_area_read (AcLuksDiskReadFunc read,
 	return g_steal_pointer (&area);
 }
 
-#if HAVE_CRYPTSETUP
 /* @passphrase against the LUKS1 header copy @path */
 static gboolean
 luks1_check_copy (const gchar *path,

@@ -12,6 +12,9 @@ does (virt-aleph ipfs upload, message build/send, the CRN's notify). Then:
 - only the header's bytes of the image are fetched (HTTP Range): an image larger than the
   bound of a whole read is adopted; a server that ignores Range still serves a small one (read
   whole, its hash checked) and refuses a large one with an error that says why;
+- the same for SEV-SNP: <aleph:publish rootfs> of a LUKS2 image (the SNP layout) reaches running
+  with the passphrase sent after the agent's report is verified, and an sev_snp INSTANCE made
+  by hand is adopted, attested and erased;
 - virt-aleph adopt attaches the INSTANCE to a domain (refusing one of another account, and a tag
   that does not describe it); status, attest, reboot, erase, forget, delete work on it.
 Run by meson (suite 'integration') as root:  test_adopt.py BUILDDIR
@@ -70,6 +73,48 @@ class Adopt(DevnetFlowCase):
         os.unlink(p2)
         return img
 
+    @staticmethod
+    def make_luks2_image(img):
+        """The SEV-SNP layout: a LUKS2 container from the first byte, aes-xts-plain64."""
+        key = img + ".key"
+        run("truncate", "-s", "20M", img)
+        with open(key, "w") as f:
+            f.write(PASS)
+        run("cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--cipher",
+            "aes-xts-plain64", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
+            "--key-file", key, img)
+        os.unlink(key)
+        return img
+
+    def snp_store(self):
+        """The STORE of a LUKS2 image (uploaded once)."""
+        if getattr(type(self), "_snp_store", None) is None:
+            img = self.make_luks2_image(os.path.join(self.env.dir, "snp.img"))
+            r = run(VIRT_ALEPH, "--json", "ipfs", "upload", img, "--engine", "storage",
+                    "--api", self.devnet.ccn, "--key-file", self.key)
+            type(self)._snp_store = json.loads(r.stdout)["store"]
+        return type(self)._snp_store
+
+    def snp_measurements(self):
+        """The measurements of an sev_snp INSTANCE of this account (test_7's), made if none."""
+        def posted():
+            return [m["content"]["environment"]["trusted_execution"]["measurements"]
+                    for m in self.devnet.messages(self.address, "INSTANCE")
+                    if m["content"]["environment"]["trusted_execution"].get("mode") == "sev_snp"
+                    and m["content"]["resources"]["vcpus"] == 1]
+        if not posted():
+            self.env.define("snpmeasure", self.snp_tag(self.snp_store()))
+            r = self.env.aleph("apply", "snpmeasure", "--config", self.config,
+                               "--passphrase-file", self.pass_file)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return posted()[0]
+
+    def snp_tag(self, store):
+        return (f'<aleph:confidential xmlns:aleph="{TAG_NS}"><aleph:sev type="snp"/>'
+                f'<aleph:publish api="{self.devnet.ccn}" crn="auto" rootfs="{store}"'
+                ' sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
+                '</aleph:confidential>')
+
     def tag(self, extra=""):
         fw = self.devnet.info["firmware"]
         return (f'<aleph:confidential xmlns:aleph="{TAG_NS}">'
@@ -78,23 +123,25 @@ class Adopt(DevnetFlowCase):
                 ' sshKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"/>'
                 '</aleph:confidential>')
 
-    def client_instance(self, key, name):
-        """An INSTANCE of the image, posted and allocated as aleph-client does; its hash."""
+    def client_instance(self, key, name, store=None, te=None, size_mib=5):
+        """An INSTANCE of the image, posted and allocated as aleph-client does; its hash.
+        @te: its trusted_execution (default: SEV with the devnet's firmware)."""
         fw = self.devnet.info["firmware"]
         crn = self.devnet.crn("none")
+        store = store or self.store
         content = {
             "allow_amend": False, "metadata": {"name": name},
             "authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph"],
             "variables": None,
             "environment": {"internet": True, "aleph_api": True, "hypervisor": "qemu",
-                            "trusted_execution": {"firmware": fw["item_hash"], "policy": 1},
+                            "trusted_execution": te or {"firmware": fw["item_hash"], "policy": 1},
                             "reproducible": False, "shared_cache": False},
             "resources": {"vcpus": 1, "memory": 512, "seconds": 30, "published_ports": None},
             "payment": {"chain": "ETH", "receiver": None, "type": "credit"},
             "requirements": {"node": {"node_hash": crn["hash"]}},
             "volumes": [],
-            "rootfs": {"parent": {"ref": self.store, "use_latest": True}, "persistence": "host",
-                       "size_mib": 5},
+            "rootfs": {"parent": {"ref": store, "use_latest": True}, "persistence": "host",
+                       "size_mib": size_mib},
         }
         src = os.path.join(self.env.dir, name + ".content.json")
         msg = os.path.join(self.env.dir, name + ".msg.json")
@@ -336,6 +383,76 @@ class Adopt(DevnetFlowCase):
         self.assertIn("ignores Range requests", r.stderr)
         self.assertIn(big_store, r.stderr)
         self.assertEqual(len(self.devnet.messages(self.address, "INSTANCE")), before)
+
+    def test_7_snp_rootfs_runs_attested_and_the_passphrase_arrives(self):
+        env = self.env
+        store = self.snp_store()
+        env.define("snproot", self.snp_tag(store))
+        stores = len(self.devnet.messages(self.address, "STORE"))
+        # a wrong passphrase: the LUKS2 header says so, nothing written
+        r = env.aleph("tag", "snproot", "--sev-type", "snp", "--api", self.devnet.ccn,
+                      "--crn", "auto", "--rootfs", store, "--ssh-key",
+                      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 test@aleph",
+                      "--passphrase-file", self.wrong_file, "--config", self.config)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("LUKS2", r.stderr)
+        self.assertIn(store, r.stderr)
+        r = env.aleph("apply", "snproot", "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = env.status("snproot")
+        self.assertEqual((st["state"], st["store"], st["tee"], st["attestationVerdict"]),
+                         ("running", store, "SEV-SNP", "ok"), st)
+        self.assertEqual(len(self.devnet.messages(self.address, "STORE")), stores)
+        inst = [m for m in self.devnet.messages(self.address, "INSTANCE")
+                if m["item_hash"] == st["instance"]][0]
+        te = inst["content"]["environment"]["trusted_execution"]
+        self.assertEqual((te["mode"], te["runtime"]), ("sev_snp", self.devnet.info["snp"]["runtime"]))
+        self.assertEqual(inst["content"]["rootfs"]["parent"]["ref"], store)
+        # the passphrase reached the guest after its report was verified, and opened the image
+        vm = self.devnet.vm(st["instance"])["vms"][0]
+        self.assertGreaterEqual(vm["passphrase_ok"], 1, vm)
+        self.assertEqual(self.dom_state("snproot")["build"]["layout"], "luks2-root")
+
+    def test_8_snp_instance_adopted_attested_erased(self):
+        env = self.env
+        store = self.snp_store()
+        env.define("snpadopt", self.snp_tag(store))
+        # the launch digests an owner computes for the runtime, its address and 1 vCPU (with
+        # sev-snp-measure): here, those of an INSTANCE our flow posted for the same three
+        te = {"mode": "sev_snp", "policy": 0x30000, "runtime": self.devnet.info["snp"]["runtime"],
+              "measurements": self.snp_measurements()}
+        instance = self.client_instance(self.key, "snpadopt", store=store, te=te, size_mib=20)
+        before = {t: len(self.devnet.messages(self.address, t)) for t in ("STORE", "INSTANCE")}
+        r = env.aleph("adopt", "snpadopt", instance, "--config", self.config,
+                      "--passphrase-file", self.pass_file)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.dom_state("snpadopt")["instance"]["hash"], instance)
+        # an SNP INSTANCE of another policy is not the tag's
+        other = self.client_instance(self.key, "snpother", store=store,
+                                     te=dict(te, policy=0x30000 | (1 << 19)), size_mib=20)
+        env.define("snpother", self.snp_tag(store))
+        r = env.aleph("adopt", "snpother", other, "--config", self.config)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("policy", r.stderr)
+        # attest: the agent's report verified, then the passphrase sent
+        r = env.aleph("attest", "snpadopt", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = env.aleph("apply", "snpadopt", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = env.status("snpadopt")
+        self.assertEqual((st["state"], st["instance"], st["tee"], st["attestationVerdict"]),
+                         ("running", instance, "SEV-SNP", "ok"), st)
+        r = env.aleph("status", "snpadopt")
+        self.assertIn("SEV-SNP", r.stdout)
+        vm = self.devnet.vm(instance)["vms"][0]
+        self.assertGreaterEqual(vm["passphrase_ok"], 1, vm)
+        after = {t: len(self.devnet.messages(self.address, t)) for t in ("STORE", "INSTANCE")}
+        self.assertEqual(after, {"STORE": before["STORE"], "INSTANCE": before["INSTANCE"] + 1})
+        # erase: gone from the CRN
+        r = env.aleph("erase", "snpadopt", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(env.status("snpadopt")["state"], "erased")
 
 
 if __name__ == "__main__":

@@ -69,20 +69,25 @@ typedef int (*AcCliIpfsUploadFunc) (AcCliGlobal *global, const gchar *api, int k
 				    const gchar *key_file, const gchar *channel,
 				    gboolean unauthenticated, const gchar *file);
 gchar *ac_cli_ipfs_add (AcCliGlobal *global, const gchar *ipfs_api, const gchar *file, GError **error);
-/* `tag --rootfs HASH --passphrase-file FILE` (module flow, which has the pipeline): the
- * passphrase checked against the published image's LUKS header, then stored */
-typedef gboolean (*AcCliStoreRootfsPassphraseFunc) (AcCliGlobal *global,
-						    const gchar *config_path,
-						    gpointer conn, /* virConnectPtr */
-						    gpointer dom,  /* virDomainPtr */
-						    const gchar *passphrase_file,
-						    GError **error);
-gboolean ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
-					 const gchar *config_path,
-					 gpointer conn,
-					 gpointer dom,
-					 const gchar *passphrase_file,
-					 GError **error);
+/* `tag --rootfs HASH --passphrase-file FILE` (module flow, which has the pipeline), before
+ * the tag is set: the passphrase checked against the published image's LUKS header, then
+ * stored; nothing written when it does not open it or the image cannot be fetched */
+typedef gboolean (*AcCliStoreRootfsPassphraseFunc) (
+    AcCliGlobal *global,
+    const gchar *config_path,
+    gpointer conn,     /* virConnectPtr */
+    gpointer dom,      /* virDomainPtr */
+    gconstpointer tag, /* const AcTag *: the new tag */
+    const gchar *passphrase_file,
+    GError **error);
+gboolean
+ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
+                                const gchar *config_path,
+                                gpointer conn,
+                                gpointer dom,
+                                gconstpointer tag,
+                                const gchar *passphrase_file,
+                                GError **error);
 int ac_cli_ipfs_upload (AcCliGlobal *global, const gchar *api, int kind, const gchar *key_file,
 			const gchar *channel, gboolean unauthenticated, const gchar *file);
 

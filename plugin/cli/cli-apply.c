@@ -317,14 +317,15 @@ apply_done (GObject *source, GAsyncResult *res, gpointer data)
  * ac_cli_store_rootfs_passphrase:
  *
  * For `virt-aleph tag --rootfs HASH --passphrase-file FILE` (module virt, which must not load
- * the network's libraries): the passphrase checked against the published image's LUKS header,
- * then stored in the secret store the flow reads.
+ * the network's libraries), before the tag @tag is set: the passphrase checked against the
+ * published image's LUKS header, then stored in the secret store the flow reads.
  */
 gboolean
 ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
                                 const gchar *config_path,
                                 gpointer conn,
                                 gpointer dom,
+                                gconstpointer tag,
                                 const gchar *passphrase_file,
                                 GError **error)
 {
@@ -338,7 +339,7 @@ ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
 		g_free (config->key_password_file);
 		config->key_password_file = g_strdup (global->password_file);
 	}
-	return ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, error);
+	return ac_pipeline_store_rootfs_passphrase (config, conn, dom, tag, passphrase_file, error);
 }
 
 int

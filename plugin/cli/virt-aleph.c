@@ -58,6 +58,24 @@ print_usage (FILE *out)
 		 "See virt-aleph(1) for exit codes.\n");
 }
 
+/* The module a command runs in: its area's, but `tag --passphrase-file` checks the passphrase
+ * against an image on the network, which the virt module cannot (it loads no network library,
+ * and one process loads one module): the flow module, which has the tag commands too. */
+static const gchar *
+command_area (const AcCliCommand *c, int argc, char **argv)
+{
+	if (g_strcmp0 (c->name, "tag") != 0)
+		return c->area;
+	for (int i = 1; i < argc; i++) {
+		if (g_strcmp0 (argv[i], "--") == 0)
+			break;
+		if (g_strcmp0 (argv[i], "--passphrase-file") == 0
+		    || g_str_has_prefix (argv[i], "--passphrase-file="))
+			return "flow";
+	}
+	return c->area;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -115,7 +133,8 @@ main (int argc, char **argv)
 		AcCliCommandFunc func = commands[j].func;
 		if (func == NULL) {
 			g_autoptr(GError) error = NULL;
-			func = ac_cli_module_symbol (commands[j].area, commands[j].symbol, &error);
+			func = ac_cli_module_symbol (command_area (&commands[j], argc, argv),
+			                             commands[j].symbol, &error);
 			if (func == NULL)
 				return ac_cli_fail (&global, g_steal_pointer (&error));
 		}

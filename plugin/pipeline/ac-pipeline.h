@@ -11,6 +11,7 @@
 
 #include "ac-progress.h"
 #include "ac-status.h"
+#include "ac-tag.h"
 
 G_BEGIN_DECLS
 
@@ -92,6 +93,20 @@ gboolean ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 					    virDomainPtr dom,
 					    const gchar *passphrase_file,
 					    GError **error);
+/*
+ * `virt-aleph tag DOMAIN --rootfs HASH --passphrase-file FILE`, before the tag is set: the
+ * first line of @passphrase_file checked against the LUKS header of the image @tag names,
+ * then kept in libvirt's secret store (usage volume "aleph-rootfs:<STORE hash>"), where the
+ * flow finds it as soon as the tag is set. Nothing is written (no secret, no state of the
+ * domain) when it opens no key slot or the image cannot be fetched.
+ */
+gboolean
+ac_pipeline_store_rootfs_passphrase (const AcPipelineConfig *config,
+                                     virConnectPtr conn,
+                                     virDomainPtr dom,
+                                     const AcTag *tag,
+                                     const gchar *passphrase_file,
+                                     GError **error);
 /*
  * Attaches the INSTANCE @instance_hash (made with aleph-client) to DOMAIN: it must be signed
  * by the configured key, processed, confidential and the one DOMAIN's tag describes (its

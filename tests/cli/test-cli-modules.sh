@@ -77,6 +77,8 @@ loads "ipfs car" "" --quiet ipfs car "$tmp/file" "$tmp/file.car"
 loads "account --help" aleph account --help
 loads "message --help" aleph message --help
 loads "tag --help" virt tag --help
+# its passphrase is checked against the image on the network: the flow module's work
+loads "tag --passphrase-file" flow tag --passphrase-file "$tmp/file" --help
 loads "list" virt --connect test:///default list
 loads "apply --help" flow apply --help
 loads "build --help" flow build --help

@@ -806,6 +806,26 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 	return AC_EXIT_OK;
 }
 
+/* what 'virt-aleph attest' found on a published instance, in words */
+static const gchar *
+attest_outcome_text (AcPipelineRunning outcome, AcTeeType tee)
+{
+	switch (outcome) {
+	case AC_PIPELINE_RUNNING_ATTESTED:
+		return tee == AC_TEE_SNP
+		           ? "Attested: the report verified, the passphrase went to the instance's boot."
+		           : "Attested and sent the passphrase to the restarted instance.";
+	case AC_PIPELINE_RUNNING_NOT_ATTESTED:
+		return "Not attested yet: the flow attests the instance when it reaches that step "
+		       "(see 'virt-aleph status').";
+	default:
+		return tee == AC_TEE_SNP
+		           ? "Nothing waits for a secret: the agent attested the boot the passphrase "
+		             "already went to."
+		           : "Nothing waits for a secret: the instance runs.";
+	}
+}
+
 /*
  * virt-aleph attest: attest now what waits for a secret — a published instance whose CRN
  * restarted it, or a local SEV domain started paused.
@@ -842,9 +862,17 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 	actx.dom = dom;
 	actx.global = global;
 	if (tag->publish != NULL) {
-		gboolean again = FALSE;
-		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &again, &error))
+		AcPipelineRunning outcome;
+		gboolean again;
+		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &outcome,
+		                                &error)) {
+			if (outcome == AC_PIPELINE_RUNNING_UNREACHABLE)
+				g_prefix_error (&error, "nothing attested: %s did not answer: ",
+				                tag->tee == AC_TEE_SNP ? "the instance's guest agent"
+				                                       : "the CRN");
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+		again = outcome == AC_PIPELINE_RUNNING_ATTESTED;
 		if (global->json) {
 			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");
 			if (actx.last != NULL)
@@ -855,8 +883,7 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 			json_builder_add_boolean_value (b, again);
 			result_end (b);
 		} else if (!global->quiet) {
-			printf ("%s\n", again ? "Attested and sent the passphrase to the restarted instance."
-					      : "Nothing waits for a secret: the instance runs (or is not attested yet; see 'virt-aleph status').");
+			printf ("%s\n", attest_outcome_text (outcome, tag->tee));
 		}
 		return AC_EXIT_OK;
 	} else {

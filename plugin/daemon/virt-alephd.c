@@ -116,7 +116,6 @@ typedef struct {
 	virConnectPtr secrets_conn; /* local SEV flow: nullable */
 	guint64 generation;
 	GError *error;
-	gboolean reattested;
 	gboolean remember_failure; /* a non-transient failure waits for a change of w->tag */
 	AcStatusWriter *writer;    /* its statuses, with the fingerprint of the tag it runs for */
 	guint heartbeat_id;        /* the writer's heartbeat, on the main loop */
@@ -238,8 +237,15 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 		}
 		g_atomic_int_dec_and_test (&w->daemon->running_localsev);
 	} else if (w->kind == AC_WORKER_MONITOR) {
+		AcPipelineRunning outcome;
 		ok = ac_pipeline_check_running (w->host->pconfig, w->conn, w->dom, ac_worker_status,
-		                                w, &w->reattested, &w->error);
+		                                w, &outcome, &w->error);
+		if (!ok && outcome == AC_PIPELINE_RUNNING_UNREACHABLE) {
+			/* a reboot in progress, or the network: the next check tries again */
+			g_info ("domain %s: %s", w->uuid, w->error->message);
+			g_clear_error (&w->error);
+			ok = TRUE;
+		}
 	} else {
 		g_autoptr (AcProgress) progress = ac_progress_new (w->uuid);
 		ok = ac_pipeline_run (w->host->pconfig, w->conn, w->dom, ac_worker_status, w,

@@ -124,7 +124,7 @@ ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
 gboolean
 ac_pipeline_attest_step (AcPipeline *p, GError **error);
 gboolean
-ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **error);
+ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
 gboolean
 ac_pipeline_record_ipv6 (AcPipeline *p, AcCrnClient *crn);
 
@@ -140,6 +140,6 @@ ac_pipeline_snp_add_tee (AcPipeline *p, JsonBuilder *b, GError **error);
 gboolean
 ac_pipeline_snp_attest_step (AcPipeline *p, GError **error);
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, gboolean *reattested, GError **error);
+ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
 
 G_END_DECLS

@@ -441,13 +441,13 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
                            virDomainPtr dom,
                            AcPipelineStatusFunc status_func,
                            gpointer user_data,
-                           gboolean *reattested,
+                           AcPipelineRunning *outcome,
                            GError **error)
 {
 	AcPipeline p = { 0 };
 	gboolean ok;
 
-	*reattested = FALSE;
+	*outcome = AC_PIPELINE_RUNNING_NOTHING;
 	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
 	/* an adopted INSTANCE (virt-aleph adopt) waits for its first attestation */
 	if (ok && ac_state_get_bool (p.state, "instance", "adopted")
@@ -456,7 +456,7 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 		ok = p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
 		                              : ac_pipeline_attest_step (&p, &local_error);
 		if (ok) {
-			*reattested = TRUE;
+			*outcome = AC_PIPELINE_RUNNING_ATTESTED;
 			ac_pipeline_report (&p, "running", "running", 100);
 		} else {
 			ac_pipeline_report_failure (&p, "failed", "attest", local_error);
@@ -466,8 +466,8 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 		return ok;
 	}
 	ok = ok
-	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, reattested, error)
-	                                  : ac_pipeline_attest_check_running (&p, reattested, error));
+	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, outcome, error)
+	                                  : ac_pipeline_attest_check_running (&p, outcome, error));
 	ac_pipeline_clear (&p);
 	return ok;
 }

@@ -57,14 +57,25 @@ gboolean ac_pipeline_run (const AcPipelineConfig *config,
 			  GCancellable *cancellable,
 			  GError **error);
 
-/* Re-attests when the CRN restarted the VM (a new measurement waits for a secret). Returns
- * TRUE with *reattested = FALSE when nothing was to be done. */
+/* what ac_pipeline_check_running found */
+typedef enum {
+	AC_PIPELINE_RUNNING_NOTHING,	  /* runs: nothing waits for a secret */
+	AC_PIPELINE_RUNNING_NOT_ATTESTED, /* the flow has not attested it yet: its own step will */
+	AC_PIPELINE_RUNNING_UNREACHABLE,  /* the CRN or the guest agent did not answer (FALSE) */
+	AC_PIPELINE_RUNNING_ATTESTED,	  /* a launch waited: verified, and the secret sent */
+} AcPipelineRunning;
+
+/* Re-attests when the CRN restarted the VM (SEV: a new measurement waits for a secret; SEV-SNP:
+ * the agent serves another boot's key). An unreachable CRN or agent returns FALSE with
+ * *outcome = AC_PIPELINE_RUNNING_UNREACHABLE and the network error (a monitor tries again
+ * later; a user asked to attest learns why nothing happened); any other failure is reported in
+ * the status. */
 gboolean ac_pipeline_check_running (const AcPipelineConfig *config,
 				    virConnectPtr conn,
 				    virDomainPtr dom,
 				    AcPipelineStatusFunc status_func,
 				    gpointer user_data,
-				    gboolean *reattested,
+				    AcPipelineRunning *outcome,
 				    GError **error);
 
 gboolean ac_pipeline_operate (const AcPipelineConfig *config,

@@ -304,6 +304,8 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 	AcSnpVerifyExpect e = { 0 };
 	AcSnpCertSource certs = { 0 };
 
+	/* before OpenSSL's first use: what that costs is most of this command's time */
+	ac_snp_verify_process_init ();
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

@@ -87,8 +87,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSnpVerifyResult, ac_snp_verify_result_free)
  *    cipher table. It is set before openssl.cnf is loaded, so a [random] section of the
  *    configuration still decides; the configuration is loaded as always (providers, default
  *    properties such as fips=yes apply to the DRBG too).
- * Called after OpenSSL's first use, it changes nothing that matters (the DRBG type of an
- * instantiated DRBG cannot change, and the error is cleared).
+ * Hence first: called after openssl.cnf was loaded, it would override a [random] section (after
+ * the DRBG's instantiation it changes nothing, and its error is cleared).
  */
 void
 ac_snp_verify_process_init (void);

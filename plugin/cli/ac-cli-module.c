@@ -1,9 +1,9 @@
 /*
- * virt-aleph's modules: the commands that need libvirt, the builder or HTTP live in a
- * loadable module per area (ac-cli.h lists them), so that a command loads only the libraries
- * it uses. A module is found beside the program in the build tree, else in the module
- * directory under the root the program is installed in: / normally, a DESTDIR or an unpacked
- * package when run from there.
+ * virt-aleph's modules: the commands that need json-glib or GIO live in the main module, and
+ * those that need libvirt, the builder or HTTP in a loadable module per area (ac-cli.h lists
+ * them), so that a command loads only the libraries it uses. A module is found beside the program
+ * in the build tree, else in the module directory under the root the program is installed in: /
+ * normally, a DESTDIR or an unpacked package when run from there.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -64,8 +64,12 @@ ac_cli_module_main (GError **error)
 
 	if (main_handle == NULL) {
 		g_autofree gchar *path = ac_cli_module_path ("main");
-		/* RTLD_NOW: a module that does not match fails here, not mid-command */
-		main_handle = dlopen (path, RTLD_NOW | RTLD_GLOBAL);
+		/* RTLD_LAZY, unlike the area modules: binding every function of json-glib, GIO and
+		 * the libraries they bring up front cost sev, ipfs cid and the like 5 % of their
+		 * time, which the front's libraries used to bind lazily. A main module that does
+		 * not match still fails here on a missing variable, and on a missing function when
+		 * it is first called (the loader's error, exit 127), never silently */
+		main_handle = dlopen (path, RTLD_LAZY | RTLD_GLOBAL);
 		if (main_handle == NULL) {
 			const gchar *why = dlerror ();
 			g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,

@@ -10,6 +10,7 @@
 
 #include "ac-domain.h"
 #include "ac-error.h"
+#include "ac-hosts.h"
 #include "ac-http.h"
 #include "ac-json-write.h"
 #include "ac-status.h"
@@ -106,6 +107,14 @@ int ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra);
 AcError ac_cli_error_from_exit_code (gint exit_code);
 gboolean ac_cli_error_from_string (const gchar *name, AcError *code);
 const gchar *ac_cli_get_uri (AcCliGlobal *global);
+/* virt-alephd's hosts (ac-hosts.h): a fleet's, and the state dir of the one a command talks to */
+GPtrArray *
+ac_cli_config_hosts (AcCliGlobal *global,
+                     const gchar *config_path,
+                     const gchar *state_dir,
+                     GError **error);
+void
+ac_cli_scope_state_dir (AcCliGlobal *global, const gchar *config_path, gchar **state_dir);
 gboolean ac_cli_parse_timeout (const gchar *option, const gchar *value, guint *seconds,
 			       GError **error);
 AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global); /* ac-cli-http.c (modules) */
@@ -129,6 +138,8 @@ gchar *ac_cli_ssh_hint (const AcStatus *status);
 gboolean ac_cli_status_tag_changed (const AcStatus *status, const AcDomain *domain);
 gboolean ac_cli_status_instance_kept (const AcStatus *status);
 gchar *ac_cli_format_bytes (guint64 bytes);
+const AcHost *
+ac_cli_find_domain_host (GPtrArray *hosts, const gchar *name, GError **error);
 
 /* Command groups, one file each; the front's cli-snp.c, the main module's cli-sev.c, cli-ipfs.c,
  * cli-devnet.c. */

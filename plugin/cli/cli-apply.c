@@ -62,6 +62,8 @@ pipeline_open (AcCliGlobal *global,
 	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
 	if (*config == NULL)
 		return FALSE;
+	/* a fleet's host keeps its state apart */
+	ac_cli_scope_state_dir (global, config_path, &(*config)->state_dir);
 	if (global->password_file != NULL) {
 		g_free ((*config)->key_password_file);
 		(*config)->key_password_file = g_strdup (global->password_file);
@@ -331,6 +333,7 @@ ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
 
 	if (config == NULL)
 		return FALSE;
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
 	if (global->password_file != NULL) {
 		g_free (config->key_password_file);
 		config->key_password_file = g_strdup (global->password_file);

@@ -311,7 +311,8 @@ tag_validate_on_domain (virDomainPtr dom, const AcTag *tag, GError **error)
 /* What the owner says here is what virt-alephd may act on for a remote host: pinned before
  * the tag is set, so a failure changes nothing. Sets @pinned to whether it was pinned. */
 static gboolean
-tag_pin (virConnectPtr conn,
+tag_pin (AcCliGlobal *global,
+         virConnectPtr conn,
          virDomainPtr dom,
          const AcTag *tag,
          gboolean approve,
@@ -331,6 +332,8 @@ tag_pin (virConnectPtr conn,
 	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
 	if (config == NULL)
 		return FALSE;
+	/* a fleet's host keeps its pins apart: <state-dir>/hosts/NAME */
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
 	if (virDomainGetUUIDString (dom, uuid) < 0) {
 		ac_virt_set_error (error, "cannot read the UUID of domain '%s'",
 		                   virDomainGetName (dom));
@@ -490,7 +493,7 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!tag_validate_on_domain (dom, tag, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!tag_pin (conn, dom, tag, approve, config_path, &pin, &error))
+	if (!tag_pin (global, conn, dom, tag, approve, config_path, &pin, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (o.passphrase_file != NULL && (tag->publish == NULL || tag->publish->rootfs == NULL))
 		return ac_cli_fail (global, g_error_new_literal (
@@ -838,6 +841,7 @@ status_follow (AcCliGlobal *global, virDomainPtr dom, guint heartbeat_s, guint w
 
 /* What `virt-aleph status` shows of a domain, borrowed from the command's locals. */
 typedef struct {
+	const gchar *host; /* nullable: one host, not named */
 	const gchar *name;
 	gboolean tagged;
 	const AcTag *tag;        /* nullable: untagged or invalid */
@@ -855,6 +859,8 @@ status_print_json (const StatusView *v)
 	const AcStatus *st = v->st;
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	json_builder_begin_object (b);
+	if (v->host != NULL)
+		json_member (b, "host", v->host);
 	json_member (b, "domain", v->name);
 	json_builder_set_member_name (b, "tagged");
 	json_builder_add_boolean_value (b, v->tagged);
@@ -918,6 +924,8 @@ status_print_text (AcCliGlobal *global, const StatusView *v)
 {
 	const AcTag *tag = v->tag;
 	const AcStatus *st = v->st;
+	if (v->host != NULL)
+		printf ("Host:        %s (%s)\n", v->host, ac_cli_get_uri (global));
 	printf ("Domain:      %s\n", v->name);
 	if (!v->tagged) {
 		printf ("Tag:         none (not a confidential domain; see 'virt-aleph tag')\n");
@@ -999,14 +1007,23 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *heartbeat_text = NULL;
 	g_autofree gchar *wait_text = NULL;
 	guint heartbeat_s = 15, wait_s = 30;
+	g_autofree gchar *config_path = NULL;
+	g_autoptr (GPtrArray) hosts = NULL;
+	const gchar *host = NULL;
 	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "look for DOMAIN on every host of this virt-alephd configuration and name its "
+		  "host",
+		  "FILE" },
 		{ "follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
 		  "print every change until a final state (running, failed, invalid …)", NULL },
 		{ "heartbeat", 0, 0, G_OPTION_ARG_STRING, &heartbeat_text,
-		  "--follow: print 'still at step …' when nothing changed for SECONDS (default 15)", "SECONDS" },
+		  "--follow: print 'still at step …' when nothing changed for SECONDS (default 15)",
+		  "SECONDS" },
 		{ "wait", 0, 0, G_OPTION_ARG_STRING, &wait_text,
 		  "--follow: fail when for SECONDS nothing shows virt-alephd at work on the domain "
-		  "(default 30)", "SECONDS" },
+		  "(default 30)",
+		  "SECONDS" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN",
@@ -1032,6 +1049,18 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 	if (argc != 2)
 		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
 							 "status: expected one DOMAIN, got %d arguments", argc - 1));
+	/* a fleet: the host that holds DOMAIN, named */
+	if (config_path != NULL) {
+		const AcHost *h;
+		ac_virt_init ();
+		hosts = ac_cli_config_hosts (global, config_path, NULL, &error);
+		h = hosts != NULL ? ac_cli_find_domain_host (hosts, argv[1], &error) : NULL;
+		if (h == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+		g_free (global->connect_uri);
+		global->connect_uri = g_strdup (h->uri);
+		host = hosts->len > 1 ? h->name : NULL;
+	}
 	dom = open_domain (global, argv[1], &conn, &error);
 	if (dom == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -1053,6 +1082,7 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 
 	{
 		StatusView v = {
+			.host = host,
 			.name = virDomainGetName (dom),
 			.tagged = tagged,
 			.tag = tag,

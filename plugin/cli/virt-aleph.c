@@ -17,9 +17,9 @@
 static const AcCliCommand commands[] = {
 	{ "account", "show, create or import the Ethereum key that signs Aleph messages", NULL, "aleph", "ac_cli_cmd_account" },
 	{ "message", "build, sign and verify Aleph messages (INSTANCE, STORE, FORGET)", NULL, "aleph", "ac_cli_cmd_message" },
-	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
+	{ "ipfs", "CID and CAR of a file as kubo computes them", NULL, "main", "ac_cli_cmd_ipfs" },
 	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", NULL, "flow", "ac_cli_cmd_build" },
-	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", ac_cli_cmd_sev },
+	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", NULL, "main", "ac_cli_cmd_sev" },
 	{ "snp", "AMD SEV-SNP: show and verify a report, measure a launch, fetch certificates", ac_cli_cmd_snp },
 	{ "apply", "run the Aleph flow of a domain in the foreground", NULL, "flow", "ac_cli_cmd_apply" },
 	{ "attest", "attest a launch that waits for its secret, then send it", NULL, "flow", "ac_cli_cmd_attest" },
@@ -37,7 +37,7 @@ static const AcCliCommand commands[] = {
 	{ "status", "show the status the service recorded for a domain", NULL, "virt", "ac_cli_cmd_status" },
 	{ "list", "list the tagged domains: mode, state, CRN, IPv6 and ssh hint", NULL, "virt", "ac_cli_cmd_list" },
 	{ "validate", "check an <aleph:confidential> element or a domain XML file", NULL, "virt", "ac_cli_cmd_validate" },
-	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", ac_cli_cmd_devnet },
+	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", NULL, "main", "ac_cli_cmd_devnet" },
 };
 
 static void

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need, builds, runs every test suite, and ends with one line
 # "N passed, M failed" counted from meson's test log. The 'slow' suite (a Debian image built,
-# encrypted and booted under TCG: about 10 minutes) runs in CI (CI=true) or with --slow. The
-# 'long' suite (the load test: 20 flows at once against 20 one after the other, 1,000 domains
-# reconciled; the Debian example template built from the mirror: an hour or more together)
-# runs only with --long, which implies --slow.
+# encrypted and booted under TCG; virt-alephd's load test: 20 flows at once against 5 one after
+# the other, 1,000 domains reconciled, SIGTERM while flows wait in line; a fleet of two hosts:
+# about 15 + 6 + 5 minutes) runs in CI (CI=true) or with --slow. The 'long' suite (the Debian example template built from
+# the mirror: most of an hour) runs only with --long, which implies --slow.
 #   scripts/test.sh [--slow|--no-slow|--long] [meson test args...]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -58,9 +58,29 @@ ac_slots_cancelled_cb (GCancellable *cancellable, AcSlots *slots)
 gboolean
 ac_slots_acquire (AcSlots *slots, GCancellable *cancellable, gboolean *waited)
 {
+	return ac_slots_acquire_full (slots, cancellable, NULL, NULL, waited);
+}
+
+/**
+ * ac_slots_acquire_full:
+ * @wait_func: (nullable): called once, before the first wait, when no slot is free at once
+ * @waited: (out) (optional): whether a slot was not free at once
+ *
+ * ac_slots_acquire(), telling @wait_func when the caller waits in line. @wait_func runs
+ * without the lock held (it may take its time, a status write): the caller keeps its place
+ * in line meanwhile, and a slot freed then is not missed.
+ */
+gboolean
+ac_slots_acquire_full (AcSlots *slots,
+                       GCancellable *cancellable,
+                       AcSlotsWaitFunc wait_func,
+                       gpointer user_data,
+                       gboolean *waited)
+{
 	gint ticket = 0;
 	gulong handler = 0;
 	gboolean ok = TRUE;
+	gboolean told = FALSE;
 
 	if (waited != NULL)
 		*waited = FALSE;
@@ -79,6 +99,14 @@ ac_slots_acquire (AcSlots *slots, GCancellable *cancellable, gboolean *waited)
 			break;
 		if (waited != NULL)
 			*waited = TRUE;
+		if (wait_func != NULL && !told) {
+			/* in line still: the conditions are checked again after it */
+			told = TRUE;
+			g_mutex_unlock (&slots->lock);
+			wait_func (user_data);
+			g_mutex_lock (&slots->lock);
+			continue;
+		}
 		g_cond_wait (&slots->cond, &slots->lock);
 	}
 	g_queue_remove (&slots->waiters, &ticket);

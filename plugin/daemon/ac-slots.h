@@ -13,12 +13,22 @@ G_BEGIN_DECLS
 
 typedef struct _AcSlots AcSlots;
 
+/* called once, in the caller's thread and outside the slots' lock, when a slot is not free at
+ * once and the caller is about to wait in line (virt-alephd: the domain's status "queued") */
+typedef void (*AcSlotsWaitFunc) (gpointer user_data);
+
 AcSlots *
 ac_slots_new (guint max);
 void
 ac_slots_free (AcSlots *slots);
 gboolean
 ac_slots_acquire (AcSlots *slots, GCancellable *cancellable, gboolean *waited);
+gboolean
+ac_slots_acquire_full (AcSlots *slots,
+                       GCancellable *cancellable,
+                       AcSlotsWaitFunc wait_func,
+                       gpointer user_data,
+                       gboolean *waited);
 void
 ac_slots_release (AcSlots *slots);
 guint

@@ -122,6 +122,8 @@ typedef struct {
 	GCancellable *cancellable; /* the run's, also while it waits for a build slot */
 	gboolean building;         /* holds one of the daemon's build slots */
 	GThread *thread;           /* the pool's thread that runs it (slots taken there only) */
+	gboolean queued;           /* its status says "queued" until its slot is taken */
+	AcStatus *before_queue;    /* the status that said before (nullable), written back then */
 } AcWorker;
 
 static void
@@ -141,24 +143,74 @@ ac_worker_free (AcWorker *w)
 	if (w->heartbeat_id != 0)
 		g_source_remove (w->heartbeat_id);
 	ac_status_writer_free (w->writer);
+	ac_status_free (w->before_queue);
 	g_free (w);
+}
+
+/* A flow that waits in line for a slot says so: status "queued" at @step ("flow" or "build"),
+ * refreshed by the heartbeat while it waits. Never a check of a running instance. */
+static void
+ac_worker_queue (AcWorker *w, const gchar *step)
+{
+	g_autofree gchar *xml = NULL;
+	g_autoptr (AcStatus) current = NULL;
+	g_autoptr (AcStatus) queued = NULL;
+	g_autoptr (AcStatus) written = NULL;
+
+	if (w->kind == AC_WORKER_MONITOR)
+		return;
+	xml = ac_virt_get_xml (w->dom, NULL);
+	current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+	queued = ac_reconcile_queued_status (current, step);
+	if (!w->queued) {
+		ac_status_free (w->before_queue);
+		w->before_queue = g_steal_pointer (&current);
+	}
+	w->queued = TRUE;
+	written = ac_status_writer_write (w->writer, queued);
+}
+
+static void
+ac_worker_queue_build_cb (gpointer user_data)
+{
+	ac_worker_queue (user_data, "build");
+}
+
+/* its slot taken: "queued" gives way to what it said before, then the flow's own steps */
+static void
+ac_worker_dequeue (AcWorker *w)
+{
+	g_autoptr (AcStatus) back = NULL;
+	g_autoptr (AcStatus) written = NULL;
+
+	if (!w->queued)
+		return;
+	w->queued = FALSE;
+	back = ac_reconcile_dequeued_status (w->before_queue);
+	written = ac_status_writer_write (w->writer, back);
 }
 
 /* An Aleph flow that reaches its build ("building", reported from its own thread before the
  * build starts) takes a build slot first, waiting for one in line; it gives it back at its
- * next state (or at its end). Cancelled while waiting, it goes on without: the build sees the
- * cancellation at once. The build's progress, reported from the builder's threads, is left
- * alone. */
-static void
+ * next state (or at its end). Cancelled while waiting (stopping), it goes on without, and
+ * without saying "building": the flow stops before its build, which never starts. The build's
+ * progress, reported from the builder's threads, is left alone. Returns whether @status is
+ * to be written. */
+static gboolean
 ac_worker_build_slot (AcWorker *w, const AcStatus *status)
 {
 	gboolean building = g_strcmp0 (status->state, "building") == 0;
 	gboolean waited = FALSE;
 
 	if (w->kind != AC_WORKER_PIPELINE || w->thread != g_thread_self ())
-		return;
+		return TRUE;
 	if (building && !w->building) {
-		w->building = ac_slots_acquire (w->daemon->build_slots, w->cancellable, &waited);
+		/* "queued" at build while it waits; the "building" written next replaces it */
+		w->building = ac_slots_acquire_full (w->daemon->build_slots, w->cancellable,
+		                                     ac_worker_queue_build_cb, w, &waited);
+		w->queued = FALSE;
+		if (!w->building)
+			return FALSE;
 		if (waited)
 			g_message ("domain %s: waited for a build slot (%u at once)", w->uuid,
 			           w->daemon->max_builds);
@@ -166,6 +218,7 @@ ac_worker_build_slot (AcWorker *w, const AcStatus *status)
 		ac_slots_release (w->daemon->build_slots);
 		w->building = FALSE;
 	}
+	return TRUE;
 }
 
 static void
@@ -173,7 +226,8 @@ ac_worker_status (const AcStatus *status, gpointer user_data)
 {
 	AcWorker *w = user_data;
 	g_autoptr (AcStatus) written = NULL;
-	ac_worker_build_slot (w, status);
+	if (!ac_worker_build_slot (w, status))
+		return;
 	written = ac_status_writer_write (w->writer, status);
 }
 
@@ -224,10 +278,14 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 	w->thread = g_thread_self ();
 	/* whatever the pipeline logs concerns this domain (journal fields DOMAIN_NAME/UUID) */
 	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
+	ac_worker_dequeue (w);
 	if (w->kind == AC_WORKER_LOCALSEV) {
 		/* the local SEV flow is local work (build, launch, attestation on this libvirt):
 		 * it holds a build slot all along */
-		w->building = ac_slots_acquire (w->daemon->build_slots, cancellable, NULL);
+		w->building = ac_slots_acquire_full (w->daemon->build_slots, cancellable,
+		                                     ac_worker_queue_build_cb, w, NULL);
+		/* taken, or stopping while it waited: "queued" gives way to what it said before */
+		ac_worker_dequeue (w);
 		if (w->building) {
 			ok = ac_worker_localsev (w, cancellable);
 		} else {
@@ -335,6 +393,17 @@ ac_worker_done_domain (AcWorker *w)
 		g_hash_table_insert (self->failed, g_strdup (w->uuid), g_strdup (w->tag));
 }
 
+/* the flows of every host in the pool, running or in line (the pool is shared) */
+static guint
+ac_daemon_count_flows (AcDaemon *self)
+{
+	guint n = 0;
+	for (guint i = 0; i < self->hosts->len; i++)
+		n += g_hash_table_size (
+		    ((AcDaemonHost *)g_ptr_array_index (self->hosts, i))->workers);
+	return n;
+}
+
 static void
 ac_daemon_start_worker (AcDaemonHost *host,
                         virDomainPtr dom,
@@ -377,6 +446,10 @@ ac_daemon_start_worker (AcDaemonHost *host,
 		/* a status of work in progress is written at least every AC_STATUS_HEARTBEAT_S */
 		w->heartbeat_id = ac_status_writer_add_heartbeat (w->writer);
 	}
+	/* every thread busy (or about to be): it waits in line, and says so before it is pushed
+	 * (the thread that takes it writes next) */
+	if (ac_daemon_count_flows (self) >= self->max_flows)
+		ac_worker_queue (w, "flow");
 	cancellable = g_cancellable_new ();
 	w->cancellable = g_object_ref (cancellable);
 	/* in the table while it waits in line too: one flow per domain */

@@ -133,6 +133,9 @@ step_build (AcPipeline *p, AcProgress *progress, GError **error)
 	           == 0)
 		return TRUE;
 	ac_pipeline_report (p, "building", "build", 5);
+	/* stopped while it waited for its turn to build (virt-alephd's build slots): no build */
+	if (!check_cancelled (p, error))
+		return FALSE;
 	p->range_hi = 40; /* the build's bytes move the status from 5 to 40 % */
 	if (virDomainIsActive (p->dom) == 1) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,

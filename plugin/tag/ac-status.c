@@ -331,13 +331,14 @@ ac_status_tag_fingerprint (const gchar *domain_xml)
 /**
  * ac_status_is_work_in_progress:
  *
- * Whether the state is one virt-alephd is working on (building, publishing, attesting): its
- * `updated` time is then refreshed at least every AC_STATUS_HEARTBEAT_S seconds.
+ * Whether the state is one virt-alephd is working on (building, publishing, attesting, or
+ * queued: waiting for one of its slots): its `updated` time is then refreshed at least every
+ * AC_STATUS_HEARTBEAT_S seconds.
  */
 gboolean
 ac_status_is_work_in_progress (const AcStatus *status)
 {
-	const gchar *busy[] = { "building", "publishing", "attesting", NULL };
+	const gchar *busy[] = { "queued", "building", "publishing", "attesting", NULL };
 	return status != NULL && status->state != NULL && g_strv_contains (busy, status->state);
 }
 

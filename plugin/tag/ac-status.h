@@ -13,8 +13,8 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	gchar *state;     /* invalid | ready | refused | building | publishing | attesting |
-			     running | failed | … */
+	gchar *state;     /* invalid | ready | refused | queued | building | publishing |
+			     attesting | running | failed | … */
 	gchar *step;      /* the step the state refers to: validate, build, publish, … */
 	guint progress;   /* 0..100 */
 	gchar *updated;   /* RFC 3339 UTC; refreshed by virt-alephd while it works on the domain

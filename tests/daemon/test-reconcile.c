@@ -2,7 +2,8 @@
  * The service's validate step (ac_reconcile_desired_status()) on the domain model the event
  * handler reads once: untagged domains get no status, a valid tag "ready", an invalid tag or a
  * tagged domain whose XML the model refuses "invalid" with the error, and results of later
- * steps are kept.
+ * steps are kept; the "queued" status of a domain waiting for a slot, and what replaces it
+ * when the slot is taken.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -92,6 +93,59 @@ test_unreadable (void)
 	                 "domain XML has 2 <name> elements, expected at most one");
 }
 
+static void
+test_queued (void)
+{
+	g_autoptr (AcStatus) failed = ac_status_new ();
+	g_autoptr (AcStatus) queued = NULL;
+	g_autoptr (AcStatus) back = NULL;
+	g_autoptr (AcStatus) fresh = NULL;
+	g_autoptr (AcStatus) again = NULL;
+	g_autoptr (GError) error = NULL;
+
+	/* a failure retried: queued for a flow, its results kept, the error gone */
+	failed->state = g_strdup ("failed");
+	failed->step = g_strdup ("publish");
+	failed->progress = 40;
+	failed->image_cid = g_strdup ("QmImage");
+	error = g_error_new_literal (AC_ERROR, AC_ERROR_NETWORK, "connection refused");
+	ac_status_set_error (failed, "publish", error);
+	queued = ac_reconcile_queued_status (failed, "flow");
+	g_assert_cmpstr (queued->state, ==, "queued");
+	g_assert_cmpstr (queued->step, ==, "flow");
+	g_assert_cmpuint (queued->progress, ==, 0);
+	g_assert_cmpstr (queued->image_cid, ==, "QmImage");
+	g_assert_null (queued->error_message);
+	/* refreshed while it waits: the heartbeat's work in progress */
+	g_assert_true (ac_status_is_work_in_progress (queued));
+
+	/* its slot taken: the failure this run replaces is not shown again; ready, results kept */
+	back = ac_reconcile_dequeued_status (failed);
+	g_assert_cmpstr (back->state, ==, "ready");
+	g_assert_cmpstr (back->step, ==, "validate");
+	g_assert_null (back->error_message);
+	g_assert_cmpstr (back->image_cid, ==, "QmImage");
+	/* any other status comes back as it was (a local launch prepared, refreshed) */
+	g_free (failed->state);
+	failed->state = g_strdup ("prepared");
+	g_clear_pointer (&back, ac_status_free);
+	back = ac_reconcile_dequeued_status (failed);
+	g_assert_cmpstr (back->state, ==, "prepared");
+	g_assert_cmpstr (back->step, ==, "publish");
+	g_assert_cmpuint (back->progress, ==, 40);
+	g_assert_cmpstr (back->error_message, ==, "connection refused");
+	g_assert_cmpstr (back->image_cid, ==, "QmImage");
+
+	/* none before (a new domain), or a "queued" left by a service that stopped: ready */
+	fresh = ac_reconcile_dequeued_status (NULL);
+	g_assert_cmpstr (fresh->state, ==, "ready");
+	g_assert_cmpstr (fresh->step, ==, "validate");
+	again = ac_reconcile_dequeued_status (queued);
+	g_assert_cmpstr (again->state, ==, "ready");
+	g_assert_cmpstr (again->step, ==, "validate");
+	g_assert_cmpstr (again->image_cid, ==, "QmImage");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -100,5 +154,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/reconcile/valid", test_valid);
 	g_test_add_func ("/reconcile/invalid-tag", test_invalid_tag);
 	g_test_add_func ("/reconcile/unreadable", test_unreadable);
+	g_test_add_func ("/reconcile/queued", test_queued);
 	return g_test_run ();
 }

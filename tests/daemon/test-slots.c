@@ -1,7 +1,8 @@
 /*
  * virt-alephd's build slots (plugin/daemon/ac-slots.c): never more in use than the bound,
  * handed out in the order they were asked for, a cancelled waiter leaves the line without a
- * slot and without blocking those behind it.
+ * slot and without blocking those behind it; a waiter is told once, before it waits, that it
+ * waits (virt-alephd's "queued" status), and never when a slot is free.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -151,6 +152,79 @@ test_cancel (void)
 	ac_slots_free (s.slots);
 }
 
+typedef struct {
+	AcSlots *slots;
+	GCancellable *cancellable; /* cancelled by the wait func, when set */
+	gboolean release;          /* the wait func frees the slot the test holds */
+	guint told;                /* calls of the wait func */
+	guint in_use_when_told;
+} Told;
+
+static void
+told_cb (gpointer user_data)
+{
+	Told *t = user_data;
+	t->told++;
+	/* without the lock held: the slots can be looked at, and given back */
+	t->in_use_when_told = ac_slots_get_in_use (t->slots);
+	g_assert_cmpuint (ac_slots_get_waiting (t->slots), ==, 1);
+	if (t->release)
+		ac_slots_release (t->slots);
+	if (t->cancellable != NULL)
+		g_cancellable_cancel (t->cancellable);
+}
+
+static gpointer
+told_thread (gpointer data)
+{
+	Told *t = data;
+	gboolean waited = FALSE;
+	gboolean got = ac_slots_acquire_full (t->slots, t->cancellable, told_cb, t, &waited);
+	g_assert_true (waited);
+	return GINT_TO_POINTER (got);
+}
+
+static void
+test_wait_func (void)
+{
+	g_autoptr (AcSlots) slots = ac_slots_new (1);
+	g_autoptr (GCancellable) cancel = g_cancellable_new ();
+	Told t = { slots, NULL, FALSE, 0, 0 };
+	gboolean waited = TRUE;
+	GThread *thread;
+
+	/* a free slot: taken at once, nobody told */
+	g_assert_true (ac_slots_acquire_full (slots, NULL, told_cb, &t, &waited));
+	g_assert_false (waited);
+	g_assert_cmpuint (t.told, ==, 0);
+
+	/* none free: told once, then it waits until the slot comes back */
+	thread = g_thread_new ("told", told_thread, &t);
+	wait_waiting (slots, 1);
+	g_assert_cmpuint (ac_slots_get_in_use (slots), ==, 1);
+	ac_slots_release (slots);
+	g_assert_true (GPOINTER_TO_INT (g_thread_join (thread)));
+	g_assert_cmpuint (t.told, ==, 1);
+	g_assert_cmpuint (t.in_use_when_told, ==, 1);
+
+	/* the slot freed while it is told (the status written): not missed, taken */
+	t = (Told){ slots, NULL, TRUE, 0, 0 };
+	g_assert_true (ac_slots_acquire_full (slots, NULL, told_cb, &t, &waited));
+	g_assert_true (waited);
+	g_assert_cmpuint (t.told, ==, 1);
+	g_assert_cmpuint (ac_slots_get_in_use (slots), ==, 1);
+	g_assert_cmpuint (ac_slots_get_waiting (slots), ==, 0);
+
+	/* cancelled while told (virt-alephd stopping): no slot, told once */
+	t = (Told){ slots, cancel, FALSE, 0, 0 };
+	g_assert_false (ac_slots_acquire_full (slots, cancel, told_cb, &t, &waited));
+	g_assert_true (waited);
+	g_assert_cmpuint (t.told, ==, 1);
+	g_assert_cmpuint (ac_slots_get_in_use (slots), ==, 1);
+	g_assert_cmpuint (ac_slots_get_waiting (slots), ==, 0);
+	ac_slots_release (slots);
+}
+
 static void
 test_defaults (void)
 {
@@ -171,6 +245,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/slots/order", test_order);
 	g_test_add_func ("/slots/bound", test_bound);
 	g_test_add_func ("/slots/cancel", test_cancel);
+	g_test_add_func ("/slots/wait-func", test_wait_func);
 	g_test_add_func ("/slots/defaults", test_defaults);
 	return g_test_run ();
 }

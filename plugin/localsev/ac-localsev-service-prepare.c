@@ -347,6 +347,27 @@ ac_localsev_service_reread (virDomainPtr dom,
 	return *domain != NULL;
 }
 
+/* how the image of a domain tagged @tag is built for this run: its statuses go through
+ * @report */
+static void
+ac_localsev_service_image_context (const AcLocalsevOptions *opts,
+                                   const AcLocalsevServiceRun *run,
+                                   virConnectPtr secrets_conn,
+                                   const AcTag *tag,
+                                   AcLocalsevServiceReport *report,
+                                   AcLocalsevImageContext *ictx)
+{
+	ictx->state_dir = opts->state_dir;
+	ictx->pool = run != NULL ? run->pool : NULL;
+	ictx->secrets_conn = secrets_conn;
+	ictx->progress_func = ac_localsev_service_on_build_progress;
+	ictx->user_data = report;
+	ictx->cancellable = run != NULL ? run->cancellable : NULL;
+	/* an SEV-SNP runtime's initrd opens a LUKS2 root filesystem; SEV's firmware a LUKS1 disk */
+	ictx->layout
+	    = tag->tee == AC_TEE_SNP ? AC_IMAGE_LAYOUT_LUKS2_ROOT : AC_IMAGE_LAYOUT_GRUB_LUKS1;
+}
+
 static void
 ac_localsev_service_report_built (const AcLocalsevServiceRun *run, const AcStatus *current)
 {
@@ -378,7 +399,6 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 	AcLocalsevImageContext ictx = { 0 };
 	AcLocalsevServiceReport report = { current, run };
 	gboolean switched = FALSE;
-	AcStatus *st;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	g_return_val_if_fail (opts != NULL, FALSE);
@@ -426,15 +446,7 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 			                                        g_steal_pointer (&failure));
 		secrets_conn = own_secrets;
 	}
-	ictx.state_dir = opts->state_dir;
-	ictx.pool = run != NULL ? run->pool : NULL;
-	ictx.secrets_conn = secrets_conn;
-	ictx.progress_func = ac_localsev_service_on_build_progress;
-	ictx.user_data = &report;
-	ictx.cancellable = run != NULL ? run->cancellable : NULL;
-	/* an SEV-SNP runtime's initrd opens a LUKS2 root filesystem; SEV's firmware a LUKS1 disk */
-	ictx.layout
-	    = tag->tee == AC_TEE_SNP ? AC_IMAGE_LAYOUT_LUKS2_ROOT : AC_IMAGE_LAYOUT_GRUB_LUKS1;
+	ac_localsev_service_image_context (opts, run, secrets_conn, tag, &report, &ictx);
 	if (!ac_localsev_image_ensure (&ictx, dom, domain, &switched, &image, &failure)) {
 		if (switched && redefined != NULL)
 			*redefined = TRUE;
@@ -462,20 +474,13 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		                                        g_steal_pointer (&failure));
 
 	/* a launch prepared earlier that can still serve: nothing to write */
-	if (ac_localsev_service_record_serves (host, opts, uuid, name, domain, xml)) {
-		st = ac_localsev_service_status_new (current, "prepared", "prepare");
-		st->progress = 100;
-		*status = st;
-		return TRUE;
-	}
-
-	if (!ac_localsev_service_define_prepared (host, opts, tag, dom, name, xml, domain,
-	                                          redefined, &failure))
+	if (!ac_localsev_service_record_serves (host, opts, uuid, name, domain, xml)
+	    && !ac_localsev_service_define_prepared (host, opts, tag, dom, name, xml, domain,
+	                                             redefined, &failure))
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));
-	st = ac_localsev_service_status_new (current, "prepared", "prepare");
-	st->progress = 100;
-	*status = st;
+	*status = ac_localsev_service_status_new (current, "prepared", "prepare");
+	(*status)->progress = 100;
 	return TRUE;
 }
 

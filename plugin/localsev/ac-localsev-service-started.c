@@ -112,6 +112,84 @@ ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
 	return TRUE;
 }
 
+/* a started domain's live definition, UUID and the launch prepared for it */
+static gboolean
+ac_localsev_service_started_load (const AcLocalsevOptions *opts,
+                                  virDomainPtr dom,
+                                  AcDomain **domain_out,
+                                  gchar **uuid_out,
+                                  AcLocalsevRecord **record_out,
+                                  GError **error)
+{
+	const gchar *name = virDomainGetName (dom);
+	g_autofree gchar *xml = ac_localsev_service_get_xml (dom, 0, error);
+	g_autoptr (AcDomain) domain = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autoptr (AcLocalsevRecord) record = NULL;
+
+	if (xml == NULL)
+		return FALSE;
+	domain = ac_localsev_service_domain (name, xml, error);
+	if (domain == NULL || !ac_localsev_service_uuid (dom, &uuid, error))
+		return FALSE;
+	record = ac_localsev_record_load (opts->state_dir, uuid, error);
+	if (record == NULL) {
+		g_prefix_error (
+		    error,
+		    "domain '%s' runs, but virt-alephd prepared no %s launch for it "
+		    "(tagged while running, or the hook is not installed): stop it, let "
+		    "virt-alephd prepare a launch, and start it with 'virsh start %s%s'. ",
+		    name, domain->tag->tee == AC_TEE_SNP ? "SEV-SNP" : "SEV",
+		    domain->tag->tee == AC_TEE_SNP ? "" : "--paused ", name);
+		return FALSE;
+	}
+	*domain_out = g_steal_pointer (&domain);
+	*uuid_out = g_steal_pointer (&uuid);
+	*record_out = g_steal_pointer (&record);
+	return TRUE;
+}
+
+/* a paused SEV domain: the passphrase (fail closed without one), then the attestation, which
+ * injects it and resumes the guest */
+static gboolean
+ac_localsev_service_started_sev (AcSevHost *host,
+                                 const AcLocalsevOptions *opts,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 const AcDomain *domain,
+                                 const AcLocalsevRecord *record,
+                                 const AcStatus *current,
+                                 AcStatus **status,
+                                 GError **error)
+{
+	g_autoptr (GError) failure = NULL;
+	g_autoptr (AcLocalsevAttestation) att = NULL;
+	gsize passphrase_len = 0;
+	gchar *passphrase;
+	AcStatus *st;
+
+	passphrase = ac_localsev_service_secret_read (secrets_conn, opts, dom, record,
+	                                              &passphrase_len, &failure);
+	if (passphrase == NULL)
+		return ac_localsev_service_status_fail (current, "attest", status, error,
+		                                        g_steal_pointer (&failure));
+	att = ac_localsev_attest_domain (host, opts, domain->tag, domain, passphrase, NULL,
+	                                 &failure);
+	OPENSSL_clear_free (passphrase, passphrase_len + 1);
+	if (att == NULL)
+		return ac_localsev_service_attest_failed (current, record, status,
+		                                          g_steal_pointer (&failure), error);
+	g_message ("domain '%s': attested (measurement %s, chain to '%s'), passphrase injected, "
+	           "resumed",
+	           virDomainGetName (dom), att->measurement, att->generation);
+	st = ac_localsev_service_status_new (current, "running", "attest");
+	st->progress = 100;
+	ac_localsev_service_status_set_attestation (st, att->time, "ok", att->measurement,
+	                                            att->generation);
+	*status = st;
+	return TRUE;
+}
+
 /**
  * ac_localsev_service_started:
  *
@@ -138,15 +216,10 @@ ac_localsev_service_started_run (AcSevHost *host,
 {
 	const gchar *name;
 	g_autoptr (GError) failure = NULL;
-	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid = NULL;
 	g_autoptr (AcDomain) domain = NULL;
 	g_autoptr (AcLocalsevRecord) record = NULL;
-	g_autoptr (AcLocalsevAttestation) att = NULL;
 	AcSevDomainState state = AC_SEV_DOMAIN_STATE_OTHER;
-	gchar *passphrase;
-	gsize passphrase_len = 0;
-	AcStatus *st;
 
 	g_return_val_if_fail (AC_IS_SEV_HOST (host), FALSE);
 	g_return_val_if_fail (opts != NULL, FALSE);
@@ -154,30 +227,8 @@ ac_localsev_service_started_run (AcSevHost *host,
 	g_return_val_if_fail (status != NULL, FALSE);
 
 	name = virDomainGetName (dom);
-	xml = ac_localsev_service_get_xml (dom, 0, &failure);
-	if (xml == NULL)
-		return ac_localsev_service_status_fail (current, "attest", status, error,
-		                                        g_steal_pointer (&failure));
-	domain = ac_localsev_service_domain (name, xml, &failure);
-	if (domain == NULL)
-		return ac_localsev_service_status_fail (current, "attest", status, error,
-		                                        g_steal_pointer (&failure));
-	if (!ac_localsev_service_uuid (dom, &uuid, &failure))
-		return ac_localsev_service_status_fail (current, "attest", status, error,
-		                                        g_steal_pointer (&failure));
-	record = ac_localsev_record_load (opts->state_dir, uuid, &failure);
-	if (record == NULL) {
-		g_prefix_error (
-		    &failure,
-		    "domain '%s' runs, but virt-alephd prepared no %s launch for it "
-		    "(tagged while running, or the hook is not installed): stop it, let "
-		    "virt-alephd prepare a launch, and start it with 'virsh start %s%s'. ",
-		    name, domain->tag->tee == AC_TEE_SNP ? "SEV-SNP" : "SEV",
-		    domain->tag->tee == AC_TEE_SNP ? "" : "--paused ", name);
-		return ac_localsev_service_status_fail (current, "attest", status, error,
-		                                        g_steal_pointer (&failure));
-	}
-	if (!ac_sev_host_get_domain_state (host, uuid, &state, &failure))
+	if (!ac_localsev_service_started_load (opts, dom, &domain, &uuid, &record, &failure)
+	    || !ac_sev_host_get_domain_state (host, uuid, &state, &failure))
 		return ac_localsev_service_status_fail (current, "attest", status, error,
 		                                        g_steal_pointer (&failure));
 
@@ -235,28 +286,8 @@ ac_localsev_service_started_run (AcSevHost *host,
 		                                        g_steal_pointer (&failure));
 	}
 
-	/* paused: the passphrase (fail closed without one), then attest */
-	passphrase = ac_localsev_service_secret_read (secrets_conn, opts, dom, record,
-	                                             &passphrase_len, &failure);
-	if (passphrase == NULL)
-		return ac_localsev_service_status_fail (current, "attest", status, error,
-		                                        g_steal_pointer (&failure));
-	att = ac_localsev_attest_domain (host, opts, domain->tag, domain, passphrase, NULL,
-	                                 &failure);
-	OPENSSL_clear_free (passphrase, passphrase_len + 1);
-	if (att == NULL) {
-		return ac_localsev_service_attest_failed (current, record, status,
-		                                          g_steal_pointer (&failure), error);
-	}
-	g_message ("domain '%s': attested (measurement %s, chain to '%s'), passphrase injected, "
-	           "resumed",
-	           name, att->measurement, att->generation);
-	st = ac_localsev_service_status_new (current, "running", "attest");
-	st->progress = 100;
-	ac_localsev_service_status_set_attestation (st, att->time, "ok", att->measurement,
-	                                            att->generation);
-	*status = st;
-	return TRUE;
+	return ac_localsev_service_started_sev (host, opts, secrets_conn, dom, domain, record,
+	                                        current, status, error);
 }
 
 gboolean

@@ -89,6 +89,107 @@ parse_ports (AcTagPublish *pub, const gchar *text, GError **error)
 	return TRUE;
 }
 
+/* payment (credit, the default, hold or superfluid) and storePayment (credit or hold) */
+static gboolean
+parse_payments (AcTagPublish *pub, const gchar *payment, const gchar *store_payment, GError **error)
+{
+	/* credit is what the network accepts today; hold/superfluid stay choosable, and the
+	 * client refuses them before signing where the network's rules refuse them */
+	if (payment == NULL || g_strcmp0 (payment, "credit") == 0)
+		pub->payment = AC_PAYMENT_CREDIT;
+	else if (g_strcmp0 (payment, "hold") == 0)
+		pub->payment = AC_PAYMENT_HOLD;
+	else if (g_strcmp0 (payment, "superfluid") == 0)
+		pub->payment = AC_PAYMENT_SUPERFLUID;
+	else {
+		ac_tag_attr_error (error, "publish", "payment", payment, "credit, hold or superfluid");
+		return FALSE;
+	}
+	if (store_payment == NULL || g_strcmp0 (store_payment, "credit") == 0)
+		pub->store_payment = AC_PAYMENT_CREDIT;
+	else if (g_strcmp0 (store_payment, "hold") == 0)
+		pub->store_payment = AC_PAYMENT_HOLD;
+	else {
+		ac_tag_attr_error (error, "publish", "storePayment", store_payment, "credit or hold");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* rootfsSize, vcpus and memory, each within Aleph's limits */
+static gboolean
+parse_sizes (AcTagPublish *pub,
+	     const gchar *rootfs,
+	     const gchar *vcpus,
+	     const gchar *memory,
+	     GError **error)
+{
+	if (rootfs != NULL) {
+		if (!ac_size_parse (rootfs, AC_SIZE_UNIT_REQUIRED, &pub->rootfs_size, error)) {
+			ac_tag_attr_prefix_error (error, "publish", "rootfsSize");
+			return FALSE;
+		}
+		/* aleph-message: 0 < size_mib <= 1953125 */
+		if (pub->rootfs_size < (1ull << 20) || pub->rootfs_size > 1953125ull * (1ull << 20)) {
+			ac_tag_attr_error (error, "publish", "rootfsSize", rootfs,
+					"a size from 1MiB to 1953125MiB (Aleph's limit)");
+			return FALSE;
+		}
+	}
+	if (vcpus != NULL) {
+		guint64 n = 0;
+		if (!g_ascii_string_to_unsigned (vcpus, 10, 1, 256, &n, NULL)) {
+			ac_tag_attr_error (error, "publish", "vcpus", vcpus, "a whole number from 1 to 256");
+			return FALSE;
+		}
+		pub->vcpus = (guint)n;
+	}
+	if (memory != NULL) {
+		if (!ac_size_parse (memory, AC_SIZE_UNIT_REQUIRED, &pub->memory, error)) {
+			ac_tag_attr_prefix_error (error, "publish", "memory");
+			return FALSE;
+		}
+		if (pub->memory % (1ull << 20) != 0 || pub->memory < (1ull << 20) ||
+		    pub->memory > 1048576ull * (1ull << 20)) {
+			ac_tag_attr_error (error, "publish", "memory", memory,
+					"a whole number of MiB from 1MiB to 1TiB (Aleph's limit), such "
+					"as 4GiB");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* name (1 to 64 characters) and sshKey (one OpenSSH public key line), taken when valid */
+static gboolean
+parse_name_and_key (AcTagPublish *pub, gchar **name, gchar **ssh, GError **error)
+{
+	if (*name != NULL) {
+		if ((*name)[0] == '\0' || g_utf8_strlen (*name, -1) > 64
+		    || !g_utf8_validate (*name, -1, NULL)) {
+			ac_tag_attr_error (error, "publish", "name", *name, "1 to 64 characters");
+			return FALSE;
+		}
+		pub->name = g_steal_pointer (name);
+	}
+	if (*ssh != NULL) {
+		if (strlen (*ssh) > 8192 ||
+		    !g_regex_match_simple ("^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) "
+					   "[A-Za-z0-9+/]+={0,3}( .*)?$",
+					   *ssh, 0, 0)) {
+			g_set_error (error,
+				     AC_ERROR,
+				     AC_ERROR_INVALID_INPUT,
+				     "<aleph:publish sshKey=…>: invalid value '%.40s…'; expected one "
+				     "OpenSSH public key line such as 'ssh-ed25519 AAAA… user@host'",
+				     *ssh);
+			return FALSE;
+		}
+		pub->ssh_key = g_steal_pointer (ssh);
+	}
+	return TRUE;
+}
+
 gboolean
 ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 {
@@ -128,26 +229,8 @@ ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 		return FALSE;
 	}
 
-	/* credit is what the network accepts today; hold/superfluid stay choosable, and the
-	 * client refuses them before signing where the network's rules refuse them */
-	if (payment == NULL || g_strcmp0 (payment, "credit") == 0)
-		pub->payment = AC_PAYMENT_CREDIT;
-	else if (g_strcmp0 (payment, "hold") == 0)
-		pub->payment = AC_PAYMENT_HOLD;
-	else if (g_strcmp0 (payment, "superfluid") == 0)
-		pub->payment = AC_PAYMENT_SUPERFLUID;
-	else {
-		ac_tag_attr_error (error, "publish", "payment", payment, "credit, hold or superfluid");
+	if (!parse_payments (pub, payment, store_payment, error))
 		return FALSE;
-	}
-	if (store_payment == NULL || g_strcmp0 (store_payment, "credit") == 0)
-		pub->store_payment = AC_PAYMENT_CREDIT;
-	else if (g_strcmp0 (store_payment, "hold") == 0)
-		pub->store_payment = AC_PAYMENT_HOLD;
-	else {
-		ac_tag_attr_error (error, "publish", "storePayment", store_payment, "credit or hold");
-		return FALSE;
-	}
 
 	/* an existing encrypted image, published by a STORE: used as it is, never rebuilt */
 	if (rootfs_ref != NULL) {
@@ -159,61 +242,10 @@ ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 		}
 		pub->rootfs = g_ascii_strdown (rootfs_ref, -1);
 	}
-	if (rootfs != NULL) {
-		if (!ac_size_parse (rootfs, AC_SIZE_UNIT_REQUIRED, &pub->rootfs_size, error)) {
-			ac_tag_attr_prefix_error (error, "publish", "rootfsSize");
-			return FALSE;
-		}
-		/* aleph-message: 0 < size_mib <= 1953125 */
-		if (pub->rootfs_size < (1ull << 20) || pub->rootfs_size > 1953125ull * (1ull << 20)) {
-			ac_tag_attr_error (error, "publish", "rootfsSize", rootfs,
-					"a size from 1MiB to 1953125MiB (Aleph's limit)");
-			return FALSE;
-		}
-	}
-	if (vcpus != NULL) {
-		guint64 n = 0;
-		if (!g_ascii_string_to_unsigned (vcpus, 10, 1, 256, &n, NULL)) {
-			ac_tag_attr_error (error, "publish", "vcpus", vcpus, "a whole number from 1 to 256");
-			return FALSE;
-		}
-		pub->vcpus = (guint)n;
-	}
-	if (memory != NULL) {
-		if (!ac_size_parse (memory, AC_SIZE_UNIT_REQUIRED, &pub->memory, error)) {
-			ac_tag_attr_prefix_error (error, "publish", "memory");
-			return FALSE;
-		}
-		if (pub->memory % (1ull << 20) != 0 || pub->memory < (1ull << 20) ||
-		    pub->memory > 1048576ull * (1ull << 20)) {
-			ac_tag_attr_error (error, "publish", "memory", memory,
-					"a whole number of MiB from 1MiB to 1TiB (Aleph's limit), such "
-					"as 4GiB");
-			return FALSE;
-		}
-	}
-	if (name != NULL) {
-		if (name[0] == '\0' || g_utf8_strlen (name, -1) > 64 || !g_utf8_validate (name, -1, NULL)) {
-			ac_tag_attr_error (error, "publish", "name", name, "1 to 64 characters");
-			return FALSE;
-		}
-		pub->name = g_steal_pointer (&name);
-	}
-	if (ssh != NULL) {
-		if (strlen (ssh) > 8192 ||
-		    !g_regex_match_simple ("^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) "
-					   "[A-Za-z0-9+/]+={0,3}( .*)?$",
-					   ssh, 0, 0)) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<aleph:publish sshKey=…>: invalid value '%.40s…'; expected one "
-				     "OpenSSH public key line such as 'ssh-ed25519 AAAA… user@host'",
-				     ssh);
-			return FALSE;
-		}
-		pub->ssh_key = g_steal_pointer (&ssh);
-	}
+	if (!parse_sizes (pub, rootfs, vcpus, memory, error))
+		return FALSE;
+	if (!parse_name_and_key (pub, &name, &ssh, error))
+		return FALSE;
 	if (ports != NULL && !parse_ports (pub, ports, error))
 		return FALSE;
 	return TRUE;

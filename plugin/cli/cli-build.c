@@ -572,6 +572,52 @@ build_print_text (AcCliGlobal *global, const BuildReport *r, AcImageLayout layou
 	}
 }
 
+/* where the passphrase goes: a passphrase nobody receives is a disk nobody can open, and an
+ * existing --passphrase-out is replaced only with --force */
+static gboolean
+build_check_passphrase_route (const AcTemplate *tpl,
+                              const gchar *pass_out,
+                              gboolean secret,
+                              gboolean given,
+                              gboolean force,
+                              GError **error)
+{
+	if (pass_out == NULL && !secret && !given
+	    && tpl->passphrase_source == AC_PASSPHRASE_GENERATE) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "the template generates the passphrase: say where it goes with "
+		                     "--secret (libvirt's secret store) or --passphrase-out FILE (or "
+		                     "- for standard output)");
+		return FALSE;
+	}
+	if (pass_out != NULL && g_strcmp0 (pass_out, "-") != 0 && !force
+	    && g_file_test (pass_out, G_FILE_TEST_EXISTS)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
+		             "--passphrase-out %s exists: use --force", pass_out);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the build's failure (takes @error); with its temporaries kept (on-error=abort), where */
+static int
+build_fail (AcCliGlobal *global, GError *error, const AcBuildResult *result)
+{
+	g_autoptr (JsonObject) extra = json_object_new ();
+
+	if (result->kept_workdir != NULL) {
+		g_autofree gchar *kept = g_canonicalize_filename (result->kept_workdir, NULL);
+		GError *e = g_error_new (error->domain, error->code,
+		                         "%s; the build's temporaries are kept for inspection in %s "
+		                         "(on-error=abort: remove it when done)",
+		                         error->message, kept);
+		g_error_free (error);
+		error = e;
+		json_object_set_string_member (extra, "kept", kept);
+	}
+	return ac_cli_fail_with (global, error, extra);
+}
+
 int
 ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 {
@@ -637,7 +683,6 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	g_auto(AcBuildResult) result = { 0 };
 	g_auto (BuildReport) report = { 0 };
 	AcBuildOptions opts = { 0 };
-	gboolean ok;
 	int word = cli_build_check_word (argc, argv);
 
 	if (word > 0)
@@ -665,16 +710,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		opts.passphrase = given;
 	}
-	/* a passphrase nobody receives is a disk nobody can open */
-	if (pass_out == NULL && !secret && given == NULL && tpl->passphrase_source == AC_PASSPHRASE_GENERATE)
-		return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-			"the template generates the passphrase: say where it goes with "
-			"--secret (libvirt's secret store) or --passphrase-out FILE (or - for "
-			"standard output)"));
-	if (pass_out != NULL && g_strcmp0 (pass_out, "-") != 0 && !force &&
-	    g_file_test (pass_out, G_FILE_TEST_EXISTS))
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_EXISTS,
-							 "--passphrase-out %s exists: use --force", pass_out));
+	if (!build_check_passphrase_route (tpl, pass_out, secret, given != NULL, force, &error))
+		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (tpl->source.type == AC_SOURCE_LIBVIRT_DOMAIN && !resolve_domain_source (global, tpl, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	/* the secret's usage is the image as a domain's <source file> names it: an absolute path */
@@ -696,23 +733,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 				stderr);
 	opts.ask_data = cancellable;
 	guard = ac_signal_guard_new (cancellable);
-	ok = ac_build_run (tpl, &opts, progress, cancellable, &result, &error);
-	if (!ok) {
-		g_autoptr (JsonObject) extra = json_object_new ();
-		if (result.kept_workdir != NULL) {
-			g_autofree gchar *kept
-			    = g_canonicalize_filename (result.kept_workdir, NULL);
-			GError *e
-			    = g_error_new (error->domain, error->code,
-			                   "%s; the build's temporaries are kept for inspection "
-			                   "in %s (on-error=abort: remove it when done)",
-			                   error->message, kept);
-			g_clear_error (&error);
-			error = e;
-			json_object_set_string_member (extra, "kept", kept);
-		}
-		return ac_cli_fail_with (global, g_steal_pointer (&error), extra);
-	}
+	if (!ac_build_run (tpl, &opts, progress, cancellable, &result, &error))
+		return build_fail (global, g_steal_pointer (&error), &result);
 	report.result = &result;
 	report.image = image;
 	report.pass_out = pass_out;

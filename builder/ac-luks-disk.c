@@ -253,87 +253,146 @@ ac_luks_disk_crypt_log (int level, const char *msg, void *usrptr)
 }
 #endif
 
-gboolean
-ac_luks_disk_luks_check_passphrase (const gchar *image_path,
-                                      const gchar *workdir,
-                                      const guint8 *passphrase,
-                                      gsize passphrase_len,
-                                      gint *keyslot,
-                                      GError **error)
+/* a file read with pread(): the AcLuksDiskReadFunc of the checks of a local image */
+typedef struct {
+	int fd;
+	const gchar *path;
+} FileReader;
+
+static gboolean
+file_read (gpointer user_data, guint64 offset, guint8 *buf, gsize len, GError **error)
 {
+	FileReader *f = user_data;
+	return pread_all (f->fd, buf, len, offset, f->path, error);
+}
+
 #if HAVE_CRYPTSETUP
-	int fd = -1;
-	int tfd = -1;
-	struct stat st;
-	g_autofree guint8 *head = NULL;
-	gsize head_len;
-	guint64 poff = 0, psize = 0, hsize = 0;
-	guint8 phdr[AC_LUKS_DISK_LUKS1_PHDR_SIZE];
-	g_autofree guint8 *area = NULL;
-	g_autofree gchar *tmp = NULL;
-	struct crypt_device *cd = NULL;
-	int rc;
-	gboolean ok = FALSE;
+/* @len bytes of @data into a new 0600 file in @workdir; its path */
+static gchar *
+write_header_copy (const gchar *workdir, const guint8 *data, gsize len, GError **error)
+{
+	g_autofree gchar *tmp = g_build_filename (workdir, "luks-header-XXXXXX", NULL);
+	int tfd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
+	gsize done = 0;
 
-	fd = open (image_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "opening %s: %s", image_path,
-		             g_strerror (errno));
-		return FALSE;
-	}
-	if (fstat (fd, &st) != 0 || st.st_size < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "stat %s: %s", image_path,
-		             g_strerror (errno));
-		close (fd);
-		return FALSE;
-	}
-	head_len = (gsize)MIN ((guint64)st.st_size, (guint64)AC_LUKS_DISK_GPT_SCAN_SIZE);
-	head = g_malloc (MAX (head_len, 1));
-	if (!pread_all (fd, head, head_len, 0, image_path, error)
-	    || !ac_luks_disk_gpt_find_partition (head, head_len, (guint64)st.st_size, 2, &poff,
-	                                           &psize, error)
-	    || !pread_all (fd, phdr, sizeof (phdr), poff, image_path, error)
-	    || !ac_luks_disk_luks1_header_size (phdr, sizeof (phdr), psize, &hsize, error)) {
-		close (fd);
-		return FALSE;
-	}
-	area = g_malloc ((gsize)hsize);
-	if (!pread_all (fd, area, (gsize)hsize, poff, image_path, error)) {
-		close (fd);
-		return FALSE;
-	}
-	close (fd);
-
-	tmp = g_build_filename (workdir, "luks-header-XXXXXX", NULL);
-	tfd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
 	if (tfd < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "creating %s: %s", tmp,
 		             g_strerror (errno));
-		return FALSE;
+		return NULL;
 	}
-	{
-		gsize done = 0;
-		while (done < hsize) {
-			ssize_t n = write (tfd, area + done, (gsize)hsize - done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				g_set_error (error, AC_ERROR, AC_ERROR_IO, "writing %s: %s", tmp,
-				             g_strerror (errno));
-				close (tfd);
-				g_unlink (tmp);
-				return FALSE;
-			}
-			done += (gsize)n;
+	while (done < len) {
+		ssize_t n = write (tfd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_IO, "writing %s: %s", tmp,
+			             g_strerror (errno));
+			close (tfd);
+			g_unlink (tmp);
+			return NULL;
 		}
+		done += (gsize)n;
 	}
 	close (tfd);
+	return g_steal_pointer (&tmp);
+}
 
-	rc = crypt_init (&cd, tmp);
+/* the LUKS1 header area of partition 2 of a disk of @disk_size bytes: GPT, phdr, key slots */
+static guint8 *
+luks1_area_read (AcLuksDiskReadFunc read,
+                 gpointer user_data,
+                 guint64 disk_size,
+                 gsize *area_len,
+                 GError **error)
+{
+	gsize head_len = (gsize)MIN (disk_size, (guint64)AC_LUKS_DISK_GPT_SCAN_SIZE);
+	g_autofree guint8 *head = g_malloc (MAX (head_len, 1));
+	guint8 phdr[AC_LUKS_DISK_LUKS1_PHDR_SIZE];
+	guint64 poff = 0, psize = 0, hsize = 0;
+	g_autofree guint8 *area = NULL;
+
+	if (!read (user_data, 0, head, head_len, error)
+	    || !ac_luks_disk_gpt_find_partition (head, head_len, disk_size, 2, &poff, &psize, error)
+	    || !read (user_data, poff, phdr, sizeof (phdr), error)
+	    || !ac_luks_disk_luks1_header_size (phdr, sizeof (phdr), psize, &hsize, error))
+		return NULL;
+	area = g_malloc ((gsize)hsize);
+	if (!read (user_data, poff, area, (gsize)hsize, error))
+		return NULL;
+	*area_len = (gsize)hsize;
+	return g_steal_pointer (&area);
+}
+
+/* the LUKS2 header copies and key slot area at the start of a disk of @disk_size bytes: up to
+ * its first data segment (the key slots lie before it), at most AC_LUKS_DISK_LUKS_MAX_HEADER */
+static guint8 *
+luks2_area_read (AcLuksDiskReadFunc read,
+                 gpointer user_data,
+                 guint64 disk_size,
+                 gsize *area_len,
+                 GError **error)
+{
+	guint8 bin[AC_LUKS2_BINARY_HEADER];
+	gsize needed = 0;
+	g_autofree guint8 *area = NULL;
+	g_autoptr (AcLuks2Header) header = NULL;
+	guint64 end;
+
+	if (disk_size < sizeof (bin)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%" G_GUINT64_FORMAT " bytes: too small for a LUKS2 header",
+		             disk_size);
+		return NULL;
+	}
+	if (!read (user_data, 0, bin, sizeof (bin), error)
+	    || !ac_luks2_header_area_size (bin, sizeof (bin), &needed, error))
+		return NULL;
+	if (needed > disk_size) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "the LUKS2 header copies (%" G_GSIZE_FORMAT
+		             " bytes) do not fit in its "
+		             "%" G_GUINT64_FORMAT " bytes",
+		             needed, disk_size);
+		return NULL;
+	}
+	area = g_malloc (needed);
+	if (!read (user_data, 0, area, needed, error))
+		return NULL;
+	/* the guest's rule first, on both copies, before anything else is read */
+	header = ac_luks2_check_header (area, needed, error);
+	if (header == NULL)
+		return NULL;
+	end = header->data_offset;
+	if (end < needed || end > disk_size || end > AC_LUKS_DISK_LUKS_MAX_HEADER) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "the LUKS2 data segment starts at %" G_GUINT64_FORMAT
+		             ", not after its headers (%" G_GSIZE_FORMAT " bytes) within %u bytes "
+		             "and the image",
+		             end, needed, AC_LUKS_DISK_LUKS_MAX_HEADER);
+		return NULL;
+	}
+	area = g_realloc (area, (gsize)end);
+	if (!read (user_data, needed, area + needed, (gsize)end - needed, error))
+		return NULL;
+	*area_len = (gsize)end;
+	return g_steal_pointer (&area);
+}
+
+/* @passphrase against the LUKS1 header copy @path */
+static gboolean
+luks1_check_copy (const gchar *path,
+                  const guint8 *passphrase,
+                  gsize passphrase_len,
+                  gint *keyslot,
+                  GError **error)
+{
+	struct crypt_device *cd = NULL;
+	gboolean ok = FALSE;
+	int rc = crypt_init (&cd, path);
+
 	if (rc < 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL, "crypt_init: %s",
 		             g_strerror (-rc));
-		g_unlink (tmp);
 		return FALSE;
 	}
 	crypt_set_log_callback (cd, ac_luks_disk_crypt_log, NULL);
@@ -360,6 +419,37 @@ ac_luks_disk_luks_check_passphrase (const gchar *image_path,
 		}
 	}
 	crypt_free (cd);
+	return ok;
+}
+#endif
+
+gboolean
+ac_luks_disk_check_passphrase_read (AcLuksDiskReadFunc read,
+                                    gpointer user_data,
+                                    guint64 disk_size,
+                                    gboolean luks2,
+                                    const gchar *workdir,
+                                    const guint8 *passphrase,
+                                    gsize passphrase_len,
+                                    gint *keyslot,
+                                    GError **error)
+{
+#if HAVE_CRYPTSETUP
+	g_autofree guint8 *area = NULL;
+	g_autofree gchar *tmp = NULL;
+	gsize area_len = 0;
+	gboolean ok;
+
+	area = luks2 ? luks2_area_read (read, user_data, disk_size, &area_len, error)
+	             : luks1_area_read (read, user_data, disk_size, &area_len, error);
+	if (area == NULL)
+		return FALSE;
+	tmp = write_header_copy (workdir, area, area_len, error);
+	if (tmp == NULL)
+		return FALSE;
+	ok = luks2 ? ac_luks_disk_luks2_check_passphrase (tmp, passphrase, passphrase_len, keyslot,
+	                                                  error)
+	           : luks1_check_copy (tmp, passphrase, passphrase_len, keyslot, error);
 	g_unlink (tmp);
 	return ok;
 #else
@@ -368,6 +458,36 @@ ac_luks_disk_luks_check_passphrase (const gchar *image_path,
 	    "built without libcryptsetup: cannot check a passphrase against a LUKS header");
 	return FALSE;
 #endif
+}
+
+gboolean
+ac_luks_disk_luks_check_passphrase (const gchar *image_path,
+                                    const gchar *workdir,
+                                    const guint8 *passphrase,
+                                    gsize passphrase_len,
+                                    gint *keyslot,
+                                    GError **error)
+{
+	FileReader f = { -1, image_path };
+	struct stat st;
+	gboolean ok;
+
+	f.fd = open (image_path, O_RDONLY | O_CLOEXEC);
+	if (f.fd < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "opening %s: %s", image_path,
+		             g_strerror (errno));
+		return FALSE;
+	}
+	if (fstat (f.fd, &st) != 0 || st.st_size < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "stat %s: %s", image_path,
+		             g_strerror (errno));
+		close (f.fd);
+		return FALSE;
+	}
+	ok = ac_luks_disk_check_passphrase_read (file_read, &f, (guint64)st.st_size, FALSE, workdir,
+	                                         passphrase, passphrase_len, keyslot, error);
+	close (f.fd);
+	return ok;
 }
 
 /* ---- LUKS2, the whole image (SEV-SNP instances) ---- */

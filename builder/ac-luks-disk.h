@@ -56,6 +56,32 @@ ac_luks_disk_luks_check_passphrase (const gchar *image_path,
 
 /* SEV-SNP instances: the rootfs is a raw LUKS2 container, its header at offset 0 */
 
+/* Reads bytes [@offset, @offset + @len) of a disk into @buf (from a file, or from the network
+ * in parts); FALSE with @error. */
+typedef gboolean (*AcLuksDiskReadFunc) (gpointer user_data,
+                                        guint64 offset,
+                                        guint8 *buf,
+                                        gsize len,
+                                        GError **error);
+
+/* @passphrase against the LUKS header of a disk of @disk_size bytes read through @read: LUKS1
+ * on GPT partition 2 (the first AC_LUKS_DISK_GPT_SCAN_SIZE bytes, then the phdr and its key
+ * material up to payloadOffset) or, with @luks2, the LUKS2 container at offset 0 (both header
+ * copies, checked as the guest checks them, then up to the first data segment: the key slot
+ * area). Nothing else of the disk is read; each header area is bounded by
+ * AC_LUKS_DISK_LUKS_MAX_HEADER. @workdir holds a temporary 0600 copy of it. AC_ERROR_MISMATCH
+ * when the passphrase opens no key slot. */
+gboolean
+ac_luks_disk_check_passphrase_read (AcLuksDiskReadFunc read,
+                                    gpointer user_data,
+                                    guint64 disk_size,
+                                    gboolean luks2,
+                                    const gchar *workdir,
+                                    const guint8 *passphrase,
+                                    gsize passphrase_len,
+                                    gint *keyslot,
+                                    GError **error);
+
 /* the LUKS2 header at the start of @image_path checked as the guest's initrd checks it
  * (sev/ac-snp-luks2.h: aes-xts-plain64 everywhere, both copies), then loaded by libcryptsetup */
 gboolean

@@ -298,11 +298,14 @@ ac_devnet_knobs_apply_obj (AcDevnetKnobs *k, JsonObject *o, GError **error)
 		if (g_strcmp0 (m, "latency_ms") != 0 && g_strcmp0 (m, "processing_delay_ms") != 0
 		    && g_strcmp0 (m, "clock_skew_s") != 0 && g_strcmp0 (m, "faults") != 0
 		    && g_strcmp0 (m, "attacks") != 0 && g_strcmp0 (m, "clock_offset_s") != 0
-		    && g_strcmp0 (m, "payment_cutoffs") != 0) {
+		    && g_strcmp0 (m, "payment_cutoffs") != 0
+		    && g_strcmp0 (m, "ignore_range") != 0) {
 			g_set_error (
 			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			    "knob %s is unknown, expected latency_ms, processing_delay_ms, "
-			    "clock_skew_s, clock_offset_s, payment_cutoffs, faults or attacks",
+			    "clock_skew_s, clock_offset_s, payment_cutoffs, ignore_range, faults "
+			    "or "
+			    "attacks",
 			    m);
 			g_list_free (members);
 			return FALSE;
@@ -328,6 +331,15 @@ ac_devnet_knobs_apply_obj (AcDevnetKnobs *k, JsonObject *o, GError **error)
 	k->clock_offset_s = v;
 	if (!knob_cutoffs (o, &k->payment_cutoffs, error))
 		return FALSE;
+	if (json_object_has_member (o, "ignore_range")) {
+		JsonNode *n = json_object_get_member (o, "ignore_range");
+		if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                     "knob ignore_range: expected true or false");
+			return FALSE;
+		}
+		k->ignore_range = json_node_get_boolean (n);
+	}
 
 	if (json_object_has_member (o, "faults")) {
 		JsonNode *fn = json_object_get_member (o, "faults");
@@ -443,6 +455,8 @@ ac_devnet_knobs_to_json (const AcDevnetKnobs *k)
 	json_builder_add_int_value (b, k->clock_skew_s);
 	json_builder_set_member_name (b, "clock_offset_s");
 	json_builder_add_int_value (b, k->clock_offset_s);
+	json_builder_set_member_name (b, "ignore_range");
+	json_builder_add_boolean_value (b, k->ignore_range);
 	json_builder_set_member_name (b, "payment_cutoffs");
 	json_builder_begin_object (b);
 	for (guint i = 0; i < G_N_ELEMENTS (cutoff_names); i++) {

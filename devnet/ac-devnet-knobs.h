@@ -85,6 +85,7 @@ typedef struct {
 	gint64 clock_skew_s;       /* added to the CRNs' clock for the ±2 min check */
 	gint64 clock_offset_s;     /* added to the CCN's clock for the payment rules' dates */
 	AcPaymentCutoffs payment_cutoffs; /* default: the network's (ac-aleph-payment.c) */
+	gboolean ignore_range; /* storage.raw answers a Range request with the whole file (200) */
 	AcDevnetFault faults[AC_DEVNET_EP_LAST];
 	guint n_crns;
 	AcDevnetAttack attacks[AC_DEVNET_MAX_CRNS];
@@ -96,6 +97,7 @@ ac_devnet_knobs_init (AcDevnetKnobs *knobs, guint n_crns);
  * { "latency_ms": N, "processing_delay_ms": N, "clock_skew_s": N, "clock_offset_s": N,
  *   "payment_cutoffs": { "instance_hold": "YYYY-MM-DD"|"never", "instance_superfluid": …,
  *                        "store_hold": … },
+ *   "ignore_range": true|false,
  *   "faults": { "<endpoint>": { "rate": R, "status": S, "fail_next": N, "latency_ms": N,
  *                               "drop_after": BYTES, "drop_next": N } },
  *   "attacks": { "<crn index>": "none|self-signed-chain|swap-pdh|other-firmware|replay-measurement|

@@ -380,6 +380,12 @@ ac_devnet_upload_raw (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 		return;
 	}
 	bytes = g_mapped_file_get_bytes (mf);
+	/* libsoup answers a Range request of a complete 200 answer with its 206 (a single range,
+	 * or multipart/byteranges), as pyaleph's server does; the knob ignore_range plays a server
+	 * that does not, and sends the whole file */
+	if (self->knobs.ignore_range)
+		soup_message_headers_remove (soup_server_message_get_request_headers (msg),
+		                             "Range");
 	soup_server_message_set_status (msg, 200, NULL);
 	soup_message_headers_replace (soup_server_message_get_response_headers (msg),
 	                              "Content-Type", "application/octet-stream");

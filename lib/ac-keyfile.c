@@ -42,6 +42,9 @@ const AcKeyFileKey ac_service_config_keys[] = {
 	  "the absolute path of a local SEV-SNP runtime directory (manifest.json and its files)" },
 	{ "localsev", "snp-agent", AC_KEY_NONEMPTY,
 	  "HOST:PORT where the SEV-SNP guest's agent port 8443 is forwarded, such as 127.0.0.1:8443" },
+	/* one group per further host of a fleet, [host NAME] (ac-hosts.h) */
+	{ "host *", "connect", AC_KEY_NONEMPTY,
+	  "the libvirt URI of host NAME such as qemu+ssh://root@node1/system" },
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };
 
@@ -57,6 +60,20 @@ const AcKeyFileKey ac_hook_config_keys[] = {
 	{ NULL, NULL, AC_KEY_TEXT, NULL },
 };
 
+/* A table's group "NAME *" stands for every group "NAME WORD" ([host node1]). */
+static gboolean
+group_matches (const gchar *row, const gchar *group)
+{
+	gsize n;
+	if (row == NULL || group == NULL)
+		return FALSE;
+	n = strlen (row);
+	if (n >= 2 && row[n - 1] == '*' && row[n - 2] == ' ')
+		return strncmp (row, group, n - 1) == 0 && group[n - 1] != '\0' &&
+		       strchr (group + n - 1, ' ') == NULL;
+	return strcmp (row, group) == 0;
+}
+
 /**
  * ac_key_file_expected:
  *
@@ -66,7 +83,7 @@ const gchar *
 ac_key_file_expected (const AcKeyFileKey *known, const gchar *group, const gchar *key)
 {
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0 && g_strcmp0 (k->key, key) == 0)
+		if (group_matches (k->group, group) && g_strcmp0 (k->key, key) == 0)
 			return k->expected;
 	return NULL;
 }
@@ -76,7 +93,10 @@ known_groups (const AcKeyFileKey *known)
 {
 	g_autoptr (GString) s = g_string_new (NULL);
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++) {
-		g_autofree gchar *name = g_strdup_printf ("[%s]", k->group);
+		/* a pattern "host *" is shown as [host NAME] */
+		g_autofree gchar *name = g_str_has_suffix (k->group, " *")
+		                             ? g_strdup_printf ("[%.*s NAME]", (int)strlen (k->group) - 2, k->group)
+		                             : g_strdup_printf ("[%s]", k->group);
 		if (strstr (s->str, name) != NULL)
 			continue;
 		g_string_append_printf (s, "%s%s", s->len > 0 ? ", " : "", name);
@@ -89,7 +109,7 @@ known_keys (const AcKeyFileKey *known, const gchar *group)
 {
 	g_autoptr (GString) s = g_string_new (NULL);
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0)
+		if (group_matches (k->group, group))
 			g_string_append_printf (s, "%s%s", s->len > 0 ? ", " : "", k->key);
 	return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -98,7 +118,7 @@ static gboolean
 group_known (const AcKeyFileKey *known, const gchar *group)
 {
 	for (const AcKeyFileKey *k = known; k->group != NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0)
+		if (group_matches (k->group, group))
 			return TRUE;
 	return FALSE;
 }
@@ -116,7 +136,7 @@ check_kind (GKeyFile *kf,
 	guint unused = 0;
 
 	for (const AcKeyFileKey *k = known; k->group != NULL && row == NULL; k++)
-		if (g_strcmp0 (k->group, group) == 0 && g_strcmp0 (k->key, key) == 0)
+		if (group_matches (k->group, group) && g_strcmp0 (k->key, key) == 0)
 			row = k;
 	if (row == NULL)
 		return TRUE;

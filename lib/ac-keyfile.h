@@ -44,7 +44,7 @@ typedef struct {
 
 /* the ONE table of each configuration file: add a key here and every loader accepts it */
 extern const AcKeyFileKey
-    ac_service_config_keys[]; /* virt-alephd.conf: [daemon] [pipeline] [localsev] */
+    ac_service_config_keys[]; /* virt-alephd.conf: [daemon] [host NAME] [pipeline] [localsev] */
 extern const AcKeyFileKey ac_hook_config_keys[]; /* aleph-confidential.conf: [hook] */
 
 const gchar *

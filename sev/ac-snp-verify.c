@@ -6,12 +6,23 @@
 #include "config.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include "ac-snp-verify.h"
 
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-sev-ossl-private.h"
+
+void
+ac_snp_verify_process_init (void)
+{
+	/* first: OPENSSL_init_crypto() registers its atexit handler on its first call */
+	if (OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, NULL) != 1
+	    || RAND_set_DRBG_type (NULL, "HASH-DRBG", NULL, NULL, "SHA2-256") != 1)
+		ERR_clear_error ();
+}
 
 void
 ac_snp_verify_result_free (AcSnpVerifyResult *result)

@@ -75,4 +75,22 @@ ac_snp_verify_report (const guint8 *data,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSnpVerifyResult, ac_snp_verify_result_free)
 
+/*
+ * For a short-lived process whose first OpenSSL work is verifying (virt-aleph snp
+ * verify-report): call before any other OpenSSL call. It weakens nothing and only changes
+ * what OpenSSL's first use costs:
+ *  - no OPENSSL_cleanup() at exit (OPENSSL_INIT_NO_ATEXIT): the kernel reclaims the memory,
+ *    which holds no secret of a verifier, and core dumps are off (ac_process_harden);
+ *  - the DRBG that the EC arithmetic's blinding instantiates is HASH-DRBG with SHA2-256 (NIST
+ *    SP 800-90A, strength 256 like the default CTR-DRBG with AES-256-CTR), whose digest is
+ *    already fetched for SHA-384, instead of a first cipher fetch that builds OpenSSL's whole
+ *    cipher table. It is set before openssl.cnf is loaded, so a [random] section of the
+ *    configuration still decides; the configuration is loaded as always (providers, default
+ *    properties such as fips=yes apply to the DRBG too).
+ * Hence first: called after openssl.cnf was loaded, it would override a [random] section (after
+ * the DRBG's instantiation it changes nothing, and its error is cleared).
+ */
+void
+ac_snp_verify_process_init (void);
+
 G_END_DECLS

@@ -7,11 +7,22 @@
 
 #include <glib.h>
 
+#include "ac-http.h"
+
 G_BEGIN_DECLS
 
 /* jittered exponential delay for the @attempt-th poll: never a fixed sleep */
 guint
 ac_aleph_client_poll_delay (guint first_ms, guint max_ms, guint attempt);
+
+/* the CCN client (ac-ccn.c, ac-ccn-stored.c) */
+struct _AcCcnClient {
+	gchar *api;
+	AcHttpClient *http;   /* borrowed */
+	gchar *store_payment; /* payment.type of the STOREs we sign */
+	guint poll_first_ms;
+	guint poll_max_ms;
+};
 
 /* a plain file streamed as a multipart part (AcHttpPart's read and rewind) */
 typedef struct {

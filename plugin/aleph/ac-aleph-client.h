@@ -55,6 +55,39 @@ GBytes *ac_ccn_fetch_stored (AcCcnClient *self,
 			     guint64 max,
 			     gchar **sender,
 			     GError **error);
+/*
+ * Parts of a STORE's file, read with HTTP Range requests: for a check of a few header bytes
+ * of an image of GiBs. The STORE's hash is one of the whole file, so a part cannot be checked
+ * against it: what is read is the server's word, good for a usability check (is this the
+ * passphrase of that image?), never for a decision of trust. A server that ignores Range
+ * answers with the whole file: it is then read whole, at most @max_whole bytes (a larger one
+ * is refused), its hash checked (ac_ccn_stored_file_is_whole()), and every read comes from it.
+ * ac_ccn_stored_open() reads the first @head bytes; reads that follow them extend them.
+ */
+#define AC_CCN_STORED_MAX_READ (64u * 1024 * 1024) /* the largest read at once */
+typedef struct _AcCcnStoredFile AcCcnStoredFile;
+AcCcnStoredFile *
+ac_ccn_stored_open (AcCcnClient *self,
+                    const gchar *what,
+                    const gchar *hash,
+                    gsize head,
+                    guint64 max_whole,
+                    GError **error);
+guint64
+ac_ccn_stored_file_get_size (AcCcnStoredFile *f);
+gboolean
+ac_ccn_stored_file_is_whole (AcCcnStoredFile *f);
+/* bytes [@offset, @offset + @len) of the file, at most AC_CCN_STORED_MAX_READ past those read */
+gboolean
+ac_ccn_stored_file_read (AcCcnStoredFile *f,
+                         guint64 offset,
+                         guint8 *buf,
+                         gsize len,
+                         GError **error);
+void
+ac_ccn_stored_file_free (AcCcnStoredFile *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCcnStoredFile, ac_ccn_stored_file_free)
+
 /* POST /api/v0/price/estimate with a dummy signature; returns the answer as JSON text */
 gchar *ac_ccn_price_estimate (AcCcnClient *self, const AcAlephMessage *msg, GError **error);
 /* GET /api/v0/version: pyaleph's {"version": "…"} */

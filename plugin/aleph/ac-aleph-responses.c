@@ -830,3 +830,49 @@ ac_crn_parse_notify (guint http_status, const gchar *body, gsize len, GError **e
 	}
 	return FALSE;
 }
+
+gboolean
+ac_http_parse_content_range (const gchar *value,
+                             guint64 *start,
+                             guint64 *end,
+                             guint64 *total,
+                             GError **error)
+{
+	const gchar *p = value;
+	guint64 v[3] = { 0, 0, 0 };
+	const gchar seps[3] = { '-', '/', '\0' };
+
+	if (value == NULL || !g_str_has_prefix (value, "bytes ")) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_REMOTE,
+		                     "no Content-Range of the form 'bytes START-END/SIZE'");
+		return FALSE;
+	}
+	p += strlen ("bytes ");
+	for (guint i = 0; i < 3; i++) {
+		guint n = 0;
+		/* at most 19 digits: no overflow of a guint64 */
+		while (g_ascii_isdigit (*p) && n < 19) {
+			v[i] = v[i] * 10 + (guint64)(*p - '0');
+			p++;
+			n++;
+		}
+		if (n == 0 || *p != seps[i]) {
+			g_autofree gchar *shown = g_strescape (value, NULL);
+			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+			             "Content-Range '%.80s' is not 'bytes START-END/SIZE'", shown);
+			return FALSE;
+		}
+		if (seps[i] != '\0')
+			p++;
+	}
+	if (v[0] > v[1] || v[1] >= v[2]) {
+		g_autofree gchar *shown = g_strescape (value, NULL);
+		g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
+		             "Content-Range '%.80s': a range outside the file", shown);
+		return FALSE;
+	}
+	*start = v[0];
+	*end = v[1];
+	*total = v[2];
+	return TRUE;
+}

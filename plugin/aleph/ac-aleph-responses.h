@@ -142,5 +142,13 @@ gboolean ac_crn_parse_notify (guint http_status, const gchar *body, gsize len, G
 
 /* the "error"/"message"/"detail" text of an error body, sanitized and bounded */
 gchar *ac_http_error_text (const gchar *body, gsize len);
+/* A Content-Range header "bytes START-END/SIZE" (RFC 9110), START <= END < SIZE; an unknown
+ * SIZE ("*") or any other form is AC_ERROR_REMOTE. */
+gboolean
+ac_http_parse_content_range (const gchar *value,
+                             guint64 *start,
+                             guint64 *end,
+                             guint64 *total,
+                             GError **error);
 
 G_END_DECLS

@@ -48,6 +48,7 @@ ac_http_response_free (AcHttpResponse *r)
 	if (r->body != NULL)
 		g_bytes_unref (r->body);
 	g_free (r->content_type);
+	g_free (r->content_range);
 	g_free (r->url);
 	g_free (r);
 }
@@ -401,6 +402,12 @@ response_new (CURL *curl, GByteArray **buf, const gchar *method, const gchar *ur
 	r->attempts = attempt;
 	curl_easy_getinfo (curl, CURLINFO_CONTENT_TYPE, &ct);
 	r->content_type = g_strdup (ct);
+	{
+		/* the last request's (after redirects), for the answers to a Range request */
+		struct curl_header *h = NULL;
+		if (curl_easy_header (curl, "Content-Range", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+			r->content_range = g_strdup (h->value);
+	}
 	r->body = g_byte_array_free_to_bytes (g_steal_pointer (buf));
 	return r;
 }

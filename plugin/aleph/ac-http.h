@@ -23,7 +23,8 @@ typedef struct {
 	guint status;
 	GBytes *body;
 	gchar *content_type;
-	gchar *url; /* the URL that was asked */
+	gchar *content_range; /* nullable: the Content-Range header of a 206 (or 416) */
+	gchar *url;           /* the URL that was asked */
 	guint attempts;
 } AcHttpResponse;
 

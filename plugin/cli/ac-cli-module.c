@@ -1,9 +1,9 @@
 /*
- * virt-aleph's modules: the commands that need libvirt, the builder or HTTP live in a
- * loadable module per area (ac-cli.h lists them), so that a command loads only the libraries
- * it uses. A module is found beside the program in the build tree, else in the module
- * directory under the root the program is installed in: / normally, a DESTDIR or an unpacked
- * package when run from there.
+ * virt-aleph's modules: the commands that need json-glib or GIO live in the main module, and
+ * those that need libvirt, the builder or HTTP in a loadable module per area (ac-cli.h lists
+ * them), so that a command loads only the libraries it uses. A module is found beside the program
+ * in the build tree, else in the module directory under the root the program is installed in: /
+ * normally, a DESTDIR or an unpacked package when run from there.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -56,20 +56,50 @@ ac_cli_module_path (const gchar *area)
 	return g_strdup (paths->pdata[0]);
 }
 
+/* the main module, opened once and globally: the other modules bind to its symbols */
+static void *
+ac_cli_module_main (GError **error)
+{
+	static void *main_handle;
+
+	if (main_handle == NULL) {
+		g_autofree gchar *path = ac_cli_module_path ("main");
+		/* RTLD_LAZY, unlike the area modules: binding every function of json-glib, GIO and
+		 * the libraries they bring up front cost sev, ipfs cid and the like 5 % of their
+		 * time, which the front's libraries used to bind lazily. A main module that does
+		 * not match still fails here on a missing variable, and on a missing function when
+		 * it is first called (the loader's error, exit 127), never silently */
+		main_handle = dlopen (path, RTLD_LAZY | RTLD_GLOBAL);
+		if (main_handle == NULL) {
+			const gchar *why = dlerror ();
+			g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+			             "cannot load the module of the main commands, %s: %s", path,
+			             why != NULL ? why : "unknown error");
+			return NULL;
+		}
+	}
+	return main_handle;
+}
+
 /**
  * ac_cli_module_symbol:
  *
- * The function @symbol of the module of @area, loaded on first use. Fails with
- * AC_ERROR_UNSUPPORTED when the module cannot be loaded or lacks @symbol.
+ * The function @symbol of the module of @area, loaded on first use (after the main module,
+ * which every other one needs). Fails with AC_ERROR_UNSUPPORTED when the module cannot be
+ * loaded or lacks @symbol.
  */
 gpointer
 ac_cli_module_symbol (const gchar *area, const gchar *symbol, GError **error)
 {
+	void *handle = ac_cli_module_main (error);
 	gpointer func;
 
-	if (module_handle == NULL) {
+	if (handle == NULL)
+		return NULL;
+	if (g_strcmp0 (area, "main") == 0) {
+		/* the main module's own symbol */
+	} else if (module_handle == NULL) {
 		g_autofree gchar *path = ac_cli_module_path (area);
-		/* RTLD_NOW: a module that does not match fails here, not mid-command */
 		module_handle = dlopen (path, RTLD_NOW | RTLD_LOCAL);
 		if (module_handle == NULL) {
 			const gchar *why = dlerror ();
@@ -79,6 +109,7 @@ ac_cli_module_symbol (const gchar *area, const gchar *symbol, GError **error)
 			return NULL;
 		}
 		module_area = g_strdup (area);
+		handle = module_handle;
 	} else if (g_strcmp0 (module_area, area) != 0) {
 		/* two modules share static libraries: their copies must never meet in a process */
 		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
@@ -86,8 +117,10 @@ ac_cli_module_symbol (const gchar *area, const gchar *symbol, GError **error)
 		             "%s commands too",
 		             module_area, area);
 		return NULL;
+	} else {
+		handle = module_handle;
 	}
-	func = dlsym (module_handle, symbol);
+	func = dlsym (handle, symbol);
 	if (func == NULL)
 		g_set_error (
 		    error, AC_ERROR, AC_ERROR_UNSUPPORTED,

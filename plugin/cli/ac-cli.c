@@ -3,10 +3,10 @@
  */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include "ac-cli.h"
+#include "ac-json-write.h"
 
 /* --json, --quiet, --debug: callbacks rather than booleans, because a failing
  * g_option_context_parse() resets the booleans it set, and its error must still be JSON */
@@ -172,68 +172,59 @@ ac_cli_error_from_string (const gchar *name, AcError *code)
 	return FALSE;
 }
 
+/**
+ * ac_cli_print_json_text:
+ *
+ * One --json document or event, @text, as one line on stdout, flushed.
+ */
 void
-ac_cli_print_json (JsonNode *node)
+ac_cli_print_json_text (const gchar *text)
 {
-	g_autofree gchar *text = json_to_string (node, FALSE);
 	printf ("%s\n", text);
 	fflush (stdout);
 }
 
-void
-ac_cli_print_json_builder (JsonBuilder *builder)
+/**
+ * ac_cli_fail_json:
+ *
+ * The --json error object of @error ({"error":{"code":NAME,"exit":N,"message":TEXT}}, NAME the
+ * class of the exit code for errors of other domains too), left open in @w for members beside
+ * "error"; and its exit code.
+ */
+AcExitCode
+ac_cli_fail_json (AcJsonWriter *w, const GError *error)
 {
-	g_autoptr (JsonNode) root = json_builder_get_root (builder);
-	ac_cli_print_json (root);
+	AcExitCode code = ac_error_to_exit_code (error);
+	const gchar *kind = error->domain == AC_ERROR
+	                        ? ac_error_code_to_string (error->code)
+	                        : ac_error_code_to_string (ac_cli_error_from_exit_code (code));
+	g_autofree gchar *message = g_utf8_make_valid (error->message, -1);
+
+	ac_json_writer_begin_object (w, NULL);
+	ac_json_writer_begin_object (w, "error");
+	ac_json_writer_string (w, "code", kind);
+	ac_json_writer_int (w, "exit", code);
+	ac_json_writer_string (w, "message", message);
+	ac_json_writer_end_object (w);
+	return code;
 }
 
 /**
  * ac_cli_fail:
  * @error: (transfer full): the error to report
  *
- * Prints the error (as JSON with --json) and returns its exit code.
+ * Prints the error (as JSON with --json, ac_cli_fail_json) and returns its exit code.
  */
 int
 ac_cli_fail (AcCliGlobal *global, GError *error)
 {
-	return ac_cli_fail_with (global, error, NULL);
-}
-
-/**
- * ac_cli_fail_with:
- * @error: (transfer full): the error to report
- * @extra: (nullable): members printed beside "error" with --json (the facts known so far)
- *
- * Prints the error and returns its exit code. With --json: one line
- * {"error":{"code":NAME,"exit":N,"message":TEXT},…@extra} on stdout, where NAME is the
- * class of the exit code for errors of other domains too.
- */
-int
-ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra)
-{
 	AcExitCode code = ac_error_to_exit_code (error);
-	const gchar *kind = error->domain == AC_ERROR
-	                        ? ac_error_code_to_string (error->code)
-	                        : ac_error_code_to_string (ac_cli_error_from_exit_code (code));
 	if (global->json) {
-		g_autoptr (JsonObject) root = json_object_new ();
-		g_autoptr (JsonNode) node = NULL;
-		g_autofree gchar *message = g_utf8_make_valid (error->message, -1);
-		JsonObject *e = json_object_new ();
-		json_object_set_string_member (e, "code", kind);
-		json_object_set_int_member (e, "exit", code);
-		json_object_set_string_member (e, "message", message);
-		json_object_set_object_member (root, "error", e);
-		if (extra != NULL) {
-			g_autoptr (GList) names = json_object_get_members (extra);
-			for (GList *l = names; l != NULL; l = l->next) {
-				if (g_strcmp0 (l->data, "error") != 0)
-					json_object_set_member (
-					    root, l->data, json_object_dup_member (extra, l->data));
-			}
-		}
-		node = json_node_init_object (json_node_alloc (), root);
-		ac_cli_print_json (node);
+		g_auto (AcJsonWriter) w = { 0 };
+		ac_json_writer_init (&w);
+		code = ac_cli_fail_json (&w, error);
+		ac_json_writer_end_object (&w);
+		ac_cli_print_json_text (ac_json_writer_get_text (&w));
 	} else {
 		fprintf (stderr, "virt-aleph: %s\n", error->message);
 	}

@@ -10,7 +10,9 @@
 
 #include "ac-domain.h"
 #include "ac-error.h"
+#include "ac-hosts.h"
 #include "ac-http.h"
+#include "ac-json-write.h"
 #include "ac-status.h"
 
 G_BEGIN_DECLS
@@ -47,16 +49,20 @@ typedef struct {
 } AcCliCommand;
 
 /*
- * The modules (ac-cli-module.c). The front, virt-aleph, links GLib, json-glib and OpenSSL (lib/,
- * sev/, UnixFS) and runs the commands needing nothing more. A command that needs libvirt, the
- * builder or HTTP is in the module of its area, opened when the command runs:
+ * The modules (ac-cli-module.c). The front, virt-aleph, links GLib and OpenSSL only (the parts
+ * of lib/ and sev/ that need nothing more) and runs --version, --help and the snp group's
+ * dispatcher and verify-report itself: a verification starts no more libraries than it uses.
+ * Every other command is in a module, opened when the command runs:
+ *   main   sev, snp (but verify-report), ipfs, devnet;  json-glib, GIO; the rest of lib/ and
+ *          the plumbing of the modules below           sev/, UnixFS
  *   aleph  account, message, ipfs add | upload          libcurl, libsecp256k1
  *   virt   tag, untag, status, list, validate           libvirt, libxml2
  *   flow   apply, attest, stop, reboot, erase, forget,  libvirt, the builder (libcryptsetup,
  *          logs, doctor, build                          libfdisk, libext2fs, libguestfs), libcurl
- * A module holds no copy of lib/, sev/ or this file's functions: it binds to the front's (the
- * front links lib/ and sev/ whole and exports them). A process loads one module at most, so
- * the plugin code two modules share is never loaded twice.
+ * main is opened first and globally (RTLD_GLOBAL) whenever a module is: the others bind to its
+ * symbols and to the front's. No module holds a copy of lib/, sev/ or this file's functions
+ * (the front exports its part, main the rest). A process loads one module besides main at
+ * most, so the plugin code two modules share is never loaded twice.
  */
 gpointer ac_cli_module_symbol (const gchar *area, const gchar *symbol, GError **error);
 gchar *ac_cli_module_path (const gchar *area);
@@ -68,20 +74,25 @@ typedef int (*AcCliIpfsUploadFunc) (AcCliGlobal *global, const gchar *api, int k
 				    const gchar *key_file, const gchar *channel,
 				    gboolean unauthenticated, const gchar *file);
 gchar *ac_cli_ipfs_add (AcCliGlobal *global, const gchar *ipfs_api, const gchar *file, GError **error);
-/* `tag --rootfs HASH --passphrase-file FILE` (module flow, which has the pipeline): the
- * passphrase checked against the published image's LUKS header, then stored */
-typedef gboolean (*AcCliStoreRootfsPassphraseFunc) (AcCliGlobal *global,
-						    const gchar *config_path,
-						    gpointer conn, /* virConnectPtr */
-						    gpointer dom,  /* virDomainPtr */
-						    const gchar *passphrase_file,
-						    GError **error);
-gboolean ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
-					 const gchar *config_path,
-					 gpointer conn,
-					 gpointer dom,
-					 const gchar *passphrase_file,
-					 GError **error);
+/* `tag --rootfs HASH --passphrase-file FILE` (module flow, which has the pipeline), before
+ * the tag is set: the passphrase checked against the published image's LUKS header, then
+ * stored; nothing written when it does not open it or the image cannot be fetched */
+typedef gboolean (*AcCliStoreRootfsPassphraseFunc) (
+    AcCliGlobal *global,
+    const gchar *config_path,
+    gpointer conn,     /* virConnectPtr */
+    gpointer dom,      /* virDomainPtr */
+    gconstpointer tag, /* const AcTag *: the new tag */
+    const gchar *passphrase_file,
+    GError **error);
+gboolean
+ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
+                                const gchar *config_path,
+                                gpointer conn,
+                                gpointer dom,
+                                gconstpointer tag,
+                                const gchar *passphrase_file,
+                                GError **error);
 int ac_cli_ipfs_upload (AcCliGlobal *global, const gchar *api, int kind, const gchar *key_file,
 			const gchar *channel, gboolean unauthenticated, const gchar *file);
 
@@ -96,10 +107,19 @@ GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
 gboolean ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error);
 void ac_cli_prescan (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_fail (AcCliGlobal *global, GError *error);
+AcExitCode ac_cli_fail_json (AcJsonWriter *w, const GError *error);
 int ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra);
 AcError ac_cli_error_from_exit_code (gint exit_code);
 gboolean ac_cli_error_from_string (const gchar *name, AcError *code);
 const gchar *ac_cli_get_uri (AcCliGlobal *global);
+/* virt-alephd's hosts (ac-hosts.h): a fleet's, and the state dir of the one a command talks to */
+GPtrArray *
+ac_cli_config_hosts (AcCliGlobal *global,
+                     const gchar *config_path,
+                     const gchar *state_dir,
+                     GError **error);
+void
+ac_cli_scope_state_dir (AcCliGlobal *global, const gchar *config_path, gchar **state_dir);
 gboolean ac_cli_parse_timeout (const gchar *option, const gchar *value, guint *seconds,
 			       GError **error);
 AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global); /* ac-cli-http.c (modules) */
@@ -109,6 +129,8 @@ AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global); /* ac-cli-http.c (mo
  * commands print one document; streams (apply, stop …, status --follow) print NDJSON events
  * ending with {"event":"result",…} or the error object.
  */
+void ac_cli_print_json_text (const gchar *text);
+/* ac-cli-json.c (main module): json-glib's nodes */
 void ac_cli_print_json (JsonNode *node);
 void ac_cli_print_json_builder (JsonBuilder *builder);
 /* ac-cli-status.c (modules virt, flow) */
@@ -121,8 +143,11 @@ gchar *ac_cli_ssh_hint (const AcStatus *status);
 gboolean ac_cli_status_tag_changed (const AcStatus *status, const AcDomain *domain);
 gboolean ac_cli_status_instance_kept (const AcStatus *status);
 gchar *ac_cli_format_bytes (guint64 bytes);
+const AcHost *
+ac_cli_find_domain_host (GPtrArray *hosts, const gchar *name, GError **error);
 
-/* Command groups, one file each; the front's: cli-sev.c, cli-snp.c, cli-ipfs.c, cli-devnet.c. */
+/* Command groups, one file each; the front's cli-snp.c, the main module's cli-sev.c, cli-ipfs.c,
+ * cli-devnet.c. */
 int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);

@@ -62,6 +62,8 @@ pipeline_open (AcCliGlobal *global,
 	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
 	if (*config == NULL)
 		return FALSE;
+	/* a fleet's host keeps its state apart */
+	ac_cli_scope_state_dir (global, config_path, &(*config)->state_dir);
 	if (global->password_file != NULL) {
 		g_free ((*config)->key_password_file);
 		(*config)->key_password_file = g_strdup (global->password_file);
@@ -326,14 +328,15 @@ apply_done (GObject *source, GAsyncResult *res, gpointer data)
  * ac_cli_store_rootfs_passphrase:
  *
  * For `virt-aleph tag --rootfs HASH --passphrase-file FILE` (module virt, which must not load
- * the network's libraries): the passphrase checked against the published image's LUKS header,
- * then stored in the secret store the flow reads.
+ * the network's libraries), before the tag @tag is set: the passphrase checked against the
+ * published image's LUKS header, then stored in the secret store the flow reads.
  */
 gboolean
 ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
                                 const gchar *config_path,
                                 gpointer conn,
                                 gpointer dom,
+                                gconstpointer tag,
                                 const gchar *passphrase_file,
                                 GError **error)
 {
@@ -342,11 +345,12 @@ ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
 
 	if (config == NULL)
 		return FALSE;
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
 	if (global->password_file != NULL) {
 		g_free (config->key_password_file);
 		config->key_password_file = g_strdup (global->password_file);
 	}
-	return ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, error);
+	return ac_pipeline_store_rootfs_passphrase (config, conn, dom, tag, passphrase_file, error);
 }
 
 int
@@ -803,6 +807,26 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 	return AC_EXIT_OK;
 }
 
+/* what 'virt-aleph attest' found on a published instance, in words */
+static const gchar *
+attest_outcome_text (AcPipelineRunning outcome, AcTeeType tee)
+{
+	switch (outcome) {
+	case AC_PIPELINE_RUNNING_ATTESTED:
+		return tee == AC_TEE_SNP
+		           ? "Attested: the report verified, the passphrase went to the instance's boot."
+		           : "Attested and sent the passphrase to the restarted instance.";
+	case AC_PIPELINE_RUNNING_NOT_ATTESTED:
+		return "Not attested yet: the flow attests the instance when it reaches that step "
+		       "(see 'virt-aleph status').";
+	default:
+		return tee == AC_TEE_SNP
+		           ? "Nothing waits for a secret: the agent attested the boot the passphrase "
+		             "already went to."
+		           : "Nothing waits for a secret: the instance runs.";
+	}
+}
+
 /*
  * virt-aleph attest: attest now what waits for a secret — a published instance whose CRN
  * restarted it, or a local SEV domain started paused.
@@ -839,9 +863,17 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 	actx.dom = dom;
 	actx.global = global;
 	if (tag->publish != NULL) {
-		gboolean again = FALSE;
-		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &again, &error))
+		AcPipelineRunning outcome;
+		gboolean again;
+		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &outcome,
+		                                &error)) {
+			if (outcome == AC_PIPELINE_RUNNING_UNREACHABLE)
+				g_prefix_error (&error, "nothing attested: %s did not answer: ",
+				                tag->tee == AC_TEE_SNP ? "the instance's guest agent"
+				                                       : "the CRN");
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		}
+		again = outcome == AC_PIPELINE_RUNNING_ATTESTED;
 		if (global->json) {
 			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");
 			if (actx.last != NULL)
@@ -852,8 +884,7 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 			json_builder_add_boolean_value (b, again);
 			result_end (b);
 		} else if (!global->quiet) {
-			printf ("%s\n", again ? "Attested and sent the passphrase to the restarted instance."
-					      : "Nothing waits for a secret: the instance runs (or is not attested yet; see 'virt-aleph status').");
+			printf ("%s\n", attest_outcome_text (outcome, tag->tee));
 		}
 		return AC_EXIT_OK;
 	} else {

@@ -721,6 +721,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 		config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
 		if (config == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
+		ac_cli_scope_state_dir (global, config_path, &config->state_dir);
 		secrets = secret_store_open (global, image, force, &error);
 		if (secrets == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));

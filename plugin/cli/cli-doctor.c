@@ -19,6 +19,7 @@
 #include "ac-file.h"
 #include "ac-snp-chain.h"
 #include "ac-hook-gate.h"
+#include "ac-hosts.h"
 #include "ac-localsev.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
@@ -432,6 +433,27 @@ check_domain (Doctor *d, virConnect *conn, AcPipelineConfig *config, const gchar
 	check_attestation (d, st, tag);
 }
 
+/* A fleet ([host NAME] groups): one line per host, its connection; a failure names the host. */
+static void
+check_hosts (Doctor *d, GPtrArray *hosts)
+{
+	for (guint i = 0; hosts->len > 1 && i < hosts->len; i++) {
+		const AcHost *h = g_ptr_array_index (hosts, i);
+		g_autofree gchar *check = g_strdup_printf ("host %s", h->name);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, &error);
+		unsigned long ver = 0;
+		if (conn == NULL) {
+			report (d, check, CHECK_FAIL, AC_EXIT_LIBVIRT, "host %s: %s", h->name,
+			        error->message);
+			continue;
+		}
+		virConnectGetLibVersion (conn, &ver);
+		report (d, check, CHECK_OK, AC_EXIT_OK, "%s (libvirt %lu.%lu.%lu; state %s)", h->uri,
+		        ver / 1000000, (ver / 1000) % 1000, ver % 1000, h->state_dir);
+	}
+}
+
 int
 ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 {
@@ -457,6 +479,7 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 	Doctor d = { global, NULL, 0, AC_EXIT_OK, failed_checks };
 	const gchar *uri;
 	gboolean local;
+	g_autoptr (GPtrArray) hosts = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
@@ -471,9 +494,15 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 	}
 	/* a configuration error is one failed check; the others run on the defaults */
 	config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, &error);
-	if (config == NULL) {
+	/* its hosts (an absent file: the default one), two of one name or one URI twice refused */
+	if (config != NULL)
+		hosts = ac_hosts_load (config_path != NULL ? config_path : AC_DAEMON_CONF, FALSE,
+		                       global->connect_uri, ac_cli_get_uri (global), config->state_dir,
+		                       &error);
+	if (config == NULL || hosts == NULL) {
 		report (&d, "config", CHECK_FAIL, ac_error_to_exit_code (error), "%s", error->message);
 		g_clear_error (&error);
+		g_clear_pointer (&config, ac_pipeline_config_free);
 		config = ac_pipeline_config_load (NULL, NULL);
 	} else {
 		const gchar *path = config_path != NULL ? config_path : AC_DAEMON_CONF;
@@ -484,6 +513,10 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		g_free (config->key_password_file);
 		config->key_password_file = g_strdup (global->password_file);
 	}
+	ac_virt_init ();
+	if (hosts != NULL)
+		check_hosts (&d, hosts);
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
 	uri = ac_cli_get_uri (global);
 	local = ac_secret_store_uri_is_local (uri);
 	ac_virt_init ();

@@ -1,5 +1,5 @@
 /*
- * virt-aleph ipfs: the CID and the CAR of a file, computed in the front (OpenSSL only); add
+ * virt-aleph ipfs: the CID and the CAR of a file, computed in the main module (OpenSSL only); add
  * and upload need the network and run in the module "aleph" (cli-aleph.c).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -13,6 +13,7 @@
 
 #include "ac-cli.h"
 #include "ac-domain.h"
+#include "ac-hosts.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -109,6 +110,7 @@ ac_cli_format_bytes (guint64 bytes)
 }
 
 typedef struct {
+	const gchar *host; /* nullable: one host, not named */
 	gchar *name;
 	gchar *uuid;
 	gchar *mode_text;
@@ -136,7 +138,8 @@ list_row_cmp (gconstpointer a, gconstpointer b)
 {
 	const ListRow *x = *(ListRow *const *)a;
 	const ListRow *y = *(ListRow *const *)b;
-	return g_strcmp0 (x->name, y->name);
+	gint c = g_strcmp0 (x->name, y->name);
+	return c != 0 ? c : g_strcmp0 (x->host, y->host);
 }
 
 /* "building build 42%", "failed at attest", "tag changed; waiting for virt-alephd" … */
@@ -170,18 +173,22 @@ json_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value)
 		json_builder_add_null_value (b);
 }
 
-/* Reads the rows of every tagged domain of @conn, sorted by name; %NULL on a libvirt error. */
-static GPtrArray *
-list_collect_rows (virConnectPtr conn, const gchar *uri, GError **error)
+/* Adds the rows of every tagged domain of @conn to @rows, naming @host (nullable); FALSE on
+ * a libvirt error. */
+static gboolean
+list_collect_rows (virConnectPtr conn,
+                   const gchar *uri,
+                   const gchar *host,
+                   GPtrArray *rows,
+                   GError **error)
 {
-	g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
 	virDomainPtr *domains = NULL;
 	int n;
 
 	n = virConnectListAllDomains (conn, &domains, 0);
 	if (n < 0) {
 		ac_virt_set_error (error, "listing the domains of %s", uri);
-		return NULL;
+		return FALSE;
 	}
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
@@ -194,6 +201,7 @@ list_collect_rows (virConnectPtr conn, const gchar *uri, GError **error)
 			model = ac_domain_parse (xml, -1, NULL);
 			tag = model != NULL ? model->tag : NULL;
 			r = g_new0 (ListRow, 1);
+			r->host = host;
 			r->name = g_strdup (virDomainGetName (domains[i]));
 			if (virDomainGetUUIDString (domains[i], uuid) == 0)
 				r->uuid = g_strdup (uuid);
@@ -208,8 +216,7 @@ list_collect_rows (virConnectPtr conn, const gchar *uri, GError **error)
 		virDomainFree (domains[i]);
 	}
 	free (domains);
-	g_ptr_array_sort (rows, list_row_cmp);
-	return g_steal_pointer (&rows);
+	return TRUE;
 }
 
 static void
@@ -221,6 +228,8 @@ list_print_json (GPtrArray *rows)
 		ListRow *r = g_ptr_array_index (rows, i);
 		const AcStatus *st = r->st;
 		json_builder_begin_object (b);
+		if (r->host != NULL)
+			json_string_or_null (b, "host", r->host);
 		json_string_or_null (b, "domain", r->name);
 		json_string_or_null (b, "uuid", r->uuid);
 		json_string_or_null (b, "mode", r->mode_json);
@@ -248,11 +257,12 @@ list_print_json (GPtrArray *rows)
 
 /* aligned columns: the widest cell of each, the last one free */
 static void
-list_print_table (GPtrArray *rows)
+list_print_table (GPtrArray *rows, gboolean hosts)
 {
-	const gchar *heads[] = { "NAME", "MODE", "STATE", "CRN", "IPV6", "SSH" };
+	const gchar *heads[] = { "HOST", "NAME", "MODE", "STATE", "CRN", "IPV6", "SSH" };
 	g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
 	gsize width[G_N_ELEMENTS (heads)];
+	guint first = hosts ? 0 : 1; /* the HOST column for a fleet only */
 	for (guint c = 0; c < G_N_ELEMENTS (heads); c++)
 		width[c] = strlen (heads[c]);
 	for (guint i = 0; i < rows->len; i++) {
@@ -261,6 +271,7 @@ list_print_table (GPtrArray *rows)
 		const gchar *crn
 		    = st != NULL ? (st->crn_url != NULL ? st->crn_url : st->crn) : NULL;
 		gchar *row[G_N_ELEMENTS (heads)] = {
+			g_strdup (r->host != NULL ? r->host : "-"),
 			g_strdup (r->name),
 			g_strdup (r->mode_text),
 			list_state_text (r),
@@ -273,11 +284,11 @@ list_print_table (GPtrArray *rows)
 			g_ptr_array_add (cells, row[c]);
 		}
 	}
-	for (guint c = 0; c + 1 < G_N_ELEMENTS (heads); c++)
+	for (guint c = first; c + 1 < G_N_ELEMENTS (heads); c++)
 		printf ("%-*s  ", (int)width[c], heads[c]);
 	printf ("%s\n", heads[G_N_ELEMENTS (heads) - 1]);
 	for (guint i = 0; i < rows->len; i++) {
-		for (guint c = 0; c < G_N_ELEMENTS (heads); c++) {
+		for (guint c = first; c < G_N_ELEMENTS (heads); c++) {
 			const gchar *cell = g_ptr_array_index (cells, i * G_N_ELEMENTS (heads) + c);
 			if (c + 1 < G_N_ELEMENTS (heads))
 				printf ("%-*s  ", (int)width[c], cell);
@@ -287,6 +298,70 @@ list_print_table (GPtrArray *rows)
 	}
 }
 
+/**
+ * ac_cli_find_domain_host:
+ * @hosts: the hosts of a configuration (ac_cli_config_hosts())
+ *
+ * The host of @hosts that holds the domain @name (a name or UUID). A domain of that name on
+ * several hosts (a clone) is refused, naming them: --connect picks one.
+ */
+const AcHost *
+ac_cli_find_domain_host (GPtrArray *hosts, const gchar *name, GError **error)
+{
+	const AcHost *found = NULL;
+	g_autoptr (GString) down = g_string_new (NULL);
+	for (guint i = 0; i < hosts->len; i++) {
+		const AcHost *h = g_ptr_array_index (hosts, i);
+		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, NULL);
+		g_autoptr (virDomain) dom
+		    = conn != NULL ? ac_virt_lookup_domain (conn, name, NULL) : NULL;
+		if (conn == NULL)
+			g_string_append_printf (down, "%s%s", down->len > 0 ? ", " : "", h->name);
+		if (dom == NULL)
+			continue;
+		if (found != NULL) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "domain '%s' is on host %s and host %s: expected --connect with "
+			    "the URI of one of them",
+			    name, found->name, h->name);
+			return NULL;
+		}
+		found = h;
+	}
+	if (found == NULL)
+		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+		             "no domain '%s' on the %u hosts of the configuration%s%s", name,
+		             hosts->len, down->len > 0 ? "; not reachable: " : "", down->str);
+	return found;
+}
+
+/* the rows of every host of the configuration (a fleet: named); a host that cannot be listed
+ * is reported and the others listed, its error in *error */
+static GPtrArray *
+list_collect_hosts (AcCliGlobal *global, GPtrArray *hosts, GError **error)
+{
+	g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
+	for (guint i = 0; i < hosts->len; i++) {
+		const AcHost *h = g_ptr_array_index (hosts, i);
+		g_autoptr (GError) local_error = NULL;
+		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, &local_error);
+		if (conn == NULL
+		    || !list_collect_rows (conn, h->uri, hosts->len > 1 ? h->name : NULL, rows,
+		                           &local_error)) {
+			if (hosts->len > 1) {
+				g_prefix_error (&local_error, "host %s: ", h->name);
+				if (!global->quiet)
+					g_printerr ("virt-aleph: %s\n", local_error->message);
+			}
+			if (error != NULL && *error == NULL)
+				g_propagate_error (error, g_steal_pointer (&local_error));
+		}
+	}
+	g_ptr_array_sort (rows, list_row_cmp);
+	return g_steal_pointer (&rows);
+}
+
 int
 ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 {
@@ -294,36 +369,53 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 	    global, NULL,
 	    "List every domain of the connection that carries an <aleph:confidential> tag: its "
 	    "mode (Aleph or local), the state and step virt-alephd recorded, its CRN, and the "
-	    "IPv6 of a running instance with an ssh hint. --json prints an array of objects.");
+	    "IPv6 of a running instance with an ssh hint. --json prints an array of objects. With "
+	    "--config, every host virt-alephd's configuration follows ([daemon] connect and each "
+	    "[host NAME]), the host of each domain named.");
+	g_autofree gchar *config_path = NULL;
+	const GOptionEntry entries[] = {
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "list the hosts of this virt-alephd configuration", "FILE" },
+		{ NULL },
+	};
 	g_autoptr (GError) error = NULL;
-	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (GPtrArray) hosts = NULL;
 	g_autoptr (GPtrArray) rows = NULL;
+	gboolean named;
 
+	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc != 1)
 		return ac_cli_fail (global,
 		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                                 "list: expected no argument, got '%s'", argv[1]));
+	if (config_path != NULL) {
+		hosts = ac_cli_config_hosts (global, config_path, NULL, &error);
+		if (hosts == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	} else {
+		/* the connection only, as always */
+		AcHost *h = g_new0 (AcHost, 1);
+		h->uri = g_strdup (ac_cli_get_uri (global));
+		h->name = ac_hosts_name_from_uri (h->uri);
+		hosts = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_host_free);
+		g_ptr_array_add (hosts, h);
+	}
+	named = hosts->len > 1;
 	ac_virt_init ();
-	conn = ac_virt_connect (ac_cli_get_uri (global), &error);
-	if (conn == NULL)
+	rows = list_collect_hosts (global, hosts, &error);
+	/* one host: its error is the command's */
+	if (error != NULL && !named)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	rows = list_collect_rows (conn, ac_cli_get_uri (global), &error);
-	if (rows == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-
-	if (global->json) {
+	if (global->json)
 		list_print_json (rows);
-		return AC_EXIT_OK;
-	}
-	if (rows->len == 0) {
-		if (!global->quiet)
-			printf ("No tagged domain on %s; tag one with 'virt-aleph tag DOMAIN' "
-			        "(--publish to deploy it to Aleph).\n",
-			        ac_cli_get_uri (global));
-		return AC_EXIT_OK;
-	}
-	list_print_table (rows);
-	return AC_EXIT_OK;
+	else if (rows->len == 0 && !global->quiet)
+		printf ("No tagged domain on %s; tag one with 'virt-aleph tag DOMAIN' "
+		        "(--publish to deploy it to Aleph).\n",
+		        named ? "the hosts" : ac_cli_get_uri (global));
+	else if (rows->len > 0)
+		list_print_table (rows, named);
+	/* a fleet: the hosts that answered listed, the first failure's exit code */
+	return error != NULL ? (int)ac_error_to_exit_code (error) : AC_EXIT_OK;
 }

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 #define SEV_SMALL_FILE_MAX ((gsize)1 << 20)
 #define SEV_IMAGE_FILE_MAX ((gsize)1 << 30)
 
-/* ---- cli-sev.c: readers and --debug output ---- */
+/* ---- cli-sev-common.c (the front): readers and --debug output; cli-sev.c: base64 ---- */
 
 void
 cli_sev_debug_hex (AcCliGlobal *global, const gchar *what, const guint8 *p, gsize len);

@@ -11,9 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-glib/json-glib.h>
-
 #include "ac-codec.h"
+#include "ac-json-write.h"
 #include "ac-snp-verify.h"
 #include "cli-sev.h"
 #include "cli-snp.h"
@@ -196,25 +195,25 @@ verify_print (AcCliGlobal *global, const AcSnpVerifyResult *r)
 	const gchar *root = r->chain->builtin_root ? "AMD (built-in)" : "explicitly trusted";
 
 	if (global->json) {
-		g_autoptr (JsonObject) o = json_object_new ();
-		g_autoptr (JsonNode) node = json_node_alloc ();
-		json_object_set_boolean_member (o, "verified", TRUE);
-		json_object_set_string_member (o, "product",
-		                               ac_snp_product_to_string (r->chain->product));
-		json_object_set_string_member (o, "signer",
-		                               ac_snp_cert_role_to_string (r->chain->signer));
-		json_object_set_string_member (o, "root",
-		                               r->chain->builtin_root ? "builtin" : "trusted");
-		json_object_set_string_member (o, "ark_spki_sha384", r->chain->ark_spki_sha384);
-		json_object_set_string_member (o, "tcb", tcb);
-		json_object_set_string_member (o, "chip_id", chip);
-		json_object_set_string_member (o, "policy", policy);
-		json_object_set_int_member (o, "vmpl", r->report.vmpl);
-		json_object_set_string_member (o, "measurement", measurement);
-		json_object_set_boolean_member (o, "measurement_checked", r->measurement_checked);
-		json_object_set_boolean_member (o, "report_data_checked", r->report_data_checked);
-		json_object_set_boolean_member (o, "crl_checked", r->crl_checked);
-		ac_cli_print_json (json_node_init_object (node, o));
+		/* json-glib's rendering without json-glib: the front links GLib and OpenSSL only */
+		g_auto (AcJsonWriter) w = { 0 };
+		ac_json_writer_init (&w);
+		ac_json_writer_begin_object (&w, NULL);
+		ac_json_writer_boolean (&w, "verified", TRUE);
+		ac_json_writer_string (&w, "product", ac_snp_product_to_string (r->chain->product));
+		ac_json_writer_string (&w, "signer", ac_snp_cert_role_to_string (r->chain->signer));
+		ac_json_writer_string (&w, "root", r->chain->builtin_root ? "builtin" : "trusted");
+		ac_json_writer_string (&w, "ark_spki_sha384", r->chain->ark_spki_sha384);
+		ac_json_writer_string (&w, "tcb", tcb);
+		ac_json_writer_string (&w, "chip_id", chip);
+		ac_json_writer_string (&w, "policy", policy);
+		ac_json_writer_int (&w, "vmpl", r->report.vmpl);
+		ac_json_writer_string (&w, "measurement", measurement);
+		ac_json_writer_boolean (&w, "measurement_checked", r->measurement_checked);
+		ac_json_writer_boolean (&w, "report_data_checked", r->report_data_checked);
+		ac_json_writer_boolean (&w, "crl_checked", r->crl_checked);
+		ac_json_writer_end_object (&w);
+		ac_cli_print_json_text (ac_json_writer_get_text (&w));
 		return;
 	}
 	if (global->quiet)
@@ -305,6 +304,8 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 	AcSnpVerifyExpect e = { 0 };
 	AcSnpCertSource certs = { 0 };
 
+	/* before OpenSSL's first use: what that costs is most of this command's time */
+	ac_snp_verify_process_init ();
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

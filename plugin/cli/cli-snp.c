@@ -12,19 +12,19 @@
 
 /* one line per command, in the order the usage lists them */
 static const CliSnpCommand snp_commands[] = {
-	{ "report show", "REPORT", "show every field of an attestation report",
-	  cli_snp_cmd_report_show },
-	{ "policy explain", "POLICY", "explain a guest policy, bit by bit",
-	  cli_snp_cmd_policy_explain },
+	{ "report show", "REPORT", "show every field of an attestation report", NULL,
+	  "cli_snp_cmd_report_show" },
+	{ "policy explain", "POLICY", "explain a guest policy, bit by bit", NULL,
+	  "cli_snp_cmd_policy_explain" },
 	{ "verify-report", "REPORT", "verify an attestation report before trusting the guest",
-	  cli_snp_cmd_verify_report },
-	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)",
-	  cli_snp_cmd_measure },
-	{ "fetch-certs", "[REPORT]", "fetch and verify the VCEK and its ASK/ARK from AMD KDS",
-	  cli_snp_cmd_fetch_certs },
+	  cli_snp_cmd_verify_report, NULL },
+	{ "measure", "", "launch digest of a QEMU + OVMF guest (sev-snp-measure)", NULL,
+	  "cli_snp_cmd_measure" },
+	{ "fetch-certs", "[REPORT]", "fetch and verify the VCEK and its ASK/ARK from AMD KDS", NULL,
+	  "cli_snp_cmd_fetch_certs" },
 	{ "make-runtime", "", "make an Aleph instance runtime (bundle + manifest) of your files",
-	  cli_snp_cmd_make_runtime },
-	{ NULL, NULL, NULL, NULL },
+	  NULL, "cli_snp_cmd_make_runtime" },
+	{ NULL, NULL, NULL, NULL, NULL },
 };
 
 AcSnpKds *
@@ -94,6 +94,7 @@ ac_cli_cmd_snp (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *name = NULL;
 	g_autoptr (GPtrArray) args = g_ptr_array_new ();
 	int first = -1, words = 0;
+	AcCliCommandFunc func;
 
 	/* the command is the first non-option argument (global options may come before it) */
 	for (int i = 1; i < argc; i++) {
@@ -138,5 +139,12 @@ ac_cli_cmd_snp (AcCliGlobal *global, int argc, char **argv)
 			g_ptr_array_add (args, argv[i]);
 	}
 	g_ptr_array_add (args, NULL);
-	return cmd->func (global, (int)args->len - 1, (char **)args->pdata);
+	func = cmd->func;
+	if (func == NULL) {
+		g_autoptr (GError) error = NULL;
+		func = ac_cli_module_symbol ("main", cmd->symbol, &error);
+		if (func == NULL)
+			return ac_cli_fail (global, g_steal_pointer (&error));
+	}
+	return func (global, (int)args->len - 1, (char **)args->pdata);
 }

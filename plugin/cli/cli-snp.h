@@ -1,7 +1,8 @@
 /*
  * virt-aleph snp: AMD SEV-SNP guest-owner tools. cli-snp.c dispatches; each command lives in
  * its own file (cli-snp-report.c, cli-snp-measure.c, cli-snp-certs.c, …) and adds its line to
- * the table in cli-snp.c.
+ * the table in cli-snp.c. The dispatcher and verify-report are the front's (GLib and OpenSSL
+ * only); the other commands are the main module's (ac-cli.h).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,7 +20,8 @@ typedef struct {
 	const gchar *name; /* "measure", or two words "report show" */
 	const gchar *args; /* for the usage line: "REPORT" */
 	const gchar *summary;
-	AcCliCommandFunc func;
+	AcCliCommandFunc func; /* the front's (verify-report), or NULL: */
+	const gchar *symbol;   /* the main module's function */
 } CliSnpCommand;
 
 /* cli-snp-report.c */

@@ -17,9 +17,9 @@
 static const AcCliCommand commands[] = {
 	{ "account", "show, create or import the Ethereum key that signs Aleph messages", NULL, "aleph", "ac_cli_cmd_account" },
 	{ "message", "build, sign and verify Aleph messages (INSTANCE, STORE, FORGET)", NULL, "aleph", "ac_cli_cmd_message" },
-	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
+	{ "ipfs", "CID and CAR of a file as kubo computes them", NULL, "main", "ac_cli_cmd_ipfs" },
 	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", NULL, "flow", "ac_cli_cmd_build" },
-	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", ac_cli_cmd_sev },
+	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", NULL, "main", "ac_cli_cmd_sev" },
 	{ "snp", "AMD SEV-SNP: show and verify a report, measure a launch, fetch certificates", ac_cli_cmd_snp },
 	{ "apply", "run the Aleph flow of a domain in the foreground", NULL, "flow", "ac_cli_cmd_apply" },
 	{ "attest", "attest a launch that waits for its secret, then send it", NULL, "flow", "ac_cli_cmd_attest" },
@@ -37,7 +37,7 @@ static const AcCliCommand commands[] = {
 	{ "status", "show the status the service recorded for a domain", NULL, "virt", "ac_cli_cmd_status" },
 	{ "list", "list the tagged domains: mode, state, CRN, IPv6 and ssh hint", NULL, "virt", "ac_cli_cmd_list" },
 	{ "validate", "check an <aleph:confidential> element or a domain XML file", NULL, "virt", "ac_cli_cmd_validate" },
-	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", ac_cli_cmd_devnet },
+	{ "devnet", "run a local Aleph network (CCN + software-SEV CRNs) in the foreground", NULL, "main", "ac_cli_cmd_devnet" },
 };
 
 static void
@@ -56,6 +56,24 @@ print_usage (FILE *out)
 		 "\n"
 		 "Run 'virt-aleph COMMAND --help' for the options of a command.\n"
 		 "See virt-aleph(1) for exit codes.\n");
+}
+
+/* The module a command runs in: its area's, but `tag --passphrase-file` checks the passphrase
+ * against an image on the network, which the virt module cannot (it loads no network library,
+ * and one process loads one module): the flow module, which has the tag commands too. */
+static const gchar *
+command_area (const AcCliCommand *c, int argc, char **argv)
+{
+	if (g_strcmp0 (c->name, "tag") != 0)
+		return c->area;
+	for (int i = 1; i < argc; i++) {
+		if (g_strcmp0 (argv[i], "--") == 0)
+			break;
+		if (g_strcmp0 (argv[i], "--passphrase-file") == 0
+		    || g_str_has_prefix (argv[i], "--passphrase-file="))
+			return "flow";
+	}
+	return c->area;
 }
 
 int
@@ -115,7 +133,8 @@ main (int argc, char **argv)
 		AcCliCommandFunc func = commands[j].func;
 		if (func == NULL) {
 			g_autoptr(GError) error = NULL;
-			func = ac_cli_module_symbol (commands[j].area, commands[j].symbol, &error);
+			func = ac_cli_module_symbol (command_area (&commands[j], argc, argv),
+			                             commands[j].symbol, &error);
 			if (func == NULL)
 				return ac_cli_fail (&global, g_steal_pointer (&error));
 		}

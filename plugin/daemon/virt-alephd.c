@@ -1,6 +1,11 @@
 /*
  * virt-alephd: follows libvirt's events and reconciles every tagged domain.
  *
+ * Hosts: one libvirt connection by default ([daemon] connect), or a fleet: one more per
+ * [host NAME] group (ac-daemon-host.c), each connected, reconnected and reconciled on its own,
+ * its domains kept apart from the other hosts' (a cloned domain keeps its UUID), its state in
+ * its own directory. The hosts share the main loop, the worker pool and the build slots.
+ *
  * Threads: libvirt's default event implementation (since libvirt 6) runs on GLib's default
  * main context, so the main loop below delivers domain events, keepalives and the close
  * callback; every callback only queues work for the main loop, where all decisions happen one
@@ -27,6 +32,8 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-daemon-host.h"
+#include "ac-hosts.h"
 #include "ac-keyfile.h"
 #include "ac-log.h"
 #include "ac-process.h"
@@ -43,70 +50,29 @@
 #include "ac-tag.h"
 #include "ac-virt.h"
 
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
-
 typedef struct {
-	gchar *uri;
 	GMainLoop *loop;
-	virConnectPtr conn;
-	int cb_lifecycle;
-	int cb_metadata;
-	GHashTable *pending; /* UUID strings to reconcile */
-	GHashTable *listed;  /* UUID → virDomainPtr listed at connection, not looked up again */
-	gboolean reconcile_scheduled;
-	guint reconnect_id;
-	guint backoff_ms;
-	guint64 generation; /* bumped on every (re)connection; stale messages are dropped */
-	AcPipelineConfig *pconfig;
-	AcSevHost *sev_host;	    /* SEV side of conn: virNodeGetSEVInfo, launch security */
-	AcLocalsevOptions *lopts;   /* local SEV flow: pconfig's state dir, roots, min API */
+	GPtrArray *hosts;          /* of AcDaemonHost, the [daemon] connect one first */
+	AcPipelineConfig *pconfig; /* [pipeline], with the state dir of the [daemon] connect host */
 	virConnectPtr secrets_conn; /* pconfig's secrets-uri; NULL = conn when it is local */
-	GHashTable *workers;   /* UUID → GCancellable of the pipeline running for it */
-	GHashTable *failed;    /* UUID → canonical tag whose pipeline failed for good (local SEV
-				  flow: tag and disk whose image could not be built) */
-	GHashTable *dirty;     /* UUIDs with events while their worker ran: looked at again */
-	gchar *localsev_pool;  /* [localsev] pool: images through the storage API, into it */
-	GHashTable *retries;   /* UUID → number of retries of a transient failure */
+	gchar *localsev_pool;       /* [localsev] pool: images through the storage API, into it */
 	guint monitor_s;
 	guint monitor_id;
-	guint max_flows;      /* [daemon] max-flows: flows running at once (the thread pool) */
-	guint max_builds;     /* [daemon] max-builds: image builds at once */
-	GThreadPool *pool;    /* of GTasks of AcWorkers, first in first out */
-	AcSlots *build_slots; /* taken by a flow while it builds an image */
-	gint running_localsev; /* atomic: local SEV flows in a thread now (their cleanup waited for) */
+	guint max_flows;       /* [daemon] max-flows: flows running at once (the thread pool) */
+	guint max_builds;      /* [daemon] max-builds: image builds at once */
+	GThreadPool *pool;     /* of GTasks of AcWorkers, first in first out */
+	AcSlots *build_slots;  /* taken by a flow while it builds an image */
+	gint running_localsev; /* atomic: local SEV flows in a thread now (their cleanup waited for)
+	                        */
 } AcDaemon;
-
-typedef enum {
-	MSG_DOMAIN,	/* something happened to a domain: reconcile it */
-	MSG_UNDEFINED,	/* a domain is gone */
-	MSG_CLOSED,	/* the connection went away */
-} AcDaemonMsgKind;
-
-typedef struct {
-	AcDaemon *daemon;
-	AcDaemonMsgKind kind;
-	gchar *uuid;
-	guint64 generation;
-} AcDaemonMsg;
-
-static void ac_daemon_schedule_reconnect (AcDaemon *self);
-
-static void
-ac_daemon_msg_free (gpointer data)
-{
-	AcDaemonMsg *msg = data;
-	g_free (msg->uuid);
-	g_free (msg);
-}
 
 /* ---- reconcile (main thread) ------------------------------------------------------------- */
 
 /* Writes @desired unless the domain already says the same (our writes come back as events). */
 static void
-ac_daemon_write_status (virDomainPtr dom, const gchar *xml, AcStatus *desired)
+ac_daemon_write_status (AcDaemonHost *host, virDomainPtr dom, const gchar *xml, AcStatus *desired)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	gboolean written = FALSE;
 	const gchar *name = virDomainGetName (dom);
 	char uuid[VIR_UUID_STRING_BUFLEN] = "";
@@ -122,11 +88,12 @@ ac_daemon_write_status (virDomainPtr dom, const gchar *xml, AcStatus *desired)
 	/* one MESSAGE_ID for every change of state: journalctl MESSAGE_ID=… DOMAIN_NAME=… */
 	virDomainGetUUIDString (dom, uuid);
 	g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", AC_LOG_MESSAGE_ID_STATUS,
-			  "DOMAIN_NAME", name, "DOMAIN_UUID", uuid, "ALEPH_STATE",
-			  desired->state != NULL ? desired->state : "", "ALEPH_STEP",
-			  desired->step != NULL ? desired->step : "", "MESSAGE", "domain '%s': %s at step %s%s%s",
-			  name, desired->state, desired->step, desired->error_message != NULL ? ": " : "",
-			  desired->error_message != NULL ? desired->error_message : "");
+	                  "DOMAIN_NAME", name, "DOMAIN_UUID", uuid, "ALEPH_HOST", host->name,
+	                  "ALEPH_STATE", desired->state != NULL ? desired->state : "", "ALEPH_STEP",
+	                  desired->step != NULL ? desired->step : "", "MESSAGE",
+	                  "domain '%s': %s at step %s%s%s", name, desired->state, desired->step,
+	                  desired->error_message != NULL ? ": " : "",
+	                  desired->error_message != NULL ? desired->error_message : "");
 }
 
 /* ---- pipeline workers (one thread per domain at a time) --------------------------------- */
@@ -139,16 +106,16 @@ typedef enum {
 
 typedef struct {
 	AcDaemon *daemon;
+	AcDaemonHost *host; /* the domain's: its UUID is unique there only */
 	gchar *uuid;
-	gchar *tag;       /* canonical tag the run started from (local SEV: and the disk) */
+	gchar *tag; /* canonical tag the run started from (local SEV: and the disk) */
 	AcWorkerKind kind;
 	virConnectPtr conn;
 	virDomainPtr dom;
-	AcSevHost *sev_host;	    /* local SEV flow: the host side of conn */
+	AcSevHost *sev_host;        /* local SEV flow: the host side of conn */
 	virConnectPtr secrets_conn; /* local SEV flow: nullable */
 	guint64 generation;
 	GError *error;
-	gboolean reattested;
 	gboolean remember_failure; /* a non-transient failure waits for a change of w->tag */
 	AcStatusWriter *writer;    /* its statuses, with the fingerprint of the tag it runs for */
 	guint heartbeat_id;        /* the writer's heartbeat, on the main loop */
@@ -194,7 +161,7 @@ ac_worker_build_slot (AcWorker *w, const AcStatus *status)
 		w->building = ac_slots_acquire (w->daemon->build_slots, w->cancellable, &waited);
 		if (waited)
 			g_message ("domain %s: waited for a build slot (%u at once)", w->uuid,
-				   w->daemon->max_builds);
+			           w->daemon->max_builds);
 	} else if (!building && w->building) {
 		ac_slots_release (w->daemon->build_slots);
 		w->building = FALSE;
@@ -205,7 +172,7 @@ static void
 ac_worker_status (const AcStatus *status, gpointer user_data)
 {
 	AcWorker *w = user_data;
-	g_autoptr(AcStatus) written = NULL;
+	g_autoptr (AcStatus) written = NULL;
 	ac_worker_build_slot (w, status);
 	written = ac_status_writer_write (w->writer, status);
 }
@@ -224,14 +191,14 @@ ac_worker_localsev (AcWorker *w, GCancellable *cancellable)
 	run.status_func = ac_worker_status;
 	run.user_data = w;
 	run.cancellable = cancellable;
-	ok = ac_localsev_service_reconcile_full (w->sev_host, w->daemon->lopts, &run,
-						 w->secrets_conn, w->dom, current, &st, &w->error);
+	ok = ac_localsev_service_reconcile_full (w->sev_host, w->host->lopts, &run, w->secrets_conn,
+	                                         w->dom, current, &st, &w->error);
 	if (!ok)
 		g_message ("domain '%s': local SEV flow: %s", virDomainGetName (w->dom),
-			   w->error->message);
+		           w->error->message);
 	/* an interrupted build is no failure of the domain: it resumes at the next start */
 	if (st != NULL && !g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED)) {
-		g_autoptr(AcStatus) written = ac_status_writer_write (w->writer, st);
+		g_autoptr (AcStatus) written = ac_status_writer_write (w->writer, st);
 	}
 	/* a disk that cannot be built into an image fails again until the tag or disk changes */
 	w->remember_failure = !ok && st != NULL && g_strcmp0 (st->error_step, "build") == 0;
@@ -251,7 +218,7 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 		if (w->kind == AC_WORKER_LOCALSEV)
 			g_atomic_int_dec_and_test (&w->daemon->running_localsev);
 		g_task_return_new_error (task, AC_ERROR, AC_ERROR_CANCELLED,
-					 "domain %s: stopped before its flow started", w->uuid);
+		                         "domain %s: stopped before its flow started", w->uuid);
 		return;
 	}
 	w->thread = g_thread_self ();
@@ -266,16 +233,23 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 		} else {
 			ok = FALSE;
 			g_set_error (&w->error, AC_ERROR, AC_ERROR_CANCELLED,
-				     "domain %s: stopped while waiting for a build slot", w->uuid);
+			             "domain %s: stopped while waiting for a build slot", w->uuid);
 		}
 		g_atomic_int_dec_and_test (&w->daemon->running_localsev);
 	} else if (w->kind == AC_WORKER_MONITOR) {
-		ok = ac_pipeline_check_running (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w,
-						&w->reattested, &w->error);
+		AcPipelineRunning outcome;
+		ok = ac_pipeline_check_running (w->host->pconfig, w->conn, w->dom, ac_worker_status,
+		                                w, &outcome, &w->error);
+		if (!ok && outcome == AC_PIPELINE_RUNNING_UNREACHABLE) {
+			/* a reboot in progress, or the network: the next check tries again */
+			g_info ("domain %s: %s", w->uuid, w->error->message);
+			g_clear_error (&w->error);
+			ok = TRUE;
+		}
 	} else {
-		g_autoptr(AcProgress) progress = ac_progress_new (w->uuid);
-		ok = ac_pipeline_run (w->daemon->pconfig, w->conn, w->dom, ac_worker_status, w, progress,
-				      cancellable, &w->error);
+		g_autoptr (AcProgress) progress = ac_progress_new (w->uuid);
+		ok = ac_pipeline_run (w->host->pconfig, w->conn, w->dom, ac_worker_status, w,
+		                      progress, cancellable, &w->error);
 	}
 	if (w->building) {
 		ac_slots_release (w->daemon->build_slots);
@@ -293,18 +267,16 @@ ac_worker_pool_func (gpointer data, gpointer user_data)
 	ac_worker_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));
 }
 
-static gboolean ac_daemon_requeue (gpointer data);
-static void ac_daemon_queue (AcDaemon *self, const gchar *uuid);
-
 static gboolean
 ac_error_is_transient (const GError *error)
 {
-	return error != NULL && error->domain == AC_ERROR &&
-	       (error->code == AC_ERROR_NETWORK || error->code == AC_ERROR_REMOTE ||
-		error->code == AC_ERROR_LIBVIRT || error->code == AC_ERROR_CANCELLED);
+	return error != NULL && error->domain == AC_ERROR
+	       && (error->code == AC_ERROR_NETWORK || error->code == AC_ERROR_REMOTE
+	           || error->code == AC_ERROR_LIBVIRT || error->code == AC_ERROR_CANCELLED);
 }
 
-static void ac_worker_done_domain (AcWorker *w);
+static void
+ac_worker_done_domain (AcWorker *w);
 
 static void
 ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
@@ -324,20 +296,21 @@ ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 static void
 ac_worker_done_domain (AcWorker *w)
 {
-	AcDaemon *self = w->daemon;
+	AcDaemonHost *self = w->host;
+	gboolean running = g_main_loop_is_running (w->daemon->loop);
 
 	if (w->heartbeat_id != 0)
 		g_source_remove (w->heartbeat_id);
 	w->heartbeat_id = 0;
 	g_hash_table_remove (self->workers, w->uuid);
 	/* an event came while it ran: the run may not have seen what it says */
-	if (g_hash_table_remove (self->dirty, w->uuid) && g_main_loop_is_running (self->loop))
-		ac_daemon_queue (self, w->uuid);
+	if (g_hash_table_remove (self->dirty, w->uuid) && running)
+		ac_daemon_host_queue (self, w->uuid);
 	if (w->error != NULL && w->generation != self->generation) {
 		/* the connection was lost while it ran: whatever failed may be that; start again */
-		g_message ("domain %s: the run overlapped a reconnection (%s); running again", w->uuid,
-			   w->error->message);
-		ac_daemon_queue (self, w->uuid);
+		g_message ("domain %s: the run overlapped a reconnection (%s); running again",
+		           w->uuid, w->error->message);
+		ac_daemon_host_queue (self, w->uuid);
 		return;
 	}
 	if (w->error == NULL) {
@@ -345,15 +318,15 @@ ac_worker_done_domain (AcWorker *w)
 		g_hash_table_remove (self->failed, w->uuid);
 		return;
 	}
-	if (g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED) && g_main_loop_is_running (self->loop) == FALSE)
+	if (g_error_matches (w->error, AC_ERROR, AC_ERROR_CANCELLED) && !running)
 		return;
 	if (ac_error_is_transient (w->error)) {
 		guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->retries, w->uuid)) + 1;
 		guint delay = MIN (1u << MIN (n, 5u), 30u);
 		g_hash_table_insert (self->retries, g_strdup (w->uuid), GUINT_TO_POINTER (n));
-		g_message ("domain %s: transient failure (%s); retrying in %u s", w->uuid, w->error->message, delay);
-		g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, delay, ac_daemon_requeue,
-					    g_strdup (w->uuid), g_free);
+		g_message ("domain %s: transient failure (%s); retrying in %u s", w->uuid,
+		           w->error->message, delay);
+		ac_daemon_host_requeue_later (self, w->uuid, delay);
 		return;
 	}
 	/* a refusal (untrusted chain, mismatch, invalid input …) waits for the owner to act; the
@@ -362,46 +335,38 @@ ac_worker_done_domain (AcWorker *w)
 		g_hash_table_insert (self->failed, g_strdup (w->uuid), g_strdup (w->tag));
 }
 
-static AcDaemon *the_daemon; /* for timeout callbacks */
-
-static gboolean
-ac_daemon_requeue (gpointer data)
-{
-	if (the_daemon != NULL)
-		ac_daemon_queue (the_daemon, data);
-	return G_SOURCE_REMOVE;
-}
-
 static void
-ac_daemon_start_worker (AcDaemon *self,
-			virDomainPtr dom,
-			const AcDomain *model,
-			const gchar *uuid,
-			const gchar *tag,
-			AcWorkerKind kind)
+ac_daemon_start_worker (AcDaemonHost *host,
+                        virDomainPtr dom,
+                        const AcDomain *model,
+                        const gchar *uuid,
+                        const gchar *tag,
+                        AcWorkerKind kind)
 {
-	g_autoptr(GTask) task = NULL;
+	AcDaemon *self = host->daemon;
+	g_autoptr (GTask) task = NULL;
 	GCancellable *cancellable;
 	AcWorker *w;
 
 	/* stopping: the running ones are cancelled, no new one starts */
-	if (g_hash_table_contains (self->workers, uuid) || !g_main_loop_is_running (self->loop))
+	if (g_hash_table_contains (host->workers, uuid) || !g_main_loop_is_running (self->loop))
 		return;
 	w = g_new0 (AcWorker, 1);
 	w->daemon = self;
+	w->host = host;
 	w->uuid = g_strdup (uuid);
 	w->tag = g_strdup (tag);
 	w->kind = kind;
 	if (kind == AC_WORKER_LOCALSEV) {
-		w->sev_host = g_object_ref (self->sev_host);
+		w->sev_host = g_object_ref (host->sev_host);
 		if (self->secrets_conn != NULL) {
 			virConnectRef (self->secrets_conn);
 			w->secrets_conn = self->secrets_conn;
 		}
 	}
-	virConnectRef (self->conn);
-	w->conn = self->conn;
-	w->generation = self->generation;
+	virConnectRef (host->conn);
+	w->conn = host->conn;
+	w->generation = host->generation;
 	virDomainRef (dom);
 	w->dom = dom;
 	{
@@ -415,7 +380,7 @@ ac_daemon_start_worker (AcDaemon *self,
 	cancellable = g_cancellable_new ();
 	w->cancellable = g_object_ref (cancellable);
 	/* in the table while it waits in line too: one flow per domain */
-	g_hash_table_insert (self->workers, g_strdup (uuid), cancellable);
+	g_hash_table_insert (host->workers, g_strdup (uuid), cancellable);
 	task = g_task_new (NULL, cancellable, ac_worker_done, NULL);
 	/* a flow cancelled at its end still reports how it ended, not the cancellation */
 	g_task_set_check_cancellable (task, FALSE);
@@ -426,32 +391,13 @@ ac_daemon_start_worker (AcDaemon *self,
 
 /* ---- reconcile (main thread) ------------------------------------------------------------- */
 
-static void ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid);
-
 static void
-ac_daemon_reconcile_domain (AcDaemon *self, const gchar *uuid)
+ac_daemon_reconcile_dom (AcDaemonHost *self, virDomainPtr dom, const gchar *uuid)
 {
-	g_autoptr(virDomain) dom = NULL;
-	gpointer key = NULL;
-	/* the domains listed at connection come with their handle: one call less each */
-	if (g_hash_table_steal_extended (self->listed, uuid, &key, (gpointer *)&dom))
-		g_free (key);
-	else
-		dom = virDomainLookupByUUIDString (self->conn, uuid);
-	if (dom == NULL)
-		return; /* undefined meanwhile */
-	ac_log_set_thread_domain (virDomainGetName (dom), uuid);
-	ac_daemon_reconcile_dom (self, dom, uuid);
-	ac_log_set_thread_domain (NULL, NULL);
-}
-
-static void
-ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcStatus) current = NULL;
-	g_autoptr(AcStatus) desired = NULL;
-	g_autoptr(AcDomain) model = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcStatus) current = NULL;
+	g_autoptr (AcStatus) desired = NULL;
+	g_autoptr (AcDomain) model = NULL;
 	const AcTag *tag;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *canonical = NULL;
@@ -472,7 +418,8 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 		/* untagged: a status left from an earlier tag is stale */
 		if (current != NULL) {
 			g_message ("domain '%s' is no longer tagged: removing its status", name);
-			if (!ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, NULL, &error))
+			if (!ac_virt_set_metadata (dom, AC_STATUS_PREFIX, AC_STATUS_NS, NULL,
+			                           &error))
 				g_warning ("%s", error->message);
 		}
 		return;
@@ -480,7 +427,8 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 	tag = model != NULL ? model->tag : NULL;
 	/* not published, local mode sev: its image built and a launch prepared while shut off,
 	 * attested when started paused; in a worker (a build takes minutes) */
-	if (tag != NULL && tag->publish == NULL && ac_localsev_service_applies (self->sev_host, tag)) {
+	if (tag != NULL && tag->publish == NULL
+	    && ac_localsev_service_applies (self->sev_host, tag)) {
 		AcDomainDisk *disk = ac_domain_get_tagged_disk (model);
 		g_autofree gchar *key = NULL;
 		if (g_hash_table_contains (self->workers, uuid)) {
@@ -488,16 +436,19 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 			return;
 		}
 		canonical = ac_tag_format (tag);
-		key = g_strdup_printf ("%s\n%s", canonical, disk != NULL && disk->source != NULL ? disk->source : "");
+		key = g_strdup_printf ("%s\n%s", canonical,
+		                       disk != NULL && disk->source != NULL ? disk->source : "");
 		if (g_strcmp0 (g_hash_table_lookup (self->failed, uuid), key) == 0) {
-			g_debug ("domain '%s': its disk could not be built into an image; waiting for a change", name);
+			g_debug ("domain '%s': its disk could not be built into an image; waiting "
+			         "for a change",
+			         name);
 			return;
 		}
 		ac_daemon_start_worker (self, dom, model, uuid, key, AC_WORKER_LOCALSEV);
 		return;
 	}
 	if (tag == NULL || tag->publish == NULL) {
-		ac_daemon_write_status (dom, xml, desired);
+		ac_daemon_write_status (self, dom, xml, desired);
 		return;
 	}
 
@@ -519,33 +470,35 @@ ac_daemon_reconcile_dom (AcDaemon *self, virDomainPtr dom, const gchar *uuid)
 
 /* A local SEV launch prepared long ago gets a fresh one before its record expires. */
 static gboolean
-ac_daemon_launch_needs_refresh (AcDaemon *self, const AcStatus *st, const AcTag *tag, const gchar *uuid)
+ac_daemon_launch_needs_refresh (AcDaemonHost *self,
+                                const AcStatus *st,
+                                const AcTag *tag,
+                                const gchar *uuid)
 {
-	g_autoptr(AcLocalsevRecord) record = NULL;
+	g_autoptr (AcLocalsevRecord) record = NULL;
 
 	if (st == NULL || g_strcmp0 (st->state, "prepared") != 0 || tag->publish != NULL)
 		return FALSE;
 	record = ac_localsev_record_load (self->lopts->state_dir, uuid, NULL);
-	return record != NULL && record->state == AC_LOCALSEV_STATE_PREPARED &&
-	       ac_localsev_record_needs_refresh (record, NULL);
+	return record != NULL && record->state == AC_LOCALSEV_STATE_PREPARED
+	       && ac_localsev_record_needs_refresh (record, NULL);
 }
 
 /* Every monitor interval: instances that run on Aleph are checked for a CRN restart, and
  * local launches are prepared again when their records near expiry. */
-static gboolean
-ac_daemon_monitor (gpointer data)
+static void
+ac_daemon_monitor_host (AcDaemonHost *self)
 {
-	AcDaemon *self = data;
 	virDomainPtr *domains = NULL;
 	int n;
 
 	if (self->conn == NULL)
-		return G_SOURCE_CONTINUE;
+		return;
 	n = virConnectListAllDomains (self->conn, &domains, 0);
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *xml = ac_virt_get_xml (domains[i], NULL);
-		g_autoptr(AcStatus) st = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
-		g_autoptr(AcDomain) model = xml != NULL ? ac_domain_parse (xml, -1, NULL) : NULL;
+		g_autoptr (AcStatus) st = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+		g_autoptr (AcDomain) model = xml != NULL ? ac_domain_parse (xml, -1, NULL) : NULL;
 		const AcTag *tag = model != NULL ? model->tag : NULL;
 		char uuid[VIR_UUID_STRING_BUFLEN];
 		/* only instances on Aleph: a local SEV domain's "running" has no CRN to ask */
@@ -554,251 +507,51 @@ ac_daemon_monitor (gpointer data)
 			continue;
 		}
 		if (st != NULL && g_strcmp0 (st->state, "running") == 0 && tag->publish != NULL)
-			ac_daemon_start_worker (self, domains[i], model, uuid, NULL, AC_WORKER_MONITOR);
+			ac_daemon_start_worker (self, domains[i], model, uuid, NULL,
+			                        AC_WORKER_MONITOR);
 		else if (ac_daemon_launch_needs_refresh (self, st, tag, uuid))
-			ac_daemon_queue (self, uuid);
+			ac_daemon_host_queue (self, uuid);
 		/* a local SEV-SNP guest that runs unattested: its agent is asked again */
-		else if (tag->publish == NULL && tag->tee == AC_TEE_SNP && virDomainIsActive (domains[i]) == 1 &&
-			 (st == NULL || g_strcmp0 (st->state, "running") != 0) &&
-			 ac_localsev_service_applies (self->sev_host, tag))
-			ac_daemon_queue (self, uuid);
+		else if (tag->publish == NULL && tag->tee == AC_TEE_SNP
+		         && virDomainIsActive (domains[i]) == 1
+		         && (st == NULL || g_strcmp0 (st->state, "running") != 0)
+		         && ac_localsev_service_applies (self->sev_host, tag))
+			ac_daemon_host_queue (self, uuid);
 		virDomainFree (domains[i]);
 	}
 	free (domains);
+}
+
+static gboolean
+ac_daemon_monitor (gpointer data)
+{
+	AcDaemon *self = data;
+	for (guint i = 0; i < self->hosts->len; i++)
+		ac_daemon_monitor_host (g_ptr_array_index (self->hosts, i));
 	return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-ac_daemon_reconcile_pending (gpointer user_data)
-{
-	AcDaemon *self = user_data;
-	g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func (g_free);
-	GHashTableIter iter;
-	gpointer key;
-
-	self->reconcile_scheduled = FALSE;
-	if (self->conn == NULL)
-		return G_SOURCE_REMOVE; /* kept pending until reconnected */
-	g_hash_table_iter_init (&iter, self->pending);
-	while (g_hash_table_iter_next (&iter, &key, NULL)) {
-		g_ptr_array_add (uuids, g_strdup (key));
-		g_hash_table_iter_steal (&iter);
-		g_free (key);
-	}
-	for (guint i = 0; i < uuids->len && self->conn != NULL; i++)
-		ac_daemon_reconcile_domain (self, g_ptr_array_index (uuids, i));
-	return G_SOURCE_REMOVE;
-}
-
+/* a domain of @host undefined: a launch prepared for it never starts, its session keys go
+ * (a running worker's domain is left to the worker; the built image is kept) */
 static void
-ac_daemon_queue (AcDaemon *self, const gchar *uuid)
+ac_daemon_undefined (AcDaemonHost *host, const gchar *uuid)
 {
-	g_hash_table_add (self->pending, g_strdup (uuid));
-	if (!self->reconcile_scheduled) {
-		/* flag first, then attach: the source may run before g_idle_add() would return */
-		GSource *source = g_idle_source_new ();
-		self->reconcile_scheduled = TRUE;
-		g_source_set_priority (source, G_PRIORITY_DEFAULT);
-		g_source_set_callback (source, ac_daemon_reconcile_pending, self, NULL);
-		g_source_attach (source, NULL);
-		g_source_unref (source);
-	}
-}
-
-/* ---- connection (main thread) ------------------------------------------------------------ */
-
-static void
-ac_daemon_drop_connection (AcDaemon *self)
-{
-	if (self->conn == NULL)
+	g_autoptr (GError) error = NULL;
+	if (g_hash_table_contains (host->workers, uuid))
 		return;
-	if (self->cb_lifecycle >= 0)
-		virConnectDomainEventDeregisterAny (self->conn, self->cb_lifecycle);
-	if (self->cb_metadata >= 0)
-		virConnectDomainEventDeregisterAny (self->conn, self->cb_metadata);
-	self->cb_lifecycle = self->cb_metadata = -1;
-	g_hash_table_remove_all (self->listed);
-	virConnectClose (self->conn);
-	self->conn = NULL;
-	g_clear_object (&self->sev_host);
-	self->generation++;
+	ac_log_set_thread_domain (NULL, uuid);
+	if (ac_localsev_forget (host->lopts->state_dir, uuid, &error))
+		g_message ("domain %s is undefined: removed its local SEV session keys and records",
+		           uuid);
+	else if (!g_error_matches (error, AC_ERROR, AC_ERROR_NOT_FOUND))
+		g_warning ("domain %s is undefined: %s", uuid, error->message);
+	ac_log_set_thread_domain (NULL, NULL);
 }
 
-static gboolean
-ac_daemon_dispatch (gpointer data)
-{
-	AcDaemonMsg *msg = data;
-	AcDaemon *self = msg->daemon;
-
-	if (msg->generation != self->generation)
-		return G_SOURCE_REMOVE;
-	switch (msg->kind) {
-	case MSG_DOMAIN:
-		ac_daemon_queue (self, msg->uuid);
-		break;
-	case MSG_UNDEFINED:
-		g_hash_table_remove (self->pending, msg->uuid);
-		g_hash_table_remove (self->listed, msg->uuid);
-		/* a launch prepared for a domain that is gone never starts: its session keys go
-		 * (a running worker's domain is left to the worker; the built image is kept) */
-		if (!g_hash_table_contains (self->workers, msg->uuid)) {
-			g_autoptr(GError) error = NULL;
-			ac_log_set_thread_domain (NULL, msg->uuid);
-			if (ac_localsev_forget (self->lopts->state_dir, msg->uuid, &error))
-				g_message ("domain %s is undefined: removed its local SEV session keys and "
-					   "records", msg->uuid);
-			else if (!g_error_matches (error, AC_ERROR, AC_ERROR_NOT_FOUND))
-				g_warning ("domain %s is undefined: %s", msg->uuid, error->message);
-			ac_log_set_thread_domain (NULL, NULL);
-		}
-		break;
-	case MSG_CLOSED:
-		g_warning ("lost the connection to %s; reconnecting", self->uri);
-		ac_daemon_drop_connection (self);
-		ac_daemon_schedule_reconnect (self);
-		break;
-	default:
-		break;
-	}
-	return G_SOURCE_REMOVE;
-}
-
-/* Called on the libvirt event thread: hand over to the main loop. */
-static void
-ac_daemon_post (AcDaemon *self, AcDaemonMsgKind kind, virDomainPtr dom, guint64 generation)
-{
-	AcDaemonMsg *msg = g_new0 (AcDaemonMsg, 1);
-	char uuid[VIR_UUID_STRING_BUFLEN] = "";
-	if (dom != NULL)
-		virDomainGetUUIDString (dom, uuid);
-	msg->daemon = self;
-	msg->kind = kind;
-	msg->uuid = g_strdup (uuid);
-	msg->generation = generation;
-	g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, ac_daemon_dispatch, msg, ac_daemon_msg_free);
-}
-
-typedef struct {
-	AcDaemon *daemon;
-	guint64 generation;
-} AcDaemonCbData;
-
-static int
-ac_daemon_on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-	AcDaemonCbData *cb = opaque;
-	g_debug ("domain %s: lifecycle event %d/%d", virDomainGetName (dom), event, detail);
-	ac_daemon_post (cb->daemon, event == VIR_DOMAIN_EVENT_UNDEFINED ? MSG_UNDEFINED : MSG_DOMAIN,
-			dom, cb->generation);
-	return 0;
-}
-
-static void
-ac_daemon_on_metadata (virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque)
-{
-	AcDaemonCbData *cb = opaque;
-	/* Our own status writes come back as events: ignore them, or we would loop. */
-	if (type == VIR_DOMAIN_METADATA_ELEMENT && g_strcmp0 (nsuri, AC_STATUS_NS) == 0)
-		return;
-	g_debug ("domain %s: metadata changed (%s)", virDomainGetName (dom), nsuri != NULL ? nsuri : "-");
-	ac_daemon_post (cb->daemon, MSG_DOMAIN, dom, cb->generation);
-}
-
-static void
-ac_daemon_on_close (virConnectPtr conn, int reason, void *opaque)
-{
-	AcDaemonCbData *cb = opaque;
-	ac_daemon_post (cb->daemon, MSG_CLOSED, NULL, cb->generation);
-}
-
-static gboolean
-ac_daemon_connect (AcDaemon *self, GError **error)
-{
-	virDomainPtr *domains = NULL;
-	int n;
-	AcDaemonCbData *cb;
-
-	self->conn = ac_virt_connect (self->uri, error);
-	if (self->conn == NULL)
-		return FALSE;
-	if (virConnectSetKeepAlive (self->conn, 5, 3) < 0)
-		g_debug ("keepalive not supported by %s", self->uri);
-
-	cb = g_new0 (AcDaemonCbData, 1);
-	cb->daemon = self;
-	cb->generation = self->generation;
-	if (virConnectRegisterCloseCallback (self->conn, ac_daemon_on_close, cb, g_free) < 0) {
-		g_free (cb);
-		ac_virt_set_error (error, "cannot watch the connection to %s", self->uri);
-		ac_daemon_drop_connection (self);
-		return FALSE;
-	}
-	cb = g_new0 (AcDaemonCbData, 1);
-	cb->daemon = self;
-	cb->generation = self->generation;
-	self->cb_lifecycle = virConnectDomainEventRegisterAny (self->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-							       VIR_DOMAIN_EVENT_CALLBACK (ac_daemon_on_lifecycle),
-							       cb, g_free);
-	cb = g_new0 (AcDaemonCbData, 1);
-	cb->daemon = self;
-	cb->generation = self->generation;
-	self->cb_metadata = virConnectDomainEventRegisterAny (self->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-							      VIR_DOMAIN_EVENT_CALLBACK (ac_daemon_on_metadata),
-							      cb, g_free);
-	if (self->cb_lifecycle < 0 || self->cb_metadata < 0) {
-		ac_virt_set_error (error, "cannot follow the domain events of %s", self->uri);
-		ac_daemon_drop_connection (self);
-		return FALSE;
-	}
-
-	self->sev_host = ac_sev_host_libvirt_new (self->conn);
-	/* Domains tagged before we started (or while we were away) */
-	n = virConnectListAllDomains (self->conn, &domains, 0);
-	if (n < 0) {
-		ac_virt_set_error (error, "cannot list the domains of %s", self->uri);
-		ac_daemon_drop_connection (self);
-		return FALSE;
-	}
-	for (int i = 0; i < n; i++) {
-		char uuid[VIR_UUID_STRING_BUFLEN];
-		if (virDomainGetUUIDString (domains[i], uuid) == 0) {
-			ac_daemon_queue (self, uuid);
-			g_hash_table_replace (self->listed, g_strdup (uuid), domains[i]);
-		} else {
-			virDomainFree (domains[i]);
-		}
-	}
-	free (domains);
-	g_message ("connected to %s; %d domains to check", self->uri, n);
-	self->backoff_ms = BACKOFF_MIN_MS;
-	return TRUE;
-}
-
-static gboolean
-ac_daemon_try_reconnect (gpointer user_data)
-{
-	AcDaemon *self = user_data;
-	g_autoptr(GError) error = NULL;
-
-	self->reconnect_id = 0;
-	if (ac_daemon_connect (self, &error))
-		return G_SOURCE_REMOVE;
-	g_message ("%s; retrying in %.1f s", error->message, self->backoff_ms / 1000.0);
-	ac_daemon_schedule_reconnect (self);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-ac_daemon_schedule_reconnect (AcDaemon *self)
-{
-	guint delay;
-	if (self->reconnect_id != 0)
-		return;
-	/* exponential backoff with ±25 % jitter, so many services do not reconnect in step */
-	delay = self->backoff_ms + g_random_int_range (0, (gint32)(self->backoff_ms / 2 + 1)) - self->backoff_ms / 4;
-	self->reconnect_id = g_timeout_add (delay, ac_daemon_try_reconnect, self);
-	self->backoff_ms = MIN (self->backoff_ms * 2, BACKOFF_MAX_MS);
-}
+static const AcDaemonHostFuncs ac_daemon_host_funcs = {
+	.reconcile = ac_daemon_reconcile_dom,
+	.undefined = ac_daemon_undefined,
+};
 
 /* ---- process ---------------------------------------------------------------------------- */
 
@@ -818,30 +571,45 @@ ac_daemon_tick (gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* [daemon] and [localsev] pool; *hosts: the hosts to follow ([daemon] connect or @uri, and
+ * the [host NAME] groups) */
 static gboolean
-ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, AcDaemon *self, GError **error)
+ac_daemon_load_config (const gchar *path,
+                       gboolean explicit,
+                       const gchar *uri,
+                       AcDaemon *self,
+                       GPtrArray **hosts,
+                       GError **error)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new ();
-	g_autoptr(GError) local_error = NULL;
+	g_autoptr (GKeyFile) kf = g_key_file_new ();
+	g_autoptr (GError) local_error = NULL;
+	const gchar *env = g_getenv ("LIBVIRT_DEFAULT_URI");
+	const gchar *default_uri = env != NULL && env[0] != '\0' ? env : "qemu:///system";
 	if (!ac_key_file_load_strict (kf, path, ac_service_config_keys, &local_error)) {
-		if (!explicit && g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND))
-			return TRUE;
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "config %s", local_error->message);
+		if (explicit || !g_error_matches (local_error, AC_ERROR, AC_ERROR_NOT_FOUND)) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "config %s",
+			             local_error->message);
+			return FALSE;
+		}
+	}
+	*hosts = ac_hosts_from_key_file (kf, path, uri, default_uri, self->pconfig->state_dir,
+	                                 &local_error);
+	if (*hosts == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "config %s",
+		             local_error->message);
 		return FALSE;
 	}
-	if (*uri == NULL)
-		*uri = g_key_file_get_string (kf, "daemon", "connect", NULL);
-	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "monitor-interval",
-				       &self->monitor_s, error))
+	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon",
+	                               "monitor-interval", &self->monitor_s, error))
 		return FALSE;
 	/* flows at once (network steps and waits), of which image builds (CPU and disk) */
 	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "max-builds",
-				       &self->max_builds, error))
+	                               &self->max_builds, error))
 		return FALSE;
 	if (!g_key_file_has_key (kf, "daemon", "max-flows", NULL))
 		self->max_flows = ac_slots_default_flows (self->max_builds);
 	if (!ac_key_file_get_positive (kf, path, ac_service_config_keys, "daemon", "max-flows",
-				       &self->max_flows, error))
+	                               &self->max_flows, error))
 		return FALSE;
 	/* the local SEV flow builds images through libvirt's storage API, into this pool (remote
 	 * hosts always do, into the disk's own pool) */
@@ -850,46 +618,87 @@ ac_daemon_load_config (const gchar *path, gboolean explicit, gchar **uri, AcDaem
 		g_free (*pool);
 		*pool = g_key_file_get_string (kf, "localsev", "pool", NULL);
 		if (*pool == NULL || (*pool)[0] == '\0') {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "config %s: [localsev] pool: expected the name of a storage pool", path);
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "config %s: [localsev] pool: expected the name of a storage pool",
+			    path);
 			return FALSE;
 		}
 	}
 	return TRUE;
 }
 
-/* The local SEV flow's options, the secret store and the owner's key; an exit code, the
- * error printed. */
+/* detached unless --foreground, the process ID written to --pidfile; an exit code */
 static int
-ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri, const gchar *config, gboolean explicit)
+ac_daemon_detach (gboolean foreground, const gchar *pidfile)
 {
 	g_autoptr (GError) error = NULL;
+	if (!foreground && daemon (0, 0) < 0) {
+		fprintf (stderr, "virt-alephd: cannot daemonize: %s\n", g_strerror (errno));
+		return AC_EXIT_FAILURE;
+	}
+	if (pidfile != NULL) {
+		g_autofree gchar *pid = g_strdup_printf ("%d\n", (int)getpid ());
+		if (!g_file_set_contents (pidfile, pid, -1, &error)) {
+			g_printerr ("virt-alephd: %s\n", error->message);
+			return AC_EXIT_IO;
+		}
+	}
+	return AC_EXIT_OK;
+}
+
+/* --check-config: what the daemon would not check before it starts; a fleet's hosts listed */
+static int
+ac_daemon_check_config (const gchar *path, gboolean explicit, GPtrArray *hosts)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcLocalsevOptions) lo = ac_localsev_options_new (NULL);
+	if (!ac_localsev_service_options_load_config (lo, path, explicit, &error)) {
+		fprintf (stderr, "virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
+	printf ("virt-alephd: %s: configuration valid\n", path);
+	for (guint i = 0; hosts->len > 1 && i < hosts->len; i++) {
+		const AcHost *h = g_ptr_array_index (hosts, i);
+		printf ("virt-alephd: host %s: %s (state %s)\n", h->name, h->uri, h->state_dir);
+	}
+	return AC_EXIT_OK;
+}
+
+/* One host: its pipeline configuration and the local SEV flow's options, with its state dir,
+ * and the owner's key; an exit code, the error printed. */
+static int
+ac_daemon_add_host (AcDaemon *self, const AcHost *h, const gchar *config, gboolean explicit)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcPipelineConfig) pconfig = ac_pipeline_config_load (config, &error);
+	AcDaemonHost *host;
 	gboolean remote;
 
-	ac_virt_init ();
-	self->lopts = ac_localsev_service_options_new (
-	    self->pconfig->state_dir, self->pconfig->trusted_roots, self->pconfig->min_api_major,
-	    self->pconfig->min_api_minor, &error);
-	if (self->lopts == NULL
-	    || (self->pconfig->secrets_uri != NULL
-	        && (self->secrets_conn = ac_localsev_service_secrets_connect (
-	                NULL, self->pconfig->secrets_uri, &error))
-	               == NULL)) {
+	if (pconfig == NULL) {
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
+	g_free (pconfig->state_dir);
+	pconfig->state_dir = g_strdup (h->state_dir);
+	host = ac_daemon_host_new (h, g_steal_pointer (&pconfig), &ac_daemon_host_funcs, self);
+	g_ptr_array_add (self->hosts, host);
+	host->lopts = ac_localsev_service_options_new (
+	    host->pconfig->state_dir, host->pconfig->trusted_roots, host->pconfig->min_api_major,
+	    host->pconfig->min_api_minor, &error);
 	/* SEV-SNP hosts: [localsev] snp-runtime and snp-agent */
-	if (!ac_localsev_service_options_load_config (self->lopts, config, explicit, &error)) {
+	if (host->lopts == NULL
+	    || !ac_localsev_service_options_load_config (host->lopts, config, explicit, &error)) {
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
 	/* a remote host's copy of a tag is not the owner's word: act on the approved one */
-	remote = !ac_secret_store_uri_is_local (uri);
-	self->lopts->pin_tags = remote;
+	remote = !ac_secret_store_uri_is_local (h->uri);
+	host->lopts->pin_tags = remote;
 #if HAVE_SECP256K1
 	/* launch records go signed into the domains' metadata: a remote host's hook needs them */
-	if (!ac_localsev_options_set_owner_key (self->lopts, self->pconfig->key_file,
-	                                        self->pconfig->key_password_file, remote, NULL,
+	if (!ac_localsev_options_set_owner_key (host->lopts, host->pconfig->key_file,
+	                                        host->pconfig->key_password_file, remote, NULL,
 	                                        &error)) {
 		g_printerr ("virt-alephd: %s\n", error->message);
 		return ac_error_to_exit_code (error);
@@ -898,30 +707,41 @@ ac_daemon_setup_localsev (AcDaemon *self, const gchar *uri, const gchar *config,
 	return AC_EXIT_OK;
 }
 
-static void
-ac_daemon_domain_free (gpointer dom)
+/* The secret store and every host; an exit code, the error printed. */
+static int
+ac_daemon_setup_hosts (AcDaemon *self, GPtrArray *hosts, const gchar *config, gboolean explicit)
 {
-	virDomainFree (dom);
+	g_autoptr (GError) error = NULL;
+
+	ac_virt_init ();
+	if (self->pconfig->secrets_uri != NULL
+	    && (self->secrets_conn
+	        = ac_localsev_service_secrets_connect (NULL, self->pconfig->secrets_uri, &error))
+	           == NULL) {
+		g_printerr ("virt-alephd: %s\n", error->message);
+		return AC_EXIT_USAGE;
+	}
+	self->hosts = g_ptr_array_new ();
+	for (guint i = 0; i < hosts->len; i++) {
+		int rc = ac_daemon_add_host (self, g_ptr_array_index (hosts, i), config, explicit);
+		if (rc != AC_EXIT_OK)
+			return rc;
+	}
+	/* a fleet: every message of a host names it */
+	for (guint i = 0; i < self->hosts->len; i++)
+		((AcDaemonHost *)g_ptr_array_index (self->hosts, i))->named = self->hosts->len > 1;
+	return AC_EXIT_OK;
 }
 
 /* The daemon's tables, timers and signal handlers, before it connects. */
 static void
-ac_daemon_init (AcDaemon *self, gchar *uri)
+ac_daemon_init (AcDaemon *self)
 {
-	self->uri = uri;
 	self->loop = g_main_loop_new (NULL, FALSE);
-	self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	self->listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, ac_daemon_domain_free);
-	self->cb_lifecycle = self->cb_metadata = -1;
-	self->backoff_ms = BACKOFF_MIN_MS;
-	self->workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-	self->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-	self->retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	/* threads made as flows come, never more than max-flows; the flows beyond wait in line */
-	self->pool = g_thread_pool_new (ac_worker_pool_func, self, (gint)self->max_flows, FALSE, NULL);
+	self->pool
+	    = g_thread_pool_new (ac_worker_pool_func, self, (gint)self->max_flows, FALSE, NULL);
 	self->build_slots = ac_slots_new (self->max_builds);
-	the_daemon = self;
 	self->monitor_id = g_timeout_add_seconds (self->monitor_s, ac_daemon_monitor, self);
 	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, self);
 	g_unix_signal_add (SIGINT, ac_daemon_on_signal, self);
@@ -933,11 +753,14 @@ ac_daemon_shutdown (AcDaemon *self)
 {
 	/* stop the pipelines at their next step boundary; their state is saved, they resume */
 	{
-		GHashTableIter iter;
-		gpointer value;
-		g_hash_table_iter_init (&iter, self->workers);
-		while (g_hash_table_iter_next (&iter, NULL, &value))
-			g_cancellable_cancel (value);
+		for (guint i = 0; i < self->hosts->len; i++) {
+			AcDaemonHost *host = g_ptr_array_index (self->hosts, i);
+			GHashTableIter iter;
+			gpointer value;
+			g_hash_table_iter_init (&iter, host->workers);
+			while (g_hash_table_iter_next (&iter, NULL, &value))
+				g_cancellable_cancel (value);
+		}
 	}
 	/* a cancelled image build of the local SEV flow undoes its temporaries (mounts, work
 	 * directory, the plaintext copy of a remote disk): let it, a while */
@@ -947,21 +770,16 @@ ac_daemon_shutdown (AcDaemon *self)
 		/* the flows still in line never start */
 		g_thread_pool_free (self->pool, TRUE, FALSE);
 		self->pool = NULL;
-		while (g_atomic_int_get (&self->running_localsev) > 0 && g_get_monotonic_time () < deadline)
+		while (g_atomic_int_get (&self->running_localsev) > 0
+		       && g_get_monotonic_time () < deadline)
 			g_main_context_iteration (NULL, TRUE);
 		g_source_remove (tick);
 	}
-	the_daemon = NULL;
-	ac_daemon_drop_connection (self);
-	/* a worker still running keeps using the options */
-	if (g_atomic_int_get (&self->running_localsev) == 0)
-		ac_localsev_options_free (self->lopts);
-	if (self->secrets_conn != NULL)
+	/* the hosts are kept: a worker still running keeps using their options */
+	for (guint i = 0; i < self->hosts->len; i++)
+		ac_daemon_host_stop (g_ptr_array_index (self->hosts, i));
+	if (self->secrets_conn != NULL && g_atomic_int_get (&self->running_localsev) == 0)
 		virConnectClose (self->secrets_conn);
-	g_hash_table_unref (self->pending);
-	g_hash_table_unref (self->listed);
-	g_hash_table_unref (self->dirty);
-	g_free (self->localsev_pool);
 	g_main_loop_unref (self->loop);
 }
 
@@ -977,21 +795,29 @@ main (int argc, char **argv)
 	g_autofree gchar *pidfile = NULL;
 	g_autofree gchar *log = NULL;
 	AcLogTarget log_target = AC_LOG_AUTO;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GOptionContext) context = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GOptionContext) context = NULL;
 	AcDaemon self = { 0 };
-	g_autoptr(AcPipelineConfig) pconfig_owner = NULL;
+	g_autoptr (AcPipelineConfig) pconfig_owner = NULL;
+	g_autoptr (GPtrArray) hosts = NULL;
 	int rc;
 	const GOptionEntry entries[] = {
-		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt URI (default: qemu:///system)", "URI" },
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "configuration file (default: " AC_DAEMON_CONF ")", "FILE" },
-		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "stay in the foreground", NULL },
-		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process ID to FILE", "FILE" },
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
+		  "libvirt URI, instead of [daemon] connect (default: qemu:///system)", "URI" },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+		  "configuration file (default: " AC_DAEMON_CONF ")", "FILE" },
+		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "stay in the foreground",
+		  NULL },
+		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process ID to FILE",
+		  "FILE" },
 		{ "log", 0, 0, G_OPTION_ARG_STRING, &log,
-		  "where log messages go: auto (default: the journal, else syslog when detached; stderr "
-		  "with --foreground), journal, syslog or stderr", "TARGET" },
+		  "where log messages go: auto (default: the journal, else syslog when detached; "
+		  "stderr "
+		  "with --foreground), journal, syslog or stderr",
+		  "TARGET" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log debug messages", NULL },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit",
+		  NULL },
 		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
 		  "check the configuration file and exit (2 when it is invalid)", NULL },
 		{ NULL },
@@ -1001,9 +827,9 @@ main (int argc, char **argv)
 	ac_process_harden ();
 	setlocale (LC_ALL, "");
 	context = g_option_context_new (NULL);
-	g_option_context_set_summary (context,
-				      "Follows libvirt's domain events and turns every domain tagged with "
-				      "<aleph:confidential> into an Aleph confidential VM.");
+	g_option_context_set_summary (
+	    context, "Follows libvirt's domain events and turns every domain tagged with "
+	             "<aleph:confidential> into an Aleph confidential VM.");
 	g_option_context_add_main_entries (context, entries, NULL);
 	if (!g_option_context_parse (context, &argc, &argv, &error)) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
@@ -1022,47 +848,27 @@ main (int argc, char **argv)
 	self.monitor_s = 30;
 	self.max_builds = ac_slots_default_builds ();
 	self.max_flows = ac_slots_default_flows (self.max_builds);
-	if (!ac_daemon_load_config (config != NULL ? config : AC_DAEMON_CONF, config != NULL, &uri,
-				    &self, &error)) {
+	self.pconfig = pconfig_owner
+	    = ac_pipeline_config_load (config != NULL ? config : AC_DAEMON_CONF, &error);
+	if (self.pconfig == NULL
+	    || !ac_daemon_load_config (config != NULL ? config : AC_DAEMON_CONF, config != NULL,
+	                               uri, &self, &hosts, &error)) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
 		return AC_EXIT_USAGE;
 	}
-	self.pconfig = pconfig_owner = ac_pipeline_config_load (config != NULL ? config : AC_DAEMON_CONF, &error);
-	if (self.pconfig == NULL) {
-		fprintf (stderr, "virt-alephd: %s\n", error->message);
-		return AC_EXIT_USAGE;
-	}
-	if (check_config) {
-		g_autoptr (AcLocalsevOptions) lo = ac_localsev_options_new (NULL);
-		if (!ac_localsev_service_options_load_config (lo, config != NULL ? config : AC_DAEMON_CONF,
-							      config != NULL, &error)) {
-			fprintf (stderr, "virt-alephd: %s\n", error->message);
-			return AC_EXIT_USAGE;
-		}
-		printf ("virt-alephd: %s: configuration valid\n", config != NULL ? config : AC_DAEMON_CONF);
-		return AC_EXIT_OK;
-	}
-	if (uri == NULL)
-		uri = g_strdup (g_getenv ("LIBVIRT_DEFAULT_URI") != NULL ? g_getenv ("LIBVIRT_DEFAULT_URI")
-									 : "qemu:///system");
-	/* detached, stderr goes nowhere: the journal (fields DOMAIN_NAME, DOMAIN_UUID), else syslog */
+	if (check_config)
+		return ac_daemon_check_config (config != NULL ? config : AC_DAEMON_CONF,
+		                               config != NULL, hosts);
+	/* detached, stderr goes nowhere: the journal (fields DOMAIN_NAME, DOMAIN_UUID), else syslog
+	 */
 	if (!ac_log_setup ("virt-alephd", ac_log_resolve (log_target, foreground), &error)) {
 		fprintf (stderr, "virt-alephd: %s\n", error->message);
 		return ac_error_to_exit_code (error);
 	}
-	if (!foreground && daemon (0, 0) < 0) {
-		fprintf (stderr, "virt-alephd: cannot daemonize: %s\n", g_strerror (errno));
-		return AC_EXIT_FAILURE;
-	}
-	if (pidfile != NULL) {
-		g_autofree gchar *pid = g_strdup_printf ("%d\n", (int)getpid ());
-		if (!g_file_set_contents (pidfile, pid, -1, &error)) {
-			g_printerr ("virt-alephd: %s\n", error->message);
-			return AC_EXIT_IO;
-		}
-	}
-
-	rc = ac_daemon_setup_localsev (&self, uri, config != NULL ? config : AC_DAEMON_CONF, config != NULL);
+	rc = ac_daemon_detach (foreground, pidfile);
+	if (rc == AC_EXIT_OK)
+		rc = ac_daemon_setup_hosts (&self, hosts, config != NULL ? config : AC_DAEMON_CONF,
+		                            config != NULL);
 	if (rc != AC_EXIT_OK)
 		return rc;
 	if (virEventRegisterDefaultImpl () < 0) {
@@ -1070,14 +876,22 @@ main (int argc, char **argv)
 		return AC_EXIT_LIBVIRT;
 	}
 
-	ac_daemon_init (&self, uri);
-
-	g_message ("virt-alephd %s starting; libvirt %s; %u flows at once, %u of them building",
-		   PACKAGE_VERSION, uri, self.max_flows, MIN (self.max_builds, self.max_flows));
-	if (!ac_daemon_connect (&self, &error)) {
-		g_message ("%s; retrying", error->message);
-		ac_daemon_schedule_reconnect (&self);
+	ac_daemon_init (&self);
+	for (guint i = 0; i < self.hosts->len; i++) {
+		AcDaemonHost *host = g_ptr_array_index (self.hosts, i);
+		if (self.hosts->len == 1)
+			g_message ("virt-alephd %s starting; libvirt %s; %u flows at once, %u of "
+			           "them building",
+			           PACKAGE_VERSION, host->uri, self.max_flows,
+			           MIN (self.max_builds, self.max_flows));
+		else
+			g_message ("virt-alephd %s: host %s: libvirt %s; state in %s",
+			           PACKAGE_VERSION, host->name, host->uri,
+			           host->pconfig->state_dir);
 	}
+	/* each host on its own: one that is down retries on its own timer */
+	for (guint i = 0; i < self.hosts->len; i++)
+		ac_daemon_host_start (g_ptr_array_index (self.hosts, i));
 	g_main_loop_run (self.loop);
 
 	ac_daemon_shutdown (&self);

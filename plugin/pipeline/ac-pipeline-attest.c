@@ -444,21 +444,29 @@ ac_pipeline_attest_step (AcPipeline *p, GError **error)
  * measurement (new mnonce) for a new secret. Verify and inject again, with the same session.
  */
 gboolean
-ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **error)
+ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error)
 {
 	g_autoptr (AcCrnClient) crn = NULL;
 	g_autoptr (AcCrnMeasurement) m = NULL;
+	g_autoptr (GError) local_error = NULL;
 
-	if (!ac_state_step_done (p->state, "attest"))
+	if (!ac_state_step_done (p->state, "attest")) {
+		*outcome = AC_PIPELINE_RUNNING_NOT_ATTESTED;
 		return TRUE;
+	}
 	if (!ac_pipeline_ensure_clients (p, error)
 	    || (crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
 	m = ac_crn_confidential_measurement (
-	    crn, ac_state_get_string (p->state, "instance", "hash"), 1, NULL);
+	    crn, ac_state_get_string (p->state, "instance", "hash"), 1, &local_error);
+	if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)) {
+		*outcome = AC_PIPELINE_RUNNING_UNREACHABLE;
+		g_propagate_error (error, g_steal_pointer (&local_error));
+		return FALSE;
+	}
 	if (m == NULL || g_strcmp0 (m->state, "launch-secret") != 0) {
-		/* running (or unreachable for now): nothing waits for a secret; the CRN may have
-		 * given the VM its address since */
+		/* running (the CRN serves no measurement while the VM runs): nothing waits for a
+		 * secret; the CRN may have given the VM its address since */
 		if (ac_pipeline_record_ipv6 (p, crn))
 			ac_pipeline_report (p, "running", "running", 100);
 		return TRUE;
@@ -470,7 +478,7 @@ ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **
 		ac_pipeline_report_failure (p, "failed", "attest", error != NULL ? *error : NULL);
 		return FALSE;
 	}
-	*reattested = TRUE;
+	*outcome = AC_PIPELINE_RUNNING_ATTESTED;
 	ac_pipeline_report (p, "running", "running", 100);
 	return TRUE;
 }

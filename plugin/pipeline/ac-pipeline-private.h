@@ -70,13 +70,22 @@ gboolean
 ac_pipeline_preflight_step (AcPipeline *p, GError **error);
 
 /* ac-pipeline-rootfs.c: an existing image (<aleph:publish rootfs>) */
-/* the largest image whose LUKS header is checked (the file is fetched whole, its hash checked) */
+/* the largest image read whole for its LUKS header check, from a server that ignores HTTP Range
+ * requests (its hash checked); with Range, only the header's bytes are read, of any image */
 #define AC_PIPELINE_MAX_ROOTFS_CHECK ((guint64)256 * 1024 * 1024)
 /* its passphrase: the libvirt secret of usage volume "aleph-rootfs:<STORE hash>" */
 #define AC_PIPELINE_ROOTFS_USAGE_PREFIX "aleph-rootfs:"
 gchar *
 ac_pipeline_rootfs_secret_usage (const gchar *store_hash);
-/* the passphrase checked against the image's LUKS header; build and store recorded done */
+/* the passphrase checked against the image's LUKS header, nothing recorded; @size: the
+ * image's size in bytes. AC_ERROR_MISMATCH when it opens no key slot. */
+gboolean
+ac_pipeline_rootfs_verify (AcPipeline *p,
+                           const guint8 *passphrase,
+                           gsize passphrase_len,
+                           guint64 *size,
+                           GError **error);
+/* ac_pipeline_rootfs_verify(), then build and store recorded done */
 gboolean
 ac_pipeline_rootfs_check (AcPipeline *p,
                           const guint8 *passphrase,
@@ -115,7 +124,7 @@ ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
 gboolean
 ac_pipeline_attest_step (AcPipeline *p, GError **error);
 gboolean
-ac_pipeline_attest_check_running (AcPipeline *p, gboolean *reattested, GError **error);
+ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
 gboolean
 ac_pipeline_record_ipv6 (AcPipeline *p, AcCrnClient *crn);
 
@@ -131,6 +140,6 @@ ac_pipeline_snp_add_tee (AcPipeline *p, JsonBuilder *b, GError **error);
 gboolean
 ac_pipeline_snp_attest_step (AcPipeline *p, GError **error);
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, gboolean *reattested, GError **error);
+ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
 
 G_END_DECLS

@@ -1,7 +1,8 @@
 /*
  * The Aleph flow with an existing encrypted image (<aleph:publish rootfs='STORE hash'>): no
  * build and no STORE; the image's passphrase comes from libvirt's secret store and is checked
- * against the image's LUKS header, fetched from the network, before anything is posted.
+ * against the image's LUKS header, its bytes fetched from the network (HTTP Range requests),
+ * before anything is posted.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,12 +10,11 @@
 
 #include "ac-pipeline-private.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <openssl/crypto.h>
-#include <unistd.h>
 
 #include "ac-error.h"
-#include "ac-file.h"
 #include "ac-luks-disk.h"
 #include "ac-secret-store.h"
 
@@ -24,31 +24,76 @@ ac_pipeline_rootfs_secret_usage (const gchar *store_hash)
 	return g_strconcat (AC_PIPELINE_ROOTFS_USAGE_PREFIX, store_hash, NULL);
 }
 
-/* @data written to a new 0600 file in @dir; its path, or NULL with @error */
-static gchar *
-write_temp (const gchar *dir, GBytes *data, GError **error)
+static gboolean
+stored_read (gpointer user_data, guint64 offset, guint8 *buf, gsize len, GError **error)
 {
-	g_autofree gchar *dest = g_build_filename (dir, "rootfs-check", NULL);
-	gchar *tmp = NULL;
-	int fd;
+	return ac_ccn_stored_file_read (user_data, offset, buf, len, error);
+}
 
-	if (g_mkdir_with_parents (dir, 0700) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", dir,
+/*
+ * Only the bytes the check needs are fetched, with HTTP Range requests: the GPT and partition
+ * 2's LUKS1 header area (SEV), or the LUKS2 header copies and key slot area (SEV-SNP), a few
+ * MiB of an image of GiBs. The STORE's hash covers the whole file, so those bytes cannot be
+ * checked against it: the server could answer with the header of another image. That is
+ * acceptable because this check decides nothing about trust. It catches a wrong passphrase
+ * before anything is posted (a usability check); the passphrase itself goes only to a launch
+ * whose attestation was verified, and the CRN boots the image the INSTANCE names, fetched and
+ * checked by its hash. A server that ignores Range sends the whole file: it is then read whole,
+ * bounded by AC_PIPELINE_MAX_ROOTFS_CHECK, and its hash checked.
+ */
+gboolean
+ac_pipeline_rootfs_verify (AcPipeline *p,
+                           const guint8 *passphrase,
+                           gsize passphrase_len,
+                           guint64 *size,
+                           GError **error)
+{
+	const gchar *hash = p->tag->publish->rootfs;
+	gboolean snp = p->tag->tee == AC_TEE_SNP;
+	g_autoptr (AcCcnStoredFile) file = NULL;
+	g_autofree gchar *what = g_strdup_printf ("<aleph:publish rootfs='%s'>", hash);
+	g_autofree gchar *workdir = NULL;
+	g_autoptr (GError) local_error = NULL;
+	gboolean ok;
+
+	if (!ac_pipeline_ensure_clients (p, error))
+		return FALSE;
+	file = ac_ccn_stored_open (p->ccn, what, hash, AC_LUKS_DISK_GPT_SCAN_SIZE,
+	                           AC_PIPELINE_MAX_ROOTFS_CHECK, error);
+	if (file == NULL)
+		return FALSE;
+	workdir = g_build_filename (p->config->state_dir, "domains", p->uuid, NULL);
+	if (g_mkdir_with_parents (workdir, 0700) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", workdir,
 		             g_strerror (errno));
-		return NULL;
+		return FALSE;
 	}
-	fd = ac_file_create_temp (dest, 0600, &tmp, error);
-	if (fd < 0)
-		return NULL;
-	if (!ac_file_write_all (fd, tmp, g_bytes_get_data (data, NULL), g_bytes_get_size (data),
-	                        error)) {
-		close (fd);
-		g_unlink (tmp);
-		g_free (tmp);
-		return NULL;
+	/* SEV: GRUB's LUKS1 on GPT partition 2; SEV-SNP: a LUKS2 container from offset 0 */
+	ok = ac_luks_disk_check_passphrase_read (stored_read, file,
+	                                         ac_ccn_stored_file_get_size (file), snp, workdir,
+	                                         passphrase, passphrase_len, NULL, &local_error);
+	if (!ok) {
+		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH))
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_MISMATCH,
+			    "%s: the passphrase opens no key slot of the image's %s header", what,
+			    snp ? "LUKS2" : "LUKS1");
+		else if (local_error->domain == AC_ERROR
+		         && (local_error->code == AC_ERROR_NETWORK
+		             || local_error->code == AC_ERROR_REMOTE))
+			g_propagate_error (error, g_steal_pointer (&local_error));
+		else
+			g_set_error (error, AC_ERROR, local_error->code,
+			             "%s: the image is not a %s one (%s): %s", what,
+			             snp ? "SEV-SNP" : "SEV",
+			             snp ? "a LUKS2 container from its first byte"
+			                 : "a GPT disk with a LUKS1 partition 2",
+			             local_error->message);
+		return FALSE;
 	}
-	close (fd);
-	return tmp;
+	if (size != NULL)
+		*size = ac_ccn_stored_file_get_size (file);
+	return TRUE;
 }
 
 gboolean
@@ -60,51 +105,25 @@ ac_pipeline_rootfs_check (AcPipeline *p,
 {
 	const gchar *hash = p->tag->publish->rootfs;
 	gboolean snp = p->tag->tee == AC_TEE_SNP;
-	g_autoptr (GBytes) file = NULL;
-	g_autofree gchar *what = g_strdup_printf ("<aleph:publish rootfs='%s'>", hash);
-	g_autofree gchar *tmp = NULL;
-	g_autofree gchar *workdir = NULL;
+	guint64 size = 0;
 	g_autoptr (GError) local_error = NULL;
-	gboolean ok;
 
-	if (!ac_pipeline_ensure_clients (p, error))
-		return FALSE;
-	/* the STORE's file, its hash checked end to end; bounded: it is held in memory */
-	file = ac_ccn_fetch_stored (p->ccn, what, hash, AC_PIPELINE_MAX_ROOTFS_CHECK, NULL, error);
-	if (file == NULL)
-		return FALSE;
-	workdir = g_build_filename (p->config->state_dir, "domains", p->uuid, NULL);
-	tmp = write_temp (workdir, file, error);
-	if (tmp == NULL)
-		return FALSE;
-	/* SEV: GRUB's LUKS1 on GPT partition 2; SEV-SNP: a LUKS2 container from offset 0 */
-	ok = snp ? ac_luks_disk_luks2_check_passphrase (tmp, passphrase, passphrase_len, NULL,
-	                                                &local_error)
-	         : ac_luks_disk_luks_check_passphrase (tmp, workdir, passphrase, passphrase_len,
-	                                               NULL, &local_error);
-	g_unlink (tmp);
-	if (!ok) {
-		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH))
-			g_set_error (
-			    error, AC_ERROR, AC_ERROR_MISMATCH,
-			    "%s: the passphrase opens no key slot of the image's %s header; "
-			    "nothing was posted (give the right one with 'virt-aleph apply "
-			    "%s --passphrase-file FILE')",
-			    what, snp ? "LUKS2" : "LUKS1", p->name);
-		else
-			g_set_error (error, AC_ERROR, local_error->code,
-			             "%s: the image is not a %s one (%s): %s", what,
-			             snp ? "SEV-SNP" : "SEV",
-			             snp ? "a LUKS2 container from its first byte"
-			                 : "a GPT disk with a LUKS1 partition 2",
-			             local_error->message);
+	if (!ac_pipeline_rootfs_verify (p, passphrase, passphrase_len, &size, &local_error)) {
+		g_autofree gchar *hint
+		    = g_error_matches (local_error, AC_ERROR, AC_ERROR_MISMATCH)
+		          ? g_strdup_printf (" (give the right one with 'virt-aleph apply %s "
+		                             "--passphrase-file FILE')",
+		                             p->name)
+		          : NULL;
+		g_set_error (error, AC_ERROR, local_error->code, "%s; nothing was posted%s",
+		             local_error->message, hint != NULL ? hint : "");
 		return FALSE;
 	}
 
 	/* what the build and the STORE would have recorded; the image stays the network's */
 	ac_state_reset_step (p->state, "build");
 	ac_state_set_string (p->state, "build", "rootfs", hash);
-	ac_state_set_int (p->state, "build", "size", (gint64)g_bytes_get_size (file));
+	ac_state_set_int (p->state, "build", "size", (gint64)size);
 	if (secret_uuid != NULL)
 		ac_state_set_string (p->state, "build", "secret", secret_uuid);
 	ac_state_set_string (p->state, "build", "layout", snp ? "luks2-root" : "grub-luks1");

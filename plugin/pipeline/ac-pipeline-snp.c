@@ -468,24 +468,27 @@ ac_pipeline_snp_attest_step (AcPipeline *p, GError **error)
  * the passphrase: it goes to that boot, verified like the first.
  */
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, gboolean *reattested, GError **error)
+ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error)
 {
 	g_autoptr (AcCrnClient) crn = NULL;
 	g_auto (SnpLaunch) l = { 0 };
 	g_autoptr (GError) local_error = NULL;
 	g_autofree gchar *key = NULL;
 
-	if (!ac_state_step_done (p->state, "attest"))
+	if (!ac_state_step_done (p->state, "attest")) {
+		*outcome = AC_PIPELINE_RUNNING_NOT_ATTESTED;
 		return TRUE;
+	}
 	if (!ac_pipeline_ensure_clients (p, error)
 	    || (crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
 	if (!snp_verify (p, crn, FALSE, &l, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)
 		    || g_error_matches (local_error, AC_ERROR, AC_ERROR_REMOTE)) {
-			/* unreachable for now (a reboot in progress): the next check tries again */
-			g_info ("domain '%s': the agent: %s", p->name, local_error->message);
-			return TRUE;
+			/* unreachable for now (a reboot in progress) */
+			*outcome = AC_PIPELINE_RUNNING_UNREACHABLE;
+			g_propagate_error (error, g_steal_pointer (&local_error));
+			return FALSE;
 		}
 		ac_pipeline_report_failure (p, "failed", "attest", local_error);
 		g_propagate_error (error, g_steal_pointer (&local_error));
@@ -507,7 +510,7 @@ ac_pipeline_snp_check_running (AcPipeline *p, gboolean *reattested, GError **err
 		g_propagate_error (error, g_steal_pointer (&local_error));
 		return FALSE;
 	}
-	*reattested = TRUE;
+	*outcome = AC_PIPELINE_RUNNING_ATTESTED;
 	ac_pipeline_report (p, "running", "running", 100);
 	return TRUE;
 }

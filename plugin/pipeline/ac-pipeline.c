@@ -441,13 +441,13 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
                            virDomainPtr dom,
                            AcPipelineStatusFunc status_func,
                            gpointer user_data,
-                           gboolean *reattested,
+                           AcPipelineRunning *outcome,
                            GError **error)
 {
 	AcPipeline p = { 0 };
 	gboolean ok;
 
-	*reattested = FALSE;
+	*outcome = AC_PIPELINE_RUNNING_NOTHING;
 	ok = ac_pipeline_init (&p, config, conn, dom, status_func, user_data, error);
 	/* an adopted INSTANCE (virt-aleph adopt) waits for its first attestation */
 	if (ok && ac_state_get_bool (p.state, "instance", "adopted")
@@ -456,7 +456,7 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 		ok = p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
 		                              : ac_pipeline_attest_step (&p, &local_error);
 		if (ok) {
-			*reattested = TRUE;
+			*outcome = AC_PIPELINE_RUNNING_ATTESTED;
 			ac_pipeline_report (&p, "running", "running", 100);
 		} else {
 			ac_pipeline_report_failure (&p, "failed", "attest", local_error);
@@ -466,8 +466,8 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 		return ok;
 	}
 	ok = ok
-	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, reattested, error)
-	                                  : ac_pipeline_attest_check_running (&p, reattested, error));
+	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, outcome, error)
+	                                  : ac_pipeline_attest_check_running (&p, outcome, error));
 	ac_pipeline_clear (&p);
 	return ok;
 }
@@ -676,6 +676,39 @@ ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid)
 	return g_build_filename (config->state_dir, "domains", uuid, "log", NULL);
 }
 
+/* the first line of @passphrase_file, not empty */
+static AcSecret *
+read_rootfs_passphrase (const gchar *passphrase_file, GError **error)
+{
+	g_autoptr (AcSecret) pass = ac_secret_read_password (passphrase_file, passphrase_file,
+	                                                     "--passphrase-file", error);
+
+	if (pass == NULL)
+		return NULL;
+	if (pass->len == 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "--passphrase-file %s: the first line is empty", passphrase_file);
+		return NULL;
+	}
+	return g_steal_pointer (&pass);
+}
+
+/* @pass kept in the secret store for the image of @p's tag; the secret's UUID */
+static gchar *
+put_rootfs_passphrase (AcPipeline *p, const AcSecret *pass, GError **error)
+{
+	g_autofree gchar *usage = ac_pipeline_rootfs_secret_usage (p->tag->publish->rootfs);
+	virConnectPtr sconn = ac_secret_store_connect (p->conn, p->config->secrets_uri, error);
+	gchar *uuid;
+
+	if (sconn == NULL)
+		return NULL;
+	uuid = ac_secret_store_put (sconn, p->config->state_dir, p->name, usage,
+	                            (const guint8 *)pass->data, pass->len, error);
+	virConnectClose (sconn);
+	return uuid;
+}
+
 gboolean
 ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
                                    virConnectPtr conn,
@@ -685,9 +718,7 @@ ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 {
 	AcPipeline p = { 0 };
 	g_autoptr (AcSecret) pass = NULL;
-	g_autofree gchar *usage = NULL;
 	g_autofree gchar *uuid = NULL;
-	virConnectPtr sconn = NULL;
 	gboolean ok = ac_pipeline_init (&p, config, conn, dom, NULL, NULL, error);
 
 	if (ok && p.tag->publish->rootfs == NULL) {
@@ -699,33 +730,70 @@ ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 		ok = FALSE;
 	}
 	if (ok) {
-		pass = ac_secret_read_password (passphrase_file, passphrase_file,
-		                                "--passphrase-file", error);
+		pass = read_rootfs_passphrase (passphrase_file, error);
 		ok = pass != NULL;
-	}
-	if (ok && pass->len == 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "--passphrase-file %s: the first line is empty", passphrase_file);
-		ok = FALSE;
 	}
 	/* checked against the image first: a wrong one is never stored */
 	ok = ok
 	     && ac_pipeline_rootfs_check (&p, (const guint8 *)pass->data, pass->len, NULL, error);
 	if (ok) {
-		sconn = ac_secret_store_connect (conn, config->secrets_uri, error);
-		ok = sconn != NULL;
-	}
-	if (ok) {
-		usage = ac_pipeline_rootfs_secret_usage (p.tag->publish->rootfs);
-		uuid = ac_secret_store_put (sconn, config->state_dir, p.name, usage,
-		                            (const guint8 *)pass->data, pass->len, error);
+		uuid = put_rootfs_passphrase (&p, pass, error);
 		ok = uuid != NULL;
 	}
-	if (sconn != NULL)
-		virConnectClose (sconn);
 	if (ok) {
 		ac_state_set_string (p.state, "build", "secret", uuid);
 		ok = ac_pipeline_save (&p, error);
+	}
+	ac_pipeline_clear (&p);
+	return ok;
+}
+
+gboolean
+ac_pipeline_store_rootfs_passphrase (const AcPipelineConfig *config,
+                                     virConnectPtr conn,
+                                     virDomainPtr dom,
+                                     const AcTag *tag,
+                                     const gchar *passphrase_file,
+                                     GError **error)
+{
+	AcPipeline p = { 0 };
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	g_autoptr (AcSecret) pass = NULL;
+	g_autoptr (GError) local_error = NULL;
+	g_autofree gchar *secret = NULL;
+	gboolean ok;
+
+	if (tag->publish == NULL || tag->publish->rootfs == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "--passphrase-file: only with an existing image (--rootfs "
+		                     "HASH); a built image has a passphrase of its own");
+		return FALSE;
+	}
+	if (virDomainGetUUIDString (dom, uuid) < 0) {
+		ac_virt_set_error (error, "domain '%s'", virDomainGetName (dom));
+		return FALSE;
+	}
+	/* no state and no status: nothing of the domain's is written before the check passed */
+	p.config = config;
+	p.conn = conn;
+	p.dom = dom;
+	p.name = g_strdup (virDomainGetName (dom));
+	p.uuid = g_strdup (uuid);
+	p.tag = (AcTag *)tag;
+	pass = read_rootfs_passphrase (passphrase_file, error);
+	ok = pass != NULL;
+	if (ok
+	    && !ac_pipeline_rootfs_verify (&p, (const guint8 *)pass->data, pass->len, NULL,
+	                                   &local_error)) {
+		g_set_error (error, AC_ERROR, local_error->code,
+		             "--passphrase-file %s, image STORE %s: %s; domain '%s' was not tagged "
+		             "and nothing was stored",
+		             passphrase_file, tag->publish->rootfs, local_error->message, p.name);
+		ok = FALSE;
+	}
+	if (ok) {
+		secret = put_rootfs_passphrase (&p, pass, error);
+		ok = secret != NULL;
 	}
 	ac_pipeline_clear (&p);
 	return ok;

@@ -11,6 +11,7 @@
 
 #include "ac-progress.h"
 #include "ac-status.h"
+#include "ac-tag.h"
 
 G_BEGIN_DECLS
 
@@ -56,14 +57,25 @@ gboolean ac_pipeline_run (const AcPipelineConfig *config,
 			  GCancellable *cancellable,
 			  GError **error);
 
-/* Re-attests when the CRN restarted the VM (a new measurement waits for a secret). Returns
- * TRUE with *reattested = FALSE when nothing was to be done. */
+/* what ac_pipeline_check_running found */
+typedef enum {
+	AC_PIPELINE_RUNNING_NOTHING,	  /* runs: nothing waits for a secret */
+	AC_PIPELINE_RUNNING_NOT_ATTESTED, /* the flow has not attested it yet: its own step will */
+	AC_PIPELINE_RUNNING_UNREACHABLE,  /* the CRN or the guest agent did not answer (FALSE) */
+	AC_PIPELINE_RUNNING_ATTESTED,	  /* a launch waited: verified, and the secret sent */
+} AcPipelineRunning;
+
+/* Re-attests when the CRN restarted the VM (SEV: a new measurement waits for a secret; SEV-SNP:
+ * the agent serves another boot's key). An unreachable CRN or agent returns FALSE with
+ * *outcome = AC_PIPELINE_RUNNING_UNREACHABLE and the network error (a monitor tries again
+ * later; a user asked to attest learns why nothing happened); any other failure is reported in
+ * the status. */
 gboolean ac_pipeline_check_running (const AcPipelineConfig *config,
 				    virConnectPtr conn,
 				    virDomainPtr dom,
 				    AcPipelineStatusFunc status_func,
 				    gpointer user_data,
-				    gboolean *reattested,
+				    AcPipelineRunning *outcome,
 				    GError **error);
 
 gboolean ac_pipeline_operate (const AcPipelineConfig *config,
@@ -92,6 +104,20 @@ gboolean ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 					    virDomainPtr dom,
 					    const gchar *passphrase_file,
 					    GError **error);
+/*
+ * `virt-aleph tag DOMAIN --rootfs HASH --passphrase-file FILE`, before the tag is set: the
+ * first line of @passphrase_file checked against the LUKS header of the image @tag names,
+ * then kept in libvirt's secret store (usage volume "aleph-rootfs:<STORE hash>"), where the
+ * flow finds it as soon as the tag is set. Nothing is written (no secret, no state of the
+ * domain) when it opens no key slot or the image cannot be fetched.
+ */
+gboolean
+ac_pipeline_store_rootfs_passphrase (const AcPipelineConfig *config,
+                                     virConnectPtr conn,
+                                     virDomainPtr dom,
+                                     const AcTag *tag,
+                                     const gchar *passphrase_file,
+                                     GError **error);
 /*
  * Attaches the INSTANCE @instance_hash (made with aleph-client) to DOMAIN: it must be signed
  * by the configured key, processed, confidential and the one DOMAIN's tag describes (its

@@ -98,8 +98,11 @@ handle_messages (SoupServer *server,
 {
 	SoupMessageBody *body = soup_server_message_get_request_body (msg);
 	g_mutex_lock (&srv.lock);
-	if (g_strcmp0 (soup_server_message_get_method (msg), "POST") == 0
-	    && g_strcmp0 (path, "/api/v0/messages") == 0) {
+	if (srv.raw_hash != NULL && g_str_has_prefix (path, "/api/v0/messages/")
+	    && g_str_has_prefix (path + strlen ("/api/v0/messages/"), srv.raw_hash)) {
+		reply (msg, 404, "application/json", "{\"error\": \"Message not found\"}");
+	} else if (g_strcmp0 (soup_server_message_get_method (msg), "POST") == 0
+	           && g_strcmp0 (path, "/api/v0/messages") == 0) {
 		g_autoptr (GError) error = NULL;
 		g_autoptr (AcAlephMessage) m
 		    = ac_aleph_message_from_data (body->data, body->length, &error);
@@ -159,6 +162,50 @@ handle_messages (SoupServer *server,
 }
 
 /* server side of the uploads: hash what arrived, check the STORE message in "metadata" */
+/* a STORE's file, by parts (libsoup answers a Range request of a whole 200 with its 206) */
+static void
+handle_raw (SoupServerMessage *msg, const char *path)
+{
+	SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+	gsize len = 0;
+	const guint8 *data = srv.raw_file != NULL ? g_bytes_get_data (srv.raw_file, &len) : NULL;
+	SoupRange *ranges = NULL;
+	int n = 0;
+
+	srv.raw_gets++;
+	if (srv.raw_hash == NULL || !g_str_has_suffix (path, srv.raw_hash)) {
+		reply (msg, 404, "text/plain", "File not found");
+		return;
+	}
+	if (soup_message_headers_get_ranges (req, len, &ranges, &n) && n == 1)
+		srv.raw_sent += srv.raw_ignore_range
+		                    ? (guint64)len
+		                    : (guint64)(ranges[0].end - ranges[0].start + 1);
+	else
+		srv.raw_sent += len;
+	if (ranges != NULL && srv.raw_lie) {
+		/* the bytes asked for, labelled as bytes one further on */
+		g_autofree gchar *cr = g_strdup_printf (
+		    "bytes %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "/%" G_GSIZE_FORMAT,
+		    ranges[0].start + 1, ranges[0].end + 1, len);
+		soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+		                              "Content-Range", cr);
+		soup_server_message_set_status (msg, 206, NULL);
+		soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+		                                  (const char *)data + ranges[0].start,
+		                                  (gsize)(ranges[0].end - ranges[0].start + 1));
+		soup_message_headers_free_ranges (req, ranges);
+		return;
+	}
+	if (ranges != NULL)
+		soup_message_headers_free_ranges (req, ranges);
+	if (srv.raw_ignore_range)
+		soup_message_headers_remove (req, "Range");
+	soup_server_message_set_status (msg, 200, NULL);
+	soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+	                                  (const char *)data, len);
+}
+
 static void
 handle_upload (SoupServer *server,
                SoupServerMessage *msg,
@@ -176,6 +223,11 @@ handle_upload (SoupServer *server,
 	g_autofree gchar *answer = NULL;
 
 	g_mutex_lock (&srv.lock);
+	if (g_str_has_prefix (path, "/api/v0/storage/raw/")) {
+		handle_raw (msg, path);
+		g_mutex_unlock (&srv.lock);
+		return;
+	}
 	srv.uploads++;
 	for (int i = 0; mp != NULL && i < soup_multipart_get_length (mp); i++) {
 		SoupMessageHeaders *h;
@@ -501,4 +553,7 @@ test_aleph_http_server_stop (void)
 	g_free (srv.tls_dir);
 	g_free (srv.post_mode);
 	g_free (srv.last_auth_error);
+	g_free (srv.raw_hash);
+	if (srv.raw_file != NULL)
+		g_bytes_unref (srv.raw_file);
 }

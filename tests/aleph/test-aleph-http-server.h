@@ -37,6 +37,15 @@ typedef struct {
 	gchar *post_mode;  /* processed | pending | rejected | envelope | gone */
 	guint prefixed_ok; /* signed operations under /prefix verified on the route alone */
 	gchar *prefixed_content_type; /* what a bodyless operation sent as Content-Type */
+	/* /api/v0/storage/raw/RAW_HASH: raw_file (no STORE message of that hash), a 206 for a
+	 * Range request unless raw_ignore_range (then 200, the whole file); raw_lie: a 206 whose
+	 * Content-Range names other bytes. raw_gets and raw_sent: the requests and body bytes */
+	gchar *raw_hash;
+	GBytes *raw_file;
+	gboolean raw_ignore_range;
+	gboolean raw_lie;
+	guint raw_gets;
+	guint64 raw_sent;
 	SoupServer *tls_server;
 	gchar *tls_base;
 	gchar *tls_dir;

@@ -826,6 +826,111 @@ test_crn_logs_parse (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
 }
 
+/* a STORE's file read in parts (HTTP Range), whole from a server that ignores Range, and a
+ * 206 that lies refused */
+static void
+test_stored_ranges (void)
+{
+	g_autoptr (AcHttpClient) h = fast_client ();
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
+	g_autoptr (AcCcnStoredFile) f = NULL;
+	gsize len = 3 * 1024 * 1024 + 17;
+	guint8 *data = g_malloc (len);
+	guint8 buf[4096];
+	const gsize mib = 1024 * 1024;
+
+	g_assert_no_error (error);
+	for (gsize i = 0; i < len; i++)
+		data[i] = (guint8)(i * 7 + i / 251);
+	g_mutex_lock (&srv.lock);
+	srv.raw_file = g_bytes_new_take (data, len);
+	srv.raw_hash = ac_aleph_sha256_hex (data, len);
+	srv.raw_sent = 0;
+	g_mutex_unlock (&srv.lock);
+
+	/* Range honoured: the first MiB, then the parts asked for */
+	f = ac_ccn_stored_open (ccn, "test file", srv.raw_hash, mib, mib, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (ac_ccn_stored_file_get_size (f), ==, len);
+	g_assert_false (ac_ccn_stored_file_is_whole (f));
+	g_assert_true (ac_ccn_stored_file_read (f, 100, buf, 100, &error));
+	g_assert_cmpmem (buf, 100, data + 100, 100);
+	g_assert_true (ac_ccn_stored_file_read (f, 2 * mib, buf, sizeof (buf), &error));
+	g_assert_cmpmem (buf, sizeof (buf), data + 2 * mib, sizeof (buf));
+	g_assert_true (ac_ccn_stored_file_read (f, mib - 10, buf, 20, &error)); /* extends */
+	g_assert_cmpmem (buf, 20, data + mib - 10, 20);
+	g_assert_true (ac_ccn_stored_file_read (f, len - 10, buf, 10, &error));
+	g_assert_cmpmem (buf, 10, data + len - 10, 10);
+	g_assert_no_error (error);
+	g_assert_false (ac_ccn_stored_file_read (f, len - 5, buf, 10, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error (&error);
+	g_assert_cmpuint (srv.raw_sent, <, len / 2);
+	g_clear_pointer (&f, ac_ccn_stored_file_free);
+
+	/* Range ignored: the whole file, within the bound, its hash checked */
+	srv.raw_ignore_range = TRUE;
+	f = ac_ccn_stored_open (ccn, "test file", srv.raw_hash, mib, 4 * mib, &error);
+	g_assert_no_error (error);
+	g_assert_true (ac_ccn_stored_file_is_whole (f));
+	g_assert_cmpuint (ac_ccn_stored_file_get_size (f), ==, len);
+	g_assert_true (ac_ccn_stored_file_read (f, 2 * mib, buf, sizeof (buf), &error));
+	g_assert_cmpmem (buf, sizeof (buf), data + 2 * mib, sizeof (buf));
+	g_clear_pointer (&f, ac_ccn_stored_file_free);
+	/* ... beyond the bound: refused, saying why */
+	f = ac_ccn_stored_open (ccn, "test file", srv.raw_hash, mib, 2 * mib, &error);
+	g_assert_null (f);
+	g_assert_nonnull (error);
+	g_assert_nonnull (strstr (error->message, "ignores Range requests"));
+	g_assert_nonnull (strstr (error->message, srv.raw_hash));
+	g_clear_error (&error);
+
+	/* a 206 that labels the bytes as others is refused */
+	srv.raw_ignore_range = FALSE;
+	srv.raw_lie = TRUE;
+	f = ac_ccn_stored_open (ccn, "test file", srv.raw_hash, mib, 4 * mib, &error);
+	g_assert_null (f);
+	g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	g_clear_error (&error);
+
+	g_mutex_lock (&srv.lock);
+	srv.raw_lie = FALSE;
+	g_clear_pointer (&srv.raw_hash, g_free);
+	g_mutex_unlock (&srv.lock);
+}
+
+/* Content-Range: "bytes START-END/SIZE" only */
+static void
+test_content_range (void)
+{
+	const gchar *bad[] = { NULL,
+		               "",
+		               "bytes",
+		               "bytes 0-9/*",
+		               "bytes */10",
+		               "bytes 5-4/10",
+		               "bytes 0-10/10",
+		               "bytes 0-9/10 ",
+		               "items 0-9/10",
+		               "bytes -1-9/10",
+		               "bytes 0-9/99999999999999999999",
+		               "bytes 0-9/10,1" };
+	guint64 a = 0, b = 0, t = 0;
+
+	g_assert_true (
+	    ac_http_parse_content_range ("bytes 0-1048575/5368709120", &a, &b, &t, NULL));
+	g_assert_cmpuint (a, ==, 0);
+	g_assert_cmpuint (b, ==, 1048575);
+	g_assert_cmpuint (t, ==, 5368709120);
+	g_assert_true (ac_http_parse_content_range ("bytes 9-9/10", &a, &b, &t, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+		g_autoptr (GError) error = NULL;
+		g_assert_false (ac_http_parse_content_range (bad[i], &a, &b, &t, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -853,6 +958,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/http/sanitize-url", test_sanitize_url);
 	g_test_add_func ("/aleph/http/tls-always-verified", test_tls_always_verified);
 	g_test_add_func ("/aleph/ccn/cli-send", test_cli_send);
+	g_test_add_func ("/aleph/ccn/stored-ranges", test_stored_ranges);
+	g_test_add_func ("/aleph/http/content-range", test_content_range);
 	rc = g_test_run ();
 	test_aleph_http_server_stop ();
 	return rc;

@@ -21,7 +21,7 @@ ENV = dict(os.environ, LC_ALL="C")
 
 def run(*argv, input=None, check=True):
     r = subprocess.run(list(argv), input=input, capture_output=True, text=True, env=ENV,
-                       timeout=1800)
+                       timeout=3600)
     if check and r.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
     return r

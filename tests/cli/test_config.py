@@ -152,6 +152,12 @@ class TestStrict(ConfigTest):
         ("[daemon]\nmonitor-interval=30s\n", "[daemon] monitor-interval='30s': expected seconds > 0"),
         ("[pipeline]\npoll-first-ms=0\n", "[pipeline] poll-first-ms='0': expected milliseconds > 0"),
         ("[pipeline]\nmin-api=soon\n", "[pipeline] min-api='soon': expected MAJOR.MINOR"),
+        # a fleet: one name or one URI twice is refused, naming both
+        ("[host a]\nconnect=test:///x\n[host b]\nconnect=test:///x\n",
+         "[host a] and [host b] both connect to test:///x: expected each host once"),
+        ("[host localhost]\nconnect=test:///x\n",
+         "[host localhost] (test:///x) and --connect (test:///default) are both named 'localhost'"),
+        ("[host ../etc]\nconnect=test:///x\n", "[host ../etc]: expected a host name of letters"),
     ]
 
     def test_virt_alephd_refuses(self):

@@ -7,7 +7,9 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <gio/gio.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "ac-car.h"
@@ -235,6 +237,91 @@ test_luks(void)
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
 }
 
+/* a file that claims to be @size bytes; remembers the end of the furthest read */
+typedef struct {
+	int fd;
+	guint64 max_end;
+} CountingReader;
+
+static gboolean
+counting_read(gpointer user_data, guint64 offset, guint8 *buf, gsize len, GError **error)
+{
+	CountingReader *r = user_data;
+	gsize done = 0;
+	r->max_end = MAX(r->max_end, offset + len);
+	while (done < len) {
+		ssize_t n = pread(r->fd, buf + done, len - done, (off_t)(offset + done));
+		if (n <= 0) {
+			g_set_error(error, AC_ERROR, AC_ERROR_IO, "read at %" G_GUINT64_FORMAT,
+			            offset + done);
+			return FALSE;
+		}
+		done += (gsize)n;
+	}
+	return TRUE;
+}
+
+/* the check of a 5 GiB image reads its header's bytes, nothing more */
+static void
+test_luks_read_bounded(void)
+{
+	const gchar *pass = "correct horse battery staple";
+	const guint64 claimed = (guint64)5 << 30;
+	g_autofree gchar *img = make_image("luks-read.img", pass);
+	g_autofree gchar *img2 = g_build_filename(tmpdir, "luks2-read.img", NULL);
+	g_autofree gchar *key = g_build_filename(tmpdir, "luks2-read.key", NULL);
+	const gchar *t[] = { "truncate", "-s", "20M", img2, NULL };
+	const gchar *lk[] = { "cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2",
+		              "--cipher", "aes-xts-plain64", "--pbkdf", "pbkdf2",
+		              "--pbkdf-force-iterations", "1000", "--key-file", key, img2, NULL };
+	g_autoptr(GError) error = NULL;
+	CountingReader r = { -1, 0 };
+
+	/* LUKS1 on GPT partition 2 (at sector 5000): the first MiB, then its header area */
+	r.fd = open(img, O_RDONLY);
+	g_assert_cmpint(r.fd, >=, 0);
+	g_assert_true(ac_luks_disk_check_passphrase_read(counting_read, &r, claimed, FALSE, tmpdir,
+	                                                 (const guint8 *)pass, strlen(pass), NULL,
+	                                                 &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(r.max_end, <=, 5000 * 512 + 4 * 1024 * 1024);
+	r.max_end = 0;
+	g_assert_false(ac_luks_disk_check_passphrase_read(counting_read, &r, claimed, FALSE, tmpdir,
+	                                                  (const guint8 *)"wrong", 5, NULL, &error));
+	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_clear_error(&error);
+	/* not a LUKS2 container at 0 */
+	g_assert_false(ac_luks_disk_check_passphrase_read(counting_read, &r, claimed, TRUE, tmpdir,
+	                                                  (const guint8 *)pass, strlen(pass), NULL,
+	                                                  &error));
+	g_assert_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_clear_error(&error);
+	close(r.fd);
+
+	/* LUKS2 at 0: both header copies, then up to the data segment (16 MiB), no further */
+	run_ok(t, NULL, NULL);
+	g_assert_true(g_file_set_contents_full(key, pass, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+	run_ok(lk, NULL, NULL);
+	g_unlink(key);
+	r.fd = open(img2, O_RDONLY);
+	r.max_end = 0;
+	g_assert_true(ac_luks_disk_check_passphrase_read(counting_read, &r, claimed, TRUE, tmpdir,
+	                                                 (const guint8 *)pass, strlen(pass), NULL,
+	                                                 &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(r.max_end, ==, 16 * 1024 * 1024);
+	g_assert_false(ac_luks_disk_check_passphrase_read(counting_read, &r, claimed, TRUE, tmpdir,
+	                                                  (const guint8 *)"wrong", 5, NULL, &error));
+	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_clear_error(&error);
+	/* a disk that claims less than its data offset */
+	g_assert_false(ac_luks_disk_check_passphrase_read(counting_read, &r, 8 * 1024 * 1024, TRUE,
+	                                                  tmpdir, (const guint8 *)pass,
+	                                                  strlen(pass), NULL, &error));
+	g_assert_error(error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	close(r.fd);
+}
+
 /* ---- CAR ---- */
 
 static void
@@ -365,6 +452,7 @@ main(int argc, char **argv)
 	g_test_add_func("/devnet/knobs/semantics", test_knobs_semantics);
 	g_test_add_func("/devnet/gpt", test_gpt);
 	g_test_add_func("/devnet/luks", test_luks);
+	g_test_add_func("/devnet/luks-read-bounded", test_luks_read_bounded);
 	g_test_add_func("/devnet/car", test_car);
 	g_test_add_func("/devnet/car-npm", test_car_npm);
 	rc = g_test_run();

@@ -81,6 +81,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 				g_ptr_array_unref (a);
 			break;
 		}
+		if (which >= 64) {
+			g_autofree gchar *value = g_strndup (body, len);
+			guint64 start, end, total;
+			if (ac_http_parse_content_range (value, &start, &end, &total, NULL))
+				g_assert (start <= end && end < total);
+			break;
+		}
 		g_free (ac_http_error_text (body, len));
 		break;
 	default:

@@ -55,7 +55,7 @@ has() { # PACKAGE TEST PATH
 }
 has aleph-confidential -x /usr/sbin/virt-alephd
 has aleph-confidential -x /usr/bin/virt-aleph
-for m in aleph virt flow; do
+for m in main aleph virt flow; do
   has aleph-confidential -f "/usr/lib/$multiarch/aleph-confidential/cli/cli-$m.so"
 done
 has aleph-confidential -f /lib/systemd/system/virt-alephd.service

@@ -16,7 +16,7 @@ check -x "$hookdir/50-aleph-confidential"
 check -f "$prefix/$libdir/aleph-confidential/libaleph-confidential.so"
 check -x "$prefix/bin/virt-aleph"
 # virt-aleph's command modules (plugin/cli/ac-cli-module.c)
-for m in aleph virt flow; do
+for m in main aleph virt flow; do
   check -f "$prefix/$libdir/aleph-confidential/cli/cli-$m.so"
 done
 check -x "$prefix/sbin/virt-alephd"

@@ -4,6 +4,7 @@
 #   libvirtd.sh start DIR [BUILDDIR]   start it (and install our hook from BUILDDIR)
 #   libvirtd.sh stop DIR               destroy its domains, stop it, kill leftovers by PID
 #   libvirtd.sh restart DIR            stop the daemon only (domains keep running), start again
+#   libvirtd.sh stop-daemon DIR        stop the daemon only, until 'start' (a host that is down)
 #   libvirtd.sh uri DIR                print the URI clients use
 #
 # It runs in its own mount namespace with private directories bind-mounted over libvirt's
@@ -11,13 +12,13 @@
 # the socket path must stay under 108 bytes.
 set -euo pipefail
 
-cmd=${1:?usage: libvirtd.sh start|stop|restart|uri DIR [BUILDDIR]}
+cmd=${1:?usage: libvirtd.sh start|stop|restart|stop-daemon|uri DIR [BUILDDIR]}
 dir=${2:?DIR missing}
 builddir=${3:-}
 # only 'start' creates DIR; 'stop' of a DIR that does not exist has nothing to stop
 case "$cmd" in
   start|restart) mkdir -p "$dir" ;;
-  stop) [ -d "$dir" ] || exit 0 ;;
+  stop|stop-daemon) [ -d "$dir" ] || exit 0 ;;
 esac
 if [ -d "$dir" ]; then
   dir=$(cd "$dir" && pwd)
@@ -92,6 +93,9 @@ case "$cmd" in
   restart)
     stop_daemon
     start_daemon
+    ;;
+  stop-daemon)
+    stop_daemon
     ;;
   stop)
     if [ -S "$sock" ]; then

@@ -145,8 +145,11 @@ class SnpFlow(DevnetFlowCase):
                  "the new boot to get its passphrase")
         st2 = self.wait_state("snp1", ["running"])
         self.assertEqual(st2["attestationVerdict"], "ok")
-        # and a boot that already has it gets nothing more
+        # and a boot that already has it gets nothing more, by the monitor or by hand
         time.sleep(3)
+        r = env.aleph("attest", "snp1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("the agent attested the boot the passphrase already went to", r.stdout)
         vm = self.vm(st["instance"])
         self.assertEqual(vm["passphrase_ok"], before + 1, vm)
 
@@ -154,6 +157,13 @@ class SnpFlow(DevnetFlowCase):
         env = self.env
         st = self.wait_state("snp1", ["running"])
         env.stop_daemon()  # the service would deploy the domain again right away
+        # stopped, its agent is gone: attesting by hand says so and fails (the monitor waits)
+        r = env.aleph("stop", "snp1", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = env.aleph("attest", "snp1", "--config", self.config)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("nothing attested: the instance's guest agent did not answer", r.stderr)
+        self.assertEqual(env.status("snp1")["state"], "stopped")
         r = env.aleph("erase", "snp1", "--config", self.config)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(env.status("snp1")["state"], "erased")

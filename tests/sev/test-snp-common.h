@@ -8,9 +8,11 @@
 #pragma once
 
 #include <glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ac-snp-chain.h"
+#include "ac-snp-firmware.h"
 #include "ac-snp-measure.h"
 #include "ac-snp-report.h"
 
@@ -74,4 +76,57 @@ snp_test_guest_clear (SnpTestGuest *g)
 	g_clear_pointer (&g->ovmf, g_bytes_unref);
 	g_clear_pointer (&g->kernel, g_bytes_unref);
 	g_clear_pointer (&g->initrd, g_bytes_unref);
+}
+
+/* removes the CAs snp_test_firmware_new saved, at the program's exit */
+static gchar *snp_test_ca_dirs[AC_SNP_PRODUCT_TURIN + 1];
+
+static inline void
+snp_test_ca_dirs_remove (void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (snp_test_ca_dirs); i++) {
+		g_autofree gchar *cmd = NULL;
+
+		if (snp_test_ca_dirs[i] == NULL)
+			continue;
+		cmd = g_strdup_printf ("rm -rf '%s'", snp_test_ca_dirs[i]);
+		g_assert_cmpint (system (cmd), ==, 0);
+		g_clear_pointer (&snp_test_ca_dirs[i], g_free);
+	}
+}
+
+/*
+ * A software SNP firmware (its own chip and VCEK) under the CA of @product made once per test
+ * program: a CA is two RSA-4096 key generations, which dominated the suites' time when every
+ * fixture made its own. Each firmware gets a fresh copy loaded from disk.
+ */
+static inline AcSnpFirmware *
+snp_test_firmware_new (AcSnpProduct product, const AcSnpTcb *tcb)
+{
+	g_autoptr (GError) error = NULL;
+	AcSnpSoftCa *ca;
+	AcSnpFirmware *fw;
+
+	g_assert_true (product > AC_SNP_PRODUCT_UNKNOWN && product <= AC_SNP_PRODUCT_TURIN);
+	if (snp_test_ca_dirs[product] == NULL) {
+		gboolean first = TRUE;
+
+		for (guint i = 0; i < G_N_ELEMENTS (snp_test_ca_dirs); i++)
+			first = first && snp_test_ca_dirs[i] == NULL;
+		ca = ac_snp_soft_ca_new (product, FALSE, &error);
+		g_assert_no_error (error);
+		snp_test_ca_dirs[product] = g_dir_make_tmp ("snp-test-ca-XXXXXX", &error);
+		g_assert_no_error (error);
+		g_assert_true (ac_snp_soft_ca_save (ca, snp_test_ca_dirs[product], &error));
+		g_assert_no_error (error);
+		ac_snp_soft_ca_free (ca);
+		if (first)
+			atexit (snp_test_ca_dirs_remove);
+	}
+	ca = ac_snp_soft_ca_load (snp_test_ca_dirs[product], &error);
+	g_assert_no_error (error);
+	fw = ac_snp_firmware_new_with_ca (ca, tcb, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (fw);
+	return fw;
 }

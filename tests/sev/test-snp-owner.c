@@ -107,8 +107,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 
 	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
 	tcb.bootloader++, tcb.snp++, tcb.microcode++;
-	f->fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
+	f->fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb);
 	f->roots = ac_snp_roots_new ();
 	g_assert_true (ac_snp_roots_add_trusted (f->roots, AC_SNP_PRODUCT_MILAN,
 	                                         ac_snp_firmware_get_ark (f->fw), &error));

@@ -7,7 +7,9 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -253,8 +255,7 @@ fixture_setup_product (Fixture *f, AcSnpProduct product, const AcSnpTcb *tcb_or_
 		tcb = *tcb_or_null;
 	else
 		tcb_above_floor (product, model, &tcb);
-	f->fw = ac_snp_firmware_new (product, &tcb, &error);
-	g_assert_no_error (error);
+	f->fw = snp_test_firmware_new (product, &tcb);
 	f->roots = ac_snp_roots_new ();
 	g_assert_true (
 	    ac_snp_roots_add_trusted (f->roots, product, ac_snp_firmware_get_ark (f->fw), &error));
@@ -500,11 +501,87 @@ test_fw_offline (Fixture *f, gconstpointer data)
 	g_assert_cmpuint (f->kds_state.calls, ==, 0);
 }
 
+/* ---- ac_snp_verify_process_init(): each case in a fresh process (OpenSSL's first use) ---- */
+
+/* the real Milan report verified once, and the DRBG its ECDSA blinding instantiated */
+static gchar *
+process_init_verify (const gchar *cnf_text)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp ("test-snp-verify-XXXXXX", &error);
+	g_autofree gchar *cnf = g_build_filename (dir, "openssl.cnf", NULL);
+	const RealCase *c = &real_cases[0];
+	g_autoptr (GBytes) report = NULL;
+	g_autoptr (AcSnpCert) vcek = NULL;
+	g_autoptr (AcSnpRoots) roots = NULL;
+	g_autoptr (GDateTime) at = g_date_time_new_from_iso8601 (c->at, NULL);
+	AcSnpCertSource certs = { 0 };
+	AcSnpVerifyExpect e;
+	EVP_RAND_CTX *drbg;
+	gchar *name;
+
+	g_assert_no_error (error);
+	g_assert_true (g_file_set_contents (cnf, cnf_text, -1, &error));
+	/* read when OpenSSL loads its configuration: after the call below */
+	g_setenv ("OPENSSL_CONF", cnf, TRUE);
+	ac_snp_verify_process_init ();
+	report = snp_test_load (c->key, c->report);
+	vcek = snp_test_cert (c->key, c->vcek);
+	roots = ac_snp_roots_new_builtin ();
+	certs.leaf = vcek;
+	real_expect (&e, at, c->debug);
+	g_assert_true (ac_snp_verify_report (g_bytes_get_data (report, NULL),
+	                                     g_bytes_get_size (report), roots, &certs, &e, NULL,
+	                                     NULL, &error));
+	g_assert_no_error (error);
+	drbg = RAND_get0_primary (NULL);
+	g_assert_nonnull (drbg);
+	g_assert_cmpuint (EVP_RAND_get_strength (drbg), >=, 128);
+	name = g_strdup (EVP_RAND_get0_name (EVP_RAND_CTX_get0_rand (drbg)));
+	g_unlink (cnf);
+	g_rmdir (dir);
+	return name;
+}
+
+/* no [random] section: HASH-DRBG (strength 256), and the report verifies */
+static void
+test_process_init_default (void)
+{
+	if (g_test_subprocess ()) {
+		g_autofree gchar *name = process_init_verify ("# empty\n");
+		g_assert_cmpstr (name, ==, "HASH-DRBG");
+		g_assert_cmpuint (EVP_RAND_get_strength (RAND_get0_primary (NULL)), ==, 256);
+		return;
+	}
+	g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed ();
+}
+
+/* the administrator's [random] section of openssl.cnf still decides */
+static void
+test_process_init_config_wins (void)
+{
+	if (g_test_subprocess ()) {
+		g_autofree gchar *name = process_init_verify ("openssl_conf = openssl_init\n"
+		                                              "[openssl_init]\n"
+		                                              "random = random_sect\n"
+		                                              "[random_sect]\n"
+		                                              "random = CTR-DRBG\n"
+		                                              "cipher = AES-128-CTR\n");
+		g_assert_cmpstr (name, ==, "CTR-DRBG");
+		return;
+	}
+	g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/snp/verify/real", test_real);
+	g_test_add_func ("/snp/verify/process-init-default", test_process_init_default);
+	g_test_add_func ("/snp/verify/process-init-config-wins", test_process_init_config_wins);
 	g_test_add_func ("/snp/verify/real-other-chip", test_real_other_chip);
 	g_test_add_func ("/snp/verify/real-tamper", test_real_tamper);
 	g_test_add_func ("/snp/verify/firmware-products", test_fw_products);

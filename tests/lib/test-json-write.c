@@ -1,0 +1,94 @@
+/*
+ * ac_json_writer: what json-glib's json_to_string (node, FALSE) writes, byte for byte, for
+ * every byte in a string and for the shapes virt-aleph's front writes (nested objects,
+ * strings, null, integers, booleans).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include "ac-json-write.h"
+
+static gchar *
+glib_text (JsonObject *o)
+{
+	g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
+	return json_to_string (node, FALSE);
+}
+
+/* each byte from 0x01 to 0xff, alone and between others, as a value and as a member name */
+static void
+test_every_byte (void)
+{
+	for (guint c = 1; c < 256; c++) {
+		gchar s[] = { 'a', (gchar)c, 'b', '\0' };
+		g_autoptr (JsonObject) o = json_object_new ();
+		g_autofree gchar *expected = NULL;
+		g_auto (AcJsonWriter) w = { 0 };
+
+		json_object_set_string_member (o, s, s);
+		expected = glib_text (o);
+		ac_json_writer_init (&w);
+		ac_json_writer_begin_object (&w, NULL);
+		ac_json_writer_string (&w, s, s);
+		ac_json_writer_end_object (&w);
+		g_assert_cmpstr (ac_json_writer_get_text (&w), ==, expected);
+	}
+}
+
+static void
+test_shapes (void)
+{
+	g_autoptr (JsonObject) o = json_object_new ();
+	JsonObject *inner = json_object_new ();
+	g_autofree gchar *expected = NULL;
+	g_auto (AcJsonWriter) w = { 0 };
+
+	json_object_set_boolean_member (o, "verified", TRUE);
+	json_object_set_boolean_member (o, "checked", FALSE);
+	json_object_set_string_member (o, "product", "Milan");
+	json_object_set_string_member (o, "none", NULL);
+	json_object_set_string_member (o, "utf8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	json_object_set_string_member (o, "empty", "");
+	json_object_set_int_member (o, "vmpl", 0);
+	json_object_set_int_member (o, "min", G_MININT64);
+	json_object_set_int_member (o, "max", G_MAXINT64);
+	json_object_set_string_member (inner, "code", "invalid-input");
+	json_object_set_int_member (inner, "exit", 2);
+	json_object_set_object_member (inner, "empty", json_object_new ());
+	json_object_set_object_member (o, "error", inner);
+	json_object_set_string_member (o, "last", "\"quoted\\\"\n");
+	expected = glib_text (o);
+
+	ac_json_writer_init (&w);
+	ac_json_writer_begin_object (&w, NULL);
+	ac_json_writer_boolean (&w, "verified", TRUE);
+	ac_json_writer_boolean (&w, "checked", FALSE);
+	ac_json_writer_string (&w, "product", "Milan");
+	ac_json_writer_string (&w, "none", NULL);
+	ac_json_writer_string (&w, "utf8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	ac_json_writer_string (&w, "empty", "");
+	ac_json_writer_int (&w, "vmpl", 0);
+	ac_json_writer_int (&w, "min", G_MININT64);
+	ac_json_writer_int (&w, "max", G_MAXINT64);
+	ac_json_writer_begin_object (&w, "error");
+	ac_json_writer_string (&w, "code", "invalid-input");
+	ac_json_writer_int (&w, "exit", 2);
+	ac_json_writer_begin_object (&w, "empty");
+	ac_json_writer_end_object (&w);
+	ac_json_writer_end_object (&w);
+	ac_json_writer_string (&w, "last", "\"quoted\\\"\n");
+	ac_json_writer_end_object (&w);
+	g_assert_cmpstr (ac_json_writer_get_text (&w), ==, expected);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_test_add_func ("/json-write/every-byte", test_every_byte);
+	g_test_add_func ("/json-write/shapes", test_shapes);
+	return g_test_run ();
+}

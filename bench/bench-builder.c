@@ -80,6 +80,64 @@ run_peer (const gchar *cmd, const gchar *dir, const gchar *in, const gchar *out,
 	return FALSE;
 }
 
+/* a dense (not sparse) input of @size bytes at @in: holes would be skipped and flatter us;
+ * then in the page cache, as a freshly made filesystem image is in a build */
+static gboolean
+make_input (const gchar *in, guint64 size)
+{
+	g_autofree guint8 *buf = g_malloc (1024 * 1024);
+	int fd = open (in, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	GRand *r = g_rand_new_with_seed (1);
+
+	for (guint i = 0; i < 1024 * 1024 / 4; i++)
+		((guint32 *)buf)[i] = g_rand_int (r);
+	g_rand_free (r);
+	for (guint64 o = 0; o < size; o += 1024 * 1024) {
+		buf[0] = (guint8)(o >> 20);
+		if (pwrite (fd, buf, 1024 * 1024, (off_t)o) != 1024 * 1024)
+			return FALSE;
+	}
+	fsync (fd);
+	close (fd);
+	fd = open (in, O_RDONLY);
+	while (read (fd, buf, 1024 * 1024) > 0)
+		;
+	close (fd);
+	return TRUE;
+}
+
+/* ours, in a child so its peak RSS (@ru) is its own: @in encrypted into @out (a file on disk,
+ * synced), or into /dev/null when @out is NULL (the encryption stage alone) */
+static gboolean
+run_ours (const guint8 *key, gsize key_len, const gchar *in, const gchar *out, guint64 size,
+	  struct rusage *ru)
+{
+	int status = 0;
+	pid_t pid = fork ();
+
+	if (pid == 0) {
+		GError *error = NULL;
+		int ifd = open (in, O_RDONLY);
+		int ofd = out != NULL ? open (out, O_RDWR | O_CREAT | O_TRUNC, 0600)
+				      : open ("/dev/null", O_WRONLY);
+		if (ifd < 0 || ofd < 0 || (out != NULL && ftruncate (ofd, (off_t)size) != 0))
+			_exit (1);
+		if (!ac_xts_encrypt_file_range (key, key_len, ifd, 0, size, ofd, 0, NULL, NULL,
+						NULL, NULL, &error)) {
+			fprintf (stderr, "%s\n", error->message);
+			_exit (1);
+		}
+		if (out != NULL)
+			fdatasync (ofd);
+		_exit (0);
+	}
+	if (wait4 (pid, &status, 0, ru) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+		fprintf (stderr, "bench-builder: FAILED: ours, the encryption (wait status 0x%x)\n", status);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -94,8 +152,6 @@ main (int argc, char **argv)
 	guint64 size = mib * 1024 * 1024;
 	gdouble t, ours = 0, stage = 0, qemu = 0, ssl1, ssln;
 	struct rusage ru;
-	int status = 0;
-	pid_t pid;
 
 	if (mib == 0 || g_mkdtemp (dir) == NULL) {
 		fprintf (stderr, "usage: bench-builder [SIZE_MIB] [DIR]\n");
@@ -108,52 +164,15 @@ main (int argc, char **argv)
 	for (guint i = 0; i < sizeof (key); i++)
 		key[i] = (guint8)(i * 37 + 11);
 
-	/* a dense (not sparse) input: holes would be skipped and flatter us */
-	{
-		g_autofree guint8 *buf = g_malloc (1024 * 1024);
-		int fd = open (in, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		GRand *r = g_rand_new_with_seed (1);
-		for (guint i = 0; i < 1024 * 1024 / 4; i++)
-			((guint32 *)buf)[i] = g_rand_int (r);
-		for (guint64 o = 0; o < size; o += 1024 * 1024) {
-			buf[0] = (guint8)(o >> 20);
-			if (pwrite (fd, buf, 1024 * 1024, (off_t)o) != 1024 * 1024)
-				return 1;
-		}
-		fsync (fd);
-		close (fd);
-		g_rand_free (r);
-	}
-	/* warm the page cache: the stage reads a freshly made filesystem image, as in a build */
-	{
-		g_autofree guint8 *buf = g_malloc (1024 * 1024);
-		int fd = open (in, O_RDONLY);
-		while (read (fd, buf, 1024 * 1024) > 0)
-			;
-		close (fd);
-	}
+	if (!make_input (in, size))
+		return 1;
 	printf ("bench-builder: %" G_GUINT64_FORMAT " MiB image in %s, %u CPUs\n", mib, dir,
 		g_get_num_processors ());
 
-	/* ours, in a child so its peak RSS is its own; first into /dev/null (the encryption stage
-	 * alone: reading, encrypting, writing calls), then to a file on disk */
+	/* ours: first into /dev/null (the encryption stage alone: reading, encrypting, writing
+	 * calls), then to a file on disk */
 	t = now_s ();
-	pid = fork ();
-	if (pid == 0) {
-		GError *error = NULL;
-		int ifd = open (in, O_RDONLY);
-		int ofd = open ("/dev/null", O_WRONLY);
-		if (ifd < 0 || ofd < 0)
-			_exit (1);
-		if (!ac_xts_encrypt_file_range (key, sizeof (key), ifd, 0, size, ofd, 0, NULL, NULL,
-						NULL, NULL, &error)) {
-			fprintf (stderr, "%s\n", error->message);
-			_exit (1);
-		}
-		_exit (0);
-	}
-	if (wait4 (pid, &status, 0, &ru) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "bench-builder: FAILED: ours, the encryption (wait status 0x%x)\n", status);
+	if (!run_ours (key, sizeof (key), in, NULL, size, &ru)) {
 		bench_cleanup (dir, in, out, peer, pass);
 		return 1;
 	}
@@ -162,23 +181,7 @@ main (int argc, char **argv)
 		ru.ru_maxrss / 1024, ru.ru_maxrss / 1024 < 64 ? "" : "  ** over 64 MiB **");
 
 	t = now_s ();
-	pid = fork ();
-	if (pid == 0) {
-		GError *error = NULL;
-		int ifd = open (in, O_RDONLY);
-		int ofd = open (out, O_RDWR | O_CREAT | O_TRUNC, 0600);
-		if (ifd < 0 || ofd < 0 || ftruncate (ofd, (off_t)size) != 0)
-			_exit (1);
-		if (!ac_xts_encrypt_file_range (key, sizeof (key), ifd, 0, size, ofd, 0, NULL, NULL,
-						NULL, NULL, &error)) {
-			fprintf (stderr, "%s\n", error->message);
-			_exit (1);
-		}
-		fdatasync (ofd);
-		_exit (0);
-	}
-	if (wait4 (pid, &status, 0, &ru) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "bench-builder: FAILED: ours, the encryption (wait status 0x%x)\n", status);
+	if (!run_ours (key, sizeof (key), in, out, size, &ru)) {
 		bench_cleanup (dir, in, out, peer, pass);
 		return 1;
 	}

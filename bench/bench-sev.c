@@ -63,6 +63,89 @@ run_cmd (gchar **argv)
 	return (g_get_monotonic_time () - t0) / 1e6;
 }
 
+/* `virt-aleph sev measure` (@cli) against virt-qemu-sev-validate on identical inputs, each
+ * run as a command (process start included), printed as a ratio */
+static void
+bench_measure (const gchar *cli,
+	       GBytes *fw,
+	       GBytes *kernel,
+	       GBytes *initrd,
+	       const gchar *cmdline,
+	       guint32 policy,
+	       guint iters)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tmp = NULL;
+
+	tmp = g_dir_make_tmp ("bench-sev-XXXXXX", &error);
+	g_assert_no_error (error);
+	{
+		g_autofree gchar *fw_p = g_build_filename (tmp, "OVMF.fd", NULL);
+		g_autofree gchar *k_p = g_build_filename (tmp, "vmlinuz", NULL);
+		g_autofree gchar *i_p = g_build_filename (tmp, "initrd", NULL);
+		g_autofree gchar *tik_p = g_build_filename (tmp, "tik.bin", NULL);
+		g_autofree gchar *tek_p = g_build_filename (tmp, "tek.bin", NULL);
+		g_autofree gchar *m_arg = NULL;
+		guint8 tik[16], tek[16], ld[32], blob[48];
+		AcSevLaunchInputs in = { 0 };
+		gdouble t_ours = 0, t_peer = 0;
+		guint runs = MAX (iters / 4, 3);
+		g_autofree gchar *o_fw = g_strdup_printf ("--firmware=%s", fw_p);
+		g_autofree gchar *o_k = g_strdup_printf ("--kernel=%s", k_p);
+		g_autofree gchar *o_i = g_strdup_printf ("--initrd=%s", i_p);
+		g_autofree gchar *o_c = g_strdup_printf ("--cmdline=%s", cmdline);
+		g_autofree gchar *o_tik = g_strdup_printf ("--tik=%s", tik_p);
+		g_autofree gchar *o_tek = g_strdup_printf ("--tek=%s", tek_p);
+
+		memset (tik, 0x11, 16);
+		memset (tek, 0x22, 16);
+		for (guint i = 0; i < 16; i++)
+			blob[32 + i] = (guint8)i;
+		g_assert_true (g_file_set_contents (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw), NULL));
+		g_assert_true (g_file_set_contents (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel), NULL));
+		g_assert_true (g_file_set_contents (i_p, g_bytes_get_data (initrd, NULL), g_bytes_get_size (initrd), NULL));
+		g_assert_true (g_file_set_contents (tik_p, (const gchar *)tik, 16, NULL));
+		g_assert_true (g_file_set_contents (tek_p, (const gchar *)tek, 16, NULL));
+		in.policy = policy;
+		in.firmware = fw;
+		in.kernel = kernel;
+		in.initrd = initrd;
+		in.cmdline = cmdline;
+		in.num_cpus = 4;
+		in.cpu_family = 25;
+		in.cpu_model = 1;
+		in.cpu_stepping = 1;
+		g_assert_true (ac_sev_launch_digest (&in, ld, NULL));
+		g_assert_true (ac_sev_measurement_compute (tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
+		{
+			g_autofree gchar *b64 = g_base64_encode (blob, 48);
+			m_arg = g_strdup_printf ("--measurement=%s", b64);
+		}
+		for (guint r = 0; r < runs; r++) {
+			const gchar *ours_c[] = { cli, "sev", "measure", m_arg, "--api-major=1", "--api-minor=55",
+					  "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c, "--num-cpus=4",
+					  "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1", o_tik, o_tek, NULL };
+			const gchar *peer_c[] = { "/usr/bin/python3", "/usr/bin/virt-qemu-sev-validate", m_arg, "--api-major=1",
+					  "--api-minor=55", "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c,
+					  "--num-cpus=4", "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1",
+					  o_tik, o_tek, NULL };
+			g_auto(GStrv) ours = g_strdupv ((gchar **)ours_c);
+			g_auto(GStrv) peer = g_strdupv ((gchar **)peer_c);
+			t_ours += run_cmd (ours);
+			t_peer += run_cmd (peer);
+		}
+		printf ("measure command, same inputs, %u runs each (process start included):\n", runs);
+		printf ("  virt-aleph sev measure   %.1f ms\n", 1e3 * t_ours / runs);
+		printf ("  virt-qemu-sev-validate   %.1f ms\n", 1e3 * t_peer / runs);
+		printf ("  ratio: virt-aleph is %.2fx the speed of virt-qemu-sev-validate\n", t_peer / t_ours);
+	}
+	{
+		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+		if (system (cmd) != 0)
+			fprintf (stderr, "cannot remove %s\n", tmp);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -78,7 +161,6 @@ main (int argc, char **argv)
 	g_autoptr(GBytes) initrd = NULL;
 	g_autoptr(GByteArray) fwa = g_byte_array_new ();
 	g_autoptr(GBytes) table = NULL;
-	g_autofree gchar *tmp = NULL;
 	gdouble t_chain = 0, t_session = 0, t_digest = 0, t_verify = 0, t_secret = 0;
 	gint64 t0;
 	const gchar *cmdline = "console=ttyS0 root=/dev/mapper/cr_root ro";
@@ -166,72 +248,6 @@ main (int argc, char **argv)
 	}
 
 	/* ---- 2. `measure` against virt-qemu-sev-validate, same inputs ---- */
-	tmp = g_dir_make_tmp ("bench-sev-XXXXXX", &error);
-	g_assert_no_error (error);
-	{
-		g_autofree gchar *fw_p = g_build_filename (tmp, "OVMF.fd", NULL);
-		g_autofree gchar *k_p = g_build_filename (tmp, "vmlinuz", NULL);
-		g_autofree gchar *i_p = g_build_filename (tmp, "initrd", NULL);
-		g_autofree gchar *tik_p = g_build_filename (tmp, "tik.bin", NULL);
-		g_autofree gchar *tek_p = g_build_filename (tmp, "tek.bin", NULL);
-		g_autofree gchar *m_arg = NULL;
-		guint8 tik[16], tek[16], ld[32], blob[48];
-		AcSevLaunchInputs in = { 0 };
-		gdouble t_ours = 0, t_peer = 0;
-		guint runs = MAX (iters / 4, 3);
-		g_autofree gchar *o_fw = g_strdup_printf ("--firmware=%s", fw_p);
-		g_autofree gchar *o_k = g_strdup_printf ("--kernel=%s", k_p);
-		g_autofree gchar *o_i = g_strdup_printf ("--initrd=%s", i_p);
-		g_autofree gchar *o_c = g_strdup_printf ("--cmdline=%s", cmdline);
-		g_autofree gchar *o_tik = g_strdup_printf ("--tik=%s", tik_p);
-		g_autofree gchar *o_tek = g_strdup_printf ("--tek=%s", tek_p);
-
-		memset (tik, 0x11, 16);
-		memset (tek, 0x22, 16);
-		for (guint i = 0; i < 16; i++)
-			blob[32 + i] = (guint8)i;
-		g_assert_true (g_file_set_contents (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw), NULL));
-		g_assert_true (g_file_set_contents (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel), NULL));
-		g_assert_true (g_file_set_contents (i_p, g_bytes_get_data (initrd, NULL), g_bytes_get_size (initrd), NULL));
-		g_assert_true (g_file_set_contents (tik_p, (const gchar *)tik, 16, NULL));
-		g_assert_true (g_file_set_contents (tek_p, (const gchar *)tek, 16, NULL));
-		in.policy = policy;
-		in.firmware = fw;
-		in.kernel = kernel;
-		in.initrd = initrd;
-		in.cmdline = cmdline;
-		in.num_cpus = 4;
-		in.cpu_family = 25;
-		in.cpu_model = 1;
-		in.cpu_stepping = 1;
-		g_assert_true (ac_sev_launch_digest (&in, ld, NULL));
-		g_assert_true (ac_sev_measurement_compute (tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
-		{
-			g_autofree gchar *b64 = g_base64_encode (blob, 48);
-			m_arg = g_strdup_printf ("--measurement=%s", b64);
-		}
-		for (guint r = 0; r < runs; r++) {
-			const gchar *ours_c[] = { cli, "sev", "measure", m_arg, "--api-major=1", "--api-minor=55",
-					  "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c, "--num-cpus=4",
-					  "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1", o_tik, o_tek, NULL };
-			const gchar *peer_c[] = { "/usr/bin/python3", "/usr/bin/virt-qemu-sev-validate", m_arg, "--api-major=1",
-					  "--api-minor=55", "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c,
-					  "--num-cpus=4", "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1",
-					  o_tik, o_tek, NULL };
-			g_auto(GStrv) ours = g_strdupv ((gchar **)ours_c);
-			g_auto(GStrv) peer = g_strdupv ((gchar **)peer_c);
-			t_ours += run_cmd (ours);
-			t_peer += run_cmd (peer);
-		}
-		printf ("measure command, same inputs, %u runs each (process start included):\n", runs);
-		printf ("  virt-aleph sev measure   %.1f ms\n", 1e3 * t_ours / runs);
-		printf ("  virt-qemu-sev-validate   %.1f ms\n", 1e3 * t_peer / runs);
-		printf ("  ratio: virt-aleph is %.2fx the speed of virt-qemu-sev-validate\n", t_peer / t_ours);
-	}
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
-		if (system (cmd) != 0)
-			fprintf (stderr, "cannot remove %s\n", tmp);
-	}
+	bench_measure (cli, fw, kernel, initrd, cmdline, policy, iters);
 	return 0;
 }

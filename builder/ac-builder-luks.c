@@ -121,6 +121,85 @@ take_volume_key (struct crypt_device *cd,
 	return TRUE;
 }
 
+/* the file @path of @size bytes, created exclusively (mode 0600) */
+static gboolean
+ac_luks_create_file (const gchar *path, goffset size, GError **error)
+{
+	int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
+			     "cannot create %s: %s", path, g_strerror (errno));
+		return FALSE;
+	}
+	if (ftruncate (fd, size) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s: %s", path,
+			     g_strerror (errno));
+		close (fd);
+		return FALSE;
+	}
+	close (fd);
+	return TRUE;
+}
+
+/*
+ * What both formats start with: @params checked (@iterations_rule says the PBKDF2 minimum),
+ * @header_path created (@size bytes), formatted as @type with @type_params, and key slot 0
+ * opened by @passphrase. Returns: the device, or NULL with @error.
+ */
+static struct crypt_device *
+ac_luks_format_start (const gchar *header_path,
+		      goffset size,
+		      const gchar *type,
+		      void *type_params,
+		      const gchar *iterations_rule,
+		      const AcLuksParams *params,
+		      const AcSecret *passphrase,
+		      GError **error)
+{
+	struct crypt_device *cd = NULL;
+	int rc;
+
+	if (params->key_bytes != 32 && params->key_bytes != 64) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "LUKS key size %u bits: expected 256 or 512 (AES-128/256-XTS)",
+			     params->key_bytes * 8);
+		return NULL;
+	}
+	if (params->iterations != 0 && params->iterations < 1000) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "PBKDF2 iterations %u: %s",
+			     params->iterations, iterations_rule);
+		return NULL;
+	}
+	if (!ac_luks_create_file (header_path, size, error))
+		return NULL;
+	cd = ac_luks_init (header_path, error);
+	if (cd == NULL)
+		return NULL;
+	if (!ac_luks_set_pbkdf (cd, params->hash, params->iterations, error)) {
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	rc = crypt_format (cd, type, params->cipher, params->cipher_mode, params->uuid, NULL,
+			   params->key_bytes, type_params);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "libcryptsetup cannot format %s with %s-%s, %u-bit key, %s: %s", type,
+			     params->cipher, params->cipher_mode, params->key_bytes * 8, params->hash,
+			     g_strerror (-rc));
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	rc = crypt_keyslot_add_by_volume_key (cd, 0, NULL, 0, passphrase->data, passphrase->len);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+			     "libcryptsetup cannot add the passphrase to key slot 0: %s",
+			     g_strerror (-rc));
+		ac_crypt_free (cd);
+		return NULL;
+	}
+	return cd;
+}
+
 /**
  * ac_luks_format:
  * @header_path: created (must not exist), mode 0600; holds the header afterwards
@@ -140,60 +219,14 @@ ac_luks_format (const gchar *header_path,
 		AcSecret **volume_key,
 		GError **error)
 {
-	struct crypt_device *cd = NULL;
 	struct crypt_params_luks1 luks1 = { .hash = params->hash };
-	int fd, rc;
+	struct crypt_device *cd;
+	int rc;
 
-	if (params->key_bytes != 32 && params->key_bytes != 64) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "LUKS key size %u bits: expected 256 or 512 (AES-128/256-XTS)",
-			     params->key_bytes * 8);
-		return FALSE;
-	}
-	if (params->iterations != 0 && params->iterations < 1000) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "PBKDF2 iterations %u: LUKS1 needs at least 1000", params->iterations);
-		return FALSE;
-	}
-	fd = open (header_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
-			     "cannot create %s: %s", header_path, g_strerror (errno));
-		return FALSE;
-	}
-	if (ftruncate (fd, AC_LUKS_HEADER_FILE_SIZE) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s: %s", header_path,
-			     g_strerror (errno));
-		close (fd);
-		return FALSE;
-	}
-	close (fd);
-
-	cd = ac_luks_init (header_path, error);
+	cd = ac_luks_format_start (header_path, AC_LUKS_HEADER_FILE_SIZE, CRYPT_LUKS1, &luks1,
+				   "LUKS1 needs at least 1000", params, passphrase, error);
 	if (cd == NULL)
 		return FALSE;
-	if (!ac_luks_set_pbkdf (cd, params->hash, params->iterations, error)) {
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	rc = crypt_format (cd, CRYPT_LUKS1, params->cipher, params->cipher_mode, params->uuid, NULL,
-			   params->key_bytes, &luks1);
-	if (rc < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "libcryptsetup cannot format LUKS1 with %s-%s, %u-bit key, %s: %s",
-			     params->cipher, params->cipher_mode, params->key_bytes * 8, params->hash,
-			     g_strerror (-rc));
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	rc = crypt_keyslot_add_by_volume_key (cd, 0, NULL, 0, passphrase->data, passphrase->len);
-	if (rc < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			     "libcryptsetup cannot add the passphrase to key slot 0: %s",
-			     g_strerror (-rc));
-		ac_crypt_free (cd);
-		return FALSE;
-	}
 	if (keyfile != NULL) {
 		if (!ac_luks_set_pbkdf (cd, params->hash, AC_LUKS_KEYFILE_ITERATIONS, error)) {
 			ac_crypt_free (cd);
@@ -209,26 +242,6 @@ ac_luks_format (const gchar *header_path,
 		}
 	}
 	return take_volume_key (cd, params, passphrase, data_offset, volume_key, error);
-}
-
-/* the file @path of @size bytes, created exclusively (mode 0600) */
-static gboolean
-ac_luks_create_file (const gchar *path, goffset size, GError **error)
-{
-	int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		g_set_error (error, AC_ERROR, errno == EEXIST ? AC_ERROR_EXISTS : AC_ERROR_IO,
-			     "cannot create %s: %s", path, g_strerror (errno));
-		return FALSE;
-	}
-	if (ftruncate (fd, size) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot size %s: %s", path,
-			     g_strerror (errno));
-		close (fd);
-		return FALSE;
-	}
-	close (fd);
-	return TRUE;
 }
 
 /**
@@ -250,48 +263,13 @@ ac_luks2_format (const gchar *header_path,
 		 AcSecret **volume_key,
 		 GError **error)
 {
-	struct crypt_device *cd = NULL;
 	struct crypt_params_luks2 luks2 = { .sector_size = 512 };
-	int rc;
+	struct crypt_device *cd;
 
-	if (params->key_bytes != 32 && params->key_bytes != 64) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "LUKS key size %u bits: expected 256 or 512 (AES-128/256-XTS)",
-			     params->key_bytes * 8);
-		return FALSE;
-	}
-	if (params->iterations != 0 && params->iterations < 1000) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "PBKDF2 iterations %u: expected at least 1000", params->iterations);
-		return FALSE;
-	}
-	if (!ac_luks_create_file (header_path, AC_LUKS2_HEADER_FILE_SIZE, error))
-		return FALSE;
-	cd = ac_luks_init (header_path, error);
+	cd = ac_luks_format_start (header_path, AC_LUKS2_HEADER_FILE_SIZE, CRYPT_LUKS2, &luks2,
+				   "expected at least 1000", params, passphrase, error);
 	if (cd == NULL)
 		return FALSE;
-	if (!ac_luks_set_pbkdf (cd, params->hash, params->iterations, error)) {
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	rc = crypt_format (cd, CRYPT_LUKS2, params->cipher, params->cipher_mode, params->uuid, NULL,
-			   params->key_bytes, &luks2);
-	if (rc < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "libcryptsetup cannot format LUKS2 with %s-%s, %u-bit key, %s: %s",
-			     params->cipher, params->cipher_mode, params->key_bytes * 8, params->hash,
-			     g_strerror (-rc));
-		ac_crypt_free (cd);
-		return FALSE;
-	}
-	rc = crypt_keyslot_add_by_volume_key (cd, 0, NULL, 0, passphrase->data, passphrase->len);
-	if (rc < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			     "libcryptsetup cannot add the passphrase to key slot 0: %s",
-			     g_strerror (-rc));
-		ac_crypt_free (cd);
-		return FALSE;
-	}
 	return take_volume_key (cd, params, passphrase, data_offset, volume_key, error);
 }
 

@@ -230,6 +230,74 @@ kds_product_from_name (const gchar *name)
 	return AC_SNP_PRODUCT_UNKNOWN;
 }
 
+/* hwID: the chip id, 64 or 8 raw bytes; an inner OCTET STRING is accepted too */
+static gboolean
+kds_hwid (AcSnpKdsExtensions *kds, const guint8 *data, gsize len, const gchar *what, GError **error)
+{
+	const unsigned char *p = data;
+	ASN1_OCTET_STRING *o;
+	gboolean ok = FALSE;
+
+	if (len == 64 || len == 8) {
+		memcpy (kds->hwid, data, len);
+		kds->hwid_len = len;
+		return TRUE;
+	}
+	o = d2i_ASN1_OCTET_STRING (NULL, &p, (long)len);
+	if (o != NULL && p == data + len
+	    && (ASN1_STRING_length (o) == 64 || ASN1_STRING_length (o) == 8)) {
+		kds->hwid_len = ASN1_STRING_length (o);
+		memcpy (kds->hwid, ASN1_STRING_get0_data (o), kds->hwid_len);
+		ok = TRUE;
+	} else {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: KDS extension hwID (1.3.6.1.4.1.3704.1.4) has %" G_GSIZE_FORMAT
+		             " bytes, expected 64 or 8",
+		             what, len);
+	}
+	ASN1_OCTET_STRING_free (o);
+	ERR_clear_error ();
+	return ok;
+}
+
+/* the mandatory extensions present (@missing_spl: the first TCB one that is not, or NULL),
+ * and those of the other role absent: a VCEK names its chip, a VLEK its CSP */
+static gboolean
+kds_check_role (const AcSnpKdsExtensions *kds,
+                AcSnpCertRole role,
+                const gchar *missing_spl,
+                const gchar *what,
+                GError **error)
+{
+	const gchar *missing = NULL;
+
+	if (kds->product_name == NULL)
+		missing = "productName1 (1.3.6.1.4.1.3704.1.2)";
+	else if (missing_spl != NULL)
+		missing = missing_spl;
+	else if (role == AC_SNP_CERT_VCEK && kds->hwid_len == 0)
+		missing = "hwID (1.3.6.1.4.1.3704.1.4)";
+	else if (role == AC_SNP_CERT_VLEK && kds->csp_id == NULL)
+		missing = "cspID (1.3.6.1.4.1.3704.1.5)";
+	if (missing != NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: the %s has no KDS extension %s", what,
+		             ac_snp_cert_role_to_string (role), missing);
+		return FALSE;
+	}
+	if (role == AC_SNP_CERT_VCEK && kds->csp_id != NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: a VCEK with a cspID extension (a VLEK's)", what);
+		return FALSE;
+	}
+	if (role == AC_SNP_CERT_VLEK && kds->hwid_len != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s: a VLEK with a hwID extension (a VCEK's)", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* the KDS extensions of a VCEK/VLEK; each at most once, the mandatory ones present */
 static AcSnpKdsExtensions *
 kds_decode (X509 *x509, AcSnpCertRole role, const gchar *what, GError **error)
@@ -237,7 +305,7 @@ kds_decode (X509 *x509, AcSnpCertRole role, const gchar *what, GError **error)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	AcSnpKdsExtensions *kds = g_new0 (AcSnpKdsExtensions, 1);
 	gint bl = -1, tee = -1, snp = -1, ucode = -1, fmc = -1, spare = 0;
-	const gchar *missing = NULL;
+	const gchar *missing_spl;
 
 	kds->struct_version = -1;
 	for (int i = 0; i < X509_get_ext_count (x509); i++) {
@@ -283,32 +351,9 @@ kds_decode (X509 *x509, AcSnpCertRole role, const gchar *what, GError **error)
 		else if (g_str_equal (sub, "3.9"))
 			ok = kds_int (data, len, "fmcSPL (1.3.6.1.4.1.3704.1.3.9)", 255, &fmc,
 			              error);
-		else if (g_str_equal (sub, "4")) {
-			/* raw chip id bytes; an inner OCTET STRING is accepted too */
-			if (len == 64 || len == 8) {
-				memcpy (kds->hwid, data, len);
-				kds->hwid_len = len;
-			} else {
-				const unsigned char *p = data;
-				ASN1_OCTET_STRING *o = d2i_ASN1_OCTET_STRING (NULL, &p, (long)len);
-				if (o != NULL && p == data + len
-				    && (ASN1_STRING_length (o) == 64
-				        || ASN1_STRING_length (o) == 8)) {
-					kds->hwid_len = ASN1_STRING_length (o);
-					memcpy (kds->hwid, ASN1_STRING_get0_data (o),
-					        kds->hwid_len);
-				} else {
-					g_set_error (
-					    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-					    "%s: KDS extension hwID (1.3.6.1.4.1.3704.1.4) "
-					    "has %" G_GSIZE_FORMAT " bytes, expected 64 or 8",
-					    what, len);
-					ok = FALSE;
-				}
-				ASN1_OCTET_STRING_free (o);
-				ERR_clear_error ();
-			}
-		} else if (g_str_equal (sub, "5"))
+		else if (g_str_equal (sub, "4"))
+			ok = kds_hwid (kds, data, len, what, error);
+		else if (g_str_equal (sub, "5"))
 			ok = (kds->csp_id
 			      = kds_ia5 (data, len, "cspID (1.3.6.1.4.1.3704.1.5)", error))
 			     != NULL;
@@ -317,36 +362,13 @@ kds_decode (X509 *x509, AcSnpCertRole role, const gchar *what, GError **error)
 			goto fail;
 		}
 	}
-	if (kds->product_name == NULL)
-		missing = "productName1 (1.3.6.1.4.1.3704.1.2)";
-	else if (bl < 0)
-		missing = "blSPL (1.3.6.1.4.1.3704.1.3.1)";
-	else if (tee < 0)
-		missing = "teeSPL (1.3.6.1.4.1.3704.1.3.2)";
-	else if (snp < 0)
-		missing = "snpSPL (1.3.6.1.4.1.3704.1.3.3)";
-	else if (ucode < 0)
-		missing = "ucodeSPL (1.3.6.1.4.1.3704.1.3.8)";
-	else if (role == AC_SNP_CERT_VCEK && kds->hwid_len == 0)
-		missing = "hwID (1.3.6.1.4.1.3704.1.4)";
-	else if (role == AC_SNP_CERT_VLEK && kds->csp_id == NULL)
-		missing = "cspID (1.3.6.1.4.1.3704.1.5)";
-	if (missing != NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "%s: the %s has no KDS extension %s", what,
-		             ac_snp_cert_role_to_string (role), missing);
+	missing_spl = bl < 0      ? "blSPL (1.3.6.1.4.1.3704.1.3.1)"
+	              : tee < 0   ? "teeSPL (1.3.6.1.4.1.3704.1.3.2)"
+	              : snp < 0   ? "snpSPL (1.3.6.1.4.1.3704.1.3.3)"
+	              : ucode < 0 ? "ucodeSPL (1.3.6.1.4.1.3704.1.3.8)"
+	                          : NULL;
+	if (!kds_check_role (kds, role, missing_spl, what, error))
 		goto fail;
-	}
-	if (role == AC_SNP_CERT_VCEK && kds->csp_id != NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "%s: a VCEK with a cspID extension (a VLEK's)", what);
-		goto fail;
-	}
-	if (role == AC_SNP_CERT_VLEK && kds->hwid_len != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "%s: a VLEK with a hwID extension (a VCEK's)", what);
-		goto fail;
-	}
 	kds->product = kds_product_from_name (kds->product_name);
 	kds->tcb.bootloader = bl;
 	kds->tcb.tee = tee;

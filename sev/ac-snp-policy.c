@@ -390,22 +390,10 @@ tcb_failures (GPtrArray *out,
 		                                       floor->microcode));
 }
 
-gboolean
-ac_snp_verify_policy_check (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GError **error)
+/* the signer: a VCEK, or a VLEK where allowed */
+static gboolean
+check_signer (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GError **error)
 {
-	/* the order a report is shown: who signed, what the guest was launched with, where it
-	 * runs, then the platform's patch level */
-	static const AcSnpTcbKind kinds[]
-	    = { AC_SNP_TCB_LAUNCH, AC_SNP_TCB_REPORTED, AC_SNP_TCB_CURRENT, AC_SNP_TCB_COMMITTED };
-	AcSnpProduct product;
-	AcSnpTcb floor;
-	g_autoptr (GPtrArray) failures = g_ptr_array_new_with_free_func (g_free);
-	g_autofree gchar *floor_s = NULL;
-	gchar buf[32];
-
-	g_return_val_if_fail (p != NULL && r != NULL, FALSE);
-
-	/* the signer */
 	if (r->signing_key == AC_SNP_SIGNING_KEY_NONE)
 		return refuse (error, "KEY_INFO.SIGNING_KEY is none: the report is not signed");
 	if (r->signing_key == AC_SNP_SIGNING_KEY_VLEK && !p->allow_vlek)
@@ -414,8 +402,13 @@ ac_snp_verify_policy_check (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GE
 	if (r->signing_key != AC_SNP_SIGNING_KEY_VCEK && r->signing_key != AC_SNP_SIGNING_KEY_VLEK)
 		return refuse (error, "KEY_INFO.SIGNING_KEY is %u, expected VCEK",
 		               (guint)r->signing_key);
+	return TRUE;
+}
 
-	/* the guest policy */
+/* the guest policy: the launch's, without what the verifier's policy does not allow */
+static gboolean
+check_guest_policy (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GError **error)
+{
 	if (p->have_expected_policy && r->policy != p->expected_policy)
 		return refuse (error,
 		               "POLICY is 0x%" G_GINT64_MODIFIER "x, expected 0x%" G_GINT64_MODIFIER
@@ -446,8 +439,15 @@ ac_snp_verify_policy_check (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GE
 		               "x sets SMT (bit 16): the guest may run "
 		               "on an SMT host; expected clear",
 		               r->policy);
+	return TRUE;
+}
 
-	/* where it runs */
+/* where it runs: VMPL, firmware ABI, platform flags, a chip id a VCEK can match */
+static gboolean
+check_platform (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GError **error)
+{
+	gchar buf[32];
+
 	if (r->vmpl > p->vmpl_max)
 		return refuse (error, "VMPL is %u, expected at most %u", r->vmpl, p->vmpl_max);
 	if (r->current_major < p->min_abi_major
@@ -473,8 +473,22 @@ ac_snp_verify_policy_check (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GE
 	if (r->signing_key == AC_SNP_SIGNING_KEY_VCEK && ac_snp_report_chip_id_is_zero (r))
 		return refuse (error,
 		               "CHIP_ID is all zero (masked by the host): no VCEK matches it");
+	return TRUE;
+}
 
-	/* the product and the patch level */
+/* the product and the patch level: every TCB of the report at or above the floor */
+static gboolean
+check_tcb (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GError **error)
+{
+	/* the order a report is shown: who signed, what the guest was launched with, where it
+	 * runs, then the platform's patch level */
+	static const AcSnpTcbKind kinds[]
+	    = { AC_SNP_TCB_LAUNCH, AC_SNP_TCB_REPORTED, AC_SNP_TCB_CURRENT, AC_SNP_TCB_COMMITTED };
+	AcSnpProduct product;
+	AcSnpTcb floor;
+	g_autoptr (GPtrArray) failures = g_ptr_array_new_with_free_func (g_free);
+	g_autofree gchar *floor_s = NULL;
+
 	if (r->product != AC_SNP_PRODUCT_UNKNOWN && p->product != AC_SNP_PRODUCT_UNKNOWN
 	    && r->product != p->product)
 		return refuse (error, "CPUID family 0x%02x model 0x%02x is %s, expected %s",
@@ -514,4 +528,14 @@ ac_snp_verify_policy_check (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GE
 		               list);
 	}
 	return TRUE;
+}
+
+gboolean
+ac_snp_verify_policy_check (const AcSnpVerifyPolicy *p, const AcSnpReport *r, GError **error)
+{
+	g_return_val_if_fail (p != NULL && r != NULL, FALSE);
+
+	/* who signed, what the guest was launched with, where it runs, the patch level */
+	return check_signer (p, r, error) && check_guest_policy (p, r, error)
+	       && check_platform (p, r, error) && check_tcb (p, r, error);
 }

@@ -175,6 +175,22 @@ result_end (JsonBuilder *b)
 	ac_cli_print_json_builder (b);
 }
 
+/* --json: the command's result with the last status reported; FALSE without --json, when
+ * the caller says what happened in words */
+static gboolean
+result_status (ApplyCtx *ctx, const gchar *command)
+{
+	g_autoptr (JsonBuilder) b = NULL;
+
+	if (!ctx->global->json)
+		return FALSE;
+	b = result_begin (ctx, command);
+	if (ctx->last != NULL)
+		ac_cli_json_add_status (b, ctx->last);
+	result_end (b);
+	return TRUE;
+}
+
 /* The hash of the FORGET the pipeline just posted, from its event log. */
 static gchar *
 log_last_forget (const AcPipelineConfig *config, virDomainPtr dom)
@@ -293,12 +309,7 @@ apply_local (AcCliGlobal *global,
 		apply_status (st, actx);
 	if (!ok)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (global->json) {
-		g_autoptr (JsonBuilder) b = result_begin (actx, "apply");
-		if (actx->last != NULL)
-			ac_cli_json_add_status (b, actx->last);
-		result_end (b);
-	} else if (!global->quiet) {
+	if (!result_status (actx, "apply") && !global->quiet) {
 		printf ("Domain '%s': %s; see 'virt-aleph status %s'\n", virDomainGetName (dom),
 			actx->last != NULL && actx->last->state != NULL ? actx->last->state : "done",
 			virDomainGetName (dom));
@@ -421,12 +432,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	g_source_remove (heartbeat);
 	if (!run.ok)
 		return ac_cli_fail (global, run.error);
-	if (global->json) {
-		g_autoptr (JsonBuilder) b = result_begin (&actx, "apply");
-		if (actx.last != NULL)
-			ac_cli_json_add_status (b, actx.last);
-		result_end (b);
-	} else if (!global->quiet) {
+	if (!result_status (&actx, "apply") && !global->quiet) {
 		printf ("Domain '%s' runs on Aleph; see 'virt-aleph status %s'\n", argv[1], argv[1]);
 	}
 	return AC_EXIT_OK;
@@ -604,12 +610,7 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	actx.global = global;
 	if (!ac_pipeline_adopt (config, conn, dom, hash, apply_status, &actx, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (global->json) {
-		g_autoptr (JsonBuilder) b = result_begin (&actx, "adopt");
-		if (actx.last != NULL)
-			ac_cli_json_add_status (b, actx.last);
-		result_end (b);
-	} else if (!global->quiet) {
+	if (!result_status (&actx, "adopt") && !global->quiet) {
 		printf ("Domain '%s' is INSTANCE %s; 'virt-aleph apply %s' attests it\n", argv[1],
 		        hash, argv[1]);
 	}

@@ -71,6 +71,160 @@ snp_certs_pem_bytes (AcSnpCert *a, AcSnpCert *b)
 	return g_bytes_new_take (both, strlen (both));
 }
 
+/* the chip and its TCB, from the REPORT argument or --chip-id and --tcb, and the product */
+static gboolean
+snp_certs_target (int argc,
+                  char **argv,
+                  const gchar *chip_hex,
+                  const gchar *tcb_text,
+                  const gchar *product_text,
+                  SnpReportFields *rep,
+                  AcSnpProduct *product_out,
+                  AcSnpTcb *tcb,
+                  GError **error)
+{
+	static const guint8 zero[64] = { 0 };
+	AcSnpProduct product = AC_SNP_PRODUCT_UNKNOWN;
+
+	if (argc > 2) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "fetch-certs takes at most one REPORT, got %d arguments", argc - 1);
+		return FALSE;
+	}
+	if ((argc == 2) == (chip_hex != NULL || tcb_text != NULL)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "give a REPORT or --chip-id and --tcb, not both");
+		return FALSE;
+	}
+	if (product_text != NULL
+	    && !ac_snp_product_from_string (product_text, "--product", &product, error))
+		return FALSE;
+
+	if (argc == 2) {
+		if (!snp_certs_read_report (argv[1], rep, error))
+			return FALSE;
+		if (product == AC_SNP_PRODUCT_UNKNOWN) {
+			product = rep->product;
+		} else if (rep->product != AC_SNP_PRODUCT_UNKNOWN && rep->product != product) {
+			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+			             "--product %s, but the report's CPUID says %s",
+			             ac_snp_product_to_string (product),
+			             ac_snp_product_to_string (rep->product));
+			return FALSE;
+		}
+	} else {
+		guint64 raw = 0;
+		if (chip_hex == NULL || tcb_text == NULL) {
+			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			                     "--chip-id and --tcb go together");
+			return FALSE;
+		}
+		if (!ac_codec_hex_decode_fixed ("--chip-id", chip_hex, 0, rep->chip_id, 64, error)
+		    || !cli_sev_parse_uint (tcb_text, "--tcb", G_MAXUINT64, &raw, error))
+			return FALSE;
+		rep->reported_tcb = raw;
+	}
+	if (product == AC_SNP_PRODUCT_UNKNOWN) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "give --product: a version 2 report (or a bare chip id) does "
+		                     "not name its product");
+		return FALSE;
+	}
+	if (!ac_snp_tcb_decode (rep->reported_tcb, product, "REPORTED_TCB", tcb, error))
+		return FALSE;
+	if (memcmp (rep->chip_id, zero, 64) == 0) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "CHIP_ID is all zero (masked): KDS cannot name the chip's "
+		                     "VCEK");
+		return FALSE;
+	}
+	*product_out = product;
+	return TRUE;
+}
+
+/* the verified files into @dir: every destination checked first, so a refusal leaves no
+ * partial set behind; @written: their paths */
+static gboolean
+snp_certs_write_all (const gchar *dir,
+                     AcSnpCert *vcek,
+                     AcSnpCert *ask,
+                     AcSnpCert *ark,
+                     AcSnpCrl *crl,
+                     gboolean force,
+                     GPtrArray *written,
+                     GError **error)
+{
+	g_autoptr (GBytes) vcek_der = NULL;
+	g_autoptr (GBytes) chain_pem = NULL;
+
+	if (g_mkdir_with_parents (dir, 0755) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "--dir %s: %s", dir, g_strerror (errno));
+		return FALSE;
+	}
+	for (guint i = 0; i < (crl != NULL ? 3u : 2u); i++) {
+		static const gchar *const names[] = { "vcek.der", "cert_chain.pem", "crl.der" };
+		g_autofree gchar *path = g_build_filename (dir, names[i], NULL);
+		AcFileDest kind;
+		if (!ac_file_check_destination (path, force, &kind, error))
+			return FALSE;
+	}
+	vcek_der = ac_snp_cert_get_der (vcek);
+	chain_pem = snp_certs_pem_bytes (ask, ark);
+	if (!snp_certs_write (dir, "vcek.der", vcek_der, force, written, error)
+	    || !snp_certs_write (dir, "cert_chain.pem", chain_pem, force, written, error))
+		return FALSE;
+	if (crl != NULL) {
+		g_autoptr (GBytes) crl_der = ac_snp_crl_get_der (crl);
+		if (!snp_certs_write (dir, "crl.der", crl_der, force, written, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* the verdict and the files written, as JSON (--json) or text */
+static void
+snp_certs_print (AcCliGlobal *global,
+                 const AcSnpChainVerdict *v,
+                 const gchar *tcb_str,
+                 gboolean crl_checked,
+                 const gchar *url,
+                 GPtrArray *written)
+{
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "verdict");
+		json_builder_add_string_value (b, "trusted");
+		json_builder_set_member_name (b, "product");
+		json_builder_add_string_value (b, ac_snp_product_to_string (v->product));
+		json_builder_set_member_name (b, "product_name");
+		json_builder_add_string_value (b, v->product_name);
+		json_builder_set_member_name (b, "tcb");
+		json_builder_add_string_value (b, tcb_str);
+		json_builder_set_member_name (b, "builtin_root");
+		json_builder_add_boolean_value (b, v->builtin_root);
+		json_builder_set_member_name (b, "crl_checked");
+		json_builder_add_boolean_value (b, crl_checked);
+		json_builder_set_member_name (b, "vcek_url");
+		json_builder_add_string_value (b, url);
+		json_builder_set_member_name (b, "files");
+		json_builder_begin_array (b);
+		for (guint i = 0; i < written->len; i++)
+			json_builder_add_string_value (b, g_ptr_array_index (written, i));
+		json_builder_end_array (b);
+		json_builder_end_object (b);
+		ac_cli_print_json_builder (b);
+	} else if (!global->quiet) {
+		printf ("OK: the %s VCEK (%s, %s) verifies to the %s %s root%s\n", v->product_name,
+		        tcb_str, "chip id matches",
+		        v->builtin_root ? "built-in AMD" : "explicitly trusted",
+		        ac_snp_product_to_string (v->product),
+		        crl_checked ? "; the ASK is not revoked" : "");
+		for (guint i = 0; i < written->len; i++)
+			printf ("  wrote %s\n", (const gchar *)g_ptr_array_index (written, i));
+	}
+}
+
 int
 cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 {
@@ -114,8 +268,6 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr (AcSnpCert) ark = NULL;
 	g_autoptr (AcSnpCrl) crl_obj = NULL;
 	g_autoptr (AcSnpChainVerdict) v = NULL;
-	g_autoptr (GBytes) vcek_der = NULL;
-	g_autoptr (GBytes) chain_pem = NULL;
 	g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
 	g_autofree gchar *url = NULL;
 	g_autofree gchar *tcb_str = NULL;
@@ -127,60 +279,9 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc > 2)
-		return ac_cli_fail (global,
-		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "fetch-certs takes at most one REPORT, got %d "
-		                                 "arguments",
-		                                 argc - 1));
-	if ((argc == 2) == (chip_hex != NULL || tcb_text != NULL))
-		return ac_cli_fail (
-		    global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "give a REPORT or --chip-id and --tcb, not both"));
-	if (product_text != NULL
-	    && !ac_snp_product_from_string (product_text, "--product", &product, &error))
+	if (!snp_certs_target (argc, argv, chip_hex, tcb_text, product_text, &rep, &product,
+	                       &tcb, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-
-	if (argc == 2) {
-		if (!snp_certs_read_report (argv[1], &rep, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (product == AC_SNP_PRODUCT_UNKNOWN)
-			product = rep.product;
-		else if (rep.product != AC_SNP_PRODUCT_UNKNOWN && rep.product != product)
-			return ac_cli_fail (
-			    global, g_error_new (AC_ERROR, AC_ERROR_MISMATCH,
-			                         "--product %s, but the report's CPUID says %s",
-			                         ac_snp_product_to_string (product),
-			                         ac_snp_product_to_string (rep.product)));
-	} else {
-		guint64 raw = 0;
-		if (chip_hex == NULL || tcb_text == NULL)
-			return ac_cli_fail (
-			    global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-			                                 "--chip-id and --tcb go together"));
-		if (!ac_codec_hex_decode_fixed ("--chip-id", chip_hex, 0, rep.chip_id, 64, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (!cli_sev_parse_uint (tcb_text, "--tcb", G_MAXUINT64, &raw, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		rep.reported_tcb = raw;
-	}
-	if (product == AC_SNP_PRODUCT_UNKNOWN)
-		return ac_cli_fail (
-		    global,
-		    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                         "give --product: a version 2 report (or a bare chip id) "
-		                         "does not name its product"));
-	if (!ac_snp_tcb_decode (rep.reported_tcb, product, "REPORTED_TCB", &tcb, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	{
-		static const guint8 zero[64] = { 0 };
-		if (memcmp (rep.chip_id, zero, 64) == 0)
-			return ac_cli_fail (
-			    global,
-			    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-			                         "CHIP_ID is all zero (masked): KDS cannot name "
-			                         "the chip's VCEK"));
-	}
 	if (trust_ark != NULL) {
 		g_autoptr (GBytes) b
 		    = cli_sev_read_file (trust_ark, "--trust-ark", SEV_SMALL_FILE_MAX, &error);
@@ -223,60 +324,8 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	}
 
 	/* verified: write */
-	if (g_mkdir_with_parents (dir, 0755) != 0)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_IO, "--dir %s: %s", dir,
-		                                         g_strerror (errno)));
-	/* every destination first, so a refusal leaves no partial set behind */
-	for (guint i = 0; i < (crl_obj != NULL ? 3u : 2u); i++) {
-		static const gchar *const names[] = { "vcek.der", "cert_chain.pem", "crl.der" };
-		g_autofree gchar *path = g_build_filename (dir, names[i], NULL);
-		AcFileDest kind;
-		if (!ac_file_check_destination (path, force, &kind, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	}
-	vcek_der = ac_snp_cert_get_der (vcek);
-	chain_pem = snp_certs_pem_bytes (ask, ark);
-	if (!snp_certs_write (dir, "vcek.der", vcek_der, force, written, &error)
-	    || !snp_certs_write (dir, "cert_chain.pem", chain_pem, force, written, &error))
+	if (!snp_certs_write_all (dir, vcek, ask, ark, crl_obj, force, written, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (crl_obj != NULL) {
-		g_autoptr (GBytes) crl_der = ac_snp_crl_get_der (crl_obj);
-		if (!snp_certs_write (dir, "crl.der", crl_der, force, written, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-	}
-
-	if (global->json) {
-		g_autoptr (JsonBuilder) b = json_builder_new ();
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "verdict");
-		json_builder_add_string_value (b, "trusted");
-		json_builder_set_member_name (b, "product");
-		json_builder_add_string_value (b, ac_snp_product_to_string (v->product));
-		json_builder_set_member_name (b, "product_name");
-		json_builder_add_string_value (b, v->product_name);
-		json_builder_set_member_name (b, "tcb");
-		json_builder_add_string_value (b, tcb_str);
-		json_builder_set_member_name (b, "builtin_root");
-		json_builder_add_boolean_value (b, v->builtin_root);
-		json_builder_set_member_name (b, "crl_checked");
-		json_builder_add_boolean_value (b, crl_obj != NULL);
-		json_builder_set_member_name (b, "vcek_url");
-		json_builder_add_string_value (b, url);
-		json_builder_set_member_name (b, "files");
-		json_builder_begin_array (b);
-		for (guint i = 0; i < written->len; i++)
-			json_builder_add_string_value (b, g_ptr_array_index (written, i));
-		json_builder_end_array (b);
-		json_builder_end_object (b);
-		ac_cli_print_json_builder (b);
-	} else if (!global->quiet) {
-		printf ("OK: the %s VCEK (%s, %s) verifies to the %s %s root%s\n", v->product_name,
-		        tcb_str, "chip id matches",
-		        v->builtin_root ? "built-in AMD" : "explicitly trusted",
-		        ac_snp_product_to_string (v->product),
-		        crl_obj != NULL ? "; the ASK is not revoked" : "");
-		for (guint i = 0; i < written->len; i++)
-			printf ("  wrote %s\n", (const gchar *)g_ptr_array_index (written, i));
-	}
+	snp_certs_print (global, v, tcb_str, crl_obj != NULL, url, written);
 	return AC_EXIT_OK;
 }

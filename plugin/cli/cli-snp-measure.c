@@ -148,6 +148,60 @@ snp_measure_debug_inputs (AcCliGlobal *global, const AcSnpLaunchInputs *in, GErr
 	}
 }
 
+/* mode snp: the launch inputs from the options (@seed holds --snp-ovmf-hash; *@kernel and
+ * *@initrd the files read, which @in points at) */
+static gboolean
+snp_measure_inputs (const SnpMeasureArgs *a,
+                    GBytes *fw,
+                    AcSnpLaunchInputs *in,
+                    guint8 seed[AC_SNP_LD_SIZE],
+                    GBytes **kernel,
+                    GBytes **initrd,
+                    GError **error)
+{
+	guint64 v = 0;
+
+	if ((a->initrd != NULL || a->append != NULL) && a->kernel == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "--initrd and --append need --kernel");
+		return FALSE;
+	}
+	if (a->vcpus == NULL) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "--vcpus N is required in mode snp");
+		return FALSE;
+	}
+	if (!cli_sev_parse_uint (a->vcpus, "--vcpus", AC_SNP_MAX_VCPUS, &v, error))
+		return FALSE;
+	in->vcpus = (guint)v;
+	if (!snp_measure_vcpu_sig (a, &in->vcpu_sig, error))
+		return FALSE;
+	in->guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
+	if (a->guest_features != NULL
+	    && !cli_sev_parse_uint (a->guest_features, "--guest-features", G_MAXUINT64,
+	                            &in->guest_features, error))
+		return FALSE;
+	if (!ac_snp_guest_features_check (in->guest_features, error)
+	    || (a->vmm_type != NULL
+	        && !ac_snp_vmm_type_from_string (a->vmm_type, &in->vmm_type, error)))
+		return FALSE;
+	if (a->snp_ovmf_hash != NULL) {
+		if (!ac_codec_hex_decode_fixed ("--snp-ovmf-hash", a->snp_ovmf_hash,
+		                                AC_CODEC_HEX_DEFAULT, seed, AC_SNP_LD_SIZE, error))
+			return FALSE;
+		in->ovmf_hash = seed;
+	}
+	if (a->kernel != NULL && (*kernel = snp_measure_read (a->kernel, "--kernel", error)) == NULL)
+		return FALSE;
+	if (a->initrd != NULL && (*initrd = snp_measure_read (a->initrd, "--initrd", error)) == NULL)
+		return FALSE;
+	in->firmware = fw;
+	in->kernel = *kernel;
+	in->initrd = *initrd;
+	in->cmdline = a->append;
+	return TRUE;
+}
+
 int
 cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 {
@@ -196,7 +250,6 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 	guint8 seed[AC_SNP_LD_SIZE], ld[AC_SNP_LD_SIZE];
 	gboolean ovmf_hash_mode = FALSE, base64 = FALSE;
 	g_autofree gchar *out = NULL;
-	guint64 v = 0;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
@@ -233,45 +286,8 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		if (ovmf == NULL || !ac_snp_ovmf_hash (fw, ld, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	} else {
-		if ((a.initrd != NULL || a.append != NULL) && a.kernel == NULL)
-			return ac_cli_fail (
-			    global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-			                                 "--initrd and --append need --kernel"));
-		if (a.vcpus == NULL)
-			return ac_cli_fail (
-			    global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,
-			                                 "--vcpus N is required in mode snp"));
-		if (!cli_sev_parse_uint (a.vcpus, "--vcpus", AC_SNP_MAX_VCPUS, &v, &error))
+		if (!snp_measure_inputs (&a, fw, &in, seed, &kernel, &initrd, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		in.vcpus = (guint)v;
-		if (!snp_measure_vcpu_sig (&a, &in.vcpu_sig, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-		if (a.guest_features != NULL
-		    && !cli_sev_parse_uint (a.guest_features, "--guest-features", G_MAXUINT64,
-		                            &in.guest_features, &error))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (!ac_snp_guest_features_check (in.guest_features, &error)
-		    || (a.vmm_type != NULL
-		        && !ac_snp_vmm_type_from_string (a.vmm_type, &in.vmm_type, &error)))
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (a.snp_ovmf_hash != NULL) {
-			if (!ac_codec_hex_decode_fixed ("--snp-ovmf-hash", a.snp_ovmf_hash,
-			                                AC_CODEC_HEX_DEFAULT, seed, sizeof (seed),
-			                                &error))
-				return ac_cli_fail (global, g_steal_pointer (&error));
-			in.ovmf_hash = seed;
-		}
-		if (a.kernel != NULL
-		    && (kernel = snp_measure_read (a.kernel, "--kernel", &error)) == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (a.initrd != NULL
-		    && (initrd = snp_measure_read (a.initrd, "--initrd", &error)) == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		in.firmware = fw;
-		in.kernel = kernel;
-		in.initrd = initrd;
-		in.cmdline = a.append;
 		snp_measure_debug_inputs (global, &in, NULL);
 		if (global->debug)
 			in.trace = snp_measure_trace;

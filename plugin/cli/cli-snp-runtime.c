@@ -39,6 +39,88 @@ make_args_clear (MakeArgs *a)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MakeArgs, make_args_clear)
 
+/* the manifest (canonical JSON) of the runtime @a describes, whose bundle is @bundle (SHA-256
+ * @sha); checked as a client and a CRN will read it */
+static gchar *
+make_runtime_manifest (const MakeArgs *a,
+                       guint16 port,
+                       const gchar *members[3],
+                       GBytes *files[3],
+                       GBytes *bundle,
+                       const gchar *sha,
+                       GError **error)
+{
+	static const gchar *default_models[] = { "EPYC-v4", "EPYC-Milan", "EPYC-Genoa", NULL };
+	AcSnpRuntimeFiles rf = { files[0], files[1], files[2] };
+	g_autofree AcSnpRuntimeMeasurement *m = NULL;
+	g_autoptr (AcSnpRuntime) check = NULL;
+	g_autofree gchar *json = NULL;
+	AcSnpRuntime rt = { 0 };
+	guint n = 0;
+
+	rt.name = a->name;
+	rt.version = a->version;
+	rt.bundle_ref = (gchar *)sha;
+	rt.bundle_size = g_bytes_get_size (bundle);
+	if (!ac_codec_hex_decode_fixed ("bundle", sha, AC_CODEC_HEX_LOWER, rt.bundle_sha256,
+	                                sizeof rt.bundle_sha256, error))
+		return NULL;
+	rt.member_ovmf = (gchar *)members[0];
+	rt.member_kernel = (gchar *)members[1];
+	rt.member_initrd = (gchar *)members[2];
+	rt.cpu_models = a->cpu_models != NULL ? a->cpu_models : (gchar **)default_models;
+	rt.cmdline_template = a->cmdline != NULL ? a->cmdline : (gchar *)DEFAULT_CMDLINE;
+	rt.attestation_port = port;
+	json = ac_snp_runtime_to_json (&rt);
+	/* what a client and a CRN will read: the strict parser's rules (CPU models known,
+	 * the template, the names), and the digests computable from these very files */
+	check = ac_snp_runtime_parse (json, strlen (json), error);
+	if (check == NULL) {
+		g_prefix_error (error, "the runtime these options describe: ");
+		return NULL;
+	}
+	if (!ac_snp_runtime_expected_measurements (
+	        check, &rf, "0x0000000000000000000000000000000000000000", 1, &m, &n, error))
+		return NULL;
+	return g_steal_pointer (&json);
+}
+
+/* what was written, as JSON (--json) or with how to publish it */
+static void
+make_runtime_print (AcCliGlobal *global,
+                    const gchar *bundle_path,
+                    const gchar *manifest_path,
+                    const gchar *sha,
+                    gsize bundle_size)
+{
+	if (global->json) {
+		g_autoptr (JsonBuilder) b = json_builder_new ();
+		g_autoptr (JsonNode) root = NULL;
+		g_autofree gchar *text = NULL;
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "bundle");
+		json_builder_add_string_value (b, bundle_path);
+		json_builder_set_member_name (b, "bundle_sha256");
+		json_builder_add_string_value (b, sha);
+		json_builder_set_member_name (b, "bundle_size");
+		json_builder_add_int_value (b, (gint64)bundle_size);
+		json_builder_set_member_name (b, "manifest");
+		json_builder_add_string_value (b, manifest_path);
+		json_builder_end_object (b);
+		root = json_builder_get_root (b);
+		text = json_to_string (root, FALSE);
+		printf ("%s\n", text);
+	} else if (!global->quiet) {
+		printf ("%s (SHA-256 %s, %" G_GSIZE_FORMAT " bytes)\n%s\n", bundle_path, sha,
+		        bundle_size, manifest_path);
+		printf (
+		    "Publish both, the bundle first (storage engine: the manifest names it by its "
+		    "SHA-256):\n  virt-aleph ipfs upload %s --engine storage\n  virt-aleph ipfs "
+		    "upload %s --engine storage\nThe manifest's STORE item hash is the runtime.\n",
+		    bundle_path, manifest_path);
+	}
+}
+
 int
 cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv)
 {
@@ -76,7 +158,6 @@ cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv)
 		{ "force", 'f', 0, G_OPTION_ARG_NONE, &a.force, "replace existing files", NULL },
 		{ NULL },
 	};
-	static const gchar *default_models[] = { "EPYC-v4", "EPYC-Milan", "EPYC-Genoa", NULL };
 	g_autoptr (GError) error = NULL;
 	GBytes *files[3] = { NULL };
 	const gchar *members[] = { "ovmf/OVMF.fd", "boot/vmlinuz", "boot/initrd.img" };
@@ -84,8 +165,6 @@ cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *sha = NULL;
 	g_autofree gchar *json = NULL;
 	g_autofree gchar *bundle_path = NULL, *manifest_path = NULL;
-	g_autoptr (AcSnpRuntime) check = NULL;
-	AcSnpRuntime rt = { 0 };
 	guint64 port = 8443;
 	int rc = AC_EXIT_OK;
 
@@ -117,36 +196,9 @@ cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv)
 	if (bundle == NULL)
 		goto fail;
 	sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bundle);
-	rt.name = a.name;
-	rt.version = a.version;
-	rt.bundle_ref = sha;
-	rt.bundle_size = g_bytes_get_size (bundle);
-	if (!ac_codec_hex_decode_fixed ("bundle", sha, AC_CODEC_HEX_LOWER, rt.bundle_sha256,
-	                                sizeof rt.bundle_sha256, &error))
+	json = make_runtime_manifest (&a, (guint16)port, members, files, bundle, sha, &error);
+	if (json == NULL)
 		goto fail;
-	rt.member_ovmf = (gchar *)members[0];
-	rt.member_kernel = (gchar *)members[1];
-	rt.member_initrd = (gchar *)members[2];
-	rt.cpu_models = a.cpu_models != NULL ? a.cpu_models : (gchar **)default_models;
-	rt.cmdline_template = a.cmdline != NULL ? a.cmdline : (gchar *)DEFAULT_CMDLINE;
-	rt.attestation_port = (guint16)port;
-	json = ac_snp_runtime_to_json (&rt);
-	/* what a client and a CRN will read: the strict parser's rules (CPU models known,
-	 * the template, the names), and the digests computable from these very files */
-	check = ac_snp_runtime_parse (json, strlen (json), &error);
-	if (check == NULL) {
-		g_prefix_error (&error, "the runtime these options describe: ");
-		goto fail;
-	}
-	{
-		AcSnpRuntimeFiles rf = { files[0], files[1], files[2] };
-		g_autofree AcSnpRuntimeMeasurement *m = NULL;
-		guint n = 0;
-		if (!ac_snp_runtime_expected_measurements (
-		        check, &rf, "0x0000000000000000000000000000000000000000", 1, &m, &n,
-		        &error))
-			goto fail;
-	}
 	if (g_mkdir_with_parents (a.output, 0755) != 0) {
 		error = g_error_new (AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", a.output,
 		                     g_strerror (errno));
@@ -159,32 +211,7 @@ cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv)
 	    || !ac_file_replace_contents (manifest_path, json, strlen (json), a.force, 0644,
 	                                  &error))
 		goto fail;
-	if (global->json) {
-		g_autoptr (JsonBuilder) b = json_builder_new ();
-		g_autoptr (JsonNode) root = NULL;
-		g_autofree gchar *text = NULL;
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "bundle");
-		json_builder_add_string_value (b, bundle_path);
-		json_builder_set_member_name (b, "bundle_sha256");
-		json_builder_add_string_value (b, sha);
-		json_builder_set_member_name (b, "bundle_size");
-		json_builder_add_int_value (b, (gint64)g_bytes_get_size (bundle));
-		json_builder_set_member_name (b, "manifest");
-		json_builder_add_string_value (b, manifest_path);
-		json_builder_end_object (b);
-		root = json_builder_get_root (b);
-		text = json_to_string (root, FALSE);
-		printf ("%s\n", text);
-	} else if (!global->quiet) {
-		printf ("%s (SHA-256 %s, %" G_GSIZE_FORMAT " bytes)\n%s\n", bundle_path, sha,
-		        g_bytes_get_size (bundle), manifest_path);
-		printf (
-		    "Publish both, the bundle first (storage engine: the manifest names it by its "
-		    "SHA-256):\n  virt-aleph ipfs upload %s --engine storage\n  virt-aleph ipfs "
-		    "upload %s --engine storage\nThe manifest's STORE item hash is the runtime.\n",
-		    bundle_path, manifest_path);
-	}
+	make_runtime_print (global, bundle_path, manifest_path, sha, g_bytes_get_size (bundle));
 	goto out;
 fail:
 	rc = ac_cli_fail (global, g_steal_pointer (&error));

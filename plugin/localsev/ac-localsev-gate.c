@@ -83,46 +83,85 @@ ac_localsev_gate_differs (GError **error,
 	return FALSE;
 }
 
+/* <launchSecurity type='@type'> as prepared; without it the guest runs @without */
+gboolean
+ac_localsev_gate_compare_type (const AcLocalsevRecord *r,
+                               const AcDomain *dom,
+                               const gchar *type,
+                               const gchar *without,
+                               GError **error)
+{
+	if (dom->has_launch_security && g_strcmp0 (dom->ls_type, type) == 0)
+		return TRUE;
+	g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
+	             "domain '%s': launchSecurity: the domain has %s, but a "
+	             "<launchSecurity type='%s'> was prepared; without it the guest runs %s",
+	             r->domain,
+	             dom->has_launch_security ? "another <launchSecurity> type"
+	                                      : "no <launchSecurity>",
+	             type, without);
+	return FALSE;
+}
+
+/* launchSecurity's <cbitpos> and <reducedPhysBits> as prepared (SEV and SEV-SNP alike) */
+gboolean
+ac_localsev_gate_compare_cbits (const AcLocalsevRecord *r, const AcDomain *dom, GError **error)
+{
+	guint v = 0;
+
+	if (!ac_localsev_gate_parse_small (dom->ls_cbitpos, &v) || v != r->cbitpos) {
+		g_autofree gchar *want = g_strdup_printf ("%u", r->cbitpos);
+		return ac_localsev_gate_differs (error, r->domain, "launchSecurity <cbitpos>",
+		                                 want, dom->ls_cbitpos);
+	}
+	if (!ac_localsev_gate_parse_small (dom->ls_reduced_phys_bits, &v)
+	    || v != r->reduced_phys_bits) {
+		g_autofree gchar *want = g_strdup_printf ("%u", r->reduced_phys_bits);
+		return ac_localsev_gate_differs (error, r->domain,
+		                                 "launchSecurity <reducedPhysBits>", want,
+		                                 dom->ls_reduced_phys_bits);
+	}
+	return TRUE;
+}
+
+/* the firmware as prepared: its <loader>, and <os firmware>, <loader>, <nvram> together */
+gboolean
+ac_localsev_gate_compare_firmware (const AcLocalsevRecord *r,
+                                   const AcDomain *dom,
+                                   GError **error)
+{
+	if (g_strcmp0 (dom->loader, r->loader) != 0)
+		return ac_localsev_gate_differs (error, r->domain, "the firmware <loader>",
+		                                 r->loader, dom->loader);
+	if (g_strcmp0 (dom->firmware, r->firmware) != 0)
+		return ac_localsev_gate_differs (error, r->domain,
+		                                 "the firmware (<os firmware>, <loader>, <nvram>)",
+		                                 r->firmware, dom->firmware);
+	return TRUE;
+}
+
 /* the launch inputs of @dom against @r; the session state is not looked at */
 gboolean
 ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError **error)
 {
 	const gchar *name = r->domain;
 	guint32 policy = 0;
-	guint v = 0;
 
 	if (g_strcmp0 (dom->uuid, r->uuid) != 0)
 		return ac_localsev_gate_differs (error, name, "the domain UUID", r->uuid,
 		                                 dom->uuid);
 	if (r->tee == AC_TEE_SNP)
 		return ac_localsev_gate_compare_snp (r, dom, error);
-	if (!dom->has_launch_security || g_strcmp0 (dom->ls_type, "sev") != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
-		             "domain '%s': launchSecurity: the domain has %s, but a "
-		             "<launchSecurity type='sev'> was prepared; without it the guest runs "
-		             "unencrypted",
-		             name,
-		             dom->has_launch_security ? "another <launchSecurity> type"
-		                                      : "no <launchSecurity>");
+	if (!ac_localsev_gate_compare_type (r, dom, "sev", "unencrypted", error))
 		return FALSE;
-	}
 	if (dom->ls_policy == NULL || !ac_sev_policy_parse (dom->ls_policy, &policy, NULL)
 	    || policy != r->policy) {
 		g_autofree gchar *want = g_strdup_printf ("0x%04x", r->policy);
 		return ac_localsev_gate_differs (error, name, "launchSecurity <policy>", want,
 		                                 dom->ls_policy);
 	}
-	if (!ac_localsev_gate_parse_small (dom->ls_cbitpos, &v) || v != r->cbitpos) {
-		g_autofree gchar *want = g_strdup_printf ("%u", r->cbitpos);
-		return ac_localsev_gate_differs (error, name, "launchSecurity <cbitpos>", want,
-		                                 dom->ls_cbitpos);
-	}
-	if (!ac_localsev_gate_parse_small (dom->ls_reduced_phys_bits, &v)
-	    || v != r->reduced_phys_bits) {
-		g_autofree gchar *want = g_strdup_printf ("%u", r->reduced_phys_bits);
-		return ac_localsev_gate_differs (error, name, "launchSecurity <reducedPhysBits>",
-		                                 want, dom->ls_reduced_phys_bits);
-	}
+	if (!ac_localsev_gate_compare_cbits (r, dom, error))
+		return FALSE;
 	if (g_strcmp0 (dom->ls_dh_cert, r->dh_cert) != 0)
 		return ac_localsev_gate_differs (error, name, "launchSecurity <dhCert>", r->dh_cert,
 		                                 dom->ls_dh_cert);
@@ -132,13 +171,8 @@ ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError
 	if (g_strcmp0 (dom->ls_kernel_hashes, "yes") == 0 || dom->has_kernel)
 		return ac_localsev_gate_differs (error, name, "the boot method", "firmware boot",
 		                                 "direct kernel boot (kernelHashes)");
-	if (g_strcmp0 (dom->loader, r->loader) != 0)
-		return ac_localsev_gate_differs (error, name, "the firmware <loader>", r->loader,
-		                                 dom->loader);
-	if (g_strcmp0 (dom->firmware, r->firmware) != 0)
-		return ac_localsev_gate_differs (error, name,
-		                                 "the firmware (<os firmware>, <loader>, <nvram>)",
-		                                 r->firmware, dom->firmware);
+	if (!ac_localsev_gate_compare_firmware (r, dom, error))
+		return FALSE;
 	if ((r->policy & AC_SEV_POLICY_ES) && MAX (dom->vcpus, 1) != r->vcpus) {
 		g_autofree gchar *want = g_strdup_printf ("%u", r->vcpus);
 		g_autofree gchar *have = g_strdup_printf ("%u", MAX (dom->vcpus, 1));

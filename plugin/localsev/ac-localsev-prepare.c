@@ -287,7 +287,98 @@ ac_localsev_prepare_verify_host (AcSevHost *host,
 	return g_steal_pointer (&launch);
 }
 
-/* the record of the launch being prepared; steals *pdh_sha256, *fw_sha256 and *host_id */
+/**
+ * ac_localsev_prepare_record_new:
+ *
+ * The part of a launch record that SEV and SEV-SNP share: a fresh session id, the domain,
+ * prepared now and expiring after opts->lifetime_s (at least a minute).
+ */
+AcLocalsevRecord *
+ac_localsev_prepare_record_new (const AcLocalsevOptions *opts, const AcDomain *dom, GError **error)
+{
+	g_autoptr (AcLocalsevRecord) r = g_new0 (AcLocalsevRecord, 1);
+	g_autoptr (GDateTime) now = NULL;
+	g_autoptr (GDateTime) expires = NULL;
+	guint8 id[16];
+
+	if (RAND_bytes (id, sizeof (id)) != 1) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "RAND_bytes failed");
+		return NULL;
+	}
+	r->session_id = ac_codec_hex_encode (id, sizeof (id));
+	r->domain = g_strdup (dom->name);
+	r->uuid = g_strdup (dom->uuid);
+	r->prepared = ac_time_now_utc ();
+	r->state = AC_LOCALSEV_STATE_PREPARED;
+	r->state_time = g_strdup (r->prepared);
+	now = g_date_time_new_now_utc ();
+	expires = g_date_time_add_seconds (now, MAX (opts->lifetime_s, 60));
+	r->expires = ac_time_format_utc (expires);
+	return g_steal_pointer (&r);
+}
+
+/* what the gate compares of the disk, from @disk */
+void
+ac_localsev_prepare_record_set_disk (AcLocalsevRecord *r, const AcDomainDisk *disk)
+{
+	r->disk_dev = g_strdup (disk->dev);
+	r->disk_source = g_strdup (disk->source);
+	r->disk_type = g_strdup (disk->type);
+	r->disk_driver = g_strdup (disk->driver);
+	r->disk_source_xml = g_strdup (disk->source_xml);
+	r->disk_backing = g_strdup (disk->backing);
+}
+
+/* the disk the tag names (or the first), or NULL with AC_ERROR_INVALID_INPUT */
+AcDomainDisk *
+ac_localsev_prepare_find_disk (const AcDomain *dom, const AcTag *tag, GError **error)
+{
+	AcDomainDisk *disk = ac_domain_find_disk (dom, tag->disk_dev);
+
+	if (disk == NULL)
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "domain '%s' has no disk %s%s%s", dom->name,
+		             tag->disk_dev != NULL ? "with target dev '" : "",
+		             tag->disk_dev != NULL ? tag->disk_dev : "at all",
+		             tag->disk_dev != NULL ? "'" : "");
+	return disk;
+}
+
+/* the host the record is for: a hook on another machine checks it is its own; a signed record
+ * must name it, an unsigned one may go without (*@host_id NULL) */
+gboolean
+ac_localsev_prepare_host_id (AcSevHost *host,
+                             const AcLocalsevOptions *opts,
+                             const AcDomain *dom,
+                             gchar **host_id,
+                             GError **error)
+{
+	g_autoptr (GError) error_local = NULL;
+
+	*host_id = ac_sev_host_get_host_id (host, &error_local);
+	if (*host_id == NULL && opts->sign != NULL) {
+		g_propagate_prefixed_error (
+		    error, g_steal_pointer (&error_local),
+		    "domain '%s': the launch record must name its host: ", dom->name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* AC_ERROR_CANCELLED when @cancellable is: the last point before anything is written */
+gboolean
+ac_localsev_prepare_check_cancelled (GCancellable *cancellable, GError **error)
+{
+	g_autoptr (GError) error_local = NULL;
+
+	if (g_cancellable_set_error_if_cancelled (cancellable, &error_local)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED, error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the record of the SEV launch being prepared; steals *pdh_sha256, *fw_sha256 and *host_id */
 static AcLocalsevRecord *
 ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
                                 const AcTag *tag,
@@ -301,20 +392,10 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
                                 gchar **host_id,
                                 GError **error)
 {
-	g_autoptr (AcLocalsevRecord) r = NULL;
-	guint8 id[16];
+	g_autoptr (AcLocalsevRecord) r = ac_localsev_prepare_record_new (opts, dom, error);
 
-	r = g_new0 (AcLocalsevRecord, 1);
-	if (RAND_bytes (id, sizeof (id)) != 1) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "RAND_bytes failed");
+	if (r == NULL)
 		return NULL;
-	}
-	r->session_id = ac_codec_hex_encode (id, sizeof (id));
-	r->domain = g_strdup (dom->name);
-	r->uuid = g_strdup (dom->uuid);
-	r->prepared = ac_time_now_utc ();
-	r->state = AC_LOCALSEV_STATE_PREPARED;
-	r->state_time = g_strdup (r->prepared);
 	r->policy = tag->policy;
 	r->cbitpos = info->cbitpos;
 	r->reduced_phys_bits = info->reduced_phys_bits;
@@ -326,25 +407,15 @@ ac_localsev_prepare_new_record (const AcLocalsevOptions *opts,
 	r->firmware_sha256 = g_steal_pointer (fw_sha256);
 	r->loader = g_strdup (dom->loader);
 	r->vcpus = (tag->policy & AC_SEV_POLICY_ES) ? MAX (dom->vcpus, 1) : dom->vcpus;
-	r->disk_dev = g_strdup (disk->dev);
-	r->disk_source = g_strdup (disk->source);
 	r->firmware = g_strdup (dom->firmware);
-	r->disk_type = g_strdup (disk->type);
-	r->disk_driver = g_strdup (disk->driver);
-	r->disk_source_xml = g_strdup (disk->source_xml);
-	r->disk_backing = g_strdup (disk->backing);
-	{
-		g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-		g_autoptr (GDateTime) expires
-		    = g_date_time_add_seconds (now, MAX (opts->lifetime_s, 60));
-		r->expires = ac_time_format_utc (expires);
-	}
+	ac_localsev_prepare_record_set_disk (r, disk);
 	r->host = g_steal_pointer (host_id);
 	return g_steal_pointer (&r);
 }
 
-/* <launchSecurity> for @r and the domain XML with it (and, signed, the record) in place */
-static AcLocalsevPrepared *
+/* <launchSecurity> for @r (SEV or SEV-SNP) and the domain XML with it (and, signed, the
+ * record) in place */
+AcLocalsevPrepared *
 ac_localsev_prepare_domain_xml (const AcLocalsevOptions *opts,
                                 const AcLocalsevRecord *r,
                                 const gchar *domain_xml,
@@ -352,7 +423,9 @@ ac_localsev_prepare_domain_xml (const AcLocalsevOptions *opts,
 {
 	g_autoptr (AcLocalsevPrepared) prepared = g_new0 (AcLocalsevPrepared, 1);
 
-	prepared->launch_security = ac_localsev_prepare_launch_security_xml (r);
+	prepared->launch_security = r->tee == AC_TEE_SNP
+	                                ? ac_localsev_snp_launch_security_xml (r)
+	                                : ac_localsev_prepare_launch_security_xml (r);
 	prepared->domain_xml
 	    = ac_localsev_domain_set_launch_security (domain_xml, prepared->launch_security, error);
 	if (prepared->domain_xml == NULL)
@@ -468,25 +541,11 @@ ac_localsev_prepare_domain (AcSevHost *host,
 	if (fw == NULL)
 		return NULL;
 
-	/* the host the record is for: a hook on another machine checks it is its own */
-	host_id = ac_sev_host_get_host_id (host, &error_local);
-	if (host_id == NULL && opts->sign != NULL) {
-		g_propagate_prefixed_error (
-		    error, g_steal_pointer (&error_local),
-		    "domain '%s': the launch record must name its host: ", dom->name);
+	if (!ac_localsev_prepare_host_id (host, opts, dom, &host_id, error))
 		return NULL;
-	}
-	g_clear_error (&error_local);
-
-	disk = ac_domain_find_disk (dom, tag->disk_dev);
-	if (disk == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "domain '%s' has no disk %s%s%s", dom->name,
-		             tag->disk_dev != NULL ? "with target dev '" : "",
-		             tag->disk_dev != NULL ? tag->disk_dev : "at all",
-		             tag->disk_dev != NULL ? "'" : "");
+	disk = ac_localsev_prepare_find_disk (dom, tag, error);
+	if (disk == NULL)
 		return NULL;
-	}
 
 	launch = ac_localsev_prepare_verify_host (host, opts, tag->policy, &info, &pdh_sha256,
 	                                          cancellable, error);
@@ -494,12 +553,9 @@ ac_localsev_prepare_domain (AcSevHost *host,
 		return NULL;
 
 	/* a fresh session for this launch */
-	if (!ac_sev_owner_launch_start_session (launch, error))
+	if (!ac_sev_owner_launch_start_session (launch, error)
+	    || !ac_localsev_prepare_check_cancelled (cancellable, error))
 		return NULL;
-	if (g_cancellable_set_error_if_cancelled (cancellable, &error_local)) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED, error_local->message);
-		return NULL;
-	}
 
 	dir = ac_localsev_store_domain_dir (opts->state_dir, dom->uuid, error);
 	if (dir == NULL)

@@ -54,6 +54,27 @@ ac_localsev_prepare_firmware_load (const gchar *path,
                                    const gchar *pinned_sha256,
                                    gchar **sha256_out,
                                    GError **error);
+/* what an SEV and an SEV-SNP prepare share: the record's common part, its disk, the host it
+ * is for, the last cancellation point, the domain XML with <launchSecurity> (by r->tee) */
+AcLocalsevRecord *
+ac_localsev_prepare_record_new (const AcLocalsevOptions *opts, const AcDomain *dom, GError **error);
+void
+ac_localsev_prepare_record_set_disk (AcLocalsevRecord *r, const AcDomainDisk *disk);
+AcDomainDisk *
+ac_localsev_prepare_find_disk (const AcDomain *dom, const AcTag *tag, GError **error);
+gboolean
+ac_localsev_prepare_host_id (AcSevHost *host,
+                             const AcLocalsevOptions *opts,
+                             const AcDomain *dom,
+                             gchar **host_id,
+                             GError **error);
+gboolean
+ac_localsev_prepare_check_cancelled (GCancellable *cancellable, GError **error);
+AcLocalsevPrepared *
+ac_localsev_prepare_domain_xml (const AcLocalsevOptions *opts,
+                                const AcLocalsevRecord *r,
+                                const gchar *domain_xml,
+                                GError **error);
 
 /* ---- ac-localsev-gate.c ---- */
 
@@ -63,6 +84,20 @@ ac_localsev_gate_compare (const AcLocalsevRecord *r, const AcDomain *dom, GError
 /* the disk part of it (SEV and SEV-SNP alike) */
 gboolean
 ac_localsev_gate_compare_disk (const AcLocalsevRecord *r, const AcDomain *dom, GError **error);
+/* parts of it SEV and SEV-SNP share: <launchSecurity type='@type'> (without it the guest runs
+ * @without), its cbitpos and reducedPhysBits, the firmware */
+gboolean
+ac_localsev_gate_compare_type (const AcLocalsevRecord *r,
+                               const AcDomain *dom,
+                               const gchar *type,
+                               const gchar *without,
+                               GError **error);
+gboolean
+ac_localsev_gate_compare_cbits (const AcLocalsevRecord *r, const AcDomain *dom, GError **error);
+gboolean
+ac_localsev_gate_compare_firmware (const AcLocalsevRecord *r,
+                                   const AcDomain *dom,
+                                   GError **error);
 /* FALSE with AC_ERROR_REFUSED: @input of the domain differs from what was prepared */
 gboolean
 ac_localsev_gate_differs (GError **error,

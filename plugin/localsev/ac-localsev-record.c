@@ -245,18 +245,16 @@ ac_localsev_record_snp_from_json (JsonObject *o, AcLocalsevRecord *r, GError **e
 	return TRUE;
 }
 
-AcLocalsevRecord *
-ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
+/* the record's top-level object: at most RECORD_MAX bytes of JSON, of RECORD_VERSION */
+static JsonObject *
+record_parse_object (const gchar *json, gssize len, GError **error)
 {
 	g_autoptr (JsonParser) parser = json_parser_new ();
 	g_autoptr (GError) error_local = NULL;
-	g_autoptr (AcLocalsevRecord) r = g_new0 (AcLocalsevRecord, 1);
-	g_autofree gchar *state = NULL;
+	gsize n = len < 0 ? strlen (json) : (gsize)len;
 	JsonNode *root;
 	JsonObject *o;
 	guint64 v = 0;
-	gsize n = len < 0 ? strlen (json) : (gsize)len;
-	gboolean found = FALSE;
 
 	if (n > RECORD_MAX) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -284,20 +282,88 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 		             RECORD_VERSION);
 		return NULL;
 	}
-	{
-		g_autofree gchar *tee = NULL;
-		if (!get_str (o, "tee", FALSE, &tee, error))
-			return NULL;
-		if (tee == NULL || g_strcmp0 (tee, "sev") == 0) {
-			r->tee = AC_TEE_SEV;
-		} else if (g_strcmp0 (tee, "snp") == 0) {
-			r->tee = AC_TEE_SNP;
-		} else {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			             "launch record: tee '%s' is unknown, expected sev or snp", tee);
-			return NULL;
+	return json_object_ref (o);
+}
+
+/* "tee": sev (or none, the records before SEV-SNP) or snp */
+static gboolean
+record_read_tee (JsonObject *o, AcLocalsevRecord *r, GError **error)
+{
+	g_autofree gchar *tee = NULL;
+
+	if (!get_str (o, "tee", FALSE, &tee, error))
+		return FALSE;
+	if (tee == NULL || g_strcmp0 (tee, "sev") == 0) {
+		r->tee = AC_TEE_SEV;
+	} else if (g_strcmp0 (tee, "snp") == 0) {
+		r->tee = AC_TEE_SNP;
+	} else {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "launch record: tee '%s' is unknown, expected sev or snp", tee);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the numbers: policy, cbitpos, reduced-phys-bits, vcpus, each in its range */
+static gboolean
+record_read_numbers (JsonObject *o, AcLocalsevRecord *r, GError **error)
+{
+	guint64 v = 0;
+
+	if (!get_uint (o, "policy", G_MAXUINT32, &v, error))
+		return FALSE;
+	r->policy = (guint32)v;
+	if (!get_uint (o, "cbitpos", 63, &v, error))
+		return FALSE;
+	r->cbitpos = (guint)v;
+	if (!get_uint (o, "reduced-phys-bits", 63, &v, error))
+		return FALSE;
+	r->reduced_phys_bits = (guint)v;
+	if (!get_uint (o, "vcpus", 4096, &v, error))
+		return FALSE;
+	r->vcpus = (guint)v;
+	return TRUE;
+}
+
+/* the state by its name, the UUID's form, the expiry an ISO 8601 time */
+static gboolean
+record_check (AcLocalsevRecord *r, const gchar *state, GError **error)
+{
+	g_autoptr (GDateTime) expires = NULL;
+	gboolean found = FALSE;
+
+	for (guint i = 0; i < G_N_ELEMENTS (state_names); i++) {
+		if (g_strcmp0 (state, state_names[i]) == 0) {
+			r->state = (AcLocalsevState)i;
+			found = TRUE;
 		}
 	}
+	if (!found) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "launch record: state '%s' is unknown", state);
+		return FALSE;
+	}
+	if (!ac_localsev_store_check_uuid (r->uuid, error))
+		return FALSE;
+	expires = g_date_time_new_from_iso8601 (r->expires, NULL);
+	if (expires == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "launch record: expires '%s' is not an ISO 8601 UTC time", r->expires);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+AcLocalsevRecord *
+ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
+{
+	g_autoptr (AcLocalsevRecord) r = g_new0 (AcLocalsevRecord, 1);
+	g_autoptr (JsonObject) o = record_parse_object (json, len, error);
+	g_autofree gchar *state = NULL;
+
+	if (o == NULL || !record_read_tee (o, r, error))
+		return NULL;
 	if (!get_str (o, "domain", TRUE, &r->domain, error)
 	    || !get_str (o, "uuid", TRUE, &r->uuid, error)
 	    || !get_str (o, "session-id", TRUE, &r->session_id, error)
@@ -323,40 +389,8 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 	    || !get_str (o, "host", FALSE, &r->host, error)
 	    || !get_str (o, "measurement", FALSE, &r->measurement, error))
 		return NULL;
-	if (!get_uint (o, "policy", G_MAXUINT32, &v, error))
+	if (!record_read_numbers (o, r, error) || !record_check (r, state, error))
 		return NULL;
-	r->policy = (guint32)v;
-	if (!get_uint (o, "cbitpos", 63, &v, error))
-		return NULL;
-	r->cbitpos = (guint)v;
-	if (!get_uint (o, "reduced-phys-bits", 63, &v, error))
-		return NULL;
-	r->reduced_phys_bits = (guint)v;
-	if (!get_uint (o, "vcpus", 4096, &v, error))
-		return NULL;
-	r->vcpus = (guint)v;
-	for (guint i = 0; i < G_N_ELEMENTS (state_names); i++) {
-		if (g_strcmp0 (state, state_names[i]) == 0) {
-			r->state = (AcLocalsevState)i;
-			found = TRUE;
-		}
-	}
-	if (!found) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "launch record: state '%s' is unknown", state);
-		return NULL;
-	}
-	if (!ac_localsev_store_check_uuid (r->uuid, error))
-		return NULL;
-	{
-		g_autoptr (GDateTime) expires = g_date_time_new_from_iso8601 (r->expires, NULL);
-		if (expires == NULL) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			             "launch record: expires '%s' is not an ISO 8601 UTC time",
-			             r->expires);
-			return NULL;
-		}
-	}
 	if (r->tee == AC_TEE_SNP && !ac_localsev_record_snp_from_json (o, r, error))
 		return NULL;
 	if (!ac_codec_hex_is_valid (r->session_id, 32, AC_CODEC_HEX_LOWER)

@@ -1,6 +1,6 @@
 /*
- * Internals of the local SEV service (ac-localsev-service*.c): the status it writes
- * (ac-localsev-service-status.c). Not for other users.
+ * Internals of the local SEV service (ac-localsev-service*.c): what its files share. Not for
+ * other users.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,10 +9,13 @@
 #include <libvirt/libvirt.h>
 
 #include "ac-localsev-image.h"
+#include "ac-localsev-service.h"
 #include "ac-localsev.h"
 #include "ac-status.h"
 
 G_BEGIN_DECLS
+
+/* ---- ac-localsev-service-status.c: the status it writes ---- */
 
 /* a status keeping what earlier steps recorded in @current */
 AcStatus *
@@ -47,8 +50,66 @@ ac_localsev_service_status_running (const AcStatus *current, const AcLocalsevRec
 AcStatus *
 ac_localsev_service_status_unchanged (const AcStatus *current);
 
+/* ---- ac-localsev-service.c ---- */
+
+/* the XML of @dom with @flags */
+gchar *
+ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error);
+/* the domain model of @xml, read once for the whole run, and a refusal for a domain this
+ * flow does not run (no valid tag, published, or a local mode other than sev) */
+AcDomain *
+ac_localsev_service_domain (const gchar *name, const gchar *xml, GError **error);
+/* the UUID of @dom, lower case */
+gboolean
+ac_localsev_service_uuid (virDomainPtr dom, gchar **uuid_out, GError **error);
+
+/* ---- ac-localsev-service-secret.c: where the passphrase lives ---- */
+
+/* fail closed when the disk @source has no passphrase secret, before anything is prepared */
+gboolean
+ac_localsev_service_secret_check (virConnectPtr secrets_conn,
+                                  virDomainPtr dom,
+                                  const gchar *source,
+                                  GError **error);
+/* the passphrase of the prepared launch's disk (fail closed without one), as a C string in
+ * OPENSSL_malloc'd memory of *@len + 1 bytes, for OPENSSL_clear_free() */
+gchar *
+ac_localsev_service_secret_read (virConnectPtr secrets_conn,
+                                 const AcLocalsevOptions *opts,
+                                 virDomainPtr dom,
+                                 const AcLocalsevRecord *record,
+                                 gsize *len,
+                                 GError **error);
+
+/* ---- ac-localsev-service-prepare.c: a shut off domain ---- */
+
+/* ac_localsev_service_prepare() with @run's statuses, pool and cancellation */
+gboolean
+ac_localsev_service_prepare_run (AcSevHost *host,
+                                 const AcLocalsevOptions *opts,
+                                 const AcLocalsevServiceRun *run,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 const AcStatus *current,
+                                 gboolean *redefined,
+                                 AcStatus **status,
+                                 GError **error);
+
+/* ---- ac-localsev-service-started.c: a started domain ---- */
+
+/* ac_localsev_service_started(); @again: attest an SEV-SNP guest even when attested before */
+gboolean
+ac_localsev_service_started_run (AcSevHost *host,
+                                 const AcLocalsevOptions *opts,
+                                 virConnectPtr secrets_conn,
+                                 virDomainPtr dom,
+                                 gboolean again,
+                                 GCancellable *cancellable,
+                                 const AcStatus *current,
+                                 AcStatus **status,
+                                 GError **error);
 /* the attest step of a started SEV-SNP domain @dom whose live definition is @domain, prepared
- * as @record (ac-localsev-service.c); @again: attest even when @record says attested */
+ * as @record; @again: attest even when @record says attested */
 gboolean
 ac_localsev_service_started_snp (const AcLocalsevOptions *opts,
                                  virConnectPtr secrets_conn,

@@ -14,7 +14,6 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <openssl/rand.h>
 #include <string.h>
 
 #include "ac-codec.h"
@@ -25,7 +24,6 @@
 #include "ac-localsev-store.h"
 #include "ac-snp-policy.h"
 #include "ac-snp-runtime.h"
-#include "ac-time.h"
 
 /* the files of a local runtime read into memory: the manifest 64 KiB, the OVMF as the SEV
  * flow's firmware, a kernel or an initrd this much */
@@ -448,6 +446,96 @@ snp_choose_cpu_model (const AcDomain *dom, const AcSnpRuntime *rt, GError **erro
 	return NULL;
 }
 
+/* the host's versions and capabilities: whether it launches SEV-SNP guests, and its C-bit
+ * position and reduced physical address bits */
+static gboolean
+snp_prepare_host (AcSevHost *host, guint *cbitpos, guint *rpb, GError **error)
+{
+	g_autoptr (AcSevHostSnpFacts) facts = NULL;
+	g_autoptr (GError) error_local = NULL;
+	const gchar *host_name = ac_sev_host_get_name (host);
+
+	facts = ac_sev_host_get_snp_facts (host, &error_local);
+	if (facts == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
+		             "host %s cannot tell whether it launches SEV-SNP guests: %s",
+		             host_name, error_local->message);
+		return FALSE;
+	}
+	return ac_localsev_snp_check_host (host_name, facts, cbitpos, rpb, error);
+}
+
+/* the configuration an SEV-SNP launch needs: the local runtime and the owner's key */
+static gboolean
+snp_prepare_check_options (const AcLocalsevOptions *opts, const AcDomain *dom, GError **error)
+{
+	if (opts->snp_runtime == NULL) {
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "domain '%s' is tagged for SEV-SNP, but no local SEV-SNP runtime is "
+		    "given (snp-runtime: a directory holding manifest.json and the bundle's "
+		    "files, docs/snp.md#local-snp-hosts)",
+		    dom->name);
+		return FALSE;
+	}
+	if (opts->snp_owner == NULL) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "domain '%s': SEV-SNP launches are unlocked by the owner's key, whose "
+		             "address is measured in the kernel command line: configure the "
+		             "owner's key",
+		             dom->name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the expected launch digest (hex) of @rt for @owner, @vcpus vCPUs of @cpu_model */
+static gchar *
+snp_expected_measurement (AcLocalsevSnpRuntime *rt,
+                          const gchar *owner,
+                          guint vcpus,
+                          const gchar *cpu_model,
+                          GError **error)
+{
+	g_autofree AcSnpRuntimeMeasurement *m = NULL;
+	guint n = 0, idx = 0;
+
+	if (!ac_snp_runtime_expected_measurements (rt->runtime, &rt->files, owner, vcpus, &m, &n,
+	                                           error))
+		return NULL;
+	while (idx < n && g_strcmp0 (m[idx].vcpu_type, cpu_model) != 0)
+		idx++;
+	if (idx == n) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+		             "no expected measurement for the CPU model %s", cpu_model);
+		return NULL;
+	}
+	return ac_codec_hex_encode (m[idx].launch, AC_SNP_LD_SIZE);
+}
+
+/* the record replaces any earlier one (an SEV session's keys are erased) */
+static gboolean
+snp_prepare_save (const AcLocalsevOptions *opts,
+                  const AcDomain *dom,
+                  const AcLocalsevRecord *r,
+                  GError **error)
+{
+	g_autoptr (AcLocalsevRecord) old = NULL;
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *dir = ac_localsev_store_domain_dir (opts->state_dir, dom->uuid, error);
+
+	if (dir == NULL)
+		return FALSE;
+	old = ac_localsev_record_load_from (dir, dom->name, &error_local);
+	g_clear_error (&error_local);
+	if (!ac_localsev_record_save (dir, r, error))
+		return FALSE;
+	if (old != NULL && old->tee == AC_TEE_SEV && old->session_id != NULL
+	    && !ac_localsev_store_shred_session (dir, old->session_id, &error_local))
+		g_warning ("domain '%s': %s", r->domain, error_local->message);
+	return TRUE;
+}
+
 /**
  * ac_localsev_snp_prepare:
  *
@@ -466,54 +554,24 @@ ac_localsev_snp_prepare (AcSevHost *host,
                          GCancellable *cancellable,
                          GError **error)
 {
-	g_autoptr (AcSevHostSnpFacts) facts = NULL;
 	g_autoptr (AcLocalsevSnpRuntime) rt = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
-	g_autoptr (AcLocalsevRecord) old = NULL;
 	g_autoptr (AcLocalsevPrepared) prepared = NULL;
-	g_autoptr (GError) error_local = NULL;
-	g_autofree AcSnpRuntimeMeasurement *m = NULL;
 	g_autofree gchar *owner = NULL;
 	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *measurement = NULL;
 	g_autofree gchar *booted = NULL;
-	g_autofree gchar *dir = NULL;
 	g_autoptr (AcDomain) after = NULL;
-	const gchar *host_name = ac_sev_host_get_name (host);
 	const gchar *cpu_model;
 	AcDomainDisk *disk;
-	guint cbitpos = 0, rpb = 0, n = 0, vcpus, idx = 0;
-	guint8 id[16];
+	guint cbitpos = 0, rpb = 0, vcpus;
 
 	if (!ac_snp_policy_validate (tag->snp_policy, error))
 		return NULL;
 	/* the host first: on one that cannot run it, nothing else matters */
-	facts = ac_sev_host_get_snp_facts (host, &error_local);
-	if (facts == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
-		             "host %s cannot tell whether it launches SEV-SNP guests: %s",
-		             host_name, error_local->message);
+	if (!snp_prepare_host (host, &cbitpos, &rpb, error)
+	    || !snp_prepare_check_options (opts, dom, error))
 		return NULL;
-	}
-	if (!ac_localsev_snp_check_host (host_name, facts, &cbitpos, &rpb, error))
-		return NULL;
-
-	if (opts->snp_runtime == NULL) {
-		g_set_error (
-		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		    "domain '%s' is tagged for SEV-SNP, but no local SEV-SNP runtime is "
-		    "given (snp-runtime: a directory holding manifest.json and the bundle's "
-		    "files, docs/snp.md#local-snp-hosts)",
-		    dom->name);
-		return NULL;
-	}
-	if (opts->snp_owner == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "domain '%s': SEV-SNP launches are unlocked by the owner's key, whose "
-		             "address is measured in the kernel command line: configure the "
-		             "owner's key",
-		             dom->name);
-		return NULL;
-	}
 	rt = ac_localsev_snp_runtime_load (opts->snp_runtime, tag->snp_runtime, error);
 	if (rt == NULL)
 		return NULL;
@@ -527,43 +585,18 @@ ac_localsev_snp_prepare (AcSevHost *host,
 	if (cpu_model == NULL)
 		return NULL;
 	vcpus = MAX (dom->vcpus, 1);
-	if (!ac_snp_runtime_expected_measurements (rt->runtime, &rt->files, owner, vcpus, &m, &n,
-	                                           error))
+	measurement = snp_expected_measurement (rt, owner, vcpus, cpu_model, error);
+	if (measurement == NULL)
 		return NULL;
-	while (idx < n && g_strcmp0 (m[idx].vcpu_type, cpu_model) != 0)
-		idx++;
-	if (idx == n) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-		             "no expected measurement for the CPU model %s", cpu_model);
+	disk = ac_localsev_prepare_find_disk (dom, tag, error);
+	if (disk == NULL || !ac_localsev_prepare_check_cancelled (cancellable, error))
 		return NULL;
-	}
-	disk = ac_domain_find_disk (dom, tag->disk_dev);
-	if (disk == NULL) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "domain '%s' has no disk %s%s%s", dom->name,
-		             tag->disk_dev != NULL ? "with target dev '" : "",
-		             tag->disk_dev != NULL ? tag->disk_dev : "at all",
-		             tag->disk_dev != NULL ? "'" : "");
-		return NULL;
-	}
-	if (g_cancellable_set_error_if_cancelled (cancellable, &error_local)) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_CANCELLED, error_local->message);
-		return NULL;
-	}
 
 	/* the record */
-	r = g_new0 (AcLocalsevRecord, 1);
-	if (RAND_bytes (id, sizeof (id)) != 1) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "RAND_bytes failed");
+	r = ac_localsev_prepare_record_new (opts, dom, error);
+	if (r == NULL)
 		return NULL;
-	}
 	r->tee = AC_TEE_SNP;
-	r->session_id = ac_codec_hex_encode (id, sizeof (id));
-	r->domain = g_strdup (dom->name);
-	r->uuid = g_strdup (dom->uuid);
-	r->prepared = ac_time_now_utc ();
-	r->state = AC_LOCALSEV_STATE_PREPARED;
-	r->state_time = g_strdup (r->prepared);
 	r->snp_policy = tag->snp_policy;
 	r->cbitpos = cbitpos;
 	r->reduced_phys_bits = rpb;
@@ -575,23 +608,11 @@ ac_localsev_snp_prepare (AcSevHost *host,
 	r->cpu_model = g_strdup (cpu_model);
 	r->owner = g_strdup (owner);
 	r->runtime_sha256 = g_strdup (rt->manifest_sha256);
-	r->expected_measurement = ac_codec_hex_encode (m[idx].launch, AC_SNP_LD_SIZE);
+	r->expected_measurement = g_steal_pointer (&measurement);
 	r->agent_port = rt->runtime->attestation_port;
 	r->vcpus = vcpus;
-	{
-		g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-		g_autoptr (GDateTime) expires
-		    = g_date_time_add_seconds (now, MAX (opts->lifetime_s, 60));
-		r->expires = ac_time_format_utc (expires);
-	}
-	r->host = ac_sev_host_get_host_id (host, &error_local);
-	if (r->host == NULL && opts->sign != NULL) {
-		g_propagate_prefixed_error (
-		    error, g_steal_pointer (&error_local),
-		    "domain '%s': the launch record must name its host: ", dom->name);
+	if (!ac_localsev_prepare_host_id (host, opts, dom, &r->host, error))
 		return NULL;
-	}
-	g_clear_error (&error_local);
 
 	/* the domain: boot, then <launchSecurity> (and the signed record) */
 	booted = ac_localsev_domain_set_snp_boot (domain_xml, r->firmware_path, r->kernel,
@@ -604,45 +625,11 @@ ac_localsev_snp_prepare (AcSevHost *host,
 	/* what the gate compares, read back from the domain as it will be defined */
 	r->loader = g_strdup (after->loader);
 	r->firmware = g_strdup (after->firmware);
-	r->disk_dev = g_strdup (disk->dev);
-	r->disk_source = g_strdup (disk->source);
-	r->disk_type = g_strdup (disk->type);
-	r->disk_driver = g_strdup (disk->driver);
-	r->disk_source_xml = g_strdup (disk->source_xml);
-	r->disk_backing = g_strdup (disk->backing);
+	ac_localsev_prepare_record_set_disk (r, disk);
 
-	prepared = g_new0 (AcLocalsevPrepared, 1);
-	prepared->launch_security = ac_localsev_snp_launch_security_xml (r);
-	prepared->domain_xml
-	    = ac_localsev_domain_set_launch_security (booted, prepared->launch_security, error);
-	if (prepared->domain_xml == NULL)
+	prepared = ac_localsev_prepare_domain_xml (opts, r, booted, error);
+	if (prepared == NULL || !snp_prepare_save (opts, dom, r, error))
 		return NULL;
-	if (opts->sign != NULL) {
-		g_autofree gchar *element = ac_localsev_record_launch_element (opts, r, error);
-		g_autofree gchar *with_record = NULL;
-		if (element == NULL)
-			return NULL;
-		with_record
-		    = ac_localsev_domain_set_launch_record (prepared->domain_xml, element, error);
-		if (with_record == NULL)
-			return NULL;
-		g_free (prepared->domain_xml);
-		prepared->domain_xml = g_steal_pointer (&with_record);
-	}
-
-	/* the record replaces any earlier one (an SEV session's keys are erased) */
-	dir = ac_localsev_store_domain_dir (opts->state_dir, dom->uuid, error);
-	if (dir == NULL)
-		return NULL;
-	old = ac_localsev_record_load_from (dir, dom->name, &error_local);
-	g_clear_error (&error_local);
-	if (!ac_localsev_record_save (dir, r, error))
-		return NULL;
-	if (old != NULL && old->tee == AC_TEE_SEV && old->session_id != NULL
-	    && !ac_localsev_store_shred_session (dir, old->session_id, &error_local)) {
-		g_warning ("domain '%s': %s", r->domain, error_local->message);
-		g_clear_error (&error_local);
-	}
 	g_debug ("domain '%s': prepared SEV-SNP launch %s (policy 0x%" G_GINT64_MODIFIER
 	         "x, %u vCPUs %s, expected measurement %s)",
 	         r->domain, r->session_id, r->snp_policy, r->vcpus, r->cpu_model,
@@ -653,16 +640,6 @@ ac_localsev_snp_prepare (AcSevHost *host,
 
 /* ------------------------------------------------------------------------------------------ */
 /* the gatekeeper's comparison                                                                */
-
-static gboolean
-snp_gate_small (const gchar *text, guint *out)
-{
-	guint64 v = 0;
-	if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 0, 63, &v, NULL))
-		return FALSE;
-	*out = (guint)v;
-	return TRUE;
-}
 
 /**
  * ac_localsev_gate_compare_snp:
@@ -678,18 +655,9 @@ ac_localsev_gate_compare_snp (const AcLocalsevRecord *r, const AcDomain *dom, GE
 {
 	const gchar *name = r->domain;
 	guint64 policy = 0;
-	guint v = 0;
 
-	if (!dom->has_launch_security || g_strcmp0 (dom->ls_type, "sev-snp") != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
-		             "domain '%s': launchSecurity: the domain has %s, but a "
-		             "<launchSecurity type='sev-snp'> was prepared; without it the guest "
-		             "runs unprotected",
-		             name,
-		             dom->has_launch_security ? "another <launchSecurity> type"
-		                                      : "no <launchSecurity>");
+	if (!ac_localsev_gate_compare_type (r, dom, "sev-snp", "unprotected", error))
 		return FALSE;
-	}
 	if (g_strcmp0 (dom->ls_kernel_hashes, "yes") != 0)
 		return ac_localsev_gate_differs (error, name, "launchSecurity kernelHashes", "yes",
 		                                 dom->ls_kernel_hashes);
@@ -714,16 +682,8 @@ ac_localsev_gate_compare_snp (const AcLocalsevRecord *r, const AcDomain *dom, GE
 		return ac_localsev_gate_differs (error, name, "launchSecurity <policy>", want,
 		                                 dom->ls_policy);
 	}
-	if (!snp_gate_small (dom->ls_cbitpos, &v) || v != r->cbitpos) {
-		g_autofree gchar *want = g_strdup_printf ("%u", r->cbitpos);
-		return ac_localsev_gate_differs (error, name, "launchSecurity <cbitpos>", want,
-		                                 dom->ls_cbitpos);
-	}
-	if (!snp_gate_small (dom->ls_reduced_phys_bits, &v) || v != r->reduced_phys_bits) {
-		g_autofree gchar *want = g_strdup_printf ("%u", r->reduced_phys_bits);
-		return ac_localsev_gate_differs (error, name, "launchSecurity <reducedPhysBits>",
-		                                 want, dom->ls_reduced_phys_bits);
-	}
+	if (!ac_localsev_gate_compare_cbits (r, dom, error))
+		return FALSE;
 	if (g_strcmp0 (dom->os_kernel, r->kernel) != 0)
 		return ac_localsev_gate_differs (error, name, "the <os><kernel>", r->kernel,
 		                                 dom->os_kernel);
@@ -735,13 +695,8 @@ ac_localsev_gate_compare_snp (const AcLocalsevRecord *r, const AcDomain *dom, GE
 		                                 r->cmdline, dom->os_cmdline);
 	if (dom->os_dtb != NULL)
 		return ac_localsev_gate_differs (error, name, "the <os><dtb>", NULL, dom->os_dtb);
-	if (g_strcmp0 (dom->loader, r->loader) != 0)
-		return ac_localsev_gate_differs (error, name, "the firmware <loader>", r->loader,
-		                                 dom->loader);
-	if (g_strcmp0 (dom->firmware, r->firmware) != 0)
-		return ac_localsev_gate_differs (error, name,
-		                                 "the firmware (<os firmware>, <loader>, <nvram>)",
-		                                 r->firmware, dom->firmware);
+	if (!ac_localsev_gate_compare_firmware (r, dom, error))
+		return FALSE;
 	if (g_strcmp0 (dom->cpu_mode, "custom") != 0)
 		return ac_localsev_gate_differs (error, name,
 		                                 "<cpu mode> (the vCPU model is measured)",

@@ -99,58 +99,32 @@ check_tee (AcPipeline *p, const gchar *hash, JsonObject *te, GError **error)
 	return TRUE;
 }
 
-gboolean
-ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **error)
+/* the INSTANCE message @hash names: inline, signed by this account, processed; its content,
+ * whose address is this account's */
+static JsonNode *
+adopt_fetch (AcPipeline *p, const gchar *hash, AcMessageInfo **info_out, GError **error)
 {
-	g_autofree gchar *hash = NULL;
-	const gchar *recorded = ac_state_get_string (p->state, "instance", "hash");
 	g_autoptr (AcMessageInfo) info = NULL;
 	g_autoptr (JsonNode) content = NULL;
 	g_autofree gchar *signer = NULL;
-	g_autofree gchar *text = NULL;
+	const gchar *ours = ac_eth_account_get_address (p->account);
 	const AcAlephMessage *msg;
-	const gchar *ours;
-	const gchar *ref;
-	const gchar *node;
 	JsonObject *o;
-	JsonObject *te;
 
-	if (!ac_item_hash_is_valid (instance_hash)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "adopt: '%s' is not an INSTANCE item hash (64 hexadecimal digits)",
-		             instance_hash);
-		return FALSE;
-	}
-	hash = g_ascii_strdown (instance_hash, -1);
-	if (recorded != NULL) {
-		if (g_strcmp0 (recorded, hash) == 0 && ac_state_step_done (p->state, "notify"))
-			return TRUE; /* adopted already */
-		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
-		             "domain '%s' has its INSTANCE %s already; 'virt-aleph delete %s' ends "
-		             "it before another is adopted",
-		             p->name, recorded, p->name);
-		return FALSE;
-	}
-	ac_pipeline_report (p, "adopting", "adopt", 5);
-	if (!ac_pipeline_ensure_clients (p, error))
-		return FALSE;
-	ours = ac_eth_account_get_address (p->account);
-
-	/* the message the hash names, signed by this account, processed */
 	info = ac_ccn_get_message (p->ccn, hash, error);
 	if (info == NULL)
-		return FALSE;
+		return NULL;
 	msg = info->message;
 	if (msg == NULL || g_strcmp0 (msg->type, "INSTANCE") != 0
 	    || g_strcmp0 (msg->item_hash, hash) != 0 || msg->item_content == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "%s is not an inline INSTANCE message on %s", hash,
 		             p->tag->publish->api);
-		return FALSE;
+		return NULL;
 	}
 	if (!ac_aleph_message_verify (msg, &signer, error)) {
 		g_prefix_error (error, "INSTANCE %s: ", hash);
-		return FALSE;
+		return NULL;
 	}
 	if (g_ascii_strcasecmp (signer, ours) != 0 || g_ascii_strcasecmp (msg->sender, ours) != 0) {
 		g_set_error (
@@ -158,17 +132,17 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 		    "INSTANCE %s is signed by %s, not by this account (%s): only an instance "
 		    "of the configured key is adopted",
 		    hash, signer, ours);
-		return FALSE;
+		return NULL;
 	}
 	if (info->status != AC_MESSAGE_STATUS_PROCESSED) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "INSTANCE %s is not a processed message on the network (%s)", hash,
 		             ac_message_status_to_string (info->status));
-		return FALSE;
+		return NULL;
 	}
 	content = ac_aleph_message_get_content (msg, error);
 	if (content == NULL)
-		return FALSE;
+		return NULL;
 	o = JSON_NODE_HOLDS_OBJECT (content) ? json_node_get_object (content) : NULL;
 	if (o == NULL
 	    || g_ascii_strcasecmp (member_string (o, "address") ? member_string (o, "address") : "",
@@ -177,11 +151,24 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "INSTANCE %s: its content's address is not this account's (%s)", hash,
 		             ours);
-		return FALSE;
+		return NULL;
 	}
+	*info_out = g_steal_pointer (&info);
+	return g_steal_pointer (&content);
+}
 
-	/* confidential, and the instance the tag describes */
-	te = member_object (member_object (o, "environment"), "trusted_execution");
+/* confidential, and the instance the tag describes: its image, TEE and CRN (*@node) */
+static gboolean
+adopt_check_content (AcPipeline *p,
+                     const gchar *hash,
+                     JsonObject *o,
+                     const gchar **node_out,
+                     GError **error)
+{
+	JsonObject *te = member_object (member_object (o, "environment"), "trusted_execution");
+	const gchar *ref;
+	const gchar *node;
+
 	if (te == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_REFUSED,
 		             "INSTANCE %s is not confidential (no environment.trusted_execution)",
@@ -217,13 +204,50 @@ ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **erro
 		    hash);
 		return FALSE;
 	}
+	*node_out = node;
+	return TRUE;
+}
+
+gboolean
+ac_pipeline_adopt_step (AcPipeline *p, const gchar *instance_hash, GError **error)
+{
+	g_autofree gchar *hash = NULL;
+	const gchar *recorded = ac_state_get_string (p->state, "instance", "hash");
+	g_autoptr (AcMessageInfo) info = NULL;
+	g_autoptr (JsonNode) content = NULL;
+	g_autofree gchar *text = NULL;
+	const gchar *node = NULL;
+
+	if (!ac_item_hash_is_valid (instance_hash)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "adopt: '%s' is not an INSTANCE item hash (64 hexadecimal digits)",
+		             instance_hash);
+		return FALSE;
+	}
+	hash = g_ascii_strdown (instance_hash, -1);
+	if (recorded != NULL) {
+		if (g_strcmp0 (recorded, hash) == 0 && ac_state_step_done (p->state, "notify"))
+			return TRUE; /* adopted already */
+		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
+		             "domain '%s' has its INSTANCE %s already; 'virt-aleph delete %s' ends "
+		             "it before another is adopted",
+		             p->name, recorded, p->name);
+		return FALSE;
+	}
+	ac_pipeline_report (p, "adopting", "adopt", 5);
+	if (!ac_pipeline_ensure_clients (p, error))
+		return FALSE;
+	content = adopt_fetch (p, hash, &info, error);
+	if (content == NULL
+	    || !adopt_check_content (p, hash, json_node_get_object (content), &node, error))
+		return FALSE;
 
 	/* the image and its passphrase (checked against its LUKS header), the CRN, the runtime */
 	if (!ac_pipeline_rootfs_step (p, error) || !ac_pipeline_publish_record_crn (p, node, error)
 	    || !ac_pipeline_snp_runtime_step (p, error))
 		return FALSE;
 
-	text = ac_aleph_message_to_string (msg);
+	text = ac_aleph_message_to_string (info->message);
 	ac_state_reset_step (p->state, "instance");
 	ac_state_set_string (p->state, "instance", "message", text);
 	ac_state_set_string (p->state, "instance", "hash", hash);

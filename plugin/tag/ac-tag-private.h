@@ -18,4 +18,26 @@ ac_tag_parse_in_domain (xmlNode *root, const AcTagDomain *info, GError **error);
 AcTag *
 ac_tag_parse_element (xmlNode *root, GError **error);
 
+/* ac-tag-element.c: what each element's reader uses */
+/* the attribute @name of @node without a namespace, or NULL */
+gchar *
+ac_tag_xml_prop (xmlNode *node, const gchar *name);
+/* @node has only attributes in @allowed (NULL-terminated) and no child element or text */
+gboolean
+ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error);
+/* "<aleph:ELEM ATTR='VALUE'>: invalid value; expected EXPECTED" */
+void
+ac_tag_attr_error (GError **error,
+                   const gchar *elem,
+                   const gchar *attr,
+                   const gchar *value,
+                   const gchar *expected);
+/* "<aleph:ELEM ATTR=…>: " before @error's message */
+void
+ac_tag_attr_prefix_error (GError **error, const gchar *elem, const gchar *attr);
+
+/* ac-tag-publish.c: <aleph:publish> into @tag->publish */
+gboolean
+ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error);
+
 G_END_DECLS

@@ -1,0 +1,30 @@
+/*
+ * virt-aleph build: cli-build.c builds; cli-build-check.c is `build validate` and
+ * `build inspect`.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-cli.h"
+
+G_BEGIN_DECLS
+
+/* cli-build.c: the variables of --var-file (in order) and --var (overriding), @origins:
+ * name → where its value comes from */
+gboolean
+cli_build_load_vars (gchar **vars_kv,
+                     gchar **var_files,
+                     GHashTable *vars,
+                     GHashTable *origins,
+                     GError **error);
+
+/* cli-build-check.c */
+int
+cli_build_check_word (int argc, char **argv);
+int
+cli_build_check_run (AcCliGlobal *global, int word, int argc, char **argv);
+
+G_END_DECLS

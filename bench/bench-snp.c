@@ -221,6 +221,33 @@ bench_verify (const gchar *cli, const gchar *data, guint runs)
 	    m[4], m[4] / m[0]);
 }
 
+/* the library alone on A's inputs (files already in memory): what start-up does not cost */
+static gdouble
+library_median_ms (const gchar *fw_p, const gchar *i_p, GBytes *kernel, const gchar *cmdline,
+                   guint runs)
+{
+	g_autoptr (GBytes) fw = load (fw_p), initrd = load (i_p);
+	g_autofree gdouble *t = g_new (gdouble, runs);
+	AcSnpLaunchInputs in = {
+		.firmware = fw,
+		.kernel = kernel,
+		.initrd = initrd,
+		.cmdline = cmdline,
+		.vcpus = 4,
+		.vcpu_sig = 0x800f12,
+		.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT,
+	};
+	guint8 ld[AC_SNP_LD_SIZE];
+
+	for (guint i = 0; i < runs; i++) {
+		gint64 t0 = g_get_monotonic_time ();
+		g_assert_true (ac_snp_launch_digest (&in, ld, NULL));
+		t[i] = (g_get_monotonic_time () - t0) / 1e3;
+	}
+	qsort (t, runs, sizeof (gdouble), cmp_double);
+	return t[runs / 2];
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,7 +259,7 @@ main (int argc, char **argv)
 	g_autofree gchar *out_a = NULL;
 	const gchar *cmdline
 	    = "console=ttyS0 luks=1 owner=0x9319ad3b7a8e0ee24f2e639c40d8ed124c5520ba";
-	gdouble t_a, t_b, t_ssl, t_ver, t_lib = 0;
+	gdouble t_a, t_b, t_ssl, t_ver, t_lib;
 
 	if (argc < 4 || runs == 0) {
 		fprintf (stderr, "usage: %s VIRT_ALEPH DEBIAN_OVMF TESTS_DATA_SNP_DIR [RUNS]\n",
@@ -299,28 +326,7 @@ main (int argc, char **argv)
 		t_ver = median_ms (ver, runs);
 	}
 
-	/* the library alone on A's inputs (files already in memory): what start-up does not cost */
-	{
-		g_autoptr (GBytes) fw = load (fw_p), initrd = load (i_p);
-		g_autofree gdouble *t = g_new (gdouble, runs);
-		AcSnpLaunchInputs in = {
-			.firmware = fw,
-			.kernel = kernel,
-			.initrd = initrd,
-			.cmdline = cmdline,
-			.vcpus = 4,
-			.vcpu_sig = 0x800f12,
-			.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT,
-		};
-		guint8 ld[AC_SNP_LD_SIZE];
-		for (guint i = 0; i < runs; i++) {
-			gint64 t0 = g_get_monotonic_time ();
-			g_assert_true (ac_snp_launch_digest (&in, ld, NULL));
-			t[i] = (g_get_monotonic_time () - t0) / 1e3;
-		}
-		qsort (t, runs, sizeof (gdouble), cmp_double);
-		t_lib = t[runs / 2];
-	}
+	t_lib = library_median_ms (fw_p, i_p, kernel, cmdline, runs);
 
 	printf ("virt-aleph snp measure, whole process, median of %u runs:\n", runs);
 	printf ("  A. %" G_GSIZE_FORMAT

@@ -287,6 +287,88 @@ knob_fault (AcDevnetFault *f, const gchar *epname, JsonNode *node, GError **erro
 	return TRUE;
 }
 
+/* knob faults: {"<endpoint>": {…fault…}, …} */
+static gboolean
+knob_faults (AcDevnetKnobs *k, JsonNode *fn, GError **error)
+{
+	GList *members;
+	JsonObject *fo;
+	if (!JSON_NODE_HOLDS_OBJECT (fn)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "knob faults is not an object of endpoint names");
+		return FALSE;
+	}
+	fo = json_node_get_object (fn);
+	members = json_object_get_members (fo);
+	for (GList *l = members; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		AcDevnetEndpoint ep;
+		if (!ac_devnet_knobs_endpoint_from_string (name, &ep)) {
+			g_autoptr (GString) all = g_string_new (NULL);
+			for (guint i = 0; i < AC_DEVNET_EP_LAST; i++)
+				g_string_append_printf (all, "%s%s", i ? ", " : "",
+				                        endpoint_names[i]);
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "knob faults.%s: unknown endpoint, expected one of %s", name,
+			             all->str);
+			g_list_free (members);
+			return FALSE;
+		}
+		if (!knob_fault (&k->faults[ep], name, json_object_get_member (fo, name), error)) {
+			g_list_free (members);
+			return FALSE;
+		}
+	}
+	g_list_free (members);
+	return TRUE;
+}
+
+/* knob attacks: {"<CRN index>": "<attack name>", …} */
+static gboolean
+knob_attacks (AcDevnetKnobs *k, JsonNode *an, GError **error)
+{
+	GList *members;
+	JsonObject *ao;
+	if (!JSON_NODE_HOLDS_OBJECT (an)) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		                     "knob attacks is not an object of CRN indexes");
+		return FALSE;
+	}
+	ao = json_node_get_object (an);
+	members = json_object_get_members (ao);
+	for (GList *l = members; l != NULL; l = l->next) {
+		const gchar *key = l->data;
+		JsonNode *val = json_object_get_member (ao, key);
+		guint64 idx = 0;
+		AcDevnetAttack attack;
+		if (!g_ascii_string_to_unsigned (key, 10, 0, k->n_crns > 0 ? k->n_crns - 1 : 0,
+		                                 &idx, NULL)
+		    || k->n_crns == 0) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "knob attacks.%s: not a CRN index, expected 0..%u", key,
+			             k->n_crns > 0 ? k->n_crns - 1 : 0);
+			g_list_free (members);
+			return FALSE;
+		}
+		if (!JSON_NODE_HOLDS_VALUE (val)
+		    || json_node_get_value_type (val) != G_TYPE_STRING) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "knob attacks.%s is not a string", key);
+			g_list_free (members);
+			return FALSE;
+		}
+		if (!ac_devnet_knobs_attack_from_string (json_node_get_string (val), &attack,
+		                                         error)) {
+			g_prefix_error (error, "knob attacks.%s: ", key);
+			g_list_free (members);
+			return FALSE;
+		}
+		k->attacks[idx] = attack;
+	}
+	g_list_free (members);
+	return TRUE;
+}
+
 static gboolean
 ac_devnet_knobs_apply_obj (AcDevnetKnobs *k, JsonObject *o, GError **error)
 {
@@ -341,80 +423,12 @@ ac_devnet_knobs_apply_obj (AcDevnetKnobs *k, JsonObject *o, GError **error)
 		k->ignore_range = json_node_get_boolean (n);
 	}
 
-	if (json_object_has_member (o, "faults")) {
-		JsonNode *fn = json_object_get_member (o, "faults");
-		JsonObject *fo;
-		if (!JSON_NODE_HOLDS_OBJECT (fn)) {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			                     "knob faults is not an object of endpoint names");
-			return FALSE;
-		}
-		fo = json_node_get_object (fn);
-		members = json_object_get_members (fo);
-		for (GList *l = members; l != NULL; l = l->next) {
-			const gchar *name = l->data;
-			AcDevnetEndpoint ep;
-			if (!ac_devnet_knobs_endpoint_from_string (name, &ep)) {
-				g_autoptr (GString) all = g_string_new (NULL);
-				for (guint i = 0; i < AC_DEVNET_EP_LAST; i++)
-					g_string_append_printf (all, "%s%s", i ? ", " : "",
-					                        endpoint_names[i]);
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				             "knob faults.%s: unknown endpoint, expected one of %s",
-				             name, all->str);
-				g_list_free (members);
-				return FALSE;
-			}
-			if (!knob_fault (&k->faults[ep], name, json_object_get_member (fo, name),
-			                 error)) {
-				g_list_free (members);
-				return FALSE;
-			}
-		}
-		g_list_free (members);
-	}
-
-	if (json_object_has_member (o, "attacks")) {
-		JsonNode *an = json_object_get_member (o, "attacks");
-		JsonObject *ao;
-		if (!JSON_NODE_HOLDS_OBJECT (an)) {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			                     "knob attacks is not an object of CRN indexes");
-			return FALSE;
-		}
-		ao = json_node_get_object (an);
-		members = json_object_get_members (ao);
-		for (GList *l = members; l != NULL; l = l->next) {
-			const gchar *key = l->data;
-			JsonNode *val = json_object_get_member (ao, key);
-			guint64 idx = 0;
-			AcDevnetAttack attack;
-			if (!g_ascii_string_to_unsigned (
-			        key, 10, 0, k->n_crns > 0 ? k->n_crns - 1 : 0, &idx, NULL)
-			    || k->n_crns == 0) {
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				             "knob attacks.%s: not a CRN index, expected 0..%u",
-				             key, k->n_crns > 0 ? k->n_crns - 1 : 0);
-				g_list_free (members);
-				return FALSE;
-			}
-			if (!JSON_NODE_HOLDS_VALUE (val)
-			    || json_node_get_value_type (val) != G_TYPE_STRING) {
-				g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				             "knob attacks.%s is not a string", key);
-				g_list_free (members);
-				return FALSE;
-			}
-			if (!ac_devnet_knobs_attack_from_string (json_node_get_string (val),
-			                                         &attack, error)) {
-				g_prefix_error (error, "knob attacks.%s: ", key);
-				g_list_free (members);
-				return FALSE;
-			}
-			k->attacks[idx] = attack;
-		}
-		g_list_free (members);
-	}
+	if (json_object_has_member (o, "faults")
+	    && !knob_faults (k, json_object_get_member (o, "faults"), error))
+		return FALSE;
+	if (json_object_has_member (o, "attacks")
+	    && !knob_attacks (k, json_object_get_member (o, "attacks"), error))
+		return FALSE;
 	return TRUE;
 }
 

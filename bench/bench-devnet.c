@@ -94,7 +94,7 @@ main(int argc, char **argv)
 		for (gsize i = 0; i < size; i++)
 			data[i] = (guint8)(i * 2654435761u >> 13);
 		g_assert_true(g_file_set_contents(file, (const gchar *)data, (gssize)size, NULL));
-		g_assert_true(ac_ipfs_file_write_car(file, car, TRUE, root, NULL, NULL));
+		g_assert_true(ac_ipfs_file_write_car(file, car, TRUE, root, NULL, NULL, NULL));
 		mf = g_mapped_file_new(car, FALSE, NULL);
 		ours = peer = 0;
 		for (guint i = 0; i < runs; i++) {

@@ -56,6 +56,20 @@ ac_json_writer_init (AcJsonWriter *w)
 }
 
 void
+ac_json_writer_init_pretty (AcJsonWriter *w)
+{
+	ac_json_writer_init (w);
+	w->pretty = TRUE;
+}
+
+static void
+ac_json_writer_indent (AcJsonWriter *w, guint level)
+{
+	for (guint i = 0; i < level * 2; i++)
+		g_string_append_c (w->out, ' ');
+}
+
+void
 ac_json_writer_clear (AcJsonWriter *w)
 {
 	if (w->out != NULL)
@@ -71,9 +85,15 @@ ac_json_writer_member (AcJsonWriter *w, const gchar *name)
 		return;
 	if (w->need_comma[w->depth])
 		g_string_append_c (w->out, ',');
+	if (w->pretty) {
+		/* json-glib: a line for each member, ended after the last one too (an empty
+		 * object stays on its line: "{" and "}" with the indentation between) */
+		g_string_append_c (w->out, '\n');
+		ac_json_writer_indent (w, w->depth);
+	}
 	w->need_comma[w->depth] = TRUE;
 	ac_json_append_string (w->out, name);
-	g_string_append_c (w->out, ':');
+	g_string_append (w->out, w->pretty ? " : " : ":");
 }
 
 void
@@ -89,7 +109,11 @@ void
 ac_json_writer_end_object (AcJsonWriter *w)
 {
 	g_return_if_fail (w->depth > 0);
+	if (w->pretty && w->need_comma[w->depth])
+		g_string_append_c (w->out, '\n');
 	w->depth--;
+	if (w->pretty)
+		ac_json_writer_indent (w, w->depth);
 	g_string_append_c (w->out, '}');
 }
 

@@ -3,7 +3,8 @@
  * json-glib (virt-aleph's front: `snp verify-report --json`, its errors). It writes what
  * json-glib's json_to_string (node, FALSE) writes for the same object, byte for byte
  * (tests/lib/test-json-write.c compares them): compact, members in the order added, strings
- * escaped as json-glib escapes them.
+ * escaped as json-glib escapes them; or, initialized with ac_json_writer_init_pretty(), what
+ * json_to_string (node, TRUE) writes (two spaces a level, " : " after a name).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,11 +20,14 @@ typedef struct {
 	GString *out;
 	guint depth;
 	gboolean need_comma[AC_JSON_WRITER_MAX_DEPTH + 1];
+	gboolean pretty;
 } AcJsonWriter;
 
 /* @w starts an empty document; a member's @name is %NULL for the root value only */
 void
 ac_json_writer_init (AcJsonWriter *w);
+void
+ac_json_writer_init_pretty (AcJsonWriter *w);
 void
 ac_json_writer_clear (AcJsonWriter *w);
 void

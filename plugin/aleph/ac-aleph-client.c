@@ -83,7 +83,7 @@ ac_ipfs_node_add (AcHttpClient *http,
 
 	if (base == NULL)
 		return NULL;
-	ours = ac_ipfs_file_cid_string (path, NULL, error);
+	ours = ac_ipfs_file_cid_string (path, NULL, NULL, error);
 	if (ours == NULL)
 		return NULL;
 	src.fd = ac_file_open_regular (path, G_MAXSIZE, &src.size, error);

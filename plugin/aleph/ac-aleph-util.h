@@ -1,6 +1,5 @@
 /*
- * aleph-confidential: the base58btc encoder of the Aleph client (hex and base64url are in
- * lib/ac-codec.h) and the Python-compatible compact JSON serializer used for item_content.
+ * aleph-confidential: the Python-compatible compact JSON serializer used for item_content.
  * Pure: no I/O.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -10,10 +9,9 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-G_BEGIN_DECLS
+#include "ac-unixfs.h" /* base58btc and CIDv0 */
 
-gchar *ac_base58btc_encode (const guint8 *data, gsize len);
-GByteArray *ac_base58btc_decode (const gchar *text, GError **error);
+G_BEGIN_DECLS
 
 /* Writes @node as compact JSON the way Python's json.dumps(separators=(",", ":")) does with
  * ensure_ascii=True: members in their order, floats in repr() form ("1700000000.0"). */
@@ -28,6 +26,5 @@ gboolean ac_item_hash_is_valid (const gchar *hash);
 /* "0.5.1", "v0.5", "0.10.2-3-gabc", "0.5.0+devnet.1" → {major, minor, patch} */
 gboolean ac_version_parse (const gchar *text, guint version[3]);
 gint ac_version_compare (const guint a[3], const guint b[3]);
-gboolean ac_cid_v0_is_valid (const gchar *cid);
 
 G_END_DECLS

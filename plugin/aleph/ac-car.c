@@ -143,7 +143,8 @@ ac_ipfs_file_cid (const gchar *path,
 		  guint8 root[AC_CID_V0_LEN],
 		  guint64 *file_size,
 		  guint64 *car_size,
-		  AcProgress *progress,
+		  AcCarProgressFunc progress,
+		  gpointer progress_data,
 		  GError **error)
 {
 	AcCidCtx ctx = { 0 };
@@ -165,8 +166,7 @@ ac_ipfs_file_cid (const gchar *path,
 			return FALSE;
 		}
 		if (progress != NULL)
-			ac_progress_set_fraction (progress, ac_unixfs_builder_get_bytes (b),
-						  MAX (size, 1));
+			progress (ac_unixfs_builder_get_bytes (b), MAX (size, 1), progress_data);
 	}
 	close (fd);
 	if (!ac_unixfs_builder_finish (b, root, NULL, error))
@@ -179,10 +179,13 @@ ac_ipfs_file_cid (const gchar *path,
 }
 
 gchar *
-ac_ipfs_file_cid_string (const gchar *path, AcProgress *progress, GError **error)
+ac_ipfs_file_cid_string (const gchar *path,
+			 AcCarProgressFunc progress,
+			 gpointer progress_data,
+			 GError **error)
 {
 	guint8 root[AC_CID_V0_LEN];
-	if (!ac_ipfs_file_cid (path, root, NULL, NULL, progress, error))
+	if (!ac_ipfs_file_cid (path, root, NULL, NULL, progress, progress_data, error))
 		return NULL;
 	return ac_cid_v0_to_string (root);
 }
@@ -299,7 +302,8 @@ ac_ipfs_file_write_car (const gchar *path,
 			const gchar *out_path,
 			gboolean force,
 			guint8 root[AC_CID_V0_LEN],
-			AcProgress *progress,
+			AcCarProgressFunc progress,
+			gpointer progress_data,
 			GError **error)
 {
 	g_autoptr(GHashTable) seen = g_hash_table_new_full (digest_hash, digest_equal, g_free, NULL);
@@ -321,7 +325,7 @@ ac_ipfs_file_write_car (const gchar *path,
 	/* a temporary file is patched at the end; a device or standard output cannot be: the
 	 * root is computed first (one more pass over the input) */
 	seekable = kind == AC_FILE_DEST_NEW || kind == AC_FILE_DEST_REPLACE;
-	if (!seekable && !ac_ipfs_file_cid (path, first_root, NULL, NULL, NULL, error))
+	if (!seekable && !ac_ipfs_file_cid (path, first_root, NULL, NULL, NULL, NULL, error))
 		return FALSE;
 	in_fd = open_input (path, &size, error);
 	if (in_fd < 0)
@@ -343,8 +347,7 @@ ac_ipfs_file_write_car (const gchar *path,
 	while (ok && !eof) {
 		ok = feed_from_fd (b, in_fd, path, &eof, error);
 		if (ok && progress != NULL)
-			ac_progress_set_fraction (progress, ac_unixfs_builder_get_bytes (b),
-						  MAX (size, 1));
+			progress (ac_unixfs_builder_get_bytes (b), MAX (size, 1), progress_data);
 	}
 	close (in_fd);
 	if (ok)
@@ -382,7 +385,8 @@ struct _AcCarStream {
 	gsize queue_pos;
 	gboolean eof;
 	gboolean finished;
-	AcProgress *progress;
+	AcCarProgressFunc progress;
+	gpointer progress_data;
 };
 
 static gboolean
@@ -415,7 +419,6 @@ ac_car_stream_free (AcCarStream *self)
 		g_hash_table_unref (self->seen);
 	if (self->queue != NULL)
 		g_byte_array_unref (self->queue);
-	g_clear_object (&self->progress);
 	g_free (self->path);
 	g_free (self);
 }
@@ -445,14 +448,18 @@ ac_car_stream_rewind (AcCarStream *self, GError **error)
 }
 
 AcCarStream *
-ac_car_stream_new (const gchar *path, AcProgress *progress, GError **error)
+ac_car_stream_new (const gchar *path,
+		   AcCarProgressFunc progress,
+		   gpointer progress_data,
+		   GError **error)
 {
 	g_autoptr(AcCarStream) self = g_new0 (AcCarStream, 1);
 	guint64 size = 0;
 
 	self->fd = -1;
 	self->path = g_strdup (path);
-	if (!ac_ipfs_file_cid (path, self->root, &self->file_size, &self->car_size, NULL, error))
+	if (!ac_ipfs_file_cid (path, self->root, &self->file_size, &self->car_size, NULL, NULL,
+			       error))
 		return NULL;
 	self->fd = open_input (path, &size, error);
 	if (self->fd < 0)
@@ -463,8 +470,8 @@ ac_car_stream_new (const gchar *path, AcProgress *progress, GError **error)
 	}
 	self->seen = g_hash_table_new_full (digest_hash, digest_equal, g_free, NULL);
 	self->queue = g_byte_array_sized_new (AC_UNIXFS_CHUNK_SIZE + 4096);
-	if (progress != NULL)
-		self->progress = g_object_ref (progress);
+	self->progress = progress;
+	self->progress_data = progress_data;
 	if (!ac_car_stream_rewind (self, error))
 		return NULL;
 	return g_steal_pointer (&self);
@@ -515,7 +522,7 @@ ac_car_stream_read (AcCarStream *self, guint8 *buf, gsize len, GError **error)
 	self->queue_pos += len;
 	self->produced += len;
 	if (self->progress != NULL)
-		ac_progress_set_fraction (self->progress, self->produced, MAX (self->car_size, 1));
+		self->progress (self->produced, MAX (self->car_size, 1), self->progress_data);
 	return (gssize)len;
 }
 

@@ -10,12 +10,15 @@
 
 #include <glib.h>
 
-#include "ac-progress.h"
 #include "ac-unixfs.h"
 
 G_BEGIN_DECLS
 
 #define AC_CAR_HEADER_V0_LEN 57 /* varint(56) + dag-cbor {"roots":[CIDv0],"version":1} */
+
+/* @done of @total bytes of the input read (@total at least 1): GLib's and OpenSSL's code only
+ * (virt-aleph's front links this file), so a caller with an AcProgress passes its own callback */
+typedef void (*AcCarProgressFunc) (guint64 done, guint64 total, gpointer user_data);
 
 gsize ac_car_header_encode (const guint8 root[AC_CID_V0_LEN], guint8 out[AC_CAR_HEADER_V0_LEN]);
 
@@ -24,9 +27,13 @@ gboolean ac_ipfs_file_cid (const gchar *path,
 			   guint8 root[AC_CID_V0_LEN],
 			   guint64 *file_size,
 			   guint64 *car_size,
-			   AcProgress *progress,
+			   AcCarProgressFunc progress,
+			   gpointer progress_data,
 			   GError **error);
-gchar *ac_ipfs_file_cid_string (const gchar *path, AcProgress *progress, GError **error);
+gchar *ac_ipfs_file_cid_string (const gchar *path,
+				AcCarProgressFunc progress,
+				gpointer progress_data,
+				GError **error);
 
 /* Writes a temporary file beside @out_path then renames it over @out_path (an existing regular
  * file only with @force; a character device or "-" is written in place): see ac_file_out_open() */
@@ -34,13 +41,17 @@ gboolean ac_ipfs_file_write_car (const gchar *path,
 				 const gchar *out_path,
 				 gboolean force,
 				 guint8 root[AC_CID_V0_LEN],
-				 AcProgress *progress,
+				 AcCarProgressFunc progress,
+				 gpointer progress_data,
 				 GError **error);
 
 /* Pull stream of the CAR of a file, for uploads. Computes the root first (one pass), then
  * produces the CAR on demand: memory stays at one chunk plus the pending parents. */
 typedef struct _AcCarStream AcCarStream;
-AcCarStream *ac_car_stream_new (const gchar *path, AcProgress *progress, GError **error);
+AcCarStream *ac_car_stream_new (const gchar *path,
+				AcCarProgressFunc progress,
+				gpointer progress_data,
+				GError **error);
 void ac_car_stream_free (AcCarStream *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCarStream, ac_car_stream_free)
 const guint8 *ac_car_stream_get_root (AcCarStream *self);

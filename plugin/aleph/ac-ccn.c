@@ -598,7 +598,7 @@ ac_ccn_upload_file (AcCcnClient *self,
 	if (account != NULL && !ac_payment_check (NULL, "STORE", self->store_payment, now, error))
 		return NULL;
 	if (kind == AC_CCN_UPLOAD_CAR) {
-		car = ac_car_stream_new (path, NULL, error);
+		car = ac_car_stream_new (path, NULL, NULL, error);
 		if (car == NULL)
 			return NULL;
 		ours = ac_cid_v0_to_string (ac_car_stream_get_root (car));
@@ -609,7 +609,7 @@ ac_ccn_upload_file (AcCcnClient *self,
 			return NULL;
 		src.path = (gchar *)path;
 		ours = kind == AC_CCN_UPLOAD_STORAGE ? file_sha256 (src.fd, path, error)
-		                                     : ac_ipfs_file_cid_string (path, NULL, error);
+		                                     : ac_ipfs_file_cid_string (path, NULL, NULL, error);
 		if (ours == NULL) {
 			close (src.fd);
 			return NULL;

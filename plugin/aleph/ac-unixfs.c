@@ -11,7 +11,6 @@
 
 #include <openssl/evp.h>
 
-#include "ac-aleph-util.h"
 #include "ac-error.h"
 #include "ac-unixfs.h"
 
@@ -71,6 +70,110 @@ ac_varint_decode (const guint8 *data, gsize len, gsize *pos, guint64 *out)
 			return FALSE;
 	}
 	return FALSE;
+}
+
+static const gchar b58_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+gchar *
+ac_base58btc_encode (const guint8 *data, gsize len)
+{
+	gsize zeros = 0;
+	gsize size;
+	g_autofree guint8 *b58 = NULL;
+	gsize high;
+	GString *out;
+
+	while (zeros < len && data[zeros] == 0)
+		zeros++;
+	size = (len - zeros) * 138 / 100 + 1;
+	b58 = g_malloc0 (size);
+	high = size - 1;
+	for (gsize i = zeros; i < len; i++) {
+		guint carry = data[i];
+		gsize j;
+		for (j = size - 1; j > high || carry != 0; j--) {
+			carry += 256u * b58[j];
+			b58[j] = (guint8)(carry % 58);
+			carry /= 58;
+			if (j == 0)
+				break;
+		}
+		high = j;
+	}
+	out = g_string_new (NULL);
+	for (gsize i = 0; i < zeros; i++)
+		g_string_append_c (out, '1');
+	{
+		gsize i = 0;
+		while (i < size && b58[i] == 0)
+			i++;
+		for (; i < size; i++)
+			g_string_append_c (out, b58_alphabet[b58[i]]);
+	}
+	return g_string_free (out, FALSE);
+}
+
+GByteArray *
+ac_base58btc_decode (const gchar *text, GError **error)
+{
+	gsize len = strlen (text);
+	gsize zeros = 0;
+	gsize size;
+	g_autofree guint8 *bin = NULL;
+	GByteArray *out;
+
+	if (len > 1024) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "base58 string of %" G_GSIZE_FORMAT " characters is too long", len);
+		return NULL;
+	}
+	while (zeros < len && text[zeros] == '1')
+		zeros++;
+	size = len * 733 / 1000 + 1;
+	bin = g_malloc0 (size);
+	for (gsize i = zeros; i < len; i++) {
+		const gchar *p = strchr (b58_alphabet, text[i]);
+		guint carry;
+		if (p == NULL || text[i] == '\0') {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				     "invalid base58 character '%c' at offset %" G_GSIZE_FORMAT,
+				     g_ascii_isprint (text[i]) ? text[i] : '?', i);
+			return NULL;
+		}
+		carry = (guint)(p - b58_alphabet);
+		for (gsize j = size; j-- > 0;) {
+			carry += 58u * bin[j];
+			bin[j] = (guint8)(carry & 0xff);
+			carry >>= 8;
+		}
+	}
+	out = g_byte_array_new ();
+	for (gsize i = 0; i < zeros; i++) {
+		guint8 z = 0;
+		g_byte_array_append (out, &z, 1);
+	}
+	{
+		gsize i = 0;
+		while (i < size && bin[i] == 0)
+			i++;
+		g_byte_array_append (out, bin + i, (guint)(size - i));
+	}
+	return out;
+}
+
+gboolean
+ac_cid_v0_is_valid (const gchar *cid)
+{
+	g_autoptr(GByteArray) bin = NULL;
+	gsize len;
+
+	if (cid == NULL)
+		return FALSE;
+	len = strlen (cid);
+	if (len != 46 || cid[0] != 'Q' || cid[1] != 'm')
+		return FALSE;
+	bin = ac_base58btc_decode (cid, NULL);
+	return bin != NULL && bin->len == 34 && bin->data[0] == 0x12 && bin->data[1] == 0x20;
 }
 
 gchar *

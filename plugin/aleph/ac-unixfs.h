@@ -42,6 +42,11 @@ gboolean ac_unixfs_builder_finish (AcUnixfsBuilder *self,
 				   GError **error);
 guint64 ac_unixfs_builder_get_bytes (AcUnixfsBuilder *self);
 
+/* base58btc (CIDv0's text form; hex and base64 are in lib/ac-codec.h) */
+gchar *ac_base58btc_encode (const guint8 *data, gsize len);
+GByteArray *ac_base58btc_decode (const gchar *text, GError **error);
+/* "Qm…": 46 base58 characters of a sha2-256 multihash */
+gboolean ac_cid_v0_is_valid (const gchar *cid);
 gchar *ac_cid_v0_to_string (const guint8 cid[AC_CID_V0_LEN]);
 gboolean ac_cid_v0_from_string (const gchar *text, guint8 cid[AC_CID_V0_LEN], GError **error);
 

@@ -1,6 +1,7 @@
 /*
- * virt-aleph: drawing an AcProgress. Each change the progress reports is drawn once: a change
- * that moves neither the step nor the tenth of a percent draws nothing.
+ * virt-aleph: drawing a progress. Each change is drawn once: a change that moves neither the
+ * step nor the tenth of a percent draws nothing. GLib only (the front draws ipfs cid | car);
+ * an AcProgress (GObject) is drawn by ac-cli-progress-attach.c, in the main module.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -11,19 +12,20 @@
 
 #include "ac-cli-progress.h"
 
-typedef struct {
+struct _AcCliProgressView {
 	AcCliProgressOutput output;
 	FILE *stream;
 	gchar *id;
 	gint last_permille;
 	gchar *last_path;
 	gint64 start_us;
-} AcCliProgressView;
+};
 
-static void
-view_free (gpointer data, GClosure *closure)
+void
+ac_cli_progress_view_free (AcCliProgressView *view)
 {
-	AcCliProgressView *view = data;
+	if (view == NULL)
+		return;
 	g_free (view->id);
 	g_free (view->last_path);
 	g_free (view);
@@ -44,15 +46,27 @@ json_string (FILE *stream, const gchar *s)
 	fputc ('"', stream);
 }
 
-static void
-draw (AcProgress *progress, gdouble fraction, const gchar *path, gpointer user_data)
+/**
+ * ac_cli_progress_view_draw:
+ * @fraction: 0.0 … 1.0 overall
+ * @path: the current step path ("" for none)
+ *
+ * Draws a change (nothing for a %NULL @view), unless it moves neither the step nor the tenth of a
+ * percent.
+ */
+void
+ac_cli_progress_view_draw (AcCliProgressView *view, gdouble fraction, const gchar *path)
 {
-	AcCliProgressView *view = user_data;
 	gint permille = (gint)floor (fraction * 1000.0);
-	gboolean path_changed = g_strcmp0 (path, view->last_path) != 0;
-	gdouble elapsed = (g_get_monotonic_time () - view->start_us) / 1e6;
-	FILE *s = view->stream;
+	gboolean path_changed;
+	gdouble elapsed;
+	FILE *s;
 
+	if (view == NULL)
+		return;
+	path_changed = g_strcmp0 (path, view->last_path) != 0;
+	elapsed = (g_get_monotonic_time () - view->start_us) / 1e6;
+	s = view->stream;
 	if (!path_changed && permille == view->last_permille)
 		return;
 	switch (view->output) {
@@ -107,24 +121,23 @@ ac_cli_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream)
 }
 
 /**
- * ac_cli_progress_attach:
- * @progress: the root of a progress tree
+ * ac_cli_progress_view_new:
+ * @id: what the drawing calls the whole ("build")
  *
- * Draws every change of @progress on @stream for as long as @progress lives.
+ * A drawing of a progress on @stream: %NULL when @output is quiet or @stream %NULL.
  */
-void
-ac_cli_progress_attach (AcProgress *progress, AcCliProgressOutput output, FILE *stream)
+AcCliProgressView *
+ac_cli_progress_view_new (const gchar *id, AcCliProgressOutput output, FILE *stream)
 {
 	AcCliProgressView *view;
 
-	g_return_if_fail (AC_IS_PROGRESS (progress));
 	if (output == AC_CLI_PROGRESS_OUTPUT_QUIET || stream == NULL)
-		return;
+		return NULL;
 	view = g_new0 (AcCliProgressView, 1);
 	view->output = output;
 	view->stream = stream;
-	view->id = g_strdup (ac_progress_get_id (progress));
+	view->id = g_strdup (id);
 	view->last_permille = -1;
 	view->start_us = g_get_monotonic_time ();
-	g_signal_connect_data (progress, "changed", G_CALLBACK (draw), view, view_free, 0);
+	return view;
 }

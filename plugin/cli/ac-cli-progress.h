@@ -26,7 +26,21 @@ typedef enum {
 	AC_CLI_PROGRESS_OUTPUT_LINES,
 } AcCliProgressOutput;
 
-AcCliProgressOutput ac_cli_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream);
-void ac_cli_progress_attach (AcProgress *progress, AcCliProgressOutput output, FILE *stream);
+AcCliProgressOutput
+ac_cli_progress_output_pick (gboolean json, gboolean quiet, FILE *tty_stream);
+
+/* the drawing itself, GLib only (ac-cli-progress.c, the front's) */
+typedef struct _AcCliProgressView AcCliProgressView;
+AcCliProgressView *
+ac_cli_progress_view_new (const gchar *id, AcCliProgressOutput output, FILE *stream);
+void
+ac_cli_progress_view_draw (AcCliProgressView *view, gdouble fraction, const gchar *path);
+void
+ac_cli_progress_view_free (AcCliProgressView *view);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcCliProgressView, ac_cli_progress_view_free)
+
+/* an AcProgress drawn by a view (ac-cli-progress-attach.c, the main module's: GObject) */
+void
+ac_cli_progress_attach (AcProgress *progress, AcCliProgressOutput output, FILE *stream);
 
 G_END_DECLS

@@ -50,11 +50,12 @@ typedef struct {
 
 /*
  * The modules (ac-cli-module.c). The front, virt-aleph, links GLib and OpenSSL only (the parts
- * of lib/ and sev/ that need nothing more) and runs --version, --help and the snp group's
- * dispatcher and verify-report itself: a verification starts no more libraries than it uses.
+ * of lib/ and sev/ that need nothing more, and the UnixFS and CAR code) and runs --version,
+ * --help, the snp group's dispatcher and verify-report, and ipfs itself (add and upload call
+ * the module aleph): a verification or a CID starts no more libraries than it uses.
  * Every other command is in a module, opened when the command runs:
- *   main   sev, snp (but verify-report), ipfs, devnet;  json-glib, GIO; the rest of lib/ and
- *          the plumbing of the modules below           sev/, UnixFS
+ *   main   sev, snp (but verify-report), devnet;        json-glib, GIO; the rest of lib/ and
+ *          the plumbing of the modules below           sev/
  *   aleph  account, message, ipfs add | upload          libcurl, libsecp256k1
  *   virt   tag, untag, status, list, validate           libvirt, libxml2
  *   flow   apply, attest, stop, reboot, erase, forget,  libvirt, the builder (libcryptsetup,
@@ -146,8 +147,8 @@ gchar *ac_cli_format_bytes (guint64 bytes);
 const AcHost *
 ac_cli_find_domain_host (GPtrArray *hosts, const gchar *name, GError **error);
 
-/* Command groups, one file each; the front's cli-snp.c, the main module's cli-sev.c, cli-ipfs.c,
- * cli-devnet.c. */
+/* Command groups, one file each; the front's cli-snp.c and cli-ipfs.c, the main module's
+ * cli-sev.c, cli-devnet.c. */
 int ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);

@@ -425,7 +425,7 @@ build_deliver (AcCliGlobal *global,
 		}
 	}
 	if (!no_cid) {
-		r->cid = ac_ipfs_file_cid_string (r->result->image_path, NULL, error);
+		r->cid = ac_ipfs_file_cid_string (r->result->image_path, NULL, NULL, error);
 		if (r->cid == NULL
 		    || !ac_build_manifest_set_cid (r->result->manifest_path, r->cid, error))
 			return FALSE;

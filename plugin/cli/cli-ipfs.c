@@ -1,26 +1,20 @@
 /*
- * virt-aleph ipfs: the CID and the CAR of a file, computed in the main module (OpenSSL only); add
- * and upload need the network and run in the module "aleph" (cli-aleph.c).
+ * virt-aleph ipfs: the CID and the CAR of a file, computed by the front itself (GLib and OpenSSL
+ * only: no module opened, so `ipfs cid` costs little more than the hash); add and upload need
+ * the network and run in the module "aleph" (cli-aleph.c).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include "ac-aleph-client.h"
 #include "ac-car.h"
 #include "ac-cli.h"
 #include "ac-cli-progress.h"
+#include "ac-json-write.h"
 #include "ac-unixfs.h"
-
-static void
-print_json_node (JsonNode *node)
-{
-	g_autofree gchar *text = json_to_string (node, TRUE);
-	printf ("%s\n", text);
-}
 
 static int
 usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg)
@@ -31,27 +25,35 @@ usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg)
 	return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, msg));
 }
 
-static AcProgress *
+static AcCliProgressView *
 cli_progress (AcCliGlobal *global, const gchar *id)
 {
-	AcProgress *p = ac_progress_new (id);
-	ac_cli_progress_attach (
-	    p, ac_cli_progress_output_pick (global->json, global->quiet, stderr), stderr);
-	return p;
+	return ac_cli_progress_view_new (
+	    id, ac_cli_progress_output_pick (global->json, global->quiet, stderr), stderr);
+}
+
+/* an AcCarProgressFunc drawing as an AcProgress leaf would (ac_progress_set_fraction) */
+static void
+cli_progress_cb (guint64 done, guint64 total, gpointer user_data)
+{
+	gdouble fraction = total == 0 ? 1.0 : CLAMP ((gdouble)done / (gdouble)total, 0.0, 1.0);
+	ac_cli_progress_view_draw (user_data, fraction, "");
 }
 
 static int
 print_cid (AcCliGlobal *global, const gchar *cid, const gchar *file, const gchar *car)
 {
 	if (global->json) {
-		g_autoptr (JsonObject) o = json_object_new ();
-		g_autoptr (JsonNode) n = NULL;
-		json_object_set_string_member (o, "cid", cid);
-		json_object_set_string_member (o, "file", file);
+		/* as json_to_string (node, TRUE) wrote it before the command left json-glib */
+		g_auto (AcJsonWriter) w = { 0 };
+		ac_json_writer_init_pretty (&w);
+		ac_json_writer_begin_object (&w, NULL);
+		ac_json_writer_string (&w, "cid", cid);
+		ac_json_writer_string (&w, "file", file);
 		if (car != NULL)
-			json_object_set_string_member (o, "car", car);
-		n = json_node_init_object (json_node_alloc (), o);
-		print_json_node (n);
+			ac_json_writer_string (&w, "car", car);
+		ac_json_writer_end_object (&w);
+		printf ("%s\n", ac_json_writer_get_text (&w));
 	} else if (global->quiet) {
 		printf ("%s\n", cid);
 	} else {
@@ -66,7 +68,7 @@ int
 ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autoptr (GError) error = NULL;
-	g_autoptr (AcProgress) progress = NULL;
+	g_autoptr (AcCliProgressView) progress = NULL;
 	g_autofree gchar *ipfs_api = NULL, *api = NULL, *key_file = NULL, *engine = NULL,
 	                 *channel = NULL;
 	gboolean unauthenticated = FALSE, force = FALSE;
@@ -126,19 +128,20 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 	if (argc == 3 && g_strcmp0 (argv[1], "cid") == 0) {
 		g_autofree gchar *cid = NULL;
 		progress = cli_progress (global, "ipfs-cid");
-		cid = ac_ipfs_file_cid_string (argv[2], progress, &error);
+		cid = ac_ipfs_file_cid_string (argv[2], cli_progress_cb, progress, &error);
 		if (cid == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		ac_progress_finished (progress);
+		ac_cli_progress_view_draw (progress, 1.0, "");
 		return print_cid (global, cid, argv[2], NULL);
 	}
 	if (argc == 4 && g_strcmp0 (argv[1], "car") == 0) {
 		guint8 root[AC_CID_V0_LEN];
 		g_autofree gchar *cid = NULL;
 		progress = cli_progress (global, "ipfs-car");
-		if (!ac_ipfs_file_write_car (argv[2], argv[3], force, root, progress, &error))
+		if (!ac_ipfs_file_write_car (argv[2], argv[3], force, root, cli_progress_cb,
+		                             progress, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		ac_progress_finished (progress);
+		ac_cli_progress_view_draw (progress, 1.0, "");
 		cid = ac_cid_v0_to_string (root);
 		if (g_strcmp0 (argv[3], "-") == 0 || g_strcmp0 (argv[3], "/dev/stdout") == 0) {
 			/* the CAR went to stdout: the CID goes to stderr */

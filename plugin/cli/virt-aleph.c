@@ -17,7 +17,7 @@
 static const AcCliCommand commands[] = {
 	{ "account", "show, create or import the Ethereum key that signs Aleph messages", NULL, "aleph", "ac_cli_cmd_account" },
 	{ "message", "build, sign and verify Aleph messages (INSTANCE, STORE, FORGET)", NULL, "aleph", "ac_cli_cmd_message" },
-	{ "ipfs", "CID and CAR of a file as kubo computes them", NULL, "main", "ac_cli_cmd_ipfs" },
+	{ "ipfs", "CID and CAR of a file as kubo computes them", ac_cli_cmd_ipfs },
 	{ "build", "build the encrypted disk image a template describes (GPT, ESP, LUKS1)", NULL, "flow", "ac_cli_cmd_build" },
 	{ "sev", "AMD SEV: verify a chain, make a session, check a measurement, build a secret", NULL, "main", "ac_cli_cmd_sev" },
 	{ "snp", "AMD SEV-SNP: show and verify a report, measure a launch, fetch certificates", ac_cli_cmd_snp },

@@ -59,7 +59,7 @@ ac_pipeline_publish_step_store (AcPipeline *p, AcProgress *progress, GError **er
 	if (!ac_pipeline_ensure_clients (p, error))
 		return FALSE;
 	if (ac_state_get_string (p->state, "store", "cid") == NULL) {
-		g_autofree gchar *c = ac_ipfs_file_cid_string (image, NULL, error);
+		g_autofree gchar *c = ac_ipfs_file_cid_string (image, NULL, NULL, error);
 		if (c == NULL)
 			return FALSE;
 		ac_state_set_string (p->state, "store", "cid", c);

@@ -349,7 +349,7 @@ test_uploads (void)
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcCcnClient) ccn = ac_ccn_client_new (srv.base, h, &error);
 	g_autofree gchar *path = random_file ("ac-upload-test.bin", 3 * 262144 + 17);
-	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL);
+	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL, NULL);
 	g_autoptr (AcProgress) progress = ac_progress_new ("upload");
 	AcCcnUploadKind kinds[] = { AC_CCN_UPLOAD_STORAGE, AC_CCN_UPLOAD_IPFS, AC_CCN_UPLOAD_CAR };
 
@@ -451,7 +451,7 @@ test_reset_mid_upload (void)
 	g_autoptr (AcHttpClient) h = fast_client ();
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *path = random_file ("ac-reset-test.bin", 2 * 1024 * 1024);
-	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL);
+	g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL, NULL);
 	RawServer rs = { 0 };
 	struct sockaddr_in a = { 0 };
 	socklen_t alen = sizeof (a);

@@ -43,7 +43,7 @@ test_known_cids (void)
 		g_autofree gchar *path = write_file ("known", (const guint8 *)v[i].content,
 						     strlen (v[i].content));
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, &error);
+		g_autofree gchar *cid = ac_ipfs_file_cid_string (path, NULL, NULL, &error);
 		g_assert_no_error (error);
 		g_assert_cmpstr (cid, ==, v[i].cid);
 		g_unlink (path);
@@ -143,10 +143,10 @@ check_size (gsize size, gboolean repeat)
 	path = write_file ("in.bin", data, size);
 	car = g_build_filename (tmpdir, "out.car", NULL);
 
-	g_assert_true (ac_ipfs_file_cid (path, root, &fsize, &car_size, NULL, &error));
+	g_assert_true (ac_ipfs_file_cid (path, root, &fsize, &car_size, NULL, NULL, &error));
 	g_assert_no_error (error);
 	g_assert_cmpuint (fsize, ==, size);
-	g_assert_true (ac_ipfs_file_write_car (path, car, FALSE, root2, NULL, &error));
+	g_assert_true (ac_ipfs_file_write_car (path, car, FALSE, root2, NULL, NULL, &error));
 	g_assert_no_error (error);
 	g_assert_cmpmem (root, AC_CID_V0_LEN, root2, AC_CID_V0_LEN);
 	g_assert_false (g_file_test (car, G_FILE_TEST_EXISTS) == FALSE);
@@ -164,7 +164,7 @@ check_size (gsize size, gboolean repeat)
 	g_assert_cmpmem (back->data, back->len, data, size);
 
 	/* the upload stream yields the same bytes, in odd-sized reads */
-	stream = ac_car_stream_new (path, NULL, &error);
+	stream = ac_car_stream_new (path, NULL, NULL, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (ac_car_stream_get_size (stream), ==, car_len);
 	while ((n = ac_car_stream_read (stream, buf, 1 + g_random_int_range (0, sizeof (buf) - 1),

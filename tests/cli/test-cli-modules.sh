@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # virt-aleph loads only what a command uses: the front links GLib and OpenSSL only and runs
-# --version, --help and snp verify-report without opening a module or loading GIO, GObject or
-# json-glib; sev, snp's other commands and ipfs cid open the main module (json-glib, GIO) and no
-# library of the plugin layer; each other command opens the main module and the one module of
+# --version, --help, snp verify-report and ipfs cid | car without opening a module or loading
+# GIO, GObject or json-glib; sev and snp's other commands open the main module (json-glib, GIO)
+# and no library of the plugin layer; each other command opens the main module and the one module of
 # its area (aleph, virt, flow), which links only its area's libraries. No module holds a copy
 # of the front's code or of the main module's. The modules are found beside the program (build tree) and
 # under the root the program is installed in (a DESTDIR, an unpacked package); a module that
@@ -93,8 +93,14 @@ loads "snp verify-report --json" "" --json "${verify[@]}"
 fails_ok=1 loads "snp verify-report, a failure" "" --json snp verify-report "$tmp/missing"
 loads "sev policy explain" "main" sev policy explain 0x5
 loads "snp policy explain" "main" snp policy explain 0x30000
-loads "ipfs cid" "main" ipfs cid "$tmp/file"
-loads "ipfs car" "main" --quiet ipfs car "$tmp/file" "$tmp/file.car"
+loads "ipfs cid" "" ipfs cid "$tmp/file"
+loads "ipfs cid --json" "" --json ipfs cid "$tmp/file"
+fails_ok=1 loads "ipfs cid, a failure" "" --json ipfs cid "$tmp/missing"
+loads "ipfs car" "" --quiet ipfs car "$tmp/file" "$tmp/file.car"
+loads "ipfs car --json" "" --json ipfs car "$tmp/file" "$tmp/file.car" --force
+loads "ipfs --help" "" ipfs --help
+# ipfs add and upload: the network half in the module aleph
+fails_ok=1 loads "ipfs add" "main aleph" --timeout 5 ipfs add "$tmp/file" --ipfs-api http://127.0.0.1:9
 loads "account --help" "main aleph" account --help
 loads "message --help" "main aleph" message --help
 loads "tag --help" "main virt" tag --help
@@ -153,6 +159,11 @@ if "$root$bindir/virt-aleph" "${verify[@]}" >/dev/null 2>&1; then
   ok "a broken cli-main.so leaves snp verify-report working"
 else
   bad "a broken cli-main.so breaks snp verify-report"
+fi
+if out=$("$root$bindir/virt-aleph" --quiet ipfs cid "$tmp/file" 2>&1) && [ "$out" = "$("$cli" --quiet ipfs cid "$tmp/file")" ]; then
+  ok "a broken cli-main.so leaves ipfs cid working"
+else
+  bad "a broken cli-main.so breaks ipfs cid: $out"
 fi
 
 echo "# $passes passed, $fails failed"

@@ -295,6 +295,19 @@ class TestIpfs(JsonCliTest):
         self.assertEqual(doc["car"], car)
         self.assertTrue(os.path.getsize(car) > 0)
 
+    def test_cid_text(self):
+        """ipfs's document is json-glib's indented form, byte for byte (the front writes it
+        with lib's writer): two spaces, " : ", members in order, the name as given."""
+        name = self.write('caf\u00e9 "q"\tx.txt', "hello world")
+        for args, members in ((["ipfs", "cid", name], ["cid", "file"]),
+                              (["ipfs", "car", name, name + ".car"], ["cid", "file", "car"])):
+            r = self.run_cli(*args)
+            self.assertEqual(r.returncode, 0, self.describe(r))
+            doc = json.loads(r.stdout)
+            self.assertEqual(list(doc), members)
+            self.assertEqual(r.stdout, json.dumps(doc, indent=2, separators=(",", " : "),
+                                                  ensure_ascii=False) + "\n")
+
     def test_failures(self):
         hello = self.write("hello2.txt", "hello world")
         self.fails("not-found", "ipfs", "cid", os.path.join(self.dir, "none"))

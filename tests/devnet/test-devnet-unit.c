@@ -342,9 +342,9 @@ car_roundtrip(gsize size)
 	for (gsize i = 0; i < size; i++)
 		data[i] = (guint8)(i * 31 + (i >> 9));
 	g_assert_true(g_file_set_contents(file, (const gchar *)data, (gssize)size, NULL));
-	g_assert_true(ac_ipfs_file_write_car(file, car, TRUE, root, NULL, &error));
+	g_assert_true(ac_ipfs_file_write_car(file, car, TRUE, root, NULL, NULL, &error));
 	g_assert_no_error(error);
-	expect_cid = ac_ipfs_file_cid_string(file, NULL, &error);
+	expect_cid = ac_ipfs_file_cid_string(file, NULL, NULL, &error);
 	g_assert_true(g_file_get_contents(car, &cardata, &carlen, NULL));
 	cid = ac_devnet_car_extract((const guint8 *)cardata, carlen, G_MAXUINT64, out, &fsize,
 	                            &error);

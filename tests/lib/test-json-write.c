@@ -12,10 +12,16 @@
 #include "ac-json-write.h"
 
 static gchar *
-glib_text (JsonObject *o)
+glib_text_full (JsonObject *o, gboolean pretty)
 {
 	g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
-	return json_to_string (node, FALSE);
+	return json_to_string (node, pretty);
+}
+
+static gchar *
+glib_text (JsonObject *o)
+{
+	return glib_text_full (o, FALSE);
 }
 
 /* each byte from 0x01 to 0xff, alone and between others, as a value and as a member name */
@@ -39,7 +45,7 @@ test_every_byte (void)
 }
 
 static void
-test_shapes (void)
+shapes (gboolean pretty)
 {
 	g_autoptr (JsonObject) o = json_object_new ();
 	JsonObject *inner = json_object_new ();
@@ -60,9 +66,12 @@ test_shapes (void)
 	json_object_set_object_member (inner, "empty", json_object_new ());
 	json_object_set_object_member (o, "error", inner);
 	json_object_set_string_member (o, "last", "\"quoted\\\"\n");
-	expected = glib_text (o);
+	expected = glib_text_full (o, pretty);
 
-	ac_json_writer_init (&w);
+	if (pretty)
+		ac_json_writer_init_pretty (&w);
+	else
+		ac_json_writer_init (&w);
 	ac_json_writer_begin_object (&w, NULL);
 	ac_json_writer_boolean (&w, "verified", TRUE);
 	ac_json_writer_boolean (&w, "checked", FALSE);
@@ -84,11 +93,50 @@ test_shapes (void)
 	g_assert_cmpstr (ac_json_writer_get_text (&w), ==, expected);
 }
 
+static void
+test_shapes (void)
+{
+	shapes (FALSE);
+}
+
+/* json_to_string (node, TRUE): what virt-aleph ipfs prints */
+static void
+test_shapes_pretty (void)
+{
+	shapes (TRUE);
+}
+
+/* an empty document and one of a single member, pretty */
+static void
+test_pretty_small (void)
+{
+	g_autoptr (JsonObject) empty = json_object_new ();
+	g_autoptr (JsonObject) one = json_object_new ();
+	g_autofree gchar *e_empty = glib_text_full (empty, TRUE);
+	g_autofree gchar *e_one = NULL;
+	g_auto (AcJsonWriter) w = { 0 };
+	g_auto (AcJsonWriter) w1 = { 0 };
+
+	json_object_set_string_member (one, "cid", "Qm");
+	e_one = glib_text_full (one, TRUE);
+	ac_json_writer_init_pretty (&w);
+	ac_json_writer_begin_object (&w, NULL);
+	ac_json_writer_end_object (&w);
+	g_assert_cmpstr (ac_json_writer_get_text (&w), ==, e_empty);
+	ac_json_writer_init_pretty (&w1);
+	ac_json_writer_begin_object (&w1, NULL);
+	ac_json_writer_string (&w1, "cid", "Qm");
+	ac_json_writer_end_object (&w1);
+	g_assert_cmpstr (ac_json_writer_get_text (&w1), ==, e_one);
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/json-write/every-byte", test_every_byte);
 	g_test_add_func ("/json-write/shapes", test_shapes);
+	g_test_add_func ("/json-write/shapes-pretty", test_shapes_pretty);
+	g_test_add_func ("/json-write/pretty-small", test_pretty_small);
 	return g_test_run ();
 }

@@ -37,11 +37,18 @@ def dot_nodes(rel):
 
 
 def reconcile_states():
-    """states of the validate step (ac-reconcile.c)"""
+    """states of the validate step (ac-reconcile.c), and whether a domain waiting for a slot
+    says 'queued' (ac_reconcile_queued_status: at the step it waits for, drawn at 'build')"""
     text = read("plugin/daemon/ac-reconcile.c")
     if 'st->step = g_strdup ("validate")' not in text:
         fail("plugin/daemon/ac-reconcile.c no longer writes step 'validate': update this check")
-    return set(re.findall(r'st->state = g_strdup \("([a-z-]+)"\)', text))
+    queued = re.search(r'\nac_reconcile_queued_status \(.*?\n}\n', text, re.S)
+    if queued is None:
+        fail("plugin/daemon/ac-reconcile.c: ac_reconcile_queued_status not found: update this check")
+        return set(), set()
+    waiting = set(re.findall(r'st->state = g_strdup \("([a-z-]+)"\)', queued.group(0)))
+    rest = text.replace(queued.group(0), "")
+    return set(re.findall(r'st->state = g_strdup \("([a-z-]+)"\)', rest)), waiting
 
 
 def check(dot_rel, steps, terminal):
@@ -70,7 +77,8 @@ pipeline_dir = os.path.join(SRC, "plugin", "pipeline")
 pipeline = "".join(read(os.path.join("plugin", "pipeline", name))
                    for name in sorted(os.listdir(pipeline_dir))
                    if name.startswith("ac-pipeline") and name.endswith(".c"))
-steps = {"validate": reconcile_states()}
+validate_states, waiting_states = reconcile_states()
+steps = {"validate": validate_states}
 for state, step in re.findall(r'\bac_pipeline_report \(&?p,\s*"([a-z-]+)",\s*"([a-z/-]+)",\s*\d+\)', pipeline):
     steps.setdefault(step, set()).add(state)
 terminal = set()
@@ -80,13 +88,15 @@ for arg in re.findall(r'\bac_pipeline_report_failure \(\s*&?p,\s*(.*?),\s*(?:"[a
 if len(steps) < 10 or not {"failed", "interrupted"} <= terminal:
     fail(f"plugin/pipeline/ac-pipeline*.c: found only steps {sorted(steps)} and failure states "
          f"{sorted(terminal)}; the patterns of this check no longer match the code")
+# a flow waiting for a slot (of the pool, or a build's) is drawn at the build
+steps.setdefault("build", set()).update(waiting_states)
 check("docs/diagrams/pipeline.dot", steps, terminal)
 
 # ---- the local SEV flow ----
 local = "".join(read(os.path.join("plugin", "localsev", f))
                 for f in sorted(os.listdir(os.path.join(SRC, "plugin", "localsev")))
                 if f.startswith("ac-localsev-service") and f.endswith(".c"))
-lsteps = {"validate": reconcile_states()}
+lsteps = {"validate": validate_states, "build": set(waiting_states)}
 for state, step in re.findall(r'ac_localsev_service_status_new\s*\(\s*\w+,\s*"([a-z-]+)",\s*"([a-z/-]+)"\)', local):
     lsteps.setdefault(step, set()).add(state)
 for step in re.findall(r'ac_localsev_service_fail\s*\(\s*\w+,\s*"([a-z/-]+)"', local):

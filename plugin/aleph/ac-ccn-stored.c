@@ -297,9 +297,8 @@ ac_ccn_stored_open (AcCcnClient *self,
 	r = stored_get_range (f, 0, MAX (head, 1), (gsize)MIN (max_whole, (guint64)G_MAXSIZE),
 	                      error);
 	if (r == NULL) {
-		/* the one error of a body past the bound: a whole file instead of a range */
-		if (error != NULL && *error != NULL
-		    && strstr ((*error)->message, "the answer exceeds") != NULL)
+		/* a body past the bound: a whole file instead of a range */
+		if (ac_http_client_last_answer_too_large (self->http))
 			g_prefix_error (error,
 			                "the server ignores Range requests and the file is "
 			                "larger than %" G_GUINT64_FORMAT " bytes: ",

@@ -20,6 +20,7 @@ struct _AcHttpClient {
 	guint max_retries;
 	guint base_delay_ms;
 	gsize max_body;
+	gboolean too_large; /* the last request's answer went past max_body */
 	gchar *user_agent;
 	GCancellable *cancellable;
 };
@@ -207,6 +208,12 @@ gsize
 ac_http_client_get_max_body (AcHttpClient *self)
 {
 	return self->max_body;
+}
+
+gboolean
+ac_http_client_last_answer_too_large (AcHttpClient *self)
+{
+	return self->too_large;
 }
 
 /* full jitter around an exponential step, capped at 30 s */
@@ -423,6 +430,7 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 	gint64 deadline = (!upload && self->call_ms > 0)
 	                      ? g_get_monotonic_time () + (gint64)self->call_ms * 1000 : 0;
 
+	self->too_large = FALSE;
 	for (;;) {
 		g_autoptr(CURL) curl = curl_easy_init ();
 		g_autoptr(GByteArray) buf = g_byte_array_new ();
@@ -478,6 +486,7 @@ perform (AcHttpClient *self, const gchar *method, const gchar *url, const gchar 
 			return NULL;
 		}
 		if (rc == CURLE_WRITE_ERROR && sink.overflow) {
+			self->too_large = TRUE;
 			g_set_error (error, AC_ERROR, AC_ERROR_REMOTE,
 				     "%s %s: the answer exceeds %" G_GSIZE_FORMAT " bytes", method,
 				     shown, self->max_body);

@@ -48,6 +48,8 @@ void ac_http_client_set_stall_timeout (AcHttpClient *self, guint stall_ms);
 void ac_http_client_set_retries (AcHttpClient *self, guint max_retries, guint base_delay_ms);
 void ac_http_client_set_max_body (AcHttpClient *self, gsize max_body);
 gsize ac_http_client_get_max_body (AcHttpClient *self);
+/* whether the last request failed because its answer was larger than the max_body bound */
+gboolean ac_http_client_last_answer_too_large (AcHttpClient *self);
 guint ac_http_client_backoff_ms (AcHttpClient *self, guint attempt);
 /* A cancelled @cancellable aborts transfers, retries and polling with AC_ERROR_CANCELLED. */
 void ac_http_client_set_cancellable (AcHttpClient *self, GCancellable *cancellable);

@@ -71,7 +71,8 @@ ac_cli_option_context_new (AcCliGlobal *global, const gchar *parameter_string, c
 		  "print every input and intermediate value", NULL },
 		{ "timeout", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)ac_cli_timeout_cb,
 		  "give up on an HTTP call (connect, answer and retries) after SECONDS (default 120); "
-		  "message send: also the wait for processing (default 600)", "SECONDS" },
+		  "message send: also the wait for processing (default 600); --config: the wait for "
+		  "the hosts to connect (default 30)", "SECONDS" },
 		{ "password-file", 0, 0, G_OPTION_ARG_FILENAME, &global->password_file,
 		  "the password of a JSON keystore key file (its first line); default: asked on the "
 		  "terminal", "FILE" },

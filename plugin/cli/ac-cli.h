@@ -23,7 +23,8 @@ typedef struct {
 	gboolean json;      /* --json: machine-readable output, NDJSON progress */
 	gboolean quiet;     /* --quiet: no progress, no chatter */
 	gboolean debug;     /* --debug: every input and intermediate value */
-	guint timeout_s;    /* --timeout: bound of one whole HTTP call; 0 = the client's default */
+	guint timeout_s;    /* --timeout: bound of one whole HTTP call, and of the wait for a fleet's
+	                       hosts to connect; 0 = the defaults */
 	gchar *password_file; /* --password-file: a JSON keystore's password; NULL = ask */
 } AcCliGlobal;
 
@@ -145,7 +146,16 @@ gboolean ac_cli_status_tag_changed (const AcStatus *status, const AcDomain *doma
 gboolean ac_cli_status_instance_kept (const AcStatus *status);
 gchar *ac_cli_format_bytes (guint64 bytes);
 const AcHost *
-ac_cli_find_domain_host (GPtrArray *hosts, const gchar *name, GError **error);
+ac_cli_find_domain_host (AcCliGlobal *global, GPtrArray *hosts, const gchar *name, GError **error);
+/* A connection to each host of a fleet, all opened at once (cli-list.c): an array parallel to
+ * the hosts, of AcCliHostConn */
+typedef struct {
+	gpointer conn; /* virConnectPtr; %NULL when it could not be opened: @error says why */
+	GError *error;
+} AcCliHostConn;
+GPtrArray *ac_cli_connect_hosts (AcCliGlobal *global, GPtrArray *hosts);
+/* how long a fleet's hosts are waited for when --timeout is not given */
+#define AC_CLI_HOST_WAIT_S 30
 
 /* Command groups, one file each; the front's cli-snp.c and cli-ipfs.c, the main module's
  * cli-sev.c, cli-devnet.c. */

@@ -437,18 +437,20 @@ check_domain (Doctor *d, virConnect *conn, AcPipelineConfig *config, const gchar
 static void
 check_hosts (Doctor *d, GPtrArray *hosts)
 {
-	for (guint i = 0; hosts->len > 1 && i < hosts->len; i++) {
+	g_autoptr (GPtrArray) conns = NULL;
+	if (hosts->len < 2)
+		return;
+	conns = ac_cli_connect_hosts (d->global, hosts);
+	for (guint i = 0; i < hosts->len; i++) {
 		const AcHost *h = g_ptr_array_index (hosts, i);
+		AcCliHostConn *hc = g_ptr_array_index (conns, i);
 		g_autofree gchar *check = g_strdup_printf ("host %s", h->name);
-		g_autoptr (GError) error = NULL;
-		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, &error);
 		unsigned long ver = 0;
-		if (conn == NULL) {
-			report (d, check, CHECK_FAIL, AC_EXIT_LIBVIRT, "host %s: %s", h->name,
-			        error->message);
+		if (hc->conn == NULL) {
+			report (d, check, CHECK_FAIL, AC_EXIT_LIBVIRT, "%s", hc->error->message);
 			continue;
 		}
-		virConnectGetLibVersion (conn, &ver);
+		virConnectGetLibVersion (hc->conn, &ver);
 		report (d, check, CHECK_OK, AC_EXIT_OK, "%s (libvirt %lu.%lu.%lu; state %s)", h->uri,
 		        ver / 1000000, (ver / 1000) % 1000, ver % 1000, h->state_dir);
 	}

@@ -298,6 +298,50 @@ list_print_table (GPtrArray *rows, gboolean hosts)
 	}
 }
 
+static void
+host_conn_free (gpointer data)
+{
+	AcCliHostConn *hc = data;
+	if (hc->conn != NULL)
+		virConnectClose (hc->conn);
+	g_clear_error (&hc->error);
+	g_free (hc);
+}
+
+/**
+ * ac_cli_connect_hosts:
+ * @hosts: the hosts of a configuration (ac_cli_config_hosts())
+ *
+ * Opens a connection to every host at once, each in a thread: a host that accepts and never
+ * answers (an ssh handshake that never ends) would block virConnectOpen() for ever. Of a fleet,
+ * every host is waited for --timeout seconds at most (default %AC_CLI_HOST_WAIT_S); a single
+ * host, for --timeout when given, else as long as it takes, as virsh does. A host not open by
+ * then has its error named after it; the others are used.
+ */
+GPtrArray *
+ac_cli_connect_hosts (AcCliGlobal *global, GPtrArray *hosts)
+{
+	g_autoptr (GPtrArray) result = g_ptr_array_new_with_free_func (host_conn_free);
+	g_autofree AcVirtOpening **ops = g_new0 (AcVirtOpening *, hosts->len);
+	guint seconds = global->timeout_s != 0 ? global->timeout_s
+	                : hosts->len > 1       ? AC_CLI_HOST_WAIT_S
+	                                       : 0;
+	gint64 deadline = seconds != 0 ? g_get_monotonic_time () + seconds * G_USEC_PER_SEC
+	                               : G_MAXINT64;
+
+	for (guint i = 0; i < hosts->len; i++)
+		ops[i] = ac_virt_connect_begin (((const AcHost *)g_ptr_array_index (hosts, i))->uri);
+	for (guint i = 0; i < hosts->len; i++) {
+		AcCliHostConn *hc = g_new0 (AcCliHostConn, 1);
+		hc->conn = ac_virt_connect_end (ops[i], deadline, &hc->error);
+		if (hc->conn == NULL && hosts->len > 1)
+			g_prefix_error (&hc->error, "host %s: ",
+			                ((const AcHost *)g_ptr_array_index (hosts, i))->name);
+		g_ptr_array_add (result, hc);
+	}
+	return g_steal_pointer (&result);
+}
+
 /**
  * ac_cli_find_domain_host:
  * @hosts: the hosts of a configuration (ac_cli_config_hosts())
@@ -306,16 +350,17 @@ list_print_table (GPtrArray *rows, gboolean hosts)
  * several hosts (a clone) is refused, naming them: --connect picks one.
  */
 const AcHost *
-ac_cli_find_domain_host (GPtrArray *hosts, const gchar *name, GError **error)
+ac_cli_find_domain_host (AcCliGlobal *global, GPtrArray *hosts, const gchar *name, GError **error)
 {
 	const AcHost *found = NULL;
 	g_autoptr (GString) down = g_string_new (NULL);
+	g_autoptr (GPtrArray) conns = ac_cli_connect_hosts (global, hosts);
 	for (guint i = 0; i < hosts->len; i++) {
 		const AcHost *h = g_ptr_array_index (hosts, i);
-		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, NULL);
+		AcCliHostConn *hc = g_ptr_array_index (conns, i);
 		g_autoptr (virDomain) dom
-		    = conn != NULL ? ac_virt_lookup_domain (conn, name, NULL) : NULL;
-		if (conn == NULL)
+		    = hc->conn != NULL ? ac_virt_lookup_domain (hc->conn, name, NULL) : NULL;
+		if (hc->conn == NULL)
 			g_string_append_printf (down, "%s%s", down->len > 0 ? ", " : "", h->name);
 		if (dom == NULL)
 			continue;
@@ -342,15 +387,17 @@ static GPtrArray *
 list_collect_hosts (AcCliGlobal *global, GPtrArray *hosts, GError **error)
 {
 	g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (list_row_free);
+	g_autoptr (GPtrArray) conns = ac_cli_connect_hosts (global, hosts);
 	for (guint i = 0; i < hosts->len; i++) {
 		const AcHost *h = g_ptr_array_index (hosts, i);
-		g_autoptr (GError) local_error = NULL;
-		g_autoptr (virConnect) conn = ac_virt_connect (h->uri, &local_error);
-		if (conn == NULL
-		    || !list_collect_rows (conn, h->uri, hosts->len > 1 ? h->name : NULL, rows,
+		AcCliHostConn *hc = g_ptr_array_index (conns, i);
+		g_autoptr (GError) local_error = g_steal_pointer (&hc->error);
+		if (hc->conn == NULL
+		    || !list_collect_rows (hc->conn, h->uri, hosts->len > 1 ? h->name : NULL, rows,
 		                           &local_error)) {
 			if (hosts->len > 1) {
-				g_prefix_error (&local_error, "host %s: ", h->name);
+				if (hc->conn != NULL)
+					g_prefix_error (&local_error, "host %s: ", h->name);
 				if (!global->quiet)
 					g_printerr ("virt-aleph: %s\n", local_error->message);
 			}

@@ -524,7 +524,7 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 		const AcHost *h;
 		ac_virt_init ();
 		hosts = ac_cli_config_hosts (global, config_path, NULL, &error);
-		h = hosts != NULL ? ac_cli_find_domain_host (hosts, argv[1], &error) : NULL;
+		h = hosts != NULL ? ac_cli_find_domain_host (global, hosts, argv[1], &error) : NULL;
 		if (h == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		g_free (global->connect_uri);

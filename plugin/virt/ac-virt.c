@@ -62,6 +62,100 @@ ac_virt_connect (const gchar *uri, GError **error)
 	return conn;
 }
 
+/* A connection being opened in a thread of its own (ac_virt_connect_begin()). */
+struct _AcVirtOpening {
+	gint ref;
+	GMutex lock;
+	GCond cond;
+	gboolean done;
+	gchar *uri;
+	gint64 started;
+	virConnectPtr conn;
+	GError *error;
+};
+
+static void
+ac_virt_opening_unref (AcVirtOpening *op)
+{
+	if (!g_atomic_int_dec_and_test (&op->ref))
+		return;
+	if (op->conn != NULL)
+		virConnectClose (op->conn);
+	g_clear_error (&op->error);
+	g_free (op->uri);
+	g_mutex_clear (&op->lock);
+	g_cond_clear (&op->cond);
+	g_free (op);
+}
+
+static gpointer
+ac_virt_opening_thread (gpointer data)
+{
+	AcVirtOpening *op = data;
+	GError *error = NULL;
+	virConnectPtr conn = ac_virt_connect (op->uri, &error);
+
+	g_mutex_lock (&op->lock);
+	op->conn = conn;
+	op->error = error;
+	op->done = TRUE;
+	g_cond_signal (&op->cond);
+	g_mutex_unlock (&op->lock);
+	ac_virt_opening_unref (op);
+	return NULL;
+}
+
+/**
+ * ac_virt_connect_begin:
+ *
+ * Starts opening @uri in a thread: an ssh connection to a host that accepts and never answers
+ * blocks virConnectOpen() for ever, so a caller that talks to several hosts opens them all at
+ * once and waits for each with ac_virt_connect_end() and one deadline.
+ */
+AcVirtOpening *
+ac_virt_connect_begin (const gchar *uri)
+{
+	AcVirtOpening *op = g_new0 (AcVirtOpening, 1);
+	op->ref = 2;
+	op->uri = g_strdup (uri);
+	op->started = g_get_monotonic_time ();
+	g_mutex_init (&op->lock);
+	g_cond_init (&op->cond);
+	g_thread_unref (g_thread_new ("ac-virt-connect", ac_virt_opening_thread, op));
+	return op;
+}
+
+/**
+ * ac_virt_connect_end:
+ * @op: (transfer full): from ac_virt_connect_begin()
+ * @deadline: a g_get_monotonic_time() value
+ *
+ * The connection, once opened; %NULL with its error, or with %AC_ERROR_LIBVIRT when it is not
+ * open by @deadline (the thread then closes it whenever it opens, and nothing waits for it).
+ */
+virConnectPtr
+ac_virt_connect_end (AcVirtOpening *op, gint64 deadline, GError **error)
+{
+	virConnectPtr conn = NULL;
+
+	g_mutex_lock (&op->lock);
+	while (!op->done && g_cond_wait_until (&op->cond, &op->lock, deadline))
+		;
+	if (!op->done) {
+		gint64 waited = (deadline - op->started + G_USEC_PER_SEC / 2) / G_USEC_PER_SEC;
+		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT,
+			     "cannot connect to %s: no answer after %" G_GINT64_FORMAT " s", op->uri,
+			     MAX (waited, 0));
+	} else if (op->conn == NULL) {
+		g_propagate_error (error, g_steal_pointer (&op->error));
+	} else {
+		conn = g_steal_pointer (&op->conn);
+	}
+	g_mutex_unlock (&op->lock);
+	ac_virt_opening_unref (op);
+	return conn;
+}
+
 /**
  * ac_virt_lookup_domain:
  * @name: a domain name or UUID, as virsh takes them

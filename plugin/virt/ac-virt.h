@@ -17,6 +17,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)
 void ac_virt_init (void);
 void ac_virt_set_error (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
 virConnectPtr ac_virt_connect (const gchar *uri, GError **error);
+typedef struct _AcVirtOpening AcVirtOpening;
+AcVirtOpening *ac_virt_connect_begin (const gchar *uri);
+virConnectPtr ac_virt_connect_end (AcVirtOpening *op, gint64 deadline, GError **error);
 virDomainPtr ac_virt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error);
 gchar *ac_virt_get_xml (virDomainPtr dom, GError **error);
 gboolean ac_virt_set_metadata (virDomainPtr dom,

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -175,6 +176,39 @@ class ListStatusTest(unittest.TestCase):
         self.assertIn("--json", r.stdout)
         r = subprocess.run([VIRT_ALEPH, "--help"], capture_output=True, text=True, env=self.env)
         self.assertRegex(r.stdout, r"\n  list +list the tagged domains")
+
+    def test_fleet_silent_host(self):
+        # a fleet whose host c accepts connections and never answers (an ssh handshake that never
+        # ends): list and status wait --timeout for it, then show the other host, naming c
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        self.addCleanup(silent.close)
+        uri_c = (f"qemu+ssh://root@127.0.0.1:{silent.getsockname()[1]}/system"
+                 "?no_verify=1&no_tty=1")
+        conf = os.path.join(self.dir, "fleet-silent.conf")
+        with open(conf, "w") as f:
+            f.write(f"[pipeline]\nstate-dir={self.dir}/state\n[host c]\nconnect={uri_c}\n")
+        uri = self.fleet()
+        for args in (["list"], ["list", "--json"], ["status", "web"], ["status", "nowhere"]):
+            with self.subTest(args=args):
+                t0 = time.monotonic()
+                r = self.run_cli(uri, *args, "--config", conf, "--timeout", "2")
+                self.assertLess(time.monotonic() - t0, 15, self.describe(r))
+                if args[0] == "list":
+                    # the host that answered is listed; the exit code is the silent host's
+                    self.assertIn(f"host c: cannot connect to {uri_c}: no answer after 2 s",
+                                  r.stderr)
+                    self.assertEqual(r.returncode, EXIT["libvirt"], self.describe(r))
+                    self.assertIn("web", r.stdout)
+                elif args[1] == "web":
+                    # status finds web on the host that answered
+                    self.assertEqual(r.returncode, 0, self.describe(r))
+                    self.assertIn(f"CRN:         {CRN_URL}", r.stdout)
+                else:
+                    self.assertEqual(r.returncode, EXIT["not-found"], self.describe(r))
+                    self.assertIn("no domain 'nowhere' on the 2 hosts of the configuration; "
+                                  "not reachable: c", r.stderr)
 
     # ---- status ----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ ac_log_domain_free (gpointer data)
 }
 
 static GPrivate thread_domain = G_PRIVATE_INIT (ac_log_domain_free);
+static GPrivate thread_host = G_PRIVATE_INIT (g_free);
 static gchar *log_ident;
 static AcLogTarget log_target = AC_LOG_STDERR;
 static int log_fd = -1;
@@ -147,6 +148,20 @@ ac_log_set_thread_domain (const gchar *name, const gchar *uuid)
 	g_private_replace (&thread_domain, d);
 }
 
+/**
+ * ac_log_set_thread_host:
+ * @host: (nullable): the name of the host (of a fleet) this thread works for; %NULL: none
+ *
+ * From now on, every message this thread logs says which host it concerns: its text starts
+ * with "host NAME: " (unless it does already) and the journal gets an ALEPH_HOST field. Only a
+ * service that follows several hosts sets it: a domain UUID may then be on two of them.
+ */
+void
+ac_log_set_thread_host (const gchar *host)
+{
+	g_private_replace (&thread_host, g_strdup (host));
+}
+
 static const gchar *
 field_value (const GLogField *fields, gsize n_fields, const gchar *key, gssize *length)
 {
@@ -229,19 +244,28 @@ write_syslog (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
 {
 	const gchar *message = field_value (fields, n_fields, "MESSAGE", NULL);
 	const gchar *name = field_value (fields, n_fields, "DOMAIN_NAME", NULL);
+	const gchar *host = field_value (fields, n_fields, "ALEPH_HOST", NULL);
 	g_autoptr (GString) d = g_string_new (NULL);
+	g_autofree gchar *host_prefix = host != NULL ? g_strdup_printf ("host %s: ", host) : NULL;
+	gsize skip = 0;
 	char stamp[32] = "";
 	time_t now = time (NULL);
 	struct tm tm;
 
+	if (message == NULL)
+		message = "";
 	if (localtime_r (&now, &tm) != NULL)
 		strftime (stamp, sizeof (stamp), "%b %e %H:%M:%S", &tm);
 	g_string_printf (d, "<%d>%s %s[%d]: ", 3 * 8 + level_priority (level), stamp,
 	                 log_ident != NULL ? log_ident : g_get_prgname (), (int)getpid ());
-	/* syslog has no fields: the domain goes into the text when the text does not name it */
-	if (name != NULL && message != NULL && strstr (message, name) == NULL)
+	/* syslog has no fields: the domain goes into the text when the text does not name it,
+	 * after the host the text starts with */
+	if (host_prefix != NULL && g_str_has_prefix (message, host_prefix))
+		skip = strlen (host_prefix);
+	g_string_append_len (d, message, (gssize)skip);
+	if (name != NULL && strstr (message, name) == NULL)
 		g_string_append_printf (d, "domain '%s': ", name);
-	g_string_append (d, message != NULL ? message : "");
+	g_string_append (d, message + skip);
 	return send_datagram (ac_log_syslog_socket (), d->str, d->len);
 }
 
@@ -250,14 +274,37 @@ ac_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gp
 {
 	const gchar *log_domain = field_value (fields, n_fields, "GLIB_DOMAIN", NULL);
 	AcLogDomain *d = g_private_get (&thread_domain);
+	const gchar *host = g_private_get (&thread_host);
 	g_autoptr (GArray) all = NULL;
 	g_autofree gchar *priority = NULL;
+	g_autofree gchar *host_message = NULL;
 	GLogField f;
 
 	if (g_log_writer_default_would_drop (level, log_domain))
 		return G_LOG_WRITER_HANDLED;
-	all = g_array_sized_new (FALSE, FALSE, sizeof (GLogField), n_fields + 4);
+	all = g_array_sized_new (FALSE, FALSE, sizeof (GLogField), n_fields + 5);
 	g_array_append_vals (all, fields, n_fields);
+	if (host != NULL) {
+		g_autofree gchar *prefix = g_strdup_printf ("host %s: ", host);
+		for (guint i = 0; i < all->len; i++) {
+			GLogField *m = &g_array_index (all, GLogField, i);
+			g_autofree gchar *text = NULL;
+			if (g_strcmp0 (m->key, "MESSAGE") != 0)
+				continue;
+			text = m->length < 0 ? g_strdup (m->value)
+			                     : g_strndup (m->value, (gsize)m->length);
+			if (!g_str_has_prefix (text, prefix)) {
+				host_message = g_strconcat (prefix, text, NULL);
+				m->value = host_message;
+				m->length = -1;
+			}
+			break;
+		}
+		if (field_value (fields, n_fields, "ALEPH_HOST", NULL) == NULL) {
+			f = (GLogField){ "ALEPH_HOST", host, -1 };
+			g_array_append_val (all, f);
+		}
+	}
 	if (field_value (fields, n_fields, "PRIORITY", NULL) == NULL) {
 		priority = g_strdup_printf ("%d", level_priority (level));
 		f = (GLogField){ "PRIORITY", priority, -1 };

@@ -40,6 +40,8 @@ gboolean
 ac_log_setup (const gchar *ident, AcLogTarget target, GError **error);
 void
 ac_log_set_thread_domain (const gchar *name, const gchar *uuid);
+void
+ac_log_set_thread_host (const gchar *host);
 gchar *
 ac_log_where (const gchar *ident, const gchar *domain_uuid);
 

@@ -82,6 +82,21 @@ ac_daemon_host_new (const AcHost *config,
 
 /* ---- reconcile --------------------------------------------------------------------------- */
 
+/**
+ * ac_daemon_host_log_context:
+ * @name: (nullable): the domain's name; %NULL with @uuid %NULL: no domain any more
+ *
+ * What this thread logs from now on concerns that domain of @self: the log says which (and,
+ * in a fleet, which host: a UUID may be on two).
+ */
+void
+ac_daemon_host_log_context (AcDaemonHost *self, const gchar *name, const gchar *uuid)
+{
+	gboolean any = name != NULL || uuid != NULL;
+	ac_log_set_thread_domain (name, uuid);
+	ac_log_set_thread_host (any && self->named ? self->name : NULL);
+}
+
 static void
 ac_daemon_host_reconcile_domain (AcDaemonHost *self, const gchar *uuid)
 {
@@ -94,9 +109,9 @@ ac_daemon_host_reconcile_domain (AcDaemonHost *self, const gchar *uuid)
 		dom = virDomainLookupByUUIDString (self->conn, uuid);
 	if (dom == NULL)
 		return; /* undefined meanwhile */
-	ac_log_set_thread_domain (virDomainGetName (dom), uuid);
+	ac_daemon_host_log_context (self, virDomainGetName (dom), uuid);
 	self->funcs->reconcile (self, dom, uuid);
-	ac_log_set_thread_domain (NULL, NULL);
+	ac_daemon_host_log_context (self, NULL, NULL);
 }
 
 static gboolean

@@ -65,6 +65,8 @@ ac_daemon_host_new (const AcHost *config,
 void
 ac_daemon_host_start (AcDaemonHost *self);
 void
+ac_daemon_host_log_context (AcDaemonHost *self, const gchar *name, const gchar *uuid);
+void
 ac_daemon_host_queue (AcDaemonHost *self, const gchar *uuid);
 void
 ac_daemon_host_stop (AcDaemonHost *self);

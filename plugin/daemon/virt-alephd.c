@@ -277,7 +277,7 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 	}
 	w->thread = g_thread_self ();
 	/* whatever the pipeline logs concerns this domain (journal fields DOMAIN_NAME/UUID) */
-	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
+	ac_daemon_host_log_context (w->host, virDomainGetName (w->dom), w->uuid);
 	ac_worker_dequeue (w);
 	if (w->kind == AC_WORKER_LOCALSEV) {
 		/* the local SEV flow is local work (build, launch, attestation on this libvirt):
@@ -313,7 +313,7 @@ ac_worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 		ac_slots_release (w->daemon->build_slots);
 		w->building = FALSE;
 	}
-	ac_log_set_thread_domain (NULL, NULL);
+	ac_daemon_host_log_context (w->host, NULL, NULL);
 	g_task_return_boolean (task, ok);
 }
 
@@ -340,15 +340,16 @@ static void
 ac_worker_done (GObject *source, GAsyncResult *res, gpointer data)
 {
 	AcWorker *w = g_task_get_task_data (G_TASK (res));
+	AcDaemonHost *host = w->host; /* w may go with the task */
 	GError *error = NULL;
 	/* the error of a flow that never started (stopping) */
 	if (!g_task_propagate_boolean (G_TASK (res), &error) && w->error == NULL)
 		w->error = error;
 	else
 		g_clear_error (&error);
-	ac_log_set_thread_domain (virDomainGetName (w->dom), w->uuid);
+	ac_daemon_host_log_context (host, virDomainGetName (w->dom), w->uuid);
 	ac_worker_done_domain (w);
-	ac_log_set_thread_domain (NULL, NULL);
+	ac_daemon_host_log_context (host, NULL, NULL);
 }
 
 static void
@@ -612,13 +613,13 @@ ac_daemon_undefined (AcDaemonHost *host, const gchar *uuid)
 	g_autoptr (GError) error = NULL;
 	if (g_hash_table_contains (host->workers, uuid))
 		return;
-	ac_log_set_thread_domain (NULL, uuid);
+	ac_daemon_host_log_context (host, NULL, uuid);
 	if (ac_localsev_forget (host->lopts->state_dir, uuid, &error))
 		g_message ("domain %s is undefined: removed its local SEV session keys and records",
 		           uuid);
 	else if (!g_error_matches (error, AC_ERROR, AC_ERROR_NOT_FOUND))
 		g_warning ("domain %s is undefined: %s", uuid, error->message);
-	ac_log_set_thread_domain (NULL, NULL);
+	ac_daemon_host_log_context (host, NULL, NULL);
 }
 
 static const AcDaemonHostFuncs ac_daemon_host_funcs = {

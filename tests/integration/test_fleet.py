@@ -135,6 +135,9 @@ class FleetTests(flow.DevnetFlowCase):
         self.assertFalse(alpha["status"]["imagePath"].startswith(os.path.join(self.state, "hosts")))
         r = run(VIRT_ALEPH, "status", "beta", "--config", self.config)
         self.assertIn("Host:        b (" + self.uri_b, r.stdout)
+        # the daemon's log says which host a domain's lines are about (the UUID is on both)
+        self.assertRegex(env.daemon_output(), r"host b: domain 'beta': \w+ at step")
+        self.assertRegex(env.daemon_output(), r"host localhost: domain 'alpha': \w+ at step")
 
         # list names each domain's host: a HOST column, a host member
         listed = {(d["host"], d["domain"]): d for d in json.loads(self.fleet("list").stdout)}

@@ -158,6 +158,14 @@ domain_thread (gpointer data)
 	                  "about another one");
 	ac_log_set_thread_domain (NULL, NULL);
 	g_message ("no domain any more");
+	/* a fleet's host: named in the text once, and in a field */
+	ac_log_set_thread_domain ("web", NULL);
+	ac_log_set_thread_host ("node2");
+	g_message ("attested");
+	g_message ("host node2: said already");
+	ac_log_set_thread_host (NULL);
+	ac_log_set_thread_domain (NULL, NULL);
+	g_message ("no host any more");
 	return NULL;
 }
 
@@ -214,6 +222,18 @@ test_journal_then_syslog (void)
 	g_assert_cmpstr (g_hash_table_lookup (f, "MESSAGE"), ==, "no domain any more");
 	g_assert_false (g_hash_table_contains (f, "DOMAIN_NAME"));
 	g_clear_pointer (&f, g_hash_table_unref);
+	f = receive_journal (journal);
+	g_assert_cmpstr (g_hash_table_lookup (f, "MESSAGE"), ==, "host node2: attested");
+	g_assert_cmpstr (g_hash_table_lookup (f, "ALEPH_HOST"), ==, "node2");
+	g_assert_cmpstr (g_hash_table_lookup (f, "DOMAIN_NAME"), ==, "web");
+	g_clear_pointer (&f, g_hash_table_unref);
+	f = receive_journal (journal);
+	g_assert_cmpstr (g_hash_table_lookup (f, "MESSAGE"), ==, "host node2: said already");
+	g_clear_pointer (&f, g_hash_table_unref);
+	f = receive_journal (journal);
+	g_assert_cmpstr (g_hash_table_lookup (f, "MESSAGE"), ==, "no host any more");
+	g_assert_false (g_hash_table_contains (f, "ALEPH_HOST"));
+	g_clear_pointer (&f, g_hash_table_unref);
 	/* the context is the thread's: this one never had a domain */
 	g_message ("main thread");
 	f = receive_journal (journal);
@@ -226,12 +246,23 @@ test_journal_then_syslog (void)
 	g_assert_cmpint (g_unlink (journal_path), ==, 0);
 	ac_log_set_thread_domain ("web", NULL);
 	g_message ("the journal is gone");
-	ac_log_set_thread_domain (NULL, NULL);
 	line = receive (syslog);
 	text = g_strndup (g_bytes_get_data (line, NULL), g_bytes_get_size (line));
 	g_assert_true (g_str_has_prefix (text, "<29>"));
 	g_assert_nonnull (strstr (text, " test-log"));
 	expected = g_strconcat (pid, "domain 'web': the journal is gone", NULL);
+	g_assert_true (g_str_has_suffix (text, expected));
+	g_clear_pointer (&line, g_bytes_unref);
+	g_clear_pointer (&text, g_free);
+	g_clear_pointer (&expected, g_free);
+	/* the host first, then the domain */
+	ac_log_set_thread_host ("node2");
+	g_message ("still syslog");
+	ac_log_set_thread_host (NULL);
+	ac_log_set_thread_domain (NULL, NULL);
+	line = receive (syslog);
+	text = g_strndup (g_bytes_get_data (line, NULL), g_bytes_get_size (line));
+	expected = g_strconcat (pid, "host node2: domain 'web': still syslog", NULL);
 	g_assert_true (g_str_has_suffix (text, expected));
 	close (syslog);
 }

@@ -1,7 +1,7 @@
 /*
- * Helpers shared by the test suites (localsev, hooks, devnet, lib): a scratch directory made
- * and removed with everything below it. Header-only: include it with a relative path
- * ("../test-util.h").
+ * Helpers shared by the test suites: a scratch directory made and removed with everything below
+ * it, a data file read whole, a result compared with its expected file. Header-only: include it
+ * with a relative path ("../test-util.h").
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -44,4 +44,41 @@ test_util_rm_rf (const gchar *path)
 	} else {
 		(void)g_unlink (path);
 	}
+}
+
+/* the whole file at @path, NUL-terminated, its length in @len (nullable); the test fails
+ * without it */
+static inline gchar *
+test_util_read (const gchar *path, gsize *len)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *data = NULL;
+
+	if (!g_file_get_contents (path, &data, len, &error))
+		g_error ("%s", error->message);
+	return data;
+}
+
+static inline GBytes *
+test_util_read_bytes (const gchar *path)
+{
+	gsize len = 0;
+	gchar *data = test_util_read (path, &len);
+	return g_bytes_new_take (data, len);
+}
+
+/* @actual equals the content of @path; with AC_TEST_REGENERATE set, @path is rewritten with it
+ * instead (the fixtures' expected files) */
+static inline void
+test_util_compare_or_regenerate (const gchar *path, const gchar *actual)
+{
+	g_autofree gchar *expected = NULL;
+
+	if (g_getenv ("AC_TEST_REGENERATE") != NULL) {
+		g_autoptr (GError) error = NULL;
+		g_assert_true (g_file_set_contents (path, actual, -1, &error));
+		return;
+	}
+	expected = test_util_read (path, NULL);
+	g_assert_cmpstr (actual, ==, expected);
 }

@@ -14,6 +14,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
+#include "../test-util.h"
 
 #define CONTENT_DIR TEST_DATA_DIR "/content"
 
@@ -25,20 +26,10 @@ account_0101 (void)
 	return ac_eth_account_new_from_private_key (key, 32, NULL);
 }
 
-static gchar *
-read_file (const gchar *path)
-{
-	gchar *contents = NULL;
-	g_autoptr(GError) error = NULL;
-	g_file_get_contents (path, &contents, NULL, &error);
-	g_assert_no_error (error);
-	return contents;
-}
-
 static JsonNode *
 parse_file (const gchar *path)
 {
-	g_autofree gchar *data = read_file (path);
+	g_autofree gchar *data = test_util_read (path, NULL);
 	g_autoptr(GError) error = NULL;
 	JsonNode *node = ac_json_parse_untrusted (path, data, strlen (data), &error);
 	g_assert_no_error (error);
@@ -84,7 +75,7 @@ test_content_fixtures (void)
 					      ac_eth_account_get_address (account), NULL,
 					      1700000000.0, &error);
 		if (g_file_test (err_path, G_FILE_TEST_EXISTS)) {
-			g_autofree gchar *want = read_file (err_path);
+			g_autofree gchar *want = test_util_read (err_path, NULL);
 			g_strchomp (want);
 			if (msg != NULL)
 				g_error ("%s: accepted, expected refusal '%s'", name, want);
@@ -94,7 +85,7 @@ test_content_fixtures (void)
 					 want);
 			refused++;
 		} else {
-			g_autofree gchar *want = read_file (exp_path);
+			g_autofree gchar *want = test_util_read (exp_path, NULL);
 			g_assert_no_error (error);
 			g_assert_cmpstr (msg->item_content, ==, want);
 			ok++;
@@ -302,7 +293,7 @@ static void
 snp_vector_digest (const gchar *name, guint8 out[AC_ALEPH_SNP_LAUNCH_SIZE])
 {
 	g_autofree gchar *text
-	    = read_file (TEST_DATA_DIR "/../snp/sev-snp-measure/cases_output.txt");
+	    = test_util_read (TEST_DATA_DIR "/../snp/sev-snp-measure/cases_output.txt", NULL);
 	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
 	gboolean in_case = FALSE;
 	for (guint i = 0; lines[i] != NULL; i++) {
@@ -333,7 +324,7 @@ test_snp_instance (void)
 	g_autoptr (JsonNode) tee = NULL;
 	g_autoptr (AcAlephMessage) msg = NULL;
 	g_autoptr (GError) error = NULL;
-	g_autofree gchar *want = read_file (CONTENT_DIR "/instance-snp.item_content");
+	g_autofree gchar *want = test_util_read (CONTENT_DIR "/instance-snp.item_content", NULL);
 	const gchar *runtime = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
 	AcAlephSnpMeasurement m[AC_ALEPH_MAX_MEASUREMENTS + 1] = { { "EPYC-v4", { 0 } },
 		                                                   { "EPYC-Genoa", { 0 } } };

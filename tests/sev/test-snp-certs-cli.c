@@ -18,6 +18,7 @@
 #include "ac-snp-chain.h"
 #include "ac-snp-kds.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static const gchar server_py[]
     = "import http.server, os, sys, urllib.parse\n"
@@ -48,16 +49,6 @@ static gchar *
 vector (const gchar *dir, const gchar *name)
 {
 	return g_test_build_filename (G_TEST_DIST, "data", "snp", dir, name, NULL);
-}
-
-static GBytes *
-read_file (const gchar *path)
-{
-	gchar *data = NULL;
-	gsize len = 0;
-	g_autoptr(GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	return g_bytes_new_take (data, len);
 }
 
 /* what the server answers for @url (a full URL under base_url) */
@@ -130,7 +121,7 @@ typedef struct {
 static void
 load_report (const gchar *path, Report *r)
 {
-	g_autoptr(GBytes) b = read_file (path);
+	g_autoptr(GBytes) b = test_util_read_bytes (path);
 	const guint8 *p = g_bytes_get_data (b, NULL);
 	r->tcb_raw = 0;
 	for (guint i = 0; i < 8; i++)
@@ -146,8 +137,8 @@ serve_milan (const gchar *dir, const gchar *report, const gchar *vcek, const gch
 	g_autofree gchar *rp = vector (dir, report);
 	g_autofree gchar *vp = vector (dir, vcek);
 	g_autofree gchar *cp = vector (dir, chain);
-	g_autoptr(GBytes) v = read_file (vp);
-	g_autoptr(GBytes) c = read_file (cp);
+	g_autoptr(GBytes) v = test_util_read_bytes (vp);
+	g_autoptr(GBytes) c = test_util_read_bytes (cp);
 	g_autofree gchar *vurl = NULL;
 	g_autofree gchar *curl
 	    = ac_snp_kds_cert_chain_url (base_url, AC_SNP_PRODUCT_MILAN, FALSE, NULL);
@@ -168,7 +159,7 @@ test_fetch_report (void)
 	g_autofree gchar *chain = g_build_filename (out_dir, "cert_chain.pem", NULL);
 	g_autofree gchar *cache = g_build_filename (tmpdir, "cache1", NULL);
 	g_autofree gchar *out = NULL;
-	g_autoptr(GBytes) want = read_file (vcek_path);
+	g_autoptr(GBytes) want = test_util_read_bytes (vcek_path);
 	g_autoptr(GBytes) got = NULL;
 	g_autoptr(GBytes) chain_bytes = NULL;
 	g_autoptr(GPtrArray) certs = NULL;
@@ -185,9 +176,9 @@ test_fetch_report (void)
 	g_assert_nonnull (strstr (out, "\"product_name\":\"Milan-B0\""));
 	g_assert_nonnull (strstr (out, "bl=3 tee=0 snp=8 ucode=115"));
 	g_assert_cmpuint (requests (), ==, before + 2);
-	got = read_file (written);
+	got = test_util_read_bytes (written);
 	g_assert_true (g_bytes_equal (got, want));
-	chain_bytes = read_file (chain);
+	chain_bytes = test_util_read_bytes (chain);
 	certs = ac_snp_cert_parse_all (g_bytes_get_data (chain_bytes, NULL),
 	                               g_bytes_get_size (chain_bytes), "chain", NULL);
 	g_assert_cmpuint (certs->len, ==, 2);
@@ -231,7 +222,7 @@ test_fetch_chip_tcb (void)
 	g_autofree gchar *tcb_snp = NULL;
 	g_autofree gchar *url = NULL;
 	g_autofree gchar *genoa_url = NULL;
-	g_autoptr(GBytes) other = read_file (virtee);
+	g_autoptr(GBytes) other = test_util_read_bytes (virtee);
 	Report r;
 	AcSnpTcb t;
 
@@ -258,7 +249,7 @@ test_fetch_chip_tcb (void)
 	    = ac_snp_kds_vcek_url (base_url, AC_SNP_PRODUCT_GENOA, r.chip_id, 64, &r.tcb, NULL);
 	{
 		g_autofree gchar *p = vector ("go-sev-guest-milan", "vcek.der");
-		g_autoptr(GBytes) v = read_file (p);
+		g_autoptr(GBytes) v = test_util_read_bytes (p);
 		serve (genoa_url, v);
 	}
 	g_assert_cmpint (cli (NULL, "snp", "fetch-certs", "--chip-id", hex, "--tcb", tcb,
@@ -350,7 +341,7 @@ test_fetch_devnet (void)
 	                 ==, AC_EXIT_OK);
 	g_assert_nonnull (strstr (out, "\"builtin_root\":false"));
 	g_assert_nonnull (strstr (out, "\"crl_checked\":true"));
-	crl_written = read_file (crl_file);
+	crl_written = test_util_read_bytes (crl_file);
 	g_assert_true (g_bytes_equal (crl_written, crl_der));
 }
 

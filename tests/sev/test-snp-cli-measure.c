@@ -16,6 +16,7 @@
 #include "ac-error.h"
 #include "ac-snp-runtime.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static gchar *tmpdir = NULL;
 
@@ -368,16 +369,6 @@ test_help_lists_options (void)
 	g_assert_nonnull (strstr (out, "  measure "));
 }
 
-static GBytes *
-read_bytes (const gchar *path)
-{
-	g_autoptr (GError) error = NULL;
-	gchar *data = NULL;
-	gsize len = 0;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	return g_bytes_new_take (data, len);
-}
-
 /* make-runtime of C6's inputs: a manifest the strict parser reads back to the same bytes, a
  * bundle holding exactly those files, and the launch digest a client computes from them for
  * C6's owner and vCPUs is sev-snp-measure's C6 (the same bundle again, byte for byte) */
@@ -406,8 +397,8 @@ test_make_runtime (gconstpointer data)
 	                      NULL),
 	                 ==, AC_EXIT_OK);
 	g_assert_nonnull (strstr (out, "--engine storage"));
-	manifest = read_bytes (manifest_path);
-	bundle = read_bytes (bundle_path);
+	manifest = test_util_read_bytes (manifest_path);
+	bundle = test_util_read_bytes (bundle_path);
 	json = g_strndup (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
 	rt = ac_snp_runtime_parse (json, strlen (json), &error);
 	g_assert_no_error (error);
@@ -420,7 +411,7 @@ test_make_runtime (gconstpointer data)
 	g_assert_no_error (error);
 	for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
 		g_autofree gchar *path = g_build_filename (dir, inputs[i], NULL);
-		g_autoptr (GBytes) want = read_bytes (path);
+		g_autoptr (GBytes) want = test_util_read_bytes (path);
 		GBytes *got = i == 0 ? files.ovmf : i == 1 ? files.kernel : files.initrd;
 		g_assert_true (g_bytes_equal (got, want));
 	}
@@ -444,7 +435,7 @@ test_make_runtime (gconstpointer data)
 	                      "--cpu-model", "EPYC-Milan", "--name", "test", "--output", outdir,
 	                      "--force", NULL),
 	                 ==, AC_EXIT_OK);
-	bundle2 = read_bytes (bundle_path);
+	bundle2 = test_util_read_bytes (bundle_path);
 	g_assert_true (g_bytes_equal (bundle, bundle2));
 
 	/* what a client would refuse is refused here: a CPU model the digest does not know, a

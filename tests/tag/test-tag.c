@@ -20,6 +20,7 @@
 #include "ac-size.h"
 #include "ac-status.h"
 #include "ac-tag.h"
+#include "../test-util.h"
 
 static xmlRelaxNGPtr tag_schema;
 static xmlRelaxNGPtr status_schema;
@@ -91,21 +92,6 @@ schema_valid (xmlRelaxNGPtr schema, const gchar *ns, const gchar *xml, gboolean 
 }
 
 static void
-compare_or_regenerate (const gchar *path, const gchar *actual)
-{
-	g_autofree gchar *expected = NULL;
-	g_autoptr(GError) error = NULL;
-
-	if (g_getenv ("AC_TEST_REGENERATE") != NULL) {
-		g_assert_true (g_file_set_contents (path, actual, -1, &error));
-		return;
-	}
-	if (!g_file_get_contents (path, &expected, NULL, &error))
-		g_error ("%s: %s", path, error->message);
-	g_assert_cmpstr (actual, ==, expected);
-}
-
-static void
 test_fixture (gconstpointer data)
 {
 	const gchar *xml_path = data;
@@ -131,7 +117,7 @@ test_fixture (gconstpointer data)
 			    g_getenv ("AC_TEST_REGENERATE") != NULL)) {
 		g_autofree gchar *msg = g_strconcat (error->message, "\n", NULL);
 		g_assert_true (error->domain == AC_ERROR);
-		compare_or_regenerate (err_path, msg);
+		test_util_compare_or_regenerate (err_path, msg);
 		if (found) {
 			if (g_str_has_prefix (name, "sem-"))
 				g_assert_true (valid); /* the schema cannot see this rule */
@@ -150,7 +136,7 @@ test_fixture (gconstpointer data)
 		g_autofree gchar *formatted2 = NULL;
 		gboolean found2;
 
-		compare_or_regenerate (expected_path, formatted);
+		test_util_compare_or_regenerate (expected_path, formatted);
 		/* round trip: the canonical form parses to an equal tag and formats identically */
 		again = ac_tag_parse (formatted, -1, NULL, &error);
 		g_assert_no_error (error);

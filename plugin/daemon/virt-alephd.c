@@ -46,6 +46,7 @@
 #include "ac-reconcile.h"
 #include "ac-slots.h"
 #include "ac-secret-store.h"
+#include "ac-status-queue.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -62,39 +63,12 @@ typedef struct {
 	guint max_builds;      /* [daemon] max-builds: image builds at once */
 	GThreadPool *pool;     /* of GTasks of AcWorkers, first in first out */
 	AcSlots *build_slots;  /* taken by a flow while it builds an image */
+	AcStatusQueue *statuses; /* the reconcile's status writes, off the main loop */
 	gint running_localsev; /* atomic: local SEV flows in a thread now (their cleanup waited for)
 	                        */
 } AcDaemon;
 
 /* ---- reconcile (main thread) ------------------------------------------------------------- */
-
-/* Writes @desired unless the domain already says the same (our writes come back as events). */
-static void
-ac_daemon_write_status (AcDaemonHost *host, virDomainPtr dom, const gchar *xml, AcStatus *desired)
-{
-	g_autoptr (GError) error = NULL;
-	gboolean written = FALSE;
-	const gchar *name = virDomainGetName (dom);
-	char uuid[VIR_UUID_STRING_BUFLEN] = "";
-
-	if (!ac_status_write_with_xml (dom, xml, desired, NULL, FALSE, &written, &error)) {
-		g_warning ("%s", error->message);
-		return;
-	}
-	if (!written) {
-		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
-		return;
-	}
-	/* one MESSAGE_ID for every change of state: journalctl MESSAGE_ID=… DOMAIN_NAME=… */
-	virDomainGetUUIDString (dom, uuid);
-	g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", AC_LOG_MESSAGE_ID_STATUS,
-	                  "DOMAIN_NAME", name, "DOMAIN_UUID", uuid, "ALEPH_HOST", host->name,
-	                  "ALEPH_STATE", desired->state != NULL ? desired->state : "", "ALEPH_STEP",
-	                  desired->step != NULL ? desired->step : "", "MESSAGE",
-	                  "domain '%s': %s at step %s%s%s", name, desired->state, desired->step,
-	                  desired->error_message != NULL ? ": " : "",
-	                  desired->error_message != NULL ? desired->error_message : "");
-}
 
 /* ---- pipeline workers (one thread per domain at a time) --------------------------------- */
 
@@ -522,7 +496,8 @@ ac_daemon_reconcile_dom (AcDaemonHost *self, virDomainPtr dom, const gchar *uuid
 		return;
 	}
 	if (tag == NULL || tag->publish == NULL) {
-		ac_daemon_write_status (self, dom, xml, desired);
+		ac_status_queue_push (((AcDaemon *)self->daemon)->statuses, self->name, self->named,
+		                      dom, xml, g_steal_pointer (&desired));
 		return;
 	}
 
@@ -816,6 +791,8 @@ ac_daemon_init (AcDaemon *self)
 	self->pool
 	    = g_thread_pool_new (ac_worker_pool_func, self, (gint)self->max_flows, FALSE, NULL);
 	self->build_slots = ac_slots_new (self->max_builds);
+	/* libvirtd flushes each domain's configuration to disk: a few flushes at once */
+	self->statuses = ac_status_queue_new (4);
 	self->monitor_id = g_timeout_add_seconds (self->monitor_s, ac_daemon_monitor, self);
 	g_unix_signal_add (SIGTERM, ac_daemon_on_signal, self);
 	g_unix_signal_add (SIGINT, ac_daemon_on_signal, self);
@@ -849,6 +826,9 @@ ac_daemon_shutdown (AcDaemon *self)
 			g_main_context_iteration (NULL, TRUE);
 		g_source_remove (tick);
 	}
+	/* the statuses decided are written before the connections go */
+	ac_status_queue_free (self->statuses);
+	self->statuses = NULL;
 	/* the hosts are kept: a worker still running keeps using their options */
 	for (guint i = 0; i < self->hosts->len; i++)
 		ac_daemon_host_stop (g_ptr_array_index (self->hosts, i));

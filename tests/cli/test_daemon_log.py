@@ -162,12 +162,21 @@ class DaemonLogTest(unittest.TestCase):
         first, _ = self.receive_until(journal, lambda e: "starting" in e.get("MESSAGE", ""),
                                       parse_journal)
         self.assertNotIn("DOMAIN_NAME", first)  # not about a domain
-        e, _ = self.receive_until(journal, lambda e: e.get("DOMAIN_NAME") == "web" and
-                                  e.get("MESSAGE_ID") == STATUS_ID, parse_journal)
-        self.check_status_entry(e, self.pid)
+        # web's status (written by a thread of its own) and old's untagging, in either order
+        def status_entry(e):
+            return e.get("DOMAIN_NAME") == "web" and e.get("MESSAGE_ID") == STATUS_ID
+
+        def untagged_entry(e):
+            return "no longer tagged" in e.get("MESSAGE", "")
+
+        seen = []
+        while not (any(map(status_entry, seen)) and any(map(untagged_entry, seen))):
+            _, more = self.receive_until(journal, lambda e: status_entry(e) or untagged_entry(e),
+                                         parse_journal)
+            seen += more
+        self.check_status_entry(next(filter(status_entry, seen)), self.pid)
         # a message logged while the service works on a domain carries its fields too
-        e, _ = self.receive_until(journal, lambda e: "no longer tagged" in e.get("MESSAGE", ""),
-                                  parse_journal)
+        e = next(filter(untagged_entry, seen))
         self.assertEqual((e["DOMAIN_NAME"], e["DOMAIN_UUID"]), ("old", UUID_OLD))
         self.assertNotIn("MESSAGE_ID", e)
         self.stop_detached()

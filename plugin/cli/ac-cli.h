@@ -154,6 +154,7 @@ typedef struct {
 	GError *error;
 } AcCliHostConn;
 GPtrArray *ac_cli_connect_hosts (AcCliGlobal *global, GPtrArray *hosts);
+int ac_cli_hosts_done (int exit_code);
 /* how long a fleet's hosts are waited for when --timeout is not given */
 #define AC_CLI_HOST_WAIT_S 30
 

@@ -456,8 +456,8 @@ check_hosts (Doctor *d, GPtrArray *hosts)
 	}
 }
 
-int
-ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
+static int
+doctor_run (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autofree gchar *config_path = NULL;
 	g_autofree gchar *crn = NULL;
@@ -571,4 +571,10 @@ ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
 		printf ("%s\n", d.failed == 0 ? "No problem found." : "Problems found: see FAIL above.");
 	}
 	return d.failed == 0 ? AC_EXIT_OK : (int)d.first_exit;
+}
+
+int
+ac_cli_cmd_doctor (AcCliGlobal *global, int argc, char **argv)
+{
+	return ac_cli_hosts_done (doctor_run (global, argc, argv));
 }

@@ -10,6 +10,7 @@
 #include <libvirt/libvirt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ac-cli.h"
 #include "ac-domain.h"
@@ -343,6 +344,24 @@ ac_cli_connect_hosts (AcCliGlobal *global, GPtrArray *hosts)
 }
 
 /**
+ * ac_cli_hosts_done:
+ *
+ * The end of a command that used ac_cli_connect_hosts(): when a host it gave up on is still
+ * being connected to, its thread is inside libvirt, and the libraries' destructors run at exit
+ * would pull the ground from under it; the process ends at once instead, its output flushed.
+ */
+int
+ac_cli_hosts_done (int exit_code)
+{
+	if (ac_virt_connect_pending ()) {
+		fflush (stdout);
+		fflush (stderr);
+		_exit (exit_code);
+	}
+	return exit_code;
+}
+
+/**
  * ac_cli_find_domain_host:
  * @hosts: the hosts of a configuration (ac_cli_config_hosts())
  *
@@ -409,8 +428,8 @@ list_collect_hosts (AcCliGlobal *global, GPtrArray *hosts, GError **error)
 	return g_steal_pointer (&rows);
 }
 
-int
-ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
+static int
+list_run (AcCliGlobal *global, int argc, char **argv)
 {
 	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
 	    global, NULL,
@@ -465,4 +484,10 @@ ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
 		list_print_table (rows, named);
 	/* a fleet: the hosts that answered listed, the first failure's exit code */
 	return error != NULL ? (int)ac_error_to_exit_code (error) : AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv)
+{
+	return ac_cli_hosts_done (list_run (global, argc, argv));
 }

@@ -467,8 +467,8 @@ status_print_text (AcCliGlobal *global, const StatusView *v)
 	}
 }
 
-int
-ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
+static int
+status_run (AcCliGlobal *global, int argc, char **argv)
 {
 	gboolean follow = FALSE;
 	g_autofree gchar *heartbeat_text = NULL;
@@ -568,4 +568,10 @@ ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
 			status_print_text (global, &v);
 	}
 	return AC_EXIT_OK;
+}
+
+int
+ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv)
+{
+	return ac_cli_hosts_done (status_run (global, argc, argv));
 }

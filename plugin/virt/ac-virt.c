@@ -62,6 +62,9 @@ ac_virt_connect (const gchar *uri, GError **error)
 	return conn;
 }
 
+/* the threads of ac_virt_connect_begin() still inside virConnectOpen() */
+static gint openings_running;
+
 /* A connection being opened in a thread of its own (ac_virt_connect_begin()). */
 struct _AcVirtOpening {
 	gint ref;
@@ -102,6 +105,7 @@ ac_virt_opening_thread (gpointer data)
 	g_cond_signal (&op->cond);
 	g_mutex_unlock (&op->lock);
 	ac_virt_opening_unref (op);
+	g_atomic_int_dec_and_test (&openings_running);
 	return NULL;
 }
 
@@ -121,6 +125,7 @@ ac_virt_connect_begin (const gchar *uri)
 	op->started = g_get_monotonic_time ();
 	g_mutex_init (&op->lock);
 	g_cond_init (&op->cond);
+	g_atomic_int_inc (&openings_running);
 	g_thread_unref (g_thread_new ("ac-virt-connect", ac_virt_opening_thread, op));
 	return op;
 }
@@ -154,6 +159,18 @@ ac_virt_connect_end (AcVirtOpening *op, gint64 deadline, GError **error)
 	g_mutex_unlock (&op->lock);
 	ac_virt_opening_unref (op);
 	return conn;
+}
+
+/**
+ * ac_virt_connect_pending:
+ *
+ * Whether a connection given up by ac_virt_connect_end() is still being opened: its thread is
+ * inside libvirt, and a process that ends must not run the libraries' destructors under it.
+ */
+gboolean
+ac_virt_connect_pending (void)
+{
+	return g_atomic_int_get (&openings_running) > 0;
 }
 
 /**

@@ -20,6 +20,7 @@ virConnectPtr ac_virt_connect (const gchar *uri, GError **error);
 typedef struct _AcVirtOpening AcVirtOpening;
 AcVirtOpening *ac_virt_connect_begin (const gchar *uri);
 virConnectPtr ac_virt_connect_end (AcVirtOpening *op, gint64 deadline, GError **error);
+gboolean ac_virt_connect_pending (void);
 virDomainPtr ac_virt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error);
 gchar *ac_virt_get_xml (virDomainPtr dom, GError **error);
 gboolean ac_virt_set_metadata (virDomainPtr dom,

@@ -452,13 +452,40 @@ ac_sev_ovmf_check_unique (AcSevOvmf *self, GError **error)
 #define GUID_INITRD	"44baf731-3a2f-4bd7-9af1-41e29169781d"
 #define GUID_KERNEL	"4de79437-abd2-427f-b835-d5b172d2045b"
 
-static gboolean
+/* @len bytes at @data (nullable when @len is 0) */
+gboolean
 ac_sev_sha256 (const guint8 *data, gsize len, guint8 out[32], GError **error)
 {
 	static const guint8 empty = 0;
 	if (EVP_Digest (len > 0 ? data : &empty, len, out, NULL, EVP_sha256 (), NULL) != 1)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
 	return TRUE;
+}
+
+/**
+ * ac_sev_kernel_hashes_table_fill:
+ *
+ * The table of ac_sev_kernel_hashes_table() from the three digests it holds.
+ */
+void
+ac_sev_kernel_hashes_table_fill (const guint8 cmdline_sha256[32],
+				 const guint8 initrd_sha256[32],
+				 const guint8 kernel_sha256[32],
+				 guint8 out[AC_SEV_KERNEL_HASHES_TABLE_SIZE])
+{
+	const gchar *guids[] = { GUID_CMDLINE, GUID_INITRD, GUID_KERNEL };
+	const guint8 *digests[] = { cmdline_sha256, initrd_sha256, kernel_sha256 };
+	guint8 *p = out + 18;
+
+	memset (out, 0, AC_SEV_KERNEL_HASHES_TABLE_SIZE);
+	ac_sev_guid_from_string (GUID_HASH_TABLE, out, NULL);
+	ac_sev_put_le16 (out + 16, 168);
+	for (guint i = 0; i < G_N_ELEMENTS (guids); i++) {
+		ac_sev_guid_from_string (guids[i], p, NULL);
+		ac_sev_put_le16 (p + 16, 50);
+		memcpy (p + 18, digests[i], 32);
+		p += 18 + 32;
+	}
 }
 
 /**
@@ -478,32 +505,18 @@ ac_sev_kernel_hashes_table (const guint8 *kernel,
 			    guint8 out[AC_SEV_KERNEL_HASHES_TABLE_SIZE],
 			    GError **error)
 {
-	const gchar *guids[] = { GUID_CMDLINE, GUID_INITRD, GUID_KERNEL };
-	guint8 *p = out + 18;
+	const gchar *c = cmdline != NULL ? cmdline : "";
+	guint8 hc[32], hi[32], hk[32];
 
 	if (kernel == NULL && kernel_len > 0) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "kernel is missing");
 		return FALSE;
 	}
-	memset (out, 0, AC_SEV_KERNEL_HASHES_TABLE_SIZE);
-	ac_sev_guid_from_string (GUID_HASH_TABLE, out, NULL);
-	ac_sev_put_le16 (out + 16, 168);
-	for (guint i = 0; i < 3; i++) {
-		ac_sev_guid_from_string (guids[i], p, NULL);
-		ac_sev_put_le16 (p + 16, 50);
-		p += 18;
-		if (i == 0) {
-			const gchar *c = cmdline != NULL ? cmdline : "";
-			if (!ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, p, error))
-				return FALSE;
-		} else if (i == 1) {
-			if (!ac_sev_sha256 (initrd, initrd != NULL ? initrd_len : 0, p, error))
-				return FALSE;
-		} else if (!ac_sev_sha256 (kernel, kernel_len, p, error)) {
-			return FALSE;
-		}
-		p += 32;
-	}
+	if (!ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, hc, error)
+	    || !ac_sev_sha256 (initrd, initrd != NULL ? initrd_len : 0, hi, error)
+	    || !ac_sev_sha256 (kernel, kernel_len, hk, error))
+		return FALSE;
+	ac_sev_kernel_hashes_table_fill (hc, hi, hk, out);
 	return TRUE;
 }
 

@@ -58,6 +58,12 @@ gboolean ac_sev_kernel_hashes_table (const guint8 *kernel,
 				     const gchar *cmdline,
 				     guint8 out[AC_SEV_KERNEL_HASHES_TABLE_SIZE],
 				     GError **error);
+/* the same table of the SHA-256 digests already computed (of the command line with its NUL,
+ * of the initrd, of the kernel): for a caller that hashes the files at the same time */
+void ac_sev_kernel_hashes_table_fill (const guint8 cmdline_sha256[32],
+				      const guint8 initrd_sha256[32],
+				      const guint8 kernel_sha256[32],
+				      guint8 out[AC_SEV_KERNEL_HASHES_TABLE_SIZE]);
 
 /* ---- SEV-ES VMSA ---- */
 

@@ -5,8 +5,12 @@
  */
 #include "config.h"
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ac-error.h"
 #include "ac-sev-ossl-private.h"
@@ -76,23 +80,36 @@ ac_snp_md_sha384 (void)
 	return md != NULL ? md : EVP_sha384 ();
 }
 
+/* SHA-384 of @len bytes at @data in @c, one context for every page of a launch (a context
+ * made and freed per page costs more than hashing the page info); @c %NULL: a context of its
+ * own */
 static gboolean
-ac_snp_sha384 (const guint8 *data, gsize len, guint8 out[AC_SNP_LD_SIZE], GError **error)
+ac_snp_sha384 (EVP_MD_CTX *c,
+               const guint8 *data,
+               gsize len,
+               guint8 out[AC_SNP_LD_SIZE],
+               GError **error)
 {
+	g_autoptr (EVP_MD_CTX) own = NULL;
 	unsigned int olen = AC_SNP_LD_SIZE;
-	if (EVP_Digest (data, len, out, &olen, ac_snp_md_sha384 (), NULL) != 1
+
+	if (c == NULL)
+		c = own = EVP_MD_CTX_new ();
+	if (c == NULL || EVP_DigestInit_ex2 (c, ac_snp_md_sha384 (), NULL) != 1
+	    || EVP_DigestUpdate (c, data, len) != 1 || EVP_DigestFinal_ex (c, out, &olen) != 1
 	    || olen != AC_SNP_LD_SIZE)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-384");
 	return TRUE;
 }
 
-gboolean
-ac_snp_page_info_digest (const guint8 ld[AC_SNP_LD_SIZE],
-                         AcSnpPageType type,
-                         guint64 gpa,
-                         const guint8 *contents,
-                         guint8 out[AC_SNP_LD_SIZE],
-                         GError **error)
+static gboolean
+ac_snp_page_info_digest_ctx (EVP_MD_CTX *c,
+                             const guint8 ld[AC_SNP_LD_SIZE],
+                             AcSnpPageType type,
+                             guint64 gpa,
+                             const guint8 *contents,
+                             guint8 out[AC_SNP_LD_SIZE],
+                             GError **error)
 {
 	guint8 info[PAGE_INFO_SIZE] = { 0 };
 
@@ -104,12 +121,51 @@ ac_snp_page_info_digest (const guint8 ld[AC_SNP_LD_SIZE],
 	/* IMI_PAGE, VMPL3/2/1 permissions and the reserved byte stay 0 */
 	ac_sev_put_le32 (info + 0x68, (guint32)gpa);
 	ac_sev_put_le32 (info + 0x6c, (guint32)(gpa >> 32));
-	return ac_snp_sha384 (info, sizeof (info), out, error);
+	return ac_snp_sha384 (c, info, sizeof (info), out, error);
+}
+
+gboolean
+ac_snp_page_info_digest (const guint8 ld[AC_SNP_LD_SIZE],
+                         AcSnpPageType type,
+                         guint64 gpa,
+                         const guint8 *contents,
+                         guint8 out[AC_SNP_LD_SIZE],
+                         GError **error)
+{
+	return ac_snp_page_info_digest_ctx (NULL, ld, type, gpa, contents, out, error);
+}
+
+void
+ac_snp_measure_process_init (void)
+{
+	if (OPENSSL_init_crypto (OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL) != 1)
+		ERR_clear_error ();
+}
+
+/* below this much, a thread (or a prefault) costs more than it saves */
+#define AC_SNP_HASH_THREAD_MIN (1024 * 1024)
+
+/* @data's pages mapped in one call before they are hashed, rather than a page fault every few
+ * pages: firmware, kernel and initrd are usually files mapped from the page cache (advice
+ * only: ignored where unsupported, and for small inputs) */
+static void
+ac_snp_prefault (const guint8 *data, gsize len)
+{
+#ifdef MADV_POPULATE_READ
+	gsize page = (gsize)sysconf (_SC_PAGESIZE);
+	guintptr start;
+
+	if (data == NULL || len < AC_SNP_HASH_THREAD_MIN)
+		return;
+	start = (guintptr)data & ~(guintptr)(page - 1);
+	(void)madvise ((gpointer)start, (guintptr)data + len - start, MADV_POPULATE_READ);
+#endif
 }
 
 /* the running digest and where the pages come from, for the trace */
 typedef struct {
 	guint8 ld[AC_SNP_LD_SIZE];
+	EVP_MD_CTX *md; /* the SHA-384 context of every page */
 	AcSnpTraceFunc trace;
 	gpointer trace_data;
 	AcSnpStage stage;
@@ -126,7 +182,7 @@ ac_snp_gctx_page (AcSnpGctx *g,
 {
 	static const guint8 zeros[AC_SNP_LD_SIZE] = { 0 };
 
-	if (!ac_snp_page_info_digest (g->ld, type, gpa, contents, g->ld, error))
+	if (!ac_snp_page_info_digest_ctx (g->md, g->ld, type, gpa, contents, g->ld, error))
 		return FALSE;
 	if (g->trace != NULL) {
 		AcSnpPageTrace t = {
@@ -149,7 +205,7 @@ ac_snp_gctx_normal_pages (AcSnpGctx *g, guint64 gpa, const guint8 *data, gsize l
 {
 	for (gsize off = 0; off < len; off += AC_SNP_PAGE_SIZE) {
 		guint8 h[AC_SNP_LD_SIZE];
-		if (!ac_snp_sha384 (data + off, AC_SNP_PAGE_SIZE, h, error)
+		if (!ac_snp_sha384 (g->md, data + off, AC_SNP_PAGE_SIZE, h, error)
 		    || !ac_snp_gctx_page (g, AC_SNP_PAGE_NORMAL, gpa + off, h, error))
 			return FALSE;
 	}
@@ -196,6 +252,7 @@ ac_snp_gctx_firmware (AcSnpGctx *g, GBytes *firmware, GError **error)
 	if (!ac_snp_check_firmware_size (firmware, error))
 		return FALSE;
 	fw = g_bytes_get_data (firmware, &len);
+	ac_snp_prefault (fw, len);
 	g->stage = AC_SNP_STAGE_FIRMWARE;
 	g->index = 0;
 	return ac_snp_gctx_normal_pages (g, FOUR_GIB - len, fw, len, error);
@@ -211,7 +268,8 @@ ac_snp_gctx_firmware (AcSnpGctx *g, GBytes *firmware, GError **error)
 gboolean
 ac_snp_ovmf_hash (GBytes *firmware, guint8 out[AC_SNP_LD_SIZE], GError **error)
 {
-	AcSnpGctx g = { { 0 } };
+	g_autoptr (EVP_MD_CTX) md = EVP_MD_CTX_new ();
+	AcSnpGctx g = { { 0 }, md };
 
 	if (!ac_snp_gctx_firmware (&g, firmware, error))
 		return FALSE;
@@ -419,8 +477,8 @@ ac_snp_ovmf_hashes_table (AcSnpOvmf *self, AcSevOvmf *table, const AcSnpSection 
 AcSnpOvmf *
 ac_snp_ovmf_parse (GBytes *firmware, GError **error)
 {
-	g_autoptr(AcSnpOvmf) self = NULL;
-	g_autoptr(AcSevOvmf) table = NULL;
+	g_autoptr (AcSnpOvmf) self = NULL;
+	g_autoptr (AcSevOvmf) table = NULL;
 	const guint8 *fw, *descs = NULL;
 	gsize len = 0;
 	guint32 count = 0;
@@ -614,31 +672,82 @@ ac_snp_check_inputs (const AcSnpLaunchInputs *in, GError **error)
 	return ac_snp_guest_features_check (in->guest_features, error);
 }
 
-/* the kernel hashes table, computed beside the firmware pages: both hash megabytes (SHA-256 of
- * the kernel and initrd, SHA-384 of the firmware), independently */
+/* the SHA-256 of a file of the kernel hashes table (kernel, initrd), computed beside the
+ * firmware pages: the three hash megabytes (SHA-256 of the kernel and of the initrd, SHA-384
+ * of the firmware) independently, so each large one gets a thread of its own */
 typedef struct {
-	const AcSnpLaunchInputs *in;
-	guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
+	GBytes *file; /* nullable: the empty file */
+	guint8 digest[32];
 	gboolean ok;
 	GError *error;
-} AcSnpHashesJob;
+	GThread *thread;
+} AcSnpHashJob;
 
 static gpointer
-ac_snp_hashes_job_run (gpointer data)
+ac_snp_hash_job_run (gpointer data)
 {
-	AcSnpHashesJob *job = data;
-	const AcSnpLaunchInputs *in = job->in;
+	AcSnpHashJob *job = data;
+	gsize len = 0;
+	const guint8 *p = job->file != NULL ? g_bytes_get_data (job->file, &len) : NULL;
 
-	job->ok = ac_sev_kernel_hashes_table (
-	    g_bytes_get_data (in->kernel, NULL), g_bytes_get_size (in->kernel),
-	    in->initrd != NULL ? g_bytes_get_data (in->initrd, NULL) : NULL,
-	    in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0, in->cmdline, job->table,
-	    &job->error);
+	ac_snp_prefault (p, len);
+	job->ok = ac_sev_sha256 (p, len, job->digest, &job->error);
 	return NULL;
 }
 
-/* below this much kernel and initrd, a thread costs more than it saves */
-#define AC_SNP_HASHES_THREAD_MIN (1024 * 1024)
+/* @file's job, in a thread of its own when @thread and @file is large */
+static void
+ac_snp_hash_job_start (AcSnpHashJob *job, GBytes *file, gboolean thread)
+{
+	job->file = file;
+	if (thread && file != NULL && g_bytes_get_size (file) >= AC_SNP_HASH_THREAD_MIN)
+		job->thread = g_thread_try_new ("snp-hash", ac_snp_hash_job_run, job, NULL);
+}
+
+/* the job done: its thread joined, or the digest computed now when @run */
+static void
+ac_snp_hash_job_finish (AcSnpHashJob *job, gboolean run)
+{
+	if (job->thread != NULL)
+		g_thread_join (g_steal_pointer (&job->thread));
+	else if (run)
+		ac_snp_hash_job_run (job);
+}
+
+static gboolean
+ac_snp_hash_job_check (AcSnpHashJob *job, GError **error)
+{
+	if (job->ok)
+		return TRUE;
+	g_propagate_error (error, g_steal_pointer (&job->error));
+	return FALSE;
+}
+
+static void
+ac_snp_hash_job_clear (AcSnpHashJob *job)
+{
+	ac_snp_hash_job_finish (job, FALSE);
+	g_clear_error (&job->error);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcSnpHashJob, ac_snp_hash_job_clear)
+
+/* the kernel hashes table of @in from the kernel's and initrd's digests */
+static gboolean
+ac_snp_hashes_table (const AcSnpLaunchInputs *in,
+                     const AcSnpHashJob *kernel,
+                     const AcSnpHashJob *initrd,
+                     guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE],
+                     GError **error)
+{
+	const gchar *c = in->cmdline != NULL ? in->cmdline : "";
+	guint8 hc[32];
+
+	if (!ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, hc, error))
+		return FALSE;
+	ac_sev_kernel_hashes_table_fill (hc, initrd->digest, kernel->digest, table);
+	return TRUE;
+}
 
 /* one page of zeros with the kernel hashes table at the offset of its GPA */
 static gboolean
@@ -692,15 +801,16 @@ ac_snp_gctx_section (AcSnpGctx *g,
 gboolean
 ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GError **error)
 {
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	AcSnpGctx g = { { 0 } };
 	guint n = 0;
 	const AcSnpSection *sections;
 	guint8 vmsa[AC_SEV_VMSA_SIZE];
 	guint8 h[AC_SNP_LD_SIZE];
-	AcSnpHashesJob job = { 0 };
-	GThread *thread = NULL;
-	gboolean fw_ok = TRUE;
+	guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
+	g_autoptr (EVP_MD_CTX) md = EVP_MD_CTX_new ();
+	g_auto (AcSnpHashJob) kjob = { 0 };
+	g_auto (AcSnpHashJob) ijob = { 0 };
 
 	if (!ac_snp_check_inputs (in, error))
 		return FALSE;
@@ -714,31 +824,26 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 		                     "kernel: use an AmdSev build)");
 		return FALSE;
 	}
+	g.md = md;
 	g.trace = in->trace;
 	g.trace_data = in->trace_data;
 
-	/* 1. the firmware, and the kernel hashes table meanwhile when there is much to hash */
-	job.in = in;
-	if (in->kernel != NULL && in->ovmf_hash == NULL
-	    && g_bytes_get_size (in->kernel)
-	               + (in->initrd != NULL ? g_bytes_get_size (in->initrd) : 0)
-	           >= AC_SNP_HASHES_THREAD_MIN)
-		thread = g_thread_try_new ("snp-hashes", ac_snp_hashes_job_run, &job, NULL);
+	/* 1. the firmware, and the kernel's and initrd's SHA-256 meanwhile when they are large */
+	if (in->kernel != NULL) {
+		ac_snp_hash_job_start (&kjob, in->kernel, in->ovmf_hash == NULL);
+		ac_snp_hash_job_start (&ijob, in->initrd, in->ovmf_hash == NULL);
+	}
+	/* a failure returns with the threads joined (their jobs' cleanup) */
 	if (in->ovmf_hash != NULL)
 		memcpy (g.ld, in->ovmf_hash, AC_SNP_LD_SIZE);
-	else
-		fw_ok = ac_snp_gctx_firmware (&g, in->firmware, error);
-	if (thread != NULL)
-		g_thread_join (thread);
-	else if (in->kernel != NULL && fw_ok)
-		ac_snp_hashes_job_run (&job);
-	if (!fw_ok) {
-		g_clear_error (&job.error);
+	else if (!ac_snp_gctx_firmware (&g, in->firmware, error))
 		return FALSE;
-	}
-	if (in->kernel != NULL && !job.ok) {
-		g_propagate_error (error, job.error);
-		return FALSE;
+	if (in->kernel != NULL) {
+		ac_snp_hash_job_finish (&kjob, TRUE);
+		ac_snp_hash_job_finish (&ijob, TRUE);
+		if (!ac_snp_hash_job_check (&kjob, error) || !ac_snp_hash_job_check (&ijob, error)
+		    || !ac_snp_hashes_table (in, &kjob, &ijob, table, error))
+			return FALSE;
 	}
 
 	/* 2. the SEV metadata sections, in order */
@@ -747,8 +852,8 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	for (guint i = 0; i < n; i++) {
 		g.index = i;
 		g.section_type = sections[i].type;
-		if (!ac_snp_gctx_section (&g, ovmf, in->kernel != NULL ? job.table : NULL,
-		                          &sections[i], error))
+		if (!ac_snp_gctx_section (&g, ovmf, in->kernel != NULL ? table : NULL, &sections[i],
+		                          error))
 			return FALSE;
 	}
 
@@ -761,7 +866,7 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 			ac_snp_vmsa_build (i == 0, ovmf->ap_eip, in->vcpu_sig, in->guest_features,
 			                   vmsa);
 		g.index = i;
-		if ((i <= 1 && !ac_snp_sha384 (vmsa, sizeof (vmsa), h, error))
+		if ((i <= 1 && !ac_snp_sha384 (g.md, vmsa, sizeof (vmsa), h, error))
 		    || !ac_snp_gctx_page (&g, AC_SNP_PAGE_VMSA, AC_SNP_VMSA_GPA, h, error))
 			return FALSE;
 	}

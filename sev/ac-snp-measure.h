@@ -174,12 +174,26 @@ typedef struct {
 	guint64 guest_features; /* ac_snp_guest_features_check() */
 	AcSnpVmmType vmm_type;
 	AcSnpTraceFunc trace; /* nullable: called for every page, in launch order, in the
-			       * calling thread */
+	                       * calling thread */
 	gpointer trace_data;
 } AcSnpLaunchInputs;
 
 gboolean
 ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GError **error);
+
+/*
+ * ac_snp_measure_process_init:
+ *
+ * For a process that only computes launch digests (virt-aleph snp measure), called before any
+ * other OpenSSL use: OpenSSL is initialised without openssl.cnf and without its exit handler.
+ * A digest is SHA-256 and SHA-384 of public inputs, the same bytes whichever provider computes
+ * them, and such a process uses nothing else of OpenSSL (no key, no randomness, no
+ * certificate): the configuration cannot change its output, and its loading was a tenth of the
+ * process's time. No OPENSSL_cleanup() at exit: it only frees OpenSSL's tables, and the process
+ * holds no secret. Called after OpenSSL's first use, it changes nothing.
+ */
+void
+ac_snp_measure_process_init (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSnpOvmf, ac_snp_ovmf_free)
 

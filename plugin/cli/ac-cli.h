@@ -52,11 +52,11 @@ typedef struct {
 /*
  * The modules (ac-cli-module.c). The front, virt-aleph, links GLib and OpenSSL only (the parts
  * of lib/ and sev/ that need nothing more, and the UnixFS and CAR code) and runs --version,
- * --help, the snp group's dispatcher and verify-report, and ipfs itself (add and upload call
- * the module aleph): a verification or a CID starts no more libraries than it uses.
- * Every other command is in a module, opened when the command runs:
- *   main   sev, snp (but verify-report), devnet;        json-glib, GIO; the rest of lib/ and
- *          the plumbing of the modules below           sev/
+ * --help, the snp group's dispatcher, verify-report and measure, and ipfs itself (add and
+ * upload call the module aleph): a verification, a launch digest or a CID starts no more
+ * libraries than it uses. Every other command is in a module, opened when the command runs:
+ *   main   sev, snp (but verify-report and measure),    json-glib, GIO; the rest of lib/ and
+ *          devnet; the plumbing of the modules below   sev/
  *   aleph  account, message, ipfs add | upload          libcurl, libsecp256k1
  *   virt   tag, untag, status, list, validate           libvirt, libxml2
  *   flow   apply, attest, stop, reboot, erase, forget,  libvirt, the builder (libcryptsetup,

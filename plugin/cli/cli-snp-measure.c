@@ -1,6 +1,8 @@
 /*
  * virt-aleph snp measure: the SEV-SNP launch digest (the report's MEASUREMENT) of a QEMU + OVMF
- * guest, with sev-snp-measure's option names and output (one line, hex or base64).
+ * guest, with sev-snp-measure's option names and output (one line, hex or base64). It runs in
+ * the front (GLib and OpenSSL only, no module opened): a digest costs its hashing and a
+ * process's start, not json-glib's and GIO's.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "ac-codec.h"
+#include "ac-json-write.h"
 #include "ac-snp-measure.h"
 #include "cli-sev.h"
 #include "cli-snp.h"
@@ -110,7 +113,7 @@ snp_measure_trace (const AcSnpPageTrace *p, gpointer user_data)
 static void
 snp_measure_debug_inputs (AcCliGlobal *global, const AcSnpLaunchInputs *in, GError **error)
 {
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	const AcSnpSection *s;
 	guint n = 0;
 	guint32 hgpa = 0;
@@ -191,9 +194,11 @@ snp_measure_inputs (const SnpMeasureArgs *a,
 			return FALSE;
 		in->ovmf_hash = seed;
 	}
-	if (a->kernel != NULL && (*kernel = snp_measure_read (a->kernel, "--kernel", error)) == NULL)
+	if (a->kernel != NULL
+	    && (*kernel = snp_measure_read (a->kernel, "--kernel", error)) == NULL)
 		return FALSE;
-	if (a->initrd != NULL && (*initrd = snp_measure_read (a->initrd, "--initrd", error)) == NULL)
+	if (a->initrd != NULL
+	    && (*initrd = snp_measure_read (a->initrd, "--initrd", error)) == NULL)
 		return FALSE;
 	in->firmware = fw;
 	in->kernel = *kernel;
@@ -205,8 +210,8 @@ snp_measure_inputs (const SnpMeasureArgs *a,
 int
 cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 {
-	g_auto(SnpMeasureArgs) a = { 0 };
-	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (
+	g_auto (SnpMeasureArgs) a = { 0 };
+	g_autoptr (GOptionContext) ctx = ac_cli_option_context_new (
 	    global, "",
 	    "Compute the SEV-SNP launch digest (the attestation report's MEASUREMENT) of a QEMU "
 	    "guest with this OVMF, direct-boot kernel, initrd and command line, vCPUs and guest "
@@ -244,13 +249,15 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		  "precomputed digest of the firmware pages (hex)", "HASH" },
 		{ NULL },
 	};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) fw = NULL, kernel = NULL, initrd = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) fw = NULL, kernel = NULL, initrd = NULL;
 	AcSnpLaunchInputs in = { 0 };
 	guint8 seed[AC_SNP_LD_SIZE], ld[AC_SNP_LD_SIZE];
 	gboolean ovmf_hash_mode = FALSE, base64 = FALSE;
 	g_autofree gchar *out = NULL;
 
+	/* first: OpenSSL without openssl.cnf (the digest is the same bytes whatever it says) */
+	ac_snp_measure_process_init ();
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -282,7 +289,7 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 
 	if (ovmf_hash_mode) {
 		/* the image is checked as for a launch (sev-snp-measure parses it too) */
-		g_autoptr(AcSnpOvmf) ovmf = ac_snp_ovmf_parse (fw, &error);
+		g_autoptr (AcSnpOvmf) ovmf = ac_snp_ovmf_parse (fw, &error);
 		if (ovmf == NULL || !ac_snp_ovmf_hash (fw, ld, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	} else {
@@ -298,31 +305,26 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 	out = base64 ? ac_codec_base64_encode (ld, sizeof (ld))
 	             : ac_codec_hex_encode (ld, sizeof (ld));
 	if (global->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new ();
-		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "mode");
-		json_builder_add_string_value (b, ovmf_hash_mode ? "snp:ovmf-hash" : "snp");
-		json_builder_set_member_name (b, "measurement");
-		json_builder_add_string_value (b, out);
-		json_builder_set_member_name (b, "output_format");
-		json_builder_add_string_value (b, base64 ? "base64" : "hex");
+		/* json-glib's compact rendering, written by lib's writer: the front links GLib and
+		 * OpenSSL only */
+		g_auto (AcJsonWriter) w = { 0 };
+		ac_json_writer_init (&w);
+		ac_json_writer_begin_object (&w, NULL);
+		ac_json_writer_string (&w, "mode", ovmf_hash_mode ? "snp:ovmf-hash" : "snp");
+		ac_json_writer_string (&w, "measurement", out);
+		ac_json_writer_string (&w, "output_format", base64 ? "base64" : "hex");
 		if (!ovmf_hash_mode) {
 			g_autofree gchar *sig = g_strdup_printf ("0x%x", in.vcpu_sig);
 			g_autofree gchar *feat
 			    = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", in.guest_features);
-			json_builder_set_member_name (b, "vcpus");
-			json_builder_add_int_value (b, in.vcpus);
-			json_builder_set_member_name (b, "vcpu_sig");
-			json_builder_add_string_value (b, sig);
-			json_builder_set_member_name (b, "guest_features");
-			json_builder_add_string_value (b, feat);
-			json_builder_set_member_name (b, "vmm_type");
-			json_builder_add_string_value (b, "QEMU");
-			json_builder_set_member_name (b, "kernel_hashes");
-			json_builder_add_boolean_value (b, kernel != NULL);
+			ac_json_writer_int (&w, "vcpus", in.vcpus);
+			ac_json_writer_string (&w, "vcpu_sig", sig);
+			ac_json_writer_string (&w, "guest_features", feat);
+			ac_json_writer_string (&w, "vmm_type", "QEMU");
+			ac_json_writer_boolean (&w, "kernel_hashes", kernel != NULL);
 		}
-		json_builder_end_object (b);
-		ac_cli_print_json_builder (b);
+		ac_json_writer_end_object (&w);
+		ac_cli_print_json_text (ac_json_writer_get_text (&w));
 	} else {
 		/* the value is the output, even with --quiet */
 		printf ("%s\n", out);

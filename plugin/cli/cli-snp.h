@@ -1,8 +1,8 @@
 /*
  * virt-aleph snp: AMD SEV-SNP guest-owner tools. cli-snp.c dispatches; each command lives in
  * its own file (cli-snp-report.c, cli-snp-measure.c, cli-snp-certs.c, …) and adds its line to
- * the table in cli-snp.c. The dispatcher and verify-report are the front's (GLib and OpenSSL
- * only); the other commands are the main module's (ac-cli.h).
+ * the table in cli-snp.c. The dispatcher, verify-report and measure are the front's (GLib and
+ * OpenSSL only); the other commands are the main module's (ac-cli.h).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -20,7 +20,7 @@ typedef struct {
 	const gchar *name; /* "measure", or two words "report show" */
 	const gchar *args; /* for the usage line: "REPORT" */
 	const gchar *summary;
-	AcCliCommandFunc func; /* the front's (verify-report), or NULL: */
+	AcCliCommandFunc func; /* the front's (verify-report, measure), or NULL: */
 	const gchar *symbol;   /* the main module's function */
 } CliSnpCommand;
 
@@ -32,9 +32,10 @@ cli_snp_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv);
 /* cli-snp-verify.c */
 int
 cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv);
-/* cli-snp-measure.c */
+/* cli-snp-measure.c (the front) */
 int
 cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv);
+/* cli-snp-runtime.c */
 int
 cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv);
 /* cli-snp-certs.c */

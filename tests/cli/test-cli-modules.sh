@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # virt-aleph loads only what a command uses: the front links GLib and OpenSSL only and runs
-# --version, --help, snp verify-report and ipfs cid | car without opening a module or loading
-# GIO, GObject or json-glib; sev and snp's other commands open the main module (json-glib, GIO)
+# --version, --help, snp verify-report, snp measure and ipfs cid | car without opening a module or
+# loading GIO, GObject or json-glib; sev and snp's other commands open the main module (json-glib, GIO)
 # and no library of the plugin layer; each other command opens the main module and the one module of
 # its area (aleph, virt, flow), which links only its area's libraries. No module holds a copy
 # of the front's code or of the main module's. The modules are found beside the program (build tree) and
@@ -14,6 +14,10 @@ cli=$build/plugin/cli/virt-aleph
 snpdata=$(cd "$(dirname "$0")/../data/snp/virtee-sev-milan" && pwd)
 verify=(snp verify-report "$snpdata/report_milan.bin" --vcek "$snpdata/vcek_milan.der"
         --at 2026-08-18T00:00:00Z --min-tcb bl=0 --allow-tcb-below-default)
+measuredata=$(cd "$(dirname "$0")/../data/snp/sev-snp-measure" && pwd)
+measure=(snp measure --ovmf "$measuredata/fixtures/ovmf_AmdSev_suffix.bin" --vcpus 4
+         --vcpu-type EPYC-v4 --kernel "$measuredata/inputs/kernel.bin"
+         --initrd "$measuredata/inputs/initrd.bin" --append "console=ttyS0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0 passes=0
@@ -91,6 +95,13 @@ loads "snp --help" "" snp --help
 loads "snp verify-report" "" "${verify[@]}"
 loads "snp verify-report --json" "" --json "${verify[@]}"
 fails_ok=1 loads "snp verify-report, a failure" "" --json snp verify-report "$tmp/missing"
+loads "snp measure" "" "${measure[@]}"
+loads "snp measure --json" "" --json "${measure[@]}"
+loads "snp measure --debug --output-format base64" "" --debug "${measure[@]}" --output-format base64
+loads "snp measure --mode snp:ovmf-hash --json" "" --json snp measure --mode snp:ovmf-hash \
+  --ovmf "$measuredata/fixtures/ovmf_AmdSev_suffix.bin"
+fails_ok=1 loads "snp measure, a failure" "" --json snp measure --ovmf "$tmp/missing" --vcpus 1
+loads "snp measure --help" "" snp measure --help
 loads "sev policy explain" "main" sev policy explain 0x5
 loads "snp policy explain" "main" snp policy explain 0x30000
 loads "ipfs cid" "" ipfs cid "$tmp/file"
@@ -149,11 +160,16 @@ if [ $rc -eq 12 ] && grep -qF "$root$climoduledir/cli-main.so" <<<"$out"; then
 else
   bad "a broken cli-main.so: sev: exit $rc: $out"
 fi
-out=$("$root$bindir/virt-aleph" snp measure --help 2>&1); rc=$?
+out=$("$root$bindir/virt-aleph" snp make-runtime --help 2>&1); rc=$?
 if [ $rc -eq 12 ] && grep -qF "$root$climoduledir/cli-main.so" <<<"$out"; then
-  ok "a broken cli-main.so: snp measure exits 12, naming it"
+  ok "a broken cli-main.so: snp make-runtime exits 12, naming it"
 else
-  bad "a broken cli-main.so: snp measure: exit $rc: $out"
+  bad "a broken cli-main.so: snp make-runtime: exit $rc: $out"
+fi
+if out=$("$root$bindir/virt-aleph" --json "${measure[@]}" 2>&1) && [ "$out" = "$("$cli" --json "${measure[@]}")" ]; then
+  ok "a broken cli-main.so leaves snp measure working"
+else
+  bad "a broken cli-main.so breaks snp measure: $out"
 fi
 if "$root$bindir/virt-aleph" "${verify[@]}" >/dev/null 2>&1; then
   ok "a broken cli-main.so leaves snp verify-report working"

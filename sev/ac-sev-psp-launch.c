@@ -188,11 +188,10 @@ ac_sev_psp_launch_update_data_locked (AcSevPsp *self,
                                       guint32 len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_UPDATE_DATA");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LUPDATE,
+	                                               &st, "LAUNCH_UPDATE_DATA");
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st,
-	                               "LAUNCH_UPDATE_DATA"))
+	if (g == NULL)
 		return st;
 	if (data == NULL || len == 0 || len % 16 != 0)
 		return ac_sev_psp_fail (
@@ -231,11 +230,10 @@ ac_sev_psp_launch_update_vmsa_locked (AcSevPsp *self,
                                       guint32 len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_UPDATE_VMSA");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LUPDATE,
+	                                               &st, "LAUNCH_UPDATE_VMSA");
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st,
-	                               "LAUNCH_UPDATE_VMSA"))
+	if (g == NULL)
 		return st;
 	if ((g->policy & AC_SEV_POLICY_ES) == 0)
 		return ac_sev_psp_fail (
@@ -264,12 +262,12 @@ static AcSevStatus
 ac_sev_psp_launch_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, guint32 *len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_MEASURE");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LUPDATE,
+	                                               &st, "LAUNCH_MEASURE");
 	guint8 ld[32], mnonce[16];
 	unsigned int ldlen = sizeof (ld);
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st, "LAUNCH_MEASURE"))
+	if (g == NULL)
 		return st;
 	if (out == NULL || *len < AC_SEV_MEASURE_BLOB_SIZE) {
 		*len = AC_SEV_MEASURE_BLOB_SIZE;
@@ -321,13 +319,13 @@ ac_sev_psp_launch_secret_locked (AcSevPsp *self,
                                  guint32 trans_len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_SECRET");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LSECRET,
+	                                               &st, "LAUNCH_SECRET");
 	g_autoptr (GBytes) plain = NULL;
 	g_autoptr (GError) error = NULL;
 	guint32 flags;
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LSECRET, &st, "LAUNCH_SECRET"))
+	if (g == NULL)
 		return st;
 	if (hdr == NULL || hdr_len != AC_SEV_SECRET_HEADER_SIZE)
 		return ac_sev_psp_fail (self, AC_SEV_STATUS_INVALID_LENGTH,
@@ -389,9 +387,9 @@ ac_sev_psp_launch_finish (AcSevPsp *self, guint32 handle)
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
 	AcSevPspGuest *g;
 	g_mutex_lock (&self->mutex);
-	g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_FINISH");
-	if (g != NULL
-	    && ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LSECRET, &st, "LAUNCH_FINISH")) {
+	g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LSECRET, &st,
+	                                "LAUNCH_FINISH");
+	if (g != NULL) {
 		g->state = AC_SEV_GUEST_STATE_RUNNING;
 		ac_secret_wipe (g->tek, sizeof (g->tek));
 		ac_secret_wipe (g->tik, sizeof (g->tik));

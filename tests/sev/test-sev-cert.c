@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "ac-error.h"
@@ -320,6 +321,29 @@ test_untrusted_roots (void)
 	}
 }
 
+/* a private key through PEM and back is the same key; what is not PEM decodes to nothing */
+static void
+test_private_key_pem (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) key = ac_sev_ec_generate (&error);
+	g_autoptr(EVP_PKEY) back = NULL;
+	g_autoptr(EVP_PKEY) none = NULL;
+	g_autoptr(AcSecret) pem = NULL;
+	const gchar *not_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+
+	g_assert_no_error (error);
+	pem = ac_sev_private_key_to_pem (key);
+	g_assert_nonnull (pem);
+	g_assert_true (g_str_has_prefix (pem->data, "-----BEGIN PRIVATE KEY-----\n"));
+	back = ac_sev_private_key_from_pem (pem->data, pem->len);
+	g_assert_nonnull (back);
+	g_assert_cmpint (EVP_PKEY_eq (key, back), ==, 1);
+	none = ac_sev_private_key_from_pem (not_pem, strlen (not_pem));
+	g_assert_null (none);
+	ERR_clear_error ();
+}
+
 static void
 test_malformed (void)
 {
@@ -507,6 +531,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/sev/chain/naples-cek-rome-ask", test_naples_cek_with_rome_ask);
 	g_test_add_func ("/sev/chain/untrusted-roots", test_untrusted_roots);
 	g_test_add_func ("/sev/cert/malformed", test_malformed);
+	g_test_add_func ("/sev/cert/private-key-pem", test_private_key_pem);
 	g_test_add_func ("/sev/chain/rotated-ask", test_rotated_ask);
 	g_test_add_func ("/sev/kds/cache", test_kds_cache);
 	return g_test_run ();

@@ -127,17 +127,9 @@ ac_sev_cert_unref (AcSevCert *self)
 	g_free (self);
 }
 
-/**
- * ac_sev_cert_parse:
- *
- * Parses an SEV certificate: exactly 2084 bytes, version 1, reserved bytes zero, usage one of
- * OCA/PEK/PDH/CEK, algorithm ECDSA (ECDH for the PDH and GODH), curve P-384, coordinates of 48
- * significant bytes, unused key bytes zero, and a point on the curve. Signature slots are read
- * when verifying.
- */
 /* the version field (32-bit little-endian at @p) of a @kind ("SEV", "AMD") certificate: 1 */
 static gboolean
-cert_check_version (const guint8 *p, const gchar *kind, GError **error)
+cert_check_version (const gchar *kind, const guint8 *p, GError **error)
 {
 	guint32 version = ac_sev_le32 (p);
 
@@ -151,11 +143,7 @@ cert_check_version (const guint8 *p, const gchar *kind, GError **error)
 
 /* the @len reserved bytes at @p (offsets @range) of a @kind certificate: all zero */
 static gboolean
-cert_check_reserved (const guint8 *p,
-		     gsize len,
-		     const gchar *kind,
-		     const gchar *range,
-		     GError **error)
+cert_check_zero (const gchar *kind, const guint8 *p, gsize len, const gchar *range, GError **error)
 {
 	if (!ac_sev_all_zero (p, len)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -165,6 +153,14 @@ cert_check_reserved (const guint8 *p,
 	return TRUE;
 }
 
+/**
+ * ac_sev_cert_parse:
+ *
+ * Parses an SEV certificate: exactly 2084 bytes, version 1, reserved bytes zero, usage one of
+ * OCA/PEK/PDH/CEK, algorithm ECDSA (ECDH for the PDH and GODH), curve P-384, coordinates of 48
+ * significant bytes, unused key bytes zero, and a point on the curve. Signature slots are read
+ * when verifying.
+ */
 AcSevCert *
 ac_sev_cert_parse (const guint8 *data, gsize len, GError **error)
 {
@@ -181,8 +177,8 @@ ac_sev_cert_parse (const guint8 *data, gsize len, GError **error)
 			     AC_SEV_CERT_SIZE);
 		return NULL;
 	}
-	if (!cert_check_version (data + SEV_OFF_VERSION, "SEV", error) ||
-	    !cert_check_reserved (data + SEV_OFF_RESERVED, 2, "SEV", "0x06-0x07", error))
+	if (!cert_check_version ("SEV", data + SEV_OFF_VERSION, error) ||
+	    !cert_check_zero ("SEV", data + SEV_OFF_RESERVED, 2, "0x06-0x07", error))
 		return NULL;
 	usage = ac_sev_le32 (data + SEV_OFF_USAGE);
 	algo = ac_sev_le32 (data + SEV_OFF_ALGO);
@@ -561,7 +557,7 @@ ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **erro
 			     AC_AMD_CERT_HEADER_SIZE);
 		return NULL;
 	}
-	if (!cert_check_version (data + AMD_OFF_VERSION, "AMD", error))
+	if (!cert_check_version ("AMD", data + AMD_OFF_VERSION, error))
 		return NULL;
 	usage = ac_sev_le32 (data + AMD_OFF_USAGE);
 	if (usage != AC_SEV_USAGE_ARK && usage != AC_SEV_USAGE_ASK) {
@@ -572,7 +568,7 @@ ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **erro
 			     usage);
 		return NULL;
 	}
-	if (!cert_check_reserved (data + AMD_OFF_RESERVED, 16, "AMD", "0x28-0x37", error))
+	if (!cert_check_zero ("AMD", data + AMD_OFF_RESERVED, 16, "0x28-0x37", error))
 		return NULL;
 	pe_bits = ac_sev_le32 (data + AMD_OFF_PUBEXP_BITS);
 	mod_bits = ac_sev_le32 (data + AMD_OFF_MODULUS_BITS);

@@ -354,8 +354,8 @@ test_malformed (void)
 		guint32 value;
 		const gchar *needle;
 	} cases[] = {
-		{ 0x000, 2, "version" },
-		{ 0x004, 0x01000000, "reserved" },
+		{ 0x000, 2, "SEV certificate version is 2, expected 1" },
+		{ 0x004, 0x01000000, "SEV certificate reserved bytes 0x06-0x07 are not zero" },
 		{ 0x008, 0x1005, "usage" },
 		{ 0x00c, 0x2, "algorithm" }, /* PDH must be ECDH */
 		{ 0x010, 1, "curve" },
@@ -381,6 +381,24 @@ test_malformed (void)
 		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 		if (strstr (error->message, cases[i].needle) == NULL)
 			g_error ("case %u: '%s' lacks '%s'", i, error->message, cases[i].needle);
+		g_clear_error (&error);
+	}
+	/* an ARK: the same version and reserved-bytes rules, named for AMD certificates */
+	{
+		g_autoptr(GBytes) ark = sev_test_load ("amd-ark-ask/rome_ark.cert");
+		g_autofree guint8 *buf = g_memdup2 (g_bytes_get_data (ark, NULL),
+						    g_bytes_get_size (ark));
+		buf[0x00] = 2;
+		g_assert_null (ac_amd_cert_parse (buf, g_bytes_get_size (ark), NULL, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_cmpstr (error->message, ==, "AMD certificate version is 2, expected 1");
+		g_clear_error (&error);
+		buf[0x00] = 1;
+		buf[0x37] = 1;
+		g_assert_null (ac_amd_cert_parse (buf, g_bytes_get_size (ark), NULL, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_cmpstr (error->message, ==,
+				 "AMD certificate reserved bytes 0x28-0x37 are not zero");
 		g_clear_error (&error);
 	}
 	/* chain with certificates in the wrong order */

@@ -165,12 +165,9 @@ ac_sev_psp_launch_start (AcSevPsp *self,
                          const guint8 *session,
                          guint32 session_len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_start_locked (self, handle, policy, dh_cert, dh_len, session,
-	                                     session_len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_start_locked (self, handle, policy, dh_cert, dh_len, session,
+	                                       session_len);
 }
 
 static void
@@ -216,11 +213,8 @@ ac_sev_psp_launch_update_data (AcSevPsp *self,
                                const guint8 *data,
                                guint32 len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_update_data_locked (self, handle, gpa, data, len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_update_data_locked (self, handle, gpa, data, len);
 }
 
 static AcSevStatus
@@ -251,11 +245,8 @@ ac_sev_psp_launch_update_vmsa_locked (AcSevPsp *self,
 AcSevStatus
 ac_sev_psp_launch_update_vmsa (AcSevPsp *self, guint32 handle, const guint8 *vmsa, guint32 len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_update_vmsa_locked (self, handle, vmsa, len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_update_vmsa_locked (self, handle, vmsa, len);
 }
 
 static AcSevStatus
@@ -301,11 +292,8 @@ ac_sev_psp_launch_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, g
 AcSevStatus
 ac_sev_psp_launch_measure (AcSevPsp *self, guint32 handle, guint8 *out, guint32 *len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_measure_locked (self, handle, out, len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_measure_locked (self, handle, out, len);
 }
 
 static AcSevStatus
@@ -373,12 +361,9 @@ ac_sev_psp_launch_secret (AcSevPsp *self,
                           const guint8 *trans,
                           guint32 trans_len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_secret_locked (self, handle, hdr, hdr_len, guest_gpa, guest_len,
-	                                      trans, trans_len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_secret_locked (self, handle, hdr, hdr_len, guest_gpa, guest_len,
+	                                        trans, trans_len);
 }
 
 AcSevStatus

@@ -410,6 +410,26 @@ ac_assemble_create_output (const AcAssembleSpec *spec,
 	return out_fd;
 }
 
+static void
+ac_assemble_add_part (GPtrArray *parts,
+		      guint partno,
+		      guint64 start,
+		      guint64 size,
+		      const gchar *type,
+		      const gchar *uuid,
+		      const gchar *name)
+{
+	AcGptPart *part = g_new0 (AcGptPart, 1);
+
+	part->partno = partno;
+	part->type = g_strdup (type);
+	part->start = start;
+	part->uuid = g_strdup (uuid);
+	part->size = size;
+	part->name = g_strdup (name);
+	g_ptr_array_add (parts, part);
+}
+
 static gboolean
 ac_assemble_write_gpt (const AcAssembleSpec *spec,
 		       const gchar *output_path,
@@ -417,25 +437,42 @@ ac_assemble_write_gpt (const AcAssembleSpec *spec,
 		       GError **error)
 {
 	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_gpt_part_free);
-	AcGptPart *part;
 
-	part = g_new0 (AcGptPart, 1);
-	part->partno = 1;
-	part->start = result->esp_offset;
-	part->size = result->esp_size;
-	part->type = g_strdup (AC_GPT_TYPE_ESP);
-	part->uuid = g_strdup (spec->esp_uuid);
-	part->name = g_strdup ("ESP");
-	g_ptr_array_add (parts, part);
-	part = g_new0 (AcGptPart, 1);
-	part->partno = 2;
-	part->start = result->root_offset;
-	part->size = result->root_size;
-	part->type = g_strdup (AC_GPT_TYPE_LINUX);
-	part->uuid = g_strdup (spec->root_uuid);
-	part->name = g_strdup ("cr_root");
-	g_ptr_array_add (parts, part);
+	ac_assemble_add_part (parts, 1, result->esp_offset, result->esp_size, AC_GPT_TYPE_ESP,
+			      spec->esp_uuid, "ESP");
+	ac_assemble_add_part (parts, 2, result->root_offset, result->root_size, AC_GPT_TYPE_LINUX,
+			      spec->root_uuid, "cr_root");
 	return ac_gpt_write (output_path, spec->disk_guid, parts, error);
+}
+
+/* @path opened for reading; -1 with @error */
+static int
+ac_assemble_open_input (const gchar *path, GError **error)
+{
+	int fd = open (path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", path,
+			     g_strerror (errno));
+	return fd;
+}
+
+/* the first @len bytes of @path into the open image @out_fd at @out_off (holes kept) */
+static gboolean
+ac_assemble_copy_in (const gchar *path,
+		     guint64 len,
+		     int out_fd,
+		     guint64 out_off,
+		     GCancellable *cancellable,
+		     GError **error)
+{
+	int in_fd = ac_assemble_open_input (path, error);
+	gboolean ok;
+
+	if (in_fd < 0)
+		return FALSE;
+	ok = ac_copy_file_range_sparse (in_fd, 0, len, out_fd, out_off, cancellable, error);
+	close (in_fd);
+	return ok;
 }
 
 /* the ESP image into p1 and the LUKS header into p2 of the open image @out_fd */
@@ -453,29 +490,41 @@ ac_assemble_copy_headers (int out_fd,
 	gboolean ok;
 
 	/* ESP into p1 */
-	in_fd = open (esp_img, O_RDONLY | O_CLOEXEC);
-	if (in_fd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", esp_img,
-			     g_strerror (errno));
-		return FALSE;
-	}
-	ok = ac_copy_file_range_sparse (in_fd, 0, result->esp_size, out_fd, result->esp_offset,
-					cancellable, error);
-	close (in_fd);
-	if (!ok)
+	if (!ac_assemble_copy_in (esp_img, result->esp_size, out_fd, result->esp_offset,
+				  cancellable, error))
 		return FALSE;
 
 	/* LUKS header into p2 */
-	in_fd = open (hdr_img, O_RDONLY | O_CLOEXEC);
-	hdr = g_malloc (data_offset);
-	ok = in_fd >= 0 && ac_pread_full (in_fd, hdr, data_offset, 0, error) &&
-	     ac_pwrite_full (out_fd, hdr, data_offset, result->root_offset, error);
+	in_fd = ac_assemble_open_input (hdr_img, error);
 	if (in_fd < 0)
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", hdr_img,
-			     g_strerror (errno));
-	else
-		close (in_fd);
+		return FALSE;
+	hdr = g_malloc (data_offset);
+	ok = ac_pread_full (in_fd, hdr, data_offset, 0, error) &&
+	     ac_pwrite_full (out_fd, hdr, data_offset, result->root_offset, error);
+	close (in_fd);
 	return ok;
+}
+
+/* the root filesystem step: @fs_img (registered in @cleanup), the ext4 that fills the payload,
+ * kept in @result for verification */
+static gboolean
+ac_assemble_root_fs (const AcAssembleSpec *spec,
+		     const gchar *fs_img,
+		     AcCleanup *cleanup,
+		     AcProgress *progress,
+		     GCancellable *cancellable,
+		     AcAssembleResult *result,
+		     GError **error)
+{
+	ac_cleanup_add_path (cleanup, fs_img);
+	if (!ac_assemble_make_ext4 (spec, fs_img, result->payload_size, cancellable, error)) {
+		g_prefix_error (error, "making the root filesystem: ");
+		return FALSE;
+	}
+	result->fs_image = g_strdup (fs_img);
+	result->fs_uuid = g_strdup (spec->fs_uuid);
+	ac_progress_step_done (progress);
+	return TRUE;
 }
 
 /* the payload: @fs_img encrypted into p2 after the header; closes @out_fd */
@@ -490,12 +539,10 @@ ac_assemble_encrypt_payload (const AcAssembleSpec *spec,
 			     AcAssembleResult *result,
 			     GError **error)
 {
-	int in_fd = open (fs_img, O_RDONLY | O_CLOEXEC);
+	int in_fd = ac_assemble_open_input (fs_img, error);
 	gboolean ok;
 
 	if (in_fd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", fs_img,
-			     g_strerror (errno));
 		close (out_fd);
 		return FALSE;
 	}
@@ -532,8 +579,7 @@ ac_assemble_luks2_root (const AcAssembleSpec *spec,
 	g_autofree gchar *hdr_img = g_build_filename (spec->workdir, "luks2-header.img", NULL);
 	g_autoptr(AcSecret) vk = NULL;
 	guint64 data_offset = 0;
-	gboolean ok;
-	int in_fd, out_fd;
+	int out_fd;
 
 	if (spec->drbg != NULL) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_UNSUPPORTED,
@@ -552,28 +598,13 @@ ac_assemble_luks2_root (const AcAssembleSpec *spec,
 		return FALSE;
 	ac_progress_step_done (progress);
 
-	ac_cleanup_add_path (cleanup, fs_img);
-	if (!ac_assemble_make_ext4 (spec, fs_img, result->payload_size, cancellable, error)) {
-		g_prefix_error (error, "making the root filesystem: ");
+	if (!ac_assemble_root_fs (spec, fs_img, cleanup, progress, cancellable, result, error))
 		return FALSE;
-	}
-	result->fs_image = g_strdup (fs_img);
-	result->fs_uuid = g_strdup (spec->fs_uuid);
-	ac_progress_step_done (progress);
 
 	out_fd = ac_assemble_create_output (spec, output_path, cleanup, error);
 	if (out_fd < 0)
 		return FALSE;
-	in_fd = open (hdr_img, O_RDONLY | O_CLOEXEC);
-	if (in_fd < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot open %s: %s", hdr_img,
-			     g_strerror (errno));
-		close (out_fd);
-		return FALSE;
-	}
-	ok = ac_copy_file_range_sparse (in_fd, 0, data_offset, out_fd, 0, cancellable, error);
-	close (in_fd);
-	if (!ok) {
+	if (!ac_assemble_copy_in (hdr_img, data_offset, out_fd, 0, cancellable, error)) {
 		close (out_fd);
 		return FALSE;
 	}
@@ -655,14 +686,8 @@ ac_assemble (const AcAssembleSpec *spec_in,
 		return FALSE;
 	ac_progress_step_done (progress);
 
-	ac_cleanup_add_path (cleanup, fs_img);
-	if (!ac_assemble_make_ext4 (spec, fs_img, result->payload_size, cancellable, error)) {
-		g_prefix_error (error, "making the root filesystem: ");
+	if (!ac_assemble_root_fs (spec, fs_img, cleanup, progress, cancellable, result, error))
 		return FALSE;
-	}
-	result->fs_image = g_strdup (fs_img);
-	result->fs_uuid = g_strdup (spec->fs_uuid);
-	ac_progress_step_done (progress);
 
 	ac_cleanup_add_path (cleanup, esp_img);
 	if (!ac_assemble_make_esp (spec, esp_img, volume_id, cancellable, error)) {

@@ -21,6 +21,7 @@
 #include "ac-builder-assemble.h"
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-snp-luks2.h"
 #include "ac-time.h"
 
@@ -488,18 +489,12 @@ ac_sha256_file (const gchar *path, GCancellable *cancellable, GError **error)
 static void
 ac_manifest_add_part (JsonBuilder *b, const gchar *name, const AcGptPart *p)
 {
-	json_builder_set_member_name (b, name);
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "number");
-	json_builder_add_int_value (b, p->partno);
-	json_builder_set_member_name (b, "offset");
-	json_builder_add_int_value (b, (gint64)p->start);
-	json_builder_set_member_name (b, "size");
-	json_builder_add_int_value (b, (gint64)p->size);
-	json_builder_set_member_name (b, "type");
-	json_builder_add_string_value (b, p->type);
-	json_builder_set_member_name (b, "uuid");
-	json_builder_add_string_value (b, p->uuid);
+	ac_json_builder_begin_member_object (b, name);
+	ac_json_builder_add_int (b, "number", p->partno);
+	ac_json_builder_add_int (b, "offset", (gint64)p->start);
+	ac_json_builder_add_int (b, "size", (gint64)p->size);
+	ac_json_builder_add_string (b, "type", p->type);
+	ac_json_builder_add_string (b, "uuid", p->uuid);
 }
 
 /**
@@ -511,21 +506,22 @@ ac_manifest_add_part (JsonBuilder *b, const gchar *name, const AcGptPart *p)
 static void
 ac_manifest_add_filesystem (JsonBuilder *b, const AcManifest *m)
 {
-	json_builder_set_member_name (b, "filesystem");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "type");
-	json_builder_add_string_value (b, "ext4");
-	json_builder_set_member_name (b, "uuid");
-	if (m->fs_uuid != NULL)
-		json_builder_add_string_value (b, m->fs_uuid);
-	else
-		json_builder_add_null_value (b);
-	json_builder_set_member_name (b, "sha256");
-	if (m->fs_sha256 != NULL)
-		json_builder_add_string_value (b, m->fs_sha256);
-	else
-		json_builder_add_null_value (b);
+	ac_json_builder_begin_member_object (b, "filesystem");
+	ac_json_builder_add_string (b, "type", "ext4");
+	ac_json_builder_add_string_or_null (b, "uuid", m->fs_uuid);
+	ac_json_builder_add_string_or_null (b, "sha256", m->fs_sha256);
 	json_builder_end_object (b);
+}
+
+/* "luks" begun: what both LUKS versions' headers tell first */
+static void
+ac_manifest_begin_luks (JsonBuilder *b, gint version, const AcVerifyReport *r)
+{
+	ac_json_builder_begin_member_object (b, "luks");
+	ac_json_builder_add_int (b, "version", version);
+	ac_json_builder_add_string (b, "uuid", r->luks->uuid);
+	ac_json_builder_add_string (b, "cipher", "aes-xts-plain64");
+	ac_json_builder_add_int (b, "key_size", r->luks->key_bytes * 8);
 }
 
 /* "layout" of luks2-root: the LUKS2 header and the filesystem in its data segment */
@@ -534,32 +530,15 @@ ac_manifest_add_luks2_layout (JsonBuilder *b, const AcManifest *m)
 {
 	const AcVerifyReport *r = m->report;
 
-	json_builder_set_member_name (b, "layout");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "type");
-	json_builder_add_string_value (b, "luks2-root");
-	json_builder_set_member_name (b, "luks");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "version");
-	json_builder_add_int_value (b, 2);
-	json_builder_set_member_name (b, "uuid");
-	json_builder_add_string_value (b, r->luks->uuid);
-	json_builder_set_member_name (b, "cipher");
-	json_builder_add_string_value (b, "aes-xts-plain64");
-	json_builder_set_member_name (b, "key_size");
-	json_builder_add_int_value (b, r->luks->key_bytes * 8);
-	json_builder_set_member_name (b, "sector_size");
-	json_builder_add_int_value (b, r->luks->sector_size);
-	json_builder_set_member_name (b, "pbkdf");
-	json_builder_add_string_value (b, r->luks->pbkdf);
-	json_builder_set_member_name (b, "hash");
-	json_builder_add_string_value (b, r->luks->hash);
-	json_builder_set_member_name (b, "pbkdf_iterations");
-	json_builder_add_int_value (b, r->luks->iterations);
-	json_builder_set_member_name (b, "payload_offset");
-	json_builder_add_int_value (b, (gint64)r->payload_offset);
-	json_builder_set_member_name (b, "payload_size");
-	json_builder_add_int_value (b, (gint64)r->payload_size);
+	ac_json_builder_begin_member_object (b, "layout");
+	ac_json_builder_add_string (b, "type", "luks2-root");
+	ac_manifest_begin_luks (b, 2, r);
+	ac_json_builder_add_int (b, "sector_size", r->luks->sector_size);
+	ac_json_builder_add_string (b, "pbkdf", r->luks->pbkdf);
+	ac_json_builder_add_string (b, "hash", r->luks->hash);
+	ac_json_builder_add_int (b, "pbkdf_iterations", r->luks->iterations);
+	ac_json_builder_add_int (b, "payload_offset", (gint64)r->payload_offset);
+	ac_json_builder_add_int (b, "payload_size", (gint64)r->payload_size);
 	json_builder_end_object (b);
 	ac_manifest_add_filesystem (b, m);
 	json_builder_end_object (b);
@@ -576,37 +555,19 @@ ac_manifest_add_layout (JsonBuilder *b, const AcManifest *m)
 		return;
 	}
 
-	json_builder_set_member_name (b, "layout");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "partition_table");
-	json_builder_add_string_value (b, "gpt");
-	json_builder_set_member_name (b, "disk_guid");
-	json_builder_add_string_value (b, r->disk_guid);
+	ac_json_builder_begin_member_object (b, "layout");
+	ac_json_builder_add_string (b, "partition_table", "gpt");
+	ac_json_builder_add_string (b, "disk_guid", r->disk_guid);
 	ac_manifest_add_part (b, "esp", r->esp);
-	json_builder_set_member_name (b, "filesystem");
-	json_builder_add_string_value (b, "vfat");
-	json_builder_set_member_name (b, "volume_id");
-	json_builder_add_string_value (b, m->esp_volume_id);
+	ac_json_builder_add_string (b, "filesystem", "vfat");
+	ac_json_builder_add_string (b, "volume_id", m->esp_volume_id);
 	json_builder_end_object (b);
 	ac_manifest_add_part (b, "root", r->root);
-	json_builder_set_member_name (b, "luks");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "version");
-	json_builder_add_int_value (b, 1);
-	json_builder_set_member_name (b, "uuid");
-	json_builder_add_string_value (b, r->luks->uuid);
-	json_builder_set_member_name (b, "cipher");
-	json_builder_add_string_value (b, "aes-xts-plain64");
-	json_builder_set_member_name (b, "key_size");
-	json_builder_add_int_value (b, r->luks->key_bytes * 8);
-	json_builder_set_member_name (b, "hash");
-	json_builder_add_string_value (b, r->luks->hash);
-	json_builder_set_member_name (b, "payload_offset");
-	json_builder_add_int_value (b, (gint64)r->payload_offset);
-	json_builder_set_member_name (b, "payload_size");
-	json_builder_add_int_value (b, (gint64)r->payload_size);
-	json_builder_set_member_name (b, "mapper_name");
-	json_builder_add_string_value (b, "cr_root");
+	ac_manifest_begin_luks (b, 1, r);
+	ac_json_builder_add_string (b, "hash", r->luks->hash);
+	ac_json_builder_add_int (b, "payload_offset", (gint64)r->payload_offset);
+	ac_json_builder_add_int (b, "payload_size", (gint64)r->payload_size);
+	ac_json_builder_add_string (b, "mapper_name", "cr_root");
 	json_builder_end_object (b);
 	ac_manifest_add_filesystem (b, m);
 	json_builder_end_object (b); /* root */
@@ -629,70 +590,41 @@ ac_manifest_to_json (const AcManifest *m)
 	created = ac_time_format_utc (when);
 
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "format");
-	json_builder_add_string_value (b, "aleph-confidential/image-manifest/1");
-	json_builder_set_member_name (b, "image");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "file");
-	json_builder_add_string_value (b, basename);
-	json_builder_set_member_name (b, "format");
-	json_builder_add_string_value (b, "raw");
-	json_builder_set_member_name (b, "size");
-	json_builder_add_int_value (b, (gint64)m->image_size);
-	json_builder_set_member_name (b, "sha256");
-	json_builder_add_string_value (b, m->image_sha256);
-	json_builder_set_member_name (b, "cid");
-	if (m->cid != NULL)
-		json_builder_add_string_value (b, m->cid);
-	else
-		json_builder_add_null_value (b);
+	ac_json_builder_add_string (b, "format", "aleph-confidential/image-manifest/1");
+	ac_json_builder_begin_member_object (b, "image");
+	ac_json_builder_add_string (b, "file", basename);
+	ac_json_builder_add_string (b, "format", "raw");
+	ac_json_builder_add_int (b, "size", (gint64)m->image_size);
+	ac_json_builder_add_string (b, "sha256", m->image_sha256);
+	ac_json_builder_add_string_or_null (b, "cid", m->cid);
 	json_builder_end_object (b);
 
 	ac_manifest_add_layout (b, m);
 
-	json_builder_set_member_name (b, "verified");
-	json_builder_begin_object (b);
-	if (r->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT) {
-		/* ac_luks2_check_header(): what the SEV-SNP guest checks before it opens it */
-		json_builder_set_member_name (b, "luks2_guest_check");
-	} else {
-		json_builder_set_member_name (b, "partition_table");
-	}
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "luks_passphrase_slot");
-	json_builder_add_int_value (b, r->luks->keyslot);
-	json_builder_set_member_name (b, "payload_equals_filesystem");
-	json_builder_add_boolean_value (b, r->payload_compared);
+	ac_json_builder_begin_member_object (b, "verified");
+	/* luks2_guest_check, ac_luks2_check_header(): what the SEV-SNP guest checks before it
+	 * opens it */
+	ac_json_builder_add_boolean (b,
+				     r->layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? "luks2_guest_check"
+									     : "partition_table",
+				     TRUE);
+	ac_json_builder_add_int (b, "luks_passphrase_slot", r->luks->keyslot);
+	ac_json_builder_add_boolean (b, "payload_equals_filesystem", r->payload_compared);
 	json_builder_end_object (b);
 
-	json_builder_set_member_name (b, "template");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "name");
-	if (m->template_name != NULL)
-		json_builder_add_string_value (b, m->template_name);
-	else
-		json_builder_add_null_value (b);
-	json_builder_set_member_name (b, "sha256");
-	if (m->template_sha256 != NULL)
-		json_builder_add_string_value (b, m->template_sha256);
-	else
-		json_builder_add_null_value (b);
+	ac_json_builder_begin_member_object (b, "template");
+	ac_json_builder_add_string_or_null (b, "name", m->template_name);
+	ac_json_builder_add_string_or_null (b, "sha256", m->template_sha256);
 	json_builder_end_object (b);
 
-	json_builder_set_member_name (b, "tool");
-	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "name");
-	json_builder_add_string_value (b, PACKAGE_NAME);
-	json_builder_set_member_name (b, "version");
-	json_builder_add_string_value (b, PACKAGE_VERSION);
-	json_builder_set_member_name (b, "libcryptsetup");
-	json_builder_add_string_value (b, AC_CRYPTSETUP_VERSION);
+	ac_json_builder_begin_member_object (b, "tool");
+	ac_json_builder_add_string (b, "name", PACKAGE_NAME);
+	ac_json_builder_add_string (b, "version", PACKAGE_VERSION);
+	ac_json_builder_add_string (b, "libcryptsetup", AC_CRYPTSETUP_VERSION);
 	json_builder_end_object (b);
 
-	json_builder_set_member_name (b, "reproducible");
-	json_builder_add_boolean_value (b, m->reproducible);
-	json_builder_set_member_name (b, "created");
-	json_builder_add_string_value (b, created);
+	ac_json_builder_add_boolean (b, "reproducible", m->reproducible);
+	ac_json_builder_add_string (b, "created", created);
 	json_builder_end_object (b);
 
 	root = json_builder_get_root (b);

@@ -378,6 +378,36 @@ luks2_area_read (AcLuksDiskReadFunc read,
 	return g_steal_pointer (&area);
 }
 
+/* @passphrase against the key slots of the header loaded in @cd (a @version header, "LUKS1" or
+ * "LUKS2"): no name, nothing is activated; AC_ERROR_MISMATCH when it opens none, else the slot
+ * it opens in @keyslot */
+static gboolean
+check_passphrase (struct crypt_device *cd,
+                  const guint8 *passphrase,
+                  gsize passphrase_len,
+                  gint *keyslot,
+                  const gchar *version,
+                  GError **error)
+{
+	int rc = crypt_activate_by_passphrase (cd, NULL, CRYPT_ANY_SLOT, (const char *)passphrase,
+	                                       passphrase_len, 0);
+
+	if (rc == -EPERM) {
+		g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
+		             "the passphrase opens no key slot of the image's %s header", version);
+		return FALSE;
+	}
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+		             "checking the passphrase against the %s header: %s", version,
+		             g_strerror (-rc));
+		return FALSE;
+	}
+	if (keyslot != NULL)
+		*keyslot = rc;
+	return TRUE;
+}
+
 /* @passphrase against the LUKS1 header copy @path */
 static gboolean
 luks1_check_copy (const gchar *path,
@@ -402,21 +432,7 @@ luks1_check_copy (const gchar *path,
 		             "partition 2: libcryptsetup cannot load the LUKS1 header: %s",
 		             g_strerror (-rc));
 	} else {
-		rc = crypt_activate_by_passphrase (cd, NULL, CRYPT_ANY_SLOT,
-		                                   (const char *)passphrase, passphrase_len, 0);
-		if (rc >= 0) {
-			if (keyslot != NULL)
-				*keyslot = rc;
-			ok = TRUE;
-		} else if (rc == -EPERM) {
-			g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
-			                     "the passphrase opens no key slot of the "
-			                     "image's LUKS1 header");
-		} else {
-			g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			             "checking the passphrase against the LUKS1 header: %s",
-			             g_strerror (-rc));
-		}
+		ok = check_passphrase (cd, passphrase, passphrase_len, keyslot, "LUKS1", error);
 	}
 	crypt_free (cd);
 	return ok;
@@ -549,27 +565,11 @@ ac_luks_disk_luks2_check_passphrase (const gchar *image_path,
 {
 #if HAVE_CRYPTSETUP
 	struct crypt_device *cd = luks2_load (image_path, error);
-	gboolean ok = FALSE;
-	int rc;
+	gboolean ok;
 
 	if (cd == NULL)
 		return FALSE;
-	/* no name: the passphrase is checked against the key slots, nothing is activated */
-	rc = crypt_activate_by_passphrase (cd, NULL, CRYPT_ANY_SLOT, (const char *)passphrase,
-	                                   passphrase_len, 0);
-	if (rc >= 0) {
-		if (keyslot != NULL)
-			*keyslot = rc;
-		ok = TRUE;
-	} else if (rc == -EPERM) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_MISMATCH,
-		                     "the passphrase opens no key slot of the image's "
-		                     "LUKS2 header");
-	} else {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-		             "checking the passphrase against the LUKS2 header: %s",
-		             g_strerror (-rc));
-	}
+	ok = check_passphrase (cd, passphrase, passphrase_len, keyslot, "LUKS2", error);
 	crypt_free (cd);
 	return ok;
 #else

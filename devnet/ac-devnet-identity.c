@@ -120,16 +120,13 @@ read_key (const gchar *dir, const gchar *name, GError **error)
 	g_autofree gchar *path = g_build_filename (dir, base, NULL);
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
-	BIO *bio;
 	EVP_PKEY *key;
 	if (!g_file_get_contents (path, &buf, &len, NULL)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root key %s is missing",
 		             path);
 		return NULL;
 	}
-	bio = BIO_new_mem_buf (buf, (int)len);
-	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
-	BIO_free (bio);
+	key = ac_sev_private_key_from_pem (buf, len);
 	ac_secret_wipe (buf, len);
 	if (key == NULL)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -138,36 +135,16 @@ read_key (const gchar *dir, const gchar *name, GError **error)
 }
 
 static gboolean
-write_file (const gchar *dir,
-            const gchar *name,
-            const guint8 *data,
-            gsize len,
-            int mode,
-            GError **error)
-{
-	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	return ac_file_replace_contents (path, data, len, TRUE, (guint)mode, error);
-}
-
-static gboolean
 write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
 {
 	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
-	BIO *bio = BIO_new (BIO_s_mem ());
-	char *p = NULL;
-	long len;
-	gboolean ok;
-	if (bio == NULL || PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		BIO_free (bio);
+	g_autoptr (AcSecret) pem = ac_sev_private_key_to_pem (key);
+	if (pem == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL, "encoding the %s private key",
 		             name);
 		return FALSE;
 	}
-	len = BIO_get_mem_data (bio, &p);
-	ok = write_file (dir, base, (const guint8 *)p, (gsize)len, 0600, error);
-	ac_secret_wipe (p, (gsize)len);
-	BIO_free (bio);
-	return ok;
+	return ac_file_replace_contents_in (dir, base, 0600, pem->data, pem->len, error);
 }
 
 static gboolean
@@ -182,7 +159,7 @@ copy_file (const gchar *from_dir, const gchar *to_dir, const gchar *name, int mo
 		             src);
 		return FALSE;
 	}
-	ok = write_file (to_dir, name, (const guint8 *)buf, len, mode, error);
+	ok = ac_file_replace_contents_in (to_dir, name, (guint)mode, buf, len, error);
 	ac_secret_wipe (buf, len);
 	return ok;
 }
@@ -258,8 +235,9 @@ platform_write (AcDevnetPlatformKeys *pk, const gchar *tmp, const gchar *root_di
 	guint8 id[AC_SEV_ID_SIZE];
 	for (guint i = 0; i < 4; i++) {
 		g_autofree gchar *base = g_strdup_printf ("%s.cert", names[i]);
-		if (!write_file (tmp, base, ac_sev_cert_get_data (pk->certs[i]), AC_SEV_CERT_SIZE,
-		                 0644, error)
+		if (!ac_file_replace_contents_in (tmp, base, 0644,
+		                                  ac_sev_cert_get_data (pk->certs[i]),
+		                                  AC_SEV_CERT_SIZE, error)
 		    || !write_key (tmp, names[i], pk->keys[i], error))
 			return FALSE;
 	}
@@ -273,7 +251,7 @@ platform_write (AcDevnetPlatformKeys *pk, const gchar *tmp, const gchar *root_di
 		                     "no random bytes for the chip id");
 		return FALSE;
 	}
-	return write_file (tmp, "id.bin", id, sizeof (id), 0644, error);
+	return ac_file_replace_contents_in (tmp, "id.bin", 0644, id, sizeof (id), error);
 }
 
 AcSevPsp *

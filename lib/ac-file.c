@@ -431,3 +431,15 @@ ac_file_replace_contents (const gchar *dest,
 	return ac_file_write_all (out->fd, ac_file_out_get_path (out), data, len, error) &&
 	       ac_file_out_commit (out, error);
 }
+
+gboolean
+ac_file_replace_contents_in (const gchar *dir,
+			     const gchar *name,
+			     guint mode,
+			     const void *data,
+			     gsize len,
+			     GError **error)
+{
+	g_autofree gchar *path = g_build_filename (dir, name, NULL);
+	return ac_file_replace_contents (path, data, len, TRUE, mode, error);
+}

@@ -47,5 +47,12 @@ gboolean ac_file_replace_contents (const gchar *dest,
 				   gboolean force,
 				   guint mode,
 				   GError **error);
+/* the same for a file @name (@mode) in @dir, replacing what is there (state directories) */
+gboolean ac_file_replace_contents_in (const gchar *dir,
+				      const gchar *name,
+				      guint mode,
+				      const void *data,
+				      gsize len,
+				      GError **error);
 
 G_END_DECLS

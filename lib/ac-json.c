@@ -550,3 +550,41 @@ ac_json_read_strv (const AcJsonScope *scope,
 	*out = g_strv_builder_end (b);
 	return TRUE;
 }
+
+void
+ac_json_builder_add_string (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	json_builder_set_member_name (b, name);
+	json_builder_add_string_value (b, value);
+}
+
+void
+ac_json_builder_add_int (JsonBuilder *b, const gchar *name, gint64 value)
+{
+	json_builder_set_member_name (b, name);
+	json_builder_add_int_value (b, value);
+}
+
+void
+ac_json_builder_add_boolean (JsonBuilder *b, const gchar *name, gboolean value)
+{
+	json_builder_set_member_name (b, name);
+	json_builder_add_boolean_value (b, value);
+}
+
+void
+ac_json_builder_add_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	json_builder_set_member_name (b, name);
+	if (value == NULL)
+		json_builder_add_null_value (b);
+	else
+		json_builder_add_string_value (b, value);
+}
+
+void
+ac_json_builder_begin_member_object (JsonBuilder *b, const gchar *name)
+{
+	json_builder_set_member_name (b, name);
+	json_builder_begin_object (b);
+}

@@ -116,4 +116,19 @@ ac_json_read_strv (const AcJsonScope *scope,
                    gchar ***out,
                    GError **error);
 
+/* JsonBuilder members, each @name then its value, in an object begun by the caller: for the
+ * writers that build with json-glib (the image manifest, the SNP runtime file) */
+void
+ac_json_builder_add_int (JsonBuilder *b, const gchar *name, gint64 value);
+void
+ac_json_builder_add_string (JsonBuilder *b, const gchar *name, const gchar *value);
+void
+ac_json_builder_add_boolean (JsonBuilder *b, const gchar *name, gboolean value);
+/* a %NULL @value is written as null (json_object_set_string_member() writes the same) */
+void
+ac_json_builder_add_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value);
+/* @name, then an object begun: end it with json_builder_end_object() */
+void
+ac_json_builder_begin_member_object (JsonBuilder *b, const gchar *name);
+
 G_END_DECLS

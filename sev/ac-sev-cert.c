@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <string.h>
 
 #include "ac-codec.h"
@@ -125,6 +127,32 @@ ac_sev_cert_unref (AcSevCert *self)
 	g_free (self);
 }
 
+/* the version field (32-bit little-endian at @p) of a @kind ("SEV", "AMD") certificate: 1 */
+static gboolean
+cert_check_version (const gchar *kind, const guint8 *p, GError **error)
+{
+	guint32 version = ac_sev_le32 (p);
+
+	if (version != 1) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s certificate version is %u, expected 1", kind, version);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the @len reserved bytes at @p (offsets @range) of a @kind certificate: all zero */
+static gboolean
+cert_check_zero (const gchar *kind, const guint8 *p, gsize len, const gchar *range, GError **error)
+{
+	if (!ac_sev_all_zero (p, len)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			     "%s certificate reserved bytes %s are not zero", kind, range);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * ac_sev_cert_parse:
  *
@@ -137,7 +165,7 @@ AcSevCert *
 ac_sev_cert_parse (const guint8 *data, gsize len, GError **error)
 {
 	g_autoptr(AcSevCert) self = NULL;
-	guint32 version, usage, algo, curve;
+	guint32 usage, algo, curve;
 	g_autoptr(GError) error_local = NULL;
 
 	if (data == NULL || len != AC_SEV_CERT_SIZE) {
@@ -149,22 +177,9 @@ ac_sev_cert_parse (const guint8 *data, gsize len, GError **error)
 			     AC_SEV_CERT_SIZE);
 		return NULL;
 	}
-	version = ac_sev_le32 (data + SEV_OFF_VERSION);
-	if (version != 1) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "SEV certificate version is %u, expected 1",
-			     version);
+	if (!cert_check_version ("SEV", data + SEV_OFF_VERSION, error) ||
+	    !cert_check_zero ("SEV", data + SEV_OFF_RESERVED, 2, "0x06-0x07", error))
 		return NULL;
-	}
-	if (!ac_sev_all_zero (data + SEV_OFF_RESERVED, 2)) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "SEV certificate reserved bytes 0x06-0x07 are not zero");
-		return NULL;
-	}
 	usage = ac_sev_le32 (data + SEV_OFF_USAGE);
 	algo = ac_sev_le32 (data + SEV_OFF_ALGO);
 	if (usage != AC_SEV_USAGE_OCA && usage != AC_SEV_USAGE_PEK && usage != AC_SEV_USAGE_PDH &&
@@ -528,7 +543,7 @@ AcAmdCert *
 ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **error)
 {
 	g_autoptr(AcAmdCert) self = NULL;
-	guint32 version, usage, pe_bits, mod_bits;
+	guint32 usage, pe_bits, mod_bits;
 	gsize total;
 	g_autoptr(GError) error_local = NULL;
 
@@ -542,15 +557,8 @@ ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **erro
 			     AC_AMD_CERT_HEADER_SIZE);
 		return NULL;
 	}
-	version = ac_sev_le32 (data + AMD_OFF_VERSION);
-	if (version != 1) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD certificate version is %u, expected 1",
-			     version);
+	if (!cert_check_version ("AMD", data + AMD_OFF_VERSION, error))
 		return NULL;
-	}
 	usage = ac_sev_le32 (data + AMD_OFF_USAGE);
 	if (usage != AC_SEV_USAGE_ARK && usage != AC_SEV_USAGE_ASK) {
 		g_set_error (error,
@@ -560,13 +568,8 @@ ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **erro
 			     usage);
 		return NULL;
 	}
-	if (!ac_sev_all_zero (data + AMD_OFF_RESERVED, 16)) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "AMD certificate reserved bytes 0x28-0x37 are not zero");
+	if (!cert_check_zero ("AMD", data + AMD_OFF_RESERVED, 16, "0x28-0x37", error))
 		return NULL;
-	}
 	pe_bits = ac_sev_le32 (data + AMD_OFF_PUBEXP_BITS);
 	mod_bits = ac_sev_le32 (data + AMD_OFF_MODULUS_BITS);
 	if ((mod_bits != 2048 && mod_bits != 4096) || pe_bits != mod_bits) {
@@ -917,4 +920,32 @@ ac_sev_cert_verify_by_amd (const AcSevCert *self,
 		     ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
 		     ac_sev_usage_to_string (signer->usage));
 	return FALSE;
+}
+
+AcSecret *
+ac_sev_private_key_to_pem (EVP_PKEY *key)
+{
+	BIO *bio = BIO_new (BIO_s_mem ());
+	char *p = NULL;
+	long len;
+	AcSecret *pem;
+
+	if (bio == NULL || PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
+		BIO_free (bio);
+		return NULL;
+	}
+	len = BIO_get_mem_data (bio, &p);
+	pem = ac_secret_new (p, (gsize)len);
+	OPENSSL_cleanse (p, (gsize)len);
+	BIO_free (bio);
+	return pem;
+}
+
+EVP_PKEY *
+ac_sev_private_key_from_pem (const gchar *pem, gsize len)
+{
+	BIO *bio = BIO_new_mem_buf (pem, (int)len);
+	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+	BIO_free (bio);
+	return key;
 }

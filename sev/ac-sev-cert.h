@@ -10,6 +10,8 @@
 #include <glib.h>
 #include <openssl/evp.h>
 
+#include "ac-secret.h"
+
 G_BEGIN_DECLS
 
 #define AC_SEV_CERT_SIZE 2084
@@ -124,6 +126,12 @@ gboolean ac_sev_cert_verify_by_amd (const AcSevCert *self,
 				    const AcAmdCert *signer,
 				    guint *slot,
 				    GError **error);
+
+/* a private key as PEM (PKCS#8), for the software PSPs' and devnet's key files: @key encoded
+ * into self-wiping memory, NULL when OpenSSL cannot (its error queue says why); @pem decoded,
+ * NULL when it holds no PEM private key */
+AcSecret *ac_sev_private_key_to_pem (EVP_PKEY *key);
+EVP_PKEY *ac_sev_private_key_from_pem (const gchar *pem, gsize len);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevCert, ac_sev_cert_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcAmdCert, ac_amd_cert_unref)

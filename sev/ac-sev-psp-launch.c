@@ -165,12 +165,9 @@ ac_sev_psp_launch_start (AcSevPsp *self,
                          const guint8 *session,
                          guint32 session_len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_start_locked (self, handle, policy, dh_cert, dh_len, session,
-	                                     session_len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_start_locked (self, handle, policy, dh_cert, dh_len, session,
+	                                       session_len);
 }
 
 static void
@@ -188,11 +185,10 @@ ac_sev_psp_launch_update_data_locked (AcSevPsp *self,
                                       guint32 len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_UPDATE_DATA");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LUPDATE,
+	                                               &st, "LAUNCH_UPDATE_DATA");
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st,
-	                               "LAUNCH_UPDATE_DATA"))
+	if (g == NULL)
 		return st;
 	if (data == NULL || len == 0 || len % 16 != 0)
 		return ac_sev_psp_fail (
@@ -217,11 +213,8 @@ ac_sev_psp_launch_update_data (AcSevPsp *self,
                                const guint8 *data,
                                guint32 len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_update_data_locked (self, handle, gpa, data, len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_update_data_locked (self, handle, gpa, data, len);
 }
 
 static AcSevStatus
@@ -231,11 +224,10 @@ ac_sev_psp_launch_update_vmsa_locked (AcSevPsp *self,
                                       guint32 len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_UPDATE_VMSA");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LUPDATE,
+	                                               &st, "LAUNCH_UPDATE_VMSA");
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st,
-	                               "LAUNCH_UPDATE_VMSA"))
+	if (g == NULL)
 		return st;
 	if ((g->policy & AC_SEV_POLICY_ES) == 0)
 		return ac_sev_psp_fail (
@@ -253,23 +245,20 @@ ac_sev_psp_launch_update_vmsa_locked (AcSevPsp *self,
 AcSevStatus
 ac_sev_psp_launch_update_vmsa (AcSevPsp *self, guint32 handle, const guint8 *vmsa, guint32 len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_update_vmsa_locked (self, handle, vmsa, len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_update_vmsa_locked (self, handle, vmsa, len);
 }
 
 static AcSevStatus
 ac_sev_psp_launch_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, guint32 *len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_MEASURE");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LUPDATE,
+	                                               &st, "LAUNCH_MEASURE");
 	guint8 ld[32], mnonce[16];
 	unsigned int ldlen = sizeof (ld);
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LUPDATE, &st, "LAUNCH_MEASURE"))
+	if (g == NULL)
 		return st;
 	if (out == NULL || *len < AC_SEV_MEASURE_BLOB_SIZE) {
 		*len = AC_SEV_MEASURE_BLOB_SIZE;
@@ -303,11 +292,8 @@ ac_sev_psp_launch_measure_locked (AcSevPsp *self, guint32 handle, guint8 *out, g
 AcSevStatus
 ac_sev_psp_launch_measure (AcSevPsp *self, guint32 handle, guint8 *out, guint32 *len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_measure_locked (self, handle, out, len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_measure_locked (self, handle, out, len);
 }
 
 static AcSevStatus
@@ -321,13 +307,13 @@ ac_sev_psp_launch_secret_locked (AcSevPsp *self,
                                  guint32 trans_len)
 {
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
-	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_SECRET");
+	AcSevPspGuest *g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LSECRET,
+	                                               &st, "LAUNCH_SECRET");
 	g_autoptr (GBytes) plain = NULL;
 	g_autoptr (GError) error = NULL;
 	guint32 flags;
 
-	if (g == NULL
-	    || !ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LSECRET, &st, "LAUNCH_SECRET"))
+	if (g == NULL)
 		return st;
 	if (hdr == NULL || hdr_len != AC_SEV_SECRET_HEADER_SIZE)
 		return ac_sev_psp_fail (self, AC_SEV_STATUS_INVALID_LENGTH,
@@ -375,12 +361,9 @@ ac_sev_psp_launch_secret (AcSevPsp *self,
                           const guint8 *trans,
                           guint32 trans_len)
 {
-	AcSevStatus st;
-	g_mutex_lock (&self->mutex);
-	st = ac_sev_psp_launch_secret_locked (self, handle, hdr, hdr_len, guest_gpa, guest_len,
-	                                      trans, trans_len);
-	g_mutex_unlock (&self->mutex);
-	return st;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+	return ac_sev_psp_launch_secret_locked (self, handle, hdr, hdr_len, guest_gpa, guest_len,
+	                                        trans, trans_len);
 }
 
 AcSevStatus
@@ -389,9 +372,9 @@ ac_sev_psp_launch_finish (AcSevPsp *self, guint32 handle)
 	AcSevStatus st = AC_SEV_STATUS_SUCCESS;
 	AcSevPspGuest *g;
 	g_mutex_lock (&self->mutex);
-	g = ac_sev_psp_lookup (self, handle, &st, "LAUNCH_FINISH");
-	if (g != NULL
-	    && ac_sev_psp_need_state (self, g, AC_SEV_GUEST_STATE_LSECRET, &st, "LAUNCH_FINISH")) {
+	g = ac_sev_psp_lookup_in_state (self, handle, AC_SEV_GUEST_STATE_LSECRET, &st,
+	                                "LAUNCH_FINISH");
+	if (g != NULL) {
 		g->state = AC_SEV_GUEST_STATE_RUNNING;
 		ac_secret_wipe (g->tek, sizeof (g->tek));
 		ac_secret_wipe (g->tik, sizeof (g->tik));

@@ -64,11 +64,12 @@ AcSevStatus
 ac_sev_psp_fail (AcSevPsp *self, AcSevStatus status, const gchar *fmt, ...) G_GNUC_PRINTF (3, 4);
 AcSevPspGuest *
 ac_sev_psp_lookup (AcSevPsp *self, guint32 handle, AcSevStatus *st, const gchar *cmd);
-gboolean
-ac_sev_psp_need_state (AcSevPsp *self,
-                       AcSevPspGuest *g,
-                       AcSevGuestState want,
-                       AcSevStatus *st,
-                       const gchar *cmd);
+/* the guest @handle when it is in state @want; NULL with *@st the command's failure */
+AcSevPspGuest *
+ac_sev_psp_lookup_in_state (AcSevPsp *self,
+                            guint32 handle,
+                            AcSevGuestState want,
+                            AcSevStatus *st,
+                            const gchar *cmd);
 
 G_END_DECLS

@@ -187,7 +187,6 @@ ac_sev_psp_read_key (const gchar *dir, const gchar *name, GError **error)
 	g_autofree gchar *path = g_build_filename (dir, base, NULL);
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
-	BIO *bio;
 	EVP_PKEY *key;
 
 	if (!g_file_get_contents (path, &buf, &len, NULL)) {
@@ -195,9 +194,7 @@ ac_sev_psp_read_key (const gchar *dir, const gchar *name, GError **error)
 		             path);
 		return NULL;
 	}
-	bio = BIO_new_mem_buf (buf, (int)len);
-	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
-	BIO_free (bio);
+	key = ac_sev_private_key_from_pem (buf, len);
 	ac_secret_wipe (buf, len);
 	if (key == NULL)
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, path);
@@ -311,20 +308,11 @@ static gboolean
 ac_sev_psp_write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
 {
 	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
-	BIO *bio = BIO_new (BIO_s_mem ());
-	char *p = NULL;
-	long len;
-	gboolean ok;
+	g_autoptr (AcSecret) pem = ac_sev_private_key_to_pem (key);
 
-	if (bio == NULL || PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		BIO_free (bio);
+	if (pem == NULL)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "encoding a private key");
-	}
-	len = BIO_get_mem_data (bio, &p);
-	ok = ac_sev_psp_write (dir, base, (const guint8 *)p, (gsize)len, 0600, error);
-	ac_secret_wipe (p, (gsize)len);
-	BIO_free (bio);
-	return ok;
+	return ac_sev_psp_write (dir, base, (const guint8 *)pem->data, pem->len, 0600, error);
 }
 
 /**
@@ -537,20 +525,21 @@ ac_sev_psp_lookup (AcSevPsp *self, guint32 handle, AcSevStatus *st, const gchar 
 	return g;
 }
 
-gboolean
-ac_sev_psp_need_state (AcSevPsp *self,
-                       AcSevPspGuest *g,
-                       AcSevGuestState want,
-                       AcSevStatus *st,
-                       const gchar *cmd)
+AcSevPspGuest *
+ac_sev_psp_lookup_in_state (AcSevPsp *self,
+                            guint32 handle,
+                            AcSevGuestState want,
+                            AcSevStatus *st,
+                            const gchar *cmd)
 {
-	if (g->state != want) {
+	AcSevPspGuest *g = ac_sev_psp_lookup (self, handle, st, cmd);
+	if (g != NULL && g->state != want) {
 		*st = ac_sev_psp_fail (self, AC_SEV_STATUS_INVALID_GUEST_STATE,
 		                       "%s: guest %u is in state %u, expected %u", cmd, g->handle,
 		                       g->state, want);
-		return FALSE;
+		return NULL;
 	}
-	return TRUE;
+	return g;
 }
 
 static AcSevStatus

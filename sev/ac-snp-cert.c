@@ -607,17 +607,24 @@ ac_snp_cert_get_x509 (AcSnpCert *self)
 	return self->x509;
 }
 
-GBytes *
-ac_snp_cert_get_der (AcSnpCert *self)
+/* the @len bytes of @der that an i2d_*() call allocated, freed; NULL when it failed */
+static GBytes *
+der_to_bytes (unsigned char *der, int len)
 {
-	unsigned char *der = NULL;
-	int len = i2d_X509 (self->x509, &der);
 	GBytes *b;
 	if (len <= 0)
 		return NULL;
 	b = g_bytes_new (der, len);
 	OPENSSL_free (der);
 	return b;
+}
+
+GBytes *
+ac_snp_cert_get_der (AcSnpCert *self)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509 (self->x509, &der);
+	return der_to_bytes (der, len);
 }
 
 gchar *
@@ -744,12 +751,7 @@ ac_snp_crl_get_der (AcSnpCrl *self)
 {
 	unsigned char *der = NULL;
 	int len = i2d_X509_CRL (self->crl, &der);
-	GBytes *b;
-	if (len <= 0)
-		return NULL;
-	b = g_bytes_new (der, len);
-	OPENSSL_free (der);
-	return b;
+	return der_to_bytes (der, len);
 }
 
 gint64

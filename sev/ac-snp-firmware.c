@@ -21,6 +21,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-sev-cert.h"
 #include "ac-keyfile.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-snp-chain-private.h"
@@ -419,16 +420,16 @@ snp_fw_check_path (const gchar *path, gboolean dir, gboolean key, GError **error
 	return TRUE;
 }
 
+/* @path made (0700) if missing, then checked: a directory of ours that others cannot reach */
 static gboolean
-snp_fw_write (const gchar *dir,
-              const gchar *name,
-              const void *data,
-              gsize len,
-              guint mode,
-              GError **error)
+snp_fw_make_dir (const gchar *path, GError **error)
 {
-	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	return ac_file_replace_contents (path, data, len, TRUE, mode, error);
+	if (g_mkdir_with_parents (path, 0700) != 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", path,
+		             g_strerror (errno));
+		return FALSE;
+	}
+	return snp_fw_check_path (path, TRUE, FALSE, error);
 }
 
 gboolean
@@ -439,39 +440,18 @@ ac_snp_firmware_save (AcSnpFirmware *self, const gchar *dir, GError **error)
 	g_autofree gchar *chip = ac_codec_hex_encode (self->chip_id, AC_SNP_CHIP_ID_SIZE);
 	g_autofree gchar *vcek = ac_snp_cert_to_pem (self->vcek);
 	g_autofree gchar *ini = NULL;
-	BIO *bio;
-	char *p = NULL;
-	long n;
-	gboolean ok;
+	g_autoptr (AcSecret) vcek_key = NULL;
 
-	if (g_mkdir_with_parents (dir, 0700) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", dir,
-		             g_strerror (errno));
-		return FALSE;
-	}
 	/* never write keys where others can reach them */
-	if (!snp_fw_check_path (dir, TRUE, FALSE, error))
-		return FALSE;
-	if (g_mkdir_with_parents (ca_dir, 0700) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot create %s: %s", ca_dir,
-		             g_strerror (errno));
-		return FALSE;
-	}
-	if (!snp_fw_check_path (ca_dir, TRUE, FALSE, error)
+	if (!snp_fw_make_dir (dir, error) || !snp_fw_make_dir (ca_dir, error)
 	    || !ac_snp_soft_ca_save (self->ca, ca_dir, error)
-	    || !snp_fw_write (dir, "vcek.pem", vcek, strlen (vcek), 0644, error))
+	    || !ac_file_replace_contents_in (dir, "vcek.pem", 0644, vcek, strlen (vcek), error))
 		return FALSE;
-	bio = BIO_new (BIO_s_mem ());
-	if (bio == NULL
-	    || PEM_write_bio_PrivateKey (bio, self->vcek_key, NULL, NULL, 0, NULL, NULL) != 1) {
-		BIO_free (bio);
+	vcek_key = ac_sev_private_key_to_pem (self->vcek_key);
+	if (vcek_key == NULL)
 		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "encoding the VCEK key");
-	}
-	n = BIO_get_mem_data (bio, &p);
-	ok = snp_fw_write (dir, "vcek.key", p, (gsize)n, 0600, error);
-	OPENSSL_cleanse (p, (gsize)n);
-	BIO_free (bio);
-	if (!ok)
+	if (!ac_file_replace_contents_in (dir, "vcek.key", 0600, vcek_key->data, vcek_key->len,
+	                                  error))
 		return FALSE;
 
 	g_key_file_set_string (kf, SNP_FW_GROUP, "product",
@@ -484,7 +464,7 @@ ac_snp_firmware_save (AcSnpFirmware *self, const gchar *dir, GError **error)
 	g_key_file_set_integer (kf, SNP_FW_GROUP, "microcode", self->tcb.microcode);
 	g_key_file_set_boolean (kf, SNP_FW_GROUP, "ask_revoked", self->ask_revoked);
 	ini = g_key_file_to_data (kf, NULL, NULL);
-	return snp_fw_write (dir, SNP_FW_STATE, ini, strlen (ini), 0644, error);
+	return ac_file_replace_contents_in (dir, SNP_FW_STATE, 0644, ini, strlen (ini), error);
 }
 
 /* an integer 0..255, written by us in decimal */
@@ -580,7 +560,6 @@ snp_fw_read_vcek (AcSnpFirmware *self, const gchar *dir, GError **error)
 	g_autofree gchar *key = NULL;
 	AcSnpChainExpect expect = { 0 };
 	gsize len = 0;
-	BIO *bio;
 
 	if (!snp_fw_check_path (cert_path, FALSE, FALSE, error)
 	    || (cert = ac_file_read_bytes (cert_path, AC_SNP_CERT_MAX, error)) == NULL)
@@ -604,9 +583,7 @@ snp_fw_read_vcek (AcSnpFirmware *self, const gchar *dir, GError **error)
 	if (!snp_fw_check_path (key_path, FALSE, TRUE, error)
 	    || !ac_file_read_bounded (key_path, AC_SNP_CERT_MAX, &key, &len, error))
 		return FALSE;
-	bio = BIO_new_mem_buf (key, (int)len);
-	self->vcek_key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
-	BIO_free (bio);
+	self->vcek_key = ac_sev_private_key_from_pem (key, len);
 	OPENSSL_cleanse (key, len);
 	ERR_clear_error ();
 	if (self->vcek_key == NULL

@@ -19,6 +19,7 @@
 
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-sev-cert.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-snp-chain-private.h"
 
@@ -102,6 +103,33 @@ soft_cert_new (const gchar *cn, X509 *issuer, EVP_PKEY *pub, GDateTime *not_befo
 	return x;
 }
 
+/* a CA certificate of the software chain (@issuer NULL: the self-signed ARK), valid 25 years,
+ * with @constraints and @usage, signed by @ark_key; @what names it in the errors */
+static X509 *
+soft_ca_cert_new (const gchar *cn,
+                  X509 *issuer,
+                  EVP_PKEY *key,
+                  EVP_PKEY *ark_key,
+                  const gchar *constraints,
+                  const gchar *usage,
+                  const gchar *what,
+                  GError **error)
+{
+	g_autoptr(X509) x = soft_cert_new (cn, issuer, key, NULL, 25 * 365);
+	X509 *ext_issuer = issuer != NULL ? issuer : x;
+
+	if (!soft_add_ext (x, ext_issuer, NID_basic_constraints, constraints)
+	    || !soft_add_ext (x, ext_issuer, NID_key_usage, usage)
+	    || !soft_add_ext (x, ext_issuer, NID_subject_key_identifier, "hash")) {
+		g_autofree gchar *msg = g_strdup_printf ("adding the %s's extensions", what);
+		soft_fail (error, msg);
+		return NULL;
+	}
+	if (!soft_sign (x, NULL, ark_key, AC_SNP_PSS_SALT_LEN, error))
+		return NULL;
+	return g_steal_pointer (&x);
+}
+
 void
 ac_snp_soft_ca_free (AcSnpSoftCa *self)
 {
@@ -138,23 +166,13 @@ ac_snp_soft_ca_new (AcSnpProduct product, gboolean vlek, GError **error)
 	if (self->mid_key == NULL)
 		return NULL;
 
-	ark = soft_cert_new (ark_cn, NULL, self->ark_key, NULL, 25 * 365);
-	if (!soft_add_ext (ark, ark, NID_basic_constraints, "critical,CA:TRUE")
-	    || !soft_add_ext (ark, ark, NID_key_usage, "critical,keyCertSign,cRLSign")
-	    || !soft_add_ext (ark, ark, NID_subject_key_identifier, "hash")) {
-		soft_fail (error, "adding the ARK's extensions");
+	ark = soft_ca_cert_new (ark_cn, NULL, self->ark_key, self->ark_key, "critical,CA:TRUE",
+	                        "critical,keyCertSign,cRLSign", "ARK", error);
+	if (ark == NULL)
 		return NULL;
-	}
-	if (!soft_sign (ark, NULL, self->ark_key, AC_SNP_PSS_SALT_LEN, error))
-		return NULL;
-	mid = soft_cert_new (mid_cn, ark, self->mid_key, NULL, 25 * 365);
-	if (!soft_add_ext (mid, ark, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !soft_add_ext (mid, ark, NID_key_usage, "critical,keyCertSign")
-	    || !soft_add_ext (mid, ark, NID_subject_key_identifier, "hash")) {
-		soft_fail (error, "adding the ASK's extensions");
-		return NULL;
-	}
-	if (!soft_sign (mid, NULL, self->ark_key, AC_SNP_PSS_SALT_LEN, error))
+	mid = soft_ca_cert_new (mid_cn, ark, self->mid_key, self->ark_key,
+	                        "critical,CA:TRUE,pathlen:0", "critical,keyCertSign", "ASK", error);
+	if (mid == NULL)
 		return NULL;
 	self->ark = ac_snp_cert_new_from_x509 (ark, "software ARK", error);
 	if (self->ark == NULL)
@@ -372,33 +390,12 @@ ac_snp_soft_ca_issue_crl (AcSnpSoftCa *self,
 /* save / load                                                                                */
 
 static gboolean
-soft_write (const gchar *dir,
-            const gchar *name,
-            const void *data,
-            gsize len,
-            guint mode,
-            GError **error)
-{
-	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	return ac_file_replace_contents (path, data, len, TRUE, mode, error);
-}
-
-static gboolean
 soft_write_key (const gchar *dir, const gchar *name, EVP_PKEY *key, GError **error)
 {
-	BIO *bio = BIO_new (BIO_s_mem ());
-	char *p = NULL;
-	long n;
-	gboolean ok;
-	if (PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		BIO_free (bio);
+	g_autoptr (AcSecret) pem = ac_sev_private_key_to_pem (key);
+	if (pem == NULL)
 		return soft_fail (error, "encoding a private key");
-	}
-	n = BIO_get_mem_data (bio, &p);
-	ok = soft_write (dir, name, p, n, 0600, error);
-	OPENSSL_cleanse (p, n);
-	BIO_free (bio);
-	return ok;
+	return ac_file_replace_contents_in (dir, name, 0600, pem->data, pem->len, error);
 }
 
 gboolean
@@ -416,9 +413,11 @@ ac_snp_soft_ca_save (AcSnpSoftCa *self, const gchar *dir, GError **error)
 		             g_strerror (errno));
 		return FALSE;
 	}
-	return soft_write (dir, "ark.pem", ark_pem, strlen (ark_pem), 0644, error)
-	       && soft_write (dir, mid_cert, mid_pem, strlen (mid_pem), 0644, error)
-	       && soft_write (dir, "cert_chain.pem", chain, strlen (chain), 0644, error)
+	return ac_file_replace_contents_in (dir, "ark.pem", 0644, ark_pem, strlen (ark_pem), error)
+	       && ac_file_replace_contents_in (dir, mid_cert, 0644, mid_pem, strlen (mid_pem),
+	                                       error)
+	       && ac_file_replace_contents_in (dir, "cert_chain.pem", 0644, chain, strlen (chain),
+	                                       error)
 	       && soft_write_key (dir, "ark.key", self->ark_key, error)
 	       && soft_write_key (dir, mid_key, self->mid_key, error);
 }
@@ -440,7 +439,6 @@ soft_read_key (const gchar *dir, const gchar *name, AcSnpCert *cert, GError **er
 	g_autofree gchar *data = NULL;
 	gsize len = 0;
 	GStatBuf st;
-	BIO *bio;
 	EVP_PKEY *key;
 
 	if (g_stat (path, &st) == 0 && (st.st_mode & 077) != 0) {
@@ -451,9 +449,7 @@ soft_read_key (const gchar *dir, const gchar *name, AcSnpCert *cert, GError **er
 	}
 	if (!ac_file_read_bounded (path, AC_SNP_CERT_MAX, &data, &len, error))
 		return NULL;
-	bio = BIO_new_mem_buf (data, (int)len);
-	key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
-	BIO_free (bio);
+	key = ac_sev_private_key_from_pem (data, len);
 	OPENSSL_cleanse (data, len);
 	ERR_clear_error ();
 	if (key == NULL) {

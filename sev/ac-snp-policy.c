@@ -159,13 +159,24 @@ ac_snp_policy_parse (const gchar *text, guint64 *policy, GError **error)
 	return TRUE;
 }
 
+static guint
+policy_abi_major (guint64 policy)
+{
+	return (guint)((policy & AC_SNP_POLICY_ABI_MAJOR_MASK) >> AC_SNP_POLICY_ABI_MAJOR_SHIFT);
+}
+
+static guint
+policy_abi_minor (guint64 policy)
+{
+	return (guint)(policy & AC_SNP_POLICY_ABI_MINOR_MASK);
+}
+
 gchar *
 ac_snp_policy_to_names (guint64 policy)
 {
 	g_autoptr (GString) s = g_string_new (NULL);
-	guint major
-	    = (guint)((policy & AC_SNP_POLICY_ABI_MAJOR_MASK) >> AC_SNP_POLICY_ABI_MAJOR_SHIFT);
-	guint minor = (guint)(policy & AC_SNP_POLICY_ABI_MINOR_MASK);
+	guint major = policy_abi_major (policy);
+	guint minor = policy_abi_minor (policy);
 
 	for (guint j = 0; j < G_N_ELEMENTS (policy_flags); j++) {
 		if (policy_flags[j].name != NULL && (policy & policy_flags[j].bit))
@@ -187,9 +198,8 @@ gchar *
 ac_snp_policy_explain (guint64 policy)
 {
 	g_autoptr (GString) s = g_string_new (NULL);
-	guint major
-	    = (guint)((policy & AC_SNP_POLICY_ABI_MAJOR_MASK) >> AC_SNP_POLICY_ABI_MAJOR_SHIFT);
-	guint minor = (guint)(policy & AC_SNP_POLICY_ABI_MINOR_MASK);
+	guint major = policy_abi_major (policy);
+	guint minor = policy_abi_minor (policy);
 
 	g_string_append_printf (s, "policy 0x%" G_GINT64_MODIFIER "x\n", policy);
 	g_string_append_printf (s, "  bits 7:0   ABI_MINOR          %u\n", minor);

@@ -230,6 +230,8 @@ test_luks(void)
 	g_assert_false(ac_luks_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)"wrong", 5,
 	                                               &slot, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_cmpstr(error->message, ==,
+	                "the passphrase opens no key slot of the image's LUKS1 header");
 	g_clear_error(&error);
 	/* a prefix of the passphrase (the NUL of Aleph's table must be cut, nothing more) */
 	g_assert_false(ac_luks_disk_luks_check_passphrase(img, tmpdir, (const guint8 *)pass,
@@ -313,6 +315,8 @@ test_luks_read_bounded(void)
 	g_assert_false(ac_luks_disk_check_passphrase_read(counting_read, &r, claimed, TRUE, tmpdir,
 	                                                  (const guint8 *)"wrong", 5, NULL, &error));
 	g_assert_error(error, AC_ERROR, AC_ERROR_MISMATCH);
+	g_assert_cmpstr(error->message, ==,
+	                "the passphrase opens no key slot of the image's LUKS2 header");
 	g_clear_error(&error);
 	/* a disk that claims less than its data offset */
 	g_assert_false(ac_luks_disk_check_passphrase_read(counting_read, &r, 8 * 1024 * 1024, TRUE,

@@ -140,6 +140,17 @@ test_out (void)
 	g_assert_no_error (error);
 	g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
 	g_assert_cmpstr (data, ==, "new");
+	g_clear_pointer (&data, g_free);
+	g_assert_cmpuint (count_entries (dir), ==, 1);
+
+	/* by directory and name: replaces what is there, with the mode asked for */
+	g_assert_true (ac_file_replace_contents_in (dir, "out", 0600, "in dir", 6, &error));
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+	g_assert_cmpstr (data, ==, "in dir");
+	g_clear_pointer (&data, g_free);
+	g_assert_cmpint (stat (path, &st), ==, 0);
+	g_assert_cmpuint (st.st_mode & 0777, ==, 0600);
 	g_assert_cmpuint (count_entries (dir), ==, 1);
 
 	/* (a character device written in place: tests/cli/test_cli_files.py, on a device it makes,

@@ -219,6 +219,29 @@ test_read_errors (void)
 	g_assert_false (b);
 }
 
+/* the member helpers write what the json_builder_* calls they stand for write */
+static void
+test_builder_members (void)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new ();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+
+	json_builder_begin_object (b);
+	ac_json_builder_add_string (b, "s", "v");
+	ac_json_builder_add_int (b, "i", -3);
+	ac_json_builder_add_boolean (b, "t", TRUE);
+	ac_json_builder_begin_member_object (b, "o");
+	ac_json_builder_add_string_or_null (b, "set", "x");
+	ac_json_builder_add_string_or_null (b, "unset", NULL);
+	json_builder_end_object (b);
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	text = json_to_string (root, FALSE);
+	g_assert_cmpstr (text, ==,
+			 "{\"s\":\"v\",\"i\":-3,\"t\":true,\"o\":{\"set\":\"x\",\"unset\":null}}");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,5 +250,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/json/parse-unique", test_parse_unique);
 	g_test_add_func ("/json/read-typed", test_read_typed);
 	g_test_add_func ("/json/read-errors", test_read_errors);
+	g_test_add_func ("/json/builder-members", test_builder_members);
 	return g_test_run ();
 }

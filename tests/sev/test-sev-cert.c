@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "ac-error.h"
@@ -320,6 +321,29 @@ test_untrusted_roots (void)
 	}
 }
 
+/* a private key through PEM and back is the same key; what is not PEM decodes to nothing */
+static void
+test_private_key_pem (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) key = ac_sev_ec_generate (&error);
+	g_autoptr(EVP_PKEY) back = NULL;
+	g_autoptr(EVP_PKEY) none = NULL;
+	g_autoptr(AcSecret) pem = NULL;
+	const gchar *not_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+
+	g_assert_no_error (error);
+	pem = ac_sev_private_key_to_pem (key);
+	g_assert_nonnull (pem);
+	g_assert_true (g_str_has_prefix (pem->data, "-----BEGIN PRIVATE KEY-----\n"));
+	back = ac_sev_private_key_from_pem (pem->data, pem->len);
+	g_assert_nonnull (back);
+	g_assert_cmpint (EVP_PKEY_eq (key, back), ==, 1);
+	none = ac_sev_private_key_from_pem (not_pem, strlen (not_pem));
+	g_assert_null (none);
+	ERR_clear_error ();
+}
+
 static void
 test_malformed (void)
 {
@@ -330,8 +354,8 @@ test_malformed (void)
 		guint32 value;
 		const gchar *needle;
 	} cases[] = {
-		{ 0x000, 2, "version" },
-		{ 0x004, 0x01000000, "reserved" },
+		{ 0x000, 2, "SEV certificate version is 2, expected 1" },
+		{ 0x004, 0x01000000, "SEV certificate reserved bytes 0x06-0x07 are not zero" },
 		{ 0x008, 0x1005, "usage" },
 		{ 0x00c, 0x2, "algorithm" }, /* PDH must be ECDH */
 		{ 0x010, 1, "curve" },
@@ -357,6 +381,24 @@ test_malformed (void)
 		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 		if (strstr (error->message, cases[i].needle) == NULL)
 			g_error ("case %u: '%s' lacks '%s'", i, error->message, cases[i].needle);
+		g_clear_error (&error);
+	}
+	/* an ARK: the same version and reserved-bytes rules, named for AMD certificates */
+	{
+		g_autoptr(GBytes) ark = sev_test_load ("amd-ark-ask/rome_ark.cert");
+		g_autofree guint8 *buf = g_memdup2 (g_bytes_get_data (ark, NULL),
+						    g_bytes_get_size (ark));
+		buf[0x00] = 2;
+		g_assert_null (ac_amd_cert_parse (buf, g_bytes_get_size (ark), NULL, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_cmpstr (error->message, ==, "AMD certificate version is 2, expected 1");
+		g_clear_error (&error);
+		buf[0x00] = 1;
+		buf[0x37] = 1;
+		g_assert_null (ac_amd_cert_parse (buf, g_bytes_get_size (ark), NULL, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_cmpstr (error->message, ==,
+				 "AMD certificate reserved bytes 0x28-0x37 are not zero");
 		g_clear_error (&error);
 	}
 	/* chain with certificates in the wrong order */
@@ -507,6 +549,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/sev/chain/naples-cek-rome-ask", test_naples_cek_with_rome_ask);
 	g_test_add_func ("/sev/chain/untrusted-roots", test_untrusted_roots);
 	g_test_add_func ("/sev/cert/malformed", test_malformed);
+	g_test_add_func ("/sev/cert/private-key-pem", test_private_key_pem);
 	g_test_add_func ("/sev/chain/rotated-ask", test_rotated_ask);
 	g_test_add_func ("/sev/kds/cache", test_kds_cache);
 	return g_test_run ();

@@ -30,12 +30,7 @@
 
 #define STATE_VERSION 1
 #define STATE_FILE "image.json"
-#define STREAM_CHUNK (1024 * 1024)
 #define MAX_STATE_BYTES (64 * 1024)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStorageVol, virStorageVolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStream, virStreamFree)
 
 /* ---- state ---------------------------------------------------------------------------------- */
 

@@ -28,14 +28,7 @@
 #include "ac-secret-store.h"
 #include "ac-virt.h"
 
-#define STATE_VERSION 1
-#define STATE_FILE "image.json"
 #define STREAM_CHUNK (1024 * 1024)
-#define MAX_STATE_BYTES (64 * 1024)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStorageVol, virStorageVolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStream, virStreamFree)
 
 /* ---- storage API ---------------------------------------------------------------------------- */
 

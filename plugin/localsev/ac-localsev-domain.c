@@ -21,32 +21,6 @@ ac_xml_doc_free (AcXmlDoc *doc)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcXmlDoc, ac_xml_doc_free)
 
-static gboolean
-is_elem (xmlNode *n, const gchar *name)
-{
-	return n->type == XML_ELEMENT_NODE && n->ns == NULL &&
-	       g_strcmp0 ((const gchar *)n->name, name) == 0;
-}
-
-/* <launch> in AC_LAUNCH_NS, whatever its prefix */
-static gboolean
-is_launch_record (xmlNode *n)
-{
-	return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-	       g_strcmp0 ((const gchar *)n->ns->href, AC_LAUNCH_NS) == 0 &&
-	       g_strcmp0 ((const gchar *)n->name, "launch") == 0;
-}
-
-static xmlNode *
-first_child (xmlNode *parent, const gchar *name)
-{
-	for (xmlNode *n = parent->children; n != NULL; n = n->next) {
-		if (is_elem (n, name))
-			return n;
-	}
-	return NULL;
-}
-
 static xmlDoc *
 ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
 {
@@ -108,7 +82,7 @@ dump_root (xmlDoc *doc)
 static gboolean
 is_launch_security (xmlNode *n)
 {
-	return is_elem (n, "launchSecurity");
+	return ac_domain_xml_is_elem (n, "launchSecurity");
 }
 
 /**
@@ -166,13 +140,13 @@ ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GEr
 	if (doc == NULL)
 		return NULL;
 	frag = xmlReadMemory (launch, (int)strlen (launch), "launch.xml", NULL, XML_OPTS);
-	if (frag == NULL || xmlDocGetRootElement (frag) == NULL ||
-	    !is_launch_record (xmlDocGetRootElement (frag))) {
+	if (frag == NULL || xmlDocGetRootElement (frag) == NULL
+	    || !ac_domain_xml_is_launch_record (xmlDocGetRootElement (frag))) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "malformed <launch> record");
 		return NULL;
 	}
 	root = xmlDocGetRootElement (doc);
-	metadata = first_child (root, "metadata");
+	metadata = ac_domain_xml_first_child (root, "metadata");
 	if (metadata == NULL) {
 		metadata = xmlNewDocNode (doc, NULL, (const xmlChar *)"metadata", NULL);
 		xmlAddChild (metadata, xmlNewDocText (doc, (const xmlChar *)"\n  "));
@@ -181,7 +155,8 @@ ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GEr
 		else
 			xmlAddChild (root, metadata);
 	}
-	if (!replace_children (doc, metadata, is_launch_record, xmlDocGetRootElement (frag), "\n    ", error))
+	if (!replace_children (doc, metadata, ac_domain_xml_is_launch_record,
+	                       xmlDocGetRootElement (frag), "\n    ", error))
 		return NULL;
 	return dump_root (doc);
 }
@@ -194,12 +169,12 @@ find_disk (xmlNode *devices, const gchar *dev)
 		xmlNode *target;
 		xmlChar *tdev;
 		gboolean match;
-		if (!is_elem (n, "disk"))
+		if (!ac_domain_xml_is_elem (n, "disk"))
 			continue;
 		device = xmlGetNoNsProp (n, (const xmlChar *)"device");
 		match = device == NULL || g_strcmp0 ((const gchar *)device, "disk") == 0;
 		xmlFree (device);
-		target = first_child (n, "target");
+		target = ac_domain_xml_first_child (n, "target");
 		if (!match || target == NULL)
 			continue;
 		tdev = xmlGetNoNsProp (target, (const xmlChar *)"dev");
@@ -234,7 +209,7 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 	if (doc == NULL)
 		return NULL;
 	root = xmlDocGetRootElement (doc);
-	devices = first_child (root, "devices");
+	devices = ac_domain_xml_first_child (root, "devices");
 	disk = devices != NULL ? find_disk (devices, dev) : NULL;
 	if (disk == NULL) {
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "the domain has no disk %s", dev);
@@ -243,7 +218,7 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 	xmlSetProp (disk, (const xmlChar *)"type", (const xmlChar *)"file");
 	source = xmlNewDocNode (doc, NULL, (const xmlChar *)"source", NULL);
 	xmlSetProp (source, (const xmlChar *)"file", (const xmlChar *)path);
-	driver = first_child (disk, "driver");
+	driver = ac_domain_xml_first_child (disk, "driver");
 	if (driver == NULL) {
 		driver = xmlNewDocNode (doc, NULL, (const xmlChar *)"driver", NULL);
 		xmlSetProp (driver, (const xmlChar *)"name", (const xmlChar *)"qemu");
@@ -254,7 +229,7 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 	}
 	xmlSetProp (driver, (const xmlChar *)"type", (const xmlChar *)"raw");
 	{
-		xmlNode *old = first_child (disk, "source");
+		xmlNode *old = ac_domain_xml_first_child (disk, "source");
 		if (old != NULL) {
 			xmlReplaceNode (old, source);
 			xmlFreeNode (old);
@@ -264,17 +239,18 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 	}
 	for (xmlNode *n = disk->children; n != NULL; n = next) {
 		next = n->next;
-		if (is_elem (n, "backingStore") || (is_elem (n, "source") && n != source)) {
+		if (ac_domain_xml_is_elem (n, "backingStore")
+		    || (ac_domain_xml_is_elem (n, "source") && n != source)) {
 			xmlUnlinkNode (n);
 			xmlFreeNode (n);
 		}
 	}
 
-	os = first_child (root, "os");
+	os = ac_domain_xml_first_child (root, "os");
 	if (loader != NULL && os != NULL) {
-		xmlNode *l = first_child (os, "loader");
+		xmlNode *l = ac_domain_xml_first_child (os, "loader");
 		if (l == NULL) {
-			xmlNode *type = first_child (os, "type");
+			xmlNode *type = ac_domain_xml_first_child (os, "type");
 			l = xmlNewDocNode (doc, NULL, (const xmlChar *)"loader", NULL);
 			xmlSetProp (l, (const xmlChar *)"readonly", (const xmlChar *)"yes");
 			xmlSetProp (l, (const xmlChar *)"type", (const xmlChar *)"rom");
@@ -348,7 +324,7 @@ ac_localsev_domain_set_snp_boot (const gchar *xml,
 	if (doc == NULL)
 		return NULL;
 	root = xmlDocGetRootElement (doc);
-	os = first_child (root, "os");
+	os = ac_domain_xml_first_child (root, "os");
 	if (os == NULL) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                     "the domain has no <os>");
@@ -358,13 +334,13 @@ ac_localsev_domain_set_snp_boot (const gchar *xml,
 	for (xmlNode *n = os->children; n != NULL; n = next) {
 		next = n->next;
 		for (guint i = 0; i < G_N_ELEMENTS (drop); i++) {
-			if (is_elem (n, drop[i])) {
+			if (ac_domain_xml_is_elem (n, drop[i])) {
 				remove_with_indent (n);
 				break;
 			}
 		}
 	}
-	anchor = first_child (os, "type");
+	anchor = ac_domain_xml_first_child (os, "type");
 	l = new_text_elem (doc, "loader", loader);
 	xmlSetProp (l, (const xmlChar *)"readonly", (const xmlChar *)"yes");
 	xmlSetProp (l, (const xmlChar *)"type", (const xmlChar *)"pflash");
@@ -384,7 +360,7 @@ ac_localsev_domain_set_snp_boot (const gchar *xml,
 	/* the vCPU model QEMU puts in the VMSAs: the one measured */
 	for (xmlNode *n = root->children; n != NULL; n = next) {
 		next = n->next;
-		if (is_elem (n, "cpu"))
+		if (ac_domain_xml_is_elem (n, "cpu"))
 			remove_with_indent (n);
 	}
 	cpu = xmlNewDocNode (doc, NULL, (const xmlChar *)"cpu", NULL);
@@ -393,7 +369,7 @@ ac_localsev_domain_set_snp_boot (const gchar *xml,
 	model = new_text_elem (doc, "model", cpu_model);
 	xmlSetProp (model, (const xmlChar *)"fallback", (const xmlChar *)"forbid");
 	xmlAddChild (cpu, model);
-	anchor = first_child (root, "features");
+	anchor = ac_domain_xml_first_child (root, "features");
 	insert_after (root, anchor != NULL ? anchor : os, cpu, "\n  ");
 	return dump_root (doc);
 }

@@ -30,12 +30,7 @@
 
 #define STATE_VERSION 1
 #define STATE_FILE "image.json"
-#define STREAM_CHUNK (1024 * 1024)
 #define MAX_STATE_BYTES (64 * 1024)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStorageVol, virStorageVolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStream, virStreamFree)
 
 /* ---- state ---------------------------------------------------------------------------------- */
 
@@ -244,18 +239,12 @@ ac_localsev_image_state_save (const gchar *state_dir,
 	g_autofree gchar *dir = ac_localsev_store_domain_dir (state_dir, uuid, error);
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *json = NULL;
-	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *what = NULL;
 
 	if (dir == NULL)
 		return FALSE;
 	path = g_build_filename (dir, STATE_FILE, NULL);
 	json = ac_localsev_image_state_to_json (state);
-	if (!g_file_set_contents_full (path, json, -1,
-	                               G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-	                               0600, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", path,
-		             error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	what = g_strdup_printf ("write %s", path);
+	return ac_localsev_store_write (path, json, G_FILE_SET_CONTENTS_DURABLE, what, error);
 }

@@ -28,14 +28,7 @@
 #include "ac-secret-store.h"
 #include "ac-virt.h"
 
-#define STATE_VERSION 1
-#define STATE_FILE "image.json"
 #define STREAM_CHUNK (1024 * 1024)
-#define MAX_STATE_BYTES (64 * 1024)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStorageVol, virStorageVolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStream, virStreamFree)
 
 /* ---- storage API ---------------------------------------------------------------------------- */
 
@@ -124,6 +117,25 @@ stream_io_error (AcLocalsevImageStreamIo *io, GError **error, const gchar *what)
 		ac_virt_set_error (error, "%s", what);
 }
 
+/* the end of a transfer whose send or receive loop returned @rc */
+static gboolean
+stream_finish (virStreamPtr st,
+               AcLocalsevImageStreamIo *io,
+               int rc,
+               const gchar *what,
+               GError **error)
+{
+	if (rc < 0) {
+		stream_io_error (io, error, what);
+		return FALSE;
+	}
+	if (virStreamFinish (st) < 0) {
+		ac_virt_set_error (error, "%s", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* @vol's bytes into @fd (sparse when the driver can: holes stay holes) or into @sum */
 gboolean
 ac_localsev_image_storage_download (virStorageVolPtr vol,
@@ -163,15 +175,7 @@ ac_localsev_image_storage_download (virStorageVolPtr vol,
 		}
 		rc = virStreamRecvAll (st, stream_sink, io);
 	}
-	if (rc < 0) {
-		stream_io_error (io, error, what);
-		return FALSE;
-	}
-	if (virStreamFinish (st) < 0) {
-		ac_virt_set_error (error, "%s", what);
-		return FALSE;
-	}
-	return TRUE;
+	return stream_finish (st, io, rc, what, error);
 }
 
 gboolean
@@ -186,15 +190,7 @@ ac_localsev_image_storage_upload (virStorageVolPtr vol,
 		ac_virt_set_error (error, "%s", what);
 		return FALSE;
 	}
-	if (virStreamSendAll (st, stream_source, io) < 0) {
-		stream_io_error (io, error, what);
-		return FALSE;
-	}
-	if (virStreamFinish (st) < 0) {
-		ac_virt_set_error (error, "%s", what);
-		return FALSE;
-	}
-	return TRUE;
+	return stream_finish (st, io, virStreamSendAll (st, stream_source, io), what, error);
 }
 
 /* the volume at @path; refreshes the active pools once when none has it (a file copied into a

@@ -33,15 +33,6 @@
 #include "ac-secret-store.h"
 #include "ac-virt.h"
 
-#define STATE_VERSION 1
-#define STATE_FILE "image.json"
-#define STREAM_CHUNK (1024 * 1024)
-#define MAX_STATE_BYTES (64 * 1024)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStorageVol, virStorageVolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStream, virStreamFree)
-
 /* ---- libvirt helpers ------------------------------------------------------------------------ */
 
 static gchar *
@@ -145,6 +136,34 @@ state_from_built (AcImageJob *job, const AcImageBuilt *built)
 	return s;
 }
 
+/* the encrypted image of the job's disk written to @output, from @source (nullable: the disk's
+ * own source) */
+static AcImageBuilt *
+build_image (AcImageJob *job, const gchar *source, const gchar *output, GError **error)
+{
+	const AcLocalsevImageContext *ctx = job->ctx;
+	AcImageBuildSpec spec = { 0 };
+	AcImageBuilt *built;
+
+	spec.state_dir = ctx->state_dir;
+	spec.name = job->name;
+	spec.uuid = job->uuid;
+	spec.domain = job->domain;
+	spec.disk_dev = job->disk->dev;
+	spec.source = source;
+	spec.output = output;
+	spec.keep_existing = TRUE;
+	spec.secrets_conn = ctx->secrets_conn;
+	spec.layout = ctx->layout;
+	built = ac_image_build (&spec, ac_progress_get_child (job->progress), ctx->cancellable,
+	                        error);
+	if (built == NULL)
+		g_prefix_error (
+		    error, "domain '%s': building the encrypted image of disk %s (%s): ", job->name,
+		    job->disk->dev, job->disk->source);
+	return built;
+}
+
 static AcLocalsevImageState *
 build_local (AcImageJob *job, GError **error)
 {
@@ -152,27 +171,12 @@ build_local (AcImageJob *job, GError **error)
 	g_autofree gchar *output = ac_image_build_unused_output (ctx->state_dir, job->uuid);
 	g_autoptr (AcImageBuilt) built = NULL;
 	g_autoptr (AcLocalsevImageState) s = NULL;
-	AcImageBuildSpec spec = { 0 };
 
 	g_message ("domain '%s': building the encrypted image %s from disk %s (%s, only read)",
 	           job->name, output, job->disk->dev, job->disk->source);
-	spec.state_dir = ctx->state_dir;
-	spec.name = job->name;
-	spec.uuid = job->uuid;
-	spec.domain = job->domain;
-	spec.disk_dev = job->disk->dev;
-	spec.output = output;
-	spec.keep_existing = TRUE;
-	spec.secrets_conn = ctx->secrets_conn;
-	spec.layout = ctx->layout;
-	built = ac_image_build (&spec, ac_progress_get_child (job->progress), ctx->cancellable,
-	                        error);
-	if (built == NULL) {
-		g_prefix_error (
-		    error, "domain '%s': building the encrypted image of disk %s (%s): ", job->name,
-		    job->disk->dev, job->disk->source);
+	built = build_image (job, NULL, output, error);
+	if (built == NULL)
 		return NULL;
-	}
 	ac_progress_step_done (job->progress);
 	s = state_from_built (job, built);
 	s->target = g_strdup (s->image);
@@ -226,7 +230,6 @@ build_storage (AcImageJob *job, GError **error)
 	g_autoptr (AcImageBuilt) built = NULL;
 	g_autoptr (AcLocalsevImageState) s = NULL;
 	g_autofree gchar *what = NULL;
-	AcImageBuildSpec spec = { 0 };
 	AcLocalsevImageStreamIo io = { 0 };
 	virStorageVolInfo info;
 	gboolean ok;
@@ -295,22 +298,7 @@ build_storage (AcImageJob *job, GError **error)
 		output = ac_image_build_unused_output (ctx->state_dir, job->uuid);
 		g_message ("domain '%s': building the encrypted image %s from the copy of disk %s",
 		           job->name, output, job->disk->dev);
-		spec.state_dir = ctx->state_dir;
-		spec.name = job->name;
-		spec.uuid = job->uuid;
-		spec.domain = job->domain;
-		spec.disk_dev = job->disk->dev;
-		spec.source = copy;
-		spec.output = output;
-		spec.keep_existing = TRUE;
-		spec.secrets_conn = ctx->secrets_conn;
-		spec.layout = ctx->layout;
-		built = ac_image_build (&spec, ac_progress_get_child (job->progress),
-		                        ctx->cancellable, error);
-		if (built == NULL)
-			g_prefix_error (
-			    error, "domain '%s': building the encrypted image of disk %s (%s): ",
-			    job->name, job->disk->dev, job->disk->source);
+		built = build_image (job, copy, output, error);
 	}
 	/* the plaintext copy goes, whatever happened */
 	{

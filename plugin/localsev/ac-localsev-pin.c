@@ -26,18 +26,12 @@ ac_localsev_pin_write (const gchar *state_dir, const gchar *uuid, const AcTag *t
 {
 	g_autofree gchar *path = ac_localsev_pin_path (state_dir, uuid, error);
 	g_autofree gchar *xml = NULL;
-	g_autoptr (GError) error_local = NULL;
 
 	if (path == NULL)
 		return FALSE;
 	xml = ac_tag_format (tag);
-	if (!g_file_set_contents_full (path, xml, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-	                               &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot pin the approved tag: %s",
-		             error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_localsev_store_write (path, xml, G_FILE_SET_CONTENTS_NONE, "pin the approved tag",
+	                                error);
 }
 
 AcTag *

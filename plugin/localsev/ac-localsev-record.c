@@ -410,15 +410,9 @@ ac_localsev_record_save (const gchar *dir, const AcLocalsevRecord *record, GErro
 {
 	g_autofree gchar *json = ac_localsev_record_to_json (record);
 	g_autofree gchar *path = g_build_filename (dir, RECORD_FILE, NULL);
-	g_autoptr (GError) error_local = NULL;
 
-	if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-	                               &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write the launch record: %s",
-		             error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	return ac_localsev_store_write (path, json, G_FILE_SET_CONTENTS_NONE,
+	                                "write the launch record", error);
 }
 
 AcLocalsevRecord *

@@ -40,6 +40,24 @@ ac_localsev_service_host_pdh_sha256 (AcSevHost *host, GError **error)
 	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pdh, len);
 }
 
+/* @record's @noun ("session" for SEV, "launch" for SEV-SNP) still unused and not expired */
+static gboolean
+ac_localsev_service_record_unused (const AcLocalsevRecord *record, const gchar *noun, gchar **why)
+{
+	gchar *reason = NULL;
+
+	if (record->state != AC_LOCALSEV_STATE_PREPARED)
+		reason = g_strdup_printf ("%s %s was %s", noun, record->session_id,
+		                          ac_localsev_record_state_to_string (record->state));
+	else if (ac_localsev_record_needs_refresh (record, NULL))
+		reason = g_strdup_printf ("%s %s, prepared %s, expires %s", noun,
+		                          record->session_id, record->prepared, record->expires);
+	if (reason == NULL)
+		return TRUE;
+	*why = reason;
+	return FALSE;
+}
+
 /*
  * Whether @record can still serve the next start of the domain as defined now: its session
  * unused, made for the platform the host reports now, for the tag's policy, firmware and disk,
@@ -57,16 +75,8 @@ ac_localsev_service_record_usable (AcSevHost *host,
 	const gchar *fw_path;
 	const AcTag *tag = dom->tag;
 
-	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
-		*why = g_strdup_printf ("session %s was %s", record->session_id,
-		                        ac_localsev_record_state_to_string (record->state));
+	if (!ac_localsev_service_record_unused (record, "session", why))
 		return FALSE;
-	}
-	if (ac_localsev_record_needs_refresh (record, NULL)) {
-		*why = g_strdup_printf ("session %s, prepared %s, expires %s", record->session_id,
-		                        record->prepared, record->expires);
-		return FALSE;
-	}
 	if (record->policy != tag->policy) {
 		*why = g_strdup_printf ("the tag's policy is now 0x%x, the session's 0x%x",
 		                        tag->policy, record->policy);
@@ -124,16 +134,8 @@ ac_localsev_service_snp_record_usable (const AcLocalsevOptions *opts,
 		*why = g_strdup ("the prepared launch is an SEV one");
 		return FALSE;
 	}
-	if (record->state != AC_LOCALSEV_STATE_PREPARED) {
-		*why = g_strdup_printf ("launch %s was %s", record->session_id,
-		                        ac_localsev_record_state_to_string (record->state));
+	if (!ac_localsev_service_record_unused (record, "launch", why))
 		return FALSE;
-	}
-	if (ac_localsev_record_needs_refresh (record, NULL)) {
-		*why = g_strdup_printf ("launch %s, prepared %s, expires %s", record->session_id,
-		                        record->prepared, record->expires);
-		return FALSE;
-	}
 	if (record->snp_policy != tag->snp_policy) {
 		*why = g_strdup_printf ("the tag's SNP policy is now 0x%" G_GINT64_MODIFIER
 		                        "x, the launch's 0x%" G_GINT64_MODIFIER "x",

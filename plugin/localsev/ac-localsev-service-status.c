@@ -43,11 +43,10 @@ ac_localsev_service_status_refuse (const AcStatus *current,
                                    GError **error,
                                    GError *failure)
 {
-	AcStatus *st = ac_localsev_service_status_new (current, "refused", step);
-	st->progress = 0;
-	ac_status_set_error (st, step, failure);
-	*status = st;
-	g_propagate_error (error, failure);
+	/* a failure whose state says the domain cannot run here as configured */
+	(void)ac_localsev_service_status_fail (current, step, status, error, failure);
+	g_free ((*status)->state);
+	(*status)->state = g_strdup ("refused");
 	return FALSE;
 }
 

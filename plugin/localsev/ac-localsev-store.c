@@ -119,6 +119,24 @@ ac_localsev_store_domain_dir (const gchar *state_dir, const gchar *uuid, GError 
 	return ac_localsev_store_domain_dir_full (state_dir, uuid, TRUE, error);
 }
 
+gboolean
+ac_localsev_store_write (const gchar *path,
+                         const gchar *contents,
+                         GFileSetContentsFlags flags,
+                         const gchar *what,
+                         GError **error)
+{
+	g_autoptr (GError) error_local = NULL;
+
+	if (!g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT | flags,
+	                               0600, &error_local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot %s: %s", what,
+		             error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* overwrite with zeros, then unlink; a missing file is fine */
 gboolean
 ac_localsev_store_shred (const gchar *path, GError **error)

@@ -27,6 +27,15 @@ ac_localsev_store_domain_dir_full (const gchar *state_dir,
 gboolean
 ac_localsev_store_check_uuid (const gchar *uuid, GError **error);
 
+/* @contents written to @path (0600, through a temporary file renamed over it, @flags added
+ * to G_FILE_SET_CONTENTS_CONSISTENT); AC_ERROR_IO "cannot @what: …" on failure */
+gboolean
+ac_localsev_store_write (const gchar *path,
+                         const gchar *contents,
+                         GFileSetContentsFlags flags,
+                         const gchar *what,
+                         GError **error);
+
 /* overwrite with zeros, then unlink; a missing file is fine */
 gboolean
 ac_localsev_store_shred (const gchar *path, GError **error);

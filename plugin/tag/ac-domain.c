@@ -77,27 +77,29 @@ ac_domain_free (AcDomain *self)
 	g_free (self);
 }
 
-static gboolean
-is_elem (xmlNode *n, const gchar *name)
+/* an element @name in no namespace */
+gboolean
+ac_domain_xml_is_elem (xmlNode *n, const gchar *name)
 {
 	return n->type == XML_ELEMENT_NODE && n->ns == NULL
 	       && g_strcmp0 ((const gchar *)n->name, name) == 0;
 }
 
 /* <launch> in AC_LAUNCH_NS, whatever its prefix */
-static gboolean
-is_launch_record (xmlNode *n)
+gboolean
+ac_domain_xml_is_launch_record (xmlNode *n)
 {
 	return n->type == XML_ELEMENT_NODE && n->ns != NULL
 	       && g_strcmp0 ((const gchar *)n->ns->href, AC_LAUNCH_NS) == 0
 	       && g_strcmp0 ((const gchar *)n->name, "launch") == 0;
 }
 
-static xmlNode *
-first_child (xmlNode *parent, const gchar *name)
+/* @parent's first child element @name in no namespace, or %NULL */
+xmlNode *
+ac_domain_xml_first_child (xmlNode *parent, const gchar *name)
 {
 	for (xmlNode *n = parent->children; n != NULL; n = n->next) {
-		if (is_elem (n, name))
+		if (ac_domain_xml_is_elem (n, name))
 			return n;
 	}
 	return NULL;
@@ -115,7 +117,7 @@ node_text (xmlNode *n)
 static gchar *
 child_text (xmlNode *parent, const gchar *name)
 {
-	xmlNode *n = first_child (parent, name);
+	xmlNode *n = ac_domain_xml_first_child (parent, name);
 	return n != NULL ? node_text (n) : NULL;
 }
 
@@ -214,7 +216,7 @@ canonical (xmlNode *n, const gchar *const *skip)
 static gchar *
 canonical_driver (xmlNode *disk)
 {
-	xmlNode *driver = first_child (disk, "driver");
+	xmlNode *driver = ac_domain_xml_first_child (disk, "driver");
 	g_autofree gchar *name = driver != NULL ? prop (driver, "name") : NULL;
 	g_autofree gchar *type = driver != NULL ? prop (driver, "type") : NULL;
 	g_autofree gchar *n = g_markup_escape_text (name != NULL ? name : "", -1);
@@ -235,7 +237,7 @@ canonical_firmware (xmlNode *os)
 			g_string_append_printf (out, "<os firmware=\"%s\"/>", esc);
 		}
 		for (guint i = 0; i < G_N_ELEMENTS (children); i++) {
-			xmlNode *c = first_child (os, children[i]);
+			xmlNode *c = ac_domain_xml_first_child (os, children[i]);
 			if (c != NULL)
 				canonical_append (out, c, NULL);
 		}
@@ -274,7 +276,7 @@ ac_domain_read_xml (const gchar *xml, gssize len, GError **error)
 		return NULL;
 	}
 	root = xmlDocGetRootElement (doc);
-	if (root == NULL || !is_elem (root, "domain")) {
+	if (root == NULL || !ac_domain_xml_is_elem (root, "domain")) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		                     "domain XML: the root element is not <domain>");
 		xmlFreeDoc (doc);
@@ -297,7 +299,7 @@ parse_memory (xmlNode *root, guint64 *bytes, GError **error)
 		{ "G", 1ull << 30 }, { "GiB", 1ull << 30 }, { "TB", 1000000000000ull },
 		{ "T", 1ull << 40 }, { "TiB", 1ull << 40 },
 	};
-	xmlNode *memory = first_child (root, "memory");
+	xmlNode *memory = ac_domain_xml_first_child (root, "memory");
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *unit = NULL;
 	guint64 value = 0;
@@ -349,10 +351,10 @@ static AcDomainDisk *
 parse_disk (xmlNode *n)
 {
 	AcDomainDisk *disk = g_new0 (AcDomainDisk, 1);
-	xmlNode *target = first_child (n, "target");
-	xmlNode *source = first_child (n, "source");
-	xmlNode *driver = first_child (n, "driver");
-	xmlNode *backing = first_child (n, "backingStore");
+	xmlNode *target = ac_domain_xml_first_child (n, "target");
+	xmlNode *source = ac_domain_xml_first_child (n, "source");
+	xmlNode *driver = ac_domain_xml_first_child (n, "driver");
+	xmlNode *backing = ac_domain_xml_first_child (n, "backingStore");
 
 	disk->device = prop (n, "device");
 	if (disk->device == NULL)
@@ -392,7 +394,7 @@ check_once (xmlNode *root, xmlNode *os, GError **error)
 	for (guint i = 0; i < G_N_ELEMENTS (once); i++) {
 		count = 0;
 		for (xmlNode *n = root->children; n != NULL; n = n->next)
-			count += is_elem (n, once[i]) ? 1 : 0;
+			count += ac_domain_xml_is_elem (n, once[i]) ? 1 : 0;
 		if (count > 1) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			             "domain XML has %u <%s> elements, expected at most one", count,
@@ -403,7 +405,7 @@ check_once (xmlNode *root, xmlNode *os, GError **error)
 	for (guint i = 0; i < G_N_ELEMENTS (once_os); i++) {
 		count = 0;
 		for (xmlNode *n = os != NULL ? os->children : NULL; n != NULL; n = n->next)
-			count += is_elem (n, once_os[i]) ? 1 : 0;
+			count += ac_domain_xml_is_elem (n, once_os[i]) ? 1 : 0;
 		if (count > 1) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			             "domain XML has %u <os><%s> elements, expected at most one",
@@ -417,10 +419,10 @@ check_once (xmlNode *root, xmlNode *os, GError **error)
 static gboolean
 parse_launch_record (AcDomain *self, xmlNode *root, GError **error)
 {
-	xmlNode *metadata = first_child (root, "metadata");
+	xmlNode *metadata = ac_domain_xml_first_child (root, "metadata");
 
 	for (xmlNode *n = metadata != NULL ? metadata->children : NULL; n != NULL; n = n->next) {
-		if (!is_launch_record (n))
+		if (!ac_domain_xml_is_launch_record (n))
 			continue;
 		if (self->has_launch_record) {
 			g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -439,7 +441,7 @@ parse_launch_record (AcDomain *self, xmlNode *root, GError **error)
 static void
 parse_launch_security (AcDomain *self, xmlNode *root)
 {
-	xmlNode *ls = first_child (root, "launchSecurity");
+	xmlNode *ls = ac_domain_xml_first_child (root, "launchSecurity");
 
 	if (ls == NULL)
 		return;
@@ -467,7 +469,7 @@ parse_launch_security (AcDomain *self, xmlNode *root)
 static gchar *
 child_text_raw (xmlNode *parent, const gchar *name)
 {
-	xmlNode *n = first_child (parent, name);
+	xmlNode *n = ac_domain_xml_first_child (parent, name);
 	xmlChar *c;
 	gchar *s;
 
@@ -507,7 +509,7 @@ find_qemu_element (xmlNode *node)
 static gchar *
 dump_tag_element (xmlDoc *doc, xmlNode *root)
 {
-	xmlNode *metadata = first_child (root, "metadata");
+	xmlNode *metadata = ac_domain_xml_first_child (root, "metadata");
 
 	for (xmlNode *m = metadata != NULL ? metadata->children : NULL; m != NULL; m = m->next) {
 		if (m->type == XML_ELEMENT_NODE && m->ns != NULL
@@ -535,7 +537,7 @@ ac_domain_new_from_root (xmlNode *root, GError **error)
 {
 	g_autoptr (AcDomain) self = NULL;
 	g_autoptr (AcTagDomain) info = NULL;
-	xmlNode *os = first_child (root, "os");
+	xmlNode *os = ac_domain_xml_first_child (root, "os");
 	xmlNode *devices;
 
 	if (!check_once (root, os, error))
@@ -555,23 +557,23 @@ ac_domain_new_from_root (xmlNode *root, GError **error)
 	self->firmware = canonical_firmware (os);
 	if (os != NULL) {
 		self->loader = child_text (os, "loader");
-		self->has_kernel = first_child (os, "kernel") != NULL;
+		self->has_kernel = ac_domain_xml_first_child (os, "kernel") != NULL;
 		self->os_kernel = child_text_raw (os, "kernel");
 		self->os_initrd = child_text_raw (os, "initrd");
 		self->os_cmdline = child_text_raw (os, "cmdline");
 		self->os_dtb = child_text_raw (os, "dtb");
 	}
 	{
-		xmlNode *cpu = first_child (root, "cpu");
+		xmlNode *cpu = ac_domain_xml_first_child (root, "cpu");
 		if (cpu != NULL) {
 			self->has_cpu = TRUE;
 			self->cpu_mode = prop (cpu, "mode");
 			self->cpu_model = child_text (cpu, "model");
 		}
 	}
-	devices = first_child (root, "devices");
+	devices = ac_domain_xml_first_child (root, "devices");
 	for (xmlNode *n = devices != NULL ? devices->children : NULL; n != NULL; n = n->next) {
-		if (is_elem (n, "disk"))
+		if (ac_domain_xml_is_elem (n, "disk"))
 			g_ptr_array_add (self->disks, parse_disk (n));
 	}
 	if (!parse_launch_record (self, root, error))

@@ -117,6 +117,15 @@ ac_domain_get_tag_fingerprint (const AcDomain *self);
  * (ac-localsev-domain.c): a document whose root is <domain>, or %NULL with an error. */
 struct _xmlDoc *
 ac_domain_read_xml (const gchar *xml, gssize len, GError **error);
+/* what those writers look for in it: an element @name in no namespace, the first such child of
+ * @parent (or %NULL), a <launch> in AC_LAUNCH_NS whatever its prefix */
+struct _xmlNode;
+gboolean
+ac_domain_xml_is_elem (struct _xmlNode *n, const gchar *name);
+struct _xmlNode *
+ac_domain_xml_first_child (struct _xmlNode *parent, const gchar *name);
+gboolean
+ac_domain_xml_is_launch_record (struct _xmlNode *n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDomain, ac_domain_free)
 

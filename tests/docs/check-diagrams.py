@@ -102,6 +102,8 @@ for state, step in re.findall(r'ac_localsev_service_status_new\s*\(\s*\w+,\s*"([
 for step in re.findall(r'ac_localsev_service_fail\s*\(\s*\w+,\s*"([a-z/-]+)"', local):
     lsteps.setdefault(step, set())
 lterminal = set(re.findall(r'ac_localsev_service_status_new\s*\(\s*current,\s*"([a-z-]+)",\s*step\)', local))
+# a failure status whose state is then named otherwise (refused: the host cannot run it)
+lterminal |= set(re.findall(r'\(\*status\)->state\s*=\s*g_strdup\s*\(\s*"([a-z-]+)"\s*\)', local))
 if not {"build", "prepare", "attest"} <= set(lsteps) or "failed" not in lterminal:
     fail(f"plugin/localsev/ac-localsev-service*.c: found steps {sorted(lsteps)} and failure states "
          f"{sorted(lterminal)}; the patterns of this check no longer match the code")

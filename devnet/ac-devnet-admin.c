@@ -14,42 +14,28 @@
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
 #include "ac-devnet-snp.h"
+#include "ac-json.h"
 
 static JsonNode *
 vm_row_to_json (const AcDevnetVmRow *r)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "crn");
-	json_builder_add_int_value (b, r->crn);
-	json_builder_set_member_name (b, "vm_hash");
-	json_builder_add_string_value (b, r->vm_hash);
-	json_builder_set_member_name (b, "state");
-	json_builder_add_string_value (b, r->state);
-	json_builder_set_member_name (b, "owner");
-	json_builder_add_string_value (b, r->owner);
-	json_builder_set_member_name (b, "launches");
-	json_builder_add_int_value (b, r->launches);
-	json_builder_set_member_name (b, "measurements");
-	json_builder_add_int_value (b, r->measurements);
-	json_builder_set_member_name (b, "inject_attempts");
-	json_builder_add_int_value (b, r->inject_attempts);
-	json_builder_set_member_name (b, "secrets_released");
-	json_builder_add_int_value (b, r->secrets_released);
-	json_builder_set_member_name (b, "secret_released");
-	json_builder_add_boolean_value (b, r->secrets_released > 0);
-	json_builder_set_member_name (b, "passphrase_checks");
-	json_builder_add_int_value (b, r->passphrase_checks);
-	json_builder_set_member_name (b, "passphrase_ok");
-	json_builder_add_int_value (b, r->passphrase_ok);
-	json_builder_set_member_name (b, "passphrase_check_passed");
-	json_builder_add_boolean_value (b, r->passphrase_ok > 0);
-	json_builder_set_member_name (b, "agent_handshakes");
-	json_builder_add_int_value (b, r->agent_handshakes);
-	json_builder_set_member_name (b, "agent_bytes");
-	json_builder_add_int_value (b, (gint64)r->agent_bytes);
-	json_builder_set_member_name (b, "fresh_reports");
-	json_builder_add_int_value (b, r->fresh_reports);
+	ac_json_builder_add_int (b, "crn", r->crn);
+	ac_json_builder_add_string (b, "vm_hash", r->vm_hash);
+	ac_json_builder_add_string (b, "state", r->state);
+	ac_json_builder_add_string (b, "owner", r->owner);
+	ac_json_builder_add_int (b, "launches", r->launches);
+	ac_json_builder_add_int (b, "measurements", r->measurements);
+	ac_json_builder_add_int (b, "inject_attempts", r->inject_attempts);
+	ac_json_builder_add_int (b, "secrets_released", r->secrets_released);
+	ac_json_builder_add_boolean (b, "secret_released", r->secrets_released > 0);
+	ac_json_builder_add_int (b, "passphrase_checks", r->passphrase_checks);
+	ac_json_builder_add_int (b, "passphrase_ok", r->passphrase_ok);
+	ac_json_builder_add_boolean (b, "passphrase_check_passed", r->passphrase_ok > 0);
+	ac_json_builder_add_int (b, "agent_handshakes", r->agent_handshakes);
+	ac_json_builder_add_int (b, "agent_bytes", (gint64)r->agent_bytes);
+	ac_json_builder_add_int (b, "fresh_reports", r->fresh_reports);
 	json_builder_set_member_name (b, "last_error");
 	if (r->last_error != NULL)
 		json_builder_add_string_value (b, r->last_error);
@@ -100,12 +86,9 @@ admin_stats (AcDevnet *self, SoupServerMessage *msg)
 	for (guint i = 0; i < AC_DEVNET_EP_LAST; i++) {
 		json_builder_set_member_name (b, ac_devnet_knobs_endpoint_to_string (i));
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "requests");
-		json_builder_add_int_value (b, (gint64)self->stat_requests[i]);
-		json_builder_set_member_name (b, "injected");
-		json_builder_add_int_value (b, (gint64)self->stat_injected[i]);
-		json_builder_set_member_name (b, "dropped");
-		json_builder_add_int_value (b, (gint64)self->stat_dropped[i]);
+		ac_json_builder_add_int (b, "requests", (gint64)self->stat_requests[i]);
+		ac_json_builder_add_int (b, "injected", (gint64)self->stat_injected[i]);
+		ac_json_builder_add_int (b, "dropped", (gint64)self->stat_dropped[i]);
 		json_builder_end_object (b);
 	}
 	json_builder_end_object (b);

@@ -16,6 +16,7 @@
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
 #include "ac-devnet-upload.h"
+#include "ac-json.h"
 #include "ac-time.h"
 
 AcDevnetEndpoint
@@ -262,33 +263,24 @@ crn_list_json (AcDevnet *self)
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autofree gchar *now = ac_time_format_isoformat (ac_time_now_unix ());
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "last_refresh");
-	json_builder_add_string_value (b, now);
+	ac_json_builder_add_string (b, "last_refresh", now);
 	json_builder_set_member_name (b, "crns");
 	json_builder_begin_array (b);
 	for (guint i = 0; i < self->n_crns; i++) {
 		AcDevnetCrn *crn = self->crns[i];
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "hash");
-		json_builder_add_string_value (b, crn->hash);
-		json_builder_set_member_name (b, "name");
-		json_builder_add_string_value (b, crn->name);
-		json_builder_set_member_name (b, "address");
-		json_builder_add_string_value (b, crn->url);
-		json_builder_set_member_name (b, "version");
-		json_builder_add_string_value (b, "devnet-" PACKAGE_VERSION);
-		json_builder_set_member_name (b, "confidential_support");
-		json_builder_add_boolean_value (b, TRUE);
-		json_builder_set_member_name (b, "qemu_support");
-		json_builder_add_boolean_value (b, TRUE);
-		json_builder_set_member_name (b, "gpu_support");
-		json_builder_add_boolean_value (b, FALSE);
-		json_builder_set_member_name (b, "payment_receiver_address");
-		json_builder_add_string_value (b, ac_eth_account_get_address (self->account));
-		json_builder_set_member_name (b, "stream_reward");
-		json_builder_add_string_value (b, ac_eth_account_get_address (self->account));
-		json_builder_set_member_name (b, "terms_and_conditions");
-		json_builder_add_string_value (b, "");
+		ac_json_builder_add_string (b, "hash", crn->hash);
+		ac_json_builder_add_string (b, "name", crn->name);
+		ac_json_builder_add_string (b, "address", crn->url);
+		ac_json_builder_add_string (b, "version", "devnet-" PACKAGE_VERSION);
+		ac_json_builder_add_boolean (b, "confidential_support", TRUE);
+		ac_json_builder_add_boolean (b, "qemu_support", TRUE);
+		ac_json_builder_add_boolean (b, "gpu_support", FALSE);
+		ac_json_builder_add_string (b, "payment_receiver_address",
+		                            ac_eth_account_get_address (self->account));
+		ac_json_builder_add_string (b, "stream_reward",
+		                            ac_eth_account_get_address (self->account));
+		ac_json_builder_add_string (b, "terms_and_conditions", "");
 		json_builder_set_member_name (b, "inactive_since");
 		json_builder_add_null_value (b);
 		json_builder_set_member_name (b, "system_usage");
@@ -297,10 +289,8 @@ crn_list_json (AcDevnet *self)
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b, "cpu");
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "architecture");
-		json_builder_add_string_value (b, "x86_64");
-		json_builder_set_member_name (b, "vendor");
-		json_builder_add_string_value (b, "AuthenticAMD");
+		ac_json_builder_add_string (b, "architecture", "x86_64");
+		ac_json_builder_add_string (b, "vendor", "AuthenticAMD");
 		json_builder_set_member_name (b, "features");
 		json_builder_begin_array (b);
 		json_builder_add_string_value (b, "sev");

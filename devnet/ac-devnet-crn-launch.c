@@ -10,6 +10,7 @@
 #include "ac-aleph-util.h"
 #include "ac-devnet-crn-launch.h"
 #include "ac-devnet-crn-vm.h"
+#include "ac-json.h"
 #include "ac-luks-disk.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
@@ -134,10 +135,8 @@ code_reply (SoupServerMessage *msg, guint status, const gchar *code, const gchar
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonNode) node = NULL;
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "code");
-	json_builder_add_string_value (b, code);
-	json_builder_set_member_name (b, "description");
-	json_builder_add_string_value (b, description);
+	ac_json_builder_add_string (b, "code", code);
+	ac_json_builder_add_string (b, "description", description);
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);
 	ac_devnet_reply_json (msg, status, node);
@@ -222,23 +221,15 @@ ac_devnet_crn_launch_measurement (AcDevnetCrn *crn, SoupServerMessage *msg, cons
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "sev_info");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "enabled");
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "api_major");
-	json_builder_add_int_value (b, major);
-	json_builder_set_member_name (b, "api_minor");
-	json_builder_add_int_value (b, minor);
-	json_builder_set_member_name (b, "build_id");
-	json_builder_add_int_value (b, build);
-	json_builder_set_member_name (b, "policy");
-	json_builder_add_int_value (b, vm->policy);
-	json_builder_set_member_name (b, "state");
-	json_builder_add_string_value (b, running ? "running" : "launch-secret");
-	json_builder_set_member_name (b, "handle");
-	json_builder_add_int_value (b, vm->handle);
+	ac_json_builder_add_boolean (b, "enabled", TRUE);
+	ac_json_builder_add_int (b, "api_major", major);
+	ac_json_builder_add_int (b, "api_minor", minor);
+	ac_json_builder_add_int (b, "build_id", build);
+	ac_json_builder_add_int (b, "policy", vm->policy);
+	ac_json_builder_add_string (b, "state", running ? "running" : "launch-secret");
+	ac_json_builder_add_int (b, "handle", vm->handle);
 	json_builder_end_object (b);
-	json_builder_set_member_name (b, "launch_measure");
-	json_builder_add_string_value (b, b64);
+	ac_json_builder_add_string (b, "launch_measure", b64);
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);
 	vm->row->measurements++;

@@ -12,6 +12,7 @@
 #include "ac-devnet-messages.h"
 #include "ac-devnet-reply.h"
 #include "ac-devnet-snp-vm.h"
+#include "ac-json.h"
 #include "ac-time.h"
 
 void
@@ -206,14 +207,10 @@ ac_devnet_crn_vm_logs (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *pa
 		g_autofree gchar *ident = g_strdup_printf ("vm-%s-%s", ref, l->stream);
 		g_autofree gchar *when = ac_time_format_isoformat ((gdouble)l->time_us / G_USEC_PER_SEC);
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "SYSLOG_IDENTIFIER");
-		json_builder_add_string_value (b, ident);
-		json_builder_set_member_name (b, "MESSAGE");
-		json_builder_add_string_value (b, l->message);
-		json_builder_set_member_name (b, "file");
-		json_builder_add_string_value (b, l->stream);
-		json_builder_set_member_name (b, "__REALTIME_TIMESTAMP");
-		json_builder_add_string_value (b, when);
+		ac_json_builder_add_string (b, "SYSLOG_IDENTIFIER", ident);
+		ac_json_builder_add_string (b, "MESSAGE", l->message);
+		ac_json_builder_add_string (b, "file", l->stream);
+		ac_json_builder_add_string (b, "__REALTIME_TIMESTAMP", when);
 		json_builder_end_object (b);
 	}
 	json_builder_end_array (b);

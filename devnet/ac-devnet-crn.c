@@ -21,6 +21,7 @@
 #include "ac-devnet-request.h"
 #include "ac-devnet-snp-vm.h"
 #include "ac-devnet-snp.h"
+#include "ac-json.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -165,10 +166,8 @@ notify_reply (SoupServerMessage *msg, guint status, const gchar *hash, const gch
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonNode) node = NULL;
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "success");
-	json_builder_add_boolean_value (b, error_text == NULL);
-	json_builder_set_member_name (b, "successful");
-	json_builder_add_boolean_value (b, error_text == NULL);
+	ac_json_builder_add_boolean (b, "success", error_text == NULL);
+	ac_json_builder_add_boolean (b, "successful", error_text == NULL);
 	json_builder_set_member_name (b, "failing");
 	json_builder_begin_array (b);
 	if (error_text != NULL)
@@ -177,8 +176,7 @@ notify_reply (SoupServerMessage *msg, guint status, const gchar *hash, const gch
 	json_builder_set_member_name (b, "errors");
 	json_builder_begin_object (b);
 	if (error_text != NULL) {
-		json_builder_set_member_name (b, hash);
-		json_builder_add_string_value (b, error_text);
+		ac_json_builder_add_string (b, hash, error_text);
 	}
 	json_builder_end_object (b);
 	json_builder_end_object (b);
@@ -418,22 +416,15 @@ crn_status_config (AcDevnetCrn *crn, SoupServerMessage *msg)
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonNode) node = NULL;
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "DOMAIN_NAME");
-	json_builder_add_string_value (b, AC_DEVNET_HOST);
-	json_builder_set_member_name (b, "node_hash");
-	json_builder_add_string_value (b, crn->hash);
-	json_builder_set_member_name (b, "version");
-	json_builder_add_string_value (b, "devnet-" PACKAGE_VERSION);
+	ac_json_builder_add_string (b, "DOMAIN_NAME", AC_DEVNET_HOST);
+	ac_json_builder_add_string (b, "node_hash", crn->hash);
+	ac_json_builder_add_string (b, "version", "devnet-" PACKAGE_VERSION);
 	json_builder_set_member_name (b, "computing");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "ENABLE_QEMU_SUPPORT");
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "INSTANCE_DEFAULT_HYPERVISOR");
-	json_builder_add_string_value (b, "qemu");
-	json_builder_set_member_name (b, "ENABLE_CONFIDENTIAL_COMPUTING");
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "ENABLE_GPU_SUPPORT");
-	json_builder_add_boolean_value (b, FALSE);
+	ac_json_builder_add_boolean (b, "ENABLE_QEMU_SUPPORT", TRUE);
+	ac_json_builder_add_string (b, "INSTANCE_DEFAULT_HYPERVISOR", "qemu");
+	ac_json_builder_add_boolean (b, "ENABLE_CONFIDENTIAL_COMPUTING", TRUE);
+	ac_json_builder_add_boolean (b, "ENABLE_GPU_SUPPORT", FALSE);
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);

@@ -10,6 +10,7 @@
 #include "ac-aleph-util.h"
 #include "ac-devnet-knobs.h"
 #include "ac-error.h"
+#include "ac-json.h"
 
 static const gchar *const endpoint_names[AC_DEVNET_EP_LAST] = {
 	[AC_DEVNET_EP_MESSAGES_POST] = "messages.post",
@@ -461,23 +462,17 @@ ac_devnet_knobs_to_json (const AcDevnetKnobs *k)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "latency_ms");
-	json_builder_add_int_value (b, k->latency_ms);
-	json_builder_set_member_name (b, "processing_delay_ms");
-	json_builder_add_int_value (b, k->processing_delay_ms);
-	json_builder_set_member_name (b, "clock_skew_s");
-	json_builder_add_int_value (b, k->clock_skew_s);
-	json_builder_set_member_name (b, "clock_offset_s");
-	json_builder_add_int_value (b, k->clock_offset_s);
-	json_builder_set_member_name (b, "ignore_range");
-	json_builder_add_boolean_value (b, k->ignore_range);
+	ac_json_builder_add_int (b, "latency_ms", k->latency_ms);
+	ac_json_builder_add_int (b, "processing_delay_ms", k->processing_delay_ms);
+	ac_json_builder_add_int (b, "clock_skew_s", k->clock_skew_s);
+	ac_json_builder_add_int (b, "clock_offset_s", k->clock_offset_s);
+	ac_json_builder_add_boolean (b, "ignore_range", k->ignore_range);
 	json_builder_set_member_name (b, "payment_cutoffs");
 	json_builder_begin_object (b);
 	for (guint i = 0; i < G_N_ELEMENTS (cutoff_names); i++) {
 		g_autofree gchar *d = ac_payment_cutoff_to_string (
 		    G_STRUCT_MEMBER (gint64, &k->payment_cutoffs, cutoff_names[i].offset));
-		json_builder_set_member_name (b, cutoff_names[i].name);
-		json_builder_add_string_value (b, d);
+		ac_json_builder_add_string (b, cutoff_names[i].name, d);
 	}
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "faults");
@@ -488,16 +483,11 @@ ac_devnet_knobs_to_json (const AcDevnetKnobs *k)
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b, "rate");
 		json_builder_add_double_value (b, f->rate);
-		json_builder_set_member_name (b, "status");
-		json_builder_add_int_value (b, f->status);
-		json_builder_set_member_name (b, "fail_next");
-		json_builder_add_int_value (b, f->fail_next);
-		json_builder_set_member_name (b, "latency_ms");
-		json_builder_add_int_value (b, f->latency_ms);
-		json_builder_set_member_name (b, "drop_after");
-		json_builder_add_int_value (b, (gint64)f->drop_after);
-		json_builder_set_member_name (b, "drop_next");
-		json_builder_add_int_value (b, f->drop_next);
+		ac_json_builder_add_int (b, "status", f->status);
+		ac_json_builder_add_int (b, "fail_next", f->fail_next);
+		ac_json_builder_add_int (b, "latency_ms", f->latency_ms);
+		ac_json_builder_add_int (b, "drop_after", (gint64)f->drop_after);
+		ac_json_builder_add_int (b, "drop_next", f->drop_next);
 		json_builder_end_object (b);
 	}
 	json_builder_end_object (b);
@@ -505,8 +495,8 @@ ac_devnet_knobs_to_json (const AcDevnetKnobs *k)
 	json_builder_begin_object (b);
 	for (guint i = 0; i < k->n_crns; i++) {
 		g_autofree gchar *key = g_strdup_printf ("%u", i);
-		json_builder_set_member_name (b, key);
-		json_builder_add_string_value (b, ac_devnet_knobs_attack_to_string (k->attacks[i]));
+		ac_json_builder_add_string (b, key,
+		                            ac_devnet_knobs_attack_to_string (k->attacks[i]));
 	}
 	json_builder_end_object (b);
 	json_builder_end_object (b);

@@ -12,6 +12,7 @@
 #include "ac-devnet-reply.h"
 #include "ac-devnet-request.h"
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-time.h"
 
 /* {"0x…": N, …}: each account's credit balance; all checked before any is set */
@@ -156,8 +157,7 @@ ac_devnet_ledger_price_estimate (AcDevnet *self, SoupServerMessage *msg)
 		cost = size > 0 ? (size + (G_GINT64_CONSTANT (1) << 30) - 1) >> 30 : 0;
 	}
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "required_tokens");
-	json_builder_add_int_value (b, 0);
+	ac_json_builder_add_int (b, "required_tokens", 0);
 	json_builder_set_member_name (b, "payment_type");
 	json_builder_add_string_value (
 	    b, payment != NULL
@@ -168,8 +168,7 @@ ac_devnet_ledger_price_estimate (AcDevnet *self, SoupServerMessage *msg)
 		g_autofree gchar *c = g_strdup_printf ("%" G_GINT64_FORMAT, cost);
 		json_builder_add_string_value (b, c);
 	}
-	json_builder_set_member_name (b, "required_credits");
-	json_builder_add_int_value (b, cost);
+	ac_json_builder_add_int (b, "required_credits", cost);
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);
 	(void)self;
@@ -192,14 +191,10 @@ ac_devnet_ledger_balance (AcDevnet *self, SoupServerMessage *msg, const gchar *p
 		return;
 	}
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "address");
-	json_builder_add_string_value (b, address);
-	json_builder_set_member_name (b, "balance");
-	json_builder_add_int_value (b, 0);
-	json_builder_set_member_name (b, "locked_amount");
-	json_builder_add_int_value (b, 0);
-	json_builder_set_member_name (b, "credit_balance");
-	json_builder_add_int_value (b, ac_devnet_ledger_credits_get (self, address));
+	ac_json_builder_add_string (b, "address", address);
+	ac_json_builder_add_int (b, "balance", 0);
+	ac_json_builder_add_int (b, "locked_amount", 0);
+	ac_json_builder_add_int (b, "credit_balance", ac_devnet_ledger_credits_get (self, address));
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);
 	ac_devnet_reply_json (msg, 200, node);

@@ -11,6 +11,7 @@
 #include "ac-devnet-reply.h"
 #include "ac-devnet-validate.h"
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-time.h"
 
 typedef struct {
@@ -30,14 +31,12 @@ post_result_json (const gchar *message_status)
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "publication_status");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "status");
-	json_builder_add_string_value (b, "success");
+	ac_json_builder_add_string (b, "status", "success");
 	json_builder_set_member_name (b, "failed");
 	json_builder_begin_array (b);
 	json_builder_end_array (b);
 	json_builder_end_object (b);
-	json_builder_set_member_name (b, "message_status");
-	json_builder_add_string_value (b, message_status);
+	ac_json_builder_add_string (b, "message_status", message_status);
 	json_builder_end_object (b);
 	return json_builder_get_root (b);
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "ac-devnet-reply.h"
+#include "ac-json.h"
 
 void
 ac_devnet_reply_json (SoupServerMessage *msg, guint status, JsonNode *node)
@@ -35,8 +36,7 @@ ac_devnet_reply_error (SoupServerMessage *msg, guint status, const gchar *fmt, .
 	text = g_strdup_vprintf (fmt, args);
 	va_end (args);
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "error");
-	json_builder_add_string_value (b, text);
+	ac_json_builder_add_string (b, "error", text);
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);
 	ac_devnet_reply_json (msg, status, node);

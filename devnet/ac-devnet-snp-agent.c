@@ -212,8 +212,7 @@ error_json (const gchar *fmt, ...)
 	text = g_strdup_vprintf (fmt, ap);
 	va_end (ap);
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "error");
-	json_builder_add_string_value (b, text);
+	ac_json_builder_add_string (b, "error", text);
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
 	return json_to_string (root, FALSE);

@@ -14,6 +14,7 @@
 #include "ac-devnet-snp.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-json.h"
 #include "ac-snp-policy.h"
 
 /* the TCB of the devnet's chips: the built-in floor of the product plus one in every
@@ -313,13 +314,9 @@ ac_devnet_snp_ready (AcDevnet *self, JsonBuilder *b)
 
 	json_builder_set_member_name (b, "snp");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "product");
-	json_builder_add_string_value (b, ac_snp_product_to_string (AC_DEVNET_SNP_PRODUCT));
-	json_builder_set_member_name (b, "kds");
-	json_builder_add_string_value (b, kds);
-	json_builder_set_member_name (b, "ark");
-	json_builder_add_string_value (b, self->snp_ark_path);
-	json_builder_set_member_name (b, "runtime");
-	json_builder_add_string_value (b, self->snp_runtime_item_hash);
+	ac_json_builder_add_string (b, "product", ac_snp_product_to_string (AC_DEVNET_SNP_PRODUCT));
+	ac_json_builder_add_string (b, "kds", kds);
+	ac_json_builder_add_string (b, "ark", self->snp_ark_path);
+	ac_json_builder_add_string (b, "runtime", self->snp_runtime_item_hash);
 	json_builder_end_object (b);
 }

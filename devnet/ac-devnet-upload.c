@@ -20,6 +20,7 @@
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-json.h"
 #include "ac-time.h"
 #include "ac-unixfs.h"
 
@@ -190,17 +191,13 @@ upload_result (const gchar *hash, const gchar *name, gint64 size)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "status");
-	json_builder_add_string_value (b, "success");
-	json_builder_set_member_name (b, "hash");
-	json_builder_add_string_value (b, hash);
+	ac_json_builder_add_string (b, "status", "success");
+	ac_json_builder_add_string (b, "hash", hash);
 	if (name != NULL) {
-		json_builder_set_member_name (b, "name");
-		json_builder_add_string_value (b, name);
+		ac_json_builder_add_string (b, "name", name);
 	}
 	if (size >= 0) {
-		json_builder_set_member_name (b, "size");
-		json_builder_add_int_value (b, size);
+		ac_json_builder_add_int (b, "size", size);
 	}
 	json_builder_end_object (b);
 	return json_builder_get_root (b);
@@ -436,18 +433,14 @@ ac_devnet_upload_publish_store (AcDevnet *self,
 		}
 	}
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "address");
-	json_builder_add_string_value (b, ac_eth_account_get_address (self->account));
+	ac_json_builder_add_string (b, "address", ac_eth_account_get_address (self->account));
 	json_builder_set_member_name (b, "time");
 	json_builder_add_double_value (b, floor (ac_time_now_unix ()));
-	json_builder_set_member_name (b, "item_type");
-	json_builder_add_string_value (b, "storage");
-	json_builder_set_member_name (b, "item_hash");
-	json_builder_add_string_value (b, sha256);
+	ac_json_builder_add_string (b, "item_type", "storage");
+	ac_json_builder_add_string (b, "item_hash", sha256);
 	json_builder_set_member_name (b, "metadata");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "name");
-	json_builder_add_string_value (b, name);
+	ac_json_builder_add_string (b, "name", name);
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	content = json_builder_get_root (b);

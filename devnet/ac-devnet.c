@@ -24,6 +24,7 @@
 #include "ac-devnet-upload.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-json.h"
 
 #define AC_DEVNET_DEFAULT_FIRMWARE "/usr/share/ovmf/OVMF.fd"
 #define AC_DEVNET_SNP_RUNTIME_DIR AC_PKGDATADIR "/devnet/snp-runtime"
@@ -822,56 +823,42 @@ ac_devnet_get_ready_line (AcDevnet *self)
 	g_autofree gchar *crn_list = g_strdup_printf ("%s/crns.json", self->ccn_url);
 
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "ready");
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "pid");
-	json_builder_add_int_value (b, getpid ());
-	json_builder_set_member_name (b, "ccn");
-	json_builder_add_string_value (b, self->ccn_url);
-	json_builder_set_member_name (b, "crn_list");
-	json_builder_add_string_value (b, crn_list);
-	json_builder_set_member_name (b, "admin");
-	json_builder_add_string_value (b, self->admin_url);
+	ac_json_builder_add_boolean (b, "ready", TRUE);
+	ac_json_builder_add_int (b, "pid", getpid ());
+	ac_json_builder_add_string (b, "ccn", self->ccn_url);
+	ac_json_builder_add_string (b, "crn_list", crn_list);
+	ac_json_builder_add_string (b, "admin", self->admin_url);
 	json_builder_set_member_name (b, "crns");
 	json_builder_begin_array (b);
 	for (guint i = 0; i < self->n_crns; i++) {
 		AcDevnetCrn *crn = self->crns[i];
 		gchar *chip_id;
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "index");
-		json_builder_add_int_value (b, i);
-		json_builder_set_member_name (b, "url");
-		json_builder_add_string_value (b, crn->url);
-		json_builder_set_member_name (b, "hash");
-		json_builder_add_string_value (b, crn->hash);
+		ac_json_builder_add_int (b, "index", i);
+		ac_json_builder_add_string (b, "url", crn->url);
+		ac_json_builder_add_string (b, "hash", crn->hash);
 		json_builder_set_member_name (b, "attack");
 		json_builder_add_string_value (
 		    b, ac_devnet_knobs_attack_to_string (self->knobs.attacks[i]));
-		json_builder_set_member_name (b, "snp_chip_id");
-		json_builder_add_string_value (b, chip_id = ac_devnet_snp_crn_chip_id (crn));
+		ac_json_builder_add_string (b, "snp_chip_id",
+		                            chip_id = ac_devnet_snp_crn_chip_id (crn));
 		g_free (chip_id);
 		json_builder_end_object (b);
 	}
 	json_builder_end_array (b);
 	json_builder_set_member_name (b, "trust_root");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "ark");
-	json_builder_add_string_value (b, self->trust_root);
-	json_builder_set_member_name (b, "ask");
-	json_builder_add_string_value (b, self->trust_root_ask);
+	ac_json_builder_add_string (b, "ark", self->trust_root);
+	ac_json_builder_add_string (b, "ask", self->trust_root_ask);
 	json_builder_end_object (b);
 	ac_devnet_snp_ready (self, b);
 	json_builder_set_member_name (b, "firmware");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "item_hash");
-	json_builder_add_string_value (b, self->firmware_item_hash);
-	json_builder_set_member_name (b, "sha256");
-	json_builder_add_string_value (b, self->firmware_sha256);
-	json_builder_set_member_name (b, "path");
-	json_builder_add_string_value (b, self->firmware_path);
+	ac_json_builder_add_string (b, "item_hash", self->firmware_item_hash);
+	ac_json_builder_add_string (b, "sha256", self->firmware_sha256);
+	ac_json_builder_add_string (b, "path", self->firmware_path);
 	json_builder_end_object (b);
-	json_builder_set_member_name (b, "state_dir");
-	json_builder_add_string_value (b, self->state_dir);
+	ac_json_builder_add_string (b, "state_dir", self->state_dir);
 	json_builder_end_object (b);
 	node = json_builder_get_root (b);
 	return json_to_string (node, FALSE);

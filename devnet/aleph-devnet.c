@@ -15,6 +15,7 @@
 
 #include "ac-devnet.h"
 #include "ac-error.h"
+#include "ac-json.h"
 
 #if !defined(__SANITIZE_ADDRESS__)
 /* a crash says so on stderr (the tests that spawn us only see a closed port otherwise) */
@@ -98,10 +99,8 @@ main (int argc, char **argv)
 		g_autofree gchar *json = NULL;
 		g_autofree gchar *cwd = g_get_current_dir ();
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "state_dir");
-		json_builder_add_string_value (b, state_dir);
-		json_builder_set_member_name (b, "crns");
-		json_builder_add_int_value (b, crns);
+		ac_json_builder_add_string (b, "state_dir", state_dir);
+		ac_json_builder_add_int (b, "crns", crns);
 		json_builder_end_object (b);
 		node = json_builder_get_root (b);
 		json = json_to_string (node, FALSE);

@@ -302,7 +302,65 @@ ac_json_check_members (const AcJsonScope *scope,
 static gboolean
 ac_json_holds (JsonNode *n, GType type)
 {
+	if (type == JSON_TYPE_OBJECT)
+		return JSON_NODE_HOLDS_OBJECT (n);
+	if (type == JSON_TYPE_ARRAY)
+		return JSON_NODE_HOLDS_ARRAY (n);
 	return JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == type;
+}
+
+/* a member as a reader found it: its node (%NULL when absent), its field path for errors */
+typedef struct {
+	JsonNode *node;
+	gchar *field;
+} AcJsonMember;
+
+static void
+ac_json_member_clear (AcJsonMember *m)
+{
+	g_free (m->field);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcJsonMember, ac_json_member_clear)
+
+/*
+ * The readers' common start: member @name of @o in *@m. FALSE (with @error) when it is absent
+ * but @required ("missing: @what is required") or, @type other than G_TYPE_INVALID, when it
+ * holds something else ("…: expected @what"); the caller checks the rest.
+ */
+static gboolean
+ac_json_member (const AcJsonScope *scope,
+                JsonObject *o,
+                GType type,
+                const gchar *what,
+                const gchar *path,
+                const gchar *name,
+                gboolean required,
+                AcJsonMember *m,
+                GError **error)
+{
+	m->node = json_object_get_member (o, name);
+	m->field = ac_json_field_path (path, name);
+	if (m->node == NULL) {
+		if (required)
+			return ac_json_fail (scope, error, m->field, "missing: %s is required",
+			                     what);
+		return TRUE;
+	}
+	if (type != G_TYPE_INVALID && !ac_json_holds (m->node, type))
+		return ac_json_fail (scope, error, m->field, "%s: expected %s",
+		                     ac_json_type_name (m->node), what);
+	return TRUE;
+}
+
+/* at most @max entries in @a */
+static gboolean
+array_within (const AcJsonScope *scope, const gchar *field, JsonArray *a, guint max, GError **error)
+{
+	if (json_array_get_length (a) > max)
+		return ac_json_fail (scope, error, field, "%u entries: expected at most %u",
+		                     json_array_get_length (a), max);
+	return TRUE;
 }
 
 /**
@@ -321,23 +379,18 @@ ac_json_read_string (const AcJsonScope *scope,
                      gchar **out,
                      GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 	const gchar *s;
 
-	if (n == NULL) {
-		if (required)
-			return ac_json_fail (scope, error, field, "missing: a string is required");
+	if (!ac_json_member (scope, o, G_TYPE_STRING, "a string", path, name, required, &m, error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	}
-	if (!ac_json_holds (n, G_TYPE_STRING))
-		return ac_json_fail (scope, error, field, "%s: expected a string",
-		                     ac_json_type_name (n));
-	s = json_node_get_string (n);
+	s = json_node_get_string (m.node);
 	if (s[0] == '\0')
-		return ac_json_fail (scope, error, field, "empty: expected a non-empty string");
+		return ac_json_fail (scope, error, m.field, "empty: expected a non-empty string");
 	if (strlen (s) > max_len)
-		return ac_json_fail (scope, error, field,
+		return ac_json_fail (scope, error, m.field,
 		                     "%zu characters: expected at most %" G_GSIZE_FORMAT,
 		                     strlen (s), max_len);
 	g_free (*out);
@@ -362,22 +415,24 @@ ac_json_read_int (const AcJsonScope *scope,
                   gboolean *present,
                   GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 	gint64 v;
 
 	if (present != NULL)
 		*present = FALSE;
-	if (n == NULL)
+	/* never required: no "missing" message; the type's names the range */
+	if (!ac_json_member (scope, o, G_TYPE_INVALID, NULL, path, name, FALSE, &m, error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	if (!ac_json_holds (n, G_TYPE_INT64))
-		return ac_json_fail (scope, error, field,
+	if (!ac_json_holds (m.node, G_TYPE_INT64))
+		return ac_json_fail (scope, error, m.field,
 		                     "%s: expected an integer from %" G_GINT64_FORMAT
 		                     " to %" G_GINT64_FORMAT,
-		                     ac_json_type_name (n), min, max);
-	v = json_node_get_int (n);
+		                     ac_json_type_name (m.node), min, max);
+	v = json_node_get_int (m.node);
 	if (v < min || v > max)
-		return ac_json_fail (scope, error, field,
+		return ac_json_fail (scope, error, m.field,
 		                     "%" G_GINT64_FORMAT
 		                     ": expected an integer from %" G_GINT64_FORMAT
 		                     " to %" G_GINT64_FORMAT,
@@ -402,20 +457,19 @@ ac_json_read_uint64 (const AcJsonScope *scope,
                      guint64 *out,
                      GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 
-	if (n == NULL) {
-		if (required)
-			return ac_json_fail (scope, error, field,
-			                     "missing: an integer is required");
+	if (!ac_json_member (scope, o, G_TYPE_INVALID, "an integer", path, name, required, &m,
+	                     error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	}
-	if (!ac_json_holds (n, G_TYPE_INT64) || json_node_get_int (n) < 0)
-		return ac_json_fail (scope, error, field, "%s: expected a non-negative integer",
-		                     ac_json_holds (n, G_TYPE_INT64) ? "a negative integer"
-		                                                     : ac_json_type_name (n));
-	*out = (guint64)json_node_get_int (n);
+	if (!ac_json_holds (m.node, G_TYPE_INT64) || json_node_get_int (m.node) < 0)
+		return ac_json_fail (scope, error, m.field, "%s: expected a non-negative integer",
+		                     ac_json_holds (m.node, G_TYPE_INT64)
+		                         ? "a negative integer"
+		                         : ac_json_type_name (m.node));
+	*out = (guint64)json_node_get_int (m.node);
 	return TRUE;
 }
 
@@ -428,19 +482,14 @@ ac_json_read_bool (const AcJsonScope *scope,
                    gboolean *out,
                    GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 
-	if (n == NULL) {
-		if (required)
-			return ac_json_fail (scope, error, field,
-			                     "missing: true or false is required");
+	if (!ac_json_member (scope, o, G_TYPE_BOOLEAN, "true or false", path, name, required, &m,
+	                     error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	}
-	if (!ac_json_holds (n, G_TYPE_BOOLEAN))
-		return ac_json_fail (scope, error, field, "%s: expected true or false",
-		                     ac_json_type_name (n));
-	*out = json_node_get_boolean (n);
+	*out = json_node_get_boolean (m.node);
 	return TRUE;
 }
 
@@ -458,19 +507,15 @@ ac_json_read_object (const AcJsonScope *scope,
                      JsonObject **out,
                      GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 
 	*out = NULL;
-	if (n == NULL) {
-		if (required)
-			return ac_json_fail (scope, error, field, "missing: an object is required");
+	if (!ac_json_member (scope, o, JSON_TYPE_OBJECT, "an object", path, name, required, &m,
+	                     error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	}
-	if (!JSON_NODE_HOLDS_OBJECT (n))
-		return ac_json_fail (scope, error, field, "%s: expected an object",
-		                     ac_json_type_name (n));
-	*out = json_node_get_object (n);
+	*out = json_node_get_object (m.node);
 	return TRUE;
 }
 
@@ -490,22 +535,17 @@ ac_json_read_array (const AcJsonScope *scope,
                     JsonArray **out,
                     GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 
 	*out = NULL;
-	if (n == NULL) {
-		if (required)
-			return ac_json_fail (scope, error, field, "missing: an array is required");
+	if (!ac_json_member (scope, o, JSON_TYPE_ARRAY, "an array", path, name, required, &m,
+	                     error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	}
-	if (!JSON_NODE_HOLDS_ARRAY (n))
-		return ac_json_fail (scope, error, field, "%s: expected an array",
-		                     ac_json_type_name (n));
-	if (json_array_get_length (json_node_get_array (n)) > max)
-		return ac_json_fail (scope, error, field, "%u entries: expected at most %u",
-		                     json_array_get_length (json_node_get_array (n)), max);
-	*out = json_node_get_array (n);
+	if (!array_within (scope, m.field, json_node_get_array (m.node), max, error))
+		return FALSE;
+	*out = json_node_get_array (m.node);
 	return TRUE;
 }
 
@@ -523,24 +563,22 @@ ac_json_read_strv (const AcJsonScope *scope,
                    gchar ***out,
                    GError **error)
 {
-	JsonNode *n = json_object_get_member (o, name);
-	g_autofree gchar *field = ac_json_field_path (path, name);
+	g_auto (AcJsonMember) m = { 0 };
 	g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
 	JsonArray *a;
 
-	if (n == NULL)
+	if (!ac_json_member (scope, o, JSON_TYPE_ARRAY, "an array of strings", path, name, FALSE,
+	                     &m, error))
+		return FALSE;
+	if (m.node == NULL)
 		return TRUE;
-	if (!JSON_NODE_HOLDS_ARRAY (n))
-		return ac_json_fail (scope, error, field, "%s: expected an array of strings",
-		                     ac_json_type_name (n));
-	a = json_node_get_array (n);
-	if (json_array_get_length (a) > max)
-		return ac_json_fail (scope, error, field, "%u entries: expected at most %u",
-		                     json_array_get_length (a), max);
+	a = json_node_get_array (m.node);
+	if (!array_within (scope, m.field, a, max, error))
+		return FALSE;
 	for (guint i = 0; i < json_array_get_length (a); i++) {
 		JsonNode *e = json_array_get_element (a, i);
 		if (!ac_json_holds (e, G_TYPE_STRING)) {
-			g_autofree gchar *ef = g_strdup_printf ("%s[%u]", field, i);
+			g_autofree gchar *ef = g_strdup_printf ("%s[%u]", m.field, i);
 			return ac_json_fail (scope, error, ef, "%s: expected a string",
 			                     ac_json_type_name (e));
 		}
@@ -587,4 +625,13 @@ ac_json_builder_begin_member_object (JsonBuilder *b, const gchar *name)
 {
 	json_builder_set_member_name (b, name);
 	json_builder_begin_object (b);
+}
+
+/* a %NULL @value: no member at all */
+void
+ac_json_builder_add_string_opt (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	if (value == NULL)
+		return;
+	ac_json_builder_add_string (b, name, value);
 }

@@ -124,6 +124,9 @@ void
 ac_json_builder_add_string (JsonBuilder *b, const gchar *name, const gchar *value);
 void
 ac_json_builder_add_boolean (JsonBuilder *b, const gchar *name, gboolean value);
+/* a %NULL @value: no member at all */
+void
+ac_json_builder_add_string_opt (JsonBuilder *b, const gchar *name, const gchar *value);
 /* a %NULL @value is written as null (json_object_set_string_member() writes the same) */
 void
 ac_json_builder_add_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value);

@@ -10,6 +10,7 @@
 #include "ac-aleph-schema.h"
 #include "ac-aleph-util.h"
 #include "ac-error.h"
+#include "ac-json.h"
 
 typedef enum {
 	F_BOOL,
@@ -261,25 +262,13 @@ static const AcSchema forget_schema = { "FORGET content", forget_fields, FALSE }
 static JsonNode *
 normalize_object (const AcSchema *schema, JsonNode *node, const gchar *path, GError **error);
 
+/* ac_json_type_name()'s, but for pydantic's name of a number with a fraction */
 static const gchar *
 node_type_name (JsonNode *node)
 {
-	if (JSON_NODE_HOLDS_NULL (node))
-		return "null";
-	if (JSON_NODE_HOLDS_OBJECT (node))
-		return "an object";
-	if (JSON_NODE_HOLDS_ARRAY (node))
-		return "an array";
-	switch (json_node_get_value_type (node)) {
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
+	if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE)
 		return "a float";
-	default:
-		return "a string";
-	}
+	return ac_json_type_name (node);
 }
 
 static gboolean

@@ -7,16 +7,15 @@
 
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-json.h"
 
 void
 ac_aleph_tee_add_sev (JsonBuilder *b, const gchar *firmware_ref, guint32 policy)
 {
 	json_builder_set_member_name (b, "trusted_execution");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "firmware");
-	json_builder_add_string_value (b, firmware_ref);
-	json_builder_set_member_name (b, "policy");
-	json_builder_add_int_value (b, policy);
+	ac_json_builder_add_string (b, "firmware", firmware_ref);
+	ac_json_builder_add_int (b, "policy", policy);
 	json_builder_end_object (b);
 }
 
@@ -77,28 +76,22 @@ ac_aleph_tee_add_snp (JsonBuilder *b,
 		return FALSE;
 	json_builder_set_member_name (b, "trusted_execution");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "policy");
-	json_builder_add_int_value (b, (gint64)policy);
-	json_builder_set_member_name (b, "mode");
-	json_builder_add_string_value (b, "sev_snp");
-	json_builder_set_member_name (b, "runtime");
-	json_builder_add_string_value (b, runtime);
+	ac_json_builder_add_int (b, "policy", (gint64)policy);
+	ac_json_builder_add_string (b, "mode", "sev_snp");
+	ac_json_builder_add_string (b, "runtime", runtime);
 	json_builder_set_member_name (b, "measurements");
 	json_builder_begin_array (b);
 	for (guint i = 0; i < n_measurements; i++) {
 		g_autofree gchar *hex
 		    = ac_codec_hex_encode (measurements[i].launch, AC_ALEPH_SNP_LAUNCH_SIZE);
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "platform");
-		json_builder_add_string_value (b, "sev_snp");
+		ac_json_builder_add_string (b, "platform", "sev_snp");
 		json_builder_set_member_name (b, "registers");
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "launch");
-		json_builder_add_string_value (b, hex);
+		ac_json_builder_add_string (b, "launch", hex);
 		json_builder_end_object (b);
 		if (measurements[i].vcpu_type != NULL) {
-			json_builder_set_member_name (b, "vcpu_type");
-			json_builder_add_string_value (b, measurements[i].vcpu_type);
+			ac_json_builder_add_string (b, "vcpu_type", measurements[i].vcpu_type);
 		}
 		json_builder_end_object (b);
 	}

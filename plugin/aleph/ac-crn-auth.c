@@ -20,6 +20,7 @@
 #include "ac-crn-auth.h"
 #include "ac-error.h"
 #include "ac-secret.h"
+#include "ac-time.h"
 
 struct _AcCrnAuth {
 	guint8 priv[32];
@@ -219,16 +220,6 @@ ac_es256_verify (const guint8 x[32],
 }
 
 gchar *
-ac_crn_format_time (GDateTime *dt)
-{
-	g_autoptr(GDateTime) utc = g_date_time_to_utc (dt);
-	return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", g_date_time_get_year (utc),
-				g_date_time_get_month (utc), g_date_time_get_day_of_month (utc),
-				g_date_time_get_hour (utc), g_date_time_get_minute (utc),
-				g_date_time_get_second (utc), g_date_time_get_microsecond (utc));
-}
-
-gchar *
 ac_crn_domain_from_url (const gchar *url, GError **error)
 {
 	g_autoptr(GUri) uri = NULL;
@@ -289,7 +280,7 @@ ac_crn_auth_new (AcEthAccount *account,
 	self->expires = g_date_time_to_utc (expires);
 	x64 = ac_codec_base64url_encode (self->x, 32);
 	y64 = ac_codec_base64url_encode (self->y, 32);
-	exp = ac_crn_format_time (expires);
+	exp = ac_time_format_utc_usec (expires);
 
 	/* Python SDK key order and json.dumps default separators */
 	p = g_string_new ("{\"pubkey\": {\"crv\": \"P-256\", \"kty\": \"EC\", \"x\": ");
@@ -366,7 +357,7 @@ ac_crn_auth_sign_operation (AcCrnAuth *self,
 			    GDateTime *now,
 			    GError **error)
 {
-	g_autofree gchar *t = ac_crn_format_time (now);
+	g_autofree gchar *t = ac_time_format_utc_usec (now);
 	g_autofree gchar *payload_hex = NULL;
 	g_autofree gchar *sig_hex = NULL;
 	guint8 sig[64];

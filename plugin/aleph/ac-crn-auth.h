@@ -39,7 +39,6 @@ gchar *ac_crn_auth_sign_operation (AcCrnAuth *self,
 				   GDateTime *now,
 				   GError **error);
 
-gchar *ac_crn_format_time (GDateTime *dt); /* 2030-01-01T00:00:00.000000Z */
 gchar *ac_crn_domain_from_url (const gchar *url, GError **error);
 
 /* ES256 helpers: raw r||s over SHA-256(msg) */

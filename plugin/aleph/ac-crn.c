@@ -144,6 +144,25 @@ url_of (AcCrnClient *self, const gchar *path)
 	return g_strconcat (self->base, path, NULL);
 }
 
+/* the signed route @op of the VM @vm_hash: its @url, and the auth @headers of a @method on it */
+static gboolean
+vm_request_prepare (AcCrnClient *self,
+                    const gchar *vm_hash,
+                    const gchar *op,
+                    gchar **url,
+                    const gchar *method,
+                    GPtrArray **headers,
+                    GError **error)
+{
+	g_autofree gchar *path = vm_path (self, vm_hash, op, error);
+
+	if (path == NULL)
+		return FALSE;
+	*url = url_of (self, path);
+	*headers = signed_headers (self, method, path, error);
+	return *headers != NULL;
+}
+
 static gboolean
 expect_ok (AcHttpResponse *r, const gchar *method, const gchar *url, GError **error)
 {
@@ -243,18 +262,13 @@ ac_crn_confidential_initialize (AcCrnClient *self,
                                 GBytes *godh_b64,
                                 GError **error)
 {
-	g_autofree gchar *path = vm_path (self, vm_hash, "confidential/initialize", error);
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) h = NULL;
 	g_autoptr (AcHttpResponse) r = NULL;
 	g_autoptr (GError) local_error = NULL;
 	AcHttpPart parts[2];
 
-	if (path == NULL)
-		return FALSE;
-	url = url_of (self, path);
-	h = signed_headers (self, "POST", path, error);
-	if (h == NULL)
+	if (!vm_request_prepare (self, vm_hash, "confidential/initialize", &url, "POST", &h, error))
 		return FALSE;
 	/* file parts named like the fields, as aiohttp's FormData sends bytes values */
 	memset (parts, 0, sizeof (parts));
@@ -363,7 +377,6 @@ ac_crn_confidential_inject_secret (AcCrnClient *self,
                                    const gchar *secret_b64,
                                    GError **error)
 {
-	g_autofree gchar *path = vm_path (self, vm_hash, "confidential/inject_secret", error);
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) h = NULL;
 	g_autoptr (GBytes) b = NULL;
@@ -371,11 +384,8 @@ ac_crn_confidential_inject_secret (AcCrnClient *self,
 	GString *body;
 	gboolean ok;
 
-	if (path == NULL)
-		return FALSE;
-	url = url_of (self, path);
-	h = signed_headers (self, "POST", path, error);
-	if (h == NULL)
+	if (!vm_request_prepare (self, vm_hash, "confidential/inject_secret", &url, "POST", &h,
+	                         error))
 		return FALSE;
 	body = g_string_new ("{\"packet_header\": ");
 	ac_json_append_python_string (body, packet_header_b64);
@@ -398,7 +408,6 @@ ac_crn_confidential_inject_secret (AcCrnClient *self,
 gboolean
 ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation, GError **error)
 {
-	g_autofree gchar *path = NULL;
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) h = NULL;
 	g_autoptr (AcHttpResponse) r = NULL;
@@ -409,12 +418,7 @@ ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation,
 		             "CRN operation '%s' is not stop, reboot or erase", operation);
 		return FALSE;
 	}
-	path = vm_path (self, vm_hash, operation, error);
-	if (path == NULL)
-		return FALSE;
-	url = url_of (self, path);
-	h = signed_headers (self, "POST", path, error);
-	if (h == NULL)
+	if (!vm_request_prepare (self, vm_hash, operation, &url, "POST", &h, error))
 		return FALSE;
 	r = ac_http_request (self->http, "POST", url, (const gchar *const *)h->pdata, NULL, NULL,
 	                     AC_HTTP_ACCEPT_ANY_STATUS | AC_HTTP_SLOW_ANSWER, error);
@@ -432,7 +436,6 @@ ac_crn_operate (AcCrnClient *self, const gchar *vm_hash, const gchar *operation,
 GPtrArray *
 ac_crn_get_logs (AcCrnClient *self, const gchar *vm_hash, GError **error)
 {
-	g_autofree gchar *path = vm_path (self, vm_hash, "logs", error);
 	g_autofree gchar *url = NULL;
 	g_autoptr (GPtrArray) h = NULL;
 	g_autoptr (AcHttpResponse) r = NULL;
@@ -440,11 +443,7 @@ ac_crn_get_logs (AcCrnClient *self, const gchar *vm_hash, GError **error)
 	gsize len;
 	GPtrArray *lines;
 
-	if (path == NULL)
-		return NULL;
-	url = url_of (self, path);
-	h = signed_headers (self, "GET", path, error);
-	if (h == NULL)
+	if (!vm_request_prepare (self, vm_hash, "logs", &url, "GET", &h, error))
 		return NULL;
 	r = ac_http_request (self->http, "GET", url, (const gchar *const *)h->pdata, NULL, NULL,
 	                     AC_HTTP_ACCEPT_ANY_STATUS | AC_HTTP_IDEMPOTENT, error);

@@ -9,16 +9,8 @@
 #include <json-glib/json-glib.h>
 
 #include "ac-cli.h"
+#include "ac-json.h"
 #include "ac-status.h"
-
-static void
-json_opt_string (JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	if (value == NULL)
-		return;
-	json_builder_set_member_name (b, name);
-	json_builder_add_string_value (b, value);
-}
 
 /**
  * ac_cli_json_add_status:
@@ -30,29 +22,25 @@ json_opt_string (JsonBuilder *b, const gchar *name, const gchar *value)
 void
 ac_cli_json_add_status (JsonBuilder *b, const AcStatus *st)
 {
-	json_opt_string (b, "state", st->state);
-	json_builder_set_member_name (b, "step");
-	json_builder_add_string_value (b, st->step != NULL ? st->step : "");
-	json_builder_set_member_name (b, "progress");
-	json_builder_add_int_value (b, st->progress);
+	ac_json_builder_add_string_opt (b, "state", st->state);
+	ac_json_builder_add_string (b, "step", st->step != NULL ? st->step : "");
+	ac_json_builder_add_int (b, "progress", st->progress);
 	if (st->total > 0) {
-		json_builder_set_member_name (b, "done");
-		json_builder_add_int_value (b, (gint64)st->done);
-		json_builder_set_member_name (b, "total");
-		json_builder_add_int_value (b, (gint64)st->total);
+		ac_json_builder_add_int (b, "done", (gint64)st->done);
+		ac_json_builder_add_int (b, "total", (gint64)st->total);
 	}
-	json_opt_string (b, "since", st->since);
-	json_opt_string (b, "imageSha256", st->image_sha256);
-	json_opt_string (b, "imageCid", st->image_cid);
-	json_opt_string (b, "store", st->store_hash);
-	json_opt_string (b, "instance", st->instance_hash);
-	json_opt_string (b, "crn", st->crn);
-	json_opt_string (b, "crnUrl", st->crn_url);
-	json_opt_string (b, "ipv6", st->ipv6);
-	json_opt_string (b, "measurement", st->attest_measurement);
-	json_opt_string (b, "errorCode", st->error_code);
-	json_opt_string (b, "errorStep", st->error_step);
-	json_opt_string (b, "errorMessage", st->error_message);
+	ac_json_builder_add_string_opt (b, "since", st->since);
+	ac_json_builder_add_string_opt (b, "imageSha256", st->image_sha256);
+	ac_json_builder_add_string_opt (b, "imageCid", st->image_cid);
+	ac_json_builder_add_string_opt (b, "store", st->store_hash);
+	ac_json_builder_add_string_opt (b, "instance", st->instance_hash);
+	ac_json_builder_add_string_opt (b, "crn", st->crn);
+	ac_json_builder_add_string_opt (b, "crnUrl", st->crn_url);
+	ac_json_builder_add_string_opt (b, "ipv6", st->ipv6);
+	ac_json_builder_add_string_opt (b, "measurement", st->attest_measurement);
+	ac_json_builder_add_string_opt (b, "errorCode", st->error_code);
+	ac_json_builder_add_string_opt (b, "errorStep", st->error_step);
+	ac_json_builder_add_string_opt (b, "errorMessage", st->error_message);
 }
 
 /**
@@ -67,9 +55,8 @@ ac_cli_status_event_to_string (const gchar *domain, const AcStatus *st)
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonNode) root = NULL;
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "event");
-	json_builder_add_string_value (b, "status");
-	json_opt_string (b, "domain", domain);
+	ac_json_builder_add_string (b, "event", "status");
+	ac_json_builder_add_string_opt (b, "domain", domain);
 	ac_cli_json_add_status (b, st);
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);

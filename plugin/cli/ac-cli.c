@@ -232,3 +232,18 @@ ac_cli_fail (AcCliGlobal *global, GError *error)
 	g_error_free (error);
 	return (int)code;
 }
+
+/**
+ * ac_cli_usage_error:
+ *
+ * A command line @ctx does not take: its help on stderr (not with --json), then @msg as an
+ * AC_ERROR_INVALID_INPUT through ac_cli_fail().
+ */
+int
+ac_cli_usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg)
+{
+	g_autofree gchar *help = g_option_context_get_help (ctx, TRUE, NULL);
+	if (!global->json)
+		fprintf (stderr, "%s\n", help);
+	return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, msg));
+}

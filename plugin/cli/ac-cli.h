@@ -109,6 +109,9 @@ GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
 gboolean ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error);
 void ac_cli_prescan (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_fail (AcCliGlobal *global, GError *error);
+/* a command line the command does not take: its help (not with --json), then @msg */
+int
+ac_cli_usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg);
 AcExitCode ac_cli_fail_json (AcJsonWriter *w, const GError *error);
 int ac_cli_fail_with (AcCliGlobal *global, GError *error, JsonObject *extra);
 AcError ac_cli_error_from_exit_code (gint exit_code);

@@ -34,15 +34,6 @@ print_json_node (JsonNode *node)
 	printf ("%s\n", text);
 }
 
-static int
-usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg)
-{
-	g_autofree gchar *help = g_option_context_get_help (ctx, TRUE, NULL);
-	if (!global->json)
-		fprintf (stderr, "%s\n", help);
-	return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, msg));
-}
-
 static gchar *
 key_path (const gchar *opt)
 {
@@ -162,7 +153,7 @@ ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv)
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (argc < 2)
-		return usage_error (global, ctx, "account: expected show, create or import");
+		return ac_cli_usage_error (global, ctx, "account: expected show, create or import");
 	path = key_path (key_file);
 	if (g_strcmp0 (argv[1], "show") == 0 && argc == 2) {
 		account = ac_eth_account_load_key_file_full (path, global->password_file, &error);
@@ -185,7 +176,7 @@ ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		return account_print (global, account, path, TRUE);
 	}
-	return usage_error (global, ctx, "account: expected show, create or import SOURCE");
+	return ac_cli_usage_error (global, ctx, "account: expected show, create or import SOURCE");
 }
 
 /* ---- message ---- */
@@ -562,7 +553,9 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		return message_sign (global, argv[2], key_file, out, force);
 	if (argc == 3 && g_strcmp0 (argv[1], "verify") == 0)
 		return message_verify (global, argv[2]);
-	return usage_error (global, ctx, "message: expected build TYPE CONTENT, sign, verify or send MESSAGE, or status HASH");
+	return ac_cli_usage_error (
+	    global, ctx,
+	    "message: expected build TYPE CONTENT, sign, verify or send MESSAGE, or status HASH");
 }
 
 /* ---- ipfs add, ipfs upload: the network half of the front's ipfs command (cli-ipfs.c) ---- */

@@ -13,6 +13,7 @@
 #include "ac-cli.h"
 #include "ac-aleph-responses.h"
 #include "ac-cli-progress.h"
+#include "ac-json.h"
 #include "ac-log.h"
 #include "ac-localsev-service.h"
 #if HAVE_SECP256K1
@@ -146,15 +147,6 @@ state_string (JsonObject *state, const gchar *step, const gchar *key)
 	return json_node_get_string (n);
 }
 
-static void
-json_opt (JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	if (value == NULL)
-		return;
-	json_builder_set_member_name (b, name);
-	json_builder_add_string_value (b, value);
-}
-
 /* Starts the last NDJSON line of a --json stream, {"event":"result","command":…,"domain":…;
  * the caller adds its facts and ends it with result_end(). */
 static JsonBuilder *
@@ -162,9 +154,9 @@ result_begin (ApplyCtx *ctx, const gchar *command)
 {
 	JsonBuilder *b = json_builder_new ();
 	json_builder_begin_object (b);
-	json_opt (b, "event", "result");
-	json_opt (b, "command", command);
-	json_opt (b, "domain", virDomainGetName (ctx->dom));
+	ac_json_builder_add_string_opt (b, "event", "result");
+	ac_json_builder_add_string_opt (b, "command", command);
+	ac_json_builder_add_string_opt (b, "domain", virDomainGetName (ctx->dom));
 	return b;
 }
 
@@ -497,21 +489,16 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		const gchar *instance = state_string (state, "instance", "hash");
 		const gchar *store = state_string (state, "store", "hash");
 		/* the instance (and image) operated on, as they were before */
-		json_opt (b, "state", actx.last != NULL ? actx.last->state : NULL);
-		json_opt (b, "instance", instance);
-		json_opt (b, "crn", state_string (state, "crn", "hash"));
-		json_opt (b, "crnUrl", state_string (state, "crn", "url"));
-		json_opt (b, "store", store);
+		ac_json_builder_add_string_opt (b, "state",
+		                                actx.last != NULL ? actx.last->state : NULL);
+		ac_json_builder_add_string_opt (b, "instance", instance);
+		ac_json_builder_add_string_opt (b, "crn", state_string (state, "crn", "hash"));
+		ac_json_builder_add_string_opt (b, "crnUrl", state_string (state, "crn", "url"));
+		ac_json_builder_add_string_opt (b, "store", store);
 		if (forgets) {
 			g_autofree gchar *forget = log_last_forget (config, dom);
-			json_builder_set_member_name (b, "forgotten");
-			json_builder_begin_array (b);
-			if (instance != NULL)
-				json_builder_add_string_value (b, instance);
-			if (image && store != NULL)
-				json_builder_add_string_value (b, store);
-			json_builder_end_array (b);
-			json_opt (b, "forgetMessage", forget);
+			ac_pipeline_json_add_forget_hashes (b, "forgotten", instance, store, image);
+			ac_json_builder_add_string_opt (b, "forgetMessage", forget);
 		}
 		result_end (b);
 	} else if (!global->quiet) {
@@ -662,9 +649,9 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		g_auto (GStrv) lines = g_strsplit (valid, "\n", -1);
 		g_autofree gchar *path_display = g_filename_display_name (path);
 		json_builder_begin_object (b);
-		json_opt (b, "domain", virDomainGetName (dom));
-		json_opt (b, "log", path_display);
-		json_opt (b, "serviceLog", service_log);
+		ac_json_builder_add_string_opt (b, "domain", virDomainGetName (dom));
+		ac_json_builder_add_string_opt (b, "log", path_display);
+		ac_json_builder_add_string_opt (b, "serviceLog", service_log);
 		json_builder_set_member_name (b, "events");
 		json_builder_begin_array (b);
 		for (guint i = 0; lines[i] != NULL; i++) {
@@ -676,10 +663,10 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 			if (space != NULL && space > lines[i] && space[-1] == 'Z') {
 				g_autofree gchar *when = g_strndup (lines[i], space - lines[i]);
 				json_builder_add_string_value (b, when);
-				json_opt (b, "message", space + 1);
+				ac_json_builder_add_string_opt (b, "message", space + 1);
 			} else {
 				json_builder_add_null_value (b);
-				json_opt (b, "message", lines[i]);
+				ac_json_builder_add_string_opt (b, "message", lines[i]);
 			}
 			json_builder_end_object (b);
 		}
@@ -710,12 +697,12 @@ console_print_line (ConsoleCtx *c, const AcCrnLogLine *l, const gchar *instance,
 	if (c->global->json && c->follow) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		json_opt (b, "event", "console");
-		json_opt (b, "domain", c->domain);
-		json_opt (b, "instance", instance);
-		json_opt (b, "stream", l->stream);
-		json_opt (b, "time", l->time);
-		json_opt (b, "message", l->message);
+		ac_json_builder_add_string_opt (b, "event", "console");
+		ac_json_builder_add_string_opt (b, "domain", c->domain);
+		ac_json_builder_add_string_opt (b, "instance", instance);
+		ac_json_builder_add_string_opt (b, "stream", l->stream);
+		ac_json_builder_add_string_opt (b, "time", l->time);
+		ac_json_builder_add_string_opt (b, "message", l->message);
 		json_builder_end_object (b);
 		ac_cli_print_json_builder (b);
 	} else if (!c->global->json) {
@@ -731,17 +718,17 @@ console_lines (GPtrArray *lines, const gchar *instance, const gchar *crn_url, gp
 	if (c->global->json && !c->follow) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		json_opt (b, "domain", c->domain);
-		json_opt (b, "instance", instance);
-		json_opt (b, "crnUrl", crn_url);
+		ac_json_builder_add_string_opt (b, "domain", c->domain);
+		ac_json_builder_add_string_opt (b, "instance", instance);
+		ac_json_builder_add_string_opt (b, "crnUrl", crn_url);
 		json_builder_set_member_name (b, "lines");
 		json_builder_begin_array (b);
 		for (guint i = 0; i < lines->len; i++) {
 			const AcCrnLogLine *l = g_ptr_array_index (lines, i);
 			json_builder_begin_object (b);
-			json_opt (b, "stream", l->stream);
-			json_opt (b, "time", l->time);
-			json_opt (b, "message", l->message);
+			ac_json_builder_add_string_opt (b, "stream", l->stream);
+			ac_json_builder_add_string_opt (b, "time", l->time);
+			ac_json_builder_add_string_opt (b, "message", l->message);
 			json_builder_end_object (b);
 		}
 		json_builder_end_array (b);
@@ -878,10 +865,8 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");
 			if (actx.last != NULL)
 				ac_cli_json_add_status (b, actx.last);
-			json_builder_set_member_name (b, "published");
-			json_builder_add_boolean_value (b, TRUE);
-			json_builder_set_member_name (b, "attested");
-			json_builder_add_boolean_value (b, again);
+			ac_json_builder_add_boolean (b, "published", TRUE);
+			ac_json_builder_add_boolean (b, "attested", again);
 			result_end (b);
 		} else if (!global->quiet) {
 			printf ("%s\n", attest_outcome_text (outcome, tag->tee));
@@ -911,10 +896,8 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");
 			if (actx.last != NULL)
 				ac_cli_json_add_status (b, actx.last);
-			json_builder_set_member_name (b, "published");
-			json_builder_add_boolean_value (b, FALSE);
-			json_builder_set_member_name (b, "attested");
-			json_builder_add_boolean_value (b, TRUE);
+			ac_json_builder_add_boolean (b, "published", FALSE);
+			ac_json_builder_add_boolean (b, "attested", TRUE);
 			result_end (b);
 		} else if (!global->quiet) {
 			printf ("Attested; the passphrase went to domain '%s' only after the check.\n", argv[1]);

@@ -22,6 +22,7 @@
 #include "ac-cli.h"
 #include "ac-cli-progress.h"
 #include "ac-domain.h"
+#include "ac-json.h"
 #include "ac-pipeline.h"
 #include "ac-secret.h"
 #include "ac-secret-store.h"
@@ -468,50 +469,37 @@ build_print_json (const BuildReport *r, AcImageLayout layout)
 	g_autoptr (JsonNode) root = NULL;
 	g_autofree gchar *text = NULL;
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "image");
-	json_builder_add_string_value (b, r->result->image_path);
-	json_builder_set_member_name (b, "manifest");
-	json_builder_add_string_value (b, r->result->manifest_path);
-	json_builder_set_member_name (b, "size");
-	json_builder_add_int_value (b, (gint64)r->result->image_size);
-	json_builder_set_member_name (b, "sha256");
-	json_builder_add_string_value (b, r->result->image_sha256);
+	ac_json_builder_add_string (b, "image", r->result->image_path);
+	ac_json_builder_add_string (b, "manifest", r->result->manifest_path);
+	ac_json_builder_add_int (b, "size", (gint64)r->result->image_size);
+	ac_json_builder_add_string (b, "sha256", r->result->image_sha256);
 	json_builder_set_member_name (b, "cid");
 	if (r->cid != NULL)
 		json_builder_add_string_value (b, r->cid);
 	else
 		json_builder_add_null_value (b);
-	json_builder_set_member_name (b, "luks_uuid");
-	json_builder_add_string_value (b, r->result->luks_uuid);
+	ac_json_builder_add_string (b, "luks_uuid", r->result->luks_uuid);
 	if (r->store_hash != NULL) {
 		g_autofree gchar *tag = NULL;
 		g_autofree gchar *usage = build_publish_usage (r, layout, &tag);
-		json_builder_set_member_name (b, "store");
-		json_builder_add_string_value (b, r->store_hash);
+		ac_json_builder_add_string (b, "store", r->store_hash);
 		json_builder_set_member_name (b, "publish");
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "store");
-		json_builder_add_string_value (b, r->store_hash);
-		json_builder_set_member_name (b, "item_hash");
-		json_builder_add_string_value (b, r->store_content);
-		json_builder_set_member_name (b, "api");
-		json_builder_add_string_value (b, r->store_api);
-		json_builder_set_member_name (b, "layout");
-		json_builder_add_string_value (b, ac_image_layout_to_string (layout));
+		ac_json_builder_add_string (b, "store", r->store_hash);
+		ac_json_builder_add_string (b, "item_hash", r->store_content);
+		ac_json_builder_add_string (b, "api", r->store_api);
+		ac_json_builder_add_string (b, "layout", ac_image_layout_to_string (layout));
 		json_builder_set_member_name (b, "tag");
 		if (tag != NULL)
 			json_builder_add_string_value (b, tag);
 		else
 			json_builder_add_null_value (b);
-		json_builder_set_member_name (b, "usage");
-		json_builder_add_string_value (b, usage);
+		ac_json_builder_add_string (b, "usage", usage);
 		json_builder_end_object (b);
 	}
 	if (r->secret_uuid != NULL) {
-		json_builder_set_member_name (b, "secret");
-		json_builder_add_string_value (b, r->secret_uuid);
-		json_builder_set_member_name (b, "secret_usage");
-		json_builder_add_string_value (b, r->image);
+		ac_json_builder_add_string (b, "secret", r->secret_uuid);
+		ac_json_builder_add_string (b, "secret_usage", r->image);
 	}
 	json_builder_set_member_name (b, "encrypt_mib_per_s");
 	json_builder_add_double_value (b, r->result->encrypt_stats.elapsed_us > 0
@@ -531,8 +519,7 @@ build_print_json (const BuildReport *r, AcImageLayout layout)
 	}
 	json_builder_end_object (b);
 	if (g_strcmp0 (r->pass_out, "-") == 0) {
-		json_builder_set_member_name (b, "passphrase");
-		json_builder_add_string_value (b, r->result->passphrase->data);
+		ac_json_builder_add_string (b, "passphrase", r->result->passphrase->data);
 	}
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);

@@ -16,15 +16,6 @@
 #include "ac-json-write.h"
 #include "ac-unixfs.h"
 
-static int
-usage_error (AcCliGlobal *global, GOptionContext *ctx, const gchar *msg)
-{
-	g_autofree gchar *help = g_option_context_get_help (ctx, TRUE, NULL);
-	if (!global->json)
-		fprintf (stderr, "%s\n", help);
-	return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, msg));
-}
-
 static AcCliProgressView *
 cli_progress (AcCliGlobal *global, const gchar *id)
 {
@@ -118,8 +109,8 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		else if (g_strcmp0 (engine, "ipfs") == 0)
 			kind = AC_CCN_UPLOAD_IPFS;
 		else if (engine != NULL && g_strcmp0 (engine, "car") != 0)
-			return usage_error (global, ctx,
-			                    "ipfs upload: --engine is storage, ipfs or car");
+			return ac_cli_usage_error (global, ctx,
+			                           "ipfs upload: --engine is storage, ipfs or car");
 		upload = ac_cli_module_symbol ("aleph", "ac_cli_ipfs_upload", &error);
 		if (upload == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
@@ -151,6 +142,6 @@ ac_cli_cmd_ipfs (AcCliGlobal *global, int argc, char **argv)
 		}
 		return print_cid (global, cid, argv[2], argv[3]);
 	}
-	return usage_error (global, ctx,
-	                    "ipfs: expected cid FILE, car FILE OUT, add FILE or upload FILE");
+	return ac_cli_usage_error (
+	    global, ctx, "ipfs: expected cid FILE, car FILE OUT, add FILE or upload FILE");
 }

@@ -15,6 +15,7 @@
 #include "ac-cli.h"
 #include "ac-domain.h"
 #include "ac-hosts.h"
+#include "ac-json.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
@@ -164,16 +165,6 @@ list_state_text (const ListRow *r)
 	return g_strdup (st->state);
 }
 
-static void
-json_string_or_null (JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	json_builder_set_member_name (b, name);
-	if (value != NULL)
-		json_builder_add_string_value (b, value);
-	else
-		json_builder_add_null_value (b);
-}
-
 /* Adds the rows of every tagged domain of @conn to @rows, naming @host (nullable); FALSE on
  * a libvirt error. */
 static gboolean
@@ -230,26 +221,27 @@ list_print_json (GPtrArray *rows)
 		const AcStatus *st = r->st;
 		json_builder_begin_object (b);
 		if (r->host != NULL)
-			json_string_or_null (b, "host", r->host);
-		json_string_or_null (b, "domain", r->name);
-		json_string_or_null (b, "uuid", r->uuid);
-		json_string_or_null (b, "mode", r->mode_json);
-		json_string_or_null (b, "state", st != NULL ? st->state : NULL);
-		json_string_or_null (b, "step", st != NULL ? st->step : NULL);
+			ac_json_builder_add_string_or_null (b, "host", r->host);
+		ac_json_builder_add_string_or_null (b, "domain", r->name);
+		ac_json_builder_add_string_or_null (b, "uuid", r->uuid);
+		ac_json_builder_add_string_or_null (b, "mode", r->mode_json);
+		ac_json_builder_add_string_or_null (b, "state", st != NULL ? st->state : NULL);
+		ac_json_builder_add_string_or_null (b, "step", st != NULL ? st->step : NULL);
 		json_builder_set_member_name (b, "progress");
 		if (st != NULL)
 			json_builder_add_int_value (b, st->progress);
 		else
 			json_builder_add_null_value (b);
-		json_string_or_null (b, "updated", st != NULL ? st->updated : NULL);
-		json_builder_set_member_name (b, "tagChanged");
-		json_builder_add_boolean_value (b, r->tag_changed);
-		json_string_or_null (b, "crn", st != NULL ? st->crn : NULL);
-		json_string_or_null (b, "crnUrl", st != NULL ? st->crn_url : NULL);
-		json_string_or_null (b, "ipv6", st != NULL ? st->ipv6 : NULL);
-		json_string_or_null (b, "ssh", r->ssh);
-		json_string_or_null (b, "errorCode", st != NULL ? st->error_code : NULL);
-		json_string_or_null (b, "error", st != NULL ? st->error_message : NULL);
+		ac_json_builder_add_string_or_null (b, "updated", st != NULL ? st->updated : NULL);
+		ac_json_builder_add_boolean (b, "tagChanged", r->tag_changed);
+		ac_json_builder_add_string_or_null (b, "crn", st != NULL ? st->crn : NULL);
+		ac_json_builder_add_string_or_null (b, "crnUrl", st != NULL ? st->crn_url : NULL);
+		ac_json_builder_add_string_or_null (b, "ipv6", st != NULL ? st->ipv6 : NULL);
+		ac_json_builder_add_string_or_null (b, "ssh", r->ssh);
+		ac_json_builder_add_string_or_null (b, "errorCode",
+		                                    st != NULL ? st->error_code : NULL);
+		ac_json_builder_add_string_or_null (b, "error",
+		                                    st != NULL ? st->error_message : NULL);
 		json_builder_end_object (b);
 	}
 	json_builder_end_array (b);

@@ -18,6 +18,7 @@
 #include "ac-cli.h"
 #include "ac-codec.h"
 #include "ac-file.h"
+#include "ac-json.h"
 #include "ac-secret.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -33,13 +34,6 @@ sev_print_json (JsonBuilder *b)
 	g_autoptr(JsonNode) root = json_builder_get_root (b);
 	g_autofree gchar *text = json_to_string (root, TRUE);
 	printf ("%s\n", text);
-}
-
-static void
-sev_json_str (JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	json_builder_set_member_name (b, name);
-	json_builder_add_string_value (b, value);
 }
 
 /* a copy in memory we own, for secrets that are cleansed after use: a regular file of at most
@@ -194,16 +188,16 @@ sev_cmd_verify_chain (AcCliGlobal *global, int argc, char **argv)
 	if (global->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		sev_json_str (b, "verdict", "trusted");
-		sev_json_str (b, "generation", v->generation);
-		sev_json_str (b, "ark_key_id", v->ark_key_id);
-		sev_json_str (b, "ask_key_id", v->ask_key_id);
+		ac_json_builder_add_string (b, "verdict", "trusted");
+		ac_json_builder_add_string (b, "generation", v->generation);
+		ac_json_builder_add_string (b, "ark_key_id", v->ark_key_id);
+		ac_json_builder_add_string (b, "ask_key_id", v->ask_key_id);
 		json_builder_set_member_name (b, "fingerprints");
 		json_builder_begin_object (b);
 		for (guint i = 0; i < 4; i++) {
 			g_autofree gchar *fp = ac_sev_cert_fingerprint (certs[i]);
 			g_autofree gchar *lower = g_ascii_strdown (names[i], -1);
-			sev_json_str (b, lower, fp);
+			ac_json_builder_add_string (b, lower, fp);
 		}
 		json_builder_end_object (b);
 		json_builder_end_object (b);
@@ -299,11 +293,11 @@ sev_cmd_session (AcCliGlobal *global, int argc, char **argv)
 		g_autofree gchar *blob = ac_sev_owner_launch_get_session_b64 (s);
 		g_autofree gchar *pol = g_strdup_printf ("0x%x", policy);
 		json_builder_begin_object (b);
-		sev_json_str (b, "policy", pol);
-		sev_json_str (b, "dh_cert", godh);
-		sev_json_str (b, "session", blob);
+		ac_json_builder_add_string (b, "policy", pol);
+		ac_json_builder_add_string (b, "dh_cert", godh);
+		ac_json_builder_add_string (b, "session", blob);
 		if (generation_found != NULL)
-			sev_json_str (b, "generation", generation_found);
+			ac_json_builder_add_string (b, "generation", generation_found);
 		json_builder_end_object (b);
 		sev_print_json (b);
 	} else if (!global->quiet) {
@@ -342,8 +336,8 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		g_autoptr(JsonBuilder) b = json_builder_new ();
 		g_autofree gchar *ldh = ac_codec_hex_encode (ac_sev_owner_launch_get_launch_digest (o), 32);
 		json_builder_begin_object (b);
-		sev_json_str (b, "verdict", "match");
-		sev_json_str (b, "launch_digest", ldh);
+		ac_json_builder_add_string (b, "verdict", "match");
+		ac_json_builder_add_string (b, "launch_digest", ldh);
 		json_builder_end_object (b);
 		sev_print_json (b);
 	} else if (!global->quiet) {
@@ -446,8 +440,8 @@ sev_secret_output (AcCliGlobal *global, AcTeeSealedSecret *sealed, const gchar *
 	if (global->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		sev_json_str (b, "packet_header", hdr_b64);
-		sev_json_str (b, "secret", pay_b64);
+		ac_json_builder_add_string (b, "packet_header", hdr_b64);
+		ac_json_builder_add_string (b, "secret", pay_b64);
 		json_builder_end_object (b);
 		sev_print_json (b);
 	} else if (!global->quiet && (hdr_out == NULL || pay_out == NULL)) {
@@ -533,10 +527,9 @@ sev_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv)
 		g_autofree gchar *hex = g_strdup_printf ("0x%x", policy);
 		g_autofree gchar *names = ac_sev_policy_to_names (policy);
 		json_builder_begin_object (b);
-		sev_json_str (b, "policy", hex);
-		sev_json_str (b, "names", names);
-		json_builder_set_member_name (b, "value");
-		json_builder_add_int_value (b, policy);
+		ac_json_builder_add_string (b, "policy", hex);
+		ac_json_builder_add_string (b, "names", names);
+		ac_json_builder_add_int (b, "value", policy);
 		json_builder_end_object (b);
 		sev_print_json (b);
 	} else {

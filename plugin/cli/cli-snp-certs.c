@@ -14,6 +14,7 @@
 
 #include "ac-codec.h"
 #include "ac-file.h"
+#include "ac-json.h"
 #include "ac-snp-chain.h"
 #include "ac-snp-kds.h"
 #include "ac-snp-report.h"
@@ -193,20 +194,13 @@ snp_certs_print (AcCliGlobal *global,
 	if (global->json) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "verdict");
-		json_builder_add_string_value (b, "trusted");
-		json_builder_set_member_name (b, "product");
-		json_builder_add_string_value (b, ac_snp_product_to_string (v->product));
-		json_builder_set_member_name (b, "product_name");
-		json_builder_add_string_value (b, v->product_name);
-		json_builder_set_member_name (b, "tcb");
-		json_builder_add_string_value (b, tcb_str);
-		json_builder_set_member_name (b, "builtin_root");
-		json_builder_add_boolean_value (b, v->builtin_root);
-		json_builder_set_member_name (b, "crl_checked");
-		json_builder_add_boolean_value (b, crl_checked);
-		json_builder_set_member_name (b, "vcek_url");
-		json_builder_add_string_value (b, url);
+		ac_json_builder_add_string (b, "verdict", "trusted");
+		ac_json_builder_add_string (b, "product", ac_snp_product_to_string (v->product));
+		ac_json_builder_add_string (b, "product_name", v->product_name);
+		ac_json_builder_add_string (b, "tcb", tcb_str);
+		ac_json_builder_add_boolean (b, "builtin_root", v->builtin_root);
+		ac_json_builder_add_boolean (b, "crl_checked", crl_checked);
+		ac_json_builder_add_string (b, "vcek_url", url);
 		json_builder_set_member_name (b, "files");
 		json_builder_begin_array (b);
 		for (guint i = 0; i < written->len; i++)

@@ -10,6 +10,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "ac-json.h"
 #include "ac-snp-policy.h"
 #include "ac-snp-report.h"
 #include "cli-sev.h"
@@ -117,26 +118,21 @@ cli_snp_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv)
 		g_autofree gchar *hex = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", policy);
 		g_autofree gchar *names = ac_snp_policy_to_names (policy);
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "policy");
-		json_builder_add_string_value (b, hex);
+		ac_json_builder_add_string (b, "policy", hex);
 		/* a valid policy is below 2^26: exact as a JSON number */
-		json_builder_set_member_name (b, "value");
-		json_builder_add_int_value (b, (gint64)policy);
-		json_builder_set_member_name (b, "names");
-		json_builder_add_string_value (b, names);
+		ac_json_builder_add_int (b, "value", (gint64)policy);
+		ac_json_builder_add_string (b, "names", names);
 		json_builder_set_member_name (b, "abi_major");
 		json_builder_add_int_value (b, (gint64)((policy & AC_SNP_POLICY_ABI_MAJOR_MASK)
 		                                        >> AC_SNP_POLICY_ABI_MAJOR_SHIFT));
-		json_builder_set_member_name (b, "abi_minor");
-		json_builder_add_int_value (b, (gint64)(policy & AC_SNP_POLICY_ABI_MINOR_MASK));
-		json_builder_set_member_name (b, "debug");
-		json_builder_add_boolean_value (b, (policy & AC_SNP_POLICY_DEBUG) != 0);
-		json_builder_set_member_name (b, "migrate_ma");
-		json_builder_add_boolean_value (b, (policy & AC_SNP_POLICY_MIGRATE_MA) != 0);
-		json_builder_set_member_name (b, "smt");
-		json_builder_add_boolean_value (b, (policy & AC_SNP_POLICY_SMT) != 0);
-		json_builder_set_member_name (b, "single_socket");
-		json_builder_add_boolean_value (b, (policy & AC_SNP_POLICY_SINGLE_SOCKET) != 0);
+		ac_json_builder_add_int (b, "abi_minor",
+		                         (gint64)(policy & AC_SNP_POLICY_ABI_MINOR_MASK));
+		ac_json_builder_add_boolean (b, "debug", (policy & AC_SNP_POLICY_DEBUG) != 0);
+		ac_json_builder_add_boolean (b, "migrate_ma",
+		                             (policy & AC_SNP_POLICY_MIGRATE_MA) != 0);
+		ac_json_builder_add_boolean (b, "smt", (policy & AC_SNP_POLICY_SMT) != 0);
+		ac_json_builder_add_boolean (b, "single_socket",
+		                             (policy & AC_SNP_POLICY_SINGLE_SOCKET) != 0);
 		json_builder_end_object (b);
 		ac_cli_print_json_builder (b);
 	} else {

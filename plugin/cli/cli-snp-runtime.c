@@ -15,6 +15,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-json.h"
 #include "ac-snp-measure.h"
 #include "ac-snp-runtime.h"
 #include "ac-tar.h"
@@ -98,14 +99,10 @@ make_runtime_print (AcCliGlobal *global,
 		g_autoptr (JsonNode) root = NULL;
 		g_autofree gchar *text = NULL;
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "bundle");
-		json_builder_add_string_value (b, bundle_path);
-		json_builder_set_member_name (b, "bundle_sha256");
-		json_builder_add_string_value (b, sha);
-		json_builder_set_member_name (b, "bundle_size");
-		json_builder_add_int_value (b, (gint64)bundle_size);
-		json_builder_set_member_name (b, "manifest");
-		json_builder_add_string_value (b, manifest_path);
+		ac_json_builder_add_string (b, "bundle", bundle_path);
+		ac_json_builder_add_string (b, "bundle_sha256", sha);
+		ac_json_builder_add_int (b, "bundle_size", (gint64)bundle_size);
+		ac_json_builder_add_string (b, "manifest", manifest_path);
 		json_builder_end_object (b);
 		root = json_builder_get_root (b);
 		text = json_to_string (root, FALSE);

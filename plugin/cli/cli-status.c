@@ -12,21 +12,13 @@
 
 #include "ac-cli.h"
 #include "ac-domain.h"
+#include "ac-json.h"
 #include "ac-sev-policy.h"
 #include "ac-snp-policy.h"
 #include "ac-status.h"
 #include "ac-tag.h"
 #include "ac-virt.h"
 #include "cli-tag.h"
-
-static void
-status_json_member (JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	if (value == NULL)
-		return;
-	json_builder_set_member_name (b, name);
-	json_builder_add_string_value (b, value);
-}
 
 static gboolean
 status_is_final (const AcStatus *st, gboolean published)
@@ -176,18 +168,13 @@ status_follow_heartbeat (AcCliGlobal *global,
 	if (global->json) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "event");
-		json_builder_add_string_value (b, "heartbeat");
-		json_builder_set_member_name (b, "domain");
-		json_builder_add_string_value (b, virDomainGetName (dom));
+		ac_json_builder_add_string (b, "event", "heartbeat");
+		ac_json_builder_add_string (b, "domain", virDomainGetName (dom));
 		if (st != NULL) {
-			json_builder_set_member_name (b, "state");
-			json_builder_add_string_value (b, st->state != NULL ? st->state : "");
-			json_builder_set_member_name (b, "step");
-			json_builder_add_string_value (b, st->step != NULL ? st->step : "");
+			ac_json_builder_add_string (b, "state", st->state != NULL ? st->state : "");
+			ac_json_builder_add_string (b, "step", st->step != NULL ? st->step : "");
 		}
-		json_builder_set_member_name (b, "elapsed");
-		json_builder_add_int_value (b, elapsed_s);
+		ac_json_builder_add_int (b, "elapsed", elapsed_s);
 		json_builder_end_object (b);
 		ac_cli_print_json_builder (b);
 		return;
@@ -327,59 +314,54 @@ status_print_json (const StatusView *v)
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	json_builder_begin_object (b);
 	if (v->host != NULL)
-		status_json_member (b, "host", v->host);
-	status_json_member (b, "domain", v->name);
-	json_builder_set_member_name (b, "tagged");
-	json_builder_add_boolean_value (b, v->tagged);
+		ac_json_builder_add_string_opt (b, "host", v->host);
+	ac_json_builder_add_string_opt (b, "domain", v->name);
+	ac_json_builder_add_boolean (b, "tagged", v->tagged);
 	if (v->tag_error != NULL)
-		status_json_member (b, "tagError", v->tag_error->message);
+		ac_json_builder_add_string_opt (b, "tagError", v->tag_error->message);
 	if (tag != NULL) {
 		g_autofree gchar *policy
 		    = tag->tee == AC_TEE_SNP
 		          ? g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", tag->snp_policy)
 		          : g_strdup_printf ("0x%x", tag->policy);
-		status_json_member (b, "tee", ac_tag_get_tee_name (tag));
-		status_json_member (b, "policy", policy);
-		status_json_member (b, "runtime", tag->snp_runtime);
-		status_json_member (b, "localMode", ac_local_mode_to_string (tag->local_mode));
-		json_builder_set_member_name (b, "publish");
-		json_builder_add_boolean_value (b, tag->publish != NULL);
+		ac_json_builder_add_string_opt (b, "tee", ac_tag_get_tee_name (tag));
+		ac_json_builder_add_string_opt (b, "policy", policy);
+		ac_json_builder_add_string_opt (b, "runtime", tag->snp_runtime);
+		ac_json_builder_add_string_opt (b, "localMode",
+		                                ac_local_mode_to_string (tag->local_mode));
+		ac_json_builder_add_boolean (b, "publish", tag->publish != NULL);
 	}
 	if (st != NULL) {
 		json_builder_set_member_name (b, "status");
 		json_builder_begin_object (b);
-		status_json_member (b, "state", st->state);
-		status_json_member (b, "step", st->step);
-		json_builder_set_member_name (b, "progress");
-		json_builder_add_int_value (b, st->progress);
-		status_json_member (b, "updated", st->updated);
-		status_json_member (b, "since", st->since);
+		ac_json_builder_add_string_opt (b, "state", st->state);
+		ac_json_builder_add_string_opt (b, "step", st->step);
+		ac_json_builder_add_int (b, "progress", st->progress);
+		ac_json_builder_add_string_opt (b, "updated", st->updated);
+		ac_json_builder_add_string_opt (b, "since", st->since);
 		if (st->total > 0) {
-			json_builder_set_member_name (b, "done");
-			json_builder_add_int_value (b, (gint64)st->done);
-			json_builder_set_member_name (b, "total");
-			json_builder_add_int_value (b, (gint64)st->total);
+			ac_json_builder_add_int (b, "done", (gint64)st->done);
+			ac_json_builder_add_int (b, "total", (gint64)st->total);
 		}
-		json_builder_set_member_name (b, "tagChanged");
-		json_builder_add_boolean_value (b, v->tag_changed);
-		status_json_member (b, "imagePath", st->image_path);
-		status_json_member (b, "imageSha256", st->image_sha256);
-		status_json_member (b, "imageCid", st->image_cid);
-		status_json_member (b, "luksUuid", st->image_luks_uuid);
-		status_json_member (b, "store", st->store_hash);
-		status_json_member (b, "instance", st->instance_hash);
-		status_json_member (b, "crn", st->crn);
-		status_json_member (b, "crnUrl", st->crn_url);
-		status_json_member (b, "ipv6", st->ipv6);
-		status_json_member (b, "ssh", v->ssh);
-		status_json_member (b, "attestationTime", st->attest_time);
-		status_json_member (b, "attestationVerdict", st->attest_verdict);
-		status_json_member (b, "measurement", st->attest_measurement);
-		status_json_member (b, "generation", st->attest_generation);
-		status_json_member (b, "tee", st->attest_tee);
-		status_json_member (b, "errorCode", st->error_code);
-		status_json_member (b, "errorStep", st->error_step);
-		status_json_member (b, "error", st->error_message);
+		ac_json_builder_add_boolean (b, "tagChanged", v->tag_changed);
+		ac_json_builder_add_string_opt (b, "imagePath", st->image_path);
+		ac_json_builder_add_string_opt (b, "imageSha256", st->image_sha256);
+		ac_json_builder_add_string_opt (b, "imageCid", st->image_cid);
+		ac_json_builder_add_string_opt (b, "luksUuid", st->image_luks_uuid);
+		ac_json_builder_add_string_opt (b, "store", st->store_hash);
+		ac_json_builder_add_string_opt (b, "instance", st->instance_hash);
+		ac_json_builder_add_string_opt (b, "crn", st->crn);
+		ac_json_builder_add_string_opt (b, "crnUrl", st->crn_url);
+		ac_json_builder_add_string_opt (b, "ipv6", st->ipv6);
+		ac_json_builder_add_string_opt (b, "ssh", v->ssh);
+		ac_json_builder_add_string_opt (b, "attestationTime", st->attest_time);
+		ac_json_builder_add_string_opt (b, "attestationVerdict", st->attest_verdict);
+		ac_json_builder_add_string_opt (b, "measurement", st->attest_measurement);
+		ac_json_builder_add_string_opt (b, "generation", st->attest_generation);
+		ac_json_builder_add_string_opt (b, "tee", st->attest_tee);
+		ac_json_builder_add_string_opt (b, "errorCode", st->error_code);
+		ac_json_builder_add_string_opt (b, "errorStep", st->error_step);
+		ac_json_builder_add_string_opt (b, "error", st->error_message);
 		json_builder_end_object (b);
 	}
 	json_builder_end_object (b);

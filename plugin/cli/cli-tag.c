@@ -12,6 +12,7 @@
 #include "ac-cli.h"
 #include "ac-domain.h"
 #include "ac-file.h"
+#include "ac-json.h"
 #include "ac-localsev-pin.h"
 #include "ac-pipeline.h"
 #include "ac-secret-store.h"
@@ -284,12 +285,9 @@ tag_print_dry_run (AcCliGlobal *global, const gchar *name, const gchar *element)
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		g_autofree gchar *dom_name = g_utf8_make_valid (name, -1);
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "domain");
-		json_builder_add_string_value (b, dom_name);
-		json_builder_set_member_name (b, "tag");
-		json_builder_add_string_value (b, element);
-		json_builder_set_member_name (b, "dryRun");
-		json_builder_add_boolean_value (b, TRUE);
+		ac_json_builder_add_string (b, "domain", dom_name);
+		ac_json_builder_add_string (b, "tag", element);
+		ac_json_builder_add_boolean (b, "dryRun", TRUE);
 		json_builder_end_object (b);
 		cli_tag_print_json (b);
 	} else {
@@ -388,12 +386,9 @@ tag_print_result (AcCliGlobal *global,
 	if (global->json) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "domain");
-		json_builder_add_string_value (b, virDomainGetName (dom));
-		json_builder_set_member_name (b, "tag");
-		json_builder_add_string_value (b, element);
-		json_builder_set_member_name (b, "approved");
-		json_builder_add_boolean_value (b, pin);
+		ac_json_builder_add_string (b, "domain", virDomainGetName (dom));
+		ac_json_builder_add_string (b, "tag", element);
+		ac_json_builder_add_boolean (b, "approved", pin);
 		json_builder_end_object (b);
 		cli_tag_print_json (b);
 	} else if (!global->quiet) {
@@ -591,12 +586,9 @@ ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
 	if (global->json) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "domain");
-		json_builder_add_string_value (b, virDomainGetName (dom));
-		json_builder_set_member_name (b, "removed");
-		json_builder_add_boolean_value (b, TRUE);
-		json_builder_set_member_name (b, "statusRemoved");
-		json_builder_add_boolean_value (b, status_removed);
+		ac_json_builder_add_string (b, "domain", virDomainGetName (dom));
+		ac_json_builder_add_boolean (b, "removed", TRUE);
+		ac_json_builder_add_boolean (b, "statusRemoved", status_removed);
 		json_builder_end_object (b);
 		cli_tag_print_json (b);
 	} else if (!global->quiet) {
@@ -638,12 +630,9 @@ ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
 		g_autoptr (JsonBuilder) b = json_builder_new ();
 		g_autofree gchar *file = g_filename_display_name (argv[1]);
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "file");
-		json_builder_add_string_value (b, file);
-		json_builder_set_member_name (b, "valid");
-		json_builder_add_boolean_value (b, TRUE);
-		json_builder_set_member_name (b, "tag");
-		json_builder_add_string_value (b, formatted);
+		ac_json_builder_add_string (b, "file", file);
+		ac_json_builder_add_boolean (b, "valid", TRUE);
+		ac_json_builder_add_string (b, "tag", formatted);
 		json_builder_end_object (b);
 		cli_tag_print_json (b);
 	} else if (!global->quiet) {

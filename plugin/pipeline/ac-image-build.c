@@ -19,6 +19,7 @@
 
 #include "ac-builder.h"
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-process.h"
 #include "ac-secret-store.h"
 
@@ -236,30 +237,24 @@ image_template (const gchar *name,
 	g_autoptr (JsonNode) root = NULL;
 
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "name");
-	json_builder_add_string_value (b, name);
+	ac_json_builder_add_string (b, "name", name);
 	json_builder_set_member_name (b, "source");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "type");
-	json_builder_add_string_value (b, "image");
-	json_builder_set_member_name (b, "path");
-	json_builder_add_string_value (b, source);
-	json_builder_set_member_name (b, "format");
-	json_builder_add_string_value (b, g_strcmp0 (format, "qcow2") == 0 ? "qcow2" : "raw");
+	ac_json_builder_add_string (b, "type", "image");
+	ac_json_builder_add_string (b, "path", source);
+	ac_json_builder_add_string (b, "format",
+	                            g_strcmp0 (format, "qcow2") == 0 ? "qcow2" : "raw");
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "disk");
 	json_builder_begin_object (b);
 	if (layout != AC_IMAGE_LAYOUT_GRUB_LUKS1) {
-		json_builder_set_member_name (b, "layout");
-		json_builder_add_string_value (b, ac_image_layout_to_string (layout));
+		ac_json_builder_add_string (b, "layout", ac_image_layout_to_string (layout));
 	}
-	json_builder_set_member_name (b, "size");
-	json_builder_add_int_value (b, (gint64)disk_size);
+	ac_json_builder_add_int (b, "size", (gint64)disk_size);
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "output");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "path");
-	json_builder_add_string_value (b, output);
+	ac_json_builder_add_string (b, "path", output);
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);

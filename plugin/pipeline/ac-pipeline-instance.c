@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "ac-json.h"
 #include "ac-pipeline-private.h"
 
 #include <string.h>
@@ -47,16 +48,13 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error)
 	guint64 memory_mib = (pub->memory != 0 ? pub->memory : p->domain->memory) >> 20;
 
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "address");
-	json_builder_add_string_value (b, ac_eth_account_get_address (p->account));
+	ac_json_builder_add_string (b, "address", ac_eth_account_get_address (p->account));
 	json_builder_set_member_name (b, "time");
 	json_builder_add_double_value (b, (gdouble)g_get_real_time () / G_USEC_PER_SEC);
-	json_builder_set_member_name (b, "allow_amend");
-	json_builder_add_boolean_value (b, FALSE);
+	ac_json_builder_add_boolean (b, "allow_amend", FALSE);
 	json_builder_set_member_name (b, "metadata");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "name");
-	json_builder_add_string_value (b, pub->name != NULL ? pub->name : p->name);
+	ac_json_builder_add_string (b, "name", pub->name != NULL ? pub->name : p->name);
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "authorized_keys");
 	if (ssh != NULL) {
@@ -70,12 +68,9 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error)
 	json_builder_add_null_value (b);
 	json_builder_set_member_name (b, "environment");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "internet");
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "aleph_api");
-	json_builder_add_boolean_value (b, TRUE);
-	json_builder_set_member_name (b, "hypervisor");
-	json_builder_add_string_value (b, "qemu");
+	ac_json_builder_add_boolean (b, "internet", TRUE);
+	ac_json_builder_add_boolean (b, "aleph_api", TRUE);
+	ac_json_builder_add_string (b, "hypervisor", "qemu");
 	if (p->tag->tee == AC_TEE_SNP) {
 		/* the runtime and the launch digests computed for it (ac-pipeline-snp.c) */
 		if (!ac_pipeline_snp_add_tee (p, b, error))
@@ -83,29 +78,22 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error)
 	} else {
 		ac_aleph_tee_add_sev (b, p->tag->firmware_ref, p->tag->policy);
 	}
-	json_builder_set_member_name (b, "reproducible");
-	json_builder_add_boolean_value (b, FALSE);
-	json_builder_set_member_name (b, "shared_cache");
-	json_builder_add_boolean_value (b, FALSE);
+	ac_json_builder_add_boolean (b, "reproducible", FALSE);
+	ac_json_builder_add_boolean (b, "shared_cache", FALSE);
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "resources");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "vcpus");
-	json_builder_add_int_value (b, ac_pipeline_instance_vcpus (p));
-	json_builder_set_member_name (b, "memory");
-	json_builder_add_int_value (b, (gint64)MAX (memory_mib, 1));
-	json_builder_set_member_name (b, "seconds");
-	json_builder_add_int_value (b, p->config->instance_seconds);
+	ac_json_builder_add_int (b, "vcpus", ac_pipeline_instance_vcpus (p));
+	ac_json_builder_add_int (b, "memory", (gint64)MAX (memory_mib, 1));
+	ac_json_builder_add_int (b, "seconds", p->config->instance_seconds);
 	json_builder_set_member_name (b, "published_ports");
 	if (pub->ports != NULL && pub->ports->len > 0) {
 		json_builder_begin_array (b);
 		for (guint i = 0; i < pub->ports->len; i++) {
 			AcTagPort *port = &g_array_index (pub->ports, AcTagPort, i);
 			json_builder_begin_object (b);
-			json_builder_set_member_name (b, "protocol");
-			json_builder_add_string_value (b, port->udp ? "udp" : "tcp");
-			json_builder_set_member_name (b, "port");
-			json_builder_add_int_value (b, port->port);
+			ac_json_builder_add_string (b, "protocol", port->udp ? "udp" : "tcp");
+			ac_json_builder_add_int (b, "port", port->port);
 			json_builder_end_object (b);
 		}
 		json_builder_end_array (b);
@@ -115,19 +103,16 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error)
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "payment");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "chain");
-	json_builder_add_string_value (b, "ETH");
+	ac_json_builder_add_string (b, "chain", "ETH");
 	json_builder_set_member_name (b, "receiver");
 	json_builder_add_null_value (b);
-	json_builder_set_member_name (b, "type");
-	json_builder_add_string_value (b, ac_payment_to_string (pub->payment));
+	ac_json_builder_add_string (b, "type", ac_payment_to_string (pub->payment));
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "requirements");
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "node");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "node_hash");
-	json_builder_add_string_value (b, ac_state_get_string (p->state, "crn", "hash"));
+	ac_json_builder_add_string (b, "node_hash", ac_state_get_string (p->state, "crn", "hash"));
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	json_builder_set_member_name (b, "volumes");
@@ -137,15 +122,11 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error)
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "parent");
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "ref");
-	json_builder_add_string_value (b, ac_state_get_string (p->state, "store", "hash"));
-	json_builder_set_member_name (b, "use_latest");
-	json_builder_add_boolean_value (b, TRUE);
+	ac_json_builder_add_string (b, "ref", ac_state_get_string (p->state, "store", "hash"));
+	ac_json_builder_add_boolean (b, "use_latest", TRUE);
 	json_builder_end_object (b);
-	json_builder_set_member_name (b, "persistence");
-	json_builder_add_string_value (b, "host");
-	json_builder_set_member_name (b, "size_mib");
-	json_builder_add_int_value (b, (gint64)size_mib);
+	ac_json_builder_add_string (b, "persistence", "host");
+	ac_json_builder_add_int (b, "size_mib", (gint64)size_mib);
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	return json_builder_get_root (b);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "ac-json.h"
 #include "ac-pipeline-private.h"
 
 #include <string.h>
@@ -214,12 +215,10 @@ ac_pipeline_publish_step_ports (AcPipeline *p, GError **error)
 		g_autofree gchar *text = NULL;
 		gdouble now = ac_time_now_unix ();
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "address");
-		json_builder_add_string_value (b, ac_eth_account_get_address (p->account));
+		ac_json_builder_add_string (b, "address", ac_eth_account_get_address (p->account));
 		json_builder_set_member_name (b, "time");
 		json_builder_add_double_value (b, now);
-		json_builder_set_member_name (b, "key");
-		json_builder_add_string_value (b, "port-forwarding");
+		ac_json_builder_add_string (b, "key", "port-forwarding");
 		json_builder_set_member_name (b, "content");
 		json_builder_begin_object (b);
 		json_builder_set_member_name (b,
@@ -247,10 +246,8 @@ ac_pipeline_publish_step_ports (AcPipeline *p, GError **error)
 				continue;
 			json_builder_set_member_name (b, num);
 			json_builder_begin_object (b);
-			json_builder_set_member_name (b, "tcp");
-			json_builder_add_boolean_value (b, tcp);
-			json_builder_set_member_name (b, "udp");
-			json_builder_add_boolean_value (b, udp);
+			ac_json_builder_add_boolean (b, "tcp", tcp);
+			ac_json_builder_add_boolean (b, "udp", udp);
 			json_builder_end_object (b);
 		}
 		json_builder_end_object (b);

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include "ac-json.h"
 #include "ac-pipeline-private.h"
 
 #include <glib/gstdio.h>
@@ -584,6 +585,22 @@ ac_pipeline_console (const AcPipelineConfig *config,
 	return ok;
 }
 
+void
+ac_pipeline_json_add_forget_hashes (JsonBuilder *b,
+                                    const gchar *name,
+                                    const gchar *instance,
+                                    const gchar *store,
+                                    gboolean image)
+{
+	json_builder_set_member_name (b, name);
+	json_builder_begin_array (b);
+	if (instance != NULL)
+		json_builder_add_string_value (b, instance);
+	if (image && store != NULL)
+		json_builder_add_string_value (b, store);
+	json_builder_end_array (b);
+}
+
 /**
  * ac_pipeline_forget:
  *
@@ -623,17 +640,10 @@ ac_pipeline_forget (const AcPipelineConfig *config,
 		ok = ac_pipeline_ensure_clients (&p, error);
 	if (ok) {
 		json_builder_begin_object (b);
-		json_builder_set_member_name (b, "address");
-		json_builder_add_string_value (b, ac_eth_account_get_address (p.account));
+		ac_json_builder_add_string (b, "address", ac_eth_account_get_address (p.account));
 		json_builder_set_member_name (b, "time");
 		json_builder_add_double_value (b, ac_time_now_unix ());
-		json_builder_set_member_name (b, "hashes");
-		json_builder_begin_array (b);
-		if (instance != NULL)
-			json_builder_add_string_value (b, instance);
-		if (image && store != NULL)
-			json_builder_add_string_value (b, store);
-		json_builder_end_array (b);
+		ac_pipeline_json_add_forget_hashes (b, "hashes", instance, store, image);
 		json_builder_set_member_name (b, "reason");
 		json_builder_add_string_value (b, reason != NULL ? reason
 		                                                 : "forgotten with virt-aleph");

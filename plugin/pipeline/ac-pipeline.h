@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <libvirt/libvirt.h>
 
 #include "ac-progress.h"
@@ -85,6 +86,14 @@ gboolean ac_pipeline_operate (const AcPipelineConfig *config,
 			      AcPipelineStatusFunc status_func,
 			      gpointer user_data,
 			      GError **error);
+/* the member @name: the array of the hashes a FORGET names, @instance and, with @image, @store
+ * (either %NULL: left out) */
+void
+ac_pipeline_json_add_forget_hashes (JsonBuilder *b,
+                                    const gchar *name,
+                                    const gchar *instance,
+                                    const gchar *store,
+                                    gboolean image);
 gboolean ac_pipeline_forget (const AcPipelineConfig *config,
 			     virConnectPtr conn,
 			     virDomainPtr dom,

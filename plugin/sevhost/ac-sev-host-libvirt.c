@@ -97,6 +97,28 @@ ac_sev_host_libvirt_get_snp_facts (AcSevHost *host, GError **error)
 	return g_steal_pointer (&facts);
 }
 
+/* after a virTypedParamsGet*() that returned @rc: FALSE (with @error) when it failed or a
+ * @required @field is absent (@present FALSE) */
+static gboolean
+ac_typed_check (int rc,
+                gboolean present,
+                const gchar *what,
+                const gchar *field,
+                gboolean required,
+                GError **error)
+{
+	if (rc < 0) {
+		ac_virt_set_error (error, "%s: parameter '%s'", what, field);
+		return FALSE;
+	}
+	if (!present && required) {
+		g_set_error (error, AC_ERROR, AC_ERROR_LIBVIRT, "%s did not report '%s'", what,
+		             field);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* a string parameter; @required decides whether absence is an error */
 static gboolean
 ac_typed_get_string (AcTypedParams *p,
@@ -108,22 +130,12 @@ ac_typed_get_string (AcTypedParams *p,
 {
 	const char *value = NULL;
 	int rc = virTypedParamsGetString (p->params, p->nparams, field, &value);
-	if (rc < 0) {
-		ac_virt_set_error (error, "%s: parameter '%s'", what, field);
+	gboolean present = rc > 0 && value != NULL;
+
+	if (!ac_typed_check (rc, present, what, field, required, error))
 		return FALSE;
-	}
-	if (rc == 0 || value == NULL) {
-		if (!required)
-			return TRUE;
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_LIBVIRT,
-			     "%s did not report '%s'",
-			     what,
-			     field);
-		return FALSE;
-	}
-	*out = g_strdup (value);
+	if (present)
+		*out = g_strdup (value);
 	return TRUE;
 }
 
@@ -137,22 +149,28 @@ ac_typed_get_uint (AcTypedParams *p,
 {
 	unsigned int value = 0;
 	int rc = virTypedParamsGetUInt (p->params, p->nparams, field, &value);
-	if (rc < 0) {
-		ac_virt_set_error (error, "%s: parameter '%s'", what, field);
+
+	if (!ac_typed_check (rc, rc > 0, what, field, required, error))
 		return FALSE;
+	if (rc > 0)
+		*out = value;
+	return TRUE;
+}
+
+typedef struct {
+	const gchar *field;
+	gboolean required;
+	guint *out;
+} AcTypedUint;
+
+/* the unsigned parameters of @fields (up to its { NULL } row), in their order */
+static gboolean
+ac_typed_get_uints (AcTypedParams *p, const gchar *what, const AcTypedUint *fields, GError **error)
+{
+	for (const AcTypedUint *f = fields; f->field != NULL; f++) {
+		if (!ac_typed_get_uint (p, what, f->field, f->required, f->out, error))
+			return FALSE;
 	}
-	if (rc == 0) {
-		if (!required)
-			return TRUE;
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_LIBVIRT,
-			     "%s did not report '%s'",
-			     what,
-			     field);
-		return FALSE;
-	}
-	*out = value;
 	return TRUE;
 }
 
@@ -183,24 +201,17 @@ ac_sev_host_libvirt_get_sev_info (AcSevHost *host, GError **error)
 		return NULL;
 	if (!ac_typed_get_string (&p, what, VIR_NODE_SEV_CPU0_ID, FALSE, &info->cpu0_id, error))
 		return NULL;
-	if (!ac_typed_get_uint (&p, what, VIR_NODE_SEV_CBITPOS, TRUE, &info->cbitpos, error))
-		return NULL;
-	if (!ac_typed_get_uint (&p,
-				what,
-				VIR_NODE_SEV_REDUCED_PHYS_BITS,
-				TRUE,
-				&info->reduced_phys_bits,
-				error))
-		return NULL;
-	if (!ac_typed_get_uint (&p, what, VIR_NODE_SEV_MAX_GUESTS, FALSE, &info->max_guests, error))
-		return NULL;
-	if (!ac_typed_get_uint (&p,
-				what,
-				VIR_NODE_SEV_MAX_ES_GUESTS,
-				FALSE,
-				&info->max_es_guests,
-				error))
-		return NULL;
+	{
+		const AcTypedUint uints[] = {
+			{ VIR_NODE_SEV_CBITPOS, TRUE, &info->cbitpos },
+			{ VIR_NODE_SEV_REDUCED_PHYS_BITS, TRUE, &info->reduced_phys_bits },
+			{ VIR_NODE_SEV_MAX_GUESTS, FALSE, &info->max_guests },
+			{ VIR_NODE_SEV_MAX_ES_GUESTS, FALSE, &info->max_es_guests },
+			{ NULL },
+		};
+		if (!ac_typed_get_uints (&p, what, uints, error))
+			return NULL;
+	}
 	return g_steal_pointer (&info);
 }
 
@@ -279,34 +290,17 @@ ac_sev_host_libvirt_get_launch_security_info (AcSevHost *host,
 				  &info->measurement,
 				  error))
 		return NULL;
-	if (!ac_typed_get_uint (&p,
-				what,
-				VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR,
-				TRUE,
-				&info->api_major,
-				error))
-		return NULL;
-	if (!ac_typed_get_uint (&p,
-				what,
-				VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR,
-				TRUE,
-				&info->api_minor,
-				error))
-		return NULL;
-	if (!ac_typed_get_uint (&p,
-				what,
-				VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID,
-				TRUE,
-				&info->build_id,
-				error))
-		return NULL;
-	if (!ac_typed_get_uint (&p,
-				what,
-				VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY,
-				TRUE,
-				&info->policy,
-				error))
-		return NULL;
+	{
+		const AcTypedUint uints[] = {
+			{ VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, TRUE, &info->api_major },
+			{ VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, TRUE, &info->api_minor },
+			{ VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, TRUE, &info->build_id },
+			{ VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, TRUE, &info->policy },
+			{ NULL },
+		};
+		if (!ac_typed_get_uints (&p, what, uints, error))
+			return NULL;
+	}
 	return g_steal_pointer (&info);
 }
 

@@ -219,6 +219,60 @@ test_read_errors (void)
 	g_assert_false (b);
 }
 
+/* expect_error(), and *@e ready for the next call */
+static void
+expect_fail (gboolean ok, GError **e, const gchar *message)
+{
+	expect_error (ok, *e, message);
+	*e = NULL;
+}
+
+/* every reader's "missing" and "wrong type" message, as each reader had it on its own */
+static void
+test_read_member_messages (void)
+{
+	g_autoptr (JsonNode) holder = NULL;
+	JsonObject *o = parse_object ("{\"s\":\"x\",\"f\":1.5,\"z\":null,\"a\":[1]}", &holder);
+	gchar *str = NULL;
+	g_auto (GStrv) strv = NULL;
+	guint64 u = 0;
+	gboolean b = FALSE, ok;
+	JsonObject *obj = NULL;
+	JsonArray *arr = NULL;
+	GError *e = NULL;
+
+	ok = ac_json_read_uint64 (&scope, o, "p", "m", TRUE, &u, &e);
+	expect_fail (ok, &e, "manifest field 'p.m': missing: an integer is required");
+	ok = ac_json_read_uint64 (&scope, o, "", "f", TRUE, &u, &e);
+	expect_fail (ok, &e, "manifest field 'f': a number: expected a non-negative integer");
+	ok = ac_json_read_bool (&scope, o, "", "m", TRUE, &b, &e);
+	expect_fail (ok, &e, "manifest field 'm': missing: true or false is required");
+	ok = ac_json_read_object (&scope, o, "", "m", TRUE, &obj, &e);
+	expect_fail (ok, &e, "manifest field 'm': missing: an object is required");
+	ok = ac_json_read_array (&scope, o, "", "m", TRUE, 4, &arr, &e);
+	expect_fail (ok, &e, "manifest field 'm': missing: an array is required");
+	ok = ac_json_read_array (&scope, o, "", "z", TRUE, 4, &arr, &e);
+	expect_fail (ok, &e, "manifest field 'z': null: expected an array");
+	ok = ac_json_read_string (&scope, o, "", "a", TRUE, 4, &str, &e);
+	expect_fail (ok, &e, "manifest field 'a': an array: expected a string");
+	ok = ac_json_read_strv (&scope, o, "", "s", 4, &strv, &e);
+	expect_fail (ok, &e, "manifest field 's': a string: expected an array of strings");
+	ok = ac_json_read_strv (&scope, o, "", "a", 0, &strv, &e);
+	expect_fail (ok, &e, "manifest field 'a': 1 entries: expected at most 0");
+	/* absent and optional: no error, nothing written */
+	g_assert_true (ac_json_read_uint64 (&scope, o, "", "m", FALSE, &u, &e));
+	g_assert_true (ac_json_read_bool (&scope, o, "", "m", FALSE, &b, &e));
+	g_assert_true (ac_json_read_string (&scope, o, "", "m", FALSE, 4, &str, &e));
+	g_assert_true (ac_json_read_strv (&scope, o, "", "m", 4, &strv, &e));
+	g_assert_true (ac_json_read_array (&scope, o, "", "m", FALSE, 4, &arr, &e));
+	g_assert_null (arr);
+	g_assert_no_error (e);
+	g_assert_null (str);
+	g_assert_null (strv);
+	g_assert_cmpuint (u, ==, 0);
+	g_assert_false (b);
+}
+
 /* the member helpers write what the json_builder_* calls they stand for write */
 static void
 test_builder_members (void)
@@ -234,12 +288,15 @@ test_builder_members (void)
 	ac_json_builder_begin_member_object (b, "o");
 	ac_json_builder_add_string_or_null (b, "set", "x");
 	ac_json_builder_add_string_or_null (b, "unset", NULL);
+	ac_json_builder_add_string_opt (b, "opt", "y");
+	ac_json_builder_add_string_opt (b, "none", NULL);
 	json_builder_end_object (b);
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
 	text = json_to_string (root, FALSE);
 	g_assert_cmpstr (text, ==,
-			 "{\"s\":\"v\",\"i\":-3,\"t\":true,\"o\":{\"set\":\"x\",\"unset\":null}}");
+	                 "{\"s\":\"v\",\"i\":-3,\"t\":true,\"o\":{\"set\":\"x\",\"unset\":null,"
+	                 "\"opt\":\"y\"}}");
 }
 
 int
@@ -250,6 +307,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/json/parse-unique", test_parse_unique);
 	g_test_add_func ("/json/read-typed", test_read_typed);
 	g_test_add_func ("/json/read-errors", test_read_errors);
+	g_test_add_func ("/json/read-member-messages", test_read_member_messages);
 	g_test_add_func ("/json/builder-members", test_builder_members);
 	return g_test_run ();
 }

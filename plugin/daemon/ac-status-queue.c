@@ -68,10 +68,11 @@ job_write (Job *job)
 	} else if (!written) {
 		g_debug ("domain '%s': status unchanged (%s)", name, desired->state);
 	} else {
-		/* one MESSAGE_ID for every change of state: journalctl MESSAGE_ID=… DOMAIN_NAME=… */
+		/* one MESSAGE_ID for every change of state: journalctl MESSAGE_ID=… DOMAIN_NAME=…
+		 */
 		g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID",
-		                  AC_LOG_MESSAGE_ID_STATUS, "DOMAIN_NAME", name, "DOMAIN_UUID", uuid,
-		                  "ALEPH_HOST", job->host, "ALEPH_STATE",
+		                  AC_LOG_MESSAGE_ID_STATUS, "DOMAIN_NAME", name, "DOMAIN_UUID",
+		                  uuid, "ALEPH_HOST", job->host, "ALEPH_STATE",
 		                  desired->state != NULL ? desired->state : "", "ALEPH_STEP",
 		                  desired->step != NULL ? desired->step : "", "MESSAGE",
 		                  "domain '%s': %s at step %s%s%s", name, desired->state,

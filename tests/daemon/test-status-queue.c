@@ -64,7 +64,8 @@ test_queue (void)
 			g_assert_no_error (error);
 			ac_status_queue_push (q, "localhost", FALSE, doms[i], xml,
 			                      status (round < 2 ? "validating" : "ready",
-			                              round < 2 ? "validate" : "ready", round * 10));
+			                              round < 2 ? "validate" : "ready",
+			                              round * 10));
 		}
 	}
 	ac_status_queue_free (q);

@@ -24,6 +24,13 @@ secrets = {"luks_passphrase": "".join(random.choice(chars) for _ in range(random
 for _ in range(random.randint(0, 15)):
     k = "".join(random.choice(names) for _ in range(random.randint(1, 64)))
     secrets[k] = "".join(random.choice(chars) for _ in range(random.randint(0, 300)))
+# names of digits only: sorted as text ("10" < "6"), whatever a JS object would do with them
+# (at most 16 secrets in all)
+if random.random() < 0.5:
+    for _ in range(random.randint(1, 3)):
+        if len(secrets) == 16:
+            del secrets[next(k for k in secrets if k != "luks_passphrase")]
+        secrets[str(random.randint(0, 99))] = "".join(random.choice(chars) for _ in range(8))
 items = list(secrets.items())
 random.shuffle(items)
 json.dump(dict(items), open(sys.argv[1], "w"), ensure_ascii=random.random() < 0.5)

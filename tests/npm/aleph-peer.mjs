@@ -110,12 +110,13 @@ if (cmd === 'keccak') {
   console.log(account.address)
 } else if (cmd === 'snp-inject') {
   // Aleph's owner-authenticated SEV-SNP injection computed independently: canonical JSON by
-  // JSON.stringify over the sorted keys, the hashes by node's crypto, EIP-191 by ethers v6
+  // JSON.stringify of each key and value in the keys' sorted order (not of an object: a JS
+  // object puts integer-like keys such as "6" first, whatever the order they were set in),
+  // the hashes by node's crypto, EIP-191 by ethers v6
   const [keyhex, pkhex, secretsFile, bodyFile] = args
   const secrets = JSON.parse(fs.readFileSync(secretsFile, 'utf8'))
-  const sorted = {}
-  for (const k of Object.keys(secrets).sort()) sorted[k] = secrets[k]
-  const canonical = JSON.stringify(sorted)
+  const canonical = '{' + Object.keys(secrets).sort()
+    .map(k => JSON.stringify(k) + ':' + JSON.stringify(secrets[k])).join(',') + '}'
   const h = (alg, data) => crypto.createHash(alg).update(data).digest('hex')
   const payload = 'aleph-snp-inject-secret-v1|' + h('sha384', Buffer.from(pkhex, 'hex')) + '|' + h('sha256', Buffer.from(canonical, 'utf8'))
   const wallet = new ethers6.Wallet(keyhex)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-secret.h"
 #include "ac-sev-measure.h"
 #include "ac-sev-ossl-private.h"
@@ -294,14 +295,8 @@ ac_sev_psp_write (const gchar *dir,
                   int mode,
                   GError **error)
 {
-	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	g_autoptr (GError) error_local = NULL;
-	if (!g_file_set_contents_full (path, (const gchar *)data, (gssize)len,
-	                               G_FILE_SET_CONTENTS_CONSISTENT, mode, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "%s", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
+	/* an exclusive temporary beside it, then renamed over it: never through a link */
+	return ac_file_replace_contents_in (dir, name, (guint)mode, data, len, error);
 }
 
 static gboolean

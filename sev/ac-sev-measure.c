@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "ac-digest.h"
 #include "ac-error.h"
 #include "ac-secret.h"
 #include "ac-sev-guid.h"
@@ -452,16 +453,6 @@ ac_sev_ovmf_check_unique (AcSevOvmf *self, GError **error)
 #define GUID_INITRD	"44baf731-3a2f-4bd7-9af1-41e29169781d"
 #define GUID_KERNEL	"4de79437-abd2-427f-b835-d5b172d2045b"
 
-/* @len bytes at @data (nullable when @len is 0) */
-gboolean
-ac_sev_sha256 (const guint8 *data, gsize len, guint8 out[32], GError **error)
-{
-	static const guint8 empty = 0;
-	if (EVP_Digest (len > 0 ? data : &empty, len, out, NULL, EVP_sha256 (), NULL) != 1)
-		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-256");
-	return TRUE;
-}
-
 /**
  * ac_sev_kernel_hashes_table_fill:
  *
@@ -512,10 +503,9 @@ ac_sev_kernel_hashes_table (const guint8 *kernel,
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "kernel is missing");
 		return FALSE;
 	}
-	if (!ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, hc, error)
-	    || !ac_sev_sha256 (initrd, initrd != NULL ? initrd_len : 0, hi, error)
-	    || !ac_sev_sha256 (kernel, kernel_len, hk, error))
-		return FALSE;
+	ac_sha256 (c, strlen (c) + 1, hc);
+	ac_sha256 (initrd, initrd != NULL ? initrd_len : 0, hi);
+	ac_sha256 (kernel, kernel_len, hk);
 	ac_sev_kernel_hashes_table_fill (hc, hi, hk, out);
 	return TRUE;
 }

@@ -94,9 +94,6 @@ EVP_PKEY *ac_sev_ec_generate (GError **error);
 EVP_PKEY *ac_sev_rsa_generate (guint bits, GError **error);
 gboolean ac_sev_ecdh_x (EVP_PKEY *priv, EVP_PKEY *peer, guint8 z[48], GError **error);
 
-/* SHA-256 of @len bytes at @data, nullable when @len is 0 (ac-sev-measure.c) */
-gboolean ac_sev_sha256 (const guint8 *data, gsize len, guint8 out[32], GError **error);
-
 gboolean ac_sev_hmac_sha256 (const guint8 *key,
 			     gsize keylen,
 			     const guint8 *msg,

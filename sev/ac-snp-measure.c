@@ -5,13 +5,11 @@
  */
 #include "config.h"
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ac-digest.h"
 #include "ac-error.h"
 #include "ac-sev-ossl-private.h"
 #include "ac-snp-measure.h"
@@ -66,50 +64,12 @@ ac_snp_section_type_to_string (AcSnpSectionType type)
 /* ------------------------------------------------------------------------------------------ */
 /* the PAGE_INFO chain                                                                        */
 
-/* SHA-384 fetched once: a launch hashes hundreds of pages, and EVP_sha384() would look the
- * implementation up again for each */
-static const EVP_MD *
-ac_snp_md_sha384 (void)
-{
-	static gsize once = 0;
-	static EVP_MD *md = NULL;
-	if (g_once_init_enter (&once)) {
-		md = EVP_MD_fetch (NULL, "SHA384", NULL);
-		g_once_init_leave (&once, 1);
-	}
-	return md != NULL ? md : EVP_sha384 ();
-}
-
-/* SHA-384 of @len bytes at @data in @c, one context for every page of a launch (a context
- * made and freed per page costs more than hashing the page info); @c %NULL: a context of its
- * own */
-static gboolean
-ac_snp_sha384 (EVP_MD_CTX *c,
-               const guint8 *data,
-               gsize len,
-               guint8 out[AC_SNP_LD_SIZE],
-               GError **error)
-{
-	g_autoptr (EVP_MD_CTX) own = NULL;
-	unsigned int olen = AC_SNP_LD_SIZE;
-
-	if (c == NULL)
-		c = own = EVP_MD_CTX_new ();
-	if (c == NULL || EVP_DigestInit_ex2 (c, ac_snp_md_sha384 (), NULL) != 1
-	    || EVP_DigestUpdate (c, data, len) != 1 || EVP_DigestFinal_ex (c, out, &olen) != 1
-	    || olen != AC_SNP_LD_SIZE)
-		return ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "SHA-384");
-	return TRUE;
-}
-
-static gboolean
-ac_snp_page_info_digest_ctx (EVP_MD_CTX *c,
-                             const guint8 ld[AC_SNP_LD_SIZE],
-                             AcSnpPageType type,
-                             guint64 gpa,
-                             const guint8 *contents,
-                             guint8 out[AC_SNP_LD_SIZE],
-                             GError **error)
+void
+ac_snp_page_info_digest (const guint8 ld[AC_SNP_LD_SIZE],
+                         AcSnpPageType type,
+                         guint64 gpa,
+                         const guint8 *contents,
+                         guint8 out[AC_SNP_LD_SIZE])
 {
 	guint8 info[PAGE_INFO_SIZE] = { 0 };
 
@@ -121,25 +81,7 @@ ac_snp_page_info_digest_ctx (EVP_MD_CTX *c,
 	/* IMI_PAGE, VMPL3/2/1 permissions and the reserved byte stay 0 */
 	ac_sev_put_le32 (info + 0x68, (guint32)gpa);
 	ac_sev_put_le32 (info + 0x6c, (guint32)(gpa >> 32));
-	return ac_snp_sha384 (c, info, sizeof (info), out, error);
-}
-
-gboolean
-ac_snp_page_info_digest (const guint8 ld[AC_SNP_LD_SIZE],
-                         AcSnpPageType type,
-                         guint64 gpa,
-                         const guint8 *contents,
-                         guint8 out[AC_SNP_LD_SIZE],
-                         GError **error)
-{
-	return ac_snp_page_info_digest_ctx (NULL, ld, type, gpa, contents, out, error);
-}
-
-void
-ac_snp_measure_process_init (void)
-{
-	if (OPENSSL_init_crypto (OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL) != 1)
-		ERR_clear_error ();
+	ac_sha384 (info, sizeof (info), out);
 }
 
 /* below this much, a thread (or a prefault) costs more than it saves */
@@ -165,7 +107,6 @@ ac_snp_prefault (const guint8 *data, gsize len)
 /* the running digest and where the pages come from, for the trace */
 typedef struct {
 	guint8 ld[AC_SNP_LD_SIZE];
-	EVP_MD_CTX *md; /* the SHA-384 context of every page */
 	AcSnpTraceFunc trace;
 	gpointer trace_data;
 	AcSnpStage stage;
@@ -173,17 +114,12 @@ typedef struct {
 	AcSnpSectionType section_type;
 } AcSnpGctx;
 
-static gboolean
-ac_snp_gctx_page (AcSnpGctx *g,
-                  AcSnpPageType type,
-                  guint64 gpa,
-                  const guint8 *contents,
-                  GError **error)
+static void
+ac_snp_gctx_page (AcSnpGctx *g, AcSnpPageType type, guint64 gpa, const guint8 *contents)
 {
 	static const guint8 zeros[AC_SNP_LD_SIZE] = { 0 };
 
-	if (!ac_snp_page_info_digest_ctx (g->md, g->ld, type, gpa, contents, g->ld, error))
-		return FALSE;
+	ac_snp_page_info_digest (g->ld, type, gpa, contents, g->ld);
 	if (g->trace != NULL) {
 		AcSnpPageTrace t = {
 			.stage = g->stage,
@@ -196,35 +132,25 @@ ac_snp_gctx_page (AcSnpGctx *g,
 		};
 		g->trace (&t, g->trace_data);
 	}
-	return TRUE;
 }
 
 /* @data (a multiple of the page size) as NORMAL pages from @gpa */
-static gboolean
-ac_snp_gctx_normal_pages (AcSnpGctx *g, guint64 gpa, const guint8 *data, gsize len, GError **error)
+static void
+ac_snp_gctx_normal_pages (AcSnpGctx *g, guint64 gpa, const guint8 *data, gsize len)
 {
 	for (gsize off = 0; off < len; off += AC_SNP_PAGE_SIZE) {
 		guint8 h[AC_SNP_LD_SIZE];
-		if (!ac_snp_sha384 (g->md, data + off, AC_SNP_PAGE_SIZE, h, error)
-		    || !ac_snp_gctx_page (g, AC_SNP_PAGE_NORMAL, gpa + off, h, error))
-			return FALSE;
+		ac_sha384 (data + off, AC_SNP_PAGE_SIZE, h);
+		ac_snp_gctx_page (g, AC_SNP_PAGE_NORMAL, gpa + off, h);
 	}
-	return TRUE;
 }
 
 /* pages of @type with no contents over [gpa, gpa + size) */
-static gboolean
-ac_snp_gctx_empty_pages (AcSnpGctx *g,
-                         AcSnpPageType type,
-                         guint64 gpa,
-                         guint64 size,
-                         GError **error)
+static void
+ac_snp_gctx_empty_pages (AcSnpGctx *g, AcSnpPageType type, guint64 gpa, guint64 size)
 {
-	for (guint64 off = 0; off < size; off += AC_SNP_PAGE_SIZE) {
-		if (!ac_snp_gctx_page (g, type, gpa + off, NULL, error))
-			return FALSE;
-	}
-	return TRUE;
+	for (guint64 off = 0; off < size; off += AC_SNP_PAGE_SIZE)
+		ac_snp_gctx_page (g, type, gpa + off, NULL);
 }
 
 static gboolean
@@ -255,7 +181,8 @@ ac_snp_gctx_firmware (AcSnpGctx *g, GBytes *firmware, GError **error)
 	ac_snp_prefault (fw, len);
 	g->stage = AC_SNP_STAGE_FIRMWARE;
 	g->index = 0;
-	return ac_snp_gctx_normal_pages (g, FOUR_GIB - len, fw, len, error);
+	ac_snp_gctx_normal_pages (g, FOUR_GIB - len, fw, len);
+	return TRUE;
 }
 
 /**
@@ -268,8 +195,7 @@ ac_snp_gctx_firmware (AcSnpGctx *g, GBytes *firmware, GError **error)
 gboolean
 ac_snp_ovmf_hash (GBytes *firmware, guint8 out[AC_SNP_LD_SIZE], GError **error)
 {
-	g_autoptr (EVP_MD_CTX) md = EVP_MD_CTX_new ();
-	AcSnpGctx g = { { 0 }, md };
+	AcSnpGctx g = { { 0 } };
 
 	if (!ac_snp_gctx_firmware (&g, firmware, error))
 		return FALSE;
@@ -677,9 +603,7 @@ ac_snp_check_inputs (const AcSnpLaunchInputs *in, GError **error)
  * of the firmware) independently, so each large one gets a thread of its own */
 typedef struct {
 	GBytes *file; /* nullable: the empty file */
-	guint8 digest[32];
-	gboolean ok;
-	GError *error;
+	guint8 digest[AC_SHA256_SIZE];
 	GThread *thread;
 } AcSnpHashJob;
 
@@ -691,7 +615,7 @@ ac_snp_hash_job_run (gpointer data)
 	const guint8 *p = job->file != NULL ? g_bytes_get_data (job->file, &len) : NULL;
 
 	ac_snp_prefault (p, len);
-	job->ok = ac_sev_sha256 (p, len, job->digest, &job->error);
+	ac_sha256 (p, len, job->digest);
 	return NULL;
 }
 
@@ -714,39 +638,26 @@ ac_snp_hash_job_finish (AcSnpHashJob *job, gboolean run)
 		ac_snp_hash_job_run (job);
 }
 
-static gboolean
-ac_snp_hash_job_check (AcSnpHashJob *job, GError **error)
-{
-	if (job->ok)
-		return TRUE;
-	g_propagate_error (error, g_steal_pointer (&job->error));
-	return FALSE;
-}
-
 static void
 ac_snp_hash_job_clear (AcSnpHashJob *job)
 {
 	ac_snp_hash_job_finish (job, FALSE);
-	g_clear_error (&job->error);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcSnpHashJob, ac_snp_hash_job_clear)
 
 /* the kernel hashes table of @in from the kernel's and initrd's digests */
-static gboolean
+static void
 ac_snp_hashes_table (const AcSnpLaunchInputs *in,
                      const AcSnpHashJob *kernel,
                      const AcSnpHashJob *initrd,
-                     guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE],
-                     GError **error)
+                     guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE])
 {
 	const gchar *c = in->cmdline != NULL ? in->cmdline : "";
-	guint8 hc[32];
+	guint8 hc[AC_SHA256_SIZE];
 
-	if (!ac_sev_sha256 ((const guint8 *)c, strlen (c) + 1, hc, error))
-		return FALSE;
+	ac_sha256 (c, strlen (c) + 1, hc);
 	ac_sev_kernel_hashes_table_fill (hc, initrd->digest, kernel->digest, table);
-	return TRUE;
 }
 
 /* one page of zeros with the kernel hashes table at the offset of its GPA */
@@ -754,8 +665,7 @@ static gboolean
 ac_snp_gctx_hashes_page (AcSnpGctx *g,
                          const guint8 *table,
                          guint32 table_gpa,
-                         const AcSnpSection *s,
-                         GError **error)
+                         const AcSnpSection *s)
 {
 	g_autofree guint8 *page = g_malloc0 (AC_SNP_PAGE_SIZE);
 	gsize off = table_gpa & (AC_SNP_PAGE_SIZE - 1);
@@ -763,28 +673,29 @@ ac_snp_gctx_hashes_page (AcSnpGctx *g,
 	/* the parser checked that the table lies inside this page */
 	g_return_val_if_fail (off + AC_SEV_KERNEL_HASHES_TABLE_SIZE <= AC_SNP_PAGE_SIZE, FALSE);
 	memcpy (page + off, table, AC_SEV_KERNEL_HASHES_TABLE_SIZE);
-	return ac_snp_gctx_normal_pages (g, s->gpa, page, AC_SNP_PAGE_SIZE, error);
+	ac_snp_gctx_normal_pages (g, s->gpa, page, AC_SNP_PAGE_SIZE);
+	return TRUE;
 }
 
 static gboolean
-ac_snp_gctx_section (AcSnpGctx *g,
-                     AcSnpOvmf *ovmf,
-                     const guint8 *table,
-                     const AcSnpSection *s,
-                     GError **error)
+ac_snp_gctx_section (AcSnpGctx *g, AcSnpOvmf *ovmf, const guint8 *table, const AcSnpSection *s)
 {
 	switch (s->type) {
 	case AC_SNP_SECTION_SNP_SEC_MEM:
 	case AC_SNP_SECTION_SVSM_CAA:
-		return ac_snp_gctx_empty_pages (g, AC_SNP_PAGE_ZERO, s->gpa, s->size, error);
+		ac_snp_gctx_empty_pages (g, AC_SNP_PAGE_ZERO, s->gpa, s->size);
+		return TRUE;
 	case AC_SNP_SECTION_SNP_SECRETS:
-		return ac_snp_gctx_page (g, AC_SNP_PAGE_SECRETS, s->gpa, NULL, error);
+		ac_snp_gctx_page (g, AC_SNP_PAGE_SECRETS, s->gpa, NULL);
+		return TRUE;
 	case AC_SNP_SECTION_CPUID:
-		return ac_snp_gctx_page (g, AC_SNP_PAGE_CPUID, s->gpa, NULL, error);
+		ac_snp_gctx_page (g, AC_SNP_PAGE_CPUID, s->gpa, NULL);
+		return TRUE;
 	case AC_SNP_SECTION_SNP_KERNEL_HASHES:
 		if (table != NULL)
-			return ac_snp_gctx_hashes_page (g, table, ovmf->hashes_gpa, s, error);
-		return ac_snp_gctx_empty_pages (g, AC_SNP_PAGE_ZERO, s->gpa, s->size, error);
+			return ac_snp_gctx_hashes_page (g, table, ovmf->hashes_gpa, s);
+		ac_snp_gctx_empty_pages (g, AC_SNP_PAGE_ZERO, s->gpa, s->size);
+		return TRUE;
 	default:
 		/* the parser refused it */
 		g_return_val_if_reached (FALSE);
@@ -808,7 +719,6 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	guint8 vmsa[AC_SEV_VMSA_SIZE];
 	guint8 h[AC_SNP_LD_SIZE];
 	guint8 table[AC_SEV_KERNEL_HASHES_TABLE_SIZE];
-	g_autoptr (EVP_MD_CTX) md = EVP_MD_CTX_new ();
 	g_auto (AcSnpHashJob) kjob = { 0 };
 	g_auto (AcSnpHashJob) ijob = { 0 };
 
@@ -824,7 +734,6 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 		                     "kernel: use an AmdSev build)");
 		return FALSE;
 	}
-	g.md = md;
 	g.trace = in->trace;
 	g.trace_data = in->trace_data;
 
@@ -841,9 +750,7 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	if (in->kernel != NULL) {
 		ac_snp_hash_job_finish (&kjob, TRUE);
 		ac_snp_hash_job_finish (&ijob, TRUE);
-		if (!ac_snp_hash_job_check (&kjob, error) || !ac_snp_hash_job_check (&ijob, error)
-		    || !ac_snp_hashes_table (in, &kjob, &ijob, table, error))
-			return FALSE;
+		ac_snp_hashes_table (in, &kjob, &ijob, table);
 	}
 
 	/* 2. the SEV metadata sections, in order */
@@ -852,8 +759,8 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 	for (guint i = 0; i < n; i++) {
 		g.index = i;
 		g.section_type = sections[i].type;
-		if (!ac_snp_gctx_section (&g, ovmf, in->kernel != NULL ? table : NULL, &sections[i],
-		                          error))
+		if (!ac_snp_gctx_section (&g, ovmf, in->kernel != NULL ? table : NULL,
+		                          &sections[i]))
 			return FALSE;
 	}
 
@@ -866,9 +773,9 @@ ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GE
 			ac_snp_vmsa_build (i == 0, ovmf->ap_eip, in->vcpu_sig, in->guest_features,
 			                   vmsa);
 		g.index = i;
-		if ((i <= 1 && !ac_snp_sha384 (g.md, vmsa, sizeof (vmsa), h, error))
-		    || !ac_snp_gctx_page (&g, AC_SNP_PAGE_VMSA, AC_SNP_VMSA_GPA, h, error))
-			return FALSE;
+		if (i <= 1)
+			ac_sha384 (vmsa, sizeof (vmsa), h);
+		ac_snp_gctx_page (&g, AC_SNP_PAGE_VMSA, AC_SNP_VMSA_GPA, h);
 	}
 	memcpy (ld, g.ld, AC_SNP_LD_SIZE);
 	return TRUE;

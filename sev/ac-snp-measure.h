@@ -61,13 +61,12 @@ typedef struct {
 
 /* @out = SHA-384(PAGE_INFO{@ld, @contents, 0x70, @type, 0, 0, 0, 0, 0, @gpa}); @contents
  * (nullable: 48 zero bytes) is SHA-384 of the page for NORMAL and VMSA pages. @out may be @ld */
-gboolean
+void
 ac_snp_page_info_digest (const guint8 ld[AC_SNP_LD_SIZE],
                          AcSnpPageType type,
                          guint64 gpa,
                          const guint8 *contents,
-                         guint8 out[AC_SNP_LD_SIZE],
-                         GError **error);
+                         guint8 out[AC_SNP_LD_SIZE]);
 
 /* the launch digest after the firmware pages alone (sev-snp-measure --mode snp:ovmf-hash): the
  * image as NORMAL pages ending at 4 GiB; its size must be a non-zero multiple of 4096 */
@@ -180,20 +179,6 @@ typedef struct {
 
 gboolean
 ac_snp_launch_digest (const AcSnpLaunchInputs *in, guint8 ld[AC_SNP_LD_SIZE], GError **error);
-
-/*
- * ac_snp_measure_process_init:
- *
- * For a process that only computes launch digests (virt-aleph snp measure), called before any
- * other OpenSSL use: OpenSSL is initialised without openssl.cnf and without its exit handler.
- * A digest is SHA-256 and SHA-384 of public inputs, the same bytes whichever provider computes
- * them, and such a process uses nothing else of OpenSSL (no key, no randomness, no
- * certificate): the configuration cannot change its output, and its loading was a tenth of the
- * process's time. No OPENSSL_cleanup() at exit: it only frees OpenSSL's tables, and the process
- * holds no secret. Called after OpenSSL's first use, it changes nothing.
- */
-void
-ac_snp_measure_process_init (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSnpOvmf, ac_snp_ovmf_free)
 

@@ -5,12 +5,11 @@
 
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "ac-aleph-message.h"
 #include "ac-aleph-schema.h"
 #include "ac-aleph-util.h"
 #include "ac-codec.h"
+#include "ac-digest.h"
 #include "ac-error.h"
 
 static const gchar *const message_types[] = { "POST",     "AGGREGATE", "STORE",
@@ -35,9 +34,8 @@ ac_aleph_message_free (AcAlephMessage *self)
 gchar *
 ac_aleph_sha256_hex (const guint8 *data, gsize len)
 {
-	guint8 md[32];
-	unsigned int md_len = sizeof (md);
-	EVP_Digest (data, len, md, &md_len, EVP_sha256 (), NULL);
+	guint8 md[AC_SHA256_SIZE];
+	ac_sha256 (data, len, md);
 	return ac_codec_hex_encode (md, sizeof (md));
 }
 

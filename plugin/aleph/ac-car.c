@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <openssl/evp.h>
 
 #include "ac-car.h"
+#include "ac-digest.h"
 #include "ac-error.h"
 #include "ac-file.h"
 
@@ -687,15 +687,13 @@ ac_car_parse (const guint8 *data,
 			return FALSE;
 		}
 		if (hash_code == 0x12) {
-			guint8 md[32];
-			unsigned int mdl = sizeof (md);
+			guint8 md[AC_SHA256_SIZE];
 			if (digest_len != 32) {
 				g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 						     "CAR: sha2-256 digest is not 32 bytes");
 				return FALSE;
 			}
-			EVP_Digest (frame + cid_len, (gsize)flen - cid_len, md, &mdl, EVP_sha256 (),
-				    NULL);
+			ac_sha256 (frame + cid_len, (gsize)flen - cid_len, md);
 			if (memcmp (md, digest, 32) != 0) {
 				g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 					     "CAR: block at offset %" G_GSIZE_FORMAT

@@ -18,6 +18,7 @@
 #include "ac-aleph-util.h"
 #include "ac-codec.h"
 #include "ac-crn-auth.h"
+#include "ac-digest.h"
 #include "ac-error.h"
 #include "ac-secret.h"
 #include "ac-time.h"
@@ -122,7 +123,6 @@ ac_es256_sign_deterministic (const guint8 priv[32],
 	guint8 h1_red[32];
 	guint8 V[32], K[32];
 	const guint8 zero = 0x00, one = 0x01;
-	unsigned int h_len = 32;
 	gboolean ok = FALSE;
 
 	if (group == NULL || ctx == NULL || d == NULL || k == NULL || r == NULL || s == NULL ||
@@ -132,7 +132,7 @@ ac_es256_sign_deterministic (const guint8 priv[32],
 	}
 	n = EC_GROUP_get0_order (group);
 	kg = EC_POINT_new (group);
-	EVP_Digest (msg, msg_len, h1, &h_len, EVP_sha256 (), NULL);
+	ac_sha256 (msg, msg_len, h1);
 	z = BN_bin2bn (h1, 32, NULL);
 	/* RFC 6979 §3.2: bits2octets(h1) = (h1 mod n) */
 	BN_mod (tmp, z, n, ctx);

@@ -256,8 +256,6 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 	gboolean ovmf_hash_mode = FALSE, base64 = FALSE;
 	g_autofree gchar *out = NULL;
 
-	/* first: OpenSSL without openssl.cnf (the digest is the same bytes whatever it says) */
-	ac_snp_measure_process_init ();
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

@@ -235,17 +235,13 @@ ac_sev_cert_parse_file (const gchar *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
-	g_autoptr (GError) error_local = NULL;
 	AcSevCert *cert;
 
 	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	cert = ac_sev_cert_parse ((const guint8 *)buf, len, &error_local);
-	if (cert == NULL) {
-		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path,
-		             error_local->message);
-		return NULL;
-	}
+	cert = ac_sev_cert_parse ((const guint8 *)buf, len, error);
+	if (cert == NULL)
+		g_prefix_error (error, "%s: ", path);
 	return cert;
 }
 
@@ -571,17 +567,13 @@ ac_amd_cert_parse_file (const gchar *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
-	g_autoptr (GError) error_local = NULL;
 	AcAmdCert *cert;
 
 	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	cert = ac_amd_cert_parse ((const guint8 *)buf, len, NULL, &error_local);
-	if (cert == NULL) {
-		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path,
-		             error_local->message);
-		return NULL;
-	}
+	cert = ac_amd_cert_parse ((const guint8 *)buf, len, NULL, error);
+	if (cert == NULL)
+		g_prefix_error (error, "%s: ", path);
 	return cert;
 }
 
@@ -855,5 +847,20 @@ ac_sev_private_key_from_pem (const gchar *pem, gsize len)
 	BIO *bio = BIO_new_mem_buf (pem, (int)len);
 	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
 	BIO_free (bio);
+	return key;
+}
+
+EVP_PKEY *
+ac_sev_private_key_read (const gchar *path, gboolean *readable)
+{
+	g_autofree gchar *buf = NULL;
+	gsize len = 0;
+	EVP_PKEY *key;
+
+	*readable = g_file_get_contents (path, &buf, &len, NULL);
+	if (!*readable)
+		return NULL;
+	key = ac_sev_private_key_from_pem (buf, len);
+	ac_secret_wipe (buf, len);
 	return key;
 }

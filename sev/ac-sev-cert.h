@@ -165,6 +165,10 @@ AcSecret *
 ac_sev_private_key_to_pem (EVP_PKEY *key);
 EVP_PKEY *
 ac_sev_private_key_from_pem (const gchar *pem, gsize len);
+/* the PEM private key file @path, what was read wiped: %NULL with *@readable FALSE when @path
+ * cannot be read, TRUE when it holds no PEM private key */
+EVP_PKEY *
+ac_sev_private_key_read (const gchar *path, gboolean *readable);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevCert, ac_sev_cert_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcAmdCert, ac_amd_cert_unref)

@@ -135,7 +135,7 @@ ac_devnet_crn_classify (const gchar *method, const gchar *path)
 /* ---- certificates ---- */
 
 static void
-crn_certificates (AcDevnetCrn *crn, SoupServerMessage *msg)
+crn_certificates (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 {
 	AcDevnetAttack attack = ac_devnet_crn_vm_attack (crn);
 	g_autoptr (GBytes) chain = NULL;
@@ -258,7 +258,7 @@ crn_notify_snp (AcDevnetCrn *crn,
 }
 
 static void
-crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
+crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 {
 	AcDevnet *self = crn->devnet;
 	g_autoptr (GBytes) body = ac_devnet_request_body (msg);
@@ -325,7 +325,8 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 	}
 	if (ac_devnet_snp_vm_is_snp (co)) {
 		if (self->crn_no_snp[crn->index]) {
-			notify_reply (msg, 503, hash, "this node has no SEV-SNP (crns[].snp = false)");
+			notify_reply (msg, 503, hash,
+			              "this node has no SEV-SNP (crns[].snp = false)");
 			return;
 		}
 		crn_notify_snp (crn, msg, row, co, hash);
@@ -431,6 +432,19 @@ crn_status_config (AcDevnetCrn *crn, SoupServerMessage *msg)
 	ac_devnet_reply_json (msg, 200, node);
 }
 
+/* the endpoints of one method: GET (or HEAD), else POST */
+static const struct {
+	AcDevnetEndpoint ep;
+	gboolean post;
+	void (*handle) (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path);
+} crn_routes[] = {
+	{ AC_DEVNET_EP_CRN_CERTIFICATES, FALSE, crn_certificates },
+	{ AC_DEVNET_EP_CRN_NOTIFY, TRUE, crn_notify },
+	{ AC_DEVNET_EP_CRN_INITIALIZE, TRUE, ac_devnet_crn_launch_initialize },
+	{ AC_DEVNET_EP_CRN_MEASUREMENT, FALSE, ac_devnet_crn_launch_measurement },
+	{ AC_DEVNET_EP_CRN_INJECT_SECRET, TRUE, ac_devnet_crn_launch_inject_secret },
+};
+
 gboolean
 ac_devnet_crn_handle (AcDevnetCrn *crn,
                       AcDevnetEndpoint ep,
@@ -445,57 +459,32 @@ ac_devnet_crn_handle (AcDevnetCrn *crn,
 		ac_devnet_reply_cors_preflight (msg);
 		return TRUE;
 	}
-	switch (ep) {
-	case AC_DEVNET_EP_CRN_CERTIFICATES:
-		if (get) {
-			crn_certificates (crn, msg);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_NOTIFY:
-		if (post) {
-			crn_notify (crn, msg);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_INITIALIZE:
-		if (post) {
-			ac_devnet_crn_launch_initialize (crn, msg, path);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_MEASUREMENT:
-		if (get) {
-			ac_devnet_crn_launch_measurement (crn, msg, path);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_INJECT_SECRET:
-		if (post) {
-			ac_devnet_crn_launch_inject_secret (crn, msg, path);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_OPERATE:
+	for (gsize i = 0; i < G_N_ELEMENTS (crn_routes); i++) {
+		if (crn_routes[i].ep != ep)
+			continue;
+		if (crn_routes[i].post ? post : get)
+			crn_routes[i].handle (crn, msg, path);
+		else
+			ac_devnet_reply_error (msg, 405, "%s is not allowed on %s", method, path);
+		return TRUE;
+	}
+	if (ep == AC_DEVNET_EP_CRN_OPERATE) {
 		if (g_str_has_suffix (path, "/logs"))
 			ac_devnet_crn_vm_logs (crn, msg, path);
 		else
 			ac_devnet_crn_launch_operate (crn, msg, path);
 		return TRUE;
-	default:
-		if (get && g_strcmp0 (path, "/status/config") == 0) {
-			crn_status_config (crn, msg);
-			return TRUE;
-		}
-		if (get
-		    && (g_strcmp0 (path, "/about/executions/list") == 0
-		        || g_strcmp0 (path, "/v2/about/executions/list") == 0)) {
-			crn_executions (crn, msg, g_str_has_prefix (path, "/v2/"));
-			return TRUE;
-		}
-		ac_devnet_reply_error (msg, 404, "no devnet CRN endpoint %s %s", method, path);
+	}
+	if (get && g_strcmp0 (path, "/status/config") == 0) {
+		crn_status_config (crn, msg);
 		return TRUE;
 	}
-	ac_devnet_reply_error (msg, 405, "%s is not allowed on %s", method, path);
+	if (get
+	    && (g_strcmp0 (path, "/about/executions/list") == 0
+	        || g_strcmp0 (path, "/v2/about/executions/list") == 0)) {
+		crn_executions (crn, msg, g_str_has_prefix (path, "/v2/"));
+		return TRUE;
+	}
+	ac_devnet_reply_error (msg, 404, "no devnet CRN endpoint %s %s", method, path);
 	return TRUE;
 }

@@ -22,20 +22,7 @@
 #include "ac-sev-policy.h"
 #include "ac-sev-secret.h"
 #include "ac-sev-session.h"
-
-static GBytes *
-load (const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *path = g_build_filename (dir, rel, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &buf, &len, &error)) {
-		fprintf (stderr, "%s\n", error->message);
-		exit (1);
-	}
-	return g_bytes_new_take (buf, len);
-}
+#include "bench-util.h"
 
 static GBytes *
 pseudo_random (gsize len, guint32 seed)
@@ -110,15 +97,7 @@ bench_measure (const gchar *cli,
 		                                    g_bytes_get_size (initrd), NULL));
 		g_assert_true (g_file_set_contents (tik_p, (const gchar *)tik, 16, NULL));
 		g_assert_true (g_file_set_contents (tek_p, (const gchar *)tek, 16, NULL));
-		in.policy = policy;
-		in.firmware = fw;
-		in.kernel = kernel;
-		in.initrd = initrd;
-		in.cmdline = cmdline;
-		in.num_cpus = 4;
-		in.cpu_family = 25;
-		in.cpu_model = 1;
-		in.cpu_stepping = 1;
+		in = bench_sev_launch_inputs (policy, fw, kernel, initrd, cmdline);
 		g_assert_true (ac_sev_launch_digest (&in, ld, NULL));
 		g_assert_true (
 		    ac_sev_measurement_compute (tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
@@ -126,44 +105,29 @@ bench_measure (const gchar *cli,
 			g_autofree gchar *b64 = g_base64_encode (blob, 48);
 			m_arg = g_strdup_printf ("--measurement=%s", b64);
 		}
+		/* identical inputs: one list of options for both */
+		const gchar *args[] = { m_arg,
+			                "--api-major=1",
+			                "--api-minor=55",
+			                "--build-id=24",
+			                "--policy=5",
+			                o_fw,
+			                o_k,
+			                o_i,
+			                o_c,
+			                "--num-cpus=4",
+			                "--cpu-family=25",
+			                "--cpu-model=1",
+			                "--cpu-stepping=1",
+			                o_tik,
+			                o_tek,
+			                NULL };
+		const gchar *ours_head[] = { cli, "sev", "measure", NULL };
+		const gchar *peer_head[]
+		    = { "/usr/bin/python3", "/usr/bin/virt-qemu-sev-validate", NULL };
+		g_autofree const gchar **ours_c = bench_argv_concat (ours_head, args);
+		g_autofree const gchar **peer_c = bench_argv_concat (peer_head, args);
 		for (guint r = 0; r < runs; r++) {
-			const gchar *ours_c[] = { cli,
-				                  "sev",
-				                  "measure",
-				                  m_arg,
-				                  "--api-major=1",
-				                  "--api-minor=55",
-				                  "--build-id=24",
-				                  "--policy=5",
-				                  o_fw,
-				                  o_k,
-				                  o_i,
-				                  o_c,
-				                  "--num-cpus=4",
-				                  "--cpu-family=25",
-				                  "--cpu-model=1",
-				                  "--cpu-stepping=1",
-				                  o_tik,
-				                  o_tek,
-				                  NULL };
-			const gchar *peer_c[] = { "/usr/bin/python3",
-				                  "/usr/bin/virt-qemu-sev-validate",
-				                  m_arg,
-				                  "--api-major=1",
-				                  "--api-minor=55",
-				                  "--build-id=24",
-				                  "--policy=5",
-				                  o_fw,
-				                  o_k,
-				                  o_i,
-				                  o_c,
-				                  "--num-cpus=4",
-				                  "--cpu-family=25",
-				                  "--cpu-model=1",
-				                  "--cpu-stepping=1",
-				                  o_tik,
-				                  o_tek,
-				                  NULL };
 			g_auto (GStrv) ours = g_strdupv ((gchar **)ours_c);
 			g_auto (GStrv) peer = g_strdupv ((gchar **)peer_c);
 			t_ours += run_cmd (ours);
@@ -210,8 +174,8 @@ main (int argc, char **argv)
 	cli = argv[1];
 	data = argv[2];
 	roots = ac_sev_roots_new_builtin ();
-	chain_bytes = load (data, "real-chains/rome/chain_full.bin");
-	suffix = load (data, "measurement/ovmf_AmdSev_suffix.bin");
+	chain_bytes = bench_load (data, "real-chains/rome/chain_full.bin");
+	suffix = bench_load (data, "measurement/ovmf_AmdSev_suffix.bin");
 	/* an OVMF-sized image (4 MiB) ending in a real AmdSev footer, a 12 MiB kernel, 48 MiB
 	 * initrd */
 	prefix = pseudo_random (4 * 1024 * 1024 - g_bytes_get_size (suffix), 1);
@@ -248,15 +212,7 @@ main (int argc, char **argv)
 		t_session += (g_get_monotonic_time () - t0) / 1e6;
 
 		t0 = g_get_monotonic_time ();
-		in.policy = policy;
-		in.firmware = fw;
-		in.kernel = kernel;
-		in.initrd = initrd;
-		in.cmdline = cmdline;
-		in.num_cpus = 4;
-		in.cpu_family = 25;
-		in.cpu_model = 1;
-		in.cpu_stepping = 1;
+		in = bench_sev_launch_inputs (policy, fw, kernel, initrd, cmdline);
 		g_assert_true (ac_sev_launch_digest (&in, ld, &error));
 		t_digest += (g_get_monotonic_time () - t0) / 1e6;
 

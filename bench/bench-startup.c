@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ac-sev-measure.h"
+#include "bench-util.h"
 
 extern char **environ;
 
@@ -57,17 +58,10 @@ run_once (const gchar *const *argv)
 	return (g_get_monotonic_time () - t0) / 1e6;
 }
 
-static int
-cmp_double (gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
-	return x < y ? -1 : x > y;
-}
-
 static gdouble
 median (GArray *a)
 {
-	g_array_sort (a, cmp_double);
+	g_array_sort (a, bench_cmp_double);
 	return g_array_index (a, gdouble, a->len / 2);
 }
 
@@ -126,30 +120,6 @@ bench_pair (const Pair *p, guint runs)
 	return ok;
 }
 
-static GBytes *
-load (const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *path = g_build_filename (dir, rel, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &buf, &len, &error)) {
-		fprintf (stderr, "bench-startup: %s\n", error->message);
-		exit (1);
-	}
-	return g_bytes_new_take (buf, len);
-}
-
-static void
-write_file (const gchar *path, const void *data, gsize len)
-{
-	g_autoptr (GError) error = NULL;
-	if (!g_file_set_contents (path, data, (gssize)len, &error)) {
-		fprintf (stderr, "bench-startup: %s\n", error->message);
-		exit (1);
-	}
-}
-
 int
 main (int argc, char **argv)
 {
@@ -197,7 +167,7 @@ main (int argc, char **argv)
 	{
 		g_autoptr (GByteArray) a = g_byte_array_sized_new (4 * 1024 * 1024);
 		GRand *r = g_rand_new_with_seed (1);
-		suffix = load (data, "measurement/ovmf_AmdSev_suffix.bin");
+		suffix = bench_load (data, "measurement/ovmf_AmdSev_suffix.bin");
 		g_byte_array_set_size (a, 4 * 1024 * 1024 - g_bytes_get_size (suffix));
 		for (guint i = 0; i < a->len; i++)
 			a->data[i] = (guint8)g_rand_int (r);
@@ -209,12 +179,7 @@ main (int argc, char **argv)
 	memset (tek, 0x22, sizeof (tek));
 	for (guint i = 0; i < 16; i++)
 		blob[32 + i] = (guint8)i;
-	in.policy = 0x5;
-	in.firmware = fw;
-	in.num_cpus = 4;
-	in.cpu_family = 25;
-	in.cpu_model = 1;
-	in.cpu_stepping = 1;
+	in = bench_sev_launch_inputs (0x5, fw, NULL, NULL, NULL);
 	if (!ac_sev_launch_digest (&in, ld, &error)
 	    || !ac_sev_measurement_compute (tik, 1, 55, 24, in.policy, ld, blob + 32, blob,
 	                                    &error)) {
@@ -225,12 +190,12 @@ main (int argc, char **argv)
 		g_autofree gchar *b64 = g_base64_encode (blob, sizeof (blob));
 		m_arg = g_strdup_printf ("--measurement=%s", b64);
 	}
-	write_file (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw));
-	write_file (tik_p, tik, sizeof (tik));
-	write_file (tek_p, tek, sizeof (tek));
+	bench_save (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw));
+	bench_save (tik_p, tik, sizeof (tik));
+	bench_save (tek_p, tek, sizeof (tek));
 	for (guint i = 0; i < sizeof (small); i++)
 		small[i] = (guint8)(i * 7 + 3);
-	write_file (small_p, small, sizeof (small));
+	bench_save (small_p, small, sizeof (small));
 	o_fw = g_strdup_printf ("--firmware=%s", fw_p);
 	o_tik = g_strdup_printf ("--tik=%s", tik_p);
 	o_tek = g_strdup_printf ("--tek=%s", tek_p);
@@ -244,10 +209,8 @@ main (int argc, char **argv)
 		ok = bench_pair (&p, runs) && ok;
 	}
 	{
-		const gchar *ours[] = { cli,
-			                "sev",
-			                "measure",
-			                m_arg,
+		/* identical inputs: one list of options for both */
+		const gchar *args[] = { m_arg,
 			                "--api-major=1",
 			                "--api-minor=55",
 			                "--build-id=24",
@@ -260,21 +223,10 @@ main (int argc, char **argv)
 			                o_tik,
 			                o_tek,
 			                NULL };
-		const gchar *peer[] = { python,
-			                validate,
-			                m_arg,
-			                "--api-major=1",
-			                "--api-minor=55",
-			                "--build-id=24",
-			                "--policy=5",
-			                o_fw,
-			                "--num-cpus=4",
-			                "--cpu-family=25",
-			                "--cpu-model=1",
-			                "--cpu-stepping=1",
-			                o_tik,
-			                o_tek,
-			                NULL };
+		const gchar *ours_head[] = { cli, "sev", "measure", NULL };
+		const gchar *peer_head[] = { python, validate, NULL };
+		g_autofree const gchar **ours = bench_argv_concat (ours_head, args);
+		g_autofree const gchar **peer = bench_argv_concat (peer_head, args);
 		Pair p = { "measure a launch (4 MiB firmware, SEV-ES, 4 vCPUs), identical inputs",
 			   "virt-aleph sev measure",
 			   "virt-qemu-sev-validate",

@@ -206,6 +206,39 @@ crn_vm_lookup (AcDevnetCrn *crn, const gchar *hash)
 	return vm;
 }
 
+/* the item hash of @co's rootfs.parent.ref, or %NULL */
+static const gchar *
+crn_rootfs_ref (JsonObject *co)
+{
+	JsonObject *rfs = ac_devnet_json_object_member (co, "rootfs");
+	JsonObject *parent = ac_devnet_json_object_member (rfs, "parent");
+	return parent != NULL ? json_object_get_string_member_with_default (parent, "ref", NULL)
+	                      : NULL;
+}
+
+/* the stored file of @ref, the @what of the instance (firmware, rootfs); %NULL after a 503
+ * reply naming it */
+static gchar *
+crn_notify_file (AcDevnetCrn *crn,
+                 SoupServerMessage *msg,
+                 const gchar *hash,
+                 const gchar *what,
+                 const gchar *ref)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *path = NULL;
+
+	if (ref != NULL)
+		path = ac_devnet_messages_store_file (crn->devnet, ref, NULL, &error);
+	if (path == NULL) {
+		g_autofree gchar *text
+		    = g_strdup_printf ("%s %s: %s", what, ref != NULL ? ref : "(none)",
+		                       error != NULL ? error->message : "missing");
+		notify_reply (msg, 503, hash, text);
+	}
+	return path;
+}
+
 /* an SEV-SNP instance: the runtime fetched and checked, the guest booted, its agent started */
 static void
 crn_notify_snp (AcDevnetCrn *crn,
@@ -214,24 +247,12 @@ crn_notify_snp (AcDevnetCrn *crn,
                 JsonObject *co,
                 const gchar *hash)
 {
-	AcDevnet *self = crn->devnet;
 	g_autoptr (GError) error = NULL;
-	g_autofree gchar *rootfs = NULL;
-	JsonObject *rfs = ac_devnet_json_object_member (co, "rootfs");
-	JsonObject *parent = ac_devnet_json_object_member (rfs, "parent");
-	const gchar *rootfs_ref
-	    = parent != NULL ? json_object_get_string_member_with_default (parent, "ref", NULL)
-	                     : NULL;
+	g_autofree gchar *rootfs = crn_notify_file (crn, msg, hash, "rootfs", crn_rootfs_ref (co));
 	AcDevnetVm *vm;
 
-	if (rootfs_ref == NULL
-	    || (rootfs = ac_devnet_messages_store_file (self, rootfs_ref, NULL, &error)) == NULL) {
-		g_autofree gchar *text
-		    = g_strdup_printf ("rootfs %s: %s", rootfs_ref != NULL ? rootfs_ref : "(none)",
-		                       error != NULL ? error->message : "missing");
-		notify_reply (msg, 503, hash, text);
+	if (rootfs == NULL)
 		return;
-	}
 	vm = crn_vm_lookup (crn, hash);
 	if (vm->row->state != NULL && g_strcmp0 (vm->row->state, "stopped") != 0
 	    && g_strcmp0 (vm->row->state, "erased") != 0) {
@@ -268,8 +289,8 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 	g_autofree gchar *rootfs = NULL;
 	g_autofree gchar *firmware = NULL;
 	g_autofree gchar *hash = NULL;
-	JsonObject *co, *env, *te, *req, *node, *rfs, *parent;
-	const gchar *node_hash, *fw_ref, *rootfs_ref;
+	JsonObject *co, *env, *te, *req, *node;
+	const gchar *node_hash;
 	AcDevnetVm *vm;
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data (body, &len);
@@ -332,28 +353,14 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 		crn_notify_snp (crn, msg, row, co, hash);
 		return;
 	}
-	fw_ref = json_object_get_string_member_with_default (te, "firmware", NULL);
-	rfs = ac_devnet_json_object_member (co, "rootfs");
-	parent = ac_devnet_json_object_member (rfs, "parent");
-	rootfs_ref = parent != NULL
-	                 ? json_object_get_string_member_with_default (parent, "ref", NULL)
-	                 : NULL;
-	if (fw_ref == NULL
-	    || (firmware = ac_devnet_messages_store_file (self, fw_ref, NULL, &error)) == NULL) {
-		g_autofree gchar *text
-		    = g_strdup_printf ("firmware %s: %s", fw_ref != NULL ? fw_ref : "(none)",
-		                       error != NULL ? error->message : "missing");
-		notify_reply (msg, 503, hash, text);
+	firmware
+	    = crn_notify_file (crn, msg, hash, "firmware",
+	                       json_object_get_string_member_with_default (te, "firmware", NULL));
+	if (firmware == NULL)
 		return;
-	}
-	if (rootfs_ref == NULL
-	    || (rootfs = ac_devnet_messages_store_file (self, rootfs_ref, NULL, &error)) == NULL) {
-		g_autofree gchar *text
-		    = g_strdup_printf ("rootfs %s: %s", rootfs_ref != NULL ? rootfs_ref : "(none)",
-		                       error != NULL ? error->message : "missing");
-		notify_reply (msg, 503, hash, text);
+	rootfs = crn_notify_file (crn, msg, hash, "rootfs", crn_rootfs_ref (co));
+	if (rootfs == NULL)
 		return;
-	}
 	vm = crn_vm_lookup (crn, hash);
 	if (vm->row->state == NULL || g_strcmp0 (vm->row->state, "stopped") == 0
 	    || g_strcmp0 (vm->row->state, "erased") == 0) {

@@ -828,6 +828,42 @@ test_devnet_ccn_rules (void)
 	g_clear_error (&error);
 	ac_post_result_clear (&res);
 
+	/* the CRN's endpoints of one method: the other method is refused (405, naming both) */
+	{
+		static const struct {
+			const gchar *method;
+			const gchar *path;
+			guint status;
+		} v[] = {
+			{ "POST", "/about/certificates", 405 },
+			{ "GET", "/about/certificates", 200 },
+			{ "GET", "/control/allocation/notify", 405 },
+			{ "POST", "/control/allocation/notify", 400 },
+			{ "GET", "/control/machine/ab/confidential/initialize", 405 },
+			{ "POST", "/control/machine/ab/confidential/measurement", 405 },
+			{ "GET", "/control/machine/ab/confidential/inject_secret", 405 },
+			{ "GET", "/nowhere", 404 },
+		};
+		for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
+			g_autofree gchar *url = g_strconcat (d->crn_url[0], v[i].path, NULL);
+			g_autoptr (AcHttpResponse) r
+			    = ac_http_request (d->http, v[i].method, url, NULL, NULL, NULL,
+			                       AC_HTTP_ACCEPT_ANY_STATUS, &error);
+			g_autofree gchar *body = NULL;
+			g_autofree gchar *want = NULL;
+			gsize len = 0;
+			const gchar *data;
+
+			g_assert_no_error (error);
+			data = ac_http_response_get_data (r, &len);
+			body = g_strndup (data, len);
+			g_test_message ("%s %s: %u %s", v[i].method, v[i].path, r->status, body);
+			g_assert_cmpuint (r->status, ==, v[i].status);
+			want = g_strdup_printf ("%s is not allowed on %s", v[i].method, v[i].path);
+			g_assert_true ((strstr (body, want) != NULL) == (v[i].status == 405));
+		}
+	}
+
 	/* ipfs/add_file and storage/add_file: the node's hash is the one the client computed */
 	for (guint kind = AC_CCN_UPLOAD_STORAGE; kind <= AC_CCN_UPLOAD_IPFS; kind++) {
 		g_autoptr (AcAlephMessage) store = NULL;

@@ -17,6 +17,7 @@
 #include "ac-snp-chain-private.h"
 #include "ac-snp-kds.h"
 #include "test-snp-common.h"
+#include "../test-util.h"
 
 typedef struct {
 	guint64 tcb_raw;
@@ -142,25 +143,10 @@ fake_setup (Fake *f, gconstpointer data)
 }
 
 static void
-rm_rf (const gchar *path)
-{
-	GDir *d = g_dir_open (path, 0, NULL);
-	const gchar *name;
-	if (d != NULL) {
-		while ((name = g_dir_read_name (d)) != NULL) {
-			g_autofree gchar *p = g_build_filename (path, name, NULL);
-			rm_rf (p);
-		}
-		g_dir_close (d);
-	}
-	g_remove (path);
-}
-
-static void
 fake_teardown (Fake *f, gconstpointer data)
 {
 	g_hash_table_unref (f->answers);
-	rm_rf (f->cache);
+	test_util_rm_rf (f->cache);
 	g_free (f->cache);
 }
 

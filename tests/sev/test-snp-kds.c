@@ -47,14 +47,10 @@ test_urls_real (void)
 		{ "virtee-sev-milan", "virtee-sev-milan", "report_milan.bin" },
 		{ "go-sev-guest-milan", "go-sev-guest-milan", "attestation.bin" },
 	};
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "expected_reports.json", NULL);
 	g_autoptr(JsonParser) parser = json_parser_new ();
 	g_autoptr(GError) error = NULL;
-	JsonObject *root;
+	JsonObject *root = snp_test_json (parser, "expected_reports.json", NULL);
 
-	g_assert_true (json_parser_load_from_file (parser, path, &error));
-	root = json_node_get_object (json_parser_get_root (parser));
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		Report r;
 		AcSnpTcb tcb;

@@ -237,6 +237,20 @@ test_devnet_stat (TestDevnet *d, const gchar *endpoint, const gchar *field)
 	    json_object_get_object_member (json_node_get_object (n), endpoint), field);
 }
 
+GBytes *
+test_devnet_http (TestDevnet *d, const gchar *method, const gchar *url, guint *status)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcHttpResponse) r = ac_http_request (d->http, method, url, NULL, NULL, NULL,
+	                                                AC_HTTP_ACCEPT_ANY_STATUS, &error);
+	const gchar *data;
+	gsize len = 0;
+	g_assert_no_error (error);
+	*status = r->status;
+	data = ac_http_response_get_data (r, &len);
+	return g_bytes_new (data, len);
+}
+
 static void
 run (const gchar *const *argv, const gchar *stdin_path)
 {

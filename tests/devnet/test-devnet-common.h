@@ -53,6 +53,9 @@ gint64
 test_devnet_vm_counter (TestDevnet *d, const gchar *vm_hash, const gchar *field);
 gint64
 test_devnet_stat (TestDevnet *d, const gchar *endpoint, const gchar *field);
+/* @method @url, whatever its status: the body, the status in *@status */
+GBytes *
+test_devnet_http (TestDevnet *d, const gchar *method, const gchar *url, guint *status);
 
 /* a raw disk image: GPT (sfdisk), ESP p1, LUKS1 (cryptsetup, 1000 PBKDF2 iterations) on p2 */
 gchar *

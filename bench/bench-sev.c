@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -33,22 +32,6 @@ pseudo_random (gsize len, guint32 seed)
 		b[i] = (guint8)g_rand_int (r);
 	g_rand_free (r);
 	return g_bytes_new_take (b, len);
-}
-
-static gdouble
-run_cmd (gchar **argv)
-{
-	gint64 t0 = g_get_monotonic_time ();
-	gint status = 0;
-	g_autoptr (GError) error = NULL;
-	if (!g_spawn_sync (NULL, argv, NULL,
-	                   G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-	                   NULL, NULL, &status, &error)
-	    || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "%s failed (status %d)\n", argv[0], status);
-		exit (1);
-	}
-	return (g_get_monotonic_time () - t0) / 1e6;
 }
 
 /* `virt-aleph sev measure` (@cli) against virt-qemu-sev-validate on identical inputs, each
@@ -128,10 +111,8 @@ bench_measure (const gchar *cli,
 		g_autofree const gchar **ours_c = bench_argv_concat (ours_head, args);
 		g_autofree const gchar **peer_c = bench_argv_concat (peer_head, args);
 		for (guint r = 0; r < runs; r++) {
-			g_auto (GStrv) ours = g_strdupv ((gchar **)ours_c);
-			g_auto (GStrv) peer = g_strdupv ((gchar **)peer_c);
-			t_ours += run_cmd (ours);
-			t_peer += run_cmd (peer);
+			t_ours += bench_run (ours_c);
+			t_peer += bench_run (peer_c);
 		}
 		printf ("measure command, same inputs, %u runs each (process start included):\n",
 		        runs);

@@ -22,9 +22,7 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,29 +55,11 @@ output_of (const gchar *const *argv)
 	return out;
 }
 
-/* one run of @argv, its output to /dev/null, in milliseconds: posix_spawn (a vfork), so that
- * the time is the command's and not a fork copying this benchmark's tens of MiB of page
- * tables (GLib's spawn with redirections forks) */
+/* bench_run() in milliseconds */
 static gdouble
 run_cmd (const gchar *const *argv)
 {
-	posix_spawn_file_actions_t fa;
-	gint64 t0;
-	pid_t pid;
-	gint status = 0;
-
-	posix_spawn_file_actions_init (&fa);
-	posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
-	t0 = g_get_monotonic_time ();
-	if (posix_spawnp (&pid, argv[0], &fa, NULL, (gchar **)argv, environ) != 0
-	    || waitpid (pid, &status, 0) != pid || !WIFEXITED (status)
-	    || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "%s failed (status %d)\n", argv[0], status);
-		exit (1);
-	}
-	posix_spawn_file_actions_destroy (&fa);
-	return (g_get_monotonic_time () - t0) / 1e3;
+	return bench_run (argv) * 1e3;
 }
 
 static gdouble

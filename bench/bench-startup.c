@@ -15,48 +15,13 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "ac-sev-measure.h"
 #include "bench-util.h"
-
-extern char **environ;
-
-/* one run of @argv, stdout and stderr to /dev/null: seconds, or exits when it fails */
-static gdouble
-run_once (const gchar *const *argv)
-{
-	posix_spawn_file_actions_t fa;
-	gint64 t0;
-	pid_t pid;
-	int status = 0, rc;
-
-	posix_spawn_file_actions_init (&fa);
-	posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
-	t0 = g_get_monotonic_time ();
-	rc = posix_spawn (&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy (&fa);
-	if (rc != 0) {
-		fprintf (stderr, "bench-startup: cannot run %s: %s\n", argv[0], g_strerror (rc));
-		exit (1);
-	}
-	if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		g_autofree gchar *cmd = g_strjoinv (" ", (gchar **)argv);
-		fprintf (stderr,
-		         "bench-startup: FAILED: '%s' (wait status 0x%x): no ratio without a run\n",
-		         cmd, status);
-		exit (1);
-	}
-	return (g_get_monotonic_time () - t0) / 1e6;
-}
 
 static gdouble
 median (GArray *a)
@@ -92,12 +57,12 @@ bench_pair (const Pair *p, guint runs)
 	gdouble ours, peer;
 	gboolean ok;
 
-	run_once (p->ours);
-	run_once (p->peer);
+	bench_run (p->ours);
+	bench_run (p->peer);
 	for (guint i = 0; i < runs; i++) {
-		gdouble t = run_once (p->ours);
+		gdouble t = bench_run (p->ours);
 		g_array_append_val (t_ours, t);
-		t = run_once (p->peer);
+		t = bench_run (p->peer);
 		g_array_append_val (t_peer, t);
 	}
 	ours = median (t_ours);

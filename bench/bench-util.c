@@ -3,11 +3,17 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench-util.h"
+
+extern char **environ;
 
 GBytes *
 bench_load (const gchar *dir, const gchar *rel)
@@ -31,6 +37,33 @@ bench_save (const gchar *path, const void *data, gsize len)
 		fprintf (stderr, "%s\n", error->message);
 		exit (1);
 	}
+}
+
+gdouble
+bench_run (const gchar *const *argv)
+{
+	posix_spawn_file_actions_t fa;
+	gint64 t0;
+	pid_t pid;
+	int status = 0, rc;
+
+	posix_spawn_file_actions_init (&fa);
+	posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
+	t0 = g_get_monotonic_time ();
+	rc = posix_spawnp (&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy (&fa);
+	if (rc != 0) {
+		fprintf (stderr, "cannot run %s: %s\n", argv[0], g_strerror (rc));
+		exit (1);
+	}
+	if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+		g_autofree gchar *cmd = g_strjoinv (" ", (gchar **)argv);
+		fprintf (stderr, "FAILED: '%s' (wait status 0x%x): no ratio without a run\n", cmd,
+		         status);
+		exit (1);
+	}
+	return (g_get_monotonic_time () - t0) / 1e6;
 }
 
 gint

@@ -18,6 +18,11 @@ bench_load (const gchar *dir, const gchar *rel);
 /* writes @len bytes of @data to @path; exits 1 when it cannot */
 void
 bench_save (const gchar *path, const void *data, gsize len);
+/* one run of @argv (argv[0] searched in $PATH), its output to /dev/null, in seconds; exits 1
+ * when it cannot start or does not exit 0 (no ratio without a run). posix_spawn (a vfork): the
+ * time is the command's, not that of a fork copying the benchmark's page tables */
+gdouble
+bench_run (const gchar *const *argv);
 /* for qsort() and g_array_sort() of gdouble timings */
 gint
 bench_cmp_double (gconstpointer a, gconstpointer b);

@@ -33,12 +33,14 @@ now_s (void)
 static gdouble
 openssl_speed (guint multi)
 {
-	g_autofree gchar *cmd = multi > 1
-		? g_strdup_printf ("openssl speed -elapsed -seconds 3 -bytes 512 -multi %u -evp aes-256-xts ", multi)
-		: g_strdup ("openssl speed -elapsed -seconds 3 -bytes 512 -evp aes-256-xts");
+	g_autofree gchar *cmd
+	    = multi > 1 ? g_strdup_printf (
+	          "openssl speed -elapsed -seconds 3 -bytes 512 -multi %u -evp aes-256-xts ", multi)
+	                : g_strdup (
+	                    "openssl speed -elapsed -seconds 3 -bytes 512 -evp aes-256-xts");
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
-	g_auto(GStrv) lines = NULL;
+	g_auto (GStrv) lines = NULL;
 	if (!g_spawn_command_line_sync (cmd, &out, &err, NULL, NULL) || out == NULL)
 		return 0;
 	lines = g_strsplit (out, "\n", -1);
@@ -54,7 +56,11 @@ openssl_speed (guint multi)
 }
 
 static void
-bench_cleanup (const gchar *dir, const gchar *in, const gchar *out, const gchar *peer, const gchar *pass)
+bench_cleanup (const gchar *dir,
+               const gchar *in,
+               const gchar *out,
+               const gchar *peer,
+               const gchar *pass)
 {
 	g_unlink (in);
 	g_unlink (out);
@@ -65,17 +71,21 @@ bench_cleanup (const gchar *dir, const gchar *in, const gchar *out, const gchar 
 
 /* @cmd, or FALSE having said why and cleaned up */
 static gboolean
-run_peer (const gchar *cmd, const gchar *dir, const gchar *in, const gchar *out, const gchar *peer,
-	  const gchar *pass)
+run_peer (const gchar *cmd,
+          const gchar *dir,
+          const gchar *in,
+          const gchar *out,
+          const gchar *peer,
+          const gchar *pass)
 {
 	g_autofree gchar *err = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	gint status = 0;
-	if (g_spawn_command_line_sync (cmd, NULL, &err, &status, &error) &&
-	    g_spawn_check_wait_status (status, &error))
+	if (g_spawn_command_line_sync (cmd, NULL, &err, &status, &error)
+	    && g_spawn_check_wait_status (status, &error))
 		return TRUE;
 	fprintf (stderr, "bench-builder: FAILED: the peer, %s: %s\n%s", cmd, error->message,
-		 err != NULL ? err : "");
+	         err != NULL ? err : "");
 	bench_cleanup (dir, in, out, peer, pass);
 	return FALSE;
 }
@@ -109,8 +119,12 @@ make_input (const gchar *in, guint64 size)
 /* ours, in a child so its peak RSS (@ru) is its own: @in encrypted into @out (a file on disk,
  * synced), or into /dev/null when @out is NULL (the encryption stage alone) */
 static gboolean
-run_ours (const guint8 *key, gsize key_len, const gchar *in, const gchar *out, guint64 size,
-	  struct rusage *ru)
+run_ours (const guint8 *key,
+          gsize key_len,
+          const gchar *in,
+          const gchar *out,
+          guint64 size,
+          struct rusage *ru)
 {
 	int status = 0;
 	pid_t pid = fork ();
@@ -119,11 +133,11 @@ run_ours (const guint8 *key, gsize key_len, const gchar *in, const gchar *out, g
 		GError *error = NULL;
 		int ifd = open (in, O_RDONLY);
 		int ofd = out != NULL ? open (out, O_RDWR | O_CREAT | O_TRUNC, 0600)
-				      : open ("/dev/null", O_WRONLY);
+		                      : open ("/dev/null", O_WRONLY);
 		if (ifd < 0 || ofd < 0 || (out != NULL && ftruncate (ofd, (off_t)size) != 0))
 			_exit (1);
 		if (!ac_xts_encrypt_file_range (key, key_len, ifd, 0, size, ofd, 0, NULL, NULL,
-						NULL, NULL, &error)) {
+		                                NULL, NULL, &error)) {
 			fprintf (stderr, "%s\n", error->message);
 			_exit (1);
 		}
@@ -131,8 +145,10 @@ run_ours (const guint8 *key, gsize key_len, const gchar *in, const gchar *out, g
 			fdatasync (ofd);
 		_exit (0);
 	}
-	if (wait4 (pid, &status, 0, ru) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "bench-builder: FAILED: ours, the encryption (wait status 0x%x)\n", status);
+	if (wait4 (pid, &status, 0, ru) != pid || !WIFEXITED (status)
+	    || WEXITSTATUS (status) != 0) {
+		fprintf (stderr, "bench-builder: FAILED: ours, the encryption (wait status 0x%x)\n",
+		         status);
 		return FALSE;
 	}
 	return TRUE;
@@ -167,7 +183,7 @@ main (int argc, char **argv)
 	if (!make_input (in, size))
 		return 1;
 	printf ("bench-builder: %" G_GUINT64_FORMAT " MiB image in %s, %u CPUs\n", mib, dir,
-		g_get_num_processors ());
+	        g_get_num_processors ());
 
 	/* ours: first into /dev/null (the encryption stage alone: reading, encrypting, writing
 	 * calls), then to a file on disk */
@@ -177,8 +193,8 @@ main (int argc, char **argv)
 		return 1;
 	}
 	stage = (gdouble)mib / (now_s () - t);
-	printf ("  ours, encryption stage (to /dev/null): %8.1f MiB/s   peak RSS %ld MiB%s\n", stage,
-		ru.ru_maxrss / 1024, ru.ru_maxrss / 1024 < 64 ? "" : "  ** over 64 MiB **");
+	printf ("  ours, encryption stage (to /dev/null): %8.1f MiB/s   peak RSS %ld MiB%s\n",
+	        stage, ru.ru_maxrss / 1024, ru.ru_maxrss / 1024 < 64 ? "" : "  ** over 64 MiB **");
 
 	t = now_s ();
 	if (!run_ours (key, sizeof (key), in, out, size, &ru)) {
@@ -187,7 +203,7 @@ main (int argc, char **argv)
 	}
 	ours = (gdouble)mib / (now_s () - t);
 	printf ("  ours, to a file on disk (fdatasync):   %8.1f MiB/s   peak RSS %ld MiB%s\n", ours,
-		ru.ru_maxrss / 1024, ru.ru_maxrss / 1024 < 64 ? "" : "  ** over 64 MiB **");
+	        ru.ru_maxrss / 1024, ru.ru_maxrss / 1024 < 64 ? "" : "  ** over 64 MiB **");
 	g_unlink (out);
 
 	/* the peer. Its LUKS header is made first, untimed, as ours is: qemu-img benchmarks the
@@ -200,13 +216,15 @@ main (int argc, char **argv)
 		g_autofree gchar *convert = NULL;
 		g_autofree gchar *sync = g_strdup_printf ("sync %s", peer);
 		g_file_set_contents (pass, "bench passphrase", -1, NULL);
-		create = g_strdup_printf ("qemu-img create -q -f luks --object secret,id=s0,file=%s "
-					  "-o key-secret=s0,cipher-alg=aes-256,cipher-mode=xts,"
-					  "ivgen-alg=plain64,hash-alg=sha256,iter-time=10 %s %" G_GUINT64_FORMAT,
-					  pass, peer, size);
-		convert = g_strdup_printf ("qemu-img convert -n -f raw --object secret,id=s0,file=%s "
-					   "--target-image-opts %s driver=luks,key-secret=s0,file.filename=%s",
-					   pass, in, peer);
+		create = g_strdup_printf (
+		    "qemu-img create -q -f luks --object secret,id=s0,file=%s "
+		    "-o key-secret=s0,cipher-alg=aes-256,cipher-mode=xts,"
+		    "ivgen-alg=plain64,hash-alg=sha256,iter-time=10 %s %" G_GUINT64_FORMAT,
+		    pass, peer, size);
+		convert = g_strdup_printf (
+		    "qemu-img convert -n -f raw --object secret,id=s0,file=%s "
+		    "--target-image-opts %s driver=luks,key-secret=s0,file.filename=%s",
+		    pass, in, peer);
 		if (!run_peer (create, dir, in, out, peer, pass))
 			return 1;
 		t = now_s ();
@@ -219,17 +237,18 @@ main (int argc, char **argv)
 	ssl1 = openssl_speed (1);
 	ssln = openssl_speed (g_get_num_processors ());
 	if (ssl1 <= 0 || ssln <= 0) {
-		fprintf (stderr, "bench-builder: FAILED: the limit, openssl speed -evp aes-256-xts, "
-				 "gave no figure\n");
+		fprintf (stderr,
+		         "bench-builder: FAILED: the limit, openssl speed -evp aes-256-xts, "
+		         "gave no figure\n");
 		bench_cleanup (dir, in, out, peer, pass);
 		return 1;
 	}
 	printf ("  peer qemu-img convert to LUKS (disk):  %8.1f MiB/s\n", qemu);
 	printf ("  limit openssl speed aes-256-xts 512B:  %8.1f MiB/s (1 core), %.1f MiB/s (%u)\n",
-		ssl1, ssln, g_get_num_processors ());
+	        ssl1, ssln, g_get_num_processors ());
 	printf ("  ratio ours/qemu-img (both to disk)        %.2f\n", ours / qemu);
 	printf ("  ratio encryption stage/openssl (%u cores)  %.2f\n", g_get_num_processors (),
-		stage / ssln);
+	        stage / ssln);
 	bench_cleanup (dir, in, out, peer, pass);
 	return 0;
 }

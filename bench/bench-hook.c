@@ -102,8 +102,10 @@ main (int argc, char **argv)
 	qsort (th, (size_t)n, sizeof *th, cmp);
 	qsort (tb, (size_t)n, sizeof *tb, cmp);
 	printf ("untagged domain XML: %ld bytes, %d calls each\n", len, n);
-	printf ("hook (50-aleph-confidential): median %.1f us, p90 %.1f us\n", th[n / 2], th[n * 9 / 10]);
-	printf ("baseline (drain stdin only):   median %.1f us, p90 %.1f us\n", tb[n / 2], tb[n * 9 / 10]);
+	printf ("hook (50-aleph-confidential): median %.1f us, p90 %.1f us\n", th[n / 2],
+	        th[n * 9 / 10]);
+	printf ("baseline (drain stdin only):   median %.1f us, p90 %.1f us\n", tb[n / 2],
+	        tb[n * 9 / 10]);
 	printf ("ratio hook/baseline: %.2fx (goal <= 1.5x)\n", th[n / 2] / tb[n / 2]);
 	free (th);
 	free (tb);

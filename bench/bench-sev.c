@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -22,20 +21,7 @@
 #include "ac-sev-policy.h"
 #include "ac-sev-secret.h"
 #include "ac-sev-session.h"
-
-static GBytes *
-load (const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *path = g_build_filename (dir, rel, NULL);
-	g_autoptr(GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &buf, &len, &error)) {
-		fprintf (stderr, "%s\n", error->message);
-		exit (1);
-	}
-	return g_bytes_new_take (buf, len);
-}
+#include "bench-util.h"
 
 static GBytes *
 pseudo_random (gsize len, guint32 seed)
@@ -48,33 +34,18 @@ pseudo_random (gsize len, guint32 seed)
 	return g_bytes_new_take (b, len);
 }
 
-static gdouble
-run_cmd (gchar **argv)
-{
-	gint64 t0 = g_get_monotonic_time ();
-	gint status = 0;
-	g_autoptr(GError) error = NULL;
-	if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-			   NULL, NULL, NULL, NULL, &status, &error) ||
-	    !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "%s failed (status %d)\n", argv[0], status);
-		exit (1);
-	}
-	return (g_get_monotonic_time () - t0) / 1e6;
-}
-
 /* `virt-aleph sev measure` (@cli) against virt-qemu-sev-validate on identical inputs, each
  * run as a command (process start included), printed as a ratio */
 static void
 bench_measure (const gchar *cli,
-	       GBytes *fw,
-	       GBytes *kernel,
-	       GBytes *initrd,
-	       const gchar *cmdline,
-	       guint32 policy,
-	       guint iters)
+               GBytes *fw,
+               GBytes *kernel,
+               GBytes *initrd,
+               const gchar *cmdline,
+               guint32 policy,
+               guint iters)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *tmp = NULL;
 
 	tmp = g_dir_make_tmp ("bench-sev-XXXXXX", &error);
@@ -101,43 +72,54 @@ bench_measure (const gchar *cli,
 		memset (tek, 0x22, 16);
 		for (guint i = 0; i < 16; i++)
 			blob[32 + i] = (guint8)i;
-		g_assert_true (g_file_set_contents (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw), NULL));
-		g_assert_true (g_file_set_contents (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel), NULL));
-		g_assert_true (g_file_set_contents (i_p, g_bytes_get_data (initrd, NULL), g_bytes_get_size (initrd), NULL));
+		g_assert_true (g_file_set_contents (fw_p, g_bytes_get_data (fw, NULL),
+		                                    g_bytes_get_size (fw), NULL));
+		g_assert_true (g_file_set_contents (k_p, g_bytes_get_data (kernel, NULL),
+		                                    g_bytes_get_size (kernel), NULL));
+		g_assert_true (g_file_set_contents (i_p, g_bytes_get_data (initrd, NULL),
+		                                    g_bytes_get_size (initrd), NULL));
 		g_assert_true (g_file_set_contents (tik_p, (const gchar *)tik, 16, NULL));
 		g_assert_true (g_file_set_contents (tek_p, (const gchar *)tek, 16, NULL));
-		in.policy = policy;
-		in.firmware = fw;
-		in.kernel = kernel;
-		in.initrd = initrd;
-		in.cmdline = cmdline;
-		in.num_cpus = 4;
-		in.cpu_family = 25;
-		in.cpu_model = 1;
-		in.cpu_stepping = 1;
+		in = bench_sev_launch_inputs (policy, fw, kernel, initrd, cmdline);
 		g_assert_true (ac_sev_launch_digest (&in, ld, NULL));
-		g_assert_true (ac_sev_measurement_compute (tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
+		g_assert_true (
+		    ac_sev_measurement_compute (tik, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
 		{
 			g_autofree gchar *b64 = g_base64_encode (blob, 48);
 			m_arg = g_strdup_printf ("--measurement=%s", b64);
 		}
+		/* identical inputs: one list of options for both */
+		const gchar *args[] = { m_arg,
+			                "--api-major=1",
+			                "--api-minor=55",
+			                "--build-id=24",
+			                "--policy=5",
+			                o_fw,
+			                o_k,
+			                o_i,
+			                o_c,
+			                "--num-cpus=4",
+			                "--cpu-family=25",
+			                "--cpu-model=1",
+			                "--cpu-stepping=1",
+			                o_tik,
+			                o_tek,
+			                NULL };
+		const gchar *ours_head[] = { cli, "sev", "measure", NULL };
+		const gchar *peer_head[]
+		    = { "/usr/bin/python3", "/usr/bin/virt-qemu-sev-validate", NULL };
+		g_autofree const gchar **ours_c = bench_argv_concat (ours_head, args);
+		g_autofree const gchar **peer_c = bench_argv_concat (peer_head, args);
 		for (guint r = 0; r < runs; r++) {
-			const gchar *ours_c[] = { cli, "sev", "measure", m_arg, "--api-major=1", "--api-minor=55",
-					  "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c, "--num-cpus=4",
-					  "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1", o_tik, o_tek, NULL };
-			const gchar *peer_c[] = { "/usr/bin/python3", "/usr/bin/virt-qemu-sev-validate", m_arg, "--api-major=1",
-					  "--api-minor=55", "--build-id=24", "--policy=5", o_fw, o_k, o_i, o_c,
-					  "--num-cpus=4", "--cpu-family=25", "--cpu-model=1", "--cpu-stepping=1",
-					  o_tik, o_tek, NULL };
-			g_auto(GStrv) ours = g_strdupv ((gchar **)ours_c);
-			g_auto(GStrv) peer = g_strdupv ((gchar **)peer_c);
-			t_ours += run_cmd (ours);
-			t_peer += run_cmd (peer);
+			t_ours += bench_run (ours_c);
+			t_peer += bench_run (peer_c);
 		}
-		printf ("measure command, same inputs, %u runs each (process start included):\n", runs);
+		printf ("measure command, same inputs, %u runs each (process start included):\n",
+		        runs);
 		printf ("  virt-aleph sev measure   %.1f ms\n", 1e3 * t_ours / runs);
 		printf ("  virt-qemu-sev-validate   %.1f ms\n", 1e3 * t_peer / runs);
-		printf ("  ratio: virt-aleph is %.2fx the speed of virt-qemu-sev-validate\n", t_peer / t_ours);
+		printf ("  ratio: virt-aleph is %.2fx the speed of virt-qemu-sev-validate\n",
+		        t_peer / t_ours);
 	}
 	{
 		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
@@ -151,16 +133,16 @@ main (int argc, char **argv)
 {
 	const gchar *cli, *data;
 	guint iters = argc > 3 ? (guint)atoi (argv[3]) : 20;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcSevRoots) roots = NULL;
-	g_autoptr(GBytes) chain_bytes = NULL;
-	g_autoptr(GBytes) suffix = NULL;
-	g_autoptr(GBytes) prefix = NULL;
-	g_autoptr(GBytes) fw = NULL;
-	g_autoptr(GBytes) kernel = NULL;
-	g_autoptr(GBytes) initrd = NULL;
-	g_autoptr(GByteArray) fwa = g_byte_array_new ();
-	g_autoptr(GBytes) table = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSevRoots) roots = NULL;
+	g_autoptr (GBytes) chain_bytes = NULL;
+	g_autoptr (GBytes) suffix = NULL;
+	g_autoptr (GBytes) prefix = NULL;
+	g_autoptr (GBytes) fw = NULL;
+	g_autoptr (GBytes) kernel = NULL;
+	g_autoptr (GBytes) initrd = NULL;
+	g_autoptr (GByteArray) fwa = g_byte_array_new ();
+	g_autoptr (GBytes) table = NULL;
 	gdouble t_chain = 0, t_session = 0, t_digest = 0, t_verify = 0, t_secret = 0;
 	gint64 t0;
 	const gchar *cmdline = "console=ttyS0 root=/dev/mapper/cr_root ro";
@@ -173,9 +155,10 @@ main (int argc, char **argv)
 	cli = argv[1];
 	data = argv[2];
 	roots = ac_sev_roots_new_builtin ();
-	chain_bytes = load (data, "real-chains/rome/chain_full.bin");
-	suffix = load (data, "measurement/ovmf_AmdSev_suffix.bin");
-	/* an OVMF-sized image (4 MiB) ending in a real AmdSev footer, a 12 MiB kernel, 48 MiB initrd */
+	chain_bytes = bench_load (data, "real-chains/rome/chain_full.bin");
+	suffix = bench_load (data, "measurement/ovmf_AmdSev_suffix.bin");
+	/* an OVMF-sized image (4 MiB) ending in a real AmdSev footer, a 12 MiB kernel, 48 MiB
+	 * initrd */
 	prefix = pseudo_random (4 * 1024 * 1024 - g_bytes_get_size (suffix), 1);
 	g_byte_array_append (fwa, g_bytes_get_data (prefix, NULL), g_bytes_get_size (prefix));
 	g_byte_array_append (fwa, g_bytes_get_data (suffix, NULL), g_bytes_get_size (suffix));
@@ -187,20 +170,22 @@ main (int argc, char **argv)
 
 	/* ---- 1. the flow ---- */
 	for (guint i = 0; i < iters; i++) {
-		g_autoptr(AcSevChain) chain = NULL;
-		g_autoptr(AcSevOwnerLaunch) fresh = ac_sev_owner_launch_new (policy);
-		g_autoptr(AcSevOwnerLaunch) o = ac_sev_owner_launch_new (policy);
-		g_autoptr(AcSecret) tek = ac_secret_new_random_bytes (16, NULL);
-		g_autoptr(AcSecret) tik = ac_secret_new_random_bytes (16, NULL);
-		g_autoptr(AcTeeSealedSecret) sealed = NULL;
+		g_autoptr (AcSevChain) chain = NULL;
+		g_autoptr (AcSevOwnerLaunch) fresh = ac_sev_owner_launch_new (policy);
+		g_autoptr (AcSevOwnerLaunch) o = ac_sev_owner_launch_new (policy);
+		g_autoptr (AcSecret) tek = ac_secret_new_random_bytes (16, NULL);
+		g_autoptr (AcSecret) tik = ac_secret_new_random_bytes (16, NULL);
+		g_autoptr (AcTeeSealedSecret) sealed = NULL;
 		AcSevOwnerEvidence ev = { 0 };
 		AcSevLaunchInputs in = { 0 };
 		guint8 ld[32], blob[48] = { 0 };
 
 		t0 = g_get_monotonic_time ();
-		chain = ac_sev_chain_parse (g_bytes_get_data (chain_bytes, NULL), g_bytes_get_size (chain_bytes), &error);
+		chain = ac_sev_chain_parse (g_bytes_get_data (chain_bytes, NULL),
+		                            g_bytes_get_size (chain_bytes), &error);
 		g_assert_no_error (error);
-		g_assert_true (ac_sev_owner_launch_verify_chain (fresh, chain, roots, NULL, &error));
+		g_assert_true (
+		    ac_sev_owner_launch_verify_chain (fresh, chain, roots, NULL, &error));
 		t_chain += (g_get_monotonic_time () - t0) / 1e6;
 
 		t0 = g_get_monotonic_time ();
@@ -208,21 +193,14 @@ main (int argc, char **argv)
 		t_session += (g_get_monotonic_time () - t0) / 1e6;
 
 		t0 = g_get_monotonic_time ();
-		in.policy = policy;
-		in.firmware = fw;
-		in.kernel = kernel;
-		in.initrd = initrd;
-		in.cmdline = cmdline;
-		in.num_cpus = 4;
-		in.cpu_family = 25;
-		in.cpu_model = 1;
-		in.cpu_stepping = 1;
+		in = bench_sev_launch_inputs (policy, fw, kernel, initrd, cmdline);
 		g_assert_true (ac_sev_launch_digest (&in, ld, &error));
 		t_digest += (g_get_monotonic_time () - t0) / 1e6;
 
 		/* the platform's answer (not timed): MEASURE ‖ MNONCE, for a session whose keys the
 		 * bench knows (the fresh one keeps its own) */
-		g_assert_true (ac_sev_measurement_compute ((const guint8 *)tik->data, 1, 55, 24, policy, ld, blob + 32, blob, NULL));
+		g_assert_true (ac_sev_measurement_compute ((const guint8 *)tik->data, 1, 55, 24,
+		                                           policy, ld, blob + 32, blob, NULL));
 		g_assert_true (ac_sev_owner_launch_resume_keys (o, tek, tik, &error));
 		ev = (AcSevOwnerEvidence){ blob, sizeof (blob), 1, 55, 24, policy };
 		t0 = g_get_monotonic_time ();
@@ -238,13 +216,17 @@ main (int argc, char **argv)
 		/* the owner's verify computes the digest itself: its own share is what is left */
 		gdouble total = t_chain + t_session + t_verify + t_secret;
 		t_verify = MAX (t_verify - t_digest, 0);
-		printf ("guest-owner flow (4 MiB firmware, 12 MiB kernel, 48 MiB initrd, SEV-ES 4 vCPUs), %u runs:\n", iters);
-		printf ("  %.2f flows/s (%.1f ms each): chain %.2f ms, session %.2f ms, digest %.2f ms, "
-			"verify %.3f ms, secret %.3f ms\n",
-			iters / total, 1e3 * total / iters, 1e3 * t_chain / iters, 1e3 * t_session / iters,
-			1e3 * t_digest / iters, 1e3 * t_verify / iters, 1e3 * t_secret / iters);
+		printf ("guest-owner flow (4 MiB firmware, 12 MiB kernel, 48 MiB initrd, SEV-ES 4 "
+		        "vCPUs), %u runs:\n",
+		        iters);
+		printf ("  %.2f flows/s (%.1f ms each): chain %.2f ms, session %.2f ms, digest "
+		        "%.2f ms, "
+		        "verify %.3f ms, secret %.3f ms\n",
+		        iters / total, 1e3 * total / iters, 1e3 * t_chain / iters,
+		        1e3 * t_session / iters, 1e3 * t_digest / iters, 1e3 * t_verify / iters,
+		        1e3 * t_secret / iters);
 		printf ("  without the digest (what depends on image size): %.1f flows/s\n",
-			iters / (total - t_digest));
+		        iters / (total - t_digest));
 	}
 
 	/* ---- 2. `measure` against virt-qemu-sev-validate, same inputs ---- */

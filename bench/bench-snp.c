@@ -22,9 +22,7 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,34 +31,12 @@
 
 #include "ac-snp-measure.h"
 #include "ac-snp-verify.h"
+#include "bench-util.h"
 
 #define TARGET_MS 20.0
 #define VERIFY_TARGET_MS 5.0
 #define VERIFY_PROCESS_TARGET_RATIO 2.0
 #define VERSION_TARGET_RATIO 2.0
-
-static GBytes *
-load (const gchar *path)
-{
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &buf, &len, &error)) {
-		fprintf (stderr, "%s\n", error->message);
-		exit (1);
-	}
-	return g_bytes_new_take (buf, len);
-}
-
-static void
-save (const gchar *path, const guint8 *data, gsize len)
-{
-	g_autoptr (GError) error = NULL;
-	if (!g_file_set_contents (path, (const gchar *)data, (gssize)len, &error)) {
-		fprintf (stderr, "%s\n", error->message);
-		exit (1);
-	}
-}
 
 /* @argv's output, checked once before the timing */
 static gchar *
@@ -70,8 +46,8 @@ output_of (const gchar *const *argv)
 	gchar *out = NULL;
 	g_autoptr (GError) error = NULL;
 	if (!g_spawn_sync (NULL, (gchar **)argv, NULL,
-	                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-	                   NULL, &status, &error)
+	                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+	                   &status, &error)
 	    || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
 		fprintf (stderr, "%s failed (status %d)\n", argv[0], status);
 		exit (1);
@@ -79,36 +55,11 @@ output_of (const gchar *const *argv)
 	return out;
 }
 
-/* one run of @argv, its output to /dev/null, in milliseconds: posix_spawn (a vfork), so that
- * the time is the command's and not a fork copying this benchmark's tens of MiB of page
- * tables (GLib's spawn with redirections forks) */
+/* bench_run() in milliseconds */
 static gdouble
 run_cmd (const gchar *const *argv)
 {
-	posix_spawn_file_actions_t fa;
-	gint64 t0;
-	pid_t pid;
-	gint status = 0;
-
-	posix_spawn_file_actions_init (&fa);
-	posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
-	t0 = g_get_monotonic_time ();
-	if (posix_spawnp (&pid, argv[0], &fa, NULL, (gchar **)argv, environ) != 0
-	    || waitpid (pid, &status, 0) != pid || !WIFEXITED (status)
-	    || WEXITSTATUS (status) != 0) {
-		fprintf (stderr, "%s failed (status %d)\n", argv[0], status);
-		exit (1);
-	}
-	posix_spawn_file_actions_destroy (&fa);
-	return (g_get_monotonic_time () - t0) / 1e3;
-}
-
-static gint
-cmp_double (gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
-	return x < y ? -1 : x > y;
+	return bench_run (argv) * 1e3;
 }
 
 static gdouble
@@ -117,7 +68,7 @@ median_ms (const gchar *const *argv, guint runs)
 	g_autofree gdouble *t = g_new (gdouble, runs);
 	for (guint i = 0; i < runs; i++)
 		t[i] = run_cmd (argv);
-	qsort (t, runs, sizeof (gdouble), cmp_double);
+	qsort (t, runs, sizeof (gdouble), bench_cmp_double);
 	return runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
 }
 
@@ -132,7 +83,7 @@ medians_interleaved (const gchar *const *const *cmds, guint n, guint runs, gdoub
 			t[c * runs + i] = run_cmd (cmds[c]);
 	for (guint c = 0; c < n; c++) {
 		gdouble *tc = t + c * runs;
-		qsort (tc, runs, sizeof (gdouble), cmp_double);
+		qsort (tc, runs, sizeof (gdouble), bench_cmp_double);
 		out[c] = runs % 2 ? tc[runs / 2] : (tc[runs / 2 - 1] + tc[runs / 2]) / 2;
 	}
 }
@@ -161,7 +112,7 @@ bench_verify (const gchar *cli, const gchar *data, guint runs)
 	g_autofree gchar *rp
 	    = g_build_filename (data, "virtee-sev-milan", "report_milan.bin", NULL);
 	g_autofree gchar *vp = g_build_filename (data, "virtee-sev-milan", "vcek_milan.der", NULL);
-	g_autoptr (GBytes) report = load (rp), vcek_der = load (vp);
+	g_autoptr (GBytes) report = bench_load (rp, NULL), vcek_der = bench_load (vp, NULL);
 	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new_builtin ();
 	g_autoptr (AcSnpCert) vcek = ac_snp_cert_parse (g_bytes_get_data (vcek_der, NULL),
 	                                                g_bytes_get_size (vcek_der), vp, NULL);
@@ -169,31 +120,14 @@ bench_verify (const gchar *cli, const gchar *data, guint runs)
 	g_autofree gdouble *t = g_new (gdouble, runs);
 	AcSnpCertSource certs = { .leaf = vcek };
 	AcSnpVerifyExpect e = { .at = at };
-	const gchar *verify[] = { cli,
-		                  "snp",
-		                  "verify-report",
-		                  rp,
-		                  "--vcek",
-		                  vp,
-		                  "--at",
-		                  "2026-08-18T00:00:00Z",
-		                  "--min-tcb",
-		                  "bl=0",
-		                  "--allow-tcb-below-default",
-		                  NULL };
-	const gchar *verify_json[] = { cli,
-		                       "--json",
-		                       "snp",
-		                       "verify-report",
-		                       rp,
-		                       "--vcek",
-		                       vp,
-		                       "--at",
-		                       "2026-08-18T00:00:00Z",
-		                       "--min-tcb",
-		                       "bl=0",
-		                       "--allow-tcb-below-default",
-		                       NULL };
+	const gchar *args[]
+	    = { "snp",  "verify-report",        rp,          "--vcek", vp,
+		"--at", "2026-08-18T00:00:00Z", "--min-tcb", "bl=0",   "--allow-tcb-below-default",
+		NULL };
+	const gchar *text_head[] = { cli, NULL };
+	const gchar *json_head[] = { cli, "--json", NULL };
+	g_autofree const gchar **verify = bench_argv_concat (text_head, args);
+	g_autofree const gchar **verify_json = bench_argv_concat (json_head, args);
 	g_autofree gchar *chain
 	    = g_build_filename (data, "virtee-sev-milan", "cert_chain_milan.pem", NULL);
 	const gchar *ossl_verify[] = { "openssl", "verify", "-CAfile", chain, chain, NULL };
@@ -217,7 +151,7 @@ bench_verify (const gchar *cli, const gchar *data, guint runs)
 		}
 		t[i] = (g_get_monotonic_time () - t0) / 1e3;
 	}
-	qsort (t, runs, sizeof (gdouble), cmp_double);
+	qsort (t, runs, sizeof (gdouble), bench_cmp_double);
 	t_lib = t[runs / 2];
 	/* once each first: the files in the page cache */
 	for (guint c = 0; c < G_N_ELEMENTS (cmds); c++)
@@ -252,10 +186,13 @@ bench_verify (const gchar *cli, const gchar *data, guint runs)
 
 /* the library alone on A's inputs (files already in memory): what start-up does not cost */
 static gdouble
-library_median_ms (const gchar *fw_p, const gchar *i_p, GBytes *kernel, const gchar *cmdline,
+library_median_ms (const gchar *fw_p,
+                   const gchar *i_p,
+                   GBytes *kernel,
+                   const gchar *cmdline,
                    guint runs)
 {
-	g_autoptr (GBytes) fw = load (fw_p), initrd = load (i_p);
+	g_autoptr (GBytes) fw = bench_load (fw_p, NULL), initrd = bench_load (i_p, NULL);
 	g_autofree gdouble *t = g_new (gdouble, runs);
 	AcSnpLaunchInputs in = {
 		.firmware = fw,
@@ -273,7 +210,7 @@ library_median_ms (const gchar *fw_p, const gchar *i_p, GBytes *kernel, const gc
 		g_assert_true (ac_snp_launch_digest (&in, ld, NULL));
 		t[i] = (g_get_monotonic_time () - t0) / 1e3;
 	}
-	qsort (t, runs, sizeof (gdouble), cmp_double);
+	qsort (t, runs, sizeof (gdouble), bench_cmp_double);
 	return t[runs / 2];
 }
 
@@ -302,22 +239,22 @@ main (int argc, char **argv)
 	g_assert_no_error (error);
 
 	/* A's inputs */
-	ovmf = load (ovmf_path);
+	ovmf = bench_load (ovmf_path, NULL);
 	{
 		g_autofree gchar *sp = g_build_filename (data, "sev-snp-measure", "fixtures",
 		                                         "ovmf_AmdSev_suffix.bin", NULL);
 		gsize len = g_bytes_get_size (ovmf);
 		g_autofree guint8 *fw = g_memdup2 (g_bytes_get_data (ovmf, NULL), len);
-		suffix = load (sp);
+		suffix = bench_load (sp, NULL);
 		g_assert_cmpuint (len, >=, g_bytes_get_size (suffix));
 		memcpy (fw + len - g_bytes_get_size (suffix), g_bytes_get_data (suffix, NULL),
 		        g_bytes_get_size (suffix));
 		fw_p = g_build_filename (tmp, "OVMF-amdsev.fd", NULL);
-		save (fw_p, fw, len);
+		bench_save (fw_p, fw, len);
 	}
 	kpath = boot_kernel ();
 	if (kpath != NULL) {
-		kernel = load (kpath);
+		kernel = bench_load (kpath, NULL);
 	} else {
 		g_autofree guint8 *k = g_malloc (12 << 20);
 		for (gsize i = 0; i < (12 << 20); i++)
@@ -325,13 +262,13 @@ main (int argc, char **argv)
 		kernel = g_bytes_new_take (g_steal_pointer (&k), 12 << 20);
 	}
 	k_p = g_build_filename (tmp, "vmlinuz", NULL);
-	save (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel));
+	bench_save (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel));
 	{
 		g_autofree guint8 *r = g_malloc (4 << 20);
 		for (gsize i = 0; i < (4 << 20); i++)
 			r[i] = (guint8)(i * 40503u >> 8);
 		i_p = g_build_filename (tmp, "initrd", NULL);
-		save (i_p, r, 4 << 20);
+		bench_save (i_p, r, 4 << 20);
 	}
 
 	{

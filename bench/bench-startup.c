@@ -15,59 +15,18 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "ac-sev-measure.h"
-
-extern char **environ;
-
-/* one run of @argv, stdout and stderr to /dev/null: seconds, or exits when it fails */
-static gdouble
-run_once (const gchar *const *argv)
-{
-	posix_spawn_file_actions_t fa;
-	gint64 t0;
-	pid_t pid;
-	int status = 0, rc;
-
-	posix_spawn_file_actions_init (&fa);
-	posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
-	t0 = g_get_monotonic_time ();
-	rc = posix_spawn (&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy (&fa);
-	if (rc != 0) {
-		fprintf (stderr, "bench-startup: cannot run %s: %s\n", argv[0], g_strerror (rc));
-		exit (1);
-	}
-	if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-		g_autofree gchar *cmd = g_strjoinv (" ", (gchar **)argv);
-		fprintf (stderr,
-		         "bench-startup: FAILED: '%s' (wait status 0x%x): no ratio without a run\n",
-		         cmd, status);
-		exit (1);
-	}
-	return (g_get_monotonic_time () - t0) / 1e6;
-}
-
-static int
-cmp_double (gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
-	return x < y ? -1 : x > y;
-}
+#include "bench-util.h"
 
 static gdouble
 median (GArray *a)
 {
-	g_array_sort (a, cmp_double);
+	g_array_sort (a, bench_cmp_double);
 	return g_array_index (a, gdouble, a->len / 2);
 }
 
@@ -98,12 +57,12 @@ bench_pair (const Pair *p, guint runs)
 	gdouble ours, peer;
 	gboolean ok;
 
-	run_once (p->ours);
-	run_once (p->peer);
+	bench_run (p->ours);
+	bench_run (p->peer);
 	for (guint i = 0; i < runs; i++) {
-		gdouble t = run_once (p->ours);
+		gdouble t = bench_run (p->ours);
 		g_array_append_val (t_ours, t);
-		t = run_once (p->peer);
+		t = bench_run (p->peer);
 		g_array_append_val (t_peer, t);
 	}
 	ours = median (t_ours);
@@ -124,30 +83,6 @@ bench_pair (const Pair *p, guint runs)
 		        ours / peer, p->target, ok ? "ok" : "MISSED");
 	}
 	return ok;
-}
-
-static GBytes *
-load (const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *path = g_build_filename (dir, rel, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *buf = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &buf, &len, &error)) {
-		fprintf (stderr, "bench-startup: %s\n", error->message);
-		exit (1);
-	}
-	return g_bytes_new_take (buf, len);
-}
-
-static void
-write_file (const gchar *path, const void *data, gsize len)
-{
-	g_autoptr (GError) error = NULL;
-	if (!g_file_set_contents (path, data, (gssize)len, &error)) {
-		fprintf (stderr, "bench-startup: %s\n", error->message);
-		exit (1);
-	}
 }
 
 int
@@ -197,7 +132,7 @@ main (int argc, char **argv)
 	{
 		g_autoptr (GByteArray) a = g_byte_array_sized_new (4 * 1024 * 1024);
 		GRand *r = g_rand_new_with_seed (1);
-		suffix = load (data, "measurement/ovmf_AmdSev_suffix.bin");
+		suffix = bench_load (data, "measurement/ovmf_AmdSev_suffix.bin");
 		g_byte_array_set_size (a, 4 * 1024 * 1024 - g_bytes_get_size (suffix));
 		for (guint i = 0; i < a->len; i++)
 			a->data[i] = (guint8)g_rand_int (r);
@@ -209,12 +144,7 @@ main (int argc, char **argv)
 	memset (tek, 0x22, sizeof (tek));
 	for (guint i = 0; i < 16; i++)
 		blob[32 + i] = (guint8)i;
-	in.policy = 0x5;
-	in.firmware = fw;
-	in.num_cpus = 4;
-	in.cpu_family = 25;
-	in.cpu_model = 1;
-	in.cpu_stepping = 1;
+	in = bench_sev_launch_inputs (0x5, fw, NULL, NULL, NULL);
 	if (!ac_sev_launch_digest (&in, ld, &error)
 	    || !ac_sev_measurement_compute (tik, 1, 55, 24, in.policy, ld, blob + 32, blob,
 	                                    &error)) {
@@ -225,12 +155,12 @@ main (int argc, char **argv)
 		g_autofree gchar *b64 = g_base64_encode (blob, sizeof (blob));
 		m_arg = g_strdup_printf ("--measurement=%s", b64);
 	}
-	write_file (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw));
-	write_file (tik_p, tik, sizeof (tik));
-	write_file (tek_p, tek, sizeof (tek));
+	bench_save (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw));
+	bench_save (tik_p, tik, sizeof (tik));
+	bench_save (tek_p, tek, sizeof (tek));
 	for (guint i = 0; i < sizeof (small); i++)
 		small[i] = (guint8)(i * 7 + 3);
-	write_file (small_p, small, sizeof (small));
+	bench_save (small_p, small, sizeof (small));
 	o_fw = g_strdup_printf ("--firmware=%s", fw_p);
 	o_tik = g_strdup_printf ("--tik=%s", tik_p);
 	o_tek = g_strdup_printf ("--tek=%s", tek_p);
@@ -244,10 +174,8 @@ main (int argc, char **argv)
 		ok = bench_pair (&p, runs) && ok;
 	}
 	{
-		const gchar *ours[] = { cli,
-			                "sev",
-			                "measure",
-			                m_arg,
+		/* identical inputs: one list of options for both */
+		const gchar *args[] = { m_arg,
 			                "--api-major=1",
 			                "--api-minor=55",
 			                "--build-id=24",
@@ -260,21 +188,10 @@ main (int argc, char **argv)
 			                o_tik,
 			                o_tek,
 			                NULL };
-		const gchar *peer[] = { python,
-			                validate,
-			                m_arg,
-			                "--api-major=1",
-			                "--api-minor=55",
-			                "--build-id=24",
-			                "--policy=5",
-			                o_fw,
-			                "--num-cpus=4",
-			                "--cpu-family=25",
-			                "--cpu-model=1",
-			                "--cpu-stepping=1",
-			                o_tik,
-			                o_tek,
-			                NULL };
+		const gchar *ours_head[] = { cli, "sev", "measure", NULL };
+		const gchar *peer_head[] = { python, validate, NULL };
+		g_autofree const gchar **ours = bench_argv_concat (ours_head, args);
+		g_autofree const gchar **peer = bench_argv_concat (peer_head, args);
 		Pair p = { "measure a launch (4 MiB firmware, SEV-ES, 4 vCPUs), identical inputs",
 			   "virt-aleph sev measure",
 			   "virt-qemu-sev-validate",

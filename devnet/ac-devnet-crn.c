@@ -135,7 +135,7 @@ ac_devnet_crn_classify (const gchar *method, const gchar *path)
 /* ---- certificates ---- */
 
 static void
-crn_certificates (AcDevnetCrn *crn, SoupServerMessage *msg)
+crn_certificates (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 {
 	AcDevnetAttack attack = ac_devnet_crn_vm_attack (crn);
 	g_autoptr (GBytes) chain = NULL;
@@ -206,6 +206,39 @@ crn_vm_lookup (AcDevnetCrn *crn, const gchar *hash)
 	return vm;
 }
 
+/* the item hash of @co's rootfs.parent.ref, or %NULL */
+static const gchar *
+crn_rootfs_ref (JsonObject *co)
+{
+	JsonObject *rfs = ac_devnet_json_object_member (co, "rootfs");
+	JsonObject *parent = ac_devnet_json_object_member (rfs, "parent");
+	return parent != NULL ? json_object_get_string_member_with_default (parent, "ref", NULL)
+	                      : NULL;
+}
+
+/* the stored file of @ref, the @what of the instance (firmware, rootfs); %NULL after a 503
+ * reply naming it */
+static gchar *
+crn_notify_file (AcDevnetCrn *crn,
+                 SoupServerMessage *msg,
+                 const gchar *hash,
+                 const gchar *what,
+                 const gchar *ref)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *path = NULL;
+
+	if (ref != NULL)
+		path = ac_devnet_messages_store_file (crn->devnet, ref, NULL, &error);
+	if (path == NULL) {
+		g_autofree gchar *text
+		    = g_strdup_printf ("%s %s: %s", what, ref != NULL ? ref : "(none)",
+		                       error != NULL ? error->message : "missing");
+		notify_reply (msg, 503, hash, text);
+	}
+	return path;
+}
+
 /* an SEV-SNP instance: the runtime fetched and checked, the guest booted, its agent started */
 static void
 crn_notify_snp (AcDevnetCrn *crn,
@@ -214,24 +247,12 @@ crn_notify_snp (AcDevnetCrn *crn,
                 JsonObject *co,
                 const gchar *hash)
 {
-	AcDevnet *self = crn->devnet;
 	g_autoptr (GError) error = NULL;
-	g_autofree gchar *rootfs = NULL;
-	JsonObject *rfs = ac_devnet_json_object_member (co, "rootfs");
-	JsonObject *parent = ac_devnet_json_object_member (rfs, "parent");
-	const gchar *rootfs_ref
-	    = parent != NULL ? json_object_get_string_member_with_default (parent, "ref", NULL)
-	                     : NULL;
+	g_autofree gchar *rootfs = crn_notify_file (crn, msg, hash, "rootfs", crn_rootfs_ref (co));
 	AcDevnetVm *vm;
 
-	if (rootfs_ref == NULL
-	    || (rootfs = ac_devnet_messages_store_file (self, rootfs_ref, NULL, &error)) == NULL) {
-		g_autofree gchar *text
-		    = g_strdup_printf ("rootfs %s: %s", rootfs_ref != NULL ? rootfs_ref : "(none)",
-		                       error != NULL ? error->message : "missing");
-		notify_reply (msg, 503, hash, text);
+	if (rootfs == NULL)
 		return;
-	}
 	vm = crn_vm_lookup (crn, hash);
 	if (vm->row->state != NULL && g_strcmp0 (vm->row->state, "stopped") != 0
 	    && g_strcmp0 (vm->row->state, "erased") != 0) {
@@ -258,7 +279,7 @@ crn_notify_snp (AcDevnetCrn *crn,
 }
 
 static void
-crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
+crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path)
 {
 	AcDevnet *self = crn->devnet;
 	g_autoptr (GBytes) body = ac_devnet_request_body (msg);
@@ -268,8 +289,8 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 	g_autofree gchar *rootfs = NULL;
 	g_autofree gchar *firmware = NULL;
 	g_autofree gchar *hash = NULL;
-	JsonObject *co, *env, *te, *req, *node, *rfs, *parent;
-	const gchar *node_hash, *fw_ref, *rootfs_ref;
+	JsonObject *co, *env, *te, *req, *node;
+	const gchar *node_hash;
 	AcDevnetVm *vm;
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data (body, &len);
@@ -325,34 +346,21 @@ crn_notify (AcDevnetCrn *crn, SoupServerMessage *msg)
 	}
 	if (ac_devnet_snp_vm_is_snp (co)) {
 		if (self->crn_no_snp[crn->index]) {
-			notify_reply (msg, 503, hash, "this node has no SEV-SNP (crns[].snp = false)");
+			notify_reply (msg, 503, hash,
+			              "this node has no SEV-SNP (crns[].snp = false)");
 			return;
 		}
 		crn_notify_snp (crn, msg, row, co, hash);
 		return;
 	}
-	fw_ref = json_object_get_string_member_with_default (te, "firmware", NULL);
-	rfs = ac_devnet_json_object_member (co, "rootfs");
-	parent = ac_devnet_json_object_member (rfs, "parent");
-	rootfs_ref = parent != NULL
-	                 ? json_object_get_string_member_with_default (parent, "ref", NULL)
-	                 : NULL;
-	if (fw_ref == NULL
-	    || (firmware = ac_devnet_messages_store_file (self, fw_ref, NULL, &error)) == NULL) {
-		g_autofree gchar *text
-		    = g_strdup_printf ("firmware %s: %s", fw_ref != NULL ? fw_ref : "(none)",
-		                       error != NULL ? error->message : "missing");
-		notify_reply (msg, 503, hash, text);
+	firmware
+	    = crn_notify_file (crn, msg, hash, "firmware",
+	                       json_object_get_string_member_with_default (te, "firmware", NULL));
+	if (firmware == NULL)
 		return;
-	}
-	if (rootfs_ref == NULL
-	    || (rootfs = ac_devnet_messages_store_file (self, rootfs_ref, NULL, &error)) == NULL) {
-		g_autofree gchar *text
-		    = g_strdup_printf ("rootfs %s: %s", rootfs_ref != NULL ? rootfs_ref : "(none)",
-		                       error != NULL ? error->message : "missing");
-		notify_reply (msg, 503, hash, text);
+	rootfs = crn_notify_file (crn, msg, hash, "rootfs", crn_rootfs_ref (co));
+	if (rootfs == NULL)
 		return;
-	}
 	vm = crn_vm_lookup (crn, hash);
 	if (vm->row->state == NULL || g_strcmp0 (vm->row->state, "stopped") == 0
 	    || g_strcmp0 (vm->row->state, "erased") == 0) {
@@ -431,6 +439,19 @@ crn_status_config (AcDevnetCrn *crn, SoupServerMessage *msg)
 	ac_devnet_reply_json (msg, 200, node);
 }
 
+/* the endpoints of one method: GET (or HEAD), else POST */
+static const struct {
+	AcDevnetEndpoint ep;
+	gboolean post;
+	void (*handle) (AcDevnetCrn *crn, SoupServerMessage *msg, const gchar *path);
+} crn_routes[] = {
+	{ AC_DEVNET_EP_CRN_CERTIFICATES, FALSE, crn_certificates },
+	{ AC_DEVNET_EP_CRN_NOTIFY, TRUE, crn_notify },
+	{ AC_DEVNET_EP_CRN_INITIALIZE, TRUE, ac_devnet_crn_launch_initialize },
+	{ AC_DEVNET_EP_CRN_MEASUREMENT, FALSE, ac_devnet_crn_launch_measurement },
+	{ AC_DEVNET_EP_CRN_INJECT_SECRET, TRUE, ac_devnet_crn_launch_inject_secret },
+};
+
 gboolean
 ac_devnet_crn_handle (AcDevnetCrn *crn,
                       AcDevnetEndpoint ep,
@@ -445,57 +466,32 @@ ac_devnet_crn_handle (AcDevnetCrn *crn,
 		ac_devnet_reply_cors_preflight (msg);
 		return TRUE;
 	}
-	switch (ep) {
-	case AC_DEVNET_EP_CRN_CERTIFICATES:
-		if (get) {
-			crn_certificates (crn, msg);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_NOTIFY:
-		if (post) {
-			crn_notify (crn, msg);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_INITIALIZE:
-		if (post) {
-			ac_devnet_crn_launch_initialize (crn, msg, path);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_MEASUREMENT:
-		if (get) {
-			ac_devnet_crn_launch_measurement (crn, msg, path);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_INJECT_SECRET:
-		if (post) {
-			ac_devnet_crn_launch_inject_secret (crn, msg, path);
-			return TRUE;
-		}
-		break;
-	case AC_DEVNET_EP_CRN_OPERATE:
+	for (gsize i = 0; i < G_N_ELEMENTS (crn_routes); i++) {
+		if (crn_routes[i].ep != ep)
+			continue;
+		if (crn_routes[i].post ? post : get)
+			crn_routes[i].handle (crn, msg, path);
+		else
+			ac_devnet_reply_error (msg, 405, "%s is not allowed on %s", method, path);
+		return TRUE;
+	}
+	if (ep == AC_DEVNET_EP_CRN_OPERATE) {
 		if (g_str_has_suffix (path, "/logs"))
 			ac_devnet_crn_vm_logs (crn, msg, path);
 		else
 			ac_devnet_crn_launch_operate (crn, msg, path);
 		return TRUE;
-	default:
-		if (get && g_strcmp0 (path, "/status/config") == 0) {
-			crn_status_config (crn, msg);
-			return TRUE;
-		}
-		if (get
-		    && (g_strcmp0 (path, "/about/executions/list") == 0
-		        || g_strcmp0 (path, "/v2/about/executions/list") == 0)) {
-			crn_executions (crn, msg, g_str_has_prefix (path, "/v2/"));
-			return TRUE;
-		}
-		ac_devnet_reply_error (msg, 404, "no devnet CRN endpoint %s %s", method, path);
+	}
+	if (get && g_strcmp0 (path, "/status/config") == 0) {
+		crn_status_config (crn, msg);
 		return TRUE;
 	}
-	ac_devnet_reply_error (msg, 405, "%s is not allowed on %s", method, path);
+	if (get
+	    && (g_strcmp0 (path, "/about/executions/list") == 0
+	        || g_strcmp0 (path, "/v2/about/executions/list") == 0)) {
+		crn_executions (crn, msg, g_str_has_prefix (path, "/v2/"));
+		return TRUE;
+	}
+	ac_devnet_reply_error (msg, 404, "no devnet CRN endpoint %s %s", method, path);
 	return TRUE;
 }

@@ -118,17 +118,13 @@ read_key (const gchar *dir, const gchar *name, GError **error)
 {
 	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
 	g_autofree gchar *path = g_build_filename (dir, base, NULL);
-	g_autofree gchar *buf = NULL;
-	gsize len = 0;
-	EVP_PKEY *key;
-	if (!g_file_get_contents (path, &buf, &len, NULL)) {
+	gboolean readable;
+	EVP_PKEY *key = ac_sev_private_key_read (path, &readable);
+
+	if (!readable)
 		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root key %s is missing",
 		             path);
-		return NULL;
-	}
-	key = ac_sev_private_key_from_pem (buf, len);
-	ac_secret_wipe (buf, len);
-	if (key == NULL)
+	else if (key == NULL)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "devnet root key %s is not a PEM private key", path);
 	return key;

@@ -5,24 +5,38 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "ac-devnet-reply.h"
 #include "ac-json.h"
+
+static void
+reply_body (SoupServerMessage *msg, guint status, const gchar *type, const gchar *text)
+{
+	soup_server_message_set_status (msg, status, NULL);
+	soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, text, strlen (text));
+}
 
 void
 ac_devnet_reply_json (SoupServerMessage *msg, guint status, JsonNode *node)
 {
 	g_autofree gchar *text = json_to_string (node, FALSE);
-	soup_server_message_set_status (msg, status, NULL);
-	soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, text,
-	                                  strlen (text));
+	reply_body (msg, status, "application/json", text);
 }
 
 void
 ac_devnet_reply_text (SoupServerMessage *msg, guint status, const gchar *text)
 {
-	soup_server_message_set_status (msg, status, NULL);
-	soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
-	                                  strlen (text));
+	reply_body (msg, status, "text/plain; charset=utf-8", text);
+}
+
+void
+ac_devnet_reply_bytes (SoupServerMessage *msg, GBytes *bytes)
+{
+	soup_server_message_set_status (msg, 200, NULL);
+	soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+	                              "Content-Type", "application/octet-stream");
+	soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
 }
 
 void

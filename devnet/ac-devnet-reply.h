@@ -1,5 +1,6 @@
 /*
- * aleph-confidential devnet: the replies of every handler: JSON, plain text and {"error": …}.
+ * aleph-confidential devnet: the replies of every handler: JSON, plain text, bytes and
+ * {"error": …}.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,6 +16,10 @@ ac_devnet_reply_json (SoupServerMessage *msg, guint status, JsonNode *node);
 
 void
 ac_devnet_reply_text (SoupServerMessage *msg, guint status, const gchar *text);
+
+/* 200, application/octet-stream: @bytes */
+void
+ac_devnet_reply_bytes (SoupServerMessage *msg, GBytes *bytes);
 
 void
 ac_devnet_reply_error (SoupServerMessage *msg, guint status, const gchar *fmt, ...)

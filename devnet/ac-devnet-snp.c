@@ -272,10 +272,7 @@ snp_report (AcDevnet *self, SoupServerMessage *msg, GHashTable *query)
 		ac_devnet_reply_error (msg, 500, "%s: SNP report: %s", crn->name, error->message);
 		return;
 	}
-	soup_server_message_set_status (msg, 200, NULL);
-	soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-	                              "Content-Type", "application/octet-stream");
-	soup_message_body_append_bytes (soup_server_message_get_response_body (msg), report);
+	ac_devnet_reply_bytes (msg, report);
 }
 
 gboolean

@@ -383,10 +383,7 @@ ac_devnet_upload_raw (AcDevnet *self, SoupServerMessage *msg, const gchar *path)
 	if (self->knobs.ignore_range)
 		soup_message_headers_remove (soup_server_message_get_request_headers (msg),
 		                             "Range");
-	soup_server_message_set_status (msg, 200, NULL);
-	soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-	                              "Content-Type", "application/octet-stream");
-	soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
+	ac_devnet_reply_bytes (msg, bytes);
 }
 
 gboolean

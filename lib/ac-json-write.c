@@ -7,21 +7,52 @@
 
 #include "ac-json-write.h"
 
-/*
- * As json-glib 1.6's generator: '"' and '\\' escaped with a backslash, \b \f \n \r \t by name,
- * the other bytes from 0x01 to 0x1e and 0x7f as \u00xx; everything else (0x1f included, and
- * UTF-8 sequences) as is. The callers pass valid UTF-8 (g_utf8_make_valid for messages).
+/* whether @c is written as is in @style (the rest is escaped) */
+static gboolean
+ac_json_escape_as_is (gunichar c, AcJsonEscape style)
+{
+	if (c >= 0x20 && c <= 0x7e)
+		return TRUE;
+	switch (style) {
+	case AC_JSON_ESCAPE_GLIB:
+		return c == 0x1f || c >= 0x80;
+	case AC_JSON_ESCAPE_ECMA:
+		return c >= 0x7f;
+	case AC_JSON_ESCAPE_ASCII:
+	default:
+		return FALSE;
+	}
+}
+
+/**
+ * ac_json_append_escaped:
+ * @len: the bytes of @s to write (a NUL among them is escaped as any control character)
+ *
+ * @s quoted and escaped in @style: '"' and '\\' with a backslash, \b \f \n \r \t by name,
+ * the other characters @style does not keep as \uXXXX. AC_JSON_ESCAPE_ASCII reads @s as
+ * UTF-8 (the callers pass valid UTF-8) and writes a character above U+FFFF as its two
+ * UTF-16 halves; the other styles go byte by byte.
  */
 void
-ac_json_append_string (GString *out, const gchar *s)
+ac_json_append_escaped (GString *out, const gchar *s, gsize len, AcJsonEscape style)
 {
+	const gchar *p = s;
+	const gchar *end = s + len;
+
 	g_string_append_c (out, '"');
-	for (const guchar *p = (const guchar *)s; *p != '\0'; p++) {
-		switch (*p) {
+	while (p < end) {
+		gunichar c;
+		if (style == AC_JSON_ESCAPE_ASCII) {
+			c = g_utf8_get_char (p);
+			p = g_utf8_next_char (p);
+		} else {
+			c = (guchar)*p++;
+		}
+		switch (c) {
 		case '"':
 		case '\\':
 			g_string_append_c (out, '\\');
-			g_string_append_c (out, (gchar)*p);
+			g_string_append_c (out, (gchar)c);
 			break;
 		case '\b':
 			g_string_append (out, "\\b");
@@ -39,13 +70,24 @@ ac_json_append_string (GString *out, const gchar *s)
 			g_string_append (out, "\\t");
 			break;
 		default:
-			if (*p < 0x1f || *p == 0x7f)
-				g_string_append_printf (out, "\\u%04x", *p);
-			else
-				g_string_append_c (out, (gchar)*p);
+			if (ac_json_escape_as_is (c, style)) {
+				g_string_append_c (out, (gchar)c);
+			} else if (c < 0x10000) {
+				g_string_append_printf (out, "\\u%04x", c);
+			} else {
+				gunichar v = c - 0x10000;
+				g_string_append_printf (out, "\\u%04x\\u%04x", 0xd800 + (v >> 10),
+				                        0xdc00 + (v & 0x3ff));
+			}
 		}
 	}
 	g_string_append_c (out, '"');
+}
+
+void
+ac_json_append_string (GString *out, const gchar *s)
+{
+	ac_json_append_escaped (out, s, strlen (s), AC_JSON_ESCAPE_GLIB);
 }
 
 void

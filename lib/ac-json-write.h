@@ -47,6 +47,22 @@ ac_json_writer_raw (AcJsonWriter *w, const gchar *name, const gchar *json);
 /* the text written so far (the document, once every object is ended) */
 const gchar *
 ac_json_writer_get_text (AcJsonWriter *w);
+/* how a string's characters are escaped; all escape '"', '\\' and \b \f \n \r \t alike */
+typedef enum {
+	/* json-glib 1.6's generator: 0x01 to 0x1e and 0x7f as \u00xx; 0x1f and the bytes of
+	 * UTF-8 sequences as they are */
+	AC_JSON_ESCAPE_GLIB,
+	/* ECMAScript's JSON.stringify: every byte below 0x20 (NUL too) as \u00xx; the rest
+	 * as is */
+	AC_JSON_ESCAPE_ECMA,
+	/* Python's json.dumps (ensure_ascii): all but 0x20 to 0x7e as \uXXXX, a character above
+	 * U+FFFF as a UTF-16 surrogate pair */
+	AC_JSON_ESCAPE_ASCII,
+} AcJsonEscape;
+
+/* the @len bytes of @s quoted and escaped in @style, appended to @out */
+void
+ac_json_append_escaped (GString *out, const gchar *s, gsize len, AcJsonEscape style);
 /* @s quoted and escaped as json-glib does, appended to @out */
 void
 ac_json_append_string (GString *out, const gchar *s);

@@ -13,20 +13,20 @@
 #include "ac-sev-ossl-private.h"
 
 /* SEV certificate offsets (docs/protocols.md#sev-certificates-and-the-chain) */
-#define SEV_OFF_VERSION	  0x000
+#define SEV_OFF_VERSION 0x000
 #define SEV_OFF_API_MAJOR 0x004
 #define SEV_OFF_API_MINOR 0x005
-#define SEV_OFF_RESERVED  0x006
-#define SEV_OFF_USAGE	  0x008
-#define SEV_OFF_ALGO	  0x00c
-#define SEV_OFF_CURVE	  0x010
-#define SEV_OFF_QX	  0x014
-#define SEV_OFF_QY	  0x05c
-#define SEV_OFF_KEY_PAD	  0x0a4
-#define SEV_OFF_SLOT0	  0x414
-#define SEV_SLOT_SIZE	  0x208 /* usage(4) algo(4) sig(512) */
-#define SEV_SIG_SIZE	  512
-#define SEV_CURVE_P384	  2
+#define SEV_OFF_RESERVED 0x006
+#define SEV_OFF_USAGE 0x008
+#define SEV_OFF_ALGO 0x00c
+#define SEV_OFF_CURVE 0x010
+#define SEV_OFF_QX 0x014
+#define SEV_OFF_QY 0x05c
+#define SEV_OFF_KEY_PAD 0x0a4
+#define SEV_OFF_SLOT0 0x414
+#define SEV_SLOT_SIZE 0x208 /* usage(4) algo(4) sig(512) */
+#define SEV_SIG_SIZE 512
+#define SEV_CURVE_P384 2
 
 struct _AcSevCert {
 	gint refcount;
@@ -135,7 +135,7 @@ cert_check_version (const gchar *kind, const guint8 *p, GError **error)
 
 	if (version != 1) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s certificate version is %u, expected 1", kind, version);
+		             "%s certificate version is %u, expected 1", kind, version);
 		return FALSE;
 	}
 	return TRUE;
@@ -147,7 +147,7 @@ cert_check_zero (const gchar *kind, const guint8 *p, gsize len, const gchar *ran
 {
 	if (!ac_sev_all_zero (p, len)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s certificate reserved bytes %s are not zero", kind, range);
+		             "%s certificate reserved bytes %s are not zero", kind, range);
 		return FALSE;
 	}
 	return TRUE;
@@ -164,85 +164,67 @@ cert_check_zero (const gchar *kind, const guint8 *p, gsize len, const gchar *ran
 AcSevCert *
 ac_sev_cert_parse (const guint8 *data, gsize len, GError **error)
 {
-	g_autoptr(AcSevCert) self = NULL;
+	g_autoptr (AcSevCert) self = NULL;
 	guint32 usage, algo, curve;
-	g_autoptr(GError) error_local = NULL;
+	g_autoptr (GError) error_local = NULL;
 
 	if (data == NULL || len != AC_SEV_CERT_SIZE) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "SEV certificate has %" G_GSIZE_FORMAT " bytes, expected %d",
-			     data == NULL ? 0 : len,
-			     AC_SEV_CERT_SIZE);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "SEV certificate has %" G_GSIZE_FORMAT " bytes, expected %d",
+		             data == NULL ? 0 : len, AC_SEV_CERT_SIZE);
 		return NULL;
 	}
-	if (!cert_check_version ("SEV", data + SEV_OFF_VERSION, error) ||
-	    !cert_check_zero ("SEV", data + SEV_OFF_RESERVED, 2, "0x06-0x07", error))
+	if (!cert_check_version ("SEV", data + SEV_OFF_VERSION, error)
+	    || !cert_check_zero ("SEV", data + SEV_OFF_RESERVED, 2, "0x06-0x07", error))
 		return NULL;
 	usage = ac_sev_le32 (data + SEV_OFF_USAGE);
 	algo = ac_sev_le32 (data + SEV_OFF_ALGO);
-	if (usage != AC_SEV_USAGE_OCA && usage != AC_SEV_USAGE_PEK && usage != AC_SEV_USAGE_PDH &&
-	    usage != AC_SEV_USAGE_CEK) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "SEV certificate key usage is 0x%x, expected OCA (0x1001), PEK "
-			     "(0x1002), PDH (0x1003) or CEK (0x1004)",
-			     usage);
+	if (usage != AC_SEV_USAGE_OCA && usage != AC_SEV_USAGE_PEK && usage != AC_SEV_USAGE_PDH
+	    && usage != AC_SEV_USAGE_CEK) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "SEV certificate key usage is 0x%x, expected OCA (0x1001), PEK "
+		             "(0x1002), PDH (0x1003) or CEK (0x1004)",
+		             usage);
 		return NULL;
 	}
 	if (usage == AC_SEV_USAGE_PDH) {
 		if (algo != AC_SEV_ALGO_ECDH_SHA256 && algo != AC_SEV_ALGO_ECDH_SHA384) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "PDH certificate key algorithm is 0x%x, expected ECDH "
-				     "(0x3 or 0x103)",
-				     algo);
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "PDH certificate key algorithm is 0x%x, expected ECDH "
+			             "(0x3 or 0x103)",
+			             algo);
 			return NULL;
 		}
 	} else if (!ac_sev_algo_is_ecdsa (algo)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "%s certificate key algorithm is 0x%x, expected ECDSA (0x2 or 0x102)",
-			     ac_sev_usage_to_string (usage),
-			     algo);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s certificate key algorithm is 0x%x, expected ECDSA (0x2 or 0x102)",
+		             ac_sev_usage_to_string (usage), algo);
 		return NULL;
 	}
 	curve = ac_sev_le32 (data + SEV_OFF_CURVE);
 	if (curve != SEV_CURVE_P384) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "%s certificate curve is %u, expected 2 (P-384)",
-			     ac_sev_usage_to_string (usage),
-			     curve);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s certificate curve is %u, expected 2 (P-384)",
+		             ac_sev_usage_to_string (usage), curve);
 		return NULL;
 	}
 	if (!ac_sev_all_zero (data + SEV_OFF_KEY_PAD, SEV_OFF_SLOT0 - SEV_OFF_KEY_PAD)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "%s certificate has non-zero bytes after the public key "
-			     "(0x0a4-0x413 must be zero)",
-			     ac_sev_usage_to_string (usage));
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s certificate has non-zero bytes after the public key "
+		             "(0x0a4-0x413 must be zero)",
+		             ac_sev_usage_to_string (usage));
 		return NULL;
 	}
 
 	self = g_new0 (AcSevCert, 1);
 	self->refcount = 1;
 	memcpy (self->data, data, AC_SEV_CERT_SIZE);
-	self->pubkey =
-	    ac_sev_ec_pubkey_from_le (self->data + SEV_OFF_QX, self->data + SEV_OFF_QY, &error_local);
+	self->pubkey = ac_sev_ec_pubkey_from_le (self->data + SEV_OFF_QX, self->data + SEV_OFF_QY,
+	                                         &error_local);
 	if (self->pubkey == NULL) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "%s certificate public key is invalid: %s",
-			     ac_sev_usage_to_string (usage),
-			     error_local->message);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s certificate public key is invalid: %s",
+		             ac_sev_usage_to_string (usage), error_local->message);
 		return NULL;
 	}
 	return g_steal_pointer (&self);
@@ -253,16 +235,13 @@ ac_sev_cert_parse_file (const gchar *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
-	g_autoptr(GError) error_local = NULL;
 	AcSevCert *cert;
 
 	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	cert = ac_sev_cert_parse ((const guint8 *)buf, len, &error_local);
-	if (cert == NULL) {
-		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path, error_local->message);
-		return NULL;
-	}
+	cert = ac_sev_cert_parse ((const guint8 *)buf, len, error);
+	if (cert == NULL)
+		g_prefix_error (error, "%s: ", path);
 	return cert;
 }
 
@@ -274,11 +253,11 @@ ac_sev_cert_parse_file (const gchar *path, GError **error)
  */
 AcSevCert *
 ac_sev_cert_new_ec (guint32 usage,
-		    guint32 algo,
-		    guint8 api_major,
-		    guint8 api_minor,
-		    EVP_PKEY *key,
-		    GError **error)
+                    guint32 algo,
+                    guint8 api_major,
+                    guint8 api_minor,
+                    EVP_PKEY *key,
+                    GError **error)
 {
 	guint8 buf[AC_SEV_CERT_SIZE] = { 0 };
 
@@ -293,7 +272,7 @@ ac_sev_cert_new_ec (guint32 usage,
 	for (guint slot = 0; slot < 2; slot++) {
 		ac_sev_put_le32 (buf + SEV_OFF_SLOT0 + slot * SEV_SLOT_SIZE, AC_SEV_USAGE_INVALID);
 		ac_sev_put_le32 (buf + SEV_OFF_SLOT0 + slot * SEV_SLOT_SIZE + 4,
-				 AC_SEV_ALGO_INVALID);
+		                 AC_SEV_ALGO_INVALID);
 	}
 	return ac_sev_cert_parse (buf, sizeof (buf), error);
 }
@@ -360,9 +339,9 @@ ac_sev_cert_slot_is_empty (const AcSevCert *self, guint slot)
 {
 	guint32 usage = ac_sev_cert_get_sig_usage (self, slot);
 	guint32 algo = ac_sev_cert_get_sig_algo (self, slot);
-	gboolean usage_ok = usage == AC_SEV_USAGE_OCA || usage == AC_SEV_USAGE_CEK ||
-			    usage == AC_SEV_USAGE_PEK || usage == AC_SEV_USAGE_PDH ||
-			    usage == AC_SEV_USAGE_ARK || usage == AC_SEV_USAGE_ASK;
+	gboolean usage_ok = usage == AC_SEV_USAGE_OCA || usage == AC_SEV_USAGE_CEK
+	                    || usage == AC_SEV_USAGE_PEK || usage == AC_SEV_USAGE_PDH
+	                    || usage == AC_SEV_USAGE_ARK || usage == AC_SEV_USAGE_ASK;
 	gboolean algo_ok = ac_sev_algo_is_rsa (algo) || ac_sev_algo_is_ecdsa (algo);
 	return !(usage_ok && algo_ok);
 }
@@ -384,15 +363,10 @@ ac_sev_cert_require_usage (const AcSevCert *self, guint32 usage, const gchar *wh
 {
 	guint32 have = ac_sev_cert_get_usage (self);
 	if (have != usage) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "%s has key usage %s (0x%x), expected %s (0x%x)",
-			     what,
-			     ac_sev_usage_to_string (have),
-			     have,
-			     ac_sev_usage_to_string (usage),
-			     usage);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "%s has key usage %s (0x%x), expected %s (0x%x)", what,
+		             ac_sev_usage_to_string (have), have, ac_sev_usage_to_string (usage),
+		             usage);
 		return FALSE;
 	}
 	return TRUE;
@@ -406,34 +380,28 @@ ac_sev_cert_require_usage (const AcSevCert *self, guint32 usage, const gchar *wh
  */
 gboolean
 ac_sev_cert_sign (AcSevCert *self,
-		  guint slot,
-		  const AcSevCert *signer,
-		  EVP_PKEY *signer_priv,
-		  GError **error)
+                  guint slot,
+                  const AcSevCert *signer,
+                  EVP_PKEY *signer_priv,
+                  GError **error)
 {
 	guint8 *p;
 	guint32 algo = ac_sev_cert_get_algo (signer);
 
 	g_return_val_if_fail (slot < 2, FALSE);
 	if (!ac_sev_algo_is_ecdsa (algo)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "a %s key (algorithm %s) cannot sign certificates",
-			     ac_sev_usage_to_string (ac_sev_cert_get_usage (signer)),
-			     ac_sev_algo_to_string (algo));
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "a %s key (algorithm %s) cannot sign certificates",
+		             ac_sev_usage_to_string (ac_sev_cert_get_usage (signer)),
+		             ac_sev_algo_to_string (algo));
 		return FALSE;
 	}
 	p = self->data + SEV_OFF_SLOT0 + slot * SEV_SLOT_SIZE;
 	memset (p, 0, SEV_SLOT_SIZE);
 	ac_sev_put_le32 (p, ac_sev_cert_get_usage (signer));
 	ac_sev_put_le32 (p + 4, algo);
-	return ac_sev_ecdsa_sign_le (signer_priv,
-				     ac_sev_algo_md (algo),
-				     self->data,
-				     AC_SEV_CERT_BODY_SIZE,
-				     p + 8,
-				     error);
+	return ac_sev_ecdsa_sign_le (signer_priv, ac_sev_algo_md (algo), self->data,
+	                             AC_SEV_CERT_BODY_SIZE, p + 8, error);
 }
 
 /**
@@ -451,61 +419,51 @@ ac_sev_cert_verify (const AcSevCert *self, const AcSevCert *signer, guint *slot,
 	gboolean found = FALSE;
 
 	if (!ac_sev_algo_is_ecdsa (s_algo)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_UNTRUSTED,
-			     "%s cannot be a signer (key algorithm %s)",
-			     ac_sev_usage_to_string (s_usage),
-			     ac_sev_algo_to_string (s_algo));
+		g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+		             "%s cannot be a signer (key algorithm %s)",
+		             ac_sev_usage_to_string (s_usage), ac_sev_algo_to_string (s_algo));
 		return FALSE;
 	}
 	for (guint i = 0; i < 2; i++) {
 		if (ac_sev_cert_slot_is_empty (self, i))
 			continue;
-		if (ac_sev_cert_get_sig_usage (self, i) != s_usage ||
-		    ac_sev_cert_get_sig_algo (self, i) != s_algo)
+		if (ac_sev_cert_get_sig_usage (self, i) != s_usage
+		    || ac_sev_cert_get_sig_algo (self, i) != s_algo)
 			continue;
 		found = TRUE;
-		if (ac_sev_ecdsa_verify_le (signer->pubkey,
-					    ac_sev_algo_md (s_algo),
-					    self->data,
-					    AC_SEV_CERT_BODY_SIZE,
-					    ac_sev_cert_slot_sig (self, i))) {
+		if (ac_sev_ecdsa_verify_le (signer->pubkey, ac_sev_algo_md (s_algo), self->data,
+		                            AC_SEV_CERT_BODY_SIZE,
+		                            ac_sev_cert_slot_sig (self, i))) {
 			if (slot != NULL)
 				*slot = i;
 			return TRUE;
 		}
 	}
 	if (!found) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_UNTRUSTED,
-			     "%s has no signature slot by %s (usage 0x%x, algorithm %s)",
-			     ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
-			     ac_sev_usage_to_string (s_usage),
-			     s_usage,
-			     ac_sev_algo_to_string (s_algo));
+		g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+		             "%s has no signature slot by %s (usage 0x%x, algorithm %s)",
+		             ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
+		             ac_sev_usage_to_string (s_usage), s_usage,
+		             ac_sev_algo_to_string (s_algo));
 		return FALSE;
 	}
-	g_set_error (error,
-		     AC_ERROR,
-		     AC_ERROR_UNTRUSTED,
-		     "%s signature by %s does not verify (certificate altered or signed by "
-		     "another key)",
-		     ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
-		     ac_sev_usage_to_string (s_usage));
+	g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+	             "%s signature by %s does not verify (certificate altered or signed by "
+	             "another key)",
+	             ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
+	             ac_sev_usage_to_string (s_usage));
 	return FALSE;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* AMD certificate                                                                            */
 
-#define AMD_OFF_VERSION	     0x00
-#define AMD_OFF_KEY_ID	     0x04
-#define AMD_OFF_CERTIFYING   0x14
-#define AMD_OFF_USAGE	     0x24
-#define AMD_OFF_RESERVED     0x28
-#define AMD_OFF_PUBEXP_BITS  0x38
+#define AMD_OFF_VERSION 0x00
+#define AMD_OFF_KEY_ID 0x04
+#define AMD_OFF_CERTIFYING 0x14
+#define AMD_OFF_USAGE 0x24
+#define AMD_OFF_RESERVED 0x28
+#define AMD_OFF_PUBEXP_BITS 0x38
 #define AMD_OFF_MODULUS_BITS 0x3c
 
 AcAmdCert *
@@ -542,30 +500,25 @@ ac_amd_cert_body_len (const AcAmdCert *self)
 AcAmdCert *
 ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **error)
 {
-	g_autoptr(AcAmdCert) self = NULL;
+	g_autoptr (AcAmdCert) self = NULL;
 	guint32 usage, pe_bits, mod_bits;
 	gsize total;
-	g_autoptr(GError) error_local = NULL;
+	g_autoptr (GError) error_local = NULL;
 
 	if (data == NULL || len < AC_AMD_CERT_HEADER_SIZE) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD certificate has %" G_GSIZE_FORMAT
-			     " bytes, expected at least the %d-byte header",
-			     data == NULL ? 0 : len,
-			     AC_AMD_CERT_HEADER_SIZE);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "AMD certificate has %" G_GSIZE_FORMAT
+		             " bytes, expected at least the %d-byte header",
+		             data == NULL ? 0 : len, AC_AMD_CERT_HEADER_SIZE);
 		return NULL;
 	}
 	if (!cert_check_version ("AMD", data + AMD_OFF_VERSION, error))
 		return NULL;
 	usage = ac_sev_le32 (data + AMD_OFF_USAGE);
 	if (usage != AC_SEV_USAGE_ARK && usage != AC_SEV_USAGE_ASK) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD certificate key usage is 0x%x, expected ARK (0x0) or ASK (0x13)",
-			     usage);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "AMD certificate key usage is 0x%x, expected ARK (0x0) or ASK (0x13)",
+		             usage);
 		return NULL;
 	}
 	if (!cert_check_zero ("AMD", data + AMD_OFF_RESERVED, 16, "0x28-0x37", error))
@@ -573,28 +526,19 @@ ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **erro
 	pe_bits = ac_sev_le32 (data + AMD_OFF_PUBEXP_BITS);
 	mod_bits = ac_sev_le32 (data + AMD_OFF_MODULUS_BITS);
 	if ((mod_bits != 2048 && mod_bits != 4096) || pe_bits != mod_bits) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD %s certificate has public exponent size %u and modulus size %u "
-			     "bits, expected both 2048 or both 4096",
-			     ac_sev_usage_to_string (usage),
-			     pe_bits,
-			     mod_bits);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "AMD %s certificate has public exponent size %u and modulus size %u "
+		             "bits, expected both 2048 or both 4096",
+		             ac_sev_usage_to_string (usage), pe_bits, mod_bits);
 		return NULL;
 	}
 	total = AC_AMD_CERT_HEADER_SIZE + pe_bits / 8 + 2 * (mod_bits / 8);
 	if (len < total || (consumed == NULL && len != total)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD %s certificate has %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT
-			     " for RSA-%u%s",
-			     ac_sev_usage_to_string (usage),
-			     len,
-			     total,
-			     mod_bits,
-			     len == total - mod_bits / 8 ? " (the signature is missing)" : "");
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "AMD %s certificate has %" G_GSIZE_FORMAT
+		             " bytes, expected %" G_GSIZE_FORMAT " for RSA-%u%s",
+		             ac_sev_usage_to_string (usage), len, total, mod_bits,
+		             len == total - mod_bits / 8 ? " (the signature is missing)" : "");
 		return NULL;
 	}
 	self = g_new0 (AcAmdCert, 1);
@@ -604,18 +548,13 @@ ac_amd_cert_parse (const guint8 *data, gsize len, gsize *consumed, GError **erro
 	self->usage = usage;
 	self->pubexp_bits = pe_bits;
 	self->modulus_bits = mod_bits;
-	self->pubkey = ac_sev_rsa_pubkey_from_le (self->data + AC_AMD_CERT_HEADER_SIZE + pe_bits / 8,
-						  mod_bits / 8,
-						  self->data + AC_AMD_CERT_HEADER_SIZE,
-						  pe_bits / 8,
-						  &error_local);
+	self->pubkey = ac_sev_rsa_pubkey_from_le (
+	    self->data + AC_AMD_CERT_HEADER_SIZE + pe_bits / 8, mod_bits / 8,
+	    self->data + AC_AMD_CERT_HEADER_SIZE, pe_bits / 8, &error_local);
 	if (self->pubkey == NULL) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD %s certificate public key is invalid: %s",
-			     ac_sev_usage_to_string (usage),
-			     error_local->message);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "AMD %s certificate public key is invalid: %s",
+		             ac_sev_usage_to_string (usage), error_local->message);
 		return NULL;
 	}
 	if (consumed != NULL)
@@ -628,16 +567,13 @@ ac_amd_cert_parse_file (const gchar *path, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
-	g_autoptr(GError) error_local = NULL;
 	AcAmdCert *cert;
 
 	if (!ac_sev_read_file (path, &buf, &len, error))
 		return NULL;
-	cert = ac_amd_cert_parse ((const guint8 *)buf, len, NULL, &error_local);
-	if (cert == NULL) {
-		g_set_error (error, AC_ERROR, error_local->code, "%s: %s", path, error_local->message);
-		return NULL;
-	}
+	cert = ac_amd_cert_parse ((const guint8 *)buf, len, NULL, error);
+	if (cert == NULL)
+		g_prefix_error (error, "%s: ", path);
 	return cert;
 }
 
@@ -649,26 +585,24 @@ ac_amd_cert_parse_file (const gchar *path, GError **error)
  */
 AcAmdCert *
 ac_amd_cert_new (guint32 usage,
-		 const guint8 key_id[16],
-		 const guint8 certifying_id[16],
-		 EVP_PKEY *rsa_key,
-		 GError **error)
+                 const guint8 key_id[16],
+                 const guint8 certifying_id[16],
+                 EVP_PKEY *rsa_key,
+                 GError **error)
 {
-	g_autoptr(BIGNUM) n = NULL;
-	g_autoptr(BIGNUM) e = NULL;
+	g_autoptr (BIGNUM) n = NULL;
+	g_autoptr (BIGNUM) e = NULL;
 	guint bits = (guint)EVP_PKEY_get_bits (rsa_key);
 	gsize total;
 	g_autofree guint8 *buf = NULL;
 
 	if (bits != 2048 && bits != 4096) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "AMD certificates use RSA-2048 or RSA-4096 keys, not %u bits",
-			     bits);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "AMD certificates use RSA-2048 or RSA-4096 keys, not %u bits", bits);
 		return NULL;
 	}
-	if (!EVP_PKEY_get_bn_param (rsa_key, "n", &n) || !EVP_PKEY_get_bn_param (rsa_key, "e", &e)) {
+	if (!EVP_PKEY_get_bn_param (rsa_key, "n", &n)
+	    || !EVP_PKEY_get_bn_param (rsa_key, "e", &e)) {
 		ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "reading the RSA key");
 		return NULL;
 	}
@@ -680,8 +614,8 @@ ac_amd_cert_new (guint32 usage,
 	ac_sev_put_le32 (buf + AMD_OFF_USAGE, usage);
 	ac_sev_put_le32 (buf + AMD_OFF_PUBEXP_BITS, bits);
 	ac_sev_put_le32 (buf + AMD_OFF_MODULUS_BITS, bits);
-	if (BN_bn2lebinpad (e, buf + AC_AMD_CERT_HEADER_SIZE, (int)bits / 8) < 0 ||
-	    BN_bn2lebinpad (n, buf + AC_AMD_CERT_HEADER_SIZE + bits / 8, (int)bits / 8) < 0) {
+	if (BN_bn2lebinpad (e, buf + AC_AMD_CERT_HEADER_SIZE, (int)bits / 8) < 0
+	    || BN_bn2lebinpad (n, buf + AC_AMD_CERT_HEADER_SIZE + bits / 8, (int)bits / 8) < 0) {
 		ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "encoding the RSA key");
 		return NULL;
 	}
@@ -742,9 +676,8 @@ gchar *
 ac_amd_cert_fingerprint (const AcAmdCert *self)
 {
 	return g_compute_checksum_for_data (self->modulus_bits == 2048 ? G_CHECKSUM_SHA256
-								      : G_CHECKSUM_SHA384,
-					    self->data,
-					    ac_amd_cert_body_len (self));
+	                                                               : G_CHECKSUM_SHA384,
+	                                    self->data, ac_amd_cert_body_len (self));
 }
 
 /* the same key and identity: key id, usage, exponent and modulus */
@@ -752,8 +685,8 @@ gboolean
 ac_amd_cert_same_key (const AcAmdCert *a, const AcAmdCert *b)
 {
 	gsize blen = ac_amd_cert_body_len (a);
-	return a->modulus_bits == b->modulus_bits && a->pubexp_bits == b->pubexp_bits &&
-	       memcmp (a->data, b->data, blen) == 0;
+	return a->modulus_bits == b->modulus_bits && a->pubexp_bits == b->pubexp_bits
+	       && memcmp (a->data, b->data, blen) == 0;
 }
 
 static const gchar *
@@ -767,21 +700,14 @@ ac_amd_cert_sign (AcAmdCert *self, const AcAmdCert *signer, EVP_PKEY *signer_pri
 {
 	gsize body = ac_amd_cert_body_len (self);
 	if (signer->modulus_bits != self->modulus_bits) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_INVALID_INPUT,
-			     "RSA-%u signer cannot fill an RSA-%u certificate's signature field",
-			     signer->modulus_bits,
-			     self->modulus_bits);
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "RSA-%u signer cannot fill an RSA-%u certificate's signature field",
+		             signer->modulus_bits, self->modulus_bits);
 		return FALSE;
 	}
-	if (!ac_sev_rsa_pss_sign_le (signer_priv,
-				     ac_amd_md_for_bits (signer->modulus_bits),
-				     self->data,
-				     body,
-				     self->data + body,
-				     self->modulus_bits / 8,
-				     error))
+	if (!ac_sev_rsa_pss_sign_le (signer_priv, ac_amd_md_for_bits (signer->modulus_bits),
+	                             self->data, body, self->data + body, self->modulus_bits / 8,
+	                             error))
 		return FALSE;
 	return TRUE;
 }
@@ -797,40 +723,29 @@ ac_amd_cert_verify (const AcAmdCert *self, const AcAmdCert *signer, GError **err
 {
 	gsize body = ac_amd_cert_body_len (self);
 
-	if (memcmp (ac_amd_cert_get_certifying_id (self), ac_amd_cert_get_key_id (signer), 16) !=
-	    0) {
-		g_autofree gchar *want = ac_codec_hex_encode (ac_amd_cert_get_certifying_id (self), 16);
+	if (memcmp (ac_amd_cert_get_certifying_id (self), ac_amd_cert_get_key_id (signer), 16)
+	    != 0) {
+		g_autofree gchar *want
+		    = ac_codec_hex_encode (ac_amd_cert_get_certifying_id (self), 16);
 		g_autofree gchar *have = ac_amd_cert_get_key_id_hex (signer);
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_UNTRUSTED,
-			     "%s was certified by key id %s, but the signer's key id is %s",
-			     ac_sev_usage_to_string (self->usage),
-			     want,
-			     have);
+		g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+		             "%s was certified by key id %s, but the signer's key id is %s",
+		             ac_sev_usage_to_string (self->usage), want, have);
 		return FALSE;
 	}
 	if (signer->usage != AC_SEV_USAGE_ARK) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_UNTRUSTED,
-			     "%s is signed by an %s, expected the ARK",
-			     ac_sev_usage_to_string (self->usage),
-			     ac_sev_usage_to_string (signer->usage));
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_UNTRUSTED, "%s is signed by an %s, expected the ARK",
+		    ac_sev_usage_to_string (self->usage), ac_sev_usage_to_string (signer->usage));
 		return FALSE;
 	}
-	if (signer->modulus_bits != self->modulus_bits ||
-	    !ac_sev_rsa_pss_verify_le (signer->pubkey,
-				       ac_amd_md_for_bits (signer->modulus_bits),
-				       self->data,
-				       body,
-				       self->data + body,
-				       self->modulus_bits / 8)) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_UNTRUSTED,
-			     "%s RSA-PSS signature by the ARK does not verify",
-			     ac_sev_usage_to_string (self->usage));
+	if (signer->modulus_bits != self->modulus_bits
+	    || !ac_sev_rsa_pss_verify_le (signer->pubkey, ac_amd_md_for_bits (signer->modulus_bits),
+	                                  self->data, body, self->data + body,
+	                                  self->modulus_bits / 8)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+		             "%s RSA-PSS signature by the ARK does not verify",
+		             ac_sev_usage_to_string (self->usage));
 		return FALSE;
 	}
 	return TRUE;
@@ -838,10 +753,10 @@ ac_amd_cert_verify (const AcAmdCert *self, const AcAmdCert *signer, GError **err
 
 gboolean
 ac_sev_cert_sign_by_amd (AcSevCert *self,
-			 guint slot,
-			 const AcAmdCert *signer,
-			 EVP_PKEY *signer_priv,
-			 GError **error)
+                         guint slot,
+                         const AcAmdCert *signer,
+                         EVP_PKEY *signer_priv,
+                         GError **error)
 {
 	guint8 *p;
 	guint bytes = signer->modulus_bits / 8;
@@ -850,16 +765,10 @@ ac_sev_cert_sign_by_amd (AcSevCert *self,
 	p = self->data + SEV_OFF_SLOT0 + slot * SEV_SLOT_SIZE;
 	memset (p, 0, SEV_SLOT_SIZE);
 	ac_sev_put_le32 (p, signer->usage);
-	ac_sev_put_le32 (p + 4,
-			 signer->modulus_bits == 2048 ? AC_SEV_ALGO_RSA_SHA256
-						      : AC_SEV_ALGO_RSA_SHA384);
-	return ac_sev_rsa_pss_sign_le (signer_priv,
-				       ac_amd_md_for_bits (signer->modulus_bits),
-				       self->data,
-				       AC_SEV_CERT_BODY_SIZE,
-				       p + 8,
-				       bytes,
-				       error);
+	ac_sev_put_le32 (p + 4, signer->modulus_bits == 2048 ? AC_SEV_ALGO_RSA_SHA256
+	                                                     : AC_SEV_ALGO_RSA_SHA384);
+	return ac_sev_rsa_pss_sign_le (signer_priv, ac_amd_md_for_bits (signer->modulus_bits),
+	                               self->data, AC_SEV_CERT_BODY_SIZE, p + 8, bytes, error);
 }
 
 /**
@@ -870,55 +779,46 @@ ac_sev_cert_sign_by_amd (AcSevCert *self,
  */
 gboolean
 ac_sev_cert_verify_by_amd (const AcSevCert *self,
-			   const AcAmdCert *signer,
-			   guint *slot,
-			   GError **error)
+                           const AcAmdCert *signer,
+                           guint *slot,
+                           GError **error)
 {
-	guint32 want_algo = signer->modulus_bits == 2048 ? AC_SEV_ALGO_RSA_SHA256
-							 : AC_SEV_ALGO_RSA_SHA384;
+	guint32 want_algo
+	    = signer->modulus_bits == 2048 ? AC_SEV_ALGO_RSA_SHA256 : AC_SEV_ALGO_RSA_SHA384;
 	gboolean found = FALSE;
 
 	for (guint i = 0; i < 2; i++) {
 		const guint8 *sig = ac_sev_cert_slot_sig (self, i);
 		if (ac_sev_cert_slot_is_empty (self, i))
 			continue;
-		if (ac_sev_cert_get_sig_usage (self, i) != signer->usage ||
-		    ac_sev_cert_get_sig_algo (self, i) != want_algo)
+		if (ac_sev_cert_get_sig_usage (self, i) != signer->usage
+		    || ac_sev_cert_get_sig_algo (self, i) != want_algo)
 			continue;
 		found = TRUE;
 		/* the rest of the 512-byte field after the signature must be zero */
 		if (!ac_sev_all_zero (sig + signer->modulus_bits / 8,
-				      SEV_SIG_SIZE - signer->modulus_bits / 8))
+		                      SEV_SIG_SIZE - signer->modulus_bits / 8))
 			continue;
-		if (ac_sev_rsa_pss_verify_le (signer->pubkey,
-					      ac_amd_md_for_bits (signer->modulus_bits),
-					      self->data,
-					      AC_SEV_CERT_BODY_SIZE,
-					      sig,
-					      signer->modulus_bits / 8)) {
+		if (ac_sev_rsa_pss_verify_le (
+		        signer->pubkey, ac_amd_md_for_bits (signer->modulus_bits), self->data,
+		        AC_SEV_CERT_BODY_SIZE, sig, signer->modulus_bits / 8)) {
 			if (slot != NULL)
 				*slot = i;
 			return TRUE;
 		}
 	}
 	if (!found) {
-		g_set_error (error,
-			     AC_ERROR,
-			     AC_ERROR_UNTRUSTED,
-			     "%s has no signature slot by an RSA-%u %s (usage 0x%x, algorithm %s)",
-			     ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
-			     signer->modulus_bits,
-			     ac_sev_usage_to_string (signer->usage),
-			     signer->usage,
-			     ac_sev_algo_to_string (want_algo));
+		g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+		             "%s has no signature slot by an RSA-%u %s (usage 0x%x, algorithm %s)",
+		             ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
+		             signer->modulus_bits, ac_sev_usage_to_string (signer->usage),
+		             signer->usage, ac_sev_algo_to_string (want_algo));
 		return FALSE;
 	}
-	g_set_error (error,
-		     AC_ERROR,
-		     AC_ERROR_UNTRUSTED,
-		     "%s RSA-PSS signature by the %s does not verify",
-		     ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
-		     ac_sev_usage_to_string (signer->usage));
+	g_set_error (error, AC_ERROR, AC_ERROR_UNTRUSTED,
+	             "%s RSA-PSS signature by the %s does not verify",
+	             ac_sev_usage_to_string (ac_sev_cert_get_usage (self)),
+	             ac_sev_usage_to_string (signer->usage));
 	return FALSE;
 }
 
@@ -947,5 +847,20 @@ ac_sev_private_key_from_pem (const gchar *pem, gsize len)
 	BIO *bio = BIO_new_mem_buf (pem, (int)len);
 	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
 	BIO_free (bio);
+	return key;
+}
+
+EVP_PKEY *
+ac_sev_private_key_read (const gchar *path, gboolean *readable)
+{
+	g_autofree gchar *buf = NULL;
+	gsize len = 0;
+	EVP_PKEY *key;
+
+	*readable = g_file_get_contents (path, &buf, &len, NULL);
+	if (!*readable)
+		return NULL;
+	key = ac_sev_private_key_from_pem (buf, len);
+	ac_secret_wipe (buf, len);
 	return key;
 }

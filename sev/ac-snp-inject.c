@@ -10,6 +10,7 @@
 
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-json-write.h"
 #include "ac-json.h"
 #include "ac-secret.h"
 #include "ac-snp-inject.h"
@@ -189,44 +190,6 @@ ac_snp_secrets_parse_json (const gchar *json, gsize len, GError **error)
 	return g_steal_pointer (&self);
 }
 
-static void
-append_json_string (GString *out, const gchar *s, gsize len)
-{
-	g_string_append_c (out, '"');
-	for (gsize i = 0; i < len; i++) {
-		guchar c = (guchar)s[i];
-		switch (c) {
-		case '"':
-			g_string_append (out, "\\\"");
-			break;
-		case '\\':
-			g_string_append (out, "\\\\");
-			break;
-		case '\b':
-			g_string_append (out, "\\b");
-			break;
-		case '\f':
-			g_string_append (out, "\\f");
-			break;
-		case '\n':
-			g_string_append (out, "\\n");
-			break;
-		case '\r':
-			g_string_append (out, "\\r");
-			break;
-		case '\t':
-			g_string_append (out, "\\t");
-			break;
-		default:
-			if (c < 0x20)
-				g_string_append_printf (out, "\\u%04x", c);
-			else
-				g_string_append_c (out, (gchar)c);
-		}
-	}
-	g_string_append_c (out, '"');
-}
-
 static gboolean
 append_member (gpointer key, gpointer value, gpointer data)
 {
@@ -234,9 +197,9 @@ append_member (gpointer key, gpointer value, gpointer data)
 	AcSecret *s = value;
 	if (out->str[out->len - 1] != '{')
 		g_string_append_c (out, ',');
-	append_json_string (out, key, strlen (key));
+	ac_json_append_escaped (out, key, strlen (key), AC_JSON_ESCAPE_ECMA);
 	g_string_append_c (out, ':');
-	append_json_string (out, s->data, s->len);
+	ac_json_append_escaped (out, s->data, s->len, AC_JSON_ESCAPE_ECMA);
 	return FALSE;
 }
 

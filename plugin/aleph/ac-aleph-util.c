@@ -10,6 +10,7 @@
 
 #include "ac-aleph-util.h"
 #include "ac-error.h"
+#include "ac-json-write.h"
 #include "ac-json.h"
 
 #define AC_ALEPH_UTIL_JSON_MAX_LEN (64 * 1024 * 1024)
@@ -80,47 +81,7 @@ ac_json_append_python_double (GString *out, gdouble value)
 void
 ac_json_append_python_string (GString *out, const gchar *str)
 {
-	const gchar *p = str;
-
-	g_string_append_c (out, '"');
-	while (*p != '\0') {
-		gunichar c = g_utf8_get_char (p);
-		p = g_utf8_next_char (p);
-		switch (c) {
-		case '"':
-			g_string_append (out, "\\\"");
-			break;
-		case '\\':
-			g_string_append (out, "\\\\");
-			break;
-		case '\n':
-			g_string_append (out, "\\n");
-			break;
-		case '\r':
-			g_string_append (out, "\\r");
-			break;
-		case '\t':
-			g_string_append (out, "\\t");
-			break;
-		case '\b':
-			g_string_append (out, "\\b");
-			break;
-		case '\f':
-			g_string_append (out, "\\f");
-			break;
-		default:
-			if (c >= 0x20 && c <= 0x7e) {
-				g_string_append_c (out, (gchar)c);
-			} else if (c < 0x10000) {
-				g_string_append_printf (out, "\\u%04x", c);
-			} else {
-				gunichar v = c - 0x10000;
-				g_string_append_printf (out, "\\u%04x\\u%04x", 0xd800 + (v >> 10),
-							0xdc00 + (v & 0x3ff));
-			}
-		}
-	}
-	g_string_append_c (out, '"');
+	ac_json_append_escaped (out, str, strlen (str), AC_JSON_ESCAPE_ASCII);
 }
 
 static void

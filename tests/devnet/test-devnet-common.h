@@ -32,27 +32,33 @@ typedef struct {
 
 /* @config_members: extra JSON members of the configuration ("" for none) */
 TestDevnet *
-test_devnet_start(const gchar *config_members, guint n_crns, GError **error);
+test_devnet_start (const gchar *config_members, guint n_crns, GError **error);
 /* the same in an existing directory (a restart on the same state) */
 TestDevnet *
-test_devnet_start_in(const gchar *dir, const gchar *config_members, guint n_crns, GError **error);
+test_devnet_start_in (const gchar *dir, const gchar *config_members, guint n_crns, GError **error);
 /* SIGTERM, then waits; returns the exit status (-1 when it did not exit in 5 s) */
 gint
-test_devnet_stop(TestDevnet *d);
+test_devnet_stop (TestDevnet *d);
 void
-test_devnet_free(TestDevnet *d);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestDevnet, test_devnet_free)
+test_devnet_free (TestDevnet *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestDevnet, test_devnet_free)
 
 JsonNode *
-test_devnet_admin(
-    TestDevnet *d, const gchar *method, const gchar *path, const gchar *body, guint *status);
+test_devnet_admin (TestDevnet *d,
+                   const gchar *method,
+                   const gchar *path,
+                   const gchar *body,
+                   guint *status);
 gint64
-test_devnet_vm_counter(TestDevnet *d, const gchar *vm_hash, const gchar *field);
+test_devnet_vm_counter (TestDevnet *d, const gchar *vm_hash, const gchar *field);
 gint64
-test_devnet_stat(TestDevnet *d, const gchar *endpoint, const gchar *field);
+test_devnet_stat (TestDevnet *d, const gchar *endpoint, const gchar *field);
+/* @method @url, whatever its status: the body, the status in *@status */
+GBytes *
+test_devnet_http (TestDevnet *d, const gchar *method, const gchar *url, guint *status);
 
 /* a raw disk image: GPT (sfdisk), ESP p1, LUKS1 (cryptsetup, 1000 PBKDF2 iterations) on p2 */
 gchar *
-test_make_image(const gchar *dir, const gchar *name, const gchar *passphrase, guint size_mib);
+test_make_image (const gchar *dir, const gchar *name, const gchar *passphrase, guint size_mib);
 const gchar *
-test_shared_dir(void);
+test_shared_dir (void);

@@ -54,15 +54,10 @@ typedef struct {
 static GBytes *
 http_get (TestDevnet *d, const gchar *url)
 {
-	g_autoptr (GError) error = NULL;
-	g_autoptr (AcHttpResponse) r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL,
-	                                                AC_HTTP_ACCEPT_ANY_STATUS, &error);
-	const gchar *data;
-	gsize len = 0;
-	g_assert_no_error (error);
-	g_assert_cmpuint (r->status, ==, 200);
-	data = ac_http_response_get_data (r, &len);
-	return g_bytes_new (data, len);
+	guint status = 0;
+	GBytes *body = test_devnet_http (d, "GET", url, &status);
+	g_assert_cmpuint (status, ==, 200);
+	return body;
 }
 
 static JsonNode *

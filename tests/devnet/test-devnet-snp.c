@@ -52,21 +52,6 @@ snp_of (TestDevnet *d, Snp *s)
 	g_assert_true (g_str_has_suffix (s->kds, "/kds"));
 }
 
-/* GET @url: the status and the body */
-static GBytes *
-http_get (TestDevnet *d, const gchar *url, guint *status)
-{
-	g_autoptr (GError) error = NULL;
-	g_autoptr (AcHttpResponse) r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL,
-	                                                AC_HTTP_ACCEPT_ANY_STATUS, &error);
-	const gchar *data;
-	gsize len = 0;
-	g_assert_no_error (error);
-	*status = r->status;
-	data = ac_http_response_get_data (r, &len);
-	return g_bytes_new (data, len);
-}
-
 /* a report of CRN @crn for @nonce (hex), written to @dir/@name; returns its path */
 static gchar *
 get_report (TestDevnet *d, guint crn, const gchar *nonce, const gchar *dir, const gchar *name)
@@ -76,7 +61,7 @@ get_report (TestDevnet *d, guint crn, const gchar *nonce, const gchar *dir, cons
 	g_autofree gchar *path = g_build_filename (dir, name, NULL);
 	g_autoptr (GError) error = NULL;
 	guint status = 0;
-	g_autoptr (GBytes) b = http_get (d, url, &status);
+	g_autoptr (GBytes) b = test_devnet_http (d, "GET", url, &status);
 	g_assert_cmpuint (status, ==, 200);
 	g_assert_cmpuint (g_bytes_get_size (b), ==, AC_SNP_REPORT_SIZE);
 	g_assert_true (
@@ -201,7 +186,7 @@ test_snp_verify (void)
 		g_autofree gchar *url = g_strdup_printf ("%s/admin/snp/ark.pem", d->admin);
 		g_autofree gchar *file = NULL;
 		guint status = 0;
-		g_autoptr (GBytes) b = http_get (d, url, &status);
+		g_autoptr (GBytes) b = test_devnet_http (d, "GET", url, &status);
 		g_assert_cmpuint (status, ==, 200);
 		g_assert_true (g_file_get_contents (s.ark, &file, NULL, &error));
 		g_assert_cmpmem (file, strlen (file), g_bytes_get_data (b, NULL),
@@ -259,10 +244,10 @@ test_snp_verify (void)
 		g_autofree gchar *bad
 		    = g_strdup_printf ("%s/admin/snp/report?report_data=00", d->admin);
 		guint status = 0;
-		g_autoptr (GBytes) b = http_get (d, url, &status);
+		g_autoptr (GBytes) b = test_devnet_http (d, "GET", url, &status);
 		g_autoptr (GBytes) b2 = NULL;
 		g_assert_cmpuint (status, ==, 404);
-		b2 = http_get (d, bad, &status);
+		b2 = test_devnet_http (d, "GET", bad, &status);
 		g_assert_cmpuint (status, ==, 400);
 	}
 	g_assert_cmpint (test_devnet_stop (d), ==, 0);

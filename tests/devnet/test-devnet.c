@@ -177,8 +177,8 @@ owner_attest (Owner *o, gboolean trust_devnet_root, GError **error)
 	}
 	g_clear_pointer (&o->launch, ac_sev_owner_launch_free);
 	o->launch = ac_sev_owner_launch_new (POLICY);
-	if (!ac_sev_owner_launch_verify_chain (o->launch, chain, roots, NULL, error) ||
-	    !ac_sev_owner_launch_start_session (o->launch, error))
+	if (!ac_sev_owner_launch_verify_chain (o->launch, chain, roots, NULL, error)
+	    || !ac_sev_owner_launch_start_session (o->launch, error))
 		return FALSE;
 	godh = ac_sev_owner_launch_get_godh_b64 (o->launch);
 	blob = ac_sev_owner_launch_get_session_b64 (o->launch);
@@ -359,7 +359,8 @@ test_devnet_flow (void)
 	/* the VM's IPv6, as aleph-vm lists it in networking.ipv6 (what `virt-aleph list` shows) */
 	{
 		const gchar *ipv6 = ((AcCrnExecution *)g_ptr_array_index (ex, 0))->ipv6;
-		g_autoptr (GInetAddress) addr = ipv6 != NULL ? g_inet_address_new_from_string (ipv6) : NULL;
+		g_autoptr (GInetAddress) addr
+		    = ipv6 != NULL ? g_inet_address_new_from_string (ipv6) : NULL;
 		g_assert_nonnull (addr);
 		g_assert_cmpint (g_inet_address_get_family (addr), ==, G_SOCKET_FAMILY_IPV6);
 	}
@@ -403,7 +404,8 @@ test_devnet_flow (void)
 		g_assert_nonnull (lines);
 		g_assert_cmpuint (lines->len, >=, 4);
 		g_assert_nonnull (strstr (((AcCrnLogLine *)lines->pdata[0])->message, "allocated"));
-		g_assert_nonnull (strstr (((AcCrnLogLine *)lines->pdata[1])->message, "SEV launch"));
+		g_assert_nonnull (
+		    strstr (((AcCrnLogLine *)lines->pdata[1])->message, "SEV launch"));
 		last = g_ptr_array_index (lines, lines->len - 1);
 		g_assert_cmpstr (last->stream, ==, "stdout");
 		g_assert_nonnull (last->time);
@@ -485,7 +487,8 @@ test_devnet_auth (void)
 	g_assert_true (owner_attest (o, TRUE, &error));
 	g_assert_no_error (error);
 
-	/* the owner delegates INSTANCE operations in its "security" aggregate (docs/protocols.md#crn-operations) */
+	/* the owner delegates INSTANCE operations in its "security" aggregate
+	 * (docs/protocols.md#crn-operations) */
 	g_assert_true (ac_crn_operate (o->crnc, o->vm_hash, "stop", &error)
 	               && ac_crn_notify_allocation (o->crnc, o->vm_hash, &error));
 	g_assert_no_error (error);
@@ -770,7 +773,8 @@ test_devnet_ccn_version (void)
 
 	/* something that is not a CCN (a CRN answers 404 there): a remote error saying so */
 	{
-		g_autoptr (AcCcnClient) crn_as_ccn = ac_ccn_client_new (d->crn_url[0], d->http, &error);
+		g_autoptr (AcCcnClient) crn_as_ccn
+		    = ac_ccn_client_new (d->crn_url[0], d->http, &error);
 		g_assert_no_error (error);
 		g_assert_false (ac_ccn_check_version (crn_as_ccn, "0.5.0", NULL, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
@@ -823,6 +827,37 @@ test_devnet_ccn_rules (void)
 	g_assert_nonnull (strstr (error->message, "InvalidMessageFormat"));
 	g_clear_error (&error);
 	ac_post_result_clear (&res);
+
+	/* the CRN's endpoints of one method: the other method is refused (405, naming both) */
+	{
+		static const struct {
+			const gchar *method;
+			const gchar *path;
+			guint status;
+		} v[] = {
+			{ "POST", "/about/certificates", 405 },
+			{ "GET", "/about/certificates", 200 },
+			{ "GET", "/control/allocation/notify", 405 },
+			{ "POST", "/control/allocation/notify", 400 },
+			{ "GET", "/control/machine/ab/confidential/initialize", 405 },
+			{ "POST", "/control/machine/ab/confidential/measurement", 405 },
+			{ "GET", "/control/machine/ab/confidential/inject_secret", 405 },
+			{ "GET", "/nowhere", 404 },
+		};
+		for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
+			g_autofree gchar *url = g_strconcat (d->crn_url[0], v[i].path, NULL);
+			guint status = 0;
+			g_autoptr (GBytes) b = test_devnet_http (d, v[i].method, url, &status);
+			g_autofree gchar *body
+			    = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+			g_autofree gchar *want = NULL;
+
+			g_test_message ("%s %s: %u %s", v[i].method, v[i].path, status, body);
+			g_assert_cmpuint (status, ==, v[i].status);
+			want = g_strdup_printf ("%s is not allowed on %s", v[i].method, v[i].path);
+			g_assert_true ((strstr (body, want) != NULL) == (v[i].status == 405));
+		}
+	}
 
 	/* ipfs/add_file and storage/add_file: the node's hash is the one the client computed */
 	for (guint kind = AC_CCN_UPLOAD_STORAGE; kind <= AC_CCN_UPLOAD_IPFS; kind++) {
@@ -946,7 +981,8 @@ test_devnet_rejected_then_resent (void)
 	g_free (m->signature);
 	m->signature = g_strdup (good);
 	if (g_getenv ("VIRT_ALEPH") != NULL) {
-		g_autofree gchar *dir = g_build_filename (test_shared_dir (), "rejected-then-resent", NULL);
+		g_autofree gchar *dir
+		    = g_build_filename (test_shared_dir (), "rejected-then-resent", NULL);
 		g_autofree gchar *file = g_build_filename (dir, "message.json", NULL);
 		g_autofree gchar *expected = g_strdup_printf ("%s processed\n", m->item_hash);
 		g_autoptr (JsonNode) node = ac_aleph_message_to_json (m);
@@ -955,8 +991,9 @@ test_devnet_rejected_then_resent (void)
 		g_autoptr (GSubprocess) p = NULL;
 		g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
 		g_assert_true (g_file_set_contents (file, json, -1, &error));
-		p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, g_getenv ("VIRT_ALEPH"),
-		                      "message", "send", "--api", d->ccn, "--timeout", "30", file, NULL);
+		p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+		                      g_getenv ("VIRT_ALEPH"), "message", "send", "--api", d->ccn,
+		                      "--timeout", "30", file, NULL);
 		g_assert_no_error (error);
 		g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &error));
 		g_assert_no_error (error);
@@ -1001,10 +1038,11 @@ test_devnet_payment (void)
 		g_assert_no_error (error);
 		c = ac_aleph_message_get_content (info->message, &error);
 		g_assert_no_error (error);
-		g_assert_cmpstr (json_object_get_string_member (
-		                     json_object_get_object_member (json_node_get_object (c), "payment"),
-		                     "type"),
-		                 ==, "credit");
+		g_assert_cmpstr (
+		    json_object_get_string_member (
+		        json_object_get_object_member (json_node_get_object (c), "payment"),
+		        "type"),
+		    ==, "credit");
 	}
 
 	/* a hold INSTANCE dated after 2026-03-11 is rejected with 202, naming the payment */
@@ -1041,8 +1079,8 @@ test_devnet_payment (void)
 
 	/* the CRN checks one hour of credit at notify as aleph-vm does: 402 */
 	{
-		g_autofree gchar *enough = g_strdup_printf ("{\"%s\": 100}",
-		                                            ac_eth_account_get_address (o->account));
+		g_autofree gchar *enough
+		    = g_strdup_printf ("{\"%s\": 100}", ac_eth_account_get_address (o->account));
 		g_clear_pointer (&k, json_node_unref);
 		k = test_devnet_admin (d, "POST", "/admin/credits", enough, &status);
 		g_assert_true (owner_publish (o, 16, &error));
@@ -1086,8 +1124,8 @@ test_devnet_payment (void)
 	g_assert_true (ac_ccn_client_set_store_payment (o->ccn, "hold", &error));
 	{
 		g_autoptr (AcAlephMessage) store = NULL;
-		g_autofree gchar *cid = ac_ccn_upload_file (o->ccn, AC_CCN_UPLOAD_CAR, o->image,
-		                                            o->account, "TEST", &store, NULL, &error);
+		g_autofree gchar *cid = ac_ccn_upload_file (
+		    o->ccn, AC_CCN_UPLOAD_CAR, o->image, o->account, "TEST", &store, NULL, &error);
 		g_assert_null (cid);
 		g_assert_nonnull (error);
 		g_test_message ("hold STORE after the cutoff: %s", error->message);
@@ -1101,8 +1139,8 @@ test_devnet_payment (void)
 	g_assert_true (ac_ccn_client_set_store_payment (o->ccn, "credit", &error));
 	{
 		g_autoptr (AcAlephMessage) store = NULL;
-		g_autofree gchar *cid = ac_ccn_upload_file (o->ccn, AC_CCN_UPLOAD_CAR, o->image,
-		                                            o->account, "TEST", &store, NULL, &error);
+		g_autofree gchar *cid = ac_ccn_upload_file (
+		    o->ccn, AC_CCN_UPLOAD_CAR, o->image, o->account, "TEST", &store, NULL, &error);
 		g_assert_no_error (error);
 		g_assert_nonnull (cid);
 	}
@@ -1216,18 +1254,19 @@ test_devnet_cli (void)
 {
 	const gchar *virt_aleph = g_getenv ("VIRT_ALEPH");
 	g_autofree gchar *dir = NULL;
-	g_autoptr(GSubprocess) p = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GDataInputStream) in = NULL;
+	g_autoptr (GSubprocess) p = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GDataInputStream) in = NULL;
 	g_autofree gchar *line = NULL;
-	g_autoptr(JsonNode) ready = NULL;
+	g_autoptr (JsonNode) ready = NULL;
 
 	if (virt_aleph == NULL) {
 		g_test_skip ("virt-aleph is not built");
 		return;
 	}
 	dir = g_build_filename (test_shared_dir (), "cli-devnet", NULL);
-	p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, virt_aleph, "devnet", "--state-dir", dir, "--crns", "2", NULL);
+	p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, virt_aleph, "devnet",
+	                      "--state-dir", dir, "--crns", "2", NULL);
 	g_assert_no_error (error);
 	in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
 	line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &error);
@@ -1235,7 +1274,9 @@ test_devnet_cli (void)
 	g_assert_nonnull (line);
 	ready = json_from_string (line, &error);
 	g_assert_no_error (error);
-	g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (ready), "crns")), ==, 2);
+	g_assert_cmpuint (json_array_get_length (
+	                      json_object_get_array_member (json_node_get_object (ready), "crns")),
+	                  ==, 2);
 	g_subprocess_send_signal (p, SIGTERM);
 	g_assert_true (g_subprocess_wait (p, NULL, &error));
 	g_assert_true (g_subprocess_get_if_exited (p));

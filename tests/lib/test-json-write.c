@@ -130,6 +130,37 @@ test_pretty_small (void)
 	g_assert_cmpstr (ac_json_writer_get_text (&w1), ==, e_one);
 }
 
+/* the three styles over the same bytes: a NUL inside, control characters, 0x1f, 0x7f, the
+ * named escapes, two- and four-byte UTF-8 */
+static void
+test_escape_styles (void)
+{
+	static const gchar in[] = "a\0\x01\x1f\x7f\"\\\b\f\n\r\t/\xc3\xa9\xf0\x9f\x98\x80";
+	static const struct {
+		AcJsonEscape style;
+		const gchar *out;
+	} v[] = {
+		{ AC_JSON_ESCAPE_GLIB, "\"a\\u0000\\u0001\x1f\\u007f\\\"\\\\\\b\\f\\n\\r\\t/"
+		                       "\xc3\xa9\xf0\x9f\x98\x80\"" },
+		{ AC_JSON_ESCAPE_ECMA, "\"a\\u0000\\u0001\\u001f\x7f\\\"\\\\\\b\\f\\n\\r\\t/"
+		                       "\xc3\xa9\xf0\x9f\x98\x80\"" },
+		{ AC_JSON_ESCAPE_ASCII, "\"a\\u0000\\u0001\\u001f\\u007f\\\"\\\\\\b\\f\\n\\r\\t/"
+		                        "\\u00e9\\ud83d\\ude00\"" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
+		g_autoptr (GString) s = g_string_new (NULL);
+		ac_json_append_escaped (s, in, sizeof in - 1, v[i].style);
+		g_assert_cmpstr (s->str, ==, v[i].out);
+	}
+	/* @len bounds the input: nothing past it is read */
+	{
+		g_autoptr (GString) s = g_string_new (NULL);
+		ac_json_append_escaped (s, "abc", 2, AC_JSON_ESCAPE_ECMA);
+		g_assert_cmpstr (s->str, ==, "\"ab\"");
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -138,5 +169,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/json-write/shapes", test_shapes);
 	g_test_add_func ("/json-write/shapes-pretty", test_shapes_pretty);
 	g_test_add_func ("/json-write/pretty-small", test_pretty_small);
+	g_test_add_func ("/json-write/escape-styles", test_escape_styles);
 	return g_test_run ();
 }

@@ -426,19 +426,6 @@ test_malformed (void)
 	}
 }
 
-static EVP_PKEY *
-load_key (const gchar *rel)
-{
-	g_autofree gchar *path = sev_test_path (rel);
-	FILE *f = fopen (path, "r");
-	EVP_PKEY *k;
-	g_assert_nonnull (f);
-	k = PEM_read_PrivateKey (f, NULL, NULL, NULL);
-	fclose (f);
-	g_assert_nonnull (k);
-	return k;
-}
-
 /* a full chain whose ASK is not the trusted one: accepted only if the trusted ARK signed it */
 static void
 test_rotated_ask (void)
@@ -452,7 +439,7 @@ test_rotated_ask (void)
 	g_autoptr(AcAmdCert) ark = ac_amd_cert_parse_file (ark_p, &error);
 	g_autoptr(AcAmdCert) ask = ac_amd_cert_parse_file (ask_p, &error);
 	g_autoptr(AcSevChain) base = ac_sev_chain_parse_file (chain_p, &error);
-	g_autoptr(EVP_PKEY) ark_key = load_key ("synthetic-platform/ark_key.pem");
+	g_autoptr(EVP_PKEY) ark_key = sev_test_load_key ("synthetic-platform/ark_key.pem");
 	g_autoptr(EVP_PKEY) new_key = EVP_RSA_gen (4096);
 	g_autoptr(AcSevRoots) roots = ac_sev_roots_new ();
 	guint8 id[16] = { 0xaa, 0xbb };

@@ -20,17 +20,7 @@
 static gchar *tmpdir = NULL;
 
 /* runs virt-aleph with the NULL-terminated arguments; returns the exit code */
-G_GNUC_NULL_TERMINATED static gint
-cli (gchar **out, const gchar *first, ...)
-{
-	va_list ap;
-	gint rc;
-
-	va_start (ap, first);
-	rc = sev_test_cli_va (tmpdir, out, NULL, first, ap);
-	va_end (ap);
-	return rc;
-}
+#define cli(out, ...) sev_test_cli (tmpdir, (out), NULL, __VA_ARGS__)
 
 static gchar *
 data (const gchar *rel)

@@ -45,19 +45,6 @@ unhex16 (const gchar *hex, guint8 out[16])
 	memcpy (out, b, 16);
 }
 
-static EVP_PKEY *
-load_pem_key (const gchar *rel)
-{
-	g_autofree gchar *path = sev_test_path (rel);
-	FILE *f = fopen (path, "r");
-	EVP_PKEY *k;
-	g_assert_nonnull (f);
-	k = PEM_read_PrivateKey (f, NULL, NULL, NULL);
-	fclose (f);
-	g_assert_nonnull (k);
-	return k;
-}
-
 /* ---- session ---- */
 
 static void
@@ -138,7 +125,7 @@ test_session_synthetic (void)
 	g_autofree gchar *pdh_path = sev_test_path ("synthetic-platform/pdh.cert");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AcSevCert) pdh = ac_sev_cert_parse_file (pdh_path, &error);
-	g_autoptr(EVP_PKEY) godh = load_pem_key ("synthetic-platform/godh_key.pem");
+	g_autoptr(EVP_PKEY) godh = sev_test_load_key ("synthetic-platform/godh_key.pem");
 	g_autoptr(GBytes) godh_file = sev_test_load ("synthetic-platform/godh.cert");
 	AcSevSessionParams params;
 	const gchar *cases[][2] = { { "sev", "synthetic-platform/session_sev.bin" },

@@ -42,6 +42,9 @@ static const gchar server_py[]
       "s.serve_forever()\n";
 
 static gchar *tmpdir;
+
+/* virt-aleph in the test's directory */
+#define cli(out, ...) sev_test_cli (tmpdir, (out), NULL, __VA_ARGS__)
 static gchar *base_url;
 static GSubprocess *server;
 
@@ -74,42 +77,6 @@ requests (void)
 	for (const gchar *p = text; *p; p++)
 		n += *p == '\n';
 	return n;
-}
-
-G_GNUC_NULL_TERMINATED static gint
-cli (gchar **out, const gchar *first, ...)
-{
-	va_list ap;
-	gint rc;
-
-	va_start (ap, first);
-	rc = sev_test_cli_va (tmpdir, out, NULL, first, ap);
-	va_end (ap);
-	return rc;
-}
-
-static gchar *
-hex_of (const guint8 chip[64])
-{
-	GString *s = g_string_new (NULL);
-	for (guint i = 0; i < 64; i++)
-		g_string_append_printf (s, "%02x", chip[i]);
-	return g_string_free (s, FALSE);
-}
-
-static void
-rm_rf (const gchar *path)
-{
-	GDir *d = g_dir_open (path, 0, NULL);
-	const gchar *name;
-	if (d != NULL) {
-		while ((name = g_dir_read_name (d)) != NULL) {
-			g_autofree gchar *p = g_build_filename (path, name, NULL);
-			rm_rf (p);
-		}
-		g_dir_close (d);
-	}
-	g_remove (path);
 }
 
 typedef struct {
@@ -228,7 +195,7 @@ test_fetch_chip_tcb (void)
 
 	serve_milan ("go-sev-guest-milan", "attestation.bin", "vcek.der", "ask_ark_milan.pem");
 	load_report (report, &r);
-	hex = hex_of (r.chip_id);
+	hex = sev_test_hex (r.chip_id, 64);
 	tcb = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", r.tcb_raw);
 	g_assert_cmpint (cli (NULL, "snp", "fetch-certs", "--chip-id", hex, "--tcb", tcb,
 	                      "--product", "milan", "--kds-url", base_url, "--dir", out_dir, NULL),
@@ -328,7 +295,7 @@ test_fetch_devnet (void)
 	g_clear_pointer (&url, g_free);
 	url = ac_snp_kds_crl_url (base_url, AC_SNP_PRODUCT_GENOA, FALSE, NULL);
 	serve (url, crl_der);
-	hex = hex_of (chip);
+	hex = sev_test_hex (chip, 64);
 	tcb = g_strdup_printf ("%" G_GUINT64_FORMAT, ac_snp_tcb_encode (&t, AC_SNP_PRODUCT_GENOA));
 
 	g_assert_cmpint (cli (NULL, "snp", "fetch-certs", "--chip-id", hex, "--tcb", tcb,
@@ -376,7 +343,7 @@ main (int argc, char **argv)
 	g_subprocess_force_exit (server);
 	g_subprocess_wait (server, NULL, NULL);
 	g_object_unref (server);
-	rm_rf (tmpdir);
+	test_util_rm_rf (tmpdir);
 	g_free (base_url);
 	g_free (tmpdir);
 	return rc;

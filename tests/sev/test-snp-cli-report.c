@@ -19,17 +19,7 @@ static gchar *tmpdir = NULL;
 
 /* runs virt-aleph with the NULL-terminated arguments; returns the exit code, stdout in @out and
  * stderr in @err (each optional) */
-G_GNUC_NULL_TERMINATED static gint
-cli (gchar **out, gchar **err, const gchar *first, ...)
-{
-	va_list ap;
-	gint rc;
-
-	va_start (ap, first);
-	rc = sev_test_cli_va (tmpdir, out, err, first, ap);
-	va_end (ap);
-	return rc;
-}
+#define cli(out, err, ...) sev_test_cli (tmpdir, (out), (err), __VA_ARGS__)
 
 static gchar *
 data (const gchar *rel)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,20 @@ snp_test_load (const gchar *dir, const gchar *name)
 	g_assert_true (g_file_get_contents (path, &data, &len, &error));
 	g_assert_no_error (error);
 	return g_bytes_new_take (data, len);
+}
+
+/* the root object of the JSON file tests/data/snp/@dir/@name, read by @parser (which keeps
+ * it); the test fails without it */
+static inline JsonObject *
+snp_test_json (JsonParser *parser, const gchar *dir, const gchar *name)
+{
+	g_autoptr (GBytes) b = snp_test_load (dir, name);
+	g_autoptr (GError) error = NULL;
+
+	g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (b, NULL),
+	                                           (gssize)g_bytes_get_size (b), &error));
+	g_assert_no_error (error);
+	return json_node_get_object (json_parser_get_root (parser));
 }
 
 static inline AcSnpCert *

@@ -314,14 +314,10 @@ test_body_parse (void)
 int
 main (int argc, char **argv)
 {
-	g_autoptr (GBytes) json = NULL;
 	g_autoptr (JsonParser) parser = json_parser_new ();
 
 	g_test_init (&argc, &argv, NULL);
-	json = snp_test_load ("aleph-synthetic", "aleph_vectors.json");
-	g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (json, NULL),
-	                                           (gssize)g_bytes_get_size (json), NULL));
-	vectors = json_node_get_object (json_parser_get_root (parser));
+	vectors = snp_test_json (parser, "aleph-synthetic", "aleph_vectors.json");
 
 	g_test_add_func ("/snp/inject/vectors", test_vectors);
 	g_test_add_func ("/snp/inject/payload-binds", test_payload_binds);

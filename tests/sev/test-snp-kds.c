@@ -17,6 +17,7 @@
 #include "ac-snp-chain-private.h"
 #include "ac-snp-kds.h"
 #include "test-snp-common.h"
+#include "../test-util.h"
 
 typedef struct {
 	guint64 tcb_raw;
@@ -46,14 +47,10 @@ test_urls_real (void)
 		{ "virtee-sev-milan", "virtee-sev-milan", "report_milan.bin" },
 		{ "go-sev-guest-milan", "go-sev-guest-milan", "attestation.bin" },
 	};
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "expected_reports.json", NULL);
 	g_autoptr(JsonParser) parser = json_parser_new ();
 	g_autoptr(GError) error = NULL;
-	JsonObject *root;
+	JsonObject *root = snp_test_json (parser, "expected_reports.json", NULL);
 
-	g_assert_true (json_parser_load_from_file (parser, path, &error));
-	root = json_node_get_object (json_parser_get_root (parser));
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		Report r;
 		AcSnpTcb tcb;
@@ -142,25 +139,10 @@ fake_setup (Fake *f, gconstpointer data)
 }
 
 static void
-rm_rf (const gchar *path)
-{
-	GDir *d = g_dir_open (path, 0, NULL);
-	const gchar *name;
-	if (d != NULL) {
-		while ((name = g_dir_read_name (d)) != NULL) {
-			g_autofree gchar *p = g_build_filename (path, name, NULL);
-			rm_rf (p);
-		}
-		g_dir_close (d);
-	}
-	g_remove (path);
-}
-
-static void
 fake_teardown (Fake *f, gconstpointer data)
 {
 	g_hash_table_unref (f->answers);
-	rm_rf (f->cache);
+	test_util_rm_rf (f->cache);
 	g_free (f->cache);
 }
 

@@ -259,17 +259,13 @@ test_real_tcb_floor (void)
 	static const struct {
 		const gchar *name, *file;
 	} reports[] = { { "virtee-sev-milan", VIRTEE }, { "go-sev-guest-milan", GOSEV } };
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "expected_reports.json", NULL);
 	g_autoptr (JsonParser) parser = json_parser_new ();
 	g_autoptr (GError) error = NULL;
+	JsonObject *root = snp_test_json (parser, "expected_reports.json", NULL);
 
-	g_assert_true (json_parser_load_from_file (parser, path, &error));
 	for (guint i = 0; i < G_N_ELEMENTS (reports); i++) {
 		JsonObject *e = json_object_get_object_member (
-		    json_object_get_object_member (
-		        json_node_get_object (json_parser_get_root (parser)), reports[i].name),
-		    "aleph_tcb_floor");
+		    json_object_get_object_member (root, reports[i].name), "aleph_tcb_floor");
 		JsonArray *failures = json_object_get_array_member (e, "failures");
 		g_autoptr (GString) list = g_string_new (NULL);
 		AcSnpVerifyPolicy p;

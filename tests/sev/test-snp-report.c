@@ -58,15 +58,8 @@ load_raw (const gchar *rel)
 static JsonObject *
 expected_for (JsonParser **keep, const gchar *name)
 {
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "expected_reports.json", NULL);
-	g_autoptr (GError) error = NULL;
-	JsonParser *p = json_parser_new ();
-
-	g_assert_true (json_parser_load_from_file (p, path, &error));
-	g_assert_no_error (error);
-	*keep = p;
-	return json_object_get_object_member (json_node_get_object (json_parser_get_root (p)),
+	*keep = json_parser_new ();
+	return json_object_get_object_member (snp_test_json (*keep, "expected_reports.json", NULL),
 	                                      name);
 }
 

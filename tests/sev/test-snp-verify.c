@@ -23,16 +23,12 @@
 static GBytes *
 expected_hex (const gchar *key, const gchar *field)
 {
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "expected_reports.json", NULL);
 	g_autoptr (JsonParser) parser = json_parser_new ();
 	g_autoptr (GError) error = NULL;
-	JsonObject *o;
-
-	g_assert_true (json_parser_load_from_file (parser, path, &error));
-	o = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-	                                   key);
+	JsonObject *o = json_object_get_object_member (
+	    snp_test_json (parser, "expected_reports.json", NULL), key);
 	GByteArray *a;
+
 	o = json_object_get_object_member (o, "report");
 	a = ac_codec_hex_decode (field, json_object_get_string_member (o, field), 0, &error);
 	g_assert_no_error (error);

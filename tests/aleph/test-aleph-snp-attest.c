@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-aleph-snp-attest.h"
+#include "ac-aleph-snp-attest-private.h"
 #include "ac-aleph-snp-inject.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
@@ -693,6 +694,55 @@ test_kds_in_handshake (Fixture *f, gconstpointer data)
 	}
 }
 
+/* the fresh report's body, parsed alone: the report bytes, or a refusal naming the peer */
+static void
+test_parse_fresh (void)
+{
+	g_autofree gchar *hex = g_strnfill (2 * AC_SNP_REPORT_SIZE, 'a');
+	g_autofree gchar *ok = g_strdup_printf (
+	    "{\"tee_type\":\"sev-snp\",\"data\":\"%s\",\"report_data\":\"00\"}", hex);
+	g_autofree gchar *upper
+	    = g_strdup_printf ("{\"tee_type\":\"sev-snp\",\"data\":\"A%s\"}", hex + 1);
+	g_autofree gchar *shorter
+	    = g_strdup_printf ("{\"tee_type\":\"sev-snp\",\"data\":\"%s\"}", hex + 2);
+	g_autofree gchar *tdx = g_strdup_printf ("{\"tee_type\":\"tdx\",\"data\":\"%s\"}", hex);
+	const struct {
+		const gchar *body;
+		const gchar *message;
+	} refused[] = {
+		{ "[]", "agent peer: fresh report: JSON an array, expected an object" },
+		{ "{\"tee_type\":\"sev-snp\",\"x\":1}",
+		  "agent peer: fresh report field 'x': unknown member: expected one of tee_type, "
+		  "data, report_data, measurement" },
+		{ "{\"tee_type\":\"sev-snp\"}",
+		  "agent peer: fresh report field 'data': missing: a string is required" },
+		{ tdx, "agent peer: fresh report: tee_type \"tdx\", expected \"sev-snp\"" },
+		{ shorter,
+		  "agent peer: fresh report: data of 2366 hex digits, expected 2368 (a 1184-byte "
+		  "report)" },
+		{ upper,
+		  "agent peer: fresh report: invalid hex digit at offset 0, expected 0-9a-f" },
+	};
+	guint8 report[AC_SNP_REPORT_SIZE];
+
+	{
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) body = g_bytes_new (ok, strlen (ok));
+		g_assert_true (ac_aleph_snp_attest_parse_fresh ("peer", body, report, &error));
+		g_assert_no_error (error);
+		for (guint i = 0; i < sizeof (report); i++)
+			g_assert_cmpuint (report[i], ==, 0xaa);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) body = g_bytes_new (refused[i].body, strlen (refused[i].body));
+		g_assert_false (ac_aleph_snp_attest_parse_fresh ("peer", body, report, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_test_message ("case %u: %s", i, error->message);
+		g_assert_cmpstr (error->message, ==, refused[i].message);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -717,6 +767,7 @@ main (int argc, char **argv)
 	ADD ("inject-unverified", test_inject_unverified);
 	ADD ("cancelled", test_cancelled);
 	ADD ("kds-in-handshake", test_kds_in_handshake);
+	g_test_add_func ("/aleph/snp-attest/parse-fresh", test_parse_fresh);
 	ret = g_test_run ();
 	g_clear_pointer (&shared_roots, ac_snp_roots_unref);
 	g_clear_pointer (&shared_fw, ac_snp_firmware_free);

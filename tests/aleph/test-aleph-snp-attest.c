@@ -258,16 +258,23 @@ assert_refused_in_handshake (Fixture *f,
 	assert_nothing_received (&seen);
 }
 
+/* a guest booted on @fw with @policy: its certificate refused in the handshake with @code */
 static void
-test_other_chip (Fixture *f, gconstpointer data)
+assert_boot_refused (Fixture *f, AcSnpFirmware *fw, AcSnpRoots *roots, guint64 policy, gint code)
 {
 	Boot b = { 0 };
 	TestSnpAgentConfig c;
-	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_OTHER_CHIP);
-	boot (f, f->fw, AC_SNP_POLICY_DEFAULT, &b);
+	boot (f, fw, policy, &b);
 	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_UNTRUSTED);
+	assert_refused_in_handshake (f, fw, roots, &c, code);
 	boot_clear (&b);
+}
+
+static void
+test_other_chip (Fixture *f, gconstpointer data)
+{
+	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_OTHER_CHIP);
+	assert_boot_refused (f, f->fw, f->roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_UNTRUSTED);
 }
 
 static void
@@ -282,24 +289,15 @@ test_untrusted_root (Fixture *f, gconstpointer data)
 static void
 test_wrong_measurement (Fixture *f, gconstpointer data)
 {
-	Boot b = { 0 };
-	TestSnpAgentConfig c;
 	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_WRONG_MEASUREMENT);
-	boot (f, f->fw, AC_SNP_POLICY_DEFAULT, &b);
-	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_MISMATCH);
-	boot_clear (&b);
+	assert_boot_refused (f, f->fw, f->roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_MISMATCH);
 }
 
 static void
 test_debug_policy (Fixture *f, gconstpointer data)
 {
-	Boot b = { 0 };
-	TestSnpAgentConfig c;
-	boot (f, f->fw, AC_SNP_POLICY_DEFAULT | AC_SNP_POLICY_DEBUG, &b);
-	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_REFUSED);
-	boot_clear (&b);
+	assert_boot_refused (f, f->fw, f->roots, AC_SNP_POLICY_DEFAULT | AC_SNP_POLICY_DEBUG,
+	                     AC_ERROR_REFUSED);
 }
 
 static void
@@ -308,14 +306,9 @@ test_tcb_below_floor (Fixture *f, gconstpointer data)
 	g_autoptr (AcSnpFirmware) old = firmware_new (-1);
 	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new ();
 	g_autoptr (GError) error = NULL;
-	Boot b = { 0 };
-	TestSnpAgentConfig c;
 	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
 	                                         ac_snp_firmware_get_ark (old), &error));
-	boot (f, old, AC_SNP_POLICY_DEFAULT, &b);
-	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, old, roots, &c, AC_ERROR_REFUSED);
-	boot_clear (&b);
+	assert_boot_refused (f, old, roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_REFUSED);
 }
 
 /* a relay: the genuine report (bound to the guest's key) in a certificate of the relay's own

@@ -74,15 +74,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 	f->spec.disk_size = 72 * AC_MIB + 4096;
 	f->spec.esp_size = 16 * AC_MIB;
 	f->spec.esp_dir = f->esp;
-	f->spec.root_dir = f->root;
-	f->spec.fs_label = "rootfs";
-	f->spec.luks.cipher = "aes";
-	f->spec.luks.cipher_mode = "xts-plain64";
-	f->spec.luks.key_bytes = 64;
-	f->spec.luks.hash = "sha256";
-	f->spec.luks.iterations = 1000;
-	f->spec.source_date_epoch = -1;
-	f->spec.workdir = f->work;
+	ac_test_assemble_spec_init (&f->spec, f->root, f->work);
 	if (f->drbg != NULL) {
 		f->spec.drbg = f->drbg;
 		f->spec.source_date_epoch = 1700000000;

@@ -195,27 +195,14 @@ ac_assemble_make_ext4 (const AcAssembleSpec *spec,
 	close (fd);
 	if (ac_assemble_mke2fs_has_orphan_file ())
 		g_string_append (features, ",^orphan_file");
-	g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
-	g_ptr_array_add (argv, g_strdup ("-q"));
-	g_ptr_array_add (argv, g_strdup ("-F"));
-	g_ptr_array_add (argv, g_strdup ("-b"));
-	g_ptr_array_add (argv, g_strdup ("4096"));
-	g_ptr_array_add (argv, g_strdup ("-O"));
-	g_ptr_array_add (argv, g_strdup (features->str));
-	if (spec->fs_label != NULL) {
-		g_ptr_array_add (argv, g_strdup ("-L"));
-		g_ptr_array_add (argv, g_strdup (spec->fs_label));
-	}
+	ac_argv_add (argv, "mkfs.ext4", "-q", "-F", "-b", "4096", "-O", features->str, NULL);
+	if (spec->fs_label != NULL)
+		ac_argv_add (argv, "-L", spec->fs_label, NULL);
 	if (spec->fs_uuid != NULL) {
-		g_ptr_array_add (argv, g_strdup ("-U"));
-		g_ptr_array_add (argv, g_strdup (spec->fs_uuid));
+		ac_argv_add (argv, "-U", spec->fs_uuid, NULL);
 		g_string_append_printf (ext, ",hash_seed=%s", spec->fs_uuid);
 	}
-	g_ptr_array_add (argv, g_strdup ("-E"));
-	g_ptr_array_add (argv, g_strdup (ext->str));
-	g_ptr_array_add (argv, g_strdup ("-d"));
-	g_ptr_array_add (argv, g_strdup (spec->root_dir));
-	g_ptr_array_add (argv, g_strdup (path));
+	ac_argv_add (argv, "-E", ext->str, "-d", spec->root_dir, path, NULL);
 	g_ptr_array_add (argv, NULL);
 	if (spec->source_date_epoch >= 0) {
 		g_ptr_array_add (env, g_strdup_printf ("E2FSPROGS_FAKE_TIME=%" G_GINT64_FORMAT,
@@ -256,20 +243,13 @@ ac_assemble_make_esp (const AcAssembleSpec *spec,
 						       spec->source_date_epoch));
 	g_ptr_array_add (env, NULL);
 
-	g_ptr_array_add (argv, g_strdup ("mkfs.vfat"));
-	g_ptr_array_add (argv, g_strdup ("-C"));
-	if (spec->esp_size >= 64 * AC_MIB) {
-		g_ptr_array_add (argv, g_strdup ("-F"));
-		g_ptr_array_add (argv, g_strdup ("32"));
-	}
-	g_ptr_array_add (argv, g_strdup ("-n"));
-	g_ptr_array_add (argv, g_strdup ("ESP"));
-	g_ptr_array_add (argv, g_strdup ("-i"));
-	g_ptr_array_add (argv, g_strdup (volume_id));
+	ac_argv_add (argv, "mkfs.vfat", "-C", NULL);
+	if (spec->esp_size >= 64 * AC_MIB)
+		ac_argv_add (argv, "-F", "32", NULL);
+	ac_argv_add (argv, "-n", "ESP", "-i", volume_id, NULL);
 	if (spec->source_date_epoch >= 0)
-		g_ptr_array_add (argv, g_strdup ("--invariant"));
-	g_ptr_array_add (argv, g_strdup (path));
-	g_ptr_array_add (argv, g_strdup (blocks));
+		ac_argv_add (argv, "--invariant", NULL);
+	ac_argv_add (argv, path, blocks, NULL);
 	g_ptr_array_add (argv, NULL);
 	if (!ac_run_tool ((const gchar *const *)argv->pdata, (const gchar *const *)env->pdata,
 			  cancellable, NULL, error))
@@ -292,17 +272,11 @@ ac_assemble_make_esp (const AcAssembleSpec *spec,
 			return TRUE;
 		/* a fixed order: readdir order is not reproducible */
 		g_ptr_array_sort (names, ac_assemble_cmp_names);
-		g_ptr_array_add (mcopy, g_strdup ("mcopy"));
-		g_ptr_array_add (mcopy, g_strdup ("-s"));
-		g_ptr_array_add (mcopy, g_strdup ("-p"));
-		g_ptr_array_add (mcopy, g_strdup ("-m"));
-		g_ptr_array_add (mcopy, g_strdup ("-Q"));
-		g_ptr_array_add (mcopy, g_strdup ("-i"));
-		g_ptr_array_add (mcopy, g_strdup (path));
+		ac_argv_add (mcopy, "mcopy", "-s", "-p", "-m", "-Q", "-i", path, NULL);
 		for (guint i = 0; i < names->len; i++)
 			g_ptr_array_add (mcopy, g_build_filename (spec->esp_dir,
 								  g_ptr_array_index (names, i), NULL));
-		g_ptr_array_add (mcopy, g_strdup ("::/"));
+		ac_argv_add (mcopy, "::/", NULL);
 		g_ptr_array_add (mcopy, NULL);
 		if (!ac_run_tool ((const gchar *const *)mcopy->pdata,
 				  (const gchar *const *)env->pdata, cancellable, NULL, error))

@@ -87,6 +87,24 @@ ac_luks_set_pbkdf (struct crypt_device *cd, const gchar *hash, guint32 iteration
 	return TRUE;
 }
 
+/* @secret (@what, for the message) into key slot @slot of @cd */
+static gboolean
+ac_luks_add_keyslot (struct crypt_device *cd,
+                     int slot,
+                     const gchar *what,
+                     const AcSecret *secret,
+                     GError **error)
+{
+	int rc = crypt_keyslot_add_by_volume_key (cd, slot, NULL, 0, secret->data, secret->len);
+	if (rc < 0) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
+		             "libcryptsetup cannot add the %s to key slot %d: %s", what, slot,
+		             g_strerror (-rc));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* The volume key of the header just formatted in @cd (opened with @passphrase) and where its
  * data starts; frees @cd. */
 static gboolean
@@ -189,11 +207,7 @@ ac_luks_format_start (const gchar *header_path,
 		ac_crypt_free (cd);
 		return NULL;
 	}
-	rc = crypt_keyslot_add_by_volume_key (cd, 0, NULL, 0, passphrase->data, passphrase->len);
-	if (rc < 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-			     "libcryptsetup cannot add the passphrase to key slot 0: %s",
-			     g_strerror (-rc));
+	if (!ac_luks_add_keyslot (cd, 0, "passphrase", passphrase, error)) {
 		ac_crypt_free (cd);
 		return NULL;
 	}
@@ -221,25 +235,16 @@ ac_luks_format (const gchar *header_path,
 {
 	struct crypt_params_luks1 luks1 = { .hash = params->hash };
 	struct crypt_device *cd;
-	int rc;
 
 	cd = ac_luks_format_start (header_path, AC_LUKS_HEADER_FILE_SIZE, CRYPT_LUKS1, &luks1,
 				   "LUKS1 needs at least 1000", params, passphrase, error);
 	if (cd == NULL)
 		return FALSE;
-	if (keyfile != NULL) {
-		if (!ac_luks_set_pbkdf (cd, params->hash, AC_LUKS_KEYFILE_ITERATIONS, error)) {
-			ac_crypt_free (cd);
-			return FALSE;
-		}
-		rc = crypt_keyslot_add_by_volume_key (cd, 1, NULL, 0, keyfile->data, keyfile->len);
-		if (rc < 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INTERNAL,
-				     "libcryptsetup cannot add the keyfile to key slot 1: %s",
-				     g_strerror (-rc));
-			ac_crypt_free (cd);
-			return FALSE;
-		}
+	if (keyfile != NULL
+	    && (!ac_luks_set_pbkdf (cd, params->hash, AC_LUKS_KEYFILE_ITERATIONS, error)
+	        || !ac_luks_add_keyslot (cd, 1, "keyfile", keyfile, error))) {
+		ac_crypt_free (cd);
+		return FALSE;
 	}
 	return take_volume_key (cd, params, passphrase, data_offset, volume_key, error);
 }

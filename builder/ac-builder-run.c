@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,24 @@ ac_run_tool_exists (const gchar *name)
 {
 	g_autofree gchar *path = g_find_program_in_path (name);
 	return path != NULL;
+}
+
+/**
+ * ac_argv_add:
+ * @argv: an argument vector being built (its free function is g_free())
+ * @first: the first argument to append, then more, ending with %NULL
+ *
+ * Appends copies of the arguments to @argv; the caller adds the final %NULL.
+ */
+void
+ac_argv_add (GPtrArray *argv, const gchar *first, ...)
+{
+	va_list ap;
+
+	va_start (ap, first);
+	for (const gchar *arg = first; arg != NULL; arg = va_arg (ap, const gchar *))
+		g_ptr_array_add (argv, g_strdup (arg));
+	va_end (ap);
 }
 
 static gchar *

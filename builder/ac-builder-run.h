@@ -16,6 +16,8 @@ gboolean ac_run_tool (const gchar *const *argv,
 		      gchar **stdout_out,
 		      GError **error);
 gboolean ac_run_tool_exists (const gchar *name);
+void
+ac_argv_add (GPtrArray *argv, const gchar *first, ...) G_GNUC_NULL_TERMINATED;
 
 typedef struct _AcCleanup AcCleanup;
 

@@ -407,8 +407,7 @@ ac_source_debootstrap (const AcTemplateSource *src, const gchar *root, GCancella
 				     "source.type debootstrap: debootstrap is not installed");
 		return FALSE;
 	}
-	g_ptr_array_add (argv, g_strdup ("debootstrap"));
-	g_ptr_array_add (argv, g_strdup ("--merged-usr"));
+	ac_argv_add (argv, "debootstrap", "--merged-usr", NULL);
 	if (src->variant != NULL)
 		g_ptr_array_add (argv, g_strdup_printf ("--variant=%s", src->variant));
 	if (src->include != NULL && src->include[0] != NULL) {
@@ -417,9 +416,7 @@ ac_source_debootstrap (const AcTemplateSource *src, const gchar *root, GCancella
 	}
 	if (src->components != NULL)
 		g_ptr_array_add (argv, g_strdup_printf ("--components=%s", src->components));
-	g_ptr_array_add (argv, g_strdup (src->suite));
-	g_ptr_array_add (argv, g_strdup (root));
-	g_ptr_array_add (argv, g_strdup (src->mirror));
+	ac_argv_add (argv, src->suite, root, src->mirror, NULL);
 	g_ptr_array_add (argv, NULL);
 	if (!ac_run_tool ((const gchar *const *)argv->pdata, NULL, cancellable, NULL, error)) {
 		g_prefix_error (error, "source debootstrap %s from %s: ", src->suite, src->mirror);

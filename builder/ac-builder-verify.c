@@ -14,12 +14,12 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libcryptsetup.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ac-builder-assemble.h"
 #include "ac-codec.h"
+#include "ac-digest-file.h"
 #include "ac-error.h"
 #include "ac-json.h"
 #include "ac-snp-luks2.h"
@@ -443,47 +443,17 @@ ac_verify_luks2_image (const gchar *image,
 gchar *
 ac_sha256_file (const gchar *path, GCancellable *cancellable, GError **error)
 {
-	g_autofree guint8 *buf = g_malloc (AC_MIB);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
-	guint8 md[32];
-	guint64 off = 0;
+	gchar *hex;
 	int fd = open (path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		g_set_error (error, AC_ERROR, errno == ENOENT ? AC_ERROR_NOT_FOUND : AC_ERROR_IO,
-			     "cannot open %s: %s", path, g_strerror (errno));
-		EVP_MD_CTX_free (ctx);
+		             "cannot open %s: %s", path, g_strerror (errno));
 		return NULL;
 	}
-	(void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
-	while (TRUE) {
-		ssize_t n = pread (fd, buf, AC_MIB, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read %s: %s", path,
-				     g_strerror (errno));
-			close (fd);
-			EVP_MD_CTX_free (ctx);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		if (g_cancellable_is_cancelled (cancellable)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_CANCELLED, "interrupted while hashing %s",
-				     path);
-			close (fd);
-			EVP_MD_CTX_free (ctx);
-			return NULL;
-		}
-		EVP_DigestUpdate (ctx, buf, (size_t)n);
-		off += (guint64)n;
-	}
+	hex = ac_sha256_fd_hex (fd, path, cancellable, error);
 	close (fd);
-	EVP_DigestFinal_ex (ctx, md, NULL);
-	EVP_MD_CTX_free (ctx);
-	return ac_codec_hex_encode (md, sizeof (md));
+	return hex;
 }
 
 static void

@@ -131,15 +131,6 @@ ac_build_write_atomic (const gchar *path, const gchar *data, gsize len, GError *
 	return TRUE;
 }
 
-static gdouble
-ac_seconds_since (gint64 *t)
-{
-	gint64 now = g_get_monotonic_time ();
-	gdouble s = (gdouble)(now - *t) / G_USEC_PER_SEC;
-	*t = now;
-	return s;
-}
-
 /* the state the build's phases hand on to each other */
 typedef struct {
 	const AcTemplate *tpl;
@@ -180,6 +171,18 @@ ac_build_state_clear (AcBuildState *s)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcBuildState, ac_build_state_clear)
+
+/* the end of phase @step: its seconds into the result, its progress step done */
+static gboolean
+ac_build_step_done (AcBuildState *s, guint step)
+{
+	gint64 now = g_get_monotonic_time ();
+
+	s->result->step_seconds[step] = (gdouble)(now - s->t) / G_USEC_PER_SEC;
+	s->t = now;
+	ac_progress_step_done (s->progress);
+	return TRUE;
+}
 
 /* identifiers first: the provisioners write them into the guest */
 static gboolean
@@ -240,9 +243,7 @@ ac_build_source (AcBuildState *s, GError **error)
 	if (!ac_source_prepare (&s->tpl->source, s->root, s->workdir, s->cleanup, s->cancellable,
 				error))
 		return FALSE;
-	s->result->step_seconds[0] = ac_seconds_since (&s->t);
-	ac_progress_step_done (s->progress);
-	return TRUE;
+	return ac_build_step_done (s, 0);
 }
 
 /* provisioners */
@@ -308,9 +309,7 @@ ac_build_provision (AcBuildState *s, GError **error)
 		ac_build_clamp_tree (s->root, tpl->source_date_epoch);
 		ac_build_clamp_tree (s->esp, tpl->source_date_epoch);
 	}
-	s->result->step_seconds[1] = ac_seconds_since (&s->t);
-	ac_progress_step_done (s->progress);
-	return TRUE;
+	return ac_build_step_done (s, 1);
 }
 
 /* assemble under a temporary name beside the output */
@@ -346,9 +345,7 @@ ac_build_assemble (AcBuildState *s, GError **error)
 			  ac_progress_get_child (s->progress), s->cancellable, &s->assembled, error))
 		return FALSE;
 	s->result->encrypt_stats = s->assembled.encrypt_stats;
-	s->result->step_seconds[2] = ac_seconds_since (&s->t);
-	ac_progress_step_done (s->progress);
-	return TRUE;
+	return ac_build_step_done (s, 2);
 }
 
 /* verify */
@@ -379,9 +376,7 @@ ac_build_verify (AcBuildState *s, GError **error)
 		g_prefix_error (error, "verification of the initramfs keyfile slot: ");
 		return FALSE;
 	}
-	s->result->step_seconds[3] = ac_seconds_since (&s->t);
-	ac_progress_step_done (s->progress);
-	return TRUE;
+	return ac_build_step_done (s, 3);
 }
 
 /* manifest, then publish by renaming */
@@ -421,9 +416,7 @@ ac_build_publish (AcBuildState *s, GError **error)
 	result->luks_uuid = g_strdup (s->luks_uuid);
 	result->image_size = tpl->disk_size;
 	result->passphrase = g_steal_pointer (&s->pass);
-	result->step_seconds[4] = ac_seconds_since (&s->t);
-	ac_progress_step_done (s->progress);
-	return TRUE;
+	return ac_build_step_done (s, 4);
 }
 
 static gboolean

@@ -153,41 +153,69 @@ fail (GError **error, const gchar *fmt, ...)
 	return FALSE;
 }
 
-/* the JSON of the extension: {"tee_type":"sev-snp","data":"<hex>"} */
-static gboolean
-parse_extension_json (const guint8 *json, gsize len, guint8 *report, GError **error)
+/**
+ * ac_snp_ratls_parse_report_json:
+ * @what: names the JSON in errors (e.g. "agent certificate: report extension")
+ * @code: the #AcError of every refusal
+ * @data_what: names the hex data in the error of its decoding
+ * @max: the most bytes @json may have
+ *
+ * The agent's report as JSON, in its certificate and in a fresh report:
+ * {"tee_type":"sev-snp","data":"<2368 lowercase hex>"} (an early agent's unsigned copies
+ * "report_data" and "measurement" ignored). Fills @report with the decoded bytes, neither
+ * parsed nor verified.
+ */
+gboolean
+ac_snp_ratls_parse_report_json (const gchar *what,
+                                AcError code,
+                                const gchar *data_what,
+                                const gchar *json,
+                                gsize len,
+                                gsize max,
+                                guint8 report[AC_SNP_REPORT_SIZE],
+                                GError **error)
 {
 	static const gchar *const allowed[]
 	    = { "tee_type", "data", "report_data", "measurement", NULL };
-	const AcJsonScope scope = { "agent certificate: report extension", AC_ERROR_INVALID_INPUT };
+	const AcJsonScope scope = { what, code };
 	g_autoptr (JsonNode) root = NULL;
 	g_autofree gchar *tee_type = NULL;
 	g_autofree gchar *data = NULL;
 	JsonObject *o;
 
-	root = ac_json_parse_bounded (scope.what, (const gchar *)json, len, RATLS_JSON_MAX,
-	                              AC_ERROR_INVALID_INPUT, error);
+	root = ac_json_parse_bounded (what, json, len, max, code, error);
 	if (root == NULL)
 		return FALSE;
-	if (!JSON_NODE_HOLDS_OBJECT (root))
-		return fail (error, "report extension: JSON %s, expected an object",
+	if (!JSON_NODE_HOLDS_OBJECT (root)) {
+		g_set_error (error, AC_ERROR, code, "%s: JSON %s, expected an object", what,
 		             ac_json_type_name (root));
+		return FALSE;
+	}
 	o = json_node_get_object (root);
 	if (!ac_json_check_members (&scope, o, NULL, allowed, error)
 	    || !ac_json_read_string (&scope, o, NULL, "tee_type", TRUE, 64, &tee_type, error)
 	    || !ac_json_read_string (&scope, o, NULL, "data", TRUE, 2 * AC_SNP_REPORT_SIZE, &data,
 	                             error))
 		return FALSE;
-	if (strcmp (tee_type, "sev-snp") != 0)
-		return fail (error, "report extension: tee_type \"%s\", expected \"sev-snp\"",
-		             tee_type);
-	if (strlen (data) != 2 * AC_SNP_REPORT_SIZE)
-		return fail (error,
-		             "report extension: data of %" G_GSIZE_FORMAT
+	if (strcmp (tee_type, "sev-snp") != 0) {
+		g_set_error (error, AC_ERROR, code, "%s: tee_type \"%.64s\", expected \"sev-snp\"",
+		             what, tee_type);
+		return FALSE;
+	}
+	if (strlen (data) != 2 * AC_SNP_REPORT_SIZE) {
+		g_set_error (error, AC_ERROR, code,
+		             "%s: data of %" G_GSIZE_FORMAT
 		             " hex digits, expected %d (a %d-byte report)",
-		             strlen (data), 2 * AC_SNP_REPORT_SIZE, AC_SNP_REPORT_SIZE);
-	return ac_codec_hex_decode_fixed ("agent certificate: report extension data", data,
-	                                  AC_CODEC_HEX_LOWER, report, AC_SNP_REPORT_SIZE, error);
+		             what, strlen (data), 2 * AC_SNP_REPORT_SIZE, AC_SNP_REPORT_SIZE);
+		return FALSE;
+	}
+	if (!ac_codec_hex_decode_fixed (data_what, data, AC_CODEC_HEX_LOWER, report,
+	                                AC_SNP_REPORT_SIZE, error)) {
+		if (error != NULL && *error != NULL)
+			(*error)->code = code;
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static gboolean
@@ -220,8 +248,15 @@ parse_extension (X509 *x, guint8 *report, GError **error)
 	if (inner == NULL || p != ASN1_STRING_get0_data (value) + ASN1_STRING_length (value))
 		return fail (error, "the report extension's value is not one DER OCTET STRING%s",
 		             inner != NULL ? " (trailing bytes)" : "");
-	return parse_extension_json (ASN1_STRING_get0_data (inner), ASN1_STRING_length (inner),
-	                             report, error);
+	if (!ac_snp_ratls_parse_report_json (
+	        "agent certificate: report extension", AC_ERROR_INVALID_INPUT,
+	        "agent certificate: report extension data",
+	        (const gchar *)ASN1_STRING_get0_data (inner), ASN1_STRING_length (inner),
+	        RATLS_JSON_MAX, report, error)) {
+		ERR_clear_error ();
+		return FALSE;
+	}
+	return TRUE;
 }
 
 AcSnpRatlsCert *

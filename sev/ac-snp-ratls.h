@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <openssl/evp.h>
 
+#include "ac-error.h"
 #include "ac-snp-report.h"
 
 G_BEGIN_DECLS
@@ -94,6 +95,17 @@ ac_snp_ratls_cert_parse (const guint8 *der, gsize len, GError **error);
  */
 GBytes *
 ac_snp_ratls_cert_build (EVP_PKEY *key, const guint8 *report, gsize report_len, GError **error);
+
+/* the agent's report JSON (certificate extension or fresh report); see the definition */
+gboolean
+ac_snp_ratls_parse_report_json (const gchar *what,
+                                AcError code,
+                                const gchar *data_what,
+                                const gchar *json,
+                                gsize len,
+                                gsize max,
+                                guint8 report[AC_SNP_REPORT_SIZE],
+                                GError **error);
 
 /* a fresh EC P-384 key, as an agent makes per boot */
 EVP_PKEY *

@@ -567,45 +567,12 @@ ac_aleph_snp_attest_parse_fresh (const gchar *peer,
                                  guint8 report[AC_SNP_REPORT_SIZE],
                                  GError **error)
 {
-	static const gchar *const allowed[]
-	    = { "tee_type", "data", "report_data", "measurement", NULL };
 	g_autofree gchar *what = g_strdup_printf ("agent %s: fresh report", peer);
-	const AcJsonScope scope = { what, AC_ERROR_REMOTE };
-	g_autoptr (JsonNode) root = NULL;
-	g_autofree gchar *tee_type = NULL;
-	g_autofree gchar *data = NULL;
 	gsize len;
 	const gchar *json = g_bytes_get_data (body, &len);
-	JsonObject *o;
 
-	root = ac_json_parse_bounded (what, json, len, AC_ALEPH_SNP_ATTEST_REPORT_BODY_MAX,
-	                              AC_ERROR_REMOTE, error);
-	if (root == NULL)
-		return FALSE;
-	if (!JSON_NODE_HOLDS_OBJECT (root))
-		return remote_fail (peer, "fresh report", error, "JSON %s, expected an object",
-		                    ac_json_type_name (root));
-	o = json_node_get_object (root);
-	if (!ac_json_check_members (&scope, o, NULL, allowed, error)
-	    || !ac_json_read_string (&scope, o, NULL, "tee_type", TRUE, 64, &tee_type, error)
-	    || !ac_json_read_string (&scope, o, NULL, "data", TRUE, 2 * AC_SNP_REPORT_SIZE, &data,
-	                             error))
-		return FALSE;
-	if (strcmp (tee_type, "sev-snp") != 0)
-		return remote_fail (peer, "fresh report", error,
-		                    "tee_type \"%.64s\", expected \"sev-snp\"", tee_type);
-	if (strlen (data) != 2 * AC_SNP_REPORT_SIZE)
-		return remote_fail (peer, "fresh report", error,
-		                    "data of %" G_GSIZE_FORMAT
-		                    " hex digits, expected %d (a %d-byte report)",
-		                    strlen (data), 2 * AC_SNP_REPORT_SIZE, AC_SNP_REPORT_SIZE);
-	if (!ac_codec_hex_decode_fixed (what, data, AC_CODEC_HEX_LOWER, report, AC_SNP_REPORT_SIZE,
-	                                error)) {
-		if (error != NULL && *error != NULL)
-			(*error)->code = AC_ERROR_REMOTE;
-		return FALSE;
-	}
-	return TRUE;
+	return ac_snp_ratls_parse_report_json (what, AC_ERROR_REMOTE, what, json, len,
+	                                       AC_ALEPH_SNP_ATTEST_REPORT_BODY_MAX, report, error);
 }
 
 gboolean

@@ -204,19 +204,8 @@ typedef struct {
 static gboolean
 car_file_flush (AcCarFileCtx *ctx, GError **error)
 {
-	gsize done = 0;
-	while (done < ctx->buf_len) {
-		ssize_t n = write (ctx->fd, ctx->buf + done, ctx->buf_len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int errsv = errno;
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", ctx->path,
-				     g_strerror (errsv));
-			return FALSE;
-		}
-		done += (gsize)n;
-	}
+	if (!ac_file_write_all (ctx->fd, ctx->path, ctx->buf, ctx->buf_len, error))
+		return FALSE;
 	ctx->buf_len = 0;
 	return TRUE;
 }

@@ -11,14 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "ac-aleph-client.h"
 #include "ac-aleph-client-private.h"
 #include "ac-aleph-payment.h"
 #include "ac-aleph-util.h"
 #include "ac-car.h"
 #include "ac-codec.h"
+#include "ac-digest-file.h"
 #include "ac-error.h"
 #include "ac-file.h"
 #include "ac-time.h"
@@ -450,37 +449,6 @@ car_source_rewind (gpointer user_data, GError **error)
 	return ac_car_stream_rewind (user_data, error);
 }
 
-static gchar *
-file_sha256 (int fd, const gchar *path, GError **error)
-{
-	g_autofree guint8 *buf = g_malloc (1024 * 1024);
-	EVP_MD_CTX *md = EVP_MD_CTX_new ();
-	guint8 out[32];
-	unsigned int out_len = sizeof (out);
-	ssize_t n;
-
-	EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
-	while ((n = read (fd, buf, 1024 * 1024)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int errsv = errno;
-			EVP_MD_CTX_free (md);
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read %s: %s", path,
-			             g_strerror (errsv));
-			return NULL;
-		}
-		EVP_DigestUpdate (md, buf, (size_t)n);
-	}
-	EVP_DigestFinal_ex (md, out, &out_len);
-	EVP_MD_CTX_free (md);
-	if (lseek (fd, 0, SEEK_SET) != 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot rewind %s", path);
-		return NULL;
-	}
-	return ac_codec_hex_encode (out, sizeof (out));
-}
-
 /* the signed STORE of an upload (sent with it as its metadata part, in @metadata) */
 static AcAlephMessage *
 upload_store_message (AcCcnClient *self,
@@ -608,8 +576,9 @@ ac_ccn_upload_file (AcCcnClient *self,
 		if (src.fd < 0)
 			return NULL;
 		src.path = (gchar *)path;
-		ours = kind == AC_CCN_UPLOAD_STORAGE ? file_sha256 (src.fd, path, error)
-		                                     : ac_ipfs_file_cid_string (path, NULL, NULL, error);
+		ours = kind == AC_CCN_UPLOAD_STORAGE
+		           ? ac_sha256_fd_hex (src.fd, path, NULL, error)
+		           : ac_ipfs_file_cid_string (path, NULL, NULL, error);
 		if (ours == NULL) {
 			close (src.fd);
 			return NULL;

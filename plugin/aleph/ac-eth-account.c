@@ -19,6 +19,7 @@
 #include "ac-error.h"
 #include "ac-eth-account.h"
 #include "ac-eth-keystore.h"
+#include "ac-file.h"
 #include "ac-keccak.h"
 #include "ac-secret.h"
 
@@ -351,7 +352,7 @@ gboolean
 ac_eth_account_save_key_file (AcEthAccount *self, const gchar *path, GError **error)
 {
 	g_autofree gchar *dir = g_path_get_dirname (path);
-	gsize done = 0;
+	g_autofree gchar *what = g_strdup_printf ("key file %s", path);
 	int fd;
 
 	if (g_mkdir_with_parents (dir, 0700) != 0) {
@@ -368,19 +369,10 @@ ac_eth_account_save_key_file (AcEthAccount *self, const gchar *path, GError **er
 			     errsv == EEXIST ? " (refusing to overwrite an existing key)" : "");
 		return FALSE;
 	}
-	while (done < AC_ETH_PRIVATE_KEY_LEN) {
-		ssize_t n = write (fd, self->seckey + done, AC_ETH_PRIVATE_KEY_LEN - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int errsv = errno;
-			close (fd);
-			(void)g_unlink (path);
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write key file %s: %s",
-				     path, g_strerror (errsv));
-			return FALSE;
-		}
-		done += (gsize)n;
+	if (!ac_file_write_all (fd, what, self->seckey, AC_ETH_PRIVATE_KEY_LEN, error)) {
+		close (fd);
+		(void)g_unlink (path);
+		return FALSE;
 	}
 	if (fsync (fd) != 0 || close (fd) != 0) {
 		int errsv = errno;

@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -285,6 +287,41 @@ test_key_file (void)
 	g_rmdir (dir);
 }
 
+/* a write that fails (over the file size limit): the key file's name and the cause, and no
+ * partial key left behind */
+static void
+test_key_file_write_fails (void)
+{
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *want = NULL;
+
+	if (g_test_subprocess ()) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (AcEthAccount) a = ac_eth_account_generate (&error);
+		struct rlimit none = { 0, 0 };
+		g_assert_no_error (error);
+		signal (SIGXFSZ, SIG_IGN);
+		g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &none), ==, 0);
+		g_assert_false (
+		    ac_eth_account_save_key_file (a, g_getenv ("AC_TEST_KEY_PATH"), &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+		g_print ("%s\n", error->message);
+		g_assert_false (g_file_test (g_getenv ("AC_TEST_KEY_PATH"), G_FILE_TEST_EXISTS));
+		return;
+	}
+	dir = g_dir_make_tmp ("ac-aleph-key-XXXXXX", NULL);
+	path = g_build_filename (dir, "ethereum.key", NULL);
+	want = g_strdup_printf ("cannot write key file %s: File too large\n", path);
+	g_setenv ("AC_TEST_KEY_PATH", path, TRUE);
+	g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_unsetenv ("AC_TEST_KEY_PATH");
+	g_test_trap_assert_passed ();
+	g_test_trap_assert_stdout (want);
+	g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+	g_rmdir (dir);
+}
+
 static void
 test_base58 (void)
 {
@@ -356,6 +393,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/eth/recover-network-message", test_recover_network_message);
 	g_test_add_func ("/aleph/eth/recover-errors", test_recover_errors);
 	g_test_add_func ("/aleph/eth/key-file", test_key_file);
+	g_test_add_func ("/aleph/eth/key-file-write-fails", test_key_file_write_fails);
 	g_test_add_func ("/aleph/util/base58", test_base58);
 	g_test_add_func ("/aleph/util/python-float", test_python_float);
 	return g_test_run ();

@@ -199,6 +199,22 @@ test_boundaries (void)
 	check_size (3 * C + 5, TRUE);
 }
 
+/* a write that fails (a full device): the CAR's writer names the output and the cause */
+static void
+test_car_write_full (void)
+{
+	g_autofree gchar *path = g_build_filename (tmpdir, "small.bin", NULL);
+	g_autoptr (GError) error = NULL;
+	guint8 root[AC_CID_V0_LEN];
+
+	g_assert_true (g_file_set_contents (path, "small enough for the write buffer", -1, NULL));
+	g_assert_false (
+	    ac_ipfs_file_write_car (path, "/dev/full", FALSE, root, NULL, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+	g_assert_cmpstr (error->message, ==, "cannot write /dev/full: No space left on device");
+	g_unlink (path);
+}
+
 static void
 test_car_refusals (void)
 {
@@ -256,6 +272,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/aleph/ipfs/known-cids", test_known_cids);
 	g_test_add_func ("/aleph/ipfs/boundaries", test_boundaries);
 	g_test_add_func ("/aleph/ipfs/car-refusals", test_car_refusals);
+	g_test_add_func ("/aleph/ipfs/car-write-full", test_car_write_full);
 	g_test_add_func ("/aleph/ipfs/dagpb-refusals", test_dagpb_refusals);
 	rc = g_test_run ();
 	g_rmdir (tmpdir);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-aleph-snp-attest.h"
+#include "ac-aleph-snp-attest-private.h"
 #include "ac-aleph-snp-inject.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
@@ -257,16 +258,23 @@ assert_refused_in_handshake (Fixture *f,
 	assert_nothing_received (&seen);
 }
 
+/* a guest booted on @fw with @policy: its certificate refused in the handshake with @code */
 static void
-test_other_chip (Fixture *f, gconstpointer data)
+assert_boot_refused (Fixture *f, AcSnpFirmware *fw, AcSnpRoots *roots, guint64 policy, gint code)
 {
 	Boot b = { 0 };
 	TestSnpAgentConfig c;
-	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_OTHER_CHIP);
-	boot (f, f->fw, AC_SNP_POLICY_DEFAULT, &b);
+	boot (f, fw, policy, &b);
 	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_UNTRUSTED);
+	assert_refused_in_handshake (f, fw, roots, &c, code);
 	boot_clear (&b);
+}
+
+static void
+test_other_chip (Fixture *f, gconstpointer data)
+{
+	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_OTHER_CHIP);
+	assert_boot_refused (f, f->fw, f->roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_UNTRUSTED);
 }
 
 static void
@@ -281,24 +289,15 @@ test_untrusted_root (Fixture *f, gconstpointer data)
 static void
 test_wrong_measurement (Fixture *f, gconstpointer data)
 {
-	Boot b = { 0 };
-	TestSnpAgentConfig c;
 	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_WRONG_MEASUREMENT);
-	boot (f, f->fw, AC_SNP_POLICY_DEFAULT, &b);
-	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_MISMATCH);
-	boot_clear (&b);
+	assert_boot_refused (f, f->fw, f->roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_MISMATCH);
 }
 
 static void
 test_debug_policy (Fixture *f, gconstpointer data)
 {
-	Boot b = { 0 };
-	TestSnpAgentConfig c;
-	boot (f, f->fw, AC_SNP_POLICY_DEFAULT | AC_SNP_POLICY_DEBUG, &b);
-	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_REFUSED);
-	boot_clear (&b);
+	assert_boot_refused (f, f->fw, f->roots, AC_SNP_POLICY_DEFAULT | AC_SNP_POLICY_DEBUG,
+	                     AC_ERROR_REFUSED);
 }
 
 static void
@@ -307,14 +306,9 @@ test_tcb_below_floor (Fixture *f, gconstpointer data)
 	g_autoptr (AcSnpFirmware) old = firmware_new (-1);
 	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new ();
 	g_autoptr (GError) error = NULL;
-	Boot b = { 0 };
-	TestSnpAgentConfig c;
 	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
 	                                         ac_snp_firmware_get_ark (old), &error));
-	boot (f, old, AC_SNP_POLICY_DEFAULT, &b);
-	c = agent_config (f, &b);
-	assert_refused_in_handshake (f, old, roots, &c, AC_ERROR_REFUSED);
-	boot_clear (&b);
+	assert_boot_refused (f, old, roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_REFUSED);
 }
 
 /* a relay: the genuine report (bound to the guest's key) in a certificate of the relay's own
@@ -693,6 +687,55 @@ test_kds_in_handshake (Fixture *f, gconstpointer data)
 	}
 }
 
+/* the fresh report's body, parsed alone: the report bytes, or a refusal naming the peer */
+static void
+test_parse_fresh (void)
+{
+	g_autofree gchar *hex = g_strnfill (2 * AC_SNP_REPORT_SIZE, 'a');
+	g_autofree gchar *ok = g_strdup_printf (
+	    "{\"tee_type\":\"sev-snp\",\"data\":\"%s\",\"report_data\":\"00\"}", hex);
+	g_autofree gchar *upper
+	    = g_strdup_printf ("{\"tee_type\":\"sev-snp\",\"data\":\"A%s\"}", hex + 1);
+	g_autofree gchar *shorter
+	    = g_strdup_printf ("{\"tee_type\":\"sev-snp\",\"data\":\"%s\"}", hex + 2);
+	g_autofree gchar *tdx = g_strdup_printf ("{\"tee_type\":\"tdx\",\"data\":\"%s\"}", hex);
+	const struct {
+		const gchar *body;
+		const gchar *message;
+	} refused[] = {
+		{ "[]", "agent peer: fresh report: JSON an array, expected an object" },
+		{ "{\"tee_type\":\"sev-snp\",\"x\":1}",
+		  "agent peer: fresh report field 'x': unknown member: expected one of tee_type, "
+		  "data, report_data, measurement" },
+		{ "{\"tee_type\":\"sev-snp\"}",
+		  "agent peer: fresh report field 'data': missing: a string is required" },
+		{ tdx, "agent peer: fresh report: tee_type \"tdx\", expected \"sev-snp\"" },
+		{ shorter,
+		  "agent peer: fresh report: data of 2366 hex digits, expected 2368 (a 1184-byte "
+		  "report)" },
+		{ upper,
+		  "agent peer: fresh report: invalid hex digit at offset 0, expected 0-9a-f" },
+	};
+	guint8 report[AC_SNP_REPORT_SIZE];
+
+	{
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) body = g_bytes_new (ok, strlen (ok));
+		g_assert_true (ac_aleph_snp_attest_parse_fresh ("peer", body, report, &error));
+		g_assert_no_error (error);
+		for (guint i = 0; i < sizeof (report); i++)
+			g_assert_cmpuint (report[i], ==, 0xaa);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) body = g_bytes_new (refused[i].body, strlen (refused[i].body));
+		g_assert_false (ac_aleph_snp_attest_parse_fresh ("peer", body, report, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_REMOTE);
+		g_test_message ("case %u: %s", i, error->message);
+		g_assert_cmpstr (error->message, ==, refused[i].message);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -717,6 +760,7 @@ main (int argc, char **argv)
 	ADD ("inject-unverified", test_inject_unverified);
 	ADD ("cancelled", test_cancelled);
 	ADD ("kds-in-handshake", test_kds_in_handshake);
+	g_test_add_func ("/aleph/snp-attest/parse-fresh", test_parse_fresh);
 	ret = g_test_run ();
 	g_clear_pointer (&shared_roots, ac_snp_roots_unref);
 	g_clear_pointer (&shared_fw, ac_snp_firmware_free);

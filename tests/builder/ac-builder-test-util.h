@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ac-builder-assemble.h"
 #include "ac-secret.h"
 
 /* Runs @argv with @input on stdin; returns the exit status (-1: could not run). */
@@ -184,4 +185,20 @@ ac_test_decrypt_root (const gchar *image, const AcSecret *pass, const gchar *dir
 		g_assert_cmpint (ac_test_run (argv, NULL, NULL), ==, 0);
 	}
 	g_unlink (passfile);
+}
+
+/* what the assembler tests build with: the ext4 of @root labelled "rootfs", AES-256-XTS with
+ * SHA-256 and the PBKDF2 minimum, no fixed date, temporaries in @work */
+static inline void
+ac_test_assemble_spec_init (AcAssembleSpec *spec, const gchar *root, const gchar *work)
+{
+	spec->root_dir = root;
+	spec->fs_label = "rootfs";
+	spec->luks.cipher = "aes";
+	spec->luks.cipher_mode = "xts-plain64";
+	spec->luks.key_bytes = 64;
+	spec->luks.hash = "sha256";
+	spec->luks.iterations = 1000;
+	spec->source_date_epoch = -1;
+	spec->workdir = work;
 }

@@ -74,15 +74,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 	f->spec.disk_size = 72 * AC_MIB + 4096;
 	f->spec.esp_size = 16 * AC_MIB;
 	f->spec.esp_dir = f->esp;
-	f->spec.root_dir = f->root;
-	f->spec.fs_label = "rootfs";
-	f->spec.luks.cipher = "aes";
-	f->spec.luks.cipher_mode = "xts-plain64";
-	f->spec.luks.key_bytes = 64;
-	f->spec.luks.hash = "sha256";
-	f->spec.luks.iterations = 1000;
-	f->spec.source_date_epoch = -1;
-	f->spec.workdir = f->work;
+	ac_test_assemble_spec_init (&f->spec, f->root, f->work);
 	if (f->drbg != NULL) {
 		f->spec.drbg = f->drbg;
 		f->spec.source_date_epoch = 1700000000;
@@ -453,10 +445,58 @@ test_assemble_reproducible (Fixture *f, gconstpointer data)
 	f->spec.drbg = f->drbg;
 }
 
+/* ac_sha256_file(): the digest of the whole file (across the 1 MiB chunks), or an error that
+ * names it */
+static void
+test_sha256_file (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	g_autofree gchar *abc = g_build_filename (dir, "abc", NULL);
+	g_autofree gchar *big = g_build_filename (dir, "big", NULL);
+	g_autofree gchar *missing = g_build_filename (dir, "missing", NULL);
+	g_autofree gchar *data = g_malloc (5 * 1024 * 1024 / 2 + 3);
+	g_autofree gchar *want = NULL;
+	g_autofree gchar *want_msg = NULL;
+	g_autoptr (GCancellable) cancelled = g_cancellable_new ();
+	g_autoptr (GError) error = NULL;
+	gchar *sha;
+
+	for (gsize i = 0; i < 5 * 1024 * 1024 / 2 + 3; i++)
+		data[i] = (gchar)(i * 7 + i / 4099);
+	g_assert_true (g_file_set_contents (abc, "abc", 3, NULL));
+	g_assert_true (g_file_set_contents (big, data, 5 * 1024 * 1024 / 2 + 3, NULL));
+	sha = ac_sha256_file (abc, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (sha, ==,
+	                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	g_free (sha);
+	want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data,
+	                                    5 * 1024 * 1024 / 2 + 3);
+	sha = ac_sha256_file (big, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (sha, ==, want);
+	g_free (sha);
+
+	g_assert_null (ac_sha256_file (missing, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	want_msg = g_strdup_printf ("cannot open %s: No such file or directory", missing);
+	g_assert_cmpstr (error->message, ==, want_msg);
+	g_clear_error (&error);
+	g_clear_pointer (&want_msg, g_free);
+
+	g_cancellable_cancel (cancelled);
+	g_assert_null (ac_sha256_file (big, cancelled, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_CANCELLED);
+	want_msg = g_strdup_printf ("interrupted while hashing %s", big);
+	g_assert_cmpstr (error->message, ==, want_msg);
+	ac_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
+	g_test_add_func ("/builder/assemble/sha256-file", test_sha256_file);
 	g_test_add ("/builder/assemble/independent", Fixture, NULL, fixture_setup,
 		    test_assemble_independent, fixture_teardown);
 	g_test_add ("/builder/assemble/verify-rejects", Fixture, NULL, fixture_setup,

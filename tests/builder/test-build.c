@@ -90,6 +90,9 @@ test_build_directory (Fixture *f, gconstpointer data)
 	g_autofree gchar *keyfile = NULL;
 	g_autofree gchar *hdr = g_build_filename (f->dir, "hdr", NULL);
 	g_autofree gchar *outdir = g_path_get_dirname (f->out);
+	gint64 started;
+	gdouble elapsed;
+	gdouble steps = 0.0;
 
 	if (!can_run ())
 		return;
@@ -97,10 +100,19 @@ test_build_directory (Fixture *f, gconstpointer data)
 	g_hash_table_insert (vars, g_strdup ("greeting"), g_strdup ("hi"));
 	t = load (f, base_tpl, vars);
 	g_setenv ("AC_TEST_SECRET_ENV", "must-not-reach-the-guest", TRUE);
+	started = g_get_monotonic_time ();
 	g_assert_true (ac_build_run (t, NULL, progress, NULL, &r, &error));
+	elapsed = (gdouble)(g_get_monotonic_time () - started) / G_USEC_PER_SEC;
 	g_unsetenv ("AC_TEST_SECRET_ENV");
 	g_assert_no_error (error);
 	g_assert_cmpfloat (ac_progress_get_fraction (progress), >=, 0.999);
+	/* the five phases' seconds split the build's time between them */
+	for (guint i = 0; i < G_N_ELEMENTS (r.step_seconds); i++) {
+		g_assert_cmpfloat (r.step_seconds[i], >=, 0.0);
+		steps += r.step_seconds[i];
+	}
+	g_assert_cmpfloat (r.step_seconds[2], >, 0.0); /* assembling is never instant */
+	g_assert_cmpfloat (steps, <=, elapsed);
 	g_assert_cmpstr (r.image_path, ==, f->out);
 	g_assert_nonnull (r.passphrase);
 	g_assert_cmpuint (r.passphrase->len, ==, 32);

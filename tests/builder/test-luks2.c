@@ -61,15 +61,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 	g_assert_no_error (error);
 	f->spec.layout = AC_IMAGE_LAYOUT_LUKS2_ROOT;
 	f->spec.disk_size = 48 * AC_MIB + 4096;
-	f->spec.root_dir = f->root;
-	f->spec.fs_label = "rootfs";
-	f->spec.luks.cipher = "aes";
-	f->spec.luks.cipher_mode = "xts-plain64";
-	f->spec.luks.key_bytes = 64;
-	f->spec.luks.hash = "sha256";
-	f->spec.luks.iterations = 1000;
-	f->spec.source_date_epoch = -1;
-	f->spec.workdir = f->work;
+	ac_test_assemble_spec_init (&f->spec, f->root, f->work);
 	f->cleanup = ac_cleanup_new ();
 }
 

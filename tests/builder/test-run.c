@@ -54,6 +54,23 @@ test_tool_environ (void)
 	g_assert_null (g_environ_getenv (envp, "HOME"));
 }
 
+/* ac_argv_add() appends copies, in order, up to the NULL; the caller terminates the vector */
+static void
+test_argv_add (void)
+{
+	g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+	gchar value[] = "value";
+
+	ac_argv_add (argv, "tool", "-x", NULL);
+	ac_argv_add (argv, value, NULL);
+	value[0] = 'V';
+	ac_argv_add (argv, "last", NULL);
+	g_assert_cmpuint (argv->len, ==, 4);
+	g_assert_cmpstr (g_ptr_array_index (argv, 0), ==, "tool");
+	g_assert_cmpstr (g_ptr_array_index (argv, 1), ==, "-x");
+	g_assert_cmpstr (g_ptr_array_index (argv, 2), ==, "value");
+	g_assert_cmpstr (g_ptr_array_index (argv, 3), ==, "last");
+}
 
 /* a secret's pages are left out of core dumps ("dd"), whichever way it was made */
 static void
@@ -79,6 +96,7 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/builder/run/tool-clean-environment", test_run_tool_clean_environment);
 	g_test_add_func ("/builder/run/tool-environ", test_tool_environ);
+	g_test_add_func ("/builder/run/argv-add", test_argv_add);
 	g_test_add_func ("/builder/run/secret-not-dumped", test_secret_not_dumped);
 	return g_test_run ();
 }

@@ -357,8 +357,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 		"domain without <aleph:publish> runs the local flow's step for its state instead "
 		"(shut off: its image built and a SEV or SEV-SNP launch prepared; started: attested).");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
 		  "with <aleph:publish rootfs>: the existing image's passphrase (first line of FILE), "
 		  "checked against its LUKS header and kept in libvirt's secret store", "FILE" },
@@ -440,8 +439,7 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	gboolean image = FALSE;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN", summary);
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	const GOptionEntry forget_entries[] = {
@@ -507,47 +505,37 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	return AC_EXIT_OK;
 }
 
-int
-ac_cli_cmd_stop (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv, "Stop the domain's instance on its CRN.", "stop");
-}
+/* the commands instance_command() runs: virt-aleph.c names their symbol for each */
+static const struct {
+	const gchar *op;
+	const gchar *summary;
+} instance_commands[] = {
+	{ "stop", "Stop the domain's instance on its CRN." },
+	{ "reboot", "Reboot the domain's instance on its CRN; the service attests the new launch "
+	            "before the passphrase goes again." },
+	{ "erase", "Erase the domain's instance from its CRN (its disk there is deleted; the local "
+	           "image and the domain stay)." },
+	{ "forget",
+	  "Post a FORGET message for the domain's INSTANCE (with --image, its image's STORE "
+	  "too)." },
+	{ "delete",
+	  "Delete the domain's instance as 'aleph instance delete' does: erase it from its "
+	  "CRN, then post a FORGET for its INSTANCE (with --image, its image's STORE too). "
+	  "The local image and the domain stay." },
+};
 
+/* stop, reboot, erase, forget and delete: @argv[0] says which */
 int
-ac_cli_cmd_reboot (AcCliGlobal *global, int argc, char **argv)
+ac_cli_cmd_instance (AcCliGlobal *global, int argc, char **argv)
 {
-	return instance_command (global, argc, argv,
-				 "Reboot the domain's instance on its CRN; the service attests the new "
-				 "launch before the passphrase goes again.",
-				 "reboot");
-}
-
-int
-ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv,
-				 "Erase the domain's instance from its CRN (its disk there is deleted; "
-				 "the local image and the domain stay).",
-				 "erase");
-}
-
-int
-ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv,
-				 "Post a FORGET message for the domain's INSTANCE (with --image, its "
-				 "image's STORE too).",
-				 "forget");
-}
-
-int
-ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv,
-				 "Delete the domain's instance as 'aleph instance delete' does: erase it "
-				 "from its CRN, then post a FORGET for its INSTANCE (with --image, its "
-				 "image's STORE too). The local image and the domain stay.",
-				 "delete");
+	for (guint i = 0; i < G_N_ELEMENTS (instance_commands); i++) {
+		if (g_strcmp0 (argv[0], instance_commands[i].op) == 0)
+			return instance_command (global, argc, argv, instance_commands[i].summary,
+			                         instance_commands[i].op);
+	}
+	return ac_cli_fail (global,
+	                    g_error_new (AC_ERROR, AC_ERROR_INTERNAL,
+	                                 "'%s' is not an operation on an instance", argv[0]));
 }
 
 int
@@ -564,8 +552,7 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	    "passphrase must open the image's LUKS header. Nothing is posted; 'virt-aleph apply "
 	    "DOMAIN' then attests it and sends the passphrase.");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
 		  "the image's passphrase (first line of FILE), checked against its LUKS header and "
 		  "kept in libvirt's secret store", "FILE" },
@@ -613,8 +600,7 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		"did (steps, errors; never secrets). Not the VM's own output: that is 'virt-aleph "
 		"console'.");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -768,8 +754,7 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 		  "--interval seconds)", NULL },
 		{ "interval", 0, 0, G_OPTION_ARG_STRING, &interval_text,
 		  "--follow: seconds between two requests (default 2)", "SECONDS" },
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -828,8 +813,7 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 		"restarted it, a local SEV domain started with 'virsh start --paused', or a local "
 		"SEV-SNP domain's guest agent (snp-agent).");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;

@@ -438,14 +438,7 @@ build_check_cmd (AcCliGlobal *global, gboolean inspect, int argc, char **argv)
 	              "against the schema's rules, the variables (--var, --var-file), and the "
 	              "files it refers to (source, provisioners' files and scripts, passphrase "
 	              "file, publish account, the output's folder).");
-	const GOptionEntry entries[]
-	    = { { "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vars_kv,
-		  "set a template variable (repeatable; overrides --var-file)", "NAME=VALUE" },
-		{ "var-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &var_files,
-		  "template variables from a file: a JSON object of strings, or NAME=VALUE lines "
-		  "(repeatable)",
-		  "FILE" },
-		{ NULL } };
+	const GOptionEntry entries[] = { CLI_BUILD_VAR_ENTRIES (&vars_kv, &var_files), { NULL } };
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GHashTable) vars
 	    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);

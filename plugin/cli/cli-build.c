@@ -627,12 +627,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	    "files)\n"
 	    "  inspect TEMPLATE    show its variables, source, provisioners and outputs");
 	const GOptionEntry entries[]
-	    = { { "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vars_kv,
-		  "set a template variable (repeatable; overrides --var-file)", "NAME=VALUE" },
-		{ "var-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &var_files,
-		  "template variables from a file: a JSON object of strings, or NAME=VALUE lines "
-		  "(repeatable)",
-		  "FILE" },
+	    = { CLI_BUILD_VAR_ENTRIES (&vars_kv, &var_files),
 		{ "force", 0, 0, G_OPTION_ARG_NONE, &force,
 		  "replace an existing image and manifest", NULL },
 		{ "on-error", 0, 0, G_OPTION_ARG_STRING, &on_error,

@@ -491,6 +491,31 @@ class TestPipeline(JsonCliTest):
         self.fails("not-found", "attest", "plain", "--config", self.config)
         self.fails("not-found", "attest", "no-such-domain", "--config", self.config)
 
+    def test_operations_help(self):
+        # one function runs the five operations: each shows its own summary and options
+        summaries = {
+            "stop": "Stop the domain's instance on its CRN.",
+            "reboot": "Reboot the domain's instance on its CRN; the service attests the new "
+                      "launch before the passphrase goes again.",
+            "erase": "Erase the domain's instance from its CRN (its disk there is deleted; the "
+                     "local image and the domain stay).",
+            "forget": "Post a FORGET message for the domain's INSTANCE (with --image, its "
+                      "image's STORE too).",
+            "delete": "Delete the domain's instance as 'aleph instance delete' does: erase it "
+                      "from its CRN, then post a FORGET for its INSTANCE (with --image, its "
+                      "image's STORE too). The local image and the domain stay.",
+        }
+        for op, summary in summaries.items():
+            with self.subTest(op=op):
+                r = subprocess.run([VIRT_ALEPH, op, "--help"], capture_output=True, text=True,
+                                   env=self.env, timeout=60, cwd=self.dir)
+                self.assertEqual(r.returncode, 0, self.describe(r))
+                lines = r.stdout.splitlines()
+                self.assertRegex(lines[1], rf"^  {op} \[OPTION.*\] DOMAIN$", self.describe(r))
+                self.assertEqual(lines[3], summary, self.describe(r))
+                self.assertIn("--config=FILE", r.stdout)
+                self.assertEqual("--reason=TEXT" in r.stdout, op in ("forget", "delete"))
+
     def test_operations(self):
         for op in ("stop", "reboot", "erase"):
             with self.subTest(op=op):

@@ -115,6 +115,10 @@ GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
 					   const gchar *parameter_string,
 					   const gchar *summary);
 gboolean ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error);
+/* ac_cli_parse(), then exactly @n_args arguments after the command name, else an error that
+ * says @expected */
+gboolean ac_cli_parse_args (GOptionContext *context, int *argc, char ***argv, int n_args,
+			    const gchar *expected, GError **error);
 void ac_cli_prescan (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_fail (AcCliGlobal *global, GError *error);
 /* a command line the command does not take: its help (not with --json), then @msg */

@@ -566,13 +566,9 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *hash = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 2, "adopt: expected DOMAIN INSTANCE_HASH",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 3)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                         "adopt: expected DOMAIN INSTANCE_HASH, got %d "
-		                                         "arguments",
-		                                         argc - 1));
 	hash = g_strdup (argv[2]);
 	argc = 2; /* pipeline_open takes the one DOMAIN */
 	if (!pipeline_open (global, "adopt", argc, argv, config_path, &config, &conn, &dom, &error))

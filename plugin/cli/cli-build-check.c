@@ -447,12 +447,8 @@ build_check_cmd (AcCliGlobal *global, gboolean inspect, int argc, char **argv)
 	g_autoptr (AcTemplate) tpl = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                         "expected one TEMPLATE, got %d arguments",
-		                                         argc - 1));
 	if (!cli_build_load_vars (vars_kv, var_files, vars, origins, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	tpl = ac_template_new_from_file_full (argv[1], vars, origins, &error);

@@ -43,6 +43,25 @@ apply_ctx_clear (ApplyCtx *ctx)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ApplyCtx, apply_ctx_clear)
 
+/* The configuration --config names (default AC_DAEMON_CONF), with the state dir of the host the
+ * command talks to and --password-file's key password. */
+static AcPipelineConfig *
+pipeline_config_load (AcCliGlobal *global, const gchar *config_path, GError **error)
+{
+	AcPipelineConfig *config
+	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+
+	if (config == NULL)
+		return NULL;
+	/* a fleet's host keeps its state apart */
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
+	if (global->password_file != NULL) {
+		g_free (config->key_password_file);
+		config->key_password_file = g_strdup (global->password_file);
+	}
+	return config;
+}
+
 /* The configuration, the connection and the one DOMAIN argument of a pipeline command. */
 static gboolean
 pipeline_open (AcCliGlobal *global,
@@ -60,15 +79,9 @@ pipeline_open (AcCliGlobal *global,
 			     "%s: expected one DOMAIN, got %d arguments", command, argc - 1);
 		return FALSE;
 	}
-	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+	*config = pipeline_config_load (global, config_path, error);
 	if (*config == NULL)
 		return FALSE;
-	/* a fleet's host keeps its state apart */
-	ac_cli_scope_state_dir (global, config_path, &(*config)->state_dir);
-	if (global->password_file != NULL) {
-		g_free ((*config)->key_password_file);
-		(*config)->key_password_file = g_strdup (global->password_file);
-	}
 	ac_virt_init ();
 	*conn = ac_virt_connect (ac_cli_get_uri (global), error);
 	if (*conn == NULL)
@@ -332,16 +345,10 @@ ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
                                 const gchar *passphrase_file,
                                 GError **error)
 {
-	g_autoptr (AcPipelineConfig) config
-	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+	g_autoptr (AcPipelineConfig) config = pipeline_config_load (global, config_path, error);
 
 	if (config == NULL)
 		return FALSE;
-	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
-	if (global->password_file != NULL) {
-		g_free (config->key_password_file);
-		config->key_password_file = g_strdup (global->password_file);
-	}
 	return ac_pipeline_store_rootfs_passphrase (config, conn, dom, tag, passphrase_file, error);
 }
 

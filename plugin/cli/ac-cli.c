@@ -101,6 +101,35 @@ ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error)
 }
 
 /**
+ * ac_cli_parse_args:
+ * @n_args: how many arguments the command takes after its name
+ * @expected: what it takes, for the error ("tag: expected one DOMAIN")
+ *
+ * ac_cli_parse(), then the count of what is left: "@expected, got N arguments", or when the
+ * command takes none, "@expected, got 'FIRST'".
+ */
+gboolean
+ac_cli_parse_args (GOptionContext *context,
+                   int *argc,
+                   char ***argv,
+                   int n_args,
+                   const gchar *expected,
+                   GError **error)
+{
+	if (!ac_cli_parse (context, argc, argv, error))
+		return FALSE;
+	if (*argc - 1 == n_args)
+		return TRUE;
+	if (n_args == 0)
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s, got '%s'", expected,
+		             (*argv)[1]);
+	else
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s, got %d arguments",
+		             expected, *argc - 1);
+	return FALSE;
+}
+
+/**
  * ac_cli_prescan:
  *
  * Sets --json, --quiet and --debug from the whole command line before a command parses it:

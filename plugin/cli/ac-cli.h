@@ -103,10 +103,22 @@ int ac_cli_ipfs_upload (AcCliGlobal *global, const gchar *api, int kind, const g
 GBytes *ac_cli_kds_fetch (const gchar *url, gpointer global, GCancellable *cancellable,
 			  GError **error);
 
+/* the GOptionEntry of --config FILE of the commands that read virt-alephd's configuration's
+ * [pipeline] group (AC_DAEMON_CONF, of config.h, by default) */
+/* clang-format off */
+#define AC_CLI_CONFIG_ENTRY(config_path)                                                           \
+	{ "config", 0, 0, G_OPTION_ARG_FILENAME, (config_path),                                    \
+	  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" }
+/* clang-format on */
+
 GOptionContext *ac_cli_option_context_new (AcCliGlobal *global,
 					   const gchar *parameter_string,
 					   const gchar *summary);
 gboolean ac_cli_parse (GOptionContext *context, int *argc, char ***argv, GError **error);
+/* ac_cli_parse(), then exactly @n_args arguments after the command name, else an error that
+ * says @expected */
+gboolean ac_cli_parse_args (GOptionContext *context, int *argc, char ***argv, int n_args,
+			    const gchar *expected, GError **error);
 void ac_cli_prescan (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_fail (AcCliGlobal *global, GError *error);
 /* a command line the command does not take: its help (not with --json), then @msg */
@@ -169,11 +181,8 @@ int ac_cli_cmd_status (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_list (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv);
-int ac_cli_cmd_stop (AcCliGlobal *global, int argc, char **argv);
-int ac_cli_cmd_reboot (AcCliGlobal *global, int argc, char **argv);
-int ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv);
-int ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv);
-int ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv);
+/* stop, reboot, erase, forget and delete, by their name in @argv[0] */
+int ac_cli_cmd_instance (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv);
 int ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv);

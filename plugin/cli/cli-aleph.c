@@ -27,6 +27,14 @@
 #include "ac-time.h"
 #include "ac-unixfs.h"
 
+/* --key-file of account and message */
+/* clang-format off */
+#define KEY_FILE_ENTRY(key_file)                                                                   \
+	{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, (key_file),                                   \
+	  "key file (default $ALEPH_PRIVATE_KEY_FILE, else ~/.aleph-im/private-keys/default.key "  \
+	  "if it exists, else ~/.aleph-im/private-keys/ethereum.key)", "PATH" }
+/* clang-format on */
+
 static void
 print_json_node (JsonNode *node)
 {
@@ -144,9 +152,7 @@ ac_cli_cmd_account (AcCliGlobal *global, int argc, char **argv)
 		"  create          write a new random key (mode 0600; never overwrites)\n"
 		"  import SOURCE   copy a key from SOURCE (a file or - for stdin; 32 raw bytes or hex)");
 	const GOptionEntry entries[] = {
-		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
-		  "key file (default $ALEPH_PRIVATE_KEY_FILE, else ~/.aleph-im/private-keys/default.key "
-		  "if it exists, else ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
+		KEY_FILE_ENTRY (&key_file),
 		{ NULL },
 	};
 	g_option_context_add_main_entries (ctx, entries, NULL);
@@ -520,9 +526,7 @@ ac_cli_cmd_message (AcCliGlobal *global, int argc, char **argv)
 		"  send MESSAGE         verify, POST to the CCN and wait until it is processed\n"
 		"  status HASH          the CCN's status of a message (a rejection in words)");
 	const GOptionEntry entries[] = {
-		{ "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
-		  "key file (default $ALEPH_PRIVATE_KEY_FILE, else ~/.aleph-im/private-keys/default.key "
-		  "if it exists, else ~/.aleph-im/private-keys/ethereum.key)", "PATH" },
+		KEY_FILE_ENTRY (&key_file),
 		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel (default ALEPH-CLOUDSOLUTIONS)", "NAME" },
 		{ "time", 0, 0, G_OPTION_ARG_STRING, &time_text, "message time, UNIX seconds (default now)", "T" },
 		{ "unsigned", 0, 0, G_OPTION_ARG_NONE, &unsigned_, "build without signing", NULL },

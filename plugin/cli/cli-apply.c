@@ -43,6 +43,25 @@ apply_ctx_clear (ApplyCtx *ctx)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ApplyCtx, apply_ctx_clear)
 
+/* The configuration --config names (default AC_DAEMON_CONF), with the state dir of the host the
+ * command talks to and --password-file's key password. */
+static AcPipelineConfig *
+pipeline_config_load (AcCliGlobal *global, const gchar *config_path, GError **error)
+{
+	AcPipelineConfig *config
+	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+
+	if (config == NULL)
+		return NULL;
+	/* a fleet's host keeps its state apart */
+	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
+	if (global->password_file != NULL) {
+		g_free (config->key_password_file);
+		config->key_password_file = g_strdup (global->password_file);
+	}
+	return config;
+}
+
 /* The configuration, the connection and the one DOMAIN argument of a pipeline command. */
 static gboolean
 pipeline_open (AcCliGlobal *global,
@@ -60,15 +79,9 @@ pipeline_open (AcCliGlobal *global,
 			     "%s: expected one DOMAIN, got %d arguments", command, argc - 1);
 		return FALSE;
 	}
-	*config = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+	*config = pipeline_config_load (global, config_path, error);
 	if (*config == NULL)
 		return FALSE;
-	/* a fleet's host keeps its state apart */
-	ac_cli_scope_state_dir (global, config_path, &(*config)->state_dir);
-	if (global->password_file != NULL) {
-		g_free ((*config)->key_password_file);
-		(*config)->key_password_file = g_strdup (global->password_file);
-	}
 	ac_virt_init ();
 	*conn = ac_virt_connect (ac_cli_get_uri (global), error);
 	if (*conn == NULL)
@@ -332,16 +345,10 @@ ac_cli_store_rootfs_passphrase (AcCliGlobal *global,
                                 const gchar *passphrase_file,
                                 GError **error)
 {
-	g_autoptr (AcPipelineConfig) config
-	    = ac_pipeline_config_load (config_path != NULL ? config_path : AC_DAEMON_CONF, error);
+	g_autoptr (AcPipelineConfig) config = pipeline_config_load (global, config_path, error);
 
 	if (config == NULL)
 		return FALSE;
-	ac_cli_scope_state_dir (global, config_path, &config->state_dir);
-	if (global->password_file != NULL) {
-		g_free (config->key_password_file);
-		config->key_password_file = g_strdup (global->password_file);
-	}
 	return ac_pipeline_store_rootfs_passphrase (config, conn, dom, tag, passphrase_file, error);
 }
 
@@ -357,8 +364,7 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 		"domain without <aleph:publish> runs the local flow's step for its state instead "
 		"(shut off: its image built and a SEV or SEV-SNP launch prepared; started: attested).");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
 		  "with <aleph:publish rootfs>: the existing image's passphrase (first line of FILE), "
 		  "checked against its LUKS header and kept in libvirt's secret store", "FILE" },
@@ -440,8 +446,7 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	gboolean image = FALSE;
 	g_autoptr(GOptionContext) ctx = ac_cli_option_context_new (global, "DOMAIN", summary);
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	const GOptionEntry forget_entries[] = {
@@ -507,47 +512,37 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	return AC_EXIT_OK;
 }
 
-int
-ac_cli_cmd_stop (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv, "Stop the domain's instance on its CRN.", "stop");
-}
+/* the commands instance_command() runs: virt-aleph.c names their symbol for each */
+static const struct {
+	const gchar *op;
+	const gchar *summary;
+} instance_commands[] = {
+	{ "stop", "Stop the domain's instance on its CRN." },
+	{ "reboot", "Reboot the domain's instance on its CRN; the service attests the new launch "
+	            "before the passphrase goes again." },
+	{ "erase", "Erase the domain's instance from its CRN (its disk there is deleted; the local "
+	           "image and the domain stay)." },
+	{ "forget",
+	  "Post a FORGET message for the domain's INSTANCE (with --image, its image's STORE "
+	  "too)." },
+	{ "delete",
+	  "Delete the domain's instance as 'aleph instance delete' does: erase it from its "
+	  "CRN, then post a FORGET for its INSTANCE (with --image, its image's STORE too). "
+	  "The local image and the domain stay." },
+};
 
+/* stop, reboot, erase, forget and delete: @argv[0] says which */
 int
-ac_cli_cmd_reboot (AcCliGlobal *global, int argc, char **argv)
+ac_cli_cmd_instance (AcCliGlobal *global, int argc, char **argv)
 {
-	return instance_command (global, argc, argv,
-				 "Reboot the domain's instance on its CRN; the service attests the new "
-				 "launch before the passphrase goes again.",
-				 "reboot");
-}
-
-int
-ac_cli_cmd_erase (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv,
-				 "Erase the domain's instance from its CRN (its disk there is deleted; "
-				 "the local image and the domain stay).",
-				 "erase");
-}
-
-int
-ac_cli_cmd_forget (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv,
-				 "Post a FORGET message for the domain's INSTANCE (with --image, its "
-				 "image's STORE too).",
-				 "forget");
-}
-
-int
-ac_cli_cmd_delete (AcCliGlobal *global, int argc, char **argv)
-{
-	return instance_command (global, argc, argv,
-				 "Delete the domain's instance as 'aleph instance delete' does: erase it "
-				 "from its CRN, then post a FORGET for its INSTANCE (with --image, its "
-				 "image's STORE too). The local image and the domain stay.",
-				 "delete");
+	for (guint i = 0; i < G_N_ELEMENTS (instance_commands); i++) {
+		if (g_strcmp0 (argv[0], instance_commands[i].op) == 0)
+			return instance_command (global, argc, argv, instance_commands[i].summary,
+			                         instance_commands[i].op);
+	}
+	return ac_cli_fail (global,
+	                    g_error_new (AC_ERROR, AC_ERROR_INTERNAL,
+	                                 "'%s' is not an operation on an instance", argv[0]));
 }
 
 int
@@ -564,8 +559,7 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	    "passphrase must open the image's LUKS header. Nothing is posted; 'virt-aleph apply "
 	    "DOMAIN' then attests it and sends the passphrase.");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
 		  "the image's passphrase (first line of FILE), checked against its LUKS header and "
 		  "kept in libvirt's secret store", "FILE" },
@@ -579,13 +573,9 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *hash = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 2, "adopt: expected DOMAIN INSTANCE_HASH",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 3)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                         "adopt: expected DOMAIN INSTANCE_HASH, got %d "
-		                                         "arguments",
-		                                         argc - 1));
 	hash = g_strdup (argv[2]);
 	argc = 2; /* pipeline_open takes the one DOMAIN */
 	if (!pipeline_open (global, "adopt", argc, argv, config_path, &config, &conn, &dom, &error))
@@ -613,8 +603,7 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		"did (steps, errors; never secrets). Not the VM's own output: that is 'virt-aleph "
 		"console'.");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -768,8 +757,7 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 		  "--interval seconds)", NULL },
 		{ "interval", 0, 0, G_OPTION_ARG_STRING, &interval_text,
 		  "--follow: seconds between two requests (default 2)", "SECONDS" },
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -828,8 +816,7 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 		"restarted it, a local SEV domain started with 'virsh start --paused', or a local "
 		"SEV-SNP domain's guest agent (snp-agent).");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;

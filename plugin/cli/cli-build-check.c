@@ -438,14 +438,7 @@ build_check_cmd (AcCliGlobal *global, gboolean inspect, int argc, char **argv)
 	              "against the schema's rules, the variables (--var, --var-file), and the "
 	              "files it refers to (source, provisioners' files and scripts, passphrase "
 	              "file, publish account, the output's folder).");
-	const GOptionEntry entries[]
-	    = { { "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vars_kv,
-		  "set a template variable (repeatable; overrides --var-file)", "NAME=VALUE" },
-		{ "var-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &var_files,
-		  "template variables from a file: a JSON object of strings, or NAME=VALUE lines "
-		  "(repeatable)",
-		  "FILE" },
-		{ NULL } };
+	const GOptionEntry entries[] = { CLI_BUILD_VAR_ENTRIES (&vars_kv, &var_files), { NULL } };
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GHashTable) vars
 	    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -454,12 +447,8 @@ build_check_cmd (AcCliGlobal *global, gboolean inspect, int argc, char **argv)
 	g_autoptr (AcTemplate) tpl = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                         "expected one TEMPLATE, got %d arguments",
-		                                         argc - 1));
 	if (!cli_build_load_vars (vars_kv, var_files, vars, origins, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	tpl = ac_template_new_from_file_full (argv[1], vars, origins, &error);

@@ -627,12 +627,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	    "files)\n"
 	    "  inspect TEMPLATE    show its variables, source, provisioners and outputs");
 	const GOptionEntry entries[]
-	    = { { "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vars_kv,
-		  "set a template variable (repeatable; overrides --var-file)", "NAME=VALUE" },
-		{ "var-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &var_files,
-		  "template variables from a file: a JSON object of strings, or NAME=VALUE lines "
-		  "(repeatable)",
-		  "FILE" },
+	    = { CLI_BUILD_VAR_ENTRIES (&vars_kv, &var_files),
 		{ "force", 0, 0, G_OPTION_ARG_NONE, &force,
 		  "replace an existing image and manifest", NULL },
 		{ "on-error", 0, 0, G_OPTION_ARG_STRING, &on_error,
@@ -675,12 +670,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	if (word > 0)
 		return cli_build_check_run (global, word, argc, argv);
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-							 "expected one TEMPLATE, got %d arguments",
-							 argc - 1));
 	/* --debug: every tool run, its arguments (never a secret) and the provisioners' output */
 	if (global->debug)
 		g_log_set_debug_enabled (TRUE);

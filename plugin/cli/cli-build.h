@@ -21,6 +21,17 @@ cli_build_load_vars (gchar **vars_kv,
                      GHashTable *origins,
                      GError **error);
 
+/* --var and --var-file, of build, build validate and build inspect: the GOptionEntry lines,
+ * into GStrv @vars_kv and @var_files */
+/* clang-format off */
+#define CLI_BUILD_VAR_ENTRIES(vars_kv, var_files)                                                  \
+	{ "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, (vars_kv),                                       \
+	  "set a template variable (repeatable; overrides --var-file)", "NAME=VALUE" },            \
+	{ "var-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, (var_files),                              \
+	  "template variables from a file: a JSON object of strings, or NAME=VALUE lines "         \
+	  "(repeatable)", "FILE" }
+/* clang-format on */
+
 /* cli-build-check.c */
 int
 cli_build_check_word (int argc, char **argv);

@@ -466,8 +466,7 @@ doctor_run (AcCliGlobal *global, int argc, char **argv)
 		"Check libvirt, the hook, the service, the account, SEV support, and for DOMAIN its "
 		"CRN, the clock skew against it and the likely cause of a failed attestation.");
 	const GOptionEntry entries[] = {
-		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-		  "configuration ([pipeline] group; default " AC_DAEMON_CONF ")", "FILE" },
+		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "crn", 0, 0, G_OPTION_ARG_STRING, &crn, "also check this CRN (base URL)", "URL" },
 		{ "no-probe", 0, G_OPTION_FLAG_REVERSE, G_OPTION_ARG_NONE, &probe,
 		  "do not probe the hook with a transient domain", NULL },

@@ -442,12 +442,8 @@ list_run (AcCliGlobal *global, int argc, char **argv)
 	gboolean named;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 0, "list: expected no argument", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 1)
-		return ac_cli_fail (global,
-		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "list: expected no argument, got '%s'", argv[1]));
 	if (config_path != NULL) {
 		hosts = ac_cli_config_hosts (global, config_path, NULL, &error);
 		if (hosts == NULL)

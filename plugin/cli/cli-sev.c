@@ -160,10 +160,8 @@ sev_cmd_verify_chain (AcCliGlobal *global, int argc, char **argv)
 	const gchar *names[] = { "PDH", "PEK", "OCA", "CEK" };
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "verify-chain takes one FILE", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "verify-chain takes one FILE, got %d arguments", argc - 1));
 	if ((roots = sev_roots_from_args (ark, ask, ca, &error)) == NULL ||
 	    (chain = ac_sev_chain_parse_file (argv[1], &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -245,10 +243,8 @@ sev_cmd_session (AcCliGlobal *global, int argc, char **argv)
 	const gchar *generation_found = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 2, "session takes PDH-FILE and POLICY", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 3)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "session takes PDH-FILE and POLICY, got %d arguments", argc - 1));
 	if (!ac_sev_policy_parse (argv[2], &policy, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if ((file = cli_sev_read_file (argv[1], "PDH file", SEV_SMALL_FILE_MAX, &error)) == NULL)
@@ -326,10 +322,9 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(AcSevOwnerLaunch) o = NULL;
 
 	cli_sev_launch_add_entries (ctx, &a);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 0, "measure takes no arguments besides options",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 1)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "measure takes no arguments besides options, got '%s'", argv[1]));
 	if (!cli_sev_launch_parse (&a, FALSE, &l, &error) || (o = cli_sev_launch_verify (global, &l, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {
@@ -485,10 +480,9 @@ sev_cmd_secret_build (AcCliGlobal *global, int argc, char **argv)
 
 	cli_sev_launch_add_entries (ctx, &a);
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 0,
+	                        "secret build takes no arguments besides options", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 1)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "secret build takes no arguments besides options, got '%s'", argv[1]));
 	if (blob_arg != NULL && a.measurement != NULL)
 		return ac_cli_fail (global, g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT, "give --launch-measure-blob or --measurement, not both"));
 	if (blob_arg != NULL)
@@ -516,10 +510,8 @@ sev_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	guint32 policy = 0;
 
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "policy explain takes one POLICY", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT, "policy explain takes one POLICY, got %d arguments", argc - 1));
 	if (!ac_sev_policy_parse (argv[1], &policy, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {

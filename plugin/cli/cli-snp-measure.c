@@ -257,13 +257,9 @@ cli_snp_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *out = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 0, "measure takes no arguments besides options",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 1)
-		return ac_cli_fail (
-		    global,
-		    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                 "measure takes no arguments besides options, got '%s'", argv[1]));
 	if (a.mode != NULL && strcmp (a.mode, "snp:ovmf-hash") == 0)
 		ovmf_hash_mode = TRUE;
 	else if (a.mode != NULL && strcmp (a.mode, "snp") != 0)

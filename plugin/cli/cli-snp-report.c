@@ -40,14 +40,9 @@ cli_snp_cmd_report_show (AcCliGlobal *global, int argc, char **argv)
 	AcSnpReport report;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "snp report show takes one REPORT file",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global,
-		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "snp report show takes one REPORT file, got "
-		                                 "%d arguments",
-		                                 argc - 1));
 	if (product_s != NULL
 	    && !ac_snp_product_from_string (product_s, "--product", &product, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -103,14 +98,9 @@ cli_snp_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr (GError) error = NULL;
 	guint64 policy = 0;
 
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "snp policy explain takes one POLICY",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global,
-		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "snp policy explain takes one POLICY, got %d "
-		                                 "arguments",
-		                                 argc - 1));
 	if (!ac_snp_policy_parse (argv[1], &policy, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (global->json) {

@@ -166,13 +166,9 @@ cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv)
 	int rc = AC_EXIT_OK;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 0,
+	                        "make-runtime takes no arguments besides options", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 1)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                         "make-runtime takes no arguments besides "
-		                                         "options, got '%s'",
-		                                         argv[1]));
 	if (a.ovmf == NULL || a.kernel == NULL || a.initrd == NULL || a.output == NULL)
 		return ac_cli_fail (global,
 		                    g_error_new_literal (AC_ERROR, AC_ERROR_INVALID_INPUT,

@@ -307,13 +307,9 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 	/* before OpenSSL's first use: what that costs is most of this command's time */
 	ac_snp_verify_process_init ();
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "snp verify-report takes one REPORT file",
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                         "snp verify-report takes one REPORT file, "
-		                                         "got %d arguments",
-		                                         argc - 1));
 	if (!verify_parse_options (&o, &e, measurements, report_data, &at, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 

@@ -499,12 +499,8 @@ ac_cli_cmd_tag (AcCliGlobal *global, int argc, char **argv)
 	gboolean pin = FALSE;
 
 	tag_add_options (ctx, &o);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "tag: expected one DOMAIN", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (
-		    global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                         "tag: expected one DOMAIN, got %d arguments", argc - 1));
 
 	if (o.approve && (o.from_file != NULL || tag_options_any (&o) || o.dry_run))
 		return ac_cli_fail (
@@ -558,12 +554,8 @@ ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
 	g_autofree gchar *current = NULL;
 	gboolean status_removed = FALSE;
 
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "untag: expected one DOMAIN", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (
-		    global, g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                         "untag: expected one DOMAIN, got %d arguments", argc - 1));
 	dom = cli_tag_open_domain (global, argv[1], &conn, &error);
 	if (dom == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -610,13 +602,8 @@ ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr (AcTag) tag = NULL;
 	g_autofree gchar *formatted = NULL;
 
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "validate: expected one FILE", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (argc != 2)
-		return ac_cli_fail (global,
-		                    g_error_new (AC_ERROR, AC_ERROR_INVALID_INPUT,
-		                                 "validate: expected one FILE, got %d arguments",
-		                                 argc - 1));
 	/* a regular file or - for stdin, at most 1 MiB (a domain's XML is a few KiB) */
 	if (!ac_file_read_bounded (argv[1], 1024 * 1024, &xml, &len, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

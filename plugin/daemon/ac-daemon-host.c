@@ -27,6 +27,8 @@ typedef enum {
 	MSG_CLOSED,    /* the connection went away */
 } AcDaemonHostMsgKind;
 
+/* an event of a libvirt callback for the main loop (dropped when the connection it came
+ * from is gone), or a retry's requeue (ac_daemon_host_requeue_later: kept across connections) */
 typedef struct {
 	AcDaemonHost *host;
 	AcDaemonHostMsgKind kind;
@@ -157,23 +159,19 @@ ac_daemon_host_queue (AcDaemonHost *self, const gchar *uuid)
 	}
 }
 
-typedef struct {
-	AcDaemonHost *host;
-	gchar *uuid;
-} AcDaemonHostRequeue;
-
 static void
-ac_daemon_host_requeue_free (gpointer data)
+ac_daemon_host_msg_free (gpointer data)
 {
-	AcDaemonHostRequeue *r = data;
-	g_free (r->uuid);
-	g_free (r);
+	AcDaemonHostMsg *msg = data;
+	g_free (msg->uuid);
+	g_free (msg);
 }
 
+/* a retry's: whatever the connection's generation now */
 static gboolean
 ac_daemon_host_requeue (gpointer data)
 {
-	AcDaemonHostRequeue *r = data;
+	AcDaemonHostMsg *r = data;
 	if (!r->host->stopped)
 		ac_daemon_host_queue (r->host, r->uuid);
 	return G_SOURCE_REMOVE;
@@ -187,11 +185,12 @@ ac_daemon_host_requeue (gpointer data)
 void
 ac_daemon_host_requeue_later (AcDaemonHost *self, const gchar *uuid, guint seconds)
 {
-	AcDaemonHostRequeue *r = g_new0 (AcDaemonHostRequeue, 1);
+	AcDaemonHostMsg *r = g_new0 (AcDaemonHostMsg, 1);
 	r->host = self;
+	r->kind = MSG_DOMAIN;
 	r->uuid = g_strdup (uuid);
 	g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, seconds, ac_daemon_host_requeue, r,
-	                            ac_daemon_host_requeue_free);
+	                            ac_daemon_host_msg_free);
 }
 
 /* ---- connection -------------------------------------------------------------------------- */
@@ -211,14 +210,6 @@ ac_daemon_host_drop_connection (AcDaemonHost *self)
 	self->conn = NULL;
 	g_clear_object (&self->sev_host);
 	self->generation++;
-}
-
-static void
-ac_daemon_host_msg_free (gpointer data)
-{
-	AcDaemonHostMsg *msg = data;
-	g_free (msg->uuid);
-	g_free (msg);
 }
 
 static gboolean

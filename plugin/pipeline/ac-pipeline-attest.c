@@ -427,8 +427,6 @@ ac_pipeline_attest_step (AcPipeline *p, GError **error)
 	g_autoptr (AcCrnClient) crn = NULL;
 	if (ac_state_step_done (p->state, "attest"))
 		return TRUE;
-	if (!ac_pipeline_ensure_clients (p, error))
-		return FALSE;
 	crn = ac_pipeline_crn_client (p, error);
 	if (crn == NULL)
 		return FALSE;
@@ -454,8 +452,7 @@ ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GEr
 		*outcome = AC_PIPELINE_RUNNING_NOT_ATTESTED;
 		return TRUE;
 	}
-	if (!ac_pipeline_ensure_clients (p, error)
-	    || (crn = ac_pipeline_crn_client (p, error)) == NULL)
+	if ((crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
 	m = ac_crn_confidential_measurement (
 	    crn, ac_state_get_string (p->state, "instance", "hash"), 1, &local_error);

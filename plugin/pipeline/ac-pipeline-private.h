@@ -58,6 +58,7 @@ gboolean
 ac_pipeline_ensure_clients (AcPipeline *p, GError **error);
 const gchar *
 ac_pipeline_channel (AcPipeline *p);
+/* sets up the clients (ac_pipeline_ensure_clients()) when they are not yet */
 AcCrnClient *
 ac_pipeline_crn_client (AcPipeline *p, GError **error);
 

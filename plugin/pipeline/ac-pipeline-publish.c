@@ -288,8 +288,6 @@ ac_pipeline_publish_step_notify (AcPipeline *p, GError **error)
 	if (ac_state_step_done (p->state, "notify"))
 		return TRUE;
 	ac_pipeline_report (p, "publishing", "publish/notify", 70);
-	if (!ac_pipeline_ensure_clients (p, error))
-		return FALSE;
 	crn = ac_pipeline_crn_client (p, error);
 	if (crn == NULL)
 		return FALSE;

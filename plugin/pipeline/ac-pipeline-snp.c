@@ -453,8 +453,6 @@ ac_pipeline_snp_attest_step (AcPipeline *p, GError **error)
 
 	if (ac_state_step_done (p->state, "attest"))
 		return TRUE;
-	if (!ac_pipeline_ensure_clients (p, error))
-		return FALSE;
 	crn = ac_pipeline_crn_client (p, error);
 	if (crn == NULL || !snp_verify (p, crn, TRUE, &l, error) || !snp_inject (p, &l, error))
 		return FALSE;
@@ -479,8 +477,7 @@ ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError
 		*outcome = AC_PIPELINE_RUNNING_NOT_ATTESTED;
 		return TRUE;
 	}
-	if (!ac_pipeline_ensure_clients (p, error)
-	    || (crn = ac_pipeline_crn_client (p, error)) == NULL)
+	if ((crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
 	if (!snp_verify (p, crn, FALSE, &l, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)

@@ -226,11 +226,16 @@ ac_pipeline_channel (AcPipeline *p)
 	return p->config->channel != NULL ? p->config->channel : DEFAULT_CHANNEL;
 }
 
+/* a client of the domain's CRN, signed by the account (set up first when it is not yet) */
 AcCrnClient *
 ac_pipeline_crn_client (AcPipeline *p, GError **error)
 {
-	AcCrnClient *crn = ac_crn_client_new (ac_state_get_string (p->state, "crn", "url"),
-	                                      p->account, p->http, error);
+	AcCrnClient *crn;
+
+	if (!ac_pipeline_ensure_clients (p, error))
+		return NULL;
+	crn = ac_crn_client_new (ac_state_get_string (p->state, "crn", "url"), p->account, p->http,
+	                         error);
 	if (crn != NULL)
 		ac_crn_client_set_poll (crn, p->config->poll_first_ms, p->config->poll_max_ms);
 	return crn;
@@ -513,8 +518,7 @@ ac_pipeline_operate (const AcPipelineConfig *config,
 		             "domain '%s' has no instance on a CRN yet", p.name);
 		ok = FALSE;
 	}
-	ok = ok && ac_pipeline_ensure_clients (&p, error)
-	     && (crn = ac_pipeline_crn_client (&p, error)) != NULL
+	ok = ok && (crn = ac_pipeline_crn_client (&p, error)) != NULL
 	     && ac_crn_operate (crn, ac_state_get_string (p.state, "instance", "hash"), operation,
 	                        error);
 	if (ok) {
@@ -568,8 +572,7 @@ ac_pipeline_console (const AcPipelineConfig *config,
 			ok = FALSE;
 		}
 	}
-	ok = ok && ac_pipeline_ensure_clients (&p, error)
-	     && (crn = ac_pipeline_crn_client (&p, error)) != NULL;
+	ok = ok && (crn = ac_pipeline_crn_client (&p, error)) != NULL;
 	while (ok) {
 		g_autoptr (GPtrArray) lines = ac_crn_get_logs (crn, instance, error);
 		if (lines == NULL) {

@@ -491,6 +491,63 @@ class TestPipeline(JsonCliTest):
         self.fails("not-found", "attest", "plain", "--config", self.config)
         self.fails("not-found", "attest", "no-such-domain", "--config", self.config)
 
+    def test_argument_counts(self):
+        # one function checks the count of the arguments after a command's options: each
+        # command's own words, the count given or the first argument it does not take
+        cases = [
+            (["validate"], "validate: expected one FILE, got 0 arguments"),
+            (["tag"], "tag: expected one DOMAIN, got 0 arguments"),
+            (["untag", "a", "b"], "untag: expected one DOMAIN, got 2 arguments"),
+            (["list", "x"], "list: expected no argument, got 'x'"),
+            (["adopt", "a"], "adopt: expected DOMAIN INSTANCE_HASH, got 1 arguments"),
+            (["build"], "expected one TEMPLATE, got 0 arguments"),
+            (["build", "inspect", "a", "b"], "expected one TEMPLATE, got 2 arguments"),
+            (["sev", "verify-chain"], "verify-chain takes one FILE, got 0 arguments"),
+            (["sev", "session", "x"], "session takes PDH-FILE and POLICY, got 1 arguments"),
+            (["sev", "measure", "x"], "measure takes no arguments besides options, got 'x'"),
+            (["sev", "secret", "build", "x"],
+             "secret build takes no arguments besides options, got 'x'"),
+            (["sev", "policy", "explain"], "policy explain takes one POLICY, got 0 arguments"),
+            (["snp", "measure", "x"], "measure takes no arguments besides options, got 'x'"),
+            (["snp", "report", "show"],
+             "snp report show takes one REPORT file, got 0 arguments"),
+            (["snp", "policy", "explain", "a", "b"],
+             "snp policy explain takes one POLICY, got 2 arguments"),
+            (["snp", "make-runtime", "x"],
+             "make-runtime takes no arguments besides options, got 'x'"),
+            (["snp", "verify-report"],
+             "snp verify-report takes one REPORT file, got 0 arguments"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                doc = self.fails("invalid-input", *args)
+                self.assertEqual(doc["error"]["message"], message)
+
+    def test_operations_help(self):
+        # one function runs the five operations: each shows its own summary and options
+        summaries = {
+            "stop": "Stop the domain's instance on its CRN.",
+            "reboot": "Reboot the domain's instance on its CRN; the service attests the new "
+                      "launch before the passphrase goes again.",
+            "erase": "Erase the domain's instance from its CRN (its disk there is deleted; the "
+                     "local image and the domain stay).",
+            "forget": "Post a FORGET message for the domain's INSTANCE (with --image, its "
+                      "image's STORE too).",
+            "delete": "Delete the domain's instance as 'aleph instance delete' does: erase it "
+                      "from its CRN, then post a FORGET for its INSTANCE (with --image, its "
+                      "image's STORE too). The local image and the domain stay.",
+        }
+        for op, summary in summaries.items():
+            with self.subTest(op=op):
+                r = subprocess.run([VIRT_ALEPH, op, "--help"], capture_output=True, text=True,
+                                   env=self.env, timeout=60, cwd=self.dir)
+                self.assertEqual(r.returncode, 0, self.describe(r))
+                lines = r.stdout.splitlines()
+                self.assertRegex(lines[1], rf"^  {op} \[OPTION.*\] DOMAIN$", self.describe(r))
+                self.assertEqual(lines[3], summary, self.describe(r))
+                self.assertIn("--config=FILE", r.stdout)
+                self.assertEqual("--reason=TEXT" in r.stdout, op in ("forget", "delete"))
+
     def test_operations(self):
         for op in ("stop", "reboot", "erase"):
             with self.subTest(op=op):

@@ -124,6 +124,20 @@ ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error)
 	return TRUE;
 }
 
+/* @node's attribute @attr, which it must have: "<aleph:ELEM>: missing attribute 'ATTR'" and
+ * @hint (what the attribute is or takes) otherwise */
+static gchar *
+required_prop (xmlNode *node, const gchar *attr, const gchar *hint, GError **error)
+{
+	gchar *v = ac_tag_xml_prop (node, attr);
+
+	if (v == NULL)
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "<aleph:%s>: missing attribute '%s'%s", (const gchar *)node->name,
+		             attr, hint);
+	return v;
+}
+
 static gboolean
 parse_bool_attr (const gchar *elem, const gchar *attr, const gchar *v, gboolean *out, GError **error)
 {
@@ -147,16 +161,12 @@ parse_disk (AcTag *tag, xmlNode *node, GError **error)
 
 	if (!ac_tag_check_leaf (node, allowed, error))
 		return FALSE;
-	dev = ac_tag_xml_prop (node, "dev");
-	if (dev == NULL) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<aleph:disk>: missing attribute 'dev' (the target dev of the "
-				     "disk to encrypt, such as vda); omit the element to use the "
-				     "first disk");
+	dev = required_prop (node, "dev",
+	                     " (the target dev of the disk to encrypt, such as vda); omit the "
+	                     "element to use the first disk",
+	                     error);
+	if (dev == NULL)
 		return FALSE;
-	}
 	if (!g_regex_match_simple ("^[a-z][a-z0-9]{0,31}$", dev, 0, 0)) {
 		ac_tag_attr_error (error, "disk", "dev", dev, "a disk target name such as vda or sdb");
 		return FALSE;
@@ -331,15 +341,9 @@ parse_local (AcTag *tag, xmlNode *node, GError **error)
 
 	if (!ac_tag_check_leaf (node, allowed, error))
 		return FALSE;
-	mode = ac_tag_xml_prop (node, "mode");
-	if (mode == NULL) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<aleph:local>: missing attribute 'mode'; expected sev, test or "
-				     "deny");
+	mode = required_prop (node, "mode", "; expected sev, test or deny", error);
+	if (mode == NULL)
 		return FALSE;
-	}
 	if (g_strcmp0 (mode, "sev") == 0)
 		tag->local_mode = AC_LOCAL_MODE_SEV;
 	else if (g_strcmp0 (mode, "test") == 0)

@@ -27,6 +27,19 @@ ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
 	return ac_domain_read_xml (xml, len, error);
 }
 
+/* @n and the indentation before it removed */
+static void
+remove_with_indent (xmlNode *n)
+{
+	if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
+		xmlNode *ws = n->prev;
+		xmlUnlinkNode (ws);
+		xmlFreeNode (ws);
+	}
+	xmlUnlinkNode (n);
+	xmlFreeNode (n);
+}
+
 /* @parent's children matching @match removed (with the indentation before each), @fragment's
  * root appended indented as libvirt lays it out */
 static gboolean
@@ -41,15 +54,8 @@ replace_children (xmlDoc *doc,
 
 	for (xmlNode *n = parent->children; n != NULL; n = next) {
 		next = n->next;
-		if (!match (n))
-			continue;
-		if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
-			xmlNode *ws = n->prev;
-			xmlUnlinkNode (ws);
-			xmlFreeNode (ws);
-		}
-		xmlUnlinkNode (n);
-		xmlFreeNode (n);
+		if (match (n))
+			remove_with_indent (n);
 	}
 	copy = xmlDocCopyNode (fragment, doc, 1);
 	if (copy == NULL) {
@@ -264,19 +270,6 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 	}
 
 	return dump_root (doc);
-}
-
-/* @n and the indentation before it removed */
-static void
-remove_with_indent (xmlNode *n)
-{
-	if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
-		xmlNode *ws = n->prev;
-		xmlUnlinkNode (ws);
-		xmlFreeNode (ws);
-	}
-	xmlUnlinkNode (n);
-	xmlFreeNode (n);
 }
 
 /* a new element @name with the text @text (as it is: the tree escapes it when written) */

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "test-localsev-common.h"
+#include "test-localsev-util.h"
 
 AcSevPsp *psp = NULL;
 AcSevPsp *psp_other = NULL;
@@ -220,21 +221,7 @@ assert_libvirt_round_trip (const AcLocalsevRecord *record, const gchar *xml)
 void
 check_secret (Fixture *f)
 {
-	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
-	g_autoptr (AcSevSecretTable) table = NULL;
-	g_autoptr (GBytes) pw = NULL;
-	g_autoptr (GError) error = NULL;
-
-	g_assert_nonnull (secret);
-	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
-	                                   g_bytes_get_size (secret), &error);
-	g_assert_no_error (error);
-	g_assert_cmpuint (ac_sev_secret_table_get_size (table), ==, 1);
-	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
-	g_assert_nonnull (pw);
-	/* Aleph's format: the passphrase and its NUL, which GRUB requires */
-	g_assert_cmpmem (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw), PASSPHRASE,
-	                 sizeof (PASSPHRASE));
+	test_localsev_check_injected (f->fake, UUID, PASSPHRASE, strlen (PASSPHRASE));
 }
 
 void

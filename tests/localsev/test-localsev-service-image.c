@@ -7,24 +7,10 @@
 #include "config.h"
 
 #include "test-localsev-service-common.h"
+#include "test-localsev-util.h"
 
-static gboolean
-can_build (void)
-{
-	const gchar *tools[] = { "mkfs.ext4", "mcopy", "blkid", "qemu-img", NULL };
-	if (geteuid () != 0) {
-		g_test_skip ("building an image needs root (mounts)");
-		return FALSE;
-	}
-	for (guint i = 0; tools[i] != NULL; i++) {
-		g_autofree gchar *p = g_find_program_in_path (tools[i]);
-		if (p == NULL) {
-			g_test_skip_printf ("%s missing", tools[i]);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
+/* the tools the grub-luks1 layout's build runs */
+static const gchar *const build_tools[] = { "mkfs.ext4", "mcopy", "blkid", "qemu-img", NULL };
 
 static gchar *
 file_sha256 (const gchar *path)
@@ -150,27 +136,6 @@ contains_bytes (const gchar *text, GBytes *needle)
 	return text != NULL && strstr (text, s) != NULL;
 }
 
-static void
-check_secret_is (Fixture *f, GBytes *passphrase)
-{
-	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
-	g_autoptr (AcSevSecretTable) table = NULL;
-	g_autoptr (GBytes) pw = NULL;
-	g_autoptr (GError) error = NULL;
-	gsize len = g_bytes_get_size (passphrase);
-
-	g_assert_nonnull (secret);
-	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
-	                                   g_bytes_get_size (secret), &error);
-	g_assert_no_error (error);
-	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
-	g_assert_nonnull (pw);
-	/* the passphrase and its NUL, as GRUB reads it */
-	g_assert_cmpuint (g_bytes_get_size (pw), ==, len + 1);
-	g_assert_cmpmem (g_bytes_get_data (pw, NULL), len, g_bytes_get_data (passphrase, NULL),
-	                 len);
-}
-
 static guint
 count_images (Fixture *f)
 {
@@ -206,7 +171,7 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	AcStatus *first, *last;
 	struct stat st0, st1;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	g_assert_cmpint (stat (f->disk, &st0), ==, 0);
@@ -289,7 +254,8 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (f->status->state, ==, "running");
 	g_assert_cmpstr (f->status->attest_verdict, ==, "ok");
 	g_assert_cmpstr (f->status->image_path, ==, image);
-	check_secret_is (f, passphrase);
+	test_localsev_check_injected (f->fake, UUID, g_bytes_get_data (passphrase, NULL),
+	                              g_bytes_get_size (passphrase));
 	g_assert_false (contains_bytes (logged->str, passphrase));
 }
 
@@ -310,7 +276,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	virDomainPtr back;
 	struct stat st0, st1;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	plain_xml = inactive_xml (f);
@@ -371,7 +337,7 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_autoptr (AcLocalsevImageState) state = NULL;
 	struct stat st0, st1;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	f->cancel_at = 100; /* the build finished: interrupted before the redefinition */
@@ -424,7 +390,7 @@ test_image_resume_mid_build (Fixture *f, gconstpointer data)
 	g_autofree gchar *stale_file = NULL;
 	g_autofree gchar *xml = NULL;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	f->cancel_at = 5;

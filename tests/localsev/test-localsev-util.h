@@ -1,0 +1,67 @@
+/*
+ * What tests of the local flow in different executables share: the passphrase an SEV guest was
+ * given, and the SEV-SNP local runtime made of the vectors in tests/data/snp. Header-only.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ac-sev-host-fake.h"
+#include "ac-sev-secret.h"
+#include "../test-util.h"
+
+/* the secret @fake injected into the guest @uuid is a table of one entry, the disk password:
+ * the @len bytes of @passphrase and a NUL, which GRUB requires (Aleph's format) */
+static inline void
+test_localsev_check_injected (AcSevHostFake *fake,
+                              const gchar *uuid,
+                              gconstpointer passphrase,
+                              gsize len)
+{
+	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (fake, uuid);
+	g_autoptr (AcSevSecretTable) table = NULL;
+	g_autoptr (GBytes) pw = NULL;
+	g_autoptr (GError) error = NULL;
+	const guint8 *data;
+
+	g_assert_nonnull (secret);
+	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
+	                                   g_bytes_get_size (secret), &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (ac_sev_secret_table_get_size (table), ==, 1);
+	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
+	g_assert_nonnull (pw);
+	data = g_bytes_get_data (pw, NULL);
+	g_assert_cmpuint (g_bytes_get_size (pw), ==, len + 1);
+	g_assert_cmpmem (data, len, passphrase, len);
+	g_assert_cmpuint (data[len], ==, 0);
+}
+
+/* tests/data/snp's runtime in @dir, as `tar -xzf bundle.tar.gz -C DIR` leaves it (its manifest,
+ * OVMF, kernel and initrd); returns the manifest's SHA-256 (hex), which a tag pins */
+static inline gchar *
+test_localsev_snp_runtime (const gchar *dir)
+{
+	static const struct {
+		const gchar *from; /* below tests/data/snp */
+		const gchar *to;   /* below @dir */
+	} files[] = {
+		{ "aleph-runtime/manifest.json", "manifest.json" },
+		{ "sev-snp-measure/fixtures/ovmf_AmdSev_suffix.bin", "ovmf/OVMF.fd" },
+		{ "sev-snp-measure/inputs/kernel.bin", "boot/vmlinuz" },
+		{ "sev-snp-measure/inputs/initrd.bin", "boot/initrd.img" },
+	};
+	g_autofree gchar *manifest = g_build_filename (dir, "manifest.json", NULL);
+	g_autofree gchar *text = NULL;
+	gsize len = 0;
+
+	for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
+		g_autofree gchar *from
+		    = g_test_build_filename (G_TEST_DIST, "data", "snp", files[i].from, NULL);
+		test_util_copy_to (from, dir, files[i].to);
+	}
+	text = test_util_read (manifest, &len);
+	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)text, len);
+}

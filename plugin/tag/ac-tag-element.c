@@ -124,13 +124,17 @@ ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error)
 	return TRUE;
 }
 
-/* @node's attribute @attr, which it must have: "<aleph:ELEM>: missing attribute 'ATTR'" and
- * @hint (what the attribute is or takes) otherwise */
+/* the leaf @node's only attribute, @attr, which it must have: "<aleph:ELEM>: missing attribute
+ * 'ATTR'" and @hint (what the attribute is or takes) otherwise */
 static gchar *
-required_prop (xmlNode *node, const gchar *attr, const gchar *hint, GError **error)
+leaf_sole_attr (xmlNode *node, const gchar *attr, const gchar *hint, GError **error)
 {
-	gchar *v = ac_tag_xml_prop (node, attr);
+	const gchar *const allowed[] = { attr, NULL };
+	gchar *v;
 
+	if (!ac_tag_check_leaf (node, allowed, error))
+		return NULL;
+	v = ac_tag_xml_prop (node, attr);
 	if (v == NULL)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "<aleph:%s>: missing attribute '%s'%s", (const gchar *)node->name,
@@ -156,15 +160,11 @@ parse_bool_attr (const gchar *elem, const gchar *attr, const gchar *v, gboolean 
 static gboolean
 parse_disk (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "dev", NULL };
-	g_autofree gchar *dev = NULL;
+	g_autofree gchar *dev = leaf_sole_attr (node, "dev",
+	                                        " (the target dev of the disk to encrypt, such as "
+	                                        "vda); omit the element to use the first disk",
+	                                        error);
 
-	if (!ac_tag_check_leaf (node, allowed, error))
-		return FALSE;
-	dev = required_prop (node, "dev",
-	                     " (the target dev of the disk to encrypt, such as vda); omit the "
-	                     "element to use the first disk",
-	                     error);
 	if (dev == NULL)
 		return FALSE;
 	if (!g_regex_match_simple ("^[a-z][a-z0-9]{0,31}$", dev, 0, 0)) {
@@ -336,12 +336,9 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 static gboolean
 parse_local (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "mode", NULL };
-	g_autofree gchar *mode = NULL;
+	g_autofree gchar *mode
+	    = leaf_sole_attr (node, "mode", "; expected sev, test or deny", error);
 
-	if (!ac_tag_check_leaf (node, allowed, error))
-		return FALSE;
-	mode = required_prop (node, "mode", "; expected sev, test or deny", error);
 	if (mode == NULL)
 		return FALSE;
 	if (g_strcmp0 (mode, "sev") == 0)

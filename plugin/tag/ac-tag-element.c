@@ -59,6 +59,25 @@ ac_tag_attr_prefix_error (GError **error, const gchar *elem, const gchar *attr)
 	g_prefix_error (error, "<aleph:%s %s=…>: ", elem, attr);
 }
 
+gboolean
+ac_tag_hex64_attr (const gchar *elem,
+                   const gchar *attr,
+                   const gchar *value,
+                   const gchar *expected,
+                   gchar **out,
+                   GError **error)
+{
+	if (value == NULL)
+		return TRUE;
+	if (!ac_codec_hex_is_valid (value, 64, AC_CODEC_HEX_DEFAULT)) {
+		ac_tag_attr_error (error, elem, attr, value, expected);
+		return FALSE;
+	}
+	g_free (*out);
+	*out = g_ascii_strdown (value, -1);
+	return TRUE;
+}
+
 /* Checks that @node has only attributes in @allowed (NULL-terminated) and no child element
  * or text, so a misspelt attribute is an error and not a silently ignored setting. */
 gboolean
@@ -193,16 +212,10 @@ parse_sev_snp (AcTag *tag, const gchar *policy, const gchar *es, const gchar *ru
 		ac_tag_attr_prefix_error (error, "sev", "policy");
 		return FALSE;
 	}
-	if (runtime != NULL) {
-		if (!ac_codec_hex_is_valid (runtime, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "sev", "runtime", runtime,
-					"64 hexadecimal digits (the STORE item hash of an "
-					"aleph-instance-runtime/1 manifest)");
-			return FALSE;
-		}
-		tag->snp_runtime = g_ascii_strdown (runtime, -1);
-	}
-	return TRUE;
+	return ac_tag_hex64_attr ("sev", "runtime", runtime,
+	                          "64 hexadecimal digits (the STORE item hash of an "
+	                          "aleph-instance-runtime/1 manifest)",
+	                          &tag->snp_runtime, error);
 }
 
 static gboolean
@@ -294,24 +307,13 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 	sha = ac_tag_xml_prop (node, "sha256");
 	ref = ac_tag_xml_prop (node, "ref");
 	file = ac_tag_xml_prop (node, "file");
-	if (sha != NULL) {
-		if (!ac_codec_hex_is_valid (sha, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "firmware", "sha256", sha,
-					"64 hexadecimal digits (the SHA-256 of the OVMF file)");
-			return FALSE;
-		}
-		g_free (tag->firmware_sha256);
-		tag->firmware_sha256 = g_ascii_strdown (sha, -1);
-	}
-	if (ref != NULL) {
-		if (!ac_codec_hex_is_valid (ref, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "firmware", "ref", ref,
-					"64 hexadecimal digits (the STORE item hash of the firmware)");
-			return FALSE;
-		}
-		g_free (tag->firmware_ref);
-		tag->firmware_ref = g_ascii_strdown (ref, -1);
-	}
+	if (!ac_tag_hex64_attr ("firmware", "sha256", sha,
+	                        "64 hexadecimal digits (the SHA-256 of the OVMF file)",
+	                        &tag->firmware_sha256, error)
+	    || !ac_tag_hex64_attr ("firmware", "ref", ref,
+	                           "64 hexadecimal digits (the STORE item hash of the firmware)",
+	                           &tag->firmware_ref, error))
+		return FALSE;
 	if (file != NULL) {
 		if (!g_path_is_absolute (file)) {
 			ac_tag_attr_error (error, "firmware", "file", file, "an absolute path");

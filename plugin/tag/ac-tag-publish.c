@@ -233,15 +233,11 @@ ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 		return FALSE;
 
 	/* an existing encrypted image, published by a STORE: used as it is, never rebuilt */
-	if (rootfs_ref != NULL) {
-		if (!ac_codec_hex_is_valid (rootfs_ref, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "publish", "rootfs", rootfs_ref,
-					"the item hash of the image's STORE message (64 hexadecimal "
-					"digits)");
-			return FALSE;
-		}
-		pub->rootfs = g_ascii_strdown (rootfs_ref, -1);
-	}
+	if (!ac_tag_hex64_attr (
+	        "publish", "rootfs", rootfs_ref,
+	        "the item hash of the image's STORE message (64 hexadecimal digits)", &pub->rootfs,
+	        error))
+		return FALSE;
 	if (!parse_sizes (pub, rootfs, vcpus, memory, error))
 		return FALSE;
 	if (!parse_name_and_key (pub, &name, &ssh, error))

@@ -10,6 +10,7 @@
 
 #include "ac-tag.h"
 #include "ac-tag-private.h"
+#include "ac-domain.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -78,6 +79,18 @@ ac_tag_hex64_attr (const gchar *elem,
 	return TRUE;
 }
 
+/* the text of @c when it is a text or CDATA node with more than white space, else %NULL */
+static gchar *
+xml_stray_text (xmlNode *c)
+{
+	g_autofree gchar *s = NULL;
+
+	if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
+		return NULL;
+	s = ac_domain_xml_text (c);
+	return s[0] != '\0' ? g_steal_pointer (&s) : NULL;
+}
+
 /* Checks that @node has only attributes in @allowed (NULL-terminated) and no child element
  * or text, so a misspelt attribute is an error and not a silently ignored setting. */
 gboolean
@@ -114,6 +127,8 @@ ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error)
 		}
 	}
 	for (xmlNode *c = node->children; c != NULL; c = c->next) {
+		g_autofree gchar *text = xml_stray_text (c);
+
 		if (c->type == XML_ELEMENT_NODE) {
 			g_set_error (error,
 				     AC_ERROR,
@@ -124,20 +139,13 @@ ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error)
 				     (const gchar *)c->name);
 			return FALSE;
 		}
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			xmlChar *t = xmlNodeGetContent (c);
-			g_autofree gchar *s = g_strstrip (g_strdup ((const gchar *)t));
-			xmlFree (t);
-			if (s[0] != '\0') {
-				g_set_error (error,
-					     AC_ERROR,
-					     AC_ERROR_INVALID_INPUT,
-					     "<aleph:%s>: unexpected text '%s'; this element takes "
-					     "attributes only",
-					     elem,
-					     s);
-				return FALSE;
-			}
+		if (text != NULL) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "<aleph:%s>: unexpected text '%s'; this element takes attributes "
+			    "only",
+			    elem, text);
+			return FALSE;
 		}
 	}
 	return TRUE;
@@ -379,20 +387,12 @@ parse_confidential (AcTag *tag, xmlNode *root, GError **error)
 		return FALSE;
 	}
 	for (xmlNode *c = root->children; c != NULL; c = c->next) {
+		g_autofree gchar *text = xml_stray_text (c);
 		gboolean known = FALSE;
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			xmlChar *t = xmlNodeGetContent (c);
-			g_autofree gchar *s = g_strstrip (g_strdup ((const gchar *)t));
-			xmlFree (t);
-			if (s[0] != '\0') {
-				g_set_error (error,
-					     AC_ERROR,
-					     AC_ERROR_INVALID_INPUT,
-					     "<aleph:confidential>: unexpected text '%s'",
-					     s);
-				return FALSE;
-			}
-			continue;
+		if (text != NULL) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "<aleph:confidential>: unexpected text '%s'", text);
+			return FALSE;
 		}
 		if (c->type != XML_ELEMENT_NODE)
 			continue;

@@ -259,6 +259,36 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	g_assert_false (contains_bytes (logged->str, passphrase));
 }
 
+/* the plain disk the image was built from still has the SHA-256 @sum0 */
+static void
+assert_disk_unchanged (Fixture *f, const gchar *sum0)
+{
+	g_autofree gchar *sum1 = file_sha256 (f->disk);
+	g_assert_cmpstr (sum1, ==, sum0);
+}
+
+/* the image at @image is the only one and still the one built (@st0: neither rebuilt nor
+ * rewritten), its passphrase still @p0 under the LUKS UUID @uuid0 in the secret store */
+static void
+assert_image_kept (Fixture *f,
+                   const gchar *image,
+                   const struct stat *st0,
+                   const gchar *uuid0,
+                   GBytes *p0)
+{
+	g_autofree gchar *uuid = NULL;
+	g_autoptr (GBytes) p = NULL;
+	struct stat st;
+
+	g_assert_cmpint (stat (image, &st), ==, 0);
+	g_assert_cmpint (st.st_ino, ==, st0->st_ino);
+	g_assert_cmpint (st.st_mtime, ==, st0->st_mtime);
+	g_assert_cmpuint (count_images (f), ==, 1);
+	p = stored_passphrase (f, image, &uuid);
+	g_assert_cmpstr (uuid, ==, uuid0);
+	g_assert_true (g_bytes_equal (p, p0));
+}
+
 /* built once: the next reconciles build nothing; switched back to the original by its owner,
  * the image (maybe with newer data) is neither built over nor switched to */
 static void
@@ -268,11 +298,9 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	g_autofree gchar *sum0 = NULL;
 	g_autofree gchar *image = image_path (f);
 	g_autofree gchar *uuid1 = NULL;
-	g_autofree gchar *uuid2 = NULL;
 	g_autofree gchar *plain_xml = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autoptr (GBytes) p1 = NULL;
-	g_autoptr (GBytes) p2 = NULL;
 	virDomainPtr back;
 	struct stat st0, st1;
 
@@ -291,13 +319,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	g_assert_cmpuint (f->statuses->len, ==, 0);
 	g_assert_cmpstr (f->status->state, ==, "prepared");
 	g_assert_cmpstr (f->status->image_path, ==, image);
-	g_assert_cmpint (stat (image, &st1), ==, 0);
-	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
-	g_assert_cmpint (st1.st_mtime, ==, st0.st_mtime);
-	g_assert_cmpuint (count_images (f), ==, 1);
-	p2 = stored_passphrase (f, image, &uuid2);
-	g_assert_cmpstr (uuid1, ==, uuid2);
-	g_assert_true (g_bytes_equal (p1, p2));
+	assert_image_kept (f, image, &st0, uuid1, p1);
 
 	/* the owner points the disk back at the original */
 	back = virDomainDefineXML (f->conn, plain_xml);
@@ -315,10 +337,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	xml = inactive_xml (f);
 	g_assert_nonnull (strstr (xml, f->disk));
 	g_assert_null (strstr (xml, image));
-	{
-		g_autofree gchar *sum1 = file_sha256 (f->disk);
-		g_assert_cmpstr (sum1, ==, sum0);
-	}
+	assert_disk_unchanged (f, sum0);
 }
 
 /* stopped after the build, before the redefinition: the next run only redefines */
@@ -331,11 +350,9 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_autofree gchar *image = image_path (f);
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid1 = NULL;
-	g_autofree gchar *uuid2 = NULL;
 	g_autoptr (GBytes) p1 = NULL;
-	g_autoptr (GBytes) p2 = NULL;
 	g_autoptr (AcLocalsevImageState) state = NULL;
-	struct stat st0, st1;
+	struct stat st0;
 
 	if (!can_build (build_tools))
 		return;
@@ -360,21 +377,12 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_assert_no_error (error);
 	g_assert_cmpuint (building_statuses (f), ==, 0);
 	g_assert_cmpstr (f->status->state, ==, "prepared");
-	g_assert_cmpint (stat (image, &st1), ==, 0);
-	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
-	g_assert_cmpint (st1.st_mtime, ==, st0.st_mtime);
-	g_assert_cmpuint (count_images (f), ==, 1);
-	p2 = stored_passphrase (f, image, &uuid2);
-	g_assert_cmpstr (uuid1, ==, uuid2);
-	g_assert_true (g_bytes_equal (p1, p2));
+	assert_image_kept (f, image, &st0, uuid1, p1);
 	g_clear_pointer (&xml, g_free);
 	xml = inactive_xml (f);
 	g_assert_nonnull (strstr (xml, image));
 	g_assert_nonnull (strstr (xml, "<launchSecurity"));
-	{
-		g_autofree gchar *sum1 = file_sha256 (f->disk);
-		g_assert_cmpstr (sum1, ==, sum0);
-	}
+	assert_disk_unchanged (f, sum0);
 }
 
 /* stopped mid-build: nothing left behind, the next run builds afresh; the work directory a
@@ -416,10 +424,7 @@ test_image_resume_mid_build (Fixture *f, gconstpointer data)
 	g_assert_true (g_file_test (image, G_FILE_TEST_IS_REGULAR));
 	g_assert_cmpuint (count_images (f), ==, 1);
 	g_assert_cmpstr (f->status->state, ==, "prepared");
-	{
-		g_autofree gchar *sum1 = file_sha256 (f->disk);
-		g_assert_cmpstr (sum1, ==, sum0);
-	}
+	assert_disk_unchanged (f, sum0);
 }
 
 /* a state the flow cannot read is not "nothing built": refused, nothing built over */

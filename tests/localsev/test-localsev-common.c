@@ -117,13 +117,7 @@ start (Fixture *f, const gchar *xml, gboolean paused)
 void
 assert_refused (Fixture *f, GError *error, gint code, const gchar *names)
 {
-	g_assert_nonnull (error);
-	if (error->domain != AC_ERROR || error->code != code
-	    || strstr (error->message, names) == NULL)
-		g_error ("expected %s naming '%s', got %s: %s", ac_error_code_to_string (code),
-		         names,
-		         error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
-		         error->message);
+	test_localsev_assert_error (error, code, names);
 	g_assert_cmpuint (ac_sev_host_fake_get_set_state_calls (f->fake), ==, 0);
 	g_assert_cmpuint (ac_sev_host_fake_get_secret_count (f->fake, UUID), ==, 0);
 	/* and the passphrase appears in no message */

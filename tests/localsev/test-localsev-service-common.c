@@ -346,13 +346,7 @@ destroy (Fixture *f)
 void
 assert_error (GError *error, gint code, const gchar *names)
 {
-	g_assert_nonnull (error);
-	if (error->domain != AC_ERROR || error->code != code
-	    || strstr (error->message, names) == NULL)
-		g_error ("expected %s naming '%s', got %s: %s", ac_error_code_to_string (code),
-		         names,
-		         error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
-		         error->message);
+	test_localsev_assert_error (error, code, names);
 	g_assert_null (strstr (error->message, PASSPHRASE));
 }
 

@@ -1,16 +1,32 @@
 /*
- * What tests of the local flow in different executables share: the passphrase an SEV guest was
- * given, and the SEV-SNP local runtime made of the vectors in tests/data/snp. Header-only.
+ * What tests of the local flow in different executables share: an error's class and what it
+ * names, the passphrase an SEV guest was given, and the SEV-SNP local runtime made of the
+ * vectors in tests/data/snp. Header-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include <glib.h>
+#include <string.h>
 
+#include "ac-error.h"
 #include "ac-sev-host-fake.h"
 #include "ac-sev-secret.h"
 #include "../test-util.h"
+
+/* @error is AC_ERROR's @code and its message names @names; the test fails saying both otherwise */
+static inline void
+test_localsev_assert_error (const GError *error, gint code, const gchar *names)
+{
+	g_assert_nonnull (error);
+	if (error->domain != AC_ERROR || error->code != code
+	    || strstr (error->message, names) == NULL)
+		g_error ("expected %s naming '%s', got %s: %s", ac_error_code_to_string (code),
+		         names,
+		         error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
+		         error->message);
+}
 
 /* the secret @fake injected into the guest @uuid is a table of one entry, the disk password:
  * the @len bytes of @passphrase and a NUL, which GRUB requires (Aleph's format) */

@@ -387,8 +387,8 @@ parse_disk (xmlNode *n)
 static gboolean
 check_once (xmlNode *root, xmlNode *os, GError **error)
 {
-	const gchar *once[] = { "name",	  "uuid",   "os",	"devices", "launchSecurity",
-		                "vcpu",	  "memory", "metadata", "cpu" };
+	const gchar *once[] = { "name", "uuid",   "os",       "devices", "launchSecurity",
+		                "vcpu", "memory", "metadata", "cpu" };
 	const gchar *once_os[] = { "loader", "kernel", "initrd", "cmdline", "dtb" };
 	guint count;
 

@@ -74,10 +74,10 @@ typedef struct {
 	gchar *ls_policy;
 	gchar *ls_cbitpos;
 	gchar *ls_reduced_phys_bits;
-	gchar *ls_dh_cert; /* whitespace removed */
-	gchar *ls_session; /* whitespace removed */
+	gchar *ls_dh_cert;    /* whitespace removed */
+	gchar *ls_session;    /* whitespace removed */
 	gchar *ls_author_key; /* SEV-SNP: authorKey='yes|no', or NULL */
-	gchar *ls_vcek;	      /* SEV-SNP: vcek='yes|no', or NULL */
+	gchar *ls_vcek;       /* SEV-SNP: vcek='yes|no', or NULL */
 	/* the first child element of <launchSecurity> that is none of cbitpos, reducedPhysBits,
 	 * policy, dhCert, session (SEV-SNP's idBlock, idAuth, hostData, guestVisibleWorkarounds or
 	 * anything else), as its name; NULL if none */

@@ -356,7 +356,6 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
 	guint8 secret[32];
-	AcSnpTcb tcb;
 
 	if (!can_build (build_tools))
 		return;
@@ -387,13 +386,7 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (ac_domain_get_tagged_disk (model)->source, ==, image->target);
 
 	/* a software chip boots it; its agent listens where snp-agent says */
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.microcode++, tcb.snp++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
-	roots = ac_snp_roots_new ();
-	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (fw), &error));
+	fw = test_localsev_snp_chip (&roots);
 	ovmf = test_util_read_bytes (model->loader);
 	kernel = test_util_read_bytes (model->os_kernel);
 	initrd = test_util_read_bytes (model->os_initrd);

@@ -318,19 +318,11 @@ test_attest_domain (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpTcb tcb;
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
 	/* one software chip for all tests (its ARK and ASK take seconds to make) */
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.microcode++, tcb.snp++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
-	roots = ac_snp_roots_new ();
-	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (fw), &error));
+	fw = test_localsev_snp_chip (&roots);
 #define ADD(path, data, fn)                                                                        \
 	g_test_add ("/localsnp/attest/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
 	ADD ("ok", NULL, test_ok);

@@ -1,7 +1,7 @@
 /*
  * What tests of the local flow in different executables share: an error's class and what it
- * names, the passphrase an SEV guest was given, and the SEV-SNP local runtime made of the
- * vectors in tests/data/snp. Header-only.
+ * names, the passphrase an SEV guest was given, the SEV-SNP local runtime made of the vectors in
+ * tests/data/snp and a software SEV-SNP chip to boot it. Header-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,6 +13,9 @@
 #include "ac-error.h"
 #include "ac-sev-host-fake.h"
 #include "ac-sev-secret.h"
+#include "ac-snp-chain.h"
+#include "ac-snp-firmware.h"
+#include "ac-snp-policy.h"
 #include "../test-util.h"
 
 /* @error is AC_ERROR's @code and its message names @names; the test fails saying both otherwise */
@@ -80,4 +83,23 @@ test_localsev_snp_runtime (const gchar *dir)
 	}
 	text = test_util_read (manifest, &len);
 	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)text, len);
+}
+
+/* a software SEV-SNP chip (Milan) with a TCB above AMD's floor, and in *@roots roots that trust
+ * its ARK; making its ARK and ASK takes seconds */
+static inline AcSnpFirmware *
+test_localsev_snp_chip (AcSnpRoots **roots)
+{
+	g_autoptr (GError) error = NULL;
+	AcSnpFirmware *fw;
+	AcSnpTcb tcb;
+
+	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
+	tcb.bootloader++, tcb.microcode++, tcb.snp++;
+	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
+	g_assert_no_error (error);
+	*roots = ac_snp_roots_new ();
+	g_assert_true (ac_snp_roots_add_trusted (*roots, AC_SNP_PRODUCT_MILAN,
+	                                         ac_snp_firmware_get_ark (fw), &error));
+	return fw;
 }

@@ -69,19 +69,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 gchar *
 domain_xml (Fixture *f, const gchar *policy, guint vcpus)
 {
-	g_autofree gchar *path = data_path ("domain.xml.in");
-	g_autofree gchar *tmpl = NULL;
-	g_autoptr (GString) s = NULL;
-	g_autofree gchar *vcpu_str = g_strdup_printf ("%u", vcpus);
-
-	g_assert_true (g_file_get_contents (path, &tmpl, NULL, NULL));
-	s = g_string_new (tmpl);
-	g_string_replace (s, "@POLICY@", policy, 0);
-	g_string_replace (s, "@SHA256@", f->sha256, 0);
-	g_string_replace (s, "@FIRMWARE@", f->firmware, 0);
-	g_string_replace (s, "@DISK@", f->disk, 0);
-	g_string_replace (s, "@VCPUS@", vcpu_str, 0);
-	return g_string_free (g_steal_pointer (&s), FALSE);
+	return test_localsev_domain_xml (policy, f->sha256, f->firmware, f->disk, vcpus);
 }
 
 AcTag *

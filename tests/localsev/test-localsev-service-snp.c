@@ -340,20 +340,14 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_autoptr (AcSnpGuest) guest = NULL;
 	g_autoptr (EVP_PKEY) key = NULL;
 	g_autoptr (GBytes) cert = NULL;
-	g_autoptr (GBytes) report = NULL;
-	g_autoptr (GBytes) ovmf = NULL;
-	g_autoptr (GBytes) kernel = NULL;
-	g_autoptr (GBytes) initrd = NULL;
 	g_autoptr (TestSnpAgent) agent = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *stored = NULL;
 	g_autofree gchar *copy = NULL;
 	AcSnpCertSource certs = { 0 };
-	AcSnpLaunchInputs in = { 0 };
 	TestSnpAgentConfig c = { 0 };
 	const TestSnpAgentSeen *seen;
 	AcStatus *st = NULL;
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
 	guint8 secret[32];
 
@@ -387,27 +381,8 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 
 	/* a software chip boots it; its agent listens where snp-agent says */
 	fw = test_localsev_snp_chip (&roots);
-	ovmf = test_util_read_bytes (model->loader);
-	kernel = test_util_read_bytes (model->os_kernel);
-	initrd = test_util_read_bytes (model->os_initrd);
-	in.firmware = ovmf;
-	in.kernel = kernel;
-	in.initrd = initrd;
-	in.cmdline = model->os_cmdline;
-	in.vcpus = MAX (model->vcpus, 1);
-	g_assert_true (ac_snp_vcpu_sig_from_type (model->cpu_model, &in.vcpu_sig, &error));
-	in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	guest = ac_snp_firmware_launch (fw, &in, prepared->record->snp_policy, NULL, &error);
-	g_assert_no_error (error);
-	key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (key, pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (pk_raw, sizeof pk_raw, rd, &error));
-	report = ac_snp_guest_get_report (guest, rd, 1, &error);
-	g_assert_no_error (error);
-	cert = ac_snp_ratls_cert_build (key, g_bytes_get_data (report, NULL),
-	                                g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
+	guest
+	    = test_localsev_snp_boot (fw, model, prepared->record->snp_policy, &key, pk_raw, &cert);
 	c.cert = cert;
 	c.key = key;
 	c.guest = guest;

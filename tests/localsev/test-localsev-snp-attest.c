@@ -111,35 +111,9 @@ boot (Fixture *f, const gchar *xml, guint64 policy)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcDomain) dom = ac_domain_parse (xml, -1, &error);
-	g_autoptr (GBytes) ovmf = NULL;
-	g_autoptr (GBytes) kernel = NULL;
-	g_autoptr (GBytes) initrd = NULL;
-	g_autoptr (GBytes) report = NULL;
-	AcSnpLaunchInputs in = { 0 };
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 
 	g_assert_no_error (error);
-	ovmf = test_util_read_bytes (dom->loader);
-	kernel = test_util_read_bytes (dom->os_kernel);
-	initrd = test_util_read_bytes (dom->os_initrd);
-	in.firmware = ovmf;
-	in.kernel = kernel;
-	in.initrd = initrd;
-	in.cmdline = dom->os_cmdline;
-	in.vcpus = dom->vcpus;
-	g_assert_true (ac_snp_vcpu_sig_from_type (dom->cpu_model, &in.vcpu_sig, &error));
-	in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	f->guest = ac_snp_firmware_launch (fw, &in, policy, NULL, &error);
-	g_assert_no_error (error);
-	f->key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (f->key, f->pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (f->pk_raw, sizeof f->pk_raw, rd, &error));
-	report = ac_snp_guest_get_report (f->guest, rd, 1, &error);
-	g_assert_no_error (error);
-	f->cert = ac_snp_ratls_cert_build (f->key, g_bytes_get_data (report, NULL),
-	                                   g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
+	f->guest = test_localsev_snp_boot (fw, dom, policy, &f->key, f->pk_raw, &f->cert);
 }
 
 /* ac_localsev_snp_attest against the agent of the booted guest; what the agent saw (a copy) */

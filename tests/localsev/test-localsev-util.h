@@ -1,22 +1,51 @@
 /*
- * What tests of the local flow in different executables share: an error's class and what it
- * names, the passphrase an SEV guest was given, the SEV-SNP local runtime made of the vectors in
- * tests/data/snp and a software SEV-SNP chip to boot it. Header-only.
+ * What tests of the local flow in different executables share: the SEV domain of
+ * tests/data/localsev, an error's class and what it names, the passphrase an SEV guest was given,
+ * the SEV-SNP local runtime made of the vectors in tests/data/snp, and a software SEV-SNP chip that
+ * boots a domain. Header-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include <glib.h>
+#include <openssl/evp.h>
 #include <string.h>
 
+#include "ac-domain.h"
 #include "ac-error.h"
 #include "ac-sev-host-fake.h"
 #include "ac-sev-secret.h"
 #include "ac-snp-chain.h"
 #include "ac-snp-firmware.h"
+#include "ac-snp-measure.h"
 #include "ac-snp-policy.h"
+#include "ac-snp-ratls.h"
+#include "ac-snp-report.h"
 #include "../test-util.h"
+
+/* tests/data/localsev/domain.xml.in for the tag's @policy, the firmware @firmware of SHA-256
+ * @sha256, the disk @disk and @vcpus vCPUs */
+static inline gchar *
+test_localsev_domain_xml (const gchar *policy,
+                          const gchar *sha256,
+                          const gchar *firmware,
+                          const gchar *disk,
+                          guint vcpus)
+{
+	g_autofree gchar *path
+	    = g_test_build_filename (G_TEST_DIST, "data", "localsev", "domain.xml.in", NULL);
+	g_autofree gchar *tmpl = test_util_read (path, NULL);
+	g_autoptr (GString) s = g_string_new (tmpl);
+	g_autofree gchar *vcpu_str = g_strdup_printf ("%u", vcpus);
+
+	g_string_replace (s, "@POLICY@", policy, 0);
+	g_string_replace (s, "@SHA256@", sha256, 0);
+	g_string_replace (s, "@FIRMWARE@", firmware, 0);
+	g_string_replace (s, "@DISK@", disk, 0);
+	g_string_replace (s, "@VCPUS@", vcpu_str, 0);
+	return g_string_free (g_steal_pointer (&s), FALSE);
+}
 
 /* @error is AC_ERROR's @code and its message names @names; the test fails saying both otherwise */
 static inline void
@@ -102,4 +131,45 @@ test_localsev_snp_chip (AcSnpRoots **roots)
 	g_assert_true (ac_snp_roots_add_trusted (*roots, AC_SNP_PRODUCT_MILAN,
 	                                         ac_snp_firmware_get_ark (fw), &error));
 	return fw;
+}
+
+/* the chip @fw launches @dom from the files, command line, vCPU count and CPU model it names,
+ * with @policy; the guest's agent gets a fresh RA-TLS key (*@key, @pk_raw its raw public key)
+ * and a certificate carrying a report bound to it (*@cert) */
+static inline AcSnpGuest *
+test_localsev_snp_boot (AcSnpFirmware *fw,
+                        const AcDomain *dom,
+                        guint64 policy,
+                        EVP_PKEY **key,
+                        guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE],
+                        GBytes **cert)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) ovmf = test_util_read_bytes (dom->loader);
+	g_autoptr (GBytes) kernel = test_util_read_bytes (dom->os_kernel);
+	g_autoptr (GBytes) initrd = test_util_read_bytes (dom->os_initrd);
+	g_autoptr (GBytes) report = NULL;
+	AcSnpLaunchInputs in = { 0 };
+	AcSnpGuest *guest;
+	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
+
+	in.firmware = ovmf;
+	in.kernel = kernel;
+	in.initrd = initrd;
+	in.cmdline = dom->os_cmdline;
+	in.vcpus = MAX (dom->vcpus, 1);
+	g_assert_true (ac_snp_vcpu_sig_from_type (dom->cpu_model, &in.vcpu_sig, &error));
+	in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
+	guest = ac_snp_firmware_launch (fw, &in, policy, NULL, &error);
+	g_assert_no_error (error);
+	*key = ac_snp_ratls_key_generate (&error);
+	g_assert_no_error (error);
+	g_assert_true (ac_snp_ratls_pk_raw_from_key (*key, pk_raw, &error));
+	g_assert_true (ac_snp_ratls_key_binding (pk_raw, AC_SNP_RATLS_PK_RAW_SIZE, rd, &error));
+	report = ac_snp_guest_get_report (guest, rd, 1, &error);
+	g_assert_no_error (error);
+	*cert = ac_snp_ratls_cert_build (*key, g_bytes_get_data (report, NULL),
+	                                 g_bytes_get_size (report), &error);
+	g_assert_no_error (error);
+	return guest;
 }

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the test suites: a scratch directory made and removed with everything below
- * it, a data file read whole, a result compared with its expected file. Header-only: include it
- * with a relative path ("../test-util.h").
+ * it, a data file read whole or copied, a result compared with its expected file. Header-only:
+ * include it with a relative path ("../test-util.h").
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -65,6 +65,22 @@ test_util_read_bytes (const gchar *path)
 	gsize len = 0;
 	gchar *data = test_util_read (path, &len);
 	return g_bytes_new_take (data, len);
+}
+
+/* the file @from copied to @rel below @dir, the directories between made; the test fails
+ * otherwise */
+static inline void
+test_util_copy_to (const gchar *from, const gchar *dir, const gchar *rel)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *to = g_build_filename (dir, rel, NULL);
+	g_autofree gchar *parent = g_path_get_dirname (to);
+	gsize len = 0;
+	g_autofree gchar *data = test_util_read (from, &len);
+
+	g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+	g_file_set_contents (to, data, (gssize)len, &error);
+	g_assert_no_error (error);
 }
 
 /* @actual equals the content of @path; with AC_TEST_REGENERATE set, @path is rewritten with it

@@ -27,29 +27,35 @@ ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
 	return ac_domain_read_xml (xml, len, error);
 }
 
+/* @n and the indentation before it removed */
+static void
+remove_with_indent (xmlNode *n)
+{
+	if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
+		xmlNode *ws = n->prev;
+		xmlUnlinkNode (ws);
+		xmlFreeNode (ws);
+	}
+	xmlUnlinkNode (n);
+	xmlFreeNode (n);
+}
+
 /* @parent's children matching @match removed (with the indentation before each), @fragment's
  * root appended indented as libvirt lays it out */
 static gboolean
 replace_children (xmlDoc *doc,
-		  xmlNode *parent,
-		  gboolean (*match) (xmlNode *n),
-		  xmlNode *fragment,
-		  const gchar *indent,
-		  GError **error)
+                  xmlNode *parent,
+                  gboolean (*match) (xmlNode *n),
+                  xmlNode *fragment,
+                  const gchar *indent,
+                  GError **error)
 {
 	xmlNode *next, *copy, *last;
 
 	for (xmlNode *n = parent->children; n != NULL; n = next) {
 		next = n->next;
-		if (!match (n))
-			continue;
-		if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
-			xmlNode *ws = n->prev;
-			xmlUnlinkNode (ws);
-			xmlFreeNode (ws);
-		}
-		xmlUnlinkNode (n);
-		xmlFreeNode (n);
+		if (match (n))
+			remove_with_indent (n);
 	}
 	copy = xmlDocCopyNode (fragment, doc, 1);
 	if (copy == NULL) {
@@ -93,33 +99,24 @@ is_launch_security (xmlNode *n)
  */
 gchar *
 ac_localsev_domain_set_launch_security (const gchar *xml,
-					const gchar *launch_security,
-					GError **error)
+                                        const gchar *launch_security,
+                                        GError **error)
 {
-	g_autoptr(AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
-	g_autoptr(AcXmlDoc) frag = NULL;
+	g_autoptr (AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
+	g_autoptr (AcXmlDoc) frag = NULL;
 
 	if (doc == NULL)
 		return NULL;
-	frag = xmlReadMemory (launch_security,
-			      (int)strlen (launch_security),
-			      "launchSecurity.xml",
-			      NULL,
-			      XML_OPTS);
-	if (frag == NULL || xmlDocGetRootElement (frag) == NULL ||
-	    !is_launch_security (xmlDocGetRootElement (frag))) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INTERNAL,
-				     "malformed <launchSecurity> element");
+	frag = xmlReadMemory (launch_security, (int)strlen (launch_security), "launchSecurity.xml",
+	                      NULL, XML_OPTS);
+	if (frag == NULL || xmlDocGetRootElement (frag) == NULL
+	    || !is_launch_security (xmlDocGetRootElement (frag))) {
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+		                     "malformed <launchSecurity> element");
 		return NULL;
 	}
-	if (!replace_children (doc,
-			       xmlDocGetRootElement (doc),
-			       is_launch_security,
-			       xmlDocGetRootElement (frag),
-			       "\n  ",
-			       error))
+	if (!replace_children (doc, xmlDocGetRootElement (doc), is_launch_security,
+	                       xmlDocGetRootElement (frag), "\n  ", error))
 		return NULL;
 	return dump_root (doc);
 }
@@ -133,8 +130,8 @@ ac_localsev_domain_set_launch_security (const gchar *xml,
 gchar *
 ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GError **error)
 {
-	g_autoptr(AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
-	g_autoptr(AcXmlDoc) frag = NULL;
+	g_autoptr (AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
+	g_autoptr (AcXmlDoc) frag = NULL;
 	xmlNode *root, *metadata;
 
 	if (doc == NULL)
@@ -142,7 +139,8 @@ ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GEr
 	frag = xmlReadMemory (launch, (int)strlen (launch), "launch.xml", NULL, XML_OPTS);
 	if (frag == NULL || xmlDocGetRootElement (frag) == NULL
 	    || !ac_domain_xml_is_launch_record (xmlDocGetRootElement (frag))) {
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL, "malformed <launch> record");
+		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
+		                     "malformed <launch> record");
 		return NULL;
 	}
 	root = xmlDocGetRootElement (doc);
@@ -195,12 +193,12 @@ find_disk (xmlNode *devices, const gchar *dev)
  */
 gchar *
 ac_localsev_domain_switch_disk (const gchar *xml,
-                               const gchar *dev,
-                               const gchar *path,
-                               const gchar *loader,
-                               GError **error)
+                                const gchar *dev,
+                                const gchar *path,
+                                const gchar *loader,
+                                GError **error)
 {
-	g_autoptr(AcXmlDoc) doc = NULL;
+	g_autoptr (AcXmlDoc) doc = NULL;
 	xmlNode *root, *devices, *disk, *source, *driver, *next, *os;
 
 	g_return_val_if_fail (xml != NULL && dev != NULL && path != NULL, NULL);
@@ -266,19 +264,6 @@ ac_localsev_domain_switch_disk (const gchar *xml,
 	return dump_root (doc);
 }
 
-/* @n and the indentation before it removed */
-static void
-remove_with_indent (xmlNode *n)
-{
-	if (n->prev != NULL && n->prev->type == XML_TEXT_NODE && xmlIsBlankNode (n->prev)) {
-		xmlNode *ws = n->prev;
-		xmlUnlinkNode (ws);
-		xmlFreeNode (ws);
-	}
-	xmlUnlinkNode (n);
-	xmlFreeNode (n);
-}
-
 /* a new element @name with the text @text (as it is: the tree escapes it when written) */
 static xmlNode *
 new_text_elem (xmlDoc *doc, const gchar *name, const gchar *text)
@@ -314,7 +299,8 @@ ac_localsev_domain_set_snp_boot (const gchar *xml,
                                  GError **error)
 {
 	g_autoptr (AcXmlDoc) doc = NULL;
-	const gchar *drop[] = { "loader", "nvram", "firmware", "kernel", "initrd", "cmdline", "dtb" };
+	const gchar *drop[]
+	    = { "loader", "nvram", "firmware", "kernel", "initrd", "cmdline", "dtb" };
 	xmlNode *root, *os, *next, *anchor, *l, *cpu, *model;
 
 	g_return_val_if_fail (xml != NULL && loader != NULL && kernel != NULL && initrd != NULL

@@ -27,6 +27,7 @@
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
 #include "ac-localsev-private.h"
+#include "ac-localsev-service-private.h"
 #include "ac-localsev-store.h"
 #include "ac-localsev.h"
 #include "ac-progress.h"
@@ -34,22 +35,6 @@
 #include "ac-virt.h"
 
 /* ---- libvirt helpers ------------------------------------------------------------------------ */
-
-static gchar *
-get_xml (virDomainPtr dom, GError **error)
-{
-	/* SECURE: a redefinition must keep what only the secure XML carries (VNC passwords …) */
-	char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-	gchar *copy;
-	if (xml == NULL) {
-		ac_virt_set_error (error, "cannot read the XML of domain '%s'",
-		                   virDomainGetName (dom));
-		return NULL;
-	}
-	copy = g_strdup (xml);
-	free (xml);
-	return copy;
-}
 
 static gchar *
 conn_uri (virConnectPtr conn)
@@ -536,7 +521,9 @@ switch_domain (AcImageJob *job,
 	if (!check_cancelled (ctx->cancellable, "before the domain was redefined onto its image",
 	                      error))
 		return FALSE;
-	xml = get_xml (job->dom, error);
+	/* SECURE: a redefinition must keep what only the secure XML carries (VNC passwords …) */
+	xml = ac_localsev_service_get_xml (job->dom,
+	                                   VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, error);
 	if (xml == NULL)
 		return FALSE;
 	parsed = ac_domain_parse (xml, -1, error);

@@ -1,6 +1,6 @@
 /*
- * Internals of the local SEV service (ac-localsev-service*.c): what its files share. Not for
- * other users.
+ * Internals of the local SEV service (ac-localsev-service*.c, and the image it builds,
+ * ac-localsev-image.c): what its files share. Not for other users.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

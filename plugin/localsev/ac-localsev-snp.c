@@ -74,15 +74,12 @@ snp_supported (xmlNode *n)
 static gboolean
 snp_small_uint (xmlNode *n, guint min, guint max, guint *out)
 {
-	xmlChar *c;
 	g_autofree gchar *text = NULL;
 	guint64 v = 0;
 
 	if (n == NULL)
 		return FALSE;
-	c = xmlNodeGetContent (n);
-	text = g_strstrip (g_strdup (c != NULL ? (const gchar *)c : ""));
-	xmlFree (c);
+	text = ac_domain_xml_text (n);
 	if (!g_ascii_string_to_unsigned (text, 10, min, max, &v, NULL))
 		return FALSE;
 	*out = (guint)v;
@@ -161,13 +158,10 @@ ac_localsev_snp_parse_domcaps (const gchar *xml,
 			sectype = name != NULL && g_strcmp0 ((const gchar *)name, "sectype") == 0;
 			xmlFree (name);
 			for (xmlNode *v = sectype ? e->children : NULL; v != NULL; v = v->next) {
-				xmlChar *c;
 				g_autofree gchar *text = NULL;
 				if (!snp_is_elem (v, "value"))
 					continue;
-				c = xmlNodeGetContent (v);
-				text = g_strstrip (g_strdup (c != NULL ? (const gchar *)c : ""));
-				xmlFree (c);
+				text = ac_domain_xml_text (v);
 				if (g_strcmp0 (text, "sev-snp") == 0)
 					out->sev_snp = TRUE;
 				/* for messages only: printable, bounded */

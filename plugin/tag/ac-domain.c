@@ -105,8 +105,9 @@ ac_domain_xml_first_child (xmlNode *parent, const gchar *name)
 	return NULL;
 }
 
-static gchar *
-node_text (xmlNode *n)
+/* @n's text content without the white space around it (never %NULL) */
+gchar *
+ac_domain_xml_text (xmlNode *n)
 {
 	xmlChar *c = xmlNodeGetContent (n);
 	gchar *s = g_strdup (c != NULL ? (const gchar *)c : "");
@@ -118,7 +119,7 @@ static gchar *
 child_text (xmlNode *parent, const gchar *name)
 {
 	xmlNode *n = ac_domain_xml_first_child (parent, name);
-	return n != NULL ? node_text (n) : NULL;
+	return n != NULL ? ac_domain_xml_text (n) : NULL;
 }
 
 static gchar *
@@ -307,7 +308,7 @@ parse_memory (xmlNode *root, guint64 *bytes, GError **error)
 	*bytes = 0;
 	if (memory == NULL)
 		return TRUE;
-	text = node_text (memory);
+	text = ac_domain_xml_text (memory);
 	unit = prop (memory, "unit");
 	if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &value, NULL)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -386,8 +387,8 @@ parse_disk (xmlNode *n)
 static gboolean
 check_once (xmlNode *root, xmlNode *os, GError **error)
 {
-	const gchar *once[] = { "name",	  "uuid",   "os",	"devices", "launchSecurity",
-		                "vcpu",	  "memory", "metadata", "cpu" };
+	const gchar *once[] = { "name", "uuid",   "os",       "devices", "launchSecurity",
+		                "vcpu", "memory", "metadata", "cpu" };
 	const gchar *once_os[] = { "loader", "kernel", "initrd", "cmdline", "dtb" };
 	guint count;
 
@@ -431,7 +432,7 @@ parse_launch_record (AcDomain *self, xmlNode *root, GError **error)
 			return FALSE;
 		}
 		self->has_launch_record = TRUE;
-		self->launch_record = strip_space (node_text (n));
+		self->launch_record = strip_space (ac_domain_xml_text (n));
 		self->launch_signer = prop (n, "signer");
 		self->launch_signature = prop (n, "signature");
 	}

@@ -74,10 +74,10 @@ typedef struct {
 	gchar *ls_policy;
 	gchar *ls_cbitpos;
 	gchar *ls_reduced_phys_bits;
-	gchar *ls_dh_cert; /* whitespace removed */
-	gchar *ls_session; /* whitespace removed */
+	gchar *ls_dh_cert;    /* whitespace removed */
+	gchar *ls_session;    /* whitespace removed */
 	gchar *ls_author_key; /* SEV-SNP: authorKey='yes|no', or NULL */
-	gchar *ls_vcek;	      /* SEV-SNP: vcek='yes|no', or NULL */
+	gchar *ls_vcek;       /* SEV-SNP: vcek='yes|no', or NULL */
 	/* the first child element of <launchSecurity> that is none of cbitpos, reducedPhysBits,
 	 * policy, dhCert, session (SEV-SNP's idBlock, idAuth, hostData, guestVisibleWorkarounds or
 	 * anything else), as its name; NULL if none */
@@ -118,7 +118,8 @@ ac_domain_get_tag_fingerprint (const AcDomain *self);
 struct _xmlDoc *
 ac_domain_read_xml (const gchar *xml, gssize len, GError **error);
 /* what those writers look for in it: an element @name in no namespace, the first such child of
- * @parent (or %NULL), a <launch> in AC_LAUNCH_NS whatever its prefix */
+ * @parent (or %NULL), a <launch> in AC_LAUNCH_NS whatever its prefix, the text content of @n
+ * without the white space around it (never %NULL) */
 struct _xmlNode;
 gboolean
 ac_domain_xml_is_elem (struct _xmlNode *n, const gchar *name);
@@ -126,6 +127,8 @@ struct _xmlNode *
 ac_domain_xml_first_child (struct _xmlNode *parent, const gchar *name);
 gboolean
 ac_domain_xml_is_launch_record (struct _xmlNode *n);
+gchar *
+ac_domain_xml_text (struct _xmlNode *n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDomain, ac_domain_free)
 

@@ -10,6 +10,7 @@
 
 #include "ac-tag.h"
 #include "ac-tag-private.h"
+#include "ac-domain.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -59,6 +60,37 @@ ac_tag_attr_prefix_error (GError **error, const gchar *elem, const gchar *attr)
 	g_prefix_error (error, "<aleph:%s %s=…>: ", elem, attr);
 }
 
+gboolean
+ac_tag_hex64_attr (const gchar *elem,
+                   const gchar *attr,
+                   const gchar *value,
+                   const gchar *expected,
+                   gchar **out,
+                   GError **error)
+{
+	if (value == NULL)
+		return TRUE;
+	if (!ac_codec_hex_is_valid (value, 64, AC_CODEC_HEX_DEFAULT)) {
+		ac_tag_attr_error (error, elem, attr, value, expected);
+		return FALSE;
+	}
+	g_free (*out);
+	*out = g_ascii_strdown (value, -1);
+	return TRUE;
+}
+
+/* the text of @c when it is a text or CDATA node with more than white space, else %NULL */
+static gchar *
+xml_stray_text (xmlNode *c)
+{
+	g_autofree gchar *s = NULL;
+
+	if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
+		return NULL;
+	s = ac_domain_xml_text (c);
+	return s[0] != '\0' ? g_steal_pointer (&s) : NULL;
+}
+
 /* Checks that @node has only attributes in @allowed (NULL-terminated) and no child element
  * or text, so a misspelt attribute is an error and not a silently ignored setting. */
 gboolean
@@ -95,6 +127,8 @@ ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error)
 		}
 	}
 	for (xmlNode *c = node->children; c != NULL; c = c->next) {
+		g_autofree gchar *text = xml_stray_text (c);
+
 		if (c->type == XML_ELEMENT_NODE) {
 			g_set_error (error,
 				     AC_ERROR,
@@ -105,23 +139,34 @@ ac_tag_check_leaf (xmlNode *node, const gchar *const *allowed, GError **error)
 				     (const gchar *)c->name);
 			return FALSE;
 		}
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			xmlChar *t = xmlNodeGetContent (c);
-			g_autofree gchar *s = g_strstrip (g_strdup ((const gchar *)t));
-			xmlFree (t);
-			if (s[0] != '\0') {
-				g_set_error (error,
-					     AC_ERROR,
-					     AC_ERROR_INVALID_INPUT,
-					     "<aleph:%s>: unexpected text '%s'; this element takes "
-					     "attributes only",
-					     elem,
-					     s);
-				return FALSE;
-			}
+		if (text != NULL) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "<aleph:%s>: unexpected text '%s'; this element takes attributes "
+			    "only",
+			    elem, text);
+			return FALSE;
 		}
 	}
 	return TRUE;
+}
+
+/* the leaf @node's only attribute, @attr, which it must have: "<aleph:ELEM>: missing attribute
+ * 'ATTR'" and @hint (what the attribute is or takes) otherwise */
+static gchar *
+leaf_sole_attr (xmlNode *node, const gchar *attr, const gchar *hint, GError **error)
+{
+	const gchar *const allowed[] = { attr, NULL };
+	gchar *v;
+
+	if (!ac_tag_check_leaf (node, allowed, error))
+		return NULL;
+	v = ac_tag_xml_prop (node, attr);
+	if (v == NULL)
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "<aleph:%s>: missing attribute '%s'%s", (const gchar *)node->name,
+		             attr, hint);
+	return v;
 }
 
 static gboolean
@@ -142,21 +187,13 @@ parse_bool_attr (const gchar *elem, const gchar *attr, const gchar *v, gboolean 
 static gboolean
 parse_disk (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "dev", NULL };
-	g_autofree gchar *dev = NULL;
+	g_autofree gchar *dev = leaf_sole_attr (node, "dev",
+	                                        " (the target dev of the disk to encrypt, such as "
+	                                        "vda); omit the element to use the first disk",
+	                                        error);
 
-	if (!ac_tag_check_leaf (node, allowed, error))
+	if (dev == NULL)
 		return FALSE;
-	dev = ac_tag_xml_prop (node, "dev");
-	if (dev == NULL) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<aleph:disk>: missing attribute 'dev' (the target dev of the "
-				     "disk to encrypt, such as vda); omit the element to use the "
-				     "first disk");
-		return FALSE;
-	}
 	if (!g_regex_match_simple ("^[a-z][a-z0-9]{0,31}$", dev, 0, 0)) {
 		ac_tag_attr_error (error, "disk", "dev", dev, "a disk target name such as vda or sdb");
 		return FALSE;
@@ -183,16 +220,10 @@ parse_sev_snp (AcTag *tag, const gchar *policy, const gchar *es, const gchar *ru
 		ac_tag_attr_prefix_error (error, "sev", "policy");
 		return FALSE;
 	}
-	if (runtime != NULL) {
-		if (!ac_codec_hex_is_valid (runtime, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "sev", "runtime", runtime,
-					"64 hexadecimal digits (the STORE item hash of an "
-					"aleph-instance-runtime/1 manifest)");
-			return FALSE;
-		}
-		tag->snp_runtime = g_ascii_strdown (runtime, -1);
-	}
-	return TRUE;
+	return ac_tag_hex64_attr ("sev", "runtime", runtime,
+	                          "64 hexadecimal digits (the STORE item hash of an "
+	                          "aleph-instance-runtime/1 manifest)",
+	                          &tag->snp_runtime, error);
 }
 
 static gboolean
@@ -284,24 +315,13 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 	sha = ac_tag_xml_prop (node, "sha256");
 	ref = ac_tag_xml_prop (node, "ref");
 	file = ac_tag_xml_prop (node, "file");
-	if (sha != NULL) {
-		if (!ac_codec_hex_is_valid (sha, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "firmware", "sha256", sha,
-					"64 hexadecimal digits (the SHA-256 of the OVMF file)");
-			return FALSE;
-		}
-		g_free (tag->firmware_sha256);
-		tag->firmware_sha256 = g_ascii_strdown (sha, -1);
-	}
-	if (ref != NULL) {
-		if (!ac_codec_hex_is_valid (ref, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "firmware", "ref", ref,
-					"64 hexadecimal digits (the STORE item hash of the firmware)");
-			return FALSE;
-		}
-		g_free (tag->firmware_ref);
-		tag->firmware_ref = g_ascii_strdown (ref, -1);
-	}
+	if (!ac_tag_hex64_attr ("firmware", "sha256", sha,
+	                        "64 hexadecimal digits (the SHA-256 of the OVMF file)",
+	                        &tag->firmware_sha256, error)
+	    || !ac_tag_hex64_attr ("firmware", "ref", ref,
+	                           "64 hexadecimal digits (the STORE item hash of the firmware)",
+	                           &tag->firmware_ref, error))
+		return FALSE;
 	if (file != NULL) {
 		if (!g_path_is_absolute (file)) {
 			ac_tag_attr_error (error, "firmware", "file", file, "an absolute path");
@@ -326,20 +346,11 @@ parse_firmware (AcTag *tag, xmlNode *node, GError **error)
 static gboolean
 parse_local (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "mode", NULL };
-	g_autofree gchar *mode = NULL;
+	g_autofree gchar *mode
+	    = leaf_sole_attr (node, "mode", "; expected sev, test or deny", error);
 
-	if (!ac_tag_check_leaf (node, allowed, error))
+	if (mode == NULL)
 		return FALSE;
-	mode = ac_tag_xml_prop (node, "mode");
-	if (mode == NULL) {
-		g_set_error_literal (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<aleph:local>: missing attribute 'mode'; expected sev, test or "
-				     "deny");
-		return FALSE;
-	}
 	if (g_strcmp0 (mode, "sev") == 0)
 		tag->local_mode = AC_LOCAL_MODE_SEV;
 	else if (g_strcmp0 (mode, "test") == 0)
@@ -376,20 +387,12 @@ parse_confidential (AcTag *tag, xmlNode *root, GError **error)
 		return FALSE;
 	}
 	for (xmlNode *c = root->children; c != NULL; c = c->next) {
+		g_autofree gchar *text = xml_stray_text (c);
 		gboolean known = FALSE;
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			xmlChar *t = xmlNodeGetContent (c);
-			g_autofree gchar *s = g_strstrip (g_strdup ((const gchar *)t));
-			xmlFree (t);
-			if (s[0] != '\0') {
-				g_set_error (error,
-					     AC_ERROR,
-					     AC_ERROR_INVALID_INPUT,
-					     "<aleph:confidential>: unexpected text '%s'",
-					     s);
-				return FALSE;
-			}
-			continue;
+		if (text != NULL) {
+			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			             "<aleph:confidential>: unexpected text '%s'", text);
+			return FALSE;
 		}
 		if (c->type != XML_ELEMENT_NODE)
 			continue;

@@ -35,6 +35,15 @@ ac_tag_attr_error (GError **error,
 /* "<aleph:ELEM ATTR=…>: " before @error's message */
 void
 ac_tag_attr_prefix_error (GError **error, const gchar *elem, const gchar *attr);
+/* @value of <aleph:ELEM ATTR> (nullable: nothing to do), 64 hexadecimal digits, lowercased into
+ * *@out (replacing it); ac_tag_attr_error() with @expected otherwise */
+gboolean
+ac_tag_hex64_attr (const gchar *elem,
+                   const gchar *attr,
+                   const gchar *value,
+                   const gchar *expected,
+                   gchar **out,
+                   GError **error);
 
 /* ac-tag-publish.c: <aleph:publish> into @tag->publish */
 gboolean

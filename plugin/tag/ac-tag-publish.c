@@ -19,19 +19,20 @@
 static gboolean
 url_host_is_loopback (const gchar *host)
 {
-	return g_strcmp0 (host, "localhost") == 0 || g_str_has_prefix (host, "127.") ||
-	       g_strcmp0 (host, "[::1]") == 0 || g_strcmp0 (host, "::1") == 0;
+	return g_strcmp0 (host, "localhost") == 0 || g_str_has_prefix (host, "127.")
+	       || g_strcmp0 (host, "[::1]") == 0 || g_strcmp0 (host, "::1") == 0;
 }
 
 static gboolean
 parse_api_url (const gchar *api, GError **error)
 {
-	g_autoptr(GUri) uri = g_uri_parse (api, G_URI_FLAGS_NONE, NULL);
+	g_autoptr (GUri) uri = g_uri_parse (api, G_URI_FLAGS_NONE, NULL);
 	const gchar *scheme;
 	const gchar *host;
 
 	if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0') {
-		ac_tag_attr_error (error, "publish", "api", api, "an https:// URL such as " AC_TAG_DEFAULT_API);
+		ac_tag_attr_error (error, "publish", "api", api,
+		                   "an https:// URL such as " AC_TAG_DEFAULT_API);
 		return FALSE;
 	}
 	scheme = g_uri_get_scheme (uri);
@@ -41,14 +42,14 @@ parse_api_url (const gchar *api, GError **error)
 	if (g_strcmp0 (scheme, "http") == 0 && url_host_is_loopback (host))
 		return TRUE;
 	ac_tag_attr_error (error, "publish", "api", api,
-			"an https:// URL (plain http:// only for a loopback devnet)");
+	                   "an https:// URL (plain http:// only for a loopback devnet)");
 	return FALSE;
 }
 
 static gboolean
 parse_ports (AcTagPublish *pub, const gchar *text, GError **error)
 {
-	g_auto(GStrv) items = g_strsplit (text, ",", -1);
+	g_auto (GStrv) items = g_strsplit (text, ",", -1);
 	pub->ports = g_array_new (FALSE, TRUE, sizeof (AcTagPort));
 	for (guint i = 0; items[i] != NULL; i++) {
 		AcTagPort port = { 0 };
@@ -60,27 +61,26 @@ parse_ports (AcTagPublish *pub, const gchar *text, GError **error)
 			if (g_strcmp0 (slash + 1, "udp") == 0)
 				port.udp = TRUE;
 			else if (g_strcmp0 (slash + 1, "tcp") != 0) {
-				ac_tag_attr_error (error, "publish", "ports", text,
-						"a list of PORT[/tcp|/udp] such as 22,80/tcp,53/udp");
+				ac_tag_attr_error (
+				    error, "publish", "ports", text,
+				    "a list of PORT[/tcp|/udp] such as 22,80/tcp,53/udp");
 				return FALSE;
 			}
 		}
 		if (!g_ascii_string_to_unsigned (item, 10, 1, 65535, &num, NULL)) {
-			ac_tag_attr_error (error, "publish", "ports", text,
-					"a list of PORT[/tcp|/udp] with ports 1-65535, such as 22,80/tcp");
+			ac_tag_attr_error (
+			    error, "publish", "ports", text,
+			    "a list of PORT[/tcp|/udp] with ports 1-65535, such as 22,80/tcp");
 			return FALSE;
 		}
 		port.port = (guint16)num;
 		for (guint j = 0; j < pub->ports->len; j++) {
 			AcTagPort *p = &g_array_index (pub->ports, AcTagPort, j);
 			if (p->port == port.port && p->udp == port.udp) {
-				g_set_error (error,
-					     AC_ERROR,
-					     AC_ERROR_INVALID_INPUT,
-					     "<aleph:publish ports='%s'>: port %u/%s is listed twice",
-					     text,
-					     port.port,
-					     port.udp ? "udp" : "tcp");
+				g_set_error (
+				    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+				    "<aleph:publish ports='%s'>: port %u/%s is listed twice", text,
+				    port.port, port.udp ? "udp" : "tcp");
 				return FALSE;
 			}
 		}
@@ -102,7 +102,8 @@ parse_payments (AcTagPublish *pub, const gchar *payment, const gchar *store_paym
 	else if (g_strcmp0 (payment, "superfluid") == 0)
 		pub->payment = AC_PAYMENT_SUPERFLUID;
 	else {
-		ac_tag_attr_error (error, "publish", "payment", payment, "credit, hold or superfluid");
+		ac_tag_attr_error (error, "publish", "payment", payment,
+		                   "credit, hold or superfluid");
 		return FALSE;
 	}
 	if (store_payment == NULL || g_strcmp0 (store_payment, "credit") == 0)
@@ -110,7 +111,8 @@ parse_payments (AcTagPublish *pub, const gchar *payment, const gchar *store_paym
 	else if (g_strcmp0 (store_payment, "hold") == 0)
 		pub->store_payment = AC_PAYMENT_HOLD;
 	else {
-		ac_tag_attr_error (error, "publish", "storePayment", store_payment, "credit or hold");
+		ac_tag_attr_error (error, "publish", "storePayment", store_payment,
+		                   "credit or hold");
 		return FALSE;
 	}
 	return TRUE;
@@ -119,10 +121,10 @@ parse_payments (AcTagPublish *pub, const gchar *payment, const gchar *store_paym
 /* rootfsSize, vcpus and memory, each within Aleph's limits */
 static gboolean
 parse_sizes (AcTagPublish *pub,
-	     const gchar *rootfs,
-	     const gchar *vcpus,
-	     const gchar *memory,
-	     GError **error)
+             const gchar *rootfs,
+             const gchar *vcpus,
+             const gchar *memory,
+             GError **error)
 {
 	if (rootfs != NULL) {
 		if (!ac_size_parse (rootfs, AC_SIZE_UNIT_REQUIRED, &pub->rootfs_size, error)) {
@@ -130,16 +132,18 @@ parse_sizes (AcTagPublish *pub,
 			return FALSE;
 		}
 		/* aleph-message: 0 < size_mib <= 1953125 */
-		if (pub->rootfs_size < (1ull << 20) || pub->rootfs_size > 1953125ull * (1ull << 20)) {
+		if (pub->rootfs_size < (1ull << 20)
+		    || pub->rootfs_size > 1953125ull * (1ull << 20)) {
 			ac_tag_attr_error (error, "publish", "rootfsSize", rootfs,
-					"a size from 1MiB to 1953125MiB (Aleph's limit)");
+			                   "a size from 1MiB to 1953125MiB (Aleph's limit)");
 			return FALSE;
 		}
 	}
 	if (vcpus != NULL) {
 		guint64 n = 0;
 		if (!g_ascii_string_to_unsigned (vcpus, 10, 1, 256, &n, NULL)) {
-			ac_tag_attr_error (error, "publish", "vcpus", vcpus, "a whole number from 1 to 256");
+			ac_tag_attr_error (error, "publish", "vcpus", vcpus,
+			                   "a whole number from 1 to 256");
 			return FALSE;
 		}
 		pub->vcpus = (guint)n;
@@ -149,11 +153,12 @@ parse_sizes (AcTagPublish *pub,
 			ac_tag_attr_prefix_error (error, "publish", "memory");
 			return FALSE;
 		}
-		if (pub->memory % (1ull << 20) != 0 || pub->memory < (1ull << 20) ||
-		    pub->memory > 1048576ull * (1ull << 20)) {
-			ac_tag_attr_error (error, "publish", "memory", memory,
-					"a whole number of MiB from 1MiB to 1TiB (Aleph's limit), such "
-					"as 4GiB");
+		if (pub->memory % (1ull << 20) != 0 || pub->memory < (1ull << 20)
+		    || pub->memory > 1048576ull * (1ull << 20)) {
+			ac_tag_attr_error (
+			    error, "publish", "memory", memory,
+			    "a whole number of MiB from 1MiB to 1TiB (Aleph's limit), such "
+			    "as 4GiB");
 			return FALSE;
 		}
 	}
@@ -173,16 +178,16 @@ parse_name_and_key (AcTagPublish *pub, gchar **name, gchar **ssh, GError **error
 		pub->name = g_steal_pointer (name);
 	}
 	if (*ssh != NULL) {
-		if (strlen (*ssh) > 8192 ||
-		    !g_regex_match_simple ("^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) "
-					   "[A-Za-z0-9+/]+={0,3}( .*)?$",
-					   *ssh, 0, 0)) {
-			g_set_error (error,
-				     AC_ERROR,
-				     AC_ERROR_INVALID_INPUT,
-				     "<aleph:publish sshKey=…>: invalid value '%.40s…'; expected one "
-				     "OpenSSH public key line such as 'ssh-ed25519 AAAA… user@host'",
-				     *ssh);
+		if (strlen (*ssh) > 8192
+		    || !g_regex_match_simple (
+		        "^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) "
+		        "[A-Za-z0-9+/]+={0,3}( .*)?$",
+		        *ssh, 0, 0)) {
+			g_set_error (
+			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+			    "<aleph:publish sshKey=…>: invalid value '%.40s…'; expected one "
+			    "OpenSSH public key line such as 'ssh-ed25519 AAAA… user@host'",
+			    *ssh);
 			return FALSE;
 		}
 		pub->ssh_key = g_steal_pointer (ssh);
@@ -193,9 +198,9 @@ parse_name_and_key (AcTagPublish *pub, gchar **name, gchar **ssh, GError **error
 gboolean
 ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 {
-	static const gchar *const allowed[] = { "api",    "crn",  "payment", "storePayment",
-						"rootfs", "rootfsSize", "vcpus", "memory", "name",
-						"sshKey", "ports",  NULL };
+	static const gchar *const allowed[]
+	    = { "api",   "crn",    "payment", "storePayment", "rootfs", "rootfsSize",
+		"vcpus", "memory", "name",    "sshKey",       "ports",  NULL };
 	g_autofree gchar *api = ac_tag_xml_prop (node, "api");
 	g_autofree gchar *crn = ac_tag_xml_prop (node, "crn");
 	g_autofree gchar *payment = ac_tag_xml_prop (node, "payment");
@@ -225,7 +230,7 @@ ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 		pub->crn = g_ascii_strdown (crn, -1);
 	} else {
 		ac_tag_attr_error (error, "publish", "crn", crn,
-				"auto or a CRN node hash (64 hexadecimal digits)");
+		                   "auto or a CRN node hash (64 hexadecimal digits)");
 		return FALSE;
 	}
 
@@ -233,15 +238,11 @@ ac_tag_publish_parse (AcTag *tag, xmlNode *node, GError **error)
 		return FALSE;
 
 	/* an existing encrypted image, published by a STORE: used as it is, never rebuilt */
-	if (rootfs_ref != NULL) {
-		if (!ac_codec_hex_is_valid (rootfs_ref, 64, AC_CODEC_HEX_DEFAULT)) {
-			ac_tag_attr_error (error, "publish", "rootfs", rootfs_ref,
-					"the item hash of the image's STORE message (64 hexadecimal "
-					"digits)");
-			return FALSE;
-		}
-		pub->rootfs = g_ascii_strdown (rootfs_ref, -1);
-	}
+	if (!ac_tag_hex64_attr (
+	        "publish", "rootfs", rootfs_ref,
+	        "the item hash of the image's STORE message (64 hexadecimal digits)", &pub->rootfs,
+	        error))
+		return FALSE;
 	if (!parse_sizes (pub, rootfs, vcpus, memory, error))
 		return FALSE;
 	if (!parse_name_and_key (pub, &name, &ssh, error))

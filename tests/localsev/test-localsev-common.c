@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "test-localsev-common.h"
+#include "test-localsev-util.h"
 
 AcSevPsp *psp = NULL;
 AcSevPsp *psp_other = NULL;
@@ -68,19 +69,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 gchar *
 domain_xml (Fixture *f, const gchar *policy, guint vcpus)
 {
-	g_autofree gchar *path = data_path ("domain.xml.in");
-	g_autofree gchar *tmpl = NULL;
-	g_autoptr (GString) s = NULL;
-	g_autofree gchar *vcpu_str = g_strdup_printf ("%u", vcpus);
-
-	g_assert_true (g_file_get_contents (path, &tmpl, NULL, NULL));
-	s = g_string_new (tmpl);
-	g_string_replace (s, "@POLICY@", policy, 0);
-	g_string_replace (s, "@SHA256@", f->sha256, 0);
-	g_string_replace (s, "@FIRMWARE@", f->firmware, 0);
-	g_string_replace (s, "@DISK@", f->disk, 0);
-	g_string_replace (s, "@VCPUS@", vcpu_str, 0);
-	return g_string_free (g_steal_pointer (&s), FALSE);
+	return test_localsev_domain_xml (policy, f->sha256, f->firmware, f->disk, vcpus);
 }
 
 AcTag *
@@ -116,13 +105,7 @@ start (Fixture *f, const gchar *xml, gboolean paused)
 void
 assert_refused (Fixture *f, GError *error, gint code, const gchar *names)
 {
-	g_assert_nonnull (error);
-	if (error->domain != AC_ERROR || error->code != code
-	    || strstr (error->message, names) == NULL)
-		g_error ("expected %s naming '%s', got %s: %s", ac_error_code_to_string (code),
-		         names,
-		         error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
-		         error->message);
+	test_localsev_assert_error (error, code, names);
 	g_assert_cmpuint (ac_sev_host_fake_get_set_state_calls (f->fake), ==, 0);
 	g_assert_cmpuint (ac_sev_host_fake_get_secret_count (f->fake, UUID), ==, 0);
 	/* and the passphrase appears in no message */
@@ -220,21 +203,7 @@ assert_libvirt_round_trip (const AcLocalsevRecord *record, const gchar *xml)
 void
 check_secret (Fixture *f)
 {
-	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
-	g_autoptr (AcSevSecretTable) table = NULL;
-	g_autoptr (GBytes) pw = NULL;
-	g_autoptr (GError) error = NULL;
-
-	g_assert_nonnull (secret);
-	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
-	                                   g_bytes_get_size (secret), &error);
-	g_assert_no_error (error);
-	g_assert_cmpuint (ac_sev_secret_table_get_size (table), ==, 1);
-	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
-	g_assert_nonnull (pw);
-	/* Aleph's format: the passphrase and its NUL, which GRUB requires */
-	g_assert_cmpmem (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw), PASSPHRASE,
-	                 sizeof (PASSPHRASE));
+	test_localsev_check_injected (f->fake, UUID, PASSPHRASE, strlen (PASSPHRASE));
 }
 
 void

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "test-localsev-service-common.h"
+#include "test-localsev-util.h"
 
 AcSevPsp *psp = NULL;         /* the synthetic platform (tests/data/localsev/platform) */
 GString *logged = NULL;       /* every log line, to check no passphrase reaches one */
@@ -124,18 +125,7 @@ data_path (const gchar *rel)
 gchar *
 domain_xml (Fixture *f, const gchar *policy)
 {
-	g_autofree gchar *path = data_path ("domain.xml.in");
-	g_autofree gchar *tmpl = NULL;
-	g_autoptr (GString) s = NULL;
-
-	g_assert_true (g_file_get_contents (path, &tmpl, NULL, NULL));
-	s = g_string_new (tmpl);
-	g_string_replace (s, "@POLICY@", policy, 0);
-	g_string_replace (s, "@SHA256@", f->sha256, 0);
-	g_string_replace (s, "@FIRMWARE@", f->firmware, 0);
-	g_string_replace (s, "@DISK@", f->disk, 0);
-	g_string_replace (s, "@VCPUS@", "1", 0);
-	return g_string_free (g_steal_pointer (&s), FALSE);
+	return test_localsev_domain_xml (policy, f->sha256, f->firmware, f->disk, 1);
 }
 
 void
@@ -345,13 +335,7 @@ destroy (Fixture *f)
 void
 assert_error (GError *error, gint code, const gchar *names)
 {
-	g_assert_nonnull (error);
-	if (error->domain != AC_ERROR || error->code != code
-	    || strstr (error->message, names) == NULL)
-		g_error ("expected %s naming '%s', got %s: %s", ac_error_code_to_string (code),
-		         names,
-		         error->domain == AC_ERROR ? ac_error_code_to_string (error->code) : "?",
-		         error->message);
+	test_localsev_assert_error (error, code, names);
 	g_assert_null (strstr (error->message, PASSPHRASE));
 }
 
@@ -393,22 +377,27 @@ assert_defined_with (Fixture *f, const AcLocalsevRecord *r)
 	return g_strdup (dom->ls_session);
 }
 
+gboolean
+can_build (const gchar *const *tools)
+{
+	if (geteuid () != 0) {
+		g_test_skip ("building an image needs root (mounts)");
+		return FALSE;
+	}
+	for (guint i = 0; tools[i] != NULL; i++) {
+		g_autofree gchar *p = g_find_program_in_path (tools[i]);
+		if (p == NULL) {
+			g_test_skip_printf ("%s missing", tools[i]);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 void
 check_secret (Fixture *f)
 {
-	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
-	g_autoptr (AcSevSecretTable) table = NULL;
-	g_autoptr (GBytes) pw = NULL;
-	g_autoptr (GError) error = NULL;
-
-	g_assert_nonnull (secret);
-	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
-	                                   g_bytes_get_size (secret), &error);
-	g_assert_no_error (error);
-	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
-	g_assert_nonnull (pw);
-	g_assert_cmpmem (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw), PASSPHRASE,
-	                 sizeof (PASSPHRASE));
+	test_localsev_check_injected (f->fake, UUID, PASSPHRASE, strlen (PASSPHRASE));
 }
 
 /* ---- prepare ------------------------------------------------------------------------------ */

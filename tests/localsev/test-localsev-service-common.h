@@ -1,7 +1,8 @@
 /*
  * What the tests of the local SEV service share (test-localsev-service.c,
- * test-localsev-service-image.c): a host whose domains are libvirt's test driver's and whose
- * SEV is the fake's, the fixture, the secret store and the steps of the service.
+ * test-localsev-service-image.c, test-localsev-service-snp.c): a host whose domains are libvirt's
+ * test driver's and whose SEV is the fake's, the fixture, the secret store and the steps of the
+ * service.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -104,6 +105,10 @@ void
 assert_failed_status (Fixture *f, const gchar *step, gint code);
 gchar *
 assert_defined_with (Fixture *f, const AcLocalsevRecord *r);
+/* an image can be built here: as root, with each of @tools (NULL-terminated) in PATH; the test
+ * is skipped (g_test_skip) otherwise */
+gboolean
+can_build (const gchar *const *tools);
 void
 check_secret (Fixture *f);
 

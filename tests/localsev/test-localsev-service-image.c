@@ -7,24 +7,10 @@
 #include "config.h"
 
 #include "test-localsev-service-common.h"
+#include "test-localsev-util.h"
 
-static gboolean
-can_build (void)
-{
-	const gchar *tools[] = { "mkfs.ext4", "mcopy", "blkid", "qemu-img", NULL };
-	if (geteuid () != 0) {
-		g_test_skip ("building an image needs root (mounts)");
-		return FALSE;
-	}
-	for (guint i = 0; tools[i] != NULL; i++) {
-		g_autofree gchar *p = g_find_program_in_path (tools[i]);
-		if (p == NULL) {
-			g_test_skip_printf ("%s missing", tools[i]);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
+/* the tools the grub-luks1 layout's build runs */
+static const gchar *const build_tools[] = { "mkfs.ext4", "mcopy", "blkid", "qemu-img", NULL };
 
 static gchar *
 file_sha256 (const gchar *path)
@@ -150,27 +136,6 @@ contains_bytes (const gchar *text, GBytes *needle)
 	return text != NULL && strstr (text, s) != NULL;
 }
 
-static void
-check_secret_is (Fixture *f, GBytes *passphrase)
-{
-	g_autoptr (GBytes) secret = ac_sev_host_fake_get_secret (f->fake, UUID);
-	g_autoptr (AcSevSecretTable) table = NULL;
-	g_autoptr (GBytes) pw = NULL;
-	g_autoptr (GError) error = NULL;
-	gsize len = g_bytes_get_size (passphrase);
-
-	g_assert_nonnull (secret);
-	table = ac_sev_secret_table_parse (g_bytes_get_data (secret, NULL),
-	                                   g_bytes_get_size (secret), &error);
-	g_assert_no_error (error);
-	pw = ac_sev_secret_table_lookup (table, AC_SEV_SECRET_GUID_DISK_PASSWORD);
-	g_assert_nonnull (pw);
-	/* the passphrase and its NUL, as GRUB reads it */
-	g_assert_cmpuint (g_bytes_get_size (pw), ==, len + 1);
-	g_assert_cmpmem (g_bytes_get_data (pw, NULL), len, g_bytes_get_data (passphrase, NULL),
-	                 len);
-}
-
 static guint
 count_images (Fixture *f)
 {
@@ -206,7 +171,7 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	AcStatus *first, *last;
 	struct stat st0, st1;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	g_assert_cmpint (stat (f->disk, &st0), ==, 0);
@@ -289,8 +254,39 @@ test_image_plain_to_attested (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (f->status->state, ==, "running");
 	g_assert_cmpstr (f->status->attest_verdict, ==, "ok");
 	g_assert_cmpstr (f->status->image_path, ==, image);
-	check_secret_is (f, passphrase);
+	test_localsev_check_injected (f->fake, UUID, g_bytes_get_data (passphrase, NULL),
+	                              g_bytes_get_size (passphrase));
 	g_assert_false (contains_bytes (logged->str, passphrase));
+}
+
+/* the plain disk the image was built from still has the SHA-256 @sum0 */
+static void
+assert_disk_unchanged (Fixture *f, const gchar *sum0)
+{
+	g_autofree gchar *sum1 = file_sha256 (f->disk);
+	g_assert_cmpstr (sum1, ==, sum0);
+}
+
+/* the image at @image is the only one and still the one built (@st0: neither rebuilt nor
+ * rewritten), its passphrase still @p0 under the LUKS UUID @uuid0 in the secret store */
+static void
+assert_image_kept (Fixture *f,
+                   const gchar *image,
+                   const struct stat *st0,
+                   const gchar *uuid0,
+                   GBytes *p0)
+{
+	g_autofree gchar *uuid = NULL;
+	g_autoptr (GBytes) p = NULL;
+	struct stat st;
+
+	g_assert_cmpint (stat (image, &st), ==, 0);
+	g_assert_cmpint (st.st_ino, ==, st0->st_ino);
+	g_assert_cmpint (st.st_mtime, ==, st0->st_mtime);
+	g_assert_cmpuint (count_images (f), ==, 1);
+	p = stored_passphrase (f, image, &uuid);
+	g_assert_cmpstr (uuid, ==, uuid0);
+	g_assert_true (g_bytes_equal (p, p0));
 }
 
 /* built once: the next reconciles build nothing; switched back to the original by its owner,
@@ -302,15 +298,13 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	g_autofree gchar *sum0 = NULL;
 	g_autofree gchar *image = image_path (f);
 	g_autofree gchar *uuid1 = NULL;
-	g_autofree gchar *uuid2 = NULL;
 	g_autofree gchar *plain_xml = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autoptr (GBytes) p1 = NULL;
-	g_autoptr (GBytes) p2 = NULL;
 	virDomainPtr back;
 	struct stat st0, st1;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	plain_xml = inactive_xml (f);
@@ -325,13 +319,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	g_assert_cmpuint (f->statuses->len, ==, 0);
 	g_assert_cmpstr (f->status->state, ==, "prepared");
 	g_assert_cmpstr (f->status->image_path, ==, image);
-	g_assert_cmpint (stat (image, &st1), ==, 0);
-	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
-	g_assert_cmpint (st1.st_mtime, ==, st0.st_mtime);
-	g_assert_cmpuint (count_images (f), ==, 1);
-	p2 = stored_passphrase (f, image, &uuid2);
-	g_assert_cmpstr (uuid1, ==, uuid2);
-	g_assert_true (g_bytes_equal (p1, p2));
+	assert_image_kept (f, image, &st0, uuid1, p1);
 
 	/* the owner points the disk back at the original */
 	back = virDomainDefineXML (f->conn, plain_xml);
@@ -349,10 +337,7 @@ test_image_idempotent (Fixture *f, gconstpointer data)
 	xml = inactive_xml (f);
 	g_assert_nonnull (strstr (xml, f->disk));
 	g_assert_null (strstr (xml, image));
-	{
-		g_autofree gchar *sum1 = file_sha256 (f->disk);
-		g_assert_cmpstr (sum1, ==, sum0);
-	}
+	assert_disk_unchanged (f, sum0);
 }
 
 /* stopped after the build, before the redefinition: the next run only redefines */
@@ -365,13 +350,11 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_autofree gchar *image = image_path (f);
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *uuid1 = NULL;
-	g_autofree gchar *uuid2 = NULL;
 	g_autoptr (GBytes) p1 = NULL;
-	g_autoptr (GBytes) p2 = NULL;
 	g_autoptr (AcLocalsevImageState) state = NULL;
-	struct stat st0, st1;
+	struct stat st0;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	f->cancel_at = 100; /* the build finished: interrupted before the redefinition */
@@ -394,21 +377,12 @@ test_image_resume_after_build (Fixture *f, gconstpointer data)
 	g_assert_no_error (error);
 	g_assert_cmpuint (building_statuses (f), ==, 0);
 	g_assert_cmpstr (f->status->state, ==, "prepared");
-	g_assert_cmpint (stat (image, &st1), ==, 0);
-	g_assert_cmpint (st1.st_ino, ==, st0.st_ino);
-	g_assert_cmpint (st1.st_mtime, ==, st0.st_mtime);
-	g_assert_cmpuint (count_images (f), ==, 1);
-	p2 = stored_passphrase (f, image, &uuid2);
-	g_assert_cmpstr (uuid1, ==, uuid2);
-	g_assert_true (g_bytes_equal (p1, p2));
+	assert_image_kept (f, image, &st0, uuid1, p1);
 	g_clear_pointer (&xml, g_free);
 	xml = inactive_xml (f);
 	g_assert_nonnull (strstr (xml, image));
 	g_assert_nonnull (strstr (xml, "<launchSecurity"));
-	{
-		g_autofree gchar *sum1 = file_sha256 (f->disk);
-		g_assert_cmpstr (sum1, ==, sum0);
-	}
+	assert_disk_unchanged (f, sum0);
 }
 
 /* stopped mid-build: nothing left behind, the next run builds afresh; the work directory a
@@ -424,7 +398,7 @@ test_image_resume_mid_build (Fixture *f, gconstpointer data)
 	g_autofree gchar *stale_file = NULL;
 	g_autofree gchar *xml = NULL;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	sum0 = use_plain_disk (f);
 	f->cancel_at = 5;
@@ -450,10 +424,7 @@ test_image_resume_mid_build (Fixture *f, gconstpointer data)
 	g_assert_true (g_file_test (image, G_FILE_TEST_IS_REGULAR));
 	g_assert_cmpuint (count_images (f), ==, 1);
 	g_assert_cmpstr (f->status->state, ==, "prepared");
-	{
-		g_autofree gchar *sum1 = file_sha256 (f->disk);
-		g_assert_cmpstr (sum1, ==, sum0);
-	}
+	assert_disk_unchanged (f, sum0);
 }
 
 /* a state the flow cannot read is not "nothing built": refused, nothing built over */

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "test-localsev-service-common.h"
+#include "test-localsev-util.h"
 
 #include "ac-localsev-service-private.h"
 #if HAVE_SECP256K1
@@ -26,33 +27,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 
 /* the owner of tests/data/snp/aleph-runtime's expected digests */
 #define OWNER "0x9319AD3B7A8E0EE24F2E639C40D8ED124C5520BA"
-
-static gchar *
-snp_data (const gchar *rel)
-{
-	return g_test_build_filename (G_TEST_DIST, "data", "snp", rel, NULL);
-}
-
-static gchar *
-read_text (const gchar *path, gsize *len)
-{
-	gchar *text = NULL;
-	g_autoptr (GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &text, len, &error));
-	g_assert_no_error (error);
-	return text;
-}
-
-static void
-copy_to (const gchar *from, const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *to = g_build_filename (dir, rel, NULL);
-	g_autofree gchar *parent = g_path_get_dirname (to);
-	gsize len = 0;
-	g_autofree gchar *buf = read_text (from, &len);
-	g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-	g_assert_true (g_file_set_contents (to, buf, (gssize)len, NULL));
-}
 
 static gint
 run (const gchar *const *argv, gchar **out)
@@ -71,7 +45,7 @@ set_host (Fixture *f, gulong libvirt, gulong qemu, const gchar *domcaps_file)
 {
 	g_autofree gchar *path
 	    = g_test_build_filename (G_TEST_DIST, "data", "localsev", "snp", domcaps_file, NULL);
-	g_autofree gchar *caps = read_text (path, NULL);
+	g_autofree gchar *caps = test_util_read (path, NULL);
 	ac_sev_host_fake_set_snp_facts (f->fake, libvirt, qemu, caps);
 }
 
@@ -80,23 +54,14 @@ set_host (Fixture *f, gulong libvirt, gulong qemu, const gchar *domcaps_file)
 static gchar *
 use_runtime (Fixture *f)
 {
-	g_autofree gchar *manifest = snp_data ("aleph-runtime/manifest.json");
-	g_autofree gchar *ovmf = snp_data ("sev-snp-measure/fixtures/ovmf_AmdSev_suffix.bin");
-	g_autofree gchar *kernel = snp_data ("sev-snp-measure/inputs/kernel.bin");
-	g_autofree gchar *initrd = snp_data ("sev-snp-measure/inputs/initrd.bin");
 	g_autofree gchar *runtime = g_build_filename (f->tmp, "runtime", NULL);
-	gsize len = 0;
-	g_autofree gchar *text = read_text (manifest, &len);
+	gchar *sha256 = test_localsev_snp_runtime (runtime);
 
-	copy_to (manifest, runtime, "manifest.json");
-	copy_to (ovmf, runtime, "ovmf/OVMF.fd");
-	copy_to (kernel, runtime, "boot/vmlinuz");
-	copy_to (initrd, runtime, "boot/initrd.img");
 	g_free (f->opts->snp_runtime);
 	f->opts->snp_runtime = g_strdup (runtime);
 	g_free (f->opts->snp_owner);
 	f->opts->snp_owner = g_strdup (OWNER);
-	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)text, len);
+	return sha256;
 }
 
 /* the domain, tagged for SEV-SNP (mode @mode, NULL = unset), on f->disk */
@@ -105,7 +70,7 @@ define_snp (Fixture *f, const gchar *mode)
 {
 	g_autofree gchar *path
 	    = g_test_build_filename (G_TEST_DIST, "data", "localsev", "snp", "domain.xml.in", NULL);
-	g_autofree gchar *tmpl = read_text (path, NULL);
+	g_autofree gchar *tmpl = test_util_read (path, NULL);
 	g_autoptr (GString) s = g_string_new (tmpl);
 	g_autofree gchar *sha = use_runtime (f);
 
@@ -225,23 +190,8 @@ test_applies (Fixture *f, gconstpointer data)
 
 /* ---- a host with SEV-SNP: the LUKS2 image, then the launch --------------------------------- */
 
-static gboolean
-can_build (void)
-{
-	const gchar *tools[] = { "mkfs.ext4", "blkid", "qemu-img", "cryptsetup", NULL };
-	if (geteuid () != 0) {
-		g_test_skip ("building an image needs root (mounts)");
-		return FALSE;
-	}
-	for (guint i = 0; tools[i] != NULL; i++) {
-		g_autofree gchar *p = g_find_program_in_path (tools[i]);
-		if (p == NULL) {
-			g_test_skip_printf ("%s missing", tools[i]);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
+/* the tools the luks2-root layout's build runs */
+static const gchar *const build_tools[] = { "mkfs.ext4", "blkid", "qemu-img", "cryptsetup", NULL };
 
 /* f->disk: a plain disk, a tiny ext4 root filesystem */
 static void
@@ -279,7 +229,7 @@ test_image_luks2_prepared (Fixture *f, gconstpointer data)
 	unsigned long version = 0;
 	gboolean ok;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	plain_disk (f);
 	plain = g_strdup (f->disk);
@@ -366,14 +316,6 @@ test_image_luks2_prepared (Fixture *f, gconstpointer data)
 #if HAVE_SECP256K1
 /* ---- a host with SEV-SNP: the attest step unlocks through the guest's agent --------------- */
 
-static GBytes *
-read_bytes (const gchar *path)
-{
-	gsize len = 0;
-	gchar *data = read_text (path, &len);
-	return g_bytes_new_take (data, len);
-}
-
 /*
  * The service's attest step for the domain as prepared (what libvirt >= 10.5 keeps; this
  * machine's test driver keeps no sev-snp, so the step is given the prepared definition): the
@@ -398,25 +340,18 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_autoptr (AcSnpGuest) guest = NULL;
 	g_autoptr (EVP_PKEY) key = NULL;
 	g_autoptr (GBytes) cert = NULL;
-	g_autoptr (GBytes) report = NULL;
-	g_autoptr (GBytes) ovmf = NULL;
-	g_autoptr (GBytes) kernel = NULL;
-	g_autoptr (GBytes) initrd = NULL;
 	g_autoptr (TestSnpAgent) agent = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *stored = NULL;
 	g_autofree gchar *copy = NULL;
 	AcSnpCertSource certs = { 0 };
-	AcSnpLaunchInputs in = { 0 };
 	TestSnpAgentConfig c = { 0 };
 	const TestSnpAgentSeen *seen;
 	AcStatus *st = NULL;
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
 	guint8 secret[32];
-	AcSnpTcb tcb;
 
-	if (!can_build ())
+	if (!can_build (build_tools))
 		return;
 	/* the owner's key: its address measured in the command line, its signature on the secret */
 	memset (secret, 0x42, sizeof secret);
@@ -445,34 +380,9 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (ac_domain_get_tagged_disk (model)->source, ==, image->target);
 
 	/* a software chip boots it; its agent listens where snp-agent says */
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.microcode++, tcb.snp++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
-	roots = ac_snp_roots_new ();
-	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (fw), &error));
-	ovmf = read_bytes (model->loader);
-	kernel = read_bytes (model->os_kernel);
-	initrd = read_bytes (model->os_initrd);
-	in.firmware = ovmf;
-	in.kernel = kernel;
-	in.initrd = initrd;
-	in.cmdline = model->os_cmdline;
-	in.vcpus = MAX (model->vcpus, 1);
-	g_assert_true (ac_snp_vcpu_sig_from_type (model->cpu_model, &in.vcpu_sig, &error));
-	in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	guest = ac_snp_firmware_launch (fw, &in, prepared->record->snp_policy, NULL, &error);
-	g_assert_no_error (error);
-	key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (key, pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (pk_raw, sizeof pk_raw, rd, &error));
-	report = ac_snp_guest_get_report (guest, rd, 1, &error);
-	g_assert_no_error (error);
-	cert = ac_snp_ratls_cert_build (key, g_bytes_get_data (report, NULL),
-	                                g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
+	fw = test_localsev_snp_chip (&roots);
+	guest
+	    = test_localsev_snp_boot (fw, model, prepared->record->snp_policy, &key, pk_raw, &cert);
 	c.cert = cert;
 	c.key = key;
 	c.guest = guest;

@@ -11,6 +11,8 @@
 
 #include "test-localsev-service-common.h"
 
+#include "ac-localsev-service-private.h"
+
 static void
 test_prepare (Fixture *f, gconstpointer data)
 {
@@ -755,6 +757,22 @@ test_published_refused (Fixture *f, gconstpointer data)
 	assert_error (error, AC_ERROR_INVALID_INPUT, "<aleph:publish>");
 }
 
+/* a domain gone under the service: libvirt's reason reaches the error, which says not found */
+static void
+test_get_xml_gone (Fixture *f, gconstpointer data)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *xml = NULL;
+
+	g_assert_cmpint (virDomainUndefine (f->dom), ==, 0);
+	xml = ac_localsev_service_get_xml (f->dom, VIR_DOMAIN_XML_INACTIVE, &error);
+	g_assert_null (xml);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_true (
+	    g_str_has_prefix (error->message, "cannot read the XML of domain '" NAME "': "));
+	g_assert_null (strstr (error->message, "unknown libvirt error"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -787,6 +805,7 @@ main (int argc, char **argv)
 	T ("config/applies", test_applies);
 	T ("config/options", test_options);
 	T ("config/published", test_published_refused);
+	T ("helpers/get-xml-gone", test_get_xml_gone);
 #undef T
 	return localsev_service_test_run ();
 }

@@ -21,6 +21,7 @@
 #include "ac-snp-firmware.h"
 #include "test-aleph-snp-agent.h"
 #include "../test-util.h"
+#include "test-localsev-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 
@@ -45,33 +46,6 @@ typedef struct {
 	GBytes *cert;
 } Fixture;
 
-static gchar *
-snp_data (const gchar *rel)
-{
-	return g_test_build_filename (G_TEST_DIST, "data", "snp", rel, NULL);
-}
-
-static gchar *
-read_text (const gchar *path)
-{
-	gchar *text = NULL;
-	g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-	return text;
-}
-
-static void
-copy_to (const gchar *from_rel, const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *from = snp_data (from_rel);
-	g_autofree gchar *to = g_build_filename (dir, rel, NULL);
-	g_autofree gchar *parent = g_path_get_dirname (to);
-	g_autofree gchar *buf = NULL;
-	gsize len = 0;
-	g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-	g_assert_true (g_file_get_contents (from, &buf, &len, NULL));
-	g_assert_true (g_file_set_contents (to, buf, (gssize)len, NULL));
-}
-
 /* the local flow prepares an SNP launch for the owner's key */
 static void
 fixture_setup (Fixture *f, gconstpointer data)
@@ -80,11 +54,9 @@ fixture_setup (Fixture *f, gconstpointer data)
 	    = g_test_build_filename (G_TEST_DIST, "data", "localsev", "snp", "domain.xml.in", NULL);
 	g_autofree gchar *caps_path = g_test_build_filename (G_TEST_DIST, "data", "localsev", "snp",
 	                                                     "domcaps-snp.xml", NULL);
-	g_autofree gchar *tmpl = read_text (in);
-	g_autofree gchar *caps = read_text (caps_path);
+	g_autofree gchar *tmpl = test_util_read (in, NULL);
+	g_autofree gchar *caps = test_util_read (caps_path, NULL);
 	g_autofree gchar *disk = NULL;
-	g_autofree gchar *manifest = NULL;
-	g_autofree gchar *text = NULL;
 	g_autofree gchar *sha = NULL;
 	g_autoptr (GString) s = g_string_new (tmpl);
 	g_autoptr (AcSevHostFake) fake = ac_sev_host_fake_new (NULL, 51, 1);
@@ -94,13 +66,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 
 	f->tmp = test_util_mkdtemp ("localsnp-attest-XXXXXX");
 	f->runtime = g_build_filename (f->tmp, "runtime", NULL);
-	copy_to ("aleph-runtime/manifest.json", f->runtime, "manifest.json");
-	copy_to ("sev-snp-measure/fixtures/ovmf_AmdSev_suffix.bin", f->runtime, "ovmf/OVMF.fd");
-	copy_to ("sev-snp-measure/inputs/kernel.bin", f->runtime, "boot/vmlinuz");
-	copy_to ("sev-snp-measure/inputs/initrd.bin", f->runtime, "boot/initrd.img");
-	manifest = g_build_filename (f->runtime, "manifest.json", NULL);
-	text = read_text (manifest);
-	sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+	sha = test_localsev_snp_runtime (f->runtime);
 	disk = g_build_filename (f->tmp, "disk.img", NULL);
 	g_assert_true (g_file_set_contents (disk, "disk", -1, NULL));
 	g_string_replace (s, "@RUNTIME@", sha, 0);
@@ -137,15 +103,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
 	g_free (f->runtime);
 }
 
-static GBytes *
-read_bytes (const gchar *path)
-{
-	gchar *data = NULL;
-	gsize len = 0;
-	g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-	return g_bytes_new_take (data, len);
-}
-
 /* the host starts the domain @xml: the firmware launches it from the files, command line, vCPU
  * count and CPU model the domain names, with @policy; its agent gets a fresh key and a
  * certificate carrying a report bound to it */
@@ -154,35 +111,9 @@ boot (Fixture *f, const gchar *xml, guint64 policy)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcDomain) dom = ac_domain_parse (xml, -1, &error);
-	g_autoptr (GBytes) ovmf = NULL;
-	g_autoptr (GBytes) kernel = NULL;
-	g_autoptr (GBytes) initrd = NULL;
-	g_autoptr (GBytes) report = NULL;
-	AcSnpLaunchInputs in = { 0 };
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 
 	g_assert_no_error (error);
-	ovmf = read_bytes (dom->loader);
-	kernel = read_bytes (dom->os_kernel);
-	initrd = read_bytes (dom->os_initrd);
-	in.firmware = ovmf;
-	in.kernel = kernel;
-	in.initrd = initrd;
-	in.cmdline = dom->os_cmdline;
-	in.vcpus = dom->vcpus;
-	g_assert_true (ac_snp_vcpu_sig_from_type (dom->cpu_model, &in.vcpu_sig, &error));
-	in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	f->guest = ac_snp_firmware_launch (fw, &in, policy, NULL, &error);
-	g_assert_no_error (error);
-	f->key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (f->key, f->pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (f->pk_raw, sizeof f->pk_raw, rd, &error));
-	report = ac_snp_guest_get_report (f->guest, rd, 1, &error);
-	g_assert_no_error (error);
-	f->cert = ac_snp_ratls_cert_build (f->key, g_bytes_get_data (report, NULL),
-	                                   g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
+	f->guest = test_localsev_snp_boot (fw, dom, policy, &f->key, f->pk_raw, &f->cert);
 }
 
 /* ac_localsev_snp_attest against the agent of the booted guest; what the agent saw (a copy) */
@@ -361,19 +292,11 @@ test_attest_domain (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpTcb tcb;
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
 	/* one software chip for all tests (its ARK and ASK take seconds to make) */
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.microcode++, tcb.snp++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
-	roots = ac_snp_roots_new ();
-	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (fw), &error));
+	fw = test_localsev_snp_chip (&roots);
 #define ADD(path, data, fn)                                                                        \
 	g_test_add ("/localsnp/attest/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
 	ADD ("ok", NULL, test_ok);

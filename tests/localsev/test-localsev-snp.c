@@ -22,6 +22,7 @@
 #include "ac-localsev-private.h"
 #include "ac-sev-host-fake.h"
 #include "../test-util.h"
+#include "test-localsev-util.h"
 
 #define UUID "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21"
 /* the owner of tests/data/snp/aleph-runtime's expected digests (any case) */
@@ -50,54 +51,21 @@ local_data (const gchar *rel)
 	return g_test_build_filename (G_TEST_DIST, "data", "localsev", "snp", rel, NULL);
 }
 
-static gchar *
-read_text (const gchar *path)
-{
-	gchar *text = NULL;
-	g_autoptr (GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-	g_assert_no_error (error);
-	return text;
-}
-
-static void
-copy_to (const gchar *from, const gchar *dir, const gchar *rel)
-{
-	g_autofree gchar *to = g_build_filename (dir, rel, NULL);
-	g_autofree gchar *parent = g_path_get_dirname (to);
-	g_autofree gchar *buf = NULL;
-	gsize len = 0;
-	g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-	g_assert_true (g_file_get_contents (from, &buf, &len, NULL));
-	g_assert_true (g_file_set_contents (to, buf, (gssize)len, NULL));
-}
-
 /* the host's facts: a host new enough (10.5, 9.1, sev-snp) unless told otherwise */
 static void
 set_host (Fixture *f, gulong libvirt, gulong qemu, const gchar *domcaps_file)
 {
 	g_autofree gchar *path = domcaps_file != NULL ? local_data (domcaps_file) : NULL;
-	g_autofree gchar *caps = path != NULL ? read_text (path) : NULL;
+	g_autofree gchar *caps = path != NULL ? test_util_read (path, NULL) : NULL;
 	ac_sev_host_fake_set_snp_facts (f->fake, libvirt, qemu, caps);
 }
 
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *manifest = snp_data ("aleph-runtime/manifest.json");
-	g_autofree gchar *ovmf = snp_data ("sev-snp-measure/fixtures/ovmf_AmdSev_suffix.bin");
-	g_autofree gchar *kernel = snp_data ("sev-snp-measure/inputs/kernel.bin");
-	g_autofree gchar *initrd = snp_data ("sev-snp-measure/inputs/initrd.bin");
-	g_autofree gchar *text = read_text (manifest);
-
 	f->tmp = test_util_mkdtemp ("localsnp-XXXXXX");
 	f->runtime = g_build_filename (f->tmp, "runtime", NULL);
-	/* the runtime as `tar -xzf bundle.tar.gz -C DIR` leaves it, with its manifest */
-	copy_to (manifest, f->runtime, "manifest.json");
-	copy_to (ovmf, f->runtime, "ovmf/OVMF.fd");
-	copy_to (kernel, f->runtime, "boot/vmlinuz");
-	copy_to (initrd, f->runtime, "boot/initrd.img");
-	f->manifest_sha256 = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+	f->manifest_sha256 = test_localsev_snp_runtime (f->runtime);
 	f->disk = g_build_filename (f->tmp, "snp-vm.img", NULL);
 	g_assert_true (g_file_set_contents (f->disk, "not really a disk", -1, NULL));
 	f->fake = ac_sev_host_fake_new (NULL, 51, 1);
@@ -123,7 +91,7 @@ static gchar *
 domain_xml_full (Fixture *f, guint vcpus, const gchar *runtime, const gchar *cpu)
 {
 	g_autofree gchar *path = local_data ("domain.xml.in");
-	g_autofree gchar *tmpl = read_text (path);
+	g_autofree gchar *tmpl = test_util_read (path, NULL);
 	g_autoptr (GString) s = g_string_new (tmpl);
 	g_autofree gchar *v = g_strdup_printf ("%u", vcpus);
 
@@ -173,7 +141,7 @@ static gchar *
 vector_hex (const gchar *name)
 {
 	g_autofree gchar *path = snp_data ("sev-snp-measure/cases_output.txt");
-	g_autofree gchar *text = read_text (path);
+	g_autofree gchar *text = test_util_read (path, NULL);
 	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
 	gboolean in_case = FALSE;
 
@@ -275,7 +243,7 @@ static void
 test_domcaps (void)
 {
 	g_autofree gchar *path = local_data ("domcaps-snp.xml");
-	g_autofree gchar *good = read_text (path);
+	g_autofree gchar *good = test_util_read (path, NULL);
 	g_auto (AcLocalsevSnpDomcaps) caps = { 0 };
 	g_autoptr (GError) error = NULL;
 	const gchar *bad[] = {
@@ -496,7 +464,7 @@ static void
 assert_spec_shape (const gchar *xml)
 {
 	g_autofree gchar *path = local_data ("spec-example.xml");
-	g_autofree gchar *example = read_text (path);
+	g_autofree gchar *example = test_util_read (path, NULL);
 	xmlDoc *want = read_doc (example);
 	xmlDoc *have = read_doc (xml);
 	const gchar *elems[] = { "os", "launchSecurity", "cpu" };
@@ -651,7 +619,7 @@ test_prepare_runtime (Fixture *f, gconstpointer data)
 		g_clear_error (&error);
 	}
 	/* the bundle beside it is the manifest's: accepted */
-	copy_to (bundle_src, f->runtime, "bundle.tar.gz");
+	test_util_copy_to (bundle_src, f->runtime, "bundle.tar.gz");
 	{
 		g_autofree gchar *xml = domain_xml (f);
 		g_autoptr (AcLocalsevPrepared) p = prepare (f, xml);

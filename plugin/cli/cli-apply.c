@@ -145,8 +145,9 @@ state_read (const AcPipelineConfig *config, virDomainPtr dom)
 	return json_object_ref (json_node_get_object (root));
 }
 
-static const gchar *
-state_string (JsonObject *state, const gchar *step, const gchar *key)
+/* state[step][key] when it holds a value of @type */
+static JsonNode *
+state_value (JsonObject *state, const gchar *step, const gchar *key, GType type)
 {
 	JsonNode *n;
 	if (state == NULL || !json_object_has_member (state, step))
@@ -155,9 +156,16 @@ state_string (JsonObject *state, const gchar *step, const gchar *key)
 	if (!JSON_NODE_HOLDS_OBJECT (n))
 		return NULL;
 	n = json_object_get_member (json_node_get_object (n), key);
-	if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING)
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != type)
 		return NULL;
-	return json_node_get_string (n);
+	return n;
+}
+
+static const gchar *
+state_string (JsonObject *state, const gchar *step, const gchar *key)
+{
+	JsonNode *n = state_value (state, step, key, G_TYPE_STRING);
+	return n != NULL ? json_node_get_string (n) : NULL;
 }
 
 /* Starts the last NDJSON line of a --json stream, {"event":"result","command":…,"domain":…;
@@ -502,7 +510,11 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		ac_json_builder_add_string_opt (b, "store", store);
 		if (forgets) {
 			g_autofree gchar *forget = log_last_forget (config, dom);
-			ac_pipeline_json_add_forget_hashes (b, "forgotten", instance, store, image);
+			JsonNode *adopted = state_value (state, "store", "adopted", G_TYPE_BOOLEAN);
+			/* an adopted STORE is the user's: the FORGET left it out */
+			ac_pipeline_json_add_forget_hashes (
+			    b, "forgotten", instance,
+			    adopted != NULL && json_node_get_boolean (adopted) ? NULL : store, image);
 			ac_json_builder_add_string_opt (b, "forgetMessage", forget);
 		}
 		result_end (b);

@@ -327,8 +327,13 @@ class Adopt(DevnetFlowCase):
         r = env.aleph("erase", "adopted", "--config", self.config)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(env.status("adopted")["state"], "erased")
-        r = env.aleph("forget", "adopted", "--image", "--config", self.config, "--reason", "adopted")
+        r = env.aleph("--json", "forget", "adopted", "--image", "--config", self.config,
+                      "--reason", "adopted")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # the result names what the FORGET forgot: the INSTANCE, not the user's STORE
+        result = json.loads(r.stdout.splitlines()[-1])
+        self.assertEqual(result["forgotten"], [instance], result)
+        self.assertEqual(result["store"], self.store, result)
         forgets = [m for m in self.devnet.messages(self.address, "FORGET")
                    if instance in m["content"]["hashes"]]
         self.assertEqual([f["content"]["hashes"] for f in forgets], [[instance]])

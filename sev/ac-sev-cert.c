@@ -9,6 +9,7 @@
 
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-ossl-private.h"
 
@@ -851,16 +852,19 @@ ac_sev_private_key_from_pem (const gchar *pem, gsize len)
 }
 
 EVP_PKEY *
-ac_sev_private_key_read (const gchar *path, gboolean *readable)
+ac_sev_private_key_read (const gchar *path, gboolean *readable, GError **error)
 {
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	EVP_PKEY *key;
 
-	*readable = g_file_get_contents (path, &buf, &len, NULL);
+	*readable = ac_file_read_bounded (path, AC_SEV_KEY_FILE_MAX, &buf, &len, error);
 	if (!*readable)
 		return NULL;
 	key = ac_sev_private_key_from_pem (buf, len);
 	ac_secret_wipe (buf, len);
+	if (key == NULL)
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s holds no PEM private key",
+		             path);
 	return key;
 }

@@ -165,10 +165,15 @@ AcSecret *
 ac_sev_private_key_to_pem (EVP_PKEY *key);
 EVP_PKEY *
 ac_sev_private_key_from_pem (const gchar *pem, gsize len);
-/* the PEM private key file @path, what was read wiped: %NULL with *@readable FALSE when @path
- * cannot be read, TRUE when it holds no PEM private key */
+/* the largest private key file read: a PEM RSA-4096 or P-384 key is a few KiB */
+#define AC_SEV_KEY_FILE_MAX (64 * 1024)
+/* the PEM private key file @path, a regular file of at most %AC_SEV_KEY_FILE_MAX bytes
+ * (ac_file_read_bounded()), what was read wiped. %NULL with @error when it cannot be read,
+ * *@readable FALSE (%AC_ERROR_NOT_FOUND when it does not exist, %AC_ERROR_INVALID_INPUT when
+ * larger than the limit), or when it holds no PEM private key, *@readable TRUE
+ * (%AC_ERROR_INVALID_INPUT; OpenSSL's error queue says why) */
 EVP_PKEY *
-ac_sev_private_key_read (const gchar *path, gboolean *readable);
+ac_sev_private_key_read (const gchar *path, gboolean *readable, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevCert, ac_sev_cert_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcAmdCert, ac_amd_cert_unref)

@@ -447,18 +447,6 @@ test_car_npm(void)
 	    memcmp(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(os)), data, size) == 0);
 }
 
-/* @path holds @pem padded with newlines to @size bytes (PEM ignores what follows the key) */
-static void
-write_padded (const gchar *path, const gchar *pem, gsize size)
-{
-	g_autofree gchar *buf = g_malloc (size);
-	gsize n = strlen (pem);
-	g_assert_cmpuint (n, <=, size);
-	memcpy (buf, pem, n);
-	memset (buf + n, '\n', size - n);
-	g_assert_true (g_file_set_contents (path, buf, (gssize)size, NULL));
-}
-
 /* the devnet root's files a platform identity reads are bounded (AC_SEV_KEY_FILE_MAX): above,
  * an error naming the file and the limit; a missing one, not-found */
 static void
@@ -481,7 +469,7 @@ test_identity_read_bounded (void)
 	g_assert_true (g_file_get_contents (ark_key, &ark_pem, NULL, NULL));
 
 	/* the ASK key, read by read_key() */
-	write_padded (ask_key, ask_pem, AC_SEV_KEY_FILE_MAX + 1);
+	test_util_write_padded (ask_key, ask_pem, AC_SEV_KEY_FILE_MAX + 1);
 	platform = ac_devnet_identity_platform (dir, root_dir, &error);
 	g_assert_null (platform);
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
@@ -492,7 +480,7 @@ test_identity_read_bounded (void)
 	g_assert_true (g_file_set_contents (ask_key, ask_pem, -1, NULL));
 
 	/* the ARK key, copied by copy_file() */
-	write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX + 1);
+	test_util_write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX + 1);
 	platform = ac_devnet_identity_platform (dir, root_dir, &error);
 	g_assert_null (platform);
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
@@ -508,7 +496,7 @@ test_identity_read_bounded (void)
 	g_clear_error (&error);
 
 	/* at the limit: read, copied, loaded */
-	write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX);
+	test_util_write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX);
 	g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
 	platform = ac_devnet_identity_platform (dir, root_dir, &error);
 	g_assert_no_error (error);

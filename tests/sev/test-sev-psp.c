@@ -18,6 +18,7 @@
 #include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static AcSevPsp *psp4096 = NULL;
 static AcSevPsp *psp2048 = NULL;
@@ -557,18 +558,6 @@ test_save_load (void)
 	}
 }
 
-/* @path holds @key padded with newlines to @size bytes (PEM ignores what follows the key) */
-static void
-write_padded (const gchar *path, const gchar *key, gsize size)
-{
-	g_autofree gchar *buf = g_malloc (size);
-	gsize n = strlen (key);
-	g_assert_cmpuint (n, <=, size);
-	memcpy (buf, key, n);
-	memset (buf + n, '\n', size - n);
-	g_assert_true (g_file_set_contents (path, buf, (gssize)size, NULL));
-}
-
 /* the private key files are read bounded: up to AC_SEV_KEY_FILE_MAX bytes; above, an error
  * naming the file and the limit; missing, not-found */
 static void
@@ -586,13 +575,13 @@ test_key_files_bounded (void)
 	g_assert_no_error (error);
 	g_assert_true (g_file_get_contents (ark_key, &pem, NULL, NULL));
 
-	write_padded (ark_key, pem, AC_SEV_KEY_FILE_MAX);
+	test_util_write_padded (ark_key, pem, AC_SEV_KEY_FILE_MAX);
 	loaded = ac_sev_psp_load (dir, &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (loaded);
 	g_clear_pointer (&loaded, ac_sev_psp_free);
 
-	write_padded (ark_key, pem, AC_SEV_KEY_FILE_MAX + 1);
+	test_util_write_padded (ark_key, pem, AC_SEV_KEY_FILE_MAX + 1);
 	loaded = ac_sev_psp_load (dir, &error);
 	g_assert_null (loaded);
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);

@@ -852,19 +852,24 @@ ac_sev_private_key_from_pem (const gchar *pem, gsize len)
 }
 
 EVP_PKEY *
-ac_sev_private_key_read (const gchar *path, gboolean *readable, GError **error)
+ac_sev_private_key_read (const gchar *path, const gchar *what, gboolean *readable, GError **error)
 {
+	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	EVP_PKEY *key;
 
-	*readable = ac_file_read_bounded (path, AC_SEV_KEY_FILE_MAX, &buf, &len, error);
-	if (!*readable)
+	*readable = ac_file_read_bounded (path, AC_SEV_KEY_FILE_MAX, &buf, &len, &error_local);
+	if (!*readable) {
+		if (g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND))
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "%s %s is missing", what,
+			             path);
+		else
+			g_propagate_prefixed_error (error, g_steal_pointer (&error_local),
+			                            "%s: ", what);
 		return NULL;
+	}
 	key = ac_sev_private_key_from_pem (buf, len);
 	ac_secret_wipe (buf, len);
-	if (key == NULL)
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s holds no PEM private key",
-		             path);
 	return key;
 }

@@ -186,21 +186,12 @@ ac_sev_psp_read_key (const gchar *dir, const gchar *name, GError **error)
 {
 	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
 	g_autofree gchar *path = g_build_filename (dir, base, NULL);
-	g_autoptr (GError) error_local = NULL;
 	gboolean readable;
-	EVP_PKEY *key = ac_sev_private_key_read (path, &readable, &error_local);
+	EVP_PKEY *key = ac_sev_private_key_read (path, "software PSP key", &readable, error);
 
-	if (key != NULL)
-		return key;
-	if (g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND))
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "software PSP key %s is missing",
-		             path);
-	else if (!readable)
-		g_propagate_prefixed_error (error, g_steal_pointer (&error_local),
-		                            "software PSP key: ");
-	else
+	if (key == NULL && readable)
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, path);
-	return NULL;
+	return key;
 }
 
 static gboolean

@@ -14,6 +14,7 @@
 #include "ac-builder-template-private.h"
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-json.h"
 
 #define AC_TEMPLATE_MAX_DEPTH 32
@@ -459,11 +460,7 @@ ac_template_read_var_file (const gchar *path, GHashTable *vars, GHashTable *orig
 	g_autoptr (GError) local = NULL;
 	gsize len = 0;
 	if (!g_file_get_contents (path, &data, &len, &local)) {
-		g_set_error (error, AC_ERROR,
-		             g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-		                 ? AC_ERROR_NOT_FOUND
-		                 : AC_ERROR_IO,
-		             "--var-file: %s", local->message);
+		ac_file_set_read_error (error, local, "--var-file");
 		return FALSE;
 	}
 	return ac_template_parse_var_file (data, len, path, vars, origins, error);

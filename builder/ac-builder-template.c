@@ -19,6 +19,7 @@
 
 #include "ac-builder-template-private.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-json.h"
 
 #define AC_TEMPLATE_MAX_SIZE (1024 * 1024)
@@ -244,10 +245,7 @@ ac_template_new_from_file_full (const gchar *path,
 	g_autoptr(GError) local = NULL;
 	gsize len = 0;
 	if (!g_file_get_contents (path, &data, &len, &local)) {
-		g_set_error (error, AC_ERROR,
-			     g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AC_ERROR_NOT_FOUND
-										: AC_ERROR_IO,
-			     "cannot read the template: %s", local->message);
+		ac_file_set_read_error (error, local, "cannot read the template");
 		return NULL;
 	}
 	abs = g_canonicalize_filename (path, NULL);

@@ -119,12 +119,9 @@ read_key (const gchar *dir, const gchar *name, GError **error)
 	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
 	g_autofree gchar *path = g_build_filename (dir, base, NULL);
 	gboolean readable;
-	EVP_PKEY *key = ac_sev_private_key_read (path, &readable);
+	EVP_PKEY *key = ac_sev_private_key_read (path, "devnet root key", &readable, error);
 
-	if (!readable)
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root key %s is missing",
-		             path);
-	else if (key == NULL)
+	if (key == NULL && readable)
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 		             "devnet root key %s is not a PEM private key", path);
 	return key;
@@ -147,12 +144,18 @@ static gboolean
 copy_file (const gchar *from_dir, const gchar *to_dir, const gchar *name, int mode, GError **error)
 {
 	g_autofree gchar *src = g_build_filename (from_dir, name, NULL);
+	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	gboolean ok;
-	if (!g_file_get_contents (src, &buf, &len, NULL)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "devnet root file %s is missing",
-		             src);
+	/* certificates and private keys: AC_SEV_KEY_FILE_MAX bounds them all */
+	if (!ac_file_read_bounded (src, AC_SEV_KEY_FILE_MAX, &buf, &len, &error_local)) {
+		if (g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND))
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND,
+			             "devnet root file %s is missing", src);
+		else
+			g_propagate_prefixed_error (error, g_steal_pointer (&error_local),
+			                            "devnet root file: ");
 		return FALSE;
 	}
 	ok = ac_file_replace_contents_in (to_dir, name, (guint)mode, buf, len, error);

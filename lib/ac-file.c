@@ -192,6 +192,31 @@ ac_file_read_bytes (const gchar *path, gsize max, GError **error)
 }
 
 /**
+ * ac_file_set_read_error:
+ * @file_error: why a file could not be read: a #G_FILE_ERROR (g_file_get_contents(),
+ *   g_mapped_file_new())
+ * @format: what was being read, the message's start
+ *
+ * Sets @error to "CONTEXT: <@file_error's message>": %AC_ERROR_NOT_FOUND when the file does
+ * not exist, %AC_ERROR_IO for any other failure.
+ */
+void
+ac_file_set_read_error (GError **error, const GError *file_error, const gchar *format, ...)
+{
+	g_autofree gchar *context = NULL;
+	va_list args;
+
+	va_start (args, format);
+	context = g_strdup_vprintf (format, args);
+	va_end (args);
+	g_set_error (error, AC_ERROR,
+	             g_error_matches (file_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+	                 ? AC_ERROR_NOT_FOUND
+	                 : AC_ERROR_IO,
+	             "%s: %s", context, file_error->message);
+}
+
+/**
  * ac_file_create_temp:
  * @dest: the file the temporary one will replace
  * @tmp_path: (out): the temporary file's name

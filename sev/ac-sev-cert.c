@@ -9,6 +9,7 @@
 
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-sev-cert.h"
 #include "ac-sev-ossl-private.h"
 
@@ -851,15 +852,23 @@ ac_sev_private_key_from_pem (const gchar *pem, gsize len)
 }
 
 EVP_PKEY *
-ac_sev_private_key_read (const gchar *path, gboolean *readable)
+ac_sev_private_key_read (const gchar *path, const gchar *what, gboolean *readable, GError **error)
 {
+	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *buf = NULL;
 	gsize len = 0;
 	EVP_PKEY *key;
 
-	*readable = g_file_get_contents (path, &buf, &len, NULL);
-	if (!*readable)
+	*readable = ac_file_read_bounded (path, AC_SEV_KEY_FILE_MAX, &buf, &len, &error_local);
+	if (!*readable) {
+		if (g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND))
+			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "%s %s is missing", what,
+			             path);
+		else
+			g_propagate_prefixed_error (error, g_steal_pointer (&error_local),
+			                            "%s: ", what);
 		return NULL;
+	}
 	key = ac_sev_private_key_from_pem (buf, len);
 	ac_secret_wipe (buf, len);
 	return key;

@@ -165,10 +165,16 @@ AcSecret *
 ac_sev_private_key_to_pem (EVP_PKEY *key);
 EVP_PKEY *
 ac_sev_private_key_from_pem (const gchar *pem, gsize len);
-/* the PEM private key file @path, what was read wiped: %NULL with *@readable FALSE when @path
- * cannot be read, TRUE when it holds no PEM private key */
+/* the largest private key file read: a PEM RSA-4096 or P-384 key is a few KiB */
+#define AC_SEV_KEY_FILE_MAX (64 * 1024)
+/* the PEM private key file @path, a regular file of at most %AC_SEV_KEY_FILE_MAX bytes
+ * (ac_file_read_bounded()), what was read wiped. %NULL with *@readable FALSE and @error when
+ * it cannot be read: "@what PATH is missing" (%AC_ERROR_NOT_FOUND), else "@what: <why>" (one
+ * larger than the limit: %AC_ERROR_INVALID_INPUT, naming the file and the limit). %NULL with
+ * *@readable TRUE and @error untouched when it holds no PEM private key: the caller words that
+ * (OpenSSL's error queue says why) */
 EVP_PKEY *
-ac_sev_private_key_read (const gchar *path, gboolean *readable);
+ac_sev_private_key_read (const gchar *path, const gchar *what, gboolean *readable, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSevCert, ac_sev_cert_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcAmdCert, ac_amd_cert_unref)

@@ -187,12 +187,9 @@ ac_sev_psp_read_key (const gchar *dir, const gchar *name, GError **error)
 	g_autofree gchar *base = g_strdup_printf ("%s_key.pem", name);
 	g_autofree gchar *path = g_build_filename (dir, base, NULL);
 	gboolean readable;
-	EVP_PKEY *key = ac_sev_private_key_read (path, &readable);
+	EVP_PKEY *key = ac_sev_private_key_read (path, "software PSP key", &readable, error);
 
-	if (!readable)
-		g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "software PSP key %s is missing",
-		             path);
-	else if (key == NULL)
+	if (key == NULL && readable)
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, path);
 	return key;
 }
@@ -275,7 +272,9 @@ ac_sev_psp_load (const gchar *dir, GError **error)
 	                               ac_sev_cert_get_pubkey (ac_sev_chain_get_pdh (self->chain)),
 	                               "PDH", error))
 		return NULL;
-	if (g_file_get_contents (id_path, &id, &id_len, NULL) && id_len == AC_SEV_ID_SIZE)
+	/* (bounded: a larger file is no chip id either) */
+	if (ac_file_read_bounded (id_path, AC_SEV_ID_SIZE, &id, &id_len, NULL)
+	    && id_len == AC_SEV_ID_SIZE)
 		memcpy (self->id, id, AC_SEV_ID_SIZE);
 	else if (!ac_sev_random (self->id, sizeof (self->id), error))
 		return NULL;

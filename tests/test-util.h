@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the test suites: a scratch directory made and removed with everything below
- * it, a data file read whole or copied, a result compared with its expected file. Header-only:
+ * it, a data file read whole, copied or written padded to a size, a result compared with its expected file. Header-only:
  * include it with a relative path ("../test-util.h").
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* a new private directory from @tmpl (g_dir_make_tmp's template); the test fails without one */
@@ -21,6 +22,20 @@ test_util_mkdtemp (const gchar *tmpl)
 	g_assert_no_error (error);
 	g_assert_nonnull (dir);
 	return dir;
+}
+
+/* writes @path: @text, then newlines up to @size bytes in all (a file of an exact size that
+ * still parses: PEM and most text formats ignore what follows) */
+static inline void
+test_util_write_padded (const gchar *path, const gchar *text, gsize size)
+{
+	g_autofree gchar *buf = g_malloc (size);
+	gsize n = strlen (text);
+
+	g_assert_cmpuint (n, <=, size);
+	memcpy (buf, text, n);
+	memset (buf + n, '\n', size - n);
+	g_assert_true (g_file_set_contents (path, buf, (gssize)size, NULL));
 }
 
 /* removes @path and, when it is a directory, everything below it; a symbolic link is removed,

@@ -55,7 +55,8 @@ resolve_from_domain (virDomainPtr dom, AcTemplate *tpl, GError **error)
 			     tpl->source.domain, tpl->source.domain);
 		return FALSE;
 	}
-	xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+	/* no GError from it: libvirt's reason is still there for this command's own wording */
+	xml = ac_virt_get_xml_flags (dom, VIR_DOMAIN_XML_INACTIVE, NULL);
 	if (xml == NULL) {
 		ac_virt_set_error (error, "cannot get the XML of domain %s", tpl->source.domain);
 		return FALSE;

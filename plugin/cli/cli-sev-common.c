@@ -49,11 +49,7 @@ cli_sev_read_file (const gchar *path, const gchar *what, gsize max, GError **err
 	map = g_mapped_file_new_from_fd (fd, FALSE, &error_local);
 	close (fd);
 	if (map == NULL) {
-		g_set_error (error, AC_ERROR,
-		             g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-		                 ? AC_ERROR_NOT_FOUND
-		                 : AC_ERROR_IO,
-		             "%s: %s", what, error_local->message);
+		ac_file_set_read_error (error, error_local, "%s", what);
 		return NULL;
 	}
 	/* mapped, not copied: firmware, kernel and initrd can be large */

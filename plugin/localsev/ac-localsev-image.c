@@ -522,8 +522,8 @@ switch_domain (AcImageJob *job,
 	                      error))
 		return FALSE;
 	/* SECURE: a redefinition must keep what only the secure XML carries (VNC passwords …) */
-	xml = ac_localsev_service_get_xml (job->dom,
-	                                   VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, error);
+	xml = ac_virt_get_xml_flags (job->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
+	                             error);
 	if (xml == NULL)
 		return FALSE;
 	parsed = ac_domain_parse (xml, -1, error);

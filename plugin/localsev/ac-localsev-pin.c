@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-localsev-store.h"
 
 #define PIN_FILE "tag.xml"
@@ -45,11 +46,7 @@ ac_localsev_pin_read (const gchar *state_dir, const gchar *uuid, GError **error)
 	if (path == NULL)
 		return NULL;
 	if (!g_file_get_contents (path, &xml, NULL, &error_local)) {
-		g_set_error (error, AC_ERROR,
-		             g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-		                 ? AC_ERROR_NOT_FOUND
-		                 : AC_ERROR_IO,
-		             "approved tag: %s", error_local->message);
+		ac_file_set_read_error (error, error_local, "approved tag");
 		return NULL;
 	}
 	tag = ac_tag_parse (xml, -1, NULL, &error_local);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-time.h"
 #include "ac-codec.h"
 #include "ac-localsev-domain.h"
@@ -60,11 +61,7 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 
 	map = g_mapped_file_new (path, FALSE, &error_local);
 	if (map == NULL) {
-		g_set_error (error, AC_ERROR,
-		             g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-		                 ? AC_ERROR_NOT_FOUND
-		                 : AC_ERROR_IO,
-		             "firmware: %s", error_local->message);
+		ac_file_set_read_error (error, error_local, "firmware");
 		return NULL;
 	}
 	fw = g_mapped_file_get_bytes (map);

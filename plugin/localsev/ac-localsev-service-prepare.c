@@ -303,7 +303,7 @@ ac_localsev_service_define_prepared (AcSevHost *host,
 	if (redefined != NULL)
 		*redefined = TRUE;
 	/* what libvirt kept is what the hook will see: it must pass the gatekeeper */
-	back = ac_localsev_service_get_xml (defined, VIR_DOMAIN_XML_INACTIVE, error);
+	back = ac_virt_get_xml_flags (defined, VIR_DOMAIN_XML_INACTIVE, error);
 	virDomainFree (defined);
 	if (back == NULL)
 		return FALSE;
@@ -342,8 +342,7 @@ ac_localsev_service_reread (virDomainPtr dom,
 {
 	g_clear_pointer (xml, g_free);
 	g_clear_pointer (domain, ac_domain_free);
-	*xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
-	                                    error);
+	*xml = ac_virt_get_xml_flags (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, error);
 	if (*xml != NULL)
 		*domain = ac_localsev_service_domain (name, *xml, error);
 	return *domain != NULL;
@@ -411,8 +410,8 @@ ac_localsev_service_prepare_run (AcSevHost *host,
 		*redefined = FALSE;
 	name = virDomainGetName (dom);
 	/* SECURE: a redefinition must keep what only the secure XML carries (e.g. VNC passwords) */
-	xml = ac_localsev_service_get_xml (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
-	                                   &failure);
+	xml = ac_virt_get_xml_flags (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
+	                             &failure);
 	if (xml == NULL)
 		return ac_localsev_service_status_fail (current, "prepare", status, error,
 		                                        g_steal_pointer (&failure));

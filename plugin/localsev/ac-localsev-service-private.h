@@ -52,9 +52,6 @@ ac_localsev_service_status_unchanged (const AcStatus *current);
 
 /* ---- ac-localsev-service.c ---- */
 
-/* the XML of @dom with @flags */
-gchar *
-ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error);
 /* the domain model of @xml, read once for the whole run, and a refusal for a domain this
  * flow does not run (no valid tag, published, or a local mode other than sev) */
 AcDomain *

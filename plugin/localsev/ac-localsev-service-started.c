@@ -122,7 +122,7 @@ ac_localsev_service_started_load (const AcLocalsevOptions *opts,
                                   GError **error)
 {
 	const gchar *name = virDomainGetName (dom);
-	g_autofree gchar *xml = ac_localsev_service_get_xml (dom, 0, error);
+	g_autofree gchar *xml = ac_virt_get_xml (dom, error);
 	g_autoptr (AcDomain) domain = NULL;
 	g_autofree gchar *uuid = NULL;
 	g_autoptr (AcLocalsevRecord) record = NULL;

@@ -255,23 +255,6 @@ ac_localsev_service_applies (AcSevHost *host, const AcTag *tag)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-gchar *
-ac_localsev_service_get_xml (virDomainPtr dom, guint flags, GError **error)
-{
-	/* the name first: virDomainGetName(), as every public libvirt call, resets the last error
-	 */
-	const gchar *name = virDomainGetName (dom);
-	char *xml = virDomainGetXMLDesc (dom, flags);
-	gchar *result;
-	if (xml == NULL) {
-		ac_virt_set_error (error, "cannot read the XML of domain '%s'", name);
-		return NULL;
-	}
-	result = g_strdup (xml);
-	free (xml);
-	return result;
-}
-
 /* the domain model of @xml, read once for the whole run, and a refusal for a domain this
  * flow does not run (no valid tag, published, or a local mode other than sev) */
 AcDomain *

@@ -190,13 +190,22 @@ ac_virt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error)
 	return dom;
 }
 
-/* Every public libvirt call resets the last error: take the name before the call that may fail. */
-
+/**
+ * ac_virt_get_xml_flags:
+ * @flags: libvirt's virDomainXMLFlags (%VIR_DOMAIN_XML_INACTIVE, %VIR_DOMAIN_XML_SECURE…)
+ *
+ * The domain's XML as virDomainGetXMLDesc() gives it with @flags, in GLib memory; on failure
+ * "cannot read the XML of domain 'NAME': <libvirt's reason>". With @error %NULL, libvirt's
+ * last error is left as it is, for a caller that words the failure itself
+ * (ac_virt_set_error()).
+ */
 gchar *
-ac_virt_get_xml (virDomainPtr dom, GError **error)
+ac_virt_get_xml_flags (virDomainPtr dom, guint flags, GError **error)
 {
+	/* every public libvirt call resets the last error: the name before the call that may
+	 * fail */
 	const gchar *name = virDomainGetName (dom);
-	char *xml = virDomainGetXMLDesc (dom, 0);
+	char *xml = virDomainGetXMLDesc (dom, flags);
 	gchar *result;
 	if (xml == NULL) {
 		ac_virt_set_error (error, "cannot read the XML of domain '%s'", name);
@@ -205,6 +214,13 @@ ac_virt_get_xml (virDomainPtr dom, GError **error)
 	result = g_strdup (xml);
 	free (xml);
 	return result;
+}
+
+/* the live XML (flags 0) */
+gchar *
+ac_virt_get_xml (virDomainPtr dom, GError **error)
+{
+	return ac_virt_get_xml_flags (dom, 0, error);
 }
 
 /* Live and persistent definitions both, when both exist. */

@@ -23,6 +23,7 @@ virConnectPtr ac_virt_connect_end (AcVirtOpening *op, gint64 deadline, GError **
 gboolean ac_virt_connect_pending (void);
 virDomainPtr ac_virt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error);
 gchar *ac_virt_get_xml (virDomainPtr dom, GError **error);
+gchar *ac_virt_get_xml_flags (virDomainPtr dom, guint flags, GError **error);
 gboolean ac_virt_set_metadata (virDomainPtr dom,
 			       const gchar *prefix,
 			       const gchar *ns,

@@ -221,6 +221,36 @@ test_vars (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 }
 
+/* a template or --var-file that cannot be read: not-found when missing, I/O otherwise */
+static void
+test_unreadable_files (void)
+{
+	g_autoptr (GHashTable) vars
+	    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcTemplate) t = NULL;
+
+	t = ac_template_new_from_file ("/nonexistent/template.json", NULL, &error);
+	g_assert_null (t);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_true (g_str_has_prefix (error->message, "cannot read the template: "));
+	g_assert_nonnull (strstr (error->message, "/nonexistent/template.json"));
+	g_clear_error (&error);
+	t = ac_template_new_from_file ("/", NULL, &error);
+	g_assert_null (t);
+	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+	g_assert_true (g_str_has_prefix (error->message, "cannot read the template: "));
+	g_clear_error (&error);
+
+	g_assert_false (ac_template_read_var_file ("/nonexistent/vars", vars, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_true (g_str_has_prefix (error->message, "--var-file: "));
+	g_clear_error (&error);
+	g_assert_false (ac_template_read_var_file ("/", vars, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+	g_assert_true (g_str_has_prefix (error->message, "--var-file: "));
+}
+
 /* SOURCE_DATE_EPOCH from the environment when the template has none */
 static void
 test_source_date_epoch_env (void)
@@ -269,6 +299,7 @@ main (int argc, char **argv)
 	}
 	g_test_add_func ("/builder/template/sizes", test_sizes);
 	g_test_add_func ("/builder/template/vars", test_vars);
+	g_test_add_func ("/builder/template/unreadable-files", test_unreadable_files);
 	g_test_add_func ("/builder/template/source-date-epoch-env", test_source_date_epoch_env);
 	return g_test_run ();
 }

@@ -15,6 +15,7 @@
 #include "ac-car.h"
 #include "ac-devnet-car.h"
 #include "ac-luks-disk.h"
+#include "ac-devnet-identity.h"
 #include "ac-devnet-knobs.h"
 #include "ac-error.h"
 #include "../test-util.h"
@@ -446,6 +447,62 @@ test_car_npm(void)
 	    memcmp(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(os)), data, size) == 0);
 }
 
+/* the devnet root's files a platform identity reads are bounded (AC_SEV_KEY_FILE_MAX): above,
+ * an error naming the file and the limit; a missing one, not-found */
+static void
+test_identity_read_bounded (void)
+{
+	g_autofree gchar *root_dir = g_build_filename (tmpdir, "identity-root", NULL);
+	g_autofree gchar *dir = g_build_filename (tmpdir, "identity-platform", NULL);
+	g_autofree gchar *ask_key = g_build_filename (root_dir, "ask_key.pem", NULL);
+	g_autofree gchar *ark_key = g_build_filename (root_dir, "ark_key.pem", NULL);
+	g_autofree gchar *limit = g_strdup_printf ("%u", AC_SEV_KEY_FILE_MAX);
+	g_autofree gchar *ask_pem = NULL;
+	g_autofree gchar *ark_pem = NULL;
+	g_autoptr (AcSevPsp) root = NULL;
+	g_autoptr (AcSevPsp) platform = NULL;
+	g_autoptr (GError) error = NULL;
+
+	root = ac_devnet_identity_root (root_dir, 2048, &error);
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (ask_key, &ask_pem, NULL, NULL));
+	g_assert_true (g_file_get_contents (ark_key, &ark_pem, NULL, NULL));
+
+	/* the ASK key, read by read_key() */
+	test_util_write_padded (ask_key, ask_pem, AC_SEV_KEY_FILE_MAX + 1);
+	platform = ac_devnet_identity_platform (dir, root_dir, &error);
+	g_assert_null (platform);
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_true (g_str_has_prefix (error->message, "devnet root key: "));
+	g_assert_nonnull (strstr (error->message, ask_key));
+	g_assert_nonnull (strstr (error->message, limit));
+	g_clear_error (&error);
+	g_assert_true (g_file_set_contents (ask_key, ask_pem, -1, NULL));
+
+	/* the ARK key, copied by copy_file() */
+	test_util_write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX + 1);
+	platform = ac_devnet_identity_platform (dir, root_dir, &error);
+	g_assert_null (platform);
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_true (g_str_has_prefix (error->message, "devnet root file: "));
+	g_assert_nonnull (strstr (error->message, ark_key));
+	g_assert_nonnull (strstr (error->message, limit));
+	g_clear_error (&error);
+	g_assert_cmpint (g_unlink (ark_key), ==, 0);
+	platform = ac_devnet_identity_platform (dir, root_dir, &error);
+	g_assert_null (platform);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, "is missing"));
+	g_clear_error (&error);
+
+	/* at the limit: read, copied, loaded */
+	test_util_write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX);
+	g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+	platform = ac_devnet_identity_platform (dir, root_dir, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (platform);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -459,6 +516,7 @@ main(int argc, char **argv)
 	g_test_add_func("/devnet/luks-read-bounded", test_luks_read_bounded);
 	g_test_add_func("/devnet/car", test_car);
 	g_test_add_func("/devnet/car-npm", test_car_npm);
+	g_test_add_func ("/devnet/identity-read-bounded", test_identity_read_bounded);
 	rc = g_test_run();
 	test_util_rm_rf(tmpdir);
 	g_free(tmpdir);

@@ -158,6 +158,38 @@ test_out (void)
 	test_util_rm_rf (dir);
 }
 
+/* a failed read of a local file: not-found when it does not exist, I/O for anything else */
+static void
+test_read_error (void)
+{
+	g_autofree gchar *dir = test_util_mkdtemp ("ac-file-XXXXXX");
+	g_autofree gchar *missing = g_build_filename (dir, "missing", NULL);
+	g_autoptr (GError) file_error = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *expected = NULL;
+
+	g_assert_false (g_file_get_contents (missing, &data, NULL, &file_error));
+	ac_file_set_read_error (&error, file_error, "the %s file", "input");
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	expected = g_strdup_printf ("the input file: %s", file_error->message);
+	g_assert_cmpstr (error->message, ==, expected);
+	g_clear_error (&error);
+	g_clear_error (&file_error);
+
+	/* a directory exists: an I/O error, not a missing file */
+	g_assert_false (g_file_get_contents (dir, &data, NULL, &file_error));
+	g_assert_false (g_error_matches (file_error, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+	ac_file_set_read_error (&error, file_error, "firmware");
+	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+	g_assert_true (g_str_has_prefix (error->message, "firmware: "));
+	g_clear_error (&error);
+
+	/* %NULL: nothing to set */
+	ac_file_set_read_error (NULL, file_error, "firmware");
+	test_util_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -165,5 +197,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/file/read-bounded", test_read_bounded);
 	g_test_add_func ("/file/destination", test_destination);
 	g_test_add_func ("/file/out", test_out);
+	g_test_add_func ("/file/read-error", test_read_error);
 	return g_test_run ();
 }

@@ -13,6 +13,9 @@
 
 #include "ac-error.h"
 #include "ac-localsev.h"
+#include "ac-localsev-pin.h"
+#include "ac-localsev-private.h"
+#include "../test-util.h"
 
 static gchar *
 data_path (const gchar *rel)
@@ -214,6 +217,35 @@ cmp_names (gconstpointer a, gconstpointer b)
 	return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+/* the approved tag and the firmware unreadable: not-found when missing, I/O otherwise */
+static void
+test_unreadable_files (void)
+{
+	g_autofree gchar *state = test_util_mkdtemp ("ac-localsev-check-XXXXXX");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcTag) tag = NULL;
+	g_autoptr (GBytes) fw = NULL;
+	g_autofree gchar *sha = NULL;
+
+	tag = ac_localsev_pin_read (state, "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21", &error);
+	g_assert_null (tag);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_true (g_str_has_prefix (error->message, "approved tag: "));
+	g_clear_error (&error);
+
+	fw = ac_localsev_prepare_firmware_load ("/nonexistent/OVMF.fd", "00", &sha, &error);
+	g_assert_null (fw);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_true (g_str_has_prefix (error->message, "firmware: "));
+	g_assert_nonnull (strstr (error->message, "/nonexistent/OVMF.fd"));
+	g_clear_error (&error);
+	fw = ac_localsev_prepare_firmware_load (state, "00", &sha, &error);
+	g_assert_null (fw);
+	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+	g_assert_true (g_str_has_prefix (error->message, "firmware: "));
+	test_util_rm_rf (state);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -244,5 +276,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/localsev/check-stale", test_stale);
 	g_test_add_func ("/localsev/record-json", test_record_json);
 	g_test_add_func ("/localsev/record-shipped", test_shipped);
+	g_test_add_func ("/localsev/unreadable-files", test_unreadable_files);
 	return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
 #include <openssl/hmac.h>
 
 #include "ac-error.h"
@@ -17,6 +18,7 @@
 #include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static AcSevPsp *psp4096 = NULL;
 static AcSevPsp *psp2048 = NULL;
@@ -556,6 +558,50 @@ test_save_load (void)
 	}
 }
 
+/* the private key files are read bounded: up to AC_SEV_KEY_FILE_MAX bytes; above, an error
+ * naming the file and the limit; missing, not-found */
+static void
+test_key_files_bounded (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *tmp = g_dir_make_tmp ("ac-sev-psp-XXXXXX", NULL);
+	g_autofree gchar *dir = g_build_filename (tmp, "identity", NULL);
+	g_autofree gchar *ark_key = g_build_filename (dir, "ark_key.pem", NULL);
+	g_autofree gchar *limit = g_strdup_printf ("%u", AC_SEV_KEY_FILE_MAX);
+	g_autofree gchar *pem = NULL;
+	g_autoptr (AcSevPsp) loaded = NULL;
+
+	g_assert_true (ac_sev_psp_save (psp2048, dir, &error));
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (ark_key, &pem, NULL, NULL));
+
+	test_util_write_padded (ark_key, pem, AC_SEV_KEY_FILE_MAX);
+	loaded = ac_sev_psp_load (dir, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (loaded);
+	g_clear_pointer (&loaded, ac_sev_psp_free);
+
+	test_util_write_padded (ark_key, pem, AC_SEV_KEY_FILE_MAX + 1);
+	loaded = ac_sev_psp_load (dir, &error);
+	g_assert_null (loaded);
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_true (g_str_has_prefix (error->message, "software PSP key: "));
+	g_assert_nonnull (strstr (error->message, ark_key));
+	g_assert_nonnull (strstr (error->message, "too large"));
+	g_assert_nonnull (strstr (error->message, limit));
+	g_clear_error (&error);
+
+	g_assert_cmpint (g_unlink (ark_key), ==, 0);
+	loaded = ac_sev_psp_load (dir, &error);
+	g_assert_null (loaded);
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, "is missing"));
+	{
+		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+		g_assert_cmpint (system (cmd), ==, 0);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -573,6 +619,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/sev/psp/legacy-firmware", test_legacy_firmware);
 	g_test_add_func ("/sev/psp/unsigned-cek-and-kds", test_unsigned_cek_and_kds);
 	g_test_add_func ("/sev/psp/save-load", test_save_load);
+	g_test_add_func ("/sev/psp/key-files-bounded", test_key_files_bounded);
 	rc = g_test_run ();
 	ac_sev_psp_free (psp4096);
 	ac_sev_psp_free (psp2048);

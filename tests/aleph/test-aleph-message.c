@@ -14,6 +14,7 @@
 #include "ac-codec.h"
 #include "ac-error.h"
 #include "ac-eth-account.h"
+#include "../sev/test-snp-common.h"
 #include "../test-util.h"
 
 #define CONTENT_DIR TEST_DATA_DIR "/content"
@@ -288,30 +289,6 @@ test_one_document (void)
 	}
 }
 
-/* the launch digest of case @name ("C6") of the sev-snp-measure vectors */
-static void
-snp_vector_digest (const gchar *name, guint8 out[AC_ALEPH_SNP_LAUNCH_SIZE])
-{
-	g_autofree gchar *text
-	    = test_util_read (TEST_DATA_DIR "/../snp/sev-snp-measure/cases_output.txt", NULL);
-	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-	gboolean in_case = FALSE;
-	for (guint i = 0; lines[i] != NULL; i++) {
-		const gchar *l = lines[i];
-		if (l[0] == 'C')
-			in_case = g_str_has_prefix (l, name) && l[strlen (name)] == ' ';
-		if (in_case && g_str_has_prefix (l, "  sev-snp-measure: ")) {
-			g_autoptr (GError) error = NULL;
-			g_assert_true (ac_codec_hex_decode_fixed (name, l + strlen ("  sev-snp-measure: "),
-			                                          AC_CODEC_HEX_LOWER, out,
-			                                          AC_ALEPH_SNP_LAUNCH_SIZE, &error));
-			g_assert_no_error (error);
-			return;
-		}
-	}
-	g_error ("no case %s in cases_output.txt", name);
-}
-
 /* The SNP INSTANCE the builder makes from the runtime's expected digests (vectors C6, C7:
  * EPYC-v4 and EPYC-Genoa) is the one of content/instance-snp.json, byte for byte, and it
  * passes the schema; what the schema would refuse is refused before anything is built. */
@@ -330,8 +307,8 @@ test_snp_instance (void)
 		                                                   { "EPYC-Genoa", { 0 } } };
 	JsonObject *env;
 
-	snp_vector_digest ("C6", m[0].launch);
-	snp_vector_digest ("C7", m[1].launch);
+	snp_test_vector_digest ("C6", m[0].launch);
+	snp_test_vector_digest ("C7", m[1].launch);
 	json_builder_begin_object (b);
 	g_assert_true (ac_aleph_tee_add_snp (b, 0x30000, runtime, m, 2, &error));
 	g_assert_no_error (error);

@@ -1,6 +1,7 @@
 /*
  * Helpers shared by the SEV-SNP test programs of every layer (header-only; tests/aleph and
- * tests/localsev include it as "../sev/test-snp-common.h"): the vectors of tests/data/snp, a
+ * tests/localsev include it as "../sev/test-snp-common.h"): the vectors of tests/data/snp (and
+ * the launch digests sev-snp-measure printed for its cases), a
  * guest's launch inputs (the AmdSev OVMF fixture, a kernel, an initrd) with the launch digest
  * the owner computes on its side, a software SEV-SNP chip and the roots that trust it, and a
  * boot of a guest as its agent shows it (an RA-TLS key and a certificate carrying a report).
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ac-codec.h"
 #include "ac-snp-chain.h"
 #include "ac-snp-firmware.h"
 #include "ac-snp-measure.h"
@@ -61,6 +63,35 @@ snp_test_cert (const gchar *dir, const gchar *name)
 	g_assert_no_error (error);
 	g_assert_nonnull (c);
 	return c;
+}
+
+/* the launch digest sev-snp-measure printed for case @name ("C6") of
+ * tests/data/snp/sev-snp-measure/cases_output.txt; the test fails without it */
+static inline void
+snp_test_vector_digest (const gchar *name, guint8 out[AC_SNP_MEASUREMENT_SIZE])
+{
+	static const gchar prefix[] = "  sev-snp-measure: ";
+	g_autoptr (GBytes) b = snp_test_load ("sev-snp-measure", "cases_output.txt");
+	g_autofree gchar *text = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	gboolean in_case = FALSE;
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *l = lines[i];
+
+		if (l[0] == 'C')
+			in_case = g_str_has_prefix (l, name) && l[strlen (name)] == ' ';
+		if (in_case && g_str_has_prefix (l, prefix)) {
+			g_autoptr (GError) error = NULL;
+
+			g_assert_true (ac_codec_hex_decode_fixed (name, l + strlen (prefix),
+			                                          AC_CODEC_HEX_LOWER, out,
+			                                          AC_SNP_MEASUREMENT_SIZE, &error));
+			g_assert_no_error (error);
+			return;
+		}
+	}
+	g_error ("case %s not in cases_output.txt", name);
 }
 
 /* a guest booted with kernel hashes: the inputs point into the struct's own bytes */

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the SEV-SNP test programs of every layer (header-only; tests/aleph and
  * tests/localsev include it as "../sev/test-snp-common.h"): the vectors of tests/data/snp (and
- * the launch digests sev-snp-measure printed for its cases), a
+ * sev-snp-measure's cases: their command lines and the launch digests it printed), a
  * guest's launch inputs (the AmdSev OVMF fixture, a kernel, an initrd) with the launch digest
  * the owner computes on its side, a software SEV-SNP chip and the roots that trust it, and a
  * boot of a guest as its agent shows it (an RA-TLS key and a certificate carrying a report).
@@ -92,6 +92,67 @@ snp_test_vector_digest (const gchar *name, guint8 out[AC_SNP_MEASUREMENT_SIZE])
 		}
 	}
 	g_error ("case %s not in cases_output.txt", name);
+}
+
+/* a case of sev-snp-measure's cases_output.txt: its name ("C6"), sev-snp-measure's command line
+ * and what it printed */
+typedef struct {
+	gchar *name;
+	gchar **argv;
+	gchar *expected;
+} SnpTestCase;
+
+static inline void
+snp_test_case_free (gpointer p)
+{
+	SnpTestCase *c = p;
+
+	g_free (c->name);
+	g_strfreev (c->argv);
+	g_free (c->expected);
+	g_free (c);
+}
+
+/* every case of tests/data/snp/sev-snp-measure/cases_output.txt, in the file's order (of
+ * SnpTestCase); each command line runs sev-snp-measure */
+static inline GPtrArray *
+snp_test_cases_load (void)
+{
+	g_autoptr (GBytes) b = snp_test_load ("sev-snp-measure", "cases_output.txt");
+	g_autofree gchar *text = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	g_autoptr (GError) error = NULL;
+	GPtrArray *cases = g_ptr_array_new_with_free_func (snp_test_case_free);
+	SnpTestCase *cur = NULL;
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *l = lines[i];
+
+		if (l[0] == 'C' && g_ascii_isdigit (l[1])) {
+			cur = g_new0 (SnpTestCase, 1);
+			cur->name = g_strndup (l, strcspn (l, " "));
+			g_ptr_array_add (cases, cur);
+		} else if (cur != NULL && g_str_has_prefix (l, "  cmd: ")) {
+			g_assert_true (g_shell_parse_argv (l + 7, NULL, &cur->argv, &error));
+			g_assert_cmpstr (cur->argv[0], ==, "sev-snp-measure");
+		} else if (cur != NULL && g_str_has_prefix (l, "  sev-snp-measure: ")) {
+			cur->expected = g_strstrip (g_strdup (l + 19));
+		}
+	}
+	return cases;
+}
+
+/* the case @name of @cases (snp_test_cases_load()); the test fails without it */
+static inline const SnpTestCase *
+snp_test_case_find (const GPtrArray *cases, const gchar *name)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const SnpTestCase *c = g_ptr_array_index ((GPtrArray *)cases, i);
+
+		if (strcmp (c->name, name) == 0)
+			return c;
+	}
+	g_error ("no case %s", name);
 }
 
 /* a guest booted with kernel hashes: the inputs point into the struct's own bytes */

@@ -94,21 +94,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static AcSnpOwnerLaunch *
 owner_launch (Fixture *f, AcSnpFirmware *fw, AcSnpRoots *roots)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
-		                  .intermediate = ac_snp_firmware_get_ask (fw),
-		                  .ark = ac_snp_firmware_get_ark (fw) };
-	AcSnpVerifyExpect e = { 0 };
-	AcSnpOwnerLaunch *l;
-
-	ac_snp_verify_policy_init (&e.policy);
-	e.policy.have_expected_policy = TRUE;
-	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
-	e.n_measurements = 1;
-	l = ac_snp_owner_launch_new (roots, &certs, &e, ac_aleph_snp_inject_sign, f->owner, &error);
-	g_assert_no_error (error);
-	return l;
+	return snp_test_owner_launch (fw, roots, f->guest.measurement, ac_aleph_snp_inject_sign,
+	                              f->owner);
 }
 
 /* an honest agent's configuration for @b */

@@ -237,8 +237,6 @@ test_owner_launch (void)
 	    = g_strdup_printf ("console=ttyS0 luks=1 owner=%s",
 	                       json_object_get_string_member (vectors, "owner_address"));
 	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
-	AcSnpVerifyExpect e = { 0 };
-	AcSnpCertSource certs = { 0 };
 	AcSnpTcb tcb;
 
 	snp_test_tcb_floor (AC_SNP_PRODUCT_GENOA, &tcb);
@@ -248,16 +246,7 @@ test_owner_launch (void)
 	/* the agent */
 	snp_test_boot (&agent, fw, &guest.inputs, AC_SNP_POLICY_DEFAULT);
 	/* the owner */
-	certs.leaf = ac_snp_firmware_get_vcek (fw);
-	certs.intermediate = ac_snp_firmware_get_ask (fw);
-	certs.ark = ac_snp_firmware_get_ark (fw);
-	ac_snp_verify_policy_init (&e.policy);
-	e.policy.have_expected_policy = TRUE;
-	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])guest.measurement;
-	e.n_measurements = 1;
-	l = ac_snp_owner_launch_new (roots, &certs, &e, ac_aleph_snp_inject_sign, account, &error);
-	g_assert_no_error (error);
+	l = snp_test_owner_launch (fw, roots, guest.measurement, ac_aleph_snp_inject_sign, account);
 	g_assert_true (ac_snp_owner_launch_verify_platform (
 	    l, g_bytes_get_data (agent.cert, NULL), g_bytes_get_size (agent.cert), NULL, &error));
 	g_assert_no_error (error);

@@ -380,9 +380,7 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_free (f->opts->snp_agent_host);
 	f->opts->snp_agent_host = g_strdup ("127.0.0.1");
 	f->opts->snp_agent_port = test_snp_agent_get_port (agent);
-	certs.leaf = ac_snp_firmware_get_vcek (fw);
-	certs.intermediate = ac_snp_firmware_get_ask (fw);
-	certs.ark = ac_snp_firmware_get_ark (fw);
+	certs = snp_test_cert_source (fw);
 	f->opts->snp_roots = ac_snp_roots_ref (roots);
 	f->opts->snp_certs = &certs;
 

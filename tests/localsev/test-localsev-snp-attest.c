@@ -112,9 +112,7 @@ boot (Fixture *f, const gchar *xml, guint64 policy)
 static TestSnpAgentSeen
 attest (Fixture *f, AcLocalsevAttestation **att, GError **error)
 {
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
-		                  .intermediate = ac_snp_firmware_get_ask (fw),
-		                  .ark = ac_snp_firmware_get_ark (fw) };
+	AcSnpCertSource certs = snp_test_cert_source (fw);
 	TestSnpAgentConfig c
 	    = test_snp_agent_config (&f->boot, ac_eth_account_get_address (f->owner));
 	g_autoptr (TestSnpAgent) agent = NULL;
@@ -218,9 +216,7 @@ test_wrong_inputs (Fixture *f, gconstpointer data)
 static void
 test_attest_domain (Fixture *f, gconstpointer data)
 {
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
-		                  .intermediate = ac_snp_firmware_get_ask (fw),
-		                  .ark = ac_snp_firmware_get_ark (fw) };
+	AcSnpCertSource certs = snp_test_cert_source (fw);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcDomain) dom = ac_domain_parse (f->prepared->domain_xml, -1, &error);
 	g_autoptr (AcLocalsevAttestation) att = NULL;

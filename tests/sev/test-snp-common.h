@@ -3,8 +3,9 @@
  * tests/localsev include it as "../sev/test-snp-common.h"): the vectors of tests/data/snp (and
  * sev-snp-measure's cases: their command lines and the launch digests it printed), a
  * guest's launch inputs (the AmdSev OVMF fixture, a kernel, an initrd) with the launch digest
- * the owner computes on its side, a software SEV-SNP chip and the roots that trust it, and a
- * boot of a guest as its agent shows it (an RA-TLS key and a certificate carrying a report).
+ * the owner computes on its side, a software SEV-SNP chip and the roots that trust it, the
+ * owner's launch against it, and a boot of a guest as its agent shows it (an RA-TLS key and a
+ * certificate carrying a report).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -20,6 +21,7 @@
 #include "ac-snp-chain.h"
 #include "ac-snp-firmware.h"
 #include "ac-snp-measure.h"
+#include "ac-snp-owner.h"
 #include "ac-snp-policy.h"
 #include "ac-snp-ratls.h"
 #include "ac-snp-report.h"
@@ -269,6 +271,41 @@ snp_test_firmware_new (AcSnpProduct product, const AcSnpTcb *tcb, AcSnpRoots **r
 		g_assert_no_error (error);
 	}
 	return fw;
+}
+
+/* the certificates of @fw's chip (VCEK, ASK, ARK; borrowed) as its host serves them */
+static inline AcSnpCertSource
+snp_test_cert_source (AcSnpFirmware *fw)
+{
+	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
+		                  .intermediate = ac_snp_firmware_get_ask (fw),
+		                  .ark = ac_snp_firmware_get_ark (fw) };
+	return certs;
+}
+
+/* the owner's launch of a guest of launch digest @measurement with the default policy, on
+ * @fw's chip (its certificates, trusting @roots), sealing with @sign and @sign_data */
+static inline AcSnpOwnerLaunch *
+snp_test_owner_launch (AcSnpFirmware *fw,
+                       AcSnpRoots *roots,
+                       const guint8 measurement[AC_SNP_MEASUREMENT_SIZE],
+                       AcSnpInjectSignFunc sign,
+                       gpointer sign_data)
+{
+	g_autoptr (GError) error = NULL;
+	AcSnpCertSource certs = snp_test_cert_source (fw);
+	AcSnpVerifyExpect e = { 0 };
+	AcSnpOwnerLaunch *l;
+
+	ac_snp_verify_policy_init (&e.policy);
+	e.policy.have_expected_policy = TRUE;
+	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
+	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])measurement;
+	e.n_measurements = 1;
+	l = ac_snp_owner_launch_new (roots, &certs, &e, sign, sign_data, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (l);
+	return l;
 }
 
 /* one boot of a guest as its agent shows it: the firmware's guest, a fresh RA-TLS key (and its

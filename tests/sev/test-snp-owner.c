@@ -93,21 +93,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static AcSnpOwnerLaunch *
 owner_launch (Fixture *f)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (f->fw),
-		                  .intermediate = ac_snp_firmware_get_ask (f->fw),
-		                  .ark = ac_snp_firmware_get_ark (f->fw) };
-	AcSnpVerifyExpect e = { 0 };
-	AcSnpOwnerLaunch *l;
-
-	ac_snp_verify_policy_init (&e.policy);
-	e.policy.have_expected_policy = TRUE;
-	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
-	e.n_measurements = 1;
-	l = ac_snp_owner_launch_new (f->roots, &certs, &e, fake_sign, f, &error);
-	g_assert_no_error (error);
-	return l;
+	return snp_test_owner_launch (f->fw, f->roots, f->guest.measurement, fake_sign, f);
 }
 
 static gboolean

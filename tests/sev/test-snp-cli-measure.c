@@ -94,7 +94,7 @@ static gint
 run_c6 (const GPtrArray *cases, gchar **out, gchar **err, const gchar *const *extra)
 {
 	const SnpTestCase *c6 = snp_test_case_find (cases, "C6");
-	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+	g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
 	for (guint i = 0; c6->argv[i] != NULL; i++)
 		g_ptr_array_add (args, c6->argv[i]);
@@ -110,8 +110,8 @@ test_output_formats (gconstpointer data)
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	g_autofree guint8 *raw = NULL;
 	g_autofree gchar *b64 = NULL, *out = NULL, *want = NULL;
-	g_autoptr(JsonParser) p = json_parser_new ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (JsonParser) p = json_parser_new ();
+	g_autoptr (GError) error = NULL;
 	JsonObject *o;
 	gsize n = 0;
 
@@ -148,7 +148,7 @@ test_debug_trace (gconstpointer data)
 	g_autofree gchar *tpath = g_build_filename (dir, "trace_C6.txt", NULL);
 	g_autofree gchar *trace = NULL, *out = NULL, *err = NULL;
 	g_autofree gchar *want = g_strdup_printf ("%s\n", c6->expected);
-	g_auto(GStrv) lines = NULL;
+	g_auto (GStrv) lines = NULL;
 	const gchar *extra[] = { "--debug", NULL };
 	const gchar *pos;
 	guint steps = 0, pages = 0;
@@ -187,7 +187,7 @@ test_equivalent_options (gconstpointer data)
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	g_autofree gchar *want = g_strdup_printf ("%s\n", c6->expected);
 	g_autofree gchar *seed = NULL, *out = NULL;
-	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+	g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
 	g_assert_cmpint (cli (&seed, NULL, "snp", "measure", "--mode", "snp:ovmf-hash", "--ovmf",
 	                      "fixtures/ovmf_AmdSev_suffix.bin", NULL),
@@ -346,8 +346,8 @@ test_make_runtime (gconstpointer data)
 	g_autofree gchar *digest = NULL;
 	AcSnpRuntimeFiles files = { 0 };
 	guint n = 0;
-	const gchar *inputs[] = { "fixtures/ovmf_AmdSev_suffix.bin", "inputs/kernel.bin",
-		                  "inputs/initrd.bin" };
+	const gchar *inputs[]
+	    = { "fixtures/ovmf_AmdSev_suffix.bin", "inputs/kernel.bin", "inputs/initrd.bin" };
 
 	g_assert_cmpint (cli (&out, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
 	                      inputs[1], "--initrd", inputs[2], "--cpu-model", "EPYC-v4",
@@ -423,7 +423,7 @@ test_make_runtime (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr (GPtrArray) cases = NULL;
 	int ret;
 
 	g_test_init (&argc, &argv, NULL);

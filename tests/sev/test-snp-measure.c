@@ -33,7 +33,7 @@ static GBytes *
 snp_load (const gchar *rel)
 {
 	g_autofree gchar *path = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	gchar *buf = NULL;
 	gsize len = 0;
 
@@ -77,7 +77,7 @@ snp_uint (const gchar *s)
 static void
 snp_args_parse (gchar **argv, SnpArgs *a)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 
 	memset (a, 0, sizeof (*a));
 	a->in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
@@ -120,7 +120,7 @@ static void
 test_vector_case (gconstpointer data)
 {
 	const SnpTestCase *c = data;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *hex = NULL;
 	guint8 ld[AC_SNP_LD_SIZE];
 	SnpArgs a;
@@ -155,8 +155,8 @@ static void
 test_vmsa_c6 (gconstpointer data)
 {
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	SnpArgs a;
 
 	snp_args_parse (c6->argv, &a);
@@ -164,7 +164,7 @@ test_vmsa_c6 (gconstpointer data)
 	g_assert_no_error (error);
 	for (guint i = 0; i < 2; i++) {
 		g_autofree gchar *rel = g_strdup_printf ("vmsa_C6/vmsa%u.bin", i);
-		g_autoptr(GBytes) want = snp_load (rel);
+		g_autoptr (GBytes) want = snp_load (rel);
 		guint8 page[AC_SEV_VMSA_SIZE];
 
 		ac_snp_vmsa_build (i == 0, ac_snp_ovmf_get_ap_eip (ovmf), a.in.vcpu_sig,
@@ -209,13 +209,13 @@ static void
 test_trace_c6 (gconstpointer data)
 {
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
-	g_autoptr(GBytes) tb = snp_load ("trace_C6.txt");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GBytes) tb = snp_load ("trace_C6.txt");
 	g_autofree gchar *text = g_strndup (g_bytes_get_data (tb, NULL), g_bytes_get_size (tb));
-	g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-	g_autoptr(GPtrArray) after = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr(GPtrArray) sect = g_ptr_array_new_with_free_func (g_free);
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	g_autoptr (GPtrArray) after = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) sect = g_ptr_array_new_with_free_func (g_free);
 	SnpTrace t = { g_array_new (FALSE, TRUE, sizeof (SnpTracePage)) };
 	guint8 ld[AC_SNP_LD_SIZE], prev[AC_SNP_LD_SIZE] = { 0 };
 	const AcSnpSection *sections;
@@ -313,7 +313,7 @@ test_ovmf_hash_seed (gconstpointer data)
 {
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	const SnpTestCase *c0 = snp_test_case_find (data, "C0");
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	guint8 h[AC_SNP_LD_SIZE], ld[AC_SNP_LD_SIZE];
 	g_autofree gchar *hex = NULL;
 	SnpArgs a;
@@ -341,7 +341,7 @@ test_ovmf_hash_seed (gconstpointer data)
 static void
 large_kernel_check (SnpArgs *x, GBytes *kernel, GBytes *initrd, guint8 out[AC_SNP_LD_SIZE])
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	guint8 seed[AC_SNP_LD_SIZE], b[AC_SNP_LD_SIZE];
 
 	x->in.kernel = kernel;
@@ -362,8 +362,8 @@ static void
 test_large_kernel (gconstpointer data)
 {
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) big = NULL, big_initrd = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) big = NULL, big_initrd = NULL;
 	guint8 seed[AC_SNP_LD_SIZE], a[AC_SNP_LD_SIZE], b[AC_SNP_LD_SIZE], c[AC_SNP_LD_SIZE];
 	guint8 *k = g_malloc (3 << 20);
 	SnpArgs x;
@@ -394,7 +394,7 @@ test_large_kernel (gconstpointer data)
 static void
 test_vcpu (void)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	guint32 sig = 0, sig2 = 0;
 
 	g_assert_true (ac_snp_vcpu_sig_from_type ("EPYC-v4", &sig, &error));
@@ -466,7 +466,7 @@ snp_entry_data (const guint8 *fw, gsize len, const gchar *guid, gsize data_len)
 static guint8 *
 snp_fixture (gsize *len)
 {
-	g_autoptr(GBytes) b = snp_load ("fixtures/ovmf_AmdSev_suffix.bin");
+	g_autoptr (GBytes) b = snp_load ("fixtures/ovmf_AmdSev_suffix.bin");
 	*len = g_bytes_get_size (b);
 	return g_memdup2 (g_bytes_get_data (b, NULL), *len);
 }
@@ -549,9 +549,9 @@ test_hostile (gconstpointer data)
 {
 	Tamper t = GPOINTER_TO_UINT (data);
 	const gchar *needle = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) fwb = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) fwb = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	gsize len = 0, meta_e, meta, desc;
 	guint8 *fw = snp_fixture (&len);
 
@@ -680,9 +680,9 @@ test_hostile (gconstpointer data)
 static void
 test_fixture_ok (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) fwb = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) fwb = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	gsize len = 0;
 	guint8 *fw = snp_fixture (&len);
 	guint n = 0;
@@ -701,7 +701,7 @@ test_inputs_refused (gconstpointer data)
 {
 	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	const SnpTestCase *c5 = snp_test_case_find (data, "C5");
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	guint8 ld[AC_SNP_LD_SIZE];
 	SnpArgs a, x;
 
@@ -748,7 +748,7 @@ test_inputs_refused (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr (GPtrArray) cases = NULL;
 
 	g_test_init (&argc, &argv, NULL);
 	cases = snp_test_cases_load ();

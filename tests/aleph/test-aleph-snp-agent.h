@@ -12,9 +12,11 @@
 
 #include <glib.h>
 #include <openssl/evp.h>
+#include <string.h>
 
 #include "ac-snp-firmware.h"
 #include "ac-snp-ratls.h"
+#include "../sev/test-snp-common.h"
 
 typedef struct _TestSnpAgent TestSnpAgent;
 
@@ -37,6 +39,21 @@ typedef struct {
 	const gchar *hello;         /* sent verbatim right after the handshake, before reading */
 	gboolean silent;            /* reads a request and never answers */
 } TestSnpAgentConfig;
+
+/* an honest agent's configuration: it serves the boot @b (its certificate, key and guest) and
+ * accepts the owner @owner */
+static inline TestSnpAgentConfig
+test_snp_agent_config (const SnpTestBoot *b, const gchar *owner)
+{
+	TestSnpAgentConfig c = { 0 };
+
+	c.cert = b->cert;
+	c.key = b->key;
+	c.guest = b->guest;
+	memcpy (c.pk_raw, b->pk_raw, sizeof c.pk_raw);
+	c.owner = owner;
+	return c;
+}
 
 /* what reached the agent (read after test_snp_agent_stop) */
 typedef struct {

@@ -19,6 +19,7 @@
 #include "ac-eth-account.h"
 #include "ac-snp-firmware.h"
 #include "test-aleph-snp-agent.h"
+#include "../sev/test-snp-common.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 
@@ -26,78 +27,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 #define HOST "127.0.0.1"
 #define TIMEOUT_MS 10000
 
-static GBytes *
-read_snp (const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_build_filename (TEST_DATA_DIR, "..", "snp", "sev-snp-measure", name, NULL);
-	gchar *data = NULL;
-	gsize len = 0;
-	g_autoptr (GError) error = NULL;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	return g_bytes_new_take (data, len);
-}
-
-/* one boot of a guest as its agent shows it */
-typedef struct {
-	AcSnpGuest *guest;
-	EVP_PKEY *key;
-	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
-	GBytes *cert;
-} Boot;
-
 typedef struct {
 	AcSnpFirmware *fw;
 	AcSnpRoots *roots;
-	GBytes *ovmf, *kernel, *initrd;
-	AcSnpLaunchInputs inputs;
-	guint8 measurement[AC_SNP_MEASUREMENT_SIZE];
+	SnpTestGuest guest; /* its launch inputs and the digest the owner computes */
 	AcEthAccount *owner;
-	Boot boot;
+	SnpTestBoot boot;
 } Fixture;
-
-static void
-boot_clear (Boot *b)
-{
-	g_clear_pointer (&b->guest, ac_snp_guest_free);
-	g_clear_pointer (&b->key, EVP_PKEY_free);
-	g_clear_pointer (&b->cert, g_bytes_unref);
-}
 
 /* a guest launched by @fw with @policy: a fresh TLS key, its certificate carrying a report
  * bound to it */
 static void
-boot (Fixture *f, AcSnpFirmware *fw, guint64 policy, Boot *b)
+boot (Fixture *f, AcSnpFirmware *fw, guint64 policy, SnpTestBoot *b)
 {
-	g_autoptr (GError) error = NULL;
-	g_autoptr (GBytes) report = NULL;
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
-
-	b->guest = ac_snp_firmware_launch (fw, &f->inputs, policy, NULL, &error);
-	g_assert_no_error (error);
-	b->key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (b->key, b->pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (b->pk_raw, sizeof b->pk_raw, rd, &error));
-	report = ac_snp_guest_get_report (b->guest, rd, 1, &error);
-	g_assert_no_error (error);
-	b->cert = ac_snp_ratls_cert_build (b->key, g_bytes_get_data (report, NULL),
-	                                   g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
+	snp_test_boot (b, fw, &f->guest.inputs, policy);
 }
 
+/* a Milan chip with its SNP component @snp_delta from the floor (bootloader and microcode one
+ * above), and in *@roots roots that trust it */
 static AcSnpFirmware *
-firmware_new (gint snp_delta)
+firmware_new (gint snp_delta, AcSnpRoots **roots)
 {
-	g_autoptr (GError) error = NULL;
 	AcSnpTcb tcb;
-	AcSnpFirmware *fw;
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
+
+	snp_test_tcb_floor (AC_SNP_PRODUCT_MILAN, &tcb);
 	tcb.bootloader++, tcb.microcode++;
 	tcb.snp += snp_delta;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
-	return fw;
+	return snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, roots);
 }
 
 static AcSnpFirmware *shared_fw;
@@ -109,43 +65,28 @@ fixture_setup (Fixture *f, gconstpointer data)
 	g_autoptr (GError) error = NULL;
 	guint8 key[32];
 
-	/* one chip for all tests (its software ARK and ASK take seconds to make) */
-	if (shared_fw == NULL) {
-		shared_fw = firmware_new (+1);
-		shared_roots = ac_snp_roots_new ();
-		g_assert_true (ac_snp_roots_add_trusted (shared_roots, AC_SNP_PRODUCT_MILAN,
-		                                         ac_snp_firmware_get_ark (shared_fw),
-		                                         &error));
-	}
+	/* one chip for all tests (on the program's CA, whose ARK and ASK take seconds to make) */
+	if (shared_fw == NULL)
+		shared_fw = firmware_new (+1, &shared_roots);
 	f->fw = shared_fw;
 	f->roots = shared_roots;
 	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_NONE);
-	f->ovmf = read_snp ("fixtures/ovmf_AmdSev_suffix.bin");
-	f->kernel = read_snp ("inputs/kernel.bin");
-	f->initrd = read_snp ("inputs/initrd.bin");
 	memset (key, 0x42, sizeof key);
 	f->owner = ac_eth_account_new_from_private_key (key, sizeof key, &error);
 	g_assert_no_error (error);
-	f->inputs.firmware = f->ovmf;
-	f->inputs.kernel = f->kernel;
-	f->inputs.initrd = f->initrd;
-	f->inputs.cmdline = "console=ttyS0 owner=0x17c5185167401ed00cf5f5b2fc97d9bbfdb7d025";
-	f->inputs.vcpus = 2;
-	g_assert_true (ac_snp_vcpu_sig_from_type ("EPYC-v4", &f->inputs.vcpu_sig, &error));
-	f->inputs.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	g_assert_true (ac_snp_launch_digest (&f->inputs, f->measurement, &error));
+	snp_test_guest_init (&f->guest,
+	                     "console=ttyS0 owner=0x17c5185167401ed00cf5f5b2fc97d9bbfdb7d025", 2,
+	                     "EPYC-v4");
 	boot (f, f->fw, AC_SNP_POLICY_DEFAULT, &f->boot);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-	boot_clear (&f->boot);
+	snp_test_boot_clear (&f->boot);
 	ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_NONE);
 	ac_eth_account_free (f->owner);
-	g_bytes_unref (f->ovmf);
-	g_bytes_unref (f->kernel);
-	g_bytes_unref (f->initrd);
+	snp_test_guest_clear (&f->guest);
 }
 
 /* the owner's launch: certificates of @fw's chip, trusting @roots, the expected policy and
@@ -153,34 +94,15 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static AcSnpOwnerLaunch *
 owner_launch (Fixture *f, AcSnpFirmware *fw, AcSnpRoots *roots)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
-		                  .intermediate = ac_snp_firmware_get_ask (fw),
-		                  .ark = ac_snp_firmware_get_ark (fw) };
-	AcSnpVerifyExpect e = { 0 };
-	AcSnpOwnerLaunch *l;
-
-	ac_snp_verify_policy_init (&e.policy);
-	e.policy.have_expected_policy = TRUE;
-	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->measurement;
-	e.n_measurements = 1;
-	l = ac_snp_owner_launch_new (roots, &certs, &e, ac_aleph_snp_inject_sign, f->owner, &error);
-	g_assert_no_error (error);
-	return l;
+	return snp_test_owner_launch (fw, roots, f->guest.measurement, ac_aleph_snp_inject_sign,
+	                              f->owner);
 }
 
 /* an honest agent's configuration for @b */
 static TestSnpAgentConfig
-agent_config (Fixture *f, Boot *b)
+agent_config (Fixture *f, SnpTestBoot *b)
 {
-	TestSnpAgentConfig c = { 0 };
-	c.cert = b->cert;
-	c.key = b->key;
-	c.guest = b->guest;
-	memcpy (c.pk_raw, b->pk_raw, sizeof c.pk_raw);
-	c.owner = ac_eth_account_get_address (f->owner);
-	return c;
+	return test_snp_agent_config (b, ac_eth_account_get_address (f->owner));
 }
 
 /* runs the unlock against an agent of @config; returns what the agent saw (a copy) */
@@ -262,12 +184,12 @@ assert_refused_in_handshake (Fixture *f,
 static void
 assert_boot_refused (Fixture *f, AcSnpFirmware *fw, AcSnpRoots *roots, guint64 policy, gint code)
 {
-	Boot b = { 0 };
+	SnpTestBoot b = { 0 };
 	TestSnpAgentConfig c;
 	boot (f, fw, policy, &b);
 	c = agent_config (f, &b);
 	assert_refused_in_handshake (f, fw, roots, &c, code);
-	boot_clear (&b);
+	snp_test_boot_clear (&b);
 }
 
 static void
@@ -303,11 +225,8 @@ test_debug_policy (Fixture *f, gconstpointer data)
 static void
 test_tcb_below_floor (Fixture *f, gconstpointer data)
 {
-	g_autoptr (AcSnpFirmware) old = firmware_new (-1);
-	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new ();
-	g_autoptr (GError) error = NULL;
-	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (old), &error));
+	g_autoptr (AcSnpRoots) roots = NULL;
+	g_autoptr (AcSnpFirmware) old = firmware_new (-1, &roots);
 	assert_boot_refused (f, old, roots, AC_SNP_POLICY_DEFAULT, AC_ERROR_REFUSED);
 }
 
@@ -343,7 +262,7 @@ test_relay_injection (Fixture *f, gconstpointer data)
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcSnpOwnerLaunch) l = owner_launch (f, f->fw, f->roots);
 	g_auto (GStrv) injected = NULL;
-	Boot other = { 0 };
+	SnpTestBoot other = { 0 };
 	TestSnpAgentConfig c = agent_config (f, &f->boot);
 	TestSnpAgentSeen seen;
 
@@ -359,7 +278,7 @@ test_relay_injection (Fixture *f, gconstpointer data)
 	g_assert_cmpuint (seen.fresh, ==, 1);
 	g_assert_cmpuint (seen.injections, ==, 0);
 	g_assert_null (seen.luks_passphrase);
-	boot_clear (&other);
+	snp_test_boot_clear (&other);
 }
 
 /* a fresh report for an earlier nonce: refused before any injection */
@@ -408,7 +327,7 @@ test_asks_first (Fixture *f, gconstpointer data)
 	    = http (keep, "HTTP/1.1 401 Unauthorized", "{\"error\":\"send the luks_passphrase\"}");
 	/* an agent whose report does not verify, asking right after its handshake */
 	{
-		Boot b = { 0 };
+		SnpTestBoot b = { 0 };
 		TestSnpAgentConfig c;
 		ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_OTHER_CHIP);
 		boot (f, f->fw, AC_SNP_POLICY_DEFAULT, &b);
@@ -416,7 +335,7 @@ test_asks_first (Fixture *f, gconstpointer data)
 		c = agent_config (f, &b);
 		c.hello = ask;
 		assert_refused_in_handshake (f, f->fw, f->roots, &c, AC_ERROR_UNTRUSTED);
-		boot_clear (&b);
+		snp_test_boot_clear (&b);
 	}
 	/* a genuine agent that answers the nonce with a request for the secret: redirect,
 	 * unsolicited answer */
@@ -663,7 +582,7 @@ test_kds_in_handshake (Fixture *f, gconstpointer data)
 		ac_snp_verify_policy_init (&e.policy);
 		e.policy.have_expected_policy = TRUE;
 		e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-		e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->measurement;
+		e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
 		e.n_measurements = 1;
 		l = ac_snp_owner_launch_new (f->roots, &certs, &e, ac_aleph_snp_inject_sign,
 		                             f->owner, &error);

@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "ac-aleph-snp-inject.h"
@@ -15,8 +14,7 @@
 #include "ac-error.h"
 #include "ac-snp-firmware.h"
 #include "ac-snp-owner.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
+#include "../sev/test-snp-common.h"
 
 static JsonObject *vectors;
 
@@ -37,14 +35,6 @@ owner (void)
 	return a;
 }
 
-static gchar *
-node_to_json (JsonNode *node)
-{
-	g_autoptr (JsonGenerator) gen = json_generator_new ();
-	json_generator_set_root (gen, node);
-	return json_generator_to_data (gen, NULL);
-}
-
 static void
 test_vectors (void)
 {
@@ -54,7 +44,7 @@ test_vectors (void)
 	for (guint i = 0; i < json_array_get_length (cases); i++) {
 		JsonObject *c = json_array_get_object_element (cases, i);
 		g_autofree gchar *secrets_json
-		    = node_to_json (json_object_get_member (c, "secrets"));
+		    = json_to_string (json_object_get_member (c, "secrets"), FALSE);
 		g_autoptr (GError) error = NULL;
 		g_autoptr (AcSnpSecrets) secrets = NULL;
 		g_autoptr (GByteArray) pk = ac_codec_hex_decode (
@@ -227,18 +217,6 @@ test_roundtrip (void)
 	g_assert_null (ac_aleph_snp_inject_body (NULL, pk, sizeof pk, secrets, NULL));
 }
 
-static GBytes *
-read_snp (const gchar *name)
-{
-	g_autofree gchar *path
-	    = g_test_build_filename (G_TEST_DIST, "data", "snp", "sev-snp-measure", name, NULL);
-	g_autoptr (GError) error = NULL;
-	gchar *data = NULL;
-	gsize len = 0;
-	g_assert_true (g_file_get_contents (path, &data, &len, &error));
-	return g_bytes_new_take (data, len);
-}
-
 /* the owner's SEV-SNP launch sealing with the account's signer, against a software guest: the
  * agent's check accepts the body for its own key and the owner's address, and only those */
 static void
@@ -247,15 +225,10 @@ test_owner_launch (void)
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcEthAccount) account = owner ();
 	g_autoptr (AcSnpFirmware) fw = NULL;
-	g_autoptr (AcSnpRoots) roots = ac_snp_roots_new ();
-	g_autoptr (AcSnpGuest) guest = NULL;
-	g_autoptr (EVP_PKEY) key = NULL;
-	g_autoptr (GBytes) ovmf = read_snp ("fixtures/ovmf_AmdSev_suffix.bin");
-	g_autoptr (GBytes) kernel = read_snp ("inputs/kernel.bin");
-	g_autoptr (GBytes) initrd = read_snp ("inputs/initrd.bin");
-	g_autoptr (GBytes) report = NULL;
+	g_autoptr (AcSnpRoots) roots = NULL;
+	g_auto (SnpTestGuest) guest = { 0 };
+	g_auto (SnpTestBoot) agent = { 0 };
 	g_autoptr (GBytes) fresh = NULL;
-	g_autoptr (GBytes) cert = NULL;
 	g_autoptr (AcSnpOwnerLaunch) l = NULL;
 	g_autoptr (AcTeeSealedSecret) sealed = NULL;
 	g_autoptr (AcSnpSecrets) got = NULL;
@@ -263,55 +236,26 @@ test_owner_launch (void)
 	g_autofree gchar *cmdline
 	    = g_strdup_printf ("console=ttyS0 luks=1 owner=%s",
 	                       json_object_get_string_member (vectors, "owner_address"));
-	AcSnpLaunchInputs inputs = { .firmware = ovmf,
-		                     .kernel = kernel,
-		                     .initrd = initrd,
-		                     .cmdline = cmdline,
-		                     .vcpus = 2,
-		                     .guest_features = AC_SNP_GUEST_FEATURES_DEFAULT };
-	guint8 measurement[AC_SNP_MEASUREMENT_SIZE];
-	guint8 pk[AC_SNP_RATLS_PK_RAW_SIZE];
 	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
-	AcSnpVerifyExpect e = { 0 };
-	AcSnpCertSource certs = { 0 };
 	AcSnpTcb tcb;
 
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_GENOA, 0x11, &tcb));
+	snp_test_tcb_floor (AC_SNP_PRODUCT_GENOA, &tcb);
 	tcb.snp++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_GENOA, &tcb, &error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_roots_add_trusted (roots, AC_SNP_PRODUCT_GENOA,
-	                                         ac_snp_firmware_get_ark (fw), &error));
-	g_assert_true (ac_snp_vcpu_sig_from_type ("EPYC-v4", &inputs.vcpu_sig, &error));
-	g_assert_true (ac_snp_launch_digest (&inputs, measurement, &error));
-	g_assert_no_error (error);
+	fw = snp_test_firmware_new (AC_SNP_PRODUCT_GENOA, &tcb, &roots);
+	snp_test_guest_init (&guest, cmdline, 2, "EPYC-v4");
 	/* the agent */
-	guest = ac_snp_firmware_launch (fw, &inputs, AC_SNP_POLICY_DEFAULT, NULL, &error);
-	key = ac_snp_ratls_key_generate (&error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (key, pk, &error));
-	g_assert_true (ac_snp_ratls_key_binding (pk, sizeof pk, rd, &error));
-	report = ac_snp_guest_get_report (guest, rd, 1, &error);
-	cert = ac_snp_ratls_cert_build (key, g_bytes_get_data (report, NULL),
-	                                g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
+	snp_test_boot (&agent, fw, &guest.inputs, AC_SNP_POLICY_DEFAULT);
 	/* the owner */
-	certs.leaf = ac_snp_firmware_get_vcek (fw);
-	certs.intermediate = ac_snp_firmware_get_ask (fw);
-	certs.ark = ac_snp_firmware_get_ark (fw);
-	ac_snp_verify_policy_init (&e.policy);
-	e.policy.have_expected_policy = TRUE;
-	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])measurement;
-	e.n_measurements = 1;
-	l = ac_snp_owner_launch_new (roots, &certs, &e, ac_aleph_snp_inject_sign, account, &error);
+	l = snp_test_owner_launch (fw, roots, guest.measurement, ac_aleph_snp_inject_sign, account);
+	g_assert_true (ac_snp_owner_launch_verify_platform (
+	    l, g_bytes_get_data (agent.cert, NULL), g_bytes_get_size (agent.cert), NULL, &error));
 	g_assert_no_error (error);
-	g_assert_true (ac_snp_owner_launch_verify_platform (l, g_bytes_get_data (cert, NULL),
-	                                                    g_bytes_get_size (cert), NULL, &error));
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_fresh_binding (pk, sizeof pk, ac_snp_owner_launch_get_nonce (l),
+	g_assert_true (ac_snp_ratls_fresh_binding (agent.pk_raw, sizeof agent.pk_raw,
+	                                           ac_snp_owner_launch_get_nonce (l),
 	                                           AC_SNP_RATLS_NONCE_SIZE, rd, &error));
-	fresh = ac_snp_guest_get_report (guest, rd, 1, &error);
-	g_assert_true (ac_snp_owner_launch_bind (l, pk, sizeof pk, g_bytes_get_data (fresh, NULL),
+	fresh = ac_snp_guest_get_report (agent.guest, rd, 1, &error);
+	g_assert_true (ac_snp_owner_launch_bind (l, agent.pk_raw, sizeof agent.pk_raw,
+	                                         g_bytes_get_data (fresh, NULL),
 	                                         g_bytes_get_size (fresh), &error));
 	g_assert_true (ac_snp_owner_launch_verify (l, NULL, &error));
 	g_assert_no_error (error);
@@ -319,16 +263,16 @@ test_owner_launch (void)
 	g_assert_no_error (error);
 	/* the agent's check */
 	g_assert_true (ac_aleph_snp_inject_check (
-	    g_bytes_get_data (sealed->payload, NULL), g_bytes_get_size (sealed->payload), pk,
-	    sizeof pk, ac_eth_account_get_address (account), &got, &error));
+	    g_bytes_get_data (sealed->payload, NULL), g_bytes_get_size (sealed->payload),
+	    agent.pk_raw, sizeof agent.pk_raw, ac_eth_account_get_address (account), &got, &error));
 	g_assert_no_error (error);
 	g_assert_cmpstr (ac_snp_secrets_lookup (got, AC_SNP_INJECT_LUKS_KEY, NULL), ==, "battery");
 	g_clear_pointer (&got, ac_snp_secrets_free);
 	/* another boot of the guest (another key) refuses it: the agent answers 403 */
-	pk[20] ^= 1;
+	agent.pk_raw[20] ^= 1;
 	g_assert_false (ac_aleph_snp_inject_check (
-	    g_bytes_get_data (sealed->payload, NULL), g_bytes_get_size (sealed->payload), pk,
-	    sizeof pk, ac_eth_account_get_address (account), &got, &error));
+	    g_bytes_get_data (sealed->payload, NULL), g_bytes_get_size (sealed->payload),
+	    agent.pk_raw, sizeof agent.pk_raw, ac_eth_account_get_address (account), &got, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_REFUSED);
 }
 

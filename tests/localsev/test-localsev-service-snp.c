@@ -15,14 +15,10 @@
 
 #include "ac-localsev-service-private.h"
 #if HAVE_SECP256K1
-#include <openssl/evp.h>
-
 #include "ac-aleph-snp-inject.h"
 #include "ac-eth-account.h"
 #include "ac-snp-firmware.h"
 #include "test-aleph-snp-agent.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 #endif
 
 /* the owner of tests/data/snp/aleph-runtime's expected digests */
@@ -337,18 +333,15 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_autoptr (AcLocalsevRecord) after = NULL;
 	g_autoptr (AcSnpFirmware) fw = NULL;
 	g_autoptr (AcSnpRoots) roots = NULL;
-	g_autoptr (AcSnpGuest) guest = NULL;
-	g_autoptr (EVP_PKEY) key = NULL;
-	g_autoptr (GBytes) cert = NULL;
+	g_auto (SnpTestBoot) boot = { 0 };
 	g_autoptr (TestSnpAgent) agent = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *stored = NULL;
 	g_autofree gchar *copy = NULL;
 	AcSnpCertSource certs = { 0 };
-	TestSnpAgentConfig c = { 0 };
+	TestSnpAgentConfig c;
 	const TestSnpAgentSeen *seen;
 	AcStatus *st = NULL;
-	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
 	guint8 secret[32];
 
 	if (!can_build (build_tools))
@@ -380,21 +373,14 @@ test_attest_unlocks (Fixture *f, gconstpointer data)
 	g_assert_cmpstr (ac_domain_get_tagged_disk (model)->source, ==, image->target);
 
 	/* a software chip boots it; its agent listens where snp-agent says */
-	fw = test_localsev_snp_chip (&roots);
-	guest
-	    = test_localsev_snp_boot (fw, model, prepared->record->snp_policy, &key, pk_raw, &cert);
-	c.cert = cert;
-	c.key = key;
-	c.guest = guest;
-	memcpy (c.pk_raw, pk_raw, sizeof c.pk_raw);
-	c.owner = ac_eth_account_get_address (owner);
+	fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, NULL, &roots);
+	test_localsev_snp_boot (&boot, fw, model, prepared->record->snp_policy);
+	c = test_snp_agent_config (&boot, ac_eth_account_get_address (owner));
 	agent = test_snp_agent_start (&c);
 	g_free (f->opts->snp_agent_host);
 	f->opts->snp_agent_host = g_strdup ("127.0.0.1");
 	f->opts->snp_agent_port = test_snp_agent_get_port (agent);
-	certs.leaf = ac_snp_firmware_get_vcek (fw);
-	certs.intermediate = ac_snp_firmware_get_ask (fw);
-	certs.ark = ac_snp_firmware_get_ark (fw);
+	certs = snp_test_cert_source (fw);
 	f->opts->snp_roots = ac_snp_roots_ref (roots);
 	f->opts->snp_certs = &certs;
 

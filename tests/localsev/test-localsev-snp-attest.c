@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "ac-aleph-snp-inject.h"
@@ -22,8 +21,6 @@
 #include "test-aleph-snp-agent.h"
 #include "../test-util.h"
 #include "test-localsev-util.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 
 #define UUID "6a0d2d0b-2c8e-4f55-9f34-4e8b4b1f0c21"
 #define PASSPHRASE "correct horse battery staple"
@@ -40,10 +37,7 @@ typedef struct {
 	AcLocalsevOptions *opts;
 	AcLocalsevPrepared *prepared;
 	/* the booted guest and its agent's TLS identity */
-	AcSnpGuest *guest;
-	EVP_PKEY *key;
-	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
-	GBytes *cert;
+	SnpTestBoot boot;
 } Fixture;
 
 /* the local flow prepares an SNP launch for the owner's key */
@@ -92,9 +86,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-	g_clear_pointer (&f->guest, ac_snp_guest_free);
-	g_clear_pointer (&f->key, EVP_PKEY_free);
-	g_clear_pointer (&f->cert, g_bytes_unref);
+	snp_test_boot_clear (&f->boot);
 	ac_localsev_prepared_free (f->prepared);
 	ac_localsev_options_free (f->opts);
 	ac_eth_account_free (f->owner);
@@ -113,25 +105,19 @@ boot (Fixture *f, const gchar *xml, guint64 policy)
 	g_autoptr (AcDomain) dom = ac_domain_parse (xml, -1, &error);
 
 	g_assert_no_error (error);
-	f->guest = test_localsev_snp_boot (fw, dom, policy, &f->key, f->pk_raw, &f->cert);
+	test_localsev_snp_boot (&f->boot, fw, dom, policy);
 }
 
 /* ac_localsev_snp_attest against the agent of the booted guest; what the agent saw (a copy) */
 static TestSnpAgentSeen
 attest (Fixture *f, AcLocalsevAttestation **att, GError **error)
 {
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
-		                  .intermediate = ac_snp_firmware_get_ask (fw),
-		                  .ark = ac_snp_firmware_get_ark (fw) };
-	TestSnpAgentConfig c = { 0 };
+	AcSnpCertSource certs = snp_test_cert_source (fw);
+	TestSnpAgentConfig c
+	    = test_snp_agent_config (&f->boot, ac_eth_account_get_address (f->owner));
 	g_autoptr (TestSnpAgent) agent = NULL;
 	TestSnpAgentSeen seen;
 
-	c.cert = f->cert;
-	c.key = f->key;
-	c.guest = f->guest;
-	memcpy (c.pk_raw, f->pk_raw, sizeof c.pk_raw);
-	c.owner = ac_eth_account_get_address (f->owner);
 	agent = test_snp_agent_start (&c);
 	*att = ac_localsev_snp_attest (f->opts, f->prepared->record, roots, &certs, HOST,
 	                               test_snp_agent_get_port (agent), PASSPHRASE, TIMEOUT_MS,
@@ -230,15 +216,13 @@ test_wrong_inputs (Fixture *f, gconstpointer data)
 static void
 test_attest_domain (Fixture *f, gconstpointer data)
 {
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (fw),
-		                  .intermediate = ac_snp_firmware_get_ask (fw),
-		                  .ark = ac_snp_firmware_get_ark (fw) };
+	AcSnpCertSource certs = snp_test_cert_source (fw);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcDomain) dom = ac_domain_parse (f->prepared->domain_xml, -1, &error);
 	g_autoptr (AcLocalsevAttestation) att = NULL;
 	g_autoptr (AcLocalsevRecord) r = NULL;
 	g_autoptr (TestSnpAgent) agent = NULL;
-	TestSnpAgentConfig c = { 0 };
+	TestSnpAgentConfig c;
 	const TestSnpAgentSeen *seen;
 
 	g_assert_no_error (error);
@@ -252,11 +236,7 @@ test_attest_domain (Fixture *f, gconstpointer data)
 	g_clear_error (&error);
 
 	boot (f, f->prepared->domain_xml, f->prepared->record->snp_policy);
-	c.cert = f->cert;
-	c.key = f->key;
-	c.guest = f->guest;
-	memcpy (c.pk_raw, f->pk_raw, sizeof c.pk_raw);
-	c.owner = ac_eth_account_get_address (f->owner);
+	c = test_snp_agent_config (&f->boot, ac_eth_account_get_address (f->owner));
 	agent = test_snp_agent_start (&c);
 	f->opts->snp_agent_host = g_strdup (HOST);
 	f->opts->snp_agent_port = test_snp_agent_get_port (agent);
@@ -296,7 +276,7 @@ main (int argc, char **argv)
 
 	g_test_init (&argc, &argv, NULL);
 	/* one software chip for all tests (its ARK and ASK take seconds to make) */
-	fw = test_localsev_snp_chip (&roots);
+	fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, NULL, &roots);
 #define ADD(path, data, fn)                                                                        \
 	g_test_add ("/localsnp/attest/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
 	ADD ("ok", NULL, test_ok);

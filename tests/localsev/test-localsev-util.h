@@ -1,8 +1,8 @@
 /*
  * What tests of the local flow in different executables share: the SEV domain of
  * tests/data/localsev, an error's class and what it names, the passphrase an SEV guest was given,
- * the SEV-SNP local runtime made of the vectors in tests/data/snp, and a software SEV-SNP chip that
- * boots a domain. Header-only.
+ * the SEV-SNP local runtime made of the vectors in tests/data/snp, and a domain booted by a
+ * software SEV-SNP chip (the chip, its roots and the boot: ../sev/test-snp-common.h). Header-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -22,6 +22,7 @@
 #include "ac-snp-policy.h"
 #include "ac-snp-ratls.h"
 #include "ac-snp-report.h"
+#include "../sev/test-snp-common.h"
 #include "../test-util.h"
 
 /* tests/data/localsev/domain.xml.in for the tag's @policy, the firmware @firmware of SHA-256
@@ -114,44 +115,17 @@ test_localsev_snp_runtime (const gchar *dir)
 	return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)text, len);
 }
 
-/* a software SEV-SNP chip (Milan) with a TCB above AMD's floor, and in *@roots roots that trust
- * its ARK; making its ARK and ASK takes seconds */
-static inline AcSnpFirmware *
-test_localsev_snp_chip (AcSnpRoots **roots)
-{
-	g_autoptr (GError) error = NULL;
-	AcSnpFirmware *fw;
-	AcSnpTcb tcb;
-
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.microcode++, tcb.snp++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
-	*roots = ac_snp_roots_new ();
-	g_assert_true (ac_snp_roots_add_trusted (*roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (fw), &error));
-	return fw;
-}
-
-/* the chip @fw launches @dom from the files, command line, vCPU count and CPU model it names,
- * with @policy; the guest's agent gets a fresh RA-TLS key (*@key, @pk_raw its raw public key)
- * and a certificate carrying a report bound to it (*@cert) */
-static inline AcSnpGuest *
-test_localsev_snp_boot (AcSnpFirmware *fw,
-                        const AcDomain *dom,
-                        guint64 policy,
-                        EVP_PKEY **key,
-                        guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE],
-                        GBytes **cert)
+/* the chip @fw (snp_test_firmware_new()) launches @dom from the files, command line, vCPU count
+ * and CPU model it names, with @policy, into @b: the guest's agent gets a fresh RA-TLS key and a
+ * certificate carrying a report bound to it */
+static inline void
+test_localsev_snp_boot (SnpTestBoot *b, AcSnpFirmware *fw, const AcDomain *dom, guint64 policy)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GBytes) ovmf = test_util_read_bytes (dom->loader);
 	g_autoptr (GBytes) kernel = test_util_read_bytes (dom->os_kernel);
 	g_autoptr (GBytes) initrd = test_util_read_bytes (dom->os_initrd);
-	g_autoptr (GBytes) report = NULL;
 	AcSnpLaunchInputs in = { 0 };
-	AcSnpGuest *guest;
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
 
 	in.firmware = ovmf;
 	in.kernel = kernel;
@@ -160,16 +134,5 @@ test_localsev_snp_boot (AcSnpFirmware *fw,
 	in.vcpus = MAX (dom->vcpus, 1);
 	g_assert_true (ac_snp_vcpu_sig_from_type (dom->cpu_model, &in.vcpu_sig, &error));
 	in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
-	guest = ac_snp_firmware_launch (fw, &in, policy, NULL, &error);
-	g_assert_no_error (error);
-	*key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (*key, pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (pk_raw, AC_SNP_RATLS_PK_RAW_SIZE, rd, &error));
-	report = ac_snp_guest_get_report (guest, rd, 1, &error);
-	g_assert_no_error (error);
-	*cert = ac_snp_ratls_cert_build (*key, g_bytes_get_data (report, NULL),
-	                                 g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
-	return guest;
+	snp_test_boot (b, fw, &in, policy);
 }

@@ -16,6 +16,7 @@
 #include "ac-error.h"
 #include "ac-snp-runtime.h"
 #include "test-sev-common.h"
+#include "test-snp-common.h"
 #include "../test-util.h"
 
 static gchar *tmpdir = NULL;
@@ -47,84 +48,41 @@ cli (gchar **out, gchar **err, const gchar *first, ...)
 	return rc;
 }
 
-typedef struct {
-	gchar *name;
-	gchar **argv; /* "snp" "measure" and sev-snp-measure's options */
-	gchar *expected;
-} CliCase;
-
-static void
-cli_case_free (gpointer p)
-{
-	CliCase *c = p;
-	g_free (c->name);
-	g_strfreev (c->argv);
-	g_free (c->expected);
-	g_free (c);
-}
-
-/* sev-snp-measure's command line, with `virt-aleph snp measure` for `sev-snp-measure` and the
- * Debian OVMF where meson says it is */
+/* sev-snp-measure's cases (SnpTestCase), each command line made `virt-aleph snp measure`'s:
+ * "snp" "measure" for `sev-snp-measure`, and the Debian OVMF where meson says it is */
 static GPtrArray *
 cli_cases_load (void)
 {
-	g_autofree gchar *dir = vec_dir ();
-	g_autofree gchar *path = g_build_filename (dir, "cases_output.txt", NULL);
-	g_autofree gchar *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	g_autoptr(GError) error = NULL;
-	GPtrArray *cases = g_ptr_array_new_with_free_func (cli_case_free);
-	CliCase *cur = NULL;
+	GPtrArray *cases = snp_test_cases_load ();
 
-	g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-	lines = g_strsplit (text, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		const gchar *l = lines[i];
-		if (l[0] == 'C' && g_ascii_isdigit (l[1])) {
-			cur = g_new0 (CliCase, 1);
-			cur->name = g_strndup (l, strcspn (l, " "));
-			g_ptr_array_add (cases, cur);
-		} else if (cur != NULL && g_str_has_prefix (l, "  cmd: ")) {
-			g_auto(GStrv) a = NULL;
-			GPtrArray *v = g_ptr_array_new ();
-			g_assert_true (g_shell_parse_argv (l + 7, NULL, &a, &error));
-			g_assert_cmpstr (a[0], ==, "sev-snp-measure");
-			g_ptr_array_add (v, g_strdup ("snp"));
-			g_ptr_array_add (v, g_strdup ("measure"));
-			for (guint j = 1; a[j] != NULL; j++) {
-				if (strcmp (a[j], "/usr/share/ovmf/OVMF.fd") == 0) {
-					const gchar *fw = g_getenv ("SNP_DEBIAN_OVMF");
-					g_assert_nonnull (fw);
-					g_ptr_array_add (v, g_strdup (fw));
-				} else {
-					g_ptr_array_add (v, g_strdup (a[j]));
-				}
+	for (guint i = 0; i < cases->len; i++) {
+		SnpTestCase *c = g_ptr_array_index (cases, i);
+		GPtrArray *v = g_ptr_array_new ();
+
+		g_assert_nonnull (c->argv);
+		g_ptr_array_add (v, g_strdup ("snp"));
+		g_ptr_array_add (v, g_strdup ("measure"));
+		for (guint j = 1; c->argv[j] != NULL; j++) {
+			if (strcmp (c->argv[j], "/usr/share/ovmf/OVMF.fd") == 0) {
+				const gchar *fw = g_getenv ("SNP_DEBIAN_OVMF");
+				g_assert_nonnull (fw);
+				g_ptr_array_add (v, g_strdup (fw));
+			} else {
+				g_ptr_array_add (v, g_strdup (c->argv[j]));
 			}
-			g_ptr_array_add (v, NULL);
-			cur->argv = (gchar **)g_ptr_array_free (v, FALSE);
-		} else if (cur != NULL && g_str_has_prefix (l, "  sev-snp-measure: ")) {
-			cur->expected = g_strstrip (g_strdup (l + 19));
 		}
+		g_ptr_array_add (v, NULL);
+		g_strfreev (c->argv);
+		c->argv = (gchar **)g_ptr_array_free (v, FALSE);
 	}
 	g_assert_cmpuint (cases->len, ==, 15);
 	return cases;
 }
 
-static const CliCase *
-find_case (const GPtrArray *cases, const gchar *name)
-{
-	for (guint i = 0; i < cases->len; i++) {
-		const CliCase *c = g_ptr_array_index ((GPtrArray *)cases, i);
-		if (strcmp (c->name, name) == 0)
-			return c;
-	}
-	g_error ("no case %s", name);
-}
-
 static void
 test_case (gconstpointer data)
 {
-	const CliCase *c = data;
+	const SnpTestCase *c = data;
 	g_autofree gchar *out = NULL, *want = g_strdup_printf ("%s\n", c->expected);
 
 	g_assert_cmpint (run ((const gchar *const *)c->argv, &out, NULL), ==, AC_EXIT_OK);
@@ -135,8 +93,8 @@ test_case (gconstpointer data)
 static gint
 run_c6 (const GPtrArray *cases, gchar **out, gchar **err, const gchar *const *extra)
 {
-	const CliCase *c6 = find_case (cases, "C6");
-	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+	const SnpTestCase *c6 = snp_test_case_find (cases, "C6");
+	g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
 	for (guint i = 0; c6->argv[i] != NULL; i++)
 		g_ptr_array_add (args, c6->argv[i]);
@@ -149,11 +107,11 @@ run_c6 (const GPtrArray *cases, gchar **out, gchar **err, const gchar *const *ex
 static void
 test_output_formats (gconstpointer data)
 {
-	const CliCase *c6 = find_case (data, "C6");
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	g_autofree guint8 *raw = NULL;
 	g_autofree gchar *b64 = NULL, *out = NULL, *want = NULL;
-	g_autoptr(JsonParser) p = json_parser_new ();
-	g_autoptr(GError) error = NULL;
+	g_autoptr (JsonParser) p = json_parser_new ();
+	g_autoptr (GError) error = NULL;
 	JsonObject *o;
 	gsize n = 0;
 
@@ -185,12 +143,12 @@ test_output_formats (gconstpointer data)
 static void
 test_debug_trace (gconstpointer data)
 {
-	const CliCase *c6 = find_case (data, "C6");
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	g_autofree gchar *dir = vec_dir ();
 	g_autofree gchar *tpath = g_build_filename (dir, "trace_C6.txt", NULL);
 	g_autofree gchar *trace = NULL, *out = NULL, *err = NULL;
 	g_autofree gchar *want = g_strdup_printf ("%s\n", c6->expected);
-	g_auto(GStrv) lines = NULL;
+	g_auto (GStrv) lines = NULL;
 	const gchar *extra[] = { "--debug", NULL };
 	const gchar *pos;
 	guint steps = 0, pages = 0;
@@ -226,10 +184,10 @@ test_debug_trace (gconstpointer data)
 static void
 test_equivalent_options (gconstpointer data)
 {
-	const CliCase *c6 = find_case (data, "C6");
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	g_autofree gchar *want = g_strdup_printf ("%s\n", c6->expected);
 	g_autofree gchar *seed = NULL, *out = NULL;
-	g_autoptr(GPtrArray) args = g_ptr_array_new ();
+	g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
 	g_assert_cmpint (cli (&seed, NULL, "snp", "measure", "--mode", "snp:ovmf-hash", "--ovmf",
 	                      "fixtures/ovmf_AmdSev_suffix.bin", NULL),
@@ -375,7 +333,7 @@ test_help_lists_options (void)
 static void
 test_make_runtime (gconstpointer data)
 {
-	const CliCase *c6 = find_case (data, "C6");
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
 	g_autofree gchar *outdir = g_build_filename (tmpdir, "runtime", NULL);
 	g_autofree gchar *manifest_path = g_build_filename (outdir, "manifest.json", NULL);
 	g_autofree gchar *bundle_path = g_build_filename (outdir, "bundle.tar.gz", NULL);
@@ -388,8 +346,8 @@ test_make_runtime (gconstpointer data)
 	g_autofree gchar *digest = NULL;
 	AcSnpRuntimeFiles files = { 0 };
 	guint n = 0;
-	const gchar *inputs[] = { "fixtures/ovmf_AmdSev_suffix.bin", "inputs/kernel.bin",
-		                  "inputs/initrd.bin" };
+	const gchar *inputs[]
+	    = { "fixtures/ovmf_AmdSev_suffix.bin", "inputs/kernel.bin", "inputs/initrd.bin" };
 
 	g_assert_cmpint (cli (&out, &err, "snp", "make-runtime", "--ovmf", inputs[0], "--kernel",
 	                      inputs[1], "--initrd", inputs[2], "--cpu-model", "EPYC-v4",
@@ -465,7 +423,7 @@ test_make_runtime (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr (GPtrArray) cases = NULL;
 	int ret;
 
 	g_test_init (&argc, &argv, NULL);
@@ -473,7 +431,7 @@ main (int argc, char **argv)
 	tmpdir = g_dir_make_tmp ("snp-cli-XXXXXX", NULL);
 	cases = cli_cases_load ();
 	for (guint i = 0; i < cases->len; i++) {
-		const CliCase *c = g_ptr_array_index (cases, i);
+		const SnpTestCase *c = g_ptr_array_index (cases, i);
 		g_autofree gchar *name = g_strdup_printf ("/snp/cli/measure/vectors/%s", c->name);
 		g_test_add_data_func (name, c, test_case);
 	}

@@ -20,6 +20,7 @@
 #include "ac-snp-kds.h"
 #include "ac-snp-policy.h"
 #include "test-sev-common.h"
+#include "test-snp-common.h"
 
 static gchar *tmpdir;
 
@@ -157,10 +158,9 @@ firmware_make (Firmware *f)
 	const gchar *paths[3];
 	g_autofree gchar *vcek_path = NULL, *chain_path = NULL, *crl_path = NULL;
 
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
+	snp_test_tcb_floor (AC_SNP_PRODUCT_MILAN, &tcb);
 	tcb.microcode++;
-	f->fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
+	f->fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, NULL);
 	g_assert_true (g_file_get_contents (ovmf_path, &ovmf_data, &len, &error));
 	ovmf = g_bytes_new_take (g_steal_pointer (&ovmf_data), len);
 	in.firmware = ovmf;

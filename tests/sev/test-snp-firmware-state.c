@@ -17,6 +17,7 @@
 #include "ac-error.h"
 #include "ac-snp-firmware.h"
 #include "ac-snp-verify.h"
+#include "test-snp-common.h"
 
 /* one firmware (two RSA-4096 keys) for the whole program, saved once */
 static AcSnpFirmware *fw;
@@ -441,14 +442,10 @@ int
 main (int argc, char **argv)
 {
 	g_autoptr (GError) error = NULL;
-	AcSnpTcb tcb;
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.snp++, tcb.microcode++;
-	fw = ac_snp_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb, &error);
-	g_assert_no_error (error);
+	fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, NULL, NULL);
 	ac_snp_firmware_revoke_ask (fw);
 	tmp = g_dir_make_tmp ("snp-fw-state-XXXXXX", &error);
 	g_assert_no_error (error);

@@ -19,14 +19,6 @@
 
 static JsonObject *vectors;
 
-static gchar *
-node_to_json (JsonNode *node)
-{
-	g_autoptr (JsonGenerator) gen = json_generator_new ();
-	json_generator_set_root (gen, node);
-	return json_generator_to_data (gen, NULL);
-}
-
 static void
 test_vectors (void)
 {
@@ -36,7 +28,7 @@ test_vectors (void)
 	for (guint i = 0; i < json_array_get_length (cases); i++) {
 		JsonObject *c = json_array_get_object_element (cases, i);
 		g_autofree gchar *secrets_json
-		    = node_to_json (json_object_get_member (c, "secrets"));
+		    = json_to_string (json_object_get_member (c, "secrets"), FALSE);
 		g_autoptr (GError) error = NULL;
 		g_autoptr (AcSnpSecrets) secrets = NULL;
 		g_autoptr (GBytes) canonical = NULL;

@@ -15,6 +15,7 @@
 #include "ac-sev-guid.h"
 #include "ac-snp-measure.h"
 #include "test-sev-common.h"
+#include "test-snp-common.h"
 
 static gchar *
 snp_path (const gchar *rel)
@@ -32,7 +33,7 @@ static GBytes *
 snp_load (const gchar *rel)
 {
 	g_autofree gchar *path = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	gchar *buf = NULL;
 	gsize len = 0;
 
@@ -46,50 +47,6 @@ snp_load (const gchar *rel)
 }
 
 /* ---- the cases of cases_output.txt ---- */
-
-typedef struct {
-	gchar *name;
-	gchar **argv; /* sev-snp-measure's command line */
-	gchar *expected;
-} SnpCase;
-
-static void
-snp_case_free (gpointer p)
-{
-	SnpCase *c = p;
-	g_free (c->name);
-	g_strfreev (c->argv);
-	g_free (c->expected);
-	g_free (c);
-}
-
-static GPtrArray *
-snp_cases_load (void)
-{
-	g_autofree gchar *path = snp_path ("cases_output.txt");
-	g_autofree gchar *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	g_autoptr(GError) error = NULL;
-	GPtrArray *cases = g_ptr_array_new_with_free_func (snp_case_free);
-	SnpCase *cur = NULL;
-
-	g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-	lines = g_strsplit (text, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		const gchar *l = lines[i];
-		if (l[0] == 'C' && g_ascii_isdigit (l[1])) {
-			cur = g_new0 (SnpCase, 1);
-			cur->name = g_strndup (l, strcspn (l, " "));
-			g_ptr_array_add (cases, cur);
-		} else if (cur != NULL && g_str_has_prefix (l, "  cmd: ")) {
-			g_assert_true (g_shell_parse_argv (l + 7, NULL, &cur->argv, &error));
-			g_assert_cmpstr (cur->argv[0], ==, "sev-snp-measure");
-		} else if (cur != NULL && g_str_has_prefix (l, "  sev-snp-measure: ")) {
-			cur->expected = g_strstrip (g_strdup (l + 19));
-		}
-	}
-	return cases;
-}
 
 typedef struct {
 	AcSnpLaunchInputs in;
@@ -120,7 +77,7 @@ snp_uint (const gchar *s)
 static void
 snp_args_parse (gchar **argv, SnpArgs *a)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 
 	memset (a, 0, sizeof (*a));
 	a->in.guest_features = AC_SNP_GUEST_FEATURES_DEFAULT;
@@ -162,8 +119,8 @@ snp_args_parse (gchar **argv, SnpArgs *a)
 static void
 test_vector_case (gconstpointer data)
 {
-	const SnpCase *c = data;
-	g_autoptr(GError) error = NULL;
+	const SnpTestCase *c = data;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *hex = NULL;
 	guint8 ld[AC_SNP_LD_SIZE];
 	SnpArgs a;
@@ -186,7 +143,7 @@ test_vector_count (gconstpointer data)
 	/* every case of the file is run (a parse that lost some would be a silent gap) */
 	g_assert_cmpuint (cases->len, ==, 15);
 	for (guint i = 0; i < cases->len; i++) {
-		const SnpCase *c = g_ptr_array_index ((GPtrArray *)cases, i);
+		const SnpTestCase *c = g_ptr_array_index ((GPtrArray *)cases, i);
 		g_assert_nonnull (c->argv);
 		g_assert_cmpuint (strlen (c->expected), ==, 96);
 	}
@@ -194,23 +151,12 @@ test_vector_count (gconstpointer data)
 
 /* ---- C6: VMSA dumps and the page trace ---- */
 
-static const SnpCase *
-snp_find_case (const GPtrArray *cases, const gchar *name)
-{
-	for (guint i = 0; i < cases->len; i++) {
-		const SnpCase *c = g_ptr_array_index ((GPtrArray *)cases, i);
-		if (strcmp (c->name, name) == 0)
-			return c;
-	}
-	g_error ("no case %s", name);
-}
-
 static void
 test_vmsa_c6 (gconstpointer data)
 {
-	const SnpCase *c6 = snp_find_case (data, "C6");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	SnpArgs a;
 
 	snp_args_parse (c6->argv, &a);
@@ -218,7 +164,7 @@ test_vmsa_c6 (gconstpointer data)
 	g_assert_no_error (error);
 	for (guint i = 0; i < 2; i++) {
 		g_autofree gchar *rel = g_strdup_printf ("vmsa_C6/vmsa%u.bin", i);
-		g_autoptr(GBytes) want = snp_load (rel);
+		g_autoptr (GBytes) want = snp_load (rel);
 		guint8 page[AC_SEV_VMSA_SIZE];
 
 		ac_snp_vmsa_build (i == 0, ac_snp_ovmf_get_ap_eip (ovmf), a.in.vcpu_sig,
@@ -262,14 +208,14 @@ snp_trace_cb (const AcSnpPageTrace *p, gpointer user_data)
 static void
 test_trace_c6 (gconstpointer data)
 {
-	const SnpCase *c6 = snp_find_case (data, "C6");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
-	g_autoptr(GBytes) tb = snp_load ("trace_C6.txt");
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GBytes) tb = snp_load ("trace_C6.txt");
 	g_autofree gchar *text = g_strndup (g_bytes_get_data (tb, NULL), g_bytes_get_size (tb));
-	g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-	g_autoptr(GPtrArray) after = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr(GPtrArray) sect = g_ptr_array_new_with_free_func (g_free);
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	g_autoptr (GPtrArray) after = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) sect = g_ptr_array_new_with_free_func (g_free);
 	SnpTrace t = { g_array_new (FALSE, TRUE, sizeof (SnpTracePage)) };
 	guint8 ld[AC_SNP_LD_SIZE], prev[AC_SNP_LD_SIZE] = { 0 };
 	const AcSnpSection *sections;
@@ -365,9 +311,9 @@ test_trace_c6 (gconstpointer data)
 static void
 test_ovmf_hash_seed (gconstpointer data)
 {
-	const SnpCase *c6 = snp_find_case (data, "C6");
-	const SnpCase *c0 = snp_find_case (data, "C0");
-	g_autoptr(GError) error = NULL;
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
+	const SnpTestCase *c0 = snp_test_case_find (data, "C0");
+	g_autoptr (GError) error = NULL;
 	guint8 h[AC_SNP_LD_SIZE], ld[AC_SNP_LD_SIZE];
 	g_autofree gchar *hex = NULL;
 	SnpArgs a;
@@ -395,7 +341,7 @@ test_ovmf_hash_seed (gconstpointer data)
 static void
 large_kernel_check (SnpArgs *x, GBytes *kernel, GBytes *initrd, guint8 out[AC_SNP_LD_SIZE])
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	guint8 seed[AC_SNP_LD_SIZE], b[AC_SNP_LD_SIZE];
 
 	x->in.kernel = kernel;
@@ -415,9 +361,9 @@ large_kernel_check (SnpArgs *x, GBytes *kernel, GBytes *initrd, guint8 out[AC_SN
 static void
 test_large_kernel (gconstpointer data)
 {
-	const SnpCase *c6 = snp_find_case (data, "C6");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) big = NULL, big_initrd = NULL;
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) big = NULL, big_initrd = NULL;
 	guint8 seed[AC_SNP_LD_SIZE], a[AC_SNP_LD_SIZE], b[AC_SNP_LD_SIZE], c[AC_SNP_LD_SIZE];
 	guint8 *k = g_malloc (3 << 20);
 	SnpArgs x;
@@ -448,7 +394,7 @@ test_large_kernel (gconstpointer data)
 static void
 test_vcpu (void)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr (GError) error = NULL;
 	guint32 sig = 0, sig2 = 0;
 
 	g_assert_true (ac_snp_vcpu_sig_from_type ("EPYC-v4", &sig, &error));
@@ -520,7 +466,7 @@ snp_entry_data (const guint8 *fw, gsize len, const gchar *guid, gsize data_len)
 static guint8 *
 snp_fixture (gsize *len)
 {
-	g_autoptr(GBytes) b = snp_load ("fixtures/ovmf_AmdSev_suffix.bin");
+	g_autoptr (GBytes) b = snp_load ("fixtures/ovmf_AmdSev_suffix.bin");
 	*len = g_bytes_get_size (b);
 	return g_memdup2 (g_bytes_get_data (b, NULL), *len);
 }
@@ -603,9 +549,9 @@ test_hostile (gconstpointer data)
 {
 	Tamper t = GPOINTER_TO_UINT (data);
 	const gchar *needle = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) fwb = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) fwb = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	gsize len = 0, meta_e, meta, desc;
 	guint8 *fw = snp_fixture (&len);
 
@@ -734,9 +680,9 @@ test_hostile (gconstpointer data)
 static void
 test_fixture_ok (void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) fwb = NULL;
-	g_autoptr(AcSnpOvmf) ovmf = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) fwb = NULL;
+	g_autoptr (AcSnpOvmf) ovmf = NULL;
 	gsize len = 0;
 	guint8 *fw = snp_fixture (&len);
 	guint n = 0;
@@ -753,9 +699,9 @@ test_fixture_ok (void)
 static void
 test_inputs_refused (gconstpointer data)
 {
-	const SnpCase *c6 = snp_find_case (data, "C6");
-	const SnpCase *c5 = snp_find_case (data, "C5");
-	g_autoptr(GError) error = NULL;
+	const SnpTestCase *c6 = snp_test_case_find (data, "C6");
+	const SnpTestCase *c5 = snp_test_case_find (data, "C5");
+	g_autoptr (GError) error = NULL;
 	guint8 ld[AC_SNP_LD_SIZE];
 	SnpArgs a, x;
 
@@ -802,13 +748,13 @@ test_inputs_refused (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr (GPtrArray) cases = NULL;
 
 	g_test_init (&argc, &argv, NULL);
-	cases = snp_cases_load ();
+	cases = snp_test_cases_load ();
 	g_test_add_data_func ("/snp/measure/vectors/count", cases, test_vector_count);
 	for (guint i = 0; i < cases->len; i++) {
-		const SnpCase *c = g_ptr_array_index (cases, i);
+		const SnpTestCase *c = g_ptr_array_index (cases, i);
 		g_autofree gchar *name = g_strdup_printf ("/snp/measure/vectors/%s", c->name);
 		g_test_add_data_func (name, c, test_vector_case);
 	}

@@ -20,19 +20,11 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 
-/* an Aleph guest as its agent shows it: a firmware guest, a TLS key, its certificate */
-typedef struct {
-	AcSnpGuest *guest;
-	EVP_PKEY *key;
-	guint8 pk_raw[AC_SNP_RATLS_PK_RAW_SIZE];
-	GBytes *cert;
-} Agent;
-
 typedef struct {
 	AcSnpFirmware *fw;
 	AcSnpRoots *roots;
 	SnpTestGuest guest;
-	Agent agent;
+	SnpTestBoot agent; /* an Aleph guest as its agent shows it */
 	/* what the fake signer saw */
 	gchar signed_text[AC_SNP_INJECT_PAYLOAD_LEN + 1];
 	guint n_signed;
@@ -57,37 +49,16 @@ fake_sign (const gchar *payload,
 	return TRUE;
 }
 
+/* the fixture's guest launched with @policy, its agent's key and certificate in @a */
 static void
-agent_boot (Fixture *f, Agent *a, guint64 policy)
+agent_boot (Fixture *f, SnpTestBoot *a, guint64 policy)
 {
-	g_autoptr (GError) error = NULL;
-	g_autoptr (GBytes) report = NULL;
-	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
-
-	a->guest = ac_snp_firmware_launch (f->fw, &f->guest.inputs, policy, NULL, &error);
-	g_assert_no_error (error);
-	a->key = ac_snp_ratls_key_generate (&error);
-	g_assert_no_error (error);
-	g_assert_true (ac_snp_ratls_pk_raw_from_key (a->key, a->pk_raw, &error));
-	g_assert_true (ac_snp_ratls_key_binding (a->pk_raw, sizeof a->pk_raw, rd, &error));
-	report = ac_snp_guest_get_report (a->guest, rd, 1, &error);
-	g_assert_no_error (error);
-	a->cert = ac_snp_ratls_cert_build (a->key, g_bytes_get_data (report, NULL),
-	                                   g_bytes_get_size (report), &error);
-	g_assert_no_error (error);
-}
-
-static void
-agent_clear (Agent *a)
-{
-	g_clear_pointer (&a->guest, ac_snp_guest_free);
-	g_clear_pointer (&a->key, EVP_PKEY_free);
-	g_clear_pointer (&a->cert, g_bytes_unref);
+	snp_test_boot (a, f->fw, &f->guest.inputs, policy);
 }
 
 /* GET /.well-known/attestation?nonce=: a report for the fresh binding of @pk_raw and @nonce */
 static GBytes *
-agent_fresh (Agent *a, const guint8 *pk_raw, const guint8 *nonce)
+agent_fresh (SnpTestBoot *a, const guint8 *pk_raw, const guint8 *nonce)
 {
 	g_autoptr (GError) error = NULL;
 	guint8 rd[AC_SNP_REPORT_DATA_SIZE];
@@ -102,15 +73,7 @@ agent_fresh (Agent *a, const guint8 *pk_raw, const guint8 *nonce)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpTcb tcb;
-
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 1, &tcb));
-	tcb.bootloader++, tcb.snp++, tcb.microcode++;
-	f->fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, &tcb);
-	f->roots = ac_snp_roots_new ();
-	g_assert_true (ac_snp_roots_add_trusted (f->roots, AC_SNP_PRODUCT_MILAN,
-	                                         ac_snp_firmware_get_ark (f->fw), &error));
+	f->fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, NULL, &f->roots);
 	/* the owner computes the launch digest on its side */
 	snp_test_guest_init (
 	    &f->guest, "console=ttyS0 luks=1 owner=0x17c5185167401ed00cf5f5b2fc97d9bbfdb7d025", 2,
@@ -121,7 +84,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-	agent_clear (&f->agent);
+	snp_test_boot_clear (&f->agent);
 	ac_snp_roots_unref (f->roots);
 	ac_snp_firmware_free (f->fw);
 	snp_test_guest_clear (&f->guest);
@@ -130,21 +93,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static AcSnpOwnerLaunch *
 owner_launch (Fixture *f)
 {
-	g_autoptr (GError) error = NULL;
-	AcSnpCertSource certs = { .leaf = ac_snp_firmware_get_vcek (f->fw),
-		                  .intermediate = ac_snp_firmware_get_ask (f->fw),
-		                  .ark = ac_snp_firmware_get_ark (f->fw) };
-	AcSnpVerifyExpect e = { 0 };
-	AcSnpOwnerLaunch *l;
-
-	ac_snp_verify_policy_init (&e.policy);
-	e.policy.have_expected_policy = TRUE;
-	e.policy.expected_policy = AC_SNP_POLICY_DEFAULT;
-	e.measurements = (const guint8 (*)[AC_SNP_MEASUREMENT_SIZE])f->guest.measurement;
-	e.n_measurements = 1;
-	l = ac_snp_owner_launch_new (f->roots, &certs, &e, fake_sign, f, &error);
-	g_assert_no_error (error);
-	return l;
+	return snp_test_owner_launch (f->fw, f->roots, f->guest.measurement, fake_sign, f);
 }
 
 static gboolean
@@ -283,12 +232,12 @@ test_ok (Fixture *f, gconstpointer data)
 	}
 	/* another server for the injection (another key, e.g. after a reboot) */
 	{
-		Agent other = { 0 };
+		SnpTestBoot other = { 0 };
 		agent_boot (f, &other, AC_SNP_POLICY_DEFAULT);
 		g_assert_false (ac_snp_owner_launch_check_channel (
 		    l, g_bytes_get_data (other.cert, NULL), g_bytes_get_size (other.cert), &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
-		agent_clear (&other);
+		snp_test_boot_clear (&other);
 	}
 }
 
@@ -442,7 +391,7 @@ test_other_guest (Fixture *f, gconstpointer data)
 	g_autoptr (AcSnpOwnerLaunch) l = owner_launch (f);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GBytes) fresh = NULL;
-	Agent other = { 0 };
+	SnpTestBoot other = { 0 };
 
 	agent_boot (f, &other, AC_SNP_POLICY_DEFAULT);
 	g_assert_true (platform (l, f->agent.cert, NULL));
@@ -452,7 +401,7 @@ test_other_guest (Fixture *f, gconstpointer data)
 	g_assert_false (ac_snp_owner_launch_verify (l, NULL, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_MISMATCH);
 	g_assert_nonnull (strstr (error->message, "REPORT_ID"));
-	agent_clear (&other);
+	snp_test_boot_clear (&other);
 	assert_failed_for_good (l, f);
 }
 
@@ -465,7 +414,7 @@ test_failed_checks (Fixture *f, gconstpointer data)
 	g_autoptr (GError) error = NULL;
 	{
 		g_autoptr (AcSnpOwnerLaunch) l = owner_launch (f);
-		Agent wrong = { 0 };
+		SnpTestBoot wrong = { 0 };
 		ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_WRONG_MEASUREMENT);
 		agent_boot (f, &wrong, AC_SNP_POLICY_DEFAULT);
 		ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_NONE);
@@ -474,31 +423,31 @@ test_failed_checks (Fixture *f, gconstpointer data)
 		g_test_message ("wrong measurement: %s", error->message);
 		g_assert_nonnull (strstr (error->message, "MEASUREMENT"));
 		g_clear_error (&error);
-		agent_clear (&wrong);
+		snp_test_boot_clear (&wrong);
 		assert_failed_for_good (l, f);
 	}
 	{
 		g_autoptr (AcSnpOwnerLaunch) l = owner_launch (f);
-		Agent debug = { 0 };
+		SnpTestBoot debug = { 0 };
 		agent_boot (f, &debug, AC_SNP_POLICY_DEFAULT | AC_SNP_POLICY_DEBUG);
 		g_assert_false (platform (l, debug.cert, &error));
 		g_assert_nonnull (error);
 		g_test_message ("debug policy: %s", error->message);
 		g_assert_true (error->code == AC_ERROR_REFUSED || error->code == AC_ERROR_MISMATCH);
 		g_clear_error (&error);
-		agent_clear (&debug);
+		snp_test_boot_clear (&debug);
 		assert_failed_for_good (l, f);
 	}
 	{
 		g_autoptr (AcSnpOwnerLaunch) l = owner_launch (f);
-		Agent other_chip = { 0 };
+		SnpTestBoot other_chip = { 0 };
 		ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_OTHER_CHIP);
 		agent_boot (f, &other_chip, AC_SNP_POLICY_DEFAULT);
 		ac_snp_firmware_set_attacks (f->fw, AC_SNP_FIRMWARE_ATTACK_NONE);
 		g_assert_false (platform (l, other_chip.cert, &error));
 		g_assert_error (error, AC_ERROR, AC_ERROR_UNTRUSTED);
 		g_clear_error (&error);
-		agent_clear (&other_chip);
+		snp_test_boot_clear (&other_chip);
 		assert_failed_for_good (l, f);
 	}
 	{

@@ -39,28 +39,6 @@ manifest (void)
 	return rt;
 }
 
-/* the launch digest sev-snp-measure printed for case @name ("C6") */
-static void
-vector_digest (const gchar *name, guint8 out[AC_SNP_LD_SIZE])
-{
-	g_autoptr (GBytes) b = snp_test_load ("sev-snp-measure", "cases_output.txt");
-	g_autofree gchar *text = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
-	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-	gboolean in_case = FALSE;
-	for (guint i = 0; lines[i] != NULL; i++) {
-		const gchar *l = lines[i];
-		if (l[0] == 'C')
-			in_case = g_str_has_prefix (l, name) && l[strlen (name)] == ' ';
-		if (in_case && g_str_has_prefix (l, "  sev-snp-measure: ")) {
-			g_autoptr (GError) error = NULL;
-			g_assert_true (ac_codec_hex_decode_fixed (name, l + 19, AC_CODEC_HEX_LOWER,
-			                                          out, AC_SNP_LD_SIZE, &error));
-			return;
-		}
-	}
-	g_error ("case %s not in cases_output.txt", name);
-}
-
 static void
 files_load (AcSnpRuntimeFiles *f)
 {
@@ -227,11 +205,11 @@ test_measurements (void)
 	    c10[AC_SNP_LD_SIZE];
 	guint n = 0;
 
-	vector_digest ("C6", c6);
-	vector_digest ("C7", c7);
-	vector_digest ("C8", c8);
-	vector_digest ("C9", c9);
-	vector_digest ("C10", c10);
+	snp_test_vector_digest ("C6", c6);
+	snp_test_vector_digest ("C7", c7);
+	snp_test_vector_digest ("C8", c8);
+	snp_test_vector_digest ("C9", c9);
+	snp_test_vector_digest ("C10", c10);
 	files_load (&files);
 	g_assert_true (
 	    ac_snp_runtime_expected_measurements (rt, &files, OWNER_MIXED, 2, &m, &n, &error));

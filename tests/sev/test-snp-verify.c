@@ -230,9 +230,9 @@ typedef struct {
 
 /* the built-in floor of @product plus one in every component: a platform up to date */
 static void
-tcb_above_floor (AcSnpProduct product, guint8 cpuid_model, AcSnpTcb *tcb)
+tcb_above_floor (AcSnpProduct product, AcSnpTcb *tcb)
 {
-	g_assert_true (ac_snp_verify_policy_builtin_floor (product, cpuid_model, tcb));
+	snp_test_tcb_floor (product, tcb);
 	tcb->bootloader++, tcb->tee++, tcb->snp++, tcb->microcode++;
 	if (product == AC_SNP_PRODUCT_TURIN)
 		tcb->fmc++;
@@ -242,20 +242,13 @@ static void
 fixture_setup_product (Fixture *f, AcSnpProduct product, const AcSnpTcb *tcb_or_null)
 {
 	g_autoptr (GError) error = NULL;
-	guint8 model = product == AC_SNP_PRODUCT_GENOA   ? 0x11
-	               : product == AC_SNP_PRODUCT_TURIN ? 0x02
-	                                                 : 0x01;
 	AcSnpTcb tcb;
 
 	if (tcb_or_null != NULL)
 		tcb = *tcb_or_null;
 	else
-		tcb_above_floor (product, model, &tcb);
-	f->fw = snp_test_firmware_new (product, &tcb);
-	f->roots = ac_snp_roots_new ();
-	g_assert_true (
-	    ac_snp_roots_add_trusted (f->roots, product, ac_snp_firmware_get_ark (f->fw), &error));
-	g_assert_no_error (error);
+		tcb_above_floor (product, &tcb);
+	f->fw = snp_test_firmware_new (product, &tcb, &f->roots);
 	f->kds_state.fw = f->fw;
 	f->cache = g_dir_make_tmp ("snp-verify-XXXXXX", &error);
 	g_assert_no_error (error);
@@ -468,7 +461,7 @@ test_fw_tcb_below_floor (void)
 	AcSnpTcb tcb;
 	g_autoptr (GError) error = NULL;
 
-	g_assert_true (ac_snp_verify_policy_builtin_floor (AC_SNP_PRODUCT_MILAN, 0x01, &tcb));
+	snp_test_tcb_floor (AC_SNP_PRODUCT_MILAN, &tcb);
 	tcb.microcode--;
 	fixture_setup_product (&f, AC_SNP_PRODUCT_MILAN, &tcb);
 	g_assert_false (fixture_run (&f, AC_SNP_POLICY_DEFAULT, 1, NULL, &error));

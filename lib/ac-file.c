@@ -21,6 +21,7 @@
 
 #include "ac-error.h"
 #include "ac-file.h"
+#include "ac-secret.h"
 
 static gint
 error_code_from_errno (int errsv)
@@ -75,28 +76,31 @@ ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **erro
 	if (fd < 0) {
 		int errsv = errno;
 		g_set_error (error, AC_ERROR, error_code_from_errno (errsv), "cannot open %s: %s",
-			     display, g_strerror (errsv));
+		             display, g_strerror (errsv));
 		return -1;
 	}
 	if (fstat (fd, &st) != 0) {
 		int errsv = errno;
 		close (fd);
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot stat %s: %s", display,
-			     g_strerror (errsv));
+		             g_strerror (errsv));
 		return -1;
 	}
 	if (!S_ISREG (st.st_mode)) {
 		close (fd);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s is not a regular file (it is %s): expected a file, or - for standard "
-			     "input where the command accepts it", display, file_type_name (st.st_mode));
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "%s is not a regular file (it is %s): expected a file, or - for standard "
+		    "input where the command accepts it",
+		    display, file_type_name (st.st_mode));
 		return -1;
 	}
 	if ((guint64)st.st_size > (guint64)max) {
 		close (fd);
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s is too large: %" G_GUINT64_FORMAT " bytes, the limit is %"
-			     G_GSIZE_FORMAT, display, (guint64)st.st_size, max);
+		             "%s is too large: %" G_GUINT64_FORMAT
+		             " bytes, the limit is %" G_GSIZE_FORMAT,
+		             display, (guint64)st.st_size, max);
 		return -1;
 	}
 	/* a regular file: blocking reads from here on */
@@ -123,7 +127,7 @@ gboolean
 ac_file_read_bounded (const gchar *path, gsize max, gchar **data, gsize *len, GError **error)
 {
 	g_autofree gchar *display = g_filename_display_name (path);
-	g_autofree gchar *buf = NULL;
+	gchar *buf = NULL;
 	gboolean is_stdin = g_strcmp0 (path, "-") == 0;
 	gsize cap, got = 0;
 	int fd;
@@ -147,8 +151,13 @@ ac_file_read_bounded (const gchar *path, gsize max, gchar **data, gsize *len, GE
 		if (got == cap) {
 			if (got > max)
 				break;
+			/* the contents may be a key: the old buffer is wiped, never left to realloc
+			 */
+			gchar *bigger = g_malloc (MIN (cap * 2, max + 1) + 1);
+			memcpy (bigger, buf, got);
+			ac_secret_wipe_free (buf, cap + 1);
+			buf = bigger;
 			cap = MIN (cap * 2, max + 1);
-			buf = g_realloc (buf, cap + 1);
 		}
 		n = read (fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
@@ -158,7 +167,8 @@ ac_file_read_bounded (const gchar *path, gsize max, gchar **data, gsize *len, GE
 			if (!is_stdin)
 				close (fd);
 			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read %s: %s",
-				     is_stdin ? "standard input" : display, g_strerror (errsv));
+			             is_stdin ? "standard input" : display, g_strerror (errsv));
+			ac_secret_wipe_free (buf, cap + 1);
 			return FALSE;
 		}
 		if (n == 0)
@@ -169,14 +179,15 @@ ac_file_read_bounded (const gchar *path, gsize max, gchar **data, gsize *len, GE
 		close (fd);
 	if (got > max) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s is too large: more than the limit of %" G_GSIZE_FORMAT " bytes",
-			     is_stdin ? "standard input" : display, max);
+		             "%s is too large: more than the limit of %" G_GSIZE_FORMAT " bytes",
+		             is_stdin ? "standard input" : display, max);
+		ac_secret_wipe_free (buf, cap + 1);
 		return FALSE;
 	}
 	buf[got] = '\0';
 	if (len != NULL)
 		*len = got;
-	*data = g_steal_pointer (&buf);
+	*data = buf;
 	return TRUE;
 }
 
@@ -238,8 +249,8 @@ ac_file_create_temp (const gchar *dest, guint mode, gchar **tmp_path, GError **e
 		int errsv = errno;
 		g_autofree gchar *display = g_filename_display_name (dest);
 		g_set_error (error, AC_ERROR, error_code_from_errno (errsv),
-			     "cannot create a temporary file for %s in %s: %s", display, dir,
-			     g_strerror (errsv));
+		             "cannot create a temporary file for %s in %s: %s", display, dir,
+		             g_strerror (errsv));
 		return -1;
 	}
 	*tmp_path = g_steal_pointer (&tmpl);
@@ -274,12 +285,12 @@ ac_file_check_destination (const gchar *dest, gboolean force, AcFileDest *kind, 
 		}
 		if (errsv == ENOENT) {
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s is a dangling symbolic link: refusing to write through it",
-				     display);
+			             "%s is a dangling symbolic link: refusing to write through it",
+			             display);
 			return FALSE;
 		}
 		g_set_error (error, AC_ERROR, error_code_from_errno (errsv), "cannot stat %s: %s",
-			     display, g_strerror (errsv));
+		             display, g_strerror (errsv));
 		return FALSE;
 	}
 	if (S_ISCHR (st.st_mode)) {
@@ -288,14 +299,14 @@ ac_file_check_destination (const gchar *dest, gboolean force, AcFileDest *kind, 
 	}
 	if (!S_ISREG (st.st_mode)) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s exists and is not a regular file (it is %s): expected a new or "
-			     "regular file, a character device, or - for standard output", display,
-			     file_type_name (st.st_mode));
+		             "%s exists and is not a regular file (it is %s): expected a new or "
+		             "regular file, a character device, or - for standard output",
+		             display, file_type_name (st.st_mode));
 		return FALSE;
 	}
 	if (!force) {
 		g_set_error (error, AC_ERROR, AC_ERROR_EXISTS,
-			     "%s exists: refusing to overwrite it without --force", display);
+		             "%s exists: refusing to overwrite it without --force", display);
 		return FALSE;
 	}
 	*kind = AC_FILE_DEST_REPLACE;
@@ -304,7 +315,7 @@ ac_file_check_destination (const gchar *dest, gboolean force, AcFileDest *kind, 
 
 struct _AcFileOut {
 	gchar *dest;
-	gchar *tmp;   /* NULL when written in place or to stdout */
+	gchar *tmp; /* NULL when written in place or to stdout */
 	AcFileDest kind;
 	int fd;
 };
@@ -334,14 +345,15 @@ ac_file_out_open (const gchar *dest, gboolean force, guint mode, GError **error)
 		if (fd < 0) {
 			int errsv = errno;
 			g_set_error (error, AC_ERROR, error_code_from_errno (errsv),
-				     "cannot open %s: %s", display, g_strerror (errsv));
+			             "cannot open %s: %s", display, g_strerror (errsv));
 			return NULL;
 		}
 		/* what was checked is what was opened */
 		if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode)) {
 			close (fd);
 			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "%s changed while it was opened: refusing to write it", display);
+			             "%s changed while it was opened: refusing to write it",
+			             display);
 			return NULL;
 		}
 	} else {
@@ -386,7 +398,7 @@ ac_file_out_commit (AcFileOut *self, GError **error)
 		if (close (fd) != 0) {
 			int errsv = errno;
 			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", display,
-				     g_strerror (errsv));
+			             g_strerror (errsv));
 			return FALSE;
 		}
 		return TRUE;
@@ -394,13 +406,13 @@ ac_file_out_commit (AcFileOut *self, GError **error)
 	if (fsync (fd) != 0 || close (fd) != 0) {
 		int errsv = errno;
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", self->tmp,
-			     g_strerror (errsv));
+		             g_strerror (errsv));
 		return FALSE;
 	}
 	if (g_rename (self->tmp, self->dest) != 0) {
 		int errsv = errno;
 		g_set_error (error, AC_ERROR, error_code_from_errno (errsv),
-			     "cannot rename %s to %s: %s", self->tmp, display, g_strerror (errsv));
+		             "cannot rename %s to %s: %s", self->tmp, display, g_strerror (errsv));
 		return FALSE;
 	}
 	g_clear_pointer (&self->tmp, g_free);
@@ -432,7 +444,7 @@ ac_file_write_all (int fd, const gchar *what, const void *data, gsize len, GErro
 		if (n <= 0) {
 			int errsv = errno;
 			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot write %s: %s", what,
-				     n < 0 ? g_strerror (errsv) : "short write");
+			             n < 0 ? g_strerror (errsv) : "short write");
 			return FALSE;
 		}
 		p += n;
@@ -444,26 +456,26 @@ ac_file_write_all (int fd, const gchar *what, const void *data, gsize len, GErro
 /* @data written to @dest through ac_file_out_open() */
 gboolean
 ac_file_replace_contents (const gchar *dest,
-			  const void *data,
-			  gsize len,
-			  gboolean force,
-			  guint mode,
-			  GError **error)
+                          const void *data,
+                          gsize len,
+                          gboolean force,
+                          guint mode,
+                          GError **error)
 {
-	g_autoptr(AcFileOut) out = ac_file_out_open (dest, force, mode, error);
+	g_autoptr (AcFileOut) out = ac_file_out_open (dest, force, mode, error);
 	if (out == NULL)
 		return FALSE;
-	return ac_file_write_all (out->fd, ac_file_out_get_path (out), data, len, error) &&
-	       ac_file_out_commit (out, error);
+	return ac_file_write_all (out->fd, ac_file_out_get_path (out), data, len, error)
+	       && ac_file_out_commit (out, error);
 }
 
 gboolean
 ac_file_replace_contents_in (const gchar *dir,
-			     const gchar *name,
-			     guint mode,
-			     const void *data,
-			     gsize len,
-			     GError **error)
+                             const gchar *name,
+                             guint mode,
+                             const void *data,
+                             gsize len,
+                             GError **error)
 {
 	g_autofree gchar *path = g_build_filename (dir, name, NULL);
 	return ac_file_replace_contents (path, data, len, TRUE, mode, error);

@@ -190,11 +190,52 @@ test_read_error (void)
 	test_util_rm_rf (dir);
 }
 
+/* standard input grows its buffer as it reads (no size known in advance): the contents come
+ * whole across the growths, and the limit holds */
+static void
+test_read_stdin_grows (void)
+{
+	g_autofree gchar *dir = test_util_mkdtemp ("ac-file-XXXXXX");
+	g_autofree gchar *path = g_build_filename (dir, "in", NULL);
+	g_autofree gchar *big = g_malloc (300 * 1024);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	int saved = dup (STDIN_FILENO);
+	int fd;
+
+	for (gsize i = 0; i < 300 * 1024; i++)
+		big[i] = (gchar)('a' + i % 26);
+	g_assert_true (g_file_set_contents (path, big, 300 * 1024, NULL));
+
+	fd = open (path, O_RDONLY);
+	g_assert_cmpint (dup2 (fd, STDIN_FILENO), ==, STDIN_FILENO);
+	g_assert_true (ac_file_read_bounded ("-", 300 * 1024, &data, &len, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (len, ==, 300 * 1024);
+	g_assert_cmpmem (data, len, big, 300 * 1024);
+	g_assert_cmpint (data[len], ==, '\0');
+	g_clear_pointer (&data, g_free);
+
+	/* one byte above the limit, found after two growths */
+	g_assert_cmpint (lseek (STDIN_FILENO, 0, SEEK_SET), ==, 0);
+	g_assert_false (ac_file_read_bounded ("-", 300 * 1024 - 1, &data, &len, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "standard input is too large"));
+	g_assert_null (data);
+
+	g_assert_cmpint (dup2 (saved, STDIN_FILENO), ==, STDIN_FILENO);
+	close (saved);
+	close (fd);
+	test_util_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/file/read-bounded", test_read_bounded);
+	g_test_add_func ("/file/read-stdin-grows", test_read_stdin_grows);
 	g_test_add_func ("/file/destination", test_destination);
 	g_test_add_func ("/file/out", test_out);
 	g_test_add_func ("/file/read-error", test_read_error);

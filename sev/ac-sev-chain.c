@@ -8,6 +8,7 @@
 
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-sev-builtin-private.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-ossl-private.h"
@@ -737,7 +738,9 @@ ac_sev_kds_get_cek (const guint8 *chip_id,
 		g_autofree gchar *name = g_strdup_printf ("cek-%s.cert", hex);
 		g_autofree gchar *buf = NULL;
 		path = g_build_filename (cache_dir, name, NULL);
-		if (g_file_get_contents (path, &buf, &len, NULL)) {
+		/* a regular file of one certificate's size: a FIFO, a device or anything larger
+		 * in the cache is passed over (fetched again), never waited on */
+		if (ac_file_read_bounded (path, AC_SEV_CERT_SIZE, &buf, &len, NULL)) {
 			cek = ac_sev_cert_parse ((const guint8 *)buf, len, &error_local);
 			if (cek != NULL && ac_sev_cert_get_usage (cek) == AC_SEV_USAGE_CEK)
 				return g_steal_pointer (&cek);
@@ -779,10 +782,10 @@ ac_sev_kds_get_cek (const guint8 *chip_id,
 	}
 	if (path != NULL) {
 		if (g_mkdir_with_parents (cache_dir, 0755) != 0 ||
-		    !g_file_set_contents_full (path,
-					       (const gchar *)ac_sev_cert_get_data (cek),
+		    !ac_file_replace_contents (path,
+					       ac_sev_cert_get_data (cek),
 					       AC_SEV_CERT_SIZE,
-					       G_FILE_SET_CONTENTS_CONSISTENT,
+					       TRUE,
 					       0644,
 					       &error_local)) {
 			g_warning ("cannot cache the CEK in %s: %s",

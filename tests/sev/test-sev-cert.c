@@ -9,6 +9,9 @@
 #include <json-glib/json-glib.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "ac-error.h"
 #include "ac-sev-chain.h"
@@ -514,6 +517,39 @@ test_kds_cache (void)
 	g_assert_cmpuint (calls, ==, 1); /* served from the cache */
 	g_assert_cmpmem (ac_sev_cert_get_data (c1), AC_SEV_CERT_SIZE, ac_sev_cert_get_data (c2),
 			 AC_SEV_CERT_SIZE);
+	{
+		g_autofree gchar *hex = g_path_get_basename (url);
+		g_autofree gchar *name = g_strdup_printf ("cek-%s.cert", hex);
+		g_autofree gchar *cached = g_build_filename (dir, name, NULL);
+		g_autofree gchar *big = g_malloc0 (AC_SEV_CERT_SIZE + 1);
+		g_autoptr(AcSevCert) c3 = NULL;
+		g_autoptr(AcSevCert) c4 = NULL;
+
+		/* a cache entry larger than a certificate is passed over, fetched and replaced */
+		g_assert_true (g_file_test (cached, G_FILE_TEST_IS_REGULAR));
+		g_assert_true (g_file_set_contents (cached, big, AC_SEV_CERT_SIZE + 1, NULL));
+		c3 = ac_sev_kds_get_cek (id, 64, dir, fake_fetch, &calls, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_cmpuint (calls, ==, 2);
+		g_assert_cmpmem (ac_sev_cert_get_data (c3), AC_SEV_CERT_SIZE,
+				 ac_sev_cert_get_data (c1), AC_SEV_CERT_SIZE);
+		g_clear_pointer (&c3, ac_sev_cert_unref);
+		c3 = ac_sev_kds_get_cek (id, 64, dir, NULL, NULL, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_nonnull (c3);
+
+		/* a FIFO in its place is never waited on: fetched, and the FIFO left alone */
+		g_assert_cmpint (g_unlink (cached), ==, 0);
+		g_assert_cmpint (mkfifo (cached, 0600), ==, 0);
+		g_test_expect_message ("AcSev", G_LOG_LEVEL_WARNING,
+				       "cannot cache the CEK in *is not a regular file (it is a FIFO)*");
+		c4 = ac_sev_kds_get_cek (id, 64, dir, fake_fetch, &calls, NULL, &error);
+		g_test_assert_expected_messages ();
+		g_assert_no_error (error);
+		g_assert_cmpuint (calls, ==, 3);
+		g_assert_true (g_file_test (cached, G_FILE_TEST_EXISTS)
+			       && !g_file_test (cached, G_FILE_TEST_IS_REGULAR));
+	}
 	/* cache only, unknown chip */
 	id[0] = 0xff;
 	g_assert_null (ac_sev_kds_get_cek (id, 64, dir, NULL, NULL, NULL, &error));

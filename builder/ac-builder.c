@@ -25,6 +25,7 @@
 #include "ac-builder-provision.h"
 #include "ac-builder-source.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-secret.h"
 
 void
@@ -40,6 +41,9 @@ ac_build_result_clear (AcBuildResult *r)
 	memset (r, 0, sizeof (*r));
 }
 
+/* a passphrase file is one passphrase: far below this */
+#define AC_BUILD_PASSPHRASE_FILE_MAX (64 * 1024)
+
 static AcSecret *
 ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GError **error)
 {
@@ -52,7 +56,6 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 			return ac_secret_generate_passphrase (tpl->passphrase_length, error);
 		case AC_PASSPHRASE_FILE: {
 			g_autofree gchar *data = NULL;
-			g_autoptr(GError) local = NULL;
 			gsize len = 0;
 			struct stat st;
 			if (stat (tpl->passphrase_file, &st) == 0 && (st.st_mode & 0077) != 0) {
@@ -62,9 +65,10 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 					     tpl->passphrase_file, st.st_mode & 07777);
 				return NULL;
 			}
-			if (!g_file_get_contents (tpl->passphrase_file, &data, &len, &local)) {
-				g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "passphrase.file: %s",
-					     local->message);
+			/* a regular file: a FIFO or a device is refused, never waited on */
+			if (!ac_file_read_bounded (tpl->passphrase_file, AC_BUILD_PASSPHRASE_FILE_MAX,
+						   &data, &len, error)) {
+				g_prefix_error (error, "passphrase.file: ");
 				return NULL;
 			}
 			/* one trailing newline is the file's, not the passphrase's */

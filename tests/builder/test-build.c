@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <json-glib/json-glib.h>
 #include <unistd.h>
 
@@ -562,6 +563,45 @@ test_build_env_secret_not_inherited (Fixture *f, gconstpointer data)
 	g_assert_null (strstr (logged, secret));
 }
 
+/*
+ * passphrase.file: a FIFO in its place is refused at once (never waited on), a file far larger
+ * than a passphrase is refused with the limit named, and neither starts a build.
+ */
+static void
+test_build_passphrase_file_refused (Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *fifo = g_build_filename (f->dir, "pass.fifo", NULL);
+	g_autofree gchar *big = g_build_filename (f->dir, "pass.big", NULL);
+	g_autofree gchar *big_data = g_strnfill (64 * 1024 + 1, 'p');
+	g_autofree gchar *out = g_build_filename (f->dir, "out", "disk.img", NULL);
+	const gchar *files[] = { "pass.fifo", "pass.big" };
+
+	if (!can_run ())
+		return;
+	g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+	g_assert_true (g_file_set_contents (big, big_data, -1, NULL));
+	g_assert_cmpint (chmod (big, 0600), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+		g_autofree gchar *json = g_strdup_printf (
+		    "{ \"source\": { \"type\": \"directory\", \"path\": \"tree\" },"
+		    "  \"disk\": { \"size\": \"96MiB\", \"esp_size\": \"8MiB\" },"
+		    "  \"passphrase\": { \"file\": \"%s\" },"
+		    "  \"output\": { \"path\": \"out/disk.img\" } }",
+		    files[i]);
+		g_autoptr(AcTemplate) t = load (f, json, NULL);
+		g_autoptr(GError) error = NULL;
+		g_auto(AcBuildResult) r = { 0 };
+
+		g_assert_false (ac_build_run (t, NULL, NULL, NULL, &r, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_true (g_str_has_prefix (error->message, "passphrase.file: "));
+		g_assert_nonnull (strstr (error->message, i == 0 ? "not a regular file"
+		                                                 : "the limit is 65536"));
+		g_assert_null (r.passphrase);
+		g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -574,5 +614,6 @@ main (int argc, char **argv)
 	ADD ("hostile-symlink", test_build_hostile_symlink);
 	ADD ("reproducible", test_build_reproducible);
 	ADD ("env-secret-not-inherited", test_build_env_secret_not_inherited);
+	ADD ("passphrase-file-refused", test_build_passphrase_file_refused);
 	return g_test_run ();
 }

@@ -41,9 +41,6 @@ ac_build_result_clear (AcBuildResult *r)
 	memset (r, 0, sizeof (*r));
 }
 
-/* a passphrase file is one passphrase: far below this */
-#define AC_BUILD_PASSPHRASE_FILE_MAX (64 * 1024)
-
 static AcSecret *
 ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GError **error)
 {
@@ -55,8 +52,6 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 		case AC_PASSPHRASE_GENERATE:
 			return ac_secret_generate_passphrase (tpl->passphrase_length, error);
 		case AC_PASSPHRASE_FILE: {
-			g_autofree gchar *data = NULL;
-			gsize len = 0;
 			struct stat st;
 			if (stat (tpl->passphrase_file, &st) == 0 && (st.st_mode & 0077) != 0) {
 				g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
@@ -65,16 +60,8 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 					     tpl->passphrase_file, st.st_mode & 07777);
 				return NULL;
 			}
-			/* a regular file: a FIFO or a device is refused, never waited on */
-			if (!ac_file_read_bounded (tpl->passphrase_file, AC_BUILD_PASSPHRASE_FILE_MAX,
-						   &data, &len, error)) {
-				g_prefix_error (error, "passphrase.file: ");
-				return NULL;
-			}
-			/* one trailing newline is the file's, not the passphrase's */
-			pass = ac_secret_new (data, len > 0 && data[len - 1] == '\n' ? len - 1 : len);
-			ac_secret_wipe (data, len);
-			break;
+			return ac_secret_read_passphrase_file (tpl->passphrase_file,
+			                                       "passphrase.file", error);
 		}
 		case AC_PASSPHRASE_ENV: {
 			const gchar *v = g_getenv (tpl->passphrase_env);

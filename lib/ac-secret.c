@@ -239,6 +239,63 @@ ac_secret_check_ascii (const AcSecret *secret, GError **error)
 	return TRUE;
 }
 
+/* a passphrase is at most 512 characters; a larger file is read far enough to say so */
+#define AC_SECRET_PASSPHRASE_FILE_MAX (64 * 1024)
+
+/**
+ * ac_secret_read_passphrase_file:
+ * @path: the file, or "-" for standard input
+ * @what: how the user named it, for errors ("--passphrase-file", "passphrase.file")
+ *
+ * Reads a disk passphrase the way every command of the project does, so that the passphrase
+ * a build encrypts with is the one a flow later injects from the same file: a regular file
+ * (a FIFO or a device is refused at once, never waited on) of one line, whose final \n or
+ * \r\n is dropped; the rest must pass ac_secret_check_ascii(). A second line is refused, not
+ * dropped: which of two lines is meant is the user's to say. What was read is wiped.
+ *
+ * Returns: (transfer full): the passphrase, or NULL with @error set (%AC_ERROR_INVALID_INPUT
+ * for the contents, the file's own error otherwise)
+ */
+AcSecret *
+ac_secret_read_passphrase_file (const gchar *path, const gchar *what, GError **error)
+{
+	g_autofree gchar *display = NULL;
+	g_autoptr (AcSecret) pass = NULL;
+	g_autoptr (GError) error_local = NULL;
+	gchar *data = NULL;
+	gsize len = 0, line;
+
+	g_return_val_if_fail (path != NULL && what != NULL, NULL);
+	if (!ac_file_read_bounded (path, AC_SECRET_PASSPHRASE_FILE_MAX, &data, &len, error)) {
+		g_prefix_error (error, "%s: ", what);
+		return NULL;
+	}
+	display = g_strcmp0 (path, "-") == 0 ? g_strdup ("standard input")
+	                                     : g_filename_display_name (path);
+	line = len;
+	if (line > 0 && data[line - 1] == '\n')
+		line--;
+	if (line > 0 && data[line - 1] == '\r' && line < len)
+		line--;
+	if (memchr (data, '\n', line) != NULL) {
+		ac_secret_wipe_free (data, len);
+		g_set_error (
+		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		    "%s: %s holds more than one line: expected the passphrase alone on one "
+		    "line",
+		    what, display);
+		return NULL;
+	}
+	pass = ac_secret_new (data, line);
+	ac_secret_wipe_free (data, len);
+	if (!ac_secret_check_ascii (pass, &error_local)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s: %s", what, display,
+		             error_local->message);
+		return NULL;
+	}
+	return g_steal_pointer (&pass);
+}
+
 static AcSecret *
 ac_secret_password_from_file (const gchar *what, const gchar *file, const gchar *option,
 			      GError **error)

@@ -39,6 +39,14 @@ AcSecret *ac_secret_read_password (const gchar *what,
 				   const gchar *file,
 				   const gchar *option,
 				   GError **error);
+
+/*
+ * A disk passphrase kept in a file (or "-": standard input), as every command reads one: one
+ * line of 1 to 512 printable ASCII characters; one final \n or \r\n is the file's. Errors name
+ * @what (the option or field that gives the file, "--passphrase-file", "passphrase.file").
+ */
+AcSecret *
+ac_secret_read_passphrase_file (const gchar *path, const gchar *what, GError **error);
 void ac_secret_free (AcSecret *secret);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSecret, ac_secret_free)

@@ -134,39 +134,6 @@ resolve_domain_source (AcCliGlobal *global, AcTemplate *tpl, GError **error)
 	return ok;
 }
 
-static AcSecret *
-read_passphrase_stdin (GError **error)
-{
-	gchar buf[1024];
-	gsize len = 0;
-	AcSecret *s;
-	while (len < sizeof (buf)) {
-		ssize_t n = read (STDIN_FILENO, buf + len, sizeof (buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot read the passphrase: %s",
-				     g_strerror (errno));
-			ac_secret_wipe (buf, sizeof (buf));
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (gsize)n;
-	}
-	if (len == sizeof (buf)) {
-		ac_secret_wipe (buf, sizeof (buf));
-		g_set_error_literal (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-				     "the passphrase on standard input is longer than 1023 bytes");
-		return NULL;
-	}
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	s = ac_secret_new (buf, len);
-	ac_secret_wipe (buf, sizeof (buf));
-	return s;
-}
-
 static gboolean
 write_passphrase (const gchar *path, const AcSecret *pass, gboolean force, GError **error)
 {
@@ -684,7 +651,7 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	if (tpl == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (pass_stdin) {
-		given = read_passphrase_stdin (&error);
+		given = ac_secret_read_passphrase_file ("-", "--passphrase-stdin", &error);
 		if (given == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		opts.passphrase = given;

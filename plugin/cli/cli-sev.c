@@ -354,27 +354,12 @@ sev_write_out (const gchar *path, gboolean force, const guint8 *data, gsize len,
 static gboolean
 sev_table_add_passphrase (AcSevSecretTable *t, const gchar *pass_file, GError **error)
 {
-	g_autoptr(GBytes) pw = sev_read_secret_file (pass_file, "--passphrase-file", error);
-	gsize len;
-	const guint8 *p;
-	gboolean ok;
+	g_autoptr (AcSecret) pass
+	    = ac_secret_read_passphrase_file (pass_file, "--passphrase-file", error);
 
-	if (pw == NULL)
-		return FALSE;
-	p = g_bytes_get_data (pw, &len);
-	/* one line: drop the trailing newline an editor adds */
-	if (len > 0 && p[len - 1] == '\n')
-		len--;
-	if (len > 0 && p[len - 1] == '\r')
-		len--;
-	if (len == 0 || memchr (p, '\0', len) != NULL) {
-		ac_secret_wipe ((gpointer)p, g_bytes_get_size (pw));
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "--passphrase-file %s is empty or contains a NUL byte", pass_file);
-		return FALSE;
-	}
-	ok = ac_sev_secret_table_add (t, "luks-key", p, len, error);
-	ac_secret_wipe ((gpointer)p, g_bytes_get_size (pw));
-	return ok;
+	return pass != NULL
+	       && ac_sev_secret_table_add (t, "luks-key", (const guint8 *)pass->data, pass->len,
+	                                   error);
 }
 
 /* the secret table: --passphrase-file, then each --secret GUID:FILE */

@@ -692,23 +692,6 @@ ac_pipeline_log_path (const AcPipelineConfig *config, const gchar *uuid)
 	return g_build_filename (config->state_dir, "domains", uuid, "log", NULL);
 }
 
-/* the first line of @passphrase_file, not empty */
-static AcSecret *
-read_rootfs_passphrase (const gchar *passphrase_file, GError **error)
-{
-	g_autoptr (AcSecret) pass = ac_secret_read_password (passphrase_file, passphrase_file,
-	                                                     "--passphrase-file", error);
-
-	if (pass == NULL)
-		return NULL;
-	if (pass->len == 0) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "--passphrase-file %s: the first line is empty", passphrase_file);
-		return NULL;
-	}
-	return g_steal_pointer (&pass);
-}
-
 /* @pass kept in the secret store for the image of @p's tag; the secret's UUID */
 static gchar *
 put_rootfs_passphrase (AcPipeline *p, const AcSecret *pass, GError **error)
@@ -746,7 +729,7 @@ ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 		ok = FALSE;
 	}
 	if (ok) {
-		pass = read_rootfs_passphrase (passphrase_file, error);
+		pass = ac_secret_read_passphrase_file (passphrase_file, "--passphrase-file", error);
 		ok = pass != NULL;
 	}
 	/* checked against the image first: a wrong one is never stored */
@@ -796,7 +779,7 @@ ac_pipeline_store_rootfs_passphrase (const AcPipelineConfig *config,
 	p.name = g_strdup (virDomainGetName (dom));
 	p.uuid = g_strdup (uuid);
 	p.tag = (AcTag *)tag;
-	pass = read_rootfs_passphrase (passphrase_file, error);
+	pass = ac_secret_read_passphrase_file (passphrase_file, "--passphrase-file", error);
 	ok = pass != NULL;
 	if (ok
 	    && !ac_pipeline_rootfs_verify (&p, (const guint8 *)pass->data, pass->len, NULL,

@@ -135,6 +135,18 @@ test_cli_passphrase (void)
 	g_assert_true (g_file_get_contents (pfile, &got, NULL, NULL));
 	g_assert_cmpstr (got, ==, "typed passphrase");
 	g_assert_cmpstr (out, ==, "");
+	/* one line, as every passphrase file: a second one is refused before anything is built */
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "--passphrase-stdin", "--force",
+	                                     "--passphrase-out", pfile, "--no-cid", tpl, NULL },
+	             "typed passphrase\nsecond line\n", &out, &err),
+	    ==, 2);
+	g_assert_nonnull (
+	    strstr (err, "--passphrase-stdin: standard input holds more than one line"));
+	g_assert_null (strstr (err, "typed"));
+	g_clear_pointer (&got, g_free);
+	g_assert_true (g_file_get_contents (pfile, &got, NULL, NULL));
+	g_assert_cmpstr (got, ==, "typed passphrase");
 	/* without --passphrase-stdin a from_caller template is refused */
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--force", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_nonnull (strstr (err, "passphrase.from_caller"));

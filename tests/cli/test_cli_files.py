@@ -80,6 +80,13 @@ class FilesTest(unittest.TestCase):
         """temporary files left in the folder"""
         return [n for n in os.listdir(self.dir) if n.startswith(".") or n.endswith(".tmp")]
 
+    def passphrase(self):
+        """a one-line passphrase file"""
+        path = self.path("pass.txt")
+        with open(path, "w") as f:
+            f.write("MY-LUKS-PASSPHRASE\n")
+        return path
+
     def account(self):
         if not os.path.exists(self.key):
             self.ok("account", "create", "--key-file", self.key)
@@ -92,12 +99,9 @@ class TestOutputs(FilesTest):
     def writers(self):
         """(name, argv building OUT, whether --force exists)"""
         s = os.path.join(SEV, "secret")
-        pw = self.path("pw.txt")
-        with open(pw, "w") as f:
-            f.write("MY-LUKS-PASSPHRASE\n")
         key = self.account()
         secret = ["sev", "secret", "build", *launch_args(), "--tek", os.path.join(s, "sevctl_tek1.bin"),
-                  "--passphrase-file", pw]
+                  "--passphrase-file", self.passphrase()]
         return [
             ("ipfs car", lambda out: ["ipfs", "car", self.input, out]),
             ("message build", lambda out: ["message", "build", "INSTANCE", CONTENT,
@@ -203,7 +207,7 @@ class TestInputs(FilesTest):
             ("sev secret build --passphrase-file", lambda f: secret + ["--passphrase-file", f]),
             ("sev secret build --tik", lambda f: ["sev", "secret", "build", *launch_args(tik=f),
                                                  "--tek", os.path.join(s, "sevctl_tek1.bin"),
-                                                 "--passphrase-file", self.input]),
+                                                 "--passphrase-file", self.passphrase()]),
             ("validate", lambda f: ["validate", f]),
             ("ipfs cid", lambda f: ["ipfs", "cid", f]),
             ("ipfs car", lambda f: ["ipfs", "car", f, self.path("x.car")]),

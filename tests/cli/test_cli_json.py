@@ -376,6 +376,18 @@ class TestSev(JsonCliTest):
         self.fails("refused", "sev", "secret", "build", *keys, "--min-api", "1.41", "--passphrase-file", pw)
         self.fails("invalid-input", "sev", "secret", "build", *keys)
         self.fails("not-found", "sev", "secret", "build", *keys, "--passphrase-file", os.path.join(self.dir, "none"))
+        # the passphrase alone on one line, as every command reads it: a second line is refused,
+        # never sent as part of the passphrase (nor dropped)
+        two = self.write("two.txt", "MY-LUKS-PASSPHRASE\nsecond line\n")
+        err = self.fails("invalid-input", "sev", "secret", "build", *keys, "--passphrase-file", two)
+        self.assertIn("more than one line", err["error"]["message"])
+        self.assertIn(two, err["error"]["message"])
+        self.assertNotIn("MY-LUKS", json.dumps(err))
+        # the line end is the file's: \n and \r\n seal the same table
+        iv = ["--iv", "AAECAwQFBgcICQoLDA0ODw=="]
+        crlf = self.write("crlf.txt", "MY-LUKS-PASSPHRASE\r\n")
+        self.assertEqual(self.ok("sev", "secret", "build", *keys, *iv, "--passphrase-file", crlf),
+                         self.ok("sev", "secret", "build", *keys, *iv, "--passphrase-file", pw))
 
     def test_policy_explain(self):
         doc = self.ok("sev", "policy", "explain", "nodbg,es")

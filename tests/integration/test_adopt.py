@@ -193,6 +193,18 @@ class Adopt(DevnetFlowCase):
         self.assertNotIn("not the passphrase", r.stderr + r.stdout)
         self.assertFalse(self.tagged("tagpass"))
         self.assertEqual(self.rootfs_secrets(self.store), [])
+        # the right passphrase with a second line under it: which line is meant is the user's
+        # to say; refused before the image is fetched, no tag, no secret
+        two = os.path.join(env.dir, "two-lines.pass")
+        with open(self.pass_file) as f, open(two, "w") as out:
+            out.write(f.read().rstrip("\n") + "\nan old passphrase\n")
+        os.chmod(two, 0o600)
+        r = env.aleph(*self.tag_args("tagpass", self.store, two))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(two + " holds more than one line", r.stderr)
+        self.assertNotIn("old passphrase", r.stderr + r.stdout)
+        self.assertFalse(self.tagged("tagpass"))
+        self.assertEqual(self.rootfs_secrets(self.store), [])
         # an image the network does not have: the same
         missing = "5e" * 32
         r = env.aleph(*self.tag_args("tagpass", missing, self.pass_file))

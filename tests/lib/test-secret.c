@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include "ac-error.h"
 #include "ac-secret.h"
@@ -94,6 +95,79 @@ test_password_file (void)
 	g_rmdir (dir);
 }
 
+/* ac_secret_read_passphrase_file: one line of printable ASCII, its final \n or \r\n dropped;
+ * a second line, a lone \r, NUL, non-ASCII, empty and over-long passphrases are refused naming
+ * the option and the file; a FIFO is refused at once */
+static void
+test_passphrase_file (void)
+{
+	g_autofree gchar *dir = g_dir_make_tmp ("ac-secret-XXXXXX", NULL);
+	g_autofree gchar *path = g_build_filename (dir, "pass", NULL);
+	g_autofree gchar *fifo = g_build_filename (dir, "fifo", NULL);
+	g_autofree gchar *longest = g_strnfill (512, 'p');
+	g_autofree gchar *too_long = g_strnfill (513, 'p');
+	struct {
+		const gchar *data;
+		gssize len;
+		const gchar *want; /* NULL: an error containing @error_text */
+		const gchar *error_text;
+	} cases[] = {
+		{ "correct horse\n", -1, "correct horse", NULL },
+		{ "correct horse\r\n", -1, "correct horse", NULL },
+		{ "no newline", -1, "no newline", NULL },
+		{ " spaces kept ", -1, " spaces kept ", NULL },
+		{ longest, -1, longest, NULL },
+		{ "first\nsecond\n", -1, NULL, "more than one line" },
+		{ "first\n\n", -1, NULL, "more than one line" },
+		{ "lone cr\r", -1, NULL, "not printable ASCII" },
+		{ "tab\there", -1, NULL, "not printable ASCII" },
+		{ "caf\xc3\xa9", -1, NULL, "not printable ASCII" },
+		{ "a\0b\n", 4, NULL, "not printable ASCII" },
+		{ "\n", -1, NULL, "0 characters" },
+		{ "", -1, NULL, "0 characters" },
+		{ too_long, -1, NULL, "513 characters" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (AcSecret) s = NULL;
+		g_assert_true (g_file_set_contents (path, cases[i].data, cases[i].len, NULL));
+		s = ac_secret_read_passphrase_file (path, "--passphrase-file", &error);
+		if (cases[i].want != NULL) {
+			g_assert_no_error (error);
+			g_assert_cmpstr (s->data, ==, cases[i].want);
+			g_assert_cmpuint (s->len, ==, strlen (cases[i].want));
+		} else {
+			g_assert_null (s);
+			g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+			g_assert_true (g_str_has_prefix (error->message, "--passphrase-file: "));
+			g_assert_nonnull (strstr (error->message, path));
+			g_assert_nonnull (strstr (error->message, cases[i].error_text));
+			/* never quoted */
+			g_assert_null (strstr (error->message, "first"));
+		}
+	}
+	g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+	{
+		g_autoptr (GError) error = NULL;
+		g_assert_null (ac_secret_read_passphrase_file (fifo, "passphrase.file", &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_true (g_str_has_prefix (error->message, "passphrase.file: "));
+		g_assert_nonnull (strstr (error->message, "not a regular file"));
+	}
+	{
+		g_autoptr (GError) error = NULL;
+		g_autofree gchar *missing = g_build_filename (dir, "missing", NULL);
+		g_assert_null (
+		    ac_secret_read_passphrase_file (missing, "--passphrase-file", &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+		g_assert_nonnull (strstr (error->message, missing));
+	}
+	g_unlink (fifo);
+	g_unlink (path);
+	g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -101,5 +175,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/secret/wipe", test_wipe);
 	g_test_add_func ("/secret/bytes", test_bytes);
 	g_test_add_func ("/secret/password-file", test_password_file);
+	g_test_add_func ("/secret/passphrase-file", test_passphrase_file);
 	return g_test_run ();
 }

@@ -21,8 +21,11 @@
 #include "../test-util.h"
 
 static const gchar server_py[]
-    = "import http.server, os, sys, urllib.parse\n"
+    = "import http.server, os, sys, threading, urllib.parse\n"
       "root = sys.argv[1]\n"
+      "# gone with the test: its end of the pipe closes when it exits, aborts or is killed\n"
+      "threading.Thread(target=lambda: (sys.stdin.buffer.read(), os._exit(0)), "
+      "daemon=True).start()\n"
       "class H(http.server.BaseHTTPRequestHandler):\n"
       "    def do_GET(self):\n"
       "        with open(os.path.join(root, 'requests.log'), 'a') as log:\n"
@@ -326,8 +329,8 @@ main (int argc, char **argv)
 	g_assert_no_error (error);
 	www = g_build_filename (tmpdir, "www", NULL);
 	g_assert_cmpint (g_mkdir (www, 0700), ==, 0);
-	server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "python3", "-c",
-	                           server_py, tmpdir, NULL);
+	server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+	                           &error, "python3", "-c", server_py, tmpdir, NULL);
 	g_assert_no_error (error);
 	in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
 	port = g_data_input_stream_read_line (in, NULL, NULL, &error);

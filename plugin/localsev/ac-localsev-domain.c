@@ -11,16 +11,6 @@
 
 #include "ac-error.h"
 
-#define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
-
-typedef xmlDoc AcXmlDoc;
-static void
-ac_xml_doc_free (AcXmlDoc *doc)
-{
-	xmlFreeDoc (doc);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcXmlDoc, ac_xml_doc_free)
-
 static xmlDoc *
 ac_localsev_domain_read (const gchar *xml, gssize len, GError **error)
 {
@@ -102,13 +92,13 @@ ac_localsev_domain_set_launch_security (const gchar *xml,
                                         const gchar *launch_security,
                                         GError **error)
 {
-	g_autoptr (AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
-	g_autoptr (AcXmlDoc) frag = NULL;
+	g_autoptr (AcDomainXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
+	g_autoptr (AcDomainXmlDoc) frag = NULL;
 
 	if (doc == NULL)
 		return NULL;
 	frag = xmlReadMemory (launch_security, (int)strlen (launch_security), "launchSecurity.xml",
-	                      NULL, XML_OPTS);
+	                      NULL, AC_DOMAIN_XML_OPTS);
 	if (frag == NULL || xmlDocGetRootElement (frag) == NULL
 	    || !is_launch_security (xmlDocGetRootElement (frag))) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
@@ -130,13 +120,13 @@ ac_localsev_domain_set_launch_security (const gchar *xml,
 gchar *
 ac_localsev_domain_set_launch_record (const gchar *xml, const gchar *launch, GError **error)
 {
-	g_autoptr (AcXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
-	g_autoptr (AcXmlDoc) frag = NULL;
+	g_autoptr (AcDomainXmlDoc) doc = ac_localsev_domain_read (xml, -1, error);
+	g_autoptr (AcDomainXmlDoc) frag = NULL;
 	xmlNode *root, *metadata;
 
 	if (doc == NULL)
 		return NULL;
-	frag = xmlReadMemory (launch, (int)strlen (launch), "launch.xml", NULL, XML_OPTS);
+	frag = xmlReadMemory (launch, (int)strlen (launch), "launch.xml", NULL, AC_DOMAIN_XML_OPTS);
 	if (frag == NULL || xmlDocGetRootElement (frag) == NULL
 	    || !ac_domain_xml_is_launch_record (xmlDocGetRootElement (frag))) {
 		g_set_error_literal (error, AC_ERROR, AC_ERROR_INTERNAL,
@@ -198,7 +188,7 @@ ac_localsev_domain_switch_disk (const gchar *xml,
                                 const gchar *loader,
                                 GError **error)
 {
-	g_autoptr (AcXmlDoc) doc = NULL;
+	g_autoptr (AcDomainXmlDoc) doc = NULL;
 	xmlNode *root, *devices, *disk, *source, *driver, *next, *os;
 
 	g_return_val_if_fail (xml != NULL && dev != NULL && path != NULL, NULL);
@@ -298,7 +288,7 @@ ac_localsev_domain_set_snp_boot (const gchar *xml,
                                  const gchar *cpu_model,
                                  GError **error)
 {
-	g_autoptr (AcXmlDoc) doc = NULL;
+	g_autoptr (AcDomainXmlDoc) doc = NULL;
 	const gchar *drop[]
 	    = { "loader", "nvram", "firmware", "kernel", "initrd", "cmdline", "dtb" };
 	xmlNode *root, *os, *next, *anchor, *l, *cpu, *model;

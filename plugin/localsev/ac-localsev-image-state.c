@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-process.h"
 #include "ac-image-build.h"
 #include "ac-localsev-domain.h"
@@ -65,15 +66,6 @@ ac_localsev_image_state_free (AcLocalsevImageState *s)
 	g_free (s);
 }
 
-static void
-add_str (JsonBuilder *b, const gchar *key, const gchar *value)
-{
-	if (value == NULL)
-		return;
-	json_builder_set_member_name (b, key);
-	json_builder_add_string_value (b, value);
-}
-
 gchar *
 ac_localsev_image_state_to_json (const AcLocalsevImageState *s)
 {
@@ -81,24 +73,23 @@ ac_localsev_image_state_to_json (const AcLocalsevImageState *s)
 	g_autoptr (JsonNode) root = NULL;
 
 	json_builder_begin_object (b);
-	json_builder_set_member_name (b, "version");
-	json_builder_add_int_value (b, STATE_VERSION);
-	add_str (b, "domain", s->domain);
-	add_str (b, "disk-dev", s->disk_dev);
-	add_str (b, "original", s->original);
-	add_str (b, "original-format", s->original_format);
-	add_str (b, "image", s->image);
-	add_str (b, "target", s->target);
-	add_str (b, "pool", s->pool);
-	add_str (b, "volume", s->volume);
-	add_str (b, "sha256", s->sha256);
-	add_str (b, "luks-uuid", s->luks_uuid);
-	json_builder_set_member_name (b, "size");
-	json_builder_add_int_value (b, (gint64)s->size);
-	add_str (b, "secret", s->secret);
-	add_str (b, "phase", ac_localsev_image_state_phase_to_string (s->phase));
-	add_str (b, "built", s->built);
-	add_str (b, "switched", s->switched);
+	ac_json_builder_add_int (b, "version", STATE_VERSION);
+	ac_json_builder_add_string_opt (b, "domain", s->domain);
+	ac_json_builder_add_string_opt (b, "disk-dev", s->disk_dev);
+	ac_json_builder_add_string_opt (b, "original", s->original);
+	ac_json_builder_add_string_opt (b, "original-format", s->original_format);
+	ac_json_builder_add_string_opt (b, "image", s->image);
+	ac_json_builder_add_string_opt (b, "target", s->target);
+	ac_json_builder_add_string_opt (b, "pool", s->pool);
+	ac_json_builder_add_string_opt (b, "volume", s->volume);
+	ac_json_builder_add_string_opt (b, "sha256", s->sha256);
+	ac_json_builder_add_string_opt (b, "luks-uuid", s->luks_uuid);
+	ac_json_builder_add_int (b, "size", (gint64)s->size);
+	ac_json_builder_add_string_opt (b, "secret", s->secret);
+	ac_json_builder_add_string_opt (b, "phase",
+	                                ac_localsev_image_state_phase_to_string (s->phase));
+	ac_json_builder_add_string_opt (b, "built", s->built);
+	ac_json_builder_add_string_opt (b, "switched", s->switched);
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
 	return json_to_string (root, TRUE);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ac-error.h"
+#include "ac-json.h"
 #include "ac-time.h"
 #include "ac-codec.h"
 #include "ac-localsev-store.h"
@@ -78,23 +79,6 @@ ac_localsev_record_free (AcLocalsevRecord *record)
 	g_free (record);
 }
 
-static void
-add_str (JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	json_builder_set_member_name (b, name);
-	if (value != NULL)
-		json_builder_add_string_value (b, value);
-	else
-		json_builder_add_null_value (b);
-}
-
-static void
-add_int (JsonBuilder *b, const gchar *name, gint64 value)
-{
-	json_builder_set_member_name (b, name);
-	json_builder_add_int_value (b, value);
-}
-
 gchar *
 ac_localsev_record_to_json (const AcLocalsevRecord *r)
 {
@@ -102,46 +86,49 @@ ac_localsev_record_to_json (const AcLocalsevRecord *r)
 	g_autoptr (JsonNode) root = NULL;
 
 	json_builder_begin_object (b);
-	add_int (b, "version", RECORD_VERSION);
-	add_str (b, "domain", r->domain);
-	add_str (b, "uuid", r->uuid);
-	add_str (b, "session-id", r->session_id);
-	add_str (b, "prepared", r->prepared);
-	add_str (b, "state", ac_localsev_record_state_to_string (r->state));
-	add_str (b, "state-time", r->state_time);
-	add_int (b, "policy", r->policy);
-	add_int (b, "cbitpos", r->cbitpos);
-	add_int (b, "reduced-phys-bits", r->reduced_phys_bits);
-	add_str (b, "dh-cert", r->dh_cert);
-	add_str (b, "session", r->session);
-	add_str (b, "pdh-sha256", r->pdh_sha256);
-	add_str (b, "chain-generation", r->chain_generation);
-	add_str (b, "firmware-path", r->firmware_path);
-	add_str (b, "firmware-sha256", r->firmware_sha256);
-	add_str (b, "loader", r->loader);
-	add_int (b, "vcpus", r->vcpus);
-	add_str (b, "disk-dev", r->disk_dev);
-	add_str (b, "disk-source", r->disk_source);
-	add_str (b, "firmware", r->firmware);
-	add_str (b, "disk-type", r->disk_type);
-	add_str (b, "disk-driver", r->disk_driver);
-	add_str (b, "disk-source-xml", r->disk_source_xml);
-	add_str (b, "disk-backing", r->disk_backing);
-	add_str (b, "expires", r->expires);
-	add_str (b, "host", r->host);
-	add_str (b, "measurement", r->measurement);
+	ac_json_builder_add_int (b, "version", RECORD_VERSION);
+	ac_json_builder_add_string_or_null (b, "domain", r->domain);
+	ac_json_builder_add_string_or_null (b, "uuid", r->uuid);
+	ac_json_builder_add_string_or_null (b, "session-id", r->session_id);
+	ac_json_builder_add_string_or_null (b, "prepared", r->prepared);
+	ac_json_builder_add_string_or_null (b, "state",
+	                                    ac_localsev_record_state_to_string (r->state));
+	ac_json_builder_add_string_or_null (b, "state-time", r->state_time);
+	ac_json_builder_add_int (b, "policy", r->policy);
+	ac_json_builder_add_int (b, "cbitpos", r->cbitpos);
+	ac_json_builder_add_int (b, "reduced-phys-bits", r->reduced_phys_bits);
+	ac_json_builder_add_string_or_null (b, "dh-cert", r->dh_cert);
+	ac_json_builder_add_string_or_null (b, "session", r->session);
+	ac_json_builder_add_string_or_null (b, "pdh-sha256", r->pdh_sha256);
+	ac_json_builder_add_string_or_null (b, "chain-generation", r->chain_generation);
+	ac_json_builder_add_string_or_null (b, "firmware-path", r->firmware_path);
+	ac_json_builder_add_string_or_null (b, "firmware-sha256", r->firmware_sha256);
+	ac_json_builder_add_string_or_null (b, "loader", r->loader);
+	ac_json_builder_add_int (b, "vcpus", r->vcpus);
+	ac_json_builder_add_string_or_null (b, "disk-dev", r->disk_dev);
+	ac_json_builder_add_string_or_null (b, "disk-source", r->disk_source);
+	ac_json_builder_add_string_or_null (b, "firmware", r->firmware);
+	ac_json_builder_add_string_or_null (b, "disk-type", r->disk_type);
+	ac_json_builder_add_string_or_null (b, "disk-driver", r->disk_driver);
+	ac_json_builder_add_string_or_null (b, "disk-source-xml", r->disk_source_xml);
+	ac_json_builder_add_string_or_null (b, "disk-backing", r->disk_backing);
+	ac_json_builder_add_string_or_null (b, "expires", r->expires);
+	ac_json_builder_add_string_or_null (b, "host", r->host);
+	ac_json_builder_add_string_or_null (b, "measurement", r->measurement);
 	if (r->tee == AC_TEE_SNP) {
-		g_autofree gchar *policy = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", r->snp_policy);
-		add_str (b, "tee", "snp");
-		add_str (b, "snp-policy", policy);
-		add_str (b, "kernel", r->kernel);
-		add_str (b, "initrd", r->initrd);
-		add_str (b, "cmdline", r->cmdline);
-		add_str (b, "cpu-model", r->cpu_model);
-		add_str (b, "owner", r->owner);
-		add_str (b, "runtime-sha256", r->runtime_sha256);
-		add_str (b, "expected-measurement", r->expected_measurement);
-		add_int (b, "agent-port", r->agent_port);
+		g_autofree gchar *policy
+		    = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", r->snp_policy);
+		ac_json_builder_add_string_or_null (b, "tee", "snp");
+		ac_json_builder_add_string_or_null (b, "snp-policy", policy);
+		ac_json_builder_add_string_or_null (b, "kernel", r->kernel);
+		ac_json_builder_add_string_or_null (b, "initrd", r->initrd);
+		ac_json_builder_add_string_or_null (b, "cmdline", r->cmdline);
+		ac_json_builder_add_string_or_null (b, "cpu-model", r->cpu_model);
+		ac_json_builder_add_string_or_null (b, "owner", r->owner);
+		ac_json_builder_add_string_or_null (b, "runtime-sha256", r->runtime_sha256);
+		ac_json_builder_add_string_or_null (b, "expected-measurement",
+		                                    r->expected_measurement);
+		ac_json_builder_add_int (b, "agent-port", r->agent_port);
 	}
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
@@ -373,8 +360,7 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 	    || !get_str (o, "dh-cert", r->tee == AC_TEE_SEV, &r->dh_cert, error)
 	    || !get_str (o, "session", r->tee == AC_TEE_SEV, &r->session, error)
 	    || !get_str (o, "pdh-sha256", r->tee == AC_TEE_SEV, &r->pdh_sha256, error)
-	    || !get_str (o, "chain-generation", r->tee == AC_TEE_SEV, &r->chain_generation,
-	                 error)
+	    || !get_str (o, "chain-generation", r->tee == AC_TEE_SEV, &r->chain_generation, error)
 	    || !get_str (o, "firmware-path", TRUE, &r->firmware_path, error)
 	    || !get_str (o, "firmware-sha256", TRUE, &r->firmware_sha256, error)
 	    || !get_str (o, "loader", FALSE, &r->loader, error)
@@ -394,7 +380,8 @@ ac_localsev_record_from_json (const gchar *json, gssize len, GError **error)
 	if (r->tee == AC_TEE_SNP && !ac_localsev_record_snp_from_json (o, r, error))
 		return NULL;
 	if (!ac_codec_hex_is_valid (r->session_id, 32, AC_CODEC_HEX_LOWER)
-	    || (r->tee == AC_TEE_SEV && !ac_codec_hex_is_valid (r->pdh_sha256, 64, AC_CODEC_HEX_LOWER))
+	    || (r->tee == AC_TEE_SEV
+	        && !ac_codec_hex_is_valid (r->pdh_sha256, 64, AC_CODEC_HEX_LOWER))
 	    || !ac_codec_hex_is_valid (r->firmware_sha256, 64, AC_CODEC_HEX_LOWER)) {
 		g_set_error_literal (
 		    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -571,7 +558,7 @@ ac_localsev_record_launch_read (const gchar *domain_xml,
 		return NULL;
 	}
 	json = ac_codec_base64_decode ("the launch record", dom->launch_record, 1, RECORD_MAX,
-	                                    AC_ERROR_REFUSED, &json_len, error);
+	                               AC_ERROR_REFUSED, &json_len, error);
 	if (json == NULL)
 		return NULL;
 	record = ac_localsev_record_from_json ((const gchar *)json, (gssize)json_len, &error_local);

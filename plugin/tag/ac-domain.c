@@ -13,15 +13,11 @@
 #include "ac-domain-private.h"
 #include "ac-tag-private.h"
 
-#define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
-
-typedef xmlDoc AcDomainXmlDoc;
-static void
+void
 ac_domain_xml_doc_free (AcDomainXmlDoc *doc)
 {
 	xmlFreeDoc (doc);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDomainXmlDoc, ac_domain_xml_doc_free)
 
 static void
 ac_domain_disk_free (AcDomainDisk *disk)
@@ -268,7 +264,7 @@ ac_domain_read_xml (const gchar *xml, gssize len, GError **error)
 		             n, AC_DOMAIN_MAX_XML);
 		return NULL;
 	}
-	doc = xmlReadMemory (xml, (int)n, "domain.xml", NULL, XML_OPTS);
+	doc = xmlReadMemory (xml, (int)n, "domain.xml", NULL, AC_DOMAIN_XML_OPTS);
 	if (doc == NULL) {
 		const xmlError *e = xmlGetLastError ();
 		g_set_error (

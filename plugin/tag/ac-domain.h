@@ -117,6 +117,14 @@ ac_domain_get_tag_fingerprint (const AcDomain *self);
  * (ac-localsev-domain.c): a document whose root is <domain>, or %NULL with an error. */
 struct _xmlDoc *
 ac_domain_read_xml (const gchar *xml, gssize len, GError **error);
+/* the libxml2 options it reads with (network-free, quiet, CDATA as text), for the fragments
+ * those writers put in (the user includes <libxml/parser.h>), and g_autoptr() of a document */
+#define AC_DOMAIN_XML_OPTS                                                                         \
+	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+typedef struct _xmlDoc AcDomainXmlDoc;
+void
+ac_domain_xml_doc_free (AcDomainXmlDoc *doc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcDomainXmlDoc, ac_domain_xml_doc_free)
 /* what those writers look for in it: an element @name in no namespace, the first such child of
  * @parent (or %NULL), a <launch> in AC_LAUNCH_NS whatever its prefix, the text content of @n
  * without the white space around it (never %NULL) */

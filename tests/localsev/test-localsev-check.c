@@ -142,6 +142,10 @@ test_record_json (void)
 	};
 
 	g_assert_nonnull (again);
+	/* what the file holds: every member, an absent string as null, numbers as numbers */
+	g_assert_nonnull (strstr (json, "\"disk-backing\" : null"));
+	g_assert_nonnull (strstr (json, "\"measurement\" : null"));
+	g_assert_nonnull (strstr (json, "\"vcpus\" : 2"));
 	json2 = ac_localsev_record_to_json (again);
 	g_assert_cmpstr (json, ==, json2);
 	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {

@@ -126,6 +126,19 @@ attest_refused (Fixture *f,
 }
 
 void
+attest_ok (Fixture *f, const AcTag *tag, const gchar *xml)
+{
+	g_autoptr (AcLocalsevAttestation) att = NULL;
+	g_autoptr (GError) error = NULL;
+
+	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, xml, PASSPHRASE, NULL,
+	                          &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (att);
+	check_secret (f);
+}
+
+void
 assert_mode (const gchar *path, guint mode)
 {
 	struct stat st;

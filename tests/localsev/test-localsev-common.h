@@ -66,6 +66,9 @@ attest_refused (Fixture *f,
                 gint code,
                 const gchar *names,
                 GError **error);
+/* attest (with PASSPHRASE) must succeed, PASSPHRASE injected */
+void
+attest_ok (Fixture *f, const AcTag *tag, const gchar *xml);
 void
 assert_mode (const gchar *path, guint mode);
 gchar *

@@ -276,7 +276,6 @@ test_bad_passphrase (Fixture *f, gconstpointer data)
 	g_autofree gchar *xml = domain_xml (f, "0x1", 1);
 	g_autoptr (AcTag) tag = tag_of (xml);
 	g_autoptr (AcLocalsevPrepared) p = prepare (f, tag, xml);
-	g_autoptr (AcLocalsevAttestation) att = NULL;
 	g_autoptr (GError) error = NULL;
 	const gchar *bad[] = { NULL, "", "caf\xc3\xa9 au lait", "line\nbreak" };
 
@@ -287,10 +286,7 @@ test_bad_passphrase (Fixture *f, gconstpointer data)
 		assert_refused (f, error, AC_ERROR_INVALID_INPUT, "passphrase");
 		g_clear_error (&error);
 	}
-	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE,
-	                          NULL, &error);
-	g_assert_no_error (error);
-	check_secret (f);
+	attest_ok (f, tag, p->domain_xml);
 }
 
 /* ---- state directory ---- */
@@ -373,8 +369,6 @@ peer_check (Fixture *f, const gchar *policy, guint vcpus)
 	g_autofree gchar *xml = domain_xml (f, policy, vcpus);
 	g_autoptr (AcTag) tag = tag_of (xml);
 	g_autoptr (AcLocalsevPrepared) p = prepare (f, tag, xml);
-	g_autoptr (AcLocalsevAttestation) att = NULL;
-	g_autoptr (GError) error = NULL;
 	g_autofree gchar *other = data_path ("ovmf-other.fd");
 	const gchar *m;
 
@@ -387,10 +381,7 @@ peer_check (Fixture *f, const gchar *policy, guint vcpus)
 	m = ac_sev_host_fake_get_measurement (f->fake, UUID);
 	g_assert_cmpint (peer_run (f, p->record, m, f->firmware, vcpus), ==, 0);
 	g_assert_cmpint (peer_run (f, p->record, m, other, vcpus), ==, 1);
-	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE,
-	                          NULL, &error);
-	g_assert_no_error (error);
-	check_secret (f);
+	attest_ok (f, tag, p->domain_xml);
 }
 
 static void

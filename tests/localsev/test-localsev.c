@@ -159,7 +159,6 @@ test_mark_launched (Fixture *f, gconstpointer data)
 	g_autoptr (AcTag) tag = tag_of (xml);
 	g_autoptr (AcLocalsevPrepared) p = prepare (f, tag, xml);
 	g_autoptr (AcLocalsevRecord) r = NULL;
-	g_autoptr (AcLocalsevAttestation) att = NULL;
 	g_autoptr (GError) error = NULL;
 
 	/* the hook lets the first start through and records it ... */
@@ -177,10 +176,7 @@ test_mark_launched (Fixture *f, gconstpointer data)
 	g_clear_error (&error);
 	/* ... and the launched one attests */
 	start (f, p->domain_xml, TRUE);
-	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE,
-	                          NULL, &error);
-	g_assert_no_error (error);
-	check_secret (f);
+	attest_ok (f, tag, p->domain_xml);
 }
 
 /* ---- the chain ---- */
@@ -438,7 +434,6 @@ test_kds_firmware_cek (Fixture *f, gconstpointer data)
 	g_autofree gchar *xml = domain_xml (f, "0x1", 1);
 	g_autoptr (AcTag) tag = tag_of (xml);
 	g_autoptr (AcLocalsevPrepared) p = NULL;
-	g_autoptr (AcLocalsevAttestation) att = NULL;
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *cache = g_build_filename (f->tmp, "kds-cache", NULL);
 	KdsFake kds = { psp, 0, NULL };
@@ -459,10 +454,7 @@ test_kds_firmware_cek (Fixture *f, gconstpointer data)
 	p = prepare (f, tag, xml);
 	g_assert_cmpuint (kds.calls, ==, 1);
 	start (f, p->domain_xml, TRUE);
-	att = ac_localsev_attest (AC_SEV_HOST (f->fake), f->opts, tag, p->domain_xml, PASSPHRASE,
-	                          NULL, &error);
-	g_assert_no_error (error);
-	check_secret (f);
+	attest_ok (f, tag, p->domain_xml);
 	g_free (kds.url);
 }
 

@@ -496,6 +496,14 @@ test_identity_read_bounded (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 	g_assert_nonnull (strstr (error->message, "is missing"));
 	g_clear_error (&error);
+	/* a failed save leaves no temporary identity beside the one it was for */
+	{
+		g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
+		const gchar *name;
+		g_assert_nonnull (d);
+		while ((name = g_dir_read_name (d)) != NULL)
+			g_assert_false (g_str_has_prefix (name, ".identity-platform-"));
+	}
 
 	/* at the limit: read, copied, loaded */
 	test_util_write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX);

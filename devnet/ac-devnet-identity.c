@@ -51,28 +51,28 @@ rm_rf_flat (const gchar *dir)
 	g_rmdir (dir);
 }
 
-/* an identity saved into a temporary sibling (@saved: else it is removed, and the save's error
- * stands) is renamed into place; loses the race gracefully (the winner's identity is there when
- * @marker is; NULL: an SEV identity) */
+/* @saved: whether an identity was saved into @tmpdir, else the directory is removed */
 static gboolean
-identity_publish (const gchar *tmpdir,
-                  gboolean saved,
-                  const gchar *dir,
-                  const gchar *marker,
-                  GError **error)
+identity_saved (const gchar *tmpdir, gboolean saved)
 {
-	if (!saved) {
+	if (!saved)
 		rm_rf_flat (tmpdir);
-		return FALSE;
-	}
+	return saved;
+}
+
+/* renames a temporary sibling into place; loses the race gracefully (the winner's identity is
+ * there when @marker is; NULL: an SEV identity) */
+static gboolean
+identity_publish (const gchar *tmpdir, const gchar *dir, const gchar *marker, GError **error)
+{
 	if (g_rename (tmpdir, dir) != 0) {
-		int errsv = errno;
+		int saved = errno;
 		rm_rf_flat (tmpdir);
-		if ((errsv == ENOTEMPTY || errsv == EEXIST)
+		if ((saved == ENOTEMPTY || saved == EEXIST)
 		    && (marker != NULL ? identity_has (dir, marker) : identity_exists (dir)))
 			return TRUE;
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "renaming %s to %s: %s", tmpdir, dir,
-		             g_strerror (errsv));
+		             g_strerror (saved));
 		return FALSE;
 	}
 	return TRUE;
@@ -110,8 +110,8 @@ ac_devnet_identity_root (const gchar *dir, guint rsa_bits, GError **error)
 	if (psp == NULL)
 		return NULL;
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL
-	    || !identity_publish (tmp, ac_sev_psp_save (psp, tmp, error), dir, NULL, error))
+	if (tmp == NULL || !identity_saved (tmp, ac_sev_psp_save (psp, tmp, error))
+	    || !identity_publish (tmp, dir, NULL, error))
 		return NULL;
 	/* whoever won the race, use what is on disk */
 	return ac_sev_psp_load (dir, error);
@@ -273,9 +273,8 @@ ac_devnet_identity_platform (const gchar *dir, const gchar *root_dir, GError **e
 	if (!platform_generate (&pk, ask, error))
 		return NULL;
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL
-	    || !identity_publish (tmp, platform_write (&pk, tmp, root_dir, error), dir, NULL,
-	                          error))
+	if (tmp == NULL || !identity_saved (tmp, platform_write (&pk, tmp, root_dir, error))
+	    || !identity_publish (tmp, dir, NULL, error))
 		return NULL;
 	return ac_sev_psp_load (dir, error);
 }
@@ -294,8 +293,8 @@ ac_devnet_identity_snp_ca (const gchar *dir, GError **error)
 	if (ca == NULL)
 		return NULL;
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL
-	    || !identity_publish (tmp, ac_snp_soft_ca_save (ca, tmp, error), dir, "ark.pem", error))
+	if (tmp == NULL || !identity_saved (tmp, ac_snp_soft_ca_save (ca, tmp, error))
+	    || !identity_publish (tmp, dir, "ark.pem", error))
 		return NULL;
 	return ac_snp_soft_ca_load (dir, error);
 }
@@ -320,9 +319,8 @@ ac_devnet_identity_snp_firmware (const gchar *dir,
 	if (fw == NULL || !keep)
 		return g_steal_pointer (&fw);
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL
-	    || !identity_publish (tmp, ac_snp_firmware_save (fw, tmp, error), dir, "firmware.ini",
-	                          error))
+	if (tmp == NULL || !identity_saved (tmp, ac_snp_firmware_save (fw, tmp, error))
+	    || !identity_publish (tmp, dir, "firmware.ini", error))
 		return NULL;
 	return ac_snp_firmware_load (dir, error);
 }

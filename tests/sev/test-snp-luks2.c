@@ -354,6 +354,35 @@ test_malformed (Fixture *f, gconstpointer data)
 		}
 		expect_refused (hdr, AC_ERROR_INVALID_INPUT, "after its text, is not zero");
 	}
+	/* key slots and segments are objects named by numbers */
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"keyslots\"", "\"0\":{", "\"x\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: a key slot is not named by a number from 0 to 31");
+	}
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"segments\"", "\"0\":{", "\"00\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: a segment is not named by a number from 0 to 31");
+	}
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"keyslots\"", "\"0\":{", "\"7\":[],\"0\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: key slot 7 is an array: expected an object");
+	}
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"segments\"", "\"0\":{", "\"3\":\"s\",\"0\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: segment 3 is a string: expected an object");
+	}
 	/* short reads, another size, no magic */
 	{
 		g_autoptr (GByteArray) hdr = g_byte_array_new ();

@@ -20,6 +20,7 @@
 #include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static JsonParser *
 load_json (const gchar *rel)
@@ -200,10 +201,7 @@ test_session_random_and_files (void)
 	g_clear_error (&error);
 	g_assert_false (ac_sev_session_write_files (b, dir, "../x", &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-		g_assert_cmpint (system (cmd), ==, 0);
-	}
+	test_util_rm_rf (dir);
 }
 
 /* ---- measurement ---- */

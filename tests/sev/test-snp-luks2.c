@@ -14,6 +14,7 @@
 
 #include "ac-error.h"
 #include "ac-snp-luks2.h"
+#include "../test-util.h"
 
 #define PASSPHRASE "correct horse battery staple"
 
@@ -26,8 +27,7 @@ static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
 	g_autoptr (GError) error = NULL;
-	f->dir = g_dir_make_tmp ("test-luks2-XXXXXX", &error);
-	g_assert_no_error (error);
+	f->dir = test_util_mkdtemp ("test-luks2-XXXXXX");
 	f->keyfile = g_build_filename (f->dir, "passphrase", NULL);
 	g_assert_true (g_file_set_contents (f->keyfile, PASSPHRASE, -1, NULL));
 }

@@ -199,7 +199,8 @@ platform_keys_clear (AcDevnetPlatformKeys *pk)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcDevnetPlatformKeys, platform_keys_clear)
 
-/* the layout of ac_sev_psp_new(): CEK ← ASK, OCA self-signed, PEK ← OCA and CEK, PDH ← PEK */
+/* the layout of ac_sev_psp_new(): CEK ← ASK, OCA self-signed, PEK ← OCA and CEK, PDH ← PEK,
+ * API 0.24 */
 static gboolean
 platform_generate (AcDevnetPlatformKeys *pk, AcAmdCert *ask, GError **error)
 {
@@ -207,28 +208,7 @@ platform_generate (AcDevnetPlatformKeys *pk, AcAmdCert *ask, GError **error)
 		if ((pk->keys[i] = ec_generate (error)) == NULL)
 			return FALSE;
 	}
-	pk->certs[0] = ac_sev_cert_new_ec (AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14,
-	                                   pk->keys[0], error);
-	if (pk->certs[0] == NULL
-	    || !ac_sev_cert_sign_by_amd (pk->certs[0], 0, ask, pk->ask_key, error))
-		return FALSE;
-	pk->certs[1] = ac_sev_cert_new_ec (AC_SEV_USAGE_OCA, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
-	                                   pk->keys[1], error);
-	if (pk->certs[1] == NULL
-	    || !ac_sev_cert_sign (pk->certs[1], 0, pk->certs[1], pk->keys[1], error))
-		return FALSE;
-	pk->certs[2] = ac_sev_cert_new_ec (AC_SEV_USAGE_PEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
-	                                   pk->keys[2], error);
-	if (pk->certs[2] == NULL
-	    || !ac_sev_cert_sign (pk->certs[2], 0, pk->certs[1], pk->keys[1], error)
-	    || !ac_sev_cert_sign (pk->certs[2], 1, pk->certs[0], pk->keys[0], error))
-		return FALSE;
-	pk->certs[3] = ac_sev_cert_new_ec (AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, 0, 24,
-	                                   pk->keys[3], error);
-	if (pk->certs[3] == NULL
-	    || !ac_sev_cert_sign (pk->certs[3], 0, pk->certs[2], pk->keys[2], error))
-		return FALSE;
-	return TRUE;
+	return ac_sev_psp_platform_certs (ask, pk->ask_key, 0, 24, pk->keys, pk->certs, error);
 }
 
 static gboolean

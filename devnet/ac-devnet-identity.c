@@ -51,8 +51,17 @@ rm_rf_flat (const gchar *dir)
 	g_rmdir (dir);
 }
 
-/* saves into a temporary sibling and renames it into place; loses the race gracefully (the
- * winner's identity is there when @marker is; NULL: an SEV identity) */
+/* @saved: whether an identity was saved into @tmpdir, else the directory is removed */
+static gboolean
+identity_saved (const gchar *tmpdir, gboolean saved)
+{
+	if (!saved)
+		rm_rf_flat (tmpdir);
+	return saved;
+}
+
+/* renames a temporary sibling into place; loses the race gracefully (the winner's identity is
+ * there when @marker is; NULL: an SEV identity) */
 static gboolean
 identity_publish (const gchar *tmpdir, const gchar *dir, const gchar *marker, GError **error)
 {
@@ -101,13 +110,8 @@ ac_devnet_identity_root (const gchar *dir, guint rsa_bits, GError **error)
 	if (psp == NULL)
 		return NULL;
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL)
-		return NULL;
-	if (!ac_sev_psp_save (psp, tmp, error)) {
-		rm_rf_flat (tmp);
-		return NULL;
-	}
-	if (!identity_publish (tmp, dir, NULL, error))
+	if (tmp == NULL || !identity_saved (tmp, ac_sev_psp_save (psp, tmp, error))
+	    || !identity_publish (tmp, dir, NULL, error))
 		return NULL;
 	/* whoever won the race, use what is on disk */
 	return ac_sev_psp_load (dir, error);
@@ -195,7 +199,8 @@ platform_keys_clear (AcDevnetPlatformKeys *pk)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AcDevnetPlatformKeys, platform_keys_clear)
 
-/* the layout of ac_sev_psp_new(): CEK ← ASK, OCA self-signed, PEK ← OCA and CEK, PDH ← PEK */
+/* the layout of ac_sev_psp_new(): CEK ← ASK, OCA self-signed, PEK ← OCA and CEK, PDH ← PEK,
+ * API 0.24 */
 static gboolean
 platform_generate (AcDevnetPlatformKeys *pk, AcAmdCert *ask, GError **error)
 {
@@ -203,28 +208,7 @@ platform_generate (AcDevnetPlatformKeys *pk, AcAmdCert *ask, GError **error)
 		if ((pk->keys[i] = ec_generate (error)) == NULL)
 			return FALSE;
 	}
-	pk->certs[0] = ac_sev_cert_new_ec (AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14,
-	                                   pk->keys[0], error);
-	if (pk->certs[0] == NULL
-	    || !ac_sev_cert_sign_by_amd (pk->certs[0], 0, ask, pk->ask_key, error))
-		return FALSE;
-	pk->certs[1] = ac_sev_cert_new_ec (AC_SEV_USAGE_OCA, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
-	                                   pk->keys[1], error);
-	if (pk->certs[1] == NULL
-	    || !ac_sev_cert_sign (pk->certs[1], 0, pk->certs[1], pk->keys[1], error))
-		return FALSE;
-	pk->certs[2] = ac_sev_cert_new_ec (AC_SEV_USAGE_PEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 24,
-	                                   pk->keys[2], error);
-	if (pk->certs[2] == NULL
-	    || !ac_sev_cert_sign (pk->certs[2], 0, pk->certs[1], pk->keys[1], error)
-	    || !ac_sev_cert_sign (pk->certs[2], 1, pk->certs[0], pk->keys[0], error))
-		return FALSE;
-	pk->certs[3] = ac_sev_cert_new_ec (AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, 0, 24,
-	                                   pk->keys[3], error);
-	if (pk->certs[3] == NULL
-	    || !ac_sev_cert_sign (pk->certs[3], 0, pk->certs[2], pk->keys[2], error))
-		return FALSE;
-	return TRUE;
+	return ac_sev_psp_platform_certs (ask, pk->ask_key, 0, 24, pk->keys, pk->certs, error);
 }
 
 static gboolean
@@ -269,13 +253,8 @@ ac_devnet_identity_platform (const gchar *dir, const gchar *root_dir, GError **e
 	if (!platform_generate (&pk, ask, error))
 		return NULL;
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL)
-		return NULL;
-	if (!platform_write (&pk, tmp, root_dir, error)) {
-		rm_rf_flat (tmp);
-		return NULL;
-	}
-	if (!identity_publish (tmp, dir, NULL, error))
+	if (tmp == NULL || !identity_saved (tmp, platform_write (&pk, tmp, root_dir, error))
+	    || !identity_publish (tmp, dir, NULL, error))
 		return NULL;
 	return ac_sev_psp_load (dir, error);
 }
@@ -294,13 +273,8 @@ ac_devnet_identity_snp_ca (const gchar *dir, GError **error)
 	if (ca == NULL)
 		return NULL;
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL)
-		return NULL;
-	if (!ac_snp_soft_ca_save (ca, tmp, error)) {
-		rm_rf_flat (tmp);
-		return NULL;
-	}
-	if (!identity_publish (tmp, dir, "ark.pem", error))
+	if (tmp == NULL || !identity_saved (tmp, ac_snp_soft_ca_save (ca, tmp, error))
+	    || !identity_publish (tmp, dir, "ark.pem", error))
 		return NULL;
 	return ac_snp_soft_ca_load (dir, error);
 }
@@ -325,13 +299,8 @@ ac_devnet_identity_snp_firmware (const gchar *dir,
 	if (fw == NULL || !keep)
 		return g_steal_pointer (&fw);
 	tmp = identity_tmpdir (dir, error);
-	if (tmp == NULL)
-		return NULL;
-	if (!ac_snp_firmware_save (fw, tmp, error)) {
-		rm_rf_flat (tmp);
-		return NULL;
-	}
-	if (!identity_publish (tmp, dir, "firmware.ini", error))
+	if (tmp == NULL || !identity_saved (tmp, ac_snp_firmware_save (fw, tmp, error))
+	    || !identity_publish (tmp, dir, "firmware.ini", error))
 		return NULL;
 	return ac_snp_firmware_load (dir, error);
 }

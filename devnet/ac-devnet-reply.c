@@ -44,16 +44,12 @@ ac_devnet_reply_error (SoupServerMessage *msg, guint status, const gchar *fmt, .
 {
 	va_list args;
 	g_autofree gchar *text = NULL;
-	g_autoptr (JsonBuilder) b = json_builder_new ();
-	g_autoptr (JsonNode) node = NULL;
+	g_autofree gchar *body = NULL;
 	va_start (args, fmt);
 	text = g_strdup_vprintf (fmt, args);
 	va_end (args);
-	json_builder_begin_object (b);
-	ac_json_builder_add_string (b, "error", text);
-	json_builder_end_object (b);
-	node = json_builder_get_root (b);
-	ac_devnet_reply_json (msg, status, node);
+	body = ac_json_error_body (text);
+	reply_body (msg, status, "application/json", body);
 }
 
 void

@@ -204,18 +204,12 @@ error_json (const gchar *fmt, ...) G_GNUC_PRINTF (1, 2);
 static gchar *
 error_json (const gchar *fmt, ...)
 {
-	g_autoptr (JsonBuilder) b = json_builder_new ();
-	g_autoptr (JsonNode) root = NULL;
 	g_autofree gchar *text = NULL;
 	va_list ap;
 	va_start (ap, fmt);
 	text = g_strdup_vprintf (fmt, ap);
 	va_end (ap);
-	json_builder_begin_object (b);
-	ac_json_builder_add_string (b, "error", text);
-	json_builder_end_object (b);
-	root = json_builder_get_root (b);
-	return json_to_string (root, FALSE);
+	return ac_json_error_body (text);
 }
 
 /* the nonce of "nonce=<hex>" in @query, as the hex crate decodes it (either case) */

@@ -47,6 +47,30 @@ store_fail (AcDevnetStore *self, const gchar *what, GError **error)
 	return FALSE;
 }
 
+/* @sql prepared into *@st, or FALSE naming @what */
+static gboolean
+store_prepare (AcDevnetStore *self,
+               const gchar *sql,
+               const gchar *what,
+               sqlite3_stmt **st,
+               GError **error)
+{
+	if (sqlite3_prepare_v2 (self->db, sql, -1, st, NULL) != SQLITE_OK)
+		return store_fail (self, what, error);
+	return TRUE;
+}
+
+/* runs @st, a statement without rows, and finalizes it */
+static gboolean
+store_step_done (AcDevnetStore *self, sqlite3_stmt *st, const gchar *what, GError **error)
+{
+	int rc = sqlite3_step (st);
+	sqlite3_finalize (st);
+	if (rc != SQLITE_DONE)
+		return store_fail (self, what, error);
+	return TRUE;
+}
+
 void
 ac_devnet_store_free (AcDevnetStore *self)
 {
@@ -141,8 +165,8 @@ ac_devnet_store_insert_message (AcDevnetStore *self,
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
-	if (sqlite3_prepare_v2 (
-	        self->db,
+	if (!store_prepare (
+	        self,
 	        "INSERT INTO messages (item_hash, type, sender, chain, channel, time, item_type,"
 	        " signature, item_content, status, reception_time, process_at, owner, ref)"
 	        " VALUES (?,?,?,?,?,?,?,?,?,'pending',?,?,?,?)"
@@ -155,9 +179,8 @@ ac_devnet_store_insert_message (AcDevnetStore *self,
 	        " reception_time = excluded.reception_time, process_at = excluded.process_at,"
 	        " owner = excluded.owner, ref = excluded.ref, forgotten_by = NULL"
 	        " WHERE messages.status = 'rejected'",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return store_fail (self, "insert message", error);
+	        "insert message", &st, error))
+		return FALSE;
 	bind_text (st, 1, msg->item_hash);
 	bind_text (st, 2, msg->type);
 	bind_text (st, 3, msg->sender);
@@ -220,13 +243,9 @@ ac_devnet_store_get_message (AcDevnetStore *self, const gchar *item_hash, GError
 	sqlite3_stmt *st = NULL;
 	AcDevnetMessageRow *row = NULL;
 	int rc;
-	if (sqlite3_prepare_v2 (self->db,
-	                        "SELECT " MESSAGE_COLUMNS " FROM messages WHERE item_hash = ?", -1,
-	                        &st, NULL)
-	    != SQLITE_OK) {
-		store_fail (self, "get message", error);
+	if (!store_prepare (self, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE item_hash = ?",
+	                    "get message", &st, error))
 		return NULL;
-	}
 	bind_text (st, 1, item_hash);
 	rc = sqlite3_step (st);
 	if (rc == SQLITE_ROW)
@@ -249,13 +268,11 @@ ac_devnet_store_set_status (AcDevnetStore *self,
                             GError **error)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2 (
-	        self->db,
+	if (!store_prepare (
+	        self,
 	        "UPDATE messages SET status = ?, error_code = ?, details = ? WHERE item_hash = ?",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return store_fail (self, "set status", error);
+	        "set status", &st, error))
+		return FALSE;
 	bind_text (st, 1, status);
 	if (error_code < -1000)
 		sqlite3_bind_null (st, 2);
@@ -263,11 +280,7 @@ ac_devnet_store_set_status (AcDevnetStore *self,
 		sqlite3_bind_int64 (st, 2, error_code);
 	bind_text (st, 3, details);
 	bind_text (st, 4, item_hash);
-	rc = sqlite3_step (st);
-	sqlite3_finalize (st);
-	if (rc != SQLITE_DONE)
-		return store_fail (self, "set status", error);
-	return TRUE;
+	return store_step_done (self, st, "set status", error);
 }
 
 gboolean
@@ -277,21 +290,15 @@ ac_devnet_store_set_forgotten (AcDevnetStore *self,
                                GError **error)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
 	g_autofree gchar *arr = g_strdup_printf ("[\"%s\"]", by);
-	if (sqlite3_prepare_v2 (self->db,
-	                        "UPDATE messages SET status = 'forgotten', forgotten_by = ?"
-	                        " WHERE item_hash = ? AND status = 'processed'",
-	                        -1, &st, NULL)
-	    != SQLITE_OK)
-		return store_fail (self, "forget", error);
+	if (!store_prepare (self,
+	                    "UPDATE messages SET status = 'forgotten', forgotten_by = ?"
+	                    " WHERE item_hash = ? AND status = 'processed'",
+	                    "forget", &st, error))
+		return FALSE;
 	bind_text (st, 1, arr);
 	bind_text (st, 2, item_hash);
-	rc = sqlite3_step (st);
-	sqlite3_finalize (st);
-	if (rc != SQLITE_DONE)
-		return store_fail (self, "forget", error);
-	return TRUE;
+	return store_step_done (self, st, "forget", error);
 }
 
 GPtrArray *
@@ -300,15 +307,12 @@ ac_devnet_store_due_messages (AcDevnetStore *self, gdouble now, GError **error)
 	sqlite3_stmt *st = NULL;
 	g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
 	int rc;
-	if (sqlite3_prepare_v2 (
-	        self->db,
+	if (!store_prepare (
+	        self,
 	        "SELECT item_hash FROM messages WHERE status = 'pending' AND process_at <= ?"
 	        " ORDER BY process_at, reception_time",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		store_fail (self, "due messages", error);
+	        "due messages", &st, error))
 		return NULL;
-	}
 	sqlite3_bind_double (st, 1, now);
 	while ((rc = sqlite3_step (st)) == SQLITE_ROW)
 		g_ptr_array_add (out, col_text (st, 0));
@@ -390,11 +394,9 @@ ac_devnet_store_query (AcDevnetStore *self, const AcDevnetQuery *q, guint *total
 	    "SELECT " MESSAGE_COLUMNS " FROM messages%s ORDER BY time %s LIMIT %u OFFSET %u",
 	    where->str, q->ascending ? "ASC" : "DESC", per_page, (page - 1) * per_page);
 	for (guint pass = 0; pass < 2; pass++) {
-		if (sqlite3_prepare_v2 (self->db, pass == 0 ? count_sql : sql, -1, &st, NULL)
-		    != SQLITE_OK) {
-			store_fail (self, "query messages", error);
+		if (!store_prepare (self, pass == 0 ? count_sql : sql, "query messages", &st,
+		                    error))
 			return NULL;
-		}
 		idx = 1;
 		idx = bind_in (st, idx, q->hashes);
 		idx = bind_in (st, idx, q->types);
@@ -430,21 +432,15 @@ ac_devnet_store_put_file (AcDevnetStore *self,
                           GError **error)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2 (
-	        self->db, "INSERT OR REPLACE INTO files (hash, kind, size, path) VALUES (?,?,?,?)",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return store_fail (self, "put file", error);
+	if (!store_prepare (
+	        self, "INSERT OR REPLACE INTO files (hash, kind, size, path) VALUES (?,?,?,?)",
+	        "put file", &st, error))
+		return FALSE;
 	bind_text (st, 1, hash);
 	bind_text (st, 2, kind);
 	sqlite3_bind_int64 (st, 3, (sqlite3_int64)size);
 	bind_text (st, 4, path);
-	rc = sqlite3_step (st);
-	sqlite3_finalize (st);
-	if (rc != SQLITE_DONE)
-		return store_fail (self, "put file", error);
-	return TRUE;
+	return store_step_done (self, st, "put file", error);
 }
 
 gchar *
@@ -457,12 +453,9 @@ ac_devnet_store_get_file (AcDevnetStore *self,
 	sqlite3_stmt *st = NULL;
 	gchar *path = NULL;
 	int rc;
-	if (sqlite3_prepare_v2 (self->db, "SELECT path, size, kind FROM files WHERE hash = ?", -1,
-	                        &st, NULL)
-	    != SQLITE_OK) {
-		store_fail (self, "get file", error);
+	if (!store_prepare (self, "SELECT path, size, kind FROM files WHERE hash = ?", "get file",
+	                    &st, error))
 		return NULL;
-	}
 	bind_text (st, 1, hash);
 	rc = sqlite3_step (st);
 	if (rc == SQLITE_ROW) {
@@ -494,16 +487,14 @@ gboolean
 ac_devnet_store_put_vm (AcDevnetStore *self, const AcDevnetVmRow *row, GError **error)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2 (
-	        self->db,
+	if (!store_prepare (
+	        self,
 	        "INSERT OR REPLACE INTO vms (crn, vm_hash, state, owner, launches, measurements,"
 	        " inject_attempts, secrets_released, passphrase_checks, passphrase_ok, last_error,"
 	        " updated, agent_handshakes, agent_bytes, fresh_reports)"
 	        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return store_fail (self, "put vm", error);
+	        "put vm", &st, error))
+		return FALSE;
 	sqlite3_bind_int (st, 1, (int)row->crn);
 	bind_text (st, 2, row->vm_hash);
 	bind_text (st, 3, row->state);
@@ -519,11 +510,7 @@ ac_devnet_store_put_vm (AcDevnetStore *self, const AcDevnetVmRow *row, GError **
 	sqlite3_bind_int64 (st, 13, (sqlite3_int64)row->agent_handshakes);
 	sqlite3_bind_int64 (st, 14, (sqlite3_int64)row->agent_bytes);
 	sqlite3_bind_int64 (st, 15, (sqlite3_int64)row->fresh_reports);
-	rc = sqlite3_step (st);
-	sqlite3_finalize (st);
-	if (rc != SQLITE_DONE)
-		return store_fail (self, "put vm", error);
-	return TRUE;
+	return store_step_done (self, st, "put vm", error);
 }
 
 static AcDevnetVmRow *
@@ -559,13 +546,9 @@ ac_devnet_store_get_vm (AcDevnetStore *self, guint crn, const gchar *vm_hash, GE
 	sqlite3_stmt *st = NULL;
 	AcDevnetVmRow *row = NULL;
 	int rc;
-	if (sqlite3_prepare_v2 (self->db,
-	                        "SELECT " VM_COLUMNS " FROM vms WHERE crn = ? AND vm_hash = ?", -1,
-	                        &st, NULL)
-	    != SQLITE_OK) {
-		store_fail (self, "get vm", error);
+	if (!store_prepare (self, "SELECT " VM_COLUMNS " FROM vms WHERE crn = ? AND vm_hash = ?",
+	                    "get vm", &st, error))
 		return NULL;
-	}
 	sqlite3_bind_int (st, 1, (int)crn);
 	bind_text (st, 2, vm_hash);
 	rc = sqlite3_step (st);
@@ -587,12 +570,9 @@ ac_devnet_store_list_vms (AcDevnetStore *self, GError **error)
 	g_autoptr (GPtrArray) out
 	    = g_ptr_array_new_with_free_func ((GDestroyNotify)ac_devnet_store_vm_row_free);
 	int rc;
-	if (sqlite3_prepare_v2 (self->db, "SELECT " VM_COLUMNS " FROM vms ORDER BY crn, vm_hash",
-	                        -1, &st, NULL)
-	    != SQLITE_OK) {
-		store_fail (self, "list vms", error);
+	if (!store_prepare (self, "SELECT " VM_COLUMNS " FROM vms ORDER BY crn, vm_hash",
+	                    "list vms", &st, error))
 		return NULL;
-	}
 	while ((rc = sqlite3_step (st)) == SQLITE_ROW)
 		g_ptr_array_add (out, vm_row_from_stmt (st));
 	sqlite3_finalize (st);

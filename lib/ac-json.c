@@ -635,3 +635,16 @@ ac_json_builder_add_string_opt (JsonBuilder *b, const gchar *name, const gchar *
 		return;
 	ac_json_builder_add_string (b, name, value);
 }
+
+gchar *
+ac_json_error_body (const gchar *message)
+{
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonNode) root = NULL;
+
+	json_builder_begin_object (b);
+	ac_json_builder_add_string (b, "error", message);
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	return json_to_string (root, FALSE);
+}

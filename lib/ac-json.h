@@ -134,4 +134,8 @@ ac_json_builder_add_string_or_null (JsonBuilder *b, const gchar *name, const gch
 void
 ac_json_builder_begin_member_object (JsonBuilder *b, const gchar *name);
 
+/* {"error": @message} as compact JSON text: the body of an HTTP refusal (the devnet's) */
+gchar *
+ac_json_error_body (const gchar *message);
+
 G_END_DECLS

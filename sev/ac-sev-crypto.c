@@ -46,14 +46,27 @@ ac_sev_openssl_error (GError **error, gint code, const gchar *what)
 	return FALSE;
 }
 
+/* the @selection key of algorithm @name that the parameters in @bld make, or NULL (the OpenSSL
+ * error queue says why) */
+static EVP_PKEY *
+ac_sev_key_from_params (OSSL_PARAM_BLD *bld, const gchar *name, int selection)
+{
+	g_autoptr (OSSL_PARAM) params = OSSL_PARAM_BLD_to_param (bld);
+	g_autoptr (EVP_PKEY_CTX) kctx = EVP_PKEY_CTX_new_from_name (NULL, name, NULL);
+	EVP_PKEY *pkey = NULL;
+
+	if (params == NULL || kctx == NULL || EVP_PKEY_fromdata_init (kctx) <= 0
+	    || EVP_PKEY_fromdata (kctx, &pkey, selection, params) <= 0)
+		return NULL;
+	return pkey;
+}
+
 EVP_PKEY *
 ac_sev_ec_pubkey_from_le (const guint8 *qx72, const guint8 *qy72, GError **error)
 {
 	guint8 pt[97];
 	EVP_PKEY *pkey = NULL;
 	g_autoptr(OSSL_PARAM_BLD) bld = NULL;
-	g_autoptr(OSSL_PARAM) params = NULL;
-	g_autoptr(EVP_PKEY_CTX) kctx = NULL;
 	g_autoptr(EVP_PKEY_CTX) cctx = NULL;
 
 	/* P-384 coordinates have 48 significant bytes; the upper 24 must be zero */
@@ -76,10 +89,8 @@ ac_sev_ec_pubkey_from_le (const guint8 *qx72, const guint8 *qy72, GError **error
 		ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "building EC parameters");
 		return NULL;
 	}
-	params = OSSL_PARAM_BLD_to_param (bld);
-	kctx = EVP_PKEY_CTX_new_from_name (NULL, "EC", NULL);
-	if (params == NULL || kctx == NULL || EVP_PKEY_fromdata_init (kctx) <= 0 ||
-	    EVP_PKEY_fromdata (kctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	pkey = ac_sev_key_from_params (bld, "EC", EVP_PKEY_PUBLIC_KEY);
+	if (pkey == NULL) {
 		ac_sev_openssl_error (error,
 				      AC_ERROR_INVALID_INPUT,
 				      "loading the P-384 public key (point not on the curve?)");
@@ -190,8 +201,6 @@ ac_sev_rsa_pubkey_from_le (const guint8 *n_le,
 	g_autoptr(BIGNUM) n = BN_lebin2bn (n_le, (int)n_len, NULL);
 	g_autoptr(BIGNUM) e = BN_lebin2bn (e_le, (int)e_len, NULL);
 	g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new ();
-	g_autoptr(OSSL_PARAM) params = NULL;
-	g_autoptr(EVP_PKEY_CTX) kctx = NULL;
 	EVP_PKEY *pkey = NULL;
 
 	if (n == NULL || e == NULL || bld == NULL) {
@@ -221,10 +230,8 @@ ac_sev_rsa_pubkey_from_le (const guint8 *n_le,
 		ac_sev_openssl_error (error, AC_ERROR_INTERNAL, "building RSA parameters");
 		return NULL;
 	}
-	params = OSSL_PARAM_BLD_to_param (bld);
-	kctx = EVP_PKEY_CTX_new_from_name (NULL, "RSA", NULL);
-	if (params == NULL || kctx == NULL || EVP_PKEY_fromdata_init (kctx) <= 0 ||
-	    EVP_PKEY_fromdata (kctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	pkey = ac_sev_key_from_params (bld, "RSA", EVP_PKEY_PUBLIC_KEY);
+	if (pkey == NULL) {
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, "loading the RSA public key");
 		return NULL;
 	}
@@ -387,8 +394,6 @@ ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error)
 	EC_POINT *q = NULL;
 	guint8 pub[97];
 	g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new ();
-	g_autoptr(OSSL_PARAM) params = NULL;
-	g_autoptr(EVP_PKEY_CTX) kctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	gboolean ok;
 
@@ -406,10 +411,8 @@ ac_sev_ec_key_from_private (const guint8 *d_be, gsize len, GError **error)
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, "loading the P-384 private key");
 		return NULL;
 	}
-	params = OSSL_PARAM_BLD_to_param (bld);
-	kctx = EVP_PKEY_CTX_new_from_name (NULL, "EC", NULL);
-	if (params == NULL || kctx == NULL || EVP_PKEY_fromdata_init (kctx) <= 0 ||
-	    EVP_PKEY_fromdata (kctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
+	pkey = ac_sev_key_from_params (bld, "EC", EVP_PKEY_KEYPAIR);
+	if (pkey == NULL) {
 		ac_sev_openssl_error (error, AC_ERROR_INVALID_INPUT, "loading the P-384 private key");
 		return NULL;
 	}

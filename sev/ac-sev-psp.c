@@ -132,10 +132,9 @@ ac_sev_psp_new (guint rsa_bits, GError **error)
 	guint8 ark_id[16], ask_id[16];
 	g_autoptr (AcAmdCert) ark = NULL;
 	g_autoptr (AcAmdCert) ask = NULL;
-	g_autoptr (AcSevCert) cek = NULL;
-	g_autoptr (AcSevCert) oca = NULL;
-	g_autoptr (AcSevCert) pek = NULL;
-	g_autoptr (AcSevCert) pdh = NULL;
+	EVP_PKEY *keys[4];
+	AcSevCert *certs[4] = { NULL };
+	gboolean ok;
 
 	if (rsa_bits != 2048 && rsa_bits != 4096) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -160,25 +159,53 @@ ac_sev_psp_new (guint rsa_bits, GError **error)
 	ask = ac_amd_cert_new (AC_SEV_USAGE_ASK, ask_id, ark_id, self->ask_key, error);
 	if (ask == NULL || !ac_amd_cert_sign (ask, ark, self->ark_key, error))
 		return NULL;
-	cek = ac_sev_cert_new_ec (AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14, self->cek_key,
-	                          error);
-	if (cek == NULL || !ac_sev_cert_sign_by_amd (cek, 0, ask, self->ask_key, error))
+	keys[0] = self->cek_key;
+	keys[1] = self->oca_key;
+	keys[2] = self->pek_key;
+	keys[3] = self->pdh_key;
+	ok = ac_sev_psp_platform_certs (ask, self->ask_key, self->api_major, self->api_minor, keys,
+	                                certs, error);
+	if (ok)
+		self->chain = ac_sev_chain_new (certs[3], certs[2], certs[1], certs[0], ask, ark);
+	for (guint i = 0; i < 4; i++)
+		g_clear_pointer (&certs[i], ac_sev_cert_unref);
+	if (!ok)
 		return NULL;
-	oca = ac_sev_cert_new_ec (AC_SEV_USAGE_OCA, AC_SEV_ALGO_ECDSA_SHA256, self->api_major,
-	                          self->api_minor, self->oca_key, error);
-	if (oca == NULL || !ac_sev_cert_sign (oca, 0, oca, self->oca_key, error))
-		return NULL;
-	pek = ac_sev_cert_new_ec (AC_SEV_USAGE_PEK, AC_SEV_ALGO_ECDSA_SHA256, self->api_major,
-	                          self->api_minor, self->pek_key, error);
-	if (pek == NULL || !ac_sev_cert_sign (pek, 0, oca, self->oca_key, error)
-	    || !ac_sev_cert_sign (pek, 1, cek, self->cek_key, error))
-		return NULL;
-	pdh = ac_sev_cert_new_ec (AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, self->api_major,
-	                          self->api_minor, self->pdh_key, error);
-	if (pdh == NULL || !ac_sev_cert_sign (pdh, 0, pek, self->pek_key, error))
-		return NULL;
-	self->chain = ac_sev_chain_new (pdh, pek, oca, cek, ask, ark);
 	return g_steal_pointer (&self);
+}
+
+/**
+ * ac_sev_psp_platform_certs:
+ * @ask: the ASK that signs the CEK, with its private key @ask_key
+ *
+ * CEK signed by the ASK, OCA self-signed, PEK signed by the OCA and the CEK, PDH signed by the
+ * PEK; the OCA, PEK and PDH carry API version @api_major.@api_minor, the CEK 0.14.
+ */
+gboolean
+ac_sev_psp_platform_certs (AcAmdCert *ask,
+                           EVP_PKEY *ask_key,
+                           guint8 api_major,
+                           guint8 api_minor,
+                           EVP_PKEY *const keys[4],
+                           AcSevCert *certs[4],
+                           GError **error)
+{
+	certs[0] = ac_sev_cert_new_ec (AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14, keys[0],
+	                               error);
+	if (certs[0] == NULL || !ac_sev_cert_sign_by_amd (certs[0], 0, ask, ask_key, error))
+		return FALSE;
+	certs[1] = ac_sev_cert_new_ec (AC_SEV_USAGE_OCA, AC_SEV_ALGO_ECDSA_SHA256, api_major,
+	                               api_minor, keys[1], error);
+	if (certs[1] == NULL || !ac_sev_cert_sign (certs[1], 0, certs[1], keys[1], error))
+		return FALSE;
+	certs[2] = ac_sev_cert_new_ec (AC_SEV_USAGE_PEK, AC_SEV_ALGO_ECDSA_SHA256, api_major,
+	                               api_minor, keys[2], error);
+	if (certs[2] == NULL || !ac_sev_cert_sign (certs[2], 0, certs[1], keys[1], error)
+	    || !ac_sev_cert_sign (certs[2], 1, certs[0], keys[0], error))
+		return FALSE;
+	certs[3] = ac_sev_cert_new_ec (AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, api_major,
+	                               api_minor, keys[3], error);
+	return certs[3] != NULL && ac_sev_cert_sign (certs[3], 0, certs[2], keys[2], error);
 }
 
 static EVP_PKEY *

@@ -62,6 +62,16 @@ const gchar *ac_sev_status_to_string (AcSevStatus status);
 typedef struct _AcSevPsp AcSevPsp;
 
 AcSevPsp *ac_sev_psp_new (guint rsa_bits, GError **error);
+/* the platform half of the software PSP's chain for the EC keys of the CEK, OCA, PEK and PDH
+ * (@keys, in that order), certificates in @certs in the same order (the caller frees them, also
+ * those made before a failure) */
+gboolean ac_sev_psp_platform_certs (AcAmdCert *ask,
+                                    EVP_PKEY *ask_key,
+                                    guint8 api_major,
+                                    guint8 api_minor,
+                                    EVP_PKEY *const keys[4],
+                                    AcSevCert *certs[4],
+                                    GError **error);
 AcSevPsp *ac_sev_psp_load (const gchar *dir, GError **error);
 gboolean ac_sev_psp_save (AcSevPsp *self, const gchar *dir, GError **error);
 void ac_sev_psp_free (AcSevPsp *self);

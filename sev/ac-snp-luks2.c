@@ -239,30 +239,47 @@ member_object (JsonObject *o, const gchar *name, gboolean required, GError **err
 	return json_node_get_object (n);
 }
 
+/* the member @name (@n) of "keyslots" or "segments", a @noun ("key slot", "segment"): its
+ * number, its name for messages ("key slot 0") and its object */
+static JsonObject *
+numbered_object (const gchar *name,
+                 JsonNode *n,
+                 const gchar *noun,
+                 guint *number,
+                 gchar **what,
+                 GError **error)
+{
+	if (!slot_name (name, number)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "LUKS2 header: a %s is not named by a number from 0 to %u", noun,
+		             AC_LUKS2_MAX_SLOTS - 1);
+		return NULL;
+	}
+	*what = g_strdup_printf ("%s %u", noun, *number);
+	if (!JSON_NODE_HOLDS_OBJECT (n)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+		             "LUKS2 header: %s is %s: expected an object", *what,
+		             ac_json_type_name (n));
+		return NULL;
+	}
+	return json_node_get_object (n);
+}
+
 static gboolean
 check_keyslots (JsonObject *keyslots, AcLuks2Header *h, GError **error)
 {
 	g_autoptr (GList) names = json_object_get_members (keyslots);
 
 	for (GList *l = names; l != NULL; l = l->next) {
-		JsonNode *n = json_object_get_member (keyslots, l->data);
 		g_autofree gchar *what = NULL;
 		guint slot;
-		if (!slot_name (l->data, &slot)) {
-			g_set_error (
-			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			    "LUKS2 header: a key slot is not named by a number from 0 to %u",
-			    AC_LUKS2_MAX_SLOTS - 1);
+		JsonObject *ks
+		    = numbered_object (l->data, json_object_get_member (keyslots, l->data),
+		                       "key slot", &slot, &what, error);
+		JsonNode *n;
+		if (ks == NULL)
 			return FALSE;
-		}
-		what = g_strdup_printf ("key slot %u", slot);
-		if (!JSON_NODE_HOLDS_OBJECT (n)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			             "LUKS2 header: %s is %s: expected an object", what,
-			             ac_json_type_name (n));
-			return FALSE;
-		}
-		n = json_object_get_member (json_node_get_object (n), "area");
+		n = json_object_get_member (ks, "area");
 		if (!check_encryption (
 		        n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL,
 		        what, error))
@@ -291,22 +308,8 @@ check_segments (JsonObject *segments, AcLuks2Header *h, GError **error)
 		guint number;
 		guint64 offset = 0;
 		gint64 sector;
-		if (!slot_name (l->data, &number)) {
-			g_set_error (
-			    error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			    "LUKS2 header: a segment is not named by a number from 0 to %u",
-			    AC_LUKS2_MAX_SLOTS - 1);
-			return FALSE;
-		}
-		what = g_strdup_printf ("segment %u", number);
-		if (!JSON_NODE_HOLDS_OBJECT (n)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			             "LUKS2 header: %s is %s: expected an object", what,
-			             ac_json_type_name (n));
-			return FALSE;
-		}
-		seg = json_node_get_object (n);
-		if (!check_encryption (seg, what, error))
+		seg = numbered_object (l->data, n, "segment", &number, &what, error);
+		if (seg == NULL || !check_encryption (seg, what, error))
 			return FALSE;
 		h->segments++;
 		n = json_object_get_member (seg, "type");

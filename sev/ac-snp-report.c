@@ -312,11 +312,23 @@ check_report (const AcSnpReport *r, GError **error)
 	return TRUE;
 }
 
-gboolean
-ac_snp_report_parse (const guint8 *data, gsize len, AcSnpReport *out, GError **error)
+/* the fields of the 1184 bytes at @raw into *@out, when they pass check_report() */
+static gboolean
+decode_checked (const guint8 *raw, AcSnpReport *out, GError **error)
 {
 	AcSnpReport r;
 
+	memset (&r, 0, sizeof r);
+	decode_fields (raw, &r);
+	if (!check_report (&r, error))
+		return FALSE;
+	*out = r;
+	return TRUE;
+}
+
+gboolean
+ac_snp_report_parse (const guint8 *data, gsize len, AcSnpReport *out, GError **error)
+{
 	g_return_val_if_fail (out != NULL, FALSE);
 	if (data == NULL || len != AC_SNP_REPORT_SIZE) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -324,12 +336,7 @@ ac_snp_report_parse (const guint8 *data, gsize len, AcSnpReport *out, GError **e
 		             AC_SNP_REPORT_SIZE);
 		return FALSE;
 	}
-	memset (&r, 0, sizeof r);
-	decode_fields (data, &r);
-	if (!check_report (&r, error))
-		return FALSE;
-	*out = r;
-	return TRUE;
+	return decode_checked (data, out, error);
 }
 
 gboolean
@@ -780,17 +787,11 @@ encode_fields (const AcSnpReport *r, guint8 *raw)
 gboolean
 ac_snp_report_build (AcSnpReport *report, GError **error)
 {
-	AcSnpReport r;
 	g_autofree guint8 *raw = g_malloc0 (AC_SNP_REPORT_SIZE);
 
 	g_return_val_if_fail (report != NULL, FALSE);
 	encode_fields (report, raw);
-	memset (&r, 0, sizeof r);
-	decode_fields (raw, &r);
-	if (!check_report (&r, error))
-		return FALSE;
-	*report = r;
-	return TRUE;
+	return decode_checked (raw, report, error);
 }
 
 gboolean

@@ -313,3 +313,24 @@ test_make_image (const gchar *dir, const gchar *name, const gchar *passphrase, g
 	g_unlink (p2);
 	return g_steal_pointer (&img);
 }
+
+gboolean
+test_devnet_publish (AcCcnClient *ccn,
+                     AcEthAccount *account,
+                     AcAlephMessage *msg,
+                     guint timeout_ms,
+                     GError **error)
+{
+	g_autoptr (AcMessageInfo) info = NULL;
+	AcPostResult res = { 0 };
+	gboolean ok;
+
+	if (!ac_aleph_message_sign (msg, account, error))
+		return FALSE;
+	ok = ac_ccn_post_message (ccn, msg, TRUE, &res, error);
+	ac_post_result_clear (&res);
+	if (!ok)
+		return FALSE;
+	info = ac_ccn_wait_processed (ccn, msg->item_hash, timeout_ms, NULL, error);
+	return info != NULL;
+}

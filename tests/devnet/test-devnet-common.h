@@ -60,5 +60,13 @@ test_devnet_http (TestDevnet *d, const gchar *method, const gchar *url, guint *s
 /* a raw disk image: GPT (sfdisk), ESP p1, LUKS1 (cryptsetup, 1000 PBKDF2 iterations) on p2 */
 gchar *
 test_make_image (const gchar *dir, const gchar *name, const gchar *passphrase, guint size_mib);
+
+/* @msg signed by @account, posted to @ccn and processed within @timeout_ms */
+gboolean
+test_devnet_publish (AcCcnClient *ccn,
+                     AcEthAccount *account,
+                     AcAlephMessage *msg,
+                     guint timeout_ms,
+                     GError **error);
 const gchar *
 test_shared_dir (void);

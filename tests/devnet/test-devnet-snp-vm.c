@@ -146,7 +146,6 @@ publish (Fixture *f, const gchar *image, const gchar *runtime, guint64 policy)
 	g_autoptr (JsonNode) node = NULL;
 	g_autofree gchar *cid = NULL;
 	g_autofree AcAlephSnpMeasurement *ms = g_new0 (AcAlephSnpMeasurement, f->n_ms);
-	AcPostResult res = { 0 };
 	gdouble now = (gdouble)(g_get_real_time () / G_USEC_PER_SEC);
 
 	cid = ac_ccn_upload_file (f->ccn, AC_CCN_UPLOAD_STORAGE, image, f->account,
@@ -224,11 +223,7 @@ publish (Fixture *f, const gchar *image, const gchar *runtime, guint64 policy)
 	inst = ac_aleph_message_build ("INSTANCE", node, ac_eth_account_get_address (f->account),
 	                               AC_ALEPH_DEFAULT_CHANNEL, now, &error);
 	g_assert_no_error (error);
-	g_assert_true (ac_aleph_message_sign (inst, f->account, &error));
-	g_assert_true (ac_ccn_post_message (f->ccn, inst, TRUE, &res, &error));
-	g_assert_no_error (error);
-	ac_post_result_clear (&res);
-	info = ac_ccn_wait_processed (f->ccn, inst->item_hash, 10000, NULL, &error);
+	g_assert_true (test_devnet_publish (f->ccn, f->account, inst, 10000, &error));
 	g_assert_no_error (error);
 	return g_strdup (inst->item_hash);
 }

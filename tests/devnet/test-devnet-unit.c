@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <gio/gio.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -17,6 +18,7 @@
 #include "ac-luks-disk.h"
 #include "ac-devnet-identity.h"
 #include "ac-devnet-knobs.h"
+#include "ac-devnet-store.h"
 #include "ac-error.h"
 #include "../test-util.h"
 
@@ -494,6 +496,14 @@ test_identity_read_bounded (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 	g_assert_nonnull (strstr (error->message, "is missing"));
 	g_clear_error (&error);
+	/* a failed save leaves no temporary identity beside the one it was for */
+	{
+		g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
+		const gchar *name;
+		g_assert_nonnull (d);
+		while ((name = g_dir_read_name (d)) != NULL)
+			g_assert_false (g_str_has_prefix (name, ".identity-platform-"));
+	}
 
 	/* at the limit: read, copied, loaded */
 	test_util_write_padded (ark_key, ark_pem, AC_SEV_KEY_FILE_MAX);
@@ -501,6 +511,112 @@ test_identity_read_bounded (void)
 	platform = ac_devnet_identity_platform (dir, root_dir, &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (platform);
+}
+
+/* ---- store ---- */
+
+/* each write lands (what the reads give back), and a write the database refuses names itself */
+static void
+test_store (void)
+{
+	g_autofree gchar *path = g_build_filename (tmpdir, "store.sqlite", NULL);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (AcDevnetStore) store = ac_devnet_store_open (path, &error);
+	AcAlephMessage msg = { .sender = (gchar *)"0xabc",
+		               .chain = (gchar *)"ETH",
+		               .type = (gchar *)"STORE",
+		               .item_hash = (gchar *)"h1",
+		               .item_type = (gchar *)"inline",
+		               .item_content = (gchar *)"{}",
+		               .time = 5.0,
+		               .channel = (gchar *)"TEST" };
+	AcDevnetVmRow vm = { .crn = 1,
+		             .vm_hash = (gchar *)"vm1",
+		             .state = (gchar *)"running",
+		             .launches = 2,
+		             .agent_bytes = 7,
+		             .updated = 3.0 };
+	g_autoptr (AcDevnetMessageRow) row = NULL;
+	g_autoptr (AcDevnetVmRow) vm_got = NULL;
+	g_autoptr (GPtrArray) due = NULL;
+	g_autoptr (GPtrArray) vms = NULL;
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *kind = NULL;
+	guint64 size = 0;
+	sqlite3 *other = NULL;
+
+	g_assert_no_error (error);
+	g_assert_true (
+	    ac_devnet_store_insert_message (store, &msg, 1.0, 2.0, "0xabc", NULL, &error));
+	g_assert_no_error (error);
+	g_assert_false (ac_devnet_store_insert_message (store, &msg, 1.0, 2.0, NULL, NULL, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_EXISTS);
+	g_clear_error (&error);
+	due = ac_devnet_store_due_messages (store, 2.0, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (due->len, ==, 1);
+	g_assert_cmpstr (g_ptr_array_index (due, 0), ==, "h1");
+
+	/* a pending message is not forgotten; a processed one is */
+	g_assert_true (ac_devnet_store_set_forgotten (store, "h1", "f1", &error));
+	row = ac_devnet_store_get_message (store, "h1", &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (row->status, ==, "pending");
+	g_clear_pointer (&row, ac_devnet_store_message_row_free);
+	g_assert_true (
+	    ac_devnet_store_set_status (store, "h1", "processed", 0, "{\"x\":1}", &error));
+	row = ac_devnet_store_get_message (store, "h1", &error);
+	g_assert_cmpstr (row->status, ==, "processed");
+	g_assert_true (row->has_error_code);
+	g_assert_cmpstr (row->details, ==, "{\"x\":1}");
+	g_clear_pointer (&row, ac_devnet_store_message_row_free);
+	{
+		gchar *hashes[] = { (gchar *)"h1", NULL };
+		AcDevnetQuery q = { .hashes = hashes };
+		guint total = 0;
+		g_autoptr (GPtrArray) found = ac_devnet_store_query (store, &q, &total, &error);
+		g_assert_no_error (error);
+		g_assert_cmpuint (total, ==, 1);
+		g_assert_cmpuint (found->len, ==, 1);
+	}
+	g_assert_true (ac_devnet_store_set_forgotten (store, "h1", "f1", &error));
+	row = ac_devnet_store_get_message (store, "h1", &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (row->status, ==, "forgotten");
+	g_assert_cmpstr (row->forgotten_by, ==, "[\"f1\"]");
+
+	g_assert_true (ac_devnet_store_put_file (store, "fh", "storage", 12, "/x/fh", &error));
+	file = ac_devnet_store_get_file (store, "fh", &size, &kind, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (file, ==, "/x/fh");
+	g_assert_cmpstr (kind, ==, "storage");
+	g_assert_cmpuint (size, ==, 12);
+
+	g_assert_true (ac_devnet_store_put_vm (store, &vm, &error));
+	g_assert_no_error (error);
+	vm_got = ac_devnet_store_get_vm (store, 1, "vm1", &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (vm_got->state, ==, "running");
+	g_assert_cmpuint (vm_got->launches, ==, 2);
+	g_assert_cmpuint (vm_got->agent_bytes, ==, 7);
+	vms = ac_devnet_store_list_vms (store, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (vms->len, ==, 1);
+	g_assert_null (ac_devnet_store_get_vm (store, 2, "vm1", &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_clear_error (&error);
+
+	/* another connection holds the write lock: refused once the store's busy wait ends */
+	g_assert_cmpint (sqlite3_open (path, &other), ==, SQLITE_OK);
+	g_assert_cmpint (sqlite3_exec (other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+	g_assert_false (ac_devnet_store_put_file (store, "fh2", "ipfs", 1, "/x/fh2", &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
+	g_assert_cmpstr (error->message, ==, "devnet store: put file: database is locked");
+	g_clear_error (&error);
+	sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close (other);
+	g_assert_true (ac_devnet_store_put_file (store, "fh2", "ipfs", 1, "/x/fh2", &error));
+	g_assert_no_error (error);
 }
 
 int
@@ -517,6 +633,7 @@ main(int argc, char **argv)
 	g_test_add_func("/devnet/car", test_car);
 	g_test_add_func("/devnet/car-npm", test_car_npm);
 	g_test_add_func ("/devnet/identity-read-bounded", test_identity_read_bounded);
+	g_test_add_func ("/devnet/store", test_store);
 	rc = g_test_run();
 	test_util_rm_rf(tmpdir);
 	g_free(tmpdir);

@@ -96,8 +96,6 @@ owner_publish (Owner *o, guint size_mib, GError **error)
 	g_autofree gchar *content = NULL;
 	g_autoptr (JsonNode) node = NULL;
 	g_autoptr (AcAlephMessage) inst = NULL;
-	AcPostResult res = { 0 };
-	gboolean ok;
 
 	if (o->image == NULL)
 		o->image = test_make_image (o->d->dir, "disk.img", PASSPHRASE, 8);
@@ -129,15 +127,7 @@ owner_publish (Owner *o, guint size_mib, GError **error)
 	inst = ac_aleph_message_build ("INSTANCE", node, ac_eth_account_get_address (o->account),
 	                               AC_ALEPH_DEFAULT_CHANNEL,
 	                               (gdouble)g_get_real_time () / G_USEC_PER_SEC, error);
-	if (inst == NULL || !ac_aleph_message_sign (inst, o->account, error))
-		return FALSE;
-	ok = ac_ccn_post_message (o->ccn, inst, TRUE, &res, error);
-	ac_post_result_clear (&res);
-	if (!ok)
-		return FALSE;
-	g_clear_pointer (&info, ac_message_info_free);
-	info = ac_ccn_wait_processed (o->ccn, inst->item_hash, 10000, NULL, error);
-	if (info == NULL)
+	if (inst == NULL || !test_devnet_publish (o->ccn, o->account, inst, 10000, error))
 		return FALSE;
 	g_clear_pointer (&o->vm_hash, g_free);
 	o->vm_hash = g_strdup (inst->item_hash);
@@ -512,19 +502,13 @@ test_devnet_auth (void)
 		g_autoptr (AcAlephMessage) agg = ac_aleph_message_new_inline (
 		    "AGGREGATE", content, ac_eth_account_get_address (o->account), "ETH", "TEST",
 		    (gdouble)g_get_real_time () / G_USEC_PER_SEC);
-		g_autoptr (AcMessageInfo) info = NULL;
-		AcPostResult res = { 0 };
 		g_autofree gchar *url
 		    = g_strdup_printf ("%s/api/v0/aggregates/%s.json?keys=security", d->ccn,
 		                       ac_eth_account_get_address (o->account));
 		g_autoptr (AcHttpResponse) r = NULL;
 		const gchar *body;
 		gsize blen;
-		g_assert_true (ac_aleph_message_sign (agg, o->account, &error));
-		g_assert_true (ac_ccn_post_message (o->ccn, agg, TRUE, &res, &error));
-		g_assert_no_error (error);
-		ac_post_result_clear (&res);
-		info = ac_ccn_wait_processed (o->ccn, agg->item_hash, 5000, NULL, &error);
+		g_assert_true (test_devnet_publish (o->ccn, o->account, agg, 5000, &error));
 		g_assert_no_error (error);
 		r = ac_http_request (d->http, "GET", url, NULL, NULL, NULL, AC_HTTP_IDEMPOTENT,
 		                     &error);

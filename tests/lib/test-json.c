@@ -299,6 +299,17 @@ test_builder_members (void)
 	                 "\"opt\":\"y\"}}");
 }
 
+/* the devnet's refusals: one member, compact, the message escaped */
+static void
+test_error_body (void)
+{
+	g_autofree gchar *plain = ac_json_error_body ("no secrets provided");
+	g_autofree gchar *quoted = ac_json_error_body ("a \"b\"\n\\c");
+
+	g_assert_cmpstr (plain, ==, "{\"error\":\"no secrets provided\"}");
+	g_assert_cmpstr (quoted, ==, "{\"error\":\"a \\\"b\\\"\\n\\\\c\"}");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -309,5 +320,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/json/read-errors", test_read_errors);
 	g_test_add_func ("/json/read-member-messages", test_read_member_messages);
 	g_test_add_func ("/json/builder-members", test_builder_members);
+	g_test_add_func ("/json/error-body", test_error_body);
 	return g_test_run ();
 }

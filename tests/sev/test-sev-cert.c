@@ -17,6 +17,7 @@
 #include "ac-sev-chain.h"
 #include "ac-sev-ossl-private.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static JsonObject *
 load_json (const gchar *rel, JsonParser **parser_out)
@@ -554,10 +555,7 @@ test_kds_cache (void)
 	id[0] = 0xff;
 	g_assert_null (ac_sev_kds_get_cek (id, 64, dir, NULL, NULL, NULL, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-		g_assert_cmpint (system (cmd), ==, 0);
-	}
+	test_util_rm_rf (dir);
 }
 
 int

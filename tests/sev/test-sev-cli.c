@@ -16,6 +16,7 @@
 #include "ac-sev-secret.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static gchar *tmpdir = NULL;
 
@@ -290,19 +291,14 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	if (g_getenv ("VIRT_ALEPH") == NULL)
 		g_error ("VIRT_ALEPH (the virt-aleph executable) is not set");
-	tmpdir = g_dir_make_tmp ("ac-sev-cli-XXXXXX", &error);
-	g_assert_no_error (error);
+	tmpdir = test_util_mkdtemp ("ac-sev-cli-XXXXXX");
 	g_test_add_func ("/sev/cli/verify-chain", test_verify_chain);
 	g_test_add_func ("/sev/cli/session-with-psp", test_session_with_psp);
 	g_test_add_func ("/sev/cli/measure", test_measure);
 	g_test_add_func ("/sev/cli/secret-build", test_secret_build);
 	g_test_add_func ("/sev/cli/policy-explain", test_policy_explain);
 	rc = g_test_run ();
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
-		if (system (cmd) != 0)
-			g_warning ("cannot remove %s", tmpdir);
-	}
+	test_util_rm_rf (tmpdir);
 	g_free (tmpdir);
 	return rc;
 }

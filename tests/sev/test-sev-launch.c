@@ -8,6 +8,7 @@
 
 #include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 
 #include "ac-error.h"
@@ -19,6 +20,7 @@
 #include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static JsonParser *
 load_json (const gchar *rel)
@@ -199,10 +201,7 @@ test_session_random_and_files (void)
 	g_clear_error (&error);
 	g_assert_false (ac_sev_session_write_files (b, dir, "../x", &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-		g_assert_cmpint (system (cmd), ==, 0);
-	}
+	test_util_rm_rf (dir);
 }
 
 /* ---- measurement ---- */
@@ -685,6 +684,61 @@ test_guid (void)
 	g_assert_false (ac_sev_guid_from_string ("736869e5-84f0-4973-92ec-06879ce3da0g", g, &error));
 }
 
+/* keys from their fields (the parameters OpenSSL builds them from): what was taken apart comes
+ * back equal; a private scalar out of range and a point off the curve are refused */
+static void
+test_keys_from_fields (void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) ec = ac_sev_ec_generate (&error);
+	g_autoptr(EVP_PKEY) ec_back = NULL;
+	g_autoptr(EVP_PKEY) rsa = ac_sev_rsa_generate (2048, &error);
+	g_autoptr(EVP_PKEY) rsa_back = NULL;
+	g_autoptr(EVP_PKEY) one = NULL;
+	g_autoptr(BIGNUM) n = NULL;
+	g_autoptr(BIGNUM) e = NULL;
+	guint8 qx[72], qy[72], n_le[256], e_le[4];
+	guint8 d[48] = { 0 };
+
+	g_assert_no_error (error);
+	g_assert_true (ac_sev_ec_pubkey_to_le (ec, qx, qy, &error));
+	ec_back = ac_sev_ec_pubkey_from_le (qx, qy, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (EVP_PKEY_eq (ec, ec_back), ==, 1);
+
+	g_assert_true (EVP_PKEY_get_bn_param (rsa, OSSL_PKEY_PARAM_RSA_N, &n));
+	g_assert_true (EVP_PKEY_get_bn_param (rsa, OSSL_PKEY_PARAM_RSA_E, &e));
+	g_assert_cmpint (BN_bn2lebinpad (n, n_le, sizeof (n_le)), ==, sizeof (n_le));
+	g_assert_cmpint (BN_bn2lebinpad (e, e_le, sizeof (e_le)), ==, sizeof (e_le));
+	rsa_back = ac_sev_rsa_pubkey_from_le (n_le, sizeof (n_le), e_le, sizeof (e_le), &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (EVP_PKEY_eq (rsa, rsa_back), ==, 1);
+
+	/* d = 1: the key pair of the generator */
+	d[47] = 1;
+	one = ac_sev_ec_key_from_private (d, sizeof (d), &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (one);
+	{
+		guint8 sig[144];
+		g_assert_true (ac_sev_ecdsa_sign_le (one, "SHA384", d, sizeof (d), sig, &error));
+		g_assert_no_error (error);
+		g_assert_true (ac_sev_ecdsa_verify_le (one, "SHA384", d, sizeof (d), sig));
+	}
+	d[47] = 0;
+	g_assert_null (ac_sev_ec_key_from_private (d, sizeof (d), &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_true (g_str_has_prefix (error->message, "loading the P-384 private key failed: "));
+	g_clear_error (&error);
+
+	/* (x, y + 1) is not on the curve */
+	qy[0] ^= 1;
+	g_assert_null (ac_sev_ec_pubkey_from_le (qx, qy, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_true (g_str_has_prefix (error->message, "loading the P-384 public key") ||
+	               g_str_has_prefix (error->message, "checking the P-384 public key"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -703,5 +757,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/sev/secret/aleph", test_secret_aleph);
 	g_test_add_func ("/sev/secret/table-parse-bad", test_secret_table_parse_bad);
 	g_test_add_func ("/sev/secret/guid", test_guid);
+	g_test_add_func ("/sev/crypto/keys-from-fields", test_keys_from_fields);
 	return g_test_run ();
 }

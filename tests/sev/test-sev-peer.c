@@ -22,6 +22,7 @@
 #include "ac-sev-secret-private.h"
 #include "ac-sev-session.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 #define PEER "/usr/bin/virt-qemu-sev-validate"
 
@@ -404,19 +405,14 @@ main (int argc, char **argv)
 		g_error ("%s is missing: install libvirt-clients-qemu (scripts/setup.sh)", PEER);
 	if (g_getenv ("VIRT_ALEPH") == NULL)
 		g_error ("VIRT_ALEPH (the virt-aleph executable) is not set");
-	tmpdir = g_dir_make_tmp ("ac-sev-peer-XXXXXX", &error);
-	g_assert_no_error (error);
+	tmpdir = test_util_mkdtemp ("ac-sev-peer-XXXXXX");
 	psp = ac_sev_psp_new (2048, &error);
 	g_assert_no_error (error);
 	g_test_add_func ("/sev/peer/measure-agreement", test_measure_agreement);
 	g_test_add_func ("/sev/peer/secret-agreement", test_secret_agreement);
 	rc = g_test_run ();
 	ac_sev_psp_free (psp);
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
-		if (system (cmd) != 0)
-			g_warning ("cannot remove %s", tmpdir);
-	}
+	test_util_rm_rf (tmpdir);
 	g_free (tmpdir);
 	return rc;
 }

@@ -513,10 +513,7 @@ test_unsigned_cek_and_kds (void)
 	ac_sev_chain_set_cek (chain, cek);
 	g_assert_true (ac_sev_chain_verify (chain, roots, NULL, NULL, &error));
 	g_assert_no_error (error);
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", cache);
-		g_assert_cmpint (system (cmd), ==, 0);
-	}
+	test_util_rm_rf (cache);
 }
 
 static void
@@ -552,10 +549,7 @@ test_save_load (void)
 		g_assert_null (bad);
 		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 	}
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
-		g_assert_cmpint (system (cmd), ==, 0);
-	}
+	test_util_rm_rf (tmp);
 }
 
 /* the private key files are read bounded: up to AC_SEV_KEY_FILE_MAX bytes; above, an error
@@ -596,10 +590,7 @@ test_key_files_bounded (void)
 	g_assert_null (loaded);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
 	g_assert_nonnull (strstr (error->message, "is missing"));
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
-		g_assert_cmpint (system (cmd), ==, 0);
-	}
+	test_util_rm_rf (tmp);
 }
 
 int

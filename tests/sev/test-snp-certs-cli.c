@@ -325,8 +325,7 @@ main (int argc, char **argv)
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	tmpdir = g_dir_make_tmp ("test-snp-certs-cli-XXXXXX", &error);
-	g_assert_no_error (error);
+	tmpdir = test_util_mkdtemp ("test-snp-certs-cli-XXXXXX");
 	www = g_build_filename (tmpdir, "www", NULL);
 	g_assert_cmpint (g_mkdir (www, 0700), ==, 0);
 	server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,

@@ -14,6 +14,7 @@
 
 #include "ac-error.h"
 #include "test-sev-common.h"
+#include "../test-util.h"
 
 static gchar *tmpdir = NULL;
 
@@ -255,8 +256,7 @@ main (int argc, char **argv)
 
 	g_test_init (&argc, &argv, NULL);
 	g_assert_nonnull (g_getenv ("VIRT_ALEPH"));
-	tmpdir = g_dir_make_tmp ("test-snp-cli-XXXXXX", &error);
-	g_assert_no_error (error);
+	tmpdir = test_util_mkdtemp ("test-snp-cli-XXXXXX");
 	g_test_add_func ("/snp/cli/report-show/text", test_show_text);
 	g_test_add_func ("/snp/cli/report-show/json", test_show_json);
 	g_test_add_func ("/snp/cli/report-show/bad-input", test_show_bad_input);

@@ -21,6 +21,7 @@
 #include "ac-snp-policy.h"
 #include "test-sev-common.h"
 #include "test-snp-common.h"
+#include "../test-util.h"
 
 static gchar *tmpdir;
 
@@ -372,17 +373,12 @@ main (int argc, char **argv)
 
 	g_test_init (&argc, &argv, NULL);
 	g_assert_nonnull (g_getenv ("VIRT_ALEPH"));
-	tmpdir = g_dir_make_tmp ("snp-cli-verify-XXXXXX", &error);
-	g_assert_no_error (error);
+	tmpdir = test_util_mkdtemp ("snp-cli-verify-XXXXXX");
 	g_test_add_func ("/snp/cli/verify-report/real", test_real);
 	g_test_add_func ("/snp/cli/verify-report/bad-input", test_bad_input);
 	g_test_add_func ("/snp/cli/verify-report/firmware-files", test_firmware_files);
 	g_test_add_func ("/snp/cli/verify-report/firmware-kds", test_firmware_kds);
 	ret = g_test_run ();
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
-		if (system (cmd) != 0)
-			ret = 1;
-	}
+	test_util_rm_rf (tmpdir);
 	return ret;
 }

@@ -25,6 +25,7 @@
 #include "ac-snp-policy.h"
 #include "ac-snp-ratls.h"
 #include "ac-snp-report.h"
+#include "../test-util.h"
 
 /* tests/data/snp/@dir/@name (@name may be NULL, @dir may hold slashes) */
 static inline GBytes *
@@ -201,12 +202,9 @@ static inline void
 snp_test_ca_dirs_remove (void)
 {
 	for (guint i = 0; i < G_N_ELEMENTS (snp_test_ca_dirs); i++) {
-		g_autofree gchar *cmd = NULL;
-
 		if (snp_test_ca_dirs[i] == NULL)
 			continue;
-		cmd = g_strdup_printf ("rm -rf '%s'", snp_test_ca_dirs[i]);
-		g_assert_cmpint (system (cmd), ==, 0);
+		test_util_rm_rf (snp_test_ca_dirs[i]);
 		g_clear_pointer (&snp_test_ca_dirs[i], g_free);
 	}
 }
@@ -251,8 +249,7 @@ snp_test_firmware_new (AcSnpProduct product, const AcSnpTcb *tcb, AcSnpRoots **r
 			first = first && snp_test_ca_dirs[i] == NULL;
 		ca = ac_snp_soft_ca_new (product, FALSE, &error);
 		g_assert_no_error (error);
-		snp_test_ca_dirs[product] = g_dir_make_tmp ("snp-test-ca-XXXXXX", &error);
-		g_assert_no_error (error);
+		snp_test_ca_dirs[product] = test_util_mkdtemp ("snp-test-ca-XXXXXX");
 		g_assert_true (ac_snp_soft_ca_save (ca, snp_test_ca_dirs[product], &error));
 		g_assert_no_error (error);
 		ac_snp_soft_ca_free (ca);

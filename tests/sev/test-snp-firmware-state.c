@@ -18,6 +18,7 @@
 #include "ac-snp-firmware.h"
 #include "ac-snp-verify.h"
 #include "test-snp-common.h"
+#include "../test-util.h"
 
 /* one firmware (two RSA-4096 keys) for the whole program, saved once */
 static AcSnpFirmware *fw;
@@ -447,8 +448,7 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	fw = snp_test_firmware_new (AC_SNP_PRODUCT_MILAN, NULL, NULL);
 	ac_snp_firmware_revoke_ask (fw);
-	tmp = g_dir_make_tmp ("snp-fw-state-XXXXXX", &error);
-	g_assert_no_error (error);
+	tmp = test_util_mkdtemp ("snp-fw-state-XXXXXX");
 	saved = path_of (tmp, "saved");
 	g_assert_true (ac_snp_firmware_save (fw, saved, &error));
 	g_assert_no_error (error);
@@ -458,10 +458,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/snp-firmware-state/tampered", test_tampered);
 	g_test_add_func ("/snp-firmware-state/permissions", test_permissions);
 	rc = g_test_run ();
-	{
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
-		run (cmd);
-	}
+	test_util_rm_rf (tmp);
 	ac_snp_firmware_free (fw);
 	g_free (saved);
 	g_free (tmp);

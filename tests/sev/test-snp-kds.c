@@ -131,8 +131,7 @@ fake_setup (Fake *f, gconstpointer data)
 	f->answers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
 	                                    (GDestroyNotify)g_bytes_unref);
 	f->calls = 0;
-	f->cache = g_dir_make_tmp ("test-snp-kds-XXXXXX", &error);
-	g_assert_no_error (error);
+	f->cache = test_util_mkdtemp ("test-snp-kds-XXXXXX");
 	load_report ("virtee-sev-milan", "report_milan.bin", &f->milan);
 	g_assert_true (ac_snp_tcb_decode (f->milan.tcb_raw, AC_SNP_PRODUCT_MILAN, "tcb",
 	                                  &f->milan_tcb, &error));

@@ -14,6 +14,7 @@
 
 #include "ac-error.h"
 #include "ac-snp-luks2.h"
+#include "../test-util.h"
 
 #define PASSPHRASE "correct horse battery staple"
 
@@ -26,8 +27,7 @@ static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
 	g_autoptr (GError) error = NULL;
-	f->dir = g_dir_make_tmp ("test-luks2-XXXXXX", &error);
-	g_assert_no_error (error);
+	f->dir = test_util_mkdtemp ("test-luks2-XXXXXX");
 	f->keyfile = g_build_filename (f->dir, "passphrase", NULL);
 	g_assert_true (g_file_set_contents (f->keyfile, PASSPHRASE, -1, NULL));
 }
@@ -353,6 +353,35 @@ test_malformed (Fixture *f, gconstpointer data)
 			reseal (hdr->data + c * 16384, 16384);
 		}
 		expect_refused (hdr, AC_ERROR_INVALID_INPUT, "after its text, is not zero");
+	}
+	/* key slots and segments are objects named by numbers */
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"keyslots\"", "\"0\":{", "\"x\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: a key slot is not named by a number from 0 to 31");
+	}
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"segments\"", "\"0\":{", "\"00\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: a segment is not named by a number from 0 to 31");
+	}
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"keyslots\"", "\"0\":{", "\"7\":[],\"0\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: key slot 7 is an array: expected an object");
+	}
+	{
+		g_autoptr (GByteArray) hdr = g_byte_array_new ();
+		g_byte_array_append (hdr, orig->data, orig->len);
+		rewrite (hdr, 3, "\"segments\"", "\"0\":{", "\"3\":\"s\",\"0\":{");
+		expect_refused (hdr, AC_ERROR_INVALID_INPUT,
+		                "LUKS2 header: segment 3 is a string: expected an object");
 	}
 	/* short reads, another size, no magic */
 	{

@@ -18,6 +18,7 @@
 #include "ac-snp-firmware.h"
 #include "ac-snp-verify.h"
 #include "test-snp-common.h"
+#include "../test-util.h"
 
 /* the expected_reports.json member @key.report.@field, decoded from hex */
 static GBytes *
@@ -250,8 +251,7 @@ fixture_setup_product (Fixture *f, AcSnpProduct product, const AcSnpTcb *tcb_or_
 		tcb_above_floor (product, &tcb);
 	f->fw = snp_test_firmware_new (product, &tcb, &f->roots);
 	f->kds_state.fw = f->fw;
-	f->cache = g_dir_make_tmp ("snp-verify-XXXXXX", &error);
-	g_assert_no_error (error);
+	f->cache = test_util_mkdtemp ("snp-verify-XXXXXX");
 	f->kds = ac_snp_kds_new (KDS_BASE, f->cache, fake_kds_fetch, &f->kds_state);
 
 	snp_test_guest_init (&f->guest, "console=ttyS0 root=/dev/vda", 2, "EPYC-Milan");
@@ -272,8 +272,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 	ac_snp_firmware_free (f->fw);
 	snp_test_guest_clear (&f->guest);
 	if (f->cache != NULL) {
-		g_autofree gchar *cmd = g_strdup_printf ("rm -rf '%s'", f->cache);
-		g_assert_cmpint (system (cmd), ==, 0);
+		test_util_rm_rf (f->cache);
 		g_free (f->cache);
 	}
 }

@@ -46,14 +46,6 @@ cli_tag_open_domain (AcCliGlobal *global,
 	return dom;
 }
 
-void
-cli_tag_print_json (JsonBuilder *b)
-{
-	g_autoptr (JsonNode) root = json_builder_get_root (b);
-	g_autofree gchar *text = json_to_string (root, TRUE);
-	printf ("%s\n", text);
-}
-
 /* Appends an attribute to an element being built as text. */
 static void
 tag_attr (GString *s, const gchar *name, const gchar *value)
@@ -289,7 +281,7 @@ tag_print_dry_run (AcCliGlobal *global, const gchar *name, const gchar *element)
 		ac_json_builder_add_string (b, "tag", element);
 		ac_json_builder_add_boolean (b, "dryRun", TRUE);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else {
 		printf ("%s", element);
 	}
@@ -390,7 +382,7 @@ tag_print_result (AcCliGlobal *global,
 		ac_json_builder_add_string (b, "tag", element);
 		ac_json_builder_add_boolean (b, "approved", pin);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("%s domain '%s':\n%s", approve ? "Approved the tag of" : "Tagged",
 		        virDomainGetName (dom), element);
@@ -582,7 +574,7 @@ ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
 		ac_json_builder_add_boolean (b, "removed", TRUE);
 		ac_json_builder_add_boolean (b, "statusRemoved", status_removed);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("Untagged domain '%s'\n", virDomainGetName (dom));
 	}
@@ -621,7 +613,7 @@ ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
 		ac_json_builder_add_boolean (b, "valid", TRUE);
 		ac_json_builder_add_string (b, "tag", formatted);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("%s", formatted);
 	}

@@ -29,7 +29,7 @@ typedef struct {
 	gchar *uuid;
 	gchar *xml;
 	AcDomain *domain; /* the domain model of @xml, read once */
-	AcTag *tag;	  /* domain's tag (owned by domain) */
+	AcTag *tag;       /* domain's tag (owned by domain) */
 	AcState *state;
 	AcStatus *status;
 	AcPipelineStatusFunc status_func;
@@ -121,11 +121,13 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
 
-/* ac-pipeline-attest.c */
+/* ac-pipeline-attest.c: the attest step (SEV, or SEV-SNP's ac_pipeline_snp_attest()) */
 gboolean
 ac_pipeline_attest_step (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
+gboolean
+ac_pipeline_attest_done (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_record_ipv6 (AcPipeline *p, AcCrnClient *crn);
 
@@ -138,8 +140,9 @@ gboolean
 ac_pipeline_snp_runtime_step (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_snp_add_tee (AcPipeline *p, JsonBuilder *b, GError **error);
+/* the attestation of ac_pipeline_attest_step() (ac-pipeline-attest.c) for SEV-SNP */
 gboolean
-ac_pipeline_snp_attest_step (AcPipeline *p, GError **error);
+ac_pipeline_snp_attest (AcPipeline *p, AcCrnClient *crn, GError **error);
 gboolean
 ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
 

@@ -697,6 +697,15 @@ typedef struct {
 	guint printed; /* lines of the CRN's log printed so far */
 } ConsoleCtx;
 
+/* a line of the CRN's log, as members of the object being built */
+static void
+console_add_line (JsonBuilder *b, const AcCrnLogLine *l)
+{
+	ac_json_builder_add_string_opt (b, "stream", l->stream);
+	ac_json_builder_add_string_opt (b, "time", l->time);
+	ac_json_builder_add_string_opt (b, "message", l->message);
+}
+
 static void
 console_print_line (ConsoleCtx *c, const AcCrnLogLine *l, const gchar *instance,
 		    const gchar *crn_url)
@@ -707,9 +716,7 @@ console_print_line (ConsoleCtx *c, const AcCrnLogLine *l, const gchar *instance,
 		ac_json_builder_add_string_opt (b, "event", "console");
 		ac_json_builder_add_string_opt (b, "domain", c->domain);
 		ac_json_builder_add_string_opt (b, "instance", instance);
-		ac_json_builder_add_string_opt (b, "stream", l->stream);
-		ac_json_builder_add_string_opt (b, "time", l->time);
-		ac_json_builder_add_string_opt (b, "message", l->message);
+		console_add_line (b, l);
 		json_builder_end_object (b);
 		ac_cli_print_json_builder (b);
 	} else if (!c->global->json) {
@@ -733,9 +740,7 @@ console_lines (GPtrArray *lines, const gchar *instance, const gchar *crn_url, gp
 		for (guint i = 0; i < lines->len; i++) {
 			const AcCrnLogLine *l = g_ptr_array_index (lines, i);
 			json_builder_begin_object (b);
-			ac_json_builder_add_string_opt (b, "stream", l->stream);
-			ac_json_builder_add_string_opt (b, "time", l->time);
-			ac_json_builder_add_string_opt (b, "message", l->message);
+			console_add_line (b, l);
 			json_builder_end_object (b);
 		}
 		json_builder_end_array (b);

@@ -446,6 +446,7 @@ ac_pipeline_attest_step (AcPipeline *p, GError **error)
 /*
  * For a running instance: when the CRN rebooted the VM, QEMU waits paused with a new
  * measurement (new mnonce) for a new secret. Verify and inject again, with the same session.
+ * SEV-SNP: ac_pipeline_snp_check_running().
  */
 gboolean
 ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error)
@@ -460,6 +461,8 @@ ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GEr
 	}
 	if ((crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
+	if (p->tag->tee == AC_TEE_SNP)
+		return ac_pipeline_snp_check_running (p, crn, outcome, error);
 	m = ac_crn_confidential_measurement (
 	    crn, ac_state_get_string (p->state, "instance", "hash"), 1, &local_error);
 	if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)) {

@@ -121,7 +121,8 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
 
-/* ac-pipeline-attest.c: the attest step (SEV, or SEV-SNP's ac_pipeline_snp_attest()) */
+/* ac-pipeline-attest.c: the attest step and the check of a running instance (SEV, or
+ * SEV-SNP's ac_pipeline_snp_attest() and ac_pipeline_snp_check_running()) */
 gboolean
 ac_pipeline_attest_step (AcPipeline *p, GError **error);
 gboolean
@@ -143,7 +144,11 @@ ac_pipeline_snp_add_tee (AcPipeline *p, JsonBuilder *b, GError **error);
 /* the attestation of ac_pipeline_attest_step() (ac-pipeline-attest.c) for SEV-SNP */
 gboolean
 ac_pipeline_snp_attest (AcPipeline *p, AcCrnClient *crn, GError **error);
+/* … and of ac_pipeline_attest_check_running(), once the attest step is done */
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
+ac_pipeline_snp_check_running (AcPipeline *p,
+                               AcCrnClient *crn,
+                               AcPipelineRunning *outcome,
+                               GError **error);
 
 G_END_DECLS

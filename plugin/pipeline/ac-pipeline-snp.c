@@ -456,19 +456,15 @@ ac_pipeline_snp_attest (AcPipeline *p, AcCrnClient *crn, GError **error)
  * the passphrase: it goes to that boot, verified like the first.
  */
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error)
+ac_pipeline_snp_check_running (AcPipeline *p,
+                               AcCrnClient *crn,
+                               AcPipelineRunning *outcome,
+                               GError **error)
 {
-	g_autoptr (AcCrnClient) crn = NULL;
 	g_auto (SnpLaunch) l = { 0 };
 	g_autoptr (GError) local_error = NULL;
 	g_autofree gchar *key = NULL;
 
-	if (!ac_state_step_done (p->state, "attest")) {
-		*outcome = AC_PIPELINE_RUNNING_NOT_ATTESTED;
-		return TRUE;
-	}
-	if ((crn = ac_pipeline_crn_client (p, error)) == NULL)
-		return FALSE;
 	if (!snp_verify (p, crn, FALSE, &l, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)
 		    || g_error_matches (local_error, AC_ERROR, AC_ERROR_REMOTE)) {

@@ -472,9 +472,7 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 		ac_pipeline_clear (&p);
 		return ok;
 	}
-	ok = ok
-	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, outcome, error)
-	                                  : ac_pipeline_attest_check_running (&p, outcome, error));
+	ok = ok && ac_pipeline_attest_check_running (&p, outcome, error);
 	ac_pipeline_clear (&p);
 	return ok;
 }

@@ -218,6 +218,17 @@ tag_options_format (TagOptions *o)
 	return g_strdup (el->str);
 }
 
+/* The model of @dom's XML now. */
+static AcDomain *
+tag_domain_model (virDomainPtr dom, GError **error)
+{
+	g_autofree gchar *domain_xml = ac_virt_get_xml (dom, error);
+
+	if (domain_xml == NULL)
+		return NULL;
+	return ac_domain_parse (domain_xml, -1, error);
+}
+
 /* The element DOMAIN carries now, written back as is (the service sees the event); @dom and
  * @conn are left open for the rest of the command. */
 static gchar *
@@ -227,16 +238,12 @@ tag_read_current (AcCliGlobal *global,
                   virDomainPtr *dom,
                   GError **error)
 {
-	g_autofree gchar *domain_xml = NULL;
 	g_autoptr (AcDomain) model = NULL;
 
 	*dom = cli_tag_open_domain (global, name, conn, error);
 	if (*dom == NULL)
 		return NULL;
-	domain_xml = ac_virt_get_xml (*dom, error);
-	if (domain_xml == NULL)
-		return NULL;
-	model = ac_domain_parse (domain_xml, -1, error);
+	model = tag_domain_model (*dom, error);
 	if (model == NULL)
 		return NULL;
 	if (model->tag == NULL) {
@@ -291,14 +298,9 @@ tag_print_dry_run (AcCliGlobal *global, const gchar *name, const gchar *element)
 static gboolean
 tag_validate_on_domain (virDomainPtr dom, const AcTag *tag, GError **error)
 {
-	g_autofree gchar *domain_xml = NULL;
-	g_autoptr (AcDomain) model = NULL;
+	g_autoptr (AcDomain) model = tag_domain_model (dom, error);
 	g_autoptr (AcTagDomain) info = NULL;
 
-	domain_xml = ac_virt_get_xml (dom, error);
-	if (domain_xml == NULL)
-		return FALSE;
-	model = ac_domain_parse (domain_xml, -1, error);
 	if (model == NULL)
 		return FALSE;
 	info = ac_domain_get_tag_info (model);

@@ -26,6 +26,20 @@ ac_cli_print_json_builder (JsonBuilder *builder)
 	ac_cli_print_json (root);
 }
 
+void
+ac_cli_print_json_pretty (JsonNode *node)
+{
+	g_autofree gchar *text = json_to_string (node, TRUE);
+	printf ("%s\n", text);
+}
+
+void
+ac_cli_print_json_builder_pretty (JsonBuilder *builder)
+{
+	g_autoptr (JsonNode) root = json_builder_get_root (builder);
+	ac_cli_print_json_pretty (root);
+}
+
 /**
  * ac_cli_fail_with:
  * @error: (transfer full): the error to report

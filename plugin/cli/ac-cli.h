@@ -150,6 +150,11 @@ void ac_cli_print_json_text (const gchar *text);
 /* ac-cli-json.c (main module): json-glib's nodes */
 void ac_cli_print_json (JsonNode *node);
 void ac_cli_print_json_builder (JsonBuilder *builder);
+/* the document indented over several lines, as tag, untag, status, sev and account print it */
+void
+ac_cli_print_json_pretty (JsonNode *node);
+void
+ac_cli_print_json_builder_pretty (JsonBuilder *builder);
 /* ac-cli-status.c (modules virt, flow) */
 void ac_cli_json_add_status (JsonBuilder *builder, const AcStatus *status);
 gchar *ac_cli_status_event_to_string (const gchar *domain, const AcStatus *status);

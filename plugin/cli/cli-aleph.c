@@ -35,13 +35,6 @@
 	  "if it exists, else ~/.aleph-im/private-keys/ethereum.key)", "PATH" }
 /* clang-format on */
 
-static void
-print_json_node (JsonNode *node)
-{
-	g_autofree gchar *text = json_to_string (node, TRUE);
-	printf ("%s\n", text);
-}
-
 static gchar *
 key_path (const gchar *opt)
 {
@@ -95,7 +88,7 @@ account_print (AcCliGlobal *global, AcEthAccount *account, const gchar *path, gb
 		json_object_set_string_member (o, "key_file", path);
 		json_object_set_boolean_member (o, "created", created);
 		n = json_node_init_object (json_node_alloc (), o);
-		print_json_node (n);
+		ac_cli_print_json_pretty (n);
 	} else {
 		printf ("%s\n", ac_eth_account_get_address (account));
 		if (created && !global->quiet)
@@ -380,7 +373,7 @@ message_verify (AcCliGlobal *global, const gchar *file)
 			json_object_set_boolean_member (o, "sender_is_owner",
 							ac_eth_address_equal (content_address, signer));
 		n = json_node_init_object (json_node_alloc (), o);
-		print_json_node (n);
+		ac_cli_print_json_pretty (n);
 	} else {
 		printf ("valid: %s %s signed by %s\n", msg->type, msg->item_hash, signer);
 		if (content_address != NULL && !ac_eth_address_equal (content_address, signer))
@@ -499,7 +492,7 @@ message_status (AcCliGlobal *global, const gchar *hash, const gchar *api)
 		if (info->has_error_code)
 			json_object_set_int_member (o, "error_code", info->error_code);
 		n = json_node_init_object (json_node_alloc (), o);
-		print_json_node (n);
+		ac_cli_print_json_pretty (n);
 	} else {
 		printf ("%s %s%s%s\n", hash, ac_message_status_to_string (info->status),
 			why != NULL ? ": " : "", why != NULL ? why : "");

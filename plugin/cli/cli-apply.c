@@ -27,9 +27,13 @@
 #include "ac-tag.h"
 #include "ac-virt.h"
 
+/* A pipeline command's configuration, connection and DOMAIN (pipeline_open), and what its
+ * statuses reported. */
 typedef struct {
-	virDomainPtr dom;
 	AcCliGlobal *global;
+	AcPipelineConfig *config;
+	virConnectPtr conn;
+	virDomainPtr dom;
 	AcStatus *last; /* the last status reported, for the --json result */
 	AcStatusWriter *writer; /* apply: only changes, with the heartbeat of work in progress */
 } ApplyCtx;
@@ -37,8 +41,13 @@ typedef struct {
 static void
 apply_ctx_clear (ApplyCtx *ctx)
 {
-	g_clear_pointer (&ctx->last, ac_status_free);
 	g_clear_pointer (&ctx->writer, ac_status_writer_free);
+	g_clear_pointer (&ctx->last, ac_status_free);
+	g_clear_pointer (&ctx->config, ac_pipeline_config_free);
+	if (ctx->dom != NULL)
+		virDomainFree (ctx->dom);
+	if (ctx->conn != NULL)
+		virConnectClose (ctx->conn);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ApplyCtx, apply_ctx_clear)
@@ -62,32 +71,32 @@ pipeline_config_load (AcCliGlobal *global, const gchar *config_path, GError **er
 	return config;
 }
 
-/* The configuration, the connection and the one DOMAIN argument of a pipeline command. */
+/* The configuration, the connection and the one DOMAIN argument of a pipeline command, into
+ * @actx. */
 static gboolean
-pipeline_open (AcCliGlobal *global,
-	       const gchar *command,
-	       int argc,
-	       char **argv,
-	       const gchar *config_path,
-	       AcPipelineConfig **config,
-	       virConnectPtr *conn,
-	       virDomainPtr *dom,
-	       GError **error)
+pipeline_open (ApplyCtx *actx,
+               AcCliGlobal *global,
+               const gchar *command,
+               int argc,
+               char **argv,
+               const gchar *config_path,
+               GError **error)
 {
+	actx->global = global;
 	if (argc != 2) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
 			     "%s: expected one DOMAIN, got %d arguments", command, argc - 1);
 		return FALSE;
 	}
-	*config = pipeline_config_load (global, config_path, error);
-	if (*config == NULL)
+	actx->config = pipeline_config_load (global, config_path, error);
+	if (actx->config == NULL)
 		return FALSE;
 	ac_virt_init ();
-	*conn = ac_virt_connect (ac_cli_get_uri (global), error);
-	if (*conn == NULL)
+	actx->conn = ac_virt_connect (ac_cli_get_uri (global), error);
+	if (actx->conn == NULL)
 		return FALSE;
-	*dom = ac_virt_lookup_domain (*conn, argv[1], error);
-	return *dom != NULL;
+	actx->dom = ac_virt_lookup_domain (actx->conn, argv[1], error);
+	return actx->dom != NULL;
 }
 
 static void
@@ -279,26 +288,52 @@ local_options (const AcPipelineConfig *config, const gchar *config_path, GError 
 	return g_steal_pointer (&opts);
 }
 
+/* The local flow on @actx's domain, in the foreground: virt-alephd's step for the domain's
+ * state now (apply), or the attestation of its launch that waits for its secret (@attest);
+ * the statuses through apply_status(). @current: the domain's status element (nullable). */
+static gboolean
+local_run (ApplyCtx *actx,
+           const gchar *config_path,
+           const AcStatus *current,
+           gboolean attest,
+           GError **error)
+{
+	g_autoptr (AcSevHost) host = ac_sev_host_libvirt_new (actx->conn);
+	g_autoptr (AcLocalsevOptions) opts = NULL;
+	g_autoptr (AcStatus) st = NULL;
+	virConnectPtr secrets = NULL;
+	AcLocalsevServiceRun run = { .status_func = apply_status, .user_data = actx };
+	gboolean ok;
+
+	opts = local_options (actx->config, config_path, error);
+	if (opts == NULL)
+		return FALSE;
+	secrets
+	    = ac_localsev_service_secrets_connect (actx->conn, actx->config->secrets_uri, error);
+	if (secrets == NULL)
+		return FALSE;
+	if (attest)
+		ok = ac_localsev_service_attest_now (host, opts, secrets, actx->dom, NULL, current,
+		                                     &st, error);
+	else
+		ok = ac_localsev_service_reconcile_full (host, opts, &run, secrets, actx->dom,
+		                                         current, &st, error);
+	virConnectClose (secrets);
+	if (st != NULL)
+		apply_status (st, actx);
+	return ok;
+}
+
 /* virt-aleph apply on a domain without <aleph:publish>: the local flow, once, in the
  * foreground (virt-alephd's step for the domain's state now) */
 static int
-apply_local (AcCliGlobal *global,
-	     const AcPipelineConfig *config,
-	     const gchar *config_path,
-	     virConnectPtr conn,
-	     virDomainPtr dom,
-	     const AcTag *tag,
-	     ApplyCtx *actx)
+apply_local (ApplyCtx *actx, const gchar *config_path, const AcTag *tag)
 {
+	AcCliGlobal *global = actx->global;
+	virDomainPtr dom = actx->dom;
 	g_autoptr (GError) error = NULL;
-	g_autoptr (AcSevHost) host = ac_sev_host_libvirt_new (conn);
-	g_autoptr (AcLocalsevOptions) opts = NULL;
-	g_autoptr (AcStatus) st = NULL;
 	g_autoptr (AcStatus) current = NULL;
 	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
-	virConnectPtr secrets = NULL;
-	AcLocalsevServiceRun run = { 0 };
-	gboolean ok;
 
 	if (tag->local_mode == AC_LOCAL_MODE_TEST || tag->local_mode == AC_LOCAL_MODE_DENY) {
 		g_set_error (&error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -308,19 +343,7 @@ apply_local (AcCliGlobal *global,
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
-	opts = local_options (config, config_path, &error);
-	if (opts == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	secrets = ac_localsev_service_secrets_connect (conn, config->secrets_uri, &error);
-	if (secrets == NULL)
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	run.status_func = apply_status;
-	run.user_data = actx;
-	ok = ac_localsev_service_reconcile_full (host, opts, &run, secrets, dom, current, &st, &error);
-	virConnectClose (secrets);
-	if (st != NULL)
-		apply_status (st, actx);
-	if (!ok)
+	if (!local_run (actx, config_path, current, FALSE, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!result_status (actx, "apply") && !global->quiet) {
 		printf ("Domain '%s': %s; see 'virt-aleph status %s'\n", virDomainGetName (dom),
@@ -379,51 +402,43 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(AcPipelineConfig) config = NULL;
+	g_auto (ApplyCtx) actx = { 0 };
 	g_autoptr(AcProgress) progress = NULL;
 	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 	g_autoptr(GTask) task = NULL;
-	g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-	g_auto (ApplyCtx) actx = { 0 };
+	g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 	ApplyRun run = { 0 };
 	guint sigint, sigterm, heartbeat;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!pipeline_open (global, "apply", argc, argv, config_path, &config, &conn, &dom, &error))
+	if (!ac_cli_parse (ctx, &argc, &argv, &error)
+	    || !pipeline_open (&actx, global, "apply", argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	{
-		g_autofree gchar *xml = ac_virt_get_xml (dom, &error);
+		g_autofree gchar *xml = ac_virt_get_xml (actx.dom, &error);
 		g_autoptr (AcTag) tag = NULL;
 		if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
 			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (tag->publish == NULL) {
-			g_auto (ApplyCtx) lctx = { 0 };
-			lctx.dom = dom;
-			lctx.global = global;
-			return apply_local (global, config, config_path, conn, dom, tag, &lctx);
-		}
+		if (tag->publish == NULL)
+			return apply_local (&actx, config_path, tag);
 	}
 	if (passphrase_file != NULL
-	    && !ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, &error))
+	    && !ac_pipeline_set_rootfs_passphrase (actx.config, actx.conn, actx.dom,
+	                                           passphrase_file, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 
 	progress = ac_progress_new ("apply");
-	ac_cli_progress_attach (progress, ac_cli_progress_output_pick (global->json, global->quiet, stderr),
-				global->json ? stdout : stderr);
-	actx.dom = dom;
-	actx.global = global;
+	ac_cli_progress_attach (progress,
+	                        ac_cli_progress_output_pick (global->json, global->quiet, stderr),
+	                        global->json ? stdout : stderr);
 	{
-		g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
+		g_autofree gchar *xml = ac_virt_get_xml (actx.dom, NULL);
 		g_autofree gchar *fingerprint = ac_status_tag_fingerprint (xml);
-		actx.writer = ac_status_writer_new (dom, fingerprint);
+		actx.writer = ac_status_writer_new (actx.dom, fingerprint);
 	}
 	heartbeat = ac_status_writer_add_heartbeat (actx.writer);
-	run.config = config;
-	run.conn = conn;
+	run.config = actx.config;
+	run.conn = actx.conn;
 	run.ctx = &actx;
 	run.progress = progress;
 	run.loop = loop;
@@ -462,12 +477,9 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		{ "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "reason recorded in the FORGET", "TEXT" },
 		{ NULL },
 	};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(AcPipelineConfig) config = NULL;
-	g_autoptr (JsonObject) state = NULL;
+	g_autoptr (GError) error = NULL;
 	g_auto (ApplyCtx) actx = { 0 };
+	g_autoptr (JsonObject) state = NULL;
 	/* delete = erase, then forget (aleph-client's 'instance delete') */
 	gboolean forgets = g_strcmp0 (op, "forget") == 0 || g_strcmp0 (op, "delete") == 0;
 	gboolean ok;
@@ -475,25 +487,25 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (forgets)
 		g_option_context_add_main_entries (ctx, forget_entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse (ctx, &argc, &argv, &error)
+	    || !pipeline_open (&actx, global, op, argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!pipeline_open (global, op, argc, argv, config_path, &config, &conn, &dom, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	actx.dom = dom;
-	actx.global = global;
 	/* what the operation acts on, before it clears it (forget) */
-	state = state_read (config, dom);
+	state = state_read (actx.config, actx.dom);
 	if (g_strcmp0 (op, "delete") == 0) {
-		ok = ac_pipeline_operate (config, conn, dom, "erase", apply_status, &actx, &error);
+		ok = ac_pipeline_operate (actx.config, actx.conn, actx.dom, "erase", apply_status,
+		                          &actx, &error);
 		if (!ok)
 			g_prefix_error (&error, "delete: erase failed, no FORGET posted: ");
 		else
-			ok = ac_pipeline_forget (config, conn, dom, image, reason, apply_status,
-			                         &actx, &error);
+			ok = ac_pipeline_forget (actx.config, actx.conn, actx.dom, image, reason,
+			                         apply_status, &actx, &error);
 	} else if (forgets) {
-		ok = ac_pipeline_forget (config, conn, dom, image, reason, apply_status, &actx, &error);
+		ok = ac_pipeline_forget (actx.config, actx.conn, actx.dom, image, reason,
+		                         apply_status, &actx, &error);
 	} else {
-		ok = ac_pipeline_operate (config, conn, dom, op, apply_status, &actx, &error);
+		ok = ac_pipeline_operate (actx.config, actx.conn, actx.dom, op, apply_status, &actx,
+		                          &error);
 	}
 	if (!ok)
 		return ac_cli_fail (global, g_steal_pointer (&error));
@@ -509,7 +521,7 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 		ac_json_builder_add_string_opt (b, "crnUrl", state_string (state, "crn", "url"));
 		ac_json_builder_add_string_opt (b, "store", store);
 		if (forgets) {
-			g_autofree gchar *forget = log_last_forget (config, dom);
+			g_autofree gchar *forget = log_last_forget (actx.config, actx.dom);
 			JsonNode *adopted = state_value (state, "store", "adopted", G_TYPE_BOOLEAN);
 			/* an adopted STORE is the user's: the FORGET left it out */
 			ac_pipeline_json_add_forget_hashes (
@@ -578,9 +590,6 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr (GError) error = NULL;
-	g_autoptr (virConnect) conn = NULL;
-	g_autoptr (virDomain) dom = NULL;
-	g_autoptr (AcPipelineConfig) config = NULL;
 	g_auto (ApplyCtx) actx = { 0 };
 	g_autofree gchar *hash = NULL;
 
@@ -590,14 +599,14 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	hash = g_strdup (argv[2]);
 	argc = 2; /* pipeline_open takes the one DOMAIN */
-	if (!pipeline_open (global, "adopt", argc, argv, config_path, &config, &conn, &dom, &error))
+	if (!pipeline_open (&actx, global, "adopt", argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (passphrase_file != NULL
-	    && !ac_pipeline_set_rootfs_passphrase (config, conn, dom, passphrase_file, &error))
+	    && !ac_pipeline_set_rootfs_passphrase (actx.config, actx.conn, actx.dom,
+	                                           passphrase_file, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	actx.dom = dom;
-	actx.global = global;
-	if (!ac_pipeline_adopt (config, conn, dom, hash, apply_status, &actx, &error))
+	if (!ac_pipeline_adopt (actx.config, actx.conn, actx.dom, hash, apply_status, &actx,
+	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!result_status (&actx, "adopt") && !global->quiet) {
 		printf ("Domain '%s' is INSTANCE %s; 'virt-aleph apply %s' attests it\n", argv[1],
@@ -619,21 +628,18 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(AcPipelineConfig) config = NULL;
+	g_auto (ApplyCtx) actx = { 0 };
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *service_log = NULL;
 	char uuid[VIR_UUID_STRING_BUFLEN];
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse (ctx, &argc, &argv, &error)
+	    || !pipeline_open (&actx, global, "logs", argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!pipeline_open (global, "logs", argc, argv, config_path, &config, &conn, &dom, &error))
-		return ac_cli_fail (global, g_steal_pointer (&error));
-	virDomainGetUUIDString (dom, uuid);
-	path = ac_pipeline_log_path (config, uuid);
+	virDomainGetUUIDString (actx.dom, uuid);
+	path = ac_pipeline_log_path (actx.config, uuid);
 	/* the pipeline's log holds its steps; the service's own messages are in the system's log */
 	service_log = ac_log_where ("virt-alephd", uuid);
 	if (!g_file_get_contents (path, &text, NULL, &error)) {
@@ -650,7 +656,7 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 		g_auto (GStrv) lines = g_strsplit (valid, "\n", -1);
 		g_autofree gchar *path_display = g_filename_display_name (path);
 		json_builder_begin_object (b);
-		ac_json_builder_add_string_opt (b, "domain", virDomainGetName (dom));
+		ac_json_builder_add_string_opt (b, "domain", virDomainGetName (actx.dom));
 		ac_json_builder_add_string_opt (b, "log", path_display);
 		ac_json_builder_add_string_opt (b, "serviceLog", service_log);
 		json_builder_set_member_name (b, "events");
@@ -691,6 +697,15 @@ typedef struct {
 	guint printed; /* lines of the CRN's log printed so far */
 } ConsoleCtx;
 
+/* a line of the CRN's log, as members of the object being built */
+static void
+console_add_line (JsonBuilder *b, const AcCrnLogLine *l)
+{
+	ac_json_builder_add_string_opt (b, "stream", l->stream);
+	ac_json_builder_add_string_opt (b, "time", l->time);
+	ac_json_builder_add_string_opt (b, "message", l->message);
+}
+
 static void
 console_print_line (ConsoleCtx *c, const AcCrnLogLine *l, const gchar *instance,
 		    const gchar *crn_url)
@@ -701,9 +716,7 @@ console_print_line (ConsoleCtx *c, const AcCrnLogLine *l, const gchar *instance,
 		ac_json_builder_add_string_opt (b, "event", "console");
 		ac_json_builder_add_string_opt (b, "domain", c->domain);
 		ac_json_builder_add_string_opt (b, "instance", instance);
-		ac_json_builder_add_string_opt (b, "stream", l->stream);
-		ac_json_builder_add_string_opt (b, "time", l->time);
-		ac_json_builder_add_string_opt (b, "message", l->message);
+		console_add_line (b, l);
 		json_builder_end_object (b);
 		ac_cli_print_json_builder (b);
 	} else if (!c->global->json) {
@@ -727,9 +740,7 @@ console_lines (GPtrArray *lines, const gchar *instance, const gchar *crn_url, gp
 		for (guint i = 0; i < lines->len; i++) {
 			const AcCrnLogLine *l = g_ptr_array_index (lines, i);
 			json_builder_begin_object (b);
-			ac_json_builder_add_string_opt (b, "stream", l->stream);
-			ac_json_builder_add_string_opt (b, "time", l->time);
-			ac_json_builder_add_string_opt (b, "message", l->message);
+			console_add_line (b, l);
 			json_builder_end_object (b);
 		}
 		json_builder_end_array (b);
@@ -773,9 +784,7 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(AcPipelineConfig) config = NULL;
+	g_auto (ApplyCtx) actx = { 0 };
 	ConsoleCtx c = { global, NULL, FALSE, 0 };
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
@@ -784,12 +793,12 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 	if (interval_text != NULL &&
 	    !ac_cli_parse_timeout ("--interval", interval_text, &interval_s, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!pipeline_open (global, "console", argc, argv, config_path, &config, &conn, &dom, &error))
+	if (!pipeline_open (&actx, global, "console", argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	c.domain = virDomainGetName (dom);
+	c.domain = virDomainGetName (actx.dom);
 	c.follow = follow;
-	if (!ac_pipeline_console (config, conn, dom, follow ? interval_s * 1000 : 0, console_lines,
-				  &c, &error))
+	if (!ac_pipeline_console (actx.config, actx.conn, actx.dom, follow ? interval_s * 1000 : 0,
+	                          console_lines, &c, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	return AC_EXIT_OK;
 }
@@ -832,27 +841,22 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virDomain) dom = NULL;
-	g_autoptr(AcPipelineConfig) config = NULL;
-	g_autofree gchar *xml = NULL;
-	g_autoptr(AcTag) tag = NULL;
 	g_auto (ApplyCtx) actx = { 0 };
+	g_autofree gchar *xml = NULL;
+	g_autoptr (AcTag) tag = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error) ||
-	    !pipeline_open (global, "attest", argc, argv, config_path, &config, &conn, &dom, &error))
+	if (!ac_cli_parse (ctx, &argc, &argv, &error)
+	    || !pipeline_open (&actx, global, "attest", argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	xml = ac_virt_get_xml (dom, &error);
+	xml = ac_virt_get_xml (actx.dom, &error);
 	if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	actx.dom = dom;
-	actx.global = global;
 	if (tag->publish != NULL) {
 		AcPipelineRunning outcome;
 		gboolean again;
-		if (!ac_pipeline_check_running (config, conn, dom, apply_status, &actx, &outcome,
-		                                &error)) {
+		if (!ac_pipeline_check_running (actx.config, actx.conn, actx.dom, apply_status,
+		                                &actx, &outcome, &error)) {
 			if (outcome == AC_PIPELINE_RUNNING_UNREACHABLE)
 				g_prefix_error (&error, "nothing attested: %s did not answer: ",
 				                tag->tee == AC_TEE_SNP ? "the instance's guest agent"
@@ -872,24 +876,9 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 		}
 		return AC_EXIT_OK;
 	} else {
-		g_autoptr(AcSevHost) host = ac_sev_host_libvirt_new (conn);
-		g_autoptr(AcLocalsevOptions) opts = NULL;
-		g_autoptr(AcStatus) current = ac_status_parse (xml, -1, NULL);
-		g_autoptr(AcStatus) st = NULL;
-		virConnectPtr secrets = NULL;
-		gboolean ok;
+		g_autoptr (AcStatus) current = ac_status_parse (xml, -1, NULL);
 
-		opts = local_options (config, config_path, &error);
-		if (opts == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		secrets = ac_localsev_service_secrets_connect (conn, config->secrets_uri, &error);
-		if (secrets == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		ok = ac_localsev_service_attest_now (host, opts, secrets, dom, NULL, current, &st, &error);
-		virConnectClose (secrets);
-		if (st != NULL)
-			apply_status (st, &actx);
-		if (!ok)
+		if (!local_run (&actx, config_path, current, TRUE, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 		if (global->json) {
 			g_autoptr (JsonBuilder) b = result_begin (&actx, "attest");

@@ -28,14 +28,6 @@
 #include "ac-sev-session.h"
 #include "cli-sev.h"
 
-static void
-sev_print_json (JsonBuilder *b)
-{
-	g_autoptr(JsonNode) root = json_builder_get_root (b);
-	g_autofree gchar *text = json_to_string (root, TRUE);
-	printf ("%s\n", text);
-}
-
 /* a copy in memory we own, for secrets that are cleansed after use: a regular file of at most
  * 64 KiB (a secret table entry is far smaller) */
 static GBytes *
@@ -199,7 +191,7 @@ sev_cmd_verify_chain (AcCliGlobal *global, int argc, char **argv)
 		}
 		json_builder_end_object (b);
 		json_builder_end_object (b);
-		sev_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("OK: the certificate chain leads to the trusted %s root\n", v->generation);
 		printf ("  ARK key id %s\n  ASK key id %s\n", v->ark_key_id, v->ask_key_id);
@@ -295,7 +287,7 @@ sev_cmd_session (AcCliGlobal *global, int argc, char **argv)
 		if (generation_found != NULL)
 			ac_json_builder_add_string (b, "generation", generation_found);
 		json_builder_end_object (b);
-		sev_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		const gchar *n = name != NULL ? name : "vm";
 		printf ("wrote %s_godh.b64, %s_session.b64, %s_tek.bin, %s_tik.bin for policy 0x%x%s%s%s\n",
@@ -334,7 +326,7 @@ sev_cmd_measure (AcCliGlobal *global, int argc, char **argv)
 		ac_json_builder_add_string (b, "verdict", "match");
 		ac_json_builder_add_string (b, "launch_digest", ldh);
 		json_builder_end_object (b);
-		sev_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("OK: the launch measurement matches the expected launch digest\n");
 	}
@@ -423,7 +415,7 @@ sev_secret_output (AcCliGlobal *global, AcTeeSealedSecret *sealed, const gchar *
 		ac_json_builder_add_string (b, "packet_header", hdr_b64);
 		ac_json_builder_add_string (b, "secret", pay_b64);
 		json_builder_end_object (b);
-		sev_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet && (hdr_out == NULL || pay_out == NULL)) {
 		printf ("packet_header: %s\nsecret: %s\n", hdr_b64, pay_b64);
 	}
@@ -508,7 +500,7 @@ sev_cmd_policy_explain (AcCliGlobal *global, int argc, char **argv)
 		ac_json_builder_add_string (b, "names", names);
 		ac_json_builder_add_int (b, "value", policy);
 		json_builder_end_object (b);
-		sev_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else {
 		g_autofree gchar *text = ac_sev_policy_explain (policy);
 		printf ("%s", text);

@@ -273,18 +273,12 @@ cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv)
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (!ac_cli_parse (ctx, &argc, &argv, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!snp_certs_target (argc, argv, chip_hex, tcb_text, product_text, &rep, &product,
-	                       &tcb, &error))
+	if (!snp_certs_target (argc, argv, chip_hex, tcb_text, product_text, &rep, &product, &tcb,
+	                       &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (trust_ark != NULL) {
-		g_autoptr (GBytes) b
-		    = cli_sev_read_file (trust_ark, "--trust-ark", SEV_SMALL_FILE_MAX, &error);
-		g_autoptr (AcSnpCert) root = NULL;
-		if (b == NULL
-		    || (root = ac_snp_cert_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
-		                                  trust_ark, &error))
-		           == NULL
-		    || !ac_snp_roots_add_trusted (roots, product, root, &error))
+		g_autoptr (AcSnpCert) root = cli_snp_read_cert (trust_ark, "--trust-ark", &error);
+		if (root == NULL || !ac_snp_roots_add_trusted (roots, product, root, &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
 	if (dir == NULL)

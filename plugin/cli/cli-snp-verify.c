@@ -36,8 +36,8 @@ verify_options_clear (VerifyOptions *o)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (VerifyOptions, verify_options_clear)
 
-static AcSnpCert *
-verify_read_cert (const gchar *path, const gchar *what, GError **error)
+AcSnpCert *
+cli_snp_read_cert (const gchar *path, const gchar *what, GError **error)
 {
 	g_autoptr (GBytes) b = cli_sev_read_file (path, what, SEV_SMALL_FILE_MAX, error);
 	if (b == NULL)
@@ -315,13 +315,13 @@ cli_snp_cmd_verify_report (AcCliGlobal *global, int argc, char **argv)
 
 	if (o.trust_ark != NULL) {
 		g_autoptr (AcSnpCert) trusted
-		    = verify_read_cert (o.trust_ark, "--trust-ark", &error);
+		    = cli_snp_read_cert (o.trust_ark, "--trust-ark", &error);
 		if (trusted == NULL
 		    || !ac_snp_roots_add_trusted (roots, ac_snp_cert_get_product (trusted), trusted,
 		                                  &error))
 			return ac_cli_fail (global, g_steal_pointer (&error));
 	}
-	if (o.vcek != NULL && (vcek = verify_read_cert (o.vcek, "--vcek", &error)) == NULL)
+	if (o.vcek != NULL && (vcek = cli_snp_read_cert (o.vcek, "--vcek", &error)) == NULL)
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (o.chain != NULL && !verify_read_chain (o.chain, &intermediate, &ark, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

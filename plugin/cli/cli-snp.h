@@ -42,6 +42,10 @@ cli_snp_cmd_make_runtime (AcCliGlobal *global, int argc, char **argv);
 int
 cli_snp_cmd_fetch_certs (AcCliGlobal *global, int argc, char **argv);
 
+/* cli-snp-verify.c: a certificate, PEM or DER, from the file @path of option @what (--vcek) */
+AcSnpCert *
+cli_snp_read_cert (const gchar *path, const gchar *what, GError **error);
+
 /* a KDS client for @global's options: @base_url (NULL: AMD's), @cache_dir (nullable); online,
  * its fetch is the aleph module's (the front links no HTTP library), loaded here */
 AcSnpKds *

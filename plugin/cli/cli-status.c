@@ -365,7 +365,7 @@ status_print_json (const StatusView *v)
 		json_builder_end_object (b);
 	}
 	json_builder_end_object (b);
-	cli_tag_print_json (b);
+	ac_cli_print_json_builder_pretty (b);
 }
 
 static void

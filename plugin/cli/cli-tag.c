@@ -46,14 +46,6 @@ cli_tag_open_domain (AcCliGlobal *global,
 	return dom;
 }
 
-void
-cli_tag_print_json (JsonBuilder *b)
-{
-	g_autoptr (JsonNode) root = json_builder_get_root (b);
-	g_autofree gchar *text = json_to_string (root, TRUE);
-	printf ("%s\n", text);
-}
-
 /* Appends an attribute to an element being built as text. */
 static void
 tag_attr (GString *s, const gchar *name, const gchar *value)
@@ -226,6 +218,17 @@ tag_options_format (TagOptions *o)
 	return g_strdup (el->str);
 }
 
+/* The model of @dom's XML now. */
+static AcDomain *
+tag_domain_model (virDomainPtr dom, GError **error)
+{
+	g_autofree gchar *domain_xml = ac_virt_get_xml (dom, error);
+
+	if (domain_xml == NULL)
+		return NULL;
+	return ac_domain_parse (domain_xml, -1, error);
+}
+
 /* The element DOMAIN carries now, written back as is (the service sees the event); @dom and
  * @conn are left open for the rest of the command. */
 static gchar *
@@ -235,16 +238,12 @@ tag_read_current (AcCliGlobal *global,
                   virDomainPtr *dom,
                   GError **error)
 {
-	g_autofree gchar *domain_xml = NULL;
 	g_autoptr (AcDomain) model = NULL;
 
 	*dom = cli_tag_open_domain (global, name, conn, error);
 	if (*dom == NULL)
 		return NULL;
-	domain_xml = ac_virt_get_xml (*dom, error);
-	if (domain_xml == NULL)
-		return NULL;
-	model = ac_domain_parse (domain_xml, -1, error);
+	model = tag_domain_model (*dom, error);
 	if (model == NULL)
 		return NULL;
 	if (model->tag == NULL) {
@@ -289,7 +288,7 @@ tag_print_dry_run (AcCliGlobal *global, const gchar *name, const gchar *element)
 		ac_json_builder_add_string (b, "tag", element);
 		ac_json_builder_add_boolean (b, "dryRun", TRUE);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else {
 		printf ("%s", element);
 	}
@@ -299,14 +298,9 @@ tag_print_dry_run (AcCliGlobal *global, const gchar *name, const gchar *element)
 static gboolean
 tag_validate_on_domain (virDomainPtr dom, const AcTag *tag, GError **error)
 {
-	g_autofree gchar *domain_xml = NULL;
-	g_autoptr (AcDomain) model = NULL;
+	g_autoptr (AcDomain) model = tag_domain_model (dom, error);
 	g_autoptr (AcTagDomain) info = NULL;
 
-	domain_xml = ac_virt_get_xml (dom, error);
-	if (domain_xml == NULL)
-		return FALSE;
-	model = ac_domain_parse (domain_xml, -1, error);
 	if (model == NULL)
 		return FALSE;
 	info = ac_domain_get_tag_info (model);
@@ -390,7 +384,7 @@ tag_print_result (AcCliGlobal *global,
 		ac_json_builder_add_string (b, "tag", element);
 		ac_json_builder_add_boolean (b, "approved", pin);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("%s domain '%s':\n%s", approve ? "Approved the tag of" : "Tagged",
 		        virDomainGetName (dom), element);
@@ -582,7 +576,7 @@ ac_cli_cmd_untag (AcCliGlobal *global, int argc, char **argv)
 		ac_json_builder_add_boolean (b, "removed", TRUE);
 		ac_json_builder_add_boolean (b, "statusRemoved", status_removed);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("Untagged domain '%s'\n", virDomainGetName (dom));
 	}
@@ -621,7 +615,7 @@ ac_cli_cmd_validate (AcCliGlobal *global, int argc, char **argv)
 		ac_json_builder_add_boolean (b, "valid", TRUE);
 		ac_json_builder_add_string (b, "tag", formatted);
 		json_builder_end_object (b);
-		cli_tag_print_json (b);
+		ac_cli_print_json_builder_pretty (b);
 	} else if (!global->quiet) {
 		printf ("%s", formatted);
 	}

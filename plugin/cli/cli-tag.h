@@ -19,8 +19,4 @@ cli_tag_open_domain (AcCliGlobal *global,
                      virConnectPtr *conn_out,
                      GError **error);
 
-/* the document built in @b, indented, on standard output */
-void
-cli_tag_print_json (JsonBuilder *b);
-
 G_END_DECLS

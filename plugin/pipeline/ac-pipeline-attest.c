@@ -64,9 +64,9 @@ firmware_bytes (AcPipeline *p, GError **error)
 	} else if (g_file_get_contents (cached, &data, &len, NULL)) {
 		from = cached;
 	} else {
-		g_autoptr (GBytes) fetched = ac_ccn_fetch_stored (p->ccn, "firmware STORE",
-		                                                  p->tag->firmware_ref,
-		                                                  AC_PIPELINE_MAX_FIRMWARE, NULL, error);
+		g_autoptr (GBytes) fetched
+		    = ac_ccn_fetch_stored (p->ccn, "firmware STORE", p->tag->firmware_ref,
+		                           AC_PIPELINE_MAX_FIRMWARE, NULL, error);
 		if (fetched == NULL) {
 			g_prefix_error (error, "<aleph:firmware ref='%s'>: ", p->tag->firmware_ref);
 			return NULL;
@@ -120,6 +120,16 @@ crn_vm_running (AcCrnClient *crn, const gchar *vm)
 			return e->running && !e->awaiting_confidential_init;
 	}
 	return FALSE;
+}
+
+/* The attest step done: the passphrase went to a verified launch (verdict ok); saved. */
+gboolean
+ac_pipeline_attest_done (AcPipeline *p, GError **error)
+{
+	g_free (p->status->attest_verdict);
+	p->status->attest_verdict = g_strdup ("ok");
+	ac_state_mark_done (p->state, "attest");
+	return ac_pipeline_save (p, error);
 }
 
 /*
@@ -257,11 +267,8 @@ attest_already_injected (AcPipeline *p,
 	    || (*m != NULL && g_strcmp0 ((*m)->state, "launch-secret") != 0
 	        && measurement_is (*m, ac_state_get_string (p->state, "attest", "measurement")))) {
 		ac_state_log (p->state, "attest: the VM already runs with the verified launch");
-		g_free (p->status->attest_verdict);
-		p->status->attest_verdict = g_strdup ("ok");
-		ac_state_mark_done (p->state, "attest");
 		*done = TRUE;
-		return ac_pipeline_save (p, error);
+		return ac_pipeline_attest_done (p, error);
 	}
 	return TRUE;
 }
@@ -375,13 +382,10 @@ attest_inject (AcPipeline *p,
 		json_object_set_array_member (o, "answered", seen);
 	}
 	json_array_add_string_element (seen, measurement_b64);
-	g_free (p->status->attest_verdict);
-	p->status->attest_verdict = g_strdup ("ok");
 	ac_state_set_string (p->state, "attest", "measurement", measurement_b64);
 	ac_state_set_string (p->state, "attest", "time", p->status->attest_time);
 	ac_state_set_string (p->state, "attest", "generation", generation);
-	ac_state_mark_done (p->state, "attest");
-	return ac_pipeline_save (p, error);
+	return ac_pipeline_attest_done (p, error);
 }
 
 /* Verifies the platform and the launch, then injects the passphrase: the sequence is
@@ -430,8 +434,10 @@ ac_pipeline_attest_step (AcPipeline *p, GError **error)
 	crn = ac_pipeline_crn_client (p, error);
 	if (crn == NULL)
 		return FALSE;
-	/* a session saved by an earlier (killed) run is reused for the same launch */
-	if (!attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error))
+	/* SEV: a session saved by an earlier (killed) run is reused for the same launch */
+	if (p->tag->tee == AC_TEE_SNP
+	        ? !ac_pipeline_snp_attest (p, crn, error)
+	        : !attest (p, crn, !ac_state_get_bool (p->state, "attest", "session"), error))
 		return FALSE;
 	ac_pipeline_record_ipv6 (p, crn);
 	return TRUE;
@@ -440,6 +446,7 @@ ac_pipeline_attest_step (AcPipeline *p, GError **error)
 /*
  * For a running instance: when the CRN rebooted the VM, QEMU waits paused with a new
  * measurement (new mnonce) for a new secret. Verify and inject again, with the same session.
+ * SEV-SNP: ac_pipeline_snp_check_running().
  */
 gboolean
 ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error)
@@ -454,6 +461,8 @@ ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GEr
 	}
 	if ((crn = ac_pipeline_crn_client (p, error)) == NULL)
 		return FALSE;
+	if (p->tag->tee == AC_TEE_SNP)
+		return ac_pipeline_snp_check_running (p, crn, outcome, error);
 	m = ac_crn_confidential_measurement (
 	    crn, ac_state_get_string (p->state, "instance", "hash"), 1, &local_error);
 	if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)) {

@@ -29,7 +29,7 @@ typedef struct {
 	gchar *uuid;
 	gchar *xml;
 	AcDomain *domain; /* the domain model of @xml, read once */
-	AcTag *tag;	  /* domain's tag (owned by domain) */
+	AcTag *tag;       /* domain's tag (owned by domain) */
 	AcState *state;
 	AcStatus *status;
 	AcPipelineStatusFunc status_func;
@@ -121,11 +121,14 @@ ac_pipeline_instance_content (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_instance_step (AcPipeline *p, AcProgress *progress, GError **error);
 
-/* ac-pipeline-attest.c */
+/* ac-pipeline-attest.c: the attest step and the check of a running instance (SEV, or
+ * SEV-SNP's ac_pipeline_snp_attest() and ac_pipeline_snp_check_running()) */
 gboolean
 ac_pipeline_attest_step (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_attest_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
+gboolean
+ac_pipeline_attest_done (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_record_ipv6 (AcPipeline *p, AcCrnClient *crn);
 
@@ -138,9 +141,14 @@ gboolean
 ac_pipeline_snp_runtime_step (AcPipeline *p, GError **error);
 gboolean
 ac_pipeline_snp_add_tee (AcPipeline *p, JsonBuilder *b, GError **error);
+/* the attestation of ac_pipeline_attest_step() (ac-pipeline-attest.c) for SEV-SNP */
 gboolean
-ac_pipeline_snp_attest_step (AcPipeline *p, GError **error);
+ac_pipeline_snp_attest (AcPipeline *p, AcCrnClient *crn, GError **error);
+/* … and of ac_pipeline_attest_check_running(), once the attest step is done */
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error);
+ac_pipeline_snp_check_running (AcPipeline *p,
+                               AcCrnClient *crn,
+                               AcPipelineRunning *outcome,
+                               GError **error);
 
 G_END_DECLS

@@ -439,25 +439,15 @@ snp_inject (AcPipeline *p, SnpLaunch *l, GError **error)
 	if (injected == NULL)
 		return FALSE;
 	ac_state_log (p->state, "attest: the agent at %s:%u took the passphrase", l->host, l->port);
-	g_free (p->status->attest_verdict);
-	p->status->attest_verdict = g_strdup ("ok");
-	ac_state_mark_done (p->state, "attest");
-	return ac_pipeline_save (p, error);
+	return ac_pipeline_attest_done (p, error);
 }
 
 gboolean
-ac_pipeline_snp_attest_step (AcPipeline *p, GError **error)
+ac_pipeline_snp_attest (AcPipeline *p, AcCrnClient *crn, GError **error)
 {
-	g_autoptr (AcCrnClient) crn = NULL;
 	g_auto (SnpLaunch) l = { 0 };
 
-	if (ac_state_step_done (p->state, "attest"))
-		return TRUE;
-	crn = ac_pipeline_crn_client (p, error);
-	if (crn == NULL || !snp_verify (p, crn, TRUE, &l, error) || !snp_inject (p, &l, error))
-		return FALSE;
-	ac_pipeline_record_ipv6 (p, crn);
-	return TRUE;
+	return snp_verify (p, crn, TRUE, &l, error) && snp_inject (p, &l, error);
 }
 
 /*
@@ -466,19 +456,15 @@ ac_pipeline_snp_attest_step (AcPipeline *p, GError **error)
  * the passphrase: it goes to that boot, verified like the first.
  */
 gboolean
-ac_pipeline_snp_check_running (AcPipeline *p, AcPipelineRunning *outcome, GError **error)
+ac_pipeline_snp_check_running (AcPipeline *p,
+                               AcCrnClient *crn,
+                               AcPipelineRunning *outcome,
+                               GError **error)
 {
-	g_autoptr (AcCrnClient) crn = NULL;
 	g_auto (SnpLaunch) l = { 0 };
 	g_autoptr (GError) local_error = NULL;
 	g_autofree gchar *key = NULL;
 
-	if (!ac_state_step_done (p->state, "attest")) {
-		*outcome = AC_PIPELINE_RUNNING_NOT_ATTESTED;
-		return TRUE;
-	}
-	if ((crn = ac_pipeline_crn_client (p, error)) == NULL)
-		return FALSE;
 	if (!snp_verify (p, crn, FALSE, &l, &local_error)) {
 		if (g_error_matches (local_error, AC_ERROR, AC_ERROR_NETWORK)
 		    || g_error_matches (local_error, AC_ERROR, AC_ERROR_REMOTE)) {

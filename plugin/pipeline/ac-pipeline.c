@@ -416,8 +416,7 @@ ac_pipeline_run (const AcPipelineConfig *config,
 		ac_progress_step_done (progress);
 		step = "attest";
 		ok = check_cancelled (&p, &local_error)
-		     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
-		                                  : ac_pipeline_attest_step (&p, &local_error));
+		     && ac_pipeline_attest_step (&p, &local_error);
 	}
 	if (ok) {
 		ac_progress_step_done (progress);
@@ -462,8 +461,7 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 	if (ok && ac_state_get_bool (p.state, "instance", "adopted")
 	    && !ac_state_step_done (p.state, "attest")) {
 		g_autoptr (GError) local_error = NULL;
-		ok = p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_attest_step (&p, &local_error)
-		                              : ac_pipeline_attest_step (&p, &local_error);
+		ok = ac_pipeline_attest_step (&p, &local_error);
 		if (ok) {
 			*outcome = AC_PIPELINE_RUNNING_ATTESTED;
 			ac_pipeline_report (&p, "running", "running", 100);
@@ -474,9 +472,7 @@ ac_pipeline_check_running (const AcPipelineConfig *config,
 		ac_pipeline_clear (&p);
 		return ok;
 	}
-	ok = ok
-	     && (p.tag->tee == AC_TEE_SNP ? ac_pipeline_snp_check_running (&p, outcome, error)
-	                                  : ac_pipeline_attest_check_running (&p, outcome, error));
+	ok = ok && ac_pipeline_attest_check_running (&p, outcome, error);
 	ac_pipeline_clear (&p);
 	return ok;
 }
@@ -579,8 +575,8 @@ ac_pipeline_console (const AcPipelineConfig *config,
 			ok = FALSE;
 			break;
 		}
-		if (!func (lines, instance, ac_state_get_string (p.state, "crn", "url"), user_data) ||
-		    follow_ms == 0)
+		if (!func (lines, instance, ac_state_get_string (p.state, "crn", "url"), user_data)
+		    || follow_ms == 0)
 			break;
 		ok = ac_http_client_sleep (p.http, follow_ms, error);
 	}

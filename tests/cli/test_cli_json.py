@@ -501,6 +501,13 @@ class TestPipeline(JsonCliTest):
         self.assertEqual(result["domain"], "tagged")
         self.assertIs(result["attested"], False)
         self.fails("not-found", "attest", "plain", "--config", self.config)
+        # no <aleph:publish>: the local flow attests, and refuses a domain of mode 'test'; its
+        # failed status is reported before the error
+        events = self.fails_stream("invalid-input", "attest", "local", "--config", self.config)
+        self.assertEqual([(e["event"], e["state"], e["step"]) for e in events[:-1]],
+                         [("status", "failed", "attest")])
+        self.assertIn("the local SEV flow runs only mode 'sev'",
+                      events[-1]["error"]["message"])
         self.fails("not-found", "attest", "no-such-domain", "--config", self.config)
 
     def test_argument_counts(self):

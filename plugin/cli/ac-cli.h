@@ -142,9 +142,10 @@ gboolean ac_cli_parse_timeout (const gchar *option, const gchar *value, guint *s
 AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global); /* ac-cli-http.c (modules) */
 
 /*
- * --json output: every document and event is one compact line on stdout, flushed. One-shot
- * commands print one document; streams (apply, stop …, status --follow) print NDJSON events
- * ending with {"event":"result",…} or the error object.
+ * --json output on stdout, flushed. One-shot commands print one document (one compact line,
+ * or indented by ac_cli_print_json_pretty() for tag, untag, status, sev, account and
+ * message); streams (apply, stop …, status --follow) print NDJSON events, one compact line
+ * each, ending with {"event":"result",…} or the error object.
  */
 void ac_cli_print_json_text (const gchar *text);
 /* ac-cli-json.c (main module): json-glib's nodes */

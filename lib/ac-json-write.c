@@ -24,6 +24,19 @@ ac_json_escape_as_is (gunichar c, AcJsonEscape style)
 	}
 }
 
+/* \uXXXX written digit by digit: what is escaped may be a secret's character, never left in a
+ * formatter's temporary buffer */
+static void
+append_u (GString *out, gunichar v)
+{
+	static const gchar hex[] = "0123456789abcdef";
+	gchar u[6] = { '\\', 'u' };
+
+	for (guint i = 0; i < 4; i++)
+		u[2 + i] = hex[(v >> (12 - 4 * i)) & 0xf];
+	g_string_append_len (out, u, sizeof u);
+}
+
 /**
  * ac_json_append_escaped:
  * @len: the bytes of @s to write (a NUL among them is escaped as any control character)
@@ -73,11 +86,11 @@ ac_json_append_escaped (GString *out, const gchar *s, gsize len, AcJsonEscape st
 			if (ac_json_escape_as_is (c, style)) {
 				g_string_append_c (out, (gchar)c);
 			} else if (c < 0x10000) {
-				g_string_append_printf (out, "\\u%04x", c);
+				append_u (out, c);
 			} else {
 				gunichar v = c - 0x10000;
-				g_string_append_printf (out, "\\u%04x\\u%04x", 0xd800 + (v >> 10),
-				                        0xdc00 + (v & 0x3ff));
+				append_u (out, 0xd800 + (v >> 10));
+				append_u (out, 0xdc00 + (v & 0x3ff));
 			}
 		}
 	}

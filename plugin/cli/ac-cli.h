@@ -143,15 +143,16 @@ AcHttpClient *ac_cli_http_client_new (AcCliGlobal *global); /* ac-cli-http.c (mo
 
 /*
  * --json output on stdout, flushed. One-shot commands print one document (one compact line,
- * or indented by ac_cli_print_json_pretty() for tag, untag, status, sev, account and
- * message); streams (apply, stop …, status --follow) print NDJSON events, one compact line
+ * or indented by ac_cli_print_json_pretty() for tag, untag, status, doctor, sev, account
+ * and message); streams (apply, stop …, status --follow) print NDJSON events, one compact line
  * each, ending with {"event":"result",…} or the error object.
  */
 void ac_cli_print_json_text (const gchar *text);
 /* ac-cli-json.c (main module): json-glib's nodes */
 void ac_cli_print_json (JsonNode *node);
 void ac_cli_print_json_builder (JsonBuilder *builder);
-/* the document indented over several lines, as tag, untag, status, sev and account print it */
+/* the document indented over several lines, as tag, untag, status, doctor, sev, account and
+ * message print it */
 void
 ac_cli_print_json_pretty (JsonNode *node);
 void

@@ -327,13 +327,12 @@ local_run (ApplyCtx *actx,
 /* virt-aleph apply on a domain without <aleph:publish>: the local flow, once, in the
  * foreground (virt-alephd's step for the domain's state now) */
 static int
-apply_local (ApplyCtx *actx, const gchar *config_path, const AcTag *tag)
+apply_local (ApplyCtx *actx, const gchar *config_path, const gchar *xml, const AcTag *tag)
 {
 	AcCliGlobal *global = actx->global;
 	virDomainPtr dom = actx->dom;
 	g_autoptr (GError) error = NULL;
 	g_autoptr (AcStatus) current = NULL;
-	g_autofree gchar *xml = ac_virt_get_xml (dom, NULL);
 
 	if (tag->local_mode == AC_LOCAL_MODE_TEST || tag->local_mode == AC_LOCAL_MODE_DENY) {
 		g_set_error (&error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -342,7 +341,7 @@ apply_local (ApplyCtx *actx, const gchar *config_path, const AcTag *tag)
 			     virDomainGetName (dom), ac_local_mode_to_string (tag->local_mode));
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	}
-	current = xml != NULL ? ac_status_parse (xml, -1, NULL) : NULL;
+	current = ac_status_parse (xml, -1, NULL);
 	if (!local_run (actx, config_path, current, FALSE, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!result_status (actx, "apply") && !global->quiet) {
@@ -397,12 +396,17 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	const GOptionEntry entries[] = {
 		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
-		  "with <aleph:publish rootfs>: the existing image's passphrase (first line of FILE), "
-		  "checked against its LUKS header and kept in libvirt's secret store", "FILE" },
+		  "with <aleph:publish rootfs>: the existing image's passphrase (alone on one line "
+		  "of FILE), "
+		  "checked against its LUKS header and kept in libvirt's secret store",
+		  "FILE" },
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
 	g_auto (ApplyCtx) actx = { 0 };
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *fingerprint = NULL;
+	g_autoptr (AcTag) tag = NULL;
 	g_autoptr(AcProgress) progress = NULL;
 	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 	g_autoptr(GTask) task = NULL;
@@ -414,14 +418,11 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	if (!ac_cli_parse (ctx, &argc, &argv, &error)
 	    || !pipeline_open (&actx, global, "apply", argc, argv, config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	{
-		g_autofree gchar *xml = ac_virt_get_xml (actx.dom, &error);
-		g_autoptr (AcTag) tag = NULL;
-		if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
-			return ac_cli_fail (global, g_steal_pointer (&error));
-		if (tag->publish == NULL)
-			return apply_local (&actx, config_path, tag);
-	}
+	xml = ac_virt_get_xml (actx.dom, &error);
+	if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
+		return ac_cli_fail (global, g_steal_pointer (&error));
+	if (tag->publish == NULL)
+		return apply_local (&actx, config_path, xml, tag);
 	if (passphrase_file != NULL
 	    && !ac_pipeline_set_rootfs_passphrase (actx.config, actx.conn, actx.dom,
 	                                           passphrase_file, &error))
@@ -431,11 +432,8 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	ac_cli_progress_attach (progress,
 	                        ac_cli_progress_output_pick (global->json, global->quiet, stderr),
 	                        global->json ? stdout : stderr);
-	{
-		g_autofree gchar *xml = ac_virt_get_xml (actx.dom, NULL);
-		g_autofree gchar *fingerprint = ac_status_tag_fingerprint (xml);
-		actx.writer = ac_status_writer_new (actx.dom, fingerprint);
-	}
+	fingerprint = ac_status_tag_fingerprint (xml);
+	actx.writer = ac_status_writer_new (actx.dom, fingerprint);
 	heartbeat = ac_status_writer_add_heartbeat (actx.writer);
 	run.config = actx.config;
 	run.conn = actx.conn;
@@ -585,8 +583,10 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	const GOptionEntry entries[] = {
 		AC_CLI_CONFIG_ENTRY (&config_path),
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file,
-		  "the image's passphrase (first line of FILE), checked against its LUKS header and "
-		  "kept in libvirt's secret store", "FILE" },
+		  "the image's passphrase (alone on one line of FILE), checked against its LUKS "
+		  "header and "
+		  "kept in libvirt's secret store",
+		  "FILE" },
 		{ NULL },
 	};
 	g_autoptr (GError) error = NULL;

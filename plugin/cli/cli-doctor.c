@@ -549,8 +549,7 @@ doctor_run (AcCliGlobal *global, int argc, char **argv)
 		check_crn (&d, crn);
 
 	if (json != NULL) {
-		g_autoptr(JsonNode) root = NULL;
-		g_autofree gchar *text = NULL;
+		g_autoptr (JsonNode) root = NULL;
 		json_builder_end_array (json);
 		root = json_builder_get_root (json);
 		if (d.failed > 0) {
@@ -564,8 +563,7 @@ doctor_run (AcCliGlobal *global, int argc, char **argv)
 			                 d.failed == 1 ? "" : "s", d.failed_checks->str),
 			    extra);
 		}
-		text = json_to_string (root, TRUE);
-		printf ("%s\n", text);
+		ac_cli_print_json_pretty (root);
 	} else {
 		printf ("%s\n", d.failed == 0 ? "No problem found." : "Problems found: see FAIL above.");
 	}

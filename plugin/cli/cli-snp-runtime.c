@@ -96,17 +96,13 @@ make_runtime_print (AcCliGlobal *global,
 {
 	if (global->json) {
 		g_autoptr (JsonBuilder) b = json_builder_new ();
-		g_autoptr (JsonNode) root = NULL;
-		g_autofree gchar *text = NULL;
 		json_builder_begin_object (b);
 		ac_json_builder_add_string (b, "bundle", bundle_path);
 		ac_json_builder_add_string (b, "bundle_sha256", sha);
 		ac_json_builder_add_int (b, "bundle_size", (gint64)bundle_size);
 		ac_json_builder_add_string (b, "manifest", manifest_path);
 		json_builder_end_object (b);
-		root = json_builder_get_root (b);
-		text = json_to_string (root, FALSE);
-		printf ("%s\n", text);
+		ac_cli_print_json_builder (b);
 	} else if (!global->quiet) {
 		printf ("%s (SHA-256 %s, %" G_GSIZE_FORMAT " bytes)\n%s\n", bundle_path, sha,
 		        bundle_size, manifest_path);

@@ -435,7 +435,8 @@ tag_add_options (GOptionContext *ctx, TagOptions *o)
 		  "--rootfs); nothing is built (implies --publish)",
 		  "HASH" },
 		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &o->passphrase_file,
-		  "with --rootfs: the image's passphrase (first line of FILE), checked against its "
+		  "with --rootfs: the image's passphrase (alone on one line of FILE), checked "
+		  "against its "
 		  "LUKS header and kept in libvirt's secret store",
 		  "FILE" },
 		{ "rootfs-size", 0, 0, G_OPTION_ARG_STRING, &o->rootfs,

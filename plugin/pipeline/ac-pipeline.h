@@ -115,10 +115,10 @@ gboolean ac_pipeline_set_rootfs_passphrase (const AcPipelineConfig *config,
 					    GError **error);
 /*
  * `virt-aleph tag DOMAIN --rootfs HASH --passphrase-file FILE`, before the tag is set: the
- * first line of @passphrase_file checked against the LUKS header of the image @tag names,
- * then kept in libvirt's secret store (usage volume "aleph-rootfs:<STORE hash>"), where the
- * flow finds it as soon as the tag is set. Nothing is written (no secret, no state of the
- * domain) when it opens no key slot or the image cannot be fetched.
+ * passphrase in @passphrase_file (ac_secret_read_passphrase_file()) checked against the LUKS header
+ * of the image @tag names, then kept in libvirt's secret store (usage volume "aleph-rootfs:<STORE
+ * hash>"), where the flow finds it as soon as the tag is set. Nothing is written (no secret, no
+ * state of the domain) when it opens no key slot or the image cannot be fetched.
  */
 gboolean
 ac_pipeline_store_rootfs_passphrase (const AcPipelineConfig *config,

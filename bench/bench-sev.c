@@ -72,14 +72,11 @@ bench_measure (const gchar *cli,
 		memset (tek, 0x22, 16);
 		for (guint i = 0; i < 16; i++)
 			blob[32 + i] = (guint8)i;
-		g_assert_true (g_file_set_contents (fw_p, g_bytes_get_data (fw, NULL),
-		                                    g_bytes_get_size (fw), NULL));
-		g_assert_true (g_file_set_contents (k_p, g_bytes_get_data (kernel, NULL),
-		                                    g_bytes_get_size (kernel), NULL));
-		g_assert_true (g_file_set_contents (i_p, g_bytes_get_data (initrd, NULL),
-		                                    g_bytes_get_size (initrd), NULL));
-		g_assert_true (g_file_set_contents (tik_p, (const gchar *)tik, 16, NULL));
-		g_assert_true (g_file_set_contents (tek_p, (const gchar *)tek, 16, NULL));
+		bench_save (fw_p, g_bytes_get_data (fw, NULL), g_bytes_get_size (fw));
+		bench_save (k_p, g_bytes_get_data (kernel, NULL), g_bytes_get_size (kernel));
+		bench_save (i_p, g_bytes_get_data (initrd, NULL), g_bytes_get_size (initrd));
+		bench_save (tik_p, tik, 16);
+		bench_save (tek_p, tek, 16);
 		in = bench_sev_launch_inputs (policy, fw, kernel, initrd, cmdline);
 		g_assert_true (ac_sev_launch_digest (&in, ld, NULL));
 		g_assert_true (

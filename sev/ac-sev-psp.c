@@ -133,8 +133,7 @@ ac_sev_psp_new (guint rsa_bits, GError **error)
 	g_autoptr (AcAmdCert) ark = NULL;
 	g_autoptr (AcAmdCert) ask = NULL;
 	EVP_PKEY *keys[4];
-	AcSevCert *certs[4] = { NULL };
-	gboolean ok;
+	AcSevCert *certs[4];
 
 	if (rsa_bits != 2048 && rsa_bits != 4096) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -163,14 +162,12 @@ ac_sev_psp_new (guint rsa_bits, GError **error)
 	keys[1] = self->oca_key;
 	keys[2] = self->pek_key;
 	keys[3] = self->pdh_key;
-	ok = ac_sev_psp_platform_certs (ask, self->ask_key, self->api_major, self->api_minor, keys,
-	                                certs, error);
-	if (ok)
-		self->chain = ac_sev_chain_new (certs[3], certs[2], certs[1], certs[0], ask, ark);
-	for (guint i = 0; i < 4; i++)
-		g_clear_pointer (&certs[i], ac_sev_cert_unref);
-	if (!ok)
+	if (!ac_sev_psp_platform_certs (ask, self->ask_key, self->api_major, self->api_minor, keys,
+	                                certs, error))
 		return NULL;
+	self->chain = ac_sev_chain_new (certs[3], certs[2], certs[1], certs[0], ask, ark);
+	for (guint i = 0; i < 4; i++)
+		ac_sev_cert_unref (certs[i]);
 	return g_steal_pointer (&self);
 }
 
@@ -181,14 +178,14 @@ ac_sev_psp_new (guint rsa_bits, GError **error)
  * CEK signed by the ASK, OCA self-signed, PEK signed by the OCA and the CEK, PDH signed by the
  * PEK; the OCA, PEK and PDH carry API version @api_major.@api_minor, the CEK 0.14.
  */
-gboolean
-ac_sev_psp_platform_certs (AcAmdCert *ask,
-                           EVP_PKEY *ask_key,
-                           guint8 api_major,
-                           guint8 api_minor,
-                           EVP_PKEY *const keys[4],
-                           AcSevCert *certs[4],
-                           GError **error)
+static gboolean
+platform_certs_make (AcAmdCert *ask,
+                     EVP_PKEY *ask_key,
+                     guint8 api_major,
+                     guint8 api_minor,
+                     EVP_PKEY *const keys[4],
+                     AcSevCert *certs[4],
+                     GError **error)
 {
 	certs[0] = ac_sev_cert_new_ec (AC_SEV_USAGE_CEK, AC_SEV_ALGO_ECDSA_SHA256, 0, 14, keys[0],
 	                               error);
@@ -206,6 +203,23 @@ ac_sev_psp_platform_certs (AcAmdCert *ask,
 	certs[3] = ac_sev_cert_new_ec (AC_SEV_USAGE_PDH, AC_SEV_ALGO_ECDH_SHA256, api_major,
 	                               api_minor, keys[3], error);
 	return certs[3] != NULL && ac_sev_cert_sign (certs[3], 0, certs[2], keys[2], error);
+}
+
+gboolean
+ac_sev_psp_platform_certs (AcAmdCert *ask,
+                           EVP_PKEY *ask_key,
+                           guint8 api_major,
+                           guint8 api_minor,
+                           EVP_PKEY *const keys[4],
+                           AcSevCert *certs[4],
+                           GError **error)
+{
+	memset (certs, 0, 4 * sizeof certs[0]);
+	if (platform_certs_make (ask, ask_key, api_major, api_minor, keys, certs, error))
+		return TRUE;
+	for (guint i = 0; i < 4; i++)
+		g_clear_pointer (&certs[i], ac_sev_cert_unref);
+	return FALSE;
 }
 
 static EVP_PKEY *

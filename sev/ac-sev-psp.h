@@ -63,8 +63,8 @@ typedef struct _AcSevPsp AcSevPsp;
 
 AcSevPsp *ac_sev_psp_new (guint rsa_bits, GError **error);
 /* the platform half of the software PSP's chain for the EC keys of the CEK, OCA, PEK and PDH
- * (@keys, in that order), certificates in @certs in the same order (the caller frees them, also
- * those made before a failure) */
+ * (@keys, in that order), certificates in @certs in the same order (the caller's to free); all
+ * or nothing: on failure @certs holds NULLs */
 gboolean ac_sev_psp_platform_certs (AcAmdCert *ask,
                                     EVP_PKEY *ask_key,
                                     guint8 api_major,

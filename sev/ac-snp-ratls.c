@@ -181,6 +181,7 @@ ac_snp_ratls_parse_report_json (const gchar *what,
 	g_autoptr (JsonNode) root = NULL;
 	g_autofree gchar *tee_type = NULL;
 	g_autofree gchar *data = NULL;
+	g_autoptr (GError) local_error = NULL;
 	JsonObject *o;
 
 	root = ac_json_parse_bounded (what, json, len, max, code, error);
@@ -210,9 +211,9 @@ ac_snp_ratls_parse_report_json (const gchar *what,
 		return FALSE;
 	}
 	if (!ac_codec_hex_decode_fixed (data_what, data, AC_CODEC_HEX_LOWER, report,
-	                                AC_SNP_REPORT_SIZE, error)) {
-		if (error != NULL && *error != NULL)
-			(*error)->code = code;
+	                                AC_SNP_REPORT_SIZE, &local_error)) {
+		/* the codec's message, in the caller's class */
+		g_set_error_literal (error, AC_ERROR, code, local_error->message);
 		return FALSE;
 	}
 	return TRUE;

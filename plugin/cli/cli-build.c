@@ -22,7 +22,9 @@
 #include "ac-cli.h"
 #include "ac-cli-progress.h"
 #include "ac-domain.h"
+#include "ac-file.h"
 #include "ac-json.h"
+#include "ac-json-write.h"
 #include "ac-pipeline.h"
 #include "ac-secret.h"
 #include "ac-secret-store.h"
@@ -430,6 +432,29 @@ build_publish_usage (const BuildReport *r, AcImageLayout layout, gchar **tag_out
 	    layout == AC_IMAGE_LAYOUT_LUKS2_ROOT ? " --sev-type snp" : "", r->store_hash);
 }
 
+/* @head, then the passphrase (as a JSON string member closing the object @head opens, or alone
+ * on its line) on stdout. Not through stdio or json-glib: their buffers are freed unwiped; this
+ * one is sized once (no reallocation leaves a copy behind) and wiped. */
+static void
+build_print_passphrase (const gchar *head, const AcSecret *pass, gboolean json)
+{
+	GString *out = g_string_sized_new (strlen (head) + 6 * pass->len + 32);
+
+	g_string_append (out, head);
+	if (json) {
+		g_string_append (out, ",\"passphrase\":");
+		ac_json_append_escaped (out, pass->data, pass->len, AC_JSON_ESCAPE_GLIB);
+		g_string_append_c (out, '}');
+	} else {
+		g_string_append_len (out, pass->data, pass->len);
+	}
+	g_string_append_c (out, '\n');
+	fflush (stdout);
+	(void)ac_file_write_all (STDOUT_FILENO, "standard output", out->str, out->len, NULL);
+	ac_secret_wipe (out->str, out->allocated_len);
+	g_string_free (out, TRUE);
+}
+
 static void
 build_print_json (const BuildReport *r, AcImageLayout layout)
 {
@@ -486,21 +511,22 @@ build_print_json (const BuildReport *r, AcImageLayout layout)
 		}
 	}
 	json_builder_end_object (b);
-	if (g_strcmp0 (r->pass_out, "-") == 0) {
-		ac_json_builder_add_string (b, "passphrase", r->result->passphrase->data);
-	}
 	json_builder_end_object (b);
 	root = json_builder_get_root (b);
 	text = json_to_string (root, FALSE);
-	printf ("%s\n", text);
-	ac_secret_wipe (text, strlen (text));
+	if (g_strcmp0 (r->pass_out, "-") == 0) {
+		text[strlen (text) - 1] = '\0'; /* the object's '}': the passphrase closes it */
+		build_print_passphrase (text, r->result->passphrase, TRUE);
+	} else {
+		printf ("%s\n", text);
+	}
 }
 
 static void
 build_print_text (AcCliGlobal *global, const BuildReport *r, AcImageLayout layout)
 {
 	if (g_strcmp0 (r->pass_out, "-") == 0)
-		printf ("%s\n", r->result->passphrase->data);
+		build_print_passphrase ("", r->result->passphrase, FALSE);
 	if (r->secret_uuid != NULL) {
 		printf ("%s\n", r->secret_uuid);
 		if (!global->quiet)

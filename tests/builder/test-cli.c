@@ -42,6 +42,17 @@ run_cli (const gchar *const *args, const gchar *input, gchar **out, gchar **err)
 	return g_subprocess_get_exit_status (proc);
 }
 
+static JsonObject *
+parse_json_object (const gchar *text)
+{
+	g_autoptr (JsonParser) p = json_parser_new ();
+	g_autoptr (GError) error = NULL;
+	g_assert_true (json_parser_load_from_data (p, text, -1, &error));
+	g_assert_no_error (error);
+	g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)));
+	return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
 static gchar *
 make_tree (const gchar *dir)
 {
@@ -147,6 +158,28 @@ test_cli_passphrase (void)
 	g_clear_pointer (&got, g_free);
 	g_assert_true (g_file_get_contents (pfile, &got, NULL, NULL));
 	g_assert_cmpstr (got, ==, "typed passphrase");
+	/* handed back on stdout: alone on its line, or as the --json document's last member,
+	 * escaped (a quote and a backslash are printable ASCII) */
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--quiet", "build", "--passphrase-stdin", "--force",
+	                                     "--passphrase-out", "-", "--no-cid", tpl, NULL },
+	             "a \"quoted\" \\ one\n", &out, &err),
+	    ==, 0);
+	g_assert_cmpstr (out, ==, "a \"quoted\" \\ one\n");
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "--quiet", "build", "--passphrase-stdin",
+	                                     "--force", "--passphrase-out", "-", "--no-cid", tpl,
+	                                     NULL },
+	             "a \"quoted\" \\ one\n", &out, &err),
+	    ==, 0);
+	g_assert_true (g_str_has_suffix (out, ",\"passphrase\":\"a \\\"quoted\\\" \\\\ one\"}\n"));
+	{
+		g_autoptr (JsonObject) o = parse_json_object (out);
+		g_assert_cmpstr (json_object_get_string_member (o, "passphrase"), ==,
+		                 "a \"quoted\" \\ one");
+		g_assert_true (
+		    g_str_has_suffix (json_object_get_string_member (o, "image"), "/out/d.img"));
+	}
 	/* without --passphrase-stdin a from_caller template is refused */
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--force", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_nonnull (strstr (err, "passphrase.from_caller"));
@@ -264,17 +297,6 @@ test_cli_sigterm (void)
 	g_assert_nonnull (d);
 	g_assert_null (g_dir_read_name (d)); /* no image, no partial file, no work directory */
 	ac_test_rm_rf (dir);
-}
-
-static JsonObject *
-parse_json_object (const gchar *text)
-{
-	g_autoptr (JsonParser) p = json_parser_new ();
-	g_autoptr (GError) error = NULL;
-	g_assert_true (json_parser_load_from_data (p, text, -1, &error));
-	g_assert_no_error (error);
-	g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)));
-	return json_object_ref (json_node_get_object (json_parser_get_root (p)));
 }
 
 static const gchar check_template[]

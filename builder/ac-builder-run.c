@@ -208,7 +208,6 @@ ac_make_workdir (const gchar *parent, GError **error)
 typedef enum {
 	AC_CLEANUP_PATH,
 	AC_CLEANUP_MOUNT,
-	AC_CLEANUP_LOOP,
 } AcCleanupKind;
 
 typedef struct {
@@ -257,18 +256,6 @@ ac_cleanup_add_mount (AcCleanup *self, const gchar *mountpoint)
 	ac_cleanup_add (self, AC_CLEANUP_MOUNT, mountpoint);
 }
 
-void
-ac_cleanup_add_loop (AcCleanup *self, const gchar *device)
-{
-	ac_cleanup_add (self, AC_CLEANUP_LOOP, device);
-}
-
-guint
-ac_cleanup_get_size (AcCleanup *self)
-{
-	return self->items->len;
-}
-
 /* Keep @what (the last registration of it): it was renamed into place or undone already. */
 gboolean
 ac_cleanup_forget (AcCleanup *self, const gchar *what)
@@ -298,10 +285,6 @@ ac_cleanup_item_run (AcCleanupItem *item, GError **error)
 		g_set_error (error, AC_ERROR, AC_ERROR_IO, "cannot unmount %s: %s", item->what,
 			     g_strerror (errno));
 		return FALSE;
-	case AC_CLEANUP_LOOP: {
-		const gchar *argv[] = { "losetup", "--detach", item->what, NULL };
-		return ac_run_tool (argv, NULL, NULL, NULL, error);
-	}
 	default:
 		g_assert_not_reached ();
 	}
@@ -373,21 +356,14 @@ struct _AcSignalGuard {
 	GMainLoop *loop;
 	GThread *thread;
 	GCancellable *cancellable;
-	gint signum;
 	GSource *sources[3];
 };
-
-typedef struct {
-	AcSignalGuard *guard;
-	gint signum;
-} AcSignalData;
 
 static gboolean
 ac_signal_guard_cb (gpointer user_data)
 {
-	AcSignalData *data = user_data;
-	g_atomic_int_set (&data->guard->signum, data->signum);
-	g_cancellable_cancel (data->guard->cancellable);
+	AcSignalGuard *self = user_data;
+	g_cancellable_cancel (self->cancellable);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -417,21 +393,12 @@ ac_signal_guard_new (GCancellable *cancellable)
 	self->loop = g_main_loop_new (self->context, FALSE);
 	self->cancellable = g_object_ref (cancellable);
 	for (guint i = 0; i < G_N_ELEMENTS (signals); i++) {
-		AcSignalData *data = g_new0 (AcSignalData, 1);
-		data->guard = self;
-		data->signum = signals[i];
 		self->sources[i] = g_unix_signal_source_new (signals[i]);
-		g_source_set_callback (self->sources[i], ac_signal_guard_cb, data, g_free);
+		g_source_set_callback (self->sources[i], ac_signal_guard_cb, self, NULL);
 		g_source_attach (self->sources[i], self->context);
 	}
 	self->thread = g_thread_new ("ac-signals", ac_signal_guard_thread, self);
 	return self;
-}
-
-gint
-ac_signal_guard_get_signal (AcSignalGuard *self)
-{
-	return g_atomic_int_get (&self->signum);
 }
 
 static gboolean

@@ -24,9 +24,7 @@ typedef struct _AcCleanup AcCleanup;
 AcCleanup *ac_cleanup_new (void);
 void ac_cleanup_add_path (AcCleanup *self, const gchar *path);
 void ac_cleanup_add_mount (AcCleanup *self, const gchar *mountpoint);
-void ac_cleanup_add_loop (AcCleanup *self, const gchar *device);
 gboolean ac_cleanup_forget (AcCleanup *self, const gchar *what);
-guint ac_cleanup_get_size (AcCleanup *self);
 gboolean ac_cleanup_run (AcCleanup *self, GError **error);
 gboolean ac_cleanup_run_mounts (AcCleanup *self, GError **error);
 void ac_cleanup_free (AcCleanup *self);
@@ -37,7 +35,6 @@ gchar *ac_make_workdir (const gchar *parent, GError **error);
 
 typedef struct _AcSignalGuard AcSignalGuard;
 AcSignalGuard *ac_signal_guard_new (GCancellable *cancellable);
-gint ac_signal_guard_get_signal (AcSignalGuard *self);
 void ac_signal_guard_free (AcSignalGuard *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AcSignalGuard, ac_signal_guard_free)
 

@@ -403,7 +403,7 @@ tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 		return TRUE;
 	if (!ac_json_check_members (&ac_template_scope, luks, "disk.luks", luks_allowed, error) ||
 	    !ac_json_read_string (&ac_template_scope, luks, "disk.luks", "cipher", FALSE, 4096, &cipher, error) ||
-	    !ac_json_read_int (&ac_template_scope, luks, "disk.luks", "key_size", 0, G_MAXINT32, &v, &present, error))
+	    !ac_json_read_int (&ac_template_scope, luks, "disk.luks", "key_size", FALSE, 0, G_MAXINT32, &v, &present, error))
 		return FALSE;
 	if (cipher != NULL && g_strcmp0 (cipher, "aes-xts-plain64") != 0)
 		return ac_json_fail (&ac_template_scope, error, "disk.luks.cipher",
@@ -422,7 +422,7 @@ tpl_parse_disk (AcTemplate *self, JsonObject *o, GError **error)
 		return ac_json_fail (&ac_template_scope, error, "disk.luks.hash",
 				 "'%s': expected sha256, sha512 or sha1 (GRUB's gcry modules)",
 				 self->hash);
-	if (!ac_json_read_int (&ac_template_scope, luks, "disk.luks", "pbkdf_iterations", 1000, 100000000, &v, &present, error))
+	if (!ac_json_read_int (&ac_template_scope, luks, "disk.luks", "pbkdf_iterations", FALSE, 1000, 100000000, &v, &present, error))
 		return FALSE;
 	if (present)
 		self->iterations = (guint32)v;
@@ -443,7 +443,7 @@ tpl_parse_passphrase (AcTemplate *self, JsonObject *o, GError **error)
 	gboolean present = FALSE, caller = FALSE;
 	guint n = 0;
 	if (!ac_json_check_members (&ac_template_scope, o, "passphrase", allowed, error) ||
-	    !ac_json_read_int (&ac_template_scope, o, "passphrase", "generate", 16, 512, &v, &present, error) ||
+	    !ac_json_read_int (&ac_template_scope, o, "passphrase", "generate", FALSE, 16, 512, &v, &present, error) ||
 	    !ac_json_read_string (&ac_template_scope, o, "passphrase", "file", FALSE, 4096, &self->passphrase_file, error) ||
 	    !ac_json_read_string (&ac_template_scope, o, "passphrase", "env", FALSE, 4096, &self->passphrase_env, error) ||
 	    !ac_json_read_bool (&ac_template_scope, o, "passphrase", "from_caller", FALSE, &caller, error))
@@ -495,7 +495,7 @@ tpl_parse_reproducible (AcTemplate *self, JsonObject *o, GError **error)
 	gint64 v = 0;
 	gboolean present = FALSE;
 	if (!ac_json_check_members (&ac_template_scope, o, "reproducible", allowed, error) ||
-	    !ac_json_read_int (&ac_template_scope, o, "reproducible", "source_date_epoch", 0, G_GINT64_CONSTANT (253402300799),
+	    !ac_json_read_int (&ac_template_scope, o, "reproducible", "source_date_epoch", FALSE, 0, G_GINT64_CONSTANT (253402300799),
 		      &v, &present, error) ||
 	    !ac_json_read_string (&ac_template_scope, o, "reproducible", "seed", TRUE, 4096, &self->seed, error) ||
 	    !ac_json_read_string (&ac_template_scope, o, "reproducible", "disk_guid", FALSE, 4096, &self->disk_guid, error) ||

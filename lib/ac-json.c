@@ -402,13 +402,15 @@ ac_json_read_string (const AcJsonScope *scope,
  * ac_json_read_int:
  * @present: (nullable): set to whether the member was there
  *
- * An optional integer member within [@min, @max].
+ * An integer member within [@min, @max]; its absence fails when @required ("missing: an
+ * integer from @min to @max is required").
  */
 gboolean
 ac_json_read_int (const AcJsonScope *scope,
                   JsonObject *o,
                   const gchar *path,
                   const gchar *name,
+                  gboolean required,
                   gint64 min,
                   gint64 max,
                   gint64 *out,
@@ -420,9 +422,14 @@ ac_json_read_int (const AcJsonScope *scope,
 
 	if (present != NULL)
 		*present = FALSE;
-	/* never required: no "missing" message; the type's names the range */
+	/* the range is in every message: checked here, not by ac_json_member() */
 	if (!ac_json_member (scope, o, G_TYPE_INVALID, NULL, path, name, FALSE, &m, error))
 		return FALSE;
+	if (m.node == NULL && required)
+		return ac_json_fail (scope, error, m.field,
+		                     "missing: an integer from %" G_GINT64_FORMAT
+		                     " to %" G_GINT64_FORMAT " is required",
+		                     min, max);
 	if (m.node == NULL)
 		return TRUE;
 	if (!ac_json_holds (m.node, G_TYPE_INT64))

@@ -228,7 +228,6 @@ parse_attestation (AcSnpRuntime *rt, JsonObject *root, GError **error)
 	JsonObject *e, *t = NULL;
 	JsonNode *n;
 	gint64 port = 0;
-	gboolean present = FALSE;
 
 	if (!ac_json_read_array (&scope, root, NULL, "attestation", TRUE, 1, &a, error))
 		return FALSE;
@@ -247,12 +246,9 @@ parse_attestation (AcSnpRuntime *rt, JsonObject *root, GError **error)
 	    || !ac_json_check_members (&scope, t, "attestation[0].transport", transport_allowed,
 	                               error)
 	    || !read_constant (t, "attestation[0].transport", "type", "tcp", error)
-	    || !ac_json_read_int (&scope, t, "attestation[0].transport", "port", 1, 65535, &port,
-	                          &present, error))
+	    || !ac_json_read_int (&scope, t, "attestation[0].transport", "port", TRUE, 1, 65535,
+	                          &port, NULL, error))
 		return FALSE;
-	if (!present)
-		return ac_json_fail (&scope, error, "attestation[0].transport.port",
-		                     "missing: an integer from 1 to 65535 is required");
 	rt->attestation_port = (guint16)port;
 	return TRUE;
 }
@@ -300,7 +296,7 @@ ac_snp_runtime_parse (const gchar *data, gsize len, GError **error)
 	root = json_node_get_object (node);
 	if (!ac_json_check_members (&scope, root, NULL, allowed, error)
 	    || !read_constant (root, NULL, "format", AC_SNP_RUNTIME_FORMAT, error)
-	    || !ac_json_read_int (&scope, root, NULL, "format_version",
+	    || !ac_json_read_int (&scope, root, NULL, "format_version", FALSE,
 	                          AC_SNP_RUNTIME_FORMAT_VERSION, AC_SNP_RUNTIME_FORMAT_VERSION,
 	                          &format_version, &present, error))
 		return NULL;

@@ -65,30 +65,6 @@ read_hex_fixed (const AcJsonScope *scope,
 }
 
 static gboolean
-read_int_required (const AcJsonScope *scope,
-                   JsonObject *o,
-                   const gchar *path,
-                   const gchar *name,
-                   gint64 min,
-                   gint64 max,
-                   gint64 *out,
-                   GError **error)
-{
-	gboolean present = FALSE;
-	g_autofree gchar *field = NULL;
-
-	if (!ac_json_read_int (scope, o, path, name, min, max, out, &present, error))
-		return FALSE;
-	if (present)
-		return TRUE;
-	field = ac_json_field_path (path, name);
-	return ac_json_fail (scope, error, field,
-	                     "missing: expected an integer from %" G_GINT64_FORMAT
-	                     " to %" G_GINT64_FORMAT,
-	                     min, max);
-}
-
-static gboolean
 parse_kdfparams (const AcJsonScope *scope, AcEthKeystore *ks, JsonObject *crypto, GError **error)
 {
 	static const gchar *const scrypt_members[] = { "dklen", "n", "r", "p", "salt", NULL };
@@ -104,7 +80,8 @@ parse_kdfparams (const AcJsonScope *scope, AcEthKeystore *ks, JsonObject *crypto
 	        ks->kdf == AC_ETH_KEYSTORE_KDF_SCRYPT ? scrypt_members : pbkdf2_members, error))
 		return FALSE;
 	/* 32: the AES key and the MAC key; geth, eth-account and ethers all write 32 */
-	if (!read_int_required (scope, kp, "crypto.kdfparams", "dklen", 32, 32, &dklen, error))
+	if (!ac_json_read_int (scope, kp, "crypto.kdfparams", "dklen", TRUE, 32, 32, &dklen, NULL,
+	                       error))
 		return FALSE;
 	if (!ac_json_read_string (scope, kp, "crypto.kdfparams", "salt", TRUE, 1024, &salt_hex,
 	                          error))
@@ -117,9 +94,12 @@ parse_kdfparams (const AcJsonScope *scope, AcEthKeystore *ks, JsonObject *crypto
 
 	if (ks->kdf == AC_ETH_KEYSTORE_KDF_SCRYPT) {
 		gint64 n = 0, r = 0, p = 0;
-		if (!read_int_required (scope, kp, "crypto.kdfparams", "n", 2, 1ll << 30, &n, error)
-		    || !read_int_required (scope, kp, "crypto.kdfparams", "r", 1, 64, &r, error)
-		    || !read_int_required (scope, kp, "crypto.kdfparams", "p", 1, 16, &p, error))
+		if (!ac_json_read_int (scope, kp, "crypto.kdfparams", "n", TRUE, 2, 1ll << 30, &n,
+		                       NULL, error)
+		    || !ac_json_read_int (scope, kp, "crypto.kdfparams", "r", TRUE, 1, 64, &r, NULL,
+		                          error)
+		    || !ac_json_read_int (scope, kp, "crypto.kdfparams", "p", TRUE, 1, 16, &p, NULL,
+		                          error))
 			return FALSE;
 		if ((n & (n - 1)) != 0)
 			return ac_json_fail (scope, error, "crypto.kdfparams.n",
@@ -144,8 +124,8 @@ parse_kdfparams (const AcJsonScope *scope, AcEthKeystore *ks, JsonObject *crypto
 	} else {
 		g_autofree gchar *prf = NULL;
 		gint64 c = 0;
-		if (!read_int_required (scope, kp, "crypto.kdfparams", "c", 1,
-		                        AC_ETH_KEYSTORE_PBKDF2_MAX_ITER, &c, error)
+		if (!ac_json_read_int (scope, kp, "crypto.kdfparams", "c", TRUE, 1,
+		                       AC_ETH_KEYSTORE_PBKDF2_MAX_ITER, &c, NULL, error)
 		    || !ac_json_read_string (scope, kp, "crypto.kdfparams", "prf", TRUE, 32, &prf,
 		                             error))
 			return FALSE;
@@ -184,7 +164,7 @@ ac_eth_keystore_parse (const gchar *what, const gchar *data, gsize len, GError *
 		return NULL;
 	}
 	o = json_node_get_object (root);
-	if (!read_int_required (&scope, o, NULL, "version", 3, 3, &version, error))
+	if (!ac_json_read_int (&scope, o, NULL, "version", TRUE, 3, 3, &version, NULL, error))
 		return NULL;
 	/* ethers writes "Crypto", geth and eth-account "crypto" */
 	if (json_object_has_member (o, "Crypto") && !json_object_has_member (o, "crypto")) {

@@ -222,6 +222,8 @@ class KeysTest(unittest.TestCase):
             ("memory", lambda d: crypto(d)["kdfparams"].update(n=1 << 24), EXIT["invalid-input"], "memory"),
             ("work", lambda d: crypto(d)["kdfparams"].update(p=16, n=1 << 20), EXIT["invalid-input"], "work"),
             ("dklen", lambda d: crypto(d)["kdfparams"].update(dklen=16), EXIT["invalid-input"], "dklen"),
+            ("no r", lambda d: crypto(d)["kdfparams"].pop("r"), EXIT["invalid-input"],
+             "field 'crypto.kdfparams.r': missing: an integer from 1 to 64 is required"),
             ("iv", lambda d: crypto(d)["cipherparams"].update(iv="00"), EXIT["invalid-input"], "cipherparams.iv"),
             ("mac", lambda d: crypto(d).update(mac="00" * 32), EXIT["mismatch"], "wrong password"),
             ("version", lambda d: d.update(version=1), EXIT["invalid-input"], "version"),

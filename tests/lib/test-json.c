@@ -133,10 +133,11 @@ test_read_typed (void)
 
 	g_assert_true (ac_json_read_string (&scope, o, "", "name", TRUE, 16, &name, &error));
 	g_assert_cmpstr (name, ==, "x");
-	g_assert_true (ac_json_read_int (&scope, o, "", "n", 0, 10, &n, &present, &error));
+	g_assert_true (ac_json_read_int (&scope, o, "", "n", TRUE, 0, 10, &n, &present, &error));
 	g_assert_true (present);
 	g_assert_cmpint (n, ==, 3);
-	g_assert_true (ac_json_read_int (&scope, o, "", "absent", 0, 10, &n, &present, &error));
+	g_assert_true (
+	    ac_json_read_int (&scope, o, "", "absent", FALSE, 0, 10, &n, &present, &error));
 	g_assert_false (present);
 	g_assert_true (ac_json_read_uint64 (&scope, o, "", "size", TRUE, &size, &error));
 	g_assert_cmpuint (size, ==, 42);
@@ -189,11 +190,15 @@ test_read_errors (void)
 	ok = ac_json_read_string (&scope, o, "top", "absent", TRUE, 16, &str, &e);
 	expect_error (ok, e, "manifest field 'top.absent': missing: a string is required");
 	e = NULL;
-	ok = ac_json_read_int (&scope, o, "", "n", 0, 10, &n, NULL, &e);
+	ok = ac_json_read_int (&scope, o, "", "n", FALSE, 0, 10, &n, NULL, &e);
 	expect_error (ok, e, "manifest field 'n': 11: expected an integer from 0 to 10");
 	e = NULL;
-	ok = ac_json_read_int (&scope, o, "", "s", 0, 10, &n, NULL, &e);
+	ok = ac_json_read_int (&scope, o, "", "s", FALSE, 0, 10, &n, NULL, &e);
 	expect_error (ok, e, "manifest field 's': a string: expected an integer from 0 to 10");
+	e = NULL;
+	ok = ac_json_read_int (&scope, o, "p", "absent", TRUE, 0, 10, &n, NULL, &e);
+	expect_error (ok, e,
+	              "manifest field 'p.absent': missing: an integer from 0 to 10 is required");
 	e = NULL;
 	ok = ac_json_read_uint64 (&scope, o, "", "neg", TRUE, &u, &e);
 	expect_error (ok, e,

@@ -359,7 +359,8 @@ static const Mutation mutations[] = {
 	{ "attestation",
 	  "[{\"protocol\":\"aleph.ra-tls\",\"version\":\"1\",\"transport\":{"
 	  "\"type\":\"tcp\"}}]",
-	  "field 'attestation[0].transport.port': missing" },
+	  "field 'attestation[0].transport.port': missing: an integer from 1 to 65535 is "
+	  "required" },
 	{ "attestation",
 	  "[{\"protocol\":\"aleph.ra-tls\",\"version\":\"1\",\"transport\":{"
 	  "\"type\":\"tcp\",\"port\":8443,\"host\":\"1.2.3.4\"}}]",

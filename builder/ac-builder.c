@@ -51,18 +51,9 @@ ac_build_get_passphrase (const AcTemplate *tpl, const AcBuildOptions *opts, GErr
 		switch (tpl->passphrase_source) {
 		case AC_PASSPHRASE_GENERATE:
 			return ac_secret_generate_passphrase (tpl->passphrase_length, error);
-		case AC_PASSPHRASE_FILE: {
-			struct stat st;
-			if (stat (tpl->passphrase_file, &st) == 0 && (st.st_mode & 0077) != 0) {
-				g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
-					     "passphrase.file '%s' has mode %04o: expected no access for "
-					     "group and others (chmod 600)",
-					     tpl->passphrase_file, st.st_mode & 07777);
-				return NULL;
-			}
+		case AC_PASSPHRASE_FILE:
 			return ac_secret_read_passphrase_file (tpl->passphrase_file,
 			                                       "passphrase.file", error);
-		}
 		case AC_PASSPHRASE_ENV: {
 			const gchar *v = g_getenv (tpl->passphrase_env);
 			if (v == NULL) {

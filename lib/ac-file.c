@@ -68,9 +68,26 @@ file_type_name (mode_t mode)
 int
 ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **error)
 {
+	return ac_file_open_regular_full (path, max, AC_FILE_READ_DEFAULT, size, error);
+}
+
+/**
+ * ac_file_open_regular_full:
+ * @flags: %AC_FILE_READ_PRIVATE: a file that grants group or others any access is refused
+ *   (%AC_ERROR_PERMISSION), checked on the descriptor opened, not on the name
+ *
+ * ac_file_open_regular() with @flags.
+ */
+int
+ac_file_open_regular_full (const gchar *path,
+                           gsize max,
+                           AcFileReadFlags flags,
+                           guint64 *size,
+                           GError **error)
+{
 	g_autofree gchar *display = g_filename_display_name (path);
 	struct stat st;
-	int flags;
+	int fl;
 	int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
@@ -95,6 +112,14 @@ ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **erro
 		    display, file_type_name (st.st_mode));
 		return -1;
 	}
+	if ((flags & AC_FILE_READ_PRIVATE) != 0 && (st.st_mode & 0077) != 0) {
+		close (fd);
+		g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
+		             "%s has mode %04o: expected no access for group and others "
+		             "(chmod 600 %s)",
+		             display, (guint)(st.st_mode & 07777), display);
+		return -1;
+	}
 	if ((guint64)st.st_size > (guint64)max) {
 		close (fd);
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -104,9 +129,9 @@ ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **erro
 		return -1;
 	}
 	/* a regular file: blocking reads from here on */
-	flags = fcntl (fd, F_GETFL);
-	if (flags >= 0)
-		(void)fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
+	fl = fcntl (fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
 	if (size != NULL)
 		*size = (guint64)st.st_size;
 	return fd;
@@ -126,6 +151,23 @@ ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **erro
 gboolean
 ac_file_read_bounded (const gchar *path, gsize max, gchar **data, gsize *len, GError **error)
 {
+	return ac_file_read_bounded_full (path, max, AC_FILE_READ_DEFAULT, data, len, error);
+}
+
+/**
+ * ac_file_read_bounded_full:
+ * @flags: as for ac_file_open_regular_full() (standard input has no mode to check)
+ *
+ * ac_file_read_bounded() with @flags.
+ */
+gboolean
+ac_file_read_bounded_full (const gchar *path,
+                           gsize max,
+                           AcFileReadFlags flags,
+                           gchar **data,
+                           gsize *len,
+                           GError **error)
+{
 	g_autofree gchar *display = g_filename_display_name (path);
 	gchar *buf = NULL;
 	gboolean is_stdin = g_strcmp0 (path, "-") == 0;
@@ -139,7 +181,7 @@ ac_file_read_bounded (const gchar *path, gsize max, gchar **data, gsize *len, GE
 		cap = 65536;
 	} else {
 		guint64 size = 0;
-		fd = ac_file_open_regular (path, max, &size, error);
+		fd = ac_file_open_regular_full (path, max, flags, &size, error);
 		if (fd < 0)
 			return FALSE;
 		cap = (gsize)size + 1;

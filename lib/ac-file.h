@@ -9,12 +9,30 @@ G_BEGIN_DECLS
 /* the default bound for a file the CLI reads into memory (keys, JSON, certificates, chains) */
 #define AC_FILE_MAX_DEFAULT (16 * 1024 * 1024)
 
+typedef enum {
+	AC_FILE_READ_DEFAULT = 0,
+	AC_FILE_READ_PRIVATE = 1 << 0, /* refuse a file group or others may access (secrets) */
+} AcFileReadFlags;
+
 int ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **error);
+int
+ac_file_open_regular_full (const gchar *path,
+                           gsize max,
+                           AcFileReadFlags flags,
+                           guint64 *size,
+                           GError **error);
 gboolean ac_file_read_bounded (const gchar *path,
 			       gsize max,
 			       gchar **data,
 			       gsize *len,
 			       GError **error);
+gboolean
+ac_file_read_bounded_full (const gchar *path,
+                           gsize max,
+                           AcFileReadFlags flags,
+                           gchar **data,
+                           gsize *len,
+                           GError **error);
 GBytes *ac_file_read_bytes (const gchar *path, gsize max, GError **error);
 /* "@format…: <@file_error's message>", not-found when the file does not exist, else I/O */
 void ac_file_set_read_error (GError **error, const GError *file_error, const gchar *format, ...)

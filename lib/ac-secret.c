@@ -249,9 +249,11 @@ ac_secret_check_ascii (const AcSecret *secret, GError **error)
  *
  * Reads a disk passphrase the way every command of the project does, so that the passphrase
  * a build encrypts with is the one a flow later injects from the same file: a regular file
- * (a FIFO or a device is refused at once, never waited on) of one line, whose final \n or
- * \r\n is dropped; the rest must pass ac_secret_check_ascii(). A second line is refused, not
- * dropped: which of two lines is meant is the user's to say. What was read is wiped.
+ * (a FIFO or a device is refused at once, never waited on) that grants group and others no
+ * access (%AC_ERROR_PERMISSION otherwise: a passphrase others can read has leaked), of one
+ * line, whose final \n or \r\n is dropped; the rest must pass ac_secret_check_ascii(). A
+ * second line is refused, not dropped: which of two lines is meant is the user's to say. What
+ * was read is wiped.
  *
  * Returns: (transfer full): the passphrase, or NULL with @error set (%AC_ERROR_INVALID_INPUT
  * for the contents, the file's own error otherwise)
@@ -266,7 +268,8 @@ ac_secret_read_passphrase_file (const gchar *path, const gchar *what, GError **e
 	gsize len = 0, line;
 
 	g_return_val_if_fail (path != NULL && what != NULL, NULL);
-	if (!ac_file_read_bounded (path, AC_SECRET_PASSPHRASE_FILE_MAX, &data, &len, error)) {
+	if (!ac_file_read_bounded_full (path, AC_SECRET_PASSPHRASE_FILE_MAX, AC_FILE_READ_PRIVATE,
+	                                &data, &len, error)) {
 		g_prefix_error (error, "%s: ", what);
 		return NULL;
 	}

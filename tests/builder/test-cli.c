@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -183,6 +184,54 @@ test_cli_passphrase (void)
 	/* without --passphrase-stdin a from_caller template is refused */
 	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--force", tpl, NULL }, NULL, &out, &err), ==, 2);
 	g_assert_nonnull (strstr (err, "passphrase.from_caller"));
+	ac_test_rm_rf (dir);
+}
+
+/* a template's passphrase.file: read by the rule of every passphrase file, refused when group
+ * or others may read it (checked on the file opened) */
+static void
+test_cli_passphrase_file (void)
+{
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *tree = NULL;
+	g_autofree gchar *tpl = NULL;
+	g_autofree gchar *pfile = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	if (!can_run ())
+		return;
+	dir = ac_test_mkdtemp ();
+	tree = make_tree (dir);
+	tpl = g_build_filename (dir, "t.json", NULL);
+	pfile = g_build_filename (dir, "disk.pass", NULL);
+	ac_test_write (dir, "t.json",
+	               "{ \"source\": { \"type\": \"directory\", \"path\": \"tree\" },"
+	               "  \"disk\": { \"size\": \"96MiB\", \"esp_size\": \"8MiB\", \"luks\": { "
+	               "\"pbkdf_iterations\": 1000 } },"
+	               "  \"passphrase\": { \"file\": \"disk.pass\" },"
+	               "  \"output\": { \"path\": \"out/d.img\" } }",
+	               0644);
+	ac_test_write (dir, "disk.pass", "from the file\n", 0644);
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--passphrase-out", "-",
+	                                                  "--no-cid", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 9);
+	g_assert_nonnull (strstr (err, "passphrase.file: "));
+	g_assert_nonnull (strstr (err, "disk.pass has mode 0644: expected no access for group "
+	                               "and others (chmod 600 "));
+	g_assert_null (strstr (err, "from the file"));
+	g_assert_cmpstr (out, ==, "");
+	{
+		g_autofree gchar *img = g_build_filename (dir, "out", "d.img", NULL);
+		g_assert_false (g_file_test (img, G_FILE_TEST_EXISTS));
+	}
+	g_assert_cmpint (g_chmod (pfile, 0600), ==, 0);
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "--quiet", "build", "--passphrase-out",
+	                                                  "-", "--no-cid", tpl, NULL },
+	                          NULL, &out, &err),
+	                 ==, 0);
+	g_assert_cmpstr (out, ==, "from the file\n");
 	ac_test_rm_rf (dir);
 }
 
@@ -744,6 +793,7 @@ main (int argc, char **argv)
 	virt_aleph = argv[1];
 	g_test_add_func ("/builder/cli/errors", test_cli_errors);
 	g_test_add_func ("/builder/cli/passphrase", test_cli_passphrase);
+	g_test_add_func ("/builder/cli/passphrase-file", test_cli_passphrase_file);
 	g_test_add_func ("/builder/cli/libvirt-domain", test_cli_libvirt_domain);
 	g_test_add_func ("/builder/cli/sigterm", test_cli_sigterm);
 	g_test_add_func ("/builder/cli/validate", test_cli_validate);

@@ -85,6 +85,7 @@ class FilesTest(unittest.TestCase):
         path = self.path("pass.txt")
         with open(path, "w") as f:
             f.write("MY-LUKS-PASSPHRASE\n")
+        os.chmod(path, 0o600)
         return path
 
     def account(self):
@@ -225,6 +226,7 @@ class TestInputs(FilesTest):
         big = self.path("big")
         with open(big, "wb") as f:
             f.truncate(64 * 1024 * 1024 + 1)  # sparse: above every in-memory limit
+        os.chmod(big, 0o600)  # it stands for a passphrase file too
         for name, argv in self.readers():
             if name.startswith("ipfs"):
                 continue  # streamed, no limit

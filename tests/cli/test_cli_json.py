@@ -189,10 +189,12 @@ class JsonCliTest(unittest.TestCase):
             self.assertIn(e["event"], ("status", "progress"), self.describe(r))
         return events
 
-    def write(self, name, content, mode="w"):
+    def write(self, name, content, mode="w", perm=None):
         path = os.path.join(self.dir, name)
         with open(path, mode) as f:
             f.write(content)
+        if perm is not None:
+            os.chmod(path, perm)
         return path
 
 
@@ -360,7 +362,7 @@ class TestSev(JsonCliTest):
 
     def test_secret_build(self):
         s = os.path.join(self.sev, "secret")
-        pw = self.write("pw.txt", "MY-LUKS-PASSPHRASE\n")
+        pw = self.write("pw.txt", "MY-LUKS-PASSPHRASE\n", perm=0o600)
         m = os.path.join(self.sev, "measurement")
         # the launch virt-qemu-sev-validate verified (secret/vectors.json "libvirt-luks-key")
         launch = ["--api-major", "1", "--build-id", "40", "--policy", "3",
@@ -378,14 +380,20 @@ class TestSev(JsonCliTest):
         self.fails("not-found", "sev", "secret", "build", *keys, "--passphrase-file", os.path.join(self.dir, "none"))
         # the passphrase alone on one line, as every command reads it: a second line is refused,
         # never sent as part of the passphrase (nor dropped)
-        two = self.write("two.txt", "MY-LUKS-PASSPHRASE\nsecond line\n")
+        two = self.write("two.txt", "MY-LUKS-PASSPHRASE\nsecond line\n", perm=0o600)
         err = self.fails("invalid-input", "sev", "secret", "build", *keys, "--passphrase-file", two)
         self.assertIn("more than one line", err["error"]["message"])
         self.assertIn(two, err["error"]["message"])
         self.assertNotIn("MY-LUKS", json.dumps(err))
+        # a passphrase file group or others can read is refused, not sealed
+        shared = self.write("shared.txt", "MY-LUKS-PASSPHRASE\n", perm=0o644)
+        err = self.fails("permission", "sev", "secret", "build", *keys, "--passphrase-file", shared)
+        self.assertIn(shared + " has mode 0644: expected no access for group and others",
+                      err["error"]["message"])
+        self.assertNotIn("MY-LUKS", json.dumps(err))
         # the line end is the file's: \n and \r\n seal the same table
         iv = ["--iv", "AAECAwQFBgcICQoLDA0ODw=="]
-        crlf = self.write("crlf.txt", "MY-LUKS-PASSPHRASE\r\n")
+        crlf = self.write("crlf.txt", "MY-LUKS-PASSPHRASE\r\n", perm=0o600)
         self.assertEqual(self.ok("sev", "secret", "build", *keys, *iv, "--passphrase-file", crlf),
                          self.ok("sev", "secret", "build", *keys, *iv, "--passphrase-file", pw))
 

@@ -132,6 +132,7 @@ test_passphrase_file (void)
 		g_autoptr (GError) error = NULL;
 		g_autoptr (AcSecret) s = NULL;
 		g_assert_true (g_file_set_contents (path, cases[i].data, cases[i].len, NULL));
+		g_assert_cmpint (g_chmod (path, 0600), ==, 0);
 		s = ac_secret_read_passphrase_file (path, "--passphrase-file", &error);
 		if (cases[i].want != NULL) {
 			g_assert_no_error (error);
@@ -147,6 +148,21 @@ test_passphrase_file (void)
 			g_assert_null (strstr (error->message, "first"));
 		}
 	}
+	/* a passphrase group or others may read has leaked: refused, whatever it holds */
+	for (guint i = 0; i < 3; i++) {
+		static const guint modes[] = { 0640, 0604, 0620 };
+		g_autoptr (GError) error = NULL;
+		g_autofree gchar *want = g_strdup_printf ("has mode %04o", modes[i]);
+		g_assert_true (g_file_set_contents (path, "correct horse\n", -1, NULL));
+		g_assert_cmpint (g_chmod (path, modes[i]), ==, 0);
+		g_assert_null (ac_secret_read_passphrase_file (path, "passphrase.file", &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
+		g_assert_true (g_str_has_prefix (error->message, "passphrase.file: "));
+		g_assert_nonnull (strstr (error->message, want));
+		g_assert_nonnull (strstr (error->message, "chmod 600"));
+		g_assert_null (strstr (error->message, "horse"));
+	}
+	/* standard input has no mode to check */
 	g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
 	{
 		g_autoptr (GError) error = NULL;

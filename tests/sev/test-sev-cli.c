@@ -218,6 +218,7 @@ test_secret_build (void)
 	/* Aleph's format from a passphrase file (trailing newline dropped), CRN API JSON: the
 	 * packet opens, for this launch, to Aleph's table of the passphrase */
 	g_assert_true (g_file_set_contents (pw, "MY-LUKS-PASSPHRASE\n", -1, NULL));
+	g_assert_cmpint (g_chmod (pw, 0600), ==, 0);
 	g_assert_cmpint (cli (&out, "--json", "sev", "secret", "build", LAUNCH, "--passphrase-file", pw, NULL), ==, AC_EXIT_OK);
 	g_assert_null (strstr (out, "MY-LUKS"));
 	{

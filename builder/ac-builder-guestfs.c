@@ -26,6 +26,7 @@
 
 #include "ac-builder-run.h"
 #include "ac-error.h"
+#include "ac-file.h"
 
 #if HAVE_LIBGUESTFS
 #include <guestfs.h>
@@ -273,10 +274,8 @@ ac_guestfs_shell (AcGuestfs *self, const AcTemplateProvisioner *p, GError **erro
 	const gchar *argv[] = { "/bin/sh", "-e", name, NULL };
 
 	if (p->script != NULL) {
-		g_autoptr(GError) local = NULL;
-		if (!g_file_get_contents (p->script, &body, NULL, &local)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "cannot read the script: %s",
-				     local->message);
+		if (!ac_file_read_bounded (p->script, AC_FILE_MAX_DEFAULT, &body, NULL, error)) {
+			g_prefix_error (error, "%s.script: ", p->field);
 			return FALSE;
 		}
 	} else {

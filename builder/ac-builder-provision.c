@@ -25,6 +25,7 @@
 
 #include "ac-builder-xts.h"
 #include "ac-error.h"
+#include "ac-file.h"
 
 static int
 ac_openat2 (int dirfd, const char *path, guint64 flags, guint64 mode, guint64 resolve)
@@ -603,10 +604,8 @@ ac_provision_shell (const AcTemplateProvisioner *p, AcChroot *chroot, GCancellab
 {
 	g_autofree gchar *script = NULL;
 	if (p->script != NULL) {
-		g_autoptr(GError) local = NULL;
-		if (!g_file_get_contents (p->script, &script, NULL, &local)) {
-			g_set_error (error, AC_ERROR, AC_ERROR_NOT_FOUND, "%s.script '%s': %s", p->field,
-				     p->script, local->message);
+		if (!ac_file_read_bounded (p->script, AC_FILE_MAX_DEFAULT, &script, NULL, error)) {
+			g_prefix_error (error, "%s.script: ", p->field);
 			return FALSE;
 		}
 	} else {

@@ -457,10 +457,9 @@ gboolean
 ac_template_read_var_file (const gchar *path, GHashTable *vars, GHashTable *origins, GError **error)
 {
 	g_autofree gchar *data = NULL;
-	g_autoptr (GError) local = NULL;
 	gsize len = 0;
-	if (!g_file_get_contents (path, &data, &len, &local)) {
-		ac_file_set_read_error (error, local, "--var-file");
+	if (!ac_file_read_bounded (path, AC_FILE_MAX_DEFAULT, &data, &len, error)) {
+		g_prefix_error (error, "--var-file: ");
 		return FALSE;
 	}
 	return ac_template_parse_var_file (data, len, path, vars, origins, error);

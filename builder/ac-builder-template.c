@@ -242,10 +242,9 @@ ac_template_new_from_file_full (const gchar *path,
 	g_autofree gchar *data = NULL;
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *abs = NULL;
-	g_autoptr(GError) local = NULL;
 	gsize len = 0;
-	if (!g_file_get_contents (path, &data, &len, &local)) {
-		ac_file_set_read_error (error, local, "cannot read the template");
+	if (!ac_file_read_bounded (path, AC_FILE_MAX_DEFAULT, &data, &len, error)) {
+		g_prefix_error (error, "cannot read the template: ");
 		return NULL;
 	}
 	abs = g_canonicalize_filename (path, NULL);

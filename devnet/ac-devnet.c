@@ -347,10 +347,8 @@ ac_devnet_new_from_file (const gchar *config_path, GError **error)
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *abs = NULL;
 	gsize len = 0;
-	g_autoptr (GError) error_local = NULL;
-	if (!g_file_get_contents (config_path, &text, &len, &error_local)) {
-		g_set_error (error, AC_ERROR, AC_ERROR_IO, "devnet configuration: %s",
-		             error_local->message);
+	if (!ac_file_read_bounded (config_path, AC_FILE_MAX_DEFAULT, &text, &len, error)) {
+		g_prefix_error (error, "devnet configuration: ");
 		return NULL;
 	}
 	if (len > AC_DEVNET_MAX_CONFIG || strlen (text) != len) {

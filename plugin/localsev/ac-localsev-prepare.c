@@ -53,18 +53,16 @@ ac_localsev_prepare_firmware_load (const gchar *path,
                                    gchar **sha256_out,
                                    GError **error)
 {
-	g_autoptr (GError) error_local = NULL;
-	g_autoptr (GMappedFile) map = NULL;
 	g_autoptr (GBytes) fw = NULL;
 	g_autofree gchar *sha = NULL;
 	gsize len;
 
-	map = g_mapped_file_new (path, FALSE, &error_local);
-	if (map == NULL) {
-		ac_file_set_read_error (error, error_local, "firmware");
+	/* a regular file: a FIFO named by the tag or the domain must not stall the flow */
+	fw = ac_file_read_bytes (path, AC_LOCALSEV_MAX_FIRMWARE, error);
+	if (fw == NULL) {
+		g_prefix_error (error, "firmware: ");
 		return NULL;
 	}
-	fw = g_mapped_file_get_bytes (map);
 	len = g_bytes_get_size (fw);
 	if (len == 0 || len > AC_LOCALSEV_MAX_FIRMWARE || len % 16 != 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
@@ -82,8 +80,7 @@ ac_localsev_prepare_firmware_load (const gchar *path,
 	}
 	if (sha256_out != NULL)
 		*sha256_out = g_steal_pointer (&sha);
-	/* the mapping goes away with @map; keep a copy */
-	return g_bytes_new (g_bytes_get_data (fw, NULL), len);
+	return g_steal_pointer (&fw);
 }
 
 /* ------------------------------------------------------------------------------------------ */

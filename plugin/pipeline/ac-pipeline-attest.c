@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-secret-store.h"
 #include "ac-sev-chain.h"
 #include "ac-sev-measure.h"
@@ -58,8 +59,12 @@ firmware_bytes (AcPipeline *p, GError **error)
 	const gchar *from = NULL;
 
 	if (p->tag->firmware_file != NULL) {
-		if (!g_file_get_contents (p->tag->firmware_file, &data, &len, error))
+		/* named by the tag: a regular file within the bound, never a FIFO or a device */
+		if (!ac_file_read_bounded (p->tag->firmware_file, AC_PIPELINE_MAX_FIRMWARE, &data,
+		                           &len, error)) {
+			g_prefix_error (error, "firmware file: ");
 			return NULL;
+		}
 		from = p->tag->firmware_file;
 	} else if (g_file_get_contents (cached, &data, &len, NULL)) {
 		from = cached;

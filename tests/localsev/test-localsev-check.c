@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ac-error.h"
 #include "ac-localsev.h"
@@ -243,10 +244,20 @@ test_unreadable_files (void)
 	g_assert_true (g_str_has_prefix (error->message, "firmware: "));
 	g_assert_nonnull (strstr (error->message, "/nonexistent/OVMF.fd"));
 	g_clear_error (&error);
-	fw = ac_localsev_prepare_firmware_load (state, "00", &sha, &error);
-	g_assert_null (fw);
-	g_assert_error (error, AC_ERROR, AC_ERROR_IO);
-	g_assert_true (g_str_has_prefix (error->message, "firmware: "));
+	/* a directory, a device, a FIFO: refused at once, never read from or waited on */
+	{
+		g_autofree gchar *fifo = g_build_filename (state, "fifo", NULL);
+		const gchar *paths[] = { state, "/dev/zero", fifo };
+		g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+		for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+			fw = ac_localsev_prepare_firmware_load (paths[i], "00", &sha, &error);
+			g_assert_null (fw);
+			g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+			g_assert_true (g_str_has_prefix (error->message, "firmware: "));
+			g_assert_nonnull (strstr (error->message, "is not a regular file"));
+			g_clear_error (&error);
+		}
+	}
 	test_util_rm_rf (state);
 }
 

@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ac-aleph-client.h"
 #include "ac-devnet.h"
@@ -947,6 +948,23 @@ test_attest_refusals (void)
 	g_assert_false (ac_state_get_bool (f->p.state, "attest", "session"));
 	g_assert_false (g_file_test (tik, G_FILE_TEST_EXISTS));
 	g_assert_null (f->p.status->attest_verdict);
+	g_clear_error (&error);
+
+	/* a firmware file the tag names that is a FIFO: refused at once, never waited on */
+	{
+		g_autofree gchar *dir = g_dir_make_tmp ("ac-pipeline-fw-XXXXXX", NULL);
+		g_autofree gchar *fifo = g_build_filename (dir, "OVMF.fd", NULL);
+		g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+		f->p.tag->firmware_file = g_strdup (fifo);
+		g_assert_false (ac_pipeline_attest_step (&f->p, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_true (g_str_has_prefix (error->message, "firmware file: "));
+		g_assert_nonnull (strstr (error->message, "is not a regular file"));
+		g_assert_false (ac_state_get_bool (f->p.state, "attest", "session"));
+		g_assert_false (g_file_test (tik, G_FILE_TEST_EXISTS));
+		g_unlink (fifo);
+		g_rmdir (dir);
+	}
 }
 
 int

@@ -12,6 +12,7 @@
 #include "ac-devnet-upload.h"
 #include "ac-codec.h"
 #include "ac-error.h"
+#include "ac-file.h"
 #include "ac-snp-runtime.h"
 #include "ac-tar.h"
 
@@ -46,21 +47,18 @@ static GBytes *
 read_file (const gchar *dir, const gchar *name, GError **error)
 {
 	g_autofree gchar *path = g_build_filename (dir, name, NULL);
-	gchar *data = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents (path, &data, &len, error)) {
+	g_autoptr (GBytes) data = ac_file_read_bytes (path, AC_DEVNET_RUNTIME_MAX_FILE, error);
+	if (data == NULL) {
 		g_prefix_error (error, "devnet SEV-SNP runtime (\"snp_runtime\"): ");
 		return NULL;
 	}
-	if (len == 0 || len > AC_DEVNET_RUNTIME_MAX_FILE) {
+	if (g_bytes_get_size (data) == 0) {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-		             "devnet SEV-SNP runtime: %s has %" G_GSIZE_FORMAT
-		             " bytes, expected 1 to %d",
-		             path, len, AC_DEVNET_RUNTIME_MAX_FILE);
-		g_free (data);
+		             "devnet SEV-SNP runtime: %s is empty, expected 1 to %d bytes", path,
+		             AC_DEVNET_RUNTIME_MAX_FILE);
 		return NULL;
 	}
-	return g_bytes_new_take (data, len);
+	return g_steal_pointer (&data);
 }
 
 gboolean

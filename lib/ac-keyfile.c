@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "ac-error.h"
+#include "ac-file.h"
+
+/* a configuration file is a few KiB: a larger one is not one */
+#define AC_KEY_FILE_MAX (1024 * 1024)
 
 const AcKeyFileKey ac_service_config_keys[] = {
 	{ "daemon", "connect", AC_KEY_NONEMPTY,
@@ -211,23 +215,22 @@ ac_key_file_check (GKeyFile *kf, const gchar *path, const AcKeyFileKey *known, G
  * ac_key_file_load_strict:
  *
  * Loads @path into @kf and checks it (ac_key_file_check()). A file that does not exist is
- * %AC_ERROR_NOT_FOUND (callers that have defaults test for it); every other failure is
- * %AC_ERROR_INVALID_INPUT, or %AC_ERROR_IO / %AC_ERROR_PERMISSION when it cannot be read.
+ * %AC_ERROR_NOT_FOUND (callers that have defaults test for it); one that is not a regular file
+ * (a FIFO, a device: refused at once) or is over 1 MiB, and every parse failure, is
+ * %AC_ERROR_INVALID_INPUT; %AC_ERROR_IO / %AC_ERROR_PERMISSION when it cannot be read.
  */
 gboolean
 ac_key_file_load_strict (GKeyFile *kf, const gchar *path, const AcKeyFileKey *known, GError **error)
 {
 	g_autoptr (GError) local_error = NULL;
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
 
-	if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error)) {
-		AcError code = AC_ERROR_INVALID_INPUT;
-		if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-			code = AC_ERROR_NOT_FOUND;
-		else if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_ACCES))
-			code = AC_ERROR_PERMISSION;
-		else if (local_error->domain == G_FILE_ERROR)
-			code = AC_ERROR_IO;
-		g_set_error (error, AC_ERROR, code, "%s: %s", path, local_error->message);
+	if (!ac_file_read_bounded (path, AC_KEY_FILE_MAX, &data, &len, error))
+		return FALSE;
+	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local_error)) {
+		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT, "%s: %s", path,
+		             local_error->message);
 		return FALSE;
 	}
 	return ac_key_file_check (kf, path, known, error);

@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ac-error.h"
 #include "ac-keyfile.h"
@@ -136,7 +137,22 @@ test_load (void)
 
 	g_assert_false (ac_key_file_load_strict (kf, missing, table, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, missing));
 	g_clear_error (&error);
+	/* a device or a FIFO is refused at once: /dev/zero was read until memory ran out, a
+	 * FIFO waited on for ever (a hook, a service, every command reads a configuration) */
+	{
+		g_autofree gchar *fifo = g_build_filename (dir, "fifo.conf", NULL);
+		const gchar *paths[] = { "/dev/zero", fifo };
+		g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+		for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+			g_assert_false (ac_key_file_load_strict (kf, paths[i], table, &error));
+			g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+			g_assert_nonnull (strstr (error->message, "is not a regular file"));
+			g_clear_error (&error);
+		}
+		g_unlink (fifo);
+	}
 	g_assert_true (g_file_set_contents (bad, "not a key file\n", -1, NULL));
 	g_assert_false (ac_key_file_load_strict (kf, bad, table, &error));
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);

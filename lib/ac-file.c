@@ -233,6 +233,30 @@ ac_file_read_bounded_full (const gchar *path,
 	return TRUE;
 }
 
+/**
+ * ac_file_map_bytes:
+ *
+ * A regular file of at most @max bytes (opened as ac_file_open_regular() does: a FIFO or a
+ * device is refused at once), mapped rather than copied: firmware, kernels, bundles.
+ */
+GBytes *
+ac_file_map_bytes (const gchar *path, gsize max, GError **error)
+{
+	g_autoptr (GError) error_local = NULL;
+	g_autoptr (GMappedFile) map = NULL;
+	int fd = ac_file_open_regular (path, max, NULL, error);
+
+	if (fd < 0)
+		return NULL;
+	map = g_mapped_file_new_from_fd (fd, FALSE, &error_local);
+	close (fd);
+	if (map == NULL) {
+		ac_file_set_read_error (error, error_local, "%s", path);
+		return NULL;
+	}
+	return g_mapped_file_get_bytes (map);
+}
+
 /* the same, as bytes */
 GBytes *
 ac_file_read_bytes (const gchar *path, gsize max, GError **error)

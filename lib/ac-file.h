@@ -34,6 +34,8 @@ ac_file_read_bounded_full (const gchar *path,
                            gsize *len,
                            GError **error);
 GBytes *ac_file_read_bytes (const gchar *path, gsize max, GError **error);
+GBytes *
+ac_file_map_bytes (const gchar *path, gsize max, GError **error);
 /* "@format…: <@file_error's message>", not-found when the file does not exist, else I/O */
 void ac_file_set_read_error (GError **error, const GError *file_error, const gchar *format, ...)
     G_GNUC_PRINTF (3, 4);

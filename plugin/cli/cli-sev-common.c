@@ -37,23 +37,11 @@ cli_sev_debug_sha256 (AcCliGlobal *global, const gchar *what, GBytes *b)
 GBytes *
 cli_sev_read_file (const gchar *path, const gchar *what, gsize max, GError **error)
 {
-	g_autoptr (GError) error_local = NULL;
-	g_autoptr (GMappedFile) map = NULL;
-	/* a regular file (not a FIFO, not /dev/zero), at most @max bytes */
-	int fd = ac_file_open_regular (path, max, NULL, error);
-
-	if (fd < 0) {
+	/* a regular file (not a FIFO, not /dev/zero), at most @max bytes, mapped */
+	GBytes *b = ac_file_map_bytes (path, max, error);
+	if (b == NULL)
 		g_prefix_error (error, "%s: ", what);
-		return NULL;
-	}
-	map = g_mapped_file_new_from_fd (fd, FALSE, &error_local);
-	close (fd);
-	if (map == NULL) {
-		ac_file_set_read_error (error, error_local, "%s", what);
-		return NULL;
-	}
-	/* mapped, not copied: firmware, kernel and initrd can be large */
-	return g_mapped_file_get_bytes (map);
+	return b;
 }
 
 /* an unsigned integer option: decimal or 0x hex, at most @max */

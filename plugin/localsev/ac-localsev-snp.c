@@ -346,13 +346,11 @@ ac_localsev_snp_runtime_load (const gchar *dir, const gchar *pin, GError **error
 	 */
 	bundle_path = g_build_filename (dir, SNP_BUNDLE, NULL);
 	if (g_file_test (bundle_path, G_FILE_TEST_EXISTS)) {
-		g_autoptr (GMappedFile) map = g_mapped_file_new (bundle_path, FALSE, &error_local);
-		if (map == NULL) {
-			g_set_error (error, AC_ERROR, AC_ERROR_IO, "SEV-SNP runtime %s: %s", dir,
-			             error_local->message);
+		bundle = ac_file_map_bytes (bundle_path, G_MAXSIZE, error);
+		if (bundle == NULL) {
+			g_prefix_error (error, "SEV-SNP runtime %s: ", dir);
 			return NULL;
 		}
-		bundle = g_mapped_file_get_bytes (map);
 		if (!ac_snp_runtime_check_bundle (rt->runtime, bundle, &error_local)) {
 			g_set_error (error, AC_ERROR, AC_ERROR_MISMATCH,
 			             "SEV-SNP runtime %s: %s: %s", dir, bundle_path,

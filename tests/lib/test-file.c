@@ -65,6 +65,36 @@ test_read_bounded (void)
 
 	g_assert_cmpint (ac_file_open_regular ("/nonexistent/x", 1, NULL, &error), ==, -1);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_clear_error (&error);
+
+	/* mapped: the same rules */
+	{
+		g_autoptr (GBytes) b = ac_file_map_bytes (path, 10, &error);
+		g_assert_no_error (error);
+		g_assert_cmpmem (g_bytes_get_data (b, NULL), g_bytes_get_size (b), "0123456789",
+		                 10);
+		g_assert_null (ac_file_map_bytes (path, 9, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_clear_error (&error);
+		g_assert_null (ac_file_map_bytes (fifo, 1 << 20, &error));
+		g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+		g_assert_nonnull (strstr (error->message, "not a regular file"));
+		g_clear_error (&error);
+	}
+
+	/* a secret's file: group and others may not access it; checked on the file opened */
+	g_assert_cmpint (g_chmod (path, 0640), ==, 0);
+	g_assert_false (
+	    ac_file_read_bounded_full (path, 10, AC_FILE_READ_PRIVATE, &data, &len, &error));
+	g_assert_error (error, AC_ERROR, AC_ERROR_PERMISSION);
+	g_assert_nonnull (strstr (error->message, "has mode 0640"));
+	g_clear_error (&error);
+	g_assert_true (ac_file_read_bounded (path, 10, &data, &len, &error));
+	g_clear_pointer (&data, g_free);
+	g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+	g_assert_true (
+	    ac_file_read_bounded_full (path, 10, AC_FILE_READ_PRIVATE, &data, &len, &error));
+	g_assert_no_error (error);
 	test_util_rm_rf (dir);
 }
 

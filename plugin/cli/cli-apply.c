@@ -71,23 +71,15 @@ pipeline_config_load (AcCliGlobal *global, const gchar *config_path, GError **er
 	return config;
 }
 
-/* The configuration, the connection and the one DOMAIN argument of a pipeline command, into
- * @actx. */
+/* The configuration, the connection and @domain of a pipeline command, into @actx. */
 static gboolean
 pipeline_open (ApplyCtx *actx,
                AcCliGlobal *global,
-               const gchar *command,
-               int argc,
-               char **argv,
+               const gchar *domain,
                const gchar *config_path,
                GError **error)
 {
 	actx->global = global;
-	if (argc != 2) {
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "%s: expected one DOMAIN, got %d arguments", command, argc - 1);
-		return FALSE;
-	}
 	actx->config = pipeline_config_load (global, config_path, error);
 	if (actx->config == NULL)
 		return FALSE;
@@ -95,7 +87,7 @@ pipeline_open (ApplyCtx *actx,
 	actx->conn = ac_virt_connect (ac_cli_get_uri (global), error);
 	if (actx->conn == NULL)
 		return FALSE;
-	actx->dom = ac_virt_lookup_domain (actx->conn, argv[1], error);
+	actx->dom = ac_virt_lookup_domain (actx->conn, domain, error);
 	return actx->dom != NULL;
 }
 
@@ -415,8 +407,8 @@ ac_cli_cmd_apply (AcCliGlobal *global, int argc, char **argv)
 	guint sigint, sigterm, heartbeat;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error)
-	    || !pipeline_open (&actx, global, "apply", argc, argv, config_path, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "apply: expected one DOMAIN", &error)
+	    || !pipeline_open (&actx, global, argv[1], config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	xml = ac_virt_get_xml (actx.dom, &error);
 	if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)
@@ -478,6 +470,7 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	g_autoptr (GError) error = NULL;
 	g_auto (ApplyCtx) actx = { 0 };
 	g_autoptr (JsonObject) state = NULL;
+	g_autofree gchar *expected = NULL;
 	/* delete = erase, then forget (aleph-client's 'instance delete') */
 	gboolean forgets = g_strcmp0 (op, "forget") == 0 || g_strcmp0 (op, "delete") == 0;
 	gboolean ok;
@@ -485,8 +478,9 @@ instance_command (AcCliGlobal *global, int argc, char **argv, const gchar *summa
 	g_option_context_add_main_entries (ctx, entries, NULL);
 	if (forgets)
 		g_option_context_add_main_entries (ctx, forget_entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error)
-	    || !pipeline_open (&actx, global, op, argc, argv, config_path, &error))
+	expected = g_strdup_printf ("%s: expected one DOMAIN", op);
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, expected, &error)
+	    || !pipeline_open (&actx, global, argv[1], config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	/* what the operation acts on, before it clears it (forget) */
 	state = state_read (actx.config, actx.dom);
@@ -598,8 +592,7 @@ ac_cli_cmd_adopt (AcCliGlobal *global, int argc, char **argv)
 	                        &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	hash = g_strdup (argv[2]);
-	argc = 2; /* pipeline_open takes the one DOMAIN */
-	if (!pipeline_open (&actx, global, "adopt", argc, argv, config_path, &error))
+	if (!pipeline_open (&actx, global, argv[1], config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (passphrase_file != NULL
 	    && !ac_pipeline_set_rootfs_passphrase (actx.config, actx.conn, actx.dom,
@@ -635,8 +628,8 @@ ac_cli_cmd_logs (AcCliGlobal *global, int argc, char **argv)
 	char uuid[VIR_UUID_STRING_BUFLEN];
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error)
-	    || !pipeline_open (&actx, global, "logs", argc, argv, config_path, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "logs: expected one DOMAIN", &error)
+	    || !pipeline_open (&actx, global, argv[1], config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	virDomainGetUUIDString (actx.dom, uuid);
 	path = ac_pipeline_log_path (actx.config, uuid);
@@ -788,12 +781,12 @@ ac_cli_cmd_console (AcCliGlobal *global, int argc, char **argv)
 	ConsoleCtx c = { global, NULL, FALSE, 0 };
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "console: expected one DOMAIN", &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (interval_text != NULL &&
 	    !ac_cli_parse_timeout ("--interval", interval_text, &interval_s, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
-	if (!pipeline_open (&actx, global, "console", argc, argv, config_path, &error))
+	if (!pipeline_open (&actx, global, argv[1], config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	c.domain = virDomainGetName (actx.dom);
 	c.follow = follow;
@@ -846,8 +839,8 @@ ac_cli_cmd_attest (AcCliGlobal *global, int argc, char **argv)
 	g_autoptr (AcTag) tag = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse (ctx, &argc, &argv, &error)
-	    || !pipeline_open (&actx, global, "attest", argc, argv, config_path, &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "attest: expected one DOMAIN", &error)
+	    || !pipeline_open (&actx, global, argv[1], config_path, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	xml = ac_virt_get_xml (actx.dom, &error);
 	if (xml == NULL || (tag = ac_tag_parse (xml, -1, NULL, &error)) == NULL)

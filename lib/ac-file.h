@@ -15,27 +15,24 @@ typedef enum {
 } AcFileReadFlags;
 
 int ac_file_open_regular (const gchar *path, gsize max, guint64 *size, GError **error);
-int
-ac_file_open_regular_full (const gchar *path,
-                           gsize max,
-                           AcFileReadFlags flags,
-                           guint64 *size,
-                           GError **error);
+int ac_file_open_regular_full (const gchar *path,
+			       gsize max,
+			       AcFileReadFlags flags,
+			       guint64 *size,
+			       GError **error);
 gboolean ac_file_read_bounded (const gchar *path,
 			       gsize max,
 			       gchar **data,
 			       gsize *len,
 			       GError **error);
-gboolean
-ac_file_read_bounded_full (const gchar *path,
-                           gsize max,
-                           AcFileReadFlags flags,
-                           gchar **data,
-                           gsize *len,
-                           GError **error);
+gboolean ac_file_read_bounded_full (const gchar *path,
+				    gsize max,
+				    AcFileReadFlags flags,
+				    gchar **data,
+				    gsize *len,
+				    GError **error);
 GBytes *ac_file_read_bytes (const gchar *path, gsize max, GError **error);
-GBytes *
-ac_file_map_bytes (const gchar *path, gsize max, GError **error);
+GBytes *ac_file_map_bytes (const gchar *path, gsize max, GError **error);
 /* "@format…: <@file_error's message>", not-found when the file does not exist, else I/O */
 void ac_file_set_read_error (GError **error, const GError *file_error, const gchar *format, ...)
     G_GNUC_PRINTF (3, 4);

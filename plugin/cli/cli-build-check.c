@@ -447,7 +447,8 @@ build_check_cmd (AcCliGlobal *global, gboolean inspect, int argc, char **argv)
 	g_autoptr (AcTemplate) tpl = NULL;
 
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error)
+	    || !cli_build_check_stdin (argv[1], var_files, FALSE, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	if (!cli_build_load_vars (vars_kv, var_files, vars, origins, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));

@@ -318,6 +318,35 @@ build_parse_on_error (const gchar *on_error, AcBuildOptions *opts, GError **erro
 	return TRUE;
 }
 
+/**
+ * cli_build_check_stdin:
+ *
+ * Standard input can be read once: the template given as "-", a --var-file "-" and
+ * --passphrase-stdin cannot share it (the second would read nothing).
+ */
+gboolean
+cli_build_check_stdin (const gchar *template_path,
+                       gchar **var_files,
+                       gboolean pass_stdin,
+                       GError **error)
+{
+	const gchar *readers[3] = { NULL };
+	guint n = 0;
+
+	if (g_strcmp0 (template_path, "-") == 0)
+		readers[n++] = "the template (-)";
+	if (var_files != NULL && g_strv_contains ((const gchar *const *)var_files, "-"))
+		readers[n++] = "--var-file -";
+	if (pass_stdin)
+		readers[n++] = "--passphrase-stdin";
+	if (n < 2)
+		return TRUE;
+	g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
+	             "%s and %s both read standard input: give one of them a file", readers[0],
+	             readers[1]);
+	return FALSE;
+}
+
 /*
  * The variables: each --var-file in order (a name in two files is an error naming both), then
  * --var, which overrides a file's value. @origins: name → where its value comes from.
@@ -664,7 +693,8 @@ ac_cli_cmd_build (AcCliGlobal *global, int argc, char **argv)
 	if (word > 0)
 		return cli_build_check_run (global, word, argc, argv);
 	g_option_context_add_main_entries (ctx, entries, NULL);
-	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error))
+	if (!ac_cli_parse_args (ctx, &argc, &argv, 1, "expected one TEMPLATE", &error)
+	    || !cli_build_check_stdin (argv[1], var_files, pass_stdin, &error))
 		return ac_cli_fail (global, g_steal_pointer (&error));
 	/* --debug: every tool run, its arguments (never a secret) and the provisioners' output */
 	if (global->debug)

@@ -21,6 +21,14 @@ cli_build_load_vars (gchar **vars_kv,
                      GHashTable *origins,
                      GError **error);
 
+/* cli-build.c: standard input read once at most: by the template (-), a --var-file - or
+ * --passphrase-stdin */
+gboolean
+cli_build_check_stdin (const gchar *template_path,
+                       gchar **var_files,
+                       gboolean pass_stdin,
+                       GError **error);
+
 /* --var and --var-file, of build, build validate and build inspect: the GOptionEntry lines,
  * into GStrv @vars_kv and @var_files */
 /* clang-format off */

@@ -361,6 +361,66 @@ static const gchar check_template[]
       "  \"output\": { \"path\": \"out/c.img\" },"
       "  \"publish\": { \"account\": \"key.hex\" } }";
 
+/* a template on standard input ("-"), its relative paths from the current directory; standard
+ * input read once: the template, a --var-file and --passphrase-stdin cannot share it */
+static void
+test_cli_stdin (void)
+{
+	g_autofree gchar *dir = ac_test_mkdtemp ();
+	g_autofree gchar *tree = make_tree (dir);
+	g_autofree gchar *tpl
+	    = g_strdup_printf ("{ \"variables\": { \"size\": \"96MiB\" },"
+	                       "  \"source\": { \"type\": \"directory\", \"path\": \"%s\" },"
+	                       "  \"disk\": { \"size\": \"${var.size}\", \"esp_size\": \"8MiB\" },"
+	                       "  \"output\": { \"path\": \"%s/d.img\" } }",
+	                       tree, dir);
+	g_autofree gchar *vf = g_build_filename (dir, "v", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr (JsonObject) o = NULL;
+
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "--json", "build", "validate", "-", NULL }, tpl, &out,
+	             &err),
+	    ==, 0);
+	o = parse_json_object (out);
+	g_assert_true (json_object_get_boolean_member (o, "valid"));
+	g_assert_cmpstr (json_object_get_string_member (o, "template"), ==, "-");
+	/* a --var-file on standard input, the template from a file */
+	ac_test_write (dir, "t.json", tpl, 0644);
+	g_clear_pointer (&vf, g_free);
+	vf = g_build_filename (dir, "t.json", NULL);
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "--json", "build", "inspect",
+	                                                  "--var-file", "-", vf, NULL },
+	                          "size=1GiB\n", &out, &err),
+	                 ==, 0);
+	g_clear_pointer (&o, json_object_unref);
+	o = parse_json_object (out);
+	g_assert_cmpint (
+	    json_object_get_int_member (json_object_get_object_member (o, "disk"), "size"), ==,
+	    1073741824);
+	/* two readers of standard input: refused before anything is read or built */
+	g_assert_cmpint (
+	    run_cli ((const gchar *const[]){ "build", "validate", "--var-file", "-", "-", NULL },
+	             tpl, &out, &err),
+	    ==, 2);
+	g_assert_cmpstr (err, ==,
+	                 "virt-aleph: the template (-) and --var-file - both read standard input: "
+	                 "give one of them a file\n");
+	g_assert_cmpint (run_cli ((const gchar *const[]){ "build", "--passphrase-stdin",
+	                                                  "--passphrase-out", "-", "-", NULL },
+	                          tpl, &out, &err),
+	                 ==, 2);
+	g_assert_cmpstr (err, ==,
+	                 "virt-aleph: the template (-) and --passphrase-stdin both read standard "
+	                 "input: give one of them a file\n");
+	{
+		g_autofree gchar *img = g_build_filename (dir, "d.img", NULL);
+		g_assert_false (g_file_test (img, G_FILE_TEST_EXISTS));
+	}
+	ac_test_rm_rf (dir);
+}
+
 /* validate: every file reference is checked (all problems named, not the first only), nothing
  * is built; syntax and schema errors are exit 2, missing files exit 10 */
 static void
@@ -797,6 +857,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/builder/cli/libvirt-domain", test_cli_libvirt_domain);
 	g_test_add_func ("/builder/cli/sigterm", test_cli_sigterm);
 	g_test_add_func ("/builder/cli/validate", test_cli_validate);
+	g_test_add_func ("/builder/cli/stdin", test_cli_stdin);
 	g_test_add_func ("/builder/cli/inspect", test_cli_inspect);
 	g_test_add_func ("/builder/cli/var-file", test_cli_var_file);
 	g_test_add_func ("/builder/cli/on-error", test_cli_on_error);

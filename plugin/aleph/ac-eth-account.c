@@ -278,67 +278,41 @@ AcEthAccount *
 ac_eth_account_load_key_file_full (const gchar *path, const gchar *password_file,
 				   GError **error)
 {
-	gsize cap = AC_ETH_KEYSTORE_MAX_SIZE + 1;
-	guint8 *buf = NULL;
-	struct stat st;
-	ssize_t n;
+	g_autoptr (GError) error_local = NULL;
+	gchar *data = NULL;
+	const guint8 *buf;
 	gsize got = 0;
 	AcEthAccount *self;
-	int fd;
 
-	fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		int errsv = errno;
-		g_set_error (error, AC_ERROR,
-			     errsv == ENOENT ? AC_ERROR_NOT_FOUND
-			     : (errsv == EACCES || errsv == EPERM) ? AC_ERROR_PERMISSION
-								   : AC_ERROR_IO,
-			     "cannot open key file %s: %s%s", path, g_strerror (errsv),
-			     errsv == ENOENT ? " (create one with 'virt-aleph account create' or "
-					       "import one with 'virt-aleph account import')"
-					     : "");
+	/* a regular file (a FIFO is refused, never waited on) that group and others cannot
+	 * access, of at most a keystore's size; checked on the file opened */
+	if (!ac_file_read_bounded_full (path, AC_ETH_KEYSTORE_MAX_SIZE, AC_FILE_READ_PRIVATE, &data,
+	                                &got, &error_local)) {
+		gboolean missing = g_error_matches (error_local, AC_ERROR, AC_ERROR_NOT_FOUND);
+		g_set_error (error, AC_ERROR, error_local->code, "key file: %s%s",
+		             error_local->message,
+		             missing ? " (create one with 'virt-aleph account create' or import "
+		                       "one with 'virt-aleph account import')"
+		                     : "");
 		return NULL;
 	}
-	if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-		close (fd);
-		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "key file %s is not a regular file", path);
-		return NULL;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		close (fd);
-		g_set_error (error, AC_ERROR, AC_ERROR_PERMISSION,
-			     "key file %s has mode %04o: readable or writable by others; "
-			     "fix it with 'chmod 600 %s'",
-			     path, (guint)(st.st_mode & 07777), path);
-		return NULL;
-	}
-	buf = g_malloc (cap);
-	while (got < cap) {
-		n = read (fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (gsize)n;
-	}
-	close (fd);
+	buf = (const guint8 *)data;
 	if (got == AC_ETH_PRIVATE_KEY_LEN) {
 		self = ac_eth_account_new_from_private_key (buf, AC_ETH_PRIVATE_KEY_LEN, error);
 		if (self == NULL)
 			g_prefix_error (error, "key file %s: ", path);
-	} else if (got < cap && ac_eth_keystore_is_json (buf, got)) {
+	} else if (ac_eth_keystore_is_json (buf, got)) {
 		self = ac_eth_account_from_keystore (path, (const gchar *)buf, got, password_file,
 						     error);
 	} else {
 		g_set_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT,
-			     "key file %s holds %s%" G_GSIZE_FORMAT
-			     " bytes, expected the 32 raw bytes of aleph-client's ethereum.key or "
-			     "an Ethereum V3 JSON keystore",
-			     path, got >= cap ? "more than " : "", MIN (got, cap - 1));
+		             "key file %s holds %" G_GSIZE_FORMAT
+		             " bytes, expected the 32 raw bytes of aleph-client's ethereum.key or "
+		             "an Ethereum V3 JSON keystore",
+		             path, got);
 		self = NULL;
 	}
-	ac_secret_wipe_free (buf, cap);
+	ac_secret_wipe_free (data, got + 1);
 	return self;
 }
 

@@ -273,10 +273,21 @@ test_key_file (void)
 	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
 	g_clear_error (&error);
 
-	/* missing */
+	/* missing: the way to make one */
 	c = ac_eth_account_load_key_file ("/nonexistent/ethereum.key", &error);
 	g_assert_null (c);
 	g_assert_error (error, AC_ERROR, AC_ERROR_NOT_FOUND);
+	g_assert_nonnull (strstr (error->message, "/nonexistent/ethereum.key"));
+	g_assert_nonnull (strstr (error->message, "virt-aleph account create"));
+	g_clear_error (&error);
+
+	/* a FIFO in its place: refused at once, never waited on */
+	g_unlink (path);
+	g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+	c = ac_eth_account_load_key_file (path, &error);
+	g_assert_null (c);
+	g_assert_error (error, AC_ERROR, AC_ERROR_INVALID_INPUT);
+	g_assert_nonnull (strstr (error->message, "not a regular file"));
 	g_clear_error (&error);
 
 	g_unlink (path);

@@ -171,13 +171,7 @@ ac_sev_psp_new (guint rsa_bits, GError **error)
 	return g_steal_pointer (&self);
 }
 
-/**
- * ac_sev_psp_platform_certs:
- * @ask: the ASK that signs the CEK, with its private key @ask_key
- *
- * CEK signed by the ASK, OCA self-signed, PEK signed by the OCA and the CEK, PDH signed by the
- * PEK; the OCA, PEK and PDH carry API version @api_major.@api_minor, the CEK 0.14.
- */
+/* ac_sev_psp_platform_certs()'s work; what it made so far stays in @certs on failure */
 static gboolean
 platform_certs_make (AcAmdCert *ask,
                      EVP_PKEY *ask_key,
@@ -205,6 +199,14 @@ platform_certs_make (AcAmdCert *ask,
 	return certs[3] != NULL && ac_sev_cert_sign (certs[3], 0, certs[2], keys[2], error);
 }
 
+/**
+ * ac_sev_psp_platform_certs:
+ * @ask: the ASK that signs the CEK, with its private key @ask_key
+ *
+ * CEK signed by the ASK, OCA self-signed, PEK signed by the OCA and the CEK, PDH signed by the
+ * PEK; the OCA, PEK and PDH carry API version @api_major.@api_minor, the CEK 0.14. All four or
+ * none: on failure @certs holds only %NULL.
+ */
 gboolean
 ac_sev_psp_platform_certs (AcAmdCert *ask,
                            EVP_PKEY *ask_key,
